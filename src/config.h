@@ -1,0 +1,83 @@
+/* ---- config.h: every compile-time knob, each guarded, each with a default ---- */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(FASTRAPI_STATIC) && defined(__GNUC__)
+#  define FR_API static __attribute__((unused))
+#elif defined(FASTRAPI_STATIC)
+#  define FR_API static
+#elif defined(FASTRAPI_DLL) && defined(_WIN32)
+#  define FR_API __declspec(dllexport)
+#elif defined(FASTRAPI_DLL) && defined(__GNUC__)
+#  define FR_API __attribute__((visibility("default")))
+#else
+#  define FR_API extern
+#endif
+
+#ifndef FR_ENABLE_LINES
+#define FR_ENABLE_LINES 0
+#endif
+
+/* Request line + all header bytes. Stops slow-loris style memory growth and
+ * oversized-cookie attacks: the head must fit, else 431. */
+#ifndef FR_MAX_HEADER_BYTES
+#define FR_MAX_HEADER_BYTES 16384
+#endif
+
+/* Header fields per request. Stops hash/scan blowups from 10k tiny headers
+ * (431 beyond). */
+#ifndef FR_MAX_HEADERS
+#define FR_MAX_HEADERS 100
+#endif
+
+/* Request-target length. Stops pathological URLs before routing (414). */
+#ifndef FR_MAX_URI_BYTES
+#define FR_MAX_URI_BYTES 8192
+#endif
+
+/* Request body bytes (Content-Length or decoded chunked). Stops memory
+ * exhaustion by huge uploads (413). Runtime knob: fr_config.max_body_bytes. */
+#ifndef FR_MAX_BODY_BYTES
+#define FR_MAX_BODY_BYTES (1024 * 1024)
+#endif
+
+/* Nesting depth of JSON arrays/objects. Stops stack exhaustion from
+ * "[[[[[[..." bombs. Never unlimited. */
+#ifndef FR_MAX_JSON_DEPTH
+#define FR_MAX_JSON_DEPTH 128
+#endif
+
+/* Open connections per app. Stops fd exhaustion; excess connections are
+ * accepted and closed at once. */
+#ifndef FR_MAX_CONNECTIONS
+#define FR_MAX_CONNECTIONS 10000
+#endif
+
+/* Time for the whole request head to arrive. Stops slow-loris (408). */
+#ifndef FR_HEADER_TIMEOUT_MS
+#define FR_HEADER_TIMEOUT_MS 10000
+#endif
+
+/* Idle keep-alive connections are closed after this. Stops idle fd hoarding. */
+#ifndef FR_IDLE_TIMEOUT_MS
+#define FR_IDLE_TIMEOUT_MS 5000
+#endif
+
+/* Time allowed for a request body to arrive once the head is parsed.
+ * Stops slow-body attacks (408). */
+#ifndef FR_BODY_TIMEOUT_MS
+#define FR_BODY_TIMEOUT_MS 30000
+#endif
+
+/* {param} captures per route. Stops unbounded per-request capture arrays. */
+#ifndef FR_MAX_ROUTE_PARAMS
+#define FR_MAX_ROUTE_PARAMS 16
+#endif
+
+#ifndef FR_MALLOC
+#include <stdlib.h>
+#define FR_MALLOC(n) malloc(n)
+#define FR_REALLOC(p, n) realloc((p), (n))
+#define FR_FREE(p) free(p)
+#endif

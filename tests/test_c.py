@@ -1,0 +1,114 @@
+"""Build and run the C unit tests (tests/c/test_*.c) in several variants.
+
+Each C test case becomes one pytest item per variant, so counts are real:
+  gcc      -O2, amalgamated fastrapi.h
+  asan     clang (gcc if no clang), -O1, AddressSanitizer + UBSan, amalgamated
+  src      gcc -O0, the unamalgamated src/*.c compiled file by file
+Cases are discovered from the FRT(name) entries in each file (no compile at
+collection time); each binary runs once per session and items read the result.
+"""
+import os
+import re
+import subprocess
+
+import pytest
+
+from cbuild import ROOT, BUILD, WARN, SAN, compile_c, have, src_files
+
+CDIR = os.path.join(ROOT, "tests", "c")
+HEADER = os.path.join(ROOT, "fastrapi.h")
+ASAN_CC = "clang" if have("clang") else "gcc"
+VARIANTS = ["gcc", "asan", "src"]
+
+
+def discover():
+    out = []
+    for fn in sorted(os.listdir(CDIR)):
+        if fn.startswith("test_") and fn.endswith(".c"):
+            text = open(os.path.join(CDIR, fn)).read()
+            m = re.search(r"frt_cases\[\]\s*=\s*\{(.*?)\};", text, re.S)
+            names = re.findall(r"FRT\((\w+)\)", m.group(1)) if m else []
+            out.append((fn[:-2], names))
+    return out
+
+
+CASES = discover()
+
+
+def _build(mod, variant):
+    src = os.path.join(CDIR, mod + ".c")
+    deps = [os.path.join(CDIR, "frtest.h")]
+    libs = ["-lpthread", "-lm"]
+    out = os.path.join(BUILD, "ctests", variant, mod)
+    if variant == "gcc":
+        return compile_c(out, [src], ["-O2", "-g"] + WARN + ["-I", ROOT], deps + [HEADER], libs=libs)
+    if variant == "asan":
+        return compile_c(out, [src], ["-O1", "-g"] + SAN + WARN + ["-I", ROOT],
+                         deps + [HEADER], cc=ASAN_CC, libs=libs)
+    # src: compile every src/*.c separately, then link with the test
+    objs = []
+    for c in src_files(".c"):
+        o = os.path.join(BUILD, "ctests", "src-obj", os.path.basename(c)[:-2] + ".o")
+        compile_c(o, [c], ["-c", "-O0", "-g"] + WARN + ["-I", os.path.join(ROOT, "src")],
+                  src_files(".h"))
+        objs.append(o)
+    inc = ["-I", os.path.join(CDIR, "unamalg"), "-I", os.path.join(ROOT, "src")]
+    return compile_c(out, [src] + objs, ["-O0", "-g"] + WARN + inc,
+                     deps + src_files(".h"), libs=libs)
+
+
+_results = {}
+
+
+def results(mod, variant):
+    key = (mod, variant)
+    if key not in _results:
+        try:
+            exe = _build(mod, variant)
+        except AssertionError as e:
+            _results[key] = ("build", str(e))
+            return _results[key]
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
+                   UBSAN_OPTIONS="print_stacktrace=1")
+        try:
+            r = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+            out, err, rc = r.stdout, r.stderr, r.returncode
+        except subprocess.TimeoutExpired as e:
+            out, err, rc = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or ""), "timeout", -1
+        per = {}
+        for line in out.splitlines():
+            m = re.match(r"(PASS|FAIL) (\w+)(?:: (.*))?$", line)
+            if m:
+                per[m.group(2)] = (m.group(1), m.group(3) or "")
+        _results[key] = ("ran", (per, out, err, rc))
+    return _results[key]
+
+
+PARAMS = [pytest.param(mod, case, variant, id="%s-%s-%s" % (variant, mod, case))
+          for variant in VARIANTS for mod, names in CASES for case in names]
+
+
+@pytest.mark.parametrize("mod,case,variant", PARAMS)
+def test_c_case(mod, case, variant):
+    kind, data = results(mod, variant)
+    if kind == "build":
+        pytest.fail(data)
+    per, out, err, rc = data
+    if case not in per:
+        # the binary died before reporting this case (crash / sanitizer abort)
+        pytest.fail("case did not report (exit %s)\nstdout tail:\n%s\nstderr tail:\n%s"
+                    % (rc, out[-2000:], err[-4000:]))
+    status, msg = per[case]
+    assert status == "PASS", msg
+
+
+@pytest.mark.parametrize("mod", [m for m, _ in CASES])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_c_binary_clean_exit(mod, variant):
+    """Whole binary: exit status 0 and no sanitizer report (leaks at exit)."""
+    kind, data = results(mod, variant)
+    if kind == "build":
+        pytest.fail(data)
+    per, out, err, rc = data
+    assert rc == 0, "exit %s\n%s\n%s" % (rc, out[-2000:], err[-4000:])
+    assert "Sanitizer" not in err, err[-4000:]

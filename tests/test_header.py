@@ -1,0 +1,106 @@
+"""The single header: generated from src/, clean under every compiler, and
+exporting only fr_-prefixed symbols (mongoose's prefix check)."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cbuild import ROOT, BUILD, WARN, compile_c, have
+
+HEADER = os.path.join(ROOT, "fastrapi.h")
+TU = os.path.join(BUILD, "header", "impl.c")
+
+
+def _tu(extra=""):
+    os.makedirs(os.path.dirname(TU), exist_ok=True)
+    with open(TU, "w") as f:
+        f.write(extra + '#define FASTRAPI_IMPLEMENTATION\n#include "fastrapi.h"\n'
+                "int fr_test_anchor(void);\nint fr_test_anchor(void) { return 0; }\n")
+    return TU
+
+
+def test_amalgamation_is_current():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "amalgamate"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_amalgamate_detects_stale_header(tmp_path):
+    stale = tmp_path / "fastrapi.h"
+    stale.write_text(open(HEADER).read() + "/* edited by hand */\n")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "amalgamate"), "--check", "-o", str(stale)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "stale" in r.stderr
+
+
+COMPILERS = [("gcc", "gcc"), ("clang", "clang"),
+             ("zig", sys.executable + " -m ziglang cc")]
+
+
+def _have_zig():
+    return subprocess.run([sys.executable, "-m", "ziglang", "version"],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("name,cc", COMPILERS)
+@pytest.mark.parametrize("mode", ["plain", "static", "lines", "declarations-only"])
+def test_header_compiles(name, cc, mode):
+    if name == "clang" and not have("clang"):
+        pytest.fail("clang missing: .ci/run installs it (apt-get install clang)")
+    if name == "zig" and not _have_zig():
+        pytest.fail("ziglang missing: .ci/run installs it (pip install ziglang)")
+    extra = {"plain": "", "static": "#define FASTRAPI_STATIC\n",
+             "lines": "#define FR_ENABLE_LINES 1\n", "declarations-only": ""}[mode]
+    src = _tu(extra)
+    if mode == "declarations-only":
+        with open(src, "w") as f:
+            f.write('#include "fastrapi.h"\nint fr_x(void);\nint fr_x(void) { return (int)sizeof(fr_str); }\n')
+    out = os.path.join(BUILD, "header", "%s-%s.o" % (name, mode))
+    compile_c(out, [src], ["-c", "-O1"] + WARN + ["-I", ROOT], [HEADER], cc=cc)
+    assert os.path.getsize(out) > 0
+
+
+def test_exported_symbols_are_prefixed():
+    src = _tu()
+    out = os.path.join(BUILD, "header", "nm.o")
+    compile_c(out, [src], ["-c", "-O1"] + WARN + ["-I", ROOT], [HEADER])
+    r = subprocess.run(["nm", "-g", "--defined-only", out], capture_output=True, text=True, check=True)
+    bad = []
+    names = []
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            names.append(parts[2])
+            if not parts[2].startswith("fr_"):
+                bad.append(parts[2])
+    assert names, "no symbols exported at all?"
+    assert not bad, "exported without fr_ prefix: %s" % bad
+
+
+def test_static_build_exports_nothing_but_anchor():
+    src = _tu("#define FASTRAPI_STATIC\n")
+    out = os.path.join(BUILD, "header", "nm-static.o")
+    compile_c(out, [src], ["-c", "-O1"] + WARN + ["-I", ROOT], [HEADER])
+    r = subprocess.run(["nm", "-g", "--defined-only", out], capture_output=True, text=True, check=True)
+    names = [ln.split()[2] for ln in r.stdout.splitlines() if len(ln.split()) >= 3]
+    assert names == ["fr_test_anchor"], names
+
+
+def test_header_opens_with_docs_and_example():
+    head = open(HEADER).read(6000)
+    assert "FASTAPI_IMPLEMENTATION" not in head
+    assert "#define FASTRAPI_IMPLEMENTATION" in head
+    assert "FR_MAX_BODY_BYTES" in head and "fr_app_new" in head
+
+
+def test_every_option_is_guarded():
+    """Every FR_* option default is behind #ifndef (never an unguarded define)."""
+    text = open(os.path.join(ROOT, "src", "config.h")).read().splitlines()
+    for i, line in enumerate(text):
+        s = line.strip()
+        if s.startswith("#define FR_") and not s.startswith("#define FR_API"):
+            name = s.split()[1].split("(")[0]
+            window = "\n".join(text[max(0, i - 3):i])
+            assert ("#ifndef " + name) in window or "#ifndef FR_MALLOC" in window or \
+                name in ("FR_REALLOC", "FR_FREE"), "unguarded option " + name
