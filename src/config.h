@@ -1,5 +1,14 @@
 /* ---- config.h: every compile-time knob, each guarded, each with a default ---- */
 
+/* The implementation uses POSIX/Linux APIs (epoll, accept4, clock_gettime,
+ * getaddrinfo) that glibc hides under -std=c11 unless a feature macro is set
+ * before the FIRST system header: include fastrapi.h before any other header
+ * in the file that defines FASTRAPI_IMPLEMENTATION (or build with
+ * -D_GNU_SOURCE). */
+#if defined(FASTRAPI_IMPLEMENTATION) && !defined(_WIN32) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +77,18 @@
  * Stops slow-body attacks (408). */
 #ifndef FR_BODY_TIMEOUT_MS
 #define FR_BODY_TIMEOUT_MS 30000
+#endif
+
+/* Longest chunk-size line (size + extensions) or trailer line. Stops a
+ * client from streaming an endless chunk extension or trailer (400). */
+#ifndef FR_MAX_CHUNK_LINE_BYTES
+#define FR_MAX_CHUNK_LINE_BYTES 4096
+#endif
+
+/* Trailer fields skipped after the last chunk. Stops endless trailer
+ * sections (400 beyond). */
+#ifndef FR_MAX_TRAILERS
+#define FR_MAX_TRAILERS 64
 #endif
 
 /* {param} captures per route. Stops unbounded per-request capture arrays. */

@@ -26,6 +26,9 @@
  *   FR_HEADER_TIMEOUT_MS 10000   whole request head must arrive within; 408
  *   FR_IDLE_TIMEOUT_MS    5000   keep-alive idle connection closed after
  *   FR_MAX_ROUTE_PARAMS     16   {params} per route pattern
+ *   FR_MAX_CHUNK_LINE_BYTES 4096 chunk-size/extension or trailer line; 400 beyond
+ *   FR_MAX_TRAILERS         64   trailer fields after a chunked body; 400 beyond
+ *   FR_BODY_TIMEOUT_MS   30000   body must arrive within (after the head); 408
  *   Runtime equivalents live in fr_config (zero = default).
  *
  * EXAMPLE  (cc -O2 hello.c -o hello -lpthread)

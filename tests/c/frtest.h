@@ -33,10 +33,11 @@ static char frt__msg[512];
         }                                                                              \
     } while (0)
 
-#define REQUIRE(cond)       \
-    do {                    \
-        CHECK(cond);        \
-        if (!(cond)) return; \
+#define REQUIRE(cond)                 \
+    do {                              \
+        int frt_ok_ = !!(cond);       \
+        CHECK(frt_ok_ && #cond);      \
+        if (!frt_ok_) return;         \
     } while (0)
 
 #define CHECK_EQ_INT(a, b)                                                                   \
