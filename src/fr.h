@@ -10,6 +10,8 @@ extern "C" {
 #include "json.h"
 #include "http.h"
 #include "router.h"
+#include "di.h"
+#include "crypto.h"
 #include "server.h"
 #ifdef __cplusplus
 }
