@@ -1,0 +1,5 @@
+"""Constants shared by the OpenAPI generator (same values as FastAPI's)."""
+
+METHODS_WITH_BODY = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"}
+REF_PREFIX = "#/components/schemas/"
+REF_TEMPLATE = "#/components/schemas/{model}"
