@@ -1,0 +1,140 @@
+"""Helpers shared by bench_c.py and bench_py.py (standard library only)."""
+import datetime
+import http.client
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+BUILD = os.path.join(ROOT, "build", "bench")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(port, path, method="GET", body=None, headers=None, timeout=5.0):
+    """One request; returns (status, body bytes). Raises OSError on failure."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def wait_ready(port, path, proc, timeout=30.0):
+    """Poll until GET path answers (any status). Returns None or a reason."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return "exited with status %s" % proc.returncode
+        try:
+            http_get(port, path, timeout=1.0)
+            return None
+        except OSError:
+            time.sleep(0.1)
+    return "not answering after %.0f s" % timeout
+
+
+def stop(proc, timeout=15.0):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text.strip())
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else None
+
+
+def run_wrk(url, duration, connections, threads, script=None, headers=()):
+    """Run wrk (no pipelining: one request in flight per connection).
+    Returns {"rps", "p50_ms", "p99_ms", "errors", "non2xx", "raw"}."""
+    cmd = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(url)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    out = r.stdout + r.stderr
+    res = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "non2xx": 0, "raw": out}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if m:
+        res["rps"] = float(m.group(1))
+    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        m = re.search(r"^\s+%s(?:\.000)?%%\s+(\S+)" % pct, out, re.M)
+        if m:
+            res[key] = _ms(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        res["errors"] = sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        res["non2xx"] = int(m.group(1))
+    return res
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt_rps(x):
+    return "%.0f" % x if x is not None else "-"
+
+
+def fmt_ms(x):
+    return "%.2f ms" % x if x is not None else "-"
+
+
+def cmd_version(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (r.stdout + r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def machine_info():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "wrk": cmd_version(["wrk", "--version"]).split(" Copyright")[0],
+    }
+
+
+def require(tool):
+    if not shutil.which(tool):
+        raise SystemExit("%s not found (Debian: apt-get install %s)" % (tool, tool))

@@ -1,0 +1,121 @@
+"""One benchmark app, run unchanged by three frameworks.
+
+BENCH_FRAMEWORK selects the import:
+    fastapi        FastAPI (served by uvicorn, see serve.py)
+    fastrapi       this repository's fastrapi (C engine)
+    fastrapi-pypi  FastrAPI from PyPI (the Rust/Axum one), in its own venv
+
+Every endpoint is registered separately: a framework that cannot register one
+(missing feature) simply lacks it, and bench_py.py reports "N/A" after
+checking each endpoint's answer once before measuring it.
+
+Endpoints (all answer JSON):
+    GET  /hello                 sync handler      {"message":"Hello World"}
+    GET  /hello-async           async handler     {"message":"Hello World"}
+    GET  /items/{item_id}       int path param    {"item_id":N}
+    GET  /search?q=..&limit=..  query params      {"q":..,"limit":N}
+    POST /echo                  pydantic body     the validated item back
+    GET  /deps                  3-level dependency chain (generator -> async ->
+                                sync) + OAuth2PasswordBearer (Authorization:
+                                Bearer <token>)   {"user":..,"db":..,"token":..}
+"""
+import os
+import sys
+from typing import List
+
+from pydantic import BaseModel
+
+FRAMEWORK = os.environ.get("BENCH_FRAMEWORK", "fastapi")
+SKIPPED = {}  # endpoint -> why it could not be registered
+
+if FRAMEWORK == "fastapi":
+    from fastapi import FastAPI as App
+else:
+    from fastrapi import FastrAPI as App
+
+try:
+    if FRAMEWORK == "fastapi":
+        from fastapi import Depends
+        from fastapi.security import OAuth2PasswordBearer
+    else:
+        from fastrapi import Depends
+        from fastrapi.security import OAuth2PasswordBearer
+except Exception as e:  # noqa: BLE001 - a missing feature is a result, not a crash
+    Depends = OAuth2PasswordBearer = None
+    SKIPPED["/deps"] = "import: %r" % e
+
+app = App()
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+    tags: List[str] = []
+
+
+def _register(path, fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001
+        SKIPPED[path] = repr(e)
+        print("bench app: %s not registered: %r" % (path, e), file=sys.stderr)
+
+
+def _hello():
+    @app.get("/hello")
+    def hello():
+        return {"message": "Hello World"}
+
+
+def _hello_async():
+    @app.get("/hello-async")
+    async def hello_async():
+        return {"message": "Hello World"}
+
+
+def _items():
+    @app.get("/items/{item_id}")
+    def read_item(item_id: int):
+        return {"item_id": item_id}
+
+
+def _search():
+    @app.get("/search")
+    def search(q: str = "", limit: int = 10):
+        return {"q": q, "limit": limit}
+
+
+def _echo():
+    @app.post("/echo")
+    def echo(item: Item):
+        return item
+
+
+def _deps():
+    if Depends is None:
+        raise RuntimeError(SKIPPED.get("/deps", "no Depends"))
+    oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token")
+
+    def get_db():  # level 1: generator dependency (teardown after the response)
+        db = {"name": "db", "open": True}
+        try:
+            yield db
+        finally:
+            db["open"] = False
+
+    async def get_user(token: str = Depends(oauth2_scheme), db: dict = Depends(get_db)):
+        return {"name": "alice", "db": db["name"], "token": token}  # level 2: async
+
+    def get_profile(user: dict = Depends(get_user)):  # level 3: sync
+        return {"user": user["name"], "db": user["db"], "token": user["token"]}
+
+    @app.get("/deps")
+    def deps(profile: dict = Depends(get_profile)):
+        return profile
+
+
+for _path, _fn in (("/hello", _hello), ("/hello-async", _hello_async),
+                   ("/items/{item_id}", _items), ("/search", _search), ("/echo", _echo),
+                   ("/deps", _deps)):
+    if _path not in SKIPPED:
+        _register(_path, _fn)
