@@ -6,7 +6,11 @@
  * in the file that defines FASTRAPI_IMPLEMENTATION (or build with
  * -D_GNU_SOURCE). */
 #if defined(FASTRAPI_IMPLEMENTATION) && !defined(_WIN32) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE 1
+#  if defined(_FEATURES_H) && defined(__STRICT_ANSI__) && !defined(_POSIX_C_SOURCE) && \
+      !defined(_XOPEN_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE)
+#    error "fastrapi: under -std=c11 include fastrapi.h before any system header in the FASTRAPI_IMPLEMENTATION file, or build with -D_GNU_SOURCE"
+#  endif
+#  define _GNU_SOURCE 1
 #endif
 
 #include <stddef.h>
@@ -94,6 +98,12 @@
 /* {param} captures per route. Stops unbounded per-request capture arrays. */
 #ifndef FR_MAX_ROUTE_PARAMS
 #define FR_MAX_ROUTE_PARAMS 16
+#endif
+
+/* Force the portable poll() backend instead of epoll/kqueue (testing,
+ * exotic platforms). */
+#ifndef FR_USE_POLL
+#define FR_USE_POLL 0
 #endif
 
 #ifndef FR_MALLOC

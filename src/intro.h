@@ -17,6 +17,7 @@
  * OPTIONS (define before the implementation include; all have defaults)
  *   FR_MALLOC(n) / FR_REALLOC(p,n) / FR_FREE(p)   allocator   (malloc/realloc/free)
  *   FR_ENABLE_LINES          0   #line directives pointing at src/ (debuggers, sanitizers)
+ *   FR_USE_POLL              0   force the poll() backend instead of epoll/kqueue
  *   FR_MAX_HEADER_BYTES  16384   request line + headers; 431 beyond
  *   FR_MAX_HEADERS         100   header fields per request; 431 beyond
  *   FR_MAX_URI_BYTES      8192   request-target length; 414 beyond

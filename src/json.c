@@ -1751,7 +1751,7 @@ static int fr__shortest(double v, char *digits, int *x) {
     uint64_t bits, ieee_m, m2, mv, mp, mm, vr, vp, vm, out;
     unsigned ieee_e, mmshift, last = 0;
     int e2, e10, accept, vm_tz = 0, vr_tz = 0, removed = 0, nd;
-    if (v < 9007199254740992.0 && v == floor(v)) { /* integers below 2^53: own digits */
+    if (v < 9007199254740992.0 && v == (double)(uint64_t)v) { /* integers below 2^53: own digits */
         nd = fr__u64_digits((uint64_t)v, digits);
         *x = nd - 1;
         while (nd > 1 && digits[nd - 1] == '0') nd--;

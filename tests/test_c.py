@@ -52,7 +52,7 @@ def _build(mod, variant):
         compile_c(o, [c], ["-c", "-O0", "-g"] + WARN + ["-I", os.path.join(ROOT, "src")],
                   src_files(".h"))
         objs.append(o)
-    inc = ["-I", os.path.join(CDIR, "unamalg"), "-I", os.path.join(ROOT, "src")]
+    inc = ["-DFRT_UNAMALGAMATED", "-I", os.path.join(CDIR, "unamalg"), "-I", os.path.join(ROOT, "src")]
     return compile_c(out, [src] + objs, ["-O0", "-g"] + WARN + inc,
                      deps + src_files(".h"), libs=libs)
 

@@ -104,3 +104,27 @@ def test_every_option_is_guarded():
             window = "\n".join(text[max(0, i - 3):i])
             assert ("#ifndef " + name) in window or "#ifndef FR_MALLOC" in window or \
                 name in ("FR_REALLOC", "FR_FREE"), "unguarded option " + name
+
+
+def test_feature_macro_order_gives_clear_error(tmp_path):
+    """Under -std=c11 the implementation needs POSIX declarations: a system
+    header included before fastrapi.h gets a clear #error, not 30 cascades;
+    -D_GNU_SOURCE or including fastrapi.h first both work."""
+    bad = tmp_path / "bad.c"
+    bad.write_text('#include <stdio.h>\n#define FASTRAPI_IMPLEMENTATION\n#include "fastrapi.h"\n'
+                   "int main(void) { return 0; }\n")
+    r = subprocess.run(["gcc", "-std=c11", "-I", ROOT, "-c", str(bad), "-o", str(tmp_path / "b.o")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "include fastrapi.h before any system header" in r.stderr
+    r = subprocess.run(["gcc", "-std=c11", "-D_GNU_SOURCE"] + WARN[1:] + ["-I", ROOT, "-c", str(bad),
+                        "-o", str(tmp_path / "b.o")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    good = tmp_path / "good.c"
+    good.write_text('#define FASTRAPI_IMPLEMENTATION\n#include "fastrapi.h"\n#include <stdio.h>\n'
+                    "int main(void) { puts(fr_http_reason(404)); return 0; }\n")
+    exe = tmp_path / "good"
+    r = subprocess.run(["gcc"] + WARN + ["-I", ROOT, str(good), "-o", str(exe), "-lpthread"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert subprocess.run([str(exe)], capture_output=True, text=True).stdout == "Not Found\n"

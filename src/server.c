@@ -1,0 +1,2527 @@
+/* ---- server.c: the app, event loops, connections, request/response API ----
+ *
+ * Shape
+ *  - An fr_app owns its listening sockets, router and config. fr_serve runs
+ *    cfg.threads event loops (the calling thread runs loop 0); fr_poll runs
+ *    one loop from the host's thread. Each loop owns a poller (epoll on
+ *    Linux, kqueue on the BSDs/macOS, poll() elsewhere or with FR_USE_POLL),
+ *    a wake-up fd, its connections, timers and free lists. On Linux with
+ *    several loops every loop gets its own SO_REUSEPORT clone of each
+ *    listener so the kernel spreads connections evenly.
+ *  - Connections are edge-triggered: registered once for in+out, never
+ *    modified; `readable`/`writable` remember readiness. One request at a
+ *    time per connection; pipelined bytes wait in the read buffer and are
+ *    parsed after the response was written. Request heads are views into
+ *    the connection's read buffer, which is neither moved nor compacted
+ *    while a request lives.
+ *  - A handler answers inline (no locks, no allocation in steady state:
+ *    requests and connections are recycled, the arena is reset) or returns
+ *    FR_PENDING. fr_res_send / streaming calls from other threads push the
+ *    request on the owning loop's queue (mutex) and wake it (eventfd/pipe).
+ *    Ownership handover is decided only by the loop: a release is "seen"
+ *    when the request is popped from the queue with its released flag set.
+ *  - A connection that dies while its handler still owns the request
+ *    becomes a zombie: fd closed, memory kept until the handler releases
+ *    the request (then on_done runs with ok = 0 and both are freed).
+ *  - Timers: one intrusive list per timeout kind; each kind has a fixed
+ *    duration, so appending at the tail keeps every list sorted.
+ *  - Errors detected by the engine (parser errors, 408, 413) are answered
+ *    with {"detail":"<reason phrase>"} as application/json and the
+ *    connection is closed (after a short lingering read so the client sees
+ *    the answer instead of a reset).
+ */
+#include "internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+
+#if defined(__linux__) && !FR_USE_POLL
+#define FR__EPOLL 1
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#elif (defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || \
+       defined(__DragonFly__)) &&                                                                  \
+    !FR_USE_POLL
+#define FR__KQUEUE 1
+#include <sys/event.h>
+#include <sys/time.h>
+#else
+#define FR__POLLFD 1
+#include <poll.h>
+#endif
+
+#if defined(__linux__) && defined(SOCK_NONBLOCK) && \
+    (defined(__USE_GNU) || (!defined(__GLIBC__) && defined(_GNU_SOURCE)))
+#define FR__ACCEPT4 1
+#endif
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* macOS: SO_NOSIGPIPE is set on every socket instead */
+#endif
+
+#define FR__MAX_LISTENERS 8
+#define FR__STREAM_HIGH_WATER (1u << 20) /* stream_write blocks above this */
+#define FR__LINGER_MS 2000               /* read-and-discard before closing */
+#define FR__SMALL_BODY 2048              /* bodies up to this are copied after the head */
+#define FR__FREE_CAP 1024                /* recycled objects kept per loop */
+#define FR__ACCEPT_BATCH 64
+#define FR__EMFILE_PAUSE_MS 100
+
+enum { FR__K_CONN = 1, FR__K_LISTEN, FR__K_WAKE, FR__K_STOP };
+enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_COUNT };
+enum {
+    FR__C_READ_HEAD = 0, /* waiting for / parsing a request head */
+    FR__C_READ_BODY,     /* head parsed, body arriving */
+    FR__C_HANDLING,      /* inside the handler call */
+    FR__C_PENDING,       /* the handler (or a stream producer) owns the request */
+    FR__C_WRITING,       /* output queued in out / wbody */
+    FR__C_LINGER,        /* write side shut, discarding input before close */
+    FR__C_CLOSED
+};
+enum { FR__P_LT = 0, FR__P_EDGE, FR__P_CONN }; /* poller registration kinds */
+
+typedef struct fr__conn fr__conn;
+typedef struct fr__loop fr__loop;
+typedef struct fr__route fr__route;
+
+typedef struct fr__src {
+    int kind; /* first member, like fr__conn's */
+    int fd;
+    int owned; /* listener clone owned by the loop */
+} fr__src;
+
+struct fr__route {
+    fr_handler h;
+    void *ud;
+    fr__route *next;
+};
+
+struct fr__conn {
+    int kind; /* FR__K_CONN */
+    int fd;
+    int state;
+    int tkind; /* -1: no timer */
+    fr__loop *loop;
+    fr__conn *prev, *next;   /* loop->conns, or the closed/free lists */
+    fr__conn *tprev, *tnext; /* timer list */
+    int64_t deadline;
+    fr_buf in;
+    size_t off;        /* start of the current request in `in` */
+    size_t body_start; /* offset of the body in `in` */
+    size_t next_off;   /* where the next pipelined request starts */
+    size_t body_decoded;
+    size_t head_scanned; /* bytes of an incomplete head already parsed (from off) */
+    uint64_t body_len;
+    const char *parsed_base; /* in.buf when the head was parsed */
+    fr_chunked chunk;
+    fr_buf out;
+    size_t out_off;
+    const char *wbody;
+    size_t wbody_len, wbody_off;
+    fr_req *req;
+    unsigned readable : 1, writable : 1, close_after : 1, dead : 1;
+    struct sockaddr_storage peer;
+    socklen_t peerlen;
+};
+
+struct fr_req {
+    fr_app *app;
+    fr__loop *loop;
+    fr__conn *conn;
+    fr_arena arena;
+    fr_http_req h;
+    fr_str path; /* percent-decoded */
+    fr_str body;
+    fr_match m;
+    fr_str client_addr;
+    int is_head, dispatched;
+    int status;
+    fr_header *rh;
+    size_t nrh, caprh;
+    const void *rbody;
+    size_t rbody_len;
+    void (*rbody_free)(void *ud, const void *data);
+    void *rbody_ud;
+    int64_t res_clen; /* content-length set by the caller (streaming), -1 */
+    int force_close;
+    fr_done_fn done;
+    void *done_ud;
+    void *ud;
+    atomic_int send_called;
+    int inline_released; /* loop thread only */
+    int rel_seen;        /* loop thread only: popped with `released` */
+    int released, in_queue, zombie; /* under loop->qmu */
+    fr_req *qnext, *zprev, *znext, *free_next;
+    fr_req *bnext; /* the loop's private copy of qnext for the batch being drained */
+    /* streaming, under smu */
+    pthread_mutex_t smu;
+    pthread_cond_t scv;
+    int streaming, stream_ended, stream_failed, stream_chunked, stream_keepalive;
+    int inline_stream; /* stream_begin called inside the handler (loop thread only) */
+    fr_buf sbuf;
+    size_t squeued;
+    uint64_t bytes_sent;
+    double t0;
+    fr_header headers[]; /* app->cfg.max_headers entries */
+};
+
+struct fr__loop {
+    fr_app *app;
+    int idx;
+    int pfd; /* epoll / kqueue fd; -1 when not set up */
+    int set_up;
+    fr__src wake;
+    int wake_wr;
+    fr__src stop;
+    fr__src lsn[FR__MAX_LISTENERS];
+    int nlsn, lsn_active;
+    int64_t now, accept_resume;
+    int stopping;
+    int64_t drain_deadline;
+    int64_t tdur[FR__T_COUNT];
+    fr_http_limits lim;
+    fr__conn *conns;
+    int nconns, nlinger;
+    fr__conn *th[FR__T_COUNT], *tt[FR__T_COUNT];
+    fr__conn *free_conns, *closed;
+    int nfree_conns, nfree_reqs;
+    fr_req *free_reqs;
+    pthread_t thr, tid;
+    int tid_valid;
+    /* shared with other threads, under qmu */
+    pthread_mutex_t qmu;
+    fr_req *qhead, *qtail;
+    int running;
+    fr_req *zombies;
+    int nzombies;
+#if defined(FR__EPOLL)
+    struct epoll_event evs[256];
+#elif defined(FR__KQUEUE)
+    struct kevent evs[256];
+#else
+    struct pollfd *pfds;
+    void **pptr;
+    size_t pcap;
+    fr__src *reg[FR__MAX_LISTENERS + 2];
+    int nreg;
+#endif
+};
+
+typedef struct fr__listener {
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+} fr__listener;
+
+enum { FR__MODE_NONE = 0, FR__MODE_SERVE, FR__MODE_POLL, FR__MODE_POLL_DONE };
+
+struct fr_app {
+    fr_config cfg;
+    char *server_name;
+    size_t server_name_len;
+    fr_router *router;
+    fr__route *routes;
+    fr_handler fallback;
+    void *fallback_ud;
+    void *ud;
+    char err[200];
+    fr__listener lsn[FR__MAX_LISTENERS];
+    int nlsn, lsn_reuseport;
+    int stop_rd, stop_wr;
+    atomic_int stop;
+    atomic_int nconns;
+    fr__loop *loops;
+    int nloops;
+    int mode;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int serving;
+};
+
+static _Thread_local fr_req *fr__tls_req; /* request whose handler runs on this thread */
+
+/* ------------------------------------------------------------------------ */
+/* small helpers                                                             */
+
+static int64_t fr__srv_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double fr__srv_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void fr__srv_seterr(fr_app *app, const char *msg) {
+    snprintf(app->err, sizeof app->err, "%s", msg ? msg : "error");
+}
+
+static int fr__srv_nonblock(int fd) {
+    int fl = fcntl(fd, F_GETFL, 0);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+/* A wake-up channel: eventfd on Linux, a pipe elsewhere. */
+static int fr__srv_wake_open(int *rd, int *wr) {
+#if defined(FR__EPOLL)
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return -1;
+    *rd = *wr = fd;
+    return 0;
+#else
+    int p[2];
+    if (pipe(p) < 0) return -1;
+    if (fr__srv_nonblock(p[0]) < 0 || fr__srv_nonblock(p[1]) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    *rd = p[0];
+    *wr = p[1];
+    return 0;
+#endif
+}
+
+static void fr__srv_wake_close(int rd, int wr) {
+    if (rd >= 0) close(rd);
+    if (wr >= 0 && wr != rd) close(wr);
+}
+
+/* async-signal-safe */
+static void fr__srv_wake_write(int wr) {
+    ssize_t r;
+#if defined(FR__EPOLL)
+    uint64_t one = 1;
+    r = write(wr, &one, sizeof one);
+#else
+    char one = 1;
+    r = write(wr, &one, 1);
+#endif
+    (void)r;
+}
+
+static void fr__srv_wake_drain(int rd) {
+    char tmp[64];
+    while (read(rd, tmp, sizeof tmp) > 0) {
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* pollers                                                                   */
+
+typedef struct fr__pev {
+    void *ptr;
+    int r, w, hup, rdhup;
+} fr__pev;
+
+#if defined(FR__EPOLL)
+static int fr__poller_open(fr__loop *L) {
+    L->pfd = epoll_create1(EPOLL_CLOEXEC);
+    return L->pfd < 0 ? -1 : 0;
+}
+static int fr__poller_add(fr__loop *L, int fd, void *ptr, int how) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.data.ptr = ptr;
+    if (how == FR__P_CONN) ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    else if (how == FR__P_EDGE) ev.events = EPOLLIN | EPOLLET;
+    else ev.events = EPOLLIN;
+    return epoll_ctl(L->pfd, EPOLL_CTL_ADD, fd, &ev);
+}
+static void fr__poller_del(fr__loop *L, int fd, void *ptr, int how) {
+    struct epoll_event ev;
+    (void)ptr;
+    (void)how;
+    memset(&ev, 0, sizeof ev);
+    epoll_ctl(L->pfd, EPOLL_CTL_DEL, fd, &ev);
+}
+static int fr__poller_wait(fr__loop *L, fr__pev *out, int max, int timeout) {
+    int n, i;
+    if (max > (int)FR__COUNTOF(L->evs)) max = (int)FR__COUNTOF(L->evs);
+    n = epoll_wait(L->pfd, L->evs, max, timeout);
+    if (n < 0) return errno == EINTR ? 0 : -1;
+    for (i = 0; i < n; i++) {
+        uint32_t e = L->evs[i].events;
+        out[i].ptr = L->evs[i].data.ptr;
+        out[i].r = (e & EPOLLIN) != 0;
+        out[i].w = (e & EPOLLOUT) != 0;
+        out[i].hup = (e & (EPOLLHUP | EPOLLERR)) != 0;
+        out[i].rdhup = (e & EPOLLRDHUP) != 0;
+    }
+    return n;
+}
+#elif defined(FR__KQUEUE)
+static int fr__poller_open(fr__loop *L) {
+    L->pfd = kqueue();
+    if (L->pfd < 0) return -1;
+    fcntl(L->pfd, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+static int fr__poller_add(fr__loop *L, int fd, void *ptr, int how) {
+    struct kevent kev[2];
+    int n = 1;
+    unsigned short fl = (unsigned short)(EV_ADD | (how == FR__P_LT ? 0 : EV_CLEAR));
+    EV_SET(&kev[0], fd, EVFILT_READ, fl, 0, 0, ptr);
+    if (how == FR__P_CONN) {
+        EV_SET(&kev[1], fd, EVFILT_WRITE, fl, 0, 0, ptr);
+        n = 2;
+    }
+    return kevent(L->pfd, kev, n, NULL, 0, NULL);
+}
+static void fr__poller_del(fr__loop *L, int fd, void *ptr, int how) {
+    struct kevent kev[2];
+    int n = 1;
+    EV_SET(&kev[0], fd, EVFILT_READ, EV_DELETE, 0, 0, ptr);
+    if (how == FR__P_CONN) {
+        EV_SET(&kev[1], fd, EVFILT_WRITE, EV_DELETE, 0, 0, ptr);
+        n = 2;
+    }
+    kevent(L->pfd, kev, n, NULL, 0, NULL);
+}
+static int fr__poller_wait(fr__loop *L, fr__pev *out, int max, int timeout) {
+    struct timespec ts, *tp = NULL;
+    int n, i;
+    if (max > (int)FR__COUNTOF(L->evs)) max = (int)FR__COUNTOF(L->evs);
+    if (timeout >= 0) {
+        ts.tv_sec = timeout / 1000;
+        ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
+        tp = &ts;
+    }
+    n = kevent(L->pfd, NULL, 0, L->evs, max, tp);
+    if (n < 0) return errno == EINTR ? 0 : -1;
+    for (i = 0; i < n; i++) {
+        out[i].ptr = (void *)L->evs[i].udata;
+        out[i].r = L->evs[i].filter == EVFILT_READ;
+        out[i].w = L->evs[i].filter == EVFILT_WRITE;
+        out[i].hup = (L->evs[i].flags & EV_ERROR) != 0;
+        out[i].rdhup = out[i].r && (L->evs[i].flags & EV_EOF) != 0;
+    }
+    return n;
+}
+#else /* poll() */
+static int fr__poller_open(fr__loop *L) {
+    L->pfd = -1;
+    L->nreg = 0;
+    return 0;
+}
+static int fr__poller_add(fr__loop *L, int fd, void *ptr, int how) {
+    (void)fd;
+    if (how == FR__P_CONN) return 0; /* connections are enumerated each wait */
+    if (L->nreg >= (int)FR__COUNTOF(L->reg)) return -1;
+    L->reg[L->nreg++] = (fr__src *)ptr;
+    return 0;
+}
+static void fr__poller_del(fr__loop *L, int fd, void *ptr, int how) {
+    int i;
+    (void)fd;
+    if (how == FR__P_CONN) return;
+    for (i = 0; i < L->nreg; i++)
+        if (L->reg[i] == ptr) {
+            L->reg[i] = L->reg[--L->nreg];
+            break;
+        }
+}
+static int fr__poller_wait(fr__loop *L, fr__pev *out, int max, int timeout) {
+    size_t n = 0, need = (size_t)L->nreg + (size_t)L->nconns, i;
+    fr__conn *c;
+    int r, k = 0;
+    if (need > L->pcap) {
+        size_t cap = need * 2 + 16;
+        struct pollfd *p = (struct pollfd *)FR_REALLOC(L->pfds, cap * sizeof *p);
+        void **q;
+        if (!p) return -1;
+        L->pfds = p;
+        q = (void **)FR_REALLOC(L->pptr, cap * sizeof *q);
+        if (!q) return -1;
+        L->pptr = q;
+        L->pcap = cap;
+    }
+    for (r = 0; r < L->nreg; r++) {
+        L->pfds[n].fd = L->reg[r]->fd;
+        L->pfds[n].events = POLLIN;
+        L->pptr[n++] = L->reg[r];
+    }
+    for (c = L->conns; c; c = c->next) {
+        short ev = 0;
+        if (c->state == FR__C_READ_HEAD || c->state == FR__C_READ_BODY || c->state == FR__C_LINGER)
+            ev |= POLLIN;
+        if (!c->writable && (c->state == FR__C_WRITING || c->out.len > c->out_off)) ev |= POLLOUT;
+        L->pfds[n].fd = c->fd;
+        L->pfds[n].events = ev;
+        L->pptr[n++] = c;
+    }
+    r = poll(L->pfds, (nfds_t)n, timeout);
+    if (r < 0) return errno == EINTR ? 0 : -1;
+    for (i = 0; i < n && k < max; i++) {
+        short re = L->pfds[i].revents;
+        if (!re) continue;
+        out[k].ptr = L->pptr[i];
+        out[k].r = (re & POLLIN) != 0;
+        out[k].w = (re & POLLOUT) != 0;
+        out[k].hup = (re & (POLLERR | POLLNVAL)) != 0 || ((re & POLLHUP) && !(re & POLLIN));
+        out[k].rdhup = 0;
+        k++;
+    }
+    return k;
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* timers                                                                    */
+
+static void fr__timer_clear(fr__conn *c) {
+    fr__loop *L = c->loop;
+    int k = c->tkind;
+    if (k < 0) return;
+    if (c->tprev) c->tprev->tnext = c->tnext;
+    else L->th[k] = c->tnext;
+    if (c->tnext) c->tnext->tprev = c->tprev;
+    else L->tt[k] = c->tprev;
+    c->tprev = c->tnext = NULL;
+    c->tkind = -1;
+}
+
+static void fr__timer_set(fr__conn *c, int k) {
+    fr__loop *L = c->loop;
+    fr__timer_clear(c);
+    c->deadline = L->now + L->tdur[k];
+    c->tkind = k;
+    c->tprev = L->tt[k];
+    c->tnext = NULL;
+    if (L->tt[k]) L->tt[k]->tnext = c;
+    else L->th[k] = c;
+    L->tt[k] = c;
+}
+
+/* ------------------------------------------------------------------------ */
+/* requests and connections: allocation and recycling                        */
+
+static fr_req *fr__req_get(fr__loop *L) {
+    fr_app *app = L->app;
+    fr_req *r = L->free_reqs;
+    if (r) {
+        L->free_reqs = r->free_next;
+        L->nfree_reqs--;
+    } else {
+        size_t sz = sizeof(fr_req) + app->cfg.max_headers * sizeof(fr_header);
+        r = (fr_req *)FR_MALLOC(sz);
+        if (!r) return NULL;
+        memset(r, 0, sizeof *r);
+        fr_arena_init(&r->arena, NULL);
+        if (pthread_mutex_init(&r->smu, NULL) != 0) {
+            FR_FREE(r);
+            return NULL;
+        }
+        if (pthread_cond_init(&r->scv, NULL) != 0) {
+            pthread_mutex_destroy(&r->smu);
+            FR_FREE(r);
+            return NULL;
+        }
+    }
+    r->app = app;
+    r->loop = L;
+    r->conn = NULL;
+    r->path.buf = NULL;
+    r->path.len = 0;
+    r->body.buf = NULL;
+    r->body.len = 0;
+    r->m.status = FR_MATCH_NOT_FOUND;
+    r->m.num_params = 0;
+    r->m.allow.buf = NULL;
+    r->m.allow.len = 0;
+    r->m.pattern.buf = NULL;
+    r->m.pattern.len = 0;
+    r->client_addr.buf = NULL;
+    r->client_addr.len = 0;
+    r->is_head = r->dispatched = 0;
+    r->status = 200;
+    r->rh = NULL;
+    r->nrh = r->caprh = 0;
+    r->rbody = NULL;
+    r->rbody_len = 0;
+    r->rbody_free = NULL;
+    r->rbody_ud = NULL;
+    r->res_clen = -1;
+    r->force_close = 0;
+    r->done = NULL;
+    r->done_ud = NULL;
+    r->ud = NULL;
+    atomic_store_explicit(&r->send_called, 0, memory_order_relaxed);
+    r->inline_released = r->rel_seen = r->released = r->in_queue = r->zombie = 0;
+    r->qnext = r->zprev = r->znext = r->free_next = NULL;
+    r->streaming = r->stream_ended = r->stream_failed = r->stream_chunked = r->stream_keepalive = 0;
+    r->inline_stream = 0;
+    r->sbuf.len = 0;
+    r->squeued = 0;
+    r->bytes_sent = 0;
+    r->t0 = 0;
+    return r;
+}
+
+static void fr__req_free_mem(fr_req *r) {
+    fr_arena_free(&r->arena);
+    fr_buf_free(&r->sbuf);
+    pthread_mutex_destroy(&r->smu);
+    pthread_cond_destroy(&r->scv);
+    FR_FREE(r);
+}
+
+/* Return a request to the loop (or free it when the loop is not running). */
+static void fr__req_put(fr__loop *L, fr_req *r, int recycle) {
+    if (recycle && L->nfree_reqs < FR__FREE_CAP) {
+        fr_arena_reset(&r->arena);
+        if (r->sbuf.cap > 65536) fr_buf_free(&r->sbuf);
+        r->free_next = L->free_reqs;
+        L->free_reqs = r;
+        L->nfree_reqs++;
+    } else {
+        fr__req_free_mem(r);
+    }
+}
+
+static void fr__conn_free_mem(fr__conn *c) {
+    fr_buf_free(&c->in);
+    fr_buf_free(&c->out);
+    FR_FREE(c);
+}
+
+static fr__conn *fr__conn_get(fr__loop *L) {
+    fr__conn *c = L->free_conns;
+    if (c) {
+        L->free_conns = c->next;
+        L->nfree_conns--;
+    } else {
+        c = (fr__conn *)FR_MALLOC(sizeof *c);
+        if (!c) return NULL;
+        memset(c, 0, sizeof *c);
+    }
+    c->kind = FR__K_CONN;
+    c->fd = -1;
+    c->state = FR__C_READ_HEAD;
+    c->tkind = -1;
+    c->loop = L;
+    c->prev = c->next = c->tprev = c->tnext = NULL;
+    c->in.len = 0;
+    c->off = 0;
+    c->head_scanned = 0;
+    c->out.len = 0;
+    c->out_off = 0;
+    c->wbody = NULL;
+    c->wbody_len = c->wbody_off = 0;
+    c->req = NULL;
+    c->readable = 0;
+    c->writable = 1;
+    c->close_after = 0;
+    c->dead = 0;
+    return c;
+}
+
+/* ------------------------------------------------------------------------ */
+/* completion                                                                */
+
+static void fr__req_finish(fr_req *req, int ok, int recycle);
+
+/* Orphan path: the loop no longer runs; finish on the caller's thread. */
+static void fr__orphan_finish(fr_req *req) { fr__req_finish(req, 0, 0); }
+
+/* Runs on_done and the access log, releases the body, recycles. For a
+ * zombie, the connection memory goes too. */
+static void fr__req_finish(fr_req *req, int ok, int recycle) {
+    fr__loop *L = req->loop;
+    fr_app *app = req->app;
+    fr__conn *c = req->conn;
+    if (req->done) req->done(req, ok, req->done_ud);
+    if (app->cfg.access_log) {
+        double ms = req->t0 > 0 ? (fr__srv_now_s() - req->t0) * 1000.0 : 0.0;
+        app->cfg.access_log(req, req->status, req->bytes_sent, ms, app->cfg.access_log_ud);
+    }
+    if (req->rbody_free) req->rbody_free(req->rbody_ud, req->rbody);
+    req->rbody_free = NULL;
+    if (req->zombie) {
+        pthread_mutex_lock(&L->qmu);
+        if (req->zprev) req->zprev->znext = req->znext;
+        else L->zombies = req->znext;
+        if (req->znext) req->znext->zprev = req->zprev;
+        L->nzombies--;
+        req->zombie = 0;
+        pthread_mutex_unlock(&L->qmu);
+        if (c) {
+            if (recycle && L->nfree_conns < FR__FREE_CAP) {
+                c->next = L->free_conns;
+                L->free_conns = c;
+                L->nfree_conns++;
+            } else {
+                fr__conn_free_mem(c);
+            }
+        }
+    } else if (c) {
+        c->req = NULL;
+    }
+    fr__req_put(L, req, recycle);
+}
+
+static int fr__req_released(const fr_req *req) { return req->inline_released || req->rel_seen; }
+
+/* Close a connection. A request still owned by its handler keeps the
+ * connection's memory alive as a zombie. */
+static void fr__conn_close(fr__conn *c) {
+    fr__loop *L = c->loop;
+    fr_req *req = c->req;
+    int was = c->state;
+    if (was == FR__C_CLOSED || c->dead) return;
+    if (c->fd >= 0) {
+#if !defined(FR__EPOLL)
+        fr__poller_del(L, c->fd, c, FR__P_CONN);
+#endif
+        close(c->fd); /* epoll forgets closed fds by itself */
+        c->fd = -1;
+        atomic_fetch_sub_explicit(&L->app->nconns, 1, memory_order_relaxed);
+    }
+    fr__timer_clear(c);
+    if (c->prev) c->prev->next = c->next;
+    else L->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    L->nconns--;
+    if (was == FR__C_LINGER) L->nlinger--;
+    c->state = FR__C_CLOSED;
+    if (req) {
+        if (!req->dispatched) {
+            c->req = NULL;
+            fr__req_put(L, req, 1);
+        } else if (!fr__req_released(req)) {
+            /* the handler still owns it: become a zombie */
+            c->dead = 1;
+            pthread_mutex_lock(&req->smu);
+            req->stream_failed = 1;
+            pthread_cond_broadcast(&req->scv);
+            pthread_mutex_unlock(&req->smu);
+            pthread_mutex_lock(&L->qmu);
+            req->zombie = 1;
+            req->zprev = NULL;
+            req->znext = L->zombies;
+            if (L->zombies) L->zombies->zprev = req;
+            L->zombies = req;
+            L->nzombies++;
+            pthread_mutex_unlock(&L->qmu);
+            return;
+        } else {
+            if (req->streaming) {
+                pthread_mutex_lock(&req->smu);
+                req->stream_failed = 1;
+                pthread_cond_broadcast(&req->scv);
+                pthread_mutex_unlock(&req->smu);
+            }
+            fr__req_finish(req, 0, 1);
+        }
+    }
+    c->next = L->closed; /* freed after the current batch of events */
+    L->closed = c;
+}
+
+static void fr__loop_reap(fr__loop *L) {
+    while (L->closed) {
+        fr__conn *c = L->closed;
+        L->closed = c->next;
+        if (L->nfree_conns < FR__FREE_CAP) {
+            if (c->in.cap > 65536) fr_buf_free(&c->in);
+            if (c->out.cap > 65536) fr_buf_free(&c->out);
+            c->next = L->free_conns;
+            L->free_conns = c;
+            L->nfree_conns++;
+        } else {
+            fr__conn_free_mem(c);
+        }
+    }
+}
+
+/* Shut the write side and discard input until EOF (or a short timeout), so
+ * that unread request bytes don't turn our close into a reset that destroys
+ * the response in flight. */
+static void fr__conn_linger(fr__conn *c) {
+    fr__loop *L = c->loop;
+    shutdown(c->fd, SHUT_WR);
+    c->state = FR__C_LINGER;
+    L->nlinger++;
+    fr__timer_set(c, FR__T_LINGER);
+}
+
+static void fr__conn_linger_read(fr__conn *c) {
+    char tmp[4096];
+    for (;;) {
+        ssize_t n = read(c->fd, tmp, sizeof tmp);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->readable = 0;
+            return;
+        }
+        fr__conn_close(c);
+        return;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* response building                                                         */
+
+static fr_str fr__srv_server(const fr_app *app) {
+    fr_str s;
+    s.buf = app->server_name;
+    s.len = app->server_name_len;
+    return s;
+}
+
+/* Remove the "content-length: N\r\n" line from a head written at
+ * out[start..] (1xx/204/304 carry no length, as Starlette does). */
+static void fr__strip_content_length(fr_buf *out, size_t start) {
+    static const char key[] = "\r\ncontent-length: ";
+    char *p = out->buf + start, *end = out->buf + out->len;
+    size_t kl = sizeof key - 1;
+    while (p + kl <= end) {
+        if (memcmp(p, key, kl) == 0) {
+            char *ls = p + 2, *le = ls;
+            while (le < end && *le != '\n') le++;
+            if (le < end) le++;
+            memmove(ls, le, (size_t)(end - le));
+            out->len -= (size_t)(le - ls);
+            return;
+        }
+        p++;
+    }
+}
+
+static int fr__status_has_no_body(int status) {
+    return status < 200 || status == 204 || status == 304;
+}
+
+static void fr__error_response(fr__conn *c, int status);
+
+/* Serialise req's response into c->out / c->wbody. */
+static void fr__res_build(fr__conn *c, fr_req *req) {
+    fr__loop *L = c->loop;
+    fr_http_res_head h;
+    size_t start;
+    int ka = req->h.keep_alive && !req->force_close && !L->stopping;
+    int nobody = fr__status_has_no_body(req->status);
+    size_t blen = nobody ? 0 : req->rbody_len;
+    h.status = req->status;
+    h.minor_version = req->h.minor_version;
+    h.headers = req->rh;
+    h.num_headers = req->nrh;
+    h.content_length = (int64_t)blen;
+    h.keep_alive = ka;
+    h.server = fr__srv_server(L->app);
+    h.no_date = 0;
+    if (c->out_off >= c->out.len) c->out.len = c->out_off = 0;
+    start = c->out.len; /* earlier pipelined answers may still be queued before it */
+    c->wbody = NULL;
+    c->wbody_len = c->wbody_off = 0;
+    c->close_after = !ka;
+    if (fr_http_write_head(&c->out, &h) < 0) {
+        c->req = req; /* keep it attached: the error path finishes it */
+        req->status = 500;
+        c->out.len = start;
+        h.status = 500;
+        h.headers = NULL;
+        h.num_headers = 0;
+        h.content_length = 0;
+        h.keep_alive = 0;
+        c->close_after = 1;
+        if (fr_http_write_head(&c->out, &h) < 0) c->out.len = start;
+        return;
+    }
+    if (nobody) fr__strip_content_length(&c->out, start);
+    if (blen && !req->is_head) {
+        if (blen <= FR__SMALL_BODY && fr_buf_append(&c->out, req->rbody, blen) == 0) {
+            /* one send() */
+        } else {
+            c->wbody = (const char *)req->rbody;
+            c->wbody_len = blen;
+        }
+    }
+}
+
+/* Engine-made answer without a request (parser errors, timeouts, limits):
+ * {"detail":"<reason>"} and close. */
+static void fr__error_response(fr__conn *c, int status) {
+    fr__loop *L = c->loop;
+    fr_http_res_head h;
+    size_t start;
+    fr_header ct;
+    char body[96];
+    const char *reason = fr_http_reason(status);
+    int n = snprintf(body, sizeof body, "{\"detail\":\"%s\"}", reason);
+    if (n < 0 || (size_t)n >= sizeof body) n = 0;
+    if (c->req && !c->req->dispatched) {
+        fr__req_put(L, c->req, 1);
+        c->req = NULL;
+    }
+    ct.name = FR_STR("content-type");
+    ct.value = FR_STR("application/json");
+    h.status = status;
+    h.minor_version = 1;
+    h.headers = &ct;
+    h.num_headers = 1;
+    h.content_length = n;
+    h.keep_alive = 0;
+    h.server = fr__srv_server(L->app);
+    h.no_date = 0;
+    if (c->out_off >= c->out.len) c->out.len = c->out_off = 0;
+    start = c->out.len;
+    c->wbody = NULL;
+    c->wbody_len = c->wbody_off = 0;
+    if (fr_http_write_head(&c->out, &h) < 0 || fr_buf_append(&c->out, body, (size_t)n) < 0) {
+        c->out.len = start;
+    }
+    fr__timer_clear(c);
+    c->close_after = 1;
+    c->state = FR__C_WRITING;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the per-connection state machine                                          */
+
+static void fr__conn_drive(fr__conn *c);
+
+/* Move queued stream output into c->out. Returns 1 when the stream has
+ * ended (all output is now in c->out). */
+static int fr__stream_pull(fr__conn *c, fr_req *req) {
+    int ended;
+    pthread_mutex_lock(&req->smu);
+    if (req->sbuf.len) {
+        if (c->out_off >= c->out.len) {
+            fr_buf t = c->out;
+            c->out = req->sbuf;
+            req->sbuf = t;
+            req->sbuf.len = 0;
+            c->out_off = 0;
+        } else if (fr_buf_append(&c->out, req->sbuf.buf, req->sbuf.len) == 0) {
+            req->sbuf.len = 0;
+        }
+    }
+    ended = req->stream_ended && req->sbuf.len == 0;
+    c->close_after = !req->stream_keepalive || c->loop->stopping;
+    pthread_mutex_unlock(&req->smu);
+    return ended;
+}
+
+/* The loop takes a look at a dispatched request: write what can be
+ * written, finish what was released. */
+static void fr__req_service(fr_req *req) {
+    fr__conn *c = req->conn;
+    int released = fr__req_released(req);
+    if (c->dead) {
+        if (released) fr__req_finish(req, 0, 1);
+        return;
+    }
+    if (c->state == FR__C_WRITING || c->state == FR__C_CLOSED) return; /* write_done re-checks */
+    if (req->streaming) {
+        int ended = fr__stream_pull(c, req);
+        if (c->out_off < c->out.len) {
+            c->state = FR__C_WRITING;
+        } else if (ended && released) {
+            c->state = FR__C_WRITING; /* nothing left: write_done finishes */
+        } else {
+            c->state = FR__C_PENDING;
+        }
+        c->wbody = NULL;
+        c->wbody_len = c->wbody_off = 0;
+        return;
+    }
+    if (!released) {
+        c->state = FR__C_PENDING;
+        return;
+    }
+    fr__res_build(c, req);
+    c->state = FR__C_WRITING;
+}
+
+static void fr__dispatch(fr__conn *c) {
+    fr__loop *L = c->loop;
+    fr_app *app = L->app;
+    fr_req *req = c->req;
+    fr_handler h;
+    void *ud;
+    int rc;
+    const char *pct;
+    req->conn = c;
+    req->dispatched = 1;
+    c->state = FR__C_HANDLING;
+    fr__timer_clear(c);
+    if (app->cfg.access_log) req->t0 = fr__srv_now_s();
+    req->is_head = req->h.method.len == 4 && memcmp(req->h.method.buf, "HEAD", 4) == 0;
+    pct = req->h.path.len ? (const char *)memchr(req->h.path.buf, '%', req->h.path.len) : NULL;
+    if (pct) {
+        char *p = (char *)fr_arena_alloc(&req->arena, req->h.path.len + 1);
+        if (p) {
+            long n = fr_url_decode(p, req->h.path.buf, req->h.path.len, 0);
+            req->path.buf = p;
+            req->path.len = n > 0 ? (size_t)n : 0;
+        } else {
+            req->path = req->h.path;
+        }
+    } else {
+        req->path = req->h.path;
+    }
+    fr_router_match(app->router, req->h.method, req->path, &req->m);
+    if (req->m.status == FR_MATCH_FOUND && req->m.data) {
+        fr__route *rt = (fr__route *)req->m.data;
+        h = rt->h;
+        ud = rt->ud;
+    } else if (app->fallback) {
+        h = app->fallback;
+        ud = app->fallback_ud;
+    } else {
+        h = NULL;
+        ud = NULL;
+    }
+    fr__tls_req = req;
+    rc = h ? h(req, ud) : fr_res_default(req);
+    fr__tls_req = NULL;
+    if (rc != FR_PENDING && !req->inline_stream) {
+        if (!atomic_exchange(&req->send_called, 1)) req->inline_released = 1;
+    }
+    c->state = FR__C_PENDING;
+    if (req->inline_released || req->inline_stream) fr__req_service(req);
+}
+
+/* Finish the body of the current request (head re-parsed if the read
+ * buffer moved) and dispatch it. */
+static void fr__body_complete(fr__conn *c) {
+    fr__loop *L = c->loop;
+    fr_req *req = c->req;
+    if (c->parsed_base != c->in.buf) {
+        fr_err err;
+        int r = fr_http_parse_request(c->in.buf + c->off, c->body_start - c->off, &req->h, req->headers,
+                                      L->app->cfg.max_headers, &L->lim, &err);
+        if (r < 0) {
+            fr__error_response(c, 400);
+            return;
+        }
+        c->parsed_base = c->in.buf;
+    }
+    req->body.buf = c->in.buf + c->body_start;
+    req->body.len = (size_t)c->body_len;
+    fr__dispatch(c);
+}
+
+/* Queued (behind any earlier pipelined answers) and flushed before the
+ * body is read. */
+static void fr__send_continue(fr__conn *c) {
+    static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (c->out_off >= c->out.len) c->out.len = c->out_off = 0;
+    fr_buf_append(&c->out, msg, sizeof msg - 1);
+}
+
+/* Try to make progress on buffered input. 1: state changed (call again),
+ * 0: need more bytes, -1: connection gone or error answer queued. */
+static int fr__conn_parse(fr__conn *c) {
+    fr__loop *L = c->loop;
+    fr_app *app = L->app;
+    fr_req *req;
+    fr_err err;
+    if (c->state == FR__C_READ_HEAD) {
+        size_t avail = c->in.len - c->off;
+        int r;
+        if (avail == 0) {
+            if (c->tkind != FR__T_IDLE) fr__timer_set(c, FR__T_IDLE);
+            return 0;
+        }
+        if (!c->req) {
+            c->req = fr__req_get(L);
+            if (!c->req) {
+                fr__conn_close(c);
+                return -1;
+            }
+        }
+        req = c->req;
+        /* Re-parse an incomplete head only once a new line has arrived (or
+         * the limit is crossed): a client dribbling bytes cannot make us
+         * rescan the whole head for every byte. */
+        if (c->head_scanned && avail <= app->cfg.max_header_bytes &&
+            !memchr(c->in.buf + c->off + c->head_scanned, '\n', avail - c->head_scanned)) {
+            c->head_scanned = avail;
+            return 0;
+        }
+        c->head_scanned = avail;
+        err.code = 0;
+        r = fr_http_parse_request(c->in.buf + c->off, avail, &req->h, req->headers, app->cfg.max_headers,
+                                  &L->lim, &err);
+        if (r != -2) c->head_scanned = 0;
+        if (r == -2) {
+            if (avail > app->cfg.max_header_bytes) {
+                fr__error_response(c, 431);
+                return 1;
+            }
+            if (c->tkind != FR__T_HEADER) fr__timer_set(c, FR__T_HEADER);
+            return 0;
+        }
+        if (r < 0) {
+            fr__error_response(c, err.code >= 400 && err.code <= 599 ? err.code : 400);
+            return 1;
+        }
+        c->body_start = c->off + (size_t)r;
+        c->parsed_base = c->in.buf;
+        if (req->h.body_kind == FR_BODY_LENGTH) {
+            uint64_t cl = req->h.content_length;
+            if (cl > app->cfg.max_body_bytes) {
+                fr__error_response(c, 413);
+                return 1;
+            }
+            c->body_len = cl;
+            c->next_off = c->body_start + (size_t)cl;
+            if (c->in.len >= c->next_off) {
+                fr__body_complete(c);
+                return 1;
+            }
+            if (fr_buf_reserve(&c->in, c->next_off - c->in.len) < 0) {
+                fr__error_response(c, 413);
+                return 1;
+            }
+            if (req->h.expect_continue) fr__send_continue(c);
+            c->state = FR__C_READ_BODY;
+            fr__timer_set(c, FR__T_BODY);
+            return 1;
+        }
+        if (req->h.body_kind == FR_BODY_CHUNKED) {
+            memset(&c->chunk, 0, sizeof c->chunk);
+            c->body_decoded = 0;
+            if (req->h.expect_continue && c->in.len == c->body_start) fr__send_continue(c);
+            c->state = FR__C_READ_BODY;
+            fr__timer_set(c, FR__T_BODY);
+            return 1;
+        }
+        c->body_len = 0;
+        c->next_off = c->body_start;
+        req->body.buf = c->in.buf + c->body_start;
+        req->body.len = 0;
+        fr__dispatch(c);
+        return 1;
+    }
+    /* FR__C_READ_BODY */
+    req = c->req;
+    if (req->h.body_kind == FR_BODY_LENGTH) {
+        if (c->in.len >= c->next_off) {
+            fr__body_complete(c);
+            return 1;
+        }
+        return 0;
+    } else {
+        size_t at = c->body_start + c->body_decoded, n;
+        long r;
+        if (c->in.len <= at) return 0;
+        n = c->in.len - at;
+        err.code = 0;
+        r = fr_http_decode_chunked(&c->chunk, c->in.buf + at, &n, app->cfg.max_body_bytes, &err);
+        if (r == -2) {
+            c->body_decoded += n;
+            c->in.len = c->body_start + c->body_decoded;
+            return 0;
+        }
+        if (r < 0) {
+            fr__error_response(c, err.code == 413 ? 413 : 400);
+            return 1;
+        }
+        c->body_decoded += n;
+        c->body_len = c->body_decoded;
+        c->next_off = c->body_start + c->body_decoded;
+        c->in.len = c->next_off + (size_t)r;
+        fr__body_complete(c);
+        return 1;
+    }
+}
+
+/* Read more bytes. 1: got data, 0: would block, -1: closed. */
+static int fr__conn_read(fr__conn *c) {
+    fr__loop *L = c->loop;
+    fr_buf *b = &c->in;
+    size_t space;
+    ssize_t n;
+    if (c->state == FR__C_READ_HEAD) {
+        if (c->off > 0 && c->off >= b->len) c->off = b->len = 0;
+        if (c->off > 0 && b->cap - b->len < 2048) {
+            memmove(b->buf, b->buf + c->off, b->len - c->off);
+            b->len -= c->off;
+            c->off = 0;
+        }
+        if (b->cap - b->len < 1024 && fr_buf_reserve(b, b->cap ? b->cap : 4096) < 0) {
+            fr__error_response(c, 431);
+            return 1;
+        }
+    } else if (c->req && c->req->h.body_kind == FR_BODY_CHUNKED) {
+        if (b->cap - b->len < 4096 && fr_buf_reserve(b, 4096) < 0) {
+            fr__error_response(c, 413);
+            return 1;
+        }
+    } else if (b->cap == b->len && fr_buf_reserve(b, 4096) < 0) {
+        fr__conn_close(c);
+        return -1;
+    }
+    space = b->cap - b->len;
+    n = read(c->fd, b->buf + b->len, space);
+    if (n > 0) {
+        b->len += (size_t)n;
+        if ((size_t)n < space) c->readable = 0;
+        return 1;
+    }
+    if (n < 0 && errno == EINTR) return 1;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        c->readable = 0;
+        return 0;
+    }
+    (void)L;
+    fr__conn_close(c); /* EOF or error */
+    return -1;
+}
+
+/* Write queued output. 1: all written, 0: would block, -1: closed. */
+static int fr__conn_write(fr__conn *c) {
+    fr_req *req = c->req;
+    for (;;) {
+        size_t hl = c->out.len - c->out_off, bl = c->wbody_len - c->wbody_off;
+        ssize_t n;
+        if (hl + bl == 0) {
+            if (c->tkind == FR__T_WRITE) fr__timer_clear(c);
+            return 1;
+        }
+        if (!c->writable) return 0;
+        if (bl == 0) {
+            n = send(c->fd, c->out.buf + c->out_off, hl, MSG_NOSIGNAL);
+        } else {
+            struct iovec iov[2];
+            struct msghdr msg;
+            int k = 0;
+            if (hl) {
+                iov[k].iov_base = c->out.buf + c->out_off;
+                iov[k++].iov_len = hl;
+            }
+            iov[k].iov_base = (void *)(uintptr_t)(c->wbody + c->wbody_off);
+            iov[k++].iov_len = bl;
+            memset(&msg, 0, sizeof msg);
+            msg.msg_iov = iov;
+            msg.msg_iovlen = (size_t)k;
+            n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->writable = 0;
+                fr__timer_set(c, FR__T_WRITE);
+                return 0;
+            }
+            fr__conn_close(c);
+            return -1;
+        }
+        if (req) {
+            req->bytes_sent += (uint64_t)n;
+            if (req->streaming) {
+                pthread_mutex_lock(&req->smu);
+                req->squeued = req->squeued > (size_t)n ? req->squeued - (size_t)n : 0;
+                if (req->squeued <= FR__STREAM_HIGH_WATER) pthread_cond_broadcast(&req->scv);
+                pthread_mutex_unlock(&req->smu);
+            }
+        }
+        if ((size_t)n <= hl) {
+            c->out_off += (size_t)n;
+        } else {
+            c->out_off = c->out.len;
+            c->wbody_off += (size_t)n - hl;
+        }
+        if (c->out_off == c->out.len) c->out_off = c->out.len = 0;
+        if (c->tkind == FR__T_WRITE) fr__timer_set(c, FR__T_WRITE); /* progress */
+    }
+}
+
+/* Everything queued was written. */
+static void fr__conn_write_done(fr__conn *c) {
+    fr__loop *L = c->loop;
+    fr_req *req = c->req;
+    if (!req) { /* engine error answer */
+        fr__conn_linger(c);
+        return;
+    }
+    if (req->streaming) {
+        int ended = fr__stream_pull(c, req);
+        if (c->out.len > c->out_off) return; /* more to write: stay WRITING */
+        if (!(ended && fr__req_released(req))) {
+            c->state = FR__C_PENDING;
+            return;
+        }
+    }
+    c->wbody = NULL;
+    c->wbody_len = c->wbody_off = 0;
+    fr__req_finish(req, 1, 1);
+    if (c->out.cap > 65536) fr_buf_free(&c->out); /* a big stream passed through */
+    if (c->close_after || L->stopping) {
+        fr__conn_linger(c);
+        return;
+    }
+    c->state = FR__C_READ_HEAD;
+    c->off = c->next_off;
+    if (c->off >= c->in.len) {
+        c->off = c->in.len = 0;
+        if (c->in.cap > 65536) fr_buf_free(&c->in);
+        fr__timer_set(c, FR__T_IDLE);
+    }
+}
+
+/* An inline answer to a pipelined request with more requests already
+ * buffered: finish it now and answer the following ones in the same write
+ * ("corking"). Only when nothing can observe the early finish: no on_done,
+ * no access log, body copied into `out`. */
+static int fr__conn_can_cork(const fr__conn *c) {
+    const fr_req *req = c->req;
+    return req && !req->streaming && !req->done && !c->loop->app->cfg.access_log && c->wbody_len == 0 &&
+           !c->close_after && !c->loop->stopping && c->in.len > c->next_off &&
+           c->out.len - c->out_off < 65536;
+}
+
+static void fr__conn_drive(fr__conn *c) {
+    for (;;) {
+        int r;
+        switch (c->state) {
+        case FR__C_READ_HEAD:
+        case FR__C_READ_BODY:
+            r = fr__conn_parse(c);
+            if (r > 0) continue;
+            if (r < 0) return;
+            if (c->out.len > c->out_off) { /* flush corked answers / 100 Continue first */
+                r = fr__conn_write(c);
+                if (r <= 0) return;
+            }
+            if (!c->readable) return;
+            if (fr__conn_read(c) <= 0) return;
+            continue;
+        case FR__C_WRITING:
+            if (fr__conn_can_cork(c)) {
+                fr__req_finish(c->req, 1, 1);
+                c->state = FR__C_READ_HEAD;
+                c->off = c->next_off;
+                continue;
+            }
+            if (fr__conn_write(c) <= 0) return;
+            fr__conn_write_done(c);
+            continue;
+        case FR__C_PENDING:
+            /* answers corked before a deferred request go out now */
+            if (c->out.len > c->out_off) fr__conn_write(c);
+            return;
+        case FR__C_LINGER:
+            fr__conn_linger_read(c);
+            return;
+        default:
+            return;
+        }
+    }
+}
+
+/* A pending request's connection reported input: detect a client that
+ * went away (EOF) without consuming pipelined bytes. */
+static void fr__conn_peek_eof(fr__conn *c) {
+    char b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK);
+    if (n == 0) fr__conn_close(c);
+    else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) fr__conn_close(c);
+}
+
+static void fr__conn_event(fr__conn *c, const fr__pev *e) {
+    if (c->state == FR__C_CLOSED || c->dead) return;
+    if (e->hup) {
+        fr__conn_close(c);
+        return;
+    }
+    if (e->r) c->readable = 1;
+    if (e->w) c->writable = 1;
+    if (c->state == FR__C_PENDING || c->state == FR__C_HANDLING) {
+        if (e->rdhup) fr__conn_peek_eof(c);
+        if (!c->dead && c->state == FR__C_PENDING && e->w && c->out.len > c->out_off) fr__conn_drive(c);
+        return;
+    }
+    fr__conn_drive(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* accepting                                                                 */
+
+static void fr__loop_listen_pause(fr__loop *L) {
+    int i;
+    if (!L->lsn_active) return;
+    for (i = 0; i < L->nlsn; i++) fr__poller_del(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
+    L->lsn_active = 0;
+}
+
+static void fr__loop_listen_resume(fr__loop *L) {
+    int i;
+    if (L->lsn_active) return;
+    for (i = 0; i < L->nlsn; i++) fr__poller_add(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
+    L->lsn_active = 1;
+}
+
+static void fr__loop_accept(fr__loop *L, fr__src *s) {
+    fr_app *app = L->app;
+    int i;
+    for (i = 0; i < FR__ACCEPT_BATCH; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        fr__conn *c;
+        int fd, one = 1;
+#if defined(FR__ACCEPT4)
+        fd = accept4(s->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+        fd = accept(s->fd, (struct sockaddr *)&ss, &sl);
+        if (fd >= 0 && fr__srv_nonblock(fd) < 0) {
+            close(fd);
+            continue;
+        }
+#endif
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of fds: stop accepting for a moment instead of spinning */
+                fr__loop_listen_pause(L);
+                L->accept_resume = L->now + FR__EMFILE_PAUSE_MS;
+            }
+            return;
+        }
+        if (atomic_fetch_add_explicit(&app->nconns, 1, memory_order_relaxed) >= app->cfg.max_connections) {
+            atomic_fetch_sub_explicit(&app->nconns, 1, memory_order_relaxed);
+            close(fd);
+            continue;
+        }
+        if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#if defined(SO_NOSIGPIPE)
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+        c = fr__conn_get(L);
+        if (!c) {
+            atomic_fetch_sub_explicit(&app->nconns, 1, memory_order_relaxed);
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        memcpy(&c->peer, &ss, sizeof ss);
+        c->peerlen = sl;
+        c->next = L->conns;
+        if (L->conns) L->conns->prev = c;
+        L->conns = c;
+        L->nconns++;
+        if (fr__poller_add(L, fd, c, FR__P_CONN) < 0) {
+            fr__conn_close(c);
+            continue;
+        }
+        fr__timer_set(c, FR__T_IDLE);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* cross-thread queue                                                        */
+
+static void fr__queue_push_locked(fr__loop *L, fr_req *req, int *wake) {
+    if (req->in_queue) return;
+    req->in_queue = 1;
+    req->qnext = NULL;
+    if (L->qtail) L->qtail->qnext = req;
+    else {
+        L->qhead = req;
+        *wake = 1;
+    }
+    L->qtail = req;
+}
+
+/* Hand a request back to its loop (release = ownership goes back). */
+static void fr__req_notify(fr_req *req, int release) {
+    fr__loop *L = req->loop;
+    int wake = 0;
+    pthread_mutex_lock(&L->qmu);
+    if (!L->running) {
+        int orphan = release && req->zombie;
+        pthread_mutex_unlock(&L->qmu);
+        if (orphan) fr__orphan_finish(req);
+        return;
+    }
+    if (release) req->released = 1;
+    fr__queue_push_locked(L, req, &wake);
+    pthread_mutex_unlock(&L->qmu);
+    if (wake) fr__srv_wake_write(L->wake_wr);
+}
+
+static int fr__loop_drain_queue(fr__loop *L) {
+    fr_req *list, *r, *next;
+    int n = 0;
+    pthread_mutex_lock(&L->qmu);
+    list = L->qhead;
+    L->qhead = L->qtail = NULL;
+    for (r = list; r; r = r->qnext) {
+        r->in_queue = 0; /* producers may push it again (qnext), not bnext */
+        r->bnext = r->qnext;
+        if (r->released) r->rel_seen = 1;
+    }
+    pthread_mutex_unlock(&L->qmu);
+    for (r = list; r; r = next) {
+        fr__conn *c = r->conn;
+        next = r->bnext;
+        n++;
+        fr__req_service(r); /* may finish (and recycle) r */
+        if (!c->dead && c->state != FR__C_CLOSED) fr__conn_drive(c);
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* loop                                                                      */
+
+static void fr__loop_begin_stop(fr__loop *L) {
+    fr__conn *c, *next;
+    L->stopping = 1;
+    L->drain_deadline = L->now + L->app->cfg.drain_timeout_ms;
+    fr__loop_listen_pause(L);
+    fr__poller_del(L, L->stop.fd, &L->stop, FR__P_EDGE);
+    for (c = L->conns; c; c = next) {
+        next = c->next;
+        if (c->state == FR__C_READ_HEAD || c->state == FR__C_LINGER) fr__conn_close(c);
+    }
+}
+
+static int fr__loop_finished(fr__loop *L) {
+    if (!L->stopping) return 0;
+    if (L->nconns - L->nlinger <= 0 && L->nzombies == 0) return 1;
+    return L->now >= L->drain_deadline;
+}
+
+static void fr__loop_timers(fr__loop *L) {
+    int k;
+    for (k = 0; k < FR__T_COUNT; k++) {
+        fr__conn *c;
+        while ((c = L->th[k]) != NULL && c->deadline <= L->now) {
+            fr__timer_clear(c);
+            if (k == FR__T_HEADER || k == FR__T_BODY) {
+                fr__error_response(c, 408);
+                fr__conn_drive(c);
+            } else {
+                fr__conn_close(c);
+            }
+        }
+    }
+    if (!L->lsn_active && !L->stopping && L->now >= L->accept_resume) fr__loop_listen_resume(L);
+}
+
+static int fr__loop_timeout(fr__loop *L, int max_wait) {
+    int64_t next = INT64_MAX, d;
+    int k;
+    for (k = 0; k < FR__T_COUNT; k++)
+        if (L->th[k] && L->th[k]->deadline < next) next = L->th[k]->deadline;
+    if (!L->lsn_active && !L->stopping && L->accept_resume < next) next = L->accept_resume;
+    if (L->stopping && L->drain_deadline < next) next = L->drain_deadline;
+    if (next == INT64_MAX) return max_wait;
+    d = next - fr__srv_now_ms() + 1;
+    if (d < 0) d = 0;
+    if (d > 60000) d = 60000;
+    if (max_wait >= 0 && d > max_wait) d = max_wait;
+    return (int)d;
+}
+
+/* One round: wait, handle events, the queue, timers. Returns events seen. */
+static int fr__loop_iter(fr__loop *L, int max_wait) {
+    fr__pev evs[128];
+    int n, i, handled = 0;
+    if (!L->stopping && atomic_load_explicit(&L->app->stop, memory_order_relaxed)) {
+        L->now = fr__srv_now_ms();
+        fr__loop_begin_stop(L);
+        if (fr__loop_finished(L)) return 0;
+    }
+    n = fr__poller_wait(L, evs, (int)FR__COUNTOF(evs), fr__loop_timeout(L, max_wait));
+    L->now = fr__srv_now_ms();
+    if (n < 0) n = 0;
+    for (i = 0; i < n; i++) {
+        int kind = *(int *)evs[i].ptr;
+        handled++;
+        if (kind == FR__K_CONN) {
+            fr__conn_event((fr__conn *)evs[i].ptr, &evs[i]);
+        } else if (kind == FR__K_LISTEN) {
+            if (L->lsn_active) fr__loop_accept(L, (fr__src *)evs[i].ptr);
+        } else if (kind == FR__K_WAKE) {
+            fr__srv_wake_drain(L->wake.fd);
+            handled += fr__loop_drain_queue(L);
+        } else if (kind == FR__K_STOP) {
+            /* the flag is checked below; the fd stays readable for the others */
+        }
+    }
+    if (!L->stopping && atomic_load_explicit(&L->app->stop, memory_order_relaxed)) fr__loop_begin_stop(L);
+    fr__loop_timers(L);
+    fr__loop_reap(L);
+    return handled;
+}
+
+static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
+    int i;
+    L->app = app;
+    L->idx = idx;
+    L->pfd = -1;
+    L->wake.fd = L->wake_wr = -1;
+    L->wake.kind = FR__K_WAKE;
+    L->stop.kind = FR__K_STOP;
+    L->stop.fd = app->stop_rd;
+    L->stopping = 0;
+    L->nlsn = 0;
+    L->lsn_active = 0;
+    L->conns = NULL;
+    L->nconns = L->nlinger = 0;
+    memset(L->th, 0, sizeof L->th);
+    memset(L->tt, 0, sizeof L->tt);
+    L->now = fr__srv_now_ms();
+    L->accept_resume = 0;
+    L->tdur[FR__T_IDLE] = app->cfg.idle_timeout_ms;
+    L->tdur[FR__T_HEADER] = app->cfg.header_timeout_ms;
+    L->tdur[FR__T_BODY] = app->cfg.body_timeout_ms;
+    L->tdur[FR__T_WRITE] = app->cfg.body_timeout_ms;
+    L->tdur[FR__T_LINGER] = FR__LINGER_MS;
+    L->lim.max_header_bytes = app->cfg.max_header_bytes;
+    L->lim.max_headers = app->cfg.max_headers;
+    L->lim.max_uri_bytes = app->cfg.max_uri_bytes;
+    if (fr__poller_open(L) < 0) return -1;
+    if (fr__srv_wake_open(&L->wake.fd, &L->wake_wr) < 0) goto fail;
+    if (fr__poller_add(L, L->wake.fd, &L->wake, FR__P_EDGE) < 0) goto fail;
+    if (fr__poller_add(L, L->stop.fd, &L->stop, FR__P_EDGE) < 0) goto fail;
+    for (i = 0; i < app->nlsn; i++) {
+        fr__src *s = &L->lsn[L->nlsn];
+        s->kind = FR__K_LISTEN;
+        s->fd = app->lsn[i].fd;
+        s->owned = 0;
+#if defined(__linux__) && defined(SO_REUSEPORT)
+        if (idx > 0 && app->lsn_reuseport) {
+            /* per-loop clone in the same SO_REUSEPORT group: the kernel
+             * balances new connections across loops */
+            const fr__listener *l = &app->lsn[i];
+            int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+            if (fd >= 0) {
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+                setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+#if defined(IPV6_V6ONLY)
+                if (l->addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+#endif
+                if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == 0 &&
+                    listen(fd, app->cfg.backlog) == 0) {
+                    s->fd = fd;
+                    s->owned = 1;
+                } else {
+                    close(fd);
+                }
+            }
+        }
+#endif
+        L->nlsn++;
+    }
+    fr__loop_listen_resume(L);
+    pthread_mutex_lock(&L->qmu);
+    L->running = 1;
+    pthread_mutex_unlock(&L->qmu);
+    L->set_up = 1;
+    return 0;
+fail:
+    if (L->pfd >= 0) close(L->pfd);
+    L->pfd = -1;
+    fr__srv_wake_close(L->wake.fd, L->wake_wr);
+    L->wake.fd = L->wake_wr = -1;
+    return -1;
+}
+
+/* Close every connection, stop taking requests from other threads, free
+ * the caches and fds. Zombies stay (they are finished by fr_res_send or
+ * freed by fr_app_free). */
+static void fr__loop_teardown(fr__loop *L) {
+    fr_req *list, *r, *next;
+    int i;
+    if (!L->set_up) return;
+    while (L->conns) fr__conn_close(L->conns);
+    fr__loop_reap(L);
+    pthread_mutex_lock(&L->qmu);
+    L->running = 0;
+    list = L->qhead;
+    L->qhead = L->qtail = NULL;
+    for (r = list; r; r = r->qnext) {
+        r->in_queue = 0;
+        r->bnext = r->qnext;
+        r->rel_seen = r->released;
+    }
+    pthread_mutex_unlock(&L->qmu);
+    for (r = list; r; r = next) {
+        next = r->bnext;
+        if (r->rel_seen && r->zombie) fr__req_finish(r, 0, 0);
+    }
+    while (L->free_reqs) {
+        r = L->free_reqs;
+        L->free_reqs = r->free_next;
+        fr__req_free_mem(r);
+    }
+    L->nfree_reqs = 0;
+    while (L->free_conns) {
+        fr__conn *c = L->free_conns;
+        L->free_conns = c->next;
+        fr__conn_free_mem(c);
+    }
+    L->nfree_conns = 0;
+    for (i = 0; i < L->nlsn; i++)
+        if (L->lsn[i].owned) close(L->lsn[i].fd);
+    L->nlsn = 0;
+    L->lsn_active = 0;
+    fr__srv_wake_close(L->wake.fd, L->wake_wr);
+    L->wake.fd = L->wake_wr = -1;
+    if (L->pfd >= 0) close(L->pfd);
+    L->pfd = -1;
+#if defined(FR__POLLFD)
+    FR_FREE(L->pfds);
+    FR_FREE(L->pptr);
+    L->pfds = NULL;
+    L->pptr = NULL;
+    L->pcap = 0;
+    L->nreg = 0;
+#endif
+    L->tid_valid = 0;
+    L->set_up = 0;
+}
+
+static void fr__loop_run(fr__loop *L) {
+    L->tid = pthread_self();
+    L->tid_valid = 1;
+    while (!fr__loop_finished(L)) fr__loop_iter(L, -1);
+}
+
+static void *fr__loop_thread(void *arg) {
+    fr__loop *L = (fr__loop *)arg;
+    fr__loop_run(L);
+    fr__loop_teardown(L);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* signals                                                                   */
+
+#define FR__SIG_SLOTS 64
+static _Atomic(fr_app *) fr__sig_apps[FR__SIG_SLOTS];
+static pthread_mutex_t fr__sig_mu = PTHREAD_MUTEX_INITIALIZER;
+static int fr__sig_refs;
+static struct sigaction fr__sig_old_int, fr__sig_old_term;
+
+static void fr__sig_handler(int sig) {
+    int i, saved = errno;
+    (void)sig;
+    for (i = 0; i < FR__SIG_SLOTS; i++) {
+        fr_app *a = atomic_load(&fr__sig_apps[i]);
+        if (a) fr_stop(a);
+    }
+    errno = saved;
+}
+
+static int fr__sig_install(fr_app *app) {
+    int i, slot = -1;
+    pthread_mutex_lock(&fr__sig_mu);
+    for (i = 0; i < FR__SIG_SLOTS; i++)
+        if (!atomic_load(&fr__sig_apps[i])) {
+            slot = i;
+            break;
+        }
+    if (slot >= 0) {
+        atomic_store(&fr__sig_apps[slot], app);
+        if (fr__sig_refs++ == 0) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = fr__sig_handler;
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGINT, &sa, &fr__sig_old_int);
+            sigaction(SIGTERM, &sa, &fr__sig_old_term);
+        }
+    }
+    pthread_mutex_unlock(&fr__sig_mu);
+    return slot;
+}
+
+static void fr__sig_remove(int slot) {
+    if (slot < 0) return;
+    pthread_mutex_lock(&fr__sig_mu);
+    atomic_store(&fr__sig_apps[slot], NULL);
+    if (--fr__sig_refs == 0) {
+        sigaction(SIGINT, &fr__sig_old_int, NULL);
+        sigaction(SIGTERM, &fr__sig_old_term, NULL);
+    }
+    pthread_mutex_unlock(&fr__sig_mu);
+}
+
+/* ------------------------------------------------------------------------ */
+/* app                                                                       */
+
+fr_app *fr_app_new(const fr_config *cfg) {
+    fr_app *app = (fr_app *)FR_MALLOC(sizeof *app);
+    fr_router_opts ro;
+    const char *sn;
+    if (!app) return NULL;
+    memset(app, 0, sizeof *app);
+    if (cfg) app->cfg = *cfg;
+    if (app->cfg.threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        app->cfg.threads = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+    }
+    if (app->cfg.threads > 256) app->cfg.threads = 256;
+    if (!app->cfg.max_header_bytes) app->cfg.max_header_bytes = FR_MAX_HEADER_BYTES;
+    if (!app->cfg.max_headers) app->cfg.max_headers = FR_MAX_HEADERS;
+    if (!app->cfg.max_uri_bytes) app->cfg.max_uri_bytes = FR_MAX_URI_BYTES;
+    if (!app->cfg.max_body_bytes) app->cfg.max_body_bytes = FR_MAX_BODY_BYTES;
+    if (app->cfg.max_connections <= 0) app->cfg.max_connections = FR_MAX_CONNECTIONS;
+    if (app->cfg.header_timeout_ms <= 0) app->cfg.header_timeout_ms = FR_HEADER_TIMEOUT_MS;
+    if (app->cfg.idle_timeout_ms <= 0) app->cfg.idle_timeout_ms = FR_IDLE_TIMEOUT_MS;
+    if (app->cfg.body_timeout_ms <= 0) app->cfg.body_timeout_ms = FR_BODY_TIMEOUT_MS;
+    if (app->cfg.drain_timeout_ms <= 0) app->cfg.drain_timeout_ms = 10000;
+    if (app->cfg.backlog <= 0) app->cfg.backlog = 1024;
+    if (app->cfg.max_headers > 100000) app->cfg.max_headers = 100000;
+    sn = app->cfg.server_name ? app->cfg.server_name : "fastrapi";
+    app->server_name_len = strlen(sn);
+    app->server_name = (char *)FR_MALLOC(app->server_name_len + 1);
+    app->stop_rd = app->stop_wr = -1;
+    if (pthread_mutex_init(&app->mu, NULL) != 0) {
+        FR_FREE(app->server_name);
+        FR_FREE(app);
+        return NULL;
+    }
+    if (pthread_cond_init(&app->cv, NULL) != 0) {
+        pthread_mutex_destroy(&app->mu);
+        FR_FREE(app->server_name);
+        FR_FREE(app);
+        return NULL;
+    }
+    if (!app->server_name) goto fail;
+    memcpy(app->server_name, sn, app->server_name_len + 1);
+    app->cfg.server_name = app->server_name;
+    ro.no_head_from_get = app->cfg.no_head_from_get;
+    ro.no_redirect_slashes = app->cfg.no_redirect_slashes;
+    app->router = fr_router_new(&ro);
+    if (!app->router) goto fail;
+    if (fr__srv_wake_open(&app->stop_rd, &app->stop_wr) < 0) goto fail;
+    atomic_init(&app->stop, 0);
+    atomic_init(&app->nconns, 0);
+    return app;
+fail:
+    app->nloops = 0;
+    fr_app_free(app);
+    return NULL;
+}
+
+void fr_app_free(fr_app *app) {
+    fr__route *rt;
+    int i;
+    if (!app) return;
+    pthread_mutex_lock(&app->mu);
+    if (app->serving) {
+        fr_stop(app);
+        while (app->serving) pthread_cond_wait(&app->cv, &app->mu);
+    }
+    pthread_mutex_unlock(&app->mu);
+    for (i = 0; i < app->nloops; i++) {
+        fr__loop *L = &app->loops[i];
+        fr__loop_teardown(L);
+        /* requests their handlers never released: on_done(ok=0), then freed */
+        while (L->zombies) fr__req_finish(L->zombies, 0, 0);
+        pthread_mutex_destroy(&L->qmu);
+    }
+    FR_FREE(app->loops);
+    for (i = 0; i < app->nlsn; i++) close(app->lsn[i].fd);
+    fr__srv_wake_close(app->stop_rd, app->stop_wr);
+    rt = app->routes;
+    while (rt) {
+        fr__route *n = rt->next;
+        FR_FREE(rt);
+        rt = n;
+    }
+    if (app->router) fr_router_free(app->router);
+    pthread_cond_destroy(&app->cv);
+    pthread_mutex_destroy(&app->mu);
+    FR_FREE(app->server_name);
+    FR_FREE(app);
+}
+
+void fr_app_set_userdata(fr_app *app, void *ud) {
+    if (app) app->ud = ud;
+}
+void *fr_app_userdata(const fr_app *app) { return app ? app->ud : NULL; }
+const char *fr_app_last_error(const fr_app *app) { return app ? app->err : "no app"; }
+
+int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h, void *userdata) {
+    fr__route *rt;
+    fr_err err;
+    if (!app) return -1;
+    if (!method || !pattern || !h) {
+        fr__srv_seterr(app, "fr_route: method, pattern and handler are required");
+        return -1;
+    }
+    if (app->mode != FR__MODE_NONE) {
+        fr__srv_seterr(app, "fr_route: cannot add routes while serving");
+        return -1;
+    }
+    rt = (fr__route *)FR_MALLOC(sizeof *rt);
+    if (!rt) {
+        fr__srv_seterr(app, "out of memory");
+        return -1;
+    }
+    rt->h = h;
+    rt->ud = userdata;
+    memset(&err, 0, sizeof err);
+    if (fr_router_add(app->router, method, pattern, rt, &err) < 0) {
+        snprintf(app->err, sizeof app->err, "%s %s: %s", method, pattern, err.msg ? err.msg : "invalid route");
+        FR_FREE(rt);
+        return -1;
+    }
+    rt->next = app->routes;
+    app->routes = rt;
+    return 0;
+}
+
+void fr_app_set_fallback(fr_app *app, fr_handler h, void *userdata) {
+    if (!app) return;
+    app->fallback = h;
+    app->fallback_ud = userdata;
+}
+
+int fr_listen(fr_app *app, const char *host, int port) {
+    struct addrinfo hints, *res = NULL, *ai;
+    char ports[16];
+    int fd = -1, rc, one = 1, reuseport;
+    fr__listener *l;
+    if (!app) return -1;
+    if (app->nlsn >= FR__MAX_LISTENERS) {
+        fr__srv_seterr(app, "fr_listen: too many listeners");
+        return -1;
+    }
+    if (port < 0 || port > 65535) {
+        fr__srv_seterr(app, "fr_listen: invalid port");
+        return -1;
+    }
+    if (app->mode != FR__MODE_NONE) {
+        fr__srv_seterr(app, "fr_listen: cannot add listeners while serving");
+        return -1;
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(ports, sizeof ports, "%d", port);
+    rc = getaddrinfo(host ? host : "127.0.0.1", ports, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(app->err, sizeof app->err, "fr_listen: %s", gai_strerror(rc));
+        return -1;
+    }
+#if defined(__linux__) && defined(SO_REUSEPORT)
+    reuseport = app->cfg.reuse_port || app->cfg.threads > 1;
+#else
+    reuseport = app->cfg.reuse_port;
+#endif
+    l = &app->lsn[app->nlsn];
+    for (ai = res; ai; ai = ai->ai_next) {
+        struct sockaddr_storage sa;
+        socklen_t salen = (socklen_t)ai->ai_addrlen;
+        if (ai->ai_addrlen > sizeof sa) continue;
+        memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
+        if (reuseport && !app->cfg.reuse_port) {
+            /* SO_REUSEPORT is only our way to spread connections over the
+             * loops: first make sure nobody else holds the address (an
+             * accidental second server must get EADDRINUSE, not half the
+             * traffic), and learn the port when 0 was asked for. */
+            int probe = socket(ai->ai_family, SOCK_STREAM, 0);
+            if (probe < 0) continue;
+            setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#if defined(IPV6_V6ONLY)
+            if (ai->ai_family == AF_INET6) setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+#endif
+            if (bind(probe, (struct sockaddr *)&sa, salen) < 0 ||
+                getsockname(probe, (struct sockaddr *)&sa, &salen) < 0) {
+                snprintf(app->err, sizeof app->err, "fr_listen: %s", strerror(errno));
+                close(probe);
+                continue;
+            }
+            close(probe);
+        }
+        fd = socket(ai->ai_family, SOCK_STREAM, 0);
+        if (fd < 0) continue;
+        if (fr__srv_nonblock(fd) < 0) goto next;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#if defined(SO_REUSEPORT)
+        if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+#endif
+#if defined(IPV6_V6ONLY)
+        if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+#endif
+#if defined(SO_NOSIGPIPE)
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+        if (bind(fd, (struct sockaddr *)&sa, salen) == 0 && listen(fd, app->cfg.backlog) == 0) break;
+    next:
+        snprintf(app->err, sizeof app->err, "fr_listen: %s", strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) return -1;
+    l->addrlen = sizeof l->addr;
+    if (getsockname(fd, (struct sockaddr *)&l->addr, &l->addrlen) < 0) {
+        snprintf(app->err, sizeof app->err, "fr_listen: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    l->fd = fd;
+    app->nlsn++;
+    if (reuseport) app->lsn_reuseport = 1;
+    if (l->addr.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&l->addr)->sin_port);
+    if (l->addr.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&l->addr)->sin6_port);
+    return port;
+}
+
+static int fr__app_alloc_loops(fr_app *app, int n) {
+    int i;
+    if (app->loops) return app->nloops == n ? 0 : -1;
+    app->loops = (fr__loop *)FR_MALLOC(sizeof(fr__loop) * (size_t)n);
+    if (!app->loops) return -1;
+    memset(app->loops, 0, sizeof(fr__loop) * (size_t)n);
+    for (i = 0; i < n; i++) {
+        if (pthread_mutex_init(&app->loops[i].qmu, NULL) != 0) {
+            while (i-- > 0) pthread_mutex_destroy(&app->loops[i].qmu);
+            FR_FREE(app->loops);
+            app->loops = NULL;
+            return -1;
+        }
+        app->loops[i].pfd = -1;
+        app->loops[i].wake.fd = app->loops[i].wake_wr = -1;
+    }
+    app->nloops = n;
+    return 0;
+}
+
+int fr_serve(fr_app *app) {
+    int i, n, slot = -1, started;
+    if (!app) return -1;
+    pthread_mutex_lock(&app->mu);
+    if (app->serving || app->mode == FR__MODE_POLL || app->mode == FR__MODE_POLL_DONE) {
+        pthread_mutex_unlock(&app->mu);
+        fr__srv_seterr(app, "fr_serve: already serving (or in fr_poll mode)");
+        return -1;
+    }
+    app->serving = 1;
+    app->mode = FR__MODE_SERVE;
+    pthread_mutex_unlock(&app->mu);
+    n = app->cfg.threads;
+    if (fr__app_alloc_loops(app, n) < 0) {
+        fr__srv_seterr(app, "fr_serve: out of memory");
+        n = 0;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if (fr__loop_setup(&app->loops[i], app, i) < 0) {
+            snprintf(app->err, sizeof app->err, "fr_serve: loop setup: %s", strerror(errno));
+            while (i-- > 0) fr__loop_teardown(&app->loops[i]);
+            n = -1;
+            goto out;
+        }
+    }
+    if (!app->cfg.no_signals) slot = fr__sig_install(app);
+    started = 1;
+    for (i = 1; i < n; i++) {
+        if (pthread_create(&app->loops[i].thr, NULL, fr__loop_thread, &app->loops[i]) != 0) break;
+        started++;
+    }
+    if (started < n) { /* could not start every thread: run with what we have */
+        for (i = started; i < n; i++) fr__loop_teardown(&app->loops[i]);
+    }
+    fr__loop_run(&app->loops[0]);
+    fr__loop_teardown(&app->loops[0]);
+    for (i = 1; i < started; i++) pthread_join(app->loops[i].thr, NULL);
+    fr__sig_remove(slot);
+out:
+    fr__srv_wake_drain(app->stop_rd);
+    atomic_store(&app->stop, 0);
+    pthread_mutex_lock(&app->mu);
+    app->serving = 0;
+    app->mode = FR__MODE_NONE;
+    pthread_cond_broadcast(&app->cv);
+    pthread_mutex_unlock(&app->mu);
+    return n > 0 ? 0 : -1;
+}
+
+int fr_poll(fr_app *app, int timeout_ms) {
+    fr__loop *L;
+    int n;
+    if (!app) return -1;
+    if (app->mode == FR__MODE_SERVE || app->mode == FR__MODE_POLL_DONE) return -1;
+    if (app->mode == FR__MODE_NONE) {
+        if (fr__app_alloc_loops(app, 1) < 0) {
+            fr__srv_seterr(app, "fr_poll: out of memory (or fr_serve used before)");
+            return -1;
+        }
+        if (fr__loop_setup(&app->loops[0], app, 0) < 0) {
+            snprintf(app->err, sizeof app->err, "fr_poll: loop setup: %s", strerror(errno));
+            return -1;
+        }
+        app->mode = FR__MODE_POLL;
+    }
+    L = &app->loops[0];
+    if (!L->tid_valid) { /* the host's thread is the loop thread from now on */
+        L->tid = pthread_self();
+        L->tid_valid = 1;
+    }
+    n = fr__loop_iter(L, timeout_ms < 0 ? 0 : timeout_ms);
+    if (fr__loop_finished(L)) {
+        fr__loop_teardown(L);
+        app->mode = FR__MODE_POLL_DONE;
+        return -1;
+    }
+    return n;
+}
+
+void fr_stop(fr_app *app) {
+    if (!app) return;
+    atomic_store(&app->stop, 1);
+    if (app->stop_wr >= 0) fr__srv_wake_write(app->stop_wr);
+}
+
+/* ------------------------------------------------------------------------ */
+/* request accessors                                                         */
+
+fr_str fr_req_method(const fr_req *req) { return req->h.method; }
+fr_str fr_req_path(const fr_req *req) { return req->path; }
+fr_str fr_req_raw_path(const fr_req *req) { return req->h.path; }
+fr_str fr_req_query(const fr_req *req) { return req->h.query; }
+fr_str fr_req_target(const fr_req *req) { return req->h.target; }
+int fr_req_http_minor(const fr_req *req) { return req->h.minor_version; }
+fr_str fr_req_body(const fr_req *req) { return req->body; }
+fr_app *fr_req_app(const fr_req *req) { return req->app; }
+fr_arena *fr_req_arena(fr_req *req) { return &req->arena; }
+void fr_req_set_userdata(fr_req *req, void *ud) { req->ud = ud; }
+void *fr_req_userdata(const fr_req *req) { return req->ud; }
+int fr_req_match_status(const fr_req *req) { return req->m.status; }
+fr_str fr_req_match_allow(const fr_req *req) {
+    fr_str e = {"", 0};
+    return req->m.status == FR_MATCH_METHOD && req->m.allow.buf ? req->m.allow : e;
+}
+fr_str fr_req_route_pattern(const fr_req *req) {
+    fr_str e = {"", 0};
+    return req->m.status == FR_MATCH_FOUND && req->m.pattern.buf ? req->m.pattern : e;
+}
+
+fr_str fr_req_header(const fr_req *req, const char *name) {
+    fr_str n = fr_str_c(name), none = {NULL, 0};
+    size_t i;
+    for (i = 0; i < req->h.num_headers; i++)
+        if (fr_str_ieq(req->h.headers[i].name, n)) return req->h.headers[i].value;
+    return none;
+}
+
+size_t fr_req_num_headers(const fr_req *req) { return req->h.num_headers; }
+
+int fr_req_header_at(const fr_req *req, size_t i, fr_str *name, fr_str *value) {
+    if (i >= req->h.num_headers) return -1;
+    if (name) *name = req->h.headers[i].name;
+    if (value) *value = req->h.headers[i].value;
+    return 0;
+}
+
+fr_str fr_req_param(const fr_req *req, const char *name) {
+    fr_str n = fr_str_c(name), none = {NULL, 0};
+    size_t i;
+    if (req->m.status != FR_MATCH_FOUND) return none;
+    for (i = 0; i < req->m.num_params; i++)
+        if (fr_str_eq(req->m.params[i].name, n)) return req->m.params[i].value;
+    return none;
+}
+
+size_t fr_req_num_params(const fr_req *req) {
+    return req->m.status == FR_MATCH_FOUND ? req->m.num_params : 0;
+}
+
+int fr_req_param_at(const fr_req *req, size_t i, fr_str *name, fr_str *value) {
+    if (i >= fr_req_num_params(req)) return -1;
+    if (name) *name = req->m.params[i].name;
+    if (value) *value = req->m.params[i].value;
+    return 0;
+}
+
+int64_t fr_req_param_int(const fr_req *req, const char *name) {
+    int64_t v = 0;
+    fr_str s = fr_req_param(req, name);
+    if (!s.buf || fr_str_to_i64(s, &v) < 0) return 0;
+    return v;
+}
+
+double fr_req_param_float(const fr_req *req, const char *name) {
+    double v = 0;
+    fr_str s = fr_req_param(req, name);
+    if (!s.buf || fr_str_to_double(s, &v) < 0) return 0;
+    return v;
+}
+
+int fr_req_query_get(fr_req *req, const char *key, fr_str *value) {
+    const char *p = req->h.query.buf, *end;
+    size_t klen = key ? strlen(key) : 0;
+    if (!p || !key) return 0;
+    end = p + req->h.query.len;
+    while (p < end) {
+        const char *amp = (const char *)memchr(p, '&', (size_t)(end - p)), *eq, *ke;
+        const char *pe = amp ? amp : end;
+        eq = (const char *)memchr(p, '=', (size_t)(pe - p));
+        ke = eq ? eq : pe;
+        if (ke > p) {
+            char small[128], *kb = small;
+            long kn;
+            size_t raw = (size_t)(ke - p);
+            if (raw > sizeof small) kb = (char *)fr_arena_alloc(&req->arena, raw);
+            if (!kb) return 0;
+            kn = fr_url_decode(kb, p, raw, 1);
+            if (kn >= 0 && (size_t)kn == klen && memcmp(kb, key, klen) == 0) {
+                if (value) {
+                    size_t vl = eq ? (size_t)(pe - (eq + 1)) : 0;
+                    char *vb = (char *)fr_arena_alloc(&req->arena, vl + 1);
+                    long vn;
+                    if (!vb) return 0;
+                    vn = vl ? fr_url_decode(vb, eq + 1, vl, 1) : 0;
+                    if (vn < 0) vn = 0;
+                    vb[vn] = 0;
+                    value->buf = vb;
+                    value->len = (size_t)vn;
+                }
+                return 1;
+            }
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return 0;
+}
+
+fr_str fr_req_client_addr(const fr_req *req) {
+    fr_req *r = (fr_req *)(uintptr_t)req; /* lazily cached in the arena */
+    fr_str e = {"", 0};
+    const fr__conn *c = req->conn;
+    char tmp[INET6_ADDRSTRLEN + 1];
+    const char *s = NULL;
+    if (r->client_addr.buf) return r->client_addr;
+    if (!c) return e;
+    if (c->peer.ss_family == AF_INET)
+        s = inet_ntop(AF_INET, &((const struct sockaddr_in *)&c->peer)->sin_addr, tmp, sizeof tmp);
+    else if (c->peer.ss_family == AF_INET6)
+        s = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&c->peer)->sin6_addr, tmp, sizeof tmp);
+    if (!s) return e;
+    r->client_addr.buf = fr_arena_strdup(&r->arena, s, strlen(s));
+    if (!r->client_addr.buf) return e;
+    r->client_addr.len = strlen(s);
+    return r->client_addr;
+}
+
+int fr_req_client_port(const fr_req *req) {
+    const fr__conn *c = req->conn;
+    if (!c) return 0;
+    if (c->peer.ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)&c->peer)->sin_port);
+    if (c->peer.ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)&c->peer)->sin6_port);
+    return 0;
+}
+
+int fr_req_on_done(fr_req *req, fr_done_fn fn, void *userdata) {
+    if (!req || req->done) return -1;
+    req->done = fn;
+    req->done_ud = userdata;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* response API                                                              */
+
+void fr_res_status(fr_req *req, int status) {
+    if (req && status >= 100 && status <= 999) req->status = status;
+}
+
+static int fr__has_bad_byte(const char *s, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == 0) return 1;
+    return 0;
+}
+
+/* Append a header whose name/value live long enough (static or arena). */
+static int fr__res_header_ref(fr_req *req, const char *name, size_t nlen, const char *value, size_t vlen) {
+    if (req->nrh == req->caprh) {
+        size_t cap = req->caprh ? req->caprh * 2 : 8;
+        fr_header *nh = (fr_header *)fr_arena_alloc(&req->arena, cap * sizeof *nh);
+        if (!nh) return -1;
+        if (req->nrh) memcpy(nh, req->rh, req->nrh * sizeof *nh);
+        req->rh = nh;
+        req->caprh = cap;
+    }
+    req->rh[req->nrh].name.buf = name;
+    req->rh[req->nrh].name.len = nlen;
+    req->rh[req->nrh].value.buf = value;
+    req->rh[req->nrh].value.len = vlen;
+    req->nrh++;
+    return 0;
+}
+
+int fr_res_header_n(fr_req *req, const char *name, size_t nlen, const char *value, size_t vlen) {
+    fr_str n;
+    char *nc, *vc;
+    if (!req || !name || nlen == 0 || (!value && vlen)) return -1;
+    if (fr__has_bad_byte(name, nlen) || (vlen && fr__has_bad_byte(value, vlen))) return -1;
+    n.buf = name;
+    n.len = nlen;
+    if (fr_str_ieq_c(n, "content-length")) {
+        fr_str v = {value, vlen};
+        int64_t x;
+        if (fr_str_to_i64(v, &x) < 0 || x < 0) return -1;
+        req->res_clen = x; /* the engine writes the length itself */
+        return 0;
+    }
+    if (fr_str_ieq_c(n, "transfer-encoding")) return 0; /* the engine frames the body */
+    if (fr_str_ieq_c(n, "connection")) {
+        size_t i;
+        for (i = 0; i + 5 <= vlen; i++)
+            if (fr_str_ieq_c((fr_str){value + i, 5}, "close")) req->force_close = 1;
+        return 0;
+    }
+    nc = fr_arena_strdup(&req->arena, name, nlen);
+    vc = fr_arena_strdup(&req->arena, vlen ? value : "", vlen);
+    if (!nc || !vc) return -1;
+    return fr__res_header_ref(req, nc, nlen, vc, vlen);
+}
+
+int fr_res_header(fr_req *req, const char *name, const char *value) {
+    if (!name || !value) return -1;
+    return fr_res_header_n(req, name, strlen(name), value, strlen(value));
+}
+
+static void fr__res_drop_body(fr_req *req) {
+    if (req->rbody_free) req->rbody_free(req->rbody_ud, req->rbody);
+    req->rbody_free = NULL;
+    req->rbody = NULL;
+    req->rbody_len = 0;
+}
+
+int fr_res_body(fr_req *req, const void *data, size_t len) {
+    void *p = NULL;
+    if (!req || (len && !data)) return -1;
+    if (len) {
+        p = fr_arena_alloc(&req->arena, len);
+        if (!p) return -1;
+        memcpy(p, data, len);
+    }
+    fr__res_drop_body(req);
+    req->rbody = p;
+    req->rbody_len = len;
+    return 0;
+}
+
+int fr_res_body_take(fr_req *req, const void *data, size_t len, void (*free_fn)(void *ud, const void *data),
+                     void *free_ud) {
+    if (!req || (len && !data)) return -1;
+    fr__res_drop_body(req);
+    req->rbody = data;
+    req->rbody_len = len;
+    req->rbody_free = free_fn;
+    req->rbody_ud = free_ud;
+    return 0;
+}
+
+static int fr__stream_end(fr_req *req);
+
+int fr_res_send(fr_req *req) {
+    if (!req) return -1;
+    if (req->streaming) return fr__stream_end(req);
+    if (atomic_exchange(&req->send_called, 1)) return -1;
+    if (fr__tls_req == req) {
+        req->inline_released = 1; /* inside its own handler: written on return */
+        return 0;
+    }
+    fr__req_notify(req, 1);
+    return 0;
+}
+
+int fr_res_json(fr_req *req, int status, const char *json, size_t len) {
+    if (!req) return FR_DONE;
+    fr_res_status(req, status);
+    fr__res_header_ref(req, "content-type", 12, "application/json", 16);
+    if (fr_res_body(req, json, len) < 0) {
+        fr_res_status(req, 500);
+        req->rbody_len = 0;
+    }
+    fr_res_send(req);
+    return FR_DONE;
+}
+
+int fr_res_text(fr_req *req, int status, const char *content_type, const char *body, size_t len) {
+    if (!req) return FR_DONE;
+    fr_res_status(req, status);
+    if (content_type) fr_res_header(req, "content-type", content_type);
+    else fr__res_header_ref(req, "content-type", 12, "text/plain; charset=utf-8", 25);
+    if (fr_res_body(req, body, len) < 0) {
+        fr_res_status(req, 500);
+        req->rbody_len = 0;
+    }
+    fr_res_send(req);
+    return FR_DONE;
+}
+
+int fr_res_default(fr_req *req) {
+    static const char nf[] = "{\"detail\":\"Not Found\"}";
+    static const char mna[] = "{\"detail\":\"Method Not Allowed\"}";
+    if (!req) return FR_DONE;
+    if (req->m.status == FR_MATCH_METHOD) {
+        if (req->m.allow.len) fr_res_header_n(req, "allow", 5, req->m.allow.buf, req->m.allow.len);
+        return fr_res_json(req, 405, mna, sizeof mna - 1);
+    }
+    if (req->m.status == FR_MATCH_REDIRECT) {
+        /* the other trailing-slash form of the raw path, absolute like
+         * Starlette's redirect_slashes; query kept */
+        fr_str raw = req->h.path, host = req->h.host;
+        size_t cap = raw.len + host.len + req->h.query.len + 16, pl = raw.len, n = 0;
+        char *loc = (char *)fr_arena_alloc(&req->arena, cap);
+        if (!loc) return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 34);
+        if (host.len) {
+            memcpy(loc, "http://", 7);
+            memcpy(loc + 7, host.buf, host.len);
+            n = 7 + host.len;
+        }
+        if (req->m.redirect_add_slash) {
+            memcpy(loc + n, raw.buf, pl);
+            n += pl;
+            loc[n++] = '/';
+        } else {
+            for (;;) { /* every trailing slash, like Starlette's rstrip("/") */
+                if (pl >= 1 && raw.buf[pl - 1] == '/') pl--;
+                else if (pl >= 3 && raw.buf[pl - 3] == '%' && raw.buf[pl - 2] == '2' &&
+                         (raw.buf[pl - 1] == 'F' || raw.buf[pl - 1] == 'f'))
+                    pl -= 3;
+                else break;
+            }
+            memcpy(loc + n, raw.buf, pl);
+            n += pl;
+        }
+        if (req->h.query.len) {
+            loc[n++] = '?';
+            memcpy(loc + n, req->h.query.buf, req->h.query.len);
+            n += req->h.query.len;
+        }
+        fr_res_status(req, 307);
+        if (fr_res_header_n(req, "location", 8, loc, n) < 0) fr_res_status(req, 400);
+        fr_res_body(req, NULL, 0);
+        fr_res_send(req);
+        return FR_DONE;
+    }
+    return fr_res_json(req, 404, nf, sizeof nf - 1);
+}
+
+/* ---- streaming ---- */
+
+static int fr__on_loop_thread(const fr_req *req) {
+    const fr__loop *L = req->loop;
+    return L->tid_valid && pthread_equal(L->tid, pthread_self());
+}
+
+int fr_res_stream_begin(fr_req *req) {
+    fr_http_res_head h;
+    fr_app *app;
+    int ka, rc = 0;
+    if (!req) return -1;
+    app = req->app;
+    pthread_mutex_lock(&req->smu);
+    if (req->streaming || atomic_load(&req->send_called)) {
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    req->stream_chunked = req->res_clen < 0 && req->h.minor_version >= 1;
+    ka = req->h.keep_alive && !req->force_close && (req->res_clen >= 0 || req->stream_chunked);
+    h.status = req->status;
+    h.minor_version = req->h.minor_version;
+    h.headers = req->rh;
+    h.num_headers = req->nrh;
+    h.content_length = req->res_clen;
+    h.keep_alive = ka;
+    h.server = fr__srv_server(app);
+    h.no_date = 0;
+    req->sbuf.len = 0;
+    if (fr_http_write_head(&req->sbuf, &h) < 0) {
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    req->stream_keepalive = ka;
+    req->streaming = 1;
+    req->squeued += req->sbuf.len;
+    if (req->stream_failed) rc = -1;
+    pthread_mutex_unlock(&req->smu);
+    if (fr__tls_req == req) req->inline_stream = 1;
+    else fr__req_notify(req, 0);
+    return rc;
+}
+
+int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
+    size_t before;
+    if (!req || (len && !data)) return -1;
+    pthread_mutex_lock(&req->smu);
+    if (!req->streaming || req->stream_ended) {
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    if (!fr__on_loop_thread(req)) {
+        while (req->squeued > FR__STREAM_HIGH_WATER && !req->stream_failed)
+            pthread_cond_wait(&req->scv, &req->smu);
+    }
+    if (req->stream_failed) {
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    if (len == 0 || req->is_head) {
+        pthread_mutex_unlock(&req->smu);
+        return 0;
+    }
+    before = req->sbuf.len;
+    if ((req->stream_chunked ? fr_http_write_chunk(&req->sbuf, data, len)
+                             : fr_buf_append(&req->sbuf, data, len)) < 0) {
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    req->squeued += req->sbuf.len - before;
+    pthread_mutex_unlock(&req->smu);
+    if (fr__tls_req != req) fr__req_notify(req, 0);
+    return 0;
+}
+
+static int fr__stream_end(fr_req *req) {
+    int failed;
+    if (atomic_exchange(&req->send_called, 1)) return -1;
+    pthread_mutex_lock(&req->smu);
+    if (!req->stream_failed && req->stream_chunked && !req->is_head) {
+        size_t before = req->sbuf.len;
+        if (fr_http_write_chunk(&req->sbuf, NULL, 0) == 0) req->squeued += req->sbuf.len - before;
+    }
+    req->stream_ended = 1;
+    failed = req->stream_failed;
+    pthread_mutex_unlock(&req->smu);
+    if (fr__tls_req == req) {
+        req->inline_released = 1;
+        return failed ? -1 : 0;
+    }
+    fr__req_notify(req, 1); /* req may be gone after this */
+    return failed ? -1 : 0;
+}
+
+int fr_res_stream_end(fr_req *req) {
+    if (!req) return -1;
+    if (!req->streaming) return -1;
+    return fr__stream_end(req);
+}

@@ -1,0 +1,172 @@
+/* ---- server.h: the app, the event loop and the request/response API ----
+ *
+ * Engine behaviour a caller can rely on:
+ *  - fr_serve runs cfg.threads event loops (the calling thread is one of
+ *    them); each owns its connections. Handlers, on_done and access-log
+ *    callbacks run on the loop thread that owns the connection.
+ *  - One request at a time per connection: pipelined requests are parsed
+ *    only after the previous response was handed to the socket, and are
+ *    answered in order.
+ *  - Answers the engine makes itself (parse errors 400/414/431/501/505,
+ *    413 body too large, 408 head/body timeout) are JSON
+ *    {"detail":"<reason phrase>"} (application/json) followed by closing
+ *    the connection. An idle connection (no byte of a request) is closed
+ *    silently after idle_timeout_ms.
+ *  - HEAD requests are answered by GET routes (unless no_head_from_get):
+ *    the engine sends the head with the GET body's content-length and no
+ *    body bytes. 1xx/204/304 responses carry neither body nor length.
+ *  - Graceful stop (fr_stop, SIGINT/SIGTERM): stop accepting, close idle
+ *    connections, let in-flight requests (pending ones included) finish
+ *    with "connection: close" for up to drain_timeout_ms. Requests still
+ *    pending after that are abandoned (their connection closed); a later
+ *    fr_res_send on them still finishes them (on_done ok = 0, on the
+ *    calling thread) until fr_app_free, which runs on_done(ok = 0) for the
+ *    rest and frees them. A stop requested while not serving makes the next
+ *    fr_serve return at once.
+ *  - Backends: epoll (Linux), kqueue (macOS/BSD), poll() elsewhere or with
+ *    -DFR_USE_POLL=1. With poll() a client that half-closes while its
+ *    request is pending is only noticed when the response is written.
+ */
+
+typedef struct fr_app fr_app;
+typedef struct fr_req fr_req; /* one request and its response; owned by the engine */
+
+/* A handler answers inline (build the response with fr_res_* and return
+ * FR_DONE; fr_res_json/fr_res_text do both) or returns FR_PENDING and later
+ * calls fr_res_send() from ANY thread. Until the response is sent the handler
+ * (or whoever it handed the request to) owns `req` exclusively. */
+typedef int (*fr_handler)(fr_req *req, void *userdata);
+enum { FR_DONE = 0, FR_PENDING = 1 };
+
+/* Called once the response has been fully written to the socket (ok = 1) or
+ * the connection failed first (ok = 0), on the loop thread. `req` is still
+ * readable inside the callback and freed right after it returns. This is where
+ * background tasks and dependency teardowns run. */
+typedef void (*fr_done_fn)(fr_req *req, int ok, void *userdata);
+
+/* Access-log hook: one call per finished request, on the loop thread. */
+typedef void (*fr_access_fn)(fr_req *req, int status, uint64_t bytes_sent, double ms,
+                             void *userdata);
+
+/* Runtime configuration. Valid when zeroed: 0 / NULL means the default. */
+typedef struct fr_config {
+    int threads;              /* event-loop threads for fr_serve (0 = CPU count) */
+    size_t max_header_bytes;  /* 0 = FR_MAX_HEADER_BYTES */
+    size_t max_headers;       /* 0 = FR_MAX_HEADERS */
+    size_t max_uri_bytes;     /* 0 = FR_MAX_URI_BYTES */
+    uint64_t max_body_bytes;  /* 0 = FR_MAX_BODY_BYTES */
+    int max_connections;      /* 0 = FR_MAX_CONNECTIONS */
+    int header_timeout_ms;    /* 0 = FR_HEADER_TIMEOUT_MS */
+    int idle_timeout_ms;      /* 0 = FR_IDLE_TIMEOUT_MS */
+    int body_timeout_ms;      /* 0 = FR_BODY_TIMEOUT_MS */
+    int drain_timeout_ms;     /* graceful stop waits this long for in-flight (0 = 10000) */
+    const char *server_name;  /* NULL = "fastrapi"; "" = no server header */
+    int no_head_from_get;     /* 1: HEAD does NOT fall back to GET routes */
+    int no_redirect_slashes;  /* 1: no 307 to the other trailing-slash form */
+    int no_signals;           /* 1: fr_serve leaves SIGINT/SIGTERM alone */
+    int reuse_port;           /* 1: SO_REUSEPORT (several processes, one port) */
+    int backlog;              /* 0 = 1024 */
+    fr_access_fn access_log;  /* NULL = none */
+    void *access_log_ud;
+} fr_config;
+
+FR_API fr_app *fr_app_new(const fr_config *cfg); /* NULL cfg = defaults; NULL on OOM */
+/* Stops (if needed), closes every socket, joins every thread, frees all. */
+FR_API void fr_app_free(fr_app *app);
+FR_API void fr_app_set_userdata(fr_app *app, void *ud);
+FR_API void *fr_app_userdata(const fr_app *app);
+
+/* Register a handler. 0, or -1 (bad pattern, duplicate, OOM; message on
+ * stderr-free path via fr_app_last_error). Not while serving. */
+FR_API int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
+                    void *userdata);
+/* Handler for unmatched requests (404/405/307 decisions): it can inspect
+ * fr_req_match_status() and answer, or return fr_res_default(req) to get the
+ * engine's FastAPI-style answer. NULL = default. */
+FR_API void fr_app_set_fallback(fr_app *app, fr_handler h, void *userdata);
+FR_API const char *fr_app_last_error(const fr_app *app);
+
+/* Bind + listen. Returns the bound port (useful with port 0) or -1. May be
+ * called several times for several addresses. host NULL = "127.0.0.1". */
+FR_API int fr_listen(fr_app *app, const char *host, int port);
+
+/* Run the app with cfg.threads loop threads until fr_stop() (or SIGINT/
+ * SIGTERM unless no_signals); then drains in-flight requests and returns 0. */
+FR_API int fr_serve(fr_app *app);
+/* Single-threaded alternative for a host's own main loop: handle whatever is
+ * ready, waiting at most timeout_ms (0 = don't wait). Returns the number of
+ * events handled, or -1 after fr_stop()/on error. Never mix with fr_serve. */
+FR_API int fr_poll(fr_app *app, int timeout_ms);
+/* Ask a serving app to stop. Thread-safe and async-signal-safe. */
+FR_API void fr_stop(fr_app *app);
+
+/* ---- request (valid until the response is finished) ---- */
+FR_API fr_str fr_req_method(const fr_req *req);
+FR_API fr_str fr_req_path(const fr_req *req);     /* percent-decoded */
+FR_API fr_str fr_req_raw_path(const fr_req *req); /* as sent, without query */
+FR_API fr_str fr_req_query(const fr_req *req);    /* raw, without '?' */
+FR_API fr_str fr_req_target(const fr_req *req);   /* raw request-target */
+FR_API int fr_req_http_minor(const fr_req *req);
+FR_API fr_str fr_req_header(const fr_req *req, const char *name); /* buf NULL if absent */
+FR_API size_t fr_req_num_headers(const fr_req *req);
+FR_API int fr_req_header_at(const fr_req *req, size_t i, fr_str *name, fr_str *value);
+FR_API fr_str fr_req_body(const fr_req *req);     /* whole body (chunked: decoded) */
+FR_API fr_str fr_req_param(const fr_req *req, const char *name); /* route {param} */
+FR_API size_t fr_req_num_params(const fr_req *req);
+FR_API int fr_req_param_at(const fr_req *req, size_t i, fr_str *name, fr_str *value);
+FR_API int64_t fr_req_param_int(const fr_req *req, const char *name);   /* 0 if absent */
+FR_API double fr_req_param_float(const fr_req *req, const char *name); /* 0 if absent */
+/* First query value for key, percent/plus-decoded into the request arena.
+ * 1 found, 0 absent. */
+FR_API int fr_req_query_get(fr_req *req, const char *key, fr_str *value);
+FR_API fr_str fr_req_route_pattern(const fr_req *req); /* "" when unmatched */
+FR_API int fr_req_match_status(const fr_req *req);      /* enum fr_match_status */
+FR_API fr_str fr_req_match_allow(const fr_req *req);    /* 405: Allow value */
+FR_API fr_str fr_req_client_addr(const fr_req *req);    /* "127.0.0.1" */
+FR_API int fr_req_client_port(const fr_req *req);
+FR_API fr_app *fr_req_app(const fr_req *req);
+FR_API fr_arena *fr_req_arena(fr_req *req); /* freed with the request */
+FR_API void fr_req_set_userdata(fr_req *req, void *ud);
+FR_API void *fr_req_userdata(const fr_req *req);
+/* Register a completion callback (see fr_done_fn). One per request; 0 / -1. */
+FR_API int fr_req_on_done(fr_req *req, fr_done_fn fn, void *userdata);
+
+/* ---- response ---- */
+FR_API void fr_res_status(fr_req *req, int status);
+/* Add a header (name and value are copied). -1 on CR/LF/NUL or OOM.
+ * The engine frames the body itself: "content-length" is not copied but
+ * taken as the length of a raw (non-chunked) stream, "transfer-encoding" is
+ * ignored, and "connection: close" closes the connection after the
+ * response. */
+FR_API int fr_res_header(fr_req *req, const char *name, const char *value);
+FR_API int fr_res_header_n(fr_req *req, const char *name, size_t nlen, const char *value,
+                           size_t vlen);
+/* Set the body (copied). -1 on OOM. */
+FR_API int fr_res_body(fr_req *req, const void *data, size_t len);
+/* Set the body without copying; free_fn(free_ud, data) is called when done
+ * (free_fn may be NULL for static data). */
+FR_API int fr_res_body_take(fr_req *req, const void *data, size_t len,
+                            void (*free_fn)(void *ud, const void *data), void *free_ud);
+/* Finish the response. From the handler's thread or ANY other thread for a
+ * FR_PENDING request. Returns 0, or -1 if already sent. The request must not
+ * be touched afterwards (except inside its fr_done_fn). */
+FR_API int fr_res_send(fr_req *req);
+/* Conveniences: set status, content-type and body, then send. Return FR_DONE. */
+FR_API int fr_res_json(fr_req *req, int status, const char *json, size_t len);
+FR_API int fr_res_text(fr_req *req, int status, const char *content_type, const char *body,
+                       size_t len);
+/* The engine's default answer for an unmatched request: 404 {"detail":"Not
+ * Found"}, 405 {"detail":"Method Not Allowed"} + allow, 307 + location. */
+FR_API int fr_res_default(fr_req *req);
+
+/* Streaming (chunked; or raw with a known content-length header set by the
+ * caller; close-delimited for HTTP/1.0 clients). Callable from any thread
+ * once begun; write copies the data and blocks while more than 1 MiB is
+ * queued unsent (backpressure) when called off the loop thread (never on
+ * it). write/end return -1 once the client has gone. fr_res_stream_end (or
+ * fr_res_send) must always be called: it releases the request, whose
+ * on_done then runs (ok = 0 if the client went away). A handler that
+ * streams returns FR_PENDING unless it ended the stream itself. */
+FR_API int fr_res_stream_begin(fr_req *req);
+FR_API int fr_res_stream_write(fr_req *req, const void *data, size_t len);
+FR_API int fr_res_stream_end(fr_req *req);

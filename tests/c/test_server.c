@@ -1,0 +1,1589 @@
+/* Unit tests for src/server.c over real sockets: an app serves on an
+ * ephemeral 127.0.0.1 port from a thread (fr_serve) or from the test thread
+ * (fr_poll) and the test talks raw HTTP/1.1 to it. Keep-alive, pipelining,
+ * byte-by-byte requests, chunked bodies, 100-continue, 404/405/307, HEAD,
+ * every limit's status, max_connections, deferred and streamed responses
+ * completed from other threads, client gone while pending, on_done order,
+ * two apps at once, start/stop fd accounting, graceful stop.
+ * Every socket has a timeout; every wait loop is bounded. */
+#include "frtest.h"
+
+/* Count the engine's allocations. Only effective in the amalgamated build
+ * (FASTRAPI_IMPLEMENTATION_DONE set below); src/ objects use plain malloc. */
+#include <stdatomic.h>
+#if defined(__GNUC__)
+#define FRT_UNUSED __attribute__((unused))
+#else
+#define FRT_UNUSED
+#endif
+static atomic_long frt_allocs;
+static FRT_UNUSED void *frt_malloc(size_t n) {
+    atomic_fetch_add(&frt_allocs, 1);
+    return malloc(n);
+}
+static FRT_UNUSED void *frt_realloc(void *p, size_t n) {
+    atomic_fetch_add(&frt_allocs, 1);
+    return realloc(p, n);
+}
+#define FR_MALLOC(n) frt_malloc(n)
+#define FR_REALLOC(p, n) frt_realloc((p), (n))
+#define FR_FREE(p) free(p)
+
+#define FASTRAPI_IMPLEMENTATION
+#include "fastrapi.h"
+
+#include <pthread.h>
+#include <errno.h>
+#include <dirent.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#define IO_TIMEOUT_S 5
+
+/* REQUIRE evaluates its argument twice: never give it side effects */
+#define REQ(expr)                      \
+    do {                               \
+        int frt_req_ = (expr) ? 1 : 0; \
+        REQUIRE(frt_req_);             \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* helpers: time, background threads                                         */
+
+static void sleep_ms(int ms) {
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static pthread_mutex_t bg_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t bg_threads[256];
+static int bg_count;
+
+static void bg_start(void *(*fn)(void *), void *arg) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, fn, arg) != 0) abort();
+    pthread_mutex_lock(&bg_mu);
+    if (bg_count < 256) bg_threads[bg_count++] = t;
+    else pthread_detach(t);
+    pthread_mutex_unlock(&bg_mu);
+}
+
+static void bg_join_all(void) {
+    for (;;) {
+        pthread_t t;
+        pthread_mutex_lock(&bg_mu);
+        if (bg_count == 0) {
+            pthread_mutex_unlock(&bg_mu);
+            return;
+        }
+        t = bg_threads[--bg_count];
+        pthread_mutex_unlock(&bg_mu);
+        pthread_join(t, NULL);
+    }
+}
+
+/* shared state between handlers and tests */
+static pthread_mutex_t st_mu = PTHREAD_MUTEX_INITIALIZER;
+static fr_req *st_held;      /* /hold stores its request here */
+static int st_done_calls, st_done_ok, st_free_calls, st_free_before_done;
+static int st_log_calls, st_log_status;
+static uint64_t st_log_bytes;
+
+static void st_reset(void) {
+    pthread_mutex_lock(&st_mu);
+    st_held = NULL;
+    st_done_calls = st_done_ok = st_free_calls = st_free_before_done = 0;
+    st_log_calls = st_log_status = 0;
+    st_log_bytes = 0;
+    pthread_mutex_unlock(&st_mu);
+}
+
+static int st_get(int *v) {
+    int r;
+    pthread_mutex_lock(&st_mu);
+    r = *v;
+    pthread_mutex_unlock(&st_mu);
+    return r;
+}
+
+/* wait (bounded) until *v >= want */
+static int st_wait(int *v, int want) {
+    int i;
+    for (i = 0; i < 500; i++) {
+        if (st_get(v) >= want) return 1;
+        sleep_ms(10);
+    }
+    return 0;
+}
+
+static fr_req *st_take_held(void) {
+    int i;
+    for (i = 0; i < 500; i++) {
+        fr_req *r;
+        pthread_mutex_lock(&st_mu);
+        r = st_held;
+        st_held = NULL;
+        pthread_mutex_unlock(&st_mu);
+        if (r) return r;
+        sleep_ms(10);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* handlers                                                                  */
+
+static int h_hello(fr_req *req, void *ud) {
+    (void)ud;
+    return fr_res_json(req, 200, "{\"message\":\"Hello World\"}", 25);
+}
+
+static int h_num(fr_req *req, void *ud) {
+    char b[64];
+    int n = snprintf(b, sizeof b, "{\"i\":%lld}", (long long)fr_req_param_int(req, "i"));
+    (void)ud;
+    return fr_res_json(req, 200, b, (size_t)n);
+}
+
+static int h_echo(fr_req *req, void *ud) {
+    fr_str b = fr_req_body(req);
+    (void)ud;
+    return fr_res_text(req, 200, "application/octet-stream", b.buf, b.len);
+}
+
+/* echoes decoded path, query values, a header and the client address */
+static int h_info(fr_req *req, void *ud) {
+    char b[512];
+    fr_str a = {"", 0}, bb = {"", 0}, path = fr_req_path(req), ua = fr_req_header(req, "x-test");
+    fr_str ip = fr_req_client_addr(req);
+    int n, missing = !fr_req_query_get(req, "nope", NULL);
+    (void)ud;
+    fr_req_query_get(req, "a", &a);
+    fr_req_query_get(req, "b c", &bb);
+    n = snprintf(b, sizeof b, "path=%.*s|a=%.*s|bc=%.*s|x=%.*s|ip=%.*s|missing=%d|port=%d", (int)path.len,
+                 path.buf, (int)a.len, a.buf, (int)bb.len, bb.buf, (int)ua.len, ua.buf ? ua.buf : "",
+                 (int)ip.len, ip.buf, missing, fr_req_client_port(req) > 0);
+    return fr_res_text(req, 200, NULL, b, (size_t)n);
+}
+
+static void on_done_rec(fr_req *req, int ok, void *ud) {
+    (void)req;
+    (void)ud;
+    pthread_mutex_lock(&st_mu);
+    st_done_calls++;
+    st_done_ok = ok;
+    pthread_mutex_unlock(&st_mu);
+}
+
+static int h_hold(fr_req *req, void *ud) {
+    (void)ud;
+    fr_req_on_done(req, on_done_rec, NULL);
+    pthread_mutex_lock(&st_mu);
+    st_held = req;
+    pthread_mutex_unlock(&st_mu);
+    return FR_PENDING;
+}
+
+static void *slow_worker(void *arg) {
+    fr_req *req = (fr_req *)arg;
+    sleep_ms(30);
+    fr_res_header(req, "x-deferred", "yes");
+    fr_res_json(req, 201, "{\"slow\":true}", 13);
+    return NULL;
+}
+
+static int h_slow(fr_req *req, void *ud) {
+    (void)ud;
+    bg_start(slow_worker, req);
+    return FR_PENDING;
+}
+
+#define STREAM_PARTS 400
+#define STREAM_PART_LEN 65536 /* 400 x 64 KiB = 25 MiB: more than socket buffers hold */
+
+static void *stream_worker(void *arg) {
+    fr_req *req = (fr_req *)arg;
+    static char part[STREAM_PART_LEN];
+    int i;
+    fr_res_header(req, "content-type", "text/plain");
+    if (fr_res_stream_begin(req) < 0) abort();
+    for (i = 0; i < STREAM_PARTS; i++) {
+        memset(part, 'a' + i % 26, sizeof part);
+        if (fr_res_stream_write(req, part, sizeof part) < 0) break;
+    }
+    fr_res_stream_end(req);
+    return NULL;
+}
+
+static int h_stream(fr_req *req, void *ud) {
+    (void)ud;
+    fr_req_on_done(req, on_done_rec, NULL);
+    bg_start(stream_worker, req);
+    return FR_PENDING;
+}
+
+/* streamed inline from the handler (loop thread), three chunks */
+static int h_stream_inline(fr_req *req, void *ud) {
+    (void)ud;
+    fr_res_stream_begin(req);
+    fr_res_stream_write(req, "one,", 4);
+    fr_res_stream_write(req, "two,", 4);
+    fr_res_stream_write(req, "three", 5);
+    fr_res_stream_end(req);
+    return FR_DONE;
+}
+
+#define BIG_LEN (32u << 20)
+
+static void big_free(void *ud, const void *data) {
+    (void)ud;
+    pthread_mutex_lock(&st_mu);
+    st_free_calls++;
+    st_free_before_done = st_done_calls == 0;
+    pthread_mutex_unlock(&st_mu);
+    free((void *)(uintptr_t)data);
+}
+
+static int h_big(fr_req *req, void *ud) {
+    char *p = (char *)malloc(BIG_LEN);
+    (void)ud;
+    if (!p) return fr_res_json(req, 500, "{}", 2);
+    memset(p, 'z', BIG_LEN);
+    fr_req_on_done(req, on_done_rec, NULL);
+    fr_res_status(req, 200);
+    fr_res_header(req, "content-type", "application/octet-stream");
+    fr_res_body_take(req, p, BIG_LEN, big_free, NULL);
+    return FR_DONE;
+}
+
+static int h_nocontent(fr_req *req, void *ud) {
+    (void)ud;
+    fr_res_status(req, 204);
+    CHECK(fr_res_header(req, "x-bad", "a\r\nb") == -1);
+    CHECK(fr_res_header(req, "x\nbad", "v") == -1);
+    CHECK(fr_res_send(req) == 0);
+    CHECK(fr_res_send(req) == -1); /* twice: refused */
+    return FR_DONE;
+}
+
+static int h_fallback(fr_req *req, void *ud) {
+    (void)ud;
+    if (fr_req_match_status(req) == FR_MATCH_NOT_FOUND) return fr_res_json(req, 404, "{\"custom\":1}", 12);
+    return fr_res_default(req);
+}
+
+static void access_rec(fr_req *req, int status, uint64_t bytes, double ms, void *ud) {
+    (void)req;
+    (void)ud;
+    (void)ms;
+    pthread_mutex_lock(&st_mu);
+    st_log_calls++;
+    st_log_status = status;
+    st_log_bytes = bytes;
+    pthread_mutex_unlock(&st_mu);
+}
+
+static int mk_signals; /* 1: let fr_serve handle SIGINT/SIGTERM */
+
+static fr_app *make_app(const fr_config *cfg) {
+    fr_config c;
+    fr_app *app;
+    if (cfg) c = *cfg;
+    else memset(&c, 0, sizeof c);
+    c.no_signals = !mk_signals;
+    app = fr_app_new(&c);
+    if (!app) return NULL;
+    if (fr_route(app, "GET", "/hello", h_hello, NULL) < 0 || fr_route(app, "PUT", "/hello", h_hello, NULL) < 0 ||
+        fr_route(app, "GET", "/n/{i:int}", h_num, NULL) < 0 || fr_route(app, "POST", "/echo", h_echo, NULL) < 0 ||
+        fr_route(app, "GET", "/info/{rest:path}", h_info, NULL) < 0 ||
+        fr_route(app, "GET", "/hold", h_hold, NULL) < 0 || fr_route(app, "GET", "/slow", h_slow, NULL) < 0 ||
+        fr_route(app, "GET", "/stream", h_stream, NULL) < 0 ||
+        fr_route(app, "GET", "/stream-inline", h_stream_inline, NULL) < 0 ||
+        fr_route(app, "GET", "/big", h_big, NULL) < 0 || fr_route(app, "GET", "/nocontent", h_nocontent, NULL) < 0 ||
+        fr_route(app, "GET", "/dir/", h_hello, NULL) < 0) {
+        fr_app_free(app);
+        return NULL;
+    }
+    return app;
+}
+
+/* ------------------------------------------------------------------------ */
+/* server in a thread                                                        */
+
+typedef struct srv {
+    fr_app *app;
+    pthread_t thr;
+    int port, rc, running;
+} srv;
+
+static void *serve_main(void *arg) {
+    srv *s = (srv *)arg;
+    s->rc = fr_serve(s->app);
+    return NULL;
+}
+
+static int srv_start_app(srv *s, fr_app *app) {
+    memset(s, 0, sizeof *s);
+    s->app = app;
+    s->rc = -99;
+    if (!app) return -1;
+    s->port = fr_listen(app, "127.0.0.1", 0);
+    if (s->port <= 0) {
+        fr_app_free(app);
+        s->app = NULL;
+        return -1;
+    }
+    if (pthread_create(&s->thr, NULL, serve_main, s) != 0) return -1;
+    s->running = 1;
+    return 0;
+}
+
+static int srv_start(srv *s, const fr_config *cfg) {
+    st_reset();
+    return srv_start_app(s, make_app(cfg));
+}
+
+static void srv_stop(srv *s) {
+    if (s->running) {
+        fr_stop(s->app);
+        pthread_join(s->thr, NULL);
+        s->running = 0;
+    }
+    bg_join_all();
+    fr_app_free(s->app);
+    s->app = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* client                                                                    */
+
+typedef struct cli {
+    int fd;
+    char *buf;
+    size_t len, cap;
+} cli;
+
+typedef struct resp {
+    int status;
+    char head[8192];
+    char *body;
+    size_t body_len;
+    int chunked;
+} resp;
+
+static int cli_open(cli *c, int port) {
+    struct sockaddr_in sa;
+    struct timeval tv;
+    int one = 1;
+    memset(c, 0, sizeof *c);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (c->fd < 0) return -1;
+    tv.tv_sec = IO_TIMEOUT_S;
+    tv.tv_usec = 0;
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    c->cap = 1 << 16;
+    c->buf = (char *)malloc(c->cap);
+    return c->buf ? 0 : -1;
+}
+
+static void cli_close(cli *c) {
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    free(c->buf);
+    c->buf = NULL;
+}
+
+/* close with RST (SO_LINGER 0) */
+static void cli_reset(cli *c) {
+    struct linger lg;
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    cli_close(c);
+}
+
+static int cli_send(cli *c, const char *data, size_t n) {
+    while (n) {
+        ssize_t w = send(c->fd, data, n, MSG_NOSIGNAL);
+        if (w <= 0) return -1;
+        data += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int cli_sends(cli *c, const char *s) { return cli_send(c, s, strlen(s)); }
+
+/* read more bytes into the buffer: 1 got some, 0 EOF, -1 error/timeout */
+static int cli_fill(cli *c) {
+    ssize_t n;
+    if (c->len == c->cap) {
+        char *p = (char *)realloc(c->buf, c->cap * 2);
+        if (!p) return -1;
+        c->buf = p;
+        c->cap *= 2;
+    }
+    n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+    if (n > 0) {
+        c->len += (size_t)n;
+        return 1;
+    }
+    return n == 0 ? 0 : -1;
+}
+
+static void cli_consume(cli *c, size_t n) {
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+static const char *find_crlf2(const char *p, size_t n) {
+    size_t i;
+    for (i = 0; i + 3 < n; i++)
+        if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n') return p + i;
+    return NULL;
+}
+
+/* header value from a response head (case-insensitive name); "" if absent */
+static int hdr(const resp *r, const char *name, char *out, size_t outsz) {
+    const char *p = strstr(r->head, "\r\n");
+    size_t nl = strlen(name);
+    out[0] = 0;
+    while (p && p[2]) {
+        const char *line = p + 2, *end = strstr(line, "\r\n");
+        if (!end) break;
+        if ((size_t)(end - line) > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
+            const char *v = line + nl + 1;
+            size_t vl;
+            while (*v == ' ') v++;
+            vl = (size_t)(end - v);
+            if (vl >= outsz) vl = outsz - 1;
+            memcpy(out, v, vl);
+            out[vl] = 0;
+            return 1;
+        }
+        p = end;
+    }
+    return 0;
+}
+
+static void resp_free(resp *r) {
+    free(r->body);
+    r->body = NULL;
+}
+
+/* Read one response. head_only: the request was HEAD (no body follows).
+ * 0 ok, -1 error / EOF before a complete response. */
+static int cli_read(cli *c, resp *r, int head_only) {
+    const char *e;
+    size_t hl;
+    char v[64];
+    memset(r, 0, sizeof *r);
+    while (!(e = find_crlf2(c->buf, c->len)))
+        if (cli_fill(c) <= 0) return -1;
+    hl = (size_t)(e - c->buf) + 4;
+    if (hl >= sizeof r->head) return -1;
+    memcpy(r->head, c->buf, hl);
+    r->head[hl] = 0;
+    cli_consume(c, hl);
+    if (sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1) return -1;
+    if (head_only || r->status == 204 || r->status == 304 || r->status < 200) {
+        r->body = (char *)malloc(1);
+        return 0;
+    }
+    if (hdr(r, "transfer-encoding", v, sizeof v) && strcmp(v, "chunked") == 0) {
+        size_t cap = 1024;
+        r->chunked = 1;
+        r->body = (char *)malloc(cap);
+        for (;;) {
+            const char *le;
+            unsigned long sz;
+            while (!(le = (const char *)memchr(c->buf, '\n', c->len)))
+                if (cli_fill(c) <= 0) return -1;
+            sz = strtoul(c->buf, NULL, 16);
+            cli_consume(c, (size_t)(le - c->buf) + 1);
+            while (c->len < sz + 2)
+                if (cli_fill(c) <= 0) return -1;
+            if (r->body_len + sz + 1 > cap) {
+                while (r->body_len + sz + 1 > cap) cap *= 2;
+                r->body = (char *)realloc(r->body, cap);
+            }
+            memcpy(r->body + r->body_len, c->buf, sz);
+            r->body_len += sz;
+            cli_consume(c, sz + 2);
+            if (sz == 0) break;
+        }
+        r->body[r->body_len] = 0;
+        return 0;
+    }
+    if (hdr(r, "content-length", v, sizeof v)) {
+        size_t n = (size_t)strtoull(v, NULL, 10);
+        while (c->len < n)
+            if (cli_fill(c) <= 0) return -1;
+        r->body = (char *)malloc(n + 1);
+        memcpy(r->body, c->buf, n);
+        r->body[n] = 0;
+        r->body_len = n;
+        cli_consume(c, n);
+        return 0;
+    }
+    /* close-delimited */
+    for (;;) {
+        int k = cli_fill(c);
+        if (k == 0) break;
+        if (k < 0) return -1;
+    }
+    r->body = (char *)malloc(c->len + 1);
+    memcpy(r->body, c->buf, c->len);
+    r->body[c->len] = 0;
+    r->body_len = c->len;
+    cli_consume(c, c->len);
+    return 0;
+}
+
+/* 1 when the server closed the connection (EOF or reset) with no further
+ * bytes, 0 otherwise (data or timeout). */
+static int cli_closed(cli *c) {
+    char b;
+    ssize_t n = recv(c->fd, &b, 1, 0);
+    if (n == 0) return 1;
+    if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) return 1;
+    return 0;
+}
+
+/* request + response on a fresh connection */
+static int roundtrip(int port, const char *req, resp *r) {
+    cli c;
+    int rc;
+    if (cli_open(&c, port) < 0) return -1;
+    rc = cli_sends(&c, req) == 0 ? cli_read(&c, r, 0) : -1;
+    cli_close(&c);
+    return rc;
+}
+
+#define GET(path) "GET " path " HTTP/1.1\r\nHost: t\r\n\r\n"
+
+/* ------------------------------------------------------------------------ */
+/* tests                                                                     */
+
+static void test_simple_get(void) {
+    srv s;
+    resp r;
+    char v[128];
+    REQ(srv_start(&s, NULL) == 0);
+    CHECK(roundtrip(s.port, GET("/hello"), &r) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"message\":\"Hello World\"}");
+    CHECK(hdr(&r, "content-type", v, sizeof v) && strcmp(v, "application/json") == 0);
+    CHECK(hdr(&r, "server", v, sizeof v) && strcmp(v, "fastrapi") == 0);
+    CHECK(hdr(&r, "date", v, sizeof v) && strlen(v) == 29);
+    CHECK(hdr(&r, "content-length", v, sizeof v) && strcmp(v, "25") == 0);
+    CHECK(strncmp(r.head, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    resp_free(&r);
+    CHECK(roundtrip(s.port, GET("/n/12345"), &r) == 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"i\":12345}");
+    resp_free(&r);
+    srv_stop(&s);
+}
+
+static void test_keepalive(void) {
+    srv s;
+    cli c;
+    int i;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 2;
+    REQ(srv_start(&s, &cfg) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    for (i = 0; i < 20; i++) {
+        resp r;
+        char req[128], want[64];
+        snprintf(req, sizeof req, "GET /n/%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
+        snprintf(want, sizeof want, "{\"i\":%d}", i);
+        CHECK(cli_sends(&c, req) == 0);
+        CHECK(cli_read(&c, &r, 0) == 0);
+        CHECK_EQ_INT(r.status, 200);
+        CHECK_EQ_MEM(r.body, r.body_len, want);
+        resp_free(&r);
+    }
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_pipelined(void) {
+    srv s;
+    cli c;
+    resp r;
+    int i;
+    REQ(srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/n/1") GET("/n/2") "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello" GET(
+                            "/n/4") "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n" GET("/n/6")) == 0);
+    for (i = 1; i <= 6; i++) {
+        char want[32];
+        CHECK(cli_read(&c, &r, i == 5) == 0);
+        CHECK_EQ_INT(r.status, 200);
+        if (i == 3) {
+            CHECK_EQ_MEM(r.body, r.body_len, "hello");
+        } else if (i != 5) {
+            snprintf(want, sizeof want, "{\"i\":%d}", i);
+            CHECK_EQ_MEM(r.body, r.body_len, want);
+        }
+        resp_free(&r);
+    }
+    CHECK_EQ_INT(c.len, 0); /* nothing extra (HEAD sent no body) */
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+/* a deep pipeline in one write, with a deferred and a streamed request in
+ * the middle: every answer arrives, in order */
+static void test_deep_pipeline(void) {
+    srv s;
+    cli c;
+    fr_buf all = {NULL, 0, 0};
+    int i, ok = 1;
+    REQ(srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    for (i = 0; i < 300; i++) {
+        char line[96];
+        if (i == 100) snprintf(line, sizeof line, GET("/slow"));
+        else if (i == 200) snprintf(line, sizeof line, GET("/stream-inline"));
+        else if (i == 250) snprintf(line, sizeof line, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nxyz");
+        else snprintf(line, sizeof line, "GET /n/%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
+        fr_buf_append_str(&all, line);
+    }
+    CHECK(cli_send(&c, all.buf, all.len) == 0);
+    fr_buf_free(&all);
+    for (i = 0; i < 300 && ok; i++) {
+        resp r;
+        char want[32];
+        if (cli_read(&c, &r, 0) < 0) {
+            ok = 0;
+            break;
+        }
+        if (i == 100) ok &= r.status == 201;
+        else if (i == 200) ok &= r.body_len == 13 && memcmp(r.body, "one,two,three", 13) == 0;
+        else if (i == 250) ok &= r.body_len == 3 && memcmp(r.body, "xyz", 3) == 0;
+        else {
+            snprintf(want, sizeof want, "{\"i\":%d}", i);
+            ok &= r.status == 200 && r.body_len == strlen(want) && memcmp(r.body, want, r.body_len) == 0;
+        }
+        resp_free(&r);
+    }
+    CHECK(ok);
+    CHECK_EQ_INT(i, 300);
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_split_bytes(void) {
+    srv s;
+    cli c;
+    resp r;
+    size_t i;
+    const char *req = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world";
+    REQ(srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    for (i = 0; req[i]; i++) {
+        CHECK(cli_send(&c, req + i, 1) == 0);
+        if (i % 8 == 0) sleep_ms(1);
+    }
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_MEM(r.body, r.body_len, "hello world");
+    resp_free(&r);
+    /* the connection is still usable afterwards */
+    CHECK(cli_sends(&c, GET("/hello")) == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_chunked_echo(void) {
+    srv s;
+    cli c;
+    resp r;
+    REQ(srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n") == 0);
+    CHECK(cli_sends(&c, "5\r\nhello\r\n") == 0);
+    sleep_ms(5);
+    CHECK(cli_sends(&c, "1;ext=1\r\n \r\n6\r\nwor") == 0);
+    sleep_ms(5);
+    CHECK(cli_sends(&c, "ld!\r\n0\r\nX-Trailer: 1\r\n\r\n" GET("/n/9")) == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_MEM(r.body, r.body_len, "hello world!");
+    resp_free(&r);
+    CHECK(cli_read(&c, &r, 0) == 0); /* pipelined right after the chunked body */
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"i\":9}");
+    resp_free(&r);
+    /* a large chunked body (grows the read buffer; head views re-parsed) */
+    {
+        static char big[200000];
+        char line[32];
+        size_t i;
+        for (i = 0; i < sizeof big; i++) big[i] = (char)('A' + i % 23);
+        CHECK(cli_sends(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n") == 0);
+        for (i = 0; i < sizeof big; i += 10000) {
+            snprintf(line, sizeof line, "%x\r\n", 10000);
+            CHECK(cli_sends(&c, line) == 0);
+            CHECK(cli_send(&c, big + i, 10000) == 0);
+            CHECK(cli_sends(&c, "\r\n") == 0);
+        }
+        CHECK(cli_sends(&c, "0\r\n\r\n") == 0);
+        CHECK(cli_read(&c, &r, 0) == 0);
+        CHECK_EQ_INT(r.body_len, sizeof big);
+        CHECK(r.body_len == sizeof big && memcmp(r.body, big, sizeof big) == 0);
+        resp_free(&r);
+    }
+    /* malformed chunk size: 400 and close */
+    CHECK(cli_sends(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 400);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"detail\":\"Bad Request\"}");
+    resp_free(&r);
+    CHECK(cli_closed(&c));
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_expect_continue(void) {
+    srv s;
+    cli c;
+    resp r;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_body_bytes = 100;
+    REQ(srv_start(&s, &cfg) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n") == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 100);
+    CHECK(strcmp(r.head, "HTTP/1.1 100 Continue\r\n\r\n") == 0);
+    resp_free(&r);
+    CHECK(cli_sends(&c, "abcde") == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_MEM(r.body, r.body_len, "abcde");
+    resp_free(&r);
+    /* too large: 413 at once, no 100, connection closed */
+    CHECK(cli_sends(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 101\r\n\r\n") ==
+          0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 413);
+    resp_free(&r);
+    CHECK(cli_closed(&c));
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_not_found_method_redirect(void) {
+    srv s;
+    resp r;
+    char v[256];
+    REQ(srv_start(&s, NULL) == 0);
+    CHECK(roundtrip(s.port, GET("/nope"), &r) == 0);
+    CHECK_EQ_INT(r.status, 404);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"detail\":\"Not Found\"}");
+    CHECK(hdr(&r, "content-type", v, sizeof v) && strcmp(v, "application/json") == 0);
+    resp_free(&r);
+    CHECK(roundtrip(s.port, "DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 0);
+    CHECK_EQ_INT(r.status, 405);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"detail\":\"Method Not Allowed\"}");
+    CHECK(hdr(&r, "allow", v, sizeof v) && strcmp(v, "GET, PUT") == 0);
+    resp_free(&r);
+    CHECK(roundtrip(s.port, "GET /hello/?x=1&y=%20 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", &r) == 0);
+    CHECK_EQ_INT(r.status, 307);
+    CHECK(hdr(&r, "location", v, sizeof v) && strcmp(v, "http://example.com:8080/hello?x=1&y=%20") == 0);
+    CHECK_EQ_INT(r.body_len, 0);
+    resp_free(&r);
+    CHECK(roundtrip(s.port, GET("/dir"), &r) == 0);
+    CHECK_EQ_INT(r.status, 307);
+    CHECK(hdr(&r, "location", v, sizeof v) && strcmp(v, "http://t/dir/") == 0);
+    resp_free(&r);
+    /* percent-decoded path routing, query decoding, headers, client address */
+    CHECK(roundtrip(s.port,
+                    "GET /info/a%20b/%2Fc?a=1+2%21&b+c=%E2%82%AC&a=second HTTP/1.1\r\nHost: t\r\nX-Test: "
+                    "yes\r\n\r\n",
+                    &r) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_MEM(r.body, r.body_len,
+                 "path=/info/a b//c|a=1 2!|bc=\xE2\x82\xAC|x=yes|ip=127.0.0.1|missing=1|port=1");
+    resp_free(&r);
+    CHECK(roundtrip(s.port, GET("/info/plain"), &r) == 0); /* no query at all */
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_MEM(r.body, r.body_len, "path=/info/plain|a=|bc=|x=|ip=127.0.0.1|missing=1|port=1");
+    resp_free(&r);
+    /* 204: no body, no content-length; bad header values refused */
+    CHECK(roundtrip(s.port, GET("/nocontent"), &r) == 0);
+    CHECK_EQ_INT(r.status, 204);
+    CHECK(!hdr(&r, "content-length", v, sizeof v));
+    CHECK(!hdr(&r, "x-bad", v, sizeof v));
+    resp_free(&r);
+    srv_stop(&s);
+}
+
+static void test_fallback_and_server_name(void) {
+    srv s;
+    resp r;
+    fr_config cfg;
+    fr_app *app;
+    char v[64];
+    memset(&cfg, 0, sizeof cfg);
+    cfg.server_name = "";
+    st_reset();
+    app = make_app(&cfg);
+    REQ(app != NULL);
+    fr_app_set_fallback(app, h_fallback, NULL);
+    REQ(srv_start_app(&s, app) == 0);
+    CHECK(roundtrip(s.port, GET("/nope"), &r) == 0);
+    CHECK_EQ_INT(r.status, 404);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"custom\":1}");
+    CHECK(!hdr(&r, "server", v, sizeof v));
+    resp_free(&r);
+    CHECK(roundtrip(s.port, "POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", &r) == 0);
+    CHECK_EQ_INT(r.status, 405);
+    resp_free(&r);
+    srv_stop(&s);
+}
+
+static void test_head(void) {
+    srv s;
+    cli c;
+    resp r;
+    char v[64];
+    REQ(srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+    CHECK(cli_read(&c, &r, 1) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(hdr(&r, "content-length", v, sizeof v) && strcmp(v, "25") == 0);
+    resp_free(&r);
+    CHECK(cli_sends(&c, "HEAD /stream-inline HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+    CHECK(cli_read(&c, &r, 1) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+    CHECK(cli_sends(&c, GET("/n/3")) == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"i\":3}"); /* no stray body bytes before it */
+    resp_free(&r);
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_http10(void) {
+    srv s;
+    cli c;
+    resp r;
+    char v[64];
+    REQ(srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, "GET /hello HTTP/1.0\r\n\r\n") == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(strncmp(r.head, "HTTP/1.0 200", 12) == 0);
+    resp_free(&r);
+    CHECK(cli_closed(&c));
+    cli_close(&c);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n") == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK(hdr(&r, "connection", v, sizeof v) && strcmp(v, "keep-alive") == 0);
+    resp_free(&r);
+    CHECK(cli_sends(&c, "GET /stream-inline HTTP/1.0\r\nConnection: keep-alive\r\n\r\n") == 0);
+    CHECK(cli_read(&c, &r, 0) == 0); /* 1.0 cannot do chunked: close-delimited */
+    CHECK_EQ_INT(r.chunked, 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "one,two,three");
+    resp_free(&r);
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void expect_status_close(int port, const char *req, int status) {
+    cli c;
+    resp r;
+    char want[96];
+    if (cli_open(&c, port) < 0) {
+        CHECK(!"connect");
+        return;
+    }
+    CHECK(cli_sends(&c, req) == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, status);
+    snprintf(want, sizeof want, "{\"detail\":\"%s\"}", fr_http_reason(status));
+    CHECK_EQ_MEM(r.body ? r.body : "", r.body_len, want);
+    resp_free(&r);
+    CHECK(cli_closed(&c));
+    cli_close(&c);
+}
+
+static void test_limits(void) {
+    srv s;
+    fr_config cfg;
+    char big[2048];
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_header_bytes = 512;
+    cfg.max_headers = 5;
+    cfg.max_uri_bytes = 64;
+    cfg.max_body_bytes = 100;
+    REQ(srv_start(&s, &cfg) == 0);
+    /* 431: head bytes */
+    memset(big, 'v', sizeof big);
+    big[1000] = 0;
+    {
+        char req[2200];
+        snprintf(req, sizeof req, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: %s\r\n\r\n", big);
+        expect_status_close(s.port, req, 431);
+    }
+    /* 431: header count */
+    expect_status_close(s.port,
+                        "GET /hello HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\n\r\n", 431);
+    /* 414 */
+    {
+        char req[2200];
+        memset(big, 'a', 200);
+        big[200] = 0;
+        snprintf(req, sizeof req, "GET /%s HTTP/1.1\r\nHost: t\r\n\r\n", big);
+        expect_status_close(s.port, req, 414);
+    }
+    /* 413 by Content-Length (body never sent) */
+    expect_status_close(s.port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n", 413);
+    /* 413 by chunked total */
+    expect_status_close(s.port,
+                        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "40\r\n0123456789012345678901234567890123456789012345678901234567890123\r\n"
+                        "40\r\n0123456789012345678901234567890123456789012345678901234567890123\r\n0\r\n\r\n",
+                        413);
+    /* exactly at the limit is fine */
+    {
+        resp r;
+        char req[2200];
+        memset(big, 'b', 100);
+        big[100] = 0;
+        snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n%s", big);
+        CHECK(roundtrip(s.port, req, &r) == 0);
+        CHECK_EQ_INT(r.status, 200);
+        CHECK_EQ_INT(r.body_len, 100);
+        resp_free(&r);
+    }
+    /* 431 for a head dribbled in small pieces without line ends */
+    {
+        cli c;
+        resp r;
+        int i;
+        REQ(cli_open(&c, s.port) == 0);
+        CHECK(cli_sends(&c, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Long: ") == 0);
+        for (i = 0; i < 60; i++)
+            if (cli_sends(&c, "aaaaaaaaaa") < 0) break;
+        CHECK(cli_read(&c, &r, 0) == 0);
+        CHECK_EQ_INT(r.status, 431);
+        resp_free(&r);
+        cli_close(&c);
+    }
+    /* 400: garbage, 505: bad version */
+    expect_status_close(s.port, "GARBAGE\r\n\r\n", 400);
+    expect_status_close(s.port, "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505);
+    expect_status_close(s.port, "GET /hello HTTP/1.1\r\n\r\n", 400); /* no Host */
+    srv_stop(&s);
+}
+
+static void test_timeouts(void) {
+    srv s;
+    cli c;
+    resp r;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.header_timeout_ms = 150;
+    cfg.body_timeout_ms = 150;
+    cfg.idle_timeout_ms = 150;
+    REQ(srv_start(&s, &cfg) == 0);
+    /* slow head: 408 then close */
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, "GET /hello HTTP/1.1\r\n") == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 408);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"detail\":\"Request Timeout\"}");
+    resp_free(&r);
+    CHECK(cli_closed(&c));
+    cli_close(&c);
+    /* slow body: 408 then close */
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc") == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 408);
+    resp_free(&r);
+    CHECK(cli_closed(&c));
+    cli_close(&c);
+    /* idle: closed without a byte */
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_closed(&c));
+    CHECK_EQ_INT(c.len, 0);
+    cli_close(&c);
+    /* idle after a keep-alive response: closed silently too */
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/hello")) == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+    CHECK(cli_closed(&c));
+    CHECK_EQ_INT(c.len, 0);
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_max_connections(void) {
+    srv s;
+    cli a, b, x;
+    resp r;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_connections = 2;
+    cfg.threads = 1;
+    REQ(srv_start(&s, &cfg) == 0);
+    REQ(cli_open(&a, s.port) == 0);
+    REQ(cli_open(&b, s.port) == 0);
+    CHECK(cli_sends(&a, GET("/hello")) == 0 && cli_read(&a, &r, 0) == 0 && r.status == 200);
+    resp_free(&r);
+    CHECK(cli_sends(&b, GET("/hello")) == 0 && cli_read(&b, &r, 0) == 0 && r.status == 200);
+    resp_free(&r);
+    REQ(cli_open(&x, s.port) == 0); /* the kernel accepts; the server closes it */
+    CHECK(cli_closed(&x));
+    cli_close(&x);
+    /* the held connections still work */
+    CHECK(cli_sends(&a, GET("/n/1")) == 0 && cli_read(&a, &r, 0) == 0 && r.status == 200);
+    resp_free(&r);
+    cli_close(&b);
+    /* a slot frees up (bounded retry: the close is noticed asynchronously) */
+    {
+        int i, ok = 0;
+        for (i = 0; i < 100 && !ok; i++) {
+            REQ(cli_open(&x, s.port) == 0);
+            if (cli_sends(&x, GET("/hello")) == 0 && cli_read(&x, &r, 0) == 0) {
+                ok = r.status == 200;
+                resp_free(&r);
+            }
+            cli_close(&x);
+            if (!ok) sleep_ms(10);
+        }
+        CHECK(ok);
+    }
+    cli_close(&a);
+    srv_stop(&s);
+}
+
+static void test_deferred(void) {
+    srv s;
+    cli c;
+    resp r;
+    char v[32];
+    int i;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 2;
+    REQ(srv_start(&s, &cfg) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    for (i = 0; i < 3; i++) {
+        /* pipelined behind a deferred one: answered in order */
+        CHECK(cli_sends(&c, GET("/slow") GET("/n/7")) == 0);
+        CHECK(cli_read(&c, &r, 0) == 0);
+        CHECK_EQ_INT(r.status, 201);
+        CHECK_EQ_MEM(r.body, r.body_len, "{\"slow\":true}");
+        CHECK(hdr(&r, "x-deferred", v, sizeof v) && strcmp(v, "yes") == 0);
+        resp_free(&r);
+        CHECK(cli_read(&c, &r, 0) == 0);
+        CHECK_EQ_MEM(r.body, r.body_len, "{\"i\":7}");
+        resp_free(&r);
+    }
+    cli_close(&c);
+    /* many concurrent deferred requests */
+    {
+        cli cs[16];
+        for (i = 0; i < 16; i++) {
+            REQ(cli_open(&cs[i], s.port) == 0);
+            CHECK(cli_sends(&cs[i], GET("/slow")) == 0);
+        }
+        for (i = 0; i < 16; i++) {
+            CHECK(cli_read(&cs[i], &r, 0) == 0);
+            CHECK_EQ_INT(r.status, 201);
+            resp_free(&r);
+            cli_close(&cs[i]);
+        }
+    }
+    srv_stop(&s);
+}
+
+static void test_deferred_client_gone(void) {
+    srv s;
+    cli c;
+    fr_req *held;
+    REQ(srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/hold")) == 0);
+    held = st_take_held();
+    REQ(held != NULL);
+    cli_reset(&c); /* RST: the server sees the connection die */
+    sleep_ms(100);
+    CHECK_EQ_INT(st_get(&st_done_calls), 0); /* not done until released */
+    /* the request is still readable and completable */
+    CHECK_EQ_MEM(fr_req_path(held).buf, fr_req_path(held).len, "/hold");
+    CHECK(fr_res_json(held, 200, "{\"late\":1}", 10) == FR_DONE);
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 0);
+    /* same with a plain close (FIN) */
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/hold")) == 0);
+    held = st_take_held();
+    REQ(held != NULL);
+    cli_close(&c);
+    sleep_ms(100);
+    CHECK(fr_res_send(held) == 0);
+    CHECK(st_wait(&st_done_calls, 2));
+#if !(defined(FR_USE_POLL) && FR_USE_POLL) /* poll() cannot see a FIN while a request is pending */
+    CHECK_EQ_INT(st_get(&st_done_ok), 0);
+#endif
+    srv_stop(&s);
+}
+
+static void test_streaming(void) {
+    srv s;
+    cli c;
+    resp r;
+    char v[64];
+    int i, ok = 1;
+    REQ(srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/stream")) == 0);
+    /* read the head, then let the producer hit the backpressure mark */
+    while (!find_crlf2(c.buf, c.len))
+        if (cli_fill(&c) <= 0) break;
+    sleep_ms(100);
+    CHECK_EQ_INT(st_get(&st_done_calls), 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(r.chunked);
+    CHECK(hdr(&r, "content-type", v, sizeof v) && strcmp(v, "text/plain") == 0);
+    CHECK_EQ_INT(r.body_len, (size_t)STREAM_PARTS * STREAM_PART_LEN);
+    for (i = 0; i < STREAM_PARTS && r.body_len == (size_t)STREAM_PARTS * STREAM_PART_LEN; i++)
+        if (r.body[(size_t)i * STREAM_PART_LEN] != 'a' + i % 26 ||
+            r.body[(size_t)i * STREAM_PART_LEN + STREAM_PART_LEN - 1] != 'a' + i % 26)
+            ok = 0;
+    CHECK(ok);
+    resp_free(&r);
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 1);
+    /* inline stream on the same connection */
+    CHECK(cli_sends(&c, GET("/stream-inline")) == 0);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "one,two,three");
+    resp_free(&r);
+    cli_close(&c);
+    /* client gone mid-stream: the producer gets -1 and on_done ok = 0 */
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/stream")) == 0);
+    while (!find_crlf2(c.buf, c.len))
+        if (cli_fill(&c) <= 0) break;
+    cli_reset(&c);
+    CHECK(st_wait(&st_done_calls, 2));
+    CHECK_EQ_INT(st_get(&st_done_ok), 0);
+    srv_stop(&s);
+}
+
+static void test_on_done_order(void) {
+    srv s;
+    cli c;
+    size_t got = 0;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.access_log = access_rec;
+    REQ(srv_start(&s, &cfg) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/big")) == 0);
+    while (!find_crlf2(c.buf, c.len))
+        if (cli_fill(&c) <= 0) break;
+    sleep_ms(100);
+    /* 32 MiB cannot sit in socket buffers: not written yet, so not done */
+    CHECK_EQ_INT(st_get(&st_done_calls), 0);
+    CHECK_EQ_INT(st_get(&st_free_calls), 0);
+    got = c.len - (size_t)(find_crlf2(c.buf, c.len) + 4 - c.buf);
+    c.len = 0;
+    while (got < BIG_LEN) {
+        ssize_t n = recv(c.fd, c.buf, c.cap, 0);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    CHECK_EQ_INT(got, BIG_LEN);
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 1);
+    CHECK(st_wait(&st_free_calls, 1));
+    CHECK_EQ_INT(st_get(&st_free_before_done), 0); /* body released after on_done */
+    CHECK(st_wait(&st_log_calls, 1));
+    CHECK_EQ_INT(st_get(&st_log_status), 200);
+    pthread_mutex_lock(&st_mu);
+    CHECK(st_log_bytes > BIG_LEN);
+    pthread_mutex_unlock(&st_mu);
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+/* fr_poll mode: the test thread is the loop; clients run in a thread */
+typedef struct poll_client {
+    int port, done, ok1, ok2;
+} poll_client;
+
+static void *poll_client_main(void *arg) {
+    poll_client *pc = (poll_client *)arg;
+    resp r;
+    if (roundtrip(pc->port, GET("/hello"), &r) == 0) {
+        pc->ok1 = r.status == 200 && r.body_len == 25;
+        resp_free(&r);
+    }
+    if (roundtrip(pc->port, GET("/slow"), &r) == 0) {
+        pc->ok2 = r.status == 201;
+        resp_free(&r);
+    }
+    pthread_mutex_lock(&st_mu);
+    pc->done = 1;
+    pthread_mutex_unlock(&st_mu);
+    return NULL;
+}
+
+static void test_poll_mode(void) {
+    fr_app *app;
+    poll_client pc;
+    pthread_t t;
+    int i, rc = 0;
+    st_reset();
+    app = make_app(NULL);
+    REQ(app != NULL);
+    memset(&pc, 0, sizeof pc);
+    pc.port = fr_listen(app, "127.0.0.1", 0);
+    REQ(pc.port > 0);
+    REQ(pthread_create(&t, NULL, poll_client_main, &pc) == 0);
+    for (i = 0; i < 2000 && !st_get(&pc.done); i++) {
+        rc = fr_poll(app, 10);
+        if (rc < 0) break;
+    }
+    CHECK(rc >= 0);
+    pthread_join(t, NULL);
+    CHECK(pc.ok1);
+    CHECK(pc.ok2);
+    CHECK_EQ_INT(fr_serve(app), -1); /* never mixed */
+    fr_stop(app);
+    for (i = 0; i < 1000; i++)
+        if (fr_poll(app, 10) < 0) break;
+    CHECK(i < 1000);
+    CHECK_EQ_INT(fr_poll(app, 0), -1);
+    bg_join_all();
+    fr_app_free(app);
+}
+
+static void test_two_apps(void) {
+    srv s1, s2;
+    resp r;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.server_name = "one";
+    REQ(srv_start(&s1, &cfg) == 0);
+    cfg.server_name = "two";
+    REQ(srv_start_app(&s2, make_app(&cfg)) == 0);
+    CHECK(s1.port != s2.port);
+    {
+        /* an address in use is refused even though the loops share the
+         * port with SO_REUSEPORT internally */
+        fr_config one;
+        fr_app *a3 = make_app(NULL), *a4;
+        CHECK(a3 != NULL && fr_listen(a3, "127.0.0.1", s1.port) == -1);
+        fr_app_free(a3);
+        memset(&one, 0, sizeof one);
+        one.threads = 1;
+        a4 = make_app(&one);
+        CHECK(a4 != NULL && fr_listen(a4, "127.0.0.1", s2.port) == -1);
+        fr_app_free(a4);
+    }
+    {
+        char v[32];
+        CHECK(roundtrip(s1.port, GET("/hello"), &r) == 0);
+        CHECK(hdr(&r, "server", v, sizeof v) && strcmp(v, "one") == 0);
+        resp_free(&r);
+        CHECK(roundtrip(s2.port, GET("/hello"), &r) == 0);
+        CHECK(hdr(&r, "server", v, sizeof v) && strcmp(v, "two") == 0);
+        resp_free(&r);
+    }
+    srv_stop(&s1);
+    CHECK(roundtrip(s2.port, GET("/n/2"), &r) == 0); /* the other keeps serving */
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+    srv_stop(&s2);
+}
+
+static int count_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+static void test_start_stop_fds(void) {
+    int before = count_fds(), after, i;
+    for (i = 0; i < 20; i++) {
+        srv s;
+        resp r;
+        fr_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.threads = 1 + i % 3;
+        REQ(srv_start(&s, &cfg) == 0);
+        CHECK(roundtrip(s.port, GET("/hello"), &r) == 0);
+        CHECK_EQ_INT(r.status, 200);
+        resp_free(&r);
+        srv_stop(&s);
+    }
+    /* the same app served, stopped and served again */
+    {
+        srv s;
+        resp r;
+        REQ(srv_start(&s, NULL) == 0);
+        for (i = 0; i < 3; i++) {
+            CHECK(roundtrip(s.port, GET("/hello"), &r) == 0);
+            CHECK_EQ_INT(r.status, 200);
+            resp_free(&r);
+            fr_stop(s.app);
+            pthread_join(s.thr, NULL);
+            CHECK_EQ_INT(s.rc, 0);
+            REQ(pthread_create(&s.thr, NULL, serve_main, &s) == 0);
+        }
+        srv_stop(&s);
+    }
+    after = count_fds();
+    CHECK_EQ_INT(after, before);
+}
+
+static void test_stop_before_serve(void) {
+    fr_app *app = make_app(NULL);
+    (void)frt_guarded; /* the harness helpers are not needed here */
+    (void)frt_guarded_free;
+    REQ(app != NULL);
+    CHECK(fr_listen(app, "127.0.0.1", 0) > 0);
+    fr_stop(app); /* a stop requested before serving makes fr_serve return at once */
+    CHECK_EQ_INT(fr_serve(app), 0);
+    CHECK(fr_listen(app, "127.0.0.1", 70000) == -1);
+    CHECK(fr_listen(app, "not-an-address.invalid", 0) == -1);
+    CHECK(fr_route(app, "GET", "/bad/{x:nope}", h_hello, NULL) == -1);
+    CHECK(strlen(fr_app_last_error(app)) > 0);
+    CHECK(fr_route(app, "GET", "/hello", h_hello, NULL) == -1); /* duplicate */
+    fr_app_free(app);
+    fr_app_free(NULL);
+    fr_stop(NULL);
+    CHECK_EQ_INT(fr_poll(NULL, 0), -1);
+}
+
+static void test_graceful_stop(void) {
+    srv s;
+    cli c, idle;
+    resp r;
+    fr_req *held;
+    char v[32];
+    REQ(srv_start(&s, NULL) == 0);
+    REQ(cli_open(&idle, s.port) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&idle, GET("/hello")) == 0 && cli_read(&idle, &r, 0) == 0);
+    resp_free(&r);
+    CHECK(cli_sends(&c, GET("/hold")) == 0);
+    held = st_take_held();
+    REQ(held != NULL);
+    fr_stop(s.app);
+    CHECK(cli_closed(&idle)); /* idle keep-alive connection closed at once */
+    sleep_ms(50);
+    CHECK_EQ_INT(s.rc, -99); /* still draining: fr_serve has not returned */
+    CHECK(fr_res_json(held, 200, "{\"finished\":1}", 14) == FR_DONE);
+    CHECK(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"finished\":1}");
+    CHECK(hdr(&r, "connection", v, sizeof v) && strcmp(v, "close") == 0);
+    resp_free(&r);
+    CHECK(cli_closed(&c));
+    pthread_join(s.thr, NULL);
+    s.running = 0;
+    CHECK_EQ_INT(s.rc, 0);
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 1);
+    cli_close(&c);
+    cli_close(&idle);
+    srv_stop(&s);
+}
+
+/* drain timeout: a request never released is abandoned after the deadline;
+ * fr_app_free then runs its on_done(ok = 0) and frees it */
+static void test_drain_timeout(void) {
+    srv s;
+    cli c;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.drain_timeout_ms = 100;
+    REQ(srv_start(&s, &cfg) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/hold")) == 0);
+    REQ(st_take_held() != NULL);
+    fr_stop(s.app);
+    pthread_join(s.thr, NULL);
+    s.running = 0;
+    CHECK_EQ_INT(s.rc, 0);
+    CHECK(cli_closed(&c));
+    CHECK_EQ_INT(st_get(&st_done_calls), 0);
+    cli_close(&c);
+    srv_stop(&s);
+    CHECK_EQ_INT(st_get(&st_done_calls), 1);
+    CHECK_EQ_INT(st_get(&st_done_ok), 0);
+}
+
+/* out of file descriptors: the server pauses accepting (no spin) and
+ * recovers once fds are available again */
+static void test_emfile(void) {
+    srv s;
+    cli cs[64];
+    struct rlimit old, lim;
+    int n = 0, i, ok = 0;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 1;
+    REQ(srv_start(&s, &cfg) == 0);
+    {
+        resp r; /* make sure the loop is set up before fds run out */
+        CHECK(roundtrip(s.port, GET("/hello"), &r) == 0);
+        resp_free(&r);
+    }
+    REQ(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)count_fds() + 6;
+    REQ(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+    for (i = 0; i < 64; i++) {
+        if (cli_open(&cs[n], s.port) < 0) break;
+        n++;
+    }
+    sleep_ms(250); /* the server runs into EMFILE on the remaining backlog */
+    for (i = 0; i < n; i++) cli_close(&cs[i]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    CHECK(n > 0 && n < 64);
+    for (i = 0; i < 100 && !ok; i++) {
+        resp r;
+        if (roundtrip(s.port, GET("/hello"), &r) == 0) {
+            ok = r.status == 200;
+            resp_free(&r);
+        }
+        if (!ok) sleep_ms(20);
+    }
+    CHECK(ok);
+    srv_stop(&s);
+}
+
+static void prev_term_handler(int sig) { (void)sig; }
+
+/* SIGTERM stops a serving app; the previous handler is restored after */
+static void test_signals(void) {
+    srv s;
+    resp r;
+    struct sigaction sa, old, now;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = prev_term_handler;
+    sigemptyset(&sa.sa_mask);
+    REQ(sigaction(SIGTERM, &sa, &old) == 0);
+    mk_signals = 1;
+    REQ(srv_start(&s, NULL) == 0);
+    mk_signals = 0;
+    CHECK(roundtrip(s.port, GET("/hello"), &r) == 0); /* serving: handlers installed */
+    resp_free(&r);
+    CHECK(sigaction(SIGTERM, NULL, &now) == 0 && now.sa_handler != prev_term_handler);
+    kill(getpid(), SIGTERM);
+    pthread_join(s.thr, NULL);
+    s.running = 0;
+    CHECK_EQ_INT(s.rc, 0);
+    CHECK(sigaction(SIGTERM, NULL, &now) == 0 && now.sa_handler == prev_term_handler);
+    sigaction(SIGTERM, &old, NULL);
+    srv_stop(&s);
+}
+
+/* keep-alive steady state: no allocation per request */
+static void test_no_alloc_per_request(void) {
+#if defined(FASTRAPI_IMPLEMENTATION_DONE)
+    srv s;
+    cli c;
+    int i, ok = 1;
+    long before = 0;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 1;
+    REQ(srv_start(&s, &cfg) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    for (i = 0; i < 600; i++) {
+        resp r;
+        if (i == 100) before = atomic_load(&frt_allocs);
+        if (cli_sends(&c, i % 2 ? GET("/hello") : GET("/n/42")) < 0 || cli_read(&c, &r, 0) < 0) {
+            ok = 0;
+            break;
+        }
+        ok &= r.status == 200;
+        resp_free(&r);
+    }
+    CHECK(ok);
+    CHECK_EQ_INT(atomic_load(&frt_allocs), before);
+    cli_close(&c);
+    srv_stop(&s);
+#endif
+}
+
+static const frt_case frt_cases[] = {
+    FRT(test_simple_get),
+    FRT(test_keepalive),
+    FRT(test_pipelined),
+    FRT(test_deep_pipeline),
+    FRT(test_split_bytes),
+    FRT(test_chunked_echo),
+    FRT(test_expect_continue),
+    FRT(test_not_found_method_redirect),
+    FRT(test_fallback_and_server_name),
+    FRT(test_head),
+    FRT(test_http10),
+    FRT(test_limits),
+    FRT(test_timeouts),
+    FRT(test_max_connections),
+    FRT(test_deferred),
+    FRT(test_deferred_client_gone),
+    FRT(test_streaming),
+    FRT(test_on_done_order),
+    FRT(test_poll_mode),
+    FRT(test_two_apps),
+    FRT(test_start_stop_fds),
+    FRT(test_stop_before_serve),
+    FRT(test_graceful_stop),
+    FRT(test_drain_timeout),
+    FRT(test_emfile),
+    FRT(test_signals),
+    FRT(test_no_alloc_per_request),
+};
+FRT_MAIN()
