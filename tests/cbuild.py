@@ -31,8 +31,10 @@ def compile_c(out, sources, args, deps=(), cc="gcc", libs=()):
     cmd = cc.split() + list(args) + ["-o", out] + list(sources) + list(libs)
     stamp = _stamp(list(sources) + list(deps), cmd)
     sfile = out + ".stamp"
-    if os.path.exists(out) and os.path.exists(sfile) and open(sfile).read() == stamp:
-        return out
+    if os.path.exists(out) and os.path.exists(sfile):
+        with open(sfile) as f:
+            if f.read() == stamp:
+                return out
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if r.returncode != 0:
         raise AssertionError("compile failed: %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
