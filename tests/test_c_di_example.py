@@ -246,12 +246,9 @@ BASIC_CASES = [
 # Divergences of examples/c/di.c from FastAPI, found by these tests (the
 # example copies the name into a NUL-terminated char[128]): strict xfails,
 # so they turn into failures ("XPASS") once the example is fixed.
-BASIC_DIVERGENT = [
-    pytest.param(basic("a\x00b:pw"), id="nul-in-name",
-                 marks=pytest.mark.xfail(strict=True, reason="di.c truncates the name at NUL")),
-    pytest.param(basic("u" * 128 + ":pw"), id="name-128-bytes",
-                 marks=pytest.mark.xfail(strict=True,
-                                         reason="di.c answers 401 for names >= 128 bytes")),
+BASIC_DIVERGENT = [  # once divergences; fixed in di.c, kept as regressions
+    pytest.param(basic("a\x00b:pw"), id="nul-in-name"),
+    pytest.param(basic("u" * 128 + ":pw"), id="name-128-bytes"),
 ]
 
 

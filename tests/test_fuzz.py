@@ -1,10 +1,12 @@
 """Run every libFuzzer harness in fuzz/ (clang -fsanitize=fuzzer,address,undefined).
 
-Each harness runs FR_FUZZ_SECONDS (default 60 under CI=true, else 10) and
-must finish without a crash, leak or sanitizer report; the empty input is
-always run first."""
+All harnesses start together (the machine has 2 cores; running them side by
+side keeps CI short) and each runs FR_FUZZ_SECONDS of wall time (default 60
+under CI=true, else 10). Each must finish without a crash, leak or sanitizer
+report; the empty input is run first, alone."""
 import os
 import subprocess
+import tempfile
 
 import pytest
 
@@ -16,26 +18,66 @@ HARNESSES = sorted(f[:-2] for f in os.listdir(FUZZ) if f.startswith("fuzz_") and
 SECONDS = int(os.environ.get("FR_FUZZ_SECONDS", "60" if os.environ.get("CI") else "10"))
 
 
-@pytest.mark.parametrize("name", HARNESSES)
-def test_fuzz(name, tmp_path):
+def _build(name):
+    exe = os.path.join(BUILD, "fuzz", name)
+    return compile_c(exe, [os.path.join(FUZZ, name + ".c")],
+                     ["-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
+                      "-I", ROOT], [os.path.join(ROOT, "fastrapi.h")], cc="clang")
+
+
+@pytest.fixture(scope="module")
+def campaign():
+    """Build every harness, check the empty input, then start all campaigns."""
     if not have("clang"):
         pytest.fail("clang missing: .ci/run installs clang and libclang-rt-14-dev")
-    exe = os.path.join(BUILD, "fuzz", name)
-    compile_c(exe, [os.path.join(FUZZ, name + ".c")],
-              ["-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
-               "-I", ROOT], [os.path.join(ROOT, "fastrapi.h")], cc="clang")
-    empty = tmp_path / "empty"
-    empty.write_bytes(b"")
-    r = subprocess.run([exe, str(empty)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr[-4000:]
-    corpus = os.path.join(BUILD, "fuzz", "corpus-" + name)
-    os.makedirs(corpus, exist_ok=True)
-    seeds = os.path.join(FUZZ, "seeds", name)
-    dirs = [corpus] + ([seeds] if os.path.isdir(seeds) else [])
-    r = subprocess.run([exe, "-max_total_time=%d" % SECONDS, "-timeout=10", "-rss_limit_mb=2048",
-                        "-artifact_prefix=%s/" % tmp_path, "-print_final_stats=1"] + dirs,
-                       capture_output=True, text=True, timeout=SECONDS + 120, cwd=str(tmp_path))
-    assert r.returncode == 0, "fuzzer found a problem:\n" + r.stderr[-6000:]
-    assert "stat::number_of_executed_units" in r.stderr
-    execs = int(r.stderr.split("stat::number_of_executed_units:")[1].split()[0])
+    work = tempfile.mkdtemp(prefix="frfuzz-")
+    empty = os.path.join(work, "empty")
+    open(empty, "wb").close()
+    runs = {}
+    for name in HARNESSES:
+        try:
+            exe = _build(name)
+        except AssertionError as e:
+            runs[name] = ("build", str(e))
+            continue
+        r = subprocess.run([exe, empty], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            runs[name] = ("empty", r.stderr[-4000:])
+            continue
+        corpus = os.path.join(BUILD, "fuzz", "corpus-" + name)
+        os.makedirs(corpus, exist_ok=True)
+        seeds = os.path.join(FUZZ, "seeds", name)
+        dirs = [corpus] + ([seeds] if os.path.isdir(seeds) else [])
+        art = os.path.join(work, name)
+        os.makedirs(art)
+        log = open(os.path.join(work, name + ".log"), "w+")
+        p = subprocess.Popen([exe, "-max_total_time=%d" % SECONDS, "-timeout=10", "-rss_limit_mb=1536",
+                              "-artifact_prefix=%s/" % art, "-print_final_stats=1"] + dirs,
+                             stdout=log, stderr=subprocess.STDOUT, cwd=art)
+        runs[name] = ("run", (p, log))
+    yield runs
+    for kind, data in runs.values():
+        if kind == "run" and data[0].poll() is None:
+            data[0].kill()
+            data[0].wait()
+
+
+@pytest.mark.parametrize("name", HARNESSES)
+def test_fuzz(name, campaign):
+    kind, data = campaign[name]
+    if kind == "build":
+        pytest.fail(data)
+    assert kind == "run", "the empty input failed:\n" + data
+    p, log = data
+    try:
+        rc = p.wait(timeout=SECONDS + 180)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        pytest.fail("fuzzer did not stop after %d s" % (SECONDS + 180))
+    log.seek(0)
+    out = log.read()
+    assert rc == 0, "fuzzer found a problem:\n" + out[-6000:]
+    assert "stat::number_of_executed_units" in out
+    execs = int(out.split("stat::number_of_executed_units:")[1].split()[0])
     assert execs > 1000, "fuzzer barely ran (%d inputs)" % execs

@@ -85,7 +85,7 @@ static int db_close(void *value, int failed, void *ud) {
 }
 
 typedef struct user {
-    char name[128];
+    fr_str name; /* decoded, in the request arena; may hold NUL bytes */
     long conn_id;
 } user;
 
@@ -105,9 +105,8 @@ static int user_provide(fr_di_ctx *ctx, void *ud, void **out) {
     if (fr_auth_basic_decode(param, buf, fr_base64_decoded_len(param.len) + 1, &name, &pass) < 0)
         return 401;
     u = (user *)fr_arena_alloc(fr_req_arena(req), sizeof *u);
-    if (!u || name.len >= sizeof u->name) return u ? 401 : 503;
-    memcpy(u->name, name.buf, name.len);
-    u->name[name.len] = 0;
+    if (!u) return 503;
+    u->name = name;
     u->conn_id = db->id;
     *out = u;
     return 0;
@@ -165,21 +164,15 @@ static int me(fr_req *req, void *ud) {
     fr_di_ctx *ctx = deps_begin(req);
     user *u;
     fr_buf out = {NULL, 0, 0};
-    size_t i;
     int rc;
     (void)ud;
     if (!ctx) return answer_error(req, NULL, 503);
     rc = fr_di_resolve(ctx, USER, (void **)&u);
     if (rc) return answer_error(req, ctx, rc > 0 ? rc : 503);
-    /* JSON-escape the name (ASCII only, FastAPI's HTTPBasic guarantees it) */
-    rc = fr_buf_append_str(&out, "{\"username\":\"");
-    for (i = 0; u->name[i] && rc == 0; i++) {
-        unsigned char ch = (unsigned char)u->name[i];
-        if (ch == '"' || ch == '\\') rc = fr_buf_printf(&out, "\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f) rc = fr_buf_printf(&out, "\\u%04x", ch);
-        else rc = fr_buf_append_char(&out, (char)ch);
-    }
-    if (rc == 0) rc = fr_buf_printf(&out, "\",\"conn\":%ld}", u->conn_id);
+    /* the name is ASCII (FastAPI's HTTPBasic guarantees it), NULs included */
+    rc = fr_buf_append_str(&out, "{\"username\":");
+    if (rc == 0) rc = fr_json_write_string(&out, u->name.buf, u->name.len);
+    if (rc == 0) rc = fr_buf_printf(&out, ",\"conn\":%ld}", u->conn_id);
     if (rc == 0) rc = fr_res_json(req, 200, out.buf, out.len);
     else rc = answer_error(req, ctx, 503);
     fr_buf_free(&out);
