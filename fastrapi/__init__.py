@@ -1,0 +1,37 @@
+"""fastrapi: a FastAPI-compatible web framework on a C11 engine.
+
+    from fastrapi import FastrAPI
+    app = FastrAPI()
+
+    @app.get("/hello")
+    def hello():
+        return {"message": "world"}
+
+    app.serve("127.0.0.1", 8080)
+"""
+__version__ = "0.1.0"
+
+from . import status as status
+from .applications import FastAPI as FastAPI
+from .applications import FastrAPI as FastrAPI
+from .background import BackgroundTasks as BackgroundTasks
+from .datastructures import UploadFile as UploadFile
+from .exceptions import HTTPException as HTTPException
+from .exceptions import RequestValidationError as RequestValidationError
+from .param_functions import Body as Body
+from .param_functions import Cookie as Cookie
+from .param_functions import Depends as Depends
+from .param_functions import File as File
+from .param_functions import Form as Form
+from .param_functions import Header as Header
+from .param_functions import Path as Path
+from .param_functions import Query as Query
+from .param_functions import Security as Security
+from .requests import Request as Request
+from .responses import Response as Response
+from .routing import APIRoute as APIRoute
+from .routing import APIRouter as APIRouter
+
+__all__ = ["FastrAPI", "FastAPI", "APIRouter", "APIRoute", "Depends", "Query", "Path", "Body",
+           "Header", "Cookie", "Form", "File", "Security", "UploadFile", "Request", "Response",
+           "HTTPException", "RequestValidationError", "BackgroundTasks", "status"]

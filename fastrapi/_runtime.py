@@ -1,0 +1,263 @@
+"""Process-wide runtime used by the C glue: the asyncio loop thread and the
+few coroutine helpers that only run on slow paths (a handler that really
+suspends, custom exception handlers, async streaming, background tasks and
+generator teardowns after the response)."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+import traceback
+import types
+from typing import Any, List, Optional, Tuple
+from urllib.parse import parse_qsl
+
+from . import _fastrapi
+
+error_logger = logging.getLogger("fastrapi.error")
+access_logger = logging.getLogger("fastrapi.access")
+
+import atexit
+atexit.register(_fastrapi._at_exit)
+
+_loop: Optional[asyncio.AbstractEventLoop] = None
+_thread: Optional[threading.Thread] = None
+_lock = threading.Lock()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop  # type: ignore
+        return uvloop.new_event_loop()
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
+def get_loop() -> asyncio.AbstractEventLoop:
+    """The one event loop running async handlers (started on first use)."""
+    global _loop, _thread
+    with _lock:
+        if _loop is not None and _thread is not None and _thread.is_alive():
+            return _loop
+        loop = new_event_loop()
+        fd = _fastrapi._wakeup_fd()
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.add_reader(fd, _fastrapi._drain)
+            loop.call_soon(started.set)
+            loop.call_soon(_fastrapi._drain)  # mark this thread as the loop thread
+            loop.run_forever()
+
+        _fastrapi._set_loop(loop)
+        t = threading.Thread(target=run, name="fastrapi-asyncio", daemon=True)
+        t.start()
+        started.wait()
+        _loop, _thread = loop, t
+        return loop
+
+
+def reset_after_fork() -> None:
+    global _loop, _thread
+    _loop = None
+    _thread = None
+
+
+def run_coro(coro: Any, timeout: Optional[float] = None) -> Any:
+    """Run a coroutine on the loop from another thread and wait for it."""
+    return asyncio.run_coroutine_threadsafe(coro, get_loop()).result(timeout)
+
+
+@types.coroutine
+def _continue(coro: Any, first: Any):
+    """Resume a coroutine that already yielded `first` (driven by C)."""
+    y = first
+    while True:
+        try:
+            sent = yield y
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # forward cancellation / errors
+            try:
+                y = coro.throw(exc)
+            except StopIteration as e:
+                return e.value
+        else:
+            try:
+                y = coro.send(sent)
+            except StopIteration as e:
+                return e.value
+
+
+async def _wrap(coro: Any, first: Any) -> Any:
+    return await _continue(coro, first)
+
+
+import collections.abc as _abc  # noqa: E402
+_abc.Coroutine.register(_fastrapi.Shim)  # what a handler's Task drives (see fastrapi_py.c)
+
+
+def resume(x: Any) -> "asyncio.Task":
+    loop = _loop or asyncio.get_running_loop()
+    if isinstance(x, tuple):
+        return loop.create_task(_wrap(x[0], x[1]))
+    return loop.create_task(x)
+
+
+async def call_handler(handler: Any, request: Any, exc: BaseException) -> Any:
+    r = handler(request, exc)
+    if inspect.isawaitable(r):
+        r = await r
+    return r
+
+
+async def stream(it: Any, write: Any) -> None:
+    async for chunk in it:
+        if write(chunk) < 0:
+            break
+
+
+async def after_response(bg: Any, bg2: Any, teardowns: Optional[List[Any]],
+                         exc: Optional[BaseException]) -> None:
+    task = bg if bg is not None else bg2
+    if task is not None:
+        try:
+            await task()
+        except Exception:
+            error_logger.exception("Exception in background task")
+    for gen in reversed(teardowns or []):
+        try:
+            if inspect.isasyncgen(gen):
+                if exc is not None:
+                    try:
+                        await gen.athrow(exc)
+                    except StopAsyncIteration:
+                        continue
+                    except BaseException as e:
+                        if e is exc:
+                            continue
+                        raise
+                else:
+                    try:
+                        await gen.__anext__()
+                    except StopAsyncIteration:
+                        continue
+                raise RuntimeError("async generator dependency didn't stop")
+            else:
+                if exc is not None:
+                    try:
+                        gen.throw(exc)
+                    except StopIteration:
+                        continue
+                    except BaseException as e:
+                        if e is exc:
+                            continue
+                        raise
+                else:
+                    try:
+                        next(gen)
+                    except StopIteration:
+                        continue
+                raise RuntimeError("generator dependency didn't stop")
+        except Exception:
+            error_logger.exception("Exception in dependency teardown")
+
+
+def format_exc(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def log_exc(route: Any, what: str, exc: BaseException) -> None:
+    where = ""
+    if route is not None:
+        where = f" [{','.join(sorted(getattr(route, 'methods', ()) or ()))} {getattr(route, 'path', '')}]"
+    error_logger.error("%s%s", what, where, exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def log_access(lines: str) -> None:
+    if access_logger.disabled or not access_logger.isEnabledFor(logging.INFO):
+        return
+    for line in lines.splitlines():
+        access_logger.info(line)
+
+
+def parse_multipart(body: bytes, content_type: Optional[str]) -> List[Tuple[str, Any]]:
+    """Form bodies: urlencoded or multipart -> list of (name, value)."""
+    ct = (content_type or "").split(";")[0].strip().lower()
+    if ct == "application/x-www-form-urlencoded":
+        return parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+    if ct != "multipart/form-data":
+        return []
+    return _parse_multipart(body, content_type or "")
+
+
+def _parse_multipart(body: bytes, content_type: str) -> List[Tuple[str, Any]]:
+    import io
+    import tempfile
+
+    from .datastructures import Headers, UploadFile
+    try:
+        from python_multipart.multipart import parse_options_header  # type: ignore
+        import python_multipart as multipart  # type: ignore
+    except ImportError:  # pragma: no cover
+        from multipart.multipart import parse_options_header  # type: ignore
+        import multipart  # type: ignore
+    _, opts = parse_options_header(content_type)
+    boundary = opts.get(b"boundary")
+    if not boundary:
+        from .exceptions import HTTPException
+        raise HTTPException(400, "Missing boundary in multipart.")
+    items: List[Tuple[str, Any]] = []
+    state: dict = {}
+
+    def on_part_begin() -> None:
+        state.clear()
+        state["headers"] = []
+        state["data"] = []
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state.setdefault("hf", b"")
+        state["hf"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        state.setdefault("hv", b"")
+        state["hv"] += data[start:end]
+
+    def on_header_end() -> None:
+        state["headers"].append((state.pop("hf", b"").lower(), state.pop("hv", b"")))
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        state["data"].append(data[start:end])
+
+    def on_part_end() -> None:
+        hdrs = state["headers"]
+        disp = next((v for k, v in hdrs if k == b"content-disposition"), b"")
+        _, dopts = parse_options_header(disp)
+        name = dopts.get(b"name", b"").decode("latin-1")
+        data = b"".join(state["data"])
+        if b"filename" in dopts:
+            f = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+            f.write(data)
+            f.seek(0)
+            h = Headers(raw=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in hdrs])
+            items.append((name, UploadFile(f, size=len(data),
+                                           filename=dopts[b"filename"].decode("utf-8", "replace"),
+                                           headers=h)))
+        else:
+            items.append((name, data.decode("utf-8", "replace")))
+
+    parser = multipart.MultipartParser(boundary, {
+        "on_part_begin": on_part_begin, "on_part_data": on_part_data,
+        "on_part_end": on_part_end, "on_header_field": on_header_field,
+        "on_header_value": on_header_value, "on_header_end": on_header_end,
+    })
+    parser.write(body)
+    parser.finalize()
+    return items
+
+
+def recompile(route: Any) -> tuple:
+    return route._fr_plan()

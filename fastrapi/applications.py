@@ -1,0 +1,632 @@
+"""``FastrAPI`` (and its alias ``FastAPI``): routes, handlers, lifespan and the
+``serve()`` entry point that hands everything to the C engine."""
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from enum import Enum
+from typing import Any, Callable, Dict, List, Optional, Sequence, Type, Union
+
+from . import params
+from .datastructures import Default, DefaultPlaceholder, State
+from .exceptions import HTTPException, RequestValidationError, WebSocketRequestValidationError
+from .responses import HTMLResponse, JSONResponse, Response
+from .routing import APIRoute, APIRouter, Route, generate_unique_id
+
+logger = logging.getLogger("fastrapi.error")
+
+_SUPPORTED_CONVERTORS = {"int", "float", "path", "str"}
+
+
+def _engine_path(path: str) -> str:
+    def sub(m: "re.Match[str]") -> str:
+        name, conv = m.group(1), m.group(2)
+        if conv and conv[1:] in _SUPPORTED_CONVERTORS and conv[1:] != "str":
+            return "{" + name + conv + "}"
+        return "{" + name + "}"
+    return re.sub(r"{([^}:]+)(:[^}]*)?}", sub, path)
+
+
+_setup_done = False
+
+
+def _setup_extension() -> Any:
+    """Import the C extension and register the classes it needs (once)."""
+    global _setup_done
+    from . import _fastrapi
+    if _setup_done:
+        return _fastrapi
+    import asyncio
+    import copy
+    import dataclasses
+    import datetime
+    import decimal
+    import enum
+    import json
+    import uuid
+
+    import pydantic
+    from pydantic_core import PydanticUndefined
+
+    from . import _runtime, encoders, exceptions, requests, responses
+    from .background import BackgroundTasks
+
+    _fastrapi._setup({
+        "HTTPException": exceptions.HTTPException,
+        "RequestValidationError": exceptions.RequestValidationError,
+        "ResponseValidationError": exceptions.ResponseValidationError,
+        "Response": responses.Response,
+        "StreamingResponse": responses.StreamingResponse,
+        "FileResponse": responses.FileResponse,
+        "jsonable_encoder": encoders.jsonable_encoder,
+        "decimal_encoder": encoders.decimal_encoder,
+        "json_loads": json.loads,
+        "JSONDecodeError": json.JSONDecodeError,
+        "deepcopy": copy.deepcopy,
+        "Undefined": PydanticUndefined,
+        "Request": requests.Request,
+        "BackgroundTasks": BackgroundTasks,
+        "BaseModel": pydantic.BaseModel,
+        "Enum": enum.Enum,
+        "UUID": uuid.UUID,
+        "Decimal": decimal.Decimal,
+        "date": datetime.date,
+        "time": datetime.time,
+        "timedelta": datetime.timedelta,
+        "dt": datetime.datetime,
+        "ValidationError": pydantic.ValidationError,
+        "asdict": dataclasses.asdict,
+        "rt_resume": _runtime.resume,
+        "rt_after": _runtime.after_response,
+        "rt_call_handler": _runtime.call_handler,
+        "rt_stream": _runtime.stream,
+        "rt_log_exc": _runtime.log_exc,
+        "rt_parse_multipart": _runtime.parse_multipart,
+        "rt_recompile": _runtime.recompile,
+        "rt_log_access": _runtime.log_access,
+        "enter_task": asyncio.tasks._enter_task,
+        "leave_task": asyncio.tasks._leave_task,
+    })
+    _setup_done = True
+    return _fastrapi
+
+
+class _Overrides(dict):
+    """``app.dependency_overrides``: mutations tell the engine to recompile plans."""
+
+    def __init__(self, app: "FastrAPI") -> None:
+        super().__init__()
+        self._app = app
+
+    def _changed(self) -> None:
+        self._app._overrides_changed()
+
+    def __setitem__(self, k: Any, v: Any) -> None:
+        super().__setitem__(k, v)
+        self._changed()
+
+    def __delitem__(self, k: Any) -> None:
+        super().__delitem__(k)
+        self._changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def update(self, *a: Any, **kw: Any) -> None:
+        super().update(*a, **kw)
+        self._changed()
+
+    def pop(self, *a: Any) -> Any:
+        r = super().pop(*a)
+        self._changed()
+        return r
+
+    def popitem(self) -> Any:
+        r = super().popitem()
+        self._changed()
+        return r
+
+    def setdefault(self, k: Any, v: Any = None) -> Any:
+        r = super().setdefault(k, v)
+        self._changed()
+        return r
+
+
+def _configure_logging() -> None:
+    root = logging.getLogger("fastrapi")
+    if root.handlers or logging.getLogger().handlers:
+        if root.level == logging.NOTSET:
+            root.setLevel(logging.INFO)
+        return
+
+    class _Fmt(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            msg = super().format(record)
+            return f"{record.levelname + ':':<10}{msg}"
+
+    h = logging.StreamHandler(sys.stderr)
+    h.setFormatter(_Fmt("%(message)s"))
+    root.addHandler(h)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+class _Running:
+    """A server started in a background thread (TestClient, tests)."""
+
+    def __init__(self, app: "FastrAPI", server: Any, port: int, thread: threading.Thread) -> None:
+        self.app, self.server, self.port, self.thread = app, server, port, thread
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.thread.join(30)
+        try:
+            self.app._servers.remove(self.server)
+        except ValueError:
+            pass
+
+
+class FastrAPI:
+    def __init__(
+        self,
+        *,
+        debug: bool = False,
+        routes: Optional[List[Any]] = None,
+        title: str = "FastrAPI",
+        summary: Optional[str] = None,
+        description: str = "",
+        version: str = "0.1.0",
+        openapi_url: Optional[str] = "/openapi.json",
+        openapi_tags: Optional[List[Dict[str, Any]]] = None,
+        servers: Optional[List[Dict[str, Union[str, Any]]]] = None,
+        dependencies: Optional[Sequence[params.Depends]] = None,
+        default_response_class: Type[Response] = Default(JSONResponse),
+        redirect_slashes: bool = True,
+        docs_url: Optional[str] = "/docs",
+        redoc_url: Optional[str] = "/redoc",
+        swagger_ui_oauth2_redirect_url: Optional[str] = "/docs/oauth2-redirect",
+        swagger_ui_init_oauth: Optional[Dict[str, Any]] = None,
+        middleware: Optional[Sequence[Any]] = None,
+        exception_handlers: Optional[Dict[Union[int, Type[Exception]], Callable]] = None,
+        on_startup: Optional[Sequence[Callable[[], Any]]] = None,
+        on_shutdown: Optional[Sequence[Callable[[], Any]]] = None,
+        lifespan: Any = None,
+        terms_of_service: Optional[str] = None,
+        contact: Optional[Dict[str, Union[str, Any]]] = None,
+        license_info: Optional[Dict[str, Union[str, Any]]] = None,
+        openapi_prefix: str = "",
+        root_path: str = "",
+        root_path_in_servers: bool = True,
+        responses: Optional[Dict[Union[int, str], Dict[str, Any]]] = None,
+        callbacks: Optional[List[Any]] = None,
+        webhooks: Optional[APIRouter] = None,
+        deprecated: Optional[bool] = None,
+        include_in_schema: bool = True,
+        swagger_ui_parameters: Optional[Dict[str, Any]] = None,
+        generate_unique_id_function: Callable[[APIRoute], str] = Default(generate_unique_id),
+        separate_input_output_schemas: bool = True,
+        openapi_external_docs: Optional[Dict[str, Any]] = None,
+        swagger_js_url: Optional[str] = None,
+        swagger_css_url: Optional[str] = None,
+        swagger_favicon_url: Optional[str] = None,
+        redoc_js_url: Optional[str] = None,
+        redoc_favicon_url: Optional[str] = None,
+        scalar_url: Optional[str] = None,
+        scalar_js_url: Optional[str] = None,
+        **extra: Any,
+    ) -> None:
+        self.debug = debug
+        self.title = title
+        self.summary = summary
+        self.description = description
+        self.version = version
+        self.terms_of_service = terms_of_service
+        self.contact = contact
+        self.license_info = license_info
+        self.openapi_url = openapi_url
+        self.openapi_tags = openapi_tags
+        self.root_path_in_servers = root_path_in_servers
+        self.docs_url = docs_url
+        self.redoc_url = redoc_url
+        self.swagger_ui_oauth2_redirect_url = swagger_ui_oauth2_redirect_url
+        self.swagger_ui_init_oauth = swagger_ui_init_oauth
+        self.swagger_ui_parameters = swagger_ui_parameters
+        self.servers = servers or []
+        self.separate_input_output_schemas = separate_input_output_schemas
+        self.openapi_external_docs = openapi_external_docs
+        # fastrapi additions: docs asset URLs (None = the docs helpers' defaults,
+        # so the pages stay byte-identical to FastAPI's) and an opt-in Scalar page
+        self.swagger_js_url = swagger_js_url
+        self.swagger_css_url = swagger_css_url
+        self.swagger_favicon_url = swagger_favicon_url
+        self.redoc_js_url = redoc_js_url
+        self.redoc_favicon_url = redoc_favicon_url
+        self.scalar_url = scalar_url
+        self.scalar_js_url = scalar_js_url
+        self._openapi_routes_version: Any = None
+        self.extra = extra
+        self.openapi_version = "3.1.0"
+        self.openapi_schema: Optional[Dict[str, Any]] = None
+        self.root_path = root_path or openapi_prefix
+        self.webhooks = webhooks or APIRouter()
+        self.state = State()
+        self.dependency_overrides: Dict[Callable, Callable] = _Overrides(self)
+        self.router = APIRouter(
+            routes=routes, redirect_slashes=redirect_slashes, dependency_overrides_provider=self,
+            on_startup=on_startup, on_shutdown=on_shutdown, lifespan=lifespan,
+            default_response_class=default_response_class, dependencies=dependencies,
+            callbacks=callbacks, deprecated=deprecated, include_in_schema=include_in_schema,
+            responses=responses, generate_unique_id_function=generate_unique_id_function)
+        self.exception_handlers: Dict[Any, Callable] = dict(exception_handlers or {})
+        self.user_middleware = list(middleware or [])
+        if self.user_middleware:
+            raise NotImplementedError("ASGI middleware is not supported by fastrapi yet")
+        self._servers: List[Any] = []
+        self.setup()
+
+    # ---- openapi / docs hook points (fastrapi.openapi is optional)
+    def _routes_version(self) -> Any:
+        # FastAPI compares a routes version counter; routes appended straight
+        # to ``app.routes`` change the length
+        return (self.router._routes_version, len(self.router.routes))
+
+    def openapi(self) -> Dict[str, Any]:
+        version = self._routes_version()
+        if not self.openapi_schema or self._openapi_routes_version != version:
+            from .openapi.utils import get_openapi
+            self.openapi_schema = get_openapi(
+                title=self.title, version=self.version, openapi_version=self.openapi_version,
+                summary=self.summary, description=self.description,
+                terms_of_service=self.terms_of_service, contact=self.contact,
+                license_info=self.license_info, routes=self.routes, webhooks=self.webhooks.routes,
+                tags=self.openapi_tags, servers=self.servers,
+                separate_input_output_schemas=self.separate_input_output_schemas,
+                external_docs=self.openapi_external_docs)
+            self._openapi_routes_version = version
+        return self.openapi_schema
+
+    @staticmethod
+    def _given(**kw: Any) -> Dict[str, Any]:
+        return {k: v for k, v in kw.items() if v is not None}
+
+    def setup(self) -> None:
+        # plain routes like FastAPI's (``add_route``): no app dependencies, no
+        # generate_unique_id_function, never in the schema
+        if self.openapi_url:
+            def openapi(req: Any) -> Any:
+                root_path = (self.root_path or "").rstrip("/")
+                schema = self.openapi()
+                if root_path and self.root_path_in_servers:
+                    server_urls = {s.get("url") for s in schema.get("servers", [])}
+                    if root_path not in server_urls:
+                        schema = dict(schema)
+                        schema["servers"] = [{"url": root_path}] + schema.get("servers", [])
+                return JSONResponse(schema)
+            self.add_route(self.openapi_url, openapi, include_in_schema=False)
+        if self.openapi_url and self.docs_url:
+            def swagger_ui_html(req: Any) -> Any:
+                from .openapi.docs import get_swagger_ui_html
+                root_path = (self.root_path or "").rstrip("/")
+                oauth2 = self.swagger_ui_oauth2_redirect_url
+                return get_swagger_ui_html(
+                    openapi_url=root_path + self.openapi_url,
+                    title=f"{self.title} - Swagger UI",
+                    oauth2_redirect_url=(root_path + oauth2) if oauth2 else None,
+                    init_oauth=self.swagger_ui_init_oauth,
+                    swagger_ui_parameters=self.swagger_ui_parameters,
+                    **self._given(swagger_js_url=self.swagger_js_url,
+                                  swagger_css_url=self.swagger_css_url,
+                                  swagger_favicon_url=self.swagger_favicon_url))
+            self.add_route(self.docs_url, swagger_ui_html, include_in_schema=False)
+            if self.swagger_ui_oauth2_redirect_url:
+                def swagger_ui_redirect(req: Any) -> Any:
+                    from .openapi.docs import get_swagger_ui_oauth2_redirect_html
+                    return get_swagger_ui_oauth2_redirect_html()
+                self.add_route(self.swagger_ui_oauth2_redirect_url, swagger_ui_redirect,
+                               include_in_schema=False)
+        if self.openapi_url and self.redoc_url:
+            def redoc_html(req: Any) -> Any:
+                from .openapi.docs import get_redoc_html
+                root_path = (self.root_path or "").rstrip("/")
+                return get_redoc_html(
+                    openapi_url=root_path + self.openapi_url, title=f"{self.title} - ReDoc",
+                    **self._given(redoc_js_url=self.redoc_js_url,
+                                  redoc_favicon_url=self.redoc_favicon_url))
+            self.add_route(self.redoc_url, redoc_html, include_in_schema=False)
+        if self.openapi_url and self.scalar_url:
+            def scalar_html(req: Any) -> Any:
+                from .openapi.docs import get_scalar_html
+                root_path = (self.root_path or "").rstrip("/")
+                return get_scalar_html(
+                    openapi_url=root_path + self.openapi_url, title=f"{self.title} - Scalar",
+                    **self._given(scalar_js_url=self.scalar_js_url))
+            self.add_route(self.scalar_url, scalar_html, include_in_schema=False)
+
+    # ---- routes
+    @property
+    def routes(self) -> List[Any]:
+        return self.router.routes
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> APIRoute:
+        return self.router.add_api_route(path, endpoint, **kwargs)
+
+    def add_route(self, path: str, route: Callable[..., Any],
+                  methods: Optional[List[str]] = None, name: Optional[str] = None,
+                  include_in_schema: bool = True) -> Route:
+        """Starlette's ``add_route``: ``route(request)`` returns a Response."""
+        return self.router.add_route(path, route, methods=methods, name=name,
+                                     include_in_schema=include_in_schema)
+
+    def route(self, path: str, methods: Optional[List[str]] = None, name: Optional[str] = None,
+              include_in_schema: bool = True) -> Callable:
+        return self.router.route(path, methods=methods, name=name,
+                                 include_in_schema=include_in_schema)
+
+    def api_route(self, path: str, **kwargs: Any) -> Callable:
+        return self.router.api_route(path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Callable:
+        return self.router.get(path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable:
+        return self.router.put(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Callable:
+        return self.router.post(path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable:
+        return self.router.delete(path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Callable:
+        return self.router.options(path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> Callable:
+        return self.router.head(path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Callable:
+        return self.router.patch(path, **kwargs)
+
+    def trace(self, path: str, **kwargs: Any) -> Callable:
+        return self.router.trace(path, **kwargs)
+
+    def include_router(self, router: APIRouter, **kwargs: Any) -> None:
+        self.router.include_router(router, **kwargs)
+
+    def url_path_for(self, name: str, **path_params: Any) -> str:
+        return self.router.url_path_for(name, **path_params)
+
+    # ---- events and handlers
+    def on_event(self, event_type: str) -> Callable:
+        return self.router.on_event(event_type)
+
+    def add_event_handler(self, event_type: str, func: Callable) -> None:
+        self.router.add_event_handler(event_type, func)
+
+    def add_exception_handler(self, exc_class_or_status_code: Union[int, Type[Exception]],
+                              handler: Callable) -> None:
+        self.exception_handlers[exc_class_or_status_code] = handler
+
+    def exception_handler(self, exc_class_or_status_code: Union[int, Type[Exception]]) -> Callable:
+        def decorator(func: Callable) -> Callable:
+            self.add_exception_handler(exc_class_or_status_code, func)
+            return func
+        return decorator
+
+    def middleware(self, middleware_type: str) -> Callable:
+        raise NotImplementedError("@app.middleware is not supported by fastrapi yet")
+
+    def add_middleware(self, *a: Any, **kw: Any) -> None:
+        raise NotImplementedError("ASGI middleware is not supported by fastrapi yet")
+
+    def _handler_dict(self) -> Dict[Any, Any]:
+        # defaults (None = the engine's C implementation) unless replaced
+        d: Dict[Any, Any] = {HTTPException: None, RequestValidationError: None}
+        try:
+            from starlette.exceptions import HTTPException as SHTTPException
+            d[SHTTPException] = None
+        except Exception:
+            pass
+        for k, v in self.exception_handlers.items():
+            if isinstance(k, int) or inspect.isclass(k):
+                d[k] = v
+        return d
+
+    def _overrides_changed(self) -> None:
+        for s in list(self._servers):
+            s.bump()
+
+    # ---- lifespan
+    async def _startup(self) -> None:
+        lifespan = self.router.lifespan_context
+        if lifespan is not None:
+            self._lifespan_cm = lifespan(self)
+            state = await self._lifespan_cm.__aenter__()
+            if state:
+                for k, v in dict(state).items():
+                    setattr(self.state, k, v)
+        for h in self.router.on_startup:
+            r = h()
+            if inspect.isawaitable(r):
+                await r
+
+    async def _shutdown(self) -> None:
+        for h in self.router.on_shutdown:
+            r = h()
+            if inspect.isawaitable(r):
+                await r
+        cm = getattr(self, "_lifespan_cm", None)
+        if cm is not None:
+            self._lifespan_cm = None
+            await cm.__aexit__(None, None, None)
+
+    def _run_startup(self) -> None:
+        from . import _runtime
+        _setup_extension()
+        _runtime.run_coro(self._startup())
+
+    def _run_shutdown(self) -> None:
+        from . import _runtime
+        _runtime.run_coro(self._shutdown())
+
+    # ---- serving
+    def _build_server(self, *, access_log: bool = True, no_signals: bool = False,
+                      reuse_port: bool = False, threads: int = 0,
+                      max_body: int = 0, inline_sync: bool = False) -> Any:
+        ext = _setup_extension()
+        from . import _runtime
+        _runtime.get_loop()
+        srv = ext.Server(self, threads=threads, access_log=int(access_log),
+                         no_signals=int(no_signals), reuse_port=int(reuse_port),
+                         debug=int(self.debug), max_body=max_body,
+                         inline_sync=int(inline_sync or os.environ.get("FASTRAPI_INLINE_SYNC") == "1"))
+        seen = set()
+        for r in self.routes:
+            if not isinstance(r, (APIRoute, Route)):
+                continue
+            plan = r._fr_plan()
+            for m in sorted(r.methods):
+                key = (m, _engine_path(r.path))
+                if key in seen:  # Starlette: the first registered route wins
+                    continue
+                seen.add(key)
+                srv.add_route(m, key[1], plan, r)
+        srv.set_handlers(self._handler_dict())
+        self._servers.append(srv)
+        return srv
+
+    def _start_background(self, host: str = "127.0.0.1", port: int = 0,
+                          access_log: bool = False, threads: int = 1,
+                          inline_sync: bool = False) -> _Running:
+        srv = self._build_server(access_log=access_log, no_signals=True, threads=threads,
+                                 inline_sync=inline_sync)
+        try:
+            bound = srv.listen(host, port)
+        except BaseException:
+            self._servers.remove(srv)
+            raise
+        t = threading.Thread(target=srv.serve, name="fastrapi-server", daemon=True)
+        t.start()
+        return _Running(self, srv, bound, t)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *,
+              access_log: bool = True, threads: int = 0, log_level: str = "info",
+              max_body: int = 0, inline_sync: bool = False) -> None:
+        """Serve until Ctrl-C/SIGTERM (or ``stop()`` from another thread).
+
+        workers: processes forked on one SO_REUSEPORT port. threads: engine I/O
+        threads (0 = CPU count). access_log: one line per request on logger
+        "fastrapi.access". max_body: request body limit in bytes (0 = 1 MiB).
+        inline_sync: run ``def`` handlers on the I/O thread instead of the
+        worker pool (less CPU per request, but a blocking handler stalls that
+        thread -- only for handlers that never block)."""
+        self._inline_sync = inline_sync
+        _configure_logging()
+        logging.getLogger("fastrapi").setLevel(log_level.upper())
+        acc = logging.getLogger("fastrapi.access")
+        if acc.disabled or not acc.isEnabledFor(logging.INFO):
+            access_log = False  # nothing would be printed: skip the C-side hook
+        if workers > 1:
+            # one engine I/O thread per worker process unless asked otherwise:
+            # the processes already spread over the cores
+            return self._serve_workers(host, port, workers, access_log, threads or 1, max_body)
+        self._serve_one(host, port, access_log=access_log, threads=threads, max_body=max_body)
+
+    run = serve
+
+    def stop(self) -> None:
+        for s in list(self._servers):
+            s.stop()
+
+    def _serve_one(self, host: str, port: int, *, access_log: bool, threads: int,
+                   reuse_port: bool = False, announce: bool = True, max_body: int = 0) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        self._run_startup()
+        srv = self._build_server(access_log=access_log, no_signals=not main,
+                                 reuse_port=reuse_port, threads=threads, max_body=max_body,
+                                 inline_sync=getattr(self, "_inline_sync", False))
+        try:
+            bound = srv.listen(host, port)
+            if announce:
+                logger.info("fastrapi running on http://%s:%d (Press CTRL+C to quit)", host, bound)
+            saved = None
+            if main:
+                saved = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+            try:
+                srv.serve()
+            finally:
+                if saved is not None:
+                    signal.signal(signal.SIGINT, saved[0])
+                    signal.signal(signal.SIGTERM, saved[1])
+        finally:
+            try:
+                self._servers.remove(srv)
+            except ValueError:
+                pass
+            if announce:
+                logger.info("Shutting down")
+            self._run_shutdown()
+
+    def _serve_workers(self, host: str, port: int, workers: int, access_log: bool,
+                       threads: int, max_body: int) -> None:
+        if port == 0:
+            raise ValueError("workers > 1 needs a fixed port")
+        children: List[int] = []
+        logger.info("fastrapi running on http://%s:%d with %d workers (Press CTRL+C to quit)",
+                    host, port, workers)
+        for i in range(workers):
+            pid = os.fork()
+            if pid == 0:  # child
+                code = 0
+                try:
+                    from . import _runtime
+                    if _setup_done:
+                        from . import _fastrapi
+                        _fastrapi._after_fork()
+                    _runtime.reset_after_fork()
+                    signal.signal(signal.SIGINT, signal.SIG_DFL)
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    self._serve_one(host, port, access_log=access_log, threads=threads,
+                                    reuse_port=True, announce=False, max_body=max_body)
+                except BaseException:
+                    logger.exception("worker failed")
+                    code = 1
+                finally:
+                    os._exit(code)
+            children.append(pid)
+
+        def forward(signum: int, frame: Any) -> None:
+            for c in children:
+                try:
+                    os.kill(c, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+        old_int = signal.signal(signal.SIGINT, forward)
+        old_term = signal.signal(signal.SIGTERM, forward)
+        try:
+            for c in children:
+                while True:
+                    try:
+                        os.waitpid(c, 0)
+                        break
+                    except ChildProcessError:
+                        break
+                    except InterruptedError:
+                        continue
+        finally:
+            signal.signal(signal.SIGINT, old_int)
+            signal.signal(signal.SIGTERM, old_term)
+        logger.info("Shutting down")
+
+
+class FastAPI(FastrAPI):
+    """Drop-in name: same as FastrAPI but with FastAPI's default title."""
+
+    def __init__(self, *, title: str = "FastAPI", **kwargs: Any) -> None:
+        super().__init__(title=title, **kwargs)

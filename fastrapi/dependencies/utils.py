@@ -1,0 +1,580 @@
+"""Decoration-time analysis: signatures -> ``Dependant`` tree -> the compact
+PLAN the C glue executes per request (format documented at the top of
+``fastrapi_py.c``). Nothing in this module runs per request."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import sys
+import typing
+from copy import copy
+from enum import Enum
+from functools import partial
+from typing import (Annotated, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union,
+                    get_args, get_origin)
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from .. import params
+from .._compat import ModelField, RequiredParam, Undefined, copy_field_info, lenient_issubclass
+from ..background import BackgroundTasks
+from ..datastructures import UploadFile
+from ..requests import HTTPConnection, Request
+from ..responses import Response
+from .models import Dependant, SecurityRequirement
+
+try:
+    from types import UnionType
+except ImportError:  # pragma: no cover
+    UnionType = Union  # type: ignore
+
+# sources / conversions / kinds (mirror of the enums in fastrapi_py.c)
+SRC_PATH, SRC_QUERY, SRC_HEADER, SRC_COOKIE, SRC_BODY, SRC_BODY_FIELD, SRC_FORM_FIELD, \
+    SRC_REQUEST, SRC_RESPONSE, SRC_BACKGROUND, SRC_CONST, SRC_DEP = range(12)
+CONV_ANY, CONV_STR, CONV_INT, CONV_FLOAT, CONV_BOOL = range(5)
+KIND_SYNC, KIND_ASYNC, KIND_GEN, KIND_AGEN = range(4)
+BODY_NONE, BODY_JSON, BODY_FORM = range(3)
+
+sequence_types = (list, set, tuple, frozenset, Sequence, List, typing.Set, typing.Tuple,
+                  typing.FrozenSet)
+try:
+    import collections.abc as _abc
+    sequence_types = sequence_types + (_abc.Sequence, _abc.Set)
+except Exception:  # pragma: no cover
+    pass
+
+
+def _security_scopes_class():
+    try:
+        from ..security.oauth2 import SecurityScopes
+        return SecurityScopes
+    except Exception:
+        return None
+
+
+def _security_base_class():
+    try:
+        from ..security.base import SecurityBase
+        return SecurityBase
+    except Exception:
+        return None
+
+
+# ---------------------------------------------------------------- signatures
+
+def get_typed_signature(call: Callable[..., Any]) -> inspect.Signature:
+    if inspect.isclass(call):
+        sig = inspect.signature(call)
+        target = call.__init__
+    else:
+        sig = inspect.signature(call)
+        target = call
+    while isinstance(target, partial):
+        target = target.func
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        target = getattr(target, "__call__", target)
+    try:
+        hints = typing.get_type_hints(target, include_extras=True)
+    except Exception:
+        globalns = getattr(inspect.unwrap(target), "__globals__", {})
+        hints = {}
+        for p in sig.parameters.values():
+            ann = p.annotation
+            if isinstance(ann, str):
+                try:
+                    ann = eval(ann, globalns)  # noqa: S307 -- same as typing's forward refs
+                except Exception:
+                    pass
+            hints[p.name] = ann
+    new_params = [p.replace(annotation=hints.get(p.name, p.annotation))
+                  for p in sig.parameters.values()]
+    ret = hints.get("return", sig.return_annotation)
+    return inspect.Signature(new_params, return_annotation=ret)
+
+
+def get_path_param_names(path: str) -> set:
+    import re
+    return {m.split(":")[0] for m in re.findall(r"{([^}]*)}", path)}
+
+
+# ---------------------------------------------------------------- type tests
+
+def _strip_optional(ann: Any) -> Any:
+    if get_origin(ann) is Annotated:
+        ann = get_args(ann)[0]
+    if get_origin(ann) in (Union, UnionType):
+        args = [a for a in get_args(ann) if a is not type(None)]
+        if len(args) == 1:
+            return _strip_optional(args[0])
+    return ann
+
+
+def field_annotation_is_sequence(ann: Any) -> bool:
+    if get_origin(ann) is Annotated:
+        return field_annotation_is_sequence(get_args(ann)[0])
+    origin = get_origin(ann)
+    if origin in (Union, UnionType):
+        return any(field_annotation_is_sequence(a) for a in get_args(ann))
+    return _annotation_is_sequence(ann) or _annotation_is_sequence(origin)
+
+
+def _annotation_is_sequence(ann: Any) -> bool:
+    # FastAPI: a str/bytes subclass (``class Color(str, Enum)``) is a scalar
+    if lenient_issubclass(ann, (str, bytes)):
+        return False
+    return lenient_issubclass(ann, sequence_types)
+
+
+def field_annotation_is_complex(ann: Any) -> bool:
+    if get_origin(ann) is Annotated:
+        return field_annotation_is_complex(get_args(ann)[0])
+    origin = get_origin(ann)
+    if origin in (Union, UnionType):
+        return any(field_annotation_is_complex(a) for a in get_args(ann))
+    return (_annotation_is_complex(ann) or _annotation_is_complex(origin)
+            or hasattr(origin, "__pydantic_core_schema__")
+            or hasattr(origin, "__get_pydantic_core_schema__"))
+
+
+def _annotation_is_complex(ann: Any) -> bool:
+    return (lenient_issubclass(ann, (BaseModel, typing.Mapping, UploadFile, dict))
+            or _annotation_is_sequence(ann)
+            or dataclasses.is_dataclass(ann))
+
+
+def field_annotation_is_scalar(ann: Any) -> bool:
+    return ann is Ellipsis or not field_annotation_is_complex(ann)
+
+
+def field_annotation_is_scalar_sequence(ann: Any) -> bool:
+    if get_origin(ann) is Annotated:
+        return field_annotation_is_scalar_sequence(get_args(ann)[0])
+    origin = get_origin(ann)
+    if origin in (Union, UnionType):
+        ok = False
+        for a in get_args(ann):
+            if field_annotation_is_scalar_sequence(a):
+                ok = True
+            elif not field_annotation_is_scalar(a):
+                return False
+        return ok
+    return field_annotation_is_sequence(ann) and all(
+        field_annotation_is_scalar(a) for a in get_args(ann))
+
+
+def _is_uploadfile(ann: Any) -> bool:
+    a = _strip_optional(ann)
+    if lenient_issubclass(a, UploadFile) or lenient_issubclass(a, bytes):
+        return lenient_issubclass(a, UploadFile)
+    if field_annotation_is_sequence(a):
+        return any(lenient_issubclass(_strip_optional(x), UploadFile) for x in get_args(a))
+    return False
+
+
+# ---------------------------------------------------------------- analysis
+
+@dataclasses.dataclass
+class ParamDetails:
+    type_annotation: Any
+    depends: Optional[params.Depends]
+    field: Optional[ModelField]
+
+
+def analyze_param(*, param_name: str, annotation: Any, value: Any,
+                  path_param_names: set) -> ParamDetails:
+    is_path_param = param_name in path_param_names
+    field_info = None
+    depends = None
+    type_annotation: Any = Any
+    use_annotation: Any = Any
+    if annotation is not inspect.Signature.empty:
+        use_annotation = annotation
+        type_annotation = annotation
+    if get_origin(use_annotation) is Annotated:
+        annotated_args = get_args(annotation)
+        type_annotation = annotated_args[0]
+        specific = [a for a in annotated_args[1:]
+                    if isinstance(a, (params.Param, params.Body, params.Depends))]
+        fa = specific[-1] if specific else None
+        if isinstance(fa, FieldInfo):
+            field_info = copy_field_info(field_info=fa, annotation=use_annotation)
+            assert field_info.default in (Undefined, RequiredParam, ...), (
+                f"`{field_info.__class__.__name__}` default value cannot be set in"
+                f" `Annotated` for {param_name!r}. Set the default value with `=` instead.")
+            if value is not inspect.Signature.empty:
+                assert not is_path_param, "Path parameters cannot have default values"
+                field_info.default = value
+            else:
+                field_info.default = RequiredParam
+        elif isinstance(fa, params.Depends):
+            depends = fa
+    if isinstance(value, params.Depends):
+        assert depends is None, ("Cannot specify `Depends` in `Annotated` and default value"
+                                 f" together for {param_name!r}")
+        assert field_info is None, ("Cannot specify a FastAPI annotation in `Annotated` and "
+                                    f"`Depends` as a default value together for {param_name!r}")
+        depends = value
+    elif isinstance(value, FieldInfo):
+        assert field_info is None, ("Cannot specify FastAPI annotations in `Annotated` and "
+                                    f"default value together for {param_name!r}")
+        field_info = value
+        field_info.annotation = type_annotation
+    if depends is not None and depends.dependency is None:
+        depends = dataclasses.replace(depends, dependency=type_annotation)
+    special = [Request, HTTPConnection, Response, BackgroundTasks]
+    ss = _security_scopes_class()
+    if ss is not None:
+        special.append(ss)
+    try:  # starlette classes, when the user imports them directly
+        from starlette.requests import Request as SReq, HTTPConnection as SConn
+        from starlette.responses import Response as SResp
+        from starlette.background import BackgroundTasks as SBg
+        special += [SReq, SConn, SResp, SBg]
+    except Exception:
+        pass
+    if depends is None and lenient_issubclass(type_annotation, tuple(special)):
+        assert field_info is None, f"Cannot specify FastAPI annotation for type {type_annotation!r}"
+    elif field_info is None and depends is None:
+        default_value = value if value is not inspect.Signature.empty else RequiredParam
+        if is_path_param:
+            field_info = params.Path(annotation=use_annotation)
+        elif _is_uploadfile(type_annotation):
+            field_info = params.File(annotation=use_annotation, default=default_value)
+        elif not field_annotation_is_scalar(type_annotation):
+            field_info = params.Body(annotation=use_annotation, default=default_value)
+        else:
+            field_info = params.Query(annotation=use_annotation, default=default_value)
+        if get_origin(use_annotation) is Annotated:
+            inferred = field_info.default
+            field_info = copy_field_info(field_info=field_info, annotation=use_annotation)
+            field_info.default = inferred
+    field = None
+    if field_info is not None:
+        if is_path_param:
+            assert isinstance(field_info, params.Path), (
+                f"Cannot use `{field_info.__class__.__name__}` for path param {param_name!r}")
+        elif isinstance(field_info, params.Param) and getattr(field_info, "in_", None) is None:
+            field_info.in_ = params.ParamTypes.query
+        if not field_info.alias and getattr(field_info, "convert_underscores", None):
+            alias = param_name.replace("_", "-")
+        else:
+            alias = field_info.alias or param_name
+        field_info.alias = alias
+        if field_info.annotation is None or field_info.annotation is type(None):
+            if type_annotation is not type(None):
+                field_info.annotation = type_annotation
+        field = ModelField(field_info=field_info, name=param_name)
+    return ParamDetails(type_annotation=type_annotation, depends=depends, field=field)
+
+
+def _add_param_to_fields(field: ModelField, dependant: Dependant) -> None:
+    fi = field.field_info
+    where = getattr(fi, "in_", None)
+    if where == params.ParamTypes.path:
+        dependant.path_params.append(field)
+    elif where == params.ParamTypes.query:
+        dependant.query_params.append(field)
+    elif where == params.ParamTypes.header:
+        dependant.header_params.append(field)
+    elif where == params.ParamTypes.cookie:
+        dependant.cookie_params.append(field)
+    else:
+        dependant.body_params.append(field)
+
+
+def get_dependant(*, path: str, call: Callable[..., Any], name: Optional[str] = None,
+                  security_scopes: Optional[List[str]] = None, use_cache: bool = True,
+                  scope: Optional[str] = None, _stack: Tuple = ()) -> Dependant:
+    if any(c is call for c in _stack):
+        names = " -> ".join(getattr(c, "__name__", repr(c)) for c in _stack + (call,))
+        raise RuntimeError(f"Dependency cycle detected: {names}")
+    path_param_names = get_path_param_names(path)
+    sig = get_typed_signature(call)
+    dependant = Dependant(call=call, name=name, path=path, security_scopes=security_scopes,
+                          use_cache=use_cache, scope=scope)
+    SecurityBase = _security_base_class()
+    ss = _security_scopes_class()
+    for pname, param in sig.parameters.items():
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        details = analyze_param(param_name=pname, annotation=param.annotation,
+                                value=param.default, path_param_names=path_param_names)
+        if details.depends is not None:
+            sub_scopes = list(security_scopes or [])
+            if isinstance(details.depends, params.Security) and details.depends.scopes:
+                sub_scopes.extend(details.depends.scopes)
+            sub = get_dependant(path=path, call=details.depends.dependency, name=pname,
+                                security_scopes=sub_scopes, use_cache=details.depends.use_cache,
+                                scope=details.depends.scope, _stack=_stack + (call,))
+            if SecurityBase is not None and isinstance(details.depends.dependency, SecurityBase):
+                dependant.security_requirements.append(SecurityRequirement(
+                    security_scheme=details.depends.dependency,
+                    scopes=list(getattr(details.depends, "scopes", None) or [])))
+            dependant.dependencies.append(sub)
+            continue
+        t = details.type_annotation
+        if lenient_issubclass(t, (Request, HTTPConnection)) or _is_starlette(t, "Request"):
+            dependant.request_param_name = pname
+        elif lenient_issubclass(t, Response) or _is_starlette(t, "Response"):
+            dependant.response_param_name = pname
+        elif lenient_issubclass(t, BackgroundTasks) or _is_starlette(t, "BackgroundTasks"):
+            dependant.background_tasks_param_name = pname
+        elif ss is not None and lenient_issubclass(t, ss):
+            dependant.security_scopes_param_name = pname
+        else:
+            assert details.field is not None
+            _add_param_to_fields(details.field, dependant)
+    return dependant
+
+
+def _is_starlette(t: Any, name: str) -> bool:
+    mod = getattr(t, "__module__", "") or ""
+    return inspect.isclass(t) and mod.startswith("starlette.") and any(
+        c.__name__ == name for c in t.__mro__)
+
+
+def get_flat_dependant(dependant: Dependant, *, skip_repeats: bool = False,
+                       visited: Optional[list] = None) -> Dependant:
+    if visited is None:
+        visited = []
+    visited.append(dependant.cache_key)
+    flat = Dependant(path_params=list(dependant.path_params),
+                     query_params=list(dependant.query_params),
+                     header_params=list(dependant.header_params),
+                     cookie_params=list(dependant.cookie_params),
+                     body_params=list(dependant.body_params),
+                     security_requirements=list(dependant.security_requirements),
+                     use_cache=dependant.use_cache, path=dependant.path, call=dependant.call)
+    for sub in dependant.dependencies:
+        if skip_repeats and sub.cache_key in visited:
+            continue
+        f = get_flat_dependant(sub, skip_repeats=skip_repeats, visited=visited)
+        flat.path_params += f.path_params
+        flat.query_params += f.query_params
+        flat.header_params += f.header_params
+        flat.cookie_params += f.cookie_params
+        flat.body_params += f.body_params
+        flat.security_requirements += f.security_requirements
+    return flat
+
+
+def get_flat_params(dependant: Dependant) -> List[ModelField]:
+    f = get_flat_dependant(dependant, skip_repeats=True)
+    return f.path_params + f.query_params + f.header_params + f.cookie_params
+
+
+def _should_embed_body_fields(fields: List[ModelField]) -> bool:
+    if not fields:
+        return False
+    if len({f.name for f in fields}) > 1:
+        return True
+    first = fields[0]
+    if getattr(first.field_info, "embed", None):
+        return True
+    if isinstance(first.field_info, params.Form) and not lenient_issubclass(
+            _strip_optional(first.field_info.annotation), BaseModel):
+        return True
+    return False
+
+
+def get_body_field(*, flat_dependant: Dependant, name: str,
+                   embed_body_fields: bool) -> Optional[ModelField]:
+    """The (possibly synthesised) body field, for OpenAPI."""
+    from .._compat import create_body_model
+    if not flat_dependant.body_params:
+        return None
+    first = flat_dependant.body_params[0]
+    if not embed_body_fields:
+        return first
+    model_name = "Body_" + name
+    BodyModel = create_body_model(fields=flat_dependant.body_params, model_name=model_name)
+    required = any(f.required for f in flat_dependant.body_params)
+    kwargs: Dict[str, Any] = {"annotation": BodyModel, "alias": "body"}
+    if not required:
+        kwargs["default"] = None
+    media = [getattr(f.field_info, "media_type", "application/json")
+             for f in flat_dependant.body_params]
+    if any(isinstance(f.field_info, params.File) for f in flat_dependant.body_params):
+        cls = params.File
+    elif any(isinstance(f.field_info, params.Form) for f in flat_dependant.body_params):
+        cls = params.Form
+    else:
+        cls = params.Body
+        kwargs["media_type"] = media[0] if media else "application/json"
+    return ModelField(field_info=cls(**kwargs), name="body")
+
+
+def is_gen_callable(call: Any) -> bool:
+    if inspect.isgeneratorfunction(call):
+        return True
+    if inspect.isclass(call):
+        return False
+    dc = getattr(call, "__call__", None)
+    return inspect.isgeneratorfunction(dc)
+
+
+def is_async_gen_callable(call: Any) -> bool:
+    if inspect.isasyncgenfunction(call):
+        return True
+    if inspect.isclass(call):
+        return False
+    dc = getattr(call, "__call__", None)
+    return inspect.isasyncgenfunction(dc)
+
+
+def is_coroutine_callable(call: Any) -> bool:
+    f = call
+    while isinstance(f, partial):
+        f = f.func
+    if inspect.isroutine(f):
+        return inspect.iscoroutinefunction(f) or inspect.iscoroutinefunction(inspect.unwrap(f))
+    if inspect.isclass(f):
+        return False
+    dc = getattr(f, "__call__", None)
+    return inspect.iscoroutinefunction(dc)
+
+
+def call_kind(call: Any) -> int:
+    if is_gen_callable(call):
+        return KIND_GEN
+    if is_async_gen_callable(call):
+        return KIND_AGEN
+    if is_coroutine_callable(call):
+        return KIND_ASYNC
+    return KIND_SYNC
+
+
+# ---------------------------------------------------------------- plan
+
+_IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset, Enum)
+
+
+def _conv_for(field: ModelField) -> Tuple[int, Any]:
+    """(conversion, adapter or None) for a single raw string value."""
+    fi = field.field_info
+    ann = _strip_optional(fi.annotation)
+    plain = not fi.metadata
+    adapter = field._type_adapter
+    if not plain:
+        return CONV_ANY, adapter
+    if ann is str:
+        return CONV_STR, None
+    if ann is bool:
+        return CONV_BOOL, adapter
+    if ann is int:
+        return CONV_INT, adapter
+    if ann is float:
+        return CONV_FLOAT, adapter
+    if ann is Any or ann is inspect.Signature.empty:
+        return CONV_ANY, None
+    return CONV_ANY, adapter
+
+
+def _param_tuple(name: str, source: int, key: Any, field: Optional[ModelField],
+                 loc: Tuple, is_list: bool = False) -> tuple:
+    if field is None:
+        return (name, source, key, CONV_ANY, 0, None, 0, None, loc, 0)
+    conv, adapter = _conv_for(field)
+    if source in (SRC_BODY, SRC_BODY_FIELD):
+        conv = CONV_ANY
+        adapter = field._type_adapter
+        ann = _strip_optional(field.field_info.annotation)
+        if (ann is Any or ann is inspect.Signature.empty) and not field.field_info.metadata:
+            adapter = None
+    if is_list:
+        conv, adapter = CONV_ANY, field._type_adapter
+    required = field.field_info.is_required()
+    default = None if required else field.field_info.get_default(call_default_factory=False)
+    copy_default = 0
+    if not required:
+        if field.field_info.default_factory is not None:
+            # a factory: produce fresh values through a const-call node is overkill;
+            # materialise it per request via deepcopy of one produced value
+            default = field.field_info.get_default(call_default_factory=True)
+        copy_default = 0 if isinstance(default, _IMMUTABLE) else 1
+    if field.field_info.validate_default and not required:
+        pass  # rare; the default is used as is
+    return (name, source, key, conv, int(required), default, copy_default, adapter,
+            tuple(loc), int(is_list))
+
+
+def _header_key(field: ModelField) -> str:
+    return field.alias.lower()
+
+
+def compile_plan(dependant: Dependant, *, route: Any, overrides: Optional[dict] = None,
+                 embed_body_fields: bool = False, response: tuple) -> tuple:
+    """Flatten the Dependant tree into the PLAN tuple (see fastrapi_py.c)."""
+    nodes: List[tuple] = []
+    cache: Dict[Any, int] = {}
+    body_mode = BODY_NONE
+    is_async = False
+
+    def resolve_override(dep: Dependant) -> Dependant:
+        if overrides and dep.call in overrides:
+            new_call = overrides[dep.call]
+            return get_dependant(path=dep.path or "", call=new_call, name=dep.name,
+                                 security_scopes=dep.security_scopes, use_cache=dep.use_cache,
+                                 scope=dep.scope)
+        return dep
+
+    def visit(dep: Dependant, top: bool) -> int:
+        nonlocal body_mode, is_async
+        if not top:
+            dep = resolve_override(dep)
+            key = dep.cache_key
+            if dep.use_cache and key in cache:
+                return cache[key]
+        plist: List[tuple] = []
+        for sub in dep.dependencies:
+            idx = visit(sub, False)
+            if sub.name is not None:  # parameterless (dependencies=[...]) run, unpassed
+                plist.append((sub.name, SRC_DEP, idx, CONV_ANY, 1, None, 0, None, (), 0))
+        for f in dep.path_params:
+            plist.append(_param_tuple(f.name, SRC_PATH, f.alias, f, ("path", f.alias)))
+        for f in dep.query_params:
+            plist.append(_param_tuple(f.name, SRC_QUERY, f.alias, f, ("query", f.alias),
+                                      field_annotation_is_sequence(f.field_info.annotation)))
+        for f in dep.header_params:
+            plist.append(_param_tuple(f.name, SRC_HEADER, _header_key(f), f, ("header", f.alias),
+                                      field_annotation_is_sequence(f.field_info.annotation)))
+        for f in dep.cookie_params:
+            plist.append(_param_tuple(f.name, SRC_COOKIE, f.alias, f, ("cookie", f.alias)))
+        for f in dep.body_params:
+            if isinstance(f.field_info, params.Form):
+                body_mode = BODY_FORM
+                plist.append(_param_tuple(
+                    f.name, SRC_FORM_FIELD, f.alias, f, ("body", f.alias),
+                    field_annotation_is_sequence(f.field_info.annotation)))
+            else:
+                if body_mode == BODY_NONE:
+                    body_mode = BODY_JSON
+                if embed_body_fields:
+                    plist.append(_param_tuple(f.name, SRC_BODY_FIELD, f.alias, f, ("body", f.alias)))
+                else:
+                    plist.append(_param_tuple(f.name, SRC_BODY, None, f, ("body",)))
+        if dep.request_param_name:
+            plist.append((dep.request_param_name, SRC_REQUEST, None, 0, 0, None, 0, None, (), 0))
+        if dep.response_param_name:
+            plist.append((dep.response_param_name, SRC_RESPONSE, None, 0, 0, None, 0, None, (), 0))
+        if dep.background_tasks_param_name:
+            plist.append((dep.background_tasks_param_name, SRC_BACKGROUND, None, 0, 0, None, 0,
+                          None, (), 0))
+        if dep.security_scopes_param_name:
+            ss = _security_scopes_class()
+            val = ss(scopes=list(dep.security_scopes or [])) if ss else None
+            plist.append((dep.security_scopes_param_name, SRC_CONST, None, 0, 0, val, 0, None,
+                          (), 0))
+        kind = call_kind(dep.call)
+        if kind in (KIND_ASYNC, KIND_AGEN):
+            is_async = True
+        nodes.append((dep.call, kind, tuple(plist)))
+        idx = len(nodes) - 1
+        if not top and dep.use_cache:
+            cache[dep.cache_key] = idx
+        return idx
+
+    visit(dependant, True)
+    flags = 1 if is_async else 0
+    return (tuple(nodes), body_mode, response, route, flags)

@@ -1,0 +1,79 @@
+"""``TestClient``: Starlette's TestClient API over real sockets.
+
+The app is served by the C engine on an ephemeral 127.0.0.1 port in a
+background thread and an ``httpx.Client`` talks to it, so tests exercise the
+real parser, router, parameter extraction and encoder. Requests carry
+``Host: testserver`` like Starlette's client. ``with TestClient(app)`` runs
+the lifespan (startup/shutdown)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import httpx
+
+
+class _Transport(httpx.BaseTransport):
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._inner = httpx.HTTPTransport(retries=1)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "host" not in request.headers:
+            request.headers["host"] = request.url.netloc.decode("ascii")
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self._port)
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class TestClient(httpx.Client):
+    __test__ = False
+
+    def __init__(self, app: Any, base_url: str = "http://testserver",
+                 raise_server_exceptions: bool = True, root_path: str = "",
+                 backend: str = "asyncio", backend_options: Optional[Dict[str, Any]] = None,
+                 cookies: Any = None, headers: Optional[Dict[str, str]] = None,
+                 follow_redirects: bool = True, client: Any = ("testclient", 50000)) -> None:
+        self.app = app
+        self._running = app._start_background("127.0.0.1", 0)
+        self._lifespan_running = False
+        hdrs = {"user-agent": "testclient"}
+        hdrs.update(headers or {})
+        super().__init__(base_url=base_url, headers=hdrs, transport=_Transport(self._running.port),
+                         follow_redirects=follow_redirects, cookies=cookies, timeout=60)
+
+    @property
+    def port(self) -> int:
+        return self._running.port
+
+    def __enter__(self) -> "TestClient":
+        super().__enter__()
+        self.app._run_startup()
+        self._lifespan_running = True
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        try:
+            if self._lifespan_running:
+                self._lifespan_running = False
+                self.app._run_shutdown()
+        finally:
+            super().__exit__(*args)
+            self._stop()
+
+    def _stop(self) -> None:
+        r = getattr(self, "_running", None)
+        if r is not None:
+            self._running = None
+            r.stop()
+
+    def close(self) -> None:
+        super().close()
+        self._stop()
+
+    def __del__(self) -> None:
+        try:
+            self._stop()
+        except Exception:
+            pass
