@@ -45,6 +45,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
+#if defined(__linux__)
+#define FR__SENDFILE 1
+#include <sys/sendfile.h>
+#endif
 
 
 #if defined(__linux__) && !FR_USE_POLL
@@ -78,6 +83,7 @@
 #define FR__FREE_CAP 1024                /* recycled objects kept per loop */
 #define FR__ACCEPT_BATCH 64
 #define FR__EMFILE_PAUSE_MS 100
+#define FR__FILE_CHUNK 16384 /* fr_res_file without sendfile: bytes read into out per step */
 
 enum { FR__K_CONN = 1, FR__K_LISTEN, FR__K_WAKE, FR__K_STOP };
 enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_COUNT };
@@ -130,6 +136,7 @@ struct fr__conn {
     size_t out_off;
     const char *wbody;
     size_t wbody_len, wbody_off;
+    uint64_t fleft; /* file body bytes still to send (fd and position in req) */
     fr_req *req;
     unsigned readable : 1, writable : 1, close_after : 1, dead : 1;
     struct sockaddr_storage peer;
@@ -155,6 +162,10 @@ struct fr_req {
     void (*rbody_free)(void *ud, const void *data);
     void *rbody_ud;
     int64_t res_clen; /* content-length set by the caller (streaming), -1 */
+    int rfd;          /* fr_res_file: fd, or -1 */
+    int rfd_close;    /* close rfd when the request is finished */
+    int rfd_nosf;     /* sendfile refused this fd: 1 pread + send, 2 read + send */
+    uint64_t rfd_off, rfd_len; /* rfd_off advances as bytes are sent */
     int force_close;
     fr_done_fn done;
     void *done_ud;
@@ -559,6 +570,9 @@ static fr_req *fr__req_get(fr__loop *L) {
     r->rbody_free = NULL;
     r->rbody_ud = NULL;
     r->res_clen = -1;
+    r->rfd = -1;
+    r->rfd_close = r->rfd_nosf = 0;
+    r->rfd_off = r->rfd_len = 0;
     r->force_close = 0;
     r->done = NULL;
     r->done_ud = NULL;
@@ -575,6 +589,12 @@ static fr_req *fr__req_get(fr__loop *L) {
     return r;
 }
 
+static void fr__req_drop_file(fr_req *r) {
+    if (r->rfd >= 0 && r->rfd_close) close(r->rfd);
+    r->rfd = -1;
+    r->rfd_close = 0;
+}
+
 static void fr__req_free_mem(fr_req *r) {
     fr_arena_free(&r->arena);
     fr_buf_free(&r->sbuf);
@@ -585,6 +605,7 @@ static void fr__req_free_mem(fr_req *r) {
 
 /* Return a request to the loop (or free it when the loop is not running). */
 static void fr__req_put(fr__loop *L, fr_req *r, int recycle) {
+    if (r->rfd >= 0) fr__req_drop_file(r);
     if (recycle && L->nfree_reqs < FR__FREE_CAP) {
         fr_arena_reset(&r->arena);
         if (r->sbuf.cap > 65536) fr_buf_free(&r->sbuf);
@@ -625,6 +646,7 @@ static fr__conn *fr__conn_get(fr__loop *L) {
     c->out_off = 0;
     c->wbody = NULL;
     c->wbody_len = c->wbody_off = 0;
+    c->fleft = 0;
     c->req = NULL;
     c->readable = 0;
     c->writable = 1;
@@ -826,6 +848,7 @@ static void fr__res_build(fr__conn *c, fr_req *req) {
     h.headers = req->rh;
     h.num_headers = req->nrh;
     h.content_length = (int64_t)blen;
+    if (req->rfd >= 0) h.content_length = nobody ? 0 : (int64_t)req->rfd_len;
     h.keep_alive = ka;
     h.server = fr__srv_server(L->app);
     h.no_date = 0;
@@ -833,6 +856,7 @@ static void fr__res_build(fr__conn *c, fr_req *req) {
     start = c->out.len; /* earlier pipelined answers may still be queued before it */
     c->wbody = NULL;
     c->wbody_len = c->wbody_off = 0;
+    c->fleft = 0;
     c->close_after = !ka;
     if (fr_http_write_head(&c->out, &h) < 0) {
         c->req = req; /* keep it attached: the error path finishes it */
@@ -848,6 +872,10 @@ static void fr__res_build(fr__conn *c, fr_req *req) {
         return;
     }
     if (nobody) fr__strip_content_length(&c->out, start);
+    if (req->rfd >= 0) {
+        if (!nobody && !req->is_head) c->fleft = req->rfd_len;
+        return;
+    }
     if (blen && !req->is_head) {
         if (blen <= FR__SMALL_BODY && fr_buf_append(&c->out, req->rbody, blen) == 0) {
             /* one send() */
@@ -887,6 +915,7 @@ static void fr__error_response(fr__conn *c, int status) {
     start = c->out.len;
     c->wbody = NULL;
     c->wbody_len = c->wbody_off = 0;
+    c->fleft = 0;
     if (fr_http_write_head(&c->out, &h) < 0 || fr_buf_append(&c->out, body, (size_t)n) < 0) {
         c->out.len = start;
     }
@@ -943,6 +972,7 @@ static void fr__req_service(fr_req *req) {
         }
         c->wbody = NULL;
         c->wbody_len = c->wbody_off = 0;
+    c->fleft = 0;
         return;
     }
     if (!released) {
@@ -1191,6 +1221,99 @@ static int fr__conn_read(fr__conn *c) {
     return -1;
 }
 
+#if defined(MSG_MORE)
+#define FR__MSG_MORE (MSG_NOSIGNAL | MSG_MORE) /* the file follows the head */
+#else
+#define FR__MSG_MORE MSG_NOSIGNAL
+#endif
+
+#if defined(FR__SENDFILE)
+/* sendfile(2) has no MSG_NOSIGNAL: keep SIGPIPE blocked on this thread
+ * while it runs and swallow the one a dead peer raised. */
+static ssize_t fr__sendfile(int sock, int fd, uint64_t *off, size_t n) {
+    sigset_t pipe, old;
+    off_t o = (off_t)*off;
+    ssize_t r;
+    int e;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old);
+    r = sendfile(sock, fd, &o, n);
+    e = errno;
+    if (r < 0 && e == EPIPE && !sigismember(&old, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    if (!sigismember(&old, SIGPIPE)) pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r > 0) *off += (uint64_t)r;
+    errno = e;
+    return r;
+}
+#endif
+
+/* Send the file body of c->req (fr_res_file) once out/wbody are empty:
+ * sendfile(2) where it works; otherwise the next piece is read (pread, or
+ * read for an unseekable fd) into c->out and sent by the caller's loop.
+ * 1: all sent, 2: a piece was queued in c->out, 0: would block, -1: closed
+ * (send error, dead peer, file shorter than promised or unreadable). */
+static int fr__conn_write_file(fr__conn *c) {
+    fr_req *req = c->req;
+    while (c->fleft) {
+        size_t want = c->fleft > (1u << 30) ? (size_t)1 << 30 : (size_t)c->fleft;
+        ssize_t n;
+#if defined(FR__SENDFILE)
+        if (!req->rfd_nosf) {
+            if (!c->writable) return 0;
+            n = fr__sendfile(c->fd, req->rfd, &req->rfd_off, want);
+            if (n > 0) {
+                req->bytes_sent += (uint64_t)n;
+                c->fleft -= (uint64_t)n;
+                if (c->tkind == FR__T_WRITE) fr__timer_set(c, FR__T_WRITE); /* progress */
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                c->writable = 0;
+                fr__timer_set(c, FR__T_WRITE);
+                return 0;
+            }
+            if (n < 0 && (errno == EINVAL || errno == ENOSYS || errno == ESPIPE)) {
+                req->rfd_nosf = 1; /* pipe, socket, ...: copy instead */
+                continue;
+            }
+            fr__conn_close(c); /* n == 0: the file shrank */
+            return -1;
+        }
+#endif
+        if (want > FR__FILE_CHUNK) want = FR__FILE_CHUNK;
+        if (fr_buf_reserve(&c->out, want) < 0) {
+            fr__conn_close(c);
+            return -1;
+        }
+        n = -1;
+        errno = ESPIPE;
+        if (req->rfd_nosf < 2) {
+            do n = pread(req->rfd, c->out.buf + c->out.len, want, (off_t)req->rfd_off);
+            while (n < 0 && errno == EINTR);
+        }
+        if (n < 0 && errno == ESPIPE) { /* pipe, socket: no offsets, just read */
+            req->rfd_nosf = 2;
+            do n = read(req->rfd, c->out.buf + c->out.len, want);
+            while (n < 0 && errno == EINTR);
+        }
+        if (n <= 0) {
+            fr__conn_close(c);
+            return -1;
+        }
+        c->out.len += (size_t)n;
+        req->rfd_off += (uint64_t)n;
+        c->fleft -= (uint64_t)n;
+        return 2;
+    }
+    return 1;
+}
+
 /* Write queued output. 1: all written, 0: would block, -1: closed. */
 static int fr__conn_write(fr__conn *c) {
     fr_req *req = c->req;
@@ -1198,12 +1321,17 @@ static int fr__conn_write(fr__conn *c) {
         size_t hl = c->out.len - c->out_off, bl = c->wbody_len - c->wbody_off;
         ssize_t n;
         if (hl + bl == 0) {
+            if (c->fleft) {
+                int r = fr__conn_write_file(c);
+                if (r <= 0) return r;
+                if (r == 2) continue;
+            }
             if (c->tkind == FR__T_WRITE) fr__timer_clear(c);
             return 1;
         }
         if (!c->writable) return 0;
         if (bl == 0) {
-            n = send(c->fd, c->out.buf + c->out_off, hl, MSG_NOSIGNAL);
+            n = send(c->fd, c->out.buf + c->out_off, hl, c->fleft ? FR__MSG_MORE : MSG_NOSIGNAL);
         } else {
             struct iovec iov[2];
             struct msghdr msg;
@@ -1267,6 +1395,7 @@ static void fr__conn_write_done(fr__conn *c) {
     }
     c->wbody = NULL;
     c->wbody_len = c->wbody_off = 0;
+    c->fleft = 0;
     fr__req_finish(req, 1, 1);
     if (c->out.cap > 65536) fr_buf_free(&c->out); /* a big stream passed through */
     if (c->close_after || L->stopping) {
@@ -1289,6 +1418,7 @@ static void fr__conn_write_done(fr__conn *c) {
 static int fr__conn_can_cork(const fr__conn *c) {
     const fr_req *req = c->req;
     return req && !req->streaming && !req->done && !c->loop->app->cfg.access_log && c->wbody_len == 0 &&
+           c->fleft == 0 &&
            !c->close_after && !c->loop->stopping && c->in.len > c->next_off &&
            c->out.len - c->out_off < 65536;
 }
@@ -2307,6 +2437,7 @@ int fr_res_header(fr_req *req, const char *name, const char *value) {
 }
 
 static void fr__res_drop_body(fr_req *req) {
+    if (req->rfd >= 0) fr__req_drop_file(req);
     if (req->rbody_free) req->rbody_free(req->rbody_ud, req->rbody);
     req->rbody_free = NULL;
     req->rbody = NULL;
@@ -2335,6 +2466,24 @@ int fr_res_body_take(fr_req *req, const void *data, size_t len, void (*free_fn)(
     req->rbody_len = len;
     req->rbody_free = free_fn;
     req->rbody_ud = free_ud;
+    return 0;
+}
+
+int fr_res_file(fr_req *req, int fd, uint64_t offset, uint64_t len, int close_fd) {
+    struct stat st;
+    int fl;
+    if (!req || fd < 0 || req->streaming) return -1;
+    if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset) return -1;
+    if (sizeof(off_t) < 8 && offset + len > (uint64_t)INT32_MAX) return -1; /* 32-bit off_t */
+    if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) return -1;
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) == O_WRONLY) return -1;
+    fr__res_drop_body(req);
+    req->rfd = fd;
+    req->rfd_close = close_fd != 0;
+    req->rfd_nosf = 0;
+    req->rfd_off = offset;
+    req->rfd_len = len;
     return 0;
 }
 

@@ -147,6 +147,19 @@ FR_API int fr_res_body(fr_req *req, const void *data, size_t len);
  * (free_fn may be NULL for static data). */
 FR_API int fr_res_body_take(fr_req *req, const void *data, size_t len,
                             void (*free_fn)(void *ud, const void *data), void *free_ud);
+/* Set the body to `len` bytes of `fd` from `offset` (content-length = len,
+ * set by the engine), sent zero-copy with sendfile(2) on Linux, else (or
+ * for fds sendfile refuses, e.g. pipes) read in 16 KiB pieces with pread
+ * (read for unseekable fds; such an fd should be blocking). Replaces any
+ * body set before; a later fr_res_body replaces it. HEAD / 1xx / 204 / 304
+ * send no body bytes. If the file turns out shorter than offset + len the
+ * connection is closed (on_done ok = 0). Like fr_res_body: before
+ * fr_res_send, from whichever thread owns the request; not after
+ * fr_res_stream_begin. 0, or -1 (bad or write-only fd, directory, offset +
+ * len beyond INT64_MAX; the fd is then left untouched).
+ * Ownership: the engine closes fd when close_fd (after on_done; also when
+ * the client disconnects, the request is abandoned or the body replaced). */
+FR_API int fr_res_file(fr_req *req, int fd, uint64_t offset, uint64_t len, int close_fd);
 /* Finish the response. From the handler's thread or ANY other thread for a
  * FR_PENDING request. Returns 0, or -1 if already sent. The request must not
  * be touched afterwards (except inside its fr_done_fn). */

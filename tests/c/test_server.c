@@ -4,7 +4,9 @@
  * byte-by-byte requests, chunked bodies, 100-continue, 404/405/307, HEAD,
  * every limit's status, max_connections, deferred and streamed responses
  * completed from other threads, client gone while pending, on_done order,
- * two apps at once, start/stop fd accounting, graceful stop.
+ * two apps at once, start/stop fd accounting, graceful stop, file bodies
+ * (fr_res_file: sendfile and copy fallback, ranges, HEAD, slow reader,
+ * client gone, deferred, fd ownership).
  * Every socket has a timeout; every wait loop is bounded. */
 #include "frtest.h"
 
@@ -1528,6 +1530,499 @@ static void test_signals(void) {
     srv_stop(&s);
 }
 
+/* ------------------------------------------------------------------------ */
+/* file bodies (fr_res_file)                                                 */
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#define FT_SIZE (5u * 1024u * 1024u)
+static char ft_path[64];
+static unsigned char *ft_data;
+static int ft_bad_results[6]; /* /file-bad: fr_res_file's answers to bad input */
+static int ft_held_fd = -1;   /* /file-hold: fd opened by the handler */
+
+static void ft_cleanup(void) {
+    if (ft_path[0]) unlink(ft_path);
+    ft_path[0] = 0;
+    free(ft_data);
+    ft_data = NULL;
+}
+
+static int ft_make(void) {
+    int fd, i;
+    size_t off = 0;
+    uint32_t x = 2463534242u;
+    if (ft_data) return 0;
+    ft_data = (unsigned char *)malloc(FT_SIZE);
+    if (!ft_data) return -1;
+    atexit(ft_cleanup);
+    for (i = 0; i < (int)FT_SIZE; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        ft_data[i] = (unsigned char)(x >> 24);
+    }
+    snprintf(ft_path, sizeof ft_path, "/tmp/fr_test_file_XXXXXX");
+    fd = mkstemp(ft_path);
+    if (fd < 0) return -1;
+    while (off < FT_SIZE) {
+        ssize_t n = write(fd, ft_data + off, FT_SIZE - off);
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    close(fd);
+    return 0;
+}
+
+static uint64_t ft_q(fr_req *req, const char *key, uint64_t def) {
+    fr_str v;
+    char tmp[32];
+    if (!fr_req_query_get(req, key, &v) || v.len == 0 || v.len >= sizeof tmp) return def;
+    memcpy(tmp, v.buf, v.len);
+    tmp[v.len] = 0;
+    return (uint64_t)strtoull(tmp, NULL, 10);
+}
+
+/* GET /file?off=&len= : that range of the test file; the engine closes fd */
+static int h_file(fr_req *req, void *ud) {
+    int fd = open(ft_path, O_RDONLY);
+    uint64_t off = ft_q(req, "off", 0), len = ft_q(req, "len", FT_SIZE - off);
+    (void)ud;
+    fr_req_on_done(req, on_done_rec, NULL);
+    fr_res_header(req, "content-type", "application/octet-stream");
+    fr_res_body(req, "replaced", 8); /* fr_res_file replaces it */
+    if (fd < 0 || fr_res_file(req, fd, off, len, 1) < 0) {
+        if (fd >= 0) close(fd);
+        return fr_res_json(req, 500, "{}", 2);
+    }
+#if defined(FASTRAPI_IMPLEMENTATION_DONE)
+    if (ft_q(req, "copy", 0)) req->rfd_nosf = 1; /* white-box: the pread fallback */
+#endif
+    return FR_DONE;
+}
+
+/* GET /pipe?len= : a pipe (sendfile refuses it: the copy fallback) */
+static int h_pipe(fr_req *req, void *ud) {
+    int p[2];
+    size_t len = (size_t)ft_q(req, "len", 50000), off = 0;
+    (void)ud;
+    if (len > 60000 || pipe(p) < 0) return fr_res_json(req, 500, "{}", 2);
+    while (off < len) {
+        ssize_t n = write(p[1], ft_data + off, len - off);
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    close(p[1]);
+    fr_req_on_done(req, on_done_rec, NULL);
+    if (fr_res_file(req, p[0], 0, len, 1) < 0) {
+        close(p[0]);
+        return fr_res_json(req, 500, "{}", 2);
+    }
+    return FR_DONE;
+}
+
+/* GET /file-bad : every kind of bad argument is refused; then a later
+ * fr_res_body replaces an accepted file (whose fd is closed) */
+static int h_file_bad(fr_req *req, void *ud) {
+    int dfd = open("/tmp", O_RDONLY), wfd = open(ft_path, O_WRONLY), rfd = open(ft_path, O_RDONLY);
+    (void)ud;
+    ft_bad_results[0] = fr_res_file(req, -1, 0, 1, 1);
+    ft_bad_results[1] = fr_res_file(req, dfd, 0, 1, 0);
+    ft_bad_results[2] = fr_res_file(req, wfd, 0, 1, 0);
+    ft_bad_results[3] = fr_res_file(req, rfd, (uint64_t)1 << 63, 1, 0);
+    ft_bad_results[4] = fr_res_file(req, rfd, 10, UINT64_MAX - 5, 0);
+    ft_bad_results[5] = fr_res_file(NULL, rfd, 0, 1, 0);
+    if (dfd >= 0) close(dfd);
+    if (wfd >= 0) close(wfd);
+    if (rfd >= 0 && fr_res_file(req, rfd, 0, 100, 1) < 0) close(rfd);
+    return fr_res_text(req, 200, "text/plain", "text wins", 9);
+}
+
+/* GET /file-hold : opens the file, hands the request to the test thread */
+static int h_file_hold(fr_req *req, void *ud) {
+    (void)ud;
+    fr_req_on_done(req, on_done_rec, NULL);
+    pthread_mutex_lock(&st_mu);
+    ft_held_fd = open(ft_path, O_RDONLY);
+    st_held = req;
+    pthread_mutex_unlock(&st_mu);
+    return FR_PENDING;
+}
+
+static int ft_srv_start(srv *s, const fr_config *cfg) {
+    fr_app *app;
+    st_reset();
+    if (ft_make() < 0) return -1;
+    app = make_app(cfg);
+    if (!app) return -1;
+    if (fr_route(app, "GET", "/file", h_file, NULL) < 0 || fr_route(app, "GET", "/pipe", h_pipe, NULL) < 0 ||
+        fr_route(app, "GET", "/file-bad", h_file_bad, NULL) < 0 ||
+        fr_route(app, "GET", "/file-hold", h_file_hold, NULL) < 0) {
+        fr_app_free(app);
+        return -1;
+    }
+    return srv_start_app(s, app);
+}
+
+/* wait (bounded) until the process has `want` open fds */
+static int ft_wait_fds(int want) {
+    int i;
+    for (i = 0; i < 500; i++) {
+        if (count_fds() == want) return 1;
+        sleep_ms(10);
+    }
+    return 0;
+}
+
+static int ft_same(const resp *r, uint64_t off, uint64_t len) {
+    return r->body_len == len && off + len <= FT_SIZE && memcmp(r->body, ft_data + off, (size_t)len) == 0;
+}
+
+static void test_file_body(void) {
+    srv s;
+    cli c;
+    resp r;
+    char v[64];
+    int base;
+    REQ(ft_srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/hello")) == 0); /* the server has accepted */
+    REQ(cli_read(&c, &r, 0) == 0);
+    resp_free(&r);
+    base = count_fds();
+    /* whole 5 MB file, byte for byte */
+    CHECK(cli_sends(&c, GET("/file")) == 0);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(hdr(&r, "content-length", v, sizeof v) && strcmp(v, "5242880") == 0);
+    CHECK(hdr(&r, "content-type", v, sizeof v) && strcmp(v, "application/octet-stream") == 0);
+    CHECK(!hdr(&r, "transfer-encoding", v, sizeof v));
+    CHECK(ft_same(&r, 0, FT_SIZE));
+    resp_free(&r);
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 1);
+    /* keep-alive: a subrange on the same connection */
+    CHECK(cli_sends(&c, GET("/file?off=123457&len=99999")) == 0);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(ft_same(&r, 123457, 99999));
+    resp_free(&r);
+    /* empty range, and the file's last byte */
+    CHECK(cli_sends(&c, GET("/file?off=5&len=0") GET("/file?off=5242879&len=1")) == 0);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK(hdr(&r, "content-length", v, sizeof v) && strcmp(v, "0") == 0);
+    CHECK_EQ_INT((int)r.body_len, 0);
+    resp_free(&r);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK(ft_same(&r, FT_SIZE - 1, 1));
+    resp_free(&r);
+    /* HEAD: the length, no body bytes (the next answer follows at once) */
+    CHECK(cli_sends(&c, "HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n" GET("/hello")) == 0);
+    REQ(cli_read(&c, &r, 1) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(hdr(&r, "content-length", v, sizeof v) && strcmp(v, "5242880") == 0);
+    resp_free(&r);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"message\":\"Hello World\"}");
+    resp_free(&r);
+    /* the pread + send fallback (forced in the amalgamated build) */
+    CHECK(cli_sends(&c, GET("/file?copy=1") GET("/file?copy=1&off=70000&len=100001")) == 0);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK(ft_same(&r, 0, FT_SIZE));
+    resp_free(&r);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK(ft_same(&r, 70000, 100001));
+    resp_free(&r);
+    /* pipelined around file answers: in order */
+    CHECK(cli_sends(&c, GET("/file?off=1000&len=300000") GET("/n/1") GET("/file?off=7&len=10") GET("/n/2")
+                            GET("/pipe?len=50000") GET("/n/3")) == 0);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK(ft_same(&r, 1000, 300000));
+    resp_free(&r);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"i\":1}");
+    resp_free(&r);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK(ft_same(&r, 7, 10));
+    resp_free(&r);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"i\":2}");
+    resp_free(&r);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK(ft_same(&r, 0, 50000)); /* pipe: copied, not sendfile'd */
+    resp_free(&r);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"i\":3}");
+    resp_free(&r);
+    /* every fd the handlers opened was closed by the engine */
+    CHECK(ft_wait_fds(base));
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_file_bad_input(void) {
+    srv s;
+    cli c;
+    resp r;
+    int base, i;
+    REQ(ft_srv_start(&s, NULL) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/hello")) == 0); /* the server has accepted */
+    REQ(cli_read(&c, &r, 0) == 0);
+    resp_free(&r);
+    base = count_fds();
+    CHECK(cli_sends(&c, GET("/file-bad")) == 0);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_MEM(r.body, r.body_len, "text wins");
+    resp_free(&r);
+    for (i = 0; i < 6; i++) CHECK_EQ_INT(ft_bad_results[i], -1);
+    CHECK(ft_wait_fds(base));
+    /* a file shorter than promised: the bytes there are, then the
+     * connection is closed and on_done reports failure */
+    CHECK(cli_sends(&c, GET("/file?off=5242000&len=1000")) == 0);
+    REQ(cli_read(&c, &r, 1) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+    while (c.len < 880 && cli_fill(&c) > 0) {
+    }
+    CHECK_EQ_INT((int)c.len, 880);
+    CHECK(c.len == 880 && memcmp(c.buf, ft_data + 5242000, 880) == 0);
+    c.len = 0;
+    CHECK(cli_closed(&c));
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 0);
+    cli_close(&c);
+    CHECK(ft_wait_fds(base - 2)); /* both ends of the connection are gone */
+    srv_stop(&s);
+}
+
+/* open a client whose receive buffer is tiny (set before connect) */
+static int ft_cli_small(cli *c, int port) {
+    struct sockaddr_in sa;
+    struct timeval tv;
+    int small = 4096;
+    memset(c, 0, sizeof *c);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (c->fd < 0) return -1;
+    tv.tv_sec = IO_TIMEOUT_S;
+    tv.tv_usec = 0;
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    c->cap = 1 << 16;
+    c->buf = (char *)malloc(c->cap);
+    return c->buf ? 0 : -1;
+}
+
+static void test_file_slow_reader(void) {
+    srv s;
+    cli c;
+    resp r;
+    int base, round;
+    REQ(ft_srv_start(&s, NULL) == 0);
+    REQ(ft_cli_small(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/hello")) == 0); /* the server has accepted */
+    REQ(cli_read(&c, &r, 0) == 0);
+    resp_free(&r);
+    base = count_fds();
+    for (round = 0; round < 3; round++) {
+        /* read the head and the body in small pieces, pausing often: the
+         * server's socket fills up (EAGAIN) many times */
+        const char *e;
+        size_t got = 0, hl;
+        unsigned char *body = (unsigned char *)malloc(FT_SIZE);
+        int reads = 0, ok = 1;
+        REQ(body != NULL);
+        CHECK(cli_sends(&c, round == 1   ? GET("/file") "HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n"
+                            : round == 2 ? GET("/file?copy=1")
+                                         : GET("/file")) == 0);
+        while (!(e = find_crlf2(c.buf, c.len)))
+            if (cli_fill(&c) <= 0) break;
+        REQ(e != NULL);
+        hl = (size_t)(e - c.buf) + 4;
+        CHECK(strncmp(c.buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
+        cli_consume(&c, hl);
+        got = c.len < FT_SIZE ? c.len : FT_SIZE;
+        memcpy(body, c.buf, got);
+        cli_consume(&c, got);
+        while (got < FT_SIZE) {
+            size_t want = FT_SIZE - got < 2048 ? FT_SIZE - got : 2048;
+            ssize_t n = recv(c.fd, body + got, want, 0);
+            if (n <= 0) {
+                ok = 0;
+                break;
+            }
+            got += (size_t)n;
+            if (++reads % 64 == 0) sleep_ms(1);
+        }
+        CHECK(ok);
+        CHECK(got == FT_SIZE && memcmp(body, ft_data, FT_SIZE) == 0);
+        free(body);
+        if (round == 1) { /* the pipelined HEAD after the slow file */
+            REQ(cli_read(&c, &r, 1) == 0);
+            CHECK_EQ_INT(r.status, 200);
+            resp_free(&r);
+        }
+    }
+    CHECK(st_wait(&st_done_calls, 4));
+    CHECK_EQ_INT(st_get(&st_done_ok), 1);
+    CHECK(ft_wait_fds(base));
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_file_client_gone(void) {
+    srv s;
+    cli p;
+    resp r;
+    int base, i;
+    REQ(ft_srv_start(&s, NULL) == 0);
+    REQ(cli_open(&p, s.port) == 0); /* the loop is up and has accepted */
+    CHECK(cli_sends(&p, GET("/hello")) == 0);
+    REQ(cli_read(&p, &r, 0) == 0);
+    resp_free(&r);
+    base = count_fds();
+    for (i = 0; i < 4; i++) {
+        cli c;
+        char tmp[8192];
+        REQ(ft_cli_small(&c, s.port) == 0);
+        CHECK(cli_sends(&c, GET("/file")) == 0);
+        CHECK(recv(c.fd, tmp, sizeof tmp, 0) > 0); /* the transfer has begun */
+        sleep_ms(20);                               /* the server blocks on a full socket */
+        if (i % 2) cli_reset(&c);                   /* RST */
+        else cli_close(&c);                         /* close with unread data */
+        CHECK(st_wait(&st_done_calls, i + 1));
+        CHECK_EQ_INT(st_get(&st_done_ok), 0);
+        CHECK(ft_wait_fds(base)); /* file fd and socket both closed */
+    }
+    cli_close(&p);
+    srv_stop(&s);
+}
+
+static void test_file_deferred(void) {
+    srv s;
+    cli c;
+    resp r;
+    fr_req *held;
+    int base, fd, base0 = count_fds();
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 2;
+    cfg.drain_timeout_ms = 100;
+    REQ(ft_srv_start(&s, &cfg) == 0);
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/hello")) == 0); /* the server has accepted */
+    REQ(cli_read(&c, &r, 0) == 0);
+    resp_free(&r);
+    base = count_fds();
+    /* completed from this thread; a pipelined request waits behind it */
+    CHECK(cli_sends(&c, GET("/file-hold") GET("/n/5")) == 0);
+    held = st_take_held();
+    REQ(held != NULL);
+    pthread_mutex_lock(&st_mu);
+    fd = ft_held_fd;
+    pthread_mutex_unlock(&st_mu);
+    REQ(fd >= 0);
+    CHECK(fr_res_file(held, fd, 4096, 2000000, 1) == 0);
+    CHECK(fr_res_send(held) == 0);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(ft_same(&r, 4096, 2000000));
+    resp_free(&r);
+    REQ(cli_read(&c, &r, 0) == 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"i\":5}");
+    resp_free(&r);
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 1);
+    CHECK(ft_wait_fds(base));
+    /* the client goes away while the request is pending: the file set
+     * afterwards is still closed when the request is released */
+    CHECK(cli_sends(&c, GET("/file-hold")) == 0);
+    held = st_take_held();
+    REQ(held != NULL);
+    cli_reset(&c);
+    sleep_ms(50);
+    pthread_mutex_lock(&st_mu);
+    fd = ft_held_fd;
+    pthread_mutex_unlock(&st_mu);
+    CHECK(fr_res_file(held, fd, 0, FT_SIZE, 1) == 0);
+    CHECK(fr_res_send(held) == 0);
+    CHECK(st_wait(&st_done_calls, 2));
+    CHECK_EQ_INT(st_get(&st_done_ok), 0);
+    CHECK(ft_wait_fds(base - 2)); /* both ends of the connection, and the file */
+    /* never sent: the app is stopped and freed with the file set */
+    REQ(cli_open(&c, s.port) == 0);
+    CHECK(cli_sends(&c, GET("/file-hold")) == 0);
+    held = st_take_held();
+    REQ(held != NULL);
+    pthread_mutex_lock(&st_mu);
+    fd = ft_held_fd;
+    pthread_mutex_unlock(&st_mu);
+    CHECK(fr_res_file(held, fd, 0, 10, 1) == 0);
+    cli_close(&c);
+    srv_stop(&s);
+    CHECK_EQ_INT(st_get(&st_done_calls), 3);
+    CHECK(ft_wait_fds(base0)); /* no sockets, no loop fds, no file fd */
+}
+
+/* sendfile(2) to a peer that is gone raises SIGPIPE (it has no
+ * MSG_NOSIGNAL): the engine must swallow it and leave the mask as it was.
+ * White-box (amalgamated build only, Linux). */
+static void test_file_sigpipe(void) {
+#if defined(FASTRAPI_IMPLEMENTATION_DONE) && defined(FR__SENDFILE)
+    int sv[2], fd;
+    uint64_t off = 0;
+    ssize_t n;
+    sigset_t before, after, pend;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL; /* a real SIGPIPE would kill the test */
+    sigemptyset(&sa.sa_mask);
+    REQ(sigaction(SIGPIPE, &sa, &old) == 0);
+    REQ(ft_make() == 0);
+    REQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    fd = open(ft_path, O_RDONLY);
+    REQ(fd >= 0);
+    close(sv[1]);
+    pthread_sigmask(SIG_SETMASK, NULL, &before);
+    n = fr__sendfile(sv[0], fd, &off, 100);
+    CHECK(n < 0 && errno == EPIPE);
+    CHECK(off == 0);
+    pthread_sigmask(SIG_SETMASK, NULL, &after);
+    CHECK(sigismember(&after, SIGPIPE) == sigismember(&before, SIGPIPE));
+    sigpending(&pend);
+    CHECK(!sigismember(&pend, SIGPIPE));
+    close(sv[0]);
+    /* and to a live peer it sends, advancing the offset */
+    REQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    off = 10;
+    n = fr__sendfile(sv[0], fd, &off, 100);
+    CHECK(n == 100 && off == 110);
+    {
+        unsigned char got[100];
+        CHECK(recv(sv[1], got, sizeof got, MSG_WAITALL) == 100 && memcmp(got, ft_data + 10, 100) == 0);
+    }
+    close(sv[0]);
+    close(sv[1]);
+    close(fd);
+    sigaction(SIGPIPE, &old, NULL);
+#endif
+}
+
 /* keep-alive steady state: no allocation per request */
 static void test_no_alloc_per_request(void) {
 #if defined(FASTRAPI_IMPLEMENTATION_DONE)
@@ -1585,5 +2080,11 @@ static const frt_case frt_cases[] = {
     FRT(test_emfile),
     FRT(test_signals),
     FRT(test_no_alloc_per_request),
+    FRT(test_file_body),
+    FRT(test_file_bad_input),
+    FRT(test_file_slow_reader),
+    FRT(test_file_client_gone),
+    FRT(test_file_deferred),
+    FRT(test_file_sigpipe),
 };
 FRT_MAIN()
