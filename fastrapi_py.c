@@ -10,8 +10,10 @@
  *
  * PLAN (tuple, see fastrapi/dependencies/utils.py:compile_plan):
  *   (nodes, body_mode, response, route, flags)
- *   nodes    = tuple of (call, kind, params); the last node is the endpoint.
- *              kind: 0 def, 1 async def, 2 generator, 3 async generator.
+ *   nodes    = tuple of (call, kind, params[, fscope]); the last node is the
+ *              endpoint. kind: 0 def, 1 async def, 2 generator, 3 async
+ *              generator. fscope: 1 = a generator with Depends(scope="function")
+ *              (its teardown runs after the endpoint, before the response).
  *   params   = tuple of (kwname, source, key, conv, required, default,
  *                        copy_default, adapter, loc, is_list)
  *   body_mode: 0 none, 1 json, 2 form
@@ -108,6 +110,7 @@ typedef struct {
 typedef struct {
     PyObject *call, *kwnames;
     int kind;
+    int fscope; /* generator with Depends(scope="function") */
     Py_ssize_t nparams;
     pparam *params;
 } pnode;
@@ -138,7 +141,8 @@ typedef struct {
 
 typedef struct { const char *k; size_t kl; const char *v; size_t vl; } kvpair;
 
-enum { JOB_RUN, JOB_RESUME, JOB_STREAM, JOB_AFTER, JOB_HANDLER, JOB_AIO_STREAM, JOB_FALLBACK };
+enum { JOB_RUN, JOB_RESUME, JOB_STREAM, JOB_AFTER, JOB_HANDLER, JOB_AIO_STREAM, JOB_FALLBACK,
+       JOB_UNWIND, JOB_FUNWIND };
 
 typedef struct rctx {
     struct rctx *next;
@@ -162,6 +166,8 @@ typedef struct rctx {
     PyObject *srv_ref;   /* keeps the server (routes, plans) alive until freed */
     int status;
     int after_simple;    /* post-response work is only plain generator teardowns */
+    int unwound;         /* error path: teardowns already ran before the response */
+    PyObject *fteardowns; /* scope="function" generators: exited before the response */
 } rctx;
 
 /* ------------------------------------------------------------------ */
@@ -712,8 +718,8 @@ static pplan *plan_parse(PyObject *t) {
     for (Py_ssize_t i = 0; i < p->nnodes; i++) {
         pnode *n = &p->nodes[i];
         PyObject *params;
-        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(nodes, i), "OiO!", &n->call, &n->kind,
-                              &PyTuple_Type, &params))
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(nodes, i), "OiO!|i", &n->call, &n->kind,
+                              &PyTuple_Type, &params, &n->fscope))
             goto fail;
         n->nparams = PyTuple_GET_SIZE(params);
         n->params = calloc((size_t)n->nparams + 1, sizeof(pparam));
@@ -1345,6 +1351,7 @@ static void ctx_free(rctx *c) {
     Py_XDECREF(c->subresp);
     Py_XDECREF(c->bg);
     Py_XDECREF(c->teardowns);
+    Py_XDECREF(c->fteardowns);
     Py_XDECREF(c->pending);
     Py_XDECREF(c->exc);
     Py_XDECREF(c->result);
@@ -1789,6 +1796,28 @@ static void send_validation(rctx *c, PyObject *errors) {
 static void handle_exception(rctx *c) {
     PyObject *exc = fr_py_take_exc();
     if (!exc) { send_plain500(c); return; }
+    if (!c->unwound && ((c->teardowns && PyList_GET_SIZE(c->teardowns) > 0) ||
+                        (c->fteardowns && PyList_GET_SIZE(c->fteardowns) > 0))) {
+        /* like FastAPI's exit stacks: throw the exception into the generator
+         * dependencies (function-scoped ones first, each stack innermost
+         * first) BEFORE answering; what comes out of them is what the
+         * response is built from (JOB_UNWIND, on the loop) */
+        c->unwound = 1;
+        PyObject *gens = c->teardowns ? PySequence_List(c->teardowns) : PyList_New(0);
+        if (gens && c->fteardowns &&
+            PyList_SetSlice(gens, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, c->fteardowns) < 0)
+            Py_CLEAR(gens);
+        PyObject *t = gens ? PyTuple_Pack(2, gens, exc) : NULL;
+        Py_XDECREF(gens);
+        Py_DECREF(exc);
+        if (!t) { log_exception(c, "dependency teardown"); send_plain500(c); return; }
+        Py_CLEAR(c->teardowns);
+        Py_CLEAR(c->fteardowns);
+        Py_XSETREF(c->pending, t);
+        c->job = JOB_UNWIND;
+        aio_push(c);
+        return;
+    }
     Py_XSETREF(c->exc, Py_NewRef(exc));
     PyObject *h = lookup_handler(c, exc);
     if (h) {
@@ -2054,6 +2083,21 @@ static int drive(PyObject *aw, PyObject **res) {
 
 static void respond_final(rctx *c, PyObject *ret);
 
+/* A generator dependency failed before its first yield: like FastAPI (whose
+ * exit stack only holds entered context managers) it has no teardown, so take
+ * it back off c->teardowns (it was appended last, before the first step). */
+static void drop_failed_gen(rctx *c) {
+    int kind = c->plan->nodes[c->node].kind;
+    PyObject *list = c->plan->nodes[c->node].fscope ? c->fteardowns : c->teardowns;
+    if ((kind != KIND_GEN && kind != KIND_AGEN) || !list) return;
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    if (n <= 0) return;
+    PyObject *saved_t, *saved_v, *saved_tb;
+    PyErr_Fetch(&saved_t, &saved_v, &saved_tb);
+    if (PyList_SetSlice(list, n - 1, n, NULL) < 0) PyErr_Clear();
+    PyErr_Restore(saved_t, saved_v, saved_tb);
+}
+
 static void run_nodes(rctx *c) {
     pplan *p = c->plan;
     while (c->node < p->nnodes) {
@@ -2128,14 +2172,16 @@ static void run_nodes(rctx *c) {
             continue;
         }
         if (n->kind == KIND_GEN || n->kind == KIND_AGEN) {
-            if (!c->teardowns && !(c->teardowns = PyList_New(0))) { Py_DECREF(res); handle_exception(c); return; }
-            if (PyList_Append(c->teardowns, res) < 0) { Py_DECREF(res); handle_exception(c); return; }
+            PyObject **tdl = n->fscope ? &c->fteardowns : &c->teardowns;
+            if (!*tdl && !(*tdl = PyList_New(0))) { Py_DECREF(res); handle_exception(c); return; }
+            if (PyList_Append(*tdl, res) < 0) { Py_DECREF(res); handle_exception(c); return; }
             if (n->kind == KIND_GEN) {
                 PyObject *v = PyIter_Next(res);
                 Py_DECREF(res);
                 if (!v) {
                     if (!PyErr_Occurred())
                         PyErr_SetString(PyExc_RuntimeError, "generator dependency didn't yield");
+                    drop_failed_gen(c);
                     handle_exception(c);
                     return;
                 }
@@ -2145,7 +2191,7 @@ static void run_nodes(rctx *c) {
             }
             PyObject *aw = PyObject_CallMethodNoArgs(res, G.s_anext);
             Py_DECREF(res);
-            if (!aw) { handle_exception(c); return; }
+            if (!aw) { drop_failed_gen(c); handle_exception(c); return; }
             res = aw;
         }
         /* A coroutine (async def / async generator's first step). It runs at
@@ -2202,6 +2248,7 @@ static void run_nodes(rctx *c) {
                 PyErr_Clear();
                 PyErr_SetString(PyExc_RuntimeError, "async generator dependency didn't yield");
             }
+            drop_failed_gen(c);
             handle_exception(c);
             return;
         }
@@ -2214,6 +2261,31 @@ static void run_nodes(rctx *c) {
 }
 
 static void respond_final(rctx *c, PyObject *ret) {
+    if (c->fteardowns && PyList_GET_SIZE(c->fteardowns) > 0) {
+        /* Depends(scope="function"): exit those generators now, before the
+         * response; an exception from them becomes the response */
+        PyObject *gens = c->fteardowns;
+        c->fteardowns = NULL;
+        int inline_ok = !on_loop_thread();
+        for (Py_ssize_t i = 0; inline_ok && i < PyList_GET_SIZE(gens); i++)
+            if (!PyGen_CheckExact(PyList_GET_ITEM(gens, i))) inline_ok = 0;
+        if (inline_ok) { /* plain generators on a worker thread (like FastAPI's threadpool) */
+            PyObject *out = PyObject_CallMethod(PyImport_AddModule("fastrapi._runtime"),
+                                                "unwind_sync", "OO", gens, Py_None);
+            Py_DECREF(gens);
+            if (!out) { handle_exception(c); return; }
+            if (out != Py_None) { fr_py_restore_exc(out); handle_exception(c); return; }
+            Py_DECREF(out);
+        } else {
+            PyObject *t = PyTuple_Pack(2, gens, ret);
+            Py_DECREF(gens);
+            if (!t) { handle_exception(c); return; }
+            Py_XSETREF(c->pending, t);
+            c->job = JOB_FUNWIND;
+            aio_push(c);
+            return;
+        }
+    }
     respond_value(c, ret);
 }
 
@@ -2225,7 +2297,16 @@ static PyObject *task_done_fn(PyObject *cap, PyObject *task) {
     Py_CLEAR(c->pending);
     int job = c->job;
     if (job == JOB_RESUME) {
-        if (!res) { handle_exception(c); Py_RETURN_NONE; }
+        if (!res) {
+            if (c->plan->nodes[c->node].kind == KIND_AGEN &&
+                PyErr_ExceptionMatches(PyExc_StopAsyncIteration)) {
+                PyErr_Clear();
+                PyErr_SetString(PyExc_RuntimeError, "async generator dependency didn't yield");
+            }
+            drop_failed_gen(c);
+            handle_exception(c);
+            Py_RETURN_NONE;
+        }
         int i = c->node;
         if (i == c->plan->nnodes - 1) {
             respond_final(c, res);
@@ -2260,6 +2341,15 @@ static PyObject *task_done_fn(PyObject *cap, PyObject *task) {
             send_response_obj(c, res, 0);
             Py_DECREF(res);
         }
+    } else if (job == JOB_FUNWIND) {
+        /* function-scoped generators exited: answer with the endpoint's value */
+        if (!res) { handle_exception(c); Py_RETURN_NONE; }
+        respond_value(c, res);
+        Py_DECREF(res);
+    } else if (job == JOB_UNWIND) {
+        /* the generators ran: answer with the exception that came out of them */
+        if (res) fr_py_restore_exc(res); /* steals */
+        handle_exception(c);
     } else { /* JOB_AFTER */
         if (!res) log_exception(c, "background task / dependency teardown failed");
         Py_XDECREF(res);
@@ -2332,6 +2422,39 @@ static void run_job(rctx *c) {
         handle_exception(c);
         return;
     }
+    case JOB_FUNWIND: {
+        PyObject *t = c->pending;
+        c->pending = NULL;
+        PyObject *coro = PyObject_CallMethod(PyImport_AddModule("fastrapi._runtime"),
+                                             "unwind_function", "OO", PyTuple_GET_ITEM(t, 0),
+                                             PyTuple_GET_ITEM(t, 1));
+        Py_DECREF(t);
+        if (!coro || schedule_task(c, coro, JOB_FUNWIND) < 0) {
+            Py_XDECREF(coro);
+            handle_exception(c);
+            return;
+        }
+        Py_DECREF(coro);
+        return;
+    }
+    case JOB_UNWIND: {
+        PyObject *t = c->pending;
+        c->pending = NULL;
+        PyObject *coro = PyObject_CallMethod(PyImport_AddModule("fastrapi._runtime"),
+                                             "unwind_error", "OO", PyTuple_GET_ITEM(t, 0),
+                                             PyTuple_GET_ITEM(t, 1));
+        if (!coro || schedule_task(c, coro, JOB_UNWIND) < 0) {
+            Py_XDECREF(coro);
+            log_exception(c, "dependency teardown");
+            fr_py_restore_exc(Py_NewRef(PyTuple_GET_ITEM(t, 1)));
+            Py_DECREF(t);
+            handle_exception(c);
+            return;
+        }
+        Py_DECREF(t);
+        Py_DECREF(coro);
+        return;
+    }
     case JOB_AFTER: {
         /* fast path: only plain generator teardowns, no error, no background */
         if (after_is_simple(c)) {
@@ -2342,7 +2465,19 @@ static void run_job(rctx *c) {
                     Py_DECREF(v);
                     PyErr_SetString(PyExc_RuntimeError, "generator dependency didn't stop");
                 }
-                if (PyErr_Occurred()) log_exception(c, "Exception in dependency teardown");
+                if (PyErr_Occurred()) {
+                    /* chain like FastAPI's exit stack: the outer generators get it */
+                    PyObject *e = fr_py_take_exc();
+                    PyObject *rest = PyList_GetSlice(c->teardowns, 0, i);
+                    PyObject *out = rest ? PyObject_CallMethod(
+                        PyImport_AddModule("fastrapi._runtime"), "unwind_sync", "OO", rest, e) : NULL;
+                    Py_XDECREF(rest);
+                    Py_DECREF(e);
+                    if (out && out != Py_None) fr_py_restore_exc(out); /* steals */
+                    else Py_XDECREF(out);
+                    if (PyErr_Occurred()) log_exception(c, "Exception in dependency teardown");
+                    break;
+                }
             }
             ctx_free(c);
             return;
@@ -2414,7 +2549,20 @@ static PyObject *py_drain(PyObject *self, PyObject *unused) {
                         rt->plan = np;
                         rt->version = rt->srv->version;
                     } else {
-                        PyErr_Print();
+                        /* e.g. a cycle through an override: like FastAPI (which fails
+                         * solving the request) answer 500 and log it for this request;
+                         * the version stays old so the next request retries */
+                        c->plan = rt->plan;
+                        c->job = JOB_RUN;
+                        if (!c->srv_ref) {
+                            c->srv_ref = (PyObject *)rt->srv;
+                            Py_INCREF(c->srv_ref);
+                        }
+                        if (!PyErr_Occurred())
+                            PyErr_SetString(PyExc_RuntimeError, "recompiling the route failed");
+                        handle_exception(c);
+                        c = next;
+                        continue;
                     }
                 }
                 c->plan = rt->plan;

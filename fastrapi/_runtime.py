@@ -120,6 +120,81 @@ async def stream(it: Any, write: Any) -> None:
             break
 
 
+def _exit_gen(gen: Any, exc: Optional[BaseException]) -> Optional[BaseException]:
+    """contextmanager.__exit__ for a generator dependency: the exception that goes
+    on to the next (outer) one, None when it finished cleanly or suppressed `exc`."""
+    try:
+        if exc is None:
+            next(gen)
+        else:
+            gen.throw(exc)
+    except StopIteration:
+        return None
+    except BaseException as e:  # `exc` re-raised, or a new one chained to it
+        return e
+    if exc is None:
+        return RuntimeError("generator dependency didn't stop")
+    return RuntimeError("generator dependency didn't stop after throw()")
+
+
+async def _aexit_gen(gen: Any, exc: Optional[BaseException]) -> Optional[BaseException]:
+    try:
+        if exc is None:
+            await gen.__anext__()
+        else:
+            await gen.athrow(exc)
+    except StopAsyncIteration:
+        return None
+    except BaseException as e:
+        return e
+    if exc is None:
+        return RuntimeError("async generator dependency didn't stop")
+    return RuntimeError("async generator dependency didn't stop after athrow()")
+
+
+def unwind_sync(gens: List[Any], exc: Optional[BaseException]) -> Optional[BaseException]:
+    """Exit plain generator dependencies innermost first, chaining exceptions like
+    FastAPI's AsyncExitStack; returns the exception that is left (or None)."""
+    for gen in reversed(gens or []):
+        exc = _exit_gen(gen, exc)
+    return exc
+
+
+async def unwind(gens: List[Any], exc: Optional[BaseException]) -> Optional[BaseException]:
+    """unwind_sync for any mix of generators: async ones on the loop, plain ones in a
+    thread (as FastAPI's contextmanager_in_threadpool)."""
+    for gen in reversed(gens or []):
+        if inspect.isasyncgen(gen):
+            exc = await _aexit_gen(gen, exc)
+        else:
+            exc = await asyncio.to_thread(_exit_gen, gen, exc)
+    return exc
+
+
+async def unwind_function(gens: List[Any], ret: Any) -> Any:
+    """Depends(scope="function"): exit those generators after the endpoint returned and
+    before the response; an exception from them replaces the endpoint's value."""
+    exc = await unwind(gens, None)
+    if exc is not None:
+        raise exc
+    return ret
+
+
+async def unwind_error(gens: List[Any], exc: BaseException) -> BaseException:
+    """Error path (run BEFORE the error response, like FastAPI): throw `exc` into the
+    generators; the exception that comes out is what the response is built from."""
+    out = await unwind(gens, exc)
+    if out is None:
+        from .exceptions import FastAPIError
+        out = FastAPIError(
+            "Response not awaited. There's a high chance that the application code is "
+            "raising an exception and a dependency with yield has a block with a bare "
+            "except, or a block with except Exception, and is not raising the exception "
+            "again.")
+        out.__context__ = exc
+    return out
+
+
 async def after_response(bg: Any, bg2: Any, teardowns: Optional[List[Any]],
                          exc: Optional[BaseException]) -> None:
     task = bg if bg is not None else bg2
@@ -128,42 +203,11 @@ async def after_response(bg: Any, bg2: Any, teardowns: Optional[List[Any]],
             await task()
         except Exception:
             error_logger.exception("Exception in background task")
-    for gen in reversed(teardowns or []):
-        try:
-            if inspect.isasyncgen(gen):
-                if exc is not None:
-                    try:
-                        await gen.athrow(exc)
-                    except StopAsyncIteration:
-                        continue
-                    except BaseException as e:
-                        if e is exc:
-                            continue
-                        raise
-                else:
-                    try:
-                        await gen.__anext__()
-                    except StopAsyncIteration:
-                        continue
-                raise RuntimeError("async generator dependency didn't stop")
-            else:
-                if exc is not None:
-                    try:
-                        gen.throw(exc)
-                    except StopIteration:
-                        continue
-                    except BaseException as e:
-                        if e is exc:
-                            continue
-                        raise
-                else:
-                    try:
-                        next(gen)
-                    except StopIteration:
-                        continue
-                raise RuntimeError("generator dependency didn't stop")
-        except Exception:
-            error_logger.exception("Exception in dependency teardown")
+    if teardowns:
+        out = await unwind(teardowns, exc)
+        if out is not None and out is not exc:
+            error_logger.error("Exception in dependency teardown",
+                               exc_info=(type(out), out, out.__traceback__))
 
 
 def format_exc(exc: BaseException) -> str:

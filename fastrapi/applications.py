@@ -250,13 +250,14 @@ class FastrAPI:
         self.scalar_url = scalar_url
         self.scalar_js_url = scalar_js_url
         self._openapi_routes_version: Any = None
+        self._openapi_lock = threading.RLock()
         self.extra = extra
         self.openapi_version = "3.1.0"
         self.openapi_schema: Optional[Dict[str, Any]] = None
         self.root_path = root_path or openapi_prefix
         self.webhooks = webhooks or APIRouter()
         self.state = State()
-        self.dependency_overrides: Dict[Callable, Callable] = _Overrides(self)
+        self.dependency_overrides = _Overrides(self)
         self.router = APIRouter(
             routes=routes, redirect_slashes=redirect_slashes, dependency_overrides_provider=self,
             on_startup=on_startup, on_shutdown=on_shutdown, lifespan=lifespan,
@@ -278,7 +279,14 @@ class FastrAPI:
 
     def openapi(self) -> Dict[str, Any]:
         version = self._routes_version()
-        if not self.openapi_schema or self._openapi_routes_version != version:
+        if self.openapi_schema and self._openapi_routes_version == version:
+            return self.openapi_schema
+        # the docs routes are sync (worker threads): build the schema once
+        # even when the first requests arrive together
+        with self._openapi_lock:
+            version = self._routes_version()
+            if self.openapi_schema and self._openapi_routes_version == version:
+                return self.openapi_schema
             from .openapi.utils import get_openapi
             self.openapi_schema = get_openapi(
                 title=self.title, version=self.version, openapi_version=self.openapi_version,
@@ -289,7 +297,7 @@ class FastrAPI:
                 separate_input_output_schemas=self.separate_input_output_schemas,
                 external_docs=self.openapi_external_docs)
             self._openapi_routes_version = version
-        return self.openapi_schema
+            return self.openapi_schema
 
     @staticmethod
     def _given(**kw: Any) -> Dict[str, Any]:
@@ -438,8 +446,24 @@ class FastrAPI:
         return d
 
     def _overrides_changed(self) -> None:
-        for s in list(self._servers):
+        for s in list(getattr(self, "_servers", ())):
             s.bump()
+
+    @property
+    def dependency_overrides(self) -> Dict[Callable, Callable]:
+        return self._dependency_overrides
+
+    @dependency_overrides.setter
+    def dependency_overrides(self, value: Any) -> None:
+        # `app.dependency_overrides = {}` (FastAPI's testing docs) must reach the engine:
+        # keep the change-tracking mapping type and recompile plans
+        if isinstance(value, _Overrides) and value._app is self:
+            new = value
+        else:
+            new = _Overrides(self)
+            dict.update(new, value or {})
+        self._dependency_overrides = new
+        self._overrides_changed()
 
     # ---- lifespan
     async def _startup(self) -> None:

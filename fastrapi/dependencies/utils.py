@@ -519,11 +519,34 @@ def compile_plan(dependant: Dependant, *, route: Any, overrides: Optional[dict] 
                                  scope=dep.scope)
         return dep
 
+    active: List[Tuple[Any, str]] = []  # (original call, label) on the current path
+
+    def _label(call: Any) -> str:
+        return getattr(call, "__name__", None) or repr(call)
+
     def visit(dep: Dependant, top: bool) -> int:
+        # get_dependant() rejects plain cycles; one can only come through an override
+        # (overrides[a] = b where b Depends(a)): name it instead of recursing forever
+        original = dep.call
+        if any(c is original for c, _ in active):
+            chain = " -> ".join([lab for _, lab in active] + [_label(original)])
+            raise RuntimeError(f"Dependency cycle detected through dependency_overrides: {chain}")
+        label = _label(original)
+        if not top and overrides and original in overrides:
+            label += f" (overridden by {_label(overrides[original])})"
+        active.append((original, label))
+        try:
+            return _visit(dep, top)
+        finally:
+            active.pop()
+
+    def _visit(dep: Dependant, top: bool) -> int:
         nonlocal body_mode, is_async
+        key = None
         if not top:
-            dep = resolve_override(dep)
+            # FastAPI keys the per-request cache by the ORIGINAL (pre-override) dependant
             key = dep.cache_key
+            dep = resolve_override(dep)
             if dep.use_cache and key in cache:
                 return cache[key]
         plist: List[tuple] = []
@@ -569,10 +592,13 @@ def compile_plan(dependant: Dependant, *, route: Any, overrides: Optional[dict] 
         kind = call_kind(dep.call)
         if kind in (KIND_ASYNC, KIND_AGEN):
             is_async = True
-        nodes.append((dep.call, kind, tuple(plist)))
+        fscope = int(not top and dep.scope == "function" and kind in (KIND_GEN, KIND_AGEN))
+        nodes.append((dep.call, kind, tuple(plist), fscope))
         idx = len(nodes) - 1
-        if not top and dep.use_cache:
-            cache[dep.cache_key] = idx
+        if not top and key not in cache:
+            # FastAPI stores every solved value whose key is absent, use_cache=False
+            # included, so a later cached consumer reuses it
+            cache[key] = idx
         return idx
 
     visit(dependant, True)

@@ -174,15 +174,6 @@ def test_teardown_after_response_http_client(kind):
         assert done.wait(WAIT)
 
 
-SCOPE_REASON = (
-    "Depends(..., scope='function') is accepted (fastrapi/params.py Depends.scope) but "
-    "ignored: compile_plan() in fastrapi/dependencies/utils.py never looks at dep.scope, so "
-    "the code after yield always runs after the response (like scope='request'); FastAPI "
-    "0.165 runs a function-scoped teardown right after the endpoint returns, BEFORE the "
-    "response is sent, so e.g. an HTTPException raised after its yield becomes the response")
-
-
-@pytest.mark.xfail(strict=True, reason=SCOPE_REASON)
 def test_function_scope_teardown_runs_before_response_is_sent():
     import select
     gate, started, done = threading.Event(), threading.Event(), threading.Event()
@@ -255,13 +246,7 @@ def pair():
     p.fr.close()
 
 
-CACHE_CASES = ["/diamond", "/diamond_nocache",
-               pytest.param("/nocache_chain", marks=pytest.mark.xfail(strict=True, reason=(
-                   "use_cache=False result is not stored in the per-request cache: FastAPI "
-                   "(solve_dependencies) stores every solved value under cache_key when the key "
-                   "is absent, so a later use_cache=True consumer of the same callable reuses "
-                   "it; fastrapi compile_plan() only fills `cache` when dep.use_cache is true, "
-                   "so `left` runs twice")))]
+CACHE_CASES = ["/diamond", "/diamond_nocache", "/nocache_chain"]
 
 
 @pytest.mark.parametrize("url", CACHE_CASES)
@@ -301,12 +286,6 @@ def test_exception_thrown_into_generators_matches_fastapi(pair, url, caplog):
     assert ours[1], "no events recorded"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a generator dependency that catches the handler's exception and raises HTTPException "
-    "from its `except` becomes the response in FastAPI 0.165 (400 'converted: boom'); "
-    "fastrapi runs every teardown after the response was sent "
-    "(_runtime.after_response, queued from fastrapi_py.c fr_req_on_done), so the client "
-    "gets 500 and the HTTPException is only logged as a teardown error"))
 def test_exception_converted_by_generator_matches_fastapi(pair, caplog):
     with caplog.at_level(logging.CRITICAL, logger="fastrapi.error"):
         ours, theirs = pair.both("GET", "/convert/value")
@@ -315,23 +294,13 @@ def test_exception_converted_by_generator_matches_fastapi(pair, caplog):
 
 
 @pytest.mark.parametrize("url", [
-    "/fscope/ok", pytest.param("/fscope/after", marks=pytest.mark.xfail(strict=True,
-                                                                         reason=SCOPE_REASON))])
+    "/fscope/ok", "/fscope/after"])
 def test_function_scope_matches_fastapi(pair, url, caplog):
     with caplog.at_level(logging.CRITICAL, logger="fastrapi.error"):
         ours, theirs = pair.both("GET", url)
     assert ours == theirs
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "teardowns are isolated instead of chained like FastAPI's AsyncExitStack: in "
-    "fastrapi/_runtime.py after_response() an exception raised by one generator's cleanup is "
-    "only logged and the next (outer) generator still gets the ORIGINAL exception (or "
-    "__next__ on success); FastAPI throws the cleanup's exception into the outer generator "
-    "(events 'outer-saw-RuntimeError' vs fastrapi 'outer-ok'/'outer-saw-HTTPException'), and "
-    "when the handler failed the cleanup error replaces the response (500 instead of 418). "
-    "NB issue 4's engine text says a cleanup error is 'logged without hiding the original "
-    "error' -- the lead must pick; FastAPI compatibility says chain"))
 @pytest.mark.parametrize("url", ["/cleanup/ok", "/cleanup/http"])
 def test_error_inside_cleanup_matches_fastapi(pair, url, caplog):
     with caplog.at_level(logging.CRITICAL, logger="fastrapi.error"):
@@ -364,13 +333,6 @@ def test_http_exception_before_yield_is_the_response(pair, url, kw):
     assert ours == theirs
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "async generator dependency raising before its first yield: fastrapi_py.c appends the "
-    "generator to c->teardowns BEFORE calling __anext__ (line ~2131), and "
-    "_runtime.after_response() then athrow()s the request's exception into the exhausted "
-    "async generator; on CPython 3.11 athrow() on a finished async generator returns None, "
-    "so after_response logs a spurious 'RuntimeError: async generator dependency didn't "
-    "stop' on fastrapi.error for every such request (sync generators are unaffected)"))
 def test_async_generator_raising_before_yield_logs_no_teardown_error(caplog):
     app = FastrAPI()
 
@@ -498,12 +460,6 @@ def test_override_cleared_with_clear_and_pop():
         assert cl.get("/v").json() == "real"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`app.dependency_overrides = {}` (the reset FastAPI's testing docs use) replaces the "
-    "_Overrides dict (fastrapi/applications.py) with a plain dict, so the engine is never "
-    "bumped (Server.bump) and keeps serving the plan compiled with the old override; "
-    "assigning a new dict with an override is ignored for the same reason. Fix: make "
-    "dependency_overrides a property whose setter wraps the value in _Overrides and bumps"))
 def test_override_reset_by_assigning_a_new_dict():
     app, real = make_override_app()
     with TestClient(app) as cl:
@@ -684,14 +640,6 @@ def test_self_cycle_via_annotated_is_detected():
             return v
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a cycle introduced through dependency_overrides (override a -> b where b Depends(a)) "
-    "is not detected: compile_plan.resolve_override() in fastrapi/dependencies/utils.py "
-    "re-resolves overrides on the replacement's sub-dependencies with no cycle stack, so "
-    "recompiling recurses until RecursionError; fastrapi_py.c's recompile step (JOB_RUN + 50 "
-    "in the AIO loop) then only PyErr_Print()s and keeps the route's OLD plan, so the "
-    "request answers 200 with the un-overridden value (and retries/prints on every request) "
-    "instead of a clear error naming the cycle (FastAPI answers 500)"))
 def test_cycle_through_overrides_is_a_clear_error_and_server_keeps_serving(caplog):
     app = FastrAPI()
 

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import framework
 
-APPS = ["params_app", "body_app", "resp_app", "deps_app"]
+APPS = ["params_app", "body_app", "resp_app", "deps_app", "di_app"]
 KEY_HEADERS = ["content-type", "location", "allow", "x-custom", "x-injected", "x-err",
                "content-disposition"]
 
