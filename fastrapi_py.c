@@ -1605,6 +1605,49 @@ static int attach_task(rctx *c, PyObject *task, int job) {
     return 0;
 }
 
+/* FileResponse on a worker thread: stat + open in Python (headers as
+ * Starlette sets them), then the engine sends the file with sendfile(2). */
+static void send_file(rctx *c, PyObject *resp) {
+    fr_req *req = c->req;
+    int fd = -1;
+    unsigned long long size = 0;
+    PyObject *pr = PyObject_CallMethodNoArgs(resp, G.s_fr_open);
+    if (!pr || !PyArg_ParseTuple(pr, "iK", &fd, &size)) {
+        Py_XDECREF(pr);
+        log_exception(c, "FileResponse");
+        send_plain500(c);
+        return;
+    }
+    Py_DECREF(pr);
+    PyObject *st = PyObject_GetAttr(resp, G.s_status_code);
+    int status = st ? (int)PyLong_AsLong(st) : 200;
+    Py_XDECREF(st);
+    PyErr_Clear();
+    fr_res_status(req, status);
+    PyObject *raw = PyObject_GetAttr(resp, G.s_raw_headers);
+    add_raw_headers(req, raw, 1); /* the engine writes content-length */
+    Py_XDECREF(raw);
+    if (c->subresp) {
+        PyObject *sraw = PyObject_GetAttr(c->subresp, G.s_raw_headers);
+        if (sraw) add_raw_headers(req, sraw, 1);
+        Py_XDECREF(sraw);
+    }
+    PyErr_Clear();
+    if (fr_res_file(req, fd, 0, (uint64_t)size, 1) < 0) {
+        close(fd);
+        PyErr_SetString(PyExc_RuntimeError, "the engine refused the file descriptor");
+        log_exception(c, "FileResponse");
+        send_plain500(c);
+        return;
+    }
+    PyObject *bg = PyObject_GetAttr(resp, G.s_background);
+    if (!bg) { PyErr_Clear(); bg = Py_NewRef(Py_None); }
+    if (bg == Py_None && c->bg) Py_SETREF(bg, Py_NewRef(c->bg));
+    if (bg != Py_None && c->bg == bg) Py_CLEAR(c->bg);
+    finish(c, bg);
+    Py_DECREF(bg);
+}
+
 static void send_stream(rctx *c, PyObject *resp) {
     fr_req *req = c->req;
     int is_file = PyObject_IsInstance(resp, G.FileResponse) == 1;
@@ -1616,8 +1659,8 @@ static void send_stream(rctx *c, PyObject *resp) {
             pool_push(c);
             return;
         }
-        it = PyObject_CallMethodNoArgs(resp, G.s_fr_open);
-        if (!it) { log_exception(c, "FileResponse"); send_plain500(c); return; }
+        send_file(c, resp);
+        return;
     } else {
         it = PyObject_GetAttr(resp, G.s_body_iterator);
         if (!it) { log_exception(c, "StreamingResponse"); send_plain500(c); return; }

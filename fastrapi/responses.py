@@ -178,7 +178,6 @@ class StreamingResponse(Response):
 
 
 class FileResponse(Response):
-    chunk_size = 64 * 1024
 
     def __init__(self, path: Union[str, "os.PathLike[str]"], status_code: int = 200,
                  headers: Optional[Mapping[str, str]] = None,
@@ -218,21 +217,19 @@ class FileResponse(Response):
         self.headers.setdefault("etag", etag)
 
     def _fr_open(self):
-        """Called by the engine (on a worker thread): stat + open, returns an
-        iterator of chunks; raises on a missing file."""
+        """Called by the engine (on a worker thread): stat + open; returns
+        (fd, size) and the engine sends the file with sendfile(2) and closes
+        the fd. Raises on a missing file."""
         if self.stat_result is None:
             st = os.stat(self.path)
             if not _stat.S_ISREG(st.st_mode):
                 raise RuntimeError(f"File at path {self.path} is not a file.")
             self.stat_result = st
             self.set_stat_headers(st)
-        f = open(self.path, "rb")
-
-        def chunks():
-            with f:
-                while True:
-                    b = f.read(self.chunk_size)
-                    if not b:
-                        return
-                    yield b
-        return chunks()
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            size = os.fstat(fd).st_size
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, size
