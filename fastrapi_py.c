@@ -2924,7 +2924,86 @@ static PyObject *py_set_loop(PyObject *self, PyObject *loop) {
     Py_RETURN_NONE;
 }
 
+/* ---- credential parsing for fastrapi.security (the engine's fr_auth_*) ---- */
+
+/* Header values are str decoded as Latin-1 (as Starlette does): bytes in,
+ * views out, str back without any re-interpretation. */
+static int latin1_view(PyObject *s, PyObject **keep, fr_str *out) {
+    *keep = PyUnicode_AsLatin1String(s);
+    if (!*keep) return -1;
+    out->buf = PyBytes_AS_STRING(*keep);
+    out->len = (size_t)PyBytes_GET_SIZE(*keep);
+    return 0;
+}
+
+static PyObject *py_auth_scheme_param(PyObject *self, PyObject *value) {
+    PyObject *keep = NULL, *r;
+    fr_str h, scheme, param;
+    (void)self;
+    if (value == Py_None) return Py_BuildValue("(ss)", "", "");
+    if (!PyUnicode_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "header value must be str or None");
+        return NULL;
+    }
+    if (latin1_view(value, &keep, &h) < 0) {
+        /* not Latin-1: cannot come from a header; fall back to str rules */
+        PyErr_Clear();
+        PyObject *parts = PyObject_CallMethod(value, "partition", "s", " ");
+        if (!parts) return NULL;
+        PyObject *stripped = PyObject_CallMethod(PyTuple_GET_ITEM(parts, 2), "strip", NULL);
+        r = stripped ? PyTuple_Pack(2, PyTuple_GET_ITEM(parts, 0), stripped) : NULL;
+        Py_XDECREF(stripped);
+        Py_DECREF(parts);
+        return r;
+    }
+    fr_auth_parse(h, &scheme, &param);
+    PyObject *a = PyUnicode_DecodeLatin1(scheme.buf ? scheme.buf : "", (Py_ssize_t)scheme.len, NULL);
+    PyObject *b = PyUnicode_DecodeLatin1(param.buf ? param.buf : "", (Py_ssize_t)param.len, NULL);
+    r = (a && b) ? PyTuple_Pack(2, a, b) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_DECREF(keep);
+    return r;
+}
+
+static PyObject *py_basic_credentials(PyObject *self, PyObject *value) {
+    PyObject *keep = NULL, *r = NULL;
+    fr_str p, user, pass;
+    char small[512], *buf = small;
+    size_t cap;
+    (void)self;
+    if (!PyUnicode_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "credentials must be str");
+        return NULL;
+    }
+    if (latin1_view(value, &keep, &p) < 0) { /* non-Latin-1 is non-ASCII: b64decode fails */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    cap = fr_base64_decoded_len(p.len) + 1;
+    if (cap > sizeof small && !(buf = PyMem_Malloc(cap))) {
+        Py_DECREF(keep);
+        return PyErr_NoMemory();
+    }
+    if (fr_auth_basic_decode(p, buf, cap, &user, &pass) == 0) {
+        PyObject *u = PyUnicode_DecodeASCII(user.buf, (Py_ssize_t)user.len, NULL);
+        PyObject *w = PyUnicode_DecodeASCII(pass.buf, (Py_ssize_t)pass.len, NULL);
+        r = (u && w) ? PyTuple_Pack(2, u, w) : NULL;
+        Py_XDECREF(u);
+        Py_XDECREF(w);
+    } else {
+        r = Py_NewRef(Py_None);
+    }
+    if (buf != small) PyMem_Free(buf);
+    Py_DECREF(keep);
+    return r;
+}
+
 static PyMethodDef module_methods[] = {
+    {"auth_scheme_param", py_auth_scheme_param, METH_O,
+     "FastAPI's get_authorization_scheme_param, in C: (scheme, param)"},
+    {"basic_credentials", py_basic_credentials, METH_O,
+     "HTTP Basic parameter -> (user, password), or None when FastAPI would answer 401"},
     {"_set_loop", py_set_loop, METH_O, "the asyncio loop async handlers run on"},
     {"_at_exit", py_at_exit, METH_NOARGS, "interpreter exit: C threads stop using Python"},
     {"_setup", py_setup, METH_O, "register the Python classes the glue needs"},

@@ -10,7 +10,7 @@ from base64 import b64decode
 from typing import Optional, Tuple
 
 
-def get_authorization_scheme_param(authorization_header_value: Optional[str]) -> Tuple[str, str]:
+def _py_get_authorization_scheme_param(authorization_header_value: Optional[str]) -> Tuple[str, str]:
     """``"Bearer abc "`` -> ``("Bearer", "abc")``; empty/missing -> ``("", "")``.
 
     The scheme is everything before the first space, the parameter the rest
@@ -22,7 +22,7 @@ def get_authorization_scheme_param(authorization_header_value: Optional[str]) ->
     return scheme, param.strip()
 
 
-def parse_basic_credentials(param: str) -> Optional[Tuple[str, str]]:
+def _py_parse_basic_credentials(param: str) -> Optional[Tuple[str, str]]:
     """Decode the parameter of ``Authorization: Basic <param>``.
 
     Returns ``(username, password)``, or None when the parameter is not
@@ -36,3 +36,29 @@ def parse_basic_credentials(param: str) -> Optional[Tuple[str, str]]:
     if not separator:
         return None
     return username, password
+
+
+# The engine does the parsing (fr_auth_parse / fr_auth_basic_decode, which
+# mirror the Python reference functions above byte for byte; the tests run
+# both over the same inputs). The Python versions stay as the reference.
+try:
+    from fastrapi._fastrapi import auth_scheme_param as _c_scheme_param
+    from fastrapi._fastrapi import basic_credentials as _c_basic
+except ImportError:  # pragma: no cover - extension not built
+    _c_scheme_param = _c_basic = None
+
+
+def get_authorization_scheme_param(authorization_header_value: Optional[str]) -> Tuple[str, str]:
+    """``"Bearer abc "`` -> ``("Bearer", "abc")``; empty/missing -> ``("", "")``
+    (FastAPI's behaviour, byte for byte), parsed in C."""
+    if _c_scheme_param is None:
+        return _py_get_authorization_scheme_param(authorization_header_value)
+    return _c_scheme_param(authorization_header_value)
+
+
+def parse_basic_credentials(param: str) -> Optional[Tuple[str, str]]:
+    """``(username, password)`` from the parameter of ``Authorization: Basic``,
+    or None when FastAPI would answer 401; decoded in C."""
+    if _c_basic is None:
+        return _py_parse_basic_credentials(param)
+    return _c_basic(param)
