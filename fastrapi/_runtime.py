@@ -219,6 +219,9 @@ def log_exc(route: Any, what: str, exc: BaseException) -> None:
     if route is not None:
         where = f" [{','.join(sorted(getattr(route, 'methods', ()) or ()))} {getattr(route, 'path', '')}]"
     error_logger.error("%s%s", what, where, exc_info=(type(exc), exc, exc.__traceback__))
+    sink = getattr(route, "_fr_exc_sink", None)  # a TestClient(raise_server_exceptions=True)
+    if sink is not None:
+        sink.append(exc)
 
 
 def log_access(lines: str) -> None:

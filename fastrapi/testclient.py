@@ -36,12 +36,29 @@ class TestClient(httpx.Client):
                  cookies: Any = None, headers: Optional[Dict[str, str]] = None,
                  follow_redirects: bool = True, client: Any = ("testclient", 50000)) -> None:
         self.app = app
+        # Starlette's TestClient re-raises the app's unhandled exceptions in
+        # the test; the engine reports them per route (fastrapi._runtime.log_exc).
+        self._exc_sink: Optional[list] = [] if raise_server_exceptions else None
+        for route in getattr(app, "routes", ()):
+            try:
+                route._fr_exc_sink = self._exc_sink
+            except AttributeError:
+                pass
         self._running = app._start_background("127.0.0.1", 0)
         self._lifespan_running = False
         hdrs = {"user-agent": "testclient"}
         hdrs.update(headers or {})
         super().__init__(base_url=base_url, headers=hdrs, transport=_Transport(self._running.port),
                          follow_redirects=follow_redirects, cookies=cookies, timeout=60)
+
+    def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+        response = super().request(*args, **kwargs)
+        sink = self._exc_sink
+        if sink:
+            exc = sink[0]
+            sink.clear()
+            raise exc
+        return response
 
     @property
     def port(self) -> int:

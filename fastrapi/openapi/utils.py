@@ -18,6 +18,7 @@ import http.client
 import inspect
 import re
 import sys
+import threading
 import warnings
 from dataclasses import dataclass, field as dc_field, is_dataclass
 from enum import Enum
@@ -177,10 +178,20 @@ def _type_adapter(field: Any) -> TypeAdapter:
     return ta
 
 
-@lru_cache(maxsize=4096)
+_model_fields_lock = threading.Lock()
+
+
 def _cached_model_fields(model: type) -> List[Any]:
     """ModelFields for a model's own fields (flattened parameter models);
-    cached so the same objects key the schema mapping throughout."""
+    cached so the same objects key the schema mapping throughout. Locked:
+    lru_cache may hand two concurrent first callers different lists, and a
+    schema built from one list is then looked up with the other (KeyError)."""
+    with _model_fields_lock:
+        return _model_fields_uncached(model)
+
+
+@lru_cache(maxsize=4096)
+def _model_fields_uncached(model: type) -> List[Any]:
     ModelField = _model_field_class()
     fields = []
     for name, info in model.model_fields.items():

@@ -192,7 +192,7 @@ def test_dependency_raising_keeps_server_serving(caplog):
         return "ok"
 
     with caplog.at_level(logging.ERROR, logger="fastrapi.error"):
-        with TestClient(app) as cl:
+        with TestClient(app, raise_server_exceptions=False) as cl:
             r = cl.get("/b")
             assert (r.status_code, r.text) == (500, "Internal Server Error")
             assert cl.get("/ok").json() == "ok"

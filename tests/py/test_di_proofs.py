@@ -218,7 +218,7 @@ class Pair:
             self.fa_app = mod.make_app(framework("fastapi"))
             self.fr_app = mod.make_app(framework("fastrapi"))
             self.fa = FATC(self.fa_app, raise_server_exceptions=False)
-        self.fr = TestClient(self.fr_app)
+        self.fr = TestClient(self.fr_app, raise_server_exceptions=False)
 
     def one(self, client, app, method, url, kw, expect_events=None):
         app.di_events.clear()
@@ -312,7 +312,7 @@ def test_error_inside_cleanup_matches_fastapi(pair, url, caplog):
 def test_error_inside_cleanup_is_logged_and_server_keeps_serving(what, caplog):
     app = importlib.import_module("diff_apps.di_app").make_app(framework("fastrapi"))
     with caplog.at_level(logging.ERROR, logger="fastrapi.error"):
-        with TestClient(app) as cl:
+        with TestClient(app, raise_server_exceptions=False) as cl:
             r = cl.get("/cleanup/" + what)
             assert r.status_code in {"ok": (200, 500), "http": (418, 500), "value": (500,)}[what]
             # the outer generator's teardown still ran after the inner one broke
@@ -569,7 +569,7 @@ def test_bad_dependencies_match_fastapi_and_server_keeps_serving(url, caplog):
     fa = _fa_client(bad_app(framework("fastapi")))
     ra = fa.get(url)
     with caplog.at_level(logging.ERROR, logger="fastrapi.error"):
-        with TestClient(bad_app(framework("fastrapi"))) as cl:
+        with TestClient(bad_app(framework("fastrapi")), raise_server_exceptions=False) as cl:
             rb = cl.get(url)
             assert (rb.status_code, rb.content) == (ra.status_code, ra.content)
             assert cl.get("/ok").json() == "ok"
@@ -658,7 +658,7 @@ def test_cycle_through_overrides_is_a_clear_error_and_server_keeps_serving(caplo
         return "ok"
 
     with caplog.at_level(logging.ERROR, logger="fastrapi.error"):
-        with TestClient(app) as cl:
+        with TestClient(app, raise_server_exceptions=False) as cl:
             assert cl.get("/a").json() == 1
             try:
                 app.dependency_overrides[ov_a] = ov_b

@@ -21,7 +21,7 @@ def clients(app_name):
         from fastrapi.testclient import TestClient as FRTC
         fa_app = mod.make_app(framework("fastapi"))
         fr_app = mod.make_app(framework("fastrapi"))
-        _clients[app_name] = (FATC(fa_app, raise_server_exceptions=False), FRTC(fr_app), mod)
+        _clients[app_name] = (FATC(fa_app, raise_server_exceptions=False), FRTC(fr_app, raise_server_exceptions=False), mod)
     return _clients[app_name]
 
 

@@ -144,7 +144,7 @@ def test_exception_thrown_into_generator_dependency():
     async def fail(d=Depends(dep)):
         raise ValueError("boom")
 
-    with TestClient(app) as c:
+    with TestClient(app, raise_server_exceptions=False) as c:
         r = c.get("/fail")
         assert r.status_code == 500
         assert r.text == "Internal Server Error"
@@ -199,7 +199,7 @@ def test_generator_yielding_twice_is_logged_not_fatal(caplog):
         return v
 
     with caplog.at_level(logging.ERROR, logger="fastrapi.error"):
-        with TestClient(app) as c:
+        with TestClient(app, raise_server_exceptions=False) as c:
             assert c.get("/t").json() == 1
             assert wait_for(lambda: "didn't stop" in caplog.text)
             assert c.get("/t").json() == 1
@@ -294,7 +294,7 @@ def test_streaming_sync_async_and_file(tmp_path):
     def missing():
         return FileResponse(tmp_path / "nope")
 
-    with TestClient(app) as c:
+    with TestClient(app, raise_server_exceptions=False) as c:
         r = c.get("/s")
         assert r.text == "".join(f"{i}," for i in range(1000))
         assert r.headers["content-type"].startswith("text/csv")
@@ -340,7 +340,7 @@ def test_unencodable_return_gives_500_and_names_route(caplog):
         return 1
 
     with caplog.at_level(logging.ERROR, logger="fastrapi.error"):
-        with TestClient(app) as c:
+        with TestClient(app, raise_server_exceptions=False) as c:
             assert c.get("/bad").status_code == 500
             assert c.get("/nan").status_code == 500
             assert c.get("/ok").json() == 1
@@ -394,7 +394,7 @@ def test_debug_returns_traceback():
     def x():
         raise KeyError("dbg")
 
-    with TestClient(app) as c:
+    with TestClient(app, raise_server_exceptions=False) as c:
         r = c.get("/x")
     assert r.status_code == 500
     assert "KeyError" in r.text and "dbg" in r.text
