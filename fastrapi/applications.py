@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 from enum import Enum
-from typing import Any, Callable, Dict, List, Optional, Sequence, Type, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 from . import params
 from .datastructures import Default, DefaultPlaceholder, State
@@ -230,6 +230,7 @@ class FastrAPI:
         self.contact = contact
         self.license_info = license_info
         self.openapi_url = openapi_url
+        self._openapi_body: Optional[Tuple[Any, bytes]] = None
         self.openapi_tags = openapi_tags
         self.root_path_in_servers = root_path_in_servers
         self.docs_url = docs_url
@@ -315,7 +316,12 @@ class FastrAPI:
                     if root_path not in server_urls:
                         schema = dict(schema)
                         schema["servers"] = [{"url": root_path}] + schema.get("servers", [])
-                return JSONResponse(schema)
+                # the encoded document is cached with the schema object it was
+                # made from: a rebuilt (or user-overridden) schema re-encodes
+                cached = self._openapi_body
+                if cached is None or cached[0] is not schema:
+                    cached = self._openapi_body = (schema, JSONResponse(schema).body)
+                return Response(cached[1], media_type="application/json")
             self.add_route(self.openapi_url, openapi, include_in_schema=False)
         if self.openapi_url and self.docs_url:
             def swagger_ui_html(req: Any) -> Any:

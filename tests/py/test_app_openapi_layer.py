@@ -226,3 +226,32 @@ def test_concurrent_first_schema_generation():
         for t in threads:
             t.join()
     assert results == [200] * 6
+
+
+def test_openapi_bytes_are_cached_until_routes_change():
+    """/openapi.json is encoded once and served as the same bytes; adding a
+    route rebuilds and re-encodes it."""
+    from fastrapi import FastAPI
+    from fastrapi.testclient import TestClient as TC
+
+    app = FastAPI()
+
+    @app.get("/a")
+    def a():
+        return 1
+
+    with TC(app) as client:
+        first = client.get("/openapi.json")
+        body = app._openapi_body
+        assert body is not None and first.content == body[1]
+        assert first.headers["content-type"] == "application/json"
+        again = client.get("/openapi.json")
+        assert again.content == first.content and app._openapi_body is body
+
+    @app.get("/b")
+    def b():
+        return 2
+
+    with TC(app) as client:
+        third = client.get("/openapi.json").json()
+        assert "/b" in third["paths"] and app._openapi_body is not body
