@@ -1210,6 +1210,14 @@ FR_API int fr_auth_basic_decode(fr_str param, char *buf, size_t cap, fr_str *use
 
 static inline int fr__tolower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
+/* Value of an ASCII hex digit, or -1. */
+static inline int fr__hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
 #endif /* FR__INTERNAL_H */
 
 #if FR_ENABLE_LINES
@@ -1441,12 +1449,6 @@ void fr_buf_free(fr_buf *b) {
 
 /* ---- url decoding ---- */
 
-static int fr__hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    c = fr__tolower(c);
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
 
 /* Malformed escapes are copied literally, as Python's urllib.parse.unquote
  * does (FastAPI semantics). */
@@ -3637,12 +3639,6 @@ static const unsigned char fr__http_cc[256] = {
 
 #define FR__HTTP_IS(c, cls) (fr__http_cc[(unsigned char)(c)] & (cls))
 
-static int fr__http_hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
 
 /* First byte in [p, end) that may not appear in a field value. */
 static const char *fr__http_scan_value(const char *p, const char *end) {
@@ -4145,7 +4141,7 @@ long fr_http_decode_chunked(fr_chunked *d, char *buf, size_t *len, uint64_t max_
         c = (unsigned char)buf[src];
         switch (d->state) {
         case FR__CH_SIZE: {
-            int v = fr__http_hexval(c);
+            int v = fr__hexval(c);
             if (v >= 0) {
                 if (d->hex_digits >= 16) {
                     msg = "chunk size too long";

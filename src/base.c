@@ -224,12 +224,6 @@ void fr_buf_free(fr_buf *b) {
 
 /* ---- url decoding ---- */
 
-static int fr__hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    c = fr__tolower(c);
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
 
 /* Malformed escapes are copied literally, as Python's urllib.parse.unquote
  * does (FastAPI semantics). */

@@ -70,12 +70,6 @@ static const unsigned char fr__http_cc[256] = {
 
 #define FR__HTTP_IS(c, cls) (fr__http_cc[(unsigned char)(c)] & (cls))
 
-static int fr__http_hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
 
 /* First byte in [p, end) that may not appear in a field value. */
 static const char *fr__http_scan_value(const char *p, const char *end) {
@@ -578,7 +572,7 @@ long fr_http_decode_chunked(fr_chunked *d, char *buf, size_t *len, uint64_t max_
         c = (unsigned char)buf[src];
         switch (d->state) {
         case FR__CH_SIZE: {
-            int v = fr__http_hexval(c);
+            int v = fr__hexval(c);
             if (v >= 0) {
                 if (d->hex_digits >= 16) {
                     msg = "chunk size too long";

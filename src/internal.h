@@ -42,4 +42,12 @@
 
 static inline int fr__tolower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
+/* Value of an ASCII hex digit, or -1. */
+static inline int fr__hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
 #endif /* FR__INTERNAL_H */
