@@ -44,7 +44,7 @@ PER_THREAD = 10  # 200 requests in all
 
 def _asan_build():
     if not shutil.which("clang"):
-        pytest.skip("clang not installed")
+        pytest.fail("clang missing: ./run-tests installs the Debian package")
     inc = os.environ.get("FR_LIVE_INCLUDE", ROOT)  # to try a patched fastrapi.h
     return compile_c(os.path.join(BUILD, "examples-asan", NAME),
                      [os.path.join(ROOT, "examples", "c", NAME + ".c")],
@@ -190,7 +190,6 @@ class FastAPIRef:
 
 @pytest.fixture(scope="module")
 def fastapi_client():
-    pytest.importorskip("fastapi")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # starlette: "install httpx2"
         ref = FastAPIRef()
@@ -243,10 +242,9 @@ BASIC_CASES = [
     b"alice:secret",
 ]
 
-# Divergences of examples/c/di.c from FastAPI, found by these tests (the
-# example copies the name into a NUL-terminated char[128]): strict xfails,
-# so they turn into failures ("XPASS") once the example is fixed.
-BASIC_DIVERGENT = [  # once divergences; fixed in di.c, kept as regressions
+# Inputs on which examples/c/di.c once differed from FastAPI (it kept the
+# name in a NUL-terminated char[128]); fixed, kept as regressions.
+BASIC_DIVERGENT = [
     pytest.param(basic("a\x00b:pw"), id="nul-in-name"),
     pytest.param(basic("u" * 128 + ":pw"), id="name-128-bytes"),
 ]
@@ -438,7 +436,7 @@ SCENARIOS = [test_items_shared_handle_opened_once, test_me_without_credentials,
 
 def test_sanitized_same_sequence(fastapi_client):
     if os.environ.get("FR_LIVE_SANITIZE") == "1":
-        pytest.skip("the whole module already runs sanitized")
+        pytest.skip("FR_LIVE_SANITIZE=1: every test of this module already ran against the sanitized build, this replay would repeat it")
     exe = _asan_build()
     server = Server(exe)
     try:
@@ -461,7 +459,7 @@ def test_sanitized_same_sequence(fastapi_client):
 
 def test_example_compiles_clang_warning_free():
     if not shutil.which("clang"):
-        pytest.skip("clang not installed")
+        pytest.fail("clang missing: ./run-tests installs the Debian package")
     import subprocess
     r = subprocess.run(["clang", "-fsyntax-only"] + WARN +
                        ["-I", ROOT, os.path.join(ROOT, "examples", "c", NAME + ".c")],

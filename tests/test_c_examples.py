@@ -797,7 +797,7 @@ BODY_CORPUS = [
 
 
 def _fastapi_client():
-    fastapi = pytest.importorskip("fastapi")
+    import fastapi  # a [test] extra
     from pydantic import BaseModel
     with warnings.catch_warnings():  # starlette's note about httpx versions
         warnings.simplefilter("ignore")
@@ -1221,7 +1221,7 @@ def test_poll_sigint(poll):
 @pytest.mark.parametrize("name", ["hello", "todo", "poll"])
 def test_examples_compile_clang(name):
     if not shutil.which("clang"):
-        pytest.skip("clang not installed")
+        pytest.fail("clang missing: ./run-tests installs the Debian package")
     cmd = ["clang", "-fsyntax-only"] + WARN + ["-I", ROOT,
                                               os.path.join(ROOT, "examples", "c", name + ".c")]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -1234,9 +1234,9 @@ def test_examples_compile_clang(name):
 @pytest.fixture(scope="session")
 def asan_binaries():
     if os.environ.get("FR_LIVE_SANITIZE") == "1":
-        pytest.skip("the whole module already runs sanitized")
+        pytest.skip("FR_LIVE_SANITIZE=1: every test of this module already ran against the sanitized build, this replay would repeat it")
     if not shutil.which("clang"):
-        pytest.skip("clang not installed")
+        pytest.fail("clang missing: ./run-tests installs the Debian package")
     inc = os.environ.get("FR_LIVE_INCLUDE", ROOT)
     out = {}
     for name in ("hello", "todo", "poll"):

@@ -89,8 +89,7 @@ def _client(fw, app):
     if fw.__name__ == "fastapi":
         from fastapi.testclient import TestClient
     else:
-        TestClient = pytest.importorskip(
-            "fastrapi.testclient", reason="fastrapi.testclient does not exist yet").TestClient
+        from fastrapi.testclient import TestClient
     return TestClient(app)
 
 

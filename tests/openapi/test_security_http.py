@@ -79,7 +79,6 @@ PATHS = ["/basic", "/basic_realm", "/basic_opt", "/bearer", "/bearer_opt", "/dig
 
 def _clients():
     fr = fastrapi_fw()
-    pytest.importorskip("fastrapi.testclient", reason="fastrapi.testclient does not exist yet")
     from fastapi.testclient import TestClient as FaClient
 
     from fastrapi.testclient import TestClient as FrClient

@@ -200,7 +200,6 @@ def test_dependency_raising_keeps_server_serving(caplog):
 
 
 def test_security_scopes_are_passed():
-    pytest.importorskip("fastrapi.security")
     from fastrapi.security import SecurityScopes
     app = FastrAPI()
 
