@@ -1442,6 +1442,16 @@ static int add_raw_headers(fr_req *req, PyObject *raw, int skip_len) {
     return 0;
 }
 
+/* Headers set on an injected `response: Response` parameter join the final
+ * response (FastAPI's sub-response merge). */
+static void add_subresp_headers(rctx *c) {
+    if (!c->subresp) return;
+    PyObject *sraw = PyObject_GetAttr(c->subresp, G.s_raw_headers);
+    if (sraw) add_raw_headers(c->req, sraw, 1);
+    Py_XDECREF(sraw);
+    PyErr_Clear();
+}
+
 static int subresp_status(rctx *c) {
     if (!c->subresp) return 0;
     PyObject *s = PyObject_GetAttr(c->subresp, G.s_status_code);
@@ -1495,12 +1505,7 @@ static void send_response_obj(rctx *c, PyObject *resp, int merge_sub) {
     if (bg == Py_None && c->bg) Py_SETREF(bg, Py_NewRef(c->bg));
     fr_res_status(req, status);
     add_raw_headers(req, raw, 1);
-    if (merge_sub && c->subresp) {
-        PyObject *sraw = PyObject_GetAttr(c->subresp, G.s_raw_headers);
-        if (sraw) add_raw_headers(req, sraw, 1);
-        Py_XDECREF(sraw);
-        PyErr_Clear();
-    }
+    if (merge_sub) add_subresp_headers(c);
     Py_buffer view;
     if (body_allowed(status) && PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) == 0) {
         fr_res_body(req, view.buf, (size_t)view.len);
@@ -1627,11 +1632,7 @@ static void send_file(rctx *c, PyObject *resp) {
     PyObject *raw = PyObject_GetAttr(resp, G.s_raw_headers);
     add_raw_headers(req, raw, 1); /* the engine writes content-length */
     Py_XDECREF(raw);
-    if (c->subresp) {
-        PyObject *sraw = PyObject_GetAttr(c->subresp, G.s_raw_headers);
-        if (sraw) add_raw_headers(req, sraw, 1);
-        Py_XDECREF(sraw);
-    }
+    add_subresp_headers(c);
     PyErr_Clear();
     if (fr_res_file(req, fd, 0, (uint64_t)size, 1) < 0) {
         close(fd);
@@ -1686,14 +1687,9 @@ static void send_stream(rctx *c, PyObject *resp) {
     PyErr_Clear();
     PyObject *raw = PyObject_GetAttr(resp, G.s_raw_headers);
     fr_res_status(req, status);
-    /* a FileResponse knows its length: raw stream with content-length */
-    if (raw) add_raw_headers(req, raw, !is_file);
+    if (raw) add_raw_headers(req, raw, 1); /* streamed: chunked, no length */
     Py_XDECREF(raw);
-    if (c->subresp) {
-        PyObject *sraw = PyObject_GetAttr(c->subresp, G.s_raw_headers);
-        if (sraw) add_raw_headers(req, sraw, 1);
-        Py_XDECREF(sraw);
-    }
+    add_subresp_headers(c);
     PyErr_Clear();
     PyObject *bg = PyObject_GetAttr(resp, G.s_background);
     if (!bg) { PyErr_Clear(); bg = Py_NewRef(Py_None); }
