@@ -30,6 +30,7 @@
  *   FR_MAX_CHUNK_LINE_BYTES 4096 chunk-size/extension or trailer line; 400 beyond
  *   FR_MAX_TRAILERS         64   trailer fields after a chunked body; 400 beyond
  *   FR_BODY_TIMEOUT_MS   30000   body must arrive within (after the head); 408
+ *   FR_POOL_THREADS         40   most worker threads of an fr_pool (blocking jobs)
  *   Runtime equivalents live in fr_config (zero = default).
  *
  * EXAMPLE  (cc -O2 hello.c -o hello -lpthread)
@@ -171,6 +172,13 @@ extern "C" {
 #define FR_MAX_ROUTE_PARAMS 16
 #endif
 
+/* Worker threads of an fr_pool (fr_pool_config.threads = 0). Bounds how many
+ * blocking jobs run at once: a flood of slow requests queues instead of
+ * spawning unbounded threads (memory and scheduler exhaustion). */
+#ifndef FR_POOL_THREADS
+#define FR_POOL_THREADS 40
+#endif
+
 /* Force the portable poll() backend instead of epoll/kqueue (testing,
  * exotic platforms). */
 #ifndef FR_USE_POLL
@@ -262,6 +270,153 @@ FR_API void fr_buf_free(fr_buf *b);
  * Returns the decoded length; malformed escapes are kept literally, like
  * Python's urllib.parse.unquote. `plus_as_space` for query strings/forms. */
 FR_API long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space);
+
+/* ---- pool.h: a worker pool for blocking jobs and a mailbox for a host's loop ----
+ *
+ * Two ways to get work off an event-loop thread, both built on one
+ * intrusive job type:
+ *
+ *  - fr_pool: threads for work that blocks. A C handler that must block
+ *    (a database call, a file read) returns FR_PENDING, pushes a job, and
+ *    the job answers with fr_res_send() from the worker. The Python glue
+ *    runs `def` handlers on it.
+ *  - fr_mailbox: a queue that a host's OWN loop drains (asyncio's
+ *    add_reader, a game loop's poll): any thread pushes, the queue's file
+ *    descriptor becomes readable, the loop takes the jobs and runs them.
+ *
+ * Jobs are intrusive: embed fr_job as the FIRST member of your own struct
+ * and cast back in the callback. Neither the pool nor the mailbox allocates
+ * or frees a job; the job belongs to the queue from push until it is run
+ * (pool) or taken (mailbox), then to whoever runs it again.
+ *
+ *   typedef struct { fr_job job; fr_req *req; } my_job;
+ *   static void run(fr_job *j, void *ud) {
+ *       my_job *m = (my_job *)j;
+ *       ...block...;  fr_res_json(m->req, 200, ...);  free(m);
+ *   }
+ *   static int handler(fr_req *req, void *ud) {
+ *       my_job *m = malloc(sizeof *m);
+ *       if (m) m->req = req;
+ *       if (!m || fr_pool_push((fr_pool *)ud, &m->job) < 0) {
+ *           free(m); return fr_res_json(req, 503, ...);
+ *       }
+ *       return FR_PENDING;    // the job answers later, from its worker
+ *   }
+ *   ...  fr_pool_config pc = {0};  pc.run = run;
+ *        fr_pool *pool = fr_pool_new(&pc);  fr_route(app, "GET", "/x", handler, pool);
+ *
+ * The pool's scheduling (tuned for Python's GIL, good for C too): ONE worker
+ * normally drains the queue in a batch -- waking more threads per job would
+ * only make them fight over a lock such as the GIL. A monitor thread wakes
+ * another worker when the queue is non-empty and made no progress for
+ * stall_us microseconds (the running job blocks: sleep, I/O), so a
+ * blocking job never stalls the jobs behind it. Up to `threads` workers run
+ * at once; more blocking jobs than that wait their turn. Jobs start in push
+ * order; with several workers active they may finish in any order.
+ *
+ * fork(): a child process inherits the memory of a pool and a mailbox but
+ * none of the pool's threads, and any of their locks may be held forever.
+ * In the child never push to, free or close them: call fr_pool_abandon /
+ * fr_mailbox_abandon (they release what can be released without touching a
+ * lock) and create new ones.
+ *
+ * Platforms: POSIX threads everywhere; the mailbox's fd is an eventfd on
+ * Linux and a non-blocking pipe on other POSIX systems. On Windows
+ * (port pending) fr_mailbox_init fails with -1. */
+
+/* One queued job; embed as the first member of your own job struct. `next`
+ * belongs to the queue while the job is queued. */
+typedef struct fr_job {
+    struct fr_job *next;
+} fr_job;
+
+/* ---- fr_pool ---- */
+
+typedef struct fr_pool fr_pool; /* opaque; created by fr_pool_new */
+
+/* Runs one job on a worker thread. The job is the callback's to keep, free
+ * or push again. ud is fr_pool_config.ud. */
+typedef void (*fr_job_fn)(fr_job *job, void *ud);
+
+/* Runtime configuration. Valid when zeroed except `run`. */
+typedef struct fr_pool_config {
+    int threads;        /* most workers at once (<= 0 = FR_POOL_THREADS) */
+    size_t stack_size;  /* per worker (0 = 1 MiB; below the system minimum = system default) */
+    unsigned stall_us;  /* no progress this long with jobs queued wakes another worker (0 = 1000) */
+    fr_job_fn run;      /* runs one job (required) */
+    /* Before a worker drains a batch (e.g. take the GIL), on that worker.
+     * Non-zero = this worker exits without running anything (e.g. the
+     * interpreter is finalizing). NULL = none. */
+    int (*batch_begin)(void *ud);
+    void (*batch_end)(void *ud); /* after the batch (e.g. release the GIL); NULL = none */
+    void *ud;                    /* passed to run, batch_begin, batch_end */
+} fr_pool_config;
+
+/* Create a pool (cfg is copied). No thread starts yet: workers and the
+ * monitor start on the first push or on fr_pool_start. NULL if cfg or
+ * cfg->run is NULL, or out of memory. Caller frees with fr_pool_free. */
+FR_API fr_pool *fr_pool_new(const fr_pool_config *cfg);
+/* Start the workers and the monitor now (to learn about failure early).
+ * 0 (also if already running), or -1: no thread could be created (nothing
+ * started; a later start or push tries again) or the pool is being freed.
+ * Thread-safe. Fewer workers than asked is not an error. */
+FR_API int fr_pool_start(fr_pool *p);
+/* Queue a job (starting the pool if needed). Any thread, jobs included.
+ * 0, or -1 and the job stays the caller's: NULL arguments, the pool is
+ * being freed, no thread could be started, or every worker has exited
+ * through batch_begin. */
+FR_API int fr_pool_push(fr_pool *p, fr_job *job);
+/* Stop the pool: from now on pushes are refused (-1; running jobs may
+ * still call push and get it); the jobs already queued still run; then
+ * every worker and the monitor are joined and the memory is freed. Jobs
+ * left queued because every worker exited through batch_begin are NOT run
+ * (the caller still owns their memory). Call once, not from a job of this
+ * pool, and only once threads outside the pool have stopped pushing (p is
+ * freed when this returns). NULL is a no-op. */
+FR_API void fr_pool_free(fr_pool *p);
+/* In a child process after fork(): free the pool's memory without locking,
+ * signalling or joining anything (its threads exist only in the parent).
+ * Queued jobs are forgotten, not run. p is invalid afterwards. Only in a
+ * single-threaded child; NULL is a no-op. */
+FR_API void fr_pool_abandon(fr_pool *p);
+
+/* ---- fr_mailbox ---- */
+
+/* A multi-producer job queue with a wake-up fd for the consumer's own
+ * loop. Embeddable; the fields are private (use the functions). A zeroed
+ * fr_mailbox is "closed": fr_mailbox_close on it is a no-op. */
+typedef struct fr_mailbox {
+    fr_job *head, *tail; /* queue, oldest first (under lock) */
+    int fd_r, fd_w;      /* wake-up channel: eventfd (fd_r == fd_w) or pipe */
+    void *lock;          /* allocated mutex; NULL = not open */
+} fr_mailbox;
+
+/* Open: an eventfd on Linux (EFD_NONBLOCK|EFD_CLOEXEC), a non-blocking
+ * close-on-exec pipe elsewhere. 0, or -1 (mb left closed). Not thread-safe
+ * (nothing may use mb yet). */
+FR_API int fr_mailbox_init(fr_mailbox *mb);
+/* The fd to watch for reading: readable exactly while jobs wait (after the
+ * push that made the queue non-empty until the take that emptied it).
+ * Never read it yourself; fr_mailbox_take drains it. -1 when closed. */
+FR_API int fr_mailbox_fd(const fr_mailbox *mb);
+/* Queue a job; any thread. Writes the fd only when the queue was empty.
+ * 0, or -1 (NULL argument or mailbox closed; the job stays the caller's).
+ * Must not race with fr_mailbox_close. */
+FR_API int fr_mailbox_push(fr_mailbox *mb, fr_job *job);
+/* Take every queued job at once: a list in push order (follow ->next,
+ * NULL-terminated; read next before re-pushing a job), or NULL if empty.
+ * Drains the fd when it returns jobs. The jobs are the caller's. Any thread,
+ * normally the one that watches the fd. */
+FR_API fr_job *fr_mailbox_take(fr_mailbox *mb);
+/* Close the fd and free the lock. Jobs still queued are forgotten (take
+ * them first if they own memory). Idempotent; no other thread may use mb
+ * meanwhile. */
+FR_API void fr_mailbox_close(fr_mailbox *mb);
+/* In a child process after fork(): close the child's copies of the fds,
+ * forget the queued jobs and free the lock's memory without locking or
+ * destroying it (a parent thread may have held it). mb is closed
+ * afterwards; fr_mailbox_init may reopen it. Single-threaded child only. */
+FR_API void fr_mailbox_abandon(fr_mailbox *mb);
 
 /* ---- json.h: strict RFC 8259 reader (DOM + events) and writer ----
  *
@@ -406,6 +561,201 @@ FR_API int fr_json_write_string(fr_buf *out, const char *s, size_t len);
 /* Python repr(float) text ("1.0", "0.1", "1e+16", "1.5e-07"): shortest digits
  * that round-trip. Returns length written (< 32), or -1 for NaN/Infinity. */
 FR_API int fr_json_format_double(double v, char out[32]);
+
+/* ---- query.h: query strings, urlencoded forms and Cookie headers ----
+ *
+ * One decoder for the three places a request carries key/value pairs, with
+ * Starlette's rules (what FastAPI users see in request.query_params,
+ * request.form() and request.cookies):
+ *
+ *   FR_KV_QUERY   query strings and application/x-www-form-urlencoded bodies
+ *                 (urllib.parse.parse_qsl(s, keep_blank_values=True)):
+ *                 pairs are split on '&' only, each on its first '='; a part
+ *                 without '=' is a key with an empty value; empty parts are
+ *                 skipped. Keys and values decode '+' as a space and %XX
+ *                 escapes (malformed escapes stay literally).
+ *   FR_KV_COOKIE  a Cookie header (Starlette's cookie_parser): pairs split
+ *                 on ';', each on its first '='; a part without '=' is a
+ *                 value with the empty key; key and value trimmed of
+ *                 whitespace (Python's str.strip() on the Latin-1 text);
+ *                 parts whose key and value are both empty are skipped;
+ *                 values (never keys) are unquoted like
+ *                 http.cookies._unquote ("..." with \" \\ and \ooo octal
+ *                 escapes); nothing is percent-decoded.
+ *
+ * Iteration yields RAW views into the input (nothing is decoded or copied);
+ * fr_kv_decode / fr_kv_decode_key turn a raw value / key into text.
+ * Decoded text is always valid UTF-8, equal to what Python gives for
+ * unquote_plus(raw.decode("latin-1")) (query) or the cookie rules above:
+ * bytes produced by %XX escapes are decoded as UTF-8 with each invalid
+ * sequence replaced by U+FFFD (errors="replace"), raw bytes >= 0x80 are
+ * Latin-1 characters. The decoded length is at most FR_KV_DECODED_MAX(raw).
+ *
+ * Repeated keys: Starlette's mappings keep the LAST value for
+ * `params[key]` / `.get(key)` and all of them for `.getlist(key)`;
+ * fr_kv_find gives the first or the last, fr_kv_key_eq lets a caller visit
+ * all values in order. */
+
+enum { FR_KV_QUERY = 0, FR_KV_COOKIE = 1 };
+enum { FR_KV_FIRST = 0, FR_KV_LAST = 1 };
+
+/* Upper bound of a decoded key/value for a raw length n. */
+#define FR_KV_DECODED_MAX(n) ((n) * 2 + 4)
+
+typedef struct fr_kv_iter {
+    const char *buf; /* the whole input */
+    size_t len, pos;
+    int kind;        /* FR_KV_QUERY or FR_KV_COOKIE */
+} fr_kv_iter;
+
+/* Start iterating over src (buf may be NULL when len is 0). */
+FR_API void fr_kv_iter_init(fr_kv_iter *it, fr_str src, int kind);
+/* Next pair as raw views into src (for cookies: already trimmed, quotes
+ * still on). 1 = a pair, 0 = no more. */
+FR_API int fr_kv_next(fr_kv_iter *it, fr_str *key, fr_str *value);
+/* Decode a raw value of `kind` into dst (cap bytes; cap >=
+ * FR_KV_DECODED_MAX(raw.len) always suffices). Returns the decoded length,
+ * or -1 if cap is too small or kind is unknown. dst must not overlap raw.
+ * For FR_KV_QUERY keys and values decode alike; a cookie key must go
+ * through fr_kv_decode_key (it is never unquoted). */
+FR_API long fr_kv_decode(int kind, fr_str raw, char *dst, size_t cap);
+/* The same for a raw key: cookie names are only converted from Latin-1 to
+ * UTF-8 ("\"a\"" stays "\"a\""); query keys decode like values. */
+FR_API long fr_kv_decode_key(int kind, fr_str raw, char *dst, size_t cap);
+/* 1 if raw key `raw` decodes (fr_kv_decode_key) to exactly `key`, without
+ * allocating. */
+FR_API int fr_kv_key_eq(int kind, fr_str raw, fr_str key);
+/* Find `key` (compared after decoding) in src: which = FR_KV_FIRST or
+ * FR_KV_LAST. 1 and *raw_value set (a raw view; decode it with fr_kv_decode)
+ * when found, 0 when absent. */
+FR_API int fr_kv_find(fr_str src, int kind, fr_str key, int which, fr_str *raw_value);
+/* Number of pairs whose key is `key`. */
+FR_API size_t fr_kv_count(fr_str src, int kind, fr_str key);
+
+/* ---- media.h: media types (Content-Type, RFC 9110 section 8.3.1) ----
+ *
+ * fr_media_parse splits "Type/Sub+Suffix; a=1; charset=\"UTF-8\"" into
+ * views: type and subtype (spaces and tabs before the type and after the
+ * subtype removed, none allowed around the '/'; case kept: compare with
+ * fr_str_ieq), then parameters one by one with fr_media_next_param
+ * (names case-insensitive, quoted-string values returned without the quotes;
+ * a value with backslash escapes is returned raw, escapes included, and
+ * flagged). Nothing is allocated. */
+
+typedef struct fr_media_type {
+    fr_str type, subtype; /* "application", "vnd.api+json" */
+    fr_str params;        /* the raw text after the first ';' ("" if none) */
+} fr_media_type;
+
+/* 0 ok, -1 when there is no "type/subtype" (empty, no '/', empty type or
+ * subtype, or a token character outside RFC 9110's tchar). */
+FR_API int fr_media_parse(fr_str value, fr_media_type *out);
+/* Iterate parameters: *pos starts at 0. 1 = a parameter (name, value;
+ * *quoted_escapes = 1 when a quoted value contains backslash escapes, so the
+ * view still holds them), 0 = no more. A parameter is token "=" (token /
+ * quoted-string) with spaces/tabs allowed around the ';' between them;
+ * malformed ones are skipped up to the next ';', and an unterminated
+ * quoted string ends the list. */
+FR_API int fr_media_next_param(const fr_media_type *mt, size_t *pos, fr_str *name, fr_str *value,
+                               int *quoted_escapes);
+/* Value of parameter `name` (case-insensitive), first occurrence. 1 / 0. */
+FR_API int fr_media_param(const fr_media_type *mt, const char *name, fr_str *value);
+
+/* The decisions the engine makes from a Content-Type header value (buf NULL
+ * = header absent). Each returns 1 or 0. */
+/* application/json or application/<anything>+json: FastAPI's JSON body
+ * rule, which asks email.message.Message, so it is looser than
+ * fr_media_parse: the text before the first ';' is stripped of Python
+ * whitespace (Latin-1: \t\n\v\f\r, 0x1c-0x1f, space, 0x85, 0xa0), must
+ * hold exactly one '/', and is compared case-insensitively with nothing
+ * else trimmed ("application/x y+json" is JSON, "application/ json" is
+ * not). An absent or empty header gives 0 here; FastAPI parses such a body
+ * as JSON only with strict_content_type=False -- the caller decides. */
+FR_API int fr_media_is_json(fr_str content_type);
+/* type/subtype equals `mime` ("application/x-www-form-urlencoded"),
+ * case-insensitive, parameters ignored. */
+FR_API int fr_media_is(fr_str content_type, const char *mime);
+
+/* ---- scalar.h: strict scalar parsing for request parameters ----
+ *
+ * Path, query, header, cookie and form values arrive as text and are
+ * coerced to the declared type (FastAPI: pydantic in lax mode). These
+ * parsers decide the common cases in C and say when they cannot:
+ *
+ *   FR_SCALAR_OK       parsed; *out holds exactly what pydantic gives
+ *   FR_SCALAR_INVALID  certainly not valid: pydantic rejects it with the error
+ *                      type fr_scalar_error_type(kind) and the message
+ *                      fr_scalar_error_msg(kind) (e.g. "int_parsing",
+ *                      "Input should be a valid integer, unable to parse
+ *                      string as an integer")
+ *   FR_SCALAR_DEFER    a rarer form pydantic may accept or reject with
+ *                      another message (whitespace, underscores, "1.0" for
+ *                      an int, huge numbers, ...): ask the full validator.
+ *
+ * Never wrong in the first two answers; DEFER is always safe. */
+
+enum { FR_SCALAR_OK = 0, FR_SCALAR_INVALID = -1, FR_SCALAR_DEFER = 1 };
+enum { FR_SCALAR_INT = 1, FR_SCALAR_FLOAT, FR_SCALAR_BOOL, FR_SCALAR_UUID };
+
+/* Canonical decimal integer that fits int64 ("-12", "0", "-0"; "+1", "007",
+ * "1.0", "1_000", " 1", beyond int64 DEFER). INVALID: empty, or printable
+ * ASCII of at most 4300 bytes without '_' holding a character no
+ * integer has ("abc", "1e3", "1,5") or a non-zero fraction ("1.5"). */
+FR_API int fr_parse_int(fr_str s, int64_t *out);
+/* Decimal float in JSON's grammar ("1.5", "-2", "3e8", "-0"), correctly
+ * rounded; NaN/inf spellings, ".5", "1.", "+1", '_', whitespace, results
+ * beyond the double range, integers beyond int64 and inputs over 64 bytes
+ * DEFER. INVALID: printable ASCII that is no float at all ("abc", "1.2.3"). */
+FR_API int fr_parse_float(fr_str s, double *out);
+/* pydantic's lax booleans: 0/1, true/false, t/f, yes/no, y/n, on/off,
+ * any case. *out = 0 or 1. Other printable ASCII is INVALID; text with
+ * whitespace, control or non-ASCII bytes DEFERs. */
+FR_API int fr_parse_bool(fr_str s, int *out);
+/* UUID as 32 hex digits, with or without the four dashes (8-4-4-4-12), any
+ * case; out = the 16 bytes. Every other form DEFERs (braces, "urn:uuid:"),
+ * and so does text pydantic rejects: its uuid_parsing message embeds the
+ * parser's detail, so this never answers INVALID. */
+FR_API int fr_parse_uuid(fr_str s, unsigned char out[16]);
+/* pydantic's error type and message for kind (FR_SCALAR_INT ...); "" for
+ * an unknown kind, and "" as the UUID message (see fr_parse_uuid). Static
+ * strings. */
+FR_API const char *fr_scalar_error_type(int kind);
+FR_API const char *fr_scalar_error_msg(int kind);
+
+/* ---- errors.h: FastAPI-shaped error bodies ----
+ *
+ * The JSON bodies FastAPI answers with, built in one place for the engine's
+ * own responses, C handlers and the Python face:
+ *
+ *   {"detail":"Not Found"}                       fr_error_detail
+ *   {"detail":[{"type":"missing","loc":["query","q"],
+ *               "msg":"Field required","input":null}, ...]}   fr_error_list_*
+ *
+ * Strings are JSON-escaped exactly as json.dumps(ensure_ascii=False) does
+ * (the engine's JSON writer). Every function returns 0, or -1 on OOM or bad
+ * arguments (NULL, text that is not UTF-8, an index that is not an
+ * integer); a failed call takes back what it appended, but a half-built
+ * body is of no use: discard it. */
+
+/* {"detail":"<msg>"} appended to b. */
+FR_API int fr_error_detail(fr_buf *b, fr_str msg);
+/* Open / close a body whose detail is any JSON value the caller appends in
+ * between: {"detail":  ...  } */
+FR_API int fr_error_begin(fr_buf *b);
+FR_API int fr_error_end(fr_buf *b);
+
+/* The 422 list. begin, then one add per error, then end. A loc element is a
+ * string, or an integer when is_index[i] is set (is_index may be NULL): its
+ * text ("-?[0-9]+") is then written bare.
+ * input: a JSON literal already encoded (e.g. "null", "\"abc\""; an empty
+ * view means null; it is not validated) or, with fr_error_list_add_str, a
+ * string to be escaped. An add puts the ',' itself unless b ends in '['. */
+FR_API int fr_error_list_begin(fr_buf *b);
+FR_API int fr_error_list_add(fr_buf *b, const char *type, const fr_str *loc, size_t nloc,
+                             const int *is_index, const char *msg, fr_str input_json);
+FR_API int fr_error_list_add_str(fr_buf *b, const char *type, const fr_str *loc, size_t nloc,
+                                 const int *is_index, const char *msg, fr_str input);
+FR_API int fr_error_list_end(fr_buf *b);
 
 /* ---- http.h: HTTP/1.1 request parser, chunked decoder, response writer ---- */
 
@@ -684,7 +1034,15 @@ FR_API int fr_router_get_stats(const fr_router *r, fr_router_stats *out);
  *     fr_di_ctx_finish() runs them in REVERSE order -- also when a later
  *     provider or the handler failed -- passing the failure code. A teardown
  *     that fails is reported to the log callback and never hides the
- *     original error.
+ *     original error;
+ *   - a provider's scope (FastAPI's Depends(scope=...)) says WHEN its
+ *     teardown runs: FR_DI_SCOPE_REQUEST (default) after the response was
+ *     sent, FR_DI_SCOPE_FUNCTION right after the handler returned, before
+ *     the response (fr_di_ctx_end_function_scope). Like FastAPI's
+ *     DependencyScopeError, a request-scoped provider with a teardown may
+ *     not depend directly on a function-scoped one (refused at registration);
+ *   - a host that must await teardowns or throw errors into them takes the
+ *     cleanups out one by one (fr_di_ctx_pop_cleanup) instead.
  *
  * Thread safety: build the registry before serving (fr_di_add, _set_deps,
  * _override are not thread-safe and must not run while a context resolves);
@@ -712,7 +1070,8 @@ FR_API int fr_router_get_stats(const fr_router *r, fr_router_stats *out);
  *       ...use db...
  *   }
  *   // setup: fr_di *di = fr_di_new(NULL);
- *   //        fr_di_provider p = {"db", NULL, 0, 0, db_open, db_close, pool};
+ *   //        fr_di_provider p = {"db", NULL, 0, 0, db_open, db_close, pool,
+ *   //                            FR_DI_SCOPE_REQUEST};
  *   //        int DB = fr_di_add(di, &p);   // -1 + fr_di_error(di) on failure
  *
  * Hosts whose providers cannot run synchronously (the Python glue awaiting
@@ -741,9 +1100,18 @@ typedef void (*fr_di_log_fn)(void *log_ud, const char *msg);
  * ask for a fresh value for this use (FastAPI's Depends(use_cache=False)). */
 #define FR_DI_FRESH(id) ((int)((unsigned)(id) | 0x40000000u))
 
+/* When a provider's teardown runs (FastAPI's Depends(scope=...)):
+ *   FR_DI_SCOPE_REQUEST   after the response was sent (fr_di_ctx_finish from
+ *                         an fr_req_on_done callback); FastAPI's default
+ *   FR_DI_SCOPE_FUNCTION  as soon as the handler returned, before the
+ *                         response is sent (fr_di_ctx_end_function_scope) */
+enum { FR_DI_SCOPE_REQUEST = 0, FR_DI_SCOPE_FUNCTION = 1 };
+
 /* Provider description; copied by fr_di_add (name and deps too). Valid when
  * zeroed except for the name: provide NULL yields the value NULL (a pure
- * "group" of dependencies), teardown NULL means no cleanup. */
+ * "group" of dependencies), teardown NULL means no cleanup (and no cleanup
+ * entry: a host that runs teardowns itself with fr_di_ctx_pop_cleanup still
+ * sets one, e.g. a synchronous fallback, so that the entry exists). */
 typedef struct fr_di_provider {
     const char *name;          /* for errors and fr_di_find; NULL = "#<id>" */
     const int *deps;           /* provider ids (or FR_DI_FRESH(id)), in order */
@@ -752,6 +1120,10 @@ typedef struct fr_di_provider {
     fr_di_provide_fn provide;
     fr_di_teardown_fn teardown;
     void *userdata;            /* passed to provide and teardown */
+    int scope;                 /* FR_DI_SCOPE_*: when the teardown runs. Last, so
+                                  positional initializers without it still work.
+                                  A request-scoped provider with a teardown may
+                                  not depend on a function-scoped one. */
 } fr_di_provider;
 
 /* Registry. alc NULL = FR_MALLOC/FR_FREE. NULL on OOM. */
@@ -761,17 +1133,19 @@ FR_API void fr_di_free(fr_di *di);
 FR_API void fr_di_set_log(fr_di *di, fr_di_log_fn fn, void *log_ud);
 
 /* Register a provider; returns its id (0, 1, 2, ... in registration order)
- * or -1 with fr_di_error() set (unknown dependency id, OOM). Dependencies
+ * or -1 with fr_di_error() set (unknown dependency id, invalid scope, scope
+ * rule broken, OOM). Dependencies
  * must already be registered; use fr_di_set_deps to wire forward
  * references later. */
 FR_API int fr_di_add(fr_di *di, const fr_di_provider *p);
 /* Replace the dependency list of provider `id` and recompile. A cycle (or a
- * bad id) is refused with -1, fr_di_error() naming it ("cycle: a -> b -> a"),
- * and the previous list is kept. */
+ * bad id, or a broken scope rule) is refused with -1, fr_di_error() naming it
+ * ("cycle: a -> b -> a"), and the previous list is kept. */
 FR_API int fr_di_set_deps(fr_di *di, int id, const int *deps, size_t ndeps);
 /* FastAPI's dependency_overrides: every use of `id` now runs `replacement`
- * (its own name, deps, provide, teardown, cache flag) instead; NULL restores
- * the original. Recompiles; -1 (and nothing changed) on a cycle or bad id. */
+ * (its own name, deps, provide, teardown, cache flag, scope) instead; NULL
+ * restores the original. Recompiles; -1 (and nothing changed) on a cycle, a
+ * broken scope rule or a bad id. */
 FR_API int fr_di_override(fr_di *di, int id, const fr_di_provider *replacement);
 /* Check the whole graph again (the mutators above already do): 0 or -1. */
 FR_API int fr_di_compile(fr_di *di);
@@ -804,23 +1178,51 @@ FR_API int fr_di_has(const fr_di_ctx *ctx, int id);
 /* Inside provide() (or while a step-driven host answers FR_DI_NEED): value
  * of the i-th dependency of the provider being produced. After a resolution
  * finished: the i-th dependency of the provider that was resolved. NULL if
- * out of range. */
+ * out of range. During a NEED for a skipped provider (fr_di_need_skipped)
+ * the args of the skipped dependencies are NULL; the others hold values. */
 FR_API void *fr_di_arg(const fr_di_ctx *ctx, size_t i);
 
-/* Register an extra cleanup (run with the teardowns, in reverse order of
- * registration). 0 / -1 on OOM or finished context. */
+/* Register an extra cleanup (run with the request-scoped teardowns, in
+ * reverse order of registration; fr_di_ctx_pop_cleanup reports it with id
+ * -1). 0 / -1 on OOM or finished context. */
 FR_API int fr_di_ctx_defer(fr_di_ctx *ctx, fr_di_teardown_fn fn, void *value, void *userdata);
 /* Record that the request failed (e.g. the handler failed after its
  * dependencies resolved); fr_di_ctx_finish then passes this code on. The
  * first non-zero code wins. */
 FR_API void fr_di_ctx_set_failed(fr_di_ctx *ctx, int code);
-/* Run every pending cleanup in reverse order, each with
+/* Run every pending cleanup, each with
  * failed = first non-zero of (`failed`, fr_di_ctx_set_failed code, a
- * provider's failure, a previous cleanup's failure). Returns that code
- * (0 = everything succeeded). Call it once, after the response was sent:
- * from an fr_req_on_done callback. Later calls do nothing and return the
- * same code. */
+ * provider's failure, a previous cleanup's failure). Function-scoped ones
+ * left pending (fr_di_ctx_end_function_scope was not called, e.g. the
+ * handler failed) run FIRST, then the request-scoped ones, each group in
+ * reverse order of registration -- FastAPI's error path, where the
+ * function-scoped exit stack unwinds before the request-scoped one.
+ * Returns that code (0 = everything succeeded). Call it once, after the
+ * response was sent: from an fr_req_on_done callback. Later calls do
+ * nothing and return the same code. */
 FR_API int fr_di_ctx_finish(fr_di_ctx *ctx, int failed);
+/* The handler returned: run the pending FUNCTION-scoped cleanups now, before
+ * the response is sent, in reverse order of registration, with `failed`
+ * computed and failed teardowns logged exactly as in fr_di_ctx_finish. They
+ * are removed (finish will not run them again). Returns the resulting code
+ * (0 = all ok); a non-zero one is recorded like fr_di_ctx_set_failed, so the
+ * request-scoped teardowns see it too (FastAPI: an error raised by a
+ * function-scoped teardown reaches the request-scoped ones). After finish:
+ * does nothing and returns finish's code; -1 if ctx is NULL. */
+FR_API int fr_di_ctx_end_function_scope(fr_di_ctx *ctx, int failed);
+/* Host-driven teardown, for hosts that must await a teardown or throw an
+ * error into it (Python generator dependencies). Removes the most recently
+ * registered pending cleanup of `scope` (FR_DI_SCOPE_FUNCTION,
+ * FR_DI_SCOPE_REQUEST, or -1 for any: function-scoped first) WITHOUT calling
+ * its teardown function, and returns 1 with *value = the value that was
+ * supplied and *id = the provider id (-1 for an fr_di_ctx_defer entry); out
+ * pointers may be NULL. 0 when none is left (also for a NULL ctx or an
+ * invalid scope; *value = NULL, *id = -1). Popping until 0 yields exactly the
+ * order fr_di_ctx_finish would have used; a popped cleanup is never run by
+ * fr_di_ctx_finish / _end_function_scope. The failure code to pass on is the
+ * host's (the one it would give finish). Also valid while a walk is active
+ * or after fr_di_fail (to unwind what was already supplied). */
+FR_API int fr_di_ctx_pop_cleanup(fr_di_ctx *ctx, int scope, void **value, int *id);
 /* Why the last call failed ("" if none), and the failing provider's id
  * (-1 if none / engine error). */
 FR_API const char *fr_di_ctx_error(const fr_di_ctx *ctx);
@@ -831,25 +1233,53 @@ FR_API int fr_di_ctx_failed_id(const fr_di_ctx *ctx);
  *   fr_di_begin(ctx, root);
  *   for (;;) {
  *       int id, st = fr_di_next(ctx, &id);
- *       if (st == FR_DI_NEED) { ...produce id's value, its dependency values
- *                               are fr_di_arg(ctx, i)...;
- *                               fr_di_supply(ctx, v) or fr_di_fail(ctx, code)
- *                               or fr_di_skip(ctx); }
+ *       if (st == FR_DI_NEED) { ...check id's own parameters...;
+ *                               if (fr_di_need_skipped(ctx) || errors)
+ *                                   fr_di_skip(ctx);
+ *                               else ...produce id's value, its dependency
+ *                               values are fr_di_arg(ctx, i)...;
+ *                               fr_di_supply(ctx, v) or fr_di_fail(ctx, code); }
  *       else break;   // FR_DI_RESOLVED, or a failure code / -1
  *   }
  *
+ * The walk follows FastAPI's solve_dependencies: dependencies depth first in
+ * declaration order, the root (e.g. the endpoint) NEEDed last; its supplied
+ * value is fr_di_result. A cached provider is not NEEDed again (its
+ * uncached sub-dependencies are, see the caching rules above).
+ *
  * fr_di_skip is FastAPI's "this dependency had parameter errors": the value
- * is not produced, every provider depending on it (up to the root) is
+ * is not produced and every provider depending on it (up to the root) is
  * skipped too, but the remaining dependencies still run so that all errors
- * can be collected; fr_di_next then ends with FR_DI_RESOLVED and
- * fr_di_skipped(ctx) > 0 (FastAPI answers 422). fr_di_supply pushes the
- * provider's teardown. */
+ * can be collected. A provider one of whose dependencies was skipped is
+ * still NEEDed, with fr_di_need_skipped(ctx) = 1: FastAPI still validates
+ * its own parameters (to report every 422 error at once) but never calls it;
+ * the host collects its errors and must answer fr_di_skip (fr_di_supply is
+ * refused with -1, fr_di_fail is allowed). fr_di_next then ends with
+ * FR_DI_RESOLVED and fr_di_skipped(ctx) > 0 (FastAPI answers 422).
+ * fr_di_resolve answers those NEEDs with fr_di_skip without calling
+ * provide(). fr_di_supply pushes the provider's teardown (if it has one)
+ * onto the cleanups of its scope. After fr_di_fail, fr_di_next returns the
+ * code and the cleanups of the values supplied so far stay pending (run by
+ * fr_di_ctx_finish, or popped by the host). */
 enum { FR_DI_RESOLVED = 0, FR_DI_NEED = 1 };
 FR_API int fr_di_begin(fr_di_ctx *ctx, int id);  /* 0 / -1 */
 FR_API int fr_di_next(fr_di_ctx *ctx, int *need_id);
-FR_API int fr_di_supply(fr_di_ctx *ctx, void *value); /* 0 / -1 (OOM or no step pending) */
+/* 0 / -1 (OOM, no step pending, or the pending NEED is for a skipped
+ * provider: it stays pending, see fr_di_ctx_error) */
+FR_API int fr_di_supply(fr_di_ctx *ctx, void *value);
+/* Like fr_di_supply, but the teardown (and fr_di_ctx_pop_cleanup) gets
+ * `cleanup_value` instead of the value consumers see: e.g. a Python
+ * generator dependency supplies what it yielded and is torn down through
+ * the generator object; a C provider can hand out a session and close the
+ * connection it came from. */
+FR_API int fr_di_supply_cleanup(fr_di_ctx *ctx, void *value, void *cleanup_value);
 FR_API void fr_di_fail(fr_di_ctx *ctx, int code);
 FR_API void fr_di_skip(fr_di_ctx *ctx);
+/* 1 when the pending FR_DI_NEED is for a provider one of whose dependencies
+ * was skipped (answer fr_di_skip), else 0. */
+FR_API int fr_di_need_skipped(const fr_di_ctx *ctx);
+/* How many NEEDs were answered with fr_di_skip in this context (those for
+ * providers skipped because of a dependency included). */
 FR_API size_t fr_di_skipped(const fr_di_ctx *ctx);
 /* Value of the resolved root (NULL if not resolved / skipped). */
 FR_API void *fr_di_result(const fr_di_ctx *ctx);
@@ -972,9 +1402,15 @@ FR_API size_t fr_req_num_params(const fr_req *req);
 FR_API int fr_req_param_at(const fr_req *req, size_t i, fr_str *name, fr_str *value);
 FR_API int64_t fr_req_param_int(const fr_req *req, const char *name);   /* 0 if absent */
 FR_API double fr_req_param_float(const fr_req *req, const char *name); /* 0 if absent */
-/* First query value for key, percent/plus-decoded into the request arena.
- * 1 found, 0 absent. */
+/* Query value for key (compared after decoding): the LAST one when the key
+ * repeats, as Starlette's request.query_params[key]; decoded (query.h
+ * FR_KV_QUERY) into the request arena and NUL-terminated. 1 found, 0 absent
+ * (or out of memory). value may be NULL. */
 FR_API int fr_req_query_get(fr_req *req, const char *key, fr_str *value);
+/* Cookie `name` from the first Cookie header, the LAST occurrence of the
+ * name (Starlette's request.cookies[name]); decoded (query.h FR_KV_COOKIE)
+ * into the request arena and NUL-terminated. 1 found, 0 absent. */
+FR_API int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value);
 FR_API fr_str fr_req_route_pattern(const fr_req *req); /* "" when unmatched */
 FR_API int fr_req_match_status(const fr_req *req);      /* enum fr_match_status */
 FR_API fr_str fr_req_match_allow(const fr_req *req);    /* 405: Allow value */
@@ -1152,6 +1588,113 @@ FR_API int fr_auth_parse(fr_str header, fr_str *scheme, fr_str *param);
 FR_API int fr_auth_basic_decode(fr_str param, char *buf, size_t cap, fr_str *user,
                                 fr_str *pass);
 
+/* ---- security.h: FastAPI's built-in security schemes, decided in C ----
+ *
+ * fastapi.security's classes read one credential from the request and
+ * either return it or answer 401 "Not authenticated" with a
+ * WWW-Authenticate challenge. fr_security_check does exactly that for a
+ * scheme described by an fr_security, so neither face needs a Request
+ * object or an event-loop hop for them:
+ *
+ *   kind                  FastAPI class            reads / value on FR_SEC_OK
+ *   FR_SEC_OAUTH2         OAuth2                   Authorization: a = the whole value
+ *   FR_SEC_OAUTH2_BEARER  OAuth2PasswordBearer,    Authorization "Bearer x":
+ *                         OAuth2AuthorizationCodeBearer    a = x (may be EMPTY)
+ *   FR_SEC_OPENID         OpenIdConnect            Authorization: a = the whole value
+ *   FR_SEC_HTTP_BASE      HTTPBase(scheme=...)     Authorization "S x": a = S, b = x
+ *   FR_SEC_HTTP_BEARER    HTTPBearer               ... S must be "bearer": a = S, b = x
+ *   FR_SEC_HTTP_DIGEST    HTTPDigest               ... S must be "digest": a = S, b = x
+ *   FR_SEC_HTTP_BASIC     HTTPBasic                "Basic base64(u:p)": a = u, b = p
+ *   FR_SEC_APIKEY_HEADER  APIKeyHeader             header `name`: a = its value
+ *   FR_SEC_APIKEY_QUERY   APIKeyQuery              query parameter `name`: a = decoded
+ *   FR_SEC_APIKEY_COOKIE  APIKeyCookie             cookie `name`: a = decoded
+ *
+ * Parsing (FastAPI's get_authorization_scheme_param, see fr_auth_parse): S
+ * is the value up to the first ' ', x the rest stripped of whitespace.
+ * Scheme names compare case-insensitively. Header values are the first
+ * header of that name (Starlette's headers.get); query values are the last
+ * of their key (query_params.get); cookies are Starlette's request.cookies:
+ * every Cookie header is parsed in order and a later pair replaces an
+ * earlier one, so the last occurrence wins (see query.h for decoding).
+ *
+ * What counts as missing, exactly as in FastAPI 0.165:
+ *   - an absent or empty header / query value / cookie (all kinds);
+ *   - HTTP_BASE/BEARER/DIGEST: an empty S or an empty x too ("Bearer",
+ *     "Bearer   ", " x"), and for BEARER/DIGEST a different S;
+ *   - OAUTH2_BEARER and HTTP_BASIC: a different S only. "Bearer" alone is
+ *     FR_SEC_OK with an empty token for OAUTH2_BEARER (FastAPI returns "");
+ *   - OAUTH2/OPENID: only an absent/empty header; any value is returned.
+ * Missing gives FR_SEC_DENY (status 401, detail "Not authenticated", the
+ * scheme's challenge), or FR_SEC_NONE (FastAPI returns None) when
+ * auto_error is 0. HTTP Basic credentials that are present ("Basic ..."
+ * with any case of "basic") but undecodable (bad base64, non-ASCII, no
+ * ':', or empty as in "Basic") are FR_SEC_DENY even when auto_error is 0,
+ * as FastAPI does.
+ *
+ * Challenges (WWW-Authenticate): OAUTH2, OAUTH2_BEARER, OPENID "Bearer";
+ * API keys "APIKey"; HTTP_BEARER "Bearer"; HTTP_DIGEST "Digest";
+ * HTTP_BASIC 'Basic realm="<realm>"' (realm copied as is, not escaped), or
+ * "Basic" when realm is NULL or empty; HTTP_BASE the scheme title-cased
+ * like Python's str.title() ("bearer" -> "Bearer", "x509cert" ->
+ * "X509Cert"; ASCII rules: bytes >= 0x80 are copied unchanged and count as
+ * letters, so a non-ASCII scheme name may differ from Python's). An empty
+ * HTTP_BASE scheme gives an empty challenge, as in FastAPI.
+ *
+ * Text: a and b views into the Authorization / API key header are raw
+ * header bytes (Latin-1, as Starlette decodes headers); HTTP Basic user and
+ * password are ASCII; query and cookie values are UTF-8 (fr_kv_decode). */
+
+enum {
+    FR_SEC_OAUTH2 = 1, FR_SEC_OAUTH2_BEARER, FR_SEC_OPENID, FR_SEC_HTTP_BASE, FR_SEC_HTTP_BEARER,
+    FR_SEC_HTTP_DIGEST, FR_SEC_HTTP_BASIC, FR_SEC_APIKEY_HEADER, FR_SEC_APIKEY_QUERY,
+    FR_SEC_APIKEY_COOKIE
+};
+enum { FR_SEC_OK = 0, FR_SEC_NONE = 1, FR_SEC_DENY = 2 };
+
+typedef struct fr_security {
+    int kind;             /* FR_SEC_* */
+    int auto_error;       /* 1 = deny, 0 = FR_SEC_NONE when missing */
+    const char *name;     /* API keys: header/query/cookie name (NULL = never present) */
+    const char *scheme;   /* FR_SEC_HTTP_BASE: HTTPBase(scheme=...), title-cased for
+                             the challenge (NULL = "") */
+    const char *realm;    /* FR_SEC_HTTP_BASIC: realm for the challenge, or NULL */
+} fr_security;
+
+typedef struct fr_security_result {
+    fr_str a, b;               /* FR_SEC_OK: see the table above; views into the
+                                  inputs (the request) or the arena. a.buf is never
+                                  NULL on FR_SEC_OK, even when a.len is 0 (an empty
+                                  OAuth2 bearer token); b is {NULL, 0} for one-value
+                                  kinds. Both {NULL, 0} otherwise. */
+    int status;                /* FR_SEC_DENY: 401; else 0 */
+    const char *detail;        /* FR_SEC_DENY: "Not authenticated" (static); else NULL */
+    const char *challenge;     /* FR_SEC_DENY: the WWW-Authenticate value, NUL-
+                                  terminated: a static string, s->scheme itself, or
+                                  a copy in the arena (HTTP_BASE scheme that needs
+                                  title-casing, Basic realm), so any length fits;
+                                  valid while *s and the arena are. Else NULL. */
+} fr_security_result;
+
+/* Decide for one scheme from the request's parsed views (first
+ * Authorization header, first header `name`, the raw query string, the
+ * Cookie headers). Decoded values (query/cookie values, Basic credentials)
+ * and formatted challenges live in the request arena.
+ * Returns FR_SEC_OK, FR_SEC_NONE or FR_SEC_DENY; -1 on OOM or bad arguments
+ * (NULL req/s/out, unknown kind); *out is then all zero. */
+FR_API int fr_security_check(fr_req *req, const fr_security *s, fr_security_result *out);
+/* The same decision from plain inputs (no fr_req): the Authorization value
+ * (buf NULL = absent), the API key header value (buf NULL = absent), the
+ * raw query string (without '?') and the Cookie header value (several
+ * Cookie headers: join them with ';' -- Starlette's merge is the same as
+ * parsing the joined text). Only the inputs the kind reads are looked at.
+ * Decoded values and formatted challenges go to the arena; arena may be
+ * NULL for kinds that never need it (OAuth2, OpenID, HTTP bearer/digest,
+ * API key header) -- otherwise NULL arena -> -1. For tests, fuzzing and
+ * hosts with their own request type. Returns as fr_security_check. */
+FR_API int fr_security_decide(const fr_security *s, fr_str authorization, fr_str key_header,
+                              fr_str query, fr_str cookie, fr_arena *arena,
+                              fr_security_result *out);
+
 #ifdef __cplusplus
 }
 #endif
@@ -1216,6 +1759,12 @@ static inline int fr__hexval(int c) {
     c |= 0x20;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
+}
+
+/* Python's str.isspace() for a Latin-1 character (what str.strip() removes
+ * from header text that Starlette decoded as Latin-1). */
+static inline int fr__py_space(unsigned c) {
+    return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0;
 }
 
 #endif /* FR__INTERNAL_H */
@@ -1469,6 +2018,400 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
         }
     }
     return (long)o;
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/pool.c"
+#endif
+/* ---- pool.c: worker pool for blocking jobs, mailbox for a host's loop ----
+ *
+ * Pool
+ *  - One mutex guards everything: the job list, the counters, the flags.
+ *    Idle workers wait on work_cv; the monitor waits on mon_cv while there
+ *    is nothing to watch (queue empty, or no worker inside a batch).
+ *  - push wakes a worker only when no worker is inside a batch (the active
+ *    one will reach the new job itself); otherwise, if the queue was empty,
+ *    it wakes the monitor, which then checks every stall_us whether the
+ *    `progress` counter (jobs taken) moved. If it did not, the running job
+ *    blocks: the monitor wakes one more idle worker, which starts its own
+ *    batch. While jobs stay queued and stuck it keeps waking one more per
+ *    period, up to every worker.
+ *  - Without a monitor thread (it could not be created) push wakes a worker
+ *    every time instead, so a blocking job still cannot stall the queue.
+ *  - Free sets `stopping` (pushes refused), wakes everyone; workers exit
+ *    once the queue is empty, the monitor at once; then all are joined.
+ *
+ * Mailbox
+ *  - The fd is written only under the lock, on the empty -> non-empty
+ *    transition, and drained under the lock by the take that empties the
+ *    queue: it is readable exactly while jobs wait, never spuriously, and
+ *    a wake-up is never lost.
+ */
+
+
+#include <pthread.h>
+#include <time.h>
+#if defined(_WIN32)
+#  ifndef WIN32_LEAN_AND_MEAN
+#    define WIN32_LEAN_AND_MEAN
+#  endif
+#  include <windows.h>
+#else
+#  include <unistd.h>
+#  include <fcntl.h>
+#  if defined(__linux__)
+#    include <sys/eventfd.h>
+#  endif
+#endif
+
+/* ---- pool ---- */
+
+struct fr_pool {
+    fr_pool_config cfg; /* defaults applied */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* idle workers */
+    pthread_cond_t mon_cv;  /* the monitor, while there is nothing to watch */
+    fr_job *head, *tail;
+    uint64_t progress; /* jobs taken so far: the monitor's stall detector */
+    int active;        /* workers inside a batch */
+    int live;          /* workers started and not exited */
+    int created;       /* entries of threads[] (joined by free) */
+    int started;
+    int stopping;
+    int have_monitor;
+    pthread_t monitor;
+    pthread_t *threads; /* cfg.threads entries */
+};
+
+static void fr__pool_sleep_us(unsigned us) {
+#if defined(_WIN32)
+    Sleep((us + 999) / 1000);
+#else
+    struct timespec ts;
+    ts.tv_sec = (time_t)(us / 1000000u);
+    ts.tv_nsec = (long)(us % 1000000u) * 1000L;
+    nanosleep(&ts, NULL);
+#endif
+}
+
+static void *fr__pool_monitor(void *arg) {
+    fr_pool *p = (fr_pool *)arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        uint64_t seen;
+        while (!p->stopping && (!p->head || p->active == 0)) {
+            /* queued with nobody in a batch: a wake-up is in flight, make sure */
+            if (p->head && p->active == 0) pthread_cond_signal(&p->work_cv);
+            pthread_cond_wait(&p->mon_cv, &p->mu);
+        }
+        if (p->stopping) break;
+        seen = p->progress;
+        pthread_mutex_unlock(&p->mu);
+        fr__pool_sleep_us(p->cfg.stall_us);
+        pthread_mutex_lock(&p->mu);
+        if (!p->stopping && p->head && p->progress == seen) pthread_cond_signal(&p->work_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Run jobs until the queue is empty. Called with the lock NOT held and
+ * p->active already counting this worker; returns with it uncounted. */
+static void fr__pool_batch(fr_pool *p) {
+    for (;;) {
+        fr_job *job;
+        pthread_mutex_lock(&p->mu);
+        job = p->head;
+        if (job) {
+            p->head = job->next;
+            if (!p->head) p->tail = NULL;
+            p->progress++;
+            if (p->head) pthread_cond_signal(&p->mon_cv);
+        } else {
+            p->active--;
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (!job) return;
+        job->next = NULL;
+        p->cfg.run(job, p->cfg.ud);
+    }
+}
+
+static void *fr__pool_worker(void *arg) {
+    fr_pool *p = (fr_pool *)arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->stopping) pthread_cond_wait(&p->work_cv, &p->mu);
+        if (!p->head) break; /* stopping, queue drained */
+        p->active++;
+        pthread_mutex_unlock(&p->mu);
+        if (p->cfg.batch_begin && p->cfg.batch_begin(p->cfg.ud) != 0) {
+            pthread_mutex_lock(&p->mu);
+            p->active--;
+            if (p->head) pthread_cond_signal(&p->work_cv); /* pass the wake-up on */
+            break;
+        }
+        fr__pool_batch(p);
+        if (p->cfg.batch_end) p->cfg.batch_end(p->cfg.ud);
+        pthread_mutex_lock(&p->mu);
+    }
+    p->live--;
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Create the workers, then the monitor. Lock held. 0 / -1 (no worker). */
+static int fr__pool_start_locked(fr_pool *p) {
+    pthread_attr_t at;
+    int i, have_attr;
+    if (p->stopping) return -1;
+    if (p->started) return 0;
+    have_attr = pthread_attr_init(&at) == 0;
+    if (have_attr) (void)pthread_attr_setstacksize(&at, p->cfg.stack_size); /* EINVAL: default */
+    for (i = p->created; i < p->cfg.threads; i++) {
+        if (pthread_create(&p->threads[i], have_attr ? &at : NULL, fr__pool_worker, p) != 0) break;
+        p->created++;
+        p->live++;
+    }
+    if (p->live > 0 && !p->have_monitor)
+        p->have_monitor = pthread_create(&p->monitor, have_attr ? &at : NULL, fr__pool_monitor, p) == 0;
+    if (have_attr) pthread_attr_destroy(&at);
+    if (p->live == 0) return -1;
+    p->started = 1;
+    return 0;
+}
+
+FR_API fr_pool *fr_pool_new(const fr_pool_config *cfg) {
+    fr_pool *p;
+    if (!cfg || !cfg->run) return NULL;
+    p = (fr_pool *)FR_MALLOC(sizeof *p);
+    if (!p) return NULL;
+    memset(p, 0, sizeof *p);
+    p->cfg = *cfg;
+    if (p->cfg.threads <= 0) p->cfg.threads = FR_POOL_THREADS;
+    if (p->cfg.stack_size == 0) p->cfg.stack_size = (size_t)1 << 20;
+    if (p->cfg.stall_us == 0) p->cfg.stall_us = 1000;
+    p->threads = (pthread_t *)FR_MALLOC((size_t)p->cfg.threads * sizeof(pthread_t));
+    if (!p->threads) {
+        FR_FREE(p);
+        return NULL;
+    }
+    if (pthread_mutex_init(&p->mu, NULL) != 0) goto fail_mu;
+    if (pthread_cond_init(&p->work_cv, NULL) != 0) goto fail_work;
+    if (pthread_cond_init(&p->mon_cv, NULL) != 0) goto fail_mon;
+    return p;
+fail_mon:
+    pthread_cond_destroy(&p->work_cv);
+fail_work:
+    pthread_mutex_destroy(&p->mu);
+fail_mu:
+    FR_FREE(p->threads);
+    FR_FREE(p);
+    return NULL;
+}
+
+FR_API int fr_pool_start(fr_pool *p) {
+    int rc;
+    if (!p) return -1;
+    pthread_mutex_lock(&p->mu);
+    rc = fr__pool_start_locked(p);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+FR_API int fr_pool_push(fr_pool *p, fr_job *job) {
+    if (!p || !job) return -1;
+    pthread_mutex_lock(&p->mu);
+    if (fr__pool_start_locked(p) < 0 || p->live == 0) {
+        pthread_mutex_unlock(&p->mu);
+        return -1;
+    }
+    job->next = NULL;
+    if (p->tail) {
+        p->tail->next = job;
+    } else {
+        p->head = job;
+        if (p->active > 0) pthread_cond_signal(&p->mon_cv); /* start watching */
+    }
+    p->tail = job;
+    if (p->active == 0 || !p->have_monitor) pthread_cond_signal(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+FR_API void fr_pool_free(fr_pool *p) {
+    int i;
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_cond_broadcast(&p->mon_cv);
+    pthread_mutex_unlock(&p->mu);
+    /* workers exit once the queue is empty (or through batch_begin) */
+    for (i = 0; i < p->created; i++) pthread_join(p->threads[i], NULL);
+    if (p->have_monitor) pthread_join(p->monitor, NULL);
+    pthread_cond_destroy(&p->mon_cv);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_mutex_destroy(&p->mu);
+    FR_FREE(p->threads);
+    FR_FREE(p);
+}
+
+FR_API void fr_pool_abandon(fr_pool *p) {
+    if (!p) return;
+    /* the parent's threads and possibly-held lock: memory only, never touched */
+    FR_FREE(p->threads);
+    FR_FREE(p);
+}
+
+/* ---- mailbox ---- */
+
+#if !defined(_WIN32) && !defined(__linux__)
+static int fr__mb_flags(int fd) {
+    int fl = fcntl(fd, F_GETFL, 0);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0;
+}
+#endif
+
+/* Open the wake-up channel. 0 / -1. */
+static int fr__mb_open(fr_mailbox *mb) {
+#if defined(_WIN32)
+    (void)mb;
+    return -1; /* port pending: a socket pair will do */
+#elif defined(__linux__)
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return -1;
+    mb->fd_r = mb->fd_w = fd;
+    return 0;
+#else
+    int fds[2];
+    if (pipe(fds) < 0) return -1;
+    if (fr__mb_flags(fds[0]) < 0 || fr__mb_flags(fds[1]) < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    mb->fd_r = fds[0];
+    mb->fd_w = fds[1];
+    return 0;
+#endif
+}
+
+static void fr__mb_close_fds(fr_mailbox *mb) {
+#if !defined(_WIN32)
+    if (mb->fd_r >= 0) close(mb->fd_r);
+    if (mb->fd_w >= 0 && mb->fd_w != mb->fd_r) close(mb->fd_w);
+#endif
+    mb->fd_r = mb->fd_w = -1;
+}
+
+/* Lock held. The queue just became non-empty. */
+static void fr__mb_signal(fr_mailbox *mb) {
+#if !defined(_WIN32)
+    ssize_t r;
+#  if defined(__linux__)
+    uint64_t one = 1;
+    do r = write(mb->fd_w, &one, sizeof one); while (r < 0 && errno == EINTR);
+#  else
+    char one = 1;
+    do r = write(mb->fd_w, &one, 1); while (r < 0 && errno == EINTR);
+#  endif
+    (void)r;
+#else
+    (void)mb;
+#endif
+}
+
+/* Lock held. The queue was just emptied. */
+static void fr__mb_drain(fr_mailbox *mb) {
+#if !defined(_WIN32)
+    ssize_t r;
+#  if defined(__linux__)
+    uint64_t v;
+    do r = read(mb->fd_r, &v, sizeof v); while (r < 0 && errno == EINTR);
+#  else
+    char buf[64];
+    do r = read(mb->fd_r, buf, sizeof buf); while (r > 0 || (r < 0 && errno == EINTR));
+#  endif
+    (void)r;
+#else
+    (void)mb;
+#endif
+}
+
+FR_API int fr_mailbox_init(fr_mailbox *mb) {
+    pthread_mutex_t *mu;
+    if (!mb) return -1;
+    mb->head = mb->tail = NULL;
+    mb->fd_r = mb->fd_w = -1;
+    mb->lock = NULL;
+    mu = (pthread_mutex_t *)FR_MALLOC(sizeof *mu);
+    if (!mu) return -1;
+    if (pthread_mutex_init(mu, NULL) != 0) {
+        FR_FREE(mu);
+        return -1;
+    }
+    if (fr__mb_open(mb) < 0) {
+        pthread_mutex_destroy(mu);
+        FR_FREE(mu);
+        return -1;
+    }
+    mb->lock = mu;
+    return 0;
+}
+
+FR_API int fr_mailbox_fd(const fr_mailbox *mb) {
+    return mb && mb->lock ? mb->fd_r : -1;
+}
+
+FR_API int fr_mailbox_push(fr_mailbox *mb, fr_job *job) {
+    pthread_mutex_t *mu;
+    if (!mb || !job || !mb->lock) return -1;
+    mu = (pthread_mutex_t *)mb->lock;
+    job->next = NULL;
+    pthread_mutex_lock(mu);
+    if (mb->tail) {
+        mb->tail->next = job;
+    } else {
+        mb->head = job;
+        fr__mb_signal(mb);
+    }
+    mb->tail = job;
+    pthread_mutex_unlock(mu);
+    return 0;
+}
+
+FR_API fr_job *fr_mailbox_take(fr_mailbox *mb) {
+    pthread_mutex_t *mu;
+    fr_job *h;
+    if (!mb || !mb->lock) return NULL;
+    mu = (pthread_mutex_t *)mb->lock;
+    pthread_mutex_lock(mu);
+    h = mb->head;
+    if (h) {
+        mb->head = mb->tail = NULL;
+        fr__mb_drain(mb);
+    }
+    pthread_mutex_unlock(mu);
+    return h;
+}
+
+FR_API void fr_mailbox_close(fr_mailbox *mb) {
+    if (!mb || !mb->lock) return;
+    fr__mb_close_fds(mb);
+    pthread_mutex_destroy((pthread_mutex_t *)mb->lock);
+    FR_FREE(mb->lock);
+    mb->lock = NULL;
+    mb->head = mb->tail = NULL;
+}
+
+FR_API void fr_mailbox_abandon(fr_mailbox *mb) {
+    if (!mb || !mb->lock) return;
+    fr__mb_close_fds(mb);
+    FR_FREE(mb->lock); /* a parent thread may have held it: never destroyed */
+    mb->lock = NULL;
+    mb->head = mb->tail = NULL;
 }
 
 #if FR_ENABLE_LINES
@@ -3565,6 +4508,791 @@ int fr_jw_finish(fr_jw *w) {
 }
 
 #if FR_ENABLE_LINES
+#line 1 "src/query.c"
+#endif
+/* ---- query.c: query strings, urlencoded forms and Cookie headers ---- */
+
+
+/* ---- where decoded bytes go ----
+ *
+ * fr_kv_decode writes the decoded text into a buffer; fr_kv_key_eq feeds the
+ * same decoder into a comparison instead, so the two cannot disagree. */
+
+typedef struct fr__kv_sink {
+    const char *cmp; /* compare with this text; NULL: write into dst */
+    char *dst;
+    size_t cap;      /* room in dst, or the length of cmp */
+    size_t len;      /* bytes produced so far */
+    int fail;        /* out of room, or a mismatch */
+} fr__kv_sink;
+
+static void fr__kv_put(fr__kv_sink *k, const void *p, size_t n) {
+    if (k->fail) return;
+    if (n > k->cap - k->len) {
+        k->fail = 1;
+        return;
+    }
+    if (k->cmp) k->fail = memcmp(k->cmp + k->len, p, n) != 0;
+    else memcpy(k->dst + k->len, p, n);
+    k->len += n;
+}
+
+/* A Latin-1 character as UTF-8. */
+static void fr__kv_put_latin1(fr__kv_sink *k, unsigned c) {
+    unsigned char u[2];
+    if (c < 0x80) {
+        u[0] = (unsigned char)c;
+        fr__kv_put(k, u, 1);
+        return;
+    }
+    u[0] = (unsigned char)(0xc0 | (c >> 6));
+    u[1] = (unsigned char)(0x80 | (c & 0x3f));
+    fr__kv_put(k, u, 2);
+}
+
+static void fr__kv_put_fffd(fr__kv_sink *k) { fr__kv_put(k, "\xef\xbf\xbd", 3); }
+
+/* ---- query decoding ----
+ *
+ * unquote_plus() splits its text into runs of ASCII characters and decodes
+ * the bytes of each run (literal, '+' as a space, or %XX) as UTF-8 with
+ * errors="replace"; a character >= 0x80 (a raw Latin-1 byte here) ends a
+ * run and stands for itself. */
+
+/* The unit at s[i]: *byte is its value, *lit is 1 for a raw byte >= 0x80.
+ * Returns the index after it. */
+static size_t fr__kv_unit(const char *s, size_t len, size_t i, unsigned *byte, int *lit) {
+    unsigned c = (unsigned char)s[i];
+    *lit = c >= 0x80;
+    if (c == '%' && len - i > 2 && fr__hexval((unsigned char)s[i + 1]) >= 0 &&
+        fr__hexval((unsigned char)s[i + 2]) >= 0) {
+        *byte = (unsigned)(fr__hexval((unsigned char)s[i + 1]) * 16 +
+                           fr__hexval((unsigned char)s[i + 2]));
+        return i + 3;
+    }
+    *byte = c == '+' ? ' ' : c;
+    return i + 1;
+}
+
+/* The UTF-8 sequence whose lead byte (>= 0x80, from an escape) is the unit
+ * at s[i]: copied when it is complete and valid, else one U+FFFD for its
+ * longest valid prefix -- the "maximal subpart" rule of Python's
+ * errors="replace". Returns the index of the first unit not consumed. */
+static size_t fr__kv_utf8(const char *s, size_t len, size_t i, fr__kv_sink *k) {
+    unsigned char seq[4];
+    unsigned b, lo = 0x80, hi = 0xbf;
+    size_t n = 1, need, j;
+    int lit;
+    j = fr__kv_unit(s, len, i, &b, &lit);
+    seq[0] = (unsigned char)b;
+    if (b >= 0xc2 && b <= 0xdf) {
+        need = 2;
+    } else if (b >= 0xe0 && b <= 0xef) {
+        need = 3;
+        if (b == 0xe0) lo = 0xa0; /* no overlongs */
+        if (b == 0xed) hi = 0x9f; /* no surrogates */
+    } else if (b >= 0xf0 && b <= 0xf4) {
+        need = 4;
+        if (b == 0xf0) lo = 0x90; /* no overlongs */
+        if (b == 0xf4) hi = 0x8f; /* nothing above U+10FFFF */
+    } else {
+        fr__kv_put_fffd(k); /* continuation byte, C0, C1, F5..FF */
+        return j;
+    }
+    while (n < need && j < len) {
+        size_t next = fr__kv_unit(s, len, j, &b, &lit);
+        if (lit || b < lo || b > hi) break;
+        seq[n++] = (unsigned char)b;
+        lo = 0x80;
+        hi = 0xbf;
+        j = next;
+    }
+    if (n == need) fr__kv_put(k, seq, n);
+    else fr__kv_put_fffd(k);
+    return j;
+}
+
+static void fr__kv_decode_query(fr_str raw, fr__kv_sink *k) {
+    size_t i = 0;
+    while (i < raw.len && !k->fail) {
+        unsigned b;
+        int lit;
+        size_t next = fr__kv_unit(raw.buf, raw.len, i, &b, &lit);
+        if (lit) {
+            fr__kv_put_latin1(k, b);
+        } else if (b >= 0x80) {
+            next = fr__kv_utf8(raw.buf, raw.len, i, k);
+        } else {
+            unsigned char c = (unsigned char)b;
+            fr__kv_put(k, &c, 1);
+        }
+        i = next;
+    }
+}
+
+/* ---- cookie decoding ---- */
+
+static void fr__kv_decode_latin1(fr_str raw, fr__kv_sink *k) {
+    size_t i;
+    for (i = 0; i < raw.len && !k->fail; i++) fr__kv_put_latin1(k, (unsigned char)raw.buf[i]);
+}
+
+static int fr__kv_octal(unsigned c) { return c >= '0' && c <= '7'; }
+
+/* http.cookies._unquote: only a value wrapped in double quotes is touched;
+ * inside, \ooo (first digit 0-3) is that character and a backslash before
+ * anything but a newline (regex '.') stands for the next character. */
+static void fr__kv_decode_cookie(fr_str raw, fr__kv_sink *k) {
+    const unsigned char *s = (const unsigned char *)raw.buf;
+    size_t i = 0, n = raw.len;
+    if (n < 2 || s[0] != '"' || s[n - 1] != '"') {
+        fr__kv_decode_latin1(raw, k);
+        return;
+    }
+    s++;
+    n -= 2;
+    while (i < n && !k->fail) {
+        if (s[i] == '\\' && n - i > 3 && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+            fr__kv_octal(s[i + 2]) && fr__kv_octal(s[i + 3])) {
+            fr__kv_put_latin1(k, (unsigned)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 +
+                                            (s[i + 3] - '0')));
+            i += 4;
+        } else if (s[i] == '\\' && n - i > 1 && s[i + 1] != '\n') {
+            fr__kv_put_latin1(k, s[i + 1]);
+            i += 2;
+        } else {
+            fr__kv_put_latin1(k, s[i]);
+            i++;
+        }
+    }
+}
+
+/* Run the decoder for `kind` (is_key: a cookie name is not unquoted). */
+static int fr__kv_run(int kind, int is_key, fr_str raw, fr__kv_sink *k) {
+    if (!raw.buf) raw.len = 0;
+    if (kind == FR_KV_QUERY) fr__kv_decode_query(raw, k);
+    else if (kind == FR_KV_COOKIE && is_key) fr__kv_decode_latin1(raw, k);
+    else if (kind == FR_KV_COOKIE) fr__kv_decode_cookie(raw, k);
+    else return -1;
+    return k->fail ? -1 : 0;
+}
+
+static long fr__kv_decode_into(int kind, int is_key, fr_str raw, char *dst, size_t cap) {
+    fr__kv_sink k;
+    memset(&k, 0, sizeof k);
+    k.dst = dst;
+    k.cap = dst ? cap : 0;
+    if (fr__kv_run(kind, is_key, raw, &k) < 0 || k.len > (size_t)LONG_MAX) return -1;
+    return (long)k.len;
+}
+
+long fr_kv_decode(int kind, fr_str raw, char *dst, size_t cap) {
+    return fr__kv_decode_into(kind, 0, raw, dst, cap);
+}
+
+long fr_kv_decode_key(int kind, fr_str raw, char *dst, size_t cap) {
+    return fr__kv_decode_into(kind, 1, raw, dst, cap);
+}
+
+int fr_kv_key_eq(int kind, fr_str raw, fr_str key) {
+    fr__kv_sink k;
+    memset(&k, 0, sizeof k);
+    k.cmp = key.buf ? key.buf : "";
+    k.cap = key.buf ? key.len : 0;
+    return fr__kv_run(kind, 1, raw, &k) == 0 && k.len == k.cap;
+}
+
+/* ---- iteration ---- */
+
+void fr_kv_iter_init(fr_kv_iter *it, fr_str src, int kind) {
+    if (!it) return;
+    it->buf = src.buf;
+    it->len = src.buf ? src.len : 0;
+    it->pos = 0;
+    it->kind = kind;
+}
+
+static fr_str fr__kv_trim(const char *b, const char *e) {
+    fr_str s;
+    while (b < e && fr__py_space((unsigned char)*b)) b++;
+    while (e > b && fr__py_space((unsigned char)e[-1])) e--;
+    s.buf = b;
+    s.len = (size_t)(e - b);
+    return s;
+}
+
+int fr_kv_next(fr_kv_iter *it, fr_str *key, fr_str *value) {
+    char sep;
+    if (!it || (it->kind != FR_KV_QUERY && it->kind != FR_KV_COOKIE)) return 0;
+    sep = it->kind == FR_KV_COOKIE ? ';' : '&';
+    while (it->pos < it->len) {
+        const char *p = it->buf + it->pos, *end = it->buf + it->len, *e, *eq;
+        fr_str k, v;
+        e = (const char *)memchr(p, sep, (size_t)(end - p));
+        if (!e) e = end;
+        it->pos = (size_t)(e - it->buf) + (e < end);
+        eq = (const char *)memchr(p, '=', (size_t)(e - p));
+        if (it->kind == FR_KV_QUERY) {
+            if (e == p) continue; /* empty part */
+            k.buf = p;
+            k.len = (size_t)((eq ? eq : e) - p);
+            v.buf = eq ? eq + 1 : e;
+            v.len = eq ? (size_t)(e - (eq + 1)) : 0;
+        } else {
+            if (eq) {
+                k = fr__kv_trim(p, eq);
+                v = fr__kv_trim(eq + 1, e);
+            } else {
+                k.buf = p; /* a bare value has the empty name */
+                k.len = 0;
+                v = fr__kv_trim(p, e);
+            }
+            if (k.len == 0 && v.len == 0) continue;
+        }
+        if (key) *key = k;
+        if (value) *value = v;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- lookups ---- */
+
+int fr_kv_find(fr_str src, int kind, fr_str key, int which, fr_str *raw_value) {
+    fr_kv_iter it;
+    fr_str k, v;
+    int found = 0;
+    fr_kv_iter_init(&it, src, kind);
+    while (fr_kv_next(&it, &k, &v)) {
+        if (!fr_kv_key_eq(kind, k, key)) continue;
+        found = 1;
+        if (raw_value) *raw_value = v;
+        if (which == FR_KV_FIRST) break;
+    }
+    return found;
+}
+
+size_t fr_kv_count(fr_str src, int kind, fr_str key) {
+    fr_kv_iter it;
+    fr_str k;
+    size_t n = 0;
+    fr_kv_iter_init(&it, src, kind);
+    while (fr_kv_next(&it, &k, NULL)) n += (size_t)fr_kv_key_eq(kind, k, key);
+    return n;
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/media.c"
+#endif
+/* ---- media.c: media types (Content-Type, RFC 9110 section 8.3.1) ---- */
+
+
+/* RFC 9110 tchar: "!#$%&'*+-.^_`|~", DIGIT, ALPHA */
+static int fr__media_tchar(unsigned c) {
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return 1;
+    if (c >= '0' && c <= '9') return 1;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", (int)c) != NULL;
+}
+
+static int fr__media_ows(unsigned c) { return c == ' ' || c == '\t'; }
+
+/* Length of the token at s[0..n) (0 when none). */
+static size_t fr__media_token(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && fr__media_tchar((unsigned char)s[i])) i++;
+    return i;
+}
+
+int fr_media_parse(fr_str value, fr_media_type *out) {
+    const char *p = value.buf, *end, *semi, *slash;
+    fr_media_type mt;
+    if (!out) return -1;
+    memset(out, 0, sizeof *out);
+    if (!p) return -1;
+    end = p + value.len;
+    semi = (const char *)memchr(p, ';', value.len);
+    mt.params.buf = semi ? semi + 1 : end;
+    mt.params.len = semi ? (size_t)(end - (semi + 1)) : 0;
+    if (semi) end = semi;
+    while (p < end && fr__media_ows((unsigned char)*p)) p++;
+    while (end > p && fr__media_ows((unsigned char)end[-1])) end--;
+    slash = (const char *)memchr(p, '/', (size_t)(end - p));
+    if (!slash) return -1;
+    mt.type.buf = p;
+    mt.type.len = (size_t)(slash - p);
+    mt.subtype.buf = slash + 1;
+    mt.subtype.len = (size_t)(end - (slash + 1));
+    if (mt.type.len == 0 || fr__media_token(mt.type.buf, mt.type.len) != mt.type.len) return -1;
+    if (mt.subtype.len == 0 || fr__media_token(mt.subtype.buf, mt.subtype.len) != mt.subtype.len)
+        return -1;
+    *out = mt;
+    return 0;
+}
+
+/* Skip to just past the next ';' (or to the end). */
+static size_t fr__media_skip(const fr_str *s, size_t i) {
+    const char *semi = (const char *)memchr(s->buf + i, ';', s->len - i);
+    return semi ? (size_t)(semi - s->buf) + 1 : s->len;
+}
+
+/* A quoted-string starting at s[i] (the opening quote). Returns the index
+ * after the closing quote and sets the inner view, or 0 when unterminated. */
+static size_t fr__media_quoted(const fr_str *s, size_t i, fr_str *v, int *esc) {
+    size_t j = i + 1;
+    *esc = 0;
+    while (j < s->len && s->buf[j] != '"') {
+        if (s->buf[j] == '\\') {
+            if (j + 1 == s->len) return 0;
+            *esc = 1;
+            j++;
+        }
+        j++;
+    }
+    if (j == s->len) return 0;
+    v->buf = s->buf + i + 1;
+    v->len = j - (i + 1);
+    return j + 1;
+}
+
+int fr_media_next_param(const fr_media_type *mt, size_t *pos, fr_str *name, fr_str *value,
+                        int *quoted_escapes) {
+    const fr_str *s;
+    size_t i;
+    if (!mt || !pos || !mt->params.buf) return 0;
+    s = &mt->params;
+    i = *pos;
+    while (i < s->len) {
+        fr_str n, v;
+        size_t t;
+        int esc = 0;
+        while (i < s->len && fr__media_ows((unsigned char)s->buf[i])) i++;
+        if (i == s->len) break;
+        if (s->buf[i] == ';') { /* empty parameter */
+            i++;
+            continue;
+        }
+        t = fr__media_token(s->buf + i, s->len - i);
+        if (t == 0 || i + t == s->len || s->buf[i + t] != '=') {
+            i = fr__media_skip(s, i);
+            continue;
+        }
+        n.buf = s->buf + i;
+        n.len = t;
+        i += t + 1;
+        if (i < s->len && s->buf[i] == '"') {
+            size_t after = fr__media_quoted(s, i, &v, &esc);
+            if (!after) break; /* unterminated: nothing more to read */
+            i = after;
+        } else {
+            t = fr__media_token(s->buf + i, s->len - i);
+            v.buf = s->buf + i;
+            v.len = t;
+            i += t;
+            if (t == 0) {
+                i = fr__media_skip(s, i);
+                continue;
+            }
+        }
+        while (i < s->len && fr__media_ows((unsigned char)s->buf[i])) i++;
+        if (i < s->len && s->buf[i] != ';') { /* junk after the value */
+            i = fr__media_skip(s, i);
+            continue;
+        }
+        *pos = i;
+        if (name) *name = n;
+        if (value) *value = v;
+        if (quoted_escapes) *quoted_escapes = esc;
+        return 1;
+    }
+    *pos = s->len;
+    return 0;
+}
+
+int fr_media_param(const fr_media_type *mt, const char *name, fr_str *value) {
+    size_t pos = 0;
+    fr_str n, v;
+    if (!name) return 0;
+    while (fr_media_next_param(mt, &pos, &n, &v, NULL)) {
+        if (fr_str_ieq_c(n, name)) {
+            if (value) *value = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ASCII case-insensitive equality of s[0..n) and the lowercase `lit`. */
+static int fr__media_ieq(const char *s, size_t n, const char *lit) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!lit[i] || fr__tolower((unsigned char)s[i]) != lit[i]) return 0;
+    return lit[n] == 0;
+}
+
+/* FastAPI decides with email.message.Message: the text before the first
+ * ';', str.strip()ed (Latin-1 whitespace) and lowercased, must hold exactly
+ * one '/', else the type is text/plain; no other whitespace is removed, so
+ * "application /json" is not JSON. Lowercasing a Latin-1 character never
+ * gives an ASCII one, so an ASCII case-insensitive compare is exact. */
+int fr_media_is_json(fr_str content_type) {
+    const char *p = content_type.buf, *end, *semi, *slash;
+    size_t sub;
+    if (!p) return 0;
+    end = p + content_type.len;
+    semi = (const char *)memchr(p, ';', content_type.len);
+    if (semi) end = semi;
+    while (p < end && fr__py_space((unsigned char)*p)) p++;
+    while (end > p && fr__py_space((unsigned char)end[-1])) end--;
+    slash = (const char *)memchr(p, '/', (size_t)(end - p));
+    if (!slash || memchr(slash + 1, '/', (size_t)(end - (slash + 1)))) return 0;
+    if (!fr__media_ieq(p, (size_t)(slash - p), "application")) return 0;
+    sub = (size_t)(end - (slash + 1));
+    return fr__media_ieq(slash + 1, sub, "json") ||
+           (sub >= 5 && fr__media_ieq(end - 5, 5, "+json"));
+}
+
+int fr_media_is(fr_str content_type, const char *mime) {
+    fr_media_type mt;
+    const char *slash;
+    size_t tl;
+    if (!mime || fr_media_parse(content_type, &mt) < 0) return 0;
+    slash = strchr(mime, '/');
+    if (!slash) return 0;
+    tl = (size_t)(slash - mime);
+    return mt.type.len == tl && mt.subtype.len == strlen(slash + 1) &&
+           fr_str_ieq(mt.type, (fr_str){mime, tl}) && fr_str_ieq_c(mt.subtype, slash + 1);
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/scalar.c"
+#endif
+/* ---- scalar.c: strict scalar parsing for request parameters ----
+ *
+ * The answers follow pydantic-core 2's str_as_int / str_as_float /
+ * str_as_bool and the uuid crate's Uuid::parse_str. Anything those strip or
+ * rewrite first (whitespace, '_', leading zeros, a '+', "1.0" for an int) is
+ * DEFERred rather than modelled, so the C side only ever claims the cases
+ * that hold across pydantic releases. */
+
+
+/* pydantic refuses integer text longer than this with int_parsing_size, not
+ * int_parsing (CPython's int() digit limit). */
+#define FR__SC_INT_MAX_LEN 4300
+/* Longer float text is handed to pydantic (repr() of any double is at most
+ * 24 bytes). */
+#define FR__SC_FLOAT_MAX_LEN 64
+
+static int fr__sc_digit(unsigned c) { return c - '0' < 10u; }
+
+/* Printable ASCII other than space: bytes pydantic cannot strip or read as
+ * a Unicode digit. Text with any other byte is DEFERred before it can be
+ * called invalid. */
+static int fr__sc_plain(fr_str s) {
+    size_t i;
+    for (i = 0; i < s.len; i++)
+        if ((unsigned char)s.buf[i] < 0x21 || (unsigned char)s.buf[i] > 0x7e) return 0;
+    return 1;
+}
+
+static int fr__sc_has(fr_str s, char c) { return s.len && memchr(s.buf, c, s.len) != NULL; }
+
+/* ---- int ---- */
+
+/* "[+-]?[0-9]*\.[0-9]*[1-9][0-9]*": a fraction that is not zero, which no
+ * pydantic release turns into an int. */
+static int fr__sc_fraction(fr_str s) {
+    size_t i = 0, dots = 0;
+    int nonzero = 0;
+    if (s.len && (s.buf[0] == '+' || s.buf[0] == '-')) i = 1;
+    for (; i < s.len; i++) {
+        unsigned c = (unsigned char)s.buf[i];
+        if (c == '.') dots++;
+        else if (!fr__sc_digit(c)) return 0;
+        else if (dots && c != '0') nonzero = 1;
+    }
+    return dots == 1 && nonzero;
+}
+
+int fr_parse_int(fr_str s, int64_t *out) {
+    size_t i = 0, j;
+    int neg = 0;
+    uint64_t v = 0, lim;
+    if (!s.buf) s.len = 0;
+    if (s.len == 0) return FR_SCALAR_INVALID;
+    if (s.buf[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    /* the canonical form: -?(0|[1-9][0-9]*) within int64 */
+    lim = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
+    for (j = i; j < s.len && fr__sc_digit((unsigned char)s.buf[j]); j++) {
+        unsigned d = (unsigned char)s.buf[j] - '0';
+        if (v > (lim - d) / 10) break; /* beyond int64: a Python int, DEFER */
+        v = v * 10 + d;
+    }
+    if (j == s.len && j > i && !(s.buf[i] == '0' && s.len - i > 1)) {
+        if (out) *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+        return FR_SCALAR_OK;
+    }
+    if (!fr__sc_plain(s) || s.len > FR__SC_INT_MAX_LEN || fr__sc_has(s, '_')) return FR_SCALAR_DEFER;
+    for (j = 0; j < s.len; j++) {
+        unsigned c = (unsigned char)s.buf[j];
+        if (!fr__sc_digit(c) && c != '+' && c != '-' && c != '.') return FR_SCALAR_INVALID;
+    }
+    return fr__sc_fraction(s) ? FR_SCALAR_INVALID : FR_SCALAR_DEFER;
+}
+
+/* ---- float ---- */
+
+/* Rust's f64 grammar (what pydantic-core parses with):
+ *   [+-]? ( inf | infinity | nan | Number )   (words in any case)
+ *   Number = ( D+ | D+ '.' D* | D* '.' D+ ) ( [eE] [+-]? D+ )?          */
+static int fr__sc_rust_float(fr_str s) {
+    size_t i = 0, intd = 0, fracd = 0, ed = 0;
+    fr_str w;
+    if (s.len && (s.buf[0] == '+' || s.buf[0] == '-')) i = 1;
+    w.buf = s.buf + i;
+    w.len = s.len - i;
+    if (fr_str_ieq_c(w, "inf") || fr_str_ieq_c(w, "infinity") || fr_str_ieq_c(w, "nan")) return 1;
+    while (i < s.len && fr__sc_digit((unsigned char)s.buf[i])) i++, intd++;
+    if (i < s.len && s.buf[i] == '.') {
+        i++;
+        while (i < s.len && fr__sc_digit((unsigned char)s.buf[i])) i++, fracd++;
+    }
+    if (intd + fracd == 0) return 0;
+    if (i < s.len && (s.buf[i] == 'e' || s.buf[i] == 'E')) {
+        i++;
+        if (i < s.len && (s.buf[i] == '+' || s.buf[i] == '-')) i++;
+        while (i < s.len && fr__sc_digit((unsigned char)s.buf[i])) i++, ed++;
+        if (ed == 0) return 0;
+    }
+    return i == s.len;
+}
+
+/* A JSON number (RFC 8259 grammar): a subset of the above whose value the
+ * engine's JSON reader computes correctly rounded and locale-independently,
+ * as Rust does. */
+static int fr__sc_json_number(fr_str s) {
+    size_t i = 0, n;
+    if (s.len && s.buf[0] == '-') i = 1;
+    if (i == s.len || !fr__sc_digit((unsigned char)s.buf[i])) return 0;
+    if (s.buf[i] == '0') i++;
+    else while (i < s.len && fr__sc_digit((unsigned char)s.buf[i])) i++;
+    if (i < s.len && s.buf[i] == '.') {
+        for (n = ++i; i < s.len && fr__sc_digit((unsigned char)s.buf[i]); i++) {}
+        if (i == n) return 0;
+    }
+    if (i < s.len && (s.buf[i] == 'e' || s.buf[i] == 'E')) {
+        i++;
+        if (i < s.len && (s.buf[i] == '+' || s.buf[i] == '-')) i++;
+        for (n = i; i < s.len && fr__sc_digit((unsigned char)s.buf[i]); i++) {}
+        if (i == n) return 0;
+    }
+    return i == s.len;
+}
+
+typedef struct fr__sc_num {
+    double d;
+    int neg, ok;
+} fr__sc_num;
+
+static int fr__sc_on_double(void *ctx, double v) {
+    fr__sc_num *n = (fr__sc_num *)ctx;
+    n->d = v;
+    n->ok = 1;
+    return 0;
+}
+
+static int fr__sc_on_int(void *ctx, int64_t v) {
+    fr__sc_num *n = (fr__sc_num *)ctx;
+    /* int64 -> double rounds to nearest; "-0" is -0.0 as in Rust */
+    n->d = v == 0 && n->neg ? -0.0 : (double)v;
+    n->ok = 1;
+    return 0;
+}
+
+int fr_parse_float(fr_str s, double *out) {
+    fr_json_sax sax;
+    fr__sc_num n;
+    if (!s.buf) s.len = 0;
+    if (s.len == 0) return FR_SCALAR_INVALID;
+    if (s.len <= FR__SC_FLOAT_MAX_LEN && fr__sc_json_number(s)) {
+        memset(&sax, 0, sizeof sax);
+        memset(&n, 0, sizeof n);
+        sax.on_double = fr__sc_on_double;
+        sax.on_int = fr__sc_on_int; /* no on_bigint: beyond int64 leaves ok 0, DEFER */
+        n.neg = s.buf[0] == '-';
+        if (fr_json_parse_events(s.buf, s.len, &sax, &n, 1, NULL) == 0 && n.ok) {
+            if (out) *out = n.d;
+            return FR_SCALAR_OK;
+        }
+        return FR_SCALAR_DEFER; /* beyond the double range: pydantic gives inf */
+    }
+    if (!fr__sc_plain(s) || fr__sc_has(s, '_') || fr__sc_rust_float(s)) return FR_SCALAR_DEFER;
+    return FR_SCALAR_INVALID;
+}
+
+/* ---- bool ---- */
+
+int fr_parse_bool(fr_str s, int *out) {
+    static const char *const no[] = {"0", "f", "n", "no", "off", "false"};
+    static const char *const yes[] = {"1", "t", "y", "on", "yes", "true"};
+    size_t i;
+    if (!s.buf) s.len = 0;
+    for (i = 0; i < FR__COUNTOF(no); i++) {
+        if (fr_str_ieq_c(s, no[i]) || fr_str_ieq_c(s, yes[i])) {
+            if (out) *out = fr_str_ieq_c(s, yes[i]);
+            return FR_SCALAR_OK;
+        }
+    }
+    return fr__sc_plain(s) ? FR_SCALAR_INVALID : FR_SCALAR_DEFER;
+}
+
+/* ---- uuid ---- */
+
+int fr_parse_uuid(fr_str s, unsigned char out[16]) {
+    unsigned char u[16];
+    size_t i, o = 0;
+    int dashed;
+    if (!s.buf) s.len = 0;
+    if (s.len != 32 && s.len != 36) return FR_SCALAR_DEFER;
+    dashed = s.len == 36;
+    for (i = 0; i < s.len;) {
+        int hi, lo;
+        if (dashed && (i == 8 || i == 13 || i == 18 || i == 23)) {
+            if (s.buf[i] != '-') return FR_SCALAR_DEFER;
+            i++;
+            continue;
+        }
+        hi = fr__hexval((unsigned char)s.buf[i]);
+        lo = fr__hexval((unsigned char)s.buf[i + 1]);
+        if (hi < 0 || lo < 0) return FR_SCALAR_DEFER;
+        u[o++] = (unsigned char)(hi * 16 + lo);
+        i += 2;
+    }
+    if (out) memcpy(out, u, sizeof u);
+    return FR_SCALAR_OK;
+}
+
+/* ---- messages ---- */
+
+const char *fr_scalar_error_type(int kind) {
+    switch (kind) {
+    case FR_SCALAR_INT: return "int_parsing";
+    case FR_SCALAR_FLOAT: return "float_parsing";
+    case FR_SCALAR_BOOL: return "bool_parsing";
+    case FR_SCALAR_UUID: return "uuid_parsing";
+    default: return "";
+    }
+}
+
+const char *fr_scalar_error_msg(int kind) {
+    switch (kind) {
+    case FR_SCALAR_INT: return "Input should be a valid integer, unable to parse string as an integer";
+    case FR_SCALAR_FLOAT: return "Input should be a valid number, unable to parse string as a number";
+    case FR_SCALAR_BOOL: return "Input should be a valid boolean, unable to interpret input";
+    default: return ""; /* uuid: never INVALID, pydantic's message embeds the parser's detail */
+    }
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/errors.c"
+#endif
+/* ---- errors.c: FastAPI-shaped error bodies ----
+ *
+ * Each call appends whole JSON pieces; on failure it takes back what it
+ * appended, so b->len is where it was. */
+
+
+static int fr__err_fail(fr_buf *b, size_t start) {
+    b->len = start;
+    return -1;
+}
+
+/* A C string as a JSON string; NULL fails. */
+static int fr__err_cstr(fr_buf *b, const char *s) {
+    return s ? fr_json_write_string(b, s, strlen(s)) : -1;
+}
+
+/* -?[0-9]+ : an index may be written as a bare JSON integer. */
+static int fr__err_is_int(fr_str s) {
+    size_t i = (s.len && s.buf[0] == '-') ? 1 : 0;
+    if (i == s.len) return 0;
+    for (; i < s.len; i++)
+        if (s.buf[i] < '0' || s.buf[i] > '9') return 0;
+    return 1;
+}
+
+int fr_error_detail(fr_buf *b, fr_str msg) {
+    size_t start;
+    if (!b || (!msg.buf && msg.len)) return -1;
+    start = b->len;
+    if (fr_buf_append(b, "{\"detail\":", 10) < 0 || fr_json_write_string(b, msg.buf, msg.len) < 0 ||
+        fr_buf_append_char(b, '}') < 0)
+        return fr__err_fail(b, start);
+    return 0;
+}
+
+int fr_error_begin(fr_buf *b) { return b ? fr_buf_append(b, "{\"detail\":", 10) : -1; }
+
+int fr_error_end(fr_buf *b) { return b ? fr_buf_append_char(b, '}') : -1; }
+
+int fr_error_list_begin(fr_buf *b) { return b ? fr_buf_append(b, "{\"detail\":[", 11) : -1; }
+
+int fr_error_list_end(fr_buf *b) { return b ? fr_buf_append(b, "]}", 2) : -1; }
+
+/* ,{"type":...,"loc":[...],"msg":...,"input": -- the value is due next */
+static int fr__err_entry_head(fr_buf *b, const char *type, const fr_str *loc, size_t nloc,
+                              const int *is_index, const char *msg) {
+    size_t i;
+    if (!type || !msg || (!loc && nloc)) return -1;
+    /* the first entry follows the list's '[' */
+    if (b->len && b->buf[b->len - 1] != '[' && fr_buf_append_char(b, ',') < 0) return -1;
+    if (fr_buf_append(b, "{\"type\":", 8) < 0 || fr__err_cstr(b, type) < 0 ||
+        fr_buf_append(b, ",\"loc\":[", 8) < 0)
+        return -1;
+    for (i = 0; i < nloc; i++) {
+        if (i && fr_buf_append_char(b, ',') < 0) return -1;
+        if (!loc[i].buf && loc[i].len) return -1;
+        if (is_index && is_index[i]) {
+            if (!fr__err_is_int(loc[i]) || fr_buf_append(b, loc[i].buf, loc[i].len) < 0) return -1;
+        } else if (fr_json_write_string(b, loc[i].buf, loc[i].len) < 0) {
+            return -1;
+        }
+    }
+    if (fr_buf_append(b, "],\"msg\":", 8) < 0 || fr__err_cstr(b, msg) < 0 ||
+        fr_buf_append(b, ",\"input\":", 9) < 0)
+        return -1;
+    return 0;
+}
+
+int fr_error_list_add(fr_buf *b, const char *type, const fr_str *loc, size_t nloc,
+                      const int *is_index, const char *msg, fr_str input_json) {
+    size_t start;
+    if (!b) return -1;
+    start = b->len;
+    if (fr__err_entry_head(b, type, loc, nloc, is_index, msg) < 0) return fr__err_fail(b, start);
+    if (input_json.buf && input_json.len) {
+        if (fr_buf_append(b, input_json.buf, input_json.len) < 0) return fr__err_fail(b, start);
+    } else if (fr_buf_append(b, "null", 4) < 0) {
+        return fr__err_fail(b, start);
+    }
+    if (fr_buf_append_char(b, '}') < 0) return fr__err_fail(b, start);
+    return 0;
+}
+
+int fr_error_list_add_str(fr_buf *b, const char *type, const fr_str *loc, size_t nloc,
+                          const int *is_index, const char *msg, fr_str input) {
+    size_t start;
+    if (!b || (!input.buf && input.len)) return -1;
+    start = b->len;
+    if (fr__err_entry_head(b, type, loc, nloc, is_index, msg) < 0 ||
+        fr_json_write_string(b, input.buf, input.len) < 0 || fr_buf_append_char(b, '}') < 0)
+        return fr__err_fail(b, start);
+    return 0;
+}
+
+#if FR_ENABLE_LINES
 #line 1 "src/http.c"
 #endif
 /* ---- http.c: HTTP/1.1 request parser, chunked decoder, response writer ----
@@ -5544,6 +7272,7 @@ typedef struct fr__di_def {
     fr_di_provide_fn provide;
     fr_di_teardown_fn teardown;
     void *userdata;
+    int scope; /* FR_DI_SCOPE_* */
 } fr__di_def;
 
 typedef struct fr__di_node {
@@ -5574,6 +7303,7 @@ typedef struct fr__di_cleanup {
     fr_di_teardown_fn fn;
     void *value, *ud;
     const char *name;
+    int id; /* provider id, -1 for fr_di_ctx_defer */
     struct fr__di_cleanup *next;
 } fr__di_cleanup;
 
@@ -5592,11 +7322,11 @@ struct fr_di_ctx {
     void *ud;
     int n;
     fr__di_slot *slots;
-    fr__di_cleanup *cleanups;
+    fr__di_cleanup *cleanups[2]; /* per FR_DI_SCOPE_*, most recent first */
     /* walk */
     fr__di_frame *stack;
     size_t depth, stack_cap;
-    int active, pending;
+    int active, pending, need_skipped;
     void **root_args;
     size_t root_nargs;
     void *result;
@@ -5666,6 +7396,10 @@ static int fr__di_def_copy(fr_di *di, fr__di_def *d, const fr_di_provider *p, in
         snprintf(autoname, sizeof autoname, "#%d", self_id);
         name = autoname;
     }
+    if (p->scope != FR_DI_SCOPE_REQUEST && p->scope != FR_DI_SCOPE_FUNCTION) {
+        fr__di_seterr(di, "provider '%s': invalid scope %d", name, p->scope);
+        return -1;
+    }
     for (i = 0; i < p->ndeps; i++) {
         int raw = p->deps[i], id = fr__di_dep_id(raw);
         if (raw < 0 || ((unsigned)raw & ~(FR__DI_FRESH_BIT | (unsigned)FR__DI_MAX_PROVIDERS))) {
@@ -5696,6 +7430,7 @@ static int fr__di_def_copy(fr_di *di, fr__di_def *d, const fr_di_provider *p, in
     d->provide = p->provide;
     d->teardown = p->teardown;
     d->userdata = p->userdata;
+    d->scope = p->scope;
     return 0;
 oom:
     fr__di_def_clear(di, d);
@@ -5721,6 +7456,26 @@ static void fr__di_node_derive(fr_di *di, int id) {
     nd->depth = depth + 1;
 }
 
+/* FastAPI's DependencyScopeError: a request-scoped provider with a teardown
+ * outlives the handler, so it may not use a function-scoped value (torn down
+ * before it). Checked on direct dependencies, like FastAPI. */
+static int fr__di_check_scope(fr_di *di, int id) {
+    const fr__di_def *d = fr__di_def_of(di, id);
+    size_t i;
+    if (!d->teardown || d->scope != FR_DI_SCOPE_REQUEST) return 0;
+    for (i = 0; i < d->ndeps; i++) {
+        const fr__di_def *c = fr__di_def_of(di, fr__di_dep_id(d->deps[i]));
+        if (c->scope == FR_DI_SCOPE_FUNCTION) {
+            fr__di_seterr(di,
+                          "provider '%.80s' has request scope and a teardown: it cannot depend "
+                          "on '%.80s', which has function scope",
+                          d->name, c->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Append " -> name" pieces to the error buffer, truncating politely. */
 static void fr__di_err_append(fr_di *di, const char *s) {
     size_t used = strlen(di->err), room = sizeof di->err - used;
@@ -5728,9 +7483,9 @@ static void fr__di_err_append(fr_di *di, const char *s) {
     if (strlen(di->err) == sizeof di->err - 1) memcpy(di->err + sizeof di->err - 4, "...", 4);
 }
 
-/* Depth-first topological sort of the whole effective graph. On a cycle,
- * writes "cycle: a -> b -> a" and returns -1 without touching the compiled
- * state. */
+/* Depth-first topological sort of the whole effective graph, then the scope
+ * rule. On a cycle, writes "cycle: a -> b -> a" and returns -1 without
+ * touching the compiled state (same for a scope violation). */
 int fr_di_compile(fr_di *di) {
     typedef struct {
         int id;
@@ -5785,6 +7540,8 @@ int fr_di_compile(fr_di *di) {
             }
         }
     }
+    for (root = 0; root < di->n; root++)
+        if (fr__di_check_scope(di, root) < 0) goto done;
     /* success: commit */
     memcpy(di->order, order, (size_t)di->n * sizeof *order);
     for (no = 0; no < di->n; no++) fr__di_node_derive(di, di->order[no]);
@@ -5893,6 +7650,10 @@ int fr_di_add(fr_di *di, const fr_di_provider *p) {
     nd = &di->nodes[id];
     memset(nd, 0, sizeof *nd);
     if (fr__di_def_copy(di, &nd->orig, p, id, id) < 0) return -1;
+    if (fr__di_check_scope(di, id) < 0) {
+        fr__di_def_clear(di, &nd->orig);
+        return -1;
+    }
     /* dependencies are all registered already: no cycle is possible and the
      * new node simply goes last in the topological order */
     di->n++;
@@ -5919,6 +7680,7 @@ int fr_di_set_deps(fr_di *di, int id, const int *deps, size_t ndeps) {
     p.provide = d->provide;
     p.teardown = d->teardown;
     p.userdata = d->userdata;
+    p.scope = d->scope;
     if (fr__di_def_copy(di, &nd, &p, id, di->n) < 0) return -1;
     old = *d;
     *d = nd;
@@ -5945,7 +7707,9 @@ int fr_di_override(fr_di *di, int id, const fr_di_provider *replacement) {
     if (!replacement) {
         if (!n->overridden) return 0;
         n->overridden = 0;
-        if (fr_di_compile(di) < 0) { /* the original graph was acyclic: only OOM */
+        /* the original was acyclic: only OOM, or the original would now
+         * break the scope rule against an overridden dependency */
+        if (fr_di_compile(di) < 0) {
             n->overridden = 1;
             return -1;
         }
@@ -6133,26 +7897,31 @@ int fr_di_next(fr_di_ctx *ctx, int *need_id) {
             }
             continue;
         }
-        if (f->skipped) {
-            fr__di_deliver(ctx, NULL, 1);
-            continue;
-        }
-        if (f->edge_cached && ctx->slots[f->id].has) {
+        /* a skipped dependency wins over the cache (FastAPI: errors first);
+         * the host still sees the provider, to check its own parameters */
+        if (!f->skipped && f->edge_cached && ctx->slots[f->id].has) {
             fr__di_deliver(ctx, ctx->slots[f->id].value, 0);
             continue;
         }
         ctx->pending = 1;
+        ctx->need_skipped = f->skipped;
         if (need_id) *need_id = f->id;
         return FR_DI_NEED;
     }
     return ctx->walk_rc;
 }
 
-int fr_di_supply(fr_di_ctx *ctx, void *value) {
+int fr_di_need_skipped(const fr_di_ctx *ctx) { return ctx && ctx->pending && ctx->need_skipped; }
+
+int fr_di_supply_cleanup(fr_di_ctx *ctx, void *value, void *cleanup_value) {
     const fr__di_def *d;
     fr__di_frame *f;
     if (!ctx || !ctx->pending) {
         if (ctx) ctx->err = "fr_di_supply: no step pending";
+        return -1;
+    }
+    if (ctx->need_skipped) { /* still pending: the host must answer fr_di_skip */
+        ctx->err = "fr_di_supply: a dependency of this provider was skipped, answer fr_di_skip";
         return -1;
     }
     f = &ctx->stack[ctx->depth - 1];
@@ -6163,31 +7932,36 @@ int fr_di_supply(fr_di_ctx *ctx, void *value) {
         if (!c) {
             /* the value exists but its cleanup can't be queued: clean it now */
             int id = f->id;
-            d->teardown(value, -1, d->userdata);
+            d->teardown(cleanup_value, -1, d->userdata);
             ctx->err = "out of memory";
             fr__di_abort(ctx, -1, id);
             return -1;
         }
         c->fn = d->teardown;
-        c->value = value;
+        c->value = cleanup_value;
         c->ud = d->userdata;
         c->name = d->name;
-        c->next = ctx->cleanups;
-        ctx->cleanups = c;
+        c->id = f->id;
+        c->next = ctx->cleanups[d->scope];
+        ctx->cleanups[d->scope] = c;
     }
     fr__di_deliver(ctx, value, 0);
     return 0;
 }
 
+int fr_di_supply(fr_di_ctx *ctx, void *value) { return fr_di_supply_cleanup(ctx, value, value); }
+
 void fr_di_fail(fr_di_ctx *ctx, int code) {
     if (!ctx || !ctx->pending) return;
     ctx->err = "a dependency failed";
+    ctx->need_skipped = 0;
     fr__di_abort(ctx, code, ctx->stack[ctx->depth - 1].id);
 }
 
 void fr_di_skip(fr_di_ctx *ctx) {
     if (!ctx || !ctx->pending) return;
     ctx->pending = 0;
+    ctx->need_skipped = 0;
     ctx->skipped++;
     fr__di_deliver(ctx, NULL, 1);
 }
@@ -6199,7 +7973,12 @@ int fr_di_resolve(fr_di_ctx *ctx, int id, void **out) {
     while ((rc = fr_di_next(ctx, &need)) == FR_DI_NEED) {
         const fr__di_def *d = fr__di_def_of(ctx->di, need);
         void *v = NULL;
-        int prc = d->provide ? d->provide(ctx, d->userdata, &v) : 0;
+        int prc;
+        if (ctx->need_skipped) { /* never called, as before the host saw these */
+            fr_di_skip(ctx);
+            continue;
+        }
+        prc = d->provide ? d->provide(ctx, d->userdata, &v) : 0;
         if (prc) fr_di_fail(ctx, prc);
         else if (fr_di_supply(ctx, v) < 0) return -1;
     }
@@ -6216,8 +7995,9 @@ int fr_di_ctx_defer(fr_di_ctx *ctx, fr_di_teardown_fn fn, void *value, void *use
     c->value = value;
     c->ud = userdata;
     c->name = NULL;
-    c->next = ctx->cleanups;
-    ctx->cleanups = c;
+    c->id = -1;
+    c->next = ctx->cleanups[FR_DI_SCOPE_REQUEST];
+    ctx->cleanups[FR_DI_SCOPE_REQUEST] = c;
     return 0;
 }
 
@@ -6225,34 +8005,82 @@ void fr_di_ctx_set_failed(fr_di_ctx *ctx, int code) {
     if (ctx && !ctx->request_code) ctx->request_code = code;
 }
 
+int fr_di_ctx_pop_cleanup(fr_di_ctx *ctx, int scope, void **value, int *id) {
+    fr__di_cleanup *c = NULL;
+    if (value) *value = NULL;
+    if (id) *id = -1;
+    if (!ctx) return 0;
+    if (scope == -1) {
+        c = ctx->cleanups[FR_DI_SCOPE_FUNCTION];
+        scope = c ? FR_DI_SCOPE_FUNCTION : FR_DI_SCOPE_REQUEST;
+    }
+    if (scope != FR_DI_SCOPE_REQUEST && scope != FR_DI_SCOPE_FUNCTION) {
+        ctx->err = "fr_di_ctx_pop_cleanup: invalid scope";
+        return 0;
+    }
+    c = ctx->cleanups[scope];
+    if (!c) return 0;
+    ctx->cleanups[scope] = c->next;
+    if (value) *value = c->value;
+    if (id) *id = c->id;
+    return 1;
+}
+
+/* the code cleanups see: first non-zero of the caller's, the request's, the
+ * walk's */
+static int fr__di_code(const fr_di_ctx *ctx, int failed) {
+    return failed ? failed : ctx->request_code ? ctx->request_code : ctx->failed_code;
+}
+
+/* Run the cleanups of one scope, most recent first, each unlinked before it
+ * runs (a teardown may defer or pop). Returns code, or the first failed
+ * teardown's code when code was 0. */
+static int fr__di_run_scope(fr_di_ctx *ctx, int scope, int code) {
+    fr__di_cleanup *c;
+    while ((c = ctx->cleanups[scope]) != NULL) {
+        int rc;
+        ctx->cleanups[scope] = c->next;
+        rc = c->fn(c->value, code, c->ud);
+        if (!rc) continue;
+        if (ctx->di->log) {
+            char msg[256];
+            const char *name = c->name ? c->name : "(deferred cleanup)";
+            if (code)
+                snprintf(msg, sizeof msg,
+                         "teardown of dependency '%.100s' failed with code %d "
+                         "(while handling a request that failed with code %d)",
+                         name, rc, code);
+            else
+                snprintf(msg, sizeof msg, "teardown of dependency '%.100s' failed with code %d",
+                         name, rc);
+            ctx->di->log(ctx->di->log_ud, msg);
+        }
+        if (!code) code = rc;
+    }
+    return code;
+}
+
+int fr_di_ctx_end_function_scope(fr_di_ctx *ctx, int failed) {
+    int code;
+    if (!ctx) return -1;
+    if (ctx->finished) return ctx->final_code;
+    code = fr__di_run_scope(ctx, FR_DI_SCOPE_FUNCTION, fr__di_code(ctx, failed));
+    /* FastAPI: the error leaves the function-scoped exit stack and unwinds
+     * the request-scoped one */
+    fr_di_ctx_set_failed(ctx, code);
+    return code;
+}
+
 int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
     int code;
-    fr__di_cleanup *c;
     if (!ctx) return -1;
     if (ctx->finished) return ctx->final_code;
     ctx->finished = 1;
     ctx->active = 0;
     ctx->pending = 0;
-    code = failed ? failed : ctx->request_code ? ctx->request_code : ctx->failed_code;
-    for (c = ctx->cleanups; c; c = c->next) {
-        int rc = c->fn(c->value, code, c->ud);
-        if (rc) {
-            if (ctx->di->log) {
-                char msg[256];
-                if (code)
-                    snprintf(msg, sizeof msg,
-                             "teardown of dependency '%.100s' failed with code %d "
-                             "(while handling a request that failed with code %d)",
-                             c->name ? c->name : "(deferred cleanup)", rc, code);
-                else
-                    snprintf(msg, sizeof msg, "teardown of dependency '%.100s' failed with code %d",
-                             c->name ? c->name : "(deferred cleanup)", rc);
-                ctx->di->log(ctx->di->log_ud, msg);
-            }
-            if (!code) code = rc;
-        }
-    }
-    ctx->cleanups = NULL;
+    ctx->need_skipped = 0;
+    code = fr__di_run_scope(ctx, FR_DI_SCOPE_FUNCTION, fr__di_code(ctx, failed));
+    code = fr__di_run_scope(ctx, FR_DI_SCOPE_REQUEST, code);
     ctx->final_code = code;
     return code;
 }
@@ -7155,10 +8983,8 @@ static void fr__error_response(fr__conn *c, int status) {
     fr_http_res_head h;
     size_t start;
     fr_header ct;
-    char body[96];
-    const char *reason = fr_http_reason(status);
-    int n = snprintf(body, sizeof body, "{\"detail\":\"%s\"}", reason);
-    if (n < 0 || (size_t)n >= sizeof body) n = 0;
+    fr_buf body = {NULL, 0, 0};
+    if (fr_error_detail(&body, fr_str_c(fr_http_reason(status))) < 0) body.len = 0;
     if (c->req && !c->req->dispatched) {
         fr__req_put(L, c->req, 1);
         c->req = NULL;
@@ -7169,7 +8995,7 @@ static void fr__error_response(fr__conn *c, int status) {
     h.minor_version = 1;
     h.headers = &ct;
     h.num_headers = 1;
-    h.content_length = n;
+    h.content_length = (int64_t)body.len;
     h.keep_alive = 0;
     h.server = fr__srv_server(L->app);
     h.no_date = 0;
@@ -7178,9 +9004,10 @@ static void fr__error_response(fr__conn *c, int status) {
     c->wbody = NULL;
     c->wbody_len = c->wbody_off = 0;
     c->fleft = 0;
-    if (fr_http_write_head(&c->out, &h) < 0 || fr_buf_append(&c->out, body, (size_t)n) < 0) {
+    if (fr_http_write_head(&c->out, &h) < 0 || fr_buf_append(&c->out, body.buf, body.len) < 0) {
         c->out.len = start;
     }
+    fr_buf_free(&body);
     fr__timer_clear(c);
     c->close_after = 1;
     c->state = FR__C_WRITING;
@@ -8563,41 +10390,36 @@ double fr_req_param_float(const fr_req *req, const char *name) {
     return v;
 }
 
+/* Decode a raw query/cookie value into the request arena, NUL-terminated.
+ * 1 done, 0 on OOM. */
+static int fr__req_kv_decode(fr_req *req, int kind, fr_str raw, fr_str *value) {
+    size_t cap = FR_KV_DECODED_MAX(raw.len);
+    char *p;
+    long n;
+    if (!value) return 1;
+    p = (char *)fr_arena_alloc(&req->arena, cap + 1);
+    if (!p) return 0;
+    n = fr_kv_decode(kind, raw, p, cap);
+    if (n < 0) return 0;
+    p[n] = 0;
+    value->buf = p;
+    value->len = (size_t)n;
+    return 1;
+}
+
 int fr_req_query_get(fr_req *req, const char *key, fr_str *value) {
-    const char *p = req->h.query.buf, *end;
-    size_t klen = key ? strlen(key) : 0;
-    if (!p || !key) return 0;
-    end = p + req->h.query.len;
-    while (p < end) {
-        const char *amp = (const char *)memchr(p, '&', (size_t)(end - p)), *eq, *ke;
-        const char *pe = amp ? amp : end;
-        eq = (const char *)memchr(p, '=', (size_t)(pe - p));
-        ke = eq ? eq : pe;
-        if (ke > p) {
-            char small[128], *kb = small;
-            long kn;
-            size_t raw = (size_t)(ke - p);
-            if (raw > sizeof small) kb = (char *)fr_arena_alloc(&req->arena, raw);
-            if (!kb) return 0;
-            kn = fr_url_decode(kb, p, raw, 1);
-            if (kn >= 0 && (size_t)kn == klen && memcmp(kb, key, klen) == 0) {
-                if (value) {
-                    size_t vl = eq ? (size_t)(pe - (eq + 1)) : 0;
-                    char *vb = (char *)fr_arena_alloc(&req->arena, vl + 1);
-                    long vn;
-                    if (!vb) return 0;
-                    vn = vl ? fr_url_decode(vb, eq + 1, vl, 1) : 0;
-                    if (vn < 0) vn = 0;
-                    vb[vn] = 0;
-                    value->buf = vb;
-                    value->len = (size_t)vn;
-                }
-                return 1;
-            }
-        }
-        p = amp ? amp + 1 : end;
-    }
-    return 0;
+    fr_str raw;
+    if (!req || !key || !fr_kv_find(req->h.query, FR_KV_QUERY, fr_str_c(key), FR_KV_LAST, &raw))
+        return 0;
+    return fr__req_kv_decode(req, FR_KV_QUERY, raw, value);
+}
+
+int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value) {
+    fr_str raw, header;
+    if (!req || !name) return 0;
+    header = fr_req_header(req, "cookie");
+    if (!fr_kv_find(header, FR_KV_COOKIE, fr_str_c(name), FR_KV_LAST, &raw)) return 0;
+    return fr__req_kv_decode(req, FR_KV_COOKIE, raw, value);
 }
 
 fr_str fr_req_client_addr(const fr_req *req) {
@@ -9361,6 +11183,199 @@ int fr_auth_basic_decode(fr_str param, char *buf, size_t cap, fr_str *user, fr_s
         pass->len = (size_t)n - (size_t)(colon - buf) - 1;
     }
     return 0;
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/security.c"
+#endif
+/* ---- security.c: FastAPI's security schemes (see security.h) ---- */
+
+
+static const fr_str fr__sec_absent = {NULL, 0};
+
+static int fr__sec_is_authorization_kind(int kind) {
+    return kind >= FR_SEC_OAUTH2 && kind <= FR_SEC_HTTP_BASIC;
+}
+
+/* Python's str.title() for ASCII (bytes >= 0x80: unchanged, cased). The
+ * scheme itself when it is already title-cased, else a copy in the arena;
+ * NULL on OOM. */
+static const char *fr__sec_title(const char *scheme, fr_arena *arena) {
+    size_t i, n = strlen(scheme);
+    int prev_cased = 0, same = 1;
+    char *t;
+    for (i = 0; i < n && same; i++) {
+        unsigned char c = (unsigned char)scheme[i];
+        int lower = c >= 'a' && c <= 'z', upper = c >= 'A' && c <= 'Z';
+        if ((prev_cased && upper) || (!prev_cased && lower)) same = 0;
+        prev_cased = lower || upper || c >= 0x80;
+    }
+    if (same) return scheme;
+    if (!arena || !(t = fr_arena_strdup(arena, scheme, n))) return NULL;
+    for (i = 0, prev_cased = 0; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        int lower = c >= 'a' && c <= 'z', upper = c >= 'A' && c <= 'Z';
+        if (prev_cased && upper) t[i] = (char)(c + 32);
+        else if (!prev_cased && lower) t[i] = (char)(c - 32);
+        prev_cased = lower || upper || c >= 0x80;
+    }
+    return t;
+}
+
+/* The WWW-Authenticate value for a denial; NULL on OOM. */
+static const char *fr__sec_challenge(const fr_security *s, fr_arena *arena) {
+    switch (s->kind) {
+    case FR_SEC_HTTP_BASE:
+        return fr__sec_title(s->scheme ? s->scheme : "", arena);
+    case FR_SEC_HTTP_DIGEST:
+        return "Digest";
+    case FR_SEC_HTTP_BASIC:
+        if (s->realm && s->realm[0]) {
+            static const char pre[] = "Basic realm=\"";
+            size_t rn = strlen(s->realm), pn = sizeof pre - 1;
+            char *c;
+            if (!arena || rn > SIZE_MAX - pn - 2) return NULL;
+            if (!(c = (char *)fr_arena_alloc(arena, pn + rn + 2))) return NULL;
+            memcpy(c, pre, pn);
+            memcpy(c + pn, s->realm, rn);
+            c[pn + rn] = '"';
+            c[pn + rn + 1] = '\0';
+            return c;
+        }
+        return "Basic";
+    case FR_SEC_APIKEY_HEADER:
+    case FR_SEC_APIKEY_QUERY:
+    case FR_SEC_APIKEY_COOKIE:
+        return "APIKey";
+    default: /* OAuth2 flavours, OpenID Connect, HTTP bearer */
+        return "Bearer";
+    }
+}
+
+/* Missing credentials: FR_SEC_NONE, or FR_SEC_DENY when forced or auto_error. */
+static int fr__sec_missing(const fr_security *s, int force_deny, fr_arena *arena,
+                           fr_security_result *out) {
+    if (!force_deny && !s->auto_error) return FR_SEC_NONE;
+    if (!(out->challenge = fr__sec_challenge(s, arena))) return -1;
+    out->status = 401;
+    out->detail = "Not authenticated";
+    return FR_SEC_DENY;
+}
+
+/* A query or cookie value `name`, decoded into the arena: 1 found and
+ * non-empty, 0 missing, -1 OOM. */
+static int fr__sec_kv_value(int kind, fr_str src, const char *name, fr_arena *arena,
+                            fr_str *val) {
+    fr_str raw;
+    char *dst;
+    size_t cap;
+    long n;
+    if (!name || !src.len || !fr_kv_find(src, kind, fr_str_c(name), FR_KV_LAST, &raw)) return 0;
+    if (raw.len > (SIZE_MAX - 4) / 2 || !arena) return -1;
+    cap = FR_KV_DECODED_MAX(raw.len);
+    if (!(dst = (char *)fr_arena_alloc(arena, cap))) return -1;
+    n = fr_kv_decode(kind, raw, dst, cap);
+    if (n < 0) return -1;
+    val->buf = dst;
+    val->len = (size_t)n;
+    return n > 0;
+}
+
+/* HTTP Basic after the scheme matched: 0 decoded into *out, 1 undecodable,
+ * -1 OOM. */
+static int fr__sec_basic(fr_str param, fr_arena *arena, fr_security_result *out) {
+    size_t cap = fr_base64_decoded_len(param.len) + 1; /* +1: never a 0-byte alloc */
+    char *buf;
+    if (!arena || !(buf = (char *)fr_arena_alloc(arena, cap))) return -1;
+    return fr_auth_basic_decode(param, buf, cap, &out->a, &out->b) == 0 ? 0 : 1;
+}
+
+/* The decision itself (out zeroed, s valid); see security.h. */
+static int fr__sec_decide(const fr_security *s, fr_str authorization, fr_str key_header,
+                          fr_str query, fr_str cookie, fr_arena *arena, fr_security_result *out) {
+    fr_str scheme, param;
+    int present, rc;
+    present = fr__sec_is_authorization_kind(s->kind) && fr_auth_parse(authorization, &scheme, &param);
+
+    switch (s->kind) {
+    case FR_SEC_OAUTH2:
+    case FR_SEC_OPENID:
+        if (!present) return fr__sec_missing(s, 0, arena, out);
+        out->a = authorization;
+        return FR_SEC_OK;
+    case FR_SEC_OAUTH2_BEARER:
+        if (!present || !fr_str_ieq_c(scheme, "bearer")) return fr__sec_missing(s, 0, arena, out);
+        out->a = param; /* never NULL: fr_auth_parse points it into the header */
+        return FR_SEC_OK;
+    case FR_SEC_HTTP_BASE:
+    case FR_SEC_HTTP_BEARER:
+    case FR_SEC_HTTP_DIGEST:
+        if (!present || !scheme.len || !param.len ||
+            (s->kind == FR_SEC_HTTP_BEARER && !fr_str_ieq_c(scheme, "bearer")) ||
+            (s->kind == FR_SEC_HTTP_DIGEST && !fr_str_ieq_c(scheme, "digest")))
+            return fr__sec_missing(s, 0, arena, out);
+        out->a = scheme;
+        out->b = param;
+        return FR_SEC_OK;
+    case FR_SEC_HTTP_BASIC:
+        if (!present || !fr_str_ieq_c(scheme, "basic")) return fr__sec_missing(s, 0, arena, out);
+        rc = fr__sec_basic(param, arena, out);
+        if (rc > 0) {
+            out->a = out->b = fr__sec_absent;
+            return fr__sec_missing(s, 1, arena, out); /* even without auto_error */
+        }
+        return rc < 0 ? -1 : FR_SEC_OK;
+    case FR_SEC_APIKEY_HEADER:
+        if (!s->name || !key_header.buf || !key_header.len) return fr__sec_missing(s, 0, arena, out);
+        out->a = key_header;
+        return FR_SEC_OK;
+    default: /* FR_SEC_APIKEY_QUERY, FR_SEC_APIKEY_COOKIE */
+        rc = fr__sec_kv_value(s->kind == FR_SEC_APIKEY_QUERY ? FR_KV_QUERY : FR_KV_COOKIE,
+                              s->kind == FR_SEC_APIKEY_QUERY ? query : cookie, s->name, arena,
+                              &out->a);
+        if (rc <= 0) {
+            out->a = fr__sec_absent;
+            return rc < 0 ? -1 : fr__sec_missing(s, 0, arena, out);
+        }
+        return FR_SEC_OK;
+    }
+}
+
+int fr_security_decide(const fr_security *s, fr_str authorization, fr_str key_header,
+                       fr_str query, fr_str cookie, fr_arena *arena, fr_security_result *out) {
+    int rc;
+    if (!out) return -1;
+    memset(out, 0, sizeof *out);
+    if (!s || s->kind < FR_SEC_OAUTH2 || s->kind > FR_SEC_APIKEY_COOKIE) return -1;
+    rc = fr__sec_decide(s, authorization, key_header, query, cookie, arena, out);
+    if (rc < 0) memset(out, 0, sizeof *out);
+    return rc;
+}
+
+/* Starlette merges every Cookie header in order (later pairs win): the one
+ * that matters for `name` is the last Cookie header that has it. */
+static fr_str fr__sec_cookie_header(const fr_req *req, const char *name) {
+    fr_str hn, hv, raw;
+    size_t i = fr_req_num_headers(req);
+    while (name && i-- > 0) {
+        if (fr_req_header_at(req, i, &hn, &hv) < 0 || !fr_str_ieq_c(hn, "cookie")) continue;
+        if (fr_kv_find(hv, FR_KV_COOKIE, fr_str_c(name), FR_KV_LAST, &raw)) return hv;
+    }
+    return fr__sec_absent;
+}
+
+int fr_security_check(fr_req *req, const fr_security *s, fr_security_result *out) {
+    fr_str auth = fr__sec_absent, key = fr__sec_absent, query = fr__sec_absent,
+           cookie = fr__sec_absent;
+    if (!req || !s) {
+        if (out) memset(out, 0, sizeof *out);
+        return -1;
+    }
+    if (fr__sec_is_authorization_kind(s->kind)) auth = fr_req_header(req, "authorization");
+    else if (s->kind == FR_SEC_APIKEY_HEADER && s->name) key = fr_req_header(req, s->name);
+    else if (s->kind == FR_SEC_APIKEY_QUERY) query = fr_req_query(req);
+    else if (s->kind == FR_SEC_APIKEY_COOKIE) cookie = fr__sec_cookie_header(req, s->name);
+    return fr_security_decide(s, auth, key, query, cookie, fr_req_arena(req), out);
 }
 
 #endif /* FASTRAPI_IMPLEMENTATION */

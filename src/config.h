@@ -100,6 +100,13 @@
 #define FR_MAX_ROUTE_PARAMS 16
 #endif
 
+/* Worker threads of an fr_pool (fr_pool_config.threads = 0). Bounds how many
+ * blocking jobs run at once: a flood of slow requests queues instead of
+ * spawning unbounded threads (memory and scheduler exhaustion). */
+#ifndef FR_POOL_THREADS
+#define FR_POOL_THREADS 40
+#endif
+
 /* Force the portable poll() backend instead of epoll/kqueue (testing,
  * exotic platforms). */
 #ifndef FR_USE_POLL

@@ -12,6 +12,7 @@ typedef struct fr__di_def {
     fr_di_provide_fn provide;
     fr_di_teardown_fn teardown;
     void *userdata;
+    int scope; /* FR_DI_SCOPE_* */
 } fr__di_def;
 
 typedef struct fr__di_node {
@@ -42,6 +43,7 @@ typedef struct fr__di_cleanup {
     fr_di_teardown_fn fn;
     void *value, *ud;
     const char *name;
+    int id; /* provider id, -1 for fr_di_ctx_defer */
     struct fr__di_cleanup *next;
 } fr__di_cleanup;
 
@@ -60,11 +62,11 @@ struct fr_di_ctx {
     void *ud;
     int n;
     fr__di_slot *slots;
-    fr__di_cleanup *cleanups;
+    fr__di_cleanup *cleanups[2]; /* per FR_DI_SCOPE_*, most recent first */
     /* walk */
     fr__di_frame *stack;
     size_t depth, stack_cap;
-    int active, pending;
+    int active, pending, need_skipped;
     void **root_args;
     size_t root_nargs;
     void *result;
@@ -134,6 +136,10 @@ static int fr__di_def_copy(fr_di *di, fr__di_def *d, const fr_di_provider *p, in
         snprintf(autoname, sizeof autoname, "#%d", self_id);
         name = autoname;
     }
+    if (p->scope != FR_DI_SCOPE_REQUEST && p->scope != FR_DI_SCOPE_FUNCTION) {
+        fr__di_seterr(di, "provider '%s': invalid scope %d", name, p->scope);
+        return -1;
+    }
     for (i = 0; i < p->ndeps; i++) {
         int raw = p->deps[i], id = fr__di_dep_id(raw);
         if (raw < 0 || ((unsigned)raw & ~(FR__DI_FRESH_BIT | (unsigned)FR__DI_MAX_PROVIDERS))) {
@@ -164,6 +170,7 @@ static int fr__di_def_copy(fr_di *di, fr__di_def *d, const fr_di_provider *p, in
     d->provide = p->provide;
     d->teardown = p->teardown;
     d->userdata = p->userdata;
+    d->scope = p->scope;
     return 0;
 oom:
     fr__di_def_clear(di, d);
@@ -189,6 +196,26 @@ static void fr__di_node_derive(fr_di *di, int id) {
     nd->depth = depth + 1;
 }
 
+/* FastAPI's DependencyScopeError: a request-scoped provider with a teardown
+ * outlives the handler, so it may not use a function-scoped value (torn down
+ * before it). Checked on direct dependencies, like FastAPI. */
+static int fr__di_check_scope(fr_di *di, int id) {
+    const fr__di_def *d = fr__di_def_of(di, id);
+    size_t i;
+    if (!d->teardown || d->scope != FR_DI_SCOPE_REQUEST) return 0;
+    for (i = 0; i < d->ndeps; i++) {
+        const fr__di_def *c = fr__di_def_of(di, fr__di_dep_id(d->deps[i]));
+        if (c->scope == FR_DI_SCOPE_FUNCTION) {
+            fr__di_seterr(di,
+                          "provider '%.80s' has request scope and a teardown: it cannot depend "
+                          "on '%.80s', which has function scope",
+                          d->name, c->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Append " -> name" pieces to the error buffer, truncating politely. */
 static void fr__di_err_append(fr_di *di, const char *s) {
     size_t used = strlen(di->err), room = sizeof di->err - used;
@@ -196,9 +223,9 @@ static void fr__di_err_append(fr_di *di, const char *s) {
     if (strlen(di->err) == sizeof di->err - 1) memcpy(di->err + sizeof di->err - 4, "...", 4);
 }
 
-/* Depth-first topological sort of the whole effective graph. On a cycle,
- * writes "cycle: a -> b -> a" and returns -1 without touching the compiled
- * state. */
+/* Depth-first topological sort of the whole effective graph, then the scope
+ * rule. On a cycle, writes "cycle: a -> b -> a" and returns -1 without
+ * touching the compiled state (same for a scope violation). */
 int fr_di_compile(fr_di *di) {
     typedef struct {
         int id;
@@ -253,6 +280,8 @@ int fr_di_compile(fr_di *di) {
             }
         }
     }
+    for (root = 0; root < di->n; root++)
+        if (fr__di_check_scope(di, root) < 0) goto done;
     /* success: commit */
     memcpy(di->order, order, (size_t)di->n * sizeof *order);
     for (no = 0; no < di->n; no++) fr__di_node_derive(di, di->order[no]);
@@ -361,6 +390,10 @@ int fr_di_add(fr_di *di, const fr_di_provider *p) {
     nd = &di->nodes[id];
     memset(nd, 0, sizeof *nd);
     if (fr__di_def_copy(di, &nd->orig, p, id, id) < 0) return -1;
+    if (fr__di_check_scope(di, id) < 0) {
+        fr__di_def_clear(di, &nd->orig);
+        return -1;
+    }
     /* dependencies are all registered already: no cycle is possible and the
      * new node simply goes last in the topological order */
     di->n++;
@@ -387,6 +420,7 @@ int fr_di_set_deps(fr_di *di, int id, const int *deps, size_t ndeps) {
     p.provide = d->provide;
     p.teardown = d->teardown;
     p.userdata = d->userdata;
+    p.scope = d->scope;
     if (fr__di_def_copy(di, &nd, &p, id, di->n) < 0) return -1;
     old = *d;
     *d = nd;
@@ -413,7 +447,9 @@ int fr_di_override(fr_di *di, int id, const fr_di_provider *replacement) {
     if (!replacement) {
         if (!n->overridden) return 0;
         n->overridden = 0;
-        if (fr_di_compile(di) < 0) { /* the original graph was acyclic: only OOM */
+        /* the original was acyclic: only OOM, or the original would now
+         * break the scope rule against an overridden dependency */
+        if (fr_di_compile(di) < 0) {
             n->overridden = 1;
             return -1;
         }
@@ -601,26 +637,31 @@ int fr_di_next(fr_di_ctx *ctx, int *need_id) {
             }
             continue;
         }
-        if (f->skipped) {
-            fr__di_deliver(ctx, NULL, 1);
-            continue;
-        }
-        if (f->edge_cached && ctx->slots[f->id].has) {
+        /* a skipped dependency wins over the cache (FastAPI: errors first);
+         * the host still sees the provider, to check its own parameters */
+        if (!f->skipped && f->edge_cached && ctx->slots[f->id].has) {
             fr__di_deliver(ctx, ctx->slots[f->id].value, 0);
             continue;
         }
         ctx->pending = 1;
+        ctx->need_skipped = f->skipped;
         if (need_id) *need_id = f->id;
         return FR_DI_NEED;
     }
     return ctx->walk_rc;
 }
 
-int fr_di_supply(fr_di_ctx *ctx, void *value) {
+int fr_di_need_skipped(const fr_di_ctx *ctx) { return ctx && ctx->pending && ctx->need_skipped; }
+
+int fr_di_supply_cleanup(fr_di_ctx *ctx, void *value, void *cleanup_value) {
     const fr__di_def *d;
     fr__di_frame *f;
     if (!ctx || !ctx->pending) {
         if (ctx) ctx->err = "fr_di_supply: no step pending";
+        return -1;
+    }
+    if (ctx->need_skipped) { /* still pending: the host must answer fr_di_skip */
+        ctx->err = "fr_di_supply: a dependency of this provider was skipped, answer fr_di_skip";
         return -1;
     }
     f = &ctx->stack[ctx->depth - 1];
@@ -631,31 +672,36 @@ int fr_di_supply(fr_di_ctx *ctx, void *value) {
         if (!c) {
             /* the value exists but its cleanup can't be queued: clean it now */
             int id = f->id;
-            d->teardown(value, -1, d->userdata);
+            d->teardown(cleanup_value, -1, d->userdata);
             ctx->err = "out of memory";
             fr__di_abort(ctx, -1, id);
             return -1;
         }
         c->fn = d->teardown;
-        c->value = value;
+        c->value = cleanup_value;
         c->ud = d->userdata;
         c->name = d->name;
-        c->next = ctx->cleanups;
-        ctx->cleanups = c;
+        c->id = f->id;
+        c->next = ctx->cleanups[d->scope];
+        ctx->cleanups[d->scope] = c;
     }
     fr__di_deliver(ctx, value, 0);
     return 0;
 }
 
+int fr_di_supply(fr_di_ctx *ctx, void *value) { return fr_di_supply_cleanup(ctx, value, value); }
+
 void fr_di_fail(fr_di_ctx *ctx, int code) {
     if (!ctx || !ctx->pending) return;
     ctx->err = "a dependency failed";
+    ctx->need_skipped = 0;
     fr__di_abort(ctx, code, ctx->stack[ctx->depth - 1].id);
 }
 
 void fr_di_skip(fr_di_ctx *ctx) {
     if (!ctx || !ctx->pending) return;
     ctx->pending = 0;
+    ctx->need_skipped = 0;
     ctx->skipped++;
     fr__di_deliver(ctx, NULL, 1);
 }
@@ -667,7 +713,12 @@ int fr_di_resolve(fr_di_ctx *ctx, int id, void **out) {
     while ((rc = fr_di_next(ctx, &need)) == FR_DI_NEED) {
         const fr__di_def *d = fr__di_def_of(ctx->di, need);
         void *v = NULL;
-        int prc = d->provide ? d->provide(ctx, d->userdata, &v) : 0;
+        int prc;
+        if (ctx->need_skipped) { /* never called, as before the host saw these */
+            fr_di_skip(ctx);
+            continue;
+        }
+        prc = d->provide ? d->provide(ctx, d->userdata, &v) : 0;
         if (prc) fr_di_fail(ctx, prc);
         else if (fr_di_supply(ctx, v) < 0) return -1;
     }
@@ -684,8 +735,9 @@ int fr_di_ctx_defer(fr_di_ctx *ctx, fr_di_teardown_fn fn, void *value, void *use
     c->value = value;
     c->ud = userdata;
     c->name = NULL;
-    c->next = ctx->cleanups;
-    ctx->cleanups = c;
+    c->id = -1;
+    c->next = ctx->cleanups[FR_DI_SCOPE_REQUEST];
+    ctx->cleanups[FR_DI_SCOPE_REQUEST] = c;
     return 0;
 }
 
@@ -693,34 +745,82 @@ void fr_di_ctx_set_failed(fr_di_ctx *ctx, int code) {
     if (ctx && !ctx->request_code) ctx->request_code = code;
 }
 
+int fr_di_ctx_pop_cleanup(fr_di_ctx *ctx, int scope, void **value, int *id) {
+    fr__di_cleanup *c = NULL;
+    if (value) *value = NULL;
+    if (id) *id = -1;
+    if (!ctx) return 0;
+    if (scope == -1) {
+        c = ctx->cleanups[FR_DI_SCOPE_FUNCTION];
+        scope = c ? FR_DI_SCOPE_FUNCTION : FR_DI_SCOPE_REQUEST;
+    }
+    if (scope != FR_DI_SCOPE_REQUEST && scope != FR_DI_SCOPE_FUNCTION) {
+        ctx->err = "fr_di_ctx_pop_cleanup: invalid scope";
+        return 0;
+    }
+    c = ctx->cleanups[scope];
+    if (!c) return 0;
+    ctx->cleanups[scope] = c->next;
+    if (value) *value = c->value;
+    if (id) *id = c->id;
+    return 1;
+}
+
+/* the code cleanups see: first non-zero of the caller's, the request's, the
+ * walk's */
+static int fr__di_code(const fr_di_ctx *ctx, int failed) {
+    return failed ? failed : ctx->request_code ? ctx->request_code : ctx->failed_code;
+}
+
+/* Run the cleanups of one scope, most recent first, each unlinked before it
+ * runs (a teardown may defer or pop). Returns code, or the first failed
+ * teardown's code when code was 0. */
+static int fr__di_run_scope(fr_di_ctx *ctx, int scope, int code) {
+    fr__di_cleanup *c;
+    while ((c = ctx->cleanups[scope]) != NULL) {
+        int rc;
+        ctx->cleanups[scope] = c->next;
+        rc = c->fn(c->value, code, c->ud);
+        if (!rc) continue;
+        if (ctx->di->log) {
+            char msg[256];
+            const char *name = c->name ? c->name : "(deferred cleanup)";
+            if (code)
+                snprintf(msg, sizeof msg,
+                         "teardown of dependency '%.100s' failed with code %d "
+                         "(while handling a request that failed with code %d)",
+                         name, rc, code);
+            else
+                snprintf(msg, sizeof msg, "teardown of dependency '%.100s' failed with code %d",
+                         name, rc);
+            ctx->di->log(ctx->di->log_ud, msg);
+        }
+        if (!code) code = rc;
+    }
+    return code;
+}
+
+int fr_di_ctx_end_function_scope(fr_di_ctx *ctx, int failed) {
+    int code;
+    if (!ctx) return -1;
+    if (ctx->finished) return ctx->final_code;
+    code = fr__di_run_scope(ctx, FR_DI_SCOPE_FUNCTION, fr__di_code(ctx, failed));
+    /* FastAPI: the error leaves the function-scoped exit stack and unwinds
+     * the request-scoped one */
+    fr_di_ctx_set_failed(ctx, code);
+    return code;
+}
+
 int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
     int code;
-    fr__di_cleanup *c;
     if (!ctx) return -1;
     if (ctx->finished) return ctx->final_code;
     ctx->finished = 1;
     ctx->active = 0;
     ctx->pending = 0;
-    code = failed ? failed : ctx->request_code ? ctx->request_code : ctx->failed_code;
-    for (c = ctx->cleanups; c; c = c->next) {
-        int rc = c->fn(c->value, code, c->ud);
-        if (rc) {
-            if (ctx->di->log) {
-                char msg[256];
-                if (code)
-                    snprintf(msg, sizeof msg,
-                             "teardown of dependency '%.100s' failed with code %d "
-                             "(while handling a request that failed with code %d)",
-                             c->name ? c->name : "(deferred cleanup)", rc, code);
-                else
-                    snprintf(msg, sizeof msg, "teardown of dependency '%.100s' failed with code %d",
-                             c->name ? c->name : "(deferred cleanup)", rc);
-                ctx->di->log(ctx->di->log_ud, msg);
-            }
-            if (!code) code = rc;
-        }
-    }
-    ctx->cleanups = NULL;
+    ctx->need_skipped = 0;
+    code = fr__di_run_scope(ctx, FR_DI_SCOPE_FUNCTION, fr__di_code(ctx, failed));
+    code = fr__di_run_scope(ctx, FR_DI_SCOPE_REQUEST, code);
     ctx->final_code = code;
     return code;
 }

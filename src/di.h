@@ -24,7 +24,15 @@
  *     fr_di_ctx_finish() runs them in REVERSE order -- also when a later
  *     provider or the handler failed -- passing the failure code. A teardown
  *     that fails is reported to the log callback and never hides the
- *     original error.
+ *     original error;
+ *   - a provider's scope (FastAPI's Depends(scope=...)) says WHEN its
+ *     teardown runs: FR_DI_SCOPE_REQUEST (default) after the response was
+ *     sent, FR_DI_SCOPE_FUNCTION right after the handler returned, before
+ *     the response (fr_di_ctx_end_function_scope). Like FastAPI's
+ *     DependencyScopeError, a request-scoped provider with a teardown may
+ *     not depend directly on a function-scoped one (refused at registration);
+ *   - a host that must await teardowns or throw errors into them takes the
+ *     cleanups out one by one (fr_di_ctx_pop_cleanup) instead.
  *
  * Thread safety: build the registry before serving (fr_di_add, _set_deps,
  * _override are not thread-safe and must not run while a context resolves);
@@ -52,7 +60,8 @@
  *       ...use db...
  *   }
  *   // setup: fr_di *di = fr_di_new(NULL);
- *   //        fr_di_provider p = {"db", NULL, 0, 0, db_open, db_close, pool};
+ *   //        fr_di_provider p = {"db", NULL, 0, 0, db_open, db_close, pool,
+ *   //                            FR_DI_SCOPE_REQUEST};
  *   //        int DB = fr_di_add(di, &p);   // -1 + fr_di_error(di) on failure
  *
  * Hosts whose providers cannot run synchronously (the Python glue awaiting
@@ -81,9 +90,18 @@ typedef void (*fr_di_log_fn)(void *log_ud, const char *msg);
  * ask for a fresh value for this use (FastAPI's Depends(use_cache=False)). */
 #define FR_DI_FRESH(id) ((int)((unsigned)(id) | 0x40000000u))
 
+/* When a provider's teardown runs (FastAPI's Depends(scope=...)):
+ *   FR_DI_SCOPE_REQUEST   after the response was sent (fr_di_ctx_finish from
+ *                         an fr_req_on_done callback); FastAPI's default
+ *   FR_DI_SCOPE_FUNCTION  as soon as the handler returned, before the
+ *                         response is sent (fr_di_ctx_end_function_scope) */
+enum { FR_DI_SCOPE_REQUEST = 0, FR_DI_SCOPE_FUNCTION = 1 };
+
 /* Provider description; copied by fr_di_add (name and deps too). Valid when
  * zeroed except for the name: provide NULL yields the value NULL (a pure
- * "group" of dependencies), teardown NULL means no cleanup. */
+ * "group" of dependencies), teardown NULL means no cleanup (and no cleanup
+ * entry: a host that runs teardowns itself with fr_di_ctx_pop_cleanup still
+ * sets one, e.g. a synchronous fallback, so that the entry exists). */
 typedef struct fr_di_provider {
     const char *name;          /* for errors and fr_di_find; NULL = "#<id>" */
     const int *deps;           /* provider ids (or FR_DI_FRESH(id)), in order */
@@ -92,6 +110,10 @@ typedef struct fr_di_provider {
     fr_di_provide_fn provide;
     fr_di_teardown_fn teardown;
     void *userdata;            /* passed to provide and teardown */
+    int scope;                 /* FR_DI_SCOPE_*: when the teardown runs. Last, so
+                                  positional initializers without it still work.
+                                  A request-scoped provider with a teardown may
+                                  not depend on a function-scoped one. */
 } fr_di_provider;
 
 /* Registry. alc NULL = FR_MALLOC/FR_FREE. NULL on OOM. */
@@ -101,17 +123,19 @@ FR_API void fr_di_free(fr_di *di);
 FR_API void fr_di_set_log(fr_di *di, fr_di_log_fn fn, void *log_ud);
 
 /* Register a provider; returns its id (0, 1, 2, ... in registration order)
- * or -1 with fr_di_error() set (unknown dependency id, OOM). Dependencies
+ * or -1 with fr_di_error() set (unknown dependency id, invalid scope, scope
+ * rule broken, OOM). Dependencies
  * must already be registered; use fr_di_set_deps to wire forward
  * references later. */
 FR_API int fr_di_add(fr_di *di, const fr_di_provider *p);
 /* Replace the dependency list of provider `id` and recompile. A cycle (or a
- * bad id) is refused with -1, fr_di_error() naming it ("cycle: a -> b -> a"),
- * and the previous list is kept. */
+ * bad id, or a broken scope rule) is refused with -1, fr_di_error() naming it
+ * ("cycle: a -> b -> a"), and the previous list is kept. */
 FR_API int fr_di_set_deps(fr_di *di, int id, const int *deps, size_t ndeps);
 /* FastAPI's dependency_overrides: every use of `id` now runs `replacement`
- * (its own name, deps, provide, teardown, cache flag) instead; NULL restores
- * the original. Recompiles; -1 (and nothing changed) on a cycle or bad id. */
+ * (its own name, deps, provide, teardown, cache flag, scope) instead; NULL
+ * restores the original. Recompiles; -1 (and nothing changed) on a cycle, a
+ * broken scope rule or a bad id. */
 FR_API int fr_di_override(fr_di *di, int id, const fr_di_provider *replacement);
 /* Check the whole graph again (the mutators above already do): 0 or -1. */
 FR_API int fr_di_compile(fr_di *di);
@@ -144,23 +168,51 @@ FR_API int fr_di_has(const fr_di_ctx *ctx, int id);
 /* Inside provide() (or while a step-driven host answers FR_DI_NEED): value
  * of the i-th dependency of the provider being produced. After a resolution
  * finished: the i-th dependency of the provider that was resolved. NULL if
- * out of range. */
+ * out of range. During a NEED for a skipped provider (fr_di_need_skipped)
+ * the args of the skipped dependencies are NULL; the others hold values. */
 FR_API void *fr_di_arg(const fr_di_ctx *ctx, size_t i);
 
-/* Register an extra cleanup (run with the teardowns, in reverse order of
- * registration). 0 / -1 on OOM or finished context. */
+/* Register an extra cleanup (run with the request-scoped teardowns, in
+ * reverse order of registration; fr_di_ctx_pop_cleanup reports it with id
+ * -1). 0 / -1 on OOM or finished context. */
 FR_API int fr_di_ctx_defer(fr_di_ctx *ctx, fr_di_teardown_fn fn, void *value, void *userdata);
 /* Record that the request failed (e.g. the handler failed after its
  * dependencies resolved); fr_di_ctx_finish then passes this code on. The
  * first non-zero code wins. */
 FR_API void fr_di_ctx_set_failed(fr_di_ctx *ctx, int code);
-/* Run every pending cleanup in reverse order, each with
+/* Run every pending cleanup, each with
  * failed = first non-zero of (`failed`, fr_di_ctx_set_failed code, a
- * provider's failure, a previous cleanup's failure). Returns that code
- * (0 = everything succeeded). Call it once, after the response was sent:
- * from an fr_req_on_done callback. Later calls do nothing and return the
- * same code. */
+ * provider's failure, a previous cleanup's failure). Function-scoped ones
+ * left pending (fr_di_ctx_end_function_scope was not called, e.g. the
+ * handler failed) run FIRST, then the request-scoped ones, each group in
+ * reverse order of registration -- FastAPI's error path, where the
+ * function-scoped exit stack unwinds before the request-scoped one.
+ * Returns that code (0 = everything succeeded). Call it once, after the
+ * response was sent: from an fr_req_on_done callback. Later calls do
+ * nothing and return the same code. */
 FR_API int fr_di_ctx_finish(fr_di_ctx *ctx, int failed);
+/* The handler returned: run the pending FUNCTION-scoped cleanups now, before
+ * the response is sent, in reverse order of registration, with `failed`
+ * computed and failed teardowns logged exactly as in fr_di_ctx_finish. They
+ * are removed (finish will not run them again). Returns the resulting code
+ * (0 = all ok); a non-zero one is recorded like fr_di_ctx_set_failed, so the
+ * request-scoped teardowns see it too (FastAPI: an error raised by a
+ * function-scoped teardown reaches the request-scoped ones). After finish:
+ * does nothing and returns finish's code; -1 if ctx is NULL. */
+FR_API int fr_di_ctx_end_function_scope(fr_di_ctx *ctx, int failed);
+/* Host-driven teardown, for hosts that must await a teardown or throw an
+ * error into it (Python generator dependencies). Removes the most recently
+ * registered pending cleanup of `scope` (FR_DI_SCOPE_FUNCTION,
+ * FR_DI_SCOPE_REQUEST, or -1 for any: function-scoped first) WITHOUT calling
+ * its teardown function, and returns 1 with *value = the value that was
+ * supplied and *id = the provider id (-1 for an fr_di_ctx_defer entry); out
+ * pointers may be NULL. 0 when none is left (also for a NULL ctx or an
+ * invalid scope; *value = NULL, *id = -1). Popping until 0 yields exactly the
+ * order fr_di_ctx_finish would have used; a popped cleanup is never run by
+ * fr_di_ctx_finish / _end_function_scope. The failure code to pass on is the
+ * host's (the one it would give finish). Also valid while a walk is active
+ * or after fr_di_fail (to unwind what was already supplied). */
+FR_API int fr_di_ctx_pop_cleanup(fr_di_ctx *ctx, int scope, void **value, int *id);
 /* Why the last call failed ("" if none), and the failing provider's id
  * (-1 if none / engine error). */
 FR_API const char *fr_di_ctx_error(const fr_di_ctx *ctx);
@@ -171,25 +223,53 @@ FR_API int fr_di_ctx_failed_id(const fr_di_ctx *ctx);
  *   fr_di_begin(ctx, root);
  *   for (;;) {
  *       int id, st = fr_di_next(ctx, &id);
- *       if (st == FR_DI_NEED) { ...produce id's value, its dependency values
- *                               are fr_di_arg(ctx, i)...;
- *                               fr_di_supply(ctx, v) or fr_di_fail(ctx, code)
- *                               or fr_di_skip(ctx); }
+ *       if (st == FR_DI_NEED) { ...check id's own parameters...;
+ *                               if (fr_di_need_skipped(ctx) || errors)
+ *                                   fr_di_skip(ctx);
+ *                               else ...produce id's value, its dependency
+ *                               values are fr_di_arg(ctx, i)...;
+ *                               fr_di_supply(ctx, v) or fr_di_fail(ctx, code); }
  *       else break;   // FR_DI_RESOLVED, or a failure code / -1
  *   }
  *
+ * The walk follows FastAPI's solve_dependencies: dependencies depth first in
+ * declaration order, the root (e.g. the endpoint) NEEDed last; its supplied
+ * value is fr_di_result. A cached provider is not NEEDed again (its
+ * uncached sub-dependencies are, see the caching rules above).
+ *
  * fr_di_skip is FastAPI's "this dependency had parameter errors": the value
- * is not produced, every provider depending on it (up to the root) is
+ * is not produced and every provider depending on it (up to the root) is
  * skipped too, but the remaining dependencies still run so that all errors
- * can be collected; fr_di_next then ends with FR_DI_RESOLVED and
- * fr_di_skipped(ctx) > 0 (FastAPI answers 422). fr_di_supply pushes the
- * provider's teardown. */
+ * can be collected. A provider one of whose dependencies was skipped is
+ * still NEEDed, with fr_di_need_skipped(ctx) = 1: FastAPI still validates
+ * its own parameters (to report every 422 error at once) but never calls it;
+ * the host collects its errors and must answer fr_di_skip (fr_di_supply is
+ * refused with -1, fr_di_fail is allowed). fr_di_next then ends with
+ * FR_DI_RESOLVED and fr_di_skipped(ctx) > 0 (FastAPI answers 422).
+ * fr_di_resolve answers those NEEDs with fr_di_skip without calling
+ * provide(). fr_di_supply pushes the provider's teardown (if it has one)
+ * onto the cleanups of its scope. After fr_di_fail, fr_di_next returns the
+ * code and the cleanups of the values supplied so far stay pending (run by
+ * fr_di_ctx_finish, or popped by the host). */
 enum { FR_DI_RESOLVED = 0, FR_DI_NEED = 1 };
 FR_API int fr_di_begin(fr_di_ctx *ctx, int id);  /* 0 / -1 */
 FR_API int fr_di_next(fr_di_ctx *ctx, int *need_id);
-FR_API int fr_di_supply(fr_di_ctx *ctx, void *value); /* 0 / -1 (OOM or no step pending) */
+/* 0 / -1 (OOM, no step pending, or the pending NEED is for a skipped
+ * provider: it stays pending, see fr_di_ctx_error) */
+FR_API int fr_di_supply(fr_di_ctx *ctx, void *value);
+/* Like fr_di_supply, but the teardown (and fr_di_ctx_pop_cleanup) gets
+ * `cleanup_value` instead of the value consumers see: e.g. a Python
+ * generator dependency supplies what it yielded and is torn down through
+ * the generator object; a C provider can hand out a session and close the
+ * connection it came from. */
+FR_API int fr_di_supply_cleanup(fr_di_ctx *ctx, void *value, void *cleanup_value);
 FR_API void fr_di_fail(fr_di_ctx *ctx, int code);
 FR_API void fr_di_skip(fr_di_ctx *ctx);
+/* 1 when the pending FR_DI_NEED is for a provider one of whose dependencies
+ * was skipped (answer fr_di_skip), else 0. */
+FR_API int fr_di_need_skipped(const fr_di_ctx *ctx);
+/* How many NEEDs were answered with fr_di_skip in this context (those for
+ * providers skipped because of a dependency included). */
 FR_API size_t fr_di_skipped(const fr_di_ctx *ctx);
 /* Value of the resolved root (NULL if not resolved / skipped). */
 FR_API void *fr_di_result(const fr_di_ctx *ctx);

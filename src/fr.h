@@ -7,12 +7,18 @@ extern "C" {
 #endif
 #include "config.h"
 #include "base.h"
+#include "pool.h"
 #include "json.h"
+#include "query.h"
+#include "media.h"
+#include "scalar.h"
+#include "errors.h"
 #include "http.h"
 #include "router.h"
 #include "di.h"
 #include "crypto.h"
 #include "server.h"
+#include "security.h"
 #ifdef __cplusplus
 }
 #endif

@@ -50,4 +50,10 @@ static inline int fr__hexval(int c) {
     return -1;
 }
 
+/* Python's str.isspace() for a Latin-1 character (what str.strip() removes
+ * from header text that Starlette decoded as Latin-1). */
+static inline int fr__py_space(unsigned c) {
+    return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0;
+}
+
 #endif /* FR__INTERNAL_H */

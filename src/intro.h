@@ -30,6 +30,7 @@
  *   FR_MAX_CHUNK_LINE_BYTES 4096 chunk-size/extension or trailer line; 400 beyond
  *   FR_MAX_TRAILERS         64   trailer fields after a chunked body; 400 beyond
  *   FR_BODY_TIMEOUT_MS   30000   body must arrive within (after the head); 408
+ *   FR_POOL_THREADS         40   most worker threads of an fr_pool (blocking jobs)
  *   Runtime equivalents live in fr_config (zero = default).
  *
  * EXAMPLE  (cc -O2 hello.c -o hello -lpthread)

@@ -893,10 +893,8 @@ static void fr__error_response(fr__conn *c, int status) {
     fr_http_res_head h;
     size_t start;
     fr_header ct;
-    char body[96];
-    const char *reason = fr_http_reason(status);
-    int n = snprintf(body, sizeof body, "{\"detail\":\"%s\"}", reason);
-    if (n < 0 || (size_t)n >= sizeof body) n = 0;
+    fr_buf body = {NULL, 0, 0};
+    if (fr_error_detail(&body, fr_str_c(fr_http_reason(status))) < 0) body.len = 0;
     if (c->req && !c->req->dispatched) {
         fr__req_put(L, c->req, 1);
         c->req = NULL;
@@ -907,7 +905,7 @@ static void fr__error_response(fr__conn *c, int status) {
     h.minor_version = 1;
     h.headers = &ct;
     h.num_headers = 1;
-    h.content_length = n;
+    h.content_length = (int64_t)body.len;
     h.keep_alive = 0;
     h.server = fr__srv_server(L->app);
     h.no_date = 0;
@@ -916,9 +914,10 @@ static void fr__error_response(fr__conn *c, int status) {
     c->wbody = NULL;
     c->wbody_len = c->wbody_off = 0;
     c->fleft = 0;
-    if (fr_http_write_head(&c->out, &h) < 0 || fr_buf_append(&c->out, body, (size_t)n) < 0) {
+    if (fr_http_write_head(&c->out, &h) < 0 || fr_buf_append(&c->out, body.buf, body.len) < 0) {
         c->out.len = start;
     }
+    fr_buf_free(&body);
     fr__timer_clear(c);
     c->close_after = 1;
     c->state = FR__C_WRITING;
@@ -2301,41 +2300,36 @@ double fr_req_param_float(const fr_req *req, const char *name) {
     return v;
 }
 
+/* Decode a raw query/cookie value into the request arena, NUL-terminated.
+ * 1 done, 0 on OOM. */
+static int fr__req_kv_decode(fr_req *req, int kind, fr_str raw, fr_str *value) {
+    size_t cap = FR_KV_DECODED_MAX(raw.len);
+    char *p;
+    long n;
+    if (!value) return 1;
+    p = (char *)fr_arena_alloc(&req->arena, cap + 1);
+    if (!p) return 0;
+    n = fr_kv_decode(kind, raw, p, cap);
+    if (n < 0) return 0;
+    p[n] = 0;
+    value->buf = p;
+    value->len = (size_t)n;
+    return 1;
+}
+
 int fr_req_query_get(fr_req *req, const char *key, fr_str *value) {
-    const char *p = req->h.query.buf, *end;
-    size_t klen = key ? strlen(key) : 0;
-    if (!p || !key) return 0;
-    end = p + req->h.query.len;
-    while (p < end) {
-        const char *amp = (const char *)memchr(p, '&', (size_t)(end - p)), *eq, *ke;
-        const char *pe = amp ? amp : end;
-        eq = (const char *)memchr(p, '=', (size_t)(pe - p));
-        ke = eq ? eq : pe;
-        if (ke > p) {
-            char small[128], *kb = small;
-            long kn;
-            size_t raw = (size_t)(ke - p);
-            if (raw > sizeof small) kb = (char *)fr_arena_alloc(&req->arena, raw);
-            if (!kb) return 0;
-            kn = fr_url_decode(kb, p, raw, 1);
-            if (kn >= 0 && (size_t)kn == klen && memcmp(kb, key, klen) == 0) {
-                if (value) {
-                    size_t vl = eq ? (size_t)(pe - (eq + 1)) : 0;
-                    char *vb = (char *)fr_arena_alloc(&req->arena, vl + 1);
-                    long vn;
-                    if (!vb) return 0;
-                    vn = vl ? fr_url_decode(vb, eq + 1, vl, 1) : 0;
-                    if (vn < 0) vn = 0;
-                    vb[vn] = 0;
-                    value->buf = vb;
-                    value->len = (size_t)vn;
-                }
-                return 1;
-            }
-        }
-        p = amp ? amp + 1 : end;
-    }
-    return 0;
+    fr_str raw;
+    if (!req || !key || !fr_kv_find(req->h.query, FR_KV_QUERY, fr_str_c(key), FR_KV_LAST, &raw))
+        return 0;
+    return fr__req_kv_decode(req, FR_KV_QUERY, raw, value);
+}
+
+int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value) {
+    fr_str raw, header;
+    if (!req || !name) return 0;
+    header = fr_req_header(req, "cookie");
+    if (!fr_kv_find(header, FR_KV_COOKIE, fr_str_c(name), FR_KV_LAST, &raw)) return 0;
+    return fr__req_kv_decode(req, FR_KV_COOKIE, raw, value);
 }
 
 fr_str fr_req_client_addr(const fr_req *req) {

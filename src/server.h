@@ -116,9 +116,15 @@ FR_API size_t fr_req_num_params(const fr_req *req);
 FR_API int fr_req_param_at(const fr_req *req, size_t i, fr_str *name, fr_str *value);
 FR_API int64_t fr_req_param_int(const fr_req *req, const char *name);   /* 0 if absent */
 FR_API double fr_req_param_float(const fr_req *req, const char *name); /* 0 if absent */
-/* First query value for key, percent/plus-decoded into the request arena.
- * 1 found, 0 absent. */
+/* Query value for key (compared after decoding): the LAST one when the key
+ * repeats, as Starlette's request.query_params[key]; decoded (query.h
+ * FR_KV_QUERY) into the request arena and NUL-terminated. 1 found, 0 absent
+ * (or out of memory). value may be NULL. */
 FR_API int fr_req_query_get(fr_req *req, const char *key, fr_str *value);
+/* Cookie `name` from the first Cookie header, the LAST occurrence of the
+ * name (Starlette's request.cookies[name]); decoded (query.h FR_KV_COOKIE)
+ * into the request arena and NUL-terminated. 1 found, 0 absent. */
+FR_API int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value);
 FR_API fr_str fr_req_route_pattern(const fr_req *req); /* "" when unmatched */
 FR_API int fr_req_match_status(const fr_req *req);      /* enum fr_match_status */
 FR_API fr_str fr_req_match_allow(const fr_req *req);    /* 405: Allow value */

@@ -2,8 +2,11 @@
  * FR_DI_FRESH and FastAPI's re-walk of uncached sub-dependencies), cycles
  * named in the error, teardown order on success and failure, failing
  * teardowns not hiding the original error, step-driven resolution with
- * skips, overrides, deep chains, diamond lattices, 1000 providers and
- * allocation failures (registry and per-request arena). */
+ * skips (skipped providers still NEEDed) and FastAPI's cache rules step by
+ * step, teardown scopes (function / request) and the scope rule,
+ * host-driven teardown (fr_di_ctx_pop_cleanup), overrides, deep chains,
+ * diamond lattices, 1000 providers and allocation failures (registry and
+ * per-request arena). */
 #include "frtest.h"
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
@@ -785,21 +788,41 @@ static void test_step_api_skip(void) {
     CHECK_EQ_INT(fr_di_begin(ctx, ih), 0);
     CHECK_EQ_INT(fr_di_begin(ctx, ih), -1); /* already resolving */
     while ((st = fr_di_next(ctx, &need)) == FR_DI_NEED) {
-        snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%d ", need);
+        snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%d%s ", need,
+                 fr_di_need_skipped(ctx) ? "*" : "");
         CHECK_EQ_INT(fr_di_next(ctx, &need), -1); /* must answer first */
-        if (need == ix) fr_di_skip(ctx);
-        else CHECK_EQ_INT(fr_di_supply(ctx, V(100 + need)), 0);
+        if (need == ix) {
+            fr_di_skip(ctx);
+        } else if (fr_di_need_skipped(ctx)) {
+            /* supplying a value for a skipped provider is refused; the NEED
+             * stays pending until it is answered with fr_di_skip */
+            CHECK_EQ_INT(fr_di_supply(ctx, V(1)), -1);
+            CHECK(strstr(fr_di_ctx_error(ctx), "skipped") != NULL);
+            CHECK_EQ_INT(fr_di_need_skipped(ctx), 1);
+            if (need == ih) CHECK(fr_di_arg(ctx, 0) == NULL && fr_di_arg(ctx, 1) == V(102));
+            if (need == ia) CHECK(fr_di_arg(ctx, 0) == NULL);
+            fr_di_skip(ctx);
+            CHECK_EQ_INT(fr_di_need_skipped(ctx), 0);
+        } else {
+            CHECK_EQ_INT(fr_di_supply(ctx, V(100 + need)), 0);
+        }
     }
     CHECK_EQ_INT(st, FR_DI_RESOLVED);
-    /* x asked, skipped; a never asked; b still asked; h not asked */
-    CHECK(strcmp(seen, "0 2 ") == 0);
-    CHECK_EQ_INT(fr_di_skipped(ctx), 1);
+    /* x asked, skipped; b still asked. Changed with the 422-collection
+     * rework: a and h (whose dependency was skipped) used to be skipped
+     * silently; they are now asked too, marked "skipped" (*), because FastAPI
+     * still validates their own parameters to report every error at once.
+     * fr_di_skipped counts them as well: 3 instead of 1. */
+    CHECK(strcmp(seen, "0 1* 2 3* ") == 0);
+    CHECK_EQ_INT(fr_di_skipped(ctx), 3);
     CHECK(fr_di_result(ctx) == NULL);
     CHECK(!fr_di_has(ctx, ix) && !fr_di_has(ctx, ia) && fr_di_has(ctx, ib) && !fr_di_has(ctx, ih));
     CHECK_EQ_INT(fr_di_supply(ctx, NULL), -1); /* nothing pending */
     fr_di_fail(ctx, 1);                         /* ignored: nothing pending */
     fr_di_skip(ctx);
-    CHECK_EQ_INT(fr_di_skipped(ctx), 1);
+    CHECK_EQ_INT(fr_di_skipped(ctx), 3);
+    CHECK_EQ_INT(fr_di_need_skipped(ctx), 0);
+    CHECK_EQ_INT(fr_di_need_skipped(NULL), 0);
     reset();
     CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 0);
     CHECK_EQ_INT(dummy.calls, 0); /* no provide() was called by the step API */
@@ -820,6 +843,563 @@ static void test_step_api_skip(void) {
     CHECK_EQ_INT(fr_di_next(ctx, &need), 401);
     CHECK_EQ_INT(fr_di_ctx_failed_id(ctx), ia);
     CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 401);
+    fr_arena_free(&ar);
+    fr_di_free(di);
+}
+
+/* ---- scopes, host-driven teardown, FastAPI's cache rules step by step ---- */
+
+static int add_scoped(fr_di *di, tp *t, const int *deps, size_t n, int teardown, int scope) {
+    fr_di_provider p;
+    memset(&p, 0, sizeof p);
+    p.name = t->name;
+    p.deps = deps;
+    p.ndeps = n;
+    p.provide = tp_provide;
+    p.teardown = teardown ? tp_teardown : NULL;
+    p.userdata = t;
+    p.scope = scope;
+    return fr_di_add(di, &p);
+}
+
+static void *g_need_arg0[32]; /* fr_di_arg(ctx, 0) seen at the last NEED of each id */
+
+/* A step-driven host like the Python glue: answers the n-th supplied NEED
+ * with V(++g_counter), skips the ids in skip_mask and (as it must) every
+ * provider whose dependency was skipped, fails fail_id with fail_code.
+ * Traces "name " per NEED ("name* " when fr_di_need_skipped). */
+static int host_walk(fr_di_ctx *ctx, const fr_di *di, int root, unsigned skip_mask, int fail_id,
+                     int fail_code) {
+    int st, need = -1;
+    if (fr_di_begin(ctx, root) < 0) return -1;
+    while ((st = fr_di_next(ctx, &need)) == FR_DI_NEED) {
+        int sk = fr_di_need_skipped(ctx);
+        trace(sk ? "%s* " : "%s ", fr_di_name(di, need), 0);
+        if (need >= 0 && need < 32) g_need_arg0[need] = fr_di_arg(ctx, 0);
+        if (sk || ((skip_mask >> need) & 1u)) fr_di_skip(ctx);
+        else if (need == fail_id) fr_di_fail(ctx, fail_code);
+        else if (fr_di_supply(ctx, V(++g_counter)) < 0) return -1;
+    }
+    return st;
+}
+
+/* The cache rules the Python face relies on, driven step by step. */
+static void test_step_cache_semantics(void) {
+    tp b = {"b", 0, 0, 0, 0, {0}}, a = {"a", 0, 0, 0, 0, {0}}, c = {"c", 0, 0, 0, 0, {0}},
+       h1 = {"h1", 0, 0, 0, 0, {0}}, h2 = {"h2", 0, 0, 0, 0, {0}}, h2b = {"h2b", 0, 0, 0, 0, {0}},
+       h3 = {"h3", 0, 0, 0, 0, {0}}, h4 = {"h4", 0, 0, 0, 0, {0}};
+    fr_di *di = fr_di_new(NULL);
+    fr_arena ar;
+    fr_di_ctx *ctx;
+    int ib, ia, ic, ih1, ih2, ih2b, ih3, ih4, id;
+    void *v;
+    REQUIRE(di);
+    ib = add(di, &b, NULL, 0, 1);
+    {
+        int d[] = {FR_DI_FRESH(ib)};
+        ia = add(di, &a, d, 1, 1); /* a(Depends(b, use_cache=False)) */
+    }
+    ic = add(di, &c, &ib, 1, 0); /* c(Depends(b)) */
+    {
+        int d1[] = {ib, ib};
+        int d2[] = {FR_DI_FRESH(ib), ib, FR_DI_FRESH(ib), ib};
+        int d2b[] = {ib, FR_DI_FRESH(ib), ib};
+        int d3[] = {ia, ia, ic};
+        int d4[] = {ia, ic};
+        ih1 = add(di, &h1, d1, 2, 0);
+        ih2 = add(di, &h2, d2, 4, 0);
+        ih2b = add(di, &h2b, d2b, 3, 0);
+        ih3 = add(di, &h3, d3, 3, 0);
+        ih4 = add(di, &h4, d4, 2, 0);
+    }
+    REQUIRE(ih4 >= 0);
+    fr_arena_init(&ar, NULL);
+
+    /* (a) a cached use twice: runs once, both consumers share the value;
+     * (d) the root is NEEDed last and its value is the result */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(host_walk(ctx, di, ih1, 0, -1, 0), FR_DI_RESOLVED);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "b h1 ");
+    CHECK(fr_di_arg(ctx, 0) == V(1) && fr_di_arg(ctx, 1) == V(1));
+    CHECK(fr_di_result(ctx) == V(2) && fr_di_get(ctx, ih1) == V(2));
+    CHECK_EQ_INT(fr_di_skipped(ctx), 0);
+    fr_di_ctx_finish(ctx, 0);
+    fr_arena_reset(&ar);
+
+    /* (b) FRESH runs again; the first value produced (even by a FRESH use)
+     * is the cached one for later plain uses. FastAPI 0.165:
+     * h(x=Depends(b, use_cache=False), y=Depends(b)) calls b once. */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(host_walk(ctx, di, ih2, 0, -1, 0), FR_DI_RESOLVED);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "b b h2 ");
+    CHECK(fr_di_arg(ctx, 0) == V(1) && fr_di_arg(ctx, 1) == V(1));
+    CHECK(fr_di_arg(ctx, 2) == V(2) && fr_di_arg(ctx, 3) == V(1));
+    CHECK(fr_di_get(ctx, ib) == V(1) && fr_di_result(ctx) == V(3));
+    /* one cleanup per produced value: the fresh one too */
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -1, &v, &id), 1);
+    CHECK(v == V(2) && id == ib);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -1, &v, &id), 1);
+    CHECK(v == V(1) && id == ib);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -1, &v, &id), 0);
+    fr_di_ctx_finish(ctx, 0);
+    fr_arena_reset(&ar);
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(host_walk(ctx, di, ih2b, 0, -1, 0), FR_DI_RESOLVED);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "b b h2b ");
+    CHECK(fr_di_arg(ctx, 0) == V(1) && fr_di_arg(ctx, 1) == V(2) && fr_di_arg(ctx, 2) == V(1));
+    fr_di_ctx_finish(ctx, 0);
+    fr_arena_reset(&ar);
+
+    /* (c) reaching cached a again re-walks its FRESH b (b runs, a does not);
+     * c's plain b is the first b */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(host_walk(ctx, di, ih3, 0, -1, 0), FR_DI_RESOLVED);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "b a b c h3 ");
+    CHECK(g_need_arg0[ia] == V(1)); /* a ran once, with the first b */
+    CHECK(g_need_arg0[ic] == V(1));
+    CHECK(fr_di_arg(ctx, 0) == V(2) && fr_di_arg(ctx, 1) == V(2) && fr_di_arg(ctx, 2) == V(4));
+    CHECK(fr_di_result(ctx) == V(5));
+    /* cleanups: b(1), a(2), b(3) registered; popped in reverse */
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, FR_DI_SCOPE_REQUEST, &v, &id), 1);
+    CHECK(v == V(3) && id == ib);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, FR_DI_SCOPE_REQUEST, &v, &id), 1);
+    CHECK(v == V(2) && id == ia);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, FR_DI_SCOPE_REQUEST, &v, &id), 1);
+    CHECK(v == V(1) && id == ib);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, FR_DI_SCOPE_REQUEST, &v, &id), 0);
+    CHECK(v == NULL && id == -1);
+    fr_di_ctx_finish(ctx, 0);
+    fr_arena_reset(&ar);
+
+    /* (e) a failure: the walk returns the code (every later next too), the
+     * values supplied so far keep their cleanups, for the host to unwind */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(host_walk(ctx, di, ih4, 0, ic, 409), 409);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "b a c ");
+    CHECK_EQ_INT(fr_di_next(ctx, &id), 409);
+    CHECK_EQ_INT(fr_di_ctx_failed_id(ctx), ic);
+    CHECK(fr_di_result(ctx) == NULL);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -1, &v, &id), 1);
+    CHECK(v == V(2) && id == ia);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -1, NULL, &id), 1);
+    CHECK(id == ib);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -1, &v, NULL), 0);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 409);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "b a c "); /* popped: never run by finish */
+    /* the same failure left to finish: the teardowns run with the code */
+    fr_arena_reset(&ar);
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(host_walk(ctx, di, ih4, 0, ic, 409), 409);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 409);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "b a c ~a:409 ~b:409 ");
+    fr_arena_free(&ar);
+    fr_di_free(di);
+}
+
+/* A skipped dependency wins over the cache, and a skipped provider may
+ * still be failed by the host. */
+static void test_step_skip_cached_and_fail(void) {
+    tp x = {"x", 0, 0, 1, 0, {0}};
+    fr_di *di = fr_di_new(NULL);
+    fr_arena ar;
+    fr_di_ctx *ctx;
+    int ix, ia, ih, d[2], need, st, nx = 0;
+    REQUIRE(di);
+    ix = add(di, &x, NULL, 0, 0);
+    d[0] = FR_DI_FRESH(ix);
+    ia = add(di, &x, d, 1, 0); /* a(Depends(x, use_cache=False)) */
+    d[0] = d[1] = ia;
+    ih = add(di, &x, d, 2, 0); /* h(a, a) */
+    fr_arena_init(&ar, NULL);
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    reset();
+    /* the second x (re-walked below the cached a) is skipped: a is NEEDed
+     * again though cached, marked skipped, then h */
+    CHECK_EQ_INT(fr_di_begin(ctx, ih), 0);
+    while ((st = fr_di_next(ctx, &need)) == FR_DI_NEED) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", need);
+        trace(fr_di_need_skipped(ctx) ? "%s* " : "%s ", num, 0);
+        if (need == ix && nx++ == 1) fr_di_skip(ctx);
+        else if (fr_di_need_skipped(ctx)) fr_di_skip(ctx);
+        else CHECK_EQ_INT(fr_di_supply(ctx, V(10 + need)), 0);
+    }
+    CHECK_EQ_INT(st, FR_DI_RESOLVED);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "0 1 0 1* 2* ");
+    CHECK_EQ_INT(fr_di_skipped(ctx), 3);
+    CHECK(fr_di_get(ctx, ia) == V(11)); /* the cached value itself stays */
+    CHECK(!fr_di_has(ctx, ih) && fr_di_result(ctx) == NULL);
+    fr_di_ctx_finish(ctx, 0);
+    fr_arena_reset(&ar);
+    /* fr_di_fail is a valid answer to a skipped NEED */
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_begin(ctx, ih), 0);
+    CHECK_EQ_INT(fr_di_next(ctx, &need), FR_DI_NEED);
+    CHECK_EQ_INT(need, ix);
+    fr_di_skip(ctx);
+    CHECK_EQ_INT(fr_di_next(ctx, &need), FR_DI_NEED);
+    CHECK(need == ia && fr_di_need_skipped(ctx));
+    CHECK(fr_di_arg(ctx, 0) == NULL);
+    fr_di_fail(ctx, 400);
+    CHECK_EQ_INT(fr_di_need_skipped(ctx), 0);
+    CHECK_EQ_INT(fr_di_next(ctx, &need), 400);
+    CHECK_EQ_INT(fr_di_ctx_failed_id(ctx), ia);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 400);
+    fr_arena_free(&ar);
+    fr_di_free(di);
+}
+
+/*  h(r, f, r2, f2, r3): r, r3 request-scoped with teardowns, f, f2
+ *  function-scoped with teardowns, r2(f) request-scoped without one,
+ *  f2(r). Registration order of the cleanups: r f f2 r3. */
+typedef struct scoped_graph {
+    tp r, f, r2, f2, r3, h;
+    int ir, iff, ir2, if2, ir3, ih;
+} scoped_graph;
+
+static int scoped_build(fr_di *di, scoped_graph *g) {
+    static const tp zero = {NULL, 0, 0, 0, 0, {0}};
+    int d[5];
+    g->r = g->f = g->r2 = g->f2 = g->r3 = g->h = zero;
+    g->r.name = "r";
+    g->f.name = "f";
+    g->r2.name = "r2";
+    g->f2.name = "f2";
+    g->r3.name = "r3";
+    g->h.name = "h";
+    g->ir = add_scoped(di, &g->r, NULL, 0, 1, FR_DI_SCOPE_REQUEST);
+    g->iff = add_scoped(di, &g->f, NULL, 0, 1, FR_DI_SCOPE_FUNCTION);
+    g->ir2 = add_scoped(di, &g->r2, &g->iff, 1, 0, FR_DI_SCOPE_REQUEST);
+    g->if2 = add_scoped(di, &g->f2, &g->ir, 1, 1, FR_DI_SCOPE_FUNCTION);
+    g->ir3 = add_scoped(di, &g->r3, NULL, 0, 1, FR_DI_SCOPE_REQUEST);
+    d[0] = g->ir;
+    d[1] = g->iff;
+    d[2] = g->ir2;
+    d[3] = g->if2;
+    d[4] = g->ir3;
+    g->ih = add_scoped(di, &g->h, d, 5, 0, FR_DI_SCOPE_REQUEST);
+    return g->ih;
+}
+
+static void test_scope_function(void) {
+    static scoped_graph g;
+    tp dd = {"dd", 0, 0, 0, 0, {0}}, r3f = {"r3f", 0, 0, 0, 0, {0}};
+    fr_di *di = fr_di_new(NULL);
+    fr_arena ar;
+    fr_di_ctx *ctx;
+    REQUIRE(di);
+    fr_di_set_log(di, capture_log, NULL);
+    g_r = scoped_build(di, &g);
+    REQUIRE(g_r >= 0);
+    fr_arena_init(&ar, NULL);
+
+    /* success: function-scoped at end_function_scope, the rest at finish */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ");
+    CHECK_EQ_INT(fr_di_ctx_defer(ctx, tp_teardown, NULL, &dd), 0); /* request-scoped */
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:0 ~f:0 ");
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 0), 0); /* nothing left to run */
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:0 ~f:0 ");
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:0 ~f:0 ~dd:0 ~r3:0 ~r:0 ");
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 7), 0); /* finished: finish's code */
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(NULL, 0), -1);
+    fr_arena_reset(&ar);
+
+    /* never ended (the handler failed): finish runs the function-scoped ones
+     * first although r was registered before them and r3 after */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 500), 500);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:500 ~f:500 ~r3:500 ~r:500 ");
+    fr_arena_reset(&ar);
+
+    /* the handler failed: end_function_scope passes the code on, and the
+     * request-scoped teardowns see it too */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 500), 500);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 500);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:500 ~f:500 ~r3:500 ~r:500 ");
+    fr_arena_reset(&ar);
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    fr_di_ctx_set_failed(ctx, 503);
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 0), 503);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 503);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:503 ~f:503 ~r3:503 ~r:503 ");
+    fr_arena_reset(&ar);
+
+    /* a function-scoped teardown fails: logged like in finish, returned,
+     * and seen by the request-scoped ones (FastAPI: the error raised by the
+     * function-scoped exit reaches the request-scoped exit stack) */
+    reset();
+    g.f.td_rc = 77;
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 0), 77);
+    CHECK_EQ_INT(g_log_calls, 1);
+    CHECK(strstr(g_log, "teardown of dependency 'f' failed with code 77|") != NULL);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 77);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:0 ~f:0 ~r3:77 ~r:77 ");
+    CHECK_EQ_INT(g_log_calls, 1);
+    g.f.td_rc = 0;
+    fr_arena_reset(&ar);
+
+    /* the scope belongs to the provider, so to an override's replacement */
+    {
+        fr_di_provider p;
+        memset(&p, 0, sizeof p);
+        p.name = "r3f";
+        p.provide = tp_provide;
+        p.teardown = tp_teardown;
+        p.userdata = &r3f;
+        p.scope = FR_DI_SCOPE_FUNCTION;
+        CHECK_EQ_INT(fr_di_override(di, g.ir3, &p), 0);
+    }
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3f h ~r3f:0 ~f2:0 ~f:0 ");
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3f h ~r3f:0 ~f2:0 ~f:0 ~r:0 ");
+    CHECK_EQ_INT(fr_di_override(di, g.ir3, NULL), 0);
+    fr_arena_reset(&ar);
+
+    /* set_deps keeps the scope */
+    CHECK_EQ_INT(fr_di_set_deps(di, g.if2, NULL, 0), 0);
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:0 ~f:0 ");
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:0 ~f:0 ~r3:0 ~r:0 ");
+    fr_arena_free(&ar);
+    fr_di_free(di);
+}
+
+/* FastAPI's DependencyScopeError, and invalid scopes */
+static void test_scope_rule(void) {
+    tp t = {"t", 0, 0, 1, 0, {0}};
+    fr_di *di = fr_di_new(NULL);
+    fr_di_provider p;
+    int ifn, ip0, irq, d[1];
+    REQUIRE(di);
+    memset(&p, 0, sizeof p);
+    p.name = "bad";
+    p.scope = 2;
+    CHECK_EQ_INT(fr_di_add(di, &p), -1);
+    CHECK(strcmp(fr_di_error(di), "provider 'bad': invalid scope 2") == 0);
+    p.scope = -1;
+    CHECK_EQ_INT(fr_di_add(di, &p), -1);
+    CHECK_EQ_INT(fr_di_count(di), 0);
+    t.name = "fn";
+    ifn = add_scoped(di, &t, NULL, 0, 1, FR_DI_SCOPE_FUNCTION);
+    t.name = "p0";
+    ip0 = add_scoped(di, &t, NULL, 0, 1, FR_DI_SCOPE_REQUEST);
+    REQUIRE(ifn == 0 && ip0 == 1);
+    /* request-scoped with a teardown -> function-scoped: refused */
+    t.name = "rq";
+    CHECK_EQ_INT(add_scoped(di, &t, &ifn, 1, 1, FR_DI_SCOPE_REQUEST), -1);
+    CHECK(strcmp(fr_di_error(di), "provider 'rq' has request scope and a teardown: it cannot "
+                                  "depend on 'fn', which has function scope") == 0);
+    CHECK_EQ_INT(fr_di_count(di), 2);
+    /* allowed: no teardown (FastAPI: not a generator), or function-scoped */
+    CHECK_EQ_INT(add_scoped(di, &t, &ifn, 1, 0, FR_DI_SCOPE_REQUEST), 2);
+    CHECK_EQ_INT(add_scoped(di, &t, &ifn, 1, 1, FR_DI_SCOPE_FUNCTION), 3);
+    CHECK_EQ_INT(add_scoped(di, &t, &ip0, 1, 1, FR_DI_SCOPE_FUNCTION), 4);
+    t.name = "rq";
+    irq = add_scoped(di, &t, &ip0, 1, 1, FR_DI_SCOPE_REQUEST);
+    REQUIRE(irq == 5);
+    /* rewiring it to the function-scoped one: refused, deps kept */
+    d[0] = ifn;
+    CHECK_EQ_INT(fr_di_set_deps(di, irq, d, 1), -1);
+    CHECK(strstr(fr_di_error(di), "'rq' has request scope") != NULL);
+    CHECK_EQ_INT(fr_di_compile(di), 0);
+    /* overriding its dependency with a function-scoped replacement: refused */
+    memset(&p, 0, sizeof p);
+    p.name = "p0f";
+    p.scope = FR_DI_SCOPE_FUNCTION;
+    CHECK_EQ_INT(fr_di_override(di, ip0, &p), -1);
+    CHECK(strstr(fr_di_error(di), "cannot depend on 'p0f'") != NULL);
+    CHECK(strcmp(fr_di_name(di, ip0), "p0") == 0);
+    /* once the consumer is overridden by one without a teardown it is fine,
+     * and then restoring the consumer is what gets refused */
+    {
+        fr_di_provider q;
+        memset(&q, 0, sizeof q);
+        q.name = "rq_plain";
+        q.deps = &ip0;
+        q.ndeps = 1;
+        CHECK_EQ_INT(fr_di_override(di, irq, &q), 0);
+    }
+    CHECK_EQ_INT(fr_di_override(di, ip0, &p), 0);
+    CHECK_EQ_INT(fr_di_override(di, irq, NULL), -1);
+    CHECK(strstr(fr_di_error(di), "'rq' has request scope") != NULL);
+    CHECK(strcmp(fr_di_name(di, irq), "rq_plain") == 0);
+    CHECK_EQ_INT(fr_di_override(di, ip0, NULL), 0);
+    CHECK_EQ_INT(fr_di_override(di, irq, NULL), 0);
+    CHECK(strcmp(fr_di_name(di, irq), "rq") == 0);
+    CHECK_EQ_INT(fr_di_compile(di), 0);
+    fr_di_free(di);
+}
+
+/* host-driven teardown: popping yields finish's order, and nothing popped
+ * runs again */
+/* fr_di_supply_cleanup: consumers see the value, the teardown (popped or
+ * run by finish) gets the cleanup handle; plain fr_di_supply is both. */
+static int g_td_value;
+static int td_record(void *value, int failed, void *ud) {
+    (void)failed; (void)ud;
+    g_td_value = (int)(intptr_t)value;
+    return 0;
+}
+
+static void test_supply_cleanup_value(void) {
+    fr_di *di = fr_di_new(NULL);
+    fr_arena ar;
+    fr_di_ctx *ctx;
+    fr_di_provider p;
+    int dep, root, id, need;
+    void *v;
+    REQUIRE(di);
+    memset(&p, 0, sizeof p);
+    p.name = "gen";
+    p.teardown = td_record;
+    dep = fr_di_add(di, &p);
+    p.name = "endpoint";
+    p.teardown = NULL;
+    p.deps = &dep;
+    p.ndeps = 1;
+    root = fr_di_add(di, &p);
+    REQUIRE(dep >= 0 && root >= 0);
+    fr_arena_init(&ar, NULL);
+    /* popped by the host */
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx && fr_di_begin(ctx, root) == 0);
+    CHECK_EQ_INT(fr_di_next(ctx, &need), FR_DI_NEED);
+    CHECK_EQ_INT(need, dep);
+    CHECK_EQ_INT(fr_di_supply_cleanup(ctx, V(10), V(99)), 0);
+    CHECK_EQ_INT(fr_di_next(ctx, &need), FR_DI_NEED);
+    CHECK_EQ_INT(need, root);
+    CHECK(fr_di_arg(ctx, 0) == V(10)); /* the consumer sees the value */
+    CHECK(fr_di_get(ctx, dep) == V(10));
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -1, &v, &id), 1);
+    CHECK(v == V(99) && id == dep); /* the teardown gets the handle */
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -1, &v, &id), 0);
+    fr_arena_reset(&ar);
+    /* run by finish */
+    g_td_value = 0;
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx && fr_di_begin(ctx, root) == 0);
+    CHECK_EQ_INT(fr_di_next(ctx, &need), FR_DI_NEED);
+    CHECK_EQ_INT(fr_di_supply_cleanup(ctx, V(11), V(77)), 0);
+    CHECK_EQ_INT(fr_di_next(ctx, &need), FR_DI_NEED);
+    CHECK_EQ_INT(fr_di_supply(ctx, V(12)), 0);
+    CHECK_EQ_INT(fr_di_next(ctx, &need), FR_DI_RESOLVED);
+    CHECK(fr_di_result(ctx) == V(12));
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 0);
+    CHECK_EQ_INT(g_td_value, 77);
+    /* no step pending: refused */
+    CHECK_EQ_INT(fr_di_supply_cleanup(ctx, V(1), V(2)), -1);
+    fr_arena_free(&ar);
+    fr_di_free(di);
+}
+
+static void test_pop_cleanup(void) {
+    static scoped_graph g;
+    tp dd = {"dd", 0, 0, 0, 0, {0}};
+    fr_di *di = fr_di_new(NULL);
+    fr_arena ar;
+    fr_di_ctx *ctx;
+    void *v;
+    int id, i, ids[8], n;
+    void *vals[8];
+    REQUIRE(di);
+    g_r = scoped_build(di, &g);
+    REQUIRE(g_r >= 0);
+    fr_arena_init(&ar, NULL);
+    /* reference: what finish runs */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    CHECK_EQ_INT(fr_di_ctx_defer(ctx, tp_teardown, V(77), &dd), 0);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f2:0 ~f:0 ~dd:0 ~r3:0 ~r:0 ");
+    fr_arena_reset(&ar);
+    /* popping everything: the same order, no teardown called */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    CHECK_EQ_INT(fr_di_ctx_defer(ctx, tp_teardown, V(77), &dd), 0);
+    for (n = 0; n < 8 && fr_di_ctx_pop_cleanup(ctx, -1, &vals[n], &ids[n]); n++) {
+    }
+    CHECK_EQ_INT(n, 5);
+    CHECK(ids[0] == g.if2 && ids[1] == g.iff && ids[2] == -1 && ids[3] == g.ir3 &&
+          ids[4] == g.ir);
+    for (i = 0; i < n; i++)
+        CHECK(vals[i] == (ids[i] < 0 ? V(77) : fr_di_get(ctx, ids[i])));
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ");
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 0), 0);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ");
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -1, &v, &id), 0);
+    fr_arena_reset(&ar);
+    /* per scope, mixed with fr_di running the rest */
+    reset();
+    ctx = fr_di_ctx_new(di, &ar);
+    REQUIRE(ctx);
+    CHECK_EQ_INT(fr_di_resolve(ctx, g.ih, NULL), 0);
+    CHECK_EQ_INT(fr_di_ctx_defer(ctx, tp_teardown, V(77), &dd), 0);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, FR_DI_SCOPE_REQUEST, &v, &id), 1);
+    CHECK(v == V(77) && id == -1);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, FR_DI_SCOPE_FUNCTION, &v, &id), 1);
+    CHECK(id == g.if2 && v == fr_di_get(ctx, g.if2));
+    CHECK_EQ_INT(fr_di_ctx_end_function_scope(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f:0 ");
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, FR_DI_SCOPE_FUNCTION, &v, &id), 0);
+    CHECK(v == NULL && id == -1);
+    /* bad arguments: nothing popped */
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, 2, &v, &id), 0);
+    CHECK(strstr(fr_di_ctx_error(ctx), "scope") != NULL);
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(ctx, -2, NULL, NULL), 0);
+    v = V(1);
+    id = 5;
+    CHECK_EQ_INT(fr_di_ctx_pop_cleanup(NULL, -1, &v, &id), 0);
+    CHECK(v == NULL && id == -1);
+    CHECK_EQ_INT(fr_di_ctx_finish(ctx, 0), 0);
+    CHECK_EQ_MEM(g_trace, g_trace_len, "r f r2 f2 r3 h ~f:0 ~r3:0 ~r:0 ");
     fr_arena_free(&ar);
     fr_di_free(di);
 }
@@ -1077,6 +1657,12 @@ static const frt_case frt_cases[] = {
     FRT(test_diamond_lattice),
     FRT(test_random_dags),
     FRT(test_step_api_skip),
+    FRT(test_step_cache_semantics),
+    FRT(test_step_skip_cached_and_fail),
+    FRT(test_scope_function),
+    FRT(test_scope_rule),
+    FRT(test_pop_cleanup),
+    FRT(test_supply_cleanup_value),
     FRT(test_override),
     FRT(test_nested_resolve_refused),
     FRT(test_registry_oom),

@@ -162,18 +162,21 @@ static int h_echo(fr_req *req, void *ud) {
     return fr_res_text(req, 200, "application/octet-stream", b.buf, b.len);
 }
 
-/* echoes decoded path, query values, a header and the client address */
+/* echoes decoded path, query values, a cookie, a header and the client
+ * address */
 static int h_info(fr_req *req, void *ud) {
     char b[512];
-    fr_str a = {"", 0}, bb = {"", 0}, path = fr_req_path(req), ua = fr_req_header(req, "x-test");
-    fr_str ip = fr_req_client_addr(req);
-    int n, missing = !fr_req_query_get(req, "nope", NULL);
+    fr_str a = {"", 0}, bb = {"", 0}, sid = {"", 0}, path = fr_req_path(req);
+    fr_str ua = fr_req_header(req, "x-test"), ip = fr_req_client_addr(req);
+    int n, missing = !fr_req_query_get(req, "nope", NULL) + !fr_req_cookie_get(req, "nope", NULL);
     (void)ud;
     fr_req_query_get(req, "a", &a);
     fr_req_query_get(req, "b c", &bb);
-    n = snprintf(b, sizeof b, "path=%.*s|a=%.*s|bc=%.*s|x=%.*s|ip=%.*s|missing=%d|port=%d", (int)path.len,
-                 path.buf, (int)a.len, a.buf, (int)bb.len, bb.buf, (int)ua.len, ua.buf ? ua.buf : "",
-                 (int)ip.len, ip.buf, missing, fr_req_client_port(req) > 0);
+    fr_req_cookie_get(req, "sid", &sid);
+    n = snprintf(b, sizeof b, "path=%.*s|a=%.*s|bc=%.*s|sid=%.*s|x=%.*s|ip=%.*s|missing=%d|port=%d",
+                 (int)path.len, path.buf, (int)a.len, a.buf, (int)bb.len, bb.buf, (int)sid.len, sid.buf,
+                 (int)ua.len, ua.buf ? ua.buf : "", (int)ip.len, ip.buf, missing,
+                 fr_req_client_port(req) > 0);
     return fr_res_text(req, 200, NULL, b, (size_t)n);
 }
 
@@ -826,18 +829,20 @@ static void test_not_found_method_redirect(void) {
     CHECK_EQ_INT(r.status, 307);
     CHECK(hdr(&r, "location", v, sizeof v) && strcmp(v, "http://t/dir/") == 0);
     resp_free(&r);
-    /* percent-decoded path routing, query decoding, headers, client address */
+    /* percent-decoded path routing, query decoding (a repeated key gives
+     * its LAST value, as Starlette's query_params[key]), cookies (the last
+     * "sid" of the first Cookie header, unquoted), headers, client address */
     CHECK(roundtrip(s.port,
-                    "GET /info/a%20b/%2Fc?a=1+2%21&b+c=%E2%82%AC&a=second HTTP/1.1\r\nHost: t\r\nX-Test: "
-                    "yes\r\n\r\n",
+                    "GET /info/a%20b/%2Fc?a=1+2%21&b+c=%E2%82%AC&a=second+%2B HTTP/1.1\r\nHost: t\r\n"
+                    "Cookie: sid=1; x=2; sid=\"a\\\"b\\101\"\r\nCookie: sid=other\r\nX-Test: yes\r\n\r\n",
                     &r) == 0);
     CHECK_EQ_INT(r.status, 200);
     CHECK_EQ_MEM(r.body, r.body_len,
-                 "path=/info/a b//c|a=1 2!|bc=\xE2\x82\xAC|x=yes|ip=127.0.0.1|missing=1|port=1");
+                 "path=/info/a b//c|a=second +|bc=\xE2\x82\xAC|sid=a\"bA|x=yes|ip=127.0.0.1|missing=2|port=1");
     resp_free(&r);
-    CHECK(roundtrip(s.port, GET("/info/plain"), &r) == 0); /* no query at all */
+    CHECK(roundtrip(s.port, GET("/info/plain"), &r) == 0); /* no query, no cookie */
     CHECK_EQ_INT(r.status, 200);
-    CHECK_EQ_MEM(r.body, r.body_len, "path=/info/plain|a=|bc=|x=|ip=127.0.0.1|missing=1|port=1");
+    CHECK_EQ_MEM(r.body, r.body_len, "path=/info/plain|a=|bc=|sid=|x=|ip=127.0.0.1|missing=2|port=1");
     resp_free(&r);
     /* 204: no body, no content-length; bad header values refused */
     CHECK(roundtrip(s.port, GET("/nocontent"), &r) == 0);

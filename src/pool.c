@@ -1,0 +1,390 @@
+/* ---- pool.c: worker pool for blocking jobs, mailbox for a host's loop ----
+ *
+ * Pool
+ *  - One mutex guards everything: the job list, the counters, the flags.
+ *    Idle workers wait on work_cv; the monitor waits on mon_cv while there
+ *    is nothing to watch (queue empty, or no worker inside a batch).
+ *  - push wakes a worker only when no worker is inside a batch (the active
+ *    one will reach the new job itself); otherwise, if the queue was empty,
+ *    it wakes the monitor, which then checks every stall_us whether the
+ *    `progress` counter (jobs taken) moved. If it did not, the running job
+ *    blocks: the monitor wakes one more idle worker, which starts its own
+ *    batch. While jobs stay queued and stuck it keeps waking one more per
+ *    period, up to every worker.
+ *  - Without a monitor thread (it could not be created) push wakes a worker
+ *    every time instead, so a blocking job still cannot stall the queue.
+ *  - Free sets `stopping` (pushes refused), wakes everyone; workers exit
+ *    once the queue is empty, the monitor at once; then all are joined.
+ *
+ * Mailbox
+ *  - The fd is written only under the lock, on the empty -> non-empty
+ *    transition, and drained under the lock by the take that empties the
+ *    queue: it is readable exactly while jobs wait, never spuriously, and
+ *    a wake-up is never lost.
+ */
+#include "internal.h"
+
+#include <pthread.h>
+#include <time.h>
+#if defined(_WIN32)
+#  ifndef WIN32_LEAN_AND_MEAN
+#    define WIN32_LEAN_AND_MEAN
+#  endif
+#  include <windows.h>
+#else
+#  include <unistd.h>
+#  include <fcntl.h>
+#  if defined(__linux__)
+#    include <sys/eventfd.h>
+#  endif
+#endif
+
+/* ---- pool ---- */
+
+struct fr_pool {
+    fr_pool_config cfg; /* defaults applied */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* idle workers */
+    pthread_cond_t mon_cv;  /* the monitor, while there is nothing to watch */
+    fr_job *head, *tail;
+    uint64_t progress; /* jobs taken so far: the monitor's stall detector */
+    int active;        /* workers inside a batch */
+    int live;          /* workers started and not exited */
+    int created;       /* entries of threads[] (joined by free) */
+    int started;
+    int stopping;
+    int have_monitor;
+    pthread_t monitor;
+    pthread_t *threads; /* cfg.threads entries */
+};
+
+static void fr__pool_sleep_us(unsigned us) {
+#if defined(_WIN32)
+    Sleep((us + 999) / 1000);
+#else
+    struct timespec ts;
+    ts.tv_sec = (time_t)(us / 1000000u);
+    ts.tv_nsec = (long)(us % 1000000u) * 1000L;
+    nanosleep(&ts, NULL);
+#endif
+}
+
+static void *fr__pool_monitor(void *arg) {
+    fr_pool *p = (fr_pool *)arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        uint64_t seen;
+        while (!p->stopping && (!p->head || p->active == 0)) {
+            /* queued with nobody in a batch: a wake-up is in flight, make sure */
+            if (p->head && p->active == 0) pthread_cond_signal(&p->work_cv);
+            pthread_cond_wait(&p->mon_cv, &p->mu);
+        }
+        if (p->stopping) break;
+        seen = p->progress;
+        pthread_mutex_unlock(&p->mu);
+        fr__pool_sleep_us(p->cfg.stall_us);
+        pthread_mutex_lock(&p->mu);
+        if (!p->stopping && p->head && p->progress == seen) pthread_cond_signal(&p->work_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Run jobs until the queue is empty. Called with the lock NOT held and
+ * p->active already counting this worker; returns with it uncounted. */
+static void fr__pool_batch(fr_pool *p) {
+    for (;;) {
+        fr_job *job;
+        pthread_mutex_lock(&p->mu);
+        job = p->head;
+        if (job) {
+            p->head = job->next;
+            if (!p->head) p->tail = NULL;
+            p->progress++;
+            if (p->head) pthread_cond_signal(&p->mon_cv);
+        } else {
+            p->active--;
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (!job) return;
+        job->next = NULL;
+        p->cfg.run(job, p->cfg.ud);
+    }
+}
+
+static void *fr__pool_worker(void *arg) {
+    fr_pool *p = (fr_pool *)arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->stopping) pthread_cond_wait(&p->work_cv, &p->mu);
+        if (!p->head) break; /* stopping, queue drained */
+        p->active++;
+        pthread_mutex_unlock(&p->mu);
+        if (p->cfg.batch_begin && p->cfg.batch_begin(p->cfg.ud) != 0) {
+            pthread_mutex_lock(&p->mu);
+            p->active--;
+            if (p->head) pthread_cond_signal(&p->work_cv); /* pass the wake-up on */
+            break;
+        }
+        fr__pool_batch(p);
+        if (p->cfg.batch_end) p->cfg.batch_end(p->cfg.ud);
+        pthread_mutex_lock(&p->mu);
+    }
+    p->live--;
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Create the workers, then the monitor. Lock held. 0 / -1 (no worker). */
+static int fr__pool_start_locked(fr_pool *p) {
+    pthread_attr_t at;
+    int i, have_attr;
+    if (p->stopping) return -1;
+    if (p->started) return 0;
+    have_attr = pthread_attr_init(&at) == 0;
+    if (have_attr) (void)pthread_attr_setstacksize(&at, p->cfg.stack_size); /* EINVAL: default */
+    for (i = p->created; i < p->cfg.threads; i++) {
+        if (pthread_create(&p->threads[i], have_attr ? &at : NULL, fr__pool_worker, p) != 0) break;
+        p->created++;
+        p->live++;
+    }
+    if (p->live > 0 && !p->have_monitor)
+        p->have_monitor = pthread_create(&p->monitor, have_attr ? &at : NULL, fr__pool_monitor, p) == 0;
+    if (have_attr) pthread_attr_destroy(&at);
+    if (p->live == 0) return -1;
+    p->started = 1;
+    return 0;
+}
+
+FR_API fr_pool *fr_pool_new(const fr_pool_config *cfg) {
+    fr_pool *p;
+    if (!cfg || !cfg->run) return NULL;
+    p = (fr_pool *)FR_MALLOC(sizeof *p);
+    if (!p) return NULL;
+    memset(p, 0, sizeof *p);
+    p->cfg = *cfg;
+    if (p->cfg.threads <= 0) p->cfg.threads = FR_POOL_THREADS;
+    if (p->cfg.stack_size == 0) p->cfg.stack_size = (size_t)1 << 20;
+    if (p->cfg.stall_us == 0) p->cfg.stall_us = 1000;
+    p->threads = (pthread_t *)FR_MALLOC((size_t)p->cfg.threads * sizeof(pthread_t));
+    if (!p->threads) {
+        FR_FREE(p);
+        return NULL;
+    }
+    if (pthread_mutex_init(&p->mu, NULL) != 0) goto fail_mu;
+    if (pthread_cond_init(&p->work_cv, NULL) != 0) goto fail_work;
+    if (pthread_cond_init(&p->mon_cv, NULL) != 0) goto fail_mon;
+    return p;
+fail_mon:
+    pthread_cond_destroy(&p->work_cv);
+fail_work:
+    pthread_mutex_destroy(&p->mu);
+fail_mu:
+    FR_FREE(p->threads);
+    FR_FREE(p);
+    return NULL;
+}
+
+FR_API int fr_pool_start(fr_pool *p) {
+    int rc;
+    if (!p) return -1;
+    pthread_mutex_lock(&p->mu);
+    rc = fr__pool_start_locked(p);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+FR_API int fr_pool_push(fr_pool *p, fr_job *job) {
+    if (!p || !job) return -1;
+    pthread_mutex_lock(&p->mu);
+    if (fr__pool_start_locked(p) < 0 || p->live == 0) {
+        pthread_mutex_unlock(&p->mu);
+        return -1;
+    }
+    job->next = NULL;
+    if (p->tail) {
+        p->tail->next = job;
+    } else {
+        p->head = job;
+        if (p->active > 0) pthread_cond_signal(&p->mon_cv); /* start watching */
+    }
+    p->tail = job;
+    if (p->active == 0 || !p->have_monitor) pthread_cond_signal(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+FR_API void fr_pool_free(fr_pool *p) {
+    int i;
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_cond_broadcast(&p->mon_cv);
+    pthread_mutex_unlock(&p->mu);
+    /* workers exit once the queue is empty (or through batch_begin) */
+    for (i = 0; i < p->created; i++) pthread_join(p->threads[i], NULL);
+    if (p->have_monitor) pthread_join(p->monitor, NULL);
+    pthread_cond_destroy(&p->mon_cv);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_mutex_destroy(&p->mu);
+    FR_FREE(p->threads);
+    FR_FREE(p);
+}
+
+FR_API void fr_pool_abandon(fr_pool *p) {
+    if (!p) return;
+    /* the parent's threads and possibly-held lock: memory only, never touched */
+    FR_FREE(p->threads);
+    FR_FREE(p);
+}
+
+/* ---- mailbox ---- */
+
+#if !defined(_WIN32) && !defined(__linux__)
+static int fr__mb_flags(int fd) {
+    int fl = fcntl(fd, F_GETFL, 0);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0;
+}
+#endif
+
+/* Open the wake-up channel. 0 / -1. */
+static int fr__mb_open(fr_mailbox *mb) {
+#if defined(_WIN32)
+    (void)mb;
+    return -1; /* port pending: a socket pair will do */
+#elif defined(__linux__)
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return -1;
+    mb->fd_r = mb->fd_w = fd;
+    return 0;
+#else
+    int fds[2];
+    if (pipe(fds) < 0) return -1;
+    if (fr__mb_flags(fds[0]) < 0 || fr__mb_flags(fds[1]) < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    mb->fd_r = fds[0];
+    mb->fd_w = fds[1];
+    return 0;
+#endif
+}
+
+static void fr__mb_close_fds(fr_mailbox *mb) {
+#if !defined(_WIN32)
+    if (mb->fd_r >= 0) close(mb->fd_r);
+    if (mb->fd_w >= 0 && mb->fd_w != mb->fd_r) close(mb->fd_w);
+#endif
+    mb->fd_r = mb->fd_w = -1;
+}
+
+/* Lock held. The queue just became non-empty. */
+static void fr__mb_signal(fr_mailbox *mb) {
+#if !defined(_WIN32)
+    ssize_t r;
+#  if defined(__linux__)
+    uint64_t one = 1;
+    do r = write(mb->fd_w, &one, sizeof one); while (r < 0 && errno == EINTR);
+#  else
+    char one = 1;
+    do r = write(mb->fd_w, &one, 1); while (r < 0 && errno == EINTR);
+#  endif
+    (void)r;
+#else
+    (void)mb;
+#endif
+}
+
+/* Lock held. The queue was just emptied. */
+static void fr__mb_drain(fr_mailbox *mb) {
+#if !defined(_WIN32)
+    ssize_t r;
+#  if defined(__linux__)
+    uint64_t v;
+    do r = read(mb->fd_r, &v, sizeof v); while (r < 0 && errno == EINTR);
+#  else
+    char buf[64];
+    do r = read(mb->fd_r, buf, sizeof buf); while (r > 0 || (r < 0 && errno == EINTR));
+#  endif
+    (void)r;
+#else
+    (void)mb;
+#endif
+}
+
+FR_API int fr_mailbox_init(fr_mailbox *mb) {
+    pthread_mutex_t *mu;
+    if (!mb) return -1;
+    mb->head = mb->tail = NULL;
+    mb->fd_r = mb->fd_w = -1;
+    mb->lock = NULL;
+    mu = (pthread_mutex_t *)FR_MALLOC(sizeof *mu);
+    if (!mu) return -1;
+    if (pthread_mutex_init(mu, NULL) != 0) {
+        FR_FREE(mu);
+        return -1;
+    }
+    if (fr__mb_open(mb) < 0) {
+        pthread_mutex_destroy(mu);
+        FR_FREE(mu);
+        return -1;
+    }
+    mb->lock = mu;
+    return 0;
+}
+
+FR_API int fr_mailbox_fd(const fr_mailbox *mb) {
+    return mb && mb->lock ? mb->fd_r : -1;
+}
+
+FR_API int fr_mailbox_push(fr_mailbox *mb, fr_job *job) {
+    pthread_mutex_t *mu;
+    if (!mb || !job || !mb->lock) return -1;
+    mu = (pthread_mutex_t *)mb->lock;
+    job->next = NULL;
+    pthread_mutex_lock(mu);
+    if (mb->tail) {
+        mb->tail->next = job;
+    } else {
+        mb->head = job;
+        fr__mb_signal(mb);
+    }
+    mb->tail = job;
+    pthread_mutex_unlock(mu);
+    return 0;
+}
+
+FR_API fr_job *fr_mailbox_take(fr_mailbox *mb) {
+    pthread_mutex_t *mu;
+    fr_job *h;
+    if (!mb || !mb->lock) return NULL;
+    mu = (pthread_mutex_t *)mb->lock;
+    pthread_mutex_lock(mu);
+    h = mb->head;
+    if (h) {
+        mb->head = mb->tail = NULL;
+        fr__mb_drain(mb);
+    }
+    pthread_mutex_unlock(mu);
+    return h;
+}
+
+FR_API void fr_mailbox_close(fr_mailbox *mb) {
+    if (!mb || !mb->lock) return;
+    fr__mb_close_fds(mb);
+    pthread_mutex_destroy((pthread_mutex_t *)mb->lock);
+    FR_FREE(mb->lock);
+    mb->lock = NULL;
+    mb->head = mb->tail = NULL;
+}
+
+FR_API void fr_mailbox_abandon(fr_mailbox *mb) {
+    if (!mb || !mb->lock) return;
+    fr__mb_close_fds(mb);
+    FR_FREE(mb->lock); /* a parent thread may have held it: never destroyed */
+    mb->lock = NULL;
+    mb->head = mb->tail = NULL;
+}

@@ -1,0 +1,976 @@
+/* Unit tests for src/pool.c: fr_pool (blocking jobs) and fr_mailbox.
+ * Every wait is bounded (FRT_WAIT_MS) and fails the test instead of
+ * hanging; nothing asserts on how long something took. */
+#include "frtest.h"
+#define FASTRAPI_IMPLEMENTATION
+#include "fastrapi.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <poll.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#define FRT_WAIT_MS 10000 /* upper bound of any wait (slow sanitizer builds) */
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Wait until *c >= want; 0, or -1 after FRT_WAIT_MS. */
+static int wait_at_least(atomic_int *c, int want) {
+    int i;
+    for (i = 0; i < FRT_WAIT_MS; i++) {
+        if (atomic_load(c) >= want) return 0;
+        sleep_ms(1);
+    }
+    return atomic_load(c) >= want ? 0 : -1;
+}
+
+/* poll() for readability: 1 readable, 0 not within ms, -1 error */
+static int readable(int fd, int ms) {
+    struct pollfd pfd;
+    int r;
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    do r = poll(&pfd, 1, ms); while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    return r > 0 && (pfd.revents & POLLIN) ? 1 : 0;
+}
+
+/* ---- a counting job ---- */
+
+typedef struct cjob {
+    fr_job job; /* first member */
+    atomic_int runs;
+    int seq;
+} cjob;
+
+typedef struct counter {
+    atomic_int done;
+    atomic_int order_ok; /* stays 1 while jobs run in seq order (single worker) */
+    atomic_int last_seq;
+} counter;
+
+static void count_run(fr_job *j, void *ud) {
+    cjob *c = (cjob *)j;
+    counter *k = (counter *)ud;
+    atomic_fetch_add(&c->runs, 1);
+    if (atomic_exchange(&k->last_seq, c->seq) != c->seq - 1) atomic_store(&k->order_ok, 0);
+    atomic_fetch_add(&k->done, 1);
+}
+
+static void counter_init(counter *k) {
+    atomic_init(&k->done, 0);
+    atomic_init(&k->order_ok, 1);
+    atomic_init(&k->last_seq, -1);
+}
+
+static cjob *cjobs_new(int n) {
+    cjob *a = (cjob *)calloc((size_t)n, sizeof *a);
+    int i;
+    if (!a) abort();
+    for (i = 0; i < n; i++) {
+        atomic_init(&a[i].runs, 0);
+        a[i].seq = i;
+    }
+    return a;
+}
+
+static int all_ran_once(cjob *a, int n) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (atomic_load(&a[i].runs) != 1) return 0;
+    return 1;
+}
+
+static void test_pool_args(void) {
+    fr_pool_config cfg;
+    fr_pool *p;
+    cjob j;
+    memset(&cfg, 0, sizeof cfg);
+    CHECK(fr_pool_new(NULL) == NULL);
+    CHECK(fr_pool_new(&cfg) == NULL); /* run is required */
+    CHECK(fr_pool_push(NULL, &j.job) == -1);
+    CHECK(fr_pool_start(NULL) == -1);
+    fr_pool_free(NULL);
+    fr_pool_abandon(NULL);
+    cfg.run = count_run;
+    p = fr_pool_new(&cfg); /* zeroed config = defaults */
+    REQUIRE(p != NULL);
+    CHECK(fr_pool_push(p, NULL) == -1);
+    fr_pool_free(p); /* never started: nothing to join */
+}
+
+static void test_pool_all_jobs_run_once(void) {
+    enum { N = 2000 };
+    fr_pool_config cfg;
+    counter k;
+    cjob *a = cjobs_new(N);
+    fr_pool *p;
+    int i, pushed = 0;
+    counter_init(&k);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = count_run;
+    cfg.ud = &k;
+    cfg.threads = 8;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    CHECK(fr_pool_start(p) == 0);
+    CHECK(fr_pool_start(p) == 0); /* idempotent */
+    for (i = 0; i < N; i++) pushed += fr_pool_push(p, &a[i].job) == 0;
+    CHECK_EQ_INT(pushed, N);
+    CHECK(wait_at_least(&k.done, N) == 0);
+    fr_pool_free(p);
+    CHECK_EQ_INT(atomic_load(&k.done), N);
+    CHECK(all_ran_once(a, N));
+    free(a);
+}
+
+/* ---- batch hooks ---- */
+
+typedef struct hooks {
+    counter k;
+    atomic_int begins, ends, outside; /* outside: jobs run outside a batch */
+    atomic_int fail_first;            /* batch_begin returns 1 this many times */
+    atomic_int always_fail;
+    atomic_int gate_first;            /* the first batch_begin waits for `gate` */
+    atomic_int entered, gate;
+} hooks;
+
+static _Thread_local int in_batch;
+
+static int hk_begin(void *ud) {
+    hooks *h = (hooks *)ud;
+    int n = atomic_fetch_add(&h->begins, 1);
+    if (atomic_load(&h->always_fail)) return 1;
+    if (atomic_fetch_sub(&h->fail_first, 1) > 0) return 1;
+    if (n == 0 && atomic_load(&h->gate_first)) {
+        atomic_store(&h->entered, 1);
+        wait_at_least(&h->gate, 1);
+    }
+    in_batch = 1;
+    return 0;
+}
+
+static void hk_end(void *ud) {
+    hooks *h = (hooks *)ud;
+    if (!in_batch) atomic_fetch_add(&h->outside, 1);
+    in_batch = 0;
+    atomic_fetch_add(&h->ends, 1);
+}
+
+static void hk_run(fr_job *j, void *ud) {
+    hooks *h = (hooks *)ud;
+    if (!in_batch) atomic_fetch_add(&h->outside, 1);
+    count_run(j, &h->k);
+}
+
+static void hooks_init(hooks *h) {
+    counter_init(&h->k);
+    atomic_init(&h->begins, 0);
+    atomic_init(&h->ends, 0);
+    atomic_init(&h->outside, 0);
+    atomic_init(&h->fail_first, 0);
+    atomic_init(&h->always_fail, 0);
+    atomic_init(&h->gate_first, 0);
+    atomic_init(&h->entered, 0);
+    atomic_init(&h->gate, 0);
+}
+
+static fr_pool *hooks_pool(hooks *h, int threads) {
+    fr_pool_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = hk_run;
+    cfg.batch_begin = hk_begin;
+    cfg.batch_end = hk_end;
+    cfg.ud = h;
+    cfg.threads = threads;
+    return fr_pool_new(&cfg);
+}
+
+/* Every job runs between a batch_begin and a batch_end on its own thread;
+ * every begun batch ends. */
+static void test_pool_batch_hooks(void) {
+    enum { N = 500 };
+    hooks h;
+    cjob *a = cjobs_new(N);
+    fr_pool *p;
+    int i;
+    hooks_init(&h);
+    p = hooks_pool(&h, 4);
+    REQUIRE(p != NULL);
+    for (i = 0; i < N; i++) CHECK(fr_pool_push(p, &a[i].job) == 0);
+    CHECK(wait_at_least(&h.k.done, N) == 0);
+    fr_pool_free(p);
+    CHECK(all_ran_once(a, N));
+    CHECK(atomic_load(&h.begins) >= 1);
+    CHECK_EQ_INT(atomic_load(&h.begins), atomic_load(&h.ends));
+    CHECK_EQ_INT(atomic_load(&h.outside), 0);
+    free(a);
+}
+
+/* One worker drains everything queued in a single batch, in push order. */
+static void test_pool_one_batch_drains_queue(void) {
+    enum { N = 100 };
+    hooks h;
+    cjob *a = cjobs_new(N);
+    fr_pool *p;
+    int i;
+    hooks_init(&h);
+    atomic_store(&h.gate_first, 1);
+    p = hooks_pool(&h, 1);
+    REQUIRE(p != NULL);
+    CHECK(fr_pool_push(p, &a[0].job) == 0);
+    CHECK(wait_at_least(&h.entered, 1) == 0); /* the worker sits in batch_begin */
+    for (i = 1; i < N; i++) CHECK(fr_pool_push(p, &a[i].job) == 0);
+    atomic_store(&h.gate, 1);
+    CHECK(wait_at_least(&h.k.done, N) == 0);
+    CHECK(wait_at_least(&h.ends, 1) == 0);
+    fr_pool_free(p);
+    CHECK(all_ran_once(a, N));
+    CHECK_EQ_INT(atomic_load(&h.begins), 1);
+    CHECK_EQ_INT(atomic_load(&h.ends), 1);
+    CHECK(atomic_load(&h.k.order_ok));
+    free(a);
+}
+
+/* A worker whose batch_begin says "exit" passes the wake-up on: the other
+ * worker still runs every job. */
+static void test_pool_batch_begin_exit_hands_over(void) {
+    enum { N = 200 };
+    hooks h;
+    cjob *a = cjobs_new(N);
+    fr_pool *p;
+    int i;
+    hooks_init(&h);
+    atomic_store(&h.fail_first, 1);
+    p = hooks_pool(&h, 2);
+    REQUIRE(p != NULL);
+    for (i = 0; i < N; i++) CHECK(fr_pool_push(p, &a[i].job) == 0);
+    CHECK(wait_at_least(&h.k.done, N) == 0);
+    fr_pool_free(p);
+    CHECK(all_ran_once(a, N));
+    CHECK_EQ_INT(atomic_load(&h.begins), atomic_load(&h.ends) + 1);
+    free(a);
+}
+
+/* When every worker exits through batch_begin, nothing runs and pushes are
+ * refused; free still joins (the queued job is left to its owner). */
+static void test_pool_batch_begin_exit_all(void) {
+    hooks h;
+    cjob *a = cjobs_new(2);
+    fr_pool *p;
+    int i, refused = 0;
+    hooks_init(&h);
+    atomic_store(&h.always_fail, 1);
+    p = hooks_pool(&h, 3);
+    REQUIRE(p != NULL);
+    CHECK(fr_pool_push(p, &a[0].job) == 0);
+    CHECK(wait_at_least(&h.begins, 3) == 0);
+    for (i = 0; i < FRT_WAIT_MS && !refused; i++) {
+        if (fr_pool_push(p, &a[1].job) < 0) refused = 1;
+        else sleep_ms(1); /* accepted before the last worker left: stays queued */
+    }
+    CHECK(refused);
+    fr_pool_free(p);
+    CHECK_EQ_INT(atomic_load(&h.k.done), 0);
+    CHECK_EQ_INT(atomic_load(&h.ends), 0);
+    CHECK_EQ_INT(atomic_load(&a[0].runs), 0);
+    free(a);
+}
+
+/* ---- blocking jobs ---- */
+
+typedef struct bjob {
+    fr_job job;
+    int kind; /* 0 = blocker (waits for `released`), 1 = releaser */
+} bjob;
+
+typedef struct bstate {
+    atomic_int released;  /* set by the releaser job */
+    atomic_int saw;       /* blockers that saw the release (not a timeout) */
+    atomic_int done;
+    atomic_int followers; /* quick jobs run */
+    atomic_int started;   /* blockers that started */
+} bstate;
+
+static void block_run(fr_job *j, void *ud) {
+    bjob *b = (bjob *)j;
+    bstate *s = (bstate *)ud;
+    if (b->kind == 0) {
+        atomic_fetch_add(&s->started, 1);
+        /* can only succeed if another worker runs the releaser meanwhile */
+        if (wait_at_least(&s->released, 1) == 0) atomic_fetch_add(&s->saw, 1);
+    } else if (b->kind == 1) {
+        atomic_store(&s->released, 1);
+    } else {
+        atomic_fetch_add(&s->followers, 1);
+    }
+    atomic_fetch_add(&s->done, 1);
+}
+
+static void bstate_init(bstate *s) {
+    atomic_init(&s->released, 0);
+    atomic_init(&s->saw, 0);
+    atomic_init(&s->done, 0);
+    atomic_init(&s->followers, 0);
+    atomic_init(&s->started, 0);
+}
+
+/* `blockers` jobs that each block until the last job (pushed after them and
+ * after `quick` quick jobs) runs: needs blockers + 1 workers. Each job is
+ * pushed only once the previous blocker runs, i.e. while every woken worker
+ * is busy in a batch: only the monitor can bring in the next worker. */
+static void run_blockers(int threads, int blockers, int quick) {
+    bstate s;
+    bjob jobs[16 + 64];
+    fr_pool_config cfg;
+    fr_pool *p;
+    int i, n = 0;
+    bstate_init(&s);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = block_run;
+    cfg.ud = &s;
+    cfg.threads = threads;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    for (i = 0; i < blockers; i++) jobs[n++].kind = 0;
+    for (i = 0; i < quick; i++) jobs[n++].kind = 2;
+    jobs[n++].kind = 1;
+    for (i = 0; i < n; i++) {
+        CHECK(fr_pool_push(p, &jobs[i].job) == 0);
+        if (i < blockers) {
+            CHECK(wait_at_least(&s.started, i + 1) == 0);
+            sleep_ms(5); /* let stray start-up wake-ups settle (test strength only) */
+        }
+    }
+    CHECK(wait_at_least(&s.done, n) == 0);
+    fr_pool_free(p);
+    CHECK_EQ_INT(atomic_load(&s.saw), blockers);
+    CHECK_EQ_INT(atomic_load(&s.followers), quick);
+}
+
+static void test_pool_blocking_job_does_not_stall(void) { run_blockers(4, 1, 20); }
+
+/* The monitor keeps waking one more worker while the queue is stuck. */
+static void test_pool_several_blocking_jobs(void) { run_blockers(6, 5, 10); }
+
+/* A job that sleeps 50 ms: the quick jobs queued behind it all run, and the
+ * sleeper's own batch never loses a job (counts only). */
+static void sleeper_run(fr_job *j, void *ud) {
+    bjob *b = (bjob *)j;
+    bstate *s = (bstate *)ud;
+    if (b->kind == 0) sleep_ms(50);
+    else atomic_fetch_add(&s->followers, 1);
+    atomic_fetch_add(&s->done, 1);
+}
+
+static void test_pool_sleeping_job(void) {
+    bstate s;
+    bjob jobs[41];
+    fr_pool_config cfg;
+    fr_pool *p;
+    int i;
+    bstate_init(&s);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = sleeper_run;
+    cfg.ud = &s;
+    cfg.threads = 2;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    for (i = 0; i < 41; i++) {
+        jobs[i].kind = i % 20 == 0 ? 0 : 2; /* sleepers at 0, 20, 40 */
+        CHECK(fr_pool_push(p, &jobs[i].job) == 0);
+    }
+    CHECK(wait_at_least(&s.done, 41) == 0);
+    fr_pool_free(p);
+    CHECK_EQ_INT(atomic_load(&s.followers), 38);
+}
+
+/* ---- many producers ---- */
+
+enum { PRODUCERS = 4, PER_PRODUCER = 10000 };
+
+typedef struct producer {
+    fr_pool *pool;
+    fr_mailbox *mb;
+    cjob *jobs; /* PER_PRODUCER of them */
+    atomic_int *go;
+    int id, failed;
+} producer;
+
+static void *produce(void *arg) {
+    producer *pr = (producer *)arg;
+    int i;
+    wait_at_least(pr->go, 1); /* start together */
+    for (i = 0; i < PER_PRODUCER; i++) {
+        int rc = pr->pool ? fr_pool_push(pr->pool, &pr->jobs[i].job)
+                          : fr_mailbox_push(pr->mb, &pr->jobs[i].job);
+        if (rc != 0) pr->failed++;
+    }
+    return NULL;
+}
+
+/* Start PRODUCERS threads over `jobs` (PRODUCERS * PER_PRODUCER entries, seq
+ * = producer * PER_PRODUCER + i). 0 / -1. */
+static int start_producers(pthread_t *t, producer *pr, atomic_int *go, fr_pool *pool,
+                           fr_mailbox *mb, cjob *jobs) {
+    int i;
+    for (i = 0; i < PRODUCERS; i++) {
+        pr[i].pool = pool;
+        pr[i].mb = mb;
+        pr[i].jobs = jobs + i * PER_PRODUCER;
+        pr[i].go = go;
+        pr[i].id = i;
+        pr[i].failed = 0;
+        if (pthread_create(&t[i], NULL, produce, &pr[i]) != 0) {
+            atomic_store(go, 1);
+            while (i-- > 0) pthread_join(t[i], NULL);
+            return -1;
+        }
+    }
+    atomic_store(go, 1);
+    return 0;
+}
+
+static int join_producers(pthread_t *t, producer *pr) {
+    int i, failed = 0;
+    for (i = 0; i < PRODUCERS; i++) {
+        pthread_join(t[i], NULL);
+        failed += pr[i].failed;
+    }
+    return failed;
+}
+
+static void test_pool_many_producers(void) {
+    enum { N = PRODUCERS * PER_PRODUCER };
+    pthread_t t[PRODUCERS];
+    producer pr[PRODUCERS];
+    atomic_int go;
+    counter k;
+    cjob *a = cjobs_new(N);
+    fr_pool_config cfg;
+    fr_pool *p;
+    counter_init(&k);
+    atomic_init(&go, 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = count_run;
+    cfg.ud = &k;
+    p = fr_pool_new(&cfg); /* lazily started by the racing pushes */
+    REQUIRE(p != NULL);
+    if (start_producers(t, pr, &go, p, NULL, a) < 0) {
+        fr_pool_free(p);
+        free(a);
+        REQUIRE(!"pthread_create");
+    }
+    CHECK_EQ_INT(join_producers(t, pr), 0);
+    CHECK(wait_at_least(&k.done, N) == 0);
+    fr_pool_free(p);
+    CHECK_EQ_INT(atomic_load(&k.done), N);
+    CHECK(all_ran_once(a, N));
+    free(a);
+}
+
+/* ---- jobs that push jobs; free ---- */
+
+enum { KIND_CHAIN, KIND_NOOP };
+
+typedef struct tagged {
+    fr_job job; /* first member */
+    int kind;
+} tagged;
+
+typedef struct chain {
+    tagged t; /* first member */
+    fr_pool *pool;
+    int mode; /* 0: re-push itself `left` times; 1: push noops until refused */
+    atomic_int left, runs, refused, accepted, noops;
+} chain;
+
+typedef struct noop {
+    tagged t;
+    chain *owner;
+} noop;
+
+static void chain_push_noops(chain *c) {
+    int i;
+    for (i = 0; i < FRT_WAIT_MS; i++) { /* bounded: fr_pool_free refuses long before */
+        noop *n = (noop *)malloc(sizeof *n);
+        if (!n) abort();
+        n->t.kind = KIND_NOOP;
+        n->owner = c;
+        if (fr_pool_push(c->pool, &n->t.job) != 0) {
+            free(n);
+            atomic_fetch_add(&c->refused, 1);
+            return;
+        }
+        atomic_fetch_add(&c->accepted, 1);
+        sleep_ms(1);
+    }
+}
+
+static void chain_run(fr_job *j, void *ud) {
+    tagged *t = (tagged *)j;
+    (void)ud;
+    if (t->kind == KIND_NOOP) {
+        noop *n = (noop *)t;
+        atomic_fetch_add(&n->owner->noops, 1);
+        free(n);
+        return;
+    } else {
+        chain *c = (chain *)t;
+        atomic_fetch_add(&c->runs, 1);
+        if (c->mode == 1) {
+            chain_push_noops(c);
+        } else if (atomic_fetch_sub(&c->left, 1) > 0 && fr_pool_push(c->pool, &c->t.job) != 0) {
+            atomic_fetch_add(&c->refused, 1);
+        }
+    }
+}
+
+static void chain_init(chain *c, fr_pool *p, int mode, int left) {
+    c->t.job.next = NULL;
+    c->t.kind = KIND_CHAIN;
+    c->pool = p;
+    c->mode = mode;
+    atomic_init(&c->left, left);
+    atomic_init(&c->runs, 0);
+    atomic_init(&c->refused, 0);
+    atomic_init(&c->accepted, 0);
+    atomic_init(&c->noops, 0);
+}
+
+static void test_pool_job_pushes_job(void) {
+    fr_pool_config cfg;
+    fr_pool *p;
+    chain c;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = chain_run;
+    cfg.threads = 2;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    chain_init(&c, p, 0, 1000);
+    CHECK(fr_pool_push(p, &c.t.job) == 0);
+    CHECK(wait_at_least(&c.runs, 1001) == 0);
+    fr_pool_free(p);
+    CHECK_EQ_INT(atomic_load(&c.runs), 1001);
+    CHECK_EQ_INT(atomic_load(&c.refused), 0);
+}
+
+/* A job pushing during fr_pool_free is refused; everything accepted before
+ * still runs before free returns. */
+static void test_pool_free_refuses_new_jobs(void) {
+    fr_pool_config cfg;
+    fr_pool *p;
+    chain c;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = chain_run;
+    cfg.threads = 3;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    chain_init(&c, p, 1, 0);
+    CHECK(fr_pool_push(p, &c.t.job) == 0);
+    CHECK(wait_at_least(&c.accepted, 2) == 0); /* it is pushing noops */
+    fr_pool_free(p);                        /* waits for the chain job to see -1 */
+    CHECK_EQ_INT(atomic_load(&c.refused), 1);
+    CHECK(atomic_load(&c.accepted) >= 2);
+    CHECK_EQ_INT(atomic_load(&c.noops), atomic_load(&c.accepted));
+}
+
+/* free with jobs still queued behind a slow one: all of them run first. */
+static void test_pool_free_with_pending_jobs(void) {
+    enum { N = 300 };
+    bstate s;
+    bjob *jobs = (bjob *)calloc(N, sizeof *jobs);
+    fr_pool_config cfg;
+    fr_pool *p;
+    int i;
+    REQUIRE(jobs != NULL);
+    bstate_init(&s);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = sleeper_run;
+    cfg.ud = &s;
+    cfg.threads = 2;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    for (i = 0; i < N; i++) {
+        jobs[i].kind = i == 0 ? 0 : 2;
+        CHECK(fr_pool_push(p, &jobs[i].job) == 0);
+    }
+    fr_pool_free(p); /* at once: most jobs are still queued */
+    CHECK_EQ_INT(atomic_load(&s.done), N);
+    CHECK_EQ_INT(atomic_load(&s.followers), N - 1);
+    free(jobs);
+}
+
+static void test_pool_free_idle(void) {
+    fr_pool_config cfg;
+    counter k;
+    cjob *a = cjobs_new(1);
+    fr_pool *p;
+    counter_init(&k);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = count_run;
+    cfg.ud = &k;
+    p = fr_pool_new(&cfg); /* started, never used */
+    REQUIRE(p != NULL);
+    CHECK(fr_pool_start(p) == 0);
+    fr_pool_free(p);
+    p = fr_pool_new(&cfg); /* used, idle again */
+    REQUIRE(p != NULL);
+    CHECK(fr_pool_push(p, &a[0].job) == 0);
+    CHECK(wait_at_least(&k.done, 1) == 0);
+    sleep_ms(5); /* let the worker go back to sleep, and the monitor too */
+    fr_pool_free(p);
+    CHECK(all_ran_once(a, 1));
+    free(a);
+}
+
+/* ---- fork ---- */
+
+static int child_after_fork(fr_pool *old, fr_mailbox *mb) {
+    fr_pool_config cfg;
+    counter k;
+    cjob *a = cjobs_new(3);
+    fr_pool *p;
+    int ok = 1;
+    fr_pool_abandon(old);
+    fr_mailbox_abandon(mb);
+    if (fr_mailbox_fd(mb) != -1) ok = 0;
+    if (fr_mailbox_init(mb) != 0) return 0;
+    counter_init(&k);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = count_run;
+    cfg.ud = &k;
+    p = fr_pool_new(&cfg);
+    if (!p) return 0;
+    if (fr_pool_push(p, &a[0].job) != 0 || fr_pool_push(p, &a[1].job) != 0) ok = 0;
+    if (wait_at_least(&k.done, 2) != 0) ok = 0;
+    fr_pool_free(p);
+    if (fr_mailbox_push(mb, &a[2].job) != 0 || readable(fr_mailbox_fd(mb), FRT_WAIT_MS) != 1 ||
+        fr_mailbox_take(mb) != &a[2].job)
+        ok = 0;
+    fr_mailbox_close(mb);
+    free(a);
+    return ok;
+}
+
+static void test_pool_fork_child(void) {
+    fr_pool_config cfg;
+    counter k;
+    cjob *a = cjobs_new(11);
+    fr_mailbox mb;
+    fr_pool *p;
+    pid_t pid;
+    int i, status = -1, exited = 0;
+    counter_init(&k);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = count_run;
+    cfg.ud = &k;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    for (i = 0; i < 10; i++) CHECK(fr_pool_push(p, &a[i].job) == 0);
+    CHECK(fr_mailbox_push(&mb, &a[10].job) == 0);
+    /* fork while the pool's threads sit idle: a thread inside malloc at fork
+     * time can leave ASan's allocator locked in the child (an ASan limit,
+     * not the pool's) */
+    CHECK(wait_at_least(&k.done, 10) == 0);
+    sleep_ms(20);
+    pid = fork();
+    if (pid == 0) _exit(child_after_fork(p, &mb) ? 0 : 1);
+    CHECK(pid > 0);
+    if (pid > 0) {
+        for (i = 0; i < FRT_WAIT_MS && !exited; i++) {
+            pid_t r = waitpid(pid, &status, WNOHANG);
+            if (r == pid) exited = 1;
+            else sleep_ms(1);
+        }
+        if (!exited) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+        }
+        CHECK(exited);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    /* the parent's pool and mailbox are untouched by the child */
+    CHECK(fr_pool_push(p, &a[0].job) == 0); /* a[0] ran already: reusable */
+    CHECK(wait_at_least(&k.done, 11) == 0);
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 1);
+    CHECK(fr_mailbox_take(&mb) == &a[10].job);
+    fr_pool_free(p);
+    fr_mailbox_close(&mb);
+    free(a);
+}
+
+/* ---- mailbox ---- */
+
+static void test_mailbox_args(void) {
+    fr_mailbox mb;
+    cjob j;
+    memset(&mb, 0, sizeof mb); /* zeroed = closed */
+    CHECK(fr_mailbox_fd(&mb) == -1);
+    CHECK(fr_mailbox_fd(NULL) == -1);
+    CHECK(fr_mailbox_push(&mb, &j.job) == -1);
+    CHECK(fr_mailbox_push(NULL, &j.job) == -1);
+    CHECK(fr_mailbox_take(&mb) == NULL);
+    CHECK(fr_mailbox_take(NULL) == NULL);
+    CHECK(fr_mailbox_init(NULL) == -1);
+    fr_mailbox_close(&mb);
+    fr_mailbox_close(NULL);
+    fr_mailbox_abandon(&mb);
+    fr_mailbox_abandon(NULL);
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    CHECK(fr_mailbox_push(&mb, NULL) == -1);
+    fr_mailbox_close(&mb);
+}
+
+static void test_mailbox_basic(void) {
+    fr_mailbox mb;
+    cjob *a = cjobs_new(3);
+    fr_job *h;
+    int fd, fl;
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    fd = fr_mailbox_fd(&mb);
+    REQUIRE(fd >= 0);
+    fl = fcntl(fd, F_GETFL);
+    CHECK(fl >= 0 && (fl & O_NONBLOCK));
+    fl = fcntl(fd, F_GETFD);
+    CHECK(fl >= 0 && (fl & FD_CLOEXEC));
+    CHECK(readable(fd, 0) == 0);
+    CHECK(fr_mailbox_take(&mb) == NULL);
+    CHECK(fr_mailbox_push(&mb, &a[0].job) == 0);
+    CHECK(readable(fd, FRT_WAIT_MS) == 1);
+    CHECK(fr_mailbox_push(&mb, &a[1].job) == 0);
+    CHECK(fr_mailbox_push(&mb, &a[2].job) == 0);
+    CHECK(readable(fd, 0) == 1);
+    h = fr_mailbox_take(&mb);
+    CHECK(h == &a[0].job);
+    CHECK(h && h->next == &a[1].job);
+    CHECK(h && h->next && h->next->next == &a[2].job);
+    CHECK(h && h->next && h->next->next && h->next->next->next == NULL);
+    CHECK(readable(fd, 0) == 0); /* drained */
+    CHECK(fr_mailbox_take(&mb) == NULL);
+    /* push on empty wakes again */
+    CHECK(fr_mailbox_push(&mb, &a[1].job) == 0);
+    CHECK(readable(fd, FRT_WAIT_MS) == 1);
+    CHECK(fr_mailbox_take(&mb) == &a[1].job);
+    CHECK(readable(fd, 0) == 0);
+    fr_mailbox_close(&mb);
+    CHECK(fr_mailbox_fd(&mb) == -1);
+    CHECK(fcntl(fd, F_GETFD) == -1); /* really closed (nothing else opened it since) */
+    fr_mailbox_close(&mb);           /* idempotent */
+    CHECK(fr_mailbox_push(&mb, &a[0].job) == -1);
+    CHECK(fr_mailbox_take(&mb) == NULL);
+    free(a);
+}
+
+/* The fd is written once for a push on an empty queue and not for pushes on
+ * a non-empty one (peeked by reading the fd directly, which a real consumer
+ * never does). */
+static void test_mailbox_writes_once(void) {
+    fr_mailbox mb;
+    cjob *a = cjobs_new(5);
+    unsigned char buf[64];
+    ssize_t n;
+    int i;
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    for (i = 0; i < 5; i++) CHECK(fr_mailbox_push(&mb, &a[i].job) == 0);
+    n = read(fr_mailbox_fd(&mb), buf, sizeof buf);
+#if defined(__linux__)
+    {
+        uint64_t v = 0;
+        CHECK_EQ_INT(n, 8);
+        memcpy(&v, buf, sizeof v);
+        CHECK_EQ_INT(v, 1); /* eventfd counter: exactly one write */
+    }
+#else
+    CHECK_EQ_INT(n, 1); /* pipe: exactly one byte */
+#endif
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 0);
+    {
+        fr_job *h = fr_mailbox_take(&mb);
+        int count = 0;
+        for (; h; h = h->next) count++;
+        CHECK_EQ_INT(count, 5);
+    }
+    fr_mailbox_close(&mb);
+    free(a);
+}
+
+/* Check per-producer order and count of a taken list. Returns jobs seen. */
+static int check_taken(fr_job *h, int *next_seq, int *order_ok) {
+    int n = 0;
+    for (; h; h = h->next) {
+        cjob *c = (cjob *)h;
+        int prod = c->seq / PER_PRODUCER, i = c->seq % PER_PRODUCER;
+        if (i != next_seq[prod]) *order_ok = 0;
+        next_seq[prod] = i + 1;
+        atomic_fetch_add(&c->runs, 1);
+        n++;
+    }
+    return n;
+}
+
+static void test_mailbox_producers_then_take(void) {
+    enum { N = PRODUCERS * PER_PRODUCER };
+    pthread_t t[PRODUCERS];
+    producer pr[PRODUCERS];
+    atomic_int go;
+    int next_seq[PRODUCERS] = {0}, order_ok = 1;
+    cjob *a = cjobs_new(N);
+    fr_mailbox mb;
+    atomic_init(&go, 0);
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    if (start_producers(t, pr, &go, NULL, &mb, a) < 0) {
+        fr_mailbox_close(&mb);
+        free(a);
+        REQUIRE(!"pthread_create");
+    }
+    CHECK_EQ_INT(join_producers(t, pr), 0);
+    CHECK(readable(fr_mailbox_fd(&mb), FRT_WAIT_MS) == 1);
+    CHECK_EQ_INT(check_taken(fr_mailbox_take(&mb), next_seq, &order_ok), N);
+    CHECK(order_ok);
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 0);
+    CHECK(fr_mailbox_take(&mb) == NULL);
+    CHECK(all_ran_once(a, N));
+    fr_mailbox_close(&mb);
+    free(a);
+}
+
+/* Consumer drains while producers push: every wake-up leads to jobs (no
+ * spurious readability), and no wake-up is lost (each poll is bounded). */
+static void test_mailbox_concurrent_consumer(void) {
+    enum { N = PRODUCERS * PER_PRODUCER };
+    pthread_t t[PRODUCERS];
+    producer pr[PRODUCERS];
+    atomic_int go;
+    int next_seq[PRODUCERS] = {0}, order_ok = 1, got = 0, spurious = 0, lost = 0;
+    cjob *a = cjobs_new(N);
+    fr_mailbox mb;
+    atomic_init(&go, 0);
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    if (start_producers(t, pr, &go, NULL, &mb, a) < 0) {
+        fr_mailbox_close(&mb);
+        free(a);
+        REQUIRE(!"pthread_create");
+    }
+    while (got < N) {
+        fr_job *h;
+        if (readable(fr_mailbox_fd(&mb), FRT_WAIT_MS) != 1) {
+            lost = 1;
+            break;
+        }
+        h = fr_mailbox_take(&mb);
+        if (!h) spurious++;
+        got += check_taken(h, next_seq, &order_ok);
+    }
+    CHECK_EQ_INT(join_producers(t, pr), 0);
+    CHECK(!lost);
+    CHECK_EQ_INT(spurious, 0);
+    CHECK_EQ_INT(got, N);
+    CHECK(order_ok);
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 0);
+    CHECK(all_ran_once(a, N));
+    fr_mailbox_close(&mb);
+    free(a);
+}
+
+/* The pool's jobs hand results to a host loop through a mailbox. */
+static fr_mailbox *relay_mb;
+static void relay_run(fr_job *j, void *ud) {
+    (void)ud;
+    if (fr_mailbox_push(relay_mb, j) != 0) abort();
+}
+
+static void test_pool_to_mailbox(void) {
+    enum { N = 1000 };
+    fr_pool_config cfg;
+    fr_mailbox mb;
+    cjob *a = cjobs_new(N);
+    fr_pool *p;
+    int i, got = 0;
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    relay_mb = &mb;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = relay_run;
+    cfg.threads = 4;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    for (i = 0; i < N; i++) CHECK(fr_pool_push(p, &a[i].job) == 0);
+    while (got < N && readable(fr_mailbox_fd(&mb), FRT_WAIT_MS) == 1) {
+        fr_job *h = fr_mailbox_take(&mb);
+        for (; h; h = h->next) {
+            atomic_fetch_add(&((cjob *)h)->runs, 1);
+            got++;
+        }
+    }
+    fr_pool_free(p);
+    CHECK_EQ_INT(got, N);
+    CHECK(all_ran_once(a, N));
+    fr_mailbox_close(&mb);
+    free(a);
+}
+
+/* The pool and the mailbox touch nothing of a job but its fr_job: a bare
+ * fr_job placed right before a guard page survives both. */
+static atomic_int bare_runs;
+static void bare_run(fr_job *j, void *ud) {
+    (void)j;
+    (void)ud;
+    atomic_fetch_add(&bare_runs, 1);
+}
+
+static void test_job_is_only_its_header(void) {
+    fr_job proto = {NULL};
+    fr_job *g = (fr_job *)frt_guarded(&proto, sizeof proto);
+    fr_pool_config cfg;
+    fr_mailbox mb;
+    fr_pool *p;
+    atomic_store(&bare_runs, 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = bare_run;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    CHECK(fr_pool_push(p, g) == 0);
+    CHECK(wait_at_least(&bare_runs, 1) == 0);
+    fr_pool_free(p);
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    CHECK(fr_mailbox_push(&mb, g) == 0);
+    CHECK(fr_mailbox_take(&mb) == g);
+    CHECK(g->next == NULL);
+    fr_mailbox_close(&mb);
+    frt_guarded_free(g, sizeof proto);
+}
+
+static const frt_case frt_cases[] = {
+    FRT(test_pool_args),
+    FRT(test_pool_all_jobs_run_once),
+    FRT(test_pool_batch_hooks),
+    FRT(test_pool_one_batch_drains_queue),
+    FRT(test_pool_batch_begin_exit_hands_over),
+    FRT(test_pool_batch_begin_exit_all),
+    FRT(test_pool_blocking_job_does_not_stall),
+    FRT(test_pool_several_blocking_jobs),
+    FRT(test_pool_sleeping_job),
+    FRT(test_pool_many_producers),
+    FRT(test_pool_job_pushes_job),
+    FRT(test_pool_free_refuses_new_jobs),
+    FRT(test_pool_free_with_pending_jobs),
+    FRT(test_pool_free_idle),
+    FRT(test_pool_fork_child),
+    FRT(test_mailbox_args),
+    FRT(test_mailbox_basic),
+    FRT(test_mailbox_writes_once),
+    FRT(test_mailbox_producers_then_take),
+    FRT(test_mailbox_concurrent_consumer),
+    FRT(test_pool_to_mailbox),
+    FRT(test_job_is_only_its_header),
+};
+FRT_MAIN()
