@@ -1,38 +1,33 @@
 /* fastrapi_py.c -- the CPython extension `fastrapi._fastrapi`: the glue
- * between Python objects and the C engine in fastrapi.h.
+ * between Python objects and the C engine in fastrapi.h. It converts and
+ * forwards; what decides anything about a request is in the engine:
  *
- * Per request nothing of the framework's Python runs: the route's PLAN (built
- * once at decoration time by fastrapi/dependencies/utils.py) is unpacked here
- * into C arrays; params are read from the engine's request views, scalars are
- * coerced in C, pydantic TypeAdapters are called only for the rest, the
- * user's callables are called with vectorcall and the return value is encoded
- * to JSON straight from the Python objects.
+ *   query/cookie/form pairs   fr_kv_* (src/query.c)      media types  fr_media_*
+ *   scalar coercion           fr_parse_* (src/scalar.c)  error bodies fr_error_*
+ *   dependency order, cache, skip-after-error, teardown order and scope,
+ *   cycles                    fr_di (src/di.c), one registry per route plan
+ *   built-in security schemes fr_security_check (src/security.c)
+ *   JSON                      fr_json_parse_events / fr_json_write_string
  *
- * PLAN (tuple, see fastrapi/dependencies/utils.py:compile_plan):
- *   (nodes, body_mode, response, route, flags)
- *   nodes    = tuple of (call, kind, params[, fscope]); the last node is the
- *              endpoint. kind: 0 def, 1 async def, 2 generator, 3 async
- *              generator. fscope: 1 = a generator with Depends(scope="function")
- *              (its teardown runs after the endpoint, before the response).
- *   params   = tuple of (kwname, source, key, conv, required, default,
- *                        copy_default, adapter, loc, is_list)
- *   body_mode: 0 none, 1 json, 2 form
- *   response = (status_code, mode, adapter, dump_kwargs, response_class)
- *              mode: 0 jsonable -> JSON in C, 1 validate + adapter.dump_json,
- *                    2 response_class(content) built in Python
- *   flags    : bit 0 = async route (some node is async: runs on the loop)
+ * Per request no framework Python runs: the route's PLAN (records defined
+ * below and exported to Python, built once at decoration time by
+ * fastrapi/dependencies/utils.py) is unpacked into C arrays and an fr_di
+ * registry; params are read from the engine's request views, the user's
+ * callables are called with vectorcall and the return value is encoded to
+ * JSON straight from the Python objects.
  *
  * Threads: engine loop threads never take the GIL. A request is queued either
  * to the worker pool (sync routes; C threads that take the GIL and drain the
  * queue in batches, a monitor adds a worker when the active one blocks) or to
  * the asyncio loop thread (async routes; an eventfd registered with
- * loop.add_reader wakes `_drain`). Within a route, `def` nodes run on the pool
- * and `async def` nodes on the loop; the walk hops between the two queues.
- * A coroutine is driven with send(None) from C right away, inside a Task
- * created for it and entered as the current task (so asyncio.timeout, anyio
- * and current_task() work); the Task only takes over (via the Shim type) if
- * the coroutine really suspends. Post-response work (background tasks,
- * generator teardowns) is queued from the engine's fr_req_on_done callback.
+ * loop.add_reader wakes `_drain`). Within a route, `def` providers run on the
+ * pool and `async def` ones on the loop; the walk hops between the two
+ * queues. A coroutine is driven with send(None) from C right away, inside a
+ * Task created for it and entered as the current task (so asyncio.timeout,
+ * anyio and current_task() work); the Task only takes over (via the Shim
+ * type) if the coroutine really suspends. Post-response work (background
+ * tasks, generator teardowns) is queued from the engine's fr_req_on_done
+ * callback.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -43,18 +38,14 @@
 
 #include <pthread.h>
 #include <unistd.h>
-#include <fcntl.h>
 #include <errno.h>
 #include <string.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <math.h>
-#ifdef __linux__
-#include <sys/eventfd.h>
-#endif
 
 /* 3.11 lacks PyErr_GetRaisedException/PyErr_SetRaisedException */
-static PyObject *fr_py_take_exc(void) {
+static PyObject *frpy_take_exc(void) {
     PyObject *t, *v, *tb;
     PyErr_Fetch(&t, &v, &tb);
     if (!t) return NULL;
@@ -64,7 +55,7 @@ static PyObject *fr_py_take_exc(void) {
     Py_XDECREF(tb);
     return v;
 }
-static void fr_py_restore_exc(PyObject *e) { /* steals e */
+static void frpy_restore_exc(PyObject *e) { /* steals e */
     PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(e)), e, PyException_GetTraceback(e));
 }
 
@@ -75,51 +66,129 @@ static struct {
     PyObject *HTTPException, *RequestValidationError, *ResponseValidationError;
     PyObject *Response, *StreamingResponse, *FileResponse;
     PyObject *jsonable_encoder, *decimal_encoder, *json_loads, *JSONDecodeError;
-    PyObject *deepcopy, *Undefined, *Request, *BackgroundTasks;
-    PyObject *BaseModel, *Enum, *UUID, *Decimal, *date, *time, *timedelta, *dt;
+    PyObject *deepcopy, *Request, *BackgroundTasks, *UUID_from_int;
+    PyObject *BaseModel, *Enum, *UUID, *Decimal, *date, *time, *dt;
     PyObject *ValidationError, *asdict;
     PyObject *rt_resume, *rt_after, *rt_call_handler, *rt_stream, *rt_log_exc,
-        *rt_parse_multipart, *rt_recompile, *rt_log_access, *enter_task, *leave_task;
+        *rt_parse_multipart, *rt_recompile, *rt_log_access, *rt_unwind_sync,
+        *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *enter_task, *leave_task;
     PyObject *loop; /* the asyncio loop (set by _runtime via _set_loop) */
-    PyObject *empty_tuple, *empty_dict;
+    PyObject *empty_tuple;
     /* interned names */
     PyObject *s_status_code, *s_raw_headers, *s_body, *s_background, *s_body_iterator,
         *s_model_dump, *s_mode, *s_json, *s_validate_python, *s_dump_json, *s_errors,
-        *s_include_url, *s_loc, *s_value, *s_isoformat, *s_decode, *s_total_seconds,
-        *s_from_attributes, *s_fr_open, *s_add_done_callback, *s_result, *s_detail,
-        *s_headers, *s_items, *s_tasks, *s_dataclass_fields, *s_aiter, *s_send,
-        *s_request, *s_exception, *s_anext, *s_type, *s_dump_python, *s_state, *s_first, *s_create_task;
+        *s_include_url, *s_loc, *s_value, *s_isoformat, *s_from_attributes, *s_fr_open,
+        *s_add_done_callback, *s_result, *s_detail, *s_headers, *s_dataclass_fields, *s_aiter,
+        *s_anext, *s_dump_python, *s_create_task, *s_pos, *s_msg, *s_doc;
     PyObject *kw_from_attr;  /* ("from_attributes",) */
+    PyObject *kw_credentials[2]; /* ("scheme","credentials"), ("username","password") */
     int ready;
-} G;
+} FRPY;
 
+/* ------------------------------------------------------------------ */
+/* the plan: record types shared with Python (one definition)          */
+
+/* Each record is a struct sequence whose fields are listed once here; the
+ * extension exports the types and every constant below, and
+ * fastrapi/dependencies/utils.py builds them by field name. */
+#define FRPY_PARAM_FIELDS(X) X(kwname) X(source) X(key) X(conv) X(required) X(default) \
+    X(default_mode) X(adapter) X(loc) X(is_list)
+#define FRPY_NODE_FIELDS(X) X(call) X(kind) X(params) X(deps) X(fresh) X(scope) X(security) X(name)
+#define FRPY_SECURITY_FIELDS(X) X(kind) X(auto_error) X(name) X(scheme) X(realm) X(result)
+#define FRPY_RESPONSE_FIELDS(X) X(status_code) X(mode) X(adapter) X(dump_kwargs) X(response_class)
+#define FRPY_PLAN_FIELDS(X) X(nodes) X(body_mode) X(response) X(route) X(is_async)
+
+#define FRPY_ENUM(n) F_##n,
+enum { FRPY_PARAM_FIELDS(FRPY_ENUM) PARAM_NFIELDS };
+#undef FRPY_ENUM
+#define FRPY_ENUM(n) N_##n,
+enum { FRPY_NODE_FIELDS(FRPY_ENUM) NODE_NFIELDS };
+#undef FRPY_ENUM
+#define FRPY_ENUM(n) S_##n,
+enum { FRPY_SECURITY_FIELDS(FRPY_ENUM) SECURITY_NFIELDS };
+#undef FRPY_ENUM
+#define FRPY_ENUM(n) R_##n,
+enum { FRPY_RESPONSE_FIELDS(FRPY_ENUM) RESPONSE_NFIELDS };
+#undef FRPY_ENUM
+#define FRPY_ENUM(n) P_##n,
+enum { FRPY_PLAN_FIELDS(FRPY_ENUM) PLAN_NFIELDS };
+#undef FRPY_ENUM
+
+#define FRPY_FIELD(n) {#n, NULL},
+static PyStructSequence_Field frpy_param_fields[] = {FRPY_PARAM_FIELDS(FRPY_FIELD){NULL, NULL}};
+static PyStructSequence_Field frpy_node_fields[] = {FRPY_NODE_FIELDS(FRPY_FIELD){NULL, NULL}};
+static PyStructSequence_Field frpy_security_fields[] = {FRPY_SECURITY_FIELDS(FRPY_FIELD){NULL, NULL}};
+static PyStructSequence_Field frpy_response_fields[] = {FRPY_RESPONSE_FIELDS(FRPY_FIELD){NULL, NULL}};
+static PyStructSequence_Field frpy_plan_fields[] = {FRPY_PLAN_FIELDS(FRPY_FIELD){NULL, NULL}};
+#undef FRPY_FIELD
+
+static PyStructSequence_Desc frpy_record_descs[] = {
+    {"fastrapi._fastrapi.PlanParam", "one parameter of a provider", frpy_param_fields, PARAM_NFIELDS},
+    {"fastrapi._fastrapi.PlanNode", "one provider (dependency or endpoint)", frpy_node_fields, NODE_NFIELDS},
+    {"fastrapi._fastrapi.PlanSecurity", "a built-in security scheme decided in C",
+     frpy_security_fields, SECURITY_NFIELDS},
+    {"fastrapi._fastrapi.PlanResponse", "how the return value is answered", frpy_response_fields,
+     RESPONSE_NFIELDS},
+    {"fastrapi._fastrapi.Plan", "a route's compiled plan", frpy_plan_fields, PLAN_NFIELDS},
+};
+enum { REC_PARAM, REC_NODE, REC_SECURITY, REC_RESPONSE, REC_PLAN, REC_COUNT };
+static PyTypeObject *frpy_records[REC_COUNT];
+
+/* parameter sources, conversions, provider kinds, body and response modes */
 enum { SRC_PATH, SRC_QUERY, SRC_HEADER, SRC_COOKIE, SRC_BODY, SRC_BODY_FIELD, SRC_FORM_FIELD,
        SRC_REQUEST, SRC_RESPONSE, SRC_BACKGROUND, SRC_CONST, SRC_DEP };
-enum { CONV_ANY, CONV_STR, CONV_INT, CONV_FLOAT, CONV_BOOL };
-enum { KIND_SYNC, KIND_ASYNC, KIND_GEN, KIND_AGEN };
+enum { CONV_ANY, CONV_STR, CONV_INT, CONV_FLOAT, CONV_BOOL, CONV_UUID };
+enum { KIND_SYNC, KIND_ASYNC, KIND_GEN, KIND_AGEN, KIND_NATIVE };
+enum { BODY_NONE, BODY_JSON, BODY_FORM };
 enum { RESP_JSON, RESP_DUMP, RESP_CLASS };
+enum { DEFAULT_VALUE, DEFAULT_COPY, DEFAULT_FACTORY };
+
+#define FRPY_CONST(n) {#n, n},
+static const struct { const char *name; long value; } frpy_constants[] = {
+    FRPY_CONST(SRC_PATH) FRPY_CONST(SRC_QUERY) FRPY_CONST(SRC_HEADER) FRPY_CONST(SRC_COOKIE)
+    FRPY_CONST(SRC_BODY) FRPY_CONST(SRC_BODY_FIELD) FRPY_CONST(SRC_FORM_FIELD)
+    FRPY_CONST(SRC_REQUEST) FRPY_CONST(SRC_RESPONSE) FRPY_CONST(SRC_BACKGROUND)
+    FRPY_CONST(SRC_CONST) FRPY_CONST(SRC_DEP)
+    FRPY_CONST(CONV_ANY) FRPY_CONST(CONV_STR) FRPY_CONST(CONV_INT) FRPY_CONST(CONV_FLOAT)
+    FRPY_CONST(CONV_BOOL) FRPY_CONST(CONV_UUID)
+    FRPY_CONST(KIND_SYNC) FRPY_CONST(KIND_ASYNC) FRPY_CONST(KIND_GEN) FRPY_CONST(KIND_AGEN)
+    FRPY_CONST(KIND_NATIVE)
+    FRPY_CONST(BODY_NONE) FRPY_CONST(BODY_JSON) FRPY_CONST(BODY_FORM)
+    FRPY_CONST(RESP_JSON) FRPY_CONST(RESP_DUMP) FRPY_CONST(RESP_CLASS)
+    FRPY_CONST(DEFAULT_VALUE) FRPY_CONST(DEFAULT_COPY) FRPY_CONST(DEFAULT_FACTORY)
+    {"SCOPE_REQUEST", FR_DI_SCOPE_REQUEST}, {"SCOPE_FUNCTION", FR_DI_SCOPE_FUNCTION},
+    {"SEC_OAUTH2", FR_SEC_OAUTH2}, {"SEC_OAUTH2_BEARER", FR_SEC_OAUTH2_BEARER},
+    {"SEC_OPENID", FR_SEC_OPENID}, {"SEC_HTTP_BASE", FR_SEC_HTTP_BASE},
+    {"SEC_HTTP_BEARER", FR_SEC_HTTP_BEARER}, {"SEC_HTTP_DIGEST", FR_SEC_HTTP_DIGEST},
+    {"SEC_HTTP_BASIC", FR_SEC_HTTP_BASIC}, {"SEC_APIKEY_HEADER", FR_SEC_APIKEY_HEADER},
+    {"SEC_APIKEY_QUERY", FR_SEC_APIKEY_QUERY}, {"SEC_APIKEY_COOKIE", FR_SEC_APIKEY_COOKIE},
+};
+#undef FRPY_CONST
 
 typedef struct {
-    PyObject *kwname, *key, *default_, *adapter, *loc;
+    PyObject *kwname, *key, *default_, *adapter, *loc; /* borrowed from the plan record */
     PyObject *validator; /* adapter.validate_python (owned), NULL without adapter */
     char *ckey;       /* UTF-8 key (alias / header name lowercased) */
     size_t ckey_len;
-    int source, conv, required, copy_default, is_list, dep;
+    int source, conv, required, default_mode, is_list, dep;
 } pparam;
 
 typedef struct {
-    PyObject *call, *kwnames;
+    PyObject *call, *kwnames; /* kwnames owned */
     int kind;
-    int fscope; /* generator with Depends(scope="function") */
     Py_ssize_t nparams;
     pparam *params;
+    fr_security sec;       /* kind 0 unless a built-in scheme (KIND_NATIVE) */
+    PyObject *sec_result;  /* credentials class, or NULL for a str result */
+    char *sec_strs[3];     /* owned copies of sec.name/scheme/realm */
 } pnode;
 
 typedef struct pplan {
-    PyObject *tuple; /* keeps everything alive */
+    PyObject *rec; /* the Plan record: keeps everything alive */
     Py_ssize_t nnodes;
     pnode *nodes;
-    int body_mode, flags;
+    fr_di *di;     /* providers 0..nnodes-1; 0 is the endpoint */
+    int body_mode, is_async;
     int status_code, resp_mode;
     PyObject *resp_adapter, *dump_kwargs, *resp_class, *route;
     PyObject *resp_validate; /* resp_adapter.validate_python (owned) or NULL */
@@ -139,177 +208,90 @@ typedef struct {
 /* ------------------------------------------------------------------ */
 /* per-request context                                                 */
 
-typedef struct { const char *k; size_t kl; const char *v; size_t vl; } kvpair;
-
 enum { JOB_RUN, JOB_RESUME, JOB_STREAM, JOB_AFTER, JOB_HANDLER, JOB_AIO_STREAM, JOB_FALLBACK,
-       JOB_UNWIND, JOB_FUNWIND };
+       JOB_UNWIND, JOB_FUNWIND, JOB_RECOMPILE, JOB_AIO_PUMP };
 
 typedef struct rctx {
-    struct rctx *next;
+    fr_job job_link;     /* first: queued on the pool or the loop's mailbox */
     int job;
     fr_req *req;
     proute *rt;
     pplan *plan;
-    int node;
-    PyObject **vals;
-    char *failed;
+    fr_di_ctx *di;       /* the dependency walk (request arena) */
+    int need;            /* provider whose NEED is being answered, or -1 */
+    PyObject *owned;     /* list: every value produced for the walk */
     PyObject *errors;
     PyObject *body;      /* parsed body or NULL = Undefined */
     int body_parsed;
-    kvpair *query; size_t nquery; int query_parsed;
-    kvpair *cookies; size_t ncookies; int cookies_parsed;
     PyObject *form;      /* list of (name, value) or NULL */
     PyObject *request, *subresp, *bg, *teardowns;
     PyObject *pending;   /* suspended coroutine's task / pending response */
     PyObject *exc;       /* exception to handle (JOB_HANDLER) or passed to teardown */
     PyObject *result;    /* response object being streamed etc */
     PyObject *srv_ref;   /* keeps the server (routes, plans) alive until freed */
-    int status;
     int after_simple;    /* post-response work is only plain generator teardowns */
     int unwound;         /* error path: teardowns already ran before the response */
-    PyObject *fteardowns; /* scope="function" generators: exited before the response */
+    PyObject *gen;       /* async generator whose first step is suspended */
 } rctx;
 
 /* ------------------------------------------------------------------ */
-/* job queues                                                          */
+/* job queues: the engine's worker pool (def code) and a mailbox to the
+ * asyncio loop thread (async code; its fd is watched by loop.add_reader) */
 
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    rctx *head, *tail;
-    int stopping;
-} jqueue;
-
-static jqueue POOL = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
-static jqueue AIO = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
-static int pool_started, pool_size = 40, pool_idle;
-static int aio_fd_r = -1, aio_fd_w = -1;
+static fr_pool *frpy_pool;
+static int frpy_pool_size = 40;
+static fr_mailbox frpy_aio; /* zeroed = not open */
 static pthread_t loop_thread_id;
 static int loop_thread_set;
+static volatile int g_exiting; /* set at interpreter exit: C threads stop taking the GIL */
+static _Thread_local PyGILState_STATE frpy_gil_state;
 
-static rctx *jq_pop_all(jqueue *q) {
-    pthread_mutex_lock(&q->mu);
-    rctx *h = q->head;
-    q->head = q->tail = NULL;
-    pthread_mutex_unlock(&q->mu);
-    return h;
-}
+static void frpy_run_job(rctx *c);
 
-static void aio_push(rctx *c) {
-    pthread_mutex_lock(&AIO.mu);
-    int was_empty = AIO.head == NULL;
-    c->next = NULL;
-    if (AIO.tail) AIO.tail->next = c; else AIO.head = c;
-    AIO.tail = c;
-    pthread_mutex_unlock(&AIO.mu);
-    if (was_empty && aio_fd_w >= 0) {
-        uint64_t one = 1;
-        ssize_t r;
-        do { r = write(aio_fd_w, &one, sizeof one); } while (r < 0 && errno == EINTR);
-        (void)r;
-    }
-}
-
-static int on_loop_thread(void) {
+static int frpy_on_loop_thread(void) {
     return loop_thread_set && pthread_equal(pthread_self(), loop_thread_id);
 }
 
-static void run_job(rctx *c);
-
-/* The pool: one worker at a time normally holds the GIL and drains the queue
- * in a batch (waking more threads only makes them fight over the GIL). A
- * monitor wakes another worker when the queue made no progress for 1 ms --
- * i.e. the active handler blocks (sleep, I/O) -- so a blocking handler never
- * stalls the others. */
-static volatile int g_exiting; /* set at interpreter exit: C threads stop taking the GIL */
-static int pool_active;
-static uint64_t pool_progress;
-static pthread_cond_t MON_CV = PTHREAD_COND_INITIALIZER;
-
-static void pool_push(rctx *c) {
-    c->next = NULL;
-    pthread_mutex_lock(&POOL.mu);
-    int was_empty = POOL.head == NULL;
-    if (POOL.tail) POOL.tail->next = c; else POOL.head = c;
-    POOL.tail = c;
-    if (pool_active == 0) pthread_cond_signal(&POOL.cv);
-    else if (was_empty) pthread_cond_signal(&MON_CV);
-    pthread_mutex_unlock(&POOL.mu);
-}
-
-static void *pool_monitor(void *arg) {
-    (void)arg;
-    for (;;) {
-        pthread_mutex_lock(&POOL.mu);
-        while (!POOL.head || pool_active == 0) {
-            if (POOL.head && pool_active == 0) pthread_cond_signal(&POOL.cv);
-            pthread_cond_wait(&MON_CV, &POOL.mu);
-        }
-        uint64_t p = pool_progress;
-        pthread_mutex_unlock(&POOL.mu);
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-        pthread_mutex_lock(&POOL.mu);
-        if (POOL.head && pool_progress == p) pthread_cond_signal(&POOL.cv);
-        pthread_mutex_unlock(&POOL.mu);
-    }
-    return NULL;
-}
-
-static void *pool_main(void *arg) {
-    (void)arg;
-    for (;;) {
-        pthread_mutex_lock(&POOL.mu);
-        pool_idle++;
-        while (!POOL.head && !POOL.stopping) pthread_cond_wait(&POOL.cv, &POOL.mu);
-        pool_idle--;
-        if (POOL.stopping && !POOL.head) {
-            pthread_mutex_unlock(&POOL.mu);
-            return NULL;
-        }
-        pool_active++;
-        pthread_mutex_unlock(&POOL.mu);
-        if (g_exiting) return NULL;
-        PyGILState_STATE st = PyGILState_Ensure();
-        /* batch: keep the GIL while work is queued */
-        for (;;) {
-            pthread_mutex_lock(&POOL.mu);
-            rctx *c = POOL.head;
-            if (c) {
-                POOL.head = c->next;
-                if (!POOL.head) POOL.tail = NULL;
-                pool_progress++;
-                if (POOL.head) pthread_cond_signal(&MON_CV);
-            } else {
-                pool_active--;
-            }
-            pthread_mutex_unlock(&POOL.mu);
-            if (!c) break;
-            run_job(c);
-        }
-        PyGILState_Release(st);
-    }
-}
-
-static int pool_start(void) {
-    if (pool_started) return 0;
-    for (int i = 0; i < pool_size; i++) {
-        pthread_t t;
-        pthread_attr_t at;
-        pthread_attr_init(&at);
-        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&at, 1 << 20);
-        int rc = pthread_create(&t, &at, pool_main, NULL);
-        pthread_attr_destroy(&at);
-        if (rc != 0) {
-            if (i == 0) return -1;
-            break;
-        }
-    }
-    pthread_t mt;
-    if (pthread_create(&mt, NULL, pool_monitor, NULL) == 0) pthread_detach(mt);
-    pool_started = 1;
+/* A pool worker drains a batch holding the GIL (one worker at a time
+ * normally; the pool adds one when the active job blocks). */
+static int frpy_batch_begin(void *ud) {
+    (void)ud;
+    if (g_exiting) return -1;
+    frpy_gil_state = PyGILState_Ensure();
     return 0;
+}
+
+static void frpy_batch_end(void *ud) {
+    (void)ud;
+    PyGILState_Release(frpy_gil_state);
+}
+
+static void frpy_pool_job(fr_job *job, void *ud) {
+    (void)ud;
+    frpy_run_job((rctx *)job);
+}
+
+static int frpy_pool_start(void) {
+    if (frpy_pool) return 0;
+    fr_pool_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = frpy_pool_size;
+    cfg.run = frpy_pool_job;
+    cfg.batch_begin = frpy_batch_begin;
+    cfg.batch_end = frpy_batch_end;
+    frpy_pool = fr_pool_new(&cfg);
+    if (!frpy_pool || fr_pool_start(frpy_pool) < 0) return -1;
+    return 0;
+}
+
+static void frpy_pool_push(rctx *c) {
+    if (frpy_pool_start() == 0 && fr_pool_push(frpy_pool, &c->job_link) == 0) return;
+    fprintf(stderr, "fastrapi: the worker pool refused a job (no thread)\n");
+}
+
+static void frpy_aio_push(rctx *c) {
+    if (fr_mailbox_push(&frpy_aio, &c->job_link) == 0) return;
+    fprintf(stderr, "fastrapi: the asyncio mailbox is closed\n");
 }
 
 /* ------------------------------------------------------------------ */
@@ -320,7 +302,7 @@ static pthread_cond_t LOG_CV = PTHREAD_COND_INITIALIZER;
 static fr_buf LOG_BUF;
 static int log_started;
 
-static void *log_main(void *arg) {
+static void *frpy_log_main(void *arg) {
     (void)arg;
     for (;;) {
         pthread_mutex_lock(&LOG_MU);
@@ -331,8 +313,8 @@ static void *log_main(void *arg) {
         if (g_exiting) { fr_buf_free(&mine); return NULL; }
         PyGILState_STATE st = PyGILState_Ensure();
         PyObject *s = PyUnicode_DecodeUTF8(mine.buf, (Py_ssize_t)mine.len, "replace");
-        if (s && G.rt_log_access) {
-            PyObject *r = PyObject_CallOneArg(G.rt_log_access, s);
+        if (s && FRPY.rt_log_access) {
+            PyObject *r = PyObject_CallOneArg(FRPY.rt_log_access, s);
             if (!r) PyErr_Clear();
             Py_XDECREF(r);
         } else {
@@ -345,7 +327,7 @@ static void *log_main(void *arg) {
     return NULL;
 }
 
-static void access_cb(fr_req *req, int status, uint64_t bytes, double ms, void *ud) {
+static void frpy_access_cb(fr_req *req, int status, uint64_t bytes, double ms, void *ud) {
     (void)bytes; (void)ms; (void)ud;
     fr_str m = fr_req_method(req), t = fr_req_target(req), a = fr_req_client_addr(req);
     pthread_mutex_lock(&LOG_MU);
@@ -360,9 +342,9 @@ static void access_cb(fr_req *req, int status, uint64_t bytes, double ms, void *
 /* ------------------------------------------------------------------ */
 /* JSON encoding: Python objects -> bytes, jsonable_encoder semantics  */
 
-static int enc(fr_buf *b, PyObject *o);
+static int frpy_enc(fr_buf *b, PyObject *o);
 
-static int enc_float(fr_buf *b, double d) {
+static int frpy_enc_float(fr_buf *b, double d) {
     char tmp[32];
     int n = fr_json_format_double(d, tmp);
     if (n < 0) {
@@ -372,7 +354,7 @@ static int enc_float(fr_buf *b, double d) {
     return fr_buf_append(b, tmp, (size_t)n);
 }
 
-static int enc_str(fr_buf *b, PyObject *s) {
+static int frpy_enc_str(fr_buf *b, PyObject *s) {
     Py_ssize_t n;
     const char *u = PyUnicode_AsUTF8AndSize(s, &n);
     if (!u) return -1;
@@ -383,7 +365,7 @@ static int enc_str(fr_buf *b, PyObject *s) {
     return 0;
 }
 
-static int enc_long(fr_buf *b, PyObject *o) {
+static int frpy_enc_long(fr_buf *b, PyObject *o) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (!overflow) {
@@ -402,25 +384,25 @@ static int enc_long(fr_buf *b, PyObject *o) {
 }
 
 /* dict key as json.dumps writes it (after jsonable_encoder) */
-static int enc_key(fr_buf *b, PyObject *k) {
-    if (PyUnicode_Check(k)) return enc_str(b, k);
+static int frpy_enc_key(fr_buf *b, PyObject *k) {
+    if (PyUnicode_Check(k)) return frpy_enc_str(b, k);
     if (k == Py_None) return fr_buf_append_str(b, "\"null\"");
     if (k == Py_True) return fr_buf_append_str(b, "\"true\"");
     if (k == Py_False) return fr_buf_append_str(b, "\"false\"");
     if (PyLong_Check(k)) {
-        if (fr_buf_append_char(b, '"') < 0 || enc_long(b, k) < 0) return -1;
+        if (fr_buf_append_char(b, '"') < 0 || frpy_enc_long(b, k) < 0) return -1;
         return fr_buf_append_char(b, '"');
     }
     if (PyFloat_Check(k)) {
-        if (fr_buf_append_char(b, '"') < 0 || enc_float(b, PyFloat_AS_DOUBLE(k)) < 0) return -1;
+        if (fr_buf_append_char(b, '"') < 0 || frpy_enc_float(b, PyFloat_AS_DOUBLE(k)) < 0) return -1;
         return fr_buf_append_char(b, '"');
     }
     /* UUID, Enum, date...: encode through jsonable_encoder, then as a key */
-    PyObject *e = PyObject_CallOneArg(G.jsonable_encoder, k);
+    PyObject *e = PyObject_CallOneArg(FRPY.jsonable_encoder, k);
     if (!e) return -1;
     int r;
     if (PyUnicode_Check(e) || PyLong_Check(e) || PyFloat_Check(e) || e == Py_None)
-        r = enc_key(b, e);
+        r = frpy_enc_key(b, e);
     else {
         PyErr_Format(PyExc_TypeError, "keys must be str, int, float, bool or None, not %.100s",
                      Py_TYPE(e)->tp_name);
@@ -430,7 +412,7 @@ static int enc_key(fr_buf *b, PyObject *k) {
     return r;
 }
 
-static int enc_dict(fr_buf *b, PyObject *o) {
+static int frpy_enc_dict(fr_buf *b, PyObject *o) {
     if (fr_buf_append_char(b, '{') < 0) return -1;
     Py_ssize_t pos = 0;
     PyObject *k, *v;
@@ -444,9 +426,9 @@ static int enc_dict(fr_buf *b, PyObject *o) {
         first = 0;
         Py_INCREF(k);
         Py_INCREF(v);
-        int r = enc_key(b, k);
+        int r = frpy_enc_key(b, k);
         if (r == 0) r = fr_buf_append_char(b, ':');
-        if (r == 0) r = enc(b, v);
+        if (r == 0) r = frpy_enc(b, v);
         Py_DECREF(k);
         Py_DECREF(v);
         if (r < 0) return -1;
@@ -454,7 +436,7 @@ static int enc_dict(fr_buf *b, PyObject *o) {
     return fr_buf_append_char(b, '}');
 }
 
-static int enc_iter(fr_buf *b, PyObject *o) {
+static int frpy_enc_iter(fr_buf *b, PyObject *o) {
     if (fr_buf_append_char(b, '[') < 0) return -1;
     if (PyList_CheckExact(o) || PyTuple_CheckExact(o)) {
         PyObject *fast = o;
@@ -463,7 +445,7 @@ static int enc_iter(fr_buf *b, PyObject *o) {
             if (i && fr_buf_append_char(b, ',') < 0) return -1;
             PyObject *it = PySequence_Fast_GET_ITEM(fast, i);
             Py_INCREF(it);
-            int r = enc(b, it);
+            int r = frpy_enc(b, it);
             Py_DECREF(it);
             if (r < 0) return -1;
             n = PySequence_Fast_GET_SIZE(fast);
@@ -476,7 +458,7 @@ static int enc_iter(fr_buf *b, PyObject *o) {
         while ((it = PyIter_Next(iter))) {
             int r = first ? 0 : fr_buf_append_char(b, ',');
             first = 0;
-            if (r == 0) r = enc(b, it);
+            if (r == 0) r = frpy_enc(b, it);
             Py_DECREF(it);
             if (r < 0) {
                 Py_DECREF(iter);
@@ -489,64 +471,64 @@ static int enc_iter(fr_buf *b, PyObject *o) {
     return fr_buf_append_char(b, ']');
 }
 
-static int enc_result(fr_buf *b, PyObject *r) {
+static int frpy_enc_result(fr_buf *b, PyObject *r) {
     if (!r) return -1;
-    int rc = enc(b, r);
+    int rc = frpy_enc(b, r);
     Py_DECREF(r);
     return rc;
 }
 
-static int enc_slow(fr_buf *b, PyObject *o) {
+static int frpy_enc_slow(fr_buf *b, PyObject *o) {
     PyTypeObject *t = Py_TYPE(o);
     int is;
-    if ((is = PyObject_IsInstance(o, G.BaseModel)) != 0) {
+    if ((is = PyObject_IsInstance(o, FRPY.BaseModel)) != 0) {
         if (is < 0) return -1;
         PyObject *kw = PyDict_New();
         if (!kw) return -1;
-        PyDict_SetItem(kw, G.s_mode, G.s_json);
-        PyObject *m = PyObject_GetAttr(o, G.s_model_dump);
-        PyObject *r = m ? PyObject_Call(m, G.empty_tuple, kw) : NULL;
+        PyDict_SetItem(kw, FRPY.s_mode, FRPY.s_json);
+        PyObject *m = PyObject_GetAttr(o, FRPY.s_model_dump);
+        PyObject *r = m ? PyObject_Call(m, FRPY.empty_tuple, kw) : NULL;
         Py_XDECREF(m);
         Py_DECREF(kw);
-        return enc_result(b, r);
+        return frpy_enc_result(b, r);
     }
-    if ((is = PyObject_IsInstance(o, G.Enum)) != 0) {
+    if ((is = PyObject_IsInstance(o, FRPY.Enum)) != 0) {
         if (is < 0) return -1;
-        return enc_result(b, PyObject_GetAttr(o, G.s_value));
+        return frpy_enc_result(b, PyObject_GetAttr(o, FRPY.s_value));
     }
-    if (PyUnicode_Check(o)) return enc_str(b, o);
-    if (PyLong_Check(o)) return enc_long(b, o);
-    if (PyFloat_Check(o)) return enc_float(b, PyFloat_AsDouble(o));
-    if (PyDict_Check(o)) return enc_dict(b, o);
+    if (PyUnicode_Check(o)) return frpy_enc_str(b, o);
+    if (PyLong_Check(o)) return frpy_enc_long(b, o);
+    if (PyFloat_Check(o)) return frpy_enc_float(b, PyFloat_AsDouble(o));
+    if (PyDict_Check(o)) return frpy_enc_dict(b, o);
     if (PyList_Check(o) || PyTuple_Check(o) || PyAnySet_Check(o) || PyGen_Check(o))
-        return enc_iter(b, o);
-    if (PyObject_HasAttr((PyObject *)t, G.s_dataclass_fields) && !PyType_Check(o))
-        return enc_result(b, PyObject_CallOneArg(G.asdict, o));
-    if (PyObject_TypeCheck(o, (PyTypeObject *)G.dt) || PyObject_TypeCheck(o, (PyTypeObject *)G.date) ||
-        PyObject_TypeCheck(o, (PyTypeObject *)G.time)) {
-        PyObject *s = PyObject_CallMethodNoArgs(o, G.s_isoformat);
+        return frpy_enc_iter(b, o);
+    if (PyObject_HasAttr((PyObject *)t, FRPY.s_dataclass_fields) && !PyType_Check(o))
+        return frpy_enc_result(b, PyObject_CallOneArg(FRPY.asdict, o));
+    if (PyObject_TypeCheck(o, (PyTypeObject *)FRPY.dt) || PyObject_TypeCheck(o, (PyTypeObject *)FRPY.date) ||
+        PyObject_TypeCheck(o, (PyTypeObject *)FRPY.time)) {
+        PyObject *s = PyObject_CallMethodNoArgs(o, FRPY.s_isoformat);
         if (!s) return -1;
-        int r = enc_str(b, s);
+        int r = frpy_enc_str(b, s);
         Py_DECREF(s);
         return r;
     }
-    if (PyObject_TypeCheck(o, (PyTypeObject *)G.UUID)) {
+    if (PyObject_TypeCheck(o, (PyTypeObject *)FRPY.UUID)) {
         PyObject *s = PyObject_Str(o);
         if (!s) return -1;
-        int r = enc_str(b, s);
+        int r = frpy_enc_str(b, s);
         Py_DECREF(s);
         return r;
     }
-    if (PyObject_TypeCheck(o, (PyTypeObject *)G.Decimal))
-        return enc_result(b, PyObject_CallOneArg(G.decimal_encoder, o));
+    if (PyObject_TypeCheck(o, (PyTypeObject *)FRPY.Decimal))
+        return frpy_enc_result(b, PyObject_CallOneArg(FRPY.decimal_encoder, o));
     if (PyBytes_Check(o)) {
         PyObject *s = PyUnicode_FromEncodedObject(o, "utf-8", "strict");
         if (!s) return -1;
-        int r = enc_str(b, s);
+        int r = frpy_enc_str(b, s);
         Py_DECREF(s);
         return r;
     }
-    PyObject *r = PyObject_CallOneArg(G.jsonable_encoder, o);
+    PyObject *r = PyObject_CallOneArg(FRPY.jsonable_encoder, o);
     if (!r) return -1;
     /* the fallback must produce JSON-native values; guard against loops */
     if (Py_TYPE(r) == t && !PyDict_Check(r) && !PyList_Check(r)) {
@@ -554,22 +536,22 @@ static int enc_slow(fr_buf *b, PyObject *o) {
         PyErr_Format(PyExc_TypeError, "Object of type %.100s is not JSON serializable", t->tp_name);
         return -1;
     }
-    return enc_result(b, r);
+    return frpy_enc_result(b, r);
 }
 
-static int enc(fr_buf *b, PyObject *o) {
+static int frpy_enc(fr_buf *b, PyObject *o) {
     PyTypeObject *t = Py_TYPE(o);
     if (o == Py_None) return fr_buf_append(b, "null", 4);
     if (o == Py_True) return fr_buf_append(b, "true", 4);
     if (o == Py_False) return fr_buf_append(b, "false", 5);
-    if (t == &PyUnicode_Type) return enc_str(b, o);
-    if (t == &PyLong_Type) return enc_long(b, o);
-    if (t == &PyFloat_Type) return enc_float(b, PyFloat_AS_DOUBLE(o));
+    if (t == &PyUnicode_Type) return frpy_enc_str(b, o);
+    if (t == &PyLong_Type) return frpy_enc_long(b, o);
+    if (t == &PyFloat_Type) return frpy_enc_float(b, PyFloat_AS_DOUBLE(o));
     if (Py_EnterRecursiveCall(" while encoding a JSON response")) return -1;
     int r;
-    if (t == &PyDict_Type) r = enc_dict(b, o);
-    else if (t == &PyList_Type || t == &PyTuple_Type) r = enc_iter(b, o);
-    else r = enc_slow(b, o);
+    if (t == &PyDict_Type) r = frpy_enc_dict(b, o);
+    else if (t == &PyList_Type || t == &PyTuple_Type) r = frpy_enc_iter(b, o);
+    else r = frpy_enc_slow(b, o);
     Py_LeaveRecursiveCall();
     return r;
 }
@@ -582,9 +564,9 @@ typedef struct {
     PyObject *keys[FR_MAX_JSON_DEPTH + 2];
     int depth;
     PyObject *root;
-} jdec;
+} frpy_jdec;
 
-static int jd_value(jdec *d, PyObject *v) {
+static int frpy_jd_value(frpy_jdec *d, PyObject *v) {
     if (!v) return -1;
     if (d->depth == 0) {
         d->root = v;
@@ -601,10 +583,10 @@ static int jd_value(jdec *d, PyObject *v) {
     Py_DECREF(v);
     return r;
 }
-static int jd_null(void *c) { Py_INCREF(Py_None); return jd_value(c, Py_None); }
-static int jd_bool(void *c, int v) { return jd_value(c, PyBool_FromLong(v)); }
-static int jd_int(void *c, int64_t v) { return jd_value(c, PyLong_FromLongLong((long long)v)); }
-static int jd_big(void *c, const char *s, size_t n) {
+static int frpy_jd_null(void *c) { Py_INCREF(Py_None); return frpy_jd_value(c, Py_None); }
+static int frpy_jd_bool(void *c, int v) { return frpy_jd_value(c, PyBool_FromLong(v)); }
+static int frpy_jd_int(void *c, int64_t v) { return frpy_jd_value(c, PyLong_FromLongLong((long long)v)); }
+static int frpy_jd_big(void *c, const char *s, size_t n) {
     char tmp[512];
     if (n >= sizeof tmp) { /* beyond Python's int-str limit anyway: let json.loads decide */
         PyErr_SetString(PyExc_ValueError, "integer too long");
@@ -612,20 +594,20 @@ static int jd_big(void *c, const char *s, size_t n) {
     }
     memcpy(tmp, s, n);
     tmp[n] = 0;
-    return jd_value(c, PyLong_FromString(tmp, NULL, 10));
+    return frpy_jd_value(c, PyLong_FromString(tmp, NULL, 10));
 }
-static int jd_double(void *c, double v) { return jd_value(c, PyFloat_FromDouble(v)); }
-static int jd_string(void *c, const char *s, size_t n) {
-    return jd_value(c, PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "surrogatepass"));
+static int frpy_jd_double(void *c, double v) { return frpy_jd_value(c, PyFloat_FromDouble(v)); }
+static int frpy_jd_string(void *c, const char *s, size_t n) {
+    return frpy_jd_value(c, PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "surrogatepass"));
 }
-static int jd_key(void *c, const char *s, size_t n) {
-    jdec *d = c;
+static int frpy_jd_key(void *c, const char *s, size_t n) {
+    frpy_jdec *d = c;
     PyObject *k = PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "surrogatepass");
     if (!k) return -1;
     Py_XSETREF(d->keys[d->depth - 1], k);
     return 0;
 }
-static int jd_start(jdec *d, PyObject *o) {
+static int frpy_jd_start(frpy_jdec *d, PyObject *o) {
     if (!o) return -1;
     if (d->depth >= FR_MAX_JSON_DEPTH + 1) {
         Py_DECREF(o);
@@ -636,28 +618,28 @@ static int jd_start(jdec *d, PyObject *o) {
     d->depth++;
     return 0;
 }
-static int jd_end(void *c) {
-    jdec *d = c;
+static int frpy_jd_end(void *c) {
+    frpy_jdec *d = c;
     d->depth--;
     PyObject *o = d->stack[d->depth];
     Py_CLEAR(d->keys[d->depth]);
-    return jd_value(d, o);
+    return frpy_jd_value(d, o);
 }
-static int jd_sobj(void *c) { return jd_start(c, PyDict_New()); }
-static int jd_sarr(void *c) { return jd_start(c, PyList_New(0)); }
+static int frpy_jd_sobj(void *c) { return frpy_jd_start(c, PyDict_New()); }
+static int frpy_jd_sarr(void *c) { return frpy_jd_start(c, PyList_New(0)); }
 
-static const fr_json_sax JD_SAX = {jd_null, jd_bool, jd_int, jd_big, jd_double, jd_string,
-                                   jd_key, jd_sobj, jd_end, jd_sarr, jd_end};
+static const fr_json_sax FRPY_JD_SAX = {frpy_jd_null, frpy_jd_bool, frpy_jd_int, frpy_jd_big, frpy_jd_double, frpy_jd_string,
+                                   frpy_jd_key, frpy_jd_sobj, frpy_jd_end, frpy_jd_sarr, frpy_jd_end};
 
 /* Returns a new reference, or NULL with no exception set when the C reader
  * refused the input (caller falls back to json.loads), or NULL with an
  * exception on a Python error. */
-static PyObject *json_decode(const char *buf, size_t len) {
-    jdec d;
+static PyObject *frpy_json_decode(const char *buf, size_t len) {
+    frpy_jdec d;
     d.depth = 0;
     d.root = NULL;
     fr_err err = {0, NULL, 0};
-    int rc = fr_json_parse_events(buf, len, &JD_SAX, &d, 0, &err);
+    int rc = fr_json_parse_events(buf, len, &FRPY_JD_SAX, &d, 0, &err);
     if (rc == 0 && d.root) return d.root;
     for (int i = 0; i < d.depth; i++) {
         Py_XDECREF(d.stack[i]);
@@ -671,96 +653,201 @@ static PyObject *json_decode(const char *buf, size_t len) {
 /* ------------------------------------------------------------------ */
 /* plan unpacking                                                      */
 
-static void plan_free(pplan *p) {
+#define REC(o, i) PyStructSequence_GET_ITEM((o), (i))
+
+static int frpy_no_teardown(void *value, int failed, void *ud) {
+    (void)value; (void)failed; (void)ud;
+    return 0; /* generator teardowns are popped and run by Python (never called) */
+}
+
+static void frpy_plan_free(pplan *p) {
     if (!p) return;
-    for (Py_ssize_t i = 0; i < p->nnodes; i++) {
-        for (Py_ssize_t j = 0; j < p->nodes[i].nparams; j++) {
-            free(p->nodes[i].params[j].ckey);
-            Py_XDECREF(p->nodes[i].params[j].validator);
+    for (Py_ssize_t i = 0; p->nodes && i < p->nnodes; i++) {
+        pnode *n = &p->nodes[i];
+        for (Py_ssize_t j = 0; j < n->nparams; j++) {
+            free(n->params[j].ckey);
+            Py_XDECREF(n->params[j].validator);
         }
-        free(p->nodes[i].params);
+        free(n->params);
+        for (int k = 0; k < 3; k++) free(n->sec_strs[k]);
+        Py_XDECREF(n->kwnames);
     }
     free(p->nodes);
+    fr_di_free(p->di);
     Py_XDECREF(p->resp_validate);
-    Py_XDECREF(p->tuple);
+    Py_XDECREF(p->rec);
     free(p);
 }
 
-static pplan *plan_parse(PyObject *t) {
-    PyObject *nodes, *resp, *route;
-    int body_mode, flags;
-    if (!PyArg_ParseTuple(t, "O!iO!Oi", &PyTuple_Type, &nodes, &body_mode, &PyTuple_Type, &resp,
-                          &route, &flags))
-        return NULL;
-    pplan *p = calloc(1, sizeof *p);
-    if (!p) return (pplan *)PyErr_NoMemory();
-    Py_INCREF(t);
-    p->tuple = t;
-    p->body_mode = body_mode;
-    p->flags = flags;
-    p->route = route;
-    PyObject *status;
-    if (!PyArg_ParseTuple(resp, "OiOOO", &status, &p->resp_mode, &p->resp_adapter,
-                          &p->dump_kwargs, &p->resp_class))
-        goto fail;
-    p->status_code = status == Py_None ? 0 : (int)PyLong_AsLong(status);
-    if (p->resp_adapter != Py_None &&
-        !(p->resp_validate = PyObject_GetAttr(p->resp_adapter, G.s_validate_python)))
-        goto fail;
-    if (PyErr_Occurred()) goto fail;
-    p->nnodes = PyTuple_GET_SIZE(nodes);
-    if (p->nnodes < 1) {
-        PyErr_SetString(PyExc_ValueError, "plan without endpoint");
-        goto fail;
+static int frpy_check_record(PyObject *o, int rec, const char *what) {
+    if (Py_TYPE(o) == frpy_records[rec]) return 0;
+    PyErr_Format(PyExc_TypeError, "plan: %s must be a %s record", what,
+                 frpy_record_descs[rec].name);
+    return -1;
+}
+
+static char *frpy_strdup_obj(PyObject *s, size_t *len) {
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
+    if (!u) return NULL;
+    char *c = malloc((size_t)n + 1);
+    if (!c) { PyErr_NoMemory(); return NULL; }
+    memcpy(c, u, (size_t)n + 1);
+    if (len) *len = (size_t)n;
+    return c;
+}
+
+static int frpy_plan_param(pparam *pp, PyObject *rec, Py_ssize_t ndeps) {
+    if (frpy_check_record(rec, REC_PARAM, "a parameter") < 0) return -1;
+    pp->kwname = REC(rec, F_kwname);
+    pp->key = REC(rec, F_key);
+    pp->default_ = REC(rec, F_default);
+    pp->loc = REC(rec, F_loc);
+    pp->adapter = REC(rec, F_adapter) == Py_None ? NULL : REC(rec, F_adapter);
+    pp->source = (int)PyLong_AsLong(REC(rec, F_source));
+    pp->conv = (int)PyLong_AsLong(REC(rec, F_conv));
+    pp->required = PyObject_IsTrue(REC(rec, F_required));
+    pp->default_mode = (int)PyLong_AsLong(REC(rec, F_default_mode));
+    pp->is_list = PyObject_IsTrue(REC(rec, F_is_list));
+    if (PyErr_Occurred()) return -1;
+    if (!PyUnicode_Check(pp->kwname) || !PyTuple_Check(pp->loc)) {
+        PyErr_SetString(PyExc_TypeError, "plan: bad parameter record");
+        return -1;
     }
-    p->nodes = calloc((size_t)p->nnodes, sizeof(pnode));
-    if (!p->nodes) { PyErr_NoMemory(); goto fail; }
+    if (pp->adapter && !(pp->validator = PyObject_GetAttr(pp->adapter, FRPY.s_validate_python)))
+        return -1;
+    if (pp->source == SRC_DEP) {
+        pp->dep = (int)PyLong_AsLong(pp->key);
+        if (pp->dep < 0 || pp->dep >= ndeps) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "plan: bad dependency index");
+            return -1;
+        }
+    } else if (PyUnicode_Check(pp->key) && !(pp->ckey = frpy_strdup_obj(pp->key, &pp->ckey_len))) {
+        return -1;
+    }
+    return 0;
+}
+
+static int frpy_plan_security(pnode *n, PyObject *sec) {
+    if (sec == Py_None) return 0;
+    if (frpy_check_record(sec, REC_SECURITY, "security") < 0) return -1;
+    n->sec.kind = (int)PyLong_AsLong(REC(sec, S_kind));
+    n->sec.auto_error = PyObject_IsTrue(REC(sec, S_auto_error));
+    if (PyErr_Occurred()) return -1;
+    PyObject *strs[3] = {REC(sec, S_name), REC(sec, S_scheme), REC(sec, S_realm)};
+    for (int k = 0; k < 3; k++)
+        if (strs[k] != Py_None && !(n->sec_strs[k] = frpy_strdup_obj(strs[k], NULL))) return -1;
+    n->sec.name = n->sec_strs[0];
+    n->sec.scheme = n->sec_strs[1];
+    n->sec.realm = n->sec_strs[2];
+    n->sec_result = REC(sec, S_result) == Py_None ? NULL : REC(sec, S_result);
+    return 0;
+}
+
+/* One provider: its parameters, and its registration in the route's fr_di. */
+static int frpy_plan_node(pplan *p, Py_ssize_t i, PyObject *rec) {
+    pnode *n = &p->nodes[i];
+    if (frpy_check_record(rec, REC_NODE, "a node") < 0) return -1;
+    PyObject *params = REC(rec, N_params), *deps = REC(rec, N_deps), *name = REC(rec, N_name);
+    if (!PyTuple_Check(params) || !PyTuple_Check(deps) || !PyUnicode_Check(name)) {
+        PyErr_SetString(PyExc_TypeError, "plan: bad node record");
+        return -1;
+    }
+    n->call = REC(rec, N_call);
+    n->kind = (int)PyLong_AsLong(REC(rec, N_kind));
+    int scope = (int)PyLong_AsLong(REC(rec, N_scope));
+    if (PyErr_Occurred() || frpy_plan_security(n, REC(rec, N_security)) < 0) return -1;
+    n->nparams = PyTuple_GET_SIZE(params);
+    n->params = calloc((size_t)n->nparams + 1, sizeof(pparam));
+    n->kwnames = PyTuple_New(n->nparams);
+    if (!n->params || !n->kwnames) { if (!PyErr_Occurred()) PyErr_NoMemory(); return -1; }
+    for (Py_ssize_t j = 0; j < n->nparams; j++) {
+        pparam *pp = &n->params[j];
+        if (frpy_plan_param(pp, PyTuple_GET_ITEM(params, j), PyTuple_GET_SIZE(deps)) < 0) return -1;
+        PyTuple_SET_ITEM(n->kwnames, j, Py_NewRef(pp->kwname));
+    }
+    fr_di_provider pr;
+    memset(&pr, 0, sizeof pr);
+    pr.name = PyUnicode_AsUTF8(name);
+    pr.scope = scope;
+    if (n->kind == KIND_GEN || n->kind == KIND_AGEN) pr.teardown = frpy_no_teardown;
+    if (!pr.name || fr_di_add(p->di, &pr) != (int)i) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_RuntimeError, "plan: %s", fr_di_error(p->di));
+        return -1;
+    }
+    return 0;
+}
+
+/* Wire each provider's dependencies; the engine refuses (and names) cycles. */
+static int frpy_plan_deps(pplan *p, PyObject *nodes) {
     for (Py_ssize_t i = 0; i < p->nnodes; i++) {
-        pnode *n = &p->nodes[i];
-        PyObject *params;
-        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(nodes, i), "OiO!|i", &n->call, &n->kind,
-                              &PyTuple_Type, &params, &n->fscope))
-            goto fail;
-        n->nparams = PyTuple_GET_SIZE(params);
-        n->params = calloc((size_t)n->nparams + 1, sizeof(pparam));
-        if (!n->params) { PyErr_NoMemory(); goto fail; }
-        n->kwnames = PyTuple_New(n->nparams);
-        if (!n->kwnames) goto fail;
-        /* the kwnames tuple is owned by the plan: park it inside the call
-         * list so plan_free's DECREF of the tuple does not free it early */
-        for (Py_ssize_t j = 0; j < n->nparams; j++) {
-            pparam *pp = &n->params[j];
-            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(params, j), "UiOiiOiOOi", &pp->kwname,
-                                  &pp->source, &pp->key, &pp->conv, &pp->required,
-                                  &pp->default_, &pp->copy_default, &pp->adapter, &pp->loc,
-                                  &pp->is_list))
-                goto fail;
-            Py_INCREF(pp->kwname);
-            PyTuple_SET_ITEM(n->kwnames, j, pp->kwname);
-            if (pp->adapter == Py_None) pp->adapter = NULL;
-            if (pp->adapter && !(pp->validator = PyObject_GetAttr(pp->adapter, G.s_validate_python)))
-                goto fail;
-            if (pp->source == SRC_DEP) {
-                pp->dep = (int)PyLong_AsLong(pp->key);
-                if (pp->dep < 0 || pp->dep >= i) {
-                    PyErr_SetString(PyExc_ValueError, "plan: dependency index out of order");
-                    goto fail;
-                }
-            } else if (PyUnicode_Check(pp->key)) {
-                Py_ssize_t kl;
-                const char *k = PyUnicode_AsUTF8AndSize(pp->key, &kl);
-                if (!k) goto fail;
-                pp->ckey = malloc((size_t)kl + 1);
-                if (!pp->ckey) { PyErr_NoMemory(); goto fail; }
-                memcpy(pp->ckey, k, (size_t)kl + 1);
-                pp->ckey_len = (size_t)kl;
-            }
+        PyObject *rec = PyTuple_GET_ITEM(nodes, i);
+        PyObject *deps = REC(rec, N_deps), *fresh = REC(rec, N_fresh);
+        Py_ssize_t nd = PyTuple_GET_SIZE(deps);
+        if (!PyTuple_Check(fresh) || PyTuple_GET_SIZE(fresh) != nd) {
+            PyErr_SetString(PyExc_TypeError, "plan: deps and fresh differ");
+            return -1;
+        }
+        if (nd == 0) continue;
+        int *ids = calloc((size_t)nd, sizeof(int));
+        if (!ids) { PyErr_NoMemory(); return -1; }
+        for (Py_ssize_t j = 0; j < nd; j++) {
+            int d = (int)PyLong_AsLong(PyTuple_GET_ITEM(deps, j));
+            ids[j] = PyObject_IsTrue(PyTuple_GET_ITEM(fresh, j)) ? FR_DI_FRESH(d) : d;
+        }
+        int r = PyErr_Occurred() ? -1 : fr_di_set_deps(p->di, (int)i, ids, (size_t)nd);
+        free(ids);
+        if (r < 0) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_RuntimeError,
+                             "Dependency cycle detected through dependency_overrides: %s",
+                             fr_di_error(p->di));
+            return -1;
         }
     }
+    return 0;
+}
+
+static int frpy_plan_response(pplan *p, PyObject *resp) {
+    if (frpy_check_record(resp, REC_RESPONSE, "response") < 0) return -1;
+    PyObject *status = REC(resp, R_status_code);
+    p->status_code = status == Py_None ? 0 : (int)PyLong_AsLong(status);
+    p->resp_mode = (int)PyLong_AsLong(REC(resp, R_mode));
+    p->resp_adapter = REC(resp, R_adapter);
+    p->dump_kwargs = REC(resp, R_dump_kwargs);
+    p->resp_class = REC(resp, R_response_class);
+    if (PyErr_Occurred()) return -1;
+    if (p->resp_adapter != Py_None &&
+        !(p->resp_validate = PyObject_GetAttr(p->resp_adapter, FRPY.s_validate_python)))
+        return -1;
+    return 0;
+}
+
+static pplan *frpy_plan_parse(PyObject *rec) {
+    if (frpy_check_record(rec, REC_PLAN, "the plan") < 0) return NULL;
+    PyObject *nodes = REC(rec, P_nodes);
+    if (!PyTuple_Check(nodes) || PyTuple_GET_SIZE(nodes) < 1) {
+        PyErr_SetString(PyExc_ValueError, "plan without endpoint");
+        return NULL;
+    }
+    pplan *p = calloc(1, sizeof *p);
+    if (!p) return (pplan *)PyErr_NoMemory();
+    p->rec = Py_NewRef(rec);
+    p->route = REC(rec, P_route);
+    p->body_mode = (int)PyLong_AsLong(REC(rec, P_body_mode));
+    p->is_async = PyObject_IsTrue(REC(rec, P_is_async));
+    p->nnodes = PyTuple_GET_SIZE(nodes);
+    p->nodes = calloc((size_t)p->nnodes, sizeof(pnode));
+    p->di = fr_di_new(NULL);
+    if (!p->nodes || !p->di) { PyErr_NoMemory(); goto fail; }
+    fr_di_set_log(p->di, NULL, NULL);
+    if (PyErr_Occurred() || frpy_plan_response(p, REC(rec, P_response)) < 0) goto fail;
+    for (Py_ssize_t i = 0; i < p->nnodes; i++)
+        if (frpy_plan_node(p, i, PyTuple_GET_ITEM(nodes, i)) < 0) goto fail;
+    if (frpy_plan_deps(p, nodes) < 0) goto fail;
     return p;
 fail:
-    for (Py_ssize_t i = 0; p->nodes && i < p->nnodes; i++) Py_CLEAR(p->nodes[i].kwnames);
-    plan_free(p);
+    frpy_plan_free(p);
     return NULL;
 }
 
@@ -778,99 +865,74 @@ typedef struct server {
     proute **rts;
     size_t nrts, caprts;
     int serving;
-    int inline_sync;      /* experiment knob: run sync routes on the engine thread */
     proute fallback_rt;   /* unmatched requests with a custom 404/405 handler */
     pplan fallback_plan;
 } server;
 
-static PyTypeObject ServerType;
+static PyTypeObject FrpyServerType;
 
 /* ------------------------------------------------------------------ */
 /* helpers for request data                                            */
 
-static PyObject *str_utf8(const char *s, size_t n) {
-    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "replace");
+static PyObject *frpy_str(const char *s, size_t n) {
+    return PyUnicode_DecodeUTF8(s ? s : "", (Py_ssize_t)n, "replace");
 }
 
-static kvpair *parse_pairs(fr_req *req, const char *s, size_t len, char sep, int decode,
-                           size_t *count) {
-    size_t n = 0, cap = 8;
-    fr_arena *a = fr_req_arena(req);
-    kvpair *out = fr_arena_alloc(a, cap * sizeof(kvpair));
-    if (!out) return NULL;
-    size_t i = 0;
-    while (i <= len) {
-        size_t j = i;
-        while (j < len && s[j] != sep) j++;
-        if (j > i) {
-            const char *seg = s + i;
-            size_t sl = j - i;
-            const char *eq = memchr(seg, '=', sl);
-            const char *k = seg, *v;
-            size_t kl, vl;
-            if (eq) {
-                kl = (size_t)(eq - seg);
-                v = eq + 1;
-                vl = sl - kl - 1;
-            } else {
-                kl = sl;
-                v = seg + sl;
-                vl = 0;
-            }
-            if (n == cap) {
-                kvpair *nw = fr_arena_alloc(a, cap * 2 * sizeof(kvpair));
-                if (!nw) return NULL;
-                memcpy(nw, out, n * sizeof(kvpair));
-                out = nw;
-                cap *= 2;
-            }
-            if (decode) {
-                char *kd = fr_arena_strdup(a, k, kl), *vd = fr_arena_strdup(a, v, vl);
-                if (!kd || !vd) return NULL;
-                kl = (size_t)fr_url_decode(kd, kd, kl, 1);
-                vl = (size_t)fr_url_decode(vd, vd, vl, 1);
-                k = kd;
-                v = vd;
-            } else {
-                while (kl && (*k == ' ' || *k == '\t')) { k++; kl--; }
-                while (kl && (k[kl - 1] == ' ' || k[kl - 1] == '\t')) kl--;
-                while (vl && (*v == ' ' || *v == '\t')) { v++; vl--; }
-                while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
-                if (!eq) { v = k; vl = kl; k = ""; kl = 0; }
-                if (kl == 0 && vl == 0) { i = j + 1; continue; }
-                if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') { v++; vl -= 2; }
-            }
-            out[n].k = k; out[n].kl = kl; out[n].v = v; out[n].vl = vl;
-            n++;
+static PyObject *frpy_latin1(fr_str v) {
+    return PyUnicode_DecodeLatin1(v.buf ? v.buf : "", (Py_ssize_t)v.len, NULL);
+}
+
+/* Decode a raw query/form/cookie value (is_key: a key) with the engine's
+ * decoder into `small` or a PyMem buffer returned in *heap (caller frees). */
+static int frpy_kv_decode(int kind, int is_key, fr_str raw, char *small, size_t cap, char **heap,
+                          fr_str *out) {
+    size_t need = FR_KV_DECODED_MAX(raw.len);
+    char *buf = need <= cap ? small : PyMem_Malloc(need);
+    *heap = buf == small ? NULL : buf;
+    if (!buf) { PyErr_NoMemory(); return -1; }
+    long n = is_key ? fr_kv_decode_key(kind, raw, buf, need) : fr_kv_decode(kind, raw, buf, need);
+    if (n < 0) { PyErr_SetString(PyExc_SystemError, "fr_kv_decode"); return -1; }
+    *out = (fr_str){buf, (size_t)n};
+    return 0;
+}
+
+static PyObject *frpy_kv_text(int kind, int is_key, fr_str raw) {
+    char small[256], *heap;
+    fr_str d;
+    if (frpy_kv_decode(kind, is_key, raw, small, sizeof small, &heap, &d) < 0) { PyMem_Free(heap); return NULL; }
+    PyObject *r = PyUnicode_DecodeUTF8(d.buf, (Py_ssize_t)d.len, "strict");
+    PyMem_Free(heap);
+    return r;
+}
+
+/* All pairs of src as a list of (key, value) str tuples, in order. */
+static PyObject *frpy_kv_list(int kind, fr_str src) {
+    PyObject *lst = PyList_New(0);
+    fr_kv_iter it;
+    fr_str k, v;
+    fr_kv_iter_init(&it, src, kind);
+    while (lst && fr_kv_next(&it, &k, &v)) {
+        PyObject *t = PyTuple_New(2), *ks = frpy_kv_text(kind, 1, k), *vs = frpy_kv_text(kind, 0, v);
+        if (!t || !ks || !vs) {
+            Py_XDECREF(t); Py_XDECREF(ks); Py_XDECREF(vs); Py_CLEAR(lst);
+            break;
         }
-        i = j + 1;
+        PyTuple_SET_ITEM(t, 0, ks);
+        PyTuple_SET_ITEM(t, 1, vs);
+        if (PyList_Append(lst, t) < 0) Py_CLEAR(lst);
+        Py_DECREF(t);
     }
-    *count = n;
-    return out;
+    return lst;
 }
 
-static int ctx_query(rctx *c) {
-    if (!c->query_parsed) {
-        fr_str q = fr_req_query(c->req);
-        c->query = parse_pairs(c->req, q.buf ? q.buf : "", q.len, '&', 1, &c->nquery);
-        if (!c->query) { PyErr_NoMemory(); return -1; }
-        c->query_parsed = 1;
-    }
-    return 0;
+/* The Cookie header the way Starlette reads it: the first one. */
+static fr_str frpy_cookie_header(fr_req *r) {
+    fr_str h = fr_req_header(r, "cookie");
+    if (!h.buf) h.buf = "";
+    return h;
 }
 
-static int ctx_cookies(rctx *c) {
-    if (!c->cookies_parsed) {
-        fr_str h = fr_req_header(c->req, "cookie");
-        c->cookies = parse_pairs(c->req, h.buf ? h.buf : "", h.buf ? h.len : 0, ';', 0,
-                                 &c->ncookies);
-        if (!c->cookies) { PyErr_NoMemory(); return -1; }
-        c->cookies_parsed = 1;
-    }
-    return 0;
-}
-
-static PyObject *make_error(const char *type, PyObject *loc, const char *msg, PyObject *input) {
+static PyObject *frpy_make_error(const char *type, PyObject *loc, const char *msg, PyObject *input) {
     PyObject *d = PyDict_New();
     if (!d) return NULL;
     PyObject *t = PyUnicode_FromString(type), *m = PyUnicode_FromString(msg);
@@ -885,7 +947,7 @@ static PyObject *make_error(const char *type, PyObject *loc, const char *msg, Py
     return d;
 }
 
-static int add_error(rctx *c, PyObject *err) {
+static int frpy_add_error(rctx *c, PyObject *err) {
     if (!err) return -1;
     if (!c->errors && !(c->errors = PyList_New(0))) { Py_DECREF(err); return -1; }
     int r = PyList_Append(c->errors, err);
@@ -893,443 +955,416 @@ static int add_error(rctx *c, PyObject *err) {
     return r;
 }
 
-/* adapter.validate_python(value, from_attributes=True); on ValidationError
- * the errors (loc prefixed) are appended and *out stays NULL. */
-static int validate(rctx *c, PyObject *meth, PyObject *value, PyObject *loc, PyObject **out) {
-    PyObject *args[3] = {NULL, value, Py_True};
-    PyObject *r = PyObject_Vectorcall(meth, args + 1, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                      G.kw_from_attr);
-    if (r) { *out = r; return 0; }
-    if (!PyErr_ExceptionMatches(G.ValidationError)) return -1;
-    PyObject *exc = fr_py_take_exc();
+/* pydantic's errors(include_url=False), each loc prefixed with `loc`. */
+static int frpy_add_validation_errors(rctx *c, PyObject *exc, PyObject *loc) {
     PyObject *kw = PyDict_New();
     PyObject *errs = NULL, *m = NULL;
-    if (kw && PyDict_SetItem(kw, G.s_include_url, Py_False) == 0 &&
-        (m = PyObject_GetAttr(exc, G.s_errors)))
-        errs = PyObject_Call(m, G.empty_tuple, kw);
+    if (kw && PyDict_SetItem(kw, FRPY.s_include_url, Py_False) == 0 &&
+        (m = PyObject_GetAttr(exc, FRPY.s_errors)))
+        errs = PyObject_Call(m, FRPY.empty_tuple, kw);
     Py_XDECREF(m);
     Py_XDECREF(kw);
-    Py_DECREF(exc);
     if (!errs) return -1;
-    Py_ssize_t n = PyList_GET_SIZE(errs);
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(errs); i++) {
         PyObject *e = PyList_GET_ITEM(errs, i);
-        PyObject *el = PyDict_GetItemWithError(e, G.s_loc);
-        PyObject *nl = el ? PySequence_Concat(loc, el) : (Py_INCREF(loc), loc);
-        if (!nl || PyDict_SetItem(e, G.s_loc, nl) < 0) { Py_XDECREF(nl); Py_DECREF(errs); return -1; }
+        PyObject *el = PyDict_GetItemWithError(e, FRPY.s_loc);
+        PyObject *nl = el ? PySequence_Concat(loc, el) : Py_NewRef(loc);
+        if (!nl || PyDict_SetItem(e, FRPY.s_loc, nl) < 0 || frpy_add_error(c, Py_NewRef(e)) < 0) {
+            Py_XDECREF(nl);
+            Py_DECREF(errs);
+            return -1;
+        }
         Py_DECREF(nl);
-        Py_INCREF(e);
-        if (add_error(c, e) < 0) { Py_DECREF(errs); return -1; }
     }
     Py_DECREF(errs);
     return 0;
 }
 
-static int is_digits(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9') return 0;
-    return n > 0;
+/* adapter.validate_python(value, from_attributes=True); on ValidationError
+ * the errors (loc prefixed) are appended and *out stays NULL. */
+static int frpy_validate(rctx *c, PyObject *meth, PyObject *value, PyObject *loc, PyObject **out) {
+    PyObject *args[3] = {NULL, value, Py_True};
+    PyObject *r = PyObject_Vectorcall(meth, args + 1, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                      FRPY.kw_from_attr);
+    if (r) { *out = r; return 0; }
+    if (!PyErr_ExceptionMatches(FRPY.ValidationError)) return -1;
+    PyObject *exc = frpy_take_exc();
+    int rc = frpy_add_validation_errors(c, exc, loc);
+    Py_DECREF(exc);
+    return rc;
 }
 
-/* Coerce one raw string. Fast C paths for canonical scalars, otherwise the
- * TypeAdapter decides (so errors are exactly pydantic's). */
-static int coerce(rctx *c, pparam *p, const char *s, size_t n, PyObject **out) {
+/* The engine's scalar parsers: 1 = decided (*out set, or an error added),
+ * 0 = not decided here (the TypeAdapter decides). */
+static int frpy_scalar(rctx *c, pparam *p, fr_str v, PyObject **out, int *rc) {
+    int kind = 0, st = FR_SCALAR_DEFER;
     switch (p->conv) {
-    case CONV_STR:
-        if (!p->adapter) { *out = str_utf8(s, n); return *out ? 0 : -1; }
-        break;
-    case CONV_INT: {
-        const char *d = s;
-        size_t dn = n;
-        if (dn && *d == '-') { d++; dn--; }
-        if (dn && dn <= 18 && is_digits(d, dn) && (dn == 1 || d[0] != '0')) {
-            int64_t v;
-            if (fr_str_to_i64((fr_str){s, n}, &v) == 0) {
-                *out = PyLong_FromLongLong((long long)v);
-                return *out ? 0 : -1;
-            }
+    case CONV_INT: { int64_t i; kind = FR_SCALAR_INT;
+        if ((st = fr_parse_int(v, &i)) == FR_SCALAR_OK) *out = PyLong_FromLongLong((long long)i);
+        break; }
+    case CONV_FLOAT: { double d; kind = FR_SCALAR_FLOAT;
+        if ((st = fr_parse_float(v, &d)) == FR_SCALAR_OK) *out = PyFloat_FromDouble(d);
+        break; }
+    case CONV_BOOL: { int b; kind = FR_SCALAR_BOOL;
+        if ((st = fr_parse_bool(v, &b)) == FR_SCALAR_OK) *out = PyBool_FromLong(b);
+        break; }
+    case CONV_UUID: { unsigned char u[16]; kind = FR_SCALAR_UUID;
+        if ((st = fr_parse_uuid(v, u)) == FR_SCALAR_OK) {
+            PyObject *i = _PyLong_FromByteArray(u, 16, 0, 0);
+            *out = i ? PyObject_CallOneArg(FRPY.UUID_from_int, i) : NULL;
+            Py_XDECREF(i);
         }
-        break;
-    }
-    case CONV_FLOAT: {
-        const char *d = s;
-        size_t dn = n, k = 0;
-        if (dn && *d == '-') { d++; dn--; }
-        while (k < dn && d[k] >= '0' && d[k] <= '9') k++;
-        int ok = k > 0 && k <= 15 && (k == 1 || d[0] != '0');
-        if (ok && k < dn) {
-            ok = d[k] == '.' && dn - k - 1 >= 1 && dn - k - 1 <= 15 && is_digits(d + k + 1, dn - k - 1);
-        }
-        double v;
-        if (ok && fr_str_to_double((fr_str){s, n}, &v) == 0) {
-            *out = PyFloat_FromDouble(v);
-            return *out ? 0 : -1;
-        }
-        break;
-    }
-    case CONV_BOOL:
-        if ((n == 4 && !memcmp(s, "true", 4)) || (n == 1 && s[0] == '1')) {
-            *out = Py_NewRef(Py_True);
-            return 0;
-        }
-        if ((n == 5 && !memcmp(s, "false", 5)) || (n == 1 && s[0] == '0')) {
-            *out = Py_NewRef(Py_False);
-            return 0;
-        }
-        break;
+        break; }
     default:
-        break;
+        return 0;
     }
-    PyObject *v = str_utf8(s, n);
-    if (!v) return -1;
-    if (!p->adapter) { *out = v; return 0; }
-    int r = validate(c, p->validator, v, p->loc, out);
-    Py_DECREF(v);
-    return r;
+    if (st == FR_SCALAR_DEFER) return 0;
+    if (st == FR_SCALAR_OK) { *rc = *out ? 0 : -1; return 1; }
+    PyObject *input = frpy_str(v.buf, v.len);
+    *rc = input ? frpy_add_error(c, frpy_make_error(fr_scalar_error_type(kind), p->loc,
+                                                    fr_scalar_error_msg(kind), input)) : -1;
+    Py_XDECREF(input);
+    return 1;
 }
 
-static PyObject *default_value(pparam *p) {
-    if (p->copy_default) return PyObject_CallOneArg(G.deepcopy, p->default_);
+/* Coerce one raw string: the engine decides canonical scalars and certain
+ * errors, the TypeAdapter the rest (so errors are exactly pydantic's). */
+static int frpy_coerce(rctx *c, pparam *p, fr_str v, PyObject **out) {
+    int rc;
+    if (p->conv == CONV_STR && !p->adapter) { *out = frpy_str(v.buf, v.len); return *out ? 0 : -1; }
+    if (frpy_scalar(c, p, v, out, &rc)) return rc;
+    PyObject *s = frpy_str(v.buf, v.len);
+    if (!s) return -1;
+    if (!p->adapter) { *out = s; return 0; }
+    rc = frpy_validate(c, p->validator, s, p->loc, out);
+    Py_DECREF(s);
+    return rc;
+}
+
+static PyObject *frpy_default(pparam *p) {
+    if (p->default_mode == DEFAULT_FACTORY) return PyObject_CallNoArgs(p->default_);
+    if (p->default_mode == DEFAULT_COPY) return PyObject_CallOneArg(FRPY.deepcopy, p->default_);
     return Py_NewRef(p->default_);
 }
 
-static int missing(rctx *c, pparam *p, PyObject **out) {
+static int frpy_missing(rctx *c, pparam *p, PyObject **out) {
     if (p->required)
-        return add_error(c, make_error("missing", p->loc, "Field required", Py_None));
-    *out = default_value(p);
+        return frpy_add_error(c, frpy_make_error("missing", p->loc, "Field required", Py_None));
+    *out = frpy_default(p);
     return *out ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ */
 /* body                                                                */
 
-static int json_content_type(fr_str ct) {
-    if (!ct.buf) return 0; /* no content-type: FastAPI (strict_content_type) keeps bytes */
-    size_t n = ct.len, i = 0;
-    const char *s = ct.buf;
-    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
-    size_t st = i;
-    while (i < n && s[i] != ';') i++;
-    size_t e = i;
-    while (e > st && (s[e - 1] == ' ' || s[e - 1] == '\t')) e--;
-    fr_str mt = {s + st, e - st};
-    const char *slash = memchr(mt.buf, '/', mt.len);
-    if (!slash) return 0;
-    fr_str main = {mt.buf, (size_t)(slash - mt.buf)}, sub = {slash + 1, mt.len - main.len - 1};
-    if (!fr_str_ieq_c(main, "application")) return 0;
-    if (fr_str_ieq_c(sub, "json")) return 1;
-    return sub.len >= 5 && fr_str_ieq_c((fr_str){sub.buf + sub.len - 5, 5}, "+json");
+/* Raise `exc_type(*args, **kw)`; returns 1 (a response-terminating error). */
+static int frpy_raise(PyObject *exc_type, PyObject *args, PyObject *kw) {
+    PyObject *e = args ? PyObject_Call(exc_type, args, kw) : NULL;
+    Py_XDECREF(args);
+    Py_XDECREF(kw);
+    if (!e) return -1;
+    PyErr_SetObject(exc_type, e);
+    Py_DECREF(e);
+    return 1;
+}
+
+/* json.loads refused the body: FastAPI's 422 json_invalid (with the
+ * position and message of the JSONDecodeError). */
+static int frpy_json_invalid(void) {
+    PyObject *exc = frpy_take_exc();
+    PyObject *pos = PyObject_GetAttr(exc, FRPY.s_pos), *msg = PyObject_GetAttr(exc, FRPY.s_msg);
+    PyObject *doc = PyObject_GetAttr(exc, FRPY.s_doc);
+    Py_DECREF(exc);
+    PyObject *loc = pos ? Py_BuildValue("(sO)", "body", pos) : NULL;
+    PyObject *input = PyDict_New(), *ctx = msg ? Py_BuildValue("{sO}", "error", msg) : NULL;
+    PyObject *err = loc && input ? frpy_make_error("json_invalid", loc, "JSON decode error", input) : NULL;
+    int ok = err && ctx && PyDict_SetItemString(err, "ctx", ctx) == 0;
+    Py_XDECREF(ctx); Py_XDECREF(loc); Py_XDECREF(input); Py_XDECREF(pos); Py_XDECREF(msg);
+    PyObject *lst = ok ? PyList_New(1) : NULL;
+    if (!lst || !doc) { Py_XDECREF(err); Py_XDECREF(lst); Py_XDECREF(doc); return -1; }
+    PyList_SET_ITEM(lst, 0, err);
+    PyObject *kw = Py_BuildValue("{sN}", "body", doc);
+    PyObject *args = PyTuple_Pack(1, lst);
+    Py_DECREF(lst);
+    return frpy_raise(FRPY.RequestValidationError, args, kw);
+}
+
+static PyObject *frpy_json_decode(const char *buf, size_t len);
+
+/* A JSON body as FastAPI reads it: the engine's reader, json.loads for what
+ * it refuses (NaN, exact error messages). 0 ok, 1 error raised, -1. */
+static int frpy_body_json(rctx *c, fr_str b) {
+    c->body = frpy_json_decode(b.buf, b.len);
+    if (c->body) return 0;
+    if (PyErr_Occurred()) return -1;
+    PyObject *bytes = PyBytes_FromStringAndSize(b.buf, (Py_ssize_t)b.len);
+    if (!bytes) return -1;
+    c->body = PyObject_CallOneArg(FRPY.json_loads, bytes);
+    Py_DECREF(bytes);
+    if (c->body) return 0;
+    if (PyErr_ExceptionMatches(FRPY.JSONDecodeError)) return frpy_json_invalid();
+    PyErr_Clear();
+    return frpy_raise(FRPY.HTTPException, Py_BuildValue("(is)", 400, "There was an error parsing the body"),
+                      NULL);
 }
 
 /* Returns 0 ok, 1 if a response-terminating error was raised (exception set). */
-static int ctx_body(rctx *c) {
+static int frpy_body(rctx *c) {
     if (c->body_parsed) return 0;
     c->body_parsed = 1;
     fr_str b = fr_req_body(c->req);
     fr_str ct = fr_req_header(c->req, "content-type");
-    if (c->plan->body_mode == 2 && ct.buf &&
-        fr_str_ieq_c((fr_str){ct.buf, FR__MIN(ct.len, (size_t)33)}, "application/x-www-form-urlencoded") &&
-        (ct.len == 33 || ct.buf[33] == ';' || ct.buf[33] == ' ')) {
-        /* urlencoded forms are parsed here, like query strings */
-        size_t n = 0;
-        kvpair *kv = parse_pairs(c->req, b.buf ? b.buf : "", b.len, '&', 1, &n);
-        if (!kv) { PyErr_NoMemory(); return -1; }
-        PyObject *lst = PyList_New((Py_ssize_t)n);
-        if (!lst) return -1;
-        for (size_t i = 0; i < n; i++) {
-            PyObject *t = Py_BuildValue("(NN)", str_utf8(kv[i].k, kv[i].kl), str_utf8(kv[i].v, kv[i].vl));
-            if (!t) { Py_DECREF(lst); return -1; }
-            PyList_SET_ITEM(lst, (Py_ssize_t)i, t);
+    if (c->plan->body_mode == BODY_FORM) {
+        if (fr_media_is(ct, "application/x-www-form-urlencoded")) {
+            c->form = frpy_kv_list(FR_KV_QUERY, b); /* the query string's decoder */
+            return c->form ? 0 : -1;
         }
-        c->form = lst;
-        return 0;
-    }
-    if (c->plan->body_mode == 2) {
-        PyObject *ctype = ct.buf ? PyUnicode_DecodeLatin1(ct.buf, (Py_ssize_t)ct.len, NULL)
-                                 : Py_NewRef(Py_None);
+        PyObject *ctype = ct.buf ? frpy_latin1(ct) : Py_NewRef(Py_None);
         PyObject *bytes = PyBytes_FromStringAndSize(b.buf ? b.buf : "", (Py_ssize_t)b.len);
-        PyObject *r = NULL;
-        if (ctype && bytes) r = PyObject_CallFunctionObjArgs(G.rt_parse_multipart, bytes, ctype, NULL);
+        if (ctype && bytes) c->form = PyObject_CallFunctionObjArgs(FRPY.rt_parse_multipart, bytes, ctype, NULL);
         Py_XDECREF(ctype);
         Py_XDECREF(bytes);
-        if (!r) return -1;
-        c->form = r;
-        return 0;
+        return c->form ? 0 : -1;
     }
     if (b.len == 0) return 0;
-    if (!json_content_type(ct)) {
+    if (!ct.buf || !fr_media_is_json(ct)) { /* FastAPI keeps other bodies as bytes */
         c->body = PyBytes_FromStringAndSize(b.buf, (Py_ssize_t)b.len);
         return c->body ? 0 : -1;
     }
-    c->body = json_decode(b.buf, b.len);
-    if (c->body) return 0;
-    if (PyErr_Occurred()) return -1;
-    /* C reader refused: json.loads decides (NaN accepted, exact error text) */
-    PyObject *bytes = PyBytes_FromStringAndSize(b.buf, (Py_ssize_t)b.len);
-    if (!bytes) return -1;
-    c->body = PyObject_CallOneArg(G.json_loads, bytes);
-    Py_DECREF(bytes);
-    if (c->body) return 0;
-    if (PyErr_ExceptionMatches(G.JSONDecodeError)) {
-        PyObject *exc = fr_py_take_exc();
-        PyObject *pos = PyObject_GetAttrString(exc, "pos");
-        PyObject *msg = PyObject_GetAttrString(exc, "msg");
-        PyObject *doc = PyObject_GetAttrString(exc, "doc");
-        Py_DECREF(exc);
-        if (!pos || !msg || !doc) { Py_XDECREF(pos); Py_XDECREF(msg); Py_XDECREF(doc); return -1; }
-        PyObject *loc = Py_BuildValue("(sO)", "body", pos);
-        PyObject *input = PyDict_New();
-        PyObject *err = loc && input ? make_error("json_invalid", loc, "JSON decode error", input) : NULL;
-        PyObject *ctx = Py_BuildValue("{sO}", "error", msg);
-        if (err && ctx) PyDict_SetItemString(err, "ctx", ctx);
-        Py_XDECREF(ctx); Py_XDECREF(loc); Py_XDECREF(input); Py_DECREF(pos); Py_DECREF(msg);
-        if (!err) { Py_DECREF(doc); return -1; }
-        PyObject *lst = PyList_New(1);
-        if (!lst) { Py_DECREF(err); Py_DECREF(doc); return -1; }
-        PyList_SET_ITEM(lst, 0, err);
-        PyObject *kw = Py_BuildValue("{sO}", "body", doc);
-        PyObject *args = PyTuple_Pack(1, lst);
-        PyObject *e = kw && args ? PyObject_Call(G.RequestValidationError, args, kw) : NULL;
-        Py_XDECREF(kw); Py_XDECREF(args); Py_DECREF(lst); Py_DECREF(doc);
-        if (!e) return -1;
-        PyErr_SetObject(G.RequestValidationError, e);
-        Py_DECREF(e);
-        return 1;
-    }
-    PyErr_Clear();
-    PyObject *e = PyObject_CallFunction(G.HTTPException, "is", 400,
-                                        "There was an error parsing the body");
-    if (!e) return -1;
-    PyErr_SetObject(G.HTTPException, e);
-    Py_DECREF(e);
-    return 1;
+    return frpy_body_json(c, b);
 }
 
 /* ------------------------------------------------------------------ */
 /* Request object (built only when a handler asks for it)              */
 
-static PyObject *ctx_request(rctx *c) {
-    if (c->request) return Py_NewRef(c->request);
-    fr_req *r = c->req;
-    PyObject *scope = PyDict_New();
-    if (!scope) return NULL;
-    fr_str m = fr_req_method(r), p = fr_req_path(r), rp = fr_req_raw_path(r), q = fr_req_query(r);
-    fr_str b = fr_req_body(r), ca = fr_req_client_addr(r);
-    PyObject *hdrs = PyList_New(0), *pp = PyDict_New();
-    int ok = hdrs && pp;
-    for (size_t i = 0; ok && i < fr_req_num_headers(r); i++) {
+/* [(name lowercased, value)] as ASGI byte pairs. */
+static PyObject *frpy_scope_headers(fr_req *r) {
+    size_t n = fr_req_num_headers(r);
+    PyObject *hdrs = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; hdrs && i < n; i++) {
         fr_str hn, hv;
         fr_req_header_at(r, i, &hn, &hv);
-        char low[256];
-        size_t ln = hn.len < sizeof low ? hn.len : sizeof low;
-        for (size_t k = 0; k < ln; k++) low[k] = (char)fr__tolower((unsigned char)hn.buf[k]);
-        PyObject *t = Py_BuildValue("(y#y#)", low, (Py_ssize_t)ln, hv.buf, (Py_ssize_t)hv.len);
-        ok = t && PyList_Append(hdrs, t) == 0;
-        Py_XDECREF(t);
+        PyObject *k = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)hn.len);
+        PyObject *v = PyBytes_FromStringAndSize(hv.buf, (Py_ssize_t)hv.len);
+        PyObject *t = k && v ? PyTuple_Pack(2, k, v) : NULL;
+        if (k) {
+            char *kb = PyBytes_AS_STRING(k);
+            for (size_t j = 0; j < hn.len; j++) kb[j] = (char)fr__tolower((unsigned char)hn.buf[j]);
+        }
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (!t) Py_CLEAR(hdrs);
+        else PyList_SET_ITEM(hdrs, (Py_ssize_t)i, t);
     }
-    for (size_t i = 0; ok && i < fr_req_num_params(r); i++) {
+    return hdrs;
+}
+
+static PyObject *frpy_path_params(fr_req *r) {
+    PyObject *pp = PyDict_New();
+    for (size_t i = 0; pp && i < fr_req_num_params(r); i++) {
         fr_str pn, pv;
         fr_req_param_at(r, i, &pn, &pv);
-        PyObject *k = str_utf8(pn.buf, pn.len), *v = str_utf8(pv.buf, pv.len);
-        ok = k && v && PyDict_SetItem(pp, k, v) == 0;
+        PyObject *k = frpy_str(pn.buf, pn.len), *v = frpy_str(pv.buf, pv.len);
+        if (!k || !v || PyDict_SetItem(pp, k, v) < 0) Py_CLEAR(pp);
         Py_XDECREF(k);
         Py_XDECREF(v);
     }
-    if (ok) {
-        PyObject *v = Py_BuildValue(
-            "{s:s,s:s#,s:s#,s:y#,s:y#,s:O,s:O,s:(s#i),s:y#,s:O,s:s,s:s}", "type", "http", "method",
-            m.buf, (Py_ssize_t)m.len, "path", p.buf, (Py_ssize_t)p.len, "raw_path", rp.buf,
-            (Py_ssize_t)rp.len, "query_string", q.buf ? q.buf : "", (Py_ssize_t)q.len, "headers",
-            hdrs, "path_params", pp, "client", ca.buf ? ca.buf : "", (Py_ssize_t)ca.len,
-            fr_req_client_port(r), "body", b.buf ? b.buf : "", (Py_ssize_t)b.len, "app",
-            c->rt->srv->pyapp, "scheme", "http", "root_path", "");
-        ok = v && PyDict_Update(scope, v) == 0;
-        Py_XDECREF(v);
-        fr_str rpat = fr_req_route_pattern(r);
-        PyObject *hv = PyUnicode_FromFormat("1.%d", fr_req_http_minor(r));
-        PyObject *rpo = str_utf8(rpat.buf ? rpat.buf : "", rpat.len);
-        if (ok && hv && rpo) {
-            PyDict_SetItemString(scope, "http_version", hv);
-            PyDict_SetItemString(scope, "route_path", rpo);
-            PyDict_SetItemString(scope, "route", c->plan->route);
-        }
-        Py_XDECREF(hv);
-        Py_XDECREF(rpo);
-    }
-    Py_XDECREF(hdrs);
-    Py_XDECREF(pp);
-    if (!ok) { Py_DECREF(scope); return NULL; }
-    c->request = PyObject_CallOneArg(G.Request, scope);
+    return pp;
+}
+
+static PyObject *frpy_scope(rctx *c) {
+    fr_req *r = c->req;
+    fr_str m = fr_req_method(r), p = fr_req_path(r), rp = fr_req_raw_path(r), q = fr_req_query(r);
+    fr_str b = fr_req_body(r), ca = fr_req_client_addr(r), rpat = fr_req_route_pattern(r);
+    PyObject *hdrs = frpy_scope_headers(r), *pp = frpy_path_params(r);
+    if (!hdrs || !pp) { Py_XDECREF(hdrs); Py_XDECREF(pp); return NULL; }
+    char ver[8];
+    snprintf(ver, sizeof ver, "1.%d", fr_req_http_minor(r));
+    return Py_BuildValue(
+        "{s:s,s:s#,s:s#,s:y#,s:y#,s:N,s:N,s:(s#i),s:y#,s:O,s:s,s:s,s:s,s:s#,s:O}", "type", "http",
+        "method", m.buf, (Py_ssize_t)m.len, "path", p.buf, (Py_ssize_t)p.len, "raw_path", rp.buf,
+        (Py_ssize_t)rp.len, "query_string", q.buf ? q.buf : "", (Py_ssize_t)q.len, "headers", hdrs,
+        "path_params", pp, "client", ca.buf ? ca.buf : "", (Py_ssize_t)ca.len,
+        fr_req_client_port(r), "body", b.buf ? b.buf : "", (Py_ssize_t)b.len, "app",
+        c->rt->srv->pyapp, "scheme", "http", "root_path", "", "http_version", ver, "route_path",
+        rpat.buf ? rpat.buf : "", (Py_ssize_t)rpat.len, "route", c->plan->route);
+}
+
+static PyObject *frpy_request(rctx *c) {
+    if (c->request) return Py_NewRef(c->request);
+    PyObject *scope = frpy_scope(c);
+    if (!scope) return NULL;
+    c->request = PyObject_CallOneArg(FRPY.Request, scope);
     Py_DECREF(scope);
     return c->request ? Py_NewRef(c->request) : NULL;
 }
 
 /* ------------------------------------------------------------------ */
-/* parameter extraction                                                */
+/* parameter extraction: one function per source. Each returns 0 (value in
+ * *out, or an error collected in c->errors and *out NULL), 1 (a dependency
+ * was skipped), -1 (Python error) or -2 (a response-terminating error). */
 
-static int param_value(rctx *c, pparam *p, PyObject **out) {
-    *out = NULL;
+/* A list value (list[str] query/header...) validated as a whole. */
+static int frpy_list_value(rctx *c, pparam *p, PyObject *vals, PyObject **out) {
+    if (PyList_GET_SIZE(vals) == 0) { Py_DECREF(vals); return frpy_missing(c, p, out); }
+    if (!p->adapter) { *out = vals; return 0; }
+    int rr = frpy_validate(c, p->validator, vals, p->loc, out);
+    Py_DECREF(vals);
+    return rr;
+}
+
+/* Query string or Cookie header: the LAST value of the key, or all of them. */
+static int frpy_param_kv(rctx *c, pparam *p, int kind, fr_str src, PyObject **out) {
+    fr_str key = {p->ckey, p->ckey_len}, raw;
+    if (!p->is_list) {
+        if (!fr_kv_find(src, kind, key, FR_KV_LAST, &raw)) return frpy_missing(c, p, out);
+        char small[256], *heap;
+        fr_str d;
+        int rr = frpy_kv_decode(kind, 0, raw, small, sizeof small, &heap, &d);
+        if (rr == 0) rr = frpy_coerce(c, p, d, out);
+        PyMem_Free(heap);
+        return rr;
+    }
+    PyObject *vals = PyList_New(0);
+    fr_kv_iter it;
+    fr_str k, v;
+    fr_kv_iter_init(&it, src, kind);
+    while (vals && fr_kv_next(&it, &k, &v)) {
+        if (!fr_kv_key_eq(kind, k, key)) continue;
+        PyObject *s = frpy_kv_text(kind, 0, v);
+        if (!s || PyList_Append(vals, s) < 0) Py_CLEAR(vals);
+        Py_XDECREF(s);
+    }
+    return vals ? frpy_list_value(c, p, vals, out) : -1;
+}
+
+/* Form fields: (name, value) pairs from the body (values str or UploadFile). */
+static int frpy_param_form(rctx *c, pparam *p, PyObject **out) {
+    int br = frpy_body(c);
+    if (br) return br > 0 ? -2 : -1;
+    PyObject *vals = PyList_New(0);
+    if (!vals) return -1;
+    for (Py_ssize_t i = 0; c->form && i < PyList_GET_SIZE(c->form); i++) {
+        PyObject *pair = PyList_GET_ITEM(c->form, i);
+        PyObject *k = PyTuple_GET_ITEM(pair, 0), *v = PyTuple_GET_ITEM(pair, 1);
+        if (PyUnicode_Compare(k, p->key) != 0) continue;
+        if (PyList_Append(vals, v) < 0) { Py_DECREF(vals); return -1; }
+    }
+    Py_ssize_t vn = PyList_GET_SIZE(vals);
+    if (p->is_list || vn == 0) return frpy_list_value(c, p, vals, out);
+    /* FastAPI: the last value; an empty string counts as missing */
+    PyObject *v = Py_NewRef(PyList_GET_ITEM(vals, vn - 1));
+    Py_DECREF(vals);
+    if (PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 0) {
+        Py_DECREF(v);
+        return frpy_missing(c, p, out);
+    }
+    int rr;
+    if (!p->adapter) { *out = v; return 0; }
+    if (PyUnicode_Check(v) && p->conv != CONV_ANY) {
+        Py_ssize_t sl;
+        const char *s = PyUnicode_AsUTF8AndSize(v, &sl);
+        rr = s ? frpy_coerce(c, p, (fr_str){s, (size_t)sl}, out) : -1;
+    } else {
+        rr = frpy_validate(c, p->validator, v, p->loc, out);
+    }
+    Py_DECREF(v);
+    return rr;
+}
+
+static int frpy_param_header(rctx *c, pparam *p, PyObject **out) {
     fr_req *r = c->req;
+    fr_str want = {p->ckey, p->ckey_len};
+    if (p->is_list) {
+        PyObject *vals = PyList_New(0);
+        for (size_t i = 0; vals && i < fr_req_num_headers(r); i++) {
+            fr_str hn, hv;
+            fr_req_header_at(r, i, &hn, &hv);
+            if (!fr_str_ieq(hn, want)) continue;
+            PyObject *s = frpy_latin1(hv);
+            if (!s || PyList_Append(vals, s) < 0) Py_CLEAR(vals);
+            Py_XDECREF(s);
+        }
+        return vals ? frpy_list_value(c, p, vals, out) : -1;
+    }
+    fr_str v = fr_req_header(r, p->ckey);
+    if (!v.buf) return frpy_missing(c, p, out);
+    for (size_t i = 0; i < v.len; i++) { /* header values are Latin-1; ASCII is the common case */
+        if ((unsigned char)v.buf[i] < 0x80) continue;
+        PyObject *s = frpy_latin1(v);
+        if (!s) return -1;
+        if (!p->adapter) { *out = s; return 0; }
+        int rr = frpy_validate(c, p->validator, s, p->loc, out);
+        Py_DECREF(s);
+        return rr;
+    }
+    return frpy_coerce(c, p, v, out);
+}
+
+static int frpy_param_body(rctx *c, pparam *p, PyObject **out) {
+    int br = frpy_body(c);
+    if (br) return br > 0 ? -2 : -1;
+    PyObject *v = c->body;
+    if (p->source == SRC_BODY_FIELD) {
+        if (!v || PyBytes_Check(v)) return frpy_missing(c, p, out);
+        if (!PyDict_Check(v)) /* embedded fields need an object (FastAPI: missing) */
+            return frpy_add_error(c, frpy_make_error("missing", p->loc, "Field required", Py_None));
+        v = PyDict_GetItemWithError(v, p->key);
+        if (!v) return PyErr_Occurred() ? -1 : frpy_missing(c, p, out);
+    } else if (!v) {
+        return frpy_missing(c, p, out);
+    }
+    if (!p->adapter) { *out = Py_NewRef(v); return 0; }
+    return frpy_validate(c, p->validator, v, p->loc, out);
+}
+
+/* `response: Response` parameter: FastAPI's sub-response (status None). */
+static int frpy_param_subresp(rctx *c, PyObject **out) {
+    if (!c->subresp) {
+        PyObject *resp = PyObject_CallNoArgs(FRPY.Response), *lst = PyList_New(0);
+        if (!resp || !lst || PyObject_SetAttr(resp, FRPY.s_raw_headers, lst) < 0 ||
+            PyObject_SetAttr(resp, FRPY.s_status_code, Py_None) < 0) {
+            Py_XDECREF(resp);
+            Py_XDECREF(lst);
+            return -1;
+        }
+        Py_DECREF(lst);
+        c->subresp = resp;
+    }
+    *out = Py_NewRef(c->subresp);
+    return 0;
+}
+
+static int frpy_param(rctx *c, pparam *p, PyObject **out) {
+    *out = NULL;
     switch (p->source) {
     case SRC_PATH: {
-        fr_str v = fr_req_param(r, p->ckey);
-        if (!v.buf) return missing(c, p, out);
-        return coerce(c, p, v.buf, v.len, out);
+        fr_str v = fr_req_param(c->req, p->ckey);
+        return v.buf ? frpy_coerce(c, p, v, out) : frpy_missing(c, p, out);
     }
-    case SRC_QUERY:
-    case SRC_COOKIE:
-    case SRC_FORM_FIELD: {
-        kvpair *kv;
-        size_t n;
-        PyObject *formlist = NULL;
-        if (p->source == SRC_QUERY) {
-            if (ctx_query(c) < 0) return -1;
-            kv = c->query; n = c->nquery;
-        } else if (p->source == SRC_COOKIE) {
-            if (ctx_cookies(c) < 0) return -1;
-            kv = c->cookies; n = c->ncookies;
-        } else {
-            int br = ctx_body(c);
-            if (br) return br > 0 ? -2 : -1;
-            formlist = c->form;
-            kv = NULL; n = 0;
-        }
-        if (formlist) {
-            /* list of (name, value) from the form parser (values: str or UploadFile) */
-            PyObject *vals = PyList_New(0);
-            if (!vals) return -1;
-            Py_ssize_t fn = PyList_GET_SIZE(formlist);
-            for (Py_ssize_t i = 0; i < fn; i++) {
-                PyObject *pair = PyList_GET_ITEM(formlist, i);
-                PyObject *k = PyTuple_GET_ITEM(pair, 0), *v = PyTuple_GET_ITEM(pair, 1);
-                if (PyUnicode_Compare(k, p->key) != 0) continue;
-                if (PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 0) continue;
-                if (PyList_Append(vals, v) < 0) { Py_DECREF(vals); return -1; }
-            }
-            Py_ssize_t vn = PyList_GET_SIZE(vals);
-            PyObject *v = NULL;
-            if (vn == 0) { Py_DECREF(vals); return missing(c, p, out); }
-            if (p->is_list) v = vals;
-            else { v = Py_NewRef(PyList_GET_ITEM(vals, vn - 1)); Py_DECREF(vals); }
-            if (!p->adapter) { *out = v; return 0; }
-            if (!p->is_list && PyUnicode_Check(v) && p->conv != CONV_ANY) {
-                Py_ssize_t sl;
-                const char *s = PyUnicode_AsUTF8AndSize(v, &sl);
-                int rr = s ? coerce(c, p, s, (size_t)sl, out) : -1;
-                Py_DECREF(v);
-                return rr;
-            }
-            int rr = validate(c, p->validator, v, p->loc, out);
-            Py_DECREF(v);
-            return rr;
-        }
-        if (p->is_list) {
-            PyObject *vals = PyList_New(0);
-            if (!vals) return -1;
-            for (size_t i = 0; i < n; i++) {
-                if (kv[i].kl != p->ckey_len || memcmp(kv[i].k, p->ckey, kv[i].kl)) continue;
-                PyObject *s = str_utf8(kv[i].v, kv[i].vl);
-                if (!s || PyList_Append(vals, s) < 0) { Py_XDECREF(s); Py_DECREF(vals); return -1; }
-                Py_DECREF(s);
-            }
-            if (PyList_GET_SIZE(vals) == 0) { Py_DECREF(vals); return missing(c, p, out); }
-            if (!p->adapter) { *out = vals; return 0; }
-            int rr = validate(c, p->validator, vals, p->loc, out);
-            Py_DECREF(vals);
-            return rr;
-        }
-        /* Starlette's multidict: the LAST value wins */
-        for (size_t i = n; i-- > 0;) {
-            if (kv[i].kl == p->ckey_len && !memcmp(kv[i].k, p->ckey, kv[i].kl))
-                return coerce(c, p, kv[i].v, kv[i].vl, out);
-        }
-        return missing(c, p, out);
-    }
-    case SRC_HEADER: {
-        if (p->is_list) {
-            PyObject *vals = PyList_New(0);
-            if (!vals) return -1;
-            for (size_t i = 0; i < fr_req_num_headers(r); i++) {
-                fr_str hn, hv;
-                fr_req_header_at(r, i, &hn, &hv);
-                if (!fr_str_ieq(hn, (fr_str){p->ckey, p->ckey_len})) continue;
-                PyObject *s = PyUnicode_DecodeLatin1(hv.buf, (Py_ssize_t)hv.len, NULL);
-                if (!s || PyList_Append(vals, s) < 0) { Py_XDECREF(s); Py_DECREF(vals); return -1; }
-                Py_DECREF(s);
-            }
-            if (PyList_GET_SIZE(vals) == 0) { Py_DECREF(vals); return missing(c, p, out); }
-            if (!p->adapter) { *out = vals; return 0; }
-            int rr = validate(c, p->validator, vals, p->loc, out);
-            Py_DECREF(vals);
-            return rr;
-        }
-        fr_str v = fr_req_header(r, p->ckey);
-        if (!v.buf) return missing(c, p, out);
-        /* header values are latin-1; ASCII is the common case */
-        for (size_t i = 0; i < v.len; i++) {
-            if ((unsigned char)v.buf[i] >= 0x80) {
-                PyObject *s = PyUnicode_DecodeLatin1(v.buf, (Py_ssize_t)v.len, NULL);
-                if (!s) return -1;
-                if (!p->adapter) { *out = s; return 0; }
-                int rr = validate(c, p->validator, s, p->loc, out);
-                Py_DECREF(s);
-                return rr;
-            }
-        }
-        return coerce(c, p, v.buf, v.len, out);
-    }
+    case SRC_QUERY: return frpy_param_kv(c, p, FR_KV_QUERY, fr_req_query(c->req), out);
+    case SRC_COOKIE: return frpy_param_kv(c, p, FR_KV_COOKIE, frpy_cookie_header(c->req), out);
+    case SRC_FORM_FIELD: return frpy_param_form(c, p, out);
+    case SRC_HEADER: return frpy_param_header(c, p, out);
     case SRC_BODY:
-    case SRC_BODY_FIELD: {
-        int br = ctx_body(c);
-        if (br) return br > 0 ? -2 : -1;
-        PyObject *v = c->body;
-        PyObject *loc = p->loc;
-        if (p->source == SRC_BODY_FIELD) {
-            if (!v) return missing(c, p, out);
-            if (!PyDict_Check(v)) {
-                if (PyBytes_Check(v)) return missing(c, p, out);
-                /* embedded fields need an object (FastAPI: AttributeError -> missing) */
-                return add_error(c, make_error("missing", loc, "Field required", Py_None));
-            }
-            v = PyDict_GetItemWithError(v, p->key);
-            if (!v) {
-                if (PyErr_Occurred()) return -1;
-                return missing(c, p, out);
-            }
-        } else if (!v) {
-            return missing(c, p, out);
-        }
-        if (!p->adapter) { *out = Py_NewRef(v); return 0; }
-        return validate(c, p->validator, v, loc, out);
-    }
+    case SRC_BODY_FIELD: return frpy_param_body(c, p, out);
     case SRC_REQUEST:
-        *out = ctx_request(c);
+        *out = frpy_request(c);
         return *out ? 0 : -1;
-    case SRC_RESPONSE:
-        if (!c->subresp) {
-            c->subresp = PyObject_CallNoArgs(G.Response);
-            if (!c->subresp) return -1;
-            PyObject *lst = PyList_New(0);
-            if (!lst || PyObject_SetAttr(c->subresp, G.s_raw_headers, lst) < 0 ||
-                PyObject_SetAttr(c->subresp, G.s_status_code, Py_None) < 0) {
-                Py_XDECREF(lst);
-                return -1;
-            }
-            Py_DECREF(lst);
-        }
-        *out = Py_NewRef(c->subresp);
-        return 0;
+    case SRC_RESPONSE: return frpy_param_subresp(c, out);
     case SRC_BACKGROUND:
-        if (!c->bg && !(c->bg = PyObject_CallNoArgs(G.BackgroundTasks))) return -1;
+        if (!c->bg && !(c->bg = PyObject_CallNoArgs(FRPY.BackgroundTasks))) return -1;
         *out = Py_NewRef(c->bg);
         return 0;
     case SRC_CONST:
-        *out = default_value(p);
+        *out = frpy_default(p);
         return *out ? 0 : -1;
-    case SRC_DEP:
-        if (c->failed[p->dep]) return 1;
-        *out = Py_NewRef(c->vals[p->dep]);
+    case SRC_DEP: {
+        PyObject *v = (PyObject *)fr_di_arg(c->di, (size_t)p->dep);
+        if (!v) return 1; /* skipped (its parameters had errors) */
+        *out = Py_NewRef(v);
         return 0;
+    }
     }
     PyErr_SetString(PyExc_SystemError, "bad param source");
     return -1;
@@ -1338,12 +1373,8 @@ static int param_value(rctx *c, pparam *p, PyObject **out) {
 /* ------------------------------------------------------------------ */
 /* responses                                                           */
 
-static void ctx_free(rctx *c) {
-    if (c->vals) {
-        for (Py_ssize_t i = 0; i < c->plan->nnodes; i++) Py_XDECREF(c->vals[i]);
-        free(c->vals);
-    }
-    free(c->failed);
+static void frpy_ctx_free(rctx *c) {
+    Py_XDECREF(c->owned);
     Py_XDECREF(c->errors);
     Py_XDECREF(c->body);
     Py_XDECREF(c->form);
@@ -1351,77 +1382,92 @@ static void ctx_free(rctx *c) {
     Py_XDECREF(c->subresp);
     Py_XDECREF(c->bg);
     Py_XDECREF(c->teardowns);
-    Py_XDECREF(c->fteardowns);
     Py_XDECREF(c->pending);
     Py_XDECREF(c->exc);
     Py_XDECREF(c->result);
+    Py_XDECREF(c->gen);
     PyObject *srv = c->srv_ref;
     free(c);
     Py_XDECREF(srv);
 }
 
-static void done_cb(fr_req *req, int ok, void *ud) {
+/* Take the pending teardowns of `scope` (-1: all, function-scoped first)
+ * out of the walk, in the order the engine says they run, appended to
+ * *list (created when needed). The values are the generator objects. */
+static int frpy_take_cleanups(rctx *c, int scope, PyObject **list) {
+    void *gen;
+    while (c->di && fr_di_ctx_pop_cleanup(c->di, scope, &gen, NULL) == 1) {
+        if (!*list && !(*list = PyList_New(0))) return -1;
+        if (PyList_Append(*list, (PyObject *)gen) < 0) return -1;
+    }
+    return 0;
+}
+
+static void frpy_done_cb(fr_req *req, int ok, void *ud) {
     (void)req; (void)ok;
     rctx *c = ud;
     c->req = NULL;
     c->job = JOB_AFTER;
-    if (c->after_simple) pool_push(c); /* sync teardowns: worker thread, like FastAPI */
-    else aio_push(c);
+    if (c->after_simple) frpy_pool_push(c); /* sync teardowns: worker thread, like FastAPI */
+    else frpy_aio_push(c);
 }
 
-static int after_is_simple(rctx *c) {
+static int frpy_after_is_simple(rctx *c) {
     int simple = (!c->result || c->result == Py_None) && !c->bg && !c->exc && c->teardowns;
     for (Py_ssize_t i = 0; simple && i < PyList_GET_SIZE(c->teardowns); i++)
         if (!PyGen_CheckExact(PyList_GET_ITEM(c->teardowns, i))) simple = 0;
     return simple;
 }
 
-static int has_after_work(rctx *c, PyObject *background) {
+static int frpy_has_after_work(rctx *c, PyObject *background) {
     return (background && background != Py_None) || (c->bg) ||
            (c->teardowns && PyList_GET_SIZE(c->teardowns) > 0);
 }
 
 /* Hand the response to the engine and either free the context or keep it
- * for post-response work (background tasks, generator teardowns). */
-static void finish(rctx *c, PyObject *background) {
+ * for post-response work (background tasks, generator teardowns). The walk
+ * lives in the request's arena: its pending teardowns are taken out first. */
+static void frpy_finish(rctx *c, PyObject *background) {
     if (background && background != Py_None) {
         Py_XSETREF(c->result, Py_NewRef(background));
     } else {
         Py_CLEAR(c->result);
     }
-    int after = has_after_work(c, background);
+    if (frpy_take_cleanups(c, -1, &c->teardowns) < 0) PyErr_Clear();
+    c->di = NULL;
+    int after = frpy_has_after_work(c, background);
     fr_req *req = c->req;
     if (after) {
-        c->after_simple = after_is_simple(c);
-        fr_req_on_done(req, done_cb, c);
+        c->after_simple = frpy_after_is_simple(c);
+        fr_req_on_done(req, frpy_done_cb, c);
     }
     Py_BEGIN_ALLOW_THREADS
     fr_res_send(req);
     Py_END_ALLOW_THREADS
-    if (!after) ctx_free(c);
+    if (!after) frpy_ctx_free(c);
 }
 
-static void send_plain500(rctx *c) {
+static void frpy_send_plain500(rctx *c) {
     fr_req *req = c->req;
     static const char msg[] = "Internal Server Error";
     fr_res_status(req, 500);
     fr_res_header(req, "content-type", "text/plain; charset=utf-8");
     fr_res_body(req, msg, sizeof msg - 1);
-    finish(c, NULL);
+    frpy_finish(c, NULL);
 }
 
-static void log_exception(rctx *c, const char *what) {
-    PyObject *exc = fr_py_take_exc();
+static void frpy_log_exception(rctx *c, const char *what) {
+    PyObject *exc = frpy_take_exc();
     if (!exc) return;
-    PyObject *r = PyObject_CallFunction(G.rt_log_exc, "OsO", c->plan->route, what, exc);
+    PyObject *r = PyObject_CallFunction(FRPY.rt_log_exc, "OsO", c->plan->route, what, exc);
     if (!r) PyErr_Clear();
     Py_XDECREF(r);
     Py_DECREF(exc);
 }
 
-static int body_allowed(int status) { return !(status < 200 || status == 204 || status == 304); }
+static int frpy_body_allowed(int status) { return !(status < 200 || status == 204 || status == 304); }
 
-static int add_raw_headers(fr_req *req, PyObject *raw, int skip_len) {
+static int frpy_add_raw_headers(fr_req *req, PyObject *raw, int skip_len) {
     if (!raw || raw == Py_None) return 0;
     PyObject *seq = PySequence_Fast(raw, "raw_headers must be a list");
     if (!seq) return -1;
@@ -1444,17 +1490,17 @@ static int add_raw_headers(fr_req *req, PyObject *raw, int skip_len) {
 
 /* Headers set on an injected `response: Response` parameter join the final
  * response (FastAPI's sub-response merge). */
-static void add_subresp_headers(rctx *c) {
+static void frpy_add_subresp_headers(rctx *c) {
     if (!c->subresp) return;
-    PyObject *sraw = PyObject_GetAttr(c->subresp, G.s_raw_headers);
-    if (sraw) add_raw_headers(c->req, sraw, 1);
+    PyObject *sraw = PyObject_GetAttr(c->subresp, FRPY.s_raw_headers);
+    if (sraw) frpy_add_raw_headers(c->req, sraw, 1);
     Py_XDECREF(sraw);
     PyErr_Clear();
 }
 
-static int subresp_status(rctx *c) {
+static int frpy_subresp_status(rctx *c) {
     if (!c->subresp) return 0;
-    PyObject *s = PyObject_GetAttr(c->subresp, G.s_status_code);
+    PyObject *s = PyObject_GetAttr(c->subresp, FRPY.s_status_code);
     int st = 0;
     if (s && PyLong_Check(s)) st = (int)PyLong_AsLong(s);
     Py_XDECREF(s);
@@ -1462,52 +1508,46 @@ static int subresp_status(rctx *c) {
     return st;
 }
 
-static void send_json_bytes(rctx *c, int status, const char *data, size_t len, PyObject *extra_hdrs) {
+static void frpy_send_json_bytes(rctx *c, int status, const char *data, size_t len) {
     fr_req *req = c->req;
-    int st = subresp_status(c);
+    int st = frpy_subresp_status(c);
     if (st) status = st;
     fr_res_status(req, status);
     fr_res_header(req, "content-type", "application/json");
-    if (extra_hdrs) add_raw_headers(req, extra_hdrs, 1);
-    if (c->subresp) {
-        PyObject *raw = PyObject_GetAttr(c->subresp, G.s_raw_headers);
-        if (raw) add_raw_headers(req, raw, 1);
-        Py_XDECREF(raw);
-        PyErr_Clear();
-    }
-    if (body_allowed(status)) fr_res_body(req, data, len);
-    finish(c, NULL);
+    frpy_add_subresp_headers(c);
+    if (frpy_body_allowed(status)) fr_res_body(req, data, len);
+    frpy_finish(c, NULL);
 }
 
-static void send_stream(rctx *c, PyObject *resp);
+static void frpy_send_stream(rctx *c, PyObject *resp);
 
 /* Send a Response instance (any of fastrapi.responses). */
-static void send_response_obj(rctx *c, PyObject *resp, int merge_sub) {
+static void frpy_send_response_obj(rctx *c, PyObject *resp, int merge_sub) {
     fr_req *req = c->req;
-    PyObject *st = PyObject_GetAttr(resp, G.s_status_code);
+    PyObject *st = PyObject_GetAttr(resp, FRPY.s_status_code);
     int status = st ? (int)PyLong_AsLong(st) : 500;
     Py_XDECREF(st);
-    if (PyErr_Occurred()) { log_exception(c, "bad Response object"); send_plain500(c); return; }
-    if (PyObject_IsInstance(resp, G.StreamingResponse) == 1 ||
-        PyObject_IsInstance(resp, G.FileResponse) == 1) {
-        send_stream(c, resp);
+    if (PyErr_Occurred()) { frpy_log_exception(c, "bad Response object"); frpy_send_plain500(c); return; }
+    if (PyObject_IsInstance(resp, FRPY.StreamingResponse) == 1 ||
+        PyObject_IsInstance(resp, FRPY.FileResponse) == 1) {
+        frpy_send_stream(c, resp);
         return;
     }
-    PyObject *body = PyObject_GetAttr(resp, G.s_body);
-    PyObject *raw = PyObject_GetAttr(resp, G.s_raw_headers);
-    PyObject *bg = PyObject_GetAttr(resp, G.s_background);
+    PyObject *body = PyObject_GetAttr(resp, FRPY.s_body);
+    PyObject *raw = PyObject_GetAttr(resp, FRPY.s_raw_headers);
+    PyObject *bg = PyObject_GetAttr(resp, FRPY.s_background);
     if (!body || !raw || !bg) {
         Py_XDECREF(body); Py_XDECREF(raw); Py_XDECREF(bg);
-        log_exception(c, "bad Response object");
-        send_plain500(c);
+        frpy_log_exception(c, "bad Response object");
+        frpy_send_plain500(c);
         return;
     }
     if (bg == Py_None && c->bg) Py_SETREF(bg, Py_NewRef(c->bg));
     fr_res_status(req, status);
-    add_raw_headers(req, raw, 1);
-    if (merge_sub) add_subresp_headers(c);
+    frpy_add_raw_headers(req, raw, 1);
+    if (merge_sub) frpy_add_subresp_headers(c);
     Py_buffer view;
-    if (body_allowed(status) && PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) == 0) {
+    if (frpy_body_allowed(status) && PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) == 0) {
         fr_res_body(req, view.buf, (size_t)view.len);
         PyBuffer_Release(&view);
     }
@@ -1516,13 +1556,13 @@ static void send_response_obj(rctx *c, PyObject *resp, int merge_sub) {
     Py_DECREF(raw);
     /* the context's own bg (if any) is handed over via background */
     if (bg != Py_None && c->bg == bg) Py_CLEAR(c->bg);
-    finish(c, bg);
+    frpy_finish(c, bg);
     Py_DECREF(bg);
 }
 
 /* ---- streaming ---- */
 
-static void stream_sync(rctx *c, PyObject *iter) {
+static void frpy_stream_sync(rctx *c, PyObject *iter) {
     fr_req *req = c->req;
     PyObject *item;
     int gone = 0;
@@ -1543,13 +1583,13 @@ static void stream_sync(rctx *c, PyObject *iter) {
         Py_DECREF(bytes);
         if (r < 0) gone = 1;
     }
-    if (PyErr_Occurred()) log_exception(c, "error while streaming the response");
+    if (PyErr_Occurred()) frpy_log_exception(c, "error while streaming the response");
     Py_BEGIN_ALLOW_THREADS
     fr_res_stream_end(req);
     Py_END_ALLOW_THREADS
 }
 
-static PyObject *stream_write_fn(PyObject *cap, PyObject *arg) {
+static PyObject *frpy_stream_write_fn(PyObject *cap, PyObject *arg) {
     rctx *c = PyCapsule_GetPointer(cap, "fastrapi.rctx");
     if (!c) return NULL;
     Py_buffer v;
@@ -1571,21 +1611,21 @@ static PyObject *stream_write_fn(PyObject *cap, PyObject *arg) {
     return PyLong_FromLong(r);
 }
 
-static PyMethodDef stream_write_def = {"write", stream_write_fn, METH_O, NULL};
+static PyMethodDef frpy_stream_write_def = {"write", frpy_stream_write_fn, METH_O, NULL};
 
-static PyObject *task_done_fn(PyObject *cap, PyObject *task);
-static PyMethodDef task_done_def = {"_done", task_done_fn, METH_O, NULL};
+static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task);
+static PyMethodDef frpy_task_done_def = {"_done", frpy_task_done_fn, METH_O, NULL};
 
-/* Run `coro` as a Task on the loop; its completion re-enters run_job with `job`. */
-static int schedule_task(rctx *c, PyObject *coro, int job) {
+/* Run `coro` as a Task on the loop; its completion re-enters frpy_run_job with `job`. */
+static int frpy_schedule_task(rctx *c, PyObject *coro, int job) {
     PyObject *cap = PyCapsule_New(c, "fastrapi.rctx", NULL);
     if (!cap) return -1;
-    PyObject *task = PyObject_CallOneArg(G.rt_resume, coro);
+    PyObject *task = PyObject_CallOneArg(FRPY.rt_resume, coro);
     if (!task) { Py_DECREF(cap); return -1; }
-    PyObject *cb = PyCFunction_New(&task_done_def, cap);
+    PyObject *cb = PyCFunction_New(&frpy_task_done_def, cap);
     Py_DECREF(cap);
     if (!cb) { Py_DECREF(task); return -1; }
-    PyObject *r = PyObject_CallMethodOneArg(task, G.s_add_done_callback, cb);
+    PyObject *r = PyObject_CallMethodOneArg(task, FRPY.s_add_done_callback, cb);
     Py_DECREF(cb);
     if (!r) { Py_DECREF(task); return -1; }
     Py_DECREF(r);
@@ -1595,13 +1635,13 @@ static int schedule_task(rctx *c, PyObject *coro, int job) {
 }
 
 /* The coroutine of node c->node suspended inside `task`: resume when it is done. */
-static int attach_task(rctx *c, PyObject *task, int job) {
+static int frpy_attach_task(rctx *c, PyObject *task, int job) {
     PyObject *cap = PyCapsule_New(c, "fastrapi.rctx", NULL);
     if (!cap) return -1;
-    PyObject *cb = PyCFunction_New(&task_done_def, cap);
+    PyObject *cb = PyCFunction_New(&frpy_task_done_def, cap);
     Py_DECREF(cap);
     if (!cb) return -1;
-    PyObject *r = PyObject_CallMethodOneArg(task, G.s_add_done_callback, cb);
+    PyObject *r = PyObject_CallMethodOneArg(task, FRPY.s_add_done_callback, cb);
     Py_DECREF(cb);
     if (!r) return -1;
     Py_DECREF(r);
@@ -1612,135 +1652,126 @@ static int attach_task(rctx *c, PyObject *task, int job) {
 
 /* FileResponse on a worker thread: stat + open in Python (headers as
  * Starlette sets them), then the engine sends the file with sendfile(2). */
-static void send_file(rctx *c, PyObject *resp) {
+static void frpy_send_file(rctx *c, PyObject *resp) {
     fr_req *req = c->req;
     int fd = -1;
     unsigned long long size = 0;
-    PyObject *pr = PyObject_CallMethodNoArgs(resp, G.s_fr_open);
+    PyObject *pr = PyObject_CallMethodNoArgs(resp, FRPY.s_fr_open);
     if (!pr || !PyArg_ParseTuple(pr, "iK", &fd, &size)) {
         Py_XDECREF(pr);
-        log_exception(c, "FileResponse");
-        send_plain500(c);
+        frpy_log_exception(c, "FileResponse");
+        frpy_send_plain500(c);
         return;
     }
     Py_DECREF(pr);
-    PyObject *st = PyObject_GetAttr(resp, G.s_status_code);
+    PyObject *st = PyObject_GetAttr(resp, FRPY.s_status_code);
     int status = st ? (int)PyLong_AsLong(st) : 200;
     Py_XDECREF(st);
     PyErr_Clear();
     fr_res_status(req, status);
-    PyObject *raw = PyObject_GetAttr(resp, G.s_raw_headers);
-    add_raw_headers(req, raw, 1); /* the engine writes content-length */
+    PyObject *raw = PyObject_GetAttr(resp, FRPY.s_raw_headers);
+    frpy_add_raw_headers(req, raw, 1); /* the engine writes content-length */
     Py_XDECREF(raw);
-    add_subresp_headers(c);
+    frpy_add_subresp_headers(c);
     PyErr_Clear();
     if (fr_res_file(req, fd, 0, (uint64_t)size, 1) < 0) {
         close(fd);
         PyErr_SetString(PyExc_RuntimeError, "the engine refused the file descriptor");
-        log_exception(c, "FileResponse");
-        send_plain500(c);
+        frpy_log_exception(c, "FileResponse");
+        frpy_send_plain500(c);
         return;
     }
-    PyObject *bg = PyObject_GetAttr(resp, G.s_background);
+    PyObject *bg = PyObject_GetAttr(resp, FRPY.s_background);
     if (!bg) { PyErr_Clear(); bg = Py_NewRef(Py_None); }
     if (bg == Py_None && c->bg) Py_SETREF(bg, Py_NewRef(c->bg));
     if (bg != Py_None && c->bg == bg) Py_CLEAR(c->bg);
-    finish(c, bg);
+    frpy_finish(c, bg);
     Py_DECREF(bg);
 }
 
-static void send_stream(rctx *c, PyObject *resp) {
+/* Status and headers of a streamed response go out; the background task
+ * is left in c->result and the walk's teardowns in c->teardowns. */
+static void frpy_stream_begin(rctx *c, PyObject *resp) {
     fr_req *req = c->req;
-    int is_file = PyObject_IsInstance(resp, G.FileResponse) == 1;
-    PyObject *it = NULL;
-    if (is_file) {
-        if (on_loop_thread()) { /* file I/O belongs on a worker */
-            Py_XSETREF(c->result, Py_NewRef(resp));
-            c->job = JOB_STREAM;
-            pool_push(c);
-            return;
-        }
-        send_file(c, resp);
-        return;
-    } else {
-        it = PyObject_GetAttr(resp, G.s_body_iterator);
-        if (!it) { log_exception(c, "StreamingResponse"); send_plain500(c); return; }
-    }
-    int is_async = PyObject_HasAttr(it, G.s_anext) || PyObject_HasAttr(it, G.s_aiter);
-    if (!is_async && on_loop_thread()) {
-        Py_DECREF(it);
-        Py_XSETREF(c->result, Py_NewRef(resp));
-        c->job = JOB_STREAM;
-        pool_push(c);
-        return;
-    }
-    if (is_async && !on_loop_thread()) {
-        Py_DECREF(it);
-        Py_XSETREF(c->result, Py_NewRef(resp));
-        c->job = JOB_AIO_STREAM;
-        aio_push(c);
-        return;
-    }
-    PyObject *st = PyObject_GetAttr(resp, G.s_status_code);
+    PyObject *st = PyObject_GetAttr(resp, FRPY.s_status_code);
     int status = st ? (int)PyLong_AsLong(st) : 200;
     Py_XDECREF(st);
     PyErr_Clear();
-    PyObject *raw = PyObject_GetAttr(resp, G.s_raw_headers);
+    PyObject *raw = PyObject_GetAttr(resp, FRPY.s_raw_headers);
     fr_res_status(req, status);
-    if (raw) add_raw_headers(req, raw, 1); /* streamed: chunked, no length */
+    if (raw) frpy_add_raw_headers(req, raw, 1); /* streamed: chunked, no length */
     Py_XDECREF(raw);
-    add_subresp_headers(c);
+    frpy_add_subresp_headers(c);
     PyErr_Clear();
-    PyObject *bg = PyObject_GetAttr(resp, G.s_background);
+    PyObject *bg = PyObject_GetAttr(resp, FRPY.s_background);
     if (!bg) { PyErr_Clear(); bg = Py_NewRef(Py_None); }
     if (bg == Py_None && c->bg) Py_SETREF(bg, Py_NewRef(c->bg));
     if (bg != Py_None && c->bg == bg) Py_CLEAR(c->bg);
     Py_XSETREF(c->result, bg);
+    if (frpy_take_cleanups(c, -1, &c->teardowns) < 0) PyErr_Clear();
+    c->di = NULL;
     Py_BEGIN_ALLOW_THREADS
     fr_res_stream_begin(req);
     Py_END_ALLOW_THREADS
+}
+
+static void frpy_stream_done(rctx *c, PyObject *background);
+
+static void frpy_send_stream(rctx *c, PyObject *resp) {
+    int is_file = PyObject_IsInstance(resp, FRPY.FileResponse) == 1;
+    PyObject *it = NULL;
+    if (is_file) {
+        if (frpy_on_loop_thread()) { /* file I/O belongs on a worker */
+            Py_XSETREF(c->result, Py_NewRef(resp));
+            c->job = JOB_STREAM;
+            frpy_pool_push(c);
+            return;
+        }
+        frpy_send_file(c, resp);
+        return;
+    } else {
+        it = PyObject_GetAttr(resp, FRPY.s_body_iterator);
+        if (!it) { frpy_log_exception(c, "StreamingResponse"); frpy_send_plain500(c); return; }
+    }
+    int is_async = PyObject_HasAttr(it, FRPY.s_anext) || PyObject_HasAttr(it, FRPY.s_aiter);
+    if (!is_async && frpy_on_loop_thread()) {
+        Py_DECREF(it);
+        Py_XSETREF(c->result, Py_NewRef(resp));
+        c->job = JOB_STREAM;
+        frpy_pool_push(c);
+        return;
+    }
+    if (is_async && !frpy_on_loop_thread()) {
+        Py_DECREF(it);
+        Py_XSETREF(c->result, Py_NewRef(resp));
+        c->job = JOB_AIO_STREAM;
+        frpy_aio_push(c);
+        return;
+    }
+    frpy_stream_begin(c, resp);
+    PyObject *bg = c->result; /* the background task, kept until the stream ends */
+    c->result = NULL;
     if (!is_async) {
         PyObject *iter = PyObject_GetIter(it);
         Py_DECREF(it);
-        if (!iter) {
-            log_exception(c, "StreamingResponse");
-            Py_BEGIN_ALLOW_THREADS
-            fr_res_stream_end(req);
-            Py_END_ALLOW_THREADS
-        } else {
-            stream_sync(c, iter);
-            Py_DECREF(iter);
-        }
-        /* the request is finished by stream_end: post-response work */
-        PyObject *bgo = c->result;
-        c->result = NULL;
-        int after = has_after_work(c, bgo);
-        if (after) {
-            Py_XSETREF(c->result, bgo);
-            c->req = NULL;
-            c->job = JOB_AFTER;
-            aio_push(c);
-        } else {
-            Py_XDECREF(bgo);
-            ctx_free(c);
-        }
+        if (!iter) frpy_log_exception(c, "StreamingResponse");
+        else { frpy_stream_sync(c, iter); Py_DECREF(iter); }
+        frpy_stream_done(c, bg);
         return;
     }
     /* async iterator: a Task pumps it, writes go straight to the engine */
     PyObject *cap = PyCapsule_New(c, "fastrapi.rctx", NULL);
-    PyObject *wr = cap ? PyCFunction_New(&stream_write_def, cap) : NULL;
+    PyObject *wr = cap ? PyCFunction_New(&frpy_stream_write_def, cap) : NULL;
     Py_XDECREF(cap);
-    PyObject *coro = wr ? PyObject_CallFunctionObjArgs(G.rt_stream, it, wr, NULL) : NULL;
+    PyObject *coro = wr ? PyObject_CallFunctionObjArgs(FRPY.rt_stream, it, wr, NULL) : NULL;
     Py_XDECREF(wr);
     Py_DECREF(it);
-    if (!coro || schedule_task(c, coro, JOB_AIO_STREAM + 100) < 0) {
+    c->result = bg;
+    if (!coro || frpy_schedule_task(c, coro, JOB_AIO_PUMP) < 0) {
         Py_XDECREF(coro);
-        log_exception(c, "StreamingResponse");
-        Py_BEGIN_ALLOW_THREADS
-        fr_res_stream_end(req);
-        Py_END_ALLOW_THREADS
-        c->req = NULL;
-        ctx_free(c);
+        frpy_log_exception(c, "StreamingResponse");
+        c->result = NULL;
+        frpy_stream_done(c, bg);
         return;
     }
     Py_DECREF(coro);
@@ -1748,11 +1779,11 @@ static void send_stream(rctx *c, PyObject *resp) {
 
 /* ---- errors ---- */
 
-static PyObject *lookup_handler(rctx *c, PyObject *exc) {
+static PyObject *frpy_lookup_handler(rctx *c, PyObject *exc) {
     PyObject *h = c->rt->srv->handlers;
     if (!h || PyDict_GET_SIZE(h) == 0) return NULL;
-    if (PyObject_IsInstance(exc, G.HTTPException) == 1) {
-        PyObject *sc = PyObject_GetAttr(exc, G.s_status_code);
+    if (PyObject_IsInstance(exc, FRPY.HTTPException) == 1) {
+        PyObject *sc = PyObject_GetAttr(exc, FRPY.s_status_code);
         if (sc) {
             PyObject *f = PyDict_GetItemWithError(h, sc);
             Py_DECREF(sc);
@@ -1769,12 +1800,12 @@ static PyObject *lookup_handler(rctx *c, PyObject *exc) {
     return NULL;
 }
 
-static void send_http_exc(rctx *c, PyObject *exc) {
+static void frpy_send_http_exc(rctx *c, PyObject *exc) {
     fr_req *req = c->req;
-    PyObject *sc = PyObject_GetAttr(exc, G.s_status_code);
+    PyObject *sc = PyObject_GetAttr(exc, FRPY.s_status_code);
     int status = sc ? (int)PyLong_AsLong(sc) : 500;
     Py_XDECREF(sc);
-    PyObject *hdrs = PyObject_GetAttr(exc, G.s_headers);
+    PyObject *hdrs = PyObject_GetAttr(exc, FRPY.s_headers);
     PyErr_Clear();
     fr_res_status(req, status);
     if (hdrs && hdrs != Py_None && PyDict_Check(hdrs)) {
@@ -1790,36 +1821,35 @@ static void send_http_exc(rctx *c, PyObject *exc) {
         }
     }
     Py_XDECREF(hdrs);
-    if (body_allowed(status)) {
+    if (frpy_body_allowed(status)) {
         fr_buf b = {0};
-        PyObject *detail = PyObject_GetAttr(exc, G.s_detail);
-        int r = detail ? 0 : -1;
-        if (r == 0) r = fr_buf_append_str(&b, "{\"detail\":");
-        if (r == 0) r = enc(&b, detail);
-        if (r == 0) r = fr_buf_append_char(&b, '}');
+        PyObject *detail = PyObject_GetAttr(exc, FRPY.s_detail);
+        int r = detail ? fr_error_begin(&b) : -1;
+        if (r == 0) r = frpy_enc(&b, detail);
+        if (r == 0) r = fr_error_end(&b);
         Py_XDECREF(detail);
         if (r < 0) {
             fr_buf_free(&b);
-            log_exception(c, "cannot encode HTTPException detail");
-            send_plain500(c);
+            frpy_log_exception(c, "cannot encode HTTPException detail");
+            frpy_send_plain500(c);
             return;
         }
         fr_res_header(req, "content-type", "application/json");
         fr_res_body(req, b.buf, b.len);
         fr_buf_free(&b);
     }
-    finish(c, NULL);
+    frpy_finish(c, NULL);
 }
 
-static void send_validation(rctx *c, PyObject *errors) {
+static void frpy_send_validation(rctx *c, PyObject *errors) {
     fr_buf b = {0};
-    int r = fr_buf_append_str(&b, "{\"detail\":");
-    if (r == 0) r = enc(&b, errors);
-    if (r == 0) r = fr_buf_append_char(&b, '}');
+    int r = fr_error_begin(&b);
+    if (r == 0) r = frpy_enc(&b, errors);
+    if (r == 0) r = fr_error_end(&b);
     if (r < 0) {
         fr_buf_free(&b);
-        log_exception(c, "cannot encode validation errors");
-        send_plain500(c);
+        frpy_log_exception(c, "cannot encode validation errors");
+        frpy_send_plain500(c);
         return;
     }
     fr_req *req = c->req;
@@ -1827,61 +1857,57 @@ static void send_validation(rctx *c, PyObject *errors) {
     fr_res_header(req, "content-type", "application/json");
     fr_res_body(req, b.buf, b.len);
     fr_buf_free(&b);
-    finish(c, NULL);
+    frpy_finish(c, NULL);
 }
 
 /* An exception is set: answer it (custom handler, HTTPException, validation,
  * or 500). Teardowns see the exception. */
-static void handle_exception(rctx *c) {
-    PyObject *exc = fr_py_take_exc();
-    if (!exc) { send_plain500(c); return; }
-    if (!c->unwound && ((c->teardowns && PyList_GET_SIZE(c->teardowns) > 0) ||
-                        (c->fteardowns && PyList_GET_SIZE(c->fteardowns) > 0))) {
+static void frpy_handle_exception(rctx *c) {
+    PyObject *exc = frpy_take_exc();
+    if (!exc) { frpy_send_plain500(c); return; }
+    if (c->di && !c->unwound) fr_di_fail(c->di, 500);
+    PyObject *gens = NULL;
+    if (!c->unwound && frpy_take_cleanups(c, -1, &gens) == 0 && gens) {
         /* like FastAPI's exit stacks: throw the exception into the generator
-         * dependencies (function-scoped ones first, each stack innermost
-         * first) BEFORE answering; what comes out of them is what the
-         * response is built from (JOB_UNWIND, on the loop) */
+         * dependencies (in the engine's order: function-scoped ones first,
+         * each innermost first) BEFORE answering; what comes out of them is
+         * what the response is built from (JOB_UNWIND, on the loop) */
         c->unwound = 1;
-        PyObject *gens = c->teardowns ? PySequence_List(c->teardowns) : PyList_New(0);
-        if (gens && c->fteardowns &&
-            PyList_SetSlice(gens, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, c->fteardowns) < 0)
-            Py_CLEAR(gens);
-        PyObject *t = gens ? PyTuple_Pack(2, gens, exc) : NULL;
-        Py_XDECREF(gens);
+        PyObject *t = PyTuple_Pack(2, gens, exc);
+        Py_DECREF(gens);
         Py_DECREF(exc);
-        if (!t) { log_exception(c, "dependency teardown"); send_plain500(c); return; }
-        Py_CLEAR(c->teardowns);
-        Py_CLEAR(c->fteardowns);
+        if (!t) { frpy_log_exception(c, "dependency teardown"); frpy_send_plain500(c); return; }
         Py_XSETREF(c->pending, t);
         c->job = JOB_UNWIND;
-        aio_push(c);
+        frpy_aio_push(c);
         return;
     }
+    Py_XDECREF(gens);
+    PyErr_Clear();
     Py_XSETREF(c->exc, Py_NewRef(exc));
-    PyObject *h = lookup_handler(c, exc);
+    PyObject *h = frpy_lookup_handler(c, exc);
     if (h) {
         /* custom handlers (sync or async) run through the loop */
         Py_XSETREF(c->pending, Py_NewRef(h));
         c->job = JOB_HANDLER;
         Py_DECREF(exc);
-        PyObject *req = ctx_request(c);
-        if (!req) { log_exception(c, "request"); send_plain500(c); return; }
+        PyObject *req = frpy_request(c);
+        if (!req) { frpy_log_exception(c, "request"); frpy_send_plain500(c); return; }
         Py_DECREF(req);
-        aio_push(c);
+        frpy_aio_push(c);
         return;
     }
-    if (PyObject_IsInstance(exc, G.HTTPException) == 1) {
-        send_http_exc(c, exc);
-    } else if (PyObject_IsInstance(exc, G.RequestValidationError) == 1) {
-        PyObject *errs = PyObject_CallMethodNoArgs(exc, G.s_errors);
-        if (!errs) { log_exception(c, "validation"); send_plain500(c); }
-        else { send_validation(c, errs); Py_DECREF(errs); }
+    if (PyObject_IsInstance(exc, FRPY.HTTPException) == 1) {
+        frpy_send_http_exc(c, exc);
+    } else if (PyObject_IsInstance(exc, FRPY.RequestValidationError) == 1) {
+        PyObject *errs = PyObject_CallMethodNoArgs(exc, FRPY.s_errors);
+        if (!errs) { frpy_log_exception(c, "validation"); frpy_send_plain500(c); }
+        else { frpy_send_validation(c, errs); Py_DECREF(errs); }
     } else {
-        fr_py_restore_exc(Py_NewRef(exc));
-        log_exception(c, "Exception in route handler");
+        frpy_restore_exc(Py_NewRef(exc));
+        frpy_log_exception(c, "Exception in route handler");
         if (c->rt->srv->debug) {
-            PyObject *tb = PyObject_CallMethod(PyImport_AddModule("fastrapi._runtime"),
-                                               "format_exc", "O", exc);
+            PyObject *tb = PyObject_CallOneArg(FRPY.rt_format_exc, exc);
             if (tb && PyUnicode_Check(tb)) {
                 Py_ssize_t n;
                 const char *s = PyUnicode_AsUTF8AndSize(tb, &n);
@@ -1891,77 +1917,77 @@ static void handle_exception(rctx *c) {
                     fr_res_body(c->req, s, (size_t)n);
                     Py_DECREF(tb);
                     Py_DECREF(exc);
-                    finish(c, NULL);
+                    frpy_finish(c, NULL);
                     return;
                 }
             }
             Py_XDECREF(tb);
             PyErr_Clear();
         }
-        send_plain500(c);
+        frpy_send_plain500(c);
     }
     Py_DECREF(exc);
 }
 
 /* ---- the return value ---- */
 
-static void respond_value(rctx *c, PyObject *ret) {
+static void frpy_respond_value(rctx *c, PyObject *ret) {
     pplan *p = c->plan;
     int status = p->status_code ? p->status_code : 200;
-    if (PyObject_IsInstance(ret, G.Response) == 1) {
-        send_response_obj(c, ret, 0); /* FastAPI sends a returned Response as is */
+    if (PyObject_IsInstance(ret, FRPY.Response) == 1) {
+        frpy_send_response_obj(c, ret, 0); /* FastAPI sends a returned Response as is */
         return;
     }
     if (p->resp_mode == RESP_JSON) {
         fr_buf b = {0};
-        if (enc(&b, ret) < 0) {
+        if (frpy_enc(&b, ret) < 0) {
             fr_buf_free(&b);
             char what[300];
             snprintf(what, sizeof what, "cannot encode the return value of %s %s as JSON",
                      c->rt->method, c->rt->path);
-            log_exception(c, what);
-            send_plain500(c);
+            frpy_log_exception(c, what);
+            frpy_send_plain500(c);
             return;
         }
-        send_json_bytes(c, status, b.buf, b.len, NULL);
+        frpy_send_json_bytes(c, status, b.buf, b.len);
         fr_buf_free(&b);
         return;
     }
     PyObject *val = NULL, *out = NULL;
     if (!p->resp_adapter || p->resp_adapter == Py_None) {
-        out = PyObject_CallOneArg(G.jsonable_encoder, ret);
-        if (!out) { handle_exception(c); return; }
+        out = PyObject_CallOneArg(FRPY.jsonable_encoder, ret);
+        if (!out) { frpy_handle_exception(c); return; }
         goto build_class;
     }
     /* response_model: validate, then serialise with the adapter */
     PyObject *saved = c->errors;
     c->errors = NULL;
     PyObject *loc = Py_BuildValue("(s)", "response");
-    int r = loc ? validate(c, p->resp_validate, ret, loc, &val) : -1;
+    int r = loc ? frpy_validate(c, p->resp_validate, ret, loc, &val) : -1;
     Py_XDECREF(loc);
     if (r == 0 && c->errors) {
         PyObject *args = PyTuple_Pack(1, c->errors);
-        PyObject *e = args ? PyObject_Call(G.ResponseValidationError, args, NULL) : NULL;
+        PyObject *e = args ? PyObject_Call(FRPY.ResponseValidationError, args, NULL) : NULL;
         Py_XDECREF(args);
         Py_CLEAR(c->errors);
         c->errors = saved;
-        if (e) PyErr_SetObject(G.ResponseValidationError, e);
+        if (e) PyErr_SetObject(FRPY.ResponseValidationError, e);
         Py_XDECREF(e);
         PyObject *h = NULL;
         if (PyErr_Occurred()) {
-            PyObject *ex = fr_py_take_exc();
-            h = lookup_handler(c, ex);
-            fr_py_restore_exc(ex);
+            PyObject *ex = frpy_take_exc();
+            h = frpy_lookup_handler(c, ex);
+            frpy_restore_exc(ex);
         }
-        if (h) { handle_exception(c); return; }
-        log_exception(c, "response validation failed");
-        send_plain500(c);
+        if (h) { frpy_handle_exception(c); return; }
+        frpy_log_exception(c, "response validation failed");
+        frpy_send_plain500(c);
         return;
     }
     c->errors = saved;
-    if (r < 0) { handle_exception(c); return; }
+    if (r < 0) { frpy_handle_exception(c); return; }
     PyObject *meth = PyObject_GetAttr(p->resp_adapter,
-                                      p->resp_mode == RESP_DUMP ? G.s_dump_json : G.s_dump_python);
+                                      p->resp_mode == RESP_DUMP ? FRPY.s_dump_json : FRPY.s_dump_python);
     if (meth) {
         PyObject *args = PyTuple_Pack(1, val);
         out = args ? PyObject_Call(meth, args, p->dump_kwargs == Py_None ? NULL : p->dump_kwargs) : NULL;
@@ -1969,15 +1995,15 @@ static void respond_value(rctx *c, PyObject *ret) {
         Py_DECREF(meth);
     }
     Py_DECREF(val);
-    if (!out) { handle_exception(c); return; }
+    if (!out) { frpy_handle_exception(c); return; }
     if (p->resp_mode == RESP_DUMP) {
-        send_json_bytes(c, status, PyBytes_AS_STRING(out), (size_t)PyBytes_GET_SIZE(out), NULL);
+        frpy_send_json_bytes(c, status, PyBytes_AS_STRING(out), (size_t)PyBytes_GET_SIZE(out));
         Py_DECREF(out);
         return;
     }
 build_class:;
     /* RESP_CLASS: response_class(content, status_code=...) */
-    int st = subresp_status(c);
+    int st = frpy_subresp_status(c);
     if (!st) st = p->status_code;
     PyObject *kw = st ? Py_BuildValue("{si}", "status_code", st) : PyDict_New();
     PyObject *args = kw ? PyTuple_Pack(1, out) : NULL;
@@ -1985,8 +2011,8 @@ build_class:;
     Py_XDECREF(kw);
     Py_XDECREF(args);
     Py_DECREF(out);
-    if (!resp) { handle_exception(c); return; }
-    send_response_obj(c, resp, 1);
+    if (!resp) { frpy_handle_exception(c); return; }
+    frpy_send_response_obj(c, resp, 1);
     Py_DECREF(resp);
 }
 
@@ -2001,11 +2027,11 @@ typedef struct {
     PyObject_HEAD
     PyObject *coro, *first;
     int state;
-} shim_obj;
+} frpy_shim;
 
-static PyTypeObject ShimType;
+static PyTypeObject FrpyShimType;
 
-static PyObject *shim_result(PySendResult r, PyObject *res) {
+static PyObject *frpy_shim_result(PySendResult r, PyObject *res) {
     if (r == PYGEN_NEXT) return res;
     if (r == PYGEN_ERROR) return NULL;
     PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, res);
@@ -2014,11 +2040,11 @@ static PyObject *shim_result(PySendResult r, PyObject *res) {
     return NULL;
 }
 
-static PyObject *shim_send(shim_obj *s, PyObject *v) {
+static PyObject *frpy_shim_send(frpy_shim *s, PyObject *v) {
     if (s->state == 3) {
         PyObject *res = NULL;
         PySendResult r = PyIter_Send(s->coro, v, &res);
-        return shim_result(r, res);
+        return frpy_shim_result(r, res);
     }
     if (s->state == 2) {
         s->state = 3;
@@ -2030,9 +2056,9 @@ static PyObject *shim_send(shim_obj *s, PyObject *v) {
     return NULL;
 }
 
-static PyObject *shim_next(shim_obj *s) { return shim_send(s, Py_None); }
+static PyObject *frpy_shim_next(frpy_shim *s) { return frpy_shim_send(s, Py_None); }
 
-static PyObject *shim_throw(shim_obj *s, PyObject *args) {
+static PyObject *frpy_shim_throw(frpy_shim *s, PyObject *args) {
     if (s->state >= 2) {
         s->state = 3;
         Py_CLEAR(s->first);
@@ -2050,7 +2076,7 @@ static PyObject *shim_throw(shim_obj *s, PyObject *args) {
     return NULL;
 }
 
-static PyObject *shim_close(shim_obj *s, PyObject *unused) {
+static PyObject *frpy_shim_close(frpy_shim *s, PyObject *unused) {
     (void)unused;
     if (s->state >= 2) {
         s->state = 4;
@@ -2059,504 +2085,571 @@ static PyObject *shim_close(shim_obj *s, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
-static PyObject *shim_self(PyObject *s) { return Py_NewRef(s); }
-static PyObject *shim_await(PyObject *s, PyObject *unused) { (void)unused; return Py_NewRef(s); }
+static PyObject *frpy_shim_self(PyObject *s) { return Py_NewRef(s); }
+static PyObject *frpy_shim_await(PyObject *s, PyObject *unused) { (void)unused; return Py_NewRef(s); }
 
-static int shim_traverse(shim_obj *s, visitproc visit, void *arg) {
+static int frpy_shim_traverse(frpy_shim *s, visitproc visit, void *arg) {
     Py_VISIT(s->coro);
     Py_VISIT(s->first);
     return 0;
 }
-static int shim_clear(shim_obj *s) {
+static int frpy_shim_clear(frpy_shim *s) {
     Py_CLEAR(s->coro);
     Py_CLEAR(s->first);
     return 0;
 }
-static void shim_dealloc(shim_obj *s) {
+static void frpy_shim_dealloc(frpy_shim *s) {
     PyObject_GC_UnTrack(s);
-    shim_clear(s);
+    frpy_shim_clear(s);
     PyObject_GC_Del(s);
 }
 
-static PyMethodDef shim_methods[] = {
-    {"send", (PyCFunction)shim_send, METH_O, NULL},
-    {"throw", (PyCFunction)shim_throw, METH_VARARGS, NULL},
-    {"close", (PyCFunction)shim_close, METH_NOARGS, NULL},
-    {"__await__", (PyCFunction)shim_await, METH_NOARGS, NULL},
+static PyMethodDef frpy_shim_methods[] = {
+    {"send", (PyCFunction)frpy_shim_send, METH_O, NULL},
+    {"throw", (PyCFunction)frpy_shim_throw, METH_VARARGS, NULL},
+    {"close", (PyCFunction)frpy_shim_close, METH_NOARGS, NULL},
+    {"__await__", (PyCFunction)frpy_shim_await, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL}};
 
-static PyAsyncMethods shim_async = {shim_self, NULL, NULL, NULL};
+static PyAsyncMethods frpy_shim_async = {frpy_shim_self, NULL, NULL, NULL};
 
-static PyTypeObject ShimType = {
+static PyTypeObject FrpyShimType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "fastrapi._fastrapi.Shim",
-    .tp_basicsize = sizeof(shim_obj),
-    .tp_dealloc = (destructor)shim_dealloc,
-    .tp_as_async = &shim_async,
+    .tp_basicsize = sizeof(frpy_shim),
+    .tp_dealloc = (destructor)frpy_shim_dealloc,
+    .tp_as_async = &frpy_shim_async,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_traverse = (traverseproc)shim_traverse,
-    .tp_clear = (inquiry)shim_clear,
-    .tp_iter = shim_self,
-    .tp_iternext = (iternextfunc)shim_next,
-    .tp_methods = shim_methods,
+    .tp_traverse = (traverseproc)frpy_shim_traverse,
+    .tp_clear = (inquiry)frpy_shim_clear,
+    .tp_iter = frpy_shim_self,
+    .tp_iternext = (iternextfunc)frpy_shim_next,
+    .tp_methods = frpy_shim_methods,
 };
 
 /* ------------------------------------------------------------------ */
-/* running the plan                                                    */
+/* the dependency walk: the engine's fr_di decides what runs next         */
 
-static void run_nodes(rctx *c);
+enum { FRPY_NEXT, FRPY_STOP };
 
-static void node_done(rctx *c, PyObject *value) {
-    c->vals[c->node] = value;
-    c->node++;
-    run_nodes(c);
-}
+static void frpy_walk(rctx *c);
+static void frpy_respond_final(rctx *c, PyObject *ret);
 
 /* Send None into an awaitable; 1 = finished (*res set), 0 = suspended
  * (*res = yielded value), -1 = exception. */
-static int drive(PyObject *aw, PyObject **res) {
+static int frpy_drive(PyObject *aw, PyObject **res) {
     PySendResult r = PyIter_Send(aw, Py_None, res);
     if (r == PYGEN_RETURN) return 1;
     if (r == PYGEN_NEXT) return 0;
     return -1;
 }
 
-static void respond_final(rctx *c, PyObject *ret);
+static void frpy_raise_validation(rctx *c) {
+    PyObject *args = PyTuple_Pack(1, c->errors ? c->errors : FRPY.empty_tuple);
+    PyObject *kw = Py_BuildValue("{sO}", "body", c->body ? c->body : Py_None);
+    frpy_raise(FRPY.RequestValidationError, args, kw);
+    frpy_handle_exception(c);
+}
 
-/* A generator dependency failed before its first yield: like FastAPI (whose
- * exit stack only holds entered context managers) it has no teardown, so take
- * it back off c->teardowns (it was appended last, before the first step). */
-static void drop_failed_gen(rctx *c) {
-    int kind = c->plan->nodes[c->node].kind;
-    PyObject *list = c->plan->nodes[c->node].fscope ? c->fteardowns : c->teardowns;
-    if ((kind != KIND_GEN && kind != KIND_AGEN) || !list) return;
-    Py_ssize_t n = PyList_GET_SIZE(list);
-    if (n <= 0) return;
+/* A provider produced `value` (reference stolen); `gen` is the generator
+ * whose teardown the engine schedules (borrowed), or NULL. The endpoint
+ * answers; a dependency's value is supplied to the walk. */
+static int frpy_supply(rctx *c, PyObject *value, PyObject *gen) {
+    if (c->need == 0) {
+        c->need = -1;
+        frpy_respond_final(c, value);
+        Py_DECREF(value);
+        return FRPY_STOP;
+    }
+    if (!c->owned && !(c->owned = PyList_New(0))) goto fail;
+    if (PyList_Append(c->owned, value) < 0 || (gen && PyList_Append(c->owned, gen) < 0)) goto fail;
+    Py_DECREF(value);
+    c->need = -1;
+    if ((gen ? fr_di_supply_cleanup(c->di, value, gen) : fr_di_supply(c->di, value)) < 0) {
+        PyErr_Format(PyExc_RuntimeError, "dependency walk: %s", fr_di_ctx_error(c->di));
+        frpy_handle_exception(c);
+        return FRPY_STOP;
+    }
+    return FRPY_NEXT;
+fail:
+    Py_DECREF(value);
+    frpy_handle_exception(c);
+    return FRPY_STOP;
+}
+
+/* def providers run on the pool (as in FastAPI: a blocking one must not
+ * stall the loop), async ones on the loop; built-in ones where they are. */
+static int frpy_hop(rctx *c, const pnode *n) {
+    if ((n->kind == KIND_SYNC || n->kind == KIND_GEN) && frpy_on_loop_thread()) {
+        c->job = JOB_RUN;
+        frpy_pool_push(c);
+        return 1;
+    }
+    if ((n->kind == KIND_ASYNC || n->kind == KIND_AGEN) && !frpy_on_loop_thread()) {
+        c->job = JOB_RUN;
+        frpy_aio_push(c);
+        return 1;
+    }
+    return 0;
+}
+
+/* Collect a provider's arguments into args[0..nparams): 0 all there, 1 some
+ * are missing (errors collected, or a dependency was skipped), -1 an
+ * exception is set (args released). */
+static int frpy_args(rctx *c, const pnode *n, PyObject **args) {
+    int failed = 0;
+    for (Py_ssize_t j = 0; j < n->nparams; j++) {
+        PyObject *v = NULL;
+        int r = frpy_param(c, &n->params[j], &v);
+        if (r < 0) {
+            for (Py_ssize_t k = 0; k < j; k++) Py_XDECREF(args[k]);
+            return -1;
+        }
+        if (r == 1 || !v) failed = 1;
+        args[j] = v;
+    }
+    return failed;
+}
+
+/* A built-in security scheme, decided by the engine. */
+static PyObject *frpy_security(rctx *c, const pnode *n) {
+    fr_security_result res;
+    int st = fr_security_check(c->req, &n->sec, &res);
+    if (st < 0) return PyErr_NoMemory();
+    if (st == FR_SEC_NONE) return Py_NewRef(Py_None);
+    if (st == FR_SEC_DENY) {
+        PyObject *hdrs = Py_BuildValue("{ss}", "WWW-Authenticate", res.challenge);
+        frpy_raise(FRPY.HTTPException, hdrs ? Py_BuildValue("(isN)", res.status, res.detail, hdrs) : NULL,
+                   NULL);
+        return NULL;
+    }
+    int utf8 = n->sec.kind == FR_SEC_APIKEY_QUERY || n->sec.kind == FR_SEC_APIKEY_COOKIE;
+    PyObject *a = utf8 ? frpy_str(res.a.buf, res.a.len) : frpy_latin1(res.a);
+    if (!a || !n->sec_result) return a;
+    PyObject *args[3] = {NULL, a, frpy_latin1(res.b)}, *r = NULL;
+    if (args[2])
+        r = PyObject_Vectorcall(n->sec_result, args + 1, PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                FRPY.kw_credentials[n->sec.kind == FR_SEC_HTTP_BASIC]);
+    Py_DECREF(a);
+    Py_XDECREF(args[2]);
+    return r;
+}
+
+/* Start a coroutine (an async provider, or an async generator's first
+ * step) at once, from here, inside its own Task (created first, entered as
+ * the current task) so asyncio.timeout / anyio / current_task() work; if it
+ * never suspends the Task's scheduled first step is a no-op. */
+static int frpy_start_coro(rctx *c, PyObject *coro, PyObject *gen) {
+    frpy_shim *shim = PyObject_GC_New(frpy_shim, &FrpyShimType);
+    if (!shim) goto fail;
+    shim->coro = Py_NewRef(coro);
+    shim->first = NULL;
+    shim->state = 0;
+    PyObject_GC_Track(shim);
+    PyObject *task = PyObject_CallMethodOneArg(FRPY.loop, FRPY.s_create_task, (PyObject *)shim);
+    PyObject *er = task ? PyObject_CallFunctionObjArgs(FRPY.enter_task, FRPY.loop, task, NULL) : NULL;
+    if (!er) { Py_XDECREF(task); Py_DECREF(shim); goto fail; }
+    Py_DECREF(er);
+    PyObject *out = NULL;
+    int d = frpy_drive(coro, &out);
     PyObject *saved_t, *saved_v, *saved_tb;
     PyErr_Fetch(&saved_t, &saved_v, &saved_tb);
-    if (PyList_SetSlice(list, n - 1, n, NULL) < 0) PyErr_Clear();
+    Py_XDECREF(PyObject_CallFunctionObjArgs(FRPY.leave_task, FRPY.loop, task, NULL));
+    PyErr_Clear();
     PyErr_Restore(saved_t, saved_v, saved_tb);
-}
-
-static void run_nodes(rctx *c) {
-    pplan *p = c->plan;
-    while (c->node < p->nnodes) {
-        int i = c->node;
-        pnode *n = &p->nodes[i];
-        int is_endpoint = i == p->nnodes - 1;
-        if (0) {
-        raise_validation:;
-            PyObject *args = PyTuple_Pack(1, c->errors ? c->errors : G.empty_tuple);
-            PyObject *kw = Py_BuildValue("{sO}", "body", c->body ? c->body : Py_None);
-            PyObject *e = args && kw ? PyObject_Call(G.RequestValidationError, args, kw) : NULL;
-            Py_XDECREF(args);
-            Py_XDECREF(kw);
-            if (e) { PyErr_SetObject(G.RequestValidationError, e); Py_DECREF(e); }
-            handle_exception(c);
-            return;
-        }
-        if ((n->kind == KIND_SYNC || n->kind == KIND_GEN) && on_loop_thread()) {
-            c->job = JOB_RUN;
-            pool_push(c); /* def handlers and dependencies run on the pool (as in
-                             FastAPI): a blocking one must not stall the loop */
-            return;
-        }
-        if ((n->kind == KIND_ASYNC || n->kind == KIND_AGEN) && !on_loop_thread()) {
-            c->job = JOB_RUN;
-            aio_push(c);
-            return;
-        }
-        PyObject *stack[FR_MAX_ROUTE_PARAMS * 4 + 65];
-        PyObject **args = stack + 1;
-        PyObject **heap = NULL;
-        if (n->nparams > (Py_ssize_t)(sizeof stack / sizeof stack[0]) - 1) {
-            heap = calloc((size_t)n->nparams + 1, sizeof(PyObject *));
-            if (!heap) { PyErr_NoMemory(); handle_exception(c); return; }
-            args = heap + 1;
-        }
-        int failed = 0;
-        Py_ssize_t got = 0;
-        for (Py_ssize_t j = 0; j < n->nparams; j++) {
-            PyObject *v = NULL;
-            int r = param_value(c, &n->params[j], &v);
-            if (r == -1 || r == -2) {
-                for (Py_ssize_t k = 0; k < got; k++) Py_XDECREF(args[k]);
-                free(heap);
-                handle_exception(c);
-                return;
-            }
-            if (r == 1 || !v) failed = 1;
-            args[got++] = v;
-        }
-        if (failed || (is_endpoint && c->errors)) {
-            for (Py_ssize_t k = 0; k < got; k++) Py_XDECREF(args[k]);
-            free(heap);
-            if (is_endpoint) goto raise_validation;
-            c->failed[i] = 1;
-            c->node++;
-            continue;
-        }
-        PyObject *res = PyObject_Vectorcall(n->call, args, 0 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                            n->kwnames);
-        for (Py_ssize_t k = 0; k < got; k++) Py_DECREF(args[k]);
-        free(heap);
-        if (!res) { handle_exception(c); return; }
-        if (n->kind == KIND_SYNC) {
-            if (is_endpoint) {
-                respond_final(c, res);
-                Py_DECREF(res);
-                return;
-            }
-            c->vals[i] = res;
-            c->node++;
-            continue;
-        }
-        if (n->kind == KIND_GEN || n->kind == KIND_AGEN) {
-            PyObject **tdl = n->fscope ? &c->fteardowns : &c->teardowns;
-            if (!*tdl && !(*tdl = PyList_New(0))) { Py_DECREF(res); handle_exception(c); return; }
-            if (PyList_Append(*tdl, res) < 0) { Py_DECREF(res); handle_exception(c); return; }
-            if (n->kind == KIND_GEN) {
-                PyObject *v = PyIter_Next(res);
-                Py_DECREF(res);
-                if (!v) {
-                    if (!PyErr_Occurred())
-                        PyErr_SetString(PyExc_RuntimeError, "generator dependency didn't yield");
-                    drop_failed_gen(c);
-                    handle_exception(c);
-                    return;
-                }
-                c->vals[i] = v;
-                c->node++;
-                continue;
-            }
-            PyObject *aw = PyObject_CallMethodNoArgs(res, G.s_anext);
-            Py_DECREF(res);
-            if (!aw) { drop_failed_gen(c); handle_exception(c); return; }
-            res = aw;
-        }
-        /* A coroutine (async def / async generator's first step). It runs at
-         * once, from here, but inside its own Task (created first, entered as
-         * the current task) so asyncio.timeout / anyio / current_task() work;
-         * if it never suspends the Task's scheduled first step is a no-op. */
-        shim_obj *shim = PyObject_GC_New(shim_obj, &ShimType);
-        if (!shim) { Py_DECREF(res); handle_exception(c); return; }
-        shim->coro = Py_NewRef(res);
-        shim->first = NULL;
-        shim->state = 0;
-        PyObject_GC_Track(shim);
-        PyObject *task = PyObject_CallMethodOneArg(G.loop, G.s_create_task, (PyObject *)shim);
-        PyObject *pair = (PyObject *)shim; /* released together with the task below */
-        if (!task) { Py_DECREF(pair); Py_DECREF(res); handle_exception(c); return; }
-        PyObject *er = PyObject_CallFunctionObjArgs(G.enter_task, G.loop, task, NULL);
-        if (!er) Py_DECREF(task);
-        if (!er) { Py_DECREF(pair); Py_DECREF(res); handle_exception(c); return; }
-        Py_DECREF(er);
-        PyObject *out = NULL;
-        int d = drive(res, &out);
-        PyObject *saved_t, *saved_v, *saved_tb;
-        PyErr_Fetch(&saved_t, &saved_v, &saved_tb);
-        PyObject *lr = PyObject_CallFunctionObjArgs(G.leave_task, G.loop, task, NULL);
-        Py_XDECREF(lr);
-        PyErr_Clear();
-        PyErr_Restore(saved_t, saved_v, saved_tb);
-        if (d != 0) {
-            shim->state = 1;
-            if (d < 0 && !PyErr_Occurred()) PyErr_SetString(PyExc_SystemError, "coroutine failed");
-        }
-        if (d == 0) {
-            shim->first = out; /* reference handed over */
-            shim->state = 2;
-            int ok = attach_task(c, task, JOB_RESUME) == 0;
-            Py_DECREF(task);
-            Py_DECREF(res);
-            Py_DECREF(pair);
-            if (!ok) handle_exception(c);
-            return;
-        }
+    Py_DECREF(coro);
+    if (d == 0) {
+        shim->first = out; /* reference handed over */
+        shim->state = 2;
+        Py_XSETREF(c->gen, gen ? Py_NewRef(gen) : NULL);
+        int ok = frpy_attach_task(c, task, JOB_RESUME) == 0;
         Py_DECREF(task);
-        Py_DECREF(pair);
-        if (d == 1) {
-            Py_DECREF(res);
-            if (is_endpoint) { respond_final(c, out); Py_DECREF(out); return; }
-            c->vals[i] = out;
-            c->node++;
-            continue;
-        }
-        if (d < 0) {
-            Py_DECREF(res);
-            if (n->kind == KIND_AGEN && PyErr_ExceptionMatches(PyExc_StopAsyncIteration)) {
-                PyErr_Clear();
-                PyErr_SetString(PyExc_RuntimeError, "async generator dependency didn't yield");
-            }
-            drop_failed_gen(c);
-            handle_exception(c);
-            return;
-        }
-        PyErr_SetString(PyExc_SystemError, "unreachable");
-        handle_exception(c);
-        return;
+        Py_DECREF(shim);
+        if (!ok) frpy_handle_exception(c);
+        return FRPY_STOP;
     }
-    PyErr_SetString(PyExc_SystemError, "plan ended without endpoint");
-    handle_exception(c);
+    shim->state = 1;
+    Py_DECREF(task);
+    Py_DECREF(shim);
+    if (d == 1) return frpy_supply(c, out, gen);
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_SystemError, "coroutine failed");
+    if (gen && PyErr_ExceptionMatches(PyExc_StopAsyncIteration)) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_RuntimeError, "async generator dependency didn't yield");
+    }
+    frpy_handle_exception(c);
+    return FRPY_STOP;
+fail:
+    Py_DECREF(coro);
+    frpy_handle_exception(c);
+    return FRPY_STOP;
 }
 
-static void respond_final(rctx *c, PyObject *ret) {
-    if (c->fteardowns && PyList_GET_SIZE(c->fteardowns) > 0) {
+/* Call provider n with its arguments and hand on what it produced. */
+static int frpy_call(rctx *c, const pnode *n, PyObject **args) {
+    PyObject *res = PyObject_Vectorcall(n->call, args, 0 | PY_VECTORCALL_ARGUMENTS_OFFSET, n->kwnames);
+    for (Py_ssize_t k = 0; k < n->nparams; k++) Py_DECREF(args[k]);
+    if (!res) { frpy_handle_exception(c); return FRPY_STOP; }
+    switch (n->kind) {
+    case KIND_SYNC:
+        return frpy_supply(c, res, NULL);
+    case KIND_GEN: { /* runs to its first yield; a generator that fails before
+                        it has no teardown (FastAPI's exit stack holds only
+                        entered context managers) */
+        PyObject *v = PyIter_Next(res);
+        if (!v) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_RuntimeError, "generator dependency didn't yield");
+            Py_DECREF(res);
+            frpy_handle_exception(c);
+            return FRPY_STOP;
+        }
+        int r = frpy_supply(c, v, res);
+        Py_DECREF(res);
+        return r;
+    }
+    case KIND_AGEN: {
+        PyObject *aw = PyObject_CallMethodNoArgs(res, FRPY.s_anext);
+        int r = aw ? frpy_start_coro(c, aw, res) : (frpy_handle_exception(c), FRPY_STOP);
+        Py_DECREF(res);
+        return r;
+    }
+    default:
+        return frpy_start_coro(c, res, NULL);
+    }
+}
+
+/* Answer the engine's NEED for provider id. */
+static int frpy_node(rctx *c, int id) {
+    const pnode *n = &c->plan->nodes[id];
+    if (frpy_hop(c, n)) return FRPY_STOP;
+    PyObject *stack[FR_MAX_ROUTE_PARAMS * 4 + 65], **args = stack + 1, **heap = NULL;
+    if (n->nparams > (Py_ssize_t)(sizeof stack / sizeof stack[0]) - 1) {
+        heap = calloc((size_t)n->nparams + 1, sizeof(PyObject *));
+        if (!heap) { PyErr_NoMemory(); frpy_handle_exception(c); return FRPY_STOP; }
+        args = heap + 1;
+    }
+    int missing = frpy_args(c, n, args);
+    int skipped = fr_di_need_skipped(c->di);
+    if (missing < 0) { free(heap); frpy_handle_exception(c); return FRPY_STOP; }
+    if (missing || skipped || (id == 0 && c->errors)) {
+        for (Py_ssize_t k = 0; k < n->nparams; k++) Py_XDECREF(args[k]);
+        free(heap);
+        if (id == 0) { frpy_raise_validation(c); return FRPY_STOP; }
+        fr_di_skip(c->di); /* FastAPI: not called; what depends on it is skipped too */
+        c->need = -1;
+        return FRPY_NEXT;
+    }
+    int r;
+    if (n->kind == KIND_NATIVE) {
+        PyObject *v = frpy_security(c, n);
+        r = v ? frpy_supply(c, v, NULL) : (frpy_handle_exception(c), FRPY_STOP);
+    } else {
+        r = frpy_call(c, n, args);
+    }
+    free(heap);
+    return r;
+}
+
+static void frpy_walk(rctx *c) {
+    for (;;) {
+        int id = c->need;
+        if (id < 0) {
+            int st = fr_di_next(c->di, &id);
+            if (st != FR_DI_NEED) {
+                PyErr_Format(PyExc_RuntimeError, "dependency walk ended without the endpoint: %s",
+                             fr_di_ctx_error(c->di));
+                frpy_handle_exception(c);
+                return;
+            }
+            c->need = id;
+        }
+        if (frpy_node(c, id) == FRPY_STOP) return;
+    }
+}
+
+static int frpy_walk_begin(rctx *c) {
+    c->need = -1;
+    c->di = fr_di_ctx_new(c->plan->di, fr_req_arena(c->req));
+    if (!c->di || fr_di_begin(c->di, 0) < 0) {
+        PyErr_SetString(PyExc_MemoryError, "dependency walk");
+        return -1;
+    }
+    return 0;
+}
+
+static void frpy_respond_final(rctx *c, PyObject *ret) {
+    PyObject *gens = NULL;
+    if (frpy_take_cleanups(c, FR_DI_SCOPE_FUNCTION, &gens) < 0) { frpy_handle_exception(c); return; }
+    if (gens) {
         /* Depends(scope="function"): exit those generators now, before the
          * response; an exception from them becomes the response */
-        PyObject *gens = c->fteardowns;
-        c->fteardowns = NULL;
-        int inline_ok = !on_loop_thread();
+        int inline_ok = !frpy_on_loop_thread();
         for (Py_ssize_t i = 0; inline_ok && i < PyList_GET_SIZE(gens); i++)
             if (!PyGen_CheckExact(PyList_GET_ITEM(gens, i))) inline_ok = 0;
         if (inline_ok) { /* plain generators on a worker thread (like FastAPI's threadpool) */
-            PyObject *out = PyObject_CallMethod(PyImport_AddModule("fastrapi._runtime"),
-                                                "unwind_sync", "OO", gens, Py_None);
+            PyObject *out = PyObject_CallFunctionObjArgs(FRPY.rt_unwind_sync, gens, Py_None, NULL);
             Py_DECREF(gens);
-            if (!out) { handle_exception(c); return; }
-            if (out != Py_None) { fr_py_restore_exc(out); handle_exception(c); return; }
+            if (!out) { frpy_handle_exception(c); return; }
+            if (out != Py_None) { frpy_restore_exc(out); frpy_handle_exception(c); return; }
             Py_DECREF(out);
         } else {
             PyObject *t = PyTuple_Pack(2, gens, ret);
             Py_DECREF(gens);
-            if (!t) { handle_exception(c); return; }
+            if (!t) { frpy_handle_exception(c); return; }
             Py_XSETREF(c->pending, t);
             c->job = JOB_FUNWIND;
-            aio_push(c);
+            frpy_aio_push(c);
             return;
         }
     }
-    respond_value(c, ret);
+    frpy_respond_value(c, ret);
 }
 
-/* A Task created by schedule_task finished. */
-static PyObject *task_done_fn(PyObject *cap, PyObject *task) {
+/* ---- the jobs: what a queued context does next ---- */
+
+/* An async provider (or an async generator's first step) that suspended
+ * finished (res borrowed, NULL with an exception): hand on its value and go
+ * on walking. */
+static void frpy_resumed(rctx *c, PyObject *res) {
+    PyObject *gen = c->gen;
+    c->gen = NULL;
+    if (!res) {
+        if (gen && PyErr_ExceptionMatches(PyExc_StopAsyncIteration)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_RuntimeError, "async generator dependency didn't yield");
+        }
+        Py_XDECREF(gen);
+        frpy_handle_exception(c);
+        return;
+    }
+    int r = frpy_supply(c, Py_NewRef(res), gen);
+    Py_XDECREF(gen);
+    if (r == FRPY_NEXT) frpy_walk(c);
+}
+
+/* A streamed response ended: post-response work, or free the context. */
+static void frpy_stream_done(rctx *c, PyObject *background) {
+    fr_req *req = c->req;
+    int after = frpy_has_after_work(c, background);
+    Py_BEGIN_ALLOW_THREADS
+    fr_res_stream_end(req);
+    Py_END_ALLOW_THREADS
+    c->req = NULL;
+    if (after) {
+        Py_XSETREF(c->result, background);
+        c->job = JOB_AFTER;
+        frpy_aio_push(c);
+    } else {
+        Py_XDECREF(background);
+        frpy_ctx_free(c);
+    }
+}
+
+/* A Task created by frpy_schedule_task finished. */
+static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task) {
     rctx *c = PyCapsule_GetPointer(cap, "fastrapi.rctx");
     if (!c) return NULL;
-    PyObject *res = PyObject_CallMethodNoArgs(task, G.s_result);
+    PyObject *res = PyObject_CallMethodNoArgs(task, FRPY.s_result);
     Py_CLEAR(c->pending);
-    int job = c->job;
-    if (job == JOB_RESUME) {
-        if (!res) {
-            if (c->plan->nodes[c->node].kind == KIND_AGEN &&
-                PyErr_ExceptionMatches(PyExc_StopAsyncIteration)) {
-                PyErr_Clear();
-                PyErr_SetString(PyExc_RuntimeError, "async generator dependency didn't yield");
-            }
-            drop_failed_gen(c);
-            handle_exception(c);
-            Py_RETURN_NONE;
-        }
-        int i = c->node;
-        if (i == c->plan->nnodes - 1) {
-            respond_final(c, res);
-            Py_DECREF(res);
-        } else {
-            node_done(c, res);
-        }
-    } else if (job == JOB_AIO_STREAM + 100) {
-        if (!res) log_exception(c, "error while streaming the response");
-        Py_XDECREF(res);
-        fr_req *req = c->req;
-        PyObject *bgo = c->result;
+    switch (c->job) {
+    case JOB_RESUME:
+        frpy_resumed(c, res);
+        break;
+    case JOB_AIO_PUMP: {
+        if (!res) frpy_log_exception(c, "error while streaming the response");
+        PyObject *bg = c->result;
         c->result = NULL;
-        int after = has_after_work(c, bgo);
-        Py_BEGIN_ALLOW_THREADS
-        fr_res_stream_end(req);
-        Py_END_ALLOW_THREADS
-        if (after) {
-            c->result = bgo;
-            c->req = NULL;
-            c->job = JOB_AFTER;
-            aio_push(c);
-        } else {
-            Py_XDECREF(bgo);
-            ctx_free(c);
-        }
-    } else if (job == JOB_HANDLER) {
-        if (!res) {
-            log_exception(c, "exception handler failed");
-            send_plain500(c);
-        } else {
-            send_response_obj(c, res, 0);
-            Py_DECREF(res);
-        }
-    } else if (job == JOB_FUNWIND) {
-        /* function-scoped generators exited: answer with the endpoint's value */
-        if (!res) { handle_exception(c); Py_RETURN_NONE; }
-        respond_value(c, res);
-        Py_DECREF(res);
-    } else if (job == JOB_UNWIND) {
-        /* the generators ran: answer with the exception that came out of them */
-        if (res) fr_py_restore_exc(res); /* steals */
-        handle_exception(c);
-    } else { /* JOB_AFTER */
-        if (!res) log_exception(c, "background task / dependency teardown failed");
-        Py_XDECREF(res);
-        ctx_free(c);
+        frpy_stream_done(c, bg);
+        break;
     }
+    case JOB_HANDLER:
+        if (!res) { frpy_log_exception(c, "exception handler failed"); frpy_send_plain500(c); }
+        else frpy_send_response_obj(c, res, 0);
+        break;
+    case JOB_FUNWIND: /* function-scoped generators exited: answer with the endpoint's value */
+        if (!res) frpy_handle_exception(c);
+        else frpy_respond_value(c, res);
+        break;
+    case JOB_UNWIND: /* the generators ran: answer with the exception that came out of them */
+        if (res) frpy_restore_exc(Py_NewRef(res));
+        frpy_handle_exception(c);
+        break;
+    default: /* JOB_AFTER */
+        if (!res) frpy_log_exception(c, "background task / dependency teardown failed");
+        frpy_ctx_free(c);
+        break;
+    }
+    Py_XDECREF(res);
     Py_RETURN_NONE;
 }
 
-static void run_job(rctx *c) {
-    if (!c->srv_ref) {
-        /* first time with the GIL: the server is still serving this request */
-        c->srv_ref = (PyObject *)c->rt->srv;
-        Py_INCREF(c->srv_ref);
+/* Run `fn(pending[0], pending[1])` as a Task that resumes the job. */
+static void frpy_schedule_pending(rctx *c, PyObject *fn, int job) {
+    PyObject *t = c->pending;
+    c->pending = NULL;
+    PyObject *coro = PyObject_CallFunctionObjArgs(fn, PyTuple_GET_ITEM(t, 0), PyTuple_GET_ITEM(t, 1), NULL);
+    if (!coro || frpy_schedule_task(c, coro, job) < 0) {
+        Py_XDECREF(coro);
+        if (job == JOB_UNWIND) {
+            frpy_log_exception(c, "dependency teardown");
+            frpy_restore_exc(Py_NewRef(PyTuple_GET_ITEM(t, 1)));
+        }
+        Py_DECREF(t);
+        frpy_handle_exception(c);
+        return;
     }
+    Py_DECREF(t);
+    Py_DECREF(coro);
+}
+
+/* After the response: plain generator teardowns run here, in the engine's
+ * order; anything else (async teardowns, background tasks, an exception to
+ * pass in) runs as a Task. */
+static void frpy_after(rctx *c) {
+    if (frpy_after_is_simple(c)) {
+        Py_ssize_t n = PyList_GET_SIZE(c->teardowns);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *v = PyIter_Next(PyList_GET_ITEM(c->teardowns, i));
+            if (v) {
+                Py_DECREF(v);
+                PyErr_SetString(PyExc_RuntimeError, "generator dependency didn't stop");
+            }
+            if (!PyErr_Occurred()) continue;
+            /* chain like FastAPI's exit stack: the outer generators get it */
+            PyObject *e = frpy_take_exc();
+            PyObject *rest = PyList_GetSlice(c->teardowns, i + 1, n);
+            PyObject *out = rest ? PyObject_CallFunctionObjArgs(FRPY.rt_unwind_sync, rest, e, NULL) : NULL;
+            Py_XDECREF(rest);
+            Py_DECREF(e);
+            if (out && out != Py_None) frpy_restore_exc(out); /* steals */
+            else Py_XDECREF(out);
+            if (PyErr_Occurred()) frpy_log_exception(c, "Exception in dependency teardown");
+            break;
+        }
+        frpy_ctx_free(c);
+        return;
+    }
+    PyObject *coro = PyObject_CallFunctionObjArgs(
+        FRPY.rt_after, c->result ? c->result : Py_None, c->bg ? c->bg : Py_None,
+        c->teardowns ? c->teardowns : Py_None, c->exc ? c->exc : Py_None, NULL);
+    if (!coro || frpy_schedule_task(c, coro, JOB_AFTER) < 0) {
+        Py_XDECREF(coro);
+        frpy_log_exception(c, "background tasks");
+        frpy_ctx_free(c);
+        return;
+    }
+    Py_DECREF(coro);
+}
+
+/* Unmatched request with a custom 404/405 handler: raise what FastAPI would. */
+static void frpy_fallback(rctx *c) {
+    if (fr_req_match_status(c->req) == FR_MATCH_METHOD) {
+        fr_str allow = fr_req_match_allow(c->req);
+        PyObject *h = Py_BuildValue("{ss#}", "Allow", allow.buf ? allow.buf : "", (Py_ssize_t)allow.len);
+        frpy_raise(FRPY.HTTPException, h ? Py_BuildValue("(isN)", 405, "Method Not Allowed", h) : NULL, NULL);
+    } else {
+        frpy_raise(FRPY.HTTPException, Py_BuildValue("(is)", 404, "Not Found"), NULL);
+    }
+    frpy_handle_exception(c);
+}
+
+static void frpy_run(rctx *c) {
+    if (!c->di) {
+        if (frpy_walk_begin(c) < 0) { frpy_handle_exception(c); return; }
+        if (c->plan->body_mode && frpy_body(c) != 0) { frpy_handle_exception(c); return; }
+    }
+    frpy_walk(c);
+}
+
+static void frpy_run_job(rctx *c) {
+    if (!c->srv_ref) /* first time with the GIL: the server is still serving this request */
+        c->srv_ref = Py_NewRef((PyObject *)c->rt->srv);
     switch (c->job) {
     case JOB_RUN:
-        if (!c->vals) {
-            pplan *p = c->plan;
-            c->vals = calloc((size_t)p->nnodes, sizeof(PyObject *));
-            c->failed = calloc((size_t)p->nnodes, 1);
-            if (!c->vals || !c->failed) {
-                PyErr_NoMemory();
-                handle_exception(c);
-                return;
-            }
-            if (p->body_mode) {
-                int br = ctx_body(c);
-                if (br) { handle_exception(c); return; }
-            }
-        }
-        run_nodes(c);
+        frpy_run(c);
         return;
     case JOB_STREAM:
     case JOB_AIO_STREAM: {
         PyObject *resp = c->result;
         c->result = NULL;
-        send_stream(c, resp);
+        frpy_send_stream(c, resp);
         Py_DECREF(resp);
         return;
     }
     case JOB_HANDLER: {
         PyObject *h = c->pending;
         c->pending = NULL;
-        PyObject *coro = PyObject_CallFunctionObjArgs(G.rt_call_handler, h, c->request, c->exc, NULL);
+        PyObject *coro = PyObject_CallFunctionObjArgs(FRPY.rt_call_handler, h, c->request, c->exc, NULL);
         Py_DECREF(h);
-        if (!coro || schedule_task(c, coro, JOB_HANDLER) < 0) {
+        if (!coro || frpy_schedule_task(c, coro, JOB_HANDLER) < 0) {
             Py_XDECREF(coro);
-            log_exception(c, "exception handler failed");
-            send_plain500(c);
+            frpy_log_exception(c, "exception handler failed");
+            frpy_send_plain500(c);
             return;
         }
         Py_DECREF(coro);
         return;
     }
-    case JOB_FALLBACK: {
-        int st = fr_req_match_status(c->req);
-        PyObject *e;
-        if (st == FR_MATCH_METHOD) {
-            fr_str allow = fr_req_match_allow(c->req);
-            e = PyObject_CallFunction(G.HTTPException, "isN", 405, "Method Not Allowed",
-                                      Py_BuildValue("{ss#}", "Allow", allow.buf ? allow.buf : "",
-                                                    (Py_ssize_t)allow.len));
-        } else {
-            e = PyObject_CallFunction(G.HTTPException, "is", 404, "Not Found");
-        }
-        if (e) {
-            PyErr_SetObject(G.HTTPException, e);
-            Py_DECREF(e);
-        }
-        handle_exception(c);
+    case JOB_FALLBACK:
+        frpy_fallback(c);
         return;
-    }
-    case JOB_FUNWIND: {
-        PyObject *t = c->pending;
-        c->pending = NULL;
-        PyObject *coro = PyObject_CallMethod(PyImport_AddModule("fastrapi._runtime"),
-                                             "unwind_function", "OO", PyTuple_GET_ITEM(t, 0),
-                                             PyTuple_GET_ITEM(t, 1));
-        Py_DECREF(t);
-        if (!coro || schedule_task(c, coro, JOB_FUNWIND) < 0) {
-            Py_XDECREF(coro);
-            handle_exception(c);
-            return;
-        }
-        Py_DECREF(coro);
+    case JOB_FUNWIND:
+        frpy_schedule_pending(c, FRPY.rt_unwind_function, JOB_FUNWIND);
         return;
-    }
-    case JOB_UNWIND: {
-        PyObject *t = c->pending;
-        c->pending = NULL;
-        PyObject *coro = PyObject_CallMethod(PyImport_AddModule("fastrapi._runtime"),
-                                             "unwind_error", "OO", PyTuple_GET_ITEM(t, 0),
-                                             PyTuple_GET_ITEM(t, 1));
-        if (!coro || schedule_task(c, coro, JOB_UNWIND) < 0) {
-            Py_XDECREF(coro);
-            log_exception(c, "dependency teardown");
-            fr_py_restore_exc(Py_NewRef(PyTuple_GET_ITEM(t, 1)));
-            Py_DECREF(t);
-            handle_exception(c);
-            return;
-        }
-        Py_DECREF(t);
-        Py_DECREF(coro);
+    case JOB_UNWIND:
+        frpy_schedule_pending(c, FRPY.rt_unwind_error, JOB_UNWIND);
         return;
-    }
-    case JOB_AFTER: {
-        /* fast path: only plain generator teardowns, no error, no background */
-        if (after_is_simple(c)) {
-            for (Py_ssize_t i = PyList_GET_SIZE(c->teardowns); i-- > 0;) {
-                PyObject *g = PyList_GET_ITEM(c->teardowns, i);
-                PyObject *v = PyIter_Next(g);
-                if (v) {
-                    Py_DECREF(v);
-                    PyErr_SetString(PyExc_RuntimeError, "generator dependency didn't stop");
-                }
-                if (PyErr_Occurred()) {
-                    /* chain like FastAPI's exit stack: the outer generators get it */
-                    PyObject *e = fr_py_take_exc();
-                    PyObject *rest = PyList_GetSlice(c->teardowns, 0, i);
-                    PyObject *out = rest ? PyObject_CallMethod(
-                        PyImport_AddModule("fastrapi._runtime"), "unwind_sync", "OO", rest, e) : NULL;
-                    Py_XDECREF(rest);
-                    Py_DECREF(e);
-                    if (out && out != Py_None) fr_py_restore_exc(out); /* steals */
-                    else Py_XDECREF(out);
-                    if (PyErr_Occurred()) log_exception(c, "Exception in dependency teardown");
-                    break;
-                }
-            }
-            ctx_free(c);
-            return;
-        }
-        PyObject *coro = PyObject_CallFunctionObjArgs(
-            G.rt_after, c->result ? c->result : Py_None, c->bg ? c->bg : Py_None,
-            c->teardowns ? c->teardowns : Py_None, c->exc ? c->exc : Py_None, NULL);
-        if (!coro || schedule_task(c, coro, JOB_AFTER) < 0) {
-            Py_XDECREF(coro);
-            log_exception(c, "background tasks");
-            ctx_free(c);
-            return;
-        }
-        Py_DECREF(coro);
+    case JOB_AFTER:
+        frpy_after(c);
         return;
-    }
     }
 }
 
 /* engine loop thread: no GIL here */
-static int route_handler(fr_req *req, void *ud) {
+static int frpy_route_handler(fr_req *req, void *ud) {
     proute *rt = ud;
     rctx *c = calloc(1, sizeof *c);
     if (!c) return fr_res_text(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
     c->req = req;
     c->rt = rt;
     c->plan = rt->plan;
+    c->need = -1;
     c->job = JOB_RUN;
-    if (rt->version != rt->srv->version || (c->plan->flags & 1)) {
-        /* async routes (and plans to recompile) start on the loop thread */
-        if (rt->version != rt->srv->version) c->job = JOB_RUN + 50;
-        aio_push(c);
-    } else if (rt->srv->inline_sync) {
-        PyGILState_STATE st = PyGILState_Ensure();
-        run_job(c);
-        PyGILState_Release(st);
+    if (rt->version != rt->srv->version) {
+        c->job = JOB_RECOMPILE; /* dependency_overrides changed: recompile on the loop */
+        frpy_aio_push(c);
+    } else if (c->plan->is_async) {
+        frpy_aio_push(c); /* async routes start on the loop thread */
     } else {
-        pool_push(c);
+        frpy_pool_push(c);
     }
     return FR_PENDING;
+}
+
+/* dependency_overrides changed: recompile the route's plan (loop thread). */
+static void frpy_recompile(rctx *c) {
+    proute *rt = c->rt;
+    if (!c->srv_ref) c->srv_ref = Py_NewRef((PyObject *)rt->srv);
+    c->job = JOB_RUN;
+    if (rt->version != rt->srv->version) {
+        PyObject *t = PyObject_CallOneArg(FRPY.rt_recompile, rt->route_obj);
+        pplan *np = t ? frpy_plan_parse(t) : NULL;
+        Py_XDECREF(t);
+        if (!np) {
+            /* e.g. a cycle through an override: like FastAPI (which fails
+             * solving the request) answer 500 and log it for this request;
+             * the version stays old so the next request retries */
+            c->plan = rt->plan;
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "recompiling the route failed");
+            frpy_handle_exception(c);
+            return;
+        }
+        np->old = rt->plan;
+        rt->plan = np;
+        rt->version = rt->srv->version;
+    }
+    c->plan = rt->plan;
+    frpy_run_job(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2564,51 +2657,17 @@ static int route_handler(fr_req *req, void *ud) {
 
 static PyObject *py_drain(PyObject *self, PyObject *unused) {
     (void)self; (void)unused;
-    uint64_t v;
-    ssize_t r;
-    do { r = read(aio_fd_r, &v, sizeof v); } while (r < 0 && errno == EINTR);
     if (!loop_thread_set) {
         loop_thread_id = pthread_self();
         loop_thread_set = 1;
     }
-    for (;;) {
-        rctx *c = jq_pop_all(&AIO);
-        if (!c) break;
-        while (c) {
-            rctx *next = c->next;
-            if (c->job == JOB_RUN + 50) {
-                /* dependency_overrides changed: recompile the route's plan */
-                proute *rt = c->rt;
-                if (rt->version != rt->srv->version) {
-                    PyObject *t = PyObject_CallOneArg(G.rt_recompile, rt->route_obj);
-                    pplan *np = t ? plan_parse(t) : NULL;
-                    Py_XDECREF(t);
-                    if (np) {
-                        np->old = rt->plan;
-                        rt->plan = np;
-                        rt->version = rt->srv->version;
-                    } else {
-                        /* e.g. a cycle through an override: like FastAPI (which fails
-                         * solving the request) answer 500 and log it for this request;
-                         * the version stays old so the next request retries */
-                        c->plan = rt->plan;
-                        c->job = JOB_RUN;
-                        if (!c->srv_ref) {
-                            c->srv_ref = (PyObject *)rt->srv;
-                            Py_INCREF(c->srv_ref);
-                        }
-                        if (!PyErr_Occurred())
-                            PyErr_SetString(PyExc_RuntimeError, "recompiling the route failed");
-                        handle_exception(c);
-                        c = next;
-                        continue;
-                    }
-                }
-                c->plan = rt->plan;
-                c->job = JOB_RUN;
-            }
-            run_job(c);
-            c = next;
+    fr_job *j;
+    while ((j = fr_mailbox_take(&frpy_aio))) {
+        while (j) {
+            rctx *c = (rctx *)j;
+            j = j->next;
+            if (c->job == JOB_RECOMPILE) frpy_recompile(c);
+            else frpy_run_job(c);
         }
     }
     Py_RETURN_NONE;
@@ -2617,16 +2676,16 @@ static PyObject *py_drain(PyObject *self, PyObject *unused) {
 /* ------------------------------------------------------------------ */
 /* Server type                                                         */
 
-static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"app", "threads", "access_log", "no_signals", "reuse_port",
-                             "debug", "max_body", "inline_sync", NULL};
+                             "debug", "max_body", NULL};
     PyObject *pyapp;
-    int threads = 0, access_log = 1, no_signals = 0, reuse_port = 0, debug = 0, inline_sync = 0;
+    int threads = 0, access_log = 1, no_signals = 0, reuse_port = 0, debug = 0;
     long long max_body = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLi", kwlist, &pyapp, &threads, &access_log,
-                                     &no_signals, &reuse_port, &debug, &max_body, &inline_sync))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiL", kwlist, &pyapp, &threads, &access_log,
+                                     &no_signals, &reuse_port, &debug, &max_body))
         return NULL;
-    if (!G.ready) {
+    if (!FRPY.ready) {
         PyErr_SetString(PyExc_RuntimeError, "fastrapi._fastrapi._setup() was not called");
         return NULL;
     }
@@ -2640,18 +2699,17 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     cfg.no_head_from_get = 1; /* FastAPI answers HEAD on a GET route with 405 */
     cfg.server_name = "";
     cfg.max_body_bytes = (uint64_t)max_body;
-    if (access_log) cfg.access_log = access_cb;
+    if (access_log) cfg.access_log = frpy_access_cb;
     s->app = fr_app_new(&cfg);
     if (!s->app) { Py_DECREF(s); return PyErr_NoMemory(); }
     s->pyapp = Py_NewRef(pyapp);
     s->handlers = PyDict_New();
     s->routes = PyList_New(0);
     s->debug = debug;
-    s->inline_sync = inline_sync;
     if (!s->handlers || !s->routes) { Py_DECREF(s); return NULL; }
     if (access_log && !log_started) {
         pthread_t t;
-        if (pthread_create(&t, NULL, log_main, NULL) == 0) {
+        if (pthread_create(&t, NULL, frpy_log_main, NULL) == 0) {
             pthread_detach(t);
             log_started = 1;
         }
@@ -2659,7 +2717,7 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     return (PyObject *)s;
 }
 
-static void Server_dealloc(server *s) {
+static void frpy_server_dealloc(server *s) {
     if (s->app) {
         Py_BEGIN_ALLOW_THREADS
         fr_app_free(s->app);
@@ -2668,7 +2726,7 @@ static void Server_dealloc(server *s) {
     for (size_t i = 0; i < s->nrts; i++) {
         proute *rt = s->rts[i];
         pplan *p = rt->plan;
-        while (p) { pplan *o = p->old; for (Py_ssize_t k = 0; k < p->nnodes; k++) Py_CLEAR(p->nodes[k].kwnames); plan_free(p); p = o; }
+        while (p) { pplan *o = p->old; frpy_plan_free(p); p = o; }
         Py_XDECREF(rt->route_obj);
         free(rt->method);
         free(rt->path);
@@ -2681,15 +2739,15 @@ static void Server_dealloc(server *s) {
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
-static PyObject *Server_add_route(server *s, PyObject *args) {
+static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     const char *method, *path;
     PyObject *plan_t, *route_obj;
-    if (!PyArg_ParseTuple(args, "ssO!O", &method, &path, &PyTuple_Type, &plan_t, &route_obj))
+    if (!PyArg_ParseTuple(args, "ssOO", &method, &path, &plan_t, &route_obj))
         return NULL;
-    pplan *p = plan_parse(plan_t);
+    pplan *p = frpy_plan_parse(plan_t);
     if (!p) return NULL;
     proute *rt = calloc(1, sizeof *rt);
-    if (!rt) { plan_free(p); return PyErr_NoMemory(); }
+    if (!rt) { frpy_plan_free(p); return PyErr_NoMemory(); }
     rt->srv = s;
     rt->plan = p;
     rt->version = s->version;
@@ -2699,12 +2757,12 @@ static PyObject *Server_add_route(server *s, PyObject *args) {
     if (s->nrts == s->caprts) {
         size_t nc = s->caprts ? s->caprts * 2 : 16;
         proute **n = realloc(s->rts, nc * sizeof *n);
-        if (!n) { plan_free(p); Py_DECREF(rt->route_obj); free(rt); return PyErr_NoMemory(); }
+        if (!n) { frpy_plan_free(p); Py_DECREF(rt->route_obj); free(rt); return PyErr_NoMemory(); }
         s->rts = n;
         s->caprts = nc;
     }
     s->rts[s->nrts++] = rt;
-    if (fr_route(s->app, method, path, route_handler, rt) < 0) {
+    if (fr_route(s->app, method, path, frpy_route_handler, rt) < 0) {
         PyErr_Format(PyExc_ValueError, "cannot register %s %s: %s", method, path,
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
         return NULL;
@@ -2714,7 +2772,7 @@ static PyObject *Server_add_route(server *s, PyObject *args) {
 
 /* engine loop thread, no GIL: unmatched request while custom 404/405 or
  * HTTPException handlers exist -> answered by Python on the loop thread */
-static int fallback_handler(fr_req *req, void *ud) {
+static int frpy_fallback_handler(fr_req *req, void *ud) {
     server *s = ud;
     if (fr_req_match_status(req) == FR_MATCH_REDIRECT) return fr_res_default(req);
     rctx *c = calloc(1, sizeof *c);
@@ -2723,11 +2781,11 @@ static int fallback_handler(fr_req *req, void *ud) {
     c->rt = &s->fallback_rt;
     c->plan = &s->fallback_plan;
     c->job = JOB_FALLBACK;
-    aio_push(c);
+    frpy_aio_push(c);
     return FR_PENDING;
 }
 
-static PyObject *Server_set_handlers(server *s, PyObject *h) {
+static PyObject *frpy_server_set_handlers(server *s, PyObject *h) {
     if (!PyDict_Check(h)) { PyErr_SetString(PyExc_TypeError, "dict expected"); return NULL; }
     Py_SETREF(s->handlers, Py_NewRef(h));
     int custom = 0;
@@ -2738,7 +2796,7 @@ static PyObject *Server_set_handlers(server *s, PyObject *h) {
         if (PyLong_Check(k)) {
             long code = PyLong_AsLong(k);
             if (code == 404 || code == 405) custom = 1;
-        } else if (PyType_Check(k) && PyObject_IsSubclass(G.HTTPException, k) == 1) {
+        } else if (PyType_Check(k) && PyObject_IsSubclass(FRPY.HTTPException, k) == 1) {
             custom = 1; /* a handler for HTTPException or one of its bases */
         }
         PyErr_Clear();
@@ -2750,17 +2808,17 @@ static PyObject *Server_set_handlers(server *s, PyObject *h) {
     s->fallback_rt.plan = &s->fallback_plan;
     s->fallback_plan.route = Py_None;
     s->fallback_plan.nnodes = 0;
-    fr_app_set_fallback(s->app, custom ? fallback_handler : NULL, custom ? s : NULL);
+    fr_app_set_fallback(s->app, custom ? frpy_fallback_handler : NULL, custom ? s : NULL);
     Py_RETURN_NONE;
 }
 
-static PyObject *Server_bump(server *s, PyObject *unused) {
+static PyObject *frpy_server_bump(server *s, PyObject *unused) {
     (void)unused;
     s->version++;
     Py_RETURN_NONE;
 }
 
-static PyObject *Server_listen(server *s, PyObject *args) {
+static PyObject *frpy_server_listen(server *s, PyObject *args) {
     const char *host;
     int port;
     if (!PyArg_ParseTuple(args, "si", &host, &port)) return NULL;
@@ -2773,9 +2831,9 @@ static PyObject *Server_listen(server *s, PyObject *args) {
     return PyLong_FromLong(r);
 }
 
-static PyObject *Server_serve(server *s, PyObject *unused) {
+static PyObject *frpy_server_serve(server *s, PyObject *unused) {
     (void)unused;
-    if (pool_start() < 0) return PyErr_Format(PyExc_RuntimeError, "cannot start worker threads");
+    if (frpy_pool_start() < 0) return PyErr_Format(PyExc_RuntimeError, "cannot start worker threads");
     int r;
     s->serving = 1;
     Py_BEGIN_ALLOW_THREADS
@@ -2790,29 +2848,29 @@ static PyObject *Server_serve(server *s, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
-static PyObject *Server_stop(server *s, PyObject *unused) {
+static PyObject *frpy_server_stop(server *s, PyObject *unused) {
     (void)unused;
     fr_stop(s->app);
     Py_RETURN_NONE;
 }
 
-static PyMethodDef Server_methods[] = {
-    {"add_route", (PyCFunction)Server_add_route, METH_VARARGS, "add_route(method, path, plan, route)"},
-    {"set_handlers", (PyCFunction)Server_set_handlers, METH_O, "exception handlers dict"},
-    {"bump", (PyCFunction)Server_bump, METH_NOARGS, "dependency overrides changed"},
-    {"listen", (PyCFunction)Server_listen, METH_VARARGS, "listen(host, port) -> port"},
-    {"serve", (PyCFunction)Server_serve, METH_NOARGS, "serve until stop() (GIL released)"},
-    {"stop", (PyCFunction)Server_stop, METH_NOARGS, "stop serving (thread-safe)"},
+static PyMethodDef frpy_server_methods[] = {
+    {"add_route", (PyCFunction)frpy_server_add_route, METH_VARARGS, "add_route(method, path, plan, route)"},
+    {"set_handlers", (PyCFunction)frpy_server_set_handlers, METH_O, "exception handlers dict"},
+    {"bump", (PyCFunction)frpy_server_bump, METH_NOARGS, "dependency overrides changed"},
+    {"listen", (PyCFunction)frpy_server_listen, METH_VARARGS, "listen(host, port) -> port"},
+    {"serve", (PyCFunction)frpy_server_serve, METH_NOARGS, "serve until stop() (GIL released)"},
+    {"stop", (PyCFunction)frpy_server_stop, METH_NOARGS, "stop serving (thread-safe)"},
     {NULL, NULL, 0, NULL}};
 
-static PyTypeObject ServerType = {
+static PyTypeObject FrpyServerType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "fastrapi._fastrapi.Server",
     .tp_basicsize = sizeof(server),
-    .tp_dealloc = (destructor)Server_dealloc,
+    .tp_dealloc = (destructor)frpy_server_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "An engine app (fr_app) serving Python routes.",
-    .tp_methods = Server_methods,
-    .tp_new = Server_new,
+    .tp_methods = frpy_server_methods,
+    .tp_new = frpy_server_new,
 };
 
 /* ------------------------------------------------------------------ */
@@ -2821,7 +2879,7 @@ static PyTypeObject ServerType = {
 static PyObject *py_dumps(PyObject *self, PyObject *o) {
     (void)self;
     fr_buf b = {0};
-    if (enc(&b, o) < 0) { fr_buf_free(&b); return NULL; }
+    if (frpy_enc(&b, o) < 0) { fr_buf_free(&b); return NULL; }
     PyObject *r = PyBytes_FromStringAndSize(b.buf ? b.buf : "", (Py_ssize_t)b.len);
     fr_buf_free(&b);
     return r;
@@ -2831,50 +2889,39 @@ static PyObject *py_loads(PyObject *self, PyObject *o) {
     (void)self;
     Py_buffer v;
     if (PyObject_GetBuffer(o, &v, PyBUF_SIMPLE) < 0) return NULL;
-    PyObject *r = json_decode(v.buf, (size_t)v.len);
+    PyObject *r = frpy_json_decode(v.buf, (size_t)v.len);
     PyBuffer_Release(&v);
     if (!r && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "invalid JSON");
     return r;
 }
 
-#define GET(name) do { G.name = PyDict_GetItemString(d, #name); if (!G.name) { \
-    PyErr_Format(PyExc_KeyError, "_setup: missing %s", #name); return NULL; } Py_INCREF(G.name); } while (0)
+#define GET(name) do { FRPY.name = PyDict_GetItemString(d, #name); if (!FRPY.name) { \
+    PyErr_Format(PyExc_KeyError, "_setup: missing %s", #name); return NULL; } Py_INCREF(FRPY.name); } while (0)
 
 static PyObject *py_setup(PyObject *self, PyObject *d) {
     (void)self;
-    if (G.ready) Py_RETURN_NONE;
+    if (FRPY.ready) Py_RETURN_NONE;
     if (!PyDict_Check(d)) { PyErr_SetString(PyExc_TypeError, "dict expected"); return NULL; }
     GET(HTTPException); GET(RequestValidationError); GET(ResponseValidationError);
     GET(Response); GET(StreamingResponse); GET(FileResponse);
     GET(jsonable_encoder); GET(decimal_encoder); GET(json_loads); GET(JSONDecodeError);
-    GET(deepcopy); GET(Undefined); GET(Request); GET(BackgroundTasks);
-    GET(BaseModel); GET(Enum); GET(UUID); GET(Decimal); GET(date); GET(time); GET(timedelta); GET(dt);
+    GET(deepcopy); GET(Request); GET(BackgroundTasks); GET(UUID_from_int);
+    GET(BaseModel); GET(Enum); GET(UUID); GET(Decimal); GET(date); GET(time); GET(dt);
     GET(ValidationError); GET(asdict);
     GET(rt_resume); GET(rt_after); GET(rt_call_handler); GET(rt_stream); GET(rt_log_exc);
-    GET(rt_parse_multipart); GET(rt_recompile); GET(rt_log_access);
+    GET(rt_parse_multipart); GET(rt_recompile); GET(rt_log_access); GET(rt_unwind_sync);
+    GET(rt_unwind_function); GET(rt_unwind_error); GET(rt_format_exc);
     GET(enter_task); GET(leave_task);
-    G.ready = 1;
+    FRPY.ready = 1;
     Py_RETURN_NONE;
 }
 
-/* eventfd for the asyncio bridge (created once). */
+/* The asyncio bridge's mailbox fd (created once). */
 static PyObject *py_wakeup_fd(PyObject *self, PyObject *unused) {
     (void)self; (void)unused;
-    if (aio_fd_r < 0) {
-#ifdef __linux__
-        int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (fd < 0) return PyErr_SetFromErrno(PyExc_OSError);
-        aio_fd_r = aio_fd_w = fd;
-#else
-        int p[2];
-        if (pipe(p) < 0) return PyErr_SetFromErrno(PyExc_OSError);
-        fcntl(p[0], F_SETFL, O_NONBLOCK);
-        fcntl(p[1], F_SETFL, O_NONBLOCK);
-        aio_fd_r = p[0];
-        aio_fd_w = p[1];
-#endif
-    }
-    return PyLong_FromLong(aio_fd_r);
+    if (fr_mailbox_fd(&frpy_aio) < 0 && fr_mailbox_init(&frpy_aio) < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return PyLong_FromLong(fr_mailbox_fd(&frpy_aio));
 }
 
 static PyObject *py_set_pool_size(PyObject *self, PyObject *arg) {
@@ -2882,26 +2929,19 @@ static PyObject *py_set_pool_size(PyObject *self, PyObject *arg) {
     long n = PyLong_AsLong(arg);
     if (n == -1 && PyErr_Occurred()) return NULL;
     if (n < 1 || n > 1024) { PyErr_SetString(PyExc_ValueError, "1..1024"); return NULL; }
-    if (!pool_started) pool_size = (int)n;
+    if (!frpy_pool) frpy_pool_size = (int)n;
     Py_RETURN_NONE;
 }
 
 static PyObject *py_after_fork(PyObject *self, PyObject *unused) {
     (void)self; (void)unused;
     /* in a forked worker: no threads survive; start fresh */
-    pool_started = 0;
+    if (frpy_pool) fr_pool_abandon(frpy_pool);
+    frpy_pool = NULL;
+    fr_mailbox_abandon(&frpy_aio);
+    memset(&frpy_aio, 0, sizeof frpy_aio);
     log_started = 0;
     loop_thread_set = 0;
-    if (aio_fd_r >= 0) {
-        close(aio_fd_r);
-        if (aio_fd_w != aio_fd_r) close(aio_fd_w);
-    }
-    aio_fd_r = aio_fd_w = -1;
-    POOL.head = POOL.tail = NULL;
-    AIO.head = AIO.tail = NULL;
-    pthread_mutex_init(&POOL.mu, NULL);
-    pthread_cond_init(&POOL.cv, NULL);
-    pthread_mutex_init(&AIO.mu, NULL);
     pthread_mutex_init(&LOG_MU, NULL);
     pthread_cond_init(&LOG_CV, NULL);
     memset(&LOG_BUF, 0, sizeof LOG_BUF);
@@ -2916,15 +2956,33 @@ static PyObject *py_at_exit(PyObject *self, PyObject *unused) {
 
 static PyObject *py_set_loop(PyObject *self, PyObject *loop) {
     (void)self;
-    Py_XSETREF(G.loop, Py_NewRef(loop));
+    Py_XSETREF(FRPY.loop, Py_NewRef(loop));
     Py_RETURN_NONE;
+}
+
+/* ---- the engine's pair decoder for the Python face (request.form(),
+ * request.query_params, request.cookies) ---- */
+
+static PyObject *py_pairs(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer v;
+    int kind;
+    if (!PyArg_ParseTuple(args, "y*i", &v, &kind)) return NULL;
+    if (kind != FR_KV_QUERY && kind != FR_KV_COOKIE) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "kind must be KV_QUERY or KV_COOKIE");
+        return NULL;
+    }
+    PyObject *r = frpy_kv_list(kind, (fr_str){(const char *)v.buf, (size_t)v.len});
+    PyBuffer_Release(&v);
+    return r;
 }
 
 /* ---- credential parsing for fastrapi.security (the engine's fr_auth_*) ---- */
 
 /* Header values are str decoded as Latin-1 (as Starlette does): bytes in,
  * views out, str back without any re-interpretation. */
-static int latin1_view(PyObject *s, PyObject **keep, fr_str *out) {
+static int frpy_latin1_view(PyObject *s, PyObject **keep, fr_str *out) {
     *keep = PyUnicode_AsLatin1String(s);
     if (!*keep) return -1;
     out->buf = PyBytes_AS_STRING(*keep);
@@ -2941,7 +2999,7 @@ static PyObject *py_auth_scheme_param(PyObject *self, PyObject *value) {
         PyErr_SetString(PyExc_TypeError, "header value must be str or None");
         return NULL;
     }
-    if (latin1_view(value, &keep, &h) < 0) {
+    if (frpy_latin1_view(value, &keep, &h) < 0) {
         /* not Latin-1: cannot come from a header; fall back to str rules */
         PyErr_Clear();
         PyObject *parts = PyObject_CallMethod(value, "partition", "s", " ");
@@ -2972,7 +3030,7 @@ static PyObject *py_basic_credentials(PyObject *self, PyObject *value) {
         PyErr_SetString(PyExc_TypeError, "credentials must be str");
         return NULL;
     }
-    if (latin1_view(value, &keep, &p) < 0) { /* non-Latin-1 is non-ASCII: b64decode fails */
+    if (frpy_latin1_view(value, &keep, &p) < 0) { /* non-Latin-1 is non-ASCII: b64decode fails */
         PyErr_Clear();
         Py_RETURN_NONE;
     }
@@ -2995,7 +3053,7 @@ static PyObject *py_basic_credentials(PyObject *self, PyObject *value) {
     return r;
 }
 
-static PyMethodDef module_methods[] = {
+static PyMethodDef frpy_module_methods[] = {
     {"auth_scheme_param", py_auth_scheme_param, METH_O,
      "FastAPI's get_authorization_scheme_param, in C: (scheme, param)"},
     {"basic_credentials", py_basic_credentials, METH_O,
@@ -3009,17 +3067,20 @@ static PyMethodDef module_methods[] = {
     {"_after_fork", py_after_fork, METH_NOARGS, "reset thread state in a forked worker"},
     {"dumps", py_dumps, METH_O, "encode to JSON bytes with FastAPI's jsonable semantics"},
     {"loads", py_loads, METH_O, "decode JSON bytes (strict RFC 8259)"},
+    {"pairs", py_pairs, METH_VARARGS,
+     "pairs(data: bytes, kind) -> [(key, value)]: a query string / urlencoded body (KV_QUERY) or "
+     "a Cookie header (KV_COOKIE), decoded by the engine as Starlette does"},
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastrapi",
-                                    "fastrapi's C engine glue", -1, module_methods,
+static struct PyModuleDef frpy_moddef = {PyModuleDef_HEAD_INIT, "_fastrapi",
+                                    "fastrapi's C engine glue", -1, frpy_module_methods,
                                     NULL, NULL, NULL, NULL};
 
-#define INTERN(var, s) do { G.var = PyUnicode_InternFromString(s); if (!G.var) return NULL; } while (0)
+#define INTERN(var, s) do { FRPY.var = PyUnicode_InternFromString(s); if (!FRPY.var) return NULL; } while (0)
 
 PyMODINIT_FUNC PyInit__fastrapi(void) {
-    if (PyType_Ready(&ServerType) < 0 || PyType_Ready(&ShimType) < 0) return NULL;
-    PyObject *m = PyModule_Create(&moddef);
+    if (PyType_Ready(&FrpyServerType) < 0 || PyType_Ready(&FrpyShimType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&frpy_moddef);
     if (!m) return NULL;
     INTERN(s_status_code, "status_code"); INTERN(s_raw_headers, "raw_headers");
     INTERN(s_body, "body"); INTERN(s_background, "background");
@@ -3027,22 +3088,32 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     INTERN(s_mode, "mode"); INTERN(s_json, "json"); INTERN(s_validate_python, "validate_python");
     INTERN(s_dump_json, "dump_json"); INTERN(s_errors, "errors");
     INTERN(s_include_url, "include_url"); INTERN(s_loc, "loc"); INTERN(s_value, "value");
-    INTERN(s_isoformat, "isoformat"); INTERN(s_decode, "decode");
-    INTERN(s_total_seconds, "total_seconds"); INTERN(s_from_attributes, "from_attributes");
+    INTERN(s_isoformat, "isoformat"); INTERN(s_from_attributes, "from_attributes");
     INTERN(s_fr_open, "_fr_open"); INTERN(s_add_done_callback, "add_done_callback");
     INTERN(s_result, "result"); INTERN(s_detail, "detail"); INTERN(s_headers, "headers");
-    INTERN(s_items, "items"); INTERN(s_tasks, "tasks");
     INTERN(s_dataclass_fields, "__dataclass_fields__"); INTERN(s_aiter, "__aiter__");
-    INTERN(s_send, "send"); INTERN(s_request, "request"); INTERN(s_exception, "exception");
-    INTERN(s_anext, "__anext__"); INTERN(s_dump_python, "dump_python"); INTERN(s_state, "state"); INTERN(s_first, "first");
-    INTERN(s_create_task, "create_task"); INTERN(s_type, "type");
-    G.empty_tuple = PyTuple_New(0);
-    G.empty_dict = PyDict_New();
-    G.kw_from_attr = PyTuple_Pack(1, G.s_from_attributes);
-    if (!G.empty_tuple || !G.empty_dict || !G.kw_from_attr) return NULL;
-    Py_INCREF(&ServerType);
-    if (PyModule_AddObject(m, "Server", (PyObject *)&ServerType) < 0) return NULL;
-    Py_INCREF(&ShimType);
-    if (PyModule_AddObject(m, "Shim", (PyObject *)&ShimType) < 0) return NULL;
+    INTERN(s_anext, "__anext__"); INTERN(s_dump_python, "dump_python");
+    INTERN(s_create_task, "create_task");
+    INTERN(s_pos, "pos"); INTERN(s_msg, "msg"); INTERN(s_doc, "doc");
+    FRPY.empty_tuple = PyTuple_New(0);
+    FRPY.kw_from_attr = PyTuple_Pack(1, FRPY.s_from_attributes);
+    FRPY.kw_credentials[0] = Py_BuildValue("(ss)", "scheme", "credentials");
+    FRPY.kw_credentials[1] = Py_BuildValue("(ss)", "username", "password");
+    if (!FRPY.empty_tuple || !FRPY.kw_from_attr || !FRPY.kw_credentials[0] || !FRPY.kw_credentials[1])
+        return NULL;
+    for (int i = 0; i < REC_COUNT; i++) {
+        frpy_records[i] = PyStructSequence_NewType(&frpy_record_descs[i]);
+        const char *dot = frpy_records[i] ? strrchr(frpy_record_descs[i].name, '.') : NULL;
+        if (!dot || PyModule_AddObjectRef(m, dot + 1, (PyObject *)frpy_records[i]) < 0) return NULL;
+    }
+    for (size_t i = 0; i < sizeof frpy_constants / sizeof frpy_constants[0]; i++)
+        if (PyModule_AddIntConstant(m, frpy_constants[i].name, frpy_constants[i].value) < 0) return NULL;
+    if (PyModule_AddIntConstant(m, "KV_QUERY", FR_KV_QUERY) < 0 ||
+        PyModule_AddIntConstant(m, "KV_COOKIE", FR_KV_COOKIE) < 0)
+        return NULL;
+    Py_INCREF(&FrpyServerType);
+    if (PyModule_AddObject(m, "Server", (PyObject *)&FrpyServerType) < 0) return NULL;
+    Py_INCREF(&FrpyShimType);
+    if (PyModule_AddObject(m, "Shim", (PyObject *)&FrpyShimType) < 0) return NULL;
     return m;
 }

@@ -11,7 +11,6 @@ import threading
 import traceback
 import types
 from typing import Any, List, Optional, Tuple
-from urllib.parse import parse_qsl
 
 from . import _fastrapi
 
@@ -153,9 +152,10 @@ async def _aexit_gen(gen: Any, exc: Optional[BaseException]) -> Optional[BaseExc
 
 
 def unwind_sync(gens: List[Any], exc: Optional[BaseException]) -> Optional[BaseException]:
-    """Exit plain generator dependencies innermost first, chaining exceptions like
-    FastAPI's AsyncExitStack; returns the exception that is left (or None)."""
-    for gen in reversed(gens or []):
+    """Exit plain generator dependencies in the order the engine gives them
+    (innermost first), chaining exceptions like FastAPI's AsyncExitStack;
+    returns the exception that is left (or None)."""
+    for gen in gens or ():
         exc = _exit_gen(gen, exc)
     return exc
 
@@ -163,7 +163,7 @@ def unwind_sync(gens: List[Any], exc: Optional[BaseException]) -> Optional[BaseE
 async def unwind(gens: List[Any], exc: Optional[BaseException]) -> Optional[BaseException]:
     """unwind_sync for any mix of generators: async ones on the loop, plain ones in a
     thread (as FastAPI's contextmanager_in_threadpool)."""
-    for gen in reversed(gens or []):
+    for gen in gens or ():
         if inspect.isasyncgen(gen):
             exc = await _aexit_gen(gen, exc)
         else:
@@ -235,7 +235,7 @@ def parse_multipart(body: bytes, content_type: Optional[str]) -> List[Tuple[str,
     """Form bodies: urlencoded or multipart -> list of (name, value)."""
     ct = (content_type or "").split(";")[0].strip().lower()
     if ct == "application/x-www-form-urlencoded":
-        return parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+        return _fastrapi.pairs(body, _fastrapi.KV_QUERY)  # the engine's decoder
     if ct != "multipart/form-data":
         return []
     return _parse_multipart(body, content_type or "")

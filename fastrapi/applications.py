@@ -51,7 +51,6 @@ def _setup_extension() -> Any:
     import uuid
 
     import pydantic
-    from pydantic_core import PydanticUndefined
 
     from . import _runtime, encoders, exceptions, requests, responses
     from .background import BackgroundTasks
@@ -68,8 +67,8 @@ def _setup_extension() -> Any:
         "json_loads": json.loads,
         "JSONDecodeError": json.JSONDecodeError,
         "deepcopy": copy.deepcopy,
-        "Undefined": PydanticUndefined,
         "Request": requests.Request,
+        "UUID_from_int": lambda i: uuid.UUID(int=i),
         "BackgroundTasks": BackgroundTasks,
         "BaseModel": pydantic.BaseModel,
         "Enum": enum.Enum,
@@ -77,7 +76,6 @@ def _setup_extension() -> Any:
         "Decimal": decimal.Decimal,
         "date": datetime.date,
         "time": datetime.time,
-        "timedelta": datetime.timedelta,
         "dt": datetime.datetime,
         "ValidationError": pydantic.ValidationError,
         "asdict": dataclasses.asdict,
@@ -89,6 +87,10 @@ def _setup_extension() -> Any:
         "rt_parse_multipart": _runtime.parse_multipart,
         "rt_recompile": _runtime.recompile,
         "rt_log_access": _runtime.log_access,
+        "rt_unwind_sync": _runtime.unwind_sync,
+        "rt_unwind_function": _runtime.unwind_function,
+        "rt_unwind_error": _runtime.unwind_error,
+        "rt_format_exc": _runtime.format_exc,
         "enter_task": asyncio.tasks._enter_task,
         "leave_task": asyncio.tasks._leave_task,
     })
@@ -506,15 +508,13 @@ class FastrAPI:
 
     # ---- serving
     def _build_server(self, *, access_log: bool = True, no_signals: bool = False,
-                      reuse_port: bool = False, threads: int = 0,
-                      max_body: int = 0, inline_sync: bool = False) -> Any:
+                      reuse_port: bool = False, threads: int = 0, max_body: int = 0) -> Any:
         ext = _setup_extension()
         from . import _runtime
         _runtime.get_loop()
         srv = ext.Server(self, threads=threads, access_log=int(access_log),
                          no_signals=int(no_signals), reuse_port=int(reuse_port),
-                         debug=int(self.debug), max_body=max_body,
-                         inline_sync=int(inline_sync or os.environ.get("FASTRAPI_INLINE_SYNC") == "1"))
+                         debug=int(self.debug), max_body=max_body)
         seen = set()
         for r in self.routes:
             if not isinstance(r, (APIRoute, Route)):
@@ -531,10 +531,8 @@ class FastrAPI:
         return srv
 
     def _start_background(self, host: str = "127.0.0.1", port: int = 0,
-                          access_log: bool = False, threads: int = 1,
-                          inline_sync: bool = False) -> _Running:
-        srv = self._build_server(access_log=access_log, no_signals=True, threads=threads,
-                                 inline_sync=inline_sync)
+                          access_log: bool = False, threads: int = 1) -> _Running:
+        srv = self._build_server(access_log=access_log, no_signals=True, threads=threads)
         try:
             bound = srv.listen(host, port)
         except BaseException:
@@ -546,16 +544,12 @@ class FastrAPI:
 
     def serve(self, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *,
               access_log: bool = True, threads: int = 0, log_level: str = "info",
-              max_body: int = 0, inline_sync: bool = False) -> None:
+              max_body: int = 0) -> None:
         """Serve until Ctrl-C/SIGTERM (or ``stop()`` from another thread).
 
         workers: processes forked on one SO_REUSEPORT port. threads: engine I/O
         threads (0 = CPU count). access_log: one line per request on logger
-        "fastrapi.access". max_body: request body limit in bytes (0 = 1 MiB).
-        inline_sync: run ``def`` handlers on the I/O thread instead of the
-        worker pool (less CPU per request, but a blocking handler stalls that
-        thread -- only for handlers that never block)."""
-        self._inline_sync = inline_sync
+        "fastrapi.access". max_body: request body limit in bytes (0 = 1 MiB)."""
         _configure_logging()
         logging.getLogger("fastrapi").setLevel(log_level.upper())
         acc = logging.getLogger("fastrapi.access")
@@ -578,8 +572,7 @@ class FastrAPI:
         main = threading.current_thread() is threading.main_thread()
         self._run_startup()
         srv = self._build_server(access_log=access_log, no_signals=not main,
-                                 reuse_port=reuse_port, threads=threads, max_body=max_body,
-                                 inline_sync=getattr(self, "_inline_sync", False))
+                                 reuse_port=reuse_port, threads=threads, max_body=max_body)
         try:
             bound = srv.listen(host, port)
             if announce:

@@ -8,6 +8,7 @@ from http import cookies as http_cookies
 from typing import Any, Dict, Optional
 from urllib.parse import unquote
 
+from . import _fastrapi
 from .datastructures import FormData, Headers, QueryParams, State
 
 
@@ -145,7 +146,11 @@ class Request(HTTPConnection):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = json.loads(self.scope.get("body", b""))
+            body = self.scope.get("body", b"")
+            try:  # the engine's JSON reader; json.loads for what it refuses (NaN, errors)
+                self._json = _fastrapi.loads(body)
+            except ValueError:
+                self._json = json.loads(body)
         return self._json
 
     async def form(self, **kwargs: Any) -> FormData:

@@ -19,7 +19,7 @@ from .responses import JSONResponse, Response
 
 from .dependencies import utils as _du
 
-RESP_JSON, RESP_DUMP, RESP_CLASS = 0, 1, 2
+from ._fastrapi import RESP_CLASS, RESP_DUMP, RESP_JSON, PlanResponse  # noqa: E402
 
 
 def generate_unique_id(route: "APIRoute") -> str:
@@ -177,7 +177,7 @@ class APIRoute:
         self._plan = self._fr_plan()
 
     # ---- plan
-    def _response_plan(self) -> tuple:
+    def _response_plan(self) -> Any:
         dump_kwargs = dict(include=self.response_model_include,
                            exclude=self.response_model_exclude,
                            by_alias=self.response_model_by_alias,
@@ -186,16 +186,20 @@ class APIRoute:
                            exclude_none=self.response_model_exclude_none)
         adapter = self.response_field._type_adapter if self.response_field else None
         rc = self.response_class
+        mode = RESP_CLASS
         if isinstance(rc, DefaultPlaceholder):
-            if adapter is not None:
-                return (self.status_code, RESP_DUMP, adapter, dump_kwargs, JSONResponse)
-            return (self.status_code, RESP_JSON, None, None, JSONResponse)
-        if rc is JSONResponse and adapter is None:
-            return (self.status_code, RESP_JSON, None, None, rc)
-        dump_kwargs["mode"] = "json"
-        return (self.status_code, RESP_CLASS, adapter, dump_kwargs, rc)
+            rc = JSONResponse
+            mode = RESP_JSON if adapter is None else RESP_DUMP
+        elif rc is JSONResponse and adapter is None:
+            mode = RESP_JSON
+        else:
+            dump_kwargs["mode"] = "json"
+        if mode == RESP_JSON:
+            dump_kwargs = None
+        return _du._mk(PlanResponse, status_code=self.status_code, mode=mode, adapter=adapter,
+                       dump_kwargs=dump_kwargs, response_class=rc)
 
-    def _fr_plan(self) -> tuple:
+    def _fr_plan(self) -> Any:
         overrides = None
         prov = self.dependency_overrides_provider
         if prov is not None:
@@ -208,7 +212,7 @@ class APIRoute:
         return f"APIRoute(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods)!r})"
 
 
-def compile_plan_(*a: Any, **kw: Any) -> tuple:
+def compile_plan_(*a: Any, **kw: Any) -> Any:
     return _du.compile_plan(*a, **kw)
 
 
@@ -256,7 +260,7 @@ class Route:
                                    include_in_schema=False, operation_id=self.name,
                                    response_model=None)
 
-    def _fr_plan(self) -> tuple:
+    def _fr_plan(self) -> Any:
         return self._api_route._fr_plan()
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import sys
 import typing
+import uuid as _uuid
 from copy import copy
 from enum import Enum
 from functools import partial
@@ -29,12 +30,21 @@ try:
 except ImportError:  # pragma: no cover
     UnionType = Union  # type: ignore
 
-# sources / conversions / kinds (mirror of the enums in fastrapi_py.c)
-SRC_PATH, SRC_QUERY, SRC_HEADER, SRC_COOKIE, SRC_BODY, SRC_BODY_FIELD, SRC_FORM_FIELD, \
-    SRC_REQUEST, SRC_RESPONSE, SRC_BACKGROUND, SRC_CONST, SRC_DEP = range(12)
-CONV_ANY, CONV_STR, CONV_INT, CONV_FLOAT, CONV_BOOL = range(5)
-KIND_SYNC, KIND_ASYNC, KIND_GEN, KIND_AGEN = range(4)
-BODY_NONE, BODY_JSON, BODY_FORM = range(3)
+# The plan's typed definition lives in the extension (struct sequences and
+# constants exported by fastrapi_py.c): nothing here is a copied enum.
+from .._fastrapi import (BODY_FORM, BODY_JSON, BODY_NONE, CONV_ANY, CONV_BOOL,  # noqa: E402
+                         CONV_FLOAT, CONV_INT, CONV_STR, CONV_UUID, DEFAULT_COPY,
+                         DEFAULT_FACTORY, DEFAULT_VALUE, KIND_AGEN, KIND_ASYNC, KIND_GEN,
+                         KIND_NATIVE, KIND_SYNC, SCOPE_FUNCTION, SCOPE_REQUEST, SRC_BACKGROUND,
+                         SRC_BODY, SRC_BODY_FIELD, SRC_CONST, SRC_COOKIE, SRC_DEP,
+                         SRC_FORM_FIELD, SRC_HEADER, SRC_PATH, SRC_QUERY, SRC_REQUEST,
+                         SRC_RESPONSE, Plan, PlanNode, PlanParam, PlanSecurity)
+
+
+def _mk(cls: Any, **fields: Any) -> Any:
+    """Build one of the extension's plan records by field name."""
+    return cls(tuple(fields[f] for f in cls.__match_args__))
+
 
 sequence_types = (list, set, tuple, frozenset, Sequence, List, typing.Set, typing.Tuple,
                   typing.FrozenSet)
@@ -466,15 +476,29 @@ def _conv_for(field: ModelField) -> Tuple[int, Any]:
         return CONV_INT, adapter
     if ann is float:
         return CONV_FLOAT, adapter
+    if ann is _uuid.UUID:
+        return CONV_UUID, adapter
     if ann is Any or ann is inspect.Signature.empty:
         return CONV_ANY, None
     return CONV_ANY, adapter
 
 
-def _param_tuple(name: str, source: int, key: Any, field: Optional[ModelField],
-                 loc: Tuple, is_list: bool = False) -> tuple:
-    if field is None:
-        return (name, source, key, CONV_ANY, 0, None, 0, None, loc, 0)
+def _default(field: ModelField) -> Tuple[Any, int]:
+    """(default, how the engine produces it per request)."""
+    fi = field.field_info
+    if fi.default_factory is not None:
+        return fi.default_factory, DEFAULT_FACTORY  # FastAPI calls it per request
+    default = fi.get_default(call_default_factory=False)
+    return default, (DEFAULT_VALUE if isinstance(default, _IMMUTABLE) else DEFAULT_COPY)
+
+
+def _plain_param(name: str, source: int, key: Any = None, default: Any = None) -> Any:
+    return _mk(PlanParam, kwname=name, source=source, key=key, conv=CONV_ANY, required=0,
+               default=default, default_mode=DEFAULT_VALUE, adapter=None, loc=(), is_list=0)
+
+
+def _field_param(name: str, source: int, key: Any, field: ModelField, loc: Tuple,
+                 is_list: bool = False) -> Any:
     conv, adapter = _conv_for(field)
     if source in (SRC_BODY, SRC_BODY_FIELD):
         conv = CONV_ANY
@@ -485,122 +509,155 @@ def _param_tuple(name: str, source: int, key: Any, field: Optional[ModelField],
     if is_list:
         conv, adapter = CONV_ANY, field._type_adapter
     required = field.field_info.is_required()
-    default = None if required else field.field_info.get_default(call_default_factory=False)
-    copy_default = 0
-    if not required:
-        if field.field_info.default_factory is not None:
-            # a factory: produce fresh values through a const-call node is overkill;
-            # materialise it per request via deepcopy of one produced value
-            default = field.field_info.get_default(call_default_factory=True)
-        copy_default = 0 if isinstance(default, _IMMUTABLE) else 1
-    if field.field_info.validate_default and not required:
-        pass  # rare; the default is used as is
-    return (name, source, key, conv, int(required), default, copy_default, adapter,
-            tuple(loc), int(is_list))
+    default, mode = (None, DEFAULT_VALUE) if required else _default(field)
+    return _mk(PlanParam, kwname=name, source=source, key=key, conv=conv, required=int(required),
+               default=default, default_mode=mode, adapter=adapter, loc=tuple(loc),
+               is_list=int(is_list))
 
 
 def _header_key(field: ModelField) -> str:
     return field.alias.lower()
 
 
-def compile_plan(dependant: Dependant, *, route: Any, overrides: Optional[dict] = None,
-                 embed_body_fields: bool = False, response: tuple) -> tuple:
-    """Flatten the Dependant tree into the PLAN tuple (see fastrapi_py.c)."""
-    nodes: List[tuple] = []
-    cache: Dict[Any, int] = {}
-    body_mode = BODY_NONE
-    is_async = False
+def _builtin_security(call: Any) -> Any:
+    """A PlanSecurity when `call` is one of fastapi.security's schemes used as
+    shipped (a subclass overriding how it reads or rejects credentials runs
+    in Python); the engine then decides it in C (src/security.c)."""
+    from .. import _fastrapi as ext
+    from ..security import api_key, http, oauth2, open_id_connect_url as oidc
+    table = [
+        (oauth2.OAuth2PasswordBearer, ext.SEC_OAUTH2_BEARER, None),
+        (oauth2.OAuth2AuthorizationCodeBearer, ext.SEC_OAUTH2_BEARER, None),
+        (oauth2.OAuth2, ext.SEC_OAUTH2, None),
+        (oidc.OpenIdConnect, ext.SEC_OPENID, None),
+        (http.HTTPBasic, ext.SEC_HTTP_BASIC, http.HTTPBasicCredentials),
+        (http.HTTPBearer, ext.SEC_HTTP_BEARER, http.HTTPAuthorizationCredentials),
+        (http.HTTPDigest, ext.SEC_HTTP_DIGEST, http.HTTPAuthorizationCredentials),
+        (http.HTTPBase, ext.SEC_HTTP_BASE, http.HTTPAuthorizationCredentials),
+        (api_key.APIKeyHeader, ext.SEC_APIKEY_HEADER, None),
+        (api_key.APIKeyQuery, ext.SEC_APIKEY_QUERY, None),
+        (api_key.APIKeyCookie, ext.SEC_APIKEY_COOKIE, None),
+    ]
+    cls = type(call)
+    for base, kind, result in table:
+        if not isinstance(call, base):
+            continue
+        for meth in ("__call__", "make_not_authenticated_error", "make_authenticate_headers",
+                     "check_api_key", "_credentials", "_bearer_token", "_not_authenticated"):
+            if getattr(cls, meth, None) is not getattr(base, meth, None):
+                return None
+        model = getattr(call, "model", None)
+        return _mk(PlanSecurity, kind=kind, auto_error=int(bool(call.auto_error)),
+                   name=getattr(model, "name", None),
+                   scheme=getattr(model, "scheme", None),
+                   realm=getattr(call, "realm", None), result=result)
+    return None
 
-    def resolve_override(dep: Dependant) -> Dependant:
-        if overrides and dep.call in overrides:
-            new_call = overrides[dep.call]
-            return get_dependant(path=dep.path or "", call=new_call, name=dep.name,
-                                 security_scopes=dep.security_scopes, use_cache=dep.use_cache,
-                                 scope=dep.scope)
-        return dep
 
-    active: List[Tuple[Any, str]] = []  # (original call, label) on the current path
+def _label(call: Any) -> str:
+    return getattr(call, "__name__", None) or type(call).__name__
 
-    def _label(call: Any) -> str:
-        return getattr(call, "__name__", None) or repr(call)
 
-    def visit(dep: Dependant, top: bool) -> int:
-        # get_dependant() rejects plain cycles; one can only come through an override
-        # (overrides[a] = b where b Depends(a)): name it instead of recursing forever
-        original = dep.call
-        if any(c is original for c, _ in active):
-            chain = " -> ".join([lab for _, lab in active] + [_label(original)])
-            raise RuntimeError(f"Dependency cycle detected through dependency_overrides: {chain}")
-        label = _label(original)
-        if not top and overrides and original in overrides:
-            label += f" (overridden by {_label(overrides[original])})"
-        active.append((original, label))
-        try:
-            return _visit(dep, top)
-        finally:
-            active.pop()
+class _PlanBuilder:
+    """Flattens a Dependant tree into providers for the engine's fr_di: one
+    provider per FastAPI cache key, ids in pre-order (the endpoint is 0).
+    Ordering, caching (use_cache=False -> a fresh use), skipping after
+    parameter errors, teardown order and scopes are decided by the engine;
+    cycles (possible only through dependency_overrides) are named by it."""
 
-    def _visit(dep: Dependant, top: bool) -> int:
-        nonlocal body_mode, is_async
+    def __init__(self, overrides: Optional[dict], embed_body_fields: bool) -> None:
+        self.overrides = overrides or {}
+        self.embed = embed_body_fields
+        self.nodes: List[Any] = []
+        self.ids: Dict[Any, int] = {}
+        self.body_mode = BODY_NONE
+        self.is_async = False
+
+    def provider(self, dep: Dependant, top: bool) -> int:
         key = None
+        label = _label(dep.call)
         if not top:
-            # FastAPI keys the per-request cache by the ORIGINAL (pre-override) dependant
-            key = dep.cache_key
-            dep = resolve_override(dep)
-            if dep.use_cache and key in cache:
-                return cache[key]
-        plist: List[tuple] = []
+            key = dep.cache_key  # FastAPI keys the cache by the ORIGINAL dependant
+            if key in self.ids:
+                return self.ids[key]
+            if dep.call in self.overrides:
+                label += f" (overridden by {_label(self.overrides[dep.call])})"
+                new_call = self.overrides[dep.call]
+                dep = get_dependant(path=dep.path or "", call=new_call, name=dep.name,
+                                    security_scopes=dep.security_scopes,
+                                    use_cache=dep.use_cache, scope=dep.scope)
+        idx = len(self.nodes)
+        self.nodes.append(None)
+        if key is not None:
+            self.ids[key] = idx
+        self.nodes[idx] = self.node(dep, top, label)
+        return idx
+
+    def node(self, dep: Dependant, top: bool, label: str) -> Any:
+        deps: List[int] = []
+        fresh: List[int] = []
+        plist: List[Any] = []
         for sub in dep.dependencies:
-            idx = visit(sub, False)
-            if sub.name is not None:  # parameterless (dependencies=[...]) run, unpassed
-                plist.append((sub.name, SRC_DEP, idx, CONV_ANY, 1, None, 0, None, (), 0))
+            deps.append(self.provider(sub, False))
+            fresh.append(int(not sub.use_cache))
+            if sub.name is not None:  # parameterless (dependencies=[...]): run, not passed
+                plist.append(_plain_param(sub.name, SRC_DEP, len(deps) - 1))
+        plist += self.params(dep)
+        security = None if top else _builtin_security(dep.call)
+        if security is not None:
+            kind = KIND_NATIVE
+            plist = []
+        else:
+            kind = call_kind(dep.call)
+        if kind in (KIND_ASYNC, KIND_AGEN):
+            self.is_async = True
+        scope = SCOPE_FUNCTION if (not top and dep.scope == "function" and
+                                   kind in (KIND_GEN, KIND_AGEN)) else SCOPE_REQUEST
+        return _mk(PlanNode, call=dep.call, kind=kind, params=tuple(plist), deps=tuple(deps),
+                   fresh=tuple(fresh), scope=scope, security=security, name=label)
+
+    def params(self, dep: Dependant) -> List[Any]:
+        out: List[Any] = []
         for f in dep.path_params:
-            plist.append(_param_tuple(f.name, SRC_PATH, f.alias, f, ("path", f.alias)))
+            out.append(_field_param(f.name, SRC_PATH, f.alias, f, ("path", f.alias)))
         for f in dep.query_params:
-            plist.append(_param_tuple(f.name, SRC_QUERY, f.alias, f, ("query", f.alias),
-                                      field_annotation_is_sequence(f.field_info.annotation)))
+            out.append(_field_param(f.name, SRC_QUERY, f.alias, f, ("query", f.alias),
+                                    field_annotation_is_sequence(f.field_info.annotation)))
         for f in dep.header_params:
-            plist.append(_param_tuple(f.name, SRC_HEADER, _header_key(f), f, ("header", f.alias),
-                                      field_annotation_is_sequence(f.field_info.annotation)))
+            out.append(_field_param(f.name, SRC_HEADER, _header_key(f), f, ("header", f.alias),
+                                    field_annotation_is_sequence(f.field_info.annotation)))
         for f in dep.cookie_params:
-            plist.append(_param_tuple(f.name, SRC_COOKIE, f.alias, f, ("cookie", f.alias)))
+            out.append(_field_param(f.name, SRC_COOKIE, f.alias, f, ("cookie", f.alias)))
         for f in dep.body_params:
-            if isinstance(f.field_info, params.Form):
-                body_mode = BODY_FORM
-                plist.append(_param_tuple(
-                    f.name, SRC_FORM_FIELD, f.alias, f, ("body", f.alias),
-                    field_annotation_is_sequence(f.field_info.annotation)))
-            else:
-                if body_mode == BODY_NONE:
-                    body_mode = BODY_JSON
-                if embed_body_fields:
-                    plist.append(_param_tuple(f.name, SRC_BODY_FIELD, f.alias, f, ("body", f.alias)))
-                else:
-                    plist.append(_param_tuple(f.name, SRC_BODY, None, f, ("body",)))
+            out.append(self.body_param(f))
         if dep.request_param_name:
-            plist.append((dep.request_param_name, SRC_REQUEST, None, 0, 0, None, 0, None, (), 0))
+            out.append(_plain_param(dep.request_param_name, SRC_REQUEST))
         if dep.response_param_name:
-            plist.append((dep.response_param_name, SRC_RESPONSE, None, 0, 0, None, 0, None, (), 0))
+            out.append(_plain_param(dep.response_param_name, SRC_RESPONSE))
         if dep.background_tasks_param_name:
-            plist.append((dep.background_tasks_param_name, SRC_BACKGROUND, None, 0, 0, None, 0,
-                          None, (), 0))
+            out.append(_plain_param(dep.background_tasks_param_name, SRC_BACKGROUND))
         if dep.security_scopes_param_name:
             ss = _security_scopes_class()
             val = ss(scopes=list(dep.security_scopes or [])) if ss else None
-            plist.append((dep.security_scopes_param_name, SRC_CONST, None, 0, 0, val, 0, None,
-                          (), 0))
-        kind = call_kind(dep.call)
-        if kind in (KIND_ASYNC, KIND_AGEN):
-            is_async = True
-        fscope = int(not top and dep.scope == "function" and kind in (KIND_GEN, KIND_AGEN))
-        nodes.append((dep.call, kind, tuple(plist), fscope))
-        idx = len(nodes) - 1
-        if not top and key not in cache:
-            # FastAPI stores every solved value whose key is absent, use_cache=False
-            # included, so a later cached consumer reuses it
-            cache[key] = idx
-        return idx
+            out.append(_plain_param(dep.security_scopes_param_name, SRC_CONST, default=val))
+        return out
 
-    visit(dependant, True)
-    flags = 1 if is_async else 0
-    return (tuple(nodes), body_mode, response, route, flags)
+    def body_param(self, f: ModelField) -> Any:
+        if isinstance(f.field_info, params.Form):
+            self.body_mode = BODY_FORM
+            return _field_param(f.name, SRC_FORM_FIELD, f.alias, f, ("body", f.alias),
+                                field_annotation_is_sequence(f.field_info.annotation))
+        if self.body_mode == BODY_NONE:
+            self.body_mode = BODY_JSON
+        if self.embed:
+            return _field_param(f.name, SRC_BODY_FIELD, f.alias, f, ("body", f.alias))
+        return _field_param(f.name, SRC_BODY, None, f, ("body",))
+
+
+def compile_plan(dependant: Dependant, *, route: Any, overrides: Optional[dict] = None,
+                 embed_body_fields: bool = False, response: Any) -> Any:
+    """The route's Plan for the engine (record types in fastrapi_py.c)."""
+    b = _PlanBuilder(overrides, embed_body_fields)
+    b.provider(dependant, True)
+    return _mk(Plan, nodes=tuple(b.nodes), body_mode=b.body_mode, response=response,
+               route=route, is_async=int(b.is_async))

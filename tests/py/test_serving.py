@@ -179,7 +179,7 @@ def test_access_log_through_logging():
     assert line.startswith("127.0.0.1:")
 
 
-def test_inline_sync_mode_serves_everything():
+def test_two_io_threads_serve_every_kind_of_route():
     from fastrapi.responses import StreamingResponse
     app = FastrAPI()
 
@@ -199,7 +199,7 @@ def test_inline_sync_mode_serves_everything():
     def boom():
         raise RuntimeError("x")
 
-    run = app._start_background(inline_sync=True, threads=2)
+    run = app._start_background(threads=2)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{run.port}") as c:
             for i in range(200):
