@@ -18,10 +18,19 @@ class _Transport(httpx.BaseTransport):
         self._inner = httpx.HTTPTransport(retries=1)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if "host" not in request.headers:
-            request.headers["host"] = request.url.netloc.decode("ascii")
-        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self._port)
-        return self._inner.handle_request(request)
+        # Send a copy addressed to the socket; the client keeps `request`,
+        # whose URL (http://testserver/...) decides what a redirect keeps
+        # (httpx drops Authorization across origins) and the cookie domain,
+        # as with Starlette's TestClient.
+        headers = httpx.Headers(request.headers)
+        if "host" not in headers:
+            headers["host"] = request.url.netloc.decode("ascii")
+        wire = httpx.Request(request.method,
+                             request.url.copy_with(scheme="http", host="127.0.0.1",
+                                                   port=self._port),
+                             headers=headers, stream=request.stream,
+                             extensions=request.extensions)
+        return self._inner.handle_request(wire)
 
     def close(self) -> None:
         self._inner.close()
