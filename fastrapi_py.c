@@ -71,13 +71,14 @@ static struct {
     PyObject *ValidationError, *asdict;
     PyObject *rt_resume, *rt_after, *rt_call_handler, *rt_stream, *rt_log_exc,
         *rt_parse_multipart, *rt_recompile, *rt_log_access, *rt_unwind_sync,
-        *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *enter_task, *leave_task;
+        *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *rt_file_open, *enter_task,
+        *leave_task;
     PyObject *loop; /* the asyncio loop (set by _runtime via _set_loop) */
     PyObject *empty_tuple;
     /* interned names */
     PyObject *s_status_code, *s_raw_headers, *s_body, *s_background, *s_body_iterator,
         *s_model_dump, *s_mode, *s_json, *s_validate_python, *s_dump_json, *s_errors,
-        *s_include_url, *s_loc, *s_value, *s_isoformat, *s_from_attributes, *s_fr_open,
+        *s_include_url, *s_loc, *s_value, *s_isoformat, *s_from_attributes,
         *s_add_done_callback, *s_result, *s_detail, *s_headers, *s_dataclass_fields, *s_aiter,
         *s_anext, *s_dump_python, *s_create_task, *s_pos, *s_msg, *s_doc;
     PyObject *kw_from_attr;  /* ("from_attributes",) */
@@ -1656,7 +1657,7 @@ static void frpy_send_file(rctx *c, PyObject *resp) {
     fr_req *req = c->req;
     int fd = -1;
     unsigned long long size = 0;
-    PyObject *pr = PyObject_CallMethodNoArgs(resp, FRPY.s_fr_open);
+    PyObject *pr = PyObject_CallOneArg(FRPY.rt_file_open, resp);
     if (!pr || !PyArg_ParseTuple(pr, "iK", &fd, &size)) {
         Py_XDECREF(pr);
         frpy_log_exception(c, "FileResponse");
@@ -2910,7 +2911,7 @@ static PyObject *py_setup(PyObject *self, PyObject *d) {
     GET(ValidationError); GET(asdict);
     GET(rt_resume); GET(rt_after); GET(rt_call_handler); GET(rt_stream); GET(rt_log_exc);
     GET(rt_parse_multipart); GET(rt_recompile); GET(rt_log_access); GET(rt_unwind_sync);
-    GET(rt_unwind_function); GET(rt_unwind_error); GET(rt_format_exc);
+    GET(rt_unwind_function); GET(rt_unwind_error); GET(rt_format_exc); GET(rt_file_open);
     GET(enter_task); GET(leave_task);
     FRPY.ready = 1;
     Py_RETURN_NONE;
@@ -3089,7 +3090,7 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     INTERN(s_dump_json, "dump_json"); INTERN(s_errors, "errors");
     INTERN(s_include_url, "include_url"); INTERN(s_loc, "loc"); INTERN(s_value, "value");
     INTERN(s_isoformat, "isoformat"); INTERN(s_from_attributes, "from_attributes");
-    INTERN(s_fr_open, "_fr_open"); INTERN(s_add_done_callback, "add_done_callback");
+    INTERN(s_add_done_callback, "add_done_callback");
     INTERN(s_result, "result"); INTERN(s_detail, "detail"); INTERN(s_headers, "headers");
     INTERN(s_dataclass_fields, "__dataclass_fields__"); INTERN(s_aiter, "__aiter__");
     INTERN(s_anext, "__anext__"); INTERN(s_dump_python, "dump_python");

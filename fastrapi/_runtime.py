@@ -306,5 +306,12 @@ def _parse_multipart(body: bytes, content_type: str) -> List[Tuple[str, Any]]:
     return items
 
 
+def file_open(response: Any) -> Tuple[int, int]:
+    """A FileResponse about to be sent by the engine (worker thread): stat and
+    open its file, set the stat headers; returns (fd, size). The engine sends
+    it with sendfile(2) and closes the fd."""
+    return response._fr_open()
+
+
 def recompile(route: Any) -> tuple:
     return route._fr_plan()

@@ -91,6 +91,7 @@ def _setup_extension() -> Any:
         "rt_unwind_function": _runtime.unwind_function,
         "rt_unwind_error": _runtime.unwind_error,
         "rt_format_exc": _runtime.format_exc,
+        "rt_file_open": _runtime.file_open,
         "enter_task": asyncio.tasks._enter_task,
         "leave_task": asyncio.tasks._leave_task,
     })
