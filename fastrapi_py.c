@@ -82,6 +82,7 @@ static struct {
         *s_add_done_callback, *s_result, *s_detail, *s_headers, *s_dataclass_fields, *s_aiter,
         *s_anext, *s_dump_python, *s_create_task, *s_pos, *s_msg, *s_doc;
     PyObject *kw_from_attr;  /* ("from_attributes",) */
+    PyObject *kw_context;    /* ("context",) */
     PyObject *kw_credentials[2]; /* ("scheme","credentials"), ("username","password") */
     int ready;
 } FRPY;
@@ -233,6 +234,7 @@ typedef struct rctx {
     int after_simple;    /* post-response work is only plain generator teardowns */
     int unwound;         /* error path: teardowns already ran before the response */
     PyObject *gen;       /* async generator whose first step is suspended */
+    PyObject *ctx;       /* the request's contextvars.Context (FastAPI: its task's) */
 } rctx;
 
 /* ------------------------------------------------------------------ */
@@ -1387,6 +1389,7 @@ static void frpy_ctx_free(rctx *c) {
     Py_XDECREF(c->exc);
     Py_XDECREF(c->result);
     Py_XDECREF(c->gen);
+    Py_XDECREF(c->ctx);
     PyObject *srv = c->srv_ref;
     free(c);
     Py_XDECREF(srv);
@@ -1617,11 +1620,18 @@ static PyMethodDef frpy_stream_write_def = {"write", frpy_stream_write_fn, METH_
 static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task);
 static PyMethodDef frpy_task_done_def = {"_done", frpy_task_done_fn, METH_O, NULL};
 
+/* loop.create_task(coro, context=<the request's context>) */
+static PyObject *frpy_create_task(rctx *c, PyObject *coro) {
+    PyObject *args[3] = {FRPY.loop, coro, c->ctx};
+    return PyObject_VectorcallMethod(FRPY.s_create_task, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                     FRPY.kw_context);
+}
+
 /* Run `coro` as a Task on the loop; its completion re-enters frpy_run_job with `job`. */
 static int frpy_schedule_task(rctx *c, PyObject *coro, int job) {
     PyObject *cap = PyCapsule_New(c, "fastrapi.rctx", NULL);
     if (!cap) return -1;
-    PyObject *task = PyObject_CallOneArg(FRPY.rt_resume, coro);
+    PyObject *task = c->ctx ? frpy_create_task(c, coro) : PyObject_CallOneArg(FRPY.rt_resume, coro);
     if (!task) { Py_DECREF(cap); return -1; }
     PyObject *cb = PyCFunction_New(&frpy_task_done_def, cap);
     Py_DECREF(cap);
@@ -2246,14 +2256,15 @@ static int frpy_start_coro(rctx *c, PyObject *coro, PyObject *gen) {
     shim->first = NULL;
     shim->state = 0;
     PyObject_GC_Track(shim);
-    PyObject *task = PyObject_CallMethodOneArg(FRPY.loop, FRPY.s_create_task, (PyObject *)shim);
+    PyObject *task = frpy_create_task(c, (PyObject *)shim);
     PyObject *er = task ? PyObject_CallFunctionObjArgs(FRPY.enter_task, FRPY.loop, task, NULL) : NULL;
-    if (!er) { Py_XDECREF(task); Py_DECREF(shim); goto fail; }
+    if (!er || PyContext_Enter(c->ctx) < 0) { Py_XDECREF(er); Py_XDECREF(task); Py_DECREF(shim); goto fail; }
     Py_DECREF(er);
     PyObject *out = NULL;
     int d = frpy_drive(coro, &out);
     PyObject *saved_t, *saved_v, *saved_tb;
     PyErr_Fetch(&saved_t, &saved_v, &saved_tb);
+    if (PyContext_Exit(c->ctx) < 0) PyErr_Clear();
     Py_XDECREF(PyObject_CallFunctionObjArgs(FRPY.leave_task, FRPY.loop, task, NULL));
     PyErr_Clear();
     PyErr_Restore(saved_t, saved_v, saved_tb);
@@ -2285,26 +2296,44 @@ fail:
     return FRPY_STOP;
 }
 
+/* Run `call` with the request's contextvars as FastAPI does: async code in
+ * the request's context (what it sets is seen later), `def` code in a copy
+ * (anyio.to_thread: what it sets stays there). For a generator its first
+ * step runs too (*first). Returns the call's result or NULL. */
+static PyObject *frpy_call_in_context(rctx *c, const pnode *n, PyObject **args, PyObject **first) {
+    int sync = n->kind == KIND_SYNC || n->kind == KIND_GEN;
+    PyObject *ctx = sync ? PyContext_Copy(c->ctx) : Py_NewRef(c->ctx);
+    PyObject *res = NULL;
+    if (ctx && PyContext_Enter(ctx) == 0) {
+        res = PyObject_Vectorcall(n->call, args, 0 | PY_VECTORCALL_ARGUMENTS_OFFSET, n->kwnames);
+        if (res && n->kind == KIND_GEN && !(*first = PyIter_Next(res))) Py_CLEAR(res);
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        if (PyContext_Exit(ctx) < 0) PyErr_Clear();
+        PyErr_Restore(t, v, tb);
+    }
+    Py_XDECREF(ctx);
+    return res;
+}
+
 /* Call provider n with its arguments and hand on what it produced. */
 static int frpy_call(rctx *c, const pnode *n, PyObject **args) {
-    PyObject *res = PyObject_Vectorcall(n->call, args, 0 | PY_VECTORCALL_ARGUMENTS_OFFSET, n->kwnames);
+    PyObject *first = NULL;
+    PyObject *res = frpy_call_in_context(c, n, args, &first);
     for (Py_ssize_t k = 0; k < n->nparams; k++) Py_DECREF(args[k]);
-    if (!res) { frpy_handle_exception(c); return FRPY_STOP; }
+    if (!res) {
+        /* a generator that fails before its first yield has no teardown
+         * (FastAPI's exit stack holds only entered context managers) */
+        if (n->kind == KIND_GEN && !PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "generator dependency didn't yield");
+        frpy_handle_exception(c);
+        return FRPY_STOP;
+    }
     switch (n->kind) {
     case KIND_SYNC:
         return frpy_supply(c, res, NULL);
-    case KIND_GEN: { /* runs to its first yield; a generator that fails before
-                        it has no teardown (FastAPI's exit stack holds only
-                        entered context managers) */
-        PyObject *v = PyIter_Next(res);
-        if (!v) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_RuntimeError, "generator dependency didn't yield");
-            Py_DECREF(res);
-            frpy_handle_exception(c);
-            return FRPY_STOP;
-        }
-        int r = frpy_supply(c, v, res);
+    case KIND_GEN: {
+        int r = frpy_supply(c, first, res);
         Py_DECREF(res);
         return r;
     }
@@ -2370,6 +2399,7 @@ static void frpy_walk(rctx *c) {
 
 static int frpy_walk_begin(rctx *c) {
     c->need = -1;
+    if (!c->ctx && !(c->ctx = PyContext_New())) return -1;
     c->di = fr_di_ctx_new(c->plan->di, fr_req_arena(c->req));
     if (!c->di || fr_di_begin(c->di, 0) < 0) {
         PyErr_SetString(PyExc_MemoryError, "dependency walk");
@@ -3098,9 +3128,11 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     INTERN(s_pos, "pos"); INTERN(s_msg, "msg"); INTERN(s_doc, "doc");
     FRPY.empty_tuple = PyTuple_New(0);
     FRPY.kw_from_attr = PyTuple_Pack(1, FRPY.s_from_attributes);
+    FRPY.kw_context = Py_BuildValue("(s)", "context");
     FRPY.kw_credentials[0] = Py_BuildValue("(ss)", "scheme", "credentials");
     FRPY.kw_credentials[1] = Py_BuildValue("(ss)", "username", "password");
-    if (!FRPY.empty_tuple || !FRPY.kw_from_attr || !FRPY.kw_credentials[0] || !FRPY.kw_credentials[1])
+    if (!FRPY.empty_tuple || !FRPY.kw_from_attr || !FRPY.kw_context || !FRPY.kw_credentials[0] ||
+        !FRPY.kw_credentials[1])
         return NULL;
     for (int i = 0; i < REC_COUNT; i++) {
         frpy_records[i] = PyStructSequence_NewType(&frpy_record_descs[i]);
