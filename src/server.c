@@ -29,6 +29,10 @@
  *    with {"detail":"<reason phrase>"} as application/json and the
  *    connection is closed (after a short lingering read so the client sees
  *    the answer instead of a reset).
+ *  - fr_dispatch requests (last section) have no connection and no loop:
+ *    req->sink is set and the response functions hand the response to it
+ *    on the calling thread. The socket path pays one test of req->sink in
+ *    fr_res_send / fr_res_stream_* and nothing elsewhere.
  */
 #include "internal.h"
 
@@ -84,6 +88,14 @@
 #define FR__ACCEPT_BATCH 64
 #define FR__EMFILE_PAUSE_MS 100
 #define FR__FILE_CHUNK 16384 /* fr_res_file without sendfile: bytes read into out per step */
+
+/* Helpers the socket path shares with fr_dispatch: inlined so the socket
+ * path compiles to what it was before they were shared. */
+#if defined(__GNUC__)
+#define FR__SRV_SHARED static inline __attribute__((always_inline))
+#else
+#define FR__SRV_SHARED static inline
+#endif
 
 enum { FR__K_CONN = 1, FR__K_LISTEN, FR__K_WAKE, FR__K_STOP };
 enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_COUNT };
@@ -185,7 +197,15 @@ struct fr_req {
     size_t squeued;
     uint64_t bytes_sent;
     double t0;
-    fr_header headers[]; /* app->cfg.max_headers entries */
+    /* fr_dispatch requests only (sink == NULL on the socket path) */
+    const fr_sink *sink; /* &sink_copy */
+    fr_sink sink_copy;
+    fr_str scheme;       /* len 0 = "http" */
+    int client_port;
+    int sink_ok;         /* on_done's ok, set by whoever finished the response */
+    atomic_int sink_refs; /* handler running + response unfinished */
+    fr_req *sprev, *snext; /* app->sinks, under app->sink_mu */
+    fr_header headers[]; /* app->cfg.max_headers entries (+1 for fr_dispatch) */
 };
 
 struct fr__loop {
@@ -259,9 +279,18 @@ struct fr_app {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int serving;
+    pthread_mutex_t sink_mu;
+    fr_req *sinks; /* unfinished fr_dispatch requests, under sink_mu */
 };
 
 static _Thread_local fr_req *fr__tls_req; /* request whose handler runs on this thread */
+
+/* fr_dispatch requests (the section at the end of this file) */
+static void fr__sink_send(fr_req *req);
+static int fr__sink_stream_begin(fr_req *req);
+static int fr__sink_stream_write(fr_req *req, const void *data, size_t len);
+static int fr__sink_stream_end(fr_req *req);
+static void fr__sink_abandon(fr_req *req);
 
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                             */
@@ -524,28 +553,27 @@ static void fr__timer_set(fr__conn *c, int k) {
 /* ------------------------------------------------------------------------ */
 /* requests and connections: allocation and recycling                        */
 
-static fr_req *fr__req_get(fr__loop *L) {
-    fr_app *app = L->app;
-    fr_req *r = L->free_reqs;
-    if (r) {
-        L->free_reqs = r->free_next;
-        L->nfree_reqs--;
-    } else {
-        size_t sz = sizeof(fr_req) + app->cfg.max_headers * sizeof(fr_header);
-        r = (fr_req *)FR_MALLOC(sz);
-        if (!r) return NULL;
-        memset(r, 0, sizeof *r);
-        fr_arena_init(&r->arena, NULL);
-        if (pthread_mutex_init(&r->smu, NULL) != 0) {
-            FR_FREE(r);
-            return NULL;
-        }
-        if (pthread_cond_init(&r->scv, NULL) != 0) {
-            pthread_mutex_destroy(&r->smu);
-            FR_FREE(r);
-            return NULL;
-        }
+/* A new request with room for max_headers + extra header fields. */
+static fr_req *fr__req_alloc(const fr_app *app, size_t extra) {
+    size_t sz = sizeof(fr_req) + (app->cfg.max_headers + extra) * sizeof(fr_header);
+    fr_req *r = (fr_req *)FR_MALLOC(sz);
+    if (!r) return NULL;
+    memset(r, 0, sizeof *r);
+    fr_arena_init(&r->arena, NULL);
+    if (pthread_mutex_init(&r->smu, NULL) != 0) {
+        FR_FREE(r);
+        return NULL;
     }
+    if (pthread_cond_init(&r->scv, NULL) != 0) {
+        pthread_mutex_destroy(&r->smu);
+        FR_FREE(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Reset a new or recycled request (L is NULL for fr_dispatch requests). */
+FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->app = app;
     r->loop = L;
     r->conn = NULL;
@@ -586,6 +614,18 @@ static fr_req *fr__req_get(fr__loop *L) {
     r->squeued = 0;
     r->bytes_sent = 0;
     r->t0 = 0;
+}
+
+static fr_req *fr__req_get(fr__loop *L) {
+    fr_req *r = L->free_reqs;
+    if (r) {
+        L->free_reqs = r->free_next;
+        L->nfree_reqs--;
+    } else {
+        r = fr__req_alloc(L->app, 0);
+        if (!r) return NULL;
+    }
+    fr__req_init(r, L->app, L);
     return r;
 }
 
@@ -663,12 +703,9 @@ static void fr__req_finish(fr_req *req, int ok, int recycle);
 /* Orphan path: the loop no longer runs; finish on the caller's thread. */
 static void fr__orphan_finish(fr_req *req) { fr__req_finish(req, 0, 0); }
 
-/* Runs on_done and the access log, releases the body, recycles. For a
- * zombie, the connection memory goes too. */
-static void fr__req_finish(fr_req *req, int ok, int recycle) {
-    fr__loop *L = req->loop;
+/* on_done, the access log, then the body is released (both paths). */
+FR__SRV_SHARED void fr__req_report(fr_req *req, int ok) {
     fr_app *app = req->app;
-    fr__conn *c = req->conn;
     if (req->done) req->done(req, ok, req->done_ud);
     if (app->cfg.access_log) {
         double ms = req->t0 > 0 ? (fr__srv_now_s() - req->t0) * 1000.0 : 0.0;
@@ -676,6 +713,14 @@ static void fr__req_finish(fr_req *req, int ok, int recycle) {
     }
     if (req->rbody_free) req->rbody_free(req->rbody_ud, req->rbody);
     req->rbody_free = NULL;
+}
+
+/* Runs on_done and the access log, releases the body, recycles. For a
+ * zombie, the connection memory goes too. */
+static void fr__req_finish(fr_req *req, int ok, int recycle) {
+    fr__loop *L = req->loop;
+    fr__conn *c = req->conn;
+    fr__req_report(req, ok);
     if (req->zombie) {
         pthread_mutex_lock(&L->qmu);
         if (req->zprev) req->zprev->znext = req->znext;
@@ -982,19 +1027,10 @@ static void fr__req_service(fr_req *req) {
     c->state = FR__C_WRITING;
 }
 
-static void fr__dispatch(fr__conn *c) {
-    fr__loop *L = c->loop;
-    fr_app *app = L->app;
-    fr_req *req = c->req;
-    fr_handler h;
-    void *ud;
-    int rc;
+/* Decode the path, match it and pick the handler: the route's, the
+ * fallback, or NULL for fr_res_default. Shared by sockets and fr_dispatch. */
+FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
     const char *pct;
-    req->conn = c;
-    req->dispatched = 1;
-    c->state = FR__C_HANDLING;
-    fr__timer_clear(c);
-    if (app->cfg.access_log) req->t0 = fr__srv_now_s();
     req->is_head = req->h.method.len == 4 && memcmp(req->h.method.buf, "HEAD", 4) == 0;
     pct = req->h.path.len ? (const char *)memchr(req->h.path.buf, '%', req->h.path.len) : NULL;
     if (pct) {
@@ -1012,15 +1048,26 @@ static void fr__dispatch(fr__conn *c) {
     fr_router_match(app->router, req->h.method, req->path, &req->m);
     if (req->m.status == FR_MATCH_FOUND && req->m.data) {
         fr__route *rt = (fr__route *)req->m.data;
-        h = rt->h;
-        ud = rt->ud;
-    } else if (app->fallback) {
-        h = app->fallback;
-        ud = app->fallback_ud;
-    } else {
-        h = NULL;
-        ud = NULL;
+        *ud = rt->ud;
+        return rt->h;
     }
+    *ud = app->fallback_ud;
+    return app->fallback;
+}
+
+static void fr__dispatch(fr__conn *c) {
+    fr__loop *L = c->loop;
+    fr_app *app = L->app;
+    fr_req *req = c->req;
+    fr_handler h;
+    void *ud;
+    int rc;
+    req->conn = c;
+    req->dispatched = 1;
+    c->state = FR__C_HANDLING;
+    fr__timer_clear(c);
+    if (app->cfg.access_log) req->t0 = fr__srv_now_s();
+    h = fr__req_route(app, req, &ud);
     fr__tls_req = req;
     rc = h ? h(req, ud) : fr_res_default(req);
     fr__tls_req = NULL;
@@ -1934,6 +1981,13 @@ fr_app *fr_app_new(const fr_config *cfg) {
         FR_FREE(app);
         return NULL;
     }
+    if (pthread_mutex_init(&app->sink_mu, NULL) != 0) {
+        pthread_cond_destroy(&app->cv);
+        pthread_mutex_destroy(&app->mu);
+        FR_FREE(app->server_name);
+        FR_FREE(app);
+        return NULL;
+    }
     if (!app->server_name) goto fail;
     memcpy(app->server_name, sn, app->server_name_len + 1);
     app->cfg.server_name = app->server_name;
@@ -1969,6 +2023,9 @@ void fr_app_free(fr_app *app) {
         pthread_mutex_destroy(&L->qmu);
     }
     FR_FREE(app->loops);
+    /* fr_dispatch requests their holders never finished: on_done(ok=0), freed */
+    while (app->sinks) fr__sink_abandon(app->sinks);
+    pthread_mutex_destroy(&app->sink_mu);
     for (i = 0; i < app->nlsn; i++) close(app->lsn[i].fd);
     fr__srv_wake_close(app->stop_rd, app->stop_wr);
     rt = app->routes;
@@ -2233,6 +2290,8 @@ fr_str fr_req_path(const fr_req *req) { return req->path; }
 fr_str fr_req_raw_path(const fr_req *req) { return req->h.path; }
 fr_str fr_req_query(const fr_req *req) { return req->h.query; }
 fr_str fr_req_target(const fr_req *req) { return req->h.target; }
+fr_str fr_req_scheme(const fr_req *req) { return req->scheme.len ? req->scheme : FR_STR("http"); }
+const fr_sink *fr_req_sink(const fr_req *req) { return req->sink; }
 int fr_req_http_minor(const fr_req *req) { return req->h.minor_version; }
 fr_str fr_req_body(const fr_req *req) { return req->body; }
 fr_app *fr_req_app(const fr_req *req) { return req->app; }
@@ -2353,7 +2412,7 @@ fr_str fr_req_client_addr(const fr_req *req) {
 
 int fr_req_client_port(const fr_req *req) {
     const fr__conn *c = req->conn;
-    if (!c) return 0;
+    if (!c) return req->client_port; /* fr_dispatch: the descriptor's; else 0 */
     if (c->peer.ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)&c->peer)->sin_port);
     if (c->peer.ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)&c->peer)->sin6_port);
     return 0;
@@ -2487,6 +2546,10 @@ int fr_res_send(fr_req *req) {
     if (!req) return -1;
     if (req->streaming) return fr__stream_end(req);
     if (atomic_exchange(&req->send_called, 1)) return -1;
+    if (req->sink) { /* fr_dispatch: delivered now, on this thread */
+        fr__sink_send(req);
+        return 0;
+    }
     if (fr__tls_req == req) {
         req->inline_released = 1; /* inside its own handler: written on return */
         return 0;
@@ -2531,14 +2594,15 @@ int fr_res_default(fr_req *req) {
     if (req->m.status == FR_MATCH_REDIRECT) {
         /* the other trailing-slash form of the raw path, absolute like
          * Starlette's redirect_slashes; query kept */
-        fr_str raw = req->h.path, host = req->h.host;
-        size_t cap = raw.len + host.len + req->h.query.len + 16, pl = raw.len, n = 0;
+        fr_str raw = req->h.path, host = req->h.host, scheme = fr_req_scheme(req);
+        size_t cap = raw.len + host.len + req->h.query.len + scheme.len + 16, pl = raw.len, n = 0;
         char *loc = (char *)fr_arena_alloc(&req->arena, cap);
         if (!loc) return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 34);
         if (host.len) {
-            memcpy(loc, "http://", 7);
-            memcpy(loc + 7, host.buf, host.len);
-            n = 7 + host.len;
+            memcpy(loc, scheme.buf, scheme.len);
+            memcpy(loc + scheme.len, "://", 3);
+            memcpy(loc + scheme.len + 3, host.buf, host.len);
+            n = scheme.len + 3 + host.len;
         }
         if (req->m.redirect_add_slash) {
             memcpy(loc + n, raw.buf, pl);
@@ -2581,6 +2645,7 @@ int fr_res_stream_begin(fr_req *req) {
     fr_app *app;
     int ka, rc = 0;
     if (!req) return -1;
+    if (req->sink) return fr__sink_stream_begin(req);
     app = req->app;
     pthread_mutex_lock(&req->smu);
     if (req->streaming || atomic_load(&req->send_called)) {
@@ -2615,6 +2680,7 @@ int fr_res_stream_begin(fr_req *req) {
 int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
     size_t before;
     if (!req || (len && !data)) return -1;
+    if (req->sink) return fr__sink_stream_write(req, data, len);
     pthread_mutex_lock(&req->smu);
     if (!req->streaming || req->stream_ended) {
         pthread_mutex_unlock(&req->smu);
@@ -2646,6 +2712,7 @@ int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
 
 static int fr__stream_end(fr_req *req) {
     int failed;
+    if (req->sink) return fr__sink_stream_end(req);
     if (atomic_exchange(&req->send_called, 1)) return -1;
     pthread_mutex_lock(&req->smu);
     if (!req->stream_failed && req->stream_chunked && !req->is_head) {
@@ -2667,4 +2734,351 @@ int fr_res_stream_end(fr_req *req) {
     if (!req) return -1;
     if (!req->streaming) return -1;
     return fr__stream_end(req);
+}
+
+/* ------------------------------------------------------------------------ */
+/* requests from memory: fr_dispatch and its sink                            */
+/*
+ * A dispatched request has no connection and no loop (conn == loop == NULL,
+ * sink != NULL). Its head is written into the request arena as a client
+ * would have sent it and parsed by the socket parser, so views, limits and
+ * error answers are the socket path's. The response functions branch on
+ * req->sink once and then call the sink directly on the calling thread:
+ * there is no queue, no buffering and no backpressure beyond the sink's own.
+ * Two references keep the request alive: the handler's (dropped when it
+ * returns) and the response's (dropped after the sink's last call); the
+ * thread dropping the last one runs on_done and frees the request.
+ */
+
+#define FR__SINK_FILE_CHUNK 65536 /* fr_res_file on a sink: bytes per body call */
+
+enum { FR__HW_VALUE = 0, FR__HW_NAME, FR__HW_LINE };
+
+/* Bounded head writer. A byte that cannot be carried by a request head
+ * (CR/LF/NUL anywhere; ':' in a field name; SP in method or target) is
+ * written as a NUL and ends the head there: the parser refuses it (400)
+ * unless an earlier byte already failed, exactly as for a socket. */
+typedef struct fr__hw {
+    char *p;
+    size_t n, cap;
+    int stop;
+} fr__hw;
+
+static void fr__hw_put(fr__hw *w, const char *s, size_t len, int kind) {
+    size_t i;
+    for (i = 0; i < len && !w->stop; i++) {
+        char c = s[i];
+        if (w->n == w->cap) {
+            w->stop = 1;
+            break;
+        }
+        if (c == '\r' || c == '\n' || c == 0 || (kind == FR__HW_NAME && c == ':') ||
+            (kind == FR__HW_LINE && c == ' ')) {
+            w->p[w->n++] = 0;
+            w->stop = 1;
+            break;
+        }
+        w->p[w->n++] = c;
+    }
+}
+
+static void fr__hw_lit(fr__hw *w, const char *s, size_t len) {
+    size_t i;
+    for (i = 0; i < len && !w->stop; i++) {
+        if (w->n == w->cap) w->stop = 1;
+        else w->p[w->n++] = s[i];
+    }
+}
+
+static size_t fr__sat_add(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+static int fr__sink_str_bad(fr_str s) { return s.len && !s.buf; }
+
+/* -1 when the descriptor cannot be dispatched at all */
+static int fr__sink_desc_check(const fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
+    size_t i;
+    if (!app || !d || !sink || !sink->start || !sink->body) return -1;
+    if (fr__sink_str_bad(d->method) || fr__sink_str_bad(d->target) || fr__sink_str_bad(d->body) ||
+        fr__sink_str_bad(d->client_addr) || fr__sink_str_bad(d->scheme))
+        return -1;
+    if (d->nheaders && !d->headers) return -1;
+    for (i = 0; i < d->nheaders; i++)
+        if (fr__sink_str_bad(d->headers[i].name) || fr__sink_str_bad(d->headers[i].value)) return -1;
+    return 0;
+}
+
+/* Build and parse the head; copy body, client address and scheme.
+ * 0 ok, an HTTP status for an engine-made answer, -1 out of memory. */
+static int fr__sink_parse(fr_app *app, fr_req *req, const fr_request_desc *d) {
+    static const char host_line[] = "host: \r\n";
+    size_t hl = sizeof host_line - 1, need, i;
+    int synth = !d->http10, r;
+    fr_http_limits lim;
+    fr_err err;
+    fr__hw w;
+    for (i = 0; i < d->nheaders && synth; i++)
+        if (fr_str_ieq_c(d->headers[i].name, "host")) synth = 0;
+    /* HTTP/1.1 requires Host; an ASGI scope may have none: an empty Host
+     * (legal) is put first, where it moves every given byte by the same
+     * amount the limits are raised, and hidden after parsing. */
+    lim.max_header_bytes = app->cfg.max_header_bytes;
+    if (lim.max_header_bytes > (size_t)INT_MAX) lim.max_header_bytes = (size_t)INT_MAX;
+    lim.max_headers = app->cfg.max_headers;
+    lim.max_uri_bytes = app->cfg.max_uri_bytes;
+    if (synth) {
+        lim.max_header_bytes += hl;
+        lim.max_headers++;
+    }
+    need = fr__sat_add(d->method.len, d->target.len);
+    need = fr__sat_add(need, sizeof " HTTP/1.1\r\n" + 2 + (synth ? hl : 0));
+    for (i = 0; i < d->nheaders; i++) {
+        need = fr__sat_add(need, d->headers[i].name.len);
+        need = fr__sat_add(need, d->headers[i].value.len);
+        need = fr__sat_add(need, 4);
+    }
+    /* the parser never looks past max_header_bytes: neither do we */
+    w.cap = need < lim.max_header_bytes ? need : lim.max_header_bytes;
+    w.p = (char *)fr_arena_alloc(&req->arena, w.cap ? w.cap : 1);
+    if (!w.p) return -1;
+    w.n = 0;
+    w.stop = 0;
+    fr__hw_put(&w, d->method.buf, d->method.len, FR__HW_LINE);
+    fr__hw_lit(&w, " ", 1);
+    fr__hw_put(&w, d->target.buf, d->target.len, FR__HW_LINE);
+    fr__hw_lit(&w, d->http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n", 11);
+    if (synth) fr__hw_lit(&w, host_line, hl);
+    for (i = 0; i < d->nheaders && !w.stop; i++) {
+        fr__hw_put(&w, d->headers[i].name.buf, d->headers[i].name.len, FR__HW_NAME);
+        fr__hw_lit(&w, ": ", 2);
+        fr__hw_put(&w, d->headers[i].value.buf, d->headers[i].value.len, FR__HW_VALUE);
+        fr__hw_lit(&w, "\r\n", 2);
+    }
+    fr__hw_lit(&w, "\r\n", 2);
+    err.code = 0;
+    r = fr_http_parse_request(w.p, w.n, &req->h, req->headers, lim.max_headers, &lim, &err);
+    if (r == -2) return 431; /* longer than max_header_bytes: as a socket answers */
+    if (r < 0) return err.code >= 400 && err.code <= 599 ? err.code : 400;
+    if (synth) { /* hide the empty Host put first */
+        req->h.headers++;
+        req->h.num_headers--;
+    }
+    if (d->body.len > app->cfg.max_body_bytes ||
+        (req->h.body_kind == FR_BODY_LENGTH && req->h.content_length > app->cfg.max_body_bytes))
+        return 413;
+    req->body.buf = "";
+    req->body.len = d->body.len;
+    if (d->body.len) {
+        char *b = (char *)fr_arena_alloc(&req->arena, d->body.len);
+        if (!b) return -1;
+        memcpy(b, d->body.buf, d->body.len);
+        req->body.buf = b;
+    }
+    req->client_addr.buf = "";
+    req->client_addr.len = 0;
+    if (d->client_addr.len) {
+        req->client_addr.buf = fr_arena_strdup(&req->arena, d->client_addr.buf, d->client_addr.len);
+        if (!req->client_addr.buf) return -1;
+        req->client_addr.len = d->client_addr.len;
+    }
+    req->client_port = d->client_port;
+    if (d->scheme.len) {
+        req->scheme.buf = fr_arena_strdup(&req->arena, d->scheme.buf, d->scheme.len);
+        if (!req->scheme.buf) return -1;
+        req->scheme.len = d->scheme.len;
+    }
+    return 0;
+}
+
+/* The engine's own answer ({"detail":"<reason>"}), like fr__error_response. */
+static void fr__sink_error(const fr_sink *s, int status) {
+    fr_buf body = {NULL, 0, 0};
+    fr_header hv[2];
+    char cl[24];
+    int n;
+    if (fr_error_detail(&body, fr_str_c(fr_http_reason(status))) < 0) body.len = 0;
+    n = snprintf(cl, sizeof cl, "%zu", body.len);
+    hv[0].name = FR_STR("content-type");
+    hv[0].value = FR_STR("application/json");
+    hv[1].name = FR_STR("content-length");
+    hv[1].value.buf = cl;
+    hv[1].value.len = (size_t)n;
+    s->start(s->ud, status, hv, 2);
+    s->body(s->ud, body.len ? body.buf : NULL, body.len, 0);
+    fr_buf_free(&body);
+}
+
+/* on_done, access log, body and file released, request freed. */
+static void fr__sink_finish(fr_req *req) {
+    fr_app *app = req->app;
+    fr__req_report(req, req->sink_ok);
+    if (req->rfd >= 0) fr__req_drop_file(req);
+    pthread_mutex_lock(&app->sink_mu);
+    if (req->sprev) req->sprev->snext = req->snext;
+    else app->sinks = req->snext;
+    if (req->snext) req->snext->sprev = req->sprev;
+    pthread_mutex_unlock(&app->sink_mu);
+    fr__req_free_mem(req);
+}
+
+static void fr__sink_unref(fr_req *req) {
+    if (atomic_fetch_sub_explicit(&req->sink_refs, 1, memory_order_acq_rel) == 1) fr__sink_finish(req);
+}
+
+/* fr_app_free: a request whose response never finished */
+static void fr__sink_abandon(fr_req *req) {
+    req->sink_ok = 0;
+    fr__sink_finish(req);
+}
+
+/* start(): the handler's headers + content-length when clen >= 0.
+ * -1 (out of memory) before calling the sink. */
+static int fr__sink_start(fr_req *req, int64_t clen) {
+    if (clen >= 0) {
+        char *num = (char *)fr_arena_alloc(&req->arena, 24);
+        int n;
+        if (!num) return -1;
+        n = snprintf(num, 24, "%llu", (unsigned long long)clen);
+        if (fr__res_header_ref(req, "content-length", 14, num, (size_t)n) < 0) return -1;
+    }
+    req->sink->start(req->sink->ud, req->status, req->rh, req->nrh);
+    return 0;
+}
+
+/* fr_res_file: read the range (pread; read for an unseekable fd) and hand
+ * it over in FR__SINK_FILE_CHUNK pieces. A file shorter than promised ends
+ * the body early (the last call, more = 0, comes anyway). 0 or -1. */
+static int fr__sink_file(fr_req *req) {
+    const fr_sink *s = req->sink;
+    uint64_t left = req->rfd_len;
+    size_t cap = left < FR__SINK_FILE_CHUNK ? (size_t)left : FR__SINK_FILE_CHUNK;
+    char *buf;
+    int rc = 0;
+    if (!left) return s->body(s->ud, NULL, 0, 0) < 0 ? -1 : 0;
+    buf = (char *)FR_MALLOC(cap);
+    if (!buf) {
+        s->body(s->ud, NULL, 0, 0);
+        return -1;
+    }
+    while (left) {
+        size_t want = left < cap ? (size_t)left : cap;
+        ssize_t n = -1;
+        errno = ESPIPE;
+        if (req->rfd_nosf < 2) {
+            do n = pread(req->rfd, buf, want, (off_t)req->rfd_off);
+            while (n < 0 && errno == EINTR);
+        }
+        if (n < 0 && errno == ESPIPE) { /* pipe, socket: no offsets, just read */
+            req->rfd_nosf = 2;
+            do n = read(req->rfd, buf, want);
+            while (n < 0 && errno == EINTR);
+        }
+        if (n <= 0) { /* shrank or unreadable */
+            s->body(s->ud, NULL, 0, 0);
+            rc = -1;
+            break;
+        }
+        req->rfd_off += (uint64_t)n;
+        left -= (uint64_t)n;
+        if (s->body(s->ud, buf, (size_t)n, left > 0) < 0) {
+            rc = -1;
+            break;
+        }
+        req->bytes_sent += (uint64_t)n;
+    }
+    FR_FREE(buf);
+    return rc;
+}
+
+/* The whole response of a non-streamed request. 0, or -1 when the sink
+ * went away or the body fell short. */
+static int fr__sink_deliver(fr_req *req) {
+    static const fr_header zero_len = {{"content-length", 14}, {"0", 1}};
+    const fr_sink *s = req->sink;
+    int nobody = fr__status_has_no_body(req->status);
+    int64_t clen = nobody ? -1 : req->rfd >= 0 ? (int64_t)req->rfd_len : (int64_t)req->rbody_len;
+    if (fr__sink_start(req, clen) < 0) { /* out of memory: as fr__res_build */
+        req->status = 500;
+        s->start(s->ud, 500, &zero_len, 1);
+        s->body(s->ud, NULL, 0, 0);
+        return -1;
+    }
+    if (nobody || req->is_head) return s->body(s->ud, NULL, 0, 0) < 0 ? -1 : 0;
+    if (req->rfd >= 0) return fr__sink_file(req);
+    if (s->body(s->ud, req->rbody_len ? (const char *)req->rbody : NULL, req->rbody_len, 0) < 0) return -1;
+    req->bytes_sent += req->rbody_len;
+    return 0;
+}
+
+/* fr_res_send (send_called already claimed) */
+static void fr__sink_send(fr_req *req) {
+    req->sink_ok = fr__sink_deliver(req) == 0;
+    fr__sink_unref(req); /* req may be gone */
+}
+
+static int fr__sink_stream_begin(fr_req *req) {
+    int64_t clen = req->res_clen;
+    if (req->streaming || atomic_load(&req->send_called)) return -1;
+    if (req->status < 200 || req->status == 204) clen = -1; /* as fr_http_write_head */
+    if (fr__sink_start(req, clen) < 0) return -1;
+    req->streaming = 1;
+    return 0;
+}
+
+static int fr__sink_stream_write(fr_req *req, const void *data, size_t len) {
+    const fr_sink *s = req->sink;
+    if (!req->streaming || req->stream_ended || req->stream_failed) return -1;
+    if (len == 0 || req->is_head || fr__status_has_no_body(req->status)) return 0;
+    if (s->body(s->ud, (const char *)data, len, 1) < 0) {
+        req->stream_failed = 1;
+        return -1;
+    }
+    req->bytes_sent += len;
+    return 0;
+}
+
+static int fr__sink_stream_end(fr_req *req) {
+    const fr_sink *s = req->sink;
+    int failed;
+    if (atomic_exchange(&req->send_called, 1)) return -1;
+    req->stream_ended = 1;
+    if (!req->stream_failed && s->body(s->ud, NULL, 0, 0) < 0) req->stream_failed = 1;
+    failed = req->stream_failed;
+    req->sink_ok = !failed;
+    fr__sink_unref(req); /* req may be gone */
+    return failed ? -1 : 0;
+}
+
+int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
+    fr_req *req;
+    fr_handler h;
+    void *ud;
+    int rc;
+    if (fr__sink_desc_check(app, d, sink) < 0) return -1;
+    req = fr__req_alloc(app, 1);
+    if (!req) return -1;
+    fr__req_init(req, app, NULL);
+    req->sink_copy = *sink;
+    req->sink = &req->sink_copy;
+    rc = fr__sink_parse(app, req, d);
+    if (rc != 0) {
+        if (rc > 0) fr__sink_error(req->sink, rc);
+        fr__req_free_mem(req);
+        return rc > 0 ? 0 : -1;
+    }
+    req->dispatched = 1;
+    req->sink_ok = 0;
+    atomic_init(&req->sink_refs, 2);
+    pthread_mutex_lock(&app->sink_mu);
+    req->sprev = NULL;
+    req->snext = app->sinks;
+    if (app->sinks) app->sinks->sprev = req;
+    app->sinks = req;
+    pthread_mutex_unlock(&app->sink_mu);
+    if (app->cfg.access_log) req->t0 = fr__srv_now_s();
+    h = fr__req_route(app, req, &ud);
+    rc = h ? h(req, ud) : fr_res_default(req);
+    /* FR_DONE without an answer: the response as built so far, as on a socket */
+    if (rc != FR_PENDING && !req->streaming && !atomic_exchange(&req->send_called, 1)) fr__sink_send(req);
+    fr__sink_unref(req); /* the handler's reference; req may be gone */
+    return 0;
 }

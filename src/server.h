@@ -26,6 +26,11 @@
  *  - Backends: epoll (Linux), kqueue (macOS/BSD), poll() elsewhere or with
  *    -DFR_USE_POLL=1. With poll() a client that half-closes while its
  *    request is pending is only noticed when the response is written.
+ *  - fr_dispatch (end of this header) runs a request described in memory
+ *    through the same router, handlers and limits and hands the response
+ *    to an fr_sink (how the app is served as an ASGI application). Where
+ *    this header says "loop thread" or "socket", a dispatched request has
+ *    the thread and the sink described there instead.
  */
 
 typedef struct fr_app fr_app;
@@ -41,10 +46,14 @@ enum { FR_DONE = 0, FR_PENDING = 1 };
 /* Called once the response has been fully written to the socket (ok = 1) or
  * the connection failed first (ok = 0), on the loop thread. `req` is still
  * readable inside the callback and freed right after it returns. This is where
- * background tasks and dependency teardowns run. */
+ * background tasks and dependency teardowns run. fr_dispatch requests: after
+ * the sink's last call (ok = 0 if the sink returned -1 or a file fell short),
+ * on the thread that finished last of the handler and the response. */
 typedef void (*fr_done_fn)(fr_req *req, int ok, void *userdata);
 
-/* Access-log hook: one call per finished request, on the loop thread. */
+/* Access-log hook: one call per finished request, on the loop thread (for
+ * fr_dispatch requests: right after on_done, on its thread; bytes_sent then
+ * counts body bytes only). Engine-made error answers are not logged. */
 typedef void (*fr_access_fn)(fr_req *req, int status, uint64_t bytes_sent, double ms,
                              void *userdata);
 
@@ -164,11 +173,15 @@ FR_API int fr_res_body_take(fr_req *req, const void *data, size_t len,
  * fr_res_stream_begin. 0, or -1 (bad or write-only fd, directory, offset +
  * len beyond INT64_MAX; the fd is then left untouched).
  * Ownership: the engine closes fd when close_fd (after on_done; also when
- * the client disconnects, the request is abandoned or the body replaced). */
+ * the client disconnects, the request is abandoned or the body replaced).
+ * fr_dispatch requests: fr_res_send reads the range with pread (read for
+ * unseekable fds) on its calling thread and gives it to the sink in pieces
+ * of at most 64 KiB; a short file ends the body early (on_done ok = 0). */
 FR_API int fr_res_file(fr_req *req, int fd, uint64_t offset, uint64_t len, int close_fd);
 /* Finish the response. From the handler's thread or ANY other thread for a
  * FR_PENDING request. Returns 0, or -1 if already sent. The request must not
- * be touched afterwards (except inside its fr_done_fn). */
+ * be touched afterwards (except inside its fr_done_fn). fr_dispatch requests:
+ * the sink is called from inside fr_res_send (also inside the handler). */
 FR_API int fr_res_send(fr_req *req);
 /* Conveniences: set status, content-type and body, then send. Return FR_DONE. */
 FR_API int fr_res_json(fr_req *req, int status, const char *json, size_t len);
@@ -185,7 +198,109 @@ FR_API int fr_res_default(fr_req *req);
  * it). write/end return -1 once the client has gone. fr_res_stream_end (or
  * fr_res_send) must always be called: it releases the request, whose
  * on_done then runs (ok = 0 if the client went away). A handler that
- * streams returns FR_PENDING unless it ended the stream itself. */
+ * streams returns FR_PENDING unless it ended the stream itself.
+ * fr_dispatch requests: begin calls sink->start, each non-empty write one
+ * sink->body(more = 1) on the calling thread (no copy, no queue: the sink's
+ * own pace is the backpressure; nothing for HEAD/1xx/204/304), end
+ * sink->body(NULL, 0, 0). After the sink returned -1, write and end
+ * return -1 and the sink is not called again. */
 FR_API int fr_res_stream_begin(fr_req *req);
 FR_API int fr_res_stream_write(fr_req *req, const void *data, size_t len);
 FR_API int fr_res_stream_end(fr_req *req);
+
+/* ---- requests that do not come from a socket (the ASGI face) ----
+ *
+ * fr_dispatch runs one request described in memory through the same engine
+ * as a socket request: same router, handlers, fallback, default answers
+ * (404, 405 + allow, redirect_slashes 307), HEAD from GET routes, limits and
+ * engine-made 4xx answers, access log and fr_req API. Its response goes to
+ * an fr_sink instead of a socket. The app does not need to listen or serve
+ * (fr_listen/fr_serve/fr_poll are never required), and fr_dispatch may run
+ * on any thread, also while the same app serves sockets.
+ *
+ * What the sink receives, in order, from the thread that finishes the
+ * response (the handler's; the one calling fr_res_send on an FR_PENDING
+ * request; the one writing a stream):
+ *   start  once: status and the response headers as the handler set them
+ *          (names as given, "content-type" included) plus, for a complete
+ *          body, "content-length" (the GET body's length for HEAD; none for
+ *          1xx/204/304; for a stream only when the handler set one). Never
+ *          date, server, connection or transfer-encoding: those belong to the
+ *          server that carries the response.
+ *   body   zero or more calls with more = 1, then exactly one with more = 0
+ *          (len may be 0). A complete body comes in one call with more = 0;
+ *          a file (fr_res_file) in pieces of at most 64 KiB; a stream as one
+ *          more = 1 call per non-empty fr_res_stream_write and
+ *          body(NULL, 0, 0) from fr_res_stream_end. HEAD, 1xx, 204 and 304
+ *          get body(NULL, 0, 0) only. Returning -1 means the consumer is
+ *          gone: the engine calls this sink no more (a later stream write
+ *          returns -1, as for a closed socket) and on_done gets ok = 0.
+ * headers/data are only valid during the call. The engine is done with the
+ * sink and its ud once a more = 0 call or a -1 return has come back (or
+ * fr_dispatch returned -1, or fr_app_free abandoned the request).
+ *
+ * Engine-made answers (400/414/431/501/505 for a head the socket parser
+ * would refuse, 413 for a body over max_body_bytes) come as start(status,
+ * content-type: application/json + content-length) and one body call with
+ * {"detail":"<reason phrase>"}, during fr_dispatch; no handler, on_done or
+ * access log runs for them, as on the socket path.
+ *
+ * Lifetime: the request lives until both its handler has returned and its
+ * response has finished; then on_done(ok) runs (after the sink's last call),
+ * the access log fires (bytes_sent counts body bytes given to the sink), the
+ * body and file are released and the request is freed, on whichever of those
+ * two threads came last. An FR_PENDING request its holder never finishes is
+ * finished by fr_app_free (on_done ok = 0, the sink is not called again).
+ * fr_route/fr_app_set_fallback must not run concurrently with fr_dispatch,
+ * and fr_app_free only after every fr_dispatch call has returned. */
+
+/* A response destination for requests that did not come from a socket. */
+typedef struct fr_sink {
+    /* status and headers, once, before any body */
+    void (*start)(void *ud, int status, const fr_header *headers, size_t nheaders);
+    /* body bytes; more = 0 on the last call (len may be 0). 0, or -1 when
+     * the consumer is gone (no further calls are made) */
+    int (*body)(void *ud, const char *data, size_t len, int more);
+    void *ud;
+} fr_sink;
+
+/* One request. Everything is copied by fr_dispatch; a zeroed struct plus
+ * method and target is a valid HTTP/1.1 request without headers or body. */
+typedef struct fr_request_desc {
+    fr_str method;            /* "GET" (as on a request line: case-sensitive) */
+    fr_str target;            /* raw path + optional "?query", exactly as on a request
+                                 line (percent-encoded; the engine decodes the path) */
+    const fr_header *headers; /* names in any case, kept as given; values as sent */
+    size_t nheaders;
+    fr_str body;              /* the whole (already de-chunked) body */
+    fr_str client_addr;       /* fr_req_client_addr; len 0 = unknown ("") */
+    int client_port;          /* fr_req_client_port; 0 = unknown */
+    int http10;               /* 1: an HTTP/1.0 request; 0 = HTTP/1.1 (also for
+                                 HTTP/2 and 3: fr_req_http_minor() then says 1) */
+    fr_str scheme;            /* "https" or "http"; len 0 = "http". Used by the
+                                 redirect_slashes location and fr_req_scheme */
+} fr_request_desc;
+
+/* Route and run one request; its response goes to `sink` (copied, like `d`).
+ * The head is checked exactly as the socket parser checks a request line
+ * and header fields (so the same limits give the same 4xx answers), with
+ * two differences: a request without a Host header is accepted (ASGI
+ * scopes may have none; fr_req_header(req, "host") is then absent), and a
+ * byte no request head could carry there (CR, LF or NUL in a header field,
+ * ':' in a header name, a space, CR, LF or NUL in method or target) is
+ * answered 400 -- unless an earlier part of the head already fails (413
+ * aside, the first failing byte decides, as on a socket).
+ * A Content-Length header over max_body_bytes gives 413 like body.len does;
+ * otherwise the header is not compared with body.len.
+ * Returns 0 (dispatched: the sink may already have been called, and was
+ * if the answer was made inline), or -1 on a bad descriptor (NULL app, d,
+ * sink, sink->start or sink->body; a NULL buf with len > 0; headers NULL
+ * with nheaders > 0) or out of memory; the sink is then not called. */
+FR_API int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink);
+/* The sink of an fr_dispatch request (a copy of the one passed), NULL for a
+ * request from a socket: lets a handler tell the two apart and reach the
+ * sink's userdata (the Python face finds its ASGI channel this way). */
+FR_API const fr_sink *fr_req_sink(const fr_req *req);
+
+/* "http" for socket requests; the descriptor's scheme for dispatched ones. */
+FR_API fr_str fr_req_scheme(const fr_req *req);

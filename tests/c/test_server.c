@@ -2057,6 +2057,1210 @@ static void test_no_alloc_per_request(void) {
 #endif
 }
 
+/* ------------------------------------------------------------------------ */
+/* requests from memory (fr_dispatch) and their sinks                        */
+
+/* A sink that records everything it is given and checks the order of
+ * calls: start once before any body, nothing after more = 0 or a -1. */
+typedef struct tsink {
+    pthread_mutex_t mu;
+    int starts, bodies, more_bodies, finals, order_bad, status;
+    int fail_at; /* return -1 from the fail_at-th body call (1-based); 0 never */
+    int failed;
+    size_t max_piece;
+    char head[4096]; /* "name: value\r\n" per header, as given to start */
+    size_t head_len;
+    fr_buf body;
+    pthread_t start_thr, final_thr;
+} tsink;
+
+static void ts_init(tsink *t) {
+    memset(t, 0, sizeof *t);
+    pthread_mutex_init(&t->mu, NULL);
+}
+
+static void ts_free(tsink *t) {
+    fr_buf_free(&t->body);
+    pthread_mutex_destroy(&t->mu);
+}
+
+static void ts_start(void *ud, int status, const fr_header *h, size_t n) {
+    tsink *t = (tsink *)ud;
+    size_t i;
+    pthread_mutex_lock(&t->mu);
+    if (t->starts || t->bodies || t->failed) t->order_bad = 1;
+    t->starts++;
+    t->status = status;
+    t->start_thr = pthread_self();
+    for (i = 0; i < n; i++) {
+        int k = snprintf(t->head + t->head_len, sizeof t->head - t->head_len, "%.*s: %.*s\r\n",
+                         (int)h[i].name.len, h[i].name.buf, (int)h[i].value.len,
+                         h[i].value.buf ? h[i].value.buf : "");
+        if (k > 0 && (size_t)k < sizeof t->head - t->head_len) t->head_len += (size_t)k;
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+static int ts_body(void *ud, const char *data, size_t len, int more) {
+    tsink *t = (tsink *)ud;
+    int rc = 0;
+    pthread_mutex_lock(&t->mu);
+    if (!t->starts || t->finals || t->failed || (len && !data)) t->order_bad = 1;
+    t->bodies++;
+    if (len > t->max_piece) t->max_piece = len;
+    if (len) fr_buf_append(&t->body, data, len);
+    if (more) {
+        t->more_bodies++;
+    } else {
+        t->finals++;
+        t->final_thr = pthread_self();
+    }
+    if (t->fail_at && t->bodies == t->fail_at) {
+        t->failed = 1;
+        rc = -1;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+static int ts_get(tsink *t, int *v) {
+    int r;
+    pthread_mutex_lock(&t->mu);
+    r = *v;
+    pthread_mutex_unlock(&t->mu);
+    return r;
+}
+
+/* bounded wait until the sink got its last call (or failed) */
+static int ts_wait(tsink *t) {
+    int i;
+    for (i = 0; i < 500; i++) {
+        if (ts_get(t, &t->finals) || ts_get(t, &t->failed)) return 1;
+        sleep_ms(10);
+    }
+    return 0;
+}
+
+/* the value of header `name` as given to start ("" when absent: 0) */
+static int ts_hdr(const tsink *t, const char *name, char *out, size_t outsz) {
+    resp r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.head, sizeof r.head, "HTTP/1.1 %d X\r\n%.*s\r\n", t->status, (int)t->head_len, t->head);
+    return hdr(&r, name, out, outsz);
+}
+
+/* Split a raw request ("GET /x HTTP/1.1\r\nName: v\r\n\r\nbody") into a
+ * descriptor. Views into `raw`; hs has room for 64 fields. */
+static void desc_from_raw(const char *raw, fr_request_desc *d, fr_header *hs) {
+    const char *p = raw, *sp, *le, *end = raw + strlen(raw);
+    memset(d, 0, sizeof *d);
+    sp = strchr(p, ' ');
+    d->method.buf = p;
+    d->method.len = (size_t)(sp - p);
+    p = sp + 1;
+    sp = strchr(p, ' ');
+    d->target.buf = p;
+    d->target.len = (size_t)(sp - p);
+    d->http10 = strncmp(sp + 1, "HTTP/1.0", 8) == 0;
+    p = strstr(sp, "\r\n") + 2;
+    d->headers = hs;
+    while (p < end && !(p[0] == '\r' && p[1] == '\n')) {
+        const char *colon = strchr(p, ':'), *v = colon + 1;
+        le = strstr(p, "\r\n");
+        while (*v == ' ') v++;
+        hs[d->nheaders].name.buf = p;
+        hs[d->nheaders].name.len = (size_t)(colon - p);
+        hs[d->nheaders].value.buf = v;
+        hs[d->nheaders].value.len = (size_t)(le - v);
+        if (d->nheaders < 63) d->nheaders++;
+        p = le + 2;
+    }
+    p += 2;
+    d->body.buf = p;
+    d->body.len = (size_t)(end - p);
+    d->client_addr = FR_STR("127.0.0.1");
+    d->client_port = 40000;
+}
+
+/* dispatch a raw request to a fresh sink and wait (bounded) for its end */
+static int dispatch_raw(fr_app *app, const char *raw, tsink *t) {
+    fr_request_desc d;
+    fr_header hs[64];
+    fr_sink s;
+    int rc;
+    desc_from_raw(raw, &d, hs);
+    s.start = ts_start;
+    s.body = ts_body;
+    s.ud = t;
+    rc = fr_dispatch(app, &d, &s);
+    if (rc == 0 && !ts_wait(t)) rc = -2;
+    return rc;
+}
+
+/* The socket answer without date/server/connection lines: the header lines
+ * after the status line, as a sink would get them. */
+static void strip_socket_head(const resp *r, char *out, size_t outsz) {
+    const char *p = strstr(r->head, "\r\n") + 2;
+    size_t n = 0;
+    while (*p && !(p[0] == '\r' && p[1] == '\n')) {
+        const char *le = strstr(p, "\r\n") + 2;
+        if (strncmp(p, "date:", 5) != 0 && strncmp(p, "server:", 7) != 0 && strncmp(p, "connection:", 11) != 0 &&
+            n + (size_t)(le - p) < outsz) {
+            memcpy(out + n, p, (size_t)(le - p));
+            n += (size_t)(le - p);
+        }
+        p = le;
+    }
+    out[n] = 0;
+}
+
+/* CHECK_EQ_MEM for a long expected text held in an array */
+static void check_mem_line(int line, const char *got, size_t gl, const char *want) {
+    if (gl == strlen(want) && (gl == 0 || memcmp(got, want, gl) == 0)) return;
+    if (!frt__failed)
+        snprintf(frt__msg, sizeof frt__msg, "line %d: got \"%.*s\" want \"%.200s\"", line,
+                 (int)(gl > 200 ? 200 : gl), got ? got : "", want);
+    frt__failed = 1;
+}
+#define CHECK_MEM_LONG(got, gl, want) check_mem_line(__LINE__, (got), (gl), (want))
+
+/* the same raw request over a socket and through fr_dispatch: same
+ * status, same headers (minus date/server/connection), same body bytes */
+static void same_both_ways(int port, fr_app *app, const char *raw) {
+    resp r;
+    tsink t;
+    char want[4096];
+    int head = strncmp(raw, "HEAD ", 5) == 0;
+    cli c;
+    ts_init(&t);
+    if (cli_open(&c, port) < 0 || cli_sends(&c, raw) < 0 || cli_read(&c, &r, head) < 0) {
+        snprintf(frt__msg, sizeof frt__msg, "socket request failed: %.60s", raw);
+        frt__failed = 1;
+        cli_close(&c);
+        ts_free(&t);
+        return;
+    }
+    cli_close(&c);
+    strip_socket_head(&r, want, sizeof want);
+    CHECK_EQ_INT(dispatch_raw(app, raw, &t), 0);
+    CHECK_EQ_INT(t.status, r.status);
+    CHECK_MEM_LONG(t.head, t.head_len, want);
+    CHECK_EQ_INT(t.body.len, r.body_len);
+    CHECK(r.body_len == 0 || (t.body.buf && memcmp(t.body.buf, r.body, r.body_len) == 0));
+    CHECK_EQ_INT(t.starts, 1);
+    CHECK_EQ_INT(t.finals, 1);
+    CHECK_EQ_INT(t.order_bad, 0);
+    if (frt__failed && !strstr(frt__msg, "raw=")) {
+        size_t l = strlen(frt__msg);
+        snprintf(frt__msg + l, sizeof frt__msg - l, " raw=%.60s", raw);
+    }
+    resp_free(&r);
+    ts_free(&t);
+}
+
+/* GET /headers : every request header as "name=value;" (names as given),
+ * HTTP minor, scheme, and with ?port=1 the client port */
+static int h_headers(fr_req *req, void *ud) {
+    char b[1024];
+    size_t i, n = 0;
+    fr_str name, value;
+    (void)ud;
+    for (i = 0; fr_req_header_at(req, i, &name, &value) == 0 && n < 900; i++)
+        n += (size_t)snprintf(b + n, sizeof b - n, "%.*s=%.*s;", (int)name.len, name.buf, (int)value.len,
+                              value.buf);
+    n += (size_t)snprintf(b + n, sizeof b - n, "minor=%d;scheme=%.*s", fr_req_http_minor(req),
+                          (int)fr_req_scheme(req).len, fr_req_scheme(req).buf);
+    if (fr_req_query_get(req, "port", NULL))
+        n += (size_t)snprintf(b + n, sizeof b - n, ";port=%d", fr_req_client_port(req));
+    fr_res_status(req, 202);
+    fr_res_header(req, "X-Custom", "Mixed");
+    fr_res_header(req, "content-type", "text/plain");
+    fr_res_body(req, b, n);
+    return FR_DONE; /* no fr_res_send: the engine sends on return */
+}
+
+/* streamed from a worker thread: 3 writes; results kept for the test */
+static int sw_results[5];
+
+static void *stream3_worker(void *arg) {
+    fr_req *req = (fr_req *)arg;
+    int r0 = fr_res_stream_begin(req), r1, r2, r3, r4;
+    r1 = fr_res_stream_write(req, "alpha,", 6);
+    r2 = fr_res_stream_write(req, "", 0); /* nothing: no sink call */
+    r2 |= fr_res_stream_write(req, "beta,", 5);
+    r3 = fr_res_stream_write(req, "gamma", 5);
+    r4 = fr_res_stream_end(req);
+    pthread_mutex_lock(&st_mu);
+    sw_results[0] = r0;
+    sw_results[1] = r1;
+    sw_results[2] = r2;
+    sw_results[3] = r3;
+    sw_results[4] = r4;
+    pthread_mutex_unlock(&st_mu);
+    return NULL;
+}
+
+static int h_stream3(fr_req *req, void *ud) {
+    (void)ud;
+    fr_req_on_done(req, on_done_rec, NULL);
+    fr_res_header(req, "content-type", "text/plain");
+    bg_start(stream3_worker, req);
+    return FR_PENDING;
+}
+
+/* on_done that checks the sink's last call came first */
+static tsink *od_sink;
+static int od_after_final, od_calls, od_ok;
+
+static void on_done_order(fr_req *req, int ok, void *ud) {
+    (void)req;
+    (void)ud;
+    pthread_mutex_lock(&st_mu);
+    od_calls++;
+    od_ok = ok;
+    od_after_final = od_sink && ts_get(od_sink, &od_sink->finals) == 1;
+    pthread_mutex_unlock(&st_mu);
+}
+
+static int h_order(fr_req *req, void *ud) {
+    (void)ud;
+    fr_req_on_done(req, on_done_order, NULL);
+    return fr_res_json(req, 200, "{\"ok\":1}", 8);
+}
+
+static int h_order_pending(fr_req *req, void *ud) {
+    (void)ud;
+    fr_req_on_done(req, on_done_order, NULL);
+    pthread_mutex_lock(&st_mu);
+    st_held = req;
+    pthread_mutex_unlock(&st_mu);
+    return FR_PENDING;
+}
+
+/* GET /nested : a socket handler that dispatches GET /hello on its own app */
+static int h_nested(fr_req *req, void *ud) {
+    tsink t;
+    fr_request_desc d;
+    fr_sink s;
+    int rc;
+    (void)ud;
+    ts_init(&t);
+    memset(&d, 0, sizeof d);
+    d.method = FR_STR("GET");
+    d.target = FR_STR("/hello");
+    s.start = ts_start;
+    s.body = ts_body;
+    s.ud = &t;
+    rc = fr_dispatch(fr_req_app(req), &d, &s);
+    if (rc != 0 || t.finals != 1) rc = fr_res_json(req, 500, "{}", 2);
+    else rc = fr_res_text(req, 200, "application/json", t.body.buf, t.body.len);
+    ts_free(&t);
+    return rc;
+}
+
+static fr_app *make_dispatch_app(const fr_config *cfg) {
+    fr_app *app;
+    st_reset();
+    if (ft_make() < 0) return NULL;
+    app = make_app(cfg);
+    if (!app) return NULL;
+    if (fr_route(app, "GET", "/headers", h_headers, NULL) < 0 || fr_route(app, "GET", "/stream3", h_stream3, NULL) < 0 ||
+        fr_route(app, "GET", "/order", h_order, NULL) < 0 ||
+        fr_route(app, "GET", "/order-pending", h_order_pending, NULL) < 0 ||
+        fr_route(app, "GET", "/nested", h_nested, NULL) < 0 || fr_route(app, "GET", "/file", h_file, NULL) < 0 ||
+        fr_route(app, "GET", "/pipe", h_pipe, NULL) < 0) {
+        fr_app_free(app);
+        return NULL;
+    }
+    return app;
+}
+
+static void test_dispatch_inline(void) {
+    fr_app *app = make_dispatch_app(NULL); /* never listens nor serves */
+    tsink t;
+    char v[128];
+    REQ(app != NULL);
+    /* JSON helper */
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, GET("/hello"), &t), 0);
+    CHECK_EQ_INT(t.status, 200);
+    CHECK_EQ_MEM(t.head, t.head_len, "content-type: application/json\r\ncontent-length: 25\r\n");
+    CHECK_EQ_MEM(t.body.buf, t.body.len, "{\"message\":\"Hello World\"}");
+    CHECK_EQ_INT(t.bodies, 1); /* one call, more = 0 */
+    CHECK_EQ_INT(t.finals, 1);
+    CHECK(pthread_equal(t.start_thr, pthread_self()) && pthread_equal(t.final_thr, pthread_self()));
+    ts_free(&t);
+    /* path params */
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, GET("/n/77"), &t), 0);
+    CHECK_EQ_MEM(t.body.buf, t.body.len, "{\"i\":77}");
+    ts_free(&t);
+    /* decoded path, query (last value of a repeated key), cookie, a header
+     * sent as "X-TeSt", the client address of the descriptor */
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app,
+                              "GET /info/a%20b/%2Fc?a=1+2%21&b+c=%E2%82%AC&a=second+%2B HTTP/1.1\r\nHost: t\r\n"
+                              "Cookie: sid=1; x=2; sid=\"a\\\"b\\101\"\r\nX-TeSt: yes\r\n\r\n",
+                              &t),
+                 0);
+    CHECK_EQ_INT(t.status, 200);
+    CHECK_EQ_MEM(t.body.buf, t.body.len,
+                 "path=/info/a b//c|a=second +|bc=\xE2\x82\xAC|sid=a\"bA|x=yes|ip=127.0.0.1|missing=2|port=1");
+    ts_free(&t);
+    /* headers kept as given (names in any case), FR_DONE without
+     * fr_res_send, response headers as set, HTTP/1.0, scheme */
+    {
+        fr_header hs[3] = {{FR_STR("HoSt"), FR_STR("example.com")},
+                           {FR_STR("x-lower"), FR_STR("  padded\t")},
+                           {FR_STR("X-UPPER"), FR_STR("")}};
+        fr_request_desc d;
+        fr_sink s = {ts_start, ts_body, NULL};
+        memset(&d, 0, sizeof d);
+        d.method = FR_STR("GET");
+        d.target = FR_STR("/headers?port=1");
+        d.headers = hs;
+        d.nheaders = 3;
+        d.http10 = 1;
+        d.scheme = FR_STR("https");
+        d.client_port = 1234;
+        ts_init(&t);
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.finals, 1);
+        CHECK_EQ_INT(t.status, 202);
+        CHECK_EQ_MEM(t.body.buf, t.body.len,
+                     "HoSt=example.com;x-lower=padded;X-UPPER=;minor=0;scheme=https;port=1234");
+        CHECK(ts_hdr(&t, "X-Custom", v, sizeof v) && strcmp(v, "Mixed") == 0);
+        CHECK(strstr(t.head, "X-Custom: Mixed\r\n") != NULL); /* name as set */
+        CHECK(ts_hdr(&t, "content-length", v, sizeof v) && (size_t)atoi(v) == t.body.len);
+        ts_free(&t);
+    }
+    /* body echo; a body with NUL bytes is copied whole */
+    ts_init(&t);
+    {
+        static const char raw[] = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhe\0lo";
+        fr_request_desc d;
+        fr_header hs[64];
+        fr_sink s = {ts_start, ts_body, NULL};
+        desc_from_raw(raw, &d, hs);
+        d.body.len = 5; /* strlen stopped at the NUL */
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.body.len, 5);
+        CHECK(t.body.buf && memcmp(t.body.buf, "he\0lo", 5) == 0);
+    }
+    ts_free(&t);
+    /* no Host header: accepted (an ASGI scope may have none); redirect
+     * location is then relative; the https scheme in an absolute one */
+    {
+        fr_request_desc d;
+        fr_sink s = {ts_start, ts_body, NULL};
+        fr_header hs[1] = {{FR_STR("host"), FR_STR("example.com:8443")}};
+        memset(&d, 0, sizeof d);
+        d.method = FR_STR("GET");
+        d.target = FR_STR("/dir?q=1");
+        ts_init(&t);
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.status, 307);
+        CHECK(ts_hdr(&t, "location", v, sizeof v) && strcmp(v, "/dir/?q=1") == 0);
+        ts_free(&t);
+        d.headers = hs;
+        d.nheaders = 1;
+        d.scheme = FR_STR("https");
+        ts_init(&t);
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK(ts_hdr(&t, "location", v, sizeof v) && strcmp(v, "https://example.com:8443/dir/?q=1") == 0);
+        ts_free(&t);
+        d.headers = NULL;
+        d.nheaders = 0;
+        d.target = FR_STR("/headers?port=1");
+        d.scheme.len = 0;
+        ts_init(&t);
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_MEM(t.body.buf, t.body.len, "minor=1;scheme=http;port=0"); /* no host shows */
+        ts_free(&t);
+    }
+    /* bad descriptors: -1 and the sink is never called */
+    {
+        fr_request_desc d;
+        fr_sink s = {ts_start, ts_body, NULL}, nostart = {NULL, ts_body, NULL};
+        fr_header bad[1] = {{{NULL, 3}, FR_STR("v")}};
+        ts_init(&t);
+        s.ud = &t;
+        memset(&d, 0, sizeof d);
+        d.method = FR_STR("GET");
+        d.target = FR_STR("/hello");
+        CHECK_EQ_INT(fr_dispatch(NULL, &d, &s), -1);
+        CHECK_EQ_INT(fr_dispatch(app, NULL, &s), -1);
+        CHECK_EQ_INT(fr_dispatch(app, &d, NULL), -1);
+        CHECK_EQ_INT(fr_dispatch(app, &d, &nostart), -1);
+        d.nheaders = 1; /* headers NULL */
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), -1);
+        d.headers = bad;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), -1);
+        d.nheaders = 0;
+        d.body.len = 4; /* buf NULL */
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), -1);
+        CHECK_EQ_INT(t.starts + t.bodies, 0);
+        /* an empty method or target is a request the parser refuses: 400 */
+        d.body.len = 0;
+        d.method.len = 0;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.status, 400);
+        CHECK_EQ_MEM(t.body.buf, t.body.len, "{\"detail\":\"Bad Request\"}");
+        ts_free(&t);
+    }
+    fr_app_free(app);
+}
+
+/* header fields and lines a request line could not carry: 400, never a
+ * second header or request smuggled through */
+static void test_dispatch_bad_bytes(void) {
+    fr_app *app = make_dispatch_app(NULL);
+    static const struct {
+        const char *name, *value, *method, *target;
+    } cases[] = {
+        {"x-a", "1\r\nx-injected: 1", "GET", "/headers"},
+        {"x-a", "1\nx", "GET", "/headers"},
+        {"x-a:b", "1", "GET", "/headers"},
+        {"x-a", "1", "GET /hello HTTP/1.1\r\nHost: t\r\n\r\nGET", "/headers"},
+        {"x-a", "1", "GET", "/headers HTTP/1.1"},
+        {"x a", "1", "GET", "/headers"},
+        {"x-a", "1", "GET", "/hel\001lo"},
+    };
+    size_t i;
+    REQ(app != NULL);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tsink t;
+        fr_header hs[2];
+        fr_request_desc d;
+        fr_sink s = {ts_start, ts_body, NULL};
+        memset(&d, 0, sizeof d);
+        hs[0].name = FR_STR("host");
+        hs[0].value = FR_STR("t");
+        hs[1].name = fr_str_c(cases[i].name);
+        hs[1].value = fr_str_c(cases[i].value);
+        d.method = fr_str_c(cases[i].method);
+        d.target = fr_str_c(cases[i].target);
+        d.headers = hs;
+        d.nheaders = 2;
+        ts_init(&t);
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.status, 400);
+        CHECK_EQ_MEM(t.head, t.head_len, "content-type: application/json\r\ncontent-length: 24\r\n");
+        CHECK_EQ_MEM(t.body.buf, t.body.len, "{\"detail\":\"Bad Request\"}");
+        ts_free(&t);
+        if (frt__failed) {
+            size_t l = strlen(frt__msg);
+            snprintf(frt__msg + l, sizeof frt__msg - l, " (case %d)", (int)i);
+            break;
+        }
+    }
+    /* a header value with a NUL: 400 too */
+    {
+        tsink t;
+        fr_header hs[2] = {{FR_STR("host"), FR_STR("t")}, {FR_STR("x-a"), {"a\0b", 3}}};
+        fr_request_desc d;
+        fr_sink s = {ts_start, ts_body, NULL};
+        memset(&d, 0, sizeof d);
+        d.method = FR_STR("GET");
+        d.target = FR_STR("/headers");
+        d.headers = hs;
+        d.nheaders = 2;
+        ts_init(&t);
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.status, 400);
+        ts_free(&t);
+    }
+    fr_app_free(app);
+}
+
+/* the same requests over a socket and through fr_dispatch give the same
+ * status, headers and body bytes */
+/* fr_req_sink: NULL for a socket request, the (copied) sink of a dispatched
+ * one, with the caller's userdata. */
+static int h_sinkp(fr_req *req, void *ud) {
+    const fr_sink *sk = fr_req_sink(req);
+    (void)ud;
+    if (!sk) return fr_res_text(req, 200, "text/plain", "socket", 6);
+    return fr_res_text(req, 200, "text/plain", sk->start == ts_start && sk->ud ? "sink" : "bad", 4);
+}
+
+static void test_dispatch_req_sink(void) {
+    srv s;
+    fr_app *app = make_dispatch_app(NULL);
+    tsink t;
+    resp r;
+    cli c;
+    REQ(app != NULL);
+    REQ(fr_route(app, "GET", "/sinkp", h_sinkp, NULL) == 0);
+    REQ(srv_start_app(&s, app) == 0);
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(s.app, GET("/sinkp"), &t), 0);
+    CHECK_EQ_MEM(t.body.buf, t.body.len, "sink");
+    ts_free(&t);
+    if (cli_open(&c, s.port) == 0 && cli_sends(&c, GET("/sinkp")) == 0 && cli_read(&c, &r, 0) == 0) {
+        CHECK_EQ_MEM(r.body, r.body_len, "socket");
+        resp_free(&r);
+    } else {
+        CHECK(!"socket request failed");
+    }
+    cli_close(&c);
+    srv_stop(&s);
+}
+
+static void test_dispatch_same_as_socket(void) {
+    srv s;
+    fr_config cfg;
+    char big[1200], req[1600];
+    static const char *const raws[] = {
+        GET("/hello"),
+        GET("/n/7"),
+        GET("/nope"),
+        "DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /hello/?x=1&y=%20 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+        GET("/dir"),
+        "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+        "HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
+        "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789",
+        GET("/nocontent"),
+        GET("/headers"),
+        "GET /info/x%2Fy?a=1&a=2 HTTP/1.1\r\nHost: t\r\nX-Test: Yes\r\n\r\n",
+        GET("/stream-inline") /* chunked on the socket; the sink gets the bytes */,
+        GET("/file?off=1000&len=70000"),
+        "GET /hello HTTP/1.0\r\n\r\n",
+        /* engine-made answers under the limits below */
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: bad host\r\n\r\n",
+    };
+    size_t i;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_header_bytes = 512;
+    cfg.max_headers = 5;
+    cfg.max_uri_bytes = 64;
+    cfg.max_body_bytes = 100;
+    REQ(srv_start_app(&s, make_dispatch_app(&cfg)) == 0);
+    for (i = 0; i < sizeof raws / sizeof raws[0] && !frt__failed; i++) {
+        if (strstr(raws[i], "/stream-inline")) continue; /* compared below */
+        same_both_ways(s.port, s.app, raws[i]);
+    }
+    /* 431 by head bytes, 414 by target length */
+    memset(big, 'v', sizeof big);
+    big[600] = 0;
+    snprintf(req, sizeof req, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: %s\r\n\r\n", big);
+    same_both_ways(s.port, s.app, req);
+    big[100] = 0;
+    snprintf(req, sizeof req, "GET /%s HTTP/1.1\r\nHost: t\r\n\r\n", big);
+    same_both_ways(s.port, s.app, req);
+    /* exactly at the limits is fine both ways: 5 headers, 512 head bytes */
+    {
+        char pad[600];
+        size_t base = strlen("GET /hello HTTP/1.1\r\nHost: t\r\nX-Pad: \r\n\r\n");
+        memset(pad, 'p', sizeof pad);
+        pad[512 - base] = 0;
+        snprintf(req, sizeof req, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Pad: %s\r\n\r\n", pad);
+        CHECK_EQ_INT(strlen(req), 512);
+        same_both_ways(s.port, s.app, req);
+        pad[512 - base + 1] = 'p';
+        pad[512 - base + 1] = 0;
+        snprintf(req, sizeof req, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Pad: %s\r\n\r\n", pad);
+        same_both_ways(s.port, s.app, req); /* 513: 431 */
+        same_both_ways(s.port, s.app, "GET /hello HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n");
+    }
+    /* a stream: the socket's chunked framing is the server's business; the
+     * sink gets the same head (no transfer-encoding) and the same bytes */
+    {
+        tsink t;
+        resp r;
+        char want[1024];
+        ts_init(&t);
+        CHECK(roundtrip(s.port, GET("/stream-inline"), &r) == 0);
+        strip_socket_head(&r, want, sizeof want);
+        CHECK(strstr(want, "transfer-encoding: chunked\r\n") != NULL);
+        *strstr(want, "transfer-encoding: chunked\r\n") = 0;
+        CHECK_EQ_INT(dispatch_raw(s.app, GET("/stream-inline"), &t), 0);
+        CHECK_MEM_LONG(t.head, t.head_len, want);
+        CHECK_EQ_MEM(t.body.buf, t.body.len, "one,two,three");
+        CHECK_EQ_MEM(r.body, r.body_len, "one,two,three");
+        CHECK_EQ_INT(t.more_bodies, 3);
+        CHECK_EQ_INT(t.finals, 1);
+        resp_free(&r);
+        ts_free(&t);
+    }
+    srv_stop(&s);
+}
+
+static void test_dispatch_head(void) {
+    fr_app *app = make_dispatch_app(NULL);
+    tsink t;
+    char v[64];
+    REQ(app != NULL);
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n", &t), 0);
+    CHECK_EQ_INT(t.status, 200);
+    CHECK(ts_hdr(&t, "content-length", v, sizeof v) && strcmp(v, "25") == 0);
+    CHECK_EQ_INT(t.bodies, 1); /* body(NULL, 0, 0) once */
+    CHECK_EQ_INT(t.body.len, 0);
+    CHECK_EQ_INT(t.order_bad, 0);
+    ts_free(&t);
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, "HEAD /stream-inline HTTP/1.1\r\nHost: t\r\n\r\n", &t), 0);
+    CHECK_EQ_INT(t.status, 200);
+    CHECK_EQ_INT(t.bodies, 1);
+    CHECK_EQ_INT(t.body.len, 0);
+    ts_free(&t);
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, "HEAD /file?off=10&len=100000 HTTP/1.1\r\nHost: t\r\n\r\n", &t), 0);
+    CHECK(ts_hdr(&t, "content-length", v, sizeof v) && strcmp(v, "100000") == 0);
+    CHECK_EQ_INT(t.bodies, 1);
+    CHECK_EQ_INT(t.body.len, 0);
+    ts_free(&t);
+    /* 204: no content-length, no body bytes */
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, GET("/nocontent"), &t), 0);
+    CHECK_EQ_INT(t.status, 204);
+    CHECK(!ts_hdr(&t, "content-length", v, sizeof v));
+    CHECK_EQ_INT(t.bodies, 1);
+    ts_free(&t);
+    CHECK(st_wait(&st_done_calls, 1)); /* the file request's on_done */
+    fr_app_free(app);
+}
+
+/* FR_PENDING: completed from another thread, which then calls the sink */
+static void test_dispatch_pending(void) {
+    fr_app *app = make_dispatch_app(NULL);
+    tsink t;
+    fr_req *held;
+    char v[64];
+    REQ(app != NULL);
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, GET("/slow"), &t), 0); /* waits (bounded) for the end */
+    CHECK_EQ_INT(t.status, 201);
+    CHECK(ts_hdr(&t, "x-deferred", v, sizeof v) && strcmp(v, "yes") == 0);
+    CHECK_EQ_MEM(t.body.buf, t.body.len, "{\"slow\":true}");
+    CHECK(!pthread_equal(t.final_thr, pthread_self())); /* the worker's thread */
+    CHECK(pthread_equal(t.start_thr, t.final_thr));
+    ts_free(&t);
+    bg_join_all();
+    /* held by the test thread, finished after fr_dispatch returned */
+    {
+        fr_request_desc d;
+        fr_header hs[64];
+        fr_sink s = {ts_start, ts_body, NULL};
+        ts_init(&t);
+        s.ud = &t;
+        desc_from_raw(GET("/hold"), &d, hs);
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.starts, 0);
+        held = st_take_held();
+        REQ(held != NULL);
+        CHECK_EQ_MEM(fr_req_path(held).buf, fr_req_path(held).len, "/hold");
+        CHECK_EQ_MEM(fr_req_client_addr(held).buf, fr_req_client_addr(held).len, "127.0.0.1");
+        CHECK_EQ_INT(fr_req_client_port(held), 40000);
+        CHECK_EQ_INT(st_get(&st_done_calls), 0);
+        fr_res_json(held, 200, "{\"late\":1}", 10);
+        CHECK_EQ_INT(t.finals, 1); /* delivered inside fr_res_send */
+        CHECK_EQ_MEM(t.body.buf, t.body.len, "{\"late\":1}");
+        CHECK_EQ_INT(st_get(&st_done_calls), 1);
+        CHECK_EQ_INT(st_get(&st_done_ok), 1);
+        ts_free(&t);
+    }
+    /* a request never finished is finished by fr_app_free: on_done(ok = 0) */
+    {
+        fr_request_desc d;
+        fr_header hs[64];
+        fr_sink s = {ts_start, ts_body, NULL};
+        ts_init(&t);
+        s.ud = &t;
+        desc_from_raw(GET("/hold"), &d, hs);
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK(st_take_held() != NULL);
+        fr_app_free(app);
+        CHECK_EQ_INT(st_get(&st_done_calls), 2);
+        CHECK_EQ_INT(st_get(&st_done_ok), 0);
+        CHECK_EQ_INT(t.starts + t.bodies, 0);
+        ts_free(&t);
+    }
+}
+
+/* a stream written from a worker: start on begin, one body per write,
+ * body(NULL, 0, 0) on end; on_done after it */
+static void test_dispatch_stream(void) {
+    fr_app *app = make_dispatch_app(NULL);
+    tsink t;
+    char v[64];
+    REQ(app != NULL);
+    ts_init(&t);
+    memset(sw_results, 0x55, sizeof sw_results);
+    CHECK_EQ_INT(dispatch_raw(app, GET("/stream3"), &t), 0);
+    bg_join_all();
+    CHECK_EQ_INT(t.starts, 1);
+    CHECK_EQ_INT(t.more_bodies, 3);
+    CHECK_EQ_INT(t.finals, 1);
+    CHECK_EQ_INT(t.order_bad, 0);
+    CHECK_EQ_MEM(t.body.buf, t.body.len, "alpha,beta,gamma");
+    CHECK(ts_hdr(&t, "content-type", v, sizeof v) && strcmp(v, "text/plain") == 0);
+    CHECK(!ts_hdr(&t, "content-length", v, sizeof v));
+    CHECK(!ts_hdr(&t, "transfer-encoding", v, sizeof v));
+    CHECK(!pthread_equal(t.start_thr, pthread_self()));
+    pthread_mutex_lock(&st_mu);
+    CHECK(sw_results[0] == 0 && sw_results[1] == 0 && sw_results[2] == 0 && sw_results[3] == 0 &&
+          sw_results[4] == 0);
+    pthread_mutex_unlock(&st_mu);
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 1);
+    ts_free(&t);
+    fr_app_free(app);
+}
+
+/* the sink goes away mid-stream: later writes and end fail, the sink is
+ * not called again, on_done gets ok = 0 */
+static void test_dispatch_sink_gone(void) {
+    fr_app *app = make_dispatch_app(NULL);
+    tsink t;
+    REQ(app != NULL);
+    ts_init(&t);
+    t.fail_at = 2; /* the second write */
+    memset(sw_results, 0x55, sizeof sw_results);
+    CHECK_EQ_INT(dispatch_raw(app, GET("/stream3"), &t), 0);
+    bg_join_all();
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 0);
+    CHECK_EQ_INT(t.bodies, 2);
+    CHECK_EQ_INT(t.finals, 0);
+    CHECK_EQ_INT(t.order_bad, 0);
+    CHECK_EQ_MEM(t.body.buf, t.body.len, "alpha,beta,");
+    pthread_mutex_lock(&st_mu);
+    CHECK(sw_results[0] == 0 && sw_results[1] == 0 && sw_results[2] == -1 && sw_results[3] == -1 &&
+          sw_results[4] == -1);
+    pthread_mutex_unlock(&st_mu);
+    ts_free(&t);
+    /* a complete body the sink refuses: on_done ok = 0 too */
+    st_reset();
+    ts_init(&t);
+    t.fail_at = 1;
+    CHECK_EQ_INT(dispatch_raw(app, GET("/file?off=0&len=10"), &t), 0);
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 0);
+    ts_free(&t);
+    /* a file the sink refuses half way: no more reads, no more calls */
+    st_reset();
+    ts_init(&t);
+    t.fail_at = 2;
+    CHECK_EQ_INT(dispatch_raw(app, GET("/file?off=0&len=1000000"), &t), 0);
+    CHECK(st_wait(&st_done_calls, 1));
+    CHECK_EQ_INT(st_get(&st_done_ok), 0);
+    CHECK_EQ_INT(t.bodies, 2);
+    CHECK_EQ_INT(t.order_bad, 0);
+    ts_free(&t);
+    fr_app_free(app);
+}
+
+/* fr_res_file: read in <= 64 KiB pieces, offset/length honoured, fd closed */
+static void test_dispatch_file(void) {
+    fr_app *app = make_dispatch_app(NULL);
+    int base;
+    static const uint64_t ranges[][2] = {{0, FT_SIZE}, {1, 65536}, {12345, 65537}, {FT_SIZE - 7, 7}, {100, 0}};
+    size_t i;
+    char v[64];
+    REQ(app != NULL);
+    base = count_fds();
+    for (i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        tsink t;
+        char target[128];
+        uint64_t off = ranges[i][0], len = ranges[i][1];
+        snprintf(target, sizeof target, "GET /file?off=%llu&len=%llu HTTP/1.1\r\nHost: t\r\n\r\n",
+                 (unsigned long long)off, (unsigned long long)len);
+        st_reset();
+        ts_init(&t);
+        CHECK_EQ_INT(dispatch_raw(app, target, &t), 0);
+        CHECK_EQ_INT(t.status, 200);
+        CHECK(ts_hdr(&t, "content-length", v, sizeof v) && strtoull(v, NULL, 10) == len);
+        CHECK(ts_hdr(&t, "content-type", v, sizeof v) && strcmp(v, "application/octet-stream") == 0);
+        CHECK_EQ_INT(t.body.len, len);
+        CHECK(len == 0 || memcmp(t.body.buf, ft_data + off, (size_t)len) == 0);
+        CHECK(t.max_piece <= 65536);
+        CHECK_EQ_INT(t.bodies, len ? (len + 65535) / 65536 : 1);
+        CHECK_EQ_INT(t.finals, 1);
+        CHECK_EQ_INT(t.order_bad, 0);
+        CHECK_EQ_INT(st_get(&st_done_calls), 1);
+        CHECK_EQ_INT(st_get(&st_done_ok), 1);
+        CHECK_EQ_INT(count_fds(), base); /* the engine closed it */
+        ts_free(&t);
+    }
+    /* an unseekable fd (pipe): read instead of pread */
+    {
+        tsink t;
+        st_reset();
+        ts_init(&t);
+        CHECK_EQ_INT(dispatch_raw(app, GET("/pipe?len=50000"), &t), 0);
+        CHECK_EQ_INT(t.body.len, 50000);
+        CHECK(t.body.buf && memcmp(t.body.buf, ft_data, 50000) == 0);
+        CHECK_EQ_INT(st_get(&st_done_ok), 1);
+        CHECK_EQ_INT(count_fds(), base);
+        ts_free(&t);
+    }
+    /* a file shorter than promised: the body ends early, on_done ok = 0 */
+    {
+        tsink t;
+        char target[128];
+        st_reset();
+        ts_init(&t);
+        snprintf(target, sizeof target, "GET /file?off=%u&len=200000 HTTP/1.1\r\nHost: t\r\n\r\n", FT_SIZE - 100000);
+        CHECK_EQ_INT(dispatch_raw(app, target, &t), 0);
+        CHECK_EQ_INT(t.body.len, 100000);
+        CHECK_EQ_INT(t.finals, 1);
+        CHECK_EQ_INT(t.order_bad, 0);
+        CHECK_EQ_INT(st_get(&st_done_calls), 1);
+        CHECK_EQ_INT(st_get(&st_done_ok), 0);
+        CHECK_EQ_INT(count_fds(), base);
+        ts_free(&t);
+    }
+    fr_app_free(app);
+}
+
+static void test_dispatch_limits(void) {
+    fr_config cfg;
+    fr_app *app;
+    tsink t;
+    char body[200];
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_headers = 5;
+    cfg.max_body_bytes = 100;
+    cfg.max_header_bytes = 512;
+    app = make_dispatch_app(&cfg);
+    REQ(app != NULL);
+    memset(body, 'b', sizeof body);
+    /* body over max_body_bytes (no Content-Length header at all): 413 */
+    {
+        fr_request_desc d;
+        fr_sink s = {ts_start, ts_body, NULL};
+        memset(&d, 0, sizeof d);
+        d.method = FR_STR("POST");
+        d.target = FR_STR("/echo");
+        d.body.buf = body;
+        d.body.len = 101;
+        ts_init(&t);
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.status, 413);
+        CHECK_EQ_MEM(t.head, t.head_len, "content-type: application/json\r\ncontent-length: 37\r\n");
+        CHECK_EQ_MEM(t.body.buf, t.body.len, "{\"detail\":\"Request Entity Too Large\"}");
+        ts_free(&t);
+        d.body.len = 100; /* at the limit */
+        ts_init(&t);
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.status, 200);
+        CHECK_EQ_INT(t.body.len, 100);
+        ts_free(&t);
+    }
+    /* max_headers without a Host header: the hidden Host does not count */
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, "GET /hello HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n", &t), 0);
+    CHECK_EQ_INT(t.status, 200);
+    ts_free(&t);
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, "GET /hello HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\n\r\n", &t),
+                 0);
+    CHECK_EQ_INT(t.status, 431);
+    CHECK_EQ_MEM(t.body.buf, t.body.len, "{\"detail\":\"Request Header Fields Too Large\"}");
+    ts_free(&t);
+    /* a huge header list is refused without being copied whole */
+    {
+        fr_header *hs = (fr_header *)malloc(100000 * sizeof *hs);
+        fr_request_desc d;
+        fr_sink s = {ts_start, ts_body, NULL};
+        size_t i;
+        REQ(hs != NULL);
+        for (i = 0; i < 100000; i++) {
+            hs[i].name = FR_STR("x-many");
+            hs[i].value = FR_STR("value");
+        }
+        memset(&d, 0, sizeof d);
+        d.method = FR_STR("GET");
+        d.target = FR_STR("/hello");
+        d.headers = hs;
+        d.nheaders = 100000;
+        ts_init(&t);
+        s.ud = &t;
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        CHECK_EQ_INT(t.status, 431);
+        ts_free(&t);
+        free(hs);
+    }
+    fr_app_free(app);
+}
+
+/* on_done runs after the sink's last call: inline, pending and stream */
+static void test_dispatch_on_done_order(void) {
+    fr_config cfg;
+    fr_app *app;
+    tsink t;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.access_log = access_rec;
+    app = make_dispatch_app(&cfg);
+    REQ(app != NULL);
+    ts_init(&t);
+    pthread_mutex_lock(&st_mu);
+    od_sink = &t;
+    od_calls = od_after_final = 0;
+    pthread_mutex_unlock(&st_mu);
+    CHECK_EQ_INT(dispatch_raw(app, GET("/order"), &t), 0);
+    pthread_mutex_lock(&st_mu);
+    CHECK_EQ_INT(od_calls, 1);
+    CHECK_EQ_INT(od_after_final, 1);
+    CHECK_EQ_INT(od_ok, 1);
+    pthread_mutex_unlock(&st_mu);
+    CHECK_EQ_INT(st_get(&st_log_calls), 1);
+    CHECK_EQ_INT(st_get(&st_log_status), 200);
+    pthread_mutex_lock(&st_mu);
+    CHECK_EQ_INT(st_log_bytes, 8); /* body bytes */
+    pthread_mutex_unlock(&st_mu);
+    ts_free(&t);
+    /* pending, finished from another thread after fr_dispatch returned */
+    {
+        fr_request_desc d;
+        fr_header hs[64];
+        fr_sink s = {ts_start, ts_body, NULL};
+        fr_req *held;
+        ts_init(&t);
+        s.ud = &t;
+        pthread_mutex_lock(&st_mu);
+        od_sink = &t;
+        od_calls = od_after_final = 0;
+        pthread_mutex_unlock(&st_mu);
+        desc_from_raw(GET("/order-pending"), &d, hs);
+        CHECK_EQ_INT(fr_dispatch(app, &d, &s), 0);
+        held = st_take_held();
+        REQ(held != NULL);
+        bg_start(slow_worker, held);
+        CHECK(ts_wait(&t));
+        bg_join_all();
+        pthread_mutex_lock(&st_mu);
+        CHECK_EQ_INT(od_calls, 1);
+        CHECK_EQ_INT(od_after_final, 1);
+        pthread_mutex_unlock(&st_mu);
+        CHECK_EQ_INT(st_get(&st_log_calls), 2);
+        CHECK_EQ_INT(st_get(&st_log_status), 201);
+        ts_free(&t);
+    }
+    /* engine-made answers: no handler, no on_done, no access log */
+    ts_init(&t);
+    CHECK_EQ_INT(dispatch_raw(app, "GET /order HTTP/1.1\r\nHost: a b\r\n\r\n", &t), 0);
+    CHECK_EQ_INT(t.status, 400);
+    CHECK_EQ_INT(st_get(&st_log_calls), 2);
+    ts_free(&t);
+    pthread_mutex_lock(&st_mu);
+    od_sink = NULL;
+    pthread_mutex_unlock(&st_mu);
+    fr_app_free(app);
+}
+
+/* ---- many dispatches from several threads ---- */
+
+#define MT_THREADS 4
+#define MT_PER_THREAD 250
+
+static atomic_int mt_starts, mt_finals, mt_bad, mt_dispatched;
+
+typedef struct mt_ud {
+    int kind, starts, status;
+    fr_buf body;
+} mt_ud;
+
+static void mt_start(void *ud, int status, const fr_header *h, size_t n) {
+    mt_ud *u = (mt_ud *)ud;
+    (void)h;
+    (void)n;
+    if (u->starts++) atomic_fetch_add(&mt_bad, 1);
+    u->status = status;
+    atomic_fetch_add(&mt_starts, 1);
+}
+
+/* the last call checks the answer and frees ud (the engine is done with it) */
+static int mt_body(void *ud, const char *data, size_t len, int more) {
+    mt_ud *u = (mt_ud *)ud;
+    static const char *const want[] = {"{\"message\":\"Hello World\"}", "{\"i\":5}", "echo-me", "{\"detail\":\"Not Found\"}",
+                                       "one,two,three", "{\"slow\":true}"};
+    static const int wstatus[] = {200, 200, 200, 404, 200, 201};
+    if (!u->starts) atomic_fetch_add(&mt_bad, 1);
+    if (len) fr_buf_append(&u->body, data, len);
+    if (!more) {
+        if (u->status != wstatus[u->kind] || u->body.len != strlen(want[u->kind]) ||
+            memcmp(u->body.buf, want[u->kind], u->body.len) != 0)
+            atomic_fetch_add(&mt_bad, 1);
+        fr_buf_free(&u->body);
+        free(u);
+        atomic_fetch_add(&mt_finals, 1);
+    }
+    return 0;
+}
+
+/* GET /defer : finished by one of the completer threads */
+static pthread_mutex_t mt_mu = PTHREAD_MUTEX_INITIALIZER;
+static fr_req *mt_queue[MT_THREADS * MT_PER_THREAD];
+static int mt_qhead, mt_qtail, mt_stop;
+
+static int h_defer(fr_req *req, void *ud) {
+    (void)ud;
+    pthread_mutex_lock(&mt_mu);
+    mt_queue[mt_qtail++ % (MT_THREADS * MT_PER_THREAD)] = req;
+    pthread_mutex_unlock(&mt_mu);
+    return FR_PENDING;
+}
+
+static void *mt_completer(void *arg) {
+    (void)arg;
+    for (;;) {
+        fr_req *req = NULL;
+        int stop;
+        pthread_mutex_lock(&mt_mu);
+        if (mt_qhead < mt_qtail) req = mt_queue[mt_qhead++ % (MT_THREADS * MT_PER_THREAD)];
+        stop = mt_stop;
+        pthread_mutex_unlock(&mt_mu);
+        if (req) {
+            fr_res_json(req, 201, "{\"slow\":true}", 13);
+            continue;
+        }
+        if (stop) return NULL;
+        sleep_ms(1);
+    }
+}
+
+static void *mt_dispatcher(void *arg) {
+    fr_app *app = (fr_app *)arg;
+    int i;
+    for (i = 0; i < MT_PER_THREAD; i++) {
+        static const char *const targets[] = {"/hello", "/n/5", "/echo", "/nope", "/stream-inline", "/defer"};
+        fr_header hs[2] = {{FR_STR("Host"), FR_STR("t")}, {FR_STR("content-length"), FR_STR("7")}};
+        fr_request_desc d;
+        fr_sink s;
+        mt_ud *u = (mt_ud *)calloc(1, sizeof *u);
+        if (!u) abort();
+        u->kind = i % 6;
+        memset(&d, 0, sizeof d);
+        d.method = u->kind == 2 ? FR_STR("POST") : FR_STR("GET");
+        d.target = fr_str_c(targets[u->kind]);
+        d.headers = hs;
+        d.nheaders = u->kind == 2 ? 2 : 1;
+        if (u->kind == 2) d.body = FR_STR("echo-me");
+        s.start = mt_start;
+        s.body = mt_body;
+        s.ud = u;
+        if (fr_dispatch(app, &d, &s) != 0) {
+            atomic_fetch_add(&mt_bad, 1);
+            free(u);
+            continue;
+        }
+        atomic_fetch_add(&mt_dispatched, 1);
+    }
+    return NULL;
+}
+
+static void test_dispatch_threads(void) {
+    fr_config cfg;
+    fr_app *app;
+    pthread_t th[MT_THREADS], comp[2];
+    int i;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.access_log = access_rec;
+    app = make_dispatch_app(&cfg);
+    REQ(app != NULL);
+    REQ(fr_route(app, "GET", "/defer", h_defer, NULL) == 0);
+    atomic_store(&mt_starts, 0);
+    atomic_store(&mt_finals, 0);
+    atomic_store(&mt_bad, 0);
+    atomic_store(&mt_dispatched, 0);
+    mt_qhead = mt_qtail = mt_stop = 0;
+    for (i = 0; i < 2; i++) REQ(pthread_create(&comp[i], NULL, mt_completer, NULL) == 0);
+    for (i = 0; i < MT_THREADS; i++) REQ(pthread_create(&th[i], NULL, mt_dispatcher, app) == 0);
+    for (i = 0; i < MT_THREADS; i++) pthread_join(th[i], NULL);
+    for (i = 0; i < 500 && atomic_load(&mt_finals) < MT_THREADS * MT_PER_THREAD; i++) sleep_ms(10);
+    pthread_mutex_lock(&mt_mu);
+    mt_stop = 1;
+    pthread_mutex_unlock(&mt_mu);
+    for (i = 0; i < 2; i++) pthread_join(comp[i], NULL);
+    CHECK_EQ_INT(atomic_load(&mt_dispatched), MT_THREADS * MT_PER_THREAD);
+    CHECK_EQ_INT(atomic_load(&mt_starts), MT_THREADS * MT_PER_THREAD);
+    CHECK_EQ_INT(atomic_load(&mt_finals), MT_THREADS * MT_PER_THREAD);
+    CHECK_EQ_INT(atomic_load(&mt_bad), 0);
+    CHECK(st_wait(&st_log_calls, MT_THREADS * MT_PER_THREAD)); /* every request finished */
+    CHECK_EQ_INT(st_get(&st_log_calls), MT_THREADS * MT_PER_THREAD);
+#if defined(FASTRAPI_IMPLEMENTATION_DONE)
+    pthread_mutex_lock(&app->sink_mu);
+    CHECK(app->sinks == NULL); /* nothing left for fr_app_free */
+    pthread_mutex_unlock(&app->sink_mu);
+#endif
+    fr_app_free(app); /* leaks, if any, show under ASan at exit */
+}
+
+/* dispatch while the same app serves sockets, also from inside one of its
+ * handlers; then stop it and dispatch to the stopped app */
+static void test_dispatch_while_serving(void) {
+    srv s;
+    fr_config cfg;
+    int i, ok = 1;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 2;
+    REQ(srv_start_app(&s, make_dispatch_app(&cfg)) == 0);
+    for (i = 0; i < 50 && ok; i++) {
+        resp r;
+        tsink t;
+        char want[32];
+        snprintf(want, sizeof want, "{\"i\":%d}", i);
+        ts_init(&t);
+        {
+            char raw[64];
+            snprintf(raw, sizeof raw, "GET /n/%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
+            ok &= dispatch_raw(s.app, raw, &t) == 0 && t.body.len == strlen(want) &&
+                  memcmp(t.body.buf, want, t.body.len) == 0;
+            ok &= roundtrip(s.port, raw, &r) == 0 && r.body_len == strlen(want) &&
+                  memcmp(r.body, want, r.body_len) == 0;
+        }
+        resp_free(&r);
+        ts_free(&t);
+    }
+    CHECK(ok);
+    {
+        resp r;
+        CHECK(roundtrip(s.port, GET("/nested"), &r) == 0);
+        CHECK_EQ_INT(r.status, 200);
+        CHECK_EQ_MEM(r.body, r.body_len, "{\"message\":\"Hello World\"}");
+        resp_free(&r);
+    }
+    /* a deferred dispatched request finished after a socket one */
+    {
+        tsink t;
+        ts_init(&t);
+        CHECK_EQ_INT(dispatch_raw(s.app, GET("/slow"), &t), 0);
+        CHECK_EQ_INT(t.status, 201);
+        ts_free(&t);
+    }
+    fr_stop(s.app);
+    pthread_join(s.thr, NULL);
+    s.running = 0;
+    {
+        tsink t;
+        ts_init(&t);
+        CHECK_EQ_INT(dispatch_raw(s.app, GET("/hello"), &t), 0); /* not serving any more */
+        CHECK_EQ_INT(t.status, 200);
+        ts_free(&t);
+    }
+    srv_stop(&s);
+}
+
 static const frt_case frt_cases[] = {
     FRT(test_simple_get),
     FRT(test_keepalive),
@@ -2091,5 +3295,18 @@ static const frt_case frt_cases[] = {
     FRT(test_file_client_gone),
     FRT(test_file_deferred),
     FRT(test_file_sigpipe),
+    FRT(test_dispatch_inline),
+    FRT(test_dispatch_bad_bytes),
+    FRT(test_dispatch_same_as_socket),
+    FRT(test_dispatch_req_sink),
+    FRT(test_dispatch_head),
+    FRT(test_dispatch_pending),
+    FRT(test_dispatch_stream),
+    FRT(test_dispatch_sink_gone),
+    FRT(test_dispatch_file),
+    FRT(test_dispatch_limits),
+    FRT(test_dispatch_on_done_order),
+    FRT(test_dispatch_threads),
+    FRT(test_dispatch_while_serving),
 };
 FRT_MAIN()
