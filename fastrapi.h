@@ -18,6 +18,7 @@
  *   FR_MALLOC(n) / FR_REALLOC(p,n) / FR_FREE(p)   allocator   (malloc/realloc/free)
  *   FR_ENABLE_LINES          0   #line directives pointing at src/ (debuggers, sanitizers)
  *   FR_USE_POLL              0   force the poll() backend instead of epoll/kqueue
+ *   FR_ENABLE_ZLIB           0   gzip compression (fr_gzip_*, GZipMiddleware); link with -lz
  *   FR_MAX_HEADER_BYTES  16384   request line + headers; 431 beyond
  *   FR_MAX_HEADERS         100   header fields per request; 431 beyond
  *   FR_MAX_URI_BYTES      8192   request-target length; 414 beyond
@@ -59,6 +60,29 @@
  *       fr_app_free(app);
  *       return 0;
  *   }
+ *
+ * REQUESTS WITHOUT A SOCKET (the ASGI face)
+ *   fr_dispatch(app, &desc, &sink) runs one request described in memory
+ *   (method, raw target, headers, whole body, client address) through the
+ *   same router, handlers, defaults (404/405/307, HEAD) and limits (same
+ *   4xx answers) as a socket request, and hands the response to an fr_sink:
+ *   start(status, headers) once, then body(data, len, more) until more = 0.
+ *   No fr_listen/fr_serve needed; any thread, also while the app serves.
+ *   The sink is called by whichever thread finishes the response (inline
+ *   handler, fr_res_send from another thread, stream writes). This is how
+ *   an app is served by uvicorn or driven by httpx.ASGITransport. See
+ *   server.h, "requests that do not come from a socket".
+ *
+ *       static void on_start(void *ud, int status, const fr_header *h, size_t n);
+ *       static int on_body(void *ud, const char *p, size_t len, int more);
+ *       fr_header hs[] = {{FR_STR("host"), FR_STR("example.com")}};
+ *       fr_request_desc d = {0};
+ *       fr_sink sink = {on_start, on_body, my_state};
+ *       d.method = FR_STR("GET");
+ *       d.target = FR_STR("/users/42?verbose=1");
+ *       d.headers = hs;
+ *       d.nheaders = 1;
+ *       fr_dispatch(app, &d, &sink);     // 0, or -1 (bad descriptor / OOM)
  *
  * LICENSE: MIT (see end of file).
  */
@@ -183,6 +207,13 @@ extern "C" {
  * exotic platforms). */
 #ifndef FR_USE_POLL
 #define FR_USE_POLL 0
+#endif
+
+/* GZipMiddleware compression (fr_gzip_*, src/middleware.h) through zlib:
+ * 1 needs zlib.h and -lz. 0 (default) keeps the engine dependency-free;
+ * fr_gzip_new then fails with an error. */
+#ifndef FR_ENABLE_ZLIB
+#define FR_ENABLE_ZLIB 0
 #endif
 
 #ifndef FR_MALLOC
@@ -1312,6 +1343,11 @@ FR_API void *fr_di_result(const fr_di_ctx *ctx);
  *  - Backends: epoll (Linux), kqueue (macOS/BSD), poll() elsewhere or with
  *    -DFR_USE_POLL=1. With poll() a client that half-closes while its
  *    request is pending is only noticed when the response is written.
+ *  - fr_dispatch (end of this header) runs a request described in memory
+ *    through the same router, handlers and limits and hands the response
+ *    to an fr_sink (how the app is served as an ASGI application). Where
+ *    this header says "loop thread" or "socket", a dispatched request has
+ *    the thread and the sink described there instead.
  */
 
 typedef struct fr_app fr_app;
@@ -1327,10 +1363,14 @@ enum { FR_DONE = 0, FR_PENDING = 1 };
 /* Called once the response has been fully written to the socket (ok = 1) or
  * the connection failed first (ok = 0), on the loop thread. `req` is still
  * readable inside the callback and freed right after it returns. This is where
- * background tasks and dependency teardowns run. */
+ * background tasks and dependency teardowns run. fr_dispatch requests: after
+ * the sink's last call (ok = 0 if the sink returned -1 or a file fell short),
+ * on the thread that finished last of the handler and the response. */
 typedef void (*fr_done_fn)(fr_req *req, int ok, void *userdata);
 
-/* Access-log hook: one call per finished request, on the loop thread. */
+/* Access-log hook: one call per finished request, on the loop thread (for
+ * fr_dispatch requests: right after on_done, on its thread; bytes_sent then
+ * counts body bytes only). Engine-made error answers are not logged. */
 typedef void (*fr_access_fn)(fr_req *req, int status, uint64_t bytes_sent, double ms,
                              void *userdata);
 
@@ -1450,11 +1490,15 @@ FR_API int fr_res_body_take(fr_req *req, const void *data, size_t len,
  * fr_res_stream_begin. 0, or -1 (bad or write-only fd, directory, offset +
  * len beyond INT64_MAX; the fd is then left untouched).
  * Ownership: the engine closes fd when close_fd (after on_done; also when
- * the client disconnects, the request is abandoned or the body replaced). */
+ * the client disconnects, the request is abandoned or the body replaced).
+ * fr_dispatch requests: fr_res_send reads the range with pread (read for
+ * unseekable fds) on its calling thread and gives it to the sink in pieces
+ * of at most 64 KiB; a short file ends the body early (on_done ok = 0). */
 FR_API int fr_res_file(fr_req *req, int fd, uint64_t offset, uint64_t len, int close_fd);
 /* Finish the response. From the handler's thread or ANY other thread for a
  * FR_PENDING request. Returns 0, or -1 if already sent. The request must not
- * be touched afterwards (except inside its fr_done_fn). */
+ * be touched afterwards (except inside its fr_done_fn). fr_dispatch requests:
+ * the sink is called from inside fr_res_send (also inside the handler). */
 FR_API int fr_res_send(fr_req *req);
 /* Conveniences: set status, content-type and body, then send. Return FR_DONE. */
 FR_API int fr_res_json(fr_req *req, int status, const char *json, size_t len);
@@ -1471,10 +1515,112 @@ FR_API int fr_res_default(fr_req *req);
  * it). write/end return -1 once the client has gone. fr_res_stream_end (or
  * fr_res_send) must always be called: it releases the request, whose
  * on_done then runs (ok = 0 if the client went away). A handler that
- * streams returns FR_PENDING unless it ended the stream itself. */
+ * streams returns FR_PENDING unless it ended the stream itself.
+ * fr_dispatch requests: begin calls sink->start, each non-empty write one
+ * sink->body(more = 1) on the calling thread (no copy, no queue: the sink's
+ * own pace is the backpressure; nothing for HEAD/1xx/204/304), end
+ * sink->body(NULL, 0, 0). After the sink returned -1, write and end
+ * return -1 and the sink is not called again. */
 FR_API int fr_res_stream_begin(fr_req *req);
 FR_API int fr_res_stream_write(fr_req *req, const void *data, size_t len);
 FR_API int fr_res_stream_end(fr_req *req);
+
+/* ---- requests that do not come from a socket (the ASGI face) ----
+ *
+ * fr_dispatch runs one request described in memory through the same engine
+ * as a socket request: same router, handlers, fallback, default answers
+ * (404, 405 + allow, redirect_slashes 307), HEAD from GET routes, limits and
+ * engine-made 4xx answers, access log and fr_req API. Its response goes to
+ * an fr_sink instead of a socket. The app does not need to listen or serve
+ * (fr_listen/fr_serve/fr_poll are never required), and fr_dispatch may run
+ * on any thread, also while the same app serves sockets.
+ *
+ * What the sink receives, in order, from the thread that finishes the
+ * response (the handler's; the one calling fr_res_send on an FR_PENDING
+ * request; the one writing a stream):
+ *   start  once: status and the response headers as the handler set them
+ *          (names as given, "content-type" included) plus, for a complete
+ *          body, "content-length" (the GET body's length for HEAD; none for
+ *          1xx/204/304; for a stream only when the handler set one). Never
+ *          date, server, connection or transfer-encoding: those belong to the
+ *          server that carries the response.
+ *   body   zero or more calls with more = 1, then exactly one with more = 0
+ *          (len may be 0). A complete body comes in one call with more = 0;
+ *          a file (fr_res_file) in pieces of at most 64 KiB; a stream as one
+ *          more = 1 call per non-empty fr_res_stream_write and
+ *          body(NULL, 0, 0) from fr_res_stream_end. HEAD, 1xx, 204 and 304
+ *          get body(NULL, 0, 0) only. Returning -1 means the consumer is
+ *          gone: the engine calls this sink no more (a later stream write
+ *          returns -1, as for a closed socket) and on_done gets ok = 0.
+ * headers/data are only valid during the call. The engine is done with the
+ * sink and its ud once a more = 0 call or a -1 return has come back (or
+ * fr_dispatch returned -1, or fr_app_free abandoned the request).
+ *
+ * Engine-made answers (400/414/431/501/505 for a head the socket parser
+ * would refuse, 413 for a body over max_body_bytes) come as start(status,
+ * content-type: application/json + content-length) and one body call with
+ * {"detail":"<reason phrase>"}, during fr_dispatch; no handler, on_done or
+ * access log runs for them, as on the socket path.
+ *
+ * Lifetime: the request lives until both its handler has returned and its
+ * response has finished; then on_done(ok) runs (after the sink's last call),
+ * the access log fires (bytes_sent counts body bytes given to the sink), the
+ * body and file are released and the request is freed, on whichever of those
+ * two threads came last. An FR_PENDING request its holder never finishes is
+ * finished by fr_app_free (on_done ok = 0, the sink is not called again).
+ * fr_route/fr_app_set_fallback must not run concurrently with fr_dispatch,
+ * and fr_app_free only after every fr_dispatch call has returned. */
+
+/* A response destination for requests that did not come from a socket. */
+typedef struct fr_sink {
+    /* status and headers, once, before any body */
+    void (*start)(void *ud, int status, const fr_header *headers, size_t nheaders);
+    /* body bytes; more = 0 on the last call (len may be 0). 0, or -1 when
+     * the consumer is gone (no further calls are made) */
+    int (*body)(void *ud, const char *data, size_t len, int more);
+    void *ud;
+} fr_sink;
+
+/* One request. Everything is copied by fr_dispatch; a zeroed struct plus
+ * method and target is a valid HTTP/1.1 request without headers or body. */
+typedef struct fr_request_desc {
+    fr_str method;            /* "GET" (as on a request line: case-sensitive) */
+    fr_str target;            /* raw path + optional "?query", exactly as on a request
+                                 line (percent-encoded; the engine decodes the path) */
+    const fr_header *headers; /* names in any case, kept as given; values as sent */
+    size_t nheaders;
+    fr_str body;              /* the whole (already de-chunked) body */
+    fr_str client_addr;       /* fr_req_client_addr; len 0 = unknown ("") */
+    int client_port;          /* fr_req_client_port; 0 = unknown */
+    int http10;               /* 1: an HTTP/1.0 request; 0 = HTTP/1.1 (also for
+                                 HTTP/2 and 3: fr_req_http_minor() then says 1) */
+    fr_str scheme;            /* "https" or "http"; len 0 = "http". Used by the
+                                 redirect_slashes location and fr_req_scheme */
+} fr_request_desc;
+
+/* Route and run one request; its response goes to `sink` (copied, like `d`).
+ * The head is checked exactly as the socket parser checks a request line
+ * and header fields (so the same limits give the same 4xx answers), with
+ * two differences: a request without a Host header is accepted (ASGI
+ * scopes may have none; fr_req_header(req, "host") is then absent), and a
+ * byte no request head could carry there (CR, LF or NUL in a header field,
+ * ':' in a header name, a space, CR, LF or NUL in method or target) is
+ * answered 400 -- unless an earlier part of the head already fails (413
+ * aside, the first failing byte decides, as on a socket).
+ * A Content-Length header over max_body_bytes gives 413 like body.len does;
+ * otherwise the header is not compared with body.len.
+ * Returns 0 (dispatched: the sink may already have been called, and was
+ * if the answer was made inline), or -1 on a bad descriptor (NULL app, d,
+ * sink, sink->start or sink->body; a NULL buf with len > 0; headers NULL
+ * with nheaders > 0) or out of memory; the sink is then not called. */
+FR_API int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink);
+/* The sink of an fr_dispatch request (a copy of the one passed), NULL for a
+ * request from a socket: lets a handler tell the two apart and reach the
+ * sink's userdata (the Python face finds its ASGI channel this way). */
+FR_API const fr_sink *fr_req_sink(const fr_req *req);
+
+/* "http" for socket requests; the descriptor's scheme for dispatched ones. */
+FR_API fr_str fr_req_scheme(const fr_req *req);
 
 /* ---- crypto.h: SHA-1, SHA-256, HMAC-SHA256, base64, constant-time compare,
  *      and Authorization header parsing (FastAPI's security utilities) ----
@@ -1694,6 +1840,391 @@ FR_API int fr_security_check(fr_req *req, const fr_security *s, fr_security_resu
 FR_API int fr_security_decide(const fr_security *s, fr_str authorization, fr_str key_header,
                               fr_str query, fr_str cookie, fr_arena *arena,
                               fr_security_result *out);
+
+/* ---- middleware.h: the decisions of Starlette's built-in middlewares ----
+ *
+ * CORSMiddleware, TrustedHostMiddleware, HTTPSRedirectMiddleware,
+ * GZipMiddleware and SessionMiddleware of Starlette 1.10, as C functions
+ * that take the request's views and edit a response header list exactly as
+ * the Python classes do: same decisions, same header names, values, order
+ * and `Vary` merging, same early answers (status, headers, body), byte for
+ * byte (tests/test_middleware_parity.py runs the real classes over ASGI and
+ * compares). Nothing here touches a socket or an fr_req: the server (or a C
+ * user with their own loop) calls these at the points Starlette would.
+ *
+ * TEXT. Header names and values are bytes that Starlette decodes as
+ * Latin-1; configuration strings compared with header text (origins,
+ * methods, header names, hosts, content types) are Latin-1 bytes too --
+ * the Python glue passes str.encode("latin-1"). Exceptions, each said where
+ * it applies: the origin regex is a UTF-8 Python pattern, paths are UTF-8,
+ * the session secret and payload are UTF-8.
+ *
+ * CONFIGURATION. Each middleware with options is compiled once from a
+ * config struct that is valid when zeroed (zero = Starlette's default) by
+ * fr_X_new(cfg, err), which copies everything it needs (cfg may be freed
+ * afterwards) and refuses what Starlette refuses at start-up (NULL with
+ * err->msg). The compiled object is read-only afterwards: any number of
+ * threads may use it at once. fr_X_free releases it.
+ *
+ * MEMORY. Per-request output (joined Vary values, formatted cookies,
+ * redirect URLs, early answers) comes from the arena the caller passes and
+ * lives until that arena is reset. Views the caller passes in (origins,
+ * header values) and configured values (CORS headers) are stored in header
+ * lists as views, never copied: keep the request memory and the compiled
+ * object alive while the list is in use. Nothing else allocates, except a
+ * match of an origin regex compiled to more than 256 instructions (its
+ * NFA state lists are malloc'ed per match) and zlib's state.
+ *
+ * ERRORS. Per-request functions return >= 0 on success, FR_MW_ERROR (-1)
+ * on OOM or bad arguments, and FR_MW_RAISES (-2) where Starlette itself
+ * raises an exception for that request (its ServerErrorMiddleware then
+ * answers 500): the caller answers 500 too. */
+
+enum { FR_MW_ERROR = -1, FR_MW_RAISES = -2 };
+
+/* ---- response header list: Starlette's MutableHeaders ----
+ *
+ * An ordered list of (name, value) views with the edits Starlette's
+ * middlewares make. Names are compared ASCII/Latin-1 case-insensitively
+ * (Starlette compares its lowercased raw names) and stored lowercased, as
+ * Starlette sends them; values are stored as given. `items` may be filled
+ * directly (fr_header views) or with fr_hlist_append. */
+typedef struct fr_hlist {
+    fr_header *items;
+    size_t len, cap;
+    fr_arena *arena; /* where the array grows and new values/names are made */
+} fr_hlist;
+
+FR_API void fr_hlist_init(fr_hlist *h, fr_arena *arena);
+/* MutableHeaders.append(name, value): add at the end, duplicates kept.
+ * 0 / FR_MW_ERROR. `value` is stored as a view (not copied). */
+FR_API int fr_hlist_append(fr_hlist *h, fr_str name, fr_str value);
+/* MutableHeaders.__setitem__: the first entry of that name takes the value
+ * (keeping its place), later ones are removed; appended when absent. */
+FR_API int fr_hlist_set(fr_hlist *h, fr_str name, fr_str value);
+/* MutableHeaders.__delitem__: remove every entry of that name. Returns how
+ * many were removed. */
+FR_API size_t fr_hlist_remove(fr_hlist *h, fr_str name);
+/* Headers.get: the first value, buf NULL when absent. */
+FR_API fr_str fr_hlist_get(const fr_hlist *h, fr_str name);
+/* MutableHeaders.add_vary_header(token): vary = ", ".join(every vary value
+ * + [token]), set like fr_hlist_set. The joined value lives in the arena. */
+FR_API int fr_hlist_add_vary(fr_hlist *h, fr_str token);
+
+/* An early answer a middleware gives instead of calling the app. */
+typedef struct fr_mw_answer {
+    int status;
+    fr_hlist headers; /* exactly Starlette's raw headers, in order, lowercase names,
+                         INCLUDING content-length (and content-type when Starlette
+                         sends one); an engine that frames the body itself drops
+                         its copy of content-length */
+    fr_str body;      /* static text or arena memory */
+} fr_mw_answer;
+
+/* What Starlette's URL(scope=scope) is built from (for redirects). */
+typedef struct fr_mw_scope {
+    fr_str scheme;      /* "http", "https", "ws" or "wss" */
+    fr_str host;        /* the first Host header, raw; buf NULL = none */
+    fr_str server_host; /* scope["server"] host ("127.0.0.1", "::1"); buf NULL = no server */
+    int server_port;
+    fr_str path;        /* scope["path"]: percent-DECODED, UTF-8 */
+    fr_str query;       /* scope["query_string"]: raw bytes, without '?' */
+} fr_mw_scope;
+
+/* str(URL(scope=scope)) appended to out: the Host header when it parses
+ * (and its port is <= 65535), else server host and port (the port left out
+ * when it is the scheme's default), else a relative URL. The path gets
+ * '?', '#', '\\' escaped; the query must be UTF-8 (else FR_MW_RAISES, as
+ * bytes.decode() raises). Returns 0 / FR_MW_ERROR / FR_MW_RAISES. */
+FR_API int fr_mw_url(const fr_mw_scope *scope, fr_buf *out);
+
+/* starlette._utils.parse_host_header: 1 and host/port views (port buf
+ * NULL when absent) when `value` is a valid Host header -- reg-name chars,
+ * an IPv6 literal Python's ipaddress accepts, or an IPvFuture literal, then
+ * an optional ":digits" -- else 0. */
+FR_API int fr_mw_parse_host(fr_str value, fr_str *host, fr_str *port);
+
+/* ---- CORSMiddleware ----
+ *
+ * Per request:
+ *   fr_cors_classify(method, origin, has Access-Control-Request-Method)
+ *     FR_CORS_PREFLIGHT  OPTIONS with an Origin and that header: answer with
+ *                        fr_cors_preflight, the app is not called;
+ *     FR_CORS_SIMPLE     an Origin, not a preflight;
+ *     FR_CORS_NONE       no Origin header.
+ *   For SIMPLE *and* NONE call fr_cors_simple on the app's response headers
+ *   before they are sent: Starlette 1.10 appends "Origin" to Vary on every
+ *   response that passes through it, CORS or not.
+ * `origin` is the first Origin header (buf NULL = absent).
+ *
+ * Origins: "*" in allow_origins allows any; otherwise an origin is allowed
+ * when allow_origin_regex matches all of it (re.fullmatch) or it equals an
+ * entry exactly (case-sensitive).
+ *
+ * allow_origin_regex: a subset of Python's `re` that is matched exactly
+ * like re.fullmatch on the Latin-1 text of the header. Supported: literal
+ * characters (UTF-8 in the pattern), '.', '^', '$' (Python's: also before a
+ * final "\n"), \A, \Z, classes [...] / [^...] with ranges and escapes,
+ * \d \D \w \W \s \S (Unicode meaning, as Python's), escapes \\ \. etc.,
+ * \a \f \n \r \t \v, \xhh, \uhhhh, \Uhhhhhhhh, octal inside classes,
+ * groups (...) and (?:...), alternation |, quantifiers * + ? {m} {m,}
+ * {,n} {m,n} and their lazy forms (a '{' that is not a quantifier is a
+ * literal, as in Python). Refused by fr_cors_new (never matched
+ * differently): flags (?i) etc., named groups, lookarounds, atomic groups
+ * and possessive quantifiers, backreferences and octal escapes outside
+ * classes, \b \B \N{...}, a repeat above 1000 or a pattern that compiles to
+ * more than 4096 instructions, nesting deeper than 64 groups, and every
+ * pattern Python itself rejects that the parser notices (nothing to repeat,
+ * multiple repeat, bad ranges, unbalanced parentheses, bad escapes).
+ * Matching is a Thompson-NFA simulation: linear in the origin's length, no
+ * backtracking blow-up. */
+
+typedef struct fr_cors_config {
+    const fr_str *allow_origins; /* "*" = any origin */
+    size_t num_allow_origins;
+    fr_str allow_origin_regex;   /* buf NULL = none */
+    const fr_str *allow_methods; /* NULL = {"GET"}; non-NULL with 0 entries = none;
+                                    "*" anywhere = Starlette's ALL_METHODS */
+    size_t num_allow_methods;
+    const fr_str *allow_headers; /* "*" = any requested header */
+    size_t num_allow_headers;
+    const fr_str *expose_headers;
+    size_t num_expose_headers;
+    int allow_credentials;
+    int allow_private_network;
+    fr_str max_age;              /* the text of str(max_age); buf NULL = "600" */
+    const fr_allocator *alc;     /* for the compiled object; NULL = FR_MALLOC */
+} fr_cors_config;
+
+typedef struct fr_cors fr_cors;
+
+enum { FR_CORS_NONE = 0, FR_CORS_SIMPLE = 1, FR_CORS_PREFLIGHT = 2 };
+
+/* Compile; NULL with err (code 400 for a refused regex, msg, pos = byte in
+ * the pattern) on a refused pattern or OOM. */
+FR_API fr_cors *fr_cors_new(const fr_cors_config *cfg, fr_err *err);
+FR_API void fr_cors_free(fr_cors *c);
+FR_API int fr_cors_classify(fr_str method, fr_str origin, int has_request_method);
+/* 1 if the origin is allowed (allow_all, regex or list), else 0;
+ * FR_MW_ERROR when a large regex's state cannot be allocated. */
+FR_API int fr_cors_origin_allowed(const fr_cors *c, fr_str origin);
+/* The preflight answer: 200 "OK" or 400 "Disallowed CORS origin, method,
+ * headers, private-network" (the failures that apply, in that order), with
+ * Vary, Access-Control-Allow-* and Max-Age as Starlette orders them, then
+ * content-length and content-type: text/plain; charset=utf-8. Inputs are the
+ * first Origin, Access-Control-Request-Method, -Request-Headers and
+ * -Request-Private-Network headers (buf NULL = absent; origin and method
+ * must be present). Returns 0 / FR_MW_ERROR. */
+FR_API int fr_cors_preflight(const fr_cors *c, fr_str origin, fr_str request_method,
+                             fr_str request_headers, fr_str request_private_network,
+                             fr_arena *arena, fr_mw_answer *out);
+/* Edit the app's response headers (send wrapper of a non-preflight
+ * request): with an Origin the configured Allow-Origin "*" /
+ * Allow-Credentials / Expose-Headers are set, the origin is echoed when
+ * credentials are allowed with "*" or when it is allowed explicitly; Vary
+ * gets "Origin" in every case. h->arena must be set. 0 / FR_MW_ERROR. */
+FR_API int fr_cors_simple(const fr_cors *c, fr_str origin, fr_hlist *h);
+
+/* ---- TrustedHostMiddleware ----
+ *
+ * allowed_hosts: exact names, "*" (anything: the middleware does nothing)
+ * or "*.example.com" (any name ending in ".example.com", not the bare
+ * domain); compared lowercased (ASCII) with the Host header's host part.
+ * fr_trusted_host_new refuses a '*' anywhere but at the start and a
+ * leading '*' not followed by '.', as Starlette's assertions do.
+ * Without a usable Host header, or a host not allowed: 400 "Invalid host
+ * header" -- unless the host with "www." in front is allowed and
+ * www_redirect is on (the default): then 307 to the same URL on
+ * "www." + netloc (a RedirectResponse; Starlette says 307, not 301). */
+
+typedef struct fr_trusted_host_config {
+    const fr_str *allowed_hosts; /* NULL = {"*"}; non-NULL with 0 entries = none */
+    size_t num_allowed_hosts;
+    int no_www_redirect;         /* 1 = Starlette's www_redirect=False */
+    const fr_allocator *alc;
+} fr_trusted_host_config;
+
+typedef struct fr_trusted_host fr_trusted_host;
+
+FR_API fr_trusted_host *fr_trusted_host_new(const fr_trusted_host_config *cfg, fr_err *err);
+FR_API void fr_trusted_host_free(fr_trusted_host *t);
+/* 0 = host allowed: call the app; 1 = answer with *out (400 or 307);
+ * FR_MW_ERROR; FR_MW_RAISES when Starlette's URL handling raises on the way
+ * to a redirect (e.g. a non-UTF-8 query string). */
+FR_API int fr_trusted_host_check(const fr_trusted_host *t, const fr_mw_scope *scope,
+                                 fr_arena *arena, fr_mw_answer *out);
+
+/* ---- HTTPSRedirectMiddleware ----
+ *
+ * For scheme "http" / "ws" (already resolved from proxy headers by the
+ * caller, as uvicorn's --proxy-headers would): 307 to the same URL with
+ * "https" / "wss", the port dropped when it is 80 or 443 -- in which case
+ * the host is also lowercased and IPv6 brackets are lost, exactly as
+ * urllib's .hostname gives it ("http://[::1]:80/" -> "https://::1/"). The
+ * Location is quoted like RedirectResponse does (UTF-8 percent-encoding
+ * except for ":/%#?=@[]!$&'()*+,;" and unreserved characters); tabs, CR and
+ * LF vanish from it (urlsplit). No host at all: 400 "Invalid host header".
+ * Returns 0 (https/wss: call the app), 1 (answer *out), FR_MW_ERROR or
+ * FR_MW_RAISES (non-UTF-8 query, an address urllib refuses). */
+FR_API int fr_https_redirect(const fr_mw_scope *scope, fr_arena *arena, fr_mw_answer *out);
+
+/* ---- GZipMiddleware ----
+ *
+ * Request: fr_gzip_accepts(first Accept-Encoding value) is Starlette's
+ * test, `"gzip" in value`: a case-sensitive substring, so "x-gzip" and even
+ * "gzip;q=0" count, "GZIP" does not.
+ *
+ * Response (one fr_gzip_stream per response):
+ *   fr_gzip_start(&st, g, accepts, status, headers) when the app starts the
+ *     response. 1 = pass everything through untouched (a Content-Encoding
+ *     header is present, status 206, or the Content-Type -- before ';',
+ *     stripped, lowercased -- or its "type/ *" wildcard or, for
+ *     "application/grpc+x", "application/grpc" is an excluded type);
+ *     0 = hold the head until the first body message.
+ *   fr_gzip_body(&st, headers, body, len, more_body, trailers, out) for
+ *     every body message, in order. On the first one the head is decided
+ *     (send it after this call): a final body shorter than minimum_size
+ *     goes out as is with no header change; otherwise Vary gets
+ *     "Accept-Encoding" -- also when the client did not accept gzip -- and,
+ *     when it did, Content-Encoding: gzip is set and Content-Length is set
+ *     to the compressed length (final body) or removed (streaming, or
+ *     `trailers`). Returns 0 = send the body as given, 1 = send the bytes
+ *     appended to `out` instead (possibly none), FR_MW_ERROR.
+ *   fr_gzip_stream_end(&st) releases the compressor (always call it).
+ * Compression is Starlette's exactly: zlib.compressobj(level, DEFLATED,
+ * 16 + MAX_WBITS) -- the gzip header zlib writes (mtime 0, no name, OS 3),
+ * not GzipFile's -- compress(chunk) + flush(Z_SYNC_FLUSH) per streamed
+ * message and flush() at the end, with CPython's output-buffer sizes, so
+ * the bytes are identical to Starlette's for the same zlib. */
+
+typedef struct fr_gzip_config {
+    int64_t minimum_size;                /* 0 = 500; negative = Starlette's 0
+                                            (every body is compressed) */
+    int compresslevel;                   /* 1..9; 0 = 9 (Starlette's default);
+                                            -1 = zlib's default (6);
+                                            FR_GZIP_LEVEL_0 = level 0 (stored) */
+    const fr_str *exclude_content_types; /* NULL = Starlette's default list;
+                                            non-NULL with 0 entries = none */
+    size_t num_exclude_content_types;
+    const fr_allocator *alc;             /* compiled object and zlib state */
+} fr_gzip_config;
+
+enum { FR_GZIP_LEVEL_0 = -100 };
+
+typedef struct fr_gzip fr_gzip;
+
+typedef struct fr_gzip_encoder {
+    void *z;        /* private: the zlib stream, NULL until first used */
+    int level;      /* private */
+    int finished;   /* private */
+    fr_allocator alc; /* private */
+} fr_gzip_encoder;
+
+typedef struct fr_gzip_stream { /* all private; set up by fr_gzip_start */
+    const fr_gzip *g;
+    int accepts, state, started;
+    fr_gzip_encoder enc;
+} fr_gzip_stream;
+
+/* 1 when fastrapi was built with FR_ENABLE_ZLIB=1, else 0: without zlib
+ * fr_gzip_new fails and the compressors return FR_MW_ERROR. */
+FR_API int fr_gzip_available(void);
+FR_API fr_gzip *fr_gzip_new(const fr_gzip_config *cfg, fr_err *err);
+FR_API void fr_gzip_free(fr_gzip *g);
+FR_API int fr_gzip_accepts(fr_str accept_encoding);
+/* 1 if this Content-Type value (buf NULL = absent) is excluded. */
+FR_API int fr_gzip_excluded(const fr_gzip *g, fr_str content_type);
+FR_API int fr_gzip_start(fr_gzip_stream *st, const fr_gzip *g, int accepts, int status,
+                         const fr_hlist *headers);
+FR_API int fr_gzip_body(fr_gzip_stream *st, fr_hlist *headers, const void *body, size_t len,
+                        int more_body, int trailers, fr_buf *out);
+FR_API void fr_gzip_stream_end(fr_gzip_stream *st);
+
+/* The compressor alone. level as in fr_gzip_config (0 = 9). alc NULL =
+ * FR_MALLOC (zlib's allocations go through it too). */
+FR_API int fr_gzip_encoder_init(fr_gzip_encoder *e, int level, const fr_allocator *alc);
+/* compress(data) + flush(Z_SYNC_FLUSH), or flush(Z_FINISH) when `finish`
+ * (the encoder is then done; writing more is an error). Appends to out.
+ * 0 / FR_MW_ERROR. */
+FR_API int fr_gzip_encoder_write(fr_gzip_encoder *e, const void *data, size_t len, int finish,
+                                 fr_buf *out);
+FR_API void fr_gzip_encoder_free(fr_gzip_encoder *e);
+/* One shot: the gzip member Starlette sends for a whole body. */
+FR_API int fr_gzip_compress(const void *data, size_t len, int level, fr_buf *out);
+
+/* ---- SessionMiddleware ----
+ *
+ * The cookie is itsdangerous.TimestampSigner(secret).sign(b64encode(json)):
+ *     base64(json) "." base64url(timestamp) "." base64url(HMAC-SHA1)
+ * base64(json) is standard base64 with padding; the timestamp is the
+ * big-endian integer without leading zero bytes, base64url without
+ * padding; the MAC key is SHA1("itsdangerous.Signer" "signer" secret)
+ * ("django-concat" derivation), the MAC covers everything before the last
+ * '.'. Verification follows itsdangerous: lenient base64 (characters
+ * outside the alphabet skipped), any failure -> an empty session; with a
+ * max_age, a signature older than max_age seconds or from the future is
+ * expired (empty session) too.
+ *
+ * JSON: Starlette writes json.dumps(session) (", " and ": " separators,
+ * ensure_ascii) -- pass that text to get Starlette's exact cookie; any JSON
+ * object text is read back by Starlette. Reading gives the decoded payload
+ * bytes; Starlette then runs json.loads on them (a validly signed payload
+ * that is not JSON raises there: the caller's json parser decides). */
+
+typedef struct fr_session_config {
+    fr_str secret_key;      /* str(secret_key) as UTF-8 (may be empty) */
+    fr_str session_cookie;  /* buf NULL = "session" */
+    int64_t max_age;        /* seconds; 0 = 14 days; FR_SESSION_NO_MAX_AGE =
+                               Starlette's None (no Max-Age, no expiry);
+                               FR_SESSION_MAX_AGE_ZERO = a literal 0 */
+    fr_str path;            /* buf NULL = "/" */
+    fr_str same_site;       /* buf NULL = "lax"; written as given */
+    int https_only;         /* "; secure" */
+    fr_str domain;          /* buf NULL = no domain attribute */
+    int partitioned;        /* "; partitioned" */
+    const fr_allocator *alc;
+} fr_session_config;
+
+#define FR_SESSION_NO_MAX_AGE INT64_MIN
+#define FR_SESSION_MAX_AGE_ZERO (INT64_MIN + 1)
+
+/* fr_session_commit flags: what happened to request.session */
+enum {
+    FR_SESSION_ACCESSED = 1, /* read or written (Vary: Cookie) */
+    FR_SESSION_MODIFIED = 2, /* written */
+    FR_SESSION_NONEMPTY = 4, /* holds at least one key now */
+    FR_SESSION_LOADED = 8    /* the request's cookie verified (even as "{}") */
+};
+
+typedef struct fr_session fr_session;
+
+FR_API fr_session *fr_session_new(const fr_session_config *cfg, fr_err *err);
+FR_API void fr_session_free(fr_session *s);
+/* The cookie NAME (config's session_cookie). */
+FR_API fr_str fr_session_cookie_name(const fr_session *s);
+/* TimestampSigner.sign(b64encode(json)) with timestamp `now` (Unix
+ * seconds, >= 0), appended to out. 0 / FR_MW_ERROR. */
+FR_API int fr_session_sign(const fr_session *s, fr_str json, int64_t now, fr_buf *out);
+/* Verify a cookie value (the decoded cookie text, UTF-8). 1 = valid:
+ * *json = the decoded payload (arena); 0 = empty session (bad or expired
+ * signature); FR_MW_RAISES = the signature is valid but the payload is not
+ * base64 (Starlette's b64decode raises); FR_MW_ERROR. */
+FR_API int fr_session_unsign(const fr_session *s, fr_str value, int64_t now, fr_arena *arena,
+                             fr_str *json);
+/* The same from the Cookie header(s) (several joined with ';'): the last
+ * cookie of the configured name, as request.cookies has it; 0 when there
+ * is none. */
+FR_API int fr_session_load(const fr_session *s, fr_str cookie_header, int64_t now,
+                           fr_arena *arena, fr_str *json);
+/* The send wrapper: Vary: Cookie when accessed; when modified and non-empty
+ * a Set-Cookie "name=<signed json>; path=P; Max-Age=N; httponly;
+ * samesite=S[; secure][; domain=D][; partitioned]" (no Max-Age for
+ * FR_SESSION_NO_MAX_AGE); when modified, now empty and LOADED, the clearing
+ * cookie "name=null; path=P; expires=Thu, 01 Jan 1970 00:00:00 GMT;
+ * httponly; ...". json is the session's JSON text (used only for a
+ * Set-Cookie). Returns 0 / FR_MW_ERROR. */
+FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str json,
+                             int64_t now);
 
 #ifdef __cplusplus
 }
@@ -8119,6 +8650,10 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
  *    with {"detail":"<reason phrase>"} as application/json and the
  *    connection is closed (after a short lingering read so the client sees
  *    the answer instead of a reset).
+ *  - fr_dispatch requests (last section) have no connection and no loop:
+ *    req->sink is set and the response functions hand the response to it
+ *    on the calling thread. The socket path pays one test of req->sink in
+ *    fr_res_send / fr_res_stream_* and nothing elsewhere.
  */
 
 
@@ -8174,6 +8709,14 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #define FR__ACCEPT_BATCH 64
 #define FR__EMFILE_PAUSE_MS 100
 #define FR__FILE_CHUNK 16384 /* fr_res_file without sendfile: bytes read into out per step */
+
+/* Helpers the socket path shares with fr_dispatch: inlined so the socket
+ * path compiles to what it was before they were shared. */
+#if defined(__GNUC__)
+#define FR__SRV_SHARED static inline __attribute__((always_inline))
+#else
+#define FR__SRV_SHARED static inline
+#endif
 
 enum { FR__K_CONN = 1, FR__K_LISTEN, FR__K_WAKE, FR__K_STOP };
 enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_COUNT };
@@ -8275,7 +8818,15 @@ struct fr_req {
     size_t squeued;
     uint64_t bytes_sent;
     double t0;
-    fr_header headers[]; /* app->cfg.max_headers entries */
+    /* fr_dispatch requests only (sink == NULL on the socket path) */
+    const fr_sink *sink; /* &sink_copy */
+    fr_sink sink_copy;
+    fr_str scheme;       /* len 0 = "http" */
+    int client_port;
+    int sink_ok;         /* on_done's ok, set by whoever finished the response */
+    atomic_int sink_refs; /* handler running + response unfinished */
+    fr_req *sprev, *snext; /* app->sinks, under app->sink_mu */
+    fr_header headers[]; /* app->cfg.max_headers entries (+1 for fr_dispatch) */
 };
 
 struct fr__loop {
@@ -8349,9 +8900,18 @@ struct fr_app {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int serving;
+    pthread_mutex_t sink_mu;
+    fr_req *sinks; /* unfinished fr_dispatch requests, under sink_mu */
 };
 
 static _Thread_local fr_req *fr__tls_req; /* request whose handler runs on this thread */
+
+/* fr_dispatch requests (the section at the end of this file) */
+static void fr__sink_send(fr_req *req);
+static int fr__sink_stream_begin(fr_req *req);
+static int fr__sink_stream_write(fr_req *req, const void *data, size_t len);
+static int fr__sink_stream_end(fr_req *req);
+static void fr__sink_abandon(fr_req *req);
 
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                             */
@@ -8614,28 +9174,27 @@ static void fr__timer_set(fr__conn *c, int k) {
 /* ------------------------------------------------------------------------ */
 /* requests and connections: allocation and recycling                        */
 
-static fr_req *fr__req_get(fr__loop *L) {
-    fr_app *app = L->app;
-    fr_req *r = L->free_reqs;
-    if (r) {
-        L->free_reqs = r->free_next;
-        L->nfree_reqs--;
-    } else {
-        size_t sz = sizeof(fr_req) + app->cfg.max_headers * sizeof(fr_header);
-        r = (fr_req *)FR_MALLOC(sz);
-        if (!r) return NULL;
-        memset(r, 0, sizeof *r);
-        fr_arena_init(&r->arena, NULL);
-        if (pthread_mutex_init(&r->smu, NULL) != 0) {
-            FR_FREE(r);
-            return NULL;
-        }
-        if (pthread_cond_init(&r->scv, NULL) != 0) {
-            pthread_mutex_destroy(&r->smu);
-            FR_FREE(r);
-            return NULL;
-        }
+/* A new request with room for max_headers + extra header fields. */
+static fr_req *fr__req_alloc(const fr_app *app, size_t extra) {
+    size_t sz = sizeof(fr_req) + (app->cfg.max_headers + extra) * sizeof(fr_header);
+    fr_req *r = (fr_req *)FR_MALLOC(sz);
+    if (!r) return NULL;
+    memset(r, 0, sizeof *r);
+    fr_arena_init(&r->arena, NULL);
+    if (pthread_mutex_init(&r->smu, NULL) != 0) {
+        FR_FREE(r);
+        return NULL;
     }
+    if (pthread_cond_init(&r->scv, NULL) != 0) {
+        pthread_mutex_destroy(&r->smu);
+        FR_FREE(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Reset a new or recycled request (L is NULL for fr_dispatch requests). */
+FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->app = app;
     r->loop = L;
     r->conn = NULL;
@@ -8676,6 +9235,18 @@ static fr_req *fr__req_get(fr__loop *L) {
     r->squeued = 0;
     r->bytes_sent = 0;
     r->t0 = 0;
+}
+
+static fr_req *fr__req_get(fr__loop *L) {
+    fr_req *r = L->free_reqs;
+    if (r) {
+        L->free_reqs = r->free_next;
+        L->nfree_reqs--;
+    } else {
+        r = fr__req_alloc(L->app, 0);
+        if (!r) return NULL;
+    }
+    fr__req_init(r, L->app, L);
     return r;
 }
 
@@ -8753,12 +9324,9 @@ static void fr__req_finish(fr_req *req, int ok, int recycle);
 /* Orphan path: the loop no longer runs; finish on the caller's thread. */
 static void fr__orphan_finish(fr_req *req) { fr__req_finish(req, 0, 0); }
 
-/* Runs on_done and the access log, releases the body, recycles. For a
- * zombie, the connection memory goes too. */
-static void fr__req_finish(fr_req *req, int ok, int recycle) {
-    fr__loop *L = req->loop;
+/* on_done, the access log, then the body is released (both paths). */
+FR__SRV_SHARED void fr__req_report(fr_req *req, int ok) {
     fr_app *app = req->app;
-    fr__conn *c = req->conn;
     if (req->done) req->done(req, ok, req->done_ud);
     if (app->cfg.access_log) {
         double ms = req->t0 > 0 ? (fr__srv_now_s() - req->t0) * 1000.0 : 0.0;
@@ -8766,6 +9334,14 @@ static void fr__req_finish(fr_req *req, int ok, int recycle) {
     }
     if (req->rbody_free) req->rbody_free(req->rbody_ud, req->rbody);
     req->rbody_free = NULL;
+}
+
+/* Runs on_done and the access log, releases the body, recycles. For a
+ * zombie, the connection memory goes too. */
+static void fr__req_finish(fr_req *req, int ok, int recycle) {
+    fr__loop *L = req->loop;
+    fr__conn *c = req->conn;
+    fr__req_report(req, ok);
     if (req->zombie) {
         pthread_mutex_lock(&L->qmu);
         if (req->zprev) req->zprev->znext = req->znext;
@@ -9072,19 +9648,10 @@ static void fr__req_service(fr_req *req) {
     c->state = FR__C_WRITING;
 }
 
-static void fr__dispatch(fr__conn *c) {
-    fr__loop *L = c->loop;
-    fr_app *app = L->app;
-    fr_req *req = c->req;
-    fr_handler h;
-    void *ud;
-    int rc;
+/* Decode the path, match it and pick the handler: the route's, the
+ * fallback, or NULL for fr_res_default. Shared by sockets and fr_dispatch. */
+FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
     const char *pct;
-    req->conn = c;
-    req->dispatched = 1;
-    c->state = FR__C_HANDLING;
-    fr__timer_clear(c);
-    if (app->cfg.access_log) req->t0 = fr__srv_now_s();
     req->is_head = req->h.method.len == 4 && memcmp(req->h.method.buf, "HEAD", 4) == 0;
     pct = req->h.path.len ? (const char *)memchr(req->h.path.buf, '%', req->h.path.len) : NULL;
     if (pct) {
@@ -9102,15 +9669,26 @@ static void fr__dispatch(fr__conn *c) {
     fr_router_match(app->router, req->h.method, req->path, &req->m);
     if (req->m.status == FR_MATCH_FOUND && req->m.data) {
         fr__route *rt = (fr__route *)req->m.data;
-        h = rt->h;
-        ud = rt->ud;
-    } else if (app->fallback) {
-        h = app->fallback;
-        ud = app->fallback_ud;
-    } else {
-        h = NULL;
-        ud = NULL;
+        *ud = rt->ud;
+        return rt->h;
     }
+    *ud = app->fallback_ud;
+    return app->fallback;
+}
+
+static void fr__dispatch(fr__conn *c) {
+    fr__loop *L = c->loop;
+    fr_app *app = L->app;
+    fr_req *req = c->req;
+    fr_handler h;
+    void *ud;
+    int rc;
+    req->conn = c;
+    req->dispatched = 1;
+    c->state = FR__C_HANDLING;
+    fr__timer_clear(c);
+    if (app->cfg.access_log) req->t0 = fr__srv_now_s();
+    h = fr__req_route(app, req, &ud);
     fr__tls_req = req;
     rc = h ? h(req, ud) : fr_res_default(req);
     fr__tls_req = NULL;
@@ -10024,6 +10602,13 @@ fr_app *fr_app_new(const fr_config *cfg) {
         FR_FREE(app);
         return NULL;
     }
+    if (pthread_mutex_init(&app->sink_mu, NULL) != 0) {
+        pthread_cond_destroy(&app->cv);
+        pthread_mutex_destroy(&app->mu);
+        FR_FREE(app->server_name);
+        FR_FREE(app);
+        return NULL;
+    }
     if (!app->server_name) goto fail;
     memcpy(app->server_name, sn, app->server_name_len + 1);
     app->cfg.server_name = app->server_name;
@@ -10059,6 +10644,9 @@ void fr_app_free(fr_app *app) {
         pthread_mutex_destroy(&L->qmu);
     }
     FR_FREE(app->loops);
+    /* fr_dispatch requests their holders never finished: on_done(ok=0), freed */
+    while (app->sinks) fr__sink_abandon(app->sinks);
+    pthread_mutex_destroy(&app->sink_mu);
     for (i = 0; i < app->nlsn; i++) close(app->lsn[i].fd);
     fr__srv_wake_close(app->stop_rd, app->stop_wr);
     rt = app->routes;
@@ -10323,6 +10911,8 @@ fr_str fr_req_path(const fr_req *req) { return req->path; }
 fr_str fr_req_raw_path(const fr_req *req) { return req->h.path; }
 fr_str fr_req_query(const fr_req *req) { return req->h.query; }
 fr_str fr_req_target(const fr_req *req) { return req->h.target; }
+fr_str fr_req_scheme(const fr_req *req) { return req->scheme.len ? req->scheme : FR_STR("http"); }
+const fr_sink *fr_req_sink(const fr_req *req) { return req->sink; }
 int fr_req_http_minor(const fr_req *req) { return req->h.minor_version; }
 fr_str fr_req_body(const fr_req *req) { return req->body; }
 fr_app *fr_req_app(const fr_req *req) { return req->app; }
@@ -10443,7 +11033,7 @@ fr_str fr_req_client_addr(const fr_req *req) {
 
 int fr_req_client_port(const fr_req *req) {
     const fr__conn *c = req->conn;
-    if (!c) return 0;
+    if (!c) return req->client_port; /* fr_dispatch: the descriptor's; else 0 */
     if (c->peer.ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)&c->peer)->sin_port);
     if (c->peer.ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)&c->peer)->sin6_port);
     return 0;
@@ -10577,6 +11167,10 @@ int fr_res_send(fr_req *req) {
     if (!req) return -1;
     if (req->streaming) return fr__stream_end(req);
     if (atomic_exchange(&req->send_called, 1)) return -1;
+    if (req->sink) { /* fr_dispatch: delivered now, on this thread */
+        fr__sink_send(req);
+        return 0;
+    }
     if (fr__tls_req == req) {
         req->inline_released = 1; /* inside its own handler: written on return */
         return 0;
@@ -10621,14 +11215,15 @@ int fr_res_default(fr_req *req) {
     if (req->m.status == FR_MATCH_REDIRECT) {
         /* the other trailing-slash form of the raw path, absolute like
          * Starlette's redirect_slashes; query kept */
-        fr_str raw = req->h.path, host = req->h.host;
-        size_t cap = raw.len + host.len + req->h.query.len + 16, pl = raw.len, n = 0;
+        fr_str raw = req->h.path, host = req->h.host, scheme = fr_req_scheme(req);
+        size_t cap = raw.len + host.len + req->h.query.len + scheme.len + 16, pl = raw.len, n = 0;
         char *loc = (char *)fr_arena_alloc(&req->arena, cap);
         if (!loc) return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 34);
         if (host.len) {
-            memcpy(loc, "http://", 7);
-            memcpy(loc + 7, host.buf, host.len);
-            n = 7 + host.len;
+            memcpy(loc, scheme.buf, scheme.len);
+            memcpy(loc + scheme.len, "://", 3);
+            memcpy(loc + scheme.len + 3, host.buf, host.len);
+            n = scheme.len + 3 + host.len;
         }
         if (req->m.redirect_add_slash) {
             memcpy(loc + n, raw.buf, pl);
@@ -10671,6 +11266,7 @@ int fr_res_stream_begin(fr_req *req) {
     fr_app *app;
     int ka, rc = 0;
     if (!req) return -1;
+    if (req->sink) return fr__sink_stream_begin(req);
     app = req->app;
     pthread_mutex_lock(&req->smu);
     if (req->streaming || atomic_load(&req->send_called)) {
@@ -10705,6 +11301,7 @@ int fr_res_stream_begin(fr_req *req) {
 int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
     size_t before;
     if (!req || (len && !data)) return -1;
+    if (req->sink) return fr__sink_stream_write(req, data, len);
     pthread_mutex_lock(&req->smu);
     if (!req->streaming || req->stream_ended) {
         pthread_mutex_unlock(&req->smu);
@@ -10736,6 +11333,7 @@ int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
 
 static int fr__stream_end(fr_req *req) {
     int failed;
+    if (req->sink) return fr__sink_stream_end(req);
     if (atomic_exchange(&req->send_called, 1)) return -1;
     pthread_mutex_lock(&req->smu);
     if (!req->stream_failed && req->stream_chunked && !req->is_head) {
@@ -10757,6 +11355,353 @@ int fr_res_stream_end(fr_req *req) {
     if (!req) return -1;
     if (!req->streaming) return -1;
     return fr__stream_end(req);
+}
+
+/* ------------------------------------------------------------------------ */
+/* requests from memory: fr_dispatch and its sink                            */
+/*
+ * A dispatched request has no connection and no loop (conn == loop == NULL,
+ * sink != NULL). Its head is written into the request arena as a client
+ * would have sent it and parsed by the socket parser, so views, limits and
+ * error answers are the socket path's. The response functions branch on
+ * req->sink once and then call the sink directly on the calling thread:
+ * there is no queue, no buffering and no backpressure beyond the sink's own.
+ * Two references keep the request alive: the handler's (dropped when it
+ * returns) and the response's (dropped after the sink's last call); the
+ * thread dropping the last one runs on_done and frees the request.
+ */
+
+#define FR__SINK_FILE_CHUNK 65536 /* fr_res_file on a sink: bytes per body call */
+
+enum { FR__HW_VALUE = 0, FR__HW_NAME, FR__HW_LINE };
+
+/* Bounded head writer. A byte that cannot be carried by a request head
+ * (CR/LF/NUL anywhere; ':' in a field name; SP in method or target) is
+ * written as a NUL and ends the head there: the parser refuses it (400)
+ * unless an earlier byte already failed, exactly as for a socket. */
+typedef struct fr__hw {
+    char *p;
+    size_t n, cap;
+    int stop;
+} fr__hw;
+
+static void fr__hw_put(fr__hw *w, const char *s, size_t len, int kind) {
+    size_t i;
+    for (i = 0; i < len && !w->stop; i++) {
+        char c = s[i];
+        if (w->n == w->cap) {
+            w->stop = 1;
+            break;
+        }
+        if (c == '\r' || c == '\n' || c == 0 || (kind == FR__HW_NAME && c == ':') ||
+            (kind == FR__HW_LINE && c == ' ')) {
+            w->p[w->n++] = 0;
+            w->stop = 1;
+            break;
+        }
+        w->p[w->n++] = c;
+    }
+}
+
+static void fr__hw_lit(fr__hw *w, const char *s, size_t len) {
+    size_t i;
+    for (i = 0; i < len && !w->stop; i++) {
+        if (w->n == w->cap) w->stop = 1;
+        else w->p[w->n++] = s[i];
+    }
+}
+
+static size_t fr__sat_add(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+static int fr__sink_str_bad(fr_str s) { return s.len && !s.buf; }
+
+/* -1 when the descriptor cannot be dispatched at all */
+static int fr__sink_desc_check(const fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
+    size_t i;
+    if (!app || !d || !sink || !sink->start || !sink->body) return -1;
+    if (fr__sink_str_bad(d->method) || fr__sink_str_bad(d->target) || fr__sink_str_bad(d->body) ||
+        fr__sink_str_bad(d->client_addr) || fr__sink_str_bad(d->scheme))
+        return -1;
+    if (d->nheaders && !d->headers) return -1;
+    for (i = 0; i < d->nheaders; i++)
+        if (fr__sink_str_bad(d->headers[i].name) || fr__sink_str_bad(d->headers[i].value)) return -1;
+    return 0;
+}
+
+/* Build and parse the head; copy body, client address and scheme.
+ * 0 ok, an HTTP status for an engine-made answer, -1 out of memory. */
+static int fr__sink_parse(fr_app *app, fr_req *req, const fr_request_desc *d) {
+    static const char host_line[] = "host: \r\n";
+    size_t hl = sizeof host_line - 1, need, i;
+    int synth = !d->http10, r;
+    fr_http_limits lim;
+    fr_err err;
+    fr__hw w;
+    for (i = 0; i < d->nheaders && synth; i++)
+        if (fr_str_ieq_c(d->headers[i].name, "host")) synth = 0;
+    /* HTTP/1.1 requires Host; an ASGI scope may have none: an empty Host
+     * (legal) is put first, where it moves every given byte by the same
+     * amount the limits are raised, and hidden after parsing. */
+    lim.max_header_bytes = app->cfg.max_header_bytes;
+    if (lim.max_header_bytes > (size_t)INT_MAX) lim.max_header_bytes = (size_t)INT_MAX;
+    lim.max_headers = app->cfg.max_headers;
+    lim.max_uri_bytes = app->cfg.max_uri_bytes;
+    if (synth) {
+        lim.max_header_bytes += hl;
+        lim.max_headers++;
+    }
+    need = fr__sat_add(d->method.len, d->target.len);
+    need = fr__sat_add(need, sizeof " HTTP/1.1\r\n" + 2 + (synth ? hl : 0));
+    for (i = 0; i < d->nheaders; i++) {
+        need = fr__sat_add(need, d->headers[i].name.len);
+        need = fr__sat_add(need, d->headers[i].value.len);
+        need = fr__sat_add(need, 4);
+    }
+    /* the parser never looks past max_header_bytes: neither do we */
+    w.cap = need < lim.max_header_bytes ? need : lim.max_header_bytes;
+    w.p = (char *)fr_arena_alloc(&req->arena, w.cap ? w.cap : 1);
+    if (!w.p) return -1;
+    w.n = 0;
+    w.stop = 0;
+    fr__hw_put(&w, d->method.buf, d->method.len, FR__HW_LINE);
+    fr__hw_lit(&w, " ", 1);
+    fr__hw_put(&w, d->target.buf, d->target.len, FR__HW_LINE);
+    fr__hw_lit(&w, d->http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n", 11);
+    if (synth) fr__hw_lit(&w, host_line, hl);
+    for (i = 0; i < d->nheaders && !w.stop; i++) {
+        fr__hw_put(&w, d->headers[i].name.buf, d->headers[i].name.len, FR__HW_NAME);
+        fr__hw_lit(&w, ": ", 2);
+        fr__hw_put(&w, d->headers[i].value.buf, d->headers[i].value.len, FR__HW_VALUE);
+        fr__hw_lit(&w, "\r\n", 2);
+    }
+    fr__hw_lit(&w, "\r\n", 2);
+    err.code = 0;
+    r = fr_http_parse_request(w.p, w.n, &req->h, req->headers, lim.max_headers, &lim, &err);
+    if (r == -2) return 431; /* longer than max_header_bytes: as a socket answers */
+    if (r < 0) return err.code >= 400 && err.code <= 599 ? err.code : 400;
+    if (synth) { /* hide the empty Host put first */
+        req->h.headers++;
+        req->h.num_headers--;
+    }
+    if (d->body.len > app->cfg.max_body_bytes ||
+        (req->h.body_kind == FR_BODY_LENGTH && req->h.content_length > app->cfg.max_body_bytes))
+        return 413;
+    req->body.buf = "";
+    req->body.len = d->body.len;
+    if (d->body.len) {
+        char *b = (char *)fr_arena_alloc(&req->arena, d->body.len);
+        if (!b) return -1;
+        memcpy(b, d->body.buf, d->body.len);
+        req->body.buf = b;
+    }
+    req->client_addr.buf = "";
+    req->client_addr.len = 0;
+    if (d->client_addr.len) {
+        req->client_addr.buf = fr_arena_strdup(&req->arena, d->client_addr.buf, d->client_addr.len);
+        if (!req->client_addr.buf) return -1;
+        req->client_addr.len = d->client_addr.len;
+    }
+    req->client_port = d->client_port;
+    if (d->scheme.len) {
+        req->scheme.buf = fr_arena_strdup(&req->arena, d->scheme.buf, d->scheme.len);
+        if (!req->scheme.buf) return -1;
+        req->scheme.len = d->scheme.len;
+    }
+    return 0;
+}
+
+/* The engine's own answer ({"detail":"<reason>"}), like fr__error_response. */
+static void fr__sink_error(const fr_sink *s, int status) {
+    fr_buf body = {NULL, 0, 0};
+    fr_header hv[2];
+    char cl[24];
+    int n;
+    if (fr_error_detail(&body, fr_str_c(fr_http_reason(status))) < 0) body.len = 0;
+    n = snprintf(cl, sizeof cl, "%zu", body.len);
+    hv[0].name = FR_STR("content-type");
+    hv[0].value = FR_STR("application/json");
+    hv[1].name = FR_STR("content-length");
+    hv[1].value.buf = cl;
+    hv[1].value.len = (size_t)n;
+    s->start(s->ud, status, hv, 2);
+    s->body(s->ud, body.len ? body.buf : NULL, body.len, 0);
+    fr_buf_free(&body);
+}
+
+/* on_done, access log, body and file released, request freed. */
+static void fr__sink_finish(fr_req *req) {
+    fr_app *app = req->app;
+    fr__req_report(req, req->sink_ok);
+    if (req->rfd >= 0) fr__req_drop_file(req);
+    pthread_mutex_lock(&app->sink_mu);
+    if (req->sprev) req->sprev->snext = req->snext;
+    else app->sinks = req->snext;
+    if (req->snext) req->snext->sprev = req->sprev;
+    pthread_mutex_unlock(&app->sink_mu);
+    fr__req_free_mem(req);
+}
+
+static void fr__sink_unref(fr_req *req) {
+    if (atomic_fetch_sub_explicit(&req->sink_refs, 1, memory_order_acq_rel) == 1) fr__sink_finish(req);
+}
+
+/* fr_app_free: a request whose response never finished */
+static void fr__sink_abandon(fr_req *req) {
+    req->sink_ok = 0;
+    fr__sink_finish(req);
+}
+
+/* start(): the handler's headers + content-length when clen >= 0.
+ * -1 (out of memory) before calling the sink. */
+static int fr__sink_start(fr_req *req, int64_t clen) {
+    if (clen >= 0) {
+        char *num = (char *)fr_arena_alloc(&req->arena, 24);
+        int n;
+        if (!num) return -1;
+        n = snprintf(num, 24, "%llu", (unsigned long long)clen);
+        if (fr__res_header_ref(req, "content-length", 14, num, (size_t)n) < 0) return -1;
+    }
+    req->sink->start(req->sink->ud, req->status, req->rh, req->nrh);
+    return 0;
+}
+
+/* fr_res_file: read the range (pread; read for an unseekable fd) and hand
+ * it over in FR__SINK_FILE_CHUNK pieces. A file shorter than promised ends
+ * the body early (the last call, more = 0, comes anyway). 0 or -1. */
+static int fr__sink_file(fr_req *req) {
+    const fr_sink *s = req->sink;
+    uint64_t left = req->rfd_len;
+    size_t cap = left < FR__SINK_FILE_CHUNK ? (size_t)left : FR__SINK_FILE_CHUNK;
+    char *buf;
+    int rc = 0;
+    if (!left) return s->body(s->ud, NULL, 0, 0) < 0 ? -1 : 0;
+    buf = (char *)FR_MALLOC(cap);
+    if (!buf) {
+        s->body(s->ud, NULL, 0, 0);
+        return -1;
+    }
+    while (left) {
+        size_t want = left < cap ? (size_t)left : cap;
+        ssize_t n = -1;
+        errno = ESPIPE;
+        if (req->rfd_nosf < 2) {
+            do n = pread(req->rfd, buf, want, (off_t)req->rfd_off);
+            while (n < 0 && errno == EINTR);
+        }
+        if (n < 0 && errno == ESPIPE) { /* pipe, socket: no offsets, just read */
+            req->rfd_nosf = 2;
+            do n = read(req->rfd, buf, want);
+            while (n < 0 && errno == EINTR);
+        }
+        if (n <= 0) { /* shrank or unreadable */
+            s->body(s->ud, NULL, 0, 0);
+            rc = -1;
+            break;
+        }
+        req->rfd_off += (uint64_t)n;
+        left -= (uint64_t)n;
+        if (s->body(s->ud, buf, (size_t)n, left > 0) < 0) {
+            rc = -1;
+            break;
+        }
+        req->bytes_sent += (uint64_t)n;
+    }
+    FR_FREE(buf);
+    return rc;
+}
+
+/* The whole response of a non-streamed request. 0, or -1 when the sink
+ * went away or the body fell short. */
+static int fr__sink_deliver(fr_req *req) {
+    static const fr_header zero_len = {{"content-length", 14}, {"0", 1}};
+    const fr_sink *s = req->sink;
+    int nobody = fr__status_has_no_body(req->status);
+    int64_t clen = nobody ? -1 : req->rfd >= 0 ? (int64_t)req->rfd_len : (int64_t)req->rbody_len;
+    if (fr__sink_start(req, clen) < 0) { /* out of memory: as fr__res_build */
+        req->status = 500;
+        s->start(s->ud, 500, &zero_len, 1);
+        s->body(s->ud, NULL, 0, 0);
+        return -1;
+    }
+    if (nobody || req->is_head) return s->body(s->ud, NULL, 0, 0) < 0 ? -1 : 0;
+    if (req->rfd >= 0) return fr__sink_file(req);
+    if (s->body(s->ud, req->rbody_len ? (const char *)req->rbody : NULL, req->rbody_len, 0) < 0) return -1;
+    req->bytes_sent += req->rbody_len;
+    return 0;
+}
+
+/* fr_res_send (send_called already claimed) */
+static void fr__sink_send(fr_req *req) {
+    req->sink_ok = fr__sink_deliver(req) == 0;
+    fr__sink_unref(req); /* req may be gone */
+}
+
+static int fr__sink_stream_begin(fr_req *req) {
+    int64_t clen = req->res_clen;
+    if (req->streaming || atomic_load(&req->send_called)) return -1;
+    if (req->status < 200 || req->status == 204) clen = -1; /* as fr_http_write_head */
+    if (fr__sink_start(req, clen) < 0) return -1;
+    req->streaming = 1;
+    return 0;
+}
+
+static int fr__sink_stream_write(fr_req *req, const void *data, size_t len) {
+    const fr_sink *s = req->sink;
+    if (!req->streaming || req->stream_ended || req->stream_failed) return -1;
+    if (len == 0 || req->is_head || fr__status_has_no_body(req->status)) return 0;
+    if (s->body(s->ud, (const char *)data, len, 1) < 0) {
+        req->stream_failed = 1;
+        return -1;
+    }
+    req->bytes_sent += len;
+    return 0;
+}
+
+static int fr__sink_stream_end(fr_req *req) {
+    const fr_sink *s = req->sink;
+    int failed;
+    if (atomic_exchange(&req->send_called, 1)) return -1;
+    req->stream_ended = 1;
+    if (!req->stream_failed && s->body(s->ud, NULL, 0, 0) < 0) req->stream_failed = 1;
+    failed = req->stream_failed;
+    req->sink_ok = !failed;
+    fr__sink_unref(req); /* req may be gone */
+    return failed ? -1 : 0;
+}
+
+int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
+    fr_req *req;
+    fr_handler h;
+    void *ud;
+    int rc;
+    if (fr__sink_desc_check(app, d, sink) < 0) return -1;
+    req = fr__req_alloc(app, 1);
+    if (!req) return -1;
+    fr__req_init(req, app, NULL);
+    req->sink_copy = *sink;
+    req->sink = &req->sink_copy;
+    rc = fr__sink_parse(app, req, d);
+    if (rc != 0) {
+        if (rc > 0) fr__sink_error(req->sink, rc);
+        fr__req_free_mem(req);
+        return rc > 0 ? 0 : -1;
+    }
+    req->dispatched = 1;
+    req->sink_ok = 0;
+    atomic_init(&req->sink_refs, 2);
+    pthread_mutex_lock(&app->sink_mu);
+    req->sprev = NULL;
+    req->snext = app->sinks;
+    if (app->sinks) app->sinks->sprev = req;
+    app->sinks = req;
+    pthread_mutex_unlock(&app->sink_mu);
+    if (app->cfg.access_log) req->t0 = fr__srv_now_s();
+    h = fr__req_route(app, req, &ud);
+    rc = h ? h(req, ud) : fr_res_default(req);
+    /* FR_DONE without an answer: the response as built so far, as on a socket */
+    if (rc != FR_PENDING && !req->streaming && !atomic_exchange(&req->send_called, 1)) fr__sink_send(req);
+    fr__sink_unref(req); /* the handler's reference; req may be gone */
+    return 0;
 }
 
 #if FR_ENABLE_LINES
@@ -11376,6 +12321,2401 @@ int fr_security_check(fr_req *req, const fr_security *s, fr_security_result *out
     else if (s->kind == FR_SEC_APIKEY_QUERY) query = fr_req_query(req);
     else if (s->kind == FR_SEC_APIKEY_COOKIE) cookie = fr__sec_cookie_header(req, s->name);
     return fr_security_decide(s, auth, key, query, cookie, fr_req_arena(req), out);
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/middleware.c"
+#endif
+/* ---- middleware.c: Starlette's built-in middlewares (see middleware.h) ---- */
+
+
+#if FR_ENABLE_ZLIB
+#include <zlib.h>
+#endif
+
+/* ---- small helpers ---- */
+
+/* Python's str.lower() on a Latin-1 character. */
+static unsigned fr__mw_lower(unsigned c) {
+    return ((c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0xde && c != 0xd7)) ? c + 32 : c;
+}
+
+static int fr__mw_ieq(fr_str a, fr_str b) {
+    size_t i;
+    if (a.len != b.len) return 0;
+    for (i = 0; i < a.len; i++)
+        if (fr__mw_lower((unsigned char)a.buf[i]) != fr__mw_lower((unsigned char)b.buf[i]))
+            return 0;
+    return 1;
+}
+
+static int fr__mw_eq(fr_str a, fr_str b) {
+    return a.len == b.len && (a.len == 0 || memcmp(a.buf, b.buf, a.len) == 0);
+}
+
+static fr_str fr__mw_s(const char *p, size_t n) {
+    fr_str s;
+    s.buf = p;
+    s.len = n;
+    return s;
+}
+
+static int fr__mw_alnum(unsigned c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static fr_str fr__mw_c(const char *cstr) { return fr__mw_s(cstr, strlen(cstr)); }
+
+/* Python's str.strip() on Latin-1 text. */
+static fr_str fr__mw_strip(fr_str s) {
+    while (s.len && fr__py_space((unsigned char)s.buf[0])) s.buf++, s.len--;
+    while (s.len && fr__py_space((unsigned char)s.buf[s.len - 1])) s.len--;
+    return s;
+}
+
+/* Concatenate up to 8 pieces into the arena (NUL-terminated). */
+static fr_str fr__mw_cat(fr_arena *a, const fr_str *parts, size_t n, int *fail) {
+    size_t i, total = 0, o = 0;
+    char *p;
+    fr_str r = {NULL, 0};
+    for (i = 0; i < n; i++) {
+        if (parts[i].len > SIZE_MAX / 2 - total) {
+            *fail = 1;
+            return r;
+        }
+        total += parts[i].len;
+    }
+    if (!a || !(p = (char *)fr_arena_alloc(a, total + 1))) {
+        *fail = 1;
+        return r;
+    }
+    for (i = 0; i < n; i++) {
+        if (parts[i].len) memcpy(p + o, parts[i].buf, parts[i].len);
+        o += parts[i].len;
+    }
+    p[o] = 0;
+    r.buf = p;
+    r.len = total;
+    return r;
+}
+
+/* A copy of s in the arena (an empty view stays non-NULL). */
+static fr_str fr__mw_dup(fr_arena *a, fr_str s, int *fail) { return fr__mw_cat(a, &s, 1, fail); }
+
+/* ", ".join(items) into the arena. */
+static fr_str fr__mw_join(fr_arena *a, const fr_str *items, size_t n, int *fail) {
+    size_t i, total = 0, o = 0;
+    char *p;
+    fr_str r = {NULL, 0};
+    for (i = 0; i < n; i++) {
+        if (items[i].len > SIZE_MAX / 4 - total) {
+            *fail = 1;
+            return r;
+        }
+        total += items[i].len + (i ? 2 : 0);
+    }
+    if (!a || !(p = (char *)fr_arena_alloc(a, total + 1))) {
+        *fail = 1;
+        return r;
+    }
+    for (i = 0; i < n; i++) {
+        if (i) memcpy(p + o, ", ", 2), o += 2;
+        if (items[i].len) memcpy(p + o, items[i].buf, items[i].len);
+        o += items[i].len;
+    }
+    p[o] = 0;
+    r.buf = p;
+    r.len = o;
+    return r;
+}
+
+/* Decimal text of v in the arena. */
+static fr_str fr__mw_i64(fr_arena *a, int64_t v, int *fail) {
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    return fr__mw_dup(a, fr__mw_s(tmp, (size_t)n), fail);
+}
+
+/* Strict UTF-8 (what bytes.decode() accepts). */
+static int fr__mw_utf8_ok(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k, need;
+        unsigned cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) need = 1, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef) need = 2, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4) need = 3, cp = c & 0x07, min = 0x10000;
+        else return 0;
+        if (n - i <= need) return 0;
+        for (k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* ---- header list (MutableHeaders) ---- */
+
+void fr_hlist_init(fr_hlist *h, fr_arena *arena) {
+    if (!h) return;
+    h->items = NULL;
+    h->len = h->cap = 0;
+    h->arena = arena;
+}
+
+static int fr__hl_grow(fr_hlist *h) {
+    size_t ncap;
+    fr_header *n;
+    if (h->len < h->cap) return 0;
+    if (!h->arena) return -1;
+    ncap = h->cap ? h->cap * 2 : 8;
+    if (ncap < h->len + 1 || ncap > SIZE_MAX / sizeof *n) return -1;
+    n = (fr_header *)fr_arena_alloc(h->arena, ncap * sizeof *n);
+    if (!n) return -1;
+    if (h->len) memcpy(n, h->items, h->len * sizeof *n);
+    h->items = n;
+    h->cap = ncap;
+    return 0;
+}
+
+/* The lowercase form of a name: the name itself when already lowercase,
+ * else a lowercased copy in the arena. */
+static int fr__hl_name(fr_hlist *h, fr_str name, fr_str *out) {
+    size_t i;
+    char *p;
+    for (i = 0; i < name.len; i++)
+        if (fr__mw_lower((unsigned char)name.buf[i]) != (unsigned char)name.buf[i]) break;
+    if (i == name.len) {
+        *out = name;
+        return 0;
+    }
+    if (!h->arena || !(p = (char *)fr_arena_alloc(h->arena, name.len + 1))) return -1;
+    for (i = 0; i < name.len; i++) p[i] = (char)fr__mw_lower((unsigned char)name.buf[i]);
+    p[name.len] = 0;
+    out->buf = p;
+    out->len = name.len;
+    return 0;
+}
+
+int fr_hlist_append(fr_hlist *h, fr_str name, fr_str value) {
+    fr_str lname;
+    if (!h || (!name.buf && name.len) || (!value.buf && value.len)) return FR_MW_ERROR;
+    if (fr__hl_name(h, name, &lname) < 0 || fr__hl_grow(h) < 0) return FR_MW_ERROR;
+    if (!value.buf) value.buf = "";
+    h->items[h->len].name = lname;
+    h->items[h->len].value = value;
+    h->len++;
+    return 0;
+}
+
+int fr_hlist_set(fr_hlist *h, fr_str name, fr_str value) {
+    size_t i, o, first = SIZE_MAX;
+    fr_str lname;
+    if (!h || (!name.buf && name.len) || (!value.buf && value.len)) return FR_MW_ERROR;
+    if (fr__hl_name(h, name, &lname) < 0) return FR_MW_ERROR;
+    if (!value.buf) value.buf = "";
+    for (i = 0; i < h->len; i++)
+        if (fr__mw_ieq(h->items[i].name, name)) {
+            first = i;
+            break;
+        }
+    if (first == SIZE_MAX) {
+        if (fr__hl_grow(h) < 0) return FR_MW_ERROR;
+        h->items[h->len].name = lname;
+        h->items[h->len].value = value;
+        h->len++;
+        return 0;
+    }
+    h->items[first].name = lname;
+    h->items[first].value = value;
+    for (i = o = first + 1; i < h->len; i++)
+        if (!fr__mw_ieq(h->items[i].name, name)) h->items[o++] = h->items[i];
+    h->len = o;
+    return 0;
+}
+
+size_t fr_hlist_remove(fr_hlist *h, fr_str name) {
+    size_t i, o, n;
+    if (!h) return 0;
+    for (i = o = 0; i < h->len; i++)
+        if (!fr__mw_ieq(h->items[i].name, name)) h->items[o++] = h->items[i];
+    n = h->len - o;
+    h->len = o;
+    return n;
+}
+
+fr_str fr_hlist_get(const fr_hlist *h, fr_str name) {
+    size_t i;
+    fr_str none = {NULL, 0};
+    if (!h) return none;
+    for (i = 0; i < h->len; i++)
+        if (fr__mw_ieq(h->items[i].name, name)) return h->items[i].value;
+    return none;
+}
+
+int fr_hlist_add_vary(fr_hlist *h, fr_str token) {
+    size_t i, n = 0, k = 0;
+    fr_str *parts, joined;
+    int fail = 0;
+    static const fr_str vary = {"vary", 4};
+    if (!h || !h->arena || (!token.buf && token.len)) return FR_MW_ERROR;
+    for (i = 0; i < h->len; i++)
+        if (fr__mw_ieq(h->items[i].name, vary)) n++;
+    parts = (fr_str *)fr_arena_alloc(h->arena, (n + 1) * sizeof *parts);
+    if (!parts) return FR_MW_ERROR;
+    for (i = 0; i < h->len; i++)
+        if (fr__mw_ieq(h->items[i].name, vary)) parts[k++] = h->items[i].value;
+    parts[k++] = token;
+    joined = fr__mw_join(h->arena, parts, k, &fail);
+    if (fail) return FR_MW_ERROR;
+    return fr_hlist_set(h, vary, joined);
+}
+
+/* A PlainTextResponse(body, status) answer. */
+static int fr__mw_text_answer(fr_arena *a, fr_mw_answer *out, int status, fr_str body) {
+    int fail = 0;
+    fr_str len = fr__mw_i64(a, (int64_t)body.len, &fail);
+    if (fail) return FR_MW_ERROR;
+    fr_hlist_init(&out->headers, a);
+    out->status = status;
+    out->body = body;
+    if (fr_hlist_append(&out->headers, FR_STR("content-length"), len) < 0 ||
+        fr_hlist_append(&out->headers, FR_STR("content-type"),
+                        FR_STR("text/plain; charset=utf-8")) < 0)
+        return FR_MW_ERROR;
+    return 0;
+}
+
+static void fr__mw_answer_clear(fr_mw_answer *out, fr_arena *a) {
+    out->status = 0;
+    out->body.buf = NULL;
+    out->body.len = 0;
+    fr_hlist_init(&out->headers, a);
+}
+
+/* ---- regex subset for allow_origin_regex (see middleware.h) ----
+ *
+ * The pattern is parsed with the rules of CPython's re._parser (the
+ * supported part), every character matcher becomes a 256-bit set over the
+ * Latin-1 text of the header (a character above U+00FF can never match),
+ * and the tree is compiled into a Thompson NFA run as a Pike VM without
+ * captures: a boolean re.fullmatch in O(len * program) time. */
+
+#define FR__RX_MAX_INSNS 4096
+#define FR__RX_MAX_REPEAT 1000
+#define FR__RX_MAX_DEPTH 64
+
+enum { FR__RX_SET, FR__RX_SPLIT, FR__RX_JMP, FR__RX_BOS, FR__RX_EOL, FR__RX_EOS, FR__RX_MATCH };
+
+typedef struct fr__rx_insn {
+    int op;
+    int x, y;            /* SPLIT: both branches; JMP: x */
+    const uint8_t *bits; /* SET: 32 bytes */
+} fr__rx_insn;
+
+typedef struct fr__rx {
+    fr__rx_insn *prog;
+    int n;
+} fr__rx;
+
+enum { FR__RN_SET, FR__RN_CAT, FR__RN_ALT, FR__RN_REP, FR__RN_BOS, FR__RN_EOL, FR__RN_EOS };
+
+typedef struct fr__rn {
+    int kind;
+    int min, max; /* REP; max -1 = unbounded */
+    uint8_t *bits;
+    struct fr__rn *kid, *next; /* CAT/ALT: children list; REP: kid */
+} fr__rn;
+
+typedef struct fr__rxp {
+    const unsigned char *p;
+    size_t n, i;
+    fr_arena *a;
+    const char *err;
+    size_t errpos;
+    int depth;
+    int oom;
+} fr__rxp;
+
+static void fr__rx_fail(fr__rxp *P, const char *msg, size_t pos) {
+    if (!P->err) {
+        P->err = msg;
+        P->errpos = pos;
+    }
+}
+
+static fr__rn *fr__rx_new(fr__rxp *P, int kind) {
+    fr__rn *r = (fr__rn *)fr_arena_alloc(P->a, sizeof *r);
+    if (!r) {
+        P->oom = 1;
+        fr__rx_fail(P, "out of memory", P->i);
+        return NULL;
+    }
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    if (kind == FR__RN_SET) {
+        r->bits = (uint8_t *)fr_arena_alloc(P->a, 32);
+        if (!r->bits) {
+            P->oom = 1;
+            fr__rx_fail(P, "out of memory", P->i);
+            return NULL;
+        }
+        memset(r->bits, 0, 32);
+    }
+    return r;
+}
+
+static void fr__rx_bit(uint8_t *bits, unsigned long lo, unsigned long hi) {
+    unsigned long c;
+    if (hi > 255) hi = 255;
+    for (c = lo; c <= hi; c++) bits[c >> 3] |= (uint8_t)(1u << (c & 7));
+}
+
+/* \d \s \w over Latin-1, as Python's Unicode categories give them. */
+static void fr__rx_category(uint8_t *bits, int cat) {
+    uint8_t t[32];
+    int i, neg = cat >= 'A' && cat <= 'Z';
+    memset(t, 0, sizeof t);
+    switch (cat | 0x20) {
+    case 'd':
+        fr__rx_bit(t, '0', '9');
+        break;
+    case 's':
+        fr__rx_bit(t, 0x09, 0x0d), fr__rx_bit(t, 0x1c, 0x20), fr__rx_bit(t, 0x85, 0x85);
+        fr__rx_bit(t, 0xa0, 0xa0);
+        break;
+    default: /* w */
+        fr__rx_bit(t, '0', '9'), fr__rx_bit(t, 'A', 'Z'), fr__rx_bit(t, '_', '_');
+        fr__rx_bit(t, 'a', 'z'), fr__rx_bit(t, 0xaa, 0xaa), fr__rx_bit(t, 0xb2, 0xb3);
+        fr__rx_bit(t, 0xb5, 0xb5), fr__rx_bit(t, 0xb9, 0xba), fr__rx_bit(t, 0xbc, 0xbe);
+        fr__rx_bit(t, 0xc0, 0xd6), fr__rx_bit(t, 0xd8, 0xf6), fr__rx_bit(t, 0xf8, 0xff);
+        break;
+    }
+    for (i = 0; i < 32; i++) bits[i] |= (uint8_t)(neg ? ~t[i] : t[i]);
+}
+
+/* Next code point of the (UTF-8) pattern; -1 at the end or on bad UTF-8. */
+static long fr__rx_get(fr__rxp *P) {
+    unsigned c, cp, k, need;
+    if (P->i >= P->n) return -1;
+    c = P->p[P->i];
+    if (c < 0x80) {
+        P->i++;
+        return (long)c;
+    }
+    if (c >= 0xc2 && c <= 0xdf) need = 1, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) need = 2, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) need = 3, cp = c & 0x07;
+    else {
+        fr__rx_fail(P, "pattern is not UTF-8", P->i);
+        return -1;
+    }
+    if (!fr__mw_utf8_ok(P->p + P->i, P->n - P->i < need + 1 ? P->n - P->i : need + 1)) {
+        fr__rx_fail(P, "pattern is not UTF-8", P->i);
+        return -1;
+    }
+    for (k = 1; k <= need; k++) cp = (cp << 6) | (P->p[P->i + k] & 0x3f);
+    P->i += need + 1;
+    return (long)cp;
+}
+
+static int fr__rx_peek(const fr__rxp *P) { return P->i < P->n ? P->p[P->i] : -1; }
+
+/* Exactly `count` hex digits -> value; -1 (error set) otherwise. */
+static long fr__rx_hex(fr__rxp *P, int count, size_t at) {
+    long v = 0;
+    int k;
+    for (k = 0; k < count; k++) {
+        int d = P->i < P->n ? fr__hexval(P->p[P->i]) : -1;
+        if (d < 0) {
+            fr__rx_fail(P, "incomplete escape", at);
+            return -1;
+        }
+        v = v * 16 + d;
+        P->i++;
+    }
+    return v;
+}
+
+/* Is there a {m}, {m,}, {,n}, {m,n} quantifier at P->i (which holds '{')?
+ * Python's rule: "{}" and anything not closed by '}' is a literal '{'. */
+static int fr__rx_brace(const fr__rxp *P, long *min, long *max, size_t *end) {
+    size_t i = P->i + 1, lo_at, hi_at;
+    long lo = 0, hi = 0;
+    int have_lo = 0, have_hi = 0, comma = 0;
+    if (i < P->n && P->p[i] == '}') return 0;
+    lo_at = i;
+    while (i < P->n && P->p[i] >= '0' && P->p[i] <= '9') {
+        if (lo <= 100000) lo = lo * 10 + (P->p[i] - '0');
+        i++;
+    }
+    have_lo = i > lo_at;
+    if (i < P->n && P->p[i] == ',') {
+        comma = 1;
+        i++;
+        hi_at = i;
+        while (i < P->n && P->p[i] >= '0' && P->p[i] <= '9') {
+            if (hi <= 100000) hi = hi * 10 + (P->p[i] - '0');
+            i++;
+        }
+        have_hi = i > hi_at;
+    }
+    if (i >= P->n || P->p[i] != '}') return 0;
+    *min = have_lo ? lo : 0;
+    if (comma) *max = have_hi ? hi : -1;
+    else *max = have_lo ? lo : -1;
+    *end = i + 1;
+    return 1;
+}
+
+static int fr__rx_is_quant(const fr__rxp *P) {
+    long a, b;
+    size_t e;
+    int c = fr__rx_peek(P);
+    return c == '*' || c == '+' || c == '?' || (c == '{' && fr__rx_brace(P, &a, &b, &e));
+}
+
+/* One class item: a literal code point (*cp) or a category (returns 2). */
+static int fr__rx_class_escape(fr__rxp *P, long *cp, uint8_t *cat_bits) {
+    size_t at = P->i - 1;
+    long e = fr__rx_get(P);
+    switch (e) {
+    case -1:
+        fr__rx_fail(P, "bad escape (end of pattern)", at);
+        return -1;
+    case 'a': *cp = 7; return 1;
+    case 'b': *cp = 8; return 1;
+    case 'f': *cp = 12; return 1;
+    case 'n': *cp = 10; return 1;
+    case 'r': *cp = 13; return 1;
+    case 't': *cp = 9; return 1;
+    case 'v': *cp = 11; return 1;
+    case 'd': case 'D': case 's': case 'S': case 'w': case 'W':
+        memset(cat_bits, 0, 32);
+        fr__rx_category(cat_bits, (int)e);
+        return 2;
+    case 'x': *cp = fr__rx_hex(P, 2, at); return *cp < 0 ? -1 : 1;
+    case 'u': *cp = fr__rx_hex(P, 4, at); return *cp < 0 ? -1 : 1;
+    case 'U':
+        *cp = fr__rx_hex(P, 8, at);
+        if (*cp > 0x10ffff) fr__rx_fail(P, "bad escape", at);
+        return *cp < 0 || *cp > 0x10ffff ? -1 : 1;
+    case 'N':
+        fr__rx_fail(P, "\\N{...} is not supported", at);
+        return -1;
+    default:
+        break;
+    }
+    if (e >= '0' && e <= '7') {
+        long v = e - '0';
+        int k;
+        for (k = 0; k < 2 && P->i < P->n && P->p[P->i] >= '0' && P->p[P->i] <= '7'; k++)
+            v = v * 8 + (P->p[P->i++] - '0');
+        if (v > 0377) {
+            fr__rx_fail(P, "octal escape value outside of range 0-0o377", at);
+            return -1;
+        }
+        *cp = v;
+        return 1;
+    }
+    if ((e >= '0' && e <= '9') || (e < 128 && ((e | 0x20) >= 'a' && (e | 0x20) <= 'z'))) {
+        fr__rx_fail(P, "bad escape", at);
+        return -1;
+    }
+    *cp = e;
+    return 1;
+}
+
+/* Next class token: 1 literal (*cp), 2 category (cat_bits), 3 the closing
+ * ']' candidate (an unescaped ']'), -1 error. */
+static int fr__rx_class_token(fr__rxp *P, long *cp, uint8_t *cat_bits, size_t here) {
+    long c = fr__rx_get(P);
+    if (c < 0) {
+        fr__rx_fail(P, "unterminated character set", here);
+        return -1;
+    }
+    if (c == '\\') return fr__rx_class_escape(P, cp, cat_bits);
+    *cp = c;
+    return c == ']' ? 3 : 1;
+}
+
+static fr__rn *fr__rx_class(fr__rxp *P, size_t here) {
+    fr__rn *r = fr__rx_new(P, FR__RN_SET);
+    int negate = 0, items = 0, i;
+    uint8_t cat1[32], cat2[32];
+    if (!r) return NULL;
+    if (fr__rx_peek(P) == '^') P->i++, negate = 1;
+    for (;;) {
+        long c1 = 0, c2 = 0;
+        int t1 = fr__rx_class_token(P, &c1, cat1, here), t2;
+        if (t1 < 0) return NULL;
+        if (t1 == 3 && items) break;
+        if (fr__rx_peek(P) == '-') {
+            P->i++;
+            t2 = fr__rx_class_token(P, &c2, cat2, here);
+            if (t2 < 0) return NULL;
+            if (t2 == 3) { /* "x-]": x and a literal '-' */
+                if (t1 == 2) for (i = 0; i < 32; i++) r->bits[i] |= cat1[i];
+                else if (c1 <= 255) fr__rx_bit(r->bits, (unsigned long)c1, (unsigned long)c1);
+                fr__rx_bit(r->bits, '-', '-');
+                items += 2;
+                break;
+            }
+            if (t1 == 2 || t2 == 2 || c2 < c1) {
+                fr__rx_fail(P, "bad character range", here);
+                return NULL;
+            }
+            if (c1 <= 255) fr__rx_bit(r->bits, (unsigned long)c1, (unsigned long)c2);
+            items++;
+            continue;
+        }
+        if (t1 == 2) for (i = 0; i < 32; i++) r->bits[i] |= cat1[i];
+        else if (c1 <= 255) fr__rx_bit(r->bits, (unsigned long)c1, (unsigned long)c1);
+        items++;
+    }
+    if (negate)
+        for (i = 0; i < 32; i++) r->bits[i] = (uint8_t)~r->bits[i];
+    return r;
+}
+
+static fr__rn *fr__rx_alt(fr__rxp *P);
+
+static fr__rn *fr__rx_literal(fr__rxp *P, long cp) {
+    fr__rn *r = fr__rx_new(P, FR__RN_SET);
+    if (r && cp >= 0 && cp <= 255) fr__rx_bit(r->bits, (unsigned long)cp, (unsigned long)cp);
+    return r;
+}
+
+/* An atom; *anchor = 1 for ^ $ \A \Z (which cannot be repeated). */
+static fr__rn *fr__rx_atom(fr__rxp *P, int *anchor) {
+    size_t at = P->i;
+    long c = fr__rx_get(P), e;
+    fr__rn *r;
+    *anchor = 0;
+    if (c < 0) return NULL;
+    switch (c) {
+    case '(':
+        if (fr__rx_peek(P) == '?') {
+            if (P->i + 1 < P->n && P->p[P->i + 1] == ':') {
+                P->i += 2;
+            } else {
+                fr__rx_fail(P, "only (?:...) groups are supported", at);
+                return NULL;
+            }
+        }
+        if (++P->depth > FR__RX_MAX_DEPTH) {
+            fr__rx_fail(P, "groups nested too deeply", at);
+            return NULL;
+        }
+        r = fr__rx_alt(P);
+        P->depth--;
+        if (!r) return NULL;
+        if (fr__rx_peek(P) != ')') {
+            fr__rx_fail(P, "missing ), unterminated subpattern", at);
+            return NULL;
+        }
+        P->i++;
+        return r;
+    case '[':
+        return fr__rx_class(P, at);
+    case '.':
+        r = fr__rx_new(P, FR__RN_SET);
+        if (r) fr__rx_bit(r->bits, 0, 9), fr__rx_bit(r->bits, 11, 255);
+        return r;
+    case '^':
+        *anchor = 1;
+        return fr__rx_new(P, FR__RN_BOS);
+    case '$':
+        *anchor = 1;
+        return fr__rx_new(P, FR__RN_EOL);
+    case '\\':
+        break;
+    default:
+        return fr__rx_literal(P, c);
+    }
+    e = fr__rx_get(P);
+    switch (e) {
+    case -1:
+        fr__rx_fail(P, "bad escape (end of pattern)", at);
+        return NULL;
+    case 'A':
+        *anchor = 1;
+        return fr__rx_new(P, FR__RN_BOS);
+    case 'Z':
+        *anchor = 1;
+        return fr__rx_new(P, FR__RN_EOS);
+    case 'b': case 'B':
+        fr__rx_fail(P, "\\b and \\B are not supported", at);
+        return NULL;
+    case 'a': return fr__rx_literal(P, 7);
+    case 'f': return fr__rx_literal(P, 12);
+    case 'n': return fr__rx_literal(P, 10);
+    case 'r': return fr__rx_literal(P, 13);
+    case 't': return fr__rx_literal(P, 9);
+    case 'v': return fr__rx_literal(P, 11);
+    case 'd': case 'D': case 's': case 'S': case 'w': case 'W':
+        r = fr__rx_new(P, FR__RN_SET);
+        if (r) fr__rx_category(r->bits, (int)e);
+        return r;
+    case 'x': e = fr__rx_hex(P, 2, at); return e < 0 ? NULL : fr__rx_literal(P, e);
+    case 'u': e = fr__rx_hex(P, 4, at); return e < 0 ? NULL : fr__rx_literal(P, e);
+    case 'U':
+        e = fr__rx_hex(P, 8, at);
+        if (e > 0x10ffff) fr__rx_fail(P, "bad escape", at);
+        return e < 0 || e > 0x10ffff ? NULL : fr__rx_literal(P, e);
+    default:
+        break;
+    }
+    if (e >= '0' && e <= '9') {
+        fr__rx_fail(P, "backreferences and octal escapes are not supported", at);
+        return NULL;
+    }
+    if (e < 128 && (e | 0x20) >= 'a' && (e | 0x20) <= 'z') {
+        fr__rx_fail(P, e == 'N' ? "\\N{...} is not supported" : "bad escape", at);
+        return NULL;
+    }
+    return fr__rx_literal(P, e);
+}
+
+/* A sequence up to '|' or ')' or the end. */
+static fr__rn *fr__rx_seq(fr__rxp *P) {
+    fr__rn *cat = fr__rx_new(P, FR__RN_CAT), *tail = NULL;
+    if (!cat) return NULL;
+    for (;;) {
+        int c = fr__rx_peek(P), anchor;
+        size_t at = P->i;
+        fr__rn *atom;
+        if (c < 0 || c == '|' || c == ')') break;
+        if (fr__rx_is_quant(P)) {
+            fr__rx_fail(P, "nothing to repeat", at);
+            return NULL;
+        }
+        atom = fr__rx_atom(P, &anchor);
+        if (!atom) {
+            fr__rx_fail(P, "bad pattern", at);
+            return NULL;
+        }
+        if (fr__rx_is_quant(P)) {
+            long min = 0, max = -1;
+            size_t end, qat = P->i;
+            fr__rn *rep;
+            c = fr__rx_peek(P);
+            if (anchor) {
+                fr__rx_fail(P, "nothing to repeat", qat);
+                return NULL;
+            }
+            if (c == '{') {
+                fr__rx_brace(P, &min, &max, &end);
+                P->i = end;
+                if (max >= 0 && max < min) {
+                    fr__rx_fail(P, "min repeat greater than max repeat", qat);
+                    return NULL;
+                }
+                if (min > FR__RX_MAX_REPEAT || max > FR__RX_MAX_REPEAT) {
+                    fr__rx_fail(P, "repeat count above 1000", qat);
+                    return NULL;
+                }
+            } else {
+                P->i++;
+                min = c == '+';
+                max = c == '?' ? 1 : -1;
+            }
+            if (fr__rx_peek(P) == '?') {
+                P->i++; /* lazy: the same language */
+            } else if (fr__rx_peek(P) == '+') {
+                fr__rx_fail(P, "possessive quantifiers are not supported", P->i);
+                return NULL;
+            }
+            if (fr__rx_is_quant(P)) {
+                fr__rx_fail(P, "multiple repeat", P->i);
+                return NULL;
+            }
+            if (!(rep = fr__rx_new(P, FR__RN_REP))) return NULL;
+            rep->min = (int)min;
+            rep->max = (int)max;
+            rep->kid = atom;
+            atom = rep;
+        }
+        if (tail) tail->next = atom;
+        else cat->kid = atom;
+        tail = atom;
+    }
+    return cat;
+}
+
+static fr__rn *fr__rx_alt(fr__rxp *P) {
+    fr__rn *alt = fr__rx_new(P, FR__RN_ALT), *tail = NULL;
+    if (!alt) return NULL;
+    for (;;) {
+        fr__rn *s = fr__rx_seq(P);
+        if (!s) return NULL;
+        if (tail) tail->next = s;
+        else alt->kid = s;
+        tail = s;
+        if (fr__rx_peek(P) != '|') break;
+        P->i++;
+    }
+    return alt;
+}
+
+typedef struct fr__rxc {
+    fr__rx_insn *prog;
+    int n;
+    int overflow;
+} fr__rxc;
+
+static int fr__rx_emit(fr__rxc *C, int op, int x, int y, const uint8_t *bits) {
+    if (C->n >= FR__RX_MAX_INSNS) {
+        C->overflow = 1;
+        return 0;
+    }
+    C->prog[C->n].op = op;
+    C->prog[C->n].x = x;
+    C->prog[C->n].y = y;
+    C->prog[C->n].bits = bits;
+    return C->n++;
+}
+
+static void fr__rx_gen(fr__rxc *C, const fr__rn *r) {
+    const fr__rn *k;
+    int i, pc, loop;
+    if (C->overflow) return;
+    switch (r->kind) {
+    case FR__RN_SET:
+        fr__rx_emit(C, FR__RX_SET, 0, 0, r->bits);
+        break;
+    case FR__RN_BOS:
+        fr__rx_emit(C, FR__RX_BOS, 0, 0, NULL);
+        break;
+    case FR__RN_EOL:
+        fr__rx_emit(C, FR__RX_EOL, 0, 0, NULL);
+        break;
+    case FR__RN_EOS:
+        fr__rx_emit(C, FR__RX_EOS, 0, 0, NULL);
+        break;
+    case FR__RN_CAT:
+        for (k = r->kid; k && !C->overflow; k = k->next) fr__rx_gen(C, k);
+        break;
+    case FR__RN_ALT: {
+        /* SPLIT a, next; a...; JMP end; next: SPLIT b, next2; ... last */
+        int jumps_head = -1; /* chain of JMPs to patch through their y field */
+        for (k = r->kid; k && !C->overflow; k = k->next) {
+            if (k->next) {
+                int split = fr__rx_emit(C, FR__RX_SPLIT, 0, 0, NULL), j;
+                if (C->overflow) return;
+                C->prog[split].x = C->n;
+                fr__rx_gen(C, k);
+                j = fr__rx_emit(C, FR__RX_JMP, 0, jumps_head, NULL);
+                if (C->overflow) return;
+                jumps_head = j;
+                C->prog[split].y = C->n;
+            } else {
+                fr__rx_gen(C, k);
+            }
+        }
+        if (C->overflow) return;
+        while (jumps_head >= 0) {
+            int next = C->prog[jumps_head].y;
+            C->prog[jumps_head].x = C->n;
+            C->prog[jumps_head].y = 0;
+            jumps_head = next;
+        }
+        break;
+    }
+    default: /* REP */
+        for (i = 0; i < r->min && !C->overflow; i++) fr__rx_gen(C, r->kid);
+        if (r->max < 0) {
+            loop = fr__rx_emit(C, FR__RX_SPLIT, 0, 0, NULL);
+            if (C->overflow) return;
+            C->prog[loop].x = C->n;
+            fr__rx_gen(C, r->kid);
+            fr__rx_emit(C, FR__RX_JMP, loop, 0, NULL);
+            if (C->overflow) return;
+            C->prog[loop].y = C->n;
+        } else {
+            /* optional copies: SPLIT(copy, end) before each; the pending
+             * SPLITs carry y = -1 until the end is known (every SPLIT the
+             * copies contain is already patched when their gen returns) */
+            int first = -1;
+            for (i = r->min; i < r->max && !C->overflow; i++) {
+                pc = fr__rx_emit(C, FR__RX_SPLIT, 0, -1, NULL);
+                if (C->overflow) return;
+                C->prog[pc].x = C->n;
+                if (first < 0) first = pc;
+                fr__rx_gen(C, r->kid);
+            }
+            if (C->overflow) return;
+            for (pc = first; pc >= 0 && pc < C->n; pc++)
+                if (C->prog[pc].op == FR__RX_SPLIT && C->prog[pc].y == -1) C->prog[pc].y = C->n;
+        }
+        break;
+    }
+}
+
+/* Compile `pat` into the arena; NULL with err->msg / err->pos when refused. */
+static fr__rx *fr__rx_compile(fr_str pat, fr_arena *a, fr_err *err) {
+    fr__rxp P;
+    fr__rxc C;
+    fr__rn *root;
+    fr__rx *rx;
+    memset(&P, 0, sizeof P);
+    P.p = (const unsigned char *)pat.buf;
+    P.n = pat.len;
+    P.a = a;
+    root = fr__rx_alt(&P);
+    if (root && P.i < P.n) fr__rx_fail(&P, "unbalanced parenthesis", P.i);
+    if (!P.err && !root) fr__rx_fail(&P, "bad pattern", P.i);
+    if (P.err) {
+        if (err) {
+            err->code = P.oom ? -1 : 400;
+            err->msg = P.err;
+            err->pos = P.errpos;
+        }
+        return NULL;
+    }
+    memset(&C, 0, sizeof C);
+    C.prog = (fr__rx_insn *)fr_arena_alloc(a, FR__RX_MAX_INSNS * sizeof *C.prog);
+    rx = (fr__rx *)fr_arena_alloc(a, sizeof *rx);
+    if (!C.prog || !rx) {
+        if (err) err->code = -1, err->msg = "out of memory", err->pos = 0;
+        return NULL;
+    }
+    fr__rx_gen(&C, root);
+    fr__rx_emit(&C, FR__RX_MATCH, 0, 0, NULL);
+    if (C.overflow) {
+        if (err) {
+            err->code = 400;
+            err->msg = "pattern too large (over 4096 instructions)";
+            err->pos = 0;
+        }
+        return NULL;
+    }
+    rx->prog = C.prog;
+    rx->n = C.n;
+    return rx;
+}
+
+typedef struct fr__rx_list {
+    uint16_t *dense, *sparse;
+    int count;
+} fr__rx_list;
+
+/* Add pc and its epsilon closure at position pos. */
+static void fr__rx_add(const fr__rx *rx, fr__rx_list *l, uint16_t *stack, int pc,
+                       const unsigned char *s, size_t n, size_t pos) {
+    int sp = 0;
+    stack[sp++] = (uint16_t)pc;
+    while (sp) {
+        const fr__rx_insn *in;
+        pc = stack[--sp];
+        if (l->sparse[pc] < l->count && l->dense[l->sparse[pc]] == pc) continue;
+        l->sparse[pc] = (uint16_t)l->count;
+        l->dense[l->count++] = (uint16_t)pc;
+        in = &rx->prog[pc];
+        switch (in->op) {
+        case FR__RX_JMP:
+            stack[sp++] = (uint16_t)in->x;
+            break;
+        case FR__RX_SPLIT:
+            stack[sp++] = (uint16_t)in->y;
+            stack[sp++] = (uint16_t)in->x;
+            break;
+        case FR__RX_BOS:
+            if (pos == 0) stack[sp++] = (uint16_t)(pc + 1);
+            break;
+        case FR__RX_EOL:
+            if (pos == n || (pos + 1 == n && s[pos] == '\n')) stack[sp++] = (uint16_t)(pc + 1);
+            break;
+        case FR__RX_EOS:
+            if (pos == n) stack[sp++] = (uint16_t)(pc + 1);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* re.fullmatch: 1 / 0, -1 on OOM. */
+static int fr__rx_match(const fr__rx *rx, const unsigned char *s, size_t n) {
+    uint16_t local[7 * 256];
+    uint16_t *mem = local, *stack;
+    fr__rx_list cur, nxt, tmp;
+    size_t m = (size_t)rx->n, pos;
+    int i, found = 0;
+    if (m > 256) {
+        mem = (uint16_t *)FR_MALLOC(7 * m * sizeof *mem);
+        if (!mem) return -1;
+    }
+    memset(mem, 0, 7 * m * sizeof *mem);
+    cur.dense = mem, cur.sparse = mem + m;
+    nxt.dense = mem + 2 * m, nxt.sparse = mem + 3 * m;
+    stack = mem + 4 * m; /* 2m + 1 slots at most are pushed per closure */
+    cur.count = nxt.count = 0;
+    fr__rx_add(rx, &cur, stack, 0, s, n, 0);
+    for (pos = 0;; pos++) {
+        if (pos == n) {
+            for (i = 0; i < cur.count; i++)
+                if (rx->prog[cur.dense[i]].op == FR__RX_MATCH) found = 1;
+            break;
+        }
+        if (!cur.count) break;
+        nxt.count = 0;
+        for (i = 0; i < cur.count; i++) {
+            const fr__rx_insn *in = &rx->prog[cur.dense[i]];
+            if (in->op == FR__RX_SET && (in->bits[s[pos] >> 3] >> (s[pos] & 7) & 1))
+                fr__rx_add(rx, &nxt, stack, cur.dense[i] + 1, s, n, pos + 1);
+        }
+        tmp = cur, cur = nxt, nxt = tmp;
+    }
+    if (mem != local) FR_FREE(mem);
+    return found;
+}
+
+/* ---- hosts and URLs (starlette._utils.parse_host_header, URL, urllib) ---- */
+
+static int fr__mw_hex(unsigned c) { return fr__hexval((int)c) >= 0; }
+
+/* IPv4Address(s): four decimal octets, no leading zeros, each <= 255. */
+static int fr__mw_ipv4_ok(fr_str s) {
+    size_t i = 0, parts = 0;
+    while (parts < 4) {
+        size_t st = i;
+        unsigned v = 0;
+        while (i < s.len && s.buf[i] >= '0' && s.buf[i] <= '9') {
+            if (i - st >= 3) return 0;
+            v = v * 10 + (unsigned)(s.buf[i] - '0');
+            i++;
+        }
+        if (i == st || v > 255 || (i - st > 1 && s.buf[st] == '0')) return 0;
+        parts++;
+        if (parts < 4) {
+            if (i >= s.len || s.buf[i] != '.') return 0;
+            i++;
+        }
+    }
+    return i == s.len;
+}
+
+/* IPv6Address(s) of Python's ipaddress, scope id ("%zone") included. */
+static int fr__mw_ipv6_ok(fr_str s) {
+    fr_str part[10];
+    size_t n = 0, i, st = 0, hi, lo, skip = 0;
+    int have_skip = 0;
+    const char *pct = s.len ? (const char *)memchr(s.buf, '%', s.len) : NULL;
+    if (pct) { /* _split_scope_id: a non-empty zone without another '%' */
+        size_t zl = s.len - (size_t)(pct - s.buf) - 1;
+        if (!zl || memchr(pct + 1, '%', zl)) return 0;
+        s.len = (size_t)(pct - s.buf);
+    }
+    if (s.len == 0 || memchr(s.buf, '/', s.len)) return 0;
+    for (i = 0; i <= s.len; i++)
+        if (i == s.len || s.buf[i] == ':') {
+            if (n == 9) return 0; /* more than 9 parts even before IPv4 expansion */
+            part[n++] = fr__mw_s(s.buf + st, i - st);
+            st = i + 1;
+        }
+    if (n < 3) return 0;
+    if (memchr(part[n - 1].buf, '.', part[n - 1].len)) {
+        if (!fr__mw_ipv4_ok(part[n - 1])) return 0;
+        part[n - 1] = fr__mw_s("0", 1); /* two hextets take its place */
+        if (n == 9) return 0;
+        part[n++] = fr__mw_s("0", 1);
+    }
+    if (n > 9) return 0;
+    for (i = 1; i + 1 < n; i++)
+        if (part[i].len == 0) {
+            if (have_skip) return 0;
+            have_skip = 1;
+            skip = i;
+        }
+    if (have_skip) {
+        hi = skip;
+        lo = n - skip - 1;
+        if (part[0].len == 0 && --hi) return 0;
+        if (part[n - 1].len == 0 && --lo) return 0;
+        if (hi + lo > 7) return 0;
+    } else {
+        if (n != 8 || part[0].len == 0 || part[n - 1].len == 0) return 0;
+        hi = n;
+        lo = 0;
+    }
+    for (i = 0; i < n; i++) {
+        size_t k;
+        int counted = i < hi || i >= n - lo;
+        if (!counted) continue;
+        if (part[i].len == 0 || part[i].len > 4) return 0;
+        for (k = 0; k < part[i].len; k++)
+            if (!fr__mw_hex((unsigned char)part[i].buf[k])) return 0;
+    }
+    return 1;
+}
+
+/* Characters of the Host regex's reg-name alternative (case-insensitive). */
+static int fr__mw_regname(unsigned c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("._~%!$&'()*+,;=-", (int)c) != NULL);
+}
+
+int fr_mw_parse_host(fr_str v, fr_str *host, fr_str *port) {
+    size_t i = 0, k;
+    fr_str h, pt = {NULL, 0};
+    if (!v.buf) return 0;
+    if (v.len && v.buf[0] == '[') {
+        const char *close = (const char *)memchr(v.buf, ']', v.len);
+        fr_str in;
+        int v6 = 1, colon = 0;
+        if (!close) return 0;
+        in = fr__mw_s(v.buf + 1, (size_t)(close - v.buf) - 1);
+        /* [a-f0-9]*:[a-f0-9.:]+ */
+        for (k = 0; k < in.len; k++) {
+            unsigned c = (unsigned char)in.buf[k];
+            if (c == ':') {
+                if (!colon) colon = 1, i = k;
+            } else if (!(fr__mw_hex(c) || (c == '.' && colon))) {
+                v6 = 0;
+                break;
+            }
+        }
+        if (v6 && colon && i + 1 < in.len) {
+            if (!fr__mw_ipv6_ok(in)) return 0;
+        } else {
+            /* (?-i:v)[a-f0-9]+\.[a-z0-9._~!$&'()*+,;=:-]+ */
+            if (in.len < 4 || in.buf[0] != 'v') return 0;
+            for (k = 1; k < in.len && fr__mw_hex((unsigned char)in.buf[k]); k++) {
+            }
+            if (k == 1 || k >= in.len || in.buf[k] != '.' || k + 1 == in.len) return 0;
+            for (k++; k < in.len; k++) {
+                unsigned c = (unsigned char)in.buf[k];
+                if (!(c == ':' || (c != '%' && fr__mw_regname(c)))) return 0;
+            }
+        }
+        i = (size_t)(close - v.buf) + 1;
+    } else {
+        while (i < v.len && fr__mw_regname((unsigned char)v.buf[i])) i++;
+        if (i == 0) return 0;
+    }
+    h = fr__mw_s(v.buf, i);
+    if (i < v.len) {
+        if (v.buf[i] != ':' || i + 1 == v.len) return 0;
+        for (k = i + 1; k < v.len; k++)
+            if (v.buf[k] < '0' || v.buf[k] > '9') return 0;
+        pt = fr__mw_s(v.buf + i + 1, v.len - i - 1);
+    }
+    if (host) *host = h;
+    if (port) *port = pt;
+    return 1;
+}
+
+/* ParsedHost.is_valid_port */
+static int fr__mw_port_ok(fr_str port) {
+    size_t i = 0;
+    unsigned long v = 0;
+    if (!port.buf) return 1;
+    while (i < port.len && port.buf[i] == '0') i++;
+    if (port.len - i > 5) return 0;
+    for (; i < port.len; i++) v = v * 10 + (unsigned long)(port.buf[i] - '0');
+    return v <= 65535;
+}
+
+static int fr__mw_default_port(fr_str scheme, int *port) {
+    if (fr__mw_eq(scheme, FR_STR("http")) || fr__mw_eq(scheme, FR_STR("ws"))) *port = 80;
+    else if (fr__mw_eq(scheme, FR_STR("https")) || fr__mw_eq(scheme, FR_STR("wss"))) *port = 443;
+    else return -1;
+    return 0;
+}
+
+/* urlunsplit(scheme, netloc, path, query, fragment) appended to out. */
+static int fr__mw_unsplit(fr_buf *out, fr_str scheme, fr_str netloc, fr_str path, fr_str query,
+                          fr_str fragment) {
+    static const char *const uses_netloc[] = {
+        "", "ftp", "http", "gopher", "nntp", "telnet", "imap", "wais", "file", "mms", "https",
+        "shttp", "snews", "prospero", "rtsp", "rtsps", "rtspu", "rsync", "svn", "svn+ssh", "sftp",
+        "nfs", "git", "git+ssh", "ws", "wss"};
+    int known = 0, rc = 0;
+    size_t i;
+    for (i = 0; i < FR__COUNTOF(uses_netloc); i++)
+        if (fr__mw_eq(scheme, fr__mw_c(uses_netloc[i]))) known = 1;
+    if (scheme.len) rc |= fr_buf_append(out, scheme.buf, scheme.len) | fr_buf_append_char(out, ':');
+    if (netloc.len || (scheme.len && known && !(path.len >= 2 && path.buf[0] == '/' &&
+                                                path.buf[1] == '/'))) {
+        rc |= fr_buf_append(out, "//", 2);
+        if (netloc.len) rc |= fr_buf_append(out, netloc.buf, netloc.len);
+        if (path.len && path.buf[0] != '/') rc |= fr_buf_append_char(out, '/');
+    }
+    if (path.len) rc |= fr_buf_append(out, path.buf, path.len);
+    if (query.len) rc |= fr_buf_append_char(out, '?') | fr_buf_append(out, query.buf, query.len);
+    if (fragment.len)
+        rc |= fr_buf_append_char(out, '#') | fr_buf_append(out, fragment.buf, fragment.len);
+    return rc ? FR_MW_ERROR : 0;
+}
+
+int fr_mw_url(const fr_mw_scope *sc, fr_buf *out) {
+    fr_str h, p, netloc = {NULL, 0}, query;
+    fr_buf path = {NULL, 0, 0}, nl = {NULL, 0, 0};
+    size_t i;
+    int rc = 0, have_netloc = 0;
+    if (!sc || !out) return FR_MW_ERROR;
+    query = sc->query;
+    if (query.len && !fr__mw_utf8_ok((const unsigned char *)query.buf, query.len))
+        return FR_MW_RAISES; /* query_string.decode() */
+    for (i = 0; i < sc->path.len; i++) {
+        char c = sc->path.buf[i];
+        if (c == '?') rc |= fr_buf_append(&path, "%3F", 3);
+        else if (c == '#') rc |= fr_buf_append(&path, "%23", 3);
+        else if (c == '\\') rc |= fr_buf_append(&path, "%5C", 3);
+        else rc |= fr_buf_append_char(&path, c);
+    }
+    if (fr_mw_parse_host(sc->host, &h, &p) && fr__mw_port_ok(p)) {
+        netloc = sc->host; /* ParsedHost.authority: all of it */
+        have_netloc = 1;
+    } else if (sc->server_host.buf) {
+        int dport;
+        if (fr__mw_default_port(sc->scheme, &dport) < 0) {
+            fr_buf_free(&path);
+            return FR_MW_RAISES; /* the default-port table has no such scheme */
+        }
+        if (memchr(sc->server_host.buf, ':', sc->server_host.len) &&
+            !(sc->server_host.len && sc->server_host.buf[0] == '['))
+            rc |= fr_buf_append_char(&nl, '[') |
+                  fr_buf_append(&nl, sc->server_host.buf, sc->server_host.len) |
+                  fr_buf_append_char(&nl, ']');
+        else
+            rc |= fr_buf_append(&nl, sc->server_host.buf, sc->server_host.len);
+        if (sc->server_port != dport) rc |= fr_buf_printf(&nl, ":%d", sc->server_port);
+        netloc = fr__mw_s(nl.buf ? nl.buf : "", nl.len);
+        have_netloc = 1;
+    }
+    if (!rc && have_netloc) {
+        fr_str none = {NULL, 0};
+        rc = fr__mw_unsplit(out, sc->scheme, netloc, fr__mw_s(path.buf, path.len), query, none);
+    } else if (!rc) {
+        fr_str pv = fr__mw_s(path.buf, path.len);
+        if (pv.len >= 2 && pv.buf[0] == '/' && pv.buf[1] == '/')
+            rc |= fr_buf_append(out, "/%2F", 4) | fr_buf_append(out, pv.buf + 2, pv.len - 2);
+        else if (pv.len)
+            rc |= fr_buf_append(out, pv.buf, pv.len);
+        if (query.len)
+            rc |= fr_buf_append_char(out, '?') | fr_buf_append(out, query.buf, query.len);
+    }
+    fr_buf_free(&path);
+    fr_buf_free(&nl);
+    return rc ? FR_MW_ERROR : 0;
+}
+
+/* urllib.parse.urlsplit result; views into `clean` (the URL without tabs,
+ * CR and LF, and without leading C0 controls and spaces). */
+typedef struct fr__mw_split {
+    fr_buf clean;
+    fr_str scheme, netloc, path, query, fragment;
+} fr__mw_split;
+
+/* 0 ok, FR_MW_RAISES for what urlsplit raises on, FR_MW_ERROR (OOM). */
+static int fr__mw_urlsplit(fr__mw_split *u, fr_str url) {
+    size_t i, st = 0, n;
+    const char *b;
+    memset(u, 0, sizeof *u);
+    while (st < url.len && (unsigned char)url.buf[st] <= 0x20) st++;
+    for (i = st; i < url.len; i++) {
+        char c = url.buf[i];
+        if (c != '\t' && c != '\r' && c != '\n' && fr_buf_append_char(&u->clean, c) < 0)
+            return FR_MW_ERROR;
+    }
+    if (fr_buf_append_char(&u->clean, 0) < 0) return FR_MW_ERROR;
+    b = u->clean.buf;
+    n = u->clean.len - 1;
+    u->scheme = u->netloc = u->query = u->fragment = fr__mw_s(b, 0);
+    {
+        const char *colon = n ? (const char *)memchr(b, ':', n) : NULL;
+        size_t ci = colon ? (size_t)(colon - b) : 0;
+        if (ci > 0 && (((b[0] | 0x20) >= 'a' && (b[0] | 0x20) <= 'z'))) {
+            for (i = 0; i < ci; i++) {
+                unsigned c = (unsigned char)b[i];
+                if (!(fr__mw_alnum(c) || c == '+' || c == '-' || c == '.')) break;
+            }
+            if (i == ci) {
+                size_t k;
+                for (k = 0; k < ci; k++) u->clean.buf[k] = (char)fr__tolower((unsigned char)b[k]);
+                u->scheme = fr__mw_s(b, ci);
+                b += ci + 1;
+                n -= ci + 1;
+            }
+        }
+    }
+    if (n >= 2 && b[0] == '/' && b[1] == '/') {
+        size_t e = 2;
+        const char *lb, *rb;
+        while (e < n && b[e] != '/' && b[e] != '?' && b[e] != '#') e++;
+        u->netloc = fr__mw_s(b + 2, e - 2);
+        b += e;
+        n -= e;
+        lb = u->netloc.len ? (const char *)memchr(u->netloc.buf, '[', u->netloc.len) : NULL;
+        rb = u->netloc.len ? (const char *)memchr(u->netloc.buf, ']', u->netloc.len) : NULL;
+        if ((lb != NULL) != (rb != NULL)) return FR_MW_RAISES; /* Invalid IPv6 URL */
+        if (lb) {
+            size_t rest = u->netloc.len - (size_t)(lb + 1 - u->netloc.buf);
+            const char *end = (const char *)memchr(lb + 1, ']', rest);
+            fr_str bh = fr__mw_s(lb + 1, end ? (size_t)(end - lb - 1) : rest);
+            if (bh.len && bh.buf[0] == 'v') {
+                /* \Av[a-fA-F0-9]+\..+\Z */
+                size_t k = 1;
+                while (k < bh.len && fr__mw_hex((unsigned char)bh.buf[k])) k++;
+                if (k == 1 || k >= bh.len || bh.buf[k] != '.' || k + 1 >= bh.len)
+                    return FR_MW_RAISES;
+            } else if (fr__mw_ipv4_ok(bh) || !fr__mw_ipv6_ok(bh)) {
+                return FR_MW_RAISES; /* ip_address() refuses, or IPv4 in brackets */
+            }
+        }
+    }
+    {
+        const char *hash = n ? (const char *)memchr(b, '#', n) : NULL;
+        const char *q;
+        if (hash) {
+            u->fragment = fr__mw_s(hash + 1, n - (size_t)(hash - b) - 1);
+            n = (size_t)(hash - b);
+        }
+        q = n ? (const char *)memchr(b, '?', n) : NULL;
+        if (q) {
+            u->query = fr__mw_s(q + 1, n - (size_t)(q - b) - 1);
+            n = (size_t)(q - b);
+        }
+        u->path = fr__mw_s(b, n);
+    }
+    return 0;
+}
+
+/* SplitResult._hostinfo */
+static void fr__mw_hostinfo(fr_str netloc, fr_str *hostname, fr_str *port) {
+    size_t i, at = 0;
+    const char *lb;
+    fr_str hi;
+    for (i = netloc.len; i > 0; i--)
+        if (netloc.buf[i - 1] == '@') {
+            at = i;
+            break;
+        }
+    hi = fr__mw_s(netloc.buf + at, netloc.len - at);
+    lb = hi.len ? (const char *)memchr(hi.buf, '[', hi.len) : NULL;
+    if (lb) {
+        fr_str br = fr__mw_s(lb + 1, hi.len - (size_t)(lb + 1 - hi.buf));
+        const char *rb = br.len ? (const char *)memchr(br.buf, ']', br.len) : NULL;
+        *hostname = fr__mw_s(br.buf, rb ? (size_t)(rb - br.buf) : br.len);
+        *port = fr__mw_s(br.buf, 0);
+        if (rb) {
+            fr_str after = fr__mw_s(rb + 1, br.len - (size_t)(rb + 1 - br.buf));
+            const char *c = after.len ? (const char *)memchr(after.buf, ':', after.len) : NULL;
+            if (c) *port = fr__mw_s(c + 1, after.len - (size_t)(c + 1 - after.buf));
+        }
+    } else {
+        const char *c = hi.len ? (const char *)memchr(hi.buf, ':', hi.len) : NULL;
+        *hostname = fr__mw_s(hi.buf, c ? (size_t)(c - hi.buf) : hi.len);
+        *port = c ? fr__mw_s(c + 1, hi.len - (size_t)(c + 1 - hi.buf)) : fr__mw_s(hi.buf, 0);
+    }
+}
+
+/* SplitResult.port: -1 = None, -2 = raises (not digits / above 65535). */
+static long fr__mw_split_port(fr_str port) {
+    size_t i;
+    long v = 0;
+    if (!port.len) return -1;
+    for (i = 0; i < port.len; i++) {
+        if (port.buf[i] < '0' || port.buf[i] > '9') return -2;
+        if (v <= 65535) v = v * 10 + (port.buf[i] - '0');
+    }
+    return v > 65535 ? -2 : v;
+}
+
+/* quote(s, safe=":/%#?=@[]!$&'()*+,;") appended to out. */
+static int fr__mw_quote(fr_buf *out, fr_str s) {
+    static const char hexd[] = "0123456789ABCDEF";
+    size_t i;
+    for (i = 0; i < s.len; i++) {
+        unsigned c = (unsigned char)s.buf[i];
+        int safe = fr__mw_alnum(c) || (c && strchr("_.-~:/%#?=@[]!$&'()*+,;", (int)c));
+        if (safe) {
+            if (fr_buf_append_char(out, (char)c) < 0) return FR_MW_ERROR;
+        } else {
+            char e[3];
+            e[0] = '%', e[1] = hexd[c >> 4], e[2] = hexd[c & 15];
+            if (fr_buf_append(out, e, 3) < 0) return FR_MW_ERROR;
+        }
+    }
+    return 0;
+}
+
+/* A RedirectResponse(url, 307) answer: content-length: 0, location. */
+static int fr__mw_redirect_answer(fr_arena *a, fr_mw_answer *out, const fr_buf *url) {
+    fr_buf q = {NULL, 0, 0};
+    fr_str loc;
+    int fail = 0;
+    if (fr__mw_quote(&q, fr__mw_s(url->buf ? url->buf : "", url->len)) < 0) {
+        fr_buf_free(&q);
+        return FR_MW_ERROR;
+    }
+    loc = fr__mw_dup(a, fr__mw_s(q.buf ? q.buf : "", q.len), &fail);
+    fr_buf_free(&q);
+    if (fail) return FR_MW_ERROR;
+    fr_hlist_init(&out->headers, a);
+    out->status = 307;
+    out->body = fr__mw_s("", 0);
+    if (fr_hlist_append(&out->headers, FR_STR("content-length"), FR_STR("0")) < 0 ||
+        fr_hlist_append(&out->headers, FR_STR("location"), loc) < 0)
+        return FR_MW_ERROR;
+    return 0;
+}
+
+static const fr_str fr__mw_invalid_host = {"Invalid host header", 19};
+
+int fr_https_redirect(const fr_mw_scope *sc, fr_arena *arena, fr_mw_answer *out) {
+    fr_buf url = {NULL, 0, 0}, loc = {NULL, 0, 0};
+    fr__mw_split u;
+    fr_str netloc, hostname, port, scheme;
+    long pnum;
+    int rc;
+    if (!sc || !arena || !out) return FR_MW_ERROR;
+    fr__mw_answer_clear(out, arena);
+    if (!(fr__mw_eq(sc->scheme, FR_STR("http")) || fr__mw_eq(sc->scheme, FR_STR("ws")))) return 0;
+    rc = fr_mw_url(sc, &url);
+    if (rc < 0) {
+        fr_buf_free(&url);
+        return rc;
+    }
+    rc = fr__mw_urlsplit(&u, fr__mw_s(url.buf ? url.buf : "", url.len));
+    fr_buf_free(&url);
+    if (rc < 0) goto done;
+    if (!u.netloc.len) {
+        rc = fr__mw_text_answer(arena, out, 400, fr__mw_invalid_host);
+        rc = rc < 0 ? rc : 1;
+        goto done;
+    }
+    if (fr__mw_eq(u.scheme, FR_STR("http"))) scheme = FR_STR("https");
+    else if (fr__mw_eq(u.scheme, FR_STR("ws"))) scheme = FR_STR("wss");
+    else {
+        rc = FR_MW_RAISES; /* KeyError */
+        goto done;
+    }
+    fr__mw_hostinfo(u.netloc, &hostname, &port);
+    pnum = fr__mw_split_port(port);
+    if (pnum == -2) {
+        rc = FR_MW_RAISES;
+        goto done;
+    }
+    netloc = u.netloc;
+    if (pnum == 80 || pnum == 443) {
+        /* url.hostname: lowercased up to a '%' zone, brackets gone */
+        size_t k, zone = hostname.len;
+        char *lower = (char *)fr_arena_alloc(arena, hostname.len + 1);
+        if (!lower) {
+            rc = FR_MW_ERROR;
+            goto done;
+        }
+        for (k = 0; k < hostname.len; k++) {
+            unsigned char ch = (unsigned char)hostname.buf[k];
+            if (ch == '%' && zone == hostname.len) zone = k;
+            lower[k] = (char)(k < zone ? fr__tolower(ch) : ch);
+        }
+        netloc = fr__mw_s(lower, hostname.len);
+    }
+    rc = fr__mw_unsplit(&loc, scheme, netloc, u.path, u.query, u.fragment);
+    if (rc == 0) rc = fr__mw_redirect_answer(arena, out, &loc);
+    if (rc == 0) rc = 1;
+done:
+    fr_buf_free(&u.clean);
+    fr_buf_free(&loc);
+    if (rc < 0) fr__mw_answer_clear(out, arena);
+    return rc;
+}
+
+/* ---- compiled objects: each lives in its own arena ---- */
+
+static void *fr__mw_obj_new(const fr_allocator *alc, size_t size, fr_err *err) {
+    fr_arena a;
+    void *obj;
+    fr_arena_init(&a, alc);
+    obj = fr_arena_alloc(&a, size);
+    if (!obj) {
+        fr_arena_free(&a);
+        if (err) err->code = -1, err->msg = "out of memory", err->pos = 0;
+        return NULL;
+    }
+    memset(obj, 0, size);
+    memcpy(obj, &a, sizeof a); /* every object starts with its arena */
+    return obj;
+}
+
+static void fr__mw_obj_free(void *obj) {
+    fr_arena a;
+    if (!obj) return;
+    memcpy(&a, obj, sizeof a);
+    fr_arena_free(&a);
+}
+
+static void *fr__mw_obj_fail(void *obj, fr_err *err, int code, const char *msg, size_t pos) {
+    fr__mw_obj_free(obj);
+    if (err) err->code = code, err->msg = msg, err->pos = pos;
+    return NULL;
+}
+
+/* Copy a list of strings into the arena; *fail on OOM. */
+static fr_str *fr__mw_copy_list(fr_arena *a, const fr_str *src, size_t n, int *fail) {
+    fr_str *dst;
+    size_t i;
+    if (!n) return NULL;
+    if (n > SIZE_MAX / sizeof *dst || !(dst = (fr_str *)fr_arena_alloc(a, n * sizeof *dst))) {
+        *fail = 1;
+        return NULL;
+    }
+    for (i = 0; i < n; i++) dst[i] = fr__mw_dup(a, src[i], fail);
+    return dst;
+}
+
+static int fr__mw_list_bad(const fr_str *list, size_t n) {
+    size_t i;
+    if (n && !list) return 1;
+    for (i = 0; i < n; i++)
+        if (!list[i].buf && list[i].len) return 1;
+    return 0;
+}
+
+/* ---- TrustedHostMiddleware ---- */
+
+struct fr_trusted_host {
+    fr_arena arena; /* first */
+    fr_str *hosts;  /* lowercased */
+    size_t nhosts;
+    int allow_any, www_redirect;
+};
+
+fr_trusted_host *fr_trusted_host_new(const fr_trusted_host_config *cfg, fr_err *err) {
+    static const fr_str any = {"*", 1};
+    fr_trusted_host_config zero;
+    fr_trusted_host *t;
+    const fr_str *hosts;
+    size_t n, i, k;
+    int fail = 0;
+    if (!cfg) {
+        memset(&zero, 0, sizeof zero);
+        cfg = &zero;
+    }
+    hosts = cfg->allowed_hosts ? cfg->allowed_hosts : &any;
+    n = cfg->allowed_hosts ? cfg->num_allowed_hosts : 1;
+    if (fr__mw_list_bad(hosts, n)) {
+        if (err) err->code = 400, err->msg = "bad allowed_hosts list", err->pos = 0;
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        fr_str p = hosts[i];
+        if ((p.len > 1 && memchr(p.buf + 1, '*', p.len - 1)) ||
+            (p.len > 1 && p.buf[0] == '*' && p.buf[1] != '.')) {
+            if (err) {
+                err->code = 400;
+                err->msg = "Domain wildcard patterns must be like '*.example.com'.";
+                err->pos = i;
+            }
+            return NULL;
+        }
+    }
+    if (!(t = (fr_trusted_host *)fr__mw_obj_new(cfg->alc, sizeof *t, err))) return NULL;
+    t->hosts = fr__mw_copy_list(&t->arena, hosts, n, &fail);
+    t->nhosts = n;
+    for (i = 0; !fail && i < n; i++) {
+        for (k = 0; k < t->hosts[i].len; k++)
+            ((char *)t->hosts[i].buf)[k] = (char)fr__tolower((unsigned char)t->hosts[i].buf[k]);
+        if (fr__mw_eq(hosts[i], any)) t->allow_any = 1;
+    }
+    if (fail) return (fr_trusted_host *)fr__mw_obj_fail(t, err, -1, "out of memory", 0);
+    t->www_redirect = !cfg->no_www_redirect;
+    return t;
+}
+
+void fr_trusted_host_free(fr_trusted_host *t) { fr__mw_obj_free(t); }
+
+int fr_trusted_host_check(const fr_trusted_host *t, const fr_mw_scope *sc, fr_arena *arena,
+                          fr_mw_answer *out) {
+    fr_str host, port;
+    char *lower;
+    size_t i, k;
+    int valid = 0, www = 0, rc;
+    if (!t || !sc || !arena || !out) return FR_MW_ERROR;
+    fr__mw_answer_clear(out, arena);
+    if (t->allow_any) return 0;
+    if (!fr_mw_parse_host(sc->host, &host, &port)) {
+        rc = fr__mw_text_answer(arena, out, 400, fr__mw_invalid_host);
+        return rc < 0 ? rc : 1;
+    }
+    if (!(lower = (char *)fr_arena_alloc(arena, host.len + 1))) return FR_MW_ERROR;
+    for (k = 0; k < host.len; k++) lower[k] = (char)fr__tolower((unsigned char)host.buf[k]);
+    host = fr__mw_s(lower, host.len);
+    for (i = 0; i < t->nhosts; i++) {
+        fr_str p = t->hosts[i];
+        if (fr__mw_eq(host, p) ||
+            (p.len && p.buf[0] == '*' && host.len >= p.len - 1 &&
+             memcmp(host.buf + host.len - (p.len - 1), p.buf + 1, p.len - 1) == 0)) {
+            valid = 1;
+            break;
+        }
+        if (p.len == host.len + 4 && memcmp(p.buf, "www.", 4) == 0 &&
+            memcmp(p.buf + 4, host.buf, host.len) == 0)
+            www = 1;
+    }
+    if (valid) return 0;
+    if (www && t->www_redirect) {
+        fr_buf url = {NULL, 0, 0}, loc = {NULL, 0, 0}, nl = {NULL, 0, 0};
+        fr__mw_split u;
+        rc = fr_mw_url(sc, &url);
+        if (rc < 0) {
+            fr_buf_free(&url);
+            return rc;
+        }
+        rc = fr__mw_urlsplit(&u, fr__mw_s(url.buf ? url.buf : "", url.len));
+        fr_buf_free(&url);
+        if (rc == 0 && (fr_buf_append(&nl, "www.", 4) < 0 ||
+                        fr_buf_append(&nl, u.netloc.buf, u.netloc.len) < 0))
+            rc = FR_MW_ERROR;
+        if (rc == 0)
+            rc = fr__mw_unsplit(&loc, u.scheme, fr__mw_s(nl.buf, nl.len), u.path, u.query,
+                                u.fragment);
+        if (rc == 0) rc = fr__mw_redirect_answer(arena, out, &loc);
+        fr_buf_free(&u.clean);
+        fr_buf_free(&loc);
+        fr_buf_free(&nl);
+        if (rc < 0) {
+            fr__mw_answer_clear(out, arena);
+            return rc;
+        }
+        return 1;
+    }
+    rc = fr__mw_text_answer(arena, out, 400, fr__mw_invalid_host);
+    return rc < 0 ? rc : 1;
+}
+
+/* ---- CORSMiddleware ---- */
+
+struct fr_cors {
+    fr_arena arena; /* first */
+    fr_str *origins;
+    size_t norigins;
+    fr_str *methods;
+    size_t nmethods;
+    fr_str *allow_lower; /* sorted(SAFELISTED | allow_headers), lowercased */
+    size_t nallow;
+    fr_header *preflight; /* Starlette's preflight_headers dict, lowercase names */
+    size_t npreflight;
+    fr_header *simple;    /* simple_headers */
+    size_t nsimple;
+    fr__rx *rx;
+    int allow_all_origins, allow_all_headers, allow_credentials, allow_private_network;
+    int explicit_origin;
+};
+
+static int fr__mw_str_cmp(const void *a, const void *b) {
+    const fr_str *x = (const fr_str *)a, *y = (const fr_str *)b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->buf, y->buf, n) : 0;
+    if (c) return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int fr__mw_in(const fr_str *list, size_t n, fr_str s) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (fr__mw_eq(list[i], s)) return 1;
+    return 0;
+}
+
+fr_cors *fr_cors_new(const fr_cors_config *cfg, fr_err *err) {
+    static const fr_str all_methods[] = {{"DELETE", 6}, {"GET", 3},  {"HEAD", 4}, {"OPTIONS", 7},
+                                         {"PATCH", 5},  {"POST", 4}, {"PUT", 3},  {"QUERY", 5}};
+    static const fr_str safelisted[] = {{"Accept", 6}, {"Accept-Language", 15},
+                                        {"Content-Language", 16}, {"Content-Type", 12}};
+    static const fr_str get = {"GET", 3}, star = {"*", 1};
+    fr_cors_config zero;
+    fr_cors *c;
+    const fr_str *methods;
+    size_t nmethods, i, k, nh;
+    fr_str *hs;
+    int fail = 0;
+    if (!cfg) {
+        memset(&zero, 0, sizeof zero);
+        cfg = &zero;
+    }
+    methods = cfg->allow_methods ? cfg->allow_methods : &get;
+    nmethods = cfg->allow_methods ? cfg->num_allow_methods : 1;
+    if (fr__mw_list_bad(cfg->allow_origins, cfg->num_allow_origins) ||
+        fr__mw_list_bad(methods, nmethods) ||
+        fr__mw_list_bad(cfg->allow_headers, cfg->num_allow_headers) ||
+        fr__mw_list_bad(cfg->expose_headers, cfg->num_expose_headers) ||
+        (!cfg->allow_origin_regex.buf && cfg->allow_origin_regex.len) ||
+        (!cfg->max_age.buf && cfg->max_age.len)) {
+        if (err) err->code = 400, err->msg = "bad CORS configuration (NULL list)", err->pos = 0;
+        return NULL;
+    }
+    if (fr__mw_in(methods, nmethods, star)) {
+        methods = all_methods;
+        nmethods = FR__COUNTOF(all_methods);
+    }
+    if (!(c = (fr_cors *)fr__mw_obj_new(cfg->alc, sizeof *c, err))) return NULL;
+    if (cfg->allow_origin_regex.buf) {
+        fr_err rerr = {0, NULL, 0};
+        c->rx = fr__rx_compile(cfg->allow_origin_regex, &c->arena, &rerr);
+        if (!c->rx) return (fr_cors *)fr__mw_obj_fail(c, err, rerr.code, rerr.msg, rerr.pos);
+    }
+    c->origins = fr__mw_copy_list(&c->arena, cfg->allow_origins, cfg->num_allow_origins, &fail);
+    c->norigins = cfg->num_allow_origins;
+    c->methods = fr__mw_copy_list(&c->arena, methods, nmethods, &fail);
+    c->nmethods = nmethods;
+    c->allow_all_origins = fr__mw_in(cfg->allow_origins, cfg->num_allow_origins, star);
+    c->allow_all_headers = fr__mw_in(cfg->allow_headers, cfg->num_allow_headers, star);
+    c->allow_credentials = cfg->allow_credentials != 0;
+    c->allow_private_network = cfg->allow_private_network != 0;
+    c->explicit_origin = !c->allow_all_origins || c->allow_credentials;
+
+    /* sorted(SAFELISTED_HEADERS | set(allow_headers)) */
+    nh = FR__COUNTOF(safelisted) + cfg->num_allow_headers;
+    hs = (fr_str *)fr_arena_alloc(&c->arena, nh * sizeof *hs);
+    if (!hs) fail = 1;
+    for (i = k = 0; hs && i < nh; i++) {
+        fr_str h = i < FR__COUNTOF(safelisted) ? safelisted[i]
+                                               : cfg->allow_headers[i - FR__COUNTOF(safelisted)];
+        if (!fr__mw_in(hs, k, h)) hs[k++] = fr__mw_dup(&c->arena, h, &fail);
+    }
+    if (hs && !fail) qsort(hs, k, sizeof *hs, fr__mw_str_cmp);
+    nh = k;
+
+    c->simple = (fr_header *)fr_arena_alloc(&c->arena, 3 * sizeof *c->simple);
+    c->preflight = (fr_header *)fr_arena_alloc(&c->arena, 6 * sizeof *c->preflight);
+    c->allow_lower = nh ? (fr_str *)fr_arena_alloc(&c->arena, nh * sizeof *c->allow_lower) : NULL;
+    if (!c->simple || !c->preflight || (nh && !c->allow_lower)) fail = 1;
+    if (fail) return (fr_cors *)fr__mw_obj_fail(c, err, -1, "out of memory", 0);
+
+    if (c->allow_all_origins)
+        c->simple[c->nsimple].name = FR_STR("access-control-allow-origin"),
+        c->simple[c->nsimple++].value = star;
+    if (c->allow_credentials)
+        c->simple[c->nsimple].name = FR_STR("access-control-allow-credentials"),
+        c->simple[c->nsimple++].value = FR_STR("true");
+    if (cfg->num_expose_headers)
+        c->simple[c->nsimple].name = FR_STR("access-control-expose-headers"),
+        c->simple[c->nsimple++].value =
+            fr__mw_join(&c->arena, cfg->expose_headers, cfg->num_expose_headers, &fail);
+
+    c->preflight[c->npreflight].name = FR_STR("vary");
+    c->preflight[c->npreflight++].value =
+        FR_STR("Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+               "Access-Control-Request-Private-Network");
+    if (!c->explicit_origin)
+        c->preflight[c->npreflight].name = FR_STR("access-control-allow-origin"),
+        c->preflight[c->npreflight++].value = star;
+    c->preflight[c->npreflight].name = FR_STR("access-control-allow-methods");
+    c->preflight[c->npreflight++].value = fr__mw_join(&c->arena, c->methods, nmethods, &fail);
+    c->preflight[c->npreflight].name = FR_STR("access-control-max-age");
+    c->preflight[c->npreflight++].value =
+        cfg->max_age.buf ? fr__mw_dup(&c->arena, cfg->max_age, &fail) : FR_STR("600");
+    if (nh && !c->allow_all_headers)
+        c->preflight[c->npreflight].name = FR_STR("access-control-allow-headers"),
+        c->preflight[c->npreflight++].value = fr__mw_join(&c->arena, hs, nh, &fail);
+    if (c->allow_credentials)
+        c->preflight[c->npreflight].name = FR_STR("access-control-allow-credentials"),
+        c->preflight[c->npreflight++].value = FR_STR("true");
+
+    for (i = 0; !fail && i < nh; i++) {
+        char *l = (char *)fr_arena_alloc(&c->arena, hs[i].len + 1);
+        if (!l) {
+            fail = 1;
+            break;
+        }
+        for (k = 0; k < hs[i].len; k++) l[k] = (char)fr__mw_lower((unsigned char)hs[i].buf[k]);
+        c->allow_lower[i] = fr__mw_s(l, hs[i].len);
+    }
+    c->nallow = nh;
+    if (fail) return (fr_cors *)fr__mw_obj_fail(c, err, -1, "out of memory", 0);
+    return c;
+}
+
+void fr_cors_free(fr_cors *c) { fr__mw_obj_free(c); }
+
+int fr_cors_classify(fr_str method, fr_str origin, int has_request_method) {
+    if (!origin.buf) return FR_CORS_NONE;
+    if (has_request_method && fr__mw_eq(method, FR_STR("OPTIONS"))) return FR_CORS_PREFLIGHT;
+    return FR_CORS_SIMPLE;
+}
+
+int fr_cors_origin_allowed(const fr_cors *c, fr_str origin) {
+    if (!c || !origin.buf) return 0;
+    if (c->allow_all_origins) return 1;
+    if (c->rx) {
+        int m = fr__rx_match(c->rx, (const unsigned char *)origin.buf, origin.len);
+        if (m != 0) return m;
+    }
+    return fr__mw_in(c->origins, c->norigins, origin);
+}
+
+/* requested_headers: every ","-separated name, lowered and stripped, must
+ * be allowed. */
+static int fr__cors_headers_ok(const fr_cors *c, fr_str req) {
+    size_t st = 0, i, k, j;
+    for (i = 0; i <= req.len; i++) {
+        fr_str h;
+        int found = 0;
+        if (i < req.len && req.buf[i] != ',') continue;
+        h = fr__mw_strip(fr__mw_s(req.buf + st, i - st));
+        st = i + 1;
+        for (k = 0; k < c->nallow && !found; k++) {
+            if (c->allow_lower[k].len != h.len) continue;
+            for (j = 0; j < h.len; j++)
+                if (fr__mw_lower((unsigned char)h.buf[j]) !=
+                    (unsigned char)c->allow_lower[k].buf[j])
+                    break;
+            found = j == h.len;
+        }
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+int fr_cors_preflight(const fr_cors *c, fr_str origin, fr_str request_method,
+                      fr_str request_headers, fr_str request_private_network, fr_arena *arena,
+                      fr_mw_answer *out) {
+    fr_str failures[4], len;
+    size_t nf = 0, i;
+    int allowed, fail = 0;
+    fr_hlist *h;
+    if (!c || !arena || !out || !origin.buf || !request_method.buf) return FR_MW_ERROR;
+    fr__mw_answer_clear(out, arena);
+    h = &out->headers;
+    for (i = 0; i < c->npreflight; i++)
+        if (fr_hlist_append(h, c->preflight[i].name, c->preflight[i].value) < 0) return FR_MW_ERROR;
+    allowed = fr_cors_origin_allowed(c, origin);
+    if (allowed < 0) return FR_MW_ERROR;
+    if (allowed) {
+        if (c->explicit_origin &&
+            fr_hlist_append(h, FR_STR("access-control-allow-origin"), origin) < 0)
+            return FR_MW_ERROR;
+    } else {
+        failures[nf++] = FR_STR("origin");
+    }
+    if (!fr__mw_in(c->methods, c->nmethods, request_method)) failures[nf++] = FR_STR("method");
+    if (c->allow_all_headers && request_headers.buf) {
+        if (fr_hlist_append(h, FR_STR("access-control-allow-headers"), request_headers) < 0)
+            return FR_MW_ERROR;
+    } else if (request_headers.buf && !fr__cors_headers_ok(c, request_headers)) {
+        failures[nf++] = FR_STR("headers");
+    }
+    if (request_private_network.buf) {
+        if (c->allow_private_network) {
+            if (fr_hlist_append(h, FR_STR("access-control-allow-private-network"),
+                                FR_STR("true")) < 0)
+                return FR_MW_ERROR;
+        } else {
+            failures[nf++] = FR_STR("private-network");
+        }
+    }
+    /* PlainTextResponse(text, status, headers): content-length, content-type last */
+    out->status = 200;
+    out->body = FR_STR("OK");
+    if (nf) {
+        fr_str parts[2];
+        parts[0] = FR_STR("Disallowed CORS ");
+        parts[1] = fr__mw_join(arena, failures, nf, &fail);
+        if (fail) return FR_MW_ERROR;
+        out->body = fr__mw_cat(arena, parts, 2, &fail);
+        out->status = 400;
+    }
+    len = fr__mw_i64(arena, (int64_t)out->body.len, &fail);
+    if (fail || fr_hlist_append(h, FR_STR("content-length"), len) < 0 ||
+        fr_hlist_append(h, FR_STR("content-type"), FR_STR("text/plain; charset=utf-8")) < 0)
+        return FR_MW_ERROR;
+    return 0;
+}
+
+int fr_cors_simple(const fr_cors *c, fr_str origin, fr_hlist *h) {
+    size_t i;
+    int allowed;
+    if (!c || !h || !h->arena) return FR_MW_ERROR;
+    if (origin.buf) {
+        for (i = 0; i < c->nsimple; i++)
+            if (fr_hlist_set(h, c->simple[i].name, c->simple[i].value) < 0) return FR_MW_ERROR;
+        allowed = c->allow_all_origins ? 0 : fr_cors_origin_allowed(c, origin);
+        if (allowed < 0) return FR_MW_ERROR;
+        if ((c->allow_all_origins && c->allow_credentials) || allowed) {
+            if (fr_hlist_set(h, FR_STR("access-control-allow-origin"), origin) < 0)
+                return FR_MW_ERROR;
+        }
+    }
+    return fr_hlist_add_vary(h, FR_STR("Origin"));
+}
+
+/* ---- GZipMiddleware ---- */
+
+struct fr_gzip {
+    fr_arena arena; /* first */
+    int64_t minimum_size;
+    int level;
+    fr_str *exclude; /* normalized: before ';', stripped, lowercased */
+    size_t nexclude;
+    fr_allocator alc;
+};
+
+int fr_gzip_available(void) { return FR_ENABLE_ZLIB ? 1 : 0; }
+
+int fr_gzip_accepts(fr_str ae) {
+    size_t i;
+    if (!ae.buf || ae.len < 4) return 0;
+    for (i = 0; i + 4 <= ae.len; i++)
+        if (memcmp(ae.buf + i, "gzip", 4) == 0) return 1;
+    return 0;
+}
+
+/* content_type.partition(";")[0].strip() (lowercasing is left to compares) */
+static fr_str fr__gz_media(fr_str ct) {
+    const char *semi = ct.len ? (const char *)memchr(ct.buf, ';', ct.len) : NULL;
+    if (semi) ct.len = (size_t)(semi - ct.buf);
+    return fr__mw_strip(ct);
+}
+
+/* lower(a) == b, b already lowercase */
+static int fr__gz_leq(fr_str a, const char *b, size_t blen) {
+    size_t i;
+    if (a.len != blen) return 0;
+    for (i = 0; i < blen; i++)
+        if (fr__mw_lower((unsigned char)a.buf[i]) != (unsigned char)b[i]) return 0;
+    return 1;
+}
+
+int fr_gzip_excluded(const fr_gzip *g, fr_str content_type) {
+    fr_str mt, major;
+    const char *slash;
+    size_t i;
+    int grpc;
+    if (!g) return 0;
+    mt = content_type.buf ? fr__gz_media(content_type) : fr__mw_s("", 0);
+    slash = mt.len ? (const char *)memchr(mt.buf, '/', mt.len) : NULL;
+    major = fr__mw_s(mt.buf, slash ? (size_t)(slash - mt.buf) : mt.len);
+    grpc = mt.len > 17 && fr__gz_leq(fr__mw_s(mt.buf, 17), "application/grpc+", 17);
+    for (i = 0; i < g->nexclude; i++) {
+        fr_str ex = g->exclude[i];
+        if (fr__gz_leq(mt, ex.buf, ex.len)) return 1;
+        if (ex.len == major.len + 2 && ex.buf[major.len] == '/' && ex.buf[major.len + 1] == '*' &&
+            fr__gz_leq(major, ex.buf, major.len))
+            return 1;
+        if (grpc && fr__mw_eq(ex, FR_STR("application/grpc"))) return 1;
+    }
+    return 0;
+}
+
+fr_gzip *fr_gzip_new(const fr_gzip_config *cfg, fr_err *err) {
+    static const fr_str defaults[] = {
+        {"application/grpc", 16}, {"application/gzip", 16}, {"application/x-gzip", 18},
+        {"application/zip", 15},  {"audio/*", 7},           {"font/woff", 9},
+        {"font/woff2", 10},       {"image/avif", 10},       {"image/gif", 9},
+        {"image/jpeg", 10},       {"image/png", 9},         {"image/webp", 10},
+        {"text/event-stream", 17}, {"video/*", 7}};
+    fr_gzip_config zero;
+    fr_gzip *g;
+    const fr_str *ex;
+    size_t n, i, k;
+    int fail = 0, level;
+    if (!cfg) {
+        memset(&zero, 0, sizeof zero);
+        cfg = &zero;
+    }
+    if (!FR_ENABLE_ZLIB) {
+        if (err) err->code = -1, err->msg = "built without FR_ENABLE_ZLIB", err->pos = 0;
+        return NULL;
+    }
+    level = cfg->compresslevel;
+    if (level == 0) level = 9;
+    else if (level == FR_GZIP_LEVEL_0) level = 0;
+    if (level < -1 || level > 9) {
+        if (err) err->code = 400, err->msg = "compresslevel must be -1..9", err->pos = 0;
+        return NULL;
+    }
+    ex = cfg->exclude_content_types ? cfg->exclude_content_types : defaults;
+    n = cfg->exclude_content_types ? cfg->num_exclude_content_types : FR__COUNTOF(defaults);
+    if (fr__mw_list_bad(ex, n)) {
+        if (err) err->code = 400, err->msg = "bad exclude_content_types list", err->pos = 0;
+        return NULL;
+    }
+    if (!(g = (fr_gzip *)fr__mw_obj_new(cfg->alc, sizeof *g, err))) return NULL;
+    g->minimum_size = cfg->minimum_size == 0 ? 500 : cfg->minimum_size < 0 ? 0 : cfg->minimum_size;
+    g->level = level;
+    if (cfg->alc) g->alc = *cfg->alc;
+    g->nexclude = n;
+    g->exclude = n ? (fr_str *)fr_arena_alloc(&g->arena, n * sizeof *g->exclude) : NULL;
+    if (n && !g->exclude) fail = 1;
+    for (i = 0; !fail && i < n; i++) {
+        fr_str m = fr__gz_media(ex[i]);
+        fr_str d = fr__mw_dup(&g->arena, m, &fail);
+        if (fail) break;
+        for (k = 0; k < d.len; k++)
+            ((char *)d.buf)[k] = (char)fr__mw_lower((unsigned char)d.buf[k]);
+        g->exclude[i] = d;
+    }
+    if (fail) return (fr_gzip *)fr__mw_obj_fail(g, err, -1, "out of memory", 0);
+    return g;
+}
+
+void fr_gzip_free(fr_gzip *g) { fr__mw_obj_free(g); }
+
+#if FR_ENABLE_ZLIB
+static voidpf fr__gz_alloc(voidpf opaque, uInt items, uInt size) {
+    const fr_allocator *a = (const fr_allocator *)opaque;
+    size_t n;
+    if (size && items > SIZE_MAX / size) return Z_NULL;
+    n = (size_t)items * size;
+    return a->malloc ? a->malloc(a->ctx, n) : FR_MALLOC(n);
+}
+
+static void fr__gz_free(voidpf opaque, voidpf p) {
+    const fr_allocator *a = (const fr_allocator *)opaque;
+    if (a->free) a->free(a->ctx, p);
+    else FR_FREE(p);
+}
+
+/* One call of CPython's Compress.compress(data) (flush = Z_NO_FLUSH) or
+ * Compress.flush(mode): deflate into output blocks of CPython's growing
+ * sizes (Objects/pycore_blocks_output_buffer.h), calling again while a
+ * block fills up. Stored blocks (level 0) depend on those sizes. */
+static int fr__gz_call(z_stream *z, const void *data, size_t len, int flush, fr_buf *out) {
+    static const size_t kb = 1024, mb = 1024 * 1024;
+    const size_t sizes[] = {32 * kb, 64 * kb,  256 * kb, 1 * mb,   4 * mb,   8 * mb,
+                            16 * mb, 16 * mb,  32 * mb,  32 * mb,  32 * mb,  32 * mb,
+                            64 * mb, 64 * mb,  128 * mb, 128 * mb, 256 * mb};
+    const unsigned char *in = (const unsigned char *)data;
+    size_t left = len, block = 0, nblocks = FR__COUNTOF(sizes);
+    int err;
+    size_t avail;
+    avail = sizes[0];
+    if (fr_buf_reserve(out, avail) < 0) return FR_MW_ERROR;
+    z->next_out = (Bytef *)out->buf + out->len;
+    z->avail_out = (uInt)avail;
+    do {
+        uInt chunk = left > (size_t)UINT_MAX ? UINT_MAX : (uInt)left;
+        z->next_in = (Bytef *)(uintptr_t)in;
+        z->avail_in = chunk;
+        left -= chunk;
+        if (chunk) in += chunk;
+        do {
+            if (z->avail_out == 0) {
+                out->len += avail;
+                block++;
+                avail = sizes[block < nblocks ? block : nblocks - 1];
+                if (fr_buf_reserve(out, avail) < 0) return FR_MW_ERROR;
+                z->next_out = (Bytef *)out->buf + out->len;
+                z->avail_out = (uInt)avail;
+            }
+            err = deflate(z, flush);
+            if (err == Z_STREAM_ERROR) return FR_MW_ERROR;
+        } while (z->avail_out == 0);
+    } while (left != 0);
+    out->len += avail - z->avail_out;
+    return 0;
+}
+#endif
+
+int fr_gzip_encoder_init(fr_gzip_encoder *e, int level, const fr_allocator *alc) {
+    if (!e) return FR_MW_ERROR;
+    memset(e, 0, sizeof *e);
+    level = level == 0 ? 9 : level == FR_GZIP_LEVEL_0 ? 0 : level;
+    if (level < -1 || level > 9) return FR_MW_ERROR;
+    e->level = level;
+    if (alc) e->alc = *alc;
+    return FR_ENABLE_ZLIB ? 0 : FR_MW_ERROR;
+}
+
+#if FR_ENABLE_ZLIB
+/* The heap block behind fr_gzip_encoder.z: zlib keeps a pointer to the
+ * z_stream and to the allocator, so both live here, never in the caller's
+ * (movable) struct. */
+typedef struct fr__gz_state {
+    z_stream z;
+    fr_allocator alc;
+} fr__gz_state;
+#endif
+
+int fr_gzip_encoder_write(fr_gzip_encoder *e, const void *data, size_t len, int finish,
+                          fr_buf *out) {
+#if FR_ENABLE_ZLIB
+    fr__gz_state *gs;
+    size_t mark;
+    if (!e || !out || e->finished || (len && !data)) return FR_MW_ERROR;
+    if (!e->z) {
+        gs = (fr__gz_state *)fr__gz_alloc(&e->alc, 1, sizeof *gs);
+        if (!gs) return FR_MW_ERROR;
+        memset(gs, 0, sizeof *gs);
+        gs->alc = e->alc;
+        gs->z.zalloc = fr__gz_alloc;
+        gs->z.zfree = fr__gz_free;
+        gs->z.opaque = (voidpf)&gs->alc;
+        /* zlib.compressobj(level, DEFLATED, 16 + MAX_WBITS): memLevel 8, default strategy */
+        if (deflateInit2(&gs->z, e->level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) !=
+            Z_OK) {
+            fr__gz_free(&e->alc, gs);
+            return FR_MW_ERROR;
+        }
+        e->z = gs;
+    }
+    gs = (fr__gz_state *)e->z;
+    mark = out->len;
+    if (fr__gz_call(&gs->z, data, len, Z_NO_FLUSH, out) < 0 ||
+        fr__gz_call(&gs->z, NULL, 0, finish ? Z_FINISH : Z_SYNC_FLUSH, out) < 0) {
+        out->len = mark;
+        return FR_MW_ERROR;
+    }
+    if (finish) {
+        e->finished = 1;
+        fr_gzip_encoder_free(e);
+    }
+    return 0;
+#else
+    (void)e, (void)data, (void)len, (void)finish, (void)out;
+    return FR_MW_ERROR;
+#endif
+}
+
+void fr_gzip_encoder_free(fr_gzip_encoder *e) {
+    if (!e) return;
+#if FR_ENABLE_ZLIB
+    if (e->z) {
+        fr__gz_state *gs = (fr__gz_state *)e->z;
+        fr_allocator alc = gs->alc;
+        deflateEnd(&gs->z);
+        fr__gz_free(&alc, gs);
+    }
+#endif
+    e->z = NULL;
+}
+
+int fr_gzip_compress(const void *data, size_t len, int level, fr_buf *out) {
+    fr_gzip_encoder e;
+    int rc;
+    if (fr_gzip_encoder_init(&e, level, NULL) < 0) return FR_MW_ERROR;
+    rc = fr_gzip_encoder_write(&e, data, len, 1, out);
+    fr_gzip_encoder_free(&e);
+    return rc;
+}
+
+enum { FR__GZ_HOLD = 0, FR__GZ_PASS = 1, FR__GZ_IDENTITY = 2, FR__GZ_COMPRESS = 3 };
+
+int fr_gzip_start(fr_gzip_stream *st, const fr_gzip *g, int accepts, int status,
+                  const fr_hlist *h) {
+    if (!st || !g) return FR_MW_ERROR;
+    memset(st, 0, sizeof *st);
+    st->g = g;
+    st->accepts = accepts != 0;
+    if (fr_hlist_get(h, FR_STR("content-encoding")).buf || status == 206 ||
+        fr_gzip_excluded(g, fr_hlist_get(h, FR_STR("content-type")))) {
+        st->state = FR__GZ_PASS;
+        return 1;
+    }
+    st->state = FR__GZ_HOLD;
+    return 0;
+}
+
+int fr_gzip_body(fr_gzip_stream *st, fr_hlist *h, const void *body, size_t len, int more_body,
+                 int trailers, fr_buf *out) {
+    if (!st || !st->g || !out || (len && !body)) return FR_MW_ERROR;
+    if (st->state == FR__GZ_PASS || st->state == FR__GZ_IDENTITY) return 0;
+    if (st->state == FR__GZ_COMPRESS)
+        return fr_gzip_encoder_write(&st->enc, body, len, !more_body, out) < 0 ? FR_MW_ERROR : 1;
+    /* the first body message decides */
+    st->started = 1;
+    if (!more_body && (int64_t)len < st->g->minimum_size) {
+        st->state = FR__GZ_PASS;
+        return 0;
+    }
+    if (!h || !h->arena || fr_hlist_add_vary(h, FR_STR("Accept-Encoding")) < 0)
+        return FR_MW_ERROR;
+    if (!st->accepts) {
+        st->state = FR__GZ_IDENTITY;
+        return 0;
+    }
+    {
+        size_t mark = out->len;
+        int fail = 0;
+        int level = st->g->level == 0 ? FR_GZIP_LEVEL_0 : st->g->level;
+        if (fr_gzip_encoder_init(&st->enc, level, &st->g->alc) < 0 ||
+            fr_gzip_encoder_write(&st->enc, body, len, !more_body, out) < 0)
+            return FR_MW_ERROR;
+        st->state = FR__GZ_COMPRESS;
+        if (fr_hlist_set(h, FR_STR("content-encoding"), FR_STR("gzip")) < 0) return FR_MW_ERROR;
+        if (more_body || trailers) {
+            fr_hlist_remove(h, FR_STR("content-length"));
+        } else {
+            fr_str n = fr__mw_i64(h->arena, (int64_t)(out->len - mark), &fail);
+            if (fail || fr_hlist_set(h, FR_STR("content-length"), n) < 0) return FR_MW_ERROR;
+        }
+    }
+    return 1;
+}
+
+void fr_gzip_stream_end(fr_gzip_stream *st) {
+    if (!st) return;
+    fr_gzip_encoder_free(&st->enc);
+    st->state = FR__GZ_PASS;
+}
+
+/* ---- SessionMiddleware (itsdangerous TimestampSigner) ---- */
+
+struct fr_session {
+    fr_arena arena; /* first */
+    uint8_t key[20]; /* SHA1(salt + "signer" + secret) */
+    fr_str name;     /* as configured (Latin-1): written in Set-Cookie */
+    fr_str name_utf8; /* the same text as UTF-8: compared with decoded cookie names */
+    fr_str path, flags;
+    int64_t max_age;
+    int has_max_age;
+};
+
+static void fr__mw_hmac_sha1(const uint8_t key[20], const void *a, size_t alen, const void *b,
+                             size_t blen, uint8_t out[20]) {
+    uint8_t pad[64], inner[20];
+    fr_sha1_ctx c;
+    int i;
+    memset(pad, 0x36, sizeof pad);
+    for (i = 0; i < 20; i++) pad[i] ^= key[i];
+    fr_sha1_init(&c);
+    fr_sha1_update(&c, pad, 64);
+    fr_sha1_update(&c, a, alen);
+    fr_sha1_update(&c, b, blen);
+    fr_sha1_final(&c, inner);
+    memset(pad, 0x5c, sizeof pad);
+    for (i = 0; i < 20; i++) pad[i] ^= key[i];
+    fr_sha1_init(&c);
+    fr_sha1_update(&c, pad, 64);
+    fr_sha1_update(&c, inner, 20);
+    fr_sha1_final(&c, out);
+}
+
+fr_session *fr_session_new(const fr_session_config *cfg, fr_err *err) {
+    fr_session_config zero;
+    fr_session *s;
+    fr_sha1_ctx c;
+    fr_str parts[8];
+    size_t np = 0, i;
+    char *u;
+    int fail = 0;
+    if (!cfg) {
+        memset(&zero, 0, sizeof zero);
+        cfg = &zero;
+    }
+    if ((!cfg->secret_key.buf && cfg->secret_key.len) ||
+        (!cfg->session_cookie.buf && cfg->session_cookie.len) ||
+        (!cfg->path.buf && cfg->path.len) || (!cfg->same_site.buf && cfg->same_site.len) ||
+        (!cfg->domain.buf && cfg->domain.len)) {
+        if (err) err->code = 400, err->msg = "bad session configuration", err->pos = 0;
+        return NULL;
+    }
+    if (!(s = (fr_session *)fr__mw_obj_new(cfg->alc, sizeof *s, err))) return NULL;
+    fr_sha1_init(&c);
+    fr_sha1_update(&c, "itsdangerous.Signersigner", 25);
+    if (cfg->secret_key.len) fr_sha1_update(&c, cfg->secret_key.buf, cfg->secret_key.len);
+    fr_sha1_final(&c, s->key);
+    s->name = fr__mw_dup(&s->arena, cfg->session_cookie.buf ? cfg->session_cookie
+                                                               : FR_STR("session"), &fail);
+    s->path = fr__mw_dup(&s->arena, cfg->path.buf ? cfg->path : FR_STR("/"), &fail);
+    if (cfg->max_age == FR_SESSION_NO_MAX_AGE) {
+        s->has_max_age = 0;
+    } else {
+        s->has_max_age = 1;
+        s->max_age = cfg->max_age == 0 ? 14 * 24 * 60 * 60
+                                       : cfg->max_age == FR_SESSION_MAX_AGE_ZERO ? 0 : cfg->max_age;
+    }
+    /* "httponly; samesite=" + same_site [+ "; secure"] [+ "; domain=" + d] [+ "; partitioned"] */
+    parts[np++] = FR_STR("httponly; samesite=");
+    parts[np++] = cfg->same_site.buf ? cfg->same_site : FR_STR("lax");
+    if (cfg->https_only) parts[np++] = FR_STR("; secure");
+    if (cfg->domain.buf) parts[np++] = FR_STR("; domain="), parts[np++] = cfg->domain;
+    if (cfg->partitioned) parts[np++] = FR_STR("; partitioned");
+    s->flags = fr__mw_cat(&s->arena, parts, np, &fail);
+    /* Latin-1 -> UTF-8 for the lookup by name */
+    if (!fail && (u = (char *)fr_arena_alloc(&s->arena, s->name.len * 2 + 1)) != NULL) {
+        size_t o = 0;
+        for (i = 0; i < s->name.len; i++) {
+            unsigned ch = (unsigned char)s->name.buf[i];
+            if (ch < 0x80) u[o++] = (char)ch;
+            else u[o++] = (char)(0xc0 | (ch >> 6)), u[o++] = (char)(0x80 | (ch & 0x3f));
+        }
+        s->name_utf8 = fr__mw_s(u, o);
+    } else {
+        fail = 1;
+    }
+    if (fail) return (fr_session *)fr__mw_obj_fail(s, err, -1, "out of memory", 0);
+    return s;
+}
+
+void fr_session_free(fr_session *s) { fr__mw_obj_free(s); }
+
+fr_str fr_session_cookie_name(const fr_session *s) {
+    fr_str none = {NULL, 0};
+    return s ? s->name : none;
+}
+
+int fr_session_sign(const fr_session *s, fr_str json, int64_t now, fr_buf *out) {
+    uint8_t ts[8], mac[20];
+    size_t tn = 0, b64len, mark;
+    char tsb[16], sigb[32];
+    long tl, sl;
+    int i;
+    if (!s || !out || now < 0 || (!json.buf && json.len)) return FR_MW_ERROR;
+    for (i = 7; i >= 0; i--) { /* int_to_bytes: big-endian, leading zero bytes dropped */
+        uint8_t byte = (uint8_t)((uint64_t)now >> (8 * i));
+        if (byte || tn) ts[tn++] = byte;
+    }
+    b64len = fr_base64_encoded_len(json.len);
+    if (json.len && !b64len) return FR_MW_ERROR;
+    mark = out->len;
+    if (fr_buf_reserve(out, b64len + 1) < 0) return FR_MW_ERROR;
+    if (fr_base64_encode(out->buf + out->len, b64len + 1, json.buf ? json.buf : "", json.len) !=
+        (long)b64len)
+        return FR_MW_ERROR;
+    out->len += b64len;
+    tl = fr_base64_encode_ex(tsb, sizeof tsb, ts, tn, FR_B64_URL | FR_B64_NOPAD);
+    if (tl < 0 || fr_buf_append_char(out, '.') < 0 || fr_buf_append(out, tsb, (size_t)tl) < 0) {
+        out->len = mark;
+        return FR_MW_ERROR;
+    }
+    fr__mw_hmac_sha1(s->key, out->buf + mark, out->len - mark, NULL, 0, mac);
+    sl = fr_base64_encode_ex(sigb, sizeof sigb, mac, 20, FR_B64_URL | FR_B64_NOPAD);
+    if (sl < 0 || fr_buf_append_char(out, '.') < 0 || fr_buf_append(out, sigb, (size_t)sl) < 0) {
+        out->len = mark;
+        return FR_MW_ERROR;
+    }
+    return 0;
+}
+
+/* itsdangerous.encoding.base64_decode: pad with '=' to a multiple of 4,
+ * '-' '_' read as '+' '/', then Python's lenient b64decode. Decoded into
+ * the arena; -1 when Python raises. */
+static long fr__mw_b64url_loose(fr_arena *a, fr_str s, uint8_t **out) {
+    size_t pad = (4 - s.len % 4) % 4, n = s.len + pad, i;
+    char *t = (char *)fr_arena_alloc(a, n ? n : 1);
+    uint8_t *d;
+    if (!t || !(d = (uint8_t *)fr_arena_alloc(a, fr_base64_decoded_len(n) + 1))) return -2;
+    for (i = 0; i < s.len; i++) t[i] = s.buf[i] == '-' ? '+' : s.buf[i] == '_' ? '/' : s.buf[i];
+    for (; i < n; i++) t[i] = '=';
+    *out = d;
+    return fr_base64_decode_loose(d, fr_base64_decoded_len(n) + 1, t, n);
+}
+
+static const char *fr__mw_memrchr(const char *p, int c, size_t n) {
+    while (n) {
+        if (p[n - 1] == (char)c) return p + n - 1;
+        n--;
+    }
+    return NULL;
+}
+
+int fr_session_unsign(const fr_session *s, fr_str value, int64_t now, fr_arena *arena,
+                      fr_str *json) {
+    const char *dot;
+    fr_str payload, sig, v, tsb;
+    uint8_t mac[20], *dec;
+    uint64_t ts = 0;
+    long n, i;
+    char *plain;
+    if (json) json->buf = NULL, json->len = 0;
+    if (!s || !arena || !json || (!value.buf && value.len)) return FR_MW_ERROR;
+    /* Signer.unsign: value "." signature, split at the last '.' */
+    if (!value.len || !(dot = fr__mw_memrchr(value.buf, '.', value.len))) return 0;
+    payload = fr__mw_s(value.buf, (size_t)(dot - value.buf));
+    sig = fr__mw_s(dot + 1, value.len - payload.len - 1);
+    n = fr__mw_b64url_loose(arena, sig, &dec);
+    if (n == -2) return FR_MW_ERROR;
+    if (n != 20) return 0;
+    fr__mw_hmac_sha1(s->key, payload.buf, payload.len, NULL, 0, mac);
+    if (!fr_ct_equal(mac, dec, 20)) return 0;
+    /* TimestampSigner: payload = value "." timestamp */
+    if (!payload.len || !(dot = fr__mw_memrchr(payload.buf, '.', payload.len))) return 0;
+    v = fr__mw_s(payload.buf, (size_t)(dot - payload.buf));
+    tsb = fr__mw_s(dot + 1, payload.len - v.len - 1);
+    n = fr__mw_b64url_loose(arena, tsb, &dec);
+    if (n == -2) return FR_MW_ERROR;
+    if (n < 0 || n > 8) return 0; /* "Malformed timestamp" */
+    for (i = 0; i < n; i++) ts = ts << 8 | dec[i];
+    if (s->has_max_age) { /* age = now - ts; expired when age > max_age or age < 0 */
+        if (now < 0 || (uint64_t)now < ts) return 0;
+        if (s->max_age < 0 || (uint64_t)now - ts > (uint64_t)s->max_age) return 0;
+    }
+    /* Starlette: json.loads(b64decode(data)) -- b64decode raising is not a BadSignature */
+    plain = (char *)fr_arena_alloc(arena, fr_base64_decoded_len(v.len) + 1);
+    if (!plain) return FR_MW_ERROR;
+    n = fr_base64_decode_loose(plain, fr_base64_decoded_len(v.len) + 1, v.buf ? v.buf : "", v.len);
+    if (n < 0) return FR_MW_RAISES;
+    plain[n] = 0;
+    json->buf = plain;
+    json->len = (size_t)n;
+    return 1;
+}
+
+int fr_session_load(const fr_session *s, fr_str cookie_header, int64_t now, fr_arena *arena,
+                    fr_str *json) {
+    fr_str raw;
+    char *d;
+    long n;
+    if (json) json->buf = NULL, json->len = 0;
+    if (!s || !arena || !json) return FR_MW_ERROR;
+    if (!cookie_header.buf ||
+        !fr_kv_find(cookie_header, FR_KV_COOKIE, s->name_utf8, FR_KV_LAST, &raw))
+        return 0;
+    if (raw.len > (SIZE_MAX - 4) / 2 ||
+        !(d = (char *)fr_arena_alloc(arena, FR_KV_DECODED_MAX(raw.len))))
+        return FR_MW_ERROR;
+    n = fr_kv_decode(FR_KV_COOKIE, raw, d, FR_KV_DECODED_MAX(raw.len));
+    if (n < 0) return FR_MW_ERROR;
+    return fr_session_unsign(s, fr__mw_s(d, (size_t)n), now, arena, json);
+}
+
+int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str json, int64_t now) {
+    fr_str parts[8], value;
+    size_t np = 0;
+    int fail = 0;
+    if (!s || !h || !h->arena) return FR_MW_ERROR;
+    if (flags & FR_SESSION_MODIFIED) flags |= FR_SESSION_ACCESSED;
+    if ((flags & FR_SESSION_ACCESSED) && fr_hlist_add_vary(h, FR_STR("Cookie")) < 0)
+        return FR_MW_ERROR;
+    if (!(flags & FR_SESSION_MODIFIED)) return 0;
+    if (flags & FR_SESSION_NONEMPTY) {
+        fr_buf signed_ = {NULL, 0, 0};
+        if (fr_session_sign(s, json, now, &signed_) < 0) {
+            fr_buf_free(&signed_);
+            return FR_MW_ERROR;
+        }
+        parts[np++] = s->name;
+        parts[np++] = FR_STR("=");
+        parts[np++] = fr__mw_dup(h->arena, fr__mw_s(signed_.buf, signed_.len), &fail);
+        fr_buf_free(&signed_);
+        parts[np++] = FR_STR("; path=");
+        parts[np++] = s->path;
+        parts[np++] = FR_STR("; ");
+        if (s->has_max_age) {
+            fr_str ma[3];
+            ma[0] = FR_STR("Max-Age=");
+            ma[1] = fr__mw_i64(h->arena, s->max_age, &fail);
+            ma[2] = FR_STR("; ");
+            if (!fail) parts[np++] = fr__mw_cat(h->arena, ma, 3, &fail);
+        }
+        parts[np++] = s->flags;
+    } else if (flags & FR_SESSION_LOADED) {
+        parts[np++] = s->name;
+        parts[np++] = FR_STR("=null; path=");
+        parts[np++] = s->path;
+        parts[np++] = FR_STR("; expires=Thu, 01 Jan 1970 00:00:00 GMT; ");
+        parts[np++] = s->flags;
+    } else {
+        return 0;
+    }
+    if (fail) return FR_MW_ERROR;
+    value = fr__mw_cat(h->arena, parts, np, &fail);
+    if (fail) return FR_MW_ERROR;
+    return fr_hlist_append(h, FR_STR("set-cookie"), value);
 }
 
 #endif /* FASTRAPI_IMPLEMENTATION */

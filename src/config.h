@@ -113,6 +113,13 @@
 #define FR_USE_POLL 0
 #endif
 
+/* GZipMiddleware compression (fr_gzip_*, src/middleware.h) through zlib:
+ * 1 needs zlib.h and -lz. 0 (default) keeps the engine dependency-free;
+ * fr_gzip_new then fails with an error. */
+#ifndef FR_ENABLE_ZLIB
+#define FR_ENABLE_ZLIB 0
+#endif
+
 #ifndef FR_MALLOC
 #include <stdlib.h>
 #define FR_MALLOC(n) malloc(n)

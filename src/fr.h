@@ -19,6 +19,7 @@ extern "C" {
 #include "crypto.h"
 #include "server.h"
 #include "security.h"
+#include "middleware.h"
 #ifdef __cplusplus
 }
 #endif

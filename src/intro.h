@@ -18,6 +18,7 @@
  *   FR_MALLOC(n) / FR_REALLOC(p,n) / FR_FREE(p)   allocator   (malloc/realloc/free)
  *   FR_ENABLE_LINES          0   #line directives pointing at src/ (debuggers, sanitizers)
  *   FR_USE_POLL              0   force the poll() backend instead of epoll/kqueue
+ *   FR_ENABLE_ZLIB           0   gzip compression (fr_gzip_*, GZipMiddleware); link with -lz
  *   FR_MAX_HEADER_BYTES  16384   request line + headers; 431 beyond
  *   FR_MAX_HEADERS         100   header fields per request; 431 beyond
  *   FR_MAX_URI_BYTES      8192   request-target length; 414 beyond
@@ -59,6 +60,29 @@
  *       fr_app_free(app);
  *       return 0;
  *   }
+ *
+ * REQUESTS WITHOUT A SOCKET (the ASGI face)
+ *   fr_dispatch(app, &desc, &sink) runs one request described in memory
+ *   (method, raw target, headers, whole body, client address) through the
+ *   same router, handlers, defaults (404/405/307, HEAD) and limits (same
+ *   4xx answers) as a socket request, and hands the response to an fr_sink:
+ *   start(status, headers) once, then body(data, len, more) until more = 0.
+ *   No fr_listen/fr_serve needed; any thread, also while the app serves.
+ *   The sink is called by whichever thread finishes the response (inline
+ *   handler, fr_res_send from another thread, stream writes). This is how
+ *   an app is served by uvicorn or driven by httpx.ASGITransport. See
+ *   server.h, "requests that do not come from a socket".
+ *
+ *       static void on_start(void *ud, int status, const fr_header *h, size_t n);
+ *       static int on_body(void *ud, const char *p, size_t len, int more);
+ *       fr_header hs[] = {{FR_STR("host"), FR_STR("example.com")}};
+ *       fr_request_desc d = {0};
+ *       fr_sink sink = {on_start, on_body, my_state};
+ *       d.method = FR_STR("GET");
+ *       d.target = FR_STR("/users/42?verbose=1");
+ *       d.headers = hs;
+ *       d.nheaders = 1;
+ *       fr_dispatch(app, &d, &sink);     // 0, or -1 (bad descriptor / OOM)
  *
  * LICENSE: MIT (see end of file).
  */

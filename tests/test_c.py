@@ -35,16 +35,27 @@ def discover():
 CASES = discover()
 
 
+def _file_flags(src):
+    """A test may declare `FRT_CFLAGS: ...` / `FRT_LIBS: ...` comment lines
+    (e.g. -DFR_ENABLE_ZLIB=1 / -lz); the amalgamated variants use them, the
+    src variant keeps the defaults src/ is built with."""
+    text = open(src).read()
+    get = lambda key: sum((m.split() for m in re.findall(r"%s:([^\n*]*)" % key, text)), [])  # noqa: E731
+    return get("FRT_CFLAGS"), get("FRT_LIBS")
+
+
 def _build(mod, variant):
     src = os.path.join(CDIR, mod + ".c")
     deps = [os.path.join(CDIR, "frtest.h")]
     libs = ["-lpthread", "-lm"]
     out = os.path.join(BUILD, "ctests", variant, mod)
+    cflags, extra_libs = _file_flags(src)
     if variant == "gcc":
-        return compile_c(out, [src], ["-O2", "-g"] + WARN + ["-I", ROOT], deps + [HEADER], libs=libs)
+        return compile_c(out, [src], ["-O2", "-g"] + WARN + cflags + ["-I", ROOT], deps + [HEADER],
+                         libs=libs + extra_libs)
     if variant == "asan":
-        return compile_c(out, [src], ["-O1", "-g"] + SAN + WARN + ["-I", ROOT],
-                         deps + [HEADER], cc=ASAN_CC, libs=libs)
+        return compile_c(out, [src], ["-O1", "-g"] + SAN + WARN + cflags + ["-I", ROOT],
+                         deps + [HEADER], cc=ASAN_CC, libs=libs + extra_libs)
     # src: compile every src/*.c separately, then link with the test
     objs = []
     for c in src_files(".c"):

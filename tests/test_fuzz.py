@@ -5,6 +5,7 @@ side keeps CI short) and each runs FR_FUZZ_SECONDS of wall time (default 60
 under CI=true, else 10). Each must finish without a crash, leak or sanitizer
 report; the empty input is run first, alone."""
 import os
+import re
 import subprocess
 import tempfile
 
@@ -18,11 +19,20 @@ HARNESSES = sorted(f[:-2] for f in os.listdir(FUZZ) if f.startswith("fuzz_") and
 SECONDS = int(os.environ.get("FR_FUZZ_SECONDS", "60" if os.environ.get("CI") else "10"))
 
 
+def _flags(src):
+    """A harness may declare `FUZZ_FLAGS: -DFR_ENABLE_ZLIB=1 -lz` in a comment;
+    -l options go to the link line, the rest to the compiler."""
+    flags = sum((m.split() for m in re.findall(r"FUZZ_FLAGS:([^\n*]*)", open(src).read())), [])
+    return [f for f in flags if not f.startswith("-l")], [f for f in flags if f.startswith("-l")]
+
+
 def _build(name):
     exe = os.path.join(BUILD, "fuzz", name)
-    return compile_c(exe, [os.path.join(FUZZ, name + ".c")],
+    src = os.path.join(FUZZ, name + ".c")
+    cflags, libs = _flags(src)
+    return compile_c(exe, [src],
                      ["-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
-                      "-I", ROOT], [os.path.join(ROOT, "fastrapi.h")], cc="clang")
+                      "-I", ROOT] + cflags, [os.path.join(ROOT, "fastrapi.h")], cc="clang", libs=libs)
 
 
 @pytest.fixture(scope="module")

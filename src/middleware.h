@@ -1,0 +1,384 @@
+/* ---- middleware.h: the decisions of Starlette's built-in middlewares ----
+ *
+ * CORSMiddleware, TrustedHostMiddleware, HTTPSRedirectMiddleware,
+ * GZipMiddleware and SessionMiddleware of Starlette 1.10, as C functions
+ * that take the request's views and edit a response header list exactly as
+ * the Python classes do: same decisions, same header names, values, order
+ * and `Vary` merging, same early answers (status, headers, body), byte for
+ * byte (tests/test_middleware_parity.py runs the real classes over ASGI and
+ * compares). Nothing here touches a socket or an fr_req: the server (or a C
+ * user with their own loop) calls these at the points Starlette would.
+ *
+ * TEXT. Header names and values are bytes that Starlette decodes as
+ * Latin-1; configuration strings compared with header text (origins,
+ * methods, header names, hosts, content types) are Latin-1 bytes too --
+ * the Python glue passes str.encode("latin-1"). Exceptions, each said where
+ * it applies: the origin regex is a UTF-8 Python pattern, paths are UTF-8,
+ * the session secret and payload are UTF-8.
+ *
+ * CONFIGURATION. Each middleware with options is compiled once from a
+ * config struct that is valid when zeroed (zero = Starlette's default) by
+ * fr_X_new(cfg, err), which copies everything it needs (cfg may be freed
+ * afterwards) and refuses what Starlette refuses at start-up (NULL with
+ * err->msg). The compiled object is read-only afterwards: any number of
+ * threads may use it at once. fr_X_free releases it.
+ *
+ * MEMORY. Per-request output (joined Vary values, formatted cookies,
+ * redirect URLs, early answers) comes from the arena the caller passes and
+ * lives until that arena is reset. Views the caller passes in (origins,
+ * header values) and configured values (CORS headers) are stored in header
+ * lists as views, never copied: keep the request memory and the compiled
+ * object alive while the list is in use. Nothing else allocates, except a
+ * match of an origin regex compiled to more than 256 instructions (its
+ * NFA state lists are malloc'ed per match) and zlib's state.
+ *
+ * ERRORS. Per-request functions return >= 0 on success, FR_MW_ERROR (-1)
+ * on OOM or bad arguments, and FR_MW_RAISES (-2) where Starlette itself
+ * raises an exception for that request (its ServerErrorMiddleware then
+ * answers 500): the caller answers 500 too. */
+
+enum { FR_MW_ERROR = -1, FR_MW_RAISES = -2 };
+
+/* ---- response header list: Starlette's MutableHeaders ----
+ *
+ * An ordered list of (name, value) views with the edits Starlette's
+ * middlewares make. Names are compared ASCII/Latin-1 case-insensitively
+ * (Starlette compares its lowercased raw names) and stored lowercased, as
+ * Starlette sends them; values are stored as given. `items` may be filled
+ * directly (fr_header views) or with fr_hlist_append. */
+typedef struct fr_hlist {
+    fr_header *items;
+    size_t len, cap;
+    fr_arena *arena; /* where the array grows and new values/names are made */
+} fr_hlist;
+
+FR_API void fr_hlist_init(fr_hlist *h, fr_arena *arena);
+/* MutableHeaders.append(name, value): add at the end, duplicates kept.
+ * 0 / FR_MW_ERROR. `value` is stored as a view (not copied). */
+FR_API int fr_hlist_append(fr_hlist *h, fr_str name, fr_str value);
+/* MutableHeaders.__setitem__: the first entry of that name takes the value
+ * (keeping its place), later ones are removed; appended when absent. */
+FR_API int fr_hlist_set(fr_hlist *h, fr_str name, fr_str value);
+/* MutableHeaders.__delitem__: remove every entry of that name. Returns how
+ * many were removed. */
+FR_API size_t fr_hlist_remove(fr_hlist *h, fr_str name);
+/* Headers.get: the first value, buf NULL when absent. */
+FR_API fr_str fr_hlist_get(const fr_hlist *h, fr_str name);
+/* MutableHeaders.add_vary_header(token): vary = ", ".join(every vary value
+ * + [token]), set like fr_hlist_set. The joined value lives in the arena. */
+FR_API int fr_hlist_add_vary(fr_hlist *h, fr_str token);
+
+/* An early answer a middleware gives instead of calling the app. */
+typedef struct fr_mw_answer {
+    int status;
+    fr_hlist headers; /* exactly Starlette's raw headers, in order, lowercase names,
+                         INCLUDING content-length (and content-type when Starlette
+                         sends one); an engine that frames the body itself drops
+                         its copy of content-length */
+    fr_str body;      /* static text or arena memory */
+} fr_mw_answer;
+
+/* What Starlette's URL(scope=scope) is built from (for redirects). */
+typedef struct fr_mw_scope {
+    fr_str scheme;      /* "http", "https", "ws" or "wss" */
+    fr_str host;        /* the first Host header, raw; buf NULL = none */
+    fr_str server_host; /* scope["server"] host ("127.0.0.1", "::1"); buf NULL = no server */
+    int server_port;
+    fr_str path;        /* scope["path"]: percent-DECODED, UTF-8 */
+    fr_str query;       /* scope["query_string"]: raw bytes, without '?' */
+} fr_mw_scope;
+
+/* str(URL(scope=scope)) appended to out: the Host header when it parses
+ * (and its port is <= 65535), else server host and port (the port left out
+ * when it is the scheme's default), else a relative URL. The path gets
+ * '?', '#', '\\' escaped; the query must be UTF-8 (else FR_MW_RAISES, as
+ * bytes.decode() raises). Returns 0 / FR_MW_ERROR / FR_MW_RAISES. */
+FR_API int fr_mw_url(const fr_mw_scope *scope, fr_buf *out);
+
+/* starlette._utils.parse_host_header: 1 and host/port views (port buf
+ * NULL when absent) when `value` is a valid Host header -- reg-name chars,
+ * an IPv6 literal Python's ipaddress accepts, or an IPvFuture literal, then
+ * an optional ":digits" -- else 0. */
+FR_API int fr_mw_parse_host(fr_str value, fr_str *host, fr_str *port);
+
+/* ---- CORSMiddleware ----
+ *
+ * Per request:
+ *   fr_cors_classify(method, origin, has Access-Control-Request-Method)
+ *     FR_CORS_PREFLIGHT  OPTIONS with an Origin and that header: answer with
+ *                        fr_cors_preflight, the app is not called;
+ *     FR_CORS_SIMPLE     an Origin, not a preflight;
+ *     FR_CORS_NONE       no Origin header.
+ *   For SIMPLE *and* NONE call fr_cors_simple on the app's response headers
+ *   before they are sent: Starlette 1.10 appends "Origin" to Vary on every
+ *   response that passes through it, CORS or not.
+ * `origin` is the first Origin header (buf NULL = absent).
+ *
+ * Origins: "*" in allow_origins allows any; otherwise an origin is allowed
+ * when allow_origin_regex matches all of it (re.fullmatch) or it equals an
+ * entry exactly (case-sensitive).
+ *
+ * allow_origin_regex: a subset of Python's `re` that is matched exactly
+ * like re.fullmatch on the Latin-1 text of the header. Supported: literal
+ * characters (UTF-8 in the pattern), '.', '^', '$' (Python's: also before a
+ * final "\n"), \A, \Z, classes [...] / [^...] with ranges and escapes,
+ * \d \D \w \W \s \S (Unicode meaning, as Python's), escapes \\ \. etc.,
+ * \a \f \n \r \t \v, \xhh, \uhhhh, \Uhhhhhhhh, octal inside classes,
+ * groups (...) and (?:...), alternation |, quantifiers * + ? {m} {m,}
+ * {,n} {m,n} and their lazy forms (a '{' that is not a quantifier is a
+ * literal, as in Python). Refused by fr_cors_new (never matched
+ * differently): flags (?i) etc., named groups, lookarounds, atomic groups
+ * and possessive quantifiers, backreferences and octal escapes outside
+ * classes, \b \B \N{...}, a repeat above 1000 or a pattern that compiles to
+ * more than 4096 instructions, nesting deeper than 64 groups, and every
+ * pattern Python itself rejects that the parser notices (nothing to repeat,
+ * multiple repeat, bad ranges, unbalanced parentheses, bad escapes).
+ * Matching is a Thompson-NFA simulation: linear in the origin's length, no
+ * backtracking blow-up. */
+
+typedef struct fr_cors_config {
+    const fr_str *allow_origins; /* "*" = any origin */
+    size_t num_allow_origins;
+    fr_str allow_origin_regex;   /* buf NULL = none */
+    const fr_str *allow_methods; /* NULL = {"GET"}; non-NULL with 0 entries = none;
+                                    "*" anywhere = Starlette's ALL_METHODS */
+    size_t num_allow_methods;
+    const fr_str *allow_headers; /* "*" = any requested header */
+    size_t num_allow_headers;
+    const fr_str *expose_headers;
+    size_t num_expose_headers;
+    int allow_credentials;
+    int allow_private_network;
+    fr_str max_age;              /* the text of str(max_age); buf NULL = "600" */
+    const fr_allocator *alc;     /* for the compiled object; NULL = FR_MALLOC */
+} fr_cors_config;
+
+typedef struct fr_cors fr_cors;
+
+enum { FR_CORS_NONE = 0, FR_CORS_SIMPLE = 1, FR_CORS_PREFLIGHT = 2 };
+
+/* Compile; NULL with err (code 400 for a refused regex, msg, pos = byte in
+ * the pattern) on a refused pattern or OOM. */
+FR_API fr_cors *fr_cors_new(const fr_cors_config *cfg, fr_err *err);
+FR_API void fr_cors_free(fr_cors *c);
+FR_API int fr_cors_classify(fr_str method, fr_str origin, int has_request_method);
+/* 1 if the origin is allowed (allow_all, regex or list), else 0;
+ * FR_MW_ERROR when a large regex's state cannot be allocated. */
+FR_API int fr_cors_origin_allowed(const fr_cors *c, fr_str origin);
+/* The preflight answer: 200 "OK" or 400 "Disallowed CORS origin, method,
+ * headers, private-network" (the failures that apply, in that order), with
+ * Vary, Access-Control-Allow-* and Max-Age as Starlette orders them, then
+ * content-length and content-type: text/plain; charset=utf-8. Inputs are the
+ * first Origin, Access-Control-Request-Method, -Request-Headers and
+ * -Request-Private-Network headers (buf NULL = absent; origin and method
+ * must be present). Returns 0 / FR_MW_ERROR. */
+FR_API int fr_cors_preflight(const fr_cors *c, fr_str origin, fr_str request_method,
+                             fr_str request_headers, fr_str request_private_network,
+                             fr_arena *arena, fr_mw_answer *out);
+/* Edit the app's response headers (send wrapper of a non-preflight
+ * request): with an Origin the configured Allow-Origin "*" /
+ * Allow-Credentials / Expose-Headers are set, the origin is echoed when
+ * credentials are allowed with "*" or when it is allowed explicitly; Vary
+ * gets "Origin" in every case. h->arena must be set. 0 / FR_MW_ERROR. */
+FR_API int fr_cors_simple(const fr_cors *c, fr_str origin, fr_hlist *h);
+
+/* ---- TrustedHostMiddleware ----
+ *
+ * allowed_hosts: exact names, "*" (anything: the middleware does nothing)
+ * or "*.example.com" (any name ending in ".example.com", not the bare
+ * domain); compared lowercased (ASCII) with the Host header's host part.
+ * fr_trusted_host_new refuses a '*' anywhere but at the start and a
+ * leading '*' not followed by '.', as Starlette's assertions do.
+ * Without a usable Host header, or a host not allowed: 400 "Invalid host
+ * header" -- unless the host with "www." in front is allowed and
+ * www_redirect is on (the default): then 307 to the same URL on
+ * "www." + netloc (a RedirectResponse; Starlette says 307, not 301). */
+
+typedef struct fr_trusted_host_config {
+    const fr_str *allowed_hosts; /* NULL = {"*"}; non-NULL with 0 entries = none */
+    size_t num_allowed_hosts;
+    int no_www_redirect;         /* 1 = Starlette's www_redirect=False */
+    const fr_allocator *alc;
+} fr_trusted_host_config;
+
+typedef struct fr_trusted_host fr_trusted_host;
+
+FR_API fr_trusted_host *fr_trusted_host_new(const fr_trusted_host_config *cfg, fr_err *err);
+FR_API void fr_trusted_host_free(fr_trusted_host *t);
+/* 0 = host allowed: call the app; 1 = answer with *out (400 or 307);
+ * FR_MW_ERROR; FR_MW_RAISES when Starlette's URL handling raises on the way
+ * to a redirect (e.g. a non-UTF-8 query string). */
+FR_API int fr_trusted_host_check(const fr_trusted_host *t, const fr_mw_scope *scope,
+                                 fr_arena *arena, fr_mw_answer *out);
+
+/* ---- HTTPSRedirectMiddleware ----
+ *
+ * For scheme "http" / "ws" (already resolved from proxy headers by the
+ * caller, as uvicorn's --proxy-headers would): 307 to the same URL with
+ * "https" / "wss", the port dropped when it is 80 or 443 -- in which case
+ * the host is also lowercased and IPv6 brackets are lost, exactly as
+ * urllib's .hostname gives it ("http://[::1]:80/" -> "https://::1/"). The
+ * Location is quoted like RedirectResponse does (UTF-8 percent-encoding
+ * except for ":/%#?=@[]!$&'()*+,;" and unreserved characters); tabs, CR and
+ * LF vanish from it (urlsplit). No host at all: 400 "Invalid host header".
+ * Returns 0 (https/wss: call the app), 1 (answer *out), FR_MW_ERROR or
+ * FR_MW_RAISES (non-UTF-8 query, an address urllib refuses). */
+FR_API int fr_https_redirect(const fr_mw_scope *scope, fr_arena *arena, fr_mw_answer *out);
+
+/* ---- GZipMiddleware ----
+ *
+ * Request: fr_gzip_accepts(first Accept-Encoding value) is Starlette's
+ * test, `"gzip" in value`: a case-sensitive substring, so "x-gzip" and even
+ * "gzip;q=0" count, "GZIP" does not.
+ *
+ * Response (one fr_gzip_stream per response):
+ *   fr_gzip_start(&st, g, accepts, status, headers) when the app starts the
+ *     response. 1 = pass everything through untouched (a Content-Encoding
+ *     header is present, status 206, or the Content-Type -- before ';',
+ *     stripped, lowercased -- or its "type/ *" wildcard or, for
+ *     "application/grpc+x", "application/grpc" is an excluded type);
+ *     0 = hold the head until the first body message.
+ *   fr_gzip_body(&st, headers, body, len, more_body, trailers, out) for
+ *     every body message, in order. On the first one the head is decided
+ *     (send it after this call): a final body shorter than minimum_size
+ *     goes out as is with no header change; otherwise Vary gets
+ *     "Accept-Encoding" -- also when the client did not accept gzip -- and,
+ *     when it did, Content-Encoding: gzip is set and Content-Length is set
+ *     to the compressed length (final body) or removed (streaming, or
+ *     `trailers`). Returns 0 = send the body as given, 1 = send the bytes
+ *     appended to `out` instead (possibly none), FR_MW_ERROR.
+ *   fr_gzip_stream_end(&st) releases the compressor (always call it).
+ * Compression is Starlette's exactly: zlib.compressobj(level, DEFLATED,
+ * 16 + MAX_WBITS) -- the gzip header zlib writes (mtime 0, no name, OS 3),
+ * not GzipFile's -- compress(chunk) + flush(Z_SYNC_FLUSH) per streamed
+ * message and flush() at the end, with CPython's output-buffer sizes, so
+ * the bytes are identical to Starlette's for the same zlib. */
+
+typedef struct fr_gzip_config {
+    int64_t minimum_size;                /* 0 = 500; negative = Starlette's 0
+                                            (every body is compressed) */
+    int compresslevel;                   /* 1..9; 0 = 9 (Starlette's default);
+                                            -1 = zlib's default (6);
+                                            FR_GZIP_LEVEL_0 = level 0 (stored) */
+    const fr_str *exclude_content_types; /* NULL = Starlette's default list;
+                                            non-NULL with 0 entries = none */
+    size_t num_exclude_content_types;
+    const fr_allocator *alc;             /* compiled object and zlib state */
+} fr_gzip_config;
+
+enum { FR_GZIP_LEVEL_0 = -100 };
+
+typedef struct fr_gzip fr_gzip;
+
+typedef struct fr_gzip_encoder {
+    void *z;        /* private: the zlib stream, NULL until first used */
+    int level;      /* private */
+    int finished;   /* private */
+    fr_allocator alc; /* private */
+} fr_gzip_encoder;
+
+typedef struct fr_gzip_stream { /* all private; set up by fr_gzip_start */
+    const fr_gzip *g;
+    int accepts, state, started;
+    fr_gzip_encoder enc;
+} fr_gzip_stream;
+
+/* 1 when fastrapi was built with FR_ENABLE_ZLIB=1, else 0: without zlib
+ * fr_gzip_new fails and the compressors return FR_MW_ERROR. */
+FR_API int fr_gzip_available(void);
+FR_API fr_gzip *fr_gzip_new(const fr_gzip_config *cfg, fr_err *err);
+FR_API void fr_gzip_free(fr_gzip *g);
+FR_API int fr_gzip_accepts(fr_str accept_encoding);
+/* 1 if this Content-Type value (buf NULL = absent) is excluded. */
+FR_API int fr_gzip_excluded(const fr_gzip *g, fr_str content_type);
+FR_API int fr_gzip_start(fr_gzip_stream *st, const fr_gzip *g, int accepts, int status,
+                         const fr_hlist *headers);
+FR_API int fr_gzip_body(fr_gzip_stream *st, fr_hlist *headers, const void *body, size_t len,
+                        int more_body, int trailers, fr_buf *out);
+FR_API void fr_gzip_stream_end(fr_gzip_stream *st);
+
+/* The compressor alone. level as in fr_gzip_config (0 = 9). alc NULL =
+ * FR_MALLOC (zlib's allocations go through it too). */
+FR_API int fr_gzip_encoder_init(fr_gzip_encoder *e, int level, const fr_allocator *alc);
+/* compress(data) + flush(Z_SYNC_FLUSH), or flush(Z_FINISH) when `finish`
+ * (the encoder is then done; writing more is an error). Appends to out.
+ * 0 / FR_MW_ERROR. */
+FR_API int fr_gzip_encoder_write(fr_gzip_encoder *e, const void *data, size_t len, int finish,
+                                 fr_buf *out);
+FR_API void fr_gzip_encoder_free(fr_gzip_encoder *e);
+/* One shot: the gzip member Starlette sends for a whole body. */
+FR_API int fr_gzip_compress(const void *data, size_t len, int level, fr_buf *out);
+
+/* ---- SessionMiddleware ----
+ *
+ * The cookie is itsdangerous.TimestampSigner(secret).sign(b64encode(json)):
+ *     base64(json) "." base64url(timestamp) "." base64url(HMAC-SHA1)
+ * base64(json) is standard base64 with padding; the timestamp is the
+ * big-endian integer without leading zero bytes, base64url without
+ * padding; the MAC key is SHA1("itsdangerous.Signer" "signer" secret)
+ * ("django-concat" derivation), the MAC covers everything before the last
+ * '.'. Verification follows itsdangerous: lenient base64 (characters
+ * outside the alphabet skipped), any failure -> an empty session; with a
+ * max_age, a signature older than max_age seconds or from the future is
+ * expired (empty session) too.
+ *
+ * JSON: Starlette writes json.dumps(session) (", " and ": " separators,
+ * ensure_ascii) -- pass that text to get Starlette's exact cookie; any JSON
+ * object text is read back by Starlette. Reading gives the decoded payload
+ * bytes; Starlette then runs json.loads on them (a validly signed payload
+ * that is not JSON raises there: the caller's json parser decides). */
+
+typedef struct fr_session_config {
+    fr_str secret_key;      /* str(secret_key) as UTF-8 (may be empty) */
+    fr_str session_cookie;  /* buf NULL = "session" */
+    int64_t max_age;        /* seconds; 0 = 14 days; FR_SESSION_NO_MAX_AGE =
+                               Starlette's None (no Max-Age, no expiry);
+                               FR_SESSION_MAX_AGE_ZERO = a literal 0 */
+    fr_str path;            /* buf NULL = "/" */
+    fr_str same_site;       /* buf NULL = "lax"; written as given */
+    int https_only;         /* "; secure" */
+    fr_str domain;          /* buf NULL = no domain attribute */
+    int partitioned;        /* "; partitioned" */
+    const fr_allocator *alc;
+} fr_session_config;
+
+#define FR_SESSION_NO_MAX_AGE INT64_MIN
+#define FR_SESSION_MAX_AGE_ZERO (INT64_MIN + 1)
+
+/* fr_session_commit flags: what happened to request.session */
+enum {
+    FR_SESSION_ACCESSED = 1, /* read or written (Vary: Cookie) */
+    FR_SESSION_MODIFIED = 2, /* written */
+    FR_SESSION_NONEMPTY = 4, /* holds at least one key now */
+    FR_SESSION_LOADED = 8    /* the request's cookie verified (even as "{}") */
+};
+
+typedef struct fr_session fr_session;
+
+FR_API fr_session *fr_session_new(const fr_session_config *cfg, fr_err *err);
+FR_API void fr_session_free(fr_session *s);
+/* The cookie NAME (config's session_cookie). */
+FR_API fr_str fr_session_cookie_name(const fr_session *s);
+/* TimestampSigner.sign(b64encode(json)) with timestamp `now` (Unix
+ * seconds, >= 0), appended to out. 0 / FR_MW_ERROR. */
+FR_API int fr_session_sign(const fr_session *s, fr_str json, int64_t now, fr_buf *out);
+/* Verify a cookie value (the decoded cookie text, UTF-8). 1 = valid:
+ * *json = the decoded payload (arena); 0 = empty session (bad or expired
+ * signature); FR_MW_RAISES = the signature is valid but the payload is not
+ * base64 (Starlette's b64decode raises); FR_MW_ERROR. */
+FR_API int fr_session_unsign(const fr_session *s, fr_str value, int64_t now, fr_arena *arena,
+                             fr_str *json);
+/* The same from the Cookie header(s) (several joined with ';'): the last
+ * cookie of the configured name, as request.cookies has it; 0 when there
+ * is none. */
+FR_API int fr_session_load(const fr_session *s, fr_str cookie_header, int64_t now,
+                           fr_arena *arena, fr_str *json);
+/* The send wrapper: Vary: Cookie when accessed; when modified and non-empty
+ * a Set-Cookie "name=<signed json>; path=P; Max-Age=N; httponly;
+ * samesite=S[; secure][; domain=D][; partitioned]" (no Max-Age for
+ * FR_SESSION_NO_MAX_AGE); when modified, now empty and LOADED, the clearing
+ * cookie "name=null; path=P; expires=Thu, 01 Jan 1970 00:00:00 GMT;
+ * httponly; ...". json is the session's JSON text (used only for a
+ * Set-Cookie). Returns 0 / FR_MW_ERROR. */
+FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str json,
+                             int64_t now);
