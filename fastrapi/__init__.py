@@ -18,6 +18,7 @@ from .background import BackgroundTasks as BackgroundTasks
 from .datastructures import UploadFile as UploadFile
 from .exceptions import HTTPException as HTTPException
 from .exceptions import RequestValidationError as RequestValidationError
+from .exceptions import WebSocketException as WebSocketException
 from .param_functions import Body as Body
 from .param_functions import Cookie as Cookie
 from .param_functions import Depends as Depends
@@ -31,7 +32,10 @@ from .requests import Request as Request
 from .responses import Response as Response
 from .routing import APIRoute as APIRoute
 from .routing import APIRouter as APIRouter
+from .websockets import WebSocket as WebSocket
+from .websockets import WebSocketDisconnect as WebSocketDisconnect
 
 __all__ = ["FastrAPI", "FastAPI", "APIRouter", "APIRoute", "Depends", "Query", "Path", "Body",
            "Header", "Cookie", "Form", "File", "Security", "UploadFile", "Request", "Response",
-           "HTTPException", "RequestValidationError", "BackgroundTasks", "status"]
+           "HTTPException", "RequestValidationError", "BackgroundTasks", "status",
+           "WebSocket", "WebSocketDisconnect", "WebSocketException"]

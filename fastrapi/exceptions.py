@@ -1,56 +1,112 @@
-"""Exceptions (FastAPI's ``fastapi.exceptions`` names)."""
+"""Exceptions (FastAPI's ``fastapi.exceptions`` names). ``HTTPException`` and
+``WebSocketException`` subclass Starlette's, as FastAPI's do."""
 from __future__ import annotations
 
-import http
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, TypedDict
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.exceptions import WebSocketException as StarletteWebSocketException
 
 
-class HTTPException(Exception):
+class EndpointContext(TypedDict, total=False):
+    function: str
+    path: str
+    file: str
+    line: int
+
+
+class HTTPException(StarletteHTTPException):
+    """An HTTP error for the client: ``{"detail": detail}`` with ``status_code``
+    and optional ``headers``."""
+
     def __init__(self, status_code: int, detail: Any = None,
-                 headers: Optional[Dict[str, str]] = None) -> None:
-        if detail is None:
-            detail = http.HTTPStatus(status_code).phrase
-        self.status_code = status_code
-        self.detail = detail
-        self.headers = headers
+                 headers: Optional[Mapping[str, str]] = None) -> None:
+        super().__init__(status_code=status_code, detail=detail, headers=headers)
 
-    def __str__(self) -> str:
-        return f"{self.status_code}: {self.detail}"
 
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+class WebSocketException(StarletteWebSocketException):
+    def __init__(self, code: int, reason: Optional[str] = None) -> None:
+        super().__init__(code=code, reason=reason)
 
 
 class FastAPIError(RuntimeError):
-    """A misconfiguration detected at decoration time."""
+    """A generic, FastAPI-specific error (misconfiguration at decoration time)."""
 
 
 FastrAPIError = FastAPIError
 
 
+class DependencyScopeError(FastAPIError):
+    """A dependency depends on another one with a narrower scope."""
+
+
+class PydanticV1NotSupportedError(FastAPIError):
+    """A pydantic.v1 model is used, which is not supported."""
+
+
+class FastAPIDeprecationWarning(UserWarning):
+    """A deprecation warning that is shown by default (DeprecationWarning is not)."""
+
+
 class ValidationException(Exception):
-    def __init__(self, errors: Sequence[Any]) -> None:
+    def __init__(self, errors: Sequence[Any], *,
+                 endpoint_ctx: Optional[EndpointContext] = None) -> None:
         self._errors = errors
+        self.endpoint_ctx = endpoint_ctx
+        ctx = endpoint_ctx or {}
+        self.endpoint_function = ctx.get("function")
+        self.endpoint_path = ctx.get("path")
+        self.endpoint_file = ctx.get("file")
+        self.endpoint_line = ctx.get("line")
 
     def errors(self) -> Sequence[Any]:
         return self._errors
 
+    def _format_endpoint_context(self) -> str:
+        if not (self.endpoint_file and self.endpoint_line and self.endpoint_function):
+            if self.endpoint_path:
+                return f"\n  Endpoint: {self.endpoint_path}"
+            return ""
+        context = (f'\n  File "{self.endpoint_file}", line {self.endpoint_line}, '
+                   f"in {self.endpoint_function}")
+        if self.endpoint_path:
+            context += f"\n    {self.endpoint_path}"
+        return context
+
     def __str__(self) -> str:
-        return f"{len(self._errors)} validation error(s):\n" + "\n".join(
-            f"  {e}" for e in self._errors)
+        n = len(self._errors)
+        message = f"{n} validation error{'s' if n != 1 else ''}:\n"
+        for err in self._errors:
+            message += f"  {err}\n"
+        message += self._format_endpoint_context()
+        return message.rstrip()
 
 
 class RequestValidationError(ValidationException):
-    def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
-        super().__init__(errors)
-        self.body = body
-
-
-class ResponseValidationError(ValidationException):
-    def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
-        super().__init__(errors)
+    def __init__(self, errors: Sequence[Any], *, body: Any = None,
+                 endpoint_ctx: Optional[EndpointContext] = None) -> None:
+        super().__init__(errors, endpoint_ctx=endpoint_ctx)
         self.body = body
 
 
 class WebSocketRequestValidationError(ValidationException):
-    pass
+    def __init__(self, errors: Sequence[Any], *,
+                 endpoint_ctx: Optional[EndpointContext] = None) -> None:
+        super().__init__(errors, endpoint_ctx=endpoint_ctx)
+
+
+class ResponseValidationError(ValidationException):
+    def __init__(self, errors: Sequence[Any], *, body: Any = None,
+                 endpoint_ctx: Optional[EndpointContext] = None) -> None:
+        super().__init__(errors, endpoint_ctx=endpoint_ctx)
+        self.body = body
+
+
+def __getattr__(name: str) -> Any:
+    # FastAPI's error models (pydantic create_model at import would cost import time)
+    if name in ("RequestErrorModel", "WebSocketErrorModel"):
+        from pydantic import create_model
+        model = create_model("Request" if name == "RequestErrorModel" else "WebSocket")
+        globals()[name] = model
+        return model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

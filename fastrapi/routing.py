@@ -3,10 +3,21 @@ are analysed when declared; ``APIRoute._fr_plan()`` produces the plan that
 the C glue executes."""
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 import re
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from enum import Enum
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Type, Union
+
+from starlette import routing
+from starlette.routing import BaseRoute as BaseRoute  # noqa: F401
+from starlette.routing import Match as Match  # noqa: F401
+from starlette.routing import Mount as Mount  # noqa: F401
+from starlette.routing import NoMatchFound as NoMatchFound  # noqa: F401
+from starlette.routing import compile_path as compile_path  # noqa: F401
+from starlette.routing import get_name as get_name  # noqa: F401
 
 from . import params
 from ._compat import ModelField, lenient_issubclass
@@ -18,32 +29,14 @@ from .exceptions import FastAPIError
 from .responses import JSONResponse, Response
 
 from .dependencies import utils as _du
+from .dependencies.utils import get_dependant as get_dependant  # noqa: F401
+from .dependencies.utils import get_parameterless_sub_dependant as get_parameterless_sub_dependant  # noqa: F401,E501
+from .dependencies.utils import get_typed_return_annotation as get_typed_return_annotation  # noqa: F401,E501
+from .utils import generate_unique_id as generate_unique_id  # noqa: F401
+from .utils import get_value_or_default as get_value_or_default  # noqa: F401
+from .utils import is_body_allowed_for_status_code as is_body_allowed_for_status_code  # noqa: F401
 
 from ._fastrapi import RESP_CLASS, RESP_DUMP, RESP_JSON, PlanResponse  # noqa: E402
-
-
-def generate_unique_id(route: "APIRoute") -> str:
-    operation_id = f"{route.name}{route.path_format}"
-    operation_id = re.sub(r"\W", "_", operation_id)
-    assert route.methods
-    return f"{operation_id}_{list(route.methods)[0].lower()}"
-
-
-def is_body_allowed_for_status_code(status_code: Union[int, str, None]) -> bool:
-    if status_code is None:
-        return True
-    if status_code in {"default", "1XX", "2XX", "3XX", "4XX", "5XX"}:
-        return True
-    current = int(status_code)
-    return not (current < 200 or current in {204, 205, 304})
-
-
-def get_value_or_default(first: Any, *extra: Any) -> Any:
-    items = (first,) + extra
-    for item in items:
-        if not isinstance(item, DefaultPlaceholder):
-            return item
-    return first
 
 
 def _path_format(path: str) -> str:
@@ -51,17 +44,108 @@ def _path_format(path: str) -> str:
 
 
 def _get_parameterless_sub_dependant(depends: params.Depends, path: str) -> Dependant:
-    assert callable(depends.dependency), "A parameter-less dependency must have a callable dependency"
-    scopes = list(depends.scopes or []) if isinstance(depends, params.Security) else None
-    return get_dependant_(path=path, call=depends.dependency, security_scopes=scopes,
-                          use_cache=depends.use_cache, scope=depends.scope)
+    return _du.get_parameterless_sub_dependant(depends=depends, path=path)
 
 
 def get_dependant_(**kw: Any) -> Dependant:
     return _du.get_dependant(**kw)
 
 
-class APIRoute:
+def request_response(func: Callable[[Any], Any]) -> Callable[..., Any]:
+    """FastAPI's ``request_response``: ``func(request) -> Response`` (sync or
+    async) as an ASGI application (Starlette's request/response cycle). The
+    engine never calls it: routes are served from their compiled plans."""
+    from starlette.concurrency import run_in_threadpool
+
+    from .requests import Request
+    f = func if _du.is_coroutine_callable(func) else functools.partial(run_in_threadpool, func)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        response = await f(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
+
+
+def _route_handler(route: "APIRoute") -> Callable[[Any], Any]:
+    """What ``APIRoute.get_route_handler()`` returns: ``handler(request) ->
+    Response``, which serves the request through the route's app (its ASGI
+    face, i.e. the engine and the route's plan) and collects the answer."""
+    async def handler(request: Any) -> Any:
+        from .responses import Response
+        app = route.dependency_overrides_provider
+        if app is None or not callable(app):
+            raise RuntimeError(f"{route!r} is not part of an application")
+        start: Dict[str, Any] = {"status": 500, "headers": []}
+        chunks: List[bytes] = []
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        scope = {k: v for k, v in request.scope.items() if k != "body"}
+        await app(scope, request.receive, send)
+        response = Response(b"".join(chunks), status_code=start["status"])
+        response.raw_headers = list(start["headers"])
+        return response
+
+    return handler
+
+
+class _DefaultLifespan:
+    """FastAPI's default lifespan: runs the router's on_startup/on_shutdown
+    handlers."""
+
+    def __init__(self, router: "APIRouter") -> None:
+        self._router = router
+
+    async def __aenter__(self) -> None:
+        await self._router._startup()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._router._shutdown()
+
+    def __call__(self, app: object) -> "_DefaultLifespan":
+        return self
+
+
+class _AsyncLiftContextManager(AbstractAsyncContextManager):
+    def __init__(self, cm: Any) -> None:
+        self._cm = cm
+
+    async def __aenter__(self) -> Any:
+        return self._cm.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
+        return self._cm.__exit__(exc_type, exc_value, traceback)
+
+
+def _wrap_gen_lifespan_context(lifespan_context: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    cmgr = contextlib.contextmanager(lifespan_context)
+
+    @functools.wraps(cmgr)
+    def wrapper(app: Any) -> _AsyncLiftContextManager:
+        return _AsyncLiftContextManager(cmgr(app))
+
+    return wrapper
+
+
+def _merge_lifespan_context(original_context: Any, nested_context: Any) -> Any:
+    @asynccontextmanager
+    async def merged_lifespan(app: Any) -> Any:
+        async with original_context(app) as maybe_original_state:
+            async with nested_context(app) as maybe_nested_state:
+                if maybe_nested_state is None and maybe_original_state is None:
+                    yield None
+                else:
+                    yield {**(maybe_nested_state or {}), **(maybe_original_state or {})}
+
+    return merged_lifespan
+
+
+class APIRoute(routing.Route):
     def __init__(
         self,
         path: str,
@@ -119,8 +203,8 @@ class APIRoute:
         self.generate_unique_id_function = generate_unique_id_function
         self.tags = tags or []
         self.responses = responses or {}
-        self.name = endpoint.__name__ if name is None and hasattr(endpoint, "__name__") else (name or repr(endpoint))
-        self.path_format = _path_format(path)
+        self.name = get_name(endpoint) if name is None else name
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         if methods is None:
             methods = ["GET"]
         self.methods: Set[str] = {m.upper() for m in methods}
@@ -176,6 +260,36 @@ class APIRoute:
         # a plan now, so misconfiguration fails at decoration time
         self._plan = self._fr_plan()
 
+    # ---- Starlette/FastAPI route surface (the engine serves the plan, not these)
+    @property
+    def app(self) -> Any:
+        app = self.__dict__.get("app")
+        if app is None:
+            app = self.__dict__["app"] = request_response(_route_handler(self))
+        return app
+
+    @app.setter
+    def app(self, value: Any) -> None:
+        self.__dict__["app"] = value
+
+    def get_route_handler(self) -> Callable[[Any], Any]:
+        """FastAPI's hook, called after a plugin changed ``self.dependant``
+        (fastapi-pagination does): the route's plan is compiled again, for
+        running servers too; returns ``handler(request) -> Response``."""
+        self._flat_dependant = get_flat_dependant(self.dependant)
+        self._plan = self._fr_plan()
+        prov = self.dependency_overrides_provider
+        changed = getattr(prov, "_overrides_changed", None)
+        if changed is not None:
+            changed()  # the engine recompiles the plans of running servers
+        return _route_handler(self)
+
+    def matches(self, scope: Any) -> Any:
+        match, child_scope = super().matches(scope)
+        if match != Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
     # ---- plan
     def _response_plan(self) -> Any:
         dump_kwargs = dict(include=self.response_model_include,
@@ -222,8 +336,8 @@ def _response_field_info(model: Any) -> Any:
     return fi
 
 
-class Route:
-    """A plain (Starlette-style) route: ``endpoint(request) -> Response``.
+class Route(routing.Route):
+    """A plain (Starlette) route: ``endpoint(request) -> Response``.
 
     What FastAPI's ``add_route`` creates (the /openapi.json and docs pages):
     no parameter analysis, no router/app ``dependencies``, no
@@ -237,10 +351,10 @@ class Route:
         assert path.startswith("/"), "Routed paths must start with '/'"
         self.path = path
         self.endpoint = endpoint
-        self.name = endpoint.__name__ if name is None and hasattr(endpoint, "__name__") \
-            else (name or repr(endpoint))
+        self.name = get_name(endpoint) if name is None else name
         self.include_in_schema = include_in_schema
-        self.path_format = _path_format(path)
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        self.app = request_response(endpoint)
         if methods is None:
             self.methods: Optional[Set[str]] = {"GET", "HEAD"}
         else:
@@ -267,7 +381,7 @@ class Route:
         return f"Route(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods or ())!r})"
 
 
-class APIRouter:
+class APIRouter(routing.Router):
     def __init__(
         self,
         *,
@@ -305,9 +419,19 @@ class APIRouter:
         self.generate_unique_id_function = generate_unique_id_function
         self.redirect_slashes = redirect_slashes
         self.routes: List[Any] = list(routes or [])
+        self.default = self.not_found if default is None else default
         self.on_startup: List[Callable] = list(on_startup or [])
         self.on_shutdown: List[Callable] = list(on_shutdown or [])
-        self.lifespan_context = lifespan
+        # FastAPI's: the default lifespan runs the on_startup/on_shutdown handlers
+        if lifespan is None:
+            self.lifespan_context: Any = _DefaultLifespan(self)
+        elif inspect.isasyncgenfunction(lifespan):
+            self.lifespan_context = asynccontextmanager(lifespan)
+        elif inspect.isgeneratorfunction(lifespan):
+            self.lifespan_context = _wrap_gen_lifespan_context(lifespan)
+        else:
+            self.lifespan_context = lifespan
+        self.middleware_stack = self.app
         self._routes_version = 0
 
     def add_route(self, path: str, endpoint: Callable[..., Any],
@@ -428,10 +552,25 @@ class APIRouter:
         return self._method("TRACE", path, kwargs)
 
     def add_event_handler(self, event_type: str, func: Callable) -> None:
+        assert event_type in ("startup", "shutdown")
         if event_type == "startup":
             self.on_startup.append(func)
         else:
             self.on_shutdown.append(func)
+
+    async def _startup(self) -> None:
+        """Run the on_startup handlers (what the default lifespan does)."""
+        self._fr_handlers_ran = True
+        for handler in self.on_startup:
+            r = handler()
+            if inspect.isawaitable(r):
+                await r
+
+    async def _shutdown(self) -> None:
+        for handler in self.on_shutdown:
+            r = handler()
+            if inspect.isawaitable(r):
+                await r
 
     def on_event(self, event_type: str) -> Callable:
         def decorator(func: Callable) -> Callable:
@@ -493,12 +632,60 @@ class APIRouter:
         self._routes_version += 1
         self.on_startup.extend(router.on_startup)
         self.on_shutdown.extend(router.on_shutdown)
+        # FastAPI merges the included router's lifespan into this one's (its
+        # default one only runs the handlers copied above: not merged, so they
+        # run once)
+        if not isinstance(router.lifespan_context, _DefaultLifespan):
+            self.lifespan_context = _merge_lifespan_context(self.lifespan_context,
+                                                            router.lifespan_context)
 
-    def url_path_for(self, name: str, **path_params: Any) -> str:
-        for r in self.routes:
-            if getattr(r, "name", None) == name:
-                path = r.path_format
-                for k, v in path_params.items():
-                    path = path.replace("{" + k + "}", str(v))
-                return path
-        raise LookupError(f'No route exists for name "{name}" and params "{path_params}".')
+
+class _IncludedRouter(BaseRoute):
+    """FastAPI's record of an ``include_router`` (the router and how it was
+    included). fastrapi's ``include_router`` copies the routes into the
+    including router, as FastAPI did before; nothing creates these, the name
+    exists for plugins that test ``isinstance(route, _IncludedRouter)``."""
+
+    def __init__(self, original_router: APIRouter, include_context: Any = None) -> None:
+        self.original_router = original_router
+        self.include_context = include_context
+
+    @property
+    def routes(self) -> List[Any]:
+        return self.original_router.routes
+
+    def effective_route_contexts(self) -> List[Any]:
+        return list(self.original_router.routes)
+
+    def matches(self, scope: Any) -> Any:
+        partial = None
+        for r in self.original_router.routes:
+            match, child = r.matches(scope)
+            if match == Match.FULL:
+                return match, child
+            if match == Match.PARTIAL and partial is None:
+                partial = (match, child)
+        return partial or (Match.NONE, {})
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        return self.original_router.url_path_for(name, **path_params)
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.original_router.app(scope, receive, send)
+
+
+def __getattr__(name: str) -> Any:
+    # more of the names FastAPI's routing module has (imported on first use)
+    if name in ("run_in_threadpool", "iterate_in_threadpool"):
+        from starlette import concurrency
+        return getattr(concurrency, name)
+    if name == "is_async_callable":
+        from starlette._utils import is_async_callable
+        return is_async_callable
+    if name == "get_route_path":
+        from starlette._utils import get_route_path
+        return get_route_path
+    if name == "jsonable_encoder":
+        from .encoders import jsonable_encoder
+        return jsonable_encoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

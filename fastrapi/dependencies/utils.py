@@ -14,15 +14,16 @@ from functools import partial
 from typing import (Annotated, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union,
                     get_args, get_origin)
 
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel
 from pydantic.fields import FieldInfo
 
 from .. import params
 from .._compat import ModelField, RequiredParam, Undefined, copy_field_info, lenient_issubclass
-from ..background import BackgroundTasks
+from starlette.background import BackgroundTasks as StarletteBackgroundTasks
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
 from ..datastructures import UploadFile
-from ..requests import HTTPConnection, Request
-from ..responses import Response
 from .models import Dependant, SecurityRequirement
 
 try:
@@ -232,17 +233,11 @@ def analyze_param(*, param_name: str, annotation: Any, value: Any,
         field_info.annotation = type_annotation
     if depends is not None and depends.dependency is None:
         depends = dataclasses.replace(depends, dependency=type_annotation)
-    special = [Request, HTTPConnection, Response, BackgroundTasks]
+    # Starlette's classes (fastrapi's Request, BackgroundTasks... subclass them)
+    special = [HTTPConnection, Response, StarletteBackgroundTasks]
     ss = _security_scopes_class()
     if ss is not None:
         special.append(ss)
-    try:  # starlette classes, when the user imports them directly
-        from starlette.requests import Request as SReq, HTTPConnection as SConn
-        from starlette.responses import Response as SResp
-        from starlette.background import BackgroundTasks as SBg
-        special += [SReq, SConn, SResp, SBg]
-    except Exception:
-        pass
     if depends is None and lenient_issubclass(type_annotation, tuple(special)):
         assert field_info is None, f"Cannot specify FastAPI annotation for type {type_annotation!r}"
     elif field_info is None and depends is None:
@@ -324,11 +319,11 @@ def get_dependant(*, path: str, call: Callable[..., Any], name: Optional[str] = 
             dependant.dependencies.append(sub)
             continue
         t = details.type_annotation
-        if lenient_issubclass(t, (Request, HTTPConnection)) or _is_starlette(t, "Request"):
+        if lenient_issubclass(t, HTTPConnection):
             dependant.request_param_name = pname
-        elif lenient_issubclass(t, Response) or _is_starlette(t, "Response"):
+        elif lenient_issubclass(t, Response):
             dependant.response_param_name = pname
-        elif lenient_issubclass(t, BackgroundTasks) or _is_starlette(t, "BackgroundTasks"):
+        elif lenient_issubclass(t, StarletteBackgroundTasks):
             dependant.background_tasks_param_name = pname
         elif ss is not None and lenient_issubclass(t, ss):
             dependant.security_scopes_param_name = pname
@@ -336,12 +331,6 @@ def get_dependant(*, path: str, call: Callable[..., Any], name: Optional[str] = 
             assert details.field is not None
             _add_param_to_fields(details.field, dependant)
     return dependant
-
-
-def _is_starlette(t: Any, name: str) -> bool:
-    mod = getattr(t, "__module__", "") or ""
-    return inspect.isclass(t) and mod.startswith("starlette.") and any(
-        c.__name__ == name for c in t.__mro__)
 
 
 def get_flat_dependant(dependant: Dependant, *, skip_repeats: bool = False,
@@ -413,6 +402,67 @@ def get_body_field(*, flat_dependant: Dependant, name: str,
         cls = params.Body
         kwargs["media_type"] = media[0] if media else "application/json"
     return ModelField(field_info=cls(**kwargs), name="body")
+
+
+def _get_body_field(*, body_params: List[ModelField], name: str,
+                    embed_body_fields: bool) -> Optional[ModelField]:
+    """FastAPI's name: the request body as one field (for OpenAPI)."""
+    return get_body_field(flat_dependant=Dependant(body_params=list(body_params)), name=name,
+                          embed_body_fields=embed_body_fields)
+
+
+def _get_flat_body_params(dependant: Dependant) -> List[ModelField]:
+    """Every body parameter of the tree, in FastAPI's (depth-first) order."""
+    body_params: List[ModelField] = []
+    dependants = [dependant]
+    while dependants:
+        current = dependants.pop()
+        body_params.extend(current.body_params)
+        dependants.extend(reversed(current.dependencies))
+    return body_params
+
+
+def get_parameterless_sub_dependant(*, depends: params.Depends, path: str) -> Dependant:
+    """The Dependant of a ``dependencies=[Depends(...)]`` entry."""
+    assert callable(depends.dependency), (
+        "A parameter-less dependency must have a callable dependency")
+    scopes = list(depends.scopes or []) if isinstance(depends, params.Security) else None
+    return get_dependant(path=path, call=depends.dependency, security_scopes=scopes,
+                         use_cache=depends.use_cache, scope=depends.scope)
+
+
+def get_typed_annotation(annotation: Any, globalns: Dict[str, Any]) -> Any:
+    if isinstance(annotation, str):
+        annotation = typing.ForwardRef(annotation)
+        try:
+            annotation = typing._eval_type(annotation, globalns, globalns)  # type: ignore
+        except Exception:
+            pass
+    return annotation
+
+
+def get_typed_return_annotation(call: Callable[..., Any]) -> Any:
+    signature = inspect.signature(call)
+    annotation = signature.return_annotation
+    if annotation is inspect.Signature.empty:
+        return None
+    globalns = getattr(inspect.unwrap(call), "__globals__", {})
+    return get_typed_annotation(annotation, globalns)
+
+
+def add_param_to_fields(*, field: ModelField, dependant: Dependant) -> None:
+    _add_param_to_fields(field, dependant)
+
+
+def __getattr__(name: str) -> Any:
+    # FastAPI names some plugins import from here (lazily: anyio, the utils module)
+    if name in ("run_in_threadpool", "contextmanager_in_threadpool"):
+        from .. import concurrency
+        return getattr(concurrency, name)
+    if name == "create_model_field":
+        from ..utils import create_model_field
+        return create_model_field
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_gen_callable(call: Any) -> bool:
@@ -515,11 +565,27 @@ def _field_param(name: str, source: int, key: Any, field: ModelField, loc: Tuple
                is_list=int(is_list))
 
 
-def _header_key(field: ModelField) -> str:
-    return field.alias.lower()
+def get_validation_alias(field: ModelField) -> str:
+    """FastAPI's rule: the name a parameter is read under (and reported at)."""
+    va = getattr(field, "validation_alias", None)
+    return va or field.alias
 
 
-def _builtin_security(call: Any) -> Any:
+def _request_alias(field: ModelField, path_param_names: Optional[set] = None) -> str:
+    """get_validation_alias, plus ``AliasChoices`` of plain names: the engine reads
+    one key, the first choice (for a path parameter, the choice the path has)."""
+    va = field.field_info.validation_alias
+    if isinstance(va, AliasChoices):
+        names = [c for c in va.choices if isinstance(c, str)]
+        if names and len(names) == len(va.choices):
+            for n in names:
+                if path_param_names and n in path_param_names:
+                    return n
+            return names[0]
+    return get_validation_alias(field)
+
+
+def _builtin_security(call: Any, native_http: bool = True) -> Any:
     """A PlanSecurity when `call` is one of fastapi.security's schemes used as
     shipped (a subclass overriding how it reads or rejects credentials runs
     in Python); the engine then decides it in C (src/security.c)."""
@@ -538,6 +604,8 @@ def _builtin_security(call: Any) -> Any:
         (api_key.APIKeyQuery, ext.SEC_APIKEY_QUERY, None),
         (api_key.APIKeyCookie, ext.SEC_APIKEY_COOKIE, None),
     ]
+    if not native_http:  # a handler for fastrapi's HTTPException: see _native_security_ok
+        table = [t for t in table if t[0].__module__.endswith((".api_key", ".open_id_connect_url"))]
     cls = type(call)
     for base, kind, result in table:
         if not isinstance(call, base):
@@ -552,6 +620,22 @@ def _builtin_security(call: Any) -> Any:
                    scheme=getattr(model, "scheme", None),
                    realm=getattr(call, "realm", None), result=result)
     return None
+
+
+def _native_security_ok(route: Any) -> bool:
+    """The engine's C security schemes raise Starlette's HTTPException (as its
+    404/405 do); FastAPI's OAuth2 and HTTP schemes raise fastapi's. With an
+    exception handler keyed on fastrapi's HTTPException (which FastAPI runs for
+    those errors and not for Starlette's), those schemes run in Python."""
+    handlers = getattr(getattr(route, "dependency_overrides_provider", None),
+                       "exception_handlers", None)
+    if not handlers:
+        return True
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from ..exceptions import HTTPException
+    return not any(inspect.isclass(k) and issubclass(HTTPException, k)
+                   and not issubclass(StarletteHTTPException, k) for k in handlers)
 
 
 def _label(call: Any) -> str:
@@ -572,6 +656,7 @@ class _PlanBuilder:
         self.ids: Dict[Any, int] = {}
         self.body_mode = BODY_NONE
         self.is_async = False
+        self.native_security = True
 
     def provider(self, dep: Dependant, top: bool) -> int:
         key = None
@@ -603,7 +688,7 @@ class _PlanBuilder:
             if sub.name is not None:  # parameterless (dependencies=[...]): run, not passed
                 plist.append(_plain_param(sub.name, SRC_DEP, len(deps) - 1))
         plist += self.params(dep)
-        security = None if top else _builtin_security(dep.call)
+        security = None if top else _builtin_security(dep.call, self.native_security)
         if security is not None:
             kind = KIND_NATIVE
             plist = []
@@ -618,16 +703,22 @@ class _PlanBuilder:
 
     def params(self, dep: Dependant) -> List[Any]:
         out: List[Any] = []
+        # keys and error locations: FastAPI's validation alias
+        path_names = get_path_param_names(dep.path or "")
         for f in dep.path_params:
-            out.append(_field_param(f.name, SRC_PATH, f.alias, f, ("path", f.alias)))
+            a = _request_alias(f, path_names)
+            out.append(_field_param(f.name, SRC_PATH, a, f, ("path", a)))
         for f in dep.query_params:
-            out.append(_field_param(f.name, SRC_QUERY, f.alias, f, ("query", f.alias),
+            a = _request_alias(f)
+            out.append(_field_param(f.name, SRC_QUERY, a, f, ("query", a),
                                     field_annotation_is_sequence(f.field_info.annotation)))
         for f in dep.header_params:
-            out.append(_field_param(f.name, SRC_HEADER, _header_key(f), f, ("header", f.alias),
+            a = _request_alias(f)
+            out.append(_field_param(f.name, SRC_HEADER, a.lower(), f, ("header", a),
                                     field_annotation_is_sequence(f.field_info.annotation)))
         for f in dep.cookie_params:
-            out.append(_field_param(f.name, SRC_COOKIE, f.alias, f, ("cookie", f.alias)))
+            a = _request_alias(f)
+            out.append(_field_param(f.name, SRC_COOKIE, a, f, ("cookie", a)))
         for f in dep.body_params:
             out.append(self.body_param(f))
         if dep.request_param_name:
@@ -643,14 +734,15 @@ class _PlanBuilder:
         return out
 
     def body_param(self, f: ModelField) -> Any:
+        a = _request_alias(f)
         if isinstance(f.field_info, params.Form):
             self.body_mode = BODY_FORM
-            return _field_param(f.name, SRC_FORM_FIELD, f.alias, f, ("body", f.alias),
+            return _field_param(f.name, SRC_FORM_FIELD, a, f, ("body", a),
                                 field_annotation_is_sequence(f.field_info.annotation))
         if self.body_mode == BODY_NONE:
             self.body_mode = BODY_JSON
         if self.embed:
-            return _field_param(f.name, SRC_BODY_FIELD, f.alias, f, ("body", f.alias))
+            return _field_param(f.name, SRC_BODY_FIELD, a, f, ("body", a))
         return _field_param(f.name, SRC_BODY, None, f, ("body",))
 
 
@@ -658,6 +750,7 @@ def compile_plan(dependant: Dependant, *, route: Any, overrides: Optional[dict] 
                  embed_body_fields: bool = False, response: Any) -> Any:
     """The route's Plan for the engine (record types in fastrapi_py.c)."""
     b = _PlanBuilder(overrides, embed_body_fields)
+    b.native_security = _native_security_ok(route)
     b.provider(dependant, True)
     return _mk(Plan, nodes=tuple(b.nodes), body_mode=b.body_mode, response=response,
                route=route, is_async=int(b.is_async))

@@ -19,7 +19,7 @@ class APIKeyBase(SecurityBase):
 
     def make_not_authenticated_error(self) -> Any:
         """401 with ``WWW-Authenticate: APIKey`` (FastAPI >= 0.122 behaviour)."""
-        return self._not_authenticated({"WWW-Authenticate": "APIKey"})
+        return self._not_authenticated({"WWW-Authenticate": "APIKey"}, starlette=True)
 
     def check_api_key(self, api_key: Optional[str]) -> Optional[str]:
         if not api_key:

@@ -16,8 +16,13 @@ class SecurityBase:
     scheme_name: str
     auto_error: bool
 
-    def _not_authenticated(self, headers: dict) -> Any:
-        """The 401 raised when credentials are missing or unusable."""
-        from ..exceptions import HTTPException
+    def _not_authenticated(self, headers: dict, starlette: bool = False) -> Any:
+        """The 401 raised when credentials are missing or unusable: fastapi's
+        HTTPException, or Starlette's (FastAPI's API key and OpenID Connect
+        schemes raise Starlette's)."""
+        if starlette:
+            from starlette.exceptions import HTTPException
+        else:
+            from ..exceptions import HTTPException  # type: ignore[assignment]
 
         return HTTPException(status_code=401, detail="Not authenticated", headers=headers)

@@ -18,7 +18,7 @@ class OpenIdConnect(SecurityBase):
         self.auto_error = auto_error
 
     def make_not_authenticated_error(self) -> Any:
-        return self._not_authenticated({"WWW-Authenticate": "Bearer"})
+        return self._not_authenticated({"WWW-Authenticate": "Bearer"}, starlette=True)
 
     async def __call__(self, request: Request) -> Optional[str]:
         authorization = request.headers.get("Authorization")

@@ -109,7 +109,13 @@ def test_app_still_serves_after_a_schema_error():
     def a():
         return {"ok": True}
 
+    # like FastAPI: the schema error reaches a raising TestClient ...
     with testclient.TestClient(app) as client:
+        with pytest.raises(ValueError):
+            client.get("/openapi.json")
+        assert client.get("/a").json() == {"ok": True}
+    # ... and is a 500 for anyone else, while the app keeps serving
+    with testclient.TestClient(app, raise_server_exceptions=False) as client:
         bad = client.get("/openapi.json")
         good = client.get("/a")
     assert bad.status_code == 500
