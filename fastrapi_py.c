@@ -211,7 +211,7 @@ typedef struct {
 /* per-request context                                                 */
 
 enum { JOB_RUN, JOB_RESUME, JOB_STREAM, JOB_AFTER, JOB_HANDLER, JOB_AIO_STREAM, JOB_FALLBACK,
-       JOB_UNWIND, JOB_FUNWIND, JOB_RECOMPILE, JOB_AIO_PUMP };
+       JOB_UNWIND, JOB_FUNWIND, JOB_RECOMPILE, JOB_AIO_PUMP, JOB_BRIDGE };
 
 typedef struct rctx {
     fr_job job_link;     /* first: queued on the pool or the loop's mailbox */
@@ -235,6 +235,8 @@ typedef struct rctx {
     int unwound;         /* error path: teardowns already ran before the response */
     PyObject *gen;       /* async generator whose first step is suspended */
     PyObject *ctx;       /* the request's contextvars.Context (FastAPI: its task's) */
+    PyObject *asgi;      /* ASGI requests: the face's channel (exceptions go there) */
+    int bstate, bstatus; /* the ASGI bridge: response state (FRPY_B_*) and status */
 } rctx;
 
 /* ------------------------------------------------------------------ */
@@ -868,6 +870,8 @@ typedef struct server {
     proute **rts;
     size_t nrts, caprts;
     int serving;
+    PyObject *bridge;      /* async callable(scope, start, body): every request goes
+                              through the app's Python ASGI stack, or NULL */
     proute fallback_rt;   /* unmatched requests with a custom 404/405 handler */
     pplan fallback_plan;
 } server;
@@ -1390,6 +1394,7 @@ static void frpy_ctx_free(rctx *c) {
     Py_XDECREF(c->result);
     Py_XDECREF(c->gen);
     Py_XDECREF(c->ctx);
+    Py_XDECREF(c->asgi);
     PyObject *srv = c->srv_ref;
     free(c);
     Py_XDECREF(srv);
@@ -1463,7 +1468,8 @@ static void frpy_send_plain500(rctx *c) {
 static void frpy_log_exception(rctx *c, const char *what) {
     PyObject *exc = frpy_take_exc();
     if (!exc) return;
-    PyObject *r = PyObject_CallFunction(FRPY.rt_log_exc, "OsO", c->plan->route, what, exc);
+    PyObject *r = PyObject_CallFunction(FRPY.rt_log_exc, "OsOOO", c->plan->route, what, exc,
+                                        c->asgi ? c->asgi : Py_None, c->rt->srv->pyapp);
     if (!r) PyErr_Clear();
     Py_XDECREF(r);
     Py_DECREF(exc);
@@ -2438,6 +2444,9 @@ static void frpy_respond_final(rctx *c, PyObject *ret) {
 
 /* ---- the jobs: what a queued context does next ---- */
 
+static void frpy_bridge_run(rctx *c);
+static void frpy_bridge_done(rctx *c, PyObject *res);
+
 /* An async provider (or an async generator's first step) that suspended
  * finished (res borrowed, NULL with an exception): hand on its value and go
  * on walking. */
@@ -2500,6 +2509,9 @@ static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task) {
     case JOB_FUNWIND: /* function-scoped generators exited: answer with the endpoint's value */
         if (!res) frpy_handle_exception(c);
         else frpy_respond_value(c, res);
+        break;
+    case JOB_BRIDGE:
+        frpy_bridge_done(c, res);
         break;
     case JOB_UNWIND: /* the generators ran: answer with the exception that came out of them */
         if (res) frpy_restore_exc(Py_NewRef(res));
@@ -2592,9 +2604,13 @@ static void frpy_run(rctx *c) {
     frpy_walk(c);
 }
 
+static void frpy_asgi_adopt(rctx *c);
+
 static void frpy_run_job(rctx *c) {
-    if (!c->srv_ref) /* first time with the GIL: the server is still serving this request */
+    if (!c->srv_ref) { /* first time with the GIL: the server is still serving this request */
         c->srv_ref = Py_NewRef((PyObject *)c->rt->srv);
+        frpy_asgi_adopt(c);
+    }
     switch (c->job) {
     case JOB_RUN:
         frpy_run(c);
@@ -2632,6 +2648,9 @@ static void frpy_run_job(rctx *c) {
         return;
     case JOB_AFTER:
         frpy_after(c);
+        return;
+    case JOB_BRIDGE:
+        frpy_bridge_run(c);
         return;
     }
 }
@@ -2705,6 +2724,270 @@ static PyObject *py_drain(PyObject *self, PyObject *unused) {
 }
 
 /* ------------------------------------------------------------------ */
+/* the native server -> ASGI bridge: an app with ASGI middleware (or an ASGI
+ * mount) runs its Python stack for socket requests; the stack's messages
+ * are written to the engine request by the two callables below */
+
+enum { FRPY_B_NONE, FRPY_B_HEAD, FRPY_B_STREAM, FRPY_B_DONE };
+
+static rctx *frpy_bridge_ctx(PyObject *cap) {
+    rctx *c = PyCapsule_GetPointer(cap, "fastrapi.rctx");
+    if (c && (c->bstate == FRPY_B_DONE || !c->req)) {
+        PyErr_SetString(PyExc_RuntimeError, "the response was already sent");
+        return NULL;
+    }
+    return c;
+}
+
+/* start(status, headers): kept until the first body message says whether
+ * the body is complete (content-length by the engine) or streamed. */
+static PyObject *frpy_bridge_start_fn(PyObject *cap, PyObject *args) {
+    rctx *c = frpy_bridge_ctx(cap);
+    int status;
+    PyObject *headers;
+    if (!c || !PyArg_ParseTuple(args, "iO", &status, &headers)) return NULL;
+    if (c->bstate != FRPY_B_NONE) {
+        PyErr_SetString(PyExc_RuntimeError, "http.response.start sent twice");
+        return NULL;
+    }
+    c->bstatus = status;
+    c->bstate = FRPY_B_HEAD;
+    Py_XSETREF(c->result, Py_NewRef(headers));
+    Py_RETURN_NONE;
+}
+
+/* body(data, more) -> 0, or -1 when the client is gone. */
+static PyObject *frpy_bridge_body_fn(PyObject *cap, PyObject *args) {
+    rctx *c = frpy_bridge_ctx(cap);
+    Py_buffer v;
+    int more, r = 0;
+    if (!c || !PyArg_ParseTuple(args, "y*p", &v, &more)) return NULL;
+    if (c->bstate == FRPY_B_NONE) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_RuntimeError, "http.response.body before http.response.start");
+        return NULL;
+    }
+    fr_req *req = c->req;
+    if (c->bstate == FRPY_B_HEAD) {
+        fr_res_status(req, c->bstatus);
+        frpy_add_raw_headers(req, c->result, !more); /* a stream keeps its content-length */
+        Py_CLEAR(c->result);
+        if (!more) {
+            fr_res_body(req, v.buf, (size_t)v.len);
+            c->bstate = FRPY_B_DONE;
+            Py_BEGIN_ALLOW_THREADS
+            fr_res_send(req);
+            Py_END_ALLOW_THREADS
+            c->req = NULL;
+            PyBuffer_Release(&v);
+            return PyLong_FromLong(0);
+        }
+        c->bstate = FRPY_B_STREAM;
+        Py_BEGIN_ALLOW_THREADS
+        r = fr_res_stream_begin(req);
+        Py_END_ALLOW_THREADS
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (r == 0 && v.len) r = fr_res_stream_write(req, v.buf, (size_t)v.len);
+    if (!more) fr_res_stream_end(req);
+    Py_END_ALLOW_THREADS
+    if (!more) {
+        c->bstate = FRPY_B_DONE;
+        c->req = NULL;
+    }
+    PyBuffer_Release(&v);
+    return PyLong_FromLong(r < 0 ? -1 : 0);
+}
+
+static PyMethodDef frpy_bridge_start_def = {"start", frpy_bridge_start_fn, METH_VARARGS, NULL};
+static PyMethodDef frpy_bridge_body_def = {"body", frpy_bridge_body_fn, METH_VARARGS, NULL};
+
+/* engine loop thread, no GIL: every request of a bridged app */
+static int frpy_bridge_handler(fr_req *req, void *ud) {
+    server *s = ud;
+    rctx *c = calloc(1, sizeof *c);
+    if (!c) return fr_res_text(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
+    c->req = req;
+    c->rt = &s->fallback_rt;
+    c->plan = &s->fallback_plan;
+    c->need = -1;
+    c->job = JOB_BRIDGE;
+    frpy_aio_push(c);
+    return FR_PENDING;
+}
+
+/* Loop thread: run bridge(scope, start, body) as a Task. */
+static void frpy_bridge_run(rctx *c) {
+    PyObject *scope = frpy_scope(c), *cap = PyCapsule_New(c, "fastrapi.rctx", NULL);
+    PyObject *st = cap ? PyCFunction_New(&frpy_bridge_start_def, cap) : NULL;
+    PyObject *bd = cap ? PyCFunction_New(&frpy_bridge_body_def, cap) : NULL;
+    PyObject *coro = scope && st && bd
+                         ? PyObject_CallFunctionObjArgs(c->rt->srv->bridge, scope, st, bd, NULL)
+                         : NULL;
+    Py_XDECREF(scope); Py_XDECREF(cap); Py_XDECREF(st); Py_XDECREF(bd);
+    if (!coro || frpy_schedule_task(c, coro, JOB_BRIDGE) < 0) {
+        Py_XDECREF(coro);
+        frpy_log_exception(c, "Exception in ASGI application");
+        frpy_send_plain500(c);
+        return;
+    }
+    Py_DECREF(coro);
+}
+
+/* The stack's Task finished: a response it did not send is a 500, a stream
+ * it left open is ended; then the context goes. */
+static void frpy_bridge_done(rctx *c, PyObject *res) {
+    if (!res) frpy_log_exception(c, "Exception in ASGI application");
+    if (c->req && c->bstate == FRPY_B_STREAM) {
+        Py_BEGIN_ALLOW_THREADS
+        fr_res_stream_end(c->req);
+        Py_END_ALLOW_THREADS
+        c->req = NULL;
+    }
+    if (c->req) { /* nothing (or only a head) was sent */
+        Py_CLEAR(c->result);
+        frpy_send_plain500(c);
+        return;
+    }
+    frpy_ctx_free(c);
+}
+
+static PyObject *frpy_server_set_bridge(server *s, PyObject *bridge) {
+    Py_XSETREF(s->bridge, bridge == Py_None ? NULL : Py_NewRef(bridge));
+    s->fallback_rt.srv = s;
+    s->fallback_rt.route_obj = Py_None;
+    s->fallback_rt.method = "";
+    s->fallback_rt.path = "";
+    s->fallback_rt.plan = &s->fallback_plan;
+    s->fallback_plan.route = Py_None;
+    fr_app_set_fallback(s->app, s->bridge ? frpy_bridge_handler : NULL, s->bridge ? s : NULL);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* the ASGI face: a request from memory (fr_dispatch), its response handed
+ * to a Python callable `post` as ("start", (status, headers)) and
+ * ("body", (bytes, more)) items, from whichever thread finishes it */
+
+typedef struct {
+    PyObject *post;
+} frpy_asgi;
+
+static void frpy_asgi_post(frpy_asgi *a, PyObject *item) {
+    if (!item) { PyErr_Clear(); return; }
+    PyObject *r = PyObject_CallOneArg(a->post, item);
+    if (!r) PyErr_Clear();
+    Py_XDECREF(r);
+    Py_DECREF(item);
+}
+
+static void frpy_asgi_start(void *ud, int status, const fr_header *h, size_t n) {
+    if (g_exiting) return;
+    PyGILState_STATE st = PyGILState_Ensure();
+    PyObject *hdrs = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; hdrs && i < n; i++) {
+        PyObject *k = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)h[i].name.len);
+        PyObject *v = PyBytes_FromStringAndSize(h[i].value.buf, (Py_ssize_t)h[i].value.len);
+        if (k) {
+            char *kb = PyBytes_AS_STRING(k);
+            for (size_t j = 0; j < h[i].name.len; j++) kb[j] = (char)fr__tolower((unsigned char)h[i].name.buf[j]);
+        }
+        PyObject *t = k && v ? PyTuple_Pack(2, k, v) : NULL;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (!t) Py_CLEAR(hdrs);
+        else PyList_SET_ITEM(hdrs, (Py_ssize_t)i, t);
+    }
+    frpy_asgi_post((frpy_asgi *)ud, hdrs ? Py_BuildValue("(s(iN))", "start", status, hdrs) : NULL);
+    PyGILState_Release(st);
+}
+
+static int frpy_asgi_body(void *ud, const char *data, size_t len, int more) {
+    frpy_asgi *a = ud;
+    if (g_exiting) return -1;
+    PyGILState_STATE st = PyGILState_Ensure();
+    frpy_asgi_post(a, Py_BuildValue("(s(y#O))", "body", data ? data : "", (Py_ssize_t)len,
+                                    more ? Py_True : Py_False));
+    if (!more) {
+        Py_DECREF(a->post);
+        PyMem_Free(a);
+    }
+    PyGILState_Release(st);
+    return 0;
+}
+
+/* A request of the ASGI face: unhandled exceptions go to its channel. */
+static void frpy_asgi_adopt(rctx *c) {
+    const fr_sink *sk = c->req ? fr_req_sink(c->req) : NULL;
+    if (sk && sk->start == frpy_asgi_start) c->asgi = Py_NewRef(((frpy_asgi *)sk->ud)->post);
+}
+
+/* headers: ASGI's [(name, value)] byte pairs -> fr_header views (kept alive
+ * by the list during fr_dispatch, which copies them). */
+static fr_header *frpy_asgi_headers(PyObject *list, size_t *n) {
+    PyObject *seq = PySequence_Fast(list, "headers must be a sequence of (name, value) pairs");
+    if (!seq) return NULL;
+    Py_ssize_t cnt = PySequence_Fast_GET_SIZE(seq);
+    fr_header *h = PyMem_Calloc((size_t)cnt + 1, sizeof *h);
+    for (Py_ssize_t i = 0; h && i < cnt; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i), *k, *v;
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 2 || !PyBytes_Check(k = PyTuple_GET_ITEM(t, 0)) ||
+            !PyBytes_Check(v = PyTuple_GET_ITEM(t, 1))) {
+            PyErr_SetString(PyExc_TypeError, "ASGI headers must be (bytes, bytes) pairs");
+            PyMem_Free(h);
+            h = NULL;
+            break;
+        }
+        h[i].name = (fr_str){PyBytes_AS_STRING(k), (size_t)PyBytes_GET_SIZE(k)};
+        h[i].value = (fr_str){PyBytes_AS_STRING(v), (size_t)PyBytes_GET_SIZE(v)};
+    }
+    if (!h && !PyErr_Occurred()) PyErr_NoMemory();
+    *n = (size_t)cnt;
+    Py_DECREF(seq); /* the pairs stay alive in `list` */
+    return h;
+}
+
+static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
+    Py_buffer method, target, body;
+    PyObject *headers, *client, *post;
+    const char *scheme = "http";
+    if (!PyArg_ParseTuple(args, "y*y*Oy*OsO", &method, &target, &headers, &body, &client, &scheme,
+                          &post))
+        return NULL;
+    fr_request_desc d;
+    memset(&d, 0, sizeof d);
+    d.method = (fr_str){method.buf, (size_t)method.len};
+    d.target = (fr_str){target.buf, (size_t)target.len};
+    d.body = (fr_str){body.buf, (size_t)body.len};
+    d.scheme = fr_str_c(scheme);
+    const char *host = NULL;
+    if (client != Py_None && !PyArg_ParseTuple(client, "si", &host, &d.client_port)) host = NULL;
+    d.client_addr = fr_str_c(host ? host : "");
+    PyErr_Clear();
+    frpy_asgi *a = PyMem_Malloc(sizeof *a);
+    d.headers = a ? frpy_asgi_headers(headers, &d.nheaders) : NULL;
+    int rc = -1;
+    if (a && d.headers && frpy_pool_start() == 0) {
+        a->post = Py_NewRef(post);
+        fr_sink sink = {frpy_asgi_start, frpy_asgi_body, a};
+        Py_BEGIN_ALLOW_THREADS
+        rc = fr_dispatch(s->app, &d, &sink);
+        Py_END_ALLOW_THREADS
+        if (rc < 0) Py_DECREF(a->post);
+    }
+    PyMem_Free((void *)d.headers);
+    PyBuffer_Release(&method);
+    PyBuffer_Release(&target);
+    PyBuffer_Release(&body);
+    if (rc < 0) {
+        PyMem_Free(a);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "the engine refused the request");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ */
 /* Server type                                                         */
 
 static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
@@ -2766,6 +3049,7 @@ static void frpy_server_dealloc(server *s) {
     free(s->rts);
     Py_XDECREF(s->pyapp);
     Py_XDECREF(s->handlers);
+    Py_XDECREF(s->bridge);
     Py_XDECREF(s->routes);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
@@ -2892,6 +3176,13 @@ static PyMethodDef frpy_server_methods[] = {
     {"listen", (PyCFunction)frpy_server_listen, METH_VARARGS, "listen(host, port) -> port"},
     {"serve", (PyCFunction)frpy_server_serve, METH_NOARGS, "serve until stop() (GIL released)"},
     {"stop", (PyCFunction)frpy_server_stop, METH_NOARGS, "stop serving (thread-safe)"},
+    {"set_bridge", (PyCFunction)frpy_server_set_bridge, METH_O,
+     "set_bridge(async callable(scope, start, body) | None): every request goes through "
+     "the app's Python ASGI stack"},
+    {"dispatch", (PyCFunction)frpy_server_dispatch, METH_VARARGS,
+     "dispatch(method, target, headers, body, client, scheme, post): one request from memory "
+     "(the ASGI face); post receives (\"start\", (status, headers)) and "
+     "(\"body\", (data, more))"},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject FrpyServerType = {
@@ -2988,6 +3279,7 @@ static PyObject *py_at_exit(PyObject *self, PyObject *unused) {
 static PyObject *py_set_loop(PyObject *self, PyObject *loop) {
     (void)self;
     Py_XSETREF(FRPY.loop, Py_NewRef(loop));
+    loop_thread_set = 0; /* the next _drain marks the new loop's thread */
     Py_RETURN_NONE;
 }
 

@@ -21,6 +21,7 @@ import atexit
 atexit.register(_fastrapi._at_exit)
 
 _loop: Optional[asyncio.AbstractEventLoop] = None
+_bound: Optional[asyncio.AbstractEventLoop] = None  # where the engine's async work runs
 _thread: Optional[threading.Thread] = None
 _lock = threading.Lock()
 
@@ -33,24 +34,46 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
+def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Make `loop` the one that runs the engine's async work (async handlers
+    and dependencies, teardowns, background tasks). Called on that loop's
+    thread: by the native server's loop thread, and by the ASGI face on the
+    ASGI server's running loop."""
+    global _bound
+    if _bound is loop:
+        return
+    fd = _fastrapi._wakeup_fd()
+    old = _bound
+    if old is not None and not old.is_closed():
+        try:
+            old.call_soon_threadsafe(old.remove_reader, fd)
+        except RuntimeError:  # closed meanwhile
+            pass
+    _fastrapi._set_loop(loop)  # the engine forgets the old loop thread
+    loop.add_reader(fd, _fastrapi._drain)
+    _bound = loop
+    loop.call_soon(_fastrapi._drain)  # mark this thread as the loop thread
+
+
 def get_loop() -> asyncio.AbstractEventLoop:
-    """The one event loop running async handlers (started on first use)."""
+    """The native server's event loop for async handlers (a thread of its
+    own, started on first use; bound to the engine again if the ASGI face
+    used another loop meanwhile)."""
     global _loop, _thread
     with _lock:
         if _loop is not None and _thread is not None and _thread.is_alive():
+            if _bound is not _loop:
+                asyncio.run_coroutine_threadsafe(_bind_here(), _loop).result(30)
             return _loop
         loop = new_event_loop()
-        fd = _fastrapi._wakeup_fd()
         started = threading.Event()
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            loop.add_reader(fd, _fastrapi._drain)
+            bind_loop(loop)
             loop.call_soon(started.set)
-            loop.call_soon(_fastrapi._drain)  # mark this thread as the loop thread
             loop.run_forever()
 
-        _fastrapi._set_loop(loop)
         t = threading.Thread(target=run, name="fastrapi-asyncio", daemon=True)
         t.start()
         started.wait()
@@ -58,9 +81,14 @@ def get_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
+async def _bind_here() -> None:
+    bind_loop(asyncio.get_running_loop())
+
+
 def reset_after_fork() -> None:
-    global _loop, _thread
+    global _loop, _thread, _bound
     _loop = None
+    _bound = None
     _thread = None
 
 
@@ -214,12 +242,20 @@ def format_exc(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
-def log_exc(route: Any, what: str, exc: BaseException) -> None:
+def log_exc(route: Any, what: str, exc: BaseException, channel: Any = None,
+            app: Any = None) -> None:
     where = ""
     if route is not None:
         where = f" [{','.join(sorted(getattr(route, 'methods', ()) or ()))} {getattr(route, 'path', '')}]"
+    if channel is not None:  # an ASGI request: re-raised to the server after the 500
+        channel(("exception", exc))  # (fastrapi._asgi), which logs it, as Starlette does
+        return
     error_logger.error("%s%s", what, where, exc_info=(type(exc), exc, exc.__traceback__))
-    sink = getattr(route, "_fr_exc_sink", None)  # a TestClient(raise_server_exceptions=True)
+    # a TestClient(raise_server_exceptions=True): per route, or app-wide for
+    # requests that run through the app's middleware stack
+    sink = getattr(route, "_fr_exc_sink", None)
+    if sink is None:
+        sink = getattr(app, "_fr_exc_sink", None)
     if sink is not None:
         sink.append(exc)
 
@@ -289,7 +325,7 @@ def _parse_multipart(body: bytes, content_type: str) -> List[Tuple[str, Any]]:
             f = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
             f.write(data)
             f.seek(0)
-            h = Headers(raw=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in hdrs])
+            h = Headers(raw=hdrs)  # (lowercased bytes, bytes) pairs
             items.append((name, UploadFile(f, size=len(data),
                                            filename=dopts[b"filename"].decode("utf-8", "replace"),
                                            headers=h)))
@@ -307,10 +343,30 @@ def _parse_multipart(body: bytes, content_type: str) -> List[Tuple[str, Any]]:
 
 
 def file_open(response: Any) -> Tuple[int, int]:
-    """A FileResponse about to be sent by the engine (worker thread): stat and
-    open its file, set the stat headers; returns (fd, size). The engine sends
-    it with sendfile(2) and closes the fd."""
-    return response._fr_open()
+    """Any starlette.responses.FileResponse about to be sent by the engine
+    (worker thread): stat its file and set the stat headers as Starlette's
+    FileResponse.__call__ does (raising as it does), open it; returns (fd,
+    size). The engine sends it with sendfile(2) and closes the fd."""
+    import os
+    import stat
+
+    path = response.path
+    if response.stat_result is None:
+        try:
+            st = os.stat(path)
+            response.set_stat_headers(st)
+        except FileNotFoundError:
+            raise RuntimeError(f"File at path {path} does not exist.")
+        else:
+            if not stat.S_ISREG(st.st_mode):
+                raise RuntimeError(f"File at path {path} is not a file.")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        size = os.fstat(fd).st_size
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, size
 
 
 def recompile(route: Any) -> tuple:

@@ -51,17 +51,22 @@ def _setup_extension() -> Any:
     import uuid
 
     import pydantic
+    from starlette import exceptions as s_exceptions
+    from starlette import responses as s_responses
 
-    from . import _runtime, encoders, exceptions, requests, responses
+    from . import _runtime, encoders, exceptions, requests
     from .background import BackgroundTasks
 
     _fastrapi._setup({
-        "HTTPException": exceptions.HTTPException,
+        # Starlette's base classes: what the engine raises (404, 405, 400...) is
+        # Starlette's HTTPException, as Starlette's router raises it, and any
+        # HTTPException/Response of Starlette's family is recognised
+        "HTTPException": s_exceptions.HTTPException,
         "RequestValidationError": exceptions.RequestValidationError,
         "ResponseValidationError": exceptions.ResponseValidationError,
-        "Response": responses.Response,
-        "StreamingResponse": responses.StreamingResponse,
-        "FileResponse": responses.FileResponse,
+        "Response": s_responses.Response,
+        "StreamingResponse": s_responses.StreamingResponse,
+        "FileResponse": s_responses.FileResponse,
         "jsonable_encoder": encoders.jsonable_encoder,
         "decimal_encoder": encoders.decimal_encoder,
         "json_loads": json.loads,
@@ -270,8 +275,7 @@ class FastrAPI:
             responses=responses, generate_unique_id_function=generate_unique_id_function)
         self.exception_handlers: Dict[Any, Callable] = dict(exception_handlers or {})
         self.user_middleware = list(middleware or [])
-        if self.user_middleware:
-            raise NotImplementedError("ASGI middleware is not supported by fastrapi yet")
+        self.middleware_stack: Any = None
         self._servers: List[Any] = []
         self.setup()
 
@@ -436,19 +440,56 @@ class FastrAPI:
         return decorator
 
     def middleware(self, middleware_type: str) -> Callable:
-        raise NotImplementedError("@app.middleware is not supported by fastrapi yet")
+        """``@app.middleware("http")``: Starlette's BaseHTTPMiddleware with
+        ``dispatch=func`` (``call_next`` semantics exactly as FastAPI's)."""
+        assert middleware_type == "http", 'Currently only middleware("http") is supported.'
 
-    def add_middleware(self, *a: Any, **kw: Any) -> None:
-        raise NotImplementedError("ASGI middleware is not supported by fastrapi yet")
+        def decorator(func: Callable) -> Callable:
+            from starlette.middleware.base import BaseHTTPMiddleware
+            self.add_middleware(BaseHTTPMiddleware, dispatch=func)
+            return func
+        return decorator
+
+    def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
+        """Starlette's ``add_middleware``: the last added is the outermost. Any
+        ASGI middleware class works: requests of an app with middleware run
+        through its ASGI stack (fastrapi._asgi), on the native server too."""
+        from starlette.middleware import Middleware
+        if getattr(self, "_fr_started", False):
+            raise RuntimeError("Cannot add middleware after an application has started")
+        self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
+        self.middleware_stack = None
+
+    def build_middleware_stack(self) -> Any:
+        """FastAPI's stack: ServerErrorMiddleware outermost, the user's
+        middleware, then the engine (routing, dependencies, exception
+        handlers) as the innermost ASGI app."""
+        from starlette.middleware import Middleware
+        from ._asgi import EngineApp, server_error_middleware
+        ServerErrorMiddleware = server_error_middleware()
+        error_handler = None
+        for key, value in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value
+        middleware = ([Middleware(ServerErrorMiddleware, handler=error_handler, debug=self.debug)]
+                      + list(self.user_middleware))
+        app: Any = EngineApp(self)
+        for m in reversed(middleware):
+            cls, args, kwargs = m
+            app = cls(app, *args, **kwargs)
+        return app
+
+    def _stack(self) -> Any:
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        return self.middleware_stack
 
     def _handler_dict(self) -> Dict[Any, Any]:
-        # defaults (None = the engine's C implementation) unless replaced
-        d: Dict[Any, Any] = {HTTPException: None, RequestValidationError: None}
-        try:
-            from starlette.exceptions import HTTPException as SHTTPException
-            d[SHTTPException] = None
-        except Exception:
-            pass
+        # defaults (None = the engine's C implementation) unless replaced; keyed
+        # like FastAPI's: a handler for Starlette's HTTPException also answers
+        # fastrapi's (a subclass), and the engine's own 404/405
+        from starlette.exceptions import HTTPException as SHTTPException
+        d: Dict[Any, Any] = {SHTTPException: None, RequestValidationError: None}
         for k, v in self.exception_handlers.items():
             if isinstance(k, int) or inspect.isclass(k):
                 d[k] = v
@@ -476,23 +517,27 @@ class FastrAPI:
 
     # ---- lifespan
     async def _startup(self) -> None:
-        lifespan = self.router.lifespan_context
+        router = self.router
+        router._fr_handlers_ran = False
+        self._fr_lifespan_state = None
+        lifespan = router.lifespan_context  # FastAPI's default one runs the handlers
         if lifespan is not None:
             self._lifespan_cm = lifespan(self)
             state = await self._lifespan_cm.__aenter__()
             if state:
+                # Starlette: each request's `request.state` starts as a copy
+                self._fr_lifespan_state = dict(state)
                 for k, v in dict(state).items():
                     setattr(self.state, k, v)
-        for h in self.router.on_startup:
-            r = h()
-            if inspect.isawaitable(r):
-                await r
+        # with a lifespan of the user's, fastrapi still runs on_startup/on_shutdown
+        # handlers (FastAPI ignores them then)
+        self._fr_own_handlers = not router._fr_handlers_ran
+        if self._fr_own_handlers:
+            await router._startup()
 
     async def _shutdown(self) -> None:
-        for h in self.router.on_shutdown:
-            r = h()
-            if inspect.isawaitable(r):
-                await r
+        if getattr(self, "_fr_own_handlers", True):
+            await self.router._shutdown()
         cm = getattr(self, "_lifespan_cm", None)
         if cm is not None:
             self._lifespan_cm = None
@@ -509,13 +554,23 @@ class FastrAPI:
 
     # ---- serving
     def _build_server(self, *, access_log: bool = True, no_signals: bool = False,
-                      reuse_port: bool = False, threads: int = 0, max_body: int = 0) -> Any:
+                      reuse_port: bool = False, threads: int = 0, max_body: int = 0,
+                      own_loop: bool = True) -> Any:
         ext = _setup_extension()
         from . import _runtime
-        _runtime.get_loop()
+        if own_loop:  # the native server's loop thread (the ASGI face uses the server's loop)
+            _runtime.get_loop()
         srv = ext.Server(self, threads=threads, access_log=int(access_log),
                          no_signals=int(no_signals), reuse_port=int(reuse_port),
                          debug=int(self.debug), max_body=max_body)
+        if self.user_middleware and own_loop:
+            # every request runs through the app's ASGI stack; its innermost
+            # app dispatches to the engine app that has the routes
+            from ._asgi import native_bridge
+            self._fr_started = True
+            srv.set_bridge(native_bridge(self))
+            self._servers.append(srv)
+            return srv
         seen = set()
         for r in self.routes:
             if not isinstance(r, (APIRoute, Route)):
@@ -545,14 +600,21 @@ class FastrAPI:
 
     def serve(self, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *,
               access_log: bool = True, threads: int = 0, log_level: str = "info",
-              max_body: int = 0) -> None:
+              max_body: int = 0, reload: bool = False) -> None:
         """Serve until Ctrl-C/SIGTERM (or ``stop()`` from another thread).
 
         workers: processes forked on one SO_REUSEPORT port. threads: engine I/O
         threads (0 = CPU count). access_log: one line per request on logger
-        "fastrapi.access". max_body: request body limit in bytes (0 = 1 MiB)."""
+        "fastrapi.access". max_body: request body limit in bytes (0 = 1 MiB).
+        reload: serve from a child process restarted when a .py file under the
+        current directory changes (the app must be a module-level variable of an
+        importable file; see fastrapi._reload)."""
         _configure_logging()
         logging.getLogger("fastrapi").setLevel(log_level.upper())
+        if reload:
+            from ._reload import serve_reload
+            return serve_reload(self, sys._getframe(1), host, port, workers, dict(
+                access_log=access_log, threads=threads, log_level=log_level, max_body=max_body))
         acc = logging.getLogger("fastrapi.access")
         if acc.disabled or not acc.isEnabledFor(logging.INFO):
             access_log = False  # nothing would be printed: skip the C-side hook
@@ -563,6 +625,32 @@ class FastrAPI:
         self._serve_one(host, port, access_log=access_log, threads=threads, max_body=max_body)
 
     run = serve
+
+    # ---- the ASGI face (fastrapi._asgi): the same engine app, fed from ASGI
+    async def __call__(self, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
+        from ._asgi import asgi_app
+        await asgi_app(self, scope, receive, send)
+
+    def _asgi_server(self) -> Any:
+        """The engine app ASGI requests are dispatched to; rebuilt when routes
+        change (so routes added at any time are served)."""
+        version = self._routes_version()
+        cur = self.__dict__.get("_asgi_srv")
+        if cur is not None and cur[0] == version:
+            return cur[1]
+        with self._openapi_lock:
+            cur = self.__dict__.get("_asgi_srv")
+            if cur is not None and cur[0] == version:
+                return cur[1]
+            srv = self._build_server(access_log=False, no_signals=True, threads=1,
+                                     own_loop=False)
+            if cur is not None:
+                try:
+                    self._servers.remove(cur[1])
+                except ValueError:
+                    pass
+            self._asgi_srv = (version, srv)
+            return srv
 
     def stop(self) -> None:
         for s in list(self._servers):

@@ -48,19 +48,41 @@ class TestClient(httpx.Client):
         # Starlette's TestClient re-raises the app's unhandled exceptions in
         # the test; the engine reports them per route (fastrapi._runtime.log_exc).
         self._exc_sink: Optional[list] = [] if raise_server_exceptions else None
-        for route in getattr(app, "routes", ()):
-            try:
-                route._fr_exc_sink = self._exc_sink
-            except AttributeError:
-                pass
+        self._mark_routes()
+        self._version = app._routes_version()
         self._running = app._start_background("127.0.0.1", 0)
         self._lifespan_running = False
         hdrs = {"user-agent": "testclient"}
         hdrs.update(headers or {})
-        super().__init__(base_url=base_url, headers=hdrs, transport=_Transport(self._running.port),
+        self._fr_transport = _Transport(self._running.port)
+        super().__init__(base_url=base_url, headers=hdrs, transport=self._fr_transport,
                          follow_redirects=follow_redirects, cookies=cookies, timeout=60)
 
+    def _mark_routes(self) -> None:
+        try:
+            self.app._fr_exc_sink = self._exc_sink
+        except AttributeError:
+            pass
+        for route in getattr(self.app, "routes", ()):
+            try:
+                route._fr_exc_sink = self._exc_sink
+            except AttributeError:
+                pass
+
+    def _refresh(self) -> None:
+        """Routes added (or replaced) since the server started are served: the
+        engine's routes are compiled when it starts, so start a new one."""
+        version = self.app._routes_version()
+        if version == self._version or self._running is None:
+            return
+        self._mark_routes()
+        old, self._version = self._running, version
+        self._running = self.app._start_background("127.0.0.1", 0)
+        self._fr_transport._port = self._running.port
+        old.stop()
+
     def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+        self._refresh()
         response = super().request(*args, **kwargs)
         sink = self._exc_sink
         if sink:

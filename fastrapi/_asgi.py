@@ -1,0 +1,216 @@
+"""The ASGI face: ``await app(scope, receive, send)``.
+
+A request that arrives through ASGI (uvicorn, hypercorn, granian,
+``httpx.ASGITransport``, Starlette's ``TestClient``) is handed to the same
+engine app the native server uses (``fr_dispatch``): the same routing,
+compiled plans, dependencies, encoders and error bodies, so the same bytes
+come out. Only the transport differs: the body is read from ``receive``
+first, the response goes out through ``send``. ``async def`` code runs on
+the ASGI server's own event loop; ``def`` code on the engine's worker pool.
+"""
+from __future__ import annotations
+
+import asyncio
+import traceback
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from . import _runtime
+
+
+async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
+    kind = scope["type"]
+    if kind == "http":
+        if app.user_middleware:
+            app._fr_started = True
+            await app._stack()(scope, receive, send)
+        else:
+            await _http(app, scope, receive, send)
+    elif kind == "lifespan":
+        await _lifespan(app, receive, send)
+    elif kind == "websocket":
+        # no WebSocket routes yet: refuse the handshake like Starlette does for
+        # an unknown websocket path (close before accept -> HTTP 403)
+        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+    else:
+        raise RuntimeError(f"fastrapi: unsupported ASGI scope type {kind!r}")
+
+
+async def _lifespan(app: Any, receive: Callable, send: Callable) -> None:
+    started = False
+    message = await receive()
+    assert message["type"] == "lifespan.startup"
+    try:
+        await app._startup()
+    except BaseException:
+        await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
+        raise
+    started = True
+    await send({"type": "lifespan.startup.complete"})
+    message = await receive()
+    assert message["type"] == "lifespan.shutdown"
+    try:
+        await app._shutdown()
+    except BaseException:
+        await send({"type": "lifespan.shutdown.failed", "message": traceback.format_exc()})
+        raise
+    if started:
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _read_body(receive: Callable) -> bytes:
+    chunks: List[bytes] = []
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+        elif kind == "http.disconnect":
+            raise _Disconnected()
+
+
+class _Disconnected(Exception):
+    pass
+
+
+def _target(scope: Dict[str, Any]) -> bytes:
+    raw = scope.get("raw_path")
+    if not raw:
+        raw = scope.get("path", "/").encode("utf-8")
+        from urllib.parse import quote
+        raw = quote(raw, safe="/:@!$&'()*+,;=-._~%").encode("ascii")
+    qs = scope.get("query_string", b"")
+    return raw + b"?" + qs if qs else raw
+
+
+async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable,
+                inner: bool = False) -> None:
+    """One HTTP request through the engine. At the top (no middleware) an
+    unhandled exception is answered 500 and re-raised, as Starlette's
+    ServerErrorMiddleware does; as the innermost app of a middleware stack
+    (`inner`) it is raised before anything is sent, as FastAPI's router and
+    exception middleware do, so the middleware sees it."""
+    server = app._asgi_server()
+    loop = asyncio.get_running_loop()
+    _runtime.bind_loop(loop)
+    try:
+        body = await _read_body(receive)
+    except _Disconnected:
+        return
+    queue: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
+    done = False
+
+    def post(item: Tuple[str, Any]) -> None:  # any thread, with the GIL
+        if done and item[0] == "exception":  # after the response (background task, teardown)
+            exc = item[1]
+            _runtime.error_logger.error("Exception after the response", exc_info=(type(exc), exc, exc.__traceback__))
+            return
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone (client or server shut down)
+            pass
+
+    client = scope.get("client")
+    server.dispatch(scope["method"].encode("ascii"), _target(scope), scope.get("headers", []),
+                    body, tuple(client) if client else None, scope.get("scheme", "http"), post)
+    error: Optional[BaseException] = None
+    while True:
+        kind, value = await queue.get()
+        if kind == "start":
+            status, headers = value
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+        elif kind == "body":
+            data, more = value
+            await send({"type": "http.response.body", "body": data, "more_body": more})
+            if not more:
+                done = True
+                break
+        elif kind == "exception":  # an unhandled exception: the 500 is on its way
+            if inner:
+                raise value
+            error = value
+    if error is not None:
+        # like Starlette's ServerErrorMiddleware: the server (or TestClient)
+        # sees the exception after the 500 response was sent
+        raise error
+
+
+class EngineApp:
+    """The innermost ASGI app of a middleware stack: the engine app with the
+    routes (what FastAPI's router and exception middleware are)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http":
+            await _http(self.app, scope, receive, send, inner=True)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+
+
+def native_bridge(app: Any) -> Callable:
+    """For the native server: a request from the socket runs through the app's
+    ASGI stack. The engine calls bridge(scope, start, body) on the loop thread;
+    start/body write the ASGI response messages to the engine request."""
+
+    async def bridge(scope: Dict[str, Any], start: Callable, body: Callable) -> None:
+        data = scope.pop("body", b"")
+        scope["asgi"] = {"version": "3.0", "spec_version": "2.3"}
+        scope["fastrapi.native"] = True
+        scope.setdefault("state", dict(getattr(app, "_fr_lifespan_state", None) or {}))
+        finished = asyncio.Event()
+        delivered = False
+
+        async def receive() -> Dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": data, "more_body": False}
+            await finished.wait()  # like a server: disconnect once the response is done
+            return {"type": "http.disconnect"}
+
+        async def send(message: Dict[str, Any]) -> None:
+            kind = message["type"]
+            if kind == "http.response.start":
+                start(message["status"], list(message.get("headers", ())))
+            elif kind == "http.response.body":
+                more = bool(message.get("more_body", False))
+                if body(bytes(message.get("body", b"")), more) < 0:
+                    raise OSError("the client disconnected")
+                if not more:
+                    finished.set()
+
+        _runtime.bind_loop(asyncio.get_running_loop())
+        try:
+            await app._stack()(scope, receive, send)
+        except Exception as exc:  # what a server does with it: log (the 500 went out)
+            _runtime.error_logger.error("Exception in ASGI application",
+                                        exc_info=(type(exc), exc, exc.__traceback__))
+
+    return bridge
+
+
+def server_error_middleware() -> Any:
+    """Starlette's ServerErrorMiddleware that also hands an unhandled exception
+    to a waiting TestClient(raise_server_exceptions=True) BEFORE the 500 goes
+    out (on the native server the client would otherwise see the 500 first)."""
+    from starlette.middleware.errors import ServerErrorMiddleware
+
+    class _ServerErrorMiddleware(ServerErrorMiddleware):
+        def _report(self, request: Any, exc: Exception) -> None:
+            app = request.scope.get("app")
+            sink = getattr(app, "_fr_exc_sink", None)
+            if sink is not None and request.scope.get("fastrapi.native"):
+                sink.append(exc)
+
+        def error_response(self, request: Any, exc: Exception) -> Any:
+            self._report(request, exc)
+            return super().error_response(request, exc)
+
+        def debug_response(self, request: Any, exc: Exception) -> Any:
+            self._report(request, exc)
+            return super().debug_response(request, exc)
+
+    return _ServerErrorMiddleware
