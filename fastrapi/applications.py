@@ -180,7 +180,13 @@ class _Running:
             pass
 
 
-class FastrAPI:
+from starlette.applications import Starlette  # noqa: E402
+
+
+class FastrAPI(Starlette):
+    """FastAPI's application class on the engine. Like FastAPI's it is a
+    ``starlette.applications.Starlette`` (plugins check that); Starlette's
+    __init__ is not run: the attributes it sets are set here."""
     def __init__(
         self,
         *,
@@ -428,6 +434,13 @@ class FastrAPI:
 
     def add_event_handler(self, event_type: str, func: Callable) -> None:
         self.router.add_event_handler(event_type, func)
+
+    def mount(self, path: str, app: Any, name: Optional[str] = None) -> None:
+        raise NotImplementedError(
+            "fastrapi does not serve app.mount() yet: the mounted app would never see a request")
+
+    def host(self, host: str, app: Any, name: Optional[str] = None) -> None:
+        raise NotImplementedError("fastrapi does not serve app.host() routes yet")
 
     def add_exception_handler(self, exc_class_or_status_code: Union[int, Type[Exception]],
                               handler: Callable) -> None:
