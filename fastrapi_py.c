@@ -236,6 +236,7 @@ typedef struct rctx {
     PyObject *gen;       /* async generator whose first step is suspended */
     PyObject *ctx;       /* the request's contextvars.Context (FastAPI: its task's) */
     PyObject *asgi;      /* ASGI requests: the face's channel (exceptions go there) */
+    PyObject *asgi_scope; /* ASGI requests: the server's scope (middleware keys) */
     int bstate, bstatus; /* the ASGI bridge: response state (FRPY_B_*) and status */
 } rctx;
 
@@ -1197,9 +1198,24 @@ static PyObject *frpy_scope(rctx *c) {
         rpat.buf ? rpat.buf : "", (Py_ssize_t)rpat.len, "route", c->plan->route);
 }
 
+/* An ASGI request's Request sees the server's scope (what middleware set:
+ * session, user, state...) plus what the engine knows (path params, route,
+ * the body it read, the app). */
+static PyObject *frpy_merge_asgi_scope(rctx *c, PyObject *engine) {
+    static const char *const keys[] = {"path_params", "body", "app", "route", "route_path"};
+    PyObject *d = PyDict_Copy(c->asgi_scope);
+    for (size_t i = 0; d && i < sizeof keys / sizeof keys[0]; i++) {
+        PyObject *v = PyDict_GetItemString(engine, keys[i]);
+        if (v && PyDict_SetItemString(d, keys[i], v) < 0) Py_CLEAR(d);
+    }
+    Py_DECREF(engine);
+    return d;
+}
+
 static PyObject *frpy_request(rctx *c) {
     if (c->request) return Py_NewRef(c->request);
     PyObject *scope = frpy_scope(c);
+    if (scope && c->asgi_scope) scope = frpy_merge_asgi_scope(c, scope);
     if (!scope) return NULL;
     c->request = PyObject_CallOneArg(FRPY.Request, scope);
     Py_DECREF(scope);
@@ -1395,6 +1411,7 @@ static void frpy_ctx_free(rctx *c) {
     Py_XDECREF(c->gen);
     Py_XDECREF(c->ctx);
     Py_XDECREF(c->asgi);
+    Py_XDECREF(c->asgi_scope);
     PyObject *srv = c->srv_ref;
     free(c);
     Py_XDECREF(srv);
@@ -2871,6 +2888,7 @@ static PyObject *frpy_server_set_bridge(server *s, PyObject *bridge) {
 
 typedef struct {
     PyObject *post;
+    PyObject *scope; /* the ASGI scope: what middleware put in it reaches the Request */
 } frpy_asgi;
 
 static void frpy_asgi_post(frpy_asgi *a, PyObject *item) {
@@ -2910,6 +2928,7 @@ static int frpy_asgi_body(void *ud, const char *data, size_t len, int more) {
                                     more ? Py_True : Py_False));
     if (!more) {
         Py_DECREF(a->post);
+        Py_DECREF(a->scope);
         PyMem_Free(a);
     }
     PyGILState_Release(st);
@@ -2919,7 +2938,10 @@ static int frpy_asgi_body(void *ud, const char *data, size_t len, int more) {
 /* A request of the ASGI face: unhandled exceptions go to its channel. */
 static void frpy_asgi_adopt(rctx *c) {
     const fr_sink *sk = c->req ? fr_req_sink(c->req) : NULL;
-    if (sk && sk->start == frpy_asgi_start) c->asgi = Py_NewRef(((frpy_asgi *)sk->ud)->post);
+    if (sk && sk->start == frpy_asgi_start) {
+        c->asgi = Py_NewRef(((frpy_asgi *)sk->ud)->post);
+        c->asgi_scope = Py_NewRef(((frpy_asgi *)sk->ud)->scope);
+    }
 }
 
 /* headers: ASGI's [(name, value)] byte pairs -> fr_header views (kept alive
@@ -2949,10 +2971,10 @@ static fr_header *frpy_asgi_headers(PyObject *list, size_t *n) {
 
 static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
     Py_buffer method, target, body;
-    PyObject *headers, *client, *post;
+    PyObject *headers, *client, *post, *scope;
     const char *scheme = "http";
-    if (!PyArg_ParseTuple(args, "y*y*Oy*OsO", &method, &target, &headers, &body, &client, &scheme,
-                          &post))
+    if (!PyArg_ParseTuple(args, "y*y*Oy*OsOO!", &method, &target, &headers, &body, &client, &scheme,
+                          &post, &PyDict_Type, &scope))
         return NULL;
     fr_request_desc d;
     memset(&d, 0, sizeof d);
@@ -2969,11 +2991,12 @@ static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
     int rc = -1;
     if (a && d.headers && frpy_pool_start() == 0) {
         a->post = Py_NewRef(post);
+        a->scope = Py_NewRef(scope);
         fr_sink sink = {frpy_asgi_start, frpy_asgi_body, a};
         Py_BEGIN_ALLOW_THREADS
         rc = fr_dispatch(s->app, &d, &sink);
         Py_END_ALLOW_THREADS
-        if (rc < 0) Py_DECREF(a->post);
+        if (rc < 0) { Py_DECREF(a->post); Py_DECREF(a->scope); }
     }
     PyMem_Free((void *)d.headers);
     PyBuffer_Release(&method);

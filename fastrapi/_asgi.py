@@ -113,7 +113,8 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
 
     client = scope.get("client")
     server.dispatch(scope["method"].encode("ascii"), _target(scope), scope.get("headers", []),
-                    body, tuple(client) if client else None, scope.get("scheme", "http"), post)
+                    body, tuple(client) if client else None, scope.get("scheme", "http"), post,
+                    scope)
     error: Optional[BaseException] = None
     while True:
         kind, value = await queue.get()

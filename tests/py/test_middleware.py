@@ -174,3 +174,53 @@ def test_unhandled_exception_in_handler_reaches_the_test_like_starlette():
             client(app).get("/boom")
         r = client(app, raise_server_exceptions=False).get("/boom")
         assert (r.status_code, r.text) == (500, "Internal Server Error")
+
+
+def test_fastapi_and_seed_import_paths_give_starlettes_classes():
+    import importlib
+    import starlette.middleware.cors as s_cors
+    import starlette.middleware.gzip as s_gzip
+    import starlette.middleware.httpsredirect as s_https
+    import starlette.middleware.sessions as s_sessions
+    import starlette.middleware.trustedhost as s_th
+    from fastrapi import middleware as m
+    assert m.CORSMiddleware is s_cors.CORSMiddleware
+    assert m.GZipMiddleware is s_gzip.GZipMiddleware
+    assert m.SessionMiddleware is s_sessions.SessionMiddleware
+    assert m.TrustedHostMiddleware is s_th.TrustedHostMiddleware
+    assert m.HTTPSRedirectMiddleware is s_https.HTTPSRedirectMiddleware
+    for sub, name, ref in (("cors", "CORSMiddleware", s_cors), ("gzip", "GZipMiddleware", s_gzip),
+                           ("trustedhost", "TrustedHostMiddleware", s_th),
+                           ("httpsredirect", "HTTPSRedirectMiddleware", s_https)):
+        ours = importlib.import_module(f"fastrapi.middleware.{sub}")
+        assert getattr(ours, name) is getattr(ref, name)
+    with pytest.raises(AttributeError):
+        m.NoSuchMiddleware  # noqa: B018
+
+
+def test_session_middleware_cookie_round_trip_like_fastapi():
+    from starlette.middleware.sessions import SessionMiddleware
+    results = []
+    for name in ("fastapi", "fastrapi"):
+        fw = framework(name)
+        app = fw.FastAPI()
+        app.add_middleware(SessionMiddleware, secret_key="k" * 32)
+
+        @app.get("/login")
+        def login(request: fw.Request):
+            request.session["user"] = "ann"
+            return "ok"
+
+        @app.get("/me")
+        def me(request: fw.Request):
+            return request.session.get("user")
+
+        if name == "fastapi":
+            from fastapi.testclient import TestClient
+        else:
+            from fastrapi.testclient import TestClient
+        with TestClient(app) as c:
+            r1 = c.get("/login")
+            r2 = c.get("/me")
+            results.append((r1.json(), "session=" in r1.headers["set-cookie"], r2.json()))
+    assert results[0] == results[1] == ("ok", True, "ann")

@@ -1,0 +1,1 @@
+from starlette.middleware.wsgi import WSGIMiddleware as WSGIMiddleware  # noqa: F401 (as FastAPI)
