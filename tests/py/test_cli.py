@@ -48,7 +48,7 @@ def _cmd(how):
     if how == "script":
         s = _script()
         if s is None:
-            pytest.skip("fastrapi console script not installed (pip install -e .)")
+            pytest.fail("fastrapi console script not installed: ./run-tests installs it (pip install -e .)")
         return [s]
     return [sys.executable, "-m", "fastrapi"]
 
