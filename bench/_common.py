@@ -138,3 +138,35 @@ def machine_info():
 def require(tool):
     if not shutil.which(tool):
         raise SystemExit("%s not found (Debian: apt-get install %s)" % (tool, tool))
+
+
+def run_rounds(servers, endpoints, check, args, name_width=22, label_width=20):
+    """Check each endpoint once per server (a failed check makes that cell
+    N/A), then run wrk over every (endpoint, server) for args.rounds rounds,
+    alternating the server order each round. servers: name -> (proc, port,
+    log). Returns (results {(name, key): [wrk result]}, na {(name, key): why})."""
+    import sys
+    na, results = {}, {}
+    for name, (_, port, _) in servers.items():
+        for key, _, method, path, want, _ in endpoints:
+            why = check(port, method, path, want)
+            if why:
+                na[(name, key)] = why
+                print("%s %s: N/A (%s)" % (name, key, why), file=sys.stderr)
+    order = list(servers)
+    for rnd in range(args.rounds):
+        for key, label, method, path, want, extra in endpoints:
+            for name in (order if rnd % 2 == 0 else order[::-1]):
+                proc, port, _ = servers[name]
+                if (name, key) in na or proc.poll() is not None:
+                    continue
+                res = run_wrk("http://127.0.0.1:%d%s" % (port, path), args.duration,
+                              args.connections, args.wrk_threads,
+                              script=extra.get("script"), headers=extra.get("headers", ()))
+                res.pop("raw")
+                res["round"] = rnd
+                results.setdefault((name, key), []).append(res)
+                print("round %d %-*s %-*s %9s req/s p99 %s errors %d non2xx %d" % (
+                    rnd + 1, label_width, label, name_width, name, fmt_rps(res["rps"]),
+                    fmt_ms(res["p99_ms"]), res["errors"], res["non2xx"]), file=sys.stderr)
+    return results, na

@@ -25,7 +25,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (BENCH, ROOT, fmt_ms, fmt_rps, free_port, http_get,  # noqa: E402
-                     machine_info, median, require, run_wrk, stop, wait_ready)
+                     machine_info, median, require, run_rounds, stop, wait_ready)
 
 VENV = os.path.join(ROOT, "build", "bench-venv")
 SERVE = os.path.join(BENCH, "apps", "serve.py")
@@ -181,28 +181,7 @@ def main():
                 continue
             servers[name] = (proc, port, log)
 
-        for name, (proc, port, _) in servers.items():
-            for key, _, method, path, want, _ in endpoints:
-                why = check(port, method, path, want)
-                if why:
-                    na[(name, key)] = why
-                    print("%s %s: N/A (%s)" % (name, key, why), file=sys.stderr)
-
-        order = list(servers)
-        for rnd in range(args.rounds):
-            for key, label, method, path, want, extra in endpoints:
-                for name in (order if rnd % 2 == 0 else order[::-1]):
-                    proc, port, _ = servers[name]
-                    if (name, key) in na or proc.poll() is not None:
-                        continue
-                    res = run_wrk("http://127.0.0.1:%d%s" % (port, path), args.duration,
-                                  args.connections, args.wrk_threads,
-                                  script=extra.get("script"), headers=extra.get("headers", ()))
-                    res.pop("raw")
-                    results.setdefault((name, key), []).append(res)
-                    print("round %d %-20s %-22s %9s req/s p99 %s errors %d non2xx %d" % (
-                        rnd + 1, label, name, fmt_rps(res["rps"]), fmt_ms(res["p99_ms"]),
-                        res["errors"], res["non2xx"]), file=sys.stderr)
+        results, na = run_rounds(servers, endpoints, check, args, name_width=22, label_width=20)
         for name, (proc, _, _) in servers.items():
             if proc.poll() is not None:
                 failed.setdefault(name, "died during the run (status %s)" % proc.returncode)

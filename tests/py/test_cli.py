@@ -17,6 +17,8 @@ import pytest
 
 from helpers import ROOT, free_port, wait_port
 
+# Every test here stops servers with SIGTERM/SIGINT and checks process groups;
+# Windows has neither. CI (Linux) never skips these.
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 APP = """\
