@@ -237,6 +237,7 @@ typedef struct rctx {
     PyObject *ctx;       /* the request's contextvars.Context (FastAPI: its task's) */
     PyObject *asgi;      /* ASGI requests: the face's channel (exceptions go there) */
     PyObject *asgi_scope; /* ASGI requests: the server's scope (middleware keys) */
+    struct frpy_asgi *asgi_ch; /* ASGI requests: holds the channel open until freed */
     int bstate, bstatus; /* the ASGI bridge: response state (FRPY_B_*) and status */
 } rctx;
 
@@ -1396,6 +1397,8 @@ static int frpy_param(rctx *c, pparam *p, PyObject **out) {
 /* ------------------------------------------------------------------ */
 /* responses                                                           */
 
+static void frpy_asgi_release(struct frpy_asgi *a);
+
 static void frpy_ctx_free(rctx *c) {
     Py_XDECREF(c->owned);
     Py_XDECREF(c->errors);
@@ -1412,6 +1415,7 @@ static void frpy_ctx_free(rctx *c) {
     Py_XDECREF(c->ctx);
     Py_XDECREF(c->asgi);
     Py_XDECREF(c->asgi_scope);
+    if (c->asgi_ch) frpy_asgi_release(c->asgi_ch);
     PyObject *srv = c->srv_ref;
     free(c);
     Py_XDECREF(srv);
@@ -2591,7 +2595,8 @@ static void frpy_after(rctx *c) {
     }
     PyObject *coro = PyObject_CallFunctionObjArgs(
         FRPY.rt_after, c->result ? c->result : Py_None, c->bg ? c->bg : Py_None,
-        c->teardowns ? c->teardowns : Py_None, c->exc ? c->exc : Py_None, NULL);
+        c->teardowns ? c->teardowns : Py_None, c->exc ? c->exc : Py_None, c->plan->route,
+        c->asgi ? c->asgi : Py_None, c->rt->srv->pyapp, NULL);
     if (!coro || frpy_schedule_task(c, coro, JOB_AFTER) < 0) {
         Py_XDECREF(coro);
         frpy_log_exception(c, "background tasks");
@@ -2886,9 +2891,11 @@ static PyObject *frpy_server_set_bridge(server *s, PyObject *bridge) {
  * to a Python callable `post` as ("start", (status, headers)) and
  * ("body", (bytes, more)) items, from whichever thread finishes it */
 
-typedef struct {
+typedef struct frpy_asgi {
     PyObject *post;
     PyObject *scope; /* the ASGI scope: what middleware put in it reaches the Request */
+    int refs;        /* the sink until its last call, the request's context until
+                        freed (post-response work done); under the GIL */
 } frpy_asgi;
 
 static void frpy_asgi_post(frpy_asgi *a, PyObject *item) {
@@ -2897,6 +2904,16 @@ static void frpy_asgi_post(frpy_asgi *a, PyObject *item) {
     if (!r) PyErr_Clear();
     Py_XDECREF(r);
     Py_DECREF(item);
+}
+
+/* The last holder gone: the request is over, background tasks and
+ * teardowns included; the face's call returns then, as Starlette's does. */
+static void frpy_asgi_release(frpy_asgi *a) {
+    if (--a->refs > 0) return;
+    frpy_asgi_post(a, Py_BuildValue("(sO)", "done", Py_None));
+    Py_DECREF(a->post);
+    Py_DECREF(a->scope);
+    PyMem_Free(a);
 }
 
 static void frpy_asgi_start(void *ud, int status, const fr_header *h, size_t n) {
@@ -2926,11 +2943,7 @@ static int frpy_asgi_body(void *ud, const char *data, size_t len, int more) {
     PyGILState_STATE st = PyGILState_Ensure();
     frpy_asgi_post(a, Py_BuildValue("(s(y#O))", "body", data ? data : "", (Py_ssize_t)len,
                                     more ? Py_True : Py_False));
-    if (!more) {
-        Py_DECREF(a->post);
-        Py_DECREF(a->scope);
-        PyMem_Free(a);
-    }
+    if (!more) frpy_asgi_release(a);
     PyGILState_Release(st);
     return 0;
 }
@@ -2941,6 +2954,8 @@ static void frpy_asgi_adopt(rctx *c) {
     if (sk && sk->start == frpy_asgi_start) {
         c->asgi = Py_NewRef(((frpy_asgi *)sk->ud)->post);
         c->asgi_scope = Py_NewRef(((frpy_asgi *)sk->ud)->scope);
+        c->asgi_ch = sk->ud;
+        c->asgi_ch->refs++;
     }
 }
 
@@ -2992,6 +3007,7 @@ static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
     if (a && d.headers && frpy_pool_start() == 0) {
         a->post = Py_NewRef(post);
         a->scope = Py_NewRef(scope);
+        a->refs = 1;
         fr_sink sink = {frpy_asgi_start, frpy_asgi_body, a};
         Py_BEGIN_ALLOW_THREADS
         rc = fr_dispatch(s->app, &d, &sink);

@@ -99,13 +99,8 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
     except _Disconnected:
         return
     queue: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
-    done = False
 
     def post(item: Tuple[str, Any]) -> None:  # any thread, with the GIL
-        if done and item[0] == "exception":  # after the response (background task, teardown)
-            exc = item[1]
-            _runtime.error_logger.error("Exception after the response", exc_info=(type(exc), exc, exc.__traceback__))
-            return
         try:
             loop.call_soon_threadsafe(queue.put_nowait, item)
         except RuntimeError:  # the loop is gone (client or server shut down)
@@ -116,7 +111,8 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
                     body, tuple(client) if client else None, scope.get("scheme", "http"), post,
                     scope)
     error: Optional[BaseException] = None
-    while True:
+    sent = False
+    while True:  # until "done": background tasks and teardowns have run, as in Starlette
         kind, value = await queue.get()
         if kind == "start":
             status, headers = value
@@ -124,13 +120,14 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
         elif kind == "body":
             data, more = value
             await send({"type": "http.response.body", "body": data, "more_body": more})
-            if not more:
-                done = True
-                break
-        elif kind == "exception":  # an unhandled exception: the 500 is on its way
-            if inner:
+            sent = not more
+        elif kind == "exception":
+            if inner and not sent:  # before the response: the middleware sees it
                 raise value
-            error = value
+            if error is None:  # the 500 is on its way, or a background task failed
+                error = value
+        elif kind == "done":
+            break
     if error is not None:
         # like Starlette's ServerErrorMiddleware: the server (or TestClient)
         # sees the exception after the 500 response was sent

@@ -224,18 +224,21 @@ async def unwind_error(gens: List[Any], exc: BaseException) -> BaseException:
 
 
 async def after_response(bg: Any, bg2: Any, teardowns: Optional[List[Any]],
-                         exc: Optional[BaseException]) -> None:
+                         exc: Optional[BaseException], route: Any = None, channel: Any = None,
+                         app: Any = None) -> None:
+    """Post-response work. A failure is reported like one in the handler:
+    to the ASGI server (raised out of the app call, as Starlette does) or
+    to the log and a waiting TestClient."""
     task = bg if bg is not None else bg2
     if task is not None:
         try:
             await task()
-        except Exception:
-            error_logger.exception("Exception in background task")
+        except Exception as e:
+            log_exc(route, "Exception in background task", e, channel, app)
     if teardowns:
         out = await unwind(teardowns, exc)
         if out is not None and out is not exc:
-            error_logger.error("Exception in dependency teardown",
-                               exc_info=(type(out), out, out.__traceback__))
+            log_exc(route, "Exception in dependency teardown", out, channel, app)
 
 
 def format_exc(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import httpx
 import pytest
@@ -218,7 +219,14 @@ def test_uvicorn_serves_fastrapi_like_fastapi(tmp_path):
                 for st, hdrs, body in answers[name]:  # the redirect names this server's port
                     if "location" in hdrs:
                         hdrs["location"] = hdrs["location"].replace(f":{port}/", ":PORT/")
-                answers[name].append(c.get("/state").json())
+                # uvicorn answers the next request while the last one's background
+                # task may still run (ASGI orders nothing between them): wait, bounded
+                for _ in range(100):
+                    state = c.get("/state").json()
+                    if state["bg"]:
+                        break
+                    time.sleep(0.02)
+                answers[name].append(state)
         finally:
             proc.terminate()
             out, err = proc.communicate(timeout=20)
@@ -240,3 +248,49 @@ def test_native_testclient_serves_routes_added_after_it_started():
 
         assert c.get("/later").json() == "later"
         assert c.get("/").json() == {"hello": "world"}
+
+
+def _bg_app(fw):
+    app = fw.FastAPI()
+    app.extra_state = done = []
+
+    async def slow(tag):
+        await asyncio.sleep(0.2)
+        done.append(tag)
+
+    def fail():
+        raise ValueError("bg failed")
+
+    @app.get("/slow")
+    def slow_route(tasks: fw.BackgroundTasks):
+        tasks.add_task(slow, "a")
+        return "ok"
+
+    @app.get("/fail")
+    async def fail_route(tasks: fw.BackgroundTasks):
+        tasks.add_task(fail)
+        return "ok"
+
+    return app
+
+
+def test_asgi_call_returns_after_background_tasks():
+    """Starlette runs background tasks inside the app call: when
+    ASGITransport hands back the response, they have run."""
+    async def go(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.get("/slow")
+            return r.json(), list(app.extra_state)
+    for name in ("fastapi", "fastrapi"):
+        assert asyncio.run(go(_bg_app(framework(name)))) == ("ok", ["a"]), name
+
+
+def test_background_task_exception_reaches_starlette_testclient():
+    from starlette.testclient import TestClient
+    for name in ("fastapi", "fastrapi"):
+        app = _bg_app(framework(name))
+        with pytest.raises(ValueError, match="bg failed"):
+            TestClient(app).get("/fail")
+        r = TestClient(app, raise_server_exceptions=False).get("/fail")
+        assert (r.status_code, r.json()) == (200, "ok"), name
