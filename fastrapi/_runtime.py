@@ -226,19 +226,24 @@ async def unwind_error(gens: List[Any], exc: BaseException) -> BaseException:
 async def after_response(bg: Any, bg2: Any, teardowns: Optional[List[Any]],
                          exc: Optional[BaseException], route: Any = None, channel: Any = None,
                          app: Any = None) -> None:
-    """Post-response work. A failure is reported like one in the handler:
-    to the ASGI server (raised out of the app call, as Starlette does) or
-    to the log and a waiting TestClient."""
+    """Post-response work. A failure goes to the ASGI server (raised out of
+    the app call, as Starlette does) or, on the native server, to the log."""
+    def report(what: str, e: BaseException) -> None:
+        if channel is not None:
+            log_exc(route, what, e, channel, app)
+        else:  # the native server: the response is out, a TestClient has moved on
+            error_logger.error(what, exc_info=(type(e), e, e.__traceback__))
+
     task = bg if bg is not None else bg2
     if task is not None:
         try:
             await task()
         except Exception as e:
-            log_exc(route, "Exception in background task", e, channel, app)
+            report("Exception in background task", e)
     if teardowns:
         out = await unwind(teardowns, exc)
         if out is not None and out is not exc:
-            log_exc(route, "Exception in dependency teardown", out, channel, app)
+            report("Exception in dependency teardown", out)
 
 
 def format_exc(exc: BaseException) -> str:
