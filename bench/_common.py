@@ -1,4 +1,4 @@
-"""Helpers shared by bench_c.py and bench_py.py (standard library only)."""
+"""Helpers shared by the bench/ scripts (standard library only)."""
 import datetime
 import http.client
 import os
@@ -34,6 +34,23 @@ def http_get(port, path, method="GET", body=None, headers=None, timeout=5.0):
         conn.close()
 
 
+def check_json(port, method, path, want, body=None, headers=None):
+    """None if the request answers 200 with JSON equal to want, else a reason."""
+    import json
+    try:
+        status, data = http_get(port, path, method=method, body=body, headers=headers,
+                                timeout=10)
+    except OSError as e:
+        return "error: %s" % e
+    if status != 200:
+        return "status %d" % status
+    try:
+        got = json.loads(data)
+    except ValueError:
+        return "not JSON: %r" % data[:60]
+    return None if got == want else "wrong answer %s" % json.dumps(got)[:60]
+
+
 def wait_ready(port, path, proc, timeout=30.0):
     """Poll until GET path answers (any status). Returns None or a reason."""
     deadline = time.monotonic() + timeout
@@ -58,6 +75,22 @@ def stop(proc, timeout=15.0):
             proc.wait(timeout)
 
 
+def stop_group(proc, timeout=5.0):
+    """Stop a server started with start_new_session=True: SIGTERM to its
+    process group (the server and whatever it forked), then SIGKILL to what
+    is left of the group once the server exited or after timeout."""
+    import signal
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
@@ -68,7 +101,7 @@ def _ms(text):
 
 def run_wrk(url, duration, connections, threads, script=None, headers=()):
     """Run wrk (no pipelining: one request in flight per connection).
-    Returns {"rps", "p50_ms", "p99_ms", "errors", "non2xx", "raw"}."""
+    Returns {"rps", "requests", "p50_ms", "p99_ms", "errors", "non2xx", "raw"}."""
     cmd = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--latency"]
     for h in headers:
         cmd += ["-H", h]
@@ -77,10 +110,14 @@ def run_wrk(url, duration, connections, threads, script=None, headers=()):
     cmd.append(url)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
     out = r.stdout + r.stderr
-    res = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "non2xx": 0, "raw": out}
+    res = {"rps": None, "requests": None, "p50_ms": None, "p99_ms": None, "errors": 0,
+           "non2xx": 0, "raw": out}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if m:
         res["rps"] = float(m.group(1))
+    m = re.search(r"^\s*(\d+) requests in ", out, re.M)
+    if m:
+        res["requests"] = int(m.group(1))
     for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
         m = re.search(r"^\s+%s(?:\.000)?%%\s+(\S+)" % pct, out, re.M)
         if m:
@@ -140,15 +177,89 @@ def require(tool):
         raise SystemExit("%s not found (Debian: apt-get install %s)" % (tool, tool))
 
 
-def run_rounds(servers, endpoints, check, args, name_width=22, label_width=20):
+def tree_pids(pid):
+    """pid and all its descendants (Linux /proc; [pid] elsewhere)."""
+    children = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return [pid]
+    for d in names:
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
+
+
+def tree_cpu_seconds(pid):
+    """User + system CPU seconds used so far by pid and its live descendants
+    (all their threads), from /proc/<pid>/stat; None where /proc is missing."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, seen = 0, False
+    for p in tree_pids(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            seen = True
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / tick if seen else None
+
+
+def tree_rss_bytes(pid):
+    """Resident memory (VmRSS) of pid plus its live descendants, in bytes."""
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def raise_nofile(want):
+    """Raise this process's soft RLIMIT_NOFILE towards want (children inherit
+    it). Returns the soft limit in force afterwards."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def run_rounds(servers, endpoints, check, args, name_width=22, label_width=20, na=None):
     """Check each endpoint once per server (a failed check makes that cell
     N/A), then run wrk over every (endpoint, server) for args.rounds rounds,
     alternating the server order each round. servers: name -> (proc, port,
-    log). Returns (results {(name, key): [wrk result]}, na {(name, key): why})."""
+    log). na: {(name, key): why} cells not to check nor measure. Each wrk
+    result also gets the server's CPU use over the run ("cpu_us_per_req",
+    from /proc: the process and its children). Returns (results {(name,
+    key): [wrk result]}, na {(name, key): why})."""
     import sys
-    na, results = {}, {}
+    na, results = dict(na or {}), {}
     for name, (_, port, _) in servers.items():
         for key, _, method, path, want, _ in endpoints:
+            if (name, key) in na:
+                continue
             why = check(port, method, path, want)
             if why:
                 na[(name, key)] = why
@@ -160,10 +271,15 @@ def run_rounds(servers, endpoints, check, args, name_width=22, label_width=20):
                 proc, port, _ = servers[name]
                 if (name, key) in na or proc.poll() is not None:
                     continue
+                cpu0 = tree_cpu_seconds(proc.pid)
                 res = run_wrk("http://127.0.0.1:%d%s" % (port, path), args.duration,
                               args.connections, args.wrk_threads,
                               script=extra.get("script"), headers=extra.get("headers", ()))
+                cpu1 = tree_cpu_seconds(proc.pid)
                 res.pop("raw")
+                res["cpu_us_per_req"] = None
+                if cpu0 is not None and cpu1 is not None and res["requests"]:
+                    res["cpu_us_per_req"] = (cpu1 - cpu0) * 1e6 / res["requests"]
                 res["round"] = rnd
                 results.setdefault((name, key), []).append(res)
                 print("round %d %-*s %-*s %9s req/s p99 %s errors %d non2xx %d" % (

@@ -24,7 +24,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (BENCH, ROOT, fmt_ms, fmt_rps, free_port, http_get,  # noqa: E402
+from _common import (BENCH, ROOT, check_json, fmt_ms, fmt_rps, free_port,  # noqa: E402
                      machine_info, median, require, run_rounds, stop, wait_ready)
 
 VENV = os.path.join(ROOT, "build", "bench-venv")
@@ -123,18 +123,7 @@ def check(port, method, path, want):
         headers = {"Content-Type": "application/json"}
     if path == "/deps":
         headers = {"Authorization": "Bearer " + TOKEN}
-    try:
-        status, data = http_get(port, path, method=method, body=body, headers=headers,
-                                timeout=10)
-    except OSError as e:
-        return "error: %s" % e
-    if status != 200:
-        return "status %d" % status
-    try:
-        got = json.loads(data)
-    except ValueError:
-        return "not JSON: %r" % data[:60]
-    return None if got == want else "wrong answer %s" % json.dumps(got)[:60]
+    return check_json(port, method, path, want, body, headers)
 
 
 def main():

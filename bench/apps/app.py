@@ -1,7 +1,8 @@
-"""One benchmark app, run unchanged by three frameworks.
+"""One benchmark app, run unchanged by every FastAPI-shaped framework.
 
 BENCH_FRAMEWORK selects the import:
     fastapi        FastAPI (served by uvicorn, see serve.py)
+    fastapi-granian  FastAPI served by granian
     fastrapi       this repository's fastrapi (C engine)
     fastrapi-pypi  FastrAPI from PyPI (the Rust/Axum one), in its own venv
 
@@ -18,6 +19,11 @@ Endpoints (all answer JSON):
     GET  /deps                  3-level dependency chain (generator -> async ->
                                 sync) + OAuth2PasswordBearer (Authorization:
                                 Bearer <token>)   {"user":..,"db":..,"token":..}
+    GET  /params/{item_id}?q=..&limit=..   path + query {"item_id":N,"q":..,"limit":N}
+    POST /order                 the ~10 KB Order document (workload.py) validated
+                                by pydantic       workload.order_summary()
+    GET  /list                  response_model=List[Row], 100 objects
+    GET  /db/{row_id}           one SQLite row (stdlib sqlite3, BENCH_SQLITE)
 """
 import os
 import sys
@@ -25,16 +31,19 @@ from typing import List
 
 from pydantic import BaseModel
 
+import workload
+from workload import Order, Row
+
 FRAMEWORK = os.environ.get("BENCH_FRAMEWORK", "fastapi")
 SKIPPED = {}  # endpoint -> why it could not be registered
 
-if FRAMEWORK == "fastapi":
+if FRAMEWORK.startswith("fastapi"):
     from fastapi import FastAPI as App
 else:
     from fastrapi import FastrAPI as App
 
 try:
-    if FRAMEWORK == "fastapi":
+    if FRAMEWORK.startswith("fastapi"):
         from fastapi import Depends
         from fastapi.security import OAuth2PasswordBearer
     else:
@@ -114,8 +123,33 @@ def _deps():
         return profile
 
 
+def _params():
+    @app.get("/params/{item_id}")
+    def params(item_id: int, q: str = "", limit: int = 10):
+        return {"item_id": item_id, "q": q, "limit": limit}
+
+
+def _order():
+    @app.post("/order")
+    def order(order: Order):
+        return workload.order_summary(order)
+
+
+def _list():
+    @app.get("/list", response_model=List[Row])
+    def rows():
+        return workload.ROWS
+
+
+def _db():
+    @app.get("/db/{row_id}")
+    def db(row_id: int):
+        return workload.db_row(row_id)
+
+
 for _path, _fn in (("/hello", _hello), ("/hello-async", _hello_async),
                    ("/items/{item_id}", _items), ("/search", _search), ("/echo", _echo),
-                   ("/deps", _deps)):
+                   ("/deps", _deps), ("/params/{item_id}", _params), ("/order", _order),
+                   ("/list", _list), ("/db/{row_id}", _db)):
     if _path not in SKIPPED:
         _register(_path, _fn)
