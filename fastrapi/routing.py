@@ -180,7 +180,7 @@ class APIRoute(routing.Route):
         self.endpoint = endpoint
         if isinstance(response_model, DefaultPlaceholder):
             ret = get_typed_signature(endpoint).return_annotation
-            if ret is inspect.Signature.empty or lenient_issubclass(ret, Response) or ret is None:
+            if ret is inspect.Signature.empty or lenient_issubclass(ret, Response) or ret is None or ret is type(None):
                 response_model = None
             else:
                 response_model = ret

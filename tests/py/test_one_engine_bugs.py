@@ -336,3 +336,21 @@ def test_request_json_invalid_raises_in_the_test(raising_pair, body):
             client.post("/json", content=body, headers={"content-type": "application/json"})
         errors.append((ei.value.msg, ei.value.pos))
     assert errors[1] == errors[0]
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_none_return_annotation_with_204(name):
+    """`-> None` on a 204 route is no response model (FastAPI accepts it;
+    fastrapi asserted 'Status code 204 must not have a response body')."""
+    fw = framework(name)
+    app = fw.FastAPI()
+
+    @app.delete("/x", status_code=204)
+    def delete() -> None:
+        return None
+
+    assert app.openapi()["paths"]["/x"]["delete"]["responses"] == {
+        "204": {"description": "Successful Response"}}
+    client = __import__(f"{name}.testclient", fromlist=["TestClient"]).TestClient
+    r = client(app).delete("/x")
+    assert (r.status_code, r.content) == (204, b"")
