@@ -18,7 +18,7 @@
  *   FR_MALLOC(n) / FR_REALLOC(p,n) / FR_FREE(p)   allocator   (malloc/realloc/free)
  *   FR_ENABLE_LINES          0   #line directives pointing at src/ (debuggers, sanitizers)
  *   FR_USE_POLL              0   force the poll() backend instead of epoll/kqueue
- *   FR_ENABLE_ZLIB           0   gzip compression (fr_gzip_*, GZipMiddleware); link with -lz
+ *   FR_ENABLE_ZLIB           0   gzip (fr_gzip_*, GZipMiddleware), WebSocket permessage-deflate; -lz
  *   FR_MAX_HEADER_BYTES  16384   request line + headers; 431 beyond
  *   FR_MAX_HEADERS         100   header fields per request; 431 beyond
  *   FR_MAX_URI_BYTES      8192   request-target length; 414 beyond
@@ -30,8 +30,18 @@
  *   FR_MAX_ROUTE_PARAMS     16   {params} per route pattern
  *   FR_MAX_CHUNK_LINE_BYTES 4096 chunk-size/extension or trailer line; 400 beyond
  *   FR_MAX_TRAILERS         64   trailer fields after a chunked body; 400 beyond
+ *   FR_MAX_MULTIPART_FIELDS 1000       fields per multipart/urlencoded form; 400 beyond
+ *   FR_MAX_MULTIPART_FILES  1000       files per multipart form; 400 beyond
+ *   FR_MAX_MULTIPART_PART_BYTES 1048576  bytes of one form field (files unlimited); 400
+ *   FR_MAX_MULTIPART_HEADERS   8       header lines per multipart part
+ *   FR_MAX_MULTIPART_HEADER_BYTES 4224 bytes per multipart header line
+ *   FR_MAX_MULTIPART_BOUNDARY  256     multipart boundary length
  *   FR_BODY_TIMEOUT_MS   30000   body must arrive within (after the head); 408
  *   FR_POOL_THREADS         40   most worker threads of an fr_pool (blocking jobs)
+ *   FR_WS_MAX_MESSAGE  1048576   WebSocket message (decompressed); close 1009 beyond
+ *   FR_WS_MAX_SEND_QUEUE 1048576 bytes queued unsent per WebSocket; sends get FR_WS_EFULL
+ *   FR_WS_PING_INTERVAL_MS 20000 ping a silent WebSocket; silent one more interval: 1011
+ *   FR_WS_CLOSE_TIMEOUT_MS  5000 wait for the peer's close frame, then drop TCP
  *   Runtime equivalents live in fr_config (zero = default).
  *
  * EXAMPLE  (cc -O2 hello.c -o hello -lpthread)
@@ -84,6 +94,27 @@
  *       d.nheaders = 1;
  *       fr_dispatch(app, &d, &sink);     // 0, or -1 (bad descriptor / OOM)
  *
+ * NATIVE MODULES (C handlers loaded by a running engine, e.g. the Python app)
+ *   Compile handlers WITHOUT FASTRAPI_IMPLEMENTATION into a shared library
+ *   with FR_NATIVE_MODULE(); once in it: the host checks that descriptor
+ *   (FASTRAPI_VERSION_MAJOR.MINOR + public struct sizes, fr_native_check)
+ *   before registering FR_NATIVE_EXPORT handlers with fr_route, and the
+ *   library's fr_* calls use the host's engine. See native.h.
+ *
+ * MIDDLEWARE
+ *   Starlette's CORS, GZip (FR_ENABLE_ZLIB, -lz), TrustedHost and
+ *   HTTPSRedirect middlewares wrap the handlers in C, the first added
+ *   outermost, for socket and fr_dispatch requests; fr_app_use adds your own
+ *   (before the handler: may answer early; after: may edit status, headers
+ *   and filter the body). See middleware.h, "the middleware chain".
+ *
+ *       fr_str any = FR_STR("*");
+ *       fr_cors_config cors = {0};
+ *       cors.allow_origins = &any;
+ *       cors.num_allow_origins = 1;
+ *       fr_app_use_cors(app, &cors, NULL);  // before fr_serve; -1 if refused
+ *       fr_app_use_gzip(app, NULL, NULL);   // minimum_size 500, level 9
+ *
  * LICENSE: MIT (see end of file).
  */
 
@@ -123,6 +154,15 @@ extern "C" {
 #else
 #  define FR_API extern
 #endif
+
+/* Version of this header (yyjson's YYJSON_VERSION_*). A native module (a
+ * library of handlers loaded at run time, native.h) is accepted by a running
+ * engine only when MAJOR.MINOR match; MINOR moves whenever a public struct
+ * or function signature changes. Not options: never define them yourself. */
+#define FASTRAPI_VERSION_MAJOR 0
+#define FASTRAPI_VERSION_MINOR 1
+#define FASTRAPI_VERSION_PATCH 0
+#define FASTRAPI_VERSION_STRING "0.1.0"
 
 #ifndef FR_ENABLE_LINES
 #define FR_ENABLE_LINES 0
@@ -191,6 +231,35 @@ extern "C" {
 #define FR_MAX_TRAILERS 64
 #endif
 
+/* multipart/form-data (src/multipart.h); runtime knobs in fr_mp_limits.
+ * Fields (non-file parts) and files per body: stop a body of millions of
+ * tiny parts from costing one object each (Starlette's max_fields /
+ * max_files, 400 beyond). */
+#ifndef FR_MAX_MULTIPART_FIELDS
+#define FR_MAX_MULTIPART_FIELDS 1000
+#endif
+#ifndef FR_MAX_MULTIPART_FILES
+#define FR_MAX_MULTIPART_FILES 1000
+#endif
+/* Data bytes of one field (files are streamed, not held): stops a "text
+ * field" from holding the whole upload in memory (Starlette's
+ * max_part_size, 400 beyond). */
+#ifndef FR_MAX_MULTIPART_PART_BYTES
+#define FR_MAX_MULTIPART_PART_BYTES (1024 * 1024)
+#endif
+/* Header lines per part and bytes per line (python-multipart's 8 and
+ * 4096 + 128): part headers are buffered in the parser, these bound it. */
+#ifndef FR_MAX_MULTIPART_HEADERS
+#define FR_MAX_MULTIPART_HEADERS 8
+#endif
+#ifndef FR_MAX_MULTIPART_HEADER_BYTES
+#define FR_MAX_MULTIPART_HEADER_BYTES 4224
+#endif
+/* Boundary length (RFC 2046 says 70; python-multipart accepts 256). */
+#ifndef FR_MAX_MULTIPART_BOUNDARY
+#define FR_MAX_MULTIPART_BOUNDARY 256
+#endif
+
 /* {param} captures per route. Stops unbounded per-request capture arrays. */
 #ifndef FR_MAX_ROUTE_PARAMS
 #define FR_MAX_ROUTE_PARAMS 16
@@ -216,6 +285,32 @@ extern "C" {
 #define FR_ENABLE_ZLIB 0
 #endif
 
+/* WebSocket message size (after permessage-deflate decompression). Stops
+ * memory exhaustion by huge or decompression-bomb messages (close 1009).
+ * Runtime knob: fr_ws_config.max_message. */
+#ifndef FR_WS_MAX_MESSAGE
+#define FR_WS_MAX_MESSAGE (1024 * 1024)
+#endif
+
+/* Bytes queued for one WebSocket and not yet written. Stops a slow (or
+ * never) reading client from making the server buffer without bound: sends
+ * beyond it fail with FR_WS_EFULL. Runtime knob: fr_ws_config.max_send_queue. */
+#ifndef FR_WS_MAX_SEND_QUEUE
+#define FR_WS_MAX_SEND_QUEUE (1024 * 1024)
+#endif
+
+/* A WebSocket silent this long is pinged; silent for a second interval it is
+ * closed (1011). Stops dead peers from holding connections forever. */
+#ifndef FR_WS_PING_INTERVAL_MS
+#define FR_WS_PING_INTERVAL_MS 20000
+#endif
+
+/* How long the closing handshake may take before TCP is dropped. Stops
+ * peers that never answer a close frame from holding the connection. */
+#ifndef FR_WS_CLOSE_TIMEOUT_MS
+#define FR_WS_CLOSE_TIMEOUT_MS 5000
+#endif
+
 #ifndef FR_MALLOC
 #include <stdlib.h>
 #define FR_MALLOC(n) malloc(n)
@@ -231,7 +326,12 @@ typedef struct fr_str {
     size_t len;
 } fr_str;
 
+/* FR_STR("literal"): a view of a string literal (its length without strlen). */
+#ifdef __cplusplus
+#define FR_STR(lit) (fr_str{(lit), sizeof(lit) - 1})
+#else
 #define FR_STR(lit) ((fr_str){(lit), sizeof(lit) - 1})
+#endif
 
 /* Runtime allocator (yyjson_alc style). A zeroed/NULL allocator means
  * FR_MALLOC/FR_REALLOC/FR_FREE. */
@@ -929,6 +1029,37 @@ FR_API int fr_http_write_head(fr_buf *out, const fr_http_res_head *h);
  * last-chunk "0\r\n\r\n". 0, or -1 on OOM / NULL data with len > 0. */
 FR_API int fr_http_write_chunk(fr_buf *out, const void *data, size_t len);
 
+/* ---- behind a proxy (uvicorn's ProxyHeadersMiddleware rule) ----
+ * `trusted` is a forwarded_allow_ips list: exactly "*" trusts every peer;
+ * otherwise a comma list (items trimmed) of IP addresses ("127.0.0.1",
+ * "::1", "fe80::1%eth0"), networks ("10.0.0.0/8", "10.0.0.0/255.0.0.0",
+ * "fd00::/8"; host bits set = not a network) and other literals compared
+ * byte for byte with a host that is not an address (a unix socket path).
+ * Addresses are read as Python's ipaddress reads them (no leading zeros in
+ * IPv4, IPv4 and IPv6 never equal). A NULL trusted.buf trusts nobody. */
+
+/* 1 if `host` (an address as text) is trusted; an empty host only by "*". */
+FR_API int fr_http_trusts(fr_str trusted, fr_str host);
+
+typedef struct fr_forwarded {
+    fr_str client;   /* client the proxies report (view into a header value); len 0 = keep the peer */
+    int client_port; /* its port ("host:port", "[v6]:port"), else 0 */
+    fr_str scheme;   /* "http", "https", "ws" or "wss" (static); len 0 = keep */
+} fr_forwarded;
+
+/* What a trusted proxy says about the request. Only when `peer` (the
+ * connecting address as text) is trusted: the scheme from the LAST
+ * X-Forwarded-Proto header (trimmed; one of http/https/ws/wss, exact case,
+ * else ignored) and the client from the X-Forwarded-For headers (all of
+ * them, as one comma list): with "*" the first entry, otherwise the nearest
+ * entry, walking back from the end, whose host is not trusted itself (the
+ * first one when all are). An entry is "host", "host:port", "[v6]" or
+ * "[v6]:port" (a port is what Python's int() reads; out of int range = 0).
+ * An empty host leaves the client alone. Returns 1 if peer is trusted (out
+ * filled, possibly with nothing), 0 if not or on bad arguments (out zeroed). */
+FR_API int fr_http_forwarded(fr_str trusted, fr_str peer, const fr_header *headers, size_t n,
+                             fr_forwarded *out);
+
 /* ---- router.h: radix-tree router ---- */
 
 /* Pattern syntax: "/users/{id}", "/users/{id:int}", "/x/{v:float}",
@@ -1333,7 +1464,9 @@ FR_API void *fr_di_result(const fr_di_ctx *ctx);
  *    the engine sends the head with the GET body's content-length and no
  *    body bytes. 1xx/204/304 responses carry neither body nor length.
  *  - Graceful stop (fr_stop, SIGINT/SIGTERM): stop accepting, close idle
- *    connections, let in-flight requests (pending ones included) finish
+ *    keep-alive connections (a FIN: nothing unread), let in-flight
+ *    requests (pending ones, a partly received head, a next request already
+ *    in the kernel, the first request of a just accepted connection) finish
  *    with "connection: close" for up to drain_timeout_ms. Requests still
  *    pending after that are abandoned (their connection closed); a later
  *    fr_res_send on them still finishes them (on_done ok = 0, on the
@@ -1353,10 +1486,18 @@ FR_API void *fr_di_result(const fr_di_ctx *ctx);
 typedef struct fr_app fr_app;
 typedef struct fr_req fr_req; /* one request and its response; owned by the engine */
 
-/* A handler answers inline (build the response with fr_res_* and return
- * FR_DONE; fr_res_json/fr_res_text do both) or returns FR_PENDING and later
- * calls fr_res_send() from ANY thread. Until the response is sent the handler
- * (or whoever it handed the request to) owns `req` exclusively. */
+/* A handler answers in one of two ways:
+ *  - inline: build the response with fr_res_status/_header/_body and return
+ *    FR_DONE; the engine sends it (calling fr_res_send first is allowed, not
+ *    needed; fr_res_json/fr_res_text set, send and return FR_DONE);
+ *  - deferred: return FR_PENDING; exactly one fr_res_send (or
+ *    fr_res_stream_end) then finishes the response, from ANY thread. The
+ *    request may be handed to another thread (a queue, a worker pool)
+ *    before the handler returns, and that thread may answer before the
+ *    handler has returned; the handler must not touch `req` after handing
+ *    it over.
+ * Until the response is sent the handler (or whoever it handed the request
+ * to) owns `req` exclusively. */
 typedef int (*fr_handler)(fr_req *req, void *userdata);
 enum { FR_DONE = 0, FR_PENDING = 1 };
 
@@ -1394,6 +1535,15 @@ typedef struct fr_config {
     int backlog;              /* 0 = 1024 */
     fr_access_fn access_log;  /* NULL = none */
     void *access_log_ud;
+    /* Behind a proxy (both copied by fr_app_new). forwarded_allow_ips: NULL =
+     * X-Forwarded-* ignored; else the peers trusted to set them, as
+     * fr_http_forwarded reads the list ("127.0.0.1" is uvicorn's default,
+     * "*" = any): fr_req_client_addr/port and fr_req_scheme then report what
+     * the proxy says. root_path: the path prefix the proxy strips (ASGI
+     * root_path); NULL/"" = none. fr_req_root_path returns it and
+     * redirect_slashes locations start with it. */
+    const char *forwarded_allow_ips;
+    const char *root_path;
 } fr_config;
 
 FR_API fr_app *fr_app_new(const fr_config *cfg); /* NULL cfg = defaults; NULL on OOM */
@@ -1410,20 +1560,47 @@ FR_API int fr_route(fr_app *app, const char *method, const char *pattern, fr_han
  * fr_req_match_status() and answer, or return fr_res_default(req) to get the
  * engine's FastAPI-style answer. NULL = default. */
 FR_API void fr_app_set_fallback(fr_app *app, fr_handler h, void *userdata);
+/* The router's decision for method + path (percent-DECODED) without a
+ * request: fills *m as a request's match would be, and for FOUND sets *h and
+ * *userdata to what fr_route registered (else NULL). Hosts use it to decide
+ * before dispatching (the Python face sends paths under an ASGI mount, a
+ * "*" route on "/prefix/{path:path}", to the mounted app). Returns m->status,
+ * or -1 when app or m is NULL. Only reads: safe while serving, not
+ * concurrently with fr_route. h and userdata may be NULL. */
+FR_API int fr_app_match(const fr_app *app, fr_str method, fr_str path, fr_match *m, fr_handler *h,
+                        void **userdata);
 FR_API const char *fr_app_last_error(const fr_app *app);
 
 /* Bind + listen. Returns the bound port (useful with port 0) or -1. May be
  * called several times for several addresses. host NULL = "127.0.0.1". */
 FR_API int fr_listen(fr_app *app, const char *host, int port);
+/* Serve on a socket that is already bound and listening (one a supervisor
+ * process opened before forking its workers: they all accept from its one
+ * queue, so a worker that stops or dies loses no queued connection). The
+ * engine makes it non-blocking (shared with every process holding it) and
+ * closes this process's fd with the app. Returns the bound port (0 for a
+ * non-IP socket) or -1 (not a listening stream socket; fd left open). */
+FR_API int fr_listen_fd(fr_app *app, int fd);
 
 /* Run the app with cfg.threads loop threads until fr_stop() (or SIGINT/
  * SIGTERM unless no_signals); then drains in-flight requests and returns 0. */
 FR_API int fr_serve(fr_app *app);
 /* Single-threaded alternative for a host's own main loop: handle whatever is
  * ready, waiting at most timeout_ms (0 = don't wait). Returns the number of
- * events handled, or -1 after fr_stop()/on error. Never mix with fr_serve. */
+ * events handled (>= 0), or -1 once stopped and drained, or on error. The
+ * calling thread becomes the loop thread: handlers, on_done and the access
+ * log run inside fr_poll. Never mix with fr_serve.
+ * Stopping: after fr_stop() keep calling fr_poll until it returns -1. The
+ * calls in between drain (see "Graceful stop" at the top: in-flight
+ * requests, FR_PENDING ones included, still get their response, for up to
+ * drain_timeout_ms). Every later call returns -1 at once; the listening
+ * sockets stay open until fr_app_free.
+ * fr_poll installs no signal handler (SIGINT/SIGTERM/SIGPIPE are the
+ * host's; only fr_serve handles SIGINT/SIGTERM, see no_signals). */
 FR_API int fr_poll(fr_app *app, int timeout_ms);
-/* Ask a serving app to stop. Thread-safe and async-signal-safe. */
+/* Ask a serving (fr_serve) or polled (fr_poll) app to stop and drain.
+ * Thread-safe and async-signal-safe (a host's own signal handler may call
+ * it). NULL is ignored. */
 FR_API void fr_stop(fr_app *app);
 
 /* ---- request (valid until the response is finished) ---- */
@@ -1454,8 +1631,11 @@ FR_API int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value);
 FR_API fr_str fr_req_route_pattern(const fr_req *req); /* "" when unmatched */
 FR_API int fr_req_match_status(const fr_req *req);      /* enum fr_match_status */
 FR_API fr_str fr_req_match_allow(const fr_req *req);    /* 405: Allow value */
+/* The client: the socket's peer, or behind a trusted proxy the one its
+ * X-Forwarded-For names (cfg.forwarded_allow_ips; port 0 when it gives none) */
 FR_API fr_str fr_req_client_addr(const fr_req *req);    /* "127.0.0.1" */
 FR_API int fr_req_client_port(const fr_req *req);
+FR_API fr_str fr_req_root_path(const fr_req *req); /* cfg.root_path; "" for fr_dispatch */
 FR_API fr_app *fr_req_app(const fr_req *req);
 FR_API fr_arena *fr_req_arena(fr_req *req); /* freed with the request */
 FR_API void fr_req_set_userdata(fr_req *req, void *ud);
@@ -1619,7 +1799,8 @@ FR_API int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sin
  * sink's userdata (the Python face finds its ASGI channel this way). */
 FR_API const fr_sink *fr_req_sink(const fr_req *req);
 
-/* "http" for socket requests; the descriptor's scheme for dispatched ones. */
+/* "http" for socket requests (behind a trusted proxy: its X-Forwarded-Proto,
+ * see cfg.forwarded_allow_ips); the descriptor's scheme for dispatched ones. */
 FR_API fr_str fr_req_scheme(const fr_req *req);
 
 /* ---- crypto.h: SHA-1, SHA-256, HMAC-SHA256, base64, constant-time compare,
@@ -2226,6 +2407,766 @@ FR_API int fr_session_load(const fr_session *s, fr_str cookie_header, int64_t no
 FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str json,
                              int64_t now);
 
+/* ---- the middleware chain of an fr_app ----
+ *
+ * fr_app_use(app, &mw) wraps the app's handlers in a middleware; the
+ * built-ins above are added with fr_app_use_cors / _gzip / _trusted_host /
+ * _https_redirect. Layering is Starlette's `middleware=[...]` list: the
+ * FIRST added is the OUTERMOST. Add them before serving (like fr_route);
+ * the chain then is read-only and serves every thread. It runs for socket
+ * requests and fr_dispatch requests alike, not for the answers the engine
+ * makes without a handler (parse errors, 408, 413).
+ *
+ * One request, middlewares 0 (outermost) .. n-1 (innermost):
+ *   before  0, 1, .. n-1, on the loop thread (the fr_dispatch caller's),
+ *           after routing, right before the handler (or the fallback /
+ *           default 404, 405, 307). FR_MW_NEXT goes on; FR_MW_ANSWERED
+ *           means the hook answered itself (fr_res_* then fr_res_send,
+ *           inline): the inner middlewares and the handler are skipped and
+ *           only the middlewares OUTSIDE it see that answer, as a Starlette
+ *           middleware that responds without calling the app.
+ *   after   innermost first, over the response, on the thread that sends it
+ *           (fr_res_send for a complete body or a file, fr_res_stream_begin
+ *           for a stream): it may edit res->status and res->headers.
+ *           Returning FR_MW_FILTER asks for the body: `body` is then called
+ *           with every piece of it (complete body: one piece, more = 0;
+ *           stream: one per fr_res_stream_write, then an empty one with
+ *           more = 0 from fr_res_stream_end; file: 64 KiB pieces as
+ *           Starlette's FileResponse sends them, more = 0 on a short one;
+ *           HEAD on a file: one empty piece) and may replace it: append the
+ *           new bytes to `out` and return 1, or return 0 to pass the piece
+ *           on as it is. While one middleware filters, the head is held
+ *           (not written) until it has seen the first piece, exactly like
+ *           Starlette's GZipMiddleware holds http.response.start: the
+ *           middlewares outside it run their `after` only then, and the
+ *           first `body` call may still edit res. A filtered file is sent
+ *           as a stream. Returning FR_MW_ERROR (or running out of memory)
+ *           answers 500 while the head is not yet out, else ends the body.
+ *   end     when the request is finished (also when the client left): free
+ *           what the state holds.
+ * `state` is `state_size` zeroed bytes (8-byte aligned) per request and
+ * middleware, NULL when state_size is 0. res->headers are Starlette's raw
+ * response headers: lowercase names as fr_hlist keeps them, WITHOUT
+ * content-length (the engine frames the body: the complete body's length,
+ * the file's, or a stream's declared length) except where a body filter
+ * sets one for a stream (then it is taken as the stream's length).
+ *
+ * Starlette puts ServerErrorMiddleware outside every user middleware: the
+ * 500 answer to an unhandled exception never passes through them. A
+ * handler that answers that way calls fr_mw_bypass(req) before
+ * fr_res_send: no after/body hook sees the response. */
+
+enum { FR_MW_NEXT = 0, FR_MW_ANSWERED = 1 }; /* before */
+enum { FR_MW_FILTER = 1 };                   /* after: call body for this response */
+enum { FR_MW_RES_BODY = 0, FR_MW_RES_FILE = 1, FR_MW_RES_STREAM = 2 };
+
+typedef struct fr_mw_res {
+    int status;       /* editable until the head is written */
+    fr_hlist headers; /* editable until the head is written (arena: the request's) */
+    int kind;         /* FR_MW_RES_* */
+    fr_str body;      /* FR_MW_RES_BODY: the complete body (read-only; replace it in `body`) */
+    uint64_t file_len; /* FR_MW_RES_FILE */
+} fr_mw_res;
+
+typedef struct fr_middleware {
+    int (*before)(fr_req *req, void *state, void *ud);                   /* NULL = FR_MW_NEXT */
+    int (*after)(fr_req *req, fr_mw_res *res, void *state, void *ud);    /* NULL = 0 */
+    int (*body)(fr_req *req, fr_mw_res *res, void *state, const void *data, size_t len,
+                int more, fr_buf *out, void *ud);
+    void (*end)(fr_req *req, void *state, void *ud);
+    void (*free_ud)(void *ud); /* fr_app_free (or a failed fr_app_use): release ud */
+    size_t state_size;
+    void *ud;
+} fr_middleware;
+
+/* Add a middleware (copied) as the innermost so far. Not while serving,
+ * not concurrently with fr_dispatch (like fr_route). 0, or -1 (NULL app or
+ * mw, serving, out of memory; mw->free_ud(mw->ud) has then been called). */
+FR_API int fr_app_use(fr_app *app, const fr_middleware *mw);
+/* Starlette's CORSMiddleware / GZipMiddleware / TrustedHostMiddleware /
+ * HTTPSRedirectMiddleware with these options (compiled by fr_X_new, which
+ * may refuse them: -1 with err). gzip needs FR_ENABLE_ZLIB. */
+FR_API int fr_app_use_cors(fr_app *app, const fr_cors_config *cfg, fr_err *err);
+FR_API int fr_app_use_gzip(fr_app *app, const fr_gzip_config *cfg, fr_err *err);
+FR_API int fr_app_use_trusted_host(fr_app *app, const fr_trusted_host_config *cfg, fr_err *err);
+FR_API int fr_app_use_https_redirect(fr_app *app);
+/* How many middlewares the chain has. */
+FR_API size_t fr_app_num_middleware(const fr_app *app);
+/* The response of req is the server-error layer's: no after/body hook
+ * sees it (call before fr_res_send). No-op without a chain. */
+FR_API void fr_mw_bypass(fr_req *req);
+
+/* ---- multipart.h: streaming multipart/form-data (RFC 7578) ----
+ *
+ * A push parser: feed the body in pieces of any size (a delimiter may be
+ * split anywhere, even byte by byte) and receive events through one
+ * callback. Nothing is allocated: part data is handed out as views into
+ * the piece being fed (or, for the few bytes of a delimiter candidate that
+ * straddled two pieces and turned out to be data, into the parser); part
+ * headers are copied into the parser, which is why an fr_mp is ~42 KiB with
+ * the default limits (put it on the heap or in static storage; never copy
+ * one that is in use: its views point into itself). One parser per body;
+ * no global state, so parsers on different threads are independent.
+ *
+ *   fr_mp *p = malloc(sizeof *p);
+ *   char bnd[FR_MAX_MULTIPART_BOUNDARY];
+ *   fr_str b;
+ *   if (fr_mp_boundary(content_type, bnd, sizeof bnd, &b) != 1) -> 400
+ *   fr_mp_init(p, b, NULL, on_event, ud);     // NULL limits = defaults
+ *   while (read(sock, buf, n) > 0) if (fr_mp_feed(p, buf, n) < 0) break;
+ *   if (fr_mp_finish(p) < 0) ... p->err.code, fr_mp_error_text(p->err.code, NULL, ...)
+ *
+ * Or, for a body already in memory, iterate (no callback needed):
+ *
+ *   size_t ofs = 0; fr_str data;
+ *   fr_mp_init(p, b, NULL, NULL, NULL);
+ *   while ((rc = fr_mp_next(p, body, &ofs, &data)) == 1)
+ *       use p->part.name, p->part.filename, data (a view into body)
+ *   rc == 0: done; rc == -1: p->err
+ *
+ * Grammar and errors follow python-multipart as Starlette drives it (what
+ * FastAPI answers), fed in one piece:
+ *   - the body starts with "--boundary"; if it starts with CR or LF instead,
+ *     everything up to the first '-' is skipped (a preamble);
+ *   - "--boundary--" right away is a valid empty form;
+ *   - a part's headers are "Name: value" lines ending in CRLF; names are
+ *     RFC 9110 tokens, spaces (not tabs) after the colon are skipped, the
+ *     value runs to the CR; no folding. Header lines are limited in count
+ *     and size (size = name + ':' + skipped spaces + value);
+ *   - part data ends at CRLF "--boundary" followed by CRLF (next part),
+ *     by "--" (the end; the epilogue is ignored) or by spaces/tabs and CRLF
+ *     (transport padding); anything else after CRLF "--boundary" is data;
+ *   - every part needs Content-Disposition with a name parameter
+ *     (Starlette's rule); a filename parameter, even empty, makes it a file;
+ *   - max_fields / max_files count parts as their headers end; max_part_size
+ *     limits the data of a field (not of a file).
+ * Body text that stops before the closing delimiter is FR_MP_ERR_TRUNCATED
+ * from fr_mp_finish; FastAPI keeps the parts that were complete and answers
+ * normally, so the Python face ignores that one code.
+ *
+ * Content-Disposition / Content-Type parameters are read the way
+ * python-multipart's parse_options_header reads them (fr_mp_param): split on
+ * ';' outside double quotes, names lowercased (when they have '='), spaces
+ * and tabs trimmed, "quoted" values unquoted (\\ then \" unescaped), an
+ * extended name (with '*', RFC 8187's filename*) ignored, and a filename
+ * holding a Windows path ("C:\dir\f.txt", "\\host\f") cut to its last
+ * component. The raw filename* is still exposed to C users as
+ * part.filename_star. */
+
+/* Events (fr_mp_fn's `ev`); what the callback may touch:
+ *   FR_MP_EV_PART      a part's headers are complete: p->part (name,
+ *                      filename, headers...) is valid until the next PART;
+ *                      fr_mp_sink_fd may be called now. data is empty.
+ *   FR_MP_EV_DATA      data: the next bytes of the current part (never empty)
+ *   FR_MP_EV_PART_END  the current part is complete (p->part.size final)
+ *   FR_MP_EV_END       the closing delimiter; nothing follows. */
+enum { FR_MP_EV_PART = 1, FR_MP_EV_DATA = 2, FR_MP_EV_PART_END = 3, FR_MP_EV_END = 4 };
+
+/* p->err.code values. The text FastAPI answers with (400) for each comes
+ * from fr_mp_error_text. */
+enum {
+    FR_MP_OK = 0,
+    FR_MP_ERR_NO_BOUNDARY = 1,  /* "Missing boundary in multipart." (fr_mp_boundary gave 0) */
+    FR_MP_ERR_BOUNDARY = 2,     /* boundary longer than FR_MAX_MULTIPART_BOUNDARY, or CR/LF in it */
+    FR_MP_ERR_SYNTAX = 3,       /* malformed delimiter or header line */
+    FR_MP_ERR_HEADER_SIZE = 4,  /* a header line over max_header_bytes */
+    FR_MP_ERR_HEADER_COUNT = 5, /* more than max_headers header lines in a part */
+    FR_MP_ERR_NO_NAME = 6,      /* no Content-Disposition name parameter */
+    FR_MP_ERR_FIELDS = 7,       /* more than max_fields fields */
+    FR_MP_ERR_FILES = 8,        /* more than max_files files */
+    FR_MP_ERR_PART_SIZE = 9,    /* a field's data over max_part_size */
+    FR_MP_ERR_TRUNCATED = 10,   /* fr_mp_finish before the closing delimiter */
+    FR_MP_ERR_ABORTED = 11,     /* the callback returned a negative value */
+    FR_MP_ERR_IO = 12,          /* writing to the fr_mp_sink_fd descriptor failed (errno kept) */
+    FR_MP_ERR_FIELD_SIZE = 13   /* an urlencoded field over max_part_size (fr_mp_urlencoded_check) */
+};
+
+/* A callback's answer: 0 go on; FR_MP_PAUSE stop fr_mp_feed right after this
+ * event (honoured for PART, PART_END and END; it returns the bytes consumed
+ * so far and the caller feeds the rest again); negative: abort
+ * (FR_MP_ERR_ABORTED). */
+#define FR_MP_PAUSE 1
+
+/* fr_mp_limits values: an explicit zero (0 itself means the default), and
+ * no limit (fields, files, part size). */
+#define FR_MP_ZERO ((size_t)-1)
+#define FR_MP_UNLIMITED ((size_t)-2)
+
+/* Limits, valid when zeroed (0 = the FR_MAX_MULTIPART_* default). Header
+ * knobs can only lower the compile-time maxima (the parser's buffer is
+ * sized by them). */
+typedef struct fr_mp_limits {
+    size_t max_fields;       /* FR_MAX_MULTIPART_FIELDS (Starlette's max_fields) */
+    size_t max_files;        /* FR_MAX_MULTIPART_FILES (max_files) */
+    size_t max_part_size;    /* FR_MAX_MULTIPART_PART_BYTES (max_part_size, fields only) */
+    size_t max_headers;      /* FR_MAX_MULTIPART_HEADERS per part */
+    size_t max_header_bytes; /* FR_MAX_MULTIPART_HEADER_BYTES per header line */
+} fr_mp_limits;
+
+typedef struct fr_mp_header {
+    fr_str name, value; /* raw bytes as sent (views into the parser) */
+} fr_mp_header;
+
+/* The current part (valid from FR_MP_EV_PART until the next part's). All
+ * views point into the parser. */
+typedef struct fr_mp_part {
+    fr_str name;          /* Content-Disposition name, unquoted */
+    fr_str filename;      /* filename, unquoted; buf NULL when absent (a field) */
+    fr_str filename_star; /* filename*= raw (RFC 8187 ext-value, undecoded); buf NULL if absent */
+    fr_str content_type;  /* the first Content-Type header's value; buf NULL if absent */
+    int is_file;          /* a filename parameter was given */
+    uint64_t size;        /* data bytes so far; final at FR_MP_EV_PART_END */
+    size_t num_headers;
+    fr_mp_header headers[FR_MAX_MULTIPART_HEADERS];
+} fr_mp_part;
+
+typedef struct fr_mp fr_mp;
+typedef int (*fr_mp_fn)(fr_mp *p, int ev, fr_str data, void *ud);
+
+struct fr_mp {
+    /* read-only for users */
+    fr_mp_part part;
+    fr_err err;          /* code FR_MP_ERR_*, msg static, pos: offset in the whole stream */
+    fr_mp_limits lim;    /* the limits in force (defaults filled in; here 0 is a real zero) */
+    size_t fields, files; /* parts seen so far */
+    uint64_t consumed;   /* bytes fed and consumed so far */
+    /* private */
+    fr_mp_fn fn;
+    void *ud;
+    int state, carry, fresh, in_part_ev, end_pending, sink_fd;
+    size_t m;            /* delimiter bytes matched (held back as possible non-data) */
+    size_t dlen;         /* "\r\n--" + boundary */
+    size_t hlen;         /* bytes used in hbuf */
+    size_t hsize;        /* size of the current header line */
+    char delim[FR_MAX_MULTIPART_BOUNDARY + 8];
+    char hbuf[(FR_MAX_MULTIPART_HEADERS + 2) * FR_MAX_MULTIPART_HEADER_BYTES];
+};
+
+/* Prepare p for one body. boundary: the Content-Type boundary parameter
+ * (see fr_mp_boundary); lim NULL = defaults; fn may be NULL when only
+ * fr_mp_next is used. 0, or -1 with p->err (FR_MP_ERR_BOUNDARY). */
+FR_API int fr_mp_init(fr_mp *p, fr_str boundary, const fr_mp_limits *lim, fr_mp_fn fn, void *ud);
+/* Feed the next piece (buf may be NULL when len is 0). Returns the bytes
+ * consumed (len, or fewer when a callback paused), or -1 with p->err set;
+ * after an error every call returns -1. */
+FR_API long fr_mp_feed(fr_mp *p, const char *buf, size_t len);
+/* The body ended: 0 if the closing delimiter was seen, else -1
+ * (FR_MP_ERR_TRUNCATED, or the earlier error). */
+FR_API int fr_mp_finish(fr_mp *p);
+/* During FR_MP_EV_PART: write this part's data to fd (blocking write(2),
+ * retried on EINTR and short writes) instead of FR_MP_EV_DATA events. The
+ * fd stays open and owned by the caller. 0, or -1 outside FR_MP_EV_PART. */
+FR_API int fr_mp_sink_fd(fr_mp *p, int fd);
+/* Iterate the parts of a whole body in memory (p initialised with fn
+ * NULL). *ofs starts at 0. 1: a part, p->part filled and *data its bytes
+ * (a view into body); 0: the closing delimiter was reached; -1: p->err
+ * (FR_MP_ERR_TRUNCATED when the body ends early). */
+FR_API int fr_mp_next(fr_mp *p, fr_str body, size_t *ofs, fr_str *data);
+
+/* Content-Type header value -> its boundary parameter, unquoted into out
+ * (cap bytes). 1 found (*boundary views out; may be empty), 0 absent
+ * (FastAPI: 400 "Missing boundary in multipart."), -1 longer than cap. */
+FR_API int fr_mp_boundary(fr_str content_type, char *out, size_t cap, fr_str *boundary);
+/* The form body a Content-Type value announces, read as Starlette does
+ * (python-multipart: the text before the first ';', spaces and tabs
+ * trimmed, any case): FR_MP_FORM_DATA for multipart/form-data,
+ * FR_MP_FORM_URLENCODED for application/x-www-form-urlencoded, else 0. */
+enum { FR_MP_FORM_DATA = 1, FR_MP_FORM_URLENCODED = 2 };
+FR_API int fr_mp_form_type(fr_str content_type);
+/* An application/x-www-form-urlencoded body under the same limits, as
+ * Starlette's FormParser applies them (lim NULL = defaults): a field is a
+ * non-empty run between '&'s, its size is its raw bytes less the first
+ * '='. 0, FR_MP_ERR_FIELD_SIZE (a field over max_part_size) or
+ * FR_MP_ERR_FIELDS (more than max_fields), whichever comes first. Decode
+ * the pairs with fr_kv_next (FR_KV_QUERY). */
+FR_API int fr_mp_urlencoded_check(fr_str body, const fr_mp_limits *lim);
+/* Parameter `key` of a header value as python-multipart's
+ * parse_options_header reads it (the last occurrence wins); unquoted into
+ * out. 1 found (*val views out), 0 absent, -1 longer than cap. */
+FR_API int fr_mp_param(fr_str value, const char *key, char *out, size_t cap, fr_str *val);
+/* The message FastAPI answers an error code with (as {"detail": ...},
+ * status 400), NUL-terminated into out (cap bytes, truncated to fit).
+ * lim: the limits given to fr_mp_init / fr_mp_urlencoded_check (NULL = the
+ * defaults). Returns its length. The codes with no FastAPI equivalent
+ * (TRUNCATED, ABORTED, IO) read "There was an error parsing the body". */
+FR_API size_t fr_mp_error_text(int code, const fr_mp_limits *lim, char *out, size_t cap);
+
+/* ---- ws.h: WebSockets (RFC 6455) with permessage-deflate (RFC 7692) ----
+ *
+ * Two layers:
+ *  - the server API (fr_ws_accept / fr_ws_route, callbacks, fr_ws_send_*
+ *    from any thread, fr_ws_close): a route's handler upgrades its request
+ *    and the connection becomes a WebSocket served by the same event loop
+ *    (fr_serve threads or the host's fr_poll loop);
+ *  - the sans-IO building blocks it is made of, public for C users with
+ *    their own sockets and for tests: handshake check, accept key,
+ *    permessage-deflate negotiation, frame head codec, masking, incremental
+ *    UTF-8 validation, and fr_ws_codec (bytes in -> message events, messages
+ *    -> frames), usable as server or client.
+ *
+ * A minimal echo server:
+ *
+ *     static void on_msg(fr_ws *ws, int op, const char *data, size_t len, void *ud) {
+ *         (void)ud;
+ *         fr_ws_send(ws, op, data, len);           // echo text as text, binary as binary
+ *     }
+ *     static const fr_ws_config echo = {.on_message = on_msg};
+ *     ...
+ *     fr_ws_route(app, "/ws", &echo);              // GET /ws upgrades, else 426/400
+ *
+ * Threading model
+ *  - on_open, on_message, on_drain and on_close run on the loop thread that
+ *    owns the connection (the fr_poll caller under fr_poll), one at a time
+ *    per connection; they may call every fr_ws_* function.
+ *  - fr_ws_send*, fr_ws_ping, fr_ws_close and fr_ws_broadcast may be called
+ *    from ANY thread: they frame the message (compressing it when
+ *    permessage-deflate is on), queue the bytes and wake the owning loop,
+ *    which writes them. They never block.
+ *  - A ws is valid from fr_ws_accept until its on_close returns. To use it
+ *    from another thread (or keep it after on_close) take a reference with
+ *    fr_ws_retain and drop it with fr_ws_release; calls on a closed ws
+ *    return FR_WS_ECLOSED. A kept reference holds only the ws's own memory
+ *    (the connection and its request are released when on_close has run),
+ *    so it never delays a graceful stop; it may be released after
+ *    fr_app_free too.
+ *
+ * Close semantics
+ *  - on_close(code, reason) runs exactly once per accepted ws, when the
+ *    connection is over: code is the peer's close code (1005 when its close
+ *    frame had none), the code we failed the connection with (1002 protocol
+ *    error, 1007 invalid UTF-8/payload, 1009 too big, 1011 keepalive ping
+ *    timeout), or 1006 when the TCP connection ended without a completed
+ *    closing handshake (also on our fr_ws_close when the peer never
+ *    answered within close_timeout_ms). on_open, when it ran, came first.
+ *  - The peer's close frame is answered with the same code (an empty close
+ *    when it had none) and the server then closes TCP first, as RFC 6455
+ *    7.1.1 asks. After fr_ws_close, incoming data messages are discarded
+ *    until the peer's close frame arrives.
+ *  - fr_stop / a graceful stop sends 1001 (going away) to every open ws.
+ *
+ * Limits (each with a default and a knob in fr_ws_config)
+ *  - max_message: total size of one (decompressed) message; beyond: 1009.
+ *    Also bounds permessage-deflate output (stops decompression bombs).
+ *  - max_frame: payload of one frame; beyond: 1009 as soon as the frame
+ *    head is read (nothing is buffered for it).
+ *  - max_send_queue: bytes queued for the socket and not yet written. A
+ *    data message that would take a non-empty queue past it is refused with
+ *    FR_WS_EFULL (nothing queued: the slow reader is never buffered without
+ *    bound; a single message bigger than the limit still goes out when the
+ *    queue is empty); on_drain runs once the queue is down to half after
+ *    such a refusal. While the queue is over the limit the engine stops
+ *    reading from that peer (its pings would make it grow) and automatic
+ *    pongs are skipped. A peer that reads nothing at all is dropped after
+ *    fr_config.body_timeout_ms without write progress.
+ *  - ping_interval_ms: a ping is sent after that long without input; when
+ *    nothing at all arrives during a second interval the connection fails
+ *    with 1011.
+ *  - close_timeout_ms: how long to wait for the peer's close frame.
+ *
+ * Memory: a ws owns its codec (reassembly buffer up to max_message; with
+ * permessage-deflate one zlib inflate and one deflate stream, ~300 KB at 15
+ * window bits; fewer bits shrink it) and keeps its upgrade request (headers,
+ * path, params: fr_ws_request) until the connection is over. Messages are
+ * handed to on_message without a copy when a frame arrives whole and
+ * unfragmented and uncompressed. */
+
+typedef struct fr_ws fr_ws;
+
+/* Opcodes (RFC 6455 5.2); on_message gets FR_WS_TEXT or FR_WS_BINARY. */
+enum fr_ws_opcode {
+    FR_WS_CONT = 0,
+    FR_WS_TEXT = 1,
+    FR_WS_BINARY = 2,
+    FR_WS_CLOSE = 8,
+    FR_WS_PING = 9,
+    FR_WS_PONG = 10
+};
+
+/* Close codes (RFC 6455 7.4.1). */
+enum fr_ws_close_code {
+    FR_WS_CLOSE_NORMAL = 1000,
+    FR_WS_CLOSE_GOING_AWAY = 1001,
+    FR_WS_CLOSE_PROTOCOL_ERROR = 1002,
+    FR_WS_CLOSE_UNSUPPORTED_DATA = 1003,
+    FR_WS_CLOSE_NO_STATUS = 1005,  /* never sent: "close frame without a code" */
+    FR_WS_CLOSE_ABNORMAL = 1006,   /* never sent: "no closing handshake" */
+    FR_WS_CLOSE_INVALID_DATA = 1007,
+    FR_WS_CLOSE_POLICY = 1008,
+    FR_WS_CLOSE_TOO_BIG = 1009,
+    FR_WS_CLOSE_EXTENSION = 1010,
+    FR_WS_CLOSE_INTERNAL = 1011
+};
+
+/* Results of the send functions. */
+enum { FR_WS_OK = 0, FR_WS_ECLOSED = -1, FR_WS_EFULL = -2, FR_WS_EINVAL = -3 };
+
+/* ---- server API ---- */
+
+typedef struct fr_ws_config {
+    /* callbacks (all optional), on the loop thread; ud = fr_ws_userdata(ws) */
+    void (*on_open)(fr_ws *ws, void *ud);
+    /* a whole message: opcode FR_WS_TEXT (valid UTF-8) or FR_WS_BINARY.
+     * data is only valid during the call (not NUL-terminated). */
+    void (*on_message)(fr_ws *ws, int opcode, const char *data, size_t len, void *ud);
+    /* the send queue went back under max_send_queue / 2 after FR_WS_EFULL */
+    void (*on_drain)(fr_ws *ws, void *ud);
+    /* exactly once; reason is only valid during the call */
+    void (*on_close)(fr_ws *ws, int code, fr_str reason, void *ud);
+    void *userdata;              /* initial fr_ws_userdata */
+    const char *subprotocol;     /* echoed in Sec-WebSocket-Protocol; NULL = none
+                                    (pick it with fr_ws_subprotocol_offered) */
+    uint64_t max_message;        /* 0 = FR_WS_MAX_MESSAGE */
+    uint64_t max_frame;          /* 0 = max_message */
+    size_t max_send_queue;       /* 0 = FR_WS_MAX_SEND_QUEUE */
+    int ping_interval_ms;        /* 0 = FR_WS_PING_INTERVAL_MS; < 0 = never ping */
+    int close_timeout_ms;        /* 0 = FR_WS_CLOSE_TIMEOUT_MS */
+    int deflate;                 /* 1: accept permessage-deflate offers (FR_ENABLE_ZLIB
+                                    builds; ignored otherwise) */
+    int deflate_window_bits;     /* our compression window, 9..15 (0 = 15) */
+    int deflate_level;           /* zlib level 1..9 (0 = 6) */
+    int deflate_no_context_takeover; /* 1: reset our compressor after every message
+                                        (server_no_context_takeover: less memory) */
+} fr_ws_config;
+
+/* Upgrade `req` (from its handler, inline or -- for an FR_PENDING request --
+ * from any thread, before any fr_res_send/stream call). Checks the
+ * handshake (fr_ws_check_request), negotiates permessage-deflate when
+ * cfg->deflate, answers 101 Switching Protocols (plus any headers set with
+ * fr_res_header before this call, e.g. set-cookie) and returns the ws; the
+ * request now belongs to the ws (never call fr_res_send on it; the handler
+ * returns FR_DONE or FR_PENDING, either works).
+ * On a bad handshake the request is answered (400 or 426, JSON
+ * {"detail":"..."}; 426 carries sec-websocket-version: 13) and NULL is
+ * returned; also for a request from fr_dispatch (no socket to upgrade: 501)
+ * or out of memory (500). cfg is copied except its strings (subprotocol must
+ * stay valid until on_open) -- NULL = defaults, no callbacks. */
+FR_API fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg);
+
+/* Register a GET route whose handler is fr_ws_accept(req, cfg). cfg is NOT
+ * copied: it must outlive the app (a static struct). 0 / -1 as fr_route. */
+FR_API int fr_ws_route(fr_app *app, const char *pattern, const fr_ws_config *cfg);
+
+/* Send one message (FR_WS_TEXT or FR_WS_BINARY; data copied). Any thread.
+ * FR_WS_OK, FR_WS_ECLOSED (closing/closed, or OOM), FR_WS_EFULL (queue
+ * limit: nothing queued), FR_WS_EINVAL (bad opcode; text not UTF-8). */
+FR_API int fr_ws_send(fr_ws *ws, int opcode, const void *data, size_t len);
+FR_API int fr_ws_send_text(fr_ws *ws, const char *text, size_t len);
+FR_API int fr_ws_send_binary(fr_ws *ws, const void *data, size_t len);
+/* A ping with up to 125 bytes of payload (the peer's pong is not reported). */
+FR_API int fr_ws_ping(fr_ws *ws, const void *data, size_t len);
+/* The same message to n sockets: framed once for every ws without
+ * permessage-deflate. NULL entries are skipped. Returns how many queued it
+ * (the others were closed or full), or FR_WS_EINVAL. Any thread. */
+FR_API int fr_ws_broadcast(fr_ws *const *list, size_t n, int opcode, const void *data, size_t len);
+/* Start the closing handshake: code 1000-4999 except the reserved ones
+ * (0 = a close frame without code), reason up to 123 bytes of UTF-8.
+ * FR_WS_OK, FR_WS_ECLOSED (already closing), FR_WS_EINVAL. Any thread. */
+FR_API int fr_ws_close(fr_ws *ws, int code, const char *reason, size_t len);
+
+/* userdata: set it from the loop thread (the handler that accepted inline,
+ * or a callback); a handler that accepts from another thread passes it in
+ * cfg->userdata instead (on_open may already be running). */
+FR_API void fr_ws_retain(fr_ws *ws);
+FR_API void fr_ws_release(fr_ws *ws); /* ws may be freed by this call */
+FR_API void fr_ws_set_userdata(fr_ws *ws, void *ud);
+FR_API void *fr_ws_userdata(const fr_ws *ws);
+/* The upgrade request (path, query, headers, params, client address), for
+ * the loop thread until on_close returns; NULL after. */
+FR_API fr_req *fr_ws_request(const fr_ws *ws);
+/* Bytes queued for this socket and not yet written (0 once closed). */
+FR_API size_t fr_ws_buffered(const fr_ws *ws);
+/* 1 while messages can be sent (no close sent or received), else 0. */
+FR_API int fr_ws_is_open(const fr_ws *ws);
+/* The negotiated Sec-WebSocket-Extensions value ("" = none); valid while
+ * the ws is. */
+FR_API fr_str fr_ws_extensions(const fr_ws *ws);
+
+/* ---- handshake (RFC 6455 4.2) ---- */
+
+/* What fr_ws_check_request extracted (views into the headers). */
+typedef struct fr_ws_handshake {
+    fr_str key; /* Sec-WebSocket-Key, 24 base64 chars */
+} fr_ws_handshake;
+
+/* Check an opening handshake: method GET, HTTP/1.1 or later (http_minor
+ * >= 1), a Connection header with the "upgrade" token and an Upgrade header
+ * with the "websocket" token (comma lists, any case, across repeated
+ * fields; else 426), Sec-WebSocket-Version exactly "13" (else 426, answer
+ * with sec-websocket-version: 13), exactly one Sec-WebSocket-Key that is
+ * base64 of 16 bytes (else 400). 0, or -1 with err->code (400/426) and
+ * err->msg. err may be NULL. */
+FR_API int fr_ws_check_request(fr_str method, int http_minor, const fr_header *headers,
+                               size_t nheaders, fr_ws_handshake *hs, fr_err *err);
+
+/* Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)), 28 chars +
+ * NUL into out. 0, or -1 if key is not base64 of 16 bytes. */
+FR_API int fr_ws_accept_key(fr_str key, char out[29]);
+
+/* 1 if the request's Sec-WebSocket-Protocol fields (comma lists) offer
+ * `name` (compared exactly, as RFC 6455 tokens are), else 0. */
+FR_API int fr_ws_subprotocol_offered(const fr_req *req, const char *name);
+
+/* ---- permessage-deflate (RFC 7692) ---- */
+
+/* Negotiated parameters; enabled = 0 means no compression. Window bits are
+ * 8..15 as on the wire (0 = 15). */
+typedef struct fr_ws_deflate {
+    int enabled;
+    int server_max_window_bits;     /* the server compresses with at most this */
+    int client_max_window_bits;     /* the client compresses with at most this */
+    int server_no_context_takeover; /* the server resets its compressor per message */
+    int client_no_context_takeover; /* the client resets its compressor per message */
+    int level;                      /* our zlib level (0 = 6); not negotiated */
+} fr_ws_deflate;
+
+/* Server side: pick the first acceptable permessage-deflate offer from one
+ * Sec-WebSocket-Extensions value (a comma list of offers, each with ';'
+ * parameters; call once per header field until one is accepted). `want`
+ * says what we insist on (server_max_window_bits: our window, 9..15, 0 =
+ * 15; server_no_context_takeover). Offers with unknown, repeated or invalid
+ * parameters (window bits outside 8..15, a value on a no_context_takeover)
+ * or asking for server_max_window_bits=8 (zlib cannot honour it) are
+ * skipped. On success fills *out, appends the response value (e.g.
+ * "permessage-deflate; server_no_context_takeover; client_max_window_bits=15")
+ * to resp and returns 1; 0 when no offer is acceptable; -1 on OOM. */
+FR_API int fr_ws_deflate_accept(fr_str offers, const fr_ws_deflate *want, fr_ws_deflate *out,
+                                fr_buf *resp);
+/* Client side: check the server's response value against what we offered
+ * (any permessage-deflate offer is assumed). 0 and *out filled, or -1. */
+FR_API int fr_ws_deflate_response(fr_str value, fr_ws_deflate *out);
+
+/* ---- frames (RFC 6455 5.2) ---- */
+
+typedef struct fr_ws_frame {
+    int fin;         /* 1 on the last frame of a message */
+    int rsv;         /* RSV1..3 as bits 4, 2, 1 */
+    int opcode;
+    int masked;
+    uint8_t mask[4]; /* masking key when masked */
+    uint64_t len;    /* payload length */
+} fr_ws_frame;
+
+/* Parse a frame head (2..14 bytes). Returns the head length, -2 when more
+ * bytes are needed, -1 (err->code 1002) for a length not in its minimal
+ * encoding (16-bit < 126, 64-bit < 65536) or with the 64-bit MSB set.
+ * Nothing else is judged here (opcode, RSV, mask rules: fr_ws_codec). */
+FR_API int fr_ws_parse_frame(const void *buf, size_t len, fr_ws_frame *f, fr_err *err);
+/* Write a frame head (minimal length encoding) into out (14 bytes room);
+ * mask NULL = unmasked. Returns its length. */
+FR_API size_t fr_ws_frame_head(void *out, int fin, int rsv, int opcode, uint64_t len,
+                               const uint8_t *mask);
+/* XOR data with the masking key, `offset` bytes into the payload (so a
+ * payload can be unmasked piece by piece). Masking twice unmasks. */
+FR_API void fr_ws_mask(void *data, size_t len, const uint8_t mask[4], uint64_t offset);
+/* 1 if `code` may be sent in a close frame: 1000-1003, 1007-1014,
+ * 3000-4999. */
+FR_API int fr_ws_close_code_valid(int code);
+
+/* ---- incremental UTF-8 validation (RFC 3629: no overlongs, surrogates or
+ * code points above U+10FFFF) ----
+ * *state starts at 0 and is carried across calls, so text split anywhere
+ * (inside a character too) validates as a whole. Returns 0 if everything so
+ * far can still be valid, -1 at the first byte that makes it invalid (*pos,
+ * when not NULL, gets its offset in this call's data) -- as soon as that
+ * byte is seen, not at the end of the character. After -1 the state stays
+ * failed. fr_utf8_complete: 1 when the text seen ends on a character
+ * boundary. */
+FR_API int fr_utf8_feed(uint32_t *state, const void *data, size_t len, size_t *pos);
+FR_API int fr_utf8_complete(uint32_t state);
+
+/* ---- the sans-IO codec: bytes <-> messages ----
+ *
+ * One per connection. The read side (fr_ws_codec_read) and the write side
+ * (fr_ws_codec_write*) share no state and may be used from two threads at
+ * once (each side by one thread at a time). */
+
+typedef struct fr_ws_codec fr_ws_codec;
+
+typedef struct fr_ws_codec_config {
+    int client;           /* 1: client side (our frames are masked, the peer's
+                             must not be); 0: server (the peer's must be) */
+    uint64_t max_message; /* 0 = FR_WS_MAX_MESSAGE */
+    uint64_t max_frame;   /* 0 = max_message */
+    fr_ws_deflate deflate; /* negotiated permessage-deflate (enabled = 0: none) */
+} fr_ws_codec_config;
+
+/* A message or control frame read (fr_ws_codec_read returned 1), or the
+ * reason a read failed (-1). */
+typedef struct fr_ws_event {
+    int opcode;       /* FR_WS_TEXT, FR_WS_BINARY, FR_WS_PING, FR_WS_PONG, FR_WS_CLOSE */
+    const char *data; /* payload (unmasked, decompressed); CLOSE: the reason.
+                         Valid until the next read call. */
+    size_t len;
+    int code;         /* CLOSE: the peer's code (1005 if none). Failure: the
+                         code to close with (1002, 1007, 1009) */
+    const char *msg;  /* failure: static reason text (fits a close frame) */
+} fr_ws_event;
+
+/* NULL on OOM, or when deflate.enabled in a build without FR_ENABLE_ZLIB. */
+FR_API fr_ws_codec *fr_ws_codec_new(const fr_ws_codec_config *cfg);
+FR_API void fr_ws_codec_free(fr_ws_codec *c);
+
+/* Read frames from data[0..len), which is unmasked IN PLACE. Returns 1
+ * with one event in *ev (call again with data + *used for the rest), 0 when
+ * everything was consumed except an incomplete frame head (*used < len:
+ * keep those bytes and present them again, followed by more), or -1 when
+ * the peer broke the protocol: ev->code / ev->msg say how to close; the
+ * codec then stays failed. Payload bytes are consumed as they arrive (a
+ * big frame needs no big input buffer; invalid UTF-8 fails at the byte that
+ * makes it invalid, before the frame or message is complete). Whole
+ * unfragmented uncompressed frames are reported without a copy (ev->data
+ * points into data). Checked: mask rule, RSV bits (RSV1 only on the first
+ * frame of a compressed data message), reserved opcodes, control frames
+ * (FIN, <= 125 bytes), continuation without a message / a new message
+ * inside one, max_frame and max_message (1009), UTF-8 of text messages and
+ * close reasons (1007), close codes and a 1-byte close payload (1002),
+ * deflate data (1002). After a CLOSE event the codec reads nothing more
+ * (returns 0, all consumed). */
+FR_API int fr_ws_codec_read(fr_ws_codec *c, void *data, size_t len, size_t *used, fr_ws_event *ev);
+
+/* Append one frame to out: a data frame (FR_WS_TEXT / FR_WS_BINARY; a
+ * fragmented message is FIN = 0 frames followed by FR_WS_CONT frames, the
+ * last with fin = 1; compressed when deflate is enabled) or a control frame
+ * (PING / PONG, <= 125 bytes, fin must be 1). Masked on the client side.
+ * 0, or -1 (OOM, bad opcode or order, control payload > 125, zlib error). */
+FR_API int fr_ws_codec_write(fr_ws_codec *c, fr_buf *out, int opcode, int fin, const void *data,
+                             size_t len);
+/* Append a close frame: code 0 = no payload; else code + reason (<= 123
+ * bytes). 0, or -1 (invalid code, reason too long, OOM). */
+FR_API int fr_ws_codec_write_close(fr_ws_codec *c, fr_buf *out, int code, const char *reason,
+                                   size_t len);
+
+/* ---- native.h: native modules -- C handlers loaded into a running engine ----
+ *
+ * A native module is a shared library of fr_handler functions compiled
+ * against fastrapi.h WITHOUT FASTRAPI_IMPLEMENTATION and loaded at run time
+ * by a program that already contains the engine: the Python extension
+ * (app.add_native_route, fastrapi/native.py) or a C host of your own. Its
+ * fr_* calls resolve to that engine's: one engine, one router, one access
+ * log; a native route is an ordinary fr_route entry.
+ *
+ *     // handlers.c    cc -shared -fPIC -O2 -I<dir of fastrapi.h> handlers.c -o handlers.so
+ *     //               (Python: fastrapi build-native handlers.c -o handlers.so)
+ *     #include "fastrapi.h"
+ *
+ *     FR_NATIVE_MODULE();   // once per library: the descriptor the loader checks
+ *
+ *     FR_NATIVE_EXPORT int hello(fr_req *req, void *ud) {
+ *         (void)ud;
+ *         return fr_res_json(req, 200, "{\"hello\":\"C\"}", 13);
+ *     }
+ *
+ * A handler is written exactly as in a C program (server.h): it answers
+ * inline (FR_DONE) or returns FR_PENDING and finishes later with
+ * fr_res_send from any thread; `ud` is the userdata the host registered.
+ *
+ * ABI check. FR_NATIVE_MODULE() defines the exported, read-only descriptor
+ * `fr_native_module`: the FASTRAPI_VERSION_* the library was compiled with
+ * and the sizeof of the public structs its calls pass, return or embed
+ * (FR_NATIVE_TYPES below, so also FR_MAX_ROUTE_PARAMS and friends, which
+ * size them). A host calls fr_native_check on it before taking any handler
+ * from the library; it refuses, with a message naming both sides, a
+ * different MAJOR.MINOR, any different struct size, a library that embeds
+ * an engine of its own (built with FASTRAPI_IMPLEMENTATION: two engines
+ * sharing one request would corrupt each other) and a missing descriptor.
+ * A refused library is never called. What the check cannot see: a
+ * function whose signature changed without a version bump (MINOR moves
+ * when one does) -- and functions missing from the engine, which the
+ * loader reports instead (dlopen with RTLD_NOW: "undefined symbol").
+ *
+ * A C host that loads modules itself: the engine's fr_* symbols must be
+ * visible to the library (link the program with -rdynamic, or build the
+ * engine as a shared library with FASTRAPI_DLL and load it RTLD_GLOBAL);
+ * then dlopen(path, RTLD_NOW), dlsym "fr_native_module", fr_native_check,
+ * dlsym each handler, fr_route. The Python extension does exactly this
+ * (see fastrapi/native.py).
+ *
+ * Export: FR_NATIVE_EXPORT gives a handler default visibility (so
+ * -fvisibility=hidden builds still export it) and C linkage in C++. */
+
+/* Types whose sizeof the descriptor records, in this order. Appending a type
+ * is a MINOR version change. */
+#define FR_NATIVE_TYPES(X)                                                                   \
+    X(void *) X(fr_str) X(fr_buf) X(fr_arena) X(fr_allocator) X(fr_err) X(fr_header)       \
+    X(fr_match) X(fr_config) X(fr_sink) X(fr_request_desc) X(fr_jw) X(fr_json_sax)          \
+    X(fr_job) X(fr_pool_config)
+
+#define FR__NATIVE_ONE(t) +1
+#define FR__NATIVE_SIZEOF(t) (uint32_t)sizeof(t),
+enum { FR_NATIVE_NSIZES = 0 FR_NATIVE_TYPES(FR__NATIVE_ONE) };
+#define FR_NATIVE_MAGIC 0x4652414EU /* "FRAN" */
+
+/* The descriptor. Its own layout (magic, layout, then the rest) never
+ * changes meaning: an engine reads magic and layout first. */
+typedef struct fr_native_abi {
+    uint32_t magic;                   /* FR_NATIVE_MAGIC */
+    uint32_t layout;                  /* 1 */
+    uint32_t major, minor, patch;     /* FASTRAPI_VERSION_* the module was built with */
+    uint32_t impl;                    /* 1: built with FASTRAPI_IMPLEMENTATION (refused) */
+    uint32_t nsizes;                  /* FR_NATIVE_NSIZES */
+    uint32_t sizes[FR_NATIVE_NSIZES]; /* sizeof each FR_NATIVE_TYPES entry */
+} fr_native_abi;
+
+#if defined(_WIN32)
+#  define FR__NATIVE_VIS __declspec(dllexport)
+#elif defined(__GNUC__)
+#  define FR__NATIVE_VIS __attribute__((visibility("default")))
+#else
+#  define FR__NATIVE_VIS
+#endif
+#ifdef __cplusplus
+#  define FR_NATIVE_EXPORT extern "C" FR__NATIVE_VIS
+#  define FR__NATIVE_DECL extern "C"
+#  define FR__NATIVE_DEF extern "C"
+#else
+#  define FR_NATIVE_EXPORT FR__NATIVE_VIS
+#  define FR__NATIVE_DECL extern
+#  define FR__NATIVE_DEF
+#endif
+/* 1 after the implementation is included (native.c redefines it). */
+#define FR__NATIVE_IMPL 0
+
+/* Once per module, at file scope: `FR_NATIVE_MODULE();` */
+#define FR_NATIVE_MODULE()                                                                  \
+    FR__NATIVE_DECL FR__NATIVE_VIS const fr_native_abi fr_native_module;                    \
+    FR__NATIVE_DEF FR__NATIVE_VIS const fr_native_abi fr_native_module = {                  \
+        FR_NATIVE_MAGIC, 1, FASTRAPI_VERSION_MAJOR, FASTRAPI_VERSION_MINOR,                 \
+        FASTRAPI_VERSION_PATCH, FR__NATIVE_IMPL, FR_NATIVE_NSIZES,                          \
+        {FR_NATIVE_TYPES(FR__NATIVE_SIZEOF)}}
+
+/* The running engine's own descriptor (impl = 0). */
+FR_API const fr_native_abi *fr_native_abi_self(void);
+/* Can this engine call into a module with descriptor `mod` (NULL: the
+ * module has none)? 0 yes; -1 no, with a one-line reason naming both sides
+ * in msg (NUL-terminated, truncated to cap; msg may be NULL), e.g.
+ * "built against fastrapi.h 0.2.0, the running engine is 0.1.0 (MAJOR.MINOR
+ * must match): rebuild it against the engine's fastrapi.h". Reads only the
+ * fields the magic and layout vouch for. */
+FR_API int fr_native_check(const fr_native_abi *mod, char *msg, size_t cap);
+
+/* ---- only inside the Python extension (fastrapi._fastrapi) ----
+ *
+ * fr_py_call: call the Python callable the app registered under `name`
+ * (app.native_callback(name, fn)) -- the slow path of a native handler.
+ * json_args: one JSON value, decoded and passed as the only argument (len
+ * 0: fn is called without arguments). The return value is encoded as JSON
+ * (the encoder of the app's handlers: dicts, lists, pydantic models, ...)
+ * and APPENDED to *out (caller frees with fr_buf_free). 0 on success; -1
+ * when there is no such callback, json_args is not JSON, fn raised (logged
+ * on "fastrapi.error" with its traceback, and re-raised by a TestClient),
+ * the result is not encodable, or the interpreter is shutting down; *out is
+ * then unchanged. req: the request being handled (it names the app), from
+ * the handler or from the thread that owns it after FR_PENDING.
+ * Takes the GIL for the call: it may wait for Python code running on other
+ * threads. Called on a loop thread (an inline handler) it stalls that
+ * thread's other connections meanwhile; a handler expecting to call it
+ * often should return FR_PENDING and call it from its own thread.
+ * Defined by the extension: a C program without it fails to link (and a
+ * FASTRAPI_STATIC one, whose engine is private, does not see it). */
+#ifndef FASTRAPI_STATIC
+FR_API int fr_py_call(fr_req *req, const char *name, fr_str json_args, fr_buf *out);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
@@ -2258,6 +3199,57 @@ FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str
 #include <limits.h>
 #include <math.h>
 
+/* C11 / C++ compatibility: the one place that maps atomics, thread-local
+ * storage and zero initialisers, so that the implementation compiles as C11
+ * and as C++11..20. It uses only these private names (never the bare C11
+ * ones, which a C++ translation unit may get from <stdatomic.h> too):
+ *   fr__atomic_int, FR__ATOMIC(T)           _Atomic int / _Atomic(T)
+ *   fr__atomic_load/_store/_exchange(p[,v]), seq_cst
+ *   fr__atomic_load_explicit/_store_/_fetch_add_/_fetch_sub_explicit(p[,v], mo)
+ *   fr__atomic_init(p, v)                   before the object is shared
+ *   FR__RELAXED, FR__ACQ_REL                memory orders
+ *   FR__THREAD_LOCAL                        _Thread_local
+ *   = FR__ZERO_INIT                         all-zero aggregate (a const
+ *                                           one needs it in C++) */
+#if defined(__cplusplus)
+#  include <atomic>
+typedef std::atomic<int> fr__atomic_int;
+#  define FR__ATOMIC(T) std::atomic<T>
+#  define fr__atomic_load std::atomic_load
+#  define fr__atomic_store std::atomic_store
+#  define fr__atomic_exchange std::atomic_exchange
+#  define fr__atomic_load_explicit std::atomic_load_explicit
+#  define fr__atomic_store_explicit std::atomic_store_explicit
+#  define fr__atomic_fetch_add_explicit std::atomic_fetch_add_explicit
+#  define fr__atomic_fetch_sub_explicit std::atomic_fetch_sub_explicit
+/* std::atomic_init is deprecated in C++20 (an error with libc++ -Werror) */
+#  define fr__atomic_init(p, v) std::atomic_store_explicit((p), (v), std::memory_order_relaxed)
+#  define FR__RELAXED std::memory_order_relaxed
+#  define FR__ACQ_REL std::memory_order_acq_rel
+#  define FR__THREAD_LOCAL thread_local
+#  define FR__ZERO_INIT {}
+#else
+#  include <stdatomic.h>
+typedef atomic_int fr__atomic_int;
+#  define FR__ATOMIC(T) _Atomic(T)
+#  define fr__atomic_load atomic_load
+#  define fr__atomic_store atomic_store
+#  define fr__atomic_exchange atomic_exchange
+#  define fr__atomic_load_explicit atomic_load_explicit
+#  define fr__atomic_store_explicit atomic_store_explicit
+#  define fr__atomic_fetch_add_explicit atomic_fetch_add_explicit
+#  define fr__atomic_fetch_sub_explicit atomic_fetch_sub_explicit
+#  define fr__atomic_init atomic_init
+#  define FR__RELAXED memory_order_relaxed
+#  define FR__ACQ_REL memory_order_acq_rel
+#  if defined(_MSC_VER) && !defined(__clang__)
+#    define FR__THREAD_LOCAL __declspec(thread)
+#  else
+#    define FR__THREAD_LOCAL _Thread_local
+#  endif
+#  define FR__ZERO_INIT {0} /* C++ -Wextra wants {}, C11 has only {0} */
+#endif
+
 /* Private functions shared across src/ files: `static` in the amalgamation,
  * external (but fr__-prefixed) when src/ is built file by file. */
 #if defined(FR__AMALGAMATION)
@@ -2282,6 +3274,14 @@ FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str
 #define FR__MAX(a, b) ((a) > (b) ? (a) : (b))
 #define FR__COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A view of (p, n); C++ has no compound literal (fr_str){p, n}. */
+static inline fr_str fr__str(const char *p, size_t n) {
+    fr_str s;
+    s.buf = p;
+    s.len = n;
+    return s;
+}
+
 static inline int fr__tolower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
 /* Value of an ASCII hex digit, or -1. */
@@ -2292,11 +3292,73 @@ static inline int fr__hexval(int c) {
     return -1;
 }
 
+/* RFC 9110 tchar: "!#$%&'*+-.^_`|~", DIGIT, ALPHA. */
+static inline int fr__tchar(unsigned c) {
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return 1;
+    if (c >= '0' && c <= '9') return 1;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", (int)c) != NULL;
+}
+
 /* Python's str.isspace() for a Latin-1 character (what str.strip() removes
  * from header text that Starlette decoded as Latin-1). */
 static inline int fr__py_space(unsigned c) {
     return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0;
 }
+
+/* ---- the middleware chain: middleware.c runs it, server.c calls it ----
+ * server.c keeps an fr__mw_chain per app (fr__app_mw) and one run state per
+ * request (fr__req_mw, NULL when the app has no chain) and gives
+ * middleware.c the response fields it edits (fr__res_view) and the raw,
+ * chain-less response functions. */
+typedef struct fr__mw_chain fr__mw_chain;
+typedef struct fr__res_view {
+    int status;
+    fr_header *rh; /* response headers (request arena), without content-length */
+    size_t nrh, caprh;
+    const void *body; /* complete body */
+    size_t body_len;
+    int fd;           /* fr_res_file: >= 0 */
+    uint64_t file_off, file_len;
+    int64_t clen;     /* a stream's declared content-length, -1 */
+    int is_head, streaming;
+} fr__res_view;
+FR__PRIV fr__mw_chain **fr__app_mw(fr_app *app);
+FR__PRIV int fr__app_serving(const fr_app *app);
+FR__PRIV void **fr__req_mw(fr_req *req);
+FR__PRIV void fr__req_res_get(const fr_req *req, fr__res_view *v);
+FR__PRIV void fr__req_res_set(fr_req *req, const fr__res_view *v); /* status, headers, clen */
+FR__PRIV int fr__req_server(const fr_req *req, char *host, size_t cap, int *port);
+FR__PRIV int fr__res_send_raw(fr_req *req);
+FR__PRIV int fr__res_stream_begin_raw(fr_req *req);
+FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len);
+FR__PRIV int fr__res_stream_end_raw(fr_req *req);
+FR__PRIV void fr__mw_chain_free(fr__mw_chain *c);
+FR__PRIV int fr__mw_before(fr_req *req); /* 1: a middleware answered */
+FR__PRIV int fr__mw_send(fr_req *req);
+FR__PRIV int fr__mw_stream_begin(fr_req *req);
+FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len);
+FR__PRIV int fr__mw_stream_end(fr_req *req);
+FR__PRIV void fr__mw_req_end(fr_req *req);
+
+/* ---- WebSocket connections: ws.c has the protocol, server.c the socket ----
+ * fr__srv_ws_*: server.c's "WebSocket connections" section, called by ws.c.
+ * fr__ws_*: ws.c, called by the loop (loop thread unless said otherwise). */
+FR__PRIV int fr__srv_ws_begin(fr_req *req, fr_ws *ws, const fr_header *extra, size_t nextra,
+                              fr_done_fn done, fr_done_fn *prev, void **prev_ud);
+FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const void *b, size_t blen,
+                              size_t limit); /* any thread: 0, -1 gone, -2 full */
+FR__PRIV size_t fr__srv_ws_queued(fr_req *req); /* any thread */
+FR__PRIV void fr__srv_ws_end(fr_req *req);      /* any thread: the ws lets go of req */
+FR__PRIV void fr__ws_req_done(fr_req *req, int ok, void *ud);
+FR__PRIV void fr__ws_opened(fr_ws *ws);
+FR__PRIV size_t fr__ws_held(fr_ws *ws, char *buf); /* incomplete frame head kept (<= 14 bytes) */
+FR__PRIV int fr__ws_input(fr_ws *ws, char *data, size_t len); /* 1: read no more */
+FR__PRIV int fr__ws_finished(fr_ws *ws);
+FR__PRIV int fr__ws_paused(fr_ws *ws, size_t queued);
+FR__PRIV int fr__ws_drained(fr_ws *ws, size_t queued); /* 1: on_drain ran */
+FR__PRIV int fr__ws_tick(fr_ws *ws, int64_t now_ms); /* 1 queued, 2 drop TCP */
+FR__PRIV void fr__ws_going_away(fr_ws *ws);
+FR__PRIV void fr__ws_gone(fr_ws *ws);
 
 #endif /* FR__INTERNAL_H */
 
@@ -4199,7 +5261,7 @@ static int fr__json_grow_stack(uint64_t **stk, size_t *words, uint64_t *local) {
 
 int fr_json_parse_events(const char *buf, size_t len, const fr_json_sax *sax, void *ctx,
                          int max_depth, fr_err *err) {
-    static const fr_json_sax nosax; /* all NULL: validate only */
+    static const fr_json_sax nosax = FR__ZERO_INIT; /* all NULL: validate only */
     const unsigned char *p = (const unsigned char *)buf, *beg, *end;
     uint64_t stk_local[16], *stk = stk_local; /* open containers, bit set = object */
     size_t stk_words = FR__COUNTOF(stk_local);   /* grows on demand up to max_depth */
@@ -5491,7 +6553,7 @@ int fr_media_is(fr_str content_type, const char *mime) {
     if (!slash) return 0;
     tl = (size_t)(slash - mime);
     return mt.type.len == tl && mt.subtype.len == strlen(slash + 1) &&
-           fr_str_ieq(mt.type, (fr_str){mime, tl}) && fr_str_ieq_c(mt.subtype, slash + 1);
+           fr_str_ieq(mt.type, fr__str(mime, tl)) && fr_str_ieq_c(mt.subtype, slash + 1);
 }
 
 #if FR_ENABLE_LINES
@@ -6662,18 +7724,10 @@ static void fr__http_imf_fixdate(int64_t t, char out[30]) {
     memcpy(out + 25, " GMT", 5); /* with the NUL */
 }
 
-#if defined(__cplusplus)
-#define FR__HTTP_TLS thread_local
-#elif defined(_MSC_VER) && !defined(__clang__)
-#define FR__HTTP_TLS __declspec(thread)
-#else
-#define FR__HTTP_TLS _Thread_local
-#endif
-
 void fr_http_date(char out[30]) {
     /* per-thread cache: no sharing, so no lock and no data race */
-    static FR__HTTP_TLS int64_t cached_sec = INT64_MIN;
-    static FR__HTTP_TLS char cached[30];
+    static FR__THREAD_LOCAL int64_t cached_sec = INT64_MIN;
+    static FR__THREAD_LOCAL char cached[30];
     int64_t now = (int64_t)time(NULL);
     if (!out) return;
     if (now != cached_sec) {
@@ -6826,6 +7880,291 @@ int fr_http_write_chunk(fr_buf *out, const void *data, size_t len) {
     *w++ = '\n';
     out->len = (size_t)(w - out->buf);
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* behind a proxy: uvicorn's ProxyHeadersMiddleware rule                     */
+
+typedef struct fr__ip {
+    int v;               /* 4 or 6; 0 = not an address */
+    unsigned char a[16]; /* v4: a[0..4) */
+    fr_str scope;        /* v6 "%zone" without the '%'; len 0 = none */
+} fr__ip;
+
+static fr_str fr__http_trim(fr_str s) {
+    while (s.len && fr__py_space((unsigned char)s.buf[0])) {
+        s.buf++;
+        s.len--;
+    }
+    while (s.len && fr__py_space((unsigned char)s.buf[s.len - 1])) s.len--;
+    return s;
+}
+
+/* Dotted quad as Python's ipaddress reads it: 4 decimal octets <= 255,
+ * 1-3 digits each, no leading zero. */
+static int fr__ip_parse4(const char *p, size_t n, unsigned char out[4]) {
+    size_t i = 0;
+    int k;
+    for (k = 0; k < 4; k++) {
+        unsigned v = 0, d = 0;
+        if (k) {
+            if (i >= n || p[i] != '.') return 0;
+            i++;
+        }
+        while (i < n && p[i] >= '0' && p[i] <= '9' && d < 4) {
+            v = v * 10 + (unsigned)(p[i] - '0');
+            i++;
+            d++;
+        }
+        if (d == 0 || d > 3 || v > 255 || (d > 1 && p[i - d] == '0')) return 0;
+        out[k] = (unsigned char)v;
+    }
+    return i == n;
+}
+
+/* RFC 4291 text form: up to 8 hextets of 1-4 hex digits, one "::" standing
+ * for at least one zero hextet, optionally a dotted quad as the last two. */
+static int fr__ip_parse6(const char *p, size_t n, unsigned char out[16]) {
+    unsigned g[8];
+    int ng = 0, gap = -1, k;
+    size_t i = 0;
+    if (n >= 2 && p[0] == ':' && p[1] == ':') {
+        gap = 0;
+        i = 2;
+    } else if (n && p[0] == ':') {
+        return 0;
+    }
+    while (i < n) {
+        size_t s = i;
+        unsigned v = 0, d = 0;
+        while (i < n && fr__hexval((unsigned char)p[i]) >= 0 && d < 5) {
+            v = v * 16 + (unsigned)fr__hexval((unsigned char)p[i]);
+            i++;
+            d++;
+        }
+        if (i < n && p[i] == '.') { /* embedded IPv4: the rest of the text */
+            unsigned char q[4];
+            if (ng > 6 || !fr__ip_parse4(p + s, n - s, q)) return 0;
+            g[ng++] = (unsigned)q[0] << 8 | q[1];
+            g[ng++] = (unsigned)q[2] << 8 | q[3];
+            break;
+        }
+        if (d == 0 || d > 4 || ng == 8) return 0;
+        g[ng++] = v;
+        if (i == n) break;
+        if (p[i++] != ':' || i == n) return 0; /* a single trailing ':' too */
+        if (p[i] == ':') {
+            if (gap >= 0) return 0;
+            gap = ng;
+            i++;
+        }
+    }
+    if (gap < 0 ? ng != 8 : ng > 7) return 0;
+    memset(out, 0, 16);
+    for (k = 0; k < ng; k++) {
+        int at = (gap >= 0 && k >= gap) ? k + (8 - ng) : k;
+        out[2 * at] = (unsigned char)(g[k] >> 8);
+        out[2 * at + 1] = (unsigned char)g[k];
+    }
+    return 1;
+}
+
+/* Python's ip_address(s): IPv4, else IPv6 with an optional "%scope". */
+static int fr__ip_parse(fr_str s, fr__ip *ip) {
+    const char *pct;
+    size_t n = s.len;
+    memset(ip, 0, sizeof *ip);
+    if (!s.len) return 0;
+    if (fr__ip_parse4(s.buf, s.len, ip->a)) {
+        ip->v = 4;
+        return 1;
+    }
+    pct = (const char *)memchr(s.buf, '%', s.len);
+    if (pct) {
+        n = (size_t)(pct - s.buf);
+        ip->scope = fr__str(pct + 1, s.len - n - 1);
+        if (!ip->scope.len || memchr(ip->scope.buf, '%', ip->scope.len)) return 0;
+    }
+    if (!fr__ip_parse6(s.buf, n, ip->a)) return 0;
+    ip->v = 6;
+    return 1;
+}
+
+/* Python's ip_network(s) (strict): "addr", "addr/prefix" or, for IPv4,
+ * "addr/netmask" and "addr/hostmask"; host bits set = not a network.
+ * 1 with net and its prefix length, else 0. */
+static int fr__ip_network(fr_str s, fr__ip *net, int *prefix) {
+    const char *slash = (const char *)memchr(s.buf, '/', s.len);
+    fr_str a = s, m;
+    int bits, k;
+    if (!slash) return 0;
+    a.len = (size_t)(slash - s.buf);
+    m = fr__str(slash + 1, s.len - a.len - 1);
+    if (memchr(m.buf, '/', m.len) || !fr__ip_parse(a, net)) return 0;
+    bits = net->v == 4 ? 32 : 128;
+    if (m.len && m.buf[0] >= '0' && m.buf[0] <= '9') {
+        size_t i;
+        int v = 0;
+        for (i = 0; i < m.len; i++) {
+            if (m.buf[i] < '0' || m.buf[i] > '9') break;
+            v = v * 10 + (m.buf[i] - '0');
+            if (v > bits) break;
+        }
+        if (i < m.len && net->v == 4) { /* "255.0.0.0" / "0.255.255.255" */
+            unsigned char q[4];
+            uint32_t x;
+            int inv;
+            if (!fr__ip_parse4(m.buf, m.len, q)) return 0;
+            x = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
+            for (inv = 0; inv < 2; inv++, x = ~x) {
+                for (v = 0; v < 32 && (x & (0x80000000u >> v)); v++) {}
+                if (v == 32 || (x << v) == 0) break;
+            }
+            if (inv == 2) return 0;
+        } else if (i < m.len) {
+            return 0;
+        }
+        *prefix = v;
+    } else {
+        return 0;
+    }
+    for (k = *prefix; k < bits; k++)
+        if (net->a[k / 8] & (0x80 >> (k % 8))) return 0; /* host bits set */
+    return 1;
+}
+
+static int fr__ip_in_net(const fr__ip *ip, const fr__ip *net, int prefix) {
+    int k;
+    if (ip->v != net->v) return 0;
+    for (k = 0; k < prefix; k++)
+        if ((ip->a[k / 8] ^ net->a[k / 8]) & (0x80 >> (k % 8))) return 0;
+    return 1;
+}
+
+static int fr__http_is_star(fr_str trusted) { return trusted.len == 1 && trusted.buf[0] == '*'; }
+
+int fr_http_trusts(fr_str trusted, fr_str host) {
+    fr__ip ip, t;
+    size_t i = 0;
+    if (!trusted.buf) return 0;
+    if (fr__http_is_star(trusted)) return 1;
+    if (!host.len) return 0;
+    fr__ip_parse(host, &ip);
+    while (i <= trusted.len) {
+        const char *c = (const char *)memchr(trusted.buf + i, ',', trusted.len - i);
+        size_t e = c ? (size_t)(c - trusted.buf) : trusted.len;
+        fr_str item = fr__http_trim(fr__str(trusted.buf + i, e - i));
+        int prefix = -1, is_ip;
+        i = e + 1;
+        if (memchr(item.buf, '/', item.len)) is_ip = fr__ip_network(item, &t, &prefix);
+        else is_ip = fr__ip_parse(item, &t);
+        if (!is_ip) { /* a literal, compared with a host that is no address */
+            if (!ip.v && item.len == host.len && memcmp(item.buf, host.buf, host.len) == 0) return 1;
+        } else if (ip.v && prefix >= 0) {
+            if (fr__ip_in_net(&ip, &t, prefix)) return 1;
+        } else if (ip.v == t.v && memcmp(ip.a, t.a, 16) == 0 && ip.scope.len == t.scope.len &&
+                   (!ip.scope.len || memcmp(ip.scope.buf, t.scope.buf, ip.scope.len) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Python's int(s) for a port: whitespace, a sign, digits with single '_'
+ * between them. 1 and *port (0 when out of int range), else 0. */
+static int fr__http_port(fr_str s, int *port) {
+    size_t i = 0;
+    long long v = 0;
+    int neg = 0, digits = 0, big = 0;
+    s = fr__http_trim(s);
+    if (i < s.len && (s.buf[i] == '+' || s.buf[i] == '-')) neg = s.buf[i++] == '-';
+    for (; i < s.len; i++) {
+        char ch = s.buf[i];
+        if (ch == '_' && digits && i + 1 < s.len && s.buf[i + 1] >= '0' && s.buf[i + 1] <= '9') continue;
+        if (ch < '0' || ch > '9') return 0;
+        digits++;
+        if (!big) v = v * 10 + (ch - '0');
+        if (v > INT_MAX) big = 1;
+    }
+    if (!digits) return 0;
+    *port = big ? 0 : (int)(neg ? -v : v);
+    return 1;
+}
+
+/* uvicorn's _parse_host_port: "host", "host:port", "[v6]" or "[v6]:port". */
+static fr_str fr__http_host_port(fr_str v, int *port) {
+    const char *c;
+    *port = 0;
+    if (v.len && v.buf[0] == '[') {
+        const char *end = (const char *)memchr(v.buf, ']', v.len);
+        fr_str host, rest;
+        if (!end) return v;
+        host = fr__str(v.buf + 1, (size_t)(end - v.buf) - 1);
+        rest = fr__str(end + 1, v.len - (size_t)(end - v.buf) - 1);
+        if (!rest.len) return host;
+        if (rest.buf[0] != ':') return v;
+        if (!fr__http_port(fr__str(rest.buf + 1, rest.len - 1), port)) *port = 0;
+        return host;
+    }
+    c = (const char *)memchr(v.buf, ':', v.len);
+    if (c && !memchr(c + 1, ':', v.len - (size_t)(c - v.buf) - 1)) {
+        size_t hl = (size_t)(c - v.buf);
+        if (fr__http_port(fr__str(c + 1, v.len - hl - 1), port)) return fr__str(v.buf, hl);
+        *port = 0;
+    }
+    return v;
+}
+
+int fr_http_forwarded(fr_str trusted, fr_str peer, const fr_header *headers, size_t n,
+                      fr_forwarded *out) {
+    static const char *const protos[] = {"http", "https", "ws", "wss"};
+    fr_str proto = {NULL, 0}, first = {NULL, 0}, pick = {NULL, 0};
+    size_t i, k;
+    int any = 0;
+    if (!out) return 0;
+    memset(out, 0, sizeof *out);
+    if (!trusted.buf || (n && !headers) || !fr_http_trusts(trusted, peer)) return 0;
+    for (i = 0; i < n; i++) {
+        if (fr_str_ieq_c(headers[i].name, "x-forwarded-proto")) proto = headers[i].value;
+        else if (fr_str_ieq_c(headers[i].name, "x-forwarded-for") && !any) {
+            const char *c = (const char *)memchr(headers[i].value.buf, ',', headers[i].value.len);
+            any = 1;
+            first = headers[i].value;
+            if (c) first.len = (size_t)(c - first.buf);
+        }
+    }
+    if (proto.buf) {
+        proto = fr__http_trim(proto);
+        for (k = 0; k < FR__COUNTOF(protos); k++)
+            if (proto.len == strlen(protos[k]) && memcmp(proto.buf, protos[k], proto.len) == 0)
+                out->scheme = fr_str_c(protos[k]);
+    }
+    if (!any) return 1;
+    pick = first;
+    if (!fr__http_is_star(trusted)) { /* the nearest untrusted hop, from the end */
+        int found = 0;
+        for (i = n; i-- > 0 && !found;) {
+            fr_str v = headers[i].value;
+            size_t e = v.len;
+            if (!fr_str_ieq_c(headers[i].name, "x-forwarded-for")) continue;
+            for (;;) {
+                size_t s = e;
+                int port;
+                while (s > 0 && v.buf[s - 1] != ',') s--;
+                if (!fr_http_trusts(trusted,
+                                    fr__http_host_port(fr__http_trim(fr__str(v.buf + s, e - s)), &port))) {
+                    pick = fr__str(v.buf + s, e - s);
+                    found = 1;
+                    break;
+                }
+                if (s == 0) break;
+                e = s - 1;
+            }
+        }
+    }
+    out->client = fr__http_host_port(fr__http_trim(pick), &out->client_port);
+    if (!out->client.len) out->client_port = 0;
+    return 1;
 }
 
 #if FR_ENABLE_LINES
@@ -8659,7 +9998,6 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -8704,11 +10042,14 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #define FR__MAX_LISTENERS 8
 #define FR__STREAM_HIGH_WATER (1u << 20) /* stream_write blocks above this */
 #define FR__LINGER_MS 2000               /* read-and-discard before closing */
+#define FR__STOP_FIRST_MS 1000           /* stopping: wait for a new connection's first request */
 #define FR__SMALL_BODY 2048              /* bodies up to this are copied after the head */
 #define FR__FREE_CAP 1024                /* recycled objects kept per loop */
 #define FR__ACCEPT_BATCH 64
 #define FR__EMFILE_PAUSE_MS 100
 #define FR__FILE_CHUNK 16384 /* fr_res_file without sendfile: bytes read into out per step */
+#define FR__WS_TICK_MS 200   /* WebSocket ping / close-timeout checks */
+#define FR__WS_READ 16384    /* WebSocket input is read into a stack buffer of this size */
 
 /* Helpers the socket path shares with fr_dispatch: inlined so the socket
  * path compiles to what it was before they were shared. */
@@ -8719,7 +10060,7 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #endif
 
 enum { FR__K_CONN = 1, FR__K_LISTEN, FR__K_WAKE, FR__K_STOP };
-enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_COUNT };
+enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_WS, FR__T_COUNT };
 enum {
     FR__C_READ_HEAD = 0, /* waiting for / parsing a request head */
     FR__C_READ_BODY,     /* head parsed, body arriving */
@@ -8727,6 +10068,7 @@ enum {
     FR__C_PENDING,       /* the handler (or a stream producer) owns the request */
     FR__C_WRITING,       /* output queued in out / wbody */
     FR__C_LINGER,        /* write side shut, discarding input before close */
+    FR__C_WS,            /* upgraded to a WebSocket (section "WebSocket connections") */
     FR__C_CLOSED
 };
 enum { FR__P_LT = 0, FR__P_EDGE, FR__P_CONN }; /* poller registration kinds */
@@ -8772,6 +10114,7 @@ struct fr__conn {
     uint64_t fleft; /* file body bytes still to send (fd and position in req) */
     fr_req *req;
     unsigned readable : 1, writable : 1, close_after : 1, dead : 1;
+    unsigned reused : 1; /* has answered a request: idle = a keep-alive wait */
     struct sockaddr_storage peer;
     socklen_t peerlen;
 };
@@ -8803,7 +10146,7 @@ struct fr_req {
     fr_done_fn done;
     void *done_ud;
     void *ud;
-    atomic_int send_called;
+    fr__atomic_int send_called;
     int inline_released; /* loop thread only */
     int rel_seen;        /* loop thread only: popped with `released` */
     int released, in_queue, zombie; /* under loop->qmu */
@@ -8822,10 +10165,13 @@ struct fr_req {
     const fr_sink *sink; /* &sink_copy */
     fr_sink sink_copy;
     fr_str scheme;       /* len 0 = "http" */
-    int client_port;
+    int client_port;     /* also a socket request's once fwd_client is set */
+    int fwd_client;      /* socket request: the client came from X-Forwarded-For */
     int sink_ok;         /* on_done's ok, set by whoever finished the response */
-    atomic_int sink_refs; /* handler running + response unfinished */
+    fr__atomic_int sink_refs; /* handler running + response unfinished */
     fr_req *sprev, *snext; /* app->sinks, under app->sink_mu */
+    void *mw; /* the middleware chain's run state (middleware.c); NULL = no chain */
+    fr_ws *ws; /* set (under smu) by fr_ws_accept: the request belongs to the ws */
     fr_header headers[]; /* app->cfg.max_headers entries (+1 for fr_dispatch) */
 };
 
@@ -8883,6 +10229,7 @@ struct fr_app {
     fr_config cfg;
     char *server_name;
     size_t server_name_len;
+    char *fwd_ips, *root_path; /* copies of cfg's (NULL = none) */
     fr_router *router;
     fr__route *routes;
     fr_handler fallback;
@@ -8892,8 +10239,8 @@ struct fr_app {
     fr__listener lsn[FR__MAX_LISTENERS];
     int nlsn, lsn_reuseport;
     int stop_rd, stop_wr;
-    atomic_int stop;
-    atomic_int nconns;
+    fr__atomic_int stop;
+    fr__atomic_int nconns;
     fr__loop *loops;
     int nloops;
     int mode;
@@ -8902,9 +10249,10 @@ struct fr_app {
     int serving;
     pthread_mutex_t sink_mu;
     fr_req *sinks; /* unfinished fr_dispatch requests, under sink_mu */
+    fr__mw_chain *mw; /* the middleware chain (middleware.c); NULL = none */
 };
 
-static _Thread_local fr_req *fr__tls_req; /* request whose handler runs on this thread */
+static FR__THREAD_LOCAL fr_req *fr__tls_req; /* request whose handler runs on this thread */
 
 /* fr_dispatch requests (the section at the end of this file) */
 static void fr__sink_send(fr_req *req);
@@ -8912,6 +10260,16 @@ static int fr__sink_stream_begin(fr_req *req);
 static int fr__sink_stream_write(fr_req *req, const void *data, size_t len);
 static int fr__sink_stream_end(fr_req *req);
 static void fr__sink_abandon(fr_req *req);
+
+/* WebSocket connections (the section at the end of this file) */
+static void fr__ws_srv_service(fr__conn *c, fr_req *req);
+static void fr__ws_srv_drive(fr__conn *c);
+static void fr__ws_srv_timer(fr__conn *c);
+static void fr__ws_srv_stop(fr__conn *c);
+static void fr__ws_srv_closing(fr_req *req);
+
+/* the middleware chain around the handler (the section at the end of this file) */
+static int fr__req_call(fr_app *app, fr_req *req, fr_handler h, void *ud);
 
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                             */
@@ -9121,7 +10479,8 @@ static int fr__poller_wait(fr__loop *L, fr__pev *out, int max, int timeout) {
     }
     for (c = L->conns; c; c = c->next) {
         short ev = 0;
-        if (c->state == FR__C_READ_HEAD || c->state == FR__C_READ_BODY || c->state == FR__C_LINGER)
+        if (c->state == FR__C_READ_HEAD || c->state == FR__C_READ_BODY || c->state == FR__C_LINGER ||
+            c->state == FR__C_WS)
             ev |= POLLIN;
         if (!c->writable && (c->state == FR__C_WRITING || c->out.len > c->out_off)) ev |= POLLOUT;
         L->pfds[n].fd = c->fd;
@@ -9179,7 +10538,7 @@ static fr_req *fr__req_alloc(const fr_app *app, size_t extra) {
     size_t sz = sizeof(fr_req) + (app->cfg.max_headers + extra) * sizeof(fr_header);
     fr_req *r = (fr_req *)FR_MALLOC(sz);
     if (!r) return NULL;
-    memset(r, 0, sizeof *r);
+    memset((void *)r, 0, sizeof *r); /* (void *): C++ warns on its atomics */
     fr_arena_init(&r->arena, NULL);
     if (pthread_mutex_init(&r->smu, NULL) != 0) {
         FR_FREE(r);
@@ -9210,6 +10569,9 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->m.pattern.len = 0;
     r->client_addr.buf = NULL;
     r->client_addr.len = 0;
+    r->scheme.buf = NULL;
+    r->scheme.len = 0;
+    r->client_port = r->fwd_client = 0;
     r->is_head = r->dispatched = 0;
     r->status = 200;
     r->rh = NULL;
@@ -9226,7 +10588,7 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->done = NULL;
     r->done_ud = NULL;
     r->ud = NULL;
-    atomic_store_explicit(&r->send_called, 0, memory_order_relaxed);
+    fr__atomic_store_explicit(&r->send_called, 0, FR__RELAXED);
     r->inline_released = r->rel_seen = r->released = r->in_queue = r->zombie = 0;
     r->qnext = r->zprev = r->znext = r->free_next = NULL;
     r->streaming = r->stream_ended = r->stream_failed = r->stream_chunked = r->stream_keepalive = 0;
@@ -9235,6 +10597,8 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->squeued = 0;
     r->bytes_sent = 0;
     r->t0 = 0;
+    r->mw = NULL;
+    r->ws = NULL;
 }
 
 static fr_req *fr__req_get(fr__loop *L) {
@@ -9313,6 +10677,7 @@ static fr__conn *fr__conn_get(fr__loop *L) {
     c->writable = 1;
     c->close_after = 0;
     c->dead = 0;
+    c->reused = 0;
     return c;
 }
 
@@ -9334,6 +10699,7 @@ FR__SRV_SHARED void fr__req_report(fr_req *req, int ok) {
     }
     if (req->rbody_free) req->rbody_free(req->rbody_ud, req->rbody);
     req->rbody_free = NULL;
+    if (req->mw) fr__mw_req_end(req);
 }
 
 /* Runs on_done and the access log, releases the body, recycles. For a
@@ -9374,13 +10740,14 @@ static void fr__conn_close(fr__conn *c) {
     fr_req *req = c->req;
     int was = c->state;
     if (was == FR__C_CLOSED || c->dead) return;
+    if (req && req->dispatched) fr__ws_srv_closing(req); /* on_close of an upgraded connection */
     if (c->fd >= 0) {
 #if !defined(FR__EPOLL)
         fr__poller_del(L, c->fd, c, FR__P_CONN);
 #endif
         close(c->fd); /* epoll forgets closed fds by itself */
         c->fd = -1;
-        atomic_fetch_sub_explicit(&L->app->nconns, 1, memory_order_relaxed);
+        fr__atomic_fetch_sub_explicit(&L->app->nconns, 1, FR__RELAXED);
     }
     fr__timer_clear(c);
     if (c->prev) c->prev->next = c->next;
@@ -9625,6 +10992,10 @@ static void fr__req_service(fr_req *req) {
         if (released) fr__req_finish(req, 0, 1);
         return;
     }
+    if (req->ws) {
+        fr__ws_srv_service(c, req);
+        return;
+    }
     if (c->state == FR__C_WRITING || c->state == FR__C_CLOSED) return; /* write_done re-checks */
     if (req->streaming) {
         int ended = fr__stream_pull(c, req);
@@ -9690,10 +11061,10 @@ static void fr__dispatch(fr__conn *c) {
     if (app->cfg.access_log) req->t0 = fr__srv_now_s();
     h = fr__req_route(app, req, &ud);
     fr__tls_req = req;
-    rc = h ? h(req, ud) : fr_res_default(req);
+    rc = fr__req_call(app, req, h, ud);
     fr__tls_req = NULL;
     if (rc != FR_PENDING && !req->inline_stream) {
-        if (!atomic_exchange(&req->send_called, 1)) req->inline_released = 1;
+        if (!fr__atomic_exchange(&req->send_called, 1)) req->inline_released = 1;
     }
     c->state = FR__C_PENDING;
     if (req->inline_released || req->inline_stream) fr__req_service(req);
@@ -10070,6 +11441,7 @@ static void fr__conn_write_done(fr__conn *c) {
         return;
     }
     c->state = FR__C_READ_HEAD;
+    c->reused = 1;
     c->off = c->next_off;
     if (c->off >= c->in.len) {
         c->off = c->in.len = 0;
@@ -10122,6 +11494,9 @@ static void fr__conn_drive(fr__conn *c) {
             return;
         case FR__C_LINGER:
             fr__conn_linger_read(c);
+            return;
+        case FR__C_WS:
+            fr__ws_srv_drive(c);
             return;
         default:
             return;
@@ -10197,8 +11572,8 @@ static void fr__loop_accept(fr__loop *L, fr__src *s) {
             }
             return;
         }
-        if (atomic_fetch_add_explicit(&app->nconns, 1, memory_order_relaxed) >= app->cfg.max_connections) {
-            atomic_fetch_sub_explicit(&app->nconns, 1, memory_order_relaxed);
+        if (fr__atomic_fetch_add_explicit(&app->nconns, 1, FR__RELAXED) >= app->cfg.max_connections) {
+            fr__atomic_fetch_sub_explicit(&app->nconns, 1, FR__RELAXED);
             close(fd);
             continue;
         }
@@ -10209,7 +11584,7 @@ static void fr__loop_accept(fr__loop *L, fr__src *s) {
 #endif
         c = fr__conn_get(L);
         if (!c) {
-            atomic_fetch_sub_explicit(&app->nconns, 1, memory_order_relaxed);
+            fr__atomic_fetch_sub_explicit(&app->nconns, 1, FR__RELAXED);
             close(fd);
             continue;
         }
@@ -10285,15 +11660,35 @@ static int fr__loop_drain_queue(fr__loop *L) {
 /* ------------------------------------------------------------------------ */
 /* loop                                                                      */
 
+/* Stopping: an idle keep-alive connection is closed (a clean FIN: nothing
+ * unread) unless its next request is already in the kernel: that one is in
+ * flight and gets answered with connection: close. A connection that has not
+ * sent its first request yet is not idle: its client connected to send one
+ * (it is answered, or closed after FR__STOP_FIRST_MS). */
+static void fr__conn_stop_idle(fr__conn *c) {
+    char b;
+    if (recv(c->fd, &b, 1, MSG_PEEK) > 0) {
+        c->readable = 1;
+        fr__conn_drive(c);
+    } else {
+        fr__conn_close(c);
+    }
+}
+
 static void fr__loop_begin_stop(fr__loop *L) {
     fr__conn *c, *next;
     L->stopping = 1;
     L->drain_deadline = L->now + L->app->cfg.drain_timeout_ms;
     fr__loop_listen_pause(L);
     fr__poller_del(L, L->stop.fd, &L->stop, FR__P_EDGE);
+    if (L->tdur[FR__T_IDLE] > FR__STOP_FIRST_MS) L->tdur[FR__T_IDLE] = FR__STOP_FIRST_MS;
     for (c = L->conns; c; c = next) {
         next = c->next;
-        if (c->state == FR__C_READ_HEAD || c->state == FR__C_LINGER) fr__conn_close(c);
+        /* a partly read head is in flight: it ends with connection: close */
+        if (c->state == FR__C_READ_HEAD && c->off >= c->in.len && c->reused) fr__conn_stop_idle(c);
+        else if (c->state == FR__C_READ_HEAD && c->off >= c->in.len) fr__timer_set(c, FR__T_IDLE);
+        else if (c->state == FR__C_LINGER) fr__conn_close(c);
+        else if (c->state == FR__C_WS) fr__ws_srv_stop(c); /* close 1001 */
     }
 }
 
@@ -10312,6 +11707,8 @@ static void fr__loop_timers(fr__loop *L) {
             if (k == FR__T_HEADER || k == FR__T_BODY) {
                 fr__error_response(c, 408);
                 fr__conn_drive(c);
+            } else if (k == FR__T_WS) {
+                fr__ws_srv_timer(c);
             } else {
                 fr__conn_close(c);
             }
@@ -10339,7 +11736,7 @@ static int fr__loop_timeout(fr__loop *L, int max_wait) {
 static int fr__loop_iter(fr__loop *L, int max_wait) {
     fr__pev evs[128];
     int n, i, handled = 0;
-    if (!L->stopping && atomic_load_explicit(&L->app->stop, memory_order_relaxed)) {
+    if (!L->stopping && fr__atomic_load_explicit(&L->app->stop, FR__RELAXED)) {
         L->now = fr__srv_now_ms();
         fr__loop_begin_stop(L);
         if (fr__loop_finished(L)) return 0;
@@ -10361,7 +11758,7 @@ static int fr__loop_iter(fr__loop *L, int max_wait) {
             /* the flag is checked below; the fd stays readable for the others */
         }
     }
-    if (!L->stopping && atomic_load_explicit(&L->app->stop, memory_order_relaxed)) fr__loop_begin_stop(L);
+    if (!L->stopping && fr__atomic_load_explicit(&L->app->stop, FR__RELAXED)) fr__loop_begin_stop(L);
     fr__loop_timers(L);
     fr__loop_reap(L);
     return handled;
@@ -10390,6 +11787,7 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     L->tdur[FR__T_BODY] = app->cfg.body_timeout_ms;
     L->tdur[FR__T_WRITE] = app->cfg.body_timeout_ms;
     L->tdur[FR__T_LINGER] = FR__LINGER_MS;
+    L->tdur[FR__T_WS] = FR__WS_TICK_MS;
     L->lim.max_header_bytes = app->cfg.max_header_bytes;
     L->lim.max_headers = app->cfg.max_headers;
     L->lim.max_uri_bytes = app->cfg.max_uri_bytes;
@@ -10512,7 +11910,7 @@ static void *fr__loop_thread(void *arg) {
 /* signals                                                                   */
 
 #define FR__SIG_SLOTS 64
-static _Atomic(fr_app *) fr__sig_apps[FR__SIG_SLOTS];
+static FR__ATOMIC(fr_app *) fr__sig_apps[FR__SIG_SLOTS];
 static pthread_mutex_t fr__sig_mu = PTHREAD_MUTEX_INITIALIZER;
 static int fr__sig_refs;
 static struct sigaction fr__sig_old_int, fr__sig_old_term;
@@ -10521,7 +11919,7 @@ static void fr__sig_handler(int sig) {
     int i, saved = errno;
     (void)sig;
     for (i = 0; i < FR__SIG_SLOTS; i++) {
-        fr_app *a = atomic_load(&fr__sig_apps[i]);
+        fr_app *a = fr__atomic_load(&fr__sig_apps[i]);
         if (a) fr_stop(a);
     }
     errno = saved;
@@ -10531,12 +11929,12 @@ static int fr__sig_install(fr_app *app) {
     int i, slot = -1;
     pthread_mutex_lock(&fr__sig_mu);
     for (i = 0; i < FR__SIG_SLOTS; i++)
-        if (!atomic_load(&fr__sig_apps[i])) {
+        if (!fr__atomic_load(&fr__sig_apps[i])) {
             slot = i;
             break;
         }
     if (slot >= 0) {
-        atomic_store(&fr__sig_apps[slot], app);
+        fr__atomic_store(&fr__sig_apps[slot], app);
         if (fr__sig_refs++ == 0) {
             struct sigaction sa;
             memset(&sa, 0, sizeof sa);
@@ -10553,7 +11951,7 @@ static int fr__sig_install(fr_app *app) {
 static void fr__sig_remove(int slot) {
     if (slot < 0) return;
     pthread_mutex_lock(&fr__sig_mu);
-    atomic_store(&fr__sig_apps[slot], NULL);
+    fr__atomic_store(&fr__sig_apps[slot], NULL);
     if (--fr__sig_refs == 0) {
         sigaction(SIGINT, &fr__sig_old_int, NULL);
         sigaction(SIGTERM, &fr__sig_old_term, NULL);
@@ -10564,12 +11962,30 @@ static void fr__sig_remove(int slot) {
 /* ------------------------------------------------------------------------ */
 /* app                                                                       */
 
+static char *fr__srv_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = (char *)FR_MALLOC(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Own copies of the proxy strings (the caller's may not outlive cfg). */
+static int fr__srv_proxy_cfg(fr_app *app) {
+    const char *ips = app->cfg.forwarded_allow_ips, *rp = app->cfg.root_path;
+    app->cfg.forwarded_allow_ips = app->cfg.root_path = NULL;
+    if (ips && !(app->fwd_ips = fr__srv_strdup(ips))) return -1;
+    if (rp && *rp && !(app->root_path = fr__srv_strdup(rp))) return -1;
+    app->cfg.forwarded_allow_ips = app->fwd_ips;
+    app->cfg.root_path = app->root_path;
+    return 0;
+}
+
 fr_app *fr_app_new(const fr_config *cfg) {
     fr_app *app = (fr_app *)FR_MALLOC(sizeof *app);
     fr_router_opts ro;
     const char *sn;
     if (!app) return NULL;
-    memset(app, 0, sizeof *app);
+    memset((void *)app, 0, sizeof *app); /* (void *): C++ warns on its atomics */
     if (cfg) app->cfg = *cfg;
     if (app->cfg.threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -10612,13 +12028,14 @@ fr_app *fr_app_new(const fr_config *cfg) {
     if (!app->server_name) goto fail;
     memcpy(app->server_name, sn, app->server_name_len + 1);
     app->cfg.server_name = app->server_name;
+    if (fr__srv_proxy_cfg(app) < 0) goto fail;
     ro.no_head_from_get = app->cfg.no_head_from_get;
     ro.no_redirect_slashes = app->cfg.no_redirect_slashes;
     app->router = fr_router_new(&ro);
     if (!app->router) goto fail;
     if (fr__srv_wake_open(&app->stop_rd, &app->stop_wr) < 0) goto fail;
-    atomic_init(&app->stop, 0);
-    atomic_init(&app->nconns, 0);
+    fr__atomic_init(&app->stop, 0);
+    fr__atomic_init(&app->nconns, 0);
     return app;
 fail:
     app->nloops = 0;
@@ -10655,10 +12072,13 @@ void fr_app_free(fr_app *app) {
         FR_FREE(rt);
         rt = n;
     }
+    if (app->mw) fr__mw_chain_free(app->mw);
     if (app->router) fr_router_free(app->router);
     pthread_cond_destroy(&app->cv);
     pthread_mutex_destroy(&app->mu);
     FR_FREE(app->server_name);
+    FR_FREE(app->fwd_ips);
+    FR_FREE(app->root_path);
     FR_FREE(app);
 }
 
@@ -10702,6 +12122,21 @@ void fr_app_set_fallback(fr_app *app, fr_handler h, void *userdata) {
     if (!app) return;
     app->fallback = h;
     app->fallback_ud = userdata;
+}
+
+int fr_app_match(const fr_app *app, fr_str method, fr_str path, fr_match *m, fr_handler *h,
+                 void **userdata) {
+    const fr__route *rt;
+    if (h) *h = NULL;
+    if (userdata) *userdata = NULL;
+    if (!app || !m) return -1;
+    fr_router_match(app->router, method, path, m);
+    rt = m->status == FR_MATCH_FOUND ? (const fr__route *)m->data : NULL;
+    if (rt) {
+        if (h) *h = rt->h;
+        if (userdata) *userdata = rt->ud;
+    }
+    return m->status;
 }
 
 int fr_listen(fr_app *app, const char *host, int port) {
@@ -10797,6 +12232,34 @@ int fr_listen(fr_app *app, const char *host, int port) {
     return port;
 }
 
+int fr_listen_fd(fr_app *app, int fd) {
+    fr__listener *l;
+    int type = 0, acc = 0;
+    socklen_t tl = sizeof type, al = sizeof acc;
+    if (!app || fd < 0) return -1;
+    if (app->nlsn >= FR__MAX_LISTENERS || app->mode != FR__MODE_NONE) {
+        fr__srv_seterr(app, "fr_listen_fd: too many listeners, or serving");
+        return -1;
+    }
+    l = &app->lsn[app->nlsn];
+    l->addrlen = sizeof l->addr;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
+#if defined(SO_ACCEPTCONN)
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 || !acc ||
+#endif
+        getsockname(fd, (struct sockaddr *)&l->addr, &l->addrlen) < 0 || fr__srv_nonblock(fd) < 0) {
+        fr__srv_seterr(app, "fr_listen_fd: not a listening stream socket");
+        return -1;
+    }
+    (void)acc;
+    (void)al;
+    l->fd = fd;
+    app->nlsn++;
+    if (l->addr.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&l->addr)->sin_port);
+    if (l->addr.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&l->addr)->sin6_port);
+    return 0;
+}
+
 static int fr__app_alloc_loops(fr_app *app, int n) {
     int i;
     if (app->loops) return app->nloops == n ? 0 : -1;
@@ -10858,7 +12321,7 @@ int fr_serve(fr_app *app) {
     fr__sig_remove(slot);
 out:
     fr__srv_wake_drain(app->stop_rd);
-    atomic_store(&app->stop, 0);
+    fr__atomic_store(&app->stop, 0);
     pthread_mutex_lock(&app->mu);
     app->serving = 0;
     app->mode = FR__MODE_NONE;
@@ -10899,7 +12362,7 @@ int fr_poll(fr_app *app, int timeout_ms) {
 
 void fr_stop(fr_app *app) {
     if (!app) return;
-    atomic_store(&app->stop, 1);
+    fr__atomic_store(&app->stop, 1);
     if (app->stop_wr >= 0) fr__srv_wake_write(app->stop_wr);
 }
 
@@ -10911,7 +12374,13 @@ fr_str fr_req_path(const fr_req *req) { return req->path; }
 fr_str fr_req_raw_path(const fr_req *req) { return req->h.path; }
 fr_str fr_req_query(const fr_req *req) { return req->h.query; }
 fr_str fr_req_target(const fr_req *req) { return req->h.target; }
-fr_str fr_req_scheme(const fr_req *req) { return req->scheme.len ? req->scheme : FR_STR("http"); }
+fr_str fr_req_scheme(const fr_req *req) {
+    if (req->conn && req->app->fwd_ips) fr_req_client_addr(req); /* resolves the proxy's word */
+    return req->scheme.len ? req->scheme : FR_STR("http");
+}
+fr_str fr_req_root_path(const fr_req *req) {
+    return req->app->root_path && !req->sink ? fr_str_c(req->app->root_path) : FR_STR("");
+}
 const fr_sink *fr_req_sink(const fr_req *req) { return req->sink; }
 int fr_req_http_minor(const fr_req *req) { return req->h.minor_version; }
 fr_str fr_req_body(const fr_req *req) { return req->body; }
@@ -11012,6 +12481,23 @@ int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value) {
     return fr__req_kv_decode(req, FR_KV_COOKIE, raw, value);
 }
 
+/* Behind a trusted proxy: the client and scheme it reports, on the first
+ * look at either (r->client_addr holds the peer's text). */
+static void fr__req_forwarded(fr_req *r) {
+    fr_forwarded fw;
+    if (!fr_http_forwarded(fr_str_c(r->app->fwd_ips), r->client_addr, r->h.headers,
+                           r->h.num_headers, &fw))
+        return;
+    if (fw.scheme.len) r->scheme = fw.scheme; /* static */
+    if (fw.client.len) {
+        char *a = fr_arena_strdup(&r->arena, fw.client.buf, fw.client.len);
+        if (!a) return;
+        r->client_addr = fr__str(a, fw.client.len);
+        r->client_port = fw.client_port;
+        r->fwd_client = 1;
+    }
+}
+
 fr_str fr_req_client_addr(const fr_req *req) {
     fr_req *r = (fr_req *)(uintptr_t)req; /* lazily cached in the arena */
     fr_str e = {"", 0};
@@ -11024,16 +12510,18 @@ fr_str fr_req_client_addr(const fr_req *req) {
         s = inet_ntop(AF_INET, &((const struct sockaddr_in *)&c->peer)->sin_addr, tmp, sizeof tmp);
     else if (c->peer.ss_family == AF_INET6)
         s = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&c->peer)->sin6_addr, tmp, sizeof tmp);
-    if (!s) return e;
+    if (!s) s = ""; /* not an IP peer: trusted only by "*" */
     r->client_addr.buf = fr_arena_strdup(&r->arena, s, strlen(s));
     if (!r->client_addr.buf) return e;
     r->client_addr.len = strlen(s);
+    if (r->app->fwd_ips) fr__req_forwarded(r);
     return r->client_addr;
 }
 
 int fr_req_client_port(const fr_req *req) {
     const fr__conn *c = req->conn;
-    if (!c) return req->client_port; /* fr_dispatch: the descriptor's; else 0 */
+    if (c && req->app->fwd_ips) fr_req_client_addr(req);
+    if (!c || req->fwd_client) return req->client_port; /* fr_dispatch: the descriptor's; else 0 */
     if (c->peer.ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)&c->peer)->sin_port);
     if (c->peer.ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)&c->peer)->sin6_port);
     return 0;
@@ -11096,7 +12584,7 @@ int fr_res_header_n(fr_req *req, const char *name, size_t nlen, const char *valu
     if (fr_str_ieq_c(n, "connection")) {
         size_t i;
         for (i = 0; i + 5 <= vlen; i++)
-            if (fr_str_ieq_c((fr_str){value + i, 5}, "close")) req->force_close = 1;
+            if (fr_str_ieq_c(fr__str(value + i, 5), "close")) req->force_close = 1;
         return 0;
     }
     nc = fr_arena_strdup(&req->arena, name, nlen);
@@ -11163,10 +12651,10 @@ int fr_res_file(fr_req *req, int fd, uint64_t offset, uint64_t len, int close_fd
 
 static int fr__stream_end(fr_req *req);
 
-int fr_res_send(fr_req *req) {
+FR__PRIV int fr__res_send_raw(fr_req *req) {
     if (!req) return -1;
     if (req->streaming) return fr__stream_end(req);
-    if (atomic_exchange(&req->send_called, 1)) return -1;
+    if (fr__atomic_exchange(&req->send_called, 1)) return -1;
     if (req->sink) { /* fr_dispatch: delivered now, on this thread */
         fr__sink_send(req);
         return 0;
@@ -11216,7 +12704,8 @@ int fr_res_default(fr_req *req) {
         /* the other trailing-slash form of the raw path, absolute like
          * Starlette's redirect_slashes; query kept */
         fr_str raw = req->h.path, host = req->h.host, scheme = fr_req_scheme(req);
-        size_t cap = raw.len + host.len + req->h.query.len + scheme.len + 16, pl = raw.len, n = 0;
+        fr_str rp = fr_req_root_path(req); /* the proxy's prefix, as uvicorn's --root-path */
+        size_t cap = raw.len + host.len + req->h.query.len + scheme.len + rp.len + 16, pl = raw.len, n = 0;
         char *loc = (char *)fr_arena_alloc(&req->arena, cap);
         if (!loc) return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 34);
         if (host.len) {
@@ -11225,6 +12714,8 @@ int fr_res_default(fr_req *req) {
             memcpy(loc + scheme.len + 3, host.buf, host.len);
             n = scheme.len + 3 + host.len;
         }
+        memcpy(loc + n, rp.buf, rp.len);
+        n += rp.len;
         if (req->m.redirect_add_slash) {
             memcpy(loc + n, raw.buf, pl);
             n += pl;
@@ -11261,7 +12752,7 @@ static int fr__on_loop_thread(const fr_req *req) {
     return L->tid_valid && pthread_equal(L->tid, pthread_self());
 }
 
-int fr_res_stream_begin(fr_req *req) {
+FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
     fr_http_res_head h;
     fr_app *app;
     int ka, rc = 0;
@@ -11269,7 +12760,7 @@ int fr_res_stream_begin(fr_req *req) {
     if (req->sink) return fr__sink_stream_begin(req);
     app = req->app;
     pthread_mutex_lock(&req->smu);
-    if (req->streaming || atomic_load(&req->send_called)) {
+    if (req->streaming || fr__atomic_load(&req->send_called)) {
         pthread_mutex_unlock(&req->smu);
         return -1;
     }
@@ -11298,12 +12789,12 @@ int fr_res_stream_begin(fr_req *req) {
     return rc;
 }
 
-int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
+FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len) {
     size_t before;
     if (!req || (len && !data)) return -1;
     if (req->sink) return fr__sink_stream_write(req, data, len);
     pthread_mutex_lock(&req->smu);
-    if (!req->streaming || req->stream_ended) {
+    if (!req->streaming || req->stream_ended || req->ws) {
         pthread_mutex_unlock(&req->smu);
         return -1;
     }
@@ -11334,7 +12825,8 @@ int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
 static int fr__stream_end(fr_req *req) {
     int failed;
     if (req->sink) return fr__sink_stream_end(req);
-    if (atomic_exchange(&req->send_called, 1)) return -1;
+    if (req->ws) return -1; /* upgraded: the ws owns the request */
+    if (fr__atomic_exchange(&req->send_called, 1)) return -1;
     pthread_mutex_lock(&req->smu);
     if (!req->stream_failed && req->stream_chunked && !req->is_head) {
         size_t before = req->sbuf.len;
@@ -11351,7 +12843,7 @@ static int fr__stream_end(fr_req *req) {
     return failed ? -1 : 0;
 }
 
-int fr_res_stream_end(fr_req *req) {
+FR__PRIV int fr__res_stream_end_raw(fr_req *req) {
     if (!req) return -1;
     if (!req->streaming) return -1;
     return fr__stream_end(req);
@@ -11542,7 +13034,7 @@ static void fr__sink_finish(fr_req *req) {
 }
 
 static void fr__sink_unref(fr_req *req) {
-    if (atomic_fetch_sub_explicit(&req->sink_refs, 1, memory_order_acq_rel) == 1) fr__sink_finish(req);
+    if (fr__atomic_fetch_sub_explicit(&req->sink_refs, 1, FR__ACQ_REL) == 1) fr__sink_finish(req);
 }
 
 /* fr_app_free: a request whose response never finished */
@@ -11638,7 +13130,7 @@ static void fr__sink_send(fr_req *req) {
 
 static int fr__sink_stream_begin(fr_req *req) {
     int64_t clen = req->res_clen;
-    if (req->streaming || atomic_load(&req->send_called)) return -1;
+    if (req->streaming || fr__atomic_load(&req->send_called)) return -1;
     if (req->status < 200 || req->status == 204) clen = -1; /* as fr_http_write_head */
     if (fr__sink_start(req, clen) < 0) return -1;
     req->streaming = 1;
@@ -11660,7 +13152,7 @@ static int fr__sink_stream_write(fr_req *req, const void *data, size_t len) {
 static int fr__sink_stream_end(fr_req *req) {
     const fr_sink *s = req->sink;
     int failed;
-    if (atomic_exchange(&req->send_called, 1)) return -1;
+    if (fr__atomic_exchange(&req->send_called, 1)) return -1;
     req->stream_ended = 1;
     if (!req->stream_failed && s->body(s->ud, NULL, 0, 0) < 0) req->stream_failed = 1;
     failed = req->stream_failed;
@@ -11688,7 +13180,7 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
     }
     req->dispatched = 1;
     req->sink_ok = 0;
-    atomic_init(&req->sink_refs, 2);
+    fr__atomic_init(&req->sink_refs, 2);
     pthread_mutex_lock(&app->sink_mu);
     req->sprev = NULL;
     req->snext = app->sinks;
@@ -11697,11 +13189,301 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
     pthread_mutex_unlock(&app->sink_mu);
     if (app->cfg.access_log) req->t0 = fr__srv_now_s();
     h = fr__req_route(app, req, &ud);
-    rc = h ? h(req, ud) : fr_res_default(req);
+    rc = fr__req_call(app, req, h, ud);
     /* FR_DONE without an answer: the response as built so far, as on a socket */
-    if (rc != FR_PENDING && !req->streaming && !atomic_exchange(&req->send_called, 1)) fr__sink_send(req);
+    if (rc != FR_PENDING && !req->streaming && !fr__atomic_exchange(&req->send_called, 1)) fr__sink_send(req);
     fr__sink_unref(req); /* the handler's reference; req may be gone */
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the middleware chain's hooks (the chain itself is in middleware.c)         */
+/*
+ * With a chain (app->mw) every dispatched request gets a run state
+ * (req->mw) from fr__mw_before; the public response functions then go
+ * through middleware.c, which edits the response and calls the raw ones
+ * above. Without a chain they are the raw ones plus one test.
+ */
+
+static int fr__req_call(fr_app *app, fr_req *req, fr_handler h, void *ud) {
+    int rc;
+    if (!app->mw) return h ? h(req, ud) : fr_res_default(req);
+    if (fr__mw_before(req)) return FR_DONE; /* a middleware answered */
+    rc = h ? h(req, ud) : fr_res_default(req);
+    /* FR_DONE without an answer: the response as built so far, through the chain */
+    if (rc != FR_PENDING && !req->streaming && !fr__atomic_load(&req->send_called)) fr_res_send(req);
+    return rc;
+}
+
+int fr_res_send(fr_req *req) {
+    if (req && req->mw) return fr__mw_send(req);
+    return fr__res_send_raw(req);
+}
+
+int fr_res_stream_begin(fr_req *req) {
+    if (req && req->mw) return fr__mw_stream_begin(req);
+    return fr__res_stream_begin_raw(req);
+}
+
+int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
+    if (req && req->mw) return fr__mw_stream_write(req, data, len);
+    return fr__res_stream_write_raw(req, data, len);
+}
+
+int fr_res_stream_end(fr_req *req) {
+    if (req && req->mw) return fr__mw_stream_end(req);
+    return fr__res_stream_end_raw(req);
+}
+
+FR__PRIV fr__mw_chain **fr__app_mw(fr_app *app) { return &app->mw; }
+FR__PRIV int fr__app_serving(const fr_app *app) { return app->mode != FR__MODE_NONE; }
+FR__PRIV void **fr__req_mw(fr_req *req) { return &req->mw; }
+
+FR__PRIV void fr__req_res_get(const fr_req *req, fr__res_view *v) {
+    v->status = req->status;
+    v->rh = req->rh;
+    v->nrh = req->nrh;
+    v->caprh = req->caprh;
+    v->body = req->rbody;
+    v->body_len = req->rbody_len;
+    v->fd = req->rfd;
+    v->file_off = req->rfd_off;
+    v->file_len = req->rfd_len;
+    v->clen = req->res_clen;
+    v->is_head = req->is_head;
+    v->streaming = req->streaming;
+}
+
+FR__PRIV void fr__req_res_set(fr_req *req, const fr__res_view *v) {
+    req->status = v->status;
+    req->rh = v->rh;
+    req->nrh = v->nrh;
+    req->caprh = v->caprh;
+    req->res_clen = v->clen;
+}
+
+/* scope["server"]: the local address of a socket request; 0 when unknown
+ * (fr_dispatch requests). */
+FR__PRIV int fr__req_server(const fr_req *req, char *host, size_t cap, int *port) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    const void *a;
+    if (!req->conn || req->conn->fd < 0 || getsockname(req->conn->fd, (struct sockaddr *)&ss, &sl) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET) {
+        a = &((const struct sockaddr_in *)&ss)->sin_addr;
+        *port = ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        a = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+        *port = ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+    } else {
+        return 0;
+    }
+    return inet_ntop(ss.ss_family, a, host, (socklen_t)cap) != NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* WebSocket connections (the protocol is in ws.c)                           */
+/*
+ * fr_ws_accept queues the 101 head on the request's stream buffer and sets
+ * req->ws (fr__srv_ws_begin). The next time the loop services the request it
+ * switches the connection to FR__C_WS (fr__ws_srv_service): on_open runs, bytes
+ * that came after the head are given to the ws, and the head itself stays in
+ * c->in, untouched (the request's views point there); later input is read
+ * into a stack buffer. Senders on any thread append frames to req->sbuf
+ * under smu and wake the loop as a stream writer does (fr__srv_ws_queue);
+ * squeued counts what is not written yet, which the send-queue limit is
+ * about. The request stays unreleased, owned by the ws, until on_close has
+ * run (or the ws's last reference went): then fr__srv_ws_end releases it
+ * like fr_res_send would; a connection closed before the loop saw that is a
+ * zombie for a moment, as for any pending request. The request's on_done
+ * frees the ws unless references are left (then the last release does).
+ * Closing: once the closing handshake is over (or the peer failed) and the
+ * output is written, on_close runs and the connection lingers (write side
+ * shut first, as RFC 6455 wants from a server); a connection that ends any
+ * other way runs on_close from fr__conn_close (fr__ws_srv_closing).
+ */
+
+FR__PRIV int fr__srv_ws_begin(fr_req *req, fr_ws *ws, const fr_header *extra, size_t nextra,
+                              fr_done_fn done, fr_done_fn *prev, void **prev_ud) {
+    fr_http_res_head h;
+    fr_header *all;
+    int rc = 0;
+    if (req->sink || !req->conn) return -1;
+    all = (fr_header *)fr_arena_alloc(&req->arena, (req->nrh + nextra) * sizeof *all);
+    if (!all) return -3;
+    if (req->nrh) memcpy(all, req->rh, req->nrh * sizeof *all);
+    memcpy(all + req->nrh, extra, nextra * sizeof *all);
+    memset(&h, 0, sizeof h);
+    h.status = 101;
+    h.minor_version = 1;
+    h.headers = all;
+    h.num_headers = req->nrh + nextra;
+    h.content_length = -1;
+    h.keep_alive = 1;
+    h.server = fr__srv_server(req->app);
+    pthread_mutex_lock(&req->smu);
+    if (req->streaming || req->ws || fr__atomic_load(&req->send_called)) {
+        rc = -1;
+    } else if (req->stream_failed) {
+        rc = -2;
+    } else {
+        req->sbuf.len = 0;
+        if (fr_http_write_head(&req->sbuf, &h) < 0) {
+            rc = -3;
+        } else {
+            req->squeued += req->sbuf.len;
+            req->streaming = 1;
+            req->stream_keepalive = 1;
+            req->ws = ws;
+            *prev = req->done;
+            *prev_ud = req->done_ud;
+            req->done = done;
+            req->done_ud = ws;
+        }
+    }
+    pthread_mutex_unlock(&req->smu);
+    if (rc) return rc;
+    if (fr__tls_req == req) req->inline_stream = 1; /* inside its handler: serviced on return */
+    else fr__req_notify(req, 0);
+    return 0;
+}
+
+FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const void *b, size_t blen,
+                              size_t limit) {
+    size_t n = alen + blen;
+    pthread_mutex_lock(&req->smu);
+    if (req->stream_failed || req->stream_ended) {
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    if (limit && req->squeued && req->squeued + n > limit) {
+        pthread_mutex_unlock(&req->smu);
+        return -2;
+    }
+    if (fr_buf_reserve(&req->sbuf, n) < 0) {
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    if (alen) memcpy(req->sbuf.buf + req->sbuf.len, a, alen);
+    if (blen) memcpy(req->sbuf.buf + req->sbuf.len + alen, b, blen);
+    req->sbuf.len += n;
+    req->squeued += n;
+    pthread_mutex_unlock(&req->smu);
+    if (fr__tls_req != req) fr__req_notify(req, 0); /* the loop's own callbacks: written on return */
+    return 0;
+}
+
+FR__PRIV size_t fr__srv_ws_queued(fr_req *req) {
+    size_t n;
+    pthread_mutex_lock(&req->smu);
+    n = req->squeued;
+    pthread_mutex_unlock(&req->smu);
+    return n;
+}
+
+FR__PRIV void fr__srv_ws_end(fr_req *req) {
+    fr__atomic_store(&req->send_called, 1);
+    pthread_mutex_lock(&req->smu);
+    req->stream_ended = 1;
+    pthread_mutex_unlock(&req->smu);
+    fr__req_notify(req, 1); /* the loop finishes it once its connection is closed */
+}
+
+/* fr__conn_close is closing a dispatched request's connection: no accept
+ * or send may start after this; an upgraded one gets its on_close. */
+static void fr__ws_srv_closing(fr_req *req) {
+    fr_ws *ws;
+    pthread_mutex_lock(&req->smu);
+    req->stream_failed = 1;
+    ws = req->ws;
+    pthread_mutex_unlock(&req->smu);
+    if (ws) fr__ws_gone(ws);
+}
+
+/* The loop services a request that fr_ws_accept took. */
+static void fr__ws_srv_service(fr__conn *c, fr_req *req) {
+    fr_req *prev = fr__tls_req;
+    fr_ws *ws = req->ws;
+    if (c->state != FR__C_PENDING) return; /* FR__C_WS: the drive follows; LINGER: over */
+    c->state = FR__C_WS;
+    fr__timer_clear(c);
+    fr__tls_req = req;
+    fr__ws_opened(ws);
+    if (c->in.len > c->next_off) /* frames sent right behind the handshake */
+        fr__ws_input(ws, c->in.buf + c->next_off, c->in.len - c->next_off);
+    c->in.len = c->next_off;
+    if (c->loop->stopping) fr__ws_going_away(ws);
+    fr__tls_req = prev;
+}
+
+/* Write what is queued, read and feed input, close when over. */
+static void fr__ws_srv_drive(fr__conn *c) {
+    fr_req *req = c->req, *prev = fr__tls_req;
+    fr_ws *ws = req->ws;
+    char buf[FR__WS_READ];
+    for (;;) {
+        size_t queued, k;
+        ssize_t n;
+        int drained;
+        fr__stream_pull(c, req);
+        if (c->out.len > c->out_off && fr__conn_write(c) < 0) return; /* closed */
+        queued = fr__srv_ws_queued(req);
+        fr__tls_req = req;
+        drained = fr__ws_drained(ws, queued);
+        fr__tls_req = prev;
+        if (drained) continue; /* on_drain ran: write what it queued */
+        if (fr__ws_finished(ws)) {
+            if (queued) {
+                if (c->writable) continue; /* on_drain queued more */
+                break;
+            }
+            fr__ws_gone(ws); /* on_close */
+            fr__conn_linger(c);
+            return;
+        }
+        if (!c->readable || fr__ws_paused(ws, queued)) break;
+        k = fr__ws_held(ws, buf);
+        n = read(c->fd, buf + k, sizeof buf - k);
+        if (n > 0) {
+            if ((size_t)n < sizeof buf - k) c->readable = 0;
+            fr__tls_req = req;
+            fr__ws_input(ws, buf, k + (size_t)n);
+            fr__tls_req = prev;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->readable = 0;
+            break;
+        }
+        fr__conn_close(c); /* EOF or error: on_close (1006 unless the handshake was over) */
+        return;
+    }
+    if (c->tkind < 0) fr__timer_set(c, FR__T_WS);
+}
+
+static void fr__ws_srv_timer(fr__conn *c) {
+    fr_req *prev = fr__tls_req;
+    int r;
+    if (c->state != FR__C_WS) return;
+    fr__tls_req = c->req;
+    r = fr__ws_tick(c->req->ws, c->loop->now);
+    fr__tls_req = prev;
+    if (r == 2) {
+        fr__conn_close(c); /* the peer never answered our close frame */
+        return;
+    }
+    if (r) fr__ws_srv_drive(c); /* writes the ping / close; re-arms the timer */
+    else fr__timer_set(c, FR__T_WS);
+}
+
+static void fr__ws_srv_stop(fr__conn *c) {
+    fr_req *prev = fr__tls_req;
+    fr__tls_req = c->req;
+    fr__ws_going_away(c->req->ws);
+    fr__tls_req = prev;
+    fr__ws_srv_drive(c);
 }
 
 #if FR_ENABLE_LINES
@@ -12329,6 +14111,8 @@ int fr_security_check(fr_req *req, const fr_security *s, fr_security_result *out
 /* ---- middleware.c: Starlette's built-in middlewares (see middleware.h) ---- */
 
 
+#include <unistd.h> /* pread, read: a filtered fr_res_file */
+
 #if FR_ENABLE_ZLIB
 #include <zlib.h>
 #endif
@@ -12489,9 +14273,14 @@ static int fr__hl_grow(fr_hlist *h) {
 /* The lowercase form of a name: the name itself when already lowercase,
  * else a lowercased copy in the arena. */
 static int fr__hl_name(fr_hlist *h, fr_str name, fr_str *out) {
-    size_t i;
+    size_t i = 0;
     char *p;
-    for (i = 0; i < name.len; i++)
+    for (; i + 8 <= name.len; i += 8) { /* no byte >= 0x80 and none in 'A'..'Z' */
+        uint64_t x, hi = 0x8080808080808080ull;
+        memcpy(&x, name.buf + i, 8);
+        if ((x & hi) || ((x + 0x3f3f3f3f3f3f3f3full) & ~(x + 0x2525252525252525ull) & hi)) break;
+    }
+    for (; i < name.len; i++)
         if (fr__mw_lower((unsigned char)name.buf[i]) != (unsigned char)name.buf[i]) break;
     if (i == name.len) {
         *out = name;
@@ -14189,21 +15978,32 @@ static int fr__gz_leq(fr_str a, const char *b, size_t blen) {
     return 1;
 }
 
+/* lower(a) == b for a already lowercased (`low`) or not */
+static int fr__gz_match(fr_str a, int low, const char *b, size_t blen) {
+    return a.len == blen && (low ? memcmp(a.buf, b, blen) == 0 : fr__gz_leq(a, b, blen));
+}
+
 int fr_gzip_excluded(const fr_gzip *g, fr_str content_type) {
+    char buf[128]; /* the media type lowercased once: every response asks */
     fr_str mt, major;
     const char *slash;
     size_t i;
-    int grpc;
+    int grpc, low = 0;
     if (!g) return 0;
     mt = content_type.buf ? fr__gz_media(content_type) : fr__mw_s("", 0);
+    if (mt.len <= sizeof buf) {
+        for (i = 0; i < mt.len; i++) buf[i] = (char)fr__mw_lower((unsigned char)mt.buf[i]);
+        mt.buf = buf;
+        low = 1;
+    }
     slash = mt.len ? (const char *)memchr(mt.buf, '/', mt.len) : NULL;
     major = fr__mw_s(mt.buf, slash ? (size_t)(slash - mt.buf) : mt.len);
-    grpc = mt.len > 17 && fr__gz_leq(fr__mw_s(mt.buf, 17), "application/grpc+", 17);
+    grpc = mt.len > 17 && fr__gz_match(fr__mw_s(mt.buf, 17), low, "application/grpc+", 17);
     for (i = 0; i < g->nexclude; i++) {
         fr_str ex = g->exclude[i];
-        if (fr__gz_leq(mt, ex.buf, ex.len)) return 1;
+        if (fr__gz_match(mt, low, ex.buf, ex.len)) return 1;
         if (ex.len == major.len + 2 && ex.buf[major.len] == '/' && ex.buf[major.len + 1] == '*' &&
-            fr__gz_leq(major, ex.buf, major.len))
+            fr__gz_match(major, low, ex.buf, major.len))
             return 1;
         if (grpc && fr__mw_eq(ex, FR_STR("application/grpc"))) return 1;
     }
@@ -14716,6 +16516,2731 @@ int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str json, 
     value = fr__mw_cat(h->arena, parts, np, &fail);
     if (fail) return FR_MW_ERROR;
     return fr_hlist_append(h, FR_STR("set-cookie"), value);
+}
+
+/* ---- the middleware chain of an fr_app (see middleware.h) ----
+ *
+ * server.c calls fr__mw_before before the handler and routes fr_res_send /
+ * fr_res_stream_* here for requests that have a run state. The head goes
+ * through the `after` hooks innermost first until one asks for the body
+ * (FR_MW_FILTER): from there on every body piece goes through the
+ * filtering middlewares (fr__mw_push), and the `after` hooks further out
+ * run when the first piece reaches them -- the order in which Starlette's
+ * send wrappers see http.response.start when GZipMiddleware holds it. */
+
+#define FR__MW_FILE_CHUNK 65536 /* Starlette's FileResponse.chunk_size */
+
+struct fr__mw_chain {
+    fr_middleware *items;
+    size_t n, cap;
+};
+
+/* One request's run, in the request arena. */
+typedef struct fr__mw_run {
+    const fr__mw_chain *chain;
+    size_t n;     /* middlewares in the chain */
+    size_t depth; /* middlewares 0..depth-1 wrap the response */
+    size_t pos;   /* `after` has run for pos..depth-1 */
+    int sent;     /* fr_res_send / stream end claimed */
+    int bypass, stream, head_out, filtering, transformed, failed;
+    unsigned char *want; /* [n]: the body hook filters this response */
+    void **state;        /* [n] */
+    fr_buf *out;         /* [n]: body hook output */
+    fr_mw_res res;       /* the head while it is being decided */
+} fr__mw_run;
+
+static fr__mw_run *fr__mw_get(fr_req *req) { return (fr__mw_run *)*fr__req_mw(req); }
+
+FR__PRIV void fr__mw_chain_free(fr__mw_chain *c) {
+    size_t i;
+    if (!c) return;
+    for (i = 0; i < c->n; i++)
+        if (c->items[i].free_ud) c->items[i].free_ud(c->items[i].ud);
+    FR_FREE(c->items);
+    FR_FREE(c);
+}
+
+int fr_app_use(fr_app *app, const fr_middleware *mw) {
+    fr__mw_chain **slot, *c;
+    if (!mw) return -1;
+    if (!app || fr__app_serving(app)) goto fail;
+    slot = fr__app_mw(app);
+    if (!*slot) {
+        c = (fr__mw_chain *)FR_MALLOC(sizeof *c);
+        if (!c) goto fail;
+        memset(c, 0, sizeof *c);
+        *slot = c;
+    }
+    c = *slot;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        fr_middleware *items = (fr_middleware *)FR_REALLOC(c->items, cap * sizeof *items);
+        if (!items) goto fail;
+        c->items = items;
+        c->cap = cap;
+    }
+    c->items[c->n++] = *mw;
+    return 0;
+fail:
+    if (mw->free_ud) mw->free_ud(mw->ud);
+    return -1;
+}
+
+size_t fr_app_num_middleware(const fr_app *app) {
+    fr__mw_chain *c = app ? *fr__app_mw((fr_app *)(uintptr_t)app) : NULL;
+    return c ? c->n : 0;
+}
+
+void fr_mw_bypass(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    if (run) run->bypass = 1;
+}
+
+/* The response's head as the hooks see it. */
+static void fr__mw_res_load(fr_req *req, fr__mw_run *run, int kind) {
+    fr__res_view v;
+    fr__req_res_get(req, &v);
+    run->res.status = v.status;
+    run->res.headers.items = v.rh;
+    run->res.headers.len = v.nrh;
+    run->res.headers.cap = v.caprh;
+    run->res.headers.arena = fr_req_arena(req);
+    run->res.kind = kind;
+    run->res.body = kind == FR_MW_RES_BODY ? fr__mw_s((const char *)v.body, v.body_len)
+                                           : fr__mw_s(NULL, 0);
+    run->res.file_len = kind == FR_MW_RES_FILE ? v.file_len : 0;
+}
+
+/* Write the decided head back. A content-length a hook set is a stream's
+ * length; the engine frames complete bodies itself (the writer adds its
+ * own content-length: a hook's never reaches the wire). */
+static void fr__mw_res_store(fr_req *req, fr__mw_run *run, int stream) {
+    fr__res_view v;
+    fr_str cl = fr_hlist_get(&run->res.headers, FR_STR("content-length"));
+    int64_t n;
+    fr__req_res_get(req, &v);
+    if (stream && cl.buf && fr_str_to_i64(cl, &n) == 0 && n >= 0) v.clen = n;
+    else if (stream && run->transformed) v.clen = -1;
+    if (cl.buf) fr_hlist_remove(&run->res.headers, FR_STR("content-length"));
+    v.status = run->res.status;
+    v.rh = run->res.headers.items;
+    v.nrh = run->res.headers.len;
+    v.caprh = run->res.headers.cap;
+    fr__req_res_set(req, &v);
+}
+
+/* `after` of middleware j. -1 on error. */
+static int fr__mw_after1(fr_req *req, fr__mw_run *run, size_t j) {
+    const fr_middleware *m = &run->chain->items[j];
+    int r = m->after ? m->after(req, &run->res, run->state[j], m->ud) : 0;
+    if (r < 0) return -1;
+    if (r == FR_MW_FILTER && m->body) {
+        run->want[j] = 1;
+        run->filtering = 1;
+    }
+    return 0;
+}
+
+/* Run `after` outward until a middleware wants the body. 1 = the head is
+ * held there (the first piece decides the rest), 0 = the head is final,
+ * -1 = error. */
+static int fr__mw_head(fr_req *req, fr__mw_run *run) {
+    while (run->pos > 0) {
+        size_t j = --run->pos;
+        if (fr__mw_after1(req, run, j) < 0) return -1;
+        if (run->want[j]) return 1;
+    }
+    return 0;
+}
+
+/* One body piece through the filters, innermost first (and the `after`
+ * hooks not run yet, each when the piece reaches it). *data / *len become
+ * what comes out; *owner the index of the buffer holding it (n = the
+ * caller's bytes). 0 / -1. */
+static int fr__mw_push(fr_req *req, fr__mw_run *run, const void **data, size_t *len, int more,
+                       size_t *owner) {
+    size_t j = run->depth;
+    *owner = run->n;
+    while (j-- > 0) {
+        const fr_middleware *m = &run->chain->items[j];
+        int r;
+        if (j < run->pos) {
+            run->pos = j;
+            if (fr__mw_after1(req, run, j) < 0) return -1;
+        }
+        if (!run->want[j]) continue;
+        run->out[j].len = 0;
+        r = m->body(req, &run->res, run->state[j], *data, *len, more, &run->out[j], m->ud);
+        if (r < 0) return -1;
+        if (r == 1) {
+            *data = run->out[j].len ? run->out[j].buf : "";
+            *len = run->out[j].len;
+            *owner = j;
+            run->transformed = 1;
+        }
+    }
+    return 0;
+}
+
+static void fr__mw_free_buf(void *ud, const void *data) {
+    (void)ud;
+    FR_FREE((void *)(uintptr_t)data);
+}
+
+/* Starlette's ServerErrorMiddleware answer, outside every middleware. */
+static int fr__mw_fail_complete(fr_req *req, fr__mw_run *run) {
+    static const char msg[] = "Internal Server Error";
+    fr__res_view v;
+    fr__req_res_get(req, &v);
+    v.status = 500;
+    v.rh = NULL;
+    v.nrh = v.caprh = 0;
+    fr__req_res_set(req, &v);
+    run->bypass = 1;
+    fr_res_header(req, "content-type", "text/plain; charset=utf-8");
+    fr_res_body_take(req, msg, sizeof msg - 1, NULL, NULL);
+    return fr__res_send_raw(req);
+}
+
+/* A stream whose head is out: emit a piece; the end releases the request
+ * (it may be gone afterwards). */
+static int fr__mw_emit(fr_req *req, fr__mw_run *run, const void *data, size_t len, int more) {
+    int rc = 0;
+    if (!run->head_out) {
+        fr__mw_res_store(req, run, 1);
+        run->head_out = 1;
+        rc = fr__res_stream_begin_raw(req);
+    }
+    if (len && fr__res_stream_write_raw(req, data, len) < 0) rc = -1;
+    if (!more) return fr__res_stream_end_raw(req) < 0 ? -1 : rc;
+    return rc;
+}
+
+/* A body filter failed on a stream: a 500 if the head is still held (as
+ * ServerErrorMiddleware would answer), else the body just ends early. */
+static void fr__mw_fail_stream(fr_req *req, fr__mw_run *run) {
+    static const char msg[] = "Internal Server Error";
+    run->failed = 1;
+    if (run->head_out) return;
+    run->res.status = 500;
+    run->transformed = 1; /* not the stream's declared length any more */
+    fr_hlist_init(&run->res.headers, fr_req_arena(req));
+    fr_hlist_append(&run->res.headers, FR_STR("content-type"), FR_STR("text/plain; charset=utf-8"));
+    fr__mw_res_store(req, run, 1);
+    run->head_out = 1;
+    if (fr__res_stream_begin_raw(req) == 0) fr__res_stream_write_raw(req, msg, sizeof msg - 1);
+}
+
+FR__PRIV int fr__mw_before(fr_req *req) {
+    fr_app *app = fr_req_app(req);
+    const fr__mw_chain *c = *fr__app_mw(app);
+    fr_arena *a = fr_req_arena(req);
+    fr__mw_run *run;
+    size_t n, j;
+    if (!c || !c->n) return 0;
+    n = c->n;
+    run = (fr__mw_run *)fr_arena_alloc(a, sizeof *run);
+    if (run) {
+        memset(run, 0, sizeof *run);
+        run->want = (unsigned char *)fr_arena_alloc(a, n);
+        run->state = (void **)fr_arena_alloc(a, n * sizeof *run->state);
+        run->out = (fr_buf *)fr_arena_alloc(a, n * sizeof *run->out);
+    }
+    if (!run || !run->want || !run->state || !run->out) goto oom;
+    memset(run->want, 0, n);
+    memset(run->out, 0, n * sizeof *run->out);
+    for (j = 0; j < n; j++) {
+        size_t sz = c->items[j].state_size;
+        run->state[j] = NULL;
+        if (!sz) continue;
+        if (!(run->state[j] = fr_arena_alloc(a, sz))) goto oom;
+        memset(run->state[j], 0, sz);
+    }
+    run->chain = c;
+    run->n = n;
+    *fr__req_mw(req) = run;
+    for (j = 0; j < n; j++) {
+        const fr_middleware *m = &c->items[j];
+        int r;
+        if (!m->before) continue;
+        run->depth = run->pos = j; /* an answer made now passes only the outer ones */
+        r = m->before(req, run->state[j], m->ud);
+        if (r == FR_MW_NEXT) continue;
+        if (r < 0) {
+            if (!run->sent) {
+                run->sent = 1;
+                fr__mw_fail_complete(req, run);
+            }
+        } else if (!run->sent && !run->stream) {
+            fr_res_send(req);
+        }
+        return 1;
+    }
+    run->depth = run->pos = n;
+    return 0;
+oom: /* never run the handler without its middleware (a TrustedHost, say) */
+    fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+    return 1;
+}
+
+/* Up to `want` bytes of the file at `off` (pread; read for an unseekable
+ * fd). Fewer when the file is shorter than promised. */
+static size_t fr__mw_read(const fr__res_view *v, uint64_t off, char *buf, size_t want,
+                          int *unseekable) {
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = -1;
+        errno = ESPIPE;
+        if (!*unseekable) {
+            do r = pread(v->fd, buf + got, want - got, (off_t)(v->file_off + off + got));
+            while (r < 0 && errno == EINTR);
+        }
+        if (r < 0 && errno == ESPIPE) {
+            *unseekable = 1;
+            do r = read(v->fd, buf + got, want - got);
+            while (r < 0 && errno == EINTR);
+        }
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* Hand the piece to the engine as the complete body: `len` bytes of buf,
+ * or of filter `owner`'s buffer (owner < n; buf is then freed). */
+static int fr__mw_set_body(fr_req *req, fr__mw_run *run, char *buf, size_t len, size_t owner) {
+    char *body = buf;
+    if (owner < run->n) {
+        body = run->out[owner].buf;
+        memset(&run->out[owner], 0, sizeof run->out[owner]);
+        FR_FREE(buf);
+    }
+    if (!len) {
+        FR_FREE(body);
+        return fr_res_body_take(req, NULL, 0, NULL, NULL);
+    }
+    if (fr_res_body_take(req, body, len, fr__mw_free_buf, NULL) < 0) {
+        FR_FREE(body);
+        return -1;
+    }
+    return 0;
+}
+
+/* A file through the body filters, in the pieces Starlette's FileResponse
+ * sends: 64 KiB while they come full, then a shorter last one (HEAD: one
+ * empty piece). One piece makes a complete body (HEAD unfiltered: the file
+ * as it is), more make a stream. */
+static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v) {
+    uint64_t off = 0;
+    char *buf = (char *)FR_MALLOC(FR__MW_FILE_CHUNK);
+    int unseekable = 0, first = 1;
+    if (!buf) return fr__mw_fail_complete(req, run);
+    for (;;) {
+        size_t want = 0, got, len, owner;
+        const void *data = buf;
+        int more, rc;
+        if (!v->is_head)
+            want = v->file_len - off < FR__MW_FILE_CHUNK ? (size_t)(v->file_len - off)
+                                                         : (size_t)FR__MW_FILE_CHUNK;
+        got = fr__mw_read(v, off, buf, want, &unseekable);
+        off += got;
+        more = got == FR__MW_FILE_CHUNK;
+        len = got;
+        if (fr__mw_push(req, run, &data, &len, more, &owner) < 0) {
+            FR_FREE(buf);
+            if (first) return fr__mw_fail_complete(req, run);
+            fr__mw_fail_stream(req, run);
+            fr__res_stream_end_raw(req);
+            return -1;
+        }
+        if (first && !more) {
+            if (v->is_head && !run->transformed) {
+                FR_FREE(buf);
+            } else if (fr__mw_set_body(req, run, buf, len, owner) < 0) {
+                return fr__mw_fail_complete(req, run);
+            }
+            fr__mw_res_store(req, run, 0);
+            return fr__res_send_raw(req);
+        }
+        if (first) {
+            run->stream = 1; /* the file goes out as a stream */
+            first = 0;
+        }
+        rc = fr__mw_emit(req, run, data, len, more); /* !more: the request may be gone */
+        if (!more) {
+            FR_FREE(buf);
+            return rc;
+        }
+        if (rc < 0) { /* the client left */
+            FR_FREE(buf);
+            fr__res_stream_end_raw(req);
+            return -1;
+        }
+    }
+}
+
+FR__PRIV int fr__mw_send(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
+    fr__res_view v;
+    int r;
+    if (run->stream) return fr__mw_stream_end(req);
+    if (run->sent) return -1;
+    run->sent = 1;
+    if (run->bypass) return fr__res_send_raw(req);
+    fr__req_res_get(req, &v);
+    fr__mw_res_load(req, run, v.fd >= 0 ? FR_MW_RES_FILE : FR_MW_RES_BODY);
+    r = fr__mw_head(req, run);
+    if (r < 0) return fr__mw_fail_complete(req, run);
+    if (r == 1 && v.fd >= 0) return fr__mw_send_file(req, run, &v);
+    if (r == 1) {
+        const void *data = v.body_len ? v.body : "";
+        size_t len = v.body_len, owner;
+        if (fr__mw_push(req, run, &data, &len, 0, &owner) < 0) return fr__mw_fail_complete(req, run);
+        if (owner < run->n && fr__mw_set_body(req, run, NULL, len, owner) < 0)
+            return fr__mw_fail_complete(req, run);
+    }
+    fr__mw_res_store(req, run, 0);
+    return fr__res_send_raw(req);
+}
+
+FR__PRIV int fr__mw_stream_begin(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
+    int r;
+    if (run->bypass) return fr__res_stream_begin_raw(req);
+    if (run->stream || run->sent) return -1;
+    run->stream = 1;
+    fr__mw_res_load(req, run, FR_MW_RES_STREAM);
+    r = fr__mw_head(req, run);
+    if (r < 0) {
+        fr__mw_fail_stream(req, run);
+        return -1;
+    }
+    if (r == 1) return 0; /* held until the first piece */
+    fr__mw_res_store(req, run, 1);
+    run->head_out = 1;
+    return fr__res_stream_begin_raw(req);
+}
+
+FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len) {
+    fr__mw_run *run = fr__mw_get(req);
+    size_t owner;
+    if (!run->stream || run->bypass) return fr__res_stream_write_raw(req, data, len);
+    if (run->sent || run->failed || (len && !data)) return -1;
+    if (!run->filtering && run->head_out) return fr__res_stream_write_raw(req, data, len);
+    if (fr__mw_push(req, run, &data, &len, 1, &owner) < 0) {
+        fr__mw_fail_stream(req, run);
+        return -1;
+    }
+    return fr__mw_emit(req, run, data, len, 1);
+}
+
+FR__PRIV int fr__mw_stream_end(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
+    const void *data = "";
+    size_t len = 0, owner;
+    if (!run->stream || run->bypass) return fr__res_stream_end_raw(req);
+    if (run->sent) return -1;
+    run->sent = 1;
+    if (run->failed || (!run->filtering && run->head_out)) return fr__res_stream_end_raw(req);
+    if (fr__mw_push(req, run, &data, &len, 0, &owner) < 0) {
+        fr__mw_fail_stream(req, run);
+        fr__res_stream_end_raw(req);
+        return -1;
+    }
+    return fr__mw_emit(req, run, data, len, 0);
+}
+
+FR__PRIV void fr__mw_req_end(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
+    size_t j;
+    *fr__req_mw(req) = NULL;
+    if (!run || !run->chain) return;
+    for (j = 0; j < run->n; j++) {
+        const fr_middleware *m = &run->chain->items[j];
+        if (m->end) m->end(req, run->state[j], m->ud);
+        fr_buf_free(&run->out[j]);
+    }
+}
+
+/* ---- the built-ins as chain middlewares ---- */
+
+/* Answer with a middleware's early answer (its content-length is the
+ * engine's to write). */
+static int fr__mw_answer(fr_req *req, fr_mw_answer *a) {
+    fr__res_view v;
+    fr_hlist_remove(&a->headers, FR_STR("content-length"));
+    fr__req_res_get(req, &v);
+    v.status = a->status;
+    v.rh = a->headers.items;
+    v.nrh = a->headers.len;
+    v.caprh = a->headers.cap;
+    fr__req_res_set(req, &v);
+    if (fr_res_body_take(req, a->body.len ? a->body.buf : NULL, a->body.len, NULL, NULL) < 0)
+        return FR_MW_ERROR;
+    fr_res_send(req);
+    return FR_MW_ANSWERED;
+}
+
+/* What Starlette's URL(scope=scope) reads, for TrustedHost and HTTPSRedirect. */
+static void fr__mw_scope_of(fr_req *req, fr_mw_scope *sc, char *host, size_t cap) {
+    fr_str h, p;
+    int port = 0, usable;
+    sc->scheme = fr_req_scheme(req);
+    sc->host = fr_req_header(req, "host");
+    sc->server_host = fr__mw_s(NULL, 0);
+    sc->server_port = 0;
+    /* the server address only matters without a usable Host header */
+    usable = sc->host.buf && fr_mw_parse_host(sc->host, &h, &p) && p.len < 5;
+    if (!usable && fr__req_server(req, host, cap, &port)) {
+        sc->server_host = fr__mw_c(host);
+        sc->server_port = port;
+    }
+    sc->path = fr_req_path(req);
+    sc->query = fr_req_query(req);
+}
+
+/* A decision that raised in Starlette: ServerErrorMiddleware's 500. */
+static int fr__mw_decided(fr_req *req, int r, fr_mw_answer *a) {
+    fr__mw_run *run = fr__mw_get(req);
+    if (r == 0) return FR_MW_NEXT;
+    if (r == 1) return fr__mw_answer(req, a);
+    if (r == FR_MW_RAISES && run) {
+        run->sent = 1;
+        fr__mw_fail_complete(req, run);
+        return FR_MW_ANSWERED;
+    }
+    return FR_MW_ERROR;
+}
+
+static int fr__mwc_before(fr_req *req, void *state, void *ud) {
+    fr_str origin = fr_req_header(req, "origin"), acrm;
+    fr_mw_answer a;
+    *(fr_str *)state = origin; /* for the response */
+    if (!origin.buf || !fr__mw_eq(fr_req_method(req), FR_STR("OPTIONS"))) return FR_MW_NEXT;
+    acrm = fr_req_header(req, "access-control-request-method");
+    if (fr_cors_classify(fr_req_method(req), origin, acrm.buf != NULL) != FR_CORS_PREFLIGHT)
+        return FR_MW_NEXT;
+    if (fr_cors_preflight((const fr_cors *)ud, origin, acrm,
+                          fr_req_header(req, "access-control-request-headers"),
+                          fr_req_header(req, "access-control-request-private-network"),
+                          fr_req_arena(req), &a) < 0)
+        return FR_MW_ERROR;
+    return fr__mw_answer(req, &a);
+}
+
+static int fr__mwc_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    (void)req;
+    return fr_cors_simple((const fr_cors *)ud, *(const fr_str *)state, &res->headers) < 0
+               ? FR_MW_ERROR
+               : 0;
+}
+
+static void fr__mwc_free(void *ud) { fr_cors_free((fr_cors *)ud); }
+
+int fr_app_use_cors(fr_app *app, const fr_cors_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr_cors *c;
+    if (!app) return -1;
+    if (!(c = fr_cors_new(cfg, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mwc_before;
+    m.after = fr__mwc_after;
+    m.free_ud = fr__mwc_free;
+    m.state_size = sizeof(fr_str); /* the request's Origin */
+    m.ud = c;
+    return fr_app_use(app, &m);
+}
+
+typedef struct fr__mwg_state {
+    fr_gzip_stream st;
+} fr__mwg_state;
+
+static int fr__mwg_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    fr__mwg_state *s = (fr__mwg_state *)state;
+    const fr_gzip *g = (const fr_gzip *)ud;
+    int r;
+    /* a complete body under minimum_size leaves with no change whatever
+     * its headers say (fr_gzip_body's first decision): skip the rest */
+    if (res->kind == FR_MW_RES_BODY && (int64_t)res->body.len < g->minimum_size) return 0;
+    r = fr_gzip_start(&s->st, g, fr_gzip_accepts(fr_req_header(req, "accept-encoding")), res->status,
+                      &res->headers);
+    if (r < 0) return FR_MW_ERROR;
+    return r == 1 ? 0 : FR_MW_FILTER;
+}
+
+static int fr__mwg_body(fr_req *req, fr_mw_res *res, void *state, const void *data, size_t len,
+                        int more, fr_buf *out, void *ud) {
+    (void)req, (void)ud;
+    return fr_gzip_body(&((fr__mwg_state *)state)->st, &res->headers, data, len, more, 0, out);
+}
+
+static void fr__mwg_end(fr_req *req, void *state, void *ud) {
+    (void)req, (void)ud;
+    fr_gzip_stream_end(&((fr__mwg_state *)state)->st);
+}
+
+static void fr__mwg_free(void *ud) { fr_gzip_free((fr_gzip *)ud); }
+
+int fr_app_use_gzip(fr_app *app, const fr_gzip_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr_gzip *g;
+    if (!app) return -1;
+    if (!(g = fr_gzip_new(cfg, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.after = fr__mwg_after;
+    m.body = fr__mwg_body;
+    m.end = fr__mwg_end;
+    m.free_ud = fr__mwg_free;
+    m.state_size = sizeof(fr__mwg_state);
+    m.ud = g;
+    return fr_app_use(app, &m);
+}
+
+static int fr__mwt_before(fr_req *req, void *state, void *ud) {
+    char host[64];
+    fr_mw_scope sc;
+    fr_mw_answer a;
+    (void)state;
+    fr__mw_scope_of(req, &sc, host, sizeof host);
+    return fr__mw_decided(req, fr_trusted_host_check((const fr_trusted_host *)ud, &sc,
+                                                     fr_req_arena(req), &a), &a);
+}
+
+static void fr__mwt_free(void *ud) { fr_trusted_host_free((fr_trusted_host *)ud); }
+
+int fr_app_use_trusted_host(fr_app *app, const fr_trusted_host_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr_trusted_host *t;
+    if (!app) return -1;
+    if (!(t = fr_trusted_host_new(cfg, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mwt_before;
+    m.free_ud = fr__mwt_free;
+    m.ud = t;
+    return fr_app_use(app, &m);
+}
+
+static int fr__mwh_before(fr_req *req, void *state, void *ud) {
+    char host[64];
+    fr_mw_scope sc;
+    fr_mw_answer a;
+    (void)state, (void)ud;
+    fr__mw_scope_of(req, &sc, host, sizeof host);
+    return fr__mw_decided(req, fr_https_redirect(&sc, fr_req_arena(req), &a), &a);
+}
+
+int fr_app_use_https_redirect(fr_app *app) {
+    fr_middleware m;
+    if (!app) return -1;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mwh_before;
+    return fr_app_use(app, &m);
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/multipart.c"
+#endif
+/* ---- multipart.c: streaming multipart/form-data (RFC 7578) ---- */
+
+
+#if defined(_WIN32)
+#  include <io.h>
+#else
+#  include <unistd.h>
+#endif
+
+/* Parser states. The delimiter is "\r\n--" + boundary (p->delim, p->dlen
+ * bytes); the first one of a body has no CRLF, so it is matched from
+ * delim + 2. */
+enum {
+    FR__MP_PREAMBLE,   /* nothing seen yet */
+    FR__MP_SKIP,       /* leading CR/LF seen: skipping up to the first '-' */
+    FR__MP_FIRST,      /* matching the first "--boundary" (p->m: bytes of delim) */
+    FR__MP_FIRST_CR,   /* "--boundary\r": LF must follow */
+    FR__MP_FIRST_DASH, /* "--boundary-": '-' must follow (an empty form) */
+    FR__MP_HSTART,     /* start of a header line, or of the blank line */
+    FR__MP_HEND_LF,    /* blank line's CR seen: LF must follow */
+    FR__MP_HNAME,      /* header name, up to ':' */
+    FR__MP_HSPACE,     /* spaces after ':' */
+    FR__MP_HVALUE,     /* header value, up to CR */
+    FR__MP_HVALUE_LF,  /* header line's CR seen: LF must follow */
+    FR__MP_DATA,       /* part data (p->m: delimiter bytes matched and held back) */
+    FR__MP_TAIL,       /* a whole delimiter matched: what follows decides */
+    FR__MP_TAIL_CR,    /* delimiter + CR: LF = next part */
+    FR__MP_TAIL_DASH,  /* delimiter + '-': '-' = the end */
+    FR__MP_PAD,        /* delimiter + spaces/tabs (transport padding) */
+    FR__MP_PAD_LF,     /* padding's CR seen: LF must follow */
+    FR__MP_END,        /* closing delimiter seen: the rest is epilogue */
+    FR__MP_ERROR
+};
+
+/* Start of the two scratch areas after the header lines (unquoted name and
+ * filename, FR_MAX_MULTIPART_HEADER_BYTES each). */
+#define FR__MP_SCRATCH (FR_MAX_MULTIPART_HEADERS * FR_MAX_MULTIPART_HEADER_BYTES)
+
+static size_t fr__mp_limit(size_t v, size_t def) {
+    if (v == 0) return def;
+    return v == FR_MP_ZERO ? 0 : v;
+}
+
+static long fr__mp_fail(fr_mp *p, int code, const char *msg, size_t pos) {
+    p->state = FR__MP_ERROR;
+    p->err.code = code;
+    p->err.msg = msg;
+    p->err.pos = (size_t)p->consumed + pos;
+    return -1;
+}
+
+int fr_mp_init(fr_mp *p, fr_str boundary, const fr_mp_limits *lim, fr_mp_fn fn, void *ud) {
+    fr_mp_limits z;
+    if (!p) return -1;
+    memset(p, 0, (size_t)((char *)p->hbuf - (char *)p));
+    p->sink_fd = -1;
+    p->fn = fn;
+    p->ud = ud;
+    if (!lim) {
+        memset(&z, 0, sizeof z);
+        lim = &z;
+    }
+    p->lim.max_fields = fr__mp_limit(lim->max_fields, FR_MAX_MULTIPART_FIELDS);
+    p->lim.max_files = fr__mp_limit(lim->max_files, FR_MAX_MULTIPART_FILES);
+    p->lim.max_part_size = fr__mp_limit(lim->max_part_size, FR_MAX_MULTIPART_PART_BYTES);
+    p->lim.max_headers = FR__MIN(fr__mp_limit(lim->max_headers, FR_MAX_MULTIPART_HEADERS),
+                                 (size_t)FR_MAX_MULTIPART_HEADERS);
+    p->lim.max_header_bytes = FR__MIN(fr__mp_limit(lim->max_header_bytes, FR_MAX_MULTIPART_HEADER_BYTES),
+                                      (size_t)FR_MAX_MULTIPART_HEADER_BYTES);
+    if ((boundary.len && !boundary.buf) || boundary.len > FR_MAX_MULTIPART_BOUNDARY ||
+        (boundary.len && (memchr(boundary.buf, '\r', boundary.len) || memchr(boundary.buf, '\n', boundary.len)))) {
+        fr__mp_fail(p, FR_MP_ERR_BOUNDARY, "bad multipart boundary", 0);
+        return -1;
+    }
+    memcpy(p->delim, "\r\n--", 4);
+    if (boundary.len) memcpy(p->delim + 4, boundary.buf, boundary.len);
+    p->dlen = 4 + boundary.len;
+    p->state = FR__MP_PREAMBLE;
+    return 0;
+}
+
+/* ---- events ---- */
+
+/* 0 go on, 1 pause (PART, PART_END, END only), -1 error. */
+static int fr__mp_event(fr_mp *p, int ev, size_t pos) {
+    int rc;
+    if (!p->fn) return 0;
+    p->in_part_ev = ev == FR_MP_EV_PART; /* fr_mp_sink_fd is allowed now */
+    rc = p->fn(p, ev, fr__str(NULL, 0), p->ud);
+    p->in_part_ev = 0;
+    if (rc < 0) return (int)fr__mp_fail(p, FR_MP_ERR_ABORTED, "multipart callback aborted", pos);
+    return rc == FR_MP_PAUSE ? 1 : 0;
+}
+
+static int fr__mp_write_all(int fd, const char *d, size_t n) {
+    while (n) {
+#if defined(_WIN32)
+        int w = _write(fd, d, (unsigned)FR__MIN(n, (size_t)INT_MAX));
+#else
+        ssize_t w = write(fd, d, n);
+#endif
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        d += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Data of the current part: limit, sink or callback. 0 / -1. */
+static int fr__mp_data(fr_mp *p, const char *d, size_t n, size_t pos) {
+    int rc;
+    if (!n) return 0;
+    p->part.size += n;
+    if (!p->part.is_file && p->part.size > (uint64_t)p->lim.max_part_size)
+        return (int)fr__mp_fail(p, FR_MP_ERR_PART_SIZE, "multipart field too large", pos);
+    if (p->sink_fd >= 0) {
+        if (fr__mp_write_all(p->sink_fd, d, n) < 0)
+            return (int)fr__mp_fail(p, FR_MP_ERR_IO, "multipart sink write failed", pos);
+        return 0;
+    }
+    if (!p->fn) return 0;
+    rc = p->fn(p, FR_MP_EV_DATA, fr__str(d, n), p->ud);
+    if (rc < 0) return (int)fr__mp_fail(p, FR_MP_ERR_ABORTED, "multipart callback aborted", pos);
+    return 0;
+}
+
+int fr_mp_sink_fd(fr_mp *p, int fd) {
+    if (!p || !p->in_part_ev || fd < 0) return -1;
+    p->sink_fd = fd;
+    return 0;
+}
+
+/* ---- parameters (python-multipart's parse_options_header) ---- */
+
+/* Next ';'-separated segment of s[*pos..len) as _parseparam cuts it: it
+ * ends at the first ';' after which the count of '"' not preceded by '\'
+ * (inside the segment) is even, else at the end. 1 / 0 at the end. */
+static int fr__mp_segment(const char *s, size_t len, size_t *pos, size_t *a, size_t *b) {
+    size_t e, start = *pos, q = 0;
+    if (start > len) return 0;
+    for (e = start; e < len; e++) {
+        if (s[e] == '"' && !(e > start && s[e - 1] == '\\')) q++;
+        else if (s[e] == ';' && !(q & 1)) break;
+    }
+    *a = start;
+    *b = e;
+    *pos = e + 1;
+    return 1;
+}
+
+static fr_str fr__mp_strip(const char *s, size_t a, size_t b) {
+    while (a < b && (s[a] == ' ' || s[a] == '\t')) a++;
+    while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t')) b--;
+    return fr__str(s + a, b - a);
+}
+
+/* One parameter: key and raw value (trimmed, quotes kept); has_eq: the
+ * segment had '=' (the key was lowercased by python-multipart). The first
+ * segment (the media type) is skipped. */
+static int fr__mp_next_param(fr_str v, size_t *pos, fr_str *key, fr_str *val, int *has_eq) {
+    size_t a, b, i;
+    if (*pos == 0 && !fr__mp_segment(v.buf, v.len, pos, &a, &b)) return 0; /* media type */
+    if (!fr__mp_segment(v.buf, v.len, pos, &a, &b)) return 0;
+    for (i = a; i < b && v.buf[i] != '='; i++) {
+    }
+    *has_eq = i < b;
+    if (i < b) {
+        *key = fr__mp_strip(v.buf, a, i);
+        *val = fr__mp_strip(v.buf, i + 1, b);
+    } else {
+        *key = fr__mp_strip(v.buf, a, b);
+        *val = fr__str(v.buf + b, 0);
+    }
+    return 1;
+}
+
+/* The key test of parse_options_header: keys with '*' are ignored; a key
+ * from a segment with '=' was lowercased. */
+static int fr__mp_key_is(fr_str key, int has_eq, const char *want) {
+    if (memchr(key.buf, '*', key.len)) return 0;
+    return has_eq ? fr_str_ieq_c(key, want) : fr_str_eq_c(key, want);
+}
+
+/* Unquote a raw value into out: "..." loses its quotes, then \\ -> \ and
+ * \" -> " (two passes, as str.replace twice). -1 when over cap. */
+static long fr__mp_unquote(fr_str v, char *out, size_t cap) {
+    size_t i, n = 0, j, k;
+    if (v.len >= 2 && v.buf[0] == '"' && v.buf[v.len - 1] == '"') {
+        for (i = 1; i < v.len - 1; i++) {
+            if (n == cap) return -1;
+            out[n++] = v.buf[i];
+            if (v.buf[i] == '\\' && i + 1 < v.len - 1 && v.buf[i + 1] == '\\') i++;
+        }
+        for (j = k = 0; j < n; j++, k++) {
+            if (out[j] == '\\' && j + 1 < n && out[j + 1] == '"') j++;
+            out[k] = out[j];
+        }
+        return (long)k;
+    }
+    if (v.len > cap) return -1;
+    if (v.len) memcpy(out, v.buf, v.len);
+    return (long)v.len;
+}
+
+int fr_mp_param(fr_str value, const char *key, char *out, size_t cap, fr_str *val) {
+    size_t pos = 0;
+    fr_str k, v, last = {NULL, 0};
+    int has_eq, found = 0;
+    long n;
+    if (!value.buf || !key || !val) return 0;
+    while (fr__mp_next_param(value, &pos, &k, &v, &has_eq)) {
+        if (fr__mp_key_is(k, has_eq, key)) {
+            last = v;
+            found = 1;
+        }
+    }
+    if (!found) return 0;
+    if ((n = fr__mp_unquote(last, out, cap)) < 0) return -1;
+    *val = fr__str(out, (size_t)n);
+    /* an IE path ("C:\dir\f.txt", "\\host\f") is cut to its last component */
+    if (fr_str_ieq_c(fr_str_c(key), "filename") &&
+        ((n >= 3 && out[1] == ':' && out[2] == '\\') || (n >= 2 && out[0] == '\\' && out[1] == '\\'))) {
+        const char *s = out + n;
+        while (s > out && s[-1] != '\\') s--;
+        *val = fr__str(s, (size_t)(out + n - s));
+    }
+    return 1;
+}
+
+int fr_mp_boundary(fr_str content_type, char *out, size_t cap, fr_str *boundary) {
+    return fr_mp_param(content_type, "boundary", out, cap, boundary);
+}
+
+int fr_mp_form_type(fr_str ct) {
+    size_t e = 0;
+    fr_str t;
+    if (!ct.buf) return 0;
+    while (e < ct.len && ct.buf[e] != ';') e++;
+    t = fr__mp_strip(ct.buf, 0, e);
+    if (fr_str_ieq_c(t, "multipart/form-data")) return FR_MP_FORM_DATA;
+    return fr_str_ieq_c(t, "application/x-www-form-urlencoded") ? FR_MP_FORM_URLENCODED : 0;
+}
+
+int fr_mp_urlencoded_check(fr_str body, const fr_mp_limits *lim) {
+    size_t max_fields = FR_MAX_MULTIPART_FIELDS, max_size = FR_MAX_MULTIPART_PART_BYTES, fields = 0;
+    const char *s = body.buf, *end;
+    if (!s) return 0;
+    end = s + body.len;
+    if (lim) {
+        max_fields = fr__mp_limit(lim->max_fields, FR_MAX_MULTIPART_FIELDS);
+        max_size = fr__mp_limit(lim->max_part_size, FR_MAX_MULTIPART_PART_BYTES);
+    }
+    while (s < end) {
+        const char *amp = (const char *)memchr(s, '&', (size_t)(end - s)), *e = amp ? amp : end;
+        size_t n = (size_t)(e - s);
+        if (n) {
+            if (memchr(s, '=', n)) n--;
+            if (n > max_size) return FR_MP_ERR_FIELD_SIZE;
+            if (++fields > max_fields) return FR_MP_ERR_FIELDS;
+        }
+        s = amp ? amp + 1 : end;
+    }
+    return 0;
+}
+
+/* ---- headers ---- */
+
+/* The part's headers are complete: read Content-Disposition, count it,
+ * tell the callback. 0, 1 (paused), -1. */
+static int fr__mp_headers_done(fr_mp *p, size_t pos) {
+    fr_mp_part *pt = &p->part;
+    fr_str cd = {NULL, 0}, k, v;
+    size_t i, at = 0;
+    int has_eq;
+    char *nbuf = p->hbuf + FR__MP_SCRATCH, *fbuf = nbuf + FR_MAX_MULTIPART_HEADER_BYTES;
+    for (i = 0; i < pt->num_headers; i++) {
+        if (fr_str_ieq_c(pt->headers[i].name, "content-disposition")) cd = pt->headers[i].value;
+        else if (!pt->content_type.buf && fr_str_ieq_c(pt->headers[i].name, "content-type"))
+            pt->content_type = pt->headers[i].value;
+    }
+    if (fr_mp_param(cd, "name", nbuf, FR_MAX_MULTIPART_HEADER_BYTES, &pt->name) != 1)
+        return (int)fr__mp_fail(p, FR_MP_ERR_NO_NAME, "multipart part without a name", pos);
+    pt->is_file = fr_mp_param(cd, "filename", fbuf, FR_MAX_MULTIPART_HEADER_BYTES, &pt->filename) == 1;
+    if (!pt->is_file) pt->filename = fr__str(NULL, 0);
+    while (fr__mp_next_param(cd, &at, &k, &v, &has_eq))
+        if (has_eq && fr_str_ieq_c(k, "filename*")) pt->filename_star = v;
+    if (pt->is_file ? ++p->files > p->lim.max_files : ++p->fields > p->lim.max_fields)
+        return (int)fr__mp_fail(p, pt->is_file ? FR_MP_ERR_FILES : FR_MP_ERR_FIELDS,
+                                pt->is_file ? "too many multipart files" : "too many multipart fields", pos);
+    return fr__mp_event(p, FR_MP_EV_PART, pos);
+}
+
+static void fr__mp_part_reset(fr_mp *p) {
+    memset(&p->part, 0, sizeof p->part);
+    p->hlen = 0;
+    p->sink_fd = -1;
+}
+
+/* One byte of a header name: token characters up to ':'. 0 / -1. */
+static int fr__mp_hname(fr_mp *p, unsigned char c, size_t pos) {
+    fr_mp_header *h = &p->part.headers[p->part.num_headers - 1];
+    if (++p->hsize > p->lim.max_header_bytes)
+        return (int)fr__mp_fail(p, FR_MP_ERR_HEADER_SIZE, "multipart header line too long", pos);
+    if (c == ':') {
+        if (!h->name.len) return (int)fr__mp_fail(p, FR_MP_ERR_SYNTAX, "empty multipart header name", pos);
+        h->value = fr__str(p->hbuf + p->hlen, 0);
+        p->state = FR__MP_HSPACE;
+        return 0;
+    }
+    if (!fr__tchar(c)) return (int)fr__mp_fail(p, FR_MP_ERR_SYNTAX, "bad multipart header name", pos);
+    p->hbuf[p->hlen++] = (char)c;
+    h->name.len++;
+    return 0;
+}
+
+/* ---- the state machine ---- */
+
+/* A delimiter candidate turned out to be data: `held` bytes (delim[0..m)
+ * plus the tail byte in delim[dlen]). When it began in an earlier piece it
+ * is emitted from p->delim and the data of this piece restarts at i;
+ * otherwise it is still part of this piece's pending data. */
+static int fr__mp_nomatch(fr_mp *p, size_t held, size_t *mark, size_t i) {
+    p->m = 0;
+    p->state = FR__MP_DATA;
+    if (!p->carry) return 0;
+    p->carry = 0;
+    *mark = i;
+    return fr__mp_data(p, p->delim, held, i);
+}
+
+static long fr__mp_paused(fr_mp *p, size_t i) {
+    p->consumed += i;
+    return (long)i;
+}
+
+long fr_mp_feed(fr_mp *p, const char *buf, size_t len) {
+    size_t i = 0, mark = 0, mstart = 0;
+    int rc;
+    if (!p || p->state == FR__MP_ERROR) return -1;
+    if (!buf && len) return fr__mp_fail(p, FR_MP_ERR_ABORTED, "NULL buffer", 0);
+    if (p->end_pending) { /* a paused PART_END is followed by the END it preceded */
+        p->end_pending = 0;
+        if ((rc = fr__mp_event(p, FR_MP_EV_END, 0)) < 0) return -1;
+        if (rc) return 0;
+    }
+    while (i < len) {
+        unsigned char c = (unsigned char)buf[i];
+        switch (p->state) {
+        case FR__MP_PREAMBLE:
+            if (c == '\r' || c == '\n') {
+                p->state = FR__MP_SKIP;
+                i++;
+            } else {
+                p->state = FR__MP_FIRST;
+                p->m = 2;
+            }
+            break;
+        case FR__MP_SKIP: {
+            const char *q = (const char *)memchr(buf + i, '-', len - i);
+            if (!q) {
+                i = len;
+            } else {
+                i = (size_t)(q - buf);
+                p->state = FR__MP_FIRST;
+                p->m = 2;
+            }
+            break;
+        }
+        case FR__MP_FIRST:
+            if (p->m < p->dlen) {
+                if (c != (unsigned char)p->delim[p->m])
+                    return fr__mp_fail(p, FR_MP_ERR_SYNTAX, "multipart body does not start with the boundary", i);
+                p->m++;
+            } else if (c == '\r') {
+                p->state = FR__MP_FIRST_CR;
+            } else if (c == '-') {
+                p->state = FR__MP_FIRST_DASH;
+            } else {
+                return fr__mp_fail(p, FR_MP_ERR_SYNTAX, "no CRLF after the multipart boundary", i);
+            }
+            i++;
+            break;
+        case FR__MP_FIRST_CR:
+            if (c != '\n') return fr__mp_fail(p, FR_MP_ERR_SYNTAX, "no CRLF after the multipart boundary", i);
+            i++;
+            p->state = FR__MP_HSTART;
+            fr__mp_part_reset(p);
+            break;
+        case FR__MP_FIRST_DASH:
+            if (c != '-') return fr__mp_fail(p, FR_MP_ERR_SYNTAX, "bad closing multipart boundary", i);
+            i++;
+            p->state = FR__MP_END;
+            if ((rc = fr__mp_event(p, FR_MP_EV_END, i)) < 0) return -1;
+            if (rc) return fr__mp_paused(p, i);
+            break;
+        case FR__MP_HSTART:
+            if (p->fresh) { /* the first byte of a part: the previous one is done */
+                p->fresh = 0;
+                fr__mp_part_reset(p);
+            }
+            if (c == '\r') {
+                p->state = FR__MP_HEND_LF;
+                i++;
+                break;
+            }
+            if (p->part.num_headers >= p->lim.max_headers)
+                return fr__mp_fail(p, FR_MP_ERR_HEADER_COUNT, "too many multipart header lines", i);
+            p->part.headers[p->part.num_headers++].name = fr__str(p->hbuf + p->hlen, 0);
+            p->hsize = 0;
+            p->state = FR__MP_HNAME;
+            break;
+        case FR__MP_HEND_LF:
+            if (c != '\n') return fr__mp_fail(p, FR_MP_ERR_SYNTAX, "no LF after the multipart headers", i);
+            i++;
+            p->state = FR__MP_DATA;
+            p->m = 0;
+            mark = i;
+            if ((rc = fr__mp_headers_done(p, i)) < 0) return -1;
+            if (rc) return fr__mp_paused(p, i);
+            break;
+        case FR__MP_HNAME:
+            if (fr__mp_hname(p, c, i) < 0) return -1;
+            i++;
+            break;
+        case FR__MP_HSPACE:
+            if (c != ' ') {
+                p->state = FR__MP_HVALUE;
+                break;
+            }
+            if (++p->hsize > p->lim.max_header_bytes)
+                return fr__mp_fail(p, FR_MP_ERR_HEADER_SIZE, "multipart header line too long", i);
+            i++;
+            break;
+        case FR__MP_HVALUE: {
+            const char *q = (const char *)memchr(buf + i, '\r', len - i);
+            size_t n = (q ? (size_t)(q - buf) : len) - i;
+            fr_mp_header *h = &p->part.headers[p->part.num_headers - 1];
+            if (n > p->lim.max_header_bytes - p->hsize)
+                return fr__mp_fail(p, FR_MP_ERR_HEADER_SIZE, "multipart header line too long", i);
+            memcpy(p->hbuf + p->hlen, buf + i, n);
+            p->hlen += n;
+            p->hsize += n;
+            h->value.len += n;
+            i += n;
+            if (q) {
+                p->state = FR__MP_HVALUE_LF;
+                i++;
+            }
+            break;
+        }
+        case FR__MP_HVALUE_LF:
+            if (c != '\n') return fr__mp_fail(p, FR_MP_ERR_SYNTAX, "no LF after a multipart header", i);
+            i++;
+            p->state = FR__MP_HSTART;
+            break;
+        case FR__MP_DATA:
+            if (p->m == 0) {
+                const char *q = (const char *)memchr(buf + i, '\r', len - i);
+                size_t k, n;
+                if (!q) {
+                    i = len;
+                    break;
+                }
+                k = (size_t)(q - buf);
+                n = FR__MIN(p->dlen, len - k);
+                if (memcmp(q, p->delim, n) != 0) {
+                    i = k + 1;
+                    break;
+                }
+                mstart = k;
+                p->m = n;
+                i = k + n;
+                if (n == p->dlen) p->state = FR__MP_TAIL;
+                break;
+            }
+            /* a match carried over from the previous piece */
+            if (c == (unsigned char)p->delim[p->m]) {
+                i++;
+                if (++p->m == p->dlen) p->state = FR__MP_TAIL;
+            } else if (fr__mp_nomatch(p, p->m, &mark, i) < 0) {
+                return -1;
+            }
+            break;
+        case FR__MP_TAIL:
+            if (c == '\r' || c == '-') {
+                p->delim[p->dlen] = (char)c;
+                p->state = c == '\r' ? FR__MP_TAIL_CR : FR__MP_TAIL_DASH;
+                i++;
+            } else if (c == ' ' || c == '\t') {
+                if (fr__mp_data(p, buf + mark, mstart - mark, i) < 0) return -1;
+                p->m = 0;
+                p->carry = 0;
+                p->state = FR__MP_PAD;
+                i++;
+            } else if (fr__mp_nomatch(p, p->dlen, &mark, i) < 0) {
+                return -1;
+            }
+            break;
+        case FR__MP_TAIL_CR:
+        case FR__MP_TAIL_DASH:
+            if (c != (p->state == FR__MP_TAIL_CR ? '\n' : '-')) {
+                if (fr__mp_nomatch(p, p->dlen + 1, &mark, i) < 0) return -1;
+                break;
+            }
+            i++;
+            if (fr__mp_data(p, buf + mark, mstart - mark, i) < 0) return -1;
+            p->carry = 0;
+            p->m = 0;
+            if (p->state == FR__MP_TAIL_CR) {
+                p->state = FR__MP_HSTART;
+                p->fresh = 1; /* p->part stays valid for PART_END */
+                if ((rc = fr__mp_event(p, FR_MP_EV_PART_END, i)) < 0) return -1;
+                if (rc) return fr__mp_paused(p, i);
+                break;
+            }
+            p->state = FR__MP_END;
+            if ((rc = fr__mp_event(p, FR_MP_EV_PART_END, i)) < 0) return -1;
+            if (rc) {
+                p->end_pending = 1; /* END comes with the next call */
+                return fr__mp_paused(p, i);
+            }
+            if ((rc = fr__mp_event(p, FR_MP_EV_END, i)) < 0) return -1;
+            if (rc) return fr__mp_paused(p, i);
+            break;
+        case FR__MP_PAD:
+            if (c == '\r') p->state = FR__MP_PAD_LF;
+            else if (c != ' ' && c != '\t')
+                return fr__mp_fail(p, FR_MP_ERR_SYNTAX, "no CRLF after multipart boundary padding", i);
+            i++;
+            break;
+        case FR__MP_PAD_LF:
+            if (c != '\n') return fr__mp_fail(p, FR_MP_ERR_SYNTAX, "no CRLF after multipart boundary padding", i);
+            i++;
+            p->state = FR__MP_HSTART;
+            p->fresh = 1;
+            if ((rc = fr__mp_event(p, FR_MP_EV_PART_END, i)) < 0) return -1;
+            if (rc) return fr__mp_paused(p, i);
+            break;
+        case FR__MP_END:
+            i = len;
+            break;
+        default:
+            return -1;
+        }
+    }
+    /* end of the piece: hand out the data that cannot be a delimiter */
+    if (p->state == FR__MP_DATA && p->m == 0) {
+        if (fr__mp_data(p, buf + mark, len - mark, len) < 0) return -1;
+    } else if (p->state >= FR__MP_DATA && p->state <= FR__MP_TAIL_DASH && !p->carry) {
+        if (fr__mp_data(p, buf + mark, mstart - mark, len) < 0) return -1;
+        p->carry = 1;
+    }
+    p->consumed += len;
+    return (long)len;
+}
+
+int fr_mp_finish(fr_mp *p) {
+    if (!p || p->state == FR__MP_ERROR) return -1;
+    if (p->end_pending) {
+        p->end_pending = 0;
+        if (fr__mp_event(p, FR_MP_EV_END, 0) < 0) return -1;
+    }
+    if (p->state == FR__MP_END) return 0;
+    return (int)fr__mp_fail(p, FR_MP_ERR_TRUNCATED, "multipart body ends before its closing boundary", 0);
+}
+
+/* fr_mp_next's callback: gathers one part's data (contiguous: one piece)
+ * and pauses at its end. */
+typedef struct fr__mp_it {
+    fr_str data;
+    int got;
+} fr__mp_it;
+
+static int fr__mp_collect(fr_mp *p, int ev, fr_str data, void *ud) {
+    fr__mp_it *it = (fr__mp_it *)ud;
+    (void)p;
+    if (ev == FR_MP_EV_DATA) {
+        if (!it->data.buf) it->data = data;
+        else it->data.len += data.len;
+    }
+    if (ev != FR_MP_EV_PART_END) return 0;
+    it->got = 1;
+    return FR_MP_PAUSE;
+}
+
+int fr_mp_next(fr_mp *p, fr_str body, size_t *ofs, fr_str *data) {
+    fr__mp_it it;
+    long n;
+    if (!p || !ofs || !data || *ofs > body.len || (!body.buf && body.len)) return -1;
+    memset(&it, 0, sizeof it);
+    p->fn = fr__mp_collect;
+    p->ud = &it;
+    n = fr_mp_feed(p, body.buf ? body.buf + *ofs : body.buf, body.len - *ofs);
+    p->ud = NULL;
+    if (n < 0) return -1;
+    *ofs += (size_t)n;
+    if (it.got) {
+        *data = it.data.buf ? it.data : fr__str(body.buf + *ofs, 0);
+        return 1;
+    }
+    return fr_mp_finish(p) < 0 ? -1 : 0;
+}
+
+size_t fr_mp_error_text(int code, const fr_mp_limits *lim, char *out, size_t cap) {
+    unsigned long long fields = FR_MAX_MULTIPART_FIELDS, files = FR_MAX_MULTIPART_FILES;
+    unsigned long long part = FR_MAX_MULTIPART_PART_BYTES;
+    char msg[128]; /* written here, then copied: out may be any size */
+    const char *text = NULL;
+    size_t n;
+    if (lim) {
+        fields = fr__mp_limit(lim->max_fields, FR_MAX_MULTIPART_FIELDS);
+        files = fr__mp_limit(lim->max_files, FR_MAX_MULTIPART_FILES);
+        part = fr__mp_limit(lim->max_part_size, FR_MAX_MULTIPART_PART_BYTES);
+    }
+    if (!out || !cap) return 0;
+    switch (code) {
+    case FR_MP_ERR_NO_BOUNDARY:
+        text = "Missing boundary in multipart.";
+        break;
+    case FR_MP_ERR_BOUNDARY:
+    case FR_MP_ERR_SYNTAX:
+    case FR_MP_ERR_HEADER_SIZE:
+    case FR_MP_ERR_HEADER_COUNT:
+        text = "Invalid multipart data.";
+        break;
+    case FR_MP_ERR_NO_NAME:
+        text = "The Content-Disposition header field \"name\" must be provided.";
+        break;
+    case FR_MP_ERR_FIELDS:
+        snprintf(msg, sizeof msg, "Too many fields. Maximum number of fields is %llu.", fields);
+        break;
+    case FR_MP_ERR_FILES:
+        snprintf(msg, sizeof msg, "Too many files. Maximum number of files is %llu.", files);
+        break;
+    case FR_MP_ERR_PART_SIZE:
+        snprintf(msg, sizeof msg, "Part exceeded maximum size of %lluKB.", part / 1024);
+        break;
+    case FR_MP_ERR_FIELD_SIZE:
+        snprintf(msg, sizeof msg, "Field exceeded maximum size of %lluKB.", part / 1024);
+        break;
+    default:
+        text = "There was an error parsing the body";
+        break;
+    }
+    if (!text) text = msg;
+    n = FR__MIN(strlen(text), cap - 1);
+    memcpy(out, text, n);
+    out[n] = 0;
+    return n;
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/ws.c"
+#endif
+/* ---- ws.c: WebSockets (RFC 6455) and permessage-deflate (RFC 7692) ----
+ *
+ * Shape
+ *  - Building blocks without I/O: UTF-8 validation, frame heads, masking,
+ *    the handshake check and accept key, permessage-deflate negotiation.
+ *  - fr_ws_codec: the protocol without I/O. The read side is a pull parser
+ *    that consumes payload bytes as they arrive (unmasking in place,
+ *    validating UTF-8 and inflating piece by piece) and yields one event at
+ *    a time; only an incomplete frame head is left for the caller. The write
+ *    side frames (and compresses, and masks on the client side).
+ *  - fr_ws: one upgraded connection. Its socket side lives in server.c (the
+ *    "WebSocket connections" section): the loop feeds input to
+ *    fr__ws_input, writes what fr_ws_* queued on the request's stream
+ *    buffer, runs fr__ws_tick from a timer and fr__ws_gone when TCP ends.
+ *    Senders on any thread frame under ws->mu and append to that buffer
+ *    (fr__srv_ws_queue), which wakes the loop.
+ *  - Lifetime: refs counts the connection (dropped after on_close) plus
+ *    fr_ws_retain holders. Once the connection is gone (or the last
+ *    reference went) the upgrade request is released to the loop
+ *    (fr__srv_ws_end), so a kept reference never holds up a graceful stop;
+ *    the request's on_done (fr__ws_req_done) frees the ws when no reference
+ *    is left, else the last fr_ws_release does.
+ */
+
+
+#include <pthread.h>
+#include <time.h>
+
+#if FR_ENABLE_ZLIB
+#include <zlib.h>
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* UTF-8                                                                     */
+
+/* state: 0 = on a boundary; else need (bits 0-7), lo (8-15), hi (16-23) of
+ * the next continuation byte; FR__UTF8_BAD once failed. */
+#define FR__UTF8_BAD 0xffffffffu
+
+int fr_utf8_feed(uint32_t *state, const void *data, size_t len, size_t *pos) {
+    const uint8_t *p = (const uint8_t *)data;
+    uint32_t st = *state;
+    size_t i = 0;
+    if (st == FR__UTF8_BAD) {
+        if (pos) *pos = 0;
+        return -1;
+    }
+    while (i < len) {
+        uint8_t b = p[i];
+        if (st == 0) {
+            if (b < 0x80) {
+                /* ASCII run, 8 at a time */
+                while (i + 8 <= len) {
+                    uint64_t w;
+                    memcpy(&w, p + i, 8);
+                    if (w & 0x8080808080808080ull) break;
+                    i += 8;
+                }
+                while (i < len && p[i] < 0x80) i++;
+                continue;
+            }
+            if (b >= 0xc2 && b <= 0xdf) st = 1u | 0x80u << 8 | 0xbfu << 16;
+            else if (b == 0xe0) st = 2u | 0xa0u << 8 | 0xbfu << 16;
+            else if (b == 0xed) st = 2u | 0x80u << 8 | 0x9fu << 16;
+            else if (b >= 0xe1 && b <= 0xef) st = 2u | 0x80u << 8 | 0xbfu << 16;
+            else if (b == 0xf0) st = 3u | 0x90u << 8 | 0xbfu << 16;
+            else if (b >= 0xf1 && b <= 0xf3) st = 3u | 0x80u << 8 | 0xbfu << 16;
+            else if (b == 0xf4) st = 3u | 0x80u << 8 | 0x8fu << 16;
+            else goto bad;
+        } else {
+            uint32_t need = st & 0xff, lo = (st >> 8) & 0xff, hi = (st >> 16) & 0xff;
+            if (b < lo || b > hi) goto bad;
+            need--;
+            st = need ? (need | 0x80u << 8 | 0xbfu << 16) : 0;
+        }
+        i++;
+    }
+    *state = st;
+    return 0;
+bad:
+    *state = FR__UTF8_BAD;
+    if (pos) *pos = i;
+    return -1;
+}
+
+int fr_utf8_complete(uint32_t state) { return state == 0; }
+
+/* ------------------------------------------------------------------------ */
+/* frames                                                                    */
+
+int fr_ws_parse_frame(const void *buf, size_t len, fr_ws_frame *f, fr_err *err) {
+    const uint8_t *p = (const uint8_t *)buf;
+    size_t need = 2;
+    uint64_t n;
+    if (len < 2) return -2;
+    f->fin = p[0] >> 7;
+    f->rsv = (p[0] >> 4) & 7;
+    f->opcode = p[0] & 15;
+    f->masked = p[1] >> 7;
+    n = p[1] & 127;
+    if (n == 126) need += 2;
+    else if (n == 127) need += 8;
+    if (f->masked) need += 4;
+    if (len < need) return -2;
+    if (n == 126) {
+        n = (uint64_t)p[2] << 8 | p[3];
+        if (n < 126) goto bad;
+    } else if (n == 127) {
+        int i;
+        n = 0;
+        for (i = 0; i < 8; i++) n = n << 8 | p[2 + i];
+        if (n >> 63 || n < 65536) goto bad;
+    }
+    f->len = n;
+    if (f->masked) memcpy(f->mask, p + need - 4, 4);
+    else memset(f->mask, 0, 4);
+    return (int)need;
+bad:
+    if (err) {
+        err->code = FR_WS_CLOSE_PROTOCOL_ERROR;
+        err->msg = "non-minimal frame length";
+        err->pos = 1;
+    }
+    return -1;
+}
+
+size_t fr_ws_frame_head(void *out, int fin, int rsv, int opcode, uint64_t len, const uint8_t *mask) {
+    uint8_t *p = (uint8_t *)out;
+    size_t n = 2;
+    p[0] = (uint8_t)((fin ? 0x80 : 0) | (rsv & 7) << 4 | (opcode & 15));
+    if (len < 126) {
+        p[1] = (uint8_t)len;
+    } else if (len <= 0xffff) {
+        p[1] = 126;
+        p[2] = (uint8_t)(len >> 8);
+        p[3] = (uint8_t)len;
+        n = 4;
+    } else {
+        int i;
+        p[1] = 127;
+        for (i = 0; i < 8; i++) p[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+        n = 10;
+    }
+    if (mask) {
+        p[1] |= 0x80;
+        memcpy(p + n, mask, 4);
+        n += 4;
+    }
+    return n;
+}
+
+void fr_ws_mask(void *data, size_t len, const uint8_t mask[4], uint64_t offset) {
+    uint8_t *p = (uint8_t *)data;
+    uint8_t m[8];
+    size_t i = 0, k;
+    for (k = 0; k < 8; k++) m[k] = mask[(offset + k) & 3];
+    if (len >= 16) {
+        uint64_t w, mw;
+        memcpy(&mw, m, 8);
+        for (; i + 8 <= len; i += 8) {
+            memcpy(&w, p + i, 8);
+            w ^= mw;
+            memcpy(p + i, &w, 8);
+        }
+    }
+    for (; i < len; i++) p[i] ^= m[i & 7];
+}
+
+int fr_ws_close_code_valid(int code) {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+/* ------------------------------------------------------------------------ */
+/* handshake                                                                 */
+
+static const char fr__ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+static int fr__ws_key_ok(fr_str key) {
+    uint8_t raw[18];
+    return key.len == 24 && fr_base64_decode(raw, sizeof raw, key.buf, key.len) == 16;
+}
+
+int fr_ws_accept_key(fr_str key, char out[29]) {
+    fr_sha1_ctx c;
+    uint8_t d[20];
+    if (!key.buf || !fr__ws_key_ok(key)) return -1;
+    fr_sha1_init(&c);
+    fr_sha1_update(&c, key.buf, key.len);
+    fr_sha1_update(&c, fr__ws_guid, sizeof fr__ws_guid - 1);
+    fr_sha1_final(&c, d);
+    return fr_base64_encode(out, 29, d, 20) == 28 ? 0 : -1;
+}
+
+static int fr__ws_ows(char c) { return c == ' ' || c == '\t'; }
+
+/* Next comma-separated item of a list (OWS trimmed, empty items skipped).
+ * 1 with *item set, 0 at the end. */
+static int fr__ws_next_item(fr_str *rest, fr_str *item) {
+    const char *p = rest->buf, *e = rest->buf + rest->len;
+    for (;;) {
+        const char *s, *t;
+        while (p < e && (fr__ws_ows(*p) || *p == ',')) p++;
+        if (p >= e) {
+            rest->buf = e;
+            rest->len = 0;
+            return 0;
+        }
+        s = p;
+        while (p < e && *p != ',') p++;
+        t = p;
+        while (t > s && fr__ws_ows(t[-1])) t--;
+        rest->buf = p;
+        rest->len = (size_t)(e - p);
+        if (t > s) {
+            item->buf = s;
+            item->len = (size_t)(t - s);
+            return 1;
+        }
+    }
+}
+
+/* 1 if any header `name` carries `token` in its comma list. */
+static int fr__ws_hdr_token(const fr_header *h, size_t n, const char *name, const char *token, int icase) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        fr_str rest = h[i].value, item;
+        if (!fr_str_ieq_c(h[i].name, name)) continue;
+        while (fr__ws_next_item(&rest, &item))
+            if (icase ? fr_str_ieq_c(item, token) : fr_str_eq_c(item, token)) return 1;
+    }
+    return 0;
+}
+
+static int fr__ws_fail(fr_err *err, int code, const char *msg) {
+    if (err) {
+        err->code = code;
+        err->msg = msg;
+        err->pos = 0;
+    }
+    return -1;
+}
+
+int fr_ws_check_request(fr_str method, int http_minor, const fr_header *h, size_t n,
+                        fr_ws_handshake *hs, fr_err *err) {
+    size_t i, nkey = 0, nver = 0;
+    fr_str key = {NULL, 0}, ver = {NULL, 0};
+    if (!fr_str_eq_c(method, "GET")) return fr__ws_fail(err, 400, "WebSocket handshake must be a GET");
+    if (http_minor < 1) return fr__ws_fail(err, 400, "WebSocket handshake needs HTTP/1.1");
+    if (!fr__ws_hdr_token(h, n, "upgrade", "websocket", 1))
+        return fr__ws_fail(err, 426, "Missing or invalid Upgrade header");
+    if (!fr__ws_hdr_token(h, n, "connection", "upgrade", 1))
+        return fr__ws_fail(err, 426, "Missing or invalid Connection header");
+    for (i = 0; i < n; i++) {
+        if (fr_str_ieq_c(h[i].name, "sec-websocket-key")) {
+            key = h[i].value;
+            nkey++;
+        } else if (fr_str_ieq_c(h[i].name, "sec-websocket-version")) {
+            ver = h[i].value;
+            nver++;
+        }
+    }
+    if (nver != 1 || !fr_str_eq_c(ver, "13"))
+        return fr__ws_fail(err, 426, "Unsupported Sec-WebSocket-Version");
+    if (nkey != 1 || !fr__ws_key_ok(key)) return fr__ws_fail(err, 400, "Missing or invalid Sec-WebSocket-Key");
+    if (hs) hs->key = key;
+    if (err) err->code = 0;
+    return 0;
+}
+
+int fr_ws_subprotocol_offered(const fr_req *req, const char *name) {
+    size_t i, n;
+    if (!req || !name) return 0;
+    n = fr_req_num_headers(req);
+    for (i = 0; i < n; i++) {
+        fr_str hn, hv, item;
+        fr_req_header_at(req, i, &hn, &hv);
+        if (!fr_str_ieq_c(hn, "sec-websocket-protocol")) continue;
+        while (fr__ws_next_item(&hv, &item))
+            if (fr_str_eq_c(item, name)) return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* permessage-deflate negotiation                                            */
+
+typedef struct fr__ws_pmd_offer {
+    int ok;
+    int snct, cnct; /* no_context_takeover flags */
+    int smwb;       /* server_max_window_bits, 0 = absent */
+    int cmwb;       /* client_max_window_bits: 0 absent, -1 without value */
+} fr__ws_pmd_offer;
+
+static int fr__ws_bits(fr_str v) {
+    int64_t x;
+    if (v.len >= 2 && v.buf[0] == '"' && v.buf[v.len - 1] == '"') {
+        v.buf++;
+        v.len -= 2;
+    }
+    if (v.len == 0 || v.len > 2 || v.buf[0] < '0' || v.buf[0] > '9' || fr_str_to_i64(v, &x) < 0) return 0;
+    return x >= 8 && x <= 15 ? (int)x : 0;
+}
+
+/* Parse one extension element ("name; p; q=v") into *o. Returns 1 if it is
+ * permessage-deflate (o->ok says whether its parameters are valid). */
+static int fr__ws_pmd_parse(fr_str ext, int response, fr__ws_pmd_offer *o) {
+    const char *p = ext.buf, *e = ext.buf + ext.len;
+    int first = 1;
+    memset(o, 0, sizeof *o);
+    o->ok = 1;
+    while (p <= e) {
+        const char *s = p, *q, *t;
+        fr_str name, val = {NULL, 0};
+        int inq = 0;
+        while (p < e && (*p != ';' || inq)) {
+            if (*p == '"') inq = !inq;
+            p++;
+        }
+        q = s;
+        while (q < p && fr__ws_ows(*q)) q++;
+        t = p;
+        while (t > q && fr__ws_ows(t[-1])) t--;
+        p++; /* past ';' (or the end) */
+        name.buf = q;
+        name.len = (size_t)(t - q);
+        {
+            const char *eq = (const char *)memchr(q, '=', (size_t)(t - q));
+            if (eq) {
+                const char *ne = eq, *vs = eq + 1;
+                while (ne > q && fr__ws_ows(ne[-1])) ne--;
+                while (vs < t && fr__ws_ows(*vs)) vs++;
+                name.len = (size_t)(ne - q);
+                val.buf = vs;
+                val.len = (size_t)(t - vs);
+            }
+        }
+        if (first) {
+            if (!fr_str_ieq_c(name, "permessage-deflate")) return 0;
+            if (val.buf) o->ok = 0;
+            first = 0;
+            continue;
+        }
+        if (fr_str_ieq_c(name, "server_no_context_takeover")) {
+            if (o->snct || val.buf) o->ok = 0;
+            o->snct = 1;
+        } else if (fr_str_ieq_c(name, "client_no_context_takeover")) {
+            if (o->cnct || val.buf) o->ok = 0;
+            o->cnct = 1;
+        } else if (fr_str_ieq_c(name, "server_max_window_bits")) {
+            int b = val.buf ? fr__ws_bits(val) : 0;
+            if (o->smwb || !b) o->ok = 0;
+            o->smwb = b ? b : 1;
+        } else if (fr_str_ieq_c(name, "client_max_window_bits")) {
+            int b = val.buf ? fr__ws_bits(val) : -1;
+            if (o->cmwb || b == 0 || (response && b < 0)) o->ok = 0;
+            o->cmwb = b ? b : 1;
+        } else {
+            o->ok = 0;
+        }
+    }
+    return 1;
+}
+
+/* Split a header value into extension elements (',' outside quotes). */
+static int fr__ws_next_ext(fr_str *rest, fr_str *ext) {
+    const char *p = rest->buf, *e = rest->buf + rest->len, *s;
+    int inq = 0;
+    while (p < e && (fr__ws_ows(*p) || *p == ',')) p++;
+    if (p >= e) return 0;
+    s = p;
+    while (p < e && (*p != ',' || inq)) {
+        if (*p == '"') inq = !inq;
+        p++;
+    }
+    ext->buf = s;
+    ext->len = (size_t)(p - s);
+    rest->buf = p;
+    rest->len = (size_t)(e - p);
+    return 1;
+}
+
+int fr_ws_deflate_accept(fr_str offers, const fr_ws_deflate *want, fr_ws_deflate *out, fr_buf *resp) {
+    fr_str rest = offers, ext;
+    int ours = want && want->server_max_window_bits ? want->server_max_window_bits : 15;
+    if (ours < 9) ours = 9;
+    if (ours > 15) ours = 15;
+    if (!offers.buf || !out || !resp) return 0;
+    while (fr__ws_next_ext(&rest, &ext)) {
+        fr__ws_pmd_offer o;
+        int smwb;
+        size_t before = resp->len;
+        if (!fr__ws_pmd_parse(ext, 0, &o) || !o.ok) continue;
+        if (o.smwb == 8) continue; /* zlib has no raw 256-byte window */
+        smwb = o.smwb ? FR__MIN(o.smwb, ours) : ours;
+        memset(out, 0, sizeof *out);
+        out->enabled = 1;
+        out->server_max_window_bits = smwb;
+        out->client_max_window_bits = o.cmwb > 0 ? o.cmwb : 15;
+        out->server_no_context_takeover = o.snct || (want && want->server_no_context_takeover);
+        out->client_no_context_takeover = o.cnct;
+        out->level = want ? want->level : 0;
+        if (fr_buf_append_str(resp, "permessage-deflate") < 0) goto oom;
+        if (out->server_no_context_takeover && fr_buf_append_str(resp, "; server_no_context_takeover") < 0)
+            goto oom;
+        if (out->client_no_context_takeover && fr_buf_append_str(resp, "; client_no_context_takeover") < 0)
+            goto oom;
+        if ((o.smwb || smwb < 15) && fr_buf_printf(resp, "; server_max_window_bits=%d", smwb) < 0) goto oom;
+        return 1;
+    oom:
+        resp->len = before;
+        return -1;
+    }
+    return 0;
+}
+
+int fr_ws_deflate_response(fr_str value, fr_ws_deflate *out) {
+    fr_str rest = value, ext;
+    fr__ws_pmd_offer o;
+    if (!value.buf || !out || !fr__ws_next_ext(&rest, &ext)) return -1;
+    if (!fr__ws_pmd_parse(ext, 1, &o) || !o.ok) return -1;
+    if (fr__ws_next_ext(&rest, &ext)) return -1; /* one extension only */
+    memset(out, 0, sizeof *out);
+    out->enabled = 1;
+    out->server_max_window_bits = o.smwb ? o.smwb : 15;
+    out->client_max_window_bits = o.cmwb > 0 ? o.cmwb : 15;
+    out->server_no_context_takeover = o.snct;
+    out->client_no_context_takeover = o.cnct;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* codec                                                                     */
+
+enum { FR__WSR_HEAD = 0, FR__WSR_PAYLOAD, FR__WSR_DONE, FR__WSR_FAILED };
+
+struct fr_ws_codec {
+    int client;
+    uint64_t max_message, max_frame;
+    fr_ws_deflate dfl;
+    /* read side */
+    int rstate;
+    fr_ws_frame f;
+    uint64_t left, fpos;
+    int msg_op, msg_z;      /* message being assembled (0 = none); compressed */
+    uint64_t msg_wire;      /* payload bytes of the message received so far */
+    fr_buf msg;
+    uint32_t utf8;
+    char ctl[125];
+    size_t ctl_len;
+    fr_ws_event fail;
+    /* write side */
+    int w_in_msg, w_z;
+    fr_buf zbuf;
+    uint32_t rng;
+#if FR_ENABLE_ZLIB
+    int inf_ok, def_ok;
+    z_stream inf, def;
+#endif
+};
+
+fr_ws_codec *fr_ws_codec_new(const fr_ws_codec_config *cfg) {
+    fr_ws_codec *c;
+    fr_ws_codec_config d;
+    if (!cfg) {
+        memset(&d, 0, sizeof d);
+        cfg = &d;
+    }
+#if !FR_ENABLE_ZLIB
+    if (cfg->deflate.enabled) return NULL;
+#endif
+    c = (fr_ws_codec *)FR_MALLOC(sizeof *c);
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->client = cfg->client != 0;
+    c->max_message = cfg->max_message ? cfg->max_message : FR_WS_MAX_MESSAGE;
+    c->max_frame = cfg->max_frame ? cfg->max_frame : c->max_message;
+    c->dfl = cfg->deflate;
+    c->rng = (uint32_t)(uintptr_t)c ^ (uint32_t)time(NULL) ^ 0x9e3779b9u;
+    if (!c->rng) c->rng = 1;
+#if FR_ENABLE_ZLIB
+    if (c->dfl.enabled) {
+        int ours = c->client ? c->dfl.client_max_window_bits : c->dfl.server_max_window_bits;
+        int level = c->dfl.level > 0 && c->dfl.level <= 9 ? c->dfl.level : 6;
+        if (ours <= 0 || ours > 15) ours = 15;
+        if (ours < 9) ours = 9;
+        if (inflateInit2(&c->inf, -15) != Z_OK) goto fail;
+        c->inf_ok = 1;
+        if (deflateInit2(&c->def, level, Z_DEFLATED, -ours, ours < 15 ? 7 : 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            goto fail;
+        c->def_ok = 1;
+    }
+#endif
+    return c;
+#if FR_ENABLE_ZLIB
+fail:
+    fr_ws_codec_free(c);
+    return NULL;
+#endif
+}
+
+void fr_ws_codec_free(fr_ws_codec *c) {
+    if (!c) return;
+#if FR_ENABLE_ZLIB
+    if (c->inf_ok) inflateEnd(&c->inf);
+    if (c->def_ok) deflateEnd(&c->def);
+#endif
+    fr_buf_free(&c->msg);
+    fr_buf_free(&c->zbuf);
+    FR_FREE(c);
+}
+
+static int fr__wsr_fail(fr_ws_codec *c, fr_ws_event *ev, int code, const char *msg) {
+    c->rstate = FR__WSR_FAILED;
+    c->fail.opcode = FR_WS_CLOSE;
+    c->fail.data = msg;
+    c->fail.len = strlen(msg);
+    c->fail.code = code;
+    c->fail.msg = msg;
+    *ev = c->fail;
+    return -1;
+}
+
+#if FR_ENABLE_ZLIB
+/* Inflate n bytes into c->msg (bounded by max_message), checking UTF-8 of
+ * what comes out for text. 0 or -1 (failed, *ev set). */
+static int fr__wsr_inflate(fr_ws_codec *c, const void *in, size_t n, fr_ws_event *ev) {
+    z_stream *z = &c->inf;
+    z->next_in = (Bytef *)(uintptr_t)in;
+    z->avail_in = (uInt)n;
+    for (;;) {
+        size_t room, got;
+        int rc;
+        if (c->msg.cap - c->msg.len < 256) {
+            /* doubling, but never much past max_message + 1 */
+            uint64_t grow = c->msg.cap < 4096 ? 4096 : c->msg.cap, most = c->max_message + 1 - c->msg.len + 256;
+            if (fr_buf_reserve(&c->msg, (size_t)(grow < most ? grow : most)) < 0)
+                return fr__wsr_fail(c, ev, FR_WS_CLOSE_TOO_BIG, "message too big");
+        }
+        room = c->msg.cap - c->msg.len;
+        if (room > c->max_message + 1 - c->msg.len) room = (size_t)(c->max_message + 1 - c->msg.len);
+        if (room > (size_t)UINT_MAX) room = UINT_MAX;
+        z->next_out = (Bytef *)(c->msg.buf + c->msg.len);
+        z->avail_out = (uInt)room;
+        rc = inflate(z, Z_SYNC_FLUSH);
+        got = room - z->avail_out;
+        if (got && c->msg_op == FR_WS_TEXT && fr_utf8_feed(&c->utf8, c->msg.buf + c->msg.len, got, NULL) < 0)
+            return fr__wsr_fail(c, ev, FR_WS_CLOSE_INVALID_DATA, "invalid UTF-8");
+        c->msg.len += got;
+        if (c->msg.len > c->max_message) return fr__wsr_fail(c, ev, FR_WS_CLOSE_TOO_BIG, "message too big");
+        if (rc == Z_STREAM_END) {
+            inflateReset(z); /* a final block: the next data starts a new stream */
+            if (z->avail_in == 0) return 0;
+            continue;
+        }
+        if (rc == Z_BUF_ERROR) {
+            if (z->avail_in == 0 && z->avail_out != 0) return 0;
+            if (z->avail_out == 0) continue;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "invalid compressed data");
+        if (z->avail_in == 0 && z->avail_out != 0) return 0;
+    }
+}
+#endif
+
+/* Payload bytes of a data frame: into the message (or inflater). */
+static int fr__wsr_data(fr_ws_codec *c, const char *p, size_t n, fr_ws_event *ev) {
+#if FR_ENABLE_ZLIB
+    if (c->msg_z) return fr__wsr_inflate(c, p, n, ev);
+#endif
+    if (c->msg_op == FR_WS_TEXT && fr_utf8_feed(&c->utf8, p, n, NULL) < 0)
+        return fr__wsr_fail(c, ev, FR_WS_CLOSE_INVALID_DATA, "invalid UTF-8");
+    if (fr_buf_append(&c->msg, p, n) < 0) return fr__wsr_fail(c, ev, FR_WS_CLOSE_TOO_BIG, "message too big");
+    return 0;
+}
+
+/* A control frame is complete: report it. */
+static int fr__wsr_control(fr_ws_codec *c, fr_ws_event *ev) {
+    memset(ev, 0, sizeof *ev);
+    ev->opcode = c->f.opcode;
+    ev->data = c->ctl;
+    ev->len = c->ctl_len;
+    if (c->f.opcode != FR_WS_CLOSE) return 1;
+    ev->code = FR_WS_CLOSE_NO_STATUS;
+    if (c->ctl_len == 1) return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "close frame of 1 byte");
+    if (c->ctl_len >= 2) {
+        uint32_t st = 0;
+        int code = (uint8_t)c->ctl[0] << 8 | (uint8_t)c->ctl[1];
+        if (!fr_ws_close_code_valid(code)) return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "invalid close code");
+        if (fr_utf8_feed(&st, c->ctl + 2, c->ctl_len - 2, NULL) < 0 || !fr_utf8_complete(st))
+            return fr__wsr_fail(c, ev, FR_WS_CLOSE_INVALID_DATA, "invalid UTF-8 in close reason");
+        ev->code = code;
+        ev->data = c->ctl + 2;
+        ev->len = c->ctl_len - 2;
+    }
+    c->rstate = FR__WSR_DONE;
+    return 1;
+}
+
+/* The last frame of a data message is complete: report the message. */
+static int fr__wsr_message(fr_ws_codec *c, fr_ws_event *ev) {
+#if FR_ENABLE_ZLIB
+    if (c->msg_z) {
+        static const char tail[4] = {0, 0, '\xff', '\xff'};
+        if (fr__wsr_inflate(c, tail, 4, ev) < 0) return -1;
+    }
+#endif
+    if (c->msg_op == FR_WS_TEXT && !fr_utf8_complete(c->utf8))
+        return fr__wsr_fail(c, ev, FR_WS_CLOSE_INVALID_DATA, "invalid UTF-8");
+    memset(ev, 0, sizeof *ev);
+    ev->opcode = c->msg_op;
+    ev->data = c->msg.buf ? c->msg.buf : "";
+    ev->len = c->msg.len;
+    c->msg_op = 0;
+    return 1;
+}
+
+/* Check a frame head just parsed. 0 or -1. */
+static int fr__wsr_check(fr_ws_codec *c, fr_ws_event *ev) {
+    const fr_ws_frame *f = &c->f;
+    int control = f->opcode >= 8;
+    if (f->rsv & 3) return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "reserved bits set");
+    if ((f->rsv & 4) && (!c->dfl.enabled || control || f->opcode == FR_WS_CONT))
+        return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "reserved bits set");
+    if ((f->opcode > 2 && f->opcode < 8) || f->opcode > 10)
+        return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "reserved opcode");
+    if (f->masked == c->client)
+        return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, c->client ? "masked frame" : "unmasked frame");
+    if (control) {
+        if (!f->fin) return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "fragmented control frame");
+        if (f->len > 125) return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "control frame too long");
+        return 0;
+    }
+    if (f->opcode == FR_WS_CONT && !c->msg_op)
+        return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "continuation without a message");
+    if (f->opcode != FR_WS_CONT && c->msg_op)
+        return fr__wsr_fail(c, ev, FR_WS_CLOSE_PROTOCOL_ERROR, "new message inside a fragmented one");
+    if (f->len > c->max_frame) return fr__wsr_fail(c, ev, FR_WS_CLOSE_TOO_BIG, "frame too big");
+    if (f->opcode != FR_WS_CONT) {
+        c->msg_op = f->opcode;
+        c->msg_z = (f->rsv & 4) != 0;
+        c->msg_wire = 0;
+        c->msg.len = 0;
+        c->utf8 = 0;
+        if (c->msg.cap > 65536) fr_buf_free(&c->msg); /* an idle socket keeps no big buffer */
+    }
+    /* compressed payload is bounded too (empty deflate blocks cost CPU) */
+    if (c->msg_wire + f->len > (c->msg_z ? c->max_message + c->max_message / 2 + 1024 : c->max_message))
+        return fr__wsr_fail(c, ev, FR_WS_CLOSE_TOO_BIG, "message too big");
+    c->msg_wire += f->len;
+    return 0;
+}
+
+int fr_ws_codec_read(fr_ws_codec *c, void *data, size_t len, size_t *used, fr_ws_event *ev) {
+    char *p = (char *)data;
+    size_t pos = 0;
+    fr_ws_event dummy;
+    if (!ev) ev = &dummy;
+    *used = 0;
+    if (c->rstate == FR__WSR_FAILED) {
+        *ev = c->fail;
+        return -1;
+    }
+    if (c->rstate == FR__WSR_DONE) {
+        *used = len;
+        return 0;
+    }
+    for (;;) {
+        if (c->rstate == FR__WSR_HEAD) {
+            fr_err err;
+            int h = fr_ws_parse_frame(p + pos, len - pos, &c->f, &err);
+            if (h == -2) break;
+            if (h < 0) {
+                *used = pos;
+                return fr__wsr_fail(c, ev, err.code, err.msg);
+            }
+            pos += (size_t)h;
+            if (fr__wsr_check(c, ev) < 0) {
+                *used = pos;
+                return -1;
+            }
+            c->left = c->f.len;
+            c->fpos = 0;
+            c->ctl_len = 0;
+            /* a whole unfragmented uncompressed frame: no copy */
+            if (c->f.opcode < 8 && c->f.fin && c->f.opcode != FR_WS_CONT && !c->msg_z && c->f.len <= len - pos) {
+                size_t n = (size_t)c->f.len;
+                if (c->f.masked) fr_ws_mask(p + pos, n, c->f.mask, 0);
+                if (c->msg_op == FR_WS_TEXT) {
+                    uint32_t st = 0;
+                    if (fr_utf8_feed(&st, p + pos, n, NULL) < 0 || !fr_utf8_complete(st)) {
+                        *used = pos;
+                        return fr__wsr_fail(c, ev, FR_WS_CLOSE_INVALID_DATA, "invalid UTF-8");
+                    }
+                }
+                memset(ev, 0, sizeof *ev);
+                ev->opcode = c->msg_op;
+                ev->data = p + pos;
+                ev->len = n;
+                c->msg_op = 0;
+                *used = pos + n;
+                return 1;
+            }
+            c->rstate = FR__WSR_PAYLOAD;
+        }
+        /* FR__WSR_PAYLOAD */
+        {
+            size_t n = c->left < (uint64_t)(len - pos) ? (size_t)c->left : len - pos;
+            if (n) {
+                if (c->f.masked) fr_ws_mask(p + pos, n, c->f.mask, c->fpos);
+                if (c->f.opcode >= 8) {
+                    memcpy(c->ctl + c->ctl_len, p + pos, n);
+                    c->ctl_len += n;
+                } else if (fr__wsr_data(c, p + pos, n, ev) < 0) {
+                    *used = pos;
+                    return -1;
+                }
+                pos += n;
+                c->left -= n;
+                c->fpos += n;
+            }
+            if (c->left) break;
+            c->rstate = FR__WSR_HEAD;
+            *used = pos;
+            if (c->f.opcode >= 8) return fr__wsr_control(c, ev);
+            if (c->f.fin) return fr__wsr_message(c, ev);
+        }
+    }
+    *used = pos;
+    return 0;
+}
+
+static void fr__ws_random_mask(fr_ws_codec *c, uint8_t m[4]) {
+    uint32_t x = c->rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c->rng = x;
+    memcpy(m, &x, 4);
+}
+
+/* Append head + payload, masked on the client side. */
+static int fr__ws_put_frame(fr_ws_codec *c, fr_buf *out, int fin, int rsv, int op, const void *data, size_t len) {
+    uint8_t head[14], m[4];
+    size_t hl, at;
+    if (c->client) fr__ws_random_mask(c, m);
+    hl = fr_ws_frame_head(head, fin, rsv, op, len, c->client ? m : NULL);
+    if (fr_buf_reserve(out, hl + len) < 0) return -1;
+    fr_buf_append(out, head, hl);
+    at = out->len;
+    if (len) fr_buf_append(out, data, len);
+    if (c->client) fr_ws_mask(out->buf + at, len, m, 0);
+    return 0;
+}
+
+#if FR_ENABLE_ZLIB
+/* Compress data into c->zbuf (sync flush; the 4-byte tail cut on fin). */
+static int fr__ws_deflate(fr_ws_codec *c, const void *data, size_t len, int fin) {
+    z_stream *z = &c->def;
+    int notake = c->client ? c->dfl.client_no_context_takeover : c->dfl.server_no_context_takeover;
+    c->zbuf.len = 0;
+    z->next_in = (Bytef *)(uintptr_t)data;
+    z->avail_in = (uInt)len;
+    for (;;) {
+        size_t room;
+        int rc;
+        if (fr_buf_reserve(&c->zbuf, len / 2 + 64) < 0) return -1;
+        room = c->zbuf.cap - c->zbuf.len;
+        if (room > (size_t)UINT_MAX) room = UINT_MAX;
+        z->next_out = (Bytef *)(c->zbuf.buf + c->zbuf.len);
+        z->avail_out = (uInt)room;
+        rc = deflate(z, Z_SYNC_FLUSH);
+        c->zbuf.len += room - z->avail_out;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) return -1;
+        if (z->avail_in == 0 && z->avail_out != 0) break;
+    }
+    if (fin) {
+        if (c->zbuf.len >= 4 && memcmp(c->zbuf.buf + c->zbuf.len - 4, "\0\0\xff\xff", 4) == 0) {
+            c->zbuf.len -= 4;
+        } else if (c->zbuf.len == 0) {
+            /* zlib skips a second flush in a row (no input since the last
+             * one): the stream is on a byte boundary, so the empty stored
+             * block's header byte completes the tail the reader appends
+             * (RFC 7692 7.2.3.6: an empty message is 0x00) */
+            c->zbuf.buf[c->zbuf.len++] = 0;
+        }
+        if (notake) deflateReset(z);
+    }
+    return 0;
+}
+#endif
+
+/* A compressed message was written but will never be sent: restart the
+ * compressor so later messages do not refer back to its bytes (a fresh
+ * window is always valid for the peer: references are optional). */
+static void fr__ws_codec_forget(fr_ws_codec *c) {
+#if FR_ENABLE_ZLIB
+    if (c->def_ok) deflateReset(&c->def);
+#else
+    (void)c;
+#endif
+}
+
+int fr_ws_codec_write(fr_ws_codec *c, fr_buf *out, int opcode, int fin, const void *data, size_t len) {
+    int rsv = 0;
+    if (!c || !out || (len && !data)) return -1;
+    if (opcode == FR_WS_PING || opcode == FR_WS_PONG) {
+        if (!fin || len > 125) return -1;
+        return fr__ws_put_frame(c, out, 1, 0, opcode, data, len);
+    }
+    if (opcode == FR_WS_TEXT || opcode == FR_WS_BINARY) {
+        if (c->w_in_msg) return -1;
+        c->w_z = c->dfl.enabled;
+        if (c->w_z) rsv = 4;
+    } else if (opcode == FR_WS_CONT) {
+        if (!c->w_in_msg) return -1;
+    } else {
+        return -1;
+    }
+#if FR_ENABLE_ZLIB
+    if (c->w_z) {
+        if (fr__ws_deflate(c, data, len, fin) < 0) return -1;
+        data = c->zbuf.buf;
+        len = c->zbuf.len;
+    }
+#endif
+    if (fr__ws_put_frame(c, out, fin, rsv, opcode, data, len) < 0) return -1;
+    c->w_in_msg = !fin;
+    if (c->zbuf.cap > 65536) fr_buf_free(&c->zbuf);
+    return 0;
+}
+
+int fr_ws_codec_write_close(fr_ws_codec *c, fr_buf *out, int code, const char *reason, size_t len) {
+    char p[125];
+    uint32_t st = 0;
+    if (!c || !out) return -1;
+    if (code == 0) return fr__ws_put_frame(c, out, 1, 0, FR_WS_CLOSE, NULL, 0);
+    if (!fr_ws_close_code_valid(code) || len > 123 || (len && !reason)) return -1;
+    if (len && (fr_utf8_feed(&st, reason, len, NULL) < 0 || !fr_utf8_complete(st))) return -1;
+    p[0] = (char)(code >> 8);
+    p[1] = (char)code;
+    if (len) memcpy(p + 2, reason, len);
+    return fr__ws_put_frame(c, out, 1, 0, FR_WS_CLOSE, p, len + 2);
+}
+
+/* ------------------------------------------------------------------------ */
+/* connections                                                               */
+
+enum { FR__WS_GO = 0, FR__WS_STOP = 1 };
+
+struct fr_ws {
+    pthread_mutex_t mu;
+    fr_ws_codec *codec;
+    fr_ws_config cfg;
+    void *ud;
+    fr_req *req;      /* under mu; NULL once the request is finished */
+    fr_req *req_view; /* loop thread: fr_ws_request until on_close */
+    int refs;         /* under mu */
+    /* under mu */
+    int close_sent, gone, want_drain;
+    int ended;        /* fr__srv_ws_end was called: req's on_done frees the ws */
+    int64_t close_sent_at;
+    /* loop thread */
+    int opened, close_rcvd, failed, ping_out;
+    int close_code;
+    char reason[124];
+    size_t reason_len;
+    int64_t last_rx, ping_at;
+    uint8_t hold[14];
+    size_t nhold;
+    fr_done_fn prev_done;
+    void *prev_done_ud;
+    fr_buf fbuf;   /* frames built under mu (compressed, close, ping) */
+    char ext[96];  /* negotiated Sec-WebSocket-Extensions */
+    size_t ext_len;
+};
+
+static int64_t fr__ws_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fr__ws_free(fr_ws *ws) {
+    fr_ws_codec_free(ws->codec);
+    fr_buf_free(&ws->fbuf);
+    pthread_mutex_destroy(&ws->mu);
+    FR_FREE(ws);
+}
+
+/* The upgrade request is finished (its on_done). */
+FR__PRIV void fr__ws_req_done(fr_req *req, int ok, void *ud) {
+    fr_ws *ws = (fr_ws *)ud;
+    int free_now;
+    if (ws->prev_done) ws->prev_done(req, ok, ws->prev_done_ud);
+    pthread_mutex_lock(&ws->mu);
+    ws->req = NULL;
+    free_now = ws->refs == 0;
+    pthread_mutex_unlock(&ws->mu);
+    if (free_now) fr__ws_free(ws);
+}
+
+void fr_ws_retain(fr_ws *ws) {
+    if (!ws) return;
+    pthread_mutex_lock(&ws->mu);
+    ws->refs++;
+    pthread_mutex_unlock(&ws->mu);
+}
+
+/* Drop a reference (mu held on entry, released here). The request is let go
+ * when the connection is gone or the last reference goes; the ws is freed by
+ * the request's on_done, or here when that came first. */
+static void fr__ws_unref_locked(fr_ws *ws) {
+    fr_req *req = ws->req;
+    int end_now, free_now;
+    ws->refs--;
+    end_now = req && !ws->ended && (ws->gone || ws->refs == 0);
+    if (end_now) ws->ended = 1;
+    free_now = !req && ws->refs == 0;
+    pthread_mutex_unlock(&ws->mu);
+    if (end_now) fr__srv_ws_end(req); /* ws may be freed from here on (its on_done) */
+    else if (free_now) fr__ws_free(ws);
+}
+
+void fr_ws_release(fr_ws *ws) {
+    if (!ws) return;
+    pthread_mutex_lock(&ws->mu);
+    fr__ws_unref_locked(ws);
+}
+
+void fr_ws_set_userdata(fr_ws *ws, void *ud) {
+    if (ws) ws->ud = ud;
+}
+void *fr_ws_userdata(const fr_ws *ws) { return ws ? ws->ud : NULL; }
+fr_req *fr_ws_request(const fr_ws *ws) { return ws ? ws->req_view : NULL; }
+
+fr_str fr_ws_extensions(const fr_ws *ws) {
+    fr_str s = {"", 0};
+    if (ws) {
+        s.buf = ws->ext;
+        s.len = ws->ext_len;
+    }
+    return s;
+}
+
+size_t fr_ws_buffered(const fr_ws *ws) {
+    fr_ws *w = (fr_ws *)(uintptr_t)ws;
+    size_t n = 0;
+    if (!ws) return 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->req && !w->gone) n = fr__srv_ws_queued(w->req);
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+int fr_ws_is_open(const fr_ws *ws) {
+    fr_ws *w = (fr_ws *)(uintptr_t)ws;
+    int open;
+    if (!ws) return 0;
+    pthread_mutex_lock(&w->mu);
+    open = w->req && !w->gone && !w->close_sent;
+    pthread_mutex_unlock(&w->mu);
+    return open;
+}
+
+static size_t fr__ws_limit(const fr_ws *ws) {
+    return ws->cfg.max_send_queue ? ws->cfg.max_send_queue : FR_WS_MAX_SEND_QUEUE;
+}
+
+/* Queue one frame; mu held. `head` is a prebuilt unmasked head for the
+ * uncompressed case (NULL: build it). force: ignore the queue limit. */
+static int fr__ws_send_locked(fr_ws *ws, int op, const void *data, size_t len, const uint8_t *head, size_t hl,
+                              int force) {
+    uint8_t h[14];
+    int r;
+    if (!ws->req || ws->gone || ws->close_sent) return FR_WS_ECLOSED;
+    if (op <= FR_WS_BINARY && ws->cfg.deflate && ws->ext_len) {
+        /* compressed: the limit applies to what goes on the wire */
+        ws->fbuf.len = 0;
+        if (fr_ws_codec_write(ws->codec, &ws->fbuf, op, 1, data, len) < 0) return FR_WS_ECLOSED;
+        r = fr__srv_ws_queue(ws->req, ws->fbuf.buf, ws->fbuf.len, NULL, 0, force ? 0 : fr__ws_limit(ws));
+        if (r == -2) fr__ws_codec_forget(ws->codec);
+        if (ws->fbuf.cap > 65536) fr_buf_free(&ws->fbuf);
+    } else {
+        if (!head) {
+            hl = fr_ws_frame_head(h, 1, 0, op, len, NULL);
+            head = h;
+        }
+        r = fr__srv_ws_queue(ws->req, head, hl, data, len, force ? 0 : fr__ws_limit(ws));
+    }
+    if (r == -2) {
+        ws->want_drain = 1;
+        return FR_WS_EFULL;
+    }
+    return r < 0 ? FR_WS_ECLOSED : FR_WS_OK;
+}
+
+static int fr__ws_text_ok(int op, const void *data, size_t len) {
+    uint32_t st = 0;
+    if (op == FR_WS_TEXT) return fr_utf8_feed(&st, data, len, NULL) == 0 && fr_utf8_complete(st);
+    return op == FR_WS_BINARY;
+}
+
+int fr_ws_send(fr_ws *ws, int opcode, const void *data, size_t len) {
+    int r;
+    if (!ws || (len && !data) || !fr__ws_text_ok(opcode, data, len)) return FR_WS_EINVAL;
+    pthread_mutex_lock(&ws->mu);
+    r = fr__ws_send_locked(ws, opcode, data, len, NULL, 0, 0);
+    pthread_mutex_unlock(&ws->mu);
+    return r;
+}
+
+int fr_ws_send_text(fr_ws *ws, const char *text, size_t len) { return fr_ws_send(ws, FR_WS_TEXT, text, len); }
+int fr_ws_send_binary(fr_ws *ws, const void *data, size_t len) { return fr_ws_send(ws, FR_WS_BINARY, data, len); }
+
+int fr_ws_ping(fr_ws *ws, const void *data, size_t len) {
+    int r;
+    if (!ws || len > 125 || (len && !data)) return FR_WS_EINVAL;
+    pthread_mutex_lock(&ws->mu);
+    r = fr__ws_send_locked(ws, FR_WS_PING, data, len, NULL, 0, 1);
+    pthread_mutex_unlock(&ws->mu);
+    return r;
+}
+
+int fr_ws_broadcast(fr_ws *const *list, size_t n, int opcode, const void *data, size_t len) {
+    uint8_t head[14];
+    size_t hl, i;
+    int sent = 0;
+    if ((n && !list) || (len && !data) || !fr__ws_text_ok(opcode, data, len)) return FR_WS_EINVAL;
+    hl = fr_ws_frame_head(head, 1, 0, opcode, len, NULL);
+    for (i = 0; i < n; i++) {
+        fr_ws *ws = list[i];
+        if (!ws) continue;
+        pthread_mutex_lock(&ws->mu);
+        if (fr__ws_send_locked(ws, opcode, data, len, head, hl, 0) == FR_WS_OK) sent++;
+        pthread_mutex_unlock(&ws->mu);
+    }
+    return sent;
+}
+
+/* Queue our close frame; mu held. */
+static int fr__ws_close_locked(fr_ws *ws, int code, const char *reason, size_t len) {
+    int r;
+    if (!ws->req || ws->gone || ws->close_sent) return FR_WS_ECLOSED;
+    ws->fbuf.len = 0;
+    if (fr_ws_codec_write_close(ws->codec, &ws->fbuf, code, reason, len) < 0) return FR_WS_EINVAL;
+    r = fr__srv_ws_queue(ws->req, ws->fbuf.buf, ws->fbuf.len, NULL, 0, 0);
+    ws->close_sent = 1;
+    ws->close_sent_at = fr__ws_now();
+    return r < 0 ? FR_WS_ECLOSED : FR_WS_OK;
+}
+
+int fr_ws_close(fr_ws *ws, int code, const char *reason, size_t len) {
+    uint32_t st = 0;
+    int r;
+    if (!ws || (code != 0 && !fr_ws_close_code_valid(code)) || len > 123 || (len && !reason) ||
+        (code == 0 && len))
+        return FR_WS_EINVAL;
+    if (len && (fr_utf8_feed(&st, reason, len, NULL) < 0 || !fr_utf8_complete(st))) return FR_WS_EINVAL;
+    pthread_mutex_lock(&ws->mu);
+    r = fr__ws_close_locked(ws, code, reason, len);
+    pthread_mutex_unlock(&ws->mu);
+    return r;
+}
+
+/* We fail the connection: close frame with code, remembered for on_close. */
+static void fr__ws_fail_conn(fr_ws *ws, int code, const char *msg) {
+    pthread_mutex_lock(&ws->mu);
+    fr__ws_close_locked(ws, code, msg, msg ? strlen(msg) : 0);
+    pthread_mutex_unlock(&ws->mu);
+    if (!ws->close_rcvd && !ws->failed) {
+        ws->failed = 1;
+        ws->close_code = code;
+        ws->reason_len = msg ? FR__MIN(strlen(msg), sizeof ws->reason - 1) : 0;
+        if (ws->reason_len) memcpy(ws->reason, msg, ws->reason_len);
+    }
+}
+
+/* ---- called by the loop (server.c) ---- */
+
+/* The connection switched to WebSocket framing (loop thread). */
+FR__PRIV void fr__ws_opened(fr_ws *ws) {
+    ws->opened = 1;
+    ws->last_rx = fr__ws_now();
+    if (ws->cfg.on_open) ws->cfg.on_open(ws, ws->ud);
+}
+
+/* Copy the bytes of an incomplete frame head kept from the last input to
+ * buf (room for 14); returns how many. They are given back with the next
+ * input, which replaces them. */
+FR__PRIV size_t fr__ws_held(fr_ws *ws, char *buf) {
+    if (ws->nhold) memcpy(buf, ws->hold, ws->nhold);
+    return ws->nhold;
+}
+
+static int fr__ws_closing(fr_ws *ws) {
+    int r;
+    pthread_mutex_lock(&ws->mu);
+    r = ws->close_sent;
+    pthread_mutex_unlock(&ws->mu);
+    return r;
+}
+
+/* Bytes from the socket (unmasked in place). FR__WS_STOP once nothing more
+ * is to be read (closing handshake done or the peer failed). */
+FR__PRIV int fr__ws_input(fr_ws *ws, char *data, size_t len) {
+    ws->nhold = 0;
+    if (len) {
+        ws->last_rx = fr__ws_now();
+        ws->ping_out = 0;
+    }
+    while (len) {
+        fr_ws_event ev;
+        size_t used = 0;
+        int r;
+        if (ws->close_rcvd || ws->failed) return FR__WS_STOP;
+        r = fr_ws_codec_read(ws->codec, data, len, &used, &ev);
+        data += used;
+        len -= used;
+        if (r == 0) {
+            if (len > sizeof ws->hold) len = sizeof ws->hold; /* cannot happen: a head is <= 14 */
+            memcpy(ws->hold, data, len);
+            ws->nhold = len;
+            return FR__WS_GO;
+        }
+        if (r < 0) {
+            fr__ws_fail_conn(ws, ev.code, ev.msg);
+            return FR__WS_STOP;
+        }
+        if (ev.opcode == FR_WS_TEXT || ev.opcode == FR_WS_BINARY) {
+            if (ws->cfg.on_message && !fr__ws_closing(ws)) ws->cfg.on_message(ws, ev.opcode, ev.data, ev.len, ws->ud);
+        } else if (ev.opcode == FR_WS_PING) {
+            pthread_mutex_lock(&ws->mu);
+            fr__ws_send_locked(ws, FR_WS_PONG, ev.data, ev.len, NULL, 0, 0); /* skipped when full */
+            pthread_mutex_unlock(&ws->mu);
+        } else if (ev.opcode == FR_WS_CLOSE) {
+            ws->close_rcvd = 1;
+            ws->close_code = ev.code;
+            ws->reason_len = FR__MIN(ev.len, sizeof ws->reason - 1);
+            memcpy(ws->reason, ev.data, ws->reason_len);
+            pthread_mutex_lock(&ws->mu);
+            if (ev.code == FR_WS_CLOSE_NO_STATUS) fr__ws_close_locked(ws, 0, NULL, 0);
+            else fr__ws_close_locked(ws, ev.code, ev.data, ev.len);
+            pthread_mutex_unlock(&ws->mu);
+            return FR__WS_STOP;
+        }
+    }
+    return ws->close_rcvd || ws->failed ? FR__WS_STOP : FR__WS_GO;
+}
+
+/* 1 when TCP should be closed once the queued output is written. */
+FR__PRIV int fr__ws_finished(fr_ws *ws) {
+    return ws->close_rcvd || ws->failed;
+}
+
+/* 1 while the send queue is over its limit: stop reading this peer. */
+FR__PRIV int fr__ws_paused(fr_ws *ws, size_t queued) { return queued > fr__ws_limit(ws); }
+
+/* After a write: on_drain once the queue is down to half after EFULL.
+ * 1 when on_drain ran (it may have queued more). */
+FR__PRIV int fr__ws_drained(fr_ws *ws, size_t queued) {
+    int call = 0;
+    pthread_mutex_lock(&ws->mu);
+    if (ws->want_drain && queued <= fr__ws_limit(ws) / 2 && !ws->gone) {
+        ws->want_drain = 0;
+        call = 1;
+    }
+    pthread_mutex_unlock(&ws->mu);
+    if (call && ws->cfg.on_drain) ws->cfg.on_drain(ws, ws->ud);
+    return call;
+}
+
+/* Timer (loop thread). 0: nothing, 1: something was queued, 2: drop TCP. */
+FR__PRIV int fr__ws_tick(fr_ws *ws, int64_t now) {
+    int interval = ws->cfg.ping_interval_ms ? ws->cfg.ping_interval_ms : FR_WS_PING_INTERVAL_MS;
+    int ctimeout = ws->cfg.close_timeout_ms > 0 ? ws->cfg.close_timeout_ms : FR_WS_CLOSE_TIMEOUT_MS;
+    int r = 0, sent;
+    int64_t sent_at;
+    pthread_mutex_lock(&ws->mu);
+    sent = ws->close_sent;
+    sent_at = ws->close_sent_at;
+    pthread_mutex_unlock(&ws->mu);
+    if (sent) return now - sent_at >= ctimeout ? 2 : 0;
+    if (interval <= 0) return 0;
+    if (ws->ping_out && now - ws->ping_at >= interval) {
+        fr__ws_fail_conn(ws, FR_WS_CLOSE_INTERNAL, "keepalive ping timeout");
+        return 1;
+    }
+    if (!ws->ping_out && now - ws->last_rx >= interval) {
+        pthread_mutex_lock(&ws->mu);
+        if (fr__ws_send_locked(ws, FR_WS_PING, "fastrapi", 8, NULL, 0, 1) == FR_WS_OK) r = 1;
+        pthread_mutex_unlock(&ws->mu);
+        ws->ping_out = 1;
+        ws->ping_at = now;
+    }
+    return r;
+}
+
+/* Graceful stop: 1001 to the peer (loop thread). */
+FR__PRIV void fr__ws_going_away(fr_ws *ws) {
+    pthread_mutex_lock(&ws->mu);
+    fr__ws_close_locked(ws, FR_WS_CLOSE_GOING_AWAY, NULL, 0);
+    pthread_mutex_unlock(&ws->mu);
+}
+
+/* TCP is gone or about to be (loop thread): on_close once, then the
+ * connection's reference goes. */
+FR__PRIV void fr__ws_gone(fr_ws *ws) {
+    int code;
+    fr_str reason = {"", 0};
+    pthread_mutex_lock(&ws->mu);
+    if (ws->gone) {
+        pthread_mutex_unlock(&ws->mu);
+        return;
+    }
+    ws->gone = 1;
+    pthread_mutex_unlock(&ws->mu);
+    if (ws->close_rcvd || ws->failed) {
+        code = ws->close_code;
+        reason.buf = ws->reason;
+        reason.len = ws->reason_len;
+    } else {
+        code = FR_WS_CLOSE_ABNORMAL;
+    }
+    if (ws->cfg.on_close) ws->cfg.on_close(ws, code, reason, ws->ud);
+    ws->req_view = NULL;
+    pthread_mutex_lock(&ws->mu);
+    fr__ws_unref_locked(ws); /* the connection's reference; the request goes now */
+}
+
+/* ---- accepting ---- */
+
+static int fr__ws_answer(fr_req *req, int status, const char *msg) {
+    fr_buf b = {NULL, 0, 0};
+    fr_res_header(req, "connection", "close"); /* the client meant to leave HTTP */
+    if (status == 426) {
+        fr_res_header(req, "upgrade", "websocket");
+        fr_res_header(req, "sec-websocket-version", "13");
+    }
+    if (fr_error_detail(&b, fr_str_c(msg)) < 0) {
+        fr_buf_free(&b);
+        return fr_res_json(req, status, "{\"detail\":\"error\"}", 18);
+    }
+    fr_res_json(req, status, b.buf, b.len);
+    fr_buf_free(&b);
+    return FR_DONE;
+}
+
+/* permessage-deflate: the first acceptable offer over all header fields. */
+static void fr__ws_negotiate(fr_req *req, const fr_ws_config *cfg, fr_ws_deflate *dfl, fr_buf *resp) {
+    size_t i, n = fr_req_num_headers(req);
+    fr_ws_deflate want;
+    memset(dfl, 0, sizeof *dfl);
+    if (!cfg->deflate || !FR_ENABLE_ZLIB) return;
+    memset(&want, 0, sizeof want);
+    want.server_max_window_bits = cfg->deflate_window_bits;
+    want.server_no_context_takeover = cfg->deflate_no_context_takeover;
+    want.level = cfg->deflate_level;
+    for (i = 0; i < n; i++) {
+        fr_str hn, hv;
+        fr_req_header_at(req, i, &hn, &hv);
+        if (!fr_str_ieq_c(hn, "sec-websocket-extensions")) continue;
+        if (fr_ws_deflate_accept(hv, &want, dfl, resp) != 0) return;
+    }
+}
+
+fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg) {
+    static const fr_ws_config defaults = FR__ZERO_INIT;
+    fr_ws_handshake hs;
+    fr_header extra[5];
+    size_t nextra = 0, i, n;
+    fr_err err;
+    char accept[29];
+    fr_ws_codec_config cc;
+    fr_buf ext = {NULL, 0, 0};
+    fr_ws *ws;
+    fr_header *all;
+    int rc;
+    if (!req) return NULL;
+    if (!cfg) cfg = &defaults;
+    /* the request's header list, for the pure check */
+    n = fr_req_num_headers(req);
+    all = (fr_header *)fr_arena_alloc(fr_req_arena(req), (n ? n : 1) * sizeof *all);
+    if (!all) {
+        fr__ws_answer(req, 500, "Internal Server Error");
+        return NULL;
+    }
+    for (i = 0; i < n; i++) fr_req_header_at(req, i, &all[i].name, &all[i].value);
+    if (fr_ws_check_request(fr_req_method(req), fr_req_http_minor(req), all, n, &hs, &err) < 0) {
+        fr__ws_answer(req, err.code, err.msg);
+        return NULL;
+    }
+    if (fr_req_sink(req)) {
+        fr__ws_answer(req, 501, "WebSocket upgrade needs a socket");
+        return NULL;
+    }
+    fr_ws_accept_key(hs.key, accept);
+    ws = (fr_ws *)FR_MALLOC(sizeof *ws);
+    if (!ws) goto oom;
+    memset(ws, 0, sizeof *ws);
+    if (pthread_mutex_init(&ws->mu, NULL) != 0) {
+        FR_FREE(ws);
+        goto oom;
+    }
+    ws->cfg = *cfg;
+    ws->ud = cfg->userdata;
+    ws->refs = 1; /* the connection's */
+    ws->req = ws->req_view = req;
+    memset(&cc, 0, sizeof cc);
+    cc.max_message = cfg->max_message;
+    cc.max_frame = cfg->max_frame;
+    fr__ws_negotiate(req, cfg, &cc.deflate, &ext);
+    if (ext.len >= sizeof ws->ext) { /* cannot happen: the longest answer is ~90 bytes */
+        ext.len = 0;
+        cc.deflate.enabled = 0;
+    }
+    if (ext.len) memcpy(ws->ext, ext.buf, ext.len);
+    ws->ext_len = ext.len;
+    fr_buf_free(&ext);
+    ws->codec = fr_ws_codec_new(&cc);
+    if (!ws->codec) {
+        fr__ws_free(ws);
+        goto oom;
+    }
+    extra[nextra].name = FR_STR("upgrade");
+    extra[nextra++].value = FR_STR("websocket");
+    extra[nextra].name = FR_STR("connection");
+    extra[nextra++].value = FR_STR("Upgrade");
+    extra[nextra].name = FR_STR("sec-websocket-accept");
+    extra[nextra].value.buf = accept;
+    extra[nextra++].value.len = 28;
+    if (cfg->subprotocol && cfg->subprotocol[0]) {
+        extra[nextra].name = FR_STR("sec-websocket-protocol");
+        extra[nextra++].value = fr_str_c(cfg->subprotocol);
+    }
+    if (ws->ext_len) {
+        extra[nextra].name = FR_STR("sec-websocket-extensions");
+        extra[nextra].value.buf = ws->ext;
+        extra[nextra++].value.len = ws->ext_len;
+    }
+    rc = fr__srv_ws_begin(req, ws, extra, nextra, fr__ws_req_done, &ws->prev_done, &ws->prev_done_ud);
+    if (rc < 0) {
+        fr__ws_free(ws);
+        if (rc == -2) fr_res_send(req); /* the client is gone: release the request */
+        return NULL;                    /* -1: already answered or streaming */
+    }
+    return ws;
+oom:
+    fr__ws_answer(req, 500, "Internal Server Error");
+    return NULL;
+}
+
+static int fr__ws_route_handler(fr_req *req, void *ud) {
+    fr_ws_accept(req, (const fr_ws_config *)ud);
+    return FR_DONE;
+}
+
+int fr_ws_route(fr_app *app, const char *pattern, const fr_ws_config *cfg) {
+    return fr_route(app, "GET", pattern, fr__ws_route_handler, (void *)(uintptr_t)cfg);
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/native.c"
+#endif
+/* ---- native.c: the ABI check of native modules (see native.h) ---- */
+
+
+/* A module whose FR_NATIVE_MODULE() comes after this implementation embeds
+ * an engine of its own: its descriptor says so. */
+#undef FR__NATIVE_IMPL
+#define FR__NATIVE_IMPL 1
+
+#define FR__NATIVE_NAME(t) #t,
+static const char *const fr__native_names[FR_NATIVE_NSIZES] = {FR_NATIVE_TYPES(FR__NATIVE_NAME)};
+
+static const fr_native_abi fr__native_self = {
+    FR_NATIVE_MAGIC, 1, FASTRAPI_VERSION_MAJOR, FASTRAPI_VERSION_MINOR, FASTRAPI_VERSION_PATCH, 0,
+    FR_NATIVE_NSIZES, {FR_NATIVE_TYPES(FR__NATIVE_SIZEOF)}};
+
+const fr_native_abi *fr_native_abi_self(void) { return &fr__native_self; }
+
+static int fr__native_refuse(char *msg, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int fr__native_refuse(char *msg, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    if (msg && cap) {
+        va_start(ap, fmt);
+        vsnprintf(msg, cap, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+#define FR__NATIVE_REBUILD "rebuild it against the engine's fastrapi.h"
+
+int fr_native_check(const fr_native_abi *mod, char *msg, size_t cap) {
+    const fr_native_abi *me = &fr__native_self;
+    uint32_t i;
+    if (msg && cap) msg[0] = 0;
+    if (!mod)
+        return fr__native_refuse(msg, cap,
+                                 "no fr_native_module descriptor: add FR_NATIVE_MODULE(); to one .c "
+                                 "file of the library and build it against fastrapi.h %s",
+                                 FASTRAPI_VERSION_STRING);
+    if (mod->magic != FR_NATIVE_MAGIC)
+        return fr__native_refuse(msg, cap,
+                                 "fr_native_module is not a fastrapi module descriptor (magic "
+                                 "0x%08lx, expected 0x%08lx): define it only with FR_NATIVE_MODULE()",
+                                 (unsigned long)mod->magic, (unsigned long)FR_NATIVE_MAGIC);
+    if (mod->layout != me->layout)
+        return fr__native_refuse(msg, cap,
+                                 "descriptor layout %lu, the running engine (fastrapi %s) reads "
+                                 "layout %lu: " FR__NATIVE_REBUILD,
+                                 (unsigned long)mod->layout, FASTRAPI_VERSION_STRING,
+                                 (unsigned long)me->layout);
+    if (mod->impl)
+        return fr__native_refuse(msg, cap,
+                                 "the library contains an engine of its own (built with "
+                                 "FASTRAPI_IMPLEMENTATION): build it without, so that its fr_* "
+                                 "calls use the running engine");
+    if (mod->major != me->major || mod->minor != me->minor)
+        return fr__native_refuse(msg, cap,
+                                 "built against fastrapi.h %lu.%lu.%lu, the running engine is "
+                                 "%lu.%lu.%lu (MAJOR.MINOR must match): " FR__NATIVE_REBUILD,
+                                 (unsigned long)mod->major, (unsigned long)mod->minor,
+                                 (unsigned long)mod->patch, (unsigned long)me->major,
+                                 (unsigned long)me->minor, (unsigned long)me->patch);
+    if (mod->nsizes != me->nsizes)
+        return fr__native_refuse(msg, cap,
+                                 "the descriptor lists %lu struct sizes, the running engine "
+                                 "(fastrapi %s) %lu: " FR__NATIVE_REBUILD,
+                                 (unsigned long)mod->nsizes, FASTRAPI_VERSION_STRING,
+                                 (unsigned long)me->nsizes);
+    for (i = 0; i < me->nsizes; i++)
+        if (mod->sizes[i] != me->sizes[i])
+            return fr__native_refuse(msg, cap,
+                                     "sizeof(%s) is %lu in the library but %lu in the running "
+                                     "engine (fastrapi %s): it was built against a different "
+                                     "fastrapi.h or other FR_* options; " FR__NATIVE_REBUILD,
+                                     fr__native_names[i], (unsigned long)mod->sizes[i],
+                                     (unsigned long)me->sizes[i], FASTRAPI_VERSION_STRING);
+    return 0;
 }
 
 #endif /* FASTRAPI_IMPLEMENTATION */

@@ -33,7 +33,10 @@
 #include <Python.h>
 
 #define FASTRAPI_IMPLEMENTATION
-#define FASTRAPI_STATIC
+/* fr_* exported (setup.py: -fvisibility=hidden keeps the rest private,
+ * -fno-semantic-interposition keeps them inlinable): native modules
+ * loaded at run time call this engine (src/native.h, fastrapi/native.py) */
+#define FASTRAPI_DLL
 #include "fastrapi.h"
 
 #include <pthread.h>
@@ -1125,6 +1128,12 @@ static int frpy_body(rctx *c) {
     fr_str ct = fr_req_header(c->req, "content-type");
     if (c->plan->body_mode == BODY_FORM) {
         if (fr_media_is(ct, "application/x-www-form-urlencoded")) {
+            int code = fr_mp_urlencoded_check(b, NULL); /* Starlette's form limits */
+            if (code) {
+                char msg[96];
+                fr_mp_error_text(code, NULL, msg, sizeof msg);
+                return frpy_raise(FRPY.HTTPException, Py_BuildValue("(is)", 400, msg), NULL);
+            }
             c->form = frpy_kv_list(FR_KV_QUERY, b); /* the query string's decoder */
             return c->form ? 0 : -1;
         }
@@ -1181,22 +1190,50 @@ static PyObject *frpy_path_params(fr_req *r) {
     return pp;
 }
 
+/* Behind a proxy, as uvicorn --root-path: root_path, also in front of path
+ * and raw_path; FastAPI's app.root_path, when set, is the scope's root_path
+ * (FastAPI.__call__). Steals `scope`. */
+static PyObject *frpy_scope_root_path(rctx *c, PyObject *scope) {
+    fr_str rp = fr_req_root_path(c->req);
+    PyObject *app_rp = scope ? PyObject_GetAttrString(c->rt->srv->pyapp, "root_path") : NULL;
+    int use_app = app_rp ? PyObject_IsTrue(app_rp) : 0;
+    if (!app_rp) PyErr_Clear();
+    if (scope && rp.len) {
+        PyObject *root = PyUnicode_DecodeUTF8(rp.buf, (Py_ssize_t)rp.len, NULL);
+        PyObject *path = root ? PyUnicode_Concat(root, PyDict_GetItemString(scope, "path")) : NULL;
+        PyObject *raw = PyBytes_FromStringAndSize(rp.buf, (Py_ssize_t)rp.len);
+        if (raw) PyBytes_Concat(&raw, PyDict_GetItemString(scope, "raw_path"));
+        if (!path || !raw || PyDict_SetItemString(scope, "path", path) < 0 ||
+            PyDict_SetItemString(scope, "raw_path", raw) < 0 ||
+            PyDict_SetItemString(scope, "root_path", root) < 0)
+            Py_CLEAR(scope);
+        Py_XDECREF(root);
+        Py_XDECREF(path);
+        Py_XDECREF(raw);
+    }
+    if (scope && (use_app < 0 || (use_app && PyDict_SetItemString(scope, "root_path", app_rp) < 0)))
+        Py_CLEAR(scope);
+    Py_XDECREF(app_rp);
+    return scope;
+}
+
 static PyObject *frpy_scope(rctx *c) {
     fr_req *r = c->req;
     fr_str m = fr_req_method(r), p = fr_req_path(r), rp = fr_req_raw_path(r), q = fr_req_query(r);
     fr_str b = fr_req_body(r), ca = fr_req_client_addr(r), rpat = fr_req_route_pattern(r);
+    fr_str sch = fr_req_scheme(r);
     PyObject *hdrs = frpy_scope_headers(r), *pp = frpy_path_params(r);
     if (!hdrs || !pp) { Py_XDECREF(hdrs); Py_XDECREF(pp); return NULL; }
     char ver[8];
     snprintf(ver, sizeof ver, "1.%d", fr_req_http_minor(r));
-    return Py_BuildValue(
-        "{s:s,s:s#,s:s#,s:y#,s:y#,s:N,s:N,s:(s#i),s:y#,s:O,s:s,s:s,s:s,s:s#,s:O}", "type", "http",
+    return frpy_scope_root_path(c, Py_BuildValue(
+        "{s:s,s:s#,s:s#,s:y#,s:y#,s:N,s:N,s:(s#i),s:y#,s:O,s:s#,s:s,s:s,s:s#,s:O}", "type", "http",
         "method", m.buf, (Py_ssize_t)m.len, "path", p.buf, (Py_ssize_t)p.len, "raw_path", rp.buf,
         (Py_ssize_t)rp.len, "query_string", q.buf ? q.buf : "", (Py_ssize_t)q.len, "headers", hdrs,
         "path_params", pp, "client", ca.buf ? ca.buf : "", (Py_ssize_t)ca.len,
         fr_req_client_port(r), "body", b.buf ? b.buf : "", (Py_ssize_t)b.len, "app",
-        c->rt->srv->pyapp, "scheme", "http", "root_path", "", "http_version", ver, "route_path",
-        rpat.buf ? rpat.buf : "", (Py_ssize_t)rpat.len, "route", c->plan->route);
+        c->rt->srv->pyapp, "scheme", sch.buf, (Py_ssize_t)sch.len, "root_path", "", "http_version",
+        ver, "route_path", rpat.buf ? rpat.buf : "", (Py_ssize_t)rpat.len, "route", c->plan->route));
 }
 
 /* An ASGI request's Request sees the server's scope (what middleware set:
@@ -1263,6 +1300,19 @@ static int frpy_param_kv(rctx *c, pparam *p, int kind, fr_str src, PyObject **ou
 }
 
 /* Form fields: (name, value) pairs from the body (values str or UploadFile). */
+/* FastAPI's _is_empty_file_input: what a browser sends for a file input
+ * left empty (an UploadFile with filename "" and size 0). */
+static int frpy_empty_upload(PyObject *v) {
+    if (PyUnicode_Check(v)) return 0;
+    PyObject *fn = PyObject_GetAttrString(v, "filename"), *sz = fn ? PyObject_GetAttrString(v, "size") : NULL;
+    int r = fn && sz && PyUnicode_Check(fn) && PyUnicode_GET_LENGTH(fn) == 0 && PyLong_Check(sz) &&
+            PyLong_AsLong(sz) == 0;
+    Py_XDECREF(fn);
+    Py_XDECREF(sz);
+    PyErr_Clear();
+    return r;
+}
+
 static int frpy_param_form(rctx *c, pparam *p, PyObject **out) {
     int br = frpy_body(c);
     if (br) return br > 0 ? -2 : -1;
@@ -1272,19 +1322,20 @@ static int frpy_param_form(rctx *c, pparam *p, PyObject **out) {
         PyObject *pair = PyList_GET_ITEM(c->form, i);
         PyObject *k = PyTuple_GET_ITEM(pair, 0), *v = PyTuple_GET_ITEM(pair, 1);
         if (PyUnicode_Compare(k, p->key) != 0) continue;
+        if (p->is_list && frpy_empty_upload(v)) continue; /* FastAPI drops them from lists */
         if (PyList_Append(vals, v) < 0) { Py_DECREF(vals); return -1; }
     }
     Py_ssize_t vn = PyList_GET_SIZE(vals);
     if (p->is_list || vn == 0) return frpy_list_value(c, p, vals, out);
-    /* FastAPI: the last value; an empty string counts as missing */
+    /* FastAPI: the last value; an empty string or empty file counts as missing */
     PyObject *v = Py_NewRef(PyList_GET_ITEM(vals, vn - 1));
     Py_DECREF(vals);
-    if (PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 0) {
+    if ((PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 0) || frpy_empty_upload(v)) {
         Py_DECREF(v);
         return frpy_missing(c, p, out);
     }
     int rr;
-    if (!p->adapter) { *out = v; return 0; }
+    if (!p->adapter || (p->conv == CONV_STR && PyUnicode_Check(v))) { *out = v; return 0; }
     if (PyUnicode_Check(v) && p->conv != CONV_ANY) {
         Py_ssize_t sl;
         const char *s = PyUnicode_AsUTF8AndSize(v, &sl);
@@ -1480,6 +1531,7 @@ static void frpy_finish(rctx *c, PyObject *background) {
 static void frpy_send_plain500(rctx *c) {
     fr_req *req = c->req;
     static const char msg[] = "Internal Server Error";
+    fr_mw_bypass(req); /* ServerErrorMiddleware's answer: outside the user middleware */
     fr_res_status(req, 500);
     fr_res_header(req, "content-type", "text/plain; charset=utf-8");
     fr_res_body(req, msg, sizeof msg - 1);
@@ -1838,6 +1890,19 @@ static PyObject *frpy_lookup_handler(rctx *c, PyObject *exc) {
     return NULL;
 }
 
+/* Starlette runs the handler of `Exception` in ServerErrorMiddleware,
+ * outside the user middleware: 1 when that is the handler for exc. */
+static int frpy_server_error_handler(rctx *c, PyObject *exc) {
+    PyObject *h = c->rt->srv->handlers, *mro = Py_TYPE(exc)->tp_mro;
+    if (!h || !mro || PyObject_IsInstance(exc, FRPY.HTTPException) == 1) return 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+        PyObject *k = PyTuple_GET_ITEM(mro, i);
+        if (PyDict_GetItemWithError(h, k)) return k == PyExc_Exception;
+    }
+    PyErr_Clear();
+    return 0;
+}
+
 static void frpy_send_http_exc(rctx *c, PyObject *exc) {
     fr_req *req = c->req;
     PyObject *sc = PyObject_GetAttr(exc, FRPY.s_status_code);
@@ -1924,6 +1989,7 @@ static void frpy_handle_exception(rctx *c) {
     PyErr_Clear();
     Py_XSETREF(c->exc, Py_NewRef(exc));
     PyObject *h = frpy_lookup_handler(c, exc);
+    if (h && frpy_server_error_handler(c, exc)) fr_mw_bypass(c->req);
     if (h) {
         /* custom handlers (sync or async) run through the loop */
         Py_XSETREF(c->pending, Py_NewRef(h));
@@ -1950,6 +2016,7 @@ static void frpy_handle_exception(rctx *c) {
                 Py_ssize_t n;
                 const char *s = PyUnicode_AsUTF8AndSize(tb, &n);
                 if (s) {
+                    fr_mw_bypass(c->req);
                     fr_res_status(c->req, 500);
                     fr_res_header(c->req, "content-type", "text/plain; charset=utf-8");
                     fr_res_body(c->req, s, (size_t)n);
@@ -2778,6 +2845,20 @@ static PyObject *frpy_bridge_start_fn(PyObject *cap, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ASGI headers (a list of byte pairs) carry a content-length */
+static int frpy_has_content_length(PyObject *headers) {
+    PyObject *seq = PySequence_Fast(headers, "headers must be a sequence");
+    int found = 0;
+    if (!seq) { PyErr_Clear(); return 0; }
+    for (Py_ssize_t i = 0; !found && i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i), *k;
+        if (PyTuple_Check(t) && PyTuple_GET_SIZE(t) == 2 && PyBytes_Check(k = PyTuple_GET_ITEM(t, 0)))
+            found = PyBytes_GET_SIZE(k) == 14 && !strncasecmp(PyBytes_AS_STRING(k), "content-length", 14);
+    }
+    Py_DECREF(seq);
+    return found;
+}
+
 /* body(data, more) -> 0, or -1 when the client is gone. */
 static PyObject *frpy_bridge_body_fn(PyObject *cap, PyObject *args) {
     rctx *c = frpy_bridge_ctx(cap);
@@ -2791,10 +2872,16 @@ static PyObject *frpy_bridge_body_fn(PyObject *cap, PyObject *args) {
     }
     fr_req *req = c->req;
     if (c->bstate == FRPY_B_HEAD) {
+        /* HEAD: the app's content-length is the GET body's, not this empty
+         * body's: sent as a stream, which keeps it (and writes no body) */
+        fr_str meth = fr_req_method(req);
+        int head = meth.len == 4 && memcmp(meth.buf, "HEAD", 4) == 0;
+        /* no content-length from the app: chunked, as uvicorn frames it */
+        int whole = !more && !head && frpy_has_content_length(c->result);
         fr_res_status(req, c->bstatus);
-        frpy_add_raw_headers(req, c->result, !more); /* a stream keeps its content-length */
+        frpy_add_raw_headers(req, c->result, whole); /* a stream keeps its content-length */
         Py_CLEAR(c->result);
-        if (!more) {
+        if (whole) {
             fr_res_body(req, v.buf, (size_t)v.len);
             c->bstate = FRPY_B_DONE;
             Py_BEGIN_ALLOW_THREADS
@@ -2824,18 +2911,33 @@ static PyObject *frpy_bridge_body_fn(PyObject *cap, PyObject *args) {
 static PyMethodDef frpy_bridge_start_def = {"start", frpy_bridge_start_fn, METH_VARARGS, NULL};
 static PyMethodDef frpy_bridge_body_def = {"body", frpy_bridge_body_fn, METH_VARARGS, NULL};
 
-/* engine loop thread, no GIL: every request of a bridged app */
-static int frpy_bridge_handler(fr_req *req, void *ud) {
-    server *s = ud;
+/* engine loop thread, no GIL: queue the request for the bridge; the scope's
+ * "route" is rt's route object (None for a fully bridged app) */
+static int frpy_bridge_push(fr_req *req, proute *rt) {
     rctx *c = calloc(1, sizeof *c);
     if (!c) return fr_res_text(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
     c->req = req;
-    c->rt = &s->fallback_rt;
-    c->plan = &s->fallback_plan;
+    c->rt = rt;
+    c->plan = rt->plan;
     c->need = -1;
     c->job = JOB_BRIDGE;
     frpy_aio_push(c);
     return FR_PENDING;
+}
+
+/* every request of a bridged app (ASGI middleware, Host routes) */
+static int frpy_bridge_handler(fr_req *req, void *ud) {
+    return frpy_bridge_push(req, &((server *)ud)->fallback_rt);
+}
+
+/* a request under an ASGI mount ("*" on "/prefix/{path:path}"): only these
+ * go through the bridge, to the mounted app; the app's other routes stay on
+ * the engine. The ASGI face never dispatches here (it asks route_for first). */
+static int frpy_mount_handler(fr_req *req, void *ud) {
+    proute *rt = ud;
+    if (!rt->srv->bridge)
+        return fr_res_text(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
+    return frpy_bridge_push(req, rt);
 }
 
 /* Loop thread: run bridge(scope, start, body) as a Task. */
@@ -2874,8 +2976,12 @@ static void frpy_bridge_done(rctx *c, PyObject *res) {
     frpy_ctx_free(c);
 }
 
-static PyObject *frpy_server_set_bridge(server *s, PyObject *bridge) {
+static PyObject *frpy_server_set_bridge(server *s, PyObject *args) {
+    PyObject *bridge;
+    int every = 1;
+    if (!PyArg_ParseTuple(args, "O|p", &bridge, &every)) return NULL;
     Py_XSETREF(s->bridge, bridge == Py_None ? NULL : Py_NewRef(bridge));
+    if (!every) Py_RETURN_NONE; /* mounts only: unmatched requests keep the engine's answers */
     s->fallback_rt.srv = s;
     s->fallback_rt.route_obj = Py_None;
     s->fallback_rt.method = "";
@@ -2894,6 +3000,8 @@ static PyObject *frpy_server_set_bridge(server *s, PyObject *bridge) {
 typedef struct frpy_asgi {
     PyObject *post;
     PyObject *scope; /* the ASGI scope: what middleware put in it reaches the Request */
+    PyObject *ctx;   /* a copy of the caller's contextvars (what ASGI middleware set
+                        before calling the app is seen by the handler, as in FastAPI) */
     int refs;        /* the sink until its last call, the request's context until
                         freed (post-response work done); under the GIL */
 } frpy_asgi;
@@ -2913,6 +3021,7 @@ static void frpy_asgi_release(frpy_asgi *a) {
     frpy_asgi_post(a, Py_BuildValue("(sO)", "done", Py_None));
     Py_DECREF(a->post);
     Py_DECREF(a->scope);
+    Py_XDECREF(a->ctx);
     PyMem_Free(a);
 }
 
@@ -2954,6 +3063,7 @@ static void frpy_asgi_adopt(rctx *c) {
     if (sk && sk->start == frpy_asgi_start) {
         c->asgi = Py_NewRef(((frpy_asgi *)sk->ud)->post);
         c->asgi_scope = Py_NewRef(((frpy_asgi *)sk->ud)->scope);
+        if (!c->ctx && ((frpy_asgi *)sk->ud)->ctx) c->ctx = Py_NewRef(((frpy_asgi *)sk->ud)->ctx);
         c->asgi_ch = sk->ud;
         c->asgi_ch->refs++;
     }
@@ -3007,12 +3117,14 @@ static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
     if (a && d.headers && frpy_pool_start() == 0) {
         a->post = Py_NewRef(post);
         a->scope = Py_NewRef(scope);
+        a->ctx = PyContext_CopyCurrent();
+        if (!a->ctx) PyErr_Clear(); /* then the request gets a fresh context */
         a->refs = 1;
         fr_sink sink = {frpy_asgi_start, frpy_asgi_body, a};
         Py_BEGIN_ALLOW_THREADS
         rc = fr_dispatch(s->app, &d, &sink);
         Py_END_ALLOW_THREADS
-        if (rc < 0) { Py_DECREF(a->post); Py_DECREF(a->scope); }
+        if (rc < 0) { Py_DECREF(a->post); Py_DECREF(a->scope); Py_XDECREF(a->ctx); }
     }
     PyMem_Free((void *)d.headers);
     PyBuffer_Release(&method);
@@ -3031,12 +3143,14 @@ static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
 
 static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"app", "threads", "access_log", "no_signals", "reuse_port",
-                             "debug", "max_body", NULL};
+                             "debug", "max_body", "forwarded_allow_ips", "root_path", NULL};
     PyObject *pyapp;
     int threads = 0, access_log = 1, no_signals = 0, reuse_port = 0, debug = 0;
     long long max_body = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiL", kwlist, &pyapp, &threads, &access_log,
-                                     &no_signals, &reuse_port, &debug, &max_body))
+    const char *fwd_ips = NULL, *root_path = NULL; /* copied by fr_app_new */
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLzz", kwlist, &pyapp, &threads, &access_log,
+                                     &no_signals, &reuse_port, &debug, &max_body, &fwd_ips,
+                                     &root_path))
         return NULL;
     if (!FRPY.ready) {
         PyErr_SetString(PyExc_RuntimeError, "fastrapi._fastrapi._setup() was not called");
@@ -3051,7 +3165,10 @@ static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *k
     cfg.reuse_port = reuse_port;
     cfg.no_head_from_get = 1; /* FastAPI answers HEAD on a GET route with 405 */
     cfg.server_name = "";
-    cfg.max_body_bytes = (uint64_t)max_body;
+    /* FastAPI has no body limit: 0 lifts the engine's (C users keep FR_MAX_BODY_BYTES) */
+    cfg.max_body_bytes = max_body > 0 ? (uint64_t)max_body : UINT64_MAX;
+    cfg.forwarded_allow_ips = fwd_ips;
+    cfg.root_path = root_path;
     if (access_log) cfg.access_log = frpy_access_cb;
     s->app = fr_app_new(&cfg);
     if (!s->app) { Py_DECREF(s); return PyErr_NoMemory(); }
@@ -3093,6 +3210,72 @@ static void frpy_server_dealloc(server *s) {
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
+/* keep rt (freed with the server); -1 with a Python error */
+static int frpy_server_keep_route(server *s, proute *rt) {
+    if (s->nrts == s->caprts) {
+        size_t nc = s->caprts ? s->caprts * 2 : 16;
+        proute **n = realloc(s->rts, nc * sizeof *n);
+        if (!n) { PyErr_NoMemory(); return -1; }
+        s->rts = n;
+        s->caprts = nc;
+    }
+    s->rts[s->nrts++] = rt;
+    return 0;
+}
+
+/* add_mount(pattern, route): method "*" on pattern ("/prefix/{path:path}")
+ * answered by the bridge with scope["route"] = route (Starlette's Mount). */
+static PyObject *frpy_server_add_mount(server *s, PyObject *args) {
+    const char *path;
+    PyObject *route_obj;
+    if (!PyArg_ParseTuple(args, "sO", &path, &route_obj)) return NULL;
+    proute *rt = calloc(1, sizeof *rt);
+    pplan *p = calloc(1, sizeof *p);
+    char *m = strdup("*"), *pc = strdup(path);
+    if (!rt || !p || !m || !pc) {
+        free(rt); free(p); free(m); free(pc);
+        return PyErr_NoMemory();
+    }
+    rt->srv = s;
+    rt->plan = p;
+    rt->version = s->version;
+    rt->route_obj = Py_NewRef(route_obj);
+    rt->method = m;
+    rt->path = pc;
+    p->route = route_obj; /* borrowed: rt->route_obj holds it */
+    if (frpy_server_keep_route(s, rt) < 0) {
+        Py_DECREF(rt->route_obj); free(m); free(pc); free(p); free(rt);
+        return NULL;
+    }
+    if (fr_route(s->app, "*", path, frpy_mount_handler, rt) < 0) {
+        PyErr_Format(PyExc_ValueError, "cannot mount %s: %s", path,
+                     fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* route_for(method, path) -> (status, route): the router's decision for a
+ * percent-decoded path (enum fr_match_status) and, for FOUND, the route
+ * object it serves it with (APIRoute, Route or Mount), else None. */
+static PyObject *frpy_native_route_obj(server *s, const char *method, fr_str pattern,
+                                       fr_handler h, void *ud); /* native routes, below */
+static PyObject *frpy_server_route_for(server *s, PyObject *args) {
+    const char *method, *path;
+    Py_ssize_t mlen, plen;
+    fr_match m;
+    void *ud = NULL;
+    fr_handler h = NULL;
+    if (!PyArg_ParseTuple(args, "s#s#", &method, &mlen, &path, &plen)) return NULL;
+    int st = fr_app_match(s->app, (fr_str){method, (size_t)mlen}, (fr_str){path, (size_t)plen}, &m,
+                          &h, &ud);
+    PyObject *route = (h == frpy_mount_handler || h == frpy_route_handler) && ud
+                          ? ((proute *)ud)->route_obj
+                      : st == FR_MATCH_FOUND ? frpy_native_route_obj(s, method, m.pattern, h, ud)
+                                             : Py_None;
+    return Py_BuildValue("(iO)", st, route);
+}
+
 static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     const char *method, *path;
     PyObject *plan_t, *route_obj;
@@ -3108,14 +3291,10 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     rt->route_obj = Py_NewRef(route_obj);
     rt->method = strdup(method);
     rt->path = strdup(path);
-    if (s->nrts == s->caprts) {
-        size_t nc = s->caprts ? s->caprts * 2 : 16;
-        proute **n = realloc(s->rts, nc * sizeof *n);
-        if (!n) { frpy_plan_free(p); Py_DECREF(rt->route_obj); free(rt); return PyErr_NoMemory(); }
-        s->rts = n;
-        s->caprts = nc;
+    if (frpy_server_keep_route(s, rt) < 0) {
+        frpy_plan_free(p); Py_DECREF(rt->route_obj); free(rt->method); free(rt->path); free(rt);
+        return NULL;
     }
-    s->rts[s->nrts++] = rt;
     if (fr_route(s->app, method, path, frpy_route_handler, rt) < 0) {
         PyErr_Format(PyExc_ValueError, "cannot register %s %s: %s", method, path,
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
@@ -3185,6 +3364,22 @@ static PyObject *frpy_server_listen(server *s, PyObject *args) {
     return PyLong_FromLong(r);
 }
 
+/* listen_fd(fd): serve on an inherited listening socket; the engine closes
+ * its own dup of it (the caller's fd stays the caller's). */
+static PyObject *frpy_server_listen_fd(server *s, PyObject *arg) {
+    long v = PyLong_AsLong(arg);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    if (v < 0 || v > INT_MAX) return PyErr_Format(PyExc_ValueError, "bad file descriptor %ld", v);
+    int fd = dup((int)v);
+    if (fd < 0) return PyErr_SetFromErrno(PyExc_OSError);
+    int r = fr_listen_fd(s->app, fd);
+    if (r < 0) {
+        close(fd);
+        return PyErr_Format(PyExc_OSError, "cannot serve on fd: %s", fr_app_last_error(s->app));
+    }
+    return PyLong_FromLong(r);
+}
+
 static PyObject *frpy_server_serve(server *s, PyObject *unused) {
     (void)unused;
     if (frpy_pool_start() < 0) return PyErr_Format(PyExc_RuntimeError, "cannot start worker threads");
@@ -3208,16 +3403,355 @@ static PyObject *frpy_server_stop(server *s, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/* ---- Starlette's built-in middlewares in C (fastrapi/_native_mw.py
+ * decides which; the options come as Starlette's, text as latin-1 bytes) */
+
+/* A list of bytes as fr_str views (valid while the list lives); None ->
+ * *out NULL. Caller frees *out with PyMem_Free. */
+static int frpy_mw_strs(PyObject *list, fr_str **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    if (list == Py_None) return 0;
+    if (!PyList_Check(list)) { PyErr_SetString(PyExc_TypeError, "a list of bytes"); return -1; }
+    Py_ssize_t k = PyList_GET_SIZE(list);
+    *out = PyMem_Malloc((size_t)(k ? k : 1) * sizeof **out);
+    if (!*out) { PyErr_NoMemory(); return -1; }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyObject *b = PyList_GET_ITEM(list, i);
+        if (!PyBytes_Check(b)) {
+            PyMem_Free(*out);
+            *out = NULL;
+            PyErr_SetString(PyExc_TypeError, "a list of bytes");
+            return -1;
+        }
+        (*out)[i].buf = PyBytes_AS_STRING(b);
+        (*out)[i].len = (size_t)PyBytes_GET_SIZE(b);
+    }
+    *n = (size_t)k;
+    return 0;
+}
+
+static PyObject *frpy_mw_refused(const char *what, const fr_err *err) {
+    PyErr_Format(PyExc_ValueError, "%s: %s", what, err->msg ? err->msg : "refused");
+    return NULL;
+}
+
+/* use_cors(origins, methods, headers, credentials, regex, private_network, expose, max_age) */
+static PyObject *frpy_server_use_cors(server *s, PyObject *args) {
+    PyObject *origins, *methods, *headers, *regex, *expose, *max_age;
+    int cred, pn;
+    fr_str *o = NULL, *m = NULL, *h = NULL, *e = NULL;
+    size_t no, nm, nh, ne;
+    fr_cors_config cfg;
+    fr_err err = {0, NULL, 0};
+    int rc = -1;
+    if (!PyArg_ParseTuple(args, "OOOpOpOS", &origins, &methods, &headers, &cred, &regex, &pn,
+                          &expose, &max_age))
+        return NULL;
+    if (regex != Py_None && !PyBytes_Check(regex)) return PyErr_Format(PyExc_TypeError, "regex: bytes");
+    memset(&cfg, 0, sizeof cfg);
+    if (frpy_mw_strs(origins, &o, &no) == 0 && frpy_mw_strs(methods, &m, &nm) == 0 &&
+        frpy_mw_strs(headers, &h, &nh) == 0 && frpy_mw_strs(expose, &e, &ne) == 0) {
+        cfg.allow_origins = o;
+        cfg.num_allow_origins = no;
+        cfg.allow_methods = m;
+        cfg.num_allow_methods = nm;
+        cfg.allow_headers = h;
+        cfg.num_allow_headers = nh;
+        cfg.expose_headers = e;
+        cfg.num_expose_headers = ne;
+        cfg.allow_credentials = cred;
+        cfg.allow_private_network = pn;
+        if (regex != Py_None) {
+            cfg.allow_origin_regex.buf = PyBytes_AS_STRING(regex);
+            cfg.allow_origin_regex.len = (size_t)PyBytes_GET_SIZE(regex);
+        }
+        cfg.max_age.buf = PyBytes_AS_STRING(max_age);
+        cfg.max_age.len = (size_t)PyBytes_GET_SIZE(max_age);
+        rc = fr_app_use_cors(s->app, &cfg, &err);
+        if (rc < 0) frpy_mw_refused("CORSMiddleware", &err);
+    }
+    PyMem_Free(o);
+    PyMem_Free(m);
+    PyMem_Free(h);
+    PyMem_Free(e);
+    if (rc < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* use_gzip(minimum_size, compresslevel, exclude_content_types | None) */
+static PyObject *frpy_server_use_gzip(server *s, PyObject *args) {
+    long long minimum;
+    int level;
+    PyObject *exclude;
+    fr_str *ex = NULL;
+    size_t nex = 0;
+    fr_gzip_config cfg;
+    fr_err err = {0, NULL, 0};
+    if (!PyArg_ParseTuple(args, "LiO", &minimum, &level, &exclude)) return NULL;
+    if (frpy_mw_strs(exclude, &ex, &nex) < 0) return NULL;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.minimum_size = minimum > 0 ? (int64_t)minimum : -1; /* 0 / negative: every body */
+    cfg.compresslevel = level == 0 ? FR_GZIP_LEVEL_0 : level;
+    if (level < -1 || level > 9) cfg.compresslevel = 100; /* refused below, as zlib would */
+    cfg.exclude_content_types = ex; /* NULL (None): Starlette's default list */
+    cfg.num_exclude_content_types = nex;
+    int rc = fr_app_use_gzip(s->app, &cfg, &err);
+    PyMem_Free(ex);
+    if (rc < 0) return frpy_mw_refused("GZipMiddleware", &err);
+    Py_RETURN_NONE;
+}
+
+/* use_trusted_host(allowed_hosts | None, www_redirect) */
+static PyObject *frpy_server_use_trusted_host(server *s, PyObject *args) {
+    PyObject *hosts;
+    int www;
+    fr_str *hs = NULL;
+    size_t nh = 0;
+    fr_trusted_host_config cfg;
+    fr_err err = {0, NULL, 0};
+    if (!PyArg_ParseTuple(args, "Op", &hosts, &www)) return NULL;
+    if (frpy_mw_strs(hosts, &hs, &nh) < 0) return NULL;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.allowed_hosts = hosts == Py_None ? NULL : hs;
+    cfg.num_allowed_hosts = nh;
+    cfg.no_www_redirect = !www;
+    int rc = fr_app_use_trusted_host(s->app, &cfg, &err);
+    PyMem_Free(hs);
+    if (rc < 0) return frpy_mw_refused("TrustedHostMiddleware", &err);
+    Py_RETURN_NONE;
+}
+
+static PyObject *frpy_server_use_https_redirect(server *s, PyObject *unused) {
+    (void)unused;
+    if (fr_app_use_https_redirect(s->app) < 0)
+        return PyErr_Format(PyExc_RuntimeError, "HTTPSRedirectMiddleware: cannot add it");
+    Py_RETURN_NONE;
+}
+
+/* cors_regex_ok(pattern: bytes) -> bool: fr_cors_new takes this
+ * allow_origin_regex (else the app keeps Starlette's class) */
+static PyObject *py_cors_regex_ok(PyObject *self, PyObject *pattern) {
+    (void)self;
+    if (!PyBytes_Check(pattern)) return PyErr_Format(PyExc_TypeError, "bytes expected");
+    fr_cors_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.allow_origin_regex.buf = PyBytes_AS_STRING(pattern);
+    cfg.allow_origin_regex.len = (size_t)PyBytes_GET_SIZE(pattern);
+    fr_cors *c = fr_cors_new(&cfg, NULL);
+    fr_cors_free(c);
+    return PyBool_FromLong(c != NULL);
+}
+
+static PyObject *frpy_server_middleware_count(server *s, PyObject *unused) {
+    (void)unused;
+    return PyLong_FromSize_t(fr_app_num_middleware(s->app));
+}
+
+/* ------------------------------------------------------------------ */
+/* native routes (src/native.h): fr_handler functions of a shared library
+ * that fastrapi/native.py loaded at run time, registered as plain fr_route
+ * entries: the engine calls the library's handler itself, with the route's
+ * user_data, and no glue runs per request. The library's fr_* calls resolve
+ * to this module's (FASTRAPI_DLL above; fastrapi.native makes this module
+ * global before loading a library). */
+
+typedef struct frpy_native {
+    fr_handler h;
+    void *ud;            /* what the handler gets */
+    char *owned;         /* the user_data bytes, copied and NUL-terminated (or NULL) */
+    char *method, *path; /* as registered (route_for tells routes apart by them) */
+    PyObject *route_obj; /* the NativeRoute */
+} frpy_native;
+
+#define FRPY_NATIVE_CAPSULE "fastrapi.native"
+
+/* with the server (after fr_app_free: no request can still see it) */
+static void frpy_native_free(PyObject *cap) {
+    frpy_native *n = PyCapsule_GetPointer(cap, FRPY_NATIVE_CAPSULE);
+    if (!n) { PyErr_Clear(); return; }
+    Py_XDECREF(n->route_obj);
+    PyMem_Free(n->owned);
+    PyMem_Free(n->method);
+    PyMem_Free(n->path);
+    PyMem_Free(n);
+}
+
+static char *frpy_native_dup(const char *s, size_t len) {
+    char *d = PyMem_Malloc(len + 1);
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = 0;
+    }
+    return d;
+}
+
+/* user_data: None -> NULL, bytes -> a copy owned by the route, int -> that
+ * address (the caller keeps it alive). 0 / -1 with a Python error. */
+static int frpy_native_userdata(frpy_native *n, PyObject *ud) {
+    if (ud == Py_None) return 0;
+    if (PyBytes_Check(ud)) {
+        n->owned = frpy_native_dup(PyBytes_AS_STRING(ud), (size_t)PyBytes_GET_SIZE(ud));
+        if (!n->owned) { PyErr_NoMemory(); return -1; }
+        n->ud = n->owned;
+        return 0;
+    }
+    if (PyLong_Check(ud)) {
+        n->ud = PyLong_AsVoidPtr(ud);
+        return n->ud || !PyErr_Occurred() ? 0 : -1;
+    }
+    PyErr_SetString(PyExc_TypeError, "user_data must be bytes, an int address or None");
+    return -1;
+}
+
+/* add_native_route(method, path, handler_address, user_data, route) */
+static PyObject *frpy_server_add_native_route(server *s, PyObject *args) {
+    const char *method, *path;
+    PyObject *addr, *ud, *route_obj;
+    if (!PyArg_ParseTuple(args, "ssO!OO", &method, &path, &PyLong_Type, &addr, &ud, &route_obj))
+        return NULL;
+    uintptr_t h = (uintptr_t)PyLong_AsVoidPtr(addr);
+    if (!h) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "handler address is NULL");
+        return NULL;
+    }
+    frpy_native *n = PyMem_Calloc(1, sizeof *n);
+    PyObject *cap = n ? PyCapsule_New(n, FRPY_NATIVE_CAPSULE, frpy_native_free) : NULL;
+    if (!cap) {
+        PyMem_Free(n);
+        return n ? NULL : PyErr_NoMemory();
+    }
+    n->h = (fr_handler)h;
+    n->route_obj = Py_NewRef(route_obj);
+    n->method = frpy_native_dup(method, strlen(method));
+    n->path = frpy_native_dup(path, strlen(path));
+    int bad = !n->method || !n->path ? (PyErr_NoMemory(), -1) : frpy_native_userdata(n, ud);
+    if (bad < 0 || PyList_Append(s->routes, cap) < 0) { /* s->routes frees it with the server */
+        Py_DECREF(cap);
+        return NULL;
+    }
+    Py_DECREF(cap);
+    fr_app_set_userdata(s->app, s); /* fr_py_call finds the app through the request */
+    if (fr_route(s->app, method, path, n->h, n->ud) < 0) {
+        PyErr_Format(PyExc_ValueError, "cannot register %s %s: %s", method, path,
+                     fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* route_for: the NativeRoute registered as (h, ud) for method + pattern */
+static PyObject *frpy_native_route_obj(server *s, const char *method, fr_str pattern,
+                                       fr_handler h, void *ud) {
+    for (Py_ssize_t i = 0; h && i < PyList_GET_SIZE(s->routes); i++) {
+        PyObject *cap = PyList_GET_ITEM(s->routes, i);
+        frpy_native *n = PyCapsule_IsValid(cap, FRPY_NATIVE_CAPSULE)
+                             ? PyCapsule_GetPointer(cap, FRPY_NATIVE_CAPSULE) : NULL;
+        if (n && n->h == h && n->ud == ud && !strcmp(n->method, method) &&
+            fr_str_eq_c(pattern, n->path))
+            return n->route_obj;
+    }
+    return Py_None;
+}
+
+/* fr_py_call with the GIL held: the app's callback `name` (a dict on the
+ * app, fastrapi.native), JSON in, JSON appended to out. */
+static int frpy_native_call(server *s, fr_req *req, const char *name, fr_str args, fr_buf *out) {
+    PyObject *reg = PyObject_GetAttrString(s->pyapp, "_fr_native_callbacks");
+    PyObject *fn = reg && PyDict_Check(reg) ? PyDict_GetItemString(reg, name) : NULL;
+    PyObject *arg = NULL, *res = NULL;
+    Py_XINCREF(fn); /* the callback may replace itself in the registry */
+    PyErr_Clear();
+    if (!fn)
+        PyErr_Format(PyExc_LookupError, "no native callback named '%s' (app.native_callback)", name);
+    else if (args.len && !(arg = frpy_json_decode(args.buf, args.len)))
+        PyErr_Format(PyExc_ValueError, "native callback '%s': json_args is not valid JSON", name);
+    else
+        res = arg ? PyObject_CallOneArg(fn, arg) : PyObject_CallNoArgs(fn);
+    size_t keep = out->len;
+    int rc = res && frpy_enc(out, res) == 0 ? 0 : -1;
+    if (rc < 0) {
+        out->len = keep;
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_MemoryError, "native callback '%s': out of memory", name);
+        fr_str m = fr_req_method(req), p = fr_req_route_pattern(req);
+        PyObject *exc = frpy_take_exc();
+        PyObject *ms = frpy_str(m.buf, m.len), *ps = frpy_str(p.buf, p.len);
+        PyObject *what = ms && ps ? PyUnicode_FromFormat("Exception in native callback '%s' (%U %U)",
+                                                         name, ms, ps) : NULL;
+        PyObject *r = exc && what ? PyObject_CallFunctionObjArgs(FRPY.rt_log_exc, Py_None, what, exc,
+                                                                Py_None, s->pyapp, NULL)
+                                  : NULL;
+        if (!r) PyErr_Clear();
+        Py_XDECREF(r);
+        Py_XDECREF(what);
+        Py_XDECREF(ms);
+        Py_XDECREF(ps);
+        Py_XDECREF(exc);
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(arg);
+    Py_XDECREF(fn);
+    Py_XDECREF(reg);
+    return rc;
+}
+
+int fr_py_call(fr_req *req, const char *name, fr_str json_args, fr_buf *out) {
+    fr_app *app = req ? fr_req_app(req) : NULL;
+    server *s = app ? fr_app_userdata(app) : NULL;
+    if (!s || !name || !out || (!json_args.buf && json_args.len) || g_exiting || !FRPY.ready)
+        return -1;
+    PyGILState_STATE st = PyGILState_Ensure();
+    int rc = frpy_native_call(s, req, name, json_args, out);
+    PyGILState_Release(st);
+    return rc;
+}
+
+/* _native_check(descriptor address or None) -> None, or why the module is refused */
+static PyObject *py_native_check(PyObject *self, PyObject *addr) {
+    (void)self;
+    const fr_native_abi *d = addr == Py_None ? NULL : PyLong_AsVoidPtr(addr);
+    char msg[512];
+    if (!d && PyErr_Occurred()) return NULL;
+    if (fr_native_check(d, msg, sizeof msg) == 0) Py_RETURN_NONE;
+    return PyUnicode_FromString(msg);
+}
+
+static PyObject *py_native_version(PyObject *self, PyObject *unused) {
+    (void)self; (void)unused;
+    return PyUnicode_FromString(FASTRAPI_VERSION_STRING);
+}
+
 static PyMethodDef frpy_server_methods[] = {
     {"add_route", (PyCFunction)frpy_server_add_route, METH_VARARGS, "add_route(method, path, plan, route)"},
+    {"add_native_route", (PyCFunction)frpy_server_add_native_route, METH_VARARGS,
+     "add_native_route(method, path, handler_address, user_data, route): an fr_handler of a "
+     "native module (fastrapi.native)"},
     {"set_handlers", (PyCFunction)frpy_server_set_handlers, METH_O, "exception handlers dict"},
     {"bump", (PyCFunction)frpy_server_bump, METH_NOARGS, "dependency overrides changed"},
     {"listen", (PyCFunction)frpy_server_listen, METH_VARARGS, "listen(host, port) -> port"},
+    {"listen_fd", (PyCFunction)frpy_server_listen_fd, METH_O,
+     "listen_fd(fd) -> port: serve on an inherited listening socket (a dup of fd)"},
     {"serve", (PyCFunction)frpy_server_serve, METH_NOARGS, "serve until stop() (GIL released)"},
     {"stop", (PyCFunction)frpy_server_stop, METH_NOARGS, "stop serving (thread-safe)"},
-    {"set_bridge", (PyCFunction)frpy_server_set_bridge, METH_O,
-     "set_bridge(async callable(scope, start, body) | None): every request goes through "
-     "the app's Python ASGI stack"},
+    {"use_cors", (PyCFunction)frpy_server_use_cors, METH_VARARGS,
+     "use_cors(origins, methods, headers, credentials, regex, private_network, expose, max_age): "
+     "Starlette's CORSMiddleware in C (lists of latin-1 bytes)"},
+    {"use_gzip", (PyCFunction)frpy_server_use_gzip, METH_VARARGS,
+     "use_gzip(minimum_size, compresslevel, exclude_content_types | None): GZipMiddleware in C"},
+    {"use_trusted_host", (PyCFunction)frpy_server_use_trusted_host, METH_VARARGS,
+     "use_trusted_host(allowed_hosts | None, www_redirect): TrustedHostMiddleware in C"},
+    {"use_https_redirect", (PyCFunction)frpy_server_use_https_redirect, METH_NOARGS,
+     "HTTPSRedirectMiddleware in C"},
+    {"middleware_count", (PyCFunction)frpy_server_middleware_count, METH_NOARGS,
+     "how many middlewares the engine app runs in C"},
+    {"set_bridge", (PyCFunction)frpy_server_set_bridge, METH_VARARGS,
+     "set_bridge(async callable(scope, start, body) | None, every=True): every request "
+     "(every=False: only mounts) goes through the app's Python ASGI stack"},
+    {"add_mount", (PyCFunction)frpy_server_add_mount, METH_VARARGS,
+     "add_mount(pattern, route): any method on pattern goes to the bridge"},
+    {"route_for", (PyCFunction)frpy_server_route_for, METH_VARARGS,
+     "route_for(method, decoded_path) -> (match status, the route object it serves or None)"},
     {"dispatch", (PyCFunction)frpy_server_dispatch, METH_VARARGS,
      "dispatch(method, target, headers, body, client, scheme, post): one request from memory "
      "(the ASGI face); post receives (\"start\", (status, headers)) and "
@@ -3340,6 +3874,140 @@ static PyObject *py_pairs(PyObject *self, PyObject *args) {
     return r;
 }
 
+/* ---- multipart/form-data for the Python face (the engine's fr_mp) ---- */
+
+/* Starlette's _user_safe_decode: the body's charset, Latin-1 when that
+ * fails (unknown codec or bad bytes). charset NULL = UTF-8. */
+static PyObject *frpy_mp_text(fr_str s, const char *charset) {
+    PyObject *r = charset ? PyUnicode_Decode(s.buf ? s.buf : "", (Py_ssize_t)s.len, charset, "strict")
+                          : PyUnicode_DecodeUTF8(s.buf ? s.buf : "", (Py_ssize_t)s.len, "strict");
+    if (r || !(PyErr_ExceptionMatches(PyExc_UnicodeDecodeError) || PyErr_ExceptionMatches(PyExc_LookupError)))
+        return r;
+    PyErr_Clear();
+    return frpy_latin1(s);
+}
+
+/* One part -> (name, str) for a field, (name, (filename, [(lower name,
+ * value)], memoryview)) for a file. */
+static PyObject *frpy_mp_item(const fr_mp *p, fr_str data, PyObject *mv, size_t ofs, const char *cs) {
+    const fr_mp_part *pt = &p->part;
+    PyObject *name = frpy_mp_text(pt->name, cs), *val = NULL, *r = NULL;
+    if (name && !pt->is_file) {
+        val = frpy_mp_text(data, cs);
+    } else if (name) {
+        PyObject *fn = frpy_mp_text(pt->filename, cs), *hs = PyList_New((Py_ssize_t)pt->num_headers);
+        PyObject *view = PySequence_GetSlice(mv, (Py_ssize_t)ofs, (Py_ssize_t)(ofs + data.len));
+        for (size_t i = 0; hs && i < pt->num_headers; i++) {
+            fr_str hn = pt->headers[i].name, hv = pt->headers[i].value;
+            PyObject *k = PyBytes_FromStringAndSize(hn.buf, (Py_ssize_t)hn.len), *t;
+            for (size_t j = 0; k && j < hn.len; j++) /* Starlette lowercases part header names */
+                PyBytes_AS_STRING(k)[j] = (char)fr__tolower((unsigned char)hn.buf[j]);
+            t = k ? Py_BuildValue("(Ny#)", k, hv.buf, (Py_ssize_t)hv.len) : NULL;
+            if (!t) { Py_CLEAR(hs); break; }
+            PyList_SET_ITEM(hs, (Py_ssize_t)i, t);
+        }
+        if (fn && hs && view) val = PyTuple_Pack(3, fn, hs, view);
+        Py_XDECREF(fn);
+        Py_XDECREF(hs);
+        Py_XDECREF(view);
+    }
+    if (name && val) r = PyTuple_Pack(2, name, val);
+    Py_XDECREF(name);
+    Py_XDECREF(val);
+    return r;
+}
+
+/* The parts of a whole body; a str is the 400 detail FastAPI answers. */
+static PyObject *frpy_mp_parts(fr_mp *p, Py_buffer *body, PyObject *bodyobj, const char *cs,
+                               const fr_mp_limits *lim) {
+    fr_str b = {(const char *)body->buf, (size_t)body->len}, data;
+    size_t ofs = 0;
+    int rc = 0;
+    PyObject *out = PyList_New(0), *mv = PyMemoryView_FromObject(bodyobj);
+    while (out && mv) {
+        if (b.len - ofs >= ((size_t)1 << 20)) { /* a large body: scan it without the GIL */
+            Py_BEGIN_ALLOW_THREADS
+            rc = fr_mp_next(p, b, &ofs, &data);
+            Py_END_ALLOW_THREADS
+        } else {
+            rc = fr_mp_next(p, b, &ofs, &data);
+        }
+        if (rc != 1) break;
+        PyObject *item = frpy_mp_item(p, data, mv, (size_t)(data.buf - b.buf), cs);
+        if (!item || PyList_Append(out, item) < 0) Py_CLEAR(out);
+        Py_XDECREF(item);
+    }
+    Py_XDECREF(mv);
+    if (!mv) Py_CLEAR(out);
+    if (out && rc < 0 && p->err.code != FR_MP_ERR_TRUNCATED) { /* FastAPI keeps a truncated body's parts */
+        char msg[160];
+        Py_SETREF(out, PyUnicode_FromString((fr_mp_error_text(p->err.code, lim, msg, sizeof msg), msg)));
+    }
+    return out;
+}
+
+static size_t frpy_mp_limit(Py_ssize_t v) {
+    return v < 0 ? FR_MP_UNLIMITED : v == 0 ? FR_MP_ZERO : (size_t)v;
+}
+
+/* The codec Starlette decodes with: the charset parameter, UTF-8 without
+ * one; a name that cannot be a codec reads as Latin-1 (LookupError). */
+static const char *frpy_mp_charset(fr_str ct, char *cs, size_t cap) {
+    fr_str v;
+    int rc = fr_mp_param(ct, "charset", cs, cap - 1, &v);
+    if (rc == 0) return NULL;
+    if (rc < 0 || v.len == 0 || memchr(v.buf, 0, v.len)) return "latin-1";
+    cs[v.len] = 0;
+    return cs;
+}
+
+/* multipart(body, content_type, max_fields, max_files, max_part_size): a
+ * form body as Starlette's Request.form() reads it. None when
+ * content_type (str, Latin-1 as Starlette decodes headers) is neither
+ * multipart/form-data nor application/x-www-form-urlencoded, a str (the
+ * 400 detail) for a bad body, else [(name, value)] in body order. A limit
+ * < 0 means none. */
+static PyObject *py_multipart(PyObject *self, PyObject *args) {
+    Py_buffer body;
+    Py_ssize_t mfields, mfiles, msize;
+    PyObject *bodyobj, *ctobj, *ctb, *r = NULL;
+    char bnd[FR_MAX_MULTIPART_BOUNDARY + 1], cs[64], msg[64];
+    fr_str b, ct;
+    int brc;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOnnn", &bodyobj, &ctobj, &mfields, &mfiles, &msize)) return NULL;
+    if (ctobj == Py_None) Py_RETURN_NONE;
+    if (!(ctb = PyUnicode_Check(ctobj) ? PyUnicode_AsLatin1String(ctobj) : PyBytes_FromObject(ctobj)))
+        return NULL;
+    if (PyObject_GetBuffer(bodyobj, &body, PyBUF_SIMPLE) < 0) { Py_DECREF(ctb); return NULL; }
+    ct = (fr_str){PyBytes_AS_STRING(ctb), (size_t)PyBytes_GET_SIZE(ctb)};
+    int kind = fr_mp_form_type(ct), code;
+    fr_mp_limits lim = {frpy_mp_limit(mfields), frpy_mp_limit(mfiles), frpy_mp_limit(msize), 0, 0};
+    fr_str raw = {(const char *)body.buf, (size_t)body.len};
+    if (!kind) {
+        r = Py_NewRef(Py_None);
+    } else if (kind == FR_MP_FORM_URLENCODED) { /* the query string's decoder */
+        if ((code = fr_mp_urlencoded_check(raw, &lim)) != 0) {
+            r = PyUnicode_FromString((fr_mp_error_text(code, &lim, msg, sizeof msg), msg));
+        } else {
+            r = frpy_kv_list(FR_KV_QUERY, raw);
+        }
+    } else if ((brc = fr_mp_boundary(ct, bnd, sizeof bnd, &b)) <= 0) {
+        code = brc == 0 ? FR_MP_ERR_NO_BOUNDARY : FR_MP_ERR_BOUNDARY;
+        r = PyUnicode_FromString((fr_mp_error_text(code, NULL, msg, sizeof msg), msg));
+    } else {
+        fr_mp *p = PyMem_Malloc(sizeof *p);
+        if (!p) r = PyErr_NoMemory();
+        else if (fr_mp_init(p, b, &lim, NULL, NULL) < 0)
+            r = PyUnicode_FromString((fr_mp_error_text(p->err.code, NULL, msg, sizeof msg), msg));
+        else r = frpy_mp_parts(p, &body, bodyobj, frpy_mp_charset(ct, cs, sizeof cs), &lim);
+        PyMem_Free(p);
+    }
+    Py_DECREF(ctb);
+    PyBuffer_Release(&body);
+    return r;
+}
+
 /* ---- credential parsing for fastrapi.security (the engine's fr_auth_*) ---- */
 
 /* Header values are str decoded as Latin-1 (as Starlette does): bytes in,
@@ -3421,14 +4089,22 @@ static PyMethodDef frpy_module_methods[] = {
     {"basic_credentials", py_basic_credentials, METH_O,
      "HTTP Basic parameter -> (user, password), or None when FastAPI would answer 401"},
     {"_set_loop", py_set_loop, METH_O, "the asyncio loop async handlers run on"},
+    {"cors_regex_ok", py_cors_regex_ok, METH_O,
+     "cors_regex_ok(pattern: bytes) -> bool: the engine's CORS matches this allow_origin_regex"},
     {"_at_exit", py_at_exit, METH_NOARGS, "interpreter exit: C threads stop using Python"},
     {"_setup", py_setup, METH_O, "register the Python classes the glue needs"},
+    {"_native_check", py_native_check, METH_O,
+     "_native_check(descriptor address | None) -> None, or why the module is refused"},
+    {"_native_version", py_native_version, METH_NOARGS, "the engine's FASTRAPI_VERSION_STRING"},
     {"_drain", py_drain, METH_NOARGS, "run queued async work (called by the event loop)"},
     {"_wakeup_fd", py_wakeup_fd, METH_NOARGS, "fd the event loop watches"},
     {"_set_pool_size", py_set_pool_size, METH_O, "worker threads for sync handlers"},
     {"_after_fork", py_after_fork, METH_NOARGS, "reset thread state in a forked worker"},
     {"dumps", py_dumps, METH_O, "encode to JSON bytes with FastAPI's jsonable semantics"},
     {"loads", py_loads, METH_O, "decode JSON bytes (strict RFC 8259)"},
+    {"multipart", py_multipart, METH_VARARGS,
+     "multipart(body, content_type, max_fields, max_files, max_part_size) -> None (not "
+     "multipart/form-data) | str (the 400 detail) | [(name, str | (filename, headers, memoryview))]"},
     {"pairs", py_pairs, METH_VARARGS,
      "pairs(data: bytes, kind) -> [(key, value)]: a query string / urlencoded body (KV_QUERY) or "
      "a Cookie header (KV_COOKIE), decoded by the engine as Starlette does"},
@@ -3472,6 +4148,7 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     }
     for (size_t i = 0; i < sizeof frpy_constants / sizeof frpy_constants[0]; i++)
         if (PyModule_AddIntConstant(m, frpy_constants[i].name, frpy_constants[i].value) < 0) return NULL;
+    if (PyModule_AddIntConstant(m, "GZIP", fr_gzip_available()) < 0) return NULL;
     if (PyModule_AddIntConstant(m, "KV_QUERY", FR_KV_QUERY) < 0 ||
         PyModule_AddIntConstant(m, "KV_COOKIE", FR_KV_COOKIE) < 0)
         return NULL;

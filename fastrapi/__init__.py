@@ -11,6 +11,15 @@
 """
 __version__ = "0.1.0"
 
+
+def get_include() -> str:
+    """The directory of ``fastrapi.h`` for compiling native modules
+    (``cc -shared -fPIC -I$(python -c 'import fastrapi; print(fastrapi.get_include())')``;
+    see fastrapi.native)."""
+    from .native import get_include as _get_include
+    return _get_include()
+
+
 from . import status as status
 from .applications import FastAPI as FastAPI
 from .applications import FastrAPI as FastrAPI

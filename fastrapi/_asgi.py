@@ -14,15 +14,20 @@ import asyncio
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import _runtime
+from . import _native_mw, _runtime
 
 
 async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
     kind = scope["type"]
+    if app.root_path:  # FastAPI.__call__: what a mounted app and the docs see
+        scope["root_path"] = app.root_path
+    scope["app"] = app  # Starlette.__call__ (middleware reads the routes from it)
     if kind == "http":
-        if app.user_middleware:
+        if app.user_middleware and _native_mw.plan(app) is None:
             app._fr_started = True
             await app._stack()(scope, receive, send)
+        elif app._fr_asgi_routes and _asgi_route(app, scope) is not None:
+            await app._stack()(scope, receive, send)  # the error middleware, then the mount
         else:
             await _http(app, scope, receive, send)
     elif kind == "lifespan":
@@ -74,14 +79,92 @@ class _Disconnected(Exception):
     pass
 
 
+def _route_path(scope: Dict[str, Any]) -> str:
+    """Starlette's get_route_path: the path without the root_path prefix (a
+    mounted app's scope, or a server's --root-path) -- what the routes see."""
+    path: str = scope.get("path", "/")
+    root = scope.get("root_path", "")
+    if not root or not path.startswith(root):
+        return path
+    if path == root:
+        return ""
+    return path[len(root):] if path[len(root)] == "/" else path
+
+
 def _target(scope: Dict[str, Any]) -> bytes:
     raw = scope.get("raw_path")
+    path = scope.get("path", "/")
+    route = _route_path(scope)
+    if raw and route != path:  # cut the root_path from the raw path too, when it is there
+        root = path[:len(path) - len(route)].encode("utf-8")
+        raw = raw[len(root):] if raw.startswith(root) and raw[len(root):len(root) + 1] == b"/" else None
     if not raw:
-        raw = scope.get("path", "/").encode("utf-8")
         from urllib.parse import quote
-        raw = quote(raw, safe="/:@!$&'()*+,;=-._~%").encode("ascii")
+        raw = quote(route or "/", safe="/:@!$&'()*+,;=-._~%").encode("ascii")
     qs = scope.get("query_string", b"")
     return raw + b"?" + qs if qs else raw
+
+
+def _asgi_route(app: Any, scope: Dict[str, Any]) -> Any:
+    """The Mount or Host route that serves this request (else None) -- the
+    engine's decision (app.mount() prefixes are engine routes), Host routes by
+    Starlette's rule: the first in app.routes order that matches wins."""
+    if "fastrapi.route" in scope:
+        return scope["fastrapi.route"]
+    from starlette.routing import Host, Match, Mount
+    route = app._asgi_server().route_for(scope["method"], _route_path(scope))[1]
+    hosts = [r for r in app._fr_asgi_routes if isinstance(r, Host)]
+    if hosts:
+        order = {id(r): i for i, r in enumerate(app.routes)}
+        for h in hosts:
+            if route is not None and order.get(id(route), -1) < order[id(h)]:
+                break  # the engine's route comes first in app.routes
+            if h.matches(scope)[0] == Match.FULL:
+                route = h
+                break
+    if not isinstance(route, (Mount, Host)):
+        return None
+    scope["fastrapi.route"] = route
+    return route
+
+
+def _exception_handlers(app: Any) -> Dict[Any, Callable]:
+    """FastAPI's ExceptionMiddleware handlers: its defaults, then the app's
+    (500/Exception go to ServerErrorMiddleware)."""
+    from starlette.exceptions import HTTPException
+
+    from . import exception_handlers as eh
+    from .exceptions import RequestValidationError, WebSocketRequestValidationError
+    handlers: Dict[Any, Callable] = {
+        HTTPException: eh.http_exception_handler,
+        RequestValidationError: eh.request_validation_exception_handler,
+        WebSocketRequestValidationError: eh.websocket_request_validation_exception_handler,
+    }
+    handlers.update((k, v) for k, v in app.exception_handlers.items() if k not in (500, Exception))
+    return handlers
+
+
+async def _serve_route(app: Any, route: Any, scope: Dict[str, Any], receive: Callable,
+                       send: Callable) -> None:
+    """A mounted app (or Host route) as FastAPI's router reaches it: inside
+    FastAPI's ExceptionMiddleware, so an HTTPException it raises (StaticFiles'
+    404) gets the app's handler, e.g. {"detail": "Not Found"}."""
+    from starlette.exceptions import HTTPException
+    from starlette.middleware.exceptions import ExceptionMiddleware
+    from starlette.routing import Match
+
+    async def handle(scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
+        match, child = route.matches(scope)
+        if match != Match.FULL:  # the engine and Starlette's regex disagree: never expected
+            raise HTTPException(status_code=404)
+        scope.setdefault("router", app.router)
+        scope["route"] = route
+        scope.update(child)
+        await route.handle(scope, receive, send)
+
+    scope.pop("fastrapi.route", None)
+    await ExceptionMiddleware(handle, handlers=_exception_handlers(app),
+                              debug=app.debug)(scope, receive, send)
 
 
 async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable,
@@ -94,6 +177,10 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
     server = app._asgi_server()
     loop = asyncio.get_running_loop()
     _runtime.bind_loop(loop)
+    route_path = _route_path(scope)
+    if route_path != scope.get("path", "/") and await _root_redirect(app, server, scope, route_path,
+                                                                     receive, send):
+        return
     try:
         body = await _read_body(receive)
     except _Disconnected:
@@ -134,6 +221,29 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
         raise error
 
 
+async def _root_redirect(app: Any, server: Any, scope: Dict[str, Any], route_path: str,
+                         receive: Callable, send: Callable) -> bool:
+    """redirect_slashes under a root_path (a mounted app, a proxy prefix): the
+    engine sees the path without the prefix, Starlette's location keeps it."""
+    if not app.router.redirect_slashes or route_path == "/":
+        return False
+    if route_path:
+        status = server.route_for(scope["method"], route_path)[0]
+        if status != 307:
+            return False
+    elif server.route_for(scope["method"], "/")[0] not in (200, 405):
+        return False  # the root path itself: Starlette redirects when "/" matches
+    from starlette.datastructures import URL
+    from starlette.responses import RedirectResponse
+    redirect_scope = dict(scope)
+    if route_path.endswith("/"):
+        redirect_scope["path"] = redirect_scope["path"].rstrip("/")
+    else:
+        redirect_scope["path"] = redirect_scope["path"] + "/"
+    await RedirectResponse(url=str(URL(scope=redirect_scope)))(scope, receive, send)
+    return True
+
+
 class EngineApp:
     """The innermost ASGI app of a middleware stack: the engine app with the
     routes (what FastAPI's router and exception middleware are)."""
@@ -143,7 +253,12 @@ class EngineApp:
 
     async def __call__(self, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
         if scope["type"] == "http":
-            await _http(self.app, scope, receive, send, inner=True)
+            app = self.app
+            route = _asgi_route(app, scope) if app._fr_asgi_routes else None
+            if route is not None:
+                await _serve_route(app, route, scope, receive, send)
+            else:
+                await _http(app, scope, receive, send, inner=True)
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
 
@@ -155,6 +270,12 @@ def native_bridge(app: Any) -> Callable:
 
     async def bridge(scope: Dict[str, Any], start: Callable, body: Callable) -> None:
         data = scope.pop("body", b"")
+        route = scope.pop("route", None)
+        if route is not None:  # the engine routed it to a mount: no need to ask again
+            scope["fastrapi.route"] = route
+            scope.pop("path_params", None)  # the mount's {path} is not the app's
+        if app.root_path:  # as FastAPI.__call__
+            scope["root_path"] = app.root_path
         scope["asgi"] = {"version": "3.0", "spec_version": "2.3"}
         scope["fastrapi.native"] = True
         scope.setdefault("state", dict(getattr(app, "_fr_lifespan_state", None) or {}))

@@ -10,7 +10,10 @@ import logging
 import threading
 import traceback
 import types
+from tempfile import SpooledTemporaryFile
 from typing import Any, List, Optional, Tuple
+
+from starlette.datastructures import Headers, UploadFile
 
 from . import _fastrapi
 
@@ -128,7 +131,8 @@ _abc.Coroutine.register(_fastrapi.Shim)  # what a handler's Task drives (see fas
 
 
 def resume(x: Any) -> "asyncio.Task":
-    loop = _loop or asyncio.get_running_loop()
+    # the loop bound to the engine (the ASGI face's after the native server's ran)
+    loop = _bound or _loop or asyncio.get_running_loop()
     if isinstance(x, tuple):
         return loop.create_task(_wrap(x[0], x[1]))
     return loop.create_task(x)
@@ -275,79 +279,42 @@ def log_access(lines: str) -> None:
         access_logger.info(line)
 
 
-def parse_multipart(body: bytes, content_type: Optional[str]) -> List[Tuple[str, Any]]:
-    """Form bodies: urlencoded or multipart -> list of (name, value)."""
-    ct = (content_type or "").split(";")[0].strip().lower()
-    if ct == "application/x-www-form-urlencoded":
-        return _fastrapi.pairs(body, _fastrapi.KV_QUERY)  # the engine's decoder
-    if ct != "multipart/form-data":
+def _limit(v: Any) -> int:
+    """A Starlette form limit for the engine (int or float('inf'): < 0 = none)."""
+    return -1 if v == float("inf") else int(v)
+
+
+def parse_multipart(body: bytes, content_type: Optional[str], max_files: Any = 1000,
+                    max_fields: Any = 1000, max_part_size: int = 1024 * 1024) -> List[Tuple[str, Any]]:
+    """Form bodies as Starlette's Request.form() reads them -> [(name, value)],
+    both parsed by the engine (src/multipart.c; urlencoded pairs by the query
+    string's decoder) under Starlette's limits; values are str or
+    Starlette's UploadFile. Bad bodies raise FastAPI's 400."""
+    items = _fastrapi.multipart(body, content_type, _limit(max_fields), _limit(max_files),
+                                _limit(max_part_size))
+    if items is None:
         return []
-    return _parse_multipart(body, content_type or "")
-
-
-def _parse_multipart(body: bytes, content_type: str) -> List[Tuple[str, Any]]:
-    import io
-    import tempfile
-
-    from .datastructures import Headers, UploadFile
-    try:
-        from python_multipart.multipart import parse_options_header  # type: ignore
-        import python_multipart as multipart  # type: ignore
-    except ImportError:  # pragma: no cover
-        from multipart.multipart import parse_options_header  # type: ignore
-        import multipart  # type: ignore
-    _, opts = parse_options_header(content_type)
-    boundary = opts.get(b"boundary")
-    if not boundary:
+    if type(items) is str:
         from .exceptions import HTTPException
-        raise HTTPException(400, "Missing boundary in multipart.")
-    items: List[Tuple[str, Any]] = []
-    state: dict = {}
-
-    def on_part_begin() -> None:
-        state.clear()
-        state["headers"] = []
-        state["data"] = []
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state.setdefault("hf", b"")
-        state["hf"] += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state.setdefault("hv", b"")
-        state["hv"] += data[start:end]
-
-    def on_header_end() -> None:
-        state["headers"].append((state.pop("hf", b"").lower(), state.pop("hv", b"")))
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        state["data"].append(data[start:end])
-
-    def on_part_end() -> None:
-        hdrs = state["headers"]
-        disp = next((v for k, v in hdrs if k == b"content-disposition"), b"")
-        _, dopts = parse_options_header(disp)
-        name = dopts.get(b"name", b"").decode("latin-1")
-        data = b"".join(state["data"])
-        if b"filename" in dopts:
-            f = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
-            f.write(data)
-            f.seek(0)
-            h = Headers(raw=hdrs)  # (lowercased bytes, bytes) pairs
-            items.append((name, UploadFile(f, size=len(data),
-                                           filename=dopts[b"filename"].decode("utf-8", "replace"),
-                                           headers=h)))
-        else:
-            items.append((name, data.decode("utf-8", "replace")))
-
-    parser = multipart.MultipartParser(boundary, {
-        "on_part_begin": on_part_begin, "on_part_data": on_part_data,
-        "on_part_end": on_part_end, "on_header_field": on_header_field,
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-    })
-    parser.write(body)
-    parser.finalize()
+        raise HTTPException(400, items)
+    for i, (name, value) in enumerate(items):
+        if type(value) is tuple:
+            items[i] = (name, _upload(*value))
     return items
+
+
+def _upload(filename: str, headers: list, data: memoryview) -> UploadFile:
+    """Starlette's UploadFile over a SpooledTemporaryFile (in memory up to 1
+    MiB, then on disk), as Starlette's MultiPartParser builds it."""
+    f = SpooledTemporaryFile(max_size=_SPOOL_MAX_SIZE)
+    if len(data) > _SPOOL_MAX_SIZE:
+        f.rollover()  # straight to disk, not through a BytesIO copy
+    f.write(data)
+    f.seek(0)
+    return UploadFile(f, size=len(data), filename=filename, headers=Headers(raw=headers))
+
+
+_SPOOL_MAX_SIZE = 1024 * 1024  # Starlette's MultiPartParser.spool_max_size
 
 
 def file_open(response: Any) -> Tuple[int, int]:

@@ -322,7 +322,7 @@ class FastrAPI(Starlette):
         # generate_unique_id_function, never in the schema
         if self.openapi_url:
             def openapi(req: Any) -> Any:
-                root_path = (self.root_path or "").rstrip("/")
+                root_path = (req.scope.get("root_path") or self.root_path or "").rstrip("/")
                 schema = self.openapi()
                 if root_path and self.root_path_in_servers:
                     server_urls = {s.get("url") for s in schema.get("servers", [])}
@@ -339,7 +339,7 @@ class FastrAPI(Starlette):
         if self.openapi_url and self.docs_url:
             def swagger_ui_html(req: Any) -> Any:
                 from .openapi.docs import get_swagger_ui_html
-                root_path = (self.root_path or "").rstrip("/")
+                root_path = (req.scope.get("root_path") or self.root_path or "").rstrip("/")
                 oauth2 = self.swagger_ui_oauth2_redirect_url
                 return get_swagger_ui_html(
                     openapi_url=root_path + self.openapi_url,
@@ -360,7 +360,7 @@ class FastrAPI(Starlette):
         if self.openapi_url and self.redoc_url:
             def redoc_html(req: Any) -> Any:
                 from .openapi.docs import get_redoc_html
-                root_path = (self.root_path or "").rstrip("/")
+                root_path = (req.scope.get("root_path") or self.root_path or "").rstrip("/")
                 return get_redoc_html(
                     openapi_url=root_path + self.openapi_url, title=f"{self.title} - ReDoc",
                     **self._given(redoc_js_url=self.redoc_js_url,
@@ -369,7 +369,7 @@ class FastrAPI(Starlette):
         if self.openapi_url and self.scalar_url:
             def scalar_html(req: Any) -> Any:
                 from .openapi.docs import get_scalar_html
-                root_path = (self.root_path or "").rstrip("/")
+                root_path = (req.scope.get("root_path") or self.root_path or "").rstrip("/")
                 return get_scalar_html(
                     openapi_url=root_path + self.openapi_url, title=f"{self.title} - Scalar",
                     **self._given(scalar_js_url=self.scalar_js_url))
@@ -425,6 +425,37 @@ class FastrAPI(Starlette):
     def include_router(self, router: APIRouter, **kwargs: Any) -> None:
         self.router.include_router(router, **kwargs)
 
+    # ---- native routes: C handlers loaded at run time (fastrapi.native, src/native.h)
+    def add_native_route(self, method: Union[str, Sequence[str]], path: str, library: Any,
+                         symbol: str, *, user_data: Any = None, **kwargs: Any) -> Any:
+        """Serve ``method path`` with the C function ``symbol`` of a native
+        module (a path, or a ``fastrapi.native.load`` result), beside the
+        Python routes: same router, middleware and access log. ``user_data``
+        (bytes/str copied into the route and NUL-terminated, an int address
+        or a ctypes object) is the handler's ``ud``. Route options (name,
+        summary, description, tags, responses, response_model, status_code,
+        openapi_extra, include_in_schema, ...) make its OpenAPI operation;
+        ``endpoint=`` a Python function to document it from. Raises
+        fastrapi.native.NativeModuleError for a module the engine refuses."""
+        from .native import add_native_route
+        return add_native_route(self, method, path, library, symbol, user_data=user_data,
+                                **kwargs)
+
+    def native_route(self, method: Union[str, Sequence[str]], path: str, library: Any,
+                     **kwargs: Any) -> Callable:
+        """Decorator form of add_native_route: the decorated Python function
+        (never called) names the C symbol (unless ``symbol=``) and documents
+        the route by its signature, return annotation and docstring."""
+        from .native import native_route
+        return native_route(self, method, path, library, **kwargs)
+
+    def native_callback(self, name: str, fn: Optional[Callable] = None) -> Any:
+        """Register ``fn`` (a def function; also as ``@app.native_callback(name)``)
+        for C handlers' ``fr_py_call(req, name, json_args, &out)``: called
+        with the decoded JSON argument, its result encoded as JSON."""
+        from .native import native_callback
+        return native_callback(self, name, fn)
+
     def url_path_for(self, name: str, **path_params: Any) -> str:
         return self.router.url_path_for(name, **path_params)
 
@@ -436,11 +467,26 @@ class FastrAPI(Starlette):
         self.router.add_event_handler(event_type, func)
 
     def mount(self, path: str, app: Any, name: Optional[str] = None) -> None:
-        raise NotImplementedError(
-            "fastrapi does not serve app.mount() yet: the mounted app would never see a request")
+        """Starlette's ``mount``: any ASGI app under ``path`` (a FastAPI app,
+        StaticFiles, a WSGI app through its adapter). The engine routes the
+        prefix; only requests under it run the mounted app (fastrapi._asgi)."""
+        self.router.mount(path, app=app, name=name)
 
     def host(self, host: str, app: Any, name: Optional[str] = None) -> None:
-        raise NotImplementedError("fastrapi does not serve app.host() routes yet")
+        """Starlette's ``host``. On the native server an app with Host routes
+        runs every request through its ASGI stack (the Host header decides)."""
+        self.router.host(host, app=app, name=name)
+
+    @property
+    def _fr_asgi_routes(self) -> List[Any]:
+        """The Mount and Host routes (served through ASGI), per routes version."""
+        version = self._routes_version()
+        cur = self.__dict__.get("_fr_asgi_cache")
+        if cur is None or cur[0] != version:
+            from starlette.routing import Host, Mount
+            found = [r for r in self.routes if isinstance(r, (Mount, Host))]
+            cur = self._fr_asgi_cache = (version, found)
+        return cur[1]
 
     def add_exception_handler(self, exc_class_or_status_code: Union[int, Type[Exception]],
                               handler: Callable) -> None:
@@ -568,15 +614,19 @@ class FastrAPI(Starlette):
     # ---- serving
     def _build_server(self, *, access_log: bool = True, no_signals: bool = False,
                       reuse_port: bool = False, threads: int = 0, max_body: int = 0,
-                      own_loop: bool = True) -> Any:
+                      own_loop: bool = True, net: Optional[Dict[str, Any]] = None) -> Any:
         ext = _setup_extension()
         from . import _runtime
         if own_loop:  # the native server's loop thread (the ASGI face uses the server's loop)
             _runtime.get_loop()
         srv = ext.Server(self, threads=threads, access_log=int(access_log),
                          no_signals=int(no_signals), reuse_port=int(reuse_port),
-                         debug=int(self.debug), max_body=max_body)
-        if self.user_middleware and own_loop:
+                         debug=int(self.debug), max_body=max_body, **(net or {}))
+        from starlette.routing import Host, Mount
+        asgi_routes = self._fr_asgi_routes
+        from ._native_mw import plan as native_plan
+        native = native_plan(self)  # None: middleware that only Starlette's stack runs
+        if own_loop and (native is None or any(isinstance(r, Host) for r in asgi_routes)):
             # every request runs through the app's ASGI stack; its innermost
             # app dispatches to the engine app that has the routes
             from ._asgi import native_bridge
@@ -584,8 +634,21 @@ class FastrAPI(Starlette):
             srv.set_bridge(native_bridge(self))
             self._servers.append(srv)
             return srv
+        if own_loop and asgi_routes:  # only requests under a mount take the bridge
+            from ._asgi import native_bridge
+            self._fr_started = True
+            srv.set_bridge(native_bridge(self), False)
         seen = set()
         for r in self.routes:
+            if isinstance(r, Mount):
+                key = ("*", _engine_path(r.path + "/{path:path}"))
+                if key not in seen:  # Starlette: the first of two equal mounts wins
+                    seen.add(key)
+                    srv.add_mount(key[1], r)
+                continue
+            if hasattr(r, "_fr_native_register"):  # a C handler (fastrapi.native.NativeRoute)
+                r._fr_native_register(srv, seen, _engine_path)
+                continue
             if not isinstance(r, (APIRoute, Route)):
                 continue
             plan = r._fr_plan()
@@ -596,6 +659,10 @@ class FastrAPI(Starlette):
                 seen.add(key)
                 srv.add_route(m, key[1], plan, r)
         srv.set_handlers(self._handler_dict())
+        if native:  # Starlette's built-in middleware classes, run by the engine in C
+            from ._native_mw import apply as native_apply
+            self._fr_started = True
+            native_apply(srv, native)
         self._servers.append(srv)
         return srv
 
@@ -613,29 +680,47 @@ class FastrAPI(Starlette):
 
     def serve(self, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *,
               access_log: bool = True, threads: int = 0, log_level: str = "info",
-              max_body: int = 0, reload: bool = False) -> None:
+              max_body: int = 0, reload: bool = False, root_path: str = "",
+              proxy_headers: bool = True,
+              forwarded_allow_ips: Optional[Union[str, List[str]]] = None) -> None:
         """Serve until Ctrl-C/SIGTERM (or ``stop()`` from another thread).
 
         workers: processes forked on one SO_REUSEPORT port. threads: engine I/O
         threads (0 = CPU count). access_log: one line per request on logger
-        "fastrapi.access". max_body: request body limit in bytes (0 = 1 MiB).
+        "fastrapi.access". max_body: request body limit in bytes (0 = none, as FastAPI).
         reload: serve from a child process restarted when a .py file under the
         current directory changes (the app must be a module-level variable of an
-        importable file; see fastrapi._reload)."""
+        importable file; see fastrapi._reload). Behind a proxy, as uvicorn:
+        root_path: the prefix the proxy strips (ASGI root_path); proxy_headers:
+        trust X-Forwarded-For/Proto from forwarded_allow_ips (default: env
+        FORWARDED_ALLOW_IPS, else "127.0.0.1"; "*" = any peer). workers > 1: a
+        supervising master (fastrapi._workers: restarts dead workers, SIGTERM
+        drains all, SIGHUP replaces them one by one)."""
         _configure_logging()
         logging.getLogger("fastrapi").setLevel(log_level.upper())
         if reload:
             from ._reload import serve_reload
             return serve_reload(self, sys._getframe(1), host, port, workers, dict(
-                access_log=access_log, threads=threads, log_level=log_level, max_body=max_body))
+                access_log=access_log, threads=threads, log_level=log_level, max_body=max_body,
+                root_path=root_path, proxy_headers=proxy_headers,
+                forwarded_allow_ips=forwarded_allow_ips))
         acc = logging.getLogger("fastrapi.access")
         if acc.disabled or not acc.isEnabledFor(logging.INFO):
             access_log = False  # nothing would be printed: skip the C-side hook
+        if forwarded_allow_ips is None:
+            forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+        elif not isinstance(forwarded_allow_ips, str):
+            forwarded_allow_ips = ",".join(forwarded_allow_ips)
+        net = {"forwarded_allow_ips": forwarded_allow_ips if proxy_headers else None,
+               "root_path": root_path or None}
         if workers > 1:
             # one engine I/O thread per worker process unless asked otherwise:
             # the processes already spread over the cores
-            return self._serve_workers(host, port, workers, access_log, threads or 1, max_body)
-        self._serve_one(host, port, access_log=access_log, threads=threads, max_body=max_body)
+            from ._workers import serve_workers
+            return serve_workers(self, host, port, workers, dict(
+                access_log=access_log, threads=threads or 1, max_body=max_body, net=net))
+        self._serve_one(host, port, access_log=access_log, threads=threads, max_body=max_body,
+                        net=net)
 
     run = serve
 
@@ -670,15 +755,21 @@ class FastrAPI(Starlette):
             s.stop()
 
     def _serve_one(self, host: str, port: int, *, access_log: bool, threads: int,
-                   reuse_port: bool = False, announce: bool = True, max_body: int = 0) -> None:
+                   reuse_port: bool = False, announce: bool = True, max_body: int = 0,
+                   net: Optional[Dict[str, Any]] = None, sock: Any = None,
+                   on_ready: Optional[Callable[[], None]] = None) -> None:
+        """Serve in this process; `sock`: an inherited listening socket (workers)."""
         main = threading.current_thread() is threading.main_thread()
         self._run_startup()
         srv = self._build_server(access_log=access_log, no_signals=not main,
-                                 reuse_port=reuse_port, threads=threads, max_body=max_body)
+                                 reuse_port=reuse_port, threads=threads, max_body=max_body,
+                                 net=net)
         try:
-            bound = srv.listen(host, port)
+            bound = srv.listen_fd(sock.fileno()) if sock is not None else srv.listen(host, port)
             if announce:
                 logger.info("fastrapi running on http://%s:%d (Press CTRL+C to quit)", host, bound)
+            if on_ready is not None:
+                on_ready()
             saved = None
             if main:
                 saved = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
@@ -696,58 +787,6 @@ class FastrAPI(Starlette):
             if announce:
                 logger.info("Shutting down")
             self._run_shutdown()
-
-    def _serve_workers(self, host: str, port: int, workers: int, access_log: bool,
-                       threads: int, max_body: int) -> None:
-        if port == 0:
-            raise ValueError("workers > 1 needs a fixed port")
-        children: List[int] = []
-        logger.info("fastrapi running on http://%s:%d with %d workers (Press CTRL+C to quit)",
-                    host, port, workers)
-        for i in range(workers):
-            pid = os.fork()
-            if pid == 0:  # child
-                code = 0
-                try:
-                    from . import _runtime
-                    if _setup_done:
-                        from . import _fastrapi
-                        _fastrapi._after_fork()
-                    _runtime.reset_after_fork()
-                    signal.signal(signal.SIGINT, signal.SIG_DFL)
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                    self._serve_one(host, port, access_log=access_log, threads=threads,
-                                    reuse_port=True, announce=False, max_body=max_body)
-                except BaseException:
-                    logger.exception("worker failed")
-                    code = 1
-                finally:
-                    os._exit(code)
-            children.append(pid)
-
-        def forward(signum: int, frame: Any) -> None:
-            for c in children:
-                try:
-                    os.kill(c, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-
-        old_int = signal.signal(signal.SIGINT, forward)
-        old_term = signal.signal(signal.SIGTERM, forward)
-        try:
-            for c in children:
-                while True:
-                    try:
-                        os.waitpid(c, 0)
-                        break
-                    except ChildProcessError:
-                        break
-                    except InterruptedError:
-                        continue
-        finally:
-            signal.signal(signal.SIGINT, old_int)
-            signal.signal(signal.SIGTERM, old_term)
-        logger.info("Shutting down")
 
 
 class FastAPI(FastrAPI):

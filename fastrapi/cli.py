@@ -238,10 +238,10 @@ def _proxy_options(app: Any, serve_kwargs: Dict[str, Any], root_path: Optional[s
     accepted = inspect.signature(app.serve).parameters
     unsupported: List[str] = []
     if root_path:
-        app.root_path = root_path
-        if "root_path" in accepted:
+        if "root_path" in accepted:  # the server's root_path, as uvicorn --root-path
             serve_kwargs["root_path"] = root_path
         else:
+            app.root_path = root_path
             unsupported.append("--root-path beyond app.root_path (docs and OpenAPI servers use "
                                "it; request.scope['root_path'] and url_for do not)")
     for opt, value in proxy.items():
@@ -285,9 +285,15 @@ def serve_target(target: Target, *, serve_kwargs: Dict[str, Any], factory: bool 
         logger.info("Documentation at http://%s:%d%s", "127.0.0.1" if host == "0.0.0.0" else host,
                     kwargs.get("port", 8000), app.docs_url)
     pid = os.getpid()
-    logger.info("Started server process [%d]", pid)
-    app.serve(**kwargs)
-    logger.info("Finished server process [%d]", pid)
+    single = kwargs.get("workers", 1) <= 1  # else the master and each worker say who they are
+    if single:
+        logger.info("Started server process [%d]", pid)
+    try:
+        app.serve(**kwargs)
+    except SystemExit as e:  # a worker failed to start (fastrapi._workers)
+        return e.code if isinstance(e.code, int) else 1
+    if single:
+        logger.info("Finished server process [%d]", pid)
     return 0
 
 
@@ -352,13 +358,14 @@ def _add_serve_options(p: argparse.ArgumentParser, *, dev: bool) -> None:
     p.add_argument("--threads", type=int, default=0, metavar="N",
                    help="engine I/O threads per process (default: CPU count, 1 per worker)")
     p.add_argument("--root-path", default="", metavar="PATH",
-                   help="path prefix the app is served under behind a proxy "
-                        "(sets app.root_path)")
+                   help="path prefix the app is served under behind a proxy that strips "
+                        "it (ASGI root_path)")
     p.add_argument("--proxy-headers", action=argparse.BooleanOptionalAction, default=None,
-                   help="trust X-Forwarded-Proto/For/Port (not supported by the native server yet)")
+                   help="trust X-Forwarded-For/Proto from --forwarded-allow-ips to set the "
+                        "client address and scheme (default: on)")
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
-                   help="comma-separated IPs to trust with proxy headers "
-                        "(not supported by the native server yet)")
+                   help="comma-separated IPs or networks trusted with proxy headers, '*' for "
+                        "all; env FORWARDED_ALLOW_IPS (default: 127.0.0.1)")
     p.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                    help="log level (default: %(default)s)")
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
@@ -391,6 +398,15 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
                            epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_serve_options(p, dev=dev)
+    p = sub.add_parser(
+        "build-native", help="compile a native module (C routes, fastrapi.native)",
+        description="Compile C handler files into a native module the running engine loads "
+                    "(app.add_native_route): cc -shared -fPIC -O2 -I<fastrapi.get_include()> "
+                    "SOURCES... -o OUTPUT. The command is printed first. Arguments after -- "
+                    "go to the compiler (e.g. -- -lm).")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="C files (compiler flags go after --)")
+    p.add_argument("-o", "--output", help="the library (default: the first source with .so)")
+    p.add_argument("--cc", help="compiler command (default: $CC, else cc)")
     return parser
 
 
@@ -437,10 +453,17 @@ def _command(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cc_args: List[str] = []  # build-native: what follows -- goes to the compiler
+    if argv[:1] == ["build-native"] and "--" in argv:
+        cc_args, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 0
+    if args.command == "build-native":
+        from .native import build_main
+        return build_main(args.sources, args.output, args.cc, cc_args)
     try:
         return _command(args)
     except KeyboardInterrupt:

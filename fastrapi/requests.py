@@ -74,12 +74,14 @@ class Request(StarletteRequest):
             return super().form(max_files=max_files, max_fields=max_fields,
                                 max_part_size=max_part_size)
         from starlette._utils import AwaitableOrContextManagerWrapper
-        return AwaitableOrContextManagerWrapper(self._fr_form())
+        return AwaitableOrContextManagerWrapper(self._fr_form(max_files, max_fields, max_part_size))
 
-    async def _fr_form(self) -> FormData:
+    async def _fr_form(self, max_files: Any = 1000, max_fields: Any = 1000,
+                       max_part_size: int = 1024 * 1024) -> FormData:
         if self._form is None:
             from ._runtime import parse_multipart
-            self._form = FormData(parse_multipart(self._body, self.headers.get("content-type")))
+            self._form = FormData(parse_multipart(self._body, self.headers.get("content-type"),
+                                                  max_files, max_fields, max_part_size))
         return self._form
 
     async def is_disconnected(self) -> bool:

@@ -6,7 +6,12 @@ typedef struct fr_str {
     size_t len;
 } fr_str;
 
+/* FR_STR("literal"): a view of a string literal (its length without strlen). */
+#ifdef __cplusplus
+#define FR_STR(lit) (fr_str{(lit), sizeof(lit) - 1})
+#else
 #define FR_STR(lit) ((fr_str){(lit), sizeof(lit) - 1})
+#endif
 
 /* Runtime allocator (yyjson_alc style). A zeroed/NULL allocator means
  * FR_MALLOC/FR_REALLOC/FR_FREE. */

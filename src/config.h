@@ -28,6 +28,15 @@
 #  define FR_API extern
 #endif
 
+/* Version of this header (yyjson's YYJSON_VERSION_*). A native module (a
+ * library of handlers loaded at run time, native.h) is accepted by a running
+ * engine only when MAJOR.MINOR match; MINOR moves whenever a public struct
+ * or function signature changes. Not options: never define them yourself. */
+#define FASTRAPI_VERSION_MAJOR 0
+#define FASTRAPI_VERSION_MINOR 1
+#define FASTRAPI_VERSION_PATCH 0
+#define FASTRAPI_VERSION_STRING "0.1.0"
+
 #ifndef FR_ENABLE_LINES
 #define FR_ENABLE_LINES 0
 #endif
@@ -95,6 +104,35 @@
 #define FR_MAX_TRAILERS 64
 #endif
 
+/* multipart/form-data (src/multipart.h); runtime knobs in fr_mp_limits.
+ * Fields (non-file parts) and files per body: stop a body of millions of
+ * tiny parts from costing one object each (Starlette's max_fields /
+ * max_files, 400 beyond). */
+#ifndef FR_MAX_MULTIPART_FIELDS
+#define FR_MAX_MULTIPART_FIELDS 1000
+#endif
+#ifndef FR_MAX_MULTIPART_FILES
+#define FR_MAX_MULTIPART_FILES 1000
+#endif
+/* Data bytes of one field (files are streamed, not held): stops a "text
+ * field" from holding the whole upload in memory (Starlette's
+ * max_part_size, 400 beyond). */
+#ifndef FR_MAX_MULTIPART_PART_BYTES
+#define FR_MAX_MULTIPART_PART_BYTES (1024 * 1024)
+#endif
+/* Header lines per part and bytes per line (python-multipart's 8 and
+ * 4096 + 128): part headers are buffered in the parser, these bound it. */
+#ifndef FR_MAX_MULTIPART_HEADERS
+#define FR_MAX_MULTIPART_HEADERS 8
+#endif
+#ifndef FR_MAX_MULTIPART_HEADER_BYTES
+#define FR_MAX_MULTIPART_HEADER_BYTES 4224
+#endif
+/* Boundary length (RFC 2046 says 70; python-multipart accepts 256). */
+#ifndef FR_MAX_MULTIPART_BOUNDARY
+#define FR_MAX_MULTIPART_BOUNDARY 256
+#endif
+
 /* {param} captures per route. Stops unbounded per-request capture arrays. */
 #ifndef FR_MAX_ROUTE_PARAMS
 #define FR_MAX_ROUTE_PARAMS 16
@@ -118,6 +156,32 @@
  * fr_gzip_new then fails with an error. */
 #ifndef FR_ENABLE_ZLIB
 #define FR_ENABLE_ZLIB 0
+#endif
+
+/* WebSocket message size (after permessage-deflate decompression). Stops
+ * memory exhaustion by huge or decompression-bomb messages (close 1009).
+ * Runtime knob: fr_ws_config.max_message. */
+#ifndef FR_WS_MAX_MESSAGE
+#define FR_WS_MAX_MESSAGE (1024 * 1024)
+#endif
+
+/* Bytes queued for one WebSocket and not yet written. Stops a slow (or
+ * never) reading client from making the server buffer without bound: sends
+ * beyond it fail with FR_WS_EFULL. Runtime knob: fr_ws_config.max_send_queue. */
+#ifndef FR_WS_MAX_SEND_QUEUE
+#define FR_WS_MAX_SEND_QUEUE (1024 * 1024)
+#endif
+
+/* A WebSocket silent this long is pinged; silent for a second interval it is
+ * closed (1011). Stops dead peers from holding connections forever. */
+#ifndef FR_WS_PING_INTERVAL_MS
+#define FR_WS_PING_INTERVAL_MS 20000
+#endif
+
+/* How long the closing handshake may take before TCP is dropped. Stops
+ * peers that never answer a close frame from holding the connection. */
+#ifndef FR_WS_CLOSE_TIMEOUT_MS
+#define FR_WS_CLOSE_TIMEOUT_MS 5000
 #endif
 
 #ifndef FR_MALLOC

@@ -20,6 +20,9 @@ extern "C" {
 #include "server.h"
 #include "security.h"
 #include "middleware.h"
+#include "ws.h"
+#include "multipart.h"
+#include "native.h"
 #ifdef __cplusplus
 }
 #endif

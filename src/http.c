@@ -834,18 +834,10 @@ static void fr__http_imf_fixdate(int64_t t, char out[30]) {
     memcpy(out + 25, " GMT", 5); /* with the NUL */
 }
 
-#if defined(__cplusplus)
-#define FR__HTTP_TLS thread_local
-#elif defined(_MSC_VER) && !defined(__clang__)
-#define FR__HTTP_TLS __declspec(thread)
-#else
-#define FR__HTTP_TLS _Thread_local
-#endif
-
 void fr_http_date(char out[30]) {
     /* per-thread cache: no sharing, so no lock and no data race */
-    static FR__HTTP_TLS int64_t cached_sec = INT64_MIN;
-    static FR__HTTP_TLS char cached[30];
+    static FR__THREAD_LOCAL int64_t cached_sec = INT64_MIN;
+    static FR__THREAD_LOCAL char cached[30];
     int64_t now = (int64_t)time(NULL);
     if (!out) return;
     if (now != cached_sec) {
@@ -998,4 +990,289 @@ int fr_http_write_chunk(fr_buf *out, const void *data, size_t len) {
     *w++ = '\n';
     out->len = (size_t)(w - out->buf);
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* behind a proxy: uvicorn's ProxyHeadersMiddleware rule                     */
+
+typedef struct fr__ip {
+    int v;               /* 4 or 6; 0 = not an address */
+    unsigned char a[16]; /* v4: a[0..4) */
+    fr_str scope;        /* v6 "%zone" without the '%'; len 0 = none */
+} fr__ip;
+
+static fr_str fr__http_trim(fr_str s) {
+    while (s.len && fr__py_space((unsigned char)s.buf[0])) {
+        s.buf++;
+        s.len--;
+    }
+    while (s.len && fr__py_space((unsigned char)s.buf[s.len - 1])) s.len--;
+    return s;
+}
+
+/* Dotted quad as Python's ipaddress reads it: 4 decimal octets <= 255,
+ * 1-3 digits each, no leading zero. */
+static int fr__ip_parse4(const char *p, size_t n, unsigned char out[4]) {
+    size_t i = 0;
+    int k;
+    for (k = 0; k < 4; k++) {
+        unsigned v = 0, d = 0;
+        if (k) {
+            if (i >= n || p[i] != '.') return 0;
+            i++;
+        }
+        while (i < n && p[i] >= '0' && p[i] <= '9' && d < 4) {
+            v = v * 10 + (unsigned)(p[i] - '0');
+            i++;
+            d++;
+        }
+        if (d == 0 || d > 3 || v > 255 || (d > 1 && p[i - d] == '0')) return 0;
+        out[k] = (unsigned char)v;
+    }
+    return i == n;
+}
+
+/* RFC 4291 text form: up to 8 hextets of 1-4 hex digits, one "::" standing
+ * for at least one zero hextet, optionally a dotted quad as the last two. */
+static int fr__ip_parse6(const char *p, size_t n, unsigned char out[16]) {
+    unsigned g[8];
+    int ng = 0, gap = -1, k;
+    size_t i = 0;
+    if (n >= 2 && p[0] == ':' && p[1] == ':') {
+        gap = 0;
+        i = 2;
+    } else if (n && p[0] == ':') {
+        return 0;
+    }
+    while (i < n) {
+        size_t s = i;
+        unsigned v = 0, d = 0;
+        while (i < n && fr__hexval((unsigned char)p[i]) >= 0 && d < 5) {
+            v = v * 16 + (unsigned)fr__hexval((unsigned char)p[i]);
+            i++;
+            d++;
+        }
+        if (i < n && p[i] == '.') { /* embedded IPv4: the rest of the text */
+            unsigned char q[4];
+            if (ng > 6 || !fr__ip_parse4(p + s, n - s, q)) return 0;
+            g[ng++] = (unsigned)q[0] << 8 | q[1];
+            g[ng++] = (unsigned)q[2] << 8 | q[3];
+            break;
+        }
+        if (d == 0 || d > 4 || ng == 8) return 0;
+        g[ng++] = v;
+        if (i == n) break;
+        if (p[i++] != ':' || i == n) return 0; /* a single trailing ':' too */
+        if (p[i] == ':') {
+            if (gap >= 0) return 0;
+            gap = ng;
+            i++;
+        }
+    }
+    if (gap < 0 ? ng != 8 : ng > 7) return 0;
+    memset(out, 0, 16);
+    for (k = 0; k < ng; k++) {
+        int at = (gap >= 0 && k >= gap) ? k + (8 - ng) : k;
+        out[2 * at] = (unsigned char)(g[k] >> 8);
+        out[2 * at + 1] = (unsigned char)g[k];
+    }
+    return 1;
+}
+
+/* Python's ip_address(s): IPv4, else IPv6 with an optional "%scope". */
+static int fr__ip_parse(fr_str s, fr__ip *ip) {
+    const char *pct;
+    size_t n = s.len;
+    memset(ip, 0, sizeof *ip);
+    if (!s.len) return 0;
+    if (fr__ip_parse4(s.buf, s.len, ip->a)) {
+        ip->v = 4;
+        return 1;
+    }
+    pct = (const char *)memchr(s.buf, '%', s.len);
+    if (pct) {
+        n = (size_t)(pct - s.buf);
+        ip->scope = fr__str(pct + 1, s.len - n - 1);
+        if (!ip->scope.len || memchr(ip->scope.buf, '%', ip->scope.len)) return 0;
+    }
+    if (!fr__ip_parse6(s.buf, n, ip->a)) return 0;
+    ip->v = 6;
+    return 1;
+}
+
+/* Python's ip_network(s) (strict): "addr", "addr/prefix" or, for IPv4,
+ * "addr/netmask" and "addr/hostmask"; host bits set = not a network.
+ * 1 with net and its prefix length, else 0. */
+static int fr__ip_network(fr_str s, fr__ip *net, int *prefix) {
+    const char *slash = (const char *)memchr(s.buf, '/', s.len);
+    fr_str a = s, m;
+    int bits, k;
+    if (!slash) return 0;
+    a.len = (size_t)(slash - s.buf);
+    m = fr__str(slash + 1, s.len - a.len - 1);
+    if (memchr(m.buf, '/', m.len) || !fr__ip_parse(a, net)) return 0;
+    bits = net->v == 4 ? 32 : 128;
+    if (m.len && m.buf[0] >= '0' && m.buf[0] <= '9') {
+        size_t i;
+        int v = 0;
+        for (i = 0; i < m.len; i++) {
+            if (m.buf[i] < '0' || m.buf[i] > '9') break;
+            v = v * 10 + (m.buf[i] - '0');
+            if (v > bits) break;
+        }
+        if (i < m.len && net->v == 4) { /* "255.0.0.0" / "0.255.255.255" */
+            unsigned char q[4];
+            uint32_t x;
+            int inv;
+            if (!fr__ip_parse4(m.buf, m.len, q)) return 0;
+            x = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
+            for (inv = 0; inv < 2; inv++, x = ~x) {
+                for (v = 0; v < 32 && (x & (0x80000000u >> v)); v++) {}
+                if (v == 32 || (x << v) == 0) break;
+            }
+            if (inv == 2) return 0;
+        } else if (i < m.len) {
+            return 0;
+        }
+        *prefix = v;
+    } else {
+        return 0;
+    }
+    for (k = *prefix; k < bits; k++)
+        if (net->a[k / 8] & (0x80 >> (k % 8))) return 0; /* host bits set */
+    return 1;
+}
+
+static int fr__ip_in_net(const fr__ip *ip, const fr__ip *net, int prefix) {
+    int k;
+    if (ip->v != net->v) return 0;
+    for (k = 0; k < prefix; k++)
+        if ((ip->a[k / 8] ^ net->a[k / 8]) & (0x80 >> (k % 8))) return 0;
+    return 1;
+}
+
+static int fr__http_is_star(fr_str trusted) { return trusted.len == 1 && trusted.buf[0] == '*'; }
+
+int fr_http_trusts(fr_str trusted, fr_str host) {
+    fr__ip ip, t;
+    size_t i = 0;
+    if (!trusted.buf) return 0;
+    if (fr__http_is_star(trusted)) return 1;
+    if (!host.len) return 0;
+    fr__ip_parse(host, &ip);
+    while (i <= trusted.len) {
+        const char *c = (const char *)memchr(trusted.buf + i, ',', trusted.len - i);
+        size_t e = c ? (size_t)(c - trusted.buf) : trusted.len;
+        fr_str item = fr__http_trim(fr__str(trusted.buf + i, e - i));
+        int prefix = -1, is_ip;
+        i = e + 1;
+        if (memchr(item.buf, '/', item.len)) is_ip = fr__ip_network(item, &t, &prefix);
+        else is_ip = fr__ip_parse(item, &t);
+        if (!is_ip) { /* a literal, compared with a host that is no address */
+            if (!ip.v && item.len == host.len && memcmp(item.buf, host.buf, host.len) == 0) return 1;
+        } else if (ip.v && prefix >= 0) {
+            if (fr__ip_in_net(&ip, &t, prefix)) return 1;
+        } else if (ip.v == t.v && memcmp(ip.a, t.a, 16) == 0 && ip.scope.len == t.scope.len &&
+                   (!ip.scope.len || memcmp(ip.scope.buf, t.scope.buf, ip.scope.len) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Python's int(s) for a port: whitespace, a sign, digits with single '_'
+ * between them. 1 and *port (0 when out of int range), else 0. */
+static int fr__http_port(fr_str s, int *port) {
+    size_t i = 0;
+    long long v = 0;
+    int neg = 0, digits = 0, big = 0;
+    s = fr__http_trim(s);
+    if (i < s.len && (s.buf[i] == '+' || s.buf[i] == '-')) neg = s.buf[i++] == '-';
+    for (; i < s.len; i++) {
+        char ch = s.buf[i];
+        if (ch == '_' && digits && i + 1 < s.len && s.buf[i + 1] >= '0' && s.buf[i + 1] <= '9') continue;
+        if (ch < '0' || ch > '9') return 0;
+        digits++;
+        if (!big) v = v * 10 + (ch - '0');
+        if (v > INT_MAX) big = 1;
+    }
+    if (!digits) return 0;
+    *port = big ? 0 : (int)(neg ? -v : v);
+    return 1;
+}
+
+/* uvicorn's _parse_host_port: "host", "host:port", "[v6]" or "[v6]:port". */
+static fr_str fr__http_host_port(fr_str v, int *port) {
+    const char *c;
+    *port = 0;
+    if (v.len && v.buf[0] == '[') {
+        const char *end = (const char *)memchr(v.buf, ']', v.len);
+        fr_str host, rest;
+        if (!end) return v;
+        host = fr__str(v.buf + 1, (size_t)(end - v.buf) - 1);
+        rest = fr__str(end + 1, v.len - (size_t)(end - v.buf) - 1);
+        if (!rest.len) return host;
+        if (rest.buf[0] != ':') return v;
+        if (!fr__http_port(fr__str(rest.buf + 1, rest.len - 1), port)) *port = 0;
+        return host;
+    }
+    c = (const char *)memchr(v.buf, ':', v.len);
+    if (c && !memchr(c + 1, ':', v.len - (size_t)(c - v.buf) - 1)) {
+        size_t hl = (size_t)(c - v.buf);
+        if (fr__http_port(fr__str(c + 1, v.len - hl - 1), port)) return fr__str(v.buf, hl);
+        *port = 0;
+    }
+    return v;
+}
+
+int fr_http_forwarded(fr_str trusted, fr_str peer, const fr_header *headers, size_t n,
+                      fr_forwarded *out) {
+    static const char *const protos[] = {"http", "https", "ws", "wss"};
+    fr_str proto = {NULL, 0}, first = {NULL, 0}, pick = {NULL, 0};
+    size_t i, k;
+    int any = 0;
+    if (!out) return 0;
+    memset(out, 0, sizeof *out);
+    if (!trusted.buf || (n && !headers) || !fr_http_trusts(trusted, peer)) return 0;
+    for (i = 0; i < n; i++) {
+        if (fr_str_ieq_c(headers[i].name, "x-forwarded-proto")) proto = headers[i].value;
+        else if (fr_str_ieq_c(headers[i].name, "x-forwarded-for") && !any) {
+            const char *c = (const char *)memchr(headers[i].value.buf, ',', headers[i].value.len);
+            any = 1;
+            first = headers[i].value;
+            if (c) first.len = (size_t)(c - first.buf);
+        }
+    }
+    if (proto.buf) {
+        proto = fr__http_trim(proto);
+        for (k = 0; k < FR__COUNTOF(protos); k++)
+            if (proto.len == strlen(protos[k]) && memcmp(proto.buf, protos[k], proto.len) == 0)
+                out->scheme = fr_str_c(protos[k]);
+    }
+    if (!any) return 1;
+    pick = first;
+    if (!fr__http_is_star(trusted)) { /* the nearest untrusted hop, from the end */
+        int found = 0;
+        for (i = n; i-- > 0 && !found;) {
+            fr_str v = headers[i].value;
+            size_t e = v.len;
+            if (!fr_str_ieq_c(headers[i].name, "x-forwarded-for")) continue;
+            for (;;) {
+                size_t s = e;
+                int port;
+                while (s > 0 && v.buf[s - 1] != ',') s--;
+                if (!fr_http_trusts(trusted,
+                                    fr__http_host_port(fr__http_trim(fr__str(v.buf + s, e - s)), &port))) {
+                    pick = fr__str(v.buf + s, e - s);
+                    found = 1;
+                    break;
+                }
+                if (s == 0) break;
+                e = s - 1;
+            }
+        }
+    }
+    out->client = fr__http_host_port(fr__http_trim(pick), &out->client_port);
+    if (!out->client.len) out->client_port = 0;
+    return 1;
 }

@@ -138,3 +138,34 @@ FR_API int fr_http_write_head(fr_buf *out, const fr_http_res_head *h);
 /* Append one chunk in chunked framing ("%x\r\n" data "\r\n"); len 0 writes the
  * last-chunk "0\r\n\r\n". 0, or -1 on OOM / NULL data with len > 0. */
 FR_API int fr_http_write_chunk(fr_buf *out, const void *data, size_t len);
+
+/* ---- behind a proxy (uvicorn's ProxyHeadersMiddleware rule) ----
+ * `trusted` is a forwarded_allow_ips list: exactly "*" trusts every peer;
+ * otherwise a comma list (items trimmed) of IP addresses ("127.0.0.1",
+ * "::1", "fe80::1%eth0"), networks ("10.0.0.0/8", "10.0.0.0/255.0.0.0",
+ * "fd00::/8"; host bits set = not a network) and other literals compared
+ * byte for byte with a host that is not an address (a unix socket path).
+ * Addresses are read as Python's ipaddress reads them (no leading zeros in
+ * IPv4, IPv4 and IPv6 never equal). A NULL trusted.buf trusts nobody. */
+
+/* 1 if `host` (an address as text) is trusted; an empty host only by "*". */
+FR_API int fr_http_trusts(fr_str trusted, fr_str host);
+
+typedef struct fr_forwarded {
+    fr_str client;   /* client the proxies report (view into a header value); len 0 = keep the peer */
+    int client_port; /* its port ("host:port", "[v6]:port"), else 0 */
+    fr_str scheme;   /* "http", "https", "ws" or "wss" (static); len 0 = keep */
+} fr_forwarded;
+
+/* What a trusted proxy says about the request. Only when `peer` (the
+ * connecting address as text) is trusted: the scheme from the LAST
+ * X-Forwarded-Proto header (trimmed; one of http/https/ws/wss, exact case,
+ * else ignored) and the client from the X-Forwarded-For headers (all of
+ * them, as one comma list): with "*" the first entry, otherwise the nearest
+ * entry, walking back from the end, whose host is not trusted itself (the
+ * first one when all are). An entry is "host", "host:port", "[v6]" or
+ * "[v6]:port" (a port is what Python's int() reads; out of int range = 0).
+ * An empty host leaves the client alone. Returns 1 if peer is trusted (out
+ * filled, possibly with nothing), 0 if not or on bad arguments (out zeroed). */
+FR_API int fr_http_forwarded(fr_str trusted, fr_str peer, const fr_header *headers, size_t n,
+                             fr_forwarded *out);

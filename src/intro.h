@@ -18,7 +18,7 @@
  *   FR_MALLOC(n) / FR_REALLOC(p,n) / FR_FREE(p)   allocator   (malloc/realloc/free)
  *   FR_ENABLE_LINES          0   #line directives pointing at src/ (debuggers, sanitizers)
  *   FR_USE_POLL              0   force the poll() backend instead of epoll/kqueue
- *   FR_ENABLE_ZLIB           0   gzip compression (fr_gzip_*, GZipMiddleware); link with -lz
+ *   FR_ENABLE_ZLIB           0   gzip (fr_gzip_*, GZipMiddleware), WebSocket permessage-deflate; -lz
  *   FR_MAX_HEADER_BYTES  16384   request line + headers; 431 beyond
  *   FR_MAX_HEADERS         100   header fields per request; 431 beyond
  *   FR_MAX_URI_BYTES      8192   request-target length; 414 beyond
@@ -30,8 +30,18 @@
  *   FR_MAX_ROUTE_PARAMS     16   {params} per route pattern
  *   FR_MAX_CHUNK_LINE_BYTES 4096 chunk-size/extension or trailer line; 400 beyond
  *   FR_MAX_TRAILERS         64   trailer fields after a chunked body; 400 beyond
+ *   FR_MAX_MULTIPART_FIELDS 1000       fields per multipart/urlencoded form; 400 beyond
+ *   FR_MAX_MULTIPART_FILES  1000       files per multipart form; 400 beyond
+ *   FR_MAX_MULTIPART_PART_BYTES 1048576  bytes of one form field (files unlimited); 400
+ *   FR_MAX_MULTIPART_HEADERS   8       header lines per multipart part
+ *   FR_MAX_MULTIPART_HEADER_BYTES 4224 bytes per multipart header line
+ *   FR_MAX_MULTIPART_BOUNDARY  256     multipart boundary length
  *   FR_BODY_TIMEOUT_MS   30000   body must arrive within (after the head); 408
  *   FR_POOL_THREADS         40   most worker threads of an fr_pool (blocking jobs)
+ *   FR_WS_MAX_MESSAGE  1048576   WebSocket message (decompressed); close 1009 beyond
+ *   FR_WS_MAX_SEND_QUEUE 1048576 bytes queued unsent per WebSocket; sends get FR_WS_EFULL
+ *   FR_WS_PING_INTERVAL_MS 20000 ping a silent WebSocket; silent one more interval: 1011
+ *   FR_WS_CLOSE_TIMEOUT_MS  5000 wait for the peer's close frame, then drop TCP
  *   Runtime equivalents live in fr_config (zero = default).
  *
  * EXAMPLE  (cc -O2 hello.c -o hello -lpthread)
@@ -83,6 +93,27 @@
  *       d.headers = hs;
  *       d.nheaders = 1;
  *       fr_dispatch(app, &d, &sink);     // 0, or -1 (bad descriptor / OOM)
+ *
+ * NATIVE MODULES (C handlers loaded by a running engine, e.g. the Python app)
+ *   Compile handlers WITHOUT FASTRAPI_IMPLEMENTATION into a shared library
+ *   with FR_NATIVE_MODULE(); once in it: the host checks that descriptor
+ *   (FASTRAPI_VERSION_MAJOR.MINOR + public struct sizes, fr_native_check)
+ *   before registering FR_NATIVE_EXPORT handlers with fr_route, and the
+ *   library's fr_* calls use the host's engine. See native.h.
+ *
+ * MIDDLEWARE
+ *   Starlette's CORS, GZip (FR_ENABLE_ZLIB, -lz), TrustedHost and
+ *   HTTPSRedirect middlewares wrap the handlers in C, the first added
+ *   outermost, for socket and fr_dispatch requests; fr_app_use adds your own
+ *   (before the handler: may answer early; after: may edit status, headers
+ *   and filter the body). See middleware.h, "the middleware chain".
+ *
+ *       fr_str any = FR_STR("*");
+ *       fr_cors_config cors = {0};
+ *       cors.allow_origins = &any;
+ *       cors.num_allow_origins = 1;
+ *       fr_app_use_cors(app, &cors, NULL);  // before fr_serve; -1 if refused
+ *       fr_app_use_gzip(app, NULL, NULL);   // minimum_size 500, level 9
  *
  * LICENSE: MIT (see end of file).
  */

@@ -1249,7 +1249,7 @@ static int fr__json_grow_stack(uint64_t **stk, size_t *words, uint64_t *local) {
 
 int fr_json_parse_events(const char *buf, size_t len, const fr_json_sax *sax, void *ctx,
                          int max_depth, fr_err *err) {
-    static const fr_json_sax nosax; /* all NULL: validate only */
+    static const fr_json_sax nosax = FR__ZERO_INIT; /* all NULL: validate only */
     const unsigned char *p = (const unsigned char *)buf, *beg, *end;
     uint64_t stk_local[16], *stk = stk_local; /* open containers, bit set = object */
     size_t stk_words = FR__COUNTOF(stk_local);   /* grows on demand up to max_depth */

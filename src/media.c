@@ -174,5 +174,5 @@ int fr_media_is(fr_str content_type, const char *mime) {
     if (!slash) return 0;
     tl = (size_t)(slash - mime);
     return mt.type.len == tl && mt.subtype.len == strlen(slash + 1) &&
-           fr_str_ieq(mt.type, (fr_str){mime, tl}) && fr_str_ieq_c(mt.subtype, slash + 1);
+           fr_str_ieq(mt.type, fr__str(mime, tl)) && fr_str_ieq_c(mt.subtype, slash + 1);
 }

@@ -1,6 +1,8 @@
 /* ---- middleware.c: Starlette's built-in middlewares (see middleware.h) ---- */
 #include "internal.h"
 
+#include <unistd.h> /* pread, read: a filtered fr_res_file */
+
 #if FR_ENABLE_ZLIB
 #include <zlib.h>
 #endif
@@ -161,9 +163,14 @@ static int fr__hl_grow(fr_hlist *h) {
 /* The lowercase form of a name: the name itself when already lowercase,
  * else a lowercased copy in the arena. */
 static int fr__hl_name(fr_hlist *h, fr_str name, fr_str *out) {
-    size_t i;
+    size_t i = 0;
     char *p;
-    for (i = 0; i < name.len; i++)
+    for (; i + 8 <= name.len; i += 8) { /* no byte >= 0x80 and none in 'A'..'Z' */
+        uint64_t x, hi = 0x8080808080808080ull;
+        memcpy(&x, name.buf + i, 8);
+        if ((x & hi) || ((x + 0x3f3f3f3f3f3f3f3full) & ~(x + 0x2525252525252525ull) & hi)) break;
+    }
+    for (; i < name.len; i++)
         if (fr__mw_lower((unsigned char)name.buf[i]) != (unsigned char)name.buf[i]) break;
     if (i == name.len) {
         *out = name;
@@ -1861,21 +1868,32 @@ static int fr__gz_leq(fr_str a, const char *b, size_t blen) {
     return 1;
 }
 
+/* lower(a) == b for a already lowercased (`low`) or not */
+static int fr__gz_match(fr_str a, int low, const char *b, size_t blen) {
+    return a.len == blen && (low ? memcmp(a.buf, b, blen) == 0 : fr__gz_leq(a, b, blen));
+}
+
 int fr_gzip_excluded(const fr_gzip *g, fr_str content_type) {
+    char buf[128]; /* the media type lowercased once: every response asks */
     fr_str mt, major;
     const char *slash;
     size_t i;
-    int grpc;
+    int grpc, low = 0;
     if (!g) return 0;
     mt = content_type.buf ? fr__gz_media(content_type) : fr__mw_s("", 0);
+    if (mt.len <= sizeof buf) {
+        for (i = 0; i < mt.len; i++) buf[i] = (char)fr__mw_lower((unsigned char)mt.buf[i]);
+        mt.buf = buf;
+        low = 1;
+    }
     slash = mt.len ? (const char *)memchr(mt.buf, '/', mt.len) : NULL;
     major = fr__mw_s(mt.buf, slash ? (size_t)(slash - mt.buf) : mt.len);
-    grpc = mt.len > 17 && fr__gz_leq(fr__mw_s(mt.buf, 17), "application/grpc+", 17);
+    grpc = mt.len > 17 && fr__gz_match(fr__mw_s(mt.buf, 17), low, "application/grpc+", 17);
     for (i = 0; i < g->nexclude; i++) {
         fr_str ex = g->exclude[i];
-        if (fr__gz_leq(mt, ex.buf, ex.len)) return 1;
+        if (fr__gz_match(mt, low, ex.buf, ex.len)) return 1;
         if (ex.len == major.len + 2 && ex.buf[major.len] == '/' && ex.buf[major.len + 1] == '*' &&
-            fr__gz_leq(major, ex.buf, major.len))
+            fr__gz_match(major, low, ex.buf, major.len))
             return 1;
         if (grpc && fr__mw_eq(ex, FR_STR("application/grpc"))) return 1;
     }
@@ -2388,4 +2406,623 @@ int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str json, 
     value = fr__mw_cat(h->arena, parts, np, &fail);
     if (fail) return FR_MW_ERROR;
     return fr_hlist_append(h, FR_STR("set-cookie"), value);
+}
+
+/* ---- the middleware chain of an fr_app (see middleware.h) ----
+ *
+ * server.c calls fr__mw_before before the handler and routes fr_res_send /
+ * fr_res_stream_* here for requests that have a run state. The head goes
+ * through the `after` hooks innermost first until one asks for the body
+ * (FR_MW_FILTER): from there on every body piece goes through the
+ * filtering middlewares (fr__mw_push), and the `after` hooks further out
+ * run when the first piece reaches them -- the order in which Starlette's
+ * send wrappers see http.response.start when GZipMiddleware holds it. */
+
+#define FR__MW_FILE_CHUNK 65536 /* Starlette's FileResponse.chunk_size */
+
+struct fr__mw_chain {
+    fr_middleware *items;
+    size_t n, cap;
+};
+
+/* One request's run, in the request arena. */
+typedef struct fr__mw_run {
+    const fr__mw_chain *chain;
+    size_t n;     /* middlewares in the chain */
+    size_t depth; /* middlewares 0..depth-1 wrap the response */
+    size_t pos;   /* `after` has run for pos..depth-1 */
+    int sent;     /* fr_res_send / stream end claimed */
+    int bypass, stream, head_out, filtering, transformed, failed;
+    unsigned char *want; /* [n]: the body hook filters this response */
+    void **state;        /* [n] */
+    fr_buf *out;         /* [n]: body hook output */
+    fr_mw_res res;       /* the head while it is being decided */
+} fr__mw_run;
+
+static fr__mw_run *fr__mw_get(fr_req *req) { return (fr__mw_run *)*fr__req_mw(req); }
+
+FR__PRIV void fr__mw_chain_free(fr__mw_chain *c) {
+    size_t i;
+    if (!c) return;
+    for (i = 0; i < c->n; i++)
+        if (c->items[i].free_ud) c->items[i].free_ud(c->items[i].ud);
+    FR_FREE(c->items);
+    FR_FREE(c);
+}
+
+int fr_app_use(fr_app *app, const fr_middleware *mw) {
+    fr__mw_chain **slot, *c;
+    if (!mw) return -1;
+    if (!app || fr__app_serving(app)) goto fail;
+    slot = fr__app_mw(app);
+    if (!*slot) {
+        c = (fr__mw_chain *)FR_MALLOC(sizeof *c);
+        if (!c) goto fail;
+        memset(c, 0, sizeof *c);
+        *slot = c;
+    }
+    c = *slot;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        fr_middleware *items = (fr_middleware *)FR_REALLOC(c->items, cap * sizeof *items);
+        if (!items) goto fail;
+        c->items = items;
+        c->cap = cap;
+    }
+    c->items[c->n++] = *mw;
+    return 0;
+fail:
+    if (mw->free_ud) mw->free_ud(mw->ud);
+    return -1;
+}
+
+size_t fr_app_num_middleware(const fr_app *app) {
+    fr__mw_chain *c = app ? *fr__app_mw((fr_app *)(uintptr_t)app) : NULL;
+    return c ? c->n : 0;
+}
+
+void fr_mw_bypass(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    if (run) run->bypass = 1;
+}
+
+/* The response's head as the hooks see it. */
+static void fr__mw_res_load(fr_req *req, fr__mw_run *run, int kind) {
+    fr__res_view v;
+    fr__req_res_get(req, &v);
+    run->res.status = v.status;
+    run->res.headers.items = v.rh;
+    run->res.headers.len = v.nrh;
+    run->res.headers.cap = v.caprh;
+    run->res.headers.arena = fr_req_arena(req);
+    run->res.kind = kind;
+    run->res.body = kind == FR_MW_RES_BODY ? fr__mw_s((const char *)v.body, v.body_len)
+                                           : fr__mw_s(NULL, 0);
+    run->res.file_len = kind == FR_MW_RES_FILE ? v.file_len : 0;
+}
+
+/* Write the decided head back. A content-length a hook set is a stream's
+ * length; the engine frames complete bodies itself (the writer adds its
+ * own content-length: a hook's never reaches the wire). */
+static void fr__mw_res_store(fr_req *req, fr__mw_run *run, int stream) {
+    fr__res_view v;
+    fr_str cl = fr_hlist_get(&run->res.headers, FR_STR("content-length"));
+    int64_t n;
+    fr__req_res_get(req, &v);
+    if (stream && cl.buf && fr_str_to_i64(cl, &n) == 0 && n >= 0) v.clen = n;
+    else if (stream && run->transformed) v.clen = -1;
+    if (cl.buf) fr_hlist_remove(&run->res.headers, FR_STR("content-length"));
+    v.status = run->res.status;
+    v.rh = run->res.headers.items;
+    v.nrh = run->res.headers.len;
+    v.caprh = run->res.headers.cap;
+    fr__req_res_set(req, &v);
+}
+
+/* `after` of middleware j. -1 on error. */
+static int fr__mw_after1(fr_req *req, fr__mw_run *run, size_t j) {
+    const fr_middleware *m = &run->chain->items[j];
+    int r = m->after ? m->after(req, &run->res, run->state[j], m->ud) : 0;
+    if (r < 0) return -1;
+    if (r == FR_MW_FILTER && m->body) {
+        run->want[j] = 1;
+        run->filtering = 1;
+    }
+    return 0;
+}
+
+/* Run `after` outward until a middleware wants the body. 1 = the head is
+ * held there (the first piece decides the rest), 0 = the head is final,
+ * -1 = error. */
+static int fr__mw_head(fr_req *req, fr__mw_run *run) {
+    while (run->pos > 0) {
+        size_t j = --run->pos;
+        if (fr__mw_after1(req, run, j) < 0) return -1;
+        if (run->want[j]) return 1;
+    }
+    return 0;
+}
+
+/* One body piece through the filters, innermost first (and the `after`
+ * hooks not run yet, each when the piece reaches it). *data / *len become
+ * what comes out; *owner the index of the buffer holding it (n = the
+ * caller's bytes). 0 / -1. */
+static int fr__mw_push(fr_req *req, fr__mw_run *run, const void **data, size_t *len, int more,
+                       size_t *owner) {
+    size_t j = run->depth;
+    *owner = run->n;
+    while (j-- > 0) {
+        const fr_middleware *m = &run->chain->items[j];
+        int r;
+        if (j < run->pos) {
+            run->pos = j;
+            if (fr__mw_after1(req, run, j) < 0) return -1;
+        }
+        if (!run->want[j]) continue;
+        run->out[j].len = 0;
+        r = m->body(req, &run->res, run->state[j], *data, *len, more, &run->out[j], m->ud);
+        if (r < 0) return -1;
+        if (r == 1) {
+            *data = run->out[j].len ? run->out[j].buf : "";
+            *len = run->out[j].len;
+            *owner = j;
+            run->transformed = 1;
+        }
+    }
+    return 0;
+}
+
+static void fr__mw_free_buf(void *ud, const void *data) {
+    (void)ud;
+    FR_FREE((void *)(uintptr_t)data);
+}
+
+/* Starlette's ServerErrorMiddleware answer, outside every middleware. */
+static int fr__mw_fail_complete(fr_req *req, fr__mw_run *run) {
+    static const char msg[] = "Internal Server Error";
+    fr__res_view v;
+    fr__req_res_get(req, &v);
+    v.status = 500;
+    v.rh = NULL;
+    v.nrh = v.caprh = 0;
+    fr__req_res_set(req, &v);
+    run->bypass = 1;
+    fr_res_header(req, "content-type", "text/plain; charset=utf-8");
+    fr_res_body_take(req, msg, sizeof msg - 1, NULL, NULL);
+    return fr__res_send_raw(req);
+}
+
+/* A stream whose head is out: emit a piece; the end releases the request
+ * (it may be gone afterwards). */
+static int fr__mw_emit(fr_req *req, fr__mw_run *run, const void *data, size_t len, int more) {
+    int rc = 0;
+    if (!run->head_out) {
+        fr__mw_res_store(req, run, 1);
+        run->head_out = 1;
+        rc = fr__res_stream_begin_raw(req);
+    }
+    if (len && fr__res_stream_write_raw(req, data, len) < 0) rc = -1;
+    if (!more) return fr__res_stream_end_raw(req) < 0 ? -1 : rc;
+    return rc;
+}
+
+/* A body filter failed on a stream: a 500 if the head is still held (as
+ * ServerErrorMiddleware would answer), else the body just ends early. */
+static void fr__mw_fail_stream(fr_req *req, fr__mw_run *run) {
+    static const char msg[] = "Internal Server Error";
+    run->failed = 1;
+    if (run->head_out) return;
+    run->res.status = 500;
+    run->transformed = 1; /* not the stream's declared length any more */
+    fr_hlist_init(&run->res.headers, fr_req_arena(req));
+    fr_hlist_append(&run->res.headers, FR_STR("content-type"), FR_STR("text/plain; charset=utf-8"));
+    fr__mw_res_store(req, run, 1);
+    run->head_out = 1;
+    if (fr__res_stream_begin_raw(req) == 0) fr__res_stream_write_raw(req, msg, sizeof msg - 1);
+}
+
+FR__PRIV int fr__mw_before(fr_req *req) {
+    fr_app *app = fr_req_app(req);
+    const fr__mw_chain *c = *fr__app_mw(app);
+    fr_arena *a = fr_req_arena(req);
+    fr__mw_run *run;
+    size_t n, j;
+    if (!c || !c->n) return 0;
+    n = c->n;
+    run = (fr__mw_run *)fr_arena_alloc(a, sizeof *run);
+    if (run) {
+        memset(run, 0, sizeof *run);
+        run->want = (unsigned char *)fr_arena_alloc(a, n);
+        run->state = (void **)fr_arena_alloc(a, n * sizeof *run->state);
+        run->out = (fr_buf *)fr_arena_alloc(a, n * sizeof *run->out);
+    }
+    if (!run || !run->want || !run->state || !run->out) goto oom;
+    memset(run->want, 0, n);
+    memset(run->out, 0, n * sizeof *run->out);
+    for (j = 0; j < n; j++) {
+        size_t sz = c->items[j].state_size;
+        run->state[j] = NULL;
+        if (!sz) continue;
+        if (!(run->state[j] = fr_arena_alloc(a, sz))) goto oom;
+        memset(run->state[j], 0, sz);
+    }
+    run->chain = c;
+    run->n = n;
+    *fr__req_mw(req) = run;
+    for (j = 0; j < n; j++) {
+        const fr_middleware *m = &c->items[j];
+        int r;
+        if (!m->before) continue;
+        run->depth = run->pos = j; /* an answer made now passes only the outer ones */
+        r = m->before(req, run->state[j], m->ud);
+        if (r == FR_MW_NEXT) continue;
+        if (r < 0) {
+            if (!run->sent) {
+                run->sent = 1;
+                fr__mw_fail_complete(req, run);
+            }
+        } else if (!run->sent && !run->stream) {
+            fr_res_send(req);
+        }
+        return 1;
+    }
+    run->depth = run->pos = n;
+    return 0;
+oom: /* never run the handler without its middleware (a TrustedHost, say) */
+    fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+    return 1;
+}
+
+/* Up to `want` bytes of the file at `off` (pread; read for an unseekable
+ * fd). Fewer when the file is shorter than promised. */
+static size_t fr__mw_read(const fr__res_view *v, uint64_t off, char *buf, size_t want,
+                          int *unseekable) {
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = -1;
+        errno = ESPIPE;
+        if (!*unseekable) {
+            do r = pread(v->fd, buf + got, want - got, (off_t)(v->file_off + off + got));
+            while (r < 0 && errno == EINTR);
+        }
+        if (r < 0 && errno == ESPIPE) {
+            *unseekable = 1;
+            do r = read(v->fd, buf + got, want - got);
+            while (r < 0 && errno == EINTR);
+        }
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* Hand the piece to the engine as the complete body: `len` bytes of buf,
+ * or of filter `owner`'s buffer (owner < n; buf is then freed). */
+static int fr__mw_set_body(fr_req *req, fr__mw_run *run, char *buf, size_t len, size_t owner) {
+    char *body = buf;
+    if (owner < run->n) {
+        body = run->out[owner].buf;
+        memset(&run->out[owner], 0, sizeof run->out[owner]);
+        FR_FREE(buf);
+    }
+    if (!len) {
+        FR_FREE(body);
+        return fr_res_body_take(req, NULL, 0, NULL, NULL);
+    }
+    if (fr_res_body_take(req, body, len, fr__mw_free_buf, NULL) < 0) {
+        FR_FREE(body);
+        return -1;
+    }
+    return 0;
+}
+
+/* A file through the body filters, in the pieces Starlette's FileResponse
+ * sends: 64 KiB while they come full, then a shorter last one (HEAD: one
+ * empty piece). One piece makes a complete body (HEAD unfiltered: the file
+ * as it is), more make a stream. */
+static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v) {
+    uint64_t off = 0;
+    char *buf = (char *)FR_MALLOC(FR__MW_FILE_CHUNK);
+    int unseekable = 0, first = 1;
+    if (!buf) return fr__mw_fail_complete(req, run);
+    for (;;) {
+        size_t want = 0, got, len, owner;
+        const void *data = buf;
+        int more, rc;
+        if (!v->is_head)
+            want = v->file_len - off < FR__MW_FILE_CHUNK ? (size_t)(v->file_len - off)
+                                                         : (size_t)FR__MW_FILE_CHUNK;
+        got = fr__mw_read(v, off, buf, want, &unseekable);
+        off += got;
+        more = got == FR__MW_FILE_CHUNK;
+        len = got;
+        if (fr__mw_push(req, run, &data, &len, more, &owner) < 0) {
+            FR_FREE(buf);
+            if (first) return fr__mw_fail_complete(req, run);
+            fr__mw_fail_stream(req, run);
+            fr__res_stream_end_raw(req);
+            return -1;
+        }
+        if (first && !more) {
+            if (v->is_head && !run->transformed) {
+                FR_FREE(buf);
+            } else if (fr__mw_set_body(req, run, buf, len, owner) < 0) {
+                return fr__mw_fail_complete(req, run);
+            }
+            fr__mw_res_store(req, run, 0);
+            return fr__res_send_raw(req);
+        }
+        if (first) {
+            run->stream = 1; /* the file goes out as a stream */
+            first = 0;
+        }
+        rc = fr__mw_emit(req, run, data, len, more); /* !more: the request may be gone */
+        if (!more) {
+            FR_FREE(buf);
+            return rc;
+        }
+        if (rc < 0) { /* the client left */
+            FR_FREE(buf);
+            fr__res_stream_end_raw(req);
+            return -1;
+        }
+    }
+}
+
+FR__PRIV int fr__mw_send(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
+    fr__res_view v;
+    int r;
+    if (run->stream) return fr__mw_stream_end(req);
+    if (run->sent) return -1;
+    run->sent = 1;
+    if (run->bypass) return fr__res_send_raw(req);
+    fr__req_res_get(req, &v);
+    fr__mw_res_load(req, run, v.fd >= 0 ? FR_MW_RES_FILE : FR_MW_RES_BODY);
+    r = fr__mw_head(req, run);
+    if (r < 0) return fr__mw_fail_complete(req, run);
+    if (r == 1 && v.fd >= 0) return fr__mw_send_file(req, run, &v);
+    if (r == 1) {
+        const void *data = v.body_len ? v.body : "";
+        size_t len = v.body_len, owner;
+        if (fr__mw_push(req, run, &data, &len, 0, &owner) < 0) return fr__mw_fail_complete(req, run);
+        if (owner < run->n && fr__mw_set_body(req, run, NULL, len, owner) < 0)
+            return fr__mw_fail_complete(req, run);
+    }
+    fr__mw_res_store(req, run, 0);
+    return fr__res_send_raw(req);
+}
+
+FR__PRIV int fr__mw_stream_begin(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
+    int r;
+    if (run->bypass) return fr__res_stream_begin_raw(req);
+    if (run->stream || run->sent) return -1;
+    run->stream = 1;
+    fr__mw_res_load(req, run, FR_MW_RES_STREAM);
+    r = fr__mw_head(req, run);
+    if (r < 0) {
+        fr__mw_fail_stream(req, run);
+        return -1;
+    }
+    if (r == 1) return 0; /* held until the first piece */
+    fr__mw_res_store(req, run, 1);
+    run->head_out = 1;
+    return fr__res_stream_begin_raw(req);
+}
+
+FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len) {
+    fr__mw_run *run = fr__mw_get(req);
+    size_t owner;
+    if (!run->stream || run->bypass) return fr__res_stream_write_raw(req, data, len);
+    if (run->sent || run->failed || (len && !data)) return -1;
+    if (!run->filtering && run->head_out) return fr__res_stream_write_raw(req, data, len);
+    if (fr__mw_push(req, run, &data, &len, 1, &owner) < 0) {
+        fr__mw_fail_stream(req, run);
+        return -1;
+    }
+    return fr__mw_emit(req, run, data, len, 1);
+}
+
+FR__PRIV int fr__mw_stream_end(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
+    const void *data = "";
+    size_t len = 0, owner;
+    if (!run->stream || run->bypass) return fr__res_stream_end_raw(req);
+    if (run->sent) return -1;
+    run->sent = 1;
+    if (run->failed || (!run->filtering && run->head_out)) return fr__res_stream_end_raw(req);
+    if (fr__mw_push(req, run, &data, &len, 0, &owner) < 0) {
+        fr__mw_fail_stream(req, run);
+        fr__res_stream_end_raw(req);
+        return -1;
+    }
+    return fr__mw_emit(req, run, data, len, 0);
+}
+
+FR__PRIV void fr__mw_req_end(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
+    size_t j;
+    *fr__req_mw(req) = NULL;
+    if (!run || !run->chain) return;
+    for (j = 0; j < run->n; j++) {
+        const fr_middleware *m = &run->chain->items[j];
+        if (m->end) m->end(req, run->state[j], m->ud);
+        fr_buf_free(&run->out[j]);
+    }
+}
+
+/* ---- the built-ins as chain middlewares ---- */
+
+/* Answer with a middleware's early answer (its content-length is the
+ * engine's to write). */
+static int fr__mw_answer(fr_req *req, fr_mw_answer *a) {
+    fr__res_view v;
+    fr_hlist_remove(&a->headers, FR_STR("content-length"));
+    fr__req_res_get(req, &v);
+    v.status = a->status;
+    v.rh = a->headers.items;
+    v.nrh = a->headers.len;
+    v.caprh = a->headers.cap;
+    fr__req_res_set(req, &v);
+    if (fr_res_body_take(req, a->body.len ? a->body.buf : NULL, a->body.len, NULL, NULL) < 0)
+        return FR_MW_ERROR;
+    fr_res_send(req);
+    return FR_MW_ANSWERED;
+}
+
+/* What Starlette's URL(scope=scope) reads, for TrustedHost and HTTPSRedirect. */
+static void fr__mw_scope_of(fr_req *req, fr_mw_scope *sc, char *host, size_t cap) {
+    fr_str h, p;
+    int port = 0, usable;
+    sc->scheme = fr_req_scheme(req);
+    sc->host = fr_req_header(req, "host");
+    sc->server_host = fr__mw_s(NULL, 0);
+    sc->server_port = 0;
+    /* the server address only matters without a usable Host header */
+    usable = sc->host.buf && fr_mw_parse_host(sc->host, &h, &p) && p.len < 5;
+    if (!usable && fr__req_server(req, host, cap, &port)) {
+        sc->server_host = fr__mw_c(host);
+        sc->server_port = port;
+    }
+    sc->path = fr_req_path(req);
+    sc->query = fr_req_query(req);
+}
+
+/* A decision that raised in Starlette: ServerErrorMiddleware's 500. */
+static int fr__mw_decided(fr_req *req, int r, fr_mw_answer *a) {
+    fr__mw_run *run = fr__mw_get(req);
+    if (r == 0) return FR_MW_NEXT;
+    if (r == 1) return fr__mw_answer(req, a);
+    if (r == FR_MW_RAISES && run) {
+        run->sent = 1;
+        fr__mw_fail_complete(req, run);
+        return FR_MW_ANSWERED;
+    }
+    return FR_MW_ERROR;
+}
+
+static int fr__mwc_before(fr_req *req, void *state, void *ud) {
+    fr_str origin = fr_req_header(req, "origin"), acrm;
+    fr_mw_answer a;
+    *(fr_str *)state = origin; /* for the response */
+    if (!origin.buf || !fr__mw_eq(fr_req_method(req), FR_STR("OPTIONS"))) return FR_MW_NEXT;
+    acrm = fr_req_header(req, "access-control-request-method");
+    if (fr_cors_classify(fr_req_method(req), origin, acrm.buf != NULL) != FR_CORS_PREFLIGHT)
+        return FR_MW_NEXT;
+    if (fr_cors_preflight((const fr_cors *)ud, origin, acrm,
+                          fr_req_header(req, "access-control-request-headers"),
+                          fr_req_header(req, "access-control-request-private-network"),
+                          fr_req_arena(req), &a) < 0)
+        return FR_MW_ERROR;
+    return fr__mw_answer(req, &a);
+}
+
+static int fr__mwc_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    (void)req;
+    return fr_cors_simple((const fr_cors *)ud, *(const fr_str *)state, &res->headers) < 0
+               ? FR_MW_ERROR
+               : 0;
+}
+
+static void fr__mwc_free(void *ud) { fr_cors_free((fr_cors *)ud); }
+
+int fr_app_use_cors(fr_app *app, const fr_cors_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr_cors *c;
+    if (!app) return -1;
+    if (!(c = fr_cors_new(cfg, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mwc_before;
+    m.after = fr__mwc_after;
+    m.free_ud = fr__mwc_free;
+    m.state_size = sizeof(fr_str); /* the request's Origin */
+    m.ud = c;
+    return fr_app_use(app, &m);
+}
+
+typedef struct fr__mwg_state {
+    fr_gzip_stream st;
+} fr__mwg_state;
+
+static int fr__mwg_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    fr__mwg_state *s = (fr__mwg_state *)state;
+    const fr_gzip *g = (const fr_gzip *)ud;
+    int r;
+    /* a complete body under minimum_size leaves with no change whatever
+     * its headers say (fr_gzip_body's first decision): skip the rest */
+    if (res->kind == FR_MW_RES_BODY && (int64_t)res->body.len < g->minimum_size) return 0;
+    r = fr_gzip_start(&s->st, g, fr_gzip_accepts(fr_req_header(req, "accept-encoding")), res->status,
+                      &res->headers);
+    if (r < 0) return FR_MW_ERROR;
+    return r == 1 ? 0 : FR_MW_FILTER;
+}
+
+static int fr__mwg_body(fr_req *req, fr_mw_res *res, void *state, const void *data, size_t len,
+                        int more, fr_buf *out, void *ud) {
+    (void)req, (void)ud;
+    return fr_gzip_body(&((fr__mwg_state *)state)->st, &res->headers, data, len, more, 0, out);
+}
+
+static void fr__mwg_end(fr_req *req, void *state, void *ud) {
+    (void)req, (void)ud;
+    fr_gzip_stream_end(&((fr__mwg_state *)state)->st);
+}
+
+static void fr__mwg_free(void *ud) { fr_gzip_free((fr_gzip *)ud); }
+
+int fr_app_use_gzip(fr_app *app, const fr_gzip_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr_gzip *g;
+    if (!app) return -1;
+    if (!(g = fr_gzip_new(cfg, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.after = fr__mwg_after;
+    m.body = fr__mwg_body;
+    m.end = fr__mwg_end;
+    m.free_ud = fr__mwg_free;
+    m.state_size = sizeof(fr__mwg_state);
+    m.ud = g;
+    return fr_app_use(app, &m);
+}
+
+static int fr__mwt_before(fr_req *req, void *state, void *ud) {
+    char host[64];
+    fr_mw_scope sc;
+    fr_mw_answer a;
+    (void)state;
+    fr__mw_scope_of(req, &sc, host, sizeof host);
+    return fr__mw_decided(req, fr_trusted_host_check((const fr_trusted_host *)ud, &sc,
+                                                     fr_req_arena(req), &a), &a);
+}
+
+static void fr__mwt_free(void *ud) { fr_trusted_host_free((fr_trusted_host *)ud); }
+
+int fr_app_use_trusted_host(fr_app *app, const fr_trusted_host_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr_trusted_host *t;
+    if (!app) return -1;
+    if (!(t = fr_trusted_host_new(cfg, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mwt_before;
+    m.free_ud = fr__mwt_free;
+    m.ud = t;
+    return fr_app_use(app, &m);
+}
+
+static int fr__mwh_before(fr_req *req, void *state, void *ud) {
+    char host[64];
+    fr_mw_scope sc;
+    fr_mw_answer a;
+    (void)state, (void)ud;
+    fr__mw_scope_of(req, &sc, host, sizeof host);
+    return fr__mw_decided(req, fr_https_redirect(&sc, fr_req_arena(req), &a), &a);
+}
+
+int fr_app_use_https_redirect(fr_app *app) {
+    fr_middleware m;
+    if (!app) return -1;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mwh_before;
+    return fr_app_use(app, &m);
 }

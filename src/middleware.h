@@ -382,3 +382,92 @@ FR_API int fr_session_load(const fr_session *s, fr_str cookie_header, int64_t no
  * Set-Cookie). Returns 0 / FR_MW_ERROR. */
 FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str json,
                              int64_t now);
+
+/* ---- the middleware chain of an fr_app ----
+ *
+ * fr_app_use(app, &mw) wraps the app's handlers in a middleware; the
+ * built-ins above are added with fr_app_use_cors / _gzip / _trusted_host /
+ * _https_redirect. Layering is Starlette's `middleware=[...]` list: the
+ * FIRST added is the OUTERMOST. Add them before serving (like fr_route);
+ * the chain then is read-only and serves every thread. It runs for socket
+ * requests and fr_dispatch requests alike, not for the answers the engine
+ * makes without a handler (parse errors, 408, 413).
+ *
+ * One request, middlewares 0 (outermost) .. n-1 (innermost):
+ *   before  0, 1, .. n-1, on the loop thread (the fr_dispatch caller's),
+ *           after routing, right before the handler (or the fallback /
+ *           default 404, 405, 307). FR_MW_NEXT goes on; FR_MW_ANSWERED
+ *           means the hook answered itself (fr_res_* then fr_res_send,
+ *           inline): the inner middlewares and the handler are skipped and
+ *           only the middlewares OUTSIDE it see that answer, as a Starlette
+ *           middleware that responds without calling the app.
+ *   after   innermost first, over the response, on the thread that sends it
+ *           (fr_res_send for a complete body or a file, fr_res_stream_begin
+ *           for a stream): it may edit res->status and res->headers.
+ *           Returning FR_MW_FILTER asks for the body: `body` is then called
+ *           with every piece of it (complete body: one piece, more = 0;
+ *           stream: one per fr_res_stream_write, then an empty one with
+ *           more = 0 from fr_res_stream_end; file: 64 KiB pieces as
+ *           Starlette's FileResponse sends them, more = 0 on a short one;
+ *           HEAD on a file: one empty piece) and may replace it: append the
+ *           new bytes to `out` and return 1, or return 0 to pass the piece
+ *           on as it is. While one middleware filters, the head is held
+ *           (not written) until it has seen the first piece, exactly like
+ *           Starlette's GZipMiddleware holds http.response.start: the
+ *           middlewares outside it run their `after` only then, and the
+ *           first `body` call may still edit res. A filtered file is sent
+ *           as a stream. Returning FR_MW_ERROR (or running out of memory)
+ *           answers 500 while the head is not yet out, else ends the body.
+ *   end     when the request is finished (also when the client left): free
+ *           what the state holds.
+ * `state` is `state_size` zeroed bytes (8-byte aligned) per request and
+ * middleware, NULL when state_size is 0. res->headers are Starlette's raw
+ * response headers: lowercase names as fr_hlist keeps them, WITHOUT
+ * content-length (the engine frames the body: the complete body's length,
+ * the file's, or a stream's declared length) except where a body filter
+ * sets one for a stream (then it is taken as the stream's length).
+ *
+ * Starlette puts ServerErrorMiddleware outside every user middleware: the
+ * 500 answer to an unhandled exception never passes through them. A
+ * handler that answers that way calls fr_mw_bypass(req) before
+ * fr_res_send: no after/body hook sees the response. */
+
+enum { FR_MW_NEXT = 0, FR_MW_ANSWERED = 1 }; /* before */
+enum { FR_MW_FILTER = 1 };                   /* after: call body for this response */
+enum { FR_MW_RES_BODY = 0, FR_MW_RES_FILE = 1, FR_MW_RES_STREAM = 2 };
+
+typedef struct fr_mw_res {
+    int status;       /* editable until the head is written */
+    fr_hlist headers; /* editable until the head is written (arena: the request's) */
+    int kind;         /* FR_MW_RES_* */
+    fr_str body;      /* FR_MW_RES_BODY: the complete body (read-only; replace it in `body`) */
+    uint64_t file_len; /* FR_MW_RES_FILE */
+} fr_mw_res;
+
+typedef struct fr_middleware {
+    int (*before)(fr_req *req, void *state, void *ud);                   /* NULL = FR_MW_NEXT */
+    int (*after)(fr_req *req, fr_mw_res *res, void *state, void *ud);    /* NULL = 0 */
+    int (*body)(fr_req *req, fr_mw_res *res, void *state, const void *data, size_t len,
+                int more, fr_buf *out, void *ud);
+    void (*end)(fr_req *req, void *state, void *ud);
+    void (*free_ud)(void *ud); /* fr_app_free (or a failed fr_app_use): release ud */
+    size_t state_size;
+    void *ud;
+} fr_middleware;
+
+/* Add a middleware (copied) as the innermost so far. Not while serving,
+ * not concurrently with fr_dispatch (like fr_route). 0, or -1 (NULL app or
+ * mw, serving, out of memory; mw->free_ud(mw->ud) has then been called). */
+FR_API int fr_app_use(fr_app *app, const fr_middleware *mw);
+/* Starlette's CORSMiddleware / GZipMiddleware / TrustedHostMiddleware /
+ * HTTPSRedirectMiddleware with these options (compiled by fr_X_new, which
+ * may refuse them: -1 with err). gzip needs FR_ENABLE_ZLIB. */
+FR_API int fr_app_use_cors(fr_app *app, const fr_cors_config *cfg, fr_err *err);
+FR_API int fr_app_use_gzip(fr_app *app, const fr_gzip_config *cfg, fr_err *err);
+FR_API int fr_app_use_trusted_host(fr_app *app, const fr_trusted_host_config *cfg, fr_err *err);
+FR_API int fr_app_use_https_redirect(fr_app *app);
+/* How many middlewares the chain has. */
+FR_API size_t fr_app_num_middleware(const fr_app *app);
+/* The response of req is the server-error layer's: no after/body hook
+ * sees it (call before fr_res_send). No-op without a chain. */
+FR_API void fr_mw_bypass(fr_req *req);

@@ -38,7 +38,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -83,11 +82,14 @@
 #define FR__MAX_LISTENERS 8
 #define FR__STREAM_HIGH_WATER (1u << 20) /* stream_write blocks above this */
 #define FR__LINGER_MS 2000               /* read-and-discard before closing */
+#define FR__STOP_FIRST_MS 1000           /* stopping: wait for a new connection's first request */
 #define FR__SMALL_BODY 2048              /* bodies up to this are copied after the head */
 #define FR__FREE_CAP 1024                /* recycled objects kept per loop */
 #define FR__ACCEPT_BATCH 64
 #define FR__EMFILE_PAUSE_MS 100
 #define FR__FILE_CHUNK 16384 /* fr_res_file without sendfile: bytes read into out per step */
+#define FR__WS_TICK_MS 200   /* WebSocket ping / close-timeout checks */
+#define FR__WS_READ 16384    /* WebSocket input is read into a stack buffer of this size */
 
 /* Helpers the socket path shares with fr_dispatch: inlined so the socket
  * path compiles to what it was before they were shared. */
@@ -98,7 +100,7 @@
 #endif
 
 enum { FR__K_CONN = 1, FR__K_LISTEN, FR__K_WAKE, FR__K_STOP };
-enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_COUNT };
+enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_WS, FR__T_COUNT };
 enum {
     FR__C_READ_HEAD = 0, /* waiting for / parsing a request head */
     FR__C_READ_BODY,     /* head parsed, body arriving */
@@ -106,6 +108,7 @@ enum {
     FR__C_PENDING,       /* the handler (or a stream producer) owns the request */
     FR__C_WRITING,       /* output queued in out / wbody */
     FR__C_LINGER,        /* write side shut, discarding input before close */
+    FR__C_WS,            /* upgraded to a WebSocket (section "WebSocket connections") */
     FR__C_CLOSED
 };
 enum { FR__P_LT = 0, FR__P_EDGE, FR__P_CONN }; /* poller registration kinds */
@@ -151,6 +154,7 @@ struct fr__conn {
     uint64_t fleft; /* file body bytes still to send (fd and position in req) */
     fr_req *req;
     unsigned readable : 1, writable : 1, close_after : 1, dead : 1;
+    unsigned reused : 1; /* has answered a request: idle = a keep-alive wait */
     struct sockaddr_storage peer;
     socklen_t peerlen;
 };
@@ -182,7 +186,7 @@ struct fr_req {
     fr_done_fn done;
     void *done_ud;
     void *ud;
-    atomic_int send_called;
+    fr__atomic_int send_called;
     int inline_released; /* loop thread only */
     int rel_seen;        /* loop thread only: popped with `released` */
     int released, in_queue, zombie; /* under loop->qmu */
@@ -201,10 +205,13 @@ struct fr_req {
     const fr_sink *sink; /* &sink_copy */
     fr_sink sink_copy;
     fr_str scheme;       /* len 0 = "http" */
-    int client_port;
+    int client_port;     /* also a socket request's once fwd_client is set */
+    int fwd_client;      /* socket request: the client came from X-Forwarded-For */
     int sink_ok;         /* on_done's ok, set by whoever finished the response */
-    atomic_int sink_refs; /* handler running + response unfinished */
+    fr__atomic_int sink_refs; /* handler running + response unfinished */
     fr_req *sprev, *snext; /* app->sinks, under app->sink_mu */
+    void *mw; /* the middleware chain's run state (middleware.c); NULL = no chain */
+    fr_ws *ws; /* set (under smu) by fr_ws_accept: the request belongs to the ws */
     fr_header headers[]; /* app->cfg.max_headers entries (+1 for fr_dispatch) */
 };
 
@@ -262,6 +269,7 @@ struct fr_app {
     fr_config cfg;
     char *server_name;
     size_t server_name_len;
+    char *fwd_ips, *root_path; /* copies of cfg's (NULL = none) */
     fr_router *router;
     fr__route *routes;
     fr_handler fallback;
@@ -271,8 +279,8 @@ struct fr_app {
     fr__listener lsn[FR__MAX_LISTENERS];
     int nlsn, lsn_reuseport;
     int stop_rd, stop_wr;
-    atomic_int stop;
-    atomic_int nconns;
+    fr__atomic_int stop;
+    fr__atomic_int nconns;
     fr__loop *loops;
     int nloops;
     int mode;
@@ -281,9 +289,10 @@ struct fr_app {
     int serving;
     pthread_mutex_t sink_mu;
     fr_req *sinks; /* unfinished fr_dispatch requests, under sink_mu */
+    fr__mw_chain *mw; /* the middleware chain (middleware.c); NULL = none */
 };
 
-static _Thread_local fr_req *fr__tls_req; /* request whose handler runs on this thread */
+static FR__THREAD_LOCAL fr_req *fr__tls_req; /* request whose handler runs on this thread */
 
 /* fr_dispatch requests (the section at the end of this file) */
 static void fr__sink_send(fr_req *req);
@@ -291,6 +300,16 @@ static int fr__sink_stream_begin(fr_req *req);
 static int fr__sink_stream_write(fr_req *req, const void *data, size_t len);
 static int fr__sink_stream_end(fr_req *req);
 static void fr__sink_abandon(fr_req *req);
+
+/* WebSocket connections (the section at the end of this file) */
+static void fr__ws_srv_service(fr__conn *c, fr_req *req);
+static void fr__ws_srv_drive(fr__conn *c);
+static void fr__ws_srv_timer(fr__conn *c);
+static void fr__ws_srv_stop(fr__conn *c);
+static void fr__ws_srv_closing(fr_req *req);
+
+/* the middleware chain around the handler (the section at the end of this file) */
+static int fr__req_call(fr_app *app, fr_req *req, fr_handler h, void *ud);
 
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                             */
@@ -500,7 +519,8 @@ static int fr__poller_wait(fr__loop *L, fr__pev *out, int max, int timeout) {
     }
     for (c = L->conns; c; c = c->next) {
         short ev = 0;
-        if (c->state == FR__C_READ_HEAD || c->state == FR__C_READ_BODY || c->state == FR__C_LINGER)
+        if (c->state == FR__C_READ_HEAD || c->state == FR__C_READ_BODY || c->state == FR__C_LINGER ||
+            c->state == FR__C_WS)
             ev |= POLLIN;
         if (!c->writable && (c->state == FR__C_WRITING || c->out.len > c->out_off)) ev |= POLLOUT;
         L->pfds[n].fd = c->fd;
@@ -558,7 +578,7 @@ static fr_req *fr__req_alloc(const fr_app *app, size_t extra) {
     size_t sz = sizeof(fr_req) + (app->cfg.max_headers + extra) * sizeof(fr_header);
     fr_req *r = (fr_req *)FR_MALLOC(sz);
     if (!r) return NULL;
-    memset(r, 0, sizeof *r);
+    memset((void *)r, 0, sizeof *r); /* (void *): C++ warns on its atomics */
     fr_arena_init(&r->arena, NULL);
     if (pthread_mutex_init(&r->smu, NULL) != 0) {
         FR_FREE(r);
@@ -589,6 +609,9 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->m.pattern.len = 0;
     r->client_addr.buf = NULL;
     r->client_addr.len = 0;
+    r->scheme.buf = NULL;
+    r->scheme.len = 0;
+    r->client_port = r->fwd_client = 0;
     r->is_head = r->dispatched = 0;
     r->status = 200;
     r->rh = NULL;
@@ -605,7 +628,7 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->done = NULL;
     r->done_ud = NULL;
     r->ud = NULL;
-    atomic_store_explicit(&r->send_called, 0, memory_order_relaxed);
+    fr__atomic_store_explicit(&r->send_called, 0, FR__RELAXED);
     r->inline_released = r->rel_seen = r->released = r->in_queue = r->zombie = 0;
     r->qnext = r->zprev = r->znext = r->free_next = NULL;
     r->streaming = r->stream_ended = r->stream_failed = r->stream_chunked = r->stream_keepalive = 0;
@@ -614,6 +637,8 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->squeued = 0;
     r->bytes_sent = 0;
     r->t0 = 0;
+    r->mw = NULL;
+    r->ws = NULL;
 }
 
 static fr_req *fr__req_get(fr__loop *L) {
@@ -692,6 +717,7 @@ static fr__conn *fr__conn_get(fr__loop *L) {
     c->writable = 1;
     c->close_after = 0;
     c->dead = 0;
+    c->reused = 0;
     return c;
 }
 
@@ -713,6 +739,7 @@ FR__SRV_SHARED void fr__req_report(fr_req *req, int ok) {
     }
     if (req->rbody_free) req->rbody_free(req->rbody_ud, req->rbody);
     req->rbody_free = NULL;
+    if (req->mw) fr__mw_req_end(req);
 }
 
 /* Runs on_done and the access log, releases the body, recycles. For a
@@ -753,13 +780,14 @@ static void fr__conn_close(fr__conn *c) {
     fr_req *req = c->req;
     int was = c->state;
     if (was == FR__C_CLOSED || c->dead) return;
+    if (req && req->dispatched) fr__ws_srv_closing(req); /* on_close of an upgraded connection */
     if (c->fd >= 0) {
 #if !defined(FR__EPOLL)
         fr__poller_del(L, c->fd, c, FR__P_CONN);
 #endif
         close(c->fd); /* epoll forgets closed fds by itself */
         c->fd = -1;
-        atomic_fetch_sub_explicit(&L->app->nconns, 1, memory_order_relaxed);
+        fr__atomic_fetch_sub_explicit(&L->app->nconns, 1, FR__RELAXED);
     }
     fr__timer_clear(c);
     if (c->prev) c->prev->next = c->next;
@@ -1004,6 +1032,10 @@ static void fr__req_service(fr_req *req) {
         if (released) fr__req_finish(req, 0, 1);
         return;
     }
+    if (req->ws) {
+        fr__ws_srv_service(c, req);
+        return;
+    }
     if (c->state == FR__C_WRITING || c->state == FR__C_CLOSED) return; /* write_done re-checks */
     if (req->streaming) {
         int ended = fr__stream_pull(c, req);
@@ -1069,10 +1101,10 @@ static void fr__dispatch(fr__conn *c) {
     if (app->cfg.access_log) req->t0 = fr__srv_now_s();
     h = fr__req_route(app, req, &ud);
     fr__tls_req = req;
-    rc = h ? h(req, ud) : fr_res_default(req);
+    rc = fr__req_call(app, req, h, ud);
     fr__tls_req = NULL;
     if (rc != FR_PENDING && !req->inline_stream) {
-        if (!atomic_exchange(&req->send_called, 1)) req->inline_released = 1;
+        if (!fr__atomic_exchange(&req->send_called, 1)) req->inline_released = 1;
     }
     c->state = FR__C_PENDING;
     if (req->inline_released || req->inline_stream) fr__req_service(req);
@@ -1449,6 +1481,7 @@ static void fr__conn_write_done(fr__conn *c) {
         return;
     }
     c->state = FR__C_READ_HEAD;
+    c->reused = 1;
     c->off = c->next_off;
     if (c->off >= c->in.len) {
         c->off = c->in.len = 0;
@@ -1501,6 +1534,9 @@ static void fr__conn_drive(fr__conn *c) {
             return;
         case FR__C_LINGER:
             fr__conn_linger_read(c);
+            return;
+        case FR__C_WS:
+            fr__ws_srv_drive(c);
             return;
         default:
             return;
@@ -1576,8 +1612,8 @@ static void fr__loop_accept(fr__loop *L, fr__src *s) {
             }
             return;
         }
-        if (atomic_fetch_add_explicit(&app->nconns, 1, memory_order_relaxed) >= app->cfg.max_connections) {
-            atomic_fetch_sub_explicit(&app->nconns, 1, memory_order_relaxed);
+        if (fr__atomic_fetch_add_explicit(&app->nconns, 1, FR__RELAXED) >= app->cfg.max_connections) {
+            fr__atomic_fetch_sub_explicit(&app->nconns, 1, FR__RELAXED);
             close(fd);
             continue;
         }
@@ -1588,7 +1624,7 @@ static void fr__loop_accept(fr__loop *L, fr__src *s) {
 #endif
         c = fr__conn_get(L);
         if (!c) {
-            atomic_fetch_sub_explicit(&app->nconns, 1, memory_order_relaxed);
+            fr__atomic_fetch_sub_explicit(&app->nconns, 1, FR__RELAXED);
             close(fd);
             continue;
         }
@@ -1664,15 +1700,35 @@ static int fr__loop_drain_queue(fr__loop *L) {
 /* ------------------------------------------------------------------------ */
 /* loop                                                                      */
 
+/* Stopping: an idle keep-alive connection is closed (a clean FIN: nothing
+ * unread) unless its next request is already in the kernel: that one is in
+ * flight and gets answered with connection: close. A connection that has not
+ * sent its first request yet is not idle: its client connected to send one
+ * (it is answered, or closed after FR__STOP_FIRST_MS). */
+static void fr__conn_stop_idle(fr__conn *c) {
+    char b;
+    if (recv(c->fd, &b, 1, MSG_PEEK) > 0) {
+        c->readable = 1;
+        fr__conn_drive(c);
+    } else {
+        fr__conn_close(c);
+    }
+}
+
 static void fr__loop_begin_stop(fr__loop *L) {
     fr__conn *c, *next;
     L->stopping = 1;
     L->drain_deadline = L->now + L->app->cfg.drain_timeout_ms;
     fr__loop_listen_pause(L);
     fr__poller_del(L, L->stop.fd, &L->stop, FR__P_EDGE);
+    if (L->tdur[FR__T_IDLE] > FR__STOP_FIRST_MS) L->tdur[FR__T_IDLE] = FR__STOP_FIRST_MS;
     for (c = L->conns; c; c = next) {
         next = c->next;
-        if (c->state == FR__C_READ_HEAD || c->state == FR__C_LINGER) fr__conn_close(c);
+        /* a partly read head is in flight: it ends with connection: close */
+        if (c->state == FR__C_READ_HEAD && c->off >= c->in.len && c->reused) fr__conn_stop_idle(c);
+        else if (c->state == FR__C_READ_HEAD && c->off >= c->in.len) fr__timer_set(c, FR__T_IDLE);
+        else if (c->state == FR__C_LINGER) fr__conn_close(c);
+        else if (c->state == FR__C_WS) fr__ws_srv_stop(c); /* close 1001 */
     }
 }
 
@@ -1691,6 +1747,8 @@ static void fr__loop_timers(fr__loop *L) {
             if (k == FR__T_HEADER || k == FR__T_BODY) {
                 fr__error_response(c, 408);
                 fr__conn_drive(c);
+            } else if (k == FR__T_WS) {
+                fr__ws_srv_timer(c);
             } else {
                 fr__conn_close(c);
             }
@@ -1718,7 +1776,7 @@ static int fr__loop_timeout(fr__loop *L, int max_wait) {
 static int fr__loop_iter(fr__loop *L, int max_wait) {
     fr__pev evs[128];
     int n, i, handled = 0;
-    if (!L->stopping && atomic_load_explicit(&L->app->stop, memory_order_relaxed)) {
+    if (!L->stopping && fr__atomic_load_explicit(&L->app->stop, FR__RELAXED)) {
         L->now = fr__srv_now_ms();
         fr__loop_begin_stop(L);
         if (fr__loop_finished(L)) return 0;
@@ -1740,7 +1798,7 @@ static int fr__loop_iter(fr__loop *L, int max_wait) {
             /* the flag is checked below; the fd stays readable for the others */
         }
     }
-    if (!L->stopping && atomic_load_explicit(&L->app->stop, memory_order_relaxed)) fr__loop_begin_stop(L);
+    if (!L->stopping && fr__atomic_load_explicit(&L->app->stop, FR__RELAXED)) fr__loop_begin_stop(L);
     fr__loop_timers(L);
     fr__loop_reap(L);
     return handled;
@@ -1769,6 +1827,7 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     L->tdur[FR__T_BODY] = app->cfg.body_timeout_ms;
     L->tdur[FR__T_WRITE] = app->cfg.body_timeout_ms;
     L->tdur[FR__T_LINGER] = FR__LINGER_MS;
+    L->tdur[FR__T_WS] = FR__WS_TICK_MS;
     L->lim.max_header_bytes = app->cfg.max_header_bytes;
     L->lim.max_headers = app->cfg.max_headers;
     L->lim.max_uri_bytes = app->cfg.max_uri_bytes;
@@ -1891,7 +1950,7 @@ static void *fr__loop_thread(void *arg) {
 /* signals                                                                   */
 
 #define FR__SIG_SLOTS 64
-static _Atomic(fr_app *) fr__sig_apps[FR__SIG_SLOTS];
+static FR__ATOMIC(fr_app *) fr__sig_apps[FR__SIG_SLOTS];
 static pthread_mutex_t fr__sig_mu = PTHREAD_MUTEX_INITIALIZER;
 static int fr__sig_refs;
 static struct sigaction fr__sig_old_int, fr__sig_old_term;
@@ -1900,7 +1959,7 @@ static void fr__sig_handler(int sig) {
     int i, saved = errno;
     (void)sig;
     for (i = 0; i < FR__SIG_SLOTS; i++) {
-        fr_app *a = atomic_load(&fr__sig_apps[i]);
+        fr_app *a = fr__atomic_load(&fr__sig_apps[i]);
         if (a) fr_stop(a);
     }
     errno = saved;
@@ -1910,12 +1969,12 @@ static int fr__sig_install(fr_app *app) {
     int i, slot = -1;
     pthread_mutex_lock(&fr__sig_mu);
     for (i = 0; i < FR__SIG_SLOTS; i++)
-        if (!atomic_load(&fr__sig_apps[i])) {
+        if (!fr__atomic_load(&fr__sig_apps[i])) {
             slot = i;
             break;
         }
     if (slot >= 0) {
-        atomic_store(&fr__sig_apps[slot], app);
+        fr__atomic_store(&fr__sig_apps[slot], app);
         if (fr__sig_refs++ == 0) {
             struct sigaction sa;
             memset(&sa, 0, sizeof sa);
@@ -1932,7 +1991,7 @@ static int fr__sig_install(fr_app *app) {
 static void fr__sig_remove(int slot) {
     if (slot < 0) return;
     pthread_mutex_lock(&fr__sig_mu);
-    atomic_store(&fr__sig_apps[slot], NULL);
+    fr__atomic_store(&fr__sig_apps[slot], NULL);
     if (--fr__sig_refs == 0) {
         sigaction(SIGINT, &fr__sig_old_int, NULL);
         sigaction(SIGTERM, &fr__sig_old_term, NULL);
@@ -1943,12 +2002,30 @@ static void fr__sig_remove(int slot) {
 /* ------------------------------------------------------------------------ */
 /* app                                                                       */
 
+static char *fr__srv_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = (char *)FR_MALLOC(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Own copies of the proxy strings (the caller's may not outlive cfg). */
+static int fr__srv_proxy_cfg(fr_app *app) {
+    const char *ips = app->cfg.forwarded_allow_ips, *rp = app->cfg.root_path;
+    app->cfg.forwarded_allow_ips = app->cfg.root_path = NULL;
+    if (ips && !(app->fwd_ips = fr__srv_strdup(ips))) return -1;
+    if (rp && *rp && !(app->root_path = fr__srv_strdup(rp))) return -1;
+    app->cfg.forwarded_allow_ips = app->fwd_ips;
+    app->cfg.root_path = app->root_path;
+    return 0;
+}
+
 fr_app *fr_app_new(const fr_config *cfg) {
     fr_app *app = (fr_app *)FR_MALLOC(sizeof *app);
     fr_router_opts ro;
     const char *sn;
     if (!app) return NULL;
-    memset(app, 0, sizeof *app);
+    memset((void *)app, 0, sizeof *app); /* (void *): C++ warns on its atomics */
     if (cfg) app->cfg = *cfg;
     if (app->cfg.threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1991,13 +2068,14 @@ fr_app *fr_app_new(const fr_config *cfg) {
     if (!app->server_name) goto fail;
     memcpy(app->server_name, sn, app->server_name_len + 1);
     app->cfg.server_name = app->server_name;
+    if (fr__srv_proxy_cfg(app) < 0) goto fail;
     ro.no_head_from_get = app->cfg.no_head_from_get;
     ro.no_redirect_slashes = app->cfg.no_redirect_slashes;
     app->router = fr_router_new(&ro);
     if (!app->router) goto fail;
     if (fr__srv_wake_open(&app->stop_rd, &app->stop_wr) < 0) goto fail;
-    atomic_init(&app->stop, 0);
-    atomic_init(&app->nconns, 0);
+    fr__atomic_init(&app->stop, 0);
+    fr__atomic_init(&app->nconns, 0);
     return app;
 fail:
     app->nloops = 0;
@@ -2034,10 +2112,13 @@ void fr_app_free(fr_app *app) {
         FR_FREE(rt);
         rt = n;
     }
+    if (app->mw) fr__mw_chain_free(app->mw);
     if (app->router) fr_router_free(app->router);
     pthread_cond_destroy(&app->cv);
     pthread_mutex_destroy(&app->mu);
     FR_FREE(app->server_name);
+    FR_FREE(app->fwd_ips);
+    FR_FREE(app->root_path);
     FR_FREE(app);
 }
 
@@ -2081,6 +2162,21 @@ void fr_app_set_fallback(fr_app *app, fr_handler h, void *userdata) {
     if (!app) return;
     app->fallback = h;
     app->fallback_ud = userdata;
+}
+
+int fr_app_match(const fr_app *app, fr_str method, fr_str path, fr_match *m, fr_handler *h,
+                 void **userdata) {
+    const fr__route *rt;
+    if (h) *h = NULL;
+    if (userdata) *userdata = NULL;
+    if (!app || !m) return -1;
+    fr_router_match(app->router, method, path, m);
+    rt = m->status == FR_MATCH_FOUND ? (const fr__route *)m->data : NULL;
+    if (rt) {
+        if (h) *h = rt->h;
+        if (userdata) *userdata = rt->ud;
+    }
+    return m->status;
 }
 
 int fr_listen(fr_app *app, const char *host, int port) {
@@ -2176,6 +2272,34 @@ int fr_listen(fr_app *app, const char *host, int port) {
     return port;
 }
 
+int fr_listen_fd(fr_app *app, int fd) {
+    fr__listener *l;
+    int type = 0, acc = 0;
+    socklen_t tl = sizeof type, al = sizeof acc;
+    if (!app || fd < 0) return -1;
+    if (app->nlsn >= FR__MAX_LISTENERS || app->mode != FR__MODE_NONE) {
+        fr__srv_seterr(app, "fr_listen_fd: too many listeners, or serving");
+        return -1;
+    }
+    l = &app->lsn[app->nlsn];
+    l->addrlen = sizeof l->addr;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
+#if defined(SO_ACCEPTCONN)
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 || !acc ||
+#endif
+        getsockname(fd, (struct sockaddr *)&l->addr, &l->addrlen) < 0 || fr__srv_nonblock(fd) < 0) {
+        fr__srv_seterr(app, "fr_listen_fd: not a listening stream socket");
+        return -1;
+    }
+    (void)acc;
+    (void)al;
+    l->fd = fd;
+    app->nlsn++;
+    if (l->addr.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&l->addr)->sin_port);
+    if (l->addr.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&l->addr)->sin6_port);
+    return 0;
+}
+
 static int fr__app_alloc_loops(fr_app *app, int n) {
     int i;
     if (app->loops) return app->nloops == n ? 0 : -1;
@@ -2237,7 +2361,7 @@ int fr_serve(fr_app *app) {
     fr__sig_remove(slot);
 out:
     fr__srv_wake_drain(app->stop_rd);
-    atomic_store(&app->stop, 0);
+    fr__atomic_store(&app->stop, 0);
     pthread_mutex_lock(&app->mu);
     app->serving = 0;
     app->mode = FR__MODE_NONE;
@@ -2278,7 +2402,7 @@ int fr_poll(fr_app *app, int timeout_ms) {
 
 void fr_stop(fr_app *app) {
     if (!app) return;
-    atomic_store(&app->stop, 1);
+    fr__atomic_store(&app->stop, 1);
     if (app->stop_wr >= 0) fr__srv_wake_write(app->stop_wr);
 }
 
@@ -2290,7 +2414,13 @@ fr_str fr_req_path(const fr_req *req) { return req->path; }
 fr_str fr_req_raw_path(const fr_req *req) { return req->h.path; }
 fr_str fr_req_query(const fr_req *req) { return req->h.query; }
 fr_str fr_req_target(const fr_req *req) { return req->h.target; }
-fr_str fr_req_scheme(const fr_req *req) { return req->scheme.len ? req->scheme : FR_STR("http"); }
+fr_str fr_req_scheme(const fr_req *req) {
+    if (req->conn && req->app->fwd_ips) fr_req_client_addr(req); /* resolves the proxy's word */
+    return req->scheme.len ? req->scheme : FR_STR("http");
+}
+fr_str fr_req_root_path(const fr_req *req) {
+    return req->app->root_path && !req->sink ? fr_str_c(req->app->root_path) : FR_STR("");
+}
 const fr_sink *fr_req_sink(const fr_req *req) { return req->sink; }
 int fr_req_http_minor(const fr_req *req) { return req->h.minor_version; }
 fr_str fr_req_body(const fr_req *req) { return req->body; }
@@ -2391,6 +2521,23 @@ int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value) {
     return fr__req_kv_decode(req, FR_KV_COOKIE, raw, value);
 }
 
+/* Behind a trusted proxy: the client and scheme it reports, on the first
+ * look at either (r->client_addr holds the peer's text). */
+static void fr__req_forwarded(fr_req *r) {
+    fr_forwarded fw;
+    if (!fr_http_forwarded(fr_str_c(r->app->fwd_ips), r->client_addr, r->h.headers,
+                           r->h.num_headers, &fw))
+        return;
+    if (fw.scheme.len) r->scheme = fw.scheme; /* static */
+    if (fw.client.len) {
+        char *a = fr_arena_strdup(&r->arena, fw.client.buf, fw.client.len);
+        if (!a) return;
+        r->client_addr = fr__str(a, fw.client.len);
+        r->client_port = fw.client_port;
+        r->fwd_client = 1;
+    }
+}
+
 fr_str fr_req_client_addr(const fr_req *req) {
     fr_req *r = (fr_req *)(uintptr_t)req; /* lazily cached in the arena */
     fr_str e = {"", 0};
@@ -2403,16 +2550,18 @@ fr_str fr_req_client_addr(const fr_req *req) {
         s = inet_ntop(AF_INET, &((const struct sockaddr_in *)&c->peer)->sin_addr, tmp, sizeof tmp);
     else if (c->peer.ss_family == AF_INET6)
         s = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&c->peer)->sin6_addr, tmp, sizeof tmp);
-    if (!s) return e;
+    if (!s) s = ""; /* not an IP peer: trusted only by "*" */
     r->client_addr.buf = fr_arena_strdup(&r->arena, s, strlen(s));
     if (!r->client_addr.buf) return e;
     r->client_addr.len = strlen(s);
+    if (r->app->fwd_ips) fr__req_forwarded(r);
     return r->client_addr;
 }
 
 int fr_req_client_port(const fr_req *req) {
     const fr__conn *c = req->conn;
-    if (!c) return req->client_port; /* fr_dispatch: the descriptor's; else 0 */
+    if (c && req->app->fwd_ips) fr_req_client_addr(req);
+    if (!c || req->fwd_client) return req->client_port; /* fr_dispatch: the descriptor's; else 0 */
     if (c->peer.ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)&c->peer)->sin_port);
     if (c->peer.ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)&c->peer)->sin6_port);
     return 0;
@@ -2475,7 +2624,7 @@ int fr_res_header_n(fr_req *req, const char *name, size_t nlen, const char *valu
     if (fr_str_ieq_c(n, "connection")) {
         size_t i;
         for (i = 0; i + 5 <= vlen; i++)
-            if (fr_str_ieq_c((fr_str){value + i, 5}, "close")) req->force_close = 1;
+            if (fr_str_ieq_c(fr__str(value + i, 5), "close")) req->force_close = 1;
         return 0;
     }
     nc = fr_arena_strdup(&req->arena, name, nlen);
@@ -2542,10 +2691,10 @@ int fr_res_file(fr_req *req, int fd, uint64_t offset, uint64_t len, int close_fd
 
 static int fr__stream_end(fr_req *req);
 
-int fr_res_send(fr_req *req) {
+FR__PRIV int fr__res_send_raw(fr_req *req) {
     if (!req) return -1;
     if (req->streaming) return fr__stream_end(req);
-    if (atomic_exchange(&req->send_called, 1)) return -1;
+    if (fr__atomic_exchange(&req->send_called, 1)) return -1;
     if (req->sink) { /* fr_dispatch: delivered now, on this thread */
         fr__sink_send(req);
         return 0;
@@ -2595,7 +2744,8 @@ int fr_res_default(fr_req *req) {
         /* the other trailing-slash form of the raw path, absolute like
          * Starlette's redirect_slashes; query kept */
         fr_str raw = req->h.path, host = req->h.host, scheme = fr_req_scheme(req);
-        size_t cap = raw.len + host.len + req->h.query.len + scheme.len + 16, pl = raw.len, n = 0;
+        fr_str rp = fr_req_root_path(req); /* the proxy's prefix, as uvicorn's --root-path */
+        size_t cap = raw.len + host.len + req->h.query.len + scheme.len + rp.len + 16, pl = raw.len, n = 0;
         char *loc = (char *)fr_arena_alloc(&req->arena, cap);
         if (!loc) return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 34);
         if (host.len) {
@@ -2604,6 +2754,8 @@ int fr_res_default(fr_req *req) {
             memcpy(loc + scheme.len + 3, host.buf, host.len);
             n = scheme.len + 3 + host.len;
         }
+        memcpy(loc + n, rp.buf, rp.len);
+        n += rp.len;
         if (req->m.redirect_add_slash) {
             memcpy(loc + n, raw.buf, pl);
             n += pl;
@@ -2640,7 +2792,7 @@ static int fr__on_loop_thread(const fr_req *req) {
     return L->tid_valid && pthread_equal(L->tid, pthread_self());
 }
 
-int fr_res_stream_begin(fr_req *req) {
+FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
     fr_http_res_head h;
     fr_app *app;
     int ka, rc = 0;
@@ -2648,7 +2800,7 @@ int fr_res_stream_begin(fr_req *req) {
     if (req->sink) return fr__sink_stream_begin(req);
     app = req->app;
     pthread_mutex_lock(&req->smu);
-    if (req->streaming || atomic_load(&req->send_called)) {
+    if (req->streaming || fr__atomic_load(&req->send_called)) {
         pthread_mutex_unlock(&req->smu);
         return -1;
     }
@@ -2677,12 +2829,12 @@ int fr_res_stream_begin(fr_req *req) {
     return rc;
 }
 
-int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
+FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len) {
     size_t before;
     if (!req || (len && !data)) return -1;
     if (req->sink) return fr__sink_stream_write(req, data, len);
     pthread_mutex_lock(&req->smu);
-    if (!req->streaming || req->stream_ended) {
+    if (!req->streaming || req->stream_ended || req->ws) {
         pthread_mutex_unlock(&req->smu);
         return -1;
     }
@@ -2713,7 +2865,8 @@ int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
 static int fr__stream_end(fr_req *req) {
     int failed;
     if (req->sink) return fr__sink_stream_end(req);
-    if (atomic_exchange(&req->send_called, 1)) return -1;
+    if (req->ws) return -1; /* upgraded: the ws owns the request */
+    if (fr__atomic_exchange(&req->send_called, 1)) return -1;
     pthread_mutex_lock(&req->smu);
     if (!req->stream_failed && req->stream_chunked && !req->is_head) {
         size_t before = req->sbuf.len;
@@ -2730,7 +2883,7 @@ static int fr__stream_end(fr_req *req) {
     return failed ? -1 : 0;
 }
 
-int fr_res_stream_end(fr_req *req) {
+FR__PRIV int fr__res_stream_end_raw(fr_req *req) {
     if (!req) return -1;
     if (!req->streaming) return -1;
     return fr__stream_end(req);
@@ -2921,7 +3074,7 @@ static void fr__sink_finish(fr_req *req) {
 }
 
 static void fr__sink_unref(fr_req *req) {
-    if (atomic_fetch_sub_explicit(&req->sink_refs, 1, memory_order_acq_rel) == 1) fr__sink_finish(req);
+    if (fr__atomic_fetch_sub_explicit(&req->sink_refs, 1, FR__ACQ_REL) == 1) fr__sink_finish(req);
 }
 
 /* fr_app_free: a request whose response never finished */
@@ -3017,7 +3170,7 @@ static void fr__sink_send(fr_req *req) {
 
 static int fr__sink_stream_begin(fr_req *req) {
     int64_t clen = req->res_clen;
-    if (req->streaming || atomic_load(&req->send_called)) return -1;
+    if (req->streaming || fr__atomic_load(&req->send_called)) return -1;
     if (req->status < 200 || req->status == 204) clen = -1; /* as fr_http_write_head */
     if (fr__sink_start(req, clen) < 0) return -1;
     req->streaming = 1;
@@ -3039,7 +3192,7 @@ static int fr__sink_stream_write(fr_req *req, const void *data, size_t len) {
 static int fr__sink_stream_end(fr_req *req) {
     const fr_sink *s = req->sink;
     int failed;
-    if (atomic_exchange(&req->send_called, 1)) return -1;
+    if (fr__atomic_exchange(&req->send_called, 1)) return -1;
     req->stream_ended = 1;
     if (!req->stream_failed && s->body(s->ud, NULL, 0, 0) < 0) req->stream_failed = 1;
     failed = req->stream_failed;
@@ -3067,7 +3220,7 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
     }
     req->dispatched = 1;
     req->sink_ok = 0;
-    atomic_init(&req->sink_refs, 2);
+    fr__atomic_init(&req->sink_refs, 2);
     pthread_mutex_lock(&app->sink_mu);
     req->sprev = NULL;
     req->snext = app->sinks;
@@ -3076,9 +3229,299 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
     pthread_mutex_unlock(&app->sink_mu);
     if (app->cfg.access_log) req->t0 = fr__srv_now_s();
     h = fr__req_route(app, req, &ud);
-    rc = h ? h(req, ud) : fr_res_default(req);
+    rc = fr__req_call(app, req, h, ud);
     /* FR_DONE without an answer: the response as built so far, as on a socket */
-    if (rc != FR_PENDING && !req->streaming && !atomic_exchange(&req->send_called, 1)) fr__sink_send(req);
+    if (rc != FR_PENDING && !req->streaming && !fr__atomic_exchange(&req->send_called, 1)) fr__sink_send(req);
     fr__sink_unref(req); /* the handler's reference; req may be gone */
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the middleware chain's hooks (the chain itself is in middleware.c)         */
+/*
+ * With a chain (app->mw) every dispatched request gets a run state
+ * (req->mw) from fr__mw_before; the public response functions then go
+ * through middleware.c, which edits the response and calls the raw ones
+ * above. Without a chain they are the raw ones plus one test.
+ */
+
+static int fr__req_call(fr_app *app, fr_req *req, fr_handler h, void *ud) {
+    int rc;
+    if (!app->mw) return h ? h(req, ud) : fr_res_default(req);
+    if (fr__mw_before(req)) return FR_DONE; /* a middleware answered */
+    rc = h ? h(req, ud) : fr_res_default(req);
+    /* FR_DONE without an answer: the response as built so far, through the chain */
+    if (rc != FR_PENDING && !req->streaming && !fr__atomic_load(&req->send_called)) fr_res_send(req);
+    return rc;
+}
+
+int fr_res_send(fr_req *req) {
+    if (req && req->mw) return fr__mw_send(req);
+    return fr__res_send_raw(req);
+}
+
+int fr_res_stream_begin(fr_req *req) {
+    if (req && req->mw) return fr__mw_stream_begin(req);
+    return fr__res_stream_begin_raw(req);
+}
+
+int fr_res_stream_write(fr_req *req, const void *data, size_t len) {
+    if (req && req->mw) return fr__mw_stream_write(req, data, len);
+    return fr__res_stream_write_raw(req, data, len);
+}
+
+int fr_res_stream_end(fr_req *req) {
+    if (req && req->mw) return fr__mw_stream_end(req);
+    return fr__res_stream_end_raw(req);
+}
+
+FR__PRIV fr__mw_chain **fr__app_mw(fr_app *app) { return &app->mw; }
+FR__PRIV int fr__app_serving(const fr_app *app) { return app->mode != FR__MODE_NONE; }
+FR__PRIV void **fr__req_mw(fr_req *req) { return &req->mw; }
+
+FR__PRIV void fr__req_res_get(const fr_req *req, fr__res_view *v) {
+    v->status = req->status;
+    v->rh = req->rh;
+    v->nrh = req->nrh;
+    v->caprh = req->caprh;
+    v->body = req->rbody;
+    v->body_len = req->rbody_len;
+    v->fd = req->rfd;
+    v->file_off = req->rfd_off;
+    v->file_len = req->rfd_len;
+    v->clen = req->res_clen;
+    v->is_head = req->is_head;
+    v->streaming = req->streaming;
+}
+
+FR__PRIV void fr__req_res_set(fr_req *req, const fr__res_view *v) {
+    req->status = v->status;
+    req->rh = v->rh;
+    req->nrh = v->nrh;
+    req->caprh = v->caprh;
+    req->res_clen = v->clen;
+}
+
+/* scope["server"]: the local address of a socket request; 0 when unknown
+ * (fr_dispatch requests). */
+FR__PRIV int fr__req_server(const fr_req *req, char *host, size_t cap, int *port) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    const void *a;
+    if (!req->conn || req->conn->fd < 0 || getsockname(req->conn->fd, (struct sockaddr *)&ss, &sl) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET) {
+        a = &((const struct sockaddr_in *)&ss)->sin_addr;
+        *port = ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        a = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+        *port = ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+    } else {
+        return 0;
+    }
+    return inet_ntop(ss.ss_family, a, host, (socklen_t)cap) != NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* WebSocket connections (the protocol is in ws.c)                           */
+/*
+ * fr_ws_accept queues the 101 head on the request's stream buffer and sets
+ * req->ws (fr__srv_ws_begin). The next time the loop services the request it
+ * switches the connection to FR__C_WS (fr__ws_srv_service): on_open runs, bytes
+ * that came after the head are given to the ws, and the head itself stays in
+ * c->in, untouched (the request's views point there); later input is read
+ * into a stack buffer. Senders on any thread append frames to req->sbuf
+ * under smu and wake the loop as a stream writer does (fr__srv_ws_queue);
+ * squeued counts what is not written yet, which the send-queue limit is
+ * about. The request stays unreleased, owned by the ws, until on_close has
+ * run (or the ws's last reference went): then fr__srv_ws_end releases it
+ * like fr_res_send would; a connection closed before the loop saw that is a
+ * zombie for a moment, as for any pending request. The request's on_done
+ * frees the ws unless references are left (then the last release does).
+ * Closing: once the closing handshake is over (or the peer failed) and the
+ * output is written, on_close runs and the connection lingers (write side
+ * shut first, as RFC 6455 wants from a server); a connection that ends any
+ * other way runs on_close from fr__conn_close (fr__ws_srv_closing).
+ */
+
+FR__PRIV int fr__srv_ws_begin(fr_req *req, fr_ws *ws, const fr_header *extra, size_t nextra,
+                              fr_done_fn done, fr_done_fn *prev, void **prev_ud) {
+    fr_http_res_head h;
+    fr_header *all;
+    int rc = 0;
+    if (req->sink || !req->conn) return -1;
+    all = (fr_header *)fr_arena_alloc(&req->arena, (req->nrh + nextra) * sizeof *all);
+    if (!all) return -3;
+    if (req->nrh) memcpy(all, req->rh, req->nrh * sizeof *all);
+    memcpy(all + req->nrh, extra, nextra * sizeof *all);
+    memset(&h, 0, sizeof h);
+    h.status = 101;
+    h.minor_version = 1;
+    h.headers = all;
+    h.num_headers = req->nrh + nextra;
+    h.content_length = -1;
+    h.keep_alive = 1;
+    h.server = fr__srv_server(req->app);
+    pthread_mutex_lock(&req->smu);
+    if (req->streaming || req->ws || fr__atomic_load(&req->send_called)) {
+        rc = -1;
+    } else if (req->stream_failed) {
+        rc = -2;
+    } else {
+        req->sbuf.len = 0;
+        if (fr_http_write_head(&req->sbuf, &h) < 0) {
+            rc = -3;
+        } else {
+            req->squeued += req->sbuf.len;
+            req->streaming = 1;
+            req->stream_keepalive = 1;
+            req->ws = ws;
+            *prev = req->done;
+            *prev_ud = req->done_ud;
+            req->done = done;
+            req->done_ud = ws;
+        }
+    }
+    pthread_mutex_unlock(&req->smu);
+    if (rc) return rc;
+    if (fr__tls_req == req) req->inline_stream = 1; /* inside its handler: serviced on return */
+    else fr__req_notify(req, 0);
+    return 0;
+}
+
+FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const void *b, size_t blen,
+                              size_t limit) {
+    size_t n = alen + blen;
+    pthread_mutex_lock(&req->smu);
+    if (req->stream_failed || req->stream_ended) {
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    if (limit && req->squeued && req->squeued + n > limit) {
+        pthread_mutex_unlock(&req->smu);
+        return -2;
+    }
+    if (fr_buf_reserve(&req->sbuf, n) < 0) {
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    if (alen) memcpy(req->sbuf.buf + req->sbuf.len, a, alen);
+    if (blen) memcpy(req->sbuf.buf + req->sbuf.len + alen, b, blen);
+    req->sbuf.len += n;
+    req->squeued += n;
+    pthread_mutex_unlock(&req->smu);
+    if (fr__tls_req != req) fr__req_notify(req, 0); /* the loop's own callbacks: written on return */
+    return 0;
+}
+
+FR__PRIV size_t fr__srv_ws_queued(fr_req *req) {
+    size_t n;
+    pthread_mutex_lock(&req->smu);
+    n = req->squeued;
+    pthread_mutex_unlock(&req->smu);
+    return n;
+}
+
+FR__PRIV void fr__srv_ws_end(fr_req *req) {
+    fr__atomic_store(&req->send_called, 1);
+    pthread_mutex_lock(&req->smu);
+    req->stream_ended = 1;
+    pthread_mutex_unlock(&req->smu);
+    fr__req_notify(req, 1); /* the loop finishes it once its connection is closed */
+}
+
+/* fr__conn_close is closing a dispatched request's connection: no accept
+ * or send may start after this; an upgraded one gets its on_close. */
+static void fr__ws_srv_closing(fr_req *req) {
+    fr_ws *ws;
+    pthread_mutex_lock(&req->smu);
+    req->stream_failed = 1;
+    ws = req->ws;
+    pthread_mutex_unlock(&req->smu);
+    if (ws) fr__ws_gone(ws);
+}
+
+/* The loop services a request that fr_ws_accept took. */
+static void fr__ws_srv_service(fr__conn *c, fr_req *req) {
+    fr_req *prev = fr__tls_req;
+    fr_ws *ws = req->ws;
+    if (c->state != FR__C_PENDING) return; /* FR__C_WS: the drive follows; LINGER: over */
+    c->state = FR__C_WS;
+    fr__timer_clear(c);
+    fr__tls_req = req;
+    fr__ws_opened(ws);
+    if (c->in.len > c->next_off) /* frames sent right behind the handshake */
+        fr__ws_input(ws, c->in.buf + c->next_off, c->in.len - c->next_off);
+    c->in.len = c->next_off;
+    if (c->loop->stopping) fr__ws_going_away(ws);
+    fr__tls_req = prev;
+}
+
+/* Write what is queued, read and feed input, close when over. */
+static void fr__ws_srv_drive(fr__conn *c) {
+    fr_req *req = c->req, *prev = fr__tls_req;
+    fr_ws *ws = req->ws;
+    char buf[FR__WS_READ];
+    for (;;) {
+        size_t queued, k;
+        ssize_t n;
+        int drained;
+        fr__stream_pull(c, req);
+        if (c->out.len > c->out_off && fr__conn_write(c) < 0) return; /* closed */
+        queued = fr__srv_ws_queued(req);
+        fr__tls_req = req;
+        drained = fr__ws_drained(ws, queued);
+        fr__tls_req = prev;
+        if (drained) continue; /* on_drain ran: write what it queued */
+        if (fr__ws_finished(ws)) {
+            if (queued) {
+                if (c->writable) continue; /* on_drain queued more */
+                break;
+            }
+            fr__ws_gone(ws); /* on_close */
+            fr__conn_linger(c);
+            return;
+        }
+        if (!c->readable || fr__ws_paused(ws, queued)) break;
+        k = fr__ws_held(ws, buf);
+        n = read(c->fd, buf + k, sizeof buf - k);
+        if (n > 0) {
+            if ((size_t)n < sizeof buf - k) c->readable = 0;
+            fr__tls_req = req;
+            fr__ws_input(ws, buf, k + (size_t)n);
+            fr__tls_req = prev;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->readable = 0;
+            break;
+        }
+        fr__conn_close(c); /* EOF or error: on_close (1006 unless the handshake was over) */
+        return;
+    }
+    if (c->tkind < 0) fr__timer_set(c, FR__T_WS);
+}
+
+static void fr__ws_srv_timer(fr__conn *c) {
+    fr_req *prev = fr__tls_req;
+    int r;
+    if (c->state != FR__C_WS) return;
+    fr__tls_req = c->req;
+    r = fr__ws_tick(c->req->ws, c->loop->now);
+    fr__tls_req = prev;
+    if (r == 2) {
+        fr__conn_close(c); /* the peer never answered our close frame */
+        return;
+    }
+    if (r) fr__ws_srv_drive(c); /* writes the ping / close; re-arms the timer */
+    else fr__timer_set(c, FR__T_WS);
+}
+
+static void fr__ws_srv_stop(fr__conn *c) {
+    fr_req *prev = fr__tls_req;
+    fr__tls_req = c->req;
+    fr__ws_going_away(c->req->ws);
+    fr__tls_req = prev;
+    fr__ws_srv_drive(c);
 }

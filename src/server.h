@@ -16,7 +16,9 @@
  *    the engine sends the head with the GET body's content-length and no
  *    body bytes. 1xx/204/304 responses carry neither body nor length.
  *  - Graceful stop (fr_stop, SIGINT/SIGTERM): stop accepting, close idle
- *    connections, let in-flight requests (pending ones included) finish
+ *    keep-alive connections (a FIN: nothing unread), let in-flight
+ *    requests (pending ones, a partly received head, a next request already
+ *    in the kernel, the first request of a just accepted connection) finish
  *    with "connection: close" for up to drain_timeout_ms. Requests still
  *    pending after that are abandoned (their connection closed); a later
  *    fr_res_send on them still finishes them (on_done ok = 0, on the
@@ -36,10 +38,18 @@
 typedef struct fr_app fr_app;
 typedef struct fr_req fr_req; /* one request and its response; owned by the engine */
 
-/* A handler answers inline (build the response with fr_res_* and return
- * FR_DONE; fr_res_json/fr_res_text do both) or returns FR_PENDING and later
- * calls fr_res_send() from ANY thread. Until the response is sent the handler
- * (or whoever it handed the request to) owns `req` exclusively. */
+/* A handler answers in one of two ways:
+ *  - inline: build the response with fr_res_status/_header/_body and return
+ *    FR_DONE; the engine sends it (calling fr_res_send first is allowed, not
+ *    needed; fr_res_json/fr_res_text set, send and return FR_DONE);
+ *  - deferred: return FR_PENDING; exactly one fr_res_send (or
+ *    fr_res_stream_end) then finishes the response, from ANY thread. The
+ *    request may be handed to another thread (a queue, a worker pool)
+ *    before the handler returns, and that thread may answer before the
+ *    handler has returned; the handler must not touch `req` after handing
+ *    it over.
+ * Until the response is sent the handler (or whoever it handed the request
+ * to) owns `req` exclusively. */
 typedef int (*fr_handler)(fr_req *req, void *userdata);
 enum { FR_DONE = 0, FR_PENDING = 1 };
 
@@ -77,6 +87,15 @@ typedef struct fr_config {
     int backlog;              /* 0 = 1024 */
     fr_access_fn access_log;  /* NULL = none */
     void *access_log_ud;
+    /* Behind a proxy (both copied by fr_app_new). forwarded_allow_ips: NULL =
+     * X-Forwarded-* ignored; else the peers trusted to set them, as
+     * fr_http_forwarded reads the list ("127.0.0.1" is uvicorn's default,
+     * "*" = any): fr_req_client_addr/port and fr_req_scheme then report what
+     * the proxy says. root_path: the path prefix the proxy strips (ASGI
+     * root_path); NULL/"" = none. fr_req_root_path returns it and
+     * redirect_slashes locations start with it. */
+    const char *forwarded_allow_ips;
+    const char *root_path;
 } fr_config;
 
 FR_API fr_app *fr_app_new(const fr_config *cfg); /* NULL cfg = defaults; NULL on OOM */
@@ -93,20 +112,47 @@ FR_API int fr_route(fr_app *app, const char *method, const char *pattern, fr_han
  * fr_req_match_status() and answer, or return fr_res_default(req) to get the
  * engine's FastAPI-style answer. NULL = default. */
 FR_API void fr_app_set_fallback(fr_app *app, fr_handler h, void *userdata);
+/* The router's decision for method + path (percent-DECODED) without a
+ * request: fills *m as a request's match would be, and for FOUND sets *h and
+ * *userdata to what fr_route registered (else NULL). Hosts use it to decide
+ * before dispatching (the Python face sends paths under an ASGI mount, a
+ * "*" route on "/prefix/{path:path}", to the mounted app). Returns m->status,
+ * or -1 when app or m is NULL. Only reads: safe while serving, not
+ * concurrently with fr_route. h and userdata may be NULL. */
+FR_API int fr_app_match(const fr_app *app, fr_str method, fr_str path, fr_match *m, fr_handler *h,
+                        void **userdata);
 FR_API const char *fr_app_last_error(const fr_app *app);
 
 /* Bind + listen. Returns the bound port (useful with port 0) or -1. May be
  * called several times for several addresses. host NULL = "127.0.0.1". */
 FR_API int fr_listen(fr_app *app, const char *host, int port);
+/* Serve on a socket that is already bound and listening (one a supervisor
+ * process opened before forking its workers: they all accept from its one
+ * queue, so a worker that stops or dies loses no queued connection). The
+ * engine makes it non-blocking (shared with every process holding it) and
+ * closes this process's fd with the app. Returns the bound port (0 for a
+ * non-IP socket) or -1 (not a listening stream socket; fd left open). */
+FR_API int fr_listen_fd(fr_app *app, int fd);
 
 /* Run the app with cfg.threads loop threads until fr_stop() (or SIGINT/
  * SIGTERM unless no_signals); then drains in-flight requests and returns 0. */
 FR_API int fr_serve(fr_app *app);
 /* Single-threaded alternative for a host's own main loop: handle whatever is
  * ready, waiting at most timeout_ms (0 = don't wait). Returns the number of
- * events handled, or -1 after fr_stop()/on error. Never mix with fr_serve. */
+ * events handled (>= 0), or -1 once stopped and drained, or on error. The
+ * calling thread becomes the loop thread: handlers, on_done and the access
+ * log run inside fr_poll. Never mix with fr_serve.
+ * Stopping: after fr_stop() keep calling fr_poll until it returns -1. The
+ * calls in between drain (see "Graceful stop" at the top: in-flight
+ * requests, FR_PENDING ones included, still get their response, for up to
+ * drain_timeout_ms). Every later call returns -1 at once; the listening
+ * sockets stay open until fr_app_free.
+ * fr_poll installs no signal handler (SIGINT/SIGTERM/SIGPIPE are the
+ * host's; only fr_serve handles SIGINT/SIGTERM, see no_signals). */
 FR_API int fr_poll(fr_app *app, int timeout_ms);
-/* Ask a serving app to stop. Thread-safe and async-signal-safe. */
+/* Ask a serving (fr_serve) or polled (fr_poll) app to stop and drain.
+ * Thread-safe and async-signal-safe (a host's own signal handler may call
+ * it). NULL is ignored. */
 FR_API void fr_stop(fr_app *app);
 
 /* ---- request (valid until the response is finished) ---- */
@@ -137,8 +183,11 @@ FR_API int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value);
 FR_API fr_str fr_req_route_pattern(const fr_req *req); /* "" when unmatched */
 FR_API int fr_req_match_status(const fr_req *req);      /* enum fr_match_status */
 FR_API fr_str fr_req_match_allow(const fr_req *req);    /* 405: Allow value */
+/* The client: the socket's peer, or behind a trusted proxy the one its
+ * X-Forwarded-For names (cfg.forwarded_allow_ips; port 0 when it gives none) */
 FR_API fr_str fr_req_client_addr(const fr_req *req);    /* "127.0.0.1" */
 FR_API int fr_req_client_port(const fr_req *req);
+FR_API fr_str fr_req_root_path(const fr_req *req); /* cfg.root_path; "" for fr_dispatch */
 FR_API fr_app *fr_req_app(const fr_req *req);
 FR_API fr_arena *fr_req_arena(fr_req *req); /* freed with the request */
 FR_API void fr_req_set_userdata(fr_req *req, void *ud);
@@ -302,5 +351,6 @@ FR_API int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sin
  * sink's userdata (the Python face finds its ASGI channel this way). */
 FR_API const fr_sink *fr_req_sink(const fr_req *req);
 
-/* "http" for socket requests; the descriptor's scheme for dispatched ones. */
+/* "http" for socket requests (behind a trusted proxy: its X-Forwarded-Proto,
+ * see cfg.forwarded_allow_ips); the descriptor's scheme for dispatched ones. */
 FR_API fr_str fr_req_scheme(const fr_req *req);

@@ -9,6 +9,8 @@ http.client and httpx.
   todo   in-memory REST API; its limits/timeouts come from FR_* env vars, and
          GET /slow?ms=N answers from another thread (a deferred response)
   poll   served from a host main loop with fr_poll()
+  chat   WebSockets (echo, chat room, game-state broadcast): built here, tested
+         in tests/test_ws_live.py
 
 The test_sanitized_* tests replay most scenarios against ASan+UBSan builds
 (any report, leak or non-zero exit fails them). FR_LIVE_SANITIZE=1 runs the
@@ -64,7 +66,8 @@ def _build(name):
 
 @pytest.fixture(scope="session")
 def binaries():
-    return {name: _build(name) for name in ("hello", "todo", "poll")}
+    # chat (WebSockets) is built here too; its live suite is tests/test_ws_live.py
+    return {name: _build(name) for name in ("hello", "todo", "poll", "chat")}
 
 
 class Server:

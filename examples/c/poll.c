@@ -104,7 +104,7 @@ static int send_jw(fr_req *req, int status, fr_jw *jw, fr_buf *b) {
 }
 
 static int h_state(fr_req *req, void *ud) {
-    world *w = ud;
+    world *w = (world *)ud;
     fr_buf b = {NULL, 0, 0};
     fr_jw jw;
 
@@ -216,7 +216,7 @@ static int unprocessable(fr_req *req, const char *type, int loc_cmd, const char 
 }
 
 static int h_command(fr_req *req, void *ud) {
-    world *w = ud;
+    world *w = (world *)ud;
     fr_str body = fr_req_body(req);
     fr_err err = {0, NULL, 0};
     fr_json_val *root, *cmd;

@@ -75,7 +75,7 @@ static todo *store_find(store *s, int64_t id) {
 }
 
 static char *dup_mem(const char *p, size_t n) {
-    char *c = malloc(n + 1);
+    char *c = (char *)malloc(n + 1);
     if (!c) return NULL;
     if (n) memcpy(c, p, n);
     c[n] = '\0';
@@ -336,7 +336,7 @@ static int parse_body(fr_req *req, todo_in *in, int partial) {
 /* ---- handlers ---- */
 
 static int h_list(fr_req *req, void *ud) {
-    store *s = ud;
+    store *s = (store *)ud;
     fr_str v, q = {NULL, 0};
     int want_done = -1, d;
     fr_jw w;
@@ -372,7 +372,7 @@ static int h_list(fr_req *req, void *ud) {
 }
 
 static int h_create(fr_req *req, void *ud) {
-    store *s = ud;
+    store *s = (store *)ud;
     todo_in in;
     todo t;
     fr_jw w;
@@ -387,7 +387,7 @@ static int h_create(fr_req *req, void *ud) {
     pthread_mutex_lock(&s->mu);
     if (s->len == s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 16;
-        todo *n = s->len >= MAX_TODOS ? NULL : realloc(s->items, ncap * sizeof *n);
+        todo *n = s->len >= MAX_TODOS ? NULL : (todo *)realloc(s->items, ncap * sizeof *n);
         if (!n) {
             pthread_mutex_unlock(&s->mu);
             free(t.title);
@@ -405,7 +405,7 @@ static int h_create(fr_req *req, void *ud) {
 }
 
 static int h_get(fr_req *req, void *ud) {
-    store *s = ud;
+    store *s = (store *)ud;
     int64_t id = fr_req_param_int(req, "id");
     fr_jw w;
     fr_buf b = {NULL, 0, 0};
@@ -455,11 +455,11 @@ static int update(fr_req *req, store *s, int partial) {
     return send_jw(req, 200, &w, &b);
 }
 
-static int h_put(fr_req *req, void *ud) { return update(req, ud, 0); }
-static int h_patch(fr_req *req, void *ud) { return update(req, ud, 1); }
+static int h_put(fr_req *req, void *ud) { return update(req, (store *)ud, 0); }
+static int h_patch(fr_req *req, void *ud) { return update(req, (store *)ud, 1); }
 
 static int h_delete(fr_req *req, void *ud) {
-    store *s = ud;
+    store *s = (store *)ud;
     int64_t id = fr_req_param_int(req, "id");
     todo *t;
 
@@ -487,7 +487,7 @@ typedef struct slow_job {
 } slow_job;
 
 static void *slow_thread(void *arg) {
-    slow_job *job = arg;
+    slow_job *job = (slow_job *)arg;
     struct timespec ts;
     char body[64];
     int n;
@@ -507,7 +507,7 @@ static void *slow_thread(void *arg) {
 }
 
 static int h_slow(fr_req *req, void *ud) {
-    store *s = ud;
+    store *s = (store *)ud;
     fr_str v;
     int64_t ms = 100;
     slow_job *job;
@@ -524,7 +524,7 @@ static int h_slow(fr_req *req, void *ud) {
     pthread_mutex_unlock(&s->mu);
     if (busy) return SEND_LIT(req, 503, "{\"detail\":\"Too many slow requests\"}");
 
-    job = malloc(sizeof *job);
+    job = (slow_job *)malloc(sizeof *job);
     if (job) {
         job->req = req;
         job->s = s;
@@ -555,7 +555,7 @@ typedef struct export_job {
 } export_job;
 
 static void *export_thread(void *arg) {
-    export_job *job = arg;
+    export_job *job = (export_job *)arg;
     store *s = job->s;
     fr_buf snap = {NULL, 0, 0}, line = {NULL, 0, 0};
     char pad[1001];
@@ -581,7 +581,7 @@ static void *export_thread(void *arg) {
     if (fr_res_stream_begin(job->req) == 0) {
         /* one chunk per line: the client sees them as they are produced */
         while (ok && off < snap.len) {
-            const char *nl = memchr(snap.buf + off, '\n', snap.len - off);
+            const char *nl = (const char *)memchr(snap.buf + off, '\n', snap.len - off);
             size_t len = (size_t)(nl - (snap.buf + off)) + 1;
             ok = fr_res_stream_write(job->req, snap.buf + off, len) == 0;
             off += len;
@@ -608,7 +608,7 @@ static void *export_thread(void *arg) {
 }
 
 static int h_export(fr_req *req, void *ud) {
-    store *s = ud;
+    store *s = (store *)ud;
     fr_str v;
     int64_t filler = 0;
     export_job *job;
@@ -624,7 +624,7 @@ static int h_export(fr_req *req, void *ud) {
     if (!busy) s->streams_in_flight++;
     pthread_mutex_unlock(&s->mu);
     if (busy) return SEND_LIT(req, 503, "{\"detail\":\"Too many exports\"}");
-    job = malloc(sizeof *job);
+    job = (export_job *)malloc(sizeof *job);
     if (job) {
         job->req = req;
         job->s = s;
@@ -647,7 +647,7 @@ static int h_export(fr_req *req, void *ud) {
 }
 
 static int h_stats(fr_req *req, void *ud) {
-    store *s = ud;
+    store *s = (store *)ud;
     char body[128];
     int n;
     pthread_mutex_lock(&s->mu);

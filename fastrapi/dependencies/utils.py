@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 from .. import params
 from .._compat import ModelField, RequiredParam, Undefined, copy_field_info, lenient_issubclass
 from starlette.background import BackgroundTasks as StarletteBackgroundTasks
+from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
@@ -547,6 +548,58 @@ def _plain_param(name: str, source: int, key: Any = None, default: Any = None) -
                default=default, default_mode=DEFAULT_VALUE, adapter=None, loc=(), is_list=0)
 
 
+def _is_bytes(ann: Any) -> bool:
+    """FastAPI's is_bytes_or_nonable_bytes_annotation."""
+    if lenient_issubclass(ann, bytes):
+        return True
+    return get_origin(ann) in (Union, UnionType) and any(lenient_issubclass(a, bytes)
+                                                         for a in get_args(ann))
+
+
+def _is_bytes_sequence(ann: Any) -> bool:
+    """FastAPI's is_bytes_sequence_annotation."""
+    if get_origin(ann) in (Union, UnionType):
+        return any(_is_bytes_sequence(a) for a in get_args(ann))
+    return field_annotation_is_sequence(ann) and all(_is_bytes(a) for a in get_args(ann))
+
+
+def _reads_file_bytes(field: ModelField) -> bool:
+    """A File() parameter typed bytes / list[bytes]: FastAPI reads the
+    uploaded files into bytes before validating."""
+    ann = field.field_info.annotation
+    if get_origin(ann) is Annotated:
+        ann = get_args(ann)[0]
+    return isinstance(field.field_info, params.File) and (_is_bytes(ann) or _is_bytes_sequence(ann))
+
+
+def _read_upload(value: Any) -> Any:
+    # FastAPI's _read_file_bytes: read from the current position, then put it back
+    if not isinstance(value, StarletteUploadFile):
+        return value
+    pos = value.file.tell()
+    try:
+        return value.file.read()
+    finally:
+        value.file.seek(pos)
+
+
+class _FileBytesAdapter:
+    """The plan's adapter for a bytes File(): files become their bytes, then
+    the field's own TypeAdapter validates (its errors are FastAPI's)."""
+
+    __slots__ = ("adapter",)
+
+    def __init__(self, adapter: Any) -> None:
+        self.adapter = adapter
+
+    def validate_python(self, value: Any, **kw: Any) -> Any:
+        if isinstance(value, list):
+            value = [_read_upload(v) for v in value]
+        else:
+            value = _read_upload(value)
+        return self.adapter.validate_python(value, **kw)
+
+
 def _field_param(name: str, source: int, key: Any, field: ModelField, loc: Tuple,
                  is_list: bool = False) -> Any:
     conv, adapter = _conv_for(field)
@@ -558,6 +611,10 @@ def _field_param(name: str, source: int, key: Any, field: ModelField, loc: Tuple
             adapter = None
     if is_list:
         conv, adapter = CONV_ANY, field._type_adapter
+    if source == SRC_FORM_FIELD and adapter is None and conv == CONV_STR:
+        adapter = field._type_adapter  # a str is taken as is; an UploadFile gets pydantic's error
+    if source == SRC_FORM_FIELD and adapter is not None and _reads_file_bytes(field):
+        conv, adapter = CONV_ANY, _FileBytesAdapter(adapter)
     required = field.field_info.is_required()
     default, mode = (None, DEFAULT_VALUE) if required else _default(field)
     return _mk(PlanParam, kwname=name, source=source, key=key, conv=conv, required=int(required),

@@ -327,17 +327,49 @@ def test_workers_2_serve(tmp_path, servers):
         assert _wait_gone(k), f"worker {k} left behind"
 
 
-def test_root_path_and_proxy_options_are_passed_or_reported(tmp_path, servers):
-    _write(tmp_path, {"main.py": APP})
+def test_root_path_and_proxy_options_are_served(tmp_path, servers):
+    _write(tmp_path, {"main.py": APP + """
+from fastrapi import Request
+
+@app.get("/who")
+def who(request: Request):
+    return [request.client.host, request.url.scheme, request.scope["root_path"],
+            str(request.url), str(request.url_for("who"))]
+"""})
     port = free_port()
     s = _start(servers, ["run", "--host", "127.0.0.1", "--port", str(port), "--root-path", "/api",
                          "--proxy-headers", "--forwarded-allow-ips", "*"], tmp_path, port)
     spec = s.get("/openapi.json").json()
     assert spec.get("servers") == [{"url": "/api"}]
+    r = httpx.get(f"http://127.0.0.1:{port}/who", timeout=10,
+                  headers={"x-forwarded-for": "203.0.113.4", "x-forwarded-proto": "https",
+                           "host": "example.com"})
+    assert r.json() == ["203.0.113.4", "https", "/api", "https://example.com/api/who",
+                        "https://example.com/api/who"]
     assert s.stop() == 0
     warnings = [l for l in s.text().splitlines() if l.startswith("WARNING:")]
-    assert len(warnings) == 1, warnings
-    assert "--proxy-headers" in warnings[0] and "--forwarded-allow-ips" in warnings[0]
+    assert warnings == []
+
+
+def test_proxy_headers_off_and_default_allow_list(tmp_path, servers):
+    _write(tmp_path, {"main.py": APP + """
+from fastrapi import Request
+
+@app.get("/who")
+def who(request: Request):
+    return [request.client.host, request.url.scheme]
+"""})
+    hdrs = {"x-forwarded-for": "203.0.113.4", "x-forwarded-proto": "https"}
+    port = free_port()
+    s = _start(servers, ["run", "--host", "127.0.0.1", "--port", str(port), "--no-proxy-headers"],
+               tmp_path, port)
+    assert httpx.get(f"http://127.0.0.1:{port}/who", headers=hdrs).json() == ["127.0.0.1", "http"]
+    assert s.stop() == 0
+    port = free_port()  # default: 127.0.0.1 is trusted (uvicorn's default)
+    s = _start(servers, ["run", "--host", "127.0.0.1", "--port", str(port)], tmp_path, port)
+    assert httpx.get(f"http://127.0.0.1:{port}/who", headers=hdrs).json() == ["203.0.113.4",
+                                                                              "https"]
+    assert s.stop() == 0
 
 
 # ---- discovery errors
