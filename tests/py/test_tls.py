@@ -1,0 +1,329 @@
+"""HTTPS on the native server (FR_ENABLE_OPENSSL in the extension):
+app.serve(ssl_certfile=, ssl_keyfile=) and `fastrapi run --ssl-certfile
+--ssl-keyfile`, driven by curl, httpx, Python's ssl module and the
+`websockets` client: handshake + ALPN http/1.1, keep-alive, large, file
+and streamed bodies, request.url.scheme, a WebSocket over TLS, plain HTTP on
+the TLS port, garbage handshakes, certificate reload on SIGHUP, bad files.
+Certificates are made with the openssl CLI. Servers bind 127.0.0.1."""
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import time
+
+import httpx
+import pytest
+
+from helpers import ROOT, free_port, raw_request, wait_port
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None or shutil.which("curl") is None,
+                                reason="needs the openssl and curl commands (run-tests installs them)")
+
+APP = '''
+import os
+from fastrapi import FastAPI, Request, WebSocket
+from fastrapi.responses import FileResponse, StreamingResponse
+
+app = FastAPI()
+BIG = bytes(range(256)) * (2 * 1024 * 1024 // 256)
+
+@app.get("/")
+def root(request: Request):
+    return {"scheme": request.url.scheme, "client": request.client.host}
+
+@app.post("/echo")
+async def echo(request: Request):
+    return {"n": len(await request.body())}
+
+@app.get("/big")
+def big():
+    from fastrapi import Response
+    return Response(BIG, media_type="application/octet-stream")
+
+@app.get("/file")
+def file():
+    return FileResponse(os.environ["TLS_FILE"])
+
+@app.get("/stream")
+def stream():
+    return StreamingResponse((b"x" * 10000 for _ in range(50)), media_type="text/plain")
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket):
+    await websocket.accept()
+    async for text in websocket.iter_text():
+        await websocket.send_text(websocket.url.scheme + ":" + text)
+'''
+
+
+def _openssl_cert(d, name):
+    crt, key = os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "2", "-subj", "/CN=" + name,
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return crt, key
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("tls"))
+    a = _openssl_cert(d, "a")
+    b = _openssl_cert(d, "b")
+    data = os.path.join(d, "file.bin")
+    with open(data, "wb") as f:
+        f.write(bytes((i * 7) % 251 for i in range(1 << 20)))
+    return {"dir": d, "a": a, "b": b, "file": data}
+
+
+def _env(certs):
+    e = dict(os.environ)
+    e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
+    e["TLS_FILE"] = certs["file"]
+    return e
+
+
+class Server:
+    def __init__(self, args, cwd, env, port):
+        self.log = open(os.path.join(cwd, "server.log"), "w+")
+        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.port = port
+        try:
+            wait_port(port, proc=self.proc)
+        except Exception:
+            text = self.text()
+            self.stop()
+            raise RuntimeError("server failed:\n" + text)
+
+    def text(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.log.close()
+
+
+def _copy_pair(src, dst_dir):
+    crt, key = os.path.join(dst_dir, "cert.pem"), os.path.join(dst_dir, "key.pem")
+    for s, d in ((src[0], crt), (src[1], key)):
+        shutil.copyfile(s, d + ".tmp")
+        os.replace(d + ".tmp", d)
+    return crt, key
+
+
+@pytest.fixture
+def served(tmp_path, certs):
+    """app.serve(ssl_certfile=, ssl_keyfile=) in a subprocess (a copy of cert a)."""
+    (tmp_path / "main.py").write_text(APP)
+    crt, key = _copy_pair(certs["a"], str(tmp_path))
+    port = free_port()
+    code = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(tmp_path)!r})
+        from main import app
+        app.serve(port={port}, ssl_certfile={crt!r}, ssl_keyfile={key!r}, access_log=False)
+    """)
+    srv = Server([sys.executable, "-c", code], str(tmp_path), _env(certs), port)
+    srv.cert, srv.key, srv.dir = crt, key, str(tmp_path)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def cli_served(tmp_path, certs):
+    """`fastrapi run main.py --ssl-certfile --ssl-keyfile`."""
+    (tmp_path / "main.py").write_text(APP)
+    port = free_port()
+    args = [sys.executable, "-m", "fastrapi", "run", "main.py", "--host", "127.0.0.1", "--port",
+            str(port), "--ssl-certfile", certs["a"][0], "--ssl-keyfile", certs["a"][1]]
+    srv = Server(args, str(tmp_path), _env(certs), port)
+    yield srv
+    srv.stop()
+
+
+def _ctx(cafile):
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    return ctx
+
+
+def _peer_cn(port, cafile):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with _ctx(cafile).wrap_socket(raw, server_hostname="localhost") as s:
+            subject = dict(x[0] for x in s.getpeercert()["subject"])
+            return subject["commonName"], s.selected_alpn_protocol()
+
+
+def test_serve_https_httpx(served, certs):
+    cn, alpn = _peer_cn(served.port, certs["a"][0])
+    assert (cn, alpn) == ("a", "http/1.1")
+    with httpx.Client(base_url=f"https://localhost:{served.port}", verify=ssl.create_default_context(cafile=certs["a"][0]),
+                      timeout=30) as c:
+        r = c.get("/")
+        assert r.status_code == 200
+        assert r.json() == {"scheme": "https", "client": "127.0.0.1"}
+        for _ in range(3):  # keep-alive on the same connection
+            assert c.post("/echo", content=b"z" * 300000).json() == {"n": 300000}
+        r = c.get("/big")
+        assert r.status_code == 200 and r.content == bytes(range(256)) * (2 * 1024 * 1024 // 256)
+        r = c.get("/file")  # FileResponse: read + SSL_write instead of sendfile
+        assert r.status_code == 200
+        with open(certs["file"], "rb") as f:
+            assert r.content == f.read()
+        r = c.get("/stream")
+        assert r.status_code == 200 and r.content == b"x" * 500000
+
+
+def test_cli_ssl_options_curl(cli_served, certs):
+    url = f"https://localhost:{cli_served.port}/"
+    r = subprocess.run(["curl", "-sS", "-v", "--http2", "--cacert", certs["a"][0],
+                        "-w", "\\n%{http_version}", url, url],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    body = r.stdout.split("\n")
+    assert body[0].startswith('{"scheme":"https"') and body[-1] == "1.1"
+    assert "http/1.1" in r.stderr and "ALPN" in r.stderr  # h2 offered, http/1.1 chosen
+    assert "Re-using existing connection" in r.stderr  # keep-alive over TLS
+    assert "https://127.0.0.1:%d" % cli_served.port in cli_served.text()
+    # curl without the CA refuses the self-signed certificate
+    r = subprocess.run(["curl", "-sS", url], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+
+
+def test_plain_http_on_tls_port(served, certs):
+    out = raw_request(served.port, b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 ")
+    assert b"connection: close" in out
+    r = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{served.port}/"],
+                       capture_output=True, text=True, timeout=60)
+    assert '"Bad Request"' in r.stdout
+    # still serving TLS
+    assert httpx.get(f"https://localhost:{served.port}/", verify=ssl.create_default_context(cafile=certs["a"][0])).status_code == 200
+
+
+def test_bad_handshakes_are_closed(served, certs):
+    for junk in (b"\x16\x03\x01\x00\x10garbage-garbage!\x16\x03\x01\x00\x05xxxxx",
+                 bytes(range(1, 64))):
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as s:
+            s.sendall(junk)
+            got = b""
+            try:
+                while True:
+                    b = s.recv(4096)
+                    if not b:
+                        break
+                    got += b
+            except ConnectionResetError:
+                pass
+            assert not got.startswith(b"HTTP/")  # no plain answer to a TLS-looking client
+    # a client that distrusts the certificate aborts; the server goes on
+    with pytest.raises(ssl.SSLError):
+        _peer_cn(served.port, certs["b"][0])
+    assert httpx.get(f"https://localhost:{served.port}/", verify=ssl.create_default_context(cafile=certs["a"][0])).status_code == 200
+
+
+def test_sighup_reloads_certificate(served, certs):
+    assert _peer_cn(served.port, certs["a"][0])[0] == "a"
+    old = httpx.Client(base_url=f"https://localhost:{served.port}", verify=ssl.create_default_context(cafile=certs["a"][0]))
+    assert old.get("/").status_code == 200
+    _copy_pair(certs["b"], served.dir)
+    served.proc.send_signal(signal.SIGHUP)
+    cn = None
+    for _ in range(200):  # bounded: the reload runs on a thread of the server
+        try:
+            cn = _peer_cn(served.port, certs["b"][0])[0]
+            break
+        except ssl.SSLError:  # still the old certificate
+            time.sleep(0.05)
+    assert cn == "b"
+    assert old.get("/").status_code == 200  # open connections keep theirs
+    old.close()
+    # a broken file: the reload fails, the server keeps certificate b and says why
+    with open(served.cert, "w") as f:
+        f.write("broken\n")
+    served.proc.send_signal(signal.SIGHUP)
+    for _ in range(200):
+        if "reload failed" in served.text():
+            break
+        time.sleep(0.05)
+    assert "reload failed" in served.text()
+    assert _peer_cn(served.port, certs["b"][0])[0] == "b"
+    assert served.proc.poll() is None
+
+
+def test_websocket_over_tls(served, certs):
+    from websockets.asyncio.client import connect
+
+    async def go():
+        async with connect(f"wss://localhost:{served.port}/ws",
+                           ssl=ssl.create_default_context(cafile=certs["a"][0])) as ws:
+            out = []
+            for t in ("hello", "x" * 100000):
+                await ws.send(t)
+                out.append(await asyncio.wait_for(ws.recv(), 30))
+            return out
+
+    out = asyncio.run(go())
+    assert out[0] == "wss:hello"
+    assert out[1] == "wss:" + "x" * 100000
+
+
+def test_serve_bad_ssl_arguments(tmp_path, certs):
+    from fastrapi import FastAPI
+    app = FastAPI()
+    with pytest.raises(OSError, match="nope.pem"):
+        app.serve(port=0, ssl_certfile=str(tmp_path / "nope.pem"), ssl_keyfile=certs["a"][1])
+    with pytest.raises(OSError, match="does not match"):
+        app.serve(port=0, ssl_certfile=certs["a"][0], ssl_keyfile=certs["b"][1])
+    with pytest.raises(ValueError, match="ssl_keyfile needs ssl_certfile"):
+        app.serve(port=0, ssl_keyfile=certs["a"][1])
+
+
+def test_certfile_holding_the_key(tmp_path, certs):
+    both = tmp_path / "both.pem"
+    with open(certs["a"][0], "rb") as c, open(certs["a"][1], "rb") as k:
+        both.write_bytes(c.read() + k.read())
+    (tmp_path / "main.py").write_text(APP)
+    port = free_port()
+    args = [sys.executable, "-m", "fastrapi", "run", "main.py", "--host", "127.0.0.1", "--port",
+            str(port), "--ssl-certfile", str(both)]
+    srv = Server(args, str(tmp_path), _env(certs), port)
+    try:
+        assert _peer_cn(port, certs["a"][0])[0] == "a"
+    finally:
+        srv.stop()
+    r = subprocess.run([sys.executable, "-m", "fastrapi", "run", "main.py", "--port", str(port),
+                        "--ssl-keyfile", certs["a"][1]], cwd=str(tmp_path), env=_env(certs),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "--ssl-keyfile needs --ssl-certfile" in r.stderr + r.stdout
+
+
+def test_cli_workers_tls(tmp_path, certs):
+    """--workers 2: each worker serves TLS on the shared socket (fr_listen_fd_tls)."""
+    (tmp_path / "main.py").write_text(APP)
+    port = free_port()
+    args = [sys.executable, "-m", "fastrapi", "run", "main.py", "--host", "127.0.0.1", "--port",
+            str(port), "--workers", "2", "--ssl-certfile", certs["a"][0], "--ssl-keyfile",
+            certs["a"][1]]
+    srv = Server(args, str(tmp_path), _env(certs), port)
+    try:
+        ctx = ssl.create_default_context(cafile=certs["a"][0])
+        for _ in range(4):
+            r = httpx.get(f"https://localhost:{port}/", verify=ctx, timeout=30)
+            assert r.json()["scheme"] == "https"
+    finally:
+        srv.stop()
