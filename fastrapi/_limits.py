@@ -1,0 +1,77 @@
+"""FastAPI 0.165's ``max_body_size=`` and ``form_limits=`` (app, routers,
+include_router, path operations): validation and precedence as FastAPI's
+(fastapi/_body_limit.py, fastapi/_form_limits.py). The engine applies them
+per route: the body limit by fr_route_opts.max_body (src/server.c), the form
+limits by the multipart/urlencoded decoders (src/multipart.c)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple
+
+from pydantic import ConfigDict, NonNegativeInt, TypeAdapter, with_config
+from typing_extensions import TypedDict
+
+# Starlette's Request.form() defaults
+_DEFAULTS = {"max_files": 1000, "max_fields": 1000, "max_part_size": 1024 * 1024}
+
+
+@with_config(ConfigDict(strict=True, extra="forbid"))
+class _FormLimits(TypedDict, total=False):
+    """Limits for automatic parsing of ``Form``, ``File`` and ``UploadFile``
+    parameters."""
+
+    max_fields: NonNegativeInt
+    max_files: NonNegativeInt
+    max_part_size: NonNegativeInt
+
+
+_adapter: Optional[TypeAdapter] = None
+
+
+def validate_form_limits(limits: Optional[Dict[str, Any]]) -> Dict[str, int]:
+    global _adapter
+    if limits is None:
+        return {}
+    if _adapter is None:
+        _adapter = TypeAdapter(_FormLimits)
+    return _adapter.validate_python(limits)
+
+
+def validate_max_body_size(max_body_size: Any) -> None:
+    if max_body_size is None:
+        return
+    if isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 0:
+        raise ValueError("max_body_size must be a non-negative integer or None")
+
+
+def get_body_size_limit(*limits: Optional[int]) -> Optional[int]:
+    for limit in limits:
+        if limit is not None:
+            return limit
+    return None
+
+
+def engine_form_limits(limits: Optional[Dict[str, int]]) -> Optional[Tuple[int, int, int]]:
+    """(max_files, max_fields, max_part_size) for the glue, None = defaults."""
+    if not limits:
+        return None
+    d = {**_DEFAULTS, **limits}
+    return (d["max_files"], d["max_fields"], d["max_part_size"])
+
+
+def body_unread(route: Any) -> bool:
+    """True when nothing in the route can read the request body: no body
+    parameter and no Request anywhere in its dependency tree (FastAPI's limit
+    acts as the body is read, so an unread chunked body is never refused)."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or getattr(route, "body_field", None) is not None:
+        return False
+    todo, seen = [dependant], set()
+    while todo:
+        dep = todo.pop()
+        if id(dep) in seen:
+            continue
+        seen.add(id(dep))
+        if dep.request_param_name or dep.body_params:
+            return False
+        todo.extend(dep.dependencies)
+    return True
