@@ -1,0 +1,394 @@
+"""WebSocket routes (FastAPI's ``APIWebSocketRoute``) on both faces.
+
+The endpoint gets Starlette's ``WebSocket``. Its parameters (path, query,
+header, cookie) and ``Depends`` (with ``yield`` teardown) are solved once
+per connection, as FastAPI does; a validation error raises
+``WebSocketRequestValidationError`` (closed with 1008 by FastAPI's handler).
+
+- ASGI face (uvicorn, TestClient): ``dispatch`` routes a websocket scope the
+  way Starlette's router does and runs the route inside FastAPI's exception
+  handling; an unknown path is closed before accept (HTTP 403 on a server).
+- Native server: the engine serves the socket (src/ws.c: handshake, frames,
+  deflate, limits); fastrapi_py.c hands each connection to ``native_start``
+  on the asyncio loop and feeds it the messages the engine read. ``_Channel``
+  is the ASGI receive/send pair over that: conversion only.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import logging
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from copy import deepcopy
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+
+from starlette import routing
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, ImmutableMultiDict
+from starlette.routing import Match, compile_path, get_name
+from starlette.websockets import WebSocket
+
+from . import params
+from ._compat import Undefined, get_missing_field_error
+from .dependencies import utils as _du
+from .dependencies.models import Dependant
+from .exceptions import WebSocketRequestValidationError
+
+logger = logging.getLogger("fastrapi.error")
+
+# uvicorn's default --ws-max-size: a bigger message closes the socket with 1009
+WS_MAX_SIZE = 16 * 1024 * 1024
+
+
+# ---------------------------------------------------------------- the route
+
+def websocket_session(func: Callable[[WebSocket], Any]) -> Callable:
+    """FastAPI's websocket_session: ``func(websocket)`` as an ASGI app, with
+    the dependencies' exit stacks and Starlette's exception handling."""
+    from starlette._exception_handler import wrap_app_handling_exceptions
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        session = WebSocket(scope, receive=receive, send=send)
+
+        async def inner(scope: Any, receive: Any, send: Any) -> None:
+            async with AsyncExitStack() as request_stack:
+                scope["fastapi_inner_astack"] = request_stack
+                async with AsyncExitStack() as function_stack:
+                    scope["fastapi_function_astack"] = function_stack
+                    await func(session)
+
+        await wrap_app_handling_exceptions(inner, session)(scope, receive, send)
+
+    return app
+
+
+def get_websocket_app(dependant: Dependant, dependency_overrides_provider: Any = None,
+                      embed_body_fields: bool = False) -> Callable:
+    async def app(websocket: WebSocket) -> None:
+        values, errors = await solve_dependencies(
+            websocket, dependant, dependency_overrides_provider, {})
+        if errors:
+            ctx: Dict[str, Any] = {}
+            if dependant.path:
+                mount_path = websocket.scope.get("root_path", "").rstrip("/")
+                ctx["path"] = f"WS {mount_path}{dependant.path}"
+            raise WebSocketRequestValidationError(errors, endpoint_ctx=ctx or None)
+        assert dependant.call is not None, "dependant.call must be a function"
+        await dependant.call(**values)
+
+    return app
+
+
+class APIWebSocketRoute(routing.WebSocketRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], *, name: Optional[str] = None,
+                 dependencies: Optional[Sequence[params.Depends]] = None,
+                 dependency_overrides_provider: Any = None) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.name = get_name(endpoint) if name is None else name
+        self.dependencies = list(dependencies or [])
+        self.dependency_overrides_provider = dependency_overrides_provider
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        self.dependant = _du.get_dependant(path=self.path_format, call=self.endpoint)
+        for depends in self.dependencies[::-1]:
+            self.dependant.dependencies.insert(0, _du.get_parameterless_sub_dependant(
+                depends=depends, path=self.path_format))
+        self._flat_dependant = _du.get_flat_dependant(self.dependant)
+        self._embed_body_fields = False
+        self.app = websocket_session(get_websocket_app(
+            dependant=self.dependant, dependency_overrides_provider=dependency_overrides_provider))
+
+    def matches(self, scope: Any) -> Tuple[Match, Any]:
+        match, child_scope = super().matches(scope)
+        if match != Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+    def __repr__(self) -> str:
+        return f"APIWebSocketRoute(path={self.path!r}, name={self.name!r})"
+
+
+# ---------------------------------------------------------------- parameters and Depends
+
+def _multidict_value(field: Any, values: Any, alias: str) -> Any:
+    seq = _du.field_annotation_is_sequence(field.field_info.annotation)
+    if seq and isinstance(values, (ImmutableMultiDict, Headers)):
+        value = values.getlist(alias)
+    else:
+        value = values.get(alias, None)
+    if value is None or (seq and len(value) == 0):
+        return Undefined
+    return value
+
+
+def _params_to_args(fields: Sequence[Any], received: Any) -> Tuple[Dict[str, Any], List[Any]]:
+    values: Dict[str, Any] = {}
+    errors: List[Any] = []
+    for field in fields:
+        alias = _du.get_validation_alias(field)
+        value = _multidict_value(field, received, alias)
+        loc = (field.field_info.in_.value, alias)
+        if value is Undefined:
+            if field.field_info.is_required():
+                errors.append(get_missing_field_error(loc=loc))
+                continue
+            value = deepcopy(field.default)
+            if not field.field_info.validate_default:
+                values[field.name] = value
+                continue
+        v, errs = field.validate(value, values, loc=loc)
+        if errs:
+            errors.extend(errs)
+        else:
+            values[field.name] = v
+    return values, errors
+
+
+async def _solve_generator(call: Callable, stack: AsyncExitStack, kwargs: Dict[str, Any]) -> Any:
+    if _du.is_async_gen_callable(call):
+        return await stack.enter_async_context(asynccontextmanager(call)(**kwargs))
+    cm = contextmanager(call)(**kwargs)
+    value = await run_in_threadpool(cm.__enter__)
+
+    async def exit_(*exc: Any) -> Any:
+        return await run_in_threadpool(cm.__exit__, *exc)
+
+    stack.push_async_exit(exit_)
+    return value
+
+
+async def solve_dependencies(ws: WebSocket, dependant: Dependant, provider: Any,
+                             cache: Dict[Any, Any]) -> Tuple[Dict[str, Any], List[Any]]:
+    """FastAPI's solve_dependencies for a websocket: sub-dependencies first
+    (overrides, per-connection cache, generator teardown on the scope's exit
+    stacks), then this level's path/query/header/cookie parameters."""
+    values: Dict[str, Any] = {}
+    errors: List[Any] = []
+    overrides = getattr(provider, "dependency_overrides", None) or {}
+    for sub in dependant.dependencies:
+        use = sub
+        if sub.call in overrides:
+            use = _du.get_dependant(path=sub.path or "", call=overrides[sub.call], name=sub.name,
+                                    security_scopes=sub.security_scopes, use_cache=sub.use_cache,
+                                    scope=sub.scope)
+        sub_values, sub_errors = await solve_dependencies(ws, use, provider, cache)
+        if sub_errors:
+            errors.extend(sub_errors)
+            continue
+        key = sub.cache_key
+        call = use.call
+        if sub.use_cache and key in cache:
+            solved = cache[key]
+        elif _du.is_gen_callable(call) or _du.is_async_gen_callable(call):
+            name = "fastapi_function_astack" if sub.scope == "function" else "fastapi_inner_astack"
+            solved = await _solve_generator(call, ws.scope[name], sub_values)
+        elif _du.is_coroutine_callable(call):
+            solved = await call(**sub_values)
+        else:
+            solved = await run_in_threadpool(call, **sub_values)
+        if sub.name is not None:
+            values[sub.name] = solved
+        cache.setdefault(key, solved)
+    for fields, received in ((dependant.path_params, ws.path_params),
+                             (dependant.query_params, ws.query_params),
+                             (dependant.header_params, ws.headers),
+                             (dependant.cookie_params, ws.cookies)):
+        if fields:
+            v, e = _params_to_args(fields, received)
+            values.update(v)
+            errors += e
+    for name in (dependant.request_param_name, dependant.websocket_param_name,
+                 dependant.http_connection_param_name):
+        if name:
+            values[name] = ws
+    if dependant.security_scopes_param_name:
+        ss = _du._security_scopes_class()
+        values[dependant.security_scopes_param_name] = ss(scopes=list(dependant.security_scopes or []))
+    return values, errors
+
+
+# ---------------------------------------------------------------- the ASGI face
+
+async def dispatch(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
+    """A websocket scope as FastAPI's router and exception middleware serve it:
+    the first route that matches (a websocket route, or a Mount/Host), else
+    closed before accept (Starlette's WebSocketClose: HTTP 403 on a server)."""
+    from starlette.middleware.exceptions import ExceptionMiddleware
+    from starlette.websockets import WebSocketClose
+
+    from ._asgi import _exception_handlers
+
+    async def handle(scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
+        scope.setdefault("router", app.router)
+        for route in app.router.routes:
+            match, child = route.matches(scope)
+            if match == Match.FULL:
+                scope.update(child)
+                await route.handle(scope, receive, send)
+                return
+        await WebSocketClose()(scope, receive, send)
+
+    scope.setdefault("app", app)
+    await ExceptionMiddleware(handle, handlers=_exception_handlers(app),
+                              debug=app.debug)(scope, receive, send)
+
+
+# ---------------------------------------------------------------- the native server
+
+class _Channel:
+    """ASGI receive/send over one engine websocket (fastrapi_py.c section
+    "WebSockets"). feed() runs on the loop thread with what the engine read."""
+
+    def __init__(self, conn: Any) -> None:
+        from . import _fastrapi as ext
+        self.ext = ext
+        self.conn = conn
+        self.inbox: Deque[Dict[str, Any]] = collections.deque([{"type": "websocket.connect"}])
+        self.ready = asyncio.Event()
+        self.ready.set()
+        self.drained = asyncio.Event()
+        self.state = 0  # 0 handshake, 1 accepted, 2 closed/answered
+        self.closed_by_peer = False
+
+    def feed(self, events: List[Tuple[int, Any]]) -> None:
+        ext = self.ext
+        for kind, payload in events:
+            if kind == ext.WS_TEXT:
+                self.inbox.append({"type": "websocket.receive", "text": payload})
+            elif kind == ext.WS_BINARY:
+                self.inbox.append({"type": "websocket.receive", "bytes": payload})
+            elif kind == ext.WS_DRAIN:
+                self.drained.set()
+            elif kind == ext.WS_CLOSE:
+                code, reason = payload
+                if code == 1006:  # TCP gone without a close frame: uvicorn reports 1005
+                    code = 1005
+                self.closed_by_peer = True
+                self.state = 2
+                self.drained.set()
+                self.inbox.append({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.ready.set()
+
+    async def receive(self) -> Dict[str, Any]:
+        while not self.inbox:
+            self.ready.clear()
+            await self.ready.wait()
+        return self.inbox.popleft()
+
+    async def send(self, message: Dict[str, Any]) -> None:
+        ext, kind = self.ext, message["type"]
+        if kind == "websocket.accept":
+            if self.state != 0:
+                raise RuntimeError(f'Expected ASGI message "websocket.send" or "websocket.close", '
+                                   f'but got {kind!r}')
+            headers = [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers") or ()]
+            self.state = 1
+            if ext.ws_accept(self.conn, message.get("subprotocol"), headers) < 0:
+                self.state = 2
+                raise OSError("the websocket handshake failed")
+        elif kind == "websocket.send":
+            if self.state != 1:
+                raise OSError("the websocket is closed")  # Starlette: WebSocketDisconnect(1006)
+            text = message.get("text")
+            if text is not None:
+                op, data = ext.WS_TEXT, text.encode("utf-8")
+            else:
+                op, data = ext.WS_BINARY, message.get("bytes") or b""
+            while True:
+                r = ext.ws_send(self.conn, op, data)
+                if r != ext.WS_EFULL:
+                    break
+                self.drained.clear()  # backpressure: wait until the engine's queue drains
+                await self.drained.wait()
+            if r == ext.WS_ECLOSED:
+                self.state = 2
+                raise OSError("the websocket is closed")
+            if r != ext.WS_OK:
+                raise RuntimeError("invalid websocket message")
+        elif kind == "websocket.close":
+            if self.state == 0:
+                self.state = 2
+                ext.ws_deny(self.conn, 403)
+            elif self.state == 1:
+                self.state = 2
+                reason = (message.get("reason") or "").encode("utf-8")
+                ext.ws_send(self.conn, ext.WS_CLOSE, reason, int(message.get("code", 1000)))
+        else:
+            raise RuntimeError(f"Unexpected ASGI message {kind!r}")
+
+    def finish(self, failed: bool) -> None:
+        """The endpoint returned: an unanswered handshake is a 500 and an open
+        socket is closed (1011 after an exception, else 1000)."""
+        if self.state == 0:
+            self.ext.ws_deny(self.conn, 500)
+        elif self.state == 1:
+            self.ext.ws_send(self.conn, self.ext.WS_CLOSE, b"", 1011 if failed else 1000)
+        self.state = 2
+
+
+def _native_scope(app: Any, route: Any, scope: Dict[str, Any]) -> Dict[str, Any]:
+    scope["type"] = "websocket"
+    scope["scheme"] = "wss" if scope.get("scheme") == "https" else "ws"
+    for k in ("method", "body", "route", "route_path"):
+        scope.pop(k, None)
+    scope["asgi"] = {"version": "3.0", "spec_version": "2.4"}
+    subprotocols: List[str] = []
+    for k, v in scope.get("headers", ()):
+        if k == b"sec-websocket-protocol":
+            subprotocols += [p.strip() for p in v.decode("latin-1").split(",") if p.strip()]
+    scope["subprotocols"] = subprotocols
+    scope["extensions"] = {}
+    scope.setdefault("state", dict(getattr(app, "_fr_lifespan_state", None) or {}))
+    scope["fastrapi.native"] = True
+    return scope
+
+
+async def _run_native(app: Any, route: Any, scope: Dict[str, Any], ch: _Channel) -> None:
+    failed = False
+    try:
+        if app.user_middleware:  # the app's ASGI stack sees the websocket (SessionMiddleware...)
+            app._fr_started = True
+            await app._stack()(scope, ch.receive, ch.send)
+        else:
+            await dispatch(app, scope, ch.receive, ch.send)
+    except Exception as exc:  # what uvicorn does: log it, close (1011) or answer 500
+        failed = True
+        logger.error("Exception in ASGI application", exc_info=(type(exc), exc, exc.__traceback__))
+    finally:
+        ch.finish(failed)
+
+
+def native_start(app: Any, route: Any, scope: Dict[str, Any], conn: Any) -> Callable:
+    """Called by the glue on the asyncio loop for one upgrade request: start
+    the endpoint as a Task; returns the channel's feed."""
+    ch = _Channel(conn)
+    scope = _native_scope(app, route, scope)
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(_run_native(app, route, scope, ch))
+    tasks = app.__dict__.setdefault("_fr_ws_tasks", set())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return ch.feed
+
+
+def register_native(app: Any, srv: Any, seen: set, engine_path: Callable[[str], str],
+                    max_size: int) -> None:
+    """Put the app's websocket routes on a native server (before its HTTP
+    routes' bridge decision: the engine serves them either way). A path that
+    also has an HTTP GET route keeps that route on the engine; its websocket
+    is then served through ASGI servers only (logged)."""
+    http_get = {engine_path(r.path) for r in app.routes
+                if isinstance(r, routing.Route) and "GET" in (r.methods or ())}
+    for r in app.routes:
+        if not isinstance(r, routing.WebSocketRoute):
+            continue
+        key = ("GET", engine_path(r.path))
+        if key[1] in http_get:
+            logger.warning("websocket %s: the path has a GET route too; the native server "
+                           "serves the GET route (run under an ASGI server for both)", r.path)
+            continue
+        if key in seen:
+            continue
+        seen.add(key)
+        srv.add_websocket(key[1], functools.partial(native_start, app, r), r, max_size)
