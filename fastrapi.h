@@ -19,6 +19,7 @@
  *   FR_ENABLE_LINES          0   #line directives pointing at src/ (debuggers, sanitizers)
  *   FR_USE_POLL              0   force the poll() backend instead of epoll/kqueue
  *   FR_ENABLE_ZLIB           0   gzip (fr_gzip_*, GZipMiddleware), WebSocket permessage-deflate; -lz
+ *   FR_ENABLE_OPENSSL        0   HTTPS listeners (fr_listen_tls, fr_tls_reload); OpenSSL 3, -lssl -lcrypto
  *   FR_MAX_HEADER_BYTES  16384   request line + headers; 431 beyond
  *   FR_MAX_HEADERS         100   header fields per request; 431 beyond
  *   FR_MAX_URI_BYTES      8192   request-target length; 414 beyond
@@ -37,11 +38,15 @@
  *   FR_MAX_MULTIPART_HEADER_BYTES 4224 bytes per multipart header line
  *   FR_MAX_MULTIPART_BOUNDARY  256     multipart boundary length
  *   FR_BODY_TIMEOUT_MS   30000   body must arrive within (after the head); 408
+ *   FR_STREAM_HIGH_WATER 262144  stream bytes queued unsent before writes say FR_STREAM_FULL
+ *   FR_MIN_SEND_RATE      1024   bytes/s a client must take of queued output (else reset)
  *   FR_POOL_THREADS         40   most worker threads of an fr_pool (blocking jobs)
  *   FR_WS_MAX_MESSAGE  1048576   WebSocket message (decompressed); close 1009 beyond
  *   FR_WS_MAX_SEND_QUEUE 1048576 bytes queued unsent per WebSocket; sends get FR_WS_EFULL
  *   FR_WS_PING_INTERVAL_MS 20000 ping a silent WebSocket; silent one more interval: 1011
  *   FR_WS_CLOSE_TIMEOUT_MS  5000 wait for the peer's close frame, then drop TCP
+ *   FR_RATELIMIT_CLIENTS   4096 client slots of a rate limiter (16 B each; fixed)
+ *   FR_METRICS_MAX_SERIES  1024 label sets of a metrics table (fixed; rest dropped)
  *   Runtime equivalents live in fr_config (zero = default).
  *
  * EXAMPLE  (cc -O2 hello.c -o hello -lpthread)
@@ -101,6 +106,12 @@
  *   before registering FR_NATIVE_EXPORT handlers with fr_route, and the
  *   library's fr_* calls use the host's engine. See native.h.
  *
+ * HTTPS (FR_ENABLE_OPENSSL=1, OpenSSL 3, -lssl -lcrypto)
+ *   fr_listen_tls(app, "0.0.0.0", 8443, "cert.pem", "key.pem") instead of
+ *   fr_listen: non-blocking handshakes on the loops (closed after
+ *   header_timeout_ms), ALPN http/1.1, fr_req_scheme "https";
+ *   fr_tls_reload(app) re-reads the files from any thread. See tls.h.
+ *
  * MIDDLEWARE
  *   Starlette's CORS, GZip (FR_ENABLE_ZLIB, -lz), TrustedHost and
  *   HTTPSRedirect middlewares wrap the handlers in C, the first added
@@ -114,6 +125,19 @@
  *       cors.num_allow_origins = 1;
  *       fr_app_use_cors(app, &cors, NULL);  // before fr_serve; -1 if refused
  *       fr_app_use_gzip(app, NULL, NULL);   // minimum_size 500, level 9
+ *
+ * RATE LIMITS, CACHED RESPONSES, METRICS
+ *   Per-route policies (policy.h): N requests per second per client (429 +
+ *   Retry-After) and a response stored once and replayed; Prometheus
+ *   counters and latency histograms (metrics.h). Their tables are shared
+ *   with processes forked after they are made.
+ *
+ *       fr_metrics *m = fr_metrics_new(NULL, NULL);
+ *       fr_app_use_metrics(app, m);          // first: the outermost
+ *       fr_route(app, "GET", "/metrics", fr_metrics_handler, m);
+ *       fr_ratelimit_config rc = {10, 0, 0}; // 10/s per client
+ *       fr_ratelimit *rl = fr_ratelimit_new(&rc, NULL);
+ *       fr_policies_rate_limit(fr_app_use_policies(app), "GET", "/search", rl);
  *
  * LICENSE: MIT (see end of file).
  */
@@ -219,6 +243,21 @@ extern "C" {
 #define FR_BODY_TIMEOUT_MS 30000
 #endif
 
+/* Streamed responses: bytes queued unsent above which fr_res_stream_write
+ * answers FR_STREAM_FULL (the producer waits for FR_STREAM_DRAINED, sent
+ * once the queue is down to a quarter of it). Stops a client that does
+ * not read from making the server buffer a stream without bound. */
+#ifndef FR_STREAM_HIGH_WATER
+#define FR_STREAM_HIGH_WATER 262144
+#endif
+
+/* Slowest a client may take queued response bytes (bytes/s, judged over
+ * each send_timeout_ms window while output waits). Stops a trickling
+ * reader from holding a connection (and a stream) forever. */
+#ifndef FR_MIN_SEND_RATE
+#define FR_MIN_SEND_RATE 1024
+#endif
+
 /* Longest chunk-size line (size + extensions) or trailer line. Stops a
  * client from streaming an endless chunk extension or trailer (400). */
 #ifndef FR_MAX_CHUNK_LINE_BYTES
@@ -283,6 +322,15 @@ extern "C" {
  * fr_gzip_new then fails with an error. */
 #ifndef FR_ENABLE_ZLIB
 #define FR_ENABLE_ZLIB 0
+#endif
+
+/* HTTPS listeners (fr_listen_tls, src/tls.h) through OpenSSL 3: 1 needs
+ * openssl/ssl.h and -lssl -lcrypto. 0 (default) keeps the engine free of
+ * any TLS dependency; fr_listen_tls / fr_tls_reload then fail with an error.
+ * A TLS handshake must finish within header_timeout_ms (the budget of a
+ * request head): stops clients that open handshakes and stall (slowloris). */
+#ifndef FR_ENABLE_OPENSSL
+#define FR_ENABLE_OPENSSL 0
 #endif
 
 /* WebSocket message size (after permessage-deflate decompression). Stops
@@ -1069,6 +1117,11 @@ FR_API int fr_http_forwarded(fr_str trusted, fr_str peer, const fr_header *heade
  * Parameters (Starlette's convertors; names are [A-Za-z_][A-Za-z0-9_]*):
  *   {name} {name:str}  one non-empty segment, no '/'       [^/]+
  *   {name:int}         digits only (no sign)                [0-9]+
+ *                      whose value fits int64_t (leading zeros allowed): a
+ *                      longer or larger run does NOT match (404, or the next
+ *                      route), so fr_req_param_int never sees an overflow.
+ *                      unbounded_ints (fr_router_opts) matches any digit run,
+ *                      as Starlette (the Python face: Python ints).
  *   {name:float}       digits, optional fraction            [0-9]+(\.[0-9]+)?
  *   {name:uuid}        lowercase 8-4-4-4-12 hex             like Starlette
  *   {name:path}        the rest of the path, may be empty   .*   (whole, last segment)
@@ -1137,6 +1190,7 @@ typedef struct fr_match {
 typedef struct fr_router_opts {
     int no_head_from_get;     /* 0: HEAD falls back to the GET route */
     int no_redirect_slashes;  /* 0: report FR_MATCH_REDIRECT like FastAPI */
+    int unbounded_ints;       /* 1: {x:int} matches any [0-9]+ (0: only values in int64_t) */
 } fr_router_opts;
 
 FR_API fr_router *fr_router_new(const fr_router_opts *opts); /* NULL = defaults */
@@ -1463,7 +1517,11 @@ FR_API void *fr_di_result(const fr_di_ctx *ctx);
  *  - HEAD requests are answered by GET routes (unless no_head_from_get):
  *    the engine sends the head with the GET body's content-length and no
  *    body bytes. 1xx/204/304 responses carry neither body nor length.
- *  - Graceful stop (fr_stop, SIGINT/SIGTERM): stop accepting, close idle
+ *  - Graceful stop (fr_stop, SIGINT/SIGTERM): accept what the kernel has
+ *    already queued, then close the listening sockets (a new client gets
+ *    ECONNREFUSED, safe to retry, never a reset; fr_listen_fd: only this
+ *    process's fd is closed, the socket lives on in the others; a later
+ *    fr_serve binds fr_listen's addresses again), close idle
  *    keep-alive connections (a FIN: nothing unread), let in-flight
  *    requests (pending ones, a partly received head, a next request already
  *    in the kernel, the first request of a just accepted connection) finish
@@ -1476,6 +1534,12 @@ FR_API void *fr_di_result(const fr_di_ctx *ctx);
  *  - Backends: epoll (Linux), kqueue (macOS/BSD), poll() elsewhere or with
  *    -DFR_USE_POLL=1. With poll() a client that half-closes while its
  *    request is pending is only noticed when the response is written.
+ *  - A client that goes away (FIN or reset) is closed at once in every
+ *    phase (head, body, pending handler, response): its fd is not kept until
+ *    a timeout. A FIN that comes with a complete request still gets the
+ *    answer of an inline handler; a request pending in its handler (or a
+ *    stream) is abandoned like uvicorn does: the later fr_res_send finishes
+ *    it with on_done(ok = 0).
  *  - fr_dispatch (end of this header) runs a request described in memory
  *    through the same router, handlers and limits and hands the response
  *    to an fr_sink (how the app is served as an ASGI application). Where
@@ -1515,6 +1579,11 @@ typedef void (*fr_done_fn)(fr_req *req, int ok, void *userdata);
 typedef void (*fr_access_fn)(fr_req *req, int status, uint64_t bytes_sent, double ms,
                              void *userdata);
 
+/* Error-log hook: one line (no newline) per engine-detected fault the client
+ * cannot report, e.g. a handler that built an invalid response (answered
+ * 500). Any thread. NULL in fr_config = "fastrapi: <msg>\n" on stderr. */
+typedef void (*fr_log_fn)(const char *msg, void *userdata);
+
 /* Runtime configuration. Valid when zeroed: 0 / NULL means the default. */
 typedef struct fr_config {
     int threads;              /* event-loop threads for fr_serve (0 = CPU count) */
@@ -1535,6 +1604,8 @@ typedef struct fr_config {
     int backlog;              /* 0 = 1024 */
     fr_access_fn access_log;  /* NULL = none */
     void *access_log_ud;
+    fr_log_fn error_log;      /* NULL = stderr (see fr_log_fn) */
+    void *error_log_ud;
     /* Behind a proxy (both copied by fr_app_new). forwarded_allow_ips: NULL =
      * X-Forwarded-* ignored; else the peers trusted to set them, as
      * fr_http_forwarded reads the list ("127.0.0.1" is uvicorn's default,
@@ -1544,6 +1615,19 @@ typedef struct fr_config {
      * redirect_slashes locations start with it. */
     const char *forwarded_allow_ips;
     const char *root_path;
+    int unbounded_ints;       /* 1: {x:int} matches any digit run (router.h; Python ints) */
+    /* Output flow control (see "Streaming" below). stream_high_water: bytes
+     * of a stream queued unsent above which fr_res_stream_write answers
+     * FR_STREAM_FULL (0 = FR_STREAM_HIGH_WATER); stream_low_water: queue size
+     * at or below which the producer gets FR_STREAM_DRAINED (0 = high / 4).
+     * send_timeout_ms: a connection with output waiting is judged over
+     * windows of this length (0 = body_timeout_ms) and closed when a window
+     * saw no progress or fewer than min_send_rate bytes per second
+     * (0 = FR_MIN_SEND_RATE; < 0 = any progress will do). */
+    size_t stream_high_water;
+    size_t stream_low_water;
+    int send_timeout_ms;
+    int min_send_rate;
 } fr_config;
 
 FR_API fr_app *fr_app_new(const fr_config *cfg); /* NULL cfg = defaults; NULL on OOM */
@@ -1556,6 +1640,32 @@ FR_API void *fr_app_userdata(const fr_app *app);
  * stderr-free path via fr_app_last_error). Not while serving. */
 FR_API int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
                     void *userdata);
+/* Per-route options (valid when zeroed). limit_body 1: max_body is the
+ * request body limit of this route in bytes (FastAPI's max_body_size; 0 is
+ * a limit then), limit_body 0: none beyond the app's max_body_bytes. The
+ * app's max_body_bytes is checked first (sockets and fr_dispatch), so only a
+ * route limit below it has an effect (the Python face lifts the app's, as
+ * FastAPI has none). Stops a route that only expects small bodies from
+ * being fed big ones. A request whose
+ * Content-Length is over it is answered 413 "Content Too Large"
+ * (text/plain) without calling the handler, a chunked body over it 413
+ * {"detail":"Content Too Large"} (what FastAPI answers for each). */
+typedef struct fr_route_opts {
+    int limit_body;
+    uint64_t max_body;
+    /* 1: the handler never reads the body, so (as FastAPI, whose limit acts
+     * as the body is read) a chunked body over max_body is not refused;
+     * a Content-Length over it still is. */
+    int body_unread;
+} fr_route_opts;
+FR_API int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h,
+                       void *userdata, const fr_route_opts *opts); /* opts NULL = defaults */
+/* The same options for requests no route matched (404/405/307, the
+ * fallback, frontend files): FastAPI's app-level max_body_size answers 413
+ * there too, for a Content-Length over max_body (a chunked body is not
+ * read there: the usual answer). opts is copied; NULL = defaults. Not
+ * while serving. */
+FR_API void fr_app_set_unmatched_opts(fr_app *app, const fr_route_opts *opts);
 /* Handler for unmatched requests (404/405/307 decisions): it can inspect
  * fr_req_match_status() and answer, or return fr_res_default(req) to get the
  * engine's FastAPI-style answer. NULL = default. */
@@ -1594,7 +1704,7 @@ FR_API int fr_serve(fr_app *app);
  * calls in between drain (see "Graceful stop" at the top: in-flight
  * requests, FR_PENDING ones included, still get their response, for up to
  * drain_timeout_ms). Every later call returns -1 at once; the listening
- * sockets stay open until fr_app_free.
+ * sockets are closed when the stop begins.
  * fr_poll installs no signal handler (SIGINT/SIGTERM/SIGPIPE are the
  * host's; only fr_serve handles SIGINT/SIGTERM, see no_signals). */
 FR_API int fr_poll(fr_app *app, int timeout_ms);
@@ -1644,8 +1754,13 @@ FR_API void *fr_req_userdata(const fr_req *req);
 FR_API int fr_req_on_done(fr_req *req, fr_done_fn fn, void *userdata);
 
 /* ---- response ---- */
+/* A status outside 100..999 makes the response invalid (see below). */
 FR_API void fr_res_status(fr_req *req, int status);
-/* Add a header (name and value are copied). -1 on CR/LF/NUL or OOM.
+/* Add a header (name and value are copied). -1 on OOM, or when the name is
+ * not an RFC 9110 token or the value has a control byte other than HTAB
+ * (uvicorn's rule): the response is then invalid, and fr_res_send /
+ * fr_res_stream_begin answer 500 "Internal Server Error" (text/plain)
+ * instead and report it through cfg.error_log.
  * The engine frames the body itself: "content-length" is not copied but
  * taken as the length of a raw (non-chunked) stream, "transfer-encoding" is
  * ignored, and "connection: close" closes the connection after the
@@ -1690,12 +1805,17 @@ FR_API int fr_res_default(fr_req *req);
 
 /* Streaming (chunked; or raw with a known content-length header set by the
  * caller; close-delimited for HTTP/1.0 clients). Callable from any thread
- * once begun; write copies the data and blocks while more than 1 MiB is
- * queued unsent (backpressure) when called off the loop thread (never on
- * it). write/end return -1 once the client has gone. fr_res_stream_end (or
+ * once begun. write copies the data into the connection's queue and never
+ * blocks: it returns 0, or FR_STREAM_FULL when the queue is now above
+ * cfg.stream_high_water (the data was queued; the producer should stop
+ * and resume on FR_STREAM_DRAINED, or block in fr_res_stream_wait on a
+ * thread of its own), or -1 once the client has gone. end returns -1 when
+ * the client has gone. fr_res_stream_end (or
  * fr_res_send) must always be called: it releases the request, whose
  * on_done then runs (ok = 0 if the client went away). A handler that
  * streams returns FR_PENDING unless it ended the stream itself.
+ * A client that takes the queued bytes slower than cfg.min_send_rate (or
+ * not at all) over a cfg.send_timeout_ms window is disconnected.
  * fr_dispatch requests: begin calls sink->start, each non-empty write one
  * sink->body(more = 1) on the calling thread (no copy, no queue: the sink's
  * own pace is the backpressure; nothing for HEAD/1xx/204/304), end
@@ -1704,6 +1824,28 @@ FR_API int fr_res_default(fr_req *req);
 FR_API int fr_res_stream_begin(fr_req *req);
 FR_API int fr_res_stream_write(fr_req *req, const void *data, size_t len);
 FR_API int fr_res_stream_end(fr_req *req);
+
+enum { FR_STREAM_FULL = 1 };                        /* fr_res_stream_write */
+enum { FR_STREAM_DRAINED = 1, FR_STREAM_GONE = 2 }; /* fr_stream_fn events */
+/* Flow-control events of a begun stream, on the loop thread that owns the
+ * connection (uvicorn's pause/resume_writing): FR_STREAM_DRAINED once the
+ * queue is at or below cfg.stream_low_water after a write answered
+ * FR_STREAM_FULL (resume producing); FR_STREAM_GONE once, when the client
+ * disconnected (stop producing; end the stream). The callback must not
+ * block; it may call fr_res_stream_write/_end. */
+typedef void (*fr_stream_fn)(fr_req *req, int event, void *userdata);
+/* Register the stream's event callback (one per request; NULL removes it),
+ * before or after fr_res_stream_begin. No call is made once
+ * fr_res_stream_end has returned (end waits for a call running on another
+ * thread). A client already gone is reported at the next write's -1, not
+ * by a call. 0, or -1 (NULL req; an fr_dispatch request, whose sink paces
+ * the producer). */
+FR_API int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata);
+/* For a producer on a thread of its own (never a shared pool thread, never
+ * the loop thread): block until the queue is at or below stream_low_water.
+ * 0, 1 when timeout_ms (< 0 = no limit) passed first, -1 when the client is
+ * gone, the stream is not open, or called on the loop thread. */
+FR_API int fr_res_stream_wait(fr_req *req, int timeout_ms);
 
 /* ---- requests that do not come from a socket (the ASGI face) ----
  *
@@ -1799,8 +1941,9 @@ FR_API int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sin
  * sink's userdata (the Python face finds its ASGI channel this way). */
 FR_API const fr_sink *fr_req_sink(const fr_req *req);
 
-/* "http" for socket requests (behind a trusted proxy: its X-Forwarded-Proto,
- * see cfg.forwarded_allow_ips); the descriptor's scheme for dispatched ones. */
+/* "http" for socket requests, "https" on a TLS listener (tls.h; behind a
+ * trusted proxy: its X-Forwarded-Proto, see cfg.forwarded_allow_ips); the
+ * descriptor's scheme for dispatched ones. */
 FR_API fr_str fr_req_scheme(const fr_req *req);
 
 /* ---- crypto.h: SHA-1, SHA-256, HMAC-SHA256, base64, constant-time compare,
@@ -2374,7 +2517,10 @@ enum {
     FR_SESSION_ACCESSED = 1, /* read or written (Vary: Cookie) */
     FR_SESSION_MODIFIED = 2, /* written */
     FR_SESSION_NONEMPTY = 4, /* holds at least one key now */
-    FR_SESSION_LOADED = 8    /* the request's cookie verified (even as "{}") */
+    FR_SESSION_LOADED = 8,   /* the request's cookie verified (even as "{}") */
+    FR_SESSION_ERROR = 16    /* fr_req_session_set: the session could not be encoded
+                                (Starlette's json.dumps raised): the response becomes
+                                ServerErrorMiddleware's 500 */
 };
 
 typedef struct fr_session fr_session;
@@ -2411,7 +2557,8 @@ FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str
  *
  * fr_app_use(app, &mw) wraps the app's handlers in a middleware; the
  * built-ins above are added with fr_app_use_cors / _gzip / _trusted_host /
- * _https_redirect. Layering is Starlette's `middleware=[...]` list: the
+ * _https_redirect / _session, FastrAPI's request id and fixed header with
+ * fr_app_use_request_id / _response_header. Layering is Starlette's `middleware=[...]` list: the
  * FIRST added is the OUTERMOST. Add them before serving (like fr_route);
  * the chain then is read-only and serves every thread. It runs for socket
  * requests and fr_dispatch requests alike, not for the answers the engine
@@ -2477,6 +2624,11 @@ typedef struct fr_middleware {
     void (*free_ud)(void *ud); /* fr_app_free (or a failed fr_app_use): release ud */
     size_t state_size;
     void *ud;
+    int outer; /* 1: it sits outside the server-error layer too: its `after` also
+                  edits the head of the 500 answers that bypass the chain
+                  (fr_mw_bypass, a failed hook); there it returns no FR_MW_FILTER
+                  and its errors are ignored. Only for middlewares that wrap the
+                  whole app (added first), as a request id does. */
 } fr_middleware;
 
 /* Add a middleware (copied) as the innermost so far. Not while serving,
@@ -2490,6 +2642,56 @@ FR_API int fr_app_use_cors(fr_app *app, const fr_cors_config *cfg, fr_err *err);
 FR_API int fr_app_use_gzip(fr_app *app, const fr_gzip_config *cfg, fr_err *err);
 FR_API int fr_app_use_trusted_host(fr_app *app, const fr_trusted_host_config *cfg, fr_err *err);
 FR_API int fr_app_use_https_redirect(fr_app *app);
+/* Starlette's SessionMiddleware (compiled by fr_session_new). `before`, on
+ * the loop thread: the first Cookie header's session cookie is verified
+ * (fr_session_load, clock: time()); a validly signed payload that is not
+ * base64 or not a JSON object answers 500, as Starlette's b64decode /
+ * json.loads / Session(...) raising does. The handler reads the session
+ * with fr_req_session and reports what it did with fr_req_session_set
+ * before it sends. `after`: fr_session_commit with the reported flags
+ * (Vary: Cookie when accessed; Set-Cookie when modified and non-empty; the
+ * clearing cookie when modified, now empty and a cookie had loaded;
+ * nothing else) -- the session is not touched when nothing is reported.
+ * Answers made outside it (an outer middleware's) never see it. */
+FR_API int fr_app_use_session(fr_app *app, const fr_session_config *cfg, fr_err *err);
+/* The session of req, as the innermost session middleware loaded it:
+ * 1 and *json = the payload (a JSON object's text, request arena) when the
+ * cookie verified, 0 for an empty session (no cookie, a bad or expired
+ * signature), -1 when no session middleware runs for req. json may be NULL. */
+FR_API int fr_req_session(fr_req *req, fr_str *json);
+/* Report the handler's use of the session (call before fr_res_send /
+ * fr_res_stream_begin; the last call wins): flags FR_SESSION_ACCESSED,
+ * _MODIFIED, _NONEMPTY (Starlette's session.accessed, .modified, bool) or
+ * FR_SESSION_ERROR; json = the session as JSON text (copied), used when
+ * MODIFIED and NONEMPTY -- pass json.dumps(session)'s text for Starlette's
+ * exact cookie. 0, or -1 (no session middleware, OOM). */
+FR_API int fr_req_session_set(fr_req *req, int flags, fr_str json);
+/* FastrAPI's request id (its request_id_header option), as an outer
+ * middleware (fr_middleware.outer: the 500 answers carry it too). The id is
+ * the request's `header` value when propagate is on and that value is 1..
+ * max_len visible ASCII characters (0x21..0x7e; anything else -- too long,
+ * spaces, controls, non-ASCII -- is replaced, so a crafted id never reaches
+ * a log line or another service); otherwise a fresh uuid4 as 32 lowercase
+ * hex digits (random bits from /dev/urandom seeding a per-thread
+ * generator). The response gets `header: id` (set, replacing an app's own);
+ * fr_req_id returns it (the access log prints it). */
+typedef struct fr_request_id_config {
+    fr_str header;     /* buf NULL = "x-request-id"; sent lowercased */
+    int no_propagate;  /* 1: always generate, ignore the incoming header */
+    size_t max_len;    /* longest id taken from a request; 0 = 128 */
+} fr_request_id_config;
+
+FR_API int fr_app_use_request_id(fr_app *app, const fr_request_id_config *cfg, fr_err *err);
+/* The request id of req (request arena), buf NULL without that middleware. */
+FR_API fr_str fr_req_id(fr_req *req);
+/* uuid4 as 32 lowercase hex digits (no NUL): out[0..31]. */
+FR_API void fr_uuid4_hex(char out[32]);
+/* A fixed response header on every answer of the app, the 500s included
+ * (outer, like the request id): FastrAPI's powered_by_header gives
+ * ("x-powered-by", "FastrAPI"). Set (replacing the app's own), name sent
+ * lowercased; both copied. -1 when the name or value is not a valid header
+ * token / value (RFC 9110: a token; no CR, LF or NUL in the value). */
+FR_API int fr_app_use_response_header(fr_app *app, fr_str name, fr_str value, fr_err *err);
 /* How many middlewares the chain has. */
 FR_API size_t fr_app_num_middleware(const fr_app *app);
 /* The response of req is the server-error layer's: no after/body hook
@@ -2757,7 +2959,7 @@ FR_API size_t fr_mp_error_text(int code, const fr_mp_limits *lim, char *out, siz
  *    such a refusal. While the queue is over the limit the engine stops
  *    reading from that peer (its pings would make it grow) and automatic
  *    pongs are skipped. A peer that reads nothing at all is dropped after
- *    fr_config.body_timeout_ms without write progress.
+ *    fr_config.send_timeout_ms without write progress (and min_send_rate).
  *  - ping_interval_ms: a ping is sent after that long without input; when
  *    nothing at all arrives during a second interval the connection fails
  *    with 1011.
@@ -2841,6 +3043,13 @@ typedef struct fr_ws_config {
  * or out of memory (500). cfg is copied except its strings (subprotocol must
  * stay valid until on_open) -- NULL = defaults, no callbacks. */
 FR_API fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg);
+
+/* Check req's opening handshake as fr_ws_accept does, without accepting:
+ * 0 when it is acceptable; else the request is answered (400/426, JSON
+ * {"detail":"..."}, exactly as fr_ws_accept answers it) and -1 returned.
+ * For a handler that hands the decision to accept to someone else (another
+ * thread, a scripting language): a malformed upgrade never reaches them. */
+FR_API int fr_ws_check(fr_req *req);
 
 /* Register a GET route whose handler is fr_ws_accept(req, cfg). cfg is NOT
  * copied: it must outlive the app (a static struct). 0 / -1 as fr_route. */
@@ -3167,6 +3376,410 @@ FR_API int fr_native_check(const fr_native_abi *mod, char *msg, size_t cap);
 FR_API int fr_py_call(fr_req *req, const char *name, fr_str json_args, fr_buf *out);
 #endif
 
+/* ---- static.h: static files (Starlette's StaticFiles, FileResponse and
+ * FastAPI's app.frontend), served from C with sendfile ----
+ *
+ * What a mount answers, exactly as Starlette 1.10 under FastAPI 0.165:
+ *  - GET/HEAD of a regular file: 200, content-type guessed from the name as
+ *    Python's mimetypes.guess_type does ("; charset=utf-8" added to text types,
+ *    "application/octet-stream" when unknown), accept-ranges: bytes,
+ *    content-length, last-modified (the mtime, IMF-fixdate) and etag (the
+ *    md5 of Python's "str(st_mtime)-st_size", quoted).
+ *  - If-None-Match ("*", or a comma list compared after dropping "W/") and
+ *    If-Modified-Since (email.utils.parsedate tuples compared) give 304
+ *    with the etag only; Range gives 206 (one range) or 206
+ *    multipart/byteranges (several, merged and sorted), 416 with a
+ *    content-range of "bytes *" + "/" + size when a start is beyond the file,
+ *    400 text/plain for a malformed header; If-Range that matches neither
+ *    the etag nor last-modified serves the whole file.
+ *  - Other methods: 405 {"detail":"Method Not Allowed"}, allow: GET, HEAD.
+ *  - Not found, traversal ("..", "%2e%2e", an absolute or backslash path, a
+ *    NUL), a symlink leading out of the directory (unless follow_symlink),
+ *    a name too long: 404 {"detail":"Not Found"}; EACCES: 401.
+ *  - html: a directory answers its index.html (a 307 to path + "/" first,
+ *    location absolute as Starlette builds it), anything else missing the
+ *    directory's 404.html with status 404 when there is one.
+ * Paths are looked up per request (realpath, stat, open), as Starlette
+ * does, so files may change while serving. The lookup runs on the loop
+ * thread (like nginx, no thread hop).
+ * Multipart/byteranges answers are assembled in memory, up to
+ * FR_STATIC_MAX_MULTIRANGE_BYTES; a larger multi-range request gets the
+ * whole file (200), which RFC 9110 allows (Starlette would stream it). */
+
+/* Multi-range answers are built in memory: this caps that memory per
+ * request (a bigger one is answered with the whole file). */
+#ifndef FR_STATIC_MAX_MULTIRANGE_BYTES
+#define FR_STATIC_MAX_MULTIRANGE_BYTES (8u * 1024u * 1024u)
+#endif
+
+/* Files up to this size are read (pread) and sent with the response head
+ * in one write; larger ones go out with sendfile(2). Bounds the memory a
+ * request holds for its body (0 = always sendfile). */
+#ifndef FR_STATIC_INLINE_BYTES
+#define FR_STATIC_INLINE_BYTES 16384u
+#endif
+
+typedef struct fr_static_opts {
+    int html;           /* 1: index.html for directories, 404.html for the rest */
+    int check_dir;      /* 1: fail now unless `directory` is a directory */
+    int follow_symlink; /* 1: a symlink may lead out of `directory` (only ".." is refused) */
+} fr_static_opts;
+
+/* Serve `directory` under `prefix` ("/static": any method on the route
+ * "/static/{path:path}"; "" serves the whole path space as a Mount("") does).
+ * directory is copied and kept as given (a relative one is relative to the
+ * working directory of each request, as in Python). Not while serving.
+ * The registration lives as long as the app. 0, or -1 (NULL argument, bad
+ * prefix, check_dir failed, route conflict, OOM; fr_app_last_error says why
+ * for route errors). opts NULL = all zero. */
+FR_API int fr_app_static(fr_app *app, const char *prefix, const char *directory,
+                         const fr_static_opts *opts);
+
+/* FastAPI's app.frontend(path, directory=, fallback=, check_dir=): a
+ * single-page-app build served as LOW-PRIORITY routes: a request reaches it
+ * only when no route matched it at all (no 405, no redirect_slashes 307).
+ * Under `path` (normalised: trailing "/" dropped; "/" = everything) files
+ * and directory index.html files answer (html mode, as StaticFiles); for a
+ * missing file the fallback decides: FR_FRONTEND_404 = 404.html with 404,
+ * FR_FRONTEND_INDEX = index.html with 200 for a navigation (an Accept
+ * naming text/html or application/xhtml+xml with q != 0) else 404 JSON,
+ * FR_FRONTEND_AUTO = 404.html if the directory has one, else as INDEX when
+ * it has an index.html, FR_FRONTEND_NONE = 404 JSON. Methods other than
+ * GET/HEAD: 405 (no allow header) when the file exists, else 404. With
+ * several frontends the longest path wins. check_dir: fail now unless the
+ * directory exists and (INDEX / 404) the fallback file exists in it. */
+enum { FR_FRONTEND_AUTO = 0, FR_FRONTEND_INDEX = 1, FR_FRONTEND_404 = 2, FR_FRONTEND_NONE = 3 };
+typedef struct fr_frontend_opts {
+    int fallback;  /* FR_FRONTEND_* */
+    int check_dir; /* 1: check now (see above) */
+    /* NULL: the 404 answers are {"detail":"Not Found"}; else this handler
+     * answers them instead (fr_req_match_status says 404), as FastAPI's
+     * HTTPException(404) reaches the app's exception handlers */
+    fr_handler not_found;
+    void *not_found_ud;
+} fr_frontend_opts;
+FR_API int fr_app_frontend(fr_app *app, const char *path, const char *directory,
+                           const fr_frontend_opts *opts);
+
+/* Content types. The built-in table is Python 3.11's mimetypes defaults
+ * (.js and .mjs text/javascript as in 3.12) plus the common web types
+ * of /etc/mime.types (.woff2, .webp, .wasm, ...);
+ * fr_app_static_type adds or replaces one extension (".ext", case kept: the
+ * lookup tries the exact extension, then its lowercase form, as mimetypes)
+ * for this app's static files (the Python face passes mimetypes.types_map,
+ * which also holds /etc/mime.types). Not while serving. 0 / -1. */
+FR_API int fr_app_static_type(fr_app *app, const char *ext, const char *type);
+/* mimetypes.guess_type(name)[0] with the built-in table (suffix_map and
+ * encodings_map applied: "a.tar.gz" -> application/x-tar, "a.gz" -> none):
+ * a static string, or NULL when unknown. */
+FR_API const char *fr_static_guess_type(fr_str name);
+
+/* ---- the Range header (RFC 9110 14.2, as Starlette's FileResponse) ----
+ * One range: bytes [start, end) of the file. */
+typedef struct fr_range {
+    uint64_t start, end;
+} fr_range;
+
+/* Parse a Range header value for a file of `size` bytes, exactly as
+ * Starlette 1.10's FileResponse._parse_range_header (Python int() syntax,
+ * Python whitespace stripped, unparsable parts skipped, a "N-" or "-N"
+ * suffix, more than FR_RANGE_MAX parts = ignore the header; several ranges
+ * sorted and merged when they overlap or touch). out has room for
+ * FR_RANGE_MAX entries. Returns the number of ranges (>= 1), 0 = serve the
+ * whole file, -1 = 400 with err->msg Starlette's text ("Malformed range
+ * header.", "Only support bytes range", "Range header: range must be
+ * requested", "Range header: start must be less than end"), -2 = 416 (a
+ * start at or beyond size). No allocation; err may be NULL. */
+#define FR_RANGE_MAX 100
+FR_API int fr_http_parse_range(const char *value, size_t len, uint64_t size, fr_range *out,
+                               fr_err *err);
+
+/* email.utils.parsedate(value)[:6] (year, month, day, hour, minute,
+ * second; Python's lenient RFC 2822/850 reader, time zone ignored as
+ * parsedate does), numbers saturated to +-2^62. 0, or -1 when parsedate
+ * gives None. */
+FR_API int fr_http_parsedate(const char *value, size_t len, int64_t out[6]);
+
+/* A file's identity as Starlette's FileResponse.set_stat_headers computes
+ * it: etag '"' md5(repr(st_mtime) + "-" + str(st_size)) hex '"' (35 chars)
+ * and last-modified formatdate(st_mtime, usegmt=True) (29 chars), where
+ * st_mtime is Python's float sec + nsec * 1e-9. Both NUL-terminated. */
+FR_API void fr_file_etag(int64_t mtime_sec, long mtime_nsec, uint64_t size, char etag[36]);
+FR_API void fr_file_last_modified(int64_t mtime_sec, long mtime_nsec, char out[30]);
+
+/* Send `len` bytes of `fd` as a FileResponse body, honouring the
+ * request's Range and If-Range the way FileResponse.__call__ does: only
+ * when the status set so far is 200, the method GET or HEAD and If-Range
+ * (absent, or equal to the response's etag or last-modified header; never
+ * a "W/" one) allows it. Reads the response's content-type, etag and
+ * last-modified headers as set by the caller. A 400/416 replaces the whole
+ * response (Starlette answers a fresh PlainTextResponse) and closes fd when
+ * close_fd. 0, or -1 (fd refused, as fr_res_file; fd then untouched). */
+FR_API int fr_res_file_ranged(fr_req *req, int fd, uint64_t len, int close_fd);
+
+/* ---- tls.h: HTTPS listeners (optional: FR_ENABLE_OPENSSL, OpenSSL 3) ----
+ *
+ * Build with -DFR_ENABLE_OPENSSL=1 and link -lssl -lcrypto (Debian:
+ * libssl-dev). Without it the header has no TLS dependency and these calls
+ * fail with an error in fr_app_last_error.
+ *
+ *   fr_app *app = fr_app_new(NULL);
+ *   fr_route(app, "GET", "/", hello, NULL);
+ *   fr_listen_tls(app, "0.0.0.0", 8443, "cert.pem", "key.pem");
+ *   fr_serve(app);
+ *
+ * What a TLS listener does:
+ *  - TLS 1.2 and 1.3 (OpenSSL's defaults for ciphers), ALPN "http/1.1"
+ *    (a client that offers only other protocols gets no ALPN answer and
+ *    speaks HTTP/1.1 anyway). No renegotiation.
+ *  - Handshakes are non-blocking and driven by the event loop; one must
+ *    finish within cfg.header_timeout_ms or the connection is closed.
+ *    A failed handshake closes the connection (after discarding what the
+ *    client sent, so it sees a FIN, not a reset). A plain HTTP request on
+ *    the TLS port is answered with a plain-text 400 and closed.
+ *  - Requests, responses, streams, file bodies (read + encrypted: no
+ *    sendfile) and WebSockets work as on a plain listener; fr_req_scheme
+ *    says "https" (unless a trusted proxy says otherwise).
+ *  - A response on a closing connection ends with a TLS close_notify.
+ */
+
+/* Bind + listen with TLS, like fr_listen. cert_file: PEM certificate chain
+ * (leaf first); key_file: its PEM private key (unencrypted). The paths are
+ * copied and read again by fr_tls_reload. Returns the bound port or -1
+ * (bad files, key not matching the certificate, bind error, built without
+ * FR_ENABLE_OPENSSL: see fr_app_last_error). Not while serving. */
+FR_API int fr_listen_tls(fr_app *app, const char *host, int port, const char *cert_file,
+                         const char *key_file);
+
+/* fr_listen_fd with TLS: serve TLS on an inherited listening socket (the
+ * Python face's workers share one). Same files and errors as
+ * fr_listen_tls; on -1 the fd is left open. */
+FR_API int fr_listen_fd_tls(fr_app *app, int fd, const char *cert_file, const char *key_file);
+
+/* Re-read every TLS listener's certificate and key files (certificate
+ * rotation without restart). New connections get the new certificate;
+ * connections already open keep theirs. Thread-safe, also while serving
+ * (not async-signal-safe: from a signal handler, wake a thread that calls
+ * it). 0, or -1 if any listener's files fail to load (that listener keeps
+ * its current certificate; fr_app_last_error says why) or TLS is not built
+ * in. An app without TLS listeners returns 0. */
+FR_API int fr_tls_reload(fr_app *app);
+
+/* 1 when built with FR_ENABLE_OPENSSL, else 0. */
+FR_API int fr_tls_available(void);
+
+/* ---- sse.h: Server-Sent Events framing (WHATWG HTML, "event stream") ----
+ *
+ * fr_sse_event appends one event in the text/event-stream wire format to a
+ * buffer, as FastAPI's fastapi.sse.format_sse_event writes it: comment lines
+ * first (": text"), then "event:", the data lines, "id:", "retry:", and the
+ * blank line that ends the event. Multi-line comment and data values are
+ * split on "\r\n", "\r" and "\n" into one field line each. A field whose
+ * view has buf NULL is absent; an empty view (buf non-NULL, len 0) is a
+ * present, empty field ("data: \n"). event and id must be single lines (the
+ * caller checks: a line break there would start another field). Stream the
+ * bytes with fr_res_stream_write after "Content-Type: text/event-stream". */
+
+typedef struct fr_sse_fields {
+    fr_str data;    /* pre-serialised payload (FastAPI: JSON text or raw_data) */
+    fr_str event;   /* event type name */
+    fr_str id;      /* last event id */
+    fr_str comment; /* comment text (keep-alive pings are comments) */
+    long long retry; /* reconnection time in ms; < 0 = absent */
+} fr_sse_fields;
+
+/* FastAPI's keep-alive comment (fastapi.sse.KEEPALIVE_COMMENT). */
+#define FR_SSE_KEEPALIVE ": ping\n\n"
+
+/* Append one event to out. 0, or -1 when out of memory (out keeps what it
+ * had before the call) or when out/f is NULL. */
+FR_API int fr_sse_event(fr_buf *out, const fr_sse_fields *f);
+
+/* ---- policy.h: per-route rate limits and cached responses ----
+ *
+ * Two route policies an app can put on some of its routes, decided in C
+ * with no handler call:
+ *   rate limit   N requests per second per client address, per route; the
+ *                next one in the same second is answered 429
+ *                {"detail":"Too Many Requests"} with "retry-after: 1"
+ *                (Starlette's HTTPException(429) body).
+ *   cached       the route's first cacheable response (a GET without
+ *                Authorization or Cookie header, answered with a complete
+ *                body, status 200..399 and no Set-Cookie) is stored --
+ *                status, headers, body -- and every later request is
+ *                answered from the copy. Meant for responses that never
+ *                change (FastrAPI's cache_resp=True, whose handler runs once
+ *                at startup).
+ *
+ * RATE LIMITER. Fixed one-second windows (FastrAPI's rule): a client's count
+ * starts at the first request of a second; a request over `per_second` in
+ * that second is refused. Clients are keyed by a seeded 64-bit hash of the
+ * address in a table of `max_clients` slots (power of two) probed 8 slots
+ * deep; when all 8 belong to other clients, the one whose window is oldest
+ * (ties: the lowest count) is evicted. Memory is fixed at creation
+ * (16 bytes a slot) whatever the number of client addresses seen: a flood
+ * from many addresses can only evict entries (letting an evicted client
+ * start a fresh window), never grow the table. Lock-free (64-bit atomic
+ * compare-and-swap): any number of threads may check at once.
+ *
+ * SHARED ACROSS PROCESSES. Unless cfg.process_local, the table is a shared
+ * anonymous mapping (POSIX mmap MAP_SHARED): processes forked after
+ * fr_ratelimit_new share it, so N worker processes enforce ONE limit per
+ * client (the Python face's workers=N). Elsewhere (Windows) it is private.
+ *
+ * CLIENT ADDRESS. The policy middleware uses fr_req_client_addr: the
+ * socket peer, or the X-Forwarded-For client only when the peer is a
+ * trusted proxy (fr_config.forwarded_allow_ips).
+ *
+ * OWNERSHIP. fr_ratelimit and fr_resp_cache are reference counted: _new
+ * returns one reference, fr_policies_* takes its own for the app (released
+ * by fr_app_free), _free drops the caller's. */
+
+/* Slots of a rate limiter's client table when fr_ratelimit_config.max_clients
+ * is 0. Bounds the table's memory (16 bytes a slot, 64 KiB by default) under
+ * a flood from many (spoofed or IPv6) addresses. */
+#ifndef FR_RATELIMIT_CLIENTS
+#define FR_RATELIMIT_CLIENTS 4096
+#endif
+/* Largest table fr_ratelimit_new accepts (slots): a typo cannot map gigabytes. */
+#ifndef FR_RATELIMIT_MAX_CLIENTS
+#define FR_RATELIMIT_MAX_CLIENTS (1u << 24)
+#endif
+
+typedef struct fr_ratelimit fr_ratelimit;
+
+typedef struct fr_ratelimit_config {
+    uint32_t per_second; /* requests a client may make per second (>= 1) */
+    size_t max_clients;  /* table slots; 0 = FR_RATELIMIT_CLIENTS, rounded up to a power of 2 */
+    int process_local;   /* 1: private memory (not shared with forked processes) */
+} fr_ratelimit_config;
+
+/* NULL with err->msg when per_second is 0 or max_clients is over
+ * FR_RATELIMIT_MAX_CLIENTS, or out of memory. */
+FR_API fr_ratelimit *fr_ratelimit_new(const fr_ratelimit_config *cfg, fr_err *err);
+FR_API void fr_ratelimit_free(fr_ratelimit *rl); /* drops one reference; NULL ok */
+/* Count one request of `client` at monotonic time now_ms. 0: allowed;
+ * > 0: refused, seconds until the client may retry; -1: NULL rl. */
+FR_API int fr_ratelimit_hit(fr_ratelimit *rl, fr_str client, int64_t now_ms);
+FR_API size_t fr_ratelimit_slots(const fr_ratelimit *rl); /* table size */
+FR_API uint32_t fr_ratelimit_per_second(const fr_ratelimit *rl);
+
+/* ---- a stored response ---- */
+typedef struct fr_resp_cache fr_resp_cache;
+
+FR_API fr_resp_cache *fr_resp_cache_new(void); /* NULL on OOM */
+FR_API void fr_resp_cache_free(fr_resp_cache *c); /* drops one reference; NULL ok */
+/* Store a response (everything copied); the first store wins. 1 stored,
+ * 0 one was already there, -1 bad arguments or OOM. Headers must not
+ * include content-length (the engine frames the body). Any thread. */
+FR_API int fr_resp_cache_store(fr_resp_cache *c, int status, const fr_header *headers,
+                               size_t nheaders, const void *body, size_t len);
+FR_API int fr_resp_cache_filled(const fr_resp_cache *c); /* 1 once stored */
+/* Answer req with the stored response (fr_res_status/_header/_body, then
+ * fr_res_send; the body is not copied). FR_DONE, or -1 (empty cache, NULL,
+ * out of memory: nothing sent). */
+FR_API int fr_resp_cache_answer(const fr_resp_cache *c, fr_req *req);
+
+/* ---- attaching policies to an app's routes ----
+ *
+ * fr_app_use_policies adds the policy middleware to the app's chain (see
+ * middleware.h: call it AFTER the app's other fr_app_use* so it is the
+ * innermost, like a route-level check: a 429 or a cached answer still gets
+ * CORS and gzip from the middlewares outside) and returns its table,
+ * owned by the app. Then name routes by method and pattern exactly as
+ * given to fr_route; a request on a route is checked against its rate
+ * limit, then answered from its cache when that is filled. A HEAD request
+ * served by a GET route (no_head_from_get = 0) uses the GET route's
+ * policies (and is answered from its cache, but never fills it).
+ * Everything before serving, like fr_route. */
+typedef struct fr_policies fr_policies;
+
+FR_API fr_policies *fr_app_use_policies(fr_app *app); /* NULL: serving, OOM */
+/* 0, or -1 (NULL argument, a method or pattern over 1 KiB, OOM). */
+FR_API int fr_policies_rate_limit(fr_policies *p, const char *method, const char *pattern,
+                                  fr_ratelimit *rl);
+FR_API int fr_policies_cache(fr_policies *p, const char *method, const char *pattern,
+                             fr_resp_cache *c);
+
+/* ---- metrics.h: Prometheus request metrics kept in C ----
+ *
+ * Per route template, method and status: a request counter and a latency
+ * histogram, rendered in the Prometheus text exposition format (0.0.4):
+ *
+ *   fastrapi_requests_total{handler="/items/{id}",method="GET",status="200"} 3
+ *   fastrapi_request_duration_seconds_bucket{handler=..,method=..,status=..,le="0.005"} 2
+ *   ... one _bucket per bound, le="+Inf", _sum, _count
+ *   fastrapi_metrics_dropped_total 0   (observations refused: table full)
+ *
+ * LABELS. handler = the matched route pattern as registered
+ * (fr_req_route_pattern), "none" for an unmatched request (404/405/307):
+ * raw paths never become labels, so a client cannot grow the label set.
+ * method = the request method when it is one of GET HEAD POST PUT DELETE
+ * PATCH OPTIONS TRACE CONNECT, else "OTHER". status = the status sent.
+ * Label values are escaped as the format wants (\\ \" \n).
+ *
+ * WHAT IS MEASURED. fr_app_use_metrics adds a middleware (middleware.h):
+ * added FIRST it is the outermost, so it sees every answer of the chain
+ * (CORS preflights, trusted-host 400s, 429s, cached answers, handler 500s).
+ * Duration runs from routing to the last byte handed to the socket (or to
+ * the sink for fr_dispatch). Answers the engine makes without the chain
+ * (parse errors, 408, 413) are not counted.
+ *
+ * MEMORY AND PROCESSES. A fixed table of cfg.max_series series (each about
+ * 600 bytes) allocated by fr_metrics_new and never grown; a new label set
+ * when the table is full is counted in fastrapi_metrics_dropped_total.
+ * Unless cfg.process_local, the table is a shared anonymous mapping (POSIX
+ * mmap MAP_SHARED), so processes forked after fr_metrics_new (the Python
+ * face's workers=N) update ONE table and any of them renders the totals of
+ * all. Updates are lock-free atomics (any thread, any process).
+ *
+ * OWNERSHIP. Reference counted: fr_metrics_new returns one reference,
+ * fr_app_use_metrics takes one for the app (released by fr_app_free),
+ * fr_metrics_free drops the caller's. */
+
+/* Series (label sets) a metrics table holds when cfg.max_series is 0. Bounds
+ * its memory whatever methods, statuses and routes requests bring. */
+#ifndef FR_METRICS_MAX_SERIES
+#define FR_METRICS_MAX_SERIES 1024
+#endif
+/* Histogram bounds at most (cfg.buckets). */
+#ifndef FR_METRICS_MAX_BUCKETS
+#define FR_METRICS_MAX_BUCKETS 32
+#endif
+/* Longest handler label kept; longer route patterns are cut (with "...").*/
+#ifndef FR_METRICS_MAX_HANDLER
+#define FR_METRICS_MAX_HANDLER 256
+#endif
+
+typedef struct fr_metrics fr_metrics;
+
+typedef struct fr_metrics_config {
+    size_t max_series;     /* 0 = FR_METRICS_MAX_SERIES */
+    const double *buckets; /* increasing upper bounds in seconds; NULL = Prometheus' defaults
+                              .005 .01 .025 .05 .075 .1 .25 .5 .75 1 2.5 5 7.5 10 */
+    size_t num_buckets;
+    const char *prefix;    /* metric name prefix, [a-zA-Z_:][a-zA-Z0-9_:]*; NULL = "fastrapi" */
+    int process_local;     /* 1: private memory (not shared with forked processes) */
+} fr_metrics_config;
+
+/* NULL with err->msg for bad buckets or prefix, or out of memory. */
+FR_API fr_metrics *fr_metrics_new(const fr_metrics_config *cfg, fr_err *err);
+FR_API void fr_metrics_free(fr_metrics *m); /* drops one reference; NULL ok */
+/* Count one request. 0, or -1 (NULL m, status outside 100..999, table full). */
+FR_API int fr_metrics_observe(fr_metrics *m, fr_str handler, fr_str method, int status,
+                              double seconds);
+/* Append the exposition text to out. 0, or -1 on OOM / NULL. */
+FR_API int fr_metrics_render(const fr_metrics *m, fr_buf *out);
+/* Series in use. */
+FR_API size_t fr_metrics_series(const fr_metrics *m);
+/* Add the measuring middleware to app (see WHAT IS MEASURED). 0 / -1. */
+FR_API int fr_app_use_metrics(fr_app *app, fr_metrics *m);
+/* A handler that answers the exposition (200, content-type
+ * "text/plain; version=0.0.4; charset=utf-8"):
+ *   fr_route(app, "GET", "/metrics", fr_metrics_handler, m);
+ * `m` must outlive the app (or hold a reference with fr_app_use_metrics). */
+FR_API int fr_metrics_handler(fr_req *req, void *m);
+
 #ifdef __cplusplus
 }
 #endif
@@ -3206,6 +3819,7 @@ FR_API int fr_py_call(fr_req *req, const char *name, fr_str json_args, fr_buf *o
  *   fr__atomic_int, FR__ATOMIC(T)           _Atomic int / _Atomic(T)
  *   fr__atomic_load/_store/_exchange(p[,v]), seq_cst
  *   fr__atomic_load_explicit/_store_/_fetch_add_/_fetch_sub_explicit(p[,v], mo)
+ *   fr__atomic_compare_exchange_weak(p, &expected, desired), fr__atomic_fetch_add(p, v)
  *   fr__atomic_init(p, v)                   before the object is shared
  *   FR__RELAXED, FR__ACQ_REL                memory orders
  *   FR__THREAD_LOCAL                        _Thread_local
@@ -3222,6 +3836,8 @@ typedef std::atomic<int> fr__atomic_int;
 #  define fr__atomic_store_explicit std::atomic_store_explicit
 #  define fr__atomic_fetch_add_explicit std::atomic_fetch_add_explicit
 #  define fr__atomic_fetch_sub_explicit std::atomic_fetch_sub_explicit
+#  define fr__atomic_compare_exchange_weak std::atomic_compare_exchange_weak
+#  define fr__atomic_fetch_add std::atomic_fetch_add
 /* std::atomic_init is deprecated in C++20 (an error with libc++ -Werror) */
 #  define fr__atomic_init(p, v) std::atomic_store_explicit((p), (v), std::memory_order_relaxed)
 #  define FR__RELAXED std::memory_order_relaxed
@@ -3239,6 +3855,8 @@ typedef atomic_int fr__atomic_int;
 #  define fr__atomic_store_explicit atomic_store_explicit
 #  define fr__atomic_fetch_add_explicit atomic_fetch_add_explicit
 #  define fr__atomic_fetch_sub_explicit atomic_fetch_sub_explicit
+#  define fr__atomic_compare_exchange_weak atomic_compare_exchange_weak
+#  define fr__atomic_fetch_add atomic_fetch_add
 #  define fr__atomic_init atomic_init
 #  define FR__RELAXED memory_order_relaxed
 #  define FR__ACQ_REL memory_order_acq_rel
@@ -3359,6 +3977,47 @@ FR__PRIV int fr__ws_drained(fr_ws *ws, size_t queued); /* 1: on_drain ran */
 FR__PRIV int fr__ws_tick(fr_ws *ws, int64_t now_ms); /* 1 queued, 2 drop TCP */
 FR__PRIV void fr__ws_going_away(fr_ws *ws);
 FR__PRIV void fr__ws_gone(fr_ws *ws);
+
+/* ---- TLS (FR_ENABLE_OPENSSL): tls.c has OpenSSL, server.c the sockets ----
+ * A listener holds an fr__tls_ctx (the current SSL_CTX, swapped by reload);
+ * a connection an fr__tls_conn. I/O calls return like read(2)/send(2):
+ * > 0 bytes, 0 EOF (close_notify or FIN), -1 with errno (EAGAIN: wait;
+ * fr__tls_wants says whether a read waits for writability or a write for
+ * readability). Loop thread only, except the ctx functions. */
+#if FR_ENABLE_OPENSSL
+#include <sys/types.h> /* ssize_t */
+typedef struct fr__tls_ctx fr__tls_ctx;
+typedef struct fr__tls_conn fr__tls_conn;
+enum { FR__TLS_READ_WANTS_WRITE = 1, FR__TLS_WRITE_WANTS_READ = 2 };
+FR__PRIV fr__tls_ctx *fr__tls_ctx_new(const char *cert, const char *key, char *err, size_t cap);
+FR__PRIV int fr__tls_ctx_reload(fr__tls_ctx *t, char *err, size_t cap); /* any thread */
+FR__PRIV void fr__tls_ctx_free(fr__tls_ctx *t);
+FR__PRIV fr__tls_conn *fr__tls_conn_new(fr__tls_ctx *t, int fd); /* NULL on OOM */
+FR__PRIV int fr__tls_handshake(fr__tls_conn *c); /* 1 done, 0 wait, -1 failed, -2 plain HTTP */
+FR__PRIV ssize_t fr__tls_read(fr__tls_conn *c, void *buf, size_t n);
+FR__PRIV ssize_t fr__tls_write(fr__tls_conn *c, const void *buf, size_t n);
+FR__PRIV int fr__tls_wants(const fr__tls_conn *c, int what);
+FR__PRIV int fr__tls_pending(const fr__tls_conn *c); /* decrypted or undecrypted bytes held */
+FR__PRIV void fr__tls_close_notify(fr__tls_conn *c);  /* best effort, never blocks */
+FR__PRIV void fr__tls_conn_free(fr__tls_conn *c);
+#endif
+
+/* ---- policy.c: shared anonymous memory (MAP_SHARED, inherited by forked
+ * processes; private when local or on Windows) and a monotonic clock;
+ * metrics.c uses them too ---- */
+FR__PRIV void *fr__shm_alloc(size_t size, int local); /* zeroed; NULL on failure */
+FR__PRIV void fr__shm_free(void *p, size_t size, int local);
+FR__PRIV int64_t fr__mono_ns(void);
+FR__PRIV uint64_t fr__hash64(uint64_t seed, const char *p, size_t n); /* not for secrets */
+
+/* ---- static files: static.c keeps its registrations on the app (freed
+ * with it) and answers requests the router did not find under an
+ * fr_app_frontend path (low-priority routes) ---- */
+FR__PRIV void fr__http_imf_fixdate(int64_t t, char out[30]); /* http.c: IMF-fixdate of a Unix time */
+typedef struct fr__static_list fr__static_list;
+FR__PRIV fr__static_list **fr__app_statics(fr_app *app);
+FR__PRIV void fr__static_list_free(fr__static_list *l);
+FR__PRIV fr_handler fr__static_low(fr_app *app, fr_req *req, void **ud); /* NULL: none */
 
 #endif /* FR__INTERNAL_H */
 
@@ -7675,7 +8334,7 @@ const char *fr_http_reason(int status) {
 
 /* IMF-fixdate for a Unix time, computed without gmtime/strftime (no locale,
  * no libc lock). Howard Hinnant's days-to-civil algorithm. */
-static void fr__http_imf_fixdate(int64_t t, char out[30]) {
+FR__PRIV void fr__http_imf_fixdate(int64_t t, char out[30]) {
     static const char wd[7][3] = {{'T', 'h', 'u'}, {'F', 'r', 'i'}, {'S', 'a', 't'}, {'S', 'u', 'n'},
                                   {'M', 'o', 'n'}, {'T', 'u', 'e'}, {'W', 'e', 'd'}};
     static const char mn[12][3] = {{'J', 'a', 'n'}, {'F', 'e', 'b'}, {'M', 'a', 'r'}, {'A', 'p', 'r'},
@@ -8277,6 +8936,14 @@ static int fr__rt_is_int(const char *s, size_t n) {
     return 1;
 }
 
+/* A digit run whose value fits int64_t (leading zeros allowed). */
+static int fr__rt_int_fits(const char *s, size_t n) {
+    static const char max[] = "9223372036854775807";
+    while (n > 1 && *s == '0') s++, n--;
+    if (n != sizeof max - 1) return n < sizeof max - 1;
+    return memcmp(s, max, n) <= 0;
+}
+
 /* [0-9]+(\.[0-9]+)? */
 static int fr__rt_is_float(const char *s, size_t n) {
     size_t i = 0, j;
@@ -8304,9 +8971,9 @@ static int fr__rt_is_uuid(const char *s, size_t n) {
     return 1;
 }
 
-static int fr__rt_type_ok(int type, const char *s, size_t n) {
+static int fr__rt_type_ok(const fr_router *r, int type, const char *s, size_t n) {
     switch (type) {
-    case FR_PARAM_INT: return fr__rt_is_int(s, n);
+    case FR_PARAM_INT: return fr__rt_is_int(s, n) && (r->opts.unbounded_ints || fr__rt_int_fits(s, n));
     case FR_PARAM_FLOAT: return fr__rt_is_float(s, n);
     case FR_PARAM_UUID: return fr__rt_is_uuid(s, n);
     case FR_PARAM_PATH: return 1;
@@ -8919,7 +9586,7 @@ static FR__RT_NOINLINE int fr__rt_mixed_match(fr__rt_ctx *c, const fr__rt_mixed 
     uint64_t ok[FR__RT_MAX_PIECES + 1][FR__RT_WORDS];
     uint16_t run[FR__RT_MIXED_MAX + 2]; /* digits starting at p */
     uint16_t nxt[FR__RT_MIXED_MAX + 2]; /* smallest offset > p in ok[i + 1], n + 1 = none */
-    size_t i, p, e, k = mx->npieces, words = n / 64 + 1;
+    size_t i, p, e, k = mx->npieces, words = n / 64 + 1, base = c->ncaps;
     if (n > FR__RT_MIXED_MAX || k > FR__RT_MAX_PIECES) return 0;
     run[n] = 0;
     run[n + 1] = 0;
@@ -8990,6 +9657,10 @@ static FR__RT_NOINLINE int fr__rt_mixed_match(fr__rt_ctx *c, const fr__rt_mixed 
             }
             break;
         }
+        if (pc->type == FR_PARAM_INT && !c->r->opts.unbounded_ints && !fr__rt_int_fits(seg + p, e - p)) {
+            c->ncaps = base;
+            return 0; /* an int that overflows int64 does not match (router.h) */
+        }
         c->caps[c->ncaps].buf = seg + p;
         c->caps[c->ncaps].len = e - p;
         c->ncaps++;
@@ -9028,7 +9699,7 @@ static int fr__rt_dfs(fr__rt_ctx *c, const fr__rt_node *nd, size_t pos) {
     if (slen == 0) goto path; /* only static "" and {p:path} match an empty segment */
     for (k = FR__RT_INT; k <= FR__RT_UUID; k++) {
         const fr__rt_node *kid = nd->kids[k];
-        if (kid && fr__rt_type_ok(fr__rt_kid_type[k], sbuf, slen) &&
+        if (kid && fr__rt_type_ok(c->r, fr__rt_kid_type[k], sbuf, slen) &&
             fr__rt_step_cap(c, kid, sbuf, slen, e))
             return 1;
     }
@@ -10005,6 +10676,7 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -10040,7 +10712,6 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #endif
 
 #define FR__MAX_LISTENERS 8
-#define FR__STREAM_HIGH_WATER (1u << 20) /* stream_write blocks above this */
 #define FR__LINGER_MS 2000               /* read-and-discard before closing */
 #define FR__STOP_FIRST_MS 1000           /* stopping: wait for a new connection's first request */
 #define FR__SMALL_BODY 2048              /* bodies up to this are copied after the head */
@@ -10050,6 +10721,14 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #define FR__FILE_CHUNK 16384 /* fr_res_file without sendfile: bytes read into out per step */
 #define FR__WS_TICK_MS 200   /* WebSocket ping / close-timeout checks */
 #define FR__WS_READ 16384    /* WebSocket input is read into a stack buffer of this size */
+#define FR__BUSY_EXTRA 64    /* connections over max_connections answered 503 at a time */
+#define FR__BIG_BUF 65536    /* a recycled connection/request keeps buffers up to this */
+#define FR__TRIM_BYTES (8u << 20) /* glibc: malloc_trim after this much was freed */
+
+#if defined(__GLIBC__)
+#include <malloc.h> /* malloc_trim: freed big buffers go back to the OS */
+#define FR__MALLOC_TRIM 1
+#endif
 
 /* Helpers the socket path shares with fr_dispatch: inlined so the socket
  * path compiles to what it was before they were shared. */
@@ -10060,7 +10739,7 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #endif
 
 enum { FR__K_CONN = 1, FR__K_LISTEN, FR__K_WAKE, FR__K_STOP };
-enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_WS, FR__T_COUNT };
+enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_WS, FR__T_TLS, FR__T_COUNT };
 enum {
     FR__C_READ_HEAD = 0, /* waiting for / parsing a request head */
     FR__C_READ_BODY,     /* head parsed, body arriving */
@@ -10087,6 +10766,9 @@ struct fr__route {
     fr_handler h;
     void *ud;
     fr__route *next;
+    int limit_body;    /* fr_route_opts: 1 = max_body is this route's limit */
+    int body_unread;   /* fr_route_opts.body_unread */
+    uint64_t max_body;
 };
 
 struct fr__conn {
@@ -10112,9 +10794,16 @@ struct fr__conn {
     const char *wbody;
     size_t wbody_len, wbody_off;
     uint64_t fleft; /* file body bytes still to send (fd and position in req) */
+    uint64_t wwin_bytes; /* bytes sent in the current send window (FR__T_WRITE) */
+    int64_t wwin_outq;   /* the kernel's unacknowledged bytes when it opened */
     fr_req *req;
     unsigned readable : 1, writable : 1, close_after : 1, dead : 1;
-    unsigned reused : 1; /* has answered a request: idle = a keep-alive wait */
+    unsigned reused : 1;      /* has answered a request: idle = a keep-alive wait */
+    unsigned peer_closed : 1; /* the peer's FIN was reported: read on until EOF */
+    unsigned secure : 1; /* accepted on a TLS listener (fr_req_scheme "https") */
+#if FR_ENABLE_OPENSSL
+    fr__tls_conn *tls; /* NULL: plain; see "connection I/O" */
+#endif
     struct sockaddr_storage peer;
     socklen_t peerlen;
 };
@@ -10143,6 +10832,7 @@ struct fr_req {
     int rfd_nosf;     /* sendfile refused this fd: 1 pread + send, 2 read + send */
     uint64_t rfd_off, rfd_len; /* rfd_off advances as bytes are sent */
     int force_close;
+    const char *res_bad; /* why the handler's response cannot be sent (-> 500), or NULL */
     fr_done_fn done;
     void *done_ud;
     void *ud;
@@ -10159,6 +10849,11 @@ struct fr_req {
     int inline_stream; /* stream_begin called inside the handler (loop thread only) */
     fr_buf sbuf;
     size_t squeued;
+    fr_stream_fn sev_fn; /* fr_res_stream_on_drain */
+    void *sev_ud;
+    int want_drain;  /* a write answered FR_STREAM_FULL: DRAINED is due */
+    int sev_running; /* sev_fn is being called on sev_thr */
+    pthread_t sev_thr;
     uint64_t bytes_sent;
     double t0;
     /* fr_dispatch requests only (sink == NULL on the socket path) */
@@ -10185,6 +10880,7 @@ struct fr__loop {
     fr__src stop;
     fr__src lsn[FR__MAX_LISTENERS];
     int nlsn, lsn_active;
+    int lsn_held; /* counted in app->lsn_users (the app's listening fds are open) */
     int64_t now, accept_resume;
     int stopping;
     int64_t drain_deadline;
@@ -10196,6 +10892,7 @@ struct fr__loop {
     fr__conn *free_conns, *closed;
     int nfree_conns, nfree_reqs;
     fr_req *free_reqs;
+    size_t freed_big; /* bytes of big buffers freed since the last malloc_trim */
     pthread_t thr, tid;
     int tid_valid;
     /* shared with other threads, under qmu */
@@ -10218,9 +10915,13 @@ struct fr__loop {
 };
 
 typedef struct fr__listener {
-    int fd;
+    int fd;        /* -1: closed by a stop (fr_serve binds addr again) */
+    int inherited; /* fr_listen_fd's: never bound again by the engine */
     struct sockaddr_storage addr;
     socklen_t addrlen;
+#if FR_ENABLE_OPENSSL
+    fr__tls_ctx *tls; /* fr_listen_tls; NULL = plain */
+#endif
 } fr__listener;
 
 enum { FR__MODE_NONE = 0, FR__MODE_SERVE, FR__MODE_POLL, FR__MODE_POLL_DONE };
@@ -10234,10 +10935,12 @@ struct fr_app {
     fr__route *routes;
     fr_handler fallback;
     void *fallback_ud;
+    fr_route_opts unmatched; /* fr_app_set_unmatched_opts: limits of unrouted requests */
     void *ud;
     char err[200];
-    fr__listener lsn[FR__MAX_LISTENERS];
+    fr__listener lsn[FR__MAX_LISTENERS]; /* fd -1: closed by a stop */
     int nlsn, lsn_reuseport;
+    fr__atomic_int lsn_users; /* loops that may still accept on lsn[] */
     int stop_rd, stop_wr;
     fr__atomic_int stop;
     fr__atomic_int nconns;
@@ -10250,6 +10953,7 @@ struct fr_app {
     pthread_mutex_t sink_mu;
     fr_req *sinks; /* unfinished fr_dispatch requests, under sink_mu */
     fr__mw_chain *mw; /* the middleware chain (middleware.c); NULL = none */
+    fr__static_list *statics; /* static.c's mounts and frontends; NULL = none */
 };
 
 static FR__THREAD_LOCAL fr_req *fr__tls_req; /* request whose handler runs on this thread */
@@ -10585,6 +11289,7 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->rfd_close = r->rfd_nosf = 0;
     r->rfd_off = r->rfd_len = 0;
     r->force_close = 0;
+    r->res_bad = NULL;
     r->done = NULL;
     r->done_ud = NULL;
     r->ud = NULL;
@@ -10595,6 +11300,9 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->inline_stream = 0;
     r->sbuf.len = 0;
     r->squeued = 0;
+    r->sev_fn = NULL;
+    r->sev_ud = NULL;
+    r->want_drain = r->sev_running = 0;
     r->bytes_sent = 0;
     r->t0 = 0;
     r->mw = NULL;
@@ -10633,12 +11341,29 @@ static void fr__req_put(fr__loop *L, fr_req *r, int recycle) {
     if (r->rfd >= 0) fr__req_drop_file(r);
     if (recycle && L->nfree_reqs < FR__FREE_CAP) {
         fr_arena_reset(&r->arena);
-        if (r->sbuf.cap > 65536) fr_buf_free(&r->sbuf);
+        if (r->sbuf.cap > FR__BIG_BUF) {
+            L->freed_big += r->sbuf.cap; /* recycle: on the loop thread */
+            fr_buf_free(&r->sbuf);
+        }
         r->free_next = L->free_reqs;
         L->free_reqs = r;
         L->nfree_reqs++;
     } else {
         fr__req_free_mem(r);
+    }
+}
+
+/* Free the big buffers of a connection about to be recycled (an aborted
+ * stream or upload must not stay cached per connection). */
+static void fr__conn_shrink(fr__conn *c) {
+    fr__loop *L = c->loop;
+    if (c->in.cap > FR__BIG_BUF) {
+        L->freed_big += c->in.cap;
+        fr_buf_free(&c->in);
+    }
+    if (c->out.cap > FR__BIG_BUF) {
+        L->freed_big += c->out.cap;
+        fr_buf_free(&c->out);
     }
 }
 
@@ -10672,12 +11397,19 @@ static fr__conn *fr__conn_get(fr__loop *L) {
     c->wbody = NULL;
     c->wbody_len = c->wbody_off = 0;
     c->fleft = 0;
+    c->wwin_bytes = 0;
+    c->wwin_outq = 0;
     c->req = NULL;
     c->readable = 0;
     c->writable = 1;
     c->close_after = 0;
     c->dead = 0;
     c->reused = 0;
+    c->secure = 0;
+#if FR_ENABLE_OPENSSL
+    c->tls = NULL;
+#endif
+    c->peer_closed = 0;
     return c;
 }
 
@@ -10718,6 +11450,7 @@ static void fr__req_finish(fr_req *req, int ok, int recycle) {
         pthread_mutex_unlock(&L->qmu);
         if (c) {
             if (recycle && L->nfree_conns < FR__FREE_CAP) {
+                fr__conn_shrink(c);
                 c->next = L->free_conns;
                 L->free_conns = c;
                 L->nfree_conns++;
@@ -10733,6 +11466,44 @@ static void fr__req_finish(fr_req *req, int ok, int recycle) {
 
 static int fr__req_released(const fr_req *req) { return req->inline_released || req->rel_seen; }
 
+/* Call the stream's event callback (loop thread). Not after the stream
+ * ended; GONE at most once; fr__stream_end waits while a call runs. */
+static void fr__stream_event(fr_req *req, int ev) {
+    fr_stream_fn fn;
+    void *ud;
+    pthread_mutex_lock(&req->smu);
+    fn = req->sev_fn;
+    ud = req->sev_ud;
+    if (!fn || !req->streaming || req->stream_ended || req->sev_running) {
+        pthread_mutex_unlock(&req->smu);
+        return;
+    }
+    if (ev == FR_STREAM_GONE) req->sev_fn = NULL;
+    req->sev_running = 1;
+    req->sev_thr = pthread_self();
+    pthread_mutex_unlock(&req->smu);
+    fn(req, ev, ud);
+    pthread_mutex_lock(&req->smu);
+    req->sev_running = 0;
+    pthread_cond_broadcast(&req->scv);
+    pthread_mutex_unlock(&req->smu);
+}
+
+/* n queued stream bytes went out (loop thread): wake fr_res_stream_wait,
+ * and tell a producer that met FR_STREAM_FULL once low water is reached. */
+static void fr__stream_sent(fr_req *req, size_t n) {
+    int fire = 0;
+    pthread_mutex_lock(&req->smu);
+    req->squeued = req->squeued > n ? req->squeued - n : 0;
+    if (req->squeued <= req->app->cfg.stream_low_water) {
+        pthread_cond_broadcast(&req->scv);
+        fire = req->want_drain && req->sev_fn && !req->stream_ended;
+        if (fire) req->want_drain = 0;
+    }
+    pthread_mutex_unlock(&req->smu);
+    if (fire) fr__stream_event(req, FR_STREAM_DRAINED);
+}
+
 /* Close a connection. A request still owned by its handler keeps the
  * connection's memory alive as a zombie. */
 static void fr__conn_close(fr__conn *c) {
@@ -10744,6 +11515,10 @@ static void fr__conn_close(fr__conn *c) {
     if (c->fd >= 0) {
 #if !defined(FR__EPOLL)
         fr__poller_del(L, c->fd, c, FR__P_CONN);
+#endif
+#if FR_ENABLE_OPENSSL
+        fr__tls_conn_free(c->tls);
+        c->tls = NULL;
 #endif
         close(c->fd); /* epoll forgets closed fds by itself */
         c->fd = -1;
@@ -10776,6 +11551,7 @@ static void fr__conn_close(fr__conn *c) {
             L->zombies = req;
             L->nzombies++;
             pthread_mutex_unlock(&L->qmu);
+            fr__stream_event(req, FR_STREAM_GONE); /* the producer stops */
             return;
         } else {
             if (req->streaming) {
@@ -10795,9 +11571,8 @@ static void fr__loop_reap(fr__loop *L) {
     while (L->closed) {
         fr__conn *c = L->closed;
         L->closed = c->next;
+        fr__conn_shrink(c);
         if (L->nfree_conns < FR__FREE_CAP) {
-            if (c->in.cap > 65536) fr_buf_free(&c->in);
-            if (c->out.cap > 65536) fr_buf_free(&c->out);
             c->next = L->free_conns;
             L->free_conns = c;
             L->nfree_conns++;
@@ -10805,6 +11580,16 @@ static void fr__loop_reap(fr__loop *L) {
             fr__conn_free_mem(c);
         }
     }
+#if defined(FR__MALLOC_TRIM)
+    /* glibc keeps freed heap memory (and raises its mmap threshold after a
+     * big free): aborted big streams/uploads would stay in RSS */
+    if (L->freed_big >= FR__TRIM_BYTES) {
+        L->freed_big = 0;
+        malloc_trim(0);
+    }
+#else
+    L->freed_big = 0;
+#endif
 }
 
 /* Shut the write side and discard input until EOF (or a short timeout), so
@@ -10812,6 +11597,9 @@ static void fr__loop_reap(fr__loop *L) {
  * the response in flight. */
 static void fr__conn_linger(fr__conn *c) {
     fr__loop *L = c->loop;
+#if FR_ENABLE_OPENSSL
+    if (c->tls) fr__tls_close_notify(c->tls);
+#endif
     shutdown(c->fd, SHUT_WR);
     c->state = FR__C_LINGER;
     L->nlinger++;
@@ -10960,6 +11748,7 @@ static void fr__error_response(fr__conn *c, int status) {
 /* the per-connection state machine                                          */
 
 static void fr__conn_drive(fr__conn *c);
+static void fr__conn_peek_eof(fr__conn *c);
 
 /* Move queued stream output into c->out. Returns 1 when the stream has
  * ended (all output is now in c->out). */
@@ -11019,6 +11808,31 @@ static void fr__req_service(fr_req *req) {
     c->state = FR__C_WRITING;
 }
 
+/* Per-route body limit (fr_route_opts.max_body), FastAPI's max_body_size
+ * as Starlette's RequestBodyLimitMiddleware answers it: a Content-Length
+ * over the limit -> 413 "Content Too Large" (text/plain); a chunked body
+ * that turned out larger -> 413 {"detail":"Content Too Large"}. */
+static int fr__route_body_over(const fr_req *req, uint64_t max, int unread) {
+    if (req->h.body_kind == FR_BODY_LENGTH) return req->h.content_length > max;
+    return !unread && (uint64_t)req->body.len > max;
+}
+
+static int fr__route_too_large(fr_req *req, void *ud) {
+    static const char text[] = "Content Too Large";
+    static const char json[] = "{\"detail\":\"Content Too Large\"}";
+    (void)ud;
+    fr_res_status(req, 413);
+    if (req->h.body_kind == FR_BODY_LENGTH) {
+        fr_res_header(req, "content-type", "text/plain; charset=utf-8");
+        fr_res_body(req, text, sizeof text - 1);
+    } else {
+        fr_res_header(req, "content-type", "application/json");
+        fr_res_body(req, json, sizeof json - 1);
+    }
+    fr_res_send(req);
+    return FR_DONE;
+}
+
 /* Decode the path, match it and pick the handler: the route's, the
  * fallback, or NULL for fr_res_default. Shared by sockets and fr_dispatch. */
 FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
@@ -11041,7 +11855,18 @@ FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
     if (req->m.status == FR_MATCH_FOUND && req->m.data) {
         fr__route *rt = (fr__route *)req->m.data;
         *ud = rt->ud;
+        if (rt->limit_body && fr__route_body_over(req, rt->max_body, rt->body_unread))
+            return fr__route_too_large;
         return rt->h;
+    }
+    if (app->unmatched.limit_body && /* nothing reads the body of an unrouted request */
+        fr__route_body_over(req, app->unmatched.max_body, 1)) {
+        *ud = NULL;
+        return fr__route_too_large;
+    }
+    if (req->m.status == FR_MATCH_NOT_FOUND && app->statics) { /* fr_app_frontend */
+        fr_handler low = fr__static_low(app, req, ud);
+        if (low) return low;
     }
     *ud = app->fallback_ud;
     return app->fallback;
@@ -11216,6 +12041,26 @@ static int fr__conn_parse(fr__conn *c) {
     }
 }
 
+/* ---- connection I/O ----
+ * The one place a TLS connection differs: c->tls routes reads and writes
+ * through tls.c (OpenSSL). Plain connections call read/send/sendfile
+ * directly; without FR_ENABLE_OPENSSL the branches do not exist. A TLS
+ * read may leave bytes buffered inside OpenSSL that no epoll edge will
+ * announce, so a short TLS read does not clear `readable` (only EAGAIN
+ * does). */
+#if FR_ENABLE_OPENSSL
+#define FR__IS_TLS(c) ((c)->tls != NULL)
+#else
+#define FR__IS_TLS(c) 0
+#endif
+
+static inline ssize_t fr__io_read(fr__conn *c, void *buf, size_t n) {
+#if FR_ENABLE_OPENSSL
+    if (c->tls) return fr__tls_read(c->tls, buf, n);
+#endif
+    return read(c->fd, buf, n);
+}
+
 /* Read more bytes. 1: got data, 0: would block, -1: closed. */
 static int fr__conn_read(fr__conn *c) {
     fr__loop *L = c->loop;
@@ -11243,10 +12088,13 @@ static int fr__conn_read(fr__conn *c) {
         return -1;
     }
     space = b->cap - b->len;
-    n = read(c->fd, b->buf + b->len, space);
+    n = fr__io_read(c, b->buf + b->len, space);
     if (n > 0) {
         b->len += (size_t)n;
-        if ((size_t)n < space) c->readable = 0;
+        /* A short read means drained, unless the FIN came with the data:
+         * edge-triggered, no other event would report it (the next read
+         * returns 0 and closes) */
+        if ((size_t)n < space && !c->peer_closed && !FR__IS_TLS(c)) c->readable = 0;
         return 1;
     }
     if (n < 0 && errno == EINTR) return 1;
@@ -11290,6 +12138,52 @@ static ssize_t fr__sendfile(int sock, int fd, uint64_t *off, size_t n) {
 }
 #endif
 
+/* Bytes the kernel holds for the peer, sent or not, not yet acknowledged
+ * (0 where it cannot tell): what the client took is judged by their fall,
+ * since a big socket buffer drains for seconds without the socket getting
+ * writable. */
+static int64_t fr__sock_outq(int fd) {
+#if defined(__linux__) && defined(TIOCOUTQ)
+    int n = 0;
+    if (fd >= 0 && ioctl(fd, TIOCOUTQ, &n) == 0 && n > 0) return n;
+#else
+    (void)fd;
+#endif
+    return 0;
+}
+
+/* The socket would block with output waiting: a send window opens unless
+ * one is open (progress does not extend it: a trickle is judged by rate). */
+static void fr__conn_wait_write(fr__conn *c) {
+    c->writable = 0;
+    if (c->tkind == FR__T_WRITE) return;
+    fr__timer_set(c, FR__T_WRITE);
+    c->wwin_bytes = 0;
+    c->wwin_outq = fr__sock_outq(c->fd);
+}
+
+/* A send window ended with output still waiting: 1 (and a new window) when
+ * the client took at least min_send_rate bytes/s of it, else 0 to drop it:
+ * the close then resets (nginx's reset_timedout_connection), so the kernel
+ * drops what it still holds for this client instead of trickling it on. */
+static int fr__conn_send_ok(fr__conn *c) {
+    const fr__loop *L = c->loop;
+    int rate = L->app->cfg.min_send_rate;
+    uint64_t need = rate > 0 ? (uint64_t)rate * (uint64_t)L->tdur[FR__T_WRITE] / 1000 : 0;
+    int64_t outq = fr__sock_outq(c->fd), took = (int64_t)c->wwin_bytes + c->wwin_outq - outq;
+    if (took <= 0 || (uint64_t)took < need) {
+        struct linger lg;
+        lg.l_onoff = 1;
+        lg.l_linger = 0;
+        if (c->fd >= 0) setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        return 0;
+    }
+    fr__timer_set(c, FR__T_WRITE);
+    c->wwin_bytes = 0;
+    c->wwin_outq = outq;
+    return 1;
+}
+
 /* Send the file body of c->req (fr_res_file) once out/wbody are empty:
  * sendfile(2) where it works; otherwise the next piece is read (pread, or
  * read for an unseekable fd) into c->out and sent by the caller's loop.
@@ -11301,19 +12195,18 @@ static int fr__conn_write_file(fr__conn *c) {
         size_t want = c->fleft > (1u << 30) ? (size_t)1 << 30 : (size_t)c->fleft;
         ssize_t n;
 #if defined(FR__SENDFILE)
-        if (!req->rfd_nosf) {
+        if (!req->rfd_nosf && !FR__IS_TLS(c)) { /* TLS: read + SSL_write below */
             if (!c->writable) return 0;
             n = fr__sendfile(c->fd, req->rfd, &req->rfd_off, want);
             if (n > 0) {
                 req->bytes_sent += (uint64_t)n;
                 c->fleft -= (uint64_t)n;
-                if (c->tkind == FR__T_WRITE) fr__timer_set(c, FR__T_WRITE); /* progress */
+                c->wwin_bytes += (uint64_t)n;
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                c->writable = 0;
-                fr__timer_set(c, FR__T_WRITE);
+                fr__conn_wait_write(c);
                 return 0;
             }
             if (n < 0 && (errno == EINVAL || errno == ENOSYS || errno == ESPIPE)) {
@@ -11368,6 +12261,16 @@ static int fr__conn_write(fr__conn *c) {
             return 1;
         }
         if (!c->writable) return 0;
+#if FR_ENABLE_OPENSSL
+        if (c->tls) {
+            if (hl && bl && hl + bl <= 16384 && fr_buf_append(&c->out, c->wbody + c->wbody_off, bl) == 0) {
+                c->wbody_off = c->wbody_len; /* a small body rides in the head's record */
+                continue;
+            }
+            n = hl ? fr__tls_write(c->tls, c->out.buf + c->out_off, hl)
+                   : fr__tls_write(c->tls, c->wbody + c->wbody_off, bl);
+        } else
+#endif
         if (bl == 0) {
             n = send(c->fd, c->out.buf + c->out_off, hl, c->fleft ? FR__MSG_MORE : MSG_NOSIGNAL);
         } else {
@@ -11388,22 +12291,14 @@ static int fr__conn_write(fr__conn *c) {
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->writable = 0;
-                fr__timer_set(c, FR__T_WRITE);
+                fr__conn_wait_write(c);
                 return 0;
             }
             fr__conn_close(c);
             return -1;
         }
-        if (req) {
-            req->bytes_sent += (uint64_t)n;
-            if (req->streaming) {
-                pthread_mutex_lock(&req->smu);
-                req->squeued = req->squeued > (size_t)n ? req->squeued - (size_t)n : 0;
-                if (req->squeued <= FR__STREAM_HIGH_WATER) pthread_cond_broadcast(&req->scv);
-                pthread_mutex_unlock(&req->smu);
-            }
-        }
+        c->wwin_bytes += (uint64_t)n;
+        if (req) req->bytes_sent += (uint64_t)n;
         if ((size_t)n <= hl) {
             c->out_off += (size_t)n;
         } else {
@@ -11411,7 +12306,7 @@ static int fr__conn_write(fr__conn *c) {
             c->wbody_off += (size_t)n - hl;
         }
         if (c->out_off == c->out.len) c->out_off = c->out.len = 0;
-        if (c->tkind == FR__T_WRITE) fr__timer_set(c, FR__T_WRITE); /* progress */
+        if (req && req->streaming) fr__stream_sent(req, (size_t)n); /* may run on_drain's callback */
     }
 }
 
@@ -11435,7 +12330,10 @@ static void fr__conn_write_done(fr__conn *c) {
     c->wbody_len = c->wbody_off = 0;
     c->fleft = 0;
     fr__req_finish(req, 1, 1);
-    if (c->out.cap > 65536) fr_buf_free(&c->out); /* a big stream passed through */
+    if (c->out.cap > FR__BIG_BUF) { /* a big stream passed through */
+        L->freed_big += c->out.cap;
+        fr_buf_free(&c->out);
+    }
     if (c->close_after || L->stopping) {
         fr__conn_linger(c);
         return;
@@ -11445,7 +12343,10 @@ static void fr__conn_write_done(fr__conn *c) {
     c->off = c->next_off;
     if (c->off >= c->in.len) {
         c->off = c->in.len = 0;
-        if (c->in.cap > 65536) fr_buf_free(&c->in);
+        if (c->in.cap > FR__BIG_BUF) {
+            L->freed_big += c->in.cap;
+            fr_buf_free(&c->in);
+        }
         fr__timer_set(c, FR__T_IDLE);
     }
 }
@@ -11490,7 +12391,11 @@ static void fr__conn_drive(fr__conn *c) {
             continue;
         case FR__C_PENDING:
             /* answers corked before a deferred request go out now */
-            if (c->out.len > c->out_off) fr__conn_write(c);
+            if (c->out.len > c->out_off && fr__conn_write(c) < 0) return;
+            /* the FIN came with the request: the client is gone (uvicorn
+             * drops a half-closed client too); its handler's answer is
+             * dropped when it comes (zombie) */
+            if (c->peer_closed && c->state == FR__C_PENDING) fr__conn_peek_eof(c);
             return;
         case FR__C_LINGER:
             fr__conn_linger_read(c);
@@ -11513,14 +12418,48 @@ static void fr__conn_peek_eof(fr__conn *c) {
     else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) fr__conn_close(c);
 }
 
+#if FR_ENABLE_OPENSSL
+/* A TLS connection's event: re-arm the side OpenSSL waited on (a read that
+ * needed to write, a write that needed to read), drive the handshake. 1:
+ * go on as for a plain connection, 0: handshake in progress, -1: closed. */
+static int fr__srv_tls_event(fr__conn *c, const fr__pev *e) {
+    int r;
+    if (e->w && fr__tls_wants(c->tls, FR__TLS_READ_WANTS_WRITE)) c->readable = 1;
+    if (e->r && fr__tls_wants(c->tls, FR__TLS_WRITE_WANTS_READ)) c->writable = 1;
+    if (c->tkind != FR__T_TLS || c->state != FR__C_READ_HEAD || c->req) return 1; /* done */
+    r = fr__tls_handshake(c->tls);
+    if (r == 0) return 0;
+    if (r == -2) { /* plain HTTP on the TLS port: a plain 400, then close */
+        fr__tls_conn_free(c->tls);
+        c->tls = NULL;
+        fr__error_response(c, 400);
+        fr__conn_drive(c);
+        return -1;
+    }
+    if (r < 0) { /* a bad handshake: discard what the client sent, then FIN */
+        fr__timer_clear(c);
+        fr__conn_linger(c);
+        fr__conn_drive(c);
+        return -1;
+    }
+    fr__timer_set(c, FR__T_IDLE); /* the TLS timer marks a handshake in progress */
+    c->readable = 1;              /* the request may already sit inside OpenSSL */
+    return 1;
+}
+#endif
+
 static void fr__conn_event(fr__conn *c, const fr__pev *e) {
     if (c->state == FR__C_CLOSED || c->dead) return;
     if (e->hup) {
         fr__conn_close(c);
         return;
     }
+    if (e->rdhup) c->peer_closed = 1;
     if (e->r) c->readable = 1;
     if (e->w) c->writable = 1;
+#if FR_ENABLE_OPENSSL
+    if (c->tls && fr__srv_tls_event(c, e) <= 0) return; /* handshaking, or closed */
+#endif
     if (c->state == FR__C_PENDING || c->state == FR__C_HANDLING) {
         if (e->rdhup) fr__conn_peek_eof(c);
         if (!c->dead && c->state == FR__C_PENDING && e->w && c->out.len > c->out_off) fr__conn_drive(c);
@@ -11535,25 +12474,29 @@ static void fr__conn_event(fr__conn *c, const fr__pev *e) {
 static void fr__loop_listen_pause(fr__loop *L) {
     int i;
     if (!L->lsn_active) return;
-    for (i = 0; i < L->nlsn; i++) fr__poller_del(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
+    for (i = 0; i < L->nlsn; i++)
+        if (L->lsn[i].fd >= 0) fr__poller_del(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
     L->lsn_active = 0;
 }
 
 static void fr__loop_listen_resume(fr__loop *L) {
     int i;
     if (L->lsn_active) return;
-    for (i = 0; i < L->nlsn; i++) fr__poller_add(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
+    for (i = 0; i < L->nlsn; i++)
+        if (L->lsn[i].fd >= 0) fr__poller_add(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
     L->lsn_active = 1;
 }
 
-static void fr__loop_accept(fr__loop *L, fr__src *s) {
+/* Accept up to a batch; returns how many accept() calls succeeded or were
+ * retried (FR__ACCEPT_BATCH: more may be queued). */
+static int fr__loop_accept(fr__loop *L, fr__src *s) {
     fr_app *app = L->app;
     int i;
     for (i = 0; i < FR__ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         fr__conn *c;
-        int fd, one = 1;
+        int fd, one = 1, busy = 0, n;
 #if defined(FR__ACCEPT4)
         fd = accept4(s->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
@@ -11570,12 +12513,18 @@ static void fr__loop_accept(fr__loop *L, fr__src *s) {
                 fr__loop_listen_pause(L);
                 L->accept_resume = L->now + FR__EMFILE_PAUSE_MS;
             }
-            return;
+            return i;
         }
-        if (fr__atomic_fetch_add_explicit(&app->nconns, 1, FR__RELAXED) >= app->cfg.max_connections) {
-            fr__atomic_fetch_sub_explicit(&app->nconns, 1, FR__RELAXED);
-            close(fd);
-            continue;
+        n = fr__atomic_fetch_add_explicit(&app->nconns, 1, FR__RELAXED);
+        if (n >= app->cfg.max_connections) {
+            /* over the cap: a few get uvicorn's 503 (--limit-concurrency),
+             * beyond that they are closed unanswered */
+            if (n - app->cfg.max_connections >= FR__BUSY_EXTRA) {
+                fr__atomic_fetch_sub_explicit(&app->nconns, 1, FR__RELAXED);
+                close(fd);
+                continue;
+            }
+            busy = 1;
         }
         if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -11600,7 +12549,65 @@ static void fr__loop_accept(fr__loop *L, fr__src *s) {
             continue;
         }
         fr__timer_set(c, FR__T_IDLE);
+        if (busy) {
+            fr__error_response(c, 503); /* then linger and close */
+            c->state = FR__C_WRITING;
+#if FR_ENABLE_OPENSSL
+            if (app->lsn[s - L->lsn].tls) { /* no handshake for a refusal */
+                fr__conn_close(c);
+                continue;
+            }
+#endif
+            fr__conn_drive(c);
+            continue;
+        }
+#if FR_ENABLE_OPENSSL
+        /* L->lsn[i] is app->lsn[i]'s (clone of the) socket: same index */
+        if (app->lsn[s - L->lsn].tls) {
+            c->secure = 1;
+            c->tls = fr__tls_conn_new(app->lsn[s - L->lsn].tls, fd);
+            if (!c->tls) fr__conn_close(c);
+            else fr__timer_set(c, FR__T_TLS); /* the handshake's deadline */
+        }
+#endif
     }
+    return i;
+}
+
+/* This loop accepts no more from the app's listening fds; the last loop to
+ * let go closes them. */
+static void fr__loop_release_listeners(fr__loop *L) {
+    fr_app *app = L->app;
+    int i;
+    if (!L->lsn_held) return;
+    L->lsn_held = 0;
+    if (fr__atomic_fetch_sub_explicit(&app->lsn_users, 1, FR__ACQ_REL) != 1) return;
+    for (i = 0; i < app->nlsn; i++) {
+        if (app->lsn[i].fd >= 0) close(app->lsn[i].fd);
+        app->lsn[i].fd = -1;
+    }
+}
+
+/* Stopping: take the connections the kernel has already completed (their
+ * clients think they are connected: they are answered), then close the
+ * listening sockets, so that a new client is refused (ECONNREFUSED, safe to
+ * retry) rather than accepted now and reset later (nginx does the same). An
+ * inherited socket (fr_listen_fd) lives on in the processes that share it:
+ * only this process's fd is closed. */
+static void fr__loop_listen_close(fr__loop *L) {
+    int i, k, rounds = L->app->cfg.backlog / FR__ACCEPT_BATCH + 1;
+    fr__loop_listen_pause(L); /* before close: epoll keeps an fd whose file is shared */
+    for (i = 0; i < L->nlsn; i++) {
+        fr__src *s = &L->lsn[i];
+        if (s->fd < 0) continue;
+        for (k = 0; k < rounds && fr__loop_accept(L, s) == FR__ACCEPT_BATCH; k++) {
+        }
+        if (s->owned) close(s->fd);
+        s->fd = -1;
+        s->owned = 0;
+    }
+    L->nlsn = 0;
+    fr__loop_release_listeners(L);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -11667,7 +12674,11 @@ static int fr__loop_drain_queue(fr__loop *L) {
  * (it is answered, or closed after FR__STOP_FIRST_MS). */
 static void fr__conn_stop_idle(fr__conn *c) {
     char b;
-    if (recv(c->fd, &b, 1, MSG_PEEK) > 0) {
+    if (recv(c->fd, &b, 1, MSG_PEEK) > 0
+#if FR_ENABLE_OPENSSL
+        || (c->tls && fr__tls_pending(c->tls))
+#endif
+    ) {
         c->readable = 1;
         fr__conn_drive(c);
     } else {
@@ -11679,9 +12690,9 @@ static void fr__loop_begin_stop(fr__loop *L) {
     fr__conn *c, *next;
     L->stopping = 1;
     L->drain_deadline = L->now + L->app->cfg.drain_timeout_ms;
-    fr__loop_listen_pause(L);
     fr__poller_del(L, L->stop.fd, &L->stop, FR__P_EDGE);
     if (L->tdur[FR__T_IDLE] > FR__STOP_FIRST_MS) L->tdur[FR__T_IDLE] = FR__STOP_FIRST_MS;
+    fr__loop_listen_close(L); /* new connections get ECONNREFUSED from here on */
     for (c = L->conns; c; c = next) {
         next = c->next;
         /* a partly read head is in flight: it ends with connection: close */
@@ -11709,6 +12720,8 @@ static void fr__loop_timers(fr__loop *L) {
                 fr__conn_drive(c);
             } else if (k == FR__T_WS) {
                 fr__ws_srv_timer(c);
+            } else if (k == FR__T_WRITE && fr__conn_send_ok(c)) {
+                /* a slow reader that keeps up with min_send_rate */
             } else {
                 fr__conn_close(c);
             }
@@ -11785,9 +12798,10 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     L->tdur[FR__T_IDLE] = app->cfg.idle_timeout_ms;
     L->tdur[FR__T_HEADER] = app->cfg.header_timeout_ms;
     L->tdur[FR__T_BODY] = app->cfg.body_timeout_ms;
-    L->tdur[FR__T_WRITE] = app->cfg.body_timeout_ms;
+    L->tdur[FR__T_WRITE] = app->cfg.send_timeout_ms;
     L->tdur[FR__T_LINGER] = FR__LINGER_MS;
     L->tdur[FR__T_WS] = FR__WS_TICK_MS;
+    L->tdur[FR__T_TLS] = app->cfg.header_timeout_ms; /* a TLS handshake's budget */
     L->lim.max_header_bytes = app->cfg.max_header_bytes;
     L->lim.max_headers = app->cfg.max_headers;
     L->lim.max_uri_bytes = app->cfg.max_uri_bytes;
@@ -11797,11 +12811,11 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     if (fr__poller_add(L, L->stop.fd, &L->stop, FR__P_EDGE) < 0) goto fail;
     for (i = 0; i < app->nlsn; i++) {
         fr__src *s = &L->lsn[L->nlsn];
-        s->kind = FR__K_LISTEN;
+        s->kind = FR__K_LISTEN; /* fd -1 (closed by an earlier stop): keeps its slot */
         s->fd = app->lsn[i].fd;
         s->owned = 0;
 #if defined(__linux__) && defined(SO_REUSEPORT)
-        if (idx > 0 && app->lsn_reuseport) {
+        if (idx > 0 && app->lsn_reuseport && app->lsn[i].fd >= 0) {
             /* per-loop clone in the same SO_REUSEPORT group: the kernel
              * balances new connections across loops */
             const fr__listener *l = &app->lsn[i];
@@ -11825,6 +12839,8 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
         L->nlsn++;
     }
     fr__loop_listen_resume(L);
+    L->lsn_held = 1;
+    fr__atomic_fetch_add_explicit(&app->lsn_users, 1, FR__ACQ_REL);
     pthread_mutex_lock(&L->qmu);
     L->running = 1;
     pthread_mutex_unlock(&L->qmu);
@@ -11873,10 +12889,12 @@ static void fr__loop_teardown(fr__loop *L) {
         fr__conn_free_mem(c);
     }
     L->nfree_conns = 0;
+    fr__loop_listen_pause(L);
     for (i = 0; i < L->nlsn; i++)
-        if (L->lsn[i].owned) close(L->lsn[i].fd);
+        if (L->lsn[i].owned && L->lsn[i].fd >= 0) close(L->lsn[i].fd);
     L->nlsn = 0;
     L->lsn_active = 0;
+    fr__loop_release_listeners(L);
     fr__srv_wake_close(L->wake.fd, L->wake_wr);
     L->wake.fd = L->wake_wr = -1;
     if (L->pfd >= 0) close(L->pfd);
@@ -12001,6 +13019,11 @@ fr_app *fr_app_new(const fr_config *cfg) {
     if (app->cfg.idle_timeout_ms <= 0) app->cfg.idle_timeout_ms = FR_IDLE_TIMEOUT_MS;
     if (app->cfg.body_timeout_ms <= 0) app->cfg.body_timeout_ms = FR_BODY_TIMEOUT_MS;
     if (app->cfg.drain_timeout_ms <= 0) app->cfg.drain_timeout_ms = 10000;
+    if (!app->cfg.stream_high_water) app->cfg.stream_high_water = FR_STREAM_HIGH_WATER;
+    if (!app->cfg.stream_low_water || app->cfg.stream_low_water > app->cfg.stream_high_water)
+        app->cfg.stream_low_water = app->cfg.stream_high_water / 4;
+    if (app->cfg.send_timeout_ms <= 0) app->cfg.send_timeout_ms = app->cfg.body_timeout_ms;
+    if (!app->cfg.min_send_rate) app->cfg.min_send_rate = FR_MIN_SEND_RATE;
     if (app->cfg.backlog <= 0) app->cfg.backlog = 1024;
     if (app->cfg.max_headers > 100000) app->cfg.max_headers = 100000;
     sn = app->cfg.server_name ? app->cfg.server_name : "fastrapi";
@@ -12031,11 +13054,13 @@ fr_app *fr_app_new(const fr_config *cfg) {
     if (fr__srv_proxy_cfg(app) < 0) goto fail;
     ro.no_head_from_get = app->cfg.no_head_from_get;
     ro.no_redirect_slashes = app->cfg.no_redirect_slashes;
+    ro.unbounded_ints = app->cfg.unbounded_ints;
     app->router = fr_router_new(&ro);
     if (!app->router) goto fail;
     if (fr__srv_wake_open(&app->stop_rd, &app->stop_wr) < 0) goto fail;
     fr__atomic_init(&app->stop, 0);
     fr__atomic_init(&app->nconns, 0);
+    fr__atomic_init(&app->lsn_users, 0);
     return app;
 fail:
     app->nloops = 0;
@@ -12064,7 +13089,11 @@ void fr_app_free(fr_app *app) {
     /* fr_dispatch requests their holders never finished: on_done(ok=0), freed */
     while (app->sinks) fr__sink_abandon(app->sinks);
     pthread_mutex_destroy(&app->sink_mu);
-    for (i = 0; i < app->nlsn; i++) close(app->lsn[i].fd);
+    for (i = 0; i < app->nlsn; i++)
+        if (app->lsn[i].fd >= 0) close(app->lsn[i].fd);
+#if FR_ENABLE_OPENSSL
+    for (i = 0; i < app->nlsn; i++) fr__tls_ctx_free(app->lsn[i].tls);
+#endif
     fr__srv_wake_close(app->stop_rd, app->stop_wr);
     rt = app->routes;
     while (rt) {
@@ -12073,6 +13102,7 @@ void fr_app_free(fr_app *app) {
         rt = n;
     }
     if (app->mw) fr__mw_chain_free(app->mw);
+    fr__static_list_free(app->statics);
     if (app->router) fr_router_free(app->router);
     pthread_cond_destroy(&app->cv);
     pthread_mutex_destroy(&app->mu);
@@ -12089,6 +13119,11 @@ void *fr_app_userdata(const fr_app *app) { return app ? app->ud : NULL; }
 const char *fr_app_last_error(const fr_app *app) { return app ? app->err : "no app"; }
 
 int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h, void *userdata) {
+    return fr_route_ex(app, method, pattern, h, userdata, NULL);
+}
+
+int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h, void *userdata,
+                const fr_route_opts *opts) {
     fr__route *rt;
     fr_err err;
     if (!app) return -1;
@@ -12107,6 +13142,9 @@ int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
     }
     rt->h = h;
     rt->ud = userdata;
+    rt->limit_body = opts && opts->limit_body;
+    rt->body_unread = opts && opts->body_unread;
+    rt->max_body = opts ? opts->max_body : 0;
     memset(&err, 0, sizeof err);
     if (fr_router_add(app->router, method, pattern, rt, &err) < 0) {
         snprintf(app->err, sizeof app->err, "%s %s: %s", method, pattern, err.msg ? err.msg : "invalid route");
@@ -12116,6 +13154,12 @@ int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
     rt->next = app->routes;
     app->routes = rt;
     return 0;
+}
+
+void fr_app_set_unmatched_opts(fr_app *app, const fr_route_opts *opts) {
+    if (!app) return;
+    memset(&app->unmatched, 0, sizeof app->unmatched);
+    if (opts) app->unmatched = *opts;
 }
 
 void fr_app_set_fallback(fr_app *app, fr_handler h, void *userdata) {
@@ -12225,11 +13269,80 @@ int fr_listen(fr_app *app, const char *host, int port) {
         return -1;
     }
     l->fd = fd;
+    l->inherited = 0;
     app->nlsn++;
     if (reuseport) app->lsn_reuseport = 1;
     if (l->addr.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&l->addr)->sin_port);
     if (l->addr.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&l->addr)->sin6_port);
     return port;
+}
+
+/* TLS listeners (tls.h): the listener keeps an fr__tls_ctx from tls.c;
+ * accepted connections get an fr__tls_conn (fr__loop_accept). */
+#if FR_ENABLE_OPENSSL
+/* fr_listen(host, port), or fr_listen_fd(fd) when fd >= 0, with TLS. */
+static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, const char *cert,
+                              const char *key) {
+    fr__tls_ctx *t;
+    int r;
+    if (!app) return -1;
+    if (app->nlsn >= FR__MAX_LISTENERS || app->mode != FR__MODE_NONE) {
+        fr__srv_seterr(app, "fr_listen_tls: too many listeners, or serving");
+        return -1;
+    }
+    t = fr__tls_ctx_new(cert, key, app->err, sizeof app->err);
+    if (!t) return -1;
+    r = fd >= 0 ? fr_listen_fd(app, fd) : fr_listen(app, host, port);
+    if (r < 0) fr__tls_ctx_free(t);
+    else app->lsn[app->nlsn - 1].tls = t;
+    return r;
+}
+#endif
+
+int fr_listen_tls(fr_app *app, const char *host, int port, const char *cert_file,
+                  const char *key_file) {
+#if FR_ENABLE_OPENSSL
+    return fr__srv_listen_tls(app, host, port, -1, cert_file, key_file);
+#else
+    (void)host;
+    (void)port;
+    (void)cert_file;
+    (void)key_file;
+    if (app)
+        fr__srv_seterr(app, "fr_listen_tls: TLS is not built in (define FR_ENABLE_OPENSSL=1 and "
+                            "link -lssl -lcrypto)");
+    return -1;
+#endif
+}
+
+int fr_listen_fd_tls(fr_app *app, int fd, const char *cert_file, const char *key_file) {
+#if FR_ENABLE_OPENSSL
+    if (fd < 0) return -1;
+    return fr__srv_listen_tls(app, NULL, 0, fd, cert_file, key_file);
+#else
+    (void)fd;
+    return fr_listen_tls(app, NULL, 0, cert_file, key_file);
+#endif
+}
+
+int fr_tls_reload(fr_app *app) {
+#if FR_ENABLE_OPENSSL
+    int i, rc = 0;
+    if (!app) return -1;
+    for (i = 0; i < app->nlsn; i++) {
+        char err[sizeof app->err];
+        if (app->lsn[i].tls && fr__tls_ctx_reload(app->lsn[i].tls, err, sizeof err) < 0) {
+            fr__srv_seterr(app, err);
+            rc = -1;
+        }
+    }
+    return rc;
+#else
+    if (app)
+        fr__srv_seterr(app, "fr_tls_reload: TLS is not built in (define FR_ENABLE_OPENSSL=1 and "
+                            "link -lssl -lcrypto)");
+    return -1;
+#endif
 }
 
 int fr_listen_fd(fr_app *app, int fd) {
@@ -12254,10 +13367,42 @@ int fr_listen_fd(fr_app *app, int fd) {
     (void)acc;
     (void)al;
     l->fd = fd;
+    l->inherited = 1;
     app->nlsn++;
     if (l->addr.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&l->addr)->sin_port);
     if (l->addr.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&l->addr)->sin6_port);
     return 0;
+}
+
+/* Serving again after a stop (which closed the listening sockets): bind
+ * fr_listen's addresses again (the same ports). One that fails stays closed
+ * (the message in fr_app_last_error); fr_listen_fd's are gone for good. */
+static void fr__app_relisten(fr_app *app) {
+    int i, one = 1;
+    for (i = 0; i < app->nlsn; i++) {
+        fr__listener *l = &app->lsn[i];
+        int fd;
+        if (l->fd >= 0 || l->inherited) continue;
+        fd = socket(l->addr.ss_family, SOCK_STREAM, 0);
+        if (fd < 0) continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#if defined(SO_REUSEPORT)
+        if (app->lsn_reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+#endif
+#if defined(IPV6_V6ONLY)
+        if (l->addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+#endif
+#if defined(SO_NOSIGPIPE)
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+        if (fr__srv_nonblock(fd) == 0 && bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == 0 &&
+            listen(fd, app->cfg.backlog) == 0) {
+            l->fd = fd;
+        } else {
+            snprintf(app->err, sizeof app->err, "fr_serve: listening again: %s", strerror(errno));
+            close(fd);
+        }
+    }
 }
 
 static int fr__app_alloc_loops(fr_app *app, int n) {
@@ -12293,6 +13438,7 @@ int fr_serve(fr_app *app) {
     app->mode = FR__MODE_SERVE;
     pthread_mutex_unlock(&app->mu);
     n = app->cfg.threads;
+    fr__app_relisten(app);
     if (fr__app_alloc_loops(app, n) < 0) {
         fr__srv_seterr(app, "fr_serve: out of memory");
         n = 0;
@@ -12376,7 +13522,8 @@ fr_str fr_req_query(const fr_req *req) { return req->h.query; }
 fr_str fr_req_target(const fr_req *req) { return req->h.target; }
 fr_str fr_req_scheme(const fr_req *req) {
     if (req->conn && req->app->fwd_ips) fr_req_client_addr(req); /* resolves the proxy's word */
-    return req->scheme.len ? req->scheme : FR_STR("http");
+    if (req->scheme.len) return req->scheme;
+    return req->conn && req->conn->secure ? FR_STR("https") : FR_STR("http");
 }
 fr_str fr_req_root_path(const fr_req *req) {
     return req->app->root_path && !req->sink ? fr_str_c(req->app->root_path) : FR_STR("");
@@ -12538,14 +13685,38 @@ int fr_req_on_done(fr_req *req, fr_done_fn fn, void *userdata) {
 /* response API                                                              */
 
 void fr_res_status(fr_req *req, int status) {
-    if (req && status >= 100 && status <= 999) req->status = status;
+    if (!req) return;
+    if (status >= 100 && status <= 999) req->status = status;
+    else req->res_bad = "invalid status code";
 }
 
-static int fr__has_bad_byte(const char *s, size_t n) {
+/* uvicorn's rule for response headers: the name a token, the value without
+ * control bytes other than HTAB */
+static int fr__res_header_ok(const char *name, size_t nlen, const char *value, size_t vlen) {
     size_t i;
-    for (i = 0; i < n; i++)
-        if (s[i] == '\r' || s[i] == '\n' || s[i] == 0) return 1;
-    return 0;
+    for (i = 0; i < nlen; i++)
+        if (!fr__tchar((unsigned char)name[i])) return 0;
+    for (i = 0; i < vlen; i++) {
+        unsigned char b = (unsigned char)value[i];
+        if ((b < 0x20 && b != '\t') || b == 0x7f) return 0;
+    }
+    return 1;
+}
+
+/* Error-log line (cfg.error_log, else stderr). */
+static void fr__app_log(fr_app *app, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void fr__app_log(fr_app *app, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (app && app->cfg.error_log) app->cfg.error_log(msg, app->cfg.error_log_ud);
+    else fprintf(stderr, "fastrapi: %s\n", msg);
 }
 
 /* Append a header whose name/value live long enough (static or arena). */
@@ -12569,8 +13740,11 @@ static int fr__res_header_ref(fr_req *req, const char *name, size_t nlen, const 
 int fr_res_header_n(fr_req *req, const char *name, size_t nlen, const char *value, size_t vlen) {
     fr_str n;
     char *nc, *vc;
-    if (!req || !name || nlen == 0 || (!value && vlen)) return -1;
-    if (fr__has_bad_byte(name, nlen) || (vlen && fr__has_bad_byte(value, vlen))) return -1;
+    if (!req || !name || (!value && vlen)) return -1;
+    if (nlen == 0 || !fr__res_header_ok(name, nlen, value, vlen)) {
+        req->res_bad = "invalid response header";
+        return -1;
+    }
     n.buf = name;
     n.len = nlen;
     if (fr_str_ieq_c(n, "content-length")) {
@@ -12651,10 +13825,26 @@ int fr_res_file(fr_req *req, int fd, uint64_t offset, uint64_t len, int close_fd
 
 static int fr__stream_end(fr_req *req);
 
+/* The handler built a response that cannot go on the wire: answer what
+ * uvicorn answers an app that sends such a response, and log why. */
+static void fr__res_replace_invalid(fr_req *req) {
+    static const char msg[] = "Internal Server Error";
+    fr__app_log(req->app, "invalid response (%s) from the handler of %.*s %.*s; answered 500", req->res_bad,
+                (int)req->h.method.len, req->h.method.buf, (int)req->h.path.len, req->h.path.buf);
+    fr__res_drop_body(req);
+    req->nrh = 0;
+    req->res_clen = -1;
+    req->status = 500;
+    fr__res_header_ref(req, "content-type", 12, "text/plain; charset=utf-8", 25);
+    req->rbody = msg;
+    req->rbody_len = sizeof msg - 1;
+}
+
 FR__PRIV int fr__res_send_raw(fr_req *req) {
     if (!req) return -1;
     if (req->streaming) return fr__stream_end(req);
     if (fr__atomic_exchange(&req->send_called, 1)) return -1;
+    if (req->res_bad) fr__res_replace_invalid(req);
     if (req->sink) { /* fr_dispatch: delivered now, on this thread */
         fr__sink_send(req);
         return 0;
@@ -12757,6 +13947,10 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
     fr_app *app;
     int ka, rc = 0;
     if (!req) return -1;
+    if (req->res_bad && !req->streaming) { /* answered 500 instead of the stream */
+        fr__res_send_raw(req);
+        return -1;
+    }
     if (req->sink) return fr__sink_stream_begin(req);
     app = req->app;
     pthread_mutex_lock(&req->smu);
@@ -12791,16 +13985,13 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
 
 FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len) {
     size_t before;
+    int full;
     if (!req || (len && !data)) return -1;
     if (req->sink) return fr__sink_stream_write(req, data, len);
     pthread_mutex_lock(&req->smu);
     if (!req->streaming || req->stream_ended || req->ws) {
         pthread_mutex_unlock(&req->smu);
         return -1;
-    }
-    if (!fr__on_loop_thread(req)) {
-        while (req->squeued > FR__STREAM_HIGH_WATER && !req->stream_failed)
-            pthread_cond_wait(&req->scv, &req->smu);
     }
     if (req->stream_failed) {
         pthread_mutex_unlock(&req->smu);
@@ -12817,9 +14008,11 @@ FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len)
         return -1;
     }
     req->squeued += req->sbuf.len - before;
+    full = req->squeued > req->app->cfg.stream_high_water;
+    if (full) req->want_drain = 1; /* fr__stream_sent: DRAINED at low water */
     pthread_mutex_unlock(&req->smu);
     if (fr__tls_req != req) fr__req_notify(req, 0);
-    return 0;
+    return full ? FR_STREAM_FULL : 0;
 }
 
 static int fr__stream_end(fr_req *req) {
@@ -12833,6 +14026,9 @@ static int fr__stream_end(fr_req *req) {
         if (fr_http_write_chunk(&req->sbuf, NULL, 0) == 0) req->squeued += req->sbuf.len - before;
     }
     req->stream_ended = 1;
+    req->sev_fn = NULL;
+    while (req->sev_running && !pthread_equal(req->sev_thr, pthread_self()))
+        pthread_cond_wait(&req->scv, &req->smu); /* no event call after end returns */
     failed = req->stream_failed;
     pthread_mutex_unlock(&req->smu);
     if (fr__tls_req == req) {
@@ -12847,6 +14043,42 @@ FR__PRIV int fr__res_stream_end_raw(fr_req *req) {
     if (!req) return -1;
     if (!req->streaming) return -1;
     return fr__stream_end(req);
+}
+
+int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata) {
+    if (!req || req->sink) return -1;
+    pthread_mutex_lock(&req->smu);
+    req->sev_fn = req->stream_ended ? NULL : fn;
+    req->sev_ud = userdata;
+    pthread_mutex_unlock(&req->smu);
+    return 0;
+}
+
+int fr_res_stream_wait(fr_req *req, int timeout_ms) {
+    struct timespec ts;
+    int rc = 0;
+    if (!req) return -1;
+    if (req->sink) return req->stream_failed ? -1 : 0; /* the sink paced the writes */
+    if (fr__tls_req == req || fr__on_loop_thread(req)) return -1;
+    if (timeout_ms >= 0) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += timeout_ms / 1000;
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&req->smu);
+    while (rc == 0 && req->streaming && !req->stream_failed && !req->stream_ended &&
+           req->squeued > req->app->cfg.stream_low_water) {
+        if (timeout_ms < 0) pthread_cond_wait(&req->scv, &req->smu);
+        else if (pthread_cond_timedwait(&req->scv, &req->smu, &ts) == ETIMEDOUT) rc = 1;
+    }
+    if (rc == 0 && req->squeued > req->app->cfg.stream_low_water) rc = 1;
+    if (!req->streaming || req->stream_failed || req->stream_ended) rc = -1;
+    pthread_mutex_unlock(&req->smu);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -13239,6 +14471,8 @@ FR__PRIV fr__mw_chain **fr__app_mw(fr_app *app) { return &app->mw; }
 FR__PRIV int fr__app_serving(const fr_app *app) { return app->mode != FR__MODE_NONE; }
 FR__PRIV void **fr__req_mw(fr_req *req) { return &req->mw; }
 
+FR__PRIV fr__static_list **fr__app_statics(fr_app *app) { return &app->statics; }
+
 FR__PRIV void fr__req_res_get(const fr_req *req, fr__res_view *v) {
     v->status = req->status;
     v->rh = req->rh;
@@ -13444,9 +14678,9 @@ static void fr__ws_srv_drive(fr__conn *c) {
         }
         if (!c->readable || fr__ws_paused(ws, queued)) break;
         k = fr__ws_held(ws, buf);
-        n = read(c->fd, buf + k, sizeof buf - k);
+        n = fr__io_read(c, buf + k, sizeof buf - k);
         if (n > 0) {
-            if ((size_t)n < sizeof buf - k) c->readable = 0;
+            if ((size_t)n < sizeof buf - k && !FR__IS_TLS(c)) c->readable = 0;
             fr__tls_req = req;
             fr__ws_input(ws, buf, k + (size_t)n);
             fr__tls_req = prev;
@@ -14112,6 +15346,8 @@ int fr_security_check(fr_req *req, const fr_security *s, fr_security_result *out
 
 
 #include <unistd.h> /* pread, read: a filtered fr_res_file */
+#include <time.h>   /* time: session cookie timestamps */
+#include <fcntl.h>  /* open: /dev/urandom for request ids */
 
 #if FR_ENABLE_ZLIB
 #include <zlib.h>
@@ -16687,6 +17923,21 @@ static void fr__mw_free_buf(void *ud, const void *data) {
     FR_FREE((void *)(uintptr_t)data);
 }
 
+/* The heads of the outer middlewares (fr_middleware.outer) over an answer
+ * that bypasses the chain: a 500 the server-error layer makes. */
+static void fr__mw_outer(fr_req *req, fr__mw_run *run, int kind) {
+    size_t j, depth = run->depth < run->n ? run->depth : run->n;
+    int any = 0;
+    for (j = 0; j < depth; j++) any |= run->chain->items[j].outer && run->chain->items[j].after;
+    if (!any) return;
+    fr__mw_res_load(req, run, kind);
+    for (j = depth; j-- > 0;) {
+        const fr_middleware *m = &run->chain->items[j];
+        if (m->outer && m->after) (void)m->after(req, &run->res, run->state[j], m->ud);
+    }
+    fr__mw_res_store(req, run, kind == FR_MW_RES_STREAM);
+}
+
 /* Starlette's ServerErrorMiddleware answer, outside every middleware. */
 static int fr__mw_fail_complete(fr_req *req, fr__mw_run *run) {
     static const char msg[] = "Internal Server Error";
@@ -16699,6 +17950,7 @@ static int fr__mw_fail_complete(fr_req *req, fr__mw_run *run) {
     run->bypass = 1;
     fr_res_header(req, "content-type", "text/plain; charset=utf-8");
     fr_res_body_take(req, msg, sizeof msg - 1, NULL, NULL);
+    fr__mw_outer(req, run, FR_MW_RES_BODY);
     return fr__res_send_raw(req);
 }
 
@@ -16711,7 +17963,11 @@ static int fr__mw_emit(fr_req *req, fr__mw_run *run, const void *data, size_t le
         run->head_out = 1;
         rc = fr__res_stream_begin_raw(req);
     }
-    if (len && fr__res_stream_write_raw(req, data, len) < 0) rc = -1;
+    if (len) {
+        int w = fr__res_stream_write_raw(req, data, len); /* FR_STREAM_FULL passes on */
+        if (w < 0) rc = -1;
+        else if (rc == 0) rc = w;
+    }
     if (!more) return fr__res_stream_end_raw(req) < 0 ? -1 : rc;
     return rc;
 }
@@ -16727,6 +17983,7 @@ static void fr__mw_fail_stream(fr_req *req, fr__mw_run *run) {
     fr_hlist_init(&run->res.headers, fr_req_arena(req));
     fr_hlist_append(&run->res.headers, FR_STR("content-type"), FR_STR("text/plain; charset=utf-8"));
     fr__mw_res_store(req, run, 1);
+    fr__mw_outer(req, run, FR_MW_RES_STREAM);
     run->head_out = 1;
     if (fr__res_stream_begin_raw(req) == 0) fr__res_stream_write_raw(req, msg, sizeof msg - 1);
 }
@@ -16886,7 +18143,11 @@ FR__PRIV int fr__mw_send(fr_req *req) {
     if (run->stream) return fr__mw_stream_end(req);
     if (run->sent) return -1;
     run->sent = 1;
-    if (run->bypass) return fr__res_send_raw(req);
+    if (run->bypass) {
+        fr__req_res_get(req, &v);
+        fr__mw_outer(req, run, v.fd >= 0 ? FR_MW_RES_FILE : FR_MW_RES_BODY);
+        return fr__res_send_raw(req);
+    }
     fr__req_res_get(req, &v);
     fr__mw_res_load(req, run, v.fd >= 0 ? FR_MW_RES_FILE : FR_MW_RES_BODY);
     r = fr__mw_head(req, run);
@@ -16906,7 +18167,10 @@ FR__PRIV int fr__mw_send(fr_req *req) {
 FR__PRIV int fr__mw_stream_begin(fr_req *req) {
     fr__mw_run *run = fr__mw_get(req);
     int r;
-    if (run->bypass) return fr__res_stream_begin_raw(req);
+    if (run->bypass) {
+        fr__mw_outer(req, run, FR_MW_RES_STREAM);
+        return fr__res_stream_begin_raw(req);
+    }
     if (run->stream || run->sent) return -1;
     run->stream = 1;
     fr__mw_res_load(req, run, FR_MW_RES_STREAM);
@@ -17062,6 +18326,9 @@ static int fr__mwg_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
     /* a complete body under minimum_size leaves with no change whatever
      * its headers say (fr_gzip_body's first decision): skip the rest */
     if (res->kind == FR_MW_RES_BODY && (int64_t)res->body.len < g->minimum_size) return 0;
+    /* nor does a status that has no body (its empty body is under any
+     * minimum_size), whatever body kind the handler left on it */
+    if (res->status < 200 || res->status == 204 || res->status == 304) return 0;
     r = fr_gzip_start(&s->st, g, fr_gzip_accepts(fr_req_header(req, "accept-encoding")), res->status,
                       &res->headers);
     if (r < 0) return FR_MW_ERROR;
@@ -17134,6 +18401,257 @@ int fr_app_use_https_redirect(fr_app *app) {
     if (!app) return -1;
     memset(&m, 0, sizeof m);
     m.before = fr__mwh_before;
+    return fr_app_use(app, &m);
+}
+
+/* ---- SessionMiddleware in the chain ---- */
+
+typedef struct fr__mws_state {
+    fr_str json; /* the verified payload, then what the handler reported */
+    int active;  /* `before` ran for this request */
+    int loaded;  /* the cookie verified (Starlette's initial_session_was_empty = False) */
+    int flags;   /* FR_SESSION_* reported by fr_req_session_set */
+} fr__mws_state;
+
+static int fr__mws_before(fr_req *req, void *state, void *ud) {
+    fr__mws_state *st = (fr__mws_state *)state;
+    fr_arena *a = fr_req_arena(req);
+    fr_json_val *v;
+    fr_err jerr = {0, NULL, 0};
+    int r = fr_session_load((const fr_session *)ud, fr_req_header(req, "cookie"),
+                            (int64_t)time(NULL), a, &st->json);
+    st->active = 1;
+    if (r == 1) { /* json.loads(b64decode(data)) must give Session(...) a dict */
+        v = fr_json_parse(st->json.buf, st->json.len, a, 0, &jerr);
+        if (!v || v->type != FR_JSON_OBJECT) r = FR_MW_RAISES;
+    }
+    if (r == FR_MW_RAISES) return fr__mw_decided(req, r, NULL);
+    if (r < 0) return FR_MW_ERROR;
+    st->loaded = r == 1;
+    if (!st->loaded) st->json = fr__mw_s(NULL, 0);
+    return FR_MW_NEXT;
+}
+
+static int fr__mws_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    fr__mws_state *st = (fr__mws_state *)state;
+    int flags = st->flags & (FR_SESSION_ACCESSED | FR_SESSION_MODIFIED | FR_SESSION_NONEMPTY);
+    (void)req;
+    if (st->flags & FR_SESSION_ERROR) return FR_MW_ERROR; /* json.dumps raised: a 500 */
+    if (st->loaded) flags |= FR_SESSION_LOADED;
+    return fr_session_commit((const fr_session *)ud, &res->headers, flags, st->json,
+                             (int64_t)time(NULL)) < 0
+               ? FR_MW_ERROR
+               : 0;
+}
+
+static void fr__mws_free(void *ud) { fr_session_free((fr_session *)ud); }
+
+int fr_app_use_session(fr_app *app, const fr_session_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr_session *s;
+    if (!app) return -1;
+    if (!(s = fr_session_new(cfg, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mws_before;
+    m.after = fr__mws_after;
+    m.free_ud = fr__mws_free;
+    m.state_size = sizeof(fr__mws_state);
+    m.ud = s;
+    return fr_app_use(app, &m);
+}
+
+/* The innermost session middleware whose `before` ran for req. */
+static fr__mws_state *fr__mws_find(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    size_t j;
+    if (!run || !run->chain) return NULL;
+    for (j = run->n; j-- > 0;) {
+        fr__mws_state *st = (fr__mws_state *)run->state[j];
+        if (run->chain->items[j].before == fr__mws_before && st && st->active) return st;
+    }
+    return NULL;
+}
+
+int fr_req_session(fr_req *req, fr_str *json) {
+    fr__mws_state *st = fr__mws_find(req);
+    if (json) json->buf = NULL, json->len = 0;
+    if (!st) return -1;
+    if (json && st->loaded) *json = st->json;
+    return st->loaded;
+}
+
+int fr_req_session_set(fr_req *req, int flags, fr_str json) {
+    fr__mws_state *st = fr__mws_find(req);
+    int fail = 0;
+    if (!st || (!json.buf && json.len)) return -1;
+    if ((flags & FR_SESSION_MODIFIED) && (flags & FR_SESSION_NONEMPTY) &&
+        !(flags & FR_SESSION_ERROR)) {
+        fr_str copy = fr__mw_dup(fr_req_arena(req), json, &fail);
+        if (fail) return -1;
+        st->json = copy;
+    }
+    st->flags = flags;
+    return 0;
+}
+
+/* ---- request id, fixed response header (FastrAPI's options) ---- */
+
+/* splitmix64 per thread, seeded from /dev/urandom (and the clock, the
+ * process and the state's address when it cannot be read) */
+static uint64_t fr__mw_rand64(void) {
+    static FR__THREAD_LOCAL uint64_t state;
+    static FR__THREAD_LOCAL int seeded;
+    uint64_t z;
+    if (!seeded) {
+        uint64_t seed = 0;
+        int fd = open("/dev/urandom", O_RDONLY);
+        if (fd >= 0) {
+            if (read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed) seed = 0;
+            close(fd);
+        }
+        seed ^= (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid() << 32 ^
+                (uint64_t)(uintptr_t)&state;
+        state = seed;
+        seeded = 1;
+    }
+    z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void fr_uuid4_hex(char out[32]) {
+    static const char hx[] = "0123456789abcdef";
+    uint8_t b[16];
+    uint64_t r0 = fr__mw_rand64(), r1 = fr__mw_rand64();
+    int i;
+    for (i = 0; i < 8; i++) b[i] = (uint8_t)(r0 >> (8 * i)), b[8 + i] = (uint8_t)(r1 >> (8 * i));
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    for (i = 0; i < 16; i++) out[2 * i] = hx[b[i] >> 4], out[2 * i + 1] = hx[b[i] & 15];
+}
+
+typedef struct fr__mwr {
+    fr_arena arena; /* first (fr__mw_obj_new) */
+    fr_str name;    /* lowercased, in the arena; also the request header's name (NUL-terminated) */
+    fr_str value;   /* fixed header: its value */
+    int no_propagate;
+    size_t max_len;
+} fr__mwr;
+
+static int fr__mwr_token(fr_str s) {
+    size_t i;
+    if (!s.len) return 0;
+    for (i = 0; i < s.len; i++) {
+        unsigned c = (unsigned char)s.buf[i];
+        if (!(fr__mw_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", (int)c)))) return 0;
+    }
+    return 1;
+}
+
+static int fr__mwr_value_ok(fr_str s) {
+    size_t i;
+    for (i = 0; i < s.len; i++)
+        if (s.buf[i] == '\r' || s.buf[i] == '\n' || s.buf[i] == 0) return 0;
+    return 1;
+}
+
+static fr__mwr *fr__mwr_new(fr_str name, fr_str value, fr_err *err) {
+    fr__mwr *r;
+    char *n;
+    size_t i;
+    int fail = 0;
+    if (!fr__mwr_token(name) || !fr__mwr_value_ok(value) || (!value.buf && value.len)) {
+        if (err) err->code = 400, err->msg = "not a valid header name or value", err->pos = 0;
+        return NULL;
+    }
+    if (!(r = (fr__mwr *)fr__mw_obj_new(NULL, sizeof *r, err))) return NULL;
+    if ((n = (char *)fr_arena_alloc(&r->arena, name.len + 1)) != NULL) {
+        for (i = 0; i < name.len; i++) n[i] = (char)fr__mw_lower((unsigned char)name.buf[i]);
+        n[name.len] = 0;
+        r->name = fr__mw_s(n, name.len);
+        r->value = fr__mw_dup(&r->arena, value, &fail);
+    }
+    if (!n || fail) return (fr__mwr *)fr__mw_obj_fail(r, err, -1, "out of memory", 0);
+    return r;
+}
+
+static void fr__mwr_free(void *ud) { fr__mw_obj_free(ud); }
+
+static int fr__mwr_id_ok(fr_str v, size_t max) {
+    size_t i;
+    if (!v.len || v.len > max) return 0;
+    for (i = 0; i < v.len; i++)
+        if ((unsigned char)v.buf[i] < 0x21 || (unsigned char)v.buf[i] > 0x7e) return 0;
+    return 1;
+}
+
+static int fr__mwr_before(fr_req *req, void *state, void *ud) {
+    const fr__mwr *r = (const fr__mwr *)ud;
+    fr_str in = r->no_propagate ? fr__mw_s(NULL, 0) : fr_req_header(req, r->name.buf);
+    if (fr__mwr_id_ok(in, r->max_len)) {
+        *(fr_str *)state = in; /* a view into the request: lives as long as it */
+    } else {
+        char *id = (char *)fr_arena_alloc(fr_req_arena(req), 32);
+        if (!id) return FR_MW_ERROR;
+        fr_uuid4_hex(id);
+        *(fr_str *)state = fr__mw_s(id, 32);
+    }
+    return FR_MW_NEXT;
+}
+
+static int fr__mwr_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    const fr_str *id = (const fr_str *)state;
+    (void)req;
+    if (!id->buf) return 0;
+    return fr_hlist_set(&res->headers, ((const fr__mwr *)ud)->name, *id) < 0 ? FR_MW_ERROR : 0;
+}
+
+int fr_app_use_request_id(fr_app *app, const fr_request_id_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr__mwr *r;
+    fr_str name = cfg && cfg->header.buf ? cfg->header : FR_STR("x-request-id");
+    if (!app) return -1;
+    if (!(r = fr__mwr_new(name, fr__mw_s(NULL, 0), err))) return -1;
+    r->no_propagate = cfg ? cfg->no_propagate : 0;
+    r->max_len = cfg && cfg->max_len ? cfg->max_len : 128;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mwr_before;
+    m.after = fr__mwr_after;
+    m.free_ud = fr__mwr_free;
+    m.state_size = sizeof(fr_str);
+    m.ud = r;
+    m.outer = 1;
+    return fr_app_use(app, &m);
+}
+
+fr_str fr_req_id(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    size_t j;
+    if (run && run->chain)
+        for (j = 0; j < run->n; j++)
+            if (run->chain->items[j].before == fr__mwr_before && run->state[j] &&
+                ((fr_str *)run->state[j])->buf)
+                return *(fr_str *)run->state[j];
+    return fr__mw_s(NULL, 0);
+}
+
+static int fr__mwh_fixed_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    const fr__mwr *r = (const fr__mwr *)ud;
+    (void)req, (void)state;
+    return fr_hlist_set(&res->headers, r->name, r->value) < 0 ? FR_MW_ERROR : 0;
+}
+
+int fr_app_use_response_header(fr_app *app, fr_str name, fr_str value, fr_err *err) {
+    fr_middleware m;
+    fr__mwr *r;
+    if (!app) return -1;
+    if (!(r = fr__mwr_new(name, value, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.after = fr__mwh_fixed_after;
+    m.free_ud = fr__mwr_free;
+    m.ud = r;
+    m.outer = 1;
     return fr_app_use(app, &m);
 }
 
@@ -19062,32 +20580,42 @@ static void fr__ws_negotiate(fr_req *req, const fr_ws_config *cfg, fr_ws_deflate
     }
 }
 
+/* The handshake check on req's own header list; answers req on failure. */
+static int fr__ws_check(fr_req *req, fr_ws_handshake *hs) {
+    size_t i, n = fr_req_num_headers(req);
+    fr_err err;
+    fr_header *all = (fr_header *)fr_arena_alloc(fr_req_arena(req), (n ? n : 1) * sizeof *all);
+    if (!all) {
+        fr__ws_answer(req, 500, "Internal Server Error");
+        return -1;
+    }
+    for (i = 0; i < n; i++) fr_req_header_at(req, i, &all[i].name, &all[i].value);
+    if (fr_ws_check_request(fr_req_method(req), fr_req_http_minor(req), all, n, hs, &err) < 0) {
+        fr__ws_answer(req, err.code, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int fr_ws_check(fr_req *req) {
+    fr_ws_handshake hs;
+    if (!req) return -1;
+    return fr__ws_check(req, &hs);
+}
+
 fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg) {
     static const fr_ws_config defaults = FR__ZERO_INIT;
     fr_ws_handshake hs;
     fr_header extra[5];
-    size_t nextra = 0, i, n;
-    fr_err err;
+    size_t nextra = 0;
     char accept[29];
     fr_ws_codec_config cc;
     fr_buf ext = {NULL, 0, 0};
     fr_ws *ws;
-    fr_header *all;
     int rc;
     if (!req) return NULL;
     if (!cfg) cfg = &defaults;
-    /* the request's header list, for the pure check */
-    n = fr_req_num_headers(req);
-    all = (fr_header *)fr_arena_alloc(fr_req_arena(req), (n ? n : 1) * sizeof *all);
-    if (!all) {
-        fr__ws_answer(req, 500, "Internal Server Error");
-        return NULL;
-    }
-    for (i = 0; i < n; i++) fr_req_header_at(req, i, &all[i].name, &all[i].value);
-    if (fr_ws_check_request(fr_req_method(req), fr_req_http_minor(req), all, n, &hs, &err) < 0) {
-        fr__ws_answer(req, err.code, err.msg);
-        return NULL;
-    }
+    if (fr__ws_check(req, &hs) < 0) return NULL;
     if (fr_req_sink(req)) {
         fr__ws_answer(req, 501, "WebSocket upgrade needs a socket");
         return NULL;
@@ -19241,6 +20769,2725 @@ int fr_native_check(const fr_native_abi *mod, char *msg, size_t cap) {
                                      fr__native_names[i], (unsigned long)mod->sizes[i],
                                      (unsigned long)me->sizes[i], FASTRAPI_VERSION_STRING);
     return 0;
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/static.c"
+#endif
+/* ---- static.c: static files as Starlette's StaticFiles / FileResponse ----
+ * Every decision mirrors a line of starlette/staticfiles.py or
+ * starlette/responses.py (1.10) and fastapi/routing.py's frontend (0.165);
+ * the comments name the Python they follow. */
+
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+#define FR__SAT ((int64_t)1 << 62) /* Python ints saturate here */
+
+/* ------------------------------------------------------------------ */
+/* md5 (RFC 1321): only for Starlette's etag, not for security         */
+/* ------------------------------------------------------------------ */
+
+typedef struct fr__md5 {
+    uint32_t h[4];
+    uint64_t n;
+    unsigned char buf[64];
+} fr__md5;
+
+static const uint32_t fr__md5_k[64] = {
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
+static const unsigned char fr__md5_r[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+                                            5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
+                                            4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+                                            6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
+
+static void fr__md5_block(fr__md5 *c, const unsigned char *p) {
+    uint32_t w[16], a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3];
+    int i;
+    for (i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[i * 4] | (uint32_t)p[i * 4 + 1] << 8 | (uint32_t)p[i * 4 + 2] << 16 |
+               (uint32_t)p[i * 4 + 3] << 24;
+    for (i = 0; i < 64; i++) {
+        uint32_t f, t;
+        int g;
+        if (i < 16) { f = (b & cc) | (~b & d); g = i; }
+        else if (i < 32) { f = (d & b) | (~d & cc); g = (5 * i + 1) & 15; }
+        else if (i < 48) { f = b ^ cc ^ d; g = (3 * i + 5) & 15; }
+        else { f = cc ^ (b | ~d); g = (7 * i) & 15; }
+        t = d;
+        d = cc;
+        cc = b;
+        f = a + f + fr__md5_k[i] + w[g];
+        b = b + ((f << fr__md5_r[i]) | (f >> (32 - fr__md5_r[i])));
+        a = t;
+    }
+    c->h[0] += a;
+    c->h[1] += b;
+    c->h[2] += cc;
+    c->h[3] += d;
+}
+
+static void fr__md5_hex(const void *data, size_t len, char out[33]) {
+    static const char hx[] = "0123456789abcdef";
+    fr__md5 c;
+    const unsigned char *p = (const unsigned char *)data;
+    size_t used, i;
+    uint64_t bits = (uint64_t)len * 8;
+    c.h[0] = 0x67452301;
+    c.h[1] = 0xefcdab89;
+    c.h[2] = 0x98badcfe;
+    c.h[3] = 0x10325476;
+    while (len >= 64) {
+        fr__md5_block(&c, p);
+        p += 64;
+        len -= 64;
+    }
+    memcpy(c.buf, p, len);
+    used = len;
+    c.buf[used++] = 0x80;
+    if (used > 56) {
+        memset(c.buf + used, 0, 64 - used);
+        fr__md5_block(&c, c.buf);
+        used = 0;
+    }
+    memset(c.buf + used, 0, 56 - used);
+    for (i = 0; i < 8; i++) c.buf[56 + i] = (unsigned char)(bits >> (8 * i));
+    fr__md5_block(&c, c.buf);
+    for (i = 0; i < 16; i++) {
+        unsigned v = (c.h[i / 4] >> (8 * (i % 4))) & 0xff;
+        out[i * 2] = hx[v >> 4];
+        out[i * 2 + 1] = hx[v & 15];
+    }
+    out[32] = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* etag and last-modified (FileResponse.set_stat_headers)              */
+/* ------------------------------------------------------------------ */
+
+static double fr__py_mtime(int64_t sec, long nsec) {
+    /* CPython's fill_time: PyFloat_FromDouble(sec + nsec * 1e-9) */
+    return (double)sec + (double)nsec * 1e-9;
+}
+
+void fr_file_etag(int64_t mtime_sec, long mtime_nsec, uint64_t size, char etag[36]) {
+    char base[80];
+    int n = fr_json_format_double(fr__py_mtime(mtime_sec, mtime_nsec), base);
+    if (n < 0) n = 0;
+    n += snprintf(base + n, sizeof base - (size_t)n, "-%llu", (unsigned long long)size);
+    etag[0] = '"';
+    fr__md5_hex(base, (size_t)n, etag + 1);
+    etag[33] = '"';
+    etag[34] = 0;
+}
+
+/* _PyTime_DoubleToDenominator(d, 1e6, ROUND_HALF_EVEN): the whole seconds
+ * datetime.fromtimestamp keeps (a fraction rounding to 1e6 us carries). */
+static int64_t fr__py_fromtimestamp_sec(double d) {
+    /* no libm: the header links without -lm. |d| < 2^63 for any mtime */
+    int64_t ip = (int64_t)d, t;  /* modf: the integral part, toward zero */
+    double fp = (d - (double)ip) * 1e6, f;
+    t = (int64_t)fp;              /* round half even (_PyTime_RoundHalfEven) */
+    f = fp - (double)t;
+    if (f > 0.5 || (f == 0.5 && (t & 1))) t++;
+    else if (f < -0.5 || (f == -0.5 && (t & 1))) t--;
+    if (t >= 1000000) ip++;
+    else if (t < 0) ip--;
+    return ip;
+}
+
+void fr_file_last_modified(int64_t mtime_sec, long mtime_nsec, char out[30]) {
+    fr__http_imf_fixdate(fr__py_fromtimestamp_sec(fr__py_mtime(mtime_sec, mtime_nsec)), out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Python text helpers                                                 */
+/* ------------------------------------------------------------------ */
+
+static fr_str fr__pystrip(fr_str s) {
+    while (s.len && fr__py_space((unsigned char)s.buf[0])) s.buf++, s.len--;
+    while (s.len && fr__py_space((unsigned char)s.buf[s.len - 1])) s.len--;
+    return s;
+}
+
+/* Python int(s) (base 10): optional whitespace, sign, digits with single
+ * underscores between them. Saturated to +-FR__SAT. 0, or -1 (ValueError). */
+static int fr__pyint(fr_str s, int64_t *out) {
+    size_t i = 0;
+    int neg = 0, digits = 0, under = 0;
+    int64_t v = 0;
+    s = fr__pystrip(s);
+    if (i < s.len && (s.buf[i] == '+' || s.buf[i] == '-')) neg = s.buf[i++] == '-';
+    for (; i < s.len; i++) {
+        char c = s.buf[i];
+        if (c == '_') {
+            if (!digits || under) return -1;
+            under = 1;
+            continue;
+        }
+        if (c < '0' || c > '9') return -1;
+        under = 0;
+        digits++;
+        v = v > (FR__SAT - 9) / 10 ? FR__SAT : v * 10 + (c - '0');
+    }
+    if (!digits || under) return -1;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Range (FileResponse._parse_range_header / _parse_ranges)            */
+/* ------------------------------------------------------------------ */
+
+static int fr__range_fail(fr_err *err, const char *msg) {
+    if (err) {
+        err->code = 400;
+        err->msg = msg;
+        err->pos = 0;
+    }
+    return -1;
+}
+
+int fr_http_parse_range(const char *value, size_t len, uint64_t size, fr_range *out, fr_err *err) {
+    const char *eq, *p, *end;
+    fr_str units;
+    size_t commas = 0, i, n = 0;
+    int64_t fsize = size > (uint64_t)FR__SAT ? FR__SAT : (int64_t)size;
+    if (err) memset(err, 0, sizeof *err);
+    if (!value && len) return fr__range_fail(err, "Malformed range header.");
+    if (!out) return fr__range_fail(err, "Malformed range header.");
+    eq = len ? (const char *)memchr(value, '=', len) : NULL;
+    if (!eq) return fr__range_fail(err, "Malformed range header.");
+    units = fr__pystrip(fr__str(value, (size_t)(eq - value)));
+    if (!fr_str_ieq_c(units, "bytes")) return fr__range_fail(err, "Only support bytes range");
+    p = eq + 1;
+    end = value + len;
+    for (i = 0; i < (size_t)(end - p); i++) commas += p[i] == ',';
+    if (commas + 1 > FR_RANGE_MAX) return 0;
+    while (p <= end) {
+        const char *c = (const char *)memchr(p, ',', (size_t)(end - p));
+        const char *pe = c ? c : end, *dash;
+        fr_str part = fr__pystrip(fr__str(p, (size_t)(pe - p))), s, e;
+        int64_t start, stop, iv;
+        p = pe + 1;
+        if (!part.len || (part.len == 1 && part.buf[0] == '-')) continue;
+        dash = (const char *)memchr(part.buf, '-', part.len);
+        if (!dash) continue;
+        s = fr__pystrip(fr__str(part.buf, (size_t)(dash - part.buf)));
+        e = fr__pystrip(fr__str(dash + 1, (size_t)(part.buf + part.len - dash - 1)));
+        if (s.len) {
+            if (fr__pyint(s, &start) < 0) continue;
+        } else {
+            if (fr__pyint(e, &iv) < 0) continue;
+            start = fsize - iv;
+            if (start < 0) start = 0;
+        }
+        stop = fsize;
+        if (s.len && e.len) {
+            if (fr__pyint(e, &iv) < 0) continue;
+            if (iv < fsize) stop = iv + 1;
+        }
+        out[n].start = (uint64_t)start; /* a negative start is caught below */
+        out[n].end = (uint64_t)stop;
+        if (start < 0) out[n].start = UINT64_MAX;
+        if (stop < 0) out[n].end = 0;
+        n++;
+        if (!c) break;
+    }
+    if (!n) return fr__range_fail(err, "Range header: range must be requested");
+    for (i = 0; i < n; i++)
+        if (out[i].start >= size) {
+            if (err) { err->code = 416; err->msg = "Range Not Satisfiable"; }
+            return -2;
+        }
+    for (i = 0; i < n; i++)
+        if (out[i].start >= out[i].end)
+            return fr__range_fail(err, "Range header: start must be less than end");
+    if (n == 1) return 1;
+    /* sort (insertion: at most FR_RANGE_MAX) by (start, end), then merge */
+    for (i = 1; i < n; i++) {
+        fr_range t = out[i];
+        size_t j = i;
+        while (j > 0 && (out[j - 1].start > t.start ||
+                         (out[j - 1].start == t.start && out[j - 1].end > t.end))) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = t;
+    }
+    {
+        size_t m = 0;
+        for (i = 1; i < n; i++) {
+            if (out[i].start <= out[m].end) {
+                if (out[i].end > out[m].end) out[m].end = out[i].end;
+            } else {
+                out[++m] = out[i];
+            }
+        }
+        return (int)(m + 1);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* email.utils.parsedate                                               */
+/* ------------------------------------------------------------------ */
+
+static const char *const fr__monthnames[24] = {
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december"};
+static const char *const fr__daynames[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+/* Python's str.lower() == name, for Latin-1 text against an ASCII name */
+static int fr__lower_eq(fr_str s, const char *name) { return fr_str_ieq_c(s, name); }
+
+static int fr__month(fr_str s) {
+    int i;
+    for (i = 0; i < 24; i++)
+        if (fr__lower_eq(s, fr__monthnames[i])) return i % 12 + 1;
+    return 0;
+}
+
+/* str.isdigit() for one Latin-1 character */
+static int fr__py_isdigit(unsigned c) { return (c >= '0' && c <= '9') || c == 0xb2 || c == 0xb3 || c == 0xb9; }
+
+int fr_http_parsedate(const char *value, size_t len, int64_t out[6]) {
+    fr_str tok[8], dd, mm, yy, tm, tz, parts[3];
+    size_t nt = 0, i = 0, np;
+    int mon, isday;
+    int64_t v[5];
+    if (!value || !out) return -1;
+    /* data.split(): only the first 8 tokens can matter */
+    while (i < len && nt < 8) {
+        size_t s;
+        while (i < len && fr__py_space((unsigned char)value[i])) i++;
+        if (i >= len) break;
+        s = i;
+        while (i < len && !fr__py_space((unsigned char)value[i])) i++;
+        tok[nt++] = fr__str(value + s, i - s);
+    }
+    if (nt == 0) return -1;
+    for (i = 0, isday = 0; i < 7; i++) isday |= fr__lower_eq(tok[0], fr__daynames[i]);
+    if (tok[0].buf[tok[0].len - 1] == ',' || isday) {
+        for (i = 1; i < nt; i++) tok[i - 1] = tok[i];
+        nt--;
+    } else {
+        size_t k = tok[0].len;
+        while (k > 0 && tok[0].buf[k - 1] != ',') k--;
+        if (k > 0) tok[0] = fr__str(tok[0].buf + k, tok[0].len - k);
+    }
+    if (nt == 3) { /* RFC 850: dd-mm-yy */
+        const char *a = tok[0].buf, *e = a + tok[0].len, *q;
+        np = 0;
+        for (;;) {
+            q = (const char *)memchr(a, '-', (size_t)(e - a));
+            if (np < 3) parts[np] = fr__str(a, (size_t)((q ? q : e) - a));
+            np++;
+            if (!q) break;
+            a = q + 1;
+        }
+        if (np == 3) {
+            tok[4] = tok[2];
+            tok[3] = tok[1];
+            tok[0] = parts[0];
+            tok[1] = parts[1];
+            tok[2] = parts[2];
+            nt = 5;
+        }
+    }
+    if (nt == 4) {
+        fr_str s = tok[3];
+        const char *pl = (const char *)memchr(s.buf, '+', s.len);
+        size_t k;
+        if (!pl) pl = (const char *)memchr(s.buf, '-', s.len);
+        k = pl ? (size_t)(pl - s.buf) : 0;
+        if (k > 0) {
+            tok[3] = fr__str(s.buf, k);
+            tok[4] = fr__str(s.buf + k, s.len - k);
+        } else {
+            tok[4] = fr__str("", 0);
+        }
+        nt = 5;
+    }
+    if (nt < 5) return -1;
+    dd = tok[0];
+    mm = tok[1];
+    yy = tok[2];
+    tm = tok[3];
+    tz = tok[4];
+    if (!dd.len || !mm.len || !yy.len) return -1;
+    mon = fr__month(mm);
+    if (!mon) {
+        fr_str t = dd;
+        dd = mm;
+        mm = t;
+        mon = fr__month(mm);
+        if (!mon) return -1;
+    }
+    if (dd.buf[dd.len - 1] == ',') dd.len--;
+    {
+        const char *colon = (const char *)memchr(yy.buf, ':', yy.len);
+        if (colon && colon > yy.buf) {
+            fr_str t = yy;
+            yy = tm;
+            tm = t;
+        }
+    }
+    if (yy.len && yy.buf[yy.len - 1] == ',') {
+        yy.len--;
+        if (!yy.len) return -1;
+    }
+    if (!yy.len) return -1; /* Python: yy[0] on "" raises; not reachable from split tokens */
+    if (!fr__py_isdigit((unsigned char)yy.buf[0])) {
+        fr_str t = yy;
+        yy = tz;
+        tz = t;
+    }
+    (void)tz;
+    if (tm.len && tm.buf[tm.len - 1] == ',') tm.len--;
+    {
+        fr_str tp[3];
+        const char *a = tm.buf, *e = tm.buf + tm.len, *q;
+        char sep = ':';
+        np = 0;
+        for (;;) {
+            q = a < e ? (const char *)memchr(a, sep, (size_t)(e - a)) : NULL;
+            if (np < 3) tp[np] = fr__str(a, (size_t)((q ? q : e) - a));
+            np++;
+            if (!q) break;
+            a = q + 1;
+        }
+        if (np == 1 && memchr(tm.buf, '.', tm.len)) {
+            sep = '.';
+            a = tm.buf;
+            np = 0;
+            for (;;) {
+                q = (const char *)memchr(a, sep, (size_t)(e - a));
+                if (np < 3) tp[np] = fr__str(a, (size_t)((q ? q : e) - a));
+                np++;
+                if (!q) break;
+                a = q + 1;
+            }
+            if (np != 2 && np != 3) return -1;
+        } else if (np != 2 && np != 3) {
+            return -1;
+        }
+        if (np == 2) tp[2] = fr__str("0", 1);
+        if (fr__pyint(yy, &v[0]) < 0 || fr__pyint(dd, &v[1]) < 0 || fr__pyint(tp[0], &v[2]) < 0 ||
+            fr__pyint(tp[1], &v[3]) < 0 || fr__pyint(tp[2], &v[4]) < 0)
+            return -1;
+    }
+    if (v[0] < 100) v[0] += v[0] > 68 ? 1900 : 2000;
+    out[0] = v[0];
+    out[1] = mon;
+    out[2] = v[1];
+    out[3] = v[2];
+    out[4] = v[3];
+    out[5] = v[4];
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* content types (mimetypes.guess_type, strict)                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct fr__mime {
+    const char *ext, *type;
+} fr__mime;
+
+/* Python 3.11 mimetypes._types_map_default (with 3.12's text/javascript for
+ * .js and .mjs, RFC 9239) plus the web types a Debian /etc/mime.types adds
+ * (.woff .woff2 .webp .otf .ttf .md .ogg .oga .ogv .apng .jsonld), sorted by extension bytes */
+static const fr__mime fr__mime_default[] = {
+    {".3g2", "audio/3gpp2"}, {".3gp", "audio/3gpp"}, {".3gpp", "audio/3gpp"},
+    {".3gpp2", "audio/3gpp2"}, {".a", "application/octet-stream"}, {".aac", "audio/aac"},
+    {".adts", "audio/aac"}, {".ai", "application/postscript"}, {".aif", "audio/x-aiff"},
+    {".aifc", "audio/x-aiff"}, {".aiff", "audio/x-aiff"}, {".apng", "image/apng"},
+    {".ass", "audio/aac"}, {".au", "audio/basic"}, {".avi", "video/x-msvideo"},
+    {".avif", "image/avif"}, {".bat", "text/plain"}, {".bcpio", "application/x-bcpio"},
+    {".bin", "application/octet-stream"}, {".bmp", "image/bmp"}, {".c", "text/plain"},
+    {".cdf", "application/x-netcdf"}, {".cpio", "application/x-cpio"},
+    {".csh", "application/x-csh"}, {".css", "text/css"}, {".csv", "text/csv"},
+    {".dll", "application/octet-stream"}, {".doc", "application/msword"},
+    {".dot", "application/msword"}, {".dvi", "application/x-dvi"}, {".eml", "message/rfc822"},
+    {".eps", "application/postscript"}, {".etx", "text/x-setext"},
+    {".exe", "application/octet-stream"}, {".gif", "image/gif"}, {".gtar", "application/x-gtar"},
+    {".h", "text/plain"}, {".h5", "application/x-hdf5"}, {".hdf", "application/x-hdf"},
+    {".heic", "image/heic"}, {".heif", "image/heif"}, {".htm", "text/html"},
+    {".html", "text/html"}, {".ico", "image/vnd.microsoft.icon"}, {".ief", "image/ief"},
+    {".jpe", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".jpg", "image/jpeg"},
+    {".js", "text/javascript"}, {".json", "application/json"}, {".jsonld", "application/ld+json"},
+    {".ksh", "text/plain"}, {".latex", "application/x-latex"}, {".loas", "audio/aac"},
+    {".m1v", "video/mpeg"}, {".m3u", "application/vnd.apple.mpegurl"},
+    {".m3u8", "application/vnd.apple.mpegurl"}, {".man", "application/x-troff-man"},
+    {".md", "text/markdown"}, {".me", "application/x-troff-me"}, {".mht", "message/rfc822"},
+    {".mhtml", "message/rfc822"}, {".mif", "application/x-mif"}, {".mjs", "text/javascript"},
+    {".mov", "video/quicktime"}, {".movie", "video/x-sgi-movie"}, {".mp2", "audio/mpeg"},
+    {".mp3", "audio/mpeg"}, {".mp4", "video/mp4"}, {".mpa", "video/mpeg"}, {".mpe", "video/mpeg"},
+    {".mpeg", "video/mpeg"}, {".mpg", "video/mpeg"}, {".ms", "application/x-troff-ms"},
+    {".n3", "text/n3"}, {".nc", "application/x-netcdf"}, {".nq", "application/n-quads"},
+    {".nt", "application/n-triples"}, {".nws", "message/rfc822"},
+    {".o", "application/octet-stream"}, {".obj", "application/octet-stream"},
+    {".oda", "application/oda"}, {".oga", "audio/ogg"}, {".ogg", "audio/ogg"},
+    {".ogv", "video/ogg"}, {".opus", "audio/opus"}, {".otf", "font/otf"},
+    {".p12", "application/x-pkcs12"}, {".p7c", "application/pkcs7-mime"},
+    {".pbm", "image/x-portable-bitmap"}, {".pdf", "application/pdf"},
+    {".pfx", "application/x-pkcs12"}, {".pgm", "image/x-portable-graymap"}, {".pl", "text/plain"},
+    {".png", "image/png"}, {".pnm", "image/x-portable-anymap"},
+    {".pot", "application/vnd.ms-powerpoint"}, {".ppa", "application/vnd.ms-powerpoint"},
+    {".ppm", "image/x-portable-pixmap"}, {".pps", "application/vnd.ms-powerpoint"},
+    {".ppt", "application/vnd.ms-powerpoint"}, {".ps", "application/postscript"},
+    {".pwz", "application/vnd.ms-powerpoint"}, {".py", "text/x-python"},
+    {".pyc", "application/x-python-code"}, {".pyo", "application/x-python-code"},
+    {".qt", "video/quicktime"}, {".ra", "audio/x-pn-realaudio"},
+    {".ram", "application/x-pn-realaudio"}, {".ras", "image/x-cmu-raster"},
+    {".rdf", "application/xml"}, {".rgb", "image/x-rgb"}, {".roff", "application/x-troff"},
+    {".rtx", "text/richtext"}, {".sgm", "text/x-sgml"}, {".sgml", "text/x-sgml"},
+    {".sh", "application/x-sh"}, {".shar", "application/x-shar"}, {".snd", "audio/basic"},
+    {".so", "application/octet-stream"}, {".src", "application/x-wais-source"},
+    {".srt", "text/plain"}, {".sv4cpio", "application/x-sv4cpio"},
+    {".sv4crc", "application/x-sv4crc"}, {".svg", "image/svg+xml"},
+    {".swf", "application/x-shockwave-flash"}, {".t", "application/x-troff"},
+    {".tar", "application/x-tar"}, {".tcl", "application/x-tcl"}, {".tex", "application/x-tex"},
+    {".texi", "application/x-texinfo"}, {".texinfo", "application/x-texinfo"},
+    {".tif", "image/tiff"}, {".tiff", "image/tiff"}, {".tr", "application/x-troff"},
+    {".trig", "application/trig"}, {".tsv", "text/tab-separated-values"}, {".ttf", "font/ttf"},
+    {".txt", "text/plain"}, {".ustar", "application/x-ustar"}, {".vcf", "text/x-vcard"},
+    {".vtt", "text/vtt"}, {".wasm", "application/wasm"}, {".wav", "audio/x-wav"},
+    {".webm", "video/webm"}, {".webmanifest", "application/manifest+json"},
+    {".webp", "image/webp"}, {".wiz", "application/msword"}, {".woff", "font/woff"},
+    {".woff2", "font/woff2"}, {".wsdl", "application/xml"}, {".xbm", "image/x-xbitmap"},
+    {".xlb", "application/vnd.ms-excel"}, {".xls", "application/vnd.ms-excel"},
+    {".xml", "text/xml"}, {".xpdl", "application/xml"}, {".xpm", "image/x-xpixmap"},
+    {".xsl", "application/xml"}, {".xwd", "image/x-xwindowdump"}, {".zip", "application/zip"},
+};
+
+typedef struct fr__mime_own {
+    char *ext, *type;
+} fr__mime_own;
+
+static int fr__ext_cmp(fr_str a, const char *b) {
+    size_t bl = strlen(b), n = FR__MIN(a.len, bl);
+    int c = memcmp(a.buf, b, n);
+    if (c) return c;
+    return a.len < bl ? -1 : a.len > bl ? 1 : 0;
+}
+
+static const char *fr__mime_builtin(fr_str ext) {
+    size_t lo = 0, hi = FR__COUNTOF(fr__mime_default);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = fr__ext_cmp(ext, fr__mime_default[mid].ext);
+        if (!c) return fr__mime_default[mid].type;
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* posixpath.splitext on the last component: (base, ext); leading dots of
+ * the name are not an extension */
+static void fr__splitext(fr_str p, fr_str *base, fr_str *ext) {
+    size_t s = p.len, d, f;
+    while (s > 0 && p.buf[s - 1] != '/') s--;
+    f = s;
+    while (f < p.len && p.buf[f] == '.') f++;
+    d = p.len;
+    while (d > f && p.buf[d - 1] != '.') d--;
+    if (d > f) {
+        *base = fr__str(p.buf, d - 1);
+        *ext = fr__str(p.buf + d - 1, p.len - d + 1);
+    } else {
+        *base = p;
+        *ext = fr__str(p.buf + p.len, 0);
+    }
+}
+
+static const char *fr__mime_lookup(const fr__static_list *l, fr_str ext);
+
+static const char *fr__guess(const fr__static_list *l, fr_str name) {
+    static const char *const suffix[][2] = {{".svgz", ".svg.gz"}, {".tgz", ".tar.gz"}, {".taz", ".tar.gz"},
+                                            {".tz", ".tar.gz"},   {".tbz2", ".tar.bz2"}, {".txz", ".tar.xz"}};
+    static const char *const enc[] = {".gz", ".Z", ".bz2", ".xz", ".br"};
+    char tmp[512], low[32];
+    fr_str base, ext;
+    size_t i, k;
+    const char *t;
+    k = name.len; /* only the last component can hold the extension */
+    while (k > 0 && name.buf[k - 1] != '/') k--;
+    name = fr__str(name.buf + k, name.len - k);
+    fr__splitext(name, &base, &ext);
+    for (i = 0; i < FR__COUNTOF(suffix); i++) {
+        if (fr_str_eq_c(ext, suffix[i][0])) { /* splitext(base + suffix_map[ext]) */
+            size_t sl = strlen(suffix[i][1]);
+            if (base.len + sl >= sizeof tmp) return NULL;
+            memcpy(tmp, base.buf, base.len);
+            memcpy(tmp + base.len, suffix[i][1], sl);
+            fr__splitext(fr__str(tmp, base.len + sl), &base, &ext);
+            break;
+        }
+    }
+    for (i = 0; i < FR__COUNTOF(enc); i++) {
+        if (fr_str_eq_c(ext, enc[i])) {
+            fr__splitext(base, &base, &ext);
+            break;
+        }
+    }
+    t = fr__mime_lookup(l, ext);
+    if (t || !ext.len || ext.len >= sizeof low) return t;
+    for (k = 0; k < ext.len; k++) low[k] = (char)fr__tolower((unsigned char)ext.buf[k]);
+    return fr__mime_lookup(l, fr__str(low, ext.len));
+}
+
+const char *fr_static_guess_type(fr_str name) {
+    if (!name.buf) return NULL;
+    return fr__guess(NULL, name);
+}
+
+/* ------------------------------------------------------------------ */
+/* registrations, kept on the app                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct fr__static_mount {
+    struct fr__static_mount *next;
+    fr__static_list *list;
+    char *dir;
+    char *path; /* frontend: the normalised path ("/" or "/app") */
+    size_t pathlen;
+    int html, follow, front, fallback;
+    fr_handler not_found; /* frontends: who answers their 404s (NULL = JSON) */
+    void *not_found_ud;
+    fr__atomic_int checked; /* Starlette's config_checked */
+} fr__static_mount;
+
+struct fr__static_list {
+    fr__mime_own *types; /* sorted by ext */
+    size_t ntypes, captypes;
+    fr__static_mount *mounts;
+};
+
+static const char *fr__mime_lookup(const fr__static_list *l, fr_str ext) {
+    if (l && l->ntypes) {
+        size_t lo = 0, hi = l->ntypes;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            int c = fr__ext_cmp(ext, l->types[mid].ext);
+            if (!c) return l->types[mid].type;
+            if (c < 0) hi = mid;
+            else lo = mid + 1;
+        }
+    }
+    return fr__mime_builtin(ext);
+}
+
+FR__PRIV void fr__static_list_free(fr__static_list *l) {
+    size_t i;
+    if (!l) return;
+    for (i = 0; i < l->ntypes; i++) {
+        FR_FREE(l->types[i].ext);
+        FR_FREE(l->types[i].type);
+    }
+    FR_FREE(l->types);
+    while (l->mounts) {
+        fr__static_mount *n = l->mounts->next;
+        FR_FREE(l->mounts->dir);
+        FR_FREE(l->mounts->path);
+        FR_FREE(l->mounts);
+        l->mounts = n;
+    }
+    FR_FREE(l);
+}
+
+static fr__static_list *fr__static_list_of(fr_app *app) {
+    fr__static_list **pl = fr__app_statics(app);
+    if (!*pl) {
+        *pl = (fr__static_list *)FR_MALLOC(sizeof **pl);
+        if (*pl) memset(*pl, 0, sizeof **pl);
+    }
+    return *pl;
+}
+
+static char *fr__strdup(const char *s) {
+    size_t n = strlen(s);
+    char *p = (char *)FR_MALLOC(n + 1);
+    if (p) memcpy(p, s, n + 1);
+    return p;
+}
+
+int fr_app_static_type(fr_app *app, const char *ext, const char *type) {
+    fr__static_list *l;
+    size_t lo = 0, hi, i;
+    fr_str e;
+    if (!app || !ext || !type || !*ext || strpbrk(type, "\r\n")) return -1;
+    l = fr__static_list_of(app);
+    if (!l) return -1;
+    e = fr_str_c(ext);
+    hi = l->ntypes;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = fr__ext_cmp(e, l->types[mid].ext);
+        if (!c) {
+            char *t = fr__strdup(type);
+            if (!t) return -1;
+            FR_FREE(l->types[mid].type);
+            l->types[mid].type = t;
+            return 0;
+        }
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    if (l->ntypes == l->captypes) {
+        size_t cap = l->captypes ? l->captypes * 2 : 64;
+        fr__mime_own *nt = (fr__mime_own *)FR_REALLOC(l->types, cap * sizeof *nt);
+        if (!nt) return -1;
+        l->types = nt;
+        l->captypes = cap;
+    }
+    {
+        char *x = fr__strdup(ext), *t = fr__strdup(type);
+        if (!x || !t) {
+            FR_FREE(x);
+            FR_FREE(t);
+            return -1;
+        }
+        for (i = l->ntypes; i > lo; i--) l->types[i] = l->types[i - 1];
+        l->types[lo].ext = x;
+        l->types[lo].type = t;
+        l->ntypes++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the lookup (StaticFiles.get_path + lookup_path)                     */
+/* ------------------------------------------------------------------ */
+
+enum { FR__LK_NONE = 0, FR__LK_FILE, FR__LK_DIR, FR__LK_OTHER, FR__LK_401, FR__LK_404, FR__LK_500 };
+
+/* os.path.normpath(os.path.join(*route_path.split("/"))) into out:
+ * components without "" and "."; ".." drops the previous one unless that
+ * is ".." too. "" becomes ".". NUL makes it fail (Python: ValueError). */
+static int fr__normrel(fr_str p, fr_buf *out) {
+    size_t i = 0;
+    out->len = 0;
+    if (memchr(p.buf, 0, p.len)) return -1;
+    while (i <= p.len) {
+        size_t s = i;
+        while (i < p.len && p.buf[i] != '/') i++;
+        {
+            fr_str c = fr__str(p.buf + s, i - s);
+            if (c.len == 0 || (c.len == 1 && c.buf[0] == '.')) {
+                /* skip */
+            } else if (c.len == 2 && c.buf[0] == '.' && c.buf[1] == '.') {
+                /* pop the last component unless it is ".." (or nothing) */
+                size_t k = out->len;
+                int last_dd = 0;
+                if (k) {
+                    size_t b = k;
+                    while (b > 0 && out->buf[b - 1] != '/') b--;
+                    last_dd = (k - b == 2 && out->buf[b] == '.' && out->buf[b + 1] == '.');
+                    if (!last_dd) out->len = b ? b - 1 : 0;
+                }
+                if (!k || last_dd) {
+                    if (out->len && fr_buf_append_char(out, '/') < 0) return -1;
+                    if (fr_buf_append(out, "..", 2) < 0) return -1;
+                }
+            } else {
+                if (out->len && fr_buf_append_char(out, '/') < 0) return -1;
+                if (fr_buf_append(out, c.buf, c.len) < 0) return -1;
+            }
+        }
+        i++;
+    }
+    if (!out->len && fr_buf_append_char(out, '.') < 0) return -1;
+    return fr_buf_append_char(out, 0) < 0 ? -1 : (out->len--, 0);
+}
+
+/* os.path.abspath for follow_symlink=True: normpath(cwd + "/" + p), in
+ * libc memory (the caller frees it with free(), as realpath's result) */
+static char *fr__abspath(const char *p) {
+    fr_buf in = FR__ZERO_INIT, out = FR__ZERO_INIT;
+    char cwd[4096];
+    char *r = NULL;
+    if (p[0] != '/') {
+        if (!getcwd(cwd, sizeof cwd)) return NULL;
+        if (fr_buf_append_str(&in, cwd) < 0 || fr_buf_append_char(&in, '/') < 0) goto done;
+    }
+    if (fr_buf_append_str(&in, p) < 0) goto done;
+    if (fr__normrel(fr__str(in.buf, in.len), &out) < 0) goto done;
+    if (out.len >= 2 && out.buf[0] == '.' && out.buf[1] == '.' && (out.len == 2 || out.buf[2] == '/')) {
+        /* ".." above "/" stays at "/" for an absolute path */
+        size_t k = 0;
+        while (k + 2 <= out.len && out.buf[k] == '.' && out.buf[k + 1] == '.' &&
+               (k + 2 == out.len || out.buf[k + 2] == '/'))
+            k += k + 2 == out.len ? 2 : 3;
+        memmove(out.buf, out.buf + k, out.len - k);
+        out.len -= k;
+    }
+    r = (char *)malloc(out.len + 2); /* freed with free(), like realpath's */
+    if (r) {
+        r[0] = '/';
+        if (out.len == 1 && out.buf[0] == '.') out.len = 0;
+        memcpy(r + 1, out.buf, out.len);
+        r[out.len + 1] = 0;
+    }
+done:
+    fr_buf_free(&in);
+    fr_buf_free(&out);
+    return r;
+}
+
+static int fr__inside(const char *full, const char *dir) {
+    size_t dl = strlen(dir);
+    if (dl == 1 && dir[0] == '/') return 1;
+    return strncmp(full, dir, dl) == 0 && (full[dl] == 0 || full[dl] == '/');
+}
+
+static int fr__errno_kind(int e) {
+    if (e == ENOENT || e == ENOTDIR) return FR__LK_NONE;
+    if (e == EACCES || e == EPERM) return FR__LK_401;
+    if (e == ENAMETOOLONG) return FR__LK_404;
+    return FR__LK_500;
+}
+
+/* lookup_path(rel): *full (FR_MALLOC'd, caller frees) and *st for FILE/DIR/OTHER */
+static int fr__lookup(const fr__static_mount *m, const char *rel, char **full, struct stat *st) {
+    fr_buf j = FR__ZERO_INIT;
+    char *f = NULL, *d = NULL;
+    int kind = FR__LK_NONE;
+    *full = NULL;
+    if (rel[0] == '/' || rel[0] == '\\') return FR__LK_NONE;
+    if (fr_buf_append_str(&j, m->dir) < 0 ||
+        (j.len && j.buf[j.len - 1] != '/' && fr_buf_append_char(&j, '/') < 0) ||
+        fr_buf_append_str(&j, rel) < 0 || fr_buf_append_char(&j, 0) < 0) {
+        fr_buf_free(&j);
+        return FR__LK_500;
+    }
+    if (m->follow) {
+        f = fr__abspath(j.buf);
+        d = fr__abspath(m->dir);
+        if (!f || !d) kind = FR__LK_500;
+    } else {
+        errno = 0;
+        f = realpath(j.buf, NULL);
+        if (!f) kind = fr__errno_kind(errno);
+        else if (!(d = realpath(m->dir, NULL))) kind = fr__errno_kind(errno);
+    }
+    fr_buf_free(&j);
+    if (f && d && kind == FR__LK_NONE) {
+        if (!fr__inside(f, d)) {
+            kind = FR__LK_NONE;
+        } else if (stat(f, st) < 0) {
+            kind = fr__errno_kind(errno);
+        } else {
+            kind = S_ISREG(st->st_mode) ? FR__LK_FILE : S_ISDIR(st->st_mode) ? FR__LK_DIR : FR__LK_OTHER;
+            *full = f;
+            f = NULL;
+        }
+    }
+    free(f); /* realpath's: libc malloc; fr__abspath's: FR_MALLOC */
+    free(d);
+    return kind;
+}
+
+/* ------------------------------------------------------------------ */
+/* answers                                                             */
+/* ------------------------------------------------------------------ */
+
+static int fr__answer_kind(fr_req *req, int kind) {
+    if (kind == FR__LK_401) return fr_res_json(req, 401, "{\"detail\":\"Unauthorized\"}", 25);
+    if (kind == FR__LK_500)
+        return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+    return fr_res_json(req, 404, "{\"detail\":\"Not Found\"}", 22);
+}
+
+static fr_str fr__res_header_get(fr_req *req, const char *name) {
+    fr__res_view v;
+    size_t i;
+    fr_str none = {NULL, 0};
+    fr__req_res_get(req, &v);
+    for (i = 0; i < v.nrh; i++)
+        if (fr_str_ieq_c(v.rh[i].name, name)) return v.rh[i].value;
+    return none;
+}
+
+/* StaticFiles.is_not_modified */
+static int fr__not_modified(fr_req *req, const char *etag, const char *lastmod) {
+    fr_str inm = fr_req_header(req, "if-none-match"), ims;
+    if (inm.buf && inm.len) {
+        fr_str s = fr__pystrip(inm);
+        const char *p = inm.buf, *e = inm.buf + inm.len;
+        if (s.len == 1 && s.buf[0] == '*') return 1;
+        for (;;) {
+            const char *c = (const char *)memchr(p, ',', (size_t)(e - p));
+            fr_str t = fr__pystrip(fr__str(p, (size_t)((c ? c : e) - p)));
+            if (t.len >= 2 && t.buf[0] == 'W' && t.buf[1] == '/') t.buf += 2, t.len -= 2;
+            if (fr_str_eq_c(t, etag)) return 1;
+            if (!c) break;
+            p = c + 1;
+        }
+        return 0;
+    }
+    ims = fr_req_header(req, "if-modified-since");
+    if (ims.buf) {
+        int64_t a[6], b[6];
+        int i;
+        if (fr_http_parsedate(ims.buf, ims.len, a) < 0 || fr_http_parsedate(lastmod, 29, b) < 0) return 0;
+        for (i = 0; i < 6; i++)
+            if (a[i] != b[i]) return a[i] > b[i];
+        return 1;
+    }
+    return 0;
+}
+
+static void fr__random_hex(char *out, size_t nbytes) {
+    static const char hx[] = "0123456789abcdef";
+    unsigned char b[32];
+    size_t i, got = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (nbytes > sizeof b) nbytes = sizeof b;
+    if (fd >= 0) {
+        ssize_t r = read(fd, b, nbytes);
+        if (r > 0) got = (size_t)r;
+        close(fd);
+    }
+    if (got < nbytes) {
+        struct timespec ts;
+        uint64_t x;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        x = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)out ^ (uint64_t)ts.tv_sec;
+        for (i = got; i < nbytes; i++) {
+            x ^= x >> 33;
+            x *= 0xff51afd7ed558ccdull;
+            b[i] = (unsigned char)(x >> 56);
+        }
+    }
+    for (i = 0; i < nbytes; i++) {
+        out[2 * i] = hx[b[i] >> 4];
+        out[2 * i + 1] = hx[b[i] & 15];
+    }
+    out[2 * nbytes] = 0;
+}
+
+/* A fresh PlainTextResponse replaces whatever was set (Starlette returns a
+ * new response object for 400 / 416). */
+static void fr__reset_headers(fr_req *req) {
+    fr__res_view v;
+    fr__req_res_get(req, &v);
+    v.nrh = 0;
+    fr__req_res_set(req, &v);
+}
+
+static int fr__digits(uint64_t v) {
+    int n = 1;
+    while (v >= 10) v /= 10, n++;
+    return n;
+}
+
+static void fr__free_body(void *ud, const void *data) {
+    (void)ud;
+    FR_FREE((void *)(uintptr_t)data);
+}
+
+/* _handle_multiple_ranges, assembled in memory. 0 answered, 1 = send the
+ * whole file instead (too big / OOM), -1 = a read failed (500 answered) */
+static int fr__multirange(fr_req *req, int fd, const fr_range *r, int n, uint64_t size) {
+    static const char mp[] = "multipart/byteranges; boundary=";
+    char boundary[27], *body, *ctv;
+    fr_str ct = fr__res_header_get(req, "content-type");
+    uint64_t total = 0;
+    size_t o = 0, k, w = 0, vl = sizeof mp - 1 + 26;
+    int i, done = 0;
+    fr__res_view v;
+    fr__random_hex(boundary, 13);
+    if (!ct.buf) ct = fr__str("", 0);
+    /* generate_multipart's content_length */
+    for (i = 0; i < n; i++)
+        total += (uint64_t)(fr__digits(r[i].start) + fr__digits(r[i].end - 1) + 49 + 26 +
+                            fr__digits(size)) + ct.len + (r[i].end - r[i].start);
+    total += 4 + 26;
+    if (total > FR_STATIC_MAX_MULTIRANGE_BYTES) return 1;
+    body = (char *)FR_MALLOC((size_t)total + 1);
+    ctv = (char *)fr_arena_alloc(fr_req_arena(req), vl + 1);
+    if (!body || !ctv) {
+        FR_FREE(body);
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        uint64_t off = r[i].start;
+        o += (size_t)snprintf(body + o, (size_t)total + 1 - o,
+                              "--%s\r\nContent-Type: %.*s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
+                              boundary, (int)ct.len, ct.buf, (unsigned long long)r[i].start,
+                              (unsigned long long)(r[i].end - 1), (unsigned long long)size);
+        while (off < r[i].end) {
+            ssize_t got = pread(fd, body + o, (size_t)(r[i].end - off), (off_t)off);
+            if (got <= 0) {
+                FR_FREE(body);
+                fr__reset_headers(req);
+                fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+                return -1;
+            }
+            o += (size_t)got;
+            off += (uint64_t)got;
+        }
+        memcpy(body + o, "\r\n", 2);
+        o += 2;
+    }
+    o += (size_t)snprintf(body + o, (size_t)total + 1 - o, "--%s--", boundary);
+    /* headers["content-type"] = ...: the first content-type replaced in
+     * place, the others removed (MutableHeaders.__setitem__) */
+    memcpy(ctv, mp, sizeof mp - 1);
+    memcpy(ctv + sizeof mp - 1, boundary, 27);
+    fr__req_res_get(req, &v);
+    for (k = 0; k < v.nrh; k++) {
+        if (fr_str_ieq_c(v.rh[k].name, "content-type")) {
+            if (done) continue;
+            v.rh[k].value = fr__str(ctv, vl);
+            done = 1;
+        }
+        v.rh[w++] = v.rh[k];
+    }
+    v.nrh = w;
+    v.status = 206;
+    fr__req_res_set(req, &v);
+    if (!done) fr_res_header_n(req, "content-type", 12, ctv, vl);
+    if (fr_res_body_take(req, body, o, fr__free_body, NULL) < 0) {
+        FR_FREE(body);
+        return 1;
+    }
+    return 0;
+}
+
+/* fr_res_file, except that a small body is read now and sent with the
+ * head in one write (sendfile would cost a second syscall and segment) */
+static int fr__file_body(fr_req *req, int fd, uint64_t off, uint64_t len, int close_fd) {
+    fr__res_view v;
+    char *buf;
+    size_t got = 0;
+    fr__req_res_get(req, &v);
+    if (v.is_head || len == 0 || len > FR_STATIC_INLINE_BYTES) return fr_res_file(req, fd, off, len, close_fd);
+    buf = (char *)FR_MALLOC((size_t)len);
+    if (!buf) return fr_res_file(req, fd, off, len, close_fd);
+    while (got < len) {
+        ssize_t r = pread(fd, buf + got, (size_t)len - got, (off_t)(off + got));
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    if (got != len || fr_res_body_take(req, buf, got, fr__free_body, NULL) < 0) {
+        FR_FREE(buf); /* a short read: let fr_res_file report it as it does */
+        return fr_res_file(req, fd, off, len, close_fd);
+    }
+    if (close_fd) close(fd);
+    return 0;
+}
+
+int fr_res_file_ranged(fr_req *req, int fd, uint64_t len, int close_fd) {
+    fr_str method, range, ifr;
+    fr__res_view v;
+    fr_range r[FR_RANGE_MAX];
+    fr_err err;
+    int n;
+    if (!req) return -1;
+    method = fr_req_method(req);
+    range = fr_req_header(req, "range");
+    ifr = fr_req_header(req, "if-range");
+    fr__req_res_get(req, &v);
+    if ((v.status && v.status != 200) || !range.buf ||
+        !(fr_str_eq_c(method, "GET") || fr_str_eq_c(method, "HEAD")))
+        return fr__file_body(req, fd, 0, len, close_fd);
+    if (ifr.buf) {
+        fr_str lm = fr__res_header_get(req, "last-modified"), et = fr__res_header_get(req, "etag");
+        int use = !(ifr.len >= 2 && ifr.buf[0] == 'W' && ifr.buf[1] == '/') &&
+                  ((lm.buf && fr_str_eq(ifr, lm)) || (et.buf && fr_str_eq(ifr, et)));
+        if (!use) return fr__file_body(req, fd, 0, len, close_fd);
+    }
+    n = fr_http_parse_range(range.buf, range.len, len, r, &err);
+    if (n == 0) return fr__file_body(req, fd, 0, len, close_fd);
+    if (n < 0) {
+        char cr[48];
+        fr__reset_headers(req);
+        if (n == -2) {
+            snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)len);
+            fr_res_header(req, "content-range", cr);
+            fr_res_status(req, 416);
+            fr_res_header(req, "content-type", "text/plain; charset=utf-8");
+            fr_res_body(req, "", 0);
+        } else {
+            fr_res_status(req, 400);
+            fr_res_header(req, "content-type", "text/plain; charset=utf-8");
+            fr_res_body(req, err.msg, strlen(err.msg));
+        }
+        if (close_fd) close(fd);
+        return 0;
+    }
+    if (n == 1) {
+        char cr[80];
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)r[0].start,
+                 (unsigned long long)(r[0].end - 1), (unsigned long long)len);
+        fr_res_status(req, 206);
+        fr_res_header(req, "content-range", cr);
+        return fr__file_body(req, fd, r[0].start, r[0].end - r[0].start, close_fd);
+    }
+    if (fr__multirange(req, fd, r, n, len) == 1) return fr_res_file(req, fd, 0, len, close_fd);
+    if (close_fd) close(fd);
+    return 0;
+}
+
+/* FileResponse(full, status_code, stat_result) through StaticFiles.file_response */
+static int fr__send_file(fr_req *req, const fr__static_list *l, const char *full, const struct stat *st,
+                         int status, int conditional) {
+    char etag[36], lm[30], ctbuf[160];
+    const char *ct;
+    int64_t sec;
+    long nsec;
+    int fd;
+#if defined(__APPLE__)
+    sec = (int64_t)st->st_mtimespec.tv_sec;
+    nsec = (long)st->st_mtimespec.tv_nsec;
+#else
+    sec = (int64_t)st->st_mtim.tv_sec;
+    nsec = (long)st->st_mtim.tv_nsec;
+#endif
+    fr_file_etag(sec, nsec, (uint64_t)st->st_size, etag);
+    fr_file_last_modified(sec, nsec, lm);
+    if (conditional && fr__not_modified(req, etag, lm)) {
+        fr_res_status(req, 304); /* NotModifiedResponse: etag only */
+        fr_res_header(req, "etag", etag);
+        fr_res_send(req);
+        return FR_DONE;
+    }
+    fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+    ct = fr__guess(l, fr_str_c(full));
+    if (!ct) ct = "application/octet-stream";
+    if (strncmp(ct, "text/", 5) == 0) {
+        /* init_headers: "; charset=utf-8" unless a charset= is there */
+        size_t k, cl = strlen(ct);
+        int has = 0;
+        for (k = 0; k + 8 <= cl; k++)
+            if (fr_str_ieq_c(fr__str(ct + k, 8), "charset=")) has = 1;
+        if (!has && cl + 16 < sizeof ctbuf) {
+            memcpy(ctbuf, ct, cl);
+            memcpy(ctbuf + cl, "; charset=utf-8", 16);
+            ct = ctbuf;
+        }
+    }
+    fr_res_status(req, status);
+    fr_res_header(req, "content-type", ct);
+    fr_res_header(req, "accept-ranges", "bytes");
+    fr_res_header(req, "last-modified", lm);
+    fr_res_header(req, "etag", etag);
+    if (fr_res_file_ranged(req, fd, (uint64_t)st->st_size, 1) < 0) {
+        close(fd);
+        return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+    }
+    fr_res_send(req);
+    return FR_DONE;
+}
+
+/* quote(str(URL(scope=scope)) with path + "/", safe=":/%#?=@[]!$&'()*+,;") */
+static void fr__quote_into(fr_buf *b, const char *s, size_t n) {
+    static const char hx[] = "0123456789ABCDEF";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') fr_buf_append_char(b, (char)c);
+        else if ((c >= '0' && c <= '9') || (c && strchr("_.-~:/%#?=@[]!$&'()*+,;", c)))
+            fr_buf_append_char(b, (char)c);
+        else {
+            char e[3] = {'%', hx[c >> 4], hx[c & 15]};
+            fr_buf_append(b, e, 3);
+        }
+    }
+}
+
+static int fr__redirect_slash(fr_req *req) {
+    fr_buf u = FR__ZERO_INIT, path = FR__ZERO_INIT;
+    fr_str host = fr_req_header(req, "host"), scheme = fr_req_scheme(req), p = fr_req_path(req);
+    fr_str rp = fr_req_root_path(req), q = fr_req_query(req);
+    char srv[64];
+    int port = 0;
+    size_t i;
+    fr_buf_append(&path, rp.buf, rp.len);
+    for (i = 0; i < p.len; i++) { /* URL(scope): ? # \ escaped in the path */
+        char c = p.buf[i];
+        if (c == '?') fr_buf_append(&path, "%3F", 3);
+        else if (c == '#') fr_buf_append(&path, "%23", 3);
+        else if (c == '\\') fr_buf_append(&path, "%5C", 3);
+        else fr_buf_append_char(&path, c);
+    }
+    fr_buf_append_char(&path, '/');
+    if (host.buf && host.len) {
+        fr_buf_append(&u, scheme.buf, scheme.len);
+        fr_buf_append(&u, "://", 3);
+        fr_buf_append(&u, host.buf, host.len);
+    } else if (fr__req_server(req, srv, sizeof srv, &port)) {
+        int def = fr_str_eq_c(scheme, "https") ? 443 : 80;
+        fr_buf_append(&u, scheme.buf, scheme.len);
+        fr_buf_append(&u, "://", 3);
+        if (strchr(srv, ':')) fr_buf_printf(&u, "[%s]", srv);
+        else fr_buf_append_str(&u, srv);
+        if (port != def) fr_buf_printf(&u, ":%d", port);
+    } else if (path.len >= 2 && path.buf[0] == '/' && path.buf[1] == '/') {
+        fr_buf t = FR__ZERO_INIT;
+        fr_buf_append(&t, "/%2F", 4);
+        fr_buf_append(&t, path.buf + 2, path.len - 2);
+        fr_buf_free(&path);
+        path = t;
+    }
+    fr_buf_append(&u, path.buf, path.len);
+    if (q.len) {
+        fr_buf_append_char(&u, '?');
+        fr_buf_append(&u, q.buf, q.len);
+    }
+    {
+        fr_buf loc = FR__ZERO_INIT;
+        fr__quote_into(&loc, u.buf ? u.buf : "", u.len);
+        fr_res_status(req, 307);
+        if (loc.buf) fr_res_header_n(req, "location", 8, loc.buf, loc.len);
+        fr_res_body(req, "", 0);
+        fr_buf_free(&loc);
+    }
+    fr_buf_free(&u);
+    fr_buf_free(&path);
+    fr_res_send(req);
+    return FR_DONE;
+}
+
+/* check_config, until it succeeds once */
+static int fr__check_config(fr__static_mount *m) {
+    struct stat st;
+    if (fr__atomic_load(&m->checked)) return 0;
+    if (stat(m->dir, &st) < 0 || !S_ISDIR(st.st_mode)) return -1;
+    fr__atomic_store(&m->checked, 1);
+    return 0;
+}
+
+/* The request path is text in Python (uvicorn decodes it as UTF-8 with
+ * replacement): invalid UTF-8 can name no file Starlette would find. */
+static int fr__utf8_ok(fr_str s) {
+    size_t i = 0;
+    while (i < s.len) {
+        unsigned char c = (unsigned char)s.buf[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        size_t k;
+        if (!n || i + n > s.len || (n == 2 && c < 0xc2) || (n == 4 && c > 0xf4)) return 0;
+        for (k = 1; k < n; k++)
+            if (((unsigned char)s.buf[i + k] & 0xc0) != 0x80) return 0;
+        if (n == 3) {
+            unsigned c1 = (unsigned char)s.buf[i + 1];
+            if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0)) return 0;
+        }
+        if (n == 4) {
+            unsigned c1 = (unsigned char)s.buf[i + 1];
+            if ((c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90)) return 0;
+        }
+        i += n;
+    }
+    return 1;
+}
+
+static int fr__ends_slash(fr_req *req) {
+    fr_str p = fr_req_path(req);
+    return p.len && p.buf[p.len - 1] == '/';
+}
+
+/* StaticFiles.get_response */
+static int fr__static_handler(fr_req *req, void *ud) {
+    fr__static_mount *m = (fr__static_mount *)ud;
+    fr_str method = fr_req_method(req);
+    fr_buf rel = FR__ZERO_INIT;
+    char *full = NULL;
+    struct stat st;
+    int kind, rc;
+    if (fr__check_config(m) < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+    if (!fr_str_eq_c(method, "GET") && !fr_str_eq_c(method, "HEAD")) {
+        fr_res_header(req, "allow", "GET, HEAD");
+        return fr_res_json(req, 405, "{\"detail\":\"Method Not Allowed\"}", 31);
+    }
+    {
+        fr_str p = fr_req_param(req, "path");
+        if (!p.buf) p = fr__str("", 0);
+        if (!fr__utf8_ok(p)) kind = FR__LK_NONE;
+        else if (fr__normrel(p, &rel) < 0) kind = FR__LK_404; /* NUL: ValueError */
+        else kind = fr__lookup(m, rel.buf, &full, &st);
+    }
+    if (kind == FR__LK_FILE) {
+        rc = fr__send_file(req, m->list, full, &st, 200, 1);
+        goto out;
+    }
+    if (kind == FR__LK_DIR && m->html) {
+        fr_buf ix = FR__ZERO_INIT;
+        char *f2 = NULL;
+        int k2;
+        fr_buf_append(&ix, rel.buf, rel.len);
+        fr_buf_append_str(&ix, "/index.html");
+        fr_buf_append_char(&ix, 0);
+        k2 = ix.buf ? fr__lookup(m, ix.buf, &f2, &st) : FR__LK_500;
+        fr_buf_free(&ix);
+        if (k2 == FR__LK_FILE) {
+            if (!fr__ends_slash(req)) rc = fr__redirect_slash(req);
+            else rc = fr__send_file(req, m->list, f2, &st, 200, 1);
+            free(f2);
+            goto out;
+        }
+        free(f2);
+        if (k2 >= FR__LK_401) kind = k2;
+    }
+    if (kind >= FR__LK_401) { /* Starlette raises before looking for 404.html */
+        rc = fr__answer_kind(req, kind);
+        goto out;
+    }
+    if (m->html) {
+        char *f4 = NULL;
+        int k4 = fr__lookup(m, "404.html", &f4, &st);
+        if (k4 == FR__LK_FILE) {
+            rc = fr__send_file(req, m->list, f4, &st, 404, 0);
+            free(f4);
+            goto out;
+        }
+        free(f4);
+    }
+    rc = fr__answer_kind(req, FR__LK_404);
+out:
+    free(full);
+    fr_buf_free(&rel);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* app.frontend                                                        */
+/* ------------------------------------------------------------------ */
+
+/* _FrontendRoute._get_frontend_path; NULL buf = no match */
+static fr_str fr__front_path(const fr__static_mount *m, fr_str rp) {
+    fr_str none = {NULL, 0};
+    if (m->pathlen == 1) {
+        while (rp.len && rp.buf[0] == '/') rp.buf++, rp.len--;
+        return rp;
+    }
+    if (rp.len == m->pathlen && memcmp(rp.buf, m->path, rp.len) == 0) return fr__str(rp.buf + rp.len, 0);
+    if (rp.len > m->pathlen && memcmp(rp.buf, m->path, m->pathlen) == 0 && rp.buf[m->pathlen] == '/')
+        return fr__str(rp.buf + m->pathlen + 1, rp.len - m->pathlen - 1);
+    return none;
+}
+
+/* _is_frontend_navigation_request: an Accept item text/html or
+ * application/xhtml+xml (email's get_content_type: the text before ';',
+ * stripped, lowercased, exactly one '/') whose q param is not 0 */
+static int fr__is_navigation(fr_req *req) {
+    fr_str acc = fr_req_header(req, "accept");
+    const char *p, *e;
+    if (!acc.buf) return 0;
+    p = acc.buf;
+    e = acc.buf + acc.len;
+    for (;;) {
+        const char *c = (const char *)memchr(p, ',', (size_t)(e - p));
+        fr_str item = fr__pystrip(fr__str(p, (size_t)((c ? c : e) - p)));
+        const char *semi = (const char *)memchr(item.buf, ';', item.len);
+        fr_str t = fr__pystrip(fr__str(item.buf, semi ? (size_t)(semi - item.buf) : item.len));
+        if (fr_str_ieq_c(t, "text/html") || fr_str_ieq_c(t, "application/xhtml+xml")) {
+            double q = 1.0;
+            if (semi) {
+                fr_media_type mt;
+                fr_str qv;
+                char fake[512];
+                size_t pl = (size_t)(item.buf + item.len - semi - 1);
+                if (pl + 4 < sizeof fake) {
+                    memcpy(fake, "a/b;", 4);
+                    memcpy(fake + 4, semi + 1, pl);
+                    if (fr_media_parse(fr__str(fake, pl + 4), &mt) == 0 && fr_media_param(&mt, "q", &qv)) {
+                        char num[64];
+                        char *endp;
+                        fr_str qs = fr__pystrip(qv);
+                        if (qs.len && qs.len < sizeof num) {
+                            memcpy(num, qs.buf, qs.len);
+                            num[qs.len] = 0;
+                            q = strtod(num, &endp);
+                            if (*endp) q = 1.0;
+                        }
+                    }
+                }
+            }
+            if (q != 0) return 1;
+        }
+        if (!c) break;
+        p = c + 1;
+    }
+    return 0;
+}
+
+static int fr__front_fallback(fr_req *req, fr__static_mount *m, const char *name, int status) {
+    char *f = NULL;
+    struct stat st;
+    int k = fr__lookup(m, name, &f, &st), rc;
+    if (k != FR__LK_FILE) {
+        free(f);
+        return fr_res_text(req, 500, NULL, "Internal Server Error", 21); /* RuntimeError */
+    }
+    rc = fr__send_file(req, m->list, f, &st, status, 1);
+    free(f);
+    return rc;
+}
+
+static int fr__front_exists(fr__static_mount *m, const char *name) {
+    char *f = NULL;
+    struct stat st;
+    int k = fr__lookup(m, name, &f, &st);
+    free(f);
+    return k == FR__LK_FILE;
+}
+
+static int fr__front_404(fr_req *req, const fr__static_mount *m) {
+    if (m->not_found) return m->not_found(req, m->not_found_ud);
+    return fr__answer_kind(req, FR__LK_404);
+}
+
+/* _FrontendStaticFiles.get_response */
+static int fr__front_handler(fr_req *req, void *ud) {
+    fr__static_mount *m = (fr__static_mount *)ud;
+    fr_str method = fr_req_method(req), fp = fr__front_path(m, fr_req_path(req));
+    fr_buf rel = FR__ZERO_INIT, ix = FR__ZERO_INIT;
+    char *full = NULL;
+    struct stat st;
+    int kind, rc, is_index = 0;
+    if (fr__check_config(m) < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+    if (!fp.buf) fp = fr__str("", 0);
+    if (!fr__utf8_ok(fp)) kind = FR__LK_NONE;
+    else if (fr__normrel(fp, &rel) < 0) kind = FR__LK_404;
+    else kind = fr__lookup(m, rel.buf, &full, &st);
+    if (kind == FR__LK_DIR) { /* _lookup_static_resource: the directory's index.html */
+        free(full);
+        full = NULL;
+        fr_buf_append(&ix, rel.buf, rel.len);
+        fr_buf_append_str(&ix, "/index.html");
+        fr_buf_append_char(&ix, 0);
+        kind = ix.buf ? fr__lookup(m, ix.buf, &full, &st) : FR__LK_500;
+        is_index = 1;
+    }
+    if (kind == FR__LK_401 || kind == FR__LK_404 || kind == FR__LK_500) {
+        rc = kind == FR__LK_404 ? fr__front_404(req, m) : fr__answer_kind(req, kind);
+        goto out;
+    }
+    if (!fr_str_eq_c(method, "GET") && !fr_str_eq_c(method, "HEAD")) {
+        if (kind == FR__LK_FILE) rc = fr_res_json(req, 405, "{\"detail\":\"Method Not Allowed\"}", 31);
+        else rc = fr__front_404(req, m);
+        goto out;
+    }
+    if (kind == FR__LK_FILE) {
+        if (is_index && !fr__ends_slash(req)) rc = fr__redirect_slash(req);
+        else rc = fr__send_file(req, m->list, full, &st, 200, 1);
+        goto out;
+    }
+    if (m->fallback == FR_FRONTEND_404 || (m->fallback == FR_FRONTEND_AUTO && fr__front_exists(m, "404.html"))) {
+        rc = fr__front_fallback(req, m, "404.html", 404);
+        goto out;
+    }
+    if ((m->fallback == FR_FRONTEND_INDEX ||
+         (m->fallback == FR_FRONTEND_AUTO && fr__front_exists(m, "index.html"))) &&
+        fr__is_navigation(req)) {
+        rc = fr__front_fallback(req, m, "index.html", 200);
+        goto out;
+    }
+    rc = fr__front_404(req, m);
+out:
+    free(full);
+    fr_buf_free(&rel);
+    fr_buf_free(&ix);
+    return rc;
+}
+
+/* The router found nothing: the most specific frontend whose path covers
+ * the request (Router._match_low_priority). */
+FR__PRIV fr_handler fr__static_low(fr_app *app, fr_req *req, void **ud) {
+    fr__static_list *l = *fr__app_statics(app);
+    fr__static_mount *m, *best = NULL;
+    size_t spec = 0;
+    fr_str rp = fr_req_path(req);
+    if (!l) return NULL;
+    for (m = l->mounts; m; m = m->next) {
+        size_t s;
+        if (!m->front || !fr__front_path(m, rp).buf) continue;
+        s = m->pathlen == 1 ? 0 : m->pathlen;
+        if (!best || s > spec) {
+            best = m;
+            spec = s;
+        }
+    }
+    if (!best) return NULL;
+    *ud = best;
+    return fr__front_handler;
+}
+
+/* ------------------------------------------------------------------ */
+/* registration                                                        */
+/* ------------------------------------------------------------------ */
+
+static fr__static_mount *fr__mount_new(fr_app *app, const char *directory) {
+    fr__static_list *l = fr__static_list_of(app);
+    fr__static_mount *m;
+    if (!l) return NULL;
+    m = (fr__static_mount *)FR_MALLOC(sizeof *m);
+    if (!m) return NULL;
+    memset((void *)m, 0, sizeof *m);
+    fr__atomic_init(&m->checked, 0);
+    m->list = l;
+    m->dir = fr__strdup(directory);
+    if (!m->dir) {
+        FR_FREE(m);
+        return NULL;
+    }
+    m->next = l->mounts;
+    l->mounts = m;
+    return m;
+}
+
+static int fr__is_dir(const char *d) {
+    struct stat st;
+    return stat(d, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int fr_app_static(fr_app *app, const char *prefix, const char *directory, const fr_static_opts *opts) {
+    fr_static_opts o;
+    fr__static_mount *m;
+    fr_buf pat = FR__ZERO_INIT;
+    size_t pl;
+    int rc;
+    if (!app || !prefix || !directory) return -1;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    pl = strlen(prefix);
+    while (pl && prefix[pl - 1] == '/') pl--; /* Mount: path.rstrip("/") */
+    if (pl && prefix[0] != '/') return -1;
+    if (o.check_dir && !fr__is_dir(directory)) return -1;
+    m = fr__mount_new(app, directory);
+    if (!m) return -1;
+    m->html = !!o.html;
+    m->follow = !!o.follow_symlink;
+    if (fr_buf_append(&pat, prefix, pl) < 0 || fr_buf_append_str(&pat, "/{path:path}") < 0 ||
+        fr_buf_append_char(&pat, 0) < 0) {
+        fr_buf_free(&pat);
+        return -1;
+    }
+    rc = fr_route(app, "*", pat.buf, fr__static_handler, m);
+    fr_buf_free(&pat);
+    return rc;
+}
+
+int fr_app_frontend(fr_app *app, const char *path, const char *directory, const fr_frontend_opts *opts) {
+    fr_frontend_opts o;
+    fr__static_mount *m;
+    size_t pl;
+    if (!app || !path || !directory || path[0] != '/') return -1;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    if (o.fallback < FR_FRONTEND_AUTO || o.fallback > FR_FRONTEND_NONE) return -1;
+    pl = strlen(path);
+    while (pl > 1 && path[pl - 1] == '/') pl--; /* _normalize_frontend_path */
+    if (o.check_dir && !fr__is_dir(directory)) return -1;
+    m = fr__mount_new(app, directory);
+    if (!m) return -1;
+    m->html = 1;
+    m->front = 1;
+    m->fallback = o.fallback;
+    m->not_found = o.not_found;
+    m->not_found_ud = o.not_found_ud;
+    m->path = (char *)FR_MALLOC(pl + 1);
+    if (!m->path) return -1;
+    memcpy(m->path, path, pl);
+    m->path[pl] = 0;
+    m->pathlen = pl;
+    if (o.check_dir && (o.fallback == FR_FRONTEND_INDEX || o.fallback == FR_FRONTEND_404) &&
+        !fr__front_exists(m, o.fallback == FR_FRONTEND_INDEX ? "index.html" : "404.html")) {
+        m->front = 0; /* stays registered (freed with the app) but never answers */
+        return -1;
+    }
+    return 0;
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/tls.c"
+#endif
+/* ---- tls.c: OpenSSL 3 under the server's connections (FR_ENABLE_OPENSSL) ----
+ *
+ * server.c calls these from its I/O indirection (fr__io_* and the TLS
+ * branches at its read/write call sites); plain connections never come
+ * here. Sockets go through a small BIO of our own so writes use
+ * send(MSG_NOSIGNAL): a peer that went away must not raise SIGPIPE in a
+ * host that did not ignore it (OpenSSL's socket BIO uses write(2)).
+ * Every SSL call starts with an empty error queue (SSL_get_error needs it)
+ * and leaves it empty (the queue is per thread, shared with the host). */
+
+
+#if FR_ENABLE_OPENSSL
+
+#include <pthread.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
+
+#if !defined(OPENSSL_VERSION_NUMBER) || OPENSSL_VERSION_NUMBER < 0x30000000L
+#error "FR_ENABLE_OPENSSL needs OpenSSL 3"
+#endif
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* macOS: the engine sets SO_NOSIGPIPE on every socket */
+#endif
+
+struct fr__tls_ctx {
+    pthread_mutex_t mu;
+    SSL_CTX *ctx; /* the current one; each SSL holds its own reference */
+    char *cert, *key;
+};
+
+struct fr__tls_conn {
+    SSL *ssl;
+    int fd;
+    unsigned ready : 1, failed : 1, peeked : 1;
+    unsigned rd_ww : 1; /* the last read waits for writability */
+    unsigned wr_wr : 1; /* the last write waits for readability */
+};
+
+/* ---- the socket BIO ---- */
+
+static BIO_METHOD *fr__tls_bio_meth;
+static pthread_once_t fr__tls_bio_once = PTHREAD_ONCE_INIT;
+
+static int fr__tls_bio_fd(BIO *b) { return (int)(intptr_t)BIO_get_data(b); }
+
+static int fr__tls_bio_write(BIO *b, const char *data, int len) {
+    ssize_t n;
+    BIO_clear_retry_flags(b);
+    do n = send(fr__tls_bio_fd(b), data, (size_t)len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(b);
+    return (int)n;
+}
+
+static int fr__tls_bio_read(BIO *b, char *data, int len) {
+    ssize_t n;
+    BIO_clear_retry_flags(b);
+    do n = recv(fr__tls_bio_fd(b), data, (size_t)len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(b);
+    return (int)n;
+}
+
+static long fr__tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
+    (void)b;
+    (void)num;
+    (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0; /* unbuffered: nothing else applies */
+}
+
+static int fr__tls_bio_create(BIO *b) {
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static void fr__tls_bio_init(void) {
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "fastrapi socket");
+    if (!m) return;
+    BIO_meth_set_write(m, fr__tls_bio_write);
+    BIO_meth_set_read(m, fr__tls_bio_read);
+    BIO_meth_set_ctrl(m, fr__tls_bio_ctrl);
+    BIO_meth_set_create(m, fr__tls_bio_create);
+    fr__tls_bio_meth = m;
+}
+
+/* ---- contexts ---- */
+
+static char *fr__tls_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = (char *)FR_MALLOC(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* ALPN: http/1.1 when offered; otherwise no ALPN answer (HTTP/1.1 anyway). */
+static int fr__tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                        const unsigned char *in, unsigned int inlen, void *arg) {
+    static const unsigned char proto[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    unsigned char *sel = NULL;
+    (void)ssl;
+    (void)arg;
+    if (SSL_select_next_proto(&sel, outlen, proto, sizeof proto, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* The first OpenSSL error as text ("what: reason"), queue emptied. */
+static void fr__tls_err(char *err, size_t cap, const char *what, const char *path) {
+    unsigned long e = ERR_peek_last_error();
+    char buf[256];
+    buf[0] = 0;
+    if (e) ERR_error_string_n(e, buf, sizeof buf);
+    if (err && cap) snprintf(err, cap, "TLS: %s %s: %s", what, path ? path : "", buf[0] ? buf : "error");
+    ERR_clear_error();
+}
+
+static SSL_CTX *fr__tls_build(const char *cert, const char *key, char *err, size_t cap) {
+    SSL_CTX *ctx;
+    ERR_clear_error();
+    pthread_once(&fr__tls_bio_once, fr__tls_bio_init);
+    if (!fr__tls_bio_meth) {
+        fr__tls_err(err, cap, "cannot create the socket BIO", NULL);
+        return NULL;
+    }
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        fr__tls_err(err, cap, "SSL_CTX_new", NULL);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* partial writes: SSL_write returns after each record the socket took;
+     * the engine's output buffer may move between a retry and the next */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        fr__tls_err(err, cap, "cannot load certificate", cert);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        int mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+        fr__tls_err(err, cap, mismatch ? "private key does not match the certificate" : "cannot load private key",
+                    key);
+        goto fail;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        fr__tls_err(err, cap, "private key does not match the certificate", key);
+        goto fail;
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, fr__tls_alpn, NULL);
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+fr__tls_ctx *fr__tls_ctx_new(const char *cert, const char *key, char *err, size_t cap) {
+    fr__tls_ctx *t;
+    if (!cert || !key) {
+        if (err && cap) snprintf(err, cap, "TLS: a certificate file and a key file are needed");
+        return NULL;
+    }
+    t = (fr__tls_ctx *)FR_MALLOC(sizeof *t);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->cert = fr__tls_strdup(cert);
+    t->key = fr__tls_strdup(key);
+    if (!t->cert || !t->key || pthread_mutex_init(&t->mu, NULL) != 0) {
+        FR_FREE(t->cert);
+        FR_FREE(t->key);
+        FR_FREE(t);
+        if (err && cap) snprintf(err, cap, "TLS: out of memory");
+        return NULL;
+    }
+    t->ctx = fr__tls_build(cert, key, err, cap);
+    if (!t->ctx) {
+        fr__tls_ctx_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+int fr__tls_ctx_reload(fr__tls_ctx *t, char *err, size_t cap) {
+    SSL_CTX *n = fr__tls_build(t->cert, t->key, err, cap), *old;
+    if (!n) return -1;
+    pthread_mutex_lock(&t->mu);
+    old = t->ctx;
+    t->ctx = n;
+    pthread_mutex_unlock(&t->mu);
+    SSL_CTX_free(old); /* connections made with it hold their own reference */
+    return 0;
+}
+
+void fr__tls_ctx_free(fr__tls_ctx *t) {
+    if (!t) return;
+    if (t->ctx) SSL_CTX_free(t->ctx);
+    pthread_mutex_destroy(&t->mu);
+    FR_FREE(t->cert);
+    FR_FREE(t->key);
+    FR_FREE(t);
+}
+
+/* ---- connections ---- */
+
+fr__tls_conn *fr__tls_conn_new(fr__tls_ctx *t, int fd) {
+    fr__tls_conn *c = (fr__tls_conn *)FR_MALLOC(sizeof *c);
+    BIO *bio;
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+    ERR_clear_error();
+    pthread_mutex_lock(&t->mu);
+    c->ssl = SSL_new(t->ctx);
+    pthread_mutex_unlock(&t->mu);
+    bio = c->ssl ? BIO_new(fr__tls_bio_meth) : NULL;
+    if (!bio) {
+        if (c->ssl) SSL_free(c->ssl);
+        FR_FREE(c);
+        ERR_clear_error();
+        return NULL;
+    }
+    BIO_set_data(bio, (void *)(intptr_t)fd);
+    SSL_set_bio(c->ssl, bio, bio); /* the SSL owns the BIO */
+    SSL_set_accept_state(c->ssl);
+    return c;
+}
+
+/* SSL_ERROR_* of a failed read (what = FR__TLS_READ_WANTS_WRITE) or write
+ * (FR__TLS_WRITE_WANTS_READ) -> the read(2)-like answer. */
+static ssize_t fr__tls_fail(fr__tls_conn *c, int r, int what) {
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        if (e == SSL_ERROR_WANT_WRITE && what == FR__TLS_READ_WANTS_WRITE) c->rd_ww = 1;
+        if (e == SSL_ERROR_WANT_READ && what == FR__TLS_WRITE_WANTS_READ) c->wr_wr = 1;
+        errno = EAGAIN;
+        return -1;
+    }
+    ERR_clear_error();
+    if (e == SSL_ERROR_ZERO_RETURN) return 0; /* close_notify */
+    c->failed = 1;
+    errno = ECONNRESET;
+    return -1;
+}
+
+int fr__tls_handshake(fr__tls_conn *c) {
+    int r;
+    if (c->ready) return 1;
+    if (c->failed) return -1;
+    if (!c->peeked) {
+        /* a TLS client starts with a handshake record (0x16); a request
+         * line starts with a method's capital letter */
+        unsigned char b;
+        ssize_t n;
+        do n = recv(c->fd, &b, 1, MSG_PEEK);
+        while (n < 0 && errno == EINTR);
+        if (n == 0) return -1;
+        if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        c->peeked = 1;
+        if (b >= 'A' && b <= 'Z') {
+            c->failed = 1;
+            return -2;
+        }
+    }
+    ERR_clear_error();
+    r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        c->ready = 1;
+        return 1;
+    }
+    r = SSL_get_error(c->ssl, r);
+    if (r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE) return 0;
+    ERR_clear_error();
+    c->failed = 1;
+    return -1;
+}
+
+ssize_t fr__tls_read(fr__tls_conn *c, void *buf, size_t n) {
+    size_t got = 0;
+    int r;
+    c->rd_ww = 0;
+    if (c->failed) {
+        errno = ECONNRESET;
+        return -1;
+    }
+    ERR_clear_error();
+    r = SSL_read_ex(c->ssl, buf, n, &got);
+    if (r == 1) return (ssize_t)got;
+    return fr__tls_fail(c, r, FR__TLS_READ_WANTS_WRITE);
+}
+
+ssize_t fr__tls_write(fr__tls_conn *c, const void *buf, size_t n) {
+    size_t put = 0;
+    int r;
+    c->wr_wr = 0;
+    if (c->failed) {
+        errno = EPIPE;
+        return -1;
+    }
+    if (n == 0) return 0;
+    ERR_clear_error();
+    r = SSL_write_ex(c->ssl, buf, n, &put);
+    if (r == 1) return (ssize_t)put;
+    r = (int)fr__tls_fail(c, r, FR__TLS_WRITE_WANTS_READ);
+    if (r == 0) { /* close_notify received while writing: the peer is gone */
+        c->failed = 1;
+        errno = EPIPE;
+    }
+    return -1;
+}
+
+int fr__tls_wants(const fr__tls_conn *c, int what) {
+    return what == FR__TLS_READ_WANTS_WRITE ? c->rd_ww : c->wr_wr;
+}
+
+int fr__tls_pending(const fr__tls_conn *c) { return SSL_has_pending(c->ssl); }
+
+void fr__tls_close_notify(fr__tls_conn *c) {
+    if (!c->ready || c->failed) return;
+    ERR_clear_error();
+    (void)SSL_shutdown(c->ssl); /* sends close_notify; the answer is not awaited */
+    ERR_clear_error();
+}
+
+void fr__tls_conn_free(fr__tls_conn *c) {
+    if (!c) return;
+    SSL_free(c->ssl);
+    FR_FREE(c);
+}
+
+#endif /* FR_ENABLE_OPENSSL */
+
+int fr_tls_available(void) { return FR_ENABLE_OPENSSL ? 1 : 0; }
+
+#if FR_ENABLE_LINES
+#line 1 "src/sse.c"
+#endif
+/* ---- sse.c: Server-Sent Events framing ---- */
+
+
+/* One "name: value" line per line of v (split on CRLF, CR, LF; a trailing
+ * line break gives a trailing empty line, as Python's split does). */
+static int fr__sse_lines(fr_buf *out, const char *name, size_t nlen, fr_str v) {
+    size_t i = 0, start = 0;
+    for (;;) {
+        if (i == v.len || v.buf[i] == '\r' || v.buf[i] == '\n') {
+            if (fr_buf_append(out, name, nlen) < 0 ||
+                fr_buf_append(out, v.buf + start, i - start) < 0 || fr_buf_append_char(out, '\n') < 0)
+                return -1;
+            if (i == v.len) return 0;
+            if (v.buf[i] == '\r' && i + 1 < v.len && v.buf[i + 1] == '\n') i++;
+            start = ++i;
+            continue;
+        }
+        i++;
+    }
+}
+
+int fr_sse_event(fr_buf *out, const fr_sse_fields *f) {
+    size_t had;
+    int r = 0;
+    if (!out || !f) return -1;
+    had = out->len;
+    if (f->comment.buf) r |= fr__sse_lines(out, ": ", 2, f->comment);
+    if (!r && f->event.buf) r |= fr__sse_lines(out, "event: ", 7, f->event);
+    if (!r && f->data.buf) r |= fr__sse_lines(out, "data: ", 6, f->data);
+    if (!r && f->id.buf) r |= fr__sse_lines(out, "id: ", 4, f->id);
+    if (!r && f->retry >= 0) r |= fr_buf_printf(out, "retry: %lld\n", f->retry) < 0 ? -1 : 0;
+    if (!r) r |= fr_buf_append_char(out, '\n');
+    if (r) out->len = had;
+    return r ? -1 : 0;
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/policy.c"
+#endif
+/* ---- policy.c: per-route rate limits and cached responses (see policy.h) ---- */
+
+
+#include <time.h>
+#if !defined(_WIN32)
+#include <sys/mman.h>
+#endif
+
+/* ---- shared memory: an anonymous mapping forked processes keep sharing ---- */
+
+/* Zeroed memory: shared (MAP_SHARED) unless local or on Windows. */
+FR__PRIV void *fr__shm_alloc(size_t size, int local) {
+    void *p;
+#if !defined(_WIN32) && defined(MAP_ANONYMOUS)
+    if (!local) {
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+#endif
+    (void)local;
+    p = FR_MALLOC(size);
+    if (p) memset(p, 0, size);
+    return p;
+}
+
+FR__PRIV void fr__shm_free(void *p, size_t size, int local) {
+    if (!p) return;
+#if !defined(_WIN32) && defined(MAP_ANONYMOUS)
+    if (!local) {
+        munmap(p, size);
+        return;
+    }
+#endif
+    (void)size;
+    (void)local;
+    FR_FREE(p);
+}
+
+/* Monotonic nanoseconds (system-wide: forked processes agree). */
+FR__PRIV int64_t fr__mono_ns(void) {
+    struct timespec ts;
+#if defined(_WIN32)
+    timespec_get(&ts, TIME_UTC);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A seeded 64-bit hash (FNV-1a, then a murmur finaliser). */
+FR__PRIV uint64_t fr__hash64(uint64_t seed, const char *p, size_t n) {
+    uint64_t h = 1469598103934665603ull ^ seed;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ull;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* ---- rate limiter ---- */
+
+typedef struct fr__rl_slot {
+    FR__ATOMIC(uint64_t) key;   /* client hash, 0 = empty */
+    FR__ATOMIC(uint64_t) state; /* window second << 32 | count in it */
+} fr__rl_slot;
+
+struct fr_ratelimit {
+    fr__atomic_int refs;
+    uint32_t per_second;
+    int local;
+    size_t nslots; /* power of two */
+    uint64_t seed;
+    fr__rl_slot *slots;
+};
+
+#define FR__RL_PROBE 8
+
+fr_ratelimit *fr_ratelimit_new(const fr_ratelimit_config *cfg, fr_err *err) {
+    fr_ratelimit *rl;
+    size_t want, n = 1;
+    if (!cfg || cfg->per_second == 0) {
+        if (err) { err->code = 1; err->msg = "rate limit: per_second must be >= 1"; err->pos = 0; }
+        return NULL;
+    }
+    want = cfg->max_clients ? cfg->max_clients : (size_t)FR_RATELIMIT_CLIENTS;
+    if (want > (size_t)FR_RATELIMIT_MAX_CLIENTS) {
+        if (err) { err->code = 1; err->msg = "rate limit: max_clients too large"; err->pos = 0; }
+        return NULL;
+    }
+    while (n < want || n < FR__RL_PROBE) n <<= 1;
+    rl = (fr_ratelimit *)FR_MALLOC(sizeof *rl);
+    if (!rl) goto oom;
+    memset((void *)rl, 0, sizeof *rl);
+    rl->per_second = cfg->per_second;
+    rl->local = cfg->process_local != 0;
+    rl->nslots = n;
+    rl->seed = fr__hash64((uint64_t)(uintptr_t)rl, (const char *)&n, sizeof n) ^
+               (uint64_t)fr__mono_ns() ^ ((uint64_t)time(NULL) << 20);
+    rl->slots = (fr__rl_slot *)fr__shm_alloc(n * sizeof *rl->slots, rl->local);
+    if (!rl->slots) { FR_FREE(rl); goto oom; }
+    /* zeroed memory is a valid empty table: key 0, state 0 */
+    fr__atomic_init(&rl->refs, 1);
+    return rl;
+oom:
+    if (err) { err->code = 2; err->msg = "rate limit: out of memory"; err->pos = 0; }
+    return NULL;
+}
+
+static fr_ratelimit *fr__rl_ref(fr_ratelimit *rl) {
+    if (rl) fr__atomic_fetch_add_explicit(&rl->refs, 1, FR__RELAXED);
+    return rl;
+}
+
+void fr_ratelimit_free(fr_ratelimit *rl) {
+    if (!rl || fr__atomic_fetch_sub_explicit(&rl->refs, 1, FR__ACQ_REL) != 1) return;
+    fr__shm_free(rl->slots, rl->nslots * sizeof *rl->slots, rl->local);
+    FR_FREE(rl);
+}
+
+size_t fr_ratelimit_slots(const fr_ratelimit *rl) { return rl ? rl->nslots : 0; }
+uint32_t fr_ratelimit_per_second(const fr_ratelimit *rl) { return rl ? rl->per_second : 0; }
+
+/* The slot of `key`: found, claimed empty, or evicted (oldest window). */
+static fr__rl_slot *fr__rl_slot_for(fr_ratelimit *rl, uint64_t key) {
+    size_t mask = rl->nslots - 1, i, base = (size_t)(key ^ (key >> 32)) & mask;
+    fr__rl_slot *victim = NULL;
+    uint64_t vstate = UINT64_MAX;
+    for (i = 0; i < FR__RL_PROBE; i++) {
+        fr__rl_slot *s = &rl->slots[(base + i) & mask];
+        uint64_t k = fr__atomic_load(&s->key), st;
+        if (k == key) return s;
+        if (k == 0) {
+            uint64_t expect = 0;
+            while (!fr__atomic_compare_exchange_weak(&s->key, &expect, key))
+                if (expect != 0) break; /* taken meanwhile (a spurious failure retries) */
+            if (expect == 0 || expect == key) return s;
+        }
+        st = fr__atomic_load(&s->state);
+        if (st < vstate) { /* oldest window first, then the lowest count */
+            vstate = st;
+            victim = s;
+        }
+    }
+    /* all taken by others: evict; the newcomer starts a fresh window */
+    fr__atomic_store(&victim->key, key);
+    fr__atomic_store(&victim->state, (uint64_t)0);
+    return victim;
+}
+
+int fr_ratelimit_hit(fr_ratelimit *rl, fr_str client, int64_t now_ms) {
+    uint64_t key, win, old, nw;
+    fr__rl_slot *s;
+    if (!rl) return -1;
+    key = fr__hash64(rl->seed, client.buf ? client.buf : "", client.buf ? client.len : 0);
+    if (key == 0) key = 1;
+    win = (uint64_t)(now_ms < 0 ? 0 : now_ms / 1000) & 0xffffffffu;
+    s = fr__rl_slot_for(rl, key);
+    old = fr__atomic_load(&s->state);
+    for (;;) {
+        uint64_t cwin = old >> 32, cnt = old & 0xffffffffu;
+        if (cwin != win) nw = (win << 32) | 1;
+        else if (cnt >= rl->per_second) return 1; /* the window ends within a second */
+        else nw = old + 1;
+        if (fr__atomic_compare_exchange_weak(&s->state, &old, nw)) return 0;
+    }
+}
+
+/* ---- stored response ---- */
+
+struct fr_resp_cache {
+    fr__atomic_int refs;
+    fr__atomic_int filled; /* 0 empty, 1 being stored, 2 ready */
+    int status;
+    fr_header *headers; /* names and values in `mem` */
+    size_t nheaders;
+    char *body;
+    size_t body_len;
+    char *mem;
+};
+
+fr_resp_cache *fr_resp_cache_new(void) {
+    fr_resp_cache *c = (fr_resp_cache *)FR_MALLOC(sizeof *c);
+    if (!c) return NULL;
+    memset((void *)c, 0, sizeof *c);
+    fr__atomic_init(&c->refs, 1);
+    fr__atomic_init(&c->filled, 0);
+    return c;
+}
+
+static fr_resp_cache *fr__rc_ref(fr_resp_cache *c) {
+    if (c) fr__atomic_fetch_add_explicit(&c->refs, 1, FR__RELAXED);
+    return c;
+}
+
+void fr_resp_cache_free(fr_resp_cache *c) {
+    if (!c || fr__atomic_fetch_sub_explicit(&c->refs, 1, FR__ACQ_REL) != 1) return;
+    FR_FREE(c->headers);
+    FR_FREE(c->mem);
+    FR_FREE(c);
+}
+
+int fr_resp_cache_filled(const fr_resp_cache *c) {
+    return c && fr__atomic_load((fr__atomic_int *)(uintptr_t)&c->filled) == 2;
+}
+
+int fr_resp_cache_store(fr_resp_cache *c, int status, const fr_header *headers, size_t nheaders,
+                        const void *body, size_t len) {
+    size_t total = len, i, off = 0;
+    int expect = 0;
+    char *mem;
+    fr_header *hs = NULL;
+    if (!c || status < 100 || status > 999 || (nheaders && !headers) || (len && !body)) return -1;
+    for (i = 0; i < nheaders; i++) {
+        if ((headers[i].name.len && !headers[i].name.buf) ||
+            (headers[i].value.len && !headers[i].value.buf))
+            return -1;
+        total += headers[i].name.len + headers[i].value.len;
+    }
+    while (!fr__atomic_compare_exchange_weak(&c->filled, &expect, 1))
+        if (expect != 0) return 0; /* stored, or being stored, by another thread */
+    mem = (char *)FR_MALLOC(total ? total : 1);
+    if (nheaders) hs = (fr_header *)FR_MALLOC(nheaders * sizeof *hs);
+    if (!mem || (nheaders && !hs)) {
+        FR_FREE(mem);
+        FR_FREE(hs);
+        fr__atomic_store(&c->filled, 0);
+        return -1;
+    }
+    for (i = 0; i < nheaders; i++) {
+        if (headers[i].name.len) memcpy(mem + off, headers[i].name.buf, headers[i].name.len);
+        hs[i].name = fr__str(mem + off, headers[i].name.len);
+        off += headers[i].name.len;
+        if (headers[i].value.len) memcpy(mem + off, headers[i].value.buf, headers[i].value.len);
+        hs[i].value = fr__str(mem + off, headers[i].value.len);
+        off += headers[i].value.len;
+    }
+    if (len) memcpy(mem + off, body, len);
+    c->status = status;
+    c->headers = hs;
+    c->nheaders = nheaders;
+    c->body = mem + off;
+    c->body_len = len;
+    c->mem = mem;
+    fr__atomic_store(&c->filled, 2); /* publishes the fields above (seq_cst) */
+    return 1;
+}
+
+int fr_resp_cache_answer(const fr_resp_cache *c, fr_req *req) {
+    size_t i;
+    if (!req || !fr_resp_cache_filled(c)) return -1;
+    fr_res_status(req, c->status);
+    for (i = 0; i < c->nheaders; i++)
+        if (fr_res_header_n(req, c->headers[i].name.buf, c->headers[i].name.len,
+                            c->headers[i].value.buf, c->headers[i].value.len) < 0)
+            return -1;
+    if (fr_res_body_take(req, c->body, c->body_len, NULL, NULL) < 0) return -1;
+    fr_res_send(req);
+    return FR_DONE;
+}
+
+/* ---- the policy middleware ---- */
+
+typedef struct fr__pol_entry {
+    char *method, *pattern;
+    size_t mlen, plen;
+    uint64_t hash; /* of the pattern */
+    fr_ratelimit *rl;
+    fr_resp_cache *cache;
+} fr__pol_entry;
+
+struct fr_policies {
+    fr__pol_entry *items;
+    size_t n, cap;
+};
+
+typedef struct fr__pol_state {
+    fr__pol_entry *fill; /* a GET whose response fills this entry's cache */
+} fr__pol_state;
+
+static const char FR__POL_429[] = "{\"detail\":\"Too Many Requests\"}";
+
+static fr__pol_entry *fr__pol_find(fr_policies *p, fr_str method, fr_str pattern) {
+    uint64_t h;
+    size_t i;
+    if (!p->n || !pattern.len) return NULL;
+    h = fr__hash64(0, pattern.buf, pattern.len);
+    for (i = 0; i < p->n; i++) {
+        fr__pol_entry *e = &p->items[i];
+        if (e->hash == h && e->plen == pattern.len && e->mlen == method.len &&
+            memcmp(e->pattern, pattern.buf, pattern.len) == 0 &&
+            memcmp(e->method, method.buf, method.len) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static int fr__pol_before(fr_req *req, void *state, void *ud) {
+    fr_policies *p = (fr_policies *)ud;
+    fr__pol_state *st = (fr__pol_state *)state;
+    fr_str method = fr_req_method(req), pattern;
+    fr__pol_entry *e;
+    int head = 0;
+    if (fr_req_match_status(req) != FR_MATCH_FOUND) return FR_MW_NEXT;
+    pattern = fr_req_route_pattern(req);
+    e = fr__pol_find(p, method, pattern);
+    if (!e && fr_str_eq_c(method, "HEAD")) {
+        head = 1;
+        e = fr__pol_find(p, FR_STR("GET"), pattern);
+    }
+    if (!e) return FR_MW_NEXT;
+    if (e->rl && fr_ratelimit_hit(e->rl, fr_req_client_addr(req), fr__mono_ns() / 1000000) > 0) {
+        fr_res_status(req, 429);
+        fr_res_header(req, "content-type", "application/json");
+        fr_res_header(req, "retry-after", "1");
+        fr_res_body_take(req, FR__POL_429, sizeof FR__POL_429 - 1, NULL, NULL);
+        fr_res_send(req);
+        return FR_MW_ANSWERED;
+    }
+    if (e->cache) {
+        if (fr_resp_cache_answer(e->cache, req) == FR_DONE) return FR_MW_ANSWERED;
+        /* RFC 9111 3.5: never store what answered a credentialed request */
+        if (!head && fr_str_eq_c(method, "GET") && !fr_req_header(req, "authorization").buf &&
+            !fr_req_header(req, "cookie").buf)
+            st->fill = e;
+    }
+    return FR_MW_NEXT;
+}
+
+static int fr__pol_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    fr__pol_state *st = (fr__pol_state *)state;
+    (void)req;
+    (void)ud;
+    if (!st->fill || res->kind != FR_MW_RES_BODY || res->status < 200 || res->status > 399 ||
+        fr_hlist_get(&res->headers, FR_STR("set-cookie")).buf)
+        return 0;
+    fr_resp_cache_store(st->fill->cache, res->status, res->headers.items, res->headers.len,
+                        res->body.buf, res->body.len);
+    return 0;
+}
+
+static void fr__pol_free(void *ud) {
+    fr_policies *p = (fr_policies *)ud;
+    size_t i;
+    if (!p) return;
+    for (i = 0; i < p->n; i++) {
+        FR_FREE(p->items[i].method);
+        FR_FREE(p->items[i].pattern);
+        fr_ratelimit_free(p->items[i].rl);
+        fr_resp_cache_free(p->items[i].cache);
+    }
+    FR_FREE(p->items);
+    FR_FREE(p);
+}
+
+fr_policies *fr_app_use_policies(fr_app *app) {
+    fr_middleware mw;
+    fr_policies *p;
+    if (!app) return NULL;
+    p = (fr_policies *)FR_MALLOC(sizeof *p);
+    if (!p) return NULL;
+    memset(p, 0, sizeof *p);
+    memset(&mw, 0, sizeof mw);
+    mw.before = fr__pol_before;
+    mw.after = fr__pol_after;
+    mw.free_ud = fr__pol_free;
+    mw.state_size = sizeof(fr__pol_state);
+    mw.ud = p;
+    if (fr_app_use(app, &mw) < 0) return NULL; /* freed p */
+    return p;
+}
+
+static char *fr__pol_dup(const char *s, size_t n) {
+    char *d = (char *)FR_MALLOC(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+/* The entry for method + pattern (added when new). */
+static fr__pol_entry *fr__pol_entry_for(fr_policies *p, const char *method, const char *pattern) {
+    size_t ml, pl, i;
+    fr__pol_entry *e;
+    char up[1025];
+    if (!p || !method || !pattern) return NULL;
+    ml = strlen(method);
+    pl = strlen(pattern);
+    if (ml == 0 || ml > 1024 || pl == 0 || pl > 1024) return NULL;
+    for (i = 0; i < ml; i++) /* fr_route upper-cases the method */
+        up[i] = (char)(method[i] >= 'a' && method[i] <= 'z' ? method[i] - 32 : method[i]);
+    e = fr__pol_find(p, fr__str(up, ml), fr__str(pattern, pl));
+    if (e) return e;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 8;
+        fr__pol_entry *items = (fr__pol_entry *)FR_REALLOC(p->items, cap * sizeof *items);
+        if (!items) return NULL;
+        p->items = items;
+        p->cap = cap;
+    }
+    e = &p->items[p->n];
+    memset(e, 0, sizeof *e);
+    e->method = fr__pol_dup(up, ml);
+    e->pattern = fr__pol_dup(pattern, pl);
+    if (!e->method || !e->pattern) {
+        FR_FREE(e->method);
+        FR_FREE(e->pattern);
+        return NULL;
+    }
+    e->mlen = ml;
+    e->plen = pl;
+    e->hash = fr__hash64(0, pattern, pl);
+    p->n++;
+    return e;
+}
+
+int fr_policies_rate_limit(fr_policies *p, const char *method, const char *pattern,
+                           fr_ratelimit *rl) {
+    fr__pol_entry *e;
+    if (!rl) return -1;
+    e = fr__pol_entry_for(p, method, pattern);
+    if (!e) return -1;
+    fr_ratelimit_free(e->rl);
+    e->rl = fr__rl_ref(rl);
+    return 0;
+}
+
+int fr_policies_cache(fr_policies *p, const char *method, const char *pattern, fr_resp_cache *c) {
+    fr__pol_entry *e;
+    if (!c) return -1;
+    e = fr__pol_entry_for(p, method, pattern);
+    if (!e) return -1;
+    fr_resp_cache_free(e->cache);
+    e->cache = fr__rc_ref(c);
+    return 0;
+}
+
+#if FR_ENABLE_LINES
+#line 1 "src/metrics.c"
+#endif
+/* ---- metrics.c: Prometheus request metrics (see metrics.h) ---- */
+
+
+static const double FR__METRICS_DEFAULT_BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+                                                     0.5,   0.75, 1.0,   2.5,  5.0,   7.5, 10.0};
+static const char *const FR__METRICS_METHODS[] = {"GET",   "HEAD",    "POST",  "PUT",    "DELETE",
+                                                  "PATCH", "OPTIONS", "TRACE", "CONNECT", "OTHER"};
+#define FR__METRICS_OTHER 9
+
+/* One label set. Lives in the (possibly shared) table; only atomics and
+ * fields written before `ready` is published. */
+typedef struct fr__series {
+    FR__ATOMIC(uint32_t) ready; /* 0 empty, 1 being written, 2 ready */
+    uint32_t status, method, hlen;
+    uint64_t hash;
+    char handler[FR_METRICS_MAX_HANDLER];
+    FR__ATOMIC(uint64_t) sum_ns;
+    FR__ATOMIC(uint64_t) n[FR_METRICS_MAX_BUCKETS + 1]; /* per bucket, last = above all */
+} fr__series;
+
+typedef struct fr__metrics_shared {
+    FR__ATOMIC(uint64_t) dropped;
+    fr__series series[1]; /* nseries */
+} fr__metrics_shared;
+
+struct fr_metrics {
+    fr__atomic_int refs;
+    int local;
+    size_t nseries, size; /* power of two; mapping size */
+    double bounds[FR_METRICS_MAX_BUCKETS];
+    size_t nbounds;
+    char prefix[64];
+    fr__metrics_shared *sh;
+};
+
+static int fr__metrics_err(fr_err *err, const char *msg) {
+    if (err) {
+        err->code = 1;
+        err->msg = msg;
+        err->pos = 0;
+    }
+    return -1;
+}
+
+static int fr__metrics_name_ok(const char *p) {
+    size_t i, n = strlen(p);
+    if (n == 0 || n > 40) return 0;
+    for (i = 0; i < n; i++) {
+        unsigned c = (unsigned char)p[i];
+        int alpha = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_' || c == ':';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return 0;
+    }
+    return 1;
+}
+
+fr_metrics *fr_metrics_new(const fr_metrics_config *cfg, fr_err *err) {
+    fr_metrics_config dflt;
+    fr_metrics *m;
+    const double *b;
+    size_t nb, i, want, n = 1;
+    memset(&dflt, 0, sizeof dflt);
+    if (!cfg) cfg = &dflt;
+    b = cfg->buckets ? cfg->buckets : FR__METRICS_DEFAULT_BUCKETS;
+    nb = cfg->buckets ? cfg->num_buckets : FR__COUNTOF(FR__METRICS_DEFAULT_BUCKETS);
+    if (nb == 0 || nb > FR_METRICS_MAX_BUCKETS) {
+        fr__metrics_err(err, "metrics: 1 to FR_METRICS_MAX_BUCKETS buckets");
+        return NULL;
+    }
+    for (i = 0; i < nb; i++)
+        if (!(b[i] > 0) || b[i] > 1e9 || (i && !(b[i] > b[i - 1]))) {
+            fr__metrics_err(err, "metrics: buckets must be positive, finite and increasing");
+            return NULL;
+        }
+    if (cfg->prefix && !fr__metrics_name_ok(cfg->prefix)) {
+        fr__metrics_err(err, "metrics: prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (<= 40)");
+        return NULL;
+    }
+    want = cfg->max_series ? cfg->max_series : (size_t)FR_METRICS_MAX_SERIES;
+    if (want > (1u << 20)) {
+        fr__metrics_err(err, "metrics: max_series too large");
+        return NULL;
+    }
+    while (n < want) n <<= 1;
+    m = (fr_metrics *)FR_MALLOC(sizeof *m);
+    if (!m) goto oom;
+    memset((void *)m, 0, sizeof *m);
+    m->local = cfg->process_local != 0;
+    m->nseries = n;
+    m->nbounds = nb;
+    memcpy(m->bounds, b, nb * sizeof *b);
+    snprintf(m->prefix, sizeof m->prefix, "%s", cfg->prefix ? cfg->prefix : "fastrapi");
+    m->size = sizeof(fr__metrics_shared) + (n - 1) * sizeof(fr__series);
+    m->sh = (fr__metrics_shared *)fr__shm_alloc(m->size, m->local);
+    if (!m->sh) {
+        FR_FREE(m);
+        goto oom;
+    }
+    fr__atomic_init(&m->refs, 1);
+    return m;
+oom:
+    fr__metrics_err(err, "metrics: out of memory");
+    return NULL;
+}
+
+void fr_metrics_free(fr_metrics *m) {
+    if (!m || fr__atomic_fetch_sub_explicit(&m->refs, 1, FR__ACQ_REL) != 1) return;
+    fr__shm_free(m->sh, m->size, m->local);
+    FR_FREE(m);
+}
+
+static int fr__metrics_method(fr_str method) {
+    int i;
+    for (i = 0; i < FR__METRICS_OTHER; i++)
+        if (fr_str_eq_c(method, FR__METRICS_METHODS[i])) return i;
+    return FR__METRICS_OTHER;
+}
+
+/* Find or claim the series; NULL when the table is full. */
+static fr__series *fr__metrics_series(fr_metrics *m, const char *h, size_t hlen, uint32_t method,
+                                      uint32_t status) {
+    uint64_t hash = fr__hash64(((uint64_t)method << 40) ^ status, h, hlen);
+    size_t mask = m->nseries - 1, i, idx = (size_t)hash & mask;
+    for (i = 0; i < m->nseries; i++) {
+        fr__series *s = &m->sh->series[(idx + i) & mask];
+        uint32_t r = fr__atomic_load(&s->ready);
+        int spins = 0;
+        if (r == 0) {
+            uint32_t expect = 0;
+            if (fr__atomic_compare_exchange_weak(&s->ready, &expect, 1u)) {
+                s->status = status;
+                s->method = method;
+                s->hlen = (uint32_t)hlen;
+                s->hash = hash;
+                memcpy(s->handler, h, hlen);
+                fr__atomic_store(&s->ready, 2u); /* publishes the key */
+                return s;
+            }
+            r = expect;
+        }
+        /* another thread (or process) is writing this key: wait briefly */
+        while (r == 1 && spins++ < 100000) r = fr__atomic_load(&s->ready);
+        if (r == 0) { /* a spurious CAS failure: look at this slot again */
+            i--;
+            continue;
+        }
+        if (r == 2 && s->hash == hash && s->status == status && s->method == method &&
+            s->hlen == hlen && memcmp(s->handler, h, hlen) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+int fr_metrics_observe(fr_metrics *m, fr_str handler, fr_str method, int status, double seconds) {
+    char cut[FR_METRICS_MAX_HANDLER];
+    const char *h = handler.buf ? handler.buf : "";
+    size_t hlen = handler.buf ? handler.len : 0, b;
+    fr__series *s;
+    uint64_t ns;
+    if (!m || status < 100 || status > 999) return -1;
+    if (hlen == 0) {
+        h = "none";
+        hlen = 4;
+    } else if (hlen > FR_METRICS_MAX_HANDLER) {
+        memcpy(cut, h, FR_METRICS_MAX_HANDLER - 3);
+        memcpy(cut + FR_METRICS_MAX_HANDLER - 3, "...", 3);
+        h = cut;
+        hlen = FR_METRICS_MAX_HANDLER;
+    }
+    s = fr__metrics_series(m, h, hlen, (uint32_t)fr__metrics_method(method), (uint32_t)status);
+    if (!s) {
+        fr__atomic_fetch_add(&m->sh->dropped, (uint64_t)1);
+        return -1;
+    }
+    if (!(seconds > 0)) seconds = 0; /* also NaN */
+    for (b = 0; b < m->nbounds && seconds > m->bounds[b]; b++) {
+    }
+    ns = seconds > 1.8e10 ? UINT64_MAX / 2 : (uint64_t)(seconds * 1e9);
+    fr__atomic_fetch_add(&s->sum_ns, ns);
+    fr__atomic_fetch_add(&s->n[b], (uint64_t)1);
+    return 0;
+}
+
+size_t fr_metrics_series(const fr_metrics *m) {
+    size_t i, n = 0;
+    if (!m) return 0;
+    for (i = 0; i < m->nseries; i++)
+        if (fr__atomic_load(&m->sh->series[i].ready) == 2) n++;
+    return n;
+}
+
+/* handler="..",method="..",status=".." */
+static int fr__metrics_labels(fr_buf *out, const fr__series *s) {
+    size_t i;
+    int rc = fr_buf_append_str(out, "handler=\"");
+    for (i = 0; rc == 0 && i < s->hlen; i++) {
+        char c = s->handler[i];
+        if (c == '\\') rc = fr_buf_append_str(out, "\\\\");
+        else if (c == '"') rc = fr_buf_append_str(out, "\\\"");
+        else if (c == '\n') rc = fr_buf_append_str(out, "\\n");
+        else rc = fr_buf_append_char(out, c);
+    }
+    if (rc == 0)
+        rc = fr_buf_printf(out, "\",method=\"%s\",status=\"%u\"", FR__METRICS_METHODS[s->method],
+                           (unsigned)s->status);
+    return rc;
+}
+
+static int fr__metrics_series_text(const fr_metrics *m, const fr__series *s, fr_buf *out,
+                                   int histogram) {
+    uint64_t counts[FR_METRICS_MAX_BUCKETS + 1], total = 0, acc = 0;
+    size_t b;
+    int rc = 0;
+    for (b = 0; b <= m->nbounds; b++) {
+        counts[b] = fr__atomic_load((FR__ATOMIC(uint64_t) *)(uintptr_t)&s->n[b]);
+        total += counts[b];
+    }
+    if (!histogram) {
+        rc |= fr_buf_printf(out, "%s_requests_total{", m->prefix);
+        rc |= fr__metrics_labels(out, s);
+        return rc | fr_buf_printf(out, "} %llu\n", (unsigned long long)total);
+    }
+    for (b = 0; b <= m->nbounds; b++) {
+        acc += counts[b];
+        rc |= fr_buf_printf(out, "%s_request_duration_seconds_bucket{", m->prefix);
+        rc |= fr__metrics_labels(out, s);
+        if (b < m->nbounds) {
+            char le[40];
+            snprintf(le, sizeof le, "%.15g", m->bounds[b]);
+            if (!strpbrk(le, ".e")) strcat(le, ".0"); /* prometheus_client's "1.0" */
+            rc |= fr_buf_printf(out, ",le=\"%s\"} %llu\n", le, (unsigned long long)acc);
+        } else {
+            rc |= fr_buf_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)acc);
+        }
+    }
+    rc |= fr_buf_printf(out, "%s_request_duration_seconds_sum{", m->prefix);
+    rc |= fr__metrics_labels(out, s);
+    rc |= fr_buf_printf(out, "} %.9f\n",
+                        (double)fr__atomic_load((FR__ATOMIC(uint64_t) *)(uintptr_t)&s->sum_ns) /
+                            1e9);
+    rc |= fr_buf_printf(out, "%s_request_duration_seconds_count{", m->prefix);
+    rc |= fr__metrics_labels(out, s);
+    return rc | fr_buf_printf(out, "} %llu\n", (unsigned long long)total);
+}
+
+int fr_metrics_render(const fr_metrics *m, fr_buf *out) {
+    int rc = 0, pass;
+    size_t i;
+    if (!m || !out) return -1;
+    for (pass = 0; pass < 2 && rc == 0; pass++) {
+        if (pass == 0)
+            rc |= fr_buf_printf(out,
+                                "# HELP %s_requests_total Requests by route template, method "
+                                "and status.\n# TYPE %s_requests_total counter\n",
+                                m->prefix, m->prefix);
+        else
+            rc |= fr_buf_printf(out,
+                                "# HELP %s_request_duration_seconds Request latency by route "
+                                "template, method and status.\n"
+                                "# TYPE %s_request_duration_seconds histogram\n",
+                                m->prefix, m->prefix);
+        for (i = 0; i < m->nseries && rc == 0; i++) {
+            const fr__series *s = &m->sh->series[i];
+            if (fr__atomic_load((FR__ATOMIC(uint32_t) *)(uintptr_t)&s->ready) != 2) continue;
+            rc |= fr__metrics_series_text(m, s, out, pass);
+        }
+    }
+    if (rc == 0)
+        rc |= fr_buf_printf(out,
+                            "# HELP %s_metrics_dropped_total Observations not recorded: the "
+                            "series table was full.\n# TYPE %s_metrics_dropped_total counter\n"
+                            "%s_metrics_dropped_total %llu\n",
+                            m->prefix, m->prefix, m->prefix,
+                            (unsigned long long)fr__atomic_load(
+                                (FR__ATOMIC(uint64_t) *)(uintptr_t)&m->sh->dropped));
+    return rc ? -1 : 0;
+}
+
+/* ---- the measuring middleware ---- */
+
+typedef struct fr__metrics_state {
+    int64_t t0; /* 0: before did not run */
+} fr__metrics_state;
+
+static int fr__metrics_before(fr_req *req, void *state, void *ud) {
+    (void)req;
+    (void)ud;
+    ((fr__metrics_state *)state)->t0 = fr__mono_ns() | 1;
+    return FR_MW_NEXT;
+}
+
+static void fr__metrics_end(fr_req *req, void *state, void *ud) {
+    fr__metrics_state *st = (fr__metrics_state *)state;
+    fr__res_view v;
+    fr_str pattern;
+    if (!st->t0) return;
+    fr__req_res_get(req, &v);
+    pattern = fr_req_match_status(req) == FR_MATCH_FOUND ? fr_req_route_pattern(req)
+                                                          : fr__str(NULL, 0);
+    fr_metrics_observe((fr_metrics *)ud, pattern, fr_req_method(req), v.status ? v.status : 500,
+                       (double)(fr__mono_ns() - st->t0) / 1e9);
+}
+
+static void fr__metrics_unref(void *ud) { fr_metrics_free((fr_metrics *)ud); }
+
+int fr_app_use_metrics(fr_app *app, fr_metrics *m) {
+    fr_middleware mw;
+    if (!app || !m) return -1;
+    memset(&mw, 0, sizeof mw);
+    mw.before = fr__metrics_before;
+    mw.end = fr__metrics_end;
+    mw.free_ud = fr__metrics_unref;
+    mw.state_size = sizeof(fr__metrics_state);
+    fr__atomic_fetch_add_explicit(&m->refs, 1, FR__RELAXED);
+    mw.ud = m;
+    return fr_app_use(app, &mw); /* drops the reference again on failure */
+}
+
+static void fr__metrics_buf_free(void *ud, const void *data) {
+    (void)data;
+    fr_buf_free((fr_buf *)ud);
+    FR_FREE(ud);
+}
+
+int fr_metrics_handler(fr_req *req, void *ud) {
+    fr_buf *b = (fr_buf *)FR_MALLOC(sizeof *b);
+    if (!b) return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 35);
+    memset(b, 0, sizeof *b);
+    if (fr_metrics_render((const fr_metrics *)ud, b) < 0) {
+        fr__metrics_buf_free(b, NULL);
+        return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 35);
+    }
+    fr_res_status(req, 200);
+    fr_res_header(req, "content-type", "text/plain; version=0.0.4; charset=utf-8");
+    if (fr_res_body_take(req, b->buf, b->len, fr__metrics_buf_free, b) < 0) {
+        fr__metrics_buf_free(b, NULL);
+        return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 35);
+    }
+    return FR_DONE;
 }
 
 #endif /* FASTRAPI_IMPLEMENTATION */

@@ -41,6 +41,8 @@
 
 #include <pthread.h>
 #include <unistd.h>
+#include <signal.h> /* SIGHUP: TLS reload */
+#include <fcntl.h>
 #include <errno.h>
 #include <string.h>
 #include <stdlib.h>
@@ -167,6 +169,9 @@ static const struct { const char *name; long value; } frpy_constants[] = {
     {"SEC_HTTP_BEARER", FR_SEC_HTTP_BEARER}, {"SEC_HTTP_DIGEST", FR_SEC_HTTP_DIGEST},
     {"SEC_HTTP_BASIC", FR_SEC_HTTP_BASIC}, {"SEC_APIKEY_HEADER", FR_SEC_APIKEY_HEADER},
     {"SEC_APIKEY_QUERY", FR_SEC_APIKEY_QUERY}, {"SEC_APIKEY_COOKIE", FR_SEC_APIKEY_COOKIE},
+    {"WS_OK", FR_WS_OK}, {"WS_ECLOSED", FR_WS_ECLOSED}, {"WS_EFULL", FR_WS_EFULL},
+    {"WS_EINVAL", FR_WS_EINVAL}, {"WS_TEXT", FR_WS_TEXT}, {"WS_BINARY", FR_WS_BINARY},
+    {"WS_CLOSE", FR_WS_CLOSE}, {"WS_DRAIN", 100 /* FRPY_WS_DRAIN */},
 };
 #undef FRPY_CONST
 
@@ -208,13 +213,18 @@ typedef struct {
     long version;
     PyObject *route_obj;
     char *method, *path; /* for logs */
+    /* FastAPI's form_limits (issue 11): (max_files, max_fields, max_part_size)
+     * ints, or NULL = Starlette's defaults */
+    PyObject *form_limits;
 } proute;
 
 /* ------------------------------------------------------------------ */
 /* per-request context                                                 */
 
 enum { JOB_RUN, JOB_RESUME, JOB_STREAM, JOB_AFTER, JOB_HANDLER, JOB_AIO_STREAM, JOB_FALLBACK,
-       JOB_UNWIND, JOB_FUNWIND, JOB_RECOMPILE, JOB_AIO_PUMP, JOB_BRIDGE };
+       JOB_UNWIND, JOB_FUNWIND, JOB_RECOMPILE, JOB_AIO_PUMP, JOB_BRIDGE,
+       JOB_WS /* a Python websocket's events (frpy_ws, not an rctx) */,
+       JOB_SFLOW /* a stream's flow-control events (frpy_sflow, not an rctx) */ };
 
 typedef struct rctx {
     fr_job job_link;     /* first: queued on the pool or the loop's mailbox */
@@ -242,6 +252,7 @@ typedef struct rctx {
     PyObject *asgi_scope; /* ASGI requests: the server's scope (middleware keys) */
     struct frpy_asgi *asgi_ch; /* ASGI requests: holds the channel open until freed */
     int bstate, bstatus; /* the ASGI bridge: response state (FRPY_B_*) and status */
+    struct frpy_sflow *flow; /* a streamed response's flow control, or NULL */
 } rctx;
 
 /* ------------------------------------------------------------------ */
@@ -276,9 +287,12 @@ static void frpy_batch_end(void *ud) {
     PyGILState_Release(frpy_gil_state);
 }
 
+static void frpy_sflow_job(struct frpy_sflow *f);
+
 static void frpy_pool_job(fr_job *job, void *ud) {
     (void)ud;
-    frpy_run_job((rctx *)job);
+    if (((rctx *)job)->job == JOB_SFLOW) frpy_sflow_job((struct frpy_sflow *)(void *)job);
+    else frpy_run_job((rctx *)job);
 }
 
 static int frpy_pool_start(void) {
@@ -337,14 +351,31 @@ static void *frpy_log_main(void *arg) {
     return NULL;
 }
 
+/* engine error-log lines (cfg.error_log) -> logging.getLogger("fastrapi.error") */
+static void frpy_error_cb(const char *msg, void *ud) {
+    (void)ud;
+    if (g_exiting) return;
+    PyGILState_STATE st = PyGILState_Ensure();
+    PyObject *r = NULL, *lg = PyImport_ImportModule("logging");
+    PyObject *logger = lg ? PyObject_CallMethod(lg, "getLogger", "s", "fastrapi.error") : NULL;
+    if (logger) r = PyObject_CallMethod(logger, "error", "ss", "%s", msg);
+    if (!r) PyErr_Clear();
+    Py_XDECREF(r);
+    Py_XDECREF(logger);
+    Py_XDECREF(lg);
+    PyGILState_Release(st);
+}
+
 static void frpy_access_cb(fr_req *req, int status, uint64_t bytes, double ms, void *ud) {
     (void)bytes; (void)ms; (void)ud;
     fr_str m = fr_req_method(req), t = fr_req_target(req), a = fr_req_client_addr(req);
+    fr_str rid = fr_req_id(req); /* request_id_header: the id ends the line */
     pthread_mutex_lock(&LOG_MU);
     if (LOG_BUF.len < (1u << 22))
-        fr_buf_printf(&LOG_BUF, "%.*s:%d - \"%.*s %.*s HTTP/1.%d\" %d\n", (int)a.len, a.buf,
+        fr_buf_printf(&LOG_BUF, "%.*s:%d - \"%.*s %.*s HTTP/1.%d\" %d%s%.*s\n", (int)a.len, a.buf,
                       fr_req_client_port(req), (int)m.len, m.buf, (int)t.len, t.buf,
-                      fr_req_http_minor(req), status);
+                      fr_req_http_minor(req), status, rid.buf ? " request_id=" : "",
+                      (int)rid.len, rid.buf ? rid.buf : "");
     pthread_cond_signal(&LOG_CV);
     pthread_mutex_unlock(&LOG_MU);
 }
@@ -1120,6 +1151,8 @@ static int frpy_body_json(rctx *c, fr_str b) {
                       NULL);
 }
 
+static size_t frpy_mp_limit(Py_ssize_t v); /* issue 11: route form_limits */
+
 /* Returns 0 ok, 1 if a response-terminating error was raised (exception set). */
 static int frpy_body(rctx *c) {
     if (c->body_parsed) return 0;
@@ -1127,11 +1160,20 @@ static int frpy_body(rctx *c) {
     fr_str b = fr_req_body(c->req);
     fr_str ct = fr_req_header(c->req, "content-type");
     if (c->plan->body_mode == BODY_FORM) {
+        PyObject *fl = c->rt ? c->rt->form_limits : NULL; /* the route's form_limits */
         if (fr_media_is(ct, "application/x-www-form-urlencoded")) {
-            int code = fr_mp_urlencoded_check(b, NULL); /* Starlette's form limits */
+            fr_mp_limits lim;
+            memset(&lim, 0, sizeof lim);
+            if (fl) {
+                lim.max_files = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(fl, 0)));
+                lim.max_fields = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(fl, 1)));
+                lim.max_part_size = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(fl, 2)));
+                if (PyErr_Occurred()) return -1;
+            }
+            int code = fr_mp_urlencoded_check(b, fl ? &lim : NULL); /* Starlette's form limits */
             if (code) {
                 char msg[96];
-                fr_mp_error_text(code, NULL, msg, sizeof msg);
+                fr_mp_error_text(code, fl ? &lim : NULL, msg, sizeof msg);
                 return frpy_raise(FRPY.HTTPException, Py_BuildValue("(is)", 400, msg), NULL);
             }
             c->form = frpy_kv_list(FR_KV_QUERY, b); /* the query string's decoder */
@@ -1139,7 +1181,11 @@ static int frpy_body(rctx *c) {
         }
         PyObject *ctype = ct.buf ? frpy_latin1(ct) : Py_NewRef(Py_None);
         PyObject *bytes = PyBytes_FromStringAndSize(b.buf ? b.buf : "", (Py_ssize_t)b.len);
-        if (ctype && bytes) c->form = PyObject_CallFunctionObjArgs(FRPY.rt_parse_multipart, bytes, ctype, NULL);
+        if (ctype && bytes && fl)
+            c->form = PyObject_CallFunctionObjArgs(FRPY.rt_parse_multipart, bytes, ctype, PyTuple_GET_ITEM(fl, 0),
+                                                   PyTuple_GET_ITEM(fl, 1), PyTuple_GET_ITEM(fl, 2), NULL);
+        else if (ctype && bytes)
+            c->form = PyObject_CallFunctionObjArgs(FRPY.rt_parse_multipart, bytes, ctype, NULL);
         Py_XDECREF(ctype);
         Py_XDECREF(bytes);
         return c->form ? 0 : -1;
@@ -1250,10 +1296,68 @@ static PyObject *frpy_merge_asgi_scope(rctx *c, PyObject *engine) {
     return d;
 }
 
+/* SessionMiddleware run by the engine (Server.use_session): starlette's
+ * Session class and json.loads / json.dumps, set once by use_session. */
+static PyObject *FRPY_SESSION_CLS, *FRPY_JSON_LOADS, *FRPY_JSON_DUMPS;
+static void frpy_log_exception(rctx *c, const char *what);
+
+/* scope["session"] = Session(json.loads(payload)) or Session() when the
+ * engine runs a session middleware for this request. 0 / -1. */
+static int frpy_scope_session(rctx *c, PyObject *scope) {
+    fr_str json;
+    int r = c->req && FRPY_SESSION_CLS ? fr_req_session(c->req, &json) : -1;
+    if (r < 0) return 0;
+    PyObject *data = NULL, *sess;
+    if (r == 1) {
+        PyObject *text = PyBytes_FromStringAndSize(json.buf, (Py_ssize_t)json.len);
+        data = text ? PyObject_CallOneArg(FRPY_JSON_LOADS, text) : NULL;
+        Py_XDECREF(text);
+        if (!data) return -1;
+    }
+    sess = data ? PyObject_CallOneArg(FRPY_SESSION_CLS, data) : PyObject_CallNoArgs(FRPY_SESSION_CLS);
+    Py_XDECREF(data);
+    r = sess ? PyDict_SetItemString(scope, "session", sess) : -1;
+    Py_XDECREF(sess);
+    return r;
+}
+
+/* Before the response goes out: tell the engine what request.session saw
+ * (Starlette's send wrapper reads it at http.response.start). */
+static void frpy_session_report(rctx *c) {
+    if (!FRPY_SESSION_CLS || !c->request || !c->req || fr_req_session(c->req, NULL) < 0) return;
+    PyObject *scope = PyObject_GetAttrString(c->request, "scope");
+    PyObject *sess = scope && PyDict_Check(scope) ? PyDict_GetItemString(scope, "session") : NULL;
+    fr_str json = {NULL, 0};
+    PyObject *text = NULL;
+    int flags = 0;
+    if (sess && PyObject_IsInstance(sess, FRPY_SESSION_CLS) == 1) {
+        PyObject *acc = PyObject_GetAttrString(sess, "accessed");
+        PyObject *mod = PyObject_GetAttrString(sess, "modified");
+        if (acc && PyObject_IsTrue(acc) == 1) flags |= FR_SESSION_ACCESSED;
+        if (mod && PyObject_IsTrue(mod) == 1) flags |= FR_SESSION_MODIFIED;
+        if (PyObject_IsTrue(sess) == 1) flags |= FR_SESSION_NONEMPTY;
+        Py_XDECREF(acc);
+        Py_XDECREF(mod);
+        if ((flags & FR_SESSION_MODIFIED) && (flags & FR_SESSION_NONEMPTY)) {
+            Py_ssize_t n;
+            const char *u;
+            text = PyObject_CallOneArg(FRPY_JSON_DUMPS, sess);
+            u = text ? PyUnicode_AsUTF8AndSize(text, &n) : NULL;
+            if (u) json.buf = u, json.len = (size_t)n;
+            else frpy_log_exception(c, "SessionMiddleware"), flags |= FR_SESSION_ERROR;
+        }
+    }
+    PyErr_Clear();
+    fr_req_session_set(c->req, flags, json);
+    Py_XDECREF(text);
+    Py_XDECREF(scope);
+}
+
 static PyObject *frpy_request(rctx *c) {
     if (c->request) return Py_NewRef(c->request);
     PyObject *scope = frpy_scope(c);
     if (scope && c->asgi_scope) scope = frpy_merge_asgi_scope(c, scope);
+    if (scope && frpy_scope_session(c, scope) < 0) Py_CLEAR(scope);
     if (!scope) return NULL;
     c->request = PyObject_CallOneArg(FRPY.Request, scope);
     Py_DECREF(scope);
@@ -1522,6 +1626,7 @@ static void frpy_finish(rctx *c, PyObject *background) {
         c->after_simple = frpy_after_is_simple(c);
         fr_req_on_done(req, frpy_done_cb, c);
     }
+    frpy_session_report(c);
     Py_BEGIN_ALLOW_THREADS
     fr_res_send(req);
     Py_END_ALLOW_THREADS
@@ -1644,11 +1749,152 @@ static void frpy_send_response_obj(rctx *c, PyObject *resp, int merge_sub) {
 }
 
 /* ---- streaming ---- */
+/*
+ * Flow control (fr_res_stream_on_drain): a write never blocks; above the
+ * engine's high-water mark it answers FR_STREAM_FULL and the producer
+ * steps aside until DRAINED. The engine posts DRAINED / GONE from its loop
+ * thread without the GIL (frpy_sflow_post); the job runs with it where the
+ * producer lives: an async iterator's pump awaits a future resolved there
+ * (GONE cancels the pump, so the generator's finally runs); a sync
+ * iterator is parked (no thread is held) and a pool worker resumes it.
+ */
 
-static void frpy_stream_sync(rctx *c, PyObject *iter) {
+typedef struct frpy_sflow {
+    fr_job link;      /* first: queued on the pool or the mailbox */
+    int job;          /* JOB_SFLOW, where an rctx has its job */
+    rctx *c;
+    pthread_mutex_t mu;
+    int bits;         /* events posted and not handled yet (under mu) */
+    int queued;       /* link is in a queue (under mu) */
+    int orphan;       /* the stream ended first: the queued job frees it (under mu) */
+    int is_async;
+    /* with the GIL */
+    int full, gone;
+    PyObject *fut;    /* async: what the pump awaits while full */
+    PyObject *iter;   /* sync: the parked iterator */
+    PyObject *bg;     /* sync: its background task, for frpy_stream_done */
+} frpy_sflow;
+
+static void frpy_stream_done(rctx *c, PyObject *background);
+static int frpy_stream_sync(rctx *c, PyObject *iter, PyObject *bg);
+
+/* engine loop thread, no GIL */
+static void frpy_sflow_post(fr_req *req, int event, void *ud) {
+    frpy_sflow *f = ud;
+    int push;
+    (void)req;
+    pthread_mutex_lock(&f->mu);
+    f->bits |= event;
+    push = !f->queued;
+    f->queued = 1;
+    pthread_mutex_unlock(&f->mu);
+    if (!push) return;
+    if (f->is_async) {
+        if (fr_mailbox_push(&frpy_aio, &f->link) != 0) fprintf(stderr, "fastrapi: the asyncio mailbox is closed\n");
+    } else if (!frpy_pool || fr_pool_push(frpy_pool, &f->link) != 0) { /* a sync stream runs there */
+        fprintf(stderr, "fastrapi: the worker pool refused a job (no thread)\n");
+    }
+}
+
+static void frpy_sflow_free(frpy_sflow *f) {
+    Py_CLEAR(f->fut);
+    Py_CLEAR(f->iter);
+    Py_CLEAR(f->bg);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+}
+
+/* After the stream begun: events go to a new frpy_sflow (none for ASGI-face
+ * requests, whose sink paces the writes). */
+static void frpy_sflow_attach(rctx *c, int is_async) {
+    frpy_sflow *f = calloc(1, sizeof *f);
+    if (!f) return;
+    f->job = JOB_SFLOW;
+    f->c = c;
+    f->is_async = is_async;
+    pthread_mutex_init(&f->mu, NULL);
+    if (fr_res_stream_on_drain(c->req, frpy_sflow_post, f) < 0) {
+        pthread_mutex_destroy(&f->mu);
+        free(f);
+        return;
+    }
+    c->flow = f;
+}
+
+/* The stream ended (fr_res_stream_end returned: no more posts). */
+static void frpy_sflow_detach(rctx *c) {
+    frpy_sflow *f = c->flow;
+    int queued;
+    if (!f) return;
+    c->flow = NULL;
+    pthread_mutex_lock(&f->mu);
+    queued = f->queued;
+    if (queued) f->orphan = 1;
+    pthread_mutex_unlock(&f->mu);
+    if (!queued) frpy_sflow_free(f);
+    else { Py_CLEAR(f->fut); Py_CLEAR(f->iter); Py_CLEAR(f->bg); }
+}
+
+static void frpy_sflow_resolve(frpy_sflow *f, long v) {
+    PyObject *fut = f->fut, *r;
+    f->fut = NULL;
+    if (!fut) return;
+    r = PyObject_CallMethod(fut, "done", NULL);
+    if (r == Py_False) {
+        PyObject *x = PyObject_CallMethod(fut, "set_result", "l", v);
+        Py_XDECREF(x);
+    }
+    Py_XDECREF(r);
+    PyErr_Clear();
+    Py_DECREF(fut);
+}
+
+/* The job of a post, with the GIL (asyncio thread or a pool worker). */
+static void frpy_sflow_job(frpy_sflow *f) {
+    int bits, orphan;
+    pthread_mutex_lock(&f->mu);
+    bits = f->bits;
+    f->bits = 0;
+    f->queued = 0;
+    orphan = f->orphan;
+    pthread_mutex_unlock(&f->mu);
+    if (orphan) { frpy_sflow_free(f); return; }
+    rctx *c = f->c;
+    f->full = 0;
+    if (bits & FR_STREAM_GONE) f->gone = 1;
+    if (f->is_async) {
+        PyObject *waiting = f->fut;
+        frpy_sflow_resolve(f, f->gone ? -1 : 0);
+        if (f->gone && !waiting && c->pending) { /* stop a generator between chunks */
+            PyObject *r = PyObject_CallMethod(c->pending, "cancel", NULL);
+            if (!r) PyErr_Clear();
+            Py_XDECREF(r);
+        }
+        return;
+    }
+    if (!f->iter) return; /* the producer is running: its next write sees it */
+    PyObject *iter = f->iter, *bg = f->bg;
+    f->iter = f->bg = NULL;
+    if (frpy_stream_sync(c, iter, bg) == 0) frpy_stream_done(c, bg);
+    Py_DECREF(iter);
+}
+
+/* A sync iterator's close(): its finally runs (a client that left). */
+static void frpy_iter_close(PyObject *iter) {
+    PyObject *r;
+    if (!PyObject_HasAttrString(iter, "close")) return;
+    r = PyObject_CallMethod(iter, "close", NULL);
+    if (!r) PyErr_WriteUnraisable(iter);
+    Py_XDECREF(r);
+}
+
+/* Pump a sync iterator on this pool worker. 1: parked above high water (the
+ * flow job resumes it with iter and bg); 0: over, the caller ends it. */
+static int frpy_stream_sync(rctx *c, PyObject *iter, PyObject *bg) {
     fr_req *req = c->req;
+    frpy_sflow *f = c->flow;
     PyObject *item;
-    int gone = 0;
+    int gone = f && f->gone;
     while (!gone && (item = PyIter_Next(iter))) {
         PyObject *bytes = NULL;
         if (PyUnicode_Check(item)) bytes = PyUnicode_AsUTF8String(item);
@@ -1657,19 +1903,22 @@ static void frpy_stream_sync(rctx *c, PyObject *iter) {
         if (!bytes) break;
         const char *d = PyBytes_AS_STRING(bytes);
         size_t n = (size_t)PyBytes_GET_SIZE(bytes);
-        int r = 0;
-        if (n) {
-            Py_BEGIN_ALLOW_THREADS
-            r = fr_res_stream_write(req, d, n);
-            Py_END_ALLOW_THREADS
-        }
+        int r = n ? fr_res_stream_write(req, d, n) : 0; /* never blocks */
         Py_DECREF(bytes);
         if (r < 0) gone = 1;
+        else if (r == FR_STREAM_FULL && f && !f->gone) {
+            /* the GIL is held from the write to here, so the flow job
+             * (which needs it) finds the iterator parked */
+            f->full = 1;
+            f->iter = Py_NewRef(iter);
+            f->bg = bg;
+            return 1;
+        }
+        if (f && f->gone) gone = 1;
     }
     if (PyErr_Occurred()) frpy_log_exception(c, "error while streaming the response");
-    Py_BEGIN_ALLOW_THREADS
-    fr_res_stream_end(req);
-    Py_END_ALLOW_THREADS
+    if (gone) frpy_iter_close(iter);
+    return 0;
 }
 
 static PyObject *frpy_stream_write_fn(PyObject *cap, PyObject *arg) {
@@ -1684,15 +1933,29 @@ static PyObject *frpy_stream_write_fn(PyObject *cap, PyObject *arg) {
     }
     if (PyObject_GetBuffer(arg, &v, PyBUF_SIMPLE) < 0) { Py_XDECREF(tmp); return NULL; }
     int r = 0;
-    if (v.len) {
-        Py_BEGIN_ALLOW_THREADS
-        r = fr_res_stream_write(c->req, v.buf, (size_t)v.len);
-        Py_END_ALLOW_THREADS
-    }
+    if (v.len) r = fr_res_stream_write(c->req, v.buf, (size_t)v.len); /* never blocks */
     PyBuffer_Release(&v);
     Py_XDECREF(tmp);
+    if (r == FR_STREAM_FULL) {
+        if (c->flow && !c->flow->gone) c->flow->full = 1;
+        else r = 0;
+    }
+    if (c->flow && c->flow->gone) r = -1;
     return PyLong_FromLong(r);
 }
+
+/* wait(fut) -> True when fut (a future of the caller's running loop) will be
+ * resolved by the drain (0) or the client leaving (-1); False: go on now */
+static PyObject *frpy_stream_wait_fn(PyObject *cap, PyObject *fut) {
+    rctx *c = PyCapsule_GetPointer(cap, "fastrapi.rctx");
+    if (!c) return NULL;
+    frpy_sflow *f = c->flow;
+    if (!f || !f->full || f->gone) Py_RETURN_FALSE;
+    Py_XSETREF(f->fut, Py_NewRef(fut));
+    Py_RETURN_TRUE;
+}
+
+static PyMethodDef frpy_stream_wait_def = {"wait", frpy_stream_wait_fn, METH_O, NULL};
 
 static PyMethodDef frpy_stream_write_def = {"write", frpy_stream_write_fn, METH_O, NULL};
 
@@ -1741,7 +2004,8 @@ static int frpy_attach_task(rctx *c, PyObject *task, int job) {
 }
 
 /* FileResponse on a worker thread: stat + open in Python (headers as
- * Starlette sets them), then the engine sends the file with sendfile(2). */
+ * Starlette sets them), then the engine sends the file with sendfile(2),
+ * honouring Range / If-Range (fr_res_file_ranged). */
 static void frpy_send_file(rctx *c, PyObject *resp) {
     fr_req *req = c->req;
     int fd = -1;
@@ -1764,7 +2028,8 @@ static void frpy_send_file(rctx *c, PyObject *resp) {
     Py_XDECREF(raw);
     frpy_add_subresp_headers(c);
     PyErr_Clear();
-    if (fr_res_file(req, fd, 0, (uint64_t)size, 1) < 0) {
+    /* Range / If-Range as FileResponse.__call__ (src/static.c) */
+    if (fr_res_file_ranged(req, fd, (uint64_t)size, 1) < 0) {
         close(fd);
         PyErr_SetString(PyExc_RuntimeError, "the engine refused the file descriptor");
         frpy_log_exception(c, "FileResponse");
@@ -1800,6 +2065,7 @@ static void frpy_stream_begin(rctx *c, PyObject *resp) {
     Py_XSETREF(c->result, bg);
     if (frpy_take_cleanups(c, -1, &c->teardowns) < 0) PyErr_Clear();
     c->di = NULL;
+    frpy_session_report(c);
     Py_BEGIN_ALLOW_THREADS
     fr_res_stream_begin(req);
     Py_END_ALLOW_THREADS
@@ -1839,22 +2105,26 @@ static void frpy_send_stream(rctx *c, PyObject *resp) {
         return;
     }
     frpy_stream_begin(c, resp);
+    frpy_sflow_attach(c, is_async);
     PyObject *bg = c->result; /* the background task, kept until the stream ends */
     c->result = NULL;
     if (!is_async) {
         PyObject *iter = PyObject_GetIter(it);
         Py_DECREF(it);
         if (!iter) frpy_log_exception(c, "StreamingResponse");
-        else { frpy_stream_sync(c, iter); Py_DECREF(iter); }
+        else if (frpy_stream_sync(c, iter, bg) == 1) { Py_DECREF(iter); return; } /* parked */
+        Py_XDECREF(iter);
         frpy_stream_done(c, bg);
         return;
     }
     /* async iterator: a Task pumps it, writes go straight to the engine */
     PyObject *cap = PyCapsule_New(c, "fastrapi.rctx", NULL);
     PyObject *wr = cap ? PyCFunction_New(&frpy_stream_write_def, cap) : NULL;
+    PyObject *wt = cap ? PyCFunction_New(&frpy_stream_wait_def, cap) : NULL;
     Py_XDECREF(cap);
-    PyObject *coro = wr ? PyObject_CallFunctionObjArgs(FRPY.rt_stream, it, wr, NULL) : NULL;
+    PyObject *coro = wr && wt ? PyObject_CallFunctionObjArgs(FRPY.rt_stream, it, wr, wt, NULL) : NULL;
     Py_XDECREF(wr);
+    Py_XDECREF(wt);
     Py_DECREF(it);
     c->result = bg;
     if (!coro || frpy_schedule_task(c, coro, JOB_AIO_PUMP) < 0) {
@@ -2562,6 +2832,7 @@ static void frpy_stream_done(rctx *c, PyObject *background) {
     Py_BEGIN_ALLOW_THREADS
     fr_res_stream_end(req);
     Py_END_ALLOW_THREADS
+    frpy_sflow_detach(c);
     c->req = NULL;
     if (after) {
         Py_XSETREF(c->result, background);
@@ -2584,7 +2855,8 @@ static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task) {
         frpy_resumed(c, res);
         break;
     case JOB_AIO_PUMP: {
-        if (!res) frpy_log_exception(c, "error while streaming the response");
+        if (!res && c->flow && c->flow->gone) PyErr_Clear(); /* cancelled: the client left */
+        else if (!res) frpy_log_exception(c, "error while streaming the response");
         PyObject *bg = c->result;
         c->result = NULL;
         frpy_stream_done(c, bg);
@@ -2792,6 +3064,385 @@ static void frpy_recompile(rctx *c) {
 }
 
 /* ------------------------------------------------------------------ */
+/* ---- WebSockets: Python websocket routes on the native server ----   */
+/* The engine's ws (src/ws.c: handshake, frames, deflate, limits, the
+ * closing handshake) carries the ASGI messages of a Python endpoint
+ * (fastrapi/_ws.py). The route handler (I/O thread, no GIL) queues the
+ * upgrade request on the asyncio loop's mailbox; there start(scope, conn)
+ * starts the endpoint as a Task and returns feed(messages). accept, send
+ * and close from Python go straight to fr_ws_* (any thread). The engine's
+ * callbacks (I/O thread, no GIL) copy each message into the connection's
+ * queue and wake the loop, which hands the batch to feed(): the I/O thread
+ * never takes the GIL. End of section: "---- end of WebSockets ----". */
+
+enum { FRPY_WS_DRAIN = 100 };
+
+typedef struct frpy_wsmsg {
+    struct frpy_wsmsg *next;
+    int kind; /* FR_WS_TEXT, FR_WS_BINARY or FRPY_WS_DRAIN */
+    size_t len;
+    char data[];
+} frpy_wsmsg;
+
+typedef struct frpy_wsroute {
+    proute rt; /* first: kept and freed with the server as a proute */
+    uint64_t max_message;
+} frpy_wsroute;
+
+typedef struct frpy_ws {
+    fr_job job_link;         /* first, as in rctx: queued on the loop's mailbox */
+    int job;                 /* JOB_WS */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;       /* accept waits for on_open (or on_close) */
+    frpy_wsmsg *head, *tail; /* messages not yet handed to Python (mu) */
+    int queued;              /* in the mailbox (mu) */
+    int opened, closed;      /* on_open / on_close ran (mu) */
+    int close_code;          /* on_close's code and reason (mu) */
+    size_t reason_len;
+    char reason[124];
+    fr_ws *ws;               /* retained by on_open (mu); released when freed */
+    int close_fed;           /* loop thread: the close went to Python */
+    fr_req *req;             /* the upgrade request until accept/deny (GIL) */
+    frpy_wsroute *route;
+    int refs, engine;        /* GIL: the engine side (until the close was fed
+                                or the request answered) + the capsule */
+    PyObject *srv_ref, *feed;
+    char *subprotocol;
+} frpy_ws;
+
+static void frpy_ws_free(frpy_ws *w) {
+    while (w->head) {
+        frpy_wsmsg *m = w->head;
+        w->head = m->next;
+        free(m);
+    }
+    if (w->ws) fr_ws_release(w->ws);
+    Py_XDECREF(w->feed);
+    Py_XDECREF(w->srv_ref);
+    free(w->subprotocol);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+static void frpy_ws_unref(frpy_ws *w) { /* GIL */
+    if (--w->refs == 0) frpy_ws_free(w);
+}
+
+static void frpy_ws_engine_done(frpy_ws *w) { /* GIL */
+    if (!w->engine) return;
+    w->engine = 0;
+    frpy_ws_unref(w);
+}
+
+/* Answer the upgrade request with a plain status (close before accept:
+ * 403, as uvicorn; an endpoint that never accepted: 500). GIL. */
+static void frpy_ws_answer(frpy_ws *w, int status) {
+    fr_req *req = w->req;
+    if (!req) return;
+    w->req = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (status == 500) fr_res_text(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
+    else fr_res_text(req, status, "text/plain; charset=utf-8", "", 0);
+    Py_END_ALLOW_THREADS
+    frpy_ws_engine_done(w);
+}
+
+/* I/O thread: queue, and wake the loop unless this is already queued */
+static void frpy_ws_wake_locked(frpy_ws *w) {
+    int wake = !w->queued;
+    w->queued = 1;
+    pthread_mutex_unlock(&w->mu);
+    if (wake) frpy_aio_push((rctx *)(void *)w);
+}
+
+static void frpy_ws_push(frpy_ws *w, int kind, const char *data, size_t len) {
+    frpy_wsmsg *m = malloc(sizeof *m + len);
+    if (!m) return; /* out of memory: the message is lost, the connection goes on */
+    m->next = NULL;
+    m->kind = kind;
+    m->len = len;
+    if (len) memcpy(m->data, data, len);
+    pthread_mutex_lock(&w->mu);
+    if (w->tail) w->tail->next = m;
+    else w->head = m;
+    w->tail = m;
+    frpy_ws_wake_locked(w);
+}
+
+static void frpy_ws_on_open(fr_ws *ws, void *ud) {
+    frpy_ws *w = ud;
+    fr_ws_retain(ws);
+    pthread_mutex_lock(&w->mu);
+    w->ws = ws;
+    w->opened = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void frpy_ws_on_message(fr_ws *ws, int op, const char *data, size_t len, void *ud) {
+    (void)ws;
+    frpy_ws_push(ud, op, data, len);
+}
+
+static void frpy_ws_on_drain(fr_ws *ws, void *ud) {
+    (void)ws;
+    frpy_ws_push(ud, FRPY_WS_DRAIN, NULL, 0);
+}
+
+static void frpy_ws_on_close(fr_ws *ws, int code, fr_str reason, void *ud) {
+    frpy_ws *w = ud;
+    (void)ws;
+    pthread_mutex_lock(&w->mu);
+    w->closed = 1;
+    w->close_code = code;
+    w->reason_len = reason.len < sizeof w->reason ? reason.len : sizeof w->reason - 1;
+    if (w->reason_len) memcpy(w->reason, reason.buf, w->reason_len);
+    pthread_cond_broadcast(&w->cv);
+    frpy_ws_wake_locked(w);
+}
+
+static void frpy_ws_capsule_free(PyObject *cap) {
+    frpy_ws *w = PyCapsule_GetPointer(cap, "fastrapi.ws");
+    if (!w) { PyErr_Clear(); return; }
+    if (w->req) frpy_ws_answer(w, 500); /* the channel went without an answer */
+    frpy_ws_unref(w);
+}
+
+/* Loop thread: start(scope, conn) -> feed; a failure is a 500. */
+static void frpy_ws_start(frpy_ws *w) {
+    rctx tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.req = w->req;
+    tmp.rt = &w->route->rt;
+    tmp.plan = tmp.rt->plan;
+    w->srv_ref = Py_NewRef((PyObject *)tmp.rt->srv);
+    PyObject *scope = frpy_scope(&tmp);
+    PyObject *cap = scope ? PyCapsule_New(w, "fastrapi.ws", frpy_ws_capsule_free) : NULL;
+    if (cap) w->refs++;
+    PyObject *feed = cap ? PyObject_CallFunctionObjArgs(tmp.rt->route_obj, scope, cap, NULL) : NULL;
+    Py_XDECREF(scope);
+    if (!feed) {
+        PyErr_WriteUnraisable(tmp.rt->route_obj);
+        frpy_ws_answer(w, 500);
+    } else {
+        w->feed = feed;
+    }
+    Py_XDECREF(cap);
+}
+
+/* Loop thread: what arrived since the last time, as a list of (kind,
+ * payload): (1, str), (2, bytes), (100, None) drained, (8, (code, reason)). */
+static void frpy_ws_job(frpy_ws *w) {
+    pthread_mutex_lock(&w->mu);
+    w->queued = 0;
+    frpy_wsmsg *m = w->head;
+    w->head = w->tail = NULL;
+    int closed = w->closed && !w->close_fed;
+    pthread_mutex_unlock(&w->mu);
+    if (!w->srv_ref) {
+        frpy_ws_start(w);
+        return;
+    }
+    PyObject *list = PyList_New(0);
+    while (m) {
+        frpy_wsmsg *next = m->next;
+        PyObject *v = m->kind == FR_WS_TEXT ? PyUnicode_DecodeUTF8(m->data, (Py_ssize_t)m->len, "replace")
+                      : m->kind == FR_WS_BINARY ? PyBytes_FromStringAndSize(m->data, (Py_ssize_t)m->len)
+                                                : Py_NewRef(Py_None);
+        PyObject *item = v ? Py_BuildValue("(iN)", m->kind, v) : NULL;
+        if (!item || !list || PyList_Append(list, item) < 0) PyErr_Clear();
+        Py_XDECREF(item);
+        free(m);
+        m = next;
+    }
+    if (closed && list) {
+        w->close_fed = 1;
+        PyObject *item = Py_BuildValue("(i(iN))", FR_WS_CLOSE, w->close_code,
+                                       PyUnicode_DecodeUTF8(w->reason, (Py_ssize_t)w->reason_len, "replace"));
+        if (!item || PyList_Append(list, item) < 0) PyErr_Clear();
+        Py_XDECREF(item);
+    }
+    if (list && PyList_GET_SIZE(list) && w->feed) {
+        PyObject *r = PyObject_CallOneArg(w->feed, list);
+        if (!r) PyErr_WriteUnraisable(w->feed);
+        Py_XDECREF(r);
+    }
+    Py_XDECREF(list);
+    if (closed) frpy_ws_engine_done(w); /* may free w */
+}
+
+static frpy_ws *frpy_ws_get(PyObject *cap) {
+    return PyCapsule_GetPointer(cap, "fastrapi.ws");
+}
+
+/* ws_accept(conn, subprotocol | None, headers) -> 0, or -1 when the
+ * handshake was refused (answered 400/426) or the client is gone. */
+static PyObject *py_ws_accept(PyObject *self, PyObject *args) {
+    PyObject *cap, *sub, *headers;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO", &cap, &sub, &headers)) return NULL;
+    frpy_ws *w = frpy_ws_get(cap);
+    if (!w) return NULL;
+    if (!w->req) {
+        PyErr_SetString(PyExc_RuntimeError, "the websocket was already answered");
+        return NULL;
+    }
+    if (sub != Py_None) {
+        const char *s = PyUnicode_AsUTF8(sub);
+        if (!s) return NULL;
+        free(w->subprotocol);
+        if (!(w->subprotocol = strdup(s))) return PyErr_NoMemory();
+    }
+    if (frpy_add_raw_headers(w->req, headers, 1) < 0) return NULL;
+    fr_ws_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_open = frpy_ws_on_open;
+    cfg.on_message = frpy_ws_on_message;
+    cfg.on_drain = frpy_ws_on_drain;
+    cfg.on_close = frpy_ws_on_close;
+    cfg.userdata = w;
+    cfg.subprotocol = w->subprotocol;
+    cfg.max_message = w->route->max_message;
+    cfg.deflate = 1;
+    fr_req *req = w->req;
+    fr_ws *ws;
+    w->req = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    ws = fr_ws_accept(req, &cfg);
+    if (ws) { /* on_open (or on_close) runs on the I/O thread; it never waits for the GIL */
+        pthread_mutex_lock(&w->mu);
+        while (!w->opened && !w->closed) pthread_cond_wait(&w->cv, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+    }
+    Py_END_ALLOW_THREADS
+    if (!ws) {
+        frpy_ws_engine_done(w); /* answered: no callback will come */
+        return PyLong_FromLong(-1);
+    }
+    return PyLong_FromLong(0);
+}
+
+static fr_ws *frpy_ws_peer(frpy_ws *w) {
+    pthread_mutex_lock(&w->mu);
+    fr_ws *ws = w->ws;
+    pthread_mutex_unlock(&w->mu);
+    return ws;
+}
+
+/* ws_send(conn, opcode, data, code=0) -> FR_WS_OK / ECLOSED / EFULL / EINVAL:
+ * a text or binary message, or (FR_WS_CLOSE) the close with code and
+ * reason = data. */
+static PyObject *py_ws_send(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    int op, code = 0, r = FR_WS_ECLOSED;
+    Py_buffer b;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oiy*|i", &cap, &op, &b, &code)) return NULL;
+    frpy_ws *w = frpy_ws_get(cap);
+    fr_ws *ws = w ? frpy_ws_peer(w) : NULL;
+    if (ws) {
+        Py_BEGIN_ALLOW_THREADS
+        r = op == FR_WS_CLOSE ? fr_ws_close(ws, code, b.buf, (size_t)b.len)
+                              : fr_ws_send(ws, op, b.buf, (size_t)b.len);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&b);
+    if (!w) return NULL;
+    return PyLong_FromLong(r);
+}
+
+/* ws_deny(conn, status): answer the upgrade request instead of accepting */
+static PyObject *py_ws_deny(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    int status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oi", &cap, &status)) return NULL;
+    frpy_ws *w = frpy_ws_get(cap);
+    if (!w) return NULL;
+    frpy_ws_answer(w, status);
+    Py_RETURN_NONE;
+}
+
+/* A GET asking for "Upgrade: websocket" (what an ASGI server hands to the
+ * app as a websocket scope). */
+static int frpy_ws_upgrade(fr_req *req) {
+    fr_str m = fr_req_method(req), up = fr_req_header(req, "upgrade");
+    if (m.len != 3 || memcmp(m.buf, "GET", 3) != 0) return 0;
+    for (size_t i = 0; up.buf && i + 9 <= up.len; i++)
+        if (strncasecmp(up.buf + i, "websocket", 9) == 0) return 1;
+    return 0;
+}
+
+/* An upgrade request no websocket route serves: Starlette's router closes
+ * it before accept, which uvicorn answers 403. */
+static int frpy_ws_refuse(fr_req *req) {
+    return fr_res_text(req, 403, "text/plain; charset=utf-8", "", 0);
+}
+
+/* The fallback of an app without custom 404/405 handlers. */
+static int frpy_ws_fallback(fr_req *req, void *ud) {
+    (void)ud;
+    return frpy_ws_upgrade(req) ? frpy_ws_refuse(req) : fr_res_default(req);
+}
+
+/* I/O thread: a GET on a websocket route. Without "Upgrade: websocket" it
+ * is a plain HTTP request, which no route serves (Starlette's router: 404). */
+static int frpy_ws_handler(fr_req *req, void *ud) {
+    if (!frpy_ws_upgrade(req)) return fr_res_text(req, 404, "application/json", "{\"detail\":\"Not Found\"}", 22);
+    if (fr_ws_check(req) < 0) return FR_DONE; /* a bad handshake: answered by the engine */
+    frpy_ws *w = calloc(1, sizeof *w);
+    if (!w) return fr_res_text(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->job = JOB_WS;
+    w->req = req;
+    w->route = ud;
+    w->refs = w->engine = 1;
+    w->queued = 1;
+    frpy_aio_push((rctx *)(void *)w);
+    return FR_PENDING;
+}
+
+static int frpy_server_keep_route(server *s, proute *rt);
+
+/* add_websocket(pattern, start, route, max_message): GET pattern upgrades
+ * to the Python endpoint; start(scope, conn) holds the route (borrowed
+ * here as the scope's "route"). */
+static PyObject *frpy_server_add_websocket(server *s, PyObject *args) {
+    const char *path;
+    PyObject *start, *route;
+    unsigned long long maxm;
+    if (!PyArg_ParseTuple(args, "sOOK", &path, &start, &route, &maxm)) return NULL;
+    frpy_wsroute *wr = calloc(1, sizeof *wr);
+    pplan *p = calloc(1, sizeof *p);
+    char *m = strdup("GET"), *pc = strdup(path);
+    if (!wr || !p || !m || !pc) {
+        free(wr); free(p); free(m); free(pc);
+        return PyErr_NoMemory();
+    }
+    wr->max_message = maxm;
+    wr->rt.srv = s;
+    wr->rt.plan = p;
+    wr->rt.version = s->version;
+    wr->rt.route_obj = Py_NewRef(start);
+    wr->rt.method = m;
+    wr->rt.path = pc;
+    p->route = route;
+    if (frpy_server_keep_route(s, &wr->rt) < 0) {
+        Py_DECREF(start); free(m); free(pc); free(p); free(wr);
+        return NULL;
+    }
+    if (fr_route(s->app, "GET", path, frpy_ws_handler, wr) < 0) {
+        PyErr_Format(PyExc_ValueError, "cannot add websocket route %s: %s", path,
+                     fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+/* ---- end of WebSockets ---- */
+
+/* ------------------------------------------------------------------ */
 /* _drain: called by the asyncio loop when the eventfd is readable      */
 
 static PyObject *py_drain(PyObject *self, PyObject *unused) {
@@ -2806,6 +3457,8 @@ static PyObject *py_drain(PyObject *self, PyObject *unused) {
             rctx *c = (rctx *)j;
             j = j->next;
             if (c->job == JOB_RECOMPILE) frpy_recompile(c);
+            else if (c->job == JOB_WS) frpy_ws_job((frpy_ws *)(void *)c);
+            else if (c->job == JOB_SFLOW) frpy_sflow_job((struct frpy_sflow *)(void *)c);
             else frpy_run_job(c);
         }
     }
@@ -2895,17 +3548,23 @@ static PyObject *frpy_bridge_body_fn(PyObject *cap, PyObject *args) {
         Py_BEGIN_ALLOW_THREADS
         r = fr_res_stream_begin(req);
         Py_END_ALLOW_THREADS
+        if (r == 0) frpy_sflow_attach(c, 1);
     }
-    Py_BEGIN_ALLOW_THREADS
-    if (r == 0 && v.len) r = fr_res_stream_write(req, v.buf, (size_t)v.len);
-    if (!more) fr_res_stream_end(req);
-    Py_END_ALLOW_THREADS
+    if (r == 0 && v.len) r = fr_res_stream_write(req, v.buf, (size_t)v.len); /* never blocks */
+    if (r == FR_STREAM_FULL) { /* the bridge awaits wait() */
+        if (more && c->flow && !c->flow->gone) c->flow->full = 1;
+        else r = 0;
+    }
     if (!more) {
+        Py_BEGIN_ALLOW_THREADS
+        fr_res_stream_end(req);
+        Py_END_ALLOW_THREADS
+        frpy_sflow_detach(c);
         c->bstate = FRPY_B_DONE;
         c->req = NULL;
     }
     PyBuffer_Release(&v);
-    return PyLong_FromLong(r < 0 ? -1 : 0);
+    return PyLong_FromLong(r < 0 ? -1 : r);
 }
 
 static PyMethodDef frpy_bridge_start_def = {"start", frpy_bridge_start_fn, METH_VARARGS, NULL};
@@ -2927,6 +3586,7 @@ static int frpy_bridge_push(fr_req *req, proute *rt) {
 
 /* every request of a bridged app (ASGI middleware, Host routes) */
 static int frpy_bridge_handler(fr_req *req, void *ud) {
+    if (frpy_ws_upgrade(req)) return frpy_ws_refuse(req); /* no websocket route: 403 */
     return frpy_bridge_push(req, &((server *)ud)->fallback_rt);
 }
 
@@ -2945,10 +3605,11 @@ static void frpy_bridge_run(rctx *c) {
     PyObject *scope = frpy_scope(c), *cap = PyCapsule_New(c, "fastrapi.rctx", NULL);
     PyObject *st = cap ? PyCFunction_New(&frpy_bridge_start_def, cap) : NULL;
     PyObject *bd = cap ? PyCFunction_New(&frpy_bridge_body_def, cap) : NULL;
-    PyObject *coro = scope && st && bd
-                         ? PyObject_CallFunctionObjArgs(c->rt->srv->bridge, scope, st, bd, NULL)
+    PyObject *wt = cap ? PyCFunction_New(&frpy_stream_wait_def, cap) : NULL;
+    PyObject *coro = scope && st && bd && wt
+                         ? PyObject_CallFunctionObjArgs(c->rt->srv->bridge, scope, st, bd, wt, NULL)
                          : NULL;
-    Py_XDECREF(scope); Py_XDECREF(cap); Py_XDECREF(st); Py_XDECREF(bd);
+    Py_XDECREF(scope); Py_XDECREF(cap); Py_XDECREF(st); Py_XDECREF(bd); Py_XDECREF(wt);
     if (!coro || frpy_schedule_task(c, coro, JOB_BRIDGE) < 0) {
         Py_XDECREF(coro);
         frpy_log_exception(c, "Exception in ASGI application");
@@ -2961,11 +3622,13 @@ static void frpy_bridge_run(rctx *c) {
 /* The stack's Task finished: a response it did not send is a 500, a stream
  * it left open is ended; then the context goes. */
 static void frpy_bridge_done(rctx *c, PyObject *res) {
-    if (!res) frpy_log_exception(c, "Exception in ASGI application");
+    if (!res && c->flow && c->flow->gone) PyErr_Clear(); /* cancelled: the client left */
+    else if (!res) frpy_log_exception(c, "Exception in ASGI application");
     if (c->req && c->bstate == FRPY_B_STREAM) {
         Py_BEGIN_ALLOW_THREADS
         fr_res_stream_end(c->req);
         Py_END_ALLOW_THREADS
+        frpy_sflow_detach(c);
         c->req = NULL;
     }
     if (c->req) { /* nothing (or only a head) was sent */
@@ -3143,14 +3806,21 @@ static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
 
 static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"app", "threads", "access_log", "no_signals", "reuse_port",
-                             "debug", "max_body", "forwarded_allow_ips", "root_path", NULL};
+                             "debug", "max_body", "forwarded_allow_ips", "root_path",
+                             "send_timeout_ms", "min_send_rate",
+                             /* fastrapi run --timeout-* / --limit-concurrency (0 = default) */
+                             "header_timeout_ms", "idle_timeout_ms", "body_timeout_ms",
+                             "drain_timeout_ms", "max_connections", NULL};
     PyObject *pyapp;
     int threads = 0, access_log = 1, no_signals = 0, reuse_port = 0, debug = 0;
+    int send_timeout_ms = 0, min_send_rate = 0; /* 0 = the engine's defaults */
+    int header_ms = 0, idle_ms = 0, body_ms = 0, drain_ms = 0, max_conns = 0;
     long long max_body = 0;
     const char *fwd_ips = NULL, *root_path = NULL; /* copied by fr_app_new */
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLzz", kwlist, &pyapp, &threads, &access_log,
-                                     &no_signals, &reuse_port, &debug, &max_body, &fwd_ips,
-                                     &root_path))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLzziiiiiii", kwlist, &pyapp, &threads,
+                                     &access_log, &no_signals, &reuse_port, &debug, &max_body,
+                                     &fwd_ips, &root_path, &send_timeout_ms, &min_send_rate,
+                                     &header_ms, &idle_ms, &body_ms, &drain_ms, &max_conns))
         return NULL;
     if (!FRPY.ready) {
         PyErr_SetString(PyExc_RuntimeError, "fastrapi._fastrapi._setup() was not called");
@@ -3165,11 +3835,20 @@ static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *k
     cfg.reuse_port = reuse_port;
     cfg.no_head_from_get = 1; /* FastAPI answers HEAD on a GET route with 405 */
     cfg.server_name = "";
+    cfg.unbounded_ints = 1; /* {id:int} matches any digit run, as Starlette (Python ints) */
     /* FastAPI has no body limit: 0 lifts the engine's (C users keep FR_MAX_BODY_BYTES) */
     cfg.max_body_bytes = max_body > 0 ? (uint64_t)max_body : UINT64_MAX;
     cfg.forwarded_allow_ips = fwd_ips;
     cfg.root_path = root_path;
+    cfg.send_timeout_ms = send_timeout_ms;
+    cfg.min_send_rate = min_send_rate;
+    cfg.header_timeout_ms = header_ms;
+    cfg.idle_timeout_ms = idle_ms;
+    cfg.body_timeout_ms = body_ms;
+    cfg.drain_timeout_ms = drain_ms;
+    cfg.max_connections = max_conns;
     if (access_log) cfg.access_log = frpy_access_cb;
+    cfg.error_log = frpy_error_cb;
     s->app = fr_app_new(&cfg);
     if (!s->app) { Py_DECREF(s); return PyErr_NoMemory(); }
     s->pyapp = Py_NewRef(pyapp);
@@ -3198,6 +3877,7 @@ static void frpy_server_dealloc(server *s) {
         pplan *p = rt->plan;
         while (p) { pplan *o = p->old; frpy_plan_free(p); p = o; }
         Py_XDECREF(rt->route_obj);
+        Py_XDECREF(rt->form_limits);
         free(rt->method);
         free(rt->path);
         free(rt);
@@ -3255,6 +3935,58 @@ static PyObject *frpy_server_add_mount(server *s, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* add_static(prefix, directory, html, follow_symlink): a StaticFiles mount
+ * served by the engine (src/static.c), no Python per request. */
+static PyObject *frpy_server_add_static(server *s, PyObject *args) {
+    const char *prefix, *dir;
+    int html = 0, follow = 0;
+    if (!PyArg_ParseTuple(args, "ss|pp", &prefix, &dir, &html, &follow)) return NULL;
+    fr_static_opts o = {html, 0, follow};
+    if (fr_app_static(s->app, prefix, dir, &o) < 0) {
+        PyErr_Format(PyExc_ValueError, "cannot mount static files on %s: %s", prefix,
+                     fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* add_frontend(path, directory, fallback, custom404): app.frontend as
+ * low-priority engine routes; fallback: 0 auto, 1 index.html, 2 404.html,
+ * 3 None; custom404: its 404s go to the app's exception handlers */
+static int frpy_fallback_handler(fr_req *req, void *ud); /* below */
+static PyObject *frpy_server_add_frontend(server *s, PyObject *args) {
+    const char *path, *dir;
+    int fallback = 0, custom = 0;
+    if (!PyArg_ParseTuple(args, "ss|ip", &path, &dir, &fallback, &custom)) return NULL;
+    /* custom: the app has a 404 / HTTPException handler; its 404s go there */
+    fr_frontend_opts o = {fallback, 0, custom ? frpy_fallback_handler : NULL, custom ? s : NULL};
+    if (fr_app_frontend(s->app, path, dir, &o) < 0) {
+        PyErr_Format(PyExc_ValueError, "cannot serve a frontend on %s", path);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* add_static_types(((ext, type), ...)): mimetypes.types_map for the static files */
+static PyObject *frpy_server_add_static_types(server *s, PyObject *items) {
+    PyObject *seq = PySequence_Fast(items, "add_static_types: a sequence of (ext, type)");
+    if (!seq) return NULL;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        const char *ext, *type;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "ss", &ext, &type)) {
+            Py_DECREF(seq);
+            return NULL;
+        }
+        if (fr_app_static_type(s->app, ext, type) < 0) {
+            Py_DECREF(seq);
+            PyErr_Format(PyExc_ValueError, "bad content type for %s", ext);
+            return NULL;
+        }
+    }
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+}
+
 /* route_for(method, path) -> (status, route): the router's decision for a
  * percent-decoded path (enum fr_match_status) and, for FOUND, the route
  * object it serves it with (APIRoute, Route or Mount), else None. */
@@ -3279,8 +4011,21 @@ static PyObject *frpy_server_route_for(server *s, PyObject *args) {
 static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     const char *method, *path;
     PyObject *plan_t, *route_obj;
-    if (!PyArg_ParseTuple(args, "ssOO", &method, &path, &plan_t, &route_obj))
+    long long max_body = -1; /* FastAPI's max_body_size; -1 = None (issue 11) */
+    PyObject *form_limits = Py_None; /* (max_files, max_fields, max_part_size) or None */
+    int body_unread = 0;             /* nothing in the route can read the body */
+    if (!PyArg_ParseTuple(args, "ssOO|LOp", &method, &path, &plan_t, &route_obj, &max_body,
+                          &form_limits, &body_unread))
         return NULL;
+    if (form_limits != Py_None && (!PyTuple_Check(form_limits) || PyTuple_GET_SIZE(form_limits) != 3)) {
+        PyErr_SetString(PyExc_TypeError, "form_limits: (max_files, max_fields, max_part_size) or None");
+        return NULL;
+    }
+    fr_route_opts ropts;
+    memset(&ropts, 0, sizeof ropts);
+    ropts.limit_body = max_body >= 0;
+    ropts.max_body = max_body >= 0 ? (uint64_t)max_body : 0;
+    ropts.body_unread = body_unread;
     pplan *p = frpy_plan_parse(plan_t);
     if (!p) return NULL;
     proute *rt = calloc(1, sizeof *rt);
@@ -3289,13 +4034,15 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     rt->plan = p;
     rt->version = s->version;
     rt->route_obj = Py_NewRef(route_obj);
+    rt->form_limits = form_limits == Py_None ? NULL : Py_NewRef(form_limits);
     rt->method = strdup(method);
     rt->path = strdup(path);
     if (frpy_server_keep_route(s, rt) < 0) {
+        Py_XDECREF(rt->form_limits);
         frpy_plan_free(p); Py_DECREF(rt->route_obj); free(rt->method); free(rt->path); free(rt);
         return NULL;
     }
-    if (fr_route(s->app, method, path, frpy_route_handler, rt) < 0) {
+    if (fr_route_ex(s->app, method, path, frpy_route_handler, rt, &ropts) < 0) {
         PyErr_Format(PyExc_ValueError, "cannot register %s %s: %s", method, path,
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
         return NULL;
@@ -3303,10 +4050,24 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* set_unmatched_limit(max_body): FastAPI's app-level max_body_size for
+ * requests no route matched (-1 = none) (issue 11) */
+static PyObject *frpy_server_set_unmatched_limit(server *s, PyObject *arg) {
+    long long max_body = PyLong_AsLongLong(arg);
+    if (max_body == -1 && PyErr_Occurred()) return NULL;
+    fr_route_opts o;
+    memset(&o, 0, sizeof o);
+    o.limit_body = max_body >= 0;
+    o.max_body = max_body >= 0 ? (uint64_t)max_body : 0;
+    fr_app_set_unmatched_opts(s->app, &o);
+    Py_RETURN_NONE;
+}
+
 /* engine loop thread, no GIL: unmatched request while custom 404/405 or
  * HTTPException handlers exist -> answered by Python on the loop thread */
 static int frpy_fallback_handler(fr_req *req, void *ud) {
     server *s = ud;
+    if (frpy_ws_upgrade(req)) return frpy_ws_refuse(req); /* no websocket route: 403 */
     if (fr_req_match_status(req) == FR_MATCH_REDIRECT) return fr_res_default(req);
     rctx *c = calloc(1, sizeof *c);
     if (!c) return fr_res_default(req);
@@ -3341,7 +4102,8 @@ static PyObject *frpy_server_set_handlers(server *s, PyObject *h) {
     s->fallback_rt.plan = &s->fallback_plan;
     s->fallback_plan.route = Py_None;
     s->fallback_plan.nnodes = 0;
-    fr_app_set_fallback(s->app, custom ? frpy_fallback_handler : NULL, custom ? s : NULL);
+    /* without custom handlers: the engine's answers, 403 for websocket upgrades */
+    fr_app_set_fallback(s->app, custom ? frpy_fallback_handler : frpy_ws_fallback, s);
     Py_RETURN_NONE;
 }
 
@@ -3351,11 +4113,25 @@ static PyObject *frpy_server_bump(server *s, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/* -1 with an OSError when certificate files were given to an extension
+ * built without OpenSSL. */
+static int frpy_tls_check(const char *cert, const char *key) {
+    if ((cert || key) && !fr_tls_available()) {
+        PyErr_SetString(PyExc_OSError, "HTTPS needs fastrapi built with OpenSSL 3: install its "
+                                       "headers (Debian: libssl-dev), then reinstall fastrapi");
+        return -1;
+    }
+    return 0;
+}
+
+/* listen(host, port[, certfile, keyfile]): with the files, an HTTPS
+ * listener (fr_listen_tls). */
 static PyObject *frpy_server_listen(server *s, PyObject *args) {
-    const char *host;
+    const char *host, *cert = NULL, *key = NULL;
     int port;
-    if (!PyArg_ParseTuple(args, "si", &host, &port)) return NULL;
-    int r = fr_listen(s->app, host, port);
+    if (!PyArg_ParseTuple(args, "si|zz", &host, &port, &cert, &key) || frpy_tls_check(cert, key) < 0)
+        return NULL;
+    int r = cert || key ? fr_listen_tls(s->app, host, port, cert, key) : fr_listen(s->app, host, port);
     if (r < 0) {
         PyErr_Format(PyExc_OSError, "cannot listen on %s:%d: %s", host, port,
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : strerror(errno));
@@ -3366,13 +4142,14 @@ static PyObject *frpy_server_listen(server *s, PyObject *args) {
 
 /* listen_fd(fd): serve on an inherited listening socket; the engine closes
  * its own dup of it (the caller's fd stays the caller's). */
-static PyObject *frpy_server_listen_fd(server *s, PyObject *arg) {
-    long v = PyLong_AsLong(arg);
-    if (v == -1 && PyErr_Occurred()) return NULL;
+static PyObject *frpy_server_listen_fd(server *s, PyObject *args) {
+    long v;
+    const char *cert = NULL, *key = NULL;
+    if (!PyArg_ParseTuple(args, "l|zz", &v, &cert, &key) || frpy_tls_check(cert, key) < 0) return NULL;
     if (v < 0 || v > INT_MAX) return PyErr_Format(PyExc_ValueError, "bad file descriptor %ld", v);
     int fd = dup((int)v);
     if (fd < 0) return PyErr_SetFromErrno(PyExc_OSError);
-    int r = fr_listen_fd(s->app, fd);
+    int r = cert || key ? fr_listen_fd_tls(s->app, fd, cert, key) : fr_listen_fd(s->app, fd);
     if (r < 0) {
         close(fd);
         return PyErr_Format(PyExc_OSError, "cannot serve on fd: %s", fr_app_last_error(s->app));
@@ -3380,13 +4157,83 @@ static PyObject *frpy_server_listen_fd(server *s, PyObject *arg) {
     return PyLong_FromLong(r);
 }
 
-static PyObject *frpy_server_serve(server *s, PyObject *unused) {
-    (void)unused;
+/* SIGHUP while serving (serve(reload_on_hup=True), main thread): reload the
+ * TLS certificates. fr_tls_reload is not async-signal-safe, so the handler
+ * only writes to a pipe; a thread reads it, reloads and logs. */
+static int frpy_hup_pipe[2] = {-1, -1};
+
+static void frpy_hup_handler(int sig) {
+    int e = errno;
+    (void)sig;
+    if (write(frpy_hup_pipe[1], "h", 1) < 0) { /* full: a reload is pending anyway */ }
+    errno = e;
+}
+
+static void frpy_hup_log(const char *level, const char *msg) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *logging = PyImport_ImportModule("logging");
+    PyObject *lg = logging ? PyObject_CallMethod(logging, "getLogger", "s", "fastrapi") : NULL;
+    PyObject *r = lg ? PyObject_CallMethod(lg, level, "s", msg) : NULL;
+    if (!r) PyErr_Clear();
+    Py_XDECREF(r);
+    Py_XDECREF(lg);
+    Py_XDECREF(logging);
+    PyGILState_Release(g);
+}
+
+static void *frpy_hup_thread(void *arg) {
+    fr_app *app = arg;
+    char b;
+    for (;;) {
+        ssize_t n = read(frpy_hup_pipe[0], &b, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || b == 'q') break;
+        if (fr_tls_reload(app) < 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "SIGHUP: TLS certificate reload failed (the old one stays): %s",
+                     fr_app_last_error(app) ? fr_app_last_error(app) : "error");
+            frpy_hup_log("error", msg);
+        } else {
+            frpy_hup_log("info", "SIGHUP: TLS certificates reloaded");
+        }
+    }
+    return NULL;
+}
+
+/* serve(reload_on_hup=False) */
+static PyObject *frpy_server_serve(server *s, PyObject *args) {
+    int hup = 0, thr_on = 0, sig_on = 0;
+    pthread_t hup_thr;
+    struct sigaction hup_old;
+    if (!PyArg_ParseTuple(args, "|p", &hup)) return NULL;
     if (frpy_pool_start() < 0) return PyErr_Format(PyExc_RuntimeError, "cannot start worker threads");
+    if (hup && frpy_hup_pipe[0] < 0 && pipe(frpy_hup_pipe) == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = frpy_hup_handler;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        fcntl(frpy_hup_pipe[1], F_SETFL, O_NONBLOCK);
+        thr_on = pthread_create(&hup_thr, NULL, frpy_hup_thread, s->app) == 0;
+        sig_on = thr_on && sigaction(SIGHUP, &sa, &hup_old) == 0;
+        if (!thr_on) {
+            close(frpy_hup_pipe[0]);
+            close(frpy_hup_pipe[1]);
+            frpy_hup_pipe[0] = frpy_hup_pipe[1] = -1;
+        }
+    }
     int r;
     s->serving = 1;
     Py_BEGIN_ALLOW_THREADS
     r = fr_serve(s->app);
+    if (sig_on) sigaction(SIGHUP, &hup_old, NULL);
+    if (thr_on) {
+        if (write(frpy_hup_pipe[1], "q", 1) < 0) { /* non-blocking and full: cannot be */ }
+        pthread_join(hup_thr, NULL);
+        close(frpy_hup_pipe[0]);
+        close(frpy_hup_pipe[1]);
+        frpy_hup_pipe[0] = frpy_hup_pipe[1] = -1;
+    }
     Py_END_ALLOW_THREADS
     s->serving = 0;
     if (r < 0) {
@@ -3394,6 +4241,18 @@ static PyObject *frpy_server_serve(server *s, PyObject *unused) {
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
         return NULL;
     }
+    Py_RETURN_NONE;
+}
+
+static PyObject *frpy_server_tls_reload(server *s, PyObject *unused) {
+    (void)unused;
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    r = fr_tls_reload(s->app);
+    Py_END_ALLOW_THREADS
+    if (r < 0)
+        return PyErr_Format(PyExc_OSError, "TLS reload failed: %s",
+                            fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
     Py_RETURN_NONE;
 }
 
@@ -3526,6 +4385,83 @@ static PyObject *frpy_server_use_https_redirect(server *s, PyObject *unused) {
     (void)unused;
     if (fr_app_use_https_redirect(s->app) < 0)
         return PyErr_Format(PyExc_RuntimeError, "HTTPSRedirectMiddleware: cannot add it");
+    Py_RETURN_NONE;
+}
+
+/* use_session(secret, cookie, max_age | None, path, same_site, https_only, domain | None,
+ *             partitioned, Session, json.loads, json.dumps): text as bytes (secret
+ * UTF-8, the rest latin-1), max_age an int as Starlette's */
+static PyObject *frpy_server_use_session(server *s, PyObject *args) {
+    Py_buffer secret, cookie, path, same_site;
+    PyObject *max_age, *domain, *cls, *loads, *dumps;
+    int https_only, partitioned;
+    fr_session_config cfg;
+    fr_err err = {0, NULL, 0};
+    if (!PyArg_ParseTuple(args, "y*y*Oy*y*pOpOOO", &secret, &cookie, &max_age, &path, &same_site,
+                          &https_only, &domain, &partitioned, &cls, &loads, &dumps))
+        return NULL;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.secret_key.buf = secret.buf, cfg.secret_key.len = (size_t)secret.len;
+    cfg.session_cookie.buf = cookie.buf, cfg.session_cookie.len = (size_t)cookie.len;
+    cfg.path.buf = path.buf, cfg.path.len = (size_t)path.len;
+    cfg.same_site.buf = same_site.buf, cfg.same_site.len = (size_t)same_site.len;
+    cfg.https_only = https_only;
+    cfg.partitioned = partitioned;
+    if (max_age == Py_None) {
+        cfg.max_age = FR_SESSION_NO_MAX_AGE;
+    } else {
+        long long v = PyLong_AsLongLong(max_age);
+        cfg.max_age = v == 0 ? FR_SESSION_MAX_AGE_ZERO : (int64_t)v;
+        if (v == -1 && PyErr_Occurred()) cfg.max_age = 0;
+    }
+    if (domain != Py_None && PyBytes_Check(domain)) {
+        cfg.domain.buf = PyBytes_AS_STRING(domain);
+        cfg.domain.len = (size_t)PyBytes_GET_SIZE(domain);
+    } else if (domain != Py_None && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_TypeError, "domain: bytes or None");
+    }
+    int rc = -1;
+    if (!PyErr_Occurred()) {
+        rc = fr_app_use_session(s->app, &cfg, &err);
+        if (rc < 0) frpy_mw_refused("SessionMiddleware", &err);
+    }
+    PyBuffer_Release(&secret);
+    PyBuffer_Release(&cookie);
+    PyBuffer_Release(&path);
+    PyBuffer_Release(&same_site);
+    if (rc < 0) return NULL;
+    Py_XSETREF(FRPY_SESSION_CLS, Py_NewRef(cls));
+    Py_XSETREF(FRPY_JSON_LOADS, Py_NewRef(loads));
+    Py_XSETREF(FRPY_JSON_DUMPS, Py_NewRef(dumps));
+    Py_RETURN_NONE;
+}
+
+/* use_request_id(header: bytes, propagate: bool): FastrAPI's request_id_header */
+static PyObject *frpy_server_use_request_id(server *s, PyObject *args) {
+    Py_buffer name;
+    int propagate;
+    fr_request_id_config cfg;
+    fr_err err = {0, NULL, 0};
+    if (!PyArg_ParseTuple(args, "y*p", &name, &propagate)) return NULL;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.header.buf = name.buf, cfg.header.len = (size_t)name.len;
+    cfg.no_propagate = !propagate;
+    int rc = fr_app_use_request_id(s->app, &cfg, &err);
+    PyBuffer_Release(&name);
+    if (rc < 0) return frpy_mw_refused("request_id_header", &err);
+    Py_RETURN_NONE;
+}
+
+/* use_response_header(name: bytes, value: bytes): a fixed header on every answer */
+static PyObject *frpy_server_use_response_header(server *s, PyObject *args) {
+    Py_buffer name, value;
+    fr_err err = {0, NULL, 0};
+    if (!PyArg_ParseTuple(args, "y*y*", &name, &value)) return NULL;
+    fr_str n = {name.buf, (size_t)name.len}, v = {value.buf, (size_t)value.len};
+    int rc = fr_app_use_response_header(s->app, n, v, &err);
+    PyBuffer_Release(&name);
+    PyBuffer_Release(&value);
+    if (rc < 0) return frpy_mw_refused("response header", &err);
     Py_RETURN_NONE;
 }
 
@@ -3723,16 +4659,22 @@ static PyObject *py_native_version(PyObject *self, PyObject *unused) {
 }
 
 static PyMethodDef frpy_server_methods[] = {
-    {"add_route", (PyCFunction)frpy_server_add_route, METH_VARARGS, "add_route(method, path, plan, route)"},
+    {"add_route", (PyCFunction)frpy_server_add_route, METH_VARARGS, "add_route(method, path, plan, route[, max_body, form_limits, body_unread])"},
+    {"set_unmatched_limit", (PyCFunction)frpy_server_set_unmatched_limit, METH_O,
+     "set_unmatched_limit(max_body): body limit of unrouted requests (-1 = none)"},
     {"add_native_route", (PyCFunction)frpy_server_add_native_route, METH_VARARGS,
      "add_native_route(method, path, handler_address, user_data, route): an fr_handler of a "
      "native module (fastrapi.native)"},
     {"set_handlers", (PyCFunction)frpy_server_set_handlers, METH_O, "exception handlers dict"},
     {"bump", (PyCFunction)frpy_server_bump, METH_NOARGS, "dependency overrides changed"},
     {"listen", (PyCFunction)frpy_server_listen, METH_VARARGS, "listen(host, port) -> port"},
-    {"listen_fd", (PyCFunction)frpy_server_listen_fd, METH_O,
+    {"tls_reload", (PyCFunction)frpy_server_tls_reload, METH_NOARGS,
+     "re-read the TLS listeners' certificate and key files (fr_tls_reload); OSError on failure"},
+    {"listen_fd", (PyCFunction)frpy_server_listen_fd, METH_VARARGS,
      "listen_fd(fd) -> port: serve on an inherited listening socket (a dup of fd)"},
-    {"serve", (PyCFunction)frpy_server_serve, METH_NOARGS, "serve until stop() (GIL released)"},
+    {"serve", (PyCFunction)frpy_server_serve, METH_VARARGS,
+     "serve(reload_on_hup=False) until stop() (GIL released); reload_on_hup: SIGHUP reloads the "
+     "TLS certificates (main thread only)"},
     {"stop", (PyCFunction)frpy_server_stop, METH_NOARGS, "stop serving (thread-safe)"},
     {"use_cors", (PyCFunction)frpy_server_use_cors, METH_VARARGS,
      "use_cors(origins, methods, headers, credentials, regex, private_network, expose, max_age): "
@@ -3743,13 +4685,28 @@ static PyMethodDef frpy_server_methods[] = {
      "use_trusted_host(allowed_hosts | None, www_redirect): TrustedHostMiddleware in C"},
     {"use_https_redirect", (PyCFunction)frpy_server_use_https_redirect, METH_NOARGS,
      "HTTPSRedirectMiddleware in C"},
+    {"use_request_id", (PyCFunction)frpy_server_use_request_id, METH_VARARGS,
+     "use_request_id(header, propagate): generate or propagate a request id, echo it"},
+    {"use_response_header", (PyCFunction)frpy_server_use_response_header, METH_VARARGS,
+     "use_response_header(name, value): a fixed header on every answer"},
+    {"use_session", (PyCFunction)frpy_server_use_session, METH_VARARGS,
+     "use_session(secret, cookie, max_age | None, path, same_site, https_only, domain | None, "
+     "partitioned, Session, loads, dumps): SessionMiddleware in C"},
     {"middleware_count", (PyCFunction)frpy_server_middleware_count, METH_NOARGS,
      "how many middlewares the engine app runs in C"},
     {"set_bridge", (PyCFunction)frpy_server_set_bridge, METH_VARARGS,
      "set_bridge(async callable(scope, start, body) | None, every=True): every request "
      "(every=False: only mounts) goes through the app's Python ASGI stack"},
+    {"add_websocket", (PyCFunction)frpy_server_add_websocket, METH_VARARGS,
+     "add_websocket(pattern, start, route, max_message): a Python websocket endpoint"},
     {"add_mount", (PyCFunction)frpy_server_add_mount, METH_VARARGS,
      "add_mount(pattern, route): any method on pattern goes to the bridge"},
+    {"add_static", (PyCFunction)frpy_server_add_static, METH_VARARGS,
+     "add_static(prefix, directory, html, follow_symlink): StaticFiles served by the engine"},
+    {"add_frontend", (PyCFunction)frpy_server_add_frontend, METH_VARARGS,
+     "add_frontend(path, directory, fallback, custom404): app.frontend as low-priority engine routes"},
+    {"add_static_types", (PyCFunction)frpy_server_add_static_types, METH_O,
+     "add_static_types(((ext, type), ...)): content types of the engine's static files"},
     {"route_for", (PyCFunction)frpy_server_route_for, METH_VARARGS,
      "route_for(method, decoded_path) -> (match status, the route object it serves or None)"},
     {"dispatch", (PyCFunction)frpy_server_dispatch, METH_VARARGS,
@@ -3789,6 +4746,43 @@ static PyObject *py_loads(PyObject *self, PyObject *o) {
     if (!r && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "invalid JSON");
     return r;
 }
+
+/* ---- SSE (issue 11): fr_sse_event for fastrapi.sse ---- */
+
+/* str or None -> a view (buf NULL for None); -1 with an exception set */
+static int py_sse_view(PyObject *o, fr_str *out) {
+    Py_ssize_t n = 0;
+    out->buf = NULL;
+    out->len = 0;
+    if (o == Py_None) return 0;
+    out->buf = PyUnicode_AsUTF8AndSize(o, &n);
+    if (!out->buf) return -1;
+    out->len = (size_t)n;
+    return 0;
+}
+
+/* sse_event(data, event, id, retry, comment) -> bytes of one event */
+static PyObject *py_sse_event(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *data, *event, *id, *retry, *comment;
+    if (!PyArg_ParseTuple(args, "OOOOO:sse_event", &data, &event, &id, &retry, &comment)) return NULL;
+    fr_sse_fields f;
+    if (py_sse_view(data, &f.data) < 0 || py_sse_view(event, &f.event) < 0 ||
+        py_sse_view(id, &f.id) < 0 || py_sse_view(comment, &f.comment) < 0)
+        return NULL;
+    f.retry = -1;
+    if (retry != Py_None) {
+        f.retry = PyLong_AsLongLong(retry);
+        if (f.retry == -1 && PyErr_Occurred()) return NULL;
+        if (f.retry < 0) { PyErr_SetString(PyExc_ValueError, "retry must be >= 0"); return NULL; }
+    }
+    fr_buf b = {0};
+    if (fr_sse_event(&b, &f) < 0) { fr_buf_free(&b); return PyErr_NoMemory(); }
+    PyObject *r = PyBytes_FromStringAndSize(b.buf ? b.buf : "", (Py_ssize_t)b.len);
+    fr_buf_free(&b);
+    return r;
+}
+/* ---- end SSE ---- */
 
 #define GET(name) do { FRPY.name = PyDict_GetItemString(d, #name); if (!FRPY.name) { \
     PyErr_Format(PyExc_KeyError, "_setup: missing %s", #name); return NULL; } Py_INCREF(FRPY.name); } while (0)
@@ -4083,6 +5077,179 @@ static PyObject *py_basic_credentials(PyObject *self, PyObject *value) {
     return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* ==== seed extras: cache_resp, rate_limit, Instrumentator (policy.h, metrics.h) ====
+ * Engine objects wrapped in capsules: the Python route / Instrumentator
+ * owns them from decoration time (created before workers fork, so the
+ * shared tables are shared), each built Server attaches them to its app
+ * (the app takes its own reference). */
+
+#define FRPY_RL_CAP "fastrapi.ratelimit"
+#define FRPY_RC_CAP "fastrapi.resp_cache"
+#define FRPY_MX_CAP "fastrapi.metrics"
+
+static void frpy_rl_cap_free(PyObject *cap) {
+    fr_ratelimit_free((fr_ratelimit *)PyCapsule_GetPointer(cap, FRPY_RL_CAP));
+}
+static void frpy_rc_cap_free(PyObject *cap) {
+    fr_resp_cache_free((fr_resp_cache *)PyCapsule_GetPointer(cap, FRPY_RC_CAP));
+}
+static void frpy_mx_cap_free(PyObject *cap) {
+    fr_metrics_free((fr_metrics *)PyCapsule_GetPointer(cap, FRPY_MX_CAP));
+}
+
+/* ratelimit_new(per_second, max_clients=0) -> capsule */
+static PyObject *py_ratelimit_new(PyObject *self, PyObject *args) {
+    long long per = 0, slots = 0;
+    fr_ratelimit_config cfg;
+    fr_err err = {0, NULL, 0};
+    fr_ratelimit *rl;
+    PyObject *cap;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "L|L", &per, &slots)) return NULL;
+    if (per < 1 || per > UINT32_MAX || slots < 0)
+        return PyErr_Format(PyExc_ValueError, "rate_limit must be an int from 1 to %lu",
+                            (unsigned long)UINT32_MAX);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.per_second = (uint32_t)per;
+    cfg.max_clients = (size_t)slots;
+    if (!(rl = fr_ratelimit_new(&cfg, &err)))
+        return PyErr_Format(PyExc_ValueError, "%s", err.msg ? err.msg : "rate limit refused");
+    if (!(cap = PyCapsule_New(rl, FRPY_RL_CAP, frpy_rl_cap_free))) fr_ratelimit_free(rl);
+    return cap;
+}
+
+static PyObject *py_resp_cache_new(PyObject *self, PyObject *unused) {
+    fr_resp_cache *c = fr_resp_cache_new();
+    PyObject *cap;
+    (void)self;
+    (void)unused;
+    if (!c) return PyErr_NoMemory();
+    if (!(cap = PyCapsule_New(c, FRPY_RC_CAP, frpy_rc_cap_free))) fr_resp_cache_free(c);
+    return cap;
+}
+
+static PyObject *py_resp_cache_filled(PyObject *self, PyObject *cap) {
+    fr_resp_cache *c = (fr_resp_cache *)PyCapsule_GetPointer(cap, FRPY_RC_CAP);
+    (void)self;
+    if (!c) return NULL;
+    return PyBool_FromLong(fr_resp_cache_filled(c));
+}
+
+/* metrics_new(max_series=0, buckets=None, prefix=None) -> capsule */
+static PyObject *py_metrics_new(PyObject *self, PyObject *args) {
+    long long series = 0;
+    PyObject *buckets = Py_None, *seq = NULL;
+    const char *prefix = NULL;
+    double b[FR_METRICS_MAX_BUCKETS];
+    fr_metrics_config cfg;
+    fr_err err = {0, NULL, 0};
+    fr_metrics *m;
+    PyObject *cap;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "|LOz", &series, &buckets, &prefix)) return NULL;
+    memset(&cfg, 0, sizeof cfg);
+    if (series < 0) return PyErr_Format(PyExc_ValueError, "max_series must be >= 0");
+    cfg.max_series = (size_t)series;
+    cfg.prefix = prefix;
+    if (buckets != Py_None) {
+        Py_ssize_t i, n;
+        if (!(seq = PySequence_Fast(buckets, "buckets must be a sequence of numbers"))) return NULL;
+        n = PySequence_Fast_GET_SIZE(seq);
+        if (n > FR_METRICS_MAX_BUCKETS) n = FR_METRICS_MAX_BUCKETS + 1; /* refused below */
+        for (i = 0; i < n && i < FR_METRICS_MAX_BUCKETS; i++) {
+            b[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+            if (b[i] == -1.0 && PyErr_Occurred()) { Py_DECREF(seq); return NULL; }
+        }
+        Py_DECREF(seq);
+        cfg.buckets = b;
+        cfg.num_buckets = (size_t)n;
+    }
+    if (!(m = fr_metrics_new(&cfg, &err)))
+        return PyErr_Format(PyExc_ValueError, "%s", err.msg ? err.msg : "metrics refused");
+    if (!(cap = PyCapsule_New(m, FRPY_MX_CAP, frpy_mx_cap_free))) fr_metrics_free(m);
+    return cap;
+}
+
+static PyObject *py_metrics_render(PyObject *self, PyObject *cap) {
+    fr_metrics *m = (fr_metrics *)PyCapsule_GetPointer(cap, FRPY_MX_CAP);
+    fr_buf b = {NULL, 0, 0};
+    PyObject *r;
+    (void)self;
+    if (!m) return NULL;
+    if (fr_metrics_render(m, &b) < 0) { fr_buf_free(&b); return PyErr_NoMemory(); }
+    r = PyBytes_FromStringAndSize(b.buf ? b.buf : "", (Py_ssize_t)b.len);
+    fr_buf_free(&b);
+    return r;
+}
+
+static server *frpy_extras_server(PyObject *o) {
+    if (!PyObject_TypeCheck(o, &FrpyServerType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a fastrapi._fastrapi.Server");
+        return NULL;
+    }
+    return (server *)o;
+}
+
+/* use_metrics(server, metrics capsule): the measuring middleware (add it first) */
+static PyObject *py_use_metrics(PyObject *self, PyObject *args) {
+    PyObject *so, *cap;
+    server *s;
+    fr_metrics *m;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &so, &cap)) return NULL;
+    if (!(s = frpy_extras_server(so))) return NULL;
+    if (!(m = (fr_metrics *)PyCapsule_GetPointer(cap, FRPY_MX_CAP))) return NULL;
+    if (fr_app_use_metrics(s->app, m) < 0)
+        return PyErr_Format(PyExc_RuntimeError, "metrics: cannot add the middleware");
+    Py_RETURN_NONE;
+}
+
+/* use_policies(server, [(method, pattern, ratelimit | None, resp_cache | None)]):
+ * the policy middleware (add it after the others: innermost) */
+static PyObject *py_use_policies(PyObject *self, PyObject *args) {
+    PyObject *so, *list, *seq;
+    server *s;
+    fr_policies *p;
+    Py_ssize_t i, n;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &so, &list)) return NULL;
+    if (!(s = frpy_extras_server(so))) return NULL;
+    if (!(seq = PySequence_Fast(list, "policies must be a list"))) return NULL;
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (n == 0) { Py_DECREF(seq); Py_RETURN_NONE; }
+    if (!(p = fr_app_use_policies(s->app))) {
+        Py_DECREF(seq);
+        return PyErr_Format(PyExc_RuntimeError, "route policies: cannot add the middleware");
+    }
+    for (i = 0; i < n; i++) {
+        const char *method, *pattern;
+        PyObject *rlo, *rco;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "ssOO", &method, &pattern, &rlo,
+                              &rco))
+            goto fail;
+        if (rlo != Py_None) {
+            fr_ratelimit *rl = (fr_ratelimit *)PyCapsule_GetPointer(rlo, FRPY_RL_CAP);
+            if (!rl) goto fail;
+            if (fr_policies_rate_limit(p, method, pattern, rl) < 0) goto nomem;
+        }
+        if (rco != Py_None) {
+            fr_resp_cache *c = (fr_resp_cache *)PyCapsule_GetPointer(rco, FRPY_RC_CAP);
+            if (!c) goto fail;
+            if (fr_policies_cache(p, method, pattern, c) < 0) goto nomem;
+        }
+    }
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+nomem:
+    PyErr_Format(PyExc_ValueError, "route policies: cannot add a policy (method or path too "
+                 "long, or out of memory)");
+fail:
+    Py_DECREF(seq);
+    return NULL;
+}
+/* ==== end of seed extras ==== */
+
 static PyMethodDef frpy_module_methods[] = {
     {"auth_scheme_param", py_auth_scheme_param, METH_O,
      "FastAPI's get_authorization_scheme_param, in C: (scheme, param)"},
@@ -4093,14 +5260,30 @@ static PyMethodDef frpy_module_methods[] = {
      "cors_regex_ok(pattern: bytes) -> bool: the engine's CORS matches this allow_origin_regex"},
     {"_at_exit", py_at_exit, METH_NOARGS, "interpreter exit: C threads stop using Python"},
     {"_setup", py_setup, METH_O, "register the Python classes the glue needs"},
+    /* seed extras (policy.h, metrics.h) */
+    {"ratelimit_new", py_ratelimit_new, METH_VARARGS,
+     "ratelimit_new(per_second, max_clients=0) -> capsule (a shared fixed-window limiter)"},
+    {"resp_cache_new", py_resp_cache_new, METH_NOARGS, "resp_cache_new() -> capsule"},
+    {"resp_cache_filled", py_resp_cache_filled, METH_O, "resp_cache_filled(capsule) -> bool"},
+    {"metrics_new", py_metrics_new, METH_VARARGS,
+     "metrics_new(max_series=0, buckets=None, prefix=None) -> capsule (shared table)"},
+    {"metrics_render", py_metrics_render, METH_O, "metrics_render(capsule) -> exposition bytes"},
+    {"use_metrics", py_use_metrics, METH_VARARGS, "use_metrics(server, metrics capsule)"},
+    {"use_policies", py_use_policies, METH_VARARGS,
+     "use_policies(server, [(method, pattern, ratelimit | None, resp_cache | None)])"},
     {"_native_check", py_native_check, METH_O,
      "_native_check(descriptor address | None) -> None, or why the module is refused"},
     {"_native_version", py_native_version, METH_NOARGS, "the engine's FASTRAPI_VERSION_STRING"},
     {"_drain", py_drain, METH_NOARGS, "run queued async work (called by the event loop)"},
+    {"ws_accept", py_ws_accept, METH_VARARGS, "ws_accept(conn, subprotocol, headers) -> 0 | -1"},
+    {"ws_send", py_ws_send, METH_VARARGS,
+     "ws_send(conn, opcode, data, code=0) -> FR_WS_OK | error code (WS_CLOSE: data is the reason)"},
+    {"ws_deny", py_ws_deny, METH_VARARGS, "ws_deny(conn, status): answer instead of accepting"},
     {"_wakeup_fd", py_wakeup_fd, METH_NOARGS, "fd the event loop watches"},
     {"_set_pool_size", py_set_pool_size, METH_O, "worker threads for sync handlers"},
     {"_after_fork", py_after_fork, METH_NOARGS, "reset thread state in a forked worker"},
     {"dumps", py_dumps, METH_O, "encode to JSON bytes with FastAPI's jsonable semantics"},
+    {"sse_event", py_sse_event, METH_VARARGS, "sse_event(data, event, id, retry, comment) -> one SSE event"},
     {"loads", py_loads, METH_O, "decode JSON bytes (strict RFC 8259)"},
     {"multipart", py_multipart, METH_VARARGS,
      "multipart(body, content_type, max_fields, max_files, max_part_size) -> None (not "

@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 
 from setuptools import Extension, find_packages, setup
@@ -35,6 +36,29 @@ class build_ext_with_header(build_ext):
             _copy_header(os.path.dirname(self.get_ext_fullpath("fastrapi._fastrapi")))
 
 
+def _openssl():
+    """HTTPS listeners (FR_ENABLE_OPENSSL) when OpenSSL 3's headers are
+    there (Debian: libssl-dev); FASTRAPI_OPENSSL=0 builds without, =1
+    insists. Without them the extension builds and serve(ssl_*) says why."""
+    want = os.environ.get("FASTRAPI_OPENSSL", "")
+    if want == "0":
+        return False
+    dirs = [os.environ.get("OPENSSL_INCLUDE", ""), "/usr/include", "/usr/local/include",
+            "/opt/homebrew/opt/openssl@3/include", "/usr/local/opt/openssl@3/include"]
+    for d in filter(None, dirs):
+        try:
+            with open(os.path.join(d, "openssl", "opensslv.h")) as f:
+                if re.search(r"#\s*define\s+OPENSSL_VERSION_MAJOR\s+3\b", f.read()) or want == "1":
+                    return os.path.exists(os.path.join(d, "openssl", "ssl.h"))
+        except OSError:
+            continue
+    if want == "1":
+        raise SystemExit("FASTRAPI_OPENSSL=1 but no OpenSSL 3 headers (apt-get install libssl-dev)")
+    return False
+
+
+_TLS = _openssl()
+
 setup(
     packages=find_packages(include=["fastrapi", "fastrapi.*"]),
     cmdclass={"build_py": build_py_with_header, "build_ext": build_ext_with_header},
@@ -49,8 +73,8 @@ setup(
             extra_compile_args=["-O2", "-std=c11", "-fvisibility=hidden",
                                 "-fno-semantic-interposition"],
             # GZipMiddleware in C (zlib; Debian: zlib1g-dev)
-            define_macros=[("FR_ENABLE_ZLIB", "1")],
-            libraries=["z"],
+            define_macros=[("FR_ENABLE_ZLIB", "1")] + ([("FR_ENABLE_OPENSSL", "1")] if _TLS else []),
+            libraries=["z"] + (["ssl", "crypto"] if _TLS else []),
         )
     ],
 )

@@ -43,8 +43,20 @@ from .routing import APIRoute as APIRoute
 from .routing import APIRouter as APIRouter
 from .websockets import WebSocket as WebSocket
 from .websockets import WebSocketDisconnect as WebSocketDisconnect
+# the seed's (FastrAPI's) other top-level names, aliases of the real classes
+from .instrumentator import Instrumentator as Instrumentator
+from .security import APIKeyCookie as APIKeyCookie
+from .security import APIKeyHeader as APIKeyHeader
+from .security import APIKeyQuery as APIKeyQuery
+from .security import HTTPBasic as HTTPBasic
+from .security import HTTPBearer as HTTPBearer
+from .security import OAuth2PasswordBearer as OAuth2PasswordBearer
+from .security import SecurityScopes as SecurityScopes
+from .staticfiles import StaticFiles as StaticFiles
 
 __all__ = ["FastrAPI", "FastAPI", "APIRouter", "APIRoute", "Depends", "Query", "Path", "Body",
            "Header", "Cookie", "Form", "File", "Security", "UploadFile", "Request", "Response",
            "HTTPException", "RequestValidationError", "BackgroundTasks", "status",
-           "WebSocket", "WebSocketDisconnect", "WebSocketException"]
+           "WebSocket", "WebSocketDisconnect", "WebSocketException",
+           "Instrumentator", "SecurityScopes", "OAuth2PasswordBearer", "HTTPBearer", "HTTPBasic",
+           "APIKeyHeader", "APIKeyQuery", "APIKeyCookie", "StaticFiles"]

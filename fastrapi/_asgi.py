@@ -32,10 +32,13 @@ async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Cal
             await _http(app, scope, receive, send)
     elif kind == "lifespan":
         await _lifespan(app, receive, send)
-    elif kind == "websocket":
-        # no WebSocket routes yet: refuse the handshake like Starlette does for
-        # an unknown websocket path (close before accept -> HTTP 403)
-        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+    elif kind == "websocket":  # fastrapi._ws: routed as Starlette's router does
+        if app.user_middleware:
+            app._fr_started = True
+            await app._stack()(scope, receive, send)
+        else:
+            from ._ws import dispatch
+            await dispatch(app, scope, receive, send)
     else:
         raise RuntimeError(f"fastrapi: unsupported ASGI scope type {kind!r}")
 
@@ -260,15 +263,19 @@ class EngineApp:
             else:
                 await _http(app, scope, receive, send, inner=True)
         elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            from ._ws import dispatch
+            await dispatch(self.app, scope, receive, send)
 
 
 def native_bridge(app: Any) -> Callable:
     """For the native server: a request from the socket runs through the app's
-    ASGI stack. The engine calls bridge(scope, start, body) on the loop thread;
-    start/body write the ASGI response messages to the engine request."""
+    ASGI stack. The engine calls bridge(scope, start, body, wait) on the loop
+    thread; start/body write the ASGI response messages to the engine request.
+    body() never blocks: 1 means the client's queue is above its high-water
+    mark and wait(fut) has fut resolved once it drained (-1: gone)."""
 
-    async def bridge(scope: Dict[str, Any], start: Callable, body: Callable) -> None:
+    async def bridge(scope: Dict[str, Any], start: Callable, body: Callable,
+                     wait: Optional[Callable] = None) -> None:
         data = scope.pop("body", b"")
         route = scope.pop("route", None)
         if route is not None:  # the engine routed it to a mount: no need to ask again
@@ -296,7 +303,12 @@ def native_bridge(app: Any) -> Callable:
                 start(message["status"], list(message.get("headers", ())))
             elif kind == "http.response.body":
                 more = bool(message.get("more_body", False))
-                if body(bytes(message.get("body", b"")), more) < 0:
+                r = body(bytes(message.get("body", b"")), more)
+                if r > 0 and wait is not None:  # above high water: until drained
+                    fut = asyncio.get_running_loop().create_future()
+                    if wait(fut):
+                        r = await fut
+                if r < 0:
                     raise OSError("the client disconnected")
                 if not more:
                     finished.set()

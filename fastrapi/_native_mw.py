@@ -5,10 +5,12 @@ holds only these classes -- the same objects whether imported from
 ``starlette.middleware.*``, ``fastapi.middleware.*`` or ``fastrapi.middleware``
 --
 
-    CORSMiddleware, GZipMiddleware, TrustedHostMiddleware, HTTPSRedirectMiddleware
+    CORSMiddleware, GZipMiddleware, TrustedHostMiddleware, HTTPSRedirectMiddleware,
+    SessionMiddleware
 
 gets them configured in the engine app with the user's options
-(``fr_app_use_cors`` / ``_gzip`` / ``_trusted_host`` / ``_https_redirect``, in
+(``fr_app_use_cors`` / ``_gzip`` / ``_trusted_host`` / ``_https_redirect`` /
+``_session``: the glue puts Starlette's ``Session`` in ``request.scope``), in
 the same order, the first of the list outermost): no request runs Python for
 them, on the native server and through the ASGI face alike. Anything else --
 another class (a subclass too), ``@app.middleware``, options the engine does
@@ -34,8 +36,14 @@ def _known() -> dict:
     from starlette.middleware.gzip import GZipMiddleware
     from starlette.middleware.httpsredirect import HTTPSRedirectMiddleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
-    return {CORSMiddleware: _cors, GZipMiddleware: _gzip, TrustedHostMiddleware: _trusted_host,
-            HTTPSRedirectMiddleware: _https_redirect}
+    known = {CORSMiddleware: _cors, GZipMiddleware: _gzip, TrustedHostMiddleware: _trusted_host,
+             HTTPSRedirectMiddleware: _https_redirect}
+    try:  # needs itsdangerous, as Starlette's does
+        from starlette.middleware.sessions import SessionMiddleware
+    except ImportError:
+        return known
+    known[SessionMiddleware] = _session
+    return known
 
 
 class _Refuse(Exception):
@@ -115,6 +123,31 @@ def _https_redirect(ext: Any, o: dict) -> tuple:
     return ()
 
 
+def _text(v: Any, encoding: str = "latin-1") -> bytes:
+    if not isinstance(v, str):
+        raise _Refuse("not a str: %r" % (v,))
+    try:
+        return v.encode(encoding)
+    except UnicodeEncodeError:
+        raise _Refuse("not %s: %r" % (encoding, v)) from None
+
+
+def _session(ext: Any, o: dict) -> tuple:
+    """SessionMiddleware's options; the Set-Cookie text Starlette formats is
+    latin-1 on the wire, the secret UTF-8 (itsdangerous' want_bytes)."""
+    import json
+
+    from starlette.middleware.sessions import Session
+    max_age = o["max_age"]
+    if max_age is not None and (type(max_age) is not int or not -2**62 < max_age < 2**62):
+        raise _Refuse("max_age")  # Starlette writes str(max_age): only ints match
+    domain = o["domain"]
+    return (str(o["secret_key"]).encode("utf-8"), _text(o["session_cookie"]),
+            max_age, _text(o["path"]), _text(o["same_site"]), bool(o["https_only"]),
+            None if domain is None else _text(domain), bool(o["partitioned"]),
+            Session, json.loads, json.dumps)
+
+
 def _compute(app: Any) -> Optional[Plan]:
     from .applications import _setup_extension
     ext = _setup_extension()
@@ -155,5 +188,7 @@ def apply(srv: Any, p: Plan) -> None:
             srv.use_gzip(*opts)
         elif name == "TrustedHostMiddleware":
             srv.use_trusted_host(*opts)
+        elif name == "SessionMiddleware":
+            srv.use_session(*opts)
         else:
             srv.use_https_redirect()

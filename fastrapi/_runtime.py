@@ -145,10 +145,24 @@ async def call_handler(handler: Any, request: Any, exc: BaseException) -> Any:
     return r
 
 
-async def stream(it: Any, write: Any) -> None:
-    async for chunk in it:
-        if write(chunk) < 0:
-            break
+async def stream(it: Any, write: Any, wait: Any) -> None:
+    # write() never blocks: 1 means the client's queue is above its high-water
+    # mark, and wait(fut) then has the engine resolve fut once it drained
+    # (-1: the client left). A client that leaves cancels this task; either
+    # way the iterator is closed, so an async generator's finally runs.
+    try:
+        async for chunk in it:
+            r = write(chunk)
+            if r < 0:
+                break
+            if r > 0:
+                fut = asyncio.get_running_loop().create_future()
+                if wait(fut) and await fut < 0:
+                    break
+    finally:
+        aclose = getattr(it, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _exit_gen(gen: Any, exc: Optional[BaseException]) -> Optional[BaseException]:
@@ -277,6 +291,30 @@ def log_access(lines: str) -> None:
         return
     for line in lines.splitlines():
         access_logger.info(line)
+
+
+_LIMITS = (  # serve()/CLI option -> the engine's fr_config field (fastrapi_py.c)
+    ("timeout_header", "header_timeout_ms"), ("timeout_keep_alive", "idle_timeout_ms"),
+    ("timeout_body", "body_timeout_ms"), ("timeout_graceful_shutdown", "drain_timeout_ms"))
+
+
+def server_limits(**options: Any) -> dict:
+    """serve()'s timeouts (seconds) and limit_concurrency as the engine
+    server's keyword arguments (ms / count); None = the engine's default."""
+    out = {}
+    for name, field in _LIMITS:
+        v = options.get(name)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise ValueError(f"{name} must be a number of seconds > 0, not {v!r}")
+        out[field] = max(1, min(int(round(v * 1000)), 2**31 - 1))
+    v = options.get("limit_concurrency")
+    if v is not None:
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ValueError(f"limit_concurrency must be an int > 0, not {v!r}")
+        out["max_connections"] = min(v, 2**31 - 1)
+    return out
 
 
 def _limit(v: Any) -> int:

@@ -184,6 +184,10 @@ class Supervisor:
                 self.handle_signals()
                 self.keep_alive()
         finally:
+            # the master's copy of the socket goes first: once the workers have
+            # closed theirs (each takes what is queued, then closes), new clients
+            # are refused rather than queued where nobody accepts and reset later
+            self.sock.close()
             self.terminate_all()
             self.join_all()
             signal.set_wakeup_fd(old_wake)

@@ -23,6 +23,17 @@ logger = logging.getLogger("fastrapi.error")
 _SUPPORTED_CONVERTORS = {"int", "float", "path", "str"}
 
 
+def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool]:
+    """(max_body, form_limits, body_unread) for the engine: the route's
+    max_body_size, else the app's (-1 = none); its form_limits as the glue's
+    tuple (or None); whether nothing in the route can read the body."""
+    from ._limits import body_unread, engine_form_limits, get_body_size_limit
+    limit = get_body_size_limit(getattr(r, "max_body_size", None),
+                                getattr(app, "max_body_size", None))
+    return (-1 if limit is None else limit,
+            engine_form_limits(getattr(r, "form_limits", None)), body_unread(r))
+
+
 def _engine_path(path: str) -> str:
     def sub(m: "re.Match[str]") -> str:
         name, conv = m.group(1), m.group(2)
@@ -30,6 +41,92 @@ def _engine_path(path: str) -> str:
             return "{" + name + conv + "}"
         return "{" + name + "}"
     return re.sub(r"{([^}:]+)(:[^}]*)?}", sub, path)
+
+
+_FRONTEND_FALLBACKS = {"auto": 0, "index.html": 1, "404.html": 2, None: 3}
+
+
+def _native_static(app: Any, mount: Any) -> Optional[Tuple[str, str, bool, bool]]:
+    """(prefix, directory, html, follow_symlink) when ``mount`` serves a plain
+    Starlette ``StaticFiles`` the engine can serve exactly (src/static.c);
+    None keeps the ASGI bridge: a subclass, ``packages=``, a bytes directory,
+    a path with parameters, or an app whose exception handlers would see
+    the mount's 401/404/405/500."""
+    from starlette.staticfiles import StaticFiles
+    st = mount.app
+    if type(st) is not StaticFiles or st.packages or st.directory is None or "{" in mount.path:
+        return None
+    directory = os.fspath(st.directory)
+    if not isinstance(directory, str) or len(st.all_directories) != 1:
+        return None
+    if _custom_error_handlers(app):
+        return None
+    return mount.path, directory, bool(st.html), bool(st.follow_symlink)
+
+
+def _custom_error_handlers(app: Any) -> bool:
+    """An exception handler that would see a static 401/404/405/500."""
+    from starlette.exceptions import HTTPException as SHTTPException
+    for key in app.exception_handlers:
+        if key in (401, 404, 405, 500) or (inspect.isclass(key) and (
+                issubclass(SHTTPException, key) or issubclass(key, SHTTPException))):
+            return True
+    return False
+
+
+def _static_types(srv: Any, done: List[Any]) -> None:
+    """Python's mimetypes.types_map (with /etc/mime.types), once per server
+    (``done``: a list local to one _build_server call)."""
+    if done:
+        return
+    import mimetypes
+    if not mimetypes.inited:
+        mimetypes.init()
+    srv.add_static_types(tuple((k, v) for k, v in mimetypes.types_map.items()
+                               if isinstance(k, str) and isinstance(v, str)))
+    done.append(srv)
+
+
+def _add_frontend(app: Any, path: str, directory: Any, fallback: Optional[str],
+                  check_dir: Union[bool, str]) -> None:
+    """FastAPI 0.165's APIRouter.frontend checks, then one engine frontend."""
+    import stat as _stat
+    import warnings
+    if check_dir == "auto":
+        if os.environ.get("FASTAPI_ENV") != "development":
+            check_dir = True
+        else:
+            if not os.path.isdir(directory):
+                warnings.warn(f"Frontend directory '{directory}' does not exist. "
+                              f"Resolved absolute path: '{os.path.realpath(directory)}'",
+                              stacklevel=3)
+            check_dir = False
+    if not path:
+        raise AssertionError("A frontend path cannot be empty")
+    if not path.startswith("/"):
+        raise AssertionError("A frontend path must start with '/'")
+    if path != "/":
+        path = path.rstrip("/")
+    if fallback not in {"auto", "index.html", "404.html", None}:
+        raise AssertionError("fallback must be 'auto', 'index.html', '404.html', or None")
+    directory = os.fspath(directory)
+    if check_dir and not os.path.isdir(directory):
+        raise RuntimeError(f"Frontend directory '{directory}' does not exist. "
+                           f"Resolved absolute path: '{os.path.realpath(directory)}'")
+    if check_dir and fallback in {"index.html", "404.html"}:
+        from starlette.staticfiles import StaticFiles
+        _, st = StaticFiles(directory=directory, check_dir=False).lookup_path(fallback)
+        if st is None or not _stat.S_ISREG(st.st_mode):
+            raise RuntimeError(
+                f"Frontend fallback file '{fallback}' does not exist in directory "
+                f"'{directory}'. Resolved absolute directory: '{os.path.realpath(directory)}'")
+    if not isinstance(directory, str):
+        raise TypeError("frontend directory must be a str path")
+    if app.router.dependencies:  # FastAPI runs them for frontend requests; never skip them silently
+        raise NotImplementedError("fastrapi: app.frontend on an app with dependencies= is not "
+                                  "supported yet (FastAPI would run them for the frontend files)")
+    app.__dict__.setdefault("_fr_frontends", []).append((path, directory, fallback))
+    app.router._routes_version += 1
 
 
 _setup_done = False
@@ -183,6 +280,34 @@ class _Running:
 from starlette.applications import Starlette  # noqa: E402
 
 
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _header_options(request_id: Any, powered_by: Any) -> Tuple[Optional[str], Optional[str]]:
+    """request_id_header: a header name (True = "X-Request-ID"), None/False =
+    off; powered_by_header: True = "X-Powered-By: FastrAPI", a str = that
+    value, False/None = off. Refused here, at construction."""
+    if request_id is True:
+        request_id = "X-Request-ID"
+    elif request_id is False:
+        request_id = None
+    if request_id is not None and (not isinstance(request_id, str) or not request_id
+                                   or not set(request_id) <= _TOKEN):
+        raise ValueError(f"request_id_header must be a header name, not {request_id!r}")
+    if powered_by is True:
+        powered_by = "FastrAPI"
+    elif powered_by is False:
+        powered_by = None
+    if powered_by is not None:
+        if not isinstance(powered_by, str) or any(c in powered_by for c in "\r\n\0"):
+            raise ValueError(f"powered_by_header must be a bool or a header value, not {powered_by!r}")
+        try:
+            powered_by.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"powered_by_header must be latin-1 text: {powered_by!r}") from None
+    return request_id, powered_by
+
+
 class FastrAPI(Starlette):
     """FastAPI's application class on the engine. Like FastAPI's it is a
     ``starlette.applications.Starlette`` (plugins check that); Starlette's
@@ -233,6 +358,10 @@ class FastrAPI(Starlette):
         redoc_favicon_url: Optional[str] = None,
         scalar_url: Optional[str] = None,
         scalar_js_url: Optional[str] = None,
+        max_body_size: Optional[int] = None,
+        form_limits: Optional[Dict[str, int]] = None,
+        request_id_header: Union[str, bool, None] = None,
+        powered_by_header: Union[str, bool] = False,
         **extra: Any,
     ) -> None:
         self.debug = debug
@@ -264,6 +393,11 @@ class FastrAPI(Starlette):
         self.redoc_favicon_url = redoc_favicon_url
         self.scalar_url = scalar_url
         self.scalar_js_url = scalar_js_url
+        # FastrAPI's options, decided in the engine (fr_app_use_request_id /
+        # fr_app_use_response_header, outermost): a request id propagated or
+        # generated (uuid4 hex), echoed and logged; an X-Powered-By header
+        self.request_id_header, self.powered_by_header = _header_options(
+            request_id_header, powered_by_header)
         self._openapi_routes_version: Any = None
         self._openapi_lock = threading.RLock()
         self.extra = extra
@@ -278,7 +412,9 @@ class FastrAPI(Starlette):
             on_startup=on_startup, on_shutdown=on_shutdown, lifespan=lifespan,
             default_response_class=default_response_class, dependencies=dependencies,
             callbacks=callbacks, deprecated=deprecated, include_in_schema=include_in_schema,
-            responses=responses, generate_unique_id_function=generate_unique_id_function)
+            responses=responses, generate_unique_id_function=generate_unique_id_function,
+            max_body_size=max_body_size, form_limits=form_limits)
+        self.max_body_size = max_body_size  # FastAPI 0.165 (engine: per route, fastrapi._limits)
         self.exception_handlers: Dict[Any, Callable] = dict(exception_handlers or {})
         self.user_middleware = list(middleware or [])
         self.middleware_stack: Any = None
@@ -425,6 +561,19 @@ class FastrAPI(Starlette):
     def include_router(self, router: APIRouter, **kwargs: Any) -> None:
         self.router.include_router(router, **kwargs)
 
+    # ---- websockets (fastrapi._ws)
+    def add_api_websocket_route(self, path: str, endpoint: Callable[..., Any],
+                                name: Optional[str] = None, *,
+                                dependencies: Optional[Sequence[params.Depends]] = None) -> None:
+        self.router.add_api_websocket_route(path, endpoint, name=name, dependencies=dependencies)
+
+    def websocket(self, path: str, name: Optional[str] = None, *,
+                  dependencies: Optional[Sequence[params.Depends]] = None) -> Callable:
+        return self.router.websocket(path, name=name, dependencies=dependencies)
+
+    def websocket_route(self, path: str, name: Optional[str] = None) -> Callable:
+        return self.router.websocket_route(path, name=name)
+
     # ---- native routes: C handlers loaded at run time (fastrapi.native, src/native.h)
     def add_native_route(self, method: Union[str, Sequence[str]], path: str, library: Any,
                          symbol: str, *, user_data: Any = None, **kwargs: Any) -> Any:
@@ -456,7 +605,7 @@ class FastrAPI(Starlette):
         from .native import native_callback
         return native_callback(self, name, fn)
 
-    def url_path_for(self, name: str, **path_params: Any) -> str:
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         return self.router.url_path_for(name, **path_params)
 
     # ---- events and handlers
@@ -471,6 +620,16 @@ class FastrAPI(Starlette):
         StaticFiles, a WSGI app through its adapter). The engine routes the
         prefix; only requests under it run the mounted app (fastrapi._asgi)."""
         self.router.mount(path, app=app, name=name)
+
+    def frontend(self, path: str, *, directory: Union[str, "os.PathLike[str]"],
+                 fallback: Optional[str] = "auto", check_dir: Union[bool, str] = "auto") -> None:
+        """FastAPI's ``app.frontend``: a static frontend build (``dist``) as
+        low-priority routes -- path operations first, then files under
+        ``path``, directory ``index.html`` files, and for a missing file the
+        fallback ("auto": 404.html if present, else index.html for browser
+        navigations; "index.html"; "404.html"; None). Served by the engine
+        (src/static.c)."""
+        _add_frontend(self, path, directory, fallback, check_dir)
 
     def host(self, host: str, app: Any, name: Optional[str] = None) -> None:
         """Starlette's ``host``. On the native server an app with Host routes
@@ -593,6 +752,8 @@ class FastrAPI(Starlette):
         self._fr_own_handlers = not router._fr_handlers_ran
         if self._fr_own_handlers:
             await router._startup()
+        from . import _extras  # cache_resp: each such route computed once, now
+        await _extras.warm(self)
 
     async def _shutdown(self) -> None:
         if getattr(self, "_fr_own_handlers", True):
@@ -624,6 +785,11 @@ class FastrAPI(Starlette):
                          debug=int(self.debug), max_body=max_body, **(net or {}))
         from starlette.routing import Host, Mount
         asgi_routes = self._fr_asgi_routes
+        seen: set = set()
+        if own_loop:  # websocket routes: the engine's ws, whatever serves HTTP (fastrapi._ws)
+            from ._ws import WS_MAX_SIZE, register_native
+            register_native(self, srv, seen, _engine_path,
+                            getattr(self, "_fr_ws_max_size", None) or WS_MAX_SIZE)
         from ._native_mw import plan as native_plan
         native = native_plan(self)  # None: middleware that only Starlette's stack runs
         if own_loop and (native is None or any(isinstance(r, Host) for r in asgi_routes)):
@@ -638,13 +804,18 @@ class FastrAPI(Starlette):
             from ._asgi import native_bridge
             self._fr_started = True
             srv.set_bridge(native_bridge(self), False)
-        seen = set()
+        typed: List[Any] = []  # mimetypes handed to the engine (static files)
         for r in self.routes:
             if isinstance(r, Mount):
                 key = ("*", _engine_path(r.path + "/{path:path}"))
                 if key not in seen:  # Starlette: the first of two equal mounts wins
                     seen.add(key)
-                    srv.add_mount(key[1], r)
+                    static = _native_static(self, r)
+                    if static is not None:  # StaticFiles served by the engine (src/static.c)
+                        _static_types(srv, typed)
+                        srv.add_static(*static)
+                    else:
+                        srv.add_mount(key[1], r)
                 continue
             if hasattr(r, "_fr_native_register"):  # a C handler (fastrapi.native.NativeRoute)
                 r._fr_native_register(srv, seen, _engine_path)
@@ -657,12 +828,26 @@ class FastrAPI(Starlette):
                 if key in seen:  # Starlette: the first registered route wins
                     continue
                 seen.add(key)
-                srv.add_route(m, key[1], plan, r)
+                srv.add_route(m, key[1], plan, r, *_route_limits(self, r))
+        if getattr(self, "max_body_size", None) is not None:  # FastAPI's app-level limit
+            srv.set_unmatched_limit(self.max_body_size)
+        for f_path, f_dir, f_fallback in getattr(self, "_fr_frontends", ()):
+            _static_types(srv, typed)  # app.frontend: low-priority engine routes
+            srv.add_frontend(f_path, f_dir, _FRONTEND_FALLBACKS[f_fallback],
+                             _custom_error_handlers(self))
         srv.set_handlers(self._handler_dict())
+        from . import _extras  # the seed's extras: metrics outermost, route policies innermost
+        _extras.use_metrics(self, srv)
+        rid, pby = getattr(self, "request_id_header", None), getattr(self, "powered_by_header", None)
+        if rid:  # outermost, before any user middleware (their 500s carry the id too)
+            srv.use_request_id(rid.encode("latin-1"), True)
+        if pby:
+            srv.use_response_header(b"x-powered-by", pby.encode("latin-1"))
         if native:  # Starlette's built-in middleware classes, run by the engine in C
             from ._native_mw import apply as native_apply
             self._fr_started = True
             native_apply(srv, native)
+        _extras.use_policies(self, srv, _engine_path)  # cache_resp / rate_limit routes
         self._servers.append(srv)
         return srv
 
@@ -682,7 +867,13 @@ class FastrAPI(Starlette):
               access_log: bool = True, threads: int = 0, log_level: str = "info",
               max_body: int = 0, reload: bool = False, root_path: str = "",
               proxy_headers: bool = True,
-              forwarded_allow_ips: Optional[Union[str, List[str]]] = None) -> None:
+              forwarded_allow_ips: Optional[Union[str, List[str]]] = None,
+              ssl_certfile: Optional[str] = None, ssl_keyfile: Optional[str] = None,
+              ws_max_size: int = 16 * 1024 * 1024,
+              timeout_keep_alive: Optional[float] = None, timeout_header: Optional[float] = None,
+              timeout_body: Optional[float] = None,
+              timeout_graceful_shutdown: Optional[float] = None,
+              limit_concurrency: Optional[int] = None) -> None:
         """Serve until Ctrl-C/SIGTERM (or ``stop()`` from another thread).
 
         workers: processes forked on one SO_REUSEPORT port. threads: engine I/O
@@ -695,7 +886,26 @@ class FastrAPI(Starlette):
         trust X-Forwarded-For/Proto from forwarded_allow_ips (default: env
         FORWARDED_ALLOW_IPS, else "127.0.0.1"; "*" = any peer). workers > 1: a
         supervising master (fastrapi._workers: restarts dead workers, SIGTERM
-        drains all, SIGHUP replaces them one by one)."""
+        drains all, SIGHUP replaces them one by one). ws_max_size: the largest
+        WebSocket message (uvicorn's --ws-max-size; bigger: close 1009).
+        ssl_certfile/ssl_keyfile: serve HTTPS (PEM files, as uvicorn; the key
+        may sit in the certificate file); SIGHUP re-reads them (one process;
+        with workers SIGHUP replaces the workers, which read them anew).
+        Timeouts in seconds and limits, as uvicorn's options (None = the
+        engine's default): timeout_keep_alive: an idle keep-alive connection
+        is closed (5); timeout_header: a request head must arrive within it
+        (10; else 408); timeout_body: the body, and each write of the
+        response, may stall this long (30; else 408 / close);
+        timeout_graceful_shutdown: a stop waits this long for in-flight
+        requests (10); limit_concurrency: most open connections per process
+        (10000; above it a new connection gets 503, as uvicorn)."""
+        from ._runtime import server_limits
+        limits = server_limits(timeout_keep_alive=timeout_keep_alive,
+                               timeout_header=timeout_header, timeout_body=timeout_body,
+                               timeout_graceful_shutdown=timeout_graceful_shutdown,
+                               limit_concurrency=limit_concurrency)
+        ssl = _ssl_pair(ssl_certfile, ssl_keyfile)
+        self._fr_ws_max_size = ws_max_size
         _configure_logging()
         logging.getLogger("fastrapi").setLevel(log_level.upper())
         if reload:
@@ -703,7 +913,11 @@ class FastrAPI(Starlette):
             return serve_reload(self, sys._getframe(1), host, port, workers, dict(
                 access_log=access_log, threads=threads, log_level=log_level, max_body=max_body,
                 root_path=root_path, proxy_headers=proxy_headers,
-                forwarded_allow_ips=forwarded_allow_ips))
+                forwarded_allow_ips=forwarded_allow_ips, ssl_certfile=ssl_certfile,
+                ssl_keyfile=ssl_keyfile, timeout_keep_alive=timeout_keep_alive,
+                timeout_header=timeout_header, timeout_body=timeout_body,
+                timeout_graceful_shutdown=timeout_graceful_shutdown,
+                limit_concurrency=limit_concurrency))
         acc = logging.getLogger("fastrapi.access")
         if acc.disabled or not acc.isEnabledFor(logging.INFO):
             access_log = False  # nothing would be printed: skip the C-side hook
@@ -712,15 +926,15 @@ class FastrAPI(Starlette):
         elif not isinstance(forwarded_allow_ips, str):
             forwarded_allow_ips = ",".join(forwarded_allow_ips)
         net = {"forwarded_allow_ips": forwarded_allow_ips if proxy_headers else None,
-               "root_path": root_path or None}
+               "root_path": root_path or None, **limits}
         if workers > 1:
             # one engine I/O thread per worker process unless asked otherwise:
             # the processes already spread over the cores
             from ._workers import serve_workers
             return serve_workers(self, host, port, workers, dict(
-                access_log=access_log, threads=threads or 1, max_body=max_body, net=net))
+                access_log=access_log, threads=threads or 1, max_body=max_body, net=net, ssl=ssl))
         self._serve_one(host, port, access_log=access_log, threads=threads, max_body=max_body,
-                        net=net)
+                        net=net, ssl=ssl)
 
     run = serve
 
@@ -757,24 +971,28 @@ class FastrAPI(Starlette):
     def _serve_one(self, host: str, port: int, *, access_log: bool, threads: int,
                    reuse_port: bool = False, announce: bool = True, max_body: int = 0,
                    net: Optional[Dict[str, Any]] = None, sock: Any = None,
-                   on_ready: Optional[Callable[[], None]] = None) -> None:
-        """Serve in this process; `sock`: an inherited listening socket (workers)."""
+                   on_ready: Optional[Callable[[], None]] = None,
+                   ssl: Optional[Tuple[str, str]] = None) -> None:
+        """Serve in this process; `sock`: an inherited listening socket (workers);
+        `ssl`: (certfile, keyfile) for HTTPS."""
         main = threading.current_thread() is threading.main_thread()
         self._run_startup()
         srv = self._build_server(access_log=access_log, no_signals=not main,
                                  reuse_port=reuse_port, threads=threads, max_body=max_body,
                                  net=net)
         try:
-            bound = srv.listen_fd(sock.fileno()) if sock is not None else srv.listen(host, port)
+            tls = ssl or ()
+            bound = srv.listen_fd(sock.fileno(), *tls) if sock is not None else srv.listen(host, port, *tls)
             if announce:
-                logger.info("fastrapi running on http://%s:%d (Press CTRL+C to quit)", host, bound)
+                logger.info("fastrapi running on %s://%s:%d (Press CTRL+C to quit)",
+                            "https" if ssl else "http", host, bound)
             if on_ready is not None:
                 on_ready()
             saved = None
             if main:
                 saved = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
             try:
-                srv.serve()
+                srv.serve(bool(ssl) and main and sock is None)  # SIGHUP: reload the certificate
             finally:
                 if saved is not None:
                     signal.signal(signal.SIGINT, saved[0])
@@ -787,6 +1005,15 @@ class FastrAPI(Starlette):
             if announce:
                 logger.info("Shutting down")
             self._run_shutdown()
+
+
+def _ssl_pair(certfile: Any, keyfile: Any) -> Optional[Tuple[str, str]]:
+    """serve()'s ssl_certfile/ssl_keyfile as the engine's (cert, key) paths."""
+    if keyfile and not certfile:
+        raise ValueError("ssl_keyfile needs ssl_certfile")
+    if not certfile:
+        return None
+    return os.fspath(certfile), os.fspath(keyfile or certfile)
 
 
 class FastAPI(FastrAPI):

@@ -366,6 +366,24 @@ def _add_serve_options(p: argparse.ArgumentParser, *, dev: bool) -> None:
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="comma-separated IPs or networks trusted with proxy headers, '*' for "
                         "all; env FORWARDED_ALLOW_IPS (default: 127.0.0.1)")
+    p.add_argument("--ssl-certfile", default=None, metavar="FILE",
+                   help="serve HTTPS with this PEM certificate (chain); SIGHUP reloads it")
+    p.add_argument("--ssl-keyfile", default=None, metavar="FILE",
+                   help="the certificate's PEM private key (default: in --ssl-certfile)")
+    p.add_argument("--timeout-keep-alive", type=float, default=None, metavar="SECONDS",
+                   help="close a keep-alive connection idle this long (default: 5)")
+    p.add_argument("--timeout-header", type=float, default=None, metavar="SECONDS",
+                   help="answer 408 to a request head not received within this "
+                        "(default: 10)")
+    p.add_argument("--timeout-body", type=float, default=None, metavar="SECONDS",
+                   help="answer 408 to a request body, or close a response write, stalled "
+                        "this long (default: 30)")
+    p.add_argument("--timeout-graceful-shutdown", type=float, default=None, metavar="SECONDS",
+                   help="on SIGTERM/SIGINT, wait this long for in-flight requests "
+                        "(default: 10)")
+    p.add_argument("--limit-concurrency", type=int, default=None, metavar="N",
+                   help="most open connections per process; a connection above it is "
+                        "answered 503 (default: 10000)")
     p.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                    help="log level (default: %(default)s)")
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
@@ -431,7 +449,17 @@ def _command(args: argparse.Namespace) -> int:
     serve_kwargs: Dict[str, Any] = {
         "host": args.host, "port": args.port, "workers": max(1, workers),
         "access_log": args.access_log, "log_level": level, "threads": args.threads}
+    for opt in ("timeout_keep_alive", "timeout_header", "timeout_body",
+                "timeout_graceful_shutdown", "limit_concurrency"):
+        if getattr(args, opt) is not None:  # else serve()'s default (the engine's)
+            serve_kwargs[opt] = getattr(args, opt)
     proxy = {"proxy_headers": args.proxy_headers, "forwarded_allow_ips": args.forwarded_allow_ips}
+    if args.ssl_keyfile and not args.ssl_certfile:
+        logger.error("--ssl-keyfile needs --ssl-certfile")
+        return 1
+    if args.ssl_certfile:  # HTTPS, as uvicorn's --ssl-certfile/--ssl-keyfile
+        serve_kwargs["ssl_certfile"] = args.ssl_certfile
+        serve_kwargs["ssl_keyfile"] = args.ssl_keyfile
     if not args.reload:
         return serve_target(target, serve_kwargs=serve_kwargs, factory=args.factory,
                             compat=args.compat, root_path=args.root_path or None, proxy=proxy,

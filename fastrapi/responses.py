@@ -86,3 +86,12 @@ class ORJSONResponse(JSONResponse):
         if orjson is None:
             return super().render(content)
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+
+
+def __getattr__(name: str) -> Any:
+    # FastAPI's fastapi.responses re-exports fastapi.sse's EventSourceResponse
+    # (imported on first use: fastrapi.sse imports this module)
+    if name == "EventSourceResponse":
+        from .sse import EventSourceResponse
+        return EventSourceResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

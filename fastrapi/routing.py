@@ -29,6 +29,10 @@ from .exceptions import FastAPIError
 from .responses import JSONResponse, Response
 
 from .dependencies import utils as _du
+from . import _streaming
+from . import _limits
+from . import _extras
+from .sse import _PING_INTERVAL as _PING_INTERVAL  # noqa: F401  (FastAPI's patch point)
 from .dependencies.utils import get_dependant as get_dependant  # noqa: F401
 from .dependencies.utils import get_parameterless_sub_dependant as get_parameterless_sub_dependant  # noqa: F401,E501
 from .dependencies.utils import get_typed_return_annotation as get_typed_return_annotation  # noqa: F401,E501
@@ -175,12 +179,28 @@ class APIRoute(routing.Route):
         callbacks: Optional[List[Any]] = None,
         openapi_extra: Optional[Dict[str, Any]] = None,
         generate_unique_id_function: Union[Callable[["APIRoute"], str], DefaultPlaceholder] = Default(generate_unique_id),
+        max_body_size: Optional[int] = None,
+        form_limits: Optional[Dict[str, int]] = None,
+        cache_resp: bool = False,  # the seed's extras (fastrapi._extras), decided in C
+        rate_limit: Optional[int] = None,
     ) -> None:
         self.path = path
         self.endpoint = endpoint
+        # FastAPI 0.165's limits (fastrapi._limits); the engine applies them
+        _limits.validate_max_body_size(max_body_size)
+        self.max_body_size = max_body_size
+        self.form_limits = _limits.validate_form_limits(form_limits)
+        # a path operation that yields streams (JSON Lines / SSE): _streaming
+        self._fr_stream = _streaming.stream_kind(endpoint, response_class)
+        self.is_sse_stream = self._fr_stream == _streaming.SSE
+        self.is_json_stream = self._fr_stream == _streaming.JSONL
+        self.stream_item_type: Any = None
         if isinstance(response_model, DefaultPlaceholder):
             ret = get_typed_signature(endpoint).return_annotation
-            if ret is inspect.Signature.empty or lenient_issubclass(ret, Response) or ret is None or ret is type(None):
+            is_stream, self.stream_item_type = _streaming.item_type_for(self._fr_stream, ret)
+            if is_stream:
+                response_model = None
+            elif ret is inspect.Signature.empty or lenient_issubclass(ret, Response) or ret is None or ret is type(None):
                 response_model = None
             else:
                 response_model = ret
@@ -208,6 +228,7 @@ class APIRoute(routing.Route):
         if methods is None:
             methods = ["GET"]
         self.methods: Set[str] = {m.upper() for m in methods}
+        _extras.route_options(self, cache_resp, rate_limit)
         if isinstance(generate_unique_id_function, DefaultPlaceholder):
             current_gen = generate_unique_id_function.value
         else:
@@ -233,6 +254,11 @@ class APIRoute(routing.Route):
                 ) from e
         else:
             self.response_field = None
+        self.stream_item_field: Optional[ModelField] = None
+        if self.stream_item_type:
+            self.stream_item_field = ModelField(
+                field_info=_response_field_info(self.stream_item_type),
+                name="StreamItem_" + self.unique_id, mode="serialization")
         self.dependencies = list(dependencies or [])
         self.description = description or inspect.cleandoc(self.endpoint.__doc__ or "")
         self.description = self.description.split("\f")[0].strip()
@@ -318,7 +344,8 @@ class APIRoute(routing.Route):
         prov = self.dependency_overrides_provider
         if prov is not None:
             overrides = getattr(prov, "dependency_overrides", None) or None
-        return compile_plan_(self.dependant, route=self, overrides=overrides,
+        dependant = _streaming.plan_dependant(self) if self._fr_stream else self.dependant
+        return compile_plan_(dependant, route=self, overrides=overrides,
                              embed_body_fields=self._embed_body_fields,
                              response=self._response_plan())
 
@@ -402,7 +429,12 @@ class APIRouter(routing.Router):
         deprecated: Optional[bool] = None,
         include_in_schema: bool = True,
         generate_unique_id_function: Callable[[APIRoute], str] = Default(generate_unique_id),
+        max_body_size: Optional[int] = None,
+        form_limits: Optional[Dict[str, int]] = None,
     ) -> None:
+        _limits.validate_max_body_size(max_body_size)
+        self.max_body_size = max_body_size
+        self.form_limits = _limits.validate_form_limits(form_limits)
         if prefix:
             assert prefix.startswith("/"), "A path prefix must start with '/'"
             assert not prefix.endswith("/"), "A path prefix must not end with '/', as the routes will start with '/'"
@@ -473,8 +505,28 @@ class APIRouter(routing.Router):
         callbacks: Optional[List[Any]] = None,
         openapi_extra: Optional[Dict[str, Any]] = None,
         generate_unique_id_function: Any = Default(generate_unique_id),
+        max_body_size: Optional[int] = None,
+        form_limits: Optional[Dict[str, int]] = None,
+        cache_resp: bool = False,
+        rate_limit: Optional[int] = None,
     ) -> APIRoute:
         route_class = route_class_override or self.route_class
+        if cache_resp:  # passed only when set: a custom route_class keeps its signature
+            limit_options_extra: Dict[str, Any] = {"cache_resp": True}
+        else:
+            limit_options_extra = {}
+        if rate_limit is not None:
+            limit_options_extra["rate_limit"] = rate_limit
+        # FastAPI: the route's own limit, else the router's; form limits merge
+        # over the router's key by key (as the router's scope does at run time)
+        _limits.validate_max_body_size(max_body_size)
+        limit_options: Dict[str, Any] = {}
+        body_limit = _limits.get_body_size_limit(max_body_size, self.max_body_size)
+        if body_limit is not None:
+            limit_options["max_body_size"] = body_limit
+        merged_form = {**self.form_limits, **_limits.validate_form_limits(form_limits)}
+        if merged_form:
+            limit_options["form_limits"] = merged_form
         responses = responses or {}
         combined_responses = {**self.responses, **responses}
         current_response_class = get_value_or_default(response_class, self.default_response_class)
@@ -505,10 +557,43 @@ class APIRouter(routing.Router):
             response_class=current_response_class, name=name,
             dependency_overrides_provider=self.dependency_overrides_provider,
             callbacks=current_callbacks, openapi_extra=openapi_extra,
-            generate_unique_id_function=current_gen)
+            generate_unique_id_function=current_gen, **limit_options, **limit_options_extra)
         self.routes.append(route)
         self._routes_version += 1
         return route
+
+    # ---- websockets (fastrapi._ws: the route, its dependencies, both faces)
+    def add_api_websocket_route(self, path: str, endpoint: Callable[..., Any], name: Optional[str] = None,
+                                *, dependencies: Optional[Sequence[params.Depends]] = None) -> Any:
+        from ._ws import APIWebSocketRoute
+        current_dependencies = list(self.dependencies)
+        if dependencies:
+            current_dependencies.extend(dependencies)
+        route = APIWebSocketRoute(self.prefix + path, endpoint=endpoint, name=name,
+                                  dependencies=current_dependencies,
+                                  dependency_overrides_provider=self.dependency_overrides_provider)
+        self.routes.append(route)
+        self._routes_version += 1
+        return route
+
+    def websocket(self, path: str, name: Optional[str] = None, *,
+                  dependencies: Optional[Sequence[params.Depends]] = None) -> Callable:
+        def decorator(func: Callable) -> Callable:
+            self.add_api_websocket_route(path, func, name=name, dependencies=dependencies)
+            return func
+        return decorator
+
+    def add_websocket_route(self, path: str, endpoint: Callable[..., Any],
+                            name: Optional[str] = None) -> None:
+        """Starlette's: ``endpoint(websocket)``, no parameters or dependencies."""
+        self.routes.append(routing.WebSocketRoute(path, endpoint, name=name))
+        self._routes_version += 1
+
+    def websocket_route(self, path: str, name: Optional[str] = None) -> Callable:
+        def decorator(func: Callable) -> Callable:
+            self.add_websocket_route(path, func, name=name)
+            return func
+        return decorator
 
     def route(self, path: str, methods: Optional[List[str]] = None, name: Optional[str] = None,
               include_in_schema: bool = True) -> Callable:
@@ -591,7 +676,11 @@ class APIRouter(routing.Router):
         deprecated: Optional[bool] = None,
         include_in_schema: bool = True,
         generate_unique_id_function: Any = Default(generate_unique_id),
+        max_body_size: Optional[int] = None,
+        form_limits: Optional[Dict[str, int]] = None,
     ) -> None:
+        _limits.validate_max_body_size(max_body_size)
+        include_form = _limits.validate_form_limits(form_limits)
         if prefix:
             assert prefix.startswith("/"), "A path prefix must start with '/'"
             assert not prefix.endswith("/"), "A path prefix must not end with '/', as the routes will start with '/'"
@@ -599,6 +688,14 @@ class APIRouter(routing.Router):
             if isinstance(r, Route):
                 self.add_route(prefix + r.path, r.endpoint, methods=r.methods, name=r.name,
                                include_in_schema=r.include_in_schema)
+                continue
+            if isinstance(r, routing.WebSocketRoute) and hasattr(r, "dependant"):
+                current_dependencies = list(dependencies or []) + list(r.dependencies)
+                self.add_api_websocket_route(prefix + r.path, r.endpoint, name=r.name,
+                                             dependencies=current_dependencies)
+                continue
+            if isinstance(r, routing.WebSocketRoute):
+                self.add_websocket_route(prefix + r.path, r.endpoint, name=r.name)
                 continue
             if not isinstance(r, APIRoute):
                 self.routes.append(r)
@@ -628,7 +725,14 @@ class APIRouter(routing.Router):
                 include_in_schema=r.include_in_schema and include_in_schema,
                 response_class=use_response_class, name=r.name,
                 route_class_override=type(r), callbacks=current_callbacks,
-                openapi_extra=r.openapi_extra, generate_unique_id_function=current_gen)
+                openapi_extra=r.openapi_extra, generate_unique_id_function=current_gen,
+                # FastAPI: route > included router > include_router(...) > this router
+                max_body_size=_limits.get_body_size_limit(
+                    getattr(r, "max_body_size", None), router.max_body_size, max_body_size),
+                form_limits={**include_form, **router.form_limits,
+                             **(getattr(r, "form_limits", None) or {})} or None,
+                cache_resp=getattr(r, "cache_resp", False),
+                rate_limit=getattr(r, "rate_limit", None))
         self._routes_version += 1
         self.on_startup.extend(router.on_startup)
         self.on_shutdown.extend(router.on_shutdown)
@@ -685,6 +789,9 @@ def __getattr__(name: str) -> Any:
     if name == "get_route_path":
         from starlette._utils import get_route_path
         return get_route_path
+    if name in ("APIWebSocketRoute", "websocket_session", "get_websocket_app"):
+        from . import _ws
+        return getattr(_ws, name)
     if name == "jsonable_encoder":
         from .encoders import jsonable_encoder
         return jsonable_encoder

@@ -91,6 +91,16 @@ class TestClient(httpx.Client):
             raise exc
         return response
 
+    def websocket_connect(self, url: str, subprotocols: Any = None, **kwargs: Any) -> Any:
+        """Starlette's ``websocket_connect`` (its session object), through the
+        app's ASGI face (fastrapi._ws): same routes, dependencies and close
+        codes as the native server, which tests/py/test_websockets.py checks."""
+        from starlette.testclient import TestClient as StarletteTestClient
+        client = StarletteTestClient(self.app, base_url=str(self.base_url),
+                                     raise_server_exceptions=self._exc_sink is not None,
+                                     headers=dict(self.headers), cookies=self.cookies)
+        return client.websocket_connect(url, subprotocols=subprotocols, **kwargs)
+
     @property
     def port(self) -> int:
         return self._running.port

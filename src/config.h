@@ -92,6 +92,21 @@
 #define FR_BODY_TIMEOUT_MS 30000
 #endif
 
+/* Streamed responses: bytes queued unsent above which fr_res_stream_write
+ * answers FR_STREAM_FULL (the producer waits for FR_STREAM_DRAINED, sent
+ * once the queue is down to a quarter of it). Stops a client that does
+ * not read from making the server buffer a stream without bound. */
+#ifndef FR_STREAM_HIGH_WATER
+#define FR_STREAM_HIGH_WATER 262144
+#endif
+
+/* Slowest a client may take queued response bytes (bytes/s, judged over
+ * each send_timeout_ms window while output waits). Stops a trickling
+ * reader from holding a connection (and a stream) forever. */
+#ifndef FR_MIN_SEND_RATE
+#define FR_MIN_SEND_RATE 1024
+#endif
+
 /* Longest chunk-size line (size + extensions) or trailer line. Stops a
  * client from streaming an endless chunk extension or trailer (400). */
 #ifndef FR_MAX_CHUNK_LINE_BYTES
@@ -156,6 +171,15 @@
  * fr_gzip_new then fails with an error. */
 #ifndef FR_ENABLE_ZLIB
 #define FR_ENABLE_ZLIB 0
+#endif
+
+/* HTTPS listeners (fr_listen_tls, src/tls.h) through OpenSSL 3: 1 needs
+ * openssl/ssl.h and -lssl -lcrypto. 0 (default) keeps the engine free of
+ * any TLS dependency; fr_listen_tls / fr_tls_reload then fail with an error.
+ * A TLS handshake must finish within header_timeout_ms (the budget of a
+ * request head): stops clients that open handshakes and stall (slowloris). */
+#ifndef FR_ENABLE_OPENSSL
+#define FR_ENABLE_OPENSSL 0
 #endif
 
 /* WebSocket message size (after permessage-deflate decompression). Stops

@@ -23,6 +23,11 @@ extern "C" {
 #include "ws.h"
 #include "multipart.h"
 #include "native.h"
+#include "static.h"
+#include "tls.h"
+#include "sse.h"
+#include "policy.h"
+#include "metrics.h"
 #ifdef __cplusplus
 }
 #endif

@@ -785,7 +785,7 @@ const char *fr_http_reason(int status) {
 
 /* IMF-fixdate for a Unix time, computed without gmtime/strftime (no locale,
  * no libc lock). Howard Hinnant's days-to-civil algorithm. */
-static void fr__http_imf_fixdate(int64_t t, char out[30]) {
+FR__PRIV void fr__http_imf_fixdate(int64_t t, char out[30]) {
     static const char wd[7][3] = {{'T', 'h', 'u'}, {'F', 'r', 'i'}, {'S', 'a', 't'}, {'S', 'u', 'n'},
                                   {'M', 'o', 'n'}, {'T', 'u', 'e'}, {'W', 'e', 'd'}};
     static const char mn[12][3] = {{'J', 'a', 'n'}, {'F', 'e', 'b'}, {'M', 'a', 'r'}, {'A', 'p', 'r'},

@@ -23,6 +23,7 @@
  *   fr__atomic_int, FR__ATOMIC(T)           _Atomic int / _Atomic(T)
  *   fr__atomic_load/_store/_exchange(p[,v]), seq_cst
  *   fr__atomic_load_explicit/_store_/_fetch_add_/_fetch_sub_explicit(p[,v], mo)
+ *   fr__atomic_compare_exchange_weak(p, &expected, desired), fr__atomic_fetch_add(p, v)
  *   fr__atomic_init(p, v)                   before the object is shared
  *   FR__RELAXED, FR__ACQ_REL                memory orders
  *   FR__THREAD_LOCAL                        _Thread_local
@@ -39,6 +40,8 @@ typedef std::atomic<int> fr__atomic_int;
 #  define fr__atomic_store_explicit std::atomic_store_explicit
 #  define fr__atomic_fetch_add_explicit std::atomic_fetch_add_explicit
 #  define fr__atomic_fetch_sub_explicit std::atomic_fetch_sub_explicit
+#  define fr__atomic_compare_exchange_weak std::atomic_compare_exchange_weak
+#  define fr__atomic_fetch_add std::atomic_fetch_add
 /* std::atomic_init is deprecated in C++20 (an error with libc++ -Werror) */
 #  define fr__atomic_init(p, v) std::atomic_store_explicit((p), (v), std::memory_order_relaxed)
 #  define FR__RELAXED std::memory_order_relaxed
@@ -56,6 +59,8 @@ typedef atomic_int fr__atomic_int;
 #  define fr__atomic_store_explicit atomic_store_explicit
 #  define fr__atomic_fetch_add_explicit atomic_fetch_add_explicit
 #  define fr__atomic_fetch_sub_explicit atomic_fetch_sub_explicit
+#  define fr__atomic_compare_exchange_weak atomic_compare_exchange_weak
+#  define fr__atomic_fetch_add atomic_fetch_add
 #  define fr__atomic_init atomic_init
 #  define FR__RELAXED memory_order_relaxed
 #  define FR__ACQ_REL memory_order_acq_rel
@@ -176,5 +181,46 @@ FR__PRIV int fr__ws_drained(fr_ws *ws, size_t queued); /* 1: on_drain ran */
 FR__PRIV int fr__ws_tick(fr_ws *ws, int64_t now_ms); /* 1 queued, 2 drop TCP */
 FR__PRIV void fr__ws_going_away(fr_ws *ws);
 FR__PRIV void fr__ws_gone(fr_ws *ws);
+
+/* ---- TLS (FR_ENABLE_OPENSSL): tls.c has OpenSSL, server.c the sockets ----
+ * A listener holds an fr__tls_ctx (the current SSL_CTX, swapped by reload);
+ * a connection an fr__tls_conn. I/O calls return like read(2)/send(2):
+ * > 0 bytes, 0 EOF (close_notify or FIN), -1 with errno (EAGAIN: wait;
+ * fr__tls_wants says whether a read waits for writability or a write for
+ * readability). Loop thread only, except the ctx functions. */
+#if FR_ENABLE_OPENSSL
+#include <sys/types.h> /* ssize_t */
+typedef struct fr__tls_ctx fr__tls_ctx;
+typedef struct fr__tls_conn fr__tls_conn;
+enum { FR__TLS_READ_WANTS_WRITE = 1, FR__TLS_WRITE_WANTS_READ = 2 };
+FR__PRIV fr__tls_ctx *fr__tls_ctx_new(const char *cert, const char *key, char *err, size_t cap);
+FR__PRIV int fr__tls_ctx_reload(fr__tls_ctx *t, char *err, size_t cap); /* any thread */
+FR__PRIV void fr__tls_ctx_free(fr__tls_ctx *t);
+FR__PRIV fr__tls_conn *fr__tls_conn_new(fr__tls_ctx *t, int fd); /* NULL on OOM */
+FR__PRIV int fr__tls_handshake(fr__tls_conn *c); /* 1 done, 0 wait, -1 failed, -2 plain HTTP */
+FR__PRIV ssize_t fr__tls_read(fr__tls_conn *c, void *buf, size_t n);
+FR__PRIV ssize_t fr__tls_write(fr__tls_conn *c, const void *buf, size_t n);
+FR__PRIV int fr__tls_wants(const fr__tls_conn *c, int what);
+FR__PRIV int fr__tls_pending(const fr__tls_conn *c); /* decrypted or undecrypted bytes held */
+FR__PRIV void fr__tls_close_notify(fr__tls_conn *c);  /* best effort, never blocks */
+FR__PRIV void fr__tls_conn_free(fr__tls_conn *c);
+#endif
+
+/* ---- policy.c: shared anonymous memory (MAP_SHARED, inherited by forked
+ * processes; private when local or on Windows) and a monotonic clock;
+ * metrics.c uses them too ---- */
+FR__PRIV void *fr__shm_alloc(size_t size, int local); /* zeroed; NULL on failure */
+FR__PRIV void fr__shm_free(void *p, size_t size, int local);
+FR__PRIV int64_t fr__mono_ns(void);
+FR__PRIV uint64_t fr__hash64(uint64_t seed, const char *p, size_t n); /* not for secrets */
+
+/* ---- static files: static.c keeps its registrations on the app (freed
+ * with it) and answers requests the router did not find under an
+ * fr_app_frontend path (low-priority routes) ---- */
+FR__PRIV void fr__http_imf_fixdate(int64_t t, char out[30]); /* http.c: IMF-fixdate of a Unix time */
+typedef struct fr__static_list fr__static_list;
+FR__PRIV fr__static_list **fr__app_statics(fr_app *app);
+FR__PRIV void fr__static_list_free(fr__static_list *l);
+FR__PRIV fr_handler fr__static_low(fr_app *app, fr_req *req, void **ud); /* NULL: none */
 
 #endif /* FR__INTERNAL_H */

@@ -19,6 +19,7 @@
  *   FR_ENABLE_LINES          0   #line directives pointing at src/ (debuggers, sanitizers)
  *   FR_USE_POLL              0   force the poll() backend instead of epoll/kqueue
  *   FR_ENABLE_ZLIB           0   gzip (fr_gzip_*, GZipMiddleware), WebSocket permessage-deflate; -lz
+ *   FR_ENABLE_OPENSSL        0   HTTPS listeners (fr_listen_tls, fr_tls_reload); OpenSSL 3, -lssl -lcrypto
  *   FR_MAX_HEADER_BYTES  16384   request line + headers; 431 beyond
  *   FR_MAX_HEADERS         100   header fields per request; 431 beyond
  *   FR_MAX_URI_BYTES      8192   request-target length; 414 beyond
@@ -37,11 +38,15 @@
  *   FR_MAX_MULTIPART_HEADER_BYTES 4224 bytes per multipart header line
  *   FR_MAX_MULTIPART_BOUNDARY  256     multipart boundary length
  *   FR_BODY_TIMEOUT_MS   30000   body must arrive within (after the head); 408
+ *   FR_STREAM_HIGH_WATER 262144  stream bytes queued unsent before writes say FR_STREAM_FULL
+ *   FR_MIN_SEND_RATE      1024   bytes/s a client must take of queued output (else reset)
  *   FR_POOL_THREADS         40   most worker threads of an fr_pool (blocking jobs)
  *   FR_WS_MAX_MESSAGE  1048576   WebSocket message (decompressed); close 1009 beyond
  *   FR_WS_MAX_SEND_QUEUE 1048576 bytes queued unsent per WebSocket; sends get FR_WS_EFULL
  *   FR_WS_PING_INTERVAL_MS 20000 ping a silent WebSocket; silent one more interval: 1011
  *   FR_WS_CLOSE_TIMEOUT_MS  5000 wait for the peer's close frame, then drop TCP
+ *   FR_RATELIMIT_CLIENTS   4096 client slots of a rate limiter (16 B each; fixed)
+ *   FR_METRICS_MAX_SERIES  1024 label sets of a metrics table (fixed; rest dropped)
  *   Runtime equivalents live in fr_config (zero = default).
  *
  * EXAMPLE  (cc -O2 hello.c -o hello -lpthread)
@@ -101,6 +106,12 @@
  *   before registering FR_NATIVE_EXPORT handlers with fr_route, and the
  *   library's fr_* calls use the host's engine. See native.h.
  *
+ * HTTPS (FR_ENABLE_OPENSSL=1, OpenSSL 3, -lssl -lcrypto)
+ *   fr_listen_tls(app, "0.0.0.0", 8443, "cert.pem", "key.pem") instead of
+ *   fr_listen: non-blocking handshakes on the loops (closed after
+ *   header_timeout_ms), ALPN http/1.1, fr_req_scheme "https";
+ *   fr_tls_reload(app) re-reads the files from any thread. See tls.h.
+ *
  * MIDDLEWARE
  *   Starlette's CORS, GZip (FR_ENABLE_ZLIB, -lz), TrustedHost and
  *   HTTPSRedirect middlewares wrap the handlers in C, the first added
@@ -114,6 +125,19 @@
  *       cors.num_allow_origins = 1;
  *       fr_app_use_cors(app, &cors, NULL);  // before fr_serve; -1 if refused
  *       fr_app_use_gzip(app, NULL, NULL);   // minimum_size 500, level 9
+ *
+ * RATE LIMITS, CACHED RESPONSES, METRICS
+ *   Per-route policies (policy.h): N requests per second per client (429 +
+ *   Retry-After) and a response stored once and replayed; Prometheus
+ *   counters and latency histograms (metrics.h). Their tables are shared
+ *   with processes forked after they are made.
+ *
+ *       fr_metrics *m = fr_metrics_new(NULL, NULL);
+ *       fr_app_use_metrics(app, m);          // first: the outermost
+ *       fr_route(app, "GET", "/metrics", fr_metrics_handler, m);
+ *       fr_ratelimit_config rc = {10, 0, 0}; // 10/s per client
+ *       fr_ratelimit *rl = fr_ratelimit_new(&rc, NULL);
+ *       fr_policies_rate_limit(fr_app_use_policies(app), "GET", "/search", rl);
  *
  * LICENSE: MIT (see end of file).
  */

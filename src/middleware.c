@@ -2,6 +2,8 @@
 #include "internal.h"
 
 #include <unistd.h> /* pread, read: a filtered fr_res_file */
+#include <time.h>   /* time: session cookie timestamps */
+#include <fcntl.h>  /* open: /dev/urandom for request ids */
 
 #if FR_ENABLE_ZLIB
 #include <zlib.h>
@@ -2577,6 +2579,21 @@ static void fr__mw_free_buf(void *ud, const void *data) {
     FR_FREE((void *)(uintptr_t)data);
 }
 
+/* The heads of the outer middlewares (fr_middleware.outer) over an answer
+ * that bypasses the chain: a 500 the server-error layer makes. */
+static void fr__mw_outer(fr_req *req, fr__mw_run *run, int kind) {
+    size_t j, depth = run->depth < run->n ? run->depth : run->n;
+    int any = 0;
+    for (j = 0; j < depth; j++) any |= run->chain->items[j].outer && run->chain->items[j].after;
+    if (!any) return;
+    fr__mw_res_load(req, run, kind);
+    for (j = depth; j-- > 0;) {
+        const fr_middleware *m = &run->chain->items[j];
+        if (m->outer && m->after) (void)m->after(req, &run->res, run->state[j], m->ud);
+    }
+    fr__mw_res_store(req, run, kind == FR_MW_RES_STREAM);
+}
+
 /* Starlette's ServerErrorMiddleware answer, outside every middleware. */
 static int fr__mw_fail_complete(fr_req *req, fr__mw_run *run) {
     static const char msg[] = "Internal Server Error";
@@ -2589,6 +2606,7 @@ static int fr__mw_fail_complete(fr_req *req, fr__mw_run *run) {
     run->bypass = 1;
     fr_res_header(req, "content-type", "text/plain; charset=utf-8");
     fr_res_body_take(req, msg, sizeof msg - 1, NULL, NULL);
+    fr__mw_outer(req, run, FR_MW_RES_BODY);
     return fr__res_send_raw(req);
 }
 
@@ -2601,7 +2619,11 @@ static int fr__mw_emit(fr_req *req, fr__mw_run *run, const void *data, size_t le
         run->head_out = 1;
         rc = fr__res_stream_begin_raw(req);
     }
-    if (len && fr__res_stream_write_raw(req, data, len) < 0) rc = -1;
+    if (len) {
+        int w = fr__res_stream_write_raw(req, data, len); /* FR_STREAM_FULL passes on */
+        if (w < 0) rc = -1;
+        else if (rc == 0) rc = w;
+    }
     if (!more) return fr__res_stream_end_raw(req) < 0 ? -1 : rc;
     return rc;
 }
@@ -2617,6 +2639,7 @@ static void fr__mw_fail_stream(fr_req *req, fr__mw_run *run) {
     fr_hlist_init(&run->res.headers, fr_req_arena(req));
     fr_hlist_append(&run->res.headers, FR_STR("content-type"), FR_STR("text/plain; charset=utf-8"));
     fr__mw_res_store(req, run, 1);
+    fr__mw_outer(req, run, FR_MW_RES_STREAM);
     run->head_out = 1;
     if (fr__res_stream_begin_raw(req) == 0) fr__res_stream_write_raw(req, msg, sizeof msg - 1);
 }
@@ -2776,7 +2799,11 @@ FR__PRIV int fr__mw_send(fr_req *req) {
     if (run->stream) return fr__mw_stream_end(req);
     if (run->sent) return -1;
     run->sent = 1;
-    if (run->bypass) return fr__res_send_raw(req);
+    if (run->bypass) {
+        fr__req_res_get(req, &v);
+        fr__mw_outer(req, run, v.fd >= 0 ? FR_MW_RES_FILE : FR_MW_RES_BODY);
+        return fr__res_send_raw(req);
+    }
     fr__req_res_get(req, &v);
     fr__mw_res_load(req, run, v.fd >= 0 ? FR_MW_RES_FILE : FR_MW_RES_BODY);
     r = fr__mw_head(req, run);
@@ -2796,7 +2823,10 @@ FR__PRIV int fr__mw_send(fr_req *req) {
 FR__PRIV int fr__mw_stream_begin(fr_req *req) {
     fr__mw_run *run = fr__mw_get(req);
     int r;
-    if (run->bypass) return fr__res_stream_begin_raw(req);
+    if (run->bypass) {
+        fr__mw_outer(req, run, FR_MW_RES_STREAM);
+        return fr__res_stream_begin_raw(req);
+    }
     if (run->stream || run->sent) return -1;
     run->stream = 1;
     fr__mw_res_load(req, run, FR_MW_RES_STREAM);
@@ -2952,6 +2982,9 @@ static int fr__mwg_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
     /* a complete body under minimum_size leaves with no change whatever
      * its headers say (fr_gzip_body's first decision): skip the rest */
     if (res->kind == FR_MW_RES_BODY && (int64_t)res->body.len < g->minimum_size) return 0;
+    /* nor does a status that has no body (its empty body is under any
+     * minimum_size), whatever body kind the handler left on it */
+    if (res->status < 200 || res->status == 204 || res->status == 304) return 0;
     r = fr_gzip_start(&s->st, g, fr_gzip_accepts(fr_req_header(req, "accept-encoding")), res->status,
                       &res->headers);
     if (r < 0) return FR_MW_ERROR;
@@ -3024,5 +3057,256 @@ int fr_app_use_https_redirect(fr_app *app) {
     if (!app) return -1;
     memset(&m, 0, sizeof m);
     m.before = fr__mwh_before;
+    return fr_app_use(app, &m);
+}
+
+/* ---- SessionMiddleware in the chain ---- */
+
+typedef struct fr__mws_state {
+    fr_str json; /* the verified payload, then what the handler reported */
+    int active;  /* `before` ran for this request */
+    int loaded;  /* the cookie verified (Starlette's initial_session_was_empty = False) */
+    int flags;   /* FR_SESSION_* reported by fr_req_session_set */
+} fr__mws_state;
+
+static int fr__mws_before(fr_req *req, void *state, void *ud) {
+    fr__mws_state *st = (fr__mws_state *)state;
+    fr_arena *a = fr_req_arena(req);
+    fr_json_val *v;
+    fr_err jerr = {0, NULL, 0};
+    int r = fr_session_load((const fr_session *)ud, fr_req_header(req, "cookie"),
+                            (int64_t)time(NULL), a, &st->json);
+    st->active = 1;
+    if (r == 1) { /* json.loads(b64decode(data)) must give Session(...) a dict */
+        v = fr_json_parse(st->json.buf, st->json.len, a, 0, &jerr);
+        if (!v || v->type != FR_JSON_OBJECT) r = FR_MW_RAISES;
+    }
+    if (r == FR_MW_RAISES) return fr__mw_decided(req, r, NULL);
+    if (r < 0) return FR_MW_ERROR;
+    st->loaded = r == 1;
+    if (!st->loaded) st->json = fr__mw_s(NULL, 0);
+    return FR_MW_NEXT;
+}
+
+static int fr__mws_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    fr__mws_state *st = (fr__mws_state *)state;
+    int flags = st->flags & (FR_SESSION_ACCESSED | FR_SESSION_MODIFIED | FR_SESSION_NONEMPTY);
+    (void)req;
+    if (st->flags & FR_SESSION_ERROR) return FR_MW_ERROR; /* json.dumps raised: a 500 */
+    if (st->loaded) flags |= FR_SESSION_LOADED;
+    return fr_session_commit((const fr_session *)ud, &res->headers, flags, st->json,
+                             (int64_t)time(NULL)) < 0
+               ? FR_MW_ERROR
+               : 0;
+}
+
+static void fr__mws_free(void *ud) { fr_session_free((fr_session *)ud); }
+
+int fr_app_use_session(fr_app *app, const fr_session_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr_session *s;
+    if (!app) return -1;
+    if (!(s = fr_session_new(cfg, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mws_before;
+    m.after = fr__mws_after;
+    m.free_ud = fr__mws_free;
+    m.state_size = sizeof(fr__mws_state);
+    m.ud = s;
+    return fr_app_use(app, &m);
+}
+
+/* The innermost session middleware whose `before` ran for req. */
+static fr__mws_state *fr__mws_find(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    size_t j;
+    if (!run || !run->chain) return NULL;
+    for (j = run->n; j-- > 0;) {
+        fr__mws_state *st = (fr__mws_state *)run->state[j];
+        if (run->chain->items[j].before == fr__mws_before && st && st->active) return st;
+    }
+    return NULL;
+}
+
+int fr_req_session(fr_req *req, fr_str *json) {
+    fr__mws_state *st = fr__mws_find(req);
+    if (json) json->buf = NULL, json->len = 0;
+    if (!st) return -1;
+    if (json && st->loaded) *json = st->json;
+    return st->loaded;
+}
+
+int fr_req_session_set(fr_req *req, int flags, fr_str json) {
+    fr__mws_state *st = fr__mws_find(req);
+    int fail = 0;
+    if (!st || (!json.buf && json.len)) return -1;
+    if ((flags & FR_SESSION_MODIFIED) && (flags & FR_SESSION_NONEMPTY) &&
+        !(flags & FR_SESSION_ERROR)) {
+        fr_str copy = fr__mw_dup(fr_req_arena(req), json, &fail);
+        if (fail) return -1;
+        st->json = copy;
+    }
+    st->flags = flags;
+    return 0;
+}
+
+/* ---- request id, fixed response header (FastrAPI's options) ---- */
+
+/* splitmix64 per thread, seeded from /dev/urandom (and the clock, the
+ * process and the state's address when it cannot be read) */
+static uint64_t fr__mw_rand64(void) {
+    static FR__THREAD_LOCAL uint64_t state;
+    static FR__THREAD_LOCAL int seeded;
+    uint64_t z;
+    if (!seeded) {
+        uint64_t seed = 0;
+        int fd = open("/dev/urandom", O_RDONLY);
+        if (fd >= 0) {
+            if (read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed) seed = 0;
+            close(fd);
+        }
+        seed ^= (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid() << 32 ^
+                (uint64_t)(uintptr_t)&state;
+        state = seed;
+        seeded = 1;
+    }
+    z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void fr_uuid4_hex(char out[32]) {
+    static const char hx[] = "0123456789abcdef";
+    uint8_t b[16];
+    uint64_t r0 = fr__mw_rand64(), r1 = fr__mw_rand64();
+    int i;
+    for (i = 0; i < 8; i++) b[i] = (uint8_t)(r0 >> (8 * i)), b[8 + i] = (uint8_t)(r1 >> (8 * i));
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    for (i = 0; i < 16; i++) out[2 * i] = hx[b[i] >> 4], out[2 * i + 1] = hx[b[i] & 15];
+}
+
+typedef struct fr__mwr {
+    fr_arena arena; /* first (fr__mw_obj_new) */
+    fr_str name;    /* lowercased, in the arena; also the request header's name (NUL-terminated) */
+    fr_str value;   /* fixed header: its value */
+    int no_propagate;
+    size_t max_len;
+} fr__mwr;
+
+static int fr__mwr_token(fr_str s) {
+    size_t i;
+    if (!s.len) return 0;
+    for (i = 0; i < s.len; i++) {
+        unsigned c = (unsigned char)s.buf[i];
+        if (!(fr__mw_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", (int)c)))) return 0;
+    }
+    return 1;
+}
+
+static int fr__mwr_value_ok(fr_str s) {
+    size_t i;
+    for (i = 0; i < s.len; i++)
+        if (s.buf[i] == '\r' || s.buf[i] == '\n' || s.buf[i] == 0) return 0;
+    return 1;
+}
+
+static fr__mwr *fr__mwr_new(fr_str name, fr_str value, fr_err *err) {
+    fr__mwr *r;
+    char *n;
+    size_t i;
+    int fail = 0;
+    if (!fr__mwr_token(name) || !fr__mwr_value_ok(value) || (!value.buf && value.len)) {
+        if (err) err->code = 400, err->msg = "not a valid header name or value", err->pos = 0;
+        return NULL;
+    }
+    if (!(r = (fr__mwr *)fr__mw_obj_new(NULL, sizeof *r, err))) return NULL;
+    if ((n = (char *)fr_arena_alloc(&r->arena, name.len + 1)) != NULL) {
+        for (i = 0; i < name.len; i++) n[i] = (char)fr__mw_lower((unsigned char)name.buf[i]);
+        n[name.len] = 0;
+        r->name = fr__mw_s(n, name.len);
+        r->value = fr__mw_dup(&r->arena, value, &fail);
+    }
+    if (!n || fail) return (fr__mwr *)fr__mw_obj_fail(r, err, -1, "out of memory", 0);
+    return r;
+}
+
+static void fr__mwr_free(void *ud) { fr__mw_obj_free(ud); }
+
+static int fr__mwr_id_ok(fr_str v, size_t max) {
+    size_t i;
+    if (!v.len || v.len > max) return 0;
+    for (i = 0; i < v.len; i++)
+        if ((unsigned char)v.buf[i] < 0x21 || (unsigned char)v.buf[i] > 0x7e) return 0;
+    return 1;
+}
+
+static int fr__mwr_before(fr_req *req, void *state, void *ud) {
+    const fr__mwr *r = (const fr__mwr *)ud;
+    fr_str in = r->no_propagate ? fr__mw_s(NULL, 0) : fr_req_header(req, r->name.buf);
+    if (fr__mwr_id_ok(in, r->max_len)) {
+        *(fr_str *)state = in; /* a view into the request: lives as long as it */
+    } else {
+        char *id = (char *)fr_arena_alloc(fr_req_arena(req), 32);
+        if (!id) return FR_MW_ERROR;
+        fr_uuid4_hex(id);
+        *(fr_str *)state = fr__mw_s(id, 32);
+    }
+    return FR_MW_NEXT;
+}
+
+static int fr__mwr_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    const fr_str *id = (const fr_str *)state;
+    (void)req;
+    if (!id->buf) return 0;
+    return fr_hlist_set(&res->headers, ((const fr__mwr *)ud)->name, *id) < 0 ? FR_MW_ERROR : 0;
+}
+
+int fr_app_use_request_id(fr_app *app, const fr_request_id_config *cfg, fr_err *err) {
+    fr_middleware m;
+    fr__mwr *r;
+    fr_str name = cfg && cfg->header.buf ? cfg->header : FR_STR("x-request-id");
+    if (!app) return -1;
+    if (!(r = fr__mwr_new(name, fr__mw_s(NULL, 0), err))) return -1;
+    r->no_propagate = cfg ? cfg->no_propagate : 0;
+    r->max_len = cfg && cfg->max_len ? cfg->max_len : 128;
+    memset(&m, 0, sizeof m);
+    m.before = fr__mwr_before;
+    m.after = fr__mwr_after;
+    m.free_ud = fr__mwr_free;
+    m.state_size = sizeof(fr_str);
+    m.ud = r;
+    m.outer = 1;
+    return fr_app_use(app, &m);
+}
+
+fr_str fr_req_id(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    size_t j;
+    if (run && run->chain)
+        for (j = 0; j < run->n; j++)
+            if (run->chain->items[j].before == fr__mwr_before && run->state[j] &&
+                ((fr_str *)run->state[j])->buf)
+                return *(fr_str *)run->state[j];
+    return fr__mw_s(NULL, 0);
+}
+
+static int fr__mwh_fixed_after(fr_req *req, fr_mw_res *res, void *state, void *ud) {
+    const fr__mwr *r = (const fr__mwr *)ud;
+    (void)req, (void)state;
+    return fr_hlist_set(&res->headers, r->name, r->value) < 0 ? FR_MW_ERROR : 0;
+}
+
+int fr_app_use_response_header(fr_app *app, fr_str name, fr_str value, fr_err *err) {
+    fr_middleware m;
+    fr__mwr *r;
+    if (!app) return -1;
+    if (!(r = fr__mwr_new(name, value, err))) return -1;
+    memset(&m, 0, sizeof m);
+    m.after = fr__mwh_fixed_after;
+    m.free_ud = fr__mwr_free;
+    m.ud = r;
+    m.outer = 1;
     return fr_app_use(app, &m);
 }

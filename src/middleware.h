@@ -350,7 +350,10 @@ enum {
     FR_SESSION_ACCESSED = 1, /* read or written (Vary: Cookie) */
     FR_SESSION_MODIFIED = 2, /* written */
     FR_SESSION_NONEMPTY = 4, /* holds at least one key now */
-    FR_SESSION_LOADED = 8    /* the request's cookie verified (even as "{}") */
+    FR_SESSION_LOADED = 8,   /* the request's cookie verified (even as "{}") */
+    FR_SESSION_ERROR = 16    /* fr_req_session_set: the session could not be encoded
+                                (Starlette's json.dumps raised): the response becomes
+                                ServerErrorMiddleware's 500 */
 };
 
 typedef struct fr_session fr_session;
@@ -387,7 +390,8 @@ FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str
  *
  * fr_app_use(app, &mw) wraps the app's handlers in a middleware; the
  * built-ins above are added with fr_app_use_cors / _gzip / _trusted_host /
- * _https_redirect. Layering is Starlette's `middleware=[...]` list: the
+ * _https_redirect / _session, FastrAPI's request id and fixed header with
+ * fr_app_use_request_id / _response_header. Layering is Starlette's `middleware=[...]` list: the
  * FIRST added is the OUTERMOST. Add them before serving (like fr_route);
  * the chain then is read-only and serves every thread. It runs for socket
  * requests and fr_dispatch requests alike, not for the answers the engine
@@ -453,6 +457,11 @@ typedef struct fr_middleware {
     void (*free_ud)(void *ud); /* fr_app_free (or a failed fr_app_use): release ud */
     size_t state_size;
     void *ud;
+    int outer; /* 1: it sits outside the server-error layer too: its `after` also
+                  edits the head of the 500 answers that bypass the chain
+                  (fr_mw_bypass, a failed hook); there it returns no FR_MW_FILTER
+                  and its errors are ignored. Only for middlewares that wrap the
+                  whole app (added first), as a request id does. */
 } fr_middleware;
 
 /* Add a middleware (copied) as the innermost so far. Not while serving,
@@ -466,6 +475,56 @@ FR_API int fr_app_use_cors(fr_app *app, const fr_cors_config *cfg, fr_err *err);
 FR_API int fr_app_use_gzip(fr_app *app, const fr_gzip_config *cfg, fr_err *err);
 FR_API int fr_app_use_trusted_host(fr_app *app, const fr_trusted_host_config *cfg, fr_err *err);
 FR_API int fr_app_use_https_redirect(fr_app *app);
+/* Starlette's SessionMiddleware (compiled by fr_session_new). `before`, on
+ * the loop thread: the first Cookie header's session cookie is verified
+ * (fr_session_load, clock: time()); a validly signed payload that is not
+ * base64 or not a JSON object answers 500, as Starlette's b64decode /
+ * json.loads / Session(...) raising does. The handler reads the session
+ * with fr_req_session and reports what it did with fr_req_session_set
+ * before it sends. `after`: fr_session_commit with the reported flags
+ * (Vary: Cookie when accessed; Set-Cookie when modified and non-empty; the
+ * clearing cookie when modified, now empty and a cookie had loaded;
+ * nothing else) -- the session is not touched when nothing is reported.
+ * Answers made outside it (an outer middleware's) never see it. */
+FR_API int fr_app_use_session(fr_app *app, const fr_session_config *cfg, fr_err *err);
+/* The session of req, as the innermost session middleware loaded it:
+ * 1 and *json = the payload (a JSON object's text, request arena) when the
+ * cookie verified, 0 for an empty session (no cookie, a bad or expired
+ * signature), -1 when no session middleware runs for req. json may be NULL. */
+FR_API int fr_req_session(fr_req *req, fr_str *json);
+/* Report the handler's use of the session (call before fr_res_send /
+ * fr_res_stream_begin; the last call wins): flags FR_SESSION_ACCESSED,
+ * _MODIFIED, _NONEMPTY (Starlette's session.accessed, .modified, bool) or
+ * FR_SESSION_ERROR; json = the session as JSON text (copied), used when
+ * MODIFIED and NONEMPTY -- pass json.dumps(session)'s text for Starlette's
+ * exact cookie. 0, or -1 (no session middleware, OOM). */
+FR_API int fr_req_session_set(fr_req *req, int flags, fr_str json);
+/* FastrAPI's request id (its request_id_header option), as an outer
+ * middleware (fr_middleware.outer: the 500 answers carry it too). The id is
+ * the request's `header` value when propagate is on and that value is 1..
+ * max_len visible ASCII characters (0x21..0x7e; anything else -- too long,
+ * spaces, controls, non-ASCII -- is replaced, so a crafted id never reaches
+ * a log line or another service); otherwise a fresh uuid4 as 32 lowercase
+ * hex digits (random bits from /dev/urandom seeding a per-thread
+ * generator). The response gets `header: id` (set, replacing an app's own);
+ * fr_req_id returns it (the access log prints it). */
+typedef struct fr_request_id_config {
+    fr_str header;     /* buf NULL = "x-request-id"; sent lowercased */
+    int no_propagate;  /* 1: always generate, ignore the incoming header */
+    size_t max_len;    /* longest id taken from a request; 0 = 128 */
+} fr_request_id_config;
+
+FR_API int fr_app_use_request_id(fr_app *app, const fr_request_id_config *cfg, fr_err *err);
+/* The request id of req (request arena), buf NULL without that middleware. */
+FR_API fr_str fr_req_id(fr_req *req);
+/* uuid4 as 32 lowercase hex digits (no NUL): out[0..31]. */
+FR_API void fr_uuid4_hex(char out[32]);
+/* A fixed response header on every answer of the app, the 500s included
+ * (outer, like the request id): FastrAPI's powered_by_header gives
+ * ("x-powered-by", "FastrAPI"). Set (replacing the app's own), name sent
+ * lowercased; both copied. -1 when the name or value is not a valid header
+ * token / value (RFC 9110: a token; no CR, LF or NUL in the value). */
+FR_API int fr_app_use_response_header(fr_app *app, fr_str name, fr_str value, fr_err *err);
 /* How many middlewares the chain has. */
 FR_API size_t fr_app_num_middleware(const fr_app *app);
 /* The response of req is the server-error layer's: no after/body hook

@@ -105,6 +105,14 @@ static int fr__rt_is_int(const char *s, size_t n) {
     return 1;
 }
 
+/* A digit run whose value fits int64_t (leading zeros allowed). */
+static int fr__rt_int_fits(const char *s, size_t n) {
+    static const char max[] = "9223372036854775807";
+    while (n > 1 && *s == '0') s++, n--;
+    if (n != sizeof max - 1) return n < sizeof max - 1;
+    return memcmp(s, max, n) <= 0;
+}
+
 /* [0-9]+(\.[0-9]+)? */
 static int fr__rt_is_float(const char *s, size_t n) {
     size_t i = 0, j;
@@ -132,9 +140,9 @@ static int fr__rt_is_uuid(const char *s, size_t n) {
     return 1;
 }
 
-static int fr__rt_type_ok(int type, const char *s, size_t n) {
+static int fr__rt_type_ok(const fr_router *r, int type, const char *s, size_t n) {
     switch (type) {
-    case FR_PARAM_INT: return fr__rt_is_int(s, n);
+    case FR_PARAM_INT: return fr__rt_is_int(s, n) && (r->opts.unbounded_ints || fr__rt_int_fits(s, n));
     case FR_PARAM_FLOAT: return fr__rt_is_float(s, n);
     case FR_PARAM_UUID: return fr__rt_is_uuid(s, n);
     case FR_PARAM_PATH: return 1;
@@ -747,7 +755,7 @@ static FR__RT_NOINLINE int fr__rt_mixed_match(fr__rt_ctx *c, const fr__rt_mixed 
     uint64_t ok[FR__RT_MAX_PIECES + 1][FR__RT_WORDS];
     uint16_t run[FR__RT_MIXED_MAX + 2]; /* digits starting at p */
     uint16_t nxt[FR__RT_MIXED_MAX + 2]; /* smallest offset > p in ok[i + 1], n + 1 = none */
-    size_t i, p, e, k = mx->npieces, words = n / 64 + 1;
+    size_t i, p, e, k = mx->npieces, words = n / 64 + 1, base = c->ncaps;
     if (n > FR__RT_MIXED_MAX || k > FR__RT_MAX_PIECES) return 0;
     run[n] = 0;
     run[n + 1] = 0;
@@ -818,6 +826,10 @@ static FR__RT_NOINLINE int fr__rt_mixed_match(fr__rt_ctx *c, const fr__rt_mixed 
             }
             break;
         }
+        if (pc->type == FR_PARAM_INT && !c->r->opts.unbounded_ints && !fr__rt_int_fits(seg + p, e - p)) {
+            c->ncaps = base;
+            return 0; /* an int that overflows int64 does not match (router.h) */
+        }
         c->caps[c->ncaps].buf = seg + p;
         c->caps[c->ncaps].len = e - p;
         c->ncaps++;
@@ -856,7 +868,7 @@ static int fr__rt_dfs(fr__rt_ctx *c, const fr__rt_node *nd, size_t pos) {
     if (slen == 0) goto path; /* only static "" and {p:path} match an empty segment */
     for (k = FR__RT_INT; k <= FR__RT_UUID; k++) {
         const fr__rt_node *kid = nd->kids[k];
-        if (kid && fr__rt_type_ok(fr__rt_kid_type[k], sbuf, slen) &&
+        if (kid && fr__rt_type_ok(c->r, fr__rt_kid_type[k], sbuf, slen) &&
             fr__rt_step_cap(c, kid, sbuf, slen, e))
             return 1;
     }

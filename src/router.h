@@ -7,6 +7,11 @@
  * Parameters (Starlette's convertors; names are [A-Za-z_][A-Za-z0-9_]*):
  *   {name} {name:str}  one non-empty segment, no '/'       [^/]+
  *   {name:int}         digits only (no sign)                [0-9]+
+ *                      whose value fits int64_t (leading zeros allowed): a
+ *                      longer or larger run does NOT match (404, or the next
+ *                      route), so fr_req_param_int never sees an overflow.
+ *                      unbounded_ints (fr_router_opts) matches any digit run,
+ *                      as Starlette (the Python face: Python ints).
  *   {name:float}       digits, optional fraction            [0-9]+(\.[0-9]+)?
  *   {name:uuid}        lowercase 8-4-4-4-12 hex             like Starlette
  *   {name:path}        the rest of the path, may be empty   .*   (whole, last segment)
@@ -75,6 +80,7 @@ typedef struct fr_match {
 typedef struct fr_router_opts {
     int no_head_from_get;     /* 0: HEAD falls back to the GET route */
     int no_redirect_slashes;  /* 0: report FR_MATCH_REDIRECT like FastAPI */
+    int unbounded_ints;       /* 1: {x:int} matches any [0-9]+ (0: only values in int64_t) */
 } fr_router_opts;
 
 FR_API fr_router *fr_router_new(const fr_router_opts *opts); /* NULL = defaults */

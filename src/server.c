@@ -45,6 +45,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -80,7 +81,6 @@
 #endif
 
 #define FR__MAX_LISTENERS 8
-#define FR__STREAM_HIGH_WATER (1u << 20) /* stream_write blocks above this */
 #define FR__LINGER_MS 2000               /* read-and-discard before closing */
 #define FR__STOP_FIRST_MS 1000           /* stopping: wait for a new connection's first request */
 #define FR__SMALL_BODY 2048              /* bodies up to this are copied after the head */
@@ -90,6 +90,14 @@
 #define FR__FILE_CHUNK 16384 /* fr_res_file without sendfile: bytes read into out per step */
 #define FR__WS_TICK_MS 200   /* WebSocket ping / close-timeout checks */
 #define FR__WS_READ 16384    /* WebSocket input is read into a stack buffer of this size */
+#define FR__BUSY_EXTRA 64    /* connections over max_connections answered 503 at a time */
+#define FR__BIG_BUF 65536    /* a recycled connection/request keeps buffers up to this */
+#define FR__TRIM_BYTES (8u << 20) /* glibc: malloc_trim after this much was freed */
+
+#if defined(__GLIBC__)
+#include <malloc.h> /* malloc_trim: freed big buffers go back to the OS */
+#define FR__MALLOC_TRIM 1
+#endif
 
 /* Helpers the socket path shares with fr_dispatch: inlined so the socket
  * path compiles to what it was before they were shared. */
@@ -100,7 +108,7 @@
 #endif
 
 enum { FR__K_CONN = 1, FR__K_LISTEN, FR__K_WAKE, FR__K_STOP };
-enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_WS, FR__T_COUNT };
+enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_WS, FR__T_TLS, FR__T_COUNT };
 enum {
     FR__C_READ_HEAD = 0, /* waiting for / parsing a request head */
     FR__C_READ_BODY,     /* head parsed, body arriving */
@@ -127,6 +135,9 @@ struct fr__route {
     fr_handler h;
     void *ud;
     fr__route *next;
+    int limit_body;    /* fr_route_opts: 1 = max_body is this route's limit */
+    int body_unread;   /* fr_route_opts.body_unread */
+    uint64_t max_body;
 };
 
 struct fr__conn {
@@ -152,9 +163,16 @@ struct fr__conn {
     const char *wbody;
     size_t wbody_len, wbody_off;
     uint64_t fleft; /* file body bytes still to send (fd and position in req) */
+    uint64_t wwin_bytes; /* bytes sent in the current send window (FR__T_WRITE) */
+    int64_t wwin_outq;   /* the kernel's unacknowledged bytes when it opened */
     fr_req *req;
     unsigned readable : 1, writable : 1, close_after : 1, dead : 1;
-    unsigned reused : 1; /* has answered a request: idle = a keep-alive wait */
+    unsigned reused : 1;      /* has answered a request: idle = a keep-alive wait */
+    unsigned peer_closed : 1; /* the peer's FIN was reported: read on until EOF */
+    unsigned secure : 1; /* accepted on a TLS listener (fr_req_scheme "https") */
+#if FR_ENABLE_OPENSSL
+    fr__tls_conn *tls; /* NULL: plain; see "connection I/O" */
+#endif
     struct sockaddr_storage peer;
     socklen_t peerlen;
 };
@@ -183,6 +201,7 @@ struct fr_req {
     int rfd_nosf;     /* sendfile refused this fd: 1 pread + send, 2 read + send */
     uint64_t rfd_off, rfd_len; /* rfd_off advances as bytes are sent */
     int force_close;
+    const char *res_bad; /* why the handler's response cannot be sent (-> 500), or NULL */
     fr_done_fn done;
     void *done_ud;
     void *ud;
@@ -199,6 +218,11 @@ struct fr_req {
     int inline_stream; /* stream_begin called inside the handler (loop thread only) */
     fr_buf sbuf;
     size_t squeued;
+    fr_stream_fn sev_fn; /* fr_res_stream_on_drain */
+    void *sev_ud;
+    int want_drain;  /* a write answered FR_STREAM_FULL: DRAINED is due */
+    int sev_running; /* sev_fn is being called on sev_thr */
+    pthread_t sev_thr;
     uint64_t bytes_sent;
     double t0;
     /* fr_dispatch requests only (sink == NULL on the socket path) */
@@ -225,6 +249,7 @@ struct fr__loop {
     fr__src stop;
     fr__src lsn[FR__MAX_LISTENERS];
     int nlsn, lsn_active;
+    int lsn_held; /* counted in app->lsn_users (the app's listening fds are open) */
     int64_t now, accept_resume;
     int stopping;
     int64_t drain_deadline;
@@ -236,6 +261,7 @@ struct fr__loop {
     fr__conn *free_conns, *closed;
     int nfree_conns, nfree_reqs;
     fr_req *free_reqs;
+    size_t freed_big; /* bytes of big buffers freed since the last malloc_trim */
     pthread_t thr, tid;
     int tid_valid;
     /* shared with other threads, under qmu */
@@ -258,9 +284,13 @@ struct fr__loop {
 };
 
 typedef struct fr__listener {
-    int fd;
+    int fd;        /* -1: closed by a stop (fr_serve binds addr again) */
+    int inherited; /* fr_listen_fd's: never bound again by the engine */
     struct sockaddr_storage addr;
     socklen_t addrlen;
+#if FR_ENABLE_OPENSSL
+    fr__tls_ctx *tls; /* fr_listen_tls; NULL = plain */
+#endif
 } fr__listener;
 
 enum { FR__MODE_NONE = 0, FR__MODE_SERVE, FR__MODE_POLL, FR__MODE_POLL_DONE };
@@ -274,10 +304,12 @@ struct fr_app {
     fr__route *routes;
     fr_handler fallback;
     void *fallback_ud;
+    fr_route_opts unmatched; /* fr_app_set_unmatched_opts: limits of unrouted requests */
     void *ud;
     char err[200];
-    fr__listener lsn[FR__MAX_LISTENERS];
+    fr__listener lsn[FR__MAX_LISTENERS]; /* fd -1: closed by a stop */
     int nlsn, lsn_reuseport;
+    fr__atomic_int lsn_users; /* loops that may still accept on lsn[] */
     int stop_rd, stop_wr;
     fr__atomic_int stop;
     fr__atomic_int nconns;
@@ -290,6 +322,7 @@ struct fr_app {
     pthread_mutex_t sink_mu;
     fr_req *sinks; /* unfinished fr_dispatch requests, under sink_mu */
     fr__mw_chain *mw; /* the middleware chain (middleware.c); NULL = none */
+    fr__static_list *statics; /* static.c's mounts and frontends; NULL = none */
 };
 
 static FR__THREAD_LOCAL fr_req *fr__tls_req; /* request whose handler runs on this thread */
@@ -625,6 +658,7 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->rfd_close = r->rfd_nosf = 0;
     r->rfd_off = r->rfd_len = 0;
     r->force_close = 0;
+    r->res_bad = NULL;
     r->done = NULL;
     r->done_ud = NULL;
     r->ud = NULL;
@@ -635,6 +669,9 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->inline_stream = 0;
     r->sbuf.len = 0;
     r->squeued = 0;
+    r->sev_fn = NULL;
+    r->sev_ud = NULL;
+    r->want_drain = r->sev_running = 0;
     r->bytes_sent = 0;
     r->t0 = 0;
     r->mw = NULL;
@@ -673,12 +710,29 @@ static void fr__req_put(fr__loop *L, fr_req *r, int recycle) {
     if (r->rfd >= 0) fr__req_drop_file(r);
     if (recycle && L->nfree_reqs < FR__FREE_CAP) {
         fr_arena_reset(&r->arena);
-        if (r->sbuf.cap > 65536) fr_buf_free(&r->sbuf);
+        if (r->sbuf.cap > FR__BIG_BUF) {
+            L->freed_big += r->sbuf.cap; /* recycle: on the loop thread */
+            fr_buf_free(&r->sbuf);
+        }
         r->free_next = L->free_reqs;
         L->free_reqs = r;
         L->nfree_reqs++;
     } else {
         fr__req_free_mem(r);
+    }
+}
+
+/* Free the big buffers of a connection about to be recycled (an aborted
+ * stream or upload must not stay cached per connection). */
+static void fr__conn_shrink(fr__conn *c) {
+    fr__loop *L = c->loop;
+    if (c->in.cap > FR__BIG_BUF) {
+        L->freed_big += c->in.cap;
+        fr_buf_free(&c->in);
+    }
+    if (c->out.cap > FR__BIG_BUF) {
+        L->freed_big += c->out.cap;
+        fr_buf_free(&c->out);
     }
 }
 
@@ -712,12 +766,19 @@ static fr__conn *fr__conn_get(fr__loop *L) {
     c->wbody = NULL;
     c->wbody_len = c->wbody_off = 0;
     c->fleft = 0;
+    c->wwin_bytes = 0;
+    c->wwin_outq = 0;
     c->req = NULL;
     c->readable = 0;
     c->writable = 1;
     c->close_after = 0;
     c->dead = 0;
     c->reused = 0;
+    c->secure = 0;
+#if FR_ENABLE_OPENSSL
+    c->tls = NULL;
+#endif
+    c->peer_closed = 0;
     return c;
 }
 
@@ -758,6 +819,7 @@ static void fr__req_finish(fr_req *req, int ok, int recycle) {
         pthread_mutex_unlock(&L->qmu);
         if (c) {
             if (recycle && L->nfree_conns < FR__FREE_CAP) {
+                fr__conn_shrink(c);
                 c->next = L->free_conns;
                 L->free_conns = c;
                 L->nfree_conns++;
@@ -773,6 +835,44 @@ static void fr__req_finish(fr_req *req, int ok, int recycle) {
 
 static int fr__req_released(const fr_req *req) { return req->inline_released || req->rel_seen; }
 
+/* Call the stream's event callback (loop thread). Not after the stream
+ * ended; GONE at most once; fr__stream_end waits while a call runs. */
+static void fr__stream_event(fr_req *req, int ev) {
+    fr_stream_fn fn;
+    void *ud;
+    pthread_mutex_lock(&req->smu);
+    fn = req->sev_fn;
+    ud = req->sev_ud;
+    if (!fn || !req->streaming || req->stream_ended || req->sev_running) {
+        pthread_mutex_unlock(&req->smu);
+        return;
+    }
+    if (ev == FR_STREAM_GONE) req->sev_fn = NULL;
+    req->sev_running = 1;
+    req->sev_thr = pthread_self();
+    pthread_mutex_unlock(&req->smu);
+    fn(req, ev, ud);
+    pthread_mutex_lock(&req->smu);
+    req->sev_running = 0;
+    pthread_cond_broadcast(&req->scv);
+    pthread_mutex_unlock(&req->smu);
+}
+
+/* n queued stream bytes went out (loop thread): wake fr_res_stream_wait,
+ * and tell a producer that met FR_STREAM_FULL once low water is reached. */
+static void fr__stream_sent(fr_req *req, size_t n) {
+    int fire = 0;
+    pthread_mutex_lock(&req->smu);
+    req->squeued = req->squeued > n ? req->squeued - n : 0;
+    if (req->squeued <= req->app->cfg.stream_low_water) {
+        pthread_cond_broadcast(&req->scv);
+        fire = req->want_drain && req->sev_fn && !req->stream_ended;
+        if (fire) req->want_drain = 0;
+    }
+    pthread_mutex_unlock(&req->smu);
+    if (fire) fr__stream_event(req, FR_STREAM_DRAINED);
+}
+
 /* Close a connection. A request still owned by its handler keeps the
  * connection's memory alive as a zombie. */
 static void fr__conn_close(fr__conn *c) {
@@ -784,6 +884,10 @@ static void fr__conn_close(fr__conn *c) {
     if (c->fd >= 0) {
 #if !defined(FR__EPOLL)
         fr__poller_del(L, c->fd, c, FR__P_CONN);
+#endif
+#if FR_ENABLE_OPENSSL
+        fr__tls_conn_free(c->tls);
+        c->tls = NULL;
 #endif
         close(c->fd); /* epoll forgets closed fds by itself */
         c->fd = -1;
@@ -816,6 +920,7 @@ static void fr__conn_close(fr__conn *c) {
             L->zombies = req;
             L->nzombies++;
             pthread_mutex_unlock(&L->qmu);
+            fr__stream_event(req, FR_STREAM_GONE); /* the producer stops */
             return;
         } else {
             if (req->streaming) {
@@ -835,9 +940,8 @@ static void fr__loop_reap(fr__loop *L) {
     while (L->closed) {
         fr__conn *c = L->closed;
         L->closed = c->next;
+        fr__conn_shrink(c);
         if (L->nfree_conns < FR__FREE_CAP) {
-            if (c->in.cap > 65536) fr_buf_free(&c->in);
-            if (c->out.cap > 65536) fr_buf_free(&c->out);
             c->next = L->free_conns;
             L->free_conns = c;
             L->nfree_conns++;
@@ -845,6 +949,16 @@ static void fr__loop_reap(fr__loop *L) {
             fr__conn_free_mem(c);
         }
     }
+#if defined(FR__MALLOC_TRIM)
+    /* glibc keeps freed heap memory (and raises its mmap threshold after a
+     * big free): aborted big streams/uploads would stay in RSS */
+    if (L->freed_big >= FR__TRIM_BYTES) {
+        L->freed_big = 0;
+        malloc_trim(0);
+    }
+#else
+    L->freed_big = 0;
+#endif
 }
 
 /* Shut the write side and discard input until EOF (or a short timeout), so
@@ -852,6 +966,9 @@ static void fr__loop_reap(fr__loop *L) {
  * the response in flight. */
 static void fr__conn_linger(fr__conn *c) {
     fr__loop *L = c->loop;
+#if FR_ENABLE_OPENSSL
+    if (c->tls) fr__tls_close_notify(c->tls);
+#endif
     shutdown(c->fd, SHUT_WR);
     c->state = FR__C_LINGER;
     L->nlinger++;
@@ -1000,6 +1117,7 @@ static void fr__error_response(fr__conn *c, int status) {
 /* the per-connection state machine                                          */
 
 static void fr__conn_drive(fr__conn *c);
+static void fr__conn_peek_eof(fr__conn *c);
 
 /* Move queued stream output into c->out. Returns 1 when the stream has
  * ended (all output is now in c->out). */
@@ -1059,6 +1177,31 @@ static void fr__req_service(fr_req *req) {
     c->state = FR__C_WRITING;
 }
 
+/* Per-route body limit (fr_route_opts.max_body), FastAPI's max_body_size
+ * as Starlette's RequestBodyLimitMiddleware answers it: a Content-Length
+ * over the limit -> 413 "Content Too Large" (text/plain); a chunked body
+ * that turned out larger -> 413 {"detail":"Content Too Large"}. */
+static int fr__route_body_over(const fr_req *req, uint64_t max, int unread) {
+    if (req->h.body_kind == FR_BODY_LENGTH) return req->h.content_length > max;
+    return !unread && (uint64_t)req->body.len > max;
+}
+
+static int fr__route_too_large(fr_req *req, void *ud) {
+    static const char text[] = "Content Too Large";
+    static const char json[] = "{\"detail\":\"Content Too Large\"}";
+    (void)ud;
+    fr_res_status(req, 413);
+    if (req->h.body_kind == FR_BODY_LENGTH) {
+        fr_res_header(req, "content-type", "text/plain; charset=utf-8");
+        fr_res_body(req, text, sizeof text - 1);
+    } else {
+        fr_res_header(req, "content-type", "application/json");
+        fr_res_body(req, json, sizeof json - 1);
+    }
+    fr_res_send(req);
+    return FR_DONE;
+}
+
 /* Decode the path, match it and pick the handler: the route's, the
  * fallback, or NULL for fr_res_default. Shared by sockets and fr_dispatch. */
 FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
@@ -1081,7 +1224,18 @@ FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
     if (req->m.status == FR_MATCH_FOUND && req->m.data) {
         fr__route *rt = (fr__route *)req->m.data;
         *ud = rt->ud;
+        if (rt->limit_body && fr__route_body_over(req, rt->max_body, rt->body_unread))
+            return fr__route_too_large;
         return rt->h;
+    }
+    if (app->unmatched.limit_body && /* nothing reads the body of an unrouted request */
+        fr__route_body_over(req, app->unmatched.max_body, 1)) {
+        *ud = NULL;
+        return fr__route_too_large;
+    }
+    if (req->m.status == FR_MATCH_NOT_FOUND && app->statics) { /* fr_app_frontend */
+        fr_handler low = fr__static_low(app, req, ud);
+        if (low) return low;
     }
     *ud = app->fallback_ud;
     return app->fallback;
@@ -1256,6 +1410,26 @@ static int fr__conn_parse(fr__conn *c) {
     }
 }
 
+/* ---- connection I/O ----
+ * The one place a TLS connection differs: c->tls routes reads and writes
+ * through tls.c (OpenSSL). Plain connections call read/send/sendfile
+ * directly; without FR_ENABLE_OPENSSL the branches do not exist. A TLS
+ * read may leave bytes buffered inside OpenSSL that no epoll edge will
+ * announce, so a short TLS read does not clear `readable` (only EAGAIN
+ * does). */
+#if FR_ENABLE_OPENSSL
+#define FR__IS_TLS(c) ((c)->tls != NULL)
+#else
+#define FR__IS_TLS(c) 0
+#endif
+
+static inline ssize_t fr__io_read(fr__conn *c, void *buf, size_t n) {
+#if FR_ENABLE_OPENSSL
+    if (c->tls) return fr__tls_read(c->tls, buf, n);
+#endif
+    return read(c->fd, buf, n);
+}
+
 /* Read more bytes. 1: got data, 0: would block, -1: closed. */
 static int fr__conn_read(fr__conn *c) {
     fr__loop *L = c->loop;
@@ -1283,10 +1457,13 @@ static int fr__conn_read(fr__conn *c) {
         return -1;
     }
     space = b->cap - b->len;
-    n = read(c->fd, b->buf + b->len, space);
+    n = fr__io_read(c, b->buf + b->len, space);
     if (n > 0) {
         b->len += (size_t)n;
-        if ((size_t)n < space) c->readable = 0;
+        /* A short read means drained, unless the FIN came with the data:
+         * edge-triggered, no other event would report it (the next read
+         * returns 0 and closes) */
+        if ((size_t)n < space && !c->peer_closed && !FR__IS_TLS(c)) c->readable = 0;
         return 1;
     }
     if (n < 0 && errno == EINTR) return 1;
@@ -1330,6 +1507,52 @@ static ssize_t fr__sendfile(int sock, int fd, uint64_t *off, size_t n) {
 }
 #endif
 
+/* Bytes the kernel holds for the peer, sent or not, not yet acknowledged
+ * (0 where it cannot tell): what the client took is judged by their fall,
+ * since a big socket buffer drains for seconds without the socket getting
+ * writable. */
+static int64_t fr__sock_outq(int fd) {
+#if defined(__linux__) && defined(TIOCOUTQ)
+    int n = 0;
+    if (fd >= 0 && ioctl(fd, TIOCOUTQ, &n) == 0 && n > 0) return n;
+#else
+    (void)fd;
+#endif
+    return 0;
+}
+
+/* The socket would block with output waiting: a send window opens unless
+ * one is open (progress does not extend it: a trickle is judged by rate). */
+static void fr__conn_wait_write(fr__conn *c) {
+    c->writable = 0;
+    if (c->tkind == FR__T_WRITE) return;
+    fr__timer_set(c, FR__T_WRITE);
+    c->wwin_bytes = 0;
+    c->wwin_outq = fr__sock_outq(c->fd);
+}
+
+/* A send window ended with output still waiting: 1 (and a new window) when
+ * the client took at least min_send_rate bytes/s of it, else 0 to drop it:
+ * the close then resets (nginx's reset_timedout_connection), so the kernel
+ * drops what it still holds for this client instead of trickling it on. */
+static int fr__conn_send_ok(fr__conn *c) {
+    const fr__loop *L = c->loop;
+    int rate = L->app->cfg.min_send_rate;
+    uint64_t need = rate > 0 ? (uint64_t)rate * (uint64_t)L->tdur[FR__T_WRITE] / 1000 : 0;
+    int64_t outq = fr__sock_outq(c->fd), took = (int64_t)c->wwin_bytes + c->wwin_outq - outq;
+    if (took <= 0 || (uint64_t)took < need) {
+        struct linger lg;
+        lg.l_onoff = 1;
+        lg.l_linger = 0;
+        if (c->fd >= 0) setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        return 0;
+    }
+    fr__timer_set(c, FR__T_WRITE);
+    c->wwin_bytes = 0;
+    c->wwin_outq = outq;
+    return 1;
+}
+
 /* Send the file body of c->req (fr_res_file) once out/wbody are empty:
  * sendfile(2) where it works; otherwise the next piece is read (pread, or
  * read for an unseekable fd) into c->out and sent by the caller's loop.
@@ -1341,19 +1564,18 @@ static int fr__conn_write_file(fr__conn *c) {
         size_t want = c->fleft > (1u << 30) ? (size_t)1 << 30 : (size_t)c->fleft;
         ssize_t n;
 #if defined(FR__SENDFILE)
-        if (!req->rfd_nosf) {
+        if (!req->rfd_nosf && !FR__IS_TLS(c)) { /* TLS: read + SSL_write below */
             if (!c->writable) return 0;
             n = fr__sendfile(c->fd, req->rfd, &req->rfd_off, want);
             if (n > 0) {
                 req->bytes_sent += (uint64_t)n;
                 c->fleft -= (uint64_t)n;
-                if (c->tkind == FR__T_WRITE) fr__timer_set(c, FR__T_WRITE); /* progress */
+                c->wwin_bytes += (uint64_t)n;
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                c->writable = 0;
-                fr__timer_set(c, FR__T_WRITE);
+                fr__conn_wait_write(c);
                 return 0;
             }
             if (n < 0 && (errno == EINVAL || errno == ENOSYS || errno == ESPIPE)) {
@@ -1408,6 +1630,16 @@ static int fr__conn_write(fr__conn *c) {
             return 1;
         }
         if (!c->writable) return 0;
+#if FR_ENABLE_OPENSSL
+        if (c->tls) {
+            if (hl && bl && hl + bl <= 16384 && fr_buf_append(&c->out, c->wbody + c->wbody_off, bl) == 0) {
+                c->wbody_off = c->wbody_len; /* a small body rides in the head's record */
+                continue;
+            }
+            n = hl ? fr__tls_write(c->tls, c->out.buf + c->out_off, hl)
+                   : fr__tls_write(c->tls, c->wbody + c->wbody_off, bl);
+        } else
+#endif
         if (bl == 0) {
             n = send(c->fd, c->out.buf + c->out_off, hl, c->fleft ? FR__MSG_MORE : MSG_NOSIGNAL);
         } else {
@@ -1428,22 +1660,14 @@ static int fr__conn_write(fr__conn *c) {
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->writable = 0;
-                fr__timer_set(c, FR__T_WRITE);
+                fr__conn_wait_write(c);
                 return 0;
             }
             fr__conn_close(c);
             return -1;
         }
-        if (req) {
-            req->bytes_sent += (uint64_t)n;
-            if (req->streaming) {
-                pthread_mutex_lock(&req->smu);
-                req->squeued = req->squeued > (size_t)n ? req->squeued - (size_t)n : 0;
-                if (req->squeued <= FR__STREAM_HIGH_WATER) pthread_cond_broadcast(&req->scv);
-                pthread_mutex_unlock(&req->smu);
-            }
-        }
+        c->wwin_bytes += (uint64_t)n;
+        if (req) req->bytes_sent += (uint64_t)n;
         if ((size_t)n <= hl) {
             c->out_off += (size_t)n;
         } else {
@@ -1451,7 +1675,7 @@ static int fr__conn_write(fr__conn *c) {
             c->wbody_off += (size_t)n - hl;
         }
         if (c->out_off == c->out.len) c->out_off = c->out.len = 0;
-        if (c->tkind == FR__T_WRITE) fr__timer_set(c, FR__T_WRITE); /* progress */
+        if (req && req->streaming) fr__stream_sent(req, (size_t)n); /* may run on_drain's callback */
     }
 }
 
@@ -1475,7 +1699,10 @@ static void fr__conn_write_done(fr__conn *c) {
     c->wbody_len = c->wbody_off = 0;
     c->fleft = 0;
     fr__req_finish(req, 1, 1);
-    if (c->out.cap > 65536) fr_buf_free(&c->out); /* a big stream passed through */
+    if (c->out.cap > FR__BIG_BUF) { /* a big stream passed through */
+        L->freed_big += c->out.cap;
+        fr_buf_free(&c->out);
+    }
     if (c->close_after || L->stopping) {
         fr__conn_linger(c);
         return;
@@ -1485,7 +1712,10 @@ static void fr__conn_write_done(fr__conn *c) {
     c->off = c->next_off;
     if (c->off >= c->in.len) {
         c->off = c->in.len = 0;
-        if (c->in.cap > 65536) fr_buf_free(&c->in);
+        if (c->in.cap > FR__BIG_BUF) {
+            L->freed_big += c->in.cap;
+            fr_buf_free(&c->in);
+        }
         fr__timer_set(c, FR__T_IDLE);
     }
 }
@@ -1530,7 +1760,11 @@ static void fr__conn_drive(fr__conn *c) {
             continue;
         case FR__C_PENDING:
             /* answers corked before a deferred request go out now */
-            if (c->out.len > c->out_off) fr__conn_write(c);
+            if (c->out.len > c->out_off && fr__conn_write(c) < 0) return;
+            /* the FIN came with the request: the client is gone (uvicorn
+             * drops a half-closed client too); its handler's answer is
+             * dropped when it comes (zombie) */
+            if (c->peer_closed && c->state == FR__C_PENDING) fr__conn_peek_eof(c);
             return;
         case FR__C_LINGER:
             fr__conn_linger_read(c);
@@ -1553,14 +1787,48 @@ static void fr__conn_peek_eof(fr__conn *c) {
     else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) fr__conn_close(c);
 }
 
+#if FR_ENABLE_OPENSSL
+/* A TLS connection's event: re-arm the side OpenSSL waited on (a read that
+ * needed to write, a write that needed to read), drive the handshake. 1:
+ * go on as for a plain connection, 0: handshake in progress, -1: closed. */
+static int fr__srv_tls_event(fr__conn *c, const fr__pev *e) {
+    int r;
+    if (e->w && fr__tls_wants(c->tls, FR__TLS_READ_WANTS_WRITE)) c->readable = 1;
+    if (e->r && fr__tls_wants(c->tls, FR__TLS_WRITE_WANTS_READ)) c->writable = 1;
+    if (c->tkind != FR__T_TLS || c->state != FR__C_READ_HEAD || c->req) return 1; /* done */
+    r = fr__tls_handshake(c->tls);
+    if (r == 0) return 0;
+    if (r == -2) { /* plain HTTP on the TLS port: a plain 400, then close */
+        fr__tls_conn_free(c->tls);
+        c->tls = NULL;
+        fr__error_response(c, 400);
+        fr__conn_drive(c);
+        return -1;
+    }
+    if (r < 0) { /* a bad handshake: discard what the client sent, then FIN */
+        fr__timer_clear(c);
+        fr__conn_linger(c);
+        fr__conn_drive(c);
+        return -1;
+    }
+    fr__timer_set(c, FR__T_IDLE); /* the TLS timer marks a handshake in progress */
+    c->readable = 1;              /* the request may already sit inside OpenSSL */
+    return 1;
+}
+#endif
+
 static void fr__conn_event(fr__conn *c, const fr__pev *e) {
     if (c->state == FR__C_CLOSED || c->dead) return;
     if (e->hup) {
         fr__conn_close(c);
         return;
     }
+    if (e->rdhup) c->peer_closed = 1;
     if (e->r) c->readable = 1;
     if (e->w) c->writable = 1;
+#if FR_ENABLE_OPENSSL
+    if (c->tls && fr__srv_tls_event(c, e) <= 0) return; /* handshaking, or closed */
+#endif
     if (c->state == FR__C_PENDING || c->state == FR__C_HANDLING) {
         if (e->rdhup) fr__conn_peek_eof(c);
         if (!c->dead && c->state == FR__C_PENDING && e->w && c->out.len > c->out_off) fr__conn_drive(c);
@@ -1575,25 +1843,29 @@ static void fr__conn_event(fr__conn *c, const fr__pev *e) {
 static void fr__loop_listen_pause(fr__loop *L) {
     int i;
     if (!L->lsn_active) return;
-    for (i = 0; i < L->nlsn; i++) fr__poller_del(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
+    for (i = 0; i < L->nlsn; i++)
+        if (L->lsn[i].fd >= 0) fr__poller_del(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
     L->lsn_active = 0;
 }
 
 static void fr__loop_listen_resume(fr__loop *L) {
     int i;
     if (L->lsn_active) return;
-    for (i = 0; i < L->nlsn; i++) fr__poller_add(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
+    for (i = 0; i < L->nlsn; i++)
+        if (L->lsn[i].fd >= 0) fr__poller_add(L, L->lsn[i].fd, &L->lsn[i], FR__P_LT);
     L->lsn_active = 1;
 }
 
-static void fr__loop_accept(fr__loop *L, fr__src *s) {
+/* Accept up to a batch; returns how many accept() calls succeeded or were
+ * retried (FR__ACCEPT_BATCH: more may be queued). */
+static int fr__loop_accept(fr__loop *L, fr__src *s) {
     fr_app *app = L->app;
     int i;
     for (i = 0; i < FR__ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         fr__conn *c;
-        int fd, one = 1;
+        int fd, one = 1, busy = 0, n;
 #if defined(FR__ACCEPT4)
         fd = accept4(s->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
@@ -1610,12 +1882,18 @@ static void fr__loop_accept(fr__loop *L, fr__src *s) {
                 fr__loop_listen_pause(L);
                 L->accept_resume = L->now + FR__EMFILE_PAUSE_MS;
             }
-            return;
+            return i;
         }
-        if (fr__atomic_fetch_add_explicit(&app->nconns, 1, FR__RELAXED) >= app->cfg.max_connections) {
-            fr__atomic_fetch_sub_explicit(&app->nconns, 1, FR__RELAXED);
-            close(fd);
-            continue;
+        n = fr__atomic_fetch_add_explicit(&app->nconns, 1, FR__RELAXED);
+        if (n >= app->cfg.max_connections) {
+            /* over the cap: a few get uvicorn's 503 (--limit-concurrency),
+             * beyond that they are closed unanswered */
+            if (n - app->cfg.max_connections >= FR__BUSY_EXTRA) {
+                fr__atomic_fetch_sub_explicit(&app->nconns, 1, FR__RELAXED);
+                close(fd);
+                continue;
+            }
+            busy = 1;
         }
         if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -1640,7 +1918,65 @@ static void fr__loop_accept(fr__loop *L, fr__src *s) {
             continue;
         }
         fr__timer_set(c, FR__T_IDLE);
+        if (busy) {
+            fr__error_response(c, 503); /* then linger and close */
+            c->state = FR__C_WRITING;
+#if FR_ENABLE_OPENSSL
+            if (app->lsn[s - L->lsn].tls) { /* no handshake for a refusal */
+                fr__conn_close(c);
+                continue;
+            }
+#endif
+            fr__conn_drive(c);
+            continue;
+        }
+#if FR_ENABLE_OPENSSL
+        /* L->lsn[i] is app->lsn[i]'s (clone of the) socket: same index */
+        if (app->lsn[s - L->lsn].tls) {
+            c->secure = 1;
+            c->tls = fr__tls_conn_new(app->lsn[s - L->lsn].tls, fd);
+            if (!c->tls) fr__conn_close(c);
+            else fr__timer_set(c, FR__T_TLS); /* the handshake's deadline */
+        }
+#endif
     }
+    return i;
+}
+
+/* This loop accepts no more from the app's listening fds; the last loop to
+ * let go closes them. */
+static void fr__loop_release_listeners(fr__loop *L) {
+    fr_app *app = L->app;
+    int i;
+    if (!L->lsn_held) return;
+    L->lsn_held = 0;
+    if (fr__atomic_fetch_sub_explicit(&app->lsn_users, 1, FR__ACQ_REL) != 1) return;
+    for (i = 0; i < app->nlsn; i++) {
+        if (app->lsn[i].fd >= 0) close(app->lsn[i].fd);
+        app->lsn[i].fd = -1;
+    }
+}
+
+/* Stopping: take the connections the kernel has already completed (their
+ * clients think they are connected: they are answered), then close the
+ * listening sockets, so that a new client is refused (ECONNREFUSED, safe to
+ * retry) rather than accepted now and reset later (nginx does the same). An
+ * inherited socket (fr_listen_fd) lives on in the processes that share it:
+ * only this process's fd is closed. */
+static void fr__loop_listen_close(fr__loop *L) {
+    int i, k, rounds = L->app->cfg.backlog / FR__ACCEPT_BATCH + 1;
+    fr__loop_listen_pause(L); /* before close: epoll keeps an fd whose file is shared */
+    for (i = 0; i < L->nlsn; i++) {
+        fr__src *s = &L->lsn[i];
+        if (s->fd < 0) continue;
+        for (k = 0; k < rounds && fr__loop_accept(L, s) == FR__ACCEPT_BATCH; k++) {
+        }
+        if (s->owned) close(s->fd);
+        s->fd = -1;
+        s->owned = 0;
+    }
+    L->nlsn = 0;
+    fr__loop_release_listeners(L);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1707,7 +2043,11 @@ static int fr__loop_drain_queue(fr__loop *L) {
  * (it is answered, or closed after FR__STOP_FIRST_MS). */
 static void fr__conn_stop_idle(fr__conn *c) {
     char b;
-    if (recv(c->fd, &b, 1, MSG_PEEK) > 0) {
+    if (recv(c->fd, &b, 1, MSG_PEEK) > 0
+#if FR_ENABLE_OPENSSL
+        || (c->tls && fr__tls_pending(c->tls))
+#endif
+    ) {
         c->readable = 1;
         fr__conn_drive(c);
     } else {
@@ -1719,9 +2059,9 @@ static void fr__loop_begin_stop(fr__loop *L) {
     fr__conn *c, *next;
     L->stopping = 1;
     L->drain_deadline = L->now + L->app->cfg.drain_timeout_ms;
-    fr__loop_listen_pause(L);
     fr__poller_del(L, L->stop.fd, &L->stop, FR__P_EDGE);
     if (L->tdur[FR__T_IDLE] > FR__STOP_FIRST_MS) L->tdur[FR__T_IDLE] = FR__STOP_FIRST_MS;
+    fr__loop_listen_close(L); /* new connections get ECONNREFUSED from here on */
     for (c = L->conns; c; c = next) {
         next = c->next;
         /* a partly read head is in flight: it ends with connection: close */
@@ -1749,6 +2089,8 @@ static void fr__loop_timers(fr__loop *L) {
                 fr__conn_drive(c);
             } else if (k == FR__T_WS) {
                 fr__ws_srv_timer(c);
+            } else if (k == FR__T_WRITE && fr__conn_send_ok(c)) {
+                /* a slow reader that keeps up with min_send_rate */
             } else {
                 fr__conn_close(c);
             }
@@ -1825,9 +2167,10 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     L->tdur[FR__T_IDLE] = app->cfg.idle_timeout_ms;
     L->tdur[FR__T_HEADER] = app->cfg.header_timeout_ms;
     L->tdur[FR__T_BODY] = app->cfg.body_timeout_ms;
-    L->tdur[FR__T_WRITE] = app->cfg.body_timeout_ms;
+    L->tdur[FR__T_WRITE] = app->cfg.send_timeout_ms;
     L->tdur[FR__T_LINGER] = FR__LINGER_MS;
     L->tdur[FR__T_WS] = FR__WS_TICK_MS;
+    L->tdur[FR__T_TLS] = app->cfg.header_timeout_ms; /* a TLS handshake's budget */
     L->lim.max_header_bytes = app->cfg.max_header_bytes;
     L->lim.max_headers = app->cfg.max_headers;
     L->lim.max_uri_bytes = app->cfg.max_uri_bytes;
@@ -1837,11 +2180,11 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     if (fr__poller_add(L, L->stop.fd, &L->stop, FR__P_EDGE) < 0) goto fail;
     for (i = 0; i < app->nlsn; i++) {
         fr__src *s = &L->lsn[L->nlsn];
-        s->kind = FR__K_LISTEN;
+        s->kind = FR__K_LISTEN; /* fd -1 (closed by an earlier stop): keeps its slot */
         s->fd = app->lsn[i].fd;
         s->owned = 0;
 #if defined(__linux__) && defined(SO_REUSEPORT)
-        if (idx > 0 && app->lsn_reuseport) {
+        if (idx > 0 && app->lsn_reuseport && app->lsn[i].fd >= 0) {
             /* per-loop clone in the same SO_REUSEPORT group: the kernel
              * balances new connections across loops */
             const fr__listener *l = &app->lsn[i];
@@ -1865,6 +2208,8 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
         L->nlsn++;
     }
     fr__loop_listen_resume(L);
+    L->lsn_held = 1;
+    fr__atomic_fetch_add_explicit(&app->lsn_users, 1, FR__ACQ_REL);
     pthread_mutex_lock(&L->qmu);
     L->running = 1;
     pthread_mutex_unlock(&L->qmu);
@@ -1913,10 +2258,12 @@ static void fr__loop_teardown(fr__loop *L) {
         fr__conn_free_mem(c);
     }
     L->nfree_conns = 0;
+    fr__loop_listen_pause(L);
     for (i = 0; i < L->nlsn; i++)
-        if (L->lsn[i].owned) close(L->lsn[i].fd);
+        if (L->lsn[i].owned && L->lsn[i].fd >= 0) close(L->lsn[i].fd);
     L->nlsn = 0;
     L->lsn_active = 0;
+    fr__loop_release_listeners(L);
     fr__srv_wake_close(L->wake.fd, L->wake_wr);
     L->wake.fd = L->wake_wr = -1;
     if (L->pfd >= 0) close(L->pfd);
@@ -2041,6 +2388,11 @@ fr_app *fr_app_new(const fr_config *cfg) {
     if (app->cfg.idle_timeout_ms <= 0) app->cfg.idle_timeout_ms = FR_IDLE_TIMEOUT_MS;
     if (app->cfg.body_timeout_ms <= 0) app->cfg.body_timeout_ms = FR_BODY_TIMEOUT_MS;
     if (app->cfg.drain_timeout_ms <= 0) app->cfg.drain_timeout_ms = 10000;
+    if (!app->cfg.stream_high_water) app->cfg.stream_high_water = FR_STREAM_HIGH_WATER;
+    if (!app->cfg.stream_low_water || app->cfg.stream_low_water > app->cfg.stream_high_water)
+        app->cfg.stream_low_water = app->cfg.stream_high_water / 4;
+    if (app->cfg.send_timeout_ms <= 0) app->cfg.send_timeout_ms = app->cfg.body_timeout_ms;
+    if (!app->cfg.min_send_rate) app->cfg.min_send_rate = FR_MIN_SEND_RATE;
     if (app->cfg.backlog <= 0) app->cfg.backlog = 1024;
     if (app->cfg.max_headers > 100000) app->cfg.max_headers = 100000;
     sn = app->cfg.server_name ? app->cfg.server_name : "fastrapi";
@@ -2071,11 +2423,13 @@ fr_app *fr_app_new(const fr_config *cfg) {
     if (fr__srv_proxy_cfg(app) < 0) goto fail;
     ro.no_head_from_get = app->cfg.no_head_from_get;
     ro.no_redirect_slashes = app->cfg.no_redirect_slashes;
+    ro.unbounded_ints = app->cfg.unbounded_ints;
     app->router = fr_router_new(&ro);
     if (!app->router) goto fail;
     if (fr__srv_wake_open(&app->stop_rd, &app->stop_wr) < 0) goto fail;
     fr__atomic_init(&app->stop, 0);
     fr__atomic_init(&app->nconns, 0);
+    fr__atomic_init(&app->lsn_users, 0);
     return app;
 fail:
     app->nloops = 0;
@@ -2104,7 +2458,11 @@ void fr_app_free(fr_app *app) {
     /* fr_dispatch requests their holders never finished: on_done(ok=0), freed */
     while (app->sinks) fr__sink_abandon(app->sinks);
     pthread_mutex_destroy(&app->sink_mu);
-    for (i = 0; i < app->nlsn; i++) close(app->lsn[i].fd);
+    for (i = 0; i < app->nlsn; i++)
+        if (app->lsn[i].fd >= 0) close(app->lsn[i].fd);
+#if FR_ENABLE_OPENSSL
+    for (i = 0; i < app->nlsn; i++) fr__tls_ctx_free(app->lsn[i].tls);
+#endif
     fr__srv_wake_close(app->stop_rd, app->stop_wr);
     rt = app->routes;
     while (rt) {
@@ -2113,6 +2471,7 @@ void fr_app_free(fr_app *app) {
         rt = n;
     }
     if (app->mw) fr__mw_chain_free(app->mw);
+    fr__static_list_free(app->statics);
     if (app->router) fr_router_free(app->router);
     pthread_cond_destroy(&app->cv);
     pthread_mutex_destroy(&app->mu);
@@ -2129,6 +2488,11 @@ void *fr_app_userdata(const fr_app *app) { return app ? app->ud : NULL; }
 const char *fr_app_last_error(const fr_app *app) { return app ? app->err : "no app"; }
 
 int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h, void *userdata) {
+    return fr_route_ex(app, method, pattern, h, userdata, NULL);
+}
+
+int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h, void *userdata,
+                const fr_route_opts *opts) {
     fr__route *rt;
     fr_err err;
     if (!app) return -1;
@@ -2147,6 +2511,9 @@ int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
     }
     rt->h = h;
     rt->ud = userdata;
+    rt->limit_body = opts && opts->limit_body;
+    rt->body_unread = opts && opts->body_unread;
+    rt->max_body = opts ? opts->max_body : 0;
     memset(&err, 0, sizeof err);
     if (fr_router_add(app->router, method, pattern, rt, &err) < 0) {
         snprintf(app->err, sizeof app->err, "%s %s: %s", method, pattern, err.msg ? err.msg : "invalid route");
@@ -2156,6 +2523,12 @@ int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
     rt->next = app->routes;
     app->routes = rt;
     return 0;
+}
+
+void fr_app_set_unmatched_opts(fr_app *app, const fr_route_opts *opts) {
+    if (!app) return;
+    memset(&app->unmatched, 0, sizeof app->unmatched);
+    if (opts) app->unmatched = *opts;
 }
 
 void fr_app_set_fallback(fr_app *app, fr_handler h, void *userdata) {
@@ -2265,11 +2638,80 @@ int fr_listen(fr_app *app, const char *host, int port) {
         return -1;
     }
     l->fd = fd;
+    l->inherited = 0;
     app->nlsn++;
     if (reuseport) app->lsn_reuseport = 1;
     if (l->addr.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&l->addr)->sin_port);
     if (l->addr.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&l->addr)->sin6_port);
     return port;
+}
+
+/* TLS listeners (tls.h): the listener keeps an fr__tls_ctx from tls.c;
+ * accepted connections get an fr__tls_conn (fr__loop_accept). */
+#if FR_ENABLE_OPENSSL
+/* fr_listen(host, port), or fr_listen_fd(fd) when fd >= 0, with TLS. */
+static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, const char *cert,
+                              const char *key) {
+    fr__tls_ctx *t;
+    int r;
+    if (!app) return -1;
+    if (app->nlsn >= FR__MAX_LISTENERS || app->mode != FR__MODE_NONE) {
+        fr__srv_seterr(app, "fr_listen_tls: too many listeners, or serving");
+        return -1;
+    }
+    t = fr__tls_ctx_new(cert, key, app->err, sizeof app->err);
+    if (!t) return -1;
+    r = fd >= 0 ? fr_listen_fd(app, fd) : fr_listen(app, host, port);
+    if (r < 0) fr__tls_ctx_free(t);
+    else app->lsn[app->nlsn - 1].tls = t;
+    return r;
+}
+#endif
+
+int fr_listen_tls(fr_app *app, const char *host, int port, const char *cert_file,
+                  const char *key_file) {
+#if FR_ENABLE_OPENSSL
+    return fr__srv_listen_tls(app, host, port, -1, cert_file, key_file);
+#else
+    (void)host;
+    (void)port;
+    (void)cert_file;
+    (void)key_file;
+    if (app)
+        fr__srv_seterr(app, "fr_listen_tls: TLS is not built in (define FR_ENABLE_OPENSSL=1 and "
+                            "link -lssl -lcrypto)");
+    return -1;
+#endif
+}
+
+int fr_listen_fd_tls(fr_app *app, int fd, const char *cert_file, const char *key_file) {
+#if FR_ENABLE_OPENSSL
+    if (fd < 0) return -1;
+    return fr__srv_listen_tls(app, NULL, 0, fd, cert_file, key_file);
+#else
+    (void)fd;
+    return fr_listen_tls(app, NULL, 0, cert_file, key_file);
+#endif
+}
+
+int fr_tls_reload(fr_app *app) {
+#if FR_ENABLE_OPENSSL
+    int i, rc = 0;
+    if (!app) return -1;
+    for (i = 0; i < app->nlsn; i++) {
+        char err[sizeof app->err];
+        if (app->lsn[i].tls && fr__tls_ctx_reload(app->lsn[i].tls, err, sizeof err) < 0) {
+            fr__srv_seterr(app, err);
+            rc = -1;
+        }
+    }
+    return rc;
+#else
+    if (app)
+        fr__srv_seterr(app, "fr_tls_reload: TLS is not built in (define FR_ENABLE_OPENSSL=1 and "
+                            "link -lssl -lcrypto)");
+    return -1;
+#endif
 }
 
 int fr_listen_fd(fr_app *app, int fd) {
@@ -2294,10 +2736,42 @@ int fr_listen_fd(fr_app *app, int fd) {
     (void)acc;
     (void)al;
     l->fd = fd;
+    l->inherited = 1;
     app->nlsn++;
     if (l->addr.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&l->addr)->sin_port);
     if (l->addr.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&l->addr)->sin6_port);
     return 0;
+}
+
+/* Serving again after a stop (which closed the listening sockets): bind
+ * fr_listen's addresses again (the same ports). One that fails stays closed
+ * (the message in fr_app_last_error); fr_listen_fd's are gone for good. */
+static void fr__app_relisten(fr_app *app) {
+    int i, one = 1;
+    for (i = 0; i < app->nlsn; i++) {
+        fr__listener *l = &app->lsn[i];
+        int fd;
+        if (l->fd >= 0 || l->inherited) continue;
+        fd = socket(l->addr.ss_family, SOCK_STREAM, 0);
+        if (fd < 0) continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#if defined(SO_REUSEPORT)
+        if (app->lsn_reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+#endif
+#if defined(IPV6_V6ONLY)
+        if (l->addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+#endif
+#if defined(SO_NOSIGPIPE)
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+        if (fr__srv_nonblock(fd) == 0 && bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == 0 &&
+            listen(fd, app->cfg.backlog) == 0) {
+            l->fd = fd;
+        } else {
+            snprintf(app->err, sizeof app->err, "fr_serve: listening again: %s", strerror(errno));
+            close(fd);
+        }
+    }
 }
 
 static int fr__app_alloc_loops(fr_app *app, int n) {
@@ -2333,6 +2807,7 @@ int fr_serve(fr_app *app) {
     app->mode = FR__MODE_SERVE;
     pthread_mutex_unlock(&app->mu);
     n = app->cfg.threads;
+    fr__app_relisten(app);
     if (fr__app_alloc_loops(app, n) < 0) {
         fr__srv_seterr(app, "fr_serve: out of memory");
         n = 0;
@@ -2416,7 +2891,8 @@ fr_str fr_req_query(const fr_req *req) { return req->h.query; }
 fr_str fr_req_target(const fr_req *req) { return req->h.target; }
 fr_str fr_req_scheme(const fr_req *req) {
     if (req->conn && req->app->fwd_ips) fr_req_client_addr(req); /* resolves the proxy's word */
-    return req->scheme.len ? req->scheme : FR_STR("http");
+    if (req->scheme.len) return req->scheme;
+    return req->conn && req->conn->secure ? FR_STR("https") : FR_STR("http");
 }
 fr_str fr_req_root_path(const fr_req *req) {
     return req->app->root_path && !req->sink ? fr_str_c(req->app->root_path) : FR_STR("");
@@ -2578,14 +3054,38 @@ int fr_req_on_done(fr_req *req, fr_done_fn fn, void *userdata) {
 /* response API                                                              */
 
 void fr_res_status(fr_req *req, int status) {
-    if (req && status >= 100 && status <= 999) req->status = status;
+    if (!req) return;
+    if (status >= 100 && status <= 999) req->status = status;
+    else req->res_bad = "invalid status code";
 }
 
-static int fr__has_bad_byte(const char *s, size_t n) {
+/* uvicorn's rule for response headers: the name a token, the value without
+ * control bytes other than HTAB */
+static int fr__res_header_ok(const char *name, size_t nlen, const char *value, size_t vlen) {
     size_t i;
-    for (i = 0; i < n; i++)
-        if (s[i] == '\r' || s[i] == '\n' || s[i] == 0) return 1;
-    return 0;
+    for (i = 0; i < nlen; i++)
+        if (!fr__tchar((unsigned char)name[i])) return 0;
+    for (i = 0; i < vlen; i++) {
+        unsigned char b = (unsigned char)value[i];
+        if ((b < 0x20 && b != '\t') || b == 0x7f) return 0;
+    }
+    return 1;
+}
+
+/* Error-log line (cfg.error_log, else stderr). */
+static void fr__app_log(fr_app *app, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void fr__app_log(fr_app *app, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (app && app->cfg.error_log) app->cfg.error_log(msg, app->cfg.error_log_ud);
+    else fprintf(stderr, "fastrapi: %s\n", msg);
 }
 
 /* Append a header whose name/value live long enough (static or arena). */
@@ -2609,8 +3109,11 @@ static int fr__res_header_ref(fr_req *req, const char *name, size_t nlen, const 
 int fr_res_header_n(fr_req *req, const char *name, size_t nlen, const char *value, size_t vlen) {
     fr_str n;
     char *nc, *vc;
-    if (!req || !name || nlen == 0 || (!value && vlen)) return -1;
-    if (fr__has_bad_byte(name, nlen) || (vlen && fr__has_bad_byte(value, vlen))) return -1;
+    if (!req || !name || (!value && vlen)) return -1;
+    if (nlen == 0 || !fr__res_header_ok(name, nlen, value, vlen)) {
+        req->res_bad = "invalid response header";
+        return -1;
+    }
     n.buf = name;
     n.len = nlen;
     if (fr_str_ieq_c(n, "content-length")) {
@@ -2691,10 +3194,26 @@ int fr_res_file(fr_req *req, int fd, uint64_t offset, uint64_t len, int close_fd
 
 static int fr__stream_end(fr_req *req);
 
+/* The handler built a response that cannot go on the wire: answer what
+ * uvicorn answers an app that sends such a response, and log why. */
+static void fr__res_replace_invalid(fr_req *req) {
+    static const char msg[] = "Internal Server Error";
+    fr__app_log(req->app, "invalid response (%s) from the handler of %.*s %.*s; answered 500", req->res_bad,
+                (int)req->h.method.len, req->h.method.buf, (int)req->h.path.len, req->h.path.buf);
+    fr__res_drop_body(req);
+    req->nrh = 0;
+    req->res_clen = -1;
+    req->status = 500;
+    fr__res_header_ref(req, "content-type", 12, "text/plain; charset=utf-8", 25);
+    req->rbody = msg;
+    req->rbody_len = sizeof msg - 1;
+}
+
 FR__PRIV int fr__res_send_raw(fr_req *req) {
     if (!req) return -1;
     if (req->streaming) return fr__stream_end(req);
     if (fr__atomic_exchange(&req->send_called, 1)) return -1;
+    if (req->res_bad) fr__res_replace_invalid(req);
     if (req->sink) { /* fr_dispatch: delivered now, on this thread */
         fr__sink_send(req);
         return 0;
@@ -2797,6 +3316,10 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
     fr_app *app;
     int ka, rc = 0;
     if (!req) return -1;
+    if (req->res_bad && !req->streaming) { /* answered 500 instead of the stream */
+        fr__res_send_raw(req);
+        return -1;
+    }
     if (req->sink) return fr__sink_stream_begin(req);
     app = req->app;
     pthread_mutex_lock(&req->smu);
@@ -2831,16 +3354,13 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
 
 FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len) {
     size_t before;
+    int full;
     if (!req || (len && !data)) return -1;
     if (req->sink) return fr__sink_stream_write(req, data, len);
     pthread_mutex_lock(&req->smu);
     if (!req->streaming || req->stream_ended || req->ws) {
         pthread_mutex_unlock(&req->smu);
         return -1;
-    }
-    if (!fr__on_loop_thread(req)) {
-        while (req->squeued > FR__STREAM_HIGH_WATER && !req->stream_failed)
-            pthread_cond_wait(&req->scv, &req->smu);
     }
     if (req->stream_failed) {
         pthread_mutex_unlock(&req->smu);
@@ -2857,9 +3377,11 @@ FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len)
         return -1;
     }
     req->squeued += req->sbuf.len - before;
+    full = req->squeued > req->app->cfg.stream_high_water;
+    if (full) req->want_drain = 1; /* fr__stream_sent: DRAINED at low water */
     pthread_mutex_unlock(&req->smu);
     if (fr__tls_req != req) fr__req_notify(req, 0);
-    return 0;
+    return full ? FR_STREAM_FULL : 0;
 }
 
 static int fr__stream_end(fr_req *req) {
@@ -2873,6 +3395,9 @@ static int fr__stream_end(fr_req *req) {
         if (fr_http_write_chunk(&req->sbuf, NULL, 0) == 0) req->squeued += req->sbuf.len - before;
     }
     req->stream_ended = 1;
+    req->sev_fn = NULL;
+    while (req->sev_running && !pthread_equal(req->sev_thr, pthread_self()))
+        pthread_cond_wait(&req->scv, &req->smu); /* no event call after end returns */
     failed = req->stream_failed;
     pthread_mutex_unlock(&req->smu);
     if (fr__tls_req == req) {
@@ -2887,6 +3412,42 @@ FR__PRIV int fr__res_stream_end_raw(fr_req *req) {
     if (!req) return -1;
     if (!req->streaming) return -1;
     return fr__stream_end(req);
+}
+
+int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata) {
+    if (!req || req->sink) return -1;
+    pthread_mutex_lock(&req->smu);
+    req->sev_fn = req->stream_ended ? NULL : fn;
+    req->sev_ud = userdata;
+    pthread_mutex_unlock(&req->smu);
+    return 0;
+}
+
+int fr_res_stream_wait(fr_req *req, int timeout_ms) {
+    struct timespec ts;
+    int rc = 0;
+    if (!req) return -1;
+    if (req->sink) return req->stream_failed ? -1 : 0; /* the sink paced the writes */
+    if (fr__tls_req == req || fr__on_loop_thread(req)) return -1;
+    if (timeout_ms >= 0) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += timeout_ms / 1000;
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&req->smu);
+    while (rc == 0 && req->streaming && !req->stream_failed && !req->stream_ended &&
+           req->squeued > req->app->cfg.stream_low_water) {
+        if (timeout_ms < 0) pthread_cond_wait(&req->scv, &req->smu);
+        else if (pthread_cond_timedwait(&req->scv, &req->smu, &ts) == ETIMEDOUT) rc = 1;
+    }
+    if (rc == 0 && req->squeued > req->app->cfg.stream_low_water) rc = 1;
+    if (!req->streaming || req->stream_failed || req->stream_ended) rc = -1;
+    pthread_mutex_unlock(&req->smu);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -3279,6 +3840,8 @@ FR__PRIV fr__mw_chain **fr__app_mw(fr_app *app) { return &app->mw; }
 FR__PRIV int fr__app_serving(const fr_app *app) { return app->mode != FR__MODE_NONE; }
 FR__PRIV void **fr__req_mw(fr_req *req) { return &req->mw; }
 
+FR__PRIV fr__static_list **fr__app_statics(fr_app *app) { return &app->statics; }
+
 FR__PRIV void fr__req_res_get(const fr_req *req, fr__res_view *v) {
     v->status = req->status;
     v->rh = req->rh;
@@ -3484,9 +4047,9 @@ static void fr__ws_srv_drive(fr__conn *c) {
         }
         if (!c->readable || fr__ws_paused(ws, queued)) break;
         k = fr__ws_held(ws, buf);
-        n = read(c->fd, buf + k, sizeof buf - k);
+        n = fr__io_read(c, buf + k, sizeof buf - k);
         if (n > 0) {
-            if ((size_t)n < sizeof buf - k) c->readable = 0;
+            if ((size_t)n < sizeof buf - k && !FR__IS_TLS(c)) c->readable = 0;
             fr__tls_req = req;
             fr__ws_input(ws, buf, k + (size_t)n);
             fr__tls_req = prev;

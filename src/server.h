@@ -15,7 +15,11 @@
  *  - HEAD requests are answered by GET routes (unless no_head_from_get):
  *    the engine sends the head with the GET body's content-length and no
  *    body bytes. 1xx/204/304 responses carry neither body nor length.
- *  - Graceful stop (fr_stop, SIGINT/SIGTERM): stop accepting, close idle
+ *  - Graceful stop (fr_stop, SIGINT/SIGTERM): accept what the kernel has
+ *    already queued, then close the listening sockets (a new client gets
+ *    ECONNREFUSED, safe to retry, never a reset; fr_listen_fd: only this
+ *    process's fd is closed, the socket lives on in the others; a later
+ *    fr_serve binds fr_listen's addresses again), close idle
  *    keep-alive connections (a FIN: nothing unread), let in-flight
  *    requests (pending ones, a partly received head, a next request already
  *    in the kernel, the first request of a just accepted connection) finish
@@ -28,6 +32,12 @@
  *  - Backends: epoll (Linux), kqueue (macOS/BSD), poll() elsewhere or with
  *    -DFR_USE_POLL=1. With poll() a client that half-closes while its
  *    request is pending is only noticed when the response is written.
+ *  - A client that goes away (FIN or reset) is closed at once in every
+ *    phase (head, body, pending handler, response): its fd is not kept until
+ *    a timeout. A FIN that comes with a complete request still gets the
+ *    answer of an inline handler; a request pending in its handler (or a
+ *    stream) is abandoned like uvicorn does: the later fr_res_send finishes
+ *    it with on_done(ok = 0).
  *  - fr_dispatch (end of this header) runs a request described in memory
  *    through the same router, handlers and limits and hands the response
  *    to an fr_sink (how the app is served as an ASGI application). Where
@@ -67,6 +77,11 @@ typedef void (*fr_done_fn)(fr_req *req, int ok, void *userdata);
 typedef void (*fr_access_fn)(fr_req *req, int status, uint64_t bytes_sent, double ms,
                              void *userdata);
 
+/* Error-log hook: one line (no newline) per engine-detected fault the client
+ * cannot report, e.g. a handler that built an invalid response (answered
+ * 500). Any thread. NULL in fr_config = "fastrapi: <msg>\n" on stderr. */
+typedef void (*fr_log_fn)(const char *msg, void *userdata);
+
 /* Runtime configuration. Valid when zeroed: 0 / NULL means the default. */
 typedef struct fr_config {
     int threads;              /* event-loop threads for fr_serve (0 = CPU count) */
@@ -87,6 +102,8 @@ typedef struct fr_config {
     int backlog;              /* 0 = 1024 */
     fr_access_fn access_log;  /* NULL = none */
     void *access_log_ud;
+    fr_log_fn error_log;      /* NULL = stderr (see fr_log_fn) */
+    void *error_log_ud;
     /* Behind a proxy (both copied by fr_app_new). forwarded_allow_ips: NULL =
      * X-Forwarded-* ignored; else the peers trusted to set them, as
      * fr_http_forwarded reads the list ("127.0.0.1" is uvicorn's default,
@@ -96,6 +113,19 @@ typedef struct fr_config {
      * redirect_slashes locations start with it. */
     const char *forwarded_allow_ips;
     const char *root_path;
+    int unbounded_ints;       /* 1: {x:int} matches any digit run (router.h; Python ints) */
+    /* Output flow control (see "Streaming" below). stream_high_water: bytes
+     * of a stream queued unsent above which fr_res_stream_write answers
+     * FR_STREAM_FULL (0 = FR_STREAM_HIGH_WATER); stream_low_water: queue size
+     * at or below which the producer gets FR_STREAM_DRAINED (0 = high / 4).
+     * send_timeout_ms: a connection with output waiting is judged over
+     * windows of this length (0 = body_timeout_ms) and closed when a window
+     * saw no progress or fewer than min_send_rate bytes per second
+     * (0 = FR_MIN_SEND_RATE; < 0 = any progress will do). */
+    size_t stream_high_water;
+    size_t stream_low_water;
+    int send_timeout_ms;
+    int min_send_rate;
 } fr_config;
 
 FR_API fr_app *fr_app_new(const fr_config *cfg); /* NULL cfg = defaults; NULL on OOM */
@@ -108,6 +138,32 @@ FR_API void *fr_app_userdata(const fr_app *app);
  * stderr-free path via fr_app_last_error). Not while serving. */
 FR_API int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
                     void *userdata);
+/* Per-route options (valid when zeroed). limit_body 1: max_body is the
+ * request body limit of this route in bytes (FastAPI's max_body_size; 0 is
+ * a limit then), limit_body 0: none beyond the app's max_body_bytes. The
+ * app's max_body_bytes is checked first (sockets and fr_dispatch), so only a
+ * route limit below it has an effect (the Python face lifts the app's, as
+ * FastAPI has none). Stops a route that only expects small bodies from
+ * being fed big ones. A request whose
+ * Content-Length is over it is answered 413 "Content Too Large"
+ * (text/plain) without calling the handler, a chunked body over it 413
+ * {"detail":"Content Too Large"} (what FastAPI answers for each). */
+typedef struct fr_route_opts {
+    int limit_body;
+    uint64_t max_body;
+    /* 1: the handler never reads the body, so (as FastAPI, whose limit acts
+     * as the body is read) a chunked body over max_body is not refused;
+     * a Content-Length over it still is. */
+    int body_unread;
+} fr_route_opts;
+FR_API int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h,
+                       void *userdata, const fr_route_opts *opts); /* opts NULL = defaults */
+/* The same options for requests no route matched (404/405/307, the
+ * fallback, frontend files): FastAPI's app-level max_body_size answers 413
+ * there too, for a Content-Length over max_body (a chunked body is not
+ * read there: the usual answer). opts is copied; NULL = defaults. Not
+ * while serving. */
+FR_API void fr_app_set_unmatched_opts(fr_app *app, const fr_route_opts *opts);
 /* Handler for unmatched requests (404/405/307 decisions): it can inspect
  * fr_req_match_status() and answer, or return fr_res_default(req) to get the
  * engine's FastAPI-style answer. NULL = default. */
@@ -146,7 +202,7 @@ FR_API int fr_serve(fr_app *app);
  * calls in between drain (see "Graceful stop" at the top: in-flight
  * requests, FR_PENDING ones included, still get their response, for up to
  * drain_timeout_ms). Every later call returns -1 at once; the listening
- * sockets stay open until fr_app_free.
+ * sockets are closed when the stop begins.
  * fr_poll installs no signal handler (SIGINT/SIGTERM/SIGPIPE are the
  * host's; only fr_serve handles SIGINT/SIGTERM, see no_signals). */
 FR_API int fr_poll(fr_app *app, int timeout_ms);
@@ -196,8 +252,13 @@ FR_API void *fr_req_userdata(const fr_req *req);
 FR_API int fr_req_on_done(fr_req *req, fr_done_fn fn, void *userdata);
 
 /* ---- response ---- */
+/* A status outside 100..999 makes the response invalid (see below). */
 FR_API void fr_res_status(fr_req *req, int status);
-/* Add a header (name and value are copied). -1 on CR/LF/NUL or OOM.
+/* Add a header (name and value are copied). -1 on OOM, or when the name is
+ * not an RFC 9110 token or the value has a control byte other than HTAB
+ * (uvicorn's rule): the response is then invalid, and fr_res_send /
+ * fr_res_stream_begin answer 500 "Internal Server Error" (text/plain)
+ * instead and report it through cfg.error_log.
  * The engine frames the body itself: "content-length" is not copied but
  * taken as the length of a raw (non-chunked) stream, "transfer-encoding" is
  * ignored, and "connection: close" closes the connection after the
@@ -242,12 +303,17 @@ FR_API int fr_res_default(fr_req *req);
 
 /* Streaming (chunked; or raw with a known content-length header set by the
  * caller; close-delimited for HTTP/1.0 clients). Callable from any thread
- * once begun; write copies the data and blocks while more than 1 MiB is
- * queued unsent (backpressure) when called off the loop thread (never on
- * it). write/end return -1 once the client has gone. fr_res_stream_end (or
+ * once begun. write copies the data into the connection's queue and never
+ * blocks: it returns 0, or FR_STREAM_FULL when the queue is now above
+ * cfg.stream_high_water (the data was queued; the producer should stop
+ * and resume on FR_STREAM_DRAINED, or block in fr_res_stream_wait on a
+ * thread of its own), or -1 once the client has gone. end returns -1 when
+ * the client has gone. fr_res_stream_end (or
  * fr_res_send) must always be called: it releases the request, whose
  * on_done then runs (ok = 0 if the client went away). A handler that
  * streams returns FR_PENDING unless it ended the stream itself.
+ * A client that takes the queued bytes slower than cfg.min_send_rate (or
+ * not at all) over a cfg.send_timeout_ms window is disconnected.
  * fr_dispatch requests: begin calls sink->start, each non-empty write one
  * sink->body(more = 1) on the calling thread (no copy, no queue: the sink's
  * own pace is the backpressure; nothing for HEAD/1xx/204/304), end
@@ -256,6 +322,28 @@ FR_API int fr_res_default(fr_req *req);
 FR_API int fr_res_stream_begin(fr_req *req);
 FR_API int fr_res_stream_write(fr_req *req, const void *data, size_t len);
 FR_API int fr_res_stream_end(fr_req *req);
+
+enum { FR_STREAM_FULL = 1 };                        /* fr_res_stream_write */
+enum { FR_STREAM_DRAINED = 1, FR_STREAM_GONE = 2 }; /* fr_stream_fn events */
+/* Flow-control events of a begun stream, on the loop thread that owns the
+ * connection (uvicorn's pause/resume_writing): FR_STREAM_DRAINED once the
+ * queue is at or below cfg.stream_low_water after a write answered
+ * FR_STREAM_FULL (resume producing); FR_STREAM_GONE once, when the client
+ * disconnected (stop producing; end the stream). The callback must not
+ * block; it may call fr_res_stream_write/_end. */
+typedef void (*fr_stream_fn)(fr_req *req, int event, void *userdata);
+/* Register the stream's event callback (one per request; NULL removes it),
+ * before or after fr_res_stream_begin. No call is made once
+ * fr_res_stream_end has returned (end waits for a call running on another
+ * thread). A client already gone is reported at the next write's -1, not
+ * by a call. 0, or -1 (NULL req; an fr_dispatch request, whose sink paces
+ * the producer). */
+FR_API int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata);
+/* For a producer on a thread of its own (never a shared pool thread, never
+ * the loop thread): block until the queue is at or below stream_low_water.
+ * 0, 1 when timeout_ms (< 0 = no limit) passed first, -1 when the client is
+ * gone, the stream is not open, or called on the loop thread. */
+FR_API int fr_res_stream_wait(fr_req *req, int timeout_ms);
 
 /* ---- requests that do not come from a socket (the ASGI face) ----
  *
@@ -351,6 +439,7 @@ FR_API int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sin
  * sink's userdata (the Python face finds its ASGI channel this way). */
 FR_API const fr_sink *fr_req_sink(const fr_req *req);
 
-/* "http" for socket requests (behind a trusted proxy: its X-Forwarded-Proto,
- * see cfg.forwarded_allow_ips); the descriptor's scheme for dispatched ones. */
+/* "http" for socket requests, "https" on a TLS listener (tls.h; behind a
+ * trusted proxy: its X-Forwarded-Proto, see cfg.forwarded_allow_ips); the
+ * descriptor's scheme for dispatched ones. */
 FR_API fr_str fr_req_scheme(const fr_req *req);

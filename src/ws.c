@@ -1265,32 +1265,42 @@ static void fr__ws_negotiate(fr_req *req, const fr_ws_config *cfg, fr_ws_deflate
     }
 }
 
+/* The handshake check on req's own header list; answers req on failure. */
+static int fr__ws_check(fr_req *req, fr_ws_handshake *hs) {
+    size_t i, n = fr_req_num_headers(req);
+    fr_err err;
+    fr_header *all = (fr_header *)fr_arena_alloc(fr_req_arena(req), (n ? n : 1) * sizeof *all);
+    if (!all) {
+        fr__ws_answer(req, 500, "Internal Server Error");
+        return -1;
+    }
+    for (i = 0; i < n; i++) fr_req_header_at(req, i, &all[i].name, &all[i].value);
+    if (fr_ws_check_request(fr_req_method(req), fr_req_http_minor(req), all, n, hs, &err) < 0) {
+        fr__ws_answer(req, err.code, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int fr_ws_check(fr_req *req) {
+    fr_ws_handshake hs;
+    if (!req) return -1;
+    return fr__ws_check(req, &hs);
+}
+
 fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg) {
     static const fr_ws_config defaults = FR__ZERO_INIT;
     fr_ws_handshake hs;
     fr_header extra[5];
-    size_t nextra = 0, i, n;
-    fr_err err;
+    size_t nextra = 0;
     char accept[29];
     fr_ws_codec_config cc;
     fr_buf ext = {NULL, 0, 0};
     fr_ws *ws;
-    fr_header *all;
     int rc;
     if (!req) return NULL;
     if (!cfg) cfg = &defaults;
-    /* the request's header list, for the pure check */
-    n = fr_req_num_headers(req);
-    all = (fr_header *)fr_arena_alloc(fr_req_arena(req), (n ? n : 1) * sizeof *all);
-    if (!all) {
-        fr__ws_answer(req, 500, "Internal Server Error");
-        return NULL;
-    }
-    for (i = 0; i < n; i++) fr_req_header_at(req, i, &all[i].name, &all[i].value);
-    if (fr_ws_check_request(fr_req_method(req), fr_req_http_minor(req), all, n, &hs, &err) < 0) {
-        fr__ws_answer(req, err.code, err.msg);
-        return NULL;
-    }
+    if (fr__ws_check(req, &hs) < 0) return NULL;
     if (fr_req_sink(req)) {
         fr__ws_answer(req, 501, "WebSocket upgrade needs a socket");
         return NULL;

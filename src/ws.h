@@ -64,7 +64,7 @@
  *    such a refusal. While the queue is over the limit the engine stops
  *    reading from that peer (its pings would make it grow) and automatic
  *    pongs are skipped. A peer that reads nothing at all is dropped after
- *    fr_config.body_timeout_ms without write progress.
+ *    fr_config.send_timeout_ms without write progress (and min_send_rate).
  *  - ping_interval_ms: a ping is sent after that long without input; when
  *    nothing at all arrives during a second interval the connection fails
  *    with 1011.
@@ -148,6 +148,13 @@ typedef struct fr_ws_config {
  * or out of memory (500). cfg is copied except its strings (subprotocol must
  * stay valid until on_open) -- NULL = defaults, no callbacks. */
 FR_API fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg);
+
+/* Check req's opening handshake as fr_ws_accept does, without accepting:
+ * 0 when it is acceptable; else the request is answered (400/426, JSON
+ * {"detail":"..."}, exactly as fr_ws_accept answers it) and -1 returned.
+ * For a handler that hands the decision to accept to someone else (another
+ * thread, a scripting language): a malformed upgrade never reaches them. */
+FR_API int fr_ws_check(fr_req *req);
 
 /* Register a GET route whose handler is fr_ws_accept(req, cfg). cfg is NOT
  * copied: it must outlive the app (a static struct). 0 / -1 as fr_route. */

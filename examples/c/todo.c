@@ -551,8 +551,17 @@ static int h_slow(fr_req *req, void *ud) {
 typedef struct export_job {
     fr_req *req;
     store *s;
-    long filler; /* extra ~1 KiB lines, to push past the 1 MiB backpressure mark */
+    long filler; /* extra ~1 KiB lines, to push past the high-water mark */
 } export_job;
+
+/* One piece of the stream. This producer has a thread of its own, so when
+ * the queue is above high water (FR_STREAM_FULL) it waits for the client to
+ * take some. 0 once the client is gone (dropped if it stops reading). */
+static int stream_put(fr_req *req, const char *p, size_t n) {
+    int r = fr_res_stream_write(req, p, n);
+    if (r == FR_STREAM_FULL) r = fr_res_stream_wait(req, -1);
+    return r == 0;
+}
 
 static void *export_thread(void *arg) {
     export_job *job = (export_job *)arg;
@@ -583,13 +592,13 @@ static void *export_thread(void *arg) {
         while (ok && off < snap.len) {
             const char *nl = (const char *)memchr(snap.buf + off, '\n', snap.len - off);
             size_t len = (size_t)(nl - (snap.buf + off)) + 1;
-            ok = fr_res_stream_write(job->req, snap.buf + off, len) == 0;
+            ok = stream_put(job->req, snap.buf + off, len);
             off += len;
         }
         for (i = 0; ok && i < job->filler; i++) {
             line.len = 0;
             ok = fr_buf_printf(&line, "{\"filler\":%ld,\"pad\":\"%s\"}\n", i, pad) == 0 &&
-                 fr_res_stream_write(job->req, line.buf, line.len) == 0; /* -1: client gone */
+                 stream_put(job->req, line.buf, line.len); /* 0: client gone */
         }
         if (ok) {
             line.len = 0;

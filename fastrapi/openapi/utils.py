@@ -781,23 +781,9 @@ def get_openapi_path(
     return path, security_schemes, definitions
 
 
-_SSE_EVENT_SCHEMA: Dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "data": {"type": "string"},
-        "event": {"type": "string"},
-        "id": {"type": "string"},
-        "retry": {"type": "integer", "minimum": 0},
-    },
-}
-
-
 def _sse_item_schema(stream_item: Any, field_mapping: Any, sep: bool) -> Dict[str, Any]:
-    try:  # keep FastAPI's exact event schema when it is around
-        from fastapi.sse import _SSE_EVENT_SCHEMA as base  # type: ignore
-    except Exception:  # pragma: no cover
-        base = _SSE_EVENT_SCHEMA
-    item = copy.deepcopy(base)
+    from ..sse import _SSE_EVENT_SCHEMA  # FastAPI's event schema (fastrapi.sse)
+    item = copy.deepcopy(_SSE_EVENT_SCHEMA)
     if stream_item:
         content = get_schema_from_model_field(field=stream_item, field_mapping=field_mapping,
                                               separate_input_output_schemas=sep)

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #if FR_ENABLE_ZLIB
@@ -1034,6 +1035,258 @@ static void test_live_socket(void) {
     srv_stop(&s);
 }
 
+/* ------------------------------------------------------------------------ */
+/* SessionMiddleware: fr_app_use_session, fr_req_session, fr_req_session_set */
+
+static int sess_seen;    /* fr_req_session's return in the last handler */
+static int sess_set_rc; /* fr_req_session_set's */
+
+/* the handler reads the session and answers its JSON ("{}" when empty);
+ * ud: the flags to report, and for a write the new session's JSON */
+typedef struct sess_act {
+    int flags;
+    const char *json;
+} sess_act;
+
+static int h_sess(fr_req *req, void *ud) {
+    const sess_act *a = (const sess_act *)ud;
+    fr_str json;
+    sess_seen = fr_req_session(req, &json);
+    sess_set_rc = a && a->flags >= 0
+                      ? fr_req_session_set(req, a->flags, fr_str_c(a->json ? a->json : ""))
+                      : 0;
+    if (sess_seen == 1) return fr_res_text(req, 200, NULL, json.buf, json.len);
+    return fr_res_text(req, 200, NULL, "{}", 2);
+}
+
+/* a cookie signed now (or `age` seconds ago) with the app's secret */
+static void sess_cookie(const char *json, int64_t age, char *out, size_t cap) {
+    fr_session_config c;
+    fr_session *s;
+    fr_buf b = {NULL, 0, 0};
+    memset(&c, 0, sizeof c);
+    c.secret_key = fr_str_c("k");
+    s = fr_session_new(&c, NULL);
+    REQ(s && fr_session_sign(s, fr_str_c(json), (int64_t)time(NULL) - age, &b) == 0);
+    snprintf(out, cap, "Cookie: a=1; session=%.*s\n", (int)b.len, b.buf);
+    fr_buf_free(&b);
+    fr_session_free(s);
+}
+
+static void test_session(void) {
+    static const sess_act read = {FR_SESSION_ACCESSED, NULL};
+    static const sess_act write = {FR_SESSION_ACCESSED | FR_SESSION_MODIFIED | FR_SESSION_NONEMPTY,
+                                   "{\"user\": \"bob\"}"};
+    static const sess_act clear = {FR_SESSION_ACCESSED | FR_SESSION_MODIFIED, NULL};
+    static const sess_act fail = {FR_SESSION_ERROR, NULL};
+    static const sess_act none = {-1, NULL};
+    fr_session_config sc;
+    fr_app *app = new_app(), *bare = new_app();
+    fr_err err;
+    got g;
+    char v[512], ck[512], bad[512];
+    REQ(app && bare);
+    memset(&sc, 0, sizeof sc);
+    sc.secret_key = fr_str_c("k");
+    sc.max_age = 60;
+    sc.domain = fr_str_c("example.com");
+    REQ(fr_route(app, "GET", "/read", h_sess, (void *)&read) == 0);
+    REQ(fr_route(app, "GET", "/write", h_sess, (void *)&write) == 0);
+    REQ(fr_route(app, "GET", "/clear", h_sess, (void *)&clear) == 0);
+    REQ(fr_route(app, "GET", "/fail", h_sess, (void *)&fail) == 0);
+    REQ(fr_route(app, "GET", "/none", h_sess, (void *)&none) == 0);
+    REQ(fr_app_use_session(app, &sc, &err) == 0);
+    CHECK_EQ_INT(fr_app_num_middleware(app), 1);
+
+    /* no cookie: an empty session; reading adds Vary only */
+    REQ(dispatch(app, "GET", "/read", NULL, &g) == 0);
+    CHECK_EQ_INT(sess_seen, 0);
+    CHECK_EQ_INT(g.status, 200);
+    CHECK(got_hdr(&g, "vary", v, sizeof v) && strcmp(v, "Cookie") == 0);
+    CHECK(!got_hdr(&g, "set-cookie", v, sizeof v));
+    got_free(&g);
+    /* a valid cookie loads; untouched: no header at all */
+    sess_cookie("{\"user\": \"amy\"}", 0, ck, sizeof ck);
+    REQ(dispatch(app, "GET", "/none", ck, &g) == 0);
+    CHECK_EQ_INT(sess_seen, 1);
+    CHECK_EQ_MEM(g.body.buf, g.body.len, "{\"user\": \"amy\"}");
+    CHECK(!got_hdr(&g, "vary", v, sizeof v) && !got_hdr(&g, "set-cookie", v, sizeof v));
+    got_free(&g);
+    /* a write signs the reported JSON */
+    REQ(dispatch(app, "GET", "/write", ck, &g) == 0);
+    CHECK_EQ_INT(sess_set_rc, 0);
+    CHECK(got_hdr(&g, "set-cookie", v, sizeof v));
+    CHECK(strncmp(v, "session=eyJ1c2VyIjogImJvYiJ9.", 29) == 0);
+    CHECK(strstr(v, "; path=/; Max-Age=60; httponly; samesite=lax; domain=example.com") != NULL);
+    got_free(&g);
+    /* emptied: the clearing cookie only when one had loaded */
+    REQ(dispatch(app, "GET", "/clear", ck, &g) == 0);
+    CHECK(got_hdr(&g, "set-cookie", v, sizeof v) &&
+          strcmp(v, "session=null; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; "
+                    "samesite=lax; domain=example.com") == 0);
+    got_free(&g);
+    REQ(dispatch(app, "GET", "/clear", NULL, &g) == 0);
+    CHECK(!got_hdr(&g, "set-cookie", v, sizeof v));
+    CHECK(got_hdr(&g, "vary", v, sizeof v));
+    got_free(&g);
+    /* expired, tampered, other secret: empty */
+    sess_cookie("{\"user\": \"amy\"}", 61, bad, sizeof bad);
+    REQ(dispatch(app, "GET", "/read", bad, &g) == 0);
+    CHECK_EQ_INT(sess_seen, 0);
+    CHECK_EQ_MEM(g.body.buf, g.body.len, "{}");
+    got_free(&g);
+    snprintf(bad, sizeof bad, "%s", ck);
+    bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A';
+    REQ(dispatch(app, "GET", "/read", bad, &g) == 0);
+    CHECK_EQ_INT(sess_seen, 0);
+    got_free(&g);
+    REQ(dispatch(app, "GET", "/read", "Cookie: session=garbage\n", &g) == 0);
+    CHECK_EQ_INT(g.status, 200);
+    CHECK_EQ_INT(sess_seen, 0);
+    got_free(&g);
+    /* validly signed but not a JSON object: Starlette raises -> 500, no handler */
+    sess_seen = 7;
+    sess_cookie("[1, 2]", 0, bad, sizeof bad);
+    REQ(dispatch(app, "GET", "/read", bad, &g) == 0);
+    CHECK_EQ_INT(g.status, 500);
+    CHECK_EQ_INT(sess_seen, 7);
+    got_free(&g);
+    sess_cookie("not json", 0, bad, sizeof bad);
+    REQ(dispatch(app, "GET", "/read", bad, &g) == 0);
+    CHECK_EQ_INT(g.status, 500);
+    got_free(&g);
+    /* the unmatched 404 passes through it too (bad payload: 500 first) */
+    REQ(dispatch(app, "GET", "/nope", ck, &g) == 0);
+    CHECK_EQ_INT(g.status, 404);
+    CHECK(!got_hdr(&g, "set-cookie", v, sizeof v));
+    got_free(&g);
+    /* the session could not be encoded: ServerErrorMiddleware's 500 */
+    REQ(dispatch(app, "GET", "/fail", ck, &g) == 0);
+    CHECK_EQ_INT(g.status, 500);
+    CHECK_EQ_MEM(g.body.buf, g.body.len, "Internal Server Error");
+    CHECK(!got_hdr(&g, "set-cookie", v, sizeof v));
+    got_free(&g);
+    /* without a session middleware: -1 both ways */
+    REQ(fr_route(bare, "GET", "/read", h_sess, (void *)&none) == 0);
+    REQ(dispatch(bare, "GET", "/read", ck, &g) == 0);
+    CHECK_EQ_INT(sess_seen, -1);
+    got_free(&g);
+    CHECK_EQ_INT(fr_req_session(NULL, NULL), -1);
+    CHECK_EQ_INT(fr_req_session_set(NULL, 0, fr_str_c("")), -1);
+    /* refused configuration */
+    memset(&sc, 0, sizeof sc);
+    sc.path.len = 3; /* a length without text */
+    CHECK(fr_app_use_session(app, &sc, &err) == -1);
+    CHECK_EQ_INT(fr_app_num_middleware(app), 1);
+    CHECK(fr_app_use_session(NULL, NULL, &err) == -1);
+    fr_app_free(app);
+    fr_app_free(bare);
+}
+
+/* ------------------------------------------------------------------------ */
+/* request id and a fixed header: outer middlewares (500s carry them too)    */
+
+static char rid_seen[64];
+static int h_rid(fr_req *req, void *ud) {
+    fr_str id = fr_req_id(req);
+    snprintf(rid_seen, sizeof rid_seen, "%.*s", (int)id.len, id.buf ? id.buf : "");
+    return fr_res_text(req, 200, NULL, ud ? (const char *)ud : "ok", ud ? strlen((const char *)ud) : 2);
+}
+
+static int is_uuid4_hex(const char *v) {
+    size_t i;
+    if (strlen(v) != 32) return 0;
+    for (i = 0; i < 32; i++)
+        if (!strchr("0123456789abcdef", v[i])) return 0;
+    return v[12] == '4' && strchr("89ab", v[16]) != NULL;
+}
+
+static void test_request_id(void) {
+    fr_request_id_config rc;
+    fr_app *app = new_app(), *app2 = new_app();
+    fr_err err;
+    got g;
+    char v[256], first[64];
+    tag t0 = {"0", 0, 0, 0, 0};
+    size_t i;
+    char u[32 + 1];
+    REQ(app && app2);
+    memset(&rc, 0, sizeof rc);
+    rc.header = fr_str_c("X-Req-Id");
+    rc.max_len = 8;
+    REQ(fr_route(app, "GET", "/", h_rid, NULL) == 0);
+    REQ(fr_route(app, "GET", "/boom", h_boom, NULL) == 0);
+    REQ(fr_route(app, "GET", "/stream", h_stream, NULL) == 0);
+    REQ(fr_app_use_request_id(app, &rc, &err) == 0);
+    REQ(fr_app_use_response_header(app, fr_str_c("X-Powered-By"), fr_str_c("FastrAPI"), &err) == 0);
+    REQ(use_tag(app, &t0) == 0);
+    /* generated: uuid4 hex, echoed (lowercased name), the handler sees it */
+    REQ(dispatch(app, "GET", "/", NULL, &g) == 0);
+    CHECK(got_hdr(&g, "x-req-id", v, sizeof v) && is_uuid4_hex(v));
+    CHECK(strcmp(v, rid_seen) == 0);
+    CHECK(got_hdr(&g, "x-powered-by", v, sizeof v) && strcmp(v, "FastrAPI") == 0);
+    snprintf(first, sizeof first, "%s", rid_seen);
+    got_free(&g);
+    REQ(dispatch(app, "GET", "/", NULL, &g) == 0);
+    CHECK(strcmp(first, rid_seen) != 0); /* a new one per request */
+    got_free(&g);
+    /* propagated when valid; replaced when too long, with a space or a control */
+    REQ(dispatch(app, "GET", "/", "X-Req-Id: ab-12_x\n", &g) == 0);
+    CHECK(got_hdr(&g, "x-req-id", v, sizeof v) && strcmp(v, "ab-12_x") == 0);
+    got_free(&g);
+    REQ(dispatch(app, "GET", "/", "X-Req-Id: 123456789\n", &g) == 0);
+    CHECK(got_hdr(&g, "x-req-id", v, sizeof v) && is_uuid4_hex(v));
+    got_free(&g);
+    REQ(dispatch(app, "GET", "/", "X-Req-Id: a b\n", &g) == 0);
+    CHECK(got_hdr(&g, "x-req-id", v, sizeof v) && is_uuid4_hex(v));
+    got_free(&g);
+    REQ(dispatch(app, "GET", "/", "X-Req-Id: \n", &g) == 0);
+    CHECK(got_hdr(&g, "x-req-id", v, sizeof v) && is_uuid4_hex(v));
+    got_free(&g);
+    /* the server-error layer's 500 (bypassing the tag middleware) carries both */
+    REQ(dispatch(app, "GET", "/boom", "X-Req-Id: e1\n", &g) == 0);
+    CHECK_EQ_INT(g.status, 500);
+    CHECK(got_hdr(&g, "x-req-id", v, sizeof v) && strcmp(v, "e1") == 0);
+    CHECK(got_hdr(&g, "x-powered-by", v, sizeof v));
+    CHECK(!got_hdr(&g, "x-after-0", v, sizeof v));
+    got_free(&g);
+    /* streams and the default 404 too */
+    REQ(dispatch(app, "GET", "/stream", NULL, &g) == 0);
+    CHECK(got_hdr(&g, "x-req-id", v, sizeof v) && is_uuid4_hex(v));
+    got_free(&g);
+    REQ(dispatch(app, "GET", "/nope", "X-Req-Id: n4\n", &g) == 0);
+    CHECK_EQ_INT(g.status, 404);
+    CHECK(got_hdr(&g, "x-req-id", v, sizeof v) && strcmp(v, "n4") == 0);
+    got_free(&g);
+    /* no_propagate: always generated; default name */
+    memset(&rc, 0, sizeof rc);
+    rc.no_propagate = 1;
+    REQ(fr_route(app2, "GET", "/", h_rid, NULL) == 0);
+    REQ(fr_app_use_request_id(app2, &rc, &err) == 0);
+    REQ(dispatch(app2, "GET", "/", "X-Request-Id: mine\n", &g) == 0);
+    CHECK(got_hdr(&g, "x-request-id", v, sizeof v) && is_uuid4_hex(v));
+    got_free(&g);
+    /* refused names and values */
+    rc.header = fr_str_c("bad name");
+    CHECK(fr_app_use_request_id(app2, &rc, &err) == -1);
+    rc.header = fr_str_c("");
+    CHECK(fr_app_use_request_id(app2, &rc, &err) == -1);
+    CHECK(fr_app_use_response_header(app2, fr_str_c("X-A"), fr_str_c("a\r\nb: c"), &err) == -1);
+    CHECK(fr_app_use_response_header(app2, fr_str_c("X:A"), fr_str_c("v"), &err) == -1);
+    CHECK(fr_app_use_response_header(NULL, fr_str_c("X-A"), fr_str_c("v"), &err) == -1);
+    CHECK_EQ_INT(fr_app_num_middleware(app2), 1);
+    CHECK(fr_req_id(NULL).buf == NULL);
+    /* uuid4s are well formed and differ */
+    u[32] = 0;
+    for (i = 0; i < 100; i++) {
+        fr_uuid4_hex(u);
+        CHECK(is_uuid4_hex(u));
+        CHECK(strcmp(u, first) != 0);
+    }
+    fr_app_free(app);
+    fr_app_free(app2);
+}
+
 static void test_use_while_serving(void) {
     fr_app *app = new_app();
     fr_middleware m;
@@ -1054,5 +1307,5 @@ static const frt_case frt_cases[] = {
     FRT(test_implicit_send),      FRT(test_body_filter),  FRT(test_filter_errors), FRT(test_cors),
     FRT(test_trusted_host_and_https), FRT(test_gzip),     FRT(test_cors_gzip_order),
     FRT(test_gzip_file),          FRT(test_use_errors),   FRT(test_live_socket),
-    FRT(test_use_while_serving)};
+    FRT(test_use_while_serving), FRT(test_session), FRT(test_request_id)};
 FRT_MAIN()

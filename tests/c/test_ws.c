@@ -1709,6 +1709,45 @@ static void test_dispatch_refused(void) {
     CHECK_EQ_INT(st.opens, 0);
 }
 
+/* fr_ws_check: the handshake decision without accepting; a bad one is
+ * answered as fr_ws_accept answers it. */
+static int check_status;
+static int check_handler(fr_req *req, void *ud) {
+    (void)ud;
+    check_status = fr_ws_check(req);
+    if (check_status == 0) return fr_res_text(req, 204, "text/plain", "", 0);
+    return FR_DONE;
+}
+
+static void test_check_without_accept(void) {
+    fr_app *app = fr_app_new(NULL);
+    fr_header hs[] = {H("host", "x"), H("upgrade", "websocket"), H("connection", "upgrade"),
+                      H("sec-websocket-key", KEY), H("sec-websocket-version", "13")};
+    fr_request_desc d;
+    fr_sink sink = {sink_start, sink_body, NULL};
+    REQ(app);
+    REQ(fr_route(app, "GET", "/ws", check_handler, NULL) == 0);
+    memset(&d, 0, sizeof d);
+    d.method = FR_STR("GET");
+    d.target = FR_STR("/ws");
+    d.headers = hs;
+    d.nheaders = 5;
+    CHECK(fr_dispatch(app, &d, &sink) == 0);
+    CHECK_EQ_INT(check_status, 0);
+    CHECK_EQ_INT(sink_status, 204);
+    d.nheaders = 1; /* no Upgrade/Connection */
+    CHECK(fr_dispatch(app, &d, &sink) == 0);
+    CHECK_EQ_INT(check_status, -1);
+    CHECK_EQ_INT(sink_status, 426);
+    hs[3].value = FR_STR("abc"); /* not base64 of 16 bytes */
+    d.nheaders = 5;
+    CHECK(fr_dispatch(app, &d, &sink) == 0);
+    CHECK_EQ_INT(check_status, -1);
+    CHECK_EQ_INT(sink_status, 400);
+    CHECK_EQ_INT(fr_ws_check(NULL), -1);
+    fr_app_free(app);
+}
+
 static const frt_case frt_cases[] = {
     FRT(test_utf8_valid_invalid),
     FRT(test_utf8_fail_fast_split),
@@ -1741,6 +1780,7 @@ static const frt_case frt_cases[] = {
     FRT(test_live_poll_broadcast),
     FRT(test_live_poll_fr_ws_broadcast),
     FRT(test_dispatch_refused),
+    FRT(test_check_without_accept),
 };
 
 FRT_MAIN()

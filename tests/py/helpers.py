@@ -56,3 +56,35 @@ def raw_request(port, data, timeout=10.0):
                 break
             chunks.append(b)
     return b"".join(chunks)
+
+
+# How a differential test serves one app on each framework: FastAPI on
+# uvicorn, fastrapi on its native server.
+SERVE = {
+    "fastapi": ("import uvicorn\nuvicorn.run(app, host='127.0.0.1', port={port}, "
+                "log_level='warning')\n"),
+    "fastrapi": "app.serve('127.0.0.1', {port}, access_log=False)\n",
+}
+
+
+def serve_both(app_code):
+    """Generator for a pytest fixture: app_code(name) is python source that
+    defines `app` for framework `name`; yields {name: port} while both
+    servers run, then stops them and fails if fastrapi logged a traceback."""
+    import signal
+    procs = {}
+    try:
+        for name in ("fastapi", "fastrapi"):
+            port = free_port()
+            procs[name] = (spawn(app_code(name) + SERVE[name].format(port=port), port), port)
+        yield {name: port for name, (_, port) in procs.items()}
+    finally:
+        errs = {}
+        for name, (proc, _) in procs.items():
+            proc.send_signal(signal.SIGINT)
+            try:
+                errs[name] = proc.communicate(timeout=20)[1]
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                errs[name] = proc.communicate()[1]
+    assert "Traceback" not in errs.get("fastrapi", ""), errs["fastrapi"]

@@ -104,6 +104,17 @@ FR_NATIVE_EXPORT int call(fr_req *req, void *ud) {
     return rc;
 }
 
+/* invalid responses: the engine answers 500 and logs (fastrapi.error) */
+FR_NATIVE_EXPORT int bad_status(fr_req *req, void *ud) {
+    (void)ud;
+    return fr_res_json(req, 1000, "{}", 2);
+}
+FR_NATIVE_EXPORT int bad_header(fr_req *req, void *ud) {
+    (void)ud;
+    fr_res_header(req, "x-evil", "1\r\nset-cookie: stolen=1");
+    return fr_res_json(req, 200, "{\"ok\":true}", 11);
+}
+
 /* the result is APPENDED to out, which a failure leaves as it was */
 FR_NATIVE_EXPORT int call_append(fr_req *req, void *ud) {
     fr_buf out = {0};
@@ -632,3 +643,30 @@ def test_build_native_cli(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1 and "failed" in r.stderr
     assert not (tmp_path / "bad.so").exists()
+
+
+def test_invalid_response_from_c_is_500_and_logged(tlib, caplog):
+    """A C handler that sets a status outside 100..999 or a header with CR LF
+    gets uvicorn's answer for such an app (500 text/plain), nothing of its
+    response leaks (no header injection), and one line in fastrapi.error."""
+    app = FastrAPI()
+    app.add_native_route("GET", "/bad-status", tlib, "bad_status")
+    app.add_native_route("GET", "/bad-header", tlib, "bad_header")
+
+    @app.get("/ok")
+    def ok():
+        return {"ok": 1}
+
+    with caplog.at_level(logging.ERROR, logger="fastrapi.error"), \
+            TestClient(app, raise_server_exceptions=False) as c:
+        for path, why in (("/bad-status", "invalid status code"), ("/bad-header", "invalid response header")):
+            r = c.get(path)
+            assert (r.status_code, r.text) == (500, "Internal Server Error")
+            assert r.headers["content-type"] == "text/plain; charset=utf-8"
+            assert "set-cookie" not in r.headers and "x-evil" not in r.headers
+            for _ in range(200):  # logged from the thread that sent the response
+                if f"GET {path}" in caplog.text:
+                    break
+                time.sleep(0.05)
+            assert f"invalid response ({why}) from the handler of GET {path}; answered 500" in caplog.text
+        assert c.get("/ok").json() == {"ok": 1}
