@@ -1,5 +1,7 @@
-"""``Request``: a subclass of Starlette's, built by the C glue only when a
-handler or dependency asks for one, as ``Request(scope)``. The scope is an
+"""``Request`` is Starlette's class itself, as ``fastapi.Request`` is (plugins
+compare annotations by identity: fastapi-cache2's ``p.annotation is Request``).
+The C glue builds a ``_EngineRequest`` (a subclass) only when a handler or
+dependency asks for one, as ``_EngineRequest(scope)``. The scope is an
 ASGI HTTP scope plus ``body``: the whole request body, already read by the
 engine, so ``body()``, ``stream()``, ``json()`` and ``form()`` read it from
 there. Everything else (url, headers, query_params, cookies, client, state,
@@ -26,7 +28,7 @@ from .datastructures import QueryParams as QueryParams  # noqa: F401
 from .datastructures import State as State  # noqa: F401
 
 
-class Request(StarletteRequest):
+class _EngineRequest(StarletteRequest):
     def __init__(self, scope: Scope, receive: Optional[Receive] = None,
                  send: Send = empty_send) -> None:
         if "body" in scope:  # the engine's request: the body is read already
@@ -88,3 +90,6 @@ class Request(StarletteRequest):
         if "body" in self.scope:
             return False
         return await super().is_disconnected()
+
+
+Request = StarletteRequest

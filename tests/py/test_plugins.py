@@ -25,6 +25,9 @@ PLUGINS = {
     "sqlmodel_app": ["sqlmodel"],
     "sqladmin_app": ["sqladmin", "wtforms", "jinja2"],
     "fastapi_users_app": ["fastapi_users", "fastapi_users_db_sqlalchemy", "aiosqlite"],
+    "slowapi_app": ["slowapi", "limits"],
+    "pagination_app": ["fastapi_pagination"],
+    "fastapi_cache_app": ["fastapi_cache"],
 }
 
 PRELUDES = {
@@ -45,6 +48,12 @@ EXPECT = {
     "sqlmodel_app": 'GET /heroes/ 200 [{"name":"Deadpond","age":30,"id":1}]',
     "sqladmin_app": "rows=['1', 'alice', '2', 'bobby']",
     "fastapi_users_app": "200 None {'message': 'Hello king.arthur@camelot.bt!'}",
+    # the third call in the minute: slowapi's 429 body with its X-RateLimit-* headers
+    "slowapi_app": '/home 429 {"error":"Rate limit exceeded: 2 per 1 minute"} application/json 2 0 True',
+    "pagination_app": '/v2/explicit?size=2&page=2 200 {"items":[{"name":"User20","surname":"Surname20"},'
+                      '{"name":"User19","surname":"Surname19"}],"total":23,"page":2,"size":2,"pages":12}',
+    # the handler ran once per key: the second call was served from the cache
+    "fastapi_cache_app": "{'index': 3, 'item': 3, 'sync': 1, 'model': 1}",
 }
 
 
