@@ -15,6 +15,20 @@ BENCH = os.path.join(ROOT, "bench")
 BUILD = os.path.join(ROOT, "build", "bench")
 
 
+# The end of a bench app's source: serve `app` on 127.0.0.1:`port` with
+# uvicorn (uvloop + httptools when installed) when `framework` is "fastapi",
+# else with fastrapi's own server; access logs off.
+SERVE_APP = r"""
+if framework == "fastapi":
+    import importlib.util, uvicorn
+    fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+    uvicorn.run(app, host="127.0.0.1", port=port, workers=1, loop="uvloop" if fast else "asyncio",
+                http="httptools" if fast else "h11", access_log=False, log_level="warning")
+else:
+    logging.getLogger("fastrapi.access").disabled = True
+    app.serve("127.0.0.1", port, access_log=False, log_level="warning")
+"""
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -286,3 +300,84 @@ def run_rounds(servers, endpoints, check, args, name_width=22, label_width=20, n
                     rnd + 1, label_width, label, name_width, name, fmt_rps(res["rps"]),
                     fmt_ms(res["p99_ms"]), res["errors"], res["non2xx"]), file=sys.stderr)
     return results, na
+
+
+def wrk_parser(doc):
+    """An ArgumentParser described by doc's second line, with the wrk options
+    every bench script takes: --rounds, --duration, --connections,
+    --wrk-threads."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.split("\n")[1])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--wrk-threads", type=int, default=2)
+    return ap
+
+
+def python_env():
+    """os.environ with this checkout first on PYTHONPATH."""
+    return dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def start_server(servers, failed, name, cmd, port, ready, env=None):
+    """Run cmd (stdout dropped, stderr kept in a temporary file) and wait
+    until GET ready answers on port: then servers[name] = (proc, port, log);
+    else stop it and failed[name] = why, with the end of its stderr."""
+    import tempfile
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    why = wait_ready(port, ready, proc)
+    if why:
+        stop(proc)
+        log.seek(0)
+        failed[name] = "%s: %s" % (why, log.read().strip()[-300:])
+        return
+    servers[name] = (proc, port, log)
+
+
+def print_table(names, endpoints, servers, failed, results, na, base_name, ratio_head, ratio,
+                endpoint_column=True):
+    """The Markdown table of run_rounds' results: a row per (server in names
+    order, endpoint) with the medians of req/s, p99 and server CPU µs/req, and
+    ratio(rps / base_name's rps on the same endpoint) under ratio_head. A
+    server in neither servers nor failed (skipped) has no row."""
+    head = ["server"] + (["endpoint"] if endpoint_column else [])
+    print("| %s | req/s | p99 | server CPU µs/req | %s |" % (" | ".join(head), ratio_head))
+    print("|%s---:|---:|---:|---:|" % ("---|" * len(head)))
+    for name in names:
+        for key, label, *_ in endpoints:
+            cells = [name] + ([label] if endpoint_column else [])
+            if name in failed:
+                print("| %s | failed | | | |" % " | ".join(cells))
+                continue
+            if name not in servers:
+                continue
+            if (name, key) in na:
+                print("| %s | N/A (%s) | | | |" % (" | ".join(cells), na[(name, key)]))
+                continue
+            rs = results.get((name, key), [])
+            rps = median([r["rps"] for r in rs])
+            base = median([r["rps"] for r in results.get((base_name, key), [])])
+            cpu = median([r["cpu_us_per_req"] for r in rs])
+            print("| %s | %s | %s | %s | %s |" % (
+                " | ".join(cells), fmt_rps(rps), fmt_ms(median([r["p99_ms"] for r in rs])),
+                "%.1f" % cpu if cpu is not None else "-", ratio(rps / base) if rps and base else "-"))
+
+
+def print_footer(args, results, na, failed, note=""):
+    """After the table: the wrk line (with note), the machine line, why a
+    server failed to start; and the results in args.json if given."""
+    import json
+    info = machine_info()
+    print("\nwrk -t%d -c%d -d%ds, keep-alive, no pipelining, median of %d rounds%s.  "
+          % (args.wrk_threads, args.connections, args.duration, args.rounds, note))
+    print("%s, %s cores, Linux %s, Python %s, %s, %s. Load average: %s."
+          % (info["cpu"], info["nproc"], info["kernel"], info["python"], info["wrk"], info["date"],
+             " ".join("%.2f" % x for x in os.getloadavg())))
+    for name, why in failed.items():
+        print("\n%s failed: %s" % (name, why))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"results": {"%s|%s" % k: v for k, v in results.items()},
+                       "na": {"%s|%s" % k: v for k, v in na.items()}, "machine": info}, f, indent=1)

@@ -26,18 +26,15 @@ user + system CPU over a run divided by its requests (median of the rounds):
 steadier than req/s on a shared machine. Not a test: nothing asserts a
 number.
 """
-import argparse
 import gzip
 import http.client
 import json
 import os
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (ROOT, fmt_ms, fmt_rps, free_port, machine_info, median,  # noqa: E402
-                     require, run_rounds, stop, wait_ready)
+from _common import (SERVE_APP, free_port, print_footer, print_table, python_env,  # noqa: E402
+                     require, run_rounds, start_server, stop, wrk_parser)
 
 APP = r"""
 import logging, sys
@@ -69,15 +66,7 @@ ITEMS = [{"id": i, "name": "item %d" % i, "price": i * 1.5} for i in range(60)]
 def big():
     return ITEMS
 
-if framework == "fastapi":
-    import importlib.util, uvicorn
-    fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
-    uvicorn.run(app, host="127.0.0.1", port=port, workers=1, loop="uvloop" if fast else "asyncio",
-                http="httptools" if fast else "h11", access_log=False, log_level="warning")
-else:
-    logging.getLogger("fastrapi.access").disabled = True
-    app.serve("127.0.0.1", port, access_log=False, log_level="warning")
-"""
+""" + SERVE_APP
 
 SERVERS = [  # name, framework, variant
     ("fastrapi", "fastrapi", "plain"),
@@ -117,32 +106,19 @@ def make_check(with_mw):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--wrk-threads", type=int, default=2)
+    ap = wrk_parser(__doc__)
     ap.add_argument("--skip", default="", help="comma list of: fastapi,python")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     require("wrk")
     skip = set(filter(None, args.skip.split(",")))
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     servers, failed = {}, {}
     for name, fw, variant in SERVERS:
         if fw in skip or variant in skip:
             continue
         port = free_port()
-        log = tempfile.TemporaryFile(mode="w+")
-        proc = subprocess.Popen([sys.executable, "-c", APP, fw, variant, str(port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=log)
-        why = wait_ready(port, "/hello", proc)
-        if why:
-            stop(proc)
-            log.seek(0)
-            failed[name] = "%s: %s" % (why, log.read().strip()[-300:])
-            continue
-        servers[name] = (proc, port, None)
+        start_server(servers, failed, name, [sys.executable, "-c", APP, fw, variant, str(port)], port,
+                     "/hello", env=python_env())
     try:
         na = {}
         variants = {n: v for n, _, v in SERVERS}
@@ -157,39 +133,9 @@ def main():
     finally:
         for proc, _, _ in servers.values():
             stop(proc)
-    base = {key: median([r["rps"] for r in results.get(("fastrapi", key), [])])
-            for key, *_ in ENDPOINTS}
-    print("| server | endpoint | req/s | p99 | server CPU µs/req | vs plain fastrapi |")
-    print("|---|---|---:|---:|---:|---:|")
-    for name, _, _ in SERVERS:
-        for key, label, *_ in ENDPOINTS:
-            if name in failed:
-                print("| %s | %s | failed | | | |" % (name, label))
-                continue
-            if name not in servers:
-                continue
-            if (name, key) in na:
-                print("| %s | %s | N/A (%s) | | | |" % (name, label, na[(name, key)]))
-                continue
-            rs = results.get((name, key), [])
-            rps = median([r["rps"] for r in rs])
-            ratio = "%.0f %%" % (100.0 * rps / base[key]) if rps and base.get(key) else "-"
-            cpu = median([r["cpu_us_per_req"] for r in rs])
-            print("| %s | %s | %s | %s | %s | %s |" % (
-                name, label, fmt_rps(rps), fmt_ms(median([r["p99_ms"] for r in rs])),
-                "%.1f" % cpu if cpu is not None else "-", ratio))
-    info = machine_info()
-    print("\nwrk -t%d -c%d -d%ds, keep-alive, no pipelining, median of %d rounds; headers %s.  "
-          % (args.wrk_threads, args.connections, args.duration, args.rounds, ", ".join(HEADERS)))
-    print("%s, %s cores, Linux %s, Python %s, %s, %s. Load average: %s."
-          % (info["cpu"], info["nproc"], info["kernel"], info["python"], info["wrk"], info["date"],
-             " ".join("%.2f" % x for x in os.getloadavg())))
-    for name, why in failed.items():
-        print("\n%s failed: %s" % (name, why))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"results": {"%s|%s" % k: v for k, v in results.items()},
-                       "na": {"%s|%s" % k: v for k, v in na.items()}, "machine": info}, f, indent=1)
+    print_table([n for n, _, _ in SERVERS], ENDPOINTS, servers, failed, results, na, "fastrapi",
+                "vs plain fastrapi", lambda r: "%.0f %%" % (100.0 * r))
+    print_footer(args, results, na, failed, note="; headers %s" % ", ".join(HEADERS))
 
 
 if __name__ == "__main__":

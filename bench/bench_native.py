@@ -17,8 +17,6 @@ between them, the order reversed every other round; medians of the rounds.
 "server CPU µs/req" is the process's user + system CPU per request. Not a
 test: nothing asserts a number.
 """
-import argparse
-import json
 import os
 import subprocess
 import sys
@@ -26,8 +24,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_c  # noqa: E402
-from _common import (ROOT, check_json, fmt_ms, fmt_rps, free_port, machine_info, median,  # noqa: E402
-                     require, run_rounds, stop, wait_ready)
+from _common import (SERVE_APP, check_json, free_port, print_footer, print_table,  # noqa: E402
+                     python_env, require, run_rounds, start_server, stop, wrk_parser)
 
 HELLO = {"message": "Hello World"}
 
@@ -77,15 +75,7 @@ else:
     def hello():
         return {"message": "Hello World"}
 
-if framework == "fastapi":
-    import importlib.util, uvicorn
-    fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
-    uvicorn.run(app, host="127.0.0.1", port=port, workers=1, loop="uvloop" if fast else "asyncio",
-                http="httptools" if fast else "h11", access_log=False, log_level="warning")
-else:
-    logging.getLogger("fastrapi.access").disabled = True
-    app.serve("127.0.0.1", port, access_log=False, log_level="warning")
-"""
+""" + SERVE_APP
 
 SERVERS = [  # name, framework, variant
     ("C engine (hello.c)", "c", ""),
@@ -109,75 +99,34 @@ def build_lib(tmp):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--wrk-threads", type=int, default=2)
+    ap = wrk_parser(__doc__)
     ap.add_argument("--cc", default="gcc")
     ap.add_argument("--skip", default="", help="comma list of: c,fastapi")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     require("wrk")
     skip = set(filter(None, args.skip.split(",")))
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     tmp = tempfile.mkdtemp(prefix="bench-native-")
     lib = build_lib(tmp)
     servers, failed = {}, {}
     for name, fw, variant in SERVERS:
         if fw in skip:
             continue
-        log = tempfile.TemporaryFile(mode="w+")
+        port = free_port()
         if fw == "c":
             exe, _ = bench_c.build_hello(args.cc, "-O2")
-            port = free_port()
-            proc = subprocess.Popen([exe, str(port)], stdout=subprocess.DEVNULL, stderr=log)
+            start_server(servers, failed, name, [exe, str(port)], port, "/hello")
         else:
-            port = free_port()
-            proc = subprocess.Popen([sys.executable, "-c", APP, fw, variant, str(port), lib], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=log)
-        why = wait_ready(port, "/hello", proc)
-        if why:
-            stop(proc)
-            log.seek(0)
-            failed[name] = "%s: %s" % (why, log.read().strip()[-300:])
-            continue
-        servers[name] = (proc, port, None)
+            start_server(servers, failed, name, [sys.executable, "-c", APP, fw, variant, str(port), lib],
+                         port, "/hello", env=python_env())
     try:
         results, na = run_rounds(servers, ENDPOINTS, check_json, args, name_width=26)
     finally:
         for proc, _, _ in servers.values():
             stop(proc)
-    base = median([r["rps"] for r in results.get(("C engine (hello.c)", "hello"), [])])
-    print("| server | req/s | p99 | server CPU µs/req | vs C engine |")
-    print("|---|---:|---:|---:|---:|")
-    for name, _, _ in SERVERS:
-        if name in failed:
-            print("| %s | failed | | | |" % name)
-            continue
-        if name not in servers:
-            continue
-        if (name, "hello") in na:
-            print("| %s | N/A (%s) | | | |" % (name, na[(name, "hello")]))
-            continue
-        rs = results.get((name, "hello"), [])
-        rps = median([r["rps"] for r in rs])
-        cpu = median([r["cpu_us_per_req"] for r in rs])
-        ratio = "%.2f×" % (rps / base) if rps and base else "-"
-        print("| %s | %s | %s | %s | %s |" % (name, fmt_rps(rps), fmt_ms(median([r["p99_ms"] for r in rs])),
-                                              "%.1f" % cpu if cpu is not None else "-", ratio))
-    info = machine_info()
-    print("\nwrk -t%d -c%d -d%ds, keep-alive, no pipelining, median of %d rounds." %
-          (args.wrk_threads, args.connections, args.duration, args.rounds))
-    print("%s, %s cores, Linux %s, Python %s, %s, %s. Load average: %s."
-          % (info["cpu"], info["nproc"], info["kernel"], info["python"], info["wrk"], info["date"],
-             " ".join("%.2f" % x for x in os.getloadavg())))
-    for name, why in failed.items():
-        print("\n%s failed: %s" % (name, why))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"results": {"%s|%s" % k: v for k, v in results.items()},
-                       "na": {"%s|%s" % k: v for k, v in na.items()}, "machine": info}, f, indent=1)
+    print_table([n for n, _, _ in SERVERS], ENDPOINTS, servers, failed, results, na,
+                "C engine (hello.c)", "vs C engine", lambda r: "%.2f×" % r, endpoint_column=False)
+    print_footer(args, results, na, failed)
 
 
 if __name__ == "__main__":

@@ -21,17 +21,15 @@ server process tree's user + system CPU over a run divided by its requests)
 and the ratio to nginx (issue 11's target for the small file: >= 0.8x).
 Not a test: nothing asserts a number.
 """
-import argparse
 import getpass
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (ROOT, fmt_ms, fmt_rps, free_port, http_get, machine_info,  # noqa: E402
-                     median, require, run_rounds, stop, wait_ready)
+from _common import (SERVE_APP, free_port, http_get, median, print_footer,  # noqa: E402
+                     print_table, python_env, require, run_rounds, start_server, stop,
+                     wrk_parser)
 
 APP = r"""
 import logging, sys
@@ -50,15 +48,7 @@ app.mount("/static", StaticFiles(directory=directory))
 def ready():
     return {"ok": True}
 
-if framework == "fastapi":
-    import importlib.util, uvicorn
-    fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
-    uvicorn.run(app, host="127.0.0.1", port=port, workers=1, loop="uvloop" if fast else "asyncio",
-                http="httptools" if fast else "h11", access_log=False, log_level="warning")
-else:
-    logging.getLogger("fastrapi.access").disabled = True
-    app.serve("127.0.0.1", port, access_log=False, log_level="warning")
-"""
+""" + SERVE_APP
 
 NGINX_CONF = """\
 {user}worker_processes {workers};
@@ -108,31 +98,23 @@ def check(port, method, path, want):
     return None if data == want else "wrong bytes (%d)" % len(data)
 
 
-def start_nginx(tmp, directory):
+def nginx_command(tmp, directory):
+    """Write nginx.conf into tmp; returns (command, port)."""
     port = free_port()
     conf = os.path.join(tmp, "nginx.conf")
     user = "user %s;\n" % getpass.getuser() if os.geteuid() == 0 else ""
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(user=user, workers=os.cpu_count() or 1, prefix=tmp, port=port,
                                   directory=directory))
-    log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(["nginx", "-c", conf, "-p", tmp, "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=log)
-    return proc, port, log
-
+    return ["nginx", "-c", conf, "-p", tmp, "-g", "daemon off;"], port
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--wrk-threads", type=int, default=2)
+    ap = wrk_parser(__doc__)
     ap.add_argument("--skip", default="", help="comma list of: fastapi,nginx")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     require("wrk")
     skip = set(filter(None, args.skip.split(",")))
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     servers, failed = {}, {}
     with tempfile.TemporaryDirectory(prefix="fr-bench-static-") as tmp:
         directory = os.path.join(tmp, "files")
@@ -148,64 +130,26 @@ def main():
                     continue
                 if kind == "nginx":
                     require("nginx")
-                    proc, port, log = start_nginx(tmp, directory)
+                    cmd, port = nginx_command(tmp, directory)
                 else:
                     port = free_port()
-                    log = tempfile.TemporaryFile(mode="w+")
-                    proc = subprocess.Popen([sys.executable, "-c", APP, kind, directory, str(port)],
-                                            env=env, stdout=subprocess.DEVNULL, stderr=log)
-                why = wait_ready(port, "/ready", proc)
-                if why:
-                    stop(proc)
-                    log.seek(0)
-                    failed[name] = "%s: %s" % (why, log.read().strip()[-300:])
-                    continue
-                servers[name] = (proc, port, log)
+                    cmd = [sys.executable, "-c", APP, kind, directory, str(port)]
+                start_server(servers, failed, name, cmd, port, "/ready",
+                             env=None if kind == "nginx" else python_env())
             results, na = run_rounds(servers, ENDPOINTS, check, args, name_width=16,
                                      label_width=24)
         finally:
             for proc, _, _ in servers.values():
                 stop(proc)
-    base = {key: median([r["rps"] for r in results.get(("nginx", key), [])])
-            for key, *_ in ENDPOINTS}
-    print("| server | endpoint | req/s | p99 | server CPU µs/req | vs nginx |")
-    print("|---|---|---:|---:|---:|---:|")
-    for name, _ in plan:
-        for key, label, *_ in ENDPOINTS:
-            if name in failed:
-                print("| %s | %s | failed | | | |" % (name, label))
-                continue
-            if name not in servers:
-                continue
-            if (name, key) in na:
-                print("| %s | %s | N/A (%s) | | | |" % (name, label, na[(name, key)]))
-                continue
-            rs = results.get((name, key), [])
-            rps = median([r["rps"] for r in rs])
-            ratio = "%.2fx" % (rps / base[key]) if rps and base.get(key) else "-"
-            cpu = median([r["cpu_us_per_req"] for r in rs])
-            print("| %s | %s | %s | %s | %s | %s |" % (
-                name, label, fmt_rps(rps), fmt_ms(median([r["p99_ms"] for r in rs])),
-                "%.1f" % cpu if cpu is not None else "-", ratio))
+    print_table([n for n, _ in plan], ENDPOINTS, servers, failed, results, na, "nginx", "vs nginx",
+                lambda r: "%.2fx" % r)
     fr = {key: median([r["rps"] for r in results.get(("fastrapi", key), [])]) for key, *_ in ENDPOINTS}
     fa = {key: median([r["rps"] for r in results.get(("FastAPI+uvicorn", key), [])])
           for key, *_ in ENDPOINTS}
     for key, label, *_ in ENDPOINTS:
         if fr.get(key) and fa.get(key):
             print("fastrapi / FastAPI+uvicorn, %s: %.1fx" % (label, fr[key] / fa[key]))
-    info = machine_info()
-    print("\nwrk -t%d -c%d -d%ds, keep-alive, no pipelining, median of %d rounds.  "
-          % (args.wrk_threads, args.connections, args.duration, args.rounds))
-    print("%s, %s cores, Linux %s, Python %s, %s, %s. Load average: %s."
-          % (info["cpu"], info["nproc"], info["kernel"], info["python"], info["wrk"], info["date"],
-             " ".join("%.2f" % x for x in os.getloadavg())))
-    for name, why in failed.items():
-        print("\n%s failed: %s" % (name, why))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"results": {"%s|%s" % k: v for k, v in results.items()},
-                       "na": {"%s|%s" % k: v for k, v in na.items()}, "machine": info}, f, indent=1)
-
+    print_footer(args, results, na, failed)
 
 if __name__ == "__main__":
     main()

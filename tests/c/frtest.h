@@ -10,7 +10,12 @@
  *                   "N passed, N failed" line; exit 1 on any failure.
  *
  * frt_guarded(data, len) returns a copy placed right before a PROT_NONE
- * page so any over-read crashes (picohttpparser's trick). */
+ * page so any over-read crashes (picohttpparser's trick).
+ *
+ * #define FRT_NET 1 before the include for the client side of the socket
+ * tests: frt_sleep_ms, frt_now_ms, frt_connect, frt_send_all, frt_recv_all;
+ * include frtest.h a second time after fastrapi.h for a server in a thread:
+ * frt_srv, frt_srv_run, frt_srv_stop, frt_srv_join. */
 #ifndef FRTEST_H
 #define FRTEST_H
 #define _GNU_SOURCE 1
@@ -38,6 +43,13 @@ static char frt__msg[512];
         int frt_ok_ = !!(cond);       \
         CHECK(frt_ok_ && #cond);      \
         if (!frt_ok_) return;         \
+    } while (0)
+
+/* REQUIRE(expr) whose failure message does not quote expr */
+#define REQ(expr)                      \
+    do {                               \
+        int frt_req_ = (expr) ? 1 : 0; \
+        REQUIRE(frt_req_);             \
     } while (0)
 
 #define CHECK_EQ_INT(a, b)                                                                   \
@@ -122,6 +134,81 @@ static int frt_main(int argc, char **argv, const frt_case *cases, size_t n) {
     return fail ? 1 : 0;
 }
 
+#ifdef FRT_NET
+#include <errno.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#define FRT_IO_TIMEOUT_S 5
+
+static inline void frt_sleep_ms(int ms) {
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* milliseconds on the monotonic clock */
+static inline int64_t frt_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A TCP connection to 127.0.0.1:port with FRT_IO_TIMEOUT_S send and receive
+ * timeouts; rcvbuf > 0 sets SO_RCVBUF first (before the SYN, so the window
+ * is small from the start). The fd, or -1. */
+static inline int frt_connect(int port, int rcvbuf) {
+    struct sockaddr_in a;
+    struct timeval tv;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    tv.tv_sec = FRT_IO_TIMEOUT_S;
+    tv.tv_usec = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* All n bytes (no SIGPIPE); 0, or -1 on error or timeout. */
+static inline int frt_send_all(int fd, const void *p, size_t n) {
+    const char *s = (const char *)p;
+    while (n) {
+        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
+        if (k <= 0) return -1;
+        s += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Receive into out until EOF, an error, a timeout or cap - 1 bytes; out is
+ * NUL-terminated. Returns the length. */
+static inline size_t frt_recv_all(int fd, char *out, size_t cap) {
+    size_t got = 0;
+    while (got + 1 < cap) {
+        ssize_t n = recv(fd, out + got, cap - 1 - got, 0);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    out[got] = 0;
+    return got;
+}
+#endif /* FRT_NET */
+
 /* static const frt_case frt_cases[] = {FRT(test_a), FRT(test_b)};
  * FRT_MAIN() */
 #define FRT(fn) {#fn, fn}
@@ -129,4 +216,41 @@ static int frt_main(int argc, char **argv, const frt_case *cases, size_t n) {
     int main(int argc, char **argv) {                                              \
         return frt_main(argc, argv, frt_cases, sizeof frt_cases / sizeof frt_cases[0]); \
     }
-#endif
+#endif /* FRTEST_H */
+
+#if defined(FRT_NET) && defined(FASTRAPI_H) && !defined(FRTEST_SRV_H)
+#define FRTEST_SRV_H
+#include <pthread.h>
+
+/* An app served by fr_serve in a thread of its own. */
+typedef struct frt_srv {
+    fr_app *app;
+    pthread_t thr;
+    int port; /* where s->app listens (the caller's fr_listen) */
+    int rc;   /* fr_serve's result; -99 while it runs */
+} frt_srv;
+
+static inline void *frt__serve(void *arg) {
+    frt_srv *s = (frt_srv *)arg;
+    s->rc = fr_serve(s->app);
+    return NULL;
+}
+
+/* Serve s->app, already listening, in a new thread; 0, or -1. */
+static inline int frt_srv_run(frt_srv *s) {
+    s->rc = -99;
+    return pthread_create(&s->thr, NULL, frt__serve, s) == 0 ? 0 : -1;
+}
+
+/* Wait for fr_serve to return (something else stopped the app), free the app. */
+static inline void frt_srv_join(frt_srv *s) {
+    pthread_join(s->thr, NULL);
+    fr_app_free(s->app);
+}
+
+/* Stop the app, wait for fr_serve to return, free the app. */
+static inline void frt_srv_stop(frt_srv *s) {
+    fr_stop(s->app);
+    frt_srv_join(s);
+}
+#endif /* FRTEST_SRV_H */

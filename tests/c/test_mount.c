@@ -14,12 +14,6 @@
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
 
-#define REQ(expr)                      \
-    do {                               \
-        int frt_req_ = (expr) ? 1 : 0; \
-        REQUIRE(frt_req_);             \
-    } while (0)
-
 static int tag_a, tag_mount, tag_root;
 
 static int h_route(fr_req *req, void *ud) {

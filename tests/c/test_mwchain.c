@@ -9,28 +9,18 @@
  * FRT_LIBS: -lz
  * (the src variant builds src/ without zlib: the gzip cases then check
  * that fr_app_use_gzip refuses and the rest still runs.) */
+#define FRT_NET 1
 #include "frtest.h"
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
+#include "frtest.h" /* again, after fastrapi.h: frt_srv */
 
 #include <pthread.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #if FR_ENABLE_ZLIB
 #include <zlib.h>
 #endif
-
-#define REQ(expr)                      \
-    do {                               \
-        int frt_req_ = (expr) ? 1 : 0; \
-        REQUIRE(frt_req_);             \
-    } while (0)
 
 /* ------------------------------------------------------------------------ */
 /* a response collected from an fr_sink (fr_dispatch) or a socket            */
@@ -904,45 +894,20 @@ static void test_use_errors(void) {
 /* ------------------------------------------------------------------------ */
 /* over a socket                                                             */
 
-typedef struct srv {
-    fr_app *app;
-    int port;
-    pthread_t thr;
-} srv;
-
-static void *serve_main(void *arg) {
-    fr_serve(((srv *)arg)->app);
-    return NULL;
-}
-
-static int srv_start(srv *s, fr_app *app) {
+static int srv_start(frt_srv *s, fr_app *app) {
     s->app = app;
     s->port = fr_listen(app, "127.0.0.1", 0);
     if (s->port <= 0) return -1;
-    return pthread_create(&s->thr, NULL, serve_main, s);
-}
-
-static void srv_stop(srv *s) {
-    fr_stop(s->app);
-    pthread_join(s->thr, NULL);
-    fr_app_free(s->app);
+    return frt_srv_run(s);
 }
 
 /* one request on a fresh connection, the whole answer (Connection: close) */
 static int http(int port, const char *req, fr_buf *out) {
-    struct sockaddr_in sa;
-    struct timeval tv = {5, 0};
     char tmp[8192];
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = frt_connect(port, 0);
     ssize_t n;
     if (fd < 0) return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+    if (frt_send_all(fd, req, strlen(req)) < 0) {
         close(fd);
         return -1;
     }
@@ -983,7 +948,7 @@ static void test_live_socket(void) {
     static const fr_str any[] = {{"*", 1}};
     fr_app *app = new_app();
     fr_err err;
-    srv s;
+    frt_srv s;
     int k;
     REQ(app);
     init_big();
@@ -1032,7 +997,7 @@ static void test_live_socket(void) {
         fr_buf_free(&raw);
         fr_buf_free(&body);
     }
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1290,7 +1255,7 @@ static void test_request_id(void) {
 static void test_use_while_serving(void) {
     fr_app *app = new_app();
     fr_middleware m;
-    srv s;
+    frt_srv s;
     int i;
     REQ(app);
     REQ(fr_route(app, "GET", "/", h_text, (void *)"x") == 0);
@@ -1299,7 +1264,7 @@ static void test_use_while_serving(void) {
     m.before = refuse_before;
     for (i = 0; i < 200 && fr_app_use(app, &m) == 0; i++) usleep(5000); /* until serving began */
     CHECK(fr_app_use(app, &m) == -1);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 static const frt_case frt_cases[] = {

@@ -4,23 +4,14 @@
  * fr_req_client_addr/port and fr_req_scheme report what a trusted proxy
  * says and only then, redirect_slashes locations carry the proxy's scheme
  * and the root path. Every socket has a timeout; every wait is bounded. */
+#define FRT_NET 1
 #include "frtest.h"
 
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
+#include "frtest.h" /* again, after fastrapi.h: frt_srv */
 
 #include <pthread.h>
-#include <errno.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#define REQ(expr)                      \
-    do {                               \
-        int frt_req_ = (expr) ? 1 : 0; \
-        REQUIRE(frt_req_);             \
-    } while (0)
 
 static fr_str S(const char *s) { return fr_str_c(s); }
 static fr_str V(const char *p, size_t n) {
@@ -108,17 +99,6 @@ static void test_forwarded(void) {
 /* ------------------------------------------------------------------------ */
 /* over sockets                                                              */
 
-typedef struct srv {
-    fr_app *app;
-    pthread_t thr;
-    int port;
-} srv;
-
-static void *srv_main(void *arg) {
-    fr_serve(((srv *)arg)->app);
-    return NULL;
-}
-
 static int h_who(fr_req *req, void *ud) {
     char b[256];
     fr_str a = fr_req_client_addr(req), s = fr_req_scheme(req), rp = fr_req_root_path(req);
@@ -128,7 +108,7 @@ static int h_who(fr_req *req, void *ud) {
     return fr_res_text(req, 200, NULL, b, (size_t)n);
 }
 
-static int srv_start(srv *s, const char *ips, const char *root_path) {
+static int srv_start(frt_srv *s, const char *ips, const char *root_path) {
     fr_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.threads = 1;
@@ -141,42 +121,17 @@ static int srv_start(srv *s, const char *ips, const char *root_path) {
     if (fr_route(s->app, "GET", "/items/", h_who, NULL) < 0) return -1;
     s->port = fr_listen(s->app, "127.0.0.1", 0);
     if (s->port <= 0) return -1;
-    return pthread_create(&s->thr, NULL, srv_main, s) == 0 ? 0 : -1;
-}
-
-static void srv_stop(srv *s) {
-    fr_stop(s->app);
-    pthread_join(s->thr, NULL);
-    fr_app_free(s->app);
+    return frt_srv_run(s);
 }
 
 /* One request on a new connection; the whole response (connection: close)
  * into out. Returns its length or -1. */
 static int roundtrip(int port, const char *request, char *out, size_t cap) {
-    struct sockaddr_in a;
-    struct timeval tv = {5, 0};
-    size_t got = 0;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = frt_connect(port, 0), n = -1;
     if (fd < 0) return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        send(fd, request, strlen(request), MSG_NOSIGNAL) != (ssize_t)strlen(request)) {
-        close(fd);
-        return -1;
-    }
-    while (got + 1 < cap) {
-        ssize_t n = recv(fd, out + got, cap - 1 - got, 0);
-        if (n <= 0) break;
-        got += (size_t)n;
-    }
-    out[got] = 0;
+    if (frt_send_all(fd, request, strlen(request)) == 0) n = (int)frt_recv_all(fd, out, cap);
     close(fd);
-    return (int)got;
+    return n;
 }
 
 static const char *body_of(const char *resp) {
@@ -187,7 +142,7 @@ static const char *body_of(const char *resp) {
 #define GET_WHO(extra) "GET /who HTTP/1.1\r\nHost: h\r\nConnection: close\r\n" extra "\r\n"
 
 static void test_server_trusted_proxy(void) {
-    srv s;
+    frt_srv s;
     char r[2048];
     REQ(srv_start(&s, "127.0.0.1", NULL) == 0);
     /* no proxy headers: the peer */
@@ -205,36 +160,36 @@ static void test_server_trusted_proxy(void) {
                           "X-Forwarded-Proto: https\r\n\r\n", r, sizeof r) > 0);
     CHECK(strncmp(r, "HTTP/1.1 307", 12) == 0);
     CHECK(strstr(r, "\r\nlocation: https://api.example/items/?x=1\r\n") != NULL);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 static void test_server_untrusted_or_off(void) {
     static const char *const lists[] = {"10.0.0.1, 192.168.0.0/16", "", NULL};
     size_t i;
     for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
-        srv s;
+        frt_srv s;
         char r[2048];
         REQ(srv_start(&s, lists[i], NULL) == 0);
         REQ(roundtrip(s.port, GET_WHO("X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n"),
                       r, sizeof r) > 0);
         CHECK(strncmp(body_of(r), "127.0.0.1|", 10) == 0);
         CHECK(strstr(body_of(r), "|http|") != NULL);
-        srv_stop(&s);
+        frt_srv_stop(&s);
     }
 }
 
 static void test_server_star(void) {
-    srv s;
+    frt_srv s;
     char r[2048];
     REQ(srv_start(&s, "*", NULL) == 0);
     REQ(roundtrip(s.port, GET_WHO("X-Forwarded-For: 198.51.100.1, 198.51.100.2\r\n"
                                   "X-Forwarded-Proto: wss\r\n"), r, sizeof r) > 0);
     CHECK(strcmp(body_of(r), "198.51.100.1|0|wss|") == 0);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 static void test_server_root_path(void) {
-    srv s;
+    frt_srv s;
     char r[2048];
     REQ(srv_start(&s, NULL, "/api/v1") == 0);
     REQ(roundtrip(s.port, GET_WHO(""), r, sizeof r) > 0);
@@ -243,17 +198,17 @@ static void test_server_root_path(void) {
                   sizeof r) > 0);
     CHECK(strncmp(r, "HTTP/1.1 307", 12) == 0);
     CHECK(strstr(r, "\r\nlocation: http://h:8000/api/v1/items/\r\n") != NULL);
-    srv_stop(&s);
+    frt_srv_stop(&s);
     /* "" = none */
     REQ(srv_start(&s, NULL, "") == 0);
     REQ(roundtrip(s.port, GET_WHO(""), r, sizeof r) > 0);
     CHECK(strstr(body_of(r), "|http|") != NULL && body_of(r)[strlen(body_of(r)) - 1] == '|');
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 /* the engine keeps its own copies of the strings */
 static void test_config_strings_copied(void) {
-    srv s;
+    frt_srv s;
     char ips[32], rp[32], r[2048];
     strcpy(ips, "127.0.0.1");
     strcpy(rp, "/p");
@@ -262,7 +217,7 @@ static void test_config_strings_copied(void) {
     memset(rp, 'x', sizeof rp - 1);
     REQ(roundtrip(s.port, GET_WHO("X-Forwarded-For: 192.0.2.1\r\n"), r, sizeof r) > 0);
     CHECK(strcmp(body_of(r), "192.0.2.1|0|http|/p") == 0);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 static const frt_case frt_cases[] = {

@@ -150,6 +150,21 @@ static int h_user(fr_req *req, void *ud) {
     return fr_res_json(req, 200, b, (size_t)n);
 }
 
+/* a streamed response with the status of ?s= (304 / 204 carry no body) */
+static int h_nobody_stream(fr_req *req, void *ud) {
+    fr_str v = {0};
+    long st = 200;
+    (void)ud;
+    if (fr_req_query_get(req, "s", &v) == 1 && v.len) st = strtol(v.buf, NULL, 10);
+    fr_res_status(req, (int)st);
+    fr_res_header(req, "etag", "\"e\"");
+    if (fr_res_stream_begin(req) == 0) {
+        CHECK(fr_res_stream_write(req, "leak", 4) >= 0); /* dropped, not an error */
+        fr_res_stream_end(req);
+    }
+    return FR_DONE;
+}
+
 static int srv_start_max(srv *s, int drain_ms, int max_conns) {
     fr_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -171,6 +186,7 @@ static int srv_start_max(srv *s, int drain_ms, int max_conns) {
     if (fr_route(s->app, "POST", "/pending", h_pending, NULL) < 0) return -1;
     if (fr_route(s->app, "GET", "/big", h_big, NULL) < 0) return -1;
     if (fr_route(s->app, "GET", "/users/{id:int}", h_user, NULL) < 0) return -1;
+    if (fr_route(s->app, "GET", "/nobody-stream", h_nobody_stream, NULL) < 0) return -1;
     s->port = fr_listen(s->app, "127.0.0.1", 0);
     if (s->port <= 0) return -1;
     return pthread_create(&s->thr, NULL, srv_main, s) == 0 ? 0 : -1;
@@ -490,7 +506,35 @@ static void test_int_param_overflow_server(void) {
     srv_stop_free(&s);
 }
 
+/* 304/204 streamed: no content-length, no chunked framing, no body bytes,
+ * and the keep-alive connection carries the next answer cleanly */
+static void test_nobody_status_stream(void) {
+    static const char *const qs[] = {"304", "204"};
+    srv s;
+    size_t i;
+    REQ(srv_start(&s, 10000) == 0);
+    for (i = 0; i < 2; i++) {
+        char r[2048], rq[128];
+        int fd = cli_open(s.port);
+        REQ(fd >= 0);
+        snprintf(rq, sizeof rq, "GET /nobody-stream?s=%s HTTP/1.1\r\nHost: h\r\n\r\n", qs[i]);
+        CHECK(cli_send(fd, rq) == 0);
+        CHECK(cli_response(fd, r, sizeof r) > 0);
+        CHECK(strncmp(r + 9, qs[i], 3) == 0);
+        CHECK(strstr(r, "etag: \"e\"") != NULL);
+        CHECK(strstr(r, "transfer-encoding") == NULL);
+        CHECK(strstr(r, "content-length") == NULL);
+        CHECK(strstr(r, "leak") == NULL);
+        CHECK(cli_send(fd, GET("/hello")) == 0);
+        CHECK(cli_response(fd, r, sizeof r) > 0);
+        CHECK(strncmp(r, "HTTP/1.1 200", 12) == 0); /* no stray body bytes before it */
+        close(fd);
+    }
+    srv_stop_free(&s);
+}
+
 static const frt_case frt_cases[] = {
+    FRT(test_nobody_status_stream),
     FRT(test_abort_head),
     FRT(test_abort_body),
     FRT(test_abort_response),

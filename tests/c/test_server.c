@@ -8,6 +8,7 @@
  * (fr_res_file: sendfile and copy fallback, ranges, HEAD, slow reader,
  * client gone, deferred, fd ownership).
  * Every socket has a timeout; every wait loop is bounded. */
+#define FRT_NET 1
 #include "frtest.h"
 
 /* Count the engine's allocations. Only effective in the amalgamated build
@@ -35,36 +36,13 @@ static FRT_UNUSED void *frt_realloc(void *p, size_t n) {
 #include "fastrapi.h"
 
 #include <pthread.h>
-#include <errno.h>
 #include <dirent.h>
-#include <time.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/resource.h>
 
-#define IO_TIMEOUT_S 5
-
-/* REQUIRE evaluates its argument twice: never give it side effects */
-#define REQ(expr)                      \
-    do {                               \
-        int frt_req_ = (expr) ? 1 : 0; \
-        REQUIRE(frt_req_);             \
-    } while (0)
-
 /* ------------------------------------------------------------------------ */
 /* helpers: time, background threads                                         */
-
-static void sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 static pthread_mutex_t bg_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t bg_threads[256];
@@ -122,7 +100,7 @@ static int st_wait(int *v, int want) {
     int i;
     for (i = 0; i < 500; i++) {
         if (st_get(v) >= want) return 1;
-        sleep_ms(10);
+        frt_sleep_ms(10);
     }
     return 0;
 }
@@ -136,7 +114,7 @@ static fr_req *st_take_held(void) {
         st_held = NULL;
         pthread_mutex_unlock(&st_mu);
         if (r) return r;
-        sleep_ms(10);
+        frt_sleep_ms(10);
     }
     return NULL;
 }
@@ -200,7 +178,7 @@ static int h_hold(fr_req *req, void *ud) {
 
 static void *slow_worker(void *arg) {
     fr_req *req = (fr_req *)arg;
-    sleep_ms(30);
+    frt_sleep_ms(30);
     fr_res_header(req, "x-deferred", "yes");
     fr_res_json(req, 201, "{\"slow\":true}", 13);
     return NULL;
@@ -384,26 +362,11 @@ typedef struct resp {
 } resp;
 
 static int cli_open(cli *c, int port) {
-    struct sockaddr_in sa;
-    struct timeval tv;
     int one = 1;
     memset(c, 0, sizeof *c);
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    c->fd = frt_connect(port, 0);
     if (c->fd < 0) return -1;
-    tv.tv_sec = IO_TIMEOUT_S;
-    tv.tv_usec = 0;
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        close(c->fd);
-        c->fd = -1;
-        return -1;
-    }
     c->cap = 1 << 16;
     c->buf = (char *)malloc(c->cap);
     return c->buf ? 0 : -1;
@@ -709,7 +672,7 @@ static void test_split_bytes(void) {
     REQ(cli_open(&c, s.port) == 0);
     for (i = 0; req[i]; i++) {
         CHECK(cli_send(&c, req + i, 1) == 0);
-        if (i % 8 == 0) sleep_ms(1);
+        if (i % 8 == 0) frt_sleep_ms(1);
     }
     CHECK(cli_read(&c, &r, 0) == 0);
     CHECK_EQ_INT(r.status, 200);
@@ -732,9 +695,9 @@ static void test_chunked_echo(void) {
     REQ(cli_open(&c, s.port) == 0);
     CHECK(cli_sends(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n") == 0);
     CHECK(cli_sends(&c, "5\r\nhello\r\n") == 0);
-    sleep_ms(5);
+    frt_sleep_ms(5);
     CHECK(cli_sends(&c, "1;ext=1\r\n \r\n6\r\nwor") == 0);
-    sleep_ms(5);
+    frt_sleep_ms(5);
     CHECK(cli_sends(&c, "ld!\r\n0\r\nX-Trailer: 1\r\n\r\n" GET("/n/9")) == 0);
     CHECK(cli_read(&c, &r, 0) == 0);
     CHECK_EQ_INT(r.status, 200);
@@ -1093,7 +1056,7 @@ static void test_max_connections(void) {
                 resp_free(&r);
             }
             cli_close(&x);
-            if (!ok) sleep_ms(10);
+            if (!ok) frt_sleep_ms(10);
         }
         CHECK(ok);
     }
@@ -1152,7 +1115,7 @@ static void test_deferred_client_gone(void) {
     held = st_take_held();
     REQ(held != NULL);
     cli_reset(&c); /* RST: the server sees the connection die */
-    sleep_ms(100);
+    frt_sleep_ms(100);
     CHECK_EQ_INT(st_get(&st_done_calls), 0); /* not done until released */
     /* the request is still readable and completable */
     CHECK_EQ_MEM(fr_req_path(held).buf, fr_req_path(held).len, "/hold");
@@ -1165,7 +1128,7 @@ static void test_deferred_client_gone(void) {
     held = st_take_held();
     REQ(held != NULL);
     cli_close(&c);
-    sleep_ms(100);
+    frt_sleep_ms(100);
     CHECK(fr_res_send(held) == 0);
     CHECK(st_wait(&st_done_calls, 2));
 #if !(defined(FR_USE_POLL) && FR_USE_POLL) /* poll() cannot see a FIN while a request is pending */
@@ -1186,7 +1149,7 @@ static void test_streaming(void) {
     /* read the head, then let the producer hit the backpressure mark */
     while (!find_crlf2(c.buf, c.len))
         if (cli_fill(&c) <= 0) break;
-    sleep_ms(100);
+    frt_sleep_ms(100);
     CHECK_EQ_INT(st_get(&st_done_calls), 0);
     CHECK(cli_read(&c, &r, 0) == 0);
     CHECK_EQ_INT(r.status, 200);
@@ -1230,7 +1193,7 @@ static void test_on_done_order(void) {
     CHECK(cli_sends(&c, GET("/big")) == 0);
     while (!find_crlf2(c.buf, c.len))
         if (cli_fill(&c) <= 0) break;
-    sleep_ms(100);
+    frt_sleep_ms(100);
     /* 32 MiB cannot sit in socket buffers: not written yet, so not done */
     CHECK_EQ_INT(st_get(&st_done_calls), 0);
     CHECK_EQ_INT(st_get(&st_free_calls), 0);
@@ -1380,7 +1343,7 @@ static void test_start_stop_fds(void) {
             int k, rc = -1;
             /* a stop closes the listening socket (new clients are refused, not
              * reset); the next fr_serve binds it again: bounded retry */
-            for (k = 0; k < 200 && (rc = roundtrip(s.port, GET("/hello"), &r)) != 0; k++) sleep_ms(10);
+            for (k = 0; k < 200 && (rc = roundtrip(s.port, GET("/hello"), &r)) != 0; k++) frt_sleep_ms(10);
             CHECK(rc == 0);
             CHECK_EQ_INT(r.status, 200);
             resp_free(&r);
@@ -1430,7 +1393,7 @@ static void test_graceful_stop(void) {
     REQ(held != NULL);
     fr_stop(s.app);
     CHECK(cli_closed(&idle)); /* idle keep-alive connection closed at once */
-    sleep_ms(50);
+    frt_sleep_ms(50);
     CHECK_EQ_INT(s.rc, -99); /* still draining: fr_serve has not returned */
     CHECK(fr_res_json(held, 200, "{\"finished\":1}", 14) == FR_DONE);
     CHECK(cli_read(&c, &r, 0) == 0);
@@ -1497,7 +1460,7 @@ static void test_emfile(void) {
         if (cli_open(&cs[n], s.port) < 0) break;
         n++;
     }
-    sleep_ms(250); /* the server runs into EMFILE on the remaining backlog */
+    frt_sleep_ms(250); /* the server runs into EMFILE on the remaining backlog */
     for (i = 0; i < n; i++) cli_close(&cs[i]);
     setrlimit(RLIMIT_NOFILE, &old);
     CHECK(n > 0 && n < 64);
@@ -1507,7 +1470,7 @@ static void test_emfile(void) {
             ok = r.status == 200;
             resp_free(&r);
         }
-        if (!ok) sleep_ms(20);
+        if (!ok) frt_sleep_ms(20);
     }
     CHECK(ok);
     srv_stop(&s);
@@ -1682,7 +1645,7 @@ static int ft_wait_fds(int want) {
     int i;
     for (i = 0; i < 500; i++) {
         if (count_fds() == want) return 1;
-        sleep_ms(10);
+        frt_sleep_ms(10);
     }
     return 0;
 }
@@ -1812,26 +1775,9 @@ static void test_file_bad_input(void) {
 
 /* open a client whose receive buffer is tiny (set before connect) */
 static int ft_cli_small(cli *c, int port) {
-    struct sockaddr_in sa;
-    struct timeval tv;
-    int small = 4096;
     memset(c, 0, sizeof *c);
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    c->fd = frt_connect(port, 4096);
     if (c->fd < 0) return -1;
-    tv.tv_sec = IO_TIMEOUT_S;
-    tv.tv_usec = 0;
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        close(c->fd);
-        c->fd = -1;
-        return -1;
-    }
     c->cap = 1 << 16;
     c->buf = (char *)malloc(c->cap);
     return c->buf ? 0 : -1;
@@ -1876,7 +1822,7 @@ static void test_file_slow_reader(void) {
                 break;
             }
             got += (size_t)n;
-            if (++reads % 64 == 0) sleep_ms(1);
+            if (++reads % 64 == 0) frt_sleep_ms(1);
         }
         CHECK(ok);
         CHECK(got == FT_SIZE && memcmp(body, ft_data, FT_SIZE) == 0);
@@ -1911,7 +1857,7 @@ static void test_file_client_gone(void) {
         REQ(ft_cli_small(&c, s.port) == 0);
         CHECK(cli_sends(&c, GET("/file")) == 0);
         CHECK(recv(c.fd, tmp, sizeof tmp, 0) > 0); /* the transfer has begun */
-        sleep_ms(20);                               /* the server blocks on a full socket */
+        frt_sleep_ms(20);                               /* the server blocks on a full socket */
         if (i % 2) cli_reset(&c);                   /* RST */
         else cli_close(&c);                         /* close with unread data */
         CHECK(st_wait(&st_done_calls, i + 1));
@@ -1964,7 +1910,7 @@ static void test_file_deferred(void) {
     held = st_take_held();
     REQ(held != NULL);
     cli_reset(&c);
-    sleep_ms(50);
+    frt_sleep_ms(50);
     pthread_mutex_lock(&st_mu);
     fd = ft_held_fd;
     pthread_mutex_unlock(&st_mu);
@@ -2140,7 +2086,7 @@ static int ts_wait(tsink *t) {
     int i;
     for (i = 0; i < 500; i++) {
         if (ts_get(t, &t->finals) || ts_get(t, &t->failed)) return 1;
-        sleep_ms(10);
+        frt_sleep_ms(10);
     }
     return 0;
 }
@@ -3139,7 +3085,7 @@ static void *mt_completer(void *arg) {
             continue;
         }
         if (stop) return NULL;
-        sleep_ms(1);
+        frt_sleep_ms(1);
     }
 }
 
@@ -3191,7 +3137,7 @@ static void test_dispatch_threads(void) {
     for (i = 0; i < 2; i++) REQ(pthread_create(&comp[i], NULL, mt_completer, NULL) == 0);
     for (i = 0; i < MT_THREADS; i++) REQ(pthread_create(&th[i], NULL, mt_dispatcher, app) == 0);
     for (i = 0; i < MT_THREADS; i++) pthread_join(th[i], NULL);
-    for (i = 0; i < 500 && atomic_load(&mt_finals) < MT_THREADS * MT_PER_THREAD; i++) sleep_ms(10);
+    for (i = 0; i < 500 && atomic_load(&mt_finals) < MT_THREADS * MT_PER_THREAD; i++) frt_sleep_ms(10);
     pthread_mutex_lock(&mt_mu);
     mt_stop = 1;
     pthread_mutex_unlock(&mt_mu);

@@ -9,48 +9,18 @@
  * fr_listen_fd: two apps on one inherited listening socket (the workers'
  * setup), one stops, the other keeps serving it. Every socket has a
  * timeout; every wait is bounded. */
+#define FRT_NET 1
 #include "frtest.h"
 
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
+#include "frtest.h" /* again, after fastrapi.h: frt_srv */
 
 #include <pthread.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
-#include <time.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#define REQ(expr)                      \
-    do {                               \
-        int frt_req_ = (expr) ? 1 : 0; \
-        REQUIRE(frt_req_);             \
-    } while (0)
-
-static void sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-typedef struct srv {
-    fr_app *app;
-    pthread_t thr;
-    int port, rc;
-} srv;
 
 static atomic_int blocked, release_block;
-
-static void *srv_main(void *arg) {
-    srv *s = (srv *)arg;
-    s->rc = fr_serve(s->app);
-    return NULL;
-}
 
 static int h_hello(fr_req *req, void *ud) {
     (void)ud;
@@ -62,12 +32,12 @@ static int h_block(fr_req *req, void *ud) {
     int i;
     (void)ud;
     atomic_store(&blocked, 1);
-    for (i = 0; i < 500 && !atomic_load(&release_block); i++) sleep_ms(10);
+    for (i = 0; i < 500 && !atomic_load(&release_block); i++) frt_sleep_ms(10);
     fr_stop(fr_req_app(req));
     return fr_res_json(req, 200, "{\"blocked\":1}", 13);
 }
 
-static int srv_start(srv *s) {
+static int srv_start(frt_srv *s) {
     fr_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.threads = 1; /* one loop: /block holds all of it */
@@ -81,30 +51,7 @@ static int srv_start(srv *s) {
     if (fr_route(s->app, "GET", "/block", h_block, NULL) < 0) return -1;
     s->port = fr_listen(s->app, "127.0.0.1", 0);
     if (s->port <= 0) return -1;
-    return pthread_create(&s->thr, NULL, srv_main, s) == 0 ? 0 : -1;
-}
-
-static void srv_join_free(srv *s) {
-    pthread_join(s->thr, NULL);
-    fr_app_free(s->app);
-}
-
-static int cli_open(int port) {
-    struct sockaddr_in a;
-    struct timeval tv = {5, 0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return frt_srv_run(s);
 }
 
 /* sends from a copy right before a guard page (frtest.h), like every input */
@@ -147,39 +94,39 @@ static int cli_eof(int fd) {
 
 /* an idle keep-alive connection: FIN, no reset; fr_serve returns */
 static void test_stop_idle_keepalive_clean_fin(void) {
-    srv s;
+    frt_srv s;
     char r[1024];
     int a;
     REQ(srv_start(&s) == 0);
-    a = cli_open(s.port);
+    a = frt_connect(s.port, 0);
     REQ(a >= 0);
     CHECK(cli_send(a, GET("/hello")) == 0 && cli_response(a, r, sizeof r) > 0);
     CHECK(strstr(r, "connection: close") == NULL);
     fr_stop(s.app);
     CHECK(cli_eof(a) == 0);
-    srv_join_free(&s);
+    frt_srv_join(&s);
     CHECK_EQ_INT(s.rc, 0);
     close(a);
 }
 
 /* a head half received when the stop begins is finished and answered */
 static void test_stop_partial_head_is_answered(void) {
-    srv s;
+    frt_srv s;
     char r[1024];
     int b;
     REQ(srv_start(&s) == 0);
-    b = cli_open(s.port);
+    b = frt_connect(s.port, 0);
     REQ(b >= 0);
     CHECK(cli_send(b, "GET /hello HTTP/1.1\r\nHost: h\r\n") == 0);
-    sleep_ms(50); /* usually read by the server by now; either way it must be answered */
+    frt_sleep_ms(50); /* usually read by the server by now; either way it must be answered */
     fr_stop(s.app);
-    sleep_ms(50);
+    frt_sleep_ms(50);
     CHECK(cli_send(b, "\r\n") == 0);
     REQ(cli_response(b, r, sizeof r) > 0);
     CHECK(strncmp(r, "HTTP/1.1 200", 12) == 0);
     CHECK(strstr(r, "connection: close") != NULL);
     CHECK(cli_eof(b) == 0);
-    srv_join_free(&s);
+    frt_srv_join(&s);
     CHECK_EQ_INT(s.rc, 0);
     close(b);
 }
@@ -188,24 +135,24 @@ static void test_stop_partial_head_is_answered(void) {
  * request (bytes in the kernel, unread) and a client whose "connection:
  * close" answer is lingering sends more bytes. Then the stop begins. */
 static void test_stop_requests_in_kernel_and_lingering(void) {
-    srv s;
+    frt_srv s;
     char r[1024];
     int blk, c, d, i;
     REQ(srv_start(&s) == 0);
-    c = cli_open(s.port);
-    d = cli_open(s.port);
-    blk = cli_open(s.port);
+    c = frt_connect(s.port, 0);
+    d = frt_connect(s.port, 0);
+    blk = frt_connect(s.port, 0);
     REQ(c >= 0 && d >= 0 && blk >= 0);
     CHECK(cli_send(c, GET("/hello")) == 0 && cli_response(c, r, sizeof r) > 0);
     /* d: answered with connection: close, not read yet: the server lingers */
     CHECK(cli_send(d, "GET /hello HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n") == 0);
-    sleep_ms(50);
+    frt_sleep_ms(50);
     CHECK(cli_send(blk, GET("/block")) == 0);
-    for (i = 0; i < 500 && !atomic_load(&blocked); i++) sleep_ms(10);
+    for (i = 0; i < 500 && !atomic_load(&blocked); i++) frt_sleep_ms(10);
     REQ(atomic_load(&blocked));
     CHECK(cli_send(c, GET("/hello")) == 0);     /* in the kernel, unread */
     CHECK(cli_send(d, "more bytes\r\n") == 0); /* unread input on a lingering connection */
-    sleep_ms(20);
+    frt_sleep_ms(20);
     atomic_store(&release_block, 1); /* /block answers and asks for the stop */
     REQ(cli_response(blk, r, sizeof r) > 0);
     CHECK(strstr(r, "{\"blocked\":1}") != NULL);
@@ -217,7 +164,7 @@ static void test_stop_requests_in_kernel_and_lingering(void) {
     /* d still gets its whole answer (a reset would have destroyed it) */
     REQ(cli_response(d, r, sizeof r) > 0);
     CHECK(strstr(r, "{\"hello\":1}") != NULL);
-    srv_join_free(&s);
+    frt_srv_join(&s);
     CHECK_EQ_INT(s.rc, 0);
     close(blk);
     close(c);
@@ -228,23 +175,23 @@ static void test_stop_requests_in_kernel_and_lingering(void) {
  * at once, and the bytes it has not read yet must not turn the final close
  * into a reset that destroys its answer. */
 static void test_stop_lingering_only(void) {
-    srv s;
+    frt_srv s;
     char r[1024];
     int blk, d, i;
     REQ(srv_start(&s) == 0);
-    d = cli_open(s.port);
-    blk = cli_open(s.port);
+    d = frt_connect(s.port, 0);
+    blk = frt_connect(s.port, 0);
     REQ(d >= 0 && blk >= 0);
     CHECK(cli_send(d, "GET /hello HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n") == 0);
-    sleep_ms(50);
+    frt_sleep_ms(50);
     CHECK(cli_send(blk, GET("/block")) == 0);
-    for (i = 0; i < 500 && !atomic_load(&blocked); i++) sleep_ms(10);
+    for (i = 0; i < 500 && !atomic_load(&blocked); i++) frt_sleep_ms(10);
     REQ(atomic_load(&blocked));
     CHECK(cli_send(d, "more bytes\r\n") == 0);
-    sleep_ms(20);
+    frt_sleep_ms(20);
     atomic_store(&release_block, 1);
     REQ(cli_response(blk, r, sizeof r) > 0);
-    srv_join_free(&s);
+    frt_srv_join(&s);
     CHECK_EQ_INT(s.rc, 0);
     REQ(cli_response(d, r, sizeof r) > 0);
     CHECK(strstr(r, "{\"hello\":1}") != NULL);
@@ -256,22 +203,22 @@ static void test_stop_lingering_only(void) {
 /* A client that just connected (its request on the way) is not idle: the
  * stop answers it. One that never sends is closed soon (fr_serve returns). */
 static void test_stop_fresh_connection(void) {
-    srv s;
+    frt_srv s;
     char r[1024];
     int e, f;
     REQ(srv_start(&s) == 0);
-    e = cli_open(s.port);
-    f = cli_open(s.port);
+    e = frt_connect(s.port, 0);
+    f = frt_connect(s.port, 0);
     REQ(e >= 0 && f >= 0);
-    sleep_ms(50); /* accepted by now: a connection still queued when the stop begins is not */
+    frt_sleep_ms(50); /* accepted by now: a connection still queued when the stop begins is not */
     fr_stop(s.app);
-    sleep_ms(50);
+    frt_sleep_ms(50);
     CHECK(cli_send(e, GET("/hello")) == 0);
     REQ(cli_response(e, r, sizeof r) > 0);
     CHECK(strncmp(r, "HTTP/1.1 200", 12) == 0);
     CHECK(strstr(r, "connection: close") != NULL);
     CHECK(cli_eof(e) == 0);
-    srv_join_free(&s); /* f never sends: closed by the engine, not waited for */
+    frt_srv_join(&s); /* f never sends: closed by the engine, not waited for */
     CHECK_EQ_INT(s.rc, 0);
     CHECK(cli_eof(f) == 0);
     close(e);
@@ -334,7 +281,7 @@ static void test_listen_fd_shared_socket(void) {
     }
     /* new connections are accepted by either app */
     for (i = 0; i < 200 && seen != 3; i++) {
-        int c = cli_open(port);
+        int c = frt_connect(port, 0);
         REQ(c >= 0);
         CHECK(cli_send(c, "GET /id HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n") == 0);
         REQ(cli_response(c, r, sizeof r) > 0);
@@ -348,7 +295,7 @@ static void test_listen_fd_shared_socket(void) {
     fr_app_free(app[0]);
     CHECK(fcntl(dups[0], F_GETFD) < 0 && errno == EBADF);
     for (i = 0; i < 20; i++) {
-        int c = cli_open(port);
+        int c = frt_connect(port, 0);
         REQ(c >= 0);
         CHECK(cli_send(c, "GET /id HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n") == 0);
         REQ(cli_response(c, r, sizeof r) > 0);

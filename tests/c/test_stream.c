@@ -7,57 +7,22 @@
  * min_send_rate too, while other routes keep answering.
  * Live servers on 127.0.0.1; every socket has a timeout; every wait loop is
  * bounded. */
+#define FRT_NET 1
 #include "frtest.h"
 
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
+#include "frtest.h" /* again, after fastrapi.h: frt_srv */
 
 #include <pthread.h>
-#include <errno.h>
 #include <stdatomic.h>
-#include <time.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#define REQ(expr)                      \
-    do {                               \
-        int frt_req_ = (expr) ? 1 : 0; \
-        REQUIRE(frt_req_);             \
-    } while (0)
 
 #define HIGH 65536
 #define PIECE 16384
 
-static void sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static unsigned char pat(uint64_t i) { return (unsigned char)((i * 7 + i / 251) % 251); }
 
 /* ---- server ---- */
-
-typedef struct srv {
-    fr_app *app;
-    pthread_t thr;
-    int port;
-} srv;
-
-static void *srv_main(void *arg) {
-    fr_serve(((srv *)arg)->app);
-    return NULL;
-}
 
 static int h_ping(fr_req *req, void *ud) {
     (void)ud;
@@ -232,7 +197,7 @@ static int h_greedy(fr_req *req, void *ud) {
     return FR_PENDING;
 }
 
-static int srv_start(srv *s, int send_timeout_ms, int min_rate) {
+static int srv_start(frt_srv *s, int send_timeout_ms, int min_rate) {
     fr_config cfg;
     (void)frt_guarded; /* frtest.h helpers this file has no use for */
     (void)frt_guarded_free;
@@ -251,35 +216,10 @@ static int srv_start(srv *s, int send_timeout_ms, int min_rate) {
     fr_route(s->app, "GET", "/greedy", h_greedy, NULL);
     s->port = fr_listen(s->app, "127.0.0.1", 0);
     if (s->port <= 0) return -1;
-    return pthread_create(&s->thr, NULL, srv_main, s) == 0 ? 0 : -1;
-}
-
-static void srv_stop(srv *s) {
-    fr_stop(s->app);
-    pthread_join(s->thr, NULL);
-    fr_app_free(s->app);
+    return frt_srv_run(s);
 }
 
 /* ---- client ---- */
-
-static int cli_open(int port, int rcvbuf) {
-    struct sockaddr_in a;
-    struct timeval tv = {5, 0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    if (rcvbuf) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(0x7f000001);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 static int cli_get(int fd, const char *path) {
     char r[256];
@@ -291,8 +231,8 @@ static int cli_get(int fd, const char *path) {
 static int ping_ms(int port) {
     char r[512];
     size_t got = 0;
-    int64_t t0 = now_ms();
-    int fd = cli_open(port, 0), ok = 0;
+    int64_t t0 = frt_now_ms();
+    int fd = frt_connect(port, 0), ok = 0;
     if (fd < 0) return -1;
     if (cli_get(fd, "/ping") == 0) {
         while (got < sizeof r - 1) {
@@ -307,7 +247,7 @@ static int ping_ms(int port) {
         }
     }
     close(fd);
-    return ok ? (int)(now_ms() - t0) : -1;
+    return ok ? (int)(frt_now_ms() - t0) : -1;
 }
 
 /* Read the head and `total` body bytes; 1 when they match pat(). */
@@ -317,7 +257,7 @@ static int read_exact(int fd, uint64_t total, int delay_first_ms) {
     uint64_t off = 0;
     char *e;
     int bad = 0;
-    if (delay_first_ms) sleep_ms(delay_first_ms);
+    if (delay_first_ms) frt_sleep_ms(delay_first_ms);
     for (;;) { /* head */
         ssize_t n = recv(fd, buf + hl, 1, 0);
         if (n <= 0) return 0;
@@ -341,8 +281,8 @@ static int read_exact(int fd, uint64_t total, int delay_first_ms) {
 }
 
 static int wait_flag(atomic_int *f, int ms) {
-    int64_t end = now_ms() + ms;
-    while (!atomic_load(f) && now_ms() < end) sleep_ms(5);
+    int64_t end = frt_now_ms() + ms;
+    while (!atomic_load(f) && frt_now_ms() < end) frt_sleep_ms(5);
     return atomic_load(f);
 }
 
@@ -353,11 +293,11 @@ static int wait_flag(atomic_int *f, int ms) {
  * the client is dropped after send_timeout_ms without progress (reset) and
  * GONE reaches the producer, on_done(ok = 0). */
 static void test_nonreading_client(void) {
-    srv s;
+    frt_srv s;
     int fd, ms, i;
     int64_t t0;
     REQ(srv_start(&s, 500, -1) == 0);
-    fd = cli_open(s.port, 4096);
+    fd = frt_connect(s.port, 4096);
     REQ(fd >= 0);
     REQ(cli_get(fd, "/greedy") == 0);
     CHECK(wait_flag(&st.full, 3000));
@@ -366,38 +306,38 @@ static void test_nonreading_client(void) {
         ms = ping_ms(s.port);
         CHECK(ms >= 0 && ms < 2000);
     }
-    t0 = now_ms();
+    t0 = frt_now_ms();
     CHECK(wait_flag(&st.gone, 5000));
-    CHECK(now_ms() - t0 < 5000);
+    CHECK(frt_now_ms() - t0 < 5000);
     CHECK(wait_flag(&st.done, 2000));
     CHECK_EQ_INT(atomic_load(&st.done_ok), 0);
     {
         char b[4096];
         ssize_t n;
-        int64_t t1 = now_ms();
+        int64_t t1 = frt_now_ms();
         do n = recv(fd, b, sizeof b, 0); /* what the kernel had, then the reset */
-        while (n > 0 && now_ms() - t1 < 5000);
+        while (n > 0 && frt_now_ms() - t1 < 5000);
         CHECK(n <= 0);
     }
     close(fd);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 /* Loop-thread producer driven only by events: F before every D, all bytes
  * arrive byte-exact, fr_res_stream_wait refuses the loop thread. */
 static void test_drain_order_and_content(void) {
-    srv s;
+    frt_srv s;
     int fd, i, nev;
     uint64_t made;
     REQ(srv_start(&s, 0, 0) == 0);
     st.total = (uint64_t)64 << 20;
-    fd = cli_open(s.port, 8192);
+    fd = frt_connect(s.port, 8192);
     REQ(fd >= 0);
     REQ(cli_get(fd, "/events") == 0);
     CHECK(wait_flag(&st.full, 3000));
-    sleep_ms(300);
+    frt_sleep_ms(300);
     made = st.made; /* the loop thread's; stalled, so stable (read once) */
-    sleep_ms(200);
+    frt_sleep_ms(200);
     /* the client reads nothing yet: production stalls at what the kernel's
      * buffers and the high-water mark hold, far below the 64 MiB */
     CHECK(made < ((uint64_t)16 << 20));
@@ -416,17 +356,17 @@ static void test_drain_order_and_content(void) {
     for (i = 1; i < nev && i < (int)sizeof st.ev - 1; i++)
         if (st.ev[i] == 'D') CHECK(st.ev[i - 1] == 'F');
     close(fd);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 /* A dedicated producer thread blocks in fr_res_stream_wait (not in write);
  * the content is exact and the waits came back 0. */
 static void test_wait_producer(void) {
-    srv s;
+    frt_srv s;
     int fd;
     REQ(srv_start(&s, 0, 0) == 0);
     st.total = (uint64_t)32 << 20;
-    fd = cli_open(s.port, 8192);
+    fd = frt_connect(s.port, 8192);
     REQ(fd >= 0);
     REQ(cli_get(fd, "/waiting") == 0);
     CHECK(wait_flag(&st.full, 5000)); /* the producer meets high water, then waits */
@@ -436,18 +376,18 @@ static void test_wait_producer(void) {
     CHECK(atomic_load(&st.full) >= 1);
     CHECK_EQ_INT(atomic_load(&st.wait_rc), 0);
     close(fd);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 /* Read a trickle (4 KiB every 10 ms, ~400 KB/s) for at most `ms`: ms until
  * the server closed the connection, or -1 if it stayed open. */
 static int trickle(int fd, int ms) {
     char buf[4096];
-    int64_t t0 = now_ms();
-    while (now_ms() - t0 < ms) {
+    int64_t t0 = frt_now_ms();
+    while (frt_now_ms() - t0 < ms) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) return (int)(now_ms() - t0);
-        sleep_ms(10);
+        if (n <= 0) return (int)(frt_now_ms() - t0);
+        frt_sleep_ms(10);
     }
     return -1;
 }
@@ -456,11 +396,11 @@ static int trickle(int fd, int ms) {
  * with the rate off the same reader is still served (the deadline is the
  * rate, not a plain timeout). */
 static void test_trickle_reader_ended(void) {
-    srv s;
+    frt_srv s;
     int fd, t;
     REQ(srv_start(&s, 1000, 1000000) == 0); /* 1 MB/s over 1 s windows */
     st.total = (uint64_t)64 << 20;
-    fd = cli_open(s.port, 4096);
+    fd = frt_connect(s.port, 4096);
     REQ(fd >= 0);
     REQ(cli_get(fd, "/events") == 0);
     t = trickle(fd, 8000);
@@ -469,18 +409,18 @@ static void test_trickle_reader_ended(void) {
     CHECK(wait_flag(&st.done, 3000));
     CHECK_EQ_INT(atomic_load(&st.done_ok), 0);
     close(fd);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 
     REQ(srv_start(&s, 1000, -1) == 0); /* any progress will do */
     st.total = (uint64_t)64 << 20;
-    fd = cli_open(s.port, 4096);
+    fd = frt_connect(s.port, 4096);
     REQ(fd >= 0);
     REQ(cli_get(fd, "/events") == 0);
     CHECK_EQ_INT(trickle(fd, 3000), -1);
     CHECK_EQ_INT(atomic_load(&st.gone), 0);
     close(fd);
     CHECK(wait_flag(&st.gone, 3000)); /* the close is noticed: GONE */
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 static const frt_case frt_cases[] = {

@@ -13,27 +13,17 @@
  * FRT_CFLAGS: -DFR_ENABLE_OPENSSL=1
  * FRT_LIBS: -lssl -lcrypto
  */
+#define FRT_NET 1
 #include "frtest.h"
 
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
+#include "frtest.h" /* again, after fastrapi.h: frt_srv */
 
 #include <pthread.h>
-#include <errno.h>
 #include <signal.h>
-#include <time.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#define REQ(expr)                      \
-    do {                               \
-        int frt_req_ = (expr) ? 1 : 0; \
-        REQUIRE(frt_req_);             \
-    } while (0)
 
 #if FR_ENABLE_OPENSSL
 
@@ -41,20 +31,11 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-#define IO_TIMEOUT_S 5
 #define BIG_LEN (3u << 20)
 #define FILE_LEN (1u << 20)
 
 static char dir[64];
 static char cert_a[128], key_a[128], cert_b[128], key_b[128], cert[128], key[128], file_path[128];
-
-static void sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 static int sh(const char *cmd) { return system(cmd) == 0; }
 
@@ -150,18 +131,7 @@ static int h_stream(fr_req *req, void *ud) {
     return FR_PENDING;
 }
 
-typedef struct srv {
-    fr_app *app;
-    pthread_t thr;
-    int port;
-} srv;
-
-static void *srv_run(void *arg) {
-    fr_serve(((srv *)arg)->app);
-    return NULL;
-}
-
-static int srv_start(srv *s, int threads, int header_timeout_ms) {
+static int srv_start(frt_srv *s, int threads, int header_timeout_ms) {
     fr_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.threads = threads;
@@ -188,36 +158,10 @@ static int srv_start(srv *s, int threads, int header_timeout_ms) {
         fr_app_free(s->app);
         return 0;
     }
-    return pthread_create(&s->thr, NULL, srv_run, s) == 0;
-}
-
-static void srv_stop(srv *s) {
-    fr_stop(s->app);
-    pthread_join(s->thr, NULL);
-    fr_app_free(s->app);
+    return frt_srv_run(s) == 0;
 }
 
 /* ---- the client ---- */
-
-static int tcp_open(int port) {
-    struct sockaddr_in a;
-    struct timeval tv;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    tv.tv_sec = IO_TIMEOUT_S;
-    tv.tv_usec = 0;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 typedef struct tc {
     SSL_CTX *ctx;
@@ -236,7 +180,7 @@ static int tc_open(tc *t, int port, const char *ca) {
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
     if (SSL_CTX_load_verify_locations(t->ctx, ca, NULL) != 1) return 0;
     SSL_CTX_set_alpn_protos(t->ctx, alpn, sizeof alpn);
-    t->fd = tcp_open(port);
+    t->fd = frt_connect(port, 0);
     if (t->fd < 0) return 0;
     t->ssl = SSL_new(t->ctx);
     if (!t->ssl) return 0;
@@ -417,7 +361,7 @@ static void test_tls_bad_files(void) {
 }
 
 static void test_tls_get(void) {
-    srv s;
+    frt_srv s;
     tc t;
     resp r;
     const unsigned char *proto = NULL;
@@ -436,11 +380,11 @@ static void test_tls_get(void) {
     CHECK(tc_eof(&t)); /* close_notify, then FIN */
     free(r.body);
     tc_close(&t);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 static void test_tls_keepalive_pipelined(void) {
-    srv s;
+    frt_srv s;
     tc t;
     resp r;
     int i;
@@ -462,11 +406,11 @@ static void test_tls_keepalive_pipelined(void) {
     CHECK(r.len == 5 && memcmp(r.body, "hello", 5) == 0);
     free(r.body);
     tc_close(&t);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 static void test_tls_large_bodies(void) {
-    srv s;
+    frt_srv s;
     tc t;
     resp r;
     unsigned k, bad = 0;
@@ -505,13 +449,13 @@ static void test_tls_large_bodies(void) {
     free(r.body);
     free(post);
     tc_close(&t);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 /* The client stops reading and resets mid-response: the server's write
  * fails with EPIPE/ECONNRESET, not SIGPIPE (left at its default here). */
 static void test_tls_client_gone(void) {
-    srv s;
+    frt_srv s;
     tc t;
     struct linger lg;
     void (*old)(int) = signal(SIGPIPE, SIG_DFL);
@@ -527,46 +471,46 @@ static void test_tls_client_gone(void) {
         setsockopt(t.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg); /* close = RST */
         tc_close(&t);
     }
-    sleep_ms(50);
+    frt_sleep_ms(50);
     CHECK_EQ_INT(get_root(s.port), 200); /* still alive and serving */
-    srv_stop(&s);
+    frt_srv_stop(&s);
     signal(SIGPIPE, old);
 }
 
 static void test_tls_plain_http(void) {
-    srv s;
+    frt_srv s;
     char got[4096];
     size_t n = 0;
     int fd;
     REQ(srv_start(&s, 1, 0));
-    fd = tcp_open(s.port);
+    fd = frt_connect(s.port, 0);
     REQ(fd >= 0);
     CHECK(send(fd, "GET / HTTP/1.1\r\nhost: x\r\n\r\n", 27, MSG_NOSIGNAL) == 27);
     CHECK(raw_closed(fd, got, sizeof got, &n));
     CHECK(strncmp(got, "HTTP/1.1 400 ", 13) == 0);
     CHECK(strstr(got, "connection: close") != NULL);
     close(fd);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 static void test_tls_bad_handshake(void) {
-    srv s;
+    frt_srv s;
     tc t;
     char got[4096];
     static const char junk[] = "\x16\x03\x01\x00\x10garbage-garbage!\x16\x03\x01\x00\x05xxxxx";
     int fd;
     REQ(srv_start(&s, 1, 0));
-    fd = tcp_open(s.port); /* a handshake record with no ClientHello in it */
+    fd = frt_connect(s.port, 0); /* a handshake record with no ClientHello in it */
     REQ(fd >= 0);
     CHECK(send(fd, junk, sizeof junk - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof junk - 1));
     CHECK(raw_closed(fd, got, sizeof got, NULL));
     close(fd);
-    fd = tcp_open(s.port); /* binary noise */
+    fd = frt_connect(s.port, 0); /* binary noise */
     REQ(fd >= 0);
     CHECK(send(fd, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c", 12, MSG_NOSIGNAL) == 12);
     CHECK(raw_closed(fd, got, sizeof got, NULL));
     close(fd);
-    fd = tcp_open(s.port); /* connect and leave at once */
+    fd = frt_connect(s.port, 0); /* connect and leave at once */
     REQ(fd >= 0);
     close(fd);
     /* a client that does not trust the certificate aborts the handshake */
@@ -574,29 +518,29 @@ static void test_tls_bad_handshake(void) {
     CHECK(!tc_open(&t, s.port, cert_b));
     tc_close(&t);
     CHECK_EQ_INT(get_root(s.port), 200); /* the server still serves */
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 /* A client that opens a handshake and stalls is closed after
  * header_timeout_ms (here 300 ms; the idle timeout is 60 s). */
 static void test_tls_stalled_handshake(void) {
-    srv s;
+    frt_srv s;
     char got[256];
     int fd, fd2;
     REQ(srv_start(&s, 1, 300));
-    fd = tcp_open(s.port); /* sends nothing */
-    fd2 = tcp_open(s.port); /* a record header promising 80 bytes, then nothing */
+    fd = frt_connect(s.port, 0); /* sends nothing */
+    fd2 = frt_connect(s.port, 0); /* a record header promising 80 bytes, then nothing */
     REQ(fd >= 0 && fd2 >= 0);
     CHECK(send(fd2, "\x16\x03\x01\x00\x50", 5, MSG_NOSIGNAL) == 5);
     CHECK(raw_closed(fd, got, sizeof got, NULL));
     CHECK(raw_closed(fd2, got, sizeof got, NULL));
     close(fd);
     close(fd2);
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 static void test_tls_reload(void) {
-    srv s;
+    frt_srv s;
     tc old, t;
     resp r;
     char cn[16];
@@ -628,7 +572,7 @@ static void test_tls_reload(void) {
     CHECK(strcmp(cn, "b") == 0);
     tc_close(&t);
     REQ(copy_file(cert_a, cert) && copy_file(key_a, key)); /* for the cases after */
-    srv_stop(&s);
+    frt_srv_stop(&s);
 }
 
 #else /* built without FR_ENABLE_OPENSSL: the API says so */

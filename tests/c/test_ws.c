@@ -12,36 +12,17 @@
  * FRT_CFLAGS: -DFR_ENABLE_ZLIB=1
  * FRT_LIBS: -lz
  */
+#define FRT_NET 1
 #include "frtest.h"
 
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
 
 #include <pthread.h>
-#include <errno.h>
-#include <time.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #if FR_ENABLE_ZLIB
 #include <zlib.h>
 #endif
-
-#define REQ(expr)                      \
-    do {                               \
-        int frt_req_ = (expr) ? 1 : 0; \
-        REQUIRE(frt_req_);             \
-    } while (0)
-
-static void sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 /* ------------------------------------------------------------------------ */
 /* UTF-8                                                                     */
@@ -783,7 +764,7 @@ static int st_wait(int *v, int want) {
     int i;
     for (i = 0; i < 500; i++) {
         if (st_get(v) >= want) return 1;
-        sleep_ms(10);
+        frt_sleep_ms(10);
     }
     return 0;
 }
@@ -893,38 +874,6 @@ typedef struct wsc {
 
 static int g_rcvbuf; /* SO_RCVBUF for the next connections (0 = default) */
 
-static int tcp_connect(int port) {
-    struct sockaddr_in a;
-    struct timeval tv;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    if (g_rcvbuf) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &g_rcvbuf, sizeof g_rcvbuf); /* before the SYN */
-    tv.tv_sec = 5;
-    tv.tv_usec = 0;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int send_all(int fd, const void *p, size_t n) {
-    const char *s = (const char *)p;
-    while (n) {
-        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
-        if (k <= 0) return -1;
-        s += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 #define KEY "dGhlIHNhbXBsZSBub25jZQ=="
 
 /* Connect and send an upgrade request for `path` without waiting for the
@@ -935,8 +884,8 @@ static int send_upgrade(int port, const char *path) {
                      "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
                      path);
-    int fd = tcp_connect(port);
-    if (fd >= 0 && send_all(fd, req, (size_t)n) < 0) {
+    int fd = frt_connect(port, g_rcvbuf);
+    if (fd >= 0 && frt_send_all(fd, req, (size_t)n) < 0) {
         close(fd);
         fd = -1;
     }
@@ -968,7 +917,7 @@ static int wsc_open(wsc *w, int port, const char *path, const char *extra, const
     char *end;
     fr_ws_codec_config cc;
     memset(w, 0, sizeof *w);
-    w->fd = tcp_connect(port);
+    w->fd = frt_connect(port, g_rcvbuf);
     if (w->fd < 0) return -1;
     n = snprintf(req, sizeof req,
                  "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -978,7 +927,7 @@ static int wsc_open(wsc *w, int port, const char *path, const char *extra, const
         memcpy(req + n, glued, glen);
         n += (int)glen;
     }
-    if (send_all(w->fd, req, (size_t)n) < 0) return -1;
+    if (frt_send_all(w->fd, req, (size_t)n) < 0) return -1;
     for (;;) {
         ssize_t k = recv(w->fd, w->buf + w->have, sizeof w->buf - w->have, 0);
         if (k <= 0) return -1;
@@ -1019,7 +968,7 @@ static int wsc_send(wsc *w, int op, const void *data, size_t len) {
     fr_buf b = {NULL, 0, 0};
     int r = op == FR_WS_CLOSE ? fr_ws_codec_write_close(w->c, &b, (int)len, (const char *)data, data ? strlen((const char *)data) : 0)
                               : fr_ws_codec_write(w->c, &b, op, 1, data, len);
-    if (r == 0) r = send_all(w->fd, b.buf, b.len);
+    if (r == 0) r = frt_send_all(w->fd, b.buf, b.len);
     fr_buf_free(&b);
     return r;
 }
@@ -1105,10 +1054,10 @@ static void test_live_echo(void) {
 }
 
 static int http_status(int port, const char *req, char *resp, size_t cap) {
-    int fd = tcp_connect(port);
+    int fd = frt_connect(port, g_rcvbuf);
     size_t have = 0;
     if (fd < 0) return -1;
-    send_all(fd, req, strlen(req));
+    frt_send_all(fd, req, strlen(req));
     for (;;) {
         ssize_t k = recv(fd, resp + have, cap - 1 - have, 0);
         if (k <= 0) break;
@@ -1237,7 +1186,7 @@ static void test_live_protocol_errors(void) {
     REQ(server_start(&s, 1) == 0);
     /* an unmasked frame: 1002 and the server closes */
     REQ(wsc_open(&w, s.port, "/ws", NULL, NULL, 0) == 101);
-    send_all(w.fd, h, fr_ws_frame_head(h, 1, 0, FR_WS_TEXT, 0, NULL));
+    frt_send_all(w.fd, h, fr_ws_frame_head(h, 1, 0, FR_WS_TEXT, 0, NULL));
     CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_CLOSE);
     CHECK(ev.code == 1002);
     CHECK(wsc_eof(&w));
@@ -1257,7 +1206,7 @@ static void test_live_protocol_errors(void) {
     }
     /* invalid UTF-8: 1007 */
     REQ(wsc_open(&w, s.port, "/ws", NULL, NULL, 0) == 101);
-    REQ(send_all(w.fd, "\x81\x82\x00\x00\x00\x00\xc0\xaf", 8) == 0);
+    REQ(frt_send_all(w.fd, "\x81\x82\x00\x00\x00\x00\xc0\xaf", 8) == 0);
     CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_CLOSE);
     CHECK(ev.code == 1007);
     CHECK(wsc_eof(&w));
@@ -1317,7 +1266,7 @@ static void test_live_backpressure(void) {
             ok++;
             full = 0;
         } else if (r == FR_WS_EFULL) {
-            if (++full < 5) sleep_ms(20);
+            if (++full < 5) frt_sleep_ms(20);
         } else {
             break;
         }
@@ -1327,7 +1276,7 @@ static void test_live_backpressure(void) {
     CHECK(fr_ws_buffered(st.ws) > 65536 / 2);
     CHECK(fr_ws_buffered(st.ws) <= 65536 + sizeof msg);
     drains = st_get(&st.drains);
-    sleep_ms(50);
+    frt_sleep_ms(50);
     CHECK_EQ_INT(st_get(&st.drains), drains); /* nothing moves while the client sleeps */
     /* every queued message arrives, with one "drained" per earlier on_drain
      * in between; the last refusal's on_drain speaks after all of them */
@@ -1385,7 +1334,7 @@ static void test_live_deflate_backpressure(void) {
             accepted[ok++] = i;
             full = 0;
         } else if (r == FR_WS_EFULL) {
-            if (++full < 5) sleep_ms(10);
+            if (++full < 5) frt_sleep_ms(10);
         } else {
             break;
         }
@@ -1531,7 +1480,7 @@ static void test_live_accept_from_thread(void) {
             pthread_mutex_lock(&st_mu);
             a.req = st.held;
             pthread_mutex_unlock(&st_mu);
-            if (!a.req) sleep_ms(10);
+            if (!a.req) frt_sleep_ms(10);
         }
         REQ(a.req);
         a.ws = NULL;
@@ -1594,7 +1543,7 @@ static void test_live_poll_broadcast(void) {
             char m[32];
             int n = snprintf(m, sizeof m, "t%d c%d", tick, i);
             fr_ws_codec_write(cc[i], &b, FR_WS_TEXT, 1, m, (size_t)n);
-            send_all(fds[i], b.buf, b.len);
+            frt_send_all(fds[i], b.buf, b.len);
             fr_buf_free(&b);
         }
         for (k = 0; k < 100 && st.msgs < N * (tick + 1); k++) fr_poll(app, 10);

@@ -1,5 +1,8 @@
 """Shared helpers: run an app in a subprocess, raw HTTP, wait for ports."""
+import contextlib
+import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -71,7 +74,6 @@ def serve_both(app_code):
     """Generator for a pytest fixture: app_code(name) is python source that
     defines `app` for framework `name`; yields {name: port} while both
     servers run, then stops them and fails if fastrapi logged a traceback."""
-    import signal
     procs = {}
     try:
         for name in ("fastapi", "fastrapi"):
@@ -88,3 +90,51 @@ def serve_both(app_code):
                 proc.kill()
                 errs[name] = proc.communicate()[1]
     assert "Traceback" not in errs.get("fastrapi", ""), errs["fastrapi"]
+
+
+class Uvicorn:
+    """An ASGI app under uvicorn in a thread on 127.0.0.1:`port` (a free
+    port). `config` goes to uvicorn.Config; the defaults are quiet, no
+    lifespan, and proxy headers off (the native servers of these tests take
+    the scheme and client from the socket too)."""
+
+    def __init__(self, app, **config):
+        import threading
+        import uvicorn
+        self.port = free_port()
+        opts = dict(log_level="critical", lifespan="off", proxy_headers=False)
+        opts.update(config)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, **opts))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        for _ in range(400):
+            if self.server.started:
+                return
+            time.sleep(0.025)
+        raise RuntimeError("uvicorn did not start")
+
+    def close(self):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@contextlib.contextmanager
+def access_log_records():
+    """The messages of the "fastrapi.access" logger (set to INFO) while the
+    block runs, in a list that fills as they come."""
+    records = []
+
+    class H(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    lg = logging.getLogger("fastrapi.access")
+    h = H()
+    old = lg.level
+    lg.addHandler(h)
+    lg.setLevel(logging.INFO)
+    try:
+        yield records
+    finally:
+        lg.removeHandler(h)
+        lg.setLevel(old)

@@ -8,7 +8,6 @@ set was stored and sent back. The script writes what it got into the DOM;
 must see the fetch fail. Skipped only when chromium is not installed
 (run-tests installs it)."""
 import json
-import logging
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 from fastrapi import FastrAPI, Request
 from fastrapi.middleware import CORSMiddleware, SessionMiddleware
 from fastrapi.responses import HTMLResponse
+from helpers import access_log_records
 
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser",
                                                          "google-chrome")) if p), None)
@@ -101,21 +101,8 @@ def result(dom):
 
 @pytest.fixture
 def access_lines():
-    lines = []
-
-    class H(logging.Handler):
-        def emit(self, record):
-            lines.append(record.getMessage())
-
-    lg = logging.getLogger("fastrapi.access")
-    h = H()
-    old = lg.level
-    lg.addHandler(h)
-    lg.setLevel(logging.INFO)
-    yield lines
-    lg.removeHandler(h)
-    lg.setLevel(old)
-
+    with access_log_records() as lines:
+        yield lines
 
 def _serve(page_host, allowed_origin_for):
     holder = {}

@@ -11,13 +11,12 @@ import asyncio
 import os
 import tempfile
 import threading
-import time
 
 import httpx
 import pytest
 
 from conftest import framework
-from helpers import free_port
+from helpers import Uvicorn
 
 BIG = "".join(chr(97 + (i * 7 + i // 13) % 26) for i in range(3000))
 FILE_SMALL = (BIG * 3)[:5000].encode()
@@ -271,29 +270,6 @@ def files():
     return out
 
 
-class Uvicorn:
-    """FastAPI under uvicorn in a thread (proxy headers off: the native server
-    of this test takes the scheme from the socket too)."""
-
-    def __init__(self, app, proxy=False):
-        import uvicorn
-        self.port = free_port()
-        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical",
-                             lifespan="off", proxy_headers=proxy, forwarded_allow_ips="127.0.0.1")
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        for _ in range(400):
-            if self.server.started:
-                return
-            time.sleep(0.025)
-        raise RuntimeError("uvicorn did not start")
-
-    def close(self):
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 def raw(client, method, url, headers):
     """One request; the answer as sent: status, headers, body bytes undecoded."""
     h = {"host": "testserver", "accept-encoding": "identity"}
@@ -473,7 +449,7 @@ def test_https_redirect_behind_a_trusted_proxy(files):
     HTTPSRedirectMiddleware sees."""
     fa_app = https_app(framework("fastapi"), files)
     fr_app = https_app(framework("fastrapi"), files)
-    fa = Uvicorn(fa_app, proxy=True)
+    fa = Uvicorn(fa_app, proxy_headers=True, forwarded_allow_ips="127.0.0.1")
     srv = fr_app._build_server(access_log=False, no_signals=True, threads=1,
                                net={"forwarded_allow_ips": "127.0.0.1", "root_path": None})
     port = srv.listen("127.0.0.1", 0)

@@ -6,7 +6,6 @@ every answer (404, 500, streams, CORS preflights, Python middleware apps,
 the ASGI face) and ends the access-log line. Off by default: a FastAPI app
 answers the same bytes as before."""
 import asyncio
-import logging
 import time
 import uuid
 
@@ -15,6 +14,7 @@ import pytest
 
 from fastrapi import FastAPI, FastrAPI, HTTPException
 from fastrapi.responses import StreamingResponse
+from helpers import access_log_records
 
 
 def make(**kw):
@@ -175,31 +175,19 @@ def test_asgi_face():
 
 
 def test_access_log_line_ends_with_the_id():
-    records = []
-
-    class H(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    lg = logging.getLogger("fastrapi.access")
-    h = H()
-    lg.addHandler(h)
-    old = lg.level
-    lg.setLevel(logging.INFO)
     app = make(request_id_header="X-Request-ID")
-    run = app._start_background(access_log=True)
-    try:
-        httpx.get(f"http://127.0.0.1:{run.port}/?logged=1", headers={"x-request-id": "log-42"})
-        r = httpx.get(f"http://127.0.0.1:{run.port}/?logged=2")
-        gen = r.headers["x-request-id"]
-        for _ in range(400):
-            if sum("logged=" in x for x in records) >= 2:
-                break
-            time.sleep(0.025)
-    finally:
-        run.stop()
-        lg.removeHandler(h)
-        lg.setLevel(old)
+    with access_log_records() as records:
+        run = app._start_background(access_log=True)
+        try:
+            httpx.get(f"http://127.0.0.1:{run.port}/?logged=1", headers={"x-request-id": "log-42"})
+            r = httpx.get(f"http://127.0.0.1:{run.port}/?logged=2")
+            gen = r.headers["x-request-id"]
+            for _ in range(400):
+                if sum("logged=" in x for x in records) >= 2:
+                    break
+                time.sleep(0.025)
+        finally:
+            run.stop()
     one = next(x for x in records if "logged=1" in x)
     two = next(x for x in records if "logged=2" in x)
     assert one.endswith('"GET /?logged=1 HTTP/1.1" 200 request_id=log-42')

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from helpers import ROOT, free_port, raw_request, spawn, wait_port
+from helpers import ROOT, access_log_records, free_port, raw_request, spawn, wait_port
 
 import fastrapi
 from fastrapi import FastrAPI
@@ -146,34 +146,21 @@ def test_raw_http_keepalive_pipelining_and_404_405():
 
 
 def test_access_log_through_logging():
-    import logging
-    records = []
-
-    class H(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    lg = logging.getLogger("fastrapi.access")
-    h = H()
-    lg.addHandler(h)
-    old = lg.level
-    lg.setLevel(logging.INFO)
     app = FastrAPI()
 
     @app.get("/logged")
     def logged():
         return 1
 
-    run = app._start_background(access_log=True)
-    try:
-        httpx.get(f"http://127.0.0.1:{run.port}/logged?x=1")
-        deadline = time.time() + 10
-        while not any("/logged" in r for r in records) and time.time() < deadline:
-            time.sleep(0.05)
-    finally:
-        run.stop()
-        lg.removeHandler(h)
-        lg.setLevel(old)
+    with access_log_records() as records:
+        run = app._start_background(access_log=True)
+        try:
+            httpx.get(f"http://127.0.0.1:{run.port}/logged?x=1")
+            deadline = time.time() + 10
+            while not any("/logged" in r for r in records) and time.time() < deadline:
+                time.sleep(0.05)
+        finally:
+            run.stop()
     line = next(r for r in records if "/logged" in r)
     assert '"GET /logged?x=1 HTTP/1.1" 200' in line
     assert line.startswith("127.0.0.1:")

@@ -20,7 +20,7 @@ import itsdangerous
 import pytest
 
 from conftest import framework
-from test_middleware_native import Uvicorn  # FastAPI under uvicorn in a thread
+from helpers import Uvicorn
 
 SECRET = "s3cret-\u00e9-key"
 BIG = "".join(chr(97 + (i * 7 + i // 13) % 26) for i in range(3000))

@@ -9,14 +9,12 @@ thing normalised. Also: the engine answers with no Python per request, and
 an unusual mount (a StaticFiles subclass) keeps Starlette's code."""
 import os
 import re
-import socket
-import threading
-import time
 
 import pytest
 
 from conftest import framework
-from helpers import free_port
+from helpers import Uvicorn
+from helpers import raw_request as send_raw
 
 MTIME = 1700000000
 
@@ -85,26 +83,6 @@ def make_app(fw, d):
     return app
 
 
-class Uvicorn:
-    def __init__(self, app):
-        import uvicorn
-        self.port = free_port()
-        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical",
-                             lifespan="off", proxy_headers=False)
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        for _ in range(400):
-            if self.server.started:
-                return
-            time.sleep(0.025)
-        raise RuntimeError("uvicorn did not start")
-
-    def close(self):
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def servers(dirs):
     fa = Uvicorn(make_app(framework("fastapi"), dirs))
@@ -124,15 +102,7 @@ def raw_request(port, method, target, headers=()):
     lines = [f"{method} {target} HTTP/1.1", "Host: testserver", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in headers]
     data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(data)
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    resp = b"".join(chunks)
+    resp = send_raw(port, data, timeout=30)
     head, _, body = resp.partition(b"\r\n\r\n")
     status_line, *hl = head.decode("latin-1").split("\r\n")
     status = int(status_line.split()[1])
@@ -548,10 +518,6 @@ def test_static_under_gzip_middleware(dirs):
         fr.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="known bug, open: in the Python face, a static mount's 304 under "
-                   "any engine middleware (GZip, CORS) goes out with transfer-encoding: chunked; the "
-                   "same app in C (fr_app_static + fr_app_use_gzip) answers it without; uvicorn sends "
-                   "the 304 with the etag only")
 def test_304_under_gzip_middleware(dirs):
     fa = Uvicorn(make_gzip_app(framework("fastapi"), dirs))
     fr = make_gzip_app(framework("fastrapi"), dirs)._start_background("127.0.0.1", 0)

@@ -25,7 +25,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from conftest import framework
-from helpers import free_port
+from helpers import Uvicorn
 
 IO_TIMEOUT = 10
 MAX_SIZE = 64 * 1024
@@ -315,35 +315,16 @@ def test_routes_are_starlette_websocket_routes():
 
 # ---------------------------------------------------------------- real sockets
 
-class Uvicorn:
-    def __init__(self, app):
-        import uvicorn
-        self.port = free_port()
-        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical",
-                             lifespan="off", ws_max_size=MAX_SIZE)
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        for _ in range(400):
-            if self.server.started:
-                return
-            time.sleep(0.025)
-        raise RuntimeError("uvicorn did not start")
-
-    def close(self):
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def live():
     fa_log, fr_log = [], []
-    fa = Uvicorn(make_app(framework("fastapi"), fa_log))
+    fa = Uvicorn(make_app(framework("fastapi"), fa_log), ws_max_size=MAX_SIZE)
     fr_app = make_app(framework("fastrapi"), fr_log)
     fr_app._fr_ws_max_size = MAX_SIZE  # what serve(ws_max_size=) sets
     fr = fr_app._start_background("127.0.0.1", 0)
     uv_log = []
-    uv = Uvicorn(make_app(framework("fastrapi"), uv_log))  # fastrapi's ASGI face on uvicorn
+    # fastrapi's ASGI face on uvicorn
+    uv = Uvicorn(make_app(framework("fastrapi"), uv_log), ws_max_size=MAX_SIZE)
     yield {"fastapi": (fa.port, fa_log, None), "fastrapi": (fr.port, fr_log, fr_app),
            "fastrapi-uvicorn": (uv.port, uv_log, None)}
     fr.stop()
