@@ -1628,6 +1628,12 @@ typedef struct fr_config {
     size_t stream_low_water;
     int send_timeout_ms;
     int min_send_rate;
+    /* request_timeout_ms: a handler that returned FR_PENDING and has neither
+     * answered nor begun a stream this long after dispatch is answered 504
+     * {"detail":"Gateway Timeout"} (the connection stays open when keep-alive
+     * allows); its later answer is dropped and on_done gets ok = 0.
+     * 0 = no limit. Inline answers and begun streams are never cut. */
+    int request_timeout_ms;
 } fr_config;
 
 FR_API fr_app *fr_app_new(const fr_config *cfg); /* NULL cfg = defaults; NULL on OOM */
@@ -10739,7 +10745,11 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #endif
 
 enum { FR__K_CONN = 1, FR__K_LISTEN, FR__K_WAKE, FR__K_STOP };
-enum { FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_WS, FR__T_TLS, FR__T_COUNT };
+enum {
+    FR__T_IDLE = 0, FR__T_HEADER, FR__T_BODY, FR__T_WRITE, FR__T_LINGER, FR__T_WS, FR__T_TLS,
+    FR__T_HANDLER, /* cfg.request_timeout_ms: a pending handler's deadline (fr__req_timeout) */
+    FR__T_COUNT
+};
 enum {
     FR__C_READ_HEAD = 0, /* waiting for / parsing a request head */
     FR__C_READ_BODY,     /* head parsed, body arriving */
@@ -11708,8 +11718,8 @@ static void fr__res_build(fr__conn *c, fr_req *req) {
 }
 
 /* Engine-made answer without a request (parser errors, timeouts, limits):
- * {"detail":"<reason>"} and close. */
-static void fr__error_response(fr__conn *c, int status) {
+ * {"detail":"<reason>"} and close (ka = 0) or keep the connection. */
+static void fr__engine_response(fr__conn *c, int status, int ka) {
     fr__loop *L = c->loop;
     fr_http_res_head h;
     size_t start;
@@ -11727,7 +11737,7 @@ static void fr__error_response(fr__conn *c, int status) {
     h.headers = &ct;
     h.num_headers = 1;
     h.content_length = (int64_t)body.len;
-    h.keep_alive = 0;
+    h.keep_alive = ka;
     h.server = fr__srv_server(L->app);
     h.no_date = 0;
     if (c->out_off >= c->out.len) c->out.len = c->out_off = 0;
@@ -11740,9 +11750,11 @@ static void fr__error_response(fr__conn *c, int status) {
     }
     fr_buf_free(&body);
     fr__timer_clear(c);
-    c->close_after = 1;
+    c->close_after = !ka;
     c->state = FR__C_WRITING;
 }
+
+static void fr__error_response(fr__conn *c, int status) { fr__engine_response(c, status, 0); }
 
 /* ------------------------------------------------------------------------ */
 /* the per-connection state machine                                          */
@@ -11782,9 +11794,11 @@ static void fr__req_service(fr_req *req) {
         return;
     }
     if (req->ws) {
+        if (c->tkind == FR__T_HANDLER) fr__timer_clear(c);
         fr__ws_srv_service(c, req);
         return;
     }
+    if (c->tkind == FR__T_HANDLER && (released || req->streaming)) fr__timer_clear(c); /* answered in time */
     if (c->state == FR__C_WRITING || c->state == FR__C_CLOSED) return; /* write_done re-checks */
     if (req->streaming) {
         int ended = fr__stream_pull(c, req);
@@ -11893,6 +11907,7 @@ static void fr__dispatch(fr__conn *c) {
     }
     c->state = FR__C_PENDING;
     if (req->inline_released || req->inline_stream) fr__req_service(req);
+    else if (L->tdur[FR__T_HANDLER] > 0 && c->state == FR__C_PENDING && !c->dead) fr__timer_set(c, FR__T_HANDLER);
 }
 
 /* Finish the body of the current request (head re-parsed if the read
@@ -12314,11 +12329,11 @@ static int fr__conn_write(fr__conn *c) {
 static void fr__conn_write_done(fr__conn *c) {
     fr__loop *L = c->loop;
     fr_req *req = c->req;
-    if (!req) { /* engine error answer */
+    if (!req && (c->close_after || L->stopping)) { /* engine error answer */
         fr__conn_linger(c);
         return;
     }
-    if (req->streaming) {
+    if (req && req->streaming) {
         int ended = fr__stream_pull(c, req);
         if (c->out.len > c->out_off) return; /* more to write: stay WRITING */
         if (!(ended && fr__req_released(req))) {
@@ -12329,7 +12344,7 @@ static void fr__conn_write_done(fr__conn *c) {
     c->wbody = NULL;
     c->wbody_len = c->wbody_off = 0;
     c->fleft = 0;
-    fr__req_finish(req, 1, 1);
+    if (req) fr__req_finish(req, 1, 1); /* NULL: a 504 that keeps the connection (fr__req_timeout) */
     if (c->out.cap > FR__BIG_BUF) { /* a big stream passed through */
         L->freed_big += c->out.cap;
         fr_buf_free(&c->out);
@@ -12709,6 +12724,60 @@ static int fr__loop_finished(fr__loop *L) {
     return L->now >= L->drain_deadline;
 }
 
+/* A pending request overran cfg.request_timeout_ms (FR__T_HANDLER): 504
+ * {"detail":"Gateway Timeout"}. The handler keeps the request: it becomes a
+ * zombie (as when its client leaves) on a ghost connection that takes the
+ * read buffer its views point into; the live connection gets a fresh
+ * buffer with any pipelined bytes and stays open when the request allowed
+ * keep-alive. The handler's later answer is dropped (on_done ok = 0). An
+ * answer already sent or a stream already begun is left alone. */
+static void fr__req_timeout(fr__conn *c) {
+    fr__loop *L = c->loop;
+    fr_req *req = c->req;
+    fr__conn *g;
+    fr_buf t;
+    size_t rest;
+    int ka, busy;
+    if (c->state != FR__C_PENDING || !req || !req->dispatched || req->ws || fr__req_released(req)) return;
+    pthread_mutex_lock(&req->smu);
+    busy = req->streaming || fr__atomic_load(&req->send_called);
+    if (!busy) req->stream_failed = 1; /* a stream begun from now on fails */
+    pthread_mutex_unlock(&req->smu);
+    if (busy) return; /* the answer is on its way */
+    g = fr__conn_get(L);
+    if (!g) { /* no memory for the ghost: the connection goes, the request is a zombie */
+        fr__conn_close(c);
+        return;
+    }
+    t = g->in;
+    g->in = c->in;
+    c->in = t;
+    c->in.len = 0;
+    rest = g->in.len > c->next_off ? g->in.len - c->next_off : 0;
+    ka = req->h.keep_alive && req->h.minor_version >= 1 &&
+         (rest == 0 || fr_buf_append(&c->in, g->in.buf + c->next_off, rest) == 0);
+    memcpy(&g->peer, &c->peer, sizeof c->peer);
+    g->peerlen = c->peerlen;
+    g->secure = c->secure;
+    g->state = FR__C_CLOSED;
+    g->dead = 1;
+    g->req = req;
+    pthread_mutex_lock(&L->qmu);
+    req->conn = g;
+    req->zombie = 1;
+    req->zprev = NULL;
+    req->znext = L->zombies;
+    if (L->zombies) L->zombies->zprev = req;
+    L->zombies = req;
+    L->nzombies++;
+    pthread_mutex_unlock(&L->qmu);
+    c->req = NULL;
+    c->off = c->next_off = c->head_scanned = 0;
+    c->parsed_base = NULL;
+    fr__engine_response(c, 504, ka);
+    fr__conn_drive(c);
+}
+
 static void fr__loop_timers(fr__loop *L) {
     int k;
     for (k = 0; k < FR__T_COUNT; k++) {
@@ -12720,6 +12789,8 @@ static void fr__loop_timers(fr__loop *L) {
                 fr__conn_drive(c);
             } else if (k == FR__T_WS) {
                 fr__ws_srv_timer(c);
+            } else if (k == FR__T_HANDLER) {
+                fr__req_timeout(c);
             } else if (k == FR__T_WRITE && fr__conn_send_ok(c)) {
                 /* a slow reader that keeps up with min_send_rate */
             } else {
@@ -12802,6 +12873,7 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     L->tdur[FR__T_LINGER] = FR__LINGER_MS;
     L->tdur[FR__T_WS] = FR__WS_TICK_MS;
     L->tdur[FR__T_TLS] = app->cfg.header_timeout_ms; /* a TLS handshake's budget */
+    L->tdur[FR__T_HANDLER] = app->cfg.request_timeout_ms > 0 ? app->cfg.request_timeout_ms : 0;
     L->lim.max_header_bytes = app->cfg.max_header_bytes;
     L->lim.max_headers = app->cfg.max_headers;
     L->lim.max_uri_bytes = app->cfg.max_uri_bytes;
@@ -13945,7 +14017,7 @@ static int fr__on_loop_thread(const fr_req *req) {
 FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
     fr_http_res_head h;
     fr_app *app;
-    int ka, rc = 0;
+    int ka, nobody, rc = 0;
     if (!req) return -1;
     if (req->res_bad && !req->streaming) { /* answered 500 instead of the stream */
         fr__res_send_raw(req);
@@ -13958,13 +14030,15 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
         pthread_mutex_unlock(&req->smu);
         return -1;
     }
-    req->stream_chunked = req->res_clen < 0 && req->h.minor_version >= 1;
-    ka = req->h.keep_alive && !req->force_close && (req->res_clen >= 0 || req->stream_chunked);
+    /* 1xx/204/304 have no body: no framing, written bytes dropped (as HEAD) */
+    nobody = fr__status_has_no_body(req->status);
+    req->stream_chunked = !nobody && req->res_clen < 0 && req->h.minor_version >= 1;
+    ka = req->h.keep_alive && !req->force_close && (nobody || req->res_clen >= 0 || req->stream_chunked);
     h.status = req->status;
     h.minor_version = req->h.minor_version;
     h.headers = req->rh;
     h.num_headers = req->nrh;
-    h.content_length = req->res_clen;
+    h.content_length = nobody ? 0 : req->res_clen;
     h.keep_alive = ka;
     h.server = fr__srv_server(app);
     h.no_date = 0;
@@ -13973,6 +14047,7 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
         pthread_mutex_unlock(&req->smu);
         return -1;
     }
+    if (nobody) fr__strip_content_length(&req->sbuf, 0);
     req->stream_keepalive = ka;
     req->streaming = 1;
     req->squeued += req->sbuf.len;
@@ -13997,7 +14072,7 @@ FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len)
         pthread_mutex_unlock(&req->smu);
         return -1;
     }
-    if (len == 0 || req->is_head) {
+    if (len == 0 || req->is_head || fr__status_has_no_body(req->status)) {
         pthread_mutex_unlock(&req->smu);
         return 0;
     }

@@ -3810,17 +3810,20 @@ static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *k
                              "send_timeout_ms", "min_send_rate",
                              /* fastrapi run --timeout-* / --limit-concurrency (0 = default) */
                              "header_timeout_ms", "idle_timeout_ms", "body_timeout_ms",
-                             "drain_timeout_ms", "max_connections", NULL};
+                             "drain_timeout_ms", "max_connections",
+                             /* FastAPI(request_timeout=): 504 for an overrunning handler */
+                             "request_timeout_ms", NULL};
     PyObject *pyapp;
     int threads = 0, access_log = 1, no_signals = 0, reuse_port = 0, debug = 0;
     int send_timeout_ms = 0, min_send_rate = 0; /* 0 = the engine's defaults */
-    int header_ms = 0, idle_ms = 0, body_ms = 0, drain_ms = 0, max_conns = 0;
+    int header_ms = 0, idle_ms = 0, body_ms = 0, drain_ms = 0, max_conns = 0, request_ms = 0;
     long long max_body = 0;
     const char *fwd_ips = NULL, *root_path = NULL; /* copied by fr_app_new */
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLzziiiiiii", kwlist, &pyapp, &threads,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLzziiiiiiii", kwlist, &pyapp, &threads,
                                      &access_log, &no_signals, &reuse_port, &debug, &max_body,
                                      &fwd_ips, &root_path, &send_timeout_ms, &min_send_rate,
-                                     &header_ms, &idle_ms, &body_ms, &drain_ms, &max_conns))
+                                     &header_ms, &idle_ms, &body_ms, &drain_ms, &max_conns,
+                                     &request_ms))
         return NULL;
     if (!FRPY.ready) {
         PyErr_SetString(PyExc_RuntimeError, "fastrapi._fastrapi._setup() was not called");
@@ -3847,6 +3850,7 @@ static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *k
     cfg.body_timeout_ms = body_ms;
     cfg.drain_timeout_ms = drain_ms;
     cfg.max_connections = max_conns;
+    cfg.request_timeout_ms = request_ms;
     if (access_log) cfg.access_log = frpy_access_cb;
     cfg.error_log = frpy_error_cb;
     s->app = fr_app_new(&cfg);

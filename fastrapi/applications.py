@@ -169,7 +169,7 @@ def _setup_extension() -> Any:
         "json_loads": json.loads,
         "JSONDecodeError": json.JSONDecodeError,
         "deepcopy": copy.deepcopy,
-        "Request": requests.Request,
+        "Request": requests._EngineRequest,
         "UUID_from_int": lambda i: uuid.UUID(int=i),
         "BackgroundTasks": BackgroundTasks,
         "BaseModel": pydantic.BaseModel,
@@ -283,6 +283,16 @@ from starlette.applications import Starlette  # noqa: E402
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+def _request_timeout_ms(seconds: Optional[float]) -> int:
+    """FastrAPI's request_timeout (seconds; None/0 = none) in whole ms (>= 1)."""
+    if seconds is None or seconds == 0:
+        return 0
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0 \
+            or seconds > 2_000_000:
+        raise ValueError(f"request_timeout must be a positive number of seconds, got {seconds!r}")
+    return max(1, int(round(seconds * 1000)))
+
+
 def _header_options(request_id: Any, powered_by: Any) -> Tuple[Optional[str], Optional[str]]:
     """request_id_header: a header name (True = "X-Request-ID"), None/False =
     off; powered_by_header: True = "X-Powered-By: FastrAPI", a str = that
@@ -362,6 +372,7 @@ class FastrAPI(Starlette):
         form_limits: Optional[Dict[str, int]] = None,
         request_id_header: Union[str, bool, None] = None,
         powered_by_header: Union[str, bool] = False,
+        request_timeout: Optional[float] = None,
         **extra: Any,
     ) -> None:
         self.debug = debug
@@ -398,6 +409,11 @@ class FastrAPI(Starlette):
         # generated (uuid4 hex), echoed and logged; an X-Powered-By header
         self.request_id_header, self.powered_by_header = _header_options(
             request_id_header, powered_by_header)
+        # FastrAPI's request_timeout (seconds): the native server answers 504
+        # {"detail":"Gateway Timeout"} when a handler has not answered in time
+        # (fr_config.request_timeout_ms); the handler runs on, its answer is dropped
+        _request_timeout_ms(request_timeout)  # a bad value fails here, not at serve time
+        self.request_timeout = request_timeout
         self._openapi_routes_version: Any = None
         self._openapi_lock = threading.RLock()
         self.extra = extra
@@ -780,9 +796,12 @@ class FastrAPI(Starlette):
         from . import _runtime
         if own_loop:  # the native server's loop thread (the ASGI face uses the server's loop)
             _runtime.get_loop()
+        net = dict(net or {})
+        # serve(request_timeout=) wins over the constructor's
+        net.setdefault("request_timeout_ms", _request_timeout_ms(self.request_timeout))
         srv = ext.Server(self, threads=threads, access_log=int(access_log),
                          no_signals=int(no_signals), reuse_port=int(reuse_port),
-                         debug=int(self.debug), max_body=max_body, **(net or {}))
+                         debug=int(self.debug), max_body=max_body, **net)
         from starlette.routing import Host, Mount
         asgi_routes = self._fr_asgi_routes
         seen: set = set()
@@ -873,7 +892,8 @@ class FastrAPI(Starlette):
               timeout_keep_alive: Optional[float] = None, timeout_header: Optional[float] = None,
               timeout_body: Optional[float] = None,
               timeout_graceful_shutdown: Optional[float] = None,
-              limit_concurrency: Optional[int] = None) -> None:
+              limit_concurrency: Optional[int] = None,
+              request_timeout: Optional[float] = None) -> None:
         """Serve until Ctrl-C/SIGTERM (or ``stop()`` from another thread).
 
         workers: processes forked on one SO_REUSEPORT port. threads: engine I/O
@@ -898,7 +918,9 @@ class FastrAPI(Starlette):
         response, may stall this long (30; else 408 / close);
         timeout_graceful_shutdown: a stop waits this long for in-flight
         requests (10); limit_concurrency: most open connections per process
-        (10000; above it a new connection gets 503, as uvicorn)."""
+        (10000; above it a new connection gets 503, as uvicorn);
+        request_timeout: overrides FastAPI(request_timeout=) (504 for a handler
+        that has not answered in time)."""
         from ._runtime import server_limits
         limits = server_limits(timeout_keep_alive=timeout_keep_alive,
                                timeout_header=timeout_header, timeout_body=timeout_body,
@@ -917,7 +939,7 @@ class FastrAPI(Starlette):
                 ssl_keyfile=ssl_keyfile, timeout_keep_alive=timeout_keep_alive,
                 timeout_header=timeout_header, timeout_body=timeout_body,
                 timeout_graceful_shutdown=timeout_graceful_shutdown,
-                limit_concurrency=limit_concurrency))
+                limit_concurrency=limit_concurrency, request_timeout=request_timeout))
         acc = logging.getLogger("fastrapi.access")
         if acc.disabled or not acc.isEnabledFor(logging.INFO):
             access_log = False  # nothing would be printed: skip the C-side hook
@@ -927,6 +949,8 @@ class FastrAPI(Starlette):
             forwarded_allow_ips = ",".join(forwarded_allow_ips)
         net = {"forwarded_allow_ips": forwarded_allow_ips if proxy_headers else None,
                "root_path": root_path or None, **limits}
+        if request_timeout is not None:
+            net["request_timeout_ms"] = _request_timeout_ms(request_timeout)
         if workers > 1:
             # one engine I/O thread per worker process unless asked otherwise:
             # the processes already spread over the cores

@@ -126,6 +126,12 @@ typedef struct fr_config {
     size_t stream_low_water;
     int send_timeout_ms;
     int min_send_rate;
+    /* request_timeout_ms: a handler that returned FR_PENDING and has neither
+     * answered nor begun a stream this long after dispatch is answered 504
+     * {"detail":"Gateway Timeout"} (the connection stays open when keep-alive
+     * allows); its later answer is dropped and on_done gets ok = 0.
+     * 0 = no limit. Inline answers and begun streams are never cut. */
+    int request_timeout_ms;
 } fr_config;
 
 FR_API fr_app *fr_app_new(const fr_config *cfg); /* NULL cfg = defaults; NULL on OOM */
