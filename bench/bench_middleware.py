@@ -13,6 +13,9 @@ One app source (below) with the same two routes, served as:
                             every middleware app paid before
   FastAPI+uvicorn cors+gzip uvicorn, uvloop + httptools (asyncio + h11 when
                             they are not installed), access log off
+  ... cors+gzip+@app.middleware  both of the above plus FastAPI's documented
+                            X-Process-Time `@app.middleware("http")` (the
+                            issue's target: fastrapi >= 10x FastAPI here)
 each with app.serve() / uvicorn.run in one process, side by side. Requests
 carry `Origin: https://bench.example` and `Accept-Encoding: gzip`:
   hello   GET /hello  {"message":"Hello World"} (25 bytes: below GZip's
@@ -55,6 +58,15 @@ if variant != "plain":
             pass
     app.add_middleware(GZipMiddleware)
     app.add_middleware(CORSMiddleware, allow_origins=["*"])
+if variant == "timing":  # FastAPI's documented timing middleware, outermost
+    import time
+
+    @app.middleware("http")
+    async def add_process_time_header(request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Process-Time"] = str(time.perf_counter() - start)
+        return response
 
 @app.get("/hello")
 def hello():
@@ -73,6 +85,8 @@ SERVERS = [  # name, framework, variant
     ("fastrapi cors+gzip", "fastrapi", "native"),
     ("fastrapi cors+gzip (py)", "fastrapi", "python"),
     ("FastAPI+uvicorn cors+gzip", "fastapi", "native"),
+    ("fastrapi cors+gzip+@app.middleware", "fastrapi", "timing"),
+    ("FastAPI+uvicorn cors+gzip+@app.middleware", "fastapi", "timing"),
 ]
 HEADERS = ("Origin: https://bench.example", "Accept-Encoding: gzip")
 BIG = [{"id": i, "name": "item %d" % i, "price": i * 1.5} for i in range(60)]
