@@ -37,6 +37,7 @@
  *   FR_MAX_MULTIPART_HEADERS   8       header lines per multipart part
  *   FR_MAX_MULTIPART_HEADER_BYTES 4224 bytes per multipart header line
  *   FR_MAX_MULTIPART_BOUNDARY  256     multipart boundary length
+ *   FR_MULTIPART_SPOOL_BYTES 1048576  a streamed file part's bytes in memory, then a temp file
  *   FR_BODY_TIMEOUT_MS   30000   body must arrive within (after the head); 408
  *   FR_STREAM_HIGH_WATER 262144  stream bytes queued unsent before writes say FR_STREAM_FULL
  *   FR_MIN_SEND_RATE      1024   bytes/s a client must take of queued output (else reset)
@@ -75,6 +76,77 @@
  *       fr_app_free(app);
  *       return 0;
  *   }
+ *
+ * HANDLERS  (int handler(fr_req *req, void *userdata), registered by fr_route)
+ *   Answer inline: set status/headers/body (fr_res_status, fr_res_header,
+ *   fr_res_body, fr_res_json_buf, ...) and return FR_DONE -- the engine
+ *   sends what was built; calling fr_res_send first is allowed, not needed.
+ *   fr_res_json / fr_res_text / fr_res_422 / fr_res_default set, send and
+ *   return FR_DONE, so `return fr_res_json(...)` is the usual last line.
+ *   Or answer later: return FR_PENDING and call fr_res_send (or
+ *   fr_res_stream_end) exactly once, from any thread. Handing `req` to
+ *   another thread (a queue, a worker pool) BEFORE returning FR_PENDING is
+ *   allowed, even if that thread answers before the handler returns; after
+ *   the hand-over the handler must not touch `req`.
+ *   Reading: fr_req_param / fr_req_query_get / fr_req_header / fr_req_body
+ *   give views valid until the response is finished; fr_req_param_i64 and
+ *   fr_req_query_i64 answer 1 (read), 0 (absent) or -1 (not an int64);
+ *   fr_json_parse + fr_json_get_str/_i64/_f64/_bool read a JSON body.
+ *   Errors in FastAPI's shape: fr_res_422(req, "missing", loc, 2, NULL,
+ *   "Field required", FR_STR("null")) or several with fr_error_list_*.
+ *
+ * THREADING MODEL
+ *   fr_serve runs cfg.threads event loops (the calling thread is one of
+ *   them); fr_poll makes the calling thread the only loop. A connection
+ *   belongs to one loop: its handler, on_done, stream events and access log
+ *   run on that loop's thread, one request at a time per connection. Loops
+ *   never wait for handlers to finish elsewhere: FR_PENDING requests are
+ *   completed by whichever thread calls fr_res_send, which wakes the loop.
+ *   Thread-safe from any thread: fr_res_send / fr_res_stream_* on a request
+ *   you own, fr_stop (also async-signal-safe), fr_dispatch, fr_tls_reload.
+ *   Not while serving: fr_route*, fr_app_use_*, fr_app_set_*. fr_app_free
+ *   once every fr_serve/fr_poll/fr_dispatch call has returned.
+ *
+ * MEMORY AND OWNERSHIP
+ *   All allocation goes through FR_MALLOC/FR_REALLOC/FR_FREE (and fr_arena /
+ *   fr_allocator where a function takes one). fr_str is a borrowed view,
+ *   never NUL-terminated unless a doc says so. Per-request memory comes from
+ *   fr_req_arena(req), freed with the request. Bodies: fr_res_body copies;
+ *   fr_res_body_take / fr_res_body_owned / fr_res_json_buf take the pointer
+ *   and release it (free_fn, or FR_FREE for an fr_buf) after the response.
+ *   Whatever fr_*_new returns is freed by the matching fr_*_free.
+ *
+ * ERROR REPORTING
+ *   Functions tolerate NULL and report failure as -1 (or NULL); parsers
+ *   return bytes used, -2 (incomplete) or -1. Details come in one struct,
+ *   fr_err {code, msg, pos} (code: an HTTP status for HTTP parsing, else the
+ *   module's enum; msg: static text; pos: byte offset in the input), passed
+ *   as an optional last argument. App setup errors (fr_route, fr_listen,
+ *   fr_serve, fr_poll) leave their text in fr_app_last_error(app); faults a
+ *   client cannot report (an invalid response) go to cfg.error_log. The
+ *   engine answers bad requests itself: JSON {"detail":"<reason>"} with
+ *   400/408/413/414/431/501/505, then closes the connection.
+ *
+ * EMBEDDING IN A HOST'S LOOP (fr_poll: game servers, tools)
+ *   fr_listen, then call fr_poll(app, 0) once per frame (or fr_poll_ex(app,
+ *   0, max_events) to bound the work per call). fr_app_pollfd(app) is the
+ *   loop's epoll/kqueue fd to put in the host's own epoll/kqueue/poll set
+ *   (-1 on the poll() backend); when it is readable, or after
+ *   fr_app_poll_timeout(app) ms, call fr_poll(app, 0). To stop: fr_stop(app),
+ *   then keep calling fr_poll until it returns -1 (in-flight requests are
+ *   drained meanwhile), then fr_app_free. fr_poll installs no signal
+ *   handler (only fr_serve handles SIGINT/SIGTERM, unless cfg.no_signals),
+ *   and the host need not ignore SIGPIPE (sends never raise it).
+ *
+ * PLATFORMS
+ *   Linux (epoll), macOS and the BSDs (kqueue), other POSIX systems and
+ *   -DFR_USE_POLL=1 (poll()). Compiles as C11 and as C++11..C++20
+ *   (g++/clang++ -Wall -Wextra -Werror), with gcc, clang and zig cc. Link
+ *   -lpthread (plus -lz / -lssl -lcrypto for the options above).
+ *
+ * VERSION
+ *   FASTRAPI_VERSION_MAJOR / _MINOR / _PATCH and FASTRAPI_VERSION_STRING
+ *   ("0.1.0", the Python package's version).
  *
  * REQUESTS WITHOUT A SOCKET (the ASGI face)
  *   fr_dispatch(app, &desc, &sink) runs one request described in memory
@@ -294,6 +366,13 @@ extern "C" {
 #ifndef FR_MAX_MULTIPART_HEADER_BYTES
 #define FR_MAX_MULTIPART_HEADER_BYTES 4224
 #endif
+/* A file part's bytes kept in memory by fr_form (streamed uploads) before
+ * they go to an unlinked temporary file (Starlette's SpooledTemporaryFile
+ * max_size): stops uploads from holding their size in RAM. Runtime knob:
+ * fr_route_opts.multipart_spool / fr_form_new. */
+#ifndef FR_MULTIPART_SPOOL_BYTES
+#define FR_MULTIPART_SPOOL_BYTES (1024 * 1024)
+#endif
 /* Boundary length (RFC 2046 says 70; python-multipart accepts 256). */
 #ifndef FR_MAX_MULTIPART_BOUNDARY
 #define FR_MAX_MULTIPART_BOUNDARY 256
@@ -361,6 +440,7 @@ extern "C" {
 
 #ifndef FR_MALLOC
 #include <stdlib.h>
+#define FR__MALLOC_DEFAULT 1 /* big arena chunks may be mapped from the OS (base.c) */
 #define FR_MALLOC(n) malloc(n)
 #define FR_REALLOC(p, n) realloc((p), (n))
 #define FR_FREE(p) free(p)
@@ -422,9 +502,12 @@ FR_API void fr_arena_init(fr_arena *a, const fr_allocator *alc);
 FR_API void *fr_arena_alloc(fr_arena *a, size_t n);
 /* Copy `len` bytes into the arena and NUL-terminate; NULL on OOM. */
 FR_API char *fr_arena_strdup(fr_arena *a, const char *s, size_t len);
-/* Release everything except the first chunk (kept for reuse). */
+/* Release everything except the first chunk (kept for reuse unless over
+ * 64 KiB). */
 FR_API void fr_arena_reset(fr_arena *a);
 FR_API void fr_arena_free(fr_arena *a);
+/* Bytes the arena holds from its allocator (0 for NULL). */
+FR_API size_t fr_arena_bytes(const fr_arena *a);
 
 /* Growable byte buffer owned by its holder (free with fr_buf_free). */
 typedef struct fr_buf {
@@ -489,7 +572,9 @@ FR_API long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_sp
  * only make them fight over a lock such as the GIL. A monitor thread wakes
  * another worker when the queue is non-empty and made no progress for
  * stall_us microseconds (the running job blocks: sleep, I/O), so a
- * blocking job never stalls the jobs behind it. Up to `threads` workers run
+ * blocking job never stalls the jobs behind it. With spin_us set, the
+ * worker that drained the queue waits a moment awake (sched_yield between
+ * looks) before sleeping: a push then finds it awake and wakes nobody. Up to `threads` workers run
  * at once; more blocking jobs than that wait their turn. Jobs start in push
  * order; with several workers active they may finish in any order.
  *
@@ -522,6 +607,11 @@ typedef struct fr_pool_config {
     int threads;        /* most workers at once (<= 0 = FR_POOL_THREADS) */
     size_t stack_size;  /* per worker (0 = 1 MiB; below the system minimum = system default) */
     unsigned stall_us;  /* no progress this long with jobs queued wakes another worker (0 = 1000) */
+    /* A worker whose queue ran dry stays awake this long (yielding the CPU
+     * between looks, outside batch_begin/batch_end) before it sleeps, so a
+     * steady stream of short jobs costs no sleep/wake pair per job. One
+     * worker spins at a time. 0 = never spin. */
+    unsigned spin_us;
     fr_job_fn run;      /* runs one job (required) */
     /* Before a worker drains a batch (e.g. take the GIL), on that worker.
      * Non-zero = this worker exits without running anything (e.g. the
@@ -668,6 +758,28 @@ FR_API fr_json_val *fr_json_get(const fr_json_val *obj, const char *key);
 FR_API fr_json_val *fr_json_at(const fr_json_val *arr, size_t i); /* NULL if out of range */
 FR_API size_t fr_json_len(const fr_json_val *v); /* array/object length, else 0 */
 
+/* Typed reads. fr_json_as_*: the value itself; fr_json_get_*: member `key`
+ * (C string; fr_json_get's lookup, the last duplicate wins) of an object.
+ * 1 = read into *out (out may be NULL); 0 = absent (v NULL, obj not an
+ * object, no such key); -1 = present but of another type or out of range
+ * (*out untouched). No coercion between types ("1" is not 1, 1 is not true):
+ *   str   STRING only: a view of the decoded, NUL-terminated arena text
+ *   i64   INT only (a BIGINT or a double such as 1.0 is -1)
+ *   f64   DOUBLE, INT, and a BIGINT (up to 127 digits) finite as a double
+ *   bool  BOOL only, *out 0 or 1
+ * `null` reads as -1 for every type: test fr_json_get(obj, k)->type ==
+ * FR_JSON_NULL (or fr_json_is_null) where null is allowed. */
+FR_API int fr_json_as_str(const fr_json_val *v, fr_str *out);
+FR_API int fr_json_as_i64(const fr_json_val *v, int64_t *out);
+FR_API int fr_json_as_f64(const fr_json_val *v, double *out);
+FR_API int fr_json_as_bool(const fr_json_val *v, int *out);
+FR_API int fr_json_get_str(const fr_json_val *obj, const char *key, fr_str *out);
+FR_API int fr_json_get_i64(const fr_json_val *obj, const char *key, int64_t *out);
+FR_API int fr_json_get_f64(const fr_json_val *obj, const char *key, double *out);
+FR_API int fr_json_get_bool(const fr_json_val *obj, const char *key, int *out);
+/* 1 if v is a JSON null, else 0 (also for NULL). */
+FR_API int fr_json_is_null(const fr_json_val *v);
+
 /* ---- events: build your own objects straight from the bytes ---- */
 typedef struct fr_json_sax {
     int (*on_null)(void *ctx);
@@ -716,6 +828,9 @@ FR_API void fr_jw_array_begin(fr_jw *w);
 FR_API void fr_jw_array_end(fr_jw *w);
 FR_API void fr_jw_key(fr_jw *w, const char *s, size_t len);
 FR_API void fr_jw_string(fr_jw *w, const char *s, size_t len);
+/* C-string forms of fr_jw_key / fr_jw_string (strlen; NULL sets the error). */
+FR_API void fr_jw_key_c(fr_jw *w, const char *s);
+FR_API void fr_jw_string_c(fr_jw *w, const char *s);
 FR_API void fr_jw_int(fr_jw *w, int64_t v);
 FR_API void fr_jw_uint(fr_jw *w, uint64_t v);
 FR_API void fr_jw_double(fr_jw *w, double v);     /* NaN/Inf: sets error */
@@ -740,6 +855,8 @@ FR_API int fr_json_write_string(fr_buf *out, const char *s, size_t len);
 /* Python repr(float) text ("1.0", "0.1", "1e+16", "1.5e-07"): shortest digits
  * that round-trip. Returns length written (< 32), or -1 for NaN/Infinity. */
 FR_API int fr_json_format_double(double v, char out[32]);
+/* Decimal text of v ("-12", "0"); returns the length written (<= 20), no NUL. */
+FR_API int fr_json_format_int(int64_t v, char out[20]);
 
 /* ---- query.h: query strings, urlencoded forms and Cookie headers ----
  *
@@ -994,8 +1111,10 @@ typedef struct fr_http_req {
  * on HTTP/1.1, more than one Host, or a Host with non uri-host[:port] chars.
  * 501: a transfer coding other than chunked before it ("gzip, chunked").
  * 505: a well-formed HTTP/x.y other than 1.0/1.1 ("HTTP/2.0"); other garbage 400.
- * Bare LF is tolerated as line end in the head (RFC 9112 2.2); empty lines
- * before the request line are skipped and counted in the returned length.
+ * Every line of the head ends in CRLF (llhttp's strict mode): a bare LF
+ * after the request line or a header field (a missing CR between headers)
+ * is a 400. Empty lines (CRLF or LF) before the request line are skipped
+ * and counted in the returned length (RFC 9112 2.2).
  * Targets: origin-form "/p?q" (a '#fragment' is cut from path and query);
  * "*" only with OPTIONS; absolute-form only http:// or https:// without
  * userinfo: path is its path ("/" if empty, viewing the scheme's slash) and
@@ -1013,7 +1132,10 @@ FR_API fr_str fr_http_header(const fr_http_req *req, const char *name);
  * shape). Zero-initialise before first use. Byte-level state machine: any
  * split of the input, down to one byte per call, gives the same result.
  * Strict framing: every line end must be CRLF (bare LF => 400); chunk sizes
- * are 1-16 hex digits; "BWS ;ext" chunk extensions are skipped; size lines and
+ * are 1-16 hex digits; chunk extensions must follow RFC 9112 7.1.1
+ * (BWS ";" BWS name [BWS "=" BWS (token / quoted-string)]) and are skipped:
+ * a bare ';', an empty name or value, or an unbalanced quote is a 400;
+ * size lines and
  * trailer lines are limited to FR_MAX_CHUNK_LINE_BYTES (4096) and trailers to
  * FR_MAX_TRAILERS (64) fields, else 400. Trailer fields are discarded. */
 typedef struct fr_chunked {
@@ -1643,7 +1765,13 @@ FR_API void fr_app_set_userdata(fr_app *app, void *ud);
 FR_API void *fr_app_userdata(const fr_app *app);
 
 /* Register a handler. 0, or -1 (bad pattern, duplicate, OOM; message on
- * stderr-free path via fr_app_last_error). Not while serving. */
+ * stderr-free path via fr_app_last_error). Also while serving, from any
+ * thread (a game loop adding a route as a level loads, the Python face
+ * adding routes to a running app): the new route is put, with the others,
+ * into a new routing table that replaces the live one atomically, so
+ * requests already being routed finish on the old table and later ones see
+ * the new route; each such call keeps one old table allocated until
+ * fr_app_free. Calls are serialised with each other (not with fr_app_free). */
 FR_API int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
                     void *userdata);
 /* Per-route options (valid when zeroed). limit_body 1: max_body is the
@@ -1663,6 +1791,17 @@ typedef struct fr_route_opts {
      * as the body is read) a chunked body over max_body is not refused;
      * a Content-Length over it still is. */
     int body_unread;
+    /* 1: a multipart/form-data body (with a boundary) is streamed into an
+     * fr_form as it arrives instead of being read into memory: fields in
+     * memory, file parts beyond multipart_spool bytes (0 =
+     * FR_MULTIPART_SPOOL_BYTES) in unlinked temp files; the handler reads it
+     * with fr_req_form (multipart.h), fr_req_body is empty. The app's
+     * max_body_bytes (a memory bound) does not apply to such a body; the
+     * route's max_body does. Other bodies are read as usual. */
+    int multipart_stream;
+    uint64_t multipart_spool;
+    /* the form's fr_mp_limits (0 = default, FR_MP_ZERO, FR_MP_UNLIMITED) */
+    size_t multipart_max_fields, multipart_max_files, multipart_max_part_size;
 } fr_route_opts;
 FR_API int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h,
                        void *userdata, const fr_route_opts *opts); /* opts NULL = defaults */
@@ -1714,6 +1853,31 @@ FR_API int fr_serve(fr_app *app);
  * fr_poll installs no signal handler (SIGINT/SIGTERM/SIGPIPE are the
  * host's; only fr_serve handles SIGINT/SIGTERM, see no_signals). */
 FR_API int fr_poll(fr_app *app, int timeout_ms);
+/* fr_poll with a budget: handles at most max_events socket events (one
+ * event = one connection's readiness: read + parse + handler, or write; or
+ * one listening socket's accepts) per call; max_events <= 0 = the default
+ * (128, also fr_poll's). Events left over stay ready for the next call, so a
+ * host that must keep its frame time calls fr_poll_ex(app, 0, 16) once per
+ * tick. Completions from other threads (fr_res_send) and timers are
+ * handled in every call on top of the budget. Returns as fr_poll. (The
+ * poll() backend takes ready sockets in a fixed order, listeners first: a
+ * budget far below the number of busy connections can starve the last.) */
+FR_API int fr_poll_ex(fr_app *app, int timeout_ms, int max_events);
+/* The fd of fr_poll's loop (epoll on Linux, kqueue on macOS/BSD), for a host
+ * that folds it into its own epoll/kqueue/poll set: it is readable while
+ * fr_poll has work (a socket event, a completion from another thread, a
+ * stop request); then call fr_poll(app, 0). The first call sets the loop
+ * up as the first fr_poll would (the listening sockets must exist by then).
+ * Timers (timeouts, the drain deadline) do not make it readable: wait at
+ * most fr_app_poll_timeout(app) ms. Do not read from or close the fd.
+ * -1 on the poll() backend (FR_USE_POLL, platforms without epoll/kqueue:
+ * call fr_poll(app, N) from the host's loop instead), with fr_serve, once
+ * fr_poll has returned -1 for the stop, or on error (fr_app_last_error). */
+FR_API int fr_app_pollfd(fr_app *app);
+/* Milliseconds until fr_poll's next timer is due (0 = call fr_poll now),
+ * -1 when none is pending; for the host's own wait around fr_app_pollfd.
+ * From the thread that calls fr_poll. -1 before the loop is set up. */
+FR_API int fr_app_poll_timeout(fr_app *app);
 /* Ask a serving (fr_serve) or polled (fr_poll) app to stop and drain.
  * Thread-safe and async-signal-safe (a host's own signal handler may call
  * it). NULL is ignored. */
@@ -1733,8 +1897,17 @@ FR_API fr_str fr_req_body(const fr_req *req);     /* whole body (chunked: decode
 FR_API fr_str fr_req_param(const fr_req *req, const char *name); /* route {param} */
 FR_API size_t fr_req_num_params(const fr_req *req);
 FR_API int fr_req_param_at(const fr_req *req, size_t i, fr_str *name, fr_str *value);
-FR_API int64_t fr_req_param_int(const fr_req *req, const char *name);   /* 0 if absent */
+/* 0 if absent or not an int64 (fr_req_param_i64 tells those apart) */
+FR_API int64_t fr_req_param_int(const fr_req *req, const char *name);
 FR_API double fr_req_param_float(const fr_req *req, const char *name); /* 0 if absent */
+/* Route {param} / query value (fr_req_query_get: the last one, decoded) as
+ * an int64 ("-?[0-9]+", a leading '+' allowed, nothing else): 1 and *out
+ * set; 0 absent; -1 present but not an integer or outside int64 (*out = 0
+ * unless 1). A {x:int} route param always gives 1: the router does not
+ * match digits beyond int64 (GET /users/9223372036854775808 is a 404, see
+ * router.h). out may be NULL. */
+FR_API int fr_req_param_i64(const fr_req *req, const char *name, int64_t *out);
+FR_API int fr_req_query_i64(fr_req *req, const char *key, int64_t *out);
 /* Query value for key (compared after decoding): the LAST one when the key
  * repeats, as Starlette's request.query_params[key]; decoded (query.h
  * FR_KV_QUERY) into the request arena and NUL-terminated. 1 found, 0 absent
@@ -1751,6 +1924,10 @@ FR_API fr_str fr_req_match_allow(const fr_req *req);    /* 405: Allow value */
  * X-Forwarded-For names (cfg.forwarded_allow_ips; port 0 when it gives none) */
 FR_API fr_str fr_req_client_addr(const fr_req *req);    /* "127.0.0.1" */
 FR_API int fr_req_client_port(const fr_req *req);
+/* The local address the request arrived on (ASGI's scope["server"]): 1 and
+ * host (NUL-terminated, e.g. "127.0.0.1" or "::1") + *port for a socket
+ * request, 0 when unknown (an fr_dispatch request, a closed socket). */
+FR_API int fr_req_server_addr(const fr_req *req, char *host, size_t cap, int *port);
 FR_API fr_str fr_req_root_path(const fr_req *req); /* cfg.root_path; "" for fr_dispatch */
 FR_API fr_app *fr_req_app(const fr_req *req);
 FR_API fr_arena *fr_req_arena(fr_req *req); /* freed with the request */
@@ -1780,6 +1957,11 @@ FR_API int fr_res_body(fr_req *req, const void *data, size_t len);
  * (free_fn may be NULL for static data). */
 FR_API int fr_res_body_take(fr_req *req, const void *data, size_t len,
                             void (*free_fn)(void *ud, const void *data), void *free_ud);
+/* Set the body without copying, with a one-argument release: the engine
+ * calls free_fn(data) when done (free for malloc'd memory; NULL for static
+ * data). 0, or -1 (NULL req, NULL data with len > 0, OOM): the caller then
+ * still owns data. */
+FR_API int fr_res_body_owned(fr_req *req, void *data, size_t len, void (*free_fn)(void *));
 /* Set the body to `len` bytes of `fd` from `offset` (content-length = len,
  * set by the engine), sent zero-copy with sendfile(2) on Linux, else (or
  * for fds sendfile refuses, e.g. pipes) read in 16 KiB pieces with pread
@@ -1805,12 +1987,31 @@ FR_API int fr_res_send(fr_req *req);
 FR_API int fr_res_json(fr_req *req, int status, const char *json, size_t len);
 FR_API int fr_res_text(fr_req *req, int status, const char *content_type, const char *body,
                        size_t len);
+/* fr_res_json with the body taken from an fr_buf (fr_jw output, an error
+ * body): the engine owns b->buf from now on (no copy) and *b is zeroed, so
+ * a later fr_buf_free(b) is harmless. Also on failure: the buffer is freed
+ * and the answer is a 500. Returns FR_DONE. */
+FR_API int fr_res_json_buf(fr_req *req, int status, fr_buf *b);
+/* Answer FastAPI's 422 for one validation error and return FR_DONE:
+ *   {"detail":[{"type":<type>,"loc":[<loc...>],"msg":<msg>,"input":<input>}]}
+ * loc/is_index/input_json as fr_error_list_add (errors.h): a loc element is
+ * a string, or a bare integer where is_index[i] is set (is_index may be
+ * NULL); input_json is an encoded JSON value (len 0 = null). For several
+ * errors build the list with fr_error_list_* and answer fr_res_json_buf(req,
+ * 422, &b). Bad arguments (NULL type/msg, text that is not UTF-8) or OOM
+ * answer 500 {"detail":"Internal Server Error"} instead. */
+FR_API int fr_res_422(fr_req *req, const char *type, const fr_str *loc, size_t nloc,
+                      const int *is_index, const char *msg, fr_str input_json);
 /* The engine's default answer for an unmatched request: 404 {"detail":"Not
  * Found"}, 405 {"detail":"Method Not Allowed"} + allow, 307 + location. */
 FR_API int fr_res_default(fr_req *req);
 
 /* Streaming (chunked; or raw with a known content-length header set by the
- * caller; close-delimited for HTTP/1.0 clients). Callable from any thread
+ * caller; close-delimited for HTTP/1.0 clients). A stream with a
+ * content-length is held to it: a write that would pass it returns -1 and
+ * sends nothing of it, an end short of it cuts the response; either way the
+ * connection closes after what was written (and the app log says why), as
+ * uvicorn does, so no byte is read as the next response. Callable from any thread
  * once begun. write copies the data into the connection's queue and never
  * blocks: it returns 0, or FR_STREAM_FULL when the queue is now above
  * cfg.stream_high_water (the data was queued; the producer should stop
@@ -1852,6 +2053,16 @@ FR_API int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata);
  * 0, 1 when timeout_ms (< 0 = no limit) passed first, -1 when the client is
  * gone, the stream is not open, or called on the loop thread. */
 FR_API int fr_res_stream_wait(fr_req *req, int timeout_ms);
+/* A stream's producer failed: close the connection once the stream has
+ * ended, before or after its head (the head is unchanged), as uvicorn does
+ * after an application error, so the client never reuses it. */
+FR_API void fr_res_close_after(fr_req *req);
+/* A stream's producer failed: as fr_res_close_after, and its end sends no
+ * terminal chunk, so the client sees a truncated body (an error), not a
+ * complete one - what uvicorn does when an application raises mid-stream.
+ * Under an around layer holding the stream (middleware.h STREAMED CAPTURE)
+ * the layer's answer ends normally, as Starlette's BaseHTTPMiddleware's. */
+FR_API void fr_res_stream_abort(fr_req *req);
 
 /* ---- requests that do not come from a socket (the ASGI face) ----
  *
@@ -2609,7 +2820,7 @@ FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str
  * handler that answers that way calls fr_mw_bypass(req) before
  * fr_res_send: no after/body hook sees the response. */
 
-enum { FR_MW_NEXT = 0, FR_MW_ANSWERED = 1 }; /* before */
+enum { FR_MW_NEXT = 0, FR_MW_ANSWERED = 1, FR_MW_AROUND = 2 }; /* before */
 enum { FR_MW_FILTER = 1 };                   /* after: call body for this response */
 enum { FR_MW_RES_BODY = 0, FR_MW_RES_FILE = 1, FR_MW_RES_STREAM = 2 };
 
@@ -2619,6 +2830,10 @@ typedef struct fr_mw_res {
     int kind;         /* FR_MW_RES_* */
     fr_str body;      /* FR_MW_RES_BODY: the complete body (read-only; replace it in `body`) */
     uint64_t file_len; /* FR_MW_RES_FILE */
+    int bypass;       /* `capture` only: 1 = the server-error layer's answer (the app
+                         raised: fr_mw_bypass, or a middleware inside failed) */
+    int streaming;    /* `capture` only: 1 = a live stream's head, its body follows
+                         (STREAMED CAPTURE below) */
 } fr_mw_res;
 
 typedef struct fr_middleware {
@@ -2627,6 +2842,8 @@ typedef struct fr_middleware {
     int (*body)(fr_req *req, fr_mw_res *res, void *state, const void *data, size_t len,
                 int more, fr_buf *out, void *ud);
     void (*end)(fr_req *req, void *state, void *ud);
+    /* an around layer's inner response (see AROUND LAYERS below) */
+    void (*capture)(fr_req *req, const fr_mw_res *res, void *state, void *ud);
     void (*free_ud)(void *ud); /* fr_app_free (or a failed fr_app_use): release ud */
     size_t state_size;
     void *ud;
@@ -2635,7 +2852,118 @@ typedef struct fr_middleware {
                   (fr_mw_bypass, a failed hook); there it returns no FR_MW_FILTER
                   and its errors are ignored. Only for middlewares that wrap the
                   whole app (added first), as a request id does. */
+    int capture_stream; /* 1: an around layer that takes a stream at its head
+                           (STREAMED CAPTURE below); 0: streams are collected */
+    /* STREAMED CAPTURE: the held stream has bytes or its end for fr_mw_take
+     * (once per fr_mw_take that answered 0), on the producer's thread with
+     * the engine's lock held: hand it on, call no fr_* function, never block */
+    void (*wake)(fr_req *req, void *state, void *ud);
 } fr_middleware;
+
+/* AROUND LAYERS: Starlette's BaseHTTPMiddleware (FastAPI's
+ * `@app.middleware("http")`) as a chain layer, for middleware code that
+ * runs elsewhere (another thread, an event loop: the Python glue runs
+ * `dispatch(request, call_next)` on its asyncio thread this way).
+ *   before returns FR_MW_AROUND: the chain stops at this layer and the
+ *          request is pending (the engine returns FR_PENDING for it). The
+ *          hook has handed `req` on; from then on exactly one of these
+ *          happens, on any thread:
+ *     - short-circuit: the owner answers (fr_res_* then fr_res_send, or a
+ *       stream): the answer goes OUTWARD from this layer (the after/body
+ *       hooks of the middlewares outside it, then the writer); the inner
+ *       middlewares and the handler never run;
+ *     - fr_mw_next(req) (call_next): the inner `before` hooks and the handler
+ *       run on the calling thread (as an FR_PENDING completion would: the
+ *       handler must not rely on being on a loop thread). The response they
+ *       make passes the inner middlewares' after/body hooks as usual and is
+ *       then CAPTURED here instead of being written: `capture` is called
+ *       once, on the thread that finished it, with the status, headers
+ *       (lowercase names, no content-length) and the complete body -- a
+ *       file or a stream is read/collected into memory first (res->kind
+ *       then says FR_MW_RES_FILE / FR_MW_RES_STREAM -- a stream that declared
+ *       its content-length counts as a body --, res->body holds it),
+ *       so an endless stream never reaches `capture` -- unless the layer takes
+ *       streams at their head (capture_stream: STREAMED CAPTURE below).
+ *       res->bypass = 1 when it is the server-error layer's answer
+ *       (Starlette raises the app's exception out of call_next there). The captured response stays in the request:
+ *       `capture` must not send it itself (nor block); the owner later
+ *       edits it (fr_res_status, fr_mw_headers_clear + fr_res_header,
+ *       fr_res_body to replace the body, or nothing) and sends it with
+ *       fr_res_send (or answers with a stream), which goes OUTWARD from
+ *       this layer. The captured response's fr_req_on_done callback is
+ *       kept and runs (before the outward one) when the request finishes,
+ *       so the owner may register its own.
+ * Around layers nest: each captures what the layers inside it answer. A
+ * middleware that only ever returns FR_MW_NEXT / FR_MW_ANSWERED needs no
+ * `capture`. fr_dispatch requests work the same (the sink is called by the
+ * thread that sends outward). */
+/* STREAMED CAPTURE (fr_middleware.capture_stream = 1): Starlette's
+ * call_next returns as soon as the inner response's head is known and the
+ * body streams through. For such a layer a stream without a declared
+ * content-length, made by the handler (not by another around layer's
+ * owner, not a file), is captured at its head: `capture` gets
+ * res->streaming = 1, the status and headers, no body. The producer goes
+ * on writing: its pieces are HELD by the engine (its fr_res_stream_write
+ * answers FR_STREAM_FULL above 16 KiB held, and its fr_stream_fn --
+ * registered before fr_res_stream_begin -- gets FR_STREAM_DRAINED when the
+ * owner takes them).
+ * Body filters inside the layer (a GZip added after it, any `body` hook
+ * whose `after` asked for the body) work as Starlette's send wrappers do:
+ * the head is captured when the first piece has passed them (their `after`
+ * and first `body` calls decide it: GZip's content-encoding and vary, no
+ * content-length -- a length the handler declared counts only when no
+ * filter changed the body); every later piece passes their `body` hooks
+ * (more = 1) on the producer's thread, and what comes out is what is held,
+ * taken or passed (FR_STREAM_FULL counts those bytes); the producer's
+ * fr_res_stream_end flushes them (more = 0) and their tail comes before the
+ * end -- not after fr_res_stream_abort (Starlette's GZip never sees the end
+ * of a failed body), nor once the owner answered. Those later `body` calls
+ * get a read-only copy of the captured head (the owner edits the
+ * request's; a hook that grows it fails). The owner then does one of:
+ *   - fr_mw_pass(req): the (edited) captured head goes outward and the held
+ *     and later pieces follow as they come, with the client's backpressure;
+ *     the producer's fr_res_stream_end ends the response (the owner does
+ *     nothing more);
+ *   - fr_mw_take(req, out) to read the body itself, then answers with a
+ *     response of its own (a stream written with fr_mw_stream_write /
+ *     fr_mw_stream_end: the owner's pieces, told apart from the producer's);
+ *   - answers with its own response (fr_res_send, or a stream ended with
+ *     fr_mw_stream_end) while the producer still runs: the inner stream is
+ *     CANCELLED (its fr_stream_fn gets FR_STREAM_GONE, its writes answer -1)
+ *     and the answer goes out when the producer has called
+ *     fr_res_stream_end -- the request is never released under it.
+ * The producer ends with fr_res_stream_end (not fr_res_send). One streamed
+ * capture per request (the innermost around layer's); an outer around layer
+ * collects what an inner one answers. */
+/* The owner's reading of a held stream: appends the bytes held so far to
+ * out. 2: the stream has ended (all taken), 1: bytes taken, more may come,
+ * 0: nothing yet (`wake` is called once when there is), -1: no held stream
+ * (not a streamed capture, passed, OOM). */
+FR_API int fr_mw_take(fr_req *req, fr_buf *out);
+/* Send the captured head (as edited) outward; the held stream's body
+ * follows. 0, or -1 (no held stream; the owner answers some other way). */
+FR_API int fr_mw_pass(fr_req *req);
+/* The owner's own stream while a streamed capture may be held: as
+ * fr_res_stream_write / fr_res_stream_end (begin is fr_res_stream_begin). */
+FR_API int fr_mw_stream_write(fr_req *req, const void *data, size_t len);
+FR_API int fr_mw_stream_end(fr_req *req);
+/* A captured response's head as Starlette's call_next gives it (its
+ * Response.init_headers order): res's headers, with content-length (the
+ * body's length, its digits written to num) before the first content-type,
+ * or last, when res is a complete body (not a stream) whose status allows
+ * one (not 1xx, 204, 304). Fills out with views; returns how many, or 0
+ * when cap (res->headers.len + 1 always suffices) is too small. */
+FR_API size_t fr_mw_res_raw_headers(const fr_mw_res *res, fr_header *out, size_t cap, char num[24]);
+/* Continue the chain inward from the around layer that waits (see AROUND
+ * LAYERS): 0, or -1 when no around layer of req waits for it. */
+FR_API int fr_mw_next(fr_req *req);
+/* Drop every response header set so far (status and body stay): an around
+ * layer's owner replacing the captured head. */
+FR_API void fr_mw_headers_clear(fr_req *req);
+/* 1 when an around layer has called fr_mw_next for req and waits for the
+ * response (the next one sent is captured), else 0; *state = that (the
+ * innermost such) layer's per-request state. */
+FR_API int fr_mw_capturing(fr_req *req, void **state);
 
 /* Add a middleware (copied) as the innermost so far. Not while serving,
  * not concurrently with fr_dispatch (like fr_route). 0, or -1 (NULL app or
@@ -2899,6 +3227,98 @@ FR_API int fr_mp_param(fr_str value, const char *key, char *out, size_t cap, fr_
  * (TRUNCATED, ABORTED, IO) read "There was an error parsing the body". */
 FR_API size_t fr_mp_error_text(int code, const fr_mp_limits *lim, char *out, size_t cap);
 
+/* ---- fr_form: a streamed multipart/form-data body, parts kept ----
+ *
+ * An fr_mp driven for you: feed the body as it arrives; complete parts are
+ * kept, fields in memory, a file part in memory up to `spool` bytes
+ * (Starlette's SpooledTemporaryFile max_size, FR_MULTIPART_SPOOL_BYTES)
+ * and beyond that in an unlinked temporary file ($TMPDIR, else /tmp;
+ * O_TMPFILE, else mkstemp + unlink) written as the data arrives: the body
+ * is never whole in memory. fr_form_free closes the files and frees all.
+ *
+ * The server does this for a route registered with
+ * fr_route_opts.multipart_stream: once the head is parsed, the route
+ * matched and Content-Type is multipart/form-data with a boundary, body
+ * bytes (Content-Length or chunked) go into an fr_form instead of memory
+ * and the handler finds it with fr_req_form (fr_req_body is then empty).
+ * A malformed body or a limit does not stop the request: the rest of the
+ * body is read and discarded and the handler sees fr_form_error (FastAPI
+ * answers 400 with fr_form_error_text). The form is freed when the request
+ * ends, also when the client goes away mid-upload.
+ *
+ *   static int upload(fr_req *req, void *ud) {
+ *       const fr_form *f = fr_req_form(req);
+ *       char msg[160];
+ *       if (!f) return fr_res_text(req, 415, "text/plain", "multipart only", 14);
+ *       if (fr_form_error(f) && fr_form_error(f) != FR_MP_ERR_TRUNCATED) {
+ *           size_t n = fr_form_error_text(f, msg, sizeof msg);
+ *           return fr_res_text(req, 400, "text/plain", msg, n);
+ *       }
+ *       for (size_t i = 0; i < fr_form_count(f); i++) {
+ *           const fr_form_part *p = fr_form_part_at(f, i);
+ *           // p->name, p->filename, p->size; p->fd >= 0: on disk, else p->data
+ *           char buf[65536]; uint64_t off = 0; long n;
+ *           while ((n = fr_form_part_read(p, off, buf, sizeof buf)) > 0) off += n;
+ *       }
+ *       return fr_res_text(req, 200, "text/plain", "ok", 2);
+ *   }
+ *   fr_route_opts o = {0}; o.multipart_stream = 1;
+ *   fr_route_ex(app, "POST", "/upload", upload, NULL, &o);
+ *
+ * Threading: one form per body, not shared; a handler may read a finished
+ * form from any thread while its request is alive. */
+
+/* One complete part. Strings are copies owned by the form (valid until
+ * fr_form_free), never NUL-terminated; filename.buf NULL for a field. */
+typedef struct fr_form_part {
+    fr_str name, filename, filename_star, content_type; /* as fr_mp_part's */
+    int is_file;
+    size_t num_headers;
+    const fr_mp_header *headers; /* raw name/value pairs as sent */
+    uint64_t size;               /* data bytes */
+    fr_str data; /* fd < 0: the data, in memory (buf non-NULL) */
+    int fd;      /* >= 0: the data is this unlinked temp file's [0, size), owned by
+                  * the form (do not close; dup it to keep it); its offset is 0
+                  * after fr_form_finish. Read it with fr_form_part_read (pread). */
+} fr_form_part;
+
+typedef struct fr_form fr_form;
+
+/* A form for one body. boundary: fr_mp_boundary's; lim NULL = defaults
+ * (kept for fr_form_error_text); spool 0 = FR_MULTIPART_SPOOL_BYTES,
+ * (uint64_t)-1 = files never go to disk. NULL only when out of memory; a
+ * bad boundary gives a form whose fr_form_error is FR_MP_ERR_BOUNDARY.
+ * Caller frees with fr_form_free. */
+FR_API fr_form *fr_form_new(fr_str boundary, const fr_mp_limits *lim, uint64_t spool);
+/* The next body bytes. len consumed, or -1 after an error (fr_form_error;
+ * the form ignores the rest: keep reading the body and feed or drop it). */
+FR_API long fr_form_feed(fr_form *f, const char *buf, size_t len);
+/* The body ended: 0, or -1 (fr_form_error; FR_MP_ERR_TRUNCATED when the
+ * closing delimiter never came: the complete parts are kept). Idempotent. */
+FR_API int fr_form_finish(fr_form *f);
+/* 0 or the FR_MP_ERR_* that stopped the form (FR_MP_ERR_IO: a temp file
+ * could not be created or written, errno in fr_form_errno). */
+FR_API int fr_form_error(const fr_form *f);
+FR_API int fr_form_errno(const fr_form *f);
+/* fr_mp_error_text for the form's error under the form's limits. */
+FR_API size_t fr_form_error_text(const fr_form *f, char *out, size_t cap);
+/* Complete parts, in body order (0 / NULL for a NULL form or i out of range). */
+FR_API size_t fr_form_count(const fr_form *f);
+FR_API const fr_form_part *fr_form_part_at(const fr_form *f, size_t i);
+/* Copy up to len bytes of the part's data from offset off into buf (memory
+ * or pread, any thread). Bytes copied, 0 at the end, -1 on error. */
+FR_API long fr_form_part_read(const fr_form_part *p, uint64_t off, void *buf, size_t len);
+/* Stream the part's whole data to fd (blocking write(2), retried on EINTR
+ * and short writes; the part's own offset is untouched). 0 or -1 (errno). */
+FR_API int fr_form_part_copy_fd(const fr_form_part *p, int fd);
+/* Close the temp files and free everything (NULL ok). */
+FR_API void fr_form_free(fr_form *f);
+/* The form the server streamed this request's body into
+ * (fr_route_opts.multipart_stream), after the body is complete; NULL when
+ * the body was not streamed (not multipart/form-data, no boundary, the
+ * route did not ask, fr_dispatch). Owned by the request. */
+FR_API const fr_form *fr_req_form(const fr_req *req);
+
 /* ---- ws.h: WebSockets (RFC 6455) with permessage-deflate (RFC 7692) ----
  *
  * Two layers:
@@ -3077,6 +3497,17 @@ FR_API int fr_ws_broadcast(fr_ws *const *list, size_t n, int opcode, const void 
  * (0 = a close frame without code), reason up to 123 bytes of UTF-8.
  * FR_WS_OK, FR_WS_ECLOSED (already closing), FR_WS_EINVAL. Any thread. */
 FR_API int fr_ws_close(fr_ws *ws, int code, const char *reason, size_t len);
+
+/* Per thread: may fr_ws_send* / fr_ws_broadcast / fr_ws_close, called on
+ * this thread outside the loops' callbacks, write a message straight to a
+ * socket that has nothing queued (1) rather than queue it and wake the loop
+ * that owns the socket (0, the default)? Writing inline spares a thread hop
+ * per message (a reply: lower latency, less CPU); queueing lets a burst to
+ * many sockets (a broadcast) go out from the loop threads, in parallel with
+ * this one and batched. Callbacks and TLS sockets always queue. Limits,
+ * EFULL and on_drain work the same either way. Returns the previous
+ * setting. */
+FR_API int fr_ws_inline_writes(int on);
 
 /* userdata: set it from the loop thread (the handler that accepted inline,
  * or a callback); a handler that accepts from another thread passes it in
@@ -3818,6 +4249,339 @@ FR_API int fr_metrics_handler(fr_req *req, void *m);
 #include <limits.h>
 #include <math.h>
 
+/* ---- Windows (mingw-w64, e.g. `zig cc -target x86_64-windows-gnu`) ----
+ * The engine is written against POSIX sockets and file descriptors; on
+ * Windows this block maps the calls it makes onto Winsock 2 and the CRT so
+ * the POSIX code paths stay as they are (and byte-identical off Windows):
+ *  - a socket is a Winsock SOCKET kept in an `int` (handle values fit in
+ *    32 bits); close/read/write tell sockets from CRT file descriptors
+ *    (getsockopt SO_TYPE) and call closesocket/recv/send or _close/_read/
+ *    _write; every socket call maps WSAGetLastError() onto errno;
+ *  - poll() is WSAPoll (server.c's poll() backend), pipe() a connected
+ *    loopback TCP pair (the loop's wake-up channel), fcntl(O_NONBLOCK)
+ *    ioctlsocket(FIONBIO), sendmsg WSASend, pread ReadFile at an offset,
+ *    realpath _fullpath (no symlink resolution), sigaction the CRT's
+ *    signal() (SIGINT: Ctrl-C), sysconf(_SC_NPROCESSORS_ONLN)
+ *    GetSystemInfo; WSAStartup runs once, from the first socket call;
+ *  - SO_REUSEADDR is not set (on Windows it lets another socket steal the
+ *    port); there is no SO_REUSEPORT, sendfile or fork (workers = 1);
+ *  - threads are mingw's winpthreads (pthread.h), clock_gettime included.
+ * The macros stay defined after the implementation: in the file that
+ * defines FASTRAPI_IMPLEMENTATION, close/read/write keep working on both
+ * sockets and CRT file descriptors, but a C++ member call named like one of
+ * them (f.close()) does not compile there: keep that file small.
+ * Known gap: a CRT file descriptor whose number equals a live socket handle
+ * would be taken for the socket (CRT descriptors are small numbers, socket
+ * handles large multiples of 4; not seen in practice, not impossible). */
+#if defined(_WIN32)
+#  include <winsock2.h>
+#  include <ws2tcpip.h>
+#  include <windows.h>
+#  include <io.h>
+#  include <fcntl.h>
+#  include <unistd.h>
+#  include <process.h>
+#  include <signal.h>
+#  include <sys/types.h>
+#  include <sys/stat.h>
+#  include <pthread.h>
+#  include <time.h>
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "ws2_32.lib")
+#  endif
+#  ifndef F_GETFD
+#    define F_GETFD 1
+#    define F_SETFD 2
+#    define F_GETFL 3
+#    define F_SETFL 4
+#  endif
+#  ifndef FD_CLOEXEC
+#    define FD_CLOEXEC 1
+#  endif
+#  ifndef O_NONBLOCK
+#    define O_NONBLOCK 0x4000
+#  endif
+#  ifndef O_ACCMODE
+#    define O_ACCMODE (O_RDONLY | O_WRONLY | O_RDWR)
+#  endif
+#  ifndef O_CLOEXEC /* not inherited; and bytes as they are (no CRLF or ^Z text mode) */
+#    define O_CLOEXEC (_O_NOINHERIT | _O_BINARY)
+#  endif
+#  ifndef SHUT_WR
+#    define SHUT_RD SD_RECEIVE
+#    define SHUT_WR SD_SEND
+#    define SHUT_RDWR SD_BOTH
+#  endif
+#  ifndef _SC_NPROCESSORS_ONLN
+#    define _SC_NPROCESSORS_ONLN 84
+#  endif
+#  ifndef PATH_MAX
+#    define PATH_MAX MAX_PATH
+#  endif
+#  define FR__W_MIN(a, b) ((a) < (b) ? (a) : (b))
+typedef unsigned long nfds_t;
+
+static inline int fr__w_errno(int wsa) {
+    switch (wsa) {
+    case WSAEWOULDBLOCK: case WSAEINPROGRESS: return EAGAIN;
+    case WSAEINTR: return EINTR;
+    case WSAECONNABORTED: return ECONNABORTED;
+    case WSAECONNRESET: return ECONNRESET;
+    case WSAESHUTDOWN: return EPIPE;
+    case WSAENOTCONN: return ENOTCONN;
+    case WSAEMFILE: return EMFILE;
+    case WSAENOBUFS: return ENOBUFS;
+    case WSAEADDRINUSE: return EADDRINUSE;
+    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
+    case WSAEACCES: return EACCES;
+    case WSAEINVAL: return EINVAL;
+    case WSAENOTSOCK: case WSAEBADF: return EBADF;
+    case WSAEFAULT: return EFAULT;
+    case WSAETIMEDOUT: return ETIMEDOUT;
+    case WSAECONNREFUSED: return ECONNREFUSED;
+    default: return EIO;
+    }
+}
+/* -1 with errno from the last Winsock error */
+static inline int fr__w_fail(void) {
+    errno = fr__w_errno(WSAGetLastError());
+    return -1;
+}
+static inline void fr__w_startup(void) {
+    static volatile LONG done; /* 0 no, 1 starting, 2 done */
+    if (done == 2) return;
+    if (InterlockedCompareExchange(&done, 1, 0) == 0) {
+        WSADATA wd;
+        WSAStartup(MAKEWORD(2, 2), &wd);
+        InterlockedExchange(&done, 2);
+    }
+    while (done != 2) Sleep(0);
+}
+static inline int fr__w_is_sock(int fd) {
+    int t = 0, l = (int)sizeof t;
+    return fd >= 0 && getsockopt((SOCKET)(intptr_t)fd, SOL_SOCKET, SO_TYPE, (char *)&t, &l) == 0;
+}
+static inline int fr__w_sockfd(SOCKET s) {
+    if (s == INVALID_SOCKET) return fr__w_fail();
+    return (int)(intptr_t)s;
+}
+static inline int fr__w_socket(int af, int type, int proto) {
+    fr__w_startup();
+    return fr__w_sockfd(socket(af, type, proto));
+}
+static inline int fr__w_accept(int fd, struct sockaddr *sa, socklen_t *sl) {
+    return fr__w_sockfd(accept((SOCKET)(intptr_t)fd, sa, sl));
+}
+static inline int fr__w_close(int fd) {
+    if (fr__w_is_sock(fd)) return closesocket((SOCKET)(intptr_t)fd) == 0 ? 0 : fr__w_fail();
+    return _close(fd);
+}
+static inline ssize_t fr__w_recv(int fd, void *buf, size_t n, int flags) {
+    int r = recv((SOCKET)(intptr_t)fd, (char *)buf, n > INT_MAX ? INT_MAX : (int)n, flags);
+    return r == SOCKET_ERROR ? fr__w_fail() : r;
+}
+static inline ssize_t fr__w_send(int fd, const void *buf, size_t n, int flags) {
+    int r = send((SOCKET)(intptr_t)fd, (const char *)buf, n > INT_MAX ? INT_MAX : (int)n, flags);
+    return r == SOCKET_ERROR ? fr__w_fail() : r;
+}
+static inline ssize_t fr__w_read(int fd, void *buf, size_t n) {
+    if (fr__w_is_sock(fd)) return fr__w_recv(fd, buf, n, 0);
+    return _read(fd, buf, n > INT_MAX ? INT_MAX : (unsigned)n);
+}
+static inline ssize_t fr__w_write(int fd, const void *buf, size_t n) {
+    if (fr__w_is_sock(fd)) return fr__w_send(fd, buf, n, 0);
+    return _write(fd, buf, n > INT_MAX ? INT_MAX : (unsigned)n);
+}
+struct fr__w_iovec {
+    void *iov_base;
+    size_t iov_len;
+};
+struct fr__w_msghdr {
+    void *msg_name;
+    int msg_namelen;
+    struct fr__w_iovec *msg_iov;
+    size_t msg_iovlen;
+    void *msg_control;
+    size_t msg_controllen;
+    int msg_flags;
+};
+static inline ssize_t fr__w_sendmsg(int fd, const struct fr__w_msghdr *m, int flags) {
+    WSABUF b[8];
+    DWORD sent = 0, i, n = (DWORD)FR__W_MIN(m->msg_iovlen, 8);
+    for (i = 0; i < n; i++) {
+        b[i].buf = (char *)m->msg_iov[i].iov_base;
+        b[i].len = (ULONG)FR__W_MIN(m->msg_iov[i].iov_len, (size_t)INT_MAX);
+    }
+    if (WSASend((SOCKET)(intptr_t)fd, b, n, &sent, (DWORD)flags, NULL, NULL) != 0) return fr__w_fail();
+    return (ssize_t)sent;
+}
+static inline int fr__w_setsockopt(int fd, int level, int opt, const void *v, socklen_t l) {
+    if (level == SOL_SOCKET && opt == SO_REUSEADDR) return 0; /* would allow port stealing */
+    return setsockopt((SOCKET)(intptr_t)fd, level, opt, (const char *)v, l) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_getsockopt(int fd, int level, int opt, void *v, socklen_t *l) {
+    return getsockopt((SOCKET)(intptr_t)fd, level, opt, (char *)v, l) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_bind(int fd, const struct sockaddr *sa, socklen_t l) {
+    return bind((SOCKET)(intptr_t)fd, sa, l) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_listen(int fd, int backlog) {
+    return listen((SOCKET)(intptr_t)fd, backlog) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_getsockname(int fd, struct sockaddr *sa, socklen_t *l) {
+    return getsockname((SOCKET)(intptr_t)fd, sa, l) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_shutdown(int fd, int how) {
+    return shutdown((SOCKET)(intptr_t)fd, how) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_getaddrinfo(const char *node, const char *svc, const struct addrinfo *hints,
+                                    struct addrinfo **res) {
+    fr__w_startup();
+    return getaddrinfo(node, svc, hints, res);
+}
+static inline int fr__w_poll(struct pollfd *p, nfds_t n, int timeout) {
+    int r;
+    if (n == 0) { /* WSAPoll refuses an empty set */
+        Sleep(timeout < 0 ? INFINITE : (DWORD)timeout);
+        return 0;
+    }
+    r = WSAPoll(p, (ULONG)n, timeout);
+    return r == SOCKET_ERROR ? fr__w_fail() : r;
+}
+static inline int fr__w_fcntl(int fd, int cmd, ...) {
+    va_list ap;
+    int arg;
+    u_long nb;
+    if (cmd != F_SETFL) return 0; /* F_GETFL: no flags; F_SETFD: handles are not inherited */
+    va_start(ap, cmd);
+    arg = va_arg(ap, int);
+    va_end(ap);
+    nb = (arg & O_NONBLOCK) ? 1 : 0;
+    if (!fr__w_is_sock(fd)) return 0;
+    return ioctlsocket((SOCKET)(intptr_t)fd, FIONBIO, &nb) == 0 ? 0 : fr__w_fail();
+}
+/* a connected loopback TCP pair: [0] reads, [1] writes */
+static inline int fr__w_pipe(int p[2]) {
+    struct sockaddr_in a;
+    int al = (int)sizeof a, one = 1;
+    SOCKET l, w = INVALID_SOCKET, r = INVALID_SOCKET;
+    fr__w_startup();
+    l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (l == INVALID_SOCKET) return fr__w_fail();
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(l, (struct sockaddr *)&a, al) != 0 || getsockname(l, (struct sockaddr *)&a, &al) != 0 ||
+        listen(l, 1) != 0)
+        goto fail;
+    w = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (w == INVALID_SOCKET || connect(w, (struct sockaddr *)&a, al) != 0) goto fail;
+    r = accept(l, NULL, NULL);
+    if (r == INVALID_SOCKET) goto fail;
+    closesocket(l);
+    setsockopt(w, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, (int)sizeof one);
+    p[0] = (int)(intptr_t)r;
+    p[1] = (int)(intptr_t)w;
+    return 0;
+fail:
+    fr__w_fail();
+    {
+        int e = errno;
+        closesocket(l);
+        if (w != INVALID_SOCKET) closesocket(w);
+        errno = e;
+    }
+    return -1;
+}
+/* pread: ReadFile at an offset (the CRT file position is not used) */
+static inline ssize_t fr__w_pread(int fd, void *buf, size_t n, int64_t off) {
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    OVERLAPPED o;
+    DWORD got = 0;
+    if (h == INVALID_HANDLE_VALUE) {
+        errno = EBADF;
+        return -1;
+    }
+    if (GetFileType(h) != FILE_TYPE_DISK) {
+        errno = ESPIPE;
+        return -1;
+    }
+    memset(&o, 0, sizeof o);
+    o.Offset = (DWORD)((uint64_t)off & 0xffffffffu);
+    o.OffsetHigh = (DWORD)((uint64_t)off >> 32);
+    if (!ReadFile(h, buf, (DWORD)FR__W_MIN(n, (size_t)0x7fffffff), &got, &o)) {
+        if (GetLastError() == ERROR_HANDLE_EOF) return 0;
+        errno = EIO;
+        return -1;
+    }
+    return (ssize_t)got;
+}
+/* realpath(p, NULL): the absolute path with '/' separators (malloc'd), or
+ * NULL with errno ENOENT when nothing is there; symlinks are not resolved */
+static inline char *fr__w_realpath(const char *p, char *resolved) {
+    char *r = _fullpath(NULL, p, 0), *s;
+    (void)resolved;
+    if (!r) return NULL;
+    if (GetFileAttributesA(r) == INVALID_FILE_ATTRIBUTES) {
+        free(r);
+        errno = ENOENT;
+        return NULL;
+    }
+    for (s = r; *s; s++)
+        if (*s == '\\') *s = '/';
+    return r;
+}
+static inline long fr__w_sysconf(int name) {
+    SYSTEM_INFO si;
+    if (name != _SC_NPROCESSORS_ONLN) return -1;
+    GetSystemInfo(&si);
+    return (long)si.dwNumberOfProcessors;
+}
+struct fr__w_sigaction {
+    void (*sa_handler)(int);
+    int sa_mask;
+    int sa_flags;
+};
+static inline int fr__w_sigaction(int sig, const struct fr__w_sigaction *sa, struct fr__w_sigaction *old) {
+    void (*prev)(int) = sa ? signal(sig, sa->sa_handler) : SIG_DFL;
+    if (prev == SIG_ERR) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (old) {
+        memset(old, 0, sizeof *old);
+        old->sa_handler = prev;
+    }
+    return 0;
+}
+#  define close(fd) fr__w_close(fd)
+#  define read(fd, b, n) fr__w_read(fd, b, n)
+#  define write(fd, b, n) fr__w_write(fd, b, n)
+#  define recv(fd, b, n, f) fr__w_recv(fd, b, n, f)
+#  define send(fd, b, n, f) fr__w_send(fd, b, n, f)
+#  define socket(a, t, p) fr__w_socket(a, t, p)
+#  define accept(fd, sa, sl) fr__w_accept(fd, sa, sl)
+#  define setsockopt(fd, lv, o, v, l) fr__w_setsockopt(fd, lv, o, v, l)
+#  define getsockopt(fd, lv, o, v, l) fr__w_getsockopt(fd, lv, o, v, l)
+#  define bind(fd, sa, l) fr__w_bind(fd, sa, l)
+#  define listen(fd, n) fr__w_listen(fd, n)
+#  define getsockname(fd, sa, l) fr__w_getsockname(fd, sa, l)
+#  define shutdown(fd, h) fr__w_shutdown(fd, h)
+#  define getaddrinfo(n, s, h, r) fr__w_getaddrinfo(n, s, h, r)
+#  define poll(p, n, t) fr__w_poll(p, n, t)
+#  define pipe(p) fr__w_pipe(p)
+#  define pread(fd, b, n, o) fr__w_pread(fd, b, n, (int64_t)(o))
+#  define realpath(p, r) fr__w_realpath(p, r)
+#  define sysconf(n) fr__w_sysconf(n)
+#  define fcntl fr__w_fcntl
+#  define iovec fr__w_iovec
+#  define msghdr fr__w_msghdr
+#  define sendmsg fr__w_sendmsg
+#  define sigaction fr__w_sigaction
+#  define sigemptyset(m) (*(m) = 0, 0)
+#endif /* _WIN32 */
+
 /* C11 / C++ compatibility: the one place that maps atomics, thread-local
  * storage and zero initialisers, so that the implementation compiles as C11
  * and as C++11..20. It uses only these private names (never the bare C11
@@ -3894,6 +4658,9 @@ typedef atomic_int fr__atomic_int;
 #define FR__UNLIKELY(x) (x)
 #endif
 
+/* base.c: unmap the cached big arena chunks (the loops, when big memory was freed) */
+FR__PRIV void fr__map_flush(void);
+
 #define FR__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FR__MAX(a, b) ((a) > (b) ? (a) : (b))
 #define FR__COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -3957,7 +4724,13 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req);
 FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len);
 FR__PRIV int fr__res_stream_end_raw(fr_req *req);
 FR__PRIV void fr__mw_chain_free(fr__mw_chain *c);
-FR__PRIV int fr__mw_before(fr_req *req); /* 1: a middleware answered */
+/* 1: a middleware answered; 2: an around layer took the request (pending) */
+FR__PRIV int fr__mw_before(fr_req *req, fr_handler h, void *hud);
+FR__PRIV void fr__mw_req_done(fr_req *req, int ok); /* captured responses' on_done */
+FR__PRIV void fr__req_done_take(fr_req *req, fr_done_fn *fn, void **ud); /* and clear it */
+/* the stream event callback of req, replaced by *fn / *ud (their old values out) */
+FR__PRIV void fr__req_stream_fn_swap(fr_req *req, fr_stream_fn *fn, void **ud);
+FR__PRIV int fr__req_stream_unabort(fr_req *req); /* 1 if it was aborted */
 FR__PRIV int fr__mw_send(fr_req *req);
 FR__PRIV int fr__mw_stream_begin(fr_req *req);
 FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len);
@@ -4110,10 +4883,121 @@ static void fr__alc_free(const fr_allocator *a, void *p) {
 struct fr_arena_chunk {
     fr_arena_chunk *next;
     size_t used, cap;
+    int mapped; /* from fr__map_get: goes back with fr__map_put */
     /* data follows, 16-byte aligned */
 };
 
 #define FR__CHUNK_HDR ((sizeof(fr_arena_chunk) + 15u) & ~(size_t)15u)
+#define FR__ARENA_KEEP 65536 /* reset keeps the first chunk only up to this size */
+
+/* Big chunks (a copied 1 MiB response body) are mapped from the OS when the
+ * arena uses the default allocator on POSIX, so that they can be given
+ * back. Through malloc they would stay in the process: after the first big
+ * free glibc raises its mmap threshold, later big blocks come from the heap
+ * of the (pool) thread that copied them, and each such heap keeps up to
+ * twice that threshold at its top, which malloc_trim does not release
+ * (issue 14: RSS +83 MiB after 2,000 clients left 1 MiB responses unread,
+ * still there after they were gone). Freed mappings wait in a small cache
+ * (so a server busy with big bodies does not map and fault them again each
+ * time) that the loops empty once a second when big memory was freed
+ * (fr__map_flush). A custom FR_MALLOC, an fr_allocator, or Windows: the
+ * allocator as usual. */
+#if defined(FR__MALLOC_DEFAULT) && !defined(_WIN32)
+#include <pthread.h>
+#include <sys/mman.h>
+#define FR__MAP_BIG 1
+#define FR__MAP_MIN (256u << 10)      /* chunks from this size up are mapped */
+#define FR__MAP_CACHE 8               /* freed mappings kept for reuse, */
+#define FR__MAP_CACHE_MAX (2u << 20)  /* ... each up to this size */
+static pthread_mutex_t fr__map_mu = PTHREAD_MUTEX_INITIALIZER;
+static void *fr__map_cache[FR__MAP_CACHE];
+static size_t fr__map_len[FR__MAP_CACHE];
+static int fr__map_n;
+
+/* A mapping of at least len bytes (its size in *got), or NULL. */
+static void *fr__map_get(size_t len, size_t *got) {
+    void *p = NULL;
+    int i;
+    pthread_mutex_lock(&fr__map_mu);
+    for (i = 0; i < fr__map_n; i++) {
+        if (fr__map_len[i] >= len && fr__map_len[i] / 2 <= len) { /* wastes at most half */
+            p = fr__map_cache[i];
+            *got = fr__map_len[i];
+            fr__map_n--;
+            fr__map_cache[i] = fr__map_cache[fr__map_n];
+            fr__map_len[i] = fr__map_len[fr__map_n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fr__map_mu);
+    if (p) return p;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    *got = len;
+    return p;
+}
+
+static void fr__map_put(void *p, size_t len) {
+    if (len <= FR__MAP_CACHE_MAX) {
+        pthread_mutex_lock(&fr__map_mu);
+        if (fr__map_n < FR__MAP_CACHE) {
+            fr__map_cache[fr__map_n] = p;
+            fr__map_len[fr__map_n] = len;
+            fr__map_n++;
+            p = NULL;
+        }
+        pthread_mutex_unlock(&fr__map_mu);
+    }
+    if (p) munmap(p, len);
+}
+#endif
+
+FR__PRIV void fr__map_flush(void) {
+#if defined(FR__MAP_BIG)
+    void *p[FR__MAP_CACHE];
+    size_t len[FR__MAP_CACHE];
+    int i, n;
+    pthread_mutex_lock(&fr__map_mu);
+    n = fr__map_n;
+    for (i = 0; i < n; i++) {
+        p[i] = fr__map_cache[i];
+        len[i] = fr__map_len[i];
+    }
+    fr__map_n = 0;
+    pthread_mutex_unlock(&fr__map_mu);
+    for (i = 0; i < n; i++) munmap(p[i], len[i]);
+#endif
+}
+
+static fr_arena_chunk *fr__chunk_new(const fr_allocator *a, size_t cap) {
+    fr_arena_chunk *c;
+#if defined(FR__MAP_BIG)
+    if (!a->malloc && !a->free && cap >= FR__MAP_MIN && cap <= SIZE_MAX / 2) {
+        size_t len = (FR__CHUNK_HDR + cap + 4095u) & ~(size_t)4095u, got = 0;
+        c = (fr_arena_chunk *)fr__map_get(len, &got);
+        if (c) {
+            c->cap = got - FR__CHUNK_HDR; /* the tail of the last page is usable */
+            c->mapped = 1;
+            return c;
+        }
+    }
+#endif
+    c = (fr_arena_chunk *)fr__alc_malloc(a, FR__CHUNK_HDR + cap);
+    if (!c) return NULL;
+    c->cap = cap;
+    c->mapped = 0;
+    return c;
+}
+
+static void fr__chunk_free(const fr_allocator *a, fr_arena_chunk *c) {
+#if defined(FR__MAP_BIG)
+    if (c->mapped) {
+        fr__map_put((void *)c, FR__CHUNK_HDR + c->cap);
+        return;
+    }
+#endif
+    fr__alc_free(a, c);
+}
 
 void fr_arena_init(fr_arena *a, const fr_allocator *alc) {
     memset(a, 0, sizeof *a);
@@ -4129,9 +5013,8 @@ void *fr_arena_alloc(fr_arena *a, size_t n) {
         size_t cap = need > base ? need : base;
         if (c && cap < c->cap * 2 && c->cap * 2 <= 1u << 20) cap = c->cap * 2;
         if (cap > SIZE_MAX - FR__CHUNK_HDR) return NULL;
-        c = (fr_arena_chunk *)fr__alc_malloc(&a->alc, FR__CHUNK_HDR + cap);
+        c = fr__chunk_new(&a->alc, cap);
         if (!c) return NULL;
-        c->cap = cap;
         c->used = 0;
         c->next = a->head;
         a->head = c;
@@ -4155,13 +5038,15 @@ char *fr_arena_strdup(fr_arena *a, const char *s, size_t len) {
 
 void fr_arena_reset(fr_arena *a) {
     fr_arena_chunk *c = a->head, *keep = NULL;
-    /* keep the oldest (last in list) chunk, which is the base-size one */
+    /* keep the oldest (last in list) chunk, the base-size one, unless it is
+     * big (a first allocation that was a big body): a recycled request
+     * must not hold it */
     while (c) {
         fr_arena_chunk *next = c->next;
-        if (!next) {
+        if (!next && c->cap <= FR__ARENA_KEEP) {
             keep = c;
         } else {
-            fr__alc_free(&a->alc, c);
+            fr__chunk_free(&a->alc, c);
         }
         c = next;
     }
@@ -4172,11 +5057,18 @@ void fr_arena_reset(fr_arena *a) {
     a->head = keep;
 }
 
+size_t fr_arena_bytes(const fr_arena *a) {
+    const fr_arena_chunk *c;
+    size_t n = 0;
+    for (c = a ? a->head : NULL; c; c = c->next) n += FR__CHUNK_HDR + c->cap;
+    return n;
+}
+
 void fr_arena_free(fr_arena *a) {
     fr_arena_chunk *c = a->head;
     while (c) {
         fr_arena_chunk *next = c->next;
-        fr__alc_free(&a->alc, c);
+        fr__chunk_free(&a->alc, c);
         c = next;
     }
     a->head = NULL;
@@ -4296,6 +5188,11 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
  *    period, up to every worker.
  *  - Without a monitor thread (it could not be created) push wakes a worker
  *    every time instead, so a blocking job still cannot stall the queue.
+ *  - spin_us: a worker that ran the queue dry counts itself in `spinning`
+ *    and polls the atomic `queued` (sched_yield between looks) for up to
+ *    spin_us before it waits on work_cv; push signals work_cv only when no
+ *    worker is active and none spins. The spinner re-checks the queue under
+ *    the lock before it sleeps, so a push it missed is never lost.
  *  - Free sets `stopping` (pushes refused), wakes everyone; workers exit
  *    once the queue is empty, the monitor at once; then all are joined.
  *
@@ -4317,6 +5214,7 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
 #else
 #  include <unistd.h>
 #  include <fcntl.h>
+#  include <sched.h>
 #  if defined(__linux__)
 #    include <sys/eventfd.h>
 #  endif
@@ -4331,6 +5229,8 @@ struct fr_pool {
     pthread_cond_t mon_cv;  /* the monitor, while there is nothing to watch */
     fr_job *head, *tail;
     uint64_t progress; /* jobs taken so far: the monitor's stall detector */
+    fr__atomic_int queued; /* jobs queued (changed under mu; read unlocked by a spinner) */
+    int spinning;      /* workers spinning for a job (spin_us), at most one */
     int active;        /* workers inside a batch */
     int live;          /* workers started and not exited */
     int created;       /* entries of threads[] (joined by free) */
@@ -4373,6 +5273,26 @@ static void *fr__pool_monitor(void *arg) {
     return NULL;
 }
 
+static int64_t fr__pool_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Wait awake, lock NOT held, up to spin_us for a job to be queued. */
+static void fr__pool_spin(fr_pool *p) {
+    int64_t end = fr__pool_now_us() + (int64_t)p->cfg.spin_us;
+    for (unsigned i = 1;; i++) {
+        if (fr__atomic_load_explicit(&p->queued, FR__RELAXED) > 0) return;
+#if defined(_WIN32)
+        SwitchToThread();
+#else
+        sched_yield();
+#endif
+        if ((i & 15) == 0 && fr__pool_now_us() >= end) return;
+    }
+}
+
 /* Run jobs until the queue is empty. Called with the lock NOT held and
  * p->active already counting this worker; returns with it uncounted. */
 static void fr__pool_batch(fr_pool *p) {
@@ -4383,6 +5303,7 @@ static void fr__pool_batch(fr_pool *p) {
         if (job) {
             p->head = job->next;
             if (!p->head) p->tail = NULL;
+            fr__atomic_fetch_sub_explicit(&p->queued, 1, FR__RELAXED);
             p->progress++;
             if (p->head) pthread_cond_signal(&p->mon_cv);
         } else {
@@ -4399,6 +5320,13 @@ static void *fr__pool_worker(void *arg) {
     fr_pool *p = (fr_pool *)arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
+        if (!p->head && !p->stopping && p->cfg.spin_us && p->spinning == 0) {
+            p->spinning++;
+            pthread_mutex_unlock(&p->mu);
+            fr__pool_spin(p);
+            pthread_mutex_lock(&p->mu);
+            p->spinning--;
+        }
         while (!p->head && !p->stopping) pthread_cond_wait(&p->work_cv, &p->mu);
         if (!p->head) break; /* stopping, queue drained */
         p->active++;
@@ -4444,7 +5372,8 @@ FR_API fr_pool *fr_pool_new(const fr_pool_config *cfg) {
     if (!cfg || !cfg->run) return NULL;
     p = (fr_pool *)FR_MALLOC(sizeof *p);
     if (!p) return NULL;
-    memset(p, 0, sizeof *p);
+    memset((void *)p, 0, sizeof *p); /* (void *): C++ warns on its atomics */
+    fr__atomic_init(&p->queued, 0);
     p->cfg = *cfg;
     if (p->cfg.threads <= 0) p->cfg.threads = FR_POOL_THREADS;
     if (p->cfg.stack_size == 0) p->cfg.stack_size = (size_t)1 << 20;
@@ -4492,7 +5421,9 @@ FR_API int fr_pool_push(fr_pool *p, fr_job *job) {
         if (p->active > 0) pthread_cond_signal(&p->mon_cv); /* start watching */
     }
     p->tail = job;
-    if (p->active == 0 || !p->have_monitor) pthread_cond_signal(&p->work_cv);
+    fr__atomic_fetch_add_explicit(&p->queued, 1, FR__RELAXED);
+    /* an active worker reaches the job itself, a spinning one sees `queued` */
+    if ((p->active == 0 && p->spinning == 0) || !p->have_monitor) pthread_cond_signal(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
@@ -4625,18 +5556,20 @@ FR_API int fr_mailbox_fd(const fr_mailbox *mb) {
 
 FR_API int fr_mailbox_push(fr_mailbox *mb, fr_job *job) {
     pthread_mutex_t *mu;
+    int was_empty;
     if (!mb || !job || !mb->lock) return -1;
     mu = (pthread_mutex_t *)mb->lock;
     job->next = NULL;
     pthread_mutex_lock(mu);
-    if (mb->tail) {
-        mb->tail->next = job;
-    } else {
-        mb->head = job;
-        fr__mb_signal(mb);
-    }
+    was_empty = mb->tail == NULL;
+    if (mb->tail) mb->tail->next = job;
+    else mb->head = job;
     mb->tail = job;
     pthread_mutex_unlock(mu);
+    /* signalled after the unlock, so the woken taker does not block on the
+     * lock at once; a taker that already took the job meanwhile sees one
+     * spurious wake-up (an empty take), never a lost one */
+    if (was_empty) fr__mb_signal(mb);
     return 0;
 }
 
@@ -6296,6 +7229,53 @@ fr_json_val *fr_json_get(const fr_json_val *obj, const char *key) {
     return NULL;
 }
 
+int fr_json_is_null(const fr_json_val *v) { return v && v->type == FR_JSON_NULL; }
+
+int fr_json_as_str(const fr_json_val *v, fr_str *out) {
+    if (!v) return 0;
+    if (v->type != FR_JSON_STRING) return -1;
+    if (out) *out = v->u.s;
+    return 1;
+}
+
+int fr_json_as_i64(const fr_json_val *v, int64_t *out) {
+    if (!v) return 0;
+    if (v->type != FR_JSON_INT) return -1;
+    if (out) *out = v->u.i;
+    return 1;
+}
+
+int fr_json_as_f64(const fr_json_val *v, double *out) {
+    double d;
+    if (!v) return 0;
+    if (v->type == FR_JSON_DOUBLE) d = v->u.d;
+    else if (v->type == FR_JSON_INT) d = (double)v->u.i;
+    else if (v->type != FR_JSON_BIGINT || fr_str_to_double(v->u.s, &d) < 0 || d - d != 0)
+        return -1; /* d - d != 0: the digits overflow to inf */
+    if (out) *out = d;
+    return 1;
+}
+
+int fr_json_as_bool(const fr_json_val *v, int *out) {
+    if (!v) return 0;
+    if (v->type != FR_JSON_BOOL) return -1;
+    if (out) *out = v->u.b != 0;
+    return 1;
+}
+
+int fr_json_get_str(const fr_json_val *obj, const char *key, fr_str *out) {
+    return fr_json_as_str(fr_json_get(obj, key), out);
+}
+int fr_json_get_i64(const fr_json_val *obj, const char *key, int64_t *out) {
+    return fr_json_as_i64(fr_json_get(obj, key), out);
+}
+int fr_json_get_f64(const fr_json_val *obj, const char *key, double *out) {
+    return fr_json_as_f64(fr_json_get(obj, key), out);
+}
+int fr_json_get_bool(const fr_json_val *obj, const char *key, int *out) {
+    return fr_json_as_bool(fr_json_get(obj, key), out);
+}
+
 fr_json_val *fr_json_at(const fr_json_val *arr, size_t i) {
     if (!arr || arr->type != FR_JSON_ARRAY || i >= arr->u.arr.len) return NULL;
     return arr->u.arr.items[i];
@@ -6398,27 +7378,43 @@ static const char fr__j_pairs[] = "000102030405060708091011121314151617181920212
                                   "50515253545556575859606162636465666768697071727374"
                                   "75767778798081828384858687888990919293949596979899";
 
+static const uint64_t fr__j_pow10[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
+    1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+    100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+    1000000000000000000ULL, 10000000000000000000ULL};
+
+static void fr__put8(char *o, uint32_t v) { /* exactly 8 digits, v < 10^8 */
+    uint32_t hi = v / 10000, lo = v % 10000;
+    memcpy(o, fr__j_pairs + 2 * (hi / 100), 2);
+    memcpy(o + 2, fr__j_pairs + 2 * (hi % 100), 2);
+    memcpy(o + 4, fr__j_pairs + 2 * (lo / 100), 2);
+    memcpy(o + 6, fr__j_pairs + 2 * (lo % 100), 2);
+}
+
 static int fr__u64_digits(uint64_t v, char *out) { /* decimal digits, returns count, no NUL */
-    uint64_t t = 10;
-    int n = 1, i;
-    while (n < 20 && v >= t) { /* 10^19 < 2^64 < 10^20 */
-        n++;
-        if (n < 20) t *= 10;
-    }
+    int n, i;
+    uint32_t w;
+    /* digit count from the bit length: bits * log10(2) ~ bits * 1233 / 4096, then one compare */
+    n = v ? (int)(((unsigned)(64 - FR__CLZ64(v)) * 1233u) >> 12) : 0;
+    n += v >= fr__j_pow10[n];
+    if (n == 0) n = 1;
     i = n;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
+    while (v >= 100000000u) { /* 8 digits at a time in 32-bit arithmetic */
+        uint64_t q = v / 100000000u;
+        i -= 8;
+        fr__put8(out + i, (uint32_t)(v - q * 100000000u));
+        v = q;
+    }
+    w = (uint32_t)v;
+    while (w >= 100) {
+        uint32_t r = w % 100;
+        w /= 100;
         i -= 2;
-        out[i] = fr__j_pairs[2 * r];
-        out[i + 1] = fr__j_pairs[2 * r + 1];
+        memcpy(out + i, fr__j_pairs + 2 * r, 2);
     }
-    if (v >= 10) {
-        out[0] = fr__j_pairs[2 * v];
-        out[1] = fr__j_pairs[2 * v + 1];
-    } else {
-        out[0] = (char)('0' + v);
-    }
+    if (w >= 10) memcpy(out, fr__j_pairs + 2 * w, 2);
+    else out[0] = (char)('0' + w);
     return n;
 }
 
@@ -6473,6 +7469,30 @@ static int fr__shortest(double v, char *digits, int *x) {
         if (accept) vm_tz = fr__mult2(mm, q);
         else vp -= (uint64_t)fr__mult2(mp, q);
     }
+    if (!vm_tz && !vr_tz) { /* the common case (~99%): no exact boundary or tie to track */
+        int up = 0;
+        uint64_t vp100 = vp / 100, vm100 = vm / 100;
+        if (vp100 > vm100) { /* two digits at a time first */
+            uint64_t vr100 = vr / 100;
+            up = vr - 100 * vr100 >= 50;
+            vr = vr100;
+            vp = vp100;
+            vm = vm100;
+            removed += 2;
+        }
+        for (;;) {
+            uint64_t vp10 = vp / 10, vm10 = vm / 10, vr10;
+            if (vp10 <= vm10) break;
+            vr10 = vr / 10;
+            up = vr - 10 * vr10 >= 5;
+            vr = vr10;
+            vp = vp10;
+            vm = vm10;
+            removed++;
+        }
+        out = vr + (uint64_t)(vr == vm || up);
+        goto digits;
+    }
     /* drop digits while [vm, vp] still holds a shorter number */
     for (;;) {
         uint64_t vp10 = vp / 10, vm10 = vm / 10, vr10;
@@ -6501,6 +7521,7 @@ static int fr__shortest(double v, char *digits, int *x) {
     }
     if (vr_tz && last == 5 && vr % 2 == 0) last = 4; /* exact tie: to even */
     out = vr + (uint64_t)((vr == vm && (!accept || !vm_tz)) || last >= 5);
+digits:
     e10 += removed;
     nd = fr__u64_digits(out, digits);
     *x = nd - 1 + e10;
@@ -6508,8 +7529,18 @@ static int fr__shortest(double v, char *digits, int *x) {
     return nd;
 }
 
+int fr_json_format_int(int64_t v, char out[20]) {
+    uint64_t u = (uint64_t)v;
+    if (!out) return -1;
+    if (v >= 0) return fr__u64_digits(u, out);
+    out[0] = '-';
+    return 1 + fr__u64_digits(0 - u, out + 1);
+}
+
 int fr_json_format_double(double v, char out[32]) {
-    char dig[24];
+    /* the digits are written once, at out + o + 1, then moved by a few bytes
+     * into place (no staging buffer: a wide copy of bytes just stored stalls) */
+    char *d;
     int nd, x, o = 0, i;
     if (!out) return -1;
     if (v != v || v > DBL_MAX || v < -DBL_MAX) return -1;
@@ -6521,39 +7552,39 @@ int fr_json_format_double(double v, char out[32]) {
         memcpy(out + o, "0.0", 4);
         return o + 3;
     }
-    nd = fr__shortest(v, dig, &x);
+    d = out + o + 1;
+    nd = fr__shortest(v, d, &x); /* <= 17 digits */
     if (x < -4 || x >= 16) {
         /* d[.ddd]e[+-]XX */
         int ax = x < 0 ? -x : x;
-        out[o++] = dig[0];
+        out[o] = d[0];
         if (nd > 1) {
-            out[o++] = '.';
-            memcpy(out + o, dig + 1, (size_t)nd - 1);
-            o += nd - 1;
+            out[o + 1] = '.';
+            o += nd + 1;
+        } else {
+            o++;
         }
         out[o++] = 'e';
         out[o++] = x < 0 ? '-' : '+';
         if (ax >= 100) out[o++] = (char)('0' + ax / 100);
         out[o++] = (char)('0' + ax / 10 % 10);
         out[o++] = (char)('0' + ax % 10);
-    } else if (x < 0) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (i = -1; i > x; i--) out[o++] = '0';
-        memcpy(out + o, dig, (size_t)nd);
-        o += nd;
-    } else if (x + 1 >= nd) {
-        memcpy(out + o, dig, (size_t)nd);
-        o += nd;
-        for (i = nd; i <= x; i++) out[o++] = '0';
-        out[o++] = '.';
-        out[o++] = '0';
-    } else {
-        memcpy(out + o, dig, (size_t)x + 1);
+    } else if (x < 0) { /* 0.000ddd: the digits move right by -x - 1 + 1 */
+        for (i = nd - 1; i >= 0; i--) out[o + 1 - x + i] = d[i];
+        out[o] = '0';
+        out[o + 1] = '.';
+        for (i = 0; i < -x - 1; i++) out[o + 2 + i] = '0';
+        o += 1 - x + nd;
+    } else if (x + 1 >= nd) { /* ddd000.0 */
+        for (i = 0; i < nd; i++) out[o + i] = d[i];
+        for (i = nd; i <= x; i++) out[o + i] = '0';
         o += x + 1;
         out[o++] = '.';
-        memcpy(out + o, dig + x + 1, (size_t)(nd - x - 1));
-        o += nd - x - 1;
+        out[o++] = '0';
+    } else { /* ddd.ddd */
+        for (i = 0; i <= x; i++) out[o + i] = d[i];
+        out[o + x + 1] = '.';
+        o += nd + 1;
     }
     out[o] = 0;
     return o;
@@ -6673,6 +7704,22 @@ void fr_jw_key(fr_jw *w, const char *s, size_t len) {
 void fr_jw_string(fr_jw *w, const char *s, size_t len) {
     if (fr__jw_pre(w) < 0) return;
     if (fr_json_write_string(w->out, s, len) < 0) fr__jw_fail(w);
+}
+
+void fr_jw_key_c(fr_jw *w, const char *s) {
+    if (!s) {
+        if (w) fr__jw_fail(w);
+        return;
+    }
+    fr_jw_key(w, s, strlen(s));
+}
+
+void fr_jw_string_c(fr_jw *w, const char *s) {
+    if (!s) {
+        if (w) fr__jw_fail(w);
+        return;
+    }
+    fr_jw_string(w, s, strlen(s));
 }
 
 void fr_jw_uint(fr_jw *w, uint64_t v) {
@@ -7550,6 +8597,21 @@ int fr_error_list_add_str(fr_buf *b, const char *type, const fr_str *loc, size_t
     return 0;
 }
 
+/* ---- C handlers: one validation error answered in one call ---- */
+
+int fr_res_422(fr_req *req, const char *type, const fr_str *loc, size_t nloc, const int *is_index,
+               const char *msg, fr_str input_json) {
+    fr_buf b = {NULL, 0, 0};
+    if (!req) return FR_DONE;
+    if (fr_error_list_begin(&b) < 0 ||
+        fr_error_list_add(&b, type, loc, nloc, is_index, msg, input_json) < 0 ||
+        fr_error_list_end(&b) < 0) {
+        fr_buf_free(&b);
+        return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 34);
+    }
+    return fr_res_json_buf(req, 422, &b);
+}
+
 #if FR_ENABLE_LINES
 #line 1 "src/http.c"
 #endif
@@ -7562,9 +8624,11 @@ int fr_error_list_add_str(fr_buf *b, const char *type, const fr_str *loc, size_t
  * Nothing is allocated and no output is NUL-terminated.
  *
  * Behaviour choices (RFC 9112 leaves room; these are deliberate):
- *  - Request head: bare LF is accepted as a line end (RFC 9112 2.2 MAY);
- *    a CR not followed by LF is a 400. Leading empty lines before the
- *    request line are skipped (2.2 SHOULD) and count toward the head length.
+ *  - Request head: the request line and every header line end in CRLF
+ *    (llhttp's strict mode, not RFC 9112 2.2's MAY): a bare LF, also a
+ *    missing CR between two header lines, or a CR not followed by LF is a
+ *    400. Leading empty lines before the request line (CRLF or LF) are
+ *    skipped (2.2 SHOULD) and count toward the head length.
  *  - Chunked framing is strict: every line end must be CRLF (bare LF is a
  *    400), since lenient chunk parsing is a known smuggling vector.
  *  - Transfer-Encoding: the only accepted coding list is exactly one
@@ -7881,7 +8945,8 @@ static int fr__http_split_target(fr_http_req *req, const char **msg) {
     } while (0)
 
 /* Consume a line end at p: CRLF or bare LF. Sets p past it; jumps to
- * `incomplete` when the buffer ends inside it, fails on a lone CR. */
+ * `incomplete` when the buffer ends inside it, fails on a lone CR. Only for
+ * the empty lines before the request line (RFC 9112 2.2). */
 #define FR__HTTP_EOL(what)                                                    \
     do {                                                                      \
         if (*p == '\r') {                                                     \
@@ -7893,6 +8958,21 @@ static int fr__http_split_target(fr_http_req *req, const char **msg) {
         } else {                                                              \
             FR__HTTP_FAIL(400, what, p);                                      \
         }                                                                     \
+    } while (0)
+
+/* Consume a CRLF at p (request line and header lines, llhttp's strict
+ * mode): a bare LF or a CR not followed by LF is a 400. */
+#define FR__HTTP_CRLF(what)                                                    \
+    do {                                                                       \
+        if (*p == '\r') {                                                      \
+            if (p + 1 == end) goto incomplete;                                 \
+            if (p[1] != '\n') FR__HTTP_FAIL(400, "CR not followed by LF", p);  \
+            p += 2;                                                            \
+        } else if (*p == '\n') {                                               \
+            FR__HTTP_FAIL(400, "line ended by a bare LF", p);                  \
+        } else {                                                               \
+            FR__HTTP_FAIL(400, what, p);                                       \
+        }                                                                      \
     } while (0)
 
 int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_header *headers,
@@ -7958,7 +9038,7 @@ int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_head
                    (p[7] == '1' || p[7] == '0'))) {
         req->minor_version = p[7] - '0';
         p += 8;
-        FR__HTTP_EOL("invalid request line");
+        FR__HTTP_CRLF("invalid request line");
     } else {
         static const char pat[8] = {'H', 'T', 'T', 'P', '/', '0', '.', '0'};
         size_t i, avail = (size_t)(end - p);
@@ -7969,7 +9049,7 @@ int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_head
         if (avail <= 8) goto incomplete;
         tok = p;
         p += 8;
-        FR__HTTP_EOL("invalid request line");
+        FR__HTTP_CRLF("invalid request line");
         /* well-formed but not 1.0/1.1 */
         FR__HTTP_FAIL(505, "HTTP version not supported", tok);
     }
@@ -7981,7 +9061,7 @@ int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_head
         size_t nl;
         if (p == end) goto incomplete;
         if (*p == '\r' || *p == '\n') {
-            FR__HTTP_EOL("");
+            FR__HTTP_CRLF("");
             break;
         }
         if (*p == ' ' || *p == '\t') FR__HTTP_FAIL(400, "obsolete line folding", p);
@@ -8002,7 +9082,7 @@ int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_head
         p = fr__http_scan_value(p, end);
         if (p == end) goto incomplete;
         vend = p;
-        FR__HTTP_EOL("invalid character in header value");
+        FR__HTTP_CRLF("invalid character in header value");
         while (vend > val && (vend[-1] == ' ' || vend[-1] == '\t')) vend--;
         headers[nh].name.buf = name;
         headers[nh].name.len = nl;
@@ -8070,7 +9150,15 @@ fr_str fr_http_header(const fr_http_req *req, const char *name) {
 enum {
     FR__CH_SIZE = 0,   /* hex digits of the chunk size */
     FR__CH_SIZE_WS,    /* BWS after the size: only ';' may follow */
-    FR__CH_EXT,        /* chunk extension, skipped up to CR */
+    FR__CH_EXT,        /* after ';': BWS, then a chunk-ext-name */
+    FR__CH_EXT_NAME,   /* in a chunk-ext-name (token) */
+    FR__CH_EXT_NAME_WS, /* BWS after a name: '=' or ';' follows */
+    FR__CH_EXT_EQ,     /* after '=': BWS, then a token or a quoted-string */
+    FR__CH_EXT_TOKEN,  /* in a token chunk-ext-val */
+    FR__CH_EXT_QUOTED, /* in a quoted-string chunk-ext-val */
+    FR__CH_EXT_QPAIR,  /* after '\\' in a quoted-string */
+    FR__CH_EXT_QEND,   /* right after the closing quote: ';', BWS or CR */
+    FR__CH_EXT_VAL_WS, /* BWS after a value: only ';' may follow */
     FR__CH_SIZE_LF,    /* LF ending the size line */
     FR__CH_DATA,       /* chunk data */
     FR__CH_DATA_CR,    /* CR after chunk data */
@@ -8157,9 +9245,66 @@ long fr_http_decode_chunked(fr_chunked *d, char *buf, size_t *len, uint64_t max_
                 goto fail;
             }
             break;
+        /* chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+         * (RFC 9112 7.1.1); chunk-ext-val = token / quoted-string. A bare
+         * ';', an empty name or value and an unbalanced quote are 400. */
         case FR__CH_EXT:
+            if (FR__HTTP_IS(c, FR__HTTP_CC_TCHAR)) d->state = FR__CH_EXT_NAME;
+            else if (c != ' ' && c != '\t') {
+                msg = "invalid chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_NAME:
+        case FR__CH_EXT_TOKEN:
+            if (FR__HTTP_IS(c, FR__HTTP_CC_TCHAR)) break;
             if (c == '\r') d->state = FR__CH_SIZE_LF;
+            else if (c == ';') d->state = FR__CH_EXT;
+            else if (c == '=' && d->state == FR__CH_EXT_NAME) d->state = FR__CH_EXT_EQ;
+            else if (c == ' ' || c == '\t')
+                d->state = d->state == FR__CH_EXT_NAME ? FR__CH_EXT_NAME_WS : FR__CH_EXT_VAL_WS;
+            else {
+                msg = "invalid chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_NAME_WS:
+        case FR__CH_EXT_VAL_WS:
+            if (c == ';') d->state = FR__CH_EXT;
+            else if (c == '=' && d->state == FR__CH_EXT_NAME_WS) d->state = FR__CH_EXT_EQ;
+            else if (c != ' ' && c != '\t') {
+                msg = "invalid chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_EQ:
+            if (c == '"') d->state = FR__CH_EXT_QUOTED;
+            else if (FR__HTTP_IS(c, FR__HTTP_CC_TCHAR)) d->state = FR__CH_EXT_TOKEN;
+            else if (c != ' ' && c != '\t') {
+                msg = "invalid chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_QUOTED: /* qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text */
+            if (c == '"') d->state = FR__CH_EXT_QEND;
+            else if (c == '\\') d->state = FR__CH_EXT_QPAIR;
             else if (!FR__HTTP_IS(c, FR__HTTP_CC_VALUE)) {
+                msg = "unbalanced quote in chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_QPAIR: /* quoted-pair = "\\" ( HTAB / SP / VCHAR / obs-text ) */
+            if (!FR__HTTP_IS(c, FR__HTTP_CC_VALUE)) {
+                msg = "unbalanced quote in chunk extension";
+                goto fail;
+            }
+            d->state = FR__CH_EXT_QUOTED;
+            break;
+        case FR__CH_EXT_QEND:
+            if (c == '\r') d->state = FR__CH_SIZE_LF;
+            else if (c == ';') d->state = FR__CH_EXT;
+            else if (c == ' ' || c == '\t') d->state = FR__CH_EXT_VAL_WS;
+            else {
                 msg = "invalid chunk extension";
                 goto fail;
             }
@@ -10678,15 +11823,17 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/types.h>
+#include <sys/stat.h>
+#if !defined(_WIN32) /* Windows: Winsock, from internal.h */
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
-#include <sys/stat.h>
+#endif
 #if defined(__linux__)
 #define FR__SENDFILE 1
 #include <sys/sendfile.h>
@@ -10704,8 +11851,10 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #include <sys/event.h>
 #include <sys/time.h>
 #else
-#define FR__POLLFD 1
+#define FR__POLLFD 1 /* Windows: WSAPoll (internal.h) */
+#if !defined(_WIN32)
 #include <poll.h>
+#endif
 #endif
 
 #if defined(__linux__) && defined(SOCK_NONBLOCK) && \
@@ -10722,6 +11871,7 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #define FR__STOP_FIRST_MS 1000           /* stopping: wait for a new connection's first request */
 #define FR__SMALL_BODY 2048              /* bodies up to this are copied after the head */
 #define FR__FREE_CAP 1024                /* recycled objects kept per loop */
+#define FR__FREE_KEEP 64                 /* ... and no more than this beyond its open connections */
 #define FR__ACCEPT_BATCH 64
 #define FR__EMFILE_PAUSE_MS 100
 #define FR__FILE_CHUNK 16384 /* fr_res_file without sendfile: bytes read into out per step */
@@ -10729,7 +11879,10 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
 #define FR__WS_READ 16384    /* WebSocket input is read into a stack buffer of this size */
 #define FR__BUSY_EXTRA 64    /* connections over max_connections answered 503 at a time */
 #define FR__BIG_BUF 65536    /* a recycled connection/request keeps buffers up to this */
-#define FR__TRIM_BYTES (8u << 20) /* glibc: malloc_trim after this much was freed */
+#define FR__IN_BUF 4096      /* a connection's first input buffer */
+#define FR__IN_SPARE 256     /* idle connections' input buffers kept per loop for reuse */
+#define FR__TRIM_BYTES (1u << 20) /* glibc: malloc_trim once this much was freed, */
+#define FR__TRIM_MS 1000          /* ... at most once a second per loop */
 
 #if defined(__GLIBC__)
 #include <malloc.h> /* malloc_trim: freed big buffers go back to the OS */
@@ -10776,9 +11929,13 @@ struct fr__route {
     fr_handler h;
     void *ud;
     fr__route *next;
+    char *method, *pattern; /* copies: a router built while serving adds it again */
     int limit_body;    /* fr_route_opts: 1 = max_body is this route's limit */
     int body_unread;   /* fr_route_opts.body_unread */
     uint64_t max_body;
+    int mp_stream;     /* fr_route_opts.multipart_stream: multipart bodies go to an fr_form */
+    uint64_t mp_spool;
+    fr_mp_limits mp_lim;
 };
 
 struct fr__conn {
@@ -10826,6 +11983,10 @@ struct fr_req {
     fr_http_req h;
     fr_str path; /* percent-decoded */
     fr_str body;
+    fr_form *form;        /* the streamed multipart body (multipart_stream), or NULL */
+    uint64_t form_left;   /* Content-Length bytes still to feed it */
+    uint64_t form_bytes;  /* body bytes fed so far (the route's max_body) */
+    uint64_t form_max;    /* stop feeding beyond (the route's max_body), else UINT64_MAX */
     fr_match m;
     fr_str client_addr;
     int is_head, dispatched;
@@ -10837,11 +11998,14 @@ struct fr_req {
     void (*rbody_free)(void *ud, const void *data);
     void *rbody_ud;
     int64_t res_clen; /* content-length set by the caller (streaming), -1 */
+    int64_t sleft;    /* a stream with that content-length: bytes it still owes, else -1 */
     int rfd;          /* fr_res_file: fd, or -1 */
     int rfd_close;    /* close rfd when the request is finished */
     int rfd_nosf;     /* sendfile refused this fd: 1 pread + send, 2 read + send */
     uint64_t rfd_off, rfd_len; /* rfd_off advances as bytes are sent */
     int force_close;
+    int close_after; /* fr_res_close_after: the head says keep-alive, the connection closes */
+    int stream_abort; /* fr_res_stream_abort: the end sends no terminal chunk */
     const char *res_bad; /* why the handler's response cannot be sent (-> 500), or NULL */
     fr_done_fn done;
     void *done_ud;
@@ -10901,8 +12065,11 @@ struct fr__loop {
     fr__conn *th[FR__T_COUNT], *tt[FR__T_COUNT];
     fr__conn *free_conns, *closed;
     int nfree_conns, nfree_reqs;
+    char *in_spare; /* FR__IN_BUF input buffers of idle connections, linked through their first bytes */
+    int nin_spare;
     fr_req *free_reqs;
-    size_t freed_big; /* bytes of big buffers freed since the last malloc_trim */
+    size_t freed_big; /* bytes of big buffers (and surplus spares) freed since the last malloc_trim */
+    int64_t trim_at;  /* the next malloc_trim not before (loop ms) */
     pthread_t thr, tid;
     int tid_valid;
     /* shared with other threads, under qmu */
@@ -10941,11 +12108,15 @@ struct fr_app {
     char *server_name;
     size_t server_name_len;
     char *fwd_ips, *root_path; /* copies of cfg's (NULL = none) */
-    fr_router *router;
-    fr__route *routes;
+    FR__ATOMIC(fr_router *) router; /* replaced (never edited) while serving: fr__route_insert */
+    fr_router_opts ro;
+    fr_router **retired; /* routers replaced while serving, freed by fr_app_free */
+    size_t nretired;
+    fr__route *routes;   /* newest first */
     fr_handler fallback;
     void *fallback_ud;
     fr_route_opts unmatched; /* fr_app_set_unmatched_opts: limits of unrouted requests */
+    int mp_routes; /* routes with multipart_stream (0: no head is checked for it) */
     void *ud;
     char err[200];
     fr__listener lsn[FR__MAX_LISTENERS]; /* fd -1: closed by a stop */
@@ -11051,9 +12222,19 @@ static void fr__srv_wake_write(int wr) {
 }
 
 static void fr__srv_wake_drain(int rd) {
+#if defined(FR__EPOLL)
+    /* one read takes an eventfd's whole count: a second would only say EAGAIN
+     * (a syscall per wake-up, i.e. per completion from another thread) */
+    uint64_t v;
+    ssize_t r;
+    do r = read(rd, &v, sizeof v);
+    while (r < 0 && errno == EINTR);
+    (void)r;
+#else
     char tmp[64];
     while (read(rd, tmp, sizeof tmp) > 0) {
     }
+#endif
 }
 
 /* ------------------------------------------------------------------------ */
@@ -11275,6 +12456,8 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->path.len = 0;
     r->body.buf = NULL;
     r->body.len = 0;
+    r->form = NULL;
+    r->form_left = r->form_bytes = 0;
     r->m.status = FR_MATCH_NOT_FOUND;
     r->m.num_params = 0;
     r->m.allow.buf = NULL;
@@ -11299,6 +12482,7 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->rfd_close = r->rfd_nosf = 0;
     r->rfd_off = r->rfd_len = 0;
     r->force_close = 0;
+    r->close_after = r->stream_abort = 0;
     r->res_bad = NULL;
     r->done = NULL;
     r->done_ud = NULL;
@@ -11310,6 +12494,7 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->inline_stream = 0;
     r->sbuf.len = 0;
     r->squeued = 0;
+    r->sleft = -1;
     r->sev_fn = NULL;
     r->sev_ud = NULL;
     r->want_drain = r->sev_running = 0;
@@ -11339,6 +12524,8 @@ static void fr__req_drop_file(fr_req *r) {
 }
 
 static void fr__req_free_mem(fr_req *r) {
+    fr_form_free(r->form); /* closes an upload's temp files */
+    r->form = NULL;
     fr_arena_free(&r->arena);
     fr_buf_free(&r->sbuf);
     pthread_mutex_destroy(&r->smu);
@@ -11346,11 +12533,29 @@ static void fr__req_free_mem(fr_req *r) {
     FR_FREE(r);
 }
 
+/* Keep a finished request / closed connection for reuse (loop thread)? Up
+ * to FR__FREE_CAP, and no more than FR__FREE_KEEP beyond the connections
+ * open now: after a burst (2,000 clients that left 1 MiB responses unread,
+ * whose requests finished after their sockets closed) the surplus is freed
+ * and trimmed, not cached (issue 14: it held ~10 KiB each, +20 MiB). */
+static int fr__keep_spare(const fr__loop *L, int nfree) {
+    return nfree < FR__FREE_CAP && nfree < FR__FREE_KEEP + L->nconns;
+}
+
 /* Return a request to the loop (or free it when the loop is not running). */
 static void fr__req_put(fr__loop *L, fr_req *r, int recycle) {
     if (r->rfd >= 0) fr__req_drop_file(r);
-    if (recycle && L->nfree_reqs < FR__FREE_CAP) {
+    fr_form_free(r->form); /* closes an upload's temp files (also after an abort) */
+    r->form = NULL;
+    if (recycle && !fr__keep_spare(L, L->nfree_reqs)) { /* a surplus one: freed below */
+        L->freed_big += sizeof *r + L->app->cfg.max_headers * sizeof(fr_header) + 4096 + r->sbuf.cap;
+        recycle = 0;
+    }
+    if (recycle) {
+        size_t held = fr_arena_bytes(&r->arena);
         fr_arena_reset(&r->arena);
+        held -= fr_arena_bytes(&r->arena);
+        if (held > FR__BIG_BUF) L->freed_big += held; /* a big body's chunk */
         if (r->sbuf.cap > FR__BIG_BUF) {
             L->freed_big += r->sbuf.cap; /* recycle: on the loop thread */
             fr_buf_free(&r->sbuf);
@@ -11363,14 +12568,40 @@ static void fr__req_put(fr__loop *L, fr_req *r, int recycle) {
     }
 }
 
+/* An idle connection holds no input buffer: its buffer goes back to the
+ * loop's spares (FR__IN_BUF ones) or is freed. Whatever it held is dropped. */
+static void fr__conn_in_release(fr__conn *c) {
+    fr__loop *L = c->loop;
+    if (!c->in.buf) return;
+    if (c->in.cap == FR__IN_BUF && L->nin_spare < FR__IN_SPARE) {
+        memcpy(c->in.buf, &L->in_spare, sizeof L->in_spare);
+        L->in_spare = c->in.buf;
+        L->nin_spare++;
+    } else {
+        if (c->in.cap > FR__BIG_BUF) L->freed_big += c->in.cap;
+        FR_FREE(c->in.buf);
+    }
+    c->in.buf = NULL;
+    c->in.len = c->in.cap = 0;
+}
+
+/* A connection about to read without a buffer takes a spare one. */
+static void fr__conn_in_take(fr__conn *c) {
+    fr__loop *L = c->loop;
+    if (c->in.cap || !L->in_spare) return;
+    c->in.buf = L->in_spare;
+    memcpy(&L->in_spare, c->in.buf, sizeof L->in_spare);
+    L->nin_spare--;
+    c->in.cap = FR__IN_BUF;
+    c->in.len = 0;
+}
+
 /* Free the big buffers of a connection about to be recycled (an aborted
- * stream or upload must not stay cached per connection). */
+ * stream or upload must not stay cached per connection); a recycled
+ * connection keeps no input buffer at all. */
 static void fr__conn_shrink(fr__conn *c) {
     fr__loop *L = c->loop;
-    if (c->in.cap > FR__BIG_BUF) {
-        L->freed_big += c->in.cap;
-        fr_buf_free(&c->in);
-    }
+    fr__conn_in_release(c);
     if (c->out.cap > FR__BIG_BUF) {
         L->freed_big += c->out.cap;
         fr_buf_free(&c->out);
@@ -11434,6 +12665,7 @@ static void fr__orphan_finish(fr_req *req) { fr__req_finish(req, 0, 0); }
 /* on_done, the access log, then the body is released (both paths). */
 FR__SRV_SHARED void fr__req_report(fr_req *req, int ok) {
     fr_app *app = req->app;
+    if (req->mw) fr__mw_req_done(req, ok);
     if (req->done) req->done(req, ok, req->done_ud);
     if (app->cfg.access_log) {
         double ms = req->t0 > 0 ? (fr__srv_now_s() - req->t0) * 1000.0 : 0.0;
@@ -11459,11 +12691,9 @@ static void fr__req_finish(fr_req *req, int ok, int recycle) {
         req->zombie = 0;
         pthread_mutex_unlock(&L->qmu);
         if (c) {
-            if (recycle && L->nfree_conns < FR__FREE_CAP) {
-                fr__conn_shrink(c);
-                c->next = L->free_conns;
-                L->free_conns = c;
-                L->nfree_conns++;
+            if (recycle) { /* kept or freed after the batch: the caller may still look at c */
+                c->next = L->closed;
+                L->closed = c;
             } else {
                 fr__conn_free_mem(c);
             }
@@ -11582,24 +12812,27 @@ static void fr__loop_reap(fr__loop *L) {
         fr__conn *c = L->closed;
         L->closed = c->next;
         fr__conn_shrink(c);
-        if (L->nfree_conns < FR__FREE_CAP) {
+        if (fr__keep_spare(L, L->nfree_conns)) {
             c->next = L->free_conns;
             L->free_conns = c;
             L->nfree_conns++;
         } else {
+            L->freed_big += sizeof *c + c->out.cap;
             fr__conn_free_mem(c);
         }
     }
-#if defined(FR__MALLOC_TRIM)
     /* glibc keeps freed heap memory (and raises its mmap threshold after a
-     * big free): aborted big streams/uploads would stay in RSS */
-    if (L->freed_big >= FR__TRIM_BYTES) {
+     * big free), base.c keeps a few freed big arena chunks for reuse:
+     * aborted big responses/streams/uploads, and the requests of a burst,
+     * would stay in RSS. At most once a second, when big memory was freed. */
+    if (L->freed_big >= FR__TRIM_BYTES && L->now >= L->trim_at) { /* fr__loop_timeout wakes for it */
         L->freed_big = 0;
+        L->trim_at = L->now + FR__TRIM_MS;
+        fr__map_flush(); /* big arena chunks (base.c) */
+#if defined(FR__MALLOC_TRIM)
         malloc_trim(0);
-    }
-#else
-    L->freed_big = 0;
 #endif
+    }
 }
 
 /* Shut the write side and discard input until EOF (or a short timeout), so
@@ -11828,7 +13061,7 @@ static void fr__req_service(fr_req *req) {
  * that turned out larger -> 413 {"detail":"Content Too Large"}. */
 static int fr__route_body_over(const fr_req *req, uint64_t max, int unread) {
     if (req->h.body_kind == FR_BODY_LENGTH) return req->h.content_length > max;
-    return !unread && (uint64_t)req->body.len > max;
+    return !unread && (req->form ? req->form_bytes : (uint64_t)req->body.len) > max;
 }
 
 static int fr__route_too_large(fr_req *req, void *ud) {
@@ -11865,7 +13098,7 @@ FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
     } else {
         req->path = req->h.path;
     }
-    fr_router_match(app->router, req->h.method, req->path, &req->m);
+    fr_router_match(fr__atomic_load(&app->router), req->h.method, req->path, &req->m);
     if (req->m.status == FR_MATCH_FOUND && req->m.data) {
         fr__route *rt = (fr__route *)req->m.data;
         *ud = rt->ud;
@@ -11938,6 +13171,96 @@ static void fr__send_continue(fr__conn *c) {
     fr_buf_append(&c->out, msg, sizeof msg - 1);
 }
 
+/* ---- streamed multipart bodies (fr_route_opts.multipart_stream) ----
+ * Once the head is parsed: if the matched route asks and the body is
+ * multipart/form-data with a boundary, body bytes go into req->form (an
+ * fr_form, multipart.c) as they arrive and leave the read buffer, so an
+ * upload costs the read buffer plus the form's in-memory parts, whatever
+ * its size. The request is dispatched when the body is complete, with an
+ * empty fr_req_body; errors of the form are the handler's to answer. */
+#define FR__FORM_READ_BUF (256 * 1024) /* read buffer room while streaming */
+
+/* 1: req->form set up (streaming), 0: read the body the usual way. */
+static int fr__form_begin(fr__conn *c) {
+    fr_app *app = c->loop->app;
+    fr_req *req = c->req;
+    fr__route *rt;
+    void *ud;
+    char bnd[FR_MAX_MULTIPART_BOUNDARY + 1];
+    fr_str ct, b;
+    if (req->h.body_kind == FR_BODY_LENGTH && req->h.content_length == 0) return 0;
+    ct = fr_req_header(req, "content-type");
+    if (!ct.buf || fr_mp_form_type(ct) != FR_MP_FORM_DATA || fr_mp_boundary(ct, bnd, sizeof bnd, &b) != 1)
+        return 0;
+    (void)fr__req_route(app, req, &ud); /* fr__dispatch routes again (the buffer may move) */
+    if (req->m.status != FR_MATCH_FOUND || !req->m.data) return 0;
+    rt = (fr__route *)req->m.data;
+    if (!rt->mp_stream) return 0;
+    req->form = fr_form_new(b, &rt->mp_lim, rt->mp_spool);
+    if (!req->form) return 0; /* out of memory: the usual way */
+    req->form_bytes = 0;
+    req->form_max = rt->limit_body ? rt->max_body : UINT64_MAX;
+    req->form_left = 0;
+    if (req->h.body_kind == FR_BODY_LENGTH) {
+        req->form_left = req->h.content_length;
+        if (req->form_left > req->form_max) req->form_max = 0; /* 413 at dispatch: feed nothing */
+    }
+    return 1;
+}
+
+/* Body bytes for the form, while the route's max_body allows. */
+static void fr__form_take(fr_req *req, const char *d, size_t n) {
+    if (!n) return;
+    if (req->form_bytes + n > req->form_max) req->form_max = 0; /* over: 413 at dispatch */
+    else fr_form_feed(req->form, d, n);
+    req->form_bytes += n;
+}
+
+/* FR__C_READ_BODY for a streamed body: feed what arrived, drop it from the
+ * buffer (bytes of a pipelined request move up to body_start). As
+ * fr__conn_parse. */
+static int fr__form_pump(fr__conn *c) {
+    fr_req *req = c->req;
+    char *at = c->in.buf + c->body_start;
+    size_t avail = c->in.len - c->body_start;
+    if (!avail && req->form_left) return 0;
+    if (req->h.body_kind == FR_BODY_LENGTH) {
+        size_t n = (size_t)FR__MIN((uint64_t)avail, req->form_left);
+        fr__form_take(req, at, n);
+        req->form_left -= n;
+        memmove(at, at + n, avail - n);
+        c->in.len -= n;
+        if (req->form_left) {
+            fr__timer_set(c, FR__T_BODY); /* a stall timeout while the body moves */
+            return 0;
+        }
+    } else {
+        size_t n = avail;
+        fr_err err;
+        long r;
+        if (!avail) return 0;
+        err.code = 0;
+        r = fr_http_decode_chunked(&c->chunk, at, &n, UINT64_MAX, &err);
+        if (r < 0 && r != -2) {
+            fr__error_response(c, err.code == 413 ? 413 : 400);
+            return 1;
+        }
+        fr__form_take(req, at, n);
+        if (r == -2) {
+            c->in.len = c->body_start;
+            fr__timer_set(c, FR__T_BODY);
+            return 0;
+        }
+        memmove(at, at + n, (size_t)r);
+        c->in.len = c->body_start + (size_t)r;
+    }
+    fr_form_finish(req->form);
+    c->body_len = 0;
+    c->next_off = c->body_start;
+    fr__body_complete(c);
+    return 1;
+}
+
 /* Try to make progress on buffered input. 1: state changed (call again),
  * 0: need more bytes, -1: connection gone or error answer queued. */
 static int fr__conn_parse(fr__conn *c) {
@@ -11987,6 +13310,17 @@ static int fr__conn_parse(fr__conn *c) {
         }
         c->body_start = c->off + (size_t)r;
         c->parsed_base = c->in.buf;
+        if (app->mp_routes && req->h.body_kind != FR_BODY_NONE && fr__form_begin(c)) {
+            memset(&c->chunk, 0, sizeof c->chunk);
+            c->body_decoded = 0;
+            c->body_len = 0;
+            c->next_off = c->body_start;
+            if (req->h.expect_continue && c->in.len == c->body_start) fr__send_continue(c);
+            if (c->in.cap - c->in.len < FR__FORM_READ_BUF) (void)fr_buf_reserve(&c->in, FR__FORM_READ_BUF);
+            c->state = FR__C_READ_BODY;
+            fr__timer_set(c, FR__T_BODY);
+            return 1;
+        }
         if (req->h.body_kind == FR_BODY_LENGTH) {
             uint64_t cl = req->h.content_length;
             if (cl > app->cfg.max_body_bytes) {
@@ -12025,6 +13359,7 @@ static int fr__conn_parse(fr__conn *c) {
     }
     /* FR__C_READ_BODY */
     req = c->req;
+    if (req->form) return fr__form_pump(c);
     if (req->h.body_kind == FR_BODY_LENGTH) {
         if (c->in.len >= c->next_off) {
             fr__body_complete(c);
@@ -12089,7 +13424,8 @@ static int fr__conn_read(fr__conn *c) {
             b->len -= c->off;
             c->off = 0;
         }
-        if (b->cap - b->len < 1024 && fr_buf_reserve(b, b->cap ? b->cap : 4096) < 0) {
+        if (b->cap == 0) fr__conn_in_take(c);
+        if (b->cap - b->len < 1024 && fr_buf_reserve(b, b->cap ? b->cap : FR__IN_BUF) < 0) {
             fr__error_response(c, 431);
             return 1;
         }
@@ -12115,6 +13451,8 @@ static int fr__conn_read(fr__conn *c) {
     if (n < 0 && errno == EINTR) return 1;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         c->readable = 0;
+        /* waiting for a request with nothing of it here: no buffer held */
+        if (c->state == FR__C_READ_HEAD && b->len == 0) fr__conn_in_release(c);
         return 0;
     }
     (void)L;
@@ -12358,10 +13696,7 @@ static void fr__conn_write_done(fr__conn *c) {
     c->off = c->next_off;
     if (c->off >= c->in.len) {
         c->off = c->in.len = 0;
-        if (c->in.cap > FR__BIG_BUF) {
-            L->freed_big += c->in.cap;
-            fr_buf_free(&c->in);
-        }
+        fr__conn_in_release(c); /* idle keep-alive: no input buffer (reused from the loop's spares) */
         fr__timer_set(c, FR__T_IDLE);
     }
 }
@@ -12609,14 +13944,87 @@ static void fr__loop_release_listeners(fr__loop *L) {
  * retry) rather than accepted now and reset later (nginx does the same). An
  * inherited socket (fr_listen_fd) lives on in the processes that share it:
  * only this process's fd is closed. */
+#if defined(__linux__)
+#include <linux/filter.h>
+#include <poll.h>
+#endif
+/* Before the last accepts: the kernel drops new SYNs for this socket (a
+ * classic BPF filter; its data starts at the TCP header, flags at byte 13),
+ * so such a client retries its SYN later and is refused, which is safe. The
+ * other packets pass: a client whose SYN was answered before the filter
+ * thinks it is connected, and its ACK must complete the connection here (a
+ * "drop all" filter dropped that ACK too, and the close then reset a client
+ * that had already sent its request). Not on a socket other processes share
+ * (fr_listen_fd): a filter would stop their accepts too. Linux only;
+ * returns whether the filter is on. */
+static int fr__listen_refuse_new(fr_app *app, const fr__src *s) {
+#if defined(__linux__)
+    struct sock_filter syn_only[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),         /* TCP flags */
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x02, 0, 2), /* SYN ... */
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x10, 1, 0), /* ... without ACK */
+        BPF_STMT(BPF_RET | BPF_K, 0),                     /* dropped */
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),           /* kept whole */
+    };
+    struct sock_fprog prog;
+    int j;
+    if (!s->owned)
+        for (j = 0; j < app->nlsn; j++)
+            if (app->lsn[j].fd == s->fd && app->lsn[j].inherited) return 0;
+    prog.len = (unsigned short)(sizeof syn_only / sizeof syn_only[0]);
+    prog.filter = syn_only;
+    return setsockopt(s->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0;
+#else
+    (void)app;
+    (void)s;
+    return 0;
+#endif
+}
+
+/* Handshakes already answered (SYN-ACK sent) complete within a round trip:
+ * keep accepting until the listeners are quiet for FR__STOP_QUIET_MS (at
+ * most FR__STOP_GRACE_MS), so that such a client is answered, not reset. */
+#define FR__STOP_QUIET_MS 10
+#define FR__STOP_GRACE_MS 100
+static void fr__loop_listen_settle(fr__loop *L, int rounds) {
+#if defined(__linux__)
+    struct pollfd p[FR__MAX_LISTENERS];
+    int i, k, n = 0, waited = 0;
+    for (i = 0; i < L->nlsn; i++)
+        if (L->lsn[i].fd >= 0) {
+            p[n].fd = L->lsn[i].fd;
+            p[n].events = POLLIN;
+            n++;
+        }
+    while (n > 0 && waited < FR__STOP_GRACE_MS && poll(p, (nfds_t)n, FR__STOP_QUIET_MS) > 0) {
+        waited += FR__STOP_QUIET_MS; /* an upper bound: poll may return sooner */
+        for (i = 0; i < L->nlsn; i++) {
+            fr__src *s = &L->lsn[i];
+            if (s->fd < 0) continue;
+            for (k = 0; k < rounds && fr__loop_accept(L, s) == FR__ACCEPT_BATCH; k++) {
+            }
+        }
+    }
+#else
+    (void)L;
+    (void)rounds;
+#endif
+}
+
 static void fr__loop_listen_close(fr__loop *L) {
-    int i, k, rounds = L->app->cfg.backlog / FR__ACCEPT_BATCH + 1;
+    int i, k, rounds = L->app->cfg.backlog / FR__ACCEPT_BATCH + 1, settle = 0;
     fr__loop_listen_pause(L); /* before close: epoll keeps an fd whose file is shared */
     for (i = 0; i < L->nlsn; i++) {
         fr__src *s = &L->lsn[i];
         if (s->fd < 0) continue;
+        settle |= fr__listen_refuse_new(L->app, s);
         for (k = 0; k < rounds && fr__loop_accept(L, s) == FR__ACCEPT_BATCH; k++) {
         }
+    }
+    if (settle) fr__loop_listen_settle(L, rounds);
+    for (i = 0; i < L->nlsn; i++) {
+        fr__src *s = &L->lsn[i];
+        if (s->fd < 0) continue;
         if (s->owned) close(s->fd);
         s->fd = -1;
         s->owned = 0;
@@ -12808,6 +14216,7 @@ static int fr__loop_timeout(fr__loop *L, int max_wait) {
         if (L->th[k] && L->th[k]->deadline < next) next = L->th[k]->deadline;
     if (!L->lsn_active && !L->stopping && L->accept_resume < next) next = L->accept_resume;
     if (L->stopping && L->drain_deadline < next) next = L->drain_deadline;
+    if (L->freed_big >= FR__TRIM_BYTES && L->trim_at < next) next = L->trim_at; /* fr__loop_reap */
     if (next == INT64_MAX) return max_wait;
     d = next - fr__srv_now_ms() + 1;
     if (d < 0) d = 0;
@@ -12816,16 +14225,18 @@ static int fr__loop_timeout(fr__loop *L, int max_wait) {
     return (int)d;
 }
 
-/* One round: wait, handle events, the queue, timers. Returns events seen. */
-static int fr__loop_iter(fr__loop *L, int max_wait) {
+/* One round: wait, handle at most max_events (<= 0: 128) events, the
+ * queue, timers. Returns events seen. */
+static int fr__loop_iter_n(fr__loop *L, int max_wait, int max_events) {
     fr__pev evs[128];
     int n, i, handled = 0;
+    if (max_events <= 0 || max_events > (int)FR__COUNTOF(evs)) max_events = (int)FR__COUNTOF(evs);
     if (!L->stopping && fr__atomic_load_explicit(&L->app->stop, FR__RELAXED)) {
         L->now = fr__srv_now_ms();
         fr__loop_begin_stop(L);
         if (fr__loop_finished(L)) return 0;
     }
-    n = fr__poller_wait(L, evs, (int)FR__COUNTOF(evs), fr__loop_timeout(L, max_wait));
+    n = fr__poller_wait(L, evs, max_events, fr__loop_timeout(L, max_wait));
     L->now = fr__srv_now_ms();
     if (n < 0) n = 0;
     for (i = 0; i < n; i++) {
@@ -12847,6 +14258,7 @@ static int fr__loop_iter(fr__loop *L, int max_wait) {
     fr__loop_reap(L);
     return handled;
 }
+static int fr__loop_iter(fr__loop *L, int max_wait) { return fr__loop_iter_n(L, max_wait, 0); }
 
 static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     int i;
@@ -12961,6 +14373,12 @@ static void fr__loop_teardown(fr__loop *L) {
         fr__conn_free_mem(c);
     }
     L->nfree_conns = 0;
+    while (L->in_spare) {
+        char *b = L->in_spare;
+        memcpy(&L->in_spare, b, sizeof L->in_spare);
+        FR_FREE(b);
+    }
+    L->nin_spare = 0;
     fr__loop_listen_pause(L);
     for (i = 0; i < L->nlsn; i++)
         if (L->lsn[i].owned && L->lsn[i].fd >= 0) close(L->lsn[i].fd);
@@ -13127,8 +14545,9 @@ fr_app *fr_app_new(const fr_config *cfg) {
     ro.no_head_from_get = app->cfg.no_head_from_get;
     ro.no_redirect_slashes = app->cfg.no_redirect_slashes;
     ro.unbounded_ints = app->cfg.unbounded_ints;
-    app->router = fr_router_new(&ro);
-    if (!app->router) goto fail;
+    app->ro = ro;
+    fr__atomic_init(&app->router, fr_router_new(&ro));
+    if (!fr__atomic_load(&app->router)) goto fail;
     if (fr__srv_wake_open(&app->stop_rd, &app->stop_wr) < 0) goto fail;
     fr__atomic_init(&app->stop, 0);
     fr__atomic_init(&app->nconns, 0);
@@ -13170,12 +14589,16 @@ void fr_app_free(fr_app *app) {
     rt = app->routes;
     while (rt) {
         fr__route *n = rt->next;
+        FR_FREE(rt->method);
+        FR_FREE(rt->pattern);
         FR_FREE(rt);
         rt = n;
     }
+    for (i = 0; i < (int)app->nretired; i++) fr_router_free(app->retired[i]);
+    FR_FREE(app->retired);
     if (app->mw) fr__mw_chain_free(app->mw);
     fr__static_list_free(app->statics);
-    if (app->router) fr_router_free(app->router);
+    if (fr__atomic_load(&app->router)) fr_router_free(fr__atomic_load(&app->router));
     pthread_cond_destroy(&app->cv);
     pthread_mutex_destroy(&app->mu);
     FR_FREE(app->server_name);
@@ -13194,6 +14617,56 @@ int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
     return fr_route_ex(app, method, pattern, h, userdata, NULL);
 }
 
+/* Put rt in the router and at the head of app->routes. Before serving the
+ * router is edited in place. While serving (fr_serve's loop threads or
+ * fr_poll are matching requests) it is never edited: the routes so far and
+ * rt go into a new router, in the order they were added (same table as if
+ * they had all been added before), which then replaces the live one with
+ * one atomic store; a request matches against the old table or the new
+ * one, never a half-built one. A replaced router stays allocated until
+ * fr_app_free (a loop thread may still be reading it), so adding N routes
+ * while serving keeps N tables. Writers are serialised by app->mu. */
+static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
+    fr_router *old, *nr;
+    fr__route **order = NULL, *r;
+    fr_router **retired;
+    size_t n = 0, i;
+    int rc = -1;
+    if (app->mode == FR__MODE_NONE) {
+        if (fr_router_add(fr__atomic_load(&app->router), rt->method, rt->pattern, rt, err) < 0)
+            return -1;
+        rt->next = app->routes;
+        app->routes = rt;
+        return 0;
+    }
+    pthread_mutex_lock(&app->mu);
+    old = fr__atomic_load(&app->router);
+    for (r = app->routes; r; r = r->next) n++;
+    nr = fr_router_new(&app->ro);
+    order = (fr__route **)FR_MALLOC((n ? n : 1) * sizeof *order);
+    retired = (fr_router **)FR_REALLOC(app->retired, (app->nretired + 1) * sizeof *retired);
+    if (retired) app->retired = retired;
+    if (!nr || !order || !retired) {
+        err->msg = "out of memory";
+        goto done;
+    }
+    for (i = n, r = app->routes; r; r = r->next) order[--i] = r; /* oldest first */
+    for (i = 0; i < n; i++)
+        if (fr_router_add(nr, order[i]->method, order[i]->pattern, order[i], err) < 0) goto done;
+    if (fr_router_add(nr, rt->method, rt->pattern, rt, err) < 0) goto done;
+    rt->next = app->routes;
+    app->routes = rt;
+    app->retired[app->nretired++] = old;
+    fr__atomic_store(&app->router, nr);
+    nr = NULL;
+    rc = 0;
+done:
+    if (nr) fr_router_free(nr);
+    FR_FREE(order);
+    pthread_mutex_unlock(&app->mu);
+    return rc;
+}
+
 int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h, void *userdata,
                 const fr_route_opts *opts) {
     fr__route *rt;
@@ -13203,12 +14676,17 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
         fr__srv_seterr(app, "fr_route: method, pattern and handler are required");
         return -1;
     }
-    if (app->mode != FR__MODE_NONE) {
-        fr__srv_seterr(app, "fr_route: cannot add routes while serving");
-        return -1;
-    }
     rt = (fr__route *)FR_MALLOC(sizeof *rt);
-    if (!rt) {
+    if (rt) {
+        rt->method = fr__srv_strdup(method);
+        rt->pattern = fr__srv_strdup(pattern);
+    }
+    if (!rt || !rt->method || !rt->pattern) {
+        if (rt) {
+            FR_FREE(rt->method);
+            FR_FREE(rt->pattern);
+        }
+        FR_FREE(rt);
         fr__srv_seterr(app, "out of memory");
         return -1;
     }
@@ -13217,14 +14695,23 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
     rt->limit_body = opts && opts->limit_body;
     rt->body_unread = opts && opts->body_unread;
     rt->max_body = opts ? opts->max_body : 0;
+    rt->mp_stream = opts && opts->multipart_stream;
+    rt->mp_spool = opts ? opts->multipart_spool : 0;
+    memset(&rt->mp_lim, 0, sizeof rt->mp_lim);
+    if (opts) {
+        rt->mp_lim.max_fields = opts->multipart_max_fields;
+        rt->mp_lim.max_files = opts->multipart_max_files;
+        rt->mp_lim.max_part_size = opts->multipart_max_part_size;
+    }
     memset(&err, 0, sizeof err);
-    if (fr_router_add(app->router, method, pattern, rt, &err) < 0) {
+    if (fr__route_insert(app, rt, &err) < 0) {
         snprintf(app->err, sizeof app->err, "%s %s: %s", method, pattern, err.msg ? err.msg : "invalid route");
+        FR_FREE(rt->method);
+        FR_FREE(rt->pattern);
         FR_FREE(rt);
         return -1;
     }
-    rt->next = app->routes;
-    app->routes = rt;
+    if (rt->mp_stream) app->mp_routes++;
     return 0;
 }
 
@@ -13246,7 +14733,7 @@ int fr_app_match(const fr_app *app, fr_str method, fr_str path, fr_match *m, fr_
     if (h) *h = NULL;
     if (userdata) *userdata = NULL;
     if (!app || !m) return -1;
-    fr_router_match(app->router, method, path, m);
+    fr_router_match(fr__atomic_load(&((fr_app *)app)->router), method, path, m);
     rt = m->status == FR_MATCH_FOUND ? (const fr__route *)m->data : NULL;
     if (rt) {
         if (h) *h = rt->h;
@@ -13548,28 +15035,46 @@ out:
     return n > 0 ? 0 : -1;
 }
 
-int fr_poll(fr_app *app, int timeout_ms) {
-    fr__loop *L;
-    int n;
-    if (!app) return -1;
-    if (app->mode == FR__MODE_SERVE || app->mode == FR__MODE_POLL_DONE) return -1;
+/* fr_poll's loop, set up on first use; NULL once done, with fr_serve, or on error. */
+static fr__loop *fr__poll_loop(fr_app *app) {
+    if (app->mode == FR__MODE_SERVE || app->mode == FR__MODE_POLL_DONE) return NULL;
     if (app->mode == FR__MODE_NONE) {
         if (fr__app_alloc_loops(app, 1) < 0) {
             fr__srv_seterr(app, "fr_poll: out of memory (or fr_serve used before)");
-            return -1;
+            return NULL;
         }
         if (fr__loop_setup(&app->loops[0], app, 0) < 0) {
             snprintf(app->err, sizeof app->err, "fr_poll: loop setup: %s", strerror(errno));
-            return -1;
+            return NULL;
         }
         app->mode = FR__MODE_POLL;
     }
-    L = &app->loops[0];
+    return &app->loops[0];
+}
+
+int fr_app_pollfd(fr_app *app) {
+    fr__loop *L = app ? fr__poll_loop(app) : NULL;
+    return L ? L->pfd : -1; /* -1 on the poll() backend */
+}
+
+int fr_app_poll_timeout(fr_app *app) {
+    if (!app || app->mode != FR__MODE_POLL) return -1;
+    return fr__loop_timeout(&app->loops[0], -1);
+}
+
+int fr_poll(fr_app *app, int timeout_ms) { return fr_poll_ex(app, timeout_ms, 0); }
+
+int fr_poll_ex(fr_app *app, int timeout_ms, int max_events) {
+    fr__loop *L;
+    int n;
+    if (!app) return -1;
+    L = fr__poll_loop(app);
+    if (!L) return -1;
     if (!L->tid_valid) { /* the host's thread is the loop thread from now on */
         L->tid = pthread_self();
         L->tid_valid = 1;
     }
-    n = fr__loop_iter(L, timeout_ms < 0 ? 0 : timeout_ms);
+    n = fr__loop_iter_n(L, timeout_ms < 0 ? 0 : timeout_ms, max_events);
     if (fr__loop_finished(L)) {
         fr__loop_teardown(L);
         app->mode = FR__MODE_POLL_DONE;
@@ -13603,6 +15108,7 @@ fr_str fr_req_root_path(const fr_req *req) {
 const fr_sink *fr_req_sink(const fr_req *req) { return req->sink; }
 int fr_req_http_minor(const fr_req *req) { return req->h.minor_version; }
 fr_str fr_req_body(const fr_req *req) { return req->body; }
+const fr_form *fr_req_form(const fr_req *req) { return req ? req->form : NULL; }
 fr_app *fr_req_app(const fr_req *req) { return req->app; }
 fr_arena *fr_req_arena(fr_req *req) { return &req->arena; }
 void fr_req_set_userdata(fr_req *req, void *ud) { req->ud = ud; }
@@ -13666,6 +15172,26 @@ double fr_req_param_float(const fr_req *req, const char *name) {
     fr_str s = fr_req_param(req, name);
     if (!s.buf || fr_str_to_double(s, &v) < 0) return 0;
     return v;
+}
+
+/* 1 + *out, 0 absent, -1 not an int64 (both with *out = 0) */
+static int fr__req_i64(int found, fr_str s, int64_t *out) {
+    int64_t v = 0;
+    int r = !found ? 0 : fr_str_to_i64(s, &v) < 0 ? -1 : 1;
+    if (out) *out = r == 1 ? v : 0;
+    return r;
+}
+
+int fr_req_param_i64(const fr_req *req, const char *name, int64_t *out) {
+    fr_str s = {NULL, 0};
+    if (req && name) s = fr_req_param(req, name);
+    return fr__req_i64(s.buf != NULL, s, out);
+}
+
+int fr_req_query_i64(fr_req *req, const char *key, int64_t *out) {
+    fr_str s = {NULL, 0};
+    int found = req && key ? fr_req_query_get(req, key, &s) : 0;
+    return fr__req_i64(found, s, out);
 }
 
 /* Decode a raw query/cookie value into the request arena, NUL-terminated.
@@ -13929,6 +15455,54 @@ FR__PRIV int fr__res_send_raw(fr_req *req) {
     return 0;
 }
 
+typedef struct fr__owned_free {
+    void (*fn)(void *);
+} fr__owned_free;
+
+static void fr__owned_release(void *ud, const void *data) {
+    fr__owned_free *h = (fr__owned_free *)ud;
+    h->fn((void *)(uintptr_t)data);
+    FR_FREE(h);
+}
+
+int fr_res_body_owned(fr_req *req, void *data, size_t len, void (*free_fn)(void *)) {
+    fr__owned_free *h;
+    if (!req || (len && !data)) return -1;
+    if (!free_fn || !data) return fr_res_body_take(req, data, len, NULL, NULL);
+    h = (fr__owned_free *)FR_MALLOC(sizeof *h);
+    if (!h) return -1;
+    h->fn = free_fn;
+    if (fr_res_body_take(req, data, len, fr__owned_release, h) < 0) {
+        FR_FREE(h);
+        return -1;
+    }
+    return 0;
+}
+
+static void fr__buf_release(void *ud, const void *data) {
+    (void)ud;
+    FR_FREE((void *)(uintptr_t)data);
+}
+
+int fr_res_json_buf(fr_req *req, int status, fr_buf *b) {
+    char *data = b ? b->buf : NULL;
+    size_t len = b ? b->len : 0;
+    if (b) memset(b, 0, sizeof *b);
+    if (!req) {
+        FR_FREE(data);
+        return FR_DONE;
+    }
+    fr_res_status(req, status);
+    fr__res_header_ref(req, "content-type", 12, "application/json", 16);
+    if (!data || fr_res_body_take(req, data, len, fr__buf_release, NULL) < 0) {
+        FR_FREE(data);
+        fr_res_status(req, 500);
+        fr_res_body(req, "{\"detail\":\"Internal Server Error\"}", 34);
+    }
+    fr_res_send(req);
+    return FR_DONE;
+}
+
 int fr_res_json(fr_req *req, int status, const char *json, size_t len) {
     if (!req) return FR_DONE;
     fr_res_status(req, status);
@@ -14048,14 +15622,29 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
         return -1;
     }
     if (nobody) fr__strip_content_length(&req->sbuf, 0);
-    req->stream_keepalive = ka;
+    req->stream_keepalive = ka && !req->close_after;
     req->streaming = 1;
+    req->sleft = !nobody && !req->is_head && !req->stream_chunked ? req->res_clen : -1;
     req->squeued += req->sbuf.len;
     if (req->stream_failed) rc = -1;
     pthread_mutex_unlock(&req->smu);
     if (fr__tls_req == req) req->inline_stream = 1;
     else fr__req_notify(req, 0);
     return rc;
+}
+
+/* A stream that broke its own content-length (smu held): what was written
+ * goes out, then the connection closes (uvicorn's RuntimeError "Response
+ * content longer/shorter than Content-Length" after the response started),
+ * and the log says why; the producer's writes fail from here on. */
+static void fr__stream_overrun(fr_req *req, const char *how) {
+    fr__app_log(req->app, "response content %s than Content-Length (%lld) from the handler of %.*s %.*s", how,
+                (long long)req->res_clen, (int)req->h.method.len, req->h.method.buf, (int)req->h.path.len,
+                req->h.path.buf);
+    req->stream_failed = 1;
+    req->stream_abort = 1;
+    req->close_after = 1;
+    req->stream_keepalive = 0;
 }
 
 FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len) {
@@ -14076,6 +15665,15 @@ FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len)
         pthread_mutex_unlock(&req->smu);
         return 0;
     }
+    if (req->sleft >= 0 && (uint64_t)len > (uint64_t)req->sleft) {
+        /* more than its content-length: the excess would be read as the next
+         * response. uvicorn raises "Response content longer than
+         * Content-Length" and closes the connection: so does the engine. */
+        fr__stream_overrun(req, "longer");
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    if (req->sleft >= 0) req->sleft -= (int64_t)len;
     before = req->sbuf.len;
     if ((req->stream_chunked ? fr_http_write_chunk(&req->sbuf, data, len)
                              : fr_buf_append(&req->sbuf, data, len)) < 0) {
@@ -14096,7 +15694,8 @@ static int fr__stream_end(fr_req *req) {
     if (req->ws) return -1; /* upgraded: the ws owns the request */
     if (fr__atomic_exchange(&req->send_called, 1)) return -1;
     pthread_mutex_lock(&req->smu);
-    if (!req->stream_failed && req->stream_chunked && !req->is_head) {
+    if (!req->stream_failed && !req->stream_abort && req->sleft > 0) fr__stream_overrun(req, "shorter");
+    if (!req->stream_failed && !req->stream_abort && req->stream_chunked && !req->is_head) {
         size_t before = req->sbuf.len;
         if (fr_http_write_chunk(&req->sbuf, NULL, 0) == 0) req->squeued += req->sbuf.len - before;
     }
@@ -14118,6 +15717,44 @@ FR__PRIV int fr__res_stream_end_raw(fr_req *req) {
     if (!req) return -1;
     if (!req->streaming) return -1;
     return fr__stream_end(req);
+}
+
+FR__PRIV void fr__req_stream_fn_swap(fr_req *req, fr_stream_fn *fn, void **ud) {
+    fr_stream_fn f;
+    void *u;
+    pthread_mutex_lock(&req->smu);
+    f = req->sev_fn;
+    u = req->sev_ud;
+    req->sev_fn = req->stream_ended ? NULL : *fn;
+    req->sev_ud = *ud;
+    pthread_mutex_unlock(&req->smu);
+    *fn = f;
+    *ud = u;
+}
+
+void fr_res_close_after(fr_req *req) {
+    if (!req) return;
+    pthread_mutex_lock(&req->smu);
+    req->close_after = 1;
+    req->stream_keepalive = 0;
+    pthread_mutex_unlock(&req->smu);
+}
+
+void fr_res_stream_abort(fr_req *req) {
+    if (!req) return;
+    fr_res_close_after(req);
+    pthread_mutex_lock(&req->smu);
+    req->stream_abort = 1;
+    pthread_mutex_unlock(&req->smu);
+}
+
+FR__PRIV int fr__req_stream_unabort(fr_req *req) {
+    int was;
+    pthread_mutex_lock(&req->smu);
+    was = req->stream_abort;
+    req->stream_abort = 0;
+    pthread_mutex_unlock(&req->smu);
+    return was;
 }
 
 int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata) {
@@ -14515,7 +16152,9 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
 static int fr__req_call(fr_app *app, fr_req *req, fr_handler h, void *ud) {
     int rc;
     if (!app->mw) return h ? h(req, ud) : fr_res_default(req);
-    if (fr__mw_before(req)) return FR_DONE; /* a middleware answered */
+    rc = fr__mw_before(req, h, ud);
+    if (rc == 2) return FR_PENDING; /* an around layer has it (fr_mw_next runs h) */
+    if (rc) return FR_DONE;         /* a middleware answered */
     rc = h ? h(req, ud) : fr_res_default(req);
     /* FR_DONE without an answer: the response as built so far, through the chain */
     if (rc != FR_PENDING && !req->streaming && !fr__atomic_load(&req->send_called)) fr_res_send(req);
@@ -14543,6 +16182,12 @@ int fr_res_stream_end(fr_req *req) {
 }
 
 FR__PRIV fr__mw_chain **fr__app_mw(fr_app *app) { return &app->mw; }
+FR__PRIV void fr__req_done_take(fr_req *req, fr_done_fn *fn, void **ud) {
+    *fn = req->done;
+    *ud = req->done_ud;
+    req->done = NULL;
+    req->done_ud = NULL;
+}
 FR__PRIV int fr__app_serving(const fr_app *app) { return app->mode != FR__MODE_NONE; }
 FR__PRIV void **fr__req_mw(fr_req *req) { return &req->mw; }
 
@@ -14589,6 +16234,10 @@ FR__PRIV int fr__req_server(const fr_req *req, char *host, size_t cap, int *port
         return 0;
     }
     return inet_ntop(ss.ss_family, a, host, (socklen_t)cap) != NULL;
+}
+
+FR_API int fr_req_server_addr(const fr_req *req, char *host, size_t cap, int *port) {
+    return req && host && cap && port ? fr__req_server(req, host, cap, port) : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -14658,6 +16307,37 @@ FR__PRIV int fr__srv_ws_begin(fr_req *req, fr_ws *ws, const fr_header *extra, si
     return 0;
 }
 
+/* smu held, nothing of this ws in flight (squeued == 0: the loop has no
+ * byte of it to write, so none is being written): write the frames just put
+ * in sbuf from this thread, sparing the loop a wake-up -- a thread hop per
+ * message for a sender outside the loops' callbacks that asked for it with
+ * fr_ws_inline_writes(1) (Python's asyncio loop for replies). Inside a
+ * callback the loop's own batching wins (a burst of messages read at once
+ * becomes one write per peer), so that always queues. The fd stays open
+ * meanwhile: fr__conn_close marks the stream
+ * failed under smu before it closes it. Returns the bytes written (0 on
+ * EAGAIN or any error: the loop then writes, or meets the error, as usual);
+ * what the socket did not take stays queued. Not for TLS. */
+static FR__THREAD_LOCAL int fr__ws_inline; /* fr_ws_inline_writes(1) on this thread */
+
+int fr_ws_inline_writes(int on) {
+    int was = fr__ws_inline;
+    fr__ws_inline = on != 0;
+    return was;
+}
+
+static size_t fr__ws_send_now(fr_req *req) {
+    fr__conn *c = req->conn;
+    ssize_t w;
+    if (!c || FR__IS_TLS(c) || c->fd < 0 || !req->sbuf.len) return 0;
+    do w = send(c->fd, req->sbuf.buf, req->sbuf.len, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w <= 0) return 0;
+    req->sbuf.len -= (size_t)w;
+    if (req->sbuf.len) memmove(req->sbuf.buf, req->sbuf.buf + w, req->sbuf.len);
+    return (size_t)w;
+}
+
 FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const void *b, size_t blen,
                               size_t limit) {
     size_t n = alen + blen;
@@ -14677,9 +16357,10 @@ FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const voi
     if (alen) memcpy(req->sbuf.buf + req->sbuf.len, a, alen);
     if (blen) memcpy(req->sbuf.buf + req->sbuf.len + alen, b, blen);
     req->sbuf.len += n;
+    if (req->squeued == 0 && fr__ws_inline && !fr__tls_req) n -= fr__ws_send_now(req);
     req->squeued += n;
     pthread_mutex_unlock(&req->smu);
-    if (fr__tls_req != req) fr__req_notify(req, 0); /* the loop's own callbacks: written on return */
+    if (n && fr__tls_req != req) fr__req_notify(req, 0); /* the loop's own callbacks: written on return */
     return 0;
 }
 
@@ -15423,6 +17104,7 @@ int fr_security_check(fr_req *req, const fr_security *s, fr_security_result *out
 #include <unistd.h> /* pread, read: a filtered fr_res_file */
 #include <time.h>   /* time: session cookie timestamps */
 #include <fcntl.h>  /* open: /dev/urandom for request ids */
+#include <pthread.h> /* the lock of a streamed capture */
 
 #if FR_ENABLE_ZLIB
 #include <zlib.h>
@@ -17846,18 +19528,68 @@ struct fr__mw_chain {
     size_t n, cap;
 };
 
-/* One request's run, in the request arena. */
+/* The on_done callback of a response an around layer captured. */
+typedef struct fr__mw_done {
+    fr_done_fn fn;
+    void *ud;
+    struct fr__mw_done *next;
+} fr__mw_done;
+
+/* A streamed capture (middleware.h: STREAMED CAPTURE): the producer's
+ * pieces held for the around layer's owner. Under mu: the producer's
+ * writes/end and the owner's take/pass/answer meet on any threads. */
+typedef struct fr__mw_sc {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int used;      /* this request has one (mu, cv initialised) */
+    int held;      /* the producer's pieces go to buf (not passed yet) */
+    int passing;   /* fr_mw_pass is flushing buf: pieces still go to buf */
+    int ended;     /* the producer called fr_res_stream_end */
+    int cancelled; /* the owner answered first: the producer's writes answer -1 */
+    int waiting;   /* fr_mw_take answered 0: wake on the next piece / the end */
+    int full;      /* the producer was told FR_STREAM_FULL */
+    int fin;       /* the owner's answer, deferred to the producer's end: 1 send, 2 stream end */
+    int calling;   /* fn runs (outside mu) on calling_thr */
+    pthread_t calling_thr;
+    size_t layer;  /* the around layer */
+    fr_buf buf;
+    fr_stream_fn fn; /* the producer's flow callback (taken from the request) */
+    void *ud;
+    /* body filters inside the layer (a GZip): the producer's pieces pass
+     * their `body` hooks on its own thread, held or passed as they come out
+     * (fr__mw_sc_filter). Touched by the producer only. */
+    int filt;      /* the segment layer+1..n-1 filters the body */
+    int ffailed;   /* a filter failed: the rest of the stream is dropped */
+    fr_mw_res fres; /* the head the filters see: a copy, no arena (read-only) */
+} fr__mw_sc;
+
+#define FR__MW_HOLD 16384 /* held bytes above which the producer is told FR_STREAM_FULL */
+
+/* One request's run, in the request arena. The response being made passes
+ * the layers lo..depth-1 (a "segment"): lo == 0 = out to the writer, else
+ * the around layer lo-1 captures it (fr__mw_capture) and the next response
+ * passes the segment further out. */
 typedef struct fr__mw_run {
     const fr__mw_chain *chain;
     size_t n;     /* middlewares in the chain */
-    size_t depth; /* middlewares 0..depth-1 wrap the response */
+    size_t depth; /* middlewares lo..depth-1 wrap the response */
     size_t pos;   /* `after` has run for pos..depth-1 */
+    size_t lo;
+    size_t susp;  /* 1 + the around layer waiting for fr_mw_next; 0 = none */
+    unsigned ncapt; /* responses captured so far */
+    fr_handler h; /* the handler the chain wraps (fr_mw_next runs it) */
+    void *hud;
+    unsigned char *open; /* [n]: the around layer called fr_mw_next, waits for its capture */
+    fr_buf cbuf;         /* a stream or file being captured */
+    fr__mw_done *dones;  /* on_done of captured responses, innermost first */
     int sent;     /* fr_res_send / stream end claimed */
     int bypass, stream, head_out, filtering, transformed, failed;
+    int file;     /* the segment's body is a file read by fr__mw_send_file: never held */
     unsigned char *want; /* [n]: the body hook filters this response */
     void **state;        /* [n] */
     fr_buf *out;         /* [n]: body hook output */
     fr_mw_res res;       /* the head while it is being decided */
+    fr__mw_sc sc;        /* a streamed capture */
 } fr__mw_run;
 
 static fr__mw_run *fr__mw_get(fr_req *req) { return (fr__mw_run *)*fr__req_mw(req); }
@@ -17956,7 +19688,7 @@ static int fr__mw_after1(fr_req *req, fr__mw_run *run, size_t j) {
  * held there (the first piece decides the rest), 0 = the head is final,
  * -1 = error. */
 static int fr__mw_head(fr_req *req, fr__mw_run *run) {
-    while (run->pos > 0) {
+    while (run->pos > run->lo) {
         size_t j = --run->pos;
         if (fr__mw_after1(req, run, j) < 0) return -1;
         if (run->want[j]) return 1;
@@ -17972,7 +19704,7 @@ static int fr__mw_push(fr_req *req, fr__mw_run *run, const void **data, size_t *
                        size_t *owner) {
     size_t j = run->depth;
     *owner = run->n;
-    while (j-- > 0) {
+    while (j-- > run->lo) {
         const fr_middleware *m = &run->chain->items[j];
         int r;
         if (j < run->pos) {
@@ -17998,15 +19730,120 @@ static void fr__mw_free_buf(void *ud, const void *data) {
     FR_FREE((void *)(uintptr_t)data);
 }
 
+/* ---- around layers (middleware.h: AROUND LAYERS) ---- */
+
+static int fr__mw_capturing_run(const fr__mw_run *run) { return run->lo > 0; }
+static int fr__mw_before_from(fr_req *req, fr__mw_run *run, size_t from);
+static size_t fr__mw_read(const fr__res_view *v, uint64_t off, char *buf, size_t want,
+                          int *unseekable);
+
+/* The segment's complete response (in the request) reached the around
+ * layer lo-1: the next response goes out from that layer, the captured one
+ * is handed to its `capture` hook -- last: another thread may answer as
+ * soon as the hook has handed it on. */
+static int fr__mw_capture_kind(fr_req *req, fr__mw_run *run, int kind, int streaming) {
+    size_t j = run->lo - 1, k;
+    const fr_middleware *m = &run->chain->items[j];
+    fr__mw_done *d;
+    fr__res_view v;
+    int bypass = run->bypass;
+    run->open[j] = 0;
+    run->ncapt++;
+    run->depth = run->pos = j;
+    for (k = j; k > 0 && !run->open[k - 1]; k--) {}
+    run->lo = k;
+    run->sent = run->bypass = run->stream = run->head_out = 0;
+    run->filtering = run->transformed = run->failed = run->file = 0;
+    d = (fr__mw_done *)fr_arena_alloc(fr_req_arena(req), sizeof *d);
+    if (d) { /* the captured response's on_done runs at the end, before the outward one's */
+        fr__mw_done **tail = &run->dones;
+        memset(d, 0, sizeof *d);
+        fr__req_done_take(req, &d->fn, &d->ud);
+        while (*tail) tail = &(*tail)->next;
+        if (d->fn) *tail = d;
+    }
+    fr__req_res_get(req, &v);
+    if (kind == FR_MW_RES_STREAM && v.clen >= 0) kind = FR_MW_RES_BODY; /* it said its length */
+    v.clen = -1;
+    fr__req_res_set(req, &v);
+    fr__mw_res_load(req, run, FR_MW_RES_BODY);
+    run->res.kind = kind;
+    run->res.bypass = bypass;
+    run->res.streaming = streaming;
+    if (m->capture) m->capture(req, &run->res, run->state[j], m->ud);
+    return 0;
+}
+
+static int fr__mw_capture(fr_req *req, fr__mw_run *run) {
+    return fr__mw_capture_kind(req, run, FR_MW_RES_BODY, 0);
+}
+
+/* Capture the collected stream or file (run->cbuf) as the complete body. */
+static int fr__mw_capture_buf(fr_req *req, fr__mw_run *run, int kind) {
+    fr_buf b = run->cbuf;
+    memset(&run->cbuf, 0, sizeof run->cbuf);
+    if (!b.len) {
+        fr_buf_free(&b);
+        fr_res_body_take(req, NULL, 0, NULL, NULL);
+    } else if (fr_res_body_take(req, b.buf, b.len, fr__mw_free_buf, NULL) < 0) {
+        fr_buf_free(&b);
+    }
+    return fr__mw_capture_kind(req, run, kind, 0);
+}
+
+/* A file response reaching an around layer: its bytes become the body. */
+static int fr__mw_capture_file(fr_req *req, fr__mw_run *run, const fr__res_view *v) {
+    int unseekable = 0;
+    size_t want = v->is_head ? 0 : (size_t)v->file_len;
+    run->cbuf.len = 0;
+    if (want && fr_buf_reserve(&run->cbuf, want) == 0)
+        run->cbuf.len = fr__mw_read(v, 0, run->cbuf.buf, want, &unseekable);
+    return fr__mw_capture_buf(req, run, FR_MW_RES_FILE);
+}
+
+int fr_mw_next(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    size_t j;
+    unsigned nc;
+    int rc;
+    if (!run || !run->susp) return -1;
+    j = run->susp - 1;
+    run->susp = 0;
+    run->open[j] = 1;
+    run->lo = j + 1;
+    if (fr__mw_before_from(req, run, j + 1)) return 0; /* answered, or another around waits */
+    nc = run->ncapt;
+    rc = run->h ? run->h(req, run->hud) : fr_res_default(req);
+    /* FR_DONE without an answer: the response as built so far */
+    if (rc != FR_PENDING && run->ncapt == nc && !run->sent && !run->stream) fr_res_send(req);
+    return 0;
+}
+
+void fr_mw_headers_clear(fr_req *req) {
+    fr__res_view v;
+    if (!req) return;
+    fr__req_res_get(req, &v);
+    v.nrh = 0;
+    fr__req_res_set(req, &v);
+}
+
+int fr_mw_capturing(fr_req *req, void **state) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    if (state) *state = NULL;
+    if (!run || !fr__mw_capturing_run(run)) return 0;
+    if (state) *state = run->state[run->lo - 1];
+    return 1;
+}
+
 /* The heads of the outer middlewares (fr_middleware.outer) over an answer
  * that bypasses the chain: a 500 the server-error layer makes. */
 static void fr__mw_outer(fr_req *req, fr__mw_run *run, int kind) {
     size_t j, depth = run->depth < run->n ? run->depth : run->n;
     int any = 0;
-    for (j = 0; j < depth; j++) any |= run->chain->items[j].outer && run->chain->items[j].after;
+    for (j = run->lo; j < depth; j++) any |= run->chain->items[j].outer && run->chain->items[j].after;
     if (!any) return;
     fr__mw_res_load(req, run, kind);
-    for (j = depth; j-- > 0;) {
+    for (j = depth; j-- > run->lo;) {
         const fr_middleware *m = &run->chain->items[j];
         if (m->outer && m->after) (void)m->after(req, &run->res, run->state[j], m->ud);
     }
@@ -18025,14 +19862,339 @@ static int fr__mw_fail_complete(fr_req *req, fr__mw_run *run) {
     run->bypass = 1;
     fr_res_header(req, "content-type", "text/plain; charset=utf-8");
     fr_res_body_take(req, msg, sizeof msg - 1, NULL, NULL);
+    if (fr__mw_capturing_run(run)) return fr__mw_capture(req, run);
     fr__mw_outer(req, run, FR_MW_RES_BODY);
     return fr__res_send_raw(req);
+}
+
+/* ---- streamed capture (middleware.h: STREAMED CAPTURE) ---- */
+
+#define FR__MW_SC_NO (-2) /* not the held stream's: the segment's path */
+
+/* The head of the segment's stream is decided (stored): take it at its
+ * head? Only the handler's own stream (the segment reaches the innermost
+ * layer), not a file, without a declared length (a filter that transformed
+ * it dropped the length), once per request. */
+static int fr__mw_sc_can(fr_req *req, fr__mw_run *run) {
+    fr__res_view v;
+    if (!run->chain->items[run->lo - 1].capture_stream || run->sc.used || run->file ||
+        run->bypass || run->failed || run->depth != run->n)
+        return 0;
+    fr__req_res_get(req, &v);
+    return v.clen < 0;
+}
+
+/* Call the producer's flow callback (mu held; released during the call,
+ * the producer's end waits for it). Returns the owner's deferred answer
+ * when the callback itself ended the stream (the caller runs it). */
+static int fr__mw_sc_event(fr_req *req, fr__mw_sc *sc, int ev) {
+    fr_stream_fn fn = sc->fn;
+    void *ud = sc->ud;
+    int fin;
+    if (!fn || sc->ended || sc->calling) return 0;
+    if (ev == FR_STREAM_GONE) sc->fn = NULL;
+    sc->calling = 1;
+    sc->calling_thr = pthread_self();
+    pthread_mutex_unlock(&sc->mu);
+    fn(req, ev, ud);
+    pthread_mutex_lock(&sc->mu);
+    sc->calling = 0;
+    pthread_cond_broadcast(&sc->cv);
+    fin = sc->fin < 0 ? -sc->fin : 0; /* the end came inside the call */
+    if (fin) sc->fin = 0;
+    return fin;
+}
+
+/* The owner waits in fr_mw_take: a piece or the end is here (mu held). */
+static void fr__mw_sc_wake(fr_req *req, fr__mw_run *run) {
+    const fr_middleware *m = &run->chain->items[run->sc.layer];
+    if (!run->sc.waiting) return;
+    run->sc.waiting = 0;
+    if (m->wake) m->wake(req, run->state[run->sc.layer], m->ud);
+}
+
+/* Capture the segment's stream at its head (stored); data is the first
+ * piece (more = 0: also its end). */
+static int fr__mw_sc_start(fr_req *req, fr__mw_run *run, const void *data, size_t len, int more) {
+    fr__mw_sc *sc = &run->sc;
+    int r = 0;
+    pthread_mutex_init(&sc->mu, NULL);
+    pthread_cond_init(&sc->cv, NULL);
+    sc->used = sc->held = 1;
+    sc->ended = !more;
+    sc->layer = run->lo - 1;
+    sc->fn = NULL;
+    sc->ud = NULL;
+    sc->filt = run->filtering;
+    if (sc->filt && more) { /* the filters' own head: the owner edits the request's */
+        fr_hlist *h = &sc->fres.headers;
+        sc->fres = run->res;
+        h->arena = NULL;
+        h->cap = h->len;
+        h->items = h->len ? (fr_header *)fr_arena_alloc(fr_req_arena(req), h->len * sizeof *h->items)
+                          : NULL;
+        if (h->items) memcpy(h->items, run->res.headers.items, h->len * sizeof *h->items);
+        else h->len = h->cap = 0;
+    }
+    fr__req_stream_fn_swap(req, &sc->fn, &sc->ud); /* the producer's, for the engine to call */
+    if (sc->ended) sc->fn = NULL;
+    if (len && fr_buf_append(&sc->buf, data, len) < 0) r = -1;
+    else if (sc->buf.len > FR__MW_HOLD) r = sc->full = FR_STREAM_FULL;
+    fr__mw_capture_kind(req, run, FR_MW_RES_STREAM, 1); /* last: the owner may answer at once */
+    return r;
+}
+
+static int fr__mw_send_now(fr_req *req, fr__mw_run *run);
+static int fr__mw_stream_write_seg(fr_req *req, const void *data, size_t len);
+static int fr__mw_stream_end_seg(fr_req *req);
+
+/* A piece of the producer through the body filters inside the layer
+ * (fr__mw_push over the held segment; their `after` hooks ran on the first
+ * piece): *data / *len become what comes out. Producer's thread, mu not
+ * held. 0 / -1 (the filter failed: the stream ends there). */
+static int fr__mw_sc_filter(fr_req *req, fr__mw_run *run, const void **data, size_t *len,
+                            int more) {
+    fr__mw_sc *sc = &run->sc;
+    size_t j = run->n;
+    if (sc->ffailed) return -1;
+    while (j-- > sc->layer + 1) {
+        const fr_middleware *m = &run->chain->items[j];
+        int r;
+        if (!run->want[j]) continue;
+        run->out[j].len = 0;
+        r = m->body(req, &sc->fres, run->state[j], *data, *len, more, &run->out[j], m->ud);
+        if (r < 0) {
+            sc->ffailed = 1;
+            return -1;
+        }
+        if (r == 1) {
+            *data = run->out[j].len ? run->out[j].buf : "";
+            *len = run->out[j].len;
+        }
+    }
+    return 0;
+}
+
+/* The producer (every call before its end) with filters inside the layer:
+ * its piece through them first (FR__MW_SC_NO: not the producer's, -1:
+ * cancelled or failed, 0: *data / *len filtered; `skip`: left as they are,
+ * for an end after fr_res_stream_abort, which Starlette's GZip never sees
+ * end: no flush). */
+static int fr__mw_sc_prefilter(fr_req *req, fr__mw_run *run, const void **data, size_t *len,
+                               int more, int skip) {
+    fr__mw_sc *sc = &run->sc;
+    int st;
+    pthread_mutex_lock(&sc->mu);
+    st = sc->ended ? FR__MW_SC_NO : sc->cancelled ? -1 : 0;
+    pthread_mutex_unlock(&sc->mu);
+    if (st || skip) return st;
+    if (*len && !*data) return -1;
+    return fr__mw_sc_filter(req, run, data, len, more);
+}
+
+/* The producer's write while its stream is held (once it has ended, the
+ * untagged calls are an outer layer's owner's: the segment's path). With
+ * filters inside the layer every producer's piece passes them first, held
+ * or (passed) sent on through the segment. */
+static int fr__mw_sc_write(fr_req *req, fr__mw_run *run, const void *data, size_t len) {
+    fr__mw_sc *sc = &run->sc;
+    int r = 0;
+    if (sc->filt) { /* only the producer reads or writes filt */
+        r = fr__mw_sc_prefilter(req, run, &data, &len, 1, 0);
+        if (r) return r;
+    }
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->ended) {
+        int passed = sc->filt && !sc->ended;
+        pthread_mutex_unlock(&sc->mu);
+        return passed ? fr__mw_stream_write_seg(req, data, len) : FR__MW_SC_NO;
+    }
+    if (sc->cancelled || (len && !data)) r = -1;
+    else if (len && fr_buf_append(&sc->buf, data, len) < 0) r = -1;
+    else if (sc->buf.len > FR__MW_HOLD) r = sc->full = FR_STREAM_FULL;
+    if (r >= 0 && len) fr__mw_sc_wake(req, run);
+    pthread_mutex_unlock(&sc->mu);
+    return r;
+}
+
+/* The owner's deferred answer (fin 1: fr_res_send, 2: its stream's end). */
+static int fr__mw_sc_fin(fr_req *req, int fin) {
+    if (fin == 1) return fr__mw_send_now(req, fr__mw_get(req));
+    if (fin == 2) return fr__mw_stream_end_seg(req);
+    return 0;
+}
+
+/* The producer's end while its stream is held: the owner's answer that
+ * waited for it goes out now. `aborted`: the producer failed
+ * (fr_res_stream_abort): the filters inside are not flushed. */
+static int fr__mw_sc_end(fr_req *req, fr__mw_run *run, int aborted) {
+    fr__mw_sc *sc = &run->sc;
+    const void *tail = "";
+    size_t tlen = 0;
+    int fin;
+    if (sc->filt) { /* the filters' flush: the tail, held or sent before the end */
+        int r = fr__mw_sc_prefilter(req, run, &tail, &tlen, 0, aborted);
+        if (r == FR__MW_SC_NO) return r;
+        if (r) tlen = 0; /* cancelled or failed: the stream just ends */
+    }
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->ended) {
+        int passed = sc->filt && !sc->ended;
+        if (passed) sc->ended = 1; /* every later call is the segment's */
+        pthread_mutex_unlock(&sc->mu);
+        if (passed && tlen && fr__mw_stream_write_seg(req, tail, tlen) < 0) {
+            fr__mw_stream_end_seg(req);
+            return -1;
+        }
+        return FR__MW_SC_NO;
+    }
+    if (tlen && !sc->cancelled && fr_buf_append(&sc->buf, tail, tlen) < 0) tlen = 0;
+    if (sc->calling && pthread_equal(sc->calling_thr, pthread_self())) {
+        sc->ended = 1; /* inside its flow callback: fr__mw_sc_event's caller answers */
+        sc->fn = NULL;
+        sc->fin = -sc->fin;
+        fr__mw_sc_wake(req, run);
+        pthread_mutex_unlock(&sc->mu);
+        return 0;
+    }
+    while (sc->calling) pthread_cond_wait(&sc->cv, &sc->mu); /* no flow call after the end */
+    sc->ended = 1;
+    sc->fn = NULL;
+    fin = sc->fin;
+    sc->fin = 0;
+    fr__mw_sc_wake(req, run);
+    pthread_mutex_unlock(&sc->mu);
+    return fr__mw_sc_fin(req, fin); /* the request may be gone */
+}
+
+/* The owner answers (fin 1: fr_res_send, 2: its stream's end) while the
+ * producer still writes: cancel it, answer when it has ended. 1 = deferred. */
+static int fr__mw_sc_defer(fr_req *req, fr__mw_run *run, int fin) {
+    fr__mw_sc *sc = &run->sc;
+    int now;
+    if (!sc->used) return 0;
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->passing || sc->ended || sc->fin) {
+        pthread_mutex_unlock(&sc->mu);
+        return 0;
+    }
+    sc->cancelled = 1;
+    sc->fin = fin;
+    sc->buf.len = 0;
+    now = fr__mw_sc_event(req, sc, FR_STREAM_GONE);
+    pthread_mutex_unlock(&sc->mu);
+    if (now) fr__mw_sc_fin(req, now);
+    return 1;
+}
+
+size_t fr_mw_res_raw_headers(const fr_mw_res *res, fr_header *out, size_t cap, char num[24]) {
+    size_t i, n = 0, nh = res ? res->headers.len : 0;
+    int cl = res && res->kind != FR_MW_RES_STREAM &&
+             !(res->status < 200 || res->status == 204 || res->status == 304);
+    if (!res || !out || !num || cap < nh + (size_t)cl) return 0;
+    snprintf(num, 24, "%zu", res->body.len);
+    for (i = 0; i <= nh; i++) {
+        const fr_header *h = i < nh ? &res->headers.items[i] : NULL;
+        if (cl && (!h || fr_str_ieq_c(h->name, "content-type"))) {
+            out[n].name = FR_STR("content-length");
+            out[n++].value = fr__mw_s(num, strlen(num));
+            cl = 0;
+        }
+        if (h) out[n++] = *h;
+    }
+    return n;
+}
+
+int fr_mw_take(fr_req *req, fr_buf *out) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    fr__mw_sc *sc;
+    int r;
+    if (!run || !out || !run->sc.used) return -1;
+    sc = &run->sc;
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->passing || sc->cancelled) {
+        r = -1;
+    } else if (sc->buf.len) {
+        r = fr_buf_append(out, sc->buf.buf, sc->buf.len) < 0 ? -1 : sc->ended ? 2 : 1;
+        if (r > 0) sc->buf.len = 0;
+        if (r > 0 && sc->full) {
+            sc->full = 0;
+            (void)fr__mw_sc_event(req, sc, FR_STREAM_DRAINED);
+        }
+    } else if (sc->ended) {
+        r = 2;
+    } else {
+        sc->waiting = 1;
+        r = 0;
+    }
+    pthread_mutex_unlock(&sc->mu);
+    return r;
+}
+
+int fr_mw_pass(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    fr__mw_sc *sc;
+    int rc;
+    if (!run || !run->sc.used) return -1;
+    sc = &run->sc;
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->passing || sc->cancelled) {
+        pthread_mutex_unlock(&sc->mu);
+        return -1;
+    }
+    sc->passing = 1; /* the producer's pieces still go to buf until it is flushed */
+    pthread_mutex_unlock(&sc->mu);
+    rc = fr__mw_stream_begin(req);
+    for (;;) {
+        fr_buf b;
+        int end;
+        pthread_mutex_lock(&sc->mu);
+        b = sc->buf;
+        memset(&sc->buf, 0, sizeof sc->buf);
+        if (!b.len && sc->full && !sc->ended && rc >= 0) { /* the producer waits: resume it */
+            sc->full = 0;
+            (void)fr__mw_sc_event(req, sc, FR_STREAM_DRAINED);
+            pthread_mutex_unlock(&sc->mu);
+            continue;
+        }
+        if (!b.len || rc < 0) {
+            end = sc->ended;
+            if (rc < 0 && !end) { /* the client left: the producer stops, its end ends */
+                sc->cancelled = 1;
+                sc->fin = 2;
+                end = fr__mw_sc_event(req, sc, FR_STREAM_GONE) != 0;
+            } else if (!end) {
+                fr_stream_fn f = sc->fn;
+                void *u = sc->ud;
+                sc->held = sc->passing = 0; /* from now on the producer writes outward */
+                fr__req_stream_fn_swap(req, &f, &u);
+            } else {
+                sc->held = sc->passing = 0; /* over: every later call is the segment's */
+            }
+            pthread_mutex_unlock(&sc->mu);
+            fr_buf_free(&b);
+            return end ? (fr__mw_stream_end_seg(req) < 0 || rc < 0 ? -1 : 0) : rc < 0 ? -1 : 0;
+        }
+        pthread_mutex_unlock(&sc->mu);
+        if (fr__mw_stream_write_seg(req, b.buf, b.len) < 0) rc = -1;
+        fr_buf_free(&b);
+    }
 }
 
 /* A stream whose head is out: emit a piece; the end releases the request
  * (it may be gone afterwards). */
 static int fr__mw_emit(fr_req *req, fr__mw_run *run, const void *data, size_t len, int more) {
     int rc = 0;
+    if (fr__mw_capturing_run(run)) { /* collected for the around layer */
+        if (!run->head_out) {
+            fr__mw_res_store(req, run, 1);
+            if (fr__mw_sc_can(req, run)) return fr__mw_sc_start(req, run, data, len, more);
+            run->head_out = 1;
+            run->cbuf.len = 0;
+        }
+        if (len && !run->failed && fr_buf_append(&run->cbuf, data, len) < 0) run->failed = 1;
+        return more ? 0 : fr__mw_capture_buf(req, run, FR_MW_RES_STREAM);
+    }
     if (!run->head_out) {
         fr__mw_res_store(req, run, 1);
         run->head_out = 1;
@@ -18053,6 +20215,17 @@ static void fr__mw_fail_stream(fr_req *req, fr__mw_run *run) {
     static const char msg[] = "Internal Server Error";
     run->failed = 1;
     if (run->head_out) return;
+    if (fr__mw_capturing_run(run)) { /* the 500 is captured when the stream ends */
+        run->bypass = 1;
+        run->res.status = 500;
+        fr_hlist_init(&run->res.headers, fr_req_arena(req));
+        fr_hlist_append(&run->res.headers, FR_STR("content-type"), FR_STR("text/plain; charset=utf-8"));
+        fr__mw_res_store(req, run, 1);
+        run->head_out = 1;
+        run->cbuf.len = 0;
+        fr_buf_append(&run->cbuf, msg, sizeof msg - 1);
+        return;
+    }
     run->res.status = 500;
     run->transformed = 1; /* not the stream's declared length any more */
     fr_hlist_init(&run->res.headers, fr_req_arena(req));
@@ -18063,7 +20236,39 @@ static void fr__mw_fail_stream(fr_req *req, fr__mw_run *run) {
     if (fr__res_stream_begin_raw(req) == 0) fr__res_stream_write_raw(req, msg, sizeof msg - 1);
 }
 
-FR__PRIV int fr__mw_before(fr_req *req) {
+/* The `before` hooks from middleware `from` inward: 0 = run the handler,
+ * 1 = a middleware answered, 2 = an around layer took the request (it may
+ * already be answered and gone on another thread: run is not touched). */
+static int fr__mw_before_from(fr_req *req, fr__mw_run *run, size_t from) {
+    const fr__mw_chain *c = run->chain;
+    size_t j;
+    for (j = from; j < run->n; j++) {
+        const fr_middleware *m = &c->items[j];
+        unsigned nc = run->ncapt;
+        int r;
+        if (!m->before) continue;
+        run->depth = run->pos = j; /* an answer made now passes only the outer ones */
+        run->susp = j + 1;         /* before the hook: fr_mw_next may come at once */
+        r = m->before(req, run->state[j], m->ud);
+        if (r == FR_MW_AROUND) return 2;
+        run->susp = 0;
+        if (r == FR_MW_NEXT) continue;
+        if (run->ncapt != nc) return 1; /* its answer was captured: an around layer has it */
+        if (r < 0) {
+            if (!run->sent) {
+                run->sent = 1;
+                fr__mw_fail_complete(req, run);
+            }
+        } else if (!run->sent && !run->stream) {
+            fr_res_send(req);
+        }
+        return 1;
+    }
+    run->depth = run->pos = run->n;
+    return 0;
+}
+
+FR__PRIV int fr__mw_before(fr_req *req, fr_handler h, void *hud) {
     fr_app *app = fr_req_app(req);
     const fr__mw_chain *c = *fr__app_mw(app);
     fr_arena *a = fr_req_arena(req);
@@ -18077,9 +20282,11 @@ FR__PRIV int fr__mw_before(fr_req *req) {
         run->want = (unsigned char *)fr_arena_alloc(a, n);
         run->state = (void **)fr_arena_alloc(a, n * sizeof *run->state);
         run->out = (fr_buf *)fr_arena_alloc(a, n * sizeof *run->out);
+        run->open = (unsigned char *)fr_arena_alloc(a, n);
     }
-    if (!run || !run->want || !run->state || !run->out) goto oom;
+    if (!run || !run->want || !run->state || !run->out || !run->open) goto oom;
     memset(run->want, 0, n);
+    memset(run->open, 0, n);
     memset(run->out, 0, n * sizeof *run->out);
     for (j = 0; j < n; j++) {
         size_t sz = c->items[j].state_size;
@@ -18090,26 +20297,10 @@ FR__PRIV int fr__mw_before(fr_req *req) {
     }
     run->chain = c;
     run->n = n;
+    run->h = h;
+    run->hud = hud;
     *fr__req_mw(req) = run;
-    for (j = 0; j < n; j++) {
-        const fr_middleware *m = &c->items[j];
-        int r;
-        if (!m->before) continue;
-        run->depth = run->pos = j; /* an answer made now passes only the outer ones */
-        r = m->before(req, run->state[j], m->ud);
-        if (r == FR_MW_NEXT) continue;
-        if (r < 0) {
-            if (!run->sent) {
-                run->sent = 1;
-                fr__mw_fail_complete(req, run);
-            }
-        } else if (!run->sent && !run->stream) {
-            fr_res_send(req);
-        }
-        return 1;
-    }
-    run->depth = run->pos = n;
-    return 0;
+    return fr__mw_before_from(req, run, 0);
 oom: /* never run the handler without its middleware (a TrustedHost, say) */
     fr_res_text(req, 500, NULL, "Internal Server Error", 21);
     return 1;
@@ -18162,11 +20353,25 @@ static int fr__mw_set_body(fr_req *req, fr__mw_run *run, char *buf, size_t len, 
  * sends: 64 KiB while they come full, then a shorter last one (HEAD: one
  * empty piece). One piece makes a complete body (HEAD unfiltered: the file
  * as it is), more make a stream. */
+/* A stream whose filter failed ends: captured as it is, else ended. */
+static int fr__mw_end_failed(fr_req *req, fr__mw_run *run) {
+    if (fr__mw_capturing_run(run)) return fr__mw_capture_buf(req, run, FR_MW_RES_STREAM);
+    return fr__res_stream_end_raw(req);
+}
+
+/* A complete response whose head is decided: out, or captured. */
+static int fr__mw_out_complete(fr_req *req, fr__mw_run *run, const fr__res_view *v) {
+    if (!fr__mw_capturing_run(run)) return fr__res_send_raw(req);
+    if (v && v->fd >= 0) return fr__mw_capture_file(req, run, v);
+    return fr__mw_capture(req, run);
+}
+
 static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v) {
     uint64_t off = 0;
     char *buf = (char *)FR_MALLOC(FR__MW_FILE_CHUNK);
     int unseekable = 0, first = 1;
     if (!buf) return fr__mw_fail_complete(req, run);
+    run->file = 1;
     for (;;) {
         size_t want = 0, got, len, owner;
         const void *data = buf;
@@ -18182,7 +20387,7 @@ static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v)
             FR_FREE(buf);
             if (first) return fr__mw_fail_complete(req, run);
             fr__mw_fail_stream(req, run);
-            fr__res_stream_end_raw(req);
+            fr__mw_end_failed(req, run);
             return -1;
         }
         if (first && !more) {
@@ -18192,7 +20397,7 @@ static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v)
                 return fr__mw_fail_complete(req, run);
             }
             fr__mw_res_store(req, run, 0);
-            return fr__res_send_raw(req);
+            return fr__mw_out_complete(req, run, NULL);
         }
         if (first) {
             run->stream = 1; /* the file goes out as a stream */
@@ -18213,13 +20418,19 @@ static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v)
 
 FR__PRIV int fr__mw_send(fr_req *req) {
     fr__mw_run *run = fr__mw_get(req);
+    if (run->sc.used && fr__mw_sc_defer(req, run, 1)) return 0; /* after the held stream's end */
+    return fr__mw_send_now(req, run);
+}
+
+static int fr__mw_send_now(fr_req *req, fr__mw_run *run) {
     fr__res_view v;
     int r;
-    if (run->stream) return fr__mw_stream_end(req);
+    if (run->stream) return fr__mw_stream_end_seg(req);
     if (run->sent) return -1;
     run->sent = 1;
     if (run->bypass) {
         fr__req_res_get(req, &v);
+        if (fr__mw_capturing_run(run)) return fr__mw_out_complete(req, run, &v);
         fr__mw_outer(req, run, v.fd >= 0 ? FR_MW_RES_FILE : FR_MW_RES_BODY);
         return fr__res_send_raw(req);
     }
@@ -18236,12 +20447,17 @@ FR__PRIV int fr__mw_send(fr_req *req) {
             return fr__mw_fail_complete(req, run);
     }
     fr__mw_res_store(req, run, 0);
-    return fr__res_send_raw(req);
+    return fr__mw_out_complete(req, run, r == 0 ? &v : NULL);
 }
 
 FR__PRIV int fr__mw_stream_begin(fr_req *req) {
     fr__mw_run *run = fr__mw_get(req);
     int r;
+    if (run->bypass && fr__mw_capturing_run(run)) {
+        if (run->stream || run->sent) return -1;
+        run->stream = 1;
+        return 0; /* collected by fr__mw_emit */
+    }
     if (run->bypass) {
         fr__mw_outer(req, run, FR_MW_RES_STREAM);
         return fr__res_stream_begin_raw(req);
@@ -18255,6 +20471,7 @@ FR__PRIV int fr__mw_stream_begin(fr_req *req) {
         return -1;
     }
     if (r == 1) return 0; /* held until the first piece */
+    if (fr__mw_capturing_run(run)) return fr__mw_emit(req, run, "", 0, 1);
     fr__mw_res_store(req, run, 1);
     run->head_out = 1;
     return fr__res_stream_begin_raw(req);
@@ -18262,7 +20479,26 @@ FR__PRIV int fr__mw_stream_begin(fr_req *req) {
 
 FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len) {
     fr__mw_run *run = fr__mw_get(req);
+    if (run->sc.used) { /* the producer of a held stream */
+        int r = fr__mw_sc_write(req, run, data, len);
+        if (r != FR__MW_SC_NO) return r;
+    }
+    return fr__mw_stream_write_seg(req, data, len);
+}
+
+int fr_mw_stream_write(fr_req *req, const void *data, size_t len) {
+    if (!req || !fr__mw_get(req)) return fr_res_stream_write(req, data, len);
+    return fr__mw_stream_write_seg(req, data, len);
+}
+
+/* A piece of the stream the segment's layers make. */
+static int fr__mw_stream_write_seg(fr_req *req, const void *data, size_t len) {
+    fr__mw_run *run = fr__mw_get(req);
     size_t owner;
+    if (run->stream && fr__mw_capturing_run(run) && (run->bypass || (!run->filtering && run->head_out))) {
+        if (run->sent || run->failed || (len && !data)) return -1;
+        return fr__mw_emit(req, run, data, len, 1);
+    }
     if (!run->stream || run->bypass) return fr__res_stream_write_raw(req, data, len);
     if (run->sent || run->failed || (len && !data)) return -1;
     if (!run->filtering && run->head_out) return fr__res_stream_write_raw(req, data, len);
@@ -18275,15 +20511,39 @@ FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len) {
 
 FR__PRIV int fr__mw_stream_end(fr_req *req) {
     fr__mw_run *run = fr__mw_get(req);
+    if (run->sc.used) { /* the producer of a held stream */
+        /* the around layer's answer ends normally */
+        int r = fr__mw_sc_end(req, run, fr__req_stream_unabort(req));
+        if (r != FR__MW_SC_NO) return r;
+    }
+    return fr__mw_stream_end_seg(req);
+}
+
+int fr_mw_stream_end(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    if (!run) return fr_res_stream_end(req);
+    if (run->sc.used && fr__mw_sc_defer(req, run, 2)) return 0; /* after the held stream's end */
+    return fr__mw_stream_end_seg(req);
+}
+
+/* The end of the stream the segment's layers make. */
+static int fr__mw_stream_end_seg(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
     const void *data = "";
     size_t len = 0, owner;
+    if (run->stream && fr__mw_capturing_run(run) && (run->bypass || run->failed ||
+                                                     (!run->filtering && run->head_out))) {
+        if (run->sent) return -1;
+        run->sent = 1;
+        return fr__mw_emit(req, run, data, len, 0);
+    }
     if (!run->stream || run->bypass) return fr__res_stream_end_raw(req);
     if (run->sent) return -1;
     run->sent = 1;
     if (run->failed || (!run->filtering && run->head_out)) return fr__res_stream_end_raw(req);
     if (fr__mw_push(req, run, &data, &len, 0, &owner) < 0) {
         fr__mw_fail_stream(req, run);
-        fr__res_stream_end_raw(req);
+        fr__mw_end_failed(req, run);
         return -1;
     }
     return fr__mw_emit(req, run, data, len, 0);
@@ -18299,6 +20559,22 @@ FR__PRIV void fr__mw_req_end(fr_req *req) {
         if (m->end) m->end(req, run->state[j], m->ud);
         fr_buf_free(&run->out[j]);
     }
+    fr_buf_free(&run->cbuf);
+    if (run->sc.used) {
+        fr_buf_free(&run->sc.buf);
+        pthread_cond_destroy(&run->sc.cv);
+        pthread_mutex_destroy(&run->sc.mu);
+    }
+}
+
+/* The on_done callbacks of the responses around layers captured, innermost
+ * first (server.c: before the request's own on_done). */
+FR__PRIV void fr__mw_req_done(fr_req *req, int ok) {
+    fr__mw_run *run = fr__mw_get(req);
+    fr__mw_done *d;
+    if (!run) return;
+    for (d = run->dones; d; d = d->next) d->fn(req, ok, d->ud);
+    run->dones = NULL;
 }
 
 /* ---- the built-ins as chain middlewares ---- */
@@ -18740,6 +21016,7 @@ int fr_app_use_response_header(fr_app *app, fr_str name, fr_str value, fr_err *e
 #  include <io.h>
 #else
 #  include <unistd.h>
+#  include <fcntl.h>
 #endif
 
 /* Parser states. The delimiter is "\r\n--" + boundary (p->delim, p->dlen
@@ -19383,6 +21660,241 @@ size_t fr_mp_error_text(int code, const fr_mp_limits *lim, char *out, size_t cap
     memcpy(out, text, n);
     out[n] = 0;
     return n;
+}
+
+/* ---- fr_form: a streamed body's parts, files spooled to disk ---- */
+
+struct fr_form {
+    fr_mp mp;             /* big (~42 KiB): the form is one heap block */
+    fr_mp_limits lim;     /* as given (fr_form_error_text) */
+    uint64_t spool;       /* file bytes held in memory before a temp file */
+    fr_arena arena;       /* part names, headers */
+    fr_form_part *parts;  /* complete parts [0, n); parts[n] is being built */
+    size_t n, cap;
+    fr_buf cur;           /* the current part's data while in memory */
+    int cur_fd;           /* the current part's temp file, or -1 */
+    int in_part, finished, err, err_no;
+};
+
+static fr_str fr__form_dup(fr_form *f, fr_str s) {
+    char *d;
+    if (!s.buf) return s;
+    d = (char *)fr_arena_alloc(&f->arena, s.len ? s.len : 1);
+    if (!d) return fr__str(NULL, 0);
+    if (s.len) memcpy(d, s.buf, s.len);
+    return fr__str(d, s.len);
+}
+
+/* An unlinked, close-on-exec temp file in $TMPDIR (else /tmp), or -1. */
+static int fr__form_tmpfile(void) {
+#if defined(_WIN32)
+    return -1;
+#else
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    int fd;
+    if (!dir || !*dir) dir = "/tmp";
+#  if defined(O_TMPFILE)
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+#  endif
+    if ((size_t)snprintf(path, sizeof path, "%s/fastrapi-upload-XXXXXX", dir) >= sizeof path) return -1;
+    fd = mkstemp(path);
+    if (fd < 0) return -1;
+    unlink(path);
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+#endif
+}
+
+static int fr__form_io(fr_form *f) {
+    f->err_no = errno ? errno : EIO;
+    f->err = FR_MP_ERR_IO;
+    return -1;
+}
+
+static int fr__form_part_begin(fr_form *f, const fr_mp_part *mp) {
+    fr_form_part *pt;
+    fr_mp_header *hs = NULL;
+    size_t i;
+    if (f->n == f->cap) {
+        size_t nc = f->cap ? f->cap * 2 : 8;
+        fr_form_part *np = (fr_form_part *)FR_REALLOC(f->parts, nc * sizeof *np);
+        if (!np) return fr__form_io(f);
+        f->parts = np;
+        f->cap = nc;
+    }
+    pt = &f->parts[f->n];
+    memset(pt, 0, sizeof *pt);
+    pt->fd = -1;
+    pt->is_file = mp->is_file;
+    pt->name = fr__form_dup(f, mp->name);
+    pt->filename = fr__form_dup(f, mp->filename);
+    pt->filename_star = fr__form_dup(f, mp->filename_star);
+    pt->content_type = fr__form_dup(f, mp->content_type);
+    if (mp->num_headers) {
+        hs = (fr_mp_header *)fr_arena_alloc(&f->arena, mp->num_headers * sizeof *hs);
+        if (!hs) return fr__form_io(f);
+        for (i = 0; i < mp->num_headers; i++) {
+            hs[i].name = fr__form_dup(f, mp->headers[i].name);
+            hs[i].value = fr__form_dup(f, mp->headers[i].value);
+        }
+    }
+    pt->headers = hs;
+    pt->num_headers = mp->num_headers;
+    if ((mp->name.buf && !pt->name.buf) || (mp->filename.buf && !pt->filename.buf)) return fr__form_io(f);
+    f->cur.len = 0;
+    f->cur_fd = -1;
+    f->in_part = 1;
+    return 0;
+}
+
+static int fr__form_data(fr_form *f, fr_str d) {
+    fr_form_part *pt = &f->parts[f->n];
+    if (f->cur_fd < 0 && pt->is_file && (uint64_t)f->cur.len + d.len > f->spool) {
+        errno = 0;
+        if ((f->cur_fd = fr__form_tmpfile()) < 0) return fr__form_io(f);
+        if (f->cur.len && fr__mp_write_all(f->cur_fd, f->cur.buf, f->cur.len) < 0) return fr__form_io(f);
+        f->cur.len = 0;
+        if (f->cur.cap > 65536) fr_buf_free(&f->cur); /* the next parts start small again */
+    }
+    if (f->cur_fd >= 0) {
+        errno = 0;
+        return fr__mp_write_all(f->cur_fd, d.buf, d.len) < 0 ? fr__form_io(f) : 0;
+    }
+    if (fr_buf_append(&f->cur, d.buf, d.len) < 0) {
+        errno = ENOMEM;
+        return fr__form_io(f);
+    }
+    return 0;
+}
+
+static int fr__form_part_end(fr_form *f, uint64_t size) {
+    fr_form_part *pt = &f->parts[f->n];
+    pt->size = size;
+    if (f->cur_fd >= 0) {
+        pt->fd = f->cur_fd;
+        f->cur_fd = -1;
+    } else if (f->cur.len) { /* the buffer moves to the part */
+        pt->data = fr__str(f->cur.buf, f->cur.len);
+        memset(&f->cur, 0, sizeof f->cur);
+    } else {
+        pt->data = fr__str("", 0);
+    }
+    f->in_part = 0;
+    f->n++;
+    return 0;
+}
+
+static int fr__form_event(fr_mp *p, int ev, fr_str data, void *ud) {
+    fr_form *f = (fr_form *)ud;
+    switch (ev) {
+    case FR_MP_EV_PART: return fr__form_part_begin(f, &p->part);
+    case FR_MP_EV_DATA: return fr__form_data(f, data);
+    case FR_MP_EV_PART_END: return fr__form_part_end(f, p->part.size);
+    default: return 0;
+    }
+}
+
+fr_form *fr_form_new(fr_str boundary, const fr_mp_limits *lim, uint64_t spool) {
+    fr_form *f = (fr_form *)FR_MALLOC(sizeof *f);
+    if (!f) return NULL;
+    memset((char *)f + offsetof(fr_form, lim), 0, sizeof *f - offsetof(fr_form, lim)); /* mp: fr_mp_init */
+    if (lim) f->lim = *lim;
+    f->spool = spool ? spool : (uint64_t)FR_MULTIPART_SPOOL_BYTES;
+    f->cur_fd = -1;
+    fr_arena_init(&f->arena, NULL);
+    if (fr_mp_init(&f->mp, boundary, lim, fr__form_event, f) < 0) f->err = f->mp.err.code;
+    return f;
+}
+
+long fr_form_feed(fr_form *f, const char *buf, size_t len) {
+    long n;
+    if (!f || f->err || f->finished) return -1;
+    n = fr_mp_feed(&f->mp, buf, len);
+    if (n < 0 && !f->err) f->err = f->mp.err.code;
+    return n < 0 ? -1 : n;
+}
+
+/* Drop what an unfinished part holds. */
+static void fr__form_drop_cur(fr_form *f) {
+    if (f->cur_fd >= 0) close(f->cur_fd);
+    f->cur_fd = -1;
+    fr_buf_free(&f->cur);
+    f->in_part = 0;
+}
+
+int fr_form_finish(fr_form *f) {
+    size_t i;
+    if (!f) return -1;
+    if (!f->finished) {
+        f->finished = 1;
+        if (!f->err && fr_mp_finish(&f->mp) < 0) f->err = f->mp.err.code;
+        fr__form_drop_cur(f);
+        for (i = 0; i < f->n; i++)
+            if (f->parts[i].fd >= 0) (void)lseek(f->parts[i].fd, 0, SEEK_SET);
+    }
+    return f->err ? -1 : 0;
+}
+
+int fr_form_error(const fr_form *f) { return f ? f->err : FR_MP_ERR_IO; }
+int fr_form_errno(const fr_form *f) { return f ? f->err_no : 0; }
+
+size_t fr_form_error_text(const fr_form *f, char *out, size_t cap) {
+    return fr_mp_error_text(f ? f->err : FR_MP_ERR_IO, f ? &f->lim : NULL, out, cap);
+}
+
+size_t fr_form_count(const fr_form *f) { return f ? f->n : 0; }
+
+const fr_form_part *fr_form_part_at(const fr_form *f, size_t i) {
+    return f && i < f->n ? &f->parts[i] : NULL;
+}
+
+long fr_form_part_read(const fr_form_part *p, uint64_t off, void *buf, size_t len) {
+    if (!p || (!buf && len)) return -1;
+    if (off >= p->size || !len) return 0;
+    len = (size_t)FR__MIN((uint64_t)len, p->size - off);
+    if (len > (size_t)LONG_MAX) len = (size_t)LONG_MAX;
+    if (p->fd < 0) {
+        memcpy(buf, p->data.buf + off, len);
+        return (long)len;
+    }
+#if defined(_WIN32)
+    return -1;
+#else
+    for (;;) {
+        ssize_t n = pread(p->fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        return n < 0 ? -1 : (long)n;
+    }
+#endif
+}
+
+int fr_form_part_copy_fd(const fr_form_part *p, int fd) {
+    char buf[65536];
+    uint64_t off = 0;
+    if (!p || fd < 0) return -1;
+    if (p->fd < 0) return fr__mp_write_all(fd, p->data.buf, (size_t)p->size);
+    while (off < p->size) {
+        long n = fr_form_part_read(p, off, buf, sizeof buf);
+        if (n <= 0) return -1;
+        if (fr__mp_write_all(fd, buf, (size_t)n) < 0) return -1;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+void fr_form_free(fr_form *f) {
+    size_t i;
+    if (!f) return;
+    fr__form_drop_cur(f);
+    for (i = 0; i < f->n; i++) {
+        if (f->parts[i].fd >= 0) close(f->parts[i].fd);
+        else if (f->parts[i].data.len) FR_FREE((void *)(uintptr_t)f->parts[i].data.buf);
+    }
+    FR_FREE(f->parts);
+    fr_arena_free(&f->arena);
+    FR_FREE(f);
 }
 
 #if FR_ENABLE_LINES
@@ -21639,12 +24151,70 @@ static int fr__errno_kind(int e) {
     return FR__LK_500;
 }
 
-/* lookup_path(rel): *full (FR_MALLOC'd, caller frees) and *st for FILE/DIR/OTHER */
-static int fr__lookup(const fr__static_mount *m, const char *rel, char **full, struct stat *st) {
+/* The common case in one path walk (Linux 5.6+): with follow_symlink=False
+ * Starlette resolves realpath(dir/rel) and realpath(dir) -- a readlink per
+ * component of each, most of a small file's cost -- and checks the one is
+ * inside the other. A path that reaches its file with no symlink on the way
+ * (openat2 with RESOLVE_NO_SYMLINKS, the directory's own components too) and
+ * whose rel (normalised) does not climb out with ".." is inside by
+ * construction, and names what realpath would. The answer: the kind and
+ * stat (through an O_PATH fd, which opens no FIFO or device), and a regular
+ * file opened for reading when fd is not NULL; FR__LK_NONE for a name that
+ * does not exist; or -1: ask realpath (a symlink on the way, a permission
+ * error, no openat2). */
+#if defined(__linux__) && defined(_GNU_SOURCE)
+#include <sys/syscall.h>
+#endif
+#if defined(__linux__) && defined(_GNU_SOURCE) && defined(SYS_openat2) && defined(O_PATH)
+static fr__atomic_int fr__no_openat2; /* ENOSYS once (an old kernel, a seccomp filter) */
+static int fr__openat2_nolinks(const char *path, uint64_t flags) {
+    struct {
+        uint64_t flags, mode, resolve; /* struct open_how */
+    } how;
+    how.flags = flags | O_CLOEXEC;
+    how.mode = 0;
+    how.resolve = 0x04 | 0x02; /* RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS */
+    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+}
+static int fr__lookup_fast(const char *joined, const char *rel, struct stat *st, int *fd) {
+    int e, pfd, kind;
+    if (fd) *fd = -1;
+    if (rel[0] == '.' && rel[1] == '.' && (rel[2] == 0 || rel[2] == '/')) return -1;
+    if (fr__atomic_load(&fr__no_openat2)) return -1;
+    pfd = fr__openat2_nolinks(joined, O_PATH); /* opens nothing (a FIFO, a device) for real */
+    if (pfd < 0) {
+        e = errno;
+        if (e == ENOSYS) fr__atomic_store(&fr__no_openat2, 1);
+        return e == ENOENT || e == ENOTDIR ? FR__LK_NONE : -1;
+    }
+    if (fstat(pfd, st) < 0) {
+        close(pfd);
+        return -1;
+    }
+    close(pfd);
+    kind = S_ISREG(st->st_mode) ? FR__LK_FILE : S_ISDIR(st->st_mode) ? FR__LK_DIR : FR__LK_OTHER;
+    if (kind == FR__LK_FILE && fd) *fd = fr__openat2_nolinks(joined, O_RDONLY); /* -1: the caller's open fails as Starlette's */
+    return kind;
+}
+#else
+static int fr__lookup_fast(const char *joined, const char *rel, struct stat *st, int *fd) {
+    (void)joined;
+    (void)rel;
+    (void)st;
+    if (fd) *fd = -1;
+    return -1;
+}
+#endif
+
+/* lookup_path(rel): *full (FR_MALLOC'd, caller frees) and *st for
+ * FILE/DIR/OTHER; *fd (when fd is not NULL): the file already open, or -1
+ * (the caller opens full) -- the caller closes it */
+static int fr__lookup_fd(const fr__static_mount *m, const char *rel, char **full, struct stat *st, int *fd) {
     fr_buf j = FR__ZERO_INIT;
     char *f = NULL, *d = NULL;
-    int kind = FR__LK_NONE;
+    int kind = FR__LK_NONE, ofd = -1;
     *full = NULL;
+    if (fd) *fd = -1;
     if (rel[0] == '/' || rel[0] == '\\') return FR__LK_NONE;
     if (fr_buf_append_str(&j, m->dir) < 0 ||
         (j.len && j.buf[j.len - 1] != '/' && fr_buf_append_char(&j, '/') < 0) ||
@@ -21652,6 +24222,18 @@ static int fr__lookup(const fr__static_mount *m, const char *rel, char **full, s
         fr_buf_free(&j);
         return FR__LK_500;
     }
+    if (!m->follow && (kind = fr__lookup_fast(j.buf, rel, st, fd ? &ofd : NULL)) >= 0) {
+        if (kind != FR__LK_NONE) { /* the joined path names the file realpath would */
+            *full = (char *)malloc(j.len); /* j ends with its NUL */
+            if (!*full) kind = FR__LK_500;
+            else memcpy(*full, j.buf, j.len);
+        }
+        if (fd && kind != FR__LK_500) *fd = ofd;
+        else if (ofd >= 0) close(ofd);
+        fr_buf_free(&j);
+        return kind;
+    }
+    kind = FR__LK_NONE;
     if (m->follow) {
         f = fr__abspath(j.buf);
         d = fr__abspath(m->dir);
@@ -21677,6 +24259,10 @@ static int fr__lookup(const fr__static_mount *m, const char *rel, char **full, s
     free(f); /* realpath's: libc malloc; fr__abspath's: FR_MALLOC */
     free(d);
     return kind;
+}
+
+static int fr__lookup(const fr__static_mount *m, const char *rel, char **full, struct stat *st) {
+    return fr__lookup_fd(m, rel, full, st, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -21922,17 +24508,20 @@ int fr_res_file_ranged(fr_req *req, int fd, uint64_t len, int close_fd) {
     return 0;
 }
 
-/* FileResponse(full, status_code, stat_result) through StaticFiles.file_response */
+/* FileResponse(full, status_code, stat_result) through StaticFiles.file_response;
+ * fd: full already open (taken: closed or sent), or -1 */
 static int fr__send_file(fr_req *req, const fr__static_list *l, const char *full, const struct stat *st,
-                         int status, int conditional) {
+                         int status, int conditional, int fd) {
     char etag[36], lm[30], ctbuf[160];
     const char *ct;
     int64_t sec;
     long nsec;
-    int fd;
 #if defined(__APPLE__)
     sec = (int64_t)st->st_mtimespec.tv_sec;
     nsec = (long)st->st_mtimespec.tv_nsec;
+#elif defined(_WIN32)
+    sec = (int64_t)st->st_mtime; /* whole seconds */
+    nsec = 0;
 #else
     sec = (int64_t)st->st_mtim.tv_sec;
     nsec = (long)st->st_mtim.tv_nsec;
@@ -21940,12 +24529,13 @@ static int fr__send_file(fr_req *req, const fr__static_list *l, const char *full
     fr_file_etag(sec, nsec, (uint64_t)st->st_size, etag);
     fr_file_last_modified(sec, nsec, lm);
     if (conditional && fr__not_modified(req, etag, lm)) {
+        if (fd >= 0) close(fd);
         fr_res_status(req, 304); /* NotModifiedResponse: etag only */
         fr_res_header(req, "etag", etag);
         fr_res_send(req);
         return FR_DONE;
     }
-    fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fd = open(full, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
     ct = fr__guess(l, fr_str_c(full));
     if (!ct) ct = "application/octet-stream";
@@ -22088,7 +24678,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
     fr_buf rel = FR__ZERO_INIT;
     char *full = NULL;
     struct stat st;
-    int kind, rc;
+    int kind, rc, fd = -1;
     if (fr__check_config(m) < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
     if (!fr_str_eq_c(method, "GET") && !fr_str_eq_c(method, "HEAD")) {
         fr_res_header(req, "allow", "GET, HEAD");
@@ -22099,12 +24689,15 @@ static int fr__static_handler(fr_req *req, void *ud) {
         if (!p.buf) p = fr__str("", 0);
         if (!fr__utf8_ok(p)) kind = FR__LK_NONE;
         else if (fr__normrel(p, &rel) < 0) kind = FR__LK_404; /* NUL: ValueError */
-        else kind = fr__lookup(m, rel.buf, &full, &st);
+        else kind = fr__lookup_fd(m, rel.buf, &full, &st, &fd);
     }
     if (kind == FR__LK_FILE) {
-        rc = fr__send_file(req, m->list, full, &st, 200, 1);
+        rc = fr__send_file(req, m->list, full, &st, 200, 1, fd);
+        fd = -1;
         goto out;
     }
+    if (fd >= 0) close(fd);
+    fd = -1;
     if (kind == FR__LK_DIR && m->html) {
         fr_buf ix = FR__ZERO_INIT;
         char *f2 = NULL;
@@ -22116,7 +24709,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
         fr_buf_free(&ix);
         if (k2 == FR__LK_FILE) {
             if (!fr__ends_slash(req)) rc = fr__redirect_slash(req);
-            else rc = fr__send_file(req, m->list, f2, &st, 200, 1);
+            else rc = fr__send_file(req, m->list, f2, &st, 200, 1, -1);
             free(f2);
             goto out;
         }
@@ -22131,7 +24724,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
         char *f4 = NULL;
         int k4 = fr__lookup(m, "404.html", &f4, &st);
         if (k4 == FR__LK_FILE) {
-            rc = fr__send_file(req, m->list, f4, &st, 404, 0);
+            rc = fr__send_file(req, m->list, f4, &st, 404, 0, -1);
             free(f4);
             goto out;
         }
@@ -22139,6 +24732,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
     }
     rc = fr__answer_kind(req, FR__LK_404);
 out:
+    if (fd >= 0) close(fd);
     free(full);
     fr_buf_free(&rel);
     return rc;
@@ -22214,7 +24808,7 @@ static int fr__front_fallback(fr_req *req, fr__static_mount *m, const char *name
         free(f);
         return fr_res_text(req, 500, NULL, "Internal Server Error", 21); /* RuntimeError */
     }
-    rc = fr__send_file(req, m->list, f, &st, status, 1);
+    rc = fr__send_file(req, m->list, f, &st, status, 1, -1);
     free(f);
     return rc;
 }
@@ -22239,12 +24833,16 @@ static int fr__front_handler(fr_req *req, void *ud) {
     fr_buf rel = FR__ZERO_INIT, ix = FR__ZERO_INIT;
     char *full = NULL;
     struct stat st;
-    int kind, rc, is_index = 0;
+    int kind, rc, is_index = 0, fd = -1;
     if (fr__check_config(m) < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
     if (!fp.buf) fp = fr__str("", 0);
     if (!fr__utf8_ok(fp)) kind = FR__LK_NONE;
     else if (fr__normrel(fp, &rel) < 0) kind = FR__LK_404;
-    else kind = fr__lookup(m, rel.buf, &full, &st);
+    else kind = fr__lookup_fd(m, rel.buf, &full, &st, &fd);
+    if (kind != FR__LK_FILE && fd >= 0) {
+        close(fd);
+        fd = -1;
+    }
     if (kind == FR__LK_DIR) { /* _lookup_static_resource: the directory's index.html */
         free(full);
         full = NULL;
@@ -22265,7 +24863,10 @@ static int fr__front_handler(fr_req *req, void *ud) {
     }
     if (kind == FR__LK_FILE) {
         if (is_index && !fr__ends_slash(req)) rc = fr__redirect_slash(req);
-        else rc = fr__send_file(req, m->list, full, &st, 200, 1);
+        else {
+            rc = fr__send_file(req, m->list, full, &st, 200, 1, fd);
+            fd = -1;
+        }
         goto out;
     }
     if (m->fallback == FR_FRONTEND_404 || (m->fallback == FR_FRONTEND_AUTO && fr__front_exists(m, "404.html"))) {
@@ -22280,6 +24881,7 @@ static int fr__front_handler(fr_req *req, void *ud) {
     }
     rc = fr__front_404(req, m);
 out:
+    if (fd >= 0) close(fd);
     free(full);
     fr_buf_free(&rel);
     fr_buf_free(&ix);

@@ -75,19 +75,24 @@ static struct {
     PyObject *BaseModel, *Enum, *UUID, *Decimal, *date, *time, *dt;
     PyObject *ValidationError, *asdict;
     PyObject *rt_resume, *rt_after, *rt_call_handler, *rt_stream, *rt_log_exc,
-        *rt_parse_multipart, *rt_recompile, *rt_log_access, *rt_unwind_sync,
+        *rt_parse_multipart, *rt_upload_items, *rt_recompile, *rt_log_access, *rt_unwind_sync,
         *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *rt_file_open, *enter_task,
         *leave_task;
     PyObject *loop; /* the asyncio loop (set by _runtime via _set_loop) */
+    /* asyncio's Task class when loop.create_task is the stock
+     * BaseEventLoop.create_task (frpy_create_task calls the class itself,
+     * as that method does, minus its Python frame); NULL = call the method */
+    PyObject *task_type;
     PyObject *empty_tuple;
     /* interned names */
     PyObject *s_status_code, *s_raw_headers, *s_body, *s_background, *s_body_iterator,
         *s_model_dump, *s_mode, *s_json, *s_validate_python, *s_dump_json, *s_errors,
         *s_include_url, *s_loc, *s_value, *s_isoformat, *s_from_attributes,
         *s_add_done_callback, *s_result, *s_detail, *s_headers, *s_dataclass_fields, *s_aiter,
-        *s_anext, *s_dump_python, *s_create_task, *s_pos, *s_msg, *s_doc;
+        *s_anext, *s_dump_python, *s_create_task, *s_pos, *s_msg, *s_doc, *s_task_factory, *s_debug;
     PyObject *kw_from_attr;  /* ("from_attributes",) */
     PyObject *kw_context;    /* ("context",) */
+    PyObject *kw_loop_context; /* ("loop","context") */
     PyObject *kw_credentials[2]; /* ("scheme","credentials"), ("username","password") */
     int ready;
 } FRPY;
@@ -224,7 +229,10 @@ typedef struct {
 enum { JOB_RUN, JOB_RESUME, JOB_STREAM, JOB_AFTER, JOB_HANDLER, JOB_AIO_STREAM, JOB_FALLBACK,
        JOB_UNWIND, JOB_FUNWIND, JOB_RECOMPILE, JOB_AIO_PUMP, JOB_BRIDGE,
        JOB_WS /* a Python websocket's events (frpy_ws, not an rctx) */,
-       JOB_SFLOW /* a stream's flow-control events (frpy_sflow, not an rctx) */ };
+       JOB_SFLOW /* a stream's flow-control events (frpy_sflow, not an rctx) */,
+       JOB_MW /* @app.middleware: start dispatch(request, call_next) */,
+       JOB_MW_DONE /* its task finished */,
+       JOB_MWCAP /* call_next's response was captured (frpy_mwreq, not an rctx) */ };
 
 typedef struct rctx {
     fr_job job_link;     /* first: queued on the pool or the loop's mailbox */
@@ -253,7 +261,18 @@ typedef struct rctx {
     struct frpy_asgi *asgi_ch; /* ASGI requests: holds the channel open until freed */
     int bstate, bstatus; /* the ASGI bridge: response state (FRPY_B_*) and status */
     struct frpy_sflow *flow; /* a streamed response's flow control, or NULL */
+    struct frpy_mwreq *mwr;  /* @app.middleware layer: its around state (middleware section) */
+    PyObject *mwcap;         /* ... and the capsule its call_next uses */
 } rctx;
+
+/* @app.middleware("http") (the middleware section, near the end) */
+struct frpy_mwreq;
+static void frpy_mw_start(rctx *c);
+static void frpy_mw_done(rctx *c, PyObject *res);
+static void frpy_mw_captured(struct frpy_mwreq *mr);
+static void frpy_mw_release(rctx *c);
+static int frpy_mw_stash(rctx *c, PyObject *exc);
+static void frpy_mw_scope(rctx *c);
 
 /* ------------------------------------------------------------------ */
 /* job queues: the engine's worker pool (def code) and a mailbox to the
@@ -265,7 +284,9 @@ static fr_mailbox frpy_aio; /* zeroed = not open */
 static pthread_t loop_thread_id;
 static int loop_thread_set;
 static volatile int g_exiting; /* set at interpreter exit: C threads stop taking the GIL */
-static _Thread_local PyGILState_STATE frpy_gil_state;
+/* A pool worker's Python thread state: made by its first batch, kept for
+ * the thread's life (PyGILState_Release would build and free one per batch) */
+static FR__THREAD_LOCAL PyThreadState *frpy_worker_ts;
 
 static void frpy_run_job(rctx *c);
 
@@ -278,13 +299,18 @@ static int frpy_on_loop_thread(void) {
 static int frpy_batch_begin(void *ud) {
     (void)ud;
     if (g_exiting) return -1;
-    frpy_gil_state = PyGILState_Ensure();
+    if (frpy_worker_ts) {
+        PyEval_RestoreThread(frpy_worker_ts);
+        return 0;
+    }
+    (void)PyGILState_Ensure(); /* never released: the state stays this thread's */
+    frpy_worker_ts = PyThreadState_Get();
     return 0;
 }
 
 static void frpy_batch_end(void *ud) {
     (void)ud;
-    PyGILState_Release(frpy_gil_state);
+    frpy_worker_ts = PyEval_SaveThread();
 }
 
 static void frpy_sflow_job(struct frpy_sflow *f);
@@ -300,6 +326,7 @@ static int frpy_pool_start(void) {
     fr_pool_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.threads = frpy_pool_size;
+    cfg.spin_us = 50; /* requests come in a stream: stay awake between them */
     cfg.run = frpy_pool_job;
     cfg.batch_begin = frpy_batch_begin;
     cfg.batch_end = frpy_batch_end;
@@ -385,24 +412,165 @@ static void frpy_access_cb(fr_req *req, int status, uint64_t bytes, double ms, v
 
 static int frpy_enc(fr_buf *b, PyObject *o);
 
+/* Room for n more bytes at b->buf + b->len (the engine's fr_buf, grown in
+ * place); the writers below then store straight into it. */
+static inline int frpy_w_need(fr_buf *b, size_t n) {
+    if (b->cap - b->len >= n) return 0;
+    if (fr_buf_reserve(b, n) == 0) return 0;
+    PyErr_NoMemory();
+    return -1;
+}
+
+static inline int frpy_w_put(fr_buf *b, const char *s, size_t n) {
+    if (frpy_w_need(b, n) < 0) return -1;
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+static inline int frpy_w_char(fr_buf *b, char ch) {
+    if (frpy_w_need(b, 1) < 0) return -1;
+    b->buf[b->len++] = ch;
+    return 0;
+}
+
 static int frpy_enc_float(fr_buf *b, double d) {
-    char tmp[32];
-    int n = fr_json_format_double(d, tmp);
+    if (frpy_w_need(b, 32) < 0) return -1;
+    int n = fr_json_format_double(d, b->buf + b->len);
     if (n < 0) {
         PyErr_SetString(PyExc_ValueError, "Out of range float values are not JSON compliant");
         return -1;
     }
-    return fr_buf_append(b, tmp, (size_t)n);
+    b->len += (size_t)n;
+    return 0;
 }
 
-static int frpy_enc_str(fr_buf *b, PyObject *s) {
-    Py_ssize_t n;
-    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
-    if (!u) return -1;
-    if (fr_json_write_string(b, u, (size_t)n) < 0) {
-        PyErr_NoMemory();
-        return -1;
+/* ---- str -> JSON string, straight from Python's storage (Latin-1, UCS-2
+ * or UCS-4), as json.dumps(ensure_ascii=False) then .encode() writes it:
+ * '"' '\\' and control characters escaped (\n \r \t \b \f, else \u00XX),
+ * everything else as UTF-8. A lone surrogate cannot be UTF-8: that raises
+ * the UnicodeEncodeError .encode() would (via PyUnicode_AsUTF8AndSize). */
+
+/* 0: copy as is; else the letter after the backslash ('u': \u00XX) */
+static const unsigned char FRPY_ESC[128] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    0, 0, '"', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0};
+
+static inline char *frpy_esc(char *o, unsigned c) { /* c < 0x80, FRPY_ESC[c] != 0 */
+    static const char hex[] = "0123456789abcdef";
+    unsigned e = FRPY_ESC[c];
+    o[0] = '\\';
+    o[1] = (char)e;
+    if (e != 'u') return o + 2;
+    o[2] = '0';
+    o[3] = '0';
+    o[4] = hex[c >> 4];
+    o[5] = hex[c & 15];
+    return o + 6;
+}
+
+/* Does any of 8 bytes need an escape ('"', '\\', < 0x20) or is >= 0x80? */
+/* 8 bytes at a time: the engine's test for '"', '\\', controls and non-ASCII */
+#define FRPY_STR_CHUNK 4096 /* characters per reservation: 6 bytes each at worst */
+
+/* Latin-1 storage (ASCII or not): 8 plain bytes at a time */
+static char *frpy_str_ucs1(char *o, const unsigned char *p, Py_ssize_t n) {
+    const unsigned char *end = p + n;
+    while (p < end) {
+        if (end - p >= 8 && !FR__J_SPECIAL(fr__load8(p))) {
+            memcpy(o, p, 8);
+            o += 8;
+            p += 8;
+            continue;
+        }
+        unsigned c = *p++;
+        if (c >= 0x80) {
+            o[0] = (char)(0xC0 | (c >> 6));
+            o[1] = (char)(0x80 | (c & 0x3F));
+            o += 2;
+        } else if (FRPY_ESC[c]) {
+            o = frpy_esc(o, c);
+        } else {
+            *o++ = (char)c;
+        }
     }
+    return o;
+}
+
+/* one code point >= 0x80; NULL for a surrogate */
+static inline char *frpy_utf8(char *o, Py_UCS4 c) {
+    if (c < 0x800) {
+        o[0] = (char)(0xC0 | (c >> 6));
+        o[1] = (char)(0x80 | (c & 0x3F));
+        return o + 2;
+    }
+    if (c < 0x10000) {
+        if (c >= 0xD800 && c <= 0xDFFF) return NULL;
+        o[0] = (char)(0xE0 | (c >> 12));
+        o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (c & 0x3F));
+        return o + 3;
+    }
+    o[0] = (char)(0xF0 | (c >> 18));
+    o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (c & 0x3F));
+    return o + 4;
+}
+
+#define FRPY_STR_WIDE(name, T)                                                   \
+    static char *name(char *o, const T *p, Py_ssize_t n) {                     \
+        const T *end = p + n;                                                  \
+        while (p < end) {                                                      \
+            Py_UCS4 c = *p++;                                                  \
+            if (c >= 0x80) {                                                   \
+                if (!(o = frpy_utf8(o, c))) return NULL;                       \
+            } else if (FRPY_ESC[c]) {                                          \
+                o = frpy_esc(o, c);                                            \
+            } else {                                                           \
+                *o++ = (char)c;                                                \
+            }                                                                  \
+        }                                                                      \
+        return o;                                                              \
+    }
+FRPY_STR_WIDE(frpy_str_ucs2, Py_UCS2)
+FRPY_STR_WIDE(frpy_str_ucs4, Py_UCS4)
+
+static int frpy_enc_str(fr_buf *b, PyObject *s) {
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(s) < 0) return -1; /* legacy wstr strings (3.10, 3.11) */
+#endif
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s), i = 0;
+    int kind = PyUnicode_KIND(s);
+    const char *data = PyUnicode_DATA(s);
+    size_t start = b->len;
+    /* +8: the Latin-1 writer stores 8 bytes at a time */
+    if (frpy_w_need(b, (size_t)(n < FRPY_STR_CHUNK ? n : FRPY_STR_CHUNK) * 6 + 10) < 0) return -1;
+    b->buf[b->len++] = '"';
+    for (;;) {
+        Py_ssize_t k = n - i < FRPY_STR_CHUNK ? n - i : FRPY_STR_CHUNK;
+        char *o = b->buf + b->len, *e;
+        if (kind == PyUnicode_1BYTE_KIND) e = frpy_str_ucs1(o, (const unsigned char *)data + i, k);
+        else if (kind == PyUnicode_2BYTE_KIND) e = frpy_str_ucs2(o, (const Py_UCS2 *)data + i, k);
+        else e = frpy_str_ucs4(o, (const Py_UCS4 *)data + i, k);
+        if (!e) { /* a surrogate: let CPython raise what .encode("utf-8") raises */
+            b->len = start;
+            if (PyUnicode_AsUTF8AndSize(s, NULL)) PyErr_SetString(PyExc_UnicodeError, "surrogate");
+            return -1;
+        }
+        b->len = (size_t)(e - b->buf);
+        i += k;
+        if (i >= n) break;
+        if (frpy_w_need(b, (size_t)(n - i < FRPY_STR_CHUNK ? n - i : FRPY_STR_CHUNK) * 6 + 10) < 0) {
+            b->len = start;
+            return -1;
+        }
+    }
+    b->buf[b->len++] = '"';
     return 0;
 }
 
@@ -411,15 +579,15 @@ static int frpy_enc_long(fr_buf *b, PyObject *o) {
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (!overflow) {
         if (v == -1 && PyErr_Occurred()) return -1;
-        char tmp[24];
-        int n = snprintf(tmp, sizeof tmp, "%lld", v);
-        return fr_buf_append(b, tmp, (size_t)n);
+        if (frpy_w_need(b, 20) < 0) return -1;
+        b->len += (size_t)fr_json_format_int((int64_t)v, b->buf + b->len);
+        return 0;
     }
     PyObject *s = PyLong_Type.tp_repr(o);
     if (!s) return -1;
     Py_ssize_t n;
     const char *u = PyUnicode_AsUTF8AndSize(s, &n);
-    int r = u ? fr_buf_append(b, u, (size_t)n) : -1;
+    int r = u ? frpy_w_put(b, u, (size_t)n) : -1;
     Py_DECREF(s);
     return r;
 }
@@ -427,16 +595,16 @@ static int frpy_enc_long(fr_buf *b, PyObject *o) {
 /* dict key as json.dumps writes it (after jsonable_encoder) */
 static int frpy_enc_key(fr_buf *b, PyObject *k) {
     if (PyUnicode_Check(k)) return frpy_enc_str(b, k);
-    if (k == Py_None) return fr_buf_append_str(b, "\"null\"");
-    if (k == Py_True) return fr_buf_append_str(b, "\"true\"");
-    if (k == Py_False) return fr_buf_append_str(b, "\"false\"");
+    if (k == Py_None) return frpy_w_put(b, "\"null\"", 6);
+    if (k == Py_True) return frpy_w_put(b, "\"true\"", 6);
+    if (k == Py_False) return frpy_w_put(b, "\"false\"", 7);
     if (PyLong_Check(k)) {
-        if (fr_buf_append_char(b, '"') < 0 || frpy_enc_long(b, k) < 0) return -1;
-        return fr_buf_append_char(b, '"');
+        if (frpy_w_char(b, '"') < 0 || frpy_enc_long(b, k) < 0) return -1;
+        return frpy_w_char(b, '"');
     }
     if (PyFloat_Check(k)) {
-        if (fr_buf_append_char(b, '"') < 0 || frpy_enc_float(b, PyFloat_AS_DOUBLE(k)) < 0) return -1;
-        return fr_buf_append_char(b, '"');
+        if (frpy_w_char(b, '"') < 0 || frpy_enc_float(b, PyFloat_AS_DOUBLE(k)) < 0) return -1;
+        return frpy_w_char(b, '"');
     }
     /* UUID, Enum, date...: encode through jsonable_encoder, then as a key */
     PyObject *e = PyObject_CallOneArg(FRPY.jsonable_encoder, k);
@@ -453,37 +621,49 @@ static int frpy_enc_key(fr_buf *b, PyObject *k) {
     return r;
 }
 
+/* "_sa..." keys: jsonable_encoder(sqlalchemy_safe=True) drops them */
+static inline int frpy_sa_key(PyObject *k) {
+    return PyUnicode_GET_LENGTH(k) >= 3 && PyUnicode_READ_CHAR(k, 0) == '_' &&
+           PyUnicode_READ_CHAR(k, 1) == 's' && PyUnicode_READ_CHAR(k, 2) == 'a';
+}
+
 static int frpy_enc_dict(fr_buf *b, PyObject *o) {
-    if (fr_buf_append_char(b, '{') < 0) return -1;
+    if (frpy_w_char(b, '{') < 0) return -1;
     Py_ssize_t pos = 0;
     PyObject *k, *v;
     int first = 1;
     while (PyDict_Next(o, &pos, &k, &v)) {
-        if (PyUnicode_Check(k) && PyUnicode_GET_LENGTH(k) >= 3 &&
-            PyUnicode_READ_CHAR(k, 0) == '_' && PyUnicode_READ_CHAR(k, 1) == 's' &&
-            PyUnicode_READ_CHAR(k, 2) == 'a')
-            continue; /* jsonable_encoder(sqlalchemy_safe=True) drops "_sa*" keys */
-        if (!first && fr_buf_append_char(b, ',') < 0) return -1;
-        first = 0;
-        Py_INCREF(k);
-        Py_INCREF(v);
-        int r = frpy_enc_key(b, k);
-        if (r == 0) r = fr_buf_append_char(b, ':');
-        if (r == 0) r = frpy_enc(b, v);
-        Py_DECREF(k);
+        int r;
+        if (PyUnicode_CheckExact(k)) {
+            if (frpy_sa_key(k)) continue;
+            if (!first && frpy_w_char(b, ',') < 0) return -1;
+            first = 0;
+            /* a str key runs no Python code: no reference needed for it */
+            if (frpy_enc_str(b, k) < 0 || frpy_w_char(b, ':') < 0) return -1;
+        } else {
+            if (PyUnicode_Check(k) && frpy_sa_key(k)) continue;
+            if (!first && frpy_w_char(b, ',') < 0) return -1;
+            first = 0;
+            Py_INCREF(k);
+            r = frpy_enc_key(b, k);
+            Py_DECREF(k);
+            if (r < 0 || frpy_w_char(b, ':') < 0) return -1;
+        }
+        Py_INCREF(v); /* encoding it may run Python code that mutates the dict */
+        r = frpy_enc(b, v);
         Py_DECREF(v);
         if (r < 0) return -1;
     }
-    return fr_buf_append_char(b, '}');
+    return frpy_w_char(b, '}');
 }
 
 static int frpy_enc_iter(fr_buf *b, PyObject *o) {
-    if (fr_buf_append_char(b, '[') < 0) return -1;
+    if (frpy_w_char(b, '[') < 0) return -1;
     if (PyList_CheckExact(o) || PyTuple_CheckExact(o)) {
         PyObject *fast = o;
         Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
         for (Py_ssize_t i = 0; i < n; i++) {
-            if (i && fr_buf_append_char(b, ',') < 0) return -1;
+            if (i && frpy_w_char(b, ',') < 0) return -1;
             PyObject *it = PySequence_Fast_GET_ITEM(fast, i);
             Py_INCREF(it);
             int r = frpy_enc(b, it);
@@ -497,7 +677,7 @@ static int frpy_enc_iter(fr_buf *b, PyObject *o) {
         PyObject *it;
         int first = 1;
         while ((it = PyIter_Next(iter))) {
-            int r = first ? 0 : fr_buf_append_char(b, ',');
+            int r = first ? 0 : frpy_w_char(b, ',');
             first = 0;
             if (r == 0) r = frpy_enc(b, it);
             Py_DECREF(it);
@@ -509,7 +689,7 @@ static int frpy_enc_iter(fr_buf *b, PyObject *o) {
         Py_DECREF(iter);
         if (PyErr_Occurred()) return -1;
     }
-    return fr_buf_append_char(b, ']');
+    return frpy_w_char(b, ']');
 }
 
 static int frpy_enc_result(fr_buf *b, PyObject *r) {
@@ -582,9 +762,9 @@ static int frpy_enc_slow(fr_buf *b, PyObject *o) {
 
 static int frpy_enc(fr_buf *b, PyObject *o) {
     PyTypeObject *t = Py_TYPE(o);
-    if (o == Py_None) return fr_buf_append(b, "null", 4);
-    if (o == Py_True) return fr_buf_append(b, "true", 4);
-    if (o == Py_False) return fr_buf_append(b, "false", 5);
+    if (o == Py_None) return frpy_w_put(b, "null", 4);
+    if (o == Py_True) return frpy_w_put(b, "true", 4);
+    if (o == Py_False) return frpy_w_put(b, "false", 5);
     if (t == &PyUnicode_Type) return frpy_enc_str(b, o);
     if (t == &PyLong_Type) return frpy_enc_long(b, o);
     if (t == &PyFloat_Type) return frpy_enc_float(b, PyFloat_AS_DOUBLE(o));
@@ -638,12 +818,58 @@ static int frpy_jd_big(void *c, const char *s, size_t n) {
     return frpy_jd_value(c, PyLong_FromString(tmp, NULL, 10));
 }
 static int frpy_jd_double(void *c, double v) { return frpy_jd_value(c, PyFloat_FromDouble(v)); }
-static int frpy_jd_string(void *c, const char *s, size_t n) {
-    return frpy_jd_value(c, PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "surrogatepass"));
+
+/* The reader hands over valid UTF-8 (it checks, and refuses lone surrogate
+ * escapes): ASCII text becomes a str with one copy, the rest goes through
+ * CPython's decoder. */
+static PyObject *frpy_jd_str(const char *s, size_t n) {
+    uint64_t acc = 0, x;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        acc |= x;
+    }
+    for (; i < n; i++) acc |= (unsigned char)s[i];
+    if (acc & 0x8080808080808080ULL) return PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "surrogatepass");
+    PyObject *o = PyUnicode_New((Py_ssize_t)n, 127);
+    if (o) memcpy(PyUnicode_DATA(o), s, n);
+    return o;
 }
+
+/* Object keys repeat (the same field names in every record): short ASCII
+ * keys are looked up in a small direct-mapped cache of str objects whose
+ * hash is already computed (orjson's key cache), so a repeated key costs a
+ * hash of its bytes and a compare, not an allocation and a siphash. The
+ * cache holds one reference per slot for the life of the process (at most
+ * FRPY_KEY_SLOTS strings of <= FRPY_KEY_MAX bytes); it is only touched with
+ * the GIL held, and not at all on a free-threaded build. */
+#define FRPY_KEY_SLOTS 2048
+#define FRPY_KEY_MAX 64
+#ifndef Py_GIL_DISABLED
+static PyObject *frpy_key_cache[FRPY_KEY_SLOTS];
+#endif
+
+static PyObject *frpy_jd_keystr(const char *s, size_t n) {
+#ifndef Py_GIL_DISABLED
+    if (n && n <= FRPY_KEY_MAX) {
+        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+        for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+        PyObject **slot = &frpy_key_cache[(h ^ (h >> 32)) & (FRPY_KEY_SLOTS - 1)];
+        PyObject *k = *slot;
+        if (k && (size_t)PyUnicode_GET_LENGTH(k) == n && memcmp(PyUnicode_DATA(k), s, n) == 0)
+            return Py_NewRef(k); /* cached ones are ASCII: their data is the UTF-8 */
+        k = frpy_jd_str(s, n);
+        if (k && PyUnicode_IS_ASCII(k) && PyObject_Hash(k) != -1) Py_XSETREF(*slot, Py_NewRef(k));
+        return k;
+    }
+#endif
+    return frpy_jd_str(s, n);
+}
+
+static int frpy_jd_string(void *c, const char *s, size_t n) { return frpy_jd_value(c, frpy_jd_str(s, n)); }
 static int frpy_jd_key(void *c, const char *s, size_t n) {
     frpy_jdec *d = c;
-    PyObject *k = PyUnicode_DecodeUTF8(s, (Py_ssize_t)n, "surrogatepass");
+    PyObject *k = frpy_jd_keystr(s, n);
     if (!k) return -1;
     Py_XSETREF(d->keys[d->depth - 1], k);
     return 0;
@@ -1152,6 +1378,7 @@ static int frpy_body_json(rctx *c, fr_str b) {
 }
 
 static size_t frpy_mp_limit(Py_ssize_t v); /* issue 11: route form_limits */
+static PyObject *frpy_form_items(const fr_form *f, fr_str ct); /* a streamed multipart body */
 
 /* Returns 0 ok, 1 if a response-terminating error was raised (exception set). */
 static int frpy_body(rctx *c) {
@@ -1177,6 +1404,13 @@ static int frpy_body(rctx *c) {
                 return frpy_raise(FRPY.HTTPException, Py_BuildValue("(is)", 400, msg), NULL);
             }
             c->form = frpy_kv_list(FR_KV_QUERY, b); /* the query string's decoder */
+            return c->form ? 0 : -1;
+        }
+        const fr_form *form = fr_req_form(c->req);
+        if (form) { /* the engine streamed it (multipart_stream): files already spooled */
+            PyObject *items = frpy_form_items(form, ct);
+            c->form = items ? PyObject_CallOneArg(FRPY.rt_upload_items, items) : NULL;
+            Py_XDECREF(items);
             return c->form ? 0 : -1;
         }
         PyObject *ctype = ct.buf ? frpy_latin1(ct) : Py_NewRef(Py_None);
@@ -1270,10 +1504,15 @@ static PyObject *frpy_scope(rctx *c) {
     fr_str sch = fr_req_scheme(r);
     PyObject *hdrs = frpy_scope_headers(r), *pp = frpy_path_params(r);
     if (!hdrs || !pp) { Py_XDECREF(hdrs); Py_XDECREF(pp); return NULL; }
-    char ver[8];
+    char ver[8], host[64];
+    int sport = 0;
     snprintf(ver, sizeof ver, "1.%d", fr_req_http_minor(r));
+    PyObject *server = fr_req_server_addr(r, host, sizeof host, &sport)
+                           ? Py_BuildValue("(si)", host, sport) : Py_NewRef(Py_None);
+    if (!server) { Py_DECREF(hdrs); Py_DECREF(pp); return NULL; }
     return frpy_scope_root_path(c, Py_BuildValue(
-        "{s:s,s:s#,s:s#,s:y#,s:y#,s:N,s:N,s:(s#i),s:y#,s:O,s:s#,s:s,s:s,s:s#,s:O}", "type", "http",
+        "{s:s,s:{s:s,s:s},s:N,s:s#,s:s#,s:y#,s:y#,s:N,s:N,s:(s#i),s:y#,s:O,s:s#,s:s,s:s,s:s#,s:O}",
+        "type", "http", "asgi", "version", "3.0", "spec_version", "2.3", "server", server,
         "method", m.buf, (Py_ssize_t)m.len, "path", p.buf, (Py_ssize_t)p.len, "raw_path", rp.buf,
         (Py_ssize_t)rp.len, "query_string", q.buf ? q.buf : "", (Py_ssize_t)q.len, "headers", hdrs,
         "path_params", pp, "client", ca.buf ? ca.buf : "", (Py_ssize_t)ca.len,
@@ -1356,8 +1595,11 @@ static void frpy_session_report(rctx *c) {
 static PyObject *frpy_request(rctx *c) {
     if (c->request) return Py_NewRef(c->request);
     PyObject *scope = frpy_scope(c);
+    if (!c->asgi_scope && !c->mwr) frpy_mw_scope(c); /* inside @app.middleware: its scope */
     if (scope && c->asgi_scope) scope = frpy_merge_asgi_scope(c, scope);
-    if (scope && frpy_scope_session(c, scope) < 0) Py_CLEAR(scope);
+    if (scope && !(c->asgi_scope && PyDict_GetItemString(c->asgi_scope, "session")) &&
+        frpy_scope_session(c, scope) < 0)
+        Py_CLEAR(scope);
     if (!scope) return NULL;
     c->request = PyObject_CallOneArg(FRPY.Request, scope);
     Py_DECREF(scope);
@@ -1571,6 +1813,7 @@ static void frpy_ctx_free(rctx *c) {
     Py_XDECREF(c->asgi);
     Py_XDECREF(c->asgi_scope);
     if (c->asgi_ch) frpy_asgi_release(c->asgi_ch);
+    if (c->mwr) frpy_mw_release(c);
     PyObject *srv = c->srv_ref;
     free(c);
     Py_XDECREF(srv);
@@ -1778,6 +2021,13 @@ typedef struct frpy_sflow {
 static void frpy_stream_done(rctx *c, PyObject *background);
 static int frpy_stream_sync(rctx *c, PyObject *iter, PyObject *bg);
 
+/* A piece of c's stream: an @app.middleware layer's own answer is told
+ * apart from the stream of the handler inside it (middleware.h: STREAMED
+ * CAPTURE). */
+static int frpy_res_stream_write(rctx *c, const void *d, size_t n) {
+    return c->mwr ? fr_mw_stream_write(c->req, d, n) : fr_res_stream_write(c->req, d, n);
+}
+
 /* engine loop thread, no GIL */
 static void frpy_sflow_post(fr_req *req, int event, void *ud) {
     frpy_sflow *f = ud;
@@ -1891,7 +2141,6 @@ static void frpy_iter_close(PyObject *iter) {
 /* Pump a sync iterator on this pool worker. 1: parked above high water (the
  * flow job resumes it with iter and bg); 0: over, the caller ends it. */
 static int frpy_stream_sync(rctx *c, PyObject *iter, PyObject *bg) {
-    fr_req *req = c->req;
     frpy_sflow *f = c->flow;
     PyObject *item;
     int gone = f && f->gone;
@@ -1903,7 +2152,7 @@ static int frpy_stream_sync(rctx *c, PyObject *iter, PyObject *bg) {
         if (!bytes) break;
         const char *d = PyBytes_AS_STRING(bytes);
         size_t n = (size_t)PyBytes_GET_SIZE(bytes);
-        int r = n ? fr_res_stream_write(req, d, n) : 0; /* never blocks */
+        int r = n ? frpy_res_stream_write(c, d, n) : 0; /* never blocks */
         Py_DECREF(bytes);
         if (r < 0) gone = 1;
         else if (r == FR_STREAM_FULL && f && !f->gone) {
@@ -1916,7 +2165,10 @@ static int frpy_stream_sync(rctx *c, PyObject *iter, PyObject *bg) {
         }
         if (f && f->gone) gone = 1;
     }
-    if (PyErr_Occurred()) frpy_log_exception(c, "error while streaming the response");
+    if (PyErr_Occurred()) {
+        frpy_log_exception(c, "error while streaming the response");
+        fr_res_stream_abort(c->req); /* as uvicorn after an application error: no terminal chunk, closed */
+    }
     if (gone) frpy_iter_close(iter);
     return 0;
 }
@@ -1933,7 +2185,7 @@ static PyObject *frpy_stream_write_fn(PyObject *cap, PyObject *arg) {
     }
     if (PyObject_GetBuffer(arg, &v, PyBUF_SIMPLE) < 0) { Py_XDECREF(tmp); return NULL; }
     int r = 0;
-    if (v.len) r = fr_res_stream_write(c->req, v.buf, (size_t)v.len); /* never blocks */
+    if (v.len) r = frpy_res_stream_write(c, v.buf, (size_t)v.len); /* never blocks */
     PyBuffer_Release(&v);
     Py_XDECREF(tmp);
     if (r == FR_STREAM_FULL) {
@@ -1962,8 +2214,27 @@ static PyMethodDef frpy_stream_write_def = {"write", frpy_stream_write_fn, METH_
 static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task);
 static PyMethodDef frpy_task_done_def = {"_done", frpy_task_done_fn, METH_O, NULL};
 
-/* loop.create_task(coro, context=<the request's context>) */
+/* loop.create_task(coro, context=<the request's context>). On the stock
+ * asyncio loop with no task factory and debug off, that method is
+ * `tasks.Task(coro, loop=self, name=None, context=context)` after a closed
+ * check (the loop is running here) and a name set that None skips: build
+ * the Task directly and spare a Python frame per coroutine. Debug mode
+ * (the method trims the Task's source traceback) and a task factory go
+ * through the method. */
 static PyObject *frpy_create_task(rctx *c, PyObject *coro) {
+    if (FRPY.task_type) {
+        PyObject *tf = PyObject_GetAttr(FRPY.loop, FRPY.s_task_factory);
+        PyObject *dbg = tf == Py_None ? PyObject_GetAttr(FRPY.loop, FRPY.s_debug) : NULL;
+        int direct = dbg == Py_False;
+        if (!tf || (tf == Py_None && !dbg)) PyErr_Clear(); /* no such attribute: the method decides */
+        Py_XDECREF(tf);
+        Py_XDECREF(dbg);
+        if (direct) {
+            PyObject *targs[4] = {NULL, coro, FRPY.loop, c->ctx};
+            return PyObject_Vectorcall(FRPY.task_type, targs + 1, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                       FRPY.kw_loop_context);
+        }
+    }
     PyObject *args[3] = {FRPY.loop, coro, c->ctx};
     return PyObject_VectorcallMethod(FRPY.s_create_task, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                      FRPY.kw_context);
@@ -2054,7 +2325,7 @@ static void frpy_stream_begin(rctx *c, PyObject *resp) {
     PyErr_Clear();
     PyObject *raw = PyObject_GetAttr(resp, FRPY.s_raw_headers);
     fr_res_status(req, status);
-    if (raw) frpy_add_raw_headers(req, raw, 1); /* streamed: chunked, no length */
+    if (raw) frpy_add_raw_headers(req, raw, 0); /* a content-length the app set frames the stream, as uvicorn */
     Py_XDECREF(raw);
     frpy_add_subresp_headers(c);
     PyErr_Clear();
@@ -2104,8 +2375,8 @@ static void frpy_send_stream(rctx *c, PyObject *resp) {
         frpy_aio_push(c);
         return;
     }
+    frpy_sflow_attach(c, is_async); /* before the begin: a streamed capture takes it there */
     frpy_stream_begin(c, resp);
-    frpy_sflow_attach(c, is_async);
     PyObject *bg = c->result; /* the background task, kept until the stream ends */
     c->result = NULL;
     if (!is_async) {
@@ -2259,6 +2530,16 @@ static void frpy_handle_exception(rctx *c) {
     PyErr_Clear();
     Py_XSETREF(c->exc, Py_NewRef(exc));
     PyObject *h = frpy_lookup_handler(c, exc);
+    if ((h ? frpy_server_error_handler(c, exc)
+           : !(PyObject_IsInstance(exc, FRPY.HTTPException) == 1 ||
+                PyObject_IsInstance(exc, FRPY.RequestValidationError) == 1)) &&
+        frpy_mw_stash(c, exc)) {
+        /* ServerErrorMiddleware's: it reaches an @app.middleware first, raised
+         * out of call_next (the layer takes it from the bypassed 500) */
+        Py_DECREF(exc);
+        frpy_send_plain500(c);
+        return;
+    }
     if (h && frpy_server_error_handler(c, exc)) fr_mw_bypass(c->req);
     if (h) {
         /* custom handlers (sync or async) run through the loop */
@@ -2621,7 +2902,9 @@ static int frpy_start_coro(rctx *c, PyObject *coro, PyObject *gen) {
     shim->state = 0;
     PyObject_GC_Track(shim);
     PyObject *task = frpy_create_task(c, (PyObject *)shim);
-    PyObject *er = task ? PyObject_CallFunctionObjArgs(FRPY.enter_task, FRPY.loop, task, NULL) : NULL;
+    PyObject *lt[3] = {NULL, FRPY.loop, task};
+    PyObject *er = task ? PyObject_Vectorcall(FRPY.enter_task, lt + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
+                        : NULL;
     if (!er || PyContext_Enter(c->ctx) < 0) { Py_XDECREF(er); Py_XDECREF(task); Py_DECREF(shim); goto fail; }
     Py_DECREF(er);
     PyObject *out = NULL;
@@ -2629,7 +2912,7 @@ static int frpy_start_coro(rctx *c, PyObject *coro, PyObject *gen) {
     PyObject *saved_t, *saved_v, *saved_tb;
     PyErr_Fetch(&saved_t, &saved_v, &saved_tb);
     if (PyContext_Exit(c->ctx) < 0) PyErr_Clear();
-    Py_XDECREF(PyObject_CallFunctionObjArgs(FRPY.leave_task, FRPY.loop, task, NULL));
+    Py_XDECREF(PyObject_Vectorcall(FRPY.leave_task, lt + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL));
     PyErr_Clear();
     PyErr_Restore(saved_t, saved_v, saved_tb);
     Py_DECREF(coro);
@@ -2829,8 +3112,10 @@ static void frpy_resumed(rctx *c, PyObject *res) {
 static void frpy_stream_done(rctx *c, PyObject *background) {
     fr_req *req = c->req;
     int after = frpy_has_after_work(c, background);
+    int owner = c->mwr != NULL;
     Py_BEGIN_ALLOW_THREADS
-    fr_res_stream_end(req);
+    if (owner) fr_mw_stream_end(req); /* an @app.middleware's own answer */
+    else fr_res_stream_end(req);
     Py_END_ALLOW_THREADS
     frpy_sflow_detach(c);
     c->req = NULL;
@@ -2856,7 +3141,10 @@ static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task) {
         break;
     case JOB_AIO_PUMP: {
         if (!res && c->flow && c->flow->gone) PyErr_Clear(); /* cancelled: the client left */
-        else if (!res) frpy_log_exception(c, "error while streaming the response");
+        else if (!res) {
+            frpy_log_exception(c, "error while streaming the response");
+            fr_res_stream_abort(c->req); /* as uvicorn after an application error: no terminal chunk, closed */
+        }
         PyObject *bg = c->result;
         c->result = NULL;
         frpy_stream_done(c, bg);
@@ -2872,6 +3160,9 @@ static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task) {
         break;
     case JOB_BRIDGE:
         frpy_bridge_done(c, res);
+        break;
+    case JOB_MW_DONE:
+        frpy_mw_done(c, res);
         break;
     case JOB_UNWIND: /* the generators ran: answer with the exception that came out of them */
         if (res) frpy_restore_exc(Py_NewRef(res));
@@ -3012,6 +3303,9 @@ static void frpy_run_job(rctx *c) {
         return;
     case JOB_BRIDGE:
         frpy_bridge_run(c);
+        return;
+    case JOB_MW:
+        frpy_mw_start(c);
         return;
     }
 }
@@ -3231,6 +3525,14 @@ static void frpy_ws_start(frpy_ws *w) {
     Py_XDECREF(cap);
 }
 
+/* Inline writes (fr_ws_inline_writes): each message handed to Python earns
+ * one send written straight to the socket from the loop thread (a reply
+ * spares the I/O thread a wake-up: one thread hop per round trip, not two);
+ * sends beyond that -- a broadcast to many sockets -- are queued for the I/O
+ * threads, which write them in parallel with Python, batched. GIL. */
+enum { FRPY_WS_INLINE_MAX = 64 };
+static int frpy_ws_inline;
+
 /* Loop thread: what arrived since the last time, as a list of (kind,
  * payload): (1, str), (2, bytes), (100, None) drained, (8, (code, reason)). */
 static void frpy_ws_job(frpy_ws *w) {
@@ -3252,6 +3554,7 @@ static void frpy_ws_job(frpy_ws *w) {
                                                 : Py_NewRef(Py_None);
         PyObject *item = v ? Py_BuildValue("(iN)", m->kind, v) : NULL;
         if (!item || !list || PyList_Append(list, item) < 0) PyErr_Clear();
+        if (m->kind != FRPY_WS_DRAIN && frpy_ws_inline < FRPY_WS_INLINE_MAX) frpy_ws_inline++;
         Py_XDECREF(item);
         free(m);
         m = next;
@@ -3332,17 +3635,27 @@ static fr_ws *frpy_ws_peer(frpy_ws *w) {
 
 /* ws_send(conn, opcode, data, code=0) -> FR_WS_OK / ECLOSED / EFULL / EINVAL:
  * a text or binary message, or (FR_WS_CLOSE) the close with code and
- * reason = data. */
+ * reason = data. data: bytes-like, or a str (sent as its UTF-8, no copy). */
 static PyObject *py_ws_send(PyObject *self, PyObject *args) {
-    PyObject *cap;
+    PyObject *cap, *data;
     int op, code = 0, r = FR_WS_ECLOSED;
     Py_buffer b;
     (void)self;
-    if (!PyArg_ParseTuple(args, "Oiy*|i", &cap, &op, &b, &code)) return NULL;
+    if (!PyArg_ParseTuple(args, "OiO|i", &cap, &op, &data, &code)) return NULL;
+    if (PyUnicode_Check(data)) {
+        Py_ssize_t n;
+        const char *u = PyUnicode_AsUTF8AndSize(data, &n); /* cached in the str, owned by it */
+        if (!u || PyBuffer_FillInfo(&b, NULL, (void *)(uintptr_t)u, n, 1, PyBUF_SIMPLE) < 0) return NULL;
+    } else if (PyObject_GetBuffer(data, &b, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
     frpy_ws *w = frpy_ws_get(cap);
     fr_ws *ws = w ? frpy_ws_peer(w) : NULL;
     if (ws) {
+        int inline_ok = frpy_ws_inline > 0;
+        if (inline_ok) frpy_ws_inline--;
         Py_BEGIN_ALLOW_THREADS
+        fr_ws_inline_writes(inline_ok);
         r = op == FR_WS_CLOSE ? fr_ws_close(ws, code, b.buf, (size_t)b.len)
                               : fr_ws_send(ws, op, b.buf, (size_t)b.len);
         Py_END_ALLOW_THREADS
@@ -3459,6 +3772,7 @@ static PyObject *py_drain(PyObject *self, PyObject *unused) {
             if (c->job == JOB_RECOMPILE) frpy_recompile(c);
             else if (c->job == JOB_WS) frpy_ws_job((frpy_ws *)(void *)c);
             else if (c->job == JOB_SFLOW) frpy_sflow_job((struct frpy_sflow *)(void *)c);
+            else if (c->job == JOB_MWCAP) frpy_mw_captured((struct frpy_mwreq *)(void *)c);
             else frpy_run_job(c);
         }
     }
@@ -4018,8 +4332,9 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     long long max_body = -1; /* FastAPI's max_body_size; -1 = None (issue 11) */
     PyObject *form_limits = Py_None; /* (max_files, max_fields, max_part_size) or None */
     int body_unread = 0;             /* nothing in the route can read the body */
-    if (!PyArg_ParseTuple(args, "ssOO|LOp", &method, &path, &plan_t, &route_obj, &max_body,
-                          &form_limits, &body_unread))
+    int mp_stream = 0;               /* multipart bodies stream to an fr_form (issue 14) */
+    if (!PyArg_ParseTuple(args, "ssOO|LOpp", &method, &path, &plan_t, &route_obj, &max_body,
+                          &form_limits, &body_unread, &mp_stream))
         return NULL;
     if (form_limits != Py_None && (!PyTuple_Check(form_limits) || PyTuple_GET_SIZE(form_limits) != 3)) {
         PyErr_SetString(PyExc_TypeError, "form_limits: (max_files, max_fields, max_part_size) or None");
@@ -4030,6 +4345,13 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     ropts.limit_body = max_body >= 0;
     ropts.max_body = max_body >= 0 ? (uint64_t)max_body : 0;
     ropts.body_unread = body_unread;
+    ropts.multipart_stream = mp_stream;
+    if (mp_stream && form_limits != Py_None) { /* (max_files, max_fields, max_part_size) */
+        ropts.multipart_max_files = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(form_limits, 0)));
+        ropts.multipart_max_fields = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(form_limits, 1)));
+        ropts.multipart_max_part_size = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(form_limits, 2)));
+        if (PyErr_Occurred()) return NULL;
+    }
     pplan *p = frpy_plan_parse(plan_t);
     if (!p) return NULL;
     proute *rt = calloc(1, sizeof *rt);
@@ -4488,6 +4810,465 @@ static PyObject *frpy_server_middleware_count(server *s, PyObject *unused) {
     return PyLong_FromSize_t(fr_app_num_middleware(s->app));
 }
 
+/* ---- @app.middleware("http"): an around layer of the engine's chain ----
+ * (middleware.h: AROUND LAYERS). Per request, on the loop thread without
+ * the GIL, `before` makes an rctx for the layer (JOB_MW) and hands it to the
+ * asyncio thread, which builds the Request (Starlette's scope without the
+ * routing keys, as BaseHTTPMiddleware sees it) and runs
+ * fastrapi._native_mw.run_http(dispatch, request, capsule) as a Task.
+ * call_next is _fastrapi.mw_next(capsule): fr_mw_next runs the inner chain
+ * and handler; the engine captures their response and `capture` (any
+ * thread, no GIL) posts JOB_MWCAP, which resolves call_next's future with
+ * (status, raw headers) -- or raises the app's exception, stashed by
+ * frpy_handle_exception (frpy_mw_stash) when it went to the server-error
+ * layer. The body stays in the engine (_fastrapi.mw_body reads it when the
+ * body_iterator is iterated). A stream is captured at its head (the layer's
+ * capture_stream; middleware.h STREAMED CAPTURE: mr->live): its pieces are
+ * held by the engine, body_iterator reads them with _fastrapi.mw_take (the
+ * `wake` hook posts when it waits), and the layer's own stream is written
+ * with fr_mw_stream_write/_end (frpy_res_stream_write) to tell it from the
+ * handler's. The task's result goes OUTWARD: run_http returns (status,
+ * raw_headers) when dispatch gave back call_next's response with its body
+ * untouched (the captured body is sent as it is; a live stream is passed on
+ * with fr_mw_pass and flows as the handler makes it), else the Response to
+ * send (a live stream under it is cancelled by the engine). */
+
+typedef struct frpy_mwx { /* one per decorator */
+    PyObject *dispatch, *run;
+    proute rt;
+    pplan plan;
+} frpy_mwx;
+
+typedef struct frpy_mwreq {
+    fr_job link; /* first: JOB_MWCAP on the mailbox */
+    int job;
+    rctx *c;     /* the layer's rctx; NULL once it is freed */
+    frpy_mwx *mx;
+    fr__atomic_int refs; /* the engine (end), the rctx, the capsule */
+    /* with the GIL */
+    PyObject *fut;      /* call_next's future while the inner response is made */
+    PyObject *exc;      /* the app's exception, for call_next to raise */
+    PyObject *deferred; /* dispatch's result (or exception) while call_next is in flight */
+    int deferred_exc;
+    int inflight;
+    PyObject *take_fut; /* body_iterator of a live stream waits for its next piece */
+    int woke;           /* the post is `wake`'s (fr_mw_take has something) */
+    /* written by `capture` (before the post), read on the asyncio thread */
+    int status, bypass, gone, stream, live; /* live: a streamed capture (the body follows) */
+    const fr_header *h;
+    size_t nh;
+    fr_str body;
+} frpy_mwreq;
+
+static PyObject *FRPY_MW_STATE; /* "state" */
+
+static void frpy_mwreq_unref(frpy_mwreq *mr) {
+    if (fr__atomic_fetch_add(&mr->refs, -1) == 1) free(mr);
+}
+
+static void frpy_mw_cap_free(PyObject *cap) {
+    frpy_mwreq *mr = PyCapsule_GetPointer(cap, "fastrapi.mw");
+    if (mr) frpy_mwreq_unref(mr);
+}
+
+/* loop thread, no GIL */
+static int frpy_mw_before(fr_req *req, void *state, void *ud) {
+    frpy_mwx *mx = ud;
+    fr_str up = fr_req_header(req, "upgrade");
+    rctx *c;
+    frpy_mwreq *mr;
+    for (size_t i = 0; up.buf && i + 9 <= up.len; i++) /* BaseHTTPMiddleware: http scopes only */
+        if (!strncasecmp(up.buf + i, "websocket", 9)) return FR_MW_NEXT;
+    c = calloc(1, sizeof *c);
+    mr = calloc(1, sizeof *mr);
+    if (!c || !mr) {
+        free(c);
+        free(mr);
+        return FR_MW_ERROR;
+    }
+    mr->job = JOB_MWCAP;
+    mr->c = c;
+    mr->mx = mx;
+    fr__atomic_store(&mr->refs, 2);
+    c->req = req;
+    c->rt = &mx->rt;
+    c->plan = &mx->plan;
+    c->need = -1;
+    c->job = JOB_MW;
+    c->mwr = mr;
+    *(frpy_mwreq **)state = mr;
+    frpy_aio_push(c);
+    return FR_MW_AROUND;
+}
+
+/* any thread, maybe without the GIL: note the head and post */
+static void frpy_mw_capture(fr_req *req, const fr_mw_res *res, void *state, void *ud) {
+    frpy_mwreq *mr = *(frpy_mwreq **)state;
+    (void)req; (void)ud;
+    if (!mr) return;
+    mr->status = res->status;
+    mr->bypass = res->bypass;
+    mr->stream = res->kind == FR_MW_RES_STREAM;
+    mr->live = res->streaming;
+    mr->h = res->headers.items;
+    mr->nh = res->headers.len;
+    mr->body = res->body;
+    if (fr_mailbox_push(&frpy_aio, &mr->link) != 0)
+        fprintf(stderr, "fastrapi: the asyncio mailbox is closed\n");
+}
+
+/* a live stream's next piece (or end) is held for fr_mw_take: under the
+ * engine's lock, any thread, maybe without the GIL: post only */
+static void frpy_mw_wake(fr_req *req, void *state, void *ud) {
+    frpy_mwreq *mr = *(frpy_mwreq **)state;
+    (void)req; (void)ud;
+    if (!mr) return;
+    mr->woke = 1;
+    fr__atomic_fetch_add(&mr->refs, 1); /* the job's */
+    if (fr_mailbox_push(&frpy_aio, &mr->link) != 0)
+        fprintf(stderr, "fastrapi: the asyncio mailbox is closed\n");
+}
+
+static void frpy_mw_end(fr_req *req, void *state, void *ud) {
+    frpy_mwreq *mr = *(frpy_mwreq **)state;
+    (void)req; (void)ud;
+    if (!mr) return;
+    mr->gone = 1;
+    frpy_mwreq_unref(mr);
+}
+
+static void frpy_mwx_free(void *ud) {
+    frpy_mwx *mx = ud;
+    Py_XDECREF(mx->dispatch);
+    Py_XDECREF(mx->run);
+    free(mx);
+}
+
+/* frpy_ctx_free of the layer's rctx (GIL) */
+static void frpy_mw_release(rctx *c) {
+    frpy_mwreq *mr = c->mwr;
+    c->mwr = NULL;
+    Py_CLEAR(mr->fut);
+    Py_CLEAR(mr->exc);
+    Py_CLEAR(mr->deferred);
+    Py_CLEAR(mr->take_fut);
+    mr->c = NULL;
+    Py_CLEAR(c->mwcap);
+    frpy_mwreq_unref(mr);
+}
+
+/* The handler's Request inside an @app.middleware: the layer's scope (state,
+ * session, what dispatch set) plus the engine's routing keys. */
+static void frpy_mw_scope(rctx *c) {
+    void *st;
+    frpy_mwreq *mr;
+    PyObject *scope;
+    if (!c->req || !fr_mw_capturing(c->req, &st) || !st || !(mr = *(frpy_mwreq **)st) || !mr->c ||
+        !mr->c->request)
+        return;
+    scope = PyObject_GetAttrString(mr->c->request, "scope");
+    if (scope && PyDict_Check(scope)) c->asgi_scope = scope;
+    else Py_XDECREF(scope);
+    PyErr_Clear();
+}
+
+/* The handler raised what goes to ServerErrorMiddleware: with an
+ * @app.middleware around it, call_next raises it there. 1 = stashed. */
+static int frpy_mw_stash(rctx *c, PyObject *exc) {
+    void *st;
+    frpy_mwreq *mr;
+    if (!c->req || !fr_mw_capturing(c->req, &st) || !st || !(mr = *(frpy_mwreq **)st) || !mr->c)
+        return 0;
+    Py_XSETREF(mr->exc, Py_NewRef(exc));
+    return 1;
+}
+
+static void frpy_mw_fail500(rctx *c) {
+    fr_mw_headers_clear(c->req);
+    frpy_send_plain500(c);
+}
+
+/* JOB_MW, asyncio thread */
+static void frpy_mw_start(rctx *c) {
+    static const char *const drop[] = {"path_params", "route", "route_path"};
+    frpy_mwreq *mr = c->mwr;
+    PyObject *scope = frpy_scope(c), *state = NULL, *coro = NULL;
+    for (size_t i = 0; scope && i < sizeof drop / sizeof drop[0]; i++)
+        if (PyDict_DelItemString(scope, drop[i]) < 0) PyErr_Clear();
+    if (scope && !(state = PyDict_New())) Py_CLEAR(scope);
+    if (scope && !PyDict_SetDefault(scope, FRPY_MW_STATE, state)) Py_CLEAR(scope);
+    Py_XDECREF(state);
+    if (scope && frpy_scope_session(c, scope) < 0) Py_CLEAR(scope);
+    if (scope) c->request = PyObject_CallOneArg(FRPY.Request, scope);
+    Py_XDECREF(scope);
+    if (c->request && (c->mwcap = PyCapsule_New(mr, "fastrapi.mw", frpy_mw_cap_free)))
+        fr__atomic_fetch_add(&mr->refs, 1);
+    if (c->mwcap)
+        coro = PyObject_CallFunctionObjArgs(mr->mx->run, mr->mx->dispatch, c->request, c->mwcap, NULL);
+    if (!coro || frpy_schedule_task(c, coro, JOB_MW_DONE) < 0) {
+        Py_XDECREF(coro);
+        frpy_log_exception(c, "@app.middleware");
+        frpy_mw_fail500(c);
+        return;
+    }
+    Py_DECREF(coro);
+}
+
+/* dispatch raised: ServerErrorMiddleware (outside every user middleware):
+ * the 500 / Exception handler's response, or the plain 500. */
+static void frpy_mw_failed(rctx *c, PyObject *exc) {
+    PyObject *h = NULL, *k500 = PyLong_FromLong(500);
+    if (c->rt->srv->handlers && k500) {
+        h = PyDict_GetItemWithError(c->rt->srv->handlers, PyExc_Exception);
+        if (!h || h == Py_None) h = PyDict_GetItemWithError(c->rt->srv->handlers, k500);
+    }
+    Py_XDECREF(k500);
+    PyErr_Clear();
+    fr_mw_headers_clear(c->req);
+    if (frpy_mw_stash(c, exc)) { /* an outer @app.middleware's call_next raises it */
+        frpy_send_plain500(c);
+        return;
+    }
+    frpy_restore_exc(Py_NewRef(exc));
+    frpy_log_exception(c, "Exception in ASGI application");
+    if (h && h != Py_None) {
+        fr_mw_bypass(c->req);
+        Py_XSETREF(c->exc, Py_NewRef(exc));
+        Py_XSETREF(c->pending, Py_NewRef(h));
+        c->job = JOB_HANDLER;
+        frpy_aio_push(c);
+        return;
+    }
+    frpy_send_plain500(c);
+}
+
+/* The Task of run_http finished (JOB_MW_DONE): answer outward. `res` NULL
+ * with the exception set when dispatch raised. */
+static void frpy_mw_done(rctx *c, PyObject *res) {
+    frpy_mwreq *mr = c->mwr;
+    PyObject *exc = res ? NULL : frpy_take_exc();
+    if (!res && !exc) exc = PyObject_CallFunction(PyExc_RuntimeError, "s", "dispatch failed");
+    if (mr->inflight) { /* call_next's response is still being made: answer after it */
+        mr->deferred = Py_NewRef(res ? res : exc);
+        mr->deferred_exc = !res;
+        Py_XDECREF(exc);
+        return;
+    }
+    if (!res) {
+        frpy_mw_failed(c, exc);
+        Py_DECREF(exc);
+        return;
+    }
+    if (PyTuple_CheckExact(res) && PyTuple_GET_SIZE(res) == 2) { /* call_next's response, as captured */
+        int status = (int)PyLong_AsLong(PyTuple_GET_ITEM(res, 0));
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            status = 500;
+        }
+        fr_req *req = c->req;
+        frpy_mwreq *m = c->mwr;
+        fr_res_status(req, status);
+        fr_mw_headers_clear(req);
+        frpy_add_raw_headers(req, PyTuple_GET_ITEM(res, 1), 0); /* content-length: the stream's */
+        PyErr_Clear();
+        frpy_session_report(c);
+        if (m->live) { /* a live stream: its head goes out, its body follows as made */
+            Py_BEGIN_ALLOW_THREADS
+            fr_mw_pass(req);
+            Py_END_ALLOW_THREADS
+            c->req = NULL;
+            frpy_ctx_free(c);
+            return;
+        }
+        /* as Starlette's _StreamingResponse sends it: the head, the body as one
+         * more_body message, then the end (what a GZip outside sees) */
+        Py_BEGIN_ALLOW_THREADS
+        if (fr_res_stream_begin(req) == 0 && m->body.len) fr_res_stream_write(req, m->body.buf, m->body.len);
+        fr_res_stream_end(req);
+        Py_END_ALLOW_THREADS
+        c->req = NULL;
+        frpy_ctx_free(c);
+        return;
+    }
+    fr_mw_headers_clear(c->req);
+    frpy_send_response_obj(c, res, 0);
+}
+
+/* call_next's (status, raw headers, live): the engine's Starlette order of
+ * the inner response's raw headers (fr_mw_res_raw_headers) as bytes pairs. */
+static PyObject *frpy_mw_head(frpy_mwreq *mr) {
+    fr_mw_res r;
+    char num[24];
+    fr_header *hs = malloc((mr->nh + 1) * sizeof *hs);
+    PyObject *list = hs ? PyList_New(0) : PyErr_NoMemory();
+    size_t n;
+    memset(&r, 0, sizeof r);
+    r.status = mr->status;
+    r.headers.items = (fr_header *)(uintptr_t)mr->h;
+    r.headers.len = r.headers.cap = mr->nh;
+    r.kind = mr->stream ? FR_MW_RES_STREAM : FR_MW_RES_BODY;
+    r.body = mr->body;
+    n = list ? fr_mw_res_raw_headers(&r, hs, mr->nh + 1, num) : 0;
+    for (size_t i = 0; list && i < n; i++) {
+        PyObject *t = Py_BuildValue("(y#y#)", hs[i].name.buf, (Py_ssize_t)hs[i].name.len,
+                                    hs[i].value.buf ? hs[i].value.buf : "", (Py_ssize_t)hs[i].value.len);
+        if (!t || PyList_Append(list, t) < 0) Py_CLEAR(list);
+        Py_XDECREF(t);
+    }
+    free(hs);
+    return list ? Py_BuildValue("(iNi)", mr->status, list, mr->live) : NULL;
+}
+
+/* JOB_MWCAP, asyncio thread: call_next's response is here. */
+static void frpy_mw_captured(frpy_mwreq *mr) {
+    rctx *c = mr->c;
+    PyObject *fut = mr->fut, *r;
+    if (mr->woke) { /* fr_mw_take has a piece or the end: body_iterator goes on */
+        mr->woke = 0;
+        fut = mr->take_fut;
+        mr->take_fut = NULL;
+        if (fut) {
+            r = PyObject_CallMethod(fut, "done", NULL);
+            if (r == Py_False) {
+                PyObject *x = PyObject_CallMethod(fut, "set_result", "O", Py_None);
+                Py_XDECREF(x);
+            }
+            Py_XDECREF(r);
+            PyErr_Clear();
+            Py_DECREF(fut);
+        }
+        frpy_mwreq_unref(mr);
+        return;
+    }
+    mr->fut = NULL;
+    mr->inflight = 0;
+    if (!c) { Py_XDECREF(fut); return; }
+    if (fut) {
+        PyObject *done = PyObject_CallMethod(fut, "done", NULL);
+        int ok = done && PyObject_Not(done) == 1;
+        Py_XDECREF(done);
+        if (ok && mr->bypass && mr->exc) {
+            PyObject *name = PyUnicode_InternFromString("set_exception");
+            r = name ? PyObject_CallMethodOneArg(fut, name, mr->exc) : NULL;
+            Py_XDECREF(name);
+            Py_CLEAR(mr->exc);
+        } else if (ok) {
+            PyObject *head = frpy_mw_head(mr);
+            PyObject *name = PyUnicode_InternFromString("set_result");
+            r = head && name ? PyObject_CallMethodOneArg(fut, name, head) : NULL;
+            Py_XDECREF(name);
+            Py_XDECREF(head);
+        } else {
+            r = NULL;
+        }
+        Py_XDECREF(r);
+        PyErr_Clear();
+        Py_DECREF(fut);
+    }
+    if (mr->deferred) { /* dispatch answered before the inner response came */
+        PyObject *d = mr->deferred;
+        mr->deferred = NULL;
+        if (mr->deferred_exc) {
+            frpy_mw_failed(c, d);
+        } else {
+            frpy_mw_done(c, d);
+        }
+        Py_DECREF(d);
+    }
+}
+
+static frpy_mwreq *frpy_mw_from(PyObject *cap) {
+    frpy_mwreq *mr = PyCapsule_GetPointer(cap, "fastrapi.mw");
+    if (mr && (!mr->c || mr->gone)) {
+        PyErr_SetString(PyExc_RuntimeError, "the request has been answered");
+        return NULL;
+    }
+    return mr;
+}
+
+/* call_next: run the inner chain; a future resolved with (status, headers) */
+static PyObject *py_mw_next(PyObject *self, PyObject *args) {
+    frpy_mwreq *mr;
+    PyObject *cap, *fut;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &cap, &fut) || !(mr = frpy_mw_from(cap))) return NULL;
+    if (mr->fut || mr->inflight || mr->status) {
+        PyErr_SetString(PyExc_RuntimeError, "call_next() can be called once per request");
+        return NULL;
+    }
+    mr->fut = Py_NewRef(fut);
+    mr->inflight = 1;
+    if (fr_mw_next(mr->c->req) < 0) {
+        Py_CLEAR(mr->fut);
+        mr->inflight = 0;
+        PyErr_SetString(PyExc_RuntimeError, "call_next() can be called once per request");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* the captured body (copied only when call_next's body_iterator is read) */
+static PyObject *py_mw_body(PyObject *self, PyObject *cap) {
+    frpy_mwreq *mr = frpy_mw_from(cap);
+    (void)self;
+    if (!mr) return NULL;
+    return PyBytes_FromStringAndSize(mr->body.len ? mr->body.buf : "", (Py_ssize_t)mr->body.len);
+}
+
+/* mw_take(ch, fut) -> (bytes, state): a live stream's pieces held so far;
+ * state 2 = ended, 1 = more may come, 0 = nothing yet: fut is resolved when
+ * there is (call again) */
+static PyObject *py_mw_take(PyObject *self, PyObject *args) {
+    frpy_mwreq *mr;
+    PyObject *cap, *fut, *bytes;
+    fr_buf b;
+    int r;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &cap, &fut) || !(mr = frpy_mw_from(cap))) return NULL;
+    memset(&b, 0, sizeof b);
+    r = fr_mw_take(mr->c->req, &b);
+    if (r < 0) {
+        fr_buf_free(&b);
+        PyErr_SetString(PyExc_RuntimeError, "the response body is no longer readable");
+        return NULL;
+    }
+    if (r == 0) Py_XSETREF(mr->take_fut, Py_NewRef(fut));
+    bytes = PyBytes_FromStringAndSize(b.len ? b.buf : "", (Py_ssize_t)b.len);
+    fr_buf_free(&b);
+    return bytes ? Py_BuildValue("(Ni)", bytes, r) : NULL;
+}
+
+/* use_http_middleware(dispatch, run_http): @app.middleware("http") as the
+ * innermost middleware so far */
+static PyObject *frpy_server_use_http_middleware(server *s, PyObject *args) {
+    PyObject *dispatch, *run;
+    fr_middleware m;
+    frpy_mwx *mx;
+    if (!PyArg_ParseTuple(args, "OO", &dispatch, &run)) return NULL;
+    if (!FRPY_MW_STATE && !(FRPY_MW_STATE = PyUnicode_InternFromString("state"))) return NULL;
+    if (!(mx = calloc(1, sizeof *mx))) return PyErr_NoMemory();
+    mx->dispatch = Py_NewRef(dispatch);
+    mx->run = Py_NewRef(run);
+    mx->rt.srv = s;
+    mx->rt.plan = &mx->plan;
+    mx->plan.route = Py_None;
+    mx->plan.is_async = 1;
+    memset(&m, 0, sizeof m);
+    m.before = frpy_mw_before;
+    m.capture = frpy_mw_capture;
+    m.capture_stream = 1;
+    m.wake = frpy_mw_wake;
+    m.end = frpy_mw_end;
+    m.free_ud = frpy_mwx_free;
+    m.state_size = sizeof(frpy_mwreq *);
+    m.ud = mx;
+    if (fr_app_use(s->app, &m) < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot add the middleware (serving already?)");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------ */
 /* native routes (src/native.h): fr_handler functions of a shared library
  * that fastrapi/native.py loaded at run time, registered as plain fr_route
@@ -4696,6 +5477,8 @@ static PyMethodDef frpy_server_methods[] = {
     {"use_session", (PyCFunction)frpy_server_use_session, METH_VARARGS,
      "use_session(secret, cookie, max_age | None, path, same_site, https_only, domain | None, "
      "partitioned, Session, loads, dumps): SessionMiddleware in C"},
+    {"use_http_middleware", (PyCFunction)frpy_server_use_http_middleware, METH_VARARGS,
+     "use_http_middleware(dispatch, run_http): @app.middleware(\"http\") as an engine around layer"},
     {"middleware_count", (PyCFunction)frpy_server_middleware_count, METH_NOARGS,
      "how many middlewares the engine app runs in C"},
     {"set_bridge", (PyCFunction)frpy_server_set_bridge, METH_VARARGS,
@@ -4732,8 +5515,24 @@ static PyTypeObject FrpyServerType = {
 /* ------------------------------------------------------------------ */
 /* module functions                                                    */
 
+/* dumps/loads may be called before any app was served (fastrapi._fastrapi
+ * used directly): the codec needs the classes _setup registers, so register
+ * them first (fastrapi.applications._setup_extension, once). */
+static int frpy_ensure_setup(void) {
+    if (FRPY.ready) return 0;
+    PyObject *m = PyImport_ImportModule("fastrapi.applications");
+    PyObject *r = m ? PyObject_CallMethod(m, "_setup_extension", NULL) : NULL;
+    Py_XDECREF(m);
+    if (!r) return -1;
+    Py_DECREF(r);
+    if (FRPY.ready) return 0;
+    PyErr_SetString(PyExc_RuntimeError, "fastrapi._fastrapi is not set up");
+    return -1;
+}
+
 static PyObject *py_dumps(PyObject *self, PyObject *o) {
     (void)self;
+    if (frpy_ensure_setup() < 0) return NULL;
     fr_buf b = {0};
     if (frpy_enc(&b, o) < 0) { fr_buf_free(&b); return NULL; }
     PyObject *r = PyBytes_FromStringAndSize(b.buf ? b.buf : "", (Py_ssize_t)b.len);
@@ -4743,6 +5542,7 @@ static PyObject *py_dumps(PyObject *self, PyObject *o) {
 
 static PyObject *py_loads(PyObject *self, PyObject *o) {
     (void)self;
+    if (frpy_ensure_setup() < 0) return NULL;
     Py_buffer v;
     if (PyObject_GetBuffer(o, &v, PyBUF_SIMPLE) < 0) return NULL;
     PyObject *r = frpy_json_decode(v.buf, (size_t)v.len);
@@ -4802,7 +5602,7 @@ static PyObject *py_setup(PyObject *self, PyObject *d) {
     GET(BaseModel); GET(Enum); GET(UUID); GET(Decimal); GET(date); GET(time); GET(dt);
     GET(ValidationError); GET(asdict);
     GET(rt_resume); GET(rt_after); GET(rt_call_handler); GET(rt_stream); GET(rt_log_exc);
-    GET(rt_parse_multipart); GET(rt_recompile); GET(rt_log_access); GET(rt_unwind_sync);
+    GET(rt_parse_multipart); GET(rt_upload_items); GET(rt_recompile); GET(rt_log_access); GET(rt_unwind_sync);
     GET(rt_unwind_function); GET(rt_unwind_error); GET(rt_format_exc); GET(rt_file_open);
     GET(enter_task); GET(leave_task);
     FRPY.ready = 1;
@@ -4851,6 +5651,19 @@ static PyObject *py_set_loop(PyObject *self, PyObject *loop) {
     (void)self;
     Py_XSETREF(FRPY.loop, Py_NewRef(loop));
     loop_thread_set = 0; /* the next _drain marks the new loop's thread */
+    Py_CLEAR(FRPY.task_type);
+    PyObject *be = PyImport_ImportModule("asyncio.base_events");
+    PyObject *stock = be ? PyObject_GetAttrString(be, "BaseEventLoop") : NULL;
+    PyObject *stock_ct = stock ? PyObject_GetAttr(stock, FRPY.s_create_task) : NULL;
+    PyObject *ct = stock_ct ? PyObject_GetAttr((PyObject *)Py_TYPE(loop), FRPY.s_create_task) : NULL;
+    PyObject *tasks = ct == stock_ct && ct ? PyImport_ImportModule("asyncio.tasks") : NULL;
+    if (tasks) FRPY.task_type = PyObject_GetAttrString(tasks, "Task");
+    Py_XDECREF(tasks);
+    Py_XDECREF(ct);
+    Py_XDECREF(stock_ct);
+    Py_XDECREF(stock);
+    Py_XDECREF(be);
+    PyErr_Clear(); /* none found: loop.create_task is called */
     Py_RETURN_NONE;
 }
 
@@ -4885,6 +5698,22 @@ static PyObject *frpy_mp_text(fr_str s, const char *charset) {
     return frpy_latin1(s);
 }
 
+/* A part's headers as [(lower name, value)] bytes pairs (Starlette
+ * lowercases part header names). */
+static PyObject *frpy_mp_headers(const fr_mp_header *h, size_t n) {
+    PyObject *hs = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; hs && i < n; i++) {
+        fr_str hn = h[i].name, hv = h[i].value;
+        PyObject *k = PyBytes_FromStringAndSize(hn.buf, (Py_ssize_t)hn.len), *t;
+        for (size_t j = 0; k && j < hn.len; j++)
+            PyBytes_AS_STRING(k)[j] = (char)fr__tolower((unsigned char)hn.buf[j]);
+        t = k ? Py_BuildValue("(Ny#)", k, hv.buf, (Py_ssize_t)hv.len) : NULL;
+        if (!t) { Py_CLEAR(hs); break; }
+        PyList_SET_ITEM(hs, (Py_ssize_t)i, t);
+    }
+    return hs;
+}
+
 /* One part -> (name, str) for a field, (name, (filename, [(lower name,
  * value)], memoryview)) for a file. */
 static PyObject *frpy_mp_item(const fr_mp *p, fr_str data, PyObject *mv, size_t ofs, const char *cs) {
@@ -4893,17 +5722,8 @@ static PyObject *frpy_mp_item(const fr_mp *p, fr_str data, PyObject *mv, size_t 
     if (name && !pt->is_file) {
         val = frpy_mp_text(data, cs);
     } else if (name) {
-        PyObject *fn = frpy_mp_text(pt->filename, cs), *hs = PyList_New((Py_ssize_t)pt->num_headers);
+        PyObject *fn = frpy_mp_text(pt->filename, cs), *hs = frpy_mp_headers(pt->headers, pt->num_headers);
         PyObject *view = PySequence_GetSlice(mv, (Py_ssize_t)ofs, (Py_ssize_t)(ofs + data.len));
-        for (size_t i = 0; hs && i < pt->num_headers; i++) {
-            fr_str hn = pt->headers[i].name, hv = pt->headers[i].value;
-            PyObject *k = PyBytes_FromStringAndSize(hn.buf, (Py_ssize_t)hn.len), *t;
-            for (size_t j = 0; k && j < hn.len; j++) /* Starlette lowercases part header names */
-                PyBytes_AS_STRING(k)[j] = (char)fr__tolower((unsigned char)hn.buf[j]);
-            t = k ? Py_BuildValue("(Ny#)", k, hv.buf, (Py_ssize_t)hv.len) : NULL;
-            if (!t) { Py_CLEAR(hs); break; }
-            PyList_SET_ITEM(hs, (Py_ssize_t)i, t);
-        }
         if (fn && hs && view) val = PyTuple_Pack(3, fn, hs, view);
         Py_XDECREF(fn);
         Py_XDECREF(hs);
@@ -4957,6 +5777,48 @@ static const char *frpy_mp_charset(fr_str ct, char *cs, size_t cap) {
     if (rc < 0 || v.len == 0 || memchr(v.buf, 0, v.len)) return "latin-1";
     cs[v.len] = 0;
     return cs;
+}
+
+/* One streamed part -> as frpy_mp_item's, the data of a file bytes (in
+ * memory) or an int: the engine's temp file (the Python side dups it). */
+static PyObject *frpy_form_item(const fr_form_part *pt, const char *cs) {
+    PyObject *name = frpy_mp_text(pt->name, cs), *val = NULL, *r = NULL;
+    if (name && !pt->is_file) {
+        val = frpy_mp_text(pt->data, cs);
+    } else if (name) {
+        PyObject *fn = frpy_mp_text(pt->filename, cs), *hs = frpy_mp_headers(pt->headers, pt->num_headers);
+        PyObject *data = pt->fd >= 0 ? PyLong_FromLong(pt->fd)
+                                     : PyBytes_FromStringAndSize(pt->data.buf, (Py_ssize_t)pt->data.len);
+        if (fn && hs && data) val = PyTuple_Pack(3, fn, hs, data);
+        Py_XDECREF(fn);
+        Py_XDECREF(hs);
+        Py_XDECREF(data);
+    }
+    if (name && val) r = PyTuple_Pack(2, name, val);
+    Py_XDECREF(name);
+    Py_XDECREF(val);
+    return r;
+}
+
+/* The parts of a streamed body (fr_req_form) as py_multipart's list, or
+ * the 400 detail (str) FastAPI answers its error with (a truncated body
+ * keeps its complete parts, as FastAPI). */
+static PyObject *frpy_form_items(const fr_form *f, fr_str ct) {
+    char cs[64], msg[160];
+    int err = fr_form_error(f);
+    if (err && err != FR_MP_ERR_TRUNCATED) {
+        fr_form_error_text(f, msg, sizeof msg);
+        return PyUnicode_FromString(msg);
+    }
+    const char *charset = frpy_mp_charset(ct, cs, sizeof cs);
+    size_t n = fr_form_count(f);
+    PyObject *out = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; out && i < n; i++) {
+        PyObject *item = frpy_form_item(fr_form_part_at(f, i), charset);
+        if (!item) Py_CLEAR(out);
+        else PyList_SET_ITEM(out, (Py_ssize_t)i, item);
+    }
+    return out;
 }
 
 /* multipart(body, content_type, max_fields, max_files, max_part_size): a
@@ -5260,6 +6122,11 @@ static PyMethodDef frpy_module_methods[] = {
     {"basic_credentials", py_basic_credentials, METH_O,
      "HTTP Basic parameter -> (user, password), or None when FastAPI would answer 401"},
     {"_set_loop", py_set_loop, METH_O, "the asyncio loop async handlers run on"},
+    {"mw_next", py_mw_next, METH_VARARGS,
+     "mw_next(ch, future): @app.middleware's call_next; future gets (status, raw headers)"},
+    {"mw_body", py_mw_body, METH_O, "@app.middleware: the body call_next's response captured"},
+    {"mw_take", py_mw_take, METH_VARARGS,
+     "mw_take(ch, future): @app.middleware: a live stream's next pieces (bytes, state)"},
     {"cors_regex_ok", py_cors_regex_ok, METH_O,
      "cors_regex_ok(pattern: bytes) -> bool: the engine's CORS matches this allow_origin_regex"},
     {"_at_exit", py_at_exit, METH_NOARGS, "interpreter exit: C threads stop using Python"},
@@ -5281,7 +6148,7 @@ static PyMethodDef frpy_module_methods[] = {
     {"_drain", py_drain, METH_NOARGS, "run queued async work (called by the event loop)"},
     {"ws_accept", py_ws_accept, METH_VARARGS, "ws_accept(conn, subprotocol, headers) -> 0 | -1"},
     {"ws_send", py_ws_send, METH_VARARGS,
-     "ws_send(conn, opcode, data, code=0) -> FR_WS_OK | error code (WS_CLOSE: data is the reason)"},
+     "ws_send(conn, opcode, data, code=0) -> FR_WS_OK | error code; data: bytes-like or str (WS_CLOSE: the reason)"},
     {"ws_deny", py_ws_deny, METH_VARARGS, "ws_deny(conn, status): answer instead of accepting"},
     {"_wakeup_fd", py_wakeup_fd, METH_NOARGS, "fd the event loop watches"},
     {"_set_pool_size", py_set_pool_size, METH_O, "worker threads for sync handlers"},
@@ -5319,13 +6186,16 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     INTERN(s_dataclass_fields, "__dataclass_fields__"); INTERN(s_aiter, "__aiter__");
     INTERN(s_anext, "__anext__"); INTERN(s_dump_python, "dump_python");
     INTERN(s_create_task, "create_task");
+    INTERN(s_task_factory, "_task_factory"); INTERN(s_debug, "_debug");
     INTERN(s_pos, "pos"); INTERN(s_msg, "msg"); INTERN(s_doc, "doc");
     FRPY.empty_tuple = PyTuple_New(0);
     FRPY.kw_from_attr = PyTuple_Pack(1, FRPY.s_from_attributes);
     FRPY.kw_context = Py_BuildValue("(s)", "context");
+    FRPY.kw_loop_context = Py_BuildValue("(ss)", "loop", "context");
     FRPY.kw_credentials[0] = Py_BuildValue("(ss)", "scheme", "credentials");
     FRPY.kw_credentials[1] = Py_BuildValue("(ss)", "username", "password");
-    if (!FRPY.empty_tuple || !FRPY.kw_from_attr || !FRPY.kw_context || !FRPY.kw_credentials[0] ||
+    if (!FRPY.empty_tuple || !FRPY.kw_from_attr || !FRPY.kw_context || !FRPY.kw_loop_context ||
+        !FRPY.kw_credentials[0] ||
         !FRPY.kw_credentials[1])
         return NULL;
     for (int i = 0; i < REC_COUNT; i++) {

@@ -75,3 +75,30 @@ def body_unread(route: Any) -> bool:
             return False
         todo.extend(dep.dependencies)
     return True
+
+
+def multipart_stream(route: Any) -> bool:
+    """True when the engine may stream this route's multipart/form-data
+    bodies to disk as they arrive (fr_route_opts.multipart_stream): its body
+    is Form/File parameters only and nothing in its dependency tree sees the
+    raw request (Request, HTTPConnection), which would need the body bytes
+    (Request.body(), a Request built over the whole body)."""
+    from .params import Form
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return False
+    todo, seen, form = [dependant], set(), False
+    while todo:
+        dep = todo.pop()
+        if id(dep) in seen:
+            continue
+        seen.add(id(dep))
+        if (dep.request_param_name or getattr(dep, "http_connection_param_name", None)
+                or getattr(dep, "websocket_param_name", None)):
+            return False
+        for f in dep.body_params:
+            if not isinstance(getattr(f, "field_info", None), Form):
+                return False
+            form = True
+        todo.extend(dep.dependencies)
+    return form

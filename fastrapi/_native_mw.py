@@ -8,12 +8,28 @@ holds only these classes -- the same objects whether imported from
     CORSMiddleware, GZipMiddleware, TrustedHostMiddleware, HTTPSRedirectMiddleware,
     SessionMiddleware
 
+and ``@app.middleware("http")`` functions (Starlette's ``BaseHTTPMiddleware``
+with ``dispatch=func``, exactly that class)
+
 gets them configured in the engine app with the user's options
 (``fr_app_use_cors`` / ``_gzip`` / ``_trusted_host`` / ``_https_redirect`` /
 ``_session``: the glue puts Starlette's ``Session`` in ``request.scope``), in
 the same order, the first of the list outermost): no request runs Python for
-them, on the native server and through the ASGI face alike. Anything else --
-another class (a subclass too), ``@app.middleware``, options the engine does
+them, on the native server and through the ASGI face alike. A
+``@app.middleware`` function is an "around" layer of the engine's chain
+(middleware.h, AROUND LAYERS) on the native server: ``dispatch(request,
+call_next)`` runs on the asyncio thread, ``call_next`` continues the engine's
+chain inward and gets the inner response captured by the engine
+(``_CallNextResponse``: Starlette's ``_StreamingResponse`` whose body stays in
+the engine until read); the response dispatch returns goes outward through the
+C middlewares outside it. A streamed inner response reaches call_next at its
+head (middleware.h, STREAMED CAPTURE), compressed piece by piece when a
+GZipMiddleware sits inside the decorator: returned untouched, its body flows to
+the client as the handler makes it (fr_mw_pass); its body_iterator reads the
+pieces as they come (fr_mw_take); a response of dispatch's own closes the
+inner stream (its generator's finally runs) and goes out once it has
+stopped. Through the ASGI face such an app keeps Starlette's stack. Anything else --
+another class (a subclass too), options the engine does
 not take (an ``allow_origin_regex`` outside its regex subset, a
 ``compresslevel`` zlib refuses, text that is not Latin-1), a build without
 zlib for GZip, an app with Mount/Host routes -- keeps Starlette's own classes
@@ -23,6 +39,7 @@ The decision is made at decoration time and cached per middleware list and
 routes version; nothing here runs per request."""
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any, List, Optional, Tuple
 
@@ -149,6 +166,8 @@ def _session(ext: Any, o: dict) -> tuple:
 
 
 def _compute(app: Any) -> Optional[Plan]:
+    from starlette.middleware.base import BaseHTTPMiddleware
+
     from .applications import _setup_extension
     ext = _setup_extension()
     known = _known()
@@ -157,6 +176,12 @@ def _compute(app: Any) -> Optional[Plan]:
     plan: Plan = []
     for m in app.user_middleware:
         cls, args, kwargs = m
+        if cls is BaseHTTPMiddleware:  # @app.middleware("http"): an engine around layer
+            dispatch = kwargs.get("dispatch")
+            if args or set(kwargs) != {"dispatch"} or not callable(dispatch):
+                return None
+            plan.append(("http", (dispatch,)))
+            continue
         conv = known.get(cls)
         if conv is None:
             return None
@@ -164,6 +189,14 @@ def _compute(app: Any) -> Optional[Plan]:
             plan.append((cls.__name__, conv(ext, _options(cls, tuple(args), dict(kwargs)))))
         except _Refuse:
             return None
+    # The engine holds one streamed response per request (middleware.h,
+    # STREAMED CAPTURE): with two decorators the outer one would get a
+    # stream whole (an endless one never), so such an app keeps Starlette's
+    # stack, where every stream flows. A GZipMiddleware inside the decorator
+    # compresses the held stream piece by piece (the capture takes the head
+    # GZip decided): it stays in the engine.
+    if sum(1 for name, _ in plan if name == "http") > 1:
+        return None
     return plan
 
 
@@ -179,10 +212,21 @@ def plan(app: Any) -> Optional[Plan]:
     return cur[1]
 
 
+def asgi_plan(app: Any) -> Optional[Plan]:
+    """The plan for the ASGI face: None (Starlette's stack) also when the app
+    has an @app.middleware (its around layer needs the native server's loop)."""
+    p = plan(app)
+    if p is None or any(name == "http" for name, _ in p):
+        return None
+    return p
+
+
 def apply(srv: Any, p: Plan) -> None:
     """Configure the engine app of `srv` (an ext.Server) with the plan."""
     for name, opts in p:
-        if name == "CORSMiddleware":
+        if name == "http":
+            srv.use_http_middleware(opts[0], run_http)
+        elif name == "CORSMiddleware":
             srv.use_cors(*opts)
         elif name == "GZipMiddleware":
             srv.use_gzip(*opts)
@@ -192,3 +236,77 @@ def apply(srv: Any, p: Plan) -> None:
             srv.use_session(*opts)
         else:
             srv.use_https_redirect()
+
+
+# ---- @app.middleware("http") on the native server (the glue calls run_http)
+
+_ext: Any = None
+_CallNextResponse: Any = None
+
+
+def _call_next_class() -> Any:
+    global _CallNextResponse, _ext
+    if _CallNextResponse is None:
+        from starlette.middleware.base import _StreamingResponse
+        from starlette.responses import StreamingResponse
+
+        from .applications import _setup_extension
+        _ext = _setup_extension()
+
+        class CallNextResponse(_StreamingResponse, StreamingResponse):
+            """What call_next returns: Starlette's _StreamingResponse (status_code,
+            headers, raw_headers, body_iterator, background) over the response the
+            engine captured; the body is copied out of the engine only when
+            body_iterator is read."""
+
+            def __init__(self, ch: Any, status: int, raw_headers: list, live: int = 0) -> None:
+                self._fr_ch = ch
+                self._fr_live = live
+                self._fr_read = False
+                self._fr_body = self._fr_iter()
+                _StreamingResponse.__init__(self, content=self._fr_body, status_code=status)
+                self.raw_headers = raw_headers
+
+            async def _fr_iter(self) -> Any:
+                self._fr_read = True
+                if not self._fr_live:
+                    body = _ext.mw_body(self._fr_ch)
+                    if body:
+                        yield body
+                    return
+                loop = asyncio.get_running_loop()
+                while True:  # a live stream: its pieces as the handler makes them
+                    fut = loop.create_future()
+                    data, state = _ext.mw_take(self._fr_ch, fut)
+                    if state == 0:
+                        await fut
+                        continue
+                    if data:
+                        yield data
+                    if state == 2:
+                        return
+
+        _CallNextResponse = CallNextResponse
+    return _CallNextResponse
+
+
+async def run_http(dispatch: Any, request: Any, ch: Any) -> Any:
+    """One request through an @app.middleware function. Returns (status,
+    raw_headers) when dispatch gave back call_next's response with its body
+    untouched (the engine sends its captured body), else dispatch's Response."""
+    cls = _CallNextResponse or _call_next_class()
+    given: List[Any] = []
+
+    async def call_next(req: Any) -> Any:
+        fut = asyncio.get_running_loop().create_future()
+        _ext.mw_next(ch, fut)
+        status, raw, live = await fut
+        resp = cls(ch, status, raw, live)
+        given.append(resp)
+        return resp
+
+    response = await dispatch(request, call_next)
+    if given and response is given[0] and not response._fr_read \
+            and response.body_iterator is response._fr_body and response.background is None:
+        return (response.status_code, response.raw_headers)
+    return response

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import threading
 import traceback
 import types
@@ -330,8 +331,14 @@ def parse_multipart(body: bytes, content_type: Optional[str], max_files: Any = 1
     Starlette's UploadFile. Bad bodies raise FastAPI's 400."""
     items = _fastrapi.multipart(body, content_type, _limit(max_fields), _limit(max_files),
                                 _limit(max_part_size))
-    if items is None:
-        return []
+    return [] if items is None else upload_items(items)
+
+
+def upload_items(items: Any) -> List[Tuple[str, Any]]:
+    """Parsed form parts, from the engine's fr_mp_next over a body in memory
+    or its fr_form (a streamed body, fr_req_form): [(name, str | (filename,
+    headers, memoryview | bytes | fd))] -> [(name, value)] with UploadFiles;
+    a str is the 400 detail FastAPI answers."""
     if type(items) is str:
         from .exceptions import HTTPException
         raise HTTPException(400, items)
@@ -341,10 +348,21 @@ def parse_multipart(body: bytes, content_type: Optional[str], max_files: Any = 1
     return items
 
 
-def _upload(filename: str, headers: list, data: memoryview) -> UploadFile:
+def _upload(filename: str, headers: list, data: Any) -> UploadFile:
     """Starlette's UploadFile over a SpooledTemporaryFile (in memory up to 1
-    MiB, then on disk), as Starlette's MultiPartParser builds it."""
+    MiB, then on disk), as Starlette's MultiPartParser builds it. data an
+    int: the engine's temp file holding the part (already on disk: the
+    SpooledTemporaryFile is born rolled over onto a dup of it, no copy)."""
     f = SpooledTemporaryFile(max_size=_SPOOL_MAX_SIZE)
+    if type(data) is int:
+        disk = os.fdopen(os.dup(data), "w+b")
+        size = os.fstat(disk.fileno()).st_size
+        disk.seek(0)
+        f._file.close()
+        f._file = disk  # what rollover() leaves: the data in a real file
+        f._rolled = True
+        del f._TemporaryFileArgs
+        return UploadFile(f, size=size, filename=filename, headers=Headers(raw=headers))
     if len(data) > _SPOOL_MAX_SIZE:
         f.rollover()  # straight to disk, not through a BytesIO copy
     f.write(data)

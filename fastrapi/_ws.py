@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import json
 import logging
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from copy import deepcopy
@@ -27,7 +28,7 @@ from starlette import routing
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, ImmutableMultiDict
 from starlette.routing import Match, compile_path, get_name
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import params
 from ._compat import Undefined, get_missing_field_error
@@ -49,7 +50,11 @@ def websocket_session(func: Callable[[WebSocket], Any]) -> Callable:
     from starlette._exception_handler import wrap_app_handling_exceptions
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        session = WebSocket(scope, receive=receive, send=send)
+        ch = scope.pop("fastrapi.channel", None)  # dispatch's: this route, no middleware between
+        if ch is not None and receive == ch.receive:
+            session: WebSocket = _NativeWebSocket(scope, receive, send, ch)
+        else:
+            session = WebSocket(scope, receive=receive, send=send)
 
         async def inner(scope: Any, receive: Any, send: Any) -> None:
             async with AsyncExitStack() as request_stack:
@@ -210,10 +215,13 @@ async def solve_dependencies(ws: WebSocket, dependant: Dependant, provider: Any,
 
 # ---------------------------------------------------------------- the ASGI face
 
-async def dispatch(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
+async def dispatch(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable,
+                   channel: Optional["_Channel"] = None) -> None:
     """A websocket scope as FastAPI's router and exception middleware serve it:
     the first route that matches (a websocket route, or a Mount/Host), else
-    closed before accept (Starlette's WebSocketClose: HTTP 403 on a server)."""
+    closed before accept (Starlette's WebSocketClose: HTTP 403 on a server).
+    ``channel``: receive/send are that native channel's, with no middleware
+    between; an APIWebSocketRoute of this app then gets a _NativeWebSocket."""
     from starlette.middleware.exceptions import ExceptionMiddleware
     from starlette.websockets import WebSocketClose
 
@@ -225,6 +233,8 @@ async def dispatch(app: Any, scope: Dict[str, Any], receive: Callable, send: Cal
             match, child = route.matches(scope)
             if match == Match.FULL:
                 scope.update(child)
+                if channel is not None and type(route) is APIWebSocketRoute:
+                    scope["fastrapi.channel"] = channel  # popped by websocket_session
                 await route.handle(scope, receive, send)
                 return
         await WebSocketClose()(scope, receive, send)
@@ -244,21 +254,25 @@ class _Channel:
         from . import _fastrapi as ext
         self.ext = ext
         self.conn = conn
-        self.inbox: Deque[Dict[str, Any]] = collections.deque([{"type": "websocket.connect"}])
-        self.ready = asyncio.Event()
-        self.ready.set()
+        # ASGI message dicts (connect, disconnect) and, for what the peer
+        # sent, the engine's own (kind, payload) tuples: receive() makes the
+        # dict, _NativeWebSocket's receive_text/bytes never need one
+        self.inbox: Deque[Any] = collections.deque([{"type": "websocket.connect"}])
+        self.loop = asyncio.get_running_loop()  # made on the loop (native_start)
+        self.waiter: Optional[asyncio.Future] = None  # receive() waiting for feed()
         self.drained = asyncio.Event()
         self.state = 0  # 0 handshake, 1 accepted, 2 closed/answered
         self.closed_by_peer = False
 
     def feed(self, events: List[Tuple[int, Any]]) -> None:
-        ext = self.ext
-        for kind, payload in events:
-            if kind == ext.WS_TEXT:
-                self.inbox.append({"type": "websocket.receive", "text": payload})
-            elif kind == ext.WS_BINARY:
-                self.inbox.append({"type": "websocket.receive", "bytes": payload})
-            elif kind == ext.WS_DRAIN:
+        ext, append = self.ext, self.inbox.append
+        for ev in events:
+            kind = ev[0]
+            if kind == _TEXT or kind == _BINARY:
+                append(ev)
+                continue
+            payload = ev[1]
+            if kind == ext.WS_DRAIN:
                 self.drained.set()
             elif kind == ext.WS_CLOSE:
                 code, reason = payload
@@ -268,13 +282,30 @@ class _Channel:
                 self.state = 2
                 self.drained.set()
                 self.inbox.append({"type": "websocket.disconnect", "code": code, "reason": reason})
-        self.ready.set()
+        w = self.waiter
+        if w is not None and self.inbox:
+            self.waiter = None
+            if not w.done():
+                w.set_result(None)
+
+    async def wait(self) -> None:
+        # a bare future, not an asyncio.Event: one wake-up per batch that
+        # feed() delivers, no per-message Event bookkeeping
+        while not self.inbox:
+            w = self.waiter = self.loop.create_future()
+            try:
+                await w
+            finally:
+                if self.waiter is w:
+                    self.waiter = None
 
     async def receive(self) -> Dict[str, Any]:
-        while not self.inbox:
-            self.ready.clear()
-            await self.ready.wait()
-        return self.inbox.popleft()
+        if not self.inbox:
+            await self.wait()
+        m = self.inbox.popleft()
+        if m.__class__ is tuple:
+            return {"type": "websocket.receive", "text" if m[0] == _TEXT else "bytes": m[1]}
+        return m  # type: ignore[no-any-return]
 
     async def send(self, message: Dict[str, Any]) -> None:
         ext, kind = self.ext, message["type"]
@@ -327,6 +358,104 @@ class _Channel:
         self.state = 2
 
 
+_TEXT, _BINARY = 1, 2  # the engine's FR_WS_TEXT / FR_WS_BINARY (fastrapi_py.c: WS_TEXT, WS_BINARY)
+_CONNECTED, _DISCONNECTED = WebSocketState.CONNECTED, WebSocketState.DISCONNECTED
+
+
+class _NativeWebSocket(WebSocket):
+    """Starlette's WebSocket (a subclass: everything it does, it does) whose
+    receive_text/bytes/json and send_text/bytes/json go straight to the
+    engine channel while both sides are connected -- no ASGI message dict,
+    no future when a message is already queued. Any other state, type or
+    outcome (a close, a full send queue, a str to send_bytes...) takes
+    Starlette's own code path, so its errors and state changes are the same."""
+
+    def __init__(self, scope: Any, receive: Any, send: Any, channel: "_Channel") -> None:
+        super().__init__(scope, receive=receive, send=send)
+        self._fr_ch = channel
+
+    def _fr_pop(self, kind: int, key: str) -> Any:
+        """The payload of the next message, which must be of ``kind`` (else
+        Starlette's KeyError for message[key]); a disconnect is Starlette's
+        receive() + _raise_on_disconnect."""
+        m = self._fr_ch.inbox.popleft()
+        if m.__class__ is tuple:
+            if m[0] != kind:
+                raise KeyError(key)
+            return m[1]
+        if m["type"] != "websocket.disconnect":  # cannot happen: connect was consumed
+            raise RuntimeError('Expected ASGI message "websocket.receive" or "websocket.disconnect", '
+                               f'but got {m["type"]!r}')
+        self.client_state = _DISCONNECTED
+        raise WebSocketDisconnect(m["code"], m.get("reason"))
+
+    # Each receive waits inline (no helper coroutine: every frame between
+    # the task and the future is resumed on every message); a cancelled
+    # waiter left in ch.waiter is skipped by feed() (done).
+    async def receive_text(self) -> str:
+        if self.application_state is not _CONNECTED or self.client_state is not _CONNECTED:
+            return await WebSocket.receive_text(self)
+        ch = self._fr_ch
+        while not ch.inbox:
+            ch.waiter = w = ch.loop.create_future()
+            await w
+        return self._fr_pop(_TEXT, "text")  # type: ignore[no-any-return]
+
+    async def receive_bytes(self) -> bytes:
+        if self.application_state is not _CONNECTED or self.client_state is not _CONNECTED:
+            return await WebSocket.receive_bytes(self)
+        ch = self._fr_ch
+        while not ch.inbox:
+            ch.waiter = w = ch.loop.create_future()
+            await w
+        return self._fr_pop(_BINARY, "bytes")  # type: ignore[no-any-return]
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        if mode not in {"text", "binary"}:
+            raise RuntimeError('The "mode" argument should be "text" or "binary".')
+        if self.application_state is not _CONNECTED or self.client_state is not _CONNECTED:
+            return await WebSocket.receive_json(self, mode)
+        ch = self._fr_ch
+        while not ch.inbox:
+            ch.waiter = w = ch.loop.create_future()
+            await w
+        if mode == "text":
+            return json.loads(self._fr_pop(_TEXT, "text"))
+        return json.loads(self._fr_pop(_BINARY, "bytes").decode("utf-8"))
+
+    # A send goes straight to the engine (ws_send takes a str as its UTF-8)
+    # while connected; otherwise -- not connected, queue full, closed: a
+    # failed ws_send sent nothing -- Starlette's path runs (and redoes it),
+    # doing what Starlette does on that outcome.
+    def _fr_send(self, op: int, data: Any) -> bool:
+        ch = self._fr_ch
+        if self.application_state is not _CONNECTED or ch.state != 1:
+            return False
+        return ch.ext.ws_send(ch.conn, op, data) == 0  # WS_OK
+
+    async def send_text(self, data: str) -> None:
+        ch = self._fr_ch
+        if (data.__class__ is not str or self.application_state is not _CONNECTED or ch.state != 1
+                or ch.ext.ws_send(ch.conn, _TEXT, data) != 0):
+            await WebSocket.send_text(self, data)
+
+    async def send_bytes(self, data: bytes) -> None:
+        ch = self._fr_ch
+        if (data.__class__ is not bytes or self.application_state is not _CONNECTED or ch.state != 1
+                or ch.ext.ws_send(ch.conn, _BINARY, data) != 0):
+            await WebSocket.send_bytes(self, data)
+
+    async def send_json(self, data: Any, mode: str = "text") -> None:
+        if mode not in {"text", "binary"}:
+            raise RuntimeError('The "mode" argument should be "text" or "binary".')
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if mode == "text":
+            if not self._fr_send(_TEXT, text):
+                await self.send({"type": "websocket.send", "text": text})
+        elif not self._fr_send(_BINARY, text.encode("utf-8")):
+            await self.send({"type": "websocket.send", "bytes": text.encode("utf-8")})
+
+
 def _native_scope(app: Any, route: Any, scope: Dict[str, Any]) -> Dict[str, Any]:
     scope["type"] = "websocket"
     scope["scheme"] = "wss" if scope.get("scheme") == "https" else "ws"
@@ -351,7 +480,7 @@ async def _run_native(app: Any, route: Any, scope: Dict[str, Any], ch: _Channel)
             app._fr_started = True
             await app._stack()(scope, ch.receive, ch.send)
         else:
-            await dispatch(app, scope, ch.receive, ch.send)
+            await dispatch(app, scope, ch.receive, ch.send, ch)
     except Exception as exc:  # what uvicorn does: log it, close (1011) or answer 500
         failed = True
         logger.error("Exception in ASGI application", exc_info=(type(exc), exc, exc.__traceback__))

@@ -2,6 +2,7 @@
 ``serve()`` entry point that hands everything to the C engine."""
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -23,15 +24,17 @@ logger = logging.getLogger("fastrapi.error")
 _SUPPORTED_CONVERTORS = {"int", "float", "path", "str"}
 
 
-def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool]:
-    """(max_body, form_limits, body_unread) for the engine: the route's
-    max_body_size, else the app's (-1 = none); its form_limits as the glue's
-    tuple (or None); whether nothing in the route can read the body."""
-    from ._limits import body_unread, engine_form_limits, get_body_size_limit
+def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool]:
+    """(max_body, form_limits, body_unread, multipart_stream) for the engine:
+    the route's max_body_size, else the app's (-1 = none); its form_limits
+    as the glue's tuple (or None); whether nothing in the route can read the
+    body; whether its multipart bodies may stream to disk."""
+    from ._limits import body_unread, engine_form_limits, get_body_size_limit, multipart_stream
     limit = get_body_size_limit(getattr(r, "max_body_size", None),
                                 getattr(app, "max_body_size", None))
     return (-1 if limit is None else limit,
-            engine_form_limits(getattr(r, "form_limits", None)), body_unread(r))
+            engine_form_limits(getattr(r, "form_limits", None)), body_unread(r),
+            multipart_stream(r))
 
 
 def _engine_path(path: str) -> str:
@@ -85,48 +88,6 @@ def _static_types(srv: Any, done: List[Any]) -> None:
     srv.add_static_types(tuple((k, v) for k, v in mimetypes.types_map.items()
                                if isinstance(k, str) and isinstance(v, str)))
     done.append(srv)
-
-
-def _add_frontend(app: Any, path: str, directory: Any, fallback: Optional[str],
-                  check_dir: Union[bool, str]) -> None:
-    """FastAPI 0.165's APIRouter.frontend checks, then one engine frontend."""
-    import stat as _stat
-    import warnings
-    if check_dir == "auto":
-        if os.environ.get("FASTAPI_ENV") != "development":
-            check_dir = True
-        else:
-            if not os.path.isdir(directory):
-                warnings.warn(f"Frontend directory '{directory}' does not exist. "
-                              f"Resolved absolute path: '{os.path.realpath(directory)}'",
-                              stacklevel=3)
-            check_dir = False
-    if not path:
-        raise AssertionError("A frontend path cannot be empty")
-    if not path.startswith("/"):
-        raise AssertionError("A frontend path must start with '/'")
-    if path != "/":
-        path = path.rstrip("/")
-    if fallback not in {"auto", "index.html", "404.html", None}:
-        raise AssertionError("fallback must be 'auto', 'index.html', '404.html', or None")
-    directory = os.fspath(directory)
-    if check_dir and not os.path.isdir(directory):
-        raise RuntimeError(f"Frontend directory '{directory}' does not exist. "
-                           f"Resolved absolute path: '{os.path.realpath(directory)}'")
-    if check_dir and fallback in {"index.html", "404.html"}:
-        from starlette.staticfiles import StaticFiles
-        _, st = StaticFiles(directory=directory, check_dir=False).lookup_path(fallback)
-        if st is None or not _stat.S_ISREG(st.st_mode):
-            raise RuntimeError(
-                f"Frontend fallback file '{fallback}' does not exist in directory "
-                f"'{directory}'. Resolved absolute directory: '{os.path.realpath(directory)}'")
-    if not isinstance(directory, str):
-        raise TypeError("frontend directory must be a str path")
-    if app.router.dependencies:  # FastAPI runs them for frontend requests; never skip them silently
-        raise NotImplementedError("fastrapi: app.frontend on an app with dependencies= is not "
-                                  "supported yet (FastAPI would run them for the frontend files)")
-    app.__dict__.setdefault("_fr_frontends", []).append((path, directory, fallback))
-    app.router._routes_version += 1
 
 
 _setup_done = False
@@ -187,6 +148,7 @@ def _setup_extension() -> Any:
         "rt_stream": _runtime.stream,
         "rt_log_exc": _runtime.log_exc,
         "rt_parse_multipart": _runtime.parse_multipart,
+        "rt_upload_items": _runtime.upload_items,
         "rt_recompile": _runtime.recompile,
         "rt_log_access": _runtime.log_access,
         "rt_unwind_sync": _runtime.unwind_sync,
@@ -645,7 +607,7 @@ class FastrAPI(Starlette):
         fallback ("auto": 404.html if present, else index.html for browser
         navigations; "index.html"; "404.html"; None). Served by the engine
         (src/static.c)."""
-        _add_frontend(self, path, directory, fallback, check_dir)
+        self.router.frontend(path, directory=directory, fallback=fallback, check_dir=check_dir)
 
     def host(self, host: str, app: Any, name: Optional[str] = None) -> None:
         """Starlette's ``host``. On the native server an app with Host routes
@@ -675,7 +637,9 @@ class FastrAPI(Starlette):
 
     def middleware(self, middleware_type: str) -> Callable:
         """``@app.middleware("http")``: Starlette's BaseHTTPMiddleware with
-        ``dispatch=func`` (``call_next`` semantics exactly as FastAPI's)."""
+        ``dispatch=func`` (``call_next`` semantics exactly as FastAPI's). The
+        native server runs it as an around layer of the engine's C middleware
+        chain (fastrapi._native_mw); the ASGI face runs Starlette's class."""
         assert middleware_type == "http", 'Currently only middleware("http") is supported.'
 
         def decorator(func: Callable) -> Callable:
@@ -809,8 +773,10 @@ class FastrAPI(Starlette):
             from ._ws import WS_MAX_SIZE, register_native
             register_native(self, srv, seen, _engine_path,
                             getattr(self, "_fr_ws_max_size", None) or WS_MAX_SIZE)
-        from ._native_mw import plan as native_plan
-        native = native_plan(self)  # None: middleware that only Starlette's stack runs
+        from ._native_mw import asgi_plan, plan as native_plan
+        # None: middleware that only Starlette's stack runs (the ASGI face: also
+        # @app.middleware, an around layer of the native server's chain)
+        native = native_plan(self) if own_loop else asgi_plan(self)
         if own_loop and (native is None or any(isinstance(r, Host) for r in asgi_routes)):
             # every request runs through the app's ASGI stack; its innermost
             # app dispatches to the engine app that has the routes
@@ -850,7 +816,7 @@ class FastrAPI(Starlette):
                 srv.add_route(m, key[1], plan, r, *_route_limits(self, r))
         if getattr(self, "max_body_size", None) is not None:  # FastAPI's app-level limit
             srv.set_unmatched_limit(self.max_body_size)
-        for f_path, f_dir, f_fallback in getattr(self, "_fr_frontends", ()):
+        for f_path, f_dir, f_fallback in self.router._fr_all_frontends():
             _static_types(srv, typed)  # app.frontend: low-priority engine routes
             srv.add_frontend(f_path, f_dir, _FRONTEND_FALLBACKS[f_fallback],
                              _custom_error_handlers(self))
@@ -868,7 +834,45 @@ class FastrAPI(Starlette):
             native_apply(srv, native)
         _extras.use_policies(self, srv, _engine_path)  # cache_resp / rate_limit routes
         self._servers.append(srv)
+        if own_loop:  # routes added while this server runs are served too
+            seen.update(("*", id(r)) for r in self.routes
+                        if isinstance(r, (Mount, Host)) or hasattr(r, "_fr_native_register"))
+            hooks = self.router.__dict__.setdefault("_fr_on_routes_changed", [])
+            hooks.append(functools.partial(self._fr_live_routes, srv, seen, hooks))
         return srv
+
+    def _fr_live_routes(self, srv: Any, seen: set, hooks: List[Any]) -> None:
+        """The routes changed while ``srv`` (a native server) exists: register
+        the path operations and Starlette routes it does not have yet (the
+        engine swaps in a new routing table: fr_route while serving). A
+        mount, Host, websocket or C route added while serving is served from
+        the next start (logged once)."""
+        if srv not in self._servers:  # stopped: forget it
+            hooks[:] = [h for h in hooks if getattr(h, "args", (None,))[0] is not srv]
+            return
+        from starlette.routing import Host, Mount
+        for r in list(self.routes):
+            if isinstance(r, (APIRoute, Route)) and not hasattr(r, "_fr_native_register"):
+                keys = [(m, _engine_path(r.path)) for m in sorted(r.methods)]
+                new = [k for k in keys if k not in seen]
+                if not new:
+                    continue
+                for key in new:
+                    seen.add(key)
+                    try:
+                        srv.add_route(key[0], key[1], r._fr_plan(), r, *_route_limits(self, r))
+                    except Exception:  # noqa: BLE001 - the app keeps running; say why
+                        logging.getLogger("fastrapi.error").exception(
+                            "%s %s was added while the server runs but cannot be served",
+                            key[0], r.path)
+            elif isinstance(r, (Mount, Host)) or hasattr(r, "_fr_native_register"):
+                key = ("*", id(r))
+                if key not in seen and not self.__dict__.get("_fr_live_warned"):
+                    seen.add(key)
+                    self._fr_live_warned = True
+                    logging.getLogger("fastrapi.error").warning(
+                        "%r was added while the server runs: it is served from the next start",
+                        r)
 
     def _start_background(self, host: str = "127.0.0.1", port: int = 0,
                           access_log: bool = False, threads: int = 1) -> _Running:

@@ -42,8 +42,10 @@ def File(default: Any = Undefined, *, media_type: str = "multipart/form-data",  
 
 
 def Depends(dependency: Optional[Callable[..., Any]] = None, *,  # noqa: N802
-            use_cache: bool = True, scope: Optional[str] = None) -> Any:
-    return params.Depends(dependency=dependency, use_cache=use_cache, scope=scope)
+            use_cache: bool = True, scope: Optional[str] = None,
+            max_concurrency: Optional[int] = None) -> Any:
+    return params.Depends(dependency=dependency, use_cache=use_cache, scope=scope,
+                          max_concurrency=max_concurrency)
 
 
 def Security(dependency: Optional[Callable[..., Any]] = None, *,  # noqa: N802

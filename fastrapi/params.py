@@ -8,7 +8,7 @@ pydantic (and the OpenAPI generator) expect them.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Literal, Optional, Sequence
 
@@ -216,6 +216,20 @@ class Depends:
     dependency: Optional[Callable[..., Any]] = None
     use_cache: bool = True
     scope: Optional[Literal["function", "request"]] = None
+    max_concurrency: Optional[int] = field(default=None, kw_only=True)
+    # FastAPI 0.165: the limit's accounting belongs to this Depends object
+    # (identity: an Annotated alias shares it; a new Depends() gets its own)
+    _concurrency: Any = field(default=None, repr=False, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.max_concurrency is None:
+            object.__setattr__(self, "_concurrency", None)
+            return
+        if type(self.max_concurrency) is not int or self.max_concurrency < 1:
+            raise ValueError("max_concurrency must be a positive integer or None")
+        if self._concurrency is None or self._concurrency.max_concurrency != self.max_concurrency:
+            from .concurrency import _DependencyConcurrency
+            object.__setattr__(self, "_concurrency", _DependencyConcurrency(self.max_concurrency))
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,9 @@ class _EngineRequest(StarletteRequest):
                  send: Send = empty_send) -> None:
         if "body" in scope:  # the engine's request: the body is read already
             self._body = scope["body"]
-            if "state" not in scope:  # Starlette: a copy of the lifespan state
+            if "state" not in scope:  # uvicorn: a copy of the lifespan state, {} without
                 state = getattr(scope.get("app"), "_fr_lifespan_state", None)
-                if state:
-                    scope["state"] = state.copy()
+                scope["state"] = state.copy() if state else {}
             super().__init__(scope, self._fr_receive if receive is None else receive, send)
         elif receive is None:
             super().__init__(scope, send=send)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import os
 import re
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from enum import Enum
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Type, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Type, Union
 
 from starlette import routing
 from starlette.routing import BaseRoute as BaseRoute  # noqa: F401
@@ -19,7 +20,7 @@ from starlette.routing import NoMatchFound as NoMatchFound  # noqa: F401
 from starlette.routing import compile_path as compile_path  # noqa: F401
 from starlette.routing import get_name as get_name  # noqa: F401
 
-from . import params
+from . import _foreign, params
 from ._compat import ModelField, lenient_issubclass
 from .datastructures import Default, DefaultPlaceholder
 from .dependencies.models import Dependant
@@ -466,6 +467,19 @@ class APIRouter(routing.Router):
         self.middleware_stack = self.app
         self._routes_version = 0
 
+    @property
+    def _routes_version(self) -> int:
+        """Bumped by every change to the routes; a running native server is
+        told (FastAPI._fr_live_routes) so that routes added while it serves
+        are served."""
+        return self.__dict__.get("_fr_routes_version", 0)
+
+    @_routes_version.setter
+    def _routes_version(self, value: int) -> None:
+        self.__dict__["_fr_routes_version"] = value
+        for notify in list(self.__dict__.get("_fr_on_routes_changed", ())):
+            notify()
+
     def add_route(self, path: str, endpoint: Callable[..., Any],
                   methods: Optional[Union[Set[str], List[str]]] = None,
                   name: Optional[str] = None, include_in_schema: bool = True) -> Route:
@@ -663,6 +677,23 @@ class APIRouter(routing.Router):
             return func
         return decorator
 
+    def frontend(self, path: str, *, directory: Union[str, "os.PathLike[str]"],
+                 fallback: Optional[str] = "auto", check_dir: Union[bool, str] = "auto") -> None:
+        """FastAPI's ``APIRouter.frontend``: a static frontend build (``dist``)
+        as low-priority routes -- path operations first, then files under
+        ``path``, directory ``index.html`` files, and for a missing file the
+        fallback ("auto": 404.html if present, else index.html for browser
+        navigations; "index.html"; "404.html"; None). Served by the engine
+        (src/static.c); ``include_router`` carries them over under its prefix,
+        after the including router's own (FastAPI's order)."""
+        _add_frontend(self, path, directory, fallback, check_dir)
+
+    def _fr_all_frontends(self) -> List[Tuple[str, str, Optional[str]]]:
+        """(path, directory, fallback): this router's frontends, then those
+        of the routers it included."""
+        return list(self.__dict__.get("_fr_frontends", ())) + \
+            list(self.__dict__.get("_fr_included_frontends", ()))
+
     def include_router(
         self,
         router: "APIRouter",
@@ -697,18 +728,20 @@ class APIRouter(routing.Router):
             if isinstance(r, routing.WebSocketRoute):
                 self.add_websocket_route(prefix + r.path, r.endpoint, name=r.name)
                 continue
-            if not isinstance(r, APIRoute):
+            foreign = _foreign.is_fastapi_route(r)  # from a real fastapi.APIRouter
+            if not isinstance(r, APIRoute) and not foreign:
                 self.routes.append(r)
                 continue
             combined_responses = {**(responses or {}), **r.responses}
             use_response_class = get_value_or_default(
-                r.response_class, router.default_response_class, default_response_class,
-                self.default_response_class)
+                _foreign.adopt(r.response_class), _foreign.adopt(router.default_response_class),
+                default_response_class, self.default_response_class)
             current_tags = list(tags or []) + list(r.tags)
             current_dependencies = list(dependencies or []) + list(r.dependencies)
             current_callbacks = list(callbacks or []) + list(r.callbacks or [])
             current_gen = get_value_or_default(
-                r.generate_unique_id_function, router.generate_unique_id_function,
+                _foreign.adopt(r.generate_unique_id_function),
+                _foreign.adopt(router.generate_unique_id_function),
                 generate_unique_id_function, self.generate_unique_id_function)
             self.add_api_route(
                 prefix + r.path, r.endpoint, response_model=r.response_model,
@@ -724,24 +757,77 @@ class APIRouter(routing.Router):
                 response_model_exclude_none=r.response_model_exclude_none,
                 include_in_schema=r.include_in_schema and include_in_schema,
                 response_class=use_response_class, name=r.name,
-                route_class_override=type(r), callbacks=current_callbacks,
+                route_class_override=APIRoute if foreign else type(r), callbacks=current_callbacks,
                 openapi_extra=r.openapi_extra, generate_unique_id_function=current_gen,
                 # FastAPI: route > included router > include_router(...) > this router
                 max_body_size=_limits.get_body_size_limit(
-                    getattr(r, "max_body_size", None), router.max_body_size, max_body_size),
-                form_limits={**include_form, **router.form_limits,
+                    getattr(r, "max_body_size", None), getattr(router, "max_body_size", None),
+                    max_body_size),
+                form_limits={**include_form, **(getattr(router, "form_limits", None) or {}),
                              **(getattr(r, "form_limits", None) or {})} or None,
                 cache_resp=getattr(r, "cache_resp", False),
                 rate_limit=getattr(r, "rate_limit", None))
+        included = getattr(router, "_fr_all_frontends", None)
+        for f_path, f_dir, f_fallback in (included() if included else ()):
+            if dependencies:  # FastAPI would run them for the frontend files
+                raise NotImplementedError(
+                    "fastrapi: include_router(dependencies=...) of a router with a frontend "
+                    "is not supported yet")
+            joined = f_path if not prefix else prefix if f_path == "/" else prefix + f_path
+            self.__dict__.setdefault("_fr_included_frontends", []).append(
+                (joined, f_dir, f_fallback))
         self._routes_version += 1
         self.on_startup.extend(router.on_startup)
         self.on_shutdown.extend(router.on_shutdown)
         # FastAPI merges the included router's lifespan into this one's (its
         # default one only runs the handlers copied above: not merged, so they
         # run once)
-        if not isinstance(router.lifespan_context, _DefaultLifespan):
+        if not isinstance(router.lifespan_context, _DefaultLifespan) and not (
+                _foreign.is_fastapi_default_lifespan(router.lifespan_context)):
             self.lifespan_context = _merge_lifespan_context(self.lifespan_context,
                                                             router.lifespan_context)
+
+
+def _add_frontend(router: Any, path: str, directory: Any, fallback: Optional[str],
+                  check_dir: Union[bool, str]) -> None:
+    """FastAPI 0.165's APIRouter.frontend checks, then one engine frontend."""
+    import stat as _stat
+    import warnings
+    if check_dir == "auto":
+        if os.environ.get("FASTAPI_ENV") != "development":
+            check_dir = True
+        else:
+            if not os.path.isdir(directory):
+                warnings.warn(f"Frontend directory '{directory}' does not exist. "
+                              f"Resolved absolute path: '{os.path.realpath(directory)}'",
+                              stacklevel=3)
+            check_dir = False
+    if not path:
+        raise AssertionError("A frontend path cannot be empty")
+    if not path.startswith("/"):
+        raise AssertionError("A frontend path must start with '/'")
+    if path != "/":
+        path = path.rstrip("/")
+    if fallback not in {"auto", "index.html", "404.html", None}:
+        raise AssertionError("fallback must be 'auto', 'index.html', '404.html', or None")
+    directory = os.fspath(directory)
+    if check_dir and not os.path.isdir(directory):
+        raise RuntimeError(f"Frontend directory '{directory}' does not exist. "
+                           f"Resolved absolute path: '{os.path.realpath(directory)}'")
+    if check_dir and fallback in {"index.html", "404.html"}:
+        from starlette.staticfiles import StaticFiles
+        _, st = StaticFiles(directory=directory, check_dir=False).lookup_path(fallback)
+        if st is None or not _stat.S_ISREG(st.st_mode):
+            raise RuntimeError(
+                f"Frontend fallback file '{fallback}' does not exist in directory "
+                f"'{directory}'. Resolved absolute directory: '{os.path.realpath(directory)}'")
+    if not isinstance(directory, str):
+        raise TypeError("frontend directory must be a str path")
+    if router.dependencies:  # FastAPI runs them for frontend requests; never skip them silently
+        raise NotImplementedError("fastrapi: frontend() on an app or router with dependencies= is "
+                                  "not supported yet (FastAPI would run them for the frontend files)")
+    router.__dict__.setdefault("_fr_frontends", []).append((path, directory, fallback))
+    router._routes_version += 1
 
 
 class _IncludedRouter(BaseRoute):

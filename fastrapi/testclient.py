@@ -83,8 +83,18 @@ class TestClient(httpx.Client):
 
     def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
         self._refresh()
-        response = super().request(*args, **kwargs)
         sink = self._exc_sink
+        try:
+            response = super().request(*args, **kwargs)
+        except httpx.TransportError as e:
+            # a stream whose producer raised is cut without its terminal
+            # chunk (as uvicorn cuts it): the app's exception, logged before
+            # the cut, is what Starlette's TestClient raises
+            if sink:
+                exc = sink[0]
+                sink.clear()
+                raise exc from e
+            raise
         if sink:
             exc = sink[0]
             sink.clear()

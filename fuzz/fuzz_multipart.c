@@ -11,7 +11,10 @@
  * sizes, the end) and the outcome must be the same every way (a field over
  * max_part_size may have streamed more of its data in pieces); data views
  * must lie inside the piece they came from. The body is also read as a
- * Content-Type / Content-Disposition value by the parameter helpers. */
+ * Content-Type / Content-Disposition value by the parameter helpers, and
+ * fed in pieces to an fr_form (streamed uploads; a 4-byte spool threshold
+ * on odd seeds, so file parts go through temp files): its complete parts,
+ * read back with fr_form_part_read, and its outcome match the iterator's. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
@@ -162,6 +165,51 @@ static int iterate(fr_mp *p, fr_str bnd, const fr_mp_limits *lim, const uint8_t 
     return p->err.code;
 }
 
+/* The fr_form's view: the complete parts it kept, as iterate logs them. */
+static int form_log(fr_str bnd, const fr_mp_limits *lim, const uint8_t *in, size_t n, unsigned seed,
+                    fr_buf *log) {
+    fr_form *f = fr_form_new(bnd, lim, (seed & 1) ? 4 : 0);
+    size_t off = 0, i, j;
+    int code;
+    FUZZ_CHECK(f != NULL);
+    while (off < n) {
+        size_t k;
+        seed = seed * 1103515245u + 12345u;
+        k = 1 + (seed >> 16) % 97;
+        if (k > n - off) k = n - off;
+        if (fr_form_feed(f, (const char *)in + off, k) < 0) break;
+        off += k;
+    }
+    fr_form_finish(f);
+    code = fr_form_error(f);
+    FUZZ_CHECK(code != FR_MP_ERR_IO && code != FR_MP_ERR_ABORTED);
+    for (i = 0; i < fr_form_count(f); i++) {
+        const fr_form_part *pt = fr_form_part_at(f, i);
+        char buf[256];
+        uint64_t got = 0;
+        long k;
+        fr_buf_append_char(log, 'P');
+        put_str(log, pt->name);
+        put_str(log, pt->filename);
+        put_str(log, pt->filename_star);
+        put_str(log, pt->content_type);
+        for (j = 0; j < pt->num_headers; j++) {
+            put_str(log, pt->headers[j].name);
+            put_str(log, pt->headers[j].value);
+        }
+        while ((k = fr_form_part_read(pt, got, buf, sizeof buf)) > 0) {
+            fr_buf_append(log, buf, (size_t)k);
+            got += (uint64_t)k;
+        }
+        FUZZ_CHECK(k == 0 && got == pt->size);
+        FUZZ_CHECK(pt->fd >= 0 || pt->data.buf != NULL);
+        fr_buf_printf(log, "E%llu", (unsigned long long)pt->size);
+    }
+    if (!code) fr_buf_append_char(log, 'Z');
+    fr_form_free(f);
+    return code;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static fr_mp *p;
     fr_mp_limits lim;
@@ -233,6 +281,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* complete body: the same log; else the complete parts, a prefix of it */
     FUZZ_CHECK(it.len <= a.log.len && (it.len == 0 || memcmp(it.buf, a.log.buf, it.len) == 0));
     if (ca == 0) FUZZ_CHECK(it.len == a.log.len);
+    { /* the streamed-upload form keeps what the iterator gives */
+        fr_buf fl;
+        memset(&fl, 0, sizeof fl);
+        FUZZ_CHECK(form_log(bnd, &lim, data, size, seed, &fl) == ci);
+        FUZZ_CHECK(fl.len == it.len && (fl.len == 0 || memcmp(fl.buf, it.buf, fl.len) == 0));
+        fr_buf_free(&fl);
+    }
     fr_buf_free(&a.log);
     fr_buf_free(&b.log);
     fr_buf_free(&it);

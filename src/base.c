@@ -78,10 +78,121 @@ static void fr__alc_free(const fr_allocator *a, void *p) {
 struct fr_arena_chunk {
     fr_arena_chunk *next;
     size_t used, cap;
+    int mapped; /* from fr__map_get: goes back with fr__map_put */
     /* data follows, 16-byte aligned */
 };
 
 #define FR__CHUNK_HDR ((sizeof(fr_arena_chunk) + 15u) & ~(size_t)15u)
+#define FR__ARENA_KEEP 65536 /* reset keeps the first chunk only up to this size */
+
+/* Big chunks (a copied 1 MiB response body) are mapped from the OS when the
+ * arena uses the default allocator on POSIX, so that they can be given
+ * back. Through malloc they would stay in the process: after the first big
+ * free glibc raises its mmap threshold, later big blocks come from the heap
+ * of the (pool) thread that copied them, and each such heap keeps up to
+ * twice that threshold at its top, which malloc_trim does not release
+ * (issue 14: RSS +83 MiB after 2,000 clients left 1 MiB responses unread,
+ * still there after they were gone). Freed mappings wait in a small cache
+ * (so a server busy with big bodies does not map and fault them again each
+ * time) that the loops empty once a second when big memory was freed
+ * (fr__map_flush). A custom FR_MALLOC, an fr_allocator, or Windows: the
+ * allocator as usual. */
+#if defined(FR__MALLOC_DEFAULT) && !defined(_WIN32)
+#include <pthread.h>
+#include <sys/mman.h>
+#define FR__MAP_BIG 1
+#define FR__MAP_MIN (256u << 10)      /* chunks from this size up are mapped */
+#define FR__MAP_CACHE 8               /* freed mappings kept for reuse, */
+#define FR__MAP_CACHE_MAX (2u << 20)  /* ... each up to this size */
+static pthread_mutex_t fr__map_mu = PTHREAD_MUTEX_INITIALIZER;
+static void *fr__map_cache[FR__MAP_CACHE];
+static size_t fr__map_len[FR__MAP_CACHE];
+static int fr__map_n;
+
+/* A mapping of at least len bytes (its size in *got), or NULL. */
+static void *fr__map_get(size_t len, size_t *got) {
+    void *p = NULL;
+    int i;
+    pthread_mutex_lock(&fr__map_mu);
+    for (i = 0; i < fr__map_n; i++) {
+        if (fr__map_len[i] >= len && fr__map_len[i] / 2 <= len) { /* wastes at most half */
+            p = fr__map_cache[i];
+            *got = fr__map_len[i];
+            fr__map_n--;
+            fr__map_cache[i] = fr__map_cache[fr__map_n];
+            fr__map_len[i] = fr__map_len[fr__map_n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fr__map_mu);
+    if (p) return p;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    *got = len;
+    return p;
+}
+
+static void fr__map_put(void *p, size_t len) {
+    if (len <= FR__MAP_CACHE_MAX) {
+        pthread_mutex_lock(&fr__map_mu);
+        if (fr__map_n < FR__MAP_CACHE) {
+            fr__map_cache[fr__map_n] = p;
+            fr__map_len[fr__map_n] = len;
+            fr__map_n++;
+            p = NULL;
+        }
+        pthread_mutex_unlock(&fr__map_mu);
+    }
+    if (p) munmap(p, len);
+}
+#endif
+
+FR__PRIV void fr__map_flush(void) {
+#if defined(FR__MAP_BIG)
+    void *p[FR__MAP_CACHE];
+    size_t len[FR__MAP_CACHE];
+    int i, n;
+    pthread_mutex_lock(&fr__map_mu);
+    n = fr__map_n;
+    for (i = 0; i < n; i++) {
+        p[i] = fr__map_cache[i];
+        len[i] = fr__map_len[i];
+    }
+    fr__map_n = 0;
+    pthread_mutex_unlock(&fr__map_mu);
+    for (i = 0; i < n; i++) munmap(p[i], len[i]);
+#endif
+}
+
+static fr_arena_chunk *fr__chunk_new(const fr_allocator *a, size_t cap) {
+    fr_arena_chunk *c;
+#if defined(FR__MAP_BIG)
+    if (!a->malloc && !a->free && cap >= FR__MAP_MIN && cap <= SIZE_MAX / 2) {
+        size_t len = (FR__CHUNK_HDR + cap + 4095u) & ~(size_t)4095u, got = 0;
+        c = (fr_arena_chunk *)fr__map_get(len, &got);
+        if (c) {
+            c->cap = got - FR__CHUNK_HDR; /* the tail of the last page is usable */
+            c->mapped = 1;
+            return c;
+        }
+    }
+#endif
+    c = (fr_arena_chunk *)fr__alc_malloc(a, FR__CHUNK_HDR + cap);
+    if (!c) return NULL;
+    c->cap = cap;
+    c->mapped = 0;
+    return c;
+}
+
+static void fr__chunk_free(const fr_allocator *a, fr_arena_chunk *c) {
+#if defined(FR__MAP_BIG)
+    if (c->mapped) {
+        fr__map_put((void *)c, FR__CHUNK_HDR + c->cap);
+        return;
+    }
+#endif
+    fr__alc_free(a, c);
+}
 
 void fr_arena_init(fr_arena *a, const fr_allocator *alc) {
     memset(a, 0, sizeof *a);
@@ -97,9 +208,8 @@ void *fr_arena_alloc(fr_arena *a, size_t n) {
         size_t cap = need > base ? need : base;
         if (c && cap < c->cap * 2 && c->cap * 2 <= 1u << 20) cap = c->cap * 2;
         if (cap > SIZE_MAX - FR__CHUNK_HDR) return NULL;
-        c = (fr_arena_chunk *)fr__alc_malloc(&a->alc, FR__CHUNK_HDR + cap);
+        c = fr__chunk_new(&a->alc, cap);
         if (!c) return NULL;
-        c->cap = cap;
         c->used = 0;
         c->next = a->head;
         a->head = c;
@@ -123,13 +233,15 @@ char *fr_arena_strdup(fr_arena *a, const char *s, size_t len) {
 
 void fr_arena_reset(fr_arena *a) {
     fr_arena_chunk *c = a->head, *keep = NULL;
-    /* keep the oldest (last in list) chunk, which is the base-size one */
+    /* keep the oldest (last in list) chunk, the base-size one, unless it is
+     * big (a first allocation that was a big body): a recycled request
+     * must not hold it */
     while (c) {
         fr_arena_chunk *next = c->next;
-        if (!next) {
+        if (!next && c->cap <= FR__ARENA_KEEP) {
             keep = c;
         } else {
-            fr__alc_free(&a->alc, c);
+            fr__chunk_free(&a->alc, c);
         }
         c = next;
     }
@@ -140,11 +252,18 @@ void fr_arena_reset(fr_arena *a) {
     a->head = keep;
 }
 
+size_t fr_arena_bytes(const fr_arena *a) {
+    const fr_arena_chunk *c;
+    size_t n = 0;
+    for (c = a ? a->head : NULL; c; c = c->next) n += FR__CHUNK_HDR + c->cap;
+    return n;
+}
+
 void fr_arena_free(fr_arena *a) {
     fr_arena_chunk *c = a->head;
     while (c) {
         fr_arena_chunk *next = c->next;
-        fr__alc_free(&a->alc, c);
+        fr__chunk_free(&a->alc, c);
         c = next;
     }
     a->head = NULL;

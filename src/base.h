@@ -54,9 +54,12 @@ FR_API void fr_arena_init(fr_arena *a, const fr_allocator *alc);
 FR_API void *fr_arena_alloc(fr_arena *a, size_t n);
 /* Copy `len` bytes into the arena and NUL-terminate; NULL on OOM. */
 FR_API char *fr_arena_strdup(fr_arena *a, const char *s, size_t len);
-/* Release everything except the first chunk (kept for reuse). */
+/* Release everything except the first chunk (kept for reuse unless over
+ * 64 KiB). */
 FR_API void fr_arena_reset(fr_arena *a);
 FR_API void fr_arena_free(fr_arena *a);
+/* Bytes the arena holds from its allocator (0 for NULL). */
+FR_API size_t fr_arena_bytes(const fr_arena *a);
 
 /* Growable byte buffer owned by its holder (free with fr_buf_free). */
 typedef struct fr_buf {

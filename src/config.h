@@ -143,6 +143,13 @@
 #ifndef FR_MAX_MULTIPART_HEADER_BYTES
 #define FR_MAX_MULTIPART_HEADER_BYTES 4224
 #endif
+/* A file part's bytes kept in memory by fr_form (streamed uploads) before
+ * they go to an unlinked temporary file (Starlette's SpooledTemporaryFile
+ * max_size): stops uploads from holding their size in RAM. Runtime knob:
+ * fr_route_opts.multipart_spool / fr_form_new. */
+#ifndef FR_MULTIPART_SPOOL_BYTES
+#define FR_MULTIPART_SPOOL_BYTES (1024 * 1024)
+#endif
 /* Boundary length (RFC 2046 says 70; python-multipart accepts 256). */
 #ifndef FR_MAX_MULTIPART_BOUNDARY
 #define FR_MAX_MULTIPART_BOUNDARY 256
@@ -210,6 +217,7 @@
 
 #ifndef FR_MALLOC
 #include <stdlib.h>
+#define FR__MALLOC_DEFAULT 1 /* big arena chunks may be mapped from the OS (base.c) */
 #define FR_MALLOC(n) malloc(n)
 #define FR_REALLOC(p, n) realloc((p), (n))
 #define FR_FREE(p) free(p)

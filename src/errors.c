@@ -91,3 +91,18 @@ int fr_error_list_add_str(fr_buf *b, const char *type, const fr_str *loc, size_t
         return fr__err_fail(b, start);
     return 0;
 }
+
+/* ---- C handlers: one validation error answered in one call ---- */
+
+int fr_res_422(fr_req *req, const char *type, const fr_str *loc, size_t nloc, const int *is_index,
+               const char *msg, fr_str input_json) {
+    fr_buf b = {NULL, 0, 0};
+    if (!req) return FR_DONE;
+    if (fr_error_list_begin(&b) < 0 ||
+        fr_error_list_add(&b, type, loc, nloc, is_index, msg, input_json) < 0 ||
+        fr_error_list_end(&b) < 0) {
+        fr_buf_free(&b);
+        return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 34);
+    }
+    return fr_res_json_buf(req, 422, &b);
+}

@@ -7,9 +7,11 @@
  * Nothing is allocated and no output is NUL-terminated.
  *
  * Behaviour choices (RFC 9112 leaves room; these are deliberate):
- *  - Request head: bare LF is accepted as a line end (RFC 9112 2.2 MAY);
- *    a CR not followed by LF is a 400. Leading empty lines before the
- *    request line are skipped (2.2 SHOULD) and count toward the head length.
+ *  - Request head: the request line and every header line end in CRLF
+ *    (llhttp's strict mode, not RFC 9112 2.2's MAY): a bare LF, also a
+ *    missing CR between two header lines, or a CR not followed by LF is a
+ *    400. Leading empty lines before the request line (CRLF or LF) are
+ *    skipped (2.2 SHOULD) and count toward the head length.
  *  - Chunked framing is strict: every line end must be CRLF (bare LF is a
  *    400), since lenient chunk parsing is a known smuggling vector.
  *  - Transfer-Encoding: the only accepted coding list is exactly one
@@ -326,7 +328,8 @@ static int fr__http_split_target(fr_http_req *req, const char **msg) {
     } while (0)
 
 /* Consume a line end at p: CRLF or bare LF. Sets p past it; jumps to
- * `incomplete` when the buffer ends inside it, fails on a lone CR. */
+ * `incomplete` when the buffer ends inside it, fails on a lone CR. Only for
+ * the empty lines before the request line (RFC 9112 2.2). */
 #define FR__HTTP_EOL(what)                                                    \
     do {                                                                      \
         if (*p == '\r') {                                                     \
@@ -338,6 +341,21 @@ static int fr__http_split_target(fr_http_req *req, const char **msg) {
         } else {                                                              \
             FR__HTTP_FAIL(400, what, p);                                      \
         }                                                                     \
+    } while (0)
+
+/* Consume a CRLF at p (request line and header lines, llhttp's strict
+ * mode): a bare LF or a CR not followed by LF is a 400. */
+#define FR__HTTP_CRLF(what)                                                    \
+    do {                                                                       \
+        if (*p == '\r') {                                                      \
+            if (p + 1 == end) goto incomplete;                                 \
+            if (p[1] != '\n') FR__HTTP_FAIL(400, "CR not followed by LF", p);  \
+            p += 2;                                                            \
+        } else if (*p == '\n') {                                               \
+            FR__HTTP_FAIL(400, "line ended by a bare LF", p);                  \
+        } else {                                                               \
+            FR__HTTP_FAIL(400, what, p);                                       \
+        }                                                                      \
     } while (0)
 
 int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_header *headers,
@@ -403,7 +421,7 @@ int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_head
                    (p[7] == '1' || p[7] == '0'))) {
         req->minor_version = p[7] - '0';
         p += 8;
-        FR__HTTP_EOL("invalid request line");
+        FR__HTTP_CRLF("invalid request line");
     } else {
         static const char pat[8] = {'H', 'T', 'T', 'P', '/', '0', '.', '0'};
         size_t i, avail = (size_t)(end - p);
@@ -414,7 +432,7 @@ int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_head
         if (avail <= 8) goto incomplete;
         tok = p;
         p += 8;
-        FR__HTTP_EOL("invalid request line");
+        FR__HTTP_CRLF("invalid request line");
         /* well-formed but not 1.0/1.1 */
         FR__HTTP_FAIL(505, "HTTP version not supported", tok);
     }
@@ -426,7 +444,7 @@ int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_head
         size_t nl;
         if (p == end) goto incomplete;
         if (*p == '\r' || *p == '\n') {
-            FR__HTTP_EOL("");
+            FR__HTTP_CRLF("");
             break;
         }
         if (*p == ' ' || *p == '\t') FR__HTTP_FAIL(400, "obsolete line folding", p);
@@ -447,7 +465,7 @@ int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_head
         p = fr__http_scan_value(p, end);
         if (p == end) goto incomplete;
         vend = p;
-        FR__HTTP_EOL("invalid character in header value");
+        FR__HTTP_CRLF("invalid character in header value");
         while (vend > val && (vend[-1] == ' ' || vend[-1] == '\t')) vend--;
         headers[nh].name.buf = name;
         headers[nh].name.len = nl;
@@ -515,7 +533,15 @@ fr_str fr_http_header(const fr_http_req *req, const char *name) {
 enum {
     FR__CH_SIZE = 0,   /* hex digits of the chunk size */
     FR__CH_SIZE_WS,    /* BWS after the size: only ';' may follow */
-    FR__CH_EXT,        /* chunk extension, skipped up to CR */
+    FR__CH_EXT,        /* after ';': BWS, then a chunk-ext-name */
+    FR__CH_EXT_NAME,   /* in a chunk-ext-name (token) */
+    FR__CH_EXT_NAME_WS, /* BWS after a name: '=' or ';' follows */
+    FR__CH_EXT_EQ,     /* after '=': BWS, then a token or a quoted-string */
+    FR__CH_EXT_TOKEN,  /* in a token chunk-ext-val */
+    FR__CH_EXT_QUOTED, /* in a quoted-string chunk-ext-val */
+    FR__CH_EXT_QPAIR,  /* after '\\' in a quoted-string */
+    FR__CH_EXT_QEND,   /* right after the closing quote: ';', BWS or CR */
+    FR__CH_EXT_VAL_WS, /* BWS after a value: only ';' may follow */
     FR__CH_SIZE_LF,    /* LF ending the size line */
     FR__CH_DATA,       /* chunk data */
     FR__CH_DATA_CR,    /* CR after chunk data */
@@ -602,9 +628,66 @@ long fr_http_decode_chunked(fr_chunked *d, char *buf, size_t *len, uint64_t max_
                 goto fail;
             }
             break;
+        /* chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+         * (RFC 9112 7.1.1); chunk-ext-val = token / quoted-string. A bare
+         * ';', an empty name or value and an unbalanced quote are 400. */
         case FR__CH_EXT:
+            if (FR__HTTP_IS(c, FR__HTTP_CC_TCHAR)) d->state = FR__CH_EXT_NAME;
+            else if (c != ' ' && c != '\t') {
+                msg = "invalid chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_NAME:
+        case FR__CH_EXT_TOKEN:
+            if (FR__HTTP_IS(c, FR__HTTP_CC_TCHAR)) break;
             if (c == '\r') d->state = FR__CH_SIZE_LF;
+            else if (c == ';') d->state = FR__CH_EXT;
+            else if (c == '=' && d->state == FR__CH_EXT_NAME) d->state = FR__CH_EXT_EQ;
+            else if (c == ' ' || c == '\t')
+                d->state = d->state == FR__CH_EXT_NAME ? FR__CH_EXT_NAME_WS : FR__CH_EXT_VAL_WS;
+            else {
+                msg = "invalid chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_NAME_WS:
+        case FR__CH_EXT_VAL_WS:
+            if (c == ';') d->state = FR__CH_EXT;
+            else if (c == '=' && d->state == FR__CH_EXT_NAME_WS) d->state = FR__CH_EXT_EQ;
+            else if (c != ' ' && c != '\t') {
+                msg = "invalid chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_EQ:
+            if (c == '"') d->state = FR__CH_EXT_QUOTED;
+            else if (FR__HTTP_IS(c, FR__HTTP_CC_TCHAR)) d->state = FR__CH_EXT_TOKEN;
+            else if (c != ' ' && c != '\t') {
+                msg = "invalid chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_QUOTED: /* qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text */
+            if (c == '"') d->state = FR__CH_EXT_QEND;
+            else if (c == '\\') d->state = FR__CH_EXT_QPAIR;
             else if (!FR__HTTP_IS(c, FR__HTTP_CC_VALUE)) {
+                msg = "unbalanced quote in chunk extension";
+                goto fail;
+            }
+            break;
+        case FR__CH_EXT_QPAIR: /* quoted-pair = "\\" ( HTAB / SP / VCHAR / obs-text ) */
+            if (!FR__HTTP_IS(c, FR__HTTP_CC_VALUE)) {
+                msg = "unbalanced quote in chunk extension";
+                goto fail;
+            }
+            d->state = FR__CH_EXT_QUOTED;
+            break;
+        case FR__CH_EXT_QEND:
+            if (c == '\r') d->state = FR__CH_SIZE_LF;
+            else if (c == ';') d->state = FR__CH_EXT;
+            else if (c == ' ' || c == '\t') d->state = FR__CH_EXT_VAL_WS;
+            else {
                 msg = "invalid chunk extension";
                 goto fail;
             }

@@ -56,8 +56,10 @@ typedef struct fr_http_req {
  * on HTTP/1.1, more than one Host, or a Host with non uri-host[:port] chars.
  * 501: a transfer coding other than chunked before it ("gzip, chunked").
  * 505: a well-formed HTTP/x.y other than 1.0/1.1 ("HTTP/2.0"); other garbage 400.
- * Bare LF is tolerated as line end in the head (RFC 9112 2.2); empty lines
- * before the request line are skipped and counted in the returned length.
+ * Every line of the head ends in CRLF (llhttp's strict mode): a bare LF
+ * after the request line or a header field (a missing CR between headers)
+ * is a 400. Empty lines (CRLF or LF) before the request line are skipped
+ * and counted in the returned length (RFC 9112 2.2).
  * Targets: origin-form "/p?q" (a '#fragment' is cut from path and query);
  * "*" only with OPTIONS; absolute-form only http:// or https:// without
  * userinfo: path is its path ("/" if empty, viewing the scheme's slash) and
@@ -75,7 +77,10 @@ FR_API fr_str fr_http_header(const fr_http_req *req, const char *name);
  * shape). Zero-initialise before first use. Byte-level state machine: any
  * split of the input, down to one byte per call, gives the same result.
  * Strict framing: every line end must be CRLF (bare LF => 400); chunk sizes
- * are 1-16 hex digits; "BWS ;ext" chunk extensions are skipped; size lines and
+ * are 1-16 hex digits; chunk extensions must follow RFC 9112 7.1.1
+ * (BWS ";" BWS name [BWS "=" BWS (token / quoted-string)]) and are skipped:
+ * a bare ';', an empty name or value, or an unbalanced quote is a 400;
+ * size lines and
  * trailer lines are limited to FR_MAX_CHUNK_LINE_BYTES (4096) and trailers to
  * FR_MAX_TRAILERS (64) fields, else 400. Trailer fields are discarded. */
 typedef struct fr_chunked {

@@ -16,6 +16,339 @@
 #include <limits.h>
 #include <math.h>
 
+/* ---- Windows (mingw-w64, e.g. `zig cc -target x86_64-windows-gnu`) ----
+ * The engine is written against POSIX sockets and file descriptors; on
+ * Windows this block maps the calls it makes onto Winsock 2 and the CRT so
+ * the POSIX code paths stay as they are (and byte-identical off Windows):
+ *  - a socket is a Winsock SOCKET kept in an `int` (handle values fit in
+ *    32 bits); close/read/write tell sockets from CRT file descriptors
+ *    (getsockopt SO_TYPE) and call closesocket/recv/send or _close/_read/
+ *    _write; every socket call maps WSAGetLastError() onto errno;
+ *  - poll() is WSAPoll (server.c's poll() backend), pipe() a connected
+ *    loopback TCP pair (the loop's wake-up channel), fcntl(O_NONBLOCK)
+ *    ioctlsocket(FIONBIO), sendmsg WSASend, pread ReadFile at an offset,
+ *    realpath _fullpath (no symlink resolution), sigaction the CRT's
+ *    signal() (SIGINT: Ctrl-C), sysconf(_SC_NPROCESSORS_ONLN)
+ *    GetSystemInfo; WSAStartup runs once, from the first socket call;
+ *  - SO_REUSEADDR is not set (on Windows it lets another socket steal the
+ *    port); there is no SO_REUSEPORT, sendfile or fork (workers = 1);
+ *  - threads are mingw's winpthreads (pthread.h), clock_gettime included.
+ * The macros stay defined after the implementation: in the file that
+ * defines FASTRAPI_IMPLEMENTATION, close/read/write keep working on both
+ * sockets and CRT file descriptors, but a C++ member call named like one of
+ * them (f.close()) does not compile there: keep that file small.
+ * Known gap: a CRT file descriptor whose number equals a live socket handle
+ * would be taken for the socket (CRT descriptors are small numbers, socket
+ * handles large multiples of 4; not seen in practice, not impossible). */
+#if defined(_WIN32)
+#  include <winsock2.h>
+#  include <ws2tcpip.h>
+#  include <windows.h>
+#  include <io.h>
+#  include <fcntl.h>
+#  include <unistd.h>
+#  include <process.h>
+#  include <signal.h>
+#  include <sys/types.h>
+#  include <sys/stat.h>
+#  include <pthread.h>
+#  include <time.h>
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "ws2_32.lib")
+#  endif
+#  ifndef F_GETFD
+#    define F_GETFD 1
+#    define F_SETFD 2
+#    define F_GETFL 3
+#    define F_SETFL 4
+#  endif
+#  ifndef FD_CLOEXEC
+#    define FD_CLOEXEC 1
+#  endif
+#  ifndef O_NONBLOCK
+#    define O_NONBLOCK 0x4000
+#  endif
+#  ifndef O_ACCMODE
+#    define O_ACCMODE (O_RDONLY | O_WRONLY | O_RDWR)
+#  endif
+#  ifndef O_CLOEXEC /* not inherited; and bytes as they are (no CRLF or ^Z text mode) */
+#    define O_CLOEXEC (_O_NOINHERIT | _O_BINARY)
+#  endif
+#  ifndef SHUT_WR
+#    define SHUT_RD SD_RECEIVE
+#    define SHUT_WR SD_SEND
+#    define SHUT_RDWR SD_BOTH
+#  endif
+#  ifndef _SC_NPROCESSORS_ONLN
+#    define _SC_NPROCESSORS_ONLN 84
+#  endif
+#  ifndef PATH_MAX
+#    define PATH_MAX MAX_PATH
+#  endif
+#  define FR__W_MIN(a, b) ((a) < (b) ? (a) : (b))
+typedef unsigned long nfds_t;
+
+static inline int fr__w_errno(int wsa) {
+    switch (wsa) {
+    case WSAEWOULDBLOCK: case WSAEINPROGRESS: return EAGAIN;
+    case WSAEINTR: return EINTR;
+    case WSAECONNABORTED: return ECONNABORTED;
+    case WSAECONNRESET: return ECONNRESET;
+    case WSAESHUTDOWN: return EPIPE;
+    case WSAENOTCONN: return ENOTCONN;
+    case WSAEMFILE: return EMFILE;
+    case WSAENOBUFS: return ENOBUFS;
+    case WSAEADDRINUSE: return EADDRINUSE;
+    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
+    case WSAEACCES: return EACCES;
+    case WSAEINVAL: return EINVAL;
+    case WSAENOTSOCK: case WSAEBADF: return EBADF;
+    case WSAEFAULT: return EFAULT;
+    case WSAETIMEDOUT: return ETIMEDOUT;
+    case WSAECONNREFUSED: return ECONNREFUSED;
+    default: return EIO;
+    }
+}
+/* -1 with errno from the last Winsock error */
+static inline int fr__w_fail(void) {
+    errno = fr__w_errno(WSAGetLastError());
+    return -1;
+}
+static inline void fr__w_startup(void) {
+    static volatile LONG done; /* 0 no, 1 starting, 2 done */
+    if (done == 2) return;
+    if (InterlockedCompareExchange(&done, 1, 0) == 0) {
+        WSADATA wd;
+        WSAStartup(MAKEWORD(2, 2), &wd);
+        InterlockedExchange(&done, 2);
+    }
+    while (done != 2) Sleep(0);
+}
+static inline int fr__w_is_sock(int fd) {
+    int t = 0, l = (int)sizeof t;
+    return fd >= 0 && getsockopt((SOCKET)(intptr_t)fd, SOL_SOCKET, SO_TYPE, (char *)&t, &l) == 0;
+}
+static inline int fr__w_sockfd(SOCKET s) {
+    if (s == INVALID_SOCKET) return fr__w_fail();
+    return (int)(intptr_t)s;
+}
+static inline int fr__w_socket(int af, int type, int proto) {
+    fr__w_startup();
+    return fr__w_sockfd(socket(af, type, proto));
+}
+static inline int fr__w_accept(int fd, struct sockaddr *sa, socklen_t *sl) {
+    return fr__w_sockfd(accept((SOCKET)(intptr_t)fd, sa, sl));
+}
+static inline int fr__w_close(int fd) {
+    if (fr__w_is_sock(fd)) return closesocket((SOCKET)(intptr_t)fd) == 0 ? 0 : fr__w_fail();
+    return _close(fd);
+}
+static inline ssize_t fr__w_recv(int fd, void *buf, size_t n, int flags) {
+    int r = recv((SOCKET)(intptr_t)fd, (char *)buf, n > INT_MAX ? INT_MAX : (int)n, flags);
+    return r == SOCKET_ERROR ? fr__w_fail() : r;
+}
+static inline ssize_t fr__w_send(int fd, const void *buf, size_t n, int flags) {
+    int r = send((SOCKET)(intptr_t)fd, (const char *)buf, n > INT_MAX ? INT_MAX : (int)n, flags);
+    return r == SOCKET_ERROR ? fr__w_fail() : r;
+}
+static inline ssize_t fr__w_read(int fd, void *buf, size_t n) {
+    if (fr__w_is_sock(fd)) return fr__w_recv(fd, buf, n, 0);
+    return _read(fd, buf, n > INT_MAX ? INT_MAX : (unsigned)n);
+}
+static inline ssize_t fr__w_write(int fd, const void *buf, size_t n) {
+    if (fr__w_is_sock(fd)) return fr__w_send(fd, buf, n, 0);
+    return _write(fd, buf, n > INT_MAX ? INT_MAX : (unsigned)n);
+}
+struct fr__w_iovec {
+    void *iov_base;
+    size_t iov_len;
+};
+struct fr__w_msghdr {
+    void *msg_name;
+    int msg_namelen;
+    struct fr__w_iovec *msg_iov;
+    size_t msg_iovlen;
+    void *msg_control;
+    size_t msg_controllen;
+    int msg_flags;
+};
+static inline ssize_t fr__w_sendmsg(int fd, const struct fr__w_msghdr *m, int flags) {
+    WSABUF b[8];
+    DWORD sent = 0, i, n = (DWORD)FR__W_MIN(m->msg_iovlen, 8);
+    for (i = 0; i < n; i++) {
+        b[i].buf = (char *)m->msg_iov[i].iov_base;
+        b[i].len = (ULONG)FR__W_MIN(m->msg_iov[i].iov_len, (size_t)INT_MAX);
+    }
+    if (WSASend((SOCKET)(intptr_t)fd, b, n, &sent, (DWORD)flags, NULL, NULL) != 0) return fr__w_fail();
+    return (ssize_t)sent;
+}
+static inline int fr__w_setsockopt(int fd, int level, int opt, const void *v, socklen_t l) {
+    if (level == SOL_SOCKET && opt == SO_REUSEADDR) return 0; /* would allow port stealing */
+    return setsockopt((SOCKET)(intptr_t)fd, level, opt, (const char *)v, l) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_getsockopt(int fd, int level, int opt, void *v, socklen_t *l) {
+    return getsockopt((SOCKET)(intptr_t)fd, level, opt, (char *)v, l) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_bind(int fd, const struct sockaddr *sa, socklen_t l) {
+    return bind((SOCKET)(intptr_t)fd, sa, l) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_listen(int fd, int backlog) {
+    return listen((SOCKET)(intptr_t)fd, backlog) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_getsockname(int fd, struct sockaddr *sa, socklen_t *l) {
+    return getsockname((SOCKET)(intptr_t)fd, sa, l) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_shutdown(int fd, int how) {
+    return shutdown((SOCKET)(intptr_t)fd, how) == 0 ? 0 : fr__w_fail();
+}
+static inline int fr__w_getaddrinfo(const char *node, const char *svc, const struct addrinfo *hints,
+                                    struct addrinfo **res) {
+    fr__w_startup();
+    return getaddrinfo(node, svc, hints, res);
+}
+static inline int fr__w_poll(struct pollfd *p, nfds_t n, int timeout) {
+    int r;
+    if (n == 0) { /* WSAPoll refuses an empty set */
+        Sleep(timeout < 0 ? INFINITE : (DWORD)timeout);
+        return 0;
+    }
+    r = WSAPoll(p, (ULONG)n, timeout);
+    return r == SOCKET_ERROR ? fr__w_fail() : r;
+}
+static inline int fr__w_fcntl(int fd, int cmd, ...) {
+    va_list ap;
+    int arg;
+    u_long nb;
+    if (cmd != F_SETFL) return 0; /* F_GETFL: no flags; F_SETFD: handles are not inherited */
+    va_start(ap, cmd);
+    arg = va_arg(ap, int);
+    va_end(ap);
+    nb = (arg & O_NONBLOCK) ? 1 : 0;
+    if (!fr__w_is_sock(fd)) return 0;
+    return ioctlsocket((SOCKET)(intptr_t)fd, FIONBIO, &nb) == 0 ? 0 : fr__w_fail();
+}
+/* a connected loopback TCP pair: [0] reads, [1] writes */
+static inline int fr__w_pipe(int p[2]) {
+    struct sockaddr_in a;
+    int al = (int)sizeof a, one = 1;
+    SOCKET l, w = INVALID_SOCKET, r = INVALID_SOCKET;
+    fr__w_startup();
+    l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (l == INVALID_SOCKET) return fr__w_fail();
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(l, (struct sockaddr *)&a, al) != 0 || getsockname(l, (struct sockaddr *)&a, &al) != 0 ||
+        listen(l, 1) != 0)
+        goto fail;
+    w = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (w == INVALID_SOCKET || connect(w, (struct sockaddr *)&a, al) != 0) goto fail;
+    r = accept(l, NULL, NULL);
+    if (r == INVALID_SOCKET) goto fail;
+    closesocket(l);
+    setsockopt(w, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, (int)sizeof one);
+    p[0] = (int)(intptr_t)r;
+    p[1] = (int)(intptr_t)w;
+    return 0;
+fail:
+    fr__w_fail();
+    {
+        int e = errno;
+        closesocket(l);
+        if (w != INVALID_SOCKET) closesocket(w);
+        errno = e;
+    }
+    return -1;
+}
+/* pread: ReadFile at an offset (the CRT file position is not used) */
+static inline ssize_t fr__w_pread(int fd, void *buf, size_t n, int64_t off) {
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    OVERLAPPED o;
+    DWORD got = 0;
+    if (h == INVALID_HANDLE_VALUE) {
+        errno = EBADF;
+        return -1;
+    }
+    if (GetFileType(h) != FILE_TYPE_DISK) {
+        errno = ESPIPE;
+        return -1;
+    }
+    memset(&o, 0, sizeof o);
+    o.Offset = (DWORD)((uint64_t)off & 0xffffffffu);
+    o.OffsetHigh = (DWORD)((uint64_t)off >> 32);
+    if (!ReadFile(h, buf, (DWORD)FR__W_MIN(n, (size_t)0x7fffffff), &got, &o)) {
+        if (GetLastError() == ERROR_HANDLE_EOF) return 0;
+        errno = EIO;
+        return -1;
+    }
+    return (ssize_t)got;
+}
+/* realpath(p, NULL): the absolute path with '/' separators (malloc'd), or
+ * NULL with errno ENOENT when nothing is there; symlinks are not resolved */
+static inline char *fr__w_realpath(const char *p, char *resolved) {
+    char *r = _fullpath(NULL, p, 0), *s;
+    (void)resolved;
+    if (!r) return NULL;
+    if (GetFileAttributesA(r) == INVALID_FILE_ATTRIBUTES) {
+        free(r);
+        errno = ENOENT;
+        return NULL;
+    }
+    for (s = r; *s; s++)
+        if (*s == '\\') *s = '/';
+    return r;
+}
+static inline long fr__w_sysconf(int name) {
+    SYSTEM_INFO si;
+    if (name != _SC_NPROCESSORS_ONLN) return -1;
+    GetSystemInfo(&si);
+    return (long)si.dwNumberOfProcessors;
+}
+struct fr__w_sigaction {
+    void (*sa_handler)(int);
+    int sa_mask;
+    int sa_flags;
+};
+static inline int fr__w_sigaction(int sig, const struct fr__w_sigaction *sa, struct fr__w_sigaction *old) {
+    void (*prev)(int) = sa ? signal(sig, sa->sa_handler) : SIG_DFL;
+    if (prev == SIG_ERR) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (old) {
+        memset(old, 0, sizeof *old);
+        old->sa_handler = prev;
+    }
+    return 0;
+}
+#  define close(fd) fr__w_close(fd)
+#  define read(fd, b, n) fr__w_read(fd, b, n)
+#  define write(fd, b, n) fr__w_write(fd, b, n)
+#  define recv(fd, b, n, f) fr__w_recv(fd, b, n, f)
+#  define send(fd, b, n, f) fr__w_send(fd, b, n, f)
+#  define socket(a, t, p) fr__w_socket(a, t, p)
+#  define accept(fd, sa, sl) fr__w_accept(fd, sa, sl)
+#  define setsockopt(fd, lv, o, v, l) fr__w_setsockopt(fd, lv, o, v, l)
+#  define getsockopt(fd, lv, o, v, l) fr__w_getsockopt(fd, lv, o, v, l)
+#  define bind(fd, sa, l) fr__w_bind(fd, sa, l)
+#  define listen(fd, n) fr__w_listen(fd, n)
+#  define getsockname(fd, sa, l) fr__w_getsockname(fd, sa, l)
+#  define shutdown(fd, h) fr__w_shutdown(fd, h)
+#  define getaddrinfo(n, s, h, r) fr__w_getaddrinfo(n, s, h, r)
+#  define poll(p, n, t) fr__w_poll(p, n, t)
+#  define pipe(p) fr__w_pipe(p)
+#  define pread(fd, b, n, o) fr__w_pread(fd, b, n, (int64_t)(o))
+#  define realpath(p, r) fr__w_realpath(p, r)
+#  define sysconf(n) fr__w_sysconf(n)
+#  define fcntl fr__w_fcntl
+#  define iovec fr__w_iovec
+#  define msghdr fr__w_msghdr
+#  define sendmsg fr__w_sendmsg
+#  define sigaction fr__w_sigaction
+#  define sigemptyset(m) (*(m) = 0, 0)
+#endif /* _WIN32 */
+
 /* C11 / C++ compatibility: the one place that maps atomics, thread-local
  * storage and zero initialisers, so that the implementation compiles as C11
  * and as C++11..20. It uses only these private names (never the bare C11
@@ -92,6 +425,9 @@ typedef atomic_int fr__atomic_int;
 #define FR__UNLIKELY(x) (x)
 #endif
 
+/* base.c: unmap the cached big arena chunks (the loops, when big memory was freed) */
+FR__PRIV void fr__map_flush(void);
+
 #define FR__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FR__MAX(a, b) ((a) > (b) ? (a) : (b))
 #define FR__COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -155,7 +491,13 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req);
 FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len);
 FR__PRIV int fr__res_stream_end_raw(fr_req *req);
 FR__PRIV void fr__mw_chain_free(fr__mw_chain *c);
-FR__PRIV int fr__mw_before(fr_req *req); /* 1: a middleware answered */
+/* 1: a middleware answered; 2: an around layer took the request (pending) */
+FR__PRIV int fr__mw_before(fr_req *req, fr_handler h, void *hud);
+FR__PRIV void fr__mw_req_done(fr_req *req, int ok); /* captured responses' on_done */
+FR__PRIV void fr__req_done_take(fr_req *req, fr_done_fn *fn, void **ud); /* and clear it */
+/* the stream event callback of req, replaced by *fn / *ud (their old values out) */
+FR__PRIV void fr__req_stream_fn_swap(fr_req *req, fr_stream_fn *fn, void **ud);
+FR__PRIV int fr__req_stream_unabort(fr_req *req); /* 1 if it was aborted */
 FR__PRIV int fr__mw_send(fr_req *req);
 FR__PRIV int fr__mw_stream_begin(fr_req *req);
 FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len);

@@ -37,6 +37,7 @@
  *   FR_MAX_MULTIPART_HEADERS   8       header lines per multipart part
  *   FR_MAX_MULTIPART_HEADER_BYTES 4224 bytes per multipart header line
  *   FR_MAX_MULTIPART_BOUNDARY  256     multipart boundary length
+ *   FR_MULTIPART_SPOOL_BYTES 1048576  a streamed file part's bytes in memory, then a temp file
  *   FR_BODY_TIMEOUT_MS   30000   body must arrive within (after the head); 408
  *   FR_STREAM_HIGH_WATER 262144  stream bytes queued unsent before writes say FR_STREAM_FULL
  *   FR_MIN_SEND_RATE      1024   bytes/s a client must take of queued output (else reset)
@@ -75,6 +76,77 @@
  *       fr_app_free(app);
  *       return 0;
  *   }
+ *
+ * HANDLERS  (int handler(fr_req *req, void *userdata), registered by fr_route)
+ *   Answer inline: set status/headers/body (fr_res_status, fr_res_header,
+ *   fr_res_body, fr_res_json_buf, ...) and return FR_DONE -- the engine
+ *   sends what was built; calling fr_res_send first is allowed, not needed.
+ *   fr_res_json / fr_res_text / fr_res_422 / fr_res_default set, send and
+ *   return FR_DONE, so `return fr_res_json(...)` is the usual last line.
+ *   Or answer later: return FR_PENDING and call fr_res_send (or
+ *   fr_res_stream_end) exactly once, from any thread. Handing `req` to
+ *   another thread (a queue, a worker pool) BEFORE returning FR_PENDING is
+ *   allowed, even if that thread answers before the handler returns; after
+ *   the hand-over the handler must not touch `req`.
+ *   Reading: fr_req_param / fr_req_query_get / fr_req_header / fr_req_body
+ *   give views valid until the response is finished; fr_req_param_i64 and
+ *   fr_req_query_i64 answer 1 (read), 0 (absent) or -1 (not an int64);
+ *   fr_json_parse + fr_json_get_str/_i64/_f64/_bool read a JSON body.
+ *   Errors in FastAPI's shape: fr_res_422(req, "missing", loc, 2, NULL,
+ *   "Field required", FR_STR("null")) or several with fr_error_list_*.
+ *
+ * THREADING MODEL
+ *   fr_serve runs cfg.threads event loops (the calling thread is one of
+ *   them); fr_poll makes the calling thread the only loop. A connection
+ *   belongs to one loop: its handler, on_done, stream events and access log
+ *   run on that loop's thread, one request at a time per connection. Loops
+ *   never wait for handlers to finish elsewhere: FR_PENDING requests are
+ *   completed by whichever thread calls fr_res_send, which wakes the loop.
+ *   Thread-safe from any thread: fr_res_send / fr_res_stream_* on a request
+ *   you own, fr_stop (also async-signal-safe), fr_dispatch, fr_tls_reload.
+ *   Not while serving: fr_route*, fr_app_use_*, fr_app_set_*. fr_app_free
+ *   once every fr_serve/fr_poll/fr_dispatch call has returned.
+ *
+ * MEMORY AND OWNERSHIP
+ *   All allocation goes through FR_MALLOC/FR_REALLOC/FR_FREE (and fr_arena /
+ *   fr_allocator where a function takes one). fr_str is a borrowed view,
+ *   never NUL-terminated unless a doc says so. Per-request memory comes from
+ *   fr_req_arena(req), freed with the request. Bodies: fr_res_body copies;
+ *   fr_res_body_take / fr_res_body_owned / fr_res_json_buf take the pointer
+ *   and release it (free_fn, or FR_FREE for an fr_buf) after the response.
+ *   Whatever fr_*_new returns is freed by the matching fr_*_free.
+ *
+ * ERROR REPORTING
+ *   Functions tolerate NULL and report failure as -1 (or NULL); parsers
+ *   return bytes used, -2 (incomplete) or -1. Details come in one struct,
+ *   fr_err {code, msg, pos} (code: an HTTP status for HTTP parsing, else the
+ *   module's enum; msg: static text; pos: byte offset in the input), passed
+ *   as an optional last argument. App setup errors (fr_route, fr_listen,
+ *   fr_serve, fr_poll) leave their text in fr_app_last_error(app); faults a
+ *   client cannot report (an invalid response) go to cfg.error_log. The
+ *   engine answers bad requests itself: JSON {"detail":"<reason>"} with
+ *   400/408/413/414/431/501/505, then closes the connection.
+ *
+ * EMBEDDING IN A HOST'S LOOP (fr_poll: game servers, tools)
+ *   fr_listen, then call fr_poll(app, 0) once per frame (or fr_poll_ex(app,
+ *   0, max_events) to bound the work per call). fr_app_pollfd(app) is the
+ *   loop's epoll/kqueue fd to put in the host's own epoll/kqueue/poll set
+ *   (-1 on the poll() backend); when it is readable, or after
+ *   fr_app_poll_timeout(app) ms, call fr_poll(app, 0). To stop: fr_stop(app),
+ *   then keep calling fr_poll until it returns -1 (in-flight requests are
+ *   drained meanwhile), then fr_app_free. fr_poll installs no signal
+ *   handler (only fr_serve handles SIGINT/SIGTERM, unless cfg.no_signals),
+ *   and the host need not ignore SIGPIPE (sends never raise it).
+ *
+ * PLATFORMS
+ *   Linux (epoll), macOS and the BSDs (kqueue), other POSIX systems and
+ *   -DFR_USE_POLL=1 (poll()). Compiles as C11 and as C++11..C++20
+ *   (g++/clang++ -Wall -Wextra -Werror), with gcc, clang and zig cc. Link
+ *   -lpthread (plus -lz / -lssl -lcrypto for the options above).
+ *
+ * VERSION
+ *   FASTRAPI_VERSION_MAJOR / _MINOR / _PATCH and FASTRAPI_VERSION_STRING
+ *   ("0.1.0", the Python package's version).
  *
  * REQUESTS WITHOUT A SOCKET (the ASGI face)
  *   fr_dispatch(app, &desc, &sink) runs one request described in memory

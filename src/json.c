@@ -1619,6 +1619,53 @@ fr_json_val *fr_json_get(const fr_json_val *obj, const char *key) {
     return NULL;
 }
 
+int fr_json_is_null(const fr_json_val *v) { return v && v->type == FR_JSON_NULL; }
+
+int fr_json_as_str(const fr_json_val *v, fr_str *out) {
+    if (!v) return 0;
+    if (v->type != FR_JSON_STRING) return -1;
+    if (out) *out = v->u.s;
+    return 1;
+}
+
+int fr_json_as_i64(const fr_json_val *v, int64_t *out) {
+    if (!v) return 0;
+    if (v->type != FR_JSON_INT) return -1;
+    if (out) *out = v->u.i;
+    return 1;
+}
+
+int fr_json_as_f64(const fr_json_val *v, double *out) {
+    double d;
+    if (!v) return 0;
+    if (v->type == FR_JSON_DOUBLE) d = v->u.d;
+    else if (v->type == FR_JSON_INT) d = (double)v->u.i;
+    else if (v->type != FR_JSON_BIGINT || fr_str_to_double(v->u.s, &d) < 0 || d - d != 0)
+        return -1; /* d - d != 0: the digits overflow to inf */
+    if (out) *out = d;
+    return 1;
+}
+
+int fr_json_as_bool(const fr_json_val *v, int *out) {
+    if (!v) return 0;
+    if (v->type != FR_JSON_BOOL) return -1;
+    if (out) *out = v->u.b != 0;
+    return 1;
+}
+
+int fr_json_get_str(const fr_json_val *obj, const char *key, fr_str *out) {
+    return fr_json_as_str(fr_json_get(obj, key), out);
+}
+int fr_json_get_i64(const fr_json_val *obj, const char *key, int64_t *out) {
+    return fr_json_as_i64(fr_json_get(obj, key), out);
+}
+int fr_json_get_f64(const fr_json_val *obj, const char *key, double *out) {
+    return fr_json_as_f64(fr_json_get(obj, key), out);
+}
+int fr_json_get_bool(const fr_json_val *obj, const char *key, int *out) {
+    return fr_json_as_bool(fr_json_get(obj, key), out);
+}
+
 fr_json_val *fr_json_at(const fr_json_val *arr, size_t i) {
     if (!arr || arr->type != FR_JSON_ARRAY || i >= arr->u.arr.len) return NULL;
     return arr->u.arr.items[i];
@@ -1721,27 +1768,43 @@ static const char fr__j_pairs[] = "000102030405060708091011121314151617181920212
                                   "50515253545556575859606162636465666768697071727374"
                                   "75767778798081828384858687888990919293949596979899";
 
+static const uint64_t fr__j_pow10[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
+    1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+    100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+    1000000000000000000ULL, 10000000000000000000ULL};
+
+static void fr__put8(char *o, uint32_t v) { /* exactly 8 digits, v < 10^8 */
+    uint32_t hi = v / 10000, lo = v % 10000;
+    memcpy(o, fr__j_pairs + 2 * (hi / 100), 2);
+    memcpy(o + 2, fr__j_pairs + 2 * (hi % 100), 2);
+    memcpy(o + 4, fr__j_pairs + 2 * (lo / 100), 2);
+    memcpy(o + 6, fr__j_pairs + 2 * (lo % 100), 2);
+}
+
 static int fr__u64_digits(uint64_t v, char *out) { /* decimal digits, returns count, no NUL */
-    uint64_t t = 10;
-    int n = 1, i;
-    while (n < 20 && v >= t) { /* 10^19 < 2^64 < 10^20 */
-        n++;
-        if (n < 20) t *= 10;
-    }
+    int n, i;
+    uint32_t w;
+    /* digit count from the bit length: bits * log10(2) ~ bits * 1233 / 4096, then one compare */
+    n = v ? (int)(((unsigned)(64 - FR__CLZ64(v)) * 1233u) >> 12) : 0;
+    n += v >= fr__j_pow10[n];
+    if (n == 0) n = 1;
     i = n;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
+    while (v >= 100000000u) { /* 8 digits at a time in 32-bit arithmetic */
+        uint64_t q = v / 100000000u;
+        i -= 8;
+        fr__put8(out + i, (uint32_t)(v - q * 100000000u));
+        v = q;
+    }
+    w = (uint32_t)v;
+    while (w >= 100) {
+        uint32_t r = w % 100;
+        w /= 100;
         i -= 2;
-        out[i] = fr__j_pairs[2 * r];
-        out[i + 1] = fr__j_pairs[2 * r + 1];
+        memcpy(out + i, fr__j_pairs + 2 * r, 2);
     }
-    if (v >= 10) {
-        out[0] = fr__j_pairs[2 * v];
-        out[1] = fr__j_pairs[2 * v + 1];
-    } else {
-        out[0] = (char)('0' + v);
-    }
+    if (w >= 10) memcpy(out, fr__j_pairs + 2 * w, 2);
+    else out[0] = (char)('0' + w);
     return n;
 }
 
@@ -1796,6 +1859,30 @@ static int fr__shortest(double v, char *digits, int *x) {
         if (accept) vm_tz = fr__mult2(mm, q);
         else vp -= (uint64_t)fr__mult2(mp, q);
     }
+    if (!vm_tz && !vr_tz) { /* the common case (~99%): no exact boundary or tie to track */
+        int up = 0;
+        uint64_t vp100 = vp / 100, vm100 = vm / 100;
+        if (vp100 > vm100) { /* two digits at a time first */
+            uint64_t vr100 = vr / 100;
+            up = vr - 100 * vr100 >= 50;
+            vr = vr100;
+            vp = vp100;
+            vm = vm100;
+            removed += 2;
+        }
+        for (;;) {
+            uint64_t vp10 = vp / 10, vm10 = vm / 10, vr10;
+            if (vp10 <= vm10) break;
+            vr10 = vr / 10;
+            up = vr - 10 * vr10 >= 5;
+            vr = vr10;
+            vp = vp10;
+            vm = vm10;
+            removed++;
+        }
+        out = vr + (uint64_t)(vr == vm || up);
+        goto digits;
+    }
     /* drop digits while [vm, vp] still holds a shorter number */
     for (;;) {
         uint64_t vp10 = vp / 10, vm10 = vm / 10, vr10;
@@ -1824,6 +1911,7 @@ static int fr__shortest(double v, char *digits, int *x) {
     }
     if (vr_tz && last == 5 && vr % 2 == 0) last = 4; /* exact tie: to even */
     out = vr + (uint64_t)((vr == vm && (!accept || !vm_tz)) || last >= 5);
+digits:
     e10 += removed;
     nd = fr__u64_digits(out, digits);
     *x = nd - 1 + e10;
@@ -1831,8 +1919,18 @@ static int fr__shortest(double v, char *digits, int *x) {
     return nd;
 }
 
+int fr_json_format_int(int64_t v, char out[20]) {
+    uint64_t u = (uint64_t)v;
+    if (!out) return -1;
+    if (v >= 0) return fr__u64_digits(u, out);
+    out[0] = '-';
+    return 1 + fr__u64_digits(0 - u, out + 1);
+}
+
 int fr_json_format_double(double v, char out[32]) {
-    char dig[24];
+    /* the digits are written once, at out + o + 1, then moved by a few bytes
+     * into place (no staging buffer: a wide copy of bytes just stored stalls) */
+    char *d;
     int nd, x, o = 0, i;
     if (!out) return -1;
     if (v != v || v > DBL_MAX || v < -DBL_MAX) return -1;
@@ -1844,39 +1942,39 @@ int fr_json_format_double(double v, char out[32]) {
         memcpy(out + o, "0.0", 4);
         return o + 3;
     }
-    nd = fr__shortest(v, dig, &x);
+    d = out + o + 1;
+    nd = fr__shortest(v, d, &x); /* <= 17 digits */
     if (x < -4 || x >= 16) {
         /* d[.ddd]e[+-]XX */
         int ax = x < 0 ? -x : x;
-        out[o++] = dig[0];
+        out[o] = d[0];
         if (nd > 1) {
-            out[o++] = '.';
-            memcpy(out + o, dig + 1, (size_t)nd - 1);
-            o += nd - 1;
+            out[o + 1] = '.';
+            o += nd + 1;
+        } else {
+            o++;
         }
         out[o++] = 'e';
         out[o++] = x < 0 ? '-' : '+';
         if (ax >= 100) out[o++] = (char)('0' + ax / 100);
         out[o++] = (char)('0' + ax / 10 % 10);
         out[o++] = (char)('0' + ax % 10);
-    } else if (x < 0) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (i = -1; i > x; i--) out[o++] = '0';
-        memcpy(out + o, dig, (size_t)nd);
-        o += nd;
-    } else if (x + 1 >= nd) {
-        memcpy(out + o, dig, (size_t)nd);
-        o += nd;
-        for (i = nd; i <= x; i++) out[o++] = '0';
-        out[o++] = '.';
-        out[o++] = '0';
-    } else {
-        memcpy(out + o, dig, (size_t)x + 1);
+    } else if (x < 0) { /* 0.000ddd: the digits move right by -x - 1 + 1 */
+        for (i = nd - 1; i >= 0; i--) out[o + 1 - x + i] = d[i];
+        out[o] = '0';
+        out[o + 1] = '.';
+        for (i = 0; i < -x - 1; i++) out[o + 2 + i] = '0';
+        o += 1 - x + nd;
+    } else if (x + 1 >= nd) { /* ddd000.0 */
+        for (i = 0; i < nd; i++) out[o + i] = d[i];
+        for (i = nd; i <= x; i++) out[o + i] = '0';
         o += x + 1;
         out[o++] = '.';
-        memcpy(out + o, dig + x + 1, (size_t)(nd - x - 1));
-        o += nd - x - 1;
+        out[o++] = '0';
+    } else { /* ddd.ddd */
+        for (i = 0; i <= x; i++) out[o + i] = d[i];
+        out[o + x + 1] = '.';
+        o += nd + 1;
     }
     out[o] = 0;
     return o;
@@ -1996,6 +2094,22 @@ void fr_jw_key(fr_jw *w, const char *s, size_t len) {
 void fr_jw_string(fr_jw *w, const char *s, size_t len) {
     if (fr__jw_pre(w) < 0) return;
     if (fr_json_write_string(w->out, s, len) < 0) fr__jw_fail(w);
+}
+
+void fr_jw_key_c(fr_jw *w, const char *s) {
+    if (!s) {
+        if (w) fr__jw_fail(w);
+        return;
+    }
+    fr_jw_key(w, s, strlen(s));
+}
+
+void fr_jw_string_c(fr_jw *w, const char *s) {
+    if (!s) {
+        if (w) fr__jw_fail(w);
+        return;
+    }
+    fr_jw_string(w, s, strlen(s));
 }
 
 void fr_jw_uint(fr_jw *w, uint64_t v) {

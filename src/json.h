@@ -69,6 +69,28 @@ FR_API fr_json_val *fr_json_get(const fr_json_val *obj, const char *key);
 FR_API fr_json_val *fr_json_at(const fr_json_val *arr, size_t i); /* NULL if out of range */
 FR_API size_t fr_json_len(const fr_json_val *v); /* array/object length, else 0 */
 
+/* Typed reads. fr_json_as_*: the value itself; fr_json_get_*: member `key`
+ * (C string; fr_json_get's lookup, the last duplicate wins) of an object.
+ * 1 = read into *out (out may be NULL); 0 = absent (v NULL, obj not an
+ * object, no such key); -1 = present but of another type or out of range
+ * (*out untouched). No coercion between types ("1" is not 1, 1 is not true):
+ *   str   STRING only: a view of the decoded, NUL-terminated arena text
+ *   i64   INT only (a BIGINT or a double such as 1.0 is -1)
+ *   f64   DOUBLE, INT, and a BIGINT (up to 127 digits) finite as a double
+ *   bool  BOOL only, *out 0 or 1
+ * `null` reads as -1 for every type: test fr_json_get(obj, k)->type ==
+ * FR_JSON_NULL (or fr_json_is_null) where null is allowed. */
+FR_API int fr_json_as_str(const fr_json_val *v, fr_str *out);
+FR_API int fr_json_as_i64(const fr_json_val *v, int64_t *out);
+FR_API int fr_json_as_f64(const fr_json_val *v, double *out);
+FR_API int fr_json_as_bool(const fr_json_val *v, int *out);
+FR_API int fr_json_get_str(const fr_json_val *obj, const char *key, fr_str *out);
+FR_API int fr_json_get_i64(const fr_json_val *obj, const char *key, int64_t *out);
+FR_API int fr_json_get_f64(const fr_json_val *obj, const char *key, double *out);
+FR_API int fr_json_get_bool(const fr_json_val *obj, const char *key, int *out);
+/* 1 if v is a JSON null, else 0 (also for NULL). */
+FR_API int fr_json_is_null(const fr_json_val *v);
+
 /* ---- events: build your own objects straight from the bytes ---- */
 typedef struct fr_json_sax {
     int (*on_null)(void *ctx);
@@ -117,6 +139,9 @@ FR_API void fr_jw_array_begin(fr_jw *w);
 FR_API void fr_jw_array_end(fr_jw *w);
 FR_API void fr_jw_key(fr_jw *w, const char *s, size_t len);
 FR_API void fr_jw_string(fr_jw *w, const char *s, size_t len);
+/* C-string forms of fr_jw_key / fr_jw_string (strlen; NULL sets the error). */
+FR_API void fr_jw_key_c(fr_jw *w, const char *s);
+FR_API void fr_jw_string_c(fr_jw *w, const char *s);
 FR_API void fr_jw_int(fr_jw *w, int64_t v);
 FR_API void fr_jw_uint(fr_jw *w, uint64_t v);
 FR_API void fr_jw_double(fr_jw *w, double v);     /* NaN/Inf: sets error */
@@ -141,3 +166,5 @@ FR_API int fr_json_write_string(fr_buf *out, const char *s, size_t len);
 /* Python repr(float) text ("1.0", "0.1", "1e+16", "1.5e-07"): shortest digits
  * that round-trip. Returns length written (< 32), or -1 for NaN/Infinity. */
 FR_API int fr_json_format_double(double v, char out[32]);
+/* Decimal text of v ("-12", "0"); returns the length written (<= 20), no NUL. */
+FR_API int fr_json_format_int(int64_t v, char out[20]);

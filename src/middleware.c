@@ -4,6 +4,7 @@
 #include <unistd.h> /* pread, read: a filtered fr_res_file */
 #include <time.h>   /* time: session cookie timestamps */
 #include <fcntl.h>  /* open: /dev/urandom for request ids */
+#include <pthread.h> /* the lock of a streamed capture */
 
 #if FR_ENABLE_ZLIB
 #include <zlib.h>
@@ -2427,18 +2428,68 @@ struct fr__mw_chain {
     size_t n, cap;
 };
 
-/* One request's run, in the request arena. */
+/* The on_done callback of a response an around layer captured. */
+typedef struct fr__mw_done {
+    fr_done_fn fn;
+    void *ud;
+    struct fr__mw_done *next;
+} fr__mw_done;
+
+/* A streamed capture (middleware.h: STREAMED CAPTURE): the producer's
+ * pieces held for the around layer's owner. Under mu: the producer's
+ * writes/end and the owner's take/pass/answer meet on any threads. */
+typedef struct fr__mw_sc {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int used;      /* this request has one (mu, cv initialised) */
+    int held;      /* the producer's pieces go to buf (not passed yet) */
+    int passing;   /* fr_mw_pass is flushing buf: pieces still go to buf */
+    int ended;     /* the producer called fr_res_stream_end */
+    int cancelled; /* the owner answered first: the producer's writes answer -1 */
+    int waiting;   /* fr_mw_take answered 0: wake on the next piece / the end */
+    int full;      /* the producer was told FR_STREAM_FULL */
+    int fin;       /* the owner's answer, deferred to the producer's end: 1 send, 2 stream end */
+    int calling;   /* fn runs (outside mu) on calling_thr */
+    pthread_t calling_thr;
+    size_t layer;  /* the around layer */
+    fr_buf buf;
+    fr_stream_fn fn; /* the producer's flow callback (taken from the request) */
+    void *ud;
+    /* body filters inside the layer (a GZip): the producer's pieces pass
+     * their `body` hooks on its own thread, held or passed as they come out
+     * (fr__mw_sc_filter). Touched by the producer only. */
+    int filt;      /* the segment layer+1..n-1 filters the body */
+    int ffailed;   /* a filter failed: the rest of the stream is dropped */
+    fr_mw_res fres; /* the head the filters see: a copy, no arena (read-only) */
+} fr__mw_sc;
+
+#define FR__MW_HOLD 16384 /* held bytes above which the producer is told FR_STREAM_FULL */
+
+/* One request's run, in the request arena. The response being made passes
+ * the layers lo..depth-1 (a "segment"): lo == 0 = out to the writer, else
+ * the around layer lo-1 captures it (fr__mw_capture) and the next response
+ * passes the segment further out. */
 typedef struct fr__mw_run {
     const fr__mw_chain *chain;
     size_t n;     /* middlewares in the chain */
-    size_t depth; /* middlewares 0..depth-1 wrap the response */
+    size_t depth; /* middlewares lo..depth-1 wrap the response */
     size_t pos;   /* `after` has run for pos..depth-1 */
+    size_t lo;
+    size_t susp;  /* 1 + the around layer waiting for fr_mw_next; 0 = none */
+    unsigned ncapt; /* responses captured so far */
+    fr_handler h; /* the handler the chain wraps (fr_mw_next runs it) */
+    void *hud;
+    unsigned char *open; /* [n]: the around layer called fr_mw_next, waits for its capture */
+    fr_buf cbuf;         /* a stream or file being captured */
+    fr__mw_done *dones;  /* on_done of captured responses, innermost first */
     int sent;     /* fr_res_send / stream end claimed */
     int bypass, stream, head_out, filtering, transformed, failed;
+    int file;     /* the segment's body is a file read by fr__mw_send_file: never held */
     unsigned char *want; /* [n]: the body hook filters this response */
     void **state;        /* [n] */
     fr_buf *out;         /* [n]: body hook output */
     fr_mw_res res;       /* the head while it is being decided */
+    fr__mw_sc sc;        /* a streamed capture */
 } fr__mw_run;
 
 static fr__mw_run *fr__mw_get(fr_req *req) { return (fr__mw_run *)*fr__req_mw(req); }
@@ -2537,7 +2588,7 @@ static int fr__mw_after1(fr_req *req, fr__mw_run *run, size_t j) {
  * held there (the first piece decides the rest), 0 = the head is final,
  * -1 = error. */
 static int fr__mw_head(fr_req *req, fr__mw_run *run) {
-    while (run->pos > 0) {
+    while (run->pos > run->lo) {
         size_t j = --run->pos;
         if (fr__mw_after1(req, run, j) < 0) return -1;
         if (run->want[j]) return 1;
@@ -2553,7 +2604,7 @@ static int fr__mw_push(fr_req *req, fr__mw_run *run, const void **data, size_t *
                        size_t *owner) {
     size_t j = run->depth;
     *owner = run->n;
-    while (j-- > 0) {
+    while (j-- > run->lo) {
         const fr_middleware *m = &run->chain->items[j];
         int r;
         if (j < run->pos) {
@@ -2579,15 +2630,120 @@ static void fr__mw_free_buf(void *ud, const void *data) {
     FR_FREE((void *)(uintptr_t)data);
 }
 
+/* ---- around layers (middleware.h: AROUND LAYERS) ---- */
+
+static int fr__mw_capturing_run(const fr__mw_run *run) { return run->lo > 0; }
+static int fr__mw_before_from(fr_req *req, fr__mw_run *run, size_t from);
+static size_t fr__mw_read(const fr__res_view *v, uint64_t off, char *buf, size_t want,
+                          int *unseekable);
+
+/* The segment's complete response (in the request) reached the around
+ * layer lo-1: the next response goes out from that layer, the captured one
+ * is handed to its `capture` hook -- last: another thread may answer as
+ * soon as the hook has handed it on. */
+static int fr__mw_capture_kind(fr_req *req, fr__mw_run *run, int kind, int streaming) {
+    size_t j = run->lo - 1, k;
+    const fr_middleware *m = &run->chain->items[j];
+    fr__mw_done *d;
+    fr__res_view v;
+    int bypass = run->bypass;
+    run->open[j] = 0;
+    run->ncapt++;
+    run->depth = run->pos = j;
+    for (k = j; k > 0 && !run->open[k - 1]; k--) {}
+    run->lo = k;
+    run->sent = run->bypass = run->stream = run->head_out = 0;
+    run->filtering = run->transformed = run->failed = run->file = 0;
+    d = (fr__mw_done *)fr_arena_alloc(fr_req_arena(req), sizeof *d);
+    if (d) { /* the captured response's on_done runs at the end, before the outward one's */
+        fr__mw_done **tail = &run->dones;
+        memset(d, 0, sizeof *d);
+        fr__req_done_take(req, &d->fn, &d->ud);
+        while (*tail) tail = &(*tail)->next;
+        if (d->fn) *tail = d;
+    }
+    fr__req_res_get(req, &v);
+    if (kind == FR_MW_RES_STREAM && v.clen >= 0) kind = FR_MW_RES_BODY; /* it said its length */
+    v.clen = -1;
+    fr__req_res_set(req, &v);
+    fr__mw_res_load(req, run, FR_MW_RES_BODY);
+    run->res.kind = kind;
+    run->res.bypass = bypass;
+    run->res.streaming = streaming;
+    if (m->capture) m->capture(req, &run->res, run->state[j], m->ud);
+    return 0;
+}
+
+static int fr__mw_capture(fr_req *req, fr__mw_run *run) {
+    return fr__mw_capture_kind(req, run, FR_MW_RES_BODY, 0);
+}
+
+/* Capture the collected stream or file (run->cbuf) as the complete body. */
+static int fr__mw_capture_buf(fr_req *req, fr__mw_run *run, int kind) {
+    fr_buf b = run->cbuf;
+    memset(&run->cbuf, 0, sizeof run->cbuf);
+    if (!b.len) {
+        fr_buf_free(&b);
+        fr_res_body_take(req, NULL, 0, NULL, NULL);
+    } else if (fr_res_body_take(req, b.buf, b.len, fr__mw_free_buf, NULL) < 0) {
+        fr_buf_free(&b);
+    }
+    return fr__mw_capture_kind(req, run, kind, 0);
+}
+
+/* A file response reaching an around layer: its bytes become the body. */
+static int fr__mw_capture_file(fr_req *req, fr__mw_run *run, const fr__res_view *v) {
+    int unseekable = 0;
+    size_t want = v->is_head ? 0 : (size_t)v->file_len;
+    run->cbuf.len = 0;
+    if (want && fr_buf_reserve(&run->cbuf, want) == 0)
+        run->cbuf.len = fr__mw_read(v, 0, run->cbuf.buf, want, &unseekable);
+    return fr__mw_capture_buf(req, run, FR_MW_RES_FILE);
+}
+
+int fr_mw_next(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    size_t j;
+    unsigned nc;
+    int rc;
+    if (!run || !run->susp) return -1;
+    j = run->susp - 1;
+    run->susp = 0;
+    run->open[j] = 1;
+    run->lo = j + 1;
+    if (fr__mw_before_from(req, run, j + 1)) return 0; /* answered, or another around waits */
+    nc = run->ncapt;
+    rc = run->h ? run->h(req, run->hud) : fr_res_default(req);
+    /* FR_DONE without an answer: the response as built so far */
+    if (rc != FR_PENDING && run->ncapt == nc && !run->sent && !run->stream) fr_res_send(req);
+    return 0;
+}
+
+void fr_mw_headers_clear(fr_req *req) {
+    fr__res_view v;
+    if (!req) return;
+    fr__req_res_get(req, &v);
+    v.nrh = 0;
+    fr__req_res_set(req, &v);
+}
+
+int fr_mw_capturing(fr_req *req, void **state) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    if (state) *state = NULL;
+    if (!run || !fr__mw_capturing_run(run)) return 0;
+    if (state) *state = run->state[run->lo - 1];
+    return 1;
+}
+
 /* The heads of the outer middlewares (fr_middleware.outer) over an answer
  * that bypasses the chain: a 500 the server-error layer makes. */
 static void fr__mw_outer(fr_req *req, fr__mw_run *run, int kind) {
     size_t j, depth = run->depth < run->n ? run->depth : run->n;
     int any = 0;
-    for (j = 0; j < depth; j++) any |= run->chain->items[j].outer && run->chain->items[j].after;
+    for (j = run->lo; j < depth; j++) any |= run->chain->items[j].outer && run->chain->items[j].after;
     if (!any) return;
     fr__mw_res_load(req, run, kind);
-    for (j = depth; j-- > 0;) {
+    for (j = depth; j-- > run->lo;) {
         const fr_middleware *m = &run->chain->items[j];
         if (m->outer && m->after) (void)m->after(req, &run->res, run->state[j], m->ud);
     }
@@ -2606,14 +2762,339 @@ static int fr__mw_fail_complete(fr_req *req, fr__mw_run *run) {
     run->bypass = 1;
     fr_res_header(req, "content-type", "text/plain; charset=utf-8");
     fr_res_body_take(req, msg, sizeof msg - 1, NULL, NULL);
+    if (fr__mw_capturing_run(run)) return fr__mw_capture(req, run);
     fr__mw_outer(req, run, FR_MW_RES_BODY);
     return fr__res_send_raw(req);
+}
+
+/* ---- streamed capture (middleware.h: STREAMED CAPTURE) ---- */
+
+#define FR__MW_SC_NO (-2) /* not the held stream's: the segment's path */
+
+/* The head of the segment's stream is decided (stored): take it at its
+ * head? Only the handler's own stream (the segment reaches the innermost
+ * layer), not a file, without a declared length (a filter that transformed
+ * it dropped the length), once per request. */
+static int fr__mw_sc_can(fr_req *req, fr__mw_run *run) {
+    fr__res_view v;
+    if (!run->chain->items[run->lo - 1].capture_stream || run->sc.used || run->file ||
+        run->bypass || run->failed || run->depth != run->n)
+        return 0;
+    fr__req_res_get(req, &v);
+    return v.clen < 0;
+}
+
+/* Call the producer's flow callback (mu held; released during the call,
+ * the producer's end waits for it). Returns the owner's deferred answer
+ * when the callback itself ended the stream (the caller runs it). */
+static int fr__mw_sc_event(fr_req *req, fr__mw_sc *sc, int ev) {
+    fr_stream_fn fn = sc->fn;
+    void *ud = sc->ud;
+    int fin;
+    if (!fn || sc->ended || sc->calling) return 0;
+    if (ev == FR_STREAM_GONE) sc->fn = NULL;
+    sc->calling = 1;
+    sc->calling_thr = pthread_self();
+    pthread_mutex_unlock(&sc->mu);
+    fn(req, ev, ud);
+    pthread_mutex_lock(&sc->mu);
+    sc->calling = 0;
+    pthread_cond_broadcast(&sc->cv);
+    fin = sc->fin < 0 ? -sc->fin : 0; /* the end came inside the call */
+    if (fin) sc->fin = 0;
+    return fin;
+}
+
+/* The owner waits in fr_mw_take: a piece or the end is here (mu held). */
+static void fr__mw_sc_wake(fr_req *req, fr__mw_run *run) {
+    const fr_middleware *m = &run->chain->items[run->sc.layer];
+    if (!run->sc.waiting) return;
+    run->sc.waiting = 0;
+    if (m->wake) m->wake(req, run->state[run->sc.layer], m->ud);
+}
+
+/* Capture the segment's stream at its head (stored); data is the first
+ * piece (more = 0: also its end). */
+static int fr__mw_sc_start(fr_req *req, fr__mw_run *run, const void *data, size_t len, int more) {
+    fr__mw_sc *sc = &run->sc;
+    int r = 0;
+    pthread_mutex_init(&sc->mu, NULL);
+    pthread_cond_init(&sc->cv, NULL);
+    sc->used = sc->held = 1;
+    sc->ended = !more;
+    sc->layer = run->lo - 1;
+    sc->fn = NULL;
+    sc->ud = NULL;
+    sc->filt = run->filtering;
+    if (sc->filt && more) { /* the filters' own head: the owner edits the request's */
+        fr_hlist *h = &sc->fres.headers;
+        sc->fres = run->res;
+        h->arena = NULL;
+        h->cap = h->len;
+        h->items = h->len ? (fr_header *)fr_arena_alloc(fr_req_arena(req), h->len * sizeof *h->items)
+                          : NULL;
+        if (h->items) memcpy(h->items, run->res.headers.items, h->len * sizeof *h->items);
+        else h->len = h->cap = 0;
+    }
+    fr__req_stream_fn_swap(req, &sc->fn, &sc->ud); /* the producer's, for the engine to call */
+    if (sc->ended) sc->fn = NULL;
+    if (len && fr_buf_append(&sc->buf, data, len) < 0) r = -1;
+    else if (sc->buf.len > FR__MW_HOLD) r = sc->full = FR_STREAM_FULL;
+    fr__mw_capture_kind(req, run, FR_MW_RES_STREAM, 1); /* last: the owner may answer at once */
+    return r;
+}
+
+static int fr__mw_send_now(fr_req *req, fr__mw_run *run);
+static int fr__mw_stream_write_seg(fr_req *req, const void *data, size_t len);
+static int fr__mw_stream_end_seg(fr_req *req);
+
+/* A piece of the producer through the body filters inside the layer
+ * (fr__mw_push over the held segment; their `after` hooks ran on the first
+ * piece): *data / *len become what comes out. Producer's thread, mu not
+ * held. 0 / -1 (the filter failed: the stream ends there). */
+static int fr__mw_sc_filter(fr_req *req, fr__mw_run *run, const void **data, size_t *len,
+                            int more) {
+    fr__mw_sc *sc = &run->sc;
+    size_t j = run->n;
+    if (sc->ffailed) return -1;
+    while (j-- > sc->layer + 1) {
+        const fr_middleware *m = &run->chain->items[j];
+        int r;
+        if (!run->want[j]) continue;
+        run->out[j].len = 0;
+        r = m->body(req, &sc->fres, run->state[j], *data, *len, more, &run->out[j], m->ud);
+        if (r < 0) {
+            sc->ffailed = 1;
+            return -1;
+        }
+        if (r == 1) {
+            *data = run->out[j].len ? run->out[j].buf : "";
+            *len = run->out[j].len;
+        }
+    }
+    return 0;
+}
+
+/* The producer (every call before its end) with filters inside the layer:
+ * its piece through them first (FR__MW_SC_NO: not the producer's, -1:
+ * cancelled or failed, 0: *data / *len filtered; `skip`: left as they are,
+ * for an end after fr_res_stream_abort, which Starlette's GZip never sees
+ * end: no flush). */
+static int fr__mw_sc_prefilter(fr_req *req, fr__mw_run *run, const void **data, size_t *len,
+                               int more, int skip) {
+    fr__mw_sc *sc = &run->sc;
+    int st;
+    pthread_mutex_lock(&sc->mu);
+    st = sc->ended ? FR__MW_SC_NO : sc->cancelled ? -1 : 0;
+    pthread_mutex_unlock(&sc->mu);
+    if (st || skip) return st;
+    if (*len && !*data) return -1;
+    return fr__mw_sc_filter(req, run, data, len, more);
+}
+
+/* The producer's write while its stream is held (once it has ended, the
+ * untagged calls are an outer layer's owner's: the segment's path). With
+ * filters inside the layer every producer's piece passes them first, held
+ * or (passed) sent on through the segment. */
+static int fr__mw_sc_write(fr_req *req, fr__mw_run *run, const void *data, size_t len) {
+    fr__mw_sc *sc = &run->sc;
+    int r = 0;
+    if (sc->filt) { /* only the producer reads or writes filt */
+        r = fr__mw_sc_prefilter(req, run, &data, &len, 1, 0);
+        if (r) return r;
+    }
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->ended) {
+        int passed = sc->filt && !sc->ended;
+        pthread_mutex_unlock(&sc->mu);
+        return passed ? fr__mw_stream_write_seg(req, data, len) : FR__MW_SC_NO;
+    }
+    if (sc->cancelled || (len && !data)) r = -1;
+    else if (len && fr_buf_append(&sc->buf, data, len) < 0) r = -1;
+    else if (sc->buf.len > FR__MW_HOLD) r = sc->full = FR_STREAM_FULL;
+    if (r >= 0 && len) fr__mw_sc_wake(req, run);
+    pthread_mutex_unlock(&sc->mu);
+    return r;
+}
+
+/* The owner's deferred answer (fin 1: fr_res_send, 2: its stream's end). */
+static int fr__mw_sc_fin(fr_req *req, int fin) {
+    if (fin == 1) return fr__mw_send_now(req, fr__mw_get(req));
+    if (fin == 2) return fr__mw_stream_end_seg(req);
+    return 0;
+}
+
+/* The producer's end while its stream is held: the owner's answer that
+ * waited for it goes out now. `aborted`: the producer failed
+ * (fr_res_stream_abort): the filters inside are not flushed. */
+static int fr__mw_sc_end(fr_req *req, fr__mw_run *run, int aborted) {
+    fr__mw_sc *sc = &run->sc;
+    const void *tail = "";
+    size_t tlen = 0;
+    int fin;
+    if (sc->filt) { /* the filters' flush: the tail, held or sent before the end */
+        int r = fr__mw_sc_prefilter(req, run, &tail, &tlen, 0, aborted);
+        if (r == FR__MW_SC_NO) return r;
+        if (r) tlen = 0; /* cancelled or failed: the stream just ends */
+    }
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->ended) {
+        int passed = sc->filt && !sc->ended;
+        if (passed) sc->ended = 1; /* every later call is the segment's */
+        pthread_mutex_unlock(&sc->mu);
+        if (passed && tlen && fr__mw_stream_write_seg(req, tail, tlen) < 0) {
+            fr__mw_stream_end_seg(req);
+            return -1;
+        }
+        return FR__MW_SC_NO;
+    }
+    if (tlen && !sc->cancelled && fr_buf_append(&sc->buf, tail, tlen) < 0) tlen = 0;
+    if (sc->calling && pthread_equal(sc->calling_thr, pthread_self())) {
+        sc->ended = 1; /* inside its flow callback: fr__mw_sc_event's caller answers */
+        sc->fn = NULL;
+        sc->fin = -sc->fin;
+        fr__mw_sc_wake(req, run);
+        pthread_mutex_unlock(&sc->mu);
+        return 0;
+    }
+    while (sc->calling) pthread_cond_wait(&sc->cv, &sc->mu); /* no flow call after the end */
+    sc->ended = 1;
+    sc->fn = NULL;
+    fin = sc->fin;
+    sc->fin = 0;
+    fr__mw_sc_wake(req, run);
+    pthread_mutex_unlock(&sc->mu);
+    return fr__mw_sc_fin(req, fin); /* the request may be gone */
+}
+
+/* The owner answers (fin 1: fr_res_send, 2: its stream's end) while the
+ * producer still writes: cancel it, answer when it has ended. 1 = deferred. */
+static int fr__mw_sc_defer(fr_req *req, fr__mw_run *run, int fin) {
+    fr__mw_sc *sc = &run->sc;
+    int now;
+    if (!sc->used) return 0;
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->passing || sc->ended || sc->fin) {
+        pthread_mutex_unlock(&sc->mu);
+        return 0;
+    }
+    sc->cancelled = 1;
+    sc->fin = fin;
+    sc->buf.len = 0;
+    now = fr__mw_sc_event(req, sc, FR_STREAM_GONE);
+    pthread_mutex_unlock(&sc->mu);
+    if (now) fr__mw_sc_fin(req, now);
+    return 1;
+}
+
+size_t fr_mw_res_raw_headers(const fr_mw_res *res, fr_header *out, size_t cap, char num[24]) {
+    size_t i, n = 0, nh = res ? res->headers.len : 0;
+    int cl = res && res->kind != FR_MW_RES_STREAM &&
+             !(res->status < 200 || res->status == 204 || res->status == 304);
+    if (!res || !out || !num || cap < nh + (size_t)cl) return 0;
+    snprintf(num, 24, "%zu", res->body.len);
+    for (i = 0; i <= nh; i++) {
+        const fr_header *h = i < nh ? &res->headers.items[i] : NULL;
+        if (cl && (!h || fr_str_ieq_c(h->name, "content-type"))) {
+            out[n].name = FR_STR("content-length");
+            out[n++].value = fr__mw_s(num, strlen(num));
+            cl = 0;
+        }
+        if (h) out[n++] = *h;
+    }
+    return n;
+}
+
+int fr_mw_take(fr_req *req, fr_buf *out) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    fr__mw_sc *sc;
+    int r;
+    if (!run || !out || !run->sc.used) return -1;
+    sc = &run->sc;
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->passing || sc->cancelled) {
+        r = -1;
+    } else if (sc->buf.len) {
+        r = fr_buf_append(out, sc->buf.buf, sc->buf.len) < 0 ? -1 : sc->ended ? 2 : 1;
+        if (r > 0) sc->buf.len = 0;
+        if (r > 0 && sc->full) {
+            sc->full = 0;
+            (void)fr__mw_sc_event(req, sc, FR_STREAM_DRAINED);
+        }
+    } else if (sc->ended) {
+        r = 2;
+    } else {
+        sc->waiting = 1;
+        r = 0;
+    }
+    pthread_mutex_unlock(&sc->mu);
+    return r;
+}
+
+int fr_mw_pass(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    fr__mw_sc *sc;
+    int rc;
+    if (!run || !run->sc.used) return -1;
+    sc = &run->sc;
+    pthread_mutex_lock(&sc->mu);
+    if (!sc->held || sc->passing || sc->cancelled) {
+        pthread_mutex_unlock(&sc->mu);
+        return -1;
+    }
+    sc->passing = 1; /* the producer's pieces still go to buf until it is flushed */
+    pthread_mutex_unlock(&sc->mu);
+    rc = fr__mw_stream_begin(req);
+    for (;;) {
+        fr_buf b;
+        int end;
+        pthread_mutex_lock(&sc->mu);
+        b = sc->buf;
+        memset(&sc->buf, 0, sizeof sc->buf);
+        if (!b.len && sc->full && !sc->ended && rc >= 0) { /* the producer waits: resume it */
+            sc->full = 0;
+            (void)fr__mw_sc_event(req, sc, FR_STREAM_DRAINED);
+            pthread_mutex_unlock(&sc->mu);
+            continue;
+        }
+        if (!b.len || rc < 0) {
+            end = sc->ended;
+            if (rc < 0 && !end) { /* the client left: the producer stops, its end ends */
+                sc->cancelled = 1;
+                sc->fin = 2;
+                end = fr__mw_sc_event(req, sc, FR_STREAM_GONE) != 0;
+            } else if (!end) {
+                fr_stream_fn f = sc->fn;
+                void *u = sc->ud;
+                sc->held = sc->passing = 0; /* from now on the producer writes outward */
+                fr__req_stream_fn_swap(req, &f, &u);
+            } else {
+                sc->held = sc->passing = 0; /* over: every later call is the segment's */
+            }
+            pthread_mutex_unlock(&sc->mu);
+            fr_buf_free(&b);
+            return end ? (fr__mw_stream_end_seg(req) < 0 || rc < 0 ? -1 : 0) : rc < 0 ? -1 : 0;
+        }
+        pthread_mutex_unlock(&sc->mu);
+        if (fr__mw_stream_write_seg(req, b.buf, b.len) < 0) rc = -1;
+        fr_buf_free(&b);
+    }
 }
 
 /* A stream whose head is out: emit a piece; the end releases the request
  * (it may be gone afterwards). */
 static int fr__mw_emit(fr_req *req, fr__mw_run *run, const void *data, size_t len, int more) {
     int rc = 0;
+    if (fr__mw_capturing_run(run)) { /* collected for the around layer */
+        if (!run->head_out) {
+            fr__mw_res_store(req, run, 1);
+            if (fr__mw_sc_can(req, run)) return fr__mw_sc_start(req, run, data, len, more);
+            run->head_out = 1;
+            run->cbuf.len = 0;
+        }
+        if (len && !run->failed && fr_buf_append(&run->cbuf, data, len) < 0) run->failed = 1;
+        return more ? 0 : fr__mw_capture_buf(req, run, FR_MW_RES_STREAM);
+    }
     if (!run->head_out) {
         fr__mw_res_store(req, run, 1);
         run->head_out = 1;
@@ -2634,6 +3115,17 @@ static void fr__mw_fail_stream(fr_req *req, fr__mw_run *run) {
     static const char msg[] = "Internal Server Error";
     run->failed = 1;
     if (run->head_out) return;
+    if (fr__mw_capturing_run(run)) { /* the 500 is captured when the stream ends */
+        run->bypass = 1;
+        run->res.status = 500;
+        fr_hlist_init(&run->res.headers, fr_req_arena(req));
+        fr_hlist_append(&run->res.headers, FR_STR("content-type"), FR_STR("text/plain; charset=utf-8"));
+        fr__mw_res_store(req, run, 1);
+        run->head_out = 1;
+        run->cbuf.len = 0;
+        fr_buf_append(&run->cbuf, msg, sizeof msg - 1);
+        return;
+    }
     run->res.status = 500;
     run->transformed = 1; /* not the stream's declared length any more */
     fr_hlist_init(&run->res.headers, fr_req_arena(req));
@@ -2644,7 +3136,39 @@ static void fr__mw_fail_stream(fr_req *req, fr__mw_run *run) {
     if (fr__res_stream_begin_raw(req) == 0) fr__res_stream_write_raw(req, msg, sizeof msg - 1);
 }
 
-FR__PRIV int fr__mw_before(fr_req *req) {
+/* The `before` hooks from middleware `from` inward: 0 = run the handler,
+ * 1 = a middleware answered, 2 = an around layer took the request (it may
+ * already be answered and gone on another thread: run is not touched). */
+static int fr__mw_before_from(fr_req *req, fr__mw_run *run, size_t from) {
+    const fr__mw_chain *c = run->chain;
+    size_t j;
+    for (j = from; j < run->n; j++) {
+        const fr_middleware *m = &c->items[j];
+        unsigned nc = run->ncapt;
+        int r;
+        if (!m->before) continue;
+        run->depth = run->pos = j; /* an answer made now passes only the outer ones */
+        run->susp = j + 1;         /* before the hook: fr_mw_next may come at once */
+        r = m->before(req, run->state[j], m->ud);
+        if (r == FR_MW_AROUND) return 2;
+        run->susp = 0;
+        if (r == FR_MW_NEXT) continue;
+        if (run->ncapt != nc) return 1; /* its answer was captured: an around layer has it */
+        if (r < 0) {
+            if (!run->sent) {
+                run->sent = 1;
+                fr__mw_fail_complete(req, run);
+            }
+        } else if (!run->sent && !run->stream) {
+            fr_res_send(req);
+        }
+        return 1;
+    }
+    run->depth = run->pos = run->n;
+    return 0;
+}
+
+FR__PRIV int fr__mw_before(fr_req *req, fr_handler h, void *hud) {
     fr_app *app = fr_req_app(req);
     const fr__mw_chain *c = *fr__app_mw(app);
     fr_arena *a = fr_req_arena(req);
@@ -2658,9 +3182,11 @@ FR__PRIV int fr__mw_before(fr_req *req) {
         run->want = (unsigned char *)fr_arena_alloc(a, n);
         run->state = (void **)fr_arena_alloc(a, n * sizeof *run->state);
         run->out = (fr_buf *)fr_arena_alloc(a, n * sizeof *run->out);
+        run->open = (unsigned char *)fr_arena_alloc(a, n);
     }
-    if (!run || !run->want || !run->state || !run->out) goto oom;
+    if (!run || !run->want || !run->state || !run->out || !run->open) goto oom;
     memset(run->want, 0, n);
+    memset(run->open, 0, n);
     memset(run->out, 0, n * sizeof *run->out);
     for (j = 0; j < n; j++) {
         size_t sz = c->items[j].state_size;
@@ -2671,26 +3197,10 @@ FR__PRIV int fr__mw_before(fr_req *req) {
     }
     run->chain = c;
     run->n = n;
+    run->h = h;
+    run->hud = hud;
     *fr__req_mw(req) = run;
-    for (j = 0; j < n; j++) {
-        const fr_middleware *m = &c->items[j];
-        int r;
-        if (!m->before) continue;
-        run->depth = run->pos = j; /* an answer made now passes only the outer ones */
-        r = m->before(req, run->state[j], m->ud);
-        if (r == FR_MW_NEXT) continue;
-        if (r < 0) {
-            if (!run->sent) {
-                run->sent = 1;
-                fr__mw_fail_complete(req, run);
-            }
-        } else if (!run->sent && !run->stream) {
-            fr_res_send(req);
-        }
-        return 1;
-    }
-    run->depth = run->pos = n;
-    return 0;
+    return fr__mw_before_from(req, run, 0);
 oom: /* never run the handler without its middleware (a TrustedHost, say) */
     fr_res_text(req, 500, NULL, "Internal Server Error", 21);
     return 1;
@@ -2743,11 +3253,25 @@ static int fr__mw_set_body(fr_req *req, fr__mw_run *run, char *buf, size_t len, 
  * sends: 64 KiB while they come full, then a shorter last one (HEAD: one
  * empty piece). One piece makes a complete body (HEAD unfiltered: the file
  * as it is), more make a stream. */
+/* A stream whose filter failed ends: captured as it is, else ended. */
+static int fr__mw_end_failed(fr_req *req, fr__mw_run *run) {
+    if (fr__mw_capturing_run(run)) return fr__mw_capture_buf(req, run, FR_MW_RES_STREAM);
+    return fr__res_stream_end_raw(req);
+}
+
+/* A complete response whose head is decided: out, or captured. */
+static int fr__mw_out_complete(fr_req *req, fr__mw_run *run, const fr__res_view *v) {
+    if (!fr__mw_capturing_run(run)) return fr__res_send_raw(req);
+    if (v && v->fd >= 0) return fr__mw_capture_file(req, run, v);
+    return fr__mw_capture(req, run);
+}
+
 static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v) {
     uint64_t off = 0;
     char *buf = (char *)FR_MALLOC(FR__MW_FILE_CHUNK);
     int unseekable = 0, first = 1;
     if (!buf) return fr__mw_fail_complete(req, run);
+    run->file = 1;
     for (;;) {
         size_t want = 0, got, len, owner;
         const void *data = buf;
@@ -2763,7 +3287,7 @@ static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v)
             FR_FREE(buf);
             if (first) return fr__mw_fail_complete(req, run);
             fr__mw_fail_stream(req, run);
-            fr__res_stream_end_raw(req);
+            fr__mw_end_failed(req, run);
             return -1;
         }
         if (first && !more) {
@@ -2773,7 +3297,7 @@ static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v)
                 return fr__mw_fail_complete(req, run);
             }
             fr__mw_res_store(req, run, 0);
-            return fr__res_send_raw(req);
+            return fr__mw_out_complete(req, run, NULL);
         }
         if (first) {
             run->stream = 1; /* the file goes out as a stream */
@@ -2794,13 +3318,19 @@ static int fr__mw_send_file(fr_req *req, fr__mw_run *run, const fr__res_view *v)
 
 FR__PRIV int fr__mw_send(fr_req *req) {
     fr__mw_run *run = fr__mw_get(req);
+    if (run->sc.used && fr__mw_sc_defer(req, run, 1)) return 0; /* after the held stream's end */
+    return fr__mw_send_now(req, run);
+}
+
+static int fr__mw_send_now(fr_req *req, fr__mw_run *run) {
     fr__res_view v;
     int r;
-    if (run->stream) return fr__mw_stream_end(req);
+    if (run->stream) return fr__mw_stream_end_seg(req);
     if (run->sent) return -1;
     run->sent = 1;
     if (run->bypass) {
         fr__req_res_get(req, &v);
+        if (fr__mw_capturing_run(run)) return fr__mw_out_complete(req, run, &v);
         fr__mw_outer(req, run, v.fd >= 0 ? FR_MW_RES_FILE : FR_MW_RES_BODY);
         return fr__res_send_raw(req);
     }
@@ -2817,12 +3347,17 @@ FR__PRIV int fr__mw_send(fr_req *req) {
             return fr__mw_fail_complete(req, run);
     }
     fr__mw_res_store(req, run, 0);
-    return fr__res_send_raw(req);
+    return fr__mw_out_complete(req, run, r == 0 ? &v : NULL);
 }
 
 FR__PRIV int fr__mw_stream_begin(fr_req *req) {
     fr__mw_run *run = fr__mw_get(req);
     int r;
+    if (run->bypass && fr__mw_capturing_run(run)) {
+        if (run->stream || run->sent) return -1;
+        run->stream = 1;
+        return 0; /* collected by fr__mw_emit */
+    }
     if (run->bypass) {
         fr__mw_outer(req, run, FR_MW_RES_STREAM);
         return fr__res_stream_begin_raw(req);
@@ -2836,6 +3371,7 @@ FR__PRIV int fr__mw_stream_begin(fr_req *req) {
         return -1;
     }
     if (r == 1) return 0; /* held until the first piece */
+    if (fr__mw_capturing_run(run)) return fr__mw_emit(req, run, "", 0, 1);
     fr__mw_res_store(req, run, 1);
     run->head_out = 1;
     return fr__res_stream_begin_raw(req);
@@ -2843,7 +3379,26 @@ FR__PRIV int fr__mw_stream_begin(fr_req *req) {
 
 FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len) {
     fr__mw_run *run = fr__mw_get(req);
+    if (run->sc.used) { /* the producer of a held stream */
+        int r = fr__mw_sc_write(req, run, data, len);
+        if (r != FR__MW_SC_NO) return r;
+    }
+    return fr__mw_stream_write_seg(req, data, len);
+}
+
+int fr_mw_stream_write(fr_req *req, const void *data, size_t len) {
+    if (!req || !fr__mw_get(req)) return fr_res_stream_write(req, data, len);
+    return fr__mw_stream_write_seg(req, data, len);
+}
+
+/* A piece of the stream the segment's layers make. */
+static int fr__mw_stream_write_seg(fr_req *req, const void *data, size_t len) {
+    fr__mw_run *run = fr__mw_get(req);
     size_t owner;
+    if (run->stream && fr__mw_capturing_run(run) && (run->bypass || (!run->filtering && run->head_out))) {
+        if (run->sent || run->failed || (len && !data)) return -1;
+        return fr__mw_emit(req, run, data, len, 1);
+    }
     if (!run->stream || run->bypass) return fr__res_stream_write_raw(req, data, len);
     if (run->sent || run->failed || (len && !data)) return -1;
     if (!run->filtering && run->head_out) return fr__res_stream_write_raw(req, data, len);
@@ -2856,15 +3411,39 @@ FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len) {
 
 FR__PRIV int fr__mw_stream_end(fr_req *req) {
     fr__mw_run *run = fr__mw_get(req);
+    if (run->sc.used) { /* the producer of a held stream */
+        /* the around layer's answer ends normally */
+        int r = fr__mw_sc_end(req, run, fr__req_stream_unabort(req));
+        if (r != FR__MW_SC_NO) return r;
+    }
+    return fr__mw_stream_end_seg(req);
+}
+
+int fr_mw_stream_end(fr_req *req) {
+    fr__mw_run *run = req ? fr__mw_get(req) : NULL;
+    if (!run) return fr_res_stream_end(req);
+    if (run->sc.used && fr__mw_sc_defer(req, run, 2)) return 0; /* after the held stream's end */
+    return fr__mw_stream_end_seg(req);
+}
+
+/* The end of the stream the segment's layers make. */
+static int fr__mw_stream_end_seg(fr_req *req) {
+    fr__mw_run *run = fr__mw_get(req);
     const void *data = "";
     size_t len = 0, owner;
+    if (run->stream && fr__mw_capturing_run(run) && (run->bypass || run->failed ||
+                                                     (!run->filtering && run->head_out))) {
+        if (run->sent) return -1;
+        run->sent = 1;
+        return fr__mw_emit(req, run, data, len, 0);
+    }
     if (!run->stream || run->bypass) return fr__res_stream_end_raw(req);
     if (run->sent) return -1;
     run->sent = 1;
     if (run->failed || (!run->filtering && run->head_out)) return fr__res_stream_end_raw(req);
     if (fr__mw_push(req, run, &data, &len, 0, &owner) < 0) {
         fr__mw_fail_stream(req, run);
-        fr__res_stream_end_raw(req);
+        fr__mw_end_failed(req, run);
         return -1;
     }
     return fr__mw_emit(req, run, data, len, 0);
@@ -2880,6 +3459,22 @@ FR__PRIV void fr__mw_req_end(fr_req *req) {
         if (m->end) m->end(req, run->state[j], m->ud);
         fr_buf_free(&run->out[j]);
     }
+    fr_buf_free(&run->cbuf);
+    if (run->sc.used) {
+        fr_buf_free(&run->sc.buf);
+        pthread_cond_destroy(&run->sc.cv);
+        pthread_mutex_destroy(&run->sc.mu);
+    }
+}
+
+/* The on_done callbacks of the responses around layers captured, innermost
+ * first (server.c: before the request's own on_done). */
+FR__PRIV void fr__mw_req_done(fr_req *req, int ok) {
+    fr__mw_run *run = fr__mw_get(req);
+    fr__mw_done *d;
+    if (!run) return;
+    for (d = run->dones; d; d = d->next) d->fn(req, ok, d->ud);
+    run->dones = NULL;
 }
 
 /* ---- the built-ins as chain middlewares ---- */

@@ -436,7 +436,7 @@ FR_API int fr_session_commit(const fr_session *s, fr_hlist *h, int flags, fr_str
  * handler that answers that way calls fr_mw_bypass(req) before
  * fr_res_send: no after/body hook sees the response. */
 
-enum { FR_MW_NEXT = 0, FR_MW_ANSWERED = 1 }; /* before */
+enum { FR_MW_NEXT = 0, FR_MW_ANSWERED = 1, FR_MW_AROUND = 2 }; /* before */
 enum { FR_MW_FILTER = 1 };                   /* after: call body for this response */
 enum { FR_MW_RES_BODY = 0, FR_MW_RES_FILE = 1, FR_MW_RES_STREAM = 2 };
 
@@ -446,6 +446,10 @@ typedef struct fr_mw_res {
     int kind;         /* FR_MW_RES_* */
     fr_str body;      /* FR_MW_RES_BODY: the complete body (read-only; replace it in `body`) */
     uint64_t file_len; /* FR_MW_RES_FILE */
+    int bypass;       /* `capture` only: 1 = the server-error layer's answer (the app
+                         raised: fr_mw_bypass, or a middleware inside failed) */
+    int streaming;    /* `capture` only: 1 = a live stream's head, its body follows
+                         (STREAMED CAPTURE below) */
 } fr_mw_res;
 
 typedef struct fr_middleware {
@@ -454,6 +458,8 @@ typedef struct fr_middleware {
     int (*body)(fr_req *req, fr_mw_res *res, void *state, const void *data, size_t len,
                 int more, fr_buf *out, void *ud);
     void (*end)(fr_req *req, void *state, void *ud);
+    /* an around layer's inner response (see AROUND LAYERS below) */
+    void (*capture)(fr_req *req, const fr_mw_res *res, void *state, void *ud);
     void (*free_ud)(void *ud); /* fr_app_free (or a failed fr_app_use): release ud */
     size_t state_size;
     void *ud;
@@ -462,7 +468,118 @@ typedef struct fr_middleware {
                   (fr_mw_bypass, a failed hook); there it returns no FR_MW_FILTER
                   and its errors are ignored. Only for middlewares that wrap the
                   whole app (added first), as a request id does. */
+    int capture_stream; /* 1: an around layer that takes a stream at its head
+                           (STREAMED CAPTURE below); 0: streams are collected */
+    /* STREAMED CAPTURE: the held stream has bytes or its end for fr_mw_take
+     * (once per fr_mw_take that answered 0), on the producer's thread with
+     * the engine's lock held: hand it on, call no fr_* function, never block */
+    void (*wake)(fr_req *req, void *state, void *ud);
 } fr_middleware;
+
+/* AROUND LAYERS: Starlette's BaseHTTPMiddleware (FastAPI's
+ * `@app.middleware("http")`) as a chain layer, for middleware code that
+ * runs elsewhere (another thread, an event loop: the Python glue runs
+ * `dispatch(request, call_next)` on its asyncio thread this way).
+ *   before returns FR_MW_AROUND: the chain stops at this layer and the
+ *          request is pending (the engine returns FR_PENDING for it). The
+ *          hook has handed `req` on; from then on exactly one of these
+ *          happens, on any thread:
+ *     - short-circuit: the owner answers (fr_res_* then fr_res_send, or a
+ *       stream): the answer goes OUTWARD from this layer (the after/body
+ *       hooks of the middlewares outside it, then the writer); the inner
+ *       middlewares and the handler never run;
+ *     - fr_mw_next(req) (call_next): the inner `before` hooks and the handler
+ *       run on the calling thread (as an FR_PENDING completion would: the
+ *       handler must not rely on being on a loop thread). The response they
+ *       make passes the inner middlewares' after/body hooks as usual and is
+ *       then CAPTURED here instead of being written: `capture` is called
+ *       once, on the thread that finished it, with the status, headers
+ *       (lowercase names, no content-length) and the complete body -- a
+ *       file or a stream is read/collected into memory first (res->kind
+ *       then says FR_MW_RES_FILE / FR_MW_RES_STREAM -- a stream that declared
+ *       its content-length counts as a body --, res->body holds it),
+ *       so an endless stream never reaches `capture` -- unless the layer takes
+ *       streams at their head (capture_stream: STREAMED CAPTURE below).
+ *       res->bypass = 1 when it is the server-error layer's answer
+ *       (Starlette raises the app's exception out of call_next there). The captured response stays in the request:
+ *       `capture` must not send it itself (nor block); the owner later
+ *       edits it (fr_res_status, fr_mw_headers_clear + fr_res_header,
+ *       fr_res_body to replace the body, or nothing) and sends it with
+ *       fr_res_send (or answers with a stream), which goes OUTWARD from
+ *       this layer. The captured response's fr_req_on_done callback is
+ *       kept and runs (before the outward one) when the request finishes,
+ *       so the owner may register its own.
+ * Around layers nest: each captures what the layers inside it answer. A
+ * middleware that only ever returns FR_MW_NEXT / FR_MW_ANSWERED needs no
+ * `capture`. fr_dispatch requests work the same (the sink is called by the
+ * thread that sends outward). */
+/* STREAMED CAPTURE (fr_middleware.capture_stream = 1): Starlette's
+ * call_next returns as soon as the inner response's head is known and the
+ * body streams through. For such a layer a stream without a declared
+ * content-length, made by the handler (not by another around layer's
+ * owner, not a file), is captured at its head: `capture` gets
+ * res->streaming = 1, the status and headers, no body. The producer goes
+ * on writing: its pieces are HELD by the engine (its fr_res_stream_write
+ * answers FR_STREAM_FULL above 16 KiB held, and its fr_stream_fn --
+ * registered before fr_res_stream_begin -- gets FR_STREAM_DRAINED when the
+ * owner takes them).
+ * Body filters inside the layer (a GZip added after it, any `body` hook
+ * whose `after` asked for the body) work as Starlette's send wrappers do:
+ * the head is captured when the first piece has passed them (their `after`
+ * and first `body` calls decide it: GZip's content-encoding and vary, no
+ * content-length -- a length the handler declared counts only when no
+ * filter changed the body); every later piece passes their `body` hooks
+ * (more = 1) on the producer's thread, and what comes out is what is held,
+ * taken or passed (FR_STREAM_FULL counts those bytes); the producer's
+ * fr_res_stream_end flushes them (more = 0) and their tail comes before the
+ * end -- not after fr_res_stream_abort (Starlette's GZip never sees the end
+ * of a failed body), nor once the owner answered. Those later `body` calls
+ * get a read-only copy of the captured head (the owner edits the
+ * request's; a hook that grows it fails). The owner then does one of:
+ *   - fr_mw_pass(req): the (edited) captured head goes outward and the held
+ *     and later pieces follow as they come, with the client's backpressure;
+ *     the producer's fr_res_stream_end ends the response (the owner does
+ *     nothing more);
+ *   - fr_mw_take(req, out) to read the body itself, then answers with a
+ *     response of its own (a stream written with fr_mw_stream_write /
+ *     fr_mw_stream_end: the owner's pieces, told apart from the producer's);
+ *   - answers with its own response (fr_res_send, or a stream ended with
+ *     fr_mw_stream_end) while the producer still runs: the inner stream is
+ *     CANCELLED (its fr_stream_fn gets FR_STREAM_GONE, its writes answer -1)
+ *     and the answer goes out when the producer has called
+ *     fr_res_stream_end -- the request is never released under it.
+ * The producer ends with fr_res_stream_end (not fr_res_send). One streamed
+ * capture per request (the innermost around layer's); an outer around layer
+ * collects what an inner one answers. */
+/* The owner's reading of a held stream: appends the bytes held so far to
+ * out. 2: the stream has ended (all taken), 1: bytes taken, more may come,
+ * 0: nothing yet (`wake` is called once when there is), -1: no held stream
+ * (not a streamed capture, passed, OOM). */
+FR_API int fr_mw_take(fr_req *req, fr_buf *out);
+/* Send the captured head (as edited) outward; the held stream's body
+ * follows. 0, or -1 (no held stream; the owner answers some other way). */
+FR_API int fr_mw_pass(fr_req *req);
+/* The owner's own stream while a streamed capture may be held: as
+ * fr_res_stream_write / fr_res_stream_end (begin is fr_res_stream_begin). */
+FR_API int fr_mw_stream_write(fr_req *req, const void *data, size_t len);
+FR_API int fr_mw_stream_end(fr_req *req);
+/* A captured response's head as Starlette's call_next gives it (its
+ * Response.init_headers order): res's headers, with content-length (the
+ * body's length, its digits written to num) before the first content-type,
+ * or last, when res is a complete body (not a stream) whose status allows
+ * one (not 1xx, 204, 304). Fills out with views; returns how many, or 0
+ * when cap (res->headers.len + 1 always suffices) is too small. */
+FR_API size_t fr_mw_res_raw_headers(const fr_mw_res *res, fr_header *out, size_t cap, char num[24]);
+/* Continue the chain inward from the around layer that waits (see AROUND
+ * LAYERS): 0, or -1 when no around layer of req waits for it. */
+FR_API int fr_mw_next(fr_req *req);
+/* Drop every response header set so far (status and body stay): an around
+ * layer's owner replacing the captured head. */
+FR_API void fr_mw_headers_clear(fr_req *req);
+/* 1 when an around layer has called fr_mw_next for req and waits for the
+ * response (the next one sent is captured), else 0; *state = that (the
+ * innermost such) layer's per-request state. */
+FR_API int fr_mw_capturing(fr_req *req, void **state);
 
 /* Add a middleware (copied) as the innermost so far. Not while serving,
  * not concurrently with fr_dispatch (like fr_route). 0, or -1 (NULL app or

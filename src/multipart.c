@@ -5,6 +5,7 @@
 #  include <io.h>
 #else
 #  include <unistd.h>
+#  include <fcntl.h>
 #endif
 
 /* Parser states. The delimiter is "\r\n--" + boundary (p->delim, p->dlen
@@ -648,4 +649,239 @@ size_t fr_mp_error_text(int code, const fr_mp_limits *lim, char *out, size_t cap
     memcpy(out, text, n);
     out[n] = 0;
     return n;
+}
+
+/* ---- fr_form: a streamed body's parts, files spooled to disk ---- */
+
+struct fr_form {
+    fr_mp mp;             /* big (~42 KiB): the form is one heap block */
+    fr_mp_limits lim;     /* as given (fr_form_error_text) */
+    uint64_t spool;       /* file bytes held in memory before a temp file */
+    fr_arena arena;       /* part names, headers */
+    fr_form_part *parts;  /* complete parts [0, n); parts[n] is being built */
+    size_t n, cap;
+    fr_buf cur;           /* the current part's data while in memory */
+    int cur_fd;           /* the current part's temp file, or -1 */
+    int in_part, finished, err, err_no;
+};
+
+static fr_str fr__form_dup(fr_form *f, fr_str s) {
+    char *d;
+    if (!s.buf) return s;
+    d = (char *)fr_arena_alloc(&f->arena, s.len ? s.len : 1);
+    if (!d) return fr__str(NULL, 0);
+    if (s.len) memcpy(d, s.buf, s.len);
+    return fr__str(d, s.len);
+}
+
+/* An unlinked, close-on-exec temp file in $TMPDIR (else /tmp), or -1. */
+static int fr__form_tmpfile(void) {
+#if defined(_WIN32)
+    return -1;
+#else
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    int fd;
+    if (!dir || !*dir) dir = "/tmp";
+#  if defined(O_TMPFILE)
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+#  endif
+    if ((size_t)snprintf(path, sizeof path, "%s/fastrapi-upload-XXXXXX", dir) >= sizeof path) return -1;
+    fd = mkstemp(path);
+    if (fd < 0) return -1;
+    unlink(path);
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+#endif
+}
+
+static int fr__form_io(fr_form *f) {
+    f->err_no = errno ? errno : EIO;
+    f->err = FR_MP_ERR_IO;
+    return -1;
+}
+
+static int fr__form_part_begin(fr_form *f, const fr_mp_part *mp) {
+    fr_form_part *pt;
+    fr_mp_header *hs = NULL;
+    size_t i;
+    if (f->n == f->cap) {
+        size_t nc = f->cap ? f->cap * 2 : 8;
+        fr_form_part *np = (fr_form_part *)FR_REALLOC(f->parts, nc * sizeof *np);
+        if (!np) return fr__form_io(f);
+        f->parts = np;
+        f->cap = nc;
+    }
+    pt = &f->parts[f->n];
+    memset(pt, 0, sizeof *pt);
+    pt->fd = -1;
+    pt->is_file = mp->is_file;
+    pt->name = fr__form_dup(f, mp->name);
+    pt->filename = fr__form_dup(f, mp->filename);
+    pt->filename_star = fr__form_dup(f, mp->filename_star);
+    pt->content_type = fr__form_dup(f, mp->content_type);
+    if (mp->num_headers) {
+        hs = (fr_mp_header *)fr_arena_alloc(&f->arena, mp->num_headers * sizeof *hs);
+        if (!hs) return fr__form_io(f);
+        for (i = 0; i < mp->num_headers; i++) {
+            hs[i].name = fr__form_dup(f, mp->headers[i].name);
+            hs[i].value = fr__form_dup(f, mp->headers[i].value);
+        }
+    }
+    pt->headers = hs;
+    pt->num_headers = mp->num_headers;
+    if ((mp->name.buf && !pt->name.buf) || (mp->filename.buf && !pt->filename.buf)) return fr__form_io(f);
+    f->cur.len = 0;
+    f->cur_fd = -1;
+    f->in_part = 1;
+    return 0;
+}
+
+static int fr__form_data(fr_form *f, fr_str d) {
+    fr_form_part *pt = &f->parts[f->n];
+    if (f->cur_fd < 0 && pt->is_file && (uint64_t)f->cur.len + d.len > f->spool) {
+        errno = 0;
+        if ((f->cur_fd = fr__form_tmpfile()) < 0) return fr__form_io(f);
+        if (f->cur.len && fr__mp_write_all(f->cur_fd, f->cur.buf, f->cur.len) < 0) return fr__form_io(f);
+        f->cur.len = 0;
+        if (f->cur.cap > 65536) fr_buf_free(&f->cur); /* the next parts start small again */
+    }
+    if (f->cur_fd >= 0) {
+        errno = 0;
+        return fr__mp_write_all(f->cur_fd, d.buf, d.len) < 0 ? fr__form_io(f) : 0;
+    }
+    if (fr_buf_append(&f->cur, d.buf, d.len) < 0) {
+        errno = ENOMEM;
+        return fr__form_io(f);
+    }
+    return 0;
+}
+
+static int fr__form_part_end(fr_form *f, uint64_t size) {
+    fr_form_part *pt = &f->parts[f->n];
+    pt->size = size;
+    if (f->cur_fd >= 0) {
+        pt->fd = f->cur_fd;
+        f->cur_fd = -1;
+    } else if (f->cur.len) { /* the buffer moves to the part */
+        pt->data = fr__str(f->cur.buf, f->cur.len);
+        memset(&f->cur, 0, sizeof f->cur);
+    } else {
+        pt->data = fr__str("", 0);
+    }
+    f->in_part = 0;
+    f->n++;
+    return 0;
+}
+
+static int fr__form_event(fr_mp *p, int ev, fr_str data, void *ud) {
+    fr_form *f = (fr_form *)ud;
+    switch (ev) {
+    case FR_MP_EV_PART: return fr__form_part_begin(f, &p->part);
+    case FR_MP_EV_DATA: return fr__form_data(f, data);
+    case FR_MP_EV_PART_END: return fr__form_part_end(f, p->part.size);
+    default: return 0;
+    }
+}
+
+fr_form *fr_form_new(fr_str boundary, const fr_mp_limits *lim, uint64_t spool) {
+    fr_form *f = (fr_form *)FR_MALLOC(sizeof *f);
+    if (!f) return NULL;
+    memset((char *)f + offsetof(fr_form, lim), 0, sizeof *f - offsetof(fr_form, lim)); /* mp: fr_mp_init */
+    if (lim) f->lim = *lim;
+    f->spool = spool ? spool : (uint64_t)FR_MULTIPART_SPOOL_BYTES;
+    f->cur_fd = -1;
+    fr_arena_init(&f->arena, NULL);
+    if (fr_mp_init(&f->mp, boundary, lim, fr__form_event, f) < 0) f->err = f->mp.err.code;
+    return f;
+}
+
+long fr_form_feed(fr_form *f, const char *buf, size_t len) {
+    long n;
+    if (!f || f->err || f->finished) return -1;
+    n = fr_mp_feed(&f->mp, buf, len);
+    if (n < 0 && !f->err) f->err = f->mp.err.code;
+    return n < 0 ? -1 : n;
+}
+
+/* Drop what an unfinished part holds. */
+static void fr__form_drop_cur(fr_form *f) {
+    if (f->cur_fd >= 0) close(f->cur_fd);
+    f->cur_fd = -1;
+    fr_buf_free(&f->cur);
+    f->in_part = 0;
+}
+
+int fr_form_finish(fr_form *f) {
+    size_t i;
+    if (!f) return -1;
+    if (!f->finished) {
+        f->finished = 1;
+        if (!f->err && fr_mp_finish(&f->mp) < 0) f->err = f->mp.err.code;
+        fr__form_drop_cur(f);
+        for (i = 0; i < f->n; i++)
+            if (f->parts[i].fd >= 0) (void)lseek(f->parts[i].fd, 0, SEEK_SET);
+    }
+    return f->err ? -1 : 0;
+}
+
+int fr_form_error(const fr_form *f) { return f ? f->err : FR_MP_ERR_IO; }
+int fr_form_errno(const fr_form *f) { return f ? f->err_no : 0; }
+
+size_t fr_form_error_text(const fr_form *f, char *out, size_t cap) {
+    return fr_mp_error_text(f ? f->err : FR_MP_ERR_IO, f ? &f->lim : NULL, out, cap);
+}
+
+size_t fr_form_count(const fr_form *f) { return f ? f->n : 0; }
+
+const fr_form_part *fr_form_part_at(const fr_form *f, size_t i) {
+    return f && i < f->n ? &f->parts[i] : NULL;
+}
+
+long fr_form_part_read(const fr_form_part *p, uint64_t off, void *buf, size_t len) {
+    if (!p || (!buf && len)) return -1;
+    if (off >= p->size || !len) return 0;
+    len = (size_t)FR__MIN((uint64_t)len, p->size - off);
+    if (len > (size_t)LONG_MAX) len = (size_t)LONG_MAX;
+    if (p->fd < 0) {
+        memcpy(buf, p->data.buf + off, len);
+        return (long)len;
+    }
+#if defined(_WIN32)
+    return -1;
+#else
+    for (;;) {
+        ssize_t n = pread(p->fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        return n < 0 ? -1 : (long)n;
+    }
+#endif
+}
+
+int fr_form_part_copy_fd(const fr_form_part *p, int fd) {
+    char buf[65536];
+    uint64_t off = 0;
+    if (!p || fd < 0) return -1;
+    if (p->fd < 0) return fr__mp_write_all(fd, p->data.buf, (size_t)p->size);
+    while (off < p->size) {
+        long n = fr_form_part_read(p, off, buf, sizeof buf);
+        if (n <= 0) return -1;
+        if (fr__mp_write_all(fd, buf, (size_t)n) < 0) return -1;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+void fr_form_free(fr_form *f) {
+    size_t i;
+    if (!f) return;
+    fr__form_drop_cur(f);
+    for (i = 0; i < f->n; i++) {
+        if (f->parts[i].fd >= 0) close(f->parts[i].fd);
+        else if (f->parts[i].data.len) FR_FREE((void *)(uintptr_t)f->parts[i].data.buf);
+    }
+    FR_FREE(f->parts);
+    fr_arena_free(&f->arena);
+    FR_FREE(f);
 }

@@ -192,3 +192,95 @@ FR_API int fr_mp_param(fr_str value, const char *key, char *out, size_t cap, fr_
  * defaults). Returns its length. The codes with no FastAPI equivalent
  * (TRUNCATED, ABORTED, IO) read "There was an error parsing the body". */
 FR_API size_t fr_mp_error_text(int code, const fr_mp_limits *lim, char *out, size_t cap);
+
+/* ---- fr_form: a streamed multipart/form-data body, parts kept ----
+ *
+ * An fr_mp driven for you: feed the body as it arrives; complete parts are
+ * kept, fields in memory, a file part in memory up to `spool` bytes
+ * (Starlette's SpooledTemporaryFile max_size, FR_MULTIPART_SPOOL_BYTES)
+ * and beyond that in an unlinked temporary file ($TMPDIR, else /tmp;
+ * O_TMPFILE, else mkstemp + unlink) written as the data arrives: the body
+ * is never whole in memory. fr_form_free closes the files and frees all.
+ *
+ * The server does this for a route registered with
+ * fr_route_opts.multipart_stream: once the head is parsed, the route
+ * matched and Content-Type is multipart/form-data with a boundary, body
+ * bytes (Content-Length or chunked) go into an fr_form instead of memory
+ * and the handler finds it with fr_req_form (fr_req_body is then empty).
+ * A malformed body or a limit does not stop the request: the rest of the
+ * body is read and discarded and the handler sees fr_form_error (FastAPI
+ * answers 400 with fr_form_error_text). The form is freed when the request
+ * ends, also when the client goes away mid-upload.
+ *
+ *   static int upload(fr_req *req, void *ud) {
+ *       const fr_form *f = fr_req_form(req);
+ *       char msg[160];
+ *       if (!f) return fr_res_text(req, 415, "text/plain", "multipart only", 14);
+ *       if (fr_form_error(f) && fr_form_error(f) != FR_MP_ERR_TRUNCATED) {
+ *           size_t n = fr_form_error_text(f, msg, sizeof msg);
+ *           return fr_res_text(req, 400, "text/plain", msg, n);
+ *       }
+ *       for (size_t i = 0; i < fr_form_count(f); i++) {
+ *           const fr_form_part *p = fr_form_part_at(f, i);
+ *           // p->name, p->filename, p->size; p->fd >= 0: on disk, else p->data
+ *           char buf[65536]; uint64_t off = 0; long n;
+ *           while ((n = fr_form_part_read(p, off, buf, sizeof buf)) > 0) off += n;
+ *       }
+ *       return fr_res_text(req, 200, "text/plain", "ok", 2);
+ *   }
+ *   fr_route_opts o = {0}; o.multipart_stream = 1;
+ *   fr_route_ex(app, "POST", "/upload", upload, NULL, &o);
+ *
+ * Threading: one form per body, not shared; a handler may read a finished
+ * form from any thread while its request is alive. */
+
+/* One complete part. Strings are copies owned by the form (valid until
+ * fr_form_free), never NUL-terminated; filename.buf NULL for a field. */
+typedef struct fr_form_part {
+    fr_str name, filename, filename_star, content_type; /* as fr_mp_part's */
+    int is_file;
+    size_t num_headers;
+    const fr_mp_header *headers; /* raw name/value pairs as sent */
+    uint64_t size;               /* data bytes */
+    fr_str data; /* fd < 0: the data, in memory (buf non-NULL) */
+    int fd;      /* >= 0: the data is this unlinked temp file's [0, size), owned by
+                  * the form (do not close; dup it to keep it); its offset is 0
+                  * after fr_form_finish. Read it with fr_form_part_read (pread). */
+} fr_form_part;
+
+typedef struct fr_form fr_form;
+
+/* A form for one body. boundary: fr_mp_boundary's; lim NULL = defaults
+ * (kept for fr_form_error_text); spool 0 = FR_MULTIPART_SPOOL_BYTES,
+ * (uint64_t)-1 = files never go to disk. NULL only when out of memory; a
+ * bad boundary gives a form whose fr_form_error is FR_MP_ERR_BOUNDARY.
+ * Caller frees with fr_form_free. */
+FR_API fr_form *fr_form_new(fr_str boundary, const fr_mp_limits *lim, uint64_t spool);
+/* The next body bytes. len consumed, or -1 after an error (fr_form_error;
+ * the form ignores the rest: keep reading the body and feed or drop it). */
+FR_API long fr_form_feed(fr_form *f, const char *buf, size_t len);
+/* The body ended: 0, or -1 (fr_form_error; FR_MP_ERR_TRUNCATED when the
+ * closing delimiter never came: the complete parts are kept). Idempotent. */
+FR_API int fr_form_finish(fr_form *f);
+/* 0 or the FR_MP_ERR_* that stopped the form (FR_MP_ERR_IO: a temp file
+ * could not be created or written, errno in fr_form_errno). */
+FR_API int fr_form_error(const fr_form *f);
+FR_API int fr_form_errno(const fr_form *f);
+/* fr_mp_error_text for the form's error under the form's limits. */
+FR_API size_t fr_form_error_text(const fr_form *f, char *out, size_t cap);
+/* Complete parts, in body order (0 / NULL for a NULL form or i out of range). */
+FR_API size_t fr_form_count(const fr_form *f);
+FR_API const fr_form_part *fr_form_part_at(const fr_form *f, size_t i);
+/* Copy up to len bytes of the part's data from offset off into buf (memory
+ * or pread, any thread). Bytes copied, 0 at the end, -1 on error. */
+FR_API long fr_form_part_read(const fr_form_part *p, uint64_t off, void *buf, size_t len);
+/* Stream the part's whole data to fd (blocking write(2), retried on EINTR
+ * and short writes; the part's own offset is untouched). 0 or -1 (errno). */
+FR_API int fr_form_part_copy_fd(const fr_form_part *p, int fd);
+/* Close the temp files and free everything (NULL ok). */
+FR_API void fr_form_free(fr_form *f);
+/* The form the server streamed this request's body into
+ * (fr_route_opts.multipart_stream), after the body is complete; NULL when
+ * the body was not streamed (not multipart/form-data, no boundary, the
+ * route did not ask, fr_dispatch). Owned by the request. */
+FR_API const fr_form *fr_req_form(const fr_req *req);

@@ -13,6 +13,11 @@
  *    period, up to every worker.
  *  - Without a monitor thread (it could not be created) push wakes a worker
  *    every time instead, so a blocking job still cannot stall the queue.
+ *  - spin_us: a worker that ran the queue dry counts itself in `spinning`
+ *    and polls the atomic `queued` (sched_yield between looks) for up to
+ *    spin_us before it waits on work_cv; push signals work_cv only when no
+ *    worker is active and none spins. The spinner re-checks the queue under
+ *    the lock before it sleeps, so a push it missed is never lost.
  *  - Free sets `stopping` (pushes refused), wakes everyone; workers exit
  *    once the queue is empty, the monitor at once; then all are joined.
  *
@@ -34,6 +39,7 @@
 #else
 #  include <unistd.h>
 #  include <fcntl.h>
+#  include <sched.h>
 #  if defined(__linux__)
 #    include <sys/eventfd.h>
 #  endif
@@ -48,6 +54,8 @@ struct fr_pool {
     pthread_cond_t mon_cv;  /* the monitor, while there is nothing to watch */
     fr_job *head, *tail;
     uint64_t progress; /* jobs taken so far: the monitor's stall detector */
+    fr__atomic_int queued; /* jobs queued (changed under mu; read unlocked by a spinner) */
+    int spinning;      /* workers spinning for a job (spin_us), at most one */
     int active;        /* workers inside a batch */
     int live;          /* workers started and not exited */
     int created;       /* entries of threads[] (joined by free) */
@@ -90,6 +98,26 @@ static void *fr__pool_monitor(void *arg) {
     return NULL;
 }
 
+static int64_t fr__pool_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Wait awake, lock NOT held, up to spin_us for a job to be queued. */
+static void fr__pool_spin(fr_pool *p) {
+    int64_t end = fr__pool_now_us() + (int64_t)p->cfg.spin_us;
+    for (unsigned i = 1;; i++) {
+        if (fr__atomic_load_explicit(&p->queued, FR__RELAXED) > 0) return;
+#if defined(_WIN32)
+        SwitchToThread();
+#else
+        sched_yield();
+#endif
+        if ((i & 15) == 0 && fr__pool_now_us() >= end) return;
+    }
+}
+
 /* Run jobs until the queue is empty. Called with the lock NOT held and
  * p->active already counting this worker; returns with it uncounted. */
 static void fr__pool_batch(fr_pool *p) {
@@ -100,6 +128,7 @@ static void fr__pool_batch(fr_pool *p) {
         if (job) {
             p->head = job->next;
             if (!p->head) p->tail = NULL;
+            fr__atomic_fetch_sub_explicit(&p->queued, 1, FR__RELAXED);
             p->progress++;
             if (p->head) pthread_cond_signal(&p->mon_cv);
         } else {
@@ -116,6 +145,13 @@ static void *fr__pool_worker(void *arg) {
     fr_pool *p = (fr_pool *)arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
+        if (!p->head && !p->stopping && p->cfg.spin_us && p->spinning == 0) {
+            p->spinning++;
+            pthread_mutex_unlock(&p->mu);
+            fr__pool_spin(p);
+            pthread_mutex_lock(&p->mu);
+            p->spinning--;
+        }
         while (!p->head && !p->stopping) pthread_cond_wait(&p->work_cv, &p->mu);
         if (!p->head) break; /* stopping, queue drained */
         p->active++;
@@ -161,7 +197,8 @@ FR_API fr_pool *fr_pool_new(const fr_pool_config *cfg) {
     if (!cfg || !cfg->run) return NULL;
     p = (fr_pool *)FR_MALLOC(sizeof *p);
     if (!p) return NULL;
-    memset(p, 0, sizeof *p);
+    memset((void *)p, 0, sizeof *p); /* (void *): C++ warns on its atomics */
+    fr__atomic_init(&p->queued, 0);
     p->cfg = *cfg;
     if (p->cfg.threads <= 0) p->cfg.threads = FR_POOL_THREADS;
     if (p->cfg.stack_size == 0) p->cfg.stack_size = (size_t)1 << 20;
@@ -209,7 +246,9 @@ FR_API int fr_pool_push(fr_pool *p, fr_job *job) {
         if (p->active > 0) pthread_cond_signal(&p->mon_cv); /* start watching */
     }
     p->tail = job;
-    if (p->active == 0 || !p->have_monitor) pthread_cond_signal(&p->work_cv);
+    fr__atomic_fetch_add_explicit(&p->queued, 1, FR__RELAXED);
+    /* an active worker reaches the job itself, a spinning one sees `queued` */
+    if ((p->active == 0 && p->spinning == 0) || !p->have_monitor) pthread_cond_signal(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
@@ -342,18 +381,20 @@ FR_API int fr_mailbox_fd(const fr_mailbox *mb) {
 
 FR_API int fr_mailbox_push(fr_mailbox *mb, fr_job *job) {
     pthread_mutex_t *mu;
+    int was_empty;
     if (!mb || !job || !mb->lock) return -1;
     mu = (pthread_mutex_t *)mb->lock;
     job->next = NULL;
     pthread_mutex_lock(mu);
-    if (mb->tail) {
-        mb->tail->next = job;
-    } else {
-        mb->head = job;
-        fr__mb_signal(mb);
-    }
+    was_empty = mb->tail == NULL;
+    if (mb->tail) mb->tail->next = job;
+    else mb->head = job;
     mb->tail = job;
     pthread_mutex_unlock(mu);
+    /* signalled after the unlock, so the woken taker does not block on the
+     * lock at once; a taker that already took the job meanwhile sees one
+     * spurious wake-up (an empty take), never a lost one */
+    if (was_empty) fr__mb_signal(mb);
     return 0;
 }
 

@@ -37,7 +37,9 @@
  * only make them fight over a lock such as the GIL. A monitor thread wakes
  * another worker when the queue is non-empty and made no progress for
  * stall_us microseconds (the running job blocks: sleep, I/O), so a
- * blocking job never stalls the jobs behind it. Up to `threads` workers run
+ * blocking job never stalls the jobs behind it. With spin_us set, the
+ * worker that drained the queue waits a moment awake (sched_yield between
+ * looks) before sleeping: a push then finds it awake and wakes nobody. Up to `threads` workers run
  * at once; more blocking jobs than that wait their turn. Jobs start in push
  * order; with several workers active they may finish in any order.
  *
@@ -70,6 +72,11 @@ typedef struct fr_pool_config {
     int threads;        /* most workers at once (<= 0 = FR_POOL_THREADS) */
     size_t stack_size;  /* per worker (0 = 1 MiB; below the system minimum = system default) */
     unsigned stall_us;  /* no progress this long with jobs queued wakes another worker (0 = 1000) */
+    /* A worker whose queue ran dry stays awake this long (yielding the CPU
+     * between looks, outside batch_begin/batch_end) before it sleeps, so a
+     * steady stream of short jobs costs no sleep/wake pair per job. One
+     * worker spins at a time. 0 = never spin. */
+    unsigned spin_us;
     fr_job_fn run;      /* runs one job (required) */
     /* Before a worker drains a batch (e.g. take the GIL), on that worker.
      * Non-zero = this worker exits without running anything (e.g. the

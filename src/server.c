@@ -41,15 +41,17 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/types.h>
+#include <sys/stat.h>
+#if !defined(_WIN32) /* Windows: Winsock, from internal.h */
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
-#include <sys/stat.h>
+#endif
 #if defined(__linux__)
 #define FR__SENDFILE 1
 #include <sys/sendfile.h>
@@ -67,8 +69,10 @@
 #include <sys/event.h>
 #include <sys/time.h>
 #else
-#define FR__POLLFD 1
+#define FR__POLLFD 1 /* Windows: WSAPoll (internal.h) */
+#if !defined(_WIN32)
 #include <poll.h>
+#endif
 #endif
 
 #if defined(__linux__) && defined(SOCK_NONBLOCK) && \
@@ -85,6 +89,7 @@
 #define FR__STOP_FIRST_MS 1000           /* stopping: wait for a new connection's first request */
 #define FR__SMALL_BODY 2048              /* bodies up to this are copied after the head */
 #define FR__FREE_CAP 1024                /* recycled objects kept per loop */
+#define FR__FREE_KEEP 64                 /* ... and no more than this beyond its open connections */
 #define FR__ACCEPT_BATCH 64
 #define FR__EMFILE_PAUSE_MS 100
 #define FR__FILE_CHUNK 16384 /* fr_res_file without sendfile: bytes read into out per step */
@@ -92,7 +97,10 @@
 #define FR__WS_READ 16384    /* WebSocket input is read into a stack buffer of this size */
 #define FR__BUSY_EXTRA 64    /* connections over max_connections answered 503 at a time */
 #define FR__BIG_BUF 65536    /* a recycled connection/request keeps buffers up to this */
-#define FR__TRIM_BYTES (8u << 20) /* glibc: malloc_trim after this much was freed */
+#define FR__IN_BUF 4096      /* a connection's first input buffer */
+#define FR__IN_SPARE 256     /* idle connections' input buffers kept per loop for reuse */
+#define FR__TRIM_BYTES (1u << 20) /* glibc: malloc_trim once this much was freed, */
+#define FR__TRIM_MS 1000          /* ... at most once a second per loop */
 
 #if defined(__GLIBC__)
 #include <malloc.h> /* malloc_trim: freed big buffers go back to the OS */
@@ -139,9 +147,13 @@ struct fr__route {
     fr_handler h;
     void *ud;
     fr__route *next;
+    char *method, *pattern; /* copies: a router built while serving adds it again */
     int limit_body;    /* fr_route_opts: 1 = max_body is this route's limit */
     int body_unread;   /* fr_route_opts.body_unread */
     uint64_t max_body;
+    int mp_stream;     /* fr_route_opts.multipart_stream: multipart bodies go to an fr_form */
+    uint64_t mp_spool;
+    fr_mp_limits mp_lim;
 };
 
 struct fr__conn {
@@ -189,6 +201,10 @@ struct fr_req {
     fr_http_req h;
     fr_str path; /* percent-decoded */
     fr_str body;
+    fr_form *form;        /* the streamed multipart body (multipart_stream), or NULL */
+    uint64_t form_left;   /* Content-Length bytes still to feed it */
+    uint64_t form_bytes;  /* body bytes fed so far (the route's max_body) */
+    uint64_t form_max;    /* stop feeding beyond (the route's max_body), else UINT64_MAX */
     fr_match m;
     fr_str client_addr;
     int is_head, dispatched;
@@ -200,11 +216,14 @@ struct fr_req {
     void (*rbody_free)(void *ud, const void *data);
     void *rbody_ud;
     int64_t res_clen; /* content-length set by the caller (streaming), -1 */
+    int64_t sleft;    /* a stream with that content-length: bytes it still owes, else -1 */
     int rfd;          /* fr_res_file: fd, or -1 */
     int rfd_close;    /* close rfd when the request is finished */
     int rfd_nosf;     /* sendfile refused this fd: 1 pread + send, 2 read + send */
     uint64_t rfd_off, rfd_len; /* rfd_off advances as bytes are sent */
     int force_close;
+    int close_after; /* fr_res_close_after: the head says keep-alive, the connection closes */
+    int stream_abort; /* fr_res_stream_abort: the end sends no terminal chunk */
     const char *res_bad; /* why the handler's response cannot be sent (-> 500), or NULL */
     fr_done_fn done;
     void *done_ud;
@@ -264,8 +283,11 @@ struct fr__loop {
     fr__conn *th[FR__T_COUNT], *tt[FR__T_COUNT];
     fr__conn *free_conns, *closed;
     int nfree_conns, nfree_reqs;
+    char *in_spare; /* FR__IN_BUF input buffers of idle connections, linked through their first bytes */
+    int nin_spare;
     fr_req *free_reqs;
-    size_t freed_big; /* bytes of big buffers freed since the last malloc_trim */
+    size_t freed_big; /* bytes of big buffers (and surplus spares) freed since the last malloc_trim */
+    int64_t trim_at;  /* the next malloc_trim not before (loop ms) */
     pthread_t thr, tid;
     int tid_valid;
     /* shared with other threads, under qmu */
@@ -304,11 +326,15 @@ struct fr_app {
     char *server_name;
     size_t server_name_len;
     char *fwd_ips, *root_path; /* copies of cfg's (NULL = none) */
-    fr_router *router;
-    fr__route *routes;
+    FR__ATOMIC(fr_router *) router; /* replaced (never edited) while serving: fr__route_insert */
+    fr_router_opts ro;
+    fr_router **retired; /* routers replaced while serving, freed by fr_app_free */
+    size_t nretired;
+    fr__route *routes;   /* newest first */
     fr_handler fallback;
     void *fallback_ud;
     fr_route_opts unmatched; /* fr_app_set_unmatched_opts: limits of unrouted requests */
+    int mp_routes; /* routes with multipart_stream (0: no head is checked for it) */
     void *ud;
     char err[200];
     fr__listener lsn[FR__MAX_LISTENERS]; /* fd -1: closed by a stop */
@@ -414,9 +440,19 @@ static void fr__srv_wake_write(int wr) {
 }
 
 static void fr__srv_wake_drain(int rd) {
+#if defined(FR__EPOLL)
+    /* one read takes an eventfd's whole count: a second would only say EAGAIN
+     * (a syscall per wake-up, i.e. per completion from another thread) */
+    uint64_t v;
+    ssize_t r;
+    do r = read(rd, &v, sizeof v);
+    while (r < 0 && errno == EINTR);
+    (void)r;
+#else
     char tmp[64];
     while (read(rd, tmp, sizeof tmp) > 0) {
     }
+#endif
 }
 
 /* ------------------------------------------------------------------------ */
@@ -638,6 +674,8 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->path.len = 0;
     r->body.buf = NULL;
     r->body.len = 0;
+    r->form = NULL;
+    r->form_left = r->form_bytes = 0;
     r->m.status = FR_MATCH_NOT_FOUND;
     r->m.num_params = 0;
     r->m.allow.buf = NULL;
@@ -662,6 +700,7 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->rfd_close = r->rfd_nosf = 0;
     r->rfd_off = r->rfd_len = 0;
     r->force_close = 0;
+    r->close_after = r->stream_abort = 0;
     r->res_bad = NULL;
     r->done = NULL;
     r->done_ud = NULL;
@@ -673,6 +712,7 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->inline_stream = 0;
     r->sbuf.len = 0;
     r->squeued = 0;
+    r->sleft = -1;
     r->sev_fn = NULL;
     r->sev_ud = NULL;
     r->want_drain = r->sev_running = 0;
@@ -702,6 +742,8 @@ static void fr__req_drop_file(fr_req *r) {
 }
 
 static void fr__req_free_mem(fr_req *r) {
+    fr_form_free(r->form); /* closes an upload's temp files */
+    r->form = NULL;
     fr_arena_free(&r->arena);
     fr_buf_free(&r->sbuf);
     pthread_mutex_destroy(&r->smu);
@@ -709,11 +751,29 @@ static void fr__req_free_mem(fr_req *r) {
     FR_FREE(r);
 }
 
+/* Keep a finished request / closed connection for reuse (loop thread)? Up
+ * to FR__FREE_CAP, and no more than FR__FREE_KEEP beyond the connections
+ * open now: after a burst (2,000 clients that left 1 MiB responses unread,
+ * whose requests finished after their sockets closed) the surplus is freed
+ * and trimmed, not cached (issue 14: it held ~10 KiB each, +20 MiB). */
+static int fr__keep_spare(const fr__loop *L, int nfree) {
+    return nfree < FR__FREE_CAP && nfree < FR__FREE_KEEP + L->nconns;
+}
+
 /* Return a request to the loop (or free it when the loop is not running). */
 static void fr__req_put(fr__loop *L, fr_req *r, int recycle) {
     if (r->rfd >= 0) fr__req_drop_file(r);
-    if (recycle && L->nfree_reqs < FR__FREE_CAP) {
+    fr_form_free(r->form); /* closes an upload's temp files (also after an abort) */
+    r->form = NULL;
+    if (recycle && !fr__keep_spare(L, L->nfree_reqs)) { /* a surplus one: freed below */
+        L->freed_big += sizeof *r + L->app->cfg.max_headers * sizeof(fr_header) + 4096 + r->sbuf.cap;
+        recycle = 0;
+    }
+    if (recycle) {
+        size_t held = fr_arena_bytes(&r->arena);
         fr_arena_reset(&r->arena);
+        held -= fr_arena_bytes(&r->arena);
+        if (held > FR__BIG_BUF) L->freed_big += held; /* a big body's chunk */
         if (r->sbuf.cap > FR__BIG_BUF) {
             L->freed_big += r->sbuf.cap; /* recycle: on the loop thread */
             fr_buf_free(&r->sbuf);
@@ -726,14 +786,40 @@ static void fr__req_put(fr__loop *L, fr_req *r, int recycle) {
     }
 }
 
+/* An idle connection holds no input buffer: its buffer goes back to the
+ * loop's spares (FR__IN_BUF ones) or is freed. Whatever it held is dropped. */
+static void fr__conn_in_release(fr__conn *c) {
+    fr__loop *L = c->loop;
+    if (!c->in.buf) return;
+    if (c->in.cap == FR__IN_BUF && L->nin_spare < FR__IN_SPARE) {
+        memcpy(c->in.buf, &L->in_spare, sizeof L->in_spare);
+        L->in_spare = c->in.buf;
+        L->nin_spare++;
+    } else {
+        if (c->in.cap > FR__BIG_BUF) L->freed_big += c->in.cap;
+        FR_FREE(c->in.buf);
+    }
+    c->in.buf = NULL;
+    c->in.len = c->in.cap = 0;
+}
+
+/* A connection about to read without a buffer takes a spare one. */
+static void fr__conn_in_take(fr__conn *c) {
+    fr__loop *L = c->loop;
+    if (c->in.cap || !L->in_spare) return;
+    c->in.buf = L->in_spare;
+    memcpy(&L->in_spare, c->in.buf, sizeof L->in_spare);
+    L->nin_spare--;
+    c->in.cap = FR__IN_BUF;
+    c->in.len = 0;
+}
+
 /* Free the big buffers of a connection about to be recycled (an aborted
- * stream or upload must not stay cached per connection). */
+ * stream or upload must not stay cached per connection); a recycled
+ * connection keeps no input buffer at all. */
 static void fr__conn_shrink(fr__conn *c) {
     fr__loop *L = c->loop;
-    if (c->in.cap > FR__BIG_BUF) {
-        L->freed_big += c->in.cap;
-        fr_buf_free(&c->in);
-    }
+    fr__conn_in_release(c);
     if (c->out.cap > FR__BIG_BUF) {
         L->freed_big += c->out.cap;
         fr_buf_free(&c->out);
@@ -797,6 +883,7 @@ static void fr__orphan_finish(fr_req *req) { fr__req_finish(req, 0, 0); }
 /* on_done, the access log, then the body is released (both paths). */
 FR__SRV_SHARED void fr__req_report(fr_req *req, int ok) {
     fr_app *app = req->app;
+    if (req->mw) fr__mw_req_done(req, ok);
     if (req->done) req->done(req, ok, req->done_ud);
     if (app->cfg.access_log) {
         double ms = req->t0 > 0 ? (fr__srv_now_s() - req->t0) * 1000.0 : 0.0;
@@ -822,11 +909,9 @@ static void fr__req_finish(fr_req *req, int ok, int recycle) {
         req->zombie = 0;
         pthread_mutex_unlock(&L->qmu);
         if (c) {
-            if (recycle && L->nfree_conns < FR__FREE_CAP) {
-                fr__conn_shrink(c);
-                c->next = L->free_conns;
-                L->free_conns = c;
-                L->nfree_conns++;
+            if (recycle) { /* kept or freed after the batch: the caller may still look at c */
+                c->next = L->closed;
+                L->closed = c;
             } else {
                 fr__conn_free_mem(c);
             }
@@ -945,24 +1030,27 @@ static void fr__loop_reap(fr__loop *L) {
         fr__conn *c = L->closed;
         L->closed = c->next;
         fr__conn_shrink(c);
-        if (L->nfree_conns < FR__FREE_CAP) {
+        if (fr__keep_spare(L, L->nfree_conns)) {
             c->next = L->free_conns;
             L->free_conns = c;
             L->nfree_conns++;
         } else {
+            L->freed_big += sizeof *c + c->out.cap;
             fr__conn_free_mem(c);
         }
     }
-#if defined(FR__MALLOC_TRIM)
     /* glibc keeps freed heap memory (and raises its mmap threshold after a
-     * big free): aborted big streams/uploads would stay in RSS */
-    if (L->freed_big >= FR__TRIM_BYTES) {
+     * big free), base.c keeps a few freed big arena chunks for reuse:
+     * aborted big responses/streams/uploads, and the requests of a burst,
+     * would stay in RSS. At most once a second, when big memory was freed. */
+    if (L->freed_big >= FR__TRIM_BYTES && L->now >= L->trim_at) { /* fr__loop_timeout wakes for it */
         L->freed_big = 0;
+        L->trim_at = L->now + FR__TRIM_MS;
+        fr__map_flush(); /* big arena chunks (base.c) */
+#if defined(FR__MALLOC_TRIM)
         malloc_trim(0);
-    }
-#else
-    L->freed_big = 0;
 #endif
+    }
 }
 
 /* Shut the write side and discard input until EOF (or a short timeout), so
@@ -1191,7 +1279,7 @@ static void fr__req_service(fr_req *req) {
  * that turned out larger -> 413 {"detail":"Content Too Large"}. */
 static int fr__route_body_over(const fr_req *req, uint64_t max, int unread) {
     if (req->h.body_kind == FR_BODY_LENGTH) return req->h.content_length > max;
-    return !unread && (uint64_t)req->body.len > max;
+    return !unread && (req->form ? req->form_bytes : (uint64_t)req->body.len) > max;
 }
 
 static int fr__route_too_large(fr_req *req, void *ud) {
@@ -1228,7 +1316,7 @@ FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
     } else {
         req->path = req->h.path;
     }
-    fr_router_match(app->router, req->h.method, req->path, &req->m);
+    fr_router_match(fr__atomic_load(&app->router), req->h.method, req->path, &req->m);
     if (req->m.status == FR_MATCH_FOUND && req->m.data) {
         fr__route *rt = (fr__route *)req->m.data;
         *ud = rt->ud;
@@ -1301,6 +1389,96 @@ static void fr__send_continue(fr__conn *c) {
     fr_buf_append(&c->out, msg, sizeof msg - 1);
 }
 
+/* ---- streamed multipart bodies (fr_route_opts.multipart_stream) ----
+ * Once the head is parsed: if the matched route asks and the body is
+ * multipart/form-data with a boundary, body bytes go into req->form (an
+ * fr_form, multipart.c) as they arrive and leave the read buffer, so an
+ * upload costs the read buffer plus the form's in-memory parts, whatever
+ * its size. The request is dispatched when the body is complete, with an
+ * empty fr_req_body; errors of the form are the handler's to answer. */
+#define FR__FORM_READ_BUF (256 * 1024) /* read buffer room while streaming */
+
+/* 1: req->form set up (streaming), 0: read the body the usual way. */
+static int fr__form_begin(fr__conn *c) {
+    fr_app *app = c->loop->app;
+    fr_req *req = c->req;
+    fr__route *rt;
+    void *ud;
+    char bnd[FR_MAX_MULTIPART_BOUNDARY + 1];
+    fr_str ct, b;
+    if (req->h.body_kind == FR_BODY_LENGTH && req->h.content_length == 0) return 0;
+    ct = fr_req_header(req, "content-type");
+    if (!ct.buf || fr_mp_form_type(ct) != FR_MP_FORM_DATA || fr_mp_boundary(ct, bnd, sizeof bnd, &b) != 1)
+        return 0;
+    (void)fr__req_route(app, req, &ud); /* fr__dispatch routes again (the buffer may move) */
+    if (req->m.status != FR_MATCH_FOUND || !req->m.data) return 0;
+    rt = (fr__route *)req->m.data;
+    if (!rt->mp_stream) return 0;
+    req->form = fr_form_new(b, &rt->mp_lim, rt->mp_spool);
+    if (!req->form) return 0; /* out of memory: the usual way */
+    req->form_bytes = 0;
+    req->form_max = rt->limit_body ? rt->max_body : UINT64_MAX;
+    req->form_left = 0;
+    if (req->h.body_kind == FR_BODY_LENGTH) {
+        req->form_left = req->h.content_length;
+        if (req->form_left > req->form_max) req->form_max = 0; /* 413 at dispatch: feed nothing */
+    }
+    return 1;
+}
+
+/* Body bytes for the form, while the route's max_body allows. */
+static void fr__form_take(fr_req *req, const char *d, size_t n) {
+    if (!n) return;
+    if (req->form_bytes + n > req->form_max) req->form_max = 0; /* over: 413 at dispatch */
+    else fr_form_feed(req->form, d, n);
+    req->form_bytes += n;
+}
+
+/* FR__C_READ_BODY for a streamed body: feed what arrived, drop it from the
+ * buffer (bytes of a pipelined request move up to body_start). As
+ * fr__conn_parse. */
+static int fr__form_pump(fr__conn *c) {
+    fr_req *req = c->req;
+    char *at = c->in.buf + c->body_start;
+    size_t avail = c->in.len - c->body_start;
+    if (!avail && req->form_left) return 0;
+    if (req->h.body_kind == FR_BODY_LENGTH) {
+        size_t n = (size_t)FR__MIN((uint64_t)avail, req->form_left);
+        fr__form_take(req, at, n);
+        req->form_left -= n;
+        memmove(at, at + n, avail - n);
+        c->in.len -= n;
+        if (req->form_left) {
+            fr__timer_set(c, FR__T_BODY); /* a stall timeout while the body moves */
+            return 0;
+        }
+    } else {
+        size_t n = avail;
+        fr_err err;
+        long r;
+        if (!avail) return 0;
+        err.code = 0;
+        r = fr_http_decode_chunked(&c->chunk, at, &n, UINT64_MAX, &err);
+        if (r < 0 && r != -2) {
+            fr__error_response(c, err.code == 413 ? 413 : 400);
+            return 1;
+        }
+        fr__form_take(req, at, n);
+        if (r == -2) {
+            c->in.len = c->body_start;
+            fr__timer_set(c, FR__T_BODY);
+            return 0;
+        }
+        memmove(at, at + n, (size_t)r);
+        c->in.len = c->body_start + (size_t)r;
+    }
+    fr_form_finish(req->form);
+    c->body_len = 0;
+    c->next_off = c->body_start;
+    fr__body_complete(c);
+    return 1;
+}
+
 /* Try to make progress on buffered input. 1: state changed (call again),
  * 0: need more bytes, -1: connection gone or error answer queued. */
 static int fr__conn_parse(fr__conn *c) {
@@ -1350,6 +1528,17 @@ static int fr__conn_parse(fr__conn *c) {
         }
         c->body_start = c->off + (size_t)r;
         c->parsed_base = c->in.buf;
+        if (app->mp_routes && req->h.body_kind != FR_BODY_NONE && fr__form_begin(c)) {
+            memset(&c->chunk, 0, sizeof c->chunk);
+            c->body_decoded = 0;
+            c->body_len = 0;
+            c->next_off = c->body_start;
+            if (req->h.expect_continue && c->in.len == c->body_start) fr__send_continue(c);
+            if (c->in.cap - c->in.len < FR__FORM_READ_BUF) (void)fr_buf_reserve(&c->in, FR__FORM_READ_BUF);
+            c->state = FR__C_READ_BODY;
+            fr__timer_set(c, FR__T_BODY);
+            return 1;
+        }
         if (req->h.body_kind == FR_BODY_LENGTH) {
             uint64_t cl = req->h.content_length;
             if (cl > app->cfg.max_body_bytes) {
@@ -1388,6 +1577,7 @@ static int fr__conn_parse(fr__conn *c) {
     }
     /* FR__C_READ_BODY */
     req = c->req;
+    if (req->form) return fr__form_pump(c);
     if (req->h.body_kind == FR_BODY_LENGTH) {
         if (c->in.len >= c->next_off) {
             fr__body_complete(c);
@@ -1452,7 +1642,8 @@ static int fr__conn_read(fr__conn *c) {
             b->len -= c->off;
             c->off = 0;
         }
-        if (b->cap - b->len < 1024 && fr_buf_reserve(b, b->cap ? b->cap : 4096) < 0) {
+        if (b->cap == 0) fr__conn_in_take(c);
+        if (b->cap - b->len < 1024 && fr_buf_reserve(b, b->cap ? b->cap : FR__IN_BUF) < 0) {
             fr__error_response(c, 431);
             return 1;
         }
@@ -1478,6 +1669,8 @@ static int fr__conn_read(fr__conn *c) {
     if (n < 0 && errno == EINTR) return 1;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         c->readable = 0;
+        /* waiting for a request with nothing of it here: no buffer held */
+        if (c->state == FR__C_READ_HEAD && b->len == 0) fr__conn_in_release(c);
         return 0;
     }
     (void)L;
@@ -1721,10 +1914,7 @@ static void fr__conn_write_done(fr__conn *c) {
     c->off = c->next_off;
     if (c->off >= c->in.len) {
         c->off = c->in.len = 0;
-        if (c->in.cap > FR__BIG_BUF) {
-            L->freed_big += c->in.cap;
-            fr_buf_free(&c->in);
-        }
+        fr__conn_in_release(c); /* idle keep-alive: no input buffer (reused from the loop's spares) */
         fr__timer_set(c, FR__T_IDLE);
     }
 }
@@ -1972,14 +2162,87 @@ static void fr__loop_release_listeners(fr__loop *L) {
  * retry) rather than accepted now and reset later (nginx does the same). An
  * inherited socket (fr_listen_fd) lives on in the processes that share it:
  * only this process's fd is closed. */
+#if defined(__linux__)
+#include <linux/filter.h>
+#include <poll.h>
+#endif
+/* Before the last accepts: the kernel drops new SYNs for this socket (a
+ * classic BPF filter; its data starts at the TCP header, flags at byte 13),
+ * so such a client retries its SYN later and is refused, which is safe. The
+ * other packets pass: a client whose SYN was answered before the filter
+ * thinks it is connected, and its ACK must complete the connection here (a
+ * "drop all" filter dropped that ACK too, and the close then reset a client
+ * that had already sent its request). Not on a socket other processes share
+ * (fr_listen_fd): a filter would stop their accepts too. Linux only;
+ * returns whether the filter is on. */
+static int fr__listen_refuse_new(fr_app *app, const fr__src *s) {
+#if defined(__linux__)
+    struct sock_filter syn_only[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),         /* TCP flags */
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x02, 0, 2), /* SYN ... */
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x10, 1, 0), /* ... without ACK */
+        BPF_STMT(BPF_RET | BPF_K, 0),                     /* dropped */
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),           /* kept whole */
+    };
+    struct sock_fprog prog;
+    int j;
+    if (!s->owned)
+        for (j = 0; j < app->nlsn; j++)
+            if (app->lsn[j].fd == s->fd && app->lsn[j].inherited) return 0;
+    prog.len = (unsigned short)(sizeof syn_only / sizeof syn_only[0]);
+    prog.filter = syn_only;
+    return setsockopt(s->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0;
+#else
+    (void)app;
+    (void)s;
+    return 0;
+#endif
+}
+
+/* Handshakes already answered (SYN-ACK sent) complete within a round trip:
+ * keep accepting until the listeners are quiet for FR__STOP_QUIET_MS (at
+ * most FR__STOP_GRACE_MS), so that such a client is answered, not reset. */
+#define FR__STOP_QUIET_MS 10
+#define FR__STOP_GRACE_MS 100
+static void fr__loop_listen_settle(fr__loop *L, int rounds) {
+#if defined(__linux__)
+    struct pollfd p[FR__MAX_LISTENERS];
+    int i, k, n = 0, waited = 0;
+    for (i = 0; i < L->nlsn; i++)
+        if (L->lsn[i].fd >= 0) {
+            p[n].fd = L->lsn[i].fd;
+            p[n].events = POLLIN;
+            n++;
+        }
+    while (n > 0 && waited < FR__STOP_GRACE_MS && poll(p, (nfds_t)n, FR__STOP_QUIET_MS) > 0) {
+        waited += FR__STOP_QUIET_MS; /* an upper bound: poll may return sooner */
+        for (i = 0; i < L->nlsn; i++) {
+            fr__src *s = &L->lsn[i];
+            if (s->fd < 0) continue;
+            for (k = 0; k < rounds && fr__loop_accept(L, s) == FR__ACCEPT_BATCH; k++) {
+            }
+        }
+    }
+#else
+    (void)L;
+    (void)rounds;
+#endif
+}
+
 static void fr__loop_listen_close(fr__loop *L) {
-    int i, k, rounds = L->app->cfg.backlog / FR__ACCEPT_BATCH + 1;
+    int i, k, rounds = L->app->cfg.backlog / FR__ACCEPT_BATCH + 1, settle = 0;
     fr__loop_listen_pause(L); /* before close: epoll keeps an fd whose file is shared */
     for (i = 0; i < L->nlsn; i++) {
         fr__src *s = &L->lsn[i];
         if (s->fd < 0) continue;
+        settle |= fr__listen_refuse_new(L->app, s);
         for (k = 0; k < rounds && fr__loop_accept(L, s) == FR__ACCEPT_BATCH; k++) {
         }
+    }
+    if (settle) fr__loop_listen_settle(L, rounds);
+    for (i = 0; i < L->nlsn; i++) {
+        fr__src *s = &L->lsn[i];
+        if (s->fd < 0) continue;
         if (s->owned) close(s->fd);
         s->fd = -1;
         s->owned = 0;
@@ -2171,6 +2434,7 @@ static int fr__loop_timeout(fr__loop *L, int max_wait) {
         if (L->th[k] && L->th[k]->deadline < next) next = L->th[k]->deadline;
     if (!L->lsn_active && !L->stopping && L->accept_resume < next) next = L->accept_resume;
     if (L->stopping && L->drain_deadline < next) next = L->drain_deadline;
+    if (L->freed_big >= FR__TRIM_BYTES && L->trim_at < next) next = L->trim_at; /* fr__loop_reap */
     if (next == INT64_MAX) return max_wait;
     d = next - fr__srv_now_ms() + 1;
     if (d < 0) d = 0;
@@ -2179,16 +2443,18 @@ static int fr__loop_timeout(fr__loop *L, int max_wait) {
     return (int)d;
 }
 
-/* One round: wait, handle events, the queue, timers. Returns events seen. */
-static int fr__loop_iter(fr__loop *L, int max_wait) {
+/* One round: wait, handle at most max_events (<= 0: 128) events, the
+ * queue, timers. Returns events seen. */
+static int fr__loop_iter_n(fr__loop *L, int max_wait, int max_events) {
     fr__pev evs[128];
     int n, i, handled = 0;
+    if (max_events <= 0 || max_events > (int)FR__COUNTOF(evs)) max_events = (int)FR__COUNTOF(evs);
     if (!L->stopping && fr__atomic_load_explicit(&L->app->stop, FR__RELAXED)) {
         L->now = fr__srv_now_ms();
         fr__loop_begin_stop(L);
         if (fr__loop_finished(L)) return 0;
     }
-    n = fr__poller_wait(L, evs, (int)FR__COUNTOF(evs), fr__loop_timeout(L, max_wait));
+    n = fr__poller_wait(L, evs, max_events, fr__loop_timeout(L, max_wait));
     L->now = fr__srv_now_ms();
     if (n < 0) n = 0;
     for (i = 0; i < n; i++) {
@@ -2210,6 +2476,7 @@ static int fr__loop_iter(fr__loop *L, int max_wait) {
     fr__loop_reap(L);
     return handled;
 }
+static int fr__loop_iter(fr__loop *L, int max_wait) { return fr__loop_iter_n(L, max_wait, 0); }
 
 static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     int i;
@@ -2324,6 +2591,12 @@ static void fr__loop_teardown(fr__loop *L) {
         fr__conn_free_mem(c);
     }
     L->nfree_conns = 0;
+    while (L->in_spare) {
+        char *b = L->in_spare;
+        memcpy(&L->in_spare, b, sizeof L->in_spare);
+        FR_FREE(b);
+    }
+    L->nin_spare = 0;
     fr__loop_listen_pause(L);
     for (i = 0; i < L->nlsn; i++)
         if (L->lsn[i].owned && L->lsn[i].fd >= 0) close(L->lsn[i].fd);
@@ -2490,8 +2763,9 @@ fr_app *fr_app_new(const fr_config *cfg) {
     ro.no_head_from_get = app->cfg.no_head_from_get;
     ro.no_redirect_slashes = app->cfg.no_redirect_slashes;
     ro.unbounded_ints = app->cfg.unbounded_ints;
-    app->router = fr_router_new(&ro);
-    if (!app->router) goto fail;
+    app->ro = ro;
+    fr__atomic_init(&app->router, fr_router_new(&ro));
+    if (!fr__atomic_load(&app->router)) goto fail;
     if (fr__srv_wake_open(&app->stop_rd, &app->stop_wr) < 0) goto fail;
     fr__atomic_init(&app->stop, 0);
     fr__atomic_init(&app->nconns, 0);
@@ -2533,12 +2807,16 @@ void fr_app_free(fr_app *app) {
     rt = app->routes;
     while (rt) {
         fr__route *n = rt->next;
+        FR_FREE(rt->method);
+        FR_FREE(rt->pattern);
         FR_FREE(rt);
         rt = n;
     }
+    for (i = 0; i < (int)app->nretired; i++) fr_router_free(app->retired[i]);
+    FR_FREE(app->retired);
     if (app->mw) fr__mw_chain_free(app->mw);
     fr__static_list_free(app->statics);
-    if (app->router) fr_router_free(app->router);
+    if (fr__atomic_load(&app->router)) fr_router_free(fr__atomic_load(&app->router));
     pthread_cond_destroy(&app->cv);
     pthread_mutex_destroy(&app->mu);
     FR_FREE(app->server_name);
@@ -2557,6 +2835,56 @@ int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
     return fr_route_ex(app, method, pattern, h, userdata, NULL);
 }
 
+/* Put rt in the router and at the head of app->routes. Before serving the
+ * router is edited in place. While serving (fr_serve's loop threads or
+ * fr_poll are matching requests) it is never edited: the routes so far and
+ * rt go into a new router, in the order they were added (same table as if
+ * they had all been added before), which then replaces the live one with
+ * one atomic store; a request matches against the old table or the new
+ * one, never a half-built one. A replaced router stays allocated until
+ * fr_app_free (a loop thread may still be reading it), so adding N routes
+ * while serving keeps N tables. Writers are serialised by app->mu. */
+static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
+    fr_router *old, *nr;
+    fr__route **order = NULL, *r;
+    fr_router **retired;
+    size_t n = 0, i;
+    int rc = -1;
+    if (app->mode == FR__MODE_NONE) {
+        if (fr_router_add(fr__atomic_load(&app->router), rt->method, rt->pattern, rt, err) < 0)
+            return -1;
+        rt->next = app->routes;
+        app->routes = rt;
+        return 0;
+    }
+    pthread_mutex_lock(&app->mu);
+    old = fr__atomic_load(&app->router);
+    for (r = app->routes; r; r = r->next) n++;
+    nr = fr_router_new(&app->ro);
+    order = (fr__route **)FR_MALLOC((n ? n : 1) * sizeof *order);
+    retired = (fr_router **)FR_REALLOC(app->retired, (app->nretired + 1) * sizeof *retired);
+    if (retired) app->retired = retired;
+    if (!nr || !order || !retired) {
+        err->msg = "out of memory";
+        goto done;
+    }
+    for (i = n, r = app->routes; r; r = r->next) order[--i] = r; /* oldest first */
+    for (i = 0; i < n; i++)
+        if (fr_router_add(nr, order[i]->method, order[i]->pattern, order[i], err) < 0) goto done;
+    if (fr_router_add(nr, rt->method, rt->pattern, rt, err) < 0) goto done;
+    rt->next = app->routes;
+    app->routes = rt;
+    app->retired[app->nretired++] = old;
+    fr__atomic_store(&app->router, nr);
+    nr = NULL;
+    rc = 0;
+done:
+    if (nr) fr_router_free(nr);
+    FR_FREE(order);
+    pthread_mutex_unlock(&app->mu);
+    return rc;
+}
+
 int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h, void *userdata,
                 const fr_route_opts *opts) {
     fr__route *rt;
@@ -2566,12 +2894,17 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
         fr__srv_seterr(app, "fr_route: method, pattern and handler are required");
         return -1;
     }
-    if (app->mode != FR__MODE_NONE) {
-        fr__srv_seterr(app, "fr_route: cannot add routes while serving");
-        return -1;
-    }
     rt = (fr__route *)FR_MALLOC(sizeof *rt);
-    if (!rt) {
+    if (rt) {
+        rt->method = fr__srv_strdup(method);
+        rt->pattern = fr__srv_strdup(pattern);
+    }
+    if (!rt || !rt->method || !rt->pattern) {
+        if (rt) {
+            FR_FREE(rt->method);
+            FR_FREE(rt->pattern);
+        }
+        FR_FREE(rt);
         fr__srv_seterr(app, "out of memory");
         return -1;
     }
@@ -2580,14 +2913,23 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
     rt->limit_body = opts && opts->limit_body;
     rt->body_unread = opts && opts->body_unread;
     rt->max_body = opts ? opts->max_body : 0;
+    rt->mp_stream = opts && opts->multipart_stream;
+    rt->mp_spool = opts ? opts->multipart_spool : 0;
+    memset(&rt->mp_lim, 0, sizeof rt->mp_lim);
+    if (opts) {
+        rt->mp_lim.max_fields = opts->multipart_max_fields;
+        rt->mp_lim.max_files = opts->multipart_max_files;
+        rt->mp_lim.max_part_size = opts->multipart_max_part_size;
+    }
     memset(&err, 0, sizeof err);
-    if (fr_router_add(app->router, method, pattern, rt, &err) < 0) {
+    if (fr__route_insert(app, rt, &err) < 0) {
         snprintf(app->err, sizeof app->err, "%s %s: %s", method, pattern, err.msg ? err.msg : "invalid route");
+        FR_FREE(rt->method);
+        FR_FREE(rt->pattern);
         FR_FREE(rt);
         return -1;
     }
-    rt->next = app->routes;
-    app->routes = rt;
+    if (rt->mp_stream) app->mp_routes++;
     return 0;
 }
 
@@ -2609,7 +2951,7 @@ int fr_app_match(const fr_app *app, fr_str method, fr_str path, fr_match *m, fr_
     if (h) *h = NULL;
     if (userdata) *userdata = NULL;
     if (!app || !m) return -1;
-    fr_router_match(app->router, method, path, m);
+    fr_router_match(fr__atomic_load(&((fr_app *)app)->router), method, path, m);
     rt = m->status == FR_MATCH_FOUND ? (const fr__route *)m->data : NULL;
     if (rt) {
         if (h) *h = rt->h;
@@ -2911,28 +3253,46 @@ out:
     return n > 0 ? 0 : -1;
 }
 
-int fr_poll(fr_app *app, int timeout_ms) {
-    fr__loop *L;
-    int n;
-    if (!app) return -1;
-    if (app->mode == FR__MODE_SERVE || app->mode == FR__MODE_POLL_DONE) return -1;
+/* fr_poll's loop, set up on first use; NULL once done, with fr_serve, or on error. */
+static fr__loop *fr__poll_loop(fr_app *app) {
+    if (app->mode == FR__MODE_SERVE || app->mode == FR__MODE_POLL_DONE) return NULL;
     if (app->mode == FR__MODE_NONE) {
         if (fr__app_alloc_loops(app, 1) < 0) {
             fr__srv_seterr(app, "fr_poll: out of memory (or fr_serve used before)");
-            return -1;
+            return NULL;
         }
         if (fr__loop_setup(&app->loops[0], app, 0) < 0) {
             snprintf(app->err, sizeof app->err, "fr_poll: loop setup: %s", strerror(errno));
-            return -1;
+            return NULL;
         }
         app->mode = FR__MODE_POLL;
     }
-    L = &app->loops[0];
+    return &app->loops[0];
+}
+
+int fr_app_pollfd(fr_app *app) {
+    fr__loop *L = app ? fr__poll_loop(app) : NULL;
+    return L ? L->pfd : -1; /* -1 on the poll() backend */
+}
+
+int fr_app_poll_timeout(fr_app *app) {
+    if (!app || app->mode != FR__MODE_POLL) return -1;
+    return fr__loop_timeout(&app->loops[0], -1);
+}
+
+int fr_poll(fr_app *app, int timeout_ms) { return fr_poll_ex(app, timeout_ms, 0); }
+
+int fr_poll_ex(fr_app *app, int timeout_ms, int max_events) {
+    fr__loop *L;
+    int n;
+    if (!app) return -1;
+    L = fr__poll_loop(app);
+    if (!L) return -1;
     if (!L->tid_valid) { /* the host's thread is the loop thread from now on */
         L->tid = pthread_self();
         L->tid_valid = 1;
     }
-    n = fr__loop_iter(L, timeout_ms < 0 ? 0 : timeout_ms);
+    n = fr__loop_iter_n(L, timeout_ms < 0 ? 0 : timeout_ms, max_events);
     if (fr__loop_finished(L)) {
         fr__loop_teardown(L);
         app->mode = FR__MODE_POLL_DONE;
@@ -2966,6 +3326,7 @@ fr_str fr_req_root_path(const fr_req *req) {
 const fr_sink *fr_req_sink(const fr_req *req) { return req->sink; }
 int fr_req_http_minor(const fr_req *req) { return req->h.minor_version; }
 fr_str fr_req_body(const fr_req *req) { return req->body; }
+const fr_form *fr_req_form(const fr_req *req) { return req ? req->form : NULL; }
 fr_app *fr_req_app(const fr_req *req) { return req->app; }
 fr_arena *fr_req_arena(fr_req *req) { return &req->arena; }
 void fr_req_set_userdata(fr_req *req, void *ud) { req->ud = ud; }
@@ -3029,6 +3390,26 @@ double fr_req_param_float(const fr_req *req, const char *name) {
     fr_str s = fr_req_param(req, name);
     if (!s.buf || fr_str_to_double(s, &v) < 0) return 0;
     return v;
+}
+
+/* 1 + *out, 0 absent, -1 not an int64 (both with *out = 0) */
+static int fr__req_i64(int found, fr_str s, int64_t *out) {
+    int64_t v = 0;
+    int r = !found ? 0 : fr_str_to_i64(s, &v) < 0 ? -1 : 1;
+    if (out) *out = r == 1 ? v : 0;
+    return r;
+}
+
+int fr_req_param_i64(const fr_req *req, const char *name, int64_t *out) {
+    fr_str s = {NULL, 0};
+    if (req && name) s = fr_req_param(req, name);
+    return fr__req_i64(s.buf != NULL, s, out);
+}
+
+int fr_req_query_i64(fr_req *req, const char *key, int64_t *out) {
+    fr_str s = {NULL, 0};
+    int found = req && key ? fr_req_query_get(req, key, &s) : 0;
+    return fr__req_i64(found, s, out);
 }
 
 /* Decode a raw query/cookie value into the request arena, NUL-terminated.
@@ -3292,6 +3673,54 @@ FR__PRIV int fr__res_send_raw(fr_req *req) {
     return 0;
 }
 
+typedef struct fr__owned_free {
+    void (*fn)(void *);
+} fr__owned_free;
+
+static void fr__owned_release(void *ud, const void *data) {
+    fr__owned_free *h = (fr__owned_free *)ud;
+    h->fn((void *)(uintptr_t)data);
+    FR_FREE(h);
+}
+
+int fr_res_body_owned(fr_req *req, void *data, size_t len, void (*free_fn)(void *)) {
+    fr__owned_free *h;
+    if (!req || (len && !data)) return -1;
+    if (!free_fn || !data) return fr_res_body_take(req, data, len, NULL, NULL);
+    h = (fr__owned_free *)FR_MALLOC(sizeof *h);
+    if (!h) return -1;
+    h->fn = free_fn;
+    if (fr_res_body_take(req, data, len, fr__owned_release, h) < 0) {
+        FR_FREE(h);
+        return -1;
+    }
+    return 0;
+}
+
+static void fr__buf_release(void *ud, const void *data) {
+    (void)ud;
+    FR_FREE((void *)(uintptr_t)data);
+}
+
+int fr_res_json_buf(fr_req *req, int status, fr_buf *b) {
+    char *data = b ? b->buf : NULL;
+    size_t len = b ? b->len : 0;
+    if (b) memset(b, 0, sizeof *b);
+    if (!req) {
+        FR_FREE(data);
+        return FR_DONE;
+    }
+    fr_res_status(req, status);
+    fr__res_header_ref(req, "content-type", 12, "application/json", 16);
+    if (!data || fr_res_body_take(req, data, len, fr__buf_release, NULL) < 0) {
+        FR_FREE(data);
+        fr_res_status(req, 500);
+        fr_res_body(req, "{\"detail\":\"Internal Server Error\"}", 34);
+    }
+    fr_res_send(req);
+    return FR_DONE;
+}
+
 int fr_res_json(fr_req *req, int status, const char *json, size_t len) {
     if (!req) return FR_DONE;
     fr_res_status(req, status);
@@ -3411,14 +3840,29 @@ FR__PRIV int fr__res_stream_begin_raw(fr_req *req) {
         return -1;
     }
     if (nobody) fr__strip_content_length(&req->sbuf, 0);
-    req->stream_keepalive = ka;
+    req->stream_keepalive = ka && !req->close_after;
     req->streaming = 1;
+    req->sleft = !nobody && !req->is_head && !req->stream_chunked ? req->res_clen : -1;
     req->squeued += req->sbuf.len;
     if (req->stream_failed) rc = -1;
     pthread_mutex_unlock(&req->smu);
     if (fr__tls_req == req) req->inline_stream = 1;
     else fr__req_notify(req, 0);
     return rc;
+}
+
+/* A stream that broke its own content-length (smu held): what was written
+ * goes out, then the connection closes (uvicorn's RuntimeError "Response
+ * content longer/shorter than Content-Length" after the response started),
+ * and the log says why; the producer's writes fail from here on. */
+static void fr__stream_overrun(fr_req *req, const char *how) {
+    fr__app_log(req->app, "response content %s than Content-Length (%lld) from the handler of %.*s %.*s", how,
+                (long long)req->res_clen, (int)req->h.method.len, req->h.method.buf, (int)req->h.path.len,
+                req->h.path.buf);
+    req->stream_failed = 1;
+    req->stream_abort = 1;
+    req->close_after = 1;
+    req->stream_keepalive = 0;
 }
 
 FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len) {
@@ -3439,6 +3883,15 @@ FR__PRIV int fr__res_stream_write_raw(fr_req *req, const void *data, size_t len)
         pthread_mutex_unlock(&req->smu);
         return 0;
     }
+    if (req->sleft >= 0 && (uint64_t)len > (uint64_t)req->sleft) {
+        /* more than its content-length: the excess would be read as the next
+         * response. uvicorn raises "Response content longer than
+         * Content-Length" and closes the connection: so does the engine. */
+        fr__stream_overrun(req, "longer");
+        pthread_mutex_unlock(&req->smu);
+        return -1;
+    }
+    if (req->sleft >= 0) req->sleft -= (int64_t)len;
     before = req->sbuf.len;
     if ((req->stream_chunked ? fr_http_write_chunk(&req->sbuf, data, len)
                              : fr_buf_append(&req->sbuf, data, len)) < 0) {
@@ -3459,7 +3912,8 @@ static int fr__stream_end(fr_req *req) {
     if (req->ws) return -1; /* upgraded: the ws owns the request */
     if (fr__atomic_exchange(&req->send_called, 1)) return -1;
     pthread_mutex_lock(&req->smu);
-    if (!req->stream_failed && req->stream_chunked && !req->is_head) {
+    if (!req->stream_failed && !req->stream_abort && req->sleft > 0) fr__stream_overrun(req, "shorter");
+    if (!req->stream_failed && !req->stream_abort && req->stream_chunked && !req->is_head) {
         size_t before = req->sbuf.len;
         if (fr_http_write_chunk(&req->sbuf, NULL, 0) == 0) req->squeued += req->sbuf.len - before;
     }
@@ -3481,6 +3935,44 @@ FR__PRIV int fr__res_stream_end_raw(fr_req *req) {
     if (!req) return -1;
     if (!req->streaming) return -1;
     return fr__stream_end(req);
+}
+
+FR__PRIV void fr__req_stream_fn_swap(fr_req *req, fr_stream_fn *fn, void **ud) {
+    fr_stream_fn f;
+    void *u;
+    pthread_mutex_lock(&req->smu);
+    f = req->sev_fn;
+    u = req->sev_ud;
+    req->sev_fn = req->stream_ended ? NULL : *fn;
+    req->sev_ud = *ud;
+    pthread_mutex_unlock(&req->smu);
+    *fn = f;
+    *ud = u;
+}
+
+void fr_res_close_after(fr_req *req) {
+    if (!req) return;
+    pthread_mutex_lock(&req->smu);
+    req->close_after = 1;
+    req->stream_keepalive = 0;
+    pthread_mutex_unlock(&req->smu);
+}
+
+void fr_res_stream_abort(fr_req *req) {
+    if (!req) return;
+    fr_res_close_after(req);
+    pthread_mutex_lock(&req->smu);
+    req->stream_abort = 1;
+    pthread_mutex_unlock(&req->smu);
+}
+
+FR__PRIV int fr__req_stream_unabort(fr_req *req) {
+    int was;
+    pthread_mutex_lock(&req->smu);
+    was = req->stream_abort;
+    req->stream_abort = 0;
+    pthread_mutex_unlock(&req->smu);
+    return was;
 }
 
 int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata) {
@@ -3878,7 +4370,9 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
 static int fr__req_call(fr_app *app, fr_req *req, fr_handler h, void *ud) {
     int rc;
     if (!app->mw) return h ? h(req, ud) : fr_res_default(req);
-    if (fr__mw_before(req)) return FR_DONE; /* a middleware answered */
+    rc = fr__mw_before(req, h, ud);
+    if (rc == 2) return FR_PENDING; /* an around layer has it (fr_mw_next runs h) */
+    if (rc) return FR_DONE;         /* a middleware answered */
     rc = h ? h(req, ud) : fr_res_default(req);
     /* FR_DONE without an answer: the response as built so far, through the chain */
     if (rc != FR_PENDING && !req->streaming && !fr__atomic_load(&req->send_called)) fr_res_send(req);
@@ -3906,6 +4400,12 @@ int fr_res_stream_end(fr_req *req) {
 }
 
 FR__PRIV fr__mw_chain **fr__app_mw(fr_app *app) { return &app->mw; }
+FR__PRIV void fr__req_done_take(fr_req *req, fr_done_fn *fn, void **ud) {
+    *fn = req->done;
+    *ud = req->done_ud;
+    req->done = NULL;
+    req->done_ud = NULL;
+}
 FR__PRIV int fr__app_serving(const fr_app *app) { return app->mode != FR__MODE_NONE; }
 FR__PRIV void **fr__req_mw(fr_req *req) { return &req->mw; }
 
@@ -3952,6 +4452,10 @@ FR__PRIV int fr__req_server(const fr_req *req, char *host, size_t cap, int *port
         return 0;
     }
     return inet_ntop(ss.ss_family, a, host, (socklen_t)cap) != NULL;
+}
+
+FR_API int fr_req_server_addr(const fr_req *req, char *host, size_t cap, int *port) {
+    return req && host && cap && port ? fr__req_server(req, host, cap, port) : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -4021,6 +4525,37 @@ FR__PRIV int fr__srv_ws_begin(fr_req *req, fr_ws *ws, const fr_header *extra, si
     return 0;
 }
 
+/* smu held, nothing of this ws in flight (squeued == 0: the loop has no
+ * byte of it to write, so none is being written): write the frames just put
+ * in sbuf from this thread, sparing the loop a wake-up -- a thread hop per
+ * message for a sender outside the loops' callbacks that asked for it with
+ * fr_ws_inline_writes(1) (Python's asyncio loop for replies). Inside a
+ * callback the loop's own batching wins (a burst of messages read at once
+ * becomes one write per peer), so that always queues. The fd stays open
+ * meanwhile: fr__conn_close marks the stream
+ * failed under smu before it closes it. Returns the bytes written (0 on
+ * EAGAIN or any error: the loop then writes, or meets the error, as usual);
+ * what the socket did not take stays queued. Not for TLS. */
+static FR__THREAD_LOCAL int fr__ws_inline; /* fr_ws_inline_writes(1) on this thread */
+
+int fr_ws_inline_writes(int on) {
+    int was = fr__ws_inline;
+    fr__ws_inline = on != 0;
+    return was;
+}
+
+static size_t fr__ws_send_now(fr_req *req) {
+    fr__conn *c = req->conn;
+    ssize_t w;
+    if (!c || FR__IS_TLS(c) || c->fd < 0 || !req->sbuf.len) return 0;
+    do w = send(c->fd, req->sbuf.buf, req->sbuf.len, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w <= 0) return 0;
+    req->sbuf.len -= (size_t)w;
+    if (req->sbuf.len) memmove(req->sbuf.buf, req->sbuf.buf + w, req->sbuf.len);
+    return (size_t)w;
+}
+
 FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const void *b, size_t blen,
                               size_t limit) {
     size_t n = alen + blen;
@@ -4040,9 +4575,10 @@ FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const voi
     if (alen) memcpy(req->sbuf.buf + req->sbuf.len, a, alen);
     if (blen) memcpy(req->sbuf.buf + req->sbuf.len + alen, b, blen);
     req->sbuf.len += n;
+    if (req->squeued == 0 && fr__ws_inline && !fr__tls_req) n -= fr__ws_send_now(req);
     req->squeued += n;
     pthread_mutex_unlock(&req->smu);
-    if (fr__tls_req != req) fr__req_notify(req, 0); /* the loop's own callbacks: written on return */
+    if (n && fr__tls_req != req) fr__req_notify(req, 0); /* the loop's own callbacks: written on return */
     return 0;
 }
 

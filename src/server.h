@@ -141,7 +141,13 @@ FR_API void fr_app_set_userdata(fr_app *app, void *ud);
 FR_API void *fr_app_userdata(const fr_app *app);
 
 /* Register a handler. 0, or -1 (bad pattern, duplicate, OOM; message on
- * stderr-free path via fr_app_last_error). Not while serving. */
+ * stderr-free path via fr_app_last_error). Also while serving, from any
+ * thread (a game loop adding a route as a level loads, the Python face
+ * adding routes to a running app): the new route is put, with the others,
+ * into a new routing table that replaces the live one atomically, so
+ * requests already being routed finish on the old table and later ones see
+ * the new route; each such call keeps one old table allocated until
+ * fr_app_free. Calls are serialised with each other (not with fr_app_free). */
 FR_API int fr_route(fr_app *app, const char *method, const char *pattern, fr_handler h,
                     void *userdata);
 /* Per-route options (valid when zeroed). limit_body 1: max_body is the
@@ -161,6 +167,17 @@ typedef struct fr_route_opts {
      * as the body is read) a chunked body over max_body is not refused;
      * a Content-Length over it still is. */
     int body_unread;
+    /* 1: a multipart/form-data body (with a boundary) is streamed into an
+     * fr_form as it arrives instead of being read into memory: fields in
+     * memory, file parts beyond multipart_spool bytes (0 =
+     * FR_MULTIPART_SPOOL_BYTES) in unlinked temp files; the handler reads it
+     * with fr_req_form (multipart.h), fr_req_body is empty. The app's
+     * max_body_bytes (a memory bound) does not apply to such a body; the
+     * route's max_body does. Other bodies are read as usual. */
+    int multipart_stream;
+    uint64_t multipart_spool;
+    /* the form's fr_mp_limits (0 = default, FR_MP_ZERO, FR_MP_UNLIMITED) */
+    size_t multipart_max_fields, multipart_max_files, multipart_max_part_size;
 } fr_route_opts;
 FR_API int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h,
                        void *userdata, const fr_route_opts *opts); /* opts NULL = defaults */
@@ -212,6 +229,31 @@ FR_API int fr_serve(fr_app *app);
  * fr_poll installs no signal handler (SIGINT/SIGTERM/SIGPIPE are the
  * host's; only fr_serve handles SIGINT/SIGTERM, see no_signals). */
 FR_API int fr_poll(fr_app *app, int timeout_ms);
+/* fr_poll with a budget: handles at most max_events socket events (one
+ * event = one connection's readiness: read + parse + handler, or write; or
+ * one listening socket's accepts) per call; max_events <= 0 = the default
+ * (128, also fr_poll's). Events left over stay ready for the next call, so a
+ * host that must keep its frame time calls fr_poll_ex(app, 0, 16) once per
+ * tick. Completions from other threads (fr_res_send) and timers are
+ * handled in every call on top of the budget. Returns as fr_poll. (The
+ * poll() backend takes ready sockets in a fixed order, listeners first: a
+ * budget far below the number of busy connections can starve the last.) */
+FR_API int fr_poll_ex(fr_app *app, int timeout_ms, int max_events);
+/* The fd of fr_poll's loop (epoll on Linux, kqueue on macOS/BSD), for a host
+ * that folds it into its own epoll/kqueue/poll set: it is readable while
+ * fr_poll has work (a socket event, a completion from another thread, a
+ * stop request); then call fr_poll(app, 0). The first call sets the loop
+ * up as the first fr_poll would (the listening sockets must exist by then).
+ * Timers (timeouts, the drain deadline) do not make it readable: wait at
+ * most fr_app_poll_timeout(app) ms. Do not read from or close the fd.
+ * -1 on the poll() backend (FR_USE_POLL, platforms without epoll/kqueue:
+ * call fr_poll(app, N) from the host's loop instead), with fr_serve, once
+ * fr_poll has returned -1 for the stop, or on error (fr_app_last_error). */
+FR_API int fr_app_pollfd(fr_app *app);
+/* Milliseconds until fr_poll's next timer is due (0 = call fr_poll now),
+ * -1 when none is pending; for the host's own wait around fr_app_pollfd.
+ * From the thread that calls fr_poll. -1 before the loop is set up. */
+FR_API int fr_app_poll_timeout(fr_app *app);
 /* Ask a serving (fr_serve) or polled (fr_poll) app to stop and drain.
  * Thread-safe and async-signal-safe (a host's own signal handler may call
  * it). NULL is ignored. */
@@ -231,8 +273,17 @@ FR_API fr_str fr_req_body(const fr_req *req);     /* whole body (chunked: decode
 FR_API fr_str fr_req_param(const fr_req *req, const char *name); /* route {param} */
 FR_API size_t fr_req_num_params(const fr_req *req);
 FR_API int fr_req_param_at(const fr_req *req, size_t i, fr_str *name, fr_str *value);
-FR_API int64_t fr_req_param_int(const fr_req *req, const char *name);   /* 0 if absent */
+/* 0 if absent or not an int64 (fr_req_param_i64 tells those apart) */
+FR_API int64_t fr_req_param_int(const fr_req *req, const char *name);
 FR_API double fr_req_param_float(const fr_req *req, const char *name); /* 0 if absent */
+/* Route {param} / query value (fr_req_query_get: the last one, decoded) as
+ * an int64 ("-?[0-9]+", a leading '+' allowed, nothing else): 1 and *out
+ * set; 0 absent; -1 present but not an integer or outside int64 (*out = 0
+ * unless 1). A {x:int} route param always gives 1: the router does not
+ * match digits beyond int64 (GET /users/9223372036854775808 is a 404, see
+ * router.h). out may be NULL. */
+FR_API int fr_req_param_i64(const fr_req *req, const char *name, int64_t *out);
+FR_API int fr_req_query_i64(fr_req *req, const char *key, int64_t *out);
 /* Query value for key (compared after decoding): the LAST one when the key
  * repeats, as Starlette's request.query_params[key]; decoded (query.h
  * FR_KV_QUERY) into the request arena and NUL-terminated. 1 found, 0 absent
@@ -249,6 +300,10 @@ FR_API fr_str fr_req_match_allow(const fr_req *req);    /* 405: Allow value */
  * X-Forwarded-For names (cfg.forwarded_allow_ips; port 0 when it gives none) */
 FR_API fr_str fr_req_client_addr(const fr_req *req);    /* "127.0.0.1" */
 FR_API int fr_req_client_port(const fr_req *req);
+/* The local address the request arrived on (ASGI's scope["server"]): 1 and
+ * host (NUL-terminated, e.g. "127.0.0.1" or "::1") + *port for a socket
+ * request, 0 when unknown (an fr_dispatch request, a closed socket). */
+FR_API int fr_req_server_addr(const fr_req *req, char *host, size_t cap, int *port);
 FR_API fr_str fr_req_root_path(const fr_req *req); /* cfg.root_path; "" for fr_dispatch */
 FR_API fr_app *fr_req_app(const fr_req *req);
 FR_API fr_arena *fr_req_arena(fr_req *req); /* freed with the request */
@@ -278,6 +333,11 @@ FR_API int fr_res_body(fr_req *req, const void *data, size_t len);
  * (free_fn may be NULL for static data). */
 FR_API int fr_res_body_take(fr_req *req, const void *data, size_t len,
                             void (*free_fn)(void *ud, const void *data), void *free_ud);
+/* Set the body without copying, with a one-argument release: the engine
+ * calls free_fn(data) when done (free for malloc'd memory; NULL for static
+ * data). 0, or -1 (NULL req, NULL data with len > 0, OOM): the caller then
+ * still owns data. */
+FR_API int fr_res_body_owned(fr_req *req, void *data, size_t len, void (*free_fn)(void *));
 /* Set the body to `len` bytes of `fd` from `offset` (content-length = len,
  * set by the engine), sent zero-copy with sendfile(2) on Linux, else (or
  * for fds sendfile refuses, e.g. pipes) read in 16 KiB pieces with pread
@@ -303,12 +363,31 @@ FR_API int fr_res_send(fr_req *req);
 FR_API int fr_res_json(fr_req *req, int status, const char *json, size_t len);
 FR_API int fr_res_text(fr_req *req, int status, const char *content_type, const char *body,
                        size_t len);
+/* fr_res_json with the body taken from an fr_buf (fr_jw output, an error
+ * body): the engine owns b->buf from now on (no copy) and *b is zeroed, so
+ * a later fr_buf_free(b) is harmless. Also on failure: the buffer is freed
+ * and the answer is a 500. Returns FR_DONE. */
+FR_API int fr_res_json_buf(fr_req *req, int status, fr_buf *b);
+/* Answer FastAPI's 422 for one validation error and return FR_DONE:
+ *   {"detail":[{"type":<type>,"loc":[<loc...>],"msg":<msg>,"input":<input>}]}
+ * loc/is_index/input_json as fr_error_list_add (errors.h): a loc element is
+ * a string, or a bare integer where is_index[i] is set (is_index may be
+ * NULL); input_json is an encoded JSON value (len 0 = null). For several
+ * errors build the list with fr_error_list_* and answer fr_res_json_buf(req,
+ * 422, &b). Bad arguments (NULL type/msg, text that is not UTF-8) or OOM
+ * answer 500 {"detail":"Internal Server Error"} instead. */
+FR_API int fr_res_422(fr_req *req, const char *type, const fr_str *loc, size_t nloc,
+                      const int *is_index, const char *msg, fr_str input_json);
 /* The engine's default answer for an unmatched request: 404 {"detail":"Not
  * Found"}, 405 {"detail":"Method Not Allowed"} + allow, 307 + location. */
 FR_API int fr_res_default(fr_req *req);
 
 /* Streaming (chunked; or raw with a known content-length header set by the
- * caller; close-delimited for HTTP/1.0 clients). Callable from any thread
+ * caller; close-delimited for HTTP/1.0 clients). A stream with a
+ * content-length is held to it: a write that would pass it returns -1 and
+ * sends nothing of it, an end short of it cuts the response; either way the
+ * connection closes after what was written (and the app log says why), as
+ * uvicorn does, so no byte is read as the next response. Callable from any thread
  * once begun. write copies the data into the connection's queue and never
  * blocks: it returns 0, or FR_STREAM_FULL when the queue is now above
  * cfg.stream_high_water (the data was queued; the producer should stop
@@ -350,6 +429,16 @@ FR_API int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata);
  * 0, 1 when timeout_ms (< 0 = no limit) passed first, -1 when the client is
  * gone, the stream is not open, or called on the loop thread. */
 FR_API int fr_res_stream_wait(fr_req *req, int timeout_ms);
+/* A stream's producer failed: close the connection once the stream has
+ * ended, before or after its head (the head is unchanged), as uvicorn does
+ * after an application error, so the client never reuses it. */
+FR_API void fr_res_close_after(fr_req *req);
+/* A stream's producer failed: as fr_res_close_after, and its end sends no
+ * terminal chunk, so the client sees a truncated body (an error), not a
+ * complete one - what uvicorn does when an application raises mid-stream.
+ * Under an around layer holding the stream (middleware.h STREAMED CAPTURE)
+ * the layer's answer ends normally, as Starlette's BaseHTTPMiddleware's. */
+FR_API void fr_res_stream_abort(fr_req *req);
 
 /* ---- requests that do not come from a socket (the ASGI face) ----
  *

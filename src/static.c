@@ -788,12 +788,70 @@ static int fr__errno_kind(int e) {
     return FR__LK_500;
 }
 
-/* lookup_path(rel): *full (FR_MALLOC'd, caller frees) and *st for FILE/DIR/OTHER */
-static int fr__lookup(const fr__static_mount *m, const char *rel, char **full, struct stat *st) {
+/* The common case in one path walk (Linux 5.6+): with follow_symlink=False
+ * Starlette resolves realpath(dir/rel) and realpath(dir) -- a readlink per
+ * component of each, most of a small file's cost -- and checks the one is
+ * inside the other. A path that reaches its file with no symlink on the way
+ * (openat2 with RESOLVE_NO_SYMLINKS, the directory's own components too) and
+ * whose rel (normalised) does not climb out with ".." is inside by
+ * construction, and names what realpath would. The answer: the kind and
+ * stat (through an O_PATH fd, which opens no FIFO or device), and a regular
+ * file opened for reading when fd is not NULL; FR__LK_NONE for a name that
+ * does not exist; or -1: ask realpath (a symlink on the way, a permission
+ * error, no openat2). */
+#if defined(__linux__) && defined(_GNU_SOURCE)
+#include <sys/syscall.h>
+#endif
+#if defined(__linux__) && defined(_GNU_SOURCE) && defined(SYS_openat2) && defined(O_PATH)
+static fr__atomic_int fr__no_openat2; /* ENOSYS once (an old kernel, a seccomp filter) */
+static int fr__openat2_nolinks(const char *path, uint64_t flags) {
+    struct {
+        uint64_t flags, mode, resolve; /* struct open_how */
+    } how;
+    how.flags = flags | O_CLOEXEC;
+    how.mode = 0;
+    how.resolve = 0x04 | 0x02; /* RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS */
+    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+}
+static int fr__lookup_fast(const char *joined, const char *rel, struct stat *st, int *fd) {
+    int e, pfd, kind;
+    if (fd) *fd = -1;
+    if (rel[0] == '.' && rel[1] == '.' && (rel[2] == 0 || rel[2] == '/')) return -1;
+    if (fr__atomic_load(&fr__no_openat2)) return -1;
+    pfd = fr__openat2_nolinks(joined, O_PATH); /* opens nothing (a FIFO, a device) for real */
+    if (pfd < 0) {
+        e = errno;
+        if (e == ENOSYS) fr__atomic_store(&fr__no_openat2, 1);
+        return e == ENOENT || e == ENOTDIR ? FR__LK_NONE : -1;
+    }
+    if (fstat(pfd, st) < 0) {
+        close(pfd);
+        return -1;
+    }
+    close(pfd);
+    kind = S_ISREG(st->st_mode) ? FR__LK_FILE : S_ISDIR(st->st_mode) ? FR__LK_DIR : FR__LK_OTHER;
+    if (kind == FR__LK_FILE && fd) *fd = fr__openat2_nolinks(joined, O_RDONLY); /* -1: the caller's open fails as Starlette's */
+    return kind;
+}
+#else
+static int fr__lookup_fast(const char *joined, const char *rel, struct stat *st, int *fd) {
+    (void)joined;
+    (void)rel;
+    (void)st;
+    if (fd) *fd = -1;
+    return -1;
+}
+#endif
+
+/* lookup_path(rel): *full (FR_MALLOC'd, caller frees) and *st for
+ * FILE/DIR/OTHER; *fd (when fd is not NULL): the file already open, or -1
+ * (the caller opens full) -- the caller closes it */
+static int fr__lookup_fd(const fr__static_mount *m, const char *rel, char **full, struct stat *st, int *fd) {
     fr_buf j = FR__ZERO_INIT;
     char *f = NULL, *d = NULL;
-    int kind = FR__LK_NONE;
+    int kind = FR__LK_NONE, ofd = -1;
     *full = NULL;
+    if (fd) *fd = -1;
     if (rel[0] == '/' || rel[0] == '\\') return FR__LK_NONE;
     if (fr_buf_append_str(&j, m->dir) < 0 ||
         (j.len && j.buf[j.len - 1] != '/' && fr_buf_append_char(&j, '/') < 0) ||
@@ -801,6 +859,18 @@ static int fr__lookup(const fr__static_mount *m, const char *rel, char **full, s
         fr_buf_free(&j);
         return FR__LK_500;
     }
+    if (!m->follow && (kind = fr__lookup_fast(j.buf, rel, st, fd ? &ofd : NULL)) >= 0) {
+        if (kind != FR__LK_NONE) { /* the joined path names the file realpath would */
+            *full = (char *)malloc(j.len); /* j ends with its NUL */
+            if (!*full) kind = FR__LK_500;
+            else memcpy(*full, j.buf, j.len);
+        }
+        if (fd && kind != FR__LK_500) *fd = ofd;
+        else if (ofd >= 0) close(ofd);
+        fr_buf_free(&j);
+        return kind;
+    }
+    kind = FR__LK_NONE;
     if (m->follow) {
         f = fr__abspath(j.buf);
         d = fr__abspath(m->dir);
@@ -826,6 +896,10 @@ static int fr__lookup(const fr__static_mount *m, const char *rel, char **full, s
     free(f); /* realpath's: libc malloc; fr__abspath's: FR_MALLOC */
     free(d);
     return kind;
+}
+
+static int fr__lookup(const fr__static_mount *m, const char *rel, char **full, struct stat *st) {
+    return fr__lookup_fd(m, rel, full, st, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1071,17 +1145,20 @@ int fr_res_file_ranged(fr_req *req, int fd, uint64_t len, int close_fd) {
     return 0;
 }
 
-/* FileResponse(full, status_code, stat_result) through StaticFiles.file_response */
+/* FileResponse(full, status_code, stat_result) through StaticFiles.file_response;
+ * fd: full already open (taken: closed or sent), or -1 */
 static int fr__send_file(fr_req *req, const fr__static_list *l, const char *full, const struct stat *st,
-                         int status, int conditional) {
+                         int status, int conditional, int fd) {
     char etag[36], lm[30], ctbuf[160];
     const char *ct;
     int64_t sec;
     long nsec;
-    int fd;
 #if defined(__APPLE__)
     sec = (int64_t)st->st_mtimespec.tv_sec;
     nsec = (long)st->st_mtimespec.tv_nsec;
+#elif defined(_WIN32)
+    sec = (int64_t)st->st_mtime; /* whole seconds */
+    nsec = 0;
 #else
     sec = (int64_t)st->st_mtim.tv_sec;
     nsec = (long)st->st_mtim.tv_nsec;
@@ -1089,12 +1166,13 @@ static int fr__send_file(fr_req *req, const fr__static_list *l, const char *full
     fr_file_etag(sec, nsec, (uint64_t)st->st_size, etag);
     fr_file_last_modified(sec, nsec, lm);
     if (conditional && fr__not_modified(req, etag, lm)) {
+        if (fd >= 0) close(fd);
         fr_res_status(req, 304); /* NotModifiedResponse: etag only */
         fr_res_header(req, "etag", etag);
         fr_res_send(req);
         return FR_DONE;
     }
-    fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fd = open(full, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
     ct = fr__guess(l, fr_str_c(full));
     if (!ct) ct = "application/octet-stream";
@@ -1237,7 +1315,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
     fr_buf rel = FR__ZERO_INIT;
     char *full = NULL;
     struct stat st;
-    int kind, rc;
+    int kind, rc, fd = -1;
     if (fr__check_config(m) < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
     if (!fr_str_eq_c(method, "GET") && !fr_str_eq_c(method, "HEAD")) {
         fr_res_header(req, "allow", "GET, HEAD");
@@ -1248,12 +1326,15 @@ static int fr__static_handler(fr_req *req, void *ud) {
         if (!p.buf) p = fr__str("", 0);
         if (!fr__utf8_ok(p)) kind = FR__LK_NONE;
         else if (fr__normrel(p, &rel) < 0) kind = FR__LK_404; /* NUL: ValueError */
-        else kind = fr__lookup(m, rel.buf, &full, &st);
+        else kind = fr__lookup_fd(m, rel.buf, &full, &st, &fd);
     }
     if (kind == FR__LK_FILE) {
-        rc = fr__send_file(req, m->list, full, &st, 200, 1);
+        rc = fr__send_file(req, m->list, full, &st, 200, 1, fd);
+        fd = -1;
         goto out;
     }
+    if (fd >= 0) close(fd);
+    fd = -1;
     if (kind == FR__LK_DIR && m->html) {
         fr_buf ix = FR__ZERO_INIT;
         char *f2 = NULL;
@@ -1265,7 +1346,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
         fr_buf_free(&ix);
         if (k2 == FR__LK_FILE) {
             if (!fr__ends_slash(req)) rc = fr__redirect_slash(req);
-            else rc = fr__send_file(req, m->list, f2, &st, 200, 1);
+            else rc = fr__send_file(req, m->list, f2, &st, 200, 1, -1);
             free(f2);
             goto out;
         }
@@ -1280,7 +1361,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
         char *f4 = NULL;
         int k4 = fr__lookup(m, "404.html", &f4, &st);
         if (k4 == FR__LK_FILE) {
-            rc = fr__send_file(req, m->list, f4, &st, 404, 0);
+            rc = fr__send_file(req, m->list, f4, &st, 404, 0, -1);
             free(f4);
             goto out;
         }
@@ -1288,6 +1369,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
     }
     rc = fr__answer_kind(req, FR__LK_404);
 out:
+    if (fd >= 0) close(fd);
     free(full);
     fr_buf_free(&rel);
     return rc;
@@ -1363,7 +1445,7 @@ static int fr__front_fallback(fr_req *req, fr__static_mount *m, const char *name
         free(f);
         return fr_res_text(req, 500, NULL, "Internal Server Error", 21); /* RuntimeError */
     }
-    rc = fr__send_file(req, m->list, f, &st, status, 1);
+    rc = fr__send_file(req, m->list, f, &st, status, 1, -1);
     free(f);
     return rc;
 }
@@ -1388,12 +1470,16 @@ static int fr__front_handler(fr_req *req, void *ud) {
     fr_buf rel = FR__ZERO_INIT, ix = FR__ZERO_INIT;
     char *full = NULL;
     struct stat st;
-    int kind, rc, is_index = 0;
+    int kind, rc, is_index = 0, fd = -1;
     if (fr__check_config(m) < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
     if (!fp.buf) fp = fr__str("", 0);
     if (!fr__utf8_ok(fp)) kind = FR__LK_NONE;
     else if (fr__normrel(fp, &rel) < 0) kind = FR__LK_404;
-    else kind = fr__lookup(m, rel.buf, &full, &st);
+    else kind = fr__lookup_fd(m, rel.buf, &full, &st, &fd);
+    if (kind != FR__LK_FILE && fd >= 0) {
+        close(fd);
+        fd = -1;
+    }
     if (kind == FR__LK_DIR) { /* _lookup_static_resource: the directory's index.html */
         free(full);
         full = NULL;
@@ -1414,7 +1500,10 @@ static int fr__front_handler(fr_req *req, void *ud) {
     }
     if (kind == FR__LK_FILE) {
         if (is_index && !fr__ends_slash(req)) rc = fr__redirect_slash(req);
-        else rc = fr__send_file(req, m->list, full, &st, 200, 1);
+        else {
+            rc = fr__send_file(req, m->list, full, &st, 200, 1, fd);
+            fd = -1;
+        }
         goto out;
     }
     if (m->fallback == FR_FRONTEND_404 || (m->fallback == FR_FRONTEND_AUTO && fr__front_exists(m, "404.html"))) {
@@ -1429,6 +1518,7 @@ static int fr__front_handler(fr_req *req, void *ud) {
     }
     rc = fr__front_404(req, m);
 out:
+    if (fd >= 0) close(fd);
     free(full);
     fr_buf_free(&rel);
     fr_buf_free(&ix);

@@ -177,6 +177,17 @@ FR_API int fr_ws_broadcast(fr_ws *const *list, size_t n, int opcode, const void 
  * FR_WS_OK, FR_WS_ECLOSED (already closing), FR_WS_EINVAL. Any thread. */
 FR_API int fr_ws_close(fr_ws *ws, int code, const char *reason, size_t len);
 
+/* Per thread: may fr_ws_send* / fr_ws_broadcast / fr_ws_close, called on
+ * this thread outside the loops' callbacks, write a message straight to a
+ * socket that has nothing queued (1) rather than queue it and wake the loop
+ * that owns the socket (0, the default)? Writing inline spares a thread hop
+ * per message (a reply: lower latency, less CPU); queueing lets a burst to
+ * many sockets (a broadcast) go out from the loop threads, in parallel with
+ * this one and batched. Callbacks and TLS sockets always queue. Limits,
+ * EFULL and on_drain work the same either way. Returns the previous
+ * setting. */
+FR_API int fr_ws_inline_writes(int on);
+
 /* userdata: set it from the loop thread (the handler that accepted inline,
  * or a callback); a handler that accepts from another thread passes it in
  * cfg->userdata instead (on_open may already be running). */

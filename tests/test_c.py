@@ -6,10 +6,15 @@ Each C test case becomes one pytest item per variant, so counts are real:
   src      gcc -O0, the unamalgamated src/*.c compiled file by file
 Cases are discovered from the FRT(name) entries in each file (no compile at
 collection time); each binary runs once per session and items read the result.
+The binaries are compiled ahead, in the order the items run, by as many
+compiler processes as the machine has cores (the build of the next binaries
+overlaps the run of this one: compiling is most of this file's time).
 """
 import os
 import re
 import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -56,26 +61,47 @@ def _build(mod, variant):
     if variant == "asan":
         return compile_c(out, [src], ["-O1", "-g"] + SAN + WARN + cflags + ["-I", ROOT],
                          deps + [HEADER], cc=ASAN_CC, libs=libs + extra_libs)
-    # src: compile every src/*.c separately, then link with the test
+    # src: compile every src/*.c separately (once: the builds run in parallel), then link
     objs = []
-    for c in src_files(".c"):
-        o = os.path.join(BUILD, "ctests", "src-obj", os.path.basename(c)[:-2] + ".o")
-        compile_c(o, [c], ["-c", "-O0", "-g"] + WARN + ["-I", os.path.join(ROOT, "src")],
-                  src_files(".h"))
-        objs.append(o)
+    with _SRC_OBJS:
+        for c in src_files(".c"):
+            o = os.path.join(BUILD, "ctests", "src-obj", os.path.basename(c)[:-2] + ".o")
+            compile_c(o, [c], ["-c", "-O0", "-g"] + WARN + ["-I", os.path.join(ROOT, "src")],
+                      src_files(".h"))
+            objs.append(o)
     inc = ["-DFRT_UNAMALGAMATED", "-I", os.path.join(CDIR, "unamalg"), "-I", os.path.join(ROOT, "src")]
     return compile_c(out, [src] + objs, ["-O0", "-g"] + WARN + inc,
                      deps + src_files(".h"), libs=libs)
 
 
 _results = {}
+_SRC_OBJS = threading.Lock()
+_builds = {}
 
 
-def results(mod, variant):
+def _build_ahead(key, items):
+    """The build of key; on first use, the builds of every selected item of
+    this file are started, in item order."""
+    if not _builds:
+        pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
+        for it in items:
+            cs = getattr(it, "callspec", None)
+            if cs is None or it.module is not _THIS:
+                continue
+            k = (cs.params["mod"], cs.params["variant"])
+            if k not in _builds:
+                _builds[k] = pool.submit(_build, *k)
+        pool.shutdown(wait=False)
+    if key not in _builds:
+        return _build(*key)
+    return _builds[key].result()
+
+
+def results(mod, variant, items=()):
     key = (mod, variant)
     if key not in _results:
         try:
-            exe = _build(mod, variant)
+            exe = _build_ahead(key, items)
         except AssertionError as e:
             _results[key] = ("build", str(e))
             return _results[key]
@@ -99,9 +125,12 @@ PARAMS = [pytest.param(mod, case, variant, id="%s-%s-%s" % (variant, mod, case))
           for variant in VARIANTS for mod, names in CASES for case in names]
 
 
+_THIS = __import__("sys").modules[__name__]
+
+
 @pytest.mark.parametrize("mod,case,variant", PARAMS)
-def test_c_case(mod, case, variant):
-    kind, data = results(mod, variant)
+def test_c_case(mod, case, variant, request):
+    kind, data = results(mod, variant, request.session.items)
     if kind == "build":
         pytest.fail(data)
     per, out, err, rc = data
@@ -115,9 +144,9 @@ def test_c_case(mod, case, variant):
 
 @pytest.mark.parametrize("mod", [m for m, _ in CASES])
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_c_binary_clean_exit(mod, variant):
+def test_c_binary_clean_exit(mod, variant, request):
     """Whole binary: exit status 0 and no sanitizer report (leaks at exit)."""
-    kind, data = results(mod, variant)
+    kind, data = results(mod, variant, request.session.items)
     if kind == "build":
         pytest.fail(data)
     per, out, err, rc = data

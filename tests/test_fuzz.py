@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -44,9 +45,15 @@ def campaign():
     empty = os.path.join(work, "empty")
     open(empty, "wb").close()
     runs = {}
+    # every harness built first, one compiler per core (a campaign started
+    # while others compile would slow the builds and shorten its own run)
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        builds = {name: pool.submit(_build, name) for name in HARNESSES}
+        for f in builds.values():
+            f.exception()
     for name in HARNESSES:
         try:
-            exe = _build(name)
+            exe = builds[name].result()
         except AssertionError as e:
             runs[name] = ("build", str(e))
             continue
@@ -91,3 +98,28 @@ def test_fuzz(name, campaign):
     assert "stat::number_of_executed_units" in out
     execs = int(out.split("stat::number_of_executed_units:")[1].split()[0])
     assert execs > 1000, "fuzzer barely ran (%d inputs)" % execs
+
+
+ATHERIS_SECONDS = int(os.environ.get("FR_ATHERIS_SECONDS", "5"))
+
+
+def test_atheris_json_builder(tmp_path):
+    """fuzz/atheris_json.py (the Python-object JSON builder: loads, dumps, a
+    request body into a handler) for a few seconds from its seeds; long runs:
+    fuzz/run_long.sh."""
+    import sys
+    try:
+        import atheris  # noqa: F401
+    except ImportError:
+        pytest.fail("atheris missing: run-tests installs it (pip install atheris)")
+    corpus = os.path.join(BUILD, "fuzz", "corpus-atheris_json")
+    os.makedirs(corpus, exist_ok=True)
+    r = subprocess.run([sys.executable, os.path.join(FUZZ, "atheris_json.py"),
+                        "-max_total_time=%d" % ATHERIS_SECONDS, "-timeout=10", "-print_final_stats=1",
+                        "-artifact_prefix=%s/" % tmp_path, corpus,
+                        os.path.join(FUZZ, "seeds", "atheris_json")],
+                       capture_output=True, text=True, timeout=ATHERIS_SECONDS + 180, cwd=str(tmp_path))
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, "atheris found a problem:\n" + out[-6000:]
+    execs = int(out.split("stat::number_of_executed_units:")[1].split()[0])
+    assert execs > 100, "atheris barely ran (%d inputs)" % execs

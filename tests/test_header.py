@@ -94,6 +94,17 @@ def test_header_opens_with_docs_and_example():
     assert "FR_MAX_BODY_BYTES" in head and "fr_app_new" in head
 
 
+def test_manual_is_sectioned():
+    """The manual at the top has sokol_app.h's sections (issue 13)."""
+    intro = open(HEADER).read().split("#ifndef FASTRAPI_H", 1)[0]
+    for section in ["USAGE", "OPTIONS", "EXAMPLE", "HANDLERS", "THREADING MODEL",
+                    "MEMORY AND OWNERSHIP", "ERROR REPORTING", "EMBEDDING IN A HOST'S LOOP",
+                    "PLATFORMS", "VERSION"]:
+        assert "\n * " + section in intro, section
+    for name in ["fr_poll_ex", "fr_app_pollfd", "FR_PENDING", "fr_err", "FASTRAPI_VERSION_MAJOR"]:
+        assert name in intro, name
+
+
 def test_every_option_is_guarded():
     """Every FR_* option default is behind #ifndef (never an unguarded define)."""
     text = open(os.path.join(ROOT, "src", "config.h")).read().splitlines()

@@ -5,6 +5,8 @@ bench/apps/app.py (the FastAPI-shaped source) with:
     fastapi-granian  granian, ASGI, 1 worker, uvloop, HTTP/1, logs off
     fastrapi         app.serve("127.0.0.1", port, workers=N), access log off
     fastrapi-pypi    app.serve("127.0.0.1", port) (the PyPI package's API)
+    fastrapi-uvicorn this repository's fastrapi as an ASGI app under uvicorn
+                     (uvloop + httptools, as FastAPI's row): the ASGI face
 bench/apps/peers.py with:
     rsgi             granian, RSGI, 1 worker, a bare RSGI callable
     blacksheep       BlackSheep on granian, ASGI, 1 worker, uvloop
@@ -75,6 +77,9 @@ def main():
     if framework == "fastrapi-routes":
         logging.getLogger("fastrapi.access").disabled = True
         return routes_app(workers).serve("127.0.0.1", port)
+    asgi_face = framework == "fastrapi-uvicorn"
+    if asgi_face:
+        framework = "fastrapi"
     os.environ["BENCH_FRAMEWORK"] = framework
     from app import app  # noqa: E402
 
@@ -86,7 +91,7 @@ def main():
         if is_ours != (framework == "fastrapi"):
             sys.exit("wrong fastrapi imported for %s: %s" % (framework, fastrapi.__file__))
 
-    if framework == "fastapi":
+    if framework == "fastapi" or asgi_face:
         import uvicorn
         uvicorn.run(app, host="127.0.0.1", port=port, workers=1, loop="uvloop",
                     http="httptools", log_level="warning", access_log=False)

@@ -18,13 +18,19 @@
  *                         "* NAME left" announce arrivals and departures. No
  *                         name: 400 before any upgrade.
  *   GET /state            the game loop broadcasts {"tick":N,"players":K}
- *                         to every subscriber once per tick (K = chatters).
+ *                         to every subscriber once per tick (K = chatters);
+ *                         a text a subscriber sends goes as it is to every
+ *                         subscriber, itself included (fan-out).
  *   GET /                 a page whose script talks to /echo from a browser
  *                         and logs what happens in the page. Its image
  *                         /wait is answered only once the script POSTed
  *                         /report (after the close), so the page's load
  *                         event marks the end of the conversation (the live
  *                         tests dump the page with headless Chromium).
+ *   POST /broadcast       the request body goes to every /state subscriber
+ *                         as one text message (fr_ws_broadcast);
+ *                         200 {"sent":N} (N = sockets it was queued for).
+ *   GET /subscribers      200 {"state":N}: how many /state sockets are open.
  *   GET /quit             200 {"bye":true}; the server stops.
  *
  * Two ways to run, one code path for the WebSocket callbacks:
@@ -35,7 +41,8 @@
  *                             a send from a thread that owns no connection.
  * Limits from the environment (0/unset = the engine's default):
  *   FR_WS_MAX_MESSAGE, FR_WS_MAX_FRAME, FR_WS_MAX_QUEUE, FR_WS_PING_MS,
- *   FR_WS_CLOSE_MS, CHAT_TICK_MS (default 100).
+ *   FR_WS_CLOSE_MS, CHAT_TICK_MS (default 100; <= 0: no ticks),
+ *   FR_MAX_CONNECTIONS (open connections, default the engine's 10000).
  *
  * The room and the subscribers are lists of fr_ws under one mutex; each
  * entry holds a reference (fr_ws_retain in on_open, fr_ws_release after it
@@ -156,6 +163,12 @@ static void on_chat(fr_ws *ws, int op, const char *data, size_t len, void *ud) {
     if (fr_buf_printf(&b, "%s: ", c->name) == 0 && fr_buf_append(&b, data, len) == 0)
         room_say(ROOM_CHAT, b.buf, b.len);
     fr_buf_free(&b);
+}
+
+static void on_state(fr_ws *ws, int op, const char *data, size_t len, void *ud) {
+    (void)ws;
+    (void)ud;
+    if (op == FR_WS_TEXT) room_say(ROOM_STATE, data, len);
 }
 
 static void on_echo(fr_ws *ws, int op, const char *data, size_t len, void *ud) {
@@ -285,6 +298,29 @@ static int h_report(fr_req *req, void *ud) {
     return fr_res_text(req, 200, "text/plain", "ok", 2);
 }
 
+static int h_broadcast(fr_req *req, void *ud) {
+    fr_str body = fr_req_body(req);
+    char out[48];
+    int sent, n;
+    (void)ud;
+    pthread_mutex_lock(&g_mu);
+    sent = fr_ws_broadcast(g_rooms[ROOM_STATE].ws, g_rooms[ROOM_STATE].n, FR_WS_TEXT, body.buf, body.len);
+    pthread_mutex_unlock(&g_mu);
+    if (sent < 0) return fr_res_json(req, 400, "{\"detail\":\"text must be UTF-8\"}", 31);
+    n = snprintf(out, sizeof out, "{\"sent\":%d}", sent);
+    return fr_res_json(req, 200, out, (size_t)n);
+}
+
+static int h_subscribers(fr_req *req, void *ud) {
+    char out[48];
+    int n;
+    (void)ud;
+    pthread_mutex_lock(&g_mu);
+    n = snprintf(out, sizeof out, "{\"state\":%zu}", g_rooms[ROOM_STATE].n);
+    pthread_mutex_unlock(&g_mu);
+    return fr_res_json(req, 200, out, (size_t)n);
+}
+
 static int h_quit(fr_req *req, void *ud) {
     (void)ud;
     fr_stop(fr_req_app(req));
@@ -343,6 +379,7 @@ int main(int argc, char **argv) {
     memset(&cfg, 0, sizeof cfg);
     cfg.threads = serve ? (int)env_long("FR_THREADS", 2) : 1;
     cfg.no_signals = 1;
+    cfg.max_connections = (int)env_long("FR_MAX_CONNECTIONS", 0);
     for (i = 0; i < ROOM_COUNT; i++) {
         g_rooms[i].ws = (fr_ws **)calloc(MAX_CLIENTS, sizeof(fr_ws *));
         if (!g_rooms[i].ws) return 1;
@@ -354,12 +391,15 @@ int main(int argc, char **argv) {
     g_chat.on_open = g_state.on_open = on_open;
     g_chat.on_close = g_state.on_close = on_close;
     g_chat.on_message = on_chat;
+    g_state.on_message = on_state;
     set_limits(&g_chat);
     set_limits(&g_state);
     g_app = fr_app_new(&cfg);
     if (!g_app) return 1;
     if (fr_route(g_app, "GET", "/echo", h_echo, &g_echo) < 0 || fr_route(g_app, "GET", "/chat", h_room, &g_chat) < 0 ||
         fr_route(g_app, "GET", "/state", h_room, &g_state) < 0 || fr_route(g_app, "GET", "/quit", h_quit, NULL) < 0 ||
+        fr_route(g_app, "POST", "/broadcast", h_broadcast, NULL) < 0 ||
+        fr_route(g_app, "GET", "/subscribers", h_subscribers, NULL) < 0 ||
         fr_route(g_app, "GET", "/", h_page, NULL) < 0 || fr_route(g_app, "GET", "/wait", h_wait, NULL) < 0 ||
         fr_route(g_app, "POST", "/report", h_report, NULL) < 0) {
         fprintf(stderr, "route: %s\n", fr_app_last_error(g_app));
@@ -378,18 +418,18 @@ int main(int argc, char **argv) {
     fflush(stdout);
     if (serve) {
         pthread_t t;
-        if (pthread_create(&t, NULL, ticker, &tick_ms) != 0) return 1;
+        if (tick_ms > 0 && pthread_create(&t, NULL, ticker, &tick_ms) != 0) return 1;
         fr_serve(g_app);
         pthread_mutex_lock(&g_mu);
         g_stop = 1;
         pthread_mutex_unlock(&g_mu);
-        pthread_join(t, NULL);
+        if (tick_ms > 0) pthread_join(t, NULL);
     } else {
         int64_t next = now_ms() + tick_ms;
         for (;;) {
-            int64_t wait = next - now_ms();
+            int64_t wait = tick_ms > 0 ? next - now_ms() : 1000;
             if (fr_poll(g_app, wait > 0 ? (int)wait : 0) < 0) break; /* stopped and drained */
-            if (now_ms() >= next) {
+            if (tick_ms > 0 && now_ms() >= next) {
                 tick();
                 next += tick_ms;
             }

@@ -6,7 +6,8 @@
  *
  * A game-style loop owns the program:
  *
- *     while (running) { fr_poll(app, 10); update_world(); }
+ *     while (running) { fr_poll_ex(app, 10, 64); update_world(); }
+ *     fr_stop(app); while (fr_poll(app, 10) >= 0) {}   // drain, then free
  *
  * fr_poll() handles whatever network events are ready (waiting at most 10 ms)
  * and runs the handlers right there, on this thread, between two ticks. The
@@ -321,10 +322,17 @@ int main(int argc, char **argv) {
     printf("listening on http://127.0.0.1:%d\n", bound);
     fflush(stdout);
 
-    /* The host's main loop: network first, then one simulation tick. */
+    /* The host's main loop: network first (at most 64 socket events per
+     * tick, so a burst of clients cannot stretch a frame), then one
+     * simulation tick. */
     while (!g_signalled && !w.quit) {
-        if (fr_poll(app, 10) < 0) break;
+        if (fr_poll_ex(app, 10, 64) < 0) break;
         update_world(&w);
+    }
+    /* Stop: keep pumping until fr_poll says -1, so requests in flight still
+     * get their answers (fr_poll never installs a signal handler). */
+    fr_stop(app);
+    while (fr_poll(app, 10) >= 0) {
     }
 
     printf("stopped after %llu ticks\n", (unsigned long long)w.tick);

@@ -38,6 +38,7 @@ class Dependant:
     use_cache: bool = True
     path: Optional[str] = None
     scope: Optional[str] = None
+    concurrency: Any = None  # Depends(max_concurrency=...)'s _DependencyConcurrency
 
     @property
     def cache_key(self):

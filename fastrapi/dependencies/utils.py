@@ -18,6 +18,8 @@ from pydantic import AliasChoices, BaseModel
 from pydantic.fields import FieldInfo
 
 from .. import params
+from .._foreign import adopt
+from ..concurrency import limit_dependency
 from .._compat import ModelField, RequiredParam, Undefined, copy_field_info, lenient_issubclass
 from starlette.background import BackgroundTasks as StarletteBackgroundTasks
 from starlette.datastructures import UploadFile as StarletteUploadFile
@@ -203,10 +205,11 @@ def analyze_param(*, param_name: str, annotation: Any, value: Any,
     if annotation is not inspect.Signature.empty:
         use_annotation = annotation
         type_annotation = annotation
+    value = adopt(value)  # a real FastAPI Query/Depends/... (fastrapi._foreign)
     if get_origin(use_annotation) is Annotated:
         annotated_args = get_args(annotation)
         type_annotation = annotated_args[0]
-        specific = [a for a in annotated_args[1:]
+        specific = [a for a in map(adopt, annotated_args[1:])
                     if isinstance(a, (params.Param, params.Body, params.Depends))]
         fa = specific[-1] if specific else None
         if isinstance(fa, FieldInfo):
@@ -291,14 +294,15 @@ def _add_param_to_fields(field: ModelField, dependant: Dependant) -> None:
 
 def get_dependant(*, path: str, call: Callable[..., Any], name: Optional[str] = None,
                   security_scopes: Optional[List[str]] = None, use_cache: bool = True,
-                  scope: Optional[str] = None, _stack: Tuple = ()) -> Dependant:
+                  scope: Optional[str] = None, concurrency: Any = None,
+                  _stack: Tuple = ()) -> Dependant:
     if any(c is call for c in _stack):
         names = " -> ".join(getattr(c, "__name__", repr(c)) for c in _stack + (call,))
         raise RuntimeError(f"Dependency cycle detected: {names}")
     path_param_names = get_path_param_names(path)
     sig = get_typed_signature(call)
     dependant = Dependant(call=call, name=name, path=path, security_scopes=security_scopes,
-                          use_cache=use_cache, scope=scope)
+                          use_cache=use_cache, scope=scope, concurrency=concurrency)
     SecurityBase = _security_base_class()
     ss = _security_scopes_class()
     for pname, param in sig.parameters.items():
@@ -312,7 +316,9 @@ def get_dependant(*, path: str, call: Callable[..., Any], name: Optional[str] = 
                 sub_scopes.extend(details.depends.scopes)
             sub = get_dependant(path=path, call=details.depends.dependency, name=pname,
                                 security_scopes=sub_scopes, use_cache=details.depends.use_cache,
-                                scope=details.depends.scope, _stack=_stack + (call,))
+                                scope=details.depends.scope,
+                                concurrency=details.depends._concurrency,
+                                _stack=_stack + (call,))
             if SecurityBase is not None and isinstance(details.depends.dependency, SecurityBase):
                 dependant.security_requirements.append(SecurityRequirement(
                     security_scheme=details.depends.dependency,
@@ -425,11 +431,13 @@ def _get_flat_body_params(dependant: Dependant) -> List[ModelField]:
 
 def get_parameterless_sub_dependant(*, depends: params.Depends, path: str) -> Dependant:
     """The Dependant of a ``dependencies=[Depends(...)]`` entry."""
+    depends = adopt(depends)
     assert callable(depends.dependency), (
         "A parameter-less dependency must have a callable dependency")
     scopes = list(depends.scopes or []) if isinstance(depends, params.Security) else None
     return get_dependant(path=path, call=depends.dependency, security_scopes=scopes,
-                         use_cache=depends.use_cache, scope=depends.scope)
+                         use_cache=depends.use_cache, scope=depends.scope,
+                         concurrency=depends._concurrency)
 
 
 def get_typed_annotation(annotation: Any, globalns: Dict[str, Any]) -> Any:
@@ -745,17 +753,25 @@ class _PlanBuilder:
             if sub.name is not None:  # parameterless (dependencies=[...]): run, not passed
                 plist.append(_plain_param(sub.name, SRC_DEP, len(deps) - 1))
         plist += self.params(dep)
-        security = None if top else _builtin_security(dep.call, self.native_security)
+        call = dep.call
+        security = None if top or dep.concurrency is not None else \
+            _builtin_security(dep.call, self.native_security)
         if security is not None:
             kind = KIND_NATIVE
             plist = []
         else:
             kind = call_kind(dep.call)
+            if dep.concurrency is not None and not top:  # Depends(max_concurrency=N)
+                gen = kind in (KIND_GEN, KIND_AGEN)
+                call = limit_dependency(call, {KIND_SYNC: "sync", KIND_ASYNC: "async",
+                                               KIND_GEN: "gen", KIND_AGEN: "agen"}[kind],
+                                        dep.concurrency)
+                kind = KIND_AGEN if gen else KIND_ASYNC
         if kind in (KIND_ASYNC, KIND_AGEN):
             self.is_async = True
         scope = SCOPE_FUNCTION if (not top and dep.scope == "function" and
                                    kind in (KIND_GEN, KIND_AGEN)) else SCOPE_REQUEST
-        return _mk(PlanNode, call=dep.call, kind=kind, params=tuple(plist), deps=tuple(deps),
+        return _mk(PlanNode, call=call, kind=kind, params=tuple(plist), deps=tuple(deps),
                    fresh=tuple(fresh), scope=scope, security=security, name=label)
 
     def params(self, dep: Dependant) -> List[Any]:

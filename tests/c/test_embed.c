@@ -311,7 +311,184 @@ static void test_handoff_before_pending(void) {
     fr_app_free(app);
 }
 
+/* ------------------------------------------------------------------------ */
+/* the budget (fr_poll_ex) and the loop's fd (fr_app_pollfd)                 */
+
+/* Connect n clients and send one request each before the app polls at
+ * all: the kernel queues the connections and their bytes, so once they are
+ * accepted every one of them is ready at the same time. */
+static int open_ready_clients(int port, int *fds, int n) {
+    static const char req[] = GET("/built");
+    int i;
+    for (i = 0; i < n; i++) {
+        fds[i] = dial(port);
+        if (fds[i] < 0 || send(fds[i], req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1))
+            return -1;
+    }
+    return 0;
+}
+
+/* 1 once fd has a whole 201 response waiting (non-blocking peek) */
+static int answered(int fd) {
+    char b[512];
+    ssize_t r = recv(fd, b, sizeof b - 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r <= 0) return 0;
+    b[r] = 0;
+    return strncmp(b, "HTTP/1.1 201 ", 13) == 0 && strstr(b, "\r\n\r\nbuilt") != NULL;
+}
+
+static int all_answered(const int *fds, int n) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (!answered(fds[i])) return 0;
+    return 1;
+}
+
+/* Pump fr_poll_ex(app, 10, budget) until the n clients are answered;
+ * *most = the largest return value, *calls = calls that handled events. */
+static int pump_budget(fr_app *app, const int *fds, int n, int budget, int *most, int *calls) {
+    int i, rc;
+    *most = 0;
+    *calls = 0;
+    for (i = 0; i < POLL_ROUNDS && !all_answered(fds, n); i++) {
+        rc = fr_poll_ex(app, 10, budget);
+        if (rc < 0) return -1;
+        if (rc > *most) *most = rc;
+        if (rc > 0) (*calls)++;
+    }
+    return all_answered(fds, n) ? 0 : -1;
+}
+
+static void drain_to_minus_one(fr_app *app) {
+    int i, rc = 0;
+    fr_stop(app);
+    for (i = 0; i < POLL_ROUNDS; i++) {
+        rc = fr_poll(app, 10);
+        if (rc < 0) break;
+    }
+    CHECK_EQ_INT(rc, -1);
+}
+
+static void test_poll_budget(void) {
+    enum { N = 4 };
+    int fds[N], port = 0, i, most = 0, calls = 0;
+    fr_app *app = make_app(&port);
+    REQUIRE(app != NULL);
+    /* budget 1: no call handles more than one socket event; every client
+     * is still served, one connection per call */
+    CHECK_EQ_INT(open_ready_clients(port, fds, N), 0);
+    CHECK_EQ_INT(pump_budget(app, fds, N, 1, &most, &calls), 0);
+    CHECK_EQ_INT(most, 1);
+    CHECK(calls >= N + 1); /* the accepts, then each connection on its own */
+    for (i = 0; i < N; i++) close(fds[i]);
+    /* the default budget takes the ready connections together (the same
+     * scenario: shows the budget above is what limited it) */
+    CHECK_EQ_INT(open_ready_clients(port, fds, N), 0);
+    CHECK_EQ_INT(pump_budget(app, fds, N, 0, &most, &calls), 0);
+    CHECK(most >= 2);
+    for (i = 0; i < N; i++) close(fds[i]);
+    drain_to_minus_one(app);
+    fr_app_free(app);
+}
+
+#if defined(__linux__) && !FR_USE_POLL
+#include <sys/epoll.h>
+#define HOST_EPOLL 1
+#else
+#define HOST_EPOLL 0
+#endif
+
+static void test_pollfd_in_host_epoll(void) {
+#if HOST_EPOLL
+    enum { N = 3 };
+    struct epoll_event ev, got[4];
+    int fds[N], pipefd[2], port = 0, ep, pfd, i, n, k, host_msgs = 0, polls = 0, rc = 0;
+    fr_app *app = make_app(&port);
+    REQUIRE(app != NULL);
+    pfd = fr_app_pollfd(app); /* sets the loop up: the listener is in it */
+    REQUIRE(pfd >= 0);
+    CHECK_EQ_INT(fr_app_pollfd(app), pfd); /* the same fd every time */
+    CHECK_EQ_INT(fr_app_poll_timeout(app), -1); /* no timer yet */
+    ep = epoll_create1(0);
+    REQUIRE(ep >= 0);
+    REQUIRE(pipe(pipefd) == 0); /* the host's own event source (a UDP socket in a game) */
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = pfd;
+    REQUIRE(epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ev) == 0);
+    ev.data.fd = pipefd[0];
+    REQUIRE(epoll_ctl(ep, EPOLL_CTL_ADD, pipefd[0], &ev) == 0);
+    /* idle: nothing makes the engine's fd readable */
+    CHECK_EQ_INT(epoll_wait(ep, got, 4, 0), 0);
+    CHECK_EQ_INT(write(pipefd[1], "x", 1), 1);
+    CHECK_EQ_INT(open_ready_clients(port, fds, N), 0);
+    /* the host's loop: wait on its own set, pump fr_poll(app, 0) only when
+     * the engine's fd says so */
+    for (i = 0; i < POLL_ROUNDS && !all_answered(fds, N); i++) {
+        int t = fr_app_poll_timeout(app);
+        n = epoll_wait(ep, got, 4, t < 0 || t > 10 ? 10 : t);
+        for (k = 0; k < n; k++) {
+            if (got[k].data.fd == pfd) {
+                polls++;
+                CHECK(fr_poll(app, 0) >= 0);
+            } else {
+                char b[8];
+                if (read(pipefd[0], b, sizeof b) > 0) host_msgs++;
+            }
+        }
+        if (n == 0 && t == 0) CHECK(fr_poll(app, 0) >= 0); /* a timer is due */
+    }
+    CHECK(all_answered(fds, N));
+    CHECK(polls >= 1);
+    CHECK_EQ_INT(host_msgs, 1);
+    /* connections are open (keep-alive off: they close after the answer),
+     * the idle/linger timers make fr_app_poll_timeout a number */
+    for (i = 0; i < N; i++) close(fds[i]);
+    /* fr_stop makes the fd readable; keep pumping until -1 */
+    fr_stop(app);
+    n = epoll_wait(ep, got, 4, 5000);
+    CHECK(n >= 1 && got[0].data.fd == pfd);
+    for (i = 0; i < POLL_ROUNDS; i++) {
+        rc = fr_poll(app, 10);
+        if (rc < 0) break;
+    }
+    CHECK_EQ_INT(rc, -1);
+    CHECK_EQ_INT(fr_app_pollfd(app), -1); /* the loop is gone */
+    close(ep);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    fr_app_free(app);
+#endif
+}
+
+static void test_pollfd_edges(void) {
+    int port = 0;
+    fr_app *app;
+    CHECK_EQ_INT(fr_app_pollfd(NULL), -1);
+    CHECK_EQ_INT(fr_app_poll_timeout(NULL), -1);
+    CHECK_EQ_INT(fr_poll_ex(NULL, 0, 1), -1);
+    app = make_app(&port);
+    REQUIRE(app != NULL);
+    CHECK_EQ_INT(fr_app_poll_timeout(app), -1); /* before the loop exists */
+#if HOST_EPOLL
+    CHECK(fr_app_pollfd(app) >= 0);
+#endif
+    CHECK(fr_poll_ex(app, 0, -5) >= 0); /* <= 0: the default budget */
+    drain_to_minus_one(app);
+    CHECK_EQ_INT(fr_app_pollfd(app), -1);
+    CHECK_EQ_INT(fr_poll_ex(app, 0, 1), -1);
+    fr_app_free(app);
+    /* an app freed with its loop set up but never polled */
+    app = make_app(&port);
+    REQUIRE(app != NULL);
+    (void)fr_app_pollfd(app);
+    fr_app_free(app);
+}
+
 static const frt_case frt_cases[] = {
+    FRT(test_poll_budget),
+    FRT(test_pollfd_in_host_epoll),
+    FRT(test_pollfd_edges),
     FRT(test_stop_then_poll_until_minus_one),
     FRT(test_stop_when_idle_returns_minus_one),
     FRT(test_poll_installs_no_signal_handler),

@@ -300,13 +300,32 @@ static void test_long_target(void) {
     }
 }
 
+/* llhttp strict mode: the request line and every header line end in CRLF */
 static void test_bare_lf(void) {
     fr_http_req r;
-    REQUIRE1(ok_parse("GET /lf HTTP/1.1\nHost: a\nX: y\n\n", &r));
-    CHECK_EQ_MEM(r.path.buf, r.path.len, "/lf");
-    CHECK_EQ_INT(r.num_headers, 2);
-    CHECK_EQ_MEM(H[1].value.buf, H[1].value.len, "y");
-    REQUIRE1(ok_parse("GET /lf HTTP/1.1\r\nHost: a\nX: y\r\n\n", &r));
+    fr_err e;
+    CHECK(fails_with("GET /lf HTTP/1.1\nHost: a\nX: y\n\n", 400));
+    /* a missing CR between two headers */
+    CHECK(fails_with("GET /lf HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", 400));
+    CHECK(fails_with("GET /lf HTTP/1.1\r\nHost: a\r\nX: y\nZ: 1\r\n\r\n", 400));
+    /* the blank line ending the head */
+    CHECK(fails_with("GET /lf HTTP/1.1\r\nHost: a\r\nX: y\r\n\n", 400));
+    CHECK(fails_with("GET /lf HTTP/1.0\n\n", 400));
+    CHECK(fails_with("GET /lf HTTP/2.0\n\n", 400));
+    /* the reason and the position of the LF */
+    {
+        const char s[] = "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n";
+        char *g = (char *)frt_guarded(s, sizeof s - 1);
+        CHECK_EQ_INT(fr_http_parse_request(g, sizeof s - 1, &r, H, NH, NULL, &e), -1);
+        CHECK_EQ_INT(e.code, 400);
+        CHECK_EQ_INT(e.pos, 23);
+        CHECK(e.msg != NULL && strstr(e.msg, "bare LF") != NULL);
+        /* decided as soon as the LF is seen: every longer prefix fails alike */
+        CHECK_EQ_INT(fr_http_parse_request(g, 24, &r, H, NH, NULL, &e), -1);
+        CHECK_EQ_INT(fr_http_parse_request(g, 23, &r, H, NH, NULL, &e), -2);
+        frt_guarded_free(g, sizeof s - 1);
+    }
+    REQUIRE1(ok_parse("GET /lf HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n", &r));
     CHECK_EQ_INT(r.num_headers, 2);
 }
 
@@ -749,8 +768,8 @@ static void test_split_valid(void) {
          "Accept: */*\r\nCookie: a=b; c=d; eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\r\n\r\n"),
         "POST /items/ HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n",
         "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
-        "GET / HTTP/1.0\n\n",
-        "\r\nGET /lf HTTP/1.1\nHost: h\nX:\t y \t\n\n",
+        "GET / HTTP/1.0\r\n\r\n",
+        "\r\n\nGET /lf HTTP/1.1\r\nHost: h\r\nX:\t y \t\r\n\r\n",
         "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
         "GET http://h:1/a?b HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
     };
@@ -773,6 +792,7 @@ static void test_split_invalid(void) {
         {"GET / HTTP/1.1\r\nHost: h\r\nX: y\r\n z\r\n\r\n", 400},
         {"GET /\xe9 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nHost: h\rX\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n", 400},
         {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
         {"GET /0123456789abcdef HTTP/1.1\r\nHost: h\r\n\r\n", 414},
     };
@@ -829,7 +849,7 @@ static void test_mutations(void) {
     static const char *const seeds[] = {
         "GET /a?b=c HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: ws\r\n\r\n",
         "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\nExpect: 100-continue\r\n\r\n",
-        "PUT http://h/p HTTP/1.0\nTransfer-Encoding: chunked\nContent-Type: a/b\n\n",
+        "PUT http://h/p HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Type: a/b\r\n\r\n",
     };
     static const char alphabet[] = "\r\n :,;\t\0\x7f\x80" "aZ09/?#*-HTP.";
     unsigned seed = 12345;
@@ -1087,6 +1107,52 @@ static void test_chunked_extensions(void) {
     CHECK_EQ_INT(chunk_err("5\t;a\r\nhello\r\n0\r\n\r\n", 0, &code), 0);
     CHUNK_FAILS("5;a\x01\r\nhello\r\n0\r\n\r\n", 0, 400);
     CHUNK_FAILS("5;a\nhello\r\n0\r\n\r\n", 0, 400);
+    /* RFC 9112 7.1.1 grammar, llhttp strict: every accepted form ... */
+    CHECK_EQ_INT(chunk_err("5 ; a = b ; c = \"x;y\" ;d\r\nhello\r\n0\r\n\r\n", 0, &code), 0);
+    CHECK_EQ_INT(chunk_err("5;a=\"q\\\"s\\\\\";b=\"\"\r\nhello\r\n0\r\n\r\n", 0, &code), 0);
+    CHECK_EQ_INT(chunk_err("5;a=\"\xc3\xa9\t\"\r\nhello\r\n0\r\n\r\n", 0, &code), 0);
+    /* ... and the malformed ones: a bare ';' (alone, doubled, trailing) */
+    CHUNK_FAILS("5;\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5 ;\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a;;b\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a=b;\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("0;\r\n\r\n", 0, 400);
+    /* unbalanced quotes */
+    CHUNK_FAILS("5;a=\"b\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a=\"b\\\"\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a=b\"\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a=\"b\"c\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;\"a\"\r\nhello\r\n0\r\n\r\n", 0, 400);
+    /* an empty name or value, a non-token name, whitespace before CR */
+    CHUNK_FAILS("5;=b\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a=\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a==b\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a b\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a@b\r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a=b \r\nhello\r\n0\r\n\r\n", 0, 400);
+    CHUNK_FAILS("5;a=b c\r\nhello\r\n0\r\n\r\n", 0, 400);
+    /* every split of a strict failure fails the same (the decoder is byte-wise) */
+    {
+        const char *bad = "5;a=\"b\r\nhello\r\n0\r\n\r\n";
+        size_t n = strlen(bad), cut;
+        for (cut = 0; cut <= n; cut++) {
+            char a[64];
+            size_t len = cut;
+            fr_chunked d;
+            fr_err e;
+            long rc;
+            memset(&d, 0, sizeof d);
+            memcpy(a, bad, n);
+            rc = fr_http_decode_chunked(&d, a, &len, 0, &e);
+            if (rc != -1) {
+                CHECK_EQ_INT(rc, -2);
+                len = n - cut;
+                rc = fr_http_decode_chunked(&d, a + cut, &len, 0, &e);
+            }
+            CHECK_EQ_INT(rc, -1);
+            CHECK_EQ_INT(e.code, 400);
+        }
+    }
     /* bounded: a 4096-byte line is fine, longer is refused */
     memset(big, 'x', sizeof big);
     memcpy(big, "5;", 2);

@@ -3937,7 +3937,122 @@ static void test_locale_independent(void) {
     setlocale(LC_NUMERIC, "C");
 }
 
+/* fr_json_get_* / fr_json_as_*: 1 read, 0 absent, -1 another type */
+static void test_typed_accessors(void) {
+    static const char doc[] =
+        "{\"s\":\"h\\u00e9\",\"i\":-42,\"big\":123456789012345678901234567890,"
+        "\"d\":2.5,\"one\":1.0,\"t\":true,\"f\":false,\"n\":null,\"a\":[7,\"x\"],"
+        "\"i\":9223372036854775807,\"huge\":" /* 400 digits: inf as a double */;
+    char text[1024];
+    fr_arena a;
+    fr_err e;
+    fr_json_val *v;
+    fr_str s = {NULL, 0};
+    int64_t i = 5;
+    double d = 0;
+    int b = 7;
+    size_t n = sizeof doc - 1, k;
+    memcpy(text, doc, n);
+    for (k = 0; k < 400; k++) text[n++] = '9';
+    text[n++] = '}';
+    fr_arena_init(&a, NULL);
+    v = fr_json_parse(text, n, &a, 0, &e);
+    REQUIRE(v != NULL);
+    /* strings */
+    CHECK_EQ_INT(fr_json_get_str(v, "s", &s), 1);
+    CHECK_EQ_MEM(s.buf, s.len, "h\xc3\xa9");
+    CHECK_EQ_INT(s.buf[s.len], 0);
+    CHECK_EQ_INT(fr_json_get_str(v, "i", &s), -1);
+    CHECK_EQ_INT(fr_json_get_str(v, "n", &s), -1);
+    CHECK_EQ_INT(fr_json_get_str(v, "nope", &s), 0);
+    CHECK_EQ_MEM(s.buf, s.len, "h\xc3\xa9"); /* untouched unless 1 */
+    /* integers: the last duplicate wins; a BIGINT or 1.0 is not an int64 */
+    CHECK_EQ_INT(fr_json_get_i64(v, "i", &i), 1);
+    CHECK(i == INT64_MAX);
+    CHECK_EQ_INT(fr_json_get_i64(v, "big", &i), -1);
+    CHECK_EQ_INT(fr_json_get_i64(v, "one", &i), -1);
+    CHECK_EQ_INT(fr_json_get_i64(v, "s", &i), -1);
+    CHECK_EQ_INT(fr_json_get_i64(v, "t", &i), -1);
+    CHECK(i == INT64_MAX);
+    CHECK_EQ_INT(fr_json_get_i64(v, "missing", NULL), 0);
+    CHECK_EQ_INT(fr_json_as_i64(fr_json_at(fr_json_get(v, "a"), 0), &i), 1);
+    CHECK(i == 7);
+    CHECK_EQ_INT(fr_json_as_i64(fr_json_at(fr_json_get(v, "a"), 1), &i), -1);
+    CHECK_EQ_INT(fr_json_as_i64(fr_json_at(fr_json_get(v, "a"), 2), &i), 0);
+    /* doubles: DOUBLE, INT and finite BIGINT */
+    CHECK_EQ_INT(fr_json_get_f64(v, "d", &d), 1);
+    CHECK(d == 2.5);
+    CHECK_EQ_INT(fr_json_get_f64(v, "one", &d), 1);
+    CHECK(d == 1.0);
+    CHECK_EQ_INT(fr_json_get_f64(v, "i", &d), 1);
+    CHECK(d == 9223372036854775807.0);
+    CHECK_EQ_INT(fr_json_get_f64(v, "big", &d), 1);
+    CHECK(d == 123456789012345678901234567890.0);
+    CHECK_EQ_INT(fr_json_get_f64(v, "huge", &d), -1);
+    CHECK_EQ_INT(fr_json_get_f64(v, "s", &d), -1);
+    CHECK_EQ_INT(fr_json_get_f64(v, "n", &d), -1);
+    CHECK_EQ_INT(fr_json_get_f64(v, "zz", &d), 0);
+    /* booleans */
+    CHECK_EQ_INT(fr_json_get_bool(v, "t", &b), 1);
+    CHECK_EQ_INT(b, 1);
+    CHECK_EQ_INT(fr_json_get_bool(v, "f", &b), 1);
+    CHECK_EQ_INT(b, 0);
+    b = 7;
+    CHECK_EQ_INT(fr_json_get_bool(v, "i", &b), -1);
+    CHECK_EQ_INT(fr_json_get_bool(v, "n", &b), -1);
+    CHECK_EQ_INT(fr_json_get_bool(v, "x", &b), 0);
+    CHECK_EQ_INT(b, 7);
+    /* null, and lookups on what is not an object */
+    CHECK_EQ_INT(fr_json_is_null(fr_json_get(v, "n")), 1);
+    CHECK_EQ_INT(fr_json_is_null(fr_json_get(v, "f")), 0);
+    CHECK_EQ_INT(fr_json_is_null(NULL), 0);
+    CHECK_EQ_INT(fr_json_get_i64(fr_json_get(v, "a"), "i", &i), 0);
+    CHECK_EQ_INT(fr_json_get_str(NULL, "s", &s), 0);
+    CHECK_EQ_INT(fr_json_get_bool(v, NULL, &b), 0);
+    CHECK_EQ_INT(fr_json_as_str(NULL, NULL), 0);
+    CHECK_EQ_INT(fr_json_as_f64(NULL, NULL), 0);
+    CHECK_EQ_INT(fr_json_as_bool(NULL, NULL), 0);
+    fr_arena_free(&a);
+}
+
+static void test_writer_c_strings(void) {
+    fr_buf out = {NULL, 0, 0};
+    fr_jw w;
+    fr_jw_init(&w, &out);
+    fr_jw_object_begin(&w);
+    fr_jw_key_c(&w, "name");
+    fr_jw_string_c(&w, "caf\xc3\xa9 \"q\"\n");
+    fr_jw_key_c(&w, "");
+    fr_jw_string_c(&w, "");
+    fr_jw_object_end(&w);
+    CHECK_EQ_INT(fr_jw_finish(&w), 0);
+    CHECK_EQ_MEM(out.buf, out.len, "{\"name\":\"caf\xc3\xa9 \\\"q\\\"\\n\",\"\":\"\"}");
+    fr_buf_free(&out);
+    /* NULL and invalid UTF-8 set the sticky error; misuse too */
+    fr_jw_init(&w, &out);
+    fr_jw_array_begin(&w);
+    fr_jw_string_c(&w, NULL);
+    fr_jw_array_end(&w);
+    CHECK_EQ_INT(fr_jw_finish(&w), -1);
+    fr_buf_free(&out);
+    fr_jw_init(&w, &out);
+    fr_jw_object_begin(&w);
+    fr_jw_key_c(&w, NULL);
+    CHECK_EQ_INT(fr_jw_finish(&w), -1);
+    fr_buf_free(&out);
+    fr_jw_init(&w, &out);
+    fr_jw_string_c(&w, "\xff");
+    CHECK_EQ_INT(fr_jw_finish(&w), -1);
+    fr_buf_free(&out);
+    fr_jw_init(&w, &out);
+    fr_jw_array_begin(&w);
+    fr_jw_key_c(&w, "k"); /* a key outside an object */
+    CHECK_EQ_INT(fr_jw_finish(&w), -1);
+    fr_buf_free(&out);
+}
+
 static const frt_case frt_cases[] = {
+    FRT(test_typed_accessors), FRT(test_writer_c_strings),
     FRT(test_valid_corpus),  FRT(test_invalid_corpus), FRT(test_error_positions),
     FRT(test_api_edges),     FRT(test_numbers),        FRT(test_decimals),
     FRT(test_strings_and_utf8), FRT(test_long_strings), FRT(test_depth),

@@ -393,6 +393,38 @@ static void test_pool_sleeping_job(void) {
     CHECK_EQ_INT(atomic_load(&s.followers), 38);
 }
 
+/* spin_us: the worker that drained the queue waits awake for the next job.
+ * Jobs pushed one at a time (each finds it spinning or asleep), one pushed
+ * after the spin ran out, and a free while it may spin: every job runs once,
+ * in order. */
+static void test_pool_spin(void) {
+    enum { N = 200 };
+    fr_pool_config cfg;
+    counter k;
+    cjob *a = cjobs_new(N + 1);
+    fr_pool *p;
+    int i;
+    counter_init(&k);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = count_run;
+    cfg.ud = &k;
+    cfg.threads = 4;
+    cfg.spin_us = 2000;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    for (i = 0; i < N; i++) {
+        CHECK(fr_pool_push(p, &a[i].job) == 0);
+        CHECK(wait_at_least(&k.done, i + 1) == 0);
+    }
+    sleep_ms(20); /* the spin has run out: the worker sleeps on its condition */
+    CHECK(fr_pool_push(p, &a[N].job) == 0);
+    CHECK(wait_at_least(&k.done, N + 1) == 0);
+    fr_pool_free(p);
+    CHECK(all_ran_once(a, N + 1));
+    CHECK_EQ_INT(atomic_load(&k.order_ok), 1);
+    free(a);
+}
+
 /* ---- many producers ---- */
 
 enum { PRODUCERS = 4, PER_PRODUCER = 10000 };
@@ -959,6 +991,7 @@ static const frt_case frt_cases[] = {
     FRT(test_pool_blocking_job_does_not_stall),
     FRT(test_pool_several_blocking_jobs),
     FRT(test_pool_sleeping_job),
+    FRT(test_pool_spin),
     FRT(test_pool_many_producers),
     FRT(test_pool_job_pushes_job),
     FRT(test_pool_free_refuses_new_jobs),

@@ -3,7 +3,8 @@
  *  - a client that goes away in any phase (head, body, handler pending,
  *    response) has its socket closed at once: the fds are back to the
  *    baseline within a bounded wait (2 s; the head/idle timeouts are 10/5 s),
- *    and a pending handler's later answer is dropped safely (on_done ok=0).
+ *    and a pending handler's later answer is dropped safely (on_done ok=0);
+ *    a flow-controlled stream whose client left ends (FR_STREAM_GONE / -1).
  *    The loop thread is held by /block while the clients connect, send and
  *    leave, so the engine meets each connection with its bytes AND its FIN
  *    already in the kernel (the edge-triggered case that was missed);
@@ -165,6 +166,58 @@ static int h_nobody_stream(fr_req *req, void *ud) {
     return FR_DONE;
 }
 
+/* A 32 MiB stream produced with flow control: write until FR_STREAM_FULL,
+ * go on at FR_STREAM_DRAINED, end at FR_STREAM_GONE or a write's -1. Its
+ * state lives until on_done, which counts it (ok = 0: the client left). */
+#define CS_PIECES 512
+typedef struct cstream {
+    int sent, ended;
+} cstream;
+static atomic_int cs_gone;
+
+static void cs_end(fr_req *req, cstream *st) {
+    if (st->ended) return;
+    st->ended = 1;
+    fr_res_stream_end(req);
+}
+
+static void cs_pump(fr_req *req, cstream *st) {
+    while (!st->ended && st->sent < CS_PIECES) {
+        int rc = fr_res_stream_write(req, big, 65536);
+        if (rc < 0) break;
+        st->sent++;
+        if (rc == FR_STREAM_FULL) return; /* resumed at FR_STREAM_DRAINED */
+    }
+    cs_end(req, st);
+}
+
+static void cs_event(fr_req *req, int ev, void *ud) {
+    cstream *st = (cstream *)ud;
+    if (ev == FR_STREAM_GONE) {
+        atomic_fetch_add(&cs_gone, 1);
+        cs_end(req, st);
+    } else {
+        cs_pump(req, st);
+    }
+}
+
+static void cs_done(fr_req *req, int ok, void *ud) {
+    free(ud);
+    on_done(req, ok, NULL);
+}
+
+static int h_cstream(fr_req *req, void *ud) {
+    cstream *st = (cstream *)calloc(1, sizeof *st);
+    (void)ud;
+    if (!st) return fr_res_json(req, 500, "{}", 2);
+    fr_req_on_done(req, cs_done, st);
+    fr_res_header(req, "content-type", "application/octet-stream");
+    if (fr_res_stream_begin(req) != 0) return FR_DONE;
+    fr_res_stream_on_drain(req, cs_event, st);
+    cs_pump(req, st);
+    return st->ended ? FR_DONE : FR_PENDING;
+}
+
 static int srv_start_max(srv *s, int drain_ms, int max_conns) {
     fr_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -176,6 +229,7 @@ static int srv_start_max(srv *s, int drain_ms, int max_conns) {
     atomic_store(&release_block, 0);
     atomic_store(&done_ok, 0);
     atomic_store(&done_fail, 0);
+    atomic_store(&cs_gone, 0);
     npend = 0;
     s->rc = -99;
     s->app = fr_app_new(&cfg);
@@ -187,6 +241,7 @@ static int srv_start_max(srv *s, int drain_ms, int max_conns) {
     if (fr_route(s->app, "GET", "/big", h_big, NULL) < 0) return -1;
     if (fr_route(s->app, "GET", "/users/{id:int}", h_user, NULL) < 0) return -1;
     if (fr_route(s->app, "GET", "/nobody-stream", h_nobody_stream, NULL) < 0) return -1;
+    if (fr_route(s->app, "GET", "/cstream", h_cstream, NULL) < 0) return -1;
     s->port = fr_listen(s->app, "127.0.0.1", 0);
     if (s->port <= 0) return -1;
     return pthread_create(&s->thr, NULL, srv_main, s) == 0 ? 0 : -1;
@@ -374,6 +429,69 @@ static void test_abort_pending(void) {
     CHECK_EQ_INT(s.rc, 0);
 }
 
+/* The stream phase: each client reads the head of a 32 MiB flow-controlled
+ * stream and leaves (FIN, or a reset). Every socket is closed at once (fds
+ * back within 2 s), every stream ends (on_done ok = 0), and a whole stream
+ * still flows to a client that reads it. */
+static void abort_stream(int rst) {
+    srv s;
+    char r[4096];
+    int base, i, heads = 0;
+    long total = 0;
+    REQ(srv_start(&s, 10000) == 0);
+    REQ(cli_get(s.port, "/hello", r, sizeof r) > 0);
+    base = fd_count();
+    REQ(base > 0);
+    for (i = 0; i < N_ABORTS; i++) {
+        int fd = cli_open(s.port);
+        ssize_t n;
+        REQ(fd >= 0);
+        CHECK(cli_send(fd, GET("/cstream")) == 0);
+        n = recv(fd, r, sizeof r - 1, 0);
+        if (n > 12 && strncmp(r, "HTTP/1.1 200", 12) == 0) heads++;
+        if (rst) {
+            struct linger lg = {1, 0};
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
+        close(fd);
+    }
+    CHECK_EQ_INT(heads, N_ABORTS);
+    CHECK(fds_back_to(base));
+    for (i = 0; i < 200 && atomic_load(&done_fail) < N_ABORTS; i++) sleep_ms(10);
+    CHECK_EQ_INT(atomic_load(&done_fail), N_ABORTS);
+    CHECK_EQ_INT(atomic_load(&done_ok), 0);
+    { /* a reader gets all of it: 32 MiB of chunks, then the last chunk */
+        int fd = cli_open(s.port);
+        char tail[8] = {0};
+        REQ(fd >= 0);
+        CHECK(cli_send(fd, GET("/cstream")) == 0);
+        for (;;) {
+            ssize_t n = recv(fd, r, sizeof r, 0);
+            if (n <= 0) break;
+            total += n;
+            if (n >= 5) {
+                memcpy(tail, r + n - 5, 5);
+            } else { /* keep the last 5 bytes seen */
+                memmove(tail, tail + n, (size_t)(5 - n));
+                memcpy(tail + 5 - n, r, (size_t)n);
+            }
+            if (memcmp(tail, "0\r\n\r\n", 5) == 0) break;
+        }
+        close(fd);
+        CHECK(total > (long)CS_PIECES * 65536);
+        CHECK(memcmp(tail, "0\r\n\r\n", 5) == 0);
+        for (i = 0; i < 200 && atomic_load(&done_ok) < 1; i++) sleep_ms(10);
+        CHECK_EQ_INT(atomic_load(&done_ok), 1);
+    }
+    srv_stop_free(&s);
+    CHECK_EQ_INT(s.rc, 0);
+}
+
+static void test_abort_stream(void) {
+    abort_stream(0);
+    abort_stream(1);
+}
+
 /* Stop: a request in flight (pending), connections the kernel accepted while
  * the loop was busy (they sent a request), then new connection attempts. */
 static void test_stop_refuses_new_connections(void) {
@@ -539,6 +657,7 @@ static const frt_case frt_cases[] = {
     FRT(test_abort_body),
     FRT(test_abort_response),
     FRT(test_abort_pending),
+    FRT(test_abort_stream),
     FRT(test_stop_refuses_new_connections),
     FRT(test_max_connections_503),
     FRT(test_int_param_overflow_router),

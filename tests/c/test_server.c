@@ -571,6 +571,73 @@ static void test_simple_get(void) {
     srv_stop(&s);
 }
 
+/* fr_route while serving: a route added from another thread is served by
+ * the next request, requests in flight on a keep-alive connection keep
+ * being answered while the table is replaced, and the usual errors still
+ * come back (duplicate, bad pattern). */
+typedef struct hammer {
+    int port, n, ok;
+} hammer;
+
+static void *hammer_main(void *arg) {
+    hammer *h = (hammer *)arg;
+    cli c;
+    int i;
+    if (cli_open(&c, h->port) < 0) return NULL;
+    for (i = 0; i < h->n; i++) {
+        resp r;
+        if (cli_sends(&c, GET("/hello")) < 0 || cli_read(&c, &r, 0) < 0) break;
+        if (r.status == 200) h->ok++;
+        resp_free(&r);
+    }
+    cli_close(&c);
+    return NULL;
+}
+
+static void test_route_while_serving(void) {
+    srv s;
+    resp r;
+    hammer hm;
+    pthread_t t;
+    char path[64], req[128];
+    int i, added = 0, served = 0;
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 2;
+    REQ(srv_start(&s, &cfg) == 0);
+    CHECK(roundtrip(s.port, GET("/late/0"), &r) == 0);
+    CHECK_EQ_INT(r.status, 404);
+    resp_free(&r);
+    hm.port = s.port;
+    hm.n = 3000;
+    hm.ok = 0;
+    REQ(pthread_create(&t, NULL, hammer_main, &hm) == 0);
+    for (i = 0; i < 100; i++) {
+        snprintf(path, sizeof path, "/late/%d", i);
+        if (fr_route(s.app, "GET", path, h_hello, NULL) == 0) added++;
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+        if (roundtrip(s.port, req, &r) == 0) {
+            if (r.status == 200 && r.body_len == 25) served++;
+            resp_free(&r);
+        }
+    }
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(added, 100);
+    CHECK_EQ_INT(served, 100);
+    CHECK_EQ_INT(hm.ok, 3000);
+    /* the older routes are all still there, the table was not cut */
+    CHECK(roundtrip(s.port, GET("/n/7"), &r) == 0);
+    CHECK_EQ_MEM(r.body, r.body_len, "{\"i\":7}");
+    resp_free(&r);
+    CHECK(fr_route(s.app, "GET", "/late/3", h_hello, NULL) == -1); /* duplicate */
+    CHECK(strstr(fr_app_last_error(s.app), "/late/3") != NULL);
+    CHECK(fr_route(s.app, "GET", "/bad/{x", h_hello, NULL) == -1);
+    CHECK(roundtrip(s.port, GET("/late/99"), &r) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
+    srv_stop(&s);
+}
+
 static void test_keepalive(void) {
     srv s;
     cli c;
@@ -3367,6 +3434,7 @@ static const frt_case frt_cases[] = {
     FRT(test_invalid_response_is_500_and_logged),
     FRT(test_invalid_response_dispatch),
     FRT(test_simple_get),
+    FRT(test_route_while_serving),
     FRT(test_keepalive),
     FRT(test_pipelined),
     FRT(test_deep_pipeline),

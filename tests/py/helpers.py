@@ -48,17 +48,21 @@ def spawn(code, port, env=None):
     return proc
 
 
+def read_to_close(s):
+    """Everything the peer sends on socket s until it closes."""
+    chunks = []
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
 def raw_request(port, data, timeout=10.0):
     """Send raw bytes, return the whole response (until close)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    return b"".join(chunks)
+        return read_to_close(s)
 
 
 # How a differential test serves one app on each framework: FastAPI on
@@ -70,10 +74,12 @@ SERVE = {
 }
 
 
-def serve_both(app_code):
+def serve_both(app_code, logs=None):
     """Generator for a pytest fixture: app_code(name) is python source that
     defines `app` for framework `name`; yields {name: port} while both
-    servers run, then stops them and fails if fastrapi logged a traceback."""
+    servers run, then stops them and fails if fastrapi logged a traceback.
+    With a `logs` dict, each server's stderr goes there instead and the
+    caller checks it (an app whose errors are the point of the test)."""
     procs = {}
     try:
         for name in ("fastapi", "fastrapi"):
@@ -89,6 +95,9 @@ def serve_both(app_code):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 errs[name] = proc.communicate()[1]
+    if logs is not None:
+        logs.update(errs)
+        return
     assert "Traceback" not in errs.get("fastrapi", ""), errs["fastrapi"]
 
 
@@ -138,3 +147,32 @@ def access_log_records():
     finally:
         lg.removeHandler(h)
         lg.setLevel(old)
+
+
+def assert_paused_then_closed(port, request, closed, path):
+    """A client that sends `request` and reads nothing more than the status
+    line (a 4 KiB receive buffer): the endless producer behind `path` is
+    paused -- closed["pieces"][path] (its count of pieces made) stops
+    moving, well under 200 -- and not closed (closed[path], an Event set by
+    its finally); once the client leaves, it is closed."""
+    import time
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    try:
+        sock.sendall(request)
+        assert sock.recv(64).startswith(b"HTTP/1.1 200")
+        last, still = -1, 0
+        for _ in range(500):  # until the producer stops producing
+            n = closed["pieces"][path]
+            still = still + 1 if n == last else 0
+            if still >= 20:
+                break
+            last = n
+            time.sleep(0.01)
+        assert still >= 20 and 0 < closed["pieces"][path] < 200
+        assert not closed[path].is_set()
+    finally:
+        sock.close()
+    assert closed[path].wait(10)

@@ -9,14 +9,13 @@ identical for bodies under and over each level's limit, sent with a
 Content-Length or chunked, and for each form limit (fields, files, part
 size) in urlencoded and multipart bodies. Bad limit values are refused as
 FastAPI refuses them."""
-import socket
 import textwrap
 
 import httpx
 import pytest
 
 from conftest import framework
-from helpers import serve_both
+from helpers import raw_request, serve_both
 
 APP_SOURCE = textwrap.dedent('''
     from typing import List
@@ -292,14 +291,7 @@ def _raw_chunked(port, path, body):
         part = body[i:i + 7]
         req += b"%x\r\n%s\r\n" % (len(part), part)
     req += b"0\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(req)
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
+    data = raw_request(port, req, timeout=30)
     head, _, rest = data.partition(b"\r\n\r\n")
     status = int(head.split(b" ")[1])
     ctype = [ln.split(b":", 1)[1].strip() for ln in head.split(b"\r\n")[1:]

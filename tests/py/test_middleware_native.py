@@ -404,6 +404,18 @@ def test_unknown_options_keep_starlettes_class(files):
     async def mw(request, call_next):
         return await call_next(request)
     app.add_middleware(GZipMiddleware)
+    # @app.middleware is an around layer of the native server's chain (GZip
+    # outermost); the ASGI face keeps Starlette's stack for it
+    assert [name for name, _ in _native_mw.plan(app)] == ["GZipMiddleware", "http"]
+    assert _native_mw.plan(app)[1][1] == (mw,)
+    assert _native_mw.asgi_plan(app) is None
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    class MyBase(BaseHTTPMiddleware):  # a subclass (its own dispatch): Starlette's stack
+        async def dispatch(self, request, call_next):
+            return await call_next(request)
+    app = fw.FastAPI()
+    app.add_middleware(MyBase)
     assert _native_mw.plan(app) is None
     app = fw.FastAPI()
     app.add_middleware(CORSMiddleware, allow_origins="*")  # a str, not a list: Starlette's quirks

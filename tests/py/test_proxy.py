@@ -7,7 +7,6 @@ scope["root_path"], the redirect_slashes location, OpenAPI `servers` and the
 docs page must be the same. The peer is always 127.0.0.1 (loopback)."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -15,7 +14,7 @@ import textwrap
 import httpx
 import pytest
 
-from helpers import ROOT, free_port, wait_port
+from helpers import ROOT, free_port, raw_request, wait_port
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 pytest.importorskip("uvicorn")
@@ -170,14 +169,7 @@ def test_answers_are_not_trivially_equal(tmp_path):
 
 
 def _raw(port, data):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(data)
-        out = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                return out
-            out += b
+    return raw_request(port, data)
 
 
 def test_serve_kwargs(tmp_path):

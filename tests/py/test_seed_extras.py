@@ -7,7 +7,6 @@ Python's time.monotonic() reads on Linux: a burst that starts and ends in the
 same second must see exactly N allowed; a burst that straddles a second
 boundary is retried (bounded), never judged by a duration."""
 import http.client
-import socket
 import textwrap
 import time
 
@@ -18,7 +17,7 @@ import fastrapi
 from fastrapi import FastrAPI, Instrumentator, APIRouter
 from fastrapi.testclient import TestClient
 
-from helpers import free_port, spawn
+from helpers import free_port, raw_request, spawn
 
 
 def _families(text):
@@ -33,8 +32,12 @@ def _sample(fams, family, name, **labels):
 
 
 def _burst(do, n):
-    """n calls of do() -> statuses, all inside one engine second (retried)."""
+    """n calls of do() -> statuses, all inside one engine second (retried).
+    The limiter's windows are whole seconds of the monotonic clock: a burst
+    starts just after a second begins, and a retry waits for a fresh window
+    (the straddled attempt's tail has counted in the next one)."""
     for _ in range(5):
+        time.sleep(1.02 - time.monotonic() % 1)
         w0 = int(time.monotonic())
         codes = [do() for _ in range(n)]
         if int(time.monotonic()) == w0:
@@ -281,19 +284,10 @@ def test_rate_limit_bad_values_fail_at_decoration():
 
 
 def _raw_get(port, path, xff=None):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    try:
-        extra = ("X-Forwarded-For: %s\r\n" % xff) if xff else ""
-        s.sendall(("GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n" % (path, extra)).encode())
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-        return int(data.split(b" ", 2)[1]), data
-    finally:
-        s.close()
+    extra = ("X-Forwarded-For: %s\r\n" % xff) if xff else ""
+    data = raw_request(port, ("GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n"
+                              % (path, extra)).encode())
+    return int(data.split(b" ", 2)[1]), data
 
 
 @pytest.mark.parametrize("trusted", [True, False])

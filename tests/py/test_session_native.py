@@ -157,6 +157,14 @@ def sign(payload: bytes, ts=None, secret=SECRET):
     return S(secret).sign(base64.b64encode(payload)).decode()
 
 
+def sign_raw(payload: bytes, ts):
+    """Signed as is, not base64-encoded first (a cookie whose payload is not base64)."""
+    class S(itsdangerous.TimestampSigner):
+        def get_timestamp(self):
+            return ts
+    return S(SECRET).sign(payload).decode()
+
+
 def mint(data, **kw):
     return sign(json.dumps(data).encode(), **kw)
 
@@ -224,23 +232,26 @@ def both(name, method, url, headers):
 
 def cookies_now(opts):
     """The cookies a request list refers to, minted when the test runs (a
-    list built at collection would age). With a max_age under a minute the
-    "good" cookie is 100 s old: expired for both servers whatever second
-    each request falls in."""
+    list built at collection would age). With a max_age under a minute
+    every cookie that would be signed now is 100 s old instead: expired for
+    both servers whatever second each request falls in (signed in this
+    second, a max_age=0 cookie is valid or expired depending on whether the
+    second turns between the two servers' requests)."""
     now = int(time.time())
     short = opts.get("max_age", 1) is not None and opts.get("max_age", 60) < 60
-    good = mint({"user": "bob", "n": 41}, ts=now - 100 if short else now)
+    ts = now - 100 if short else now  # every cookie signed "now", not only "good"
+    good = mint({"user": "bob", "n": 41}, ts=ts)
     return {
         "cn": cookie_name(opts),
         "good": good,
-        "empty": mint({}, ts=now - 100 if short else now),
+        "empty": mint({}, ts=ts),
         "old": mint({"user": "old"}, ts=now - 100000),
         "future": mint({"user": "future"}, ts=now + 100000),
         "tampered": good[:-2] + ("A" if good[-2] != "A" else "B") + good[-1],
-        "other_secret": mint({"user": "x"}, secret="another"),
-        "not_json": sign(b"not json at all"),
-        "a_list": sign(b"[1, 2]"),
-        "not_b64": itsdangerous.TimestampSigner(SECRET).sign(b"!!!%%%").decode(),
+        "other_secret": mint({"user": "x"}, ts=ts, secret="another"),
+        "not_json": sign(b"not json at all", ts=ts),
+        "a_list": sign(b"[1, 2]", ts=ts),
+        "not_b64": sign_raw(b"!!!%%%", ts=ts),
     }
 
 
@@ -342,7 +353,11 @@ def test_tampered_and_expired_are_empty():
     base = f"http://127.0.0.1:{fr.port}"
     good = mint({"user": "bob"})
     assert httpx.get(base + "/get", cookies={"session": good}).json() == {"user": "bob"}
-    for bad in (good[:-1] + ("x" if good[-1] != "x" else "y"), good.replace("eyJ", "eyK", 1),
+    # tamper the signature's FIRST character: its last one carries unused
+    # base64 bits, and a change there can decode to the same signature
+    body, _, sig = good.rpartition(".")
+    tampered = body + "." + ("x" if sig[0] != "x" else "y") + sig[1:]
+    for bad in (tampered, good.replace("eyJ", "eyK", 1),
                 mint({"user": "bob"}, ts=int(time.time()) - 61 - 5),
                 mint({"user": "bob"}, ts=int(time.time()) + 3600), mint({"user": "bob"}, secret="x")):
         r = httpx.get(base + "/get", cookies={"session": bad})

@@ -46,6 +46,8 @@ def dirs(tmp_path_factory):
     os.symlink(os.path.join(outside, "secret.txt"), os.path.join(plain, "escape.txt"))
     os.symlink(os.path.join(plain, "a.txt"), os.path.join(plain, "inside.txt"))
     os.symlink(outside, os.path.join(plain, "outdir"))
+    os.mkfifo(os.path.join(plain, "pipe"))  # never opened: stat says it is no file (404)
+    os.symlink(plain, str(root / "linked"))  # a mount directory that is a symlink
     for name, data in {"index.html": b"<h1>site</h1>", "docs/index.html": b"<p>site docs</p>",
                        "404.html": b"<p>site 404</p>", "a.txt": b"site a"}.items():
         _write(os.path.join(site, name), data)
@@ -55,7 +57,8 @@ def dirs(tmp_path_factory):
     for name, data in {"index.html": b"<h1>admin</h1>", "404.html": b"<p>admin 404</p>",
                        "main.js": b"admin()"}.items():
         _write(os.path.join(admin, name), data)
-    return {"plain": plain, "site": site, "spa": spa, "admin": admin, "outside": outside}
+    return {"plain": plain, "site": site, "spa": spa, "admin": admin, "outside": outside,
+            "linked": str(root / "linked")}
 
 
 def make_app(fw, d):
@@ -78,6 +81,7 @@ def make_app(fw, d):
     app.mount("/static", StaticFiles(directory=d["plain"]), name="static")
     app.mount("/site", StaticFiles(directory=d["site"], html=True))
     app.mount("/follow", StaticFiles(directory=d["plain"], follow_symlink=True))
+    app.mount("/linked", StaticFiles(directory=d["linked"]))
     app.frontend("/", directory=d["spa"])
     app.frontend("/admin", directory=d["admin"], fallback="index.html")
     return app
@@ -224,6 +228,14 @@ CASES = [
     ("GET", "/static/outdir/secret.txt", ()),
     ("GET", "/static/inside.txt", ()),
     ("GET", "/static/" + "x" * 300, ()),
+    ("GET", "/static/pipe", ()),
+    ("GET", "/static/pipe/x", ()),
+    ("GET", "/linked/a.txt", ()),
+    ("GET", "/linked/docs/index.html", ()),
+    ("GET", "/linked/escape.txt", ()),
+    ("GET", "/linked/inside.txt", ()),
+    ("GET", "/linked/missing.txt", ()),
+    ("GET", "/linked/%2e%2e/outside/secret.txt", ()),
     ("GET", "/follow/escape.txt", ()),
     ("GET", "/follow/outdir/secret.txt", ()),
     ("GET", "/follow/%2e%2e/outside/secret.txt", ()),
@@ -336,6 +348,36 @@ def test_secret_never_leaks(servers):
                    "/static/%2e%2e/outside/secret.txt", "/site/%2e%2e/outside/secret.txt"):
         status, _, body = raw_request(fr.port, "GET", target)
         assert status == 404 and b"top secret" not in body, target
+
+
+def test_directory_symlink_swapped_while_serving(tmp_path):
+    """A deploy that points a `current` symlink at a new release while the
+    server runs: Starlette resolves the directory on every request, so the
+    next request serves the new release -- the engine's one-walk lookup
+    (which stops at a symlink) must too, on both faces' answers."""
+    for rel, text in (("r1", b"release one"), ("r2", b"release two")):
+        _write(str(tmp_path / rel / "a.txt"), text)
+    cur = str(tmp_path / "current")
+    os.symlink(str(tmp_path / "r1"), cur)
+
+    def app_for(fw):
+        from importlib import import_module
+        app = fw.FastAPI()
+        app.mount("/s", import_module(fw.name + ".staticfiles").StaticFiles(directory=cur))
+        return app
+
+    fa = Uvicorn(app_for(framework("fastapi")))
+    fr = app_for(framework("fastrapi"))._start_background("127.0.0.1", 0)
+    try:
+        for want in (b"release one", b"release two"):
+            for port in (fa.port, fr.port):
+                status, _, body = raw_request(port, "GET", "/s/a.txt")
+                assert (status, body) == (200, want), port
+            os.symlink(str(tmp_path / "r2"), cur + ".new")
+            os.replace(cur + ".new", cur)  # atomic swap
+    finally:
+        fa.close()
+        fr.stop()
 
 
 def test_engine_serves_without_python(servers, monkeypatch):

@@ -527,11 +527,15 @@ def test_no_task_or_fd_left_after_many_connections(live):
         return out
 
     _run(one(-1))  # warm up (loop thread, pool)
+    for _ in range(2000):  # bounded: the warm-up's server side has finished closing
+        if ("echo-disconnect", 1000) in log and not app.__dict__.get("_fr_ws_tasks"):
+            break
+        time.sleep(0.01)
     before = _open_fds()
     del log[:]
     assert _run(many()) == [f"m{i}" for i in range(60)]
     tasks = app.__dict__.get("_fr_ws_tasks")
-    for _ in range(500):  # bounded wait for the server side to finish closing
+    for _ in range(2000):  # bounded wait for the server side to finish closing
         if not tasks and _open_fds() <= before and log.count(("echo-disconnect", 1000)) == 60:
             break
         time.sleep(0.01)
