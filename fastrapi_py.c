@@ -1868,6 +1868,14 @@ static void frpy_finish(rctx *c, PyObject *background) {
     if (after) {
         c->after_simple = frpy_after_is_simple(c);
         fr_req_on_done(req, frpy_done_cb, c);
+    } else if (c->asgi_ch) {
+        /* Nothing runs after this response: the ASGI face's "done" goes out
+         * with its last body, so the call returns right after its send, as
+         * FastAPI's does (an outer middleware's post-send code runs before
+         * the client's next request, not whenever this thread is next
+         * scheduled). */
+        frpy_asgi_release(c->asgi_ch);
+        c->asgi_ch = NULL;
     }
     frpy_session_report(c);
     Py_BEGIN_ALLOW_THREADS
@@ -3991,15 +3999,19 @@ static void frpy_asgi_post(frpy_asgi *a, PyObject *item) {
     Py_DECREF(item);
 }
 
+static void frpy_asgi_free(frpy_asgi *a) {
+    Py_DECREF(a->post);
+    Py_DECREF(a->scope);
+    Py_XDECREF(a->ctx);
+    PyMem_Free(a);
+}
+
 /* The last holder gone: the request is over, background tasks and
  * teardowns included; the face's call returns then, as Starlette's does. */
 static void frpy_asgi_release(frpy_asgi *a) {
     if (--a->refs > 0) return;
     frpy_asgi_post(a, Py_BuildValue("(sO)", "done", Py_None));
-    Py_DECREF(a->post);
-    Py_DECREF(a->scope);
-    Py_XDECREF(a->ctx);
-    PyMem_Free(a);
+    frpy_asgi_free(a);
 }
 
 static void frpy_asgi_start(void *ud, int status, const fr_header *h, size_t n) {
@@ -4027,9 +4039,16 @@ static int frpy_asgi_body(void *ud, const char *data, size_t len, int more) {
     frpy_asgi *a = ud;
     if (g_exiting) return -1;
     PyGILState_STATE st = PyGILState_Ensure();
-    frpy_asgi_post(a, Py_BuildValue("(s(y#O))", "body", data ? data : "", (Py_ssize_t)len,
-                                    more ? Py_True : Py_False));
-    if (!more) frpy_asgi_release(a);
+    /* The last body with nothing left to run after it is one "end" item:
+     * two posts could be split by a GIL switch inside post(), and a client
+     * that got the body could have its next request served before the
+     * face's call returned (an outer middleware's post-send code, e.g.
+     * Instrumentator's, then ran late and out of order). */
+    int last = !more && a->refs == 1;
+    frpy_asgi_post(a, Py_BuildValue("(s(y#O))", last ? "end" : "body", data ? data : "",
+                                    (Py_ssize_t)len, more ? Py_True : Py_False));
+    if (last) frpy_asgi_free(a);
+    else if (!more) frpy_asgi_release(a);
     PyGILState_Release(st);
     return 0;
 }

@@ -211,6 +211,9 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
             data, more = value
             await send({"type": "http.response.body", "body": data, "more_body": more})
             sent = not more
+        elif kind == "end":  # the last body, and nothing runs after it: "done" too
+            await send({"type": "http.response.body", "body": value[0], "more_body": False})
+            break
         elif kind == "exception":
             if inner and not sent:  # before the response: the middleware sees it
                 raise value

@@ -224,3 +224,54 @@ def test_session_middleware_cookie_round_trip_like_fastapi():
             r2 = c.get("/me")
             results.append((r1.json(), "session=" in r1.headers["set-cookie"], r2.json()))
     assert results[0] == results[1] == ("ok", True, "ann")
+
+
+def test_raw_middleware_code_after_the_app_runs_before_the_next_request():
+    """A raw ASGI middleware's code after ``await app(...)`` (where
+    prometheus-fastapi-instrumentator records its metrics) runs before the
+    client's next request reaches the app, as on uvicorn: the face's call
+    returns with its last body, not whenever the engine thread that
+    finished the response is next scheduled."""
+    import sys
+
+    from fastrapi import FastAPI
+    from fastrapi.testclient import TestClient
+
+    events = []
+
+    class Order:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http":
+                return await self.app(scope, receive, send)
+            events.append(("in", scope["path"]))
+            await self.app(scope, receive, send)
+            events.append(("out", scope["path"]))
+
+    app = FastAPI()
+    app.add_middleware(Order)
+
+    @app.get("/i/{n}")
+    def item(n: int):
+        return n
+
+    @app.post("/a")
+    async def create(body: dict):
+        return body
+
+    sent = []
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # a GIL switch at every chance: a race would show
+    try:
+        with TestClient(app) as c:
+            for i in range(100):
+                for method, url, status in (("GET", f"/i/{i}", 200), ("GET", "/i/x", 422),
+                                            ("POST", "/a", 200)):
+                    r = c.request(method, url, json={"i": i} if method == "POST" else None)
+                    assert r.status_code == status, r.text
+                    sent.append(url)
+    finally:
+        sys.setswitchinterval(old)
+    assert events == [e for url in sent for e in (("in", url), ("out", url))]
