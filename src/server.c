@@ -978,9 +978,10 @@ static void fr__conn_close(fr__conn *c) {
         fr__tls_conn_free(c->tls);
         c->tls = NULL;
 #endif
+        /* uncounted before the socket goes: whoever sees it gone finds a free slot */
+        fr__atomic_fetch_sub_explicit(&L->app->nconns, 1, FR__RELAXED);
         close(c->fd); /* epoll forgets closed fds by itself */
         c->fd = -1;
-        fr__atomic_fetch_sub_explicit(&L->app->nconns, 1, FR__RELAXED);
     }
     fr__timer_clear(c);
     if (c->prev) c->prev->next = c->next;

@@ -451,6 +451,7 @@ CLI_APP = textwrap.dedent("""
 
     @app.get("/slow")
     def slow():
+        open("slow-started", "w").close()  # the connection was accepted and counted
         time.sleep(30)
         return {"slow": 1}
 """)
@@ -502,15 +503,35 @@ def test_cli_timeouts_take_effect(tmp_path):
         stop(proc)
 
 
+def server_side_conns(port):
+    """The server's accepted sockets on `port` still open (any state but
+    LISTEN, TIME_WAIT and CLOSE), from /proc/net/tcp."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if int(local.rsplit(":", 1)[1], 16) == port and state not in ("0A", "06", "07"):
+                n += 1
+    return n
+
+
 def test_cli_limit_concurrency_and_graceful_shutdown(tmp_path):
     proc, port = run_cli(tmp_path, "--limit-concurrency", "2", "--timeout-graceful-shutdown", "1")
     held = []
     try:
+        # wait_port's probe counts as a connection until the server has seen
+        # it close (with two I/O loops, held[1] may be accepted before held[0])
+        deadline = time.time() + 10
+        while server_side_conns(port) and time.time() < deadline:
+            time.sleep(0.02)
+        assert server_side_conns(port) == 0
         for path in ("/hello", "/slow"):
             s = socket.create_connection(("127.0.0.1", port), timeout=5)
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
             held.append(s)
         assert held[0].recv(65536).startswith(b"HTTP/1.1 200")
+        while not (tmp_path / "slow-started").exists() and time.time() < deadline + 10:
+            time.sleep(0.02)  # each I/O loop accepts on its own: held[1] may come late
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:  # the third
             s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             r = read_all(s)
