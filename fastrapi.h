@@ -3509,6 +3509,22 @@ FR_API int fr_ws_close(fr_ws *ws, int code, const char *reason, size_t len);
  * setting. */
 FR_API int fr_ws_inline_writes(int on);
 
+/* Per thread: while on (1), a message that fr_ws_send* / fr_ws_broadcast /
+ * fr_ws_ping / fr_ws_close queue from this thread (outside the loops'
+ * callbacks) does not wake the loop that owns its socket at once; the
+ * loops are remembered, and fr_ws_flush_wakes wakes each of them once.
+ * For a thread that sends bursts (a broadcast written as one send per
+ * socket, a host loop's batch of replies): one wake-up per loop per burst
+ * instead of one per socket, and the loops sleep while the burst is queued
+ * rather than take each socket's queue from under the sender. The bytes
+ * wait for the flush (or for the loop to wake for another reason), so a
+ * thread that turns this on calls fr_ws_flush_wakes at the end of each
+ * burst; fr_ws_defer_wakes(0) flushes too. Messages written inline
+ * (fr_ws_inline_writes) need no wake-up. Limits, EFULL and on_drain work
+ * the same. Returns the previous setting. */
+FR_API int fr_ws_defer_wakes(int on);
+FR_API void fr_ws_flush_wakes(void);
+
 /* userdata: set it from the loop thread (the handler that accepted inline,
  * or a callback); a handler that accepts from another thread passes it in
  * cfg->userdata instead (on_open may already be running). */
@@ -16338,6 +16354,53 @@ static size_t fr__ws_send_now(fr_req *req) {
     return (size_t)w;
 }
 
+/* Deferred wake-ups (fr_ws_defer_wakes): a send from this thread queues its
+ * request on the owning loop at once (the request's lifetime rules stay
+ * those of fr__req_notify) but skips the loop's wake-up; the loops that
+ * would have been woken are kept here, each once, until fr_ws_flush_wakes.
+ * A loop outlives every thread's flush: app->loops is freed by fr_app_free
+ * only, and its wake fd is read under qmu while it runs. */
+#ifndef FR__WS_DEFER_LOOPS
+#define FR__WS_DEFER_LOOPS 16 /* more loops than this: the extra ones are woken at once */
+#endif
+static FR__THREAD_LOCAL int fr__ws_defer;
+static FR__THREAD_LOCAL int fr__ws_ndeferred;
+static FR__THREAD_LOCAL fr__loop *fr__ws_deferred[FR__WS_DEFER_LOOPS];
+
+static void fr__loop_wake(fr__loop *L) {
+    int wr = -1;
+    pthread_mutex_lock(&L->qmu);
+    if (L->running && L->qhead) wr = L->wake_wr; /* drained meanwhile: no wake-up needed */
+    pthread_mutex_unlock(&L->qmu);
+    if (wr >= 0) fr__srv_wake_write(wr);
+}
+
+static void fr__req_notify_deferred(fr_req *req) {
+    fr__loop *L = req->loop;
+    int wake = 0, i;
+    pthread_mutex_lock(&L->qmu);
+    if (L->running) fr__queue_push_locked(L, req, &wake);
+    pthread_mutex_unlock(&L->qmu);
+    if (!wake) return; /* not running, or the queue already waits for a wake-up */
+    for (i = 0; i < fr__ws_ndeferred; i++)
+        if (fr__ws_deferred[i] == L) return;
+    if (fr__ws_ndeferred < FR__WS_DEFER_LOOPS) fr__ws_deferred[fr__ws_ndeferred++] = L;
+    else fr__loop_wake(L);
+}
+
+void fr_ws_flush_wakes(void) {
+    int i, n = fr__ws_ndeferred;
+    fr__ws_ndeferred = 0;
+    for (i = 0; i < n; i++) fr__loop_wake(fr__ws_deferred[i]);
+}
+
+int fr_ws_defer_wakes(int on) {
+    int was = fr__ws_defer;
+    fr__ws_defer = on != 0;
+    if (!on) fr_ws_flush_wakes();
+    return was;
+}
+
 FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const void *b, size_t blen,
                               size_t limit) {
     size_t n = alen + blen;
@@ -16360,7 +16423,9 @@ FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const voi
     if (req->squeued == 0 && fr__ws_inline && !fr__tls_req) n -= fr__ws_send_now(req);
     req->squeued += n;
     pthread_mutex_unlock(&req->smu);
-    if (n && fr__tls_req != req) fr__req_notify(req, 0); /* the loop's own callbacks: written on return */
+    if (!n || fr__tls_req == req) return 0; /* the loop's own callbacks: written on return */
+    if (fr__ws_defer) fr__req_notify_deferred(req);
+    else fr__req_notify(req, 0);
     return 0;
 }
 
