@@ -4590,10 +4590,13 @@ static void fr__req_notify_deferred(fr_req *req) {
     else fr__loop_wake(L);
 }
 
-void fr_ws_flush_wakes(void) {
+int fr_ws_pending_wakes(void) { return fr__ws_ndeferred; }
+
+int fr_ws_flush_wakes(void) {
     int i, n = fr__ws_ndeferred;
     fr__ws_ndeferred = 0;
     for (i = 0; i < n; i++) fr__loop_wake(fr__ws_deferred[i]);
+    return n;
 }
 
 int fr_ws_defer_wakes(int on) {

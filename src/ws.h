@@ -202,7 +202,11 @@ FR_API int fr_ws_inline_writes(int on);
  * (fr_ws_inline_writes) need no wake-up. Limits, EFULL and on_drain work
  * the same. Returns the previous setting. */
 FR_API int fr_ws_defer_wakes(int on);
-FR_API void fr_ws_flush_wakes(void);
+/* Wake the loops this thread's deferred sends left asleep; returns how many. */
+FR_API int fr_ws_flush_wakes(void);
+/* How many loops wait for this thread's fr_ws_flush_wakes (0: nothing to
+ * flush; a sender can schedule its flush only when there is one). */
+FR_API int fr_ws_pending_wakes(void);
 
 /* userdata: set it from the loop thread (the handler that accepted inline,
  * or a callback); a handler that accepts from another thread passes it in

@@ -1381,9 +1381,11 @@ static void test_live_defer_wakes(void) {
     CHECK_EQ_INT(fr_ws_defer_wakes(1), 0); /* the default is off */
     CHECK(fr_ws_send_text(st.ws, "one", 3) == FR_WS_OK);
     CHECK(fr_ws_send_binary(st.ws, "two", 3) == FR_WS_OK);
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 1); /* one loop, once */
     frt_sleep_ms(30);
     CHECK_EQ_INT((int)fr_ws_buffered(st.ws), 10); /* two 5-byte frames, not written */
-    fr_ws_flush_wakes();
+    CHECK_EQ_INT(fr_ws_flush_wakes(), 1);
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 0);
     CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_TEXT);
     CHECK_EQ_MEM(ev.data, ev.len, "one");
     CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_BINARY);
@@ -1399,6 +1401,7 @@ static void test_live_defer_wakes(void) {
     fr_ws_inline_writes(1);
     CHECK(fr_ws_send_text(st.ws, "inline", 6) == FR_WS_OK);
     CHECK_EQ_INT((int)fr_ws_buffered(st.ws), 0); /* written by this thread: nothing to wake for */
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 0);
     fr_ws_inline_writes(0);
     fr_ws_defer_wakes(0);
     CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_TEXT);
@@ -1754,13 +1757,14 @@ static void test_live_poll_defer_wakes(void) {
     }
     fr_ws_defer_wakes(1);
     for (i = 0; i < N; i++) CHECK(fr_ws_send_text(g_bc[i], "{\"tick\":2}", 10) == FR_WS_OK);
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 1);
     for (k = 0; k < 3; k++) fr_poll(app, 0);
     for (i = 0; i < N; i++) {
         char b[64];
         CHECK(recv(fds[i], b, sizeof b, MSG_DONTWAIT) < 0 && errno == EAGAIN);
         CHECK_EQ_INT((int)fr_ws_buffered(g_bc[i]), 12);
     }
-    fr_ws_flush_wakes();
+    CHECK_EQ_INT(fr_ws_flush_wakes(), 1);
     fr_ws_defer_wakes(0);
     for (k = 0; k < 5; k++) fr_poll(app, 5);
     for (i = 0; i < N; i++) {
