@@ -3638,7 +3638,8 @@ static fr_ws *frpy_ws_peer(frpy_ws *w) {
  * send_text, the replies of every endpoint that ran -- wakes each I/O loop
  * once, from _ws_flush queued behind it with loop.call_soon (it runs once
  * this iteration's callbacks are done), not once per socket. GIL. */
-static int frpy_ws_flush_due; /* _ws_flush is queued on the loop */
+static FR__THREAD_LOCAL int frpy_ws_flush_due; /* _ws_flush is queued on this thread's loop
+                                                  (deferral is per thread, as this) */
 static PyObject *frpy_ws_flush_fn, *frpy_s_call_soon;
 
 static PyObject *py_ws_flush(PyObject *self, PyObject *unused) {
@@ -3698,7 +3699,12 @@ static PyObject *py_ws_send(PyObject *self, PyObject *const *args, Py_ssize_t na
         int inline_ok = frpy_ws_inline > 0, defer = frpy_on_loop_thread();
         if (inline_ok) frpy_ws_inline--;
         fr_ws_inline_writes(inline_ok);
-        if (defer) fr_ws_defer_wakes(1);
+        if (defer) {
+            fr_ws_defer_wakes(1);
+        } else if (frpy_ws_flush_due) { /* no longer the loop's thread: its flush may never run */
+            frpy_ws_flush_due = 0;
+            fr_ws_defer_wakes(0);
+        }
         if (b.len >= FRPY_WS_SEND_NOGIL) {
             Py_BEGIN_ALLOW_THREADS
             r = op == FR_WS_CLOSE ? fr_ws_close(ws, code, b.buf, (size_t)b.len)
