@@ -4562,9 +4562,7 @@ static size_t fr__ws_send_now(fr_req *req) {
  * would have been woken are kept here, each once, until fr_ws_flush_wakes.
  * A loop outlives every thread's flush: app->loops is freed by fr_app_free
  * only, and its wake fd is read under qmu while it runs. */
-#ifndef FR__WS_DEFER_LOOPS
-#define FR__WS_DEFER_LOOPS 16 /* more loops than this: the extra ones are woken at once */
-#endif
+enum { FR__WS_DEFER_LOOPS = 16 }; /* more loops than this: the extra ones are woken at once */
 static FR__THREAD_LOCAL int fr__ws_defer;
 static FR__THREAD_LOCAL int fr__ws_ndeferred;
 static FR__THREAD_LOCAL fr__loop *fr__ws_deferred[FR__WS_DEFER_LOOPS];

@@ -189,9 +189,10 @@ FR_API int fr_ws_close(fr_ws *ws, int code, const char *reason, size_t len);
 FR_API int fr_ws_inline_writes(int on);
 
 /* Per thread: while on (1), a message that fr_ws_send* / fr_ws_broadcast /
- * fr_ws_ping / fr_ws_close queue from this thread (outside the loops'
- * callbacks) does not wake the loop that owns its socket at once; the
- * loops are remembered, and fr_ws_flush_wakes wakes each of them once.
+ * fr_ws_ping / fr_ws_close queue from this thread does not wake the loop
+ * that owns its socket at once (a callback's own socket needs no wake-up:
+ * it is written when the callback returns); the loops are remembered, and
+ * fr_ws_flush_wakes wakes each of them once.
  * For a thread that sends bursts (a broadcast written as one send per
  * socket, a host loop's batch of replies): one wake-up per loop per burst
  * instead of one per socket, and the loops sleep while the burst is queued
