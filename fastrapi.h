@@ -3509,6 +3509,27 @@ FR_API int fr_ws_close(fr_ws *ws, int code, const char *reason, size_t len);
  * setting. */
 FR_API int fr_ws_inline_writes(int on);
 
+/* Per thread: while on (1), a message that fr_ws_send* / fr_ws_broadcast /
+ * fr_ws_ping / fr_ws_close queue from this thread does not wake the loop
+ * that owns its socket at once (a callback's own socket needs no wake-up:
+ * it is written when the callback returns); the loops are remembered, and
+ * fr_ws_flush_wakes wakes each of them once.
+ * For a thread that sends bursts (a broadcast written as one send per
+ * socket, a host loop's batch of replies): one wake-up per loop per burst
+ * instead of one per socket, and the loops sleep while the burst is queued
+ * rather than take each socket's queue from under the sender. The bytes
+ * wait for the flush (or for the loop to wake for another reason), so a
+ * thread that turns this on calls fr_ws_flush_wakes at the end of each
+ * burst; fr_ws_defer_wakes(0) flushes too. Messages written inline
+ * (fr_ws_inline_writes) need no wake-up. Limits, EFULL and on_drain work
+ * the same. Returns the previous setting. */
+FR_API int fr_ws_defer_wakes(int on);
+/* Wake the loops this thread's deferred sends left asleep; returns how many. */
+FR_API int fr_ws_flush_wakes(void);
+/* How many loops wait for this thread's fr_ws_flush_wakes (0: nothing to
+ * flush; a sender can schedule its flush only when there is one). */
+FR_API int fr_ws_pending_wakes(void);
+
 /* userdata: set it from the loop thread (the handler that accepted inline,
  * or a callback); a handler that accepts from another thread passes it in
  * cfg->userdata instead (on_open may already be running). */
@@ -16339,6 +16360,54 @@ static size_t fr__ws_send_now(fr_req *req) {
     return (size_t)w;
 }
 
+/* Deferred wake-ups (fr_ws_defer_wakes): a send from this thread queues its
+ * request on the owning loop at once (the request's lifetime rules stay
+ * those of fr__req_notify) but skips the loop's wake-up; the loops that
+ * would have been woken are kept here, each once, until fr_ws_flush_wakes.
+ * A loop outlives every thread's flush: app->loops is freed by fr_app_free
+ * only, and its wake fd is read under qmu while it runs. */
+enum { FR__WS_DEFER_LOOPS = 16 }; /* more loops than this: the extra ones are woken at once */
+static FR__THREAD_LOCAL int fr__ws_defer;
+static FR__THREAD_LOCAL int fr__ws_ndeferred;
+static FR__THREAD_LOCAL fr__loop *fr__ws_deferred[FR__WS_DEFER_LOOPS];
+
+static void fr__loop_wake(fr__loop *L) {
+    int wr = -1;
+    pthread_mutex_lock(&L->qmu);
+    if (L->running && L->qhead) wr = L->wake_wr; /* drained meanwhile: no wake-up needed */
+    pthread_mutex_unlock(&L->qmu);
+    if (wr >= 0) fr__srv_wake_write(wr);
+}
+
+static void fr__req_notify_deferred(fr_req *req) {
+    fr__loop *L = req->loop;
+    int wake = 0, i;
+    pthread_mutex_lock(&L->qmu);
+    if (L->running) fr__queue_push_locked(L, req, &wake);
+    pthread_mutex_unlock(&L->qmu);
+    if (!wake) return; /* not running, or the queue already waits for a wake-up */
+    for (i = 0; i < fr__ws_ndeferred; i++)
+        if (fr__ws_deferred[i] == L) return;
+    if (fr__ws_ndeferred < FR__WS_DEFER_LOOPS) fr__ws_deferred[fr__ws_ndeferred++] = L;
+    else fr__loop_wake(L);
+}
+
+int fr_ws_pending_wakes(void) { return fr__ws_ndeferred; }
+
+int fr_ws_flush_wakes(void) {
+    int i, n = fr__ws_ndeferred;
+    fr__ws_ndeferred = 0;
+    for (i = 0; i < n; i++) fr__loop_wake(fr__ws_deferred[i]);
+    return n;
+}
+
+int fr_ws_defer_wakes(int on) {
+    int was = fr__ws_defer;
+    fr__ws_defer = on != 0;
+    if (!on) fr_ws_flush_wakes();
+    return was;
+}
+
 FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const void *b, size_t blen,
                               size_t limit) {
     size_t n = alen + blen;
@@ -16361,7 +16430,9 @@ FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const voi
     if (req->squeued == 0 && fr__ws_inline && !fr__tls_req) n -= fr__ws_send_now(req);
     req->squeued += n;
     pthread_mutex_unlock(&req->smu);
-    if (n && fr__tls_req != req) fr__req_notify(req, 0); /* the loop's own callbacks: written on return */
+    if (!n || fr__tls_req == req) return 0; /* the loop's own callbacks: written on return */
+    if (fr__ws_defer) fr__req_notify_deferred(req);
+    else fr__req_notify(req, 0);
     return 0;
 }
 
@@ -22760,8 +22831,11 @@ struct fr_ws {
     fr_req *req;      /* under mu; NULL once the request is finished */
     fr_req *req_view; /* loop thread: fr_ws_request until on_close */
     int refs;         /* under mu */
-    /* under mu */
-    int close_sent, gone, want_drain;
+    /* under mu; close_sent is atomic too: the loop reads it for every
+     * message without the lock (a sender may hold that through an inline
+     * write's send call) */
+    fr__atomic_int close_sent;
+    int gone, want_drain;
     int ended;        /* fr__srv_ws_end was called: req's on_done frees the ws */
     int64_t close_sent_at;
     /* loop thread */
@@ -22862,7 +22936,7 @@ int fr_ws_is_open(const fr_ws *ws) {
     int open;
     if (!ws) return 0;
     pthread_mutex_lock(&w->mu);
-    open = w->req && !w->gone && !w->close_sent;
+    open = w->req && !w->gone && !fr__atomic_load(&w->close_sent);
     pthread_mutex_unlock(&w->mu);
     return open;
 }
@@ -22877,7 +22951,7 @@ static int fr__ws_send_locked(fr_ws *ws, int op, const void *data, size_t len, c
                               int force) {
     uint8_t h[14];
     int r;
-    if (!ws->req || ws->gone || ws->close_sent) return FR_WS_ECLOSED;
+    if (!ws->req || ws->gone || fr__atomic_load(&ws->close_sent)) return FR_WS_ECLOSED;
     if (op <= FR_WS_BINARY && ws->cfg.deflate && ws->ext_len) {
         /* compressed: the limit applies to what goes on the wire */
         ws->fbuf.len = 0;
@@ -22945,11 +23019,11 @@ int fr_ws_broadcast(fr_ws *const *list, size_t n, int opcode, const void *data, 
 /* Queue our close frame; mu held. */
 static int fr__ws_close_locked(fr_ws *ws, int code, const char *reason, size_t len) {
     int r;
-    if (!ws->req || ws->gone || ws->close_sent) return FR_WS_ECLOSED;
+    if (!ws->req || ws->gone || fr__atomic_load(&ws->close_sent)) return FR_WS_ECLOSED;
     ws->fbuf.len = 0;
     if (fr_ws_codec_write_close(ws->codec, &ws->fbuf, code, reason, len) < 0) return FR_WS_EINVAL;
     r = fr__srv_ws_queue(ws->req, ws->fbuf.buf, ws->fbuf.len, NULL, 0, 0);
-    ws->close_sent = 1;
+    fr__atomic_store(&ws->close_sent, 1);
     ws->close_sent_at = fr__ws_now();
     return r < 0 ? FR_WS_ECLOSED : FR_WS_OK;
 }
@@ -22997,13 +23071,7 @@ FR__PRIV size_t fr__ws_held(fr_ws *ws, char *buf) {
     return ws->nhold;
 }
 
-static int fr__ws_closing(fr_ws *ws) {
-    int r;
-    pthread_mutex_lock(&ws->mu);
-    r = ws->close_sent;
-    pthread_mutex_unlock(&ws->mu);
-    return r;
-}
+static int fr__ws_closing(fr_ws *ws) { return fr__atomic_load(&ws->close_sent); }
 
 /* Bytes from the socket (unmasked in place). FR__WS_STOP once nothing more
  * is to be read (closing handshake done or the peer failed). */
@@ -23081,7 +23149,7 @@ FR__PRIV int fr__ws_tick(fr_ws *ws, int64_t now) {
     int r = 0, sent;
     int64_t sent_at;
     pthread_mutex_lock(&ws->mu);
-    sent = ws->close_sent;
+    sent = fr__atomic_load(&ws->close_sent);
     sent_at = ws->close_sent_at;
     pthread_mutex_unlock(&ws->mu);
     if (sent) return now - sent_at >= ctimeout ? 2 : 0;
@@ -23211,7 +23279,7 @@ fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg) {
     fr_ws_accept_key(hs.key, accept);
     ws = (fr_ws *)FR_MALLOC(sizeof *ws);
     if (!ws) goto oom;
-    memset(ws, 0, sizeof *ws);
+    memset((void *)ws, 0, sizeof *ws);
     if (pthread_mutex_init(&ws->mu, NULL) != 0) {
         FR_FREE(ws);
         goto oom;

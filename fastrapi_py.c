@@ -3641,15 +3641,59 @@ static fr_ws *frpy_ws_peer(frpy_ws *w) {
     return ws;
 }
 
+/* Deferred wake-ups (fr_ws_defer_wakes): what the loop thread queues for the
+ * I/O loops during one asyncio iteration -- a broadcast's thousand
+ * send_text, the replies of every endpoint that ran -- wakes each I/O loop
+ * once, from _ws_flush queued behind it with loop.call_soon (it runs once
+ * this iteration's callbacks are done), not once per socket. GIL. */
+static FR__THREAD_LOCAL int frpy_ws_flush_due; /* _ws_flush is queued on this thread's loop
+                                                  (deferral is per thread, as this) */
+static PyObject *frpy_ws_flush_fn, *frpy_s_call_soon;
+
+static PyObject *py_ws_flush(PyObject *self, PyObject *unused) {
+    (void)self; (void)unused;
+    frpy_ws_flush_due = 0;
+    fr_ws_defer_wakes(0); /* wakes the loops */
+    Py_RETURN_NONE;
+}
+
+/* After a loop-thread send made with deferral on: queue the flush if a loop
+ * waits for one, else (or when it cannot be queued) stop deferring now. */
+static void frpy_ws_defer_end(void) {
+    if (frpy_ws_flush_due) return;
+    if (fr_ws_pending_wakes() && frpy_ws_flush_fn && FRPY.loop) {
+        PyObject *r = PyObject_CallMethodOneArg(FRPY.loop, frpy_s_call_soon, frpy_ws_flush_fn);
+        if (r) {
+            Py_DECREF(r);
+            frpy_ws_flush_due = 1;
+            return;
+        }
+        PyErr_Clear(); /* a closed loop: wake them from here */
+    }
+    fr_ws_defer_wakes(0);
+}
+
 /* ws_send(conn, opcode, data, code=0) -> FR_WS_OK / ECLOSED / EFULL / EINVAL:
  * a text or binary message, or (FR_WS_CLOSE) the close with code and
- * reason = data. data: bytes-like, or a str (sent as its UTF-8, no copy). */
-static PyObject *py_ws_send(PyObject *self, PyObject *args) {
+ * reason = data. data: bytes-like, or a str (sent as its UTF-8, no copy).
+ * fr_ws_send never blocks: the GIL is kept, except for a big message (its
+ * copy, or its compression, runs while other threads take the GIL). */
+enum { FRPY_WS_SEND_NOGIL = 64 * 1024 };
+
+static PyObject *py_ws_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     PyObject *cap, *data;
     int op, code = 0, r = FR_WS_ECLOSED;
     Py_buffer b;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiO|i", &cap, &op, &data, &code)) return NULL;
+    if (nargs < 3 || nargs > 4) {
+        PyErr_SetString(PyExc_TypeError, "ws_send(conn, opcode, data, code=0)");
+        return NULL;
+    }
+    cap = args[0];
+    data = args[2];
+    op = (int)PyLong_AsLong(args[1]);
+    if (nargs == 4) code = (int)PyLong_AsLong(args[3]);
+    if (PyErr_Occurred()) return NULL;
     if (PyUnicode_Check(data)) {
         Py_ssize_t n;
         const char *u = PyUnicode_AsUTF8AndSize(data, &n); /* cached in the str, owned by it */
@@ -3660,13 +3704,25 @@ static PyObject *py_ws_send(PyObject *self, PyObject *args) {
     frpy_ws *w = frpy_ws_get(cap);
     fr_ws *ws = w ? frpy_ws_peer(w) : NULL;
     if (ws) {
-        int inline_ok = frpy_ws_inline > 0;
+        int inline_ok = frpy_ws_inline > 0, defer = frpy_on_loop_thread();
         if (inline_ok) frpy_ws_inline--;
-        Py_BEGIN_ALLOW_THREADS
         fr_ws_inline_writes(inline_ok);
-        r = op == FR_WS_CLOSE ? fr_ws_close(ws, code, b.buf, (size_t)b.len)
-                              : fr_ws_send(ws, op, b.buf, (size_t)b.len);
-        Py_END_ALLOW_THREADS
+        if (defer) {
+            fr_ws_defer_wakes(1);
+        } else if (frpy_ws_flush_due) { /* no longer the loop's thread: its flush may never run */
+            frpy_ws_flush_due = 0;
+            fr_ws_defer_wakes(0);
+        }
+        if (b.len >= FRPY_WS_SEND_NOGIL) {
+            Py_BEGIN_ALLOW_THREADS
+            r = op == FR_WS_CLOSE ? fr_ws_close(ws, code, b.buf, (size_t)b.len)
+                                  : fr_ws_send(ws, op, b.buf, (size_t)b.len);
+            Py_END_ALLOW_THREADS
+        } else {
+            r = op == FR_WS_CLOSE ? fr_ws_close(ws, code, b.buf, (size_t)b.len)
+                                  : fr_ws_send(ws, op, b.buf, (size_t)b.len);
+        }
+        if (defer) frpy_ws_defer_end();
     }
     PyBuffer_Release(&b);
     if (!w) return NULL;
@@ -6166,7 +6222,8 @@ static PyMethodDef frpy_module_methods[] = {
     {"_native_version", py_native_version, METH_NOARGS, "the engine's FASTRAPI_VERSION_STRING"},
     {"_drain", py_drain, METH_NOARGS, "run queued async work (called by the event loop)"},
     {"ws_accept", py_ws_accept, METH_VARARGS, "ws_accept(conn, subprotocol, headers) -> 0 | -1"},
-    {"ws_send", py_ws_send, METH_VARARGS,
+    {"_ws_flush", py_ws_flush, METH_NOARGS, "wake the I/O loops the loop thread's sends deferred"},
+    {"ws_send", (PyCFunction)(void (*)(void))py_ws_send, METH_FASTCALL,
      "ws_send(conn, opcode, data, code=0) -> FR_WS_OK | error code; data: bytes-like or str (WS_CLOSE: the reason)"},
     {"ws_deny", py_ws_deny, METH_VARARGS, "ws_deny(conn, status): answer instead of accepting"},
     {"_wakeup_fd", py_wakeup_fd, METH_NOARGS, "fd the event loop watches"},
@@ -6228,6 +6285,9 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     if (PyModule_AddIntConstant(m, "KV_QUERY", FR_KV_QUERY) < 0 ||
         PyModule_AddIntConstant(m, "KV_COOKIE", FR_KV_COOKIE) < 0)
         return NULL;
+    frpy_s_call_soon = PyUnicode_InternFromString("call_soon");
+    frpy_ws_flush_fn = PyObject_GetAttrString(m, "_ws_flush");
+    if (!frpy_s_call_soon || !frpy_ws_flush_fn) return NULL;
     Py_INCREF(&FrpyServerType);
     if (PyModule_AddObject(m, "Server", (PyObject *)&FrpyServerType) < 0) return NULL;
     Py_INCREF(&FrpyShimType);

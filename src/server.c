@@ -4557,6 +4557,54 @@ static size_t fr__ws_send_now(fr_req *req) {
     return (size_t)w;
 }
 
+/* Deferred wake-ups (fr_ws_defer_wakes): a send from this thread queues its
+ * request on the owning loop at once (the request's lifetime rules stay
+ * those of fr__req_notify) but skips the loop's wake-up; the loops that
+ * would have been woken are kept here, each once, until fr_ws_flush_wakes.
+ * A loop outlives every thread's flush: app->loops is freed by fr_app_free
+ * only, and its wake fd is read under qmu while it runs. */
+enum { FR__WS_DEFER_LOOPS = 16 }; /* more loops than this: the extra ones are woken at once */
+static FR__THREAD_LOCAL int fr__ws_defer;
+static FR__THREAD_LOCAL int fr__ws_ndeferred;
+static FR__THREAD_LOCAL fr__loop *fr__ws_deferred[FR__WS_DEFER_LOOPS];
+
+static void fr__loop_wake(fr__loop *L) {
+    int wr = -1;
+    pthread_mutex_lock(&L->qmu);
+    if (L->running && L->qhead) wr = L->wake_wr; /* drained meanwhile: no wake-up needed */
+    pthread_mutex_unlock(&L->qmu);
+    if (wr >= 0) fr__srv_wake_write(wr);
+}
+
+static void fr__req_notify_deferred(fr_req *req) {
+    fr__loop *L = req->loop;
+    int wake = 0, i;
+    pthread_mutex_lock(&L->qmu);
+    if (L->running) fr__queue_push_locked(L, req, &wake);
+    pthread_mutex_unlock(&L->qmu);
+    if (!wake) return; /* not running, or the queue already waits for a wake-up */
+    for (i = 0; i < fr__ws_ndeferred; i++)
+        if (fr__ws_deferred[i] == L) return;
+    if (fr__ws_ndeferred < FR__WS_DEFER_LOOPS) fr__ws_deferred[fr__ws_ndeferred++] = L;
+    else fr__loop_wake(L);
+}
+
+int fr_ws_pending_wakes(void) { return fr__ws_ndeferred; }
+
+int fr_ws_flush_wakes(void) {
+    int i, n = fr__ws_ndeferred;
+    fr__ws_ndeferred = 0;
+    for (i = 0; i < n; i++) fr__loop_wake(fr__ws_deferred[i]);
+    return n;
+}
+
+int fr_ws_defer_wakes(int on) {
+    int was = fr__ws_defer;
+    fr__ws_defer = on != 0;
+    if (!on) fr_ws_flush_wakes();
+    return was;
+}
+
 FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const void *b, size_t blen,
                               size_t limit) {
     size_t n = alen + blen;
@@ -4579,7 +4627,9 @@ FR__PRIV int fr__srv_ws_queue(fr_req *req, const void *a, size_t alen, const voi
     if (req->squeued == 0 && fr__ws_inline && !fr__tls_req) n -= fr__ws_send_now(req);
     req->squeued += n;
     pthread_mutex_unlock(&req->smu);
-    if (n && fr__tls_req != req) fr__req_notify(req, 0); /* the loop's own callbacks: written on return */
+    if (!n || fr__tls_req == req) return 0; /* the loop's own callbacks: written on return */
+    if (fr__ws_defer) fr__req_notify_deferred(req);
+    else fr__req_notify(req, 0);
     return 0;
 }
 

@@ -857,8 +857,11 @@ struct fr_ws {
     fr_req *req;      /* under mu; NULL once the request is finished */
     fr_req *req_view; /* loop thread: fr_ws_request until on_close */
     int refs;         /* under mu */
-    /* under mu */
-    int close_sent, gone, want_drain;
+    /* under mu; close_sent is atomic too: the loop reads it for every
+     * message without the lock (a sender may hold that through an inline
+     * write's send call) */
+    fr__atomic_int close_sent;
+    int gone, want_drain;
     int ended;        /* fr__srv_ws_end was called: req's on_done frees the ws */
     int64_t close_sent_at;
     /* loop thread */
@@ -959,7 +962,7 @@ int fr_ws_is_open(const fr_ws *ws) {
     int open;
     if (!ws) return 0;
     pthread_mutex_lock(&w->mu);
-    open = w->req && !w->gone && !w->close_sent;
+    open = w->req && !w->gone && !fr__atomic_load(&w->close_sent);
     pthread_mutex_unlock(&w->mu);
     return open;
 }
@@ -974,7 +977,7 @@ static int fr__ws_send_locked(fr_ws *ws, int op, const void *data, size_t len, c
                               int force) {
     uint8_t h[14];
     int r;
-    if (!ws->req || ws->gone || ws->close_sent) return FR_WS_ECLOSED;
+    if (!ws->req || ws->gone || fr__atomic_load(&ws->close_sent)) return FR_WS_ECLOSED;
     if (op <= FR_WS_BINARY && ws->cfg.deflate && ws->ext_len) {
         /* compressed: the limit applies to what goes on the wire */
         ws->fbuf.len = 0;
@@ -1042,11 +1045,11 @@ int fr_ws_broadcast(fr_ws *const *list, size_t n, int opcode, const void *data, 
 /* Queue our close frame; mu held. */
 static int fr__ws_close_locked(fr_ws *ws, int code, const char *reason, size_t len) {
     int r;
-    if (!ws->req || ws->gone || ws->close_sent) return FR_WS_ECLOSED;
+    if (!ws->req || ws->gone || fr__atomic_load(&ws->close_sent)) return FR_WS_ECLOSED;
     ws->fbuf.len = 0;
     if (fr_ws_codec_write_close(ws->codec, &ws->fbuf, code, reason, len) < 0) return FR_WS_EINVAL;
     r = fr__srv_ws_queue(ws->req, ws->fbuf.buf, ws->fbuf.len, NULL, 0, 0);
-    ws->close_sent = 1;
+    fr__atomic_store(&ws->close_sent, 1);
     ws->close_sent_at = fr__ws_now();
     return r < 0 ? FR_WS_ECLOSED : FR_WS_OK;
 }
@@ -1094,13 +1097,7 @@ FR__PRIV size_t fr__ws_held(fr_ws *ws, char *buf) {
     return ws->nhold;
 }
 
-static int fr__ws_closing(fr_ws *ws) {
-    int r;
-    pthread_mutex_lock(&ws->mu);
-    r = ws->close_sent;
-    pthread_mutex_unlock(&ws->mu);
-    return r;
-}
+static int fr__ws_closing(fr_ws *ws) { return fr__atomic_load(&ws->close_sent); }
 
 /* Bytes from the socket (unmasked in place). FR__WS_STOP once nothing more
  * is to be read (closing handshake done or the peer failed). */
@@ -1178,7 +1175,7 @@ FR__PRIV int fr__ws_tick(fr_ws *ws, int64_t now) {
     int r = 0, sent;
     int64_t sent_at;
     pthread_mutex_lock(&ws->mu);
-    sent = ws->close_sent;
+    sent = fr__atomic_load(&ws->close_sent);
     sent_at = ws->close_sent_at;
     pthread_mutex_unlock(&ws->mu);
     if (sent) return now - sent_at >= ctimeout ? 2 : 0;
@@ -1308,7 +1305,7 @@ fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg) {
     fr_ws_accept_key(hs.key, accept);
     ws = (fr_ws *)FR_MALLOC(sizeof *ws);
     if (!ws) goto oom;
-    memset(ws, 0, sizeof *ws);
+    memset((void *)ws, 0, sizeof *ws);
     if (pthread_mutex_init(&ws->mu, NULL) != 0) {
         FR_FREE(ws);
         goto oom;

@@ -188,6 +188,27 @@ FR_API int fr_ws_close(fr_ws *ws, int code, const char *reason, size_t len);
  * setting. */
 FR_API int fr_ws_inline_writes(int on);
 
+/* Per thread: while on (1), a message that fr_ws_send* / fr_ws_broadcast /
+ * fr_ws_ping / fr_ws_close queue from this thread does not wake the loop
+ * that owns its socket at once (a callback's own socket needs no wake-up:
+ * it is written when the callback returns); the loops are remembered, and
+ * fr_ws_flush_wakes wakes each of them once.
+ * For a thread that sends bursts (a broadcast written as one send per
+ * socket, a host loop's batch of replies): one wake-up per loop per burst
+ * instead of one per socket, and the loops sleep while the burst is queued
+ * rather than take each socket's queue from under the sender. The bytes
+ * wait for the flush (or for the loop to wake for another reason), so a
+ * thread that turns this on calls fr_ws_flush_wakes at the end of each
+ * burst; fr_ws_defer_wakes(0) flushes too. Messages written inline
+ * (fr_ws_inline_writes) need no wake-up. Limits, EFULL and on_drain work
+ * the same. Returns the previous setting. */
+FR_API int fr_ws_defer_wakes(int on);
+/* Wake the loops this thread's deferred sends left asleep; returns how many. */
+FR_API int fr_ws_flush_wakes(void);
+/* How many loops wait for this thread's fr_ws_flush_wakes (0: nothing to
+ * flush; a sender can schedule its flush only when there is one). */
+FR_API int fr_ws_pending_wakes(void);
+
 /* userdata: set it from the loop thread (the handler that accepted inline,
  * or a callback); a handler that accepts from another thread passes it in
  * cfg->userdata instead (on_open may already be running). */

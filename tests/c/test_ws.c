@@ -1359,6 +1359,58 @@ static void test_live_inline_write(void) {
     server_stop(&s);
 }
 
+/* fr_ws_defer_wakes(1): a send from a thread outside the loops is queued
+ * but the loop is not woken for it (the loop wakes for nothing else here:
+ * no pings, the client is silent), so it stays queued until
+ * fr_ws_flush_wakes, or fr_ws_defer_wakes(0), which flushes; then the peer
+ * gets every message in order. An inline write needs no wake-up. */
+static void test_live_defer_wakes(void) {
+    server s;
+    wsc w;
+    fr_ws_event ev;
+    char out[256];
+    int i;
+    st_reset();
+    st.keep = 1;
+    g_cfg.ping_interval_ms = -1;
+    REQ(server_start(&s, 1) == 0);
+    REQ(wsc_open(&w, s.port, "/ws", NULL, NULL, 0) == 101);
+    REQ(st_wait(&st.opens, 1));
+    for (i = 0; i < 500 && fr_ws_buffered(st.ws); i++) frt_sleep_ms(10); /* the 101 is out */
+    CHECK_EQ_INT((int)fr_ws_buffered(st.ws), 0);
+    CHECK_EQ_INT(fr_ws_defer_wakes(1), 0); /* the default is off */
+    CHECK(fr_ws_send_text(st.ws, "one", 3) == FR_WS_OK);
+    CHECK(fr_ws_send_binary(st.ws, "two", 3) == FR_WS_OK);
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 1); /* one loop, once */
+    frt_sleep_ms(30);
+    CHECK_EQ_INT((int)fr_ws_buffered(st.ws), 10); /* two 5-byte frames, not written */
+    CHECK_EQ_INT(fr_ws_flush_wakes(), 1);
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 0);
+    CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_TEXT);
+    CHECK_EQ_MEM(ev.data, ev.len, "one");
+    CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_BINARY);
+    CHECK_EQ_MEM(ev.data, ev.len, "two");
+    for (i = 0; i < 500 && fr_ws_buffered(st.ws); i++) frt_sleep_ms(10);
+    CHECK(fr_ws_send_text(st.ws, "three", 5) == FR_WS_OK);
+    CHECK_EQ_INT((int)fr_ws_buffered(st.ws), 7);
+    CHECK_EQ_INT(fr_ws_defer_wakes(0), 1); /* flushes */
+    CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_TEXT);
+    CHECK_EQ_MEM(ev.data, ev.len, "three");
+    for (i = 0; i < 500 && fr_ws_buffered(st.ws); i++) frt_sleep_ms(10);
+    fr_ws_defer_wakes(1);
+    fr_ws_inline_writes(1);
+    CHECK(fr_ws_send_text(st.ws, "inline", 6) == FR_WS_OK);
+    CHECK_EQ_INT((int)fr_ws_buffered(st.ws), 0); /* written by this thread: nothing to wake for */
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 0);
+    fr_ws_inline_writes(0);
+    fr_ws_defer_wakes(0);
+    CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_TEXT);
+    CHECK_EQ_MEM(ev.data, ev.len, "inline");
+    fr_ws_release(st.ws);
+    wsc_close(&w);
+    server_stop(&s);
+}
+
 /* permessage-deflate with a full queue: refused messages never reach the
  * compressed stream the client decodes (the compressor forgets them). */
 static void test_live_deflate_backpressure(void) {
@@ -1678,6 +1730,58 @@ static void test_live_poll_fr_ws_broadcast(void) {
     fr_app_free(app);
 }
 
+/* fr_poll + a host loop that sends one message per socket from its own
+ * thread, outside the callbacks, with fr_ws_defer_wakes: fr_poll writes
+ * nothing until the flush wakes the loop, then every socket gets it. */
+static void test_live_poll_defer_wakes(void) {
+    enum { N = 40 };
+    fr_app *app;
+    fr_ws_config wc;
+    int port, i, k, fds[N];
+    memset(&wc, 0, sizeof wc);
+    wc.on_open = cb_bc_open;
+    wc.ping_interval_ms = -1;
+    g_nbc = 0;
+    app = poll_app("/bc", &wc, &port);
+    REQ(app);
+    for (i = 0; i < N; i++) {
+        fds[i] = send_upgrade(port, "/bc");
+        REQ(fds[i] >= 0);
+    }
+    for (k = 0; k < 200 && g_nbc < N; k++) fr_poll(app, 10);
+    REQ(g_nbc == N);
+    for (i = 0; i < N; i++) {
+        char b[1024];
+        ssize_t n = recv(fds[i], b, sizeof b, 0);
+        CHECK(n > 12 && memcmp(b, "HTTP/1.1 101", 12) == 0);
+    }
+    fr_ws_defer_wakes(1);
+    for (i = 0; i < N; i++) CHECK(fr_ws_send_text(g_bc[i], "{\"tick\":2}", 10) == FR_WS_OK);
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 1);
+    for (k = 0; k < 3; k++) fr_poll(app, 0);
+    for (i = 0; i < N; i++) {
+        char b[64];
+        CHECK(recv(fds[i], b, sizeof b, MSG_DONTWAIT) < 0 && errno == EAGAIN);
+        CHECK_EQ_INT((int)fr_ws_buffered(g_bc[i]), 12);
+    }
+    CHECK_EQ_INT(fr_ws_flush_wakes(), 1);
+    fr_ws_defer_wakes(0);
+    for (k = 0; k < 5; k++) fr_poll(app, 5);
+    for (i = 0; i < N; i++) {
+        char b[64];
+        ssize_t n = recv(fds[i], b, sizeof b, 0);
+        CHECK(n == 12 && memcmp(b, "\x81\x0a{\"tick\":2}", 12) == 0);
+    }
+    for (i = 0; i < N; i++) {
+        close(fds[i]);
+        fr_ws_release(g_bc[i]);
+    }
+    fr_stop(app);
+    for (k = 0; k < 300 && fr_poll(app, 10) >= 0; k++) {
+    }
+    fr_app_free(app);
+}
+
 static int sink_status;
 static void sink_start(void *ud, int status, const fr_header *h, size_t n) {
     (void)ud;
@@ -1782,6 +1886,7 @@ static const frt_case frt_cases[] = {
     FRT(test_live_glued_frames),
     FRT(test_live_backpressure),
     FRT(test_live_inline_write),
+    FRT(test_live_defer_wakes),
     FRT(test_live_deflate_backpressure),
     FRT(test_live_ping_timeout),
     FRT(test_live_close_timeout),
@@ -1789,6 +1894,7 @@ static const frt_case frt_cases[] = {
     FRT(test_live_accept_from_thread),
     FRT(test_live_poll_broadcast),
     FRT(test_live_poll_fr_ws_broadcast),
+    FRT(test_live_poll_defer_wakes),
     FRT(test_dispatch_refused),
     FRT(test_check_without_accept),
 };

@@ -587,6 +587,60 @@ def test_server_stop_closes_open_websockets():
     assert log == ["dep-enter", ("dep-disconnect", 1001, ""), "dep-exit"]
 
 
+def test_burst_to_many_sockets_reaches_every_one_in_order():
+    """One endpoint's burst of sends to a room (the FastAPI broadcast idiom,
+    no await that suspends between them) on a server with two I/O loops:
+    the loop thread's sends defer their wake-ups and flush them once per
+    asyncio iteration (fr_ws_defer_wakes); every socket on either loop gets
+    every message, in order, burst after burst."""
+    fr = framework("fastrapi")
+    app = fr.FastAPI()
+    room = []
+
+    @app.websocket("/room")
+    async def member(websocket: fr.WebSocket):
+        await websocket.accept()
+        room.append(websocket)
+        try:
+            while True:
+                n = int(await websocket.receive_text())
+                for i in range(n):
+                    for ws in list(room):
+                        await ws.send_text(str(i))
+        except Exception:
+            pass
+
+    running = app._start_background("127.0.0.1", 0, threads=2)
+    clients, bursts, n = 24, 3, 20
+
+    async def go():
+        socks = []
+        try:
+            for _ in range(clients):
+                socks.append(await connect(f"ws://127.0.0.1:{running.port}/room",
+                                           open_timeout=IO_TIMEOUT))
+            for _ in range(100):  # every endpoint is in the room
+                if len(room) == clients:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(room) == clients
+            got = []
+            for b in range(bursts):
+                await socks[b].send(str(n))
+                got.append([[await _recv(ws) for _ in range(n)] for ws in socks])
+            return got
+        finally:
+            for ws in socks:
+                await ws.close()
+
+    try:
+        got = _run(go())
+    finally:
+        running.stop()
+    want = [str(i) for i in range(n)]
+    assert got == [[want] * clients] * bursts
+
+
 def _read_exact(sock, n):
     out = b""
     while len(out) < n:
