@@ -434,6 +434,49 @@ static inline int frpy_w_char(fr_buf *b, char ch) {
     return 0;
 }
 
+/* ---- the encoder's output buffer: one per thread, reused ----
+ * A fresh buffer per call grows from 256 bytes by reallocs and, for a large
+ * document, touches every page anew: the kernel's page faults and zeroing
+ * cost as much as encoding the strings. Each thread keeps its buffer between
+ * calls instead, up to FRPY_ENC_KEEP bytes (a one-off larger dump is freed
+ * at once, so memory stays bounded by threads x FRPY_ENC_KEEP); the key's
+ * destructor frees it when the thread exits. A call made while the thread's
+ * buffer is in use (dumps from a jsonable_encoder fallback, mid-encode)
+ * finds none and gets a new one: taking the buffer clears the slot. */
+#define FRPY_ENC_KEEP ((size_t)32 << 20)
+static pthread_key_t frpy_encbuf_tls;
+static pthread_once_t frpy_encbuf_once = PTHREAD_ONCE_INIT;
+static int frpy_encbuf_ok;
+
+static void frpy_encbuf_free(void *p) {
+    if (!p) return;
+    fr_buf_free((fr_buf *)p);
+    FR_FREE(p);
+}
+static void frpy_encbuf_init(void) { frpy_encbuf_ok = pthread_key_create(&frpy_encbuf_tls, frpy_encbuf_free) == 0; }
+
+/* This thread's buffer, emptied, or a new one; NULL (MemoryError) if none. */
+static fr_buf *frpy_encbuf_take(void) {
+    fr_buf *b = NULL;
+    pthread_once(&frpy_encbuf_once, frpy_encbuf_init);
+    if (frpy_encbuf_ok && (b = (fr_buf *)pthread_getspecific(frpy_encbuf_tls)))
+        pthread_setspecific(frpy_encbuf_tls, NULL);
+    else if ((b = (fr_buf *)FR_MALLOC(sizeof *b)))
+        memset(b, 0, sizeof *b);
+    else
+        PyErr_NoMemory();
+    if (b) b->len = 0;
+    return b;
+}
+
+/* Back into the slot, unless too big, or the slot was refilled meanwhile. */
+static void frpy_encbuf_give(fr_buf *b) {
+    if (b->cap <= FRPY_ENC_KEEP && frpy_encbuf_ok && !pthread_getspecific(frpy_encbuf_tls) &&
+        pthread_setspecific(frpy_encbuf_tls, b) == 0)
+        return;
+    frpy_encbuf_free(b);
+}
+
 static int frpy_enc_float(fr_buf *b, double d) {
     if (frpy_w_need(b, 32) < 0) return -1;
     int n = fr_json_format_double(d, b->buf + b->len);
@@ -2595,9 +2638,9 @@ static void frpy_respond_value(rctx *c, PyObject *ret) {
         return;
     }
     if (p->resp_mode == RESP_JSON) {
-        fr_buf b = {0};
-        if (frpy_enc(&b, ret) < 0) {
-            fr_buf_free(&b);
+        fr_buf *b = frpy_encbuf_take();
+        if (!b || frpy_enc(b, ret) < 0) {
+            if (b) frpy_encbuf_give(b);
             char what[300];
             snprintf(what, sizeof what, "cannot encode the return value of %s %s as JSON",
                      c->rt->method, c->rt->path);
@@ -2605,8 +2648,8 @@ static void frpy_respond_value(rctx *c, PyObject *ret) {
             frpy_send_plain500(c);
             return;
         }
-        frpy_send_json_bytes(c, status, b.buf, b.len);
-        fr_buf_free(&b);
+        frpy_send_json_bytes(c, status, b->buf, b->len); /* fr_res_body copies */
+        frpy_encbuf_give(b);
         return;
     }
     PyObject *val = NULL, *out = NULL;
@@ -5533,10 +5576,11 @@ static int frpy_ensure_setup(void) {
 static PyObject *py_dumps(PyObject *self, PyObject *o) {
     (void)self;
     if (frpy_ensure_setup() < 0) return NULL;
-    fr_buf b = {0};
-    if (frpy_enc(&b, o) < 0) { fr_buf_free(&b); return NULL; }
-    PyObject *r = PyBytes_FromStringAndSize(b.buf ? b.buf : "", (Py_ssize_t)b.len);
-    fr_buf_free(&b);
+    fr_buf *b = frpy_encbuf_take();
+    if (!b) return NULL;
+    PyObject *r = NULL;
+    if (frpy_enc(b, o) == 0) r = PyBytes_FromStringAndSize(b->buf ? b->buf : "", (Py_ssize_t)b->len);
+    frpy_encbuf_give(b);
     return r;
 }
 
