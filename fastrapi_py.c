@@ -516,9 +516,52 @@ static inline char *frpy_esc(char *o, unsigned c) { /* c < 0x80, FRPY_ESC[c] != 
     return o + 6;
 }
 
-/* Does any of 8 bytes need an escape ('"', '\\', < 0x20) or is >= 0x80? */
 /* 8 bytes at a time: the engine's test for '"', '\\', controls and non-ASCII */
 #define FRPY_STR_CHUNK 4096 /* characters per reservation: 6 bytes each at worst */
+
+/* Compact ASCII storage, the common case (keys, most values): 8 plain bytes
+ * at a time, and the last 1..7 in one go too, from the word that ends where
+ * the string ends. That word overlaps bytes already written or, for a string
+ * under 8 bytes, the end of the str object's header: compact ASCII data
+ * follows its header in the same allocation, so the read stays inside the
+ * object (not on a free-threaded build, where the header may be written
+ * meanwhile). The overlapped bytes are shifted out; a flag shifted in from
+ * them (a borrow out of a special byte below) only sends the tail to the
+ * byte loop, which decides exactly. Stores 8 bytes at o at a time: the
+ * caller reserves n * 6 + 8. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(Py_GIL_DISABLED)
+#define FRPY_ASCII_TAIL 1
+#else
+#define FRPY_ASCII_TAIL 0
+#endif
+static inline char *frpy_str_ascii(char *o, const unsigned char *p, Py_ssize_t n) {
+    const unsigned char *end = p + n;
+    while (p < end) {
+        size_t r = (size_t)(end - p);
+        uint64_t w;
+        if (r >= 8) {
+            w = fr__load8(p);
+            if (!FR__J_SPECIAL(w)) {
+                memcpy(o, &w, 8);
+                o += 8;
+                p += 8;
+                continue;
+            }
+        } else if (FRPY_ASCII_TAIL) {
+            unsigned sh = (unsigned)(8 - r) * 8;
+            w = fr__load8(end - 8);
+            if (!(FR__J_SPECIAL(w) >> sh)) {
+                w >>= sh;
+                memcpy(o, &w, 8);
+                return o + r;
+            }
+        }
+        unsigned c = *p++;
+        if (FRPY_ESC[c]) o = frpy_esc(o, c);
+        else *o++ = (char)c;
+    }
+    return o;
+}
 
 /* Latin-1 storage (ASCII or not): 8 plain bytes at a time */
 static char *frpy_str_ucs1(char *o, const unsigned char *p, Py_ssize_t n) {
@@ -584,6 +627,16 @@ FRPY_STR_WIDE(frpy_str_ucs2, Py_UCS2)
 FRPY_STR_WIDE(frpy_str_ucs4, Py_UCS4)
 
 static int frpy_enc_str(fr_buf *b, PyObject *s) {
+    if (PyUnicode_IS_COMPACT_ASCII(s) && PyUnicode_GET_LENGTH(s) <= FRPY_STR_CHUNK) {
+        Py_ssize_t an = PyUnicode_GET_LENGTH(s);
+        if (frpy_w_need(b, (size_t)an * 6 + 10) < 0) return -1;
+        char *o = b->buf + b->len;
+        *o++ = '"';
+        o = frpy_str_ascii(o, PyUnicode_1BYTE_DATA(s), an);
+        *o++ = '"';
+        b->len = (size_t)(o - b->buf);
+        return 0;
+    }
 #if PY_VERSION_HEX < 0x030C0000
     if (PyUnicode_READY(s) < 0) return -1; /* legacy wstr strings (3.10, 3.11) */
 #endif
@@ -670,6 +723,20 @@ static inline int frpy_sa_key(PyObject *k) {
            PyUnicode_READ_CHAR(k, 1) == 's' && PyUnicode_READ_CHAR(k, 2) == 'a';
 }
 
+/* A borrowed item of a dict or list being encoded. Encoding a container or
+ * another object may run Python code that mutates the one it came from: it
+ * holds a reference meanwhile. A str, int, float, bool or None runs none. */
+static inline int frpy_enc_item(fr_buf *b, PyObject *v) {
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyUnicode_Type || t == &PyFloat_Type || t == &PyLong_Type || t == &PyBool_Type ||
+        v == Py_None)
+        return frpy_enc(b, v);
+    Py_INCREF(v);
+    int r = frpy_enc(b, v);
+    Py_DECREF(v);
+    return r;
+}
+
 static int frpy_enc_dict(fr_buf *b, PyObject *o) {
     if (frpy_w_char(b, '{') < 0) return -1;
     Py_ssize_t pos = 0;
@@ -677,7 +744,21 @@ static int frpy_enc_dict(fr_buf *b, PyObject *o) {
     int first = 1;
     while (PyDict_Next(o, &pos, &k, &v)) {
         int r;
-        if (PyUnicode_CheckExact(k)) {
+        if (PyUnicode_CheckExact(k) && PyUnicode_IS_COMPACT_ASCII(k) &&
+            PyUnicode_GET_LENGTH(k) <= FRPY_STR_CHUNK) { /* ',' "key" ':' in one reservation */
+            Py_ssize_t n = PyUnicode_GET_LENGTH(k);
+            const unsigned char *kd = PyUnicode_1BYTE_DATA(k);
+            if (n >= 3 && kd[0] == '_' && kd[1] == 's' && kd[2] == 'a') continue;
+            if (frpy_w_need(b, (size_t)n * 6 + 12) < 0) return -1;
+            char *o = b->buf + b->len;
+            if (!first) *o++ = ',';
+            first = 0;
+            *o++ = '"';
+            o = frpy_str_ascii(o, kd, n);
+            *o++ = '"';
+            *o++ = ':';
+            b->len = (size_t)(o - b->buf);
+        } else if (PyUnicode_CheckExact(k)) {
             if (frpy_sa_key(k)) continue;
             if (!first && frpy_w_char(b, ',') < 0) return -1;
             first = 0;
@@ -692,10 +773,7 @@ static int frpy_enc_dict(fr_buf *b, PyObject *o) {
             Py_DECREF(k);
             if (r < 0 || frpy_w_char(b, ':') < 0) return -1;
         }
-        Py_INCREF(v); /* encoding it may run Python code that mutates the dict */
-        r = frpy_enc(b, v);
-        Py_DECREF(v);
-        if (r < 0) return -1;
+        if (frpy_enc_item(b, v) < 0) return -1;
     }
     return frpy_w_char(b, '}');
 }
@@ -707,11 +785,7 @@ static int frpy_enc_iter(fr_buf *b, PyObject *o) {
         Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
         for (Py_ssize_t i = 0; i < n; i++) {
             if (i && frpy_w_char(b, ',') < 0) return -1;
-            PyObject *it = PySequence_Fast_GET_ITEM(fast, i);
-            Py_INCREF(it);
-            int r = frpy_enc(b, it);
-            Py_DECREF(it);
-            if (r < 0) return -1;
+            if (frpy_enc_item(b, PySequence_Fast_GET_ITEM(fast, i)) < 0) return -1;
             n = PySequence_Fast_GET_SIZE(fast);
         }
     } else {
