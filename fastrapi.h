@@ -7409,9 +7409,21 @@ static inline void fr__put_tail(char *o, uint64_t w, int k) {
 }
 
 /* The n = fr__u64_ndigits(v) digits of v at out; may store up to 8 bytes
- * from out even when n < 8 (never past out + max(n, 8)). */
+ * from out even when n < 8 (never past out + max(n, 8)). For n == 1,
+ * out[0] is written twice: first the tens digit 0, then the units. */
 static int fr__u64_digits_n(uint64_t v, int n, char *out) {
-    if (n <= 8) {
+    if (n <= 2) { /* small ints (counts, flags, ids) are the most common */
+        uint32_t q = ((uint32_t)v * 103u) >> 10; /* v / 10 */
+        out[0] = (char)('0' + q);
+        out[n - 1] = (char)('0' + (uint32_t)v - q * 10u);
+    } else if (n <= 4) { /* the last two steps of fr__digits8 only */
+        uint32_t x = (uint32_t)v, q = (x * 10486u) >> 20;
+        x = q | ((x - q * 100u) << 16);
+        q = ((x * 103u) >> 10) & 0x000F000Fu;
+        x = (q | ((x - q * 10u) << 8)) + 0x30303030u;
+        x >>= 8 * (4 - n);
+        memcpy(out, &x, 4);
+    } else if (n <= 8) {
         fr__put_tail(out, fr__digits8((uint32_t)v), n);
     } else if (n <= 16) {
         uint64_t hi = v / 100000000u, w = fr__digits8((uint32_t)(v - hi * 100000000u));

@@ -670,9 +670,32 @@ static int frpy_enc_str(fr_buf *b, PyObject *s) {
     return 0;
 }
 
+/* An int that fits the internal digits read here (3.12+: one, |v| < 2^30;
+ * 3.11: up to two, |v| < 2^60), read in place as orjson does: no call into
+ * the interpreter per number. */
+static inline int frpy_long_small(PyObject *o, long long *v) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)o)) return 0;
+    *v = (long long)PyUnstable_Long_CompactValue((PyLongObject *)o);
+#else
+    Py_ssize_t n = Py_SIZE(o); /* a digit is allocated even for 0 */
+    const digit *d = ((PyLongObject *)o)->ob_digit;
+    if (n >= -1 && n <= 1) *v = (long long)n * (long long)d[0];
+    else if (n == 2 || n == -2) *v = (n < 0 ? -1 : 1) * (long long)(d[0] | (uint64_t)d[1] << PyLong_SHIFT);
+    else return 0;
+#endif
+    return 1;
+}
+
 static int frpy_enc_long(fr_buf *b, PyObject *o) {
     int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    long long v;
+    if (frpy_long_small(o, &v)) {
+        if (frpy_w_need(b, 20) < 0) return -1;
+        b->len += (size_t)fr_json_format_int((int64_t)v, b->buf + b->len);
+        return 0;
+    }
+    v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (!overflow) {
         if (v == -1 && PyErr_Occurred()) return -1;
         if (frpy_w_need(b, 20) < 0) return -1;
@@ -728,9 +751,10 @@ static inline int frpy_sa_key(PyObject *k) {
  * holds a reference meanwhile. A str, int, float, bool or None runs none. */
 static inline int frpy_enc_item(fr_buf *b, PyObject *v) {
     PyTypeObject *t = Py_TYPE(v);
-    if (t == &PyUnicode_Type || t == &PyFloat_Type || t == &PyLong_Type || t == &PyBool_Type ||
-        v == Py_None)
-        return frpy_enc(b, v);
+    if (t == &PyUnicode_Type) return frpy_enc_str(b, v);
+    if (t == &PyFloat_Type) return frpy_enc_float(b, PyFloat_AS_DOUBLE(v));
+    if (t == &PyLong_Type) return frpy_enc_long(b, v);
+    if (t == &PyBool_Type || v == Py_None) return frpy_enc(b, v);
     Py_INCREF(v);
     int r = frpy_enc(b, v);
     Py_DECREF(v);
