@@ -15,6 +15,7 @@ messages. dumps from several threads at once gives each its own bytes, and a
 large dump does not stay resident."""
 import json
 import math
+import http.client
 import os
 import random
 import struct
@@ -23,6 +24,7 @@ import threading
 import pytest
 
 from fastrapi import _fastrapi as fr
+from helpers import free_port, spawn
 
 ESCAPES = [chr(c) for c in range(0x20)] + ['"', "\\", "\x7f"]
 NON_ASCII = ["\x80", "é", "\xff", "Ł", "—", "\u2028", "東", "\uffff", "🎉", "\U0010ffff"]
@@ -262,20 +264,22 @@ def test_concurrent_dumps_from_threads():
     assert not bad
 
 
-def _rss_kb():
-    with open("/proc/self/status") as f:
+def _rss_kb(pid="self"):
+    with open("/proc/%s/status" % pid) as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
 
 
-@pytest.mark.skipif(bool(os.environ.get("FR_ASAN_EXT")),
-                    reason="ASan's allocator keeps freed memory in quarantine: RSS says nothing")
+NO_RSS = pytest.mark.skipif(bool(os.environ.get("FR_ASAN_EXT")),
+                            reason="ASan's allocator quarantines freed memory: RSS says nothing")
+
+
+@NO_RSS
 def test_a_large_dump_does_not_stay_resident():
-    """A 200 MB output is not kept for the next call (the per-thread buffer
-    is capped), and a thread's buffer goes when the thread exits: threads
-    that each dump 30 MB, one after another, leave no 30 MB each behind."""
+    """A 200 MB output is the caller's bytes object and nothing more stays
+    once it goes; nor do 30 MB dumps from threads that have exited."""
     big = ["x" * 1000] * 200_000
     before = _rss_kb()
     out = fr.dumps(big)
@@ -295,3 +299,45 @@ def test_a_large_dump_does_not_stay_resident():
     settled = _rss_kb()
     in_threads(6)  # a kept buffer per exited thread would be 6 x 30 MB more
     assert _rss_kb() - settled < 30_000, (settled, _rss_kb())
+
+
+BIG_APP = """
+from fastrapi import FastAPI
+app = FastAPI()
+
+@app.get("/big")
+def big(n: int):
+    return ["x" * 1000] * n
+
+app.serve("127.0.0.1", {port}, access_log=False)
+"""
+
+
+def _get(port, n):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", "/big?n=%d" % n)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    assert r.status == 200 and len(body) == (n * 1003 + 1 if n else 2)
+    return body
+
+
+@NO_RSS
+def test_a_large_json_response_does_not_stay_resident():
+    """The pool thread's reused response buffer is capped: after one 100 MB
+    JSON response the server holds no 100 MB buffer."""
+    port = free_port()
+    proc = spawn(BIG_APP.format(port=port), port)
+    try:
+        for _ in range(3):
+            _get(port, 1000)  # every pool thread warm, its buffer small
+        before = _rss_kb(proc.pid)
+        assert _get(port, 100_000)[:8] == b'["xxxxxx'
+        for _ in range(3):
+            _get(port, 1000)
+        after = _rss_kb(proc.pid)
+        assert after - before < 60_000, (before, after)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
