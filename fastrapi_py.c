@@ -412,33 +412,10 @@ static void frpy_access_cb(fr_req *req, int status, uint64_t bytes, double ms, v
 
 static int frpy_enc(fr_buf *b, PyObject *o);
 
-/* dumps() writes straight into the bytes object it returns, as orjson does
- * (no copy of the whole output at the end): that fr_buf's storage is the
- * object's, and frpy_w_need knows it by its address. */
-static FR__THREAD_LOCAL fr_buf *frpy_w_bytes_buf;
-static FR__THREAD_LOCAL PyObject *frpy_w_bytes;
-
-/* a bigger bytes object for it: a copy, but rare (dumps sizes the first from
- * the thread's previous output), and the old one stays valid on failure */
-static int frpy_w_grow_bytes(fr_buf *b, size_t n) {
-    size_t cap = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n;
-    PyObject *nb = cap <= (size_t)PY_SSIZE_T_MAX ? PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap) : NULL;
-    if (!nb) {
-        if (!PyErr_Occurred()) PyErr_NoMemory();
-        return -1;
-    }
-    memcpy(PyBytes_AS_STRING(nb), b->buf, b->len);
-    Py_SETREF(frpy_w_bytes, nb);
-    b->buf = PyBytes_AS_STRING(nb);
-    b->cap = cap;
-    return 0;
-}
-
 /* Room for n more bytes at b->buf + b->len (the engine's fr_buf, grown in
  * place); the writers below then store straight into it. */
 static inline int frpy_w_need(fr_buf *b, size_t n) {
     if (b->cap - b->len >= n) return 0;
-    if (b == frpy_w_bytes_buf) return frpy_w_grow_bytes(b, n);
     if (fr_buf_reserve(b, n) == 0) return 0;
     PyErr_NoMemory();
     return -1;
@@ -5704,31 +5681,14 @@ static int frpy_ensure_setup(void) {
     return -1;
 }
 
-/* this thread's last dumps() output size: the next one's first guess */
-static FR__THREAD_LOCAL size_t frpy_dumps_hint;
-
 static PyObject *py_dumps(PyObject *self, PyObject *o) {
     (void)self;
     if (frpy_ensure_setup() < 0) return NULL;
-    size_t hint = frpy_dumps_hint < FRPY_ENC_KEEP ? frpy_dumps_hint : FRPY_ENC_KEEP;
-    size_t cap = hint + hint / 8 + 64;
-    PyObject *r = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap);
-    if (!r) return NULL;
-    fr_buf b = {PyBytes_AS_STRING(r), 0, cap};
-    fr_buf *outer_buf = frpy_w_bytes_buf; /* a dumps() inside an encoder callback */
-    PyObject *outer = frpy_w_bytes;
-    frpy_w_bytes_buf = &b;
-    frpy_w_bytes = r;
-    int rc = frpy_enc(&b, o);
-    r = frpy_w_bytes; /* replaced if it grew */
-    frpy_w_bytes_buf = outer_buf;
-    frpy_w_bytes = outer;
-    if (rc < 0) {
-        Py_DECREF(r);
-        return NULL;
-    }
-    frpy_dumps_hint = b.len;
-    if (_PyBytes_Resize(&r, (Py_ssize_t)b.len) < 0) return NULL; /* shrinks in place */
+    fr_buf *b = frpy_encbuf_take();
+    if (!b) return NULL;
+    PyObject *r = NULL;
+    if (frpy_enc(b, o) == 0) r = PyBytes_FromStringAndSize(b->buf ? b->buf : "", (Py_ssize_t)b->len);
+    frpy_encbuf_give(b);
     return r;
 }
 

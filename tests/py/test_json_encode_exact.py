@@ -235,14 +235,6 @@ def test_nested_dumps_from_an_encoder_callback():
         '{"a":"%s","b":{"k":"[\\"inner\\",2.5]"},"c":1}' % ("x" * 10000)).encode()
 
 
-def test_outputs_of_changing_sizes_on_one_thread():
-    """dumps sizes its output from the thread's previous one: far too small
-    (it grows, copying what it wrote) and far too big (it shrinks)."""
-    docs = [["x" * 3000] * 500, 1, ["é" * 100] * 2, list(range(100000)), "", [1.5] * 10, {"k": None}]
-    for d in docs + docs[::-1]:
-        assert fr.dumps(d) == reference(d)
-
-
 def test_concurrent_dumps_from_threads():
     docs = list(documents(11, 40))
     want = [reference(d) for d in docs]
