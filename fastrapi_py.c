@@ -434,15 +434,16 @@ static inline int frpy_w_char(fr_buf *b, char ch) {
     return 0;
 }
 
-/* ---- the JSON response buffer: one per thread, reused ----
- * A fresh buffer per response grows from 256 bytes by reallocs and, for a
- * large one, touches every page anew: the kernel's page faults and zeroing
+/* ---- the encoder's output buffer: one per thread, reused ----
+ * A fresh buffer per call grows from 256 bytes by reallocs and, for a large
+ * document, touches every page anew: the kernel's page faults and zeroing
  * cost as much as encoding the strings. Each thread keeps its buffer between
- * responses instead, up to FRPY_ENC_KEEP bytes (a one-off larger one is
- * freed at once, so memory stays bounded by threads x FRPY_ENC_KEEP); the
- * key's destructor frees it when the thread exits. A response encoded while
- * the thread's buffer is in use (from Python code that an encoding runs)
- * finds none and gets a new one: taking the buffer clears the slot. */
+ * calls (dumps() and JSON responses) instead, up to FRPY_ENC_KEEP bytes (a
+ * one-off larger output is freed at once, so memory stays bounded by
+ * threads x FRPY_ENC_KEEP); the key's destructor frees it when the thread
+ * exits. A call made while the thread's buffer is in use (dumps from a
+ * jsonable_encoder fallback, mid-encode) finds none and gets a new one:
+ * taking the buffer clears the slot. */
 #define FRPY_ENC_KEEP ((size_t)32 << 20)
 static pthread_key_t frpy_encbuf_tls;
 static pthread_once_t frpy_encbuf_once = PTHREAD_ONCE_INIT;

@@ -235,6 +235,14 @@ def test_nested_dumps_from_an_encoder_callback():
         '{"a":"%s","b":{"k":"[\\"inner\\",2.5]"},"c":1}' % ("x" * 10000)).encode()
 
 
+def test_outputs_of_changing_sizes_on_one_thread():
+    """The thread's reused buffer between outputs far larger and far smaller
+    than the one before."""
+    docs = [["x" * 3000] * 500, 1, ["é" * 100] * 2, list(range(100000)), "", [1.5] * 10, {"k": None}]
+    for d in docs + docs[::-1]:
+        assert fr.dumps(d) == reference(d)
+
+
 def test_concurrent_dumps_from_threads():
     docs = list(documents(11, 40))
     want = [reference(d) for d in docs]
@@ -270,8 +278,9 @@ NO_RSS = pytest.mark.skipif(bool(os.environ.get("FR_ASAN_EXT")),
 
 @NO_RSS
 def test_a_large_dump_does_not_stay_resident():
-    """A 200 MB output is the caller's bytes object and nothing more stays
-    once it goes; nor do 30 MB dumps from threads that have exited."""
+    """A 200 MB output is not kept for the next call (the per-thread buffer
+    is capped), and a thread's buffer goes when the thread exits: threads
+    that each dump 30 MB, one after another, leave no 30 MB each behind."""
     big = ["x" * 1000] * 200_000
     before = _rss_kb()
     out = fr.dumps(big)
