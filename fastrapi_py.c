@@ -434,6 +434,50 @@ static inline int frpy_w_char(fr_buf *b, char ch) {
     return 0;
 }
 
+/* ---- the encoder's output buffer: one per thread, reused ----
+ * A fresh buffer per call grows from 256 bytes by reallocs and, for a large
+ * document, touches every page anew: the kernel's page faults and zeroing
+ * cost as much as encoding the strings. Each thread keeps its buffer between
+ * calls (dumps() and JSON responses) instead, up to FRPY_ENC_KEEP bytes (a
+ * one-off larger output is freed at once, so memory stays bounded by
+ * threads x FRPY_ENC_KEEP); the key's destructor frees it when the thread
+ * exits. A call made while the thread's buffer is in use (dumps from a
+ * jsonable_encoder fallback, mid-encode) finds none and gets a new one:
+ * taking the buffer clears the slot. */
+#define FRPY_ENC_KEEP ((size_t)32 << 20)
+static pthread_key_t frpy_encbuf_tls;
+static pthread_once_t frpy_encbuf_once = PTHREAD_ONCE_INIT;
+static int frpy_encbuf_ok;
+
+static void frpy_encbuf_free(void *p) {
+    if (!p) return;
+    fr_buf_free((fr_buf *)p);
+    FR_FREE(p);
+}
+static void frpy_encbuf_init(void) { frpy_encbuf_ok = pthread_key_create(&frpy_encbuf_tls, frpy_encbuf_free) == 0; }
+
+/* This thread's buffer, emptied, or a new one; NULL (MemoryError) if none. */
+static fr_buf *frpy_encbuf_take(void) {
+    fr_buf *b = NULL;
+    pthread_once(&frpy_encbuf_once, frpy_encbuf_init);
+    if (frpy_encbuf_ok && (b = (fr_buf *)pthread_getspecific(frpy_encbuf_tls)))
+        pthread_setspecific(frpy_encbuf_tls, NULL);
+    else if ((b = (fr_buf *)FR_MALLOC(sizeof *b)))
+        memset(b, 0, sizeof *b);
+    else
+        PyErr_NoMemory();
+    if (b) b->len = 0;
+    return b;
+}
+
+/* Back into the slot, unless too big, or the slot was refilled meanwhile. */
+static void frpy_encbuf_give(fr_buf *b) {
+    if (b->cap <= FRPY_ENC_KEEP && frpy_encbuf_ok && !pthread_getspecific(frpy_encbuf_tls) &&
+        pthread_setspecific(frpy_encbuf_tls, b) == 0)
+        return;
+    frpy_encbuf_free(b);
+}
+
 static int frpy_enc_float(fr_buf *b, double d) {
     if (frpy_w_need(b, 32) < 0) return -1;
     int n = fr_json_format_double(d, b->buf + b->len);
@@ -473,9 +517,52 @@ static inline char *frpy_esc(char *o, unsigned c) { /* c < 0x80, FRPY_ESC[c] != 
     return o + 6;
 }
 
-/* Does any of 8 bytes need an escape ('"', '\\', < 0x20) or is >= 0x80? */
 /* 8 bytes at a time: the engine's test for '"', '\\', controls and non-ASCII */
 #define FRPY_STR_CHUNK 4096 /* characters per reservation: 6 bytes each at worst */
+
+/* Compact ASCII storage, the common case (keys, most values): 8 plain bytes
+ * at a time, and the last 1..7 in one go too, from the word that ends where
+ * the string ends. That word overlaps bytes already written or, for a string
+ * under 8 bytes, the end of the str object's header: compact ASCII data
+ * follows its header in the same allocation, so the read stays inside the
+ * object (not on a free-threaded build, where the header may be written
+ * meanwhile). The overlapped bytes are shifted out; a flag shifted in from
+ * them (a borrow out of a special byte below) only sends the tail to the
+ * byte loop, which decides exactly. Stores 8 bytes at o at a time: the
+ * caller reserves n * 6 + 8. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(Py_GIL_DISABLED)
+#define FRPY_ASCII_TAIL 1
+#else
+#define FRPY_ASCII_TAIL 0
+#endif
+static inline char *frpy_str_ascii(char *o, const unsigned char *p, Py_ssize_t n) {
+    const unsigned char *end = p + n;
+    while (p < end) {
+        size_t r = (size_t)(end - p);
+        uint64_t w;
+        if (r >= 8) {
+            w = fr__load8(p);
+            if (!FR__J_SPECIAL(w)) {
+                memcpy(o, &w, 8);
+                o += 8;
+                p += 8;
+                continue;
+            }
+        } else if (FRPY_ASCII_TAIL) {
+            unsigned sh = (unsigned)(8 - r) * 8;
+            w = fr__load8(end - 8);
+            if (!(FR__J_SPECIAL(w) >> sh)) {
+                w >>= sh;
+                memcpy(o, &w, 8);
+                return o + r;
+            }
+        }
+        unsigned c = *p++;
+        if (FRPY_ESC[c]) o = frpy_esc(o, c);
+        else *o++ = (char)c;
+    }
+    return o;
+}
 
 /* Latin-1 storage (ASCII or not): 8 plain bytes at a time */
 static char *frpy_str_ucs1(char *o, const unsigned char *p, Py_ssize_t n) {
@@ -541,6 +628,16 @@ FRPY_STR_WIDE(frpy_str_ucs2, Py_UCS2)
 FRPY_STR_WIDE(frpy_str_ucs4, Py_UCS4)
 
 static int frpy_enc_str(fr_buf *b, PyObject *s) {
+    if (PyUnicode_IS_COMPACT_ASCII(s) && PyUnicode_GET_LENGTH(s) <= FRPY_STR_CHUNK) {
+        Py_ssize_t an = PyUnicode_GET_LENGTH(s);
+        if (frpy_w_need(b, (size_t)an * 6 + 10) < 0) return -1;
+        char *o = b->buf + b->len;
+        *o++ = '"';
+        o = frpy_str_ascii(o, PyUnicode_1BYTE_DATA(s), an);
+        *o++ = '"';
+        b->len = (size_t)(o - b->buf);
+        return 0;
+    }
 #if PY_VERSION_HEX < 0x030C0000
     if (PyUnicode_READY(s) < 0) return -1; /* legacy wstr strings (3.10, 3.11) */
 #endif
@@ -574,9 +671,32 @@ static int frpy_enc_str(fr_buf *b, PyObject *s) {
     return 0;
 }
 
+/* An int that fits the internal digits read here (3.12+: one, |v| < 2^30;
+ * 3.11: up to two, |v| < 2^60), read in place as orjson does: no call into
+ * the interpreter per number. */
+static inline int frpy_long_small(PyObject *o, long long *v) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)o)) return 0;
+    *v = (long long)PyUnstable_Long_CompactValue((PyLongObject *)o);
+#else
+    Py_ssize_t n = Py_SIZE(o); /* a digit is allocated even for 0 */
+    const digit *d = ((PyLongObject *)o)->ob_digit;
+    if (n >= -1 && n <= 1) *v = (long long)n * (long long)d[0];
+    else if (n == 2 || n == -2) *v = (n < 0 ? -1 : 1) * (long long)(d[0] | (uint64_t)d[1] << PyLong_SHIFT);
+    else return 0;
+#endif
+    return 1;
+}
+
 static int frpy_enc_long(fr_buf *b, PyObject *o) {
     int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    long long v;
+    if (frpy_long_small(o, &v)) {
+        if (frpy_w_need(b, 20) < 0) return -1;
+        b->len += (size_t)fr_json_format_int((int64_t)v, b->buf + b->len);
+        return 0;
+    }
+    v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (!overflow) {
         if (v == -1 && PyErr_Occurred()) return -1;
         if (frpy_w_need(b, 20) < 0) return -1;
@@ -627,6 +747,29 @@ static inline int frpy_sa_key(PyObject *k) {
            PyUnicode_READ_CHAR(k, 1) == 's' && PyUnicode_READ_CHAR(k, 2) == 'a';
 }
 
+/* The items of a large document are scattered over memory: each is a cache
+ * miss unless asked for early (a hint only: it never faults) */
+#if defined(__GNUC__)
+#define FRPY_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define FRPY_PREFETCH(p) ((void)0)
+#endif
+
+/* A borrowed item of a dict or list being encoded. Encoding a container or
+ * another object may run Python code that mutates the one it came from: it
+ * holds a reference meanwhile. A str, int, float, bool or None runs none. */
+static inline int frpy_enc_item(fr_buf *b, PyObject *v) {
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyUnicode_Type) return frpy_enc_str(b, v);
+    if (t == &PyFloat_Type) return frpy_enc_float(b, PyFloat_AS_DOUBLE(v));
+    if (t == &PyLong_Type) return frpy_enc_long(b, v);
+    if (t == &PyBool_Type || v == Py_None) return frpy_enc(b, v);
+    Py_INCREF(v);
+    int r = frpy_enc(b, v);
+    Py_DECREF(v);
+    return r;
+}
+
 static int frpy_enc_dict(fr_buf *b, PyObject *o) {
     if (frpy_w_char(b, '{') < 0) return -1;
     Py_ssize_t pos = 0;
@@ -634,7 +777,22 @@ static int frpy_enc_dict(fr_buf *b, PyObject *o) {
     int first = 1;
     while (PyDict_Next(o, &pos, &k, &v)) {
         int r;
-        if (PyUnicode_CheckExact(k)) {
+        FRPY_PREFETCH(v); /* likely not cached: fetched while the key is written */
+        if (PyUnicode_CheckExact(k) && PyUnicode_IS_COMPACT_ASCII(k) &&
+            PyUnicode_GET_LENGTH(k) <= FRPY_STR_CHUNK) { /* ',' "key" ':' in one reservation */
+            Py_ssize_t n = PyUnicode_GET_LENGTH(k);
+            const unsigned char *kd = PyUnicode_1BYTE_DATA(k);
+            if (n >= 3 && kd[0] == '_' && kd[1] == 's' && kd[2] == 'a') continue;
+            if (frpy_w_need(b, (size_t)n * 6 + 12) < 0) return -1;
+            char *o = b->buf + b->len;
+            if (!first) *o++ = ',';
+            first = 0;
+            *o++ = '"';
+            o = frpy_str_ascii(o, kd, n);
+            *o++ = '"';
+            *o++ = ':';
+            b->len = (size_t)(o - b->buf);
+        } else if (PyUnicode_CheckExact(k)) {
             if (frpy_sa_key(k)) continue;
             if (!first && frpy_w_char(b, ',') < 0) return -1;
             first = 0;
@@ -649,10 +807,7 @@ static int frpy_enc_dict(fr_buf *b, PyObject *o) {
             Py_DECREF(k);
             if (r < 0 || frpy_w_char(b, ':') < 0) return -1;
         }
-        Py_INCREF(v); /* encoding it may run Python code that mutates the dict */
-        r = frpy_enc(b, v);
-        Py_DECREF(v);
-        if (r < 0) return -1;
+        if (frpy_enc_item(b, v) < 0) return -1;
     }
     return frpy_w_char(b, '}');
 }
@@ -664,11 +819,8 @@ static int frpy_enc_iter(fr_buf *b, PyObject *o) {
         Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
         for (Py_ssize_t i = 0; i < n; i++) {
             if (i && frpy_w_char(b, ',') < 0) return -1;
-            PyObject *it = PySequence_Fast_GET_ITEM(fast, i);
-            Py_INCREF(it);
-            int r = frpy_enc(b, it);
-            Py_DECREF(it);
-            if (r < 0) return -1;
+            if (i + 1 < n) FRPY_PREFETCH(PySequence_Fast_GET_ITEM(fast, i + 1));
+            if (frpy_enc_item(b, PySequence_Fast_GET_ITEM(fast, i)) < 0) return -1;
             n = PySequence_Fast_GET_SIZE(fast);
         }
     } else {
@@ -2603,9 +2755,9 @@ static void frpy_respond_value(rctx *c, PyObject *ret) {
         return;
     }
     if (p->resp_mode == RESP_JSON) {
-        fr_buf b = {0};
-        if (frpy_enc(&b, ret) < 0) {
-            fr_buf_free(&b);
+        fr_buf *b = frpy_encbuf_take();
+        if (!b || frpy_enc(b, ret) < 0) {
+            if (b) frpy_encbuf_give(b);
             char what[300];
             snprintf(what, sizeof what, "cannot encode the return value of %s %s as JSON",
                      c->rt->method, c->rt->path);
@@ -2613,8 +2765,8 @@ static void frpy_respond_value(rctx *c, PyObject *ret) {
             frpy_send_plain500(c);
             return;
         }
-        frpy_send_json_bytes(c, status, b.buf, b.len);
-        fr_buf_free(&b);
+        frpy_send_json_bytes(c, status, b->buf, b->len); /* fr_res_body copies */
+        frpy_encbuf_give(b);
         return;
     }
     PyObject *val = NULL, *out = NULL;
@@ -5608,10 +5760,11 @@ static int frpy_ensure_setup(void) {
 static PyObject *py_dumps(PyObject *self, PyObject *o) {
     (void)self;
     if (frpy_ensure_setup() < 0) return NULL;
-    fr_buf b = {0};
-    if (frpy_enc(&b, o) < 0) { fr_buf_free(&b); return NULL; }
-    PyObject *r = PyBytes_FromStringAndSize(b.buf ? b.buf : "", (Py_ssize_t)b.len);
-    fr_buf_free(&b);
+    fr_buf *b = frpy_encbuf_take();
+    if (!b) return NULL;
+    PyObject *r = NULL;
+    if (frpy_enc(b, o) == 0) r = PyBytes_FromStringAndSize(b->buf ? b->buf : "", (Py_ssize_t)b->len);
+    frpy_encbuf_give(b);
     return r;
 }
 

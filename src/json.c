@@ -1763,16 +1763,78 @@ static int fr__mult5(uint64_t v, int q) { /* 5^q divides v (v > 0) */
 }
 static int fr__mult2(uint64_t v, int q) { return q >= 64 ? v == 0 : (v & ((1ULL << q) - 1)) == 0; }
 
-static const char fr__j_pairs[] = "00010203040506070809101112131415161718192021222324"
-                                  "25262728293031323334353637383940414243444546474849"
-                                  "50515253545556575859606162636465666768697071727374"
-                                  "75767778798081828384858687888990919293949596979899";
-
 static const uint64_t fr__j_pow10[20] = {
     1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
     1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
     100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
     1000000000000000000ULL, 10000000000000000000ULL};
+
+static int fr__u64_ndigits(uint64_t v) { /* decimal digits of v (1 for 0) */
+    /* from the bit length: bits * log10(2) ~ bits * 1233 / 4096, then one compare */
+    int n = v ? (int)(((unsigned)(64 - FR__CLZ64(v)) * 1233u) >> 12) : 0;
+    n += v >= fr__j_pow10[n];
+    return n ? n : 1;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The 8 digits of v < 10^8 (leading zeros included) as ASCII in one word,
+ * the first digit in the lowest byte: v splits into 4-digit halves, then
+ * 2-digit quarters, then digits, each step in parallel lanes of one 64-bit
+ * register (quotients by multiply-shift, exact for these ranges), so no
+ * table lookups and nothing to read back. */
+static inline uint64_t fr__digits8(uint32_t v) {
+    uint64_t x = v, q = (x * 109951163u) >> 40; /* v / 10^4, exact below 4.9e8 */
+    x = q | ((x - q * 10000u) << 32);
+    q = ((x * 10486u) >> 20) & 0x0000007F0000007FULL; /* / 100 in 32-bit lanes (< 10^4) */
+    x = q | ((x - q * 100u) << 16);
+    q = ((x * 103u) >> 10) & 0x000F000F000F000FULL; /* / 10 in 16-bit lanes (< 100) */
+    x = q | ((x - q * 10u) << 8);
+    return x + 0x3030303030303030ULL;
+}
+
+/* the last k (1..8) digits of w's 8, stored with 8 - k bytes of slack after them */
+static inline void fr__put_tail(char *o, uint64_t w, int k) {
+    w >>= 8 * (8 - k);
+    memcpy(o, &w, 8);
+}
+
+/* The n = fr__u64_ndigits(v) digits of v at out; may store up to 8 bytes
+ * from out even when n < 8 (never past out + max(n, 8)). For n == 1,
+ * out[0] is written twice: first the tens digit 0, then the units. */
+static int fr__u64_digits_n(uint64_t v, int n, char *out) {
+    if (n <= 2) { /* small ints (counts, flags, ids) are the most common */
+        uint32_t q = ((uint32_t)v * 103u) >> 10; /* v / 10 */
+        out[0] = (char)('0' + q);
+        out[n - 1] = (char)('0' + (uint32_t)v - q * 10u);
+    } else if (n <= 4) { /* the last two steps of fr__digits8 only */
+        uint32_t x = (uint32_t)v, q = (x * 10486u) >> 20;
+        x = q | ((x - q * 100u) << 16);
+        q = ((x * 103u) >> 10) & 0x000F000Fu;
+        x = (q | ((x - q * 10u) << 8)) + 0x30303030u;
+        x >>= 8 * (4 - n);
+        memcpy(out, &x, 4);
+    } else if (n <= 8) {
+        fr__put_tail(out, fr__digits8((uint32_t)v), n);
+    } else if (n <= 16) {
+        uint64_t hi = v / 100000000u, w = fr__digits8((uint32_t)(v - hi * 100000000u));
+        fr__put_tail(out, fr__digits8((uint32_t)hi), n - 8);
+        memcpy(out + n - 8, &w, 8);
+    } else {
+        uint64_t top = v / 10000000000000000ULL, rest = v - top * 10000000000000000ULL;
+        uint64_t hi = rest / 100000000u, w;
+        fr__put_tail(out, fr__digits8((uint32_t)top), n - 16);
+        w = fr__digits8((uint32_t)hi);
+        memcpy(out + n - 16, &w, 8);
+        w = fr__digits8((uint32_t)(rest - hi * 100000000u));
+        memcpy(out + n - 8, &w, 8);
+    }
+    return n;
+}
+#else
+static const char fr__j_pairs[] = "00010203040506070809101112131415161718192021222324"
+                                  "25262728293031323334353637383940414243444546474849"
+                                  "50515253545556575859606162636465666768697071727374"
+                                  "75767778798081828384858687888990919293949596979899";
 
 static void fr__put8(char *o, uint32_t v) { /* exactly 8 digits, v < 10^8 */
     uint32_t hi = v / 10000, lo = v % 10000;
@@ -1782,14 +1844,9 @@ static void fr__put8(char *o, uint32_t v) { /* exactly 8 digits, v < 10^8 */
     memcpy(o + 6, fr__j_pairs + 2 * (lo % 100), 2);
 }
 
-static int fr__u64_digits(uint64_t v, char *out) { /* decimal digits, returns count, no NUL */
-    int n, i;
+static int fr__u64_digits_n(uint64_t v, int n, char *out) {
+    int i = n;
     uint32_t w;
-    /* digit count from the bit length: bits * log10(2) ~ bits * 1233 / 4096, then one compare */
-    n = v ? (int)(((unsigned)(64 - FR__CLZ64(v)) * 1233u) >> 12) : 0;
-    n += v >= fr__j_pow10[n];
-    if (n == 0) n = 1;
-    i = n;
     while (v >= 100000000u) { /* 8 digits at a time in 32-bit arithmetic */
         uint64_t q = v / 100000000u;
         i -= 8;
@@ -1807,18 +1864,23 @@ static int fr__u64_digits(uint64_t v, char *out) { /* decimal digits, returns co
     else out[0] = (char)('0' + w);
     return n;
 }
+#endif
 
-/* v > 0 finite: digits (no trailing zeros) and decimal exponent x such that
- * v ~= d.ddd * 10^x. Returns the digit count. */
-static int fr__shortest(double v, char *digits, int *x) {
+/* decimal digits of v at out, returns count, no NUL; may store up to 8
+ * bytes from out (callers' buffers hold 20 digits or 8 bytes, whichever is
+ * more, from out) */
+static int fr__u64_digits(uint64_t v, char *out) { return fr__u64_digits_n(v, fr__u64_ndigits(v), out); }
+
+/* v > 0 finite: the shortest digits as an integer d (no trailing zeros) and
+ * the decimal exponent e such that v ~= d * 10^e. */
+static uint64_t fr__shortest(double v, int *e) {
     uint64_t bits, ieee_m, m2, mv, mp, mm, vr, vp, vm, out;
     unsigned ieee_e, mmshift, last = 0;
-    int e2, e10, accept, vm_tz = 0, vr_tz = 0, removed = 0, nd;
+    int e2, e10, accept, vm_tz = 0, vr_tz = 0, removed = 0;
     if (v < 9007199254740992.0 && v == (double)(uint64_t)v) { /* integers below 2^53: own digits */
-        nd = fr__u64_digits((uint64_t)v, digits);
-        *x = nd - 1;
-        while (nd > 1 && digits[nd - 1] == '0') nd--;
-        return nd;
+        out = (uint64_t)v;
+        e10 = 0;
+        goto strip;
     }
     memcpy(&bits, &v, sizeof bits);
     ieee_m = bits & ((1ULL << 52) - 1);
@@ -1913,10 +1975,13 @@ static int fr__shortest(double v, char *digits, int *x) {
     out = vr + (uint64_t)((vr == vm && (!accept || !vm_tz)) || last >= 5);
 digits:
     e10 += removed;
-    nd = fr__u64_digits(out, digits);
-    *x = nd - 1 + e10;
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
-    return nd;
+strip:
+    while (out % 10 == 0) { /* out > 0 */
+        out /= 10;
+        e10++;
+    }
+    *e = e10;
+    return out;
 }
 
 int fr_json_format_int(int64_t v, char out[20]) {
@@ -1928,9 +1993,10 @@ int fr_json_format_int(int64_t v, char out[20]) {
 }
 
 int fr_json_format_double(double v, char out[32]) {
-    /* the digits are written once, at out + o + 1, then moved by a few bytes
-     * into place (no staging buffer: a wide copy of bytes just stored stalls) */
-    char *d;
+    /* the digits are written once, straight to their place, except for
+     * ddd.ddd where the integer part then moves left by one byte (no
+     * staging buffer: a wide copy of bytes just stored stalls) */
+    uint64_t m;
     int nd, x, o = 0, i;
     if (!out) return -1;
     if (v != v || v > DBL_MAX || v < -DBL_MAX) return -1;
@@ -1942,12 +2008,14 @@ int fr_json_format_double(double v, char out[32]) {
         memcpy(out + o, "0.0", 4);
         return o + 3;
     }
-    d = out + o + 1;
-    nd = fr__shortest(v, d, &x); /* <= 17 digits */
+    m = fr__shortest(v, &x); /* <= 17 digits */
+    nd = fr__u64_ndigits(m);
+    x += nd - 1; /* v ~= d.ddd * 10^x */
     if (x < -4 || x >= 16) {
         /* d[.ddd]e[+-]XX */
         int ax = x < 0 ? -x : x;
-        out[o] = d[0];
+        fr__u64_digits_n(m, nd, out + o + 1);
+        out[o] = out[o + 1];
         if (nd > 1) {
             out[o + 1] = '.';
             o += nd + 1;
@@ -1959,20 +2027,19 @@ int fr_json_format_double(double v, char out[32]) {
         if (ax >= 100) out[o++] = (char)('0' + ax / 100);
         out[o++] = (char)('0' + ax / 10 % 10);
         out[o++] = (char)('0' + ax % 10);
-    } else if (x < 0) { /* 0.000ddd: the digits move right by -x - 1 + 1 */
-        for (i = nd - 1; i >= 0; i--) out[o + 1 - x + i] = d[i];
-        out[o] = '0';
-        out[o + 1] = '.';
-        for (i = 0; i < -x - 1; i++) out[o + 2 + i] = '0';
+    } else if (x < 0) { /* 0.000ddd */
+        memcpy(out + o, "0.000", 5);
+        fr__u64_digits_n(m, nd, out + o + 1 - x);
         o += 1 - x + nd;
     } else if (x + 1 >= nd) { /* ddd000.0 */
-        for (i = 0; i < nd; i++) out[o + i] = d[i];
+        fr__u64_digits_n(m, nd, out + o);
         for (i = nd; i <= x; i++) out[o + i] = '0';
         o += x + 1;
         out[o++] = '.';
         out[o++] = '0';
     } else { /* ddd.ddd */
-        for (i = 0; i <= x; i++) out[o + i] = d[i];
+        fr__u64_digits_n(m, nd, out + o + 1);
+        for (i = 0; i <= x; i++) out[o + i] = out[o + 1 + i];
         out[o + x + 1] = '.';
         o += nd + 1;
     }
