@@ -11887,7 +11887,9 @@ int fr_di_ctx_finish(fr_di_ctx *ctx, int failed) {
  *  - A handler answers inline (no locks, no allocation in steady state:
  *    requests and connections are recycled, the arena is reset) or returns
  *    FR_PENDING. fr_res_send / streaming calls from other threads push the
- *    request on the owning loop's queue (mutex) and wake it (eventfd/pipe).
+ *    request on the owning loop's queue (mutex) and wake it (eventfd/pipe)
+ *    unless it is busy: between its wait's return and its last look at the
+ *    queue before the next wait, it takes what was pushed without one.
  *    Ownership handover is decided only by the loop: a release is "seen"
  *    when the request is popped from the queue with its released flag set.
  *  - A connection that dies while its handler still owns the request
@@ -12164,6 +12166,7 @@ struct fr__loop {
     pthread_mutex_t qmu;
     fr_req *qhead, *qtail;
     int running;
+    int busy; /* between the wait's return and the final look at the queue: pushes need no wake-up */
     fr_req *zombies;
     int nzombies;
 #if defined(FR__EPOLL)
@@ -14132,7 +14135,7 @@ static void fr__queue_push_locked(fr__loop *L, fr_req *req, int *wake) {
     if (L->qtail) L->qtail->qnext = req;
     else {
         L->qhead = req;
-        *wake = 1;
+        *wake = !L->busy; /* a busy loop looks at the queue before it waits again */
     }
     L->qtail = req;
 }
@@ -14154,12 +14157,16 @@ static void fr__req_notify(fr_req *req, int release) {
     if (wake) fr__srv_wake_write(L->wake_wr);
 }
 
-static int fr__loop_drain_queue(fr__loop *L) {
+/* Service what other threads handed back. `last`: the loop is about to
+ * wait: once the queue is seen empty it is no longer busy, and from then
+ * on a push wakes it. */
+static int fr__loop_drain_queue(fr__loop *L, int last) {
     fr_req *list, *r, *next;
     int n = 0;
     pthread_mutex_lock(&L->qmu);
     list = L->qhead;
     L->qhead = L->qtail = NULL;
+    if (last && !list) L->busy = 0;
     for (r = list; r; r = r->qnext) {
         r->in_queue = 0; /* producers may push it again (qnext), not bnext */
         r->bnext = r->qnext;
@@ -14328,6 +14335,9 @@ static int fr__loop_iter_n(fr__loop *L, int max_wait, int max_events) {
     n = fr__poller_wait(L, evs, max_events, fr__loop_timeout(L, max_wait));
     L->now = fr__srv_now_ms();
     if (n < 0) n = 0;
+    pthread_mutex_lock(&L->qmu);
+    L->busy = 1; /* completions pushed from now on are seen below without a wake-up */
+    pthread_mutex_unlock(&L->qmu);
     for (i = 0; i < n; i++) {
         int kind = *(int *)evs[i].ptr;
         handled++;
@@ -14337,13 +14347,14 @@ static int fr__loop_iter_n(fr__loop *L, int max_wait, int max_events) {
             if (L->lsn_active) fr__loop_accept(L, (fr__src *)evs[i].ptr);
         } else if (kind == FR__K_WAKE) {
             fr__srv_wake_drain(L->wake.fd);
-            handled += fr__loop_drain_queue(L);
+            handled += fr__loop_drain_queue(L, 0);
         } else if (kind == FR__K_STOP) {
             /* the flag is checked below; the fd stays readable for the others */
         }
     }
     if (!L->stopping && fr__atomic_load_explicit(&L->app->stop, FR__RELAXED)) fr__loop_begin_stop(L);
     fr__loop_timers(L);
+    while ((i = fr__loop_drain_queue(L, 1)) > 0) handled += i; /* until seen empty: not busy */
     fr__loop_reap(L);
     return handled;
 }
@@ -14416,6 +14427,7 @@ static int fr__loop_setup(fr__loop *L, fr_app *app, int idx) {
     fr__atomic_fetch_add_explicit(&app->lsn_users, 1, FR__ACQ_REL);
     pthread_mutex_lock(&L->qmu);
     L->running = 1;
+    L->busy = 0;
     pthread_mutex_unlock(&L->qmu);
     L->set_up = 1;
     return 0;

@@ -1172,6 +1172,83 @@ static void test_deferred(void) {
     srv_stop(&s);
 }
 
+/* GET /quick: answered at once by a completer thread, so completions land
+ * while the loop is busy with the other connections' requests (it then
+ * takes them without a wake-up) and while it waits (then it must be woken).
+ * A lost wake-up hangs a client until its read times out. */
+#define QK_CONNS 8
+#define QK_ROUNDS 200
+static pthread_mutex_t qk_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t qk_cv = PTHREAD_COND_INITIALIZER;
+static fr_req *qk_queue[QK_CONNS];
+static int qk_n, qk_stop;
+
+static int h_quick(fr_req *req, void *ud) {
+    (void)ud;
+    pthread_mutex_lock(&qk_mu);
+    qk_queue[qk_n++] = req; /* one per connection at a time: never more than QK_CONNS */
+    pthread_cond_signal(&qk_cv);
+    pthread_mutex_unlock(&qk_mu);
+    return FR_PENDING;
+}
+
+static void *qk_completer(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&qk_mu);
+    for (;;) {
+        while (qk_n == 0 && !qk_stop) pthread_cond_wait(&qk_cv, &qk_mu);
+        if (qk_n == 0) break;
+        fr_req *req = qk_queue[--qk_n];
+        pthread_mutex_unlock(&qk_mu);
+        fr_res_json(req, 200, "{\"quick\":1}", 11);
+        pthread_mutex_lock(&qk_mu);
+    }
+    pthread_mutex_unlock(&qk_mu);
+    return NULL;
+}
+
+static void test_completions_busy_loop(void) {
+    srv s;
+    cli cs[QK_CONNS];
+    resp r;
+    pthread_t comp;
+    fr_config cfg;
+    int i, k, bad = 0;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 1;
+    st_reset();
+    fr_app *app = make_app(&cfg);
+    REQ(app && fr_route(app, "GET", "/quick", h_quick, NULL) == 0);
+    REQ(srv_start_app(&s, app) == 0);
+    qk_n = qk_stop = 0;
+    REQ(pthread_create(&comp, NULL, qk_completer, NULL) == 0);
+    for (i = 0; i < QK_CONNS; i++) REQ(cli_open(&cs[i], s.port) == 0);
+    for (k = 0; k < QK_ROUNDS && !bad; k++) {
+        for (i = 0; i < QK_CONNS; i++) /* odd connections: an inline answer first, pipelined */
+            if (cli_sends(&cs[i], i & 1 ? GET("/n/7") GET("/quick") : GET("/quick")) != 0) bad = 1;
+        for (i = 0; i < QK_CONNS && !bad; i++) {
+            if (i & 1) {
+                if (cli_read(&cs[i], &r, 0) != 0 || r.status != 200) bad = 1;
+                resp_free(&r);
+                if (bad) break;
+            }
+            if (cli_read(&cs[i], &r, 0) != 0 || r.status != 200 || r.body_len != 11 ||
+                memcmp(r.body, "{\"quick\":1}", 11) != 0)
+                bad = 1;
+            resp_free(&r);
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(k, QK_ROUNDS);
+    for (i = 0; i < QK_CONNS; i++) cli_close(&cs[i]);
+    pthread_mutex_lock(&qk_mu);
+    qk_stop = 1;
+    pthread_cond_signal(&qk_cv);
+    pthread_mutex_unlock(&qk_mu);
+    pthread_join(comp, NULL);
+    srv_stop(&s);
+}
+
 static void test_deferred_client_gone(void) {
     srv s;
     cli c;
@@ -3449,6 +3526,7 @@ static const frt_case frt_cases[] = {
     FRT(test_timeouts),
     FRT(test_max_connections),
     FRT(test_deferred),
+    FRT(test_completions_busy_loop),
     FRT(test_deferred_client_gone),
     FRT(test_streaming),
     FRT(test_on_done_order),
