@@ -18,6 +18,7 @@
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <netinet/tcp.h>
 #if FR_ENABLE_ZLIB
@@ -1731,12 +1732,14 @@ static void test_live_poll_fr_ws_broadcast(void) {
 }
 
 /* fr_poll + a host loop that sends one message per socket from its own
- * thread, outside the callbacks, with fr_ws_defer_wakes: fr_poll writes
- * nothing until the flush wakes the loop, then every socket gets it. */
+ * thread, outside the callbacks, with fr_ws_defer_wakes: the loop's fd
+ * (fr_app_pollfd, what a host waits on) stays quiet until the flush makes
+ * it readable, then fr_poll writes the message to every socket. */
 static void test_live_poll_defer_wakes(void) {
     enum { N = 40 };
     fr_app *app;
     fr_ws_config wc;
+    struct pollfd pf;
     int port, i, k, fds[N];
     memset(&wc, 0, sizeof wc);
     wc.on_open = cb_bc_open;
@@ -1755,16 +1758,22 @@ static void test_live_poll_defer_wakes(void) {
         ssize_t n = recv(fds[i], b, sizeof b, 0);
         CHECK(n > 12 && memcmp(b, "HTTP/1.1 101", 12) == 0);
     }
+    pf.fd = fr_app_pollfd(app);
+    pf.events = POLLIN;
+    REQ(pf.fd >= 0);
+    for (k = 0; k < 100 && poll(&pf, 1, 0) > 0; k++) fr_poll(app, 0); /* what is left of the opens */
+    REQ(poll(&pf, 1, 0) == 0);
     fr_ws_defer_wakes(1);
     for (i = 0; i < N; i++) CHECK(fr_ws_send_text(g_bc[i], "{\"tick\":2}", 10) == FR_WS_OK);
     CHECK_EQ_INT(fr_ws_pending_wakes(), 1);
-    for (k = 0; k < 3; k++) fr_poll(app, 0);
+    CHECK_EQ_INT(poll(&pf, 1, 50), 0); /* deferred: a host waiting on the fd sleeps on */
     for (i = 0; i < N; i++) {
         char b[64];
         CHECK(recv(fds[i], b, sizeof b, MSG_DONTWAIT) < 0 && errno == EAGAIN);
         CHECK_EQ_INT((int)fr_ws_buffered(g_bc[i]), 12);
     }
     CHECK_EQ_INT(fr_ws_flush_wakes(), 1);
+    CHECK_EQ_INT(poll(&pf, 1, 1000), 1); /* the flush woke it */
     fr_ws_defer_wakes(0);
     for (k = 0; k < 5; k++) fr_poll(app, 5);
     for (i = 0; i < N; i++) {
