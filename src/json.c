@@ -2456,9 +2456,16 @@ static int fr__u64_digits_n(uint64_t v, int n, char *out) {
         memcpy(out, &x, 4);
     } else if (n <= 8) {
         fr__put_tail(out, fr__digits8((uint32_t)v), n);
-    } else if (n <= 16) {
-        uint64_t hi = v / 100000000u, w = fr__digits8((uint32_t)(v - hi * 100000000u));
-        fr__put_tail(out, fr__digits8((uint32_t)hi), n - 8);
+    } else if (n <= 17) {
+        /* one path for 9..17 digits (doubles give 16 or 17 about equally
+         * often): the first 9 as a top digit and 8, the top digit's byte
+         * overwritten when n < 17, and the 8 shifted like fr__put_tail */
+        uint64_t hi = v / 100000000u, w = fr__digits8((uint32_t)(v - hi * 100000000u)), w1;
+        uint32_t top = (uint32_t)hi / 100000000u;
+        int sh = n < 16 ? 16 - n : 0;
+        w1 = fr__digits8((uint32_t)hi - top * 100000000u) >> (8 * sh);
+        out[0] = (char)('0' + top);
+        memcpy(out + n - 16 + sh, &w1, 8);
         memcpy(out + n - 8, &w, 8);
     } else {
         uint64_t top = v / 10000000000000000ULL, rest = v - top * 10000000000000000ULL;
