@@ -8070,6 +8070,26 @@ static inline void fr__put_tail(char *o, uint64_t w, int k) {
     memcpy(o, &w, 8);
 }
 
+/* 9..17 digits in one path (doubles give 16 or 17 about equally often, a
+ * branch between them would be a coin flip): the first 9 as a top digit and
+ * 8, the top digit's byte overwritten when n < 17, the 8 shifted like
+ * fr__put_tail */
+static inline void fr__digits9_17(char *out, uint64_t v, int n) {
+    uint64_t hi = v / 100000000u, w = fr__digits8((uint32_t)(v - hi * 100000000u)), w1;
+    uint32_t top = (uint32_t)hi / 100000000u;
+    int sh = n < 16 ? 16 - n : 0;
+    w1 = fr__digits8((uint32_t)hi - top * 100000000u) >> (8 * sh);
+    out[0] = (char)('0' + top);
+    memcpy(out + n - 16 + sh, &w1, 8);
+    memcpy(out + n - 8, &w, 8);
+}
+
+/* the n (1..17) digits of a double's v, as fr__u64_digits_n, kept inline */
+static inline void fr__digits1_17(char *out, uint64_t v, int n) {
+    if (n <= 8) fr__put_tail(out, fr__digits8((uint32_t)v), n);
+    else fr__digits9_17(out, v, n);
+}
+
 /* The n = fr__u64_ndigits(v) digits of v at out; may store up to 8 bytes
  * from out even when n < 8 (never past out + max(n, 8)). For n == 1,
  * out[0] is written twice: first the tens digit 0, then the units. */
@@ -8088,16 +8108,7 @@ static int fr__u64_digits_n(uint64_t v, int n, char *out) {
     } else if (n <= 8) {
         fr__put_tail(out, fr__digits8((uint32_t)v), n);
     } else if (n <= 17) {
-        /* one path for 9..17 digits (doubles give 16 or 17 about equally
-         * often): the first 9 as a top digit and 8, the top digit's byte
-         * overwritten when n < 17, and the 8 shifted like fr__put_tail */
-        uint64_t hi = v / 100000000u, w = fr__digits8((uint32_t)(v - hi * 100000000u)), w1;
-        uint32_t top = (uint32_t)hi / 100000000u;
-        int sh = n < 16 ? 16 - n : 0;
-        w1 = fr__digits8((uint32_t)hi - top * 100000000u) >> (8 * sh);
-        out[0] = (char)('0' + top);
-        memcpy(out + n - 16 + sh, &w1, 8);
-        memcpy(out + n - 8, &w, 8);
+        fr__digits9_17(out, v, n);
     } else {
         uint64_t top = v / 10000000000000000ULL, rest = v - top * 10000000000000000ULL;
         uint64_t hi = rest / 100000000u, w;
@@ -8143,6 +8154,7 @@ static int fr__u64_digits_n(uint64_t v, int n, char *out) {
     else out[0] = (char)('0' + w);
     return n;
 }
+#define fr__digits1_17(out, v, n) ((void)fr__u64_digits_n(v, n, out))
 #endif
 
 /* decimal digits of v at out, returns count, no NUL; may store up to 8
@@ -8157,8 +8169,8 @@ static uint64_t fr__shortest(double v, int *e) {
     const uint64_t *g;
     unsigned ieee_e;
     int q, k, h, odd;
-    if (v < 9007199254740992.0 && v == (double)(uint64_t)v) { /* integers below 2^53: own digits */
-        out = (uint64_t)v;
+    if (v < 9007199254740992.0 && v == (double)(int64_t)v) { /* integers below 2^53: own digits */
+        out = (uint64_t)(int64_t)v;
         k = 0;
         goto strip;
     }
@@ -8203,7 +8215,7 @@ static uint64_t fr__shortest(double v, int *e) {
         uint64_t sp = s / 10, mid = 4 * s + 2; /* vb is odd unless exact: == mid is a tie */
         int up_in = s >= 10 && lower <= 40 * sp, wp_in = upper >= 40 * sp + 40;
         int u_in = lower <= 4 * s, w_in = upper >= 4 * s + 4;
-        int up = vb > mid || (vb == mid && (s & 1) != 0);
+        int up = (vb > mid) | ((vb == mid) & (int)(s & 1)); /* | and &: no branch either */
         int shorter = up_in != wp_in;
         uint64_t longer = s + (uint64_t)(u_in != w_in ? w_in : up);
         out = shorter ? sp + (uint64_t)wp_in : longer;
@@ -8245,7 +8257,7 @@ int fr_json_format_double(double v, char out[32]) {
     if (x < -4 || x >= 16) {
         /* d[.ddd]e[+-]XX */
         int ax = x < 0 ? -x : x;
-        fr__u64_digits_n(m, nd, out + o + 1);
+        fr__digits1_17(out + o + 1, m, nd);
         out[o] = out[o + 1];
         if (nd > 1) {
             out[o + 1] = '.';
@@ -8260,16 +8272,16 @@ int fr_json_format_double(double v, char out[32]) {
         out[o++] = (char)('0' + ax % 10);
     } else if (x < 0) { /* 0.000ddd */
         memcpy(out + o, "0.000", 5);
-        fr__u64_digits_n(m, nd, out + o + 1 - x);
+        fr__digits1_17(out + o + 1 - x, m, nd);
         o += 1 - x + nd;
     } else if (x + 1 >= nd) { /* ddd000.0 */
-        fr__u64_digits_n(m, nd, out + o);
+        fr__digits1_17(out + o, m, nd);
         for (i = nd; i <= x; i++) out[o + i] = '0';
         o += x + 1;
         out[o++] = '.';
         out[o++] = '0';
     } else { /* ddd.ddd */
-        fr__u64_digits_n(m, nd, out + o + 1);
+        fr__digits1_17(out + o + 1, m, nd);
         for (i = 0; i <= x; i++) out[o + i] = out[o + 1 + i];
         out[o + x + 1] = '.';
         o += nd + 1;
