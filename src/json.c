@@ -16,8 +16,8 @@
  * canonical "DIGITSe-EXP" string, which contains no decimal point and
  * therefore means the same thing in every locale.
  *
- * The writer prints doubles with a Ryu-style shortest-digits search over the
- * same tables, formatted like CPython's repr(float). */
+ * The writer prints doubles with Schubfach's shortest digits (its own table
+ * of 128-bit powers of ten), formatted like CPython's repr(float). */
 
 /* ------------------------------------------------------------------ */
 /* UTF-8                                                               */
@@ -97,7 +97,7 @@ static inline const unsigned char *fr__json_skip_plain(const unsigned char *p,
 #endif
 
 /* ------------------------------------------------------------------ */
-/* powers of five (shared by the reader and the double formatter)      */
+/* powers of five (the reader's)                                       */
 /* ------------------------------------------------------------------ */
 
 /* fr__j_pow5[i]     = 5^i scaled to exactly 125 bits, truncated (floor);
@@ -725,8 +725,6 @@ static const uint64_t fr__j_pow5[326][2] = {
     {0x78e1316e60a48310ULL, 0x18b40a4eec437c52ULL},
 };
 
-static int fr__log10pow2(int e) { return (int)(((uint32_t)e * 78913u) >> 18); } /* e <= 1650 */
-static int fr__log10pow5(int e) { return (int)(((uint32_t)e * 732923u) >> 20); } /* e <= 2620 */
 static int fr__pow5bits(int e) { return (int)((((uint32_t)e * 1217359u) >> 19) + 1); } /* bits of 5^e */
 
 #if defined(__SIZEOF_INT128__) && !defined(FR__J_NO_INT128)
@@ -736,11 +734,6 @@ static uint64_t fr__umul128(uint64_t a, uint64_t b, uint64_t *hi) {
     *hi = (uint64_t)(p >> 64);
     return (uint64_t)p;
 }
-/* (m * mul) >> j for m < 2^55, mul < 2^128, 64 < j < 128 */
-static uint64_t fr__mulshift(uint64_t m, const uint64_t *mul, int j) {
-    fr__u128 b0 = (fr__u128)m * mul[0], b2 = (fr__u128)m * mul[1];
-    return (uint64_t)(((b0 >> 64) + b2) >> (j - 64));
-}
 #else
 static uint64_t fr__umul128(uint64_t a, uint64_t b, uint64_t *hi) {
     uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
@@ -749,15 +742,6 @@ static uint64_t fr__umul128(uint64_t a, uint64_t b, uint64_t *hi) {
     uint64_t mid2 = b01 + (uint32_t)mid1;
     *hi = b11 + (mid1 >> 32) + (mid2 >> 32);
     return (mid2 << 32) | (uint32_t)b00;
-}
-static uint64_t fr__mulshift(uint64_t m, const uint64_t *mul, int j) {
-    uint64_t hi0, hi2, lo2, sum, high;
-    int d = j - 64;
-    (void)fr__umul128(m, mul[0], &hi0);
-    lo2 = fr__umul128(m, mul[1], &hi2);
-    sum = hi0 + lo2;
-    high = hi2 + (sum < hi0);
-    return d == 0 ? sum : (sum >> d) | (high << (64 - d));
 }
 #endif
 
@@ -1745,23 +1729,680 @@ fail:
  *
  * CPython's repr(float) is David Gay's dtoa mode 0: the shortest decimal
  * that reads back as v and, among equally short ones, the nearest to v
- * (ties to even). The same digits come out of Ulf Adams' Ryu algorithm
- * (PLDI 2018), implemented here from the paper: scale the rounding interval
- * [mm, mp] around mv = 4*m2 by 10^-q with one 64x128-bit multiply against a
- * 125-bit table entry (floor(5^i) or ceil(2^k/5^q); generated with exact
- * integers in Python), then drop decimal digits while the interval still
- * holds a shorter number. Exact trailing-zero predicates decide the
- * inclusive boundaries (even mantissas) and the round-half-even tie. */
+ * (ties to even). The digits come from Raffaello Giulietti's Schubfach
+ * ("The Schubfach way to render doubles", 2020; the algorithm of Java 19's
+ * Double.toString, and of yyjson's writer): pick k with 10^k <= the width
+ * of v's rounding interval, so the interval holds one or two multiples of
+ * 10^k and at most one of 10^(k+1); scale v and both bounds by 10^-k with
+ * one 64x128-bit multiply each, rounded to odd (the sticky low bit keeps
+ * "exact or not"), and choose with a few compares: the multiple of 10^(k+1)
+ * if the interval holds it, else the nearer multiple of 10^k. No digit-by-
+ * digit loop and no trailing-zero bookkeeping, unlike Ryu. */
 
-static int fr__mult5(uint64_t v, int q) { /* 5^q divides v (v > 0) */
+/* fr__j_pow10_sig[e + 292] = the 128 leading bits of 10^e (top bit set),
+ * e in [-292, 324], rounded up unless exact (e in 0..55). Stored {low,
+ * high}. Generated with exact integers in Python. */
+static const uint64_t fr__j_pow10_sig[617][2] = {
+    {0x25e8e89c13bb0f7bULL, 0xff77b1fcbebcdc4fULL},
+    {0x77b191618c54e9adULL, 0x9faacf3df73609b1ULL},
+    {0xd59df5b9ef6a2418ULL, 0xc795830d75038c1dULL},
+    {0x4b0573286b44ad1eULL, 0xf97ae3d0d2446f25ULL},
+    {0x4ee367f9430aec33ULL, 0x9becce62836ac577ULL},
+    {0x229c41f793cda740ULL, 0xc2e801fb244576d5ULL},
+    {0x6b43527578c11110ULL, 0xf3a20279ed56d48aULL},
+    {0x830a13896b78aaaaULL, 0x9845418c345644d6ULL},
+    {0x23cc986bc656d554ULL, 0xbe5691ef416bd60cULL},
+    {0x2cbfbe86b7ec8aa9ULL, 0xedec366b11c6cb8fULL},
+    {0x7bf7d71432f3d6aaULL, 0x94b3a202eb1c3f39ULL},
+    {0xdaf5ccd93fb0cc54ULL, 0xb9e08a83a5e34f07ULL},
+    {0xd1b3400f8f9cff69ULL, 0xe858ad248f5c22c9ULL},
+    {0x23100809b9c21fa2ULL, 0x91376c36d99995beULL},
+    {0xabd40a0c2832a78bULL, 0xb58547448ffffb2dULL},
+    {0x16c90c8f323f516dULL, 0xe2e69915b3fff9f9ULL},
+    {0xae3da7d97f6792e4ULL, 0x8dd01fad907ffc3bULL},
+    {0x99cd11cfdf41779dULL, 0xb1442798f49ffb4aULL},
+    {0x40405643d711d584ULL, 0xdd95317f31c7fa1dULL},
+    {0x482835ea666b2573ULL, 0x8a7d3eef7f1cfc52ULL},
+    {0xda3243650005eed0ULL, 0xad1c8eab5ee43b66ULL},
+    {0x90bed43e40076a83ULL, 0xd863b256369d4a40ULL},
+    {0x5a7744a6e804a292ULL, 0x873e4f75e2224e68ULL},
+    {0x711515d0a205cb37ULL, 0xa90de3535aaae202ULL},
+    {0x0d5a5b44ca873e04ULL, 0xd3515c2831559a83ULL},
+    {0xe858790afe9486c3ULL, 0x8412d9991ed58091ULL},
+    {0x626e974dbe39a873ULL, 0xa5178fff668ae0b6ULL},
+    {0xfb0a3d212dc81290ULL, 0xce5d73ff402d98e3ULL},
+    {0x7ce66634bc9d0b9aULL, 0x80fa687f881c7f8eULL},
+    {0x1c1fffc1ebc44e81ULL, 0xa139029f6a239f72ULL},
+    {0xa327ffb266b56221ULL, 0xc987434744ac874eULL},
+    {0x4bf1ff9f0062baa9ULL, 0xfbe9141915d7a922ULL},
+    {0x6f773fc3603db4aaULL, 0x9d71ac8fada6c9b5ULL},
+    {0xcb550fb4384d21d4ULL, 0xc4ce17b399107c22ULL},
+    {0x7e2a53a146606a49ULL, 0xf6019da07f549b2bULL},
+    {0x2eda7444cbfc426eULL, 0x99c102844f94e0fbULL},
+    {0xfa911155fefb5309ULL, 0xc0314325637a1939ULL},
+    {0x793555ab7eba27cbULL, 0xf03d93eebc589f88ULL},
+    {0x4bc1558b2f3458dfULL, 0x96267c7535b763b5ULL},
+    {0x9eb1aaedfb016f17ULL, 0xbbb01b9283253ca2ULL},
+    {0x465e15a979c1caddULL, 0xea9c227723ee8bcbULL},
+    {0x0bfacd89ec191ecaULL, 0x92a1958a7675175fULL},
+    {0xcef980ec671f667cULL, 0xb749faed14125d36ULL},
+    {0x82b7e12780e7401bULL, 0xe51c79a85916f484ULL},
+    {0xd1b2ecb8b0908811ULL, 0x8f31cc0937ae58d2ULL},
+    {0x861fa7e6dcb4aa16ULL, 0xb2fe3f0b8599ef07ULL},
+    {0x67a791e093e1d49bULL, 0xdfbdcece67006ac9ULL},
+    {0xe0c8bb2c5c6d24e1ULL, 0x8bd6a141006042bdULL},
+    {0x58fae9f773886e19ULL, 0xaecc49914078536dULL},
+    {0xaf39a475506a899fULL, 0xda7f5bf590966848ULL},
+    {0x6d8406c952429604ULL, 0x888f99797a5e012dULL},
+    {0xc8e5087ba6d33b84ULL, 0xaab37fd7d8f58178ULL},
+    {0xfb1e4a9a90880a65ULL, 0xd5605fcdcf32e1d6ULL},
+    {0x5cf2eea09a550680ULL, 0x855c3be0a17fcd26ULL},
+    {0xf42faa48c0ea481fULL, 0xa6b34ad8c9dfc06fULL},
+    {0xf13b94daf124da27ULL, 0xd0601d8efc57b08bULL},
+    {0x76c53d08d6b70859ULL, 0x823c12795db6ce57ULL},
+    {0x54768c4b0c64ca6fULL, 0xa2cb1717b52481edULL},
+    {0xa9942f5dcf7dfd0aULL, 0xcb7ddcdda26da268ULL},
+    {0xd3f93b35435d7c4dULL, 0xfe5d54150b090b02ULL},
+    {0xc47bc5014a1a6db0ULL, 0x9efa548d26e5a6e1ULL},
+    {0x359ab6419ca1091cULL, 0xc6b8e9b0709f109aULL},
+    {0xc30163d203c94b63ULL, 0xf867241c8cc6d4c0ULL},
+    {0x79e0de63425dcf1eULL, 0x9b407691d7fc44f8ULL},
+    {0x985915fc12f542e5ULL, 0xc21094364dfb5636ULL},
+    {0x3e6f5b7b17b2939eULL, 0xf294b943e17a2bc4ULL},
+    {0xa705992ceecf9c43ULL, 0x979cf3ca6cec5b5aULL},
+    {0x50c6ff782a838354ULL, 0xbd8430bd08277231ULL},
+    {0xa4f8bf5635246429ULL, 0xece53cec4a314ebdULL},
+    {0x871b7795e136be9aULL, 0x940f4613ae5ed136ULL},
+    {0x28e2557b59846e40ULL, 0xb913179899f68584ULL},
+    {0x331aeada2fe589d0ULL, 0xe757dd7ec07426e5ULL},
+    {0x3ff0d2c85def7622ULL, 0x9096ea6f3848984fULL},
+    {0x0fed077a756b53aaULL, 0xb4bca50b065abe63ULL},
+    {0xd3e8495912c62895ULL, 0xe1ebce4dc7f16dfbULL},
+    {0x64712dd7abbbd95dULL, 0x8d3360f09cf6e4bdULL},
+    {0xbd8d794d96aacfb4ULL, 0xb080392cc4349decULL},
+    {0xecf0d7a0fc5583a1ULL, 0xdca04777f541c567ULL},
+    {0xf41686c49db57245ULL, 0x89e42caaf9491b60ULL},
+    {0x311c2875c522ced6ULL, 0xac5d37d5b79b6239ULL},
+    {0x7d633293366b828cULL, 0xd77485cb25823ac7ULL},
+    {0xae5dff9c02033198ULL, 0x86a8d39ef77164bcULL},
+    {0xd9f57f830283fdfdULL, 0xa8530886b54dbdebULL},
+    {0xd072df63c324fd7cULL, 0xd267caa862a12d66ULL},
+    {0x4247cb9e59f71e6eULL, 0x8380dea93da4bc60ULL},
+    {0x52d9be85f074e609ULL, 0xa46116538d0deb78ULL},
+    {0x67902e276c921f8cULL, 0xcd795be870516656ULL},
+    {0x00ba1cd8a3db53b7ULL, 0x806bd9714632dff6ULL},
+    {0x80e8a40eccd228a5ULL, 0xa086cfcd97bf97f3ULL},
+    {0x6122cd128006b2ceULL, 0xc8a883c0fdaf7df0ULL},
+    {0x796b805720085f82ULL, 0xfad2a4b13d1b5d6cULL},
+    {0xcbe3303674053bb1ULL, 0x9cc3a6eec6311a63ULL},
+    {0xbedbfc4411068a9dULL, 0xc3f490aa77bd60fcULL},
+    {0xee92fb5515482d45ULL, 0xf4f1b4d515acb93bULL},
+    {0x751bdd152d4d1c4bULL, 0x991711052d8bf3c5ULL},
+    {0xd262d45a78a0635eULL, 0xbf5cd54678eef0b6ULL},
+    {0x86fb897116c87c35ULL, 0xef340a98172aace4ULL},
+    {0xd45d35e6ae3d4da1ULL, 0x9580869f0e7aac0eULL},
+    {0x8974836059cca10aULL, 0xbae0a846d2195712ULL},
+    {0x2bd1a438703fc94cULL, 0xe998d258869facd7ULL},
+    {0x7b6306a34627ddd0ULL, 0x91ff83775423cc06ULL},
+    {0x1a3bc84c17b1d543ULL, 0xb67f6455292cbf08ULL},
+    {0x20caba5f1d9e4a94ULL, 0xe41f3d6a7377eecaULL},
+    {0x547eb47b7282ee9dULL, 0x8e938662882af53eULL},
+    {0xe99e619a4f23aa44ULL, 0xb23867fb2a35b28dULL},
+    {0x6405fa00e2ec94d5ULL, 0xdec681f9f4c31f31ULL},
+    {0xde83bc408dd3dd05ULL, 0x8b3c113c38f9f37eULL},
+    {0x9624ab50b148d446ULL, 0xae0b158b4738705eULL},
+    {0x3badd624dd9b0958ULL, 0xd98ddaee19068c76ULL},
+    {0xe54ca5d70a80e5d7ULL, 0x87f8a8d4cfa417c9ULL},
+    {0x5e9fcf4ccd211f4dULL, 0xa9f6d30a038d1dbcULL},
+    {0x7647c32000696720ULL, 0xd47487cc8470652bULL},
+    {0x29ecd9f40041e074ULL, 0x84c8d4dfd2c63f3bULL},
+    {0xf468107100525891ULL, 0xa5fb0a17c777cf09ULL},
+    {0x7182148d4066eeb5ULL, 0xcf79cc9db955c2ccULL},
+    {0xc6f14cd848405531ULL, 0x81ac1fe293d599bfULL},
+    {0xb8ada00e5a506a7dULL, 0xa21727db38cb002fULL},
+    {0xa6d90811f0e4851dULL, 0xca9cf1d206fdc03bULL},
+    {0x908f4a166d1da664ULL, 0xfd442e4688bd304aULL},
+    {0x9a598e4e043287ffULL, 0x9e4a9cec15763e2eULL},
+    {0x40eff1e1853f29feULL, 0xc5dd44271ad3cdbaULL},
+    {0xd12bee59e68ef47dULL, 0xf7549530e188c128ULL},
+    {0x82bb74f8301958cfULL, 0x9a94dd3e8cf578b9ULL},
+    {0xe36a52363c1faf02ULL, 0xc13a148e3032d6e7ULL},
+    {0xdc44e6c3cb279ac2ULL, 0xf18899b1bc3f8ca1ULL},
+    {0x29ab103a5ef8c0baULL, 0x96f5600f15a7b7e5ULL},
+    {0x7415d448f6b6f0e8ULL, 0xbcb2b812db11a5deULL},
+    {0x111b495b3464ad22ULL, 0xebdf661791d60f56ULL},
+    {0xcab10dd900beec35ULL, 0x936b9fcebb25c995ULL},
+    {0x3d5d514f40eea743ULL, 0xb84687c269ef3bfbULL},
+    {0x0cb4a5a3112a5113ULL, 0xe65829b3046b0afaULL},
+    {0x47f0e785eaba72acULL, 0x8ff71a0fe2c2e6dcULL},
+    {0x59ed216765690f57ULL, 0xb3f4e093db73a093ULL},
+    {0x306869c13ec3532dULL, 0xe0f218b8d25088b8ULL},
+    {0x1e414218c73a13fcULL, 0x8c974f7383725573ULL},
+    {0xe5d1929ef90898fbULL, 0xafbd2350644eeacfULL},
+    {0xdf45f746b74abf3aULL, 0xdbac6c247d62a583ULL},
+    {0x6b8bba8c328eb784ULL, 0x894bc396ce5da772ULL},
+    {0x066ea92f3f326565ULL, 0xab9eb47c81f5114fULL},
+    {0xc80a537b0efefebeULL, 0xd686619ba27255a2ULL},
+    {0xbd06742ce95f5f37ULL, 0x8613fd0145877585ULL},
+    {0x2c48113823b73705ULL, 0xa798fc4196e952e7ULL},
+    {0xf75a15862ca504c6ULL, 0xd17f3b51fca3a7a0ULL},
+    {0x9a984d73dbe722fcULL, 0x82ef85133de648c4ULL},
+    {0xc13e60d0d2e0ebbbULL, 0xa3ab66580d5fdaf5ULL},
+    {0x318df905079926a9ULL, 0xcc963fee10b7d1b3ULL},
+    {0xfdf17746497f7053ULL, 0xffbbcfe994e5c61fULL},
+    {0xfeb6ea8bedefa634ULL, 0x9fd561f1fd0f9bd3ULL},
+    {0xfe64a52ee96b8fc1ULL, 0xc7caba6e7c5382c8ULL},
+    {0x3dfdce7aa3c673b1ULL, 0xf9bd690a1b68637bULL},
+    {0x06bea10ca65c084fULL, 0x9c1661a651213e2dULL},
+    {0x486e494fcff30a63ULL, 0xc31bfa0fe5698db8ULL},
+    {0x5a89dba3c3efccfbULL, 0xf3e2f893dec3f126ULL},
+    {0xf89629465a75e01dULL, 0x986ddb5c6b3a76b7ULL},
+    {0xf6bbb397f1135824ULL, 0xbe89523386091465ULL},
+    {0x746aa07ded582e2dULL, 0xee2ba6c0678b597fULL},
+    {0xa8c2a44eb4571cddULL, 0x94db483840b717efULL},
+    {0x92f34d62616ce414ULL, 0xba121a4650e4ddebULL},
+    {0x77b020baf9c81d18ULL, 0xe896a0d7e51e1566ULL},
+    {0x0ace1474dc1d122fULL, 0x915e2486ef32cd60ULL},
+    {0x0d819992132456bbULL, 0xb5b5ada8aaff80b8ULL},
+    {0x10e1fff697ed6c6aULL, 0xe3231912d5bf60e6ULL},
+    {0xca8d3ffa1ef463c2ULL, 0x8df5efabc5979c8fULL},
+    {0xbd308ff8a6b17cb3ULL, 0xb1736b96b6fd83b3ULL},
+    {0xac7cb3f6d05ddbdfULL, 0xddd0467c64bce4a0ULL},
+    {0x6bcdf07a423aa96cULL, 0x8aa22c0dbef60ee4ULL},
+    {0x86c16c98d2c953c7ULL, 0xad4ab7112eb3929dULL},
+    {0xe871c7bf077ba8b8ULL, 0xd89d64d57a607744ULL},
+    {0x11471cd764ad4973ULL, 0x87625f056c7c4a8bULL},
+    {0xd598e40d3dd89bd0ULL, 0xa93af6c6c79b5d2dULL},
+    {0x4aff1d108d4ec2c4ULL, 0xd389b47879823479ULL},
+    {0xcedf722a585139bbULL, 0x843610cb4bf160cbULL},
+    {0xc2974eb4ee658829ULL, 0xa54394fe1eedb8feULL},
+    {0x733d226229feea33ULL, 0xce947a3da6a9273eULL},
+    {0x0806357d5a3f5260ULL, 0x811ccc668829b887ULL},
+    {0xca07c2dcb0cf26f8ULL, 0xa163ff802a3426a8ULL},
+    {0xfc89b393dd02f0b6ULL, 0xc9bcff6034c13052ULL},
+    {0xbbac2078d443ace3ULL, 0xfc2c3f3841f17c67ULL},
+    {0xd54b944b84aa4c0eULL, 0x9d9ba7832936edc0ULL},
+    {0x0a9e795e65d4df12ULL, 0xc5029163f384a931ULL},
+    {0x4d4617b5ff4a16d6ULL, 0xf64335bcf065d37dULL},
+    {0x504bced1bf8e4e46ULL, 0x99ea0196163fa42eULL},
+    {0xe45ec2862f71e1d7ULL, 0xc06481fb9bcf8d39ULL},
+    {0x5d767327bb4e5a4dULL, 0xf07da27a82c37088ULL},
+    {0x3a6a07f8d510f870ULL, 0x964e858c91ba2655ULL},
+    {0x890489f70a55368cULL, 0xbbe226efb628afeaULL},
+    {0x2b45ac74ccea842fULL, 0xeadab0aba3b2dbe5ULL},
+    {0x3b0b8bc90012929eULL, 0x92c8ae6b464fc96fULL},
+    {0x09ce6ebb40173745ULL, 0xb77ada0617e3bbcbULL},
+    {0xcc420a6a101d0516ULL, 0xe55990879ddcaabdULL},
+    {0x9fa946824a12232eULL, 0x8f57fa54c2a9eab6ULL},
+    {0x47939822dc96abfaULL, 0xb32df8e9f3546564ULL},
+    {0x59787e2b93bc56f8ULL, 0xdff9772470297ebdULL},
+    {0x57eb4edb3c55b65bULL, 0x8bfbea76c619ef36ULL},
+    {0xede622920b6b23f2ULL, 0xaefae51477a06b03ULL},
+    {0xe95fab368e45eceeULL, 0xdab99e59958885c4ULL},
+    {0x11dbcb0218ebb415ULL, 0x88b402f7fd75539bULL},
+    {0xd652bdc29f26a11aULL, 0xaae103b5fcd2a881ULL},
+    {0x4be76d3346f04960ULL, 0xd59944a37c0752a2ULL},
+    {0x6f70a4400c562ddcULL, 0x857fcae62d8493a5ULL},
+    {0xcb4ccd500f6bb953ULL, 0xa6dfbd9fb8e5b88eULL},
+    {0x7e2000a41346a7a8ULL, 0xd097ad07a71f26b2ULL},
+    {0x8ed400668c0c28c9ULL, 0x825ecc24c873782fULL},
+    {0x728900802f0f32fbULL, 0xa2f67f2dfa90563bULL},
+    {0x4f2b40a03ad2ffbaULL, 0xcbb41ef979346bcaULL},
+    {0xe2f610c84987bfa9ULL, 0xfea126b7d78186bcULL},
+    {0x0dd9ca7d2df4d7caULL, 0x9f24b832e6b0f436ULL},
+    {0x91503d1c79720dbcULL, 0xc6ede63fa05d3143ULL},
+    {0x75a44c6397ce912bULL, 0xf8a95fcf88747d94ULL},
+    {0xc986afbe3ee11abbULL, 0x9b69dbe1b548ce7cULL},
+    {0xfbe85badce996169ULL, 0xc24452da229b021bULL},
+    {0xfae27299423fb9c4ULL, 0xf2d56790ab41c2a2ULL},
+    {0xdccd879fc967d41bULL, 0x97c560ba6b0919a5ULL},
+    {0x5400e987bbc1c921ULL, 0xbdb6b8e905cb600fULL},
+    {0x290123e9aab23b69ULL, 0xed246723473e3813ULL},
+    {0xf9a0b6720aaf6522ULL, 0x9436c0760c86e30bULL},
+    {0xf808e40e8d5b3e6aULL, 0xb94470938fa89bceULL},
+    {0xb60b1d1230b20e05ULL, 0xe7958cb87392c2c2ULL},
+    {0xb1c6f22b5e6f48c3ULL, 0x90bd77f3483bb9b9ULL},
+    {0x1e38aeb6360b1af4ULL, 0xb4ecd5f01a4aa828ULL},
+    {0x25c6da63c38de1b1ULL, 0xe2280b6c20dd5232ULL},
+    {0x579c487e5a38ad0fULL, 0x8d590723948a535fULL},
+    {0x2d835a9df0c6d852ULL, 0xb0af48ec79ace837ULL},
+    {0xf8e431456cf88e66ULL, 0xdcdb1b2798182244ULL},
+    {0x1b8e9ecb641b5900ULL, 0x8a08f0f8bf0f156bULL},
+    {0xe272467e3d222f40ULL, 0xac8b2d36eed2dac5ULL},
+    {0x5b0ed81dcc6abb10ULL, 0xd7adf884aa879177ULL},
+    {0x98e947129fc2b4eaULL, 0x86ccbb52ea94baeaULL},
+    {0x3f2398d747b36225ULL, 0xa87fea27a539e9a5ULL},
+    {0x8eec7f0d19a03aaeULL, 0xd29fe4b18e88640eULL},
+    {0x1953cf68300424adULL, 0x83a3eeeef9153e89ULL},
+    {0x5fa8c3423c052dd8ULL, 0xa48ceaaab75a8e2bULL},
+    {0x3792f412cb06794eULL, 0xcdb02555653131b6ULL},
+    {0xe2bbd88bbee40bd1ULL, 0x808e17555f3ebf11ULL},
+    {0x5b6aceaeae9d0ec5ULL, 0xa0b19d2ab70e6ed6ULL},
+    {0xf245825a5a445276ULL, 0xc8de047564d20a8bULL},
+    {0xeed6e2f0f0d56713ULL, 0xfb158592be068d2eULL},
+    {0x55464dd69685606cULL, 0x9ced737bb6c4183dULL},
+    {0xaa97e14c3c26b887ULL, 0xc428d05aa4751e4cULL},
+    {0xd53dd99f4b3066a9ULL, 0xf53304714d9265dfULL},
+    {0xe546a8038efe402aULL, 0x993fe2c6d07b7fabULL},
+    {0xde98520472bdd034ULL, 0xbf8fdb78849a5f96ULL},
+    {0x963e66858f6d4441ULL, 0xef73d256a5c0f77cULL},
+    {0xdde7001379a44aa9ULL, 0x95a8637627989aadULL},
+    {0x5560c018580d5d53ULL, 0xbb127c53b17ec159ULL},
+    {0xaab8f01e6e10b4a7ULL, 0xe9d71b689dde71afULL},
+    {0xcab3961304ca70e9ULL, 0x9226712162ab070dULL},
+    {0x3d607b97c5fd0d23ULL, 0xb6b00d69bb55c8d1ULL},
+    {0x8cb89a7db77c506bULL, 0xe45c10c42a2b3b05ULL},
+    {0x77f3608e92adb243ULL, 0x8eb98a7a9a5b04e3ULL},
+    {0x55f038b237591ed4ULL, 0xb267ed1940f1c61cULL},
+    {0x6b6c46dec52f6689ULL, 0xdf01e85f912e37a3ULL},
+    {0x2323ac4b3b3da016ULL, 0x8b61313bbabce2c6ULL},
+    {0xabec975e0a0d081bULL, 0xae397d8aa96c1b77ULL},
+    {0x96e7bd358c904a22ULL, 0xd9c7dced53c72255ULL},
+    {0x7e50d64177da2e55ULL, 0x881cea14545c7575ULL},
+    {0xdde50bd1d5d0b9eaULL, 0xaa242499697392d2ULL},
+    {0x955e4ec64b44e865ULL, 0xd4ad2dbfc3d07787ULL},
+    {0xbd5af13bef0b113fULL, 0x84ec3c97da624ab4ULL},
+    {0xecb1ad8aeacdd58fULL, 0xa6274bbdd0fadd61ULL},
+    {0x67de18eda5814af3ULL, 0xcfb11ead453994baULL},
+    {0x80eacf948770ced8ULL, 0x81ceb32c4b43fcf4ULL},
+    {0xa1258379a94d028eULL, 0xa2425ff75e14fc31ULL},
+    {0x096ee45813a04331ULL, 0xcad2f7f5359a3b3eULL},
+    {0x8bca9d6e188853fdULL, 0xfd87b5f28300ca0dULL},
+    {0x775ea264cf55347eULL, 0x9e74d1b791e07e48ULL},
+    {0x95364afe032a819eULL, 0xc612062576589ddaULL},
+    {0x3a83ddbd83f52205ULL, 0xf79687aed3eec551ULL},
+    {0xc4926a9672793543ULL, 0x9abe14cd44753b52ULL},
+    {0x75b7053c0f178294ULL, 0xc16d9a0095928a27ULL},
+    {0x5324c68b12dd6339ULL, 0xf1c90080baf72cb1ULL},
+    {0xd3f6fc16ebca5e04ULL, 0x971da05074da7beeULL},
+    {0x88f4bb1ca6bcf585ULL, 0xbce5086492111aeaULL},
+    {0x2b31e9e3d06c32e6ULL, 0xec1e4a7db69561a5ULL},
+    {0x3aff322e62439fd0ULL, 0x9392ee8e921d5d07ULL},
+    {0x09befeb9fad487c3ULL, 0xb877aa3236a4b449ULL},
+    {0x4c2ebe687989a9b4ULL, 0xe69594bec44de15bULL},
+    {0x0f9d37014bf60a11ULL, 0x901d7cf73ab0acd9ULL},
+    {0x538484c19ef38c95ULL, 0xb424dc35095cd80fULL},
+    {0x2865a5f206b06fbaULL, 0xe12e13424bb40e13ULL},
+    {0xf93f87b7442e45d4ULL, 0x8cbccc096f5088cbULL},
+    {0xf78f69a51539d749ULL, 0xafebff0bcb24aafeULL},
+    {0xb573440e5a884d1cULL, 0xdbe6fecebdedd5beULL},
+    {0x31680a88f8953031ULL, 0x89705f4136b4a597ULL},
+    {0xfdc20d2b36ba7c3eULL, 0xabcc77118461cefcULL},
+    {0x3d32907604691b4dULL, 0xd6bf94d5e57a42bcULL},
+    {0xa63f9a49c2c1b110ULL, 0x8637bd05af6c69b5ULL},
+    {0x0fcf80dc33721d54ULL, 0xa7c5ac471b478423ULL},
+    {0xd3c36113404ea4a9ULL, 0xd1b71758e219652bULL},
+    {0x645a1cac083126eaULL, 0x83126e978d4fdf3bULL},
+    {0x3d70a3d70a3d70a4ULL, 0xa3d70a3d70a3d70aULL},
+    {0xcccccccccccccccdULL, 0xccccccccccccccccULL},
+    {0x0000000000000000ULL, 0x8000000000000000ULL},
+    {0x0000000000000000ULL, 0xa000000000000000ULL},
+    {0x0000000000000000ULL, 0xc800000000000000ULL},
+    {0x0000000000000000ULL, 0xfa00000000000000ULL},
+    {0x0000000000000000ULL, 0x9c40000000000000ULL},
+    {0x0000000000000000ULL, 0xc350000000000000ULL},
+    {0x0000000000000000ULL, 0xf424000000000000ULL},
+    {0x0000000000000000ULL, 0x9896800000000000ULL},
+    {0x0000000000000000ULL, 0xbebc200000000000ULL},
+    {0x0000000000000000ULL, 0xee6b280000000000ULL},
+    {0x0000000000000000ULL, 0x9502f90000000000ULL},
+    {0x0000000000000000ULL, 0xba43b74000000000ULL},
+    {0x0000000000000000ULL, 0xe8d4a51000000000ULL},
+    {0x0000000000000000ULL, 0x9184e72a00000000ULL},
+    {0x0000000000000000ULL, 0xb5e620f480000000ULL},
+    {0x0000000000000000ULL, 0xe35fa931a0000000ULL},
+    {0x0000000000000000ULL, 0x8e1bc9bf04000000ULL},
+    {0x0000000000000000ULL, 0xb1a2bc2ec5000000ULL},
+    {0x0000000000000000ULL, 0xde0b6b3a76400000ULL},
+    {0x0000000000000000ULL, 0x8ac7230489e80000ULL},
+    {0x0000000000000000ULL, 0xad78ebc5ac620000ULL},
+    {0x0000000000000000ULL, 0xd8d726b7177a8000ULL},
+    {0x0000000000000000ULL, 0x878678326eac9000ULL},
+    {0x0000000000000000ULL, 0xa968163f0a57b400ULL},
+    {0x0000000000000000ULL, 0xd3c21bcecceda100ULL},
+    {0x0000000000000000ULL, 0x84595161401484a0ULL},
+    {0x0000000000000000ULL, 0xa56fa5b99019a5c8ULL},
+    {0x0000000000000000ULL, 0xcecb8f27f4200f3aULL},
+    {0x4000000000000000ULL, 0x813f3978f8940984ULL},
+    {0x5000000000000000ULL, 0xa18f07d736b90be5ULL},
+    {0xa400000000000000ULL, 0xc9f2c9cd04674edeULL},
+    {0x4d00000000000000ULL, 0xfc6f7c4045812296ULL},
+    {0xf020000000000000ULL, 0x9dc5ada82b70b59dULL},
+    {0x6c28000000000000ULL, 0xc5371912364ce305ULL},
+    {0xc732000000000000ULL, 0xf684df56c3e01bc6ULL},
+    {0x3c7f400000000000ULL, 0x9a130b963a6c115cULL},
+    {0x4b9f100000000000ULL, 0xc097ce7bc90715b3ULL},
+    {0x1e86d40000000000ULL, 0xf0bdc21abb48db20ULL},
+    {0x1314448000000000ULL, 0x96769950b50d88f4ULL},
+    {0x17d955a000000000ULL, 0xbc143fa4e250eb31ULL},
+    {0x5dcfab0800000000ULL, 0xeb194f8e1ae525fdULL},
+    {0x5aa1cae500000000ULL, 0x92efd1b8d0cf37beULL},
+    {0xf14a3d9e40000000ULL, 0xb7abc627050305adULL},
+    {0x6d9ccd05d0000000ULL, 0xe596b7b0c643c719ULL},
+    {0xe4820023a2000000ULL, 0x8f7e32ce7bea5c6fULL},
+    {0xdda2802c8a800000ULL, 0xb35dbf821ae4f38bULL},
+    {0xd50b2037ad200000ULL, 0xe0352f62a19e306eULL},
+    {0x4526f422cc340000ULL, 0x8c213d9da502de45ULL},
+    {0x9670b12b7f410000ULL, 0xaf298d050e4395d6ULL},
+    {0x3c0cdd765f114000ULL, 0xdaf3f04651d47b4cULL},
+    {0xa5880a69fb6ac800ULL, 0x88d8762bf324cd0fULL},
+    {0x8eea0d047a457a00ULL, 0xab0e93b6efee0053ULL},
+    {0x72a4904598d6d880ULL, 0xd5d238a4abe98068ULL},
+    {0x47a6da2b7f864750ULL, 0x85a36366eb71f041ULL},
+    {0x999090b65f67d924ULL, 0xa70c3c40a64e6c51ULL},
+    {0xfff4b4e3f741cf6dULL, 0xd0cf4b50cfe20765ULL},
+    {0xbff8f10e7a8921a5ULL, 0x82818f1281ed449fULL},
+    {0xaff72d52192b6a0eULL, 0xa321f2d7226895c7ULL},
+    {0x9bf4f8a69f764491ULL, 0xcbea6f8ceb02bb39ULL},
+    {0x02f236d04753d5b5ULL, 0xfee50b7025c36a08ULL},
+    {0x01d762422c946591ULL, 0x9f4f2726179a2245ULL},
+    {0x424d3ad2b7b97ef6ULL, 0xc722f0ef9d80aad6ULL},
+    {0xd2e0898765a7deb3ULL, 0xf8ebad2b84e0d58bULL},
+    {0x63cc55f49f88eb30ULL, 0x9b934c3b330c8577ULL},
+    {0x3cbf6b71c76b25fcULL, 0xc2781f49ffcfa6d5ULL},
+    {0x8bef464e3945ef7bULL, 0xf316271c7fc3908aULL},
+    {0x97758bf0e3cbb5adULL, 0x97edd871cfda3a56ULL},
+    {0x3d52eeed1cbea318ULL, 0xbde94e8e43d0c8ecULL},
+    {0x4ca7aaa863ee4bdeULL, 0xed63a231d4c4fb27ULL},
+    {0x8fe8caa93e74ef6bULL, 0x945e455f24fb1cf8ULL},
+    {0xb3e2fd538e122b45ULL, 0xb975d6b6ee39e436ULL},
+    {0x60dbbca87196b617ULL, 0xe7d34c64a9c85d44ULL},
+    {0xbc8955e946fe31ceULL, 0x90e40fbeea1d3a4aULL},
+    {0x6babab6398bdbe42ULL, 0xb51d13aea4a488ddULL},
+    {0xc696963c7eed2dd2ULL, 0xe264589a4dcdab14ULL},
+    {0xfc1e1de5cf543ca3ULL, 0x8d7eb76070a08aecULL},
+    {0x3b25a55f43294bccULL, 0xb0de65388cc8ada8ULL},
+    {0x49ef0eb713f39ebfULL, 0xdd15fe86affad912ULL},
+    {0x6e3569326c784338ULL, 0x8a2dbf142dfcc7abULL},
+    {0x49c2c37f07965405ULL, 0xacb92ed9397bf996ULL},
+    {0xdc33745ec97be907ULL, 0xd7e77a8f87daf7fbULL},
+    {0x69a028bb3ded71a4ULL, 0x86f0ac99b4e8dafdULL},
+    {0xc40832ea0d68ce0dULL, 0xa8acd7c0222311bcULL},
+    {0xf50a3fa490c30191ULL, 0xd2d80db02aabd62bULL},
+    {0x792667c6da79e0fbULL, 0x83c7088e1aab65dbULL},
+    {0x577001b891185939ULL, 0xa4b8cab1a1563f52ULL},
+    {0xed4c0226b55e6f87ULL, 0xcde6fd5e09abcf26ULL},
+    {0x544f8158315b05b5ULL, 0x80b05e5ac60b6178ULL},
+    {0x696361ae3db1c722ULL, 0xa0dc75f1778e39d6ULL},
+    {0x03bc3a19cd1e38eaULL, 0xc913936dd571c84cULL},
+    {0x04ab48a04065c724ULL, 0xfb5878494ace3a5fULL},
+    {0x62eb0d64283f9c77ULL, 0x9d174b2dcec0e47bULL},
+    {0x3ba5d0bd324f8395ULL, 0xc45d1df942711d9aULL},
+    {0xca8f44ec7ee3647aULL, 0xf5746577930d6500ULL},
+    {0x7e998b13cf4e1eccULL, 0x9968bf6abbe85f20ULL},
+    {0x9e3fedd8c321a67fULL, 0xbfc2ef456ae276e8ULL},
+    {0xc5cfe94ef3ea101fULL, 0xefb3ab16c59b14a2ULL},
+    {0xbba1f1d158724a13ULL, 0x95d04aee3b80ece5ULL},
+    {0x2a8a6e45ae8edc98ULL, 0xbb445da9ca61281fULL},
+    {0xf52d09d71a3293beULL, 0xea1575143cf97226ULL},
+    {0x593c2626705f9c57ULL, 0x924d692ca61be758ULL},
+    {0x6f8b2fb00c77836dULL, 0xb6e0c377cfa2e12eULL},
+    {0x0b6dfb9c0f956448ULL, 0xe498f455c38b997aULL},
+    {0x4724bd4189bd5eadULL, 0x8edf98b59a373fecULL},
+    {0x58edec91ec2cb658ULL, 0xb2977ee300c50fe7ULL},
+    {0x2f2967b66737e3eeULL, 0xdf3d5e9bc0f653e1ULL},
+    {0xbd79e0d20082ee75ULL, 0x8b865b215899f46cULL},
+    {0xecd8590680a3aa12ULL, 0xae67f1e9aec07187ULL},
+    {0xe80e6f4820cc9496ULL, 0xda01ee641a708de9ULL},
+    {0x3109058d147fdcdeULL, 0x884134fe908658b2ULL},
+    {0xbd4b46f0599fd416ULL, 0xaa51823e34a7eedeULL},
+    {0x6c9e18ac7007c91bULL, 0xd4e5e2cdc1d1ea96ULL},
+    {0x03e2cf6bc604ddb1ULL, 0x850fadc09923329eULL},
+    {0x84db8346b786151dULL, 0xa6539930bf6bff45ULL},
+    {0xe612641865679a64ULL, 0xcfe87f7cef46ff16ULL},
+    {0x4fcb7e8f3f60c07fULL, 0x81f14fae158c5f6eULL},
+    {0xe3be5e330f38f09eULL, 0xa26da3999aef7749ULL},
+    {0x5cadf5bfd3072cc6ULL, 0xcb090c8001ab551cULL},
+    {0x73d9732fc7c8f7f7ULL, 0xfdcb4fa002162a63ULL},
+    {0x2867e7fddcdd9afbULL, 0x9e9f11c4014dda7eULL},
+    {0xb281e1fd541501b9ULL, 0xc646d63501a1511dULL},
+    {0x1f225a7ca91a4227ULL, 0xf7d88bc24209a565ULL},
+    {0x3375788de9b06959ULL, 0x9ae757596946075fULL},
+    {0x0052d6b1641c83afULL, 0xc1a12d2fc3978937ULL},
+    {0xc0678c5dbd23a49bULL, 0xf209787bb47d6b84ULL},
+    {0xf840b7ba963646e1ULL, 0x9745eb4d50ce6332ULL},
+    {0xb650e5a93bc3d899ULL, 0xbd176620a501fbffULL},
+    {0xa3e51f138ab4cebfULL, 0xec5d3fa8ce427affULL},
+    {0xc66f336c36b10138ULL, 0x93ba47c980e98cdfULL},
+    {0xb80b0047445d4185ULL, 0xb8a8d9bbe123f017ULL},
+    {0xa60dc059157491e6ULL, 0xe6d3102ad96cec1dULL},
+    {0x87c89837ad68db30ULL, 0x9043ea1ac7e41392ULL},
+    {0x29babe4598c311fcULL, 0xb454e4a179dd1877ULL},
+    {0xf4296dd6fef3d67bULL, 0xe16a1dc9d8545e94ULL},
+    {0x1899e4a65f58660dULL, 0x8ce2529e2734bb1dULL},
+    {0x5ec05dcff72e7f90ULL, 0xb01ae745b101e9e4ULL},
+    {0x76707543f4fa1f74ULL, 0xdc21a1171d42645dULL},
+    {0x6a06494a791c53a9ULL, 0x899504ae72497ebaULL},
+    {0x0487db9d17636893ULL, 0xabfa45da0edbde69ULL},
+    {0x45a9d2845d3c42b7ULL, 0xd6f8d7509292d603ULL},
+    {0x0b8a2392ba45a9b3ULL, 0x865b86925b9bc5c2ULL},
+    {0x8e6cac7768d7141fULL, 0xa7f26836f282b732ULL},
+    {0x3207d795430cd927ULL, 0xd1ef0244af2364ffULL},
+    {0x7f44e6bd49e807b9ULL, 0x8335616aed761f1fULL},
+    {0x5f16206c9c6209a7ULL, 0xa402b9c5a8d3a6e7ULL},
+    {0x36dba887c37a8c10ULL, 0xcd036837130890a1ULL},
+    {0xc2494954da2c978aULL, 0x802221226be55a64ULL},
+    {0xf2db9baa10b7bd6dULL, 0xa02aa96b06deb0fdULL},
+    {0x6f92829494e5acc8ULL, 0xc83553c5c8965d3dULL},
+    {0xcb772339ba1f17faULL, 0xfa42a8b73abbf48cULL},
+    {0xff2a760414536efcULL, 0x9c69a97284b578d7ULL},
+    {0xfef5138519684abbULL, 0xc38413cf25e2d70dULL},
+    {0x7eb258665fc25d6aULL, 0xf46518c2ef5b8cd1ULL},
+    {0xef2f773ffbd97a62ULL, 0x98bf2f79d5993802ULL},
+    {0xaafb550ffacfd8fbULL, 0xbeeefb584aff8603ULL},
+    {0x95ba2a53f983cf39ULL, 0xeeaaba2e5dbf6784ULL},
+    {0xdd945a747bf26184ULL, 0x952ab45cfa97a0b2ULL},
+    {0x94f971119aeef9e5ULL, 0xba756174393d88dfULL},
+    {0x7a37cd5601aab85eULL, 0xe912b9d1478ceb17ULL},
+    {0xac62e055c10ab33bULL, 0x91abb422ccb812eeULL},
+    {0x577b986b314d600aULL, 0xb616a12b7fe617aaULL},
+    {0xed5a7e85fda0b80cULL, 0xe39c49765fdf9d94ULL},
+    {0x14588f13be847308ULL, 0x8e41ade9fbebc27dULL},
+    {0x596eb2d8ae258fc9ULL, 0xb1d219647ae6b31cULL},
+    {0x6fca5f8ed9aef3bcULL, 0xde469fbd99a05fe3ULL},
+    {0x25de7bb9480d5855ULL, 0x8aec23d680043beeULL},
+    {0xaf561aa79a10ae6bULL, 0xada72ccc20054ae9ULL},
+    {0x1b2ba1518094da05ULL, 0xd910f7ff28069da4ULL},
+    {0x90fb44d2f05d0843ULL, 0x87aa9aff79042286ULL},
+    {0x353a1607ac744a54ULL, 0xa99541bf57452b28ULL},
+    {0x42889b8997915ce9ULL, 0xd3fa922f2d1675f2ULL},
+    {0x69956135febada12ULL, 0x847c9b5d7c2e09b7ULL},
+    {0x43fab9837e699096ULL, 0xa59bc234db398c25ULL},
+    {0x94f967e45e03f4bcULL, 0xcf02b2c21207ef2eULL},
+    {0x1d1be0eebac278f6ULL, 0x8161afb94b44f57dULL},
+    {0x6462d92a69731733ULL, 0xa1ba1ba79e1632dcULL},
+    {0x7d7b8f7503cfdcffULL, 0xca28a291859bbf93ULL},
+    {0x5cda735244c3d43fULL, 0xfcb2cb35e702af78ULL},
+    {0x3a0888136afa64a8ULL, 0x9defbf01b061adabULL},
+    {0x088aaa1845b8fdd1ULL, 0xc56baec21c7a1916ULL},
+    {0x8aad549e57273d46ULL, 0xf6c69a72a3989f5bULL},
+    {0x36ac54e2f678864cULL, 0x9a3c2087a63f6399ULL},
+    {0x84576a1bb416a7deULL, 0xc0cb28a98fcf3c7fULL},
+    {0x656d44a2a11c51d6ULL, 0xf0fdf2d3f3c30b9fULL},
+    {0x9f644ae5a4b1b326ULL, 0x969eb7c47859e743ULL},
+    {0x873d5d9f0dde1fefULL, 0xbc4665b596706114ULL},
+    {0xa90cb506d155a7ebULL, 0xeb57ff22fc0c7959ULL},
+    {0x09a7f12442d588f3ULL, 0x9316ff75dd87cbd8ULL},
+    {0x0c11ed6d538aeb30ULL, 0xb7dcbf5354e9beceULL},
+    {0x8f1668c8a86da5fbULL, 0xe5d3ef282a242e81ULL},
+    {0xf96e017d694487bdULL, 0x8fa475791a569d10ULL},
+    {0x37c981dcc395a9adULL, 0xb38d92d760ec4455ULL},
+    {0x85bbe253f47b1418ULL, 0xe070f78d3927556aULL},
+    {0x93956d7478ccec8fULL, 0x8c469ab843b89562ULL},
+    {0x387ac8d1970027b3ULL, 0xaf58416654a6babbULL},
+    {0x06997b05fcc0319fULL, 0xdb2e51bfe9d0696aULL},
+    {0x441fece3bdf81f04ULL, 0x88fcf317f22241e2ULL},
+    {0xd527e81cad7626c4ULL, 0xab3c2fddeeaad25aULL},
+    {0x8a71e223d8d3b075ULL, 0xd60b3bd56a5586f1ULL},
+    {0xf6872d5667844e4aULL, 0x85c7056562757456ULL},
+    {0xb428f8ac016561dcULL, 0xa738c6bebb12d16cULL},
+    {0xe13336d701beba53ULL, 0xd106f86e69d785c7ULL},
+    {0xecc0024661173474ULL, 0x82a45b450226b39cULL},
+    {0x27f002d7f95d0191ULL, 0xa34d721642b06084ULL},
+    {0x31ec038df7b441f5ULL, 0xcc20ce9bd35c78a5ULL},
+    {0x7e67047175a15272ULL, 0xff290242c83396ceULL},
+    {0x0f0062c6e984d387ULL, 0x9f79a169bd203e41ULL},
+    {0x52c07b78a3e60869ULL, 0xc75809c42c684dd1ULL},
+    {0xa7709a56ccdf8a83ULL, 0xf92e0c3537826145ULL},
+    {0x88a66076400bb692ULL, 0x9bbcc7a142b17ccbULL},
+    {0x6acff893d00ea436ULL, 0xc2abf989935ddbfeULL},
+    {0x0583f6b8c4124d44ULL, 0xf356f7ebf83552feULL},
+    {0xc3727a337a8b704bULL, 0x98165af37b2153deULL},
+    {0x744f18c0592e4c5dULL, 0xbe1bf1b059e9a8d6ULL},
+    {0x1162def06f79df74ULL, 0xeda2ee1c7064130cULL},
+    {0x8addcb5645ac2ba9ULL, 0x9485d4d1c63e8be7ULL},
+    {0x6d953e2bd7173693ULL, 0xb9a74a0637ce2ee1ULL},
+    {0xc8fa8db6ccdd0438ULL, 0xe8111c87c5c1ba99ULL},
+    {0x1d9c9892400a22a3ULL, 0x910ab1d4db9914a0ULL},
+    {0x2503beb6d00cab4cULL, 0xb54d5e4a127f59c8ULL},
+    {0x2e44ae64840fd61eULL, 0xe2a0b5dc971f303aULL},
+    {0x5ceaecfed289e5d3ULL, 0x8da471a9de737e24ULL},
+    {0x7425a83e872c5f48ULL, 0xb10d8e1456105dadULL},
+    {0xd12f124e28f7771aULL, 0xdd50f1996b947518ULL},
+    {0x82bd6b70d99aaa70ULL, 0x8a5296ffe33cc92fULL},
+    {0x636cc64d1001550cULL, 0xace73cbfdc0bfb7bULL},
+    {0x3c47f7e05401aa4fULL, 0xd8210befd30efa5aULL},
+    {0x65acfaec34810a72ULL, 0x8714a775e3e95c78ULL},
+    {0x7f1839a741a14d0eULL, 0xa8d9d1535ce3b396ULL},
+    {0x1ede48111209a051ULL, 0xd31045a8341ca07cULL},
+    {0x934aed0aab460433ULL, 0x83ea2b892091e44dULL},
+    {0xf81da84d56178540ULL, 0xa4e4b66b68b65d60ULL},
+    {0x36251260ab9d668fULL, 0xce1de40642e3f4b9ULL},
+    {0xc1d72b7c6b42601aULL, 0x80d2ae83e9ce78f3ULL},
+    {0xb24cf65b8612f820ULL, 0xa1075a24e4421730ULL},
+    {0xdee033f26797b628ULL, 0xc94930ae1d529cfcULL},
+    {0x169840ef017da3b2ULL, 0xfb9b7cd9a4a7443cULL},
+    {0x8e1f289560ee864fULL, 0x9d412e0806e88aa5ULL},
+    {0xf1a6f2bab92a27e3ULL, 0xc491798a08a2ad4eULL},
+    {0xae10af696774b1dcULL, 0xf5b5d7ec8acb58a2ULL},
+    {0xacca6da1e0a8ef2aULL, 0x9991a6f3d6bf1765ULL},
+    {0x17fd090a58d32af4ULL, 0xbff610b0cc6edd3fULL},
+    {0xddfc4b4cef07f5b1ULL, 0xeff394dcff8a948eULL},
+    {0x4abdaf101564f98fULL, 0x95f83d0a1fb69cd9ULL},
+    {0x9d6d1ad41abe37f2ULL, 0xbb764c4ca7a4440fULL},
+    {0x84c86189216dc5eeULL, 0xea53df5fd18d5513ULL},
+    {0x32fd3cf5b4e49bb5ULL, 0x92746b9be2f8552cULL},
+    {0x3fbc8c33221dc2a2ULL, 0xb7118682dbb66a77ULL},
+    {0x0fabaf3feaa5334bULL, 0xe4d5e82392a40515ULL},
+    {0x29cb4d87f2a7400fULL, 0x8f05b1163ba6832dULL},
+    {0x743e20e9ef511013ULL, 0xb2c71d5bca9023f8ULL},
+    {0x914da9246b255417ULL, 0xdf78e4b2bd342cf6ULL},
+    {0x1ad089b6c2f7548fULL, 0x8bab8eefb6409c1aULL},
+    {0xa184ac2473b529b2ULL, 0xae9672aba3d0c320ULL},
+    {0xc9e5d72d90a2741fULL, 0xda3c0f568cc4f3e8ULL},
+    {0x7e2fa67c7a658893ULL, 0x8865899617fb1871ULL},
+    {0xddbb901b98feeab8ULL, 0xaa7eebfb9df9de8dULL},
+    {0x552a74227f3ea566ULL, 0xd51ea6fa85785631ULL},
+    {0xd53a88958f872760ULL, 0x8533285c936b35deULL},
+    {0x8a892abaf368f138ULL, 0xa67ff273b8460356ULL},
+    {0x2d2b7569b0432d86ULL, 0xd01fef10a657842cULL},
+    {0x9c3b29620e29fc74ULL, 0x8213f56a67f6b29bULL},
+    {0x8349f3ba91b47b90ULL, 0xa298f2c501f45f42ULL},
+    {0x241c70a936219a74ULL, 0xcb3f2f7642717713ULL},
+    {0xed238cd383aa0111ULL, 0xfe0efb53d30dd4d7ULL},
+    {0xf4363804324a40abULL, 0x9ec95d1463e8a506ULL},
+    {0xb143c6053edcd0d6ULL, 0xc67bb4597ce2ce48ULL},
+    {0xdd94b7868e94050bULL, 0xf81aa16fdc1b81daULL},
+    {0xca7cf2b4191c8327ULL, 0x9b10a4e5e9913128ULL},
+    {0xfd1c2f611f63a3f1ULL, 0xc1d4ce1f63f57d72ULL},
+    {0xbc633b39673c8cedULL, 0xf24a01a73cf2dccfULL},
+    {0xd5be0503e085d814ULL, 0x976e41088617ca01ULL},
+    {0x4b2d8644d8a74e19ULL, 0xbd49d14aa79dbc82ULL},
+    {0xddf8e7d60ed1219fULL, 0xec9c459d51852ba2ULL},
+    {0xcabb90e5c942b504ULL, 0x93e1ab8252f33b45ULL},
+    {0x3d6a751f3b936244ULL, 0xb8da1662e7b00a17ULL},
+    {0x0cc512670a783ad5ULL, 0xe7109bfba19c0c9dULL},
+    {0x27fb2b80668b24c6ULL, 0x906a617d450187e2ULL},
+    {0xb1f9f660802dedf7ULL, 0xb484f9dc9641e9daULL},
+    {0x5e7873f8a0396974ULL, 0xe1a63853bbd26451ULL},
+    {0xdb0b487b6423e1e9ULL, 0x8d07e33455637eb2ULL},
+    {0x91ce1a9a3d2cda63ULL, 0xb049dc016abc5e5fULL},
+    {0x7641a140cc7810fcULL, 0xdc5c5301c56b75f7ULL},
+    {0xa9e904c87fcb0a9eULL, 0x89b9b3e11b6329baULL},
+    {0x546345fa9fbdcd45ULL, 0xac2820d9623bf429ULL},
+    {0xa97c177947ad4096ULL, 0xd732290fbacaf133ULL},
+    {0x49ed8eabcccc485eULL, 0x867f59a9d4bed6c0ULL},
+    {0x5c68f256bfff5a75ULL, 0xa81f301449ee8c70ULL},
+    {0x73832eec6fff3112ULL, 0xd226fc195c6a2f8cULL},
+    {0xc831fd53c5ff7eacULL, 0x83585d8fd9c25db7ULL},
+    {0xba3e7ca8b77f5e56ULL, 0xa42e74f3d032f525ULL},
+    {0x28ce1bd2e55f35ecULL, 0xcd3a1230c43fb26fULL},
+    {0x7980d163cf5b81b4ULL, 0x80444b5e7aa7cf85ULL},
+    {0xd7e105bcc3326220ULL, 0xa0555e361951c366ULL},
+    {0x8dd9472bf3fefaa8ULL, 0xc86ab5c39fa63440ULL},
+    {0xb14f98f6f0feb952ULL, 0xfa856334878fc150ULL},
+    {0x6ed1bf9a569f33d4ULL, 0x9c935e00d4b9d8d2ULL},
+    {0x0a862f80ec4700c9ULL, 0xc3b8358109e84f07ULL},
+    {0xcd27bb612758c0fbULL, 0xf4a642e14c6262c8ULL},
+    {0x8038d51cb897789dULL, 0x98e7e9cccfbd7dbdULL},
+    {0xe0470a63e6bd56c4ULL, 0xbf21e44003acdd2cULL},
+    {0x1858ccfce06cac75ULL, 0xeeea5d5004981478ULL},
+    {0x0f37801e0c43ebc9ULL, 0x95527a5202df0ccbULL},
+    {0xd30560258f54e6bbULL, 0xbaa718e68396cffdULL},
+    {0x47c6b82ef32a206aULL, 0xe950df20247c83fdULL},
+    {0x4cdc331d57fa5442ULL, 0x91d28b7416cdd27eULL},
+    {0xe0133fe4adf8e953ULL, 0xb6472e511c81471dULL},
+    {0x58180fddd97723a7ULL, 0xe3d8f9e563a198e5ULL},
+    {0x570f09eaa7ea7649ULL, 0x8e679c2f5e44ff8fULL},
+    {0x2cd2cc6551e513dbULL, 0xb201833b35d63f73ULL},
+    {0xf8077f7ea65e58d2ULL, 0xde81e40a034bcf4fULL},
+    {0xfb04afaf27faf783ULL, 0x8b112e86420f6191ULL},
+    {0x79c5db9af1f9b564ULL, 0xadd57a27d29339f6ULL},
+    {0x18375281ae7822bdULL, 0xd94ad8b1c7380874ULL},
+    {0x8f2293910d0b15b6ULL, 0x87cec76f1c830548ULL},
+    {0xb2eb3875504ddb23ULL, 0xa9c2794ae3a3c69aULL},
+    {0x5fa60692a46151ecULL, 0xd433179d9c8cb841ULL},
+    {0xdbc7c41ba6bcd334ULL, 0x849feec281d7f328ULL},
+    {0x12b9b522906c0801ULL, 0xa5c7ea73224deff3ULL},
+    {0xd768226b34870a01ULL, 0xcf39e50feae16befULL},
+    {0xe6a1158300d46641ULL, 0x81842f29f2cce375ULL},
+    {0x60495ae3c1097fd1ULL, 0xa1e53af46f801c53ULL},
+    {0x385bb19cb14bdfc5ULL, 0xca5e89b18b602368ULL},
+    {0x46729e03dd9ed7b6ULL, 0xfcf62c1dee382c42ULL},
+    {0x6c07a2c26a8346d2ULL, 0x9e19db92b4e31ba9ULL},
+};
+
+/* floor(g * cp / 2^128) with its lowest bit set when the quotient is not an
+ * integer ("round to odd"; g rounds up by less than one unit, which moves
+ * the fraction of an exact product by less than 2^-63) */
+static uint64_t fr__j_rop(const uint64_t *g, uint64_t cp) {
+    uint64_t x_hi, y_hi, y_lo;
+    (void)fr__umul128(cp, g[0], &x_hi);
+    y_lo = fr__umul128(cp, g[1], &y_hi);
+    y_lo += x_hi;
+    y_hi += y_lo < x_hi;
+    return y_hi | (y_lo > 1);
+}
+
+/* Drop m's trailing zeros (m > 0) and return how many. m is a multiple of
+ * 10^n exactly when m * 5^-n (mod 2^64) rotated right by n is at most
+ * (2^64 - 1) / 10^n (Granlund and Montgomery): a multiply and a compare
+ * per step, no division. */
+static int fr__j_strip_zeros(uint64_t *m) {
+    uint64_t v = *m, q;
     int n = 0;
-    while (n < q && v % 5 == 0) {
-        v /= 5;
+    q = v * 0xc767074b22e90e21ULL; /* 5^-8 */
+    q = (q >> 8) | (q << 56);
+    if (q <= 184467440737ULL) {
+        v = q;
+        n = 8;
+    }
+    for (;;) {
+        q = v * 0x8f5c28f5c28f5c29ULL; /* 5^-2 */
+        q = (q >> 2) | (q << 62);
+        if (q > 184467440737095516ULL) break;
+        v = q;
+        n += 2;
+    }
+    q = v * 0xcccccccccccccccdULL; /* 5^-1 */
+    q = (q >> 1) | (q << 63);
+    if (q <= 1844674407370955161ULL) {
+        v = q;
         n++;
     }
-    return n >= q;
+    *m = v;
+    return n;
 }
-static int fr__mult2(uint64_t v, int q) { return q >= 64 ? v == 0 : (v & ((1ULL << q) - 1)) == 0; }
 
 static const uint64_t fr__j_pow10[20] = {
     1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
@@ -1798,6 +2439,26 @@ static inline void fr__put_tail(char *o, uint64_t w, int k) {
     memcpy(o, &w, 8);
 }
 
+/* 9..17 digits in one path (doubles give 16 or 17 about equally often, a
+ * branch between them would be a coin flip): the first 9 as a top digit and
+ * 8, the top digit's byte overwritten when n < 17, the 8 shifted like
+ * fr__put_tail */
+static inline void fr__digits9_17(char *out, uint64_t v, int n) {
+    uint64_t hi = v / 100000000u, w = fr__digits8((uint32_t)(v - hi * 100000000u)), w1;
+    uint32_t top = (uint32_t)hi / 100000000u;
+    int sh = n < 16 ? 16 - n : 0;
+    w1 = fr__digits8((uint32_t)hi - top * 100000000u) >> (8 * sh);
+    out[0] = (char)('0' + top);
+    memcpy(out + n - 16 + sh, &w1, 8);
+    memcpy(out + n - 8, &w, 8);
+}
+
+/* the n (1..17) digits of a double's v, as fr__u64_digits_n, kept inline */
+static inline void fr__digits1_17(char *out, uint64_t v, int n) {
+    if (n <= 8) fr__put_tail(out, fr__digits8((uint32_t)v), n);
+    else fr__digits9_17(out, v, n);
+}
+
 /* The n = fr__u64_ndigits(v) digits of v at out; may store up to 8 bytes
  * from out even when n < 8 (never past out + max(n, 8)). For n == 1,
  * out[0] is written twice: first the tens digit 0, then the units. */
@@ -1815,10 +2476,8 @@ static int fr__u64_digits_n(uint64_t v, int n, char *out) {
         memcpy(out, &x, 4);
     } else if (n <= 8) {
         fr__put_tail(out, fr__digits8((uint32_t)v), n);
-    } else if (n <= 16) {
-        uint64_t hi = v / 100000000u, w = fr__digits8((uint32_t)(v - hi * 100000000u));
-        fr__put_tail(out, fr__digits8((uint32_t)hi), n - 8);
-        memcpy(out + n - 8, &w, 8);
+    } else if (n <= 17) {
+        fr__digits9_17(out, v, n);
     } else {
         uint64_t top = v / 10000000000000000ULL, rest = v - top * 10000000000000000ULL;
         uint64_t hi = rest / 100000000u, w;
@@ -1864,6 +2523,7 @@ static int fr__u64_digits_n(uint64_t v, int n, char *out) {
     else out[0] = (char)('0' + w);
     return n;
 }
+#define fr__digits1_17(out, v, n) ((void)fr__u64_digits_n(v, n, out))
 #endif
 
 /* decimal digits of v at out, returns count, no NUL; may store up to 8
@@ -1874,113 +2534,65 @@ static int fr__u64_digits(uint64_t v, char *out) { return fr__u64_digits_n(v, fr
 /* v > 0 finite: the shortest digits as an integer d (no trailing zeros) and
  * the decimal exponent e such that v ~= d * 10^e. */
 static uint64_t fr__shortest(double v, int *e) {
-    uint64_t bits, ieee_m, m2, mv, mp, mm, vr, vp, vm, out;
-    unsigned ieee_e, mmshift, last = 0;
-    int e2, e10, accept, vm_tz = 0, vr_tz = 0, removed = 0;
-    if (v < 9007199254740992.0 && v == (double)(uint64_t)v) { /* integers below 2^53: own digits */
-        out = (uint64_t)v;
-        e10 = 0;
+    uint64_t bits, ieee_m, c, cb, vb, vbl, vbr, lower, upper, s, out;
+    const uint64_t *g;
+    unsigned ieee_e;
+    int q, k, h, odd;
+    if (v < 9007199254740992.0 && v == (double)(int64_t)v) { /* integers below 2^53: own digits */
+        out = (uint64_t)(int64_t)v;
+        k = 0;
         goto strip;
     }
     memcpy(&bits, &v, sizeof bits);
     ieee_m = bits & ((1ULL << 52) - 1);
     ieee_e = (unsigned)((bits >> 52) & 0x7FF);
-    if (ieee_e == 0) {
-        e2 = 1 - 1023 - 52 - 2;
-        m2 = ieee_m;
+    if (ieee_e == 0) { /* subnormal */
+        c = ieee_m;
+        q = -1074;
     } else {
-        e2 = (int)ieee_e - 1023 - 52 - 2;
-        m2 = (1ULL << 52) | ieee_m;
+        c = (1ULL << 52) | ieee_m;
+        q = (int)ieee_e - 1075;
     }
-    accept = (m2 & 1) == 0; /* round-half-even reading: even mantissas own their bounds */
-    mv = 4 * m2;
-    mmshift = ieee_m != 0 || ieee_e <= 1; /* 0: power of two, lower gap is half as wide */
-    mp = mv + 2;
-    mm = mv - 1 - mmshift;
-    if (e2 >= 0) {
-        int q = fr__log10pow2(e2) - (e2 > 3);
-        int i = -e2 + q + 125 + fr__pow5bits(q) - 1;
-        e10 = q;
-        vr = fr__mulshift(mv, fr__j_pow5_inv[q], i);
-        vp = fr__mulshift(mp, fr__j_pow5_inv[q], i);
-        vm = fr__mulshift(mm, fr__j_pow5_inv[q], i);
-        if (q <= 23) { /* 5^24 > 2^55 > mp: no exact quotient beyond */
-            vr_tz = fr__mult5(mv, q);
-            if (accept) vm_tz = fr__mult5(mm, q);
-            else vp -= (uint64_t)fr__mult5(mp, q); /* exclusive upper bound */
-        }
+    /* v = c * 2^q; its rounding interval, in units of 2^(q-2) around cb =
+     * 4c, is [cb - 2, cb + 2], or [cb - 1, cb + 2] above a power of two
+     * (the gap below is half as wide); k = floor(log10(width)) */
+    cb = c << 2;
+    if (ieee_m != 0 || ieee_e <= 1) {
+        vbl = cb - 2;
+        k = (q * 315653) >> 20; /* floor(q * log10(2)), q in [-1074, 971] */
     } else {
-        int q = fr__log10pow5(-e2) - (-e2 > 1);
-        int i = -e2 - q;
-        int j = q - (fr__pow5bits(i) - 125);
-        e10 = q + e2;
-        vr = fr__mulshift(mv, fr__j_pow5[i], j);
-        vp = fr__mulshift(mp, fr__j_pow5[i], j);
-        vm = fr__mulshift(mm, fr__j_pow5[i], j);
-        vr_tz = fr__mult2(mv, q);
-        if (accept) vm_tz = fr__mult2(mm, q);
-        else vp -= (uint64_t)fr__mult2(mp, q);
+        vbl = cb - 1;
+        k = (q * 315653 - 131237) >> 20; /* floor(log10(3/4 * 2^q)) */
     }
-    if (!vm_tz && !vr_tz) { /* the common case (~99%): no exact boundary or tie to track */
-        int up = 0;
-        uint64_t vp100 = vp / 100, vm100 = vm / 100;
-        if (vp100 > vm100) { /* two digits at a time first */
-            uint64_t vr100 = vr / 100;
-            up = vr - 100 * vr100 >= 50;
-            vr = vr100;
-            vp = vp100;
-            vm = vm100;
-            removed += 2;
-        }
-        for (;;) {
-            uint64_t vp10 = vp / 10, vm10 = vm / 10, vr10;
-            if (vp10 <= vm10) break;
-            vr10 = vr / 10;
-            up = vr - 10 * vr10 >= 5;
-            vr = vr10;
-            vp = vp10;
-            vm = vm10;
-            removed++;
-        }
-        out = vr + (uint64_t)(vr == vm || up);
-        goto digits;
+    /* scale by 10^-k: g = 10^-k * 2^(127 - floor(log2(10^-k))), so shifting
+     * the operands left by h leaves the product's top 64 bits at 4 * 10^-k * v */
+    g = fr__j_pow10_sig[292 - k];
+    h = q + ((-k * 217706) >> 16) + 1; /* floor(log2(10^-k)) by the same kind of constant */
+    vb = fr__j_rop(g, cb << h);
+    vbl = fr__j_rop(g, vbl << h);
+    vbr = fr__j_rop(g, (cb + 2) << h);
+    odd = (int)(c & 1); /* round-half-even reading: odd mantissas do not own their bounds */
+    lower = vbl + (uint64_t)odd;
+    upper = vbr - (uint64_t)odd;
+    s = vb >> 2; /* floor(v / 10^k) */
+    {
+        /* one digit shorter if the interval holds a multiple of 10^(k+1)
+         * (at most one fits: 40 * sp or 40 * sp + 40 here; 0 is never a
+         * candidate, and s < 10 only for tiny subnormals); else the nearer
+         * of s and s + 1, or the one inside. Both answers are computed and
+         * one selected: which one is a coin flip for most data. */
+        uint64_t sp = s / 10, mid = 4 * s + 2; /* vb is odd unless exact: == mid is a tie */
+        int up_in = s >= 10 && lower <= 40 * sp, wp_in = upper >= 40 * sp + 40;
+        int u_in = lower <= 4 * s, w_in = upper >= 4 * s + 4;
+        int up = (vb > mid) | ((vb == mid) & (int)(s & 1)); /* | and &: no branch either */
+        int shorter = up_in != wp_in;
+        uint64_t longer = s + (uint64_t)(u_in != w_in ? w_in : up);
+        out = shorter ? sp + (uint64_t)wp_in : longer;
+        k += shorter;
     }
-    /* drop digits while [vm, vp] still holds a shorter number */
-    for (;;) {
-        uint64_t vp10 = vp / 10, vm10 = vm / 10, vr10;
-        if (vp10 <= vm10) break;
-        vr10 = vr / 10;
-        vm_tz &= vm - 10 * vm10 == 0;
-        vr_tz &= last == 0;
-        last = (unsigned)(vr - 10 * vr10);
-        vr = vr10;
-        vp = vp10;
-        vm = vm10;
-        removed++;
-    }
-    if (vm_tz) { /* the exact lower bound is allowed: it may be shorter still */
-        for (;;) {
-            uint64_t vm10 = vm / 10, vr10;
-            if (vm - 10 * vm10 != 0) break;
-            vr10 = vr / 10;
-            vr_tz &= last == 0;
-            last = (unsigned)(vr - 10 * vr10);
-            vr = vr10;
-            vp /= 10;
-            vm = vm10;
-            removed++;
-        }
-    }
-    if (vr_tz && last == 5 && vr % 2 == 0) last = 4; /* exact tie: to even */
-    out = vr + (uint64_t)((vr == vm && (!accept || !vm_tz)) || last >= 5);
-digits:
-    e10 += removed;
 strip:
-    while (out % 10 == 0) { /* out > 0 */
-        out /= 10;
-        e10++;
-    }
-    *e = e10;
+    k += fr__j_strip_zeros(&out);
+    *e = k;
     return out;
 }
 
@@ -2014,7 +2626,7 @@ int fr_json_format_double(double v, char out[32]) {
     if (x < -4 || x >= 16) {
         /* d[.ddd]e[+-]XX */
         int ax = x < 0 ? -x : x;
-        fr__u64_digits_n(m, nd, out + o + 1);
+        fr__digits1_17(out + o + 1, m, nd);
         out[o] = out[o + 1];
         if (nd > 1) {
             out[o + 1] = '.';
@@ -2029,16 +2641,16 @@ int fr_json_format_double(double v, char out[32]) {
         out[o++] = (char)('0' + ax % 10);
     } else if (x < 0) { /* 0.000ddd */
         memcpy(out + o, "0.000", 5);
-        fr__u64_digits_n(m, nd, out + o + 1 - x);
+        fr__digits1_17(out + o + 1 - x, m, nd);
         o += 1 - x + nd;
     } else if (x + 1 >= nd) { /* ddd000.0 */
-        fr__u64_digits_n(m, nd, out + o);
+        fr__digits1_17(out + o, m, nd);
         for (i = nd; i <= x; i++) out[o + i] = '0';
         o += x + 1;
         out[o++] = '.';
         out[o++] = '0';
     } else { /* ddd.ddd */
-        fr__u64_digits_n(m, nd, out + o + 1);
+        fr__digits1_17(out + o + 1, m, nd);
         for (i = 0; i <= x; i++) out[o + i] = out[o + 1 + i];
         out[o + x + 1] = '.';
         o += nd + 1;

@@ -3874,6 +3874,67 @@ static void test_format_double(void) {
     CHECK(strcmp(out, "-1.7976931348623157e+308") == 0);
 }
 
+/* Schubfach's edges, spelled out: the subnormal ends and the smallest
+ * normal, powers of two (the narrower lower gap), the repr notation
+ * switches at 1e16 and 1e-4 with their neighbours, integers around 2^53,
+ * short decimals whose 17-digit scaling ends in zeros, round-half-even
+ * cases (5e-324's 4.94 -> 5, 1e23) */
+static void test_format_double_edges(void) {
+    static const struct {
+        uint64_t bits;
+        const char *repr;
+    } cases[] = {
+        {0x0000000000000001ULL, "5e-324"},
+        {0x8000000000000001ULL, "-5e-324"},
+        {0x0000000000000002ULL, "1e-323"},
+        {0x000fffffffffffffULL, "2.225073858507201e-308"},
+        {0x0010000000000000ULL, "2.2250738585072014e-308"},
+        {0x7fefffffffffffffULL, "1.7976931348623157e+308"},
+        {0x4341c37937e08000ULL, "1e+16"},
+        {0x4341c37937e07fffULL, "9999999999999998.0"},
+        {0x4341c37937e08001ULL, "1.0000000000000002e+16"},
+        {0x434aa535d3d0c000ULL, "1.5e+16"},
+        {0x3f1a36e2eb1c432dULL, "0.0001"},
+        {0x3f1a36e2eb1c432cULL, "9.999999999999999e-05"},
+        {0x3f202e4b6ce5dc68ULL, "0.00012345"},
+        {0x3ee4f8b588e368f1ULL, "1e-05"},
+        {0x405edccccccccccdULL, "123.45"},
+        {0x3fd3333333333333ULL, "0.3"},
+        {0x44b52d02c7e14af6ULL, "1e+23"},
+        {0x447c7e83209e90b2ULL, "8.41e+21"},
+        {0x00005c0ab9347ed7ULL, "5e-310"},
+        {0x4340000000000000ULL, "9007199254740992.0"},
+        {0x4340000000000001ULL, "9007199254740994.0"},
+        {0x4330000000000002ULL, "4503599627370498.0"},
+        {0x4480f0cf064dd592ULL, "1e+22"},
+        {0x444b1ae4d6e2ef50ULL, "1e+21"},
+        {0x4059000000000000ULL, "100.0"},
+        {0x3e7ad7f29abcaf48ULL, "1e-07"},
+        {0x0018000000000000ULL, "3.337610787760802e-308"},
+        {0x3fd5555555555555ULL, "0.3333333333333333"},
+        {0x4011666666666666ULL, "4.35"},
+        {0x3fd3333333333334ULL, "0.30000000000000004"},
+        {0x7e37e43c8800759cULL, "1e+300"},
+        {0x000000000000000eULL, "7e-323"},
+        {0x8000000000000000ULL, "-0.0"},
+        {0x43118b54f22aeb03ULL, "1234567890123456.8"},
+        {0x0000000000000003ULL, "1.5e-323"},
+        {0x7fe0000000000000ULL, "8.98846567431158e+307"},
+        {0x0010000000000000ULL, "2.2250738585072014e-308"},
+        {0x0010000000000000ULL, "2.2250738585072014e-308"},
+    };
+    size_t i;
+    char out[32];
+    for (i = 0; i < FRT_COUNT(cases); i++) {
+        int n = fr_json_format_double(frt_from_bits(cases[i].bits), out);
+        if ((n != (int)strlen(cases[i].repr) || strcmp(out, cases[i].repr) != 0) && !frt__failed) {
+            snprintf(frt__msg, sizeof frt__msg, "0x%016llx: got %s want %s",
+                     (unsigned long long)cases[i].bits, n < 0 ? "-1" : out, cases[i].repr);
+            frt__failed = 1;
+        }
+    }
+}
+
 static void test_json_test_suite(void) {
     size_t i;
     fr_arena a;
@@ -4059,6 +4120,7 @@ static const frt_case frt_cases[] = {
     FRT(test_duplicate_keys), FRT(test_events),        FRT(test_abort),
     FRT(test_prefixes),      FRT(test_oom),            FRT(test_write_string),
     FRT(test_writer),        FRT(test_writer_misuse),  FRT(test_format_double),
+    FRT(test_format_double_edges),
     FRT(test_locale_independent), FRT(test_json_test_suite),
 };
 FRT_MAIN()
