@@ -9644,36 +9644,25 @@ static int fr__http_split_target(fr_http_req *req, const char **msg) {
         return -1;                               \
     } while (0)
 
-/* Consume a line end at p: CRLF or bare LF. Sets p past it; jumps to
- * `incomplete` when the buffer ends inside it, fails on a lone CR. Only for
- * the empty lines before the request line (RFC 9112 2.2). */
-#define FR__HTTP_EOL(what)                                                    \
-    do {                                                                      \
-        if (*p == '\r') {                                                     \
-            if (p + 1 == end) goto incomplete;                                \
-            if (p[1] != '\n') FR__HTTP_FAIL(400, "CR not followed by LF", p); \
-            p += 2;                                                           \
-        } else if (*p == '\n') {                                              \
-            p++;                                                              \
-        } else {                                                              \
-            FR__HTTP_FAIL(400, what, p);                                      \
-        }                                                                     \
-    } while (0)
-
-/* Consume a CRLF at p (request line and header lines, llhttp's strict
- * mode): a bare LF or a CR not followed by LF is a 400. */
-#define FR__HTTP_CRLF(what)                                                    \
+/* Consume a line end at p: CRLF, or a bare LF where `lf_ok` (only the empty
+ * lines before the request line, RFC 9112 2.2; request and header lines are
+ * CRLF-only, llhttp's strict mode). Sets p past it; jumps to `incomplete`
+ * when the buffer ends inside it; a CR not followed by LF is a 400. */
+#define FR__HTTP_EOL(what, lf_ok)                                              \
     do {                                                                       \
         if (*p == '\r') {                                                      \
             if (p + 1 == end) goto incomplete;                                 \
             if (p[1] != '\n') FR__HTTP_FAIL(400, "CR not followed by LF", p);  \
             p += 2;                                                            \
+        } else if (*p == '\n' && (lf_ok)) {                                    \
+            p++;                                                               \
         } else if (*p == '\n') {                                               \
             FR__HTTP_FAIL(400, "line ended by a bare LF", p);                  \
         } else {                                                               \
             FR__HTTP_FAIL(400, what, p);                                       \
         }                                                                      \
     } while (0)
+#define FR__HTTP_CRLF(what) FR__HTTP_EOL(what, 0)
 
 int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_header *headers,
                           size_t max_headers, const fr_http_limits *lim, fr_err *err) {
@@ -9708,7 +9697,7 @@ int fr_http_parse_request(const char *buf, size_t len, fr_http_req *req, fr_head
     end = buf + (len < mhb ? len : mhb); /* never look past the head limit */
 
     /* RFC 9112 2.2: ignore empty lines before the request-line */
-    while (p < end && (*p == '\r' || *p == '\n')) FR__HTTP_EOL("");
+    while (p < end && (*p == '\r' || *p == '\n')) FR__HTTP_EOL("", 1);
     if (p == end) goto incomplete;
 
     /* method */
