@@ -36,6 +36,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from cbuild import BUILD, ROOT, WARN, compile_c  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from _common import raise_nofile  # noqa: E402  (the benches' one)
+
 CI_CONNECTIONS = 2000
 DEADLINE = 120.0  # seconds for any one phase (never reached when things work)
 KEY = base64.b64encode(b"0123456789abcdef").decode()
@@ -87,19 +90,6 @@ if __name__ == "__main__":
 
 
 # ---------------------------------------------------------------- limits and /proc
-
-def raise_nofile(want):
-    """Raise the soft RLIMIT_NOFILE towards want (children inherit it)."""
-    import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
-    if target > soft:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (ValueError, OSError):
-            pass
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
 
 def usable_connections(want):
     """How many websockets this machine lets us open (client and server are
