@@ -326,7 +326,6 @@ static int frpy_pool_start(void) {
     fr_pool_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.threads = frpy_pool_size;
-    cfg.spin_us = 50; /* requests come in a stream: stay awake between them */
     cfg.run = frpy_pool_job;
     cfg.batch_begin = frpy_batch_begin;
     cfg.batch_end = frpy_batch_end;
