@@ -254,3 +254,46 @@ static inline void frt_srv_stop(frt_srv *s) {
     frt_srv_join(s);
 }
 #endif /* FRTEST_SRV_H */
+
+/* A response collected from an fr_sink (fr_dispatch): include frtest.h
+ * again after fastrapi.h to get it. */
+#if defined(FASTRAPI_H) && !defined(FRTEST_GOT_H)
+#define FRTEST_GOT_H
+#include <stdio.h>
+#include <string.h>
+
+typedef struct frt_got {
+    int status;
+    int starts, bodies, done;
+    char head[4096]; /* "name: value\n" per header, as given */
+    fr_buf body;
+} frt_got;
+
+static inline void frt_got_start(void *ud, int status, const fr_header *h, size_t n) {
+    frt_got *g = (frt_got *)ud;
+    size_t i, at = strlen(g->head);
+    g->status = status;
+    g->starts++;
+    for (i = 0; i < n; i++)
+        at += (size_t)snprintf(g->head + at, sizeof g->head - at, "%.*s: %.*s\n", (int)h[i].name.len,
+                               h[i].name.buf, (int)h[i].value.len, h[i].value.buf);
+}
+
+static inline int frt_got_body(void *ud, const char *data, size_t len, int more) {
+    frt_got *g = (frt_got *)ud;
+    g->bodies++;
+    if (len) fr_buf_append(&g->body, data, len);
+    if (!more) g->done = 1;
+    return 0;
+}
+
+/* A sink that fills g. */
+static inline fr_sink frt_got_sink(frt_got *g) {
+    fr_sink s;
+    memset(&s, 0, sizeof s);
+    s.start = frt_got_start;
+    s.body = frt_got_body;
+    s.ud = g;
+    return s;
+}
+#endif /* FRTEST_GOT_H */

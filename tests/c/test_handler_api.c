@@ -8,29 +8,9 @@
 #include "frtest.h"
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
+#include "frtest.h" /* again, after fastrapi.h: frt_got */
 
-typedef struct got {
-    int status;
-    char head[2048];
-    fr_buf body;
-} got;
-
-static void got_start(void *ud, int status, const fr_header *h, size_t n) {
-    got *g = (got *)ud;
-    size_t i, at = strlen(g->head);
-    g->status = status;
-    for (i = 0; i < n; i++)
-        at += (size_t)snprintf(g->head + at, sizeof g->head - at, "%.*s: %.*s\n", (int)h[i].name.len,
-                               h[i].name.buf, (int)h[i].value.len, h[i].value.buf);
-}
-
-static int got_body(void *ud, const char *data, size_t len, int more) {
-    got *g = (got *)ud;
-    (void)more;
-    if (len) fr_buf_append(&g->body, data, len);
-    return 0;
-}
-
+typedef frt_got got;
 static int get(fr_app *app, const char *target, got *g) {
     fr_request_desc d;
     fr_sink s;
@@ -39,9 +19,7 @@ static int get(fr_app *app, const char *target, got *g) {
     memset(&d, 0, sizeof d);
     d.method = FR_STR("GET");
     d.target = fr_str_c(target);
-    s.start = got_start;
-    s.body = got_body;
-    s.ud = g;
+    s = frt_got_sink(g);
     return fr_dispatch(app, &d, &s);
 }
 

@@ -31,31 +31,7 @@
 /* ------------------------------------------------------------------------ */
 /* a response collected from an fr_sink (fr_dispatch) or a socket            */
 
-typedef struct got {
-    int status;
-    int starts, bodies, done;
-    char head[4096]; /* "name: value\n" per header, as given */
-    fr_buf body;
-} got;
-
-static void got_start(void *ud, int status, const fr_header *h, size_t n) {
-    got *g = (got *)ud;
-    size_t i, at = strlen(g->head);
-    g->status = status;
-    g->starts++;
-    for (i = 0; i < n; i++)
-        at += (size_t)snprintf(g->head + at, sizeof g->head - at, "%.*s: %.*s\n", (int)h[i].name.len,
-                               h[i].name.buf, (int)h[i].value.len, h[i].value.buf);
-}
-
-static int got_body(void *ud, const char *data, size_t len, int more) {
-    got *g = (got *)ud;
-    g->bodies++;
-    if (len) fr_buf_append(&g->body, data, len);
-    if (!more) g->done = 1;
-    return 0;
-}
-
+typedef frt_got got;
 static void got_free(got *g) { fr_buf_free(&g->body); }
 
 /* the value of header `name` (case-insensitive), "" + 0 when absent */
@@ -107,9 +83,7 @@ static int dispatch(fr_app *app, const char *method, const char *target, const c
     d.target = fr_str_c(target);
     d.headers = hv;
     d.nheaders = n;
-    s.start = got_start;
-    s.body = got_body;
-    s.ud = g;
+    s = frt_got_sink(g);
     rc = fr_dispatch(app, &d, &s);
     if (buf) frt_guarded_free(buf, hl);
     return rc;
@@ -691,9 +665,7 @@ static void test_trusted_host_and_https(void) {
         d.method = FR_STR("GET");
         d.target = FR_STR("/p");
         d.scheme = FR_STR("https");
-        s.start = got_start;
-        s.body = got_body;
-        s.ud = &g2;
+        s = frt_got_sink(&g2);
         handler_calls = 0;
         REQ(fr_dispatch(app, &d, &s) == 0);
         CHECK_EQ_INT(g2.status, 200); /* already https */
