@@ -48,7 +48,10 @@ connections: p50/p99), `rss` (server memory per idle keep-alive connection
 at 10,000 connections; needs RLIMIT_NOFILE raised, skipped with a message if
 not allowed), and `json` (bench_json.py: the engine's JSON codec vs json,
 orjson, msgspec). Server CPU per request comes from /proc/<pid>/stat around
-every wrk run.
+every wrk run. With FastAPI measured on `order` or `list`, a last table
+gives the pydantic floor: the CPU of the pydantic work alone, in-process,
+and FastAPI's CPU per request over it -- the most x FastAPI any server
+doing that work can reach.
 
 wrk -t2 -c64 (--connections), keep-alive, no pipelining; each round runs
 every (workload, server) once, the server order reversed every other round;
@@ -520,9 +523,56 @@ def main():
 
     if "json" in scale:
         scale_out["json"] = json_bench(args, tmp)
+    floor = pydantic_floor([e[0] for e in endpoints])
 
     report(args, rows, labels, endpoints, failed, died, na, results, scale_out,
-           load_at_start, tmp)
+           load_at_start, tmp, floor)
+
+
+FLOOR_SCRIPT = r"""
+import json, sys, time
+from typing import List
+from pydantic import TypeAdapter
+import workload
+doc = workload.order_doc()  # the decoded body: which JSON decoder is the server's choice
+order_ta = TypeAdapter(workload.Order)
+rows_ta = TypeAdapter(List[workload.Row])
+def order():  # FastAPI: validate the decoded body, the handler, JSON bytes out
+    o = order_ta.validate_python(doc, from_attributes=True)
+    return json.dumps(workload.order_summary(o), separators=(",", ":")).encode()
+def rows():  # response_model: validate the return value, then dump_json
+    return rows_ta.dump_json(rows_ta.validate_python(workload.ROWS, from_attributes=True))
+out = {}
+for key, fn in (("order", order), ("list", rows)):
+    if key not in sys.argv[1:]:
+        continue
+    best = None
+    for _ in range(7):
+        t0 = time.process_time()
+        for _ in range(500):
+            fn()
+        t = (time.process_time() - t0) / 500 * 1e6
+        best = t if best is None else min(best, t)
+    out[key] = best
+print(json.dumps(out))
+"""
+
+
+def pydantic_floor(keys):
+    """CPU µs per request of the pydantic work alone (the calls every server
+    with FastAPI's semantics makes for the workload), in-process, best of 7;
+    {} when there is nothing to measure or it fails."""
+    keys = [k for k in keys if k in ("order", "list")]
+    if not keys:
+        return {}
+    env = dict(os.environ, PYTHONPATH=APPS)
+    r = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT] + keys, env=env, cwd=APPS,
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        print("pydantic floor: failed: %s" % (r.stderr.strip().splitlines() or ["?"])[-1],
+              file=sys.stderr)
+        return {}
+    return json.loads(r.stdout)
 
 
 def json_bench(args, tmp):
@@ -553,7 +603,8 @@ def json_bench(args, tmp):
     return res
 
 
-def report(args, rows, labels, endpoints, failed, died, na, results, scale_out, load, tmp):
+def report(args, rows, labels, endpoints, failed, died, na, results, scale_out, load, tmp,
+           floor):
     order = [k for k, *_ in rows]
 
     def med(key, ekey, metric, src=results):
@@ -621,6 +672,20 @@ def report(args, rows, labels, endpoints, failed, died, na, results, scale_out, 
             print()
             for lab, e, why in notes:
                 print("- %s, %s: %s" % (lab, e, why))
+    base_cpu = {k: med(BASE, k, "cpu_us_per_req") for k in floor}
+    if any(base_cpu.values()):
+        print("\n## The pydantic floor\n")
+        print("The pydantic work alone (in-process, no server: validate, the handler, "
+              "serialize; the request body's JSON decoding left out, as the decoder is each "
+              "server's choice), and FastAPI's server CPU per request for the same workload: "
+              "their ratio is the most × FastAPI that any server doing this work can reach "
+              "when both are CPU-bound.\n")
+        print("| workload | pydantic alone | FastAPI+uvicorn CPU | most possible × FastAPI |")
+        print("|---|---:|---:|---:|")
+        for e in endpoints:
+            if base_cpu.get(e[0]):
+                print("| %s | %.1f µs | %.1f µs | %.1f× |" % (
+                    e[1], floor[e[0]], base_cpu[e[0]], base_cpu[e[0]] / floor[e[0]]))
     if failed or died:
         print()
         for k, why in list(failed.items()) + list(died.items()):
