@@ -101,6 +101,25 @@ def test_loads_matches_json(doc):
     assert ext.loads(doc) == json.loads(doc)
 
 
+# Raw UTF-8 (not \\u escapes) becomes a str of the narrowest kind: each
+# boundary of CPython's Latin-1 / UCS-2 / UCS-4 storage, alone, mixed, as a
+# key and a value. A str of the wrong kind compares unequal to json.loads'.
+_EDGES = ["\x80", "\xe9", "\xff", "\u0100", "\u07ff", "\u0800", "\uffff", "\U00010000",
+          "\U0010ffff"]
+
+
+@pytest.mark.parametrize("text", _EDGES + ["a" + "".join(_EDGES) + "z", "caf\xe9 \u2014 \U0001f600",
+                                           "Zo\xeb \xc5ngstr\xf6m", "\xe9" * 17, "x\\n\xe9"])
+def test_loads_non_ascii_kinds(text):
+    for doc in (json.dumps({text: [text, text + "\u0101"]}, ensure_ascii=False).encode(),
+                json.dumps(text).encode()):
+        got = ext.loads(doc)
+        assert got == json.loads(doc)
+        if isinstance(got, dict):
+            k = next(iter(got))
+            assert hash(k) == hash(text) and got[text][0] == text
+
+
 @pytest.mark.parametrize("doc", [b"", b"{", b"[1,]", b"nan", b"01", b'"\x01"', b"\xff"])
 def test_loads_rejects(doc):
     with pytest.raises(ValueError):
