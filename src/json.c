@@ -2394,12 +2394,15 @@ static int fr__u64_ndigits(uint64_t v) { /* decimal digits of v (1 for 0) */
  * register (quotients by multiply-shift, exact for these ranges), so no
  * table lookups and nothing to read back. */
 static inline uint64_t fr__bcd8(uint32_t v) { /* the digits as values 0..9, before '0' is added */
+    /* each step is q + ((x - q * d) << s), the quotient and remainder
+     * lanes, written as (x << s) + q * (1 - (d << s)) (mod 2^64): the shift
+     * does not wait for q */
     uint64_t x = v, q = (x * 109951163u) >> 40; /* v / 10^4, exact below 4.9e8 */
-    x = q | ((x - q * 10000u) << 32);
+    x = (x << 32) + q * (1 - (10000ULL << 32));
     q = ((x * 10486u) >> 20) & 0x0000007F0000007FULL; /* / 100 in 32-bit lanes (< 10^4) */
-    x = q | ((x - q * 100u) << 16);
+    x = (x << 16) + q * (1 - (100ULL << 16));
     q = ((x * 103u) >> 10) & 0x000F000F000F000FULL; /* / 10 in 16-bit lanes (< 100) */
-    return q | ((x - q * 10u) << 8);
+    return (x << 8) + q * (1 - (10ULL << 8));
 }
 static inline uint64_t fr__digits8(uint32_t v) { return fr__bcd8(v) + 0x3030303030303030ULL; }
 
@@ -2565,10 +2568,10 @@ static uint64_t fr__j_decimal(uint64_t bits, int *e) {
         half = g[1] >> (5 - h);            /* half an ulp * 10^-k, in [0.5, 5) */
         up = rem + half;
         if (frac != 1ULL << 63 && rem != half && ten - up > 1) {
-            int round_up = up >= ten;
+            uint64_t round_up = up >= ten, shorter = ip - digit + 10 * round_up;
             *e = k;
-            if (rem < half || round_up) return ip - digit + (round_up ? 10u : 0u);
-            return ip + (frac > 1ULL << 63);
+            /* selected, not branched on: which one is a coin flip for most data */
+            return rem < half || round_up ? shorter : ip + (frac > 1ULL << 63);
         }
     }
     /* Schubfach. v = c * 2^q; its rounding interval, in units of 2^(q-2)
