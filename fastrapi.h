@@ -5647,8 +5647,9 @@ FR_API void fr_mailbox_abandon(fr_mailbox *mb) {
  * canonical "DIGITSe-EXP" string, which contains no decimal point and
  * therefore means the same thing in every locale.
  *
- * The writer prints doubles with Schubfach's shortest digits (its own table
- * of 128-bit powers of ten), formatted like CPython's repr(float). */
+ * The writer prints doubles with the shortest digits (yy/zmij's one-multiply
+ * path, Schubfach where that cannot decide; its own table of 128-bit powers
+ * of ten), formatted like CPython's repr(float). */
 
 /* ------------------------------------------------------------------ */
 /* UTF-8                                                               */
@@ -7368,7 +7369,8 @@ fail:
  * one 64x128-bit multiply each, rounded to odd (the sticky low bit keeps
  * "exact or not"), and choose with a few compares: the multiple of 10^(k+1)
  * if the interval holds it, else the nearer multiple of 10^k. No digit-by-
- * digit loop and no trailing-zero bookkeeping, unlike Ryu. */
+ * digit loop, unlike Ryu. Most values take a cheaper path to the same
+ * answer first (fr__j_decimal: one multiply, no bounds). */
 
 /* fr__j_pow10_sig[e + 292] = the 128 leading bits of 10^e (top bit set),
  * e in [-292, 324], rounded up unless exact (e in 0..55). Stored {low,
