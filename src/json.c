@@ -16,8 +16,9 @@
  * canonical "DIGITSe-EXP" string, which contains no decimal point and
  * therefore means the same thing in every locale.
  *
- * The writer prints doubles with Schubfach's shortest digits (its own table
- * of 128-bit powers of ten), formatted like CPython's repr(float). */
+ * The writer prints doubles with the shortest digits (yy/zmij's one-multiply
+ * path, Schubfach where that cannot decide; its own table of 128-bit powers
+ * of ten), formatted like CPython's repr(float). */
 
 /* ------------------------------------------------------------------ */
 /* UTF-8                                                               */
@@ -1737,7 +1738,8 @@ fail:
  * one 64x128-bit multiply each, rounded to odd (the sticky low bit keeps
  * "exact or not"), and choose with a few compares: the multiple of 10^(k+1)
  * if the interval holds it, else the nearer multiple of 10^k. No digit-by-
- * digit loop and no trailing-zero bookkeeping, unlike Ryu. */
+ * digit loop, unlike Ryu. Most values take a cheaper path to the same
+ * answer first (fr__j_decimal: one multiply, no bounds). */
 
 /* fr__j_pow10_sig[e + 292] = the 128 leading bits of 10^e (top bit set),
  * e in [-292, 324], rounded up unless exact (e in 0..55). Stored {low,
@@ -2374,36 +2376,6 @@ static uint64_t fr__j_rop(const uint64_t *g, uint64_t cp) {
     return y_hi | (y_lo > 1);
 }
 
-/* Drop m's trailing zeros (m > 0) and return how many. m is a multiple of
- * 10^n exactly when m * 5^-n (mod 2^64) rotated right by n is at most
- * (2^64 - 1) / 10^n (Granlund and Montgomery): a multiply and a compare
- * per step, no division. */
-static int fr__j_strip_zeros(uint64_t *m) {
-    uint64_t v = *m, q;
-    int n = 0;
-    q = v * 0xc767074b22e90e21ULL; /* 5^-8 */
-    q = (q >> 8) | (q << 56);
-    if (q <= 184467440737ULL) {
-        v = q;
-        n = 8;
-    }
-    for (;;) {
-        q = v * 0x8f5c28f5c28f5c29ULL; /* 5^-2 */
-        q = (q >> 2) | (q << 62);
-        if (q > 184467440737095516ULL) break;
-        v = q;
-        n += 2;
-    }
-    q = v * 0xcccccccccccccccdULL; /* 5^-1 */
-    q = (q >> 1) | (q << 63);
-    if (q <= 1844674407370955161ULL) {
-        v = q;
-        n++;
-    }
-    *m = v;
-    return n;
-}
-
 static const uint64_t fr__j_pow10[20] = {
     1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
     1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
@@ -2423,15 +2395,18 @@ static int fr__u64_ndigits(uint64_t v) { /* decimal digits of v (1 for 0) */
  * 2-digit quarters, then digits, each step in parallel lanes of one 64-bit
  * register (quotients by multiply-shift, exact for these ranges), so no
  * table lookups and nothing to read back. */
-static inline uint64_t fr__digits8(uint32_t v) {
+static inline uint64_t fr__bcd8(uint32_t v) { /* the digits as values 0..9, before '0' is added */
+    /* each step is q + ((x - q * d) << s), the quotient and remainder
+     * lanes, written as (x << s) + q * (1 - (d << s)) (mod 2^64): the shift
+     * does not wait for q */
     uint64_t x = v, q = (x * 109951163u) >> 40; /* v / 10^4, exact below 4.9e8 */
-    x = q | ((x - q * 10000u) << 32);
+    x = (x << 32) + q * (1 - (10000ULL << 32));
     q = ((x * 10486u) >> 20) & 0x0000007F0000007FULL; /* / 100 in 32-bit lanes (< 10^4) */
-    x = q | ((x - q * 100u) << 16);
+    x = (x << 16) + q * (1 - (100ULL << 16));
     q = ((x * 103u) >> 10) & 0x000F000F000F000FULL; /* / 10 in 16-bit lanes (< 100) */
-    x = q | ((x - q * 10u) << 8);
-    return x + 0x3030303030303030ULL;
+    return (x << 8) + q * (1 - (10ULL << 8));
 }
+static inline uint64_t fr__digits8(uint32_t v) { return fr__bcd8(v) + 0x3030303030303030ULL; }
 
 /* the last k (1..8) digits of w's 8, stored with 8 - k bytes of slack after them */
 static inline void fr__put_tail(char *o, uint64_t w, int k) {
@@ -2451,12 +2426,6 @@ static inline void fr__digits9_17(char *out, uint64_t v, int n) {
     out[0] = (char)('0' + top);
     memcpy(out + n - 16 + sh, &w1, 8);
     memcpy(out + n - 8, &w, 8);
-}
-
-/* the n (1..17) digits of a double's v, as fr__u64_digits_n, kept inline */
-static inline void fr__digits1_17(char *out, uint64_t v, int n) {
-    if (n <= 8) fr__put_tail(out, fr__digits8((uint32_t)v), n);
-    else fr__digits9_17(out, v, n);
 }
 
 /* The n = fr__u64_ndigits(v) digits of v at out; may store up to 8 bytes
@@ -2488,6 +2457,24 @@ static int fr__u64_digits_n(uint64_t v, int n, char *out) {
         memcpy(out + n - 8, &w, 8);
     }
     return n;
+}
+/* d (16 digits, or 17 if big) at p, storing 17 bytes from p; returns the
+ * count without trailing zeros, read off the digit words (the last digit is
+ * the highest byte: trailing zeros are leading zero bytes), no division
+ * loop */
+static inline int fr__j_sig17(char *p, uint64_t d, int big) {
+    uint64_t hi = d / 100000000u, bm, bl, w;
+    uint32_t top = (uint32_t)hi / 100000000u;
+    int tz;
+    bl = fr__bcd8((uint32_t)(d - hi * 100000000u));
+    bm = fr__bcd8((uint32_t)hi - top * 100000000u);
+    p[0] = (char)('0' + top); /* 16 digits: overwritten next */
+    w = bm + 0x3030303030303030ULL;
+    memcpy(p + big, &w, 8);
+    w = bl + 0x3030303030303030ULL;
+    memcpy(p + big + 8, &w, 8);
+    tz = bl ? FR__CLZ64(bl) >> 3 : bm ? 8 + (FR__CLZ64(bm) >> 3) : 16;
+    return 16 + big - tz;
 }
 #else
 static const char fr__j_pairs[] = "00010203040506070809101112131415161718192021222324"
@@ -2523,7 +2510,12 @@ static int fr__u64_digits_n(uint64_t v, int n, char *out) {
     else out[0] = (char)('0' + w);
     return n;
 }
-#define fr__digits1_17(out, v, n) ((void)fr__u64_digits_n(v, n, out))
+/* d (16 digits, or 17 if big) at p; returns the count without trailing zeros */
+static inline int fr__j_sig17(char *p, uint64_t d, int big) {
+    int n = fr__u64_digits_n(d, 16 + big, p);
+    while (p[n - 1] == '0') n--;
+    return n;
+}
 #endif
 
 /* decimal digits of v at out, returns count, no NUL; may store up to 8
@@ -2531,21 +2523,30 @@ static int fr__u64_digits_n(uint64_t v, int n, char *out) {
  * more, from out) */
 static int fr__u64_digits(uint64_t v, char *out) { return fr__u64_digits_n(v, fr__u64_ndigits(v), out); }
 
-/* v > 0 finite: the shortest digits as an integer d (no trailing zeros) and
- * the decimal exponent e such that v ~= d * 10^e. */
-static uint64_t fr__shortest(double v, int *e) {
-    uint64_t bits, ieee_m, c, cb, vb, vbl, vbr, lower, upper, s, out;
+/* The shortest digits d and exponent e with v ~= d * 10^e, for v = bits > 0
+ * finite and not an integer below 2^53 (the caller prints those itself). d
+ * has 16 digits, or 17, and may end in zeros: the writer finds them in the
+ * digit words for free, and a fixed width lets it place the digits without
+ * counting them first.
+ *
+ * The fast path is the one of yy's and zmij's writers (Yaoyuan Guo; Victor
+ * Zverovich, 2025), for normal values that are not a power of two: with k =
+ * floor(log10(ulp)), 10^k <= ulp < 10^(k+1), so v's rounding interval, half
+ * an ulp either side, is 1 to 10 units of 10^k wide. One 64x128-bit multiply
+ * by the table's 10^-k, rounded down, gives v * 10^-k as integral.fraction;
+ * from its last integral digit and the fraction, the distance to the
+ * multiple of 10 below and above, compared with half an ulp on the same
+ * scale, tells whether the interval holds a multiple of 10^(k+1) (at most
+ * one fits: the shortest digits) or not (then the integer nearest v *
+ * 10^-k, which is inside: the nearest of the longest ones). Schubfach's
+ * three multiplies are only needed where the comparisons are too close to
+ * call with a rounded-down power of ten (an exact tie, or the upper bound
+ * within a unit of 10) and for subnormals and powers of two. */
+static uint64_t fr__j_decimal(uint64_t bits, int *e) {
+    uint64_t ieee_m = bits & ((1ULL << 52) - 1), c, cb, vb, vbl, vbr, lower, upper, s, d;
     const uint64_t *g;
-    unsigned ieee_e;
-    int q, k, h, odd;
-    if (v < 9007199254740992.0 && v == (double)(int64_t)v) { /* integers below 2^53: own digits */
-        out = (uint64_t)(int64_t)v;
-        k = 0;
-        goto strip;
-    }
-    memcpy(&bits, &v, sizeof bits);
-    ieee_m = bits & ((1ULL << 52) - 1);
-    ieee_e = (unsigned)((bits >> 52) & 0x7FF);
+    unsigned ieee_e = (unsigned)(bits >> 52); /* the sign bit is clear */
+    int q, k, h, odd, nd;
     if (ieee_e == 0) { /* subnormal */
         c = ieee_m;
         q = -1074;
@@ -2553,9 +2554,31 @@ static uint64_t fr__shortest(double v, int *e) {
         c = (1ULL << 52) | ieee_m;
         q = (int)ieee_e - 1075;
     }
-    /* v = c * 2^q; its rounding interval, in units of 2^(q-2) around cb =
-     * 4c, is [cb - 2, cb + 2], or [cb - 1, cb + 2] above a power of two
-     * (the gap below is half as wide); k = floor(log10(width)) */
+    if (ieee_m != 0 && ieee_e != 0) {
+        const uint64_t ten = 10ULL << 60; /* 4.60 fixed point from here */
+        uint64_t glo, hi, lo, mid, frac, ip, digit, rem, half, up;
+        k = (q * 315653) >> 20; /* floor(q * log10(2)) */
+        g = fr__j_pow10_sig[292 - k];
+        h = q + ((-k * 217706) >> 16) + 1; /* 1..4, as for Schubfach below */
+        glo = g[0] - (uint64_t)((unsigned)-k > 55u); /* rounded down: the table rounds up but 10^0..10^55 */
+        lo = fr__umul128(g[1], c << h, &hi);
+        (void)fr__umul128(glo, c << h, &mid);
+        frac = lo + mid;
+        ip = hi + (frac < mid); /* v * 10^-k = ip + frac / 2^64, 16 or 17 digits */
+        digit = ip - ip / 10 * 10;
+        rem = (digit << 60) | (frac >> 4); /* v * 10^-k mod 10 */
+        half = g[1] >> (5 - h);            /* half an ulp * 10^-k, in [0.5, 5) */
+        up = rem + half;
+        if (frac != 1ULL << 63 && rem != half && ten - up > 1) {
+            uint64_t round_up = up >= ten, shorter = ip - digit + 10 * round_up;
+            *e = k;
+            /* selected, not branched on: which one is a coin flip for most data */
+            return rem < half || round_up ? shorter : ip + (frac > 1ULL << 63);
+        }
+    }
+    /* Schubfach. v = c * 2^q; its rounding interval, in units of 2^(q-2)
+     * around cb = 4c, is [cb - 2, cb + 2], or [cb - 1, cb + 2] above a power
+     * of two (the gap below is half as wide); k = floor(log10(width)) */
     cb = c << 2;
     if (ieee_m != 0 || ieee_e <= 1) {
         vbl = cb - 2;
@@ -2579,21 +2602,23 @@ static uint64_t fr__shortest(double v, int *e) {
         /* one digit shorter if the interval holds a multiple of 10^(k+1)
          * (at most one fits: 40 * sp or 40 * sp + 40 here; 0 is never a
          * candidate, and s < 10 only for tiny subnormals); else the nearer
-         * of s and s + 1, or the one inside. Both answers are computed and
-         * one selected: which one is a coin flip for most data. */
+         * of s and s + 1, or the one inside. */
         uint64_t sp = s / 10, mid = 4 * s + 2; /* vb is odd unless exact: == mid is a tie */
         int up_in = s >= 10 && lower <= 40 * sp, wp_in = upper >= 40 * sp + 40;
         int u_in = lower <= 4 * s, w_in = upper >= 4 * s + 4;
-        int up = (vb > mid) | ((vb == mid) & (int)(s & 1)); /* | and &: no branch either */
+        int up = (vb > mid) | ((vb == mid) & (int)(s & 1));
         int shorter = up_in != wp_in;
-        uint64_t longer = s + (uint64_t)(u_in != w_in ? w_in : up);
-        out = shorter ? sp + (uint64_t)wp_in : longer;
+        d = shorter ? sp + (uint64_t)wp_in : s + (uint64_t)(u_in != w_in ? w_in : up);
         k += shorter;
     }
-strip:
-    k += fr__j_strip_zeros(&out);
+    /* to 16 digits (subnormals have fewer, the shorter answer one fewer) */
+    nd = fr__u64_ndigits(d);
+    if (nd < 16) {
+        d *= fr__j_pow10[16 - nd];
+        k -= 16 - nd;
+    }
     *e = k;
-    return out;
+    return d;
 }
 
 int fr_json_format_int(int64_t v, char out[20]) {
@@ -2608,55 +2633,51 @@ int fr_json_format_double(double v, char out[32]) {
     /* the digits are written once, straight to their place, except for
      * ddd.ddd where the integer part then moves left by one byte (no
      * staging buffer: a wide copy of bytes just stored stalls) */
-    uint64_t m;
-    int nd, x, o = 0, i;
+    uint64_t bits, d;
+    int k, x, big, nd, n, i;
+    char *p;
     if (!out) return -1;
-    if (v != v || v > DBL_MAX || v < -DBL_MAX) return -1;
-    if (signbit(v)) {
-        out[o++] = '-';
-        v = -v;
+    memcpy(&bits, &v, sizeof bits);
+    if ((~bits & (0x7FFULL << 52)) == 0) return -1; /* inf, nan */
+    out[0] = '-';
+    p = out + (bits >> 63);
+    bits &= ~(1ULL << 63);
+    memcpy(&v, &bits, sizeof v);
+    if (v < 9007199254740992.0 && v == (double)(int64_t)v) { /* integers below 2^53, 0 too: ddd.0 */
+        n = fr__u64_digits((uint64_t)(int64_t)v, p);
+        memcpy(p + n, ".0", 3);
+        return (int)(p - out) + n + 2;
     }
-    if (v == 0) {
-        memcpy(out + o, "0.0", 4);
-        return o + 3;
-    }
-    m = fr__shortest(v, &x); /* <= 17 digits */
-    nd = fr__u64_ndigits(m);
-    x += nd - 1; /* v ~= d.ddd * 10^x */
-    if (x < -4 || x >= 16) {
-        /* d[.ddd]e[+-]XX */
-        int ax = x < 0 ? -x : x;
-        fr__digits1_17(out + o + 1, m, nd);
-        out[o] = out[o + 1];
-        if (nd > 1) {
-            out[o + 1] = '.';
-            o += nd + 1;
+    d = fr__j_decimal(bits, &k);
+    big = d >= 10000000000000000ULL; /* 17 digits, else 16 */
+    x = k + 15 + big;                /* v ~= d.ddd * 10^x */
+    if (x >= 0 && x < 16) {          /* ddd.ddd or ddd.0 */
+        nd = fr__j_sig17(p + 1, d, big);
+        for (i = 0; i <= x; i++) p[i] = p[i + 1];
+        p[x + 1] = '.';
+        if (nd > x + 1) {
+            n = nd + 1;
         } else {
-            o++;
+            p[x + 2] = '0';
+            n = x + 3;
         }
-        out[o++] = 'e';
-        out[o++] = x < 0 ? '-' : '+';
-        if (ax >= 100) out[o++] = (char)('0' + ax / 100);
-        out[o++] = (char)('0' + ax / 10 % 10);
-        out[o++] = (char)('0' + ax % 10);
-    } else if (x < 0) { /* 0.000ddd */
-        memcpy(out + o, "0.000", 5);
-        fr__digits1_17(out + o + 1 - x, m, nd);
-        o += 1 - x + nd;
-    } else if (x + 1 >= nd) { /* ddd000.0 */
-        fr__digits1_17(out + o, m, nd);
-        for (i = nd; i <= x; i++) out[o + i] = '0';
-        o += x + 1;
-        out[o++] = '.';
-        out[o++] = '0';
-    } else { /* ddd.ddd */
-        fr__digits1_17(out + o + 1, m, nd);
-        for (i = 0; i <= x; i++) out[o + i] = out[o + 1 + i];
-        out[o + x + 1] = '.';
-        o += nd + 1;
+    } else if (x < 0 && x >= -4) { /* 0.000ddd */
+        memcpy(p, "0.000000", 8);
+        n = 1 - x + fr__j_sig17(p + 1 - x, d, big);
+    } else { /* d[.ddd]e[+-]XX */
+        int ax = x < 0 ? -x : x;
+        nd = fr__j_sig17(p + 1, d, big);
+        p[0] = p[1];
+        p[1] = '.';
+        n = nd > 1 ? nd + 1 : 1;
+        p[n++] = 'e';
+        p[n++] = x < 0 ? '-' : '+';
+        if (ax >= 100) p[n++] = (char)('0' + ax / 100);
+        p[n++] = (char)('0' + ax / 10 % 10);
+        p[n++] = (char)('0' + ax % 10);
     }
-    out[o] = 0;
-    return o;
+    p[n] = 0;
+    return (int)(p - out) + n;
 }
 
 /* ------------------------------------------------------------------ */

@@ -3935,6 +3935,52 @@ static void test_format_double_edges(void) {
     }
 }
 
+/* The fast path of the double formatter and where it hands over to
+ * Schubfach, one value per branch (found by replaying its arithmetic in
+ * Python): v * 10^-k exactly halfway between two integers, the remainder
+ * mod 10 equal to half an ulp, the upper bound within a unit of the next
+ * multiple of 10; then plain shorter and nearer answers, and powers of two
+ * (never on the fast path: the gap below them is half as wide). */
+static void test_format_double_fast_path(void) {
+    static const struct {
+        uint64_t bits;
+        const char *repr;
+    } cases[] = {
+        {0x42f82c9a7dd9f116ULL, "425277593067281.4"},
+        {0x42fb791ef7970266ULL, "483312392564774.4"},
+        {0x42f7f83fc5ff4dd2ULL, "421679828301021.1"},
+        {0x42d88c55f915ef18ULL, "107964067502012.38"}, /* ...37.5: the even one */
+        {0x42d5f4e237751ab8ULL, "96566045955178.88"},
+        {0x43ad1b071b837398ULL, "1.048638933111e+18"},
+        {0x43768e7c2df07530ULL, "1.01585815767307e+17"},
+        {0x447f68717cd6f5f2ULL, "9.27e+21"},
+        {0x43fc3eba3a51208cULL, "3.256430146e+19"},
+        {0x43d74e1db96a93ccULL, "6.717249573e+18"},
+        {0x44d52d02c7e14af6ULL, "4e+23"},
+        {0x2cb96e43a30f5c3cULL, "3.047895e-93"},
+        {0x50a9965e43865285ULL, "3.79240410609e+80"},
+        {0x122ad7237bd87cd8ULL, "3.7126323091557e-221"},
+        {0x0c71ae2b0cf0f1a0ULL, "9.877665402063907e-249"},
+        {0x55834946fc3d4ed1ULL, "8.639250658452374e+103"},
+        {0x10c470bad74ec35cULL, "6.740958284202415e-228"},
+        {0xc2f82c9a7dd9f116ULL, "-425277593067281.4"},
+        {0x3fe0000000000000ULL, "0.5"},
+        {0x43b0000000000000ULL, "1.152921504606847e+18"},
+        {0x3eb0000000000000ULL, "9.5367431640625e-07"},
+        {0xbfd0000000000000ULL, "-0.25"},
+    };
+    size_t i;
+    char out[32];
+    for (i = 0; i < FRT_COUNT(cases); i++) {
+        int n = fr_json_format_double(frt_from_bits(cases[i].bits), out);
+        if ((n != (int)strlen(cases[i].repr) || strcmp(out, cases[i].repr) != 0) && !frt__failed) {
+            snprintf(frt__msg, sizeof frt__msg, "0x%016llx: got %s want %s",
+                     (unsigned long long)cases[i].bits, n < 0 ? "-1" : out, cases[i].repr);
+            frt__failed = 1;
+        }
+    }
+}
+
 static void test_json_test_suite(void) {
     size_t i;
     fr_arena a;
@@ -4121,6 +4167,7 @@ static const frt_case frt_cases[] = {
     FRT(test_prefixes),      FRT(test_oom),            FRT(test_write_string),
     FRT(test_writer),        FRT(test_writer_misuse),  FRT(test_format_double),
     FRT(test_format_double_edges),
+    FRT(test_format_double_fast_path),
     FRT(test_locale_independent), FRT(test_json_test_suite),
 };
 FRT_MAIN()
