@@ -10,9 +10,22 @@ from fastapi_cache.backends.inmemory import InMemoryBackend
 from fastapi_cache.decorator import cache
 from pydantic import BaseModel
 
+class FrozenClockBackend(InMemoryBackend):
+    """The plugin's in-memory backend on a clock that does not move: its
+    clock is whole seconds, so a hit's max-age (the entry's remaining TTL)
+    read one request after its miss is 29 instead of 30 whenever a second
+    boundary falls between them -- in either framework's run, at random. No
+    entry here lives long enough to expire."""
+    _frozen = int(__import__("time").time())
+
+    @property
+    def _now(self) -> int:
+        return self._frozen
+
+
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    FastAPICache.init(InMemoryBackend(), prefix="fastapi-cache")
+    FastAPICache.init(FrozenClockBackend(), prefix="fastapi-cache")
     yield
 
 app = FastAPI(lifespan=lifespan)
