@@ -3874,16 +3874,33 @@ static void test_format_double(void) {
     CHECK(strcmp(out, "-1.7976931348623157e+308") == 0);
 }
 
+/* a double given by its bits and the repr it must format to */
+typedef struct {
+    uint64_t bits;
+    const char *repr;
+} double_case;
+
+/* every case formats to exactly its repr; the first miss is reported */
+static void check_doubles(const double_case *cases, size_t count) {
+    size_t i;
+    char out[32];
+    for (i = 0; i < count; i++) {
+        int n = fr_json_format_double(frt_from_bits(cases[i].bits), out);
+        if ((n != (int)strlen(cases[i].repr) || strcmp(out, cases[i].repr) != 0) && !frt__failed) {
+            snprintf(frt__msg, sizeof frt__msg, "0x%016llx: got %s want %s",
+                     (unsigned long long)cases[i].bits, n < 0 ? "-1" : out, cases[i].repr);
+            frt__failed = 1;
+        }
+    }
+}
+
 /* Schubfach's edges, spelled out: the subnormal ends and the smallest
  * normal, powers of two (the narrower lower gap), the repr notation
  * switches at 1e16 and 1e-4 with their neighbours, integers around 2^53,
  * short decimals whose 17-digit scaling ends in zeros, round-half-even
  * cases (5e-324's 4.94 -> 5, 1e23) */
 static void test_format_double_edges(void) {
-    static const struct {
-        uint64_t bits;
-        const char *repr;
-    } cases[] = {
+    static const double_case cases[] = {
         {0x0000000000000001ULL, "5e-324"},
         {0x8000000000000001ULL, "-5e-324"},
         {0x0000000000000002ULL, "1e-323"},
@@ -3921,18 +3938,8 @@ static void test_format_double_edges(void) {
         {0x0000000000000003ULL, "1.5e-323"},
         {0x7fe0000000000000ULL, "8.98846567431158e+307"},
         {0x0010000000000000ULL, "2.2250738585072014e-308"},
-        {0x0010000000000000ULL, "2.2250738585072014e-308"},
     };
-    size_t i;
-    char out[32];
-    for (i = 0; i < FRT_COUNT(cases); i++) {
-        int n = fr_json_format_double(frt_from_bits(cases[i].bits), out);
-        if ((n != (int)strlen(cases[i].repr) || strcmp(out, cases[i].repr) != 0) && !frt__failed) {
-            snprintf(frt__msg, sizeof frt__msg, "0x%016llx: got %s want %s",
-                     (unsigned long long)cases[i].bits, n < 0 ? "-1" : out, cases[i].repr);
-            frt__failed = 1;
-        }
-    }
+    check_doubles(cases, FRT_COUNT(cases));
 }
 
 /* The fast path of the double formatter and where it hands over to
@@ -3942,10 +3949,7 @@ static void test_format_double_edges(void) {
  * multiple of 10; then plain shorter and nearer answers, and powers of two
  * (never on the fast path: the gap below them is half as wide). */
 static void test_format_double_fast_path(void) {
-    static const struct {
-        uint64_t bits;
-        const char *repr;
-    } cases[] = {
+    static const double_case cases[] = {
         {0x42f82c9a7dd9f116ULL, "425277593067281.4"},
         {0x42fb791ef7970266ULL, "483312392564774.4"},
         {0x42f7f83fc5ff4dd2ULL, "421679828301021.1"},
@@ -3969,16 +3973,7 @@ static void test_format_double_fast_path(void) {
         {0x3eb0000000000000ULL, "9.5367431640625e-07"},
         {0xbfd0000000000000ULL, "-0.25"},
     };
-    size_t i;
-    char out[32];
-    for (i = 0; i < FRT_COUNT(cases); i++) {
-        int n = fr_json_format_double(frt_from_bits(cases[i].bits), out);
-        if ((n != (int)strlen(cases[i].repr) || strcmp(out, cases[i].repr) != 0) && !frt__failed) {
-            snprintf(frt__msg, sizeof frt__msg, "0x%016llx: got %s want %s",
-                     (unsigned long long)cases[i].bits, n < 0 ? "-1" : out, cases[i].repr);
-            frt__failed = 1;
-        }
-    }
+    check_doubles(cases, FRT_COUNT(cases));
 }
 
 static void test_json_test_suite(void) {
