@@ -607,6 +607,11 @@ typedef struct fr_pool_config {
     int threads;        /* most workers at once (<= 0 = FR_POOL_THREADS) */
     size_t stack_size;  /* per worker (0 = 1 MiB; below the system minimum = system default) */
     unsigned stall_us;  /* no progress this long with jobs queued wakes another worker (0 = 1000) */
+    /* Jobs hold one lock while they compute (Python's GIL): a stall gets
+     * another worker only while the job that holds it up is blocked
+     * (sleep, I/O), not while it computes (on Linux, where a thread's state
+     * can be read; elsewhere ignored). 0 = any stall gets one. */
+    int serial_cpu;
     /* A worker whose queue ran dry stays awake this long (yielding the CPU
      * between looks, outside batch_begin/batch_end) before it sleeps, so a
      * steady stream of short jobs costs no sleep/wake pair per job. One
@@ -5219,7 +5224,15 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
  *    `progress` counter (jobs taken) moved. If it did not, the running job
  *    blocks: the monitor wakes one more idle worker, which starts its own
  *    batch. While jobs stay queued and stuck it keeps waking one more per
- *    period, up to every worker.
+ *    period, up to every worker. Not while a worker inside a batch has yet
+ *    to take its first job (it is on its way: with Python, waiting for the
+ *    GIL), and with serial_cpu not while the worker that took the last job
+ *    is computing rather than blocked (Linux: its state in /proc): the new
+ *    worker would only wait for the lock that one holds. Measured with
+ *    Python handlers of ~100 us: a process waiting for a CPU made no
+ *    progress for 1 ms, workers were added that way, up to 30 at once, and
+ *    stayed in their batches; every request then paid GIL hand-offs (2-3
+ *    futex calls, ~20 us).
  *  - Without a monitor thread (it could not be created) push wakes a worker
  *    every time instead, so a blocking job still cannot stall the queue.
  *  - spin_us: a worker that ran the queue dry counts itself in `spinning`
@@ -5251,7 +5264,12 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
 #  include <sched.h>
 #  if defined(__linux__)
 #    include <sys/eventfd.h>
+#    include <sys/syscall.h>
+#    include <stdio.h>
 #  endif
+#endif
+#if defined(__linux__) && defined(_GNU_SOURCE) && defined(SYS_gettid)
+#  define FR__POOL_TID 1 /* a worker's state can be read from /proc */
 #endif
 
 /* ---- pool ---- */
@@ -5262,6 +5280,7 @@ typedef struct fr__pool_slot {
     pthread_cond_t cv;
     int wake;  /* set (under the lock) by the waker; the sleeper clears it */
     int ready; /* cv initialised */
+    int tid;   /* the thread's id (FR__POOL_TID), 0 = unknown */
     struct fr_pool *pool;
 } fr__pool_slot;
 
@@ -5278,6 +5297,8 @@ struct fr_pool {
     fr__atomic_int queued; /* jobs queued (changed under mu; read unlocked by a spinner) */
     int spinning;      /* workers spinning for a job (spin_us), at most one */
     int active;        /* workers inside a batch */
+    int starting;      /* ... of them, not yet holding a job */
+    fr__pool_slot *youngest; /* the worker that took the last job, until its batch ends */
     int live;          /* workers started and not exited */
     int created;       /* entries of threads[] (joined by free) */
     int started;
@@ -5330,6 +5351,28 @@ static void fr__pool_park(fr_pool *p, fr__pool_slot *w) {
         }
 }
 
+/* Is the thread computing (running or waiting for a CPU) rather than
+ * blocked? From /proc/self/task/<tid>/stat; 0 when it cannot be told. */
+static int fr__pool_computing(int tid) {
+#if defined(FR__POOL_TID)
+    char path[64], buf[512], *e;
+    FILE *f;
+    size_t n;
+    if (tid <= 0) return 0;
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    f = fopen(path, "re");
+    if (!f) return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    e = strrchr(buf, ')'); /* "tid (comm) S ...": comm may hold anything */
+    return e && e[1] == ' ' && e[2] == 'R';
+#else
+    (void)tid;
+    return 0;
+#endif
+}
+
 static void *fr__pool_monitor(void *arg) {
     fr_pool *p = (fr_pool *)arg;
     pthread_mutex_lock(&p->mu);
@@ -5352,8 +5395,17 @@ static void *fr__pool_monitor(void *arg) {
         pthread_mutex_unlock(&p->mu);
         fr__pool_sleep_us(p->cfg.stall_us);
         pthread_mutex_lock(&p->mu);
-        if (!p->stopping && p->head && p->progress == seen) {
-            w = fr__pool_pick(p);
+        /* stuck; but a worker on its way to its first job will take one,
+         * and with serial_cpu a job that computes would only make the new
+         * worker wait for the lock it holds (Python's GIL) */
+        if (!p->stopping && p->head && p->progress == seen && p->starting == 0) {
+            int tid = p->cfg.serial_cpu && p->youngest ? p->youngest->tid : 0, computing = 0;
+            if (tid) {
+                pthread_mutex_unlock(&p->mu);
+                computing = fr__pool_computing(tid);
+                pthread_mutex_lock(&p->mu);
+            }
+            if (!computing && !p->stopping && p->head && p->progress == seen) w = fr__pool_pick(p);
             pthread_mutex_unlock(&p->mu);
             fr__pool_kick(w);
             pthread_mutex_lock(&p->mu);
@@ -5385,19 +5437,24 @@ static void fr__pool_spin(fr_pool *p) {
 
 /* Run jobs until the queue is empty. Called with the lock NOT held and
  * p->active already counting this worker; returns with it uncounted. */
-static void fr__pool_batch(fr_pool *p) {
+static void fr__pool_batch(fr_pool *p, fr__pool_slot *me) {
+    int first = 1;
     for (;;) {
         fr_job *job;
         pthread_mutex_lock(&p->mu);
+        if (first) p->starting--;
+        first = 0;
         job = p->head;
         if (job) {
             p->head = job->next;
             if (!p->head) p->tail = NULL;
             fr__atomic_fetch_sub_explicit(&p->queued, 1, FR__RELAXED);
             p->progress++;
+            p->youngest = me;
             if (p->head) pthread_cond_signal(&p->mon_cv);
         } else {
             p->active--;
+            if (p->youngest == me) p->youngest = NULL;
         }
         pthread_mutex_unlock(&p->mu);
         if (!job) return;
@@ -5410,6 +5467,9 @@ static void *fr__pool_worker(void *arg) {
     fr__pool_slot *me = (fr__pool_slot *)arg;
     fr_pool *p = me->pool;
     pthread_mutex_lock(&p->mu);
+#if defined(FR__POOL_TID)
+    me->tid = (int)syscall(SYS_gettid);
+#endif
     for (;;) {
         if (!p->head && !p->stopping && p->cfg.spin_us && p->spinning == 0) {
             p->spinning++;
@@ -5421,11 +5481,13 @@ static void *fr__pool_worker(void *arg) {
         while (!p->head && !p->stopping) fr__pool_park(p, me);
         if (!p->head) break; /* stopping, queue drained */
         p->active++;
+        p->starting++;
         pthread_mutex_unlock(&p->mu);
         if (p->cfg.batch_begin && p->cfg.batch_begin(p->cfg.ud) != 0) {
             fr__pool_slot *w;
             pthread_mutex_lock(&p->mu);
             p->active--;
+            p->starting--;
             w = p->head && p->active == 0 ? fr__pool_pick(p) : NULL; /* pass the wake-up on */
             if (w) {
                 pthread_mutex_unlock(&p->mu);
@@ -5434,7 +5496,7 @@ static void *fr__pool_worker(void *arg) {
             }
             break;
         }
-        fr__pool_batch(p);
+        fr__pool_batch(p, me);
         if (p->cfg.batch_end) p->cfg.batch_end(p->cfg.ud);
         pthread_mutex_lock(&p->mu);
     }

@@ -326,6 +326,7 @@ static int frpy_pool_start(void) {
     fr_pool_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.threads = frpy_pool_size;
+    cfg.serial_cpu = 1; /* a handler computing holds the GIL: a helper would only wait */
     cfg.run = frpy_pool_job;
     cfg.batch_begin = frpy_batch_begin;
     cfg.batch_end = frpy_batch_end;

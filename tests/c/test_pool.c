@@ -327,7 +327,7 @@ static void bstate_init(bstate *s) {
  * after `quick` quick jobs) runs: needs blockers + 1 workers. Each job is
  * pushed only once the previous blocker runs, i.e. while every woken worker
  * is busy in a batch: only the monitor can bring in the next worker. */
-static void run_blockers(int threads, int blockers, int quick) {
+static void run_blockers(int threads, int blockers, int quick, int serial_cpu) {
     bstate s;
     bjob jobs[16 + 64];
     fr_pool_config cfg;
@@ -338,6 +338,7 @@ static void run_blockers(int threads, int blockers, int quick) {
     cfg.run = block_run;
     cfg.ud = &s;
     cfg.threads = threads;
+    cfg.serial_cpu = serial_cpu;
     p = fr_pool_new(&cfg);
     REQUIRE(p != NULL);
     for (i = 0; i < blockers; i++) jobs[n++].kind = 0;
@@ -356,10 +357,13 @@ static void run_blockers(int threads, int blockers, int quick) {
     CHECK_EQ_INT(atomic_load(&s.followers), quick);
 }
 
-static void test_pool_blocking_job_does_not_stall(void) { run_blockers(4, 1, 20); }
+static void test_pool_blocking_job_does_not_stall(void) { run_blockers(4, 1, 20, 0); }
 
 /* The monitor keeps waking one more worker while the queue is stuck. */
-static void test_pool_several_blocking_jobs(void) { run_blockers(6, 5, 10); }
+static void test_pool_several_blocking_jobs(void) { run_blockers(6, 5, 10, 0); }
+
+/* serial_cpu: blocked jobs (they sleep) still get their helpers. */
+static void test_pool_serial_cpu_blocking_jobs(void) { run_blockers(6, 5, 10, 1); }
 
 /* A job that sleeps 50 ms: the quick jobs queued behind it all run, and the
  * sleeper's own batch never loses a job (counts only). */
@@ -470,6 +474,123 @@ static void test_pool_wakes_last_worker(void) {
         if (j == nseen) seen[nseen++] = a[i].ran_on;
     }
     CHECK(nseen <= 2);
+}
+
+/* A job that computes for 30 ms with quick jobs queued behind it: without
+ * serial_cpu the monitor adds a worker, which runs them meanwhile; with it
+ * (Python: the new worker would only wait for the GIL the job holds) it
+ * does not, and they run after it, on its thread. Linux only: elsewhere a
+ * thread's state is not read and serial_cpu changes nothing. */
+typedef struct sjob {
+    fr_job job;
+    int kind; /* 0 = computes 30 ms, 1 = quick */
+    pthread_t ran_on;
+} sjob;
+
+static void busy_ms(int ms) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((b.tv_sec - a.tv_sec) * 1000L + (b.tv_nsec - a.tv_nsec) / 1000000L < ms);
+}
+
+static void serial_run(fr_job *j, void *ud) {
+    sjob *r = (sjob *)j;
+    r->ran_on = pthread_self();
+    if (r->kind == 0) busy_ms(30);
+    atomic_fetch_add((atomic_int *)ud, 1);
+}
+
+/* How many of the quick jobs ran on another thread than the computing one. */
+static int computing_job_helpers(int serial_cpu) {
+    enum { N = 20 };
+    fr_pool_config cfg;
+    sjob a[N + 1];
+    atomic_int done;
+    fr_pool *p;
+    int i, elsewhere = 0;
+    atomic_init(&done, 0);
+    memset(&cfg, 0, sizeof cfg);
+    memset(a, 0, sizeof a);
+    cfg.run = serial_run;
+    cfg.ud = &done;
+    cfg.threads = 4;
+    cfg.serial_cpu = serial_cpu;
+    p = fr_pool_new(&cfg);
+    CHECK(p != NULL);
+    if (!p) return -1;
+    CHECK(fr_pool_start(p) == 0);
+    sleep_ms(20); /* all asleep: a new thread takes queued jobs without a wake-up */
+    for (i = 0; i <= N; i++) {
+        a[i].kind = i == 0 ? 0 : 1;
+        CHECK(fr_pool_push(p, &a[i].job) == 0);
+    }
+    CHECK(wait_at_least(&done, N + 1) == 0);
+    fr_pool_free(p);
+    for (i = 1; i <= N; i++)
+        if (!pthread_equal(a[i].ran_on, a[0].ran_on)) elsewhere++;
+    return elsewhere;
+}
+
+static void test_pool_serial_cpu_computing_job(void) {
+#if defined(__linux__)
+    CHECK(computing_job_helpers(0) > 0);
+    CHECK_EQ_INT(computing_job_helpers(1), 0);
+#endif
+}
+
+/* A worker woken for a stall that is still on its way to its first job
+ * (here: batch_begin waits for a lock the blocked job holds, as Python's
+ * GIL can be) is not followed by another: while the first job blocks for
+ * 30 ms, two batches begin, not one per stall period up to every worker. */
+typedef struct gstate {
+    pthread_mutex_t gil;
+    atomic_int begins, done;
+} gstate;
+
+static int gil_begin(void *ud) {
+    gstate *g = (gstate *)ud;
+    atomic_fetch_add(&g->begins, 1);
+    pthread_mutex_lock(&g->gil);
+    return 0;
+}
+
+static void gil_end(void *ud) { pthread_mutex_unlock(&((gstate *)ud)->gil); }
+
+static void gil_run(fr_job *j, void *ud) {
+    gstate *g = (gstate *)ud;
+    if (((bjob *)j)->kind == 0) sleep_ms(30); /* blocks holding the "GIL" */
+    atomic_fetch_add(&g->done, 1);
+}
+
+static void test_pool_one_worker_on_its_way(void) {
+    enum { N = 10 };
+    fr_pool_config cfg;
+    gstate g;
+    bjob a[N + 1];
+    fr_pool *p;
+    int i;
+    pthread_mutex_init(&g.gil, NULL);
+    atomic_init(&g.begins, 0);
+    atomic_init(&g.done, 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = gil_run;
+    cfg.ud = &g;
+    cfg.threads = 6;
+    cfg.batch_begin = gil_begin;
+    cfg.batch_end = gil_end;
+    p = fr_pool_new(&cfg);
+    REQUIRE(p != NULL);
+    REQUIRE(fr_pool_start(p) == 0);
+    sleep_ms(20); /* all asleep: a new thread takes queued jobs without a wake-up */
+    for (i = 0; i <= N; i++) {
+        a[i].kind = i == 0 ? 0 : 2;
+        CHECK(fr_pool_push(p, &a[i].job) == 0);
+    }
+    CHECK(wait_at_least(&g.done, N + 1) == 0);
+    fr_pool_free(p);
+    CHECK_EQ_INT(atomic_load(&g.begins), 2);
+    pthread_mutex_destroy(&g.gil);
 }
 
 /* ---- many producers ---- */
@@ -1040,6 +1161,9 @@ static const frt_case frt_cases[] = {
     FRT(test_pool_sleeping_job),
     FRT(test_pool_spin),
     FRT(test_pool_wakes_last_worker),
+    FRT(test_pool_serial_cpu_blocking_jobs),
+    FRT(test_pool_serial_cpu_computing_job),
+    FRT(test_pool_one_worker_on_its_way),
     FRT(test_pool_many_producers),
     FRT(test_pool_job_pushes_job),
     FRT(test_pool_free_refuses_new_jobs),
