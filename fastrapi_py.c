@@ -104,7 +104,7 @@ static struct {
  * extension exports the types and every constant below, and
  * fastrapi/dependencies/utils.py builds them by field name. */
 #define FRPY_PARAM_FIELDS(X) X(kwname) X(source) X(key) X(conv) X(required) X(default) \
-    X(default_mode) X(adapter) X(loc) X(is_list)
+    X(default_mode) X(adapter) X(loc) X(is_list) X(json_validate)
 #define FRPY_NODE_FIELDS(X) X(call) X(kind) X(params) X(deps) X(fresh) X(scope) X(security) X(name)
 #define FRPY_SECURITY_FIELDS(X) X(kind) X(auto_error) X(name) X(scheme) X(realm) X(result)
 #define FRPY_RESPONSE_FIELDS(X) X(status_code) X(mode) X(adapter) X(dump_kwargs) X(response_class)
@@ -180,9 +180,10 @@ static const struct { const char *name; long value; } frpy_constants[] = {
 };
 #undef FRPY_CONST
 
-typedef struct {
+typedef struct pparam {
     PyObject *kwname, *key, *default_, *adapter, *loc; /* borrowed from the plan record */
     PyObject *validator; /* adapter.validate_python (owned), NULL without adapter */
+    PyObject *json_validate; /* the whole JSON body from its bytes (borrowed), or NULL */
     char *ckey;       /* UTF-8 key (alias / header name lowercased) */
     size_t ckey_len;
     int source, conv, required, default_mode, is_list, dep;
@@ -207,6 +208,7 @@ typedef struct pplan {
     int status_code, resp_mode;
     PyObject *resp_adapter, *dump_kwargs, *resp_class, *route;
     PyObject *resp_validate; /* resp_adapter.validate_python (owned) or NULL */
+    struct pparam *json_param; /* the body's one model with a json_validate, or NULL */
     struct pplan *old; /* superseded plans are kept alive (requests may use them) */
 } pplan;
 
@@ -246,6 +248,7 @@ typedef struct rctx {
     PyObject *errors;
     PyObject *body;      /* parsed body or NULL = Undefined */
     int body_parsed;
+    PyObject *one_pass; /* the body model, validated from the bytes (frpy_body_one_pass) */
     PyObject *form;      /* list of (name, value) or NULL */
     PyObject *request, *subresp, *bg, *teardowns;
     PyObject *pending;   /* suspended coroutine's task / pending response */
@@ -1172,6 +1175,7 @@ static int frpy_plan_param(pparam *pp, PyObject *rec, Py_ssize_t ndeps) {
     pp->default_ = REC(rec, F_default);
     pp->loc = REC(rec, F_loc);
     pp->adapter = REC(rec, F_adapter) == Py_None ? NULL : REC(rec, F_adapter);
+    pp->json_validate = REC(rec, F_json_validate) == Py_None ? NULL : REC(rec, F_json_validate);
     pp->source = (int)PyLong_AsLong(REC(rec, F_source));
     pp->conv = (int)PyLong_AsLong(REC(rec, F_conv));
     pp->required = PyObject_IsTrue(REC(rec, F_required));
@@ -1232,6 +1236,7 @@ static int frpy_plan_node(pplan *p, Py_ssize_t i, PyObject *rec) {
     for (Py_ssize_t j = 0; j < n->nparams; j++) {
         pparam *pp = &n->params[j];
         if (frpy_plan_param(pp, PyTuple_GET_ITEM(params, j), PyTuple_GET_SIZE(deps)) < 0) return -1;
+        if (pp->json_validate) p->json_param = pp;
         PyTuple_SET_ITEM(n->kwnames, j, Py_NewRef(pp->kwname));
     }
     fr_di_provider pr;
@@ -1582,6 +1587,23 @@ static size_t frpy_mp_limit(Py_ssize_t v); /* issue 11: route form_limits */
 static PyObject *frpy_form_items(const fr_form *f, fr_str ct); /* a streamed multipart body */
 
 /* Returns 0 ok, 1 if a response-terminating error was raised (exception set). */
+/* The plan's one body model (json_param), when pydantic's JSON mode gives
+ * what FastAPI's json.loads + Python mode give (the plan checked the
+ * schema): validated straight from the bytes, no dict built in between;
+ * kept in c->one_pass for the parameter. What it refuses goes FastAPI's way
+ * (frpy_body), so errors are unchanged. 0 = done, 1 = not taken, -1. */
+static int frpy_body_one_pass(rctx *c) {
+    fr_str b = fr_req_body(c->req), ct = fr_req_header(c->req, "content-type");
+    if (b.len == 0 || !ct.buf || !fr_media_is_json(ct)) return 1;
+    PyObject *bytes = PyBytes_FromStringAndSize(b.buf, (Py_ssize_t)b.len);
+    c->one_pass = bytes ? PyObject_CallOneArg(c->plan->json_param->json_validate, bytes) : NULL;
+    Py_XDECREF(bytes);
+    if (c->one_pass) return 0;
+    if (!PyErr_ExceptionMatches(FRPY.ValidationError)) return -1;
+    PyErr_Clear();
+    return 1;
+}
+
 static int frpy_body(rctx *c) {
     if (c->body_parsed) return 0;
     c->body_parsed = 1;
@@ -1924,6 +1946,11 @@ static int frpy_param_header(rctx *c, pparam *p, PyObject **out) {
 }
 
 static int frpy_param_body(rctx *c, pparam *p, PyObject **out) {
+    if (p->json_validate && c->one_pass) { /* frpy_body_one_pass */
+        *out = c->one_pass;
+        c->one_pass = NULL;
+        return 0;
+    }
     int br = frpy_body(c);
     if (br) return br > 0 ? -2 : -1;
     PyObject *v = c->body;
@@ -2001,6 +2028,7 @@ static void frpy_ctx_free(rctx *c) {
     Py_XDECREF(c->owned);
     Py_XDECREF(c->errors);
     Py_XDECREF(c->body);
+    Py_XDECREF(c->one_pass);
     Py_XDECREF(c->form);
     Py_XDECREF(c->request);
     Py_XDECREF(c->subresp);
@@ -3009,6 +3037,8 @@ static int frpy_drive(PyObject *aw, PyObject **res) {
 }
 
 static void frpy_raise_validation(rctx *c) {
+    if (c->plan->json_param && !c->body_parsed && frpy_body(c) != 0)
+        PyErr_Clear(); /* validated in one pass: RequestValidationError.body is still FastAPI's */
     PyObject *args = PyTuple_Pack(1, c->errors ? c->errors : FRPY.empty_tuple);
     PyObject *kw = Py_BuildValue("{sO}", "body", c->body ? c->body : Py_None);
     frpy_raise(FRPY.RequestValidationError, args, kw);
@@ -3460,7 +3490,10 @@ static void frpy_fallback(rctx *c) {
 static void frpy_run(rctx *c) {
     if (!c->di) {
         if (frpy_walk_begin(c) < 0) { frpy_handle_exception(c); return; }
-        if (c->plan->body_mode && frpy_body(c) != 0) { frpy_handle_exception(c); return; }
+        if (c->plan->body_mode) {
+            int r = c->plan->json_param ? frpy_body_one_pass(c) : 1;
+            if (r < 0 || (r > 0 && frpy_body(c) != 0)) { frpy_handle_exception(c); return; }
+        }
     }
     frpy_walk(c);
 }

@@ -20,7 +20,8 @@ from pydantic.fields import FieldInfo
 from .. import params
 from .._foreign import adopt
 from ..concurrency import limit_dependency
-from .._compat import ModelField, RequiredParam, Undefined, copy_field_info, lenient_issubclass
+from .._compat import (ModelField, RequiredParam, Undefined, copy_field_info, json_validator,
+                       lenient_issubclass)
 from starlette.background import BackgroundTasks as StarletteBackgroundTasks
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.requests import HTTPConnection, Request
@@ -553,7 +554,8 @@ def _default(field: ModelField) -> Tuple[Any, int]:
 
 def _plain_param(name: str, source: int, key: Any = None, default: Any = None) -> Any:
     return _mk(PlanParam, kwname=name, source=source, key=key, conv=CONV_ANY, required=0,
-               default=default, default_mode=DEFAULT_VALUE, adapter=None, loc=(), is_list=0)
+               default=default, default_mode=DEFAULT_VALUE, adapter=None, loc=(), is_list=0,
+               json_validate=None)
 
 
 def _is_bytes(ann: Any) -> bool:
@@ -625,9 +627,12 @@ def _field_param(name: str, source: int, key: Any, field: ModelField, loc: Tuple
         conv, adapter = CONV_ANY, _FileBytesAdapter(adapter)
     required = field.field_info.is_required()
     default, mode = (None, DEFAULT_VALUE) if required else _default(field)
+    # the whole body is this one field: validated from its bytes when the
+    # modes agree (json_validator)
+    jv = json_validator(adapter) if source == SRC_BODY and adapter is not None else None
     return _mk(PlanParam, kwname=name, source=source, key=key, conv=conv, required=int(required),
                default=default, default_mode=mode, adapter=adapter, loc=tuple(loc),
-               is_list=int(is_list))
+               is_list=int(is_list), json_validate=jv)
 
 
 def get_validation_alias(field: ModelField) -> str:

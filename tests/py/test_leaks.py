@@ -71,15 +71,19 @@ def make_app():
 
 
 BODY = b'{"name":"x","price":1.5,"tags":["a","b"]}'
+BAD_BODY = b'{"name":"x","price":"cheap","tags":["a","b"]}'
 REQUESTS = {
     "get-params-dep": b"GET /items/7?q=abc&n=1&n=2 HTTP/1.1\r\nHost: x\r\nCookie: s=z\r\nX-Token: k\r\n\r\n",
     "post-model": b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY),
+    # refused by the one-pass validator: FastAPI's path makes the 422
+    "post-model-422": b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n%s" % (len(BAD_BODY), BAD_BODY),
     "422": b"GET /bad/zz HTTP/1.1\r\nHost: x\r\n\r\n",
     "http-exception": b"GET /teapot HTTP/1.1\r\nHost: x\r\n\r\n",
     "stream": b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n",
 }
-STATUS = {"get-params-dep": b"200", "post-model": b"200", "422": b"422", "http-exception": b"418",
+STATUS = {"get-params-dep": b"200", "post-model": b"200", "post-model-422": b"422", "422": b"422", "http-exception": b"418",
           "stream": b"200"}
 
 
