@@ -19,15 +19,15 @@
  *    `progress` counter (jobs taken) moved. If it did not, the running job
  *    blocks: the monitor wakes one more idle worker, which starts its own
  *    batch. While jobs stay queued and stuck it keeps waking one more per
- *    period, up to every worker. Not while a worker inside a batch has yet
- *    to take its first job (it is on its way: with Python, waiting for the
- *    GIL), and with serial_cpu not while the worker that took the last job
- *    is computing rather than blocked (Linux: its state in /proc): the new
- *    worker would only wait for the lock that one holds. Measured with
- *    Python handlers of ~100 us: a process waiting for a CPU made no
- *    progress for 1 ms, workers were added that way, up to 30 at once, and
- *    stayed in their batches; every request then paid GIL hand-offs (2-3
- *    futex calls, ~20 us).
+ *    period, up to every worker. With serial_cpu not while the worker that
+ *    took the last job is computing rather than blocked (Linux: its state
+ *    in /proc): the new worker would only wait for the lock that one holds.
+ *    Measured with Python handlers of ~100 us: a process waiting for a CPU
+ *    made no progress for 1 ms, workers were added that way, up to 30 at
+ *    once, and stayed in their batches; every request then paid GIL
+ *    hand-offs (2-3 futex calls, ~20 us). (Also holding back while a woken
+ *    worker had yet to take its first job cost hello a third of its rate
+ *    in half the runs under bench_peers: dropped.)
  *  - Without a monitor thread (it could not be created) push wakes a worker
  *    every time instead, so a blocking job still cannot stall the queue.
  *  - spin_us: a worker that ran the queue dry counts itself in `spinning`
@@ -92,7 +92,6 @@ struct fr_pool {
     fr__atomic_int queued; /* jobs queued (changed under mu; read unlocked by a spinner) */
     int spinning;      /* workers spinning for a job (spin_us), at most one */
     int active;        /* workers inside a batch */
-    int starting;      /* ... of them, not yet holding a job */
     fr__pool_slot *youngest; /* the worker that took the last job, until its batch ends */
     int live;          /* workers started and not exited */
     int created;       /* entries of threads[] (joined by free) */
@@ -190,10 +189,9 @@ static void *fr__pool_monitor(void *arg) {
         pthread_mutex_unlock(&p->mu);
         fr__pool_sleep_us(p->cfg.stall_us);
         pthread_mutex_lock(&p->mu);
-        /* stuck; but a worker on its way to its first job will take one,
-         * and with serial_cpu a job that computes would only make the new
-         * worker wait for the lock it holds (Python's GIL) */
-        if (!p->stopping && p->head && p->progress == seen && p->starting == 0) {
+        /* stuck; but with serial_cpu a job that computes would only make
+         * the new worker wait for the lock it holds (Python's GIL) */
+        if (!p->stopping && p->head && p->progress == seen) {
             int tid = p->cfg.serial_cpu && p->youngest ? p->youngest->tid : 0, computing = 0;
             if (tid) {
                 pthread_mutex_unlock(&p->mu);
@@ -233,12 +231,9 @@ static void fr__pool_spin(fr_pool *p) {
 /* Run jobs until the queue is empty. Called with the lock NOT held and
  * p->active already counting this worker; returns with it uncounted. */
 static void fr__pool_batch(fr_pool *p, fr__pool_slot *me) {
-    int first = 1;
     for (;;) {
         fr_job *job;
         pthread_mutex_lock(&p->mu);
-        if (first) p->starting--;
-        first = 0;
         job = p->head;
         if (job) {
             p->head = job->next;
@@ -276,13 +271,11 @@ static void *fr__pool_worker(void *arg) {
         while (!p->head && !p->stopping) fr__pool_park(p, me);
         if (!p->head) break; /* stopping, queue drained */
         p->active++;
-        p->starting++;
         pthread_mutex_unlock(&p->mu);
         if (p->cfg.batch_begin && p->cfg.batch_begin(p->cfg.ud) != 0) {
             fr__pool_slot *w;
             pthread_mutex_lock(&p->mu);
             p->active--;
-            p->starting--;
             w = p->head && p->active == 0 ? fr__pool_pick(p) : NULL; /* pass the wake-up on */
             if (w) {
                 pthread_mutex_unlock(&p->mu);

@@ -539,60 +539,6 @@ static void test_pool_serial_cpu_computing_job(void) {
 #endif
 }
 
-/* A worker woken for a stall that is still on its way to its first job
- * (here: batch_begin waits for a lock the blocked job holds, as Python's
- * GIL can be) is not followed by another: while the first job blocks for
- * 30 ms, two batches begin, not one per stall period up to every worker. */
-typedef struct gstate {
-    pthread_mutex_t gil;
-    atomic_int begins, done;
-} gstate;
-
-static int gil_begin(void *ud) {
-    gstate *g = (gstate *)ud;
-    atomic_fetch_add(&g->begins, 1);
-    pthread_mutex_lock(&g->gil);
-    return 0;
-}
-
-static void gil_end(void *ud) { pthread_mutex_unlock(&((gstate *)ud)->gil); }
-
-static void gil_run(fr_job *j, void *ud) {
-    gstate *g = (gstate *)ud;
-    if (((bjob *)j)->kind == 0) sleep_ms(30); /* blocks holding the "GIL" */
-    atomic_fetch_add(&g->done, 1);
-}
-
-static void test_pool_one_worker_on_its_way(void) {
-    enum { N = 10 };
-    fr_pool_config cfg;
-    gstate g;
-    bjob a[N + 1];
-    fr_pool *p;
-    int i;
-    pthread_mutex_init(&g.gil, NULL);
-    atomic_init(&g.begins, 0);
-    atomic_init(&g.done, 0);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.run = gil_run;
-    cfg.ud = &g;
-    cfg.threads = 6;
-    cfg.batch_begin = gil_begin;
-    cfg.batch_end = gil_end;
-    p = fr_pool_new(&cfg);
-    REQUIRE(p != NULL);
-    REQUIRE(fr_pool_start(p) == 0);
-    sleep_ms(20); /* all asleep: a new thread takes queued jobs without a wake-up */
-    for (i = 0; i <= N; i++) {
-        a[i].kind = i == 0 ? 0 : 2;
-        CHECK(fr_pool_push(p, &a[i].job) == 0);
-    }
-    CHECK(wait_at_least(&g.done, N + 1) == 0);
-    fr_pool_free(p);
-    CHECK_EQ_INT(atomic_load(&g.begins), 2);
-    pthread_mutex_destroy(&g.gil);
-}
-
 /* ---- many producers ---- */
 
 enum { PRODUCERS = 4, PER_PRODUCER = 10000 };
@@ -1163,7 +1109,6 @@ static const frt_case frt_cases[] = {
     FRT(test_pool_wakes_last_worker),
     FRT(test_pool_serial_cpu_blocking_jobs),
     FRT(test_pool_serial_cpu_computing_job),
-    FRT(test_pool_one_worker_on_its_way),
     FRT(test_pool_many_producers),
     FRT(test_pool_job_pushes_job),
     FRT(test_pool_free_refuses_new_jobs),
