@@ -607,10 +607,11 @@ typedef struct fr_pool_config {
     int threads;        /* most workers at once (<= 0 = FR_POOL_THREADS) */
     size_t stack_size;  /* per worker (0 = 1 MiB; below the system minimum = system default) */
     unsigned stall_us;  /* no progress this long with jobs queued wakes another worker (0 = 1000) */
-    /* Jobs hold one lock while they compute (Python's GIL): a stall gets
-     * another worker only while the job that holds it up is blocked
-     * (sleep, I/O), not while it computes (on Linux, where a thread's state
-     * can be read; elsewhere ignored). 0 = any stall gets one. */
+    /* Jobs hold one lock while they compute (Python's GIL): when jobs
+     * average 25 us or more, a stall gets another worker only while the
+     * job that holds it up is blocked (sleep, I/O), not while it computes
+     * (on Linux, where a thread's state can be read; elsewhere ignored).
+     * 0 = any stall gets one. */
     int serial_cpu;
     /* A worker whose queue ran dry stays awake this long (yielding the CPU
      * between looks, outside batch_begin/batch_end) before it sleeps, so a
@@ -5226,7 +5227,8 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
  *    batch. While jobs stay queued and stuck it keeps waking one more per
  *    period, up to every worker. With serial_cpu not while the worker that
  *    took the last job is computing rather than blocked (Linux: its state
- *    in /proc): the new worker would only wait for the lock that one holds.
+ *    in /proc) and jobs average FR__POOL_SHORT_JOB_US or more: the new
+ *    worker would only wait for the lock that one holds.
  *    Measured with Python handlers of ~100 us: a process waiting for a CPU
  *    made no progress for 1 ms, workers were added that way, up to 30 at
  *    once, and stayed in their batches; every request then paid GIL
@@ -5271,6 +5273,13 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
 #if defined(__linux__) && defined(_GNU_SOURCE) && defined(SYS_gettid)
 #  define FR__POOL_TID 1 /* a worker's state can be read from /proc */
 #endif
+/* serial_cpu holds back only when jobs average at least this long: in a
+ * shorter one the hand-over at its end (done outside the lock: Python
+ * releases the GIL to pass the answer to the engine) is a large share, and
+ * a second worker overlaps it (bench_peers, def hello: 0.69-0.93x the C
+ * engine with the hold-back, 0.79-0.85x without; POST and response_model
+ * jobs of ~100 us lost ~20 us each to it instead). */
+#define FR__POOL_SHORT_JOB_US 25
 
 /* ---- pool ---- */
 
@@ -5298,6 +5307,7 @@ struct fr_pool {
     int spinning;      /* workers spinning for a job (spin_us), at most one */
     int active;        /* workers inside a batch */
     fr__pool_slot *youngest; /* the worker that took the last job, until its batch ends */
+    int64_t job_us;          /* moving average of a job's wall time (serial_cpu) */
     int live;          /* workers started and not exited */
     int created;       /* entries of threads[] (joined by free) */
     int started;
@@ -5397,7 +5407,8 @@ static void *fr__pool_monitor(void *arg) {
         /* stuck; but with serial_cpu a job that computes would only make
          * the new worker wait for the lock it holds (Python's GIL) */
         if (!p->stopping && p->head && p->progress == seen) {
-            int tid = p->cfg.serial_cpu && p->youngest ? p->youngest->tid : 0, computing = 0;
+            int tid = p->cfg.serial_cpu && p->youngest && p->job_us >= FR__POOL_SHORT_JOB_US
+                          ? p->youngest->tid : 0, computing = 0;
             if (tid) {
                 pthread_mutex_unlock(&p->mu);
                 computing = fr__pool_computing(tid);
@@ -5436,9 +5447,12 @@ static void fr__pool_spin(fr_pool *p) {
 /* Run jobs until the queue is empty. Called with the lock NOT held and
  * p->active already counting this worker; returns with it uncounted. */
 static void fr__pool_batch(fr_pool *p, fr__pool_slot *me) {
+    int64_t t0 = -1;
     for (;;) {
         fr_job *job;
+        int64_t d = t0 >= 0 ? fr__pool_now_us() - t0 : -1;
         pthread_mutex_lock(&p->mu);
+        if (d >= 0) p->job_us += (d - p->job_us) / 8;
         job = p->head;
         if (job) {
             p->head = job->next;
@@ -5454,6 +5468,7 @@ static void fr__pool_batch(fr_pool *p, fr__pool_slot *me) {
         pthread_mutex_unlock(&p->mu);
         if (!job) return;
         job->next = NULL;
+        if (p->cfg.serial_cpu) t0 = fr__pool_now_us();
         p->cfg.run(job, p->cfg.ud);
     }
 }

@@ -21,7 +21,8 @@
  *    batch. While jobs stay queued and stuck it keeps waking one more per
  *    period, up to every worker. With serial_cpu not while the worker that
  *    took the last job is computing rather than blocked (Linux: its state
- *    in /proc): the new worker would only wait for the lock that one holds.
+ *    in /proc) and jobs average FR__POOL_SHORT_JOB_US or more: the new
+ *    worker would only wait for the lock that one holds.
  *    Measured with Python handlers of ~100 us: a process waiting for a CPU
  *    made no progress for 1 ms, workers were added that way, up to 30 at
  *    once, and stayed in their batches; every request then paid GIL
@@ -66,6 +67,13 @@
 #if defined(__linux__) && defined(_GNU_SOURCE) && defined(SYS_gettid)
 #  define FR__POOL_TID 1 /* a worker's state can be read from /proc */
 #endif
+/* serial_cpu holds back only when jobs average at least this long: in a
+ * shorter one the hand-over at its end (done outside the lock: Python
+ * releases the GIL to pass the answer to the engine) is a large share, and
+ * a second worker overlaps it (bench_peers, def hello: 0.69-0.93x the C
+ * engine with the hold-back, 0.79-0.85x without; POST and response_model
+ * jobs of ~100 us lost ~20 us each to it instead). */
+#define FR__POOL_SHORT_JOB_US 25
 
 /* ---- pool ---- */
 
@@ -93,6 +101,7 @@ struct fr_pool {
     int spinning;      /* workers spinning for a job (spin_us), at most one */
     int active;        /* workers inside a batch */
     fr__pool_slot *youngest; /* the worker that took the last job, until its batch ends */
+    int64_t job_us;          /* moving average of a job's wall time (serial_cpu) */
     int live;          /* workers started and not exited */
     int created;       /* entries of threads[] (joined by free) */
     int started;
@@ -192,7 +201,8 @@ static void *fr__pool_monitor(void *arg) {
         /* stuck; but with serial_cpu a job that computes would only make
          * the new worker wait for the lock it holds (Python's GIL) */
         if (!p->stopping && p->head && p->progress == seen) {
-            int tid = p->cfg.serial_cpu && p->youngest ? p->youngest->tid : 0, computing = 0;
+            int tid = p->cfg.serial_cpu && p->youngest && p->job_us >= FR__POOL_SHORT_JOB_US
+                          ? p->youngest->tid : 0, computing = 0;
             if (tid) {
                 pthread_mutex_unlock(&p->mu);
                 computing = fr__pool_computing(tid);
@@ -231,9 +241,12 @@ static void fr__pool_spin(fr_pool *p) {
 /* Run jobs until the queue is empty. Called with the lock NOT held and
  * p->active already counting this worker; returns with it uncounted. */
 static void fr__pool_batch(fr_pool *p, fr__pool_slot *me) {
+    int64_t t0 = -1;
     for (;;) {
         fr_job *job;
+        int64_t d = t0 >= 0 ? fr__pool_now_us() - t0 : -1;
         pthread_mutex_lock(&p->mu);
+        if (d >= 0) p->job_us += (d - p->job_us) / 8;
         job = p->head;
         if (job) {
             p->head = job->next;
@@ -249,6 +262,7 @@ static void fr__pool_batch(fr_pool *p, fr__pool_slot *me) {
         pthread_mutex_unlock(&p->mu);
         if (!job) return;
         job->next = NULL;
+        if (p->cfg.serial_cpu) t0 = fr__pool_now_us();
         p->cfg.run(job, p->cfg.ud);
     }
 }

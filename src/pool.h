@@ -72,10 +72,11 @@ typedef struct fr_pool_config {
     int threads;        /* most workers at once (<= 0 = FR_POOL_THREADS) */
     size_t stack_size;  /* per worker (0 = 1 MiB; below the system minimum = system default) */
     unsigned stall_us;  /* no progress this long with jobs queued wakes another worker (0 = 1000) */
-    /* Jobs hold one lock while they compute (Python's GIL): a stall gets
-     * another worker only while the job that holds it up is blocked
-     * (sleep, I/O), not while it computes (on Linux, where a thread's state
-     * can be read; elsewhere ignored). 0 = any stall gets one. */
+    /* Jobs hold one lock while they compute (Python's GIL): when jobs
+     * average 25 us or more, a stall gets another worker only while the
+     * job that holds it up is blocked (sleep, I/O), not while it computes
+     * (on Linux, where a thread's state can be read; elsewhere ignored).
+     * 0 = any stall gets one. */
     int serial_cpu;
     /* A worker whose queue ran dry stays awake this long (yielding the CPU
      * between looks, outside batch_begin/batch_end) before it sleeps, so a
