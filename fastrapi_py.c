@@ -1586,7 +1586,6 @@ static int frpy_body_json(rctx *c, fr_str b) {
 static size_t frpy_mp_limit(Py_ssize_t v); /* issue 11: route form_limits */
 static PyObject *frpy_form_items(const fr_form *f, fr_str ct); /* a streamed multipart body */
 
-/* Returns 0 ok, 1 if a response-terminating error was raised (exception set). */
 /* The plan's one body model (json_param), when pydantic's JSON mode gives
  * what FastAPI's json.loads + Python mode give (the plan checked the
  * schema): validated straight from the bytes, no dict built in between;
@@ -1604,6 +1603,7 @@ static int frpy_body_one_pass(rctx *c) {
     return 1;
 }
 
+/* Returns 0 ok, 1 if a response-terminating error was raised (exception set). */
 static int frpy_body(rctx *c) {
     if (c->body_parsed) return 0;
     c->body_parsed = 1;
