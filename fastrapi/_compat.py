@@ -183,6 +183,14 @@ _JSON_AGREES = frozenset((
 _CHILDREN = ("schema", "items_schema", "keys_schema", "values_schema", "extras_schema")
 
 
+def _custom_missing(cls: Any) -> bool:
+    """An Enum with its own _missing_ (pydantic < 2.14 puts it in the schema
+    as "missing", later versions call it from the enum validator)."""
+    import enum
+    m = getattr(cls, "_missing_", None)
+    return m is not None and getattr(m, "__func__", m) is not enum.Enum._missing_.__func__
+
+
 def _json_agrees(s: Any, defs: Dict[str, Any], seen: set) -> bool:
     if not isinstance(s, dict) or s.get("type") not in _JSON_AGREES or s.get("strict"):
         return False
@@ -193,7 +201,7 @@ def _json_agrees(s: Any, defs: Dict[str, Any], seen: set) -> bool:
         return False
     if t == "literal" and not all(type(v) in (str, int, bool, type(None)) for v in s["expected"]):
         return False
-    if t == "enum" and s.get("missing") is not None:  # a custom _missing_
+    if t == "enum" and (s.get("missing") is not None or _custom_missing(s.get("cls"))):
         return False
     if t == "definitions":
         for d in s["definitions"]:
