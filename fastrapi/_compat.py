@@ -192,9 +192,19 @@ def _custom_missing(cls: Any) -> bool:
 
 
 def _json_agrees(s: Any, defs: Dict[str, Any], seen: set) -> bool:
+    """Every schema reachable from s is listed and mode-agnostic. defs: the
+    definitions met so far by ref; seen: the refs whose schema is checked or
+    being checked (a recursive model meets itself again)."""
     if not isinstance(s, dict) or s.get("type") not in _JSON_AGREES or s.get("strict"):
         return False
-    t = s["type"]
+    t, ref = s["type"], s.get("ref")
+    if t == "definition-ref":
+        ref = s["schema_ref"]
+        return ref in seen or (ref in defs and _json_agrees(defs[ref], defs, seen))
+    if ref is not None:
+        if ref in seen:
+            return True
+        seen.add(ref)
     if (s.get("config") or {}).get("strict"):
         return False
     if t == "model" and (s.get("custom_init") or s.get("root_model")):
@@ -203,34 +213,17 @@ def _json_agrees(s: Any, defs: Dict[str, Any], seen: set) -> bool:
         return False
     if t == "enum" and (s.get("missing") is not None or _custom_missing(s.get("cls"))):
         return False
-    if t == "definitions":
-        for d in s["definitions"]:
-            defs[d.get("ref")] = d
-    if t == "definition-ref":
-        ref = s["schema_ref"]
-        if ref in seen:
-            return True
-        seen.add(ref)
-        return ref in defs and _json_agrees(defs[ref], defs, seen)
-    if s.get("ref") is not None:
-        if s["ref"] in seen and t != "definitions":
-            return True
-        seen.add(s["ref"])
-    if t == "definitions" and not all(_json_agrees(d, defs, seen) for d in s["definitions"]):
-        return False
+    subs = list(s.get("definitions") or ())
+    defs.update((d.get("ref"), d) for d in subs)
     for k in _CHILDREN:
         c = s.get(k)
-        if c is None:
-            continue
-        for one in (c if isinstance(c, list) else [c]):
-            if not _json_agrees(one, defs, seen):
-                return False
+        subs.extend(c if isinstance(c, list) else () if c is None else [c])
     fields = s.get("fields")
     if fields is not None:
         if not isinstance(fields, dict):
             return False
-        return all(_json_agrees(f, defs, seen) for f in fields.values())
-    return True
+        subs.extend(fields.values())
+    return all(_json_agrees(one, defs, seen) for one in subs)
 
 
 def json_validator(adapter: Any) -> Any:

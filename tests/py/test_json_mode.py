@@ -181,8 +181,30 @@ class Tree(BaseModel):
     children: List["Tree"] = []
 
 
+# a recursive model using another one twice: pydantic hoists both into the
+# schema's definitions, reached through definition-refs
+class SharedUnion(BaseModel):
+    x: Union[datetime.datetime, str]
+
+
+class WithShared(BaseModel):
+    children: List["WithShared"] = []
+    a: Optional[SharedUnion] = None
+    b: Optional[SharedUnion] = None
+
+
+class SharedPlain(BaseModel):
+    x: int
+
+
+class WithSharedPlain(BaseModel):
+    children: List["WithSharedPlain"] = []
+    a: Optional[SharedPlain] = None
+    b: Optional[SharedPlain] = None
+
+
 REFUSED = [Strict, StrictField, WithDecimal, WithUnion, WithValidator, WithBytes, Root,
-           CustomInit, WithMissing, Outer]
+           CustomInit, WithMissing, Outer, WithShared]
 
 
 @pytest.mark.parametrize("model", REFUSED, ids=lambda m: m.__name__)
@@ -193,7 +215,8 @@ def test_refused_where_modes_may_differ(model):
 
 def test_recursive_model_agrees():
     from fastrapi._compat import json_validator
-    assert json_validator(TypeAdapter(Annotated[Tree, Field()])) is not None
+    for model in (Tree, WithSharedPlain):
+        assert json_validator(TypeAdapter(Annotated[model, Field()])) is not None, model
 
 
 @pytest.fixture()
