@@ -1593,7 +1593,7 @@ static PyObject *frpy_form_items(const fr_form *f, fr_str ct); /* a streamed mul
  * (frpy_body), so errors are unchanged. 0 = done, 1 = not taken, -1. */
 static int frpy_body_one_pass(rctx *c) {
     fr_str b = fr_req_body(c->req), ct = fr_req_header(c->req, "content-type");
-    if (b.len == 0 || !ct.buf || !fr_media_is_json(ct)) return 1;
+    if (b.len == 0 || !fr_media_is_json(ct)) return 1;
     PyObject *bytes = PyBytes_FromStringAndSize(b.buf, (Py_ssize_t)b.len);
     c->one_pass = bytes ? PyObject_CallOneArg(c->plan->json_param->json_validate, bytes) : NULL;
     Py_XDECREF(bytes);
