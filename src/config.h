@@ -160,6 +160,11 @@
 #define FR_MAX_ROUTE_PARAMS 16
 #endif
 
+/* Longest an fr_pool worker holds back loop wake-ups while more jobs wait
+ * (fr_pool_config.hold_wakes_us = 0; see pool.h). */
+#ifndef FR_POOL_HOLD_WAKES_US
+#define FR_POOL_HOLD_WAKES_US 200
+#endif
 /* Worker threads of an fr_pool (fr_pool_config.threads = 0). Bounds how many
  * blocking jobs run at once: a flood of slow requests queues instead of
  * spawning unbounded threads (memory and scheduler exhaustion). */

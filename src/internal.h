@@ -504,6 +504,31 @@ FR__PRIV int fr__mw_stream_write(fr_req *req, const void *data, size_t len);
 FR__PRIV int fr__mw_stream_end(fr_req *req);
 FR__PRIV void fr__mw_req_end(fr_req *req);
 
+/* ---- held-back loop wake-ups (server.c; the pool's workers use them) ----
+ * A thread that captures into a wake set (fr__wakes_capture) has the
+ * wake-up of each request it releases to a sleeping loop (fr_res_send from
+ * outside the loop) recorded there, each loop once, instead of written: the
+ * request is queued on its loop at once, only the loop's wake-up waits for
+ * fr__wakes_flush (any thread). A full set wakes the extra loop at once.
+ * Sets are registered: fr_app_free takes its loops out of every set before
+ * it frees them, and a flush wakes under the set's lock, so a held-back
+ * wake-up never reaches a freed loop. */
+#include <pthread.h>
+enum { FR__WAKE_SET_MAX = 16 };
+typedef struct fr__wake_set {
+    pthread_mutex_t mu;
+    int n;
+    struct fr__loop *loops[FR__WAKE_SET_MAX];
+    struct fr__wake_set *prev, *next; /* the registry */
+} fr__wake_set;
+FR__PRIV int fr__wakes_init(fr__wake_set *s);     /* 0 / -1; registers it */
+FR__PRIV void fr__wakes_fini(fr__wake_set *s);    /* flushes, unregisters */
+FR__PRIV void fr__wakes_capture(fr__wake_set *s); /* this thread's; NULL = wake at once */
+FR__PRIV int fr__wakes_flush(fr__wake_set *s);    /* loops woken */
+FR__PRIV int fr__wakes_pending(fr__wake_set *s);  /* loops waiting for a flush */
+/* fork child (one thread): unregisters s without a lock; s is not flushed */
+FR__PRIV void fr__wakes_abandon(fr__wake_set *s);
+
 /* ---- WebSocket connections: ws.c has the protocol, server.c the socket ----
  * fr__srv_ws_*: server.c's "WebSocket connections" section, called by ws.c.
  * fr__ws_*: ws.c, called by the loop (loop thread unless said otherwise). */

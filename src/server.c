@@ -2270,7 +2270,91 @@ static void fr__queue_push_locked(fr__loop *L, fr_req *req, int *wake) {
     L->qtail = req;
 }
 
-/* Hand a request back to its loop (release = ownership goes back). */
+/* Held-back wake-ups (internal.h). The registry's lock is taken before a
+ * set's; a set's before a loop's qmu. */
+static void fr__loop_wake(fr__loop *L);
+static FR__THREAD_LOCAL fr__wake_set *fr__wakes_tl;
+static pthread_mutex_t fr__wakes_mu = PTHREAD_MUTEX_INITIALIZER;
+static fr__wake_set *fr__wakes_all;
+
+FR__PRIV int fr__wakes_init(fr__wake_set *s) {
+    memset((void *)s, 0, sizeof *s);
+    if (pthread_mutex_init(&s->mu, NULL) != 0) return -1;
+    pthread_mutex_lock(&fr__wakes_mu);
+    s->next = fr__wakes_all;
+    if (s->next) s->next->prev = s;
+    fr__wakes_all = s;
+    pthread_mutex_unlock(&fr__wakes_mu);
+    return 0;
+}
+
+FR__PRIV void fr__wakes_fini(fr__wake_set *s) {
+    fr__wakes_flush(s);
+    pthread_mutex_lock(&fr__wakes_mu);
+    if (s->prev) s->prev->next = s->next;
+    else fr__wakes_all = s->next;
+    if (s->next) s->next->prev = s->prev;
+    pthread_mutex_unlock(&fr__wakes_mu);
+    pthread_mutex_destroy(&s->mu);
+}
+
+FR__PRIV void fr__wakes_abandon(fr__wake_set *s) {
+    if (s->prev) s->prev->next = s->next;
+    else if (fr__wakes_all == s) fr__wakes_all = s->next;
+    if (s->next) s->next->prev = s->prev;
+}
+
+FR__PRIV void fr__wakes_capture(fr__wake_set *s) { fr__wakes_tl = s; }
+
+FR__PRIV int fr__wakes_flush(fr__wake_set *s) {
+    int i, n;
+    pthread_mutex_lock(&s->mu);
+    n = s->n;
+    for (i = 0; i < n; i++) fr__loop_wake(s->loops[i]);
+    s->n = 0;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+FR__PRIV int fr__wakes_pending(fr__wake_set *s) {
+    int n;
+    pthread_mutex_lock(&s->mu);
+    n = s->n;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* Record L in s; 0 when s is full (the caller wakes L itself). */
+static int fr__wakes_add(fr__wake_set *s, fr__loop *L) {
+    int i, ok = 1;
+    pthread_mutex_lock(&s->mu);
+    for (i = 0; i < s->n && s->loops[i] != L; i++) {
+    }
+    if (i == s->n) {
+        if (s->n < FR__WAKE_SET_MAX) s->loops[s->n++] = L;
+        else ok = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+/* fr_app_free: no set may name L once it is freed. */
+static void fr__wakes_forget(fr__loop *L) {
+    fr__wake_set *s;
+    pthread_mutex_lock(&fr__wakes_mu);
+    for (s = fr__wakes_all; s; s = s->next) {
+        int i, k = 0;
+        pthread_mutex_lock(&s->mu);
+        for (i = 0; i < s->n; i++)
+            if (s->loops[i] != L) s->loops[k++] = s->loops[i];
+        s->n = k;
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&fr__wakes_mu);
+}
+
+/* Hand a request back to its loop (release = ownership goes back). A
+ * release's wake-up goes to this thread's wake set, if it captures. */
 static void fr__req_notify(fr_req *req, int release) {
     fr__loop *L = req->loop;
     int wake = 0;
@@ -2284,7 +2368,7 @@ static void fr__req_notify(fr_req *req, int release) {
     if (release) req->released = 1;
     fr__queue_push_locked(L, req, &wake);
     pthread_mutex_unlock(&L->qmu);
-    if (wake) fr__srv_wake_write(L->wake_wr);
+    if (wake && !(release && fr__wakes_tl && fr__wakes_add(fr__wakes_tl, L))) fr__srv_wake_write(L->wake_wr);
 }
 
 /* Service what other threads handed back. `last`: the loop is about to
@@ -2805,6 +2889,7 @@ void fr_app_free(fr_app *app) {
         fr__loop_teardown(L);
         /* requests their handlers never released: on_done(ok=0), then freed */
         while (L->zombies) fr__req_finish(L->zombies, 0, 0);
+        fr__wakes_forget(L);
         pthread_mutex_destroy(&L->qmu);
     }
     FR_FREE(app->loops);

@@ -1,9 +1,11 @@
 /* Unit tests for src/pool.c: fr_pool (blocking jobs) and fr_mailbox.
  * Every wait is bounded (FRT_WAIT_MS) and fails the test instead of
  * hanging; nothing asserts on how long something took. */
+#define FRT_NET 1
 #include "frtest.h"
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
+#include "frtest.h" /* again, after fastrapi.h: frt_srv */
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -791,13 +793,27 @@ static void test_pool_free_idle(void) {
 
 /* ---- fork ---- */
 
+/* wake sets registered (server.c's registry: seen where this file holds
+ * the engine; the "src" build links it from outside: -1) */
+static int wake_sets(void) {
+#ifdef FRT_UNAMALGAMATED
+    return -1;
+#else
+    int n = 0;
+    fr__wake_set *w;
+    for (w = fr__wakes_all; w; w = w->next) n++;
+    return n;
+#endif
+}
+
 static int child_after_fork(fr_pool *old, fr_mailbox *mb) {
     fr_pool_config cfg;
     counter k;
     cjob *a = cjobs_new(3);
     fr_pool *p;
-    int ok = 1;
+    int ok = 1, sets = wake_sets();
     fr_pool_abandon(old);
+    if (sets == 0 || (sets > 0 && wake_sets() != 0)) ok = 0; /* its workers' sets left the registry */
     fr_mailbox_abandon(mb);
     if (fr_mailbox_fd(mb) != -1) ok = 0;
     if (fr_mailbox_init(mb) != 0) return 0;
@@ -1106,6 +1122,193 @@ static void test_job_is_only_its_header(void) {
     frt_guarded_free(g, sizeof proto);
 }
 
+/* ---- held-back loop wake-ups (hold_wakes_us), through a real server ----
+ * GET /x pushes a job that answers it from a worker. The first job, /gate,
+ * waits until every request of the scenario is queued behind it, so the
+ * worker then finds more jobs waiting and holds the wake-ups back. */
+
+enum { HW_GATE, HW_A, HW_B, HW_C, HW_N };
+typedef struct hw_job {
+    fr_job job;
+    fr_req *req;
+    int kind;
+} hw_job;
+
+static struct {
+    fr_pool *pool;
+    atomic_int pushed, gate_answered, b_running, a_answered, app_freed, b_waited_out;
+} hw;
+
+static void hw_run(fr_job *j, void *ud) {
+    hw_job *m = (hw_job *)j;
+    int i;
+    (void)ud;
+    if (m->kind == HW_GATE) {
+        for (i = 0; i < FRT_WAIT_MS && atomic_load(&hw.pushed) < HW_N; i++) sleep_ms(1);
+    } else if (m->kind == HW_A) {
+        /* answer once the loop, done with the gate's answer (its client has
+         * it), sleeps -- nothing else wakes it here: this answer then needs
+         * a wake-up, which the worker holds back */
+        (void)wait_at_least(&hw.gate_answered, 1);
+        sleep_ms(20);
+    } else if (m->kind == HW_B) {
+        atomic_store(&hw.b_running, 1);
+        /* until the client has A's answer, or the app is gone */
+        for (i = 0; i < FRT_WAIT_MS && !atomic_load(&hw.a_answered) && !atomic_load(&hw.app_freed); i++)
+            sleep_ms(1);
+        if (i == FRT_WAIT_MS) atomic_store(&hw.b_waited_out, 1);
+    }
+    /* after fr_app_free its request is gone with the app */
+    if (!atomic_load(&hw.app_freed)) fr_res_json(m->req, 200, "{\"ok\":1}", 8);
+    free(m);
+}
+
+static int hw_handler(fr_req *req, void *ud) {
+    hw_job *m = (hw_job *)calloc(1, sizeof *m);
+    if (!m) return fr_res_json(req, 503, "{}", 2);
+    m->req = req;
+    m->kind = (int)(intptr_t)ud;
+    if (fr_pool_push(hw.pool, &m->job) != 0) {
+        free(m);
+        return fr_res_json(req, 503, "{}", 2);
+    }
+    atomic_fetch_add(&hw.pushed, 1);
+    return FR_PENDING;
+}
+
+static int hw_start(frt_srv *s, unsigned stall_us, int drain_ms) {
+    static const char *paths[HW_N] = {"/gate", "/a", "/b", "/c"};
+    fr_pool_config pc;
+    fr_config cfg;
+    int i;
+    memset(&hw, 0, sizeof hw);
+    memset(&pc, 0, sizeof pc);
+    pc.run = hw_run;
+    pc.threads = 1; /* the jobs run in push order, no helper takes one */
+    pc.stall_us = stall_us;
+    pc.hold_wakes_us = 10 * 1000 * 1000; /* only the monitor's stall check ends a hold */
+    hw.pool = fr_pool_new(&pc);
+    if (!hw.pool) return -1;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 1;
+    cfg.no_signals = 1;
+    cfg.drain_timeout_ms = drain_ms;
+    cfg.idle_timeout_ms = cfg.header_timeout_ms = 60 * 1000; /* no timer wakes the loop */
+    s->app = fr_app_new(&cfg);
+    if (!s->app) return -1;
+    for (i = 0; i < HW_N; i++)
+        if (fr_route(s->app, "GET", paths[i], hw_handler, (void *)(intptr_t)i) < 0) return -1;
+    s->port = fr_listen(s->app, "127.0.0.1", 0);
+    if (s->port <= 0) return -1;
+    return frt_srv_run(s);
+}
+
+/* the connections, each with its request sent (in this order) */
+static int hw_send_all(int port, int *fd) {
+    static const char *paths[HW_N] = {"/gate", "/a", "/b", "/c"};
+    int i;
+    char rq[64];
+    for (i = 0; i < HW_N; i++) {
+        fd[i] = frt_connect(port, 0);
+        if (fd[i] < 0) return -1;
+        snprintf(rq, sizeof rq, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", paths[i]);
+        if (frt_send_all(fd[i], rq, strlen(rq)) < 0) return -1;
+        /* queued in this order: the next request once this one is pushed */
+        if (wait_at_least(&hw.pushed, i + 1) != 0) return -1;
+    }
+    return 0;
+}
+
+/* One whole 200 answer read from fd (each recv within FRT_IO_TIMEOUT_S). */
+static int hw_answered(int fd) {
+    char buf[512];
+    size_t got = 0;
+    while (got + 1 < sizeof buf) {
+        ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+        if (n <= 0) return 0;
+        got += (size_t)n;
+        buf[got] = 0;
+        if (strstr(buf, "{\"ok\":1}")) return strncmp(buf, "HTTP/1.1 200", 12) == 0;
+    }
+    return 0;
+}
+
+/* A's wake-up is held while B runs (C waits behind it); B blocks until the
+ * client has A's answer: only the monitor's flush (B's job has run for
+ * stall_us) can deliver it. */
+static void test_pool_held_wake_flushed_behind_blocking_job(void) {
+    frt_srv s;
+    int fd[HW_N], i;
+    REQUIRE(hw_start(&s, 2000, 0) == 0);
+    REQUIRE(hw_send_all(s.port, fd) == 0);
+    CHECK(hw_answered(fd[HW_GATE]));
+    atomic_store(&hw.gate_answered, 1);
+    CHECK(hw_answered(fd[HW_A]));
+    atomic_store(&hw.a_answered, 1);
+    CHECK(hw_answered(fd[HW_B]));
+    CHECK(hw_answered(fd[HW_C]));
+    CHECK_EQ_INT(atomic_load(&hw.b_waited_out), 0);
+    for (i = 0; i < HW_N; i++) close(fd[i]);
+    frt_srv_stop(&s);
+    fr_pool_free(hw.pool);
+}
+
+/* The app is freed while a worker holds a wake-up for one of its loops:
+ * fr_app_free takes the loop out of the set, the worker's later flush
+ * touches nothing freed (ASan build). */
+static void test_pool_held_wake_outlives_app(void) {
+    frt_srv s;
+    int fd[HW_N], i;
+    /* the monitor's first flush comes a second or more after B began (and
+     * fr_pool_free waits for its tick) */
+    REQUIRE(hw_start(&s, 1000u * 1000, 50) == 0);
+    REQUIRE(hw_send_all(s.port, fd) == 0);
+    CHECK(hw_answered(fd[HW_GATE]));
+    atomic_store(&hw.gate_answered, 1);
+    for (i = 0; i < FRT_WAIT_MS && !atomic_load(&hw.b_running); i++) sleep_ms(1);
+    CHECK(atomic_load(&hw.b_running));
+    CHECK_EQ_INT(readable(fd[HW_A], 200), 0); /* A's wake-up is held while B runs */
+    frt_srv_stop(&s); /* the loop has A's answer queued, unseen */
+    atomic_store(&hw.app_freed, 1);
+    fr_pool_free(hw.pool); /* B and C end; the worker flushes its set */
+    CHECK_EQ_INT(atomic_load(&hw.b_waited_out), 0);
+    for (i = 0; i < HW_N; i++) close(fd[i]);
+}
+
+/* Many short jobs from many connections, wake-ups held and flushed in
+ * bursts: every answer arrives (none waits for a wake-up never written). */
+static void test_pool_held_wakes_lose_nothing(void) {
+    enum { CONNS = 8, ROUNDS = 200 };
+    frt_srv s;
+    fr_pool_config pc;
+    fr_config cfg;
+    int fd[CONNS], i, r, ok = 0;
+    memset(&hw, 0, sizeof hw);
+    memset(&pc, 0, sizeof pc);
+    pc.run = hw_run;
+    hw.pool = fr_pool_new(&pc); /* the default hold */
+    REQUIRE(hw.pool != NULL);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 2;
+    cfg.no_signals = 1;
+    s.app = fr_app_new(&cfg);
+    REQUIRE(s.app != NULL);
+    REQUIRE(fr_route(s.app, "GET", "/c", hw_handler, (void *)(intptr_t)HW_C) == 0);
+    s.port = fr_listen(s.app, "127.0.0.1", 0);
+    REQUIRE(s.port > 0);
+    REQUIRE(frt_srv_run(&s) == 0);
+    for (i = 0; i < CONNS; i++) REQUIRE((fd[i] = frt_connect(s.port, 0)) >= 0);
+    for (r = 0; r < ROUNDS; r++) {
+        static const char rq[] = "GET /c HTTP/1.1\r\nHost: t\r\n\r\n";
+        for (i = 0; i < CONNS; i++) CHECK(frt_send_all(fd[i], rq, sizeof rq - 1) == 0);
+        for (i = 0; i < CONNS; i++) ok += hw_answered(fd[i]);
+    }
+    CHECK_EQ_INT(ok, CONNS * ROUNDS);
+    for (i = 0; i < CONNS; i++) close(fd[i]);
+    frt_srv_stop(&s);
+    fr_pool_free(hw.pool);
+}
+
 static const frt_case frt_cases[] = {
     FRT(test_pool_args),
     FRT(test_pool_all_jobs_run_once),
@@ -1126,6 +1329,9 @@ static const frt_case frt_cases[] = {
     FRT(test_pool_free_with_pending_jobs),
     FRT(test_pool_free_idle),
     FRT(test_pool_fork_child),
+    FRT(test_pool_held_wake_flushed_behind_blocking_job),
+    FRT(test_pool_held_wake_outlives_app),
+    FRT(test_pool_held_wakes_lose_nothing),
     FRT(test_mailbox_args),
     FRT(test_mailbox_basic),
     FRT(test_mailbox_writes_once),
