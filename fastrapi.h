@@ -637,7 +637,9 @@ typedef struct fr_pool_config {
      * request, 7 % of a 90 us Python job, in a VM). The held wake-ups are
      * written when the queue runs dry, once this long has passed since the
      * first, or once the worker's job has run for stall_us; only while jobs
-     * average less than this. 0 = FR_POOL_HOLD_WAKES_US, < 0 = never. */
+     * average 25 us or more (shorter ones: the loop is mostly awake anyway,
+     * and holding made Python hello bimodal, 65-120k req/s) and less than
+     * this. 0 = FR_POOL_HOLD_WAKES_US, < 0 = never. */
     int hold_wakes_us;
     fr_job_fn run;      /* runs one job (required) */
     /* Before a worker drains a batch (e.g. take the GIL), on that worker.
@@ -5278,7 +5280,8 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
  *    worker had yet to take its first job cost hello a third of its rate
  *    in half the runs under bench_peers: dropped.)
  *  - Held wake-ups (hold_wakes_us): a worker that takes a job while more
- *    wait, and jobs average under the bound, runs it capturing into its
+ *    wait, and jobs average between FR__POOL_SHORT_JOB_US and the bound,
+ *    runs it capturing into its
  *    own wake set (internal.h): a request it answers is queued on its loop
  *    at once, the sleeping loop's wake-up is recorded. At its next take the
  *    worker writes the held wake-ups if the queue ran dry or the bound has
@@ -5325,12 +5328,14 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
 #if defined(__linux__) && defined(_GNU_SOURCE) && defined(SYS_gettid)
 #  define FR__POOL_TID 1 /* a worker's state can be read from /proc */
 #endif
-/* serial_cpu holds back only when jobs average at least this long: in a
- * shorter one the hand-over at its end (done outside the lock: Python
- * releases the GIL to pass the answer to the engine) is a large share, and
- * a second worker overlaps it (bench_peers, def hello: 0.69-0.93x the C
- * engine with the hold-back, 0.79-0.85x without; POST and response_model
- * jobs of ~100 us lost ~20 us each to it instead). */
+/* serial_cpu holds back, and wake-ups are held, only when jobs average at
+ * least this long. serial_cpu: in a shorter one the hand-over at its end
+ * (done outside the lock: Python releases the GIL to pass the answer to
+ * the engine) is a large share, and a second worker overlaps it
+ * (bench_peers, def hello: 0.69-0.93x the C engine with the hold-back,
+ * 0.79-0.85x without; POST and response_model jobs of ~100 us lost ~20 us
+ * each to it instead). Held wake-ups: short jobs find their loop awake
+ * most of the time, and holding made def hello bimodal (65-120k req/s). */
 #define FR__POOL_SHORT_JOB_US 25
 
 /* ---- pool ---- */
@@ -5547,7 +5552,7 @@ static void fr__pool_batch(fr_pool *p, fr__pool_slot *me) {
         }
         /* hold this job's wake-ups back only while more jobs wait and they
          * are short; once the bound passed, write the held ones */
-        hold = job && p->head && me->wakes_ok && p->job_us < p->hold_us;
+        hold = job && p->head && me->wakes_ok && p->job_us >= FR__POOL_SHORT_JOB_US && p->job_us < p->hold_us;
         if (me->holding && (!hold || now - me->hold_since >= p->hold_us)) {
             me->holding = 0;
             p->nholding--;
