@@ -5468,11 +5468,11 @@ static void *fr__pool_monitor(void *arg) {
         }
         if (p->stopping) break;
         seen = p->progress;
-        tick = fr__pool_now_us();
         pthread_mutex_unlock(&p->mu);
         fr__pool_sleep_us(p->cfg.stall_us);
         pthread_mutex_lock(&p->mu);
-        /* wake-ups held back since before the sleep: the holder's job runs long */
+        /* wake-ups held longer than the bound: the holder's job runs long */
+        tick = fr__pool_now_us() - p->hold_us;
         for (i = 0; p->nholding > 0 && i < p->created; i++) {
             fr__pool_slot *s = &p->slots[i];
             if (!s->holding || s->hold_since > tick) continue;
@@ -5552,7 +5552,10 @@ static void fr__pool_batch(fr_pool *p, fr__pool_slot *me) {
         }
         /* hold this job's wake-ups back only while more jobs wait and they
          * are short; once the bound passed, write the held ones */
-        hold = job && p->head && me->wakes_ok && p->job_us >= FR__POOL_SHORT_JOB_US && p->job_us < p->hold_us;
+        /* (one worker in a batch: none was added for a blocked job, whose
+         * like would keep this one's answers waiting for the monitor) */
+        hold = job && p->head && me->wakes_ok && p->have_monitor && p->active == 1 &&
+               p->job_us >= FR__POOL_SHORT_JOB_US && p->job_us < p->hold_us;
         if (me->holding && (!hold || now - me->hold_since >= p->hold_us)) {
             me->holding = 0;
             p->nholding--;

@@ -1188,7 +1188,7 @@ static int hw_handler(fr_req *req, void *ud) {
     return FR_PENDING;
 }
 
-static int hw_start(frt_srv *s, unsigned stall_us, int drain_ms) {
+static int hw_start(frt_srv *s, unsigned stall_us, int hold_us, int drain_ms) {
     static const char *paths[HW_N] = {"/gate", "/a", "/b", "/c"};
     fr_pool_config pc;
     fr_config cfg;
@@ -1198,7 +1198,7 @@ static int hw_start(frt_srv *s, unsigned stall_us, int drain_ms) {
     pc.run = hw_run;
     pc.threads = 1; /* the jobs run in push order, no helper takes one */
     pc.stall_us = stall_us;
-    pc.hold_wakes_us = 10 * 1000 * 1000; /* only the monitor's stall check ends a hold */
+    pc.hold_wakes_us = hold_us; /* longer than the jobs here: only the monitor ends a hold */
     hw.pool = fr_pool_new(&pc);
     if (!hw.pool) return -1;
     memset(&cfg, 0, sizeof cfg);
@@ -1246,12 +1246,12 @@ static int hw_answered(int fd) {
 }
 
 /* A's wake-up is held while B runs (C waits behind it); B blocks until the
- * client has A's answer: only the monitor's flush (B's job has run for
- * stall_us) can deliver it. */
+ * client has A's answer: only the monitor's flush (at its first look once
+ * the hold has lasted hold_wakes_us) can deliver it. */
 static void test_pool_held_wake_flushed_behind_blocking_job(void) {
     frt_srv s;
     int fd[HW_N], i;
-    REQUIRE(hw_start(&s, 2000, 0) == 0);
+    REQUIRE(hw_start(&s, 2000, 50 * 1000, 0) == 0);
     REQUIRE(hw_send_all(s.port, fd) == 0);
     CHECK(hw_answered(fd[HW_GATE]));
     atomic_store(&hw.gate_answered, 1);
@@ -1271,9 +1271,9 @@ static void test_pool_held_wake_flushed_behind_blocking_job(void) {
 static void test_pool_held_wake_outlives_app(void) {
     frt_srv s;
     int fd[HW_N], i;
-    /* the monitor's first flush comes a second or more after B began (and
-     * fr_pool_free waits for its tick) */
-    REQUIRE(hw_start(&s, 1000u * 1000, 50) == 0);
+    /* no flush by the monitor here: the hold's bound is 10 s (and
+     * fr_pool_free waits for the monitor's 1 s tick) */
+    REQUIRE(hw_start(&s, 1000u * 1000, 10 * 1000 * 1000, 50) == 0);
     REQUIRE(hw_send_all(s.port, fd) == 0);
     CHECK(hw_answered(fd[HW_GATE]));
     atomic_store(&hw.gate_answered, 1);
