@@ -635,11 +635,14 @@ typedef struct fr_pool_config {
      * wake-up carries several answers: a wake-up costs the waker several
      * microseconds when the loop sleeps on another CPU (measured ~6 us per
      * request, 7 % of a 90 us Python job, in a VM). The held wake-ups are
-     * written when the queue runs dry, once this long has passed since the
-     * first, or once the worker's job has run for stall_us; only while jobs
-     * average 25 us or more (shorter ones: the loop is mostly awake anyway,
-     * and holding made Python hello bimodal, 65-120k req/s) and less than
-     * this. 0 = FR_POOL_HOLD_WAKES_US, < 0 = never. */
+     * written when the queue runs dry or once this long has passed since
+     * the first (by the monitor, at its next look, when the worker's job
+     * runs long). Only while the worker is alone in its batch (a second
+     * one means a job blocked: its answers would wait for the monitor),
+     * the monitor thread exists, and jobs average 25 us or more (shorter
+     * ones find the loop mostly awake anyway, and holding made Python hello
+     * bimodal, 65-120k req/s) and less than this.
+     * 0 = FR_POOL_HOLD_WAKES_US, < 0 = never. */
     int hold_wakes_us;
     fr_job_fn run;      /* runs one job (required) */
     /* Before a worker drains a batch (e.g. take the GIL), on that worker.
@@ -5280,16 +5283,16 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
  *    worker had yet to take its first job cost hello a third of its rate
  *    in half the runs under bench_peers: dropped.)
  *  - Held wake-ups (hold_wakes_us): a worker that takes a job while more
- *    wait, and jobs average between FR__POOL_SHORT_JOB_US and the bound,
- *    runs it capturing into its
- *    own wake set (internal.h): a request it answers is queued on its loop
- *    at once, the sleeping loop's wake-up is recorded. At its next take the
+ *    wait, alone in its batch, with a monitor, and jobs averaging between
+ *    FR__POOL_SHORT_JOB_US and the bound, runs it capturing into its own
+ *    wake set (internal.h): a request it answers is queued on its loop at
+ *    once, the sleeping loop's wake-up is recorded. At its next take the
  *    worker writes the held wake-ups if the queue ran dry or the bound has
  *    passed since the first; the monitor (it watches while any worker
- *    holds) writes those held since before its last sleep, when the
- *    holder's job runs long. Measured on a 90 us Python job: eventfd writes
- *    0.98 -> 0.31 per request, context switches 2.0 -> 1.15, CPU per
- *    request 112 -> 97 us.
+ *    holds) writes every hold older than the bound at each look, when the
+ *    holder's job runs long. Measured on a 90 us Python job: eventfd
+ *    writes 0.98 -> 0.31 per request, context switches 2.0 -> 1.15, CPU
+ *    per request 112 -> 97 us.
  *  - Without a monitor thread (it could not be created) push wakes a worker
  *    every time instead, so a blocking job still cannot stall the queue.
  *  - spin_us: a worker that ran the queue dry counts itself in `spinning`

@@ -30,16 +30,16 @@
  *    worker had yet to take its first job cost hello a third of its rate
  *    in half the runs under bench_peers: dropped.)
  *  - Held wake-ups (hold_wakes_us): a worker that takes a job while more
- *    wait, and jobs average between FR__POOL_SHORT_JOB_US and the bound,
- *    runs it capturing into its
- *    own wake set (internal.h): a request it answers is queued on its loop
- *    at once, the sleeping loop's wake-up is recorded. At its next take the
+ *    wait, alone in its batch, with a monitor, and jobs averaging between
+ *    FR__POOL_SHORT_JOB_US and the bound, runs it capturing into its own
+ *    wake set (internal.h): a request it answers is queued on its loop at
+ *    once, the sleeping loop's wake-up is recorded. At its next take the
  *    worker writes the held wake-ups if the queue ran dry or the bound has
  *    passed since the first; the monitor (it watches while any worker
- *    holds) writes those held since before its last sleep, when the
- *    holder's job runs long. Measured on a 90 us Python job: eventfd writes
- *    0.98 -> 0.31 per request, context switches 2.0 -> 1.15, CPU per
- *    request 112 -> 97 us.
+ *    holds) writes every hold older than the bound at each look, when the
+ *    holder's job runs long. Measured on a 90 us Python job: eventfd
+ *    writes 0.98 -> 0.31 per request, context switches 2.0 -> 1.15, CPU
+ *    per request 112 -> 97 us.
  *  - Without a monitor thread (it could not be created) push wakes a worker
  *    every time instead, so a blocking job still cannot stall the queue.
  *  - spin_us: a worker that ran the queue dry counts itself in `spinning`

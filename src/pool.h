@@ -94,11 +94,14 @@ typedef struct fr_pool_config {
      * wake-up carries several answers: a wake-up costs the waker several
      * microseconds when the loop sleeps on another CPU (measured ~6 us per
      * request, 7 % of a 90 us Python job, in a VM). The held wake-ups are
-     * written when the queue runs dry, once this long has passed since the
-     * first, or once the worker's job has run for stall_us; only while jobs
-     * average 25 us or more (shorter ones: the loop is mostly awake anyway,
-     * and holding made Python hello bimodal, 65-120k req/s) and less than
-     * this. 0 = FR_POOL_HOLD_WAKES_US, < 0 = never. */
+     * written when the queue runs dry or once this long has passed since
+     * the first (by the monitor, at its next look, when the worker's job
+     * runs long). Only while the worker is alone in its batch (a second
+     * one means a job blocked: its answers would wait for the monitor),
+     * the monitor thread exists, and jobs average 25 us or more (shorter
+     * ones find the loop mostly awake anyway, and holding made Python hello
+     * bimodal, 65-120k req/s) and less than this.
+     * 0 = FR_POOL_HOLD_WAKES_US, < 0 = never. */
     int hold_wakes_us;
     fr_job_fn run;      /* runs one job (required) */
     /* Before a worker drains a batch (e.g. take the GIL), on that worker.
