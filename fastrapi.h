@@ -389,6 +389,7 @@ extern "C" {
 #ifndef FR_POOL_HOLD_WAKES_US
 #define FR_POOL_HOLD_WAKES_US 200
 #endif
+
 /* Worker threads of an fr_pool (fr_pool_config.threads = 0). Bounds how many
  * blocking jobs run at once: a flood of slow requests queues instead of
  * spawning unbounded threads (memory and scheduler exhaustion). */
@@ -582,9 +583,10 @@ FR_API long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_sp
  * worker that drained the queue waits a moment awake (sched_yield between
  * looks) before sleeping: a push then finds it awake and wakes nobody.
  * While jobs wait, a worker's answers (fr_res_send) to a sleeping I/O loop
- * wake it once per hold_wakes_us instead of once each. Up to `threads` workers run
- * at once; more blocking jobs than that wait their turn. Jobs start in push
- * order; with several workers active they may finish in any order.
+ * wake it once per hold_wakes_us instead of once each. Up to `threads`
+ * workers run at once; more blocking jobs than that wait their turn. Jobs
+ * start in push order; with several workers active they may finish in any
+ * order.
  *
  * fork(): a child process inherits the memory of a pool and a mailbox but
  * none of the pool's threads, and any of their locks may be held forever.
@@ -5455,7 +5457,7 @@ static void *fr__pool_monitor(void *arg) {
     pthread_mutex_lock(&p->mu);
     for (;;) {
         uint64_t seen;
-        int64_t tick;
+        int64_t cutoff;
         int i;
         fr__pool_slot *w = NULL;
         while (!p->stopping && (!p->head || p->active == 0) && p->nholding == 0) {
@@ -5475,10 +5477,10 @@ static void *fr__pool_monitor(void *arg) {
         fr__pool_sleep_us(p->cfg.stall_us);
         pthread_mutex_lock(&p->mu);
         /* wake-ups held longer than the bound: the holder's job runs long */
-        tick = fr__pool_now_us() - p->hold_us;
+        cutoff = fr__pool_now_us() - p->hold_us;
         for (i = 0; p->nholding > 0 && i < p->created; i++) {
             fr__pool_slot *s = &p->slots[i];
-            if (!s->holding || s->hold_since > tick) continue;
+            if (!s->holding || s->hold_since > cutoff) continue;
             s->holding = 0;
             p->nholding--;
             pthread_mutex_unlock(&p->mu);
@@ -15050,20 +15052,19 @@ FR__PRIV int fr__wakes_init(fr__wake_set *s) {
     return 0;
 }
 
-FR__PRIV void fr__wakes_fini(fr__wake_set *s) {
-    fr__wakes_flush(s);
-    pthread_mutex_lock(&fr__wakes_mu);
-    if (s->prev) s->prev->next = s->next;
-    else fr__wakes_all = s->next;
-    if (s->next) s->next->prev = s->prev;
-    pthread_mutex_unlock(&fr__wakes_mu);
-    pthread_mutex_destroy(&s->mu);
-}
-
+/* Out of the registry, without its lock (a fork child; or fini, which holds it). */
 FR__PRIV void fr__wakes_abandon(fr__wake_set *s) {
     if (s->prev) s->prev->next = s->next;
     else if (fr__wakes_all == s) fr__wakes_all = s->next;
     if (s->next) s->next->prev = s->prev;
+}
+
+FR__PRIV void fr__wakes_fini(fr__wake_set *s) {
+    fr__wakes_flush(s);
+    pthread_mutex_lock(&fr__wakes_mu);
+    fr__wakes_abandon(s);
+    pthread_mutex_unlock(&fr__wakes_mu);
+    pthread_mutex_destroy(&s->mu);
 }
 
 FR__PRIV void fr__wakes_capture(fr__wake_set *s) { fr__wakes_tl = s; }

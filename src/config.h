@@ -165,6 +165,7 @@
 #ifndef FR_POOL_HOLD_WAKES_US
 #define FR_POOL_HOLD_WAKES_US 200
 #endif
+
 /* Worker threads of an fr_pool (fr_pool_config.threads = 0). Bounds how many
  * blocking jobs run at once: a flood of slow requests queues instead of
  * spawning unbounded threads (memory and scheduler exhaustion). */

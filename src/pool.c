@@ -202,7 +202,7 @@ static void *fr__pool_monitor(void *arg) {
     pthread_mutex_lock(&p->mu);
     for (;;) {
         uint64_t seen;
-        int64_t tick;
+        int64_t cutoff;
         int i;
         fr__pool_slot *w = NULL;
         while (!p->stopping && (!p->head || p->active == 0) && p->nholding == 0) {
@@ -222,10 +222,10 @@ static void *fr__pool_monitor(void *arg) {
         fr__pool_sleep_us(p->cfg.stall_us);
         pthread_mutex_lock(&p->mu);
         /* wake-ups held longer than the bound: the holder's job runs long */
-        tick = fr__pool_now_us() - p->hold_us;
+        cutoff = fr__pool_now_us() - p->hold_us;
         for (i = 0; p->nholding > 0 && i < p->created; i++) {
             fr__pool_slot *s = &p->slots[i];
-            if (!s->holding || s->hold_since > tick) continue;
+            if (!s->holding || s->hold_since > cutoff) continue;
             s->holding = 0;
             p->nholding--;
             pthread_mutex_unlock(&p->mu);

@@ -41,9 +41,10 @@
  * worker that drained the queue waits a moment awake (sched_yield between
  * looks) before sleeping: a push then finds it awake and wakes nobody.
  * While jobs wait, a worker's answers (fr_res_send) to a sleeping I/O loop
- * wake it once per hold_wakes_us instead of once each. Up to `threads` workers run
- * at once; more blocking jobs than that wait their turn. Jobs start in push
- * order; with several workers active they may finish in any order.
+ * wake it once per hold_wakes_us instead of once each. Up to `threads`
+ * workers run at once; more blocking jobs than that wait their turn. Jobs
+ * start in push order; with several workers active they may finish in any
+ * order.
  *
  * fork(): a child process inherits the memory of a pool and a mailbox but
  * none of the pool's threads, and any of their locks may be held forever.

@@ -2288,20 +2288,19 @@ FR__PRIV int fr__wakes_init(fr__wake_set *s) {
     return 0;
 }
 
-FR__PRIV void fr__wakes_fini(fr__wake_set *s) {
-    fr__wakes_flush(s);
-    pthread_mutex_lock(&fr__wakes_mu);
-    if (s->prev) s->prev->next = s->next;
-    else fr__wakes_all = s->next;
-    if (s->next) s->next->prev = s->prev;
-    pthread_mutex_unlock(&fr__wakes_mu);
-    pthread_mutex_destroy(&s->mu);
-}
-
+/* Out of the registry, without its lock (a fork child; or fini, which holds it). */
 FR__PRIV void fr__wakes_abandon(fr__wake_set *s) {
     if (s->prev) s->prev->next = s->next;
     else if (fr__wakes_all == s) fr__wakes_all = s->next;
     if (s->next) s->next->prev = s->prev;
+}
+
+FR__PRIV void fr__wakes_fini(fr__wake_set *s) {
+    fr__wakes_flush(s);
+    pthread_mutex_lock(&fr__wakes_mu);
+    fr__wakes_abandon(s);
+    pthread_mutex_unlock(&fr__wakes_mu);
+    pthread_mutex_destroy(&s->mu);
 }
 
 FR__PRIV void fr__wakes_capture(fr__wake_set *s) { fr__wakes_tl = s; }

@@ -492,18 +492,19 @@ typedef struct sjob {
     pthread_t ran_on;
 } sjob;
 
-static void busy_ms(int ms) {
+/* compute (not sleep) for us microseconds */
+static void busy_us(long us) {
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     do clock_gettime(CLOCK_MONOTONIC, &b);
-    while ((b.tv_sec - a.tv_sec) * 1000L + (b.tv_nsec - a.tv_nsec) / 1000000L < ms);
+    while ((b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000L < us);
 }
 
 static void serial_run(fr_job *j, void *ud) {
     sjob *r = (sjob *)j;
     r->ran_on = pthread_self();
-    if (r->kind == 0) busy_ms(30);
-    else if (r->kind == 2) busy_ms(1);
+    if (r->kind == 0) busy_us(30 * 1000);
+    else if (r->kind == 2) busy_us(1000);
     atomic_fetch_add((atomic_int *)ud, 1);
 }
 
@@ -1139,12 +1140,6 @@ static struct {
     atomic_int pushed, gate_answered, b_running, a_answered, app_freed, b_waited_out;
 } hw;
 
-static int64_t hw_now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void hw_run(fr_job *j, void *ud) {
     hw_job *m = (hw_job *)j;
     int i;
@@ -1159,10 +1154,7 @@ static void hw_run(fr_job *j, void *ud) {
         (void)wait_at_least(&hw.gate_answered, 1);
         sleep_ms(20);
     } else if (m->kind == HW_C) {
-        /* 50 us of work: jobs this long get their wake-ups held */
-        int64_t end = hw_now_us() + 50;
-        while (hw_now_us() < end) {
-        }
+        busy_us(50); /* jobs this long get their wake-ups held */
     } else if (m->kind == HW_B) {
         atomic_store(&hw.b_running, 1);
         /* until the client has A's answer, or the app is gone */
