@@ -5268,10 +5268,15 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
  *    does not wake a second worker for the same empty pool. The monitor
  *    waits on mon_cv while there is nothing to watch (queue empty, or no
  *    worker inside a batch).
- *  - push wakes a worker only when no worker is inside a batch, spinning or
- *    waking (that one will reach the new job itself); otherwise, if the queue was empty,
- *    it wakes the monitor, which then checks every stall_us whether the
- *    `progress` counter (jobs taken) moved. If it did not, the running job
+ *  - push wakes a worker only when no worker is inside a batch, spinning,
+ *    waking or leaving its batch (that one will reach the new job itself:
+ *    a worker back from batch_end looks at the queue before it parks, and
+ *    a second worker woken meanwhile would only wait for the lock the
+ *    first one drops in batch_end; def hello measured two workers taking
+ *    turns, each sleeping and woken, GIL hand-offs between them);
+ *    otherwise, if the queue was empty, it wakes the monitor, which then
+ *    checks every stall_us whether the `progress` counter (jobs taken)
+ *    moved. If it did not, the running job
  *    blocks: the monitor wakes one more idle worker, which starts its own
  *    batch. While jobs stay queued and stuck it keeps waking one more per
  *    period, up to every worker. With serial_cpu not while the worker that
@@ -5372,6 +5377,7 @@ struct fr_pool {
     fr__atomic_int queued; /* jobs queued (changed under mu; read unlocked by a spinner) */
     int spinning;      /* workers spinning for a job (spin_us), at most one */
     int active;        /* workers inside a batch */
+    int leaving;       /* workers whose batch ended, not yet back under the lock */
     fr__pool_slot *youngest; /* the worker that took the last job, until its batch ends */
     int64_t job_us;          /* moving average of a job's wall time (serial_cpu, holding) */
     int64_t hold_us;         /* cfg.hold_wakes_us with its default; 0 = never */
@@ -5462,7 +5468,8 @@ static void *fr__pool_monitor(void *arg) {
         fr__pool_slot *w = NULL;
         while (!p->stopping && (!p->head || p->active == 0) && p->nholding == 0) {
             /* queued with nobody in a batch or on the way: make sure */
-            if (p->head && p->active == 0 && p->waking == 0 && p->spinning == 0 && p->nidle > 0) {
+            if (p->head && p->active == 0 && p->waking == 0 && p->spinning == 0 && p->leaving == 0 &&
+                p->nidle > 0) {
                 w = fr__pool_pick(p);
                 pthread_mutex_unlock(&p->mu);
                 fr__pool_kick(w);
@@ -5553,6 +5560,7 @@ static void fr__pool_batch(fr_pool *p, fr__pool_slot *me) {
             if (p->head) pthread_cond_signal(&p->mon_cv);
         } else {
             p->active--;
+            p->leaving++;
             if (p->youngest == me) p->youngest = NULL;
         }
         /* hold this job's wake-ups back only while more jobs wait and they
@@ -5611,6 +5619,7 @@ static void *fr__pool_worker(void *arg) {
         fr__pool_batch(p, me);
         if (p->cfg.batch_end) p->cfg.batch_end(p->cfg.ud);
         pthread_mutex_lock(&p->mu);
+        p->leaving--; /* a job pushed meanwhile is this worker's: it woke nobody */
     }
     p->live--;
     pthread_mutex_unlock(&p->mu);
@@ -5703,7 +5712,7 @@ FR_API int fr_pool_push(fr_pool *p, fr_job *job) {
     fr__atomic_fetch_add_explicit(&p->queued, 1, FR__RELAXED);
     /* an active worker reaches the job itself, a spinning one sees `queued`,
      * a woken one is on its way */
-    if ((p->active == 0 && p->spinning == 0 && p->waking == 0) || !p->have_monitor)
+    if ((p->active == 0 && p->spinning == 0 && p->waking == 0 && p->leaving == 0) || !p->have_monitor)
         w = fr__pool_pick(p);
     pthread_mutex_unlock(&p->mu);
     fr__pool_kick(w);

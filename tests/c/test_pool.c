@@ -478,6 +478,58 @@ static void test_pool_wakes_last_worker(void) {
     CHECK(nseen <= 2);
 }
 
+/* A job pushed while the worker that ran the queue dry is still ending its
+ * batch (here: from its batch_end, which then takes 100 ms) is that
+ * worker's: nobody else is woken for it (in Python a second worker would
+ * only wait for the GIL the first one is about to drop, and then both
+ * sleep and wake in turn). It runs in a new batch on the same thread. */
+typedef struct late {
+    fr_pool *pool;
+    who first, second;
+    atomic_int ends, begins;
+} late;
+
+static int late_begin(void *ud) {
+    atomic_fetch_add(&((late *)ud)->begins, 1);
+    return 0;
+}
+
+static void late_end(void *ud) {
+    late *l = (late *)ud;
+    if (atomic_fetch_add(&l->ends, 1) == 0) {
+        CHECK(fr_pool_push(l->pool, &l->second.job) == 0);
+        sleep_ms(100); /* time enough for another worker to take it */
+    }
+}
+
+static void test_pool_job_during_batch_end_stays(void) {
+    fr_pool_config cfg;
+    late l;
+    memset(&cfg, 0, sizeof cfg);
+    memset(&l, 0, sizeof l);
+    atomic_init(&l.first.done, 0);
+    atomic_init(&l.second.done, 0);
+    atomic_init(&l.ends, 0);
+    atomic_init(&l.begins, 0);
+    cfg.run = who_run;
+    cfg.batch_begin = late_begin;
+    cfg.batch_end = late_end;
+    cfg.ud = &l;
+    cfg.threads = 4;
+    l.pool = fr_pool_new(&cfg);
+    REQUIRE(l.pool != NULL);
+    REQUIRE(fr_pool_start(l.pool) == 0);
+    sleep_ms(20); /* all four asleep */
+    CHECK(fr_pool_push(l.pool, &l.first.job) == 0);
+    CHECK(wait_at_least(&l.second.done, 1) == 0);
+    CHECK(wait_at_least(&l.ends, 2) == 0);
+    fr_pool_free(l.pool);
+    CHECK(atomic_load(&l.first.done) == 1);
+    CHECK(pthread_equal(l.first.ran_on, l.second.ran_on));
+    CHECK_EQ_INT(atomic_load(&l.begins), 2);
+    CHECK_EQ_INT(atomic_load(&l.ends), 2);
+}
+
 /* A job that computes for 30 ms with quick jobs queued behind it: without
  * serial_cpu the monitor adds a worker, which runs them meanwhile; with it
  * (Python: the new worker would only wait for the GIL the job holds) it
@@ -1325,6 +1377,7 @@ static const frt_case frt_cases[] = {
     FRT(test_pool_sleeping_job),
     FRT(test_pool_spin),
     FRT(test_pool_wakes_last_worker),
+    FRT(test_pool_job_during_batch_end_stays),
     FRT(test_pool_serial_cpu_blocking_jobs),
     FRT(test_pool_serial_cpu_computing_job),
     FRT(test_pool_many_producers),
