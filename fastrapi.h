@@ -3554,7 +3554,9 @@ FR_API int fr_ws_inline_writes(int on);
  * rather than take each socket's queue from under the sender. The bytes
  * wait for the flush (or for the loop to wake for another reason), so a
  * thread that turns this on calls fr_ws_flush_wakes at the end of each
- * burst; fr_ws_defer_wakes(0) flushes too. Messages written inline
+ * burst; fr_ws_defer_wakes(0) flushes too, and so does the thread's end
+ * (and fr_app_free forgets an app's loops: no flush reaches a freed
+ * one). Messages written inline
  * (fr_ws_inline_writes) need no wake-up. Limits, EFULL and on_drain work
  * the same. Returns the previous setting. */
 FR_API int fr_ws_defer_wakes(int on);
@@ -17429,13 +17431,46 @@ static size_t fr__ws_send_now(fr_req *req) {
 /* Deferred wake-ups (fr_ws_defer_wakes): a send from this thread queues its
  * request on the owning loop at once (the request's lifetime rules stay
  * those of fr__req_notify) but skips the loop's wake-up; the loops that
- * would have been woken are kept here, each once, until fr_ws_flush_wakes.
- * A loop outlives every thread's flush: app->loops is freed by fr_app_free
- * only, and its wake fd is read under qmu while it runs. */
-enum { FR__WS_DEFER_LOOPS = 16 }; /* more loops than this: the extra ones are woken at once */
+ * would have been woken are kept in this thread's wake set, each once,
+ * until fr_ws_flush_wakes. The set is a registered one like a pool
+ * worker's (made on the thread's first deferred send, flushed and
+ * unregistered when the thread ends), so fr_app_free takes a freed loop
+ * out of it and a flush never reaches one. */
 static FR__THREAD_LOCAL int fr__ws_defer;
-static FR__THREAD_LOCAL int fr__ws_ndeferred;
-static FR__THREAD_LOCAL fr__loop *fr__ws_deferred[FR__WS_DEFER_LOOPS];
+static FR__THREAD_LOCAL fr__wake_set *fr__ws_set;
+static pthread_once_t fr__ws_defer_once = PTHREAD_ONCE_INIT;
+static pthread_key_t fr__ws_defer_key; /* its destructor ends a thread's set */
+static int fr__ws_defer_key_ok;
+
+static void fr__ws_set_end(void *arg) {
+    fr__wake_set *set = (fr__wake_set *)arg;
+    fr__ws_set = NULL;
+    fr__wakes_fini(set); /* wakes what it still holds */
+    FR_FREE(set);
+}
+
+static void fr__ws_defer_key_make(void) {
+    fr__ws_defer_key_ok = pthread_key_create(&fr__ws_defer_key, fr__ws_set_end) == 0;
+}
+
+/* This thread's set, made on first use; NULL (out of memory): wake at once. */
+static fr__wake_set *fr__ws_defer_set(void) {
+    fr__wake_set *set;
+    if (fr__ws_set) return fr__ws_set;
+    pthread_once(&fr__ws_defer_once, fr__ws_defer_key_make);
+    if (!fr__ws_defer_key_ok) return NULL;
+    set = (fr__wake_set *)FR_MALLOC(sizeof *set);
+    if (!set) return NULL;
+    if (fr__wakes_init(set) < 0) {
+        FR_FREE(set);
+        return NULL;
+    }
+    if (pthread_setspecific(fr__ws_defer_key, set) != 0) {
+        fr__ws_set_end(set);
+        return NULL;
+    }
+    return fr__ws_set = set;
+}
 
 static void fr__loop_wake(fr__loop *L) {
     int wr = -1;
@@ -17447,25 +17482,19 @@ static void fr__loop_wake(fr__loop *L) {
 
 static void fr__req_notify_deferred(fr_req *req) {
     fr__loop *L = req->loop;
-    int wake = 0, i;
+    fr__wake_set *set;
+    int wake = 0;
     pthread_mutex_lock(&L->qmu);
     if (L->running) fr__queue_push_locked(L, req, &wake);
     pthread_mutex_unlock(&L->qmu);
     if (!wake) return; /* not running, or the queue already waits for a wake-up */
-    for (i = 0; i < fr__ws_ndeferred; i++)
-        if (fr__ws_deferred[i] == L) return;
-    if (fr__ws_ndeferred < FR__WS_DEFER_LOOPS) fr__ws_deferred[fr__ws_ndeferred++] = L;
-    else fr__loop_wake(L);
+    set = fr__ws_defer_set();
+    if (!set || !fr__wakes_add(set, L)) fr__loop_wake(L); /* no set, or it is full */
 }
 
-int fr_ws_pending_wakes(void) { return fr__ws_ndeferred; }
+int fr_ws_pending_wakes(void) { return fr__ws_set ? fr__wakes_pending(fr__ws_set) : 0; }
 
-int fr_ws_flush_wakes(void) {
-    int i, n = fr__ws_ndeferred;
-    fr__ws_ndeferred = 0;
-    for (i = 0; i < n; i++) fr__loop_wake(fr__ws_deferred[i]);
-    return n;
-}
+int fr_ws_flush_wakes(void) { return fr__ws_set ? fr__wakes_flush(fr__ws_set) : 0; }
 
 int fr_ws_defer_wakes(int on) {
     int was = fr__ws_defer;

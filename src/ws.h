@@ -199,7 +199,9 @@ FR_API int fr_ws_inline_writes(int on);
  * rather than take each socket's queue from under the sender. The bytes
  * wait for the flush (or for the loop to wake for another reason), so a
  * thread that turns this on calls fr_ws_flush_wakes at the end of each
- * burst; fr_ws_defer_wakes(0) flushes too. Messages written inline
+ * burst; fr_ws_defer_wakes(0) flushes too, and so does the thread's end
+ * (and fr_app_free forgets an app's loops: no flush reaches a freed
+ * one). Messages written inline
  * (fr_ws_inline_writes) need no wake-up. Limits, EFULL and on_drain work
  * the same. Returns the previous setting. */
 FR_API int fr_ws_defer_wakes(int on);

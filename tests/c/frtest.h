@@ -297,3 +297,21 @@ static inline fr_sink frt_got_sink(frt_got *g) {
     return s;
 }
 #endif /* FRTEST_GOT_H */
+
+/* Wake sets registered (server.c's registry), read without its lock: call
+ * it while no thread makes or ends one (a fork child's one thread, say).
+ * -1 in the "src" build, which links the engine from outside. Include
+ * frtest.h again after fastrapi.h (with its implementation) to get it. */
+#if defined(FASTRAPI_H) && defined(FASTRAPI_IMPLEMENTATION) && !defined(FRTEST_WAKES_H)
+#define FRTEST_WAKES_H
+static inline int frt_wake_sets(void) {
+#ifdef FRT_UNAMALGAMATED
+    return -1;
+#else
+    int n = 0;
+    fr__wake_set *w;
+    for (w = fr__wakes_all; w; w = w->next) n++;
+    return n;
+#endif
+}
+#endif /* FRTEST_WAKES_H */

@@ -846,27 +846,14 @@ static void test_pool_free_idle(void) {
 
 /* ---- fork ---- */
 
-/* wake sets registered (server.c's registry: seen where this file holds
- * the engine; the "src" build links it from outside: -1) */
-static int wake_sets(void) {
-#ifdef FRT_UNAMALGAMATED
-    return -1;
-#else
-    int n = 0;
-    fr__wake_set *w;
-    for (w = fr__wakes_all; w; w = w->next) n++;
-    return n;
-#endif
-}
-
 static int child_after_fork(fr_pool *old, fr_mailbox *mb) {
     fr_pool_config cfg;
     counter k;
     cjob *a = cjobs_new(3);
     fr_pool *p;
-    int ok = 1, sets = wake_sets();
+    int ok = 1, sets = frt_wake_sets();
     fr_pool_abandon(old);
-    if (sets == 0 || (sets > 0 && wake_sets() != 0)) ok = 0; /* its workers' sets left the registry */
+    if (sets == 0 || (sets > 0 && frt_wake_sets() != 0)) ok = 0; /* its workers' sets left the registry */
     fr_mailbox_abandon(mb);
     if (fr_mailbox_fd(mb) != -1) ok = 0;
     if (fr_mailbox_init(mb) != 0) return 0;

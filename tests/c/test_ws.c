@@ -17,6 +17,7 @@
 
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
+#include "frtest.h" /* again, after fastrapi.h: frt_wake_sets */
 
 #include <poll.h>
 #include <pthread.h>
@@ -1365,20 +1366,26 @@ static void test_live_inline_write(void) {
  * no pings, the client is silent), so it stays queued until
  * fr_ws_flush_wakes, or fr_ws_defer_wakes(0), which flushes; then the peer
  * gets every message in order. An inline write needs no wake-up. */
+/* A server of one loop with one kept WebSocket that nothing else wakes for
+ * (no pings, a silent client), its 101 written. 0, or -1. */
+static int open_quiet(server *s, wsc *w) {
+    int i;
+    st_reset();
+    st.keep = 1;
+    g_cfg.ping_interval_ms = -1;
+    if (server_start(s, 1) != 0) return -1;
+    if (wsc_open(w, s->port, "/ws", NULL, NULL, 0) != 101 || !st_wait(&st.opens, 1)) return -1;
+    for (i = 0; i < 500 && fr_ws_buffered(st.ws); i++) frt_sleep_ms(10); /* the 101 is out */
+    return fr_ws_buffered(st.ws) == 0 ? 0 : -1;
+}
+
 static void test_live_defer_wakes(void) {
     server s;
     wsc w;
     fr_ws_event ev;
     char out[256];
     int i;
-    st_reset();
-    st.keep = 1;
-    g_cfg.ping_interval_ms = -1;
-    REQ(server_start(&s, 1) == 0);
-    REQ(wsc_open(&w, s.port, "/ws", NULL, NULL, 0) == 101);
-    REQ(st_wait(&st.opens, 1));
-    for (i = 0; i < 500 && fr_ws_buffered(st.ws); i++) frt_sleep_ms(10); /* the 101 is out */
-    CHECK_EQ_INT((int)fr_ws_buffered(st.ws), 0);
+    REQ(open_quiet(&s, &w) == 0);
     CHECK_EQ_INT(fr_ws_defer_wakes(1), 0); /* the default is off */
     CHECK(fr_ws_send_text(st.ws, "one", 3) == FR_WS_OK);
     CHECK(fr_ws_send_binary(st.ws, "two", 3) == FR_WS_OK);
@@ -1410,6 +1417,54 @@ static void test_live_defer_wakes(void) {
     fr_ws_release(st.ws);
     wsc_close(&w);
     server_stop(&s);
+}
+
+/* A thread that ends with deferred wake-ups left (it never flushed) wakes
+ * its loops as it ends and its wake set leaves the registry: the message
+ * reaches the peer, and no set of a thread that is gone stays behind. */
+static void *defer_and_exit(void *arg) {
+    fr_ws *ws = (fr_ws *)arg;
+    fr_ws_defer_wakes(1);
+    CHECK(fr_ws_send_text(ws, "bye", 3) == FR_WS_OK);
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 1);
+    return NULL; /* no flush */
+}
+
+static void test_live_defer_wakes_thread_exit(void) {
+    server s;
+    wsc w;
+    fr_ws_event ev;
+    char out[64];
+    pthread_t t;
+    int n0;
+    REQ(open_quiet(&s, &w) == 0);
+    n0 = frt_wake_sets();
+    REQ(pthread_create(&t, NULL, defer_and_exit, st.ws) == 0);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(frt_wake_sets(), n0);
+    CHECK(wsc_recv(&w, &ev, out, sizeof out) == FR_WS_TEXT);
+    CHECK_EQ_MEM(ev.data, ev.len, "bye");
+    fr_ws_release(st.ws);
+    wsc_close(&w);
+    server_stop(&s);
+}
+
+/* A deferred wake-up left for an app that is then freed: fr_app_free takes
+ * its loop out of the sender's set, so the flush wakes nothing (and reads
+ * no freed loop: the ASan build reports a use after free otherwise). */
+static void test_live_defer_wakes_outlive_app(void) {
+    server s;
+    wsc w;
+    REQ(open_quiet(&s, &w) == 0);
+    fr_ws_defer_wakes(1);
+    CHECK(fr_ws_send_text(st.ws, "late", 4) == FR_WS_OK);
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 1);
+    fr_ws_release(st.ws);
+    server_stop(&s);
+    CHECK_EQ_INT(fr_ws_pending_wakes(), 0);
+    CHECK_EQ_INT(fr_ws_flush_wakes(), 0);
+    CHECK_EQ_INT(fr_ws_defer_wakes(0), 1);
+    wsc_close(&w);
 }
 
 /* permessage-deflate with a full queue: refused messages never reach the
@@ -1896,6 +1951,8 @@ static const frt_case frt_cases[] = {
     FRT(test_live_backpressure),
     FRT(test_live_inline_write),
     FRT(test_live_defer_wakes),
+    FRT(test_live_defer_wakes_thread_exit),
+    FRT(test_live_defer_wakes_outlive_app),
     FRT(test_live_deflate_backpressure),
     FRT(test_live_ping_timeout),
     FRT(test_live_close_timeout),
