@@ -49,7 +49,8 @@ def http_get(port, path, method="GET", body=None, headers=None, timeout=5.0):
 
 
 def check_json(port, method, path, want, body=None, headers=None):
-    """None if the request answers 200 with JSON equal to want, else a reason."""
+    """None if the request answers 200 with JSON equal to want (bytes: a body
+    equal to want), else a reason."""
     import json
     try:
         status, data = http_get(port, path, method=method, body=body, headers=headers,
@@ -58,6 +59,8 @@ def check_json(port, method, path, want, body=None, headers=None):
         return "error: %s" % e
     if status != 200:
         return "status %d" % status
+    if isinstance(want, bytes):
+        return None if data == want else "wrong body %r" % data[:60]
     try:
         got = json.loads(data)
     except ValueError:

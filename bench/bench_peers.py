@@ -10,7 +10,7 @@ repository's fastrapi:
 
     python3 -m venv build/bench-venv
     build/bench-venv/bin/pip install robyn socketify granian blacksheep fastapi \\
-        'uvicorn[standard]' orjson msgspec fastrapi
+        'uvicorn[standard]' orjson msgspec fastrapi jinja2
     apt-get install wrk nginx        # Debian; nginx is optional (a ceiling row)
 
 Each Python peer runs from the first of (that venv, the running Python) where
@@ -31,7 +31,7 @@ master + CPU-count workers), all started before the first measurement:
   fastrapi-pypi    FastrAPI from PyPI (the Rust/Axum project), app.py
 
 Workloads (--only picks some; each is checked once per server, status 200
-and the exact JSON, before it is measured; a failed check is "N/A (why)"):
+and the exact JSON (the page: the exact HTML), before it is measured; a failed check is "N/A (why)"):
 
   hello        GET /hello, a `def` handler where the framework has one
   hello-async  GET /hello-async, `async def`
@@ -41,6 +41,9 @@ and the exact JSON, before it is measured; a failed check is "N/A (why)"):
   db           GET /db/42: one row from SQLite (stdlib sqlite3) per request
   deps         GET /deps: 3-level dependency chain + OAuth2 bearer (FastAPI-
                style Depends only)
+  page         GET /page: a Jinja2 template (a layout, 20 rows, autoescaped)
+               as HTML; checked byte for byte. Needs jinja2 in the running
+               Python (fastrapi) and in the venv (the peers)
 
 Scale rows for fastrapi (keys for --only as well): `routes` (hello with 10
 vs 10,000 routes, two more servers alternating, at least 9 rounds), `c1000` (hello at 1,000
@@ -48,10 +51,10 @@ connections: p50/p99), `rss` (server memory per idle keep-alive connection
 at 10,000 connections; needs RLIMIT_NOFILE raised, skipped with a message if
 not allowed), and `json` (bench_json.py: the engine's JSON codec vs json,
 orjson, msgspec). Server CPU per request comes from /proc/<pid>/stat around
-every wrk run. With FastAPI measured on `order` or `list`, a last table
-gives the pydantic floor: the CPU of the pydantic work alone, in-process,
-and FastAPI's CPU per request over it -- the most x FastAPI any server
-doing that work can reach.
+every wrk run. With FastAPI measured on `order`, `list` or `page`, a last
+table gives the work floor: the CPU of the workload's own work alone
+(pydantic; the Jinja2 render), in-process, and FastAPI's CPU per request
+over it -- the most x FastAPI any server doing that work can reach.
 
 wrk -t2 -c64 (--connections), keep-alive, no pipelining; each round runs
 every (workload, server) once, the server order reversed every other round;
@@ -82,6 +85,10 @@ sys.path.insert(0, APPS)
 import workload  # noqa: E402
 
 HELLO = {"message": "Hello World"}
+try:  # the Jinja2 page's HTML (every server renders the same template)
+    PAGE = workload.page_expected()
+except ImportError:  # no jinja2 here: the workload is left out (main says so)
+    PAGE = None
 # key, label, method, path, expected JSON, wrk extras (script/headers; filled in main)
 ENDPOINTS = [
     ("hello", "hello", "GET", "/hello", HELLO, {}),
@@ -96,6 +103,7 @@ ENDPOINTS = [
     ("deps", "3-level deps + OAuth2", "GET", "/deps",
      {"user": "alice", "db": "db", "token": workload.TOKEN},
      {"headers": ["Authorization: Bearer %s" % workload.TOKEN]}),
+    ("page", "Jinja2 page", "GET", "/page", PAGE, {}),
 ]
 SCALE_KEYS = ["routes", "c1000", "rss", "json"]
 ROUTES_ROUNDS = 9  # the routes row's rounds (at least)
@@ -411,6 +419,10 @@ def main():
     args.extra = {}
     require("wrk")
     endpoints = [e for e in ENDPOINTS if not only or e[0] in only]
+    if PAGE is None and any(e[0] == "page" for e in endpoints):
+        print("page: left out, jinja2 does not import in this Python (pip install jinja2)",
+              file=sys.stderr)
+        endpoints = [e for e in endpoints if e[0] != "page"]
     scale = [k for k in SCALE_KEYS if not only or k in only]
     nofile = raise_nofile(args.idle_conns + 2048)
     load_at_start = "%.2f %.2f %.2f" % os.getloadavg()
@@ -529,7 +541,7 @@ def main():
 
     if "json" in scale:
         scale_out["json"] = json_bench(args, tmp)
-    floor = pydantic_floor([e[0] for e in endpoints])
+    floor = work_floor([e[0] for e in endpoints])
 
     report(args, rows, labels, endpoints, failed, died, na, results, scale_out,
            load_at_start, tmp, floor)
@@ -548,8 +560,11 @@ def order():  # FastAPI: validate the decoded body, the handler, JSON bytes out
     return json.dumps(workload.order_summary(o), separators=(",", ":")).encode()
 def rows():  # response_model: validate the return value, then dump_json
     return rows_ta.dump_json(rows_ta.validate_python(workload.ROWS, from_attributes=True))
+def page():  # the template looked up (Starlette does it per request) and rendered
+    return env.get_template("page.html").render(workload.PAGE_CONTEXT).encode()
+env = workload.page_env() if "page" in sys.argv[1:] else None
 out = {}
-for key, fn in (("order", order), ("list", rows)):
+for key, fn in (("order", order), ("list", rows), ("page", page)):
     if key not in sys.argv[1:]:
         continue
     best = None
@@ -564,18 +579,18 @@ print(json.dumps(out))
 """
 
 
-def pydantic_floor(keys):
-    """CPU µs per request of the pydantic work alone (the calls every server
-    with FastAPI's semantics makes for the workload), in-process, best of 7;
-    {} when there is nothing to measure or it fails."""
-    keys = [k for k in keys if k in ("order", "list")]
+def work_floor(keys):
+    """CPU µs per request of the workload's own work alone (the pydantic
+    calls every server with FastAPI's semantics makes; the Jinja2 render),
+    in-process, best of 7; {} when there is nothing to measure or it fails."""
+    keys = [k for k in keys if k in ("order", "list", "page")]
     if not keys:
         return {}
     env = dict(os.environ, PYTHONPATH=APPS)
     r = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT] + keys, env=env, cwd=APPS,
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
-        print("pydantic floor: failed: %s" % (r.stderr.strip().splitlines() or ["?"])[-1],
+        print("work floor: failed: %s" % (r.stderr.strip().splitlines() or ["?"])[-1],
               file=sys.stderr)
         return {}
     return json.loads(r.stdout)
@@ -680,13 +695,14 @@ def report(args, rows, labels, endpoints, failed, died, na, results, scale_out, 
                 print("- %s, %s: %s" % (lab, e, why))
     base_cpu = {k: med(BASE, k, "cpu_us_per_req") for k in floor}
     if any(base_cpu.values()):
-        print("\n## The pydantic floor\n")
-        print("The pydantic work alone (in-process, no server: validate, the handler, "
-              "serialize; the request body's JSON decoding left out, as the decoder is each "
-              "server's choice), and FastAPI's server CPU per request for the same workload: "
-              "their ratio is the most × FastAPI that any server doing this work can reach "
-              "when both are CPU-bound.\n")
-        print("| workload | pydantic alone | FastAPI+uvicorn CPU | most possible × FastAPI |")
+        print("\n## The work floor\n")
+        print("The workload's own work alone (in-process, no server: for pydantic, validate, "
+              "the handler, serialize, the request body's JSON decoding left out, as the "
+              "decoder is each server's choice; for the page, the template's lookup and "
+              "render), and FastAPI's server CPU per request for the same workload: their "
+              "ratio is the most × FastAPI that any server doing this work can reach when "
+              "both are CPU-bound.\n")
+        print("| workload | the work alone | FastAPI+uvicorn CPU | most possible × FastAPI |")
         print("|---|---:|---:|---:|")
         for e in endpoints:
             if base_cpu.get(e[0]):

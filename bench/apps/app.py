@@ -24,6 +24,8 @@ Endpoints (all answer JSON):
                                 by pydantic       workload.order_summary()
     GET  /list                  response_model=List[Row], 100 objects
     GET  /db/{row_id}           one SQLite row (stdlib sqlite3, BENCH_SQLITE)
+    GET  /page                  HTML: templates/page.html through Jinja2Templates
+                                (extends a layout, 20 rows, autoescaped)
 """
 import os
 import sys
@@ -52,6 +54,17 @@ try:
 except Exception as e:  # noqa: BLE001 - a missing feature is a result, not a crash
     Depends = OAuth2PasswordBearer = None
     SKIPPED["/deps"] = "import: %r" % e
+
+try:
+    if FRAMEWORK.startswith("fastapi"):
+        from fastapi import Request
+        from fastapi.templating import Jinja2Templates
+    else:
+        from fastrapi import Request
+        from fastrapi.templating import Jinja2Templates
+except Exception as e:  # noqa: BLE001
+    Request = Jinja2Templates = None
+    SKIPPED["/page"] = "import: %r" % e
 
 app = App()
 
@@ -147,9 +160,17 @@ def _db():
         return workload.db_row(row_id)
 
 
+def _page():
+    templates = Jinja2Templates(directory=workload.TEMPLATES)
+
+    @app.get("/page")
+    async def page(request: Request):  # as FastAPI's templates docs write it
+        return templates.TemplateResponse(request, "page.html", dict(workload.PAGE_CONTEXT))
+
+
 for _path, _fn in (("/hello", _hello), ("/hello-async", _hello_async),
                    ("/items/{item_id}", _items), ("/search", _search), ("/echo", _echo),
                    ("/deps", _deps), ("/params/{item_id}", _params), ("/order", _order),
-                   ("/list", _list), ("/db/{row_id}", _db)):
+                   ("/list", _list), ("/db/{row_id}", _db), ("/page", _page)):
     if _path not in SKIPPED:
         _register(_path, _fn)

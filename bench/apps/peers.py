@@ -12,6 +12,8 @@ chain: /deps is not served (bench_peers.py reports N/A without asking).
     POST /order                   Order.model_validate_json(body) -> summary
     GET  /list                    TypeAdapter(List[Row]): validate + dump_json
     GET  /db/{row_id}             workload.db_row()
+    GET  /page                    templates/page.html rendered with jinja2 (the
+                                  Environment Starlette's Jinja2Templates makes)
 
 Each factory imports its framework only when called, so this module imports
 in any environment that has pydantic. Every answer is encoded per request (no
@@ -45,6 +47,18 @@ def dumps(obj):
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_env = []  # the Environment, made on first use
+
+
+def page_html():
+    """The /page work, as Starlette's TemplateResponse does it: look the
+    template up (jinja2's cache, checking the file's mtime) and render it
+    with the page's context; UTF-8."""
+    if not _env:
+        _env.append(workload.page_env())
+    return _env[0].get_template("page.html").render(workload.PAGE_CONTEXT).encode()
+
+
 def params_of(query, item_id):
     """(dict answer) for /params from a raw query string; ValueError on a bad int."""
     q = parse_qs(query)
@@ -54,6 +68,8 @@ def params_of(query, item_id):
 
 # ---- granian, a bare RSGI callable (no framework) ---------------------------
 JSON_HDRS = [("content-type", "application/json")]
+HTML_HDRS = [("content-type", "text/html; charset=utf-8")]
+HTML = b"text/html; charset=utf-8"
 
 
 async def rsgi_app(scope, proto):
@@ -72,6 +88,8 @@ async def rsgi_app(scope, proto):
         elif path.startswith("/db/"):
             row = workload.db_row(int(path[4:]))
             proto.response_bytes(200 if row else 404, JSON_HDRS, dumps(row))
+        elif path == "/page":
+            proto.response_bytes(200, HTML_HDRS, page_html())
         else:
             proto.response_bytes(404, JSON_HDRS, b'{"detail":"Not Found"}')
     except ValueError:  # bad int or pydantic.ValidationError (a ValueError)
@@ -107,12 +125,16 @@ def blacksheep_app():
     async def db(row_id: int):
         return bs_json(workload.db_row(row_id))
 
+    async def page():
+        return Response(200, None, Content(HTML, page_html()))
+
     get("/hello", hello)
     get("/hello-async", hello_async)
     get("/params/{item_id}", params)
     post("/order", order)
     get("/list", rows)
     get("/db/{row_id}", db)
+    get("/page", page)
     return app
 
 
@@ -155,6 +177,11 @@ def robyn_app():
     @app.get("/db/:row_id")
     def db(request):
         return workload.db_row(int(request.path_params["row_id"]))
+
+    @app.get("/page")
+    def page():
+        return Response(status_code=200, headers={"content-type": HTML.decode()},
+                        description=page_html())
 
     return app
 
@@ -206,4 +233,5 @@ def socketify_app():
     app.post("/order", order)
     app.get("/list", lambda res, req: res.send(list_json(), content_type=ctype))
     app.get("/db/:row_id", db)
+    app.get("/page", lambda res, req: res.send(page_html(), content_type=HTML))
     return app

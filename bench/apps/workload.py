@@ -8,6 +8,8 @@ from the same functions, so a framework that answers differently is caught.
     order_summary(o)   what /order answers for a validated Order
     ROWS               the 100 objects /list answers through List[Row]
     db_row(id)         one row of the SQLite table read by /db/{row_id}
+    PAGE_CONTEXT       what GET /page renders with templates/page.html (Jinja2)
+    page_expected()    the page's HTML, rendered here with jinja2 itself
 """
 import os
 import sqlite3
@@ -60,6 +62,24 @@ def order_summary(order):
 
 ROWS = [{"id": i, "name": "row %d" % i, "price": i * 1.5, "tags": ["a", "b"]}
         for i in range(N_ROWS)]
+
+# ---- the Jinja2 page: a template that extends a layout, 20 rows, autoescaped
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+PAGE_CONTEXT = {"title": "Tom & Jerry's <shop>", "note": "prices in € — \"quoted\" & <b>escaped</b>",
+                "rows": [{"id": i, "name": "row <%d> & café" % i, "price": i * 1.5,
+                          "tags": ["a", "b&c"]} for i in range(20)]}
+
+
+def page_env():
+    """The Environment the peers render with: Starlette's Jinja2Templates
+    makes the same (a FileSystemLoader on the directory, autoescape on)."""
+    import jinja2
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+
+
+def page_expected():
+    """The HTML GET /page answers (UTF-8 bytes)."""
+    return page_env().get_template("page.html").render(PAGE_CONTEXT).encode()
 
 
 # ---- SQLite: the file is made once by bench_peers.py (BENCH_SQLITE = its path)
