@@ -4056,24 +4056,23 @@ static PyObject *frpy_server_add_websocket(server *s, PyObject *args) {
 /* ------------------------------------------------------------------ */
 /* _drain: called by the asyncio loop when the eventfd is readable      */
 
+static void frpy_aio_job(fr_job *j, void *ud) {
+    rctx *c = (rctx *)j;
+    (void)ud;
+    if (c->job == JOB_RECOMPILE) frpy_recompile(c);
+    else if (c->job == JOB_WS) frpy_ws_job((frpy_ws *)(void *)c);
+    else if (c->job == JOB_SFLOW) frpy_sflow_job((struct frpy_sflow *)(void *)c);
+    else if (c->job == JOB_MWCAP) frpy_mw_captured((struct frpy_mwreq *)(void *)c);
+    else frpy_run_job(c);
+}
+
 static PyObject *py_drain(PyObject *self, PyObject *unused) {
     (void)self; (void)unused;
     if (!loop_thread_set) {
         loop_thread_id = pthread_self();
         loop_thread_set = 1;
     }
-    fr_job *j;
-    while ((j = fr_mailbox_take(&frpy_aio))) {
-        while (j) {
-            rctx *c = (rctx *)j;
-            j = j->next;
-            if (c->job == JOB_RECOMPILE) frpy_recompile(c);
-            else if (c->job == JOB_WS) frpy_ws_job((frpy_ws *)(void *)c);
-            else if (c->job == JOB_SFLOW) frpy_sflow_job((struct frpy_sflow *)(void *)c);
-            else if (c->job == JOB_MWCAP) frpy_mw_captured((struct frpy_mwreq *)(void *)c);
-            else frpy_run_job(c);
-        }
-    }
+    fr_mailbox_run(&frpy_aio, frpy_aio_job, NULL, 0);
     Py_RETURN_NONE;
 }
 

@@ -528,6 +528,9 @@ FR__PRIV int fr__wakes_flush(fr__wake_set *s);    /* loops woken */
 FR__PRIV int fr__wakes_pending(fr__wake_set *s);  /* loops waiting for a flush */
 /* fork child (one thread): unregisters s without a lock; s is not flushed */
 FR__PRIV void fr__wakes_abandon(fr__wake_set *s);
+/* This thread's own set (made on first use, ended with the thread); NULL
+ * when it cannot be made (then wake at once) */
+FR__PRIV fr__wake_set *fr__wakes_thread_set(void);
 
 /* ---- WebSocket connections: ws.c has the protocol, server.c the socket ----
  * fr__srv_ws_*: server.c's "WebSocket connections" section, called by ws.c.

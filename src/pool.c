@@ -582,6 +582,7 @@ FR_API int fr_mailbox_init(fr_mailbox *mb) {
     mb->head = mb->tail = NULL;
     mb->fd_r = mb->fd_w = -1;
     mb->lock = NULL;
+    mb->job_us = 0;
     mu = (pthread_mutex_t *)FR_MALLOC(sizeof *mu);
     if (!mu) return -1;
     if (pthread_mutex_init(mu, NULL) != 0) {
@@ -633,6 +634,39 @@ FR_API fr_job *fr_mailbox_take(fr_mailbox *mb) {
     }
     pthread_mutex_unlock(mu);
     return h;
+}
+
+FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wakes_us) {
+    fr__wake_set *set = NULL;
+    fr_job *j;
+    int64_t since = -1; /* the first held job's start; -1 = nothing held */
+    int64_t bound = hold_wakes_us < 0 ? 0 : hold_wakes_us ? hold_wakes_us : FR_MAILBOX_HOLD_WAKES_US;
+    int n = 0;
+    if (!mb || !run) return 0;
+    while ((j = fr_mailbox_take(mb))) {
+        while (j) {
+            fr_job *next = j->next;
+            int64_t t0 = fr__pool_now_us();
+            /* short jobs only (the pool's window): a long one would keep
+             * the answers before it waiting */
+            int hold = bound && next && mb->job_us >= FR__POOL_SHORT_JOB_US &&
+                       mb->job_us < FR_POOL_HOLD_WAKES_US;
+            if (since >= 0 && (!hold || t0 - since >= bound)) {
+                fr__wakes_capture(NULL);
+                fr__wakes_flush(set);
+                since = -1;
+            }
+            if (hold && !set) set = fr__wakes_thread_set();
+            if (hold && set && since < 0) since = t0;
+            fr__wakes_capture(hold ? set : NULL);
+            run(j, ud);
+            mb->job_us += (fr__pool_now_us() - t0 - mb->job_us) / 8;
+            n++;
+            j = next;
+        }
+    }
+    /* nothing is held here: a batch's last job runs uncaptured, after the flush */
+    return n;
 }
 
 FR_API void fr_mailbox_close(fr_mailbox *mb) {

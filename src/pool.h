@@ -150,6 +150,7 @@ typedef struct fr_mailbox {
     fr_job *head, *tail; /* queue, oldest first (under lock) */
     int fd_r, fd_w;      /* wake-up channel: eventfd (fd_r == fd_w) or pipe */
     void *lock;          /* allocated mutex; NULL = not open */
+    long long job_us;    /* fr_mailbox_run: moving average of a job's wall time */
 } fr_mailbox;
 
 /* Open: an eventfd on Linux (EFD_NONBLOCK|EFD_CLOEXEC), a non-blocking
@@ -169,6 +170,22 @@ FR_API int fr_mailbox_push(fr_mailbox *mb, fr_job *job);
  * Drains the fd when it returns jobs. The jobs are the caller's. Any thread,
  * normally the one that watches the fd. */
 FR_API fr_job *fr_mailbox_take(fr_mailbox *mb);
+/* Take and run every queued job on this thread, batch after batch, until
+ * the queue is empty; returns how many ran. run(job, ud) runs one (the job
+ * is its own). What fr_mailbox_take and a loop over the list do, plus what
+ * a pool worker does with the answers (fr_pool_config.hold_wakes_us):
+ * while more jobs of the batch wait, an I/O loop's wake-up for an answer a
+ * job gives (fr_res_send & co from this thread) is held, and written before
+ * the batch's last job or before the next one once hold_wakes_us have
+ * passed since the first (0 = FR_MAILBOX_HOLD_WAKES_US, < 0 = never hold);
+ * only while jobs average between 25 us and FR_POOL_HOLD_WAKES_US.
+ * Measured: an asyncio thread rendering a 170 us Jinja2 page spent 8 % of
+ * its time waking the loops, one wake-up per answer; holding for 1 ms gave
+ * 5.7-6.0k req/s against 4.5-5.6k, for 200 us no measurable change. A job
+ * that blocks keeps the answers held before it in its batch until it
+ * returns (an event loop it blocks waits for it anyway). Call it from the
+ * thread that watches fr_mailbox_fd. */
+FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wakes_us);
 /* Close the fd and free the lock. Jobs still queued are forgotten (take
  * them first if they own memory). Idempotent; no other thread may use mb
  * meanwhile. */

@@ -4653,49 +4653,50 @@ static size_t fr__ws_send_now(fr_req *req) {
     return (size_t)w;
 }
 
-/* Deferred wake-ups (fr_ws_defer_wakes): a send from this thread queues its
- * request on the owning loop at once (the request's lifetime rules stay
- * those of fr__req_notify) but skips the loop's wake-up; the loops that
- * would have been woken are kept in this thread's wake set, each once,
- * until fr_ws_flush_wakes. The set is a registered one like a pool
- * worker's (made on the thread's first deferred send, flushed and
- * unregistered when the thread ends), so fr_app_free takes a freed loop
- * out of it and a flush never reaches one. */
-static FR__THREAD_LOCAL int fr__ws_defer;
-static FR__THREAD_LOCAL fr__wake_set *fr__ws_set;
-static pthread_once_t fr__ws_defer_once = PTHREAD_ONCE_INIT;
-static pthread_key_t fr__ws_defer_key; /* its destructor ends a thread's set */
-static int fr__ws_defer_key_ok;
+/* This thread's own wake set (internal.h), made on first use: registered
+ * like a pool worker's, flushed and unregistered when the thread ends, so
+ * fr_app_free takes a freed loop out of it and a flush never reaches one.
+ * fr_ws_defer_wakes keeps its loops there; fr_mailbox_run captures into it. */
+static FR__THREAD_LOCAL fr__wake_set *fr__thread_set;
+static pthread_once_t fr__thread_set_once = PTHREAD_ONCE_INIT;
+static pthread_key_t fr__thread_set_key; /* its destructor ends a thread's set */
+static int fr__thread_set_key_ok;
 
-static void fr__ws_set_end(void *arg) {
+static void fr__thread_set_end(void *arg) {
     fr__wake_set *set = (fr__wake_set *)arg;
-    fr__ws_set = NULL;
+    fr__thread_set = NULL;
     fr__wakes_fini(set); /* wakes what it still holds */
     FR_FREE(set);
 }
 
-static void fr__ws_defer_key_make(void) {
-    fr__ws_defer_key_ok = pthread_key_create(&fr__ws_defer_key, fr__ws_set_end) == 0;
+static void fr__thread_set_key_make(void) {
+    fr__thread_set_key_ok = pthread_key_create(&fr__thread_set_key, fr__thread_set_end) == 0;
 }
 
-/* This thread's set, made on first use; NULL (out of memory): wake at once. */
-static fr__wake_set *fr__ws_defer_set(void) {
+FR__PRIV fr__wake_set *fr__wakes_thread_set(void) {
     fr__wake_set *set;
-    if (fr__ws_set) return fr__ws_set;
-    pthread_once(&fr__ws_defer_once, fr__ws_defer_key_make);
-    if (!fr__ws_defer_key_ok) return NULL;
+    if (fr__thread_set) return fr__thread_set;
+    pthread_once(&fr__thread_set_once, fr__thread_set_key_make);
+    if (!fr__thread_set_key_ok) return NULL;
     set = (fr__wake_set *)FR_MALLOC(sizeof *set);
     if (!set) return NULL;
     if (fr__wakes_init(set) < 0) {
         FR_FREE(set);
         return NULL;
     }
-    if (pthread_setspecific(fr__ws_defer_key, set) != 0) {
-        fr__ws_set_end(set);
+    if (pthread_setspecific(fr__thread_set_key, set) != 0) {
+        fr__thread_set_end(set);
         return NULL;
     }
-    return fr__ws_set = set;
+    return fr__thread_set = set;
 }
+
+/* Deferred wake-ups (fr_ws_defer_wakes): a send from this thread queues its
+ * request on the owning loop at once (the request's lifetime rules stay
+ * those of fr__req_notify) but skips the loop's wake-up; the loops that
+ * would have been woken are kept in this thread's wake set, each once,
+ * until fr_ws_flush_wakes. */
+static FR__THREAD_LOCAL int fr__ws_defer;
 
 static void fr__loop_wake(fr__loop *L) {
     int wr = -1;
@@ -4713,13 +4714,13 @@ static void fr__req_notify_deferred(fr_req *req) {
     if (L->running) fr__queue_push_locked(L, req, &wake);
     pthread_mutex_unlock(&L->qmu);
     if (!wake) return; /* not running, or the queue already waits for a wake-up */
-    set = fr__ws_defer_set();
+    set = fr__wakes_thread_set();
     if (!set || !fr__wakes_add(set, L)) fr__loop_wake(L); /* no set, or it is full */
 }
 
-int fr_ws_pending_wakes(void) { return fr__ws_set ? fr__wakes_pending(fr__ws_set) : 0; }
+int fr_ws_pending_wakes(void) { return fr__thread_set ? fr__wakes_pending(fr__thread_set) : 0; }
 
-int fr_ws_flush_wakes(void) { return fr__ws_set ? fr__wakes_flush(fr__ws_set) : 0; }
+int fr_ws_flush_wakes(void) { return fr__thread_set ? fr__wakes_flush(fr__thread_set) : 0; }
 
 int fr_ws_defer_wakes(int on) {
     int was = fr__ws_defer;
