@@ -42,8 +42,7 @@
  *   FR_STREAM_HIGH_WATER 262144  stream bytes queued unsent before writes say FR_STREAM_FULL
  *   FR_MIN_SEND_RATE      1024   bytes/s a client must take of queued output (else reset)
  *   FR_POOL_THREADS         40   most worker threads of an fr_pool (blocking jobs)
- *   FR_POOL_HOLD_WAKES_US  200   an fr_pool worker holds loop wake-ups this long while jobs wait
- *   FR_MAILBOX_HOLD_WAKES_US 1000 fr_mailbox_run holds them this long within a batch
+ *   FR_POOL_HOLD_WAKES_US 1000   pool workers, fr_mailbox_run hold loop wake-ups this long while jobs wait
  *   FR_WS_MAX_MESSAGE  1048576   WebSocket message (decompressed); close 1009 beyond
  *   FR_WS_MAX_SEND_QUEUE 1048576 bytes queued unsent per WebSocket; sends get FR_WS_EFULL
  *   FR_WS_PING_INTERVAL_MS 20000 ping a silent WebSocket; silent one more interval: 1011
@@ -385,17 +384,10 @@ extern "C" {
 #define FR_MAX_ROUTE_PARAMS 16
 #endif
 
-/* Longest an fr_pool worker holds back loop wake-ups while more jobs wait
- * (fr_pool_config.hold_wakes_us = 0; see pool.h). */
+/* Longest an fr_pool worker or fr_mailbox_run holds back loop wake-ups
+ * while more jobs wait (hold_wakes_us = 0; see pool.h). */
 #ifndef FR_POOL_HOLD_WAKES_US
-#define FR_POOL_HOLD_WAKES_US 200
-#endif
-
-/* Longest fr_mailbox_run holds back loop wake-ups within a batch
- * (hold_wakes_us = 0; see pool.h). Longer than a pool worker's: its jobs
- * are an event loop's, which cannot be helped by a second thread anyway. */
-#ifndef FR_MAILBOX_HOLD_WAKES_US
-#define FR_MAILBOX_HOLD_WAKES_US 1000
+#define FR_POOL_HOLD_WAKES_US 1000
 #endif
 
 /* Worker threads of an fr_pool (fr_pool_config.threads = 0). Bounds how many
@@ -651,7 +643,10 @@ typedef struct fr_pool_config {
      * one means a job blocked: its answers would wait for the monitor),
      * the monitor thread exists, and jobs average 25 us or more (shorter
      * ones find the loop mostly awake anyway, and holding made Python hello
-     * bimodal, 65-120k req/s) and less than this.
+     * bimodal, 65-120k req/s) and less than this. Measured with 1 ms
+     * against 200 us: a 90 us job 12.9-13.1k against 11.2-12.7k req/s, a
+     * 160 us one 5.3-6.1k against 4.4-6.1k; POST and 20 ms sleeping jobs
+     * beside 100 us ones unchanged.
      * 0 = FR_POOL_HOLD_WAKES_US, < 0 = never. */
     int hold_wakes_us;
     fr_job_fn run;      /* runs one job (required) */
@@ -727,11 +722,11 @@ FR_API fr_job *fr_mailbox_take(fr_mailbox *mb);
  * while more jobs of the batch wait, an I/O loop's wake-up for an answer a
  * job gives (fr_res_send & co from this thread) is held, and written before
  * the batch's last job or before the next one once hold_wakes_us have
- * passed since the first (0 = FR_MAILBOX_HOLD_WAKES_US, < 0 = never hold);
- * only while jobs average between 25 us and FR_POOL_HOLD_WAKES_US.
- * Measured: an asyncio thread rendering a 170 us Jinja2 page spent 8 % of
- * its time waking the loops, one wake-up per answer; holding for 1 ms gave
- * 5.7-6.0k req/s against 4.5-5.6k, for 200 us no measurable change. A job
+ * passed since the first; only while jobs average between 25 us and that
+ * bound (0 = FR_POOL_HOLD_WAKES_US, < 0 = never hold). Measured: an
+ * asyncio thread rendering a 170 us Jinja2 page spent 8 % of its time
+ * waking the loops, one wake-up per answer; holding up to 1 ms gave
+ * 5.7-6.0k req/s against 4.5-5.6k (up to 200 us: no measurable change). A job
  * that blocks keeps the answers held before it in its batch until it
  * returns (an event loop it blocks waits for it anyway). Call it from the
  * thread that watches fr_mailbox_fd. */
@@ -5925,17 +5920,16 @@ FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wake
     fr__wake_set *set = NULL;
     fr_job *j;
     int64_t since = -1; /* the first held job's start; -1 = nothing held */
-    int64_t bound = hold_wakes_us < 0 ? 0 : hold_wakes_us ? hold_wakes_us : FR_MAILBOX_HOLD_WAKES_US;
+    int64_t bound = hold_wakes_us < 0 ? 0 : hold_wakes_us ? hold_wakes_us : FR_POOL_HOLD_WAKES_US;
     int n = 0;
     if (!mb || !run) return 0;
     while ((j = fr_mailbox_take(mb))) {
         while (j) {
             fr_job *next = j->next;
             int64_t t0 = fr__pool_now_us();
-            /* short jobs only (the pool's window): a long one would keep
-             * the answers before it waiting */
-            int hold = bound && next && mb->job_us >= FR__POOL_SHORT_JOB_US &&
-                       mb->job_us < FR_POOL_HOLD_WAKES_US;
+            /* the pool's window: jobs this short find the loops awake, a
+             * long one would keep the answers before it waiting */
+            int hold = next && mb->job_us >= FR__POOL_SHORT_JOB_US && mb->job_us < bound;
             if (since >= 0 && (!hold || t0 - since >= bound)) {
                 fr__wakes_capture(NULL);
                 fr__wakes_flush(set);

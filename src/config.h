@@ -160,17 +160,10 @@
 #define FR_MAX_ROUTE_PARAMS 16
 #endif
 
-/* Longest an fr_pool worker holds back loop wake-ups while more jobs wait
- * (fr_pool_config.hold_wakes_us = 0; see pool.h). */
+/* Longest an fr_pool worker or fr_mailbox_run holds back loop wake-ups
+ * while more jobs wait (hold_wakes_us = 0; see pool.h). */
 #ifndef FR_POOL_HOLD_WAKES_US
-#define FR_POOL_HOLD_WAKES_US 200
-#endif
-
-/* Longest fr_mailbox_run holds back loop wake-ups within a batch
- * (hold_wakes_us = 0; see pool.h). Longer than a pool worker's: its jobs
- * are an event loop's, which cannot be helped by a second thread anyway. */
-#ifndef FR_MAILBOX_HOLD_WAKES_US
-#define FR_MAILBOX_HOLD_WAKES_US 1000
+#define FR_POOL_HOLD_WAKES_US 1000
 #endif
 
 /* Worker threads of an fr_pool (fr_pool_config.threads = 0). Bounds how many

@@ -42,8 +42,7 @@
  *   FR_STREAM_HIGH_WATER 262144  stream bytes queued unsent before writes say FR_STREAM_FULL
  *   FR_MIN_SEND_RATE      1024   bytes/s a client must take of queued output (else reset)
  *   FR_POOL_THREADS         40   most worker threads of an fr_pool (blocking jobs)
- *   FR_POOL_HOLD_WAKES_US  200   an fr_pool worker holds loop wake-ups this long while jobs wait
- *   FR_MAILBOX_HOLD_WAKES_US 1000 fr_mailbox_run holds them this long within a batch
+ *   FR_POOL_HOLD_WAKES_US 1000   pool workers, fr_mailbox_run hold loop wake-ups this long while jobs wait
  *   FR_WS_MAX_MESSAGE  1048576   WebSocket message (decompressed); close 1009 beyond
  *   FR_WS_MAX_SEND_QUEUE 1048576 bytes queued unsent per WebSocket; sends get FR_WS_EFULL
  *   FR_WS_PING_INTERVAL_MS 20000 ping a silent WebSocket; silent one more interval: 1011

@@ -640,17 +640,16 @@ FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wake
     fr__wake_set *set = NULL;
     fr_job *j;
     int64_t since = -1; /* the first held job's start; -1 = nothing held */
-    int64_t bound = hold_wakes_us < 0 ? 0 : hold_wakes_us ? hold_wakes_us : FR_MAILBOX_HOLD_WAKES_US;
+    int64_t bound = hold_wakes_us < 0 ? 0 : hold_wakes_us ? hold_wakes_us : FR_POOL_HOLD_WAKES_US;
     int n = 0;
     if (!mb || !run) return 0;
     while ((j = fr_mailbox_take(mb))) {
         while (j) {
             fr_job *next = j->next;
             int64_t t0 = fr__pool_now_us();
-            /* short jobs only (the pool's window): a long one would keep
-             * the answers before it waiting */
-            int hold = bound && next && mb->job_us >= FR__POOL_SHORT_JOB_US &&
-                       mb->job_us < FR_POOL_HOLD_WAKES_US;
+            /* the pool's window: jobs this short find the loops awake, a
+             * long one would keep the answers before it waiting */
+            int hold = next && mb->job_us >= FR__POOL_SHORT_JOB_US && mb->job_us < bound;
             if (since >= 0 && (!hold || t0 - since >= bound)) {
                 fr__wakes_capture(NULL);
                 fr__wakes_flush(set);
