@@ -726,10 +726,10 @@ FR_API fr_job *fr_mailbox_take(fr_mailbox *mb);
  * bound (0 = FR_POOL_HOLD_WAKES_US, < 0 = never hold). Measured: an
  * asyncio thread rendering a 170 us Jinja2 page spent 8 % of its time
  * waking the loops, one wake-up per answer; holding up to 1 ms gave
- * 5.7-6.0k req/s against 4.5-5.6k (up to 200 us: no measurable change). A job
- * that blocks keeps the answers held before it in its batch until it
- * returns (an event loop it blocks waits for it anyway). Call it from the
- * thread that watches fr_mailbox_fd. */
+ * 5.7-6.0k req/s against 4.5-5.6k (up to 200 us: no measurable change).
+ * A job that blocks keeps the answers held before it in its batch until
+ * it returns (an event loop it blocks waits for it anyway). Call it from
+ * the thread that watches fr_mailbox_fd (the one thread that runs mb). */
 FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wakes_us);
 /* Close the fd and free the lock. Jobs still queued are forgotten (take
  * them first if they own memory). Idempotent; no other thread may use mb
@@ -5301,9 +5301,8 @@ long fr_url_decode(char *dst, const char *src, size_t len, int plus_as_space) {
  *    turns, each sleeping and woken, GIL hand-offs between them);
  *    otherwise, if the queue was empty, it wakes the monitor, which then
  *    checks every stall_us whether the `progress` counter (jobs taken)
- *    moved. If it did not, the running job
- *    blocks: the monitor wakes one more idle worker, which starts its own
- *    batch. While jobs stay queued and stuck it keeps waking one more per
+ *    moved. If it did not, the running job blocks: the monitor wakes one
+ *    more idle worker, which starts its own batch. While jobs stay queued and stuck it keeps waking one more per
  *    period, up to every worker. With serial_cpu not while the worker that
  *    took the last job is computing rather than blocked (Linux: its state
  *    in /proc) and jobs average FR__POOL_SHORT_JOB_US or more: the new
@@ -5931,7 +5930,6 @@ FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wake
              * long one would keep the answers before it waiting */
             int hold = next && mb->job_us >= FR__POOL_SHORT_JOB_US && mb->job_us < bound;
             if (since >= 0 && (!hold || t0 - since >= bound)) {
-                fr__wakes_capture(NULL);
                 fr__wakes_flush(set);
                 since = -1;
             }
@@ -15183,6 +15181,44 @@ static void fr__wakes_forget(fr__loop *L) {
     pthread_mutex_unlock(&fr__wakes_mu);
 }
 
+/* This thread's own wake set (internal.h), made on first use: registered
+ * like a pool worker's, flushed and unregistered when the thread ends, so
+ * fr_app_free takes a freed loop out of it and a flush never reaches one.
+ * fr_ws_defer_wakes keeps its loops there; fr_mailbox_run captures into it. */
+static FR__THREAD_LOCAL fr__wake_set *fr__thread_set;
+static pthread_once_t fr__thread_set_once = PTHREAD_ONCE_INIT;
+static pthread_key_t fr__thread_set_key; /* its destructor ends a thread's set */
+static int fr__thread_set_key_ok;
+
+static void fr__thread_set_end(void *arg) {
+    fr__wake_set *set = (fr__wake_set *)arg;
+    fr__thread_set = NULL;
+    fr__wakes_fini(set); /* wakes what it still holds */
+    FR_FREE(set);
+}
+
+static void fr__thread_set_key_make(void) {
+    fr__thread_set_key_ok = pthread_key_create(&fr__thread_set_key, fr__thread_set_end) == 0;
+}
+
+FR__PRIV fr__wake_set *fr__wakes_thread_set(void) {
+    fr__wake_set *set;
+    if (fr__thread_set) return fr__thread_set;
+    pthread_once(&fr__thread_set_once, fr__thread_set_key_make);
+    if (!fr__thread_set_key_ok) return NULL;
+    set = (fr__wake_set *)FR_MALLOC(sizeof *set);
+    if (!set) return NULL;
+    if (fr__wakes_init(set) < 0) {
+        FR_FREE(set);
+        return NULL;
+    }
+    if (pthread_setspecific(fr__thread_set_key, set) != 0) {
+        fr__thread_set_end(set);
+        return NULL;
+    }
+    return fr__thread_set = set;
+}
+
 /* Hand a request back to its loop (release = ownership goes back). A
  * release's wake-up goes to this thread's wake set, if it captures. */
 static void fr__req_notify(fr_req *req, int release) {
@@ -17482,44 +17518,6 @@ static size_t fr__ws_send_now(fr_req *req) {
     req->sbuf.len -= (size_t)w;
     if (req->sbuf.len) memmove(req->sbuf.buf, req->sbuf.buf + w, req->sbuf.len);
     return (size_t)w;
-}
-
-/* This thread's own wake set (internal.h), made on first use: registered
- * like a pool worker's, flushed and unregistered when the thread ends, so
- * fr_app_free takes a freed loop out of it and a flush never reaches one.
- * fr_ws_defer_wakes keeps its loops there; fr_mailbox_run captures into it. */
-static FR__THREAD_LOCAL fr__wake_set *fr__thread_set;
-static pthread_once_t fr__thread_set_once = PTHREAD_ONCE_INIT;
-static pthread_key_t fr__thread_set_key; /* its destructor ends a thread's set */
-static int fr__thread_set_key_ok;
-
-static void fr__thread_set_end(void *arg) {
-    fr__wake_set *set = (fr__wake_set *)arg;
-    fr__thread_set = NULL;
-    fr__wakes_fini(set); /* wakes what it still holds */
-    FR_FREE(set);
-}
-
-static void fr__thread_set_key_make(void) {
-    fr__thread_set_key_ok = pthread_key_create(&fr__thread_set_key, fr__thread_set_end) == 0;
-}
-
-FR__PRIV fr__wake_set *fr__wakes_thread_set(void) {
-    fr__wake_set *set;
-    if (fr__thread_set) return fr__thread_set;
-    pthread_once(&fr__thread_set_once, fr__thread_set_key_make);
-    if (!fr__thread_set_key_ok) return NULL;
-    set = (fr__wake_set *)FR_MALLOC(sizeof *set);
-    if (!set) return NULL;
-    if (fr__wakes_init(set) < 0) {
-        FR_FREE(set);
-        return NULL;
-    }
-    if (pthread_setspecific(fr__thread_set_key, set) != 0) {
-        fr__thread_set_end(set);
-        return NULL;
-    }
-    return fr__thread_set = set;
 }
 
 /* Deferred wake-ups (fr_ws_defer_wakes): a send from this thread queues its

@@ -21,9 +21,8 @@
  *    turns, each sleeping and woken, GIL hand-offs between them);
  *    otherwise, if the queue was empty, it wakes the monitor, which then
  *    checks every stall_us whether the `progress` counter (jobs taken)
- *    moved. If it did not, the running job
- *    blocks: the monitor wakes one more idle worker, which starts its own
- *    batch. While jobs stay queued and stuck it keeps waking one more per
+ *    moved. If it did not, the running job blocks: the monitor wakes one
+ *    more idle worker, which starts its own batch. While jobs stay queued and stuck it keeps waking one more per
  *    period, up to every worker. With serial_cpu not while the worker that
  *    took the last job is computing rather than blocked (Linux: its state
  *    in /proc) and jobs average FR__POOL_SHORT_JOB_US or more: the new
@@ -651,7 +650,6 @@ FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wake
              * long one would keep the answers before it waiting */
             int hold = next && mb->job_us >= FR__POOL_SHORT_JOB_US && mb->job_us < bound;
             if (since >= 0 && (!hold || t0 - since >= bound)) {
-                fr__wakes_capture(NULL);
                 fr__wakes_flush(set);
                 since = -1;
             }

@@ -184,10 +184,10 @@ FR_API fr_job *fr_mailbox_take(fr_mailbox *mb);
  * bound (0 = FR_POOL_HOLD_WAKES_US, < 0 = never hold). Measured: an
  * asyncio thread rendering a 170 us Jinja2 page spent 8 % of its time
  * waking the loops, one wake-up per answer; holding up to 1 ms gave
- * 5.7-6.0k req/s against 4.5-5.6k (up to 200 us: no measurable change). A job
- * that blocks keeps the answers held before it in its batch until it
- * returns (an event loop it blocks waits for it anyway). Call it from the
- * thread that watches fr_mailbox_fd. */
+ * 5.7-6.0k req/s against 4.5-5.6k (up to 200 us: no measurable change).
+ * A job that blocks keeps the answers held before it in its batch until
+ * it returns (an event loop it blocks waits for it anyway). Call it from
+ * the thread that watches fr_mailbox_fd (the one thread that runs mb). */
 FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wakes_us);
 /* Close the fd and free the lock. Jobs still queued are forgotten (take
  * them first if they own memory). Idempotent; no other thread may use mb

@@ -2352,6 +2352,44 @@ static void fr__wakes_forget(fr__loop *L) {
     pthread_mutex_unlock(&fr__wakes_mu);
 }
 
+/* This thread's own wake set (internal.h), made on first use: registered
+ * like a pool worker's, flushed and unregistered when the thread ends, so
+ * fr_app_free takes a freed loop out of it and a flush never reaches one.
+ * fr_ws_defer_wakes keeps its loops there; fr_mailbox_run captures into it. */
+static FR__THREAD_LOCAL fr__wake_set *fr__thread_set;
+static pthread_once_t fr__thread_set_once = PTHREAD_ONCE_INIT;
+static pthread_key_t fr__thread_set_key; /* its destructor ends a thread's set */
+static int fr__thread_set_key_ok;
+
+static void fr__thread_set_end(void *arg) {
+    fr__wake_set *set = (fr__wake_set *)arg;
+    fr__thread_set = NULL;
+    fr__wakes_fini(set); /* wakes what it still holds */
+    FR_FREE(set);
+}
+
+static void fr__thread_set_key_make(void) {
+    fr__thread_set_key_ok = pthread_key_create(&fr__thread_set_key, fr__thread_set_end) == 0;
+}
+
+FR__PRIV fr__wake_set *fr__wakes_thread_set(void) {
+    fr__wake_set *set;
+    if (fr__thread_set) return fr__thread_set;
+    pthread_once(&fr__thread_set_once, fr__thread_set_key_make);
+    if (!fr__thread_set_key_ok) return NULL;
+    set = (fr__wake_set *)FR_MALLOC(sizeof *set);
+    if (!set) return NULL;
+    if (fr__wakes_init(set) < 0) {
+        FR_FREE(set);
+        return NULL;
+    }
+    if (pthread_setspecific(fr__thread_set_key, set) != 0) {
+        fr__thread_set_end(set);
+        return NULL;
+    }
+    return fr__thread_set = set;
+}
+
 /* Hand a request back to its loop (release = ownership goes back). A
  * release's wake-up goes to this thread's wake set, if it captures. */
 static void fr__req_notify(fr_req *req, int release) {
@@ -4651,44 +4689,6 @@ static size_t fr__ws_send_now(fr_req *req) {
     req->sbuf.len -= (size_t)w;
     if (req->sbuf.len) memmove(req->sbuf.buf, req->sbuf.buf + w, req->sbuf.len);
     return (size_t)w;
-}
-
-/* This thread's own wake set (internal.h), made on first use: registered
- * like a pool worker's, flushed and unregistered when the thread ends, so
- * fr_app_free takes a freed loop out of it and a flush never reaches one.
- * fr_ws_defer_wakes keeps its loops there; fr_mailbox_run captures into it. */
-static FR__THREAD_LOCAL fr__wake_set *fr__thread_set;
-static pthread_once_t fr__thread_set_once = PTHREAD_ONCE_INIT;
-static pthread_key_t fr__thread_set_key; /* its destructor ends a thread's set */
-static int fr__thread_set_key_ok;
-
-static void fr__thread_set_end(void *arg) {
-    fr__wake_set *set = (fr__wake_set *)arg;
-    fr__thread_set = NULL;
-    fr__wakes_fini(set); /* wakes what it still holds */
-    FR_FREE(set);
-}
-
-static void fr__thread_set_key_make(void) {
-    fr__thread_set_key_ok = pthread_key_create(&fr__thread_set_key, fr__thread_set_end) == 0;
-}
-
-FR__PRIV fr__wake_set *fr__wakes_thread_set(void) {
-    fr__wake_set *set;
-    if (fr__thread_set) return fr__thread_set;
-    pthread_once(&fr__thread_set_once, fr__thread_set_key_make);
-    if (!fr__thread_set_key_ok) return NULL;
-    set = (fr__wake_set *)FR_MALLOC(sizeof *set);
-    if (!set) return NULL;
-    if (fr__wakes_init(set) < 0) {
-        FR_FREE(set);
-        return NULL;
-    }
-    if (pthread_setspecific(fr__thread_set_key, set) != 0) {
-        fr__thread_set_end(set);
-        return NULL;
-    }
-    return fr__thread_set = set;
 }
 
 /* Deferred wake-ups (fr_ws_defer_wakes): a send from this thread queues its
