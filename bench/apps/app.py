@@ -10,7 +10,7 @@ Every endpoint is registered separately: a framework that cannot register one
 (missing feature) simply lacks it, and bench_py.py reports "N/A" after
 checking each endpoint's answer once before measuring it.
 
-Endpoints (all answer JSON):
+Endpoints (JSON unless said):
     GET  /hello                 sync handler      {"message":"Hello World"}
     GET  /hello-async           async handler     {"message":"Hello World"}
     GET  /items/{item_id}       int path param    {"item_id":N}

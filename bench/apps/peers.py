@@ -68,8 +68,8 @@ def params_of(query, item_id):
 
 # ---- granian, a bare RSGI callable (no framework) ---------------------------
 JSON_HDRS = [("content-type", "application/json")]
-HTML_HDRS = [("content-type", "text/html; charset=utf-8")]
 HTML = b"text/html; charset=utf-8"
+HTML_HDRS = [("content-type", HTML.decode())]
 
 
 async def rsgi_app(scope, proto):
