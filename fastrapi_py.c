@@ -83,13 +83,19 @@ static struct {
      * BaseEventLoop.create_task (frpy_create_task calls the class itself,
      * as that method does, minus its Python frame); NULL = call the method */
     PyObject *task_type;
+    /* First steps kept back (frpy_call_soon): the own loop's stock call_soon
+     * it stands in for (NULL = not intercepted), the shim whose Task is
+     * being made (borrowed, during that call), the step kept back and its
+     * context, asyncio's Future.set_result (finishes a Task without one) */
+    PyObject *call_soon, *defer_shim, *deferred, *deferred_ctx, *future_set_result;
     PyObject *empty_tuple;
     /* interned names */
     PyObject *s_status_code, *s_raw_headers, *s_body, *s_background, *s_body_iterator,
         *s_model_dump, *s_mode, *s_json, *s_validate_python, *s_dump_json, *s_errors,
         *s_include_url, *s_loc, *s_value, *s_isoformat, *s_from_attributes,
         *s_add_done_callback, *s_result, *s_detail, *s_headers, *s_dataclass_fields, *s_aiter,
-        *s_anext, *s_dump_python, *s_create_task, *s_pos, *s_msg, *s_doc, *s_task_factory, *s_debug;
+        *s_anext, *s_dump_python, *s_create_task, *s_pos, *s_msg, *s_doc, *s_task_factory, *s_debug,
+        *s_call_soon, *s_coro_attr, *s_self_attr, *s_must_cancel;
     PyObject *kw_from_attr;  /* ("from_attributes",) */
     PyObject *kw_context;    /* ("context",) */
     PyObject *kw_loop_context; /* ("loop","context") */
@@ -3129,10 +3135,110 @@ static PyObject *frpy_security(rctx *c, const pnode *n) {
     return r;
 }
 
+/* ---- a Task's first step, only when it is needed ----
+ * asyncio's Task schedules its first step (loop.call_soon) as it is made;
+ * frpy_start_coro does that step's work itself (the shim), so a coroutine
+ * that finishes without suspending needs none. On the own loop (stock
+ * BaseEventLoop, _intercept_steps) frpy_call_soon stands in for call_soon
+ * and keeps back the first step of the Task frpy_start_coro is making; that
+ * Task is then finished with Future.set_result(None), what its step would
+ * have given, or the step is scheduled after all: the coroutine suspended,
+ * or the Task was cancelled meanwhile. Python 3.12's eager tasks, on 3.11:
+ * no Handle and no loop turn per request. */
+static PyObject *frpy_call_soon(PyObject *orig, PyObject *const *args, Py_ssize_t nargs,
+                                PyObject *kwnames) {
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (FRPY.defer_shim && !FRPY.deferred && nargs == 1 &&
+        (nkw == 0 || (nkw == 1 && PyUnicode_Compare(PyTuple_GET_ITEM(kwnames, 0),
+                                                    PyTuple_GET_ITEM(FRPY.kw_context, 0)) == 0)) &&
+        strcmp(Py_TYPE(args[0])->tp_name, "TaskStepMethWrapper") == 0) {
+        PyObject *task = PyObject_GetAttr(args[0], FRPY.s_self_attr);
+        PyObject *coro = task ? PyObject_GetAttr(task, FRPY.s_coro_attr) : NULL;
+        int ours = coro && coro == FRPY.defer_shim;
+        Py_XDECREF(coro);
+        Py_XDECREF(task);
+        if (!coro) PyErr_Clear();
+        if (ours) {
+            FRPY.defer_shim = NULL;
+            FRPY.deferred = Py_NewRef(args[0]);
+            FRPY.deferred_ctx = nkw ? Py_NewRef(args[1]) : NULL;
+            Py_RETURN_NONE;
+        }
+    }
+    return PyObject_Vectorcall(orig, args, nargs, kwnames);
+}
+
+static PyMethodDef frpy_call_soon_def = {"call_soon", (PyCFunction)(void (*)(void))frpy_call_soon,
+                                         METH_FASTCALL | METH_KEYWORDS, NULL};
+
+/* Schedule a kept-back first step (call_soon: the stock method). */
+static int frpy_step_soon(PyObject *call_soon, PyObject *step, PyObject *ctx) {
+    PyObject *args[3] = {NULL, step, ctx};
+    PyObject *h = PyObject_Vectorcall(call_soon, args + 1, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                      ctx ? FRPY.kw_context : NULL);
+    Py_XDECREF(h);
+    return h ? 0 : -1;
+}
+
+/* The coroutine ended in its first step: finish its Task without the step
+ * (unless a cancel() is pending, which the step delivers). */
+static int frpy_step_skip(PyObject *call_soon, PyObject *task, PyObject *step, PyObject *ctx) {
+    PyObject *mc = PyObject_GetAttr(task, FRPY.s_must_cancel);
+    int cancel = mc != Py_False;
+    Py_XDECREF(mc);
+    PyErr_Clear();
+    if (!cancel) {
+        PyObject *r = PyObject_CallFunctionObjArgs(FRPY.future_set_result, task, Py_None, NULL);
+        Py_XDECREF(r);
+        if (r) return 0;
+        PyErr_Clear();
+    }
+    return frpy_step_soon(call_soon, step, ctx);
+}
+
+/* Hand on a first step kept back for `task` and let it go: scheduled when
+ * the coroutine suspended (-1 with an exception if that failed), else the
+ * Task finished without it. A set exception stays set. */
+static int frpy_step_release(PyObject *call_soon, PyObject *task, PyObject *step, PyObject *ctx,
+                             int suspended) {
+    int r = 0;
+    if (step && suspended) {
+        r = frpy_step_soon(call_soon, step, ctx);
+    } else if (step) {
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        if (frpy_step_skip(call_soon, task, step, ctx) < 0) PyErr_WriteUnraisable(task);
+        PyErr_Restore(t, v, tb);
+    }
+    Py_XDECREF(step);
+    Py_XDECREF(ctx);
+    Py_XDECREF(call_soon);
+    return r;
+}
+
+static PyObject *py_intercept_steps(PyObject *self, PyObject *loop) {
+    (void)self;
+    PyObject *be = PyImport_ImportModule("asyncio.base_events");
+    PyObject *stock = be ? PyObject_GetAttrString(be, "BaseEventLoop") : NULL;
+    PyObject *stock_cs = stock ? PyObject_GetAttr(stock, FRPY.s_call_soon) : NULL;
+    PyObject *cs = stock_cs ? PyObject_GetAttr((PyObject *)Py_TYPE(loop), FRPY.s_call_soon) : NULL;
+    PyObject *orig = cs && cs == stock_cs ? PyObject_GetAttr(loop, FRPY.s_call_soon) : NULL;
+    PyObject *fn = orig ? PyCFunction_New(&frpy_call_soon_def, orig) : NULL;
+    int ok = fn && PyObject_SetAttr(loop, FRPY.s_call_soon, fn) == 0;
+    Py_XDECREF(fn);
+    Py_XDECREF(orig);
+    Py_XDECREF(cs);
+    Py_XDECREF(stock_cs);
+    Py_XDECREF(stock);
+    Py_XDECREF(be);
+    PyErr_Clear(); /* not a stock loop (uvloop: no instance attributes): steps as usual */
+    return PyBool_FromLong(ok);
+}
+
 /* Start a coroutine (an async provider, or an async generator's first
  * step) at once, from here, inside its own Task (created first, entered as
  * the current task) so asyncio.timeout / anyio / current_task() work; if it
- * never suspends the Task's scheduled first step is a no-op. */
+ * never suspends the Task needs no first step (frpy_call_soon). */
 static int frpy_start_coro(rctx *c, PyObject *coro, PyObject *gen) {
     frpy_shim *shim = PyObject_GC_New(frpy_shim, &FrpyShimType);
     if (!shim) goto fail;
@@ -3140,11 +3246,21 @@ static int frpy_start_coro(rctx *c, PyObject *coro, PyObject *gen) {
     shim->first = NULL;
     shim->state = 0;
     PyObject_GC_Track(shim);
+    PyObject *call_soon = FRPY.call_soon ? Py_NewRef(FRPY.call_soon) : NULL;
+    FRPY.defer_shim = call_soon ? (PyObject *)shim : NULL;
     PyObject *task = frpy_create_task(c, (PyObject *)shim);
+    PyObject *step = FRPY.deferred, *step_ctx = FRPY.deferred_ctx;
+    FRPY.defer_shim = FRPY.deferred = FRPY.deferred_ctx = NULL;
     PyObject *lt[3] = {NULL, FRPY.loop, task};
     PyObject *er = task ? PyObject_Vectorcall(FRPY.enter_task, lt + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
                         : NULL;
-    if (!er || PyContext_Enter(c->ctx) < 0) { Py_XDECREF(er); Py_XDECREF(task); Py_DECREF(shim); goto fail; }
+    if (!er || PyContext_Enter(c->ctx) < 0) {
+        frpy_step_release(call_soon, task, step, step_ctx, 0);
+        Py_XDECREF(er);
+        Py_XDECREF(task);
+        Py_DECREF(shim);
+        goto fail;
+    }
     Py_DECREF(er);
     PyObject *out = NULL;
     int d = frpy_drive(coro, &out);
@@ -3159,13 +3275,15 @@ static int frpy_start_coro(rctx *c, PyObject *coro, PyObject *gen) {
         shim->first = out; /* reference handed over */
         shim->state = 2;
         Py_XSETREF(c->gen, gen ? Py_NewRef(gen) : NULL);
-        int ok = frpy_attach_task(c, task, JOB_RESUME) == 0;
+        int ok = frpy_step_release(call_soon, task, step, step_ctx, 1) == 0 &&
+                 frpy_attach_task(c, task, JOB_RESUME) == 0;
         Py_DECREF(task);
         Py_DECREF(shim);
         if (!ok) frpy_handle_exception(c);
         return FRPY_STOP;
     }
     shim->state = 1;
+    frpy_step_release(call_soon, task, step, step_ctx, 0);
     Py_DECREF(task);
     Py_DECREF(shim);
     if (d == 1) return frpy_supply(c, out, gen);
@@ -5961,6 +6079,8 @@ static PyObject *py_set_loop(PyObject *self, PyObject *loop) {
     Py_XSETREF(FRPY.loop, Py_NewRef(loop));
     loop_thread_set = 0; /* the next _drain marks the new loop's thread */
     Py_CLEAR(FRPY.task_type);
+    Py_CLEAR(FRPY.call_soon);
+    Py_CLEAR(FRPY.future_set_result);
     PyObject *be = PyImport_ImportModule("asyncio.base_events");
     PyObject *stock = be ? PyObject_GetAttrString(be, "BaseEventLoop") : NULL;
     PyObject *stock_ct = stock ? PyObject_GetAttr(stock, FRPY.s_create_task) : NULL;
@@ -5968,6 +6088,16 @@ static PyObject *py_set_loop(PyObject *self, PyObject *loop) {
     PyObject *tasks = ct == stock_ct && ct ? PyImport_ImportModule("asyncio.tasks") : NULL;
     if (tasks) FRPY.task_type = PyObject_GetAttrString(tasks, "Task");
     Py_XDECREF(tasks);
+    /* first steps kept back (frpy_call_soon): a loop _intercept_steps set up,
+     * asyncio's C Task (its step is a TaskStepMethWrapper) */
+    PyObject *cs = FRPY.task_type ? PyObject_GetAttr(loop, FRPY.s_call_soon) : NULL;
+    PyTypeObject *fut = FRPY.task_type ? ((PyTypeObject *)FRPY.task_type)->tp_base : NULL;
+    if (cs && PyCFunction_Check(cs) &&
+        PyCFunction_GET_FUNCTION(cs) == (PyCFunction)(void (*)(void))frpy_call_soon && fut &&
+        strcmp(fut->tp_name, "_asyncio.Future") == 0 &&
+        (FRPY.future_set_result = PyObject_GetAttrString((PyObject *)fut, "set_result")))
+        FRPY.call_soon = Py_NewRef(PyCFunction_GET_SELF(cs));
+    Py_XDECREF(cs);
     Py_XDECREF(ct);
     Py_XDECREF(stock_ct);
     Py_XDECREF(stock);
@@ -6431,6 +6561,8 @@ static PyMethodDef frpy_module_methods[] = {
     {"basic_credentials", py_basic_credentials, METH_O,
      "HTTP Basic parameter -> (user, password), or None when FastAPI would answer 401"},
     {"_set_loop", py_set_loop, METH_O, "the asyncio loop async handlers run on"},
+    {"_intercept_steps", py_intercept_steps, METH_O,
+     "own stock asyncio loop: Tasks of coroutines that finish at once need no first step"},
     {"mw_next", py_mw_next, METH_VARARGS,
      "mw_next(ch, future): @app.middleware's call_next; future gets (status, raw headers)"},
     {"mw_body", py_mw_body, METH_O, "@app.middleware: the body call_next's response captured"},
@@ -6497,6 +6629,8 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     INTERN(s_anext, "__anext__"); INTERN(s_dump_python, "dump_python");
     INTERN(s_create_task, "create_task");
     INTERN(s_task_factory, "_task_factory"); INTERN(s_debug, "_debug");
+    INTERN(s_call_soon, "call_soon"); INTERN(s_coro_attr, "_coro"); INTERN(s_self_attr, "__self__");
+    INTERN(s_must_cancel, "_must_cancel");
     INTERN(s_pos, "pos"); INTERN(s_msg, "msg"); INTERN(s_doc, "doc");
     FRPY.empty_tuple = PyTuple_New(0);
     FRPY.kw_from_attr = PyTuple_Pack(1, FRPY.s_from_attributes);

@@ -74,6 +74,7 @@ def get_loop() -> asyncio.AbstractEventLoop:
 
         def run() -> None:
             asyncio.set_event_loop(loop)
+            _fastrapi._intercept_steps(loop)  # own loop: no first step for Tasks that need none
             bind_loop(loop)
             loop.call_soon(started.set)
             loop.run_forever()
