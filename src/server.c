@@ -2274,12 +2274,40 @@ static void fr__queue_push_locked(fr__loop *L, fr_req *req, int *wake) {
  * set's; a set's before a loop's qmu. */
 static void fr__loop_wake(fr__loop *L);
 static FR__THREAD_LOCAL fr__wake_set *fr__wakes_tl;
+static FR__THREAD_LOCAL fr__wake_set *fr__thread_set; /* fr__wakes_thread_set */
 static pthread_mutex_t fr__wakes_mu = PTHREAD_MUTEX_INITIALIZER;
 static fr__wake_set *fr__wakes_all;
+
+#if !defined(_WIN32)
+/* fork: the registry's lock is held across it, so the child gets the list
+ * whole and the lock free; there the only thread is the forking one, and
+ * the other threads' sets (pool workers, other threads' own sets, whose
+ * locks a dead thread may hold) leave the registry, unlinked (so a later
+ * fr__wakes_abandon of one is a no-op). Their memory stays the parent's. */
+static void fr__wakes_prefork(void) { pthread_mutex_lock(&fr__wakes_mu); }
+static void fr__wakes_postfork(void) { pthread_mutex_unlock(&fr__wakes_mu); }
+static void fr__wakes_postfork_child(void) {
+    fr__wake_set *s = fr__wakes_all, *next;
+    fr__wakes_all = NULL;
+    for (; s; s = next) {
+        next = s->next;
+        s->prev = s->next = NULL;
+    }
+    if (fr__thread_set) fr__wakes_all = fr__thread_set;
+    pthread_mutex_unlock(&fr__wakes_mu);
+}
+static pthread_once_t fr__wakes_fork_once = PTHREAD_ONCE_INIT;
+static void fr__wakes_fork_handlers(void) {
+    (void)pthread_atfork(fr__wakes_prefork, fr__wakes_postfork, fr__wakes_postfork_child);
+}
+#endif
 
 FR__PRIV int fr__wakes_init(fr__wake_set *s) {
     memset((void *)s, 0, sizeof *s);
     if (pthread_mutex_init(&s->mu, NULL) != 0) return -1;
+#if !defined(_WIN32)
+    pthread_once(&fr__wakes_fork_once, fr__wakes_fork_handlers);
+#endif
     pthread_mutex_lock(&fr__wakes_mu);
     s->next = fr__wakes_all;
     if (s->next) s->next->prev = s;
@@ -2288,7 +2316,8 @@ FR__PRIV int fr__wakes_init(fr__wake_set *s) {
     return 0;
 }
 
-/* Out of the registry, without its lock (a fork child; or fini, which holds it). */
+/* Out of the registry, without its lock (a fork child; or fini, which holds
+ * it). A set the fork already took out (prev = next = NULL): nothing. */
 FR__PRIV void fr__wakes_abandon(fr__wake_set *s) {
     if (s->prev) s->prev->next = s->next;
     else if (fr__wakes_all == s) fr__wakes_all = s->next;
@@ -2356,7 +2385,6 @@ static void fr__wakes_forget(fr__loop *L) {
  * like a pool worker's, flushed and unregistered when the thread ends, so
  * fr_app_free takes a freed loop out of it and a flush never reaches one.
  * fr_ws_defer_wakes keeps its loops there; fr_mailbox_run captures into it. */
-static FR__THREAD_LOCAL fr__wake_set *fr__thread_set;
 static pthread_once_t fr__thread_set_once = PTHREAD_ONCE_INIT;
 static pthread_key_t fr__thread_set_key; /* its destructor ends a thread's set */
 static int fr__thread_set_key_ok;

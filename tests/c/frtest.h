@@ -314,4 +314,14 @@ static inline int frt_wake_sets(void) {
     return n;
 #endif
 }
+
+/* 1 when this thread has a wake set of its own (fr__wakes_thread_set), else
+ * 0; -1 where the engine's internals are not visible */
+static inline int frt_own_wake_set(void) {
+#ifdef FRT_UNAMALGAMATED
+    return -1;
+#else
+    return fr__thread_set != NULL;
+#endif
+}
 #endif /* FRTEST_WAKES_H */

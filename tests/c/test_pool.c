@@ -851,9 +851,13 @@ static int child_after_fork(fr_pool *old, fr_mailbox *mb) {
     counter k;
     cjob *a = cjobs_new(3);
     fr_pool *p;
-    int ok = 1, sets = frt_wake_sets();
+    int ok = 1;
+    /* the fork took its workers' sets out of the registry (the forking
+     * thread's own set stays); abandoning the pool after that changes nothing */
+    int sets = frt_wake_sets(), own = frt_own_wake_set();
+    if (sets >= 0 && sets != own) ok = 0;
     fr_pool_abandon(old);
-    if (sets == 0 || (sets > 0 && frt_wake_sets() != 0)) ok = 0; /* its workers' sets left the registry */
+    if (frt_wake_sets() != sets) ok = 0;
     fr_mailbox_abandon(mb);
     if (fr_mailbox_fd(mb) != -1) ok = 0;
     if (fr_mailbox_init(mb) != 0) return 0;
@@ -920,6 +924,83 @@ static void test_pool_fork_child(void) {
     fr_pool_free(p);
     fr_mailbox_close(&mb);
     free(a);
+}
+
+/* fork while another thread holds the wake-set registry's lock and has a
+ * set of its own: the fork waits for the lock, and the child finds it free
+ * and the registry without the other thread's set. (src build: the other
+ * thread makes and frees pools meanwhile, taking the lock over and over.) */
+typedef struct {
+    atomic_int stage; /* 1: holding / churning, 2: the parent is done */
+} forkhold;
+
+static void *hold_registry(void *arg) {
+    forkhold *h = (forkhold *)arg;
+#ifndef FRT_UNAMALGAMATED
+    CHECK(fr__wakes_thread_set() != NULL);
+    pthread_mutex_lock(&fr__wakes_mu);
+    atomic_store(&h->stage, 1);
+    sleep_ms(100);
+    pthread_mutex_unlock(&fr__wakes_mu);
+#else
+    fr_pool_config cfg;
+    int i;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = count_run;
+    atomic_store(&h->stage, 1);
+    for (i = 0; i < 50; i++) fr_pool_free(fr_pool_new(&cfg));
+#endif
+    while (atomic_load(&h->stage) != 2) sleep_ms(1);
+    return NULL;
+}
+
+static int child_new_pool(void) {
+    fr_pool_config cfg;
+    counter k;
+    cjob *a = cjobs_new(2);
+    fr_pool *p;
+    int ok = 1, sets = frt_wake_sets();
+    if (sets >= 0 && sets != frt_own_wake_set()) ok = 0;
+    counter_init(&k);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = count_run;
+    cfg.ud = &k;
+    p = fr_pool_new(&cfg);
+    if (!p) return 0;
+    if (fr_pool_push(p, &a[0].job) != 0 || fr_pool_push(p, &a[1].job) != 0) ok = 0;
+    if (wait_at_least(&k.done, 2) != 0) ok = 0;
+    fr_pool_free(p);
+    if (frt_wake_sets() != sets) ok = 0;
+    free(a);
+    return ok;
+}
+
+static void test_pool_fork_registry_held(void) {
+    forkhold h;
+    pthread_t t;
+    pid_t pid;
+    int i, status = -1, exited = 0;
+    atomic_init(&h.stage, 0);
+    REQUIRE(pthread_create(&t, NULL, hold_registry, &h) == 0);
+    while (atomic_load(&h.stage) == 0) sleep_ms(1);
+    sleep_ms(10);
+    pid = fork();
+    if (pid == 0) _exit(child_new_pool() ? 0 : 1);
+    CHECK(pid > 0);
+    if (pid > 0) {
+        for (i = 0; i < FRT_WAIT_MS && !exited; i++) {
+            if (waitpid(pid, &status, WNOHANG) == pid) exited = 1;
+            else sleep_ms(1);
+        }
+        if (!exited) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+        }
+        CHECK(exited); /* not stuck on a lock a thread that is gone held */
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    atomic_store(&h.stage, 2);
+    pthread_join(t, NULL);
 }
 
 /* ---- mailbox ---- */
@@ -1559,6 +1640,7 @@ static const frt_case frt_cases[] = {
     FRT(test_pool_free_with_pending_jobs),
     FRT(test_pool_free_idle),
     FRT(test_pool_fork_child),
+    FRT(test_pool_fork_registry_held),
     FRT(test_pool_held_wake_flushed_behind_blocking_job),
     FRT(test_pool_held_wake_outlives_app),
     FRT(test_pool_held_wakes_lose_nothing),
