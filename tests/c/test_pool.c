@@ -846,11 +846,41 @@ static void test_pool_free_idle(void) {
 
 /* ---- fork ---- */
 
-static int child_after_fork(fr_pool *old, fr_mailbox *mb) {
+/* In a fork child: a new pool runs a[0] and a[1]; 1 when it did. */
+static int new_pool_runs_two(cjob *a) {
     fr_pool_config cfg;
     counter k;
-    cjob *a = cjobs_new(3);
     fr_pool *p;
+    int ok = 1;
+    counter_init(&k);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.run = count_run;
+    cfg.ud = &k;
+    p = fr_pool_new(&cfg);
+    if (!p) return 0;
+    if (fr_pool_push(p, &a[0].job) != 0 || fr_pool_push(p, &a[1].job) != 0) ok = 0;
+    if (wait_at_least(&k.done, 2) != 0) ok = 0;
+    fr_pool_free(p);
+    return ok;
+}
+
+/* Wait up to FRT_WAIT_MS for child pid (killed after that): 1 when it
+ * exited with status 0. */
+static int child_ok(pid_t pid) {
+    int i, status = -1, exited = 0;
+    for (i = 0; i < FRT_WAIT_MS && !exited; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) exited = 1;
+        else sleep_ms(1);
+    }
+    if (!exited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    return exited && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static int child_after_fork(fr_pool *old, fr_mailbox *mb) {
+    cjob *a = cjobs_new(3);
     int ok = 1;
     /* the fork took its workers' sets out of the registry (the forking
      * thread's own set stays); abandoning the pool after that changes nothing */
@@ -861,15 +891,7 @@ static int child_after_fork(fr_pool *old, fr_mailbox *mb) {
     fr_mailbox_abandon(mb);
     if (fr_mailbox_fd(mb) != -1) ok = 0;
     if (fr_mailbox_init(mb) != 0) return 0;
-    counter_init(&k);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.run = count_run;
-    cfg.ud = &k;
-    p = fr_pool_new(&cfg);
-    if (!p) return 0;
-    if (fr_pool_push(p, &a[0].job) != 0 || fr_pool_push(p, &a[1].job) != 0) ok = 0;
-    if (wait_at_least(&k.done, 2) != 0) ok = 0;
-    fr_pool_free(p);
+    if (!new_pool_runs_two(a)) ok = 0;
     if (fr_mailbox_push(mb, &a[2].job) != 0 || readable(fr_mailbox_fd(mb), FRT_WAIT_MS) != 1 ||
         fr_mailbox_take(mb) != &a[2].job)
         ok = 0;
@@ -885,7 +907,7 @@ static void test_pool_fork_child(void) {
     fr_mailbox mb;
     fr_pool *p;
     pid_t pid;
-    int i, status = -1, exited = 0;
+    int i;
     counter_init(&k);
     memset(&cfg, 0, sizeof cfg);
     cfg.run = count_run;
@@ -903,19 +925,7 @@ static void test_pool_fork_child(void) {
     pid = fork();
     if (pid == 0) _exit(child_after_fork(p, &mb) ? 0 : 1);
     CHECK(pid > 0);
-    if (pid > 0) {
-        for (i = 0; i < FRT_WAIT_MS && !exited; i++) {
-            pid_t r = waitpid(pid, &status, WNOHANG);
-            if (r == pid) exited = 1;
-            else sleep_ms(1);
-        }
-        if (!exited) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-        }
-        CHECK(exited);
-        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
+    if (pid > 0) CHECK(child_ok(pid));
     /* the parent's pool and mailbox are untouched by the child */
     CHECK(fr_pool_push(p, &a[0].job) == 0); /* a[0] ran already: reusable */
     CHECK(wait_at_least(&k.done, 11) == 0);
@@ -955,21 +965,10 @@ static void *hold_registry(void *arg) {
 }
 
 static int child_new_pool(void) {
-    fr_pool_config cfg;
-    counter k;
     cjob *a = cjobs_new(2);
-    fr_pool *p;
     int ok = 1, sets = frt_wake_sets();
     if (sets >= 0 && sets != frt_own_wake_set()) ok = 0;
-    counter_init(&k);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.run = count_run;
-    cfg.ud = &k;
-    p = fr_pool_new(&cfg);
-    if (!p) return 0;
-    if (fr_pool_push(p, &a[0].job) != 0 || fr_pool_push(p, &a[1].job) != 0) ok = 0;
-    if (wait_at_least(&k.done, 2) != 0) ok = 0;
-    fr_pool_free(p);
+    if (!new_pool_runs_two(a)) ok = 0;
     if (frt_wake_sets() != sets) ok = 0;
     free(a);
     return ok;
@@ -979,7 +978,6 @@ static void test_pool_fork_registry_held(void) {
     forkhold h;
     pthread_t t;
     pid_t pid;
-    int i, status = -1, exited = 0;
     atomic_init(&h.stage, 0);
     REQUIRE(pthread_create(&t, NULL, hold_registry, &h) == 0);
     while (atomic_load(&h.stage) == 0) sleep_ms(1);
@@ -987,18 +985,7 @@ static void test_pool_fork_registry_held(void) {
     pid = fork();
     if (pid == 0) _exit(child_new_pool() ? 0 : 1);
     CHECK(pid > 0);
-    if (pid > 0) {
-        for (i = 0; i < FRT_WAIT_MS && !exited; i++) {
-            if (waitpid(pid, &status, WNOHANG) == pid) exited = 1;
-            else sleep_ms(1);
-        }
-        if (!exited) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-        }
-        CHECK(exited); /* not stuck on a lock a thread that is gone held */
-        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
+    if (pid > 0) CHECK(child_ok(pid)); /* not stuck on a lock a thread that is gone held */
     atomic_store(&h.stage, 2);
     pthread_join(t, NULL);
 }
