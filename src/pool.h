@@ -50,7 +50,10 @@
  * none of the pool's threads, and any of their locks may be held forever.
  * In the child never push to, free or close them: call fr_pool_abandon /
  * fr_mailbox_abandon (they release what can be released without touching a
- * lock) and create new ones.
+ * lock) and create new ones. The engine's own process-wide state (the
+ * registry of held wake-ups) is kept whole across fork() by pthread_atfork
+ * handlers, so new pools and apps work in the child whatever the parent's
+ * other threads were doing.
  *
  * Platforms: POSIX threads everywhere; the mailbox's fd is an eventfd on
  * Linux and a non-blocking pipe on other POSIX systems. On Windows
