@@ -3147,10 +3147,8 @@ static PyObject *frpy_security(rctx *c, const pnode *n) {
  * no Handle and no loop turn per request. */
 static PyObject *frpy_call_soon(PyObject *orig, PyObject *const *args, Py_ssize_t nargs,
                                 PyObject *kwnames) {
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    if (FRPY.defer_shim && !FRPY.deferred && nargs == 1 &&
-        (nkw == 0 || (nkw == 1 && PyUnicode_Compare(PyTuple_GET_ITEM(kwnames, 0),
-                                                    PyTuple_GET_ITEM(FRPY.kw_context, 0)) == 0)) &&
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0; /* its one keyword: context */
+    if (FRPY.defer_shim && !FRPY.deferred && nargs == 1 && nkw <= 1 &&
         strcmp(Py_TYPE(args[0])->tp_name, "TaskStepMethWrapper") == 0) {
         PyObject *task = PyObject_GetAttr(args[0], FRPY.s_self_attr);
         PyObject *coro = task ? PyObject_GetAttr(task, FRPY.s_coro_attr) : NULL;
@@ -3188,7 +3186,8 @@ static int frpy_step_skip(PyObject *call_soon, PyObject *task, PyObject *step, P
     Py_XDECREF(mc);
     PyErr_Clear();
     if (!cancel) {
-        PyObject *r = PyObject_CallFunctionObjArgs(FRPY.future_set_result, task, Py_None, NULL);
+        PyObject *a[2] = {task, Py_None};
+        PyObject *r = PyObject_Vectorcall(FRPY.future_set_result, a, 2, NULL);
         Py_XDECREF(r);
         if (r) return 0;
         PyErr_Clear();
@@ -3216,21 +3215,30 @@ static int frpy_step_release(PyObject *call_soon, PyObject *task, PyObject *step
     return r;
 }
 
-static PyObject *py_intercept_steps(PyObject *self, PyObject *loop) {
-    (void)self;
+/* 1 when loop's class has asyncio's BaseEventLoop method `name` itself
+ * (not overridden); 0 otherwise, no exception left. */
+static int frpy_stock_method(PyObject *loop, PyObject *name) {
     PyObject *be = PyImport_ImportModule("asyncio.base_events");
     PyObject *stock = be ? PyObject_GetAttrString(be, "BaseEventLoop") : NULL;
-    PyObject *stock_cs = stock ? PyObject_GetAttr(stock, FRPY.s_call_soon) : NULL;
-    PyObject *cs = stock_cs ? PyObject_GetAttr((PyObject *)Py_TYPE(loop), FRPY.s_call_soon) : NULL;
-    PyObject *orig = cs && cs == stock_cs ? PyObject_GetAttr(loop, FRPY.s_call_soon) : NULL;
+    PyObject *want = stock ? PyObject_GetAttr(stock, name) : NULL;
+    PyObject *have = want ? PyObject_GetAttr((PyObject *)Py_TYPE(loop), name) : NULL;
+    int same = have && have == want;
+    Py_XDECREF(have);
+    Py_XDECREF(want);
+    Py_XDECREF(stock);
+    Py_XDECREF(be);
+    PyErr_Clear();
+    return same;
+}
+
+static PyObject *py_intercept_steps(PyObject *self, PyObject *loop) {
+    (void)self;
+    PyObject *orig = frpy_stock_method(loop, FRPY.s_call_soon) ? PyObject_GetAttr(loop, FRPY.s_call_soon)
+                                                                : NULL;
     PyObject *fn = orig ? PyCFunction_New(&frpy_call_soon_def, orig) : NULL;
     int ok = fn && PyObject_SetAttr(loop, FRPY.s_call_soon, fn) == 0;
     Py_XDECREF(fn);
     Py_XDECREF(orig);
-    Py_XDECREF(cs);
-    Py_XDECREF(stock_cs);
-    Py_XDECREF(stock);
-    Py_XDECREF(be);
     PyErr_Clear(); /* not a stock loop (uvloop: no instance attributes): steps as usual */
     return PyBool_FromLong(ok);
 }
@@ -6081,28 +6089,22 @@ static PyObject *py_set_loop(PyObject *self, PyObject *loop) {
     Py_CLEAR(FRPY.task_type);
     Py_CLEAR(FRPY.call_soon);
     Py_CLEAR(FRPY.future_set_result);
-    PyObject *be = PyImport_ImportModule("asyncio.base_events");
-    PyObject *stock = be ? PyObject_GetAttrString(be, "BaseEventLoop") : NULL;
-    PyObject *stock_ct = stock ? PyObject_GetAttr(stock, FRPY.s_create_task) : NULL;
-    PyObject *ct = stock_ct ? PyObject_GetAttr((PyObject *)Py_TYPE(loop), FRPY.s_create_task) : NULL;
-    PyObject *tasks = ct == stock_ct && ct ? PyImport_ImportModule("asyncio.tasks") : NULL;
+    PyObject *tasks = frpy_stock_method(loop, FRPY.s_create_task) ? PyImport_ImportModule("asyncio.tasks")
+                                                                  : NULL;
     if (tasks) FRPY.task_type = PyObject_GetAttrString(tasks, "Task");
     Py_XDECREF(tasks);
+    PyErr_Clear(); /* none found: loop.create_task is called */
     /* first steps kept back (frpy_call_soon): a loop _intercept_steps set up,
      * asyncio's C Task (its step is a TaskStepMethWrapper) */
     PyObject *cs = FRPY.task_type ? PyObject_GetAttr(loop, FRPY.s_call_soon) : NULL;
     PyTypeObject *fut = FRPY.task_type ? ((PyTypeObject *)FRPY.task_type)->tp_base : NULL;
-    if (cs && PyCFunction_Check(cs) &&
-        PyCFunction_GET_FUNCTION(cs) == (PyCFunction)(void (*)(void))frpy_call_soon && fut &&
-        strcmp(fut->tp_name, "_asyncio.Future") == 0 &&
-        (FRPY.future_set_result = PyObject_GetAttrString((PyObject *)fut, "set_result")))
-        FRPY.call_soon = Py_NewRef(PyCFunction_GET_SELF(cs));
+    int ours = cs && PyCFunction_Check(cs) &&
+               PyCFunction_GET_FUNCTION(cs) == (PyCFunction)(void (*)(void))frpy_call_soon;
+    if (ours && fut && strcmp(fut->tp_name, "_asyncio.Future") == 0)
+        FRPY.future_set_result = PyObject_GetAttrString((PyObject *)fut, "set_result");
+    if (FRPY.future_set_result) FRPY.call_soon = Py_NewRef(PyCFunction_GET_SELF(cs));
     Py_XDECREF(cs);
-    Py_XDECREF(ct);
-    Py_XDECREF(stock_ct);
-    Py_XDECREF(stock);
-    Py_XDECREF(be);
-    PyErr_Clear(); /* none found: loop.create_task is called */
+    PyErr_Clear();
     Py_RETURN_NONE;
 }
 

@@ -22,11 +22,12 @@
  *    otherwise, if the queue was empty, it wakes the monitor, which then
  *    checks every stall_us whether the `progress` counter (jobs taken)
  *    moved. If it did not, the running job blocks: the monitor wakes one
- *    more idle worker, which starts its own batch. While jobs stay queued and stuck it keeps waking one more per
- *    period, up to every worker. With serial_cpu not while the worker that
- *    took the last job is computing rather than blocked (Linux: its state
- *    in /proc) and jobs average FR__POOL_SHORT_JOB_US or more: the new
- *    worker would only wait for the lock that one holds.
+ *    more idle worker, which starts its own batch. While jobs stay queued
+ *    and stuck it keeps waking one more per period, up to every worker.
+ *    With serial_cpu not while the worker that took the last job is
+ *    computing rather than blocked (Linux: its state in /proc) and jobs
+ *    average FR__POOL_SHORT_JOB_US or more: the new worker would only wait
+ *    for the lock that one holds.
  *    Measured with Python handlers of ~100 us: a process waiting for a CPU
  *    made no progress for 1 ms, workers were added that way, up to 30 at
  *    once, and stayed in their batches; every request then paid GIL
