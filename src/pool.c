@@ -583,6 +583,7 @@ FR_API int fr_mailbox_init(fr_mailbox *mb) {
     mb->fd_r = mb->fd_w = -1;
     mb->lock = NULL;
     mb->job_us = 0;
+    mb->running = 0;
     mu = (pthread_mutex_t *)FR_MALLOC(sizeof *mu);
     if (!mu) return -1;
     if (pthread_mutex_init(mu, NULL) != 0) {
@@ -609,31 +610,36 @@ FR_API int fr_mailbox_push(fr_mailbox *mb, fr_job *job) {
     mu = (pthread_mutex_t *)mb->lock;
     job->next = NULL;
     pthread_mutex_lock(mu);
-    was_empty = mb->tail == NULL;
+    was_empty = mb->tail == NULL && !mb->running;
     if (mb->tail) mb->tail->next = job;
     else mb->head = job;
     mb->tail = job;
     pthread_mutex_unlock(mu);
     /* signalled after the unlock, so the woken taker does not block on the
      * lock at once; a taker that already took the job meanwhile sees one
-     * spurious wake-up (an empty take), never a lost one */
+     * spurious wake-up (an empty take, which drains it), never a lost one */
     if (was_empty) fr__mb_signal(mb);
     return 0;
 }
 
-FR_API fr_job *fr_mailbox_take(fr_mailbox *mb) {
-    pthread_mutex_t *mu;
+/* Take the queue. `run`: 1 = fr_mailbox_run's first take (from now on it
+ * takes what is pushed: no fd writes), 0 = its next ones (an empty one ends
+ * it; the fd was drained by the first), -1 = fr_mailbox_take. */
+static fr_job *fr__mb_take(fr_mailbox *mb, int run) {
+    pthread_mutex_t *mu = (pthread_mutex_t *)mb->lock;
     fr_job *h;
-    if (!mb || !mb->lock) return NULL;
-    mu = (pthread_mutex_t *)mb->lock;
     pthread_mutex_lock(mu);
     h = mb->head;
-    if (h) {
-        mb->head = mb->tail = NULL;
-        fr__mb_drain(mb);
-    }
+    mb->head = mb->tail = NULL;
+    if (run != 0) fr__mb_drain(mb);
+    mb->running = run >= 0 && h;
     pthread_mutex_unlock(mu);
     return h;
+}
+
+FR_API fr_job *fr_mailbox_take(fr_mailbox *mb) {
+    if (!mb || !mb->lock) return NULL;
+    return fr__mb_take(mb, -1);
 }
 
 FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wakes_us) {
@@ -642,8 +648,8 @@ FR_API int fr_mailbox_run(fr_mailbox *mb, fr_job_fn run, void *ud, int hold_wake
     int64_t since = -1; /* the first held job's start; -1 = nothing held */
     int64_t bound = hold_wakes_us < 0 ? 0 : hold_wakes_us ? hold_wakes_us : FR_POOL_HOLD_WAKES_US;
     int n = 0;
-    if (!mb || !run) return 0;
-    while ((j = fr_mailbox_take(mb))) {
+    if (!mb || !run || !mb->lock) return 0;
+    for (j = fr__mb_take(mb, 1); j; j = fr__mb_take(mb, 0)) {
         while (j) {
             fr_job *next = j->next;
             int64_t t0 = fr__pool_now_us();

@@ -157,6 +157,7 @@ typedef struct fr_mailbox {
     int fd_r, fd_w;      /* wake-up channel: eventfd (fd_r == fd_w) or pipe */
     void *lock;          /* allocated mutex; NULL = not open */
     long long job_us;    /* fr_mailbox_run: moving average of a job's wall time */
+    int running;         /* fr_mailbox_run is taking (under lock): pushes need no fd write */
 } fr_mailbox;
 
 /* Open: an eventfd on Linux (EFD_NONBLOCK|EFD_CLOEXEC), a non-blocking
@@ -165,15 +166,20 @@ typedef struct fr_mailbox {
 FR_API int fr_mailbox_init(fr_mailbox *mb);
 /* The fd to watch for reading: readable exactly while jobs wait (after the
  * push that made the queue non-empty until the take that emptied it).
+ * While fr_mailbox_run runs, jobs pushed are its to take and the fd is left
+ * alone (a write there would only be read back). A wake-up can come late:
+ * a push's write lands after the take that got its job; the next take, if
+ * empty, drains it (one spurious wake-up, never a readable fd left behind).
  * Never read it yourself; fr_mailbox_take drains it. -1 when closed. */
 FR_API int fr_mailbox_fd(const fr_mailbox *mb);
-/* Queue a job; any thread. Writes the fd only when the queue was empty.
+/* Queue a job; any thread. Writes the fd only when the queue was empty
+ * and fr_mailbox_run is not taking.
  * 0, or -1 (NULL argument or mailbox closed; the job stays the caller's).
  * Must not race with fr_mailbox_close. */
 FR_API int fr_mailbox_push(fr_mailbox *mb, fr_job *job);
 /* Take every queued job at once: a list in push order (follow ->next,
  * NULL-terminated; read next before re-pushing a job), or NULL if empty.
- * Drains the fd when it returns jobs. The jobs are the caller's. Any thread,
+ * Drains the fd (also when empty: a late wake-up). The jobs are the caller's. Any thread,
  * normally the one that watches the fd. */
 FR_API fr_job *fr_mailbox_take(fr_mailbox *mb);
 /* Take and run every queued job on this thread, batch after batch, until

@@ -1466,6 +1466,63 @@ static void test_mailbox_run_basic(void) {
     free(a);
 }
 
+/* While fr_mailbox_run takes, a push (here from one of its jobs) leaves the fd
+ * alone: the run takes the job itself, and a write would only make the loop
+ * that watches the fd call it again for nothing. */
+static int mquiet_fd_clear = 1;
+static void mquiet_run(fr_job *j, void *ud) {
+    mrun *m = (mrun *)ud;
+    mrun_run(j, ud);
+    if (readable(fr_mailbox_fd(m->mb), 0) != 0) mquiet_fd_clear = 0;
+}
+
+static void test_mailbox_run_pushes_write_nothing(void) {
+    fr_mailbox mb;
+    mrun m;
+    cjob *a = cjobs_new(2);
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    memset(&m, 0, sizeof m);
+    counter_init(&m.k);
+    m.mb = &mb;
+    m.more = &a[1];
+    CHECK(fr_mailbox_push(&mb, &a[0].job) == 0);
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 1);
+    CHECK_EQ_INT(fr_mailbox_run(&mb, mquiet_run, &m, 0), 2);
+    CHECK_EQ_INT(mquiet_fd_clear, 1);
+    CHECK(all_ran_once(a, 2));
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 0);
+    /* the run is over: a push wakes the loop again */
+    CHECK(fr_mailbox_push(&mb, &a[0].job) == 0);
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 1);
+    CHECK(fr_mailbox_take(&mb) == &a[0].job);
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 0);
+    fr_mailbox_close(&mb);
+    free(a);
+}
+
+/* A push writes the fd after unlocking, so its write can land after a take
+ * already got its job: the fd is readable with nothing queued. The next take
+ * or run, empty, drains it (else a level-triggered loop would call it over
+ * and over until another job came). Made here by writing the eventfd. */
+static void test_mailbox_late_wake_drained(void) {
+#if defined(__linux__)
+    fr_mailbox mb;
+    mrun m;
+    uint64_t one = 1;
+    REQUIRE(fr_mailbox_init(&mb) == 0);
+    memset(&m, 0, sizeof m);
+    counter_init(&m.k);
+    CHECK(write(fr_mailbox_fd(&mb), &one, sizeof one) == (ssize_t)sizeof one);
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 1);
+    CHECK_EQ_INT(fr_mailbox_run(&mb, mrun_run, &m, 0), 0);
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 0);
+    CHECK(write(fr_mailbox_fd(&mb), &one, sizeof one) == (ssize_t)sizeof one);
+    CHECK(fr_mailbox_take(&mb) == NULL);
+    CHECK(readable(fr_mailbox_fd(&mb), 0) == 0);
+    fr_mailbox_close(&mb);
+#endif
+}
+
 /* Through a real server: GET /m pushes its request into a mailbox; a job
  * answers it after `busy` us of work (and, for the probe, a look at the
  * client first). */
@@ -1638,6 +1695,8 @@ static const frt_case frt_cases[] = {
     FRT(test_mailbox_concurrent_consumer),
     FRT(test_pool_to_mailbox),
     FRT(test_mailbox_run_basic),
+    FRT(test_mailbox_run_pushes_write_nothing),
+    FRT(test_mailbox_late_wake_drained),
     FRT(test_mailbox_run_holds_wakes),
     FRT(test_mailbox_run_loses_nothing),
     FRT(test_job_is_only_its_header),
