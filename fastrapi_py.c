@@ -1669,7 +1669,7 @@ static PyObject *frpy_scope_headers(fr_req *r) {
     size_t n = fr_req_num_headers(r);
     PyObject *hdrs = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; hdrs && i < n; i++) {
-        fr_str hn, hv;
+        fr_str hn = {NULL, 0}, hv = {NULL, 0}; /* i < n: always set (gcc -O2 cannot tell) */
         fr_req_header_at(r, i, &hn, &hv);
         PyObject *k = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)hn.len);
         PyObject *v = PyBytes_FromStringAndSize(hv.buf, (Py_ssize_t)hv.len);
