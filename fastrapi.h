@@ -2089,8 +2089,11 @@ FR_API int fr_res_default(fr_req *req);
  * fr_dispatch requests: begin calls sink->start, each non-empty write one
  * sink->body(more = 1) on the calling thread (no copy, no queue: the sink's
  * own pace is the backpressure; nothing for HEAD/1xx/204/304), end
- * sink->body(NULL, 0, 0). After the sink returned -1, write and end
- * return -1 and the sink is not called again. */
+ * sink->body(NULL, 0, 0). A write returns FR_STREAM_FULL when the sink's
+ * body call did (the consumer is behind; the producer pauses until the
+ * consumer says so, through the embedder's own channel: no
+ * FR_STREAM_DRAINED comes for a sink). After the sink returned -1, write
+ * and end return -1 and the sink is not called again. */
 FR_API int fr_res_stream_begin(fr_req *req);
 FR_API int fr_res_stream_write(fr_req *req, const void *data, size_t len);
 FR_API int fr_res_stream_end(fr_req *req);
@@ -2177,8 +2180,10 @@ FR_API void fr_res_stream_abort(fr_req *req);
 typedef struct fr_sink {
     /* status and headers, once, before any body */
     void (*start)(void *ud, int status, const fr_header *headers, size_t nheaders);
-    /* body bytes; more = 0 on the last call (len may be 0). 0, or -1 when
-     * the consumer is gone (no further calls are made) */
+    /* body bytes; more = 0 on the last call (len may be 0). 0, -1 when
+     * the consumer is gone (no further calls are made), or FR_STREAM_FULL:
+     * taken, but the consumer is behind - the stream write that made a
+     * more = 1 call returns it to the producer (other calls: as 0) */
     int (*body)(void *ud, const char *data, size_t len, int more);
     void *ud;
 } fr_sink;
@@ -17309,14 +17314,16 @@ static int fr__sink_stream_begin(fr_req *req) {
 
 static int fr__sink_stream_write(fr_req *req, const void *data, size_t len) {
     const fr_sink *s = req->sink;
+    int r;
     if (!req->streaming || req->stream_ended || req->stream_failed) return -1;
     if (len == 0 || req->is_head || fr__status_has_no_body(req->status)) return 0;
-    if (s->body(s->ud, (const char *)data, len, 1) < 0) {
+    r = s->body(s->ud, (const char *)data, len, 1);
+    if (r < 0) {
         req->stream_failed = 1;
         return -1;
     }
     req->bytes_sent += len;
-    return 0;
+    return r == FR_STREAM_FULL ? FR_STREAM_FULL : 0; /* the consumer is behind: tell the producer */
 }
 
 static int fr__sink_stream_end(fr_req *req) {

@@ -2433,17 +2433,28 @@ static PyObject *frpy_stream_write_fn(PyObject *cap, PyObject *arg) {
     Py_XDECREF(tmp);
     if (r == FR_STREAM_FULL) {
         if (c->flow && !c->flow->gone) c->flow->full = 1;
-        else r = 0;
+        else if (!c->asgi) r = 0; /* an ASGI-face request: its consumer resumes the pump (wait) */
     }
     if (c->flow && c->flow->gone) r = -1;
     return PyLong_FromLong(r);
 }
 
 /* wait(fut) -> True when fut (a future of the caller's running loop) will be
- * resolved by the drain (0) or the client leaving (-1); False: go on now */
+ * resolved by the drain (0) or the client leaving (-1); False: go on now.
+ * An ASGI-face request's consumer (_asgi._http) resolves it once it has sent
+ * what came before. */
 static PyObject *frpy_stream_wait_fn(PyObject *cap, PyObject *fut) {
     rctx *c = PyCapsule_GetPointer(cap, "fastrapi.rctx");
     if (!c) return NULL;
+    if (!c->flow && c->asgi) {
+        PyObject *item = Py_BuildValue("(sO)", "wait", fut);
+        PyObject *r = item ? PyObject_CallOneArg(c->asgi, item) : NULL;
+        long rc = r && PyLong_Check(r) ? PyLong_AsLong(r) : -1;
+        Py_XDECREF(item);
+        Py_XDECREF(r);
+        if (!r) return NULL;
+        return PyBool_FromLong(rc >= 0);
+    }
     frpy_sflow *f = c->flow;
     if (!f || !f->full || f->gone) Py_RETURN_FALSE;
     Py_XSETREF(f->fut, Py_NewRef(fut));
@@ -4406,12 +4417,16 @@ typedef struct frpy_asgi {
                         freed (post-response work done); under the GIL */
 } frpy_asgi;
 
-static void frpy_asgi_post(frpy_asgi *a, PyObject *item) {
-    if (!item) { PyErr_Clear(); return; }
+/* post(item) -> 0, 1 (the consumer is above its high-water mark) or -1
+ * (the consumer is gone); steals item */
+static int frpy_asgi_post(frpy_asgi *a, PyObject *item) {
+    if (!item) { PyErr_Clear(); return 0; }
     PyObject *r = PyObject_CallOneArg(a->post, item);
-    if (!r) PyErr_Clear();
+    long rc = r && PyLong_Check(r) ? PyLong_AsLong(r) : 0;
+    if (!r || rc == -1) PyErr_Clear();
     Py_XDECREF(r);
     Py_DECREF(item);
+    return (int)rc;
 }
 
 static void frpy_asgi_free(frpy_asgi *a) {
@@ -4460,12 +4475,12 @@ static int frpy_asgi_body(void *ud, const char *data, size_t len, int more) {
      * face's call returned (an outer middleware's post-send code, e.g.
      * Instrumentator's, then ran late and out of order). */
     int last = !more && a->refs == 1;
-    frpy_asgi_post(a, Py_BuildValue("(s(y#O))", last ? "end" : "body", data ? data : "",
-                                    (Py_ssize_t)len, more ? Py_True : Py_False));
+    int rc = frpy_asgi_post(a, Py_BuildValue("(s(y#O))", last ? "end" : "body", data ? data : "",
+                                             (Py_ssize_t)len, more ? Py_True : Py_False));
     if (last) frpy_asgi_free(a);
-    else if (!more) frpy_asgi_release(a);
+    else if (!more || rc < 0) frpy_asgi_release(a); /* after -1 the engine calls no more */
     PyGILState_Release(st);
-    return 0;
+    return !more ? 0 : rc < 0 ? -1 : rc > 0 ? FR_STREAM_FULL : 0;
 }
 
 /* A request of the ASGI face: unhandled exceptions go to its channel. */
@@ -6652,6 +6667,7 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     for (size_t i = 0; i < sizeof frpy_constants / sizeof frpy_constants[0]; i++)
         if (PyModule_AddIntConstant(m, frpy_constants[i].name, frpy_constants[i].value) < 0) return NULL;
     if (PyModule_AddIntConstant(m, "GZIP", fr_gzip_available()) < 0) return NULL;
+    if (PyModule_AddIntConstant(m, "STREAM_HIGH_WATER", FR_STREAM_HIGH_WATER) < 0) return NULL;
     if (PyModule_AddIntConstant(m, "KV_QUERY", FR_KV_QUERY) < 0 ||
         PyModule_AddIntConstant(m, "KV_COOKIE", FR_KV_COOKIE) < 0)
         return NULL;

@@ -11,10 +11,12 @@ the ASGI server's own event loop; ``def`` code on the engine's worker pool.
 from __future__ import annotations
 
 import asyncio
+import threading
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _native_mw, _runtime
+from ._fastrapi import STREAM_HIGH_WATER as _STREAM_HIGH_WATER
 
 
 async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
@@ -170,6 +172,11 @@ async def _serve_route(app: Any, route: Any, scope: Dict[str, Any], receive: Cal
                               debug=app.debug)(scope, receive, send)
 
 
+def _settle(fut: "asyncio.Future[int]", value: int) -> None:
+    if not fut.done():  # cancelled: the producer's task was
+        fut.set_result(value)
+
+
 async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable,
                 inner: bool = False) -> None:
     """One HTTP request through the engine. At the top (no middleware) an
@@ -189,12 +196,39 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
     except _Disconnected:
         return
     queue: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
+    # Flow control, as `await send` gives it under FastAPI: a stream's producer
+    # learns from post() that more than the engine's high-water mark waits to
+    # be sent (1; its write returns FR_STREAM_FULL) and posts ("wait", fut),
+    # resolved here once what came before it was sent (0), or when this
+    # consumer is gone (-1; post answers -1 from then on).
+    flow_lock = threading.Lock()
+    flow: Dict[str, Any] = {"pending": 0, "gone": False, "waiting": []}
 
-    def post(item: Tuple[str, Any]) -> None:  # any thread, with the GIL
+    def post(item: Tuple[str, Any]) -> int:  # any thread, with the GIL
+        kind = item[0]
+        with flow_lock:
+            if flow["gone"]:
+                return -1
+            if kind == "body":
+                flow["pending"] += len(item[1][0])
+            elif kind == "wait":
+                flow["waiting"].append(item[1])
+            full = flow["pending"] > _STREAM_HIGH_WATER
         try:
             loop.call_soon_threadsafe(queue.put_nowait, item)
         except RuntimeError:  # the loop is gone (client or server shut down)
-            pass
+            return -1
+        return 1 if full else 0
+
+    def resume(fut: "asyncio.Future[int]", value: int) -> None:
+        with flow_lock:
+            if fut not in flow["waiting"]:
+                return
+            flow["waiting"].remove(fut)
+        if fut.get_loop() is loop:
+            _settle(fut, value)
+        else:
+            fut.get_loop().call_soon_threadsafe(_settle, fut, value)
 
     client = scope.get("client")
     server.dispatch(scope["method"].encode("ascii"), _target(scope), scope.get("headers", []),
@@ -202,25 +236,36 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
                     scope)
     error: Optional[BaseException] = None
     sent = False
-    while True:  # until "done": background tasks and teardowns have run, as in Starlette
-        kind, value = await queue.get()
-        if kind == "start":
-            status, headers = value
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-        elif kind == "body":
-            data, more = value
-            await send({"type": "http.response.body", "body": data, "more_body": more})
-            sent = not more
-        elif kind == "end":  # the last body, and nothing runs after it: "done" too
-            await send({"type": "http.response.body", "body": value[0], "more_body": False})
-            break
-        elif kind == "exception":
-            if inner and not sent:  # before the response: the middleware sees it
-                raise value
-            if error is None:  # the 500 is on its way, or a background task failed
-                error = value
-        elif kind == "done":
-            break
+    try:
+        while True:  # until "done": background tasks and teardowns have run, as in Starlette
+            kind, value = await queue.get()
+            if kind == "start":
+                status, headers = value
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+            elif kind == "body":
+                data, more = value
+                await send({"type": "http.response.body", "body": data, "more_body": more})
+                with flow_lock:
+                    flow["pending"] -= len(data)
+                sent = not more
+            elif kind == "wait":
+                resume(value, 0)
+            elif kind == "end":  # the last body, and nothing runs after it: "done" too
+                await send({"type": "http.response.body", "body": value[0], "more_body": False})
+                break
+            elif kind == "exception":
+                if inner and not sent:  # before the response: the middleware sees it
+                    raise value
+                if error is None:  # the 500 is on its way, or a background task failed
+                    error = value
+            elif kind == "done":
+                break
+    finally:
+        with flow_lock:
+            flow["gone"] = True
+            waiting = list(flow["waiting"])
+        for fut in waiting:  # a paused producer ends its stream
+            resume(fut, -1)
     if error is not None:
         # like Starlette's ServerErrorMiddleware: the server (or TestClient)
         # sees the exception after the 500 response was sent

@@ -4464,14 +4464,16 @@ static int fr__sink_stream_begin(fr_req *req) {
 
 static int fr__sink_stream_write(fr_req *req, const void *data, size_t len) {
     const fr_sink *s = req->sink;
+    int r;
     if (!req->streaming || req->stream_ended || req->stream_failed) return -1;
     if (len == 0 || req->is_head || fr__status_has_no_body(req->status)) return 0;
-    if (s->body(s->ud, (const char *)data, len, 1) < 0) {
+    r = s->body(s->ud, (const char *)data, len, 1);
+    if (r < 0) {
         req->stream_failed = 1;
         return -1;
     }
     req->bytes_sent += len;
-    return 0;
+    return r == FR_STREAM_FULL ? FR_STREAM_FULL : 0; /* the consumer is behind: tell the producer */
 }
 
 static int fr__sink_stream_end(fr_req *req) {

@@ -402,8 +402,11 @@ FR_API int fr_res_default(fr_req *req);
  * fr_dispatch requests: begin calls sink->start, each non-empty write one
  * sink->body(more = 1) on the calling thread (no copy, no queue: the sink's
  * own pace is the backpressure; nothing for HEAD/1xx/204/304), end
- * sink->body(NULL, 0, 0). After the sink returned -1, write and end
- * return -1 and the sink is not called again. */
+ * sink->body(NULL, 0, 0). A write returns FR_STREAM_FULL when the sink's
+ * body call did (the consumer is behind; the producer pauses until the
+ * consumer says so, through the embedder's own channel: no
+ * FR_STREAM_DRAINED comes for a sink). After the sink returned -1, write
+ * and end return -1 and the sink is not called again. */
 FR_API int fr_res_stream_begin(fr_req *req);
 FR_API int fr_res_stream_write(fr_req *req, const void *data, size_t len);
 FR_API int fr_res_stream_end(fr_req *req);
@@ -490,8 +493,10 @@ FR_API void fr_res_stream_abort(fr_req *req);
 typedef struct fr_sink {
     /* status and headers, once, before any body */
     void (*start)(void *ud, int status, const fr_header *headers, size_t nheaders);
-    /* body bytes; more = 0 on the last call (len may be 0). 0, or -1 when
-     * the consumer is gone (no further calls are made) */
+    /* body bytes; more = 0 on the last call (len may be 0). 0, -1 when
+     * the consumer is gone (no further calls are made), or FR_STREAM_FULL:
+     * taken, but the consumer is behind - the stream write that made a
+     * more = 1 call returns it to the producer (other calls: as 0) */
     int (*body)(void *ud, const char *data, size_t len, int more);
     void *ud;
 } fr_sink;

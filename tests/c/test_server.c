@@ -2160,6 +2160,7 @@ typedef struct tsink {
     pthread_mutex_t mu;
     int starts, bodies, more_bodies, finals, order_bad, status;
     int fail_at; /* return -1 from the fail_at-th body call (1-based); 0 never */
+    int full_at; /* return FR_STREAM_FULL from the full_at-th body call; 0 never */
     int failed;
     size_t max_piece;
     char head[4096]; /* "name: value\r\n" per header, as given to start */
@@ -2213,6 +2214,7 @@ static int ts_body(void *ud, const char *data, size_t len, int more) {
         t->failed = 1;
         rc = -1;
     }
+    if (t->full_at && t->bodies == t->full_at) rc = FR_STREAM_FULL;
     pthread_mutex_unlock(&t->mu);
     return rc;
 }
@@ -2918,6 +2920,37 @@ static void test_dispatch_stream(void) {
     fr_app_free(app);
 }
 
+/* a sink behind its consumer: the write that made the body call returns
+ * FR_STREAM_FULL to its producer; nothing is lost, the others return 0, the
+ * response ends well (a FULL from the last call is as 0) */
+static void test_dispatch_sink_full(void) {
+    int at;
+    for (at = 2; at <= 4; at++) {
+        fr_app *app = make_dispatch_app(NULL);
+        tsink t;
+        REQ(app != NULL);
+        ts_init(&t);
+        t.full_at = at; /* the second write, the third, the end */
+        memset(sw_results, 0x55, sizeof sw_results);
+        CHECK_EQ_INT(dispatch_raw(app, GET("/stream3"), &t), 0);
+        bg_join_all();
+        CHECK(st_wait(&st_done_calls, 1));
+        CHECK_EQ_INT(st_get(&st_done_ok), 1);
+        CHECK_EQ_MEM(t.body.buf, t.body.len, "alpha,beta,gamma");
+        CHECK_EQ_INT(t.finals, 1);
+        CHECK_EQ_INT(t.order_bad, 0);
+        pthread_mutex_lock(&st_mu);
+        CHECK_EQ_INT(sw_results[0], 0);
+        CHECK_EQ_INT(sw_results[1], 0);
+        CHECK_EQ_INT(sw_results[2], at == 2 ? FR_STREAM_FULL : 0);
+        CHECK_EQ_INT(sw_results[3], at == 3 ? FR_STREAM_FULL : 0);
+        CHECK_EQ_INT(sw_results[4], 0);
+        pthread_mutex_unlock(&st_mu);
+        ts_free(&t);
+        fr_app_free(app);
+    }
+}
+
 /* the sink goes away mid-stream: later writes and end fail, the sink is
  * not called again, on_done gets ok = 0 */
 static void test_dispatch_sink_gone(void) {
@@ -3552,6 +3585,7 @@ static const frt_case frt_cases[] = {
     FRT(test_dispatch_head),
     FRT(test_dispatch_pending),
     FRT(test_dispatch_stream),
+    FRT(test_dispatch_sink_full),
     FRT(test_dispatch_sink_gone),
     FRT(test_dispatch_file),
     FRT(test_dispatch_limits),

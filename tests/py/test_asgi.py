@@ -294,3 +294,70 @@ def test_background_task_exception_reaches_starlette_testclient():
             TestClient(app).get("/fail")
         r = TestClient(app, raise_server_exceptions=False).get("/fail")
         assert (r.status_code, r.json()) == (200, "ok"), name
+
+
+def _endless_app(fw, made, closed):
+    app = fw.FastAPI()
+
+    async def gen():
+        try:
+            while True:
+                made.append(1)
+                yield b"x" * 1024
+                await asyncio.sleep(0)  # the loop runs on (the test, with it)
+        finally:
+            closed.append(1)
+
+    @app.get("/endless")
+    async def endless():
+        return fw.responses.StreamingResponse(gen())
+    return app
+
+
+def test_asgi_stream_is_paced_by_send():
+    """The ASGI server's `await send` is a stream's backpressure, as under
+    FastAPI: a client that stops reading pauses the generator (fastrapi: at
+    most the engine's high-water mark ahead), instead of a queue that grows
+    as fast as the generator runs; when send then fails, the generator is
+    closed and the app call ends."""
+    from fastrapi._fastrapi import STREAM_HIGH_WATER
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"},
+             "http_version": "1.1", "method": "GET", "scheme": "http", "path": "/endless",
+             "raw_path": b"/endless", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"t")], "client": ("127.0.0.1", 5000), "server": ("t", 80)}
+    for name in ("fastapi", "fastrapi"):
+        made, closed = [], []
+        app = _endless_app(framework(name), made, closed)
+
+        async def go():
+            release, asked = asyncio.Event(), []
+            bodies = []
+
+            async def receive():
+                asked.append(1)
+                if len(asked) == 1:
+                    return {"type": "http.request", "body": b"", "more_body": False}
+                await asyncio.Event().wait()
+
+            async def send(msg):
+                if msg["type"] == "http.response.body":
+                    bodies.append(len(msg.get("body", b"")))
+                    if len(bodies) == 3:
+                        await release.wait()  # the client stops reading...
+                        raise OSError("the client is gone")  # ...and leaves
+
+            task = asyncio.ensure_future(app(scope, receive, send))
+            await asyncio.sleep(1.0)
+            paused_at = len(made)
+            await asyncio.sleep(0.3)
+            still = len(made)
+            release.set()
+            try:
+                await asyncio.wait_for(task, 10)
+            except Exception:  # FastAPI: ClientDisconnect; fastrapi: the OSError
+                pass
+            return paused_at, still
+        paused_at, still = asyncio.run(go())
+        assert paused_at == still, (name, paused_at, still)  # paused, not running on
+        assert paused_at * 1024 <= STREAM_HIGH_WATER + 8 * 1024, (name, paused_at)
+        assert closed == [1], name
