@@ -6,19 +6,18 @@ Each C test case becomes one pytest item per variant, so counts are real:
   src      gcc -O0, the unamalgamated src/*.c compiled file by file
 Cases are discovered from the FRT(name) entries in each file (no compile at
 collection time); each binary runs once per session and items read the result.
-The binaries are compiled ahead, in the order the items run, by as many
-compiler processes as the machine has cores (the build of the next binaries
-overlaps the run of this one: compiling is most of this file's time).
+The binaries are compiled ahead (cbuild.ahead: from the start of the
+session, in the order the items run, by as many niced compilers as the
+machine has cores), so compiling overlaps the tests that run before.
 """
 import os
 import re
 import subprocess
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cbuild import ROOT, BUILD, WARN, SAN, compile_c, have, src_files
+from cbuild import ROOT, BUILD, WARN, SAN, ahead, compile_c, have, src_files
 
 CDIR = os.path.join(ROOT, "tests", "c")
 HEADER = os.path.join(ROOT, "fastrapi.h")
@@ -76,32 +75,21 @@ def _build(mod, variant):
 
 _results = {}
 _SRC_OBJS = threading.Lock()
-_builds = {}
 
 
-def _build_ahead(key, items):
-    """The build of key; on first use, the builds of every selected item of
-    this file are started, in item order."""
-    if not _builds:
-        pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
-        for it in items:
-            cs = getattr(it, "callspec", None)
-            if cs is None or it.module is not _THIS:
-                continue
-            k = (cs.params["mod"], cs.params["variant"])
-            if k not in _builds:
-                _builds[k] = pool.submit(_build, *k)
-        pool.shutdown(wait=False)
-    if key not in _builds:
-        return _build(*key)
-    return _builds[key].result()
+def _wanted(key):
+    """Whether the session runs an item of this file built from key."""
+    def want(items):
+        return any(getattr(it, "module", None) is _THIS and getattr(it, "callspec", None) is not None
+                   and (it.callspec.params["mod"], it.callspec.params["variant"]) == key for it in items)
+    return want
 
 
-def results(mod, variant, items=()):
+def results(mod, variant):
     key = (mod, variant)
     if key not in _results:
         try:
-            exe = _build_ahead(key, items)
+            exe = _build(mod, variant)  # built ahead (cbuild.ahead) or now
         except AssertionError as e:
             _results[key] = ("build", str(e))
             return _results[key]
@@ -126,11 +114,14 @@ PARAMS = [pytest.param(mod, case, variant, id="%s-%s-%s" % (variant, mod, case))
 
 
 _THIS = __import__("sys").modules[__name__]
+for _variant in VARIANTS:  # in the order the items run
+    for _mod, _names in CASES:
+        ahead(lambda m=_mod, v=_variant: _build(m, v), _wanted((_mod, _variant)))
 
 
 @pytest.mark.parametrize("mod,case,variant", PARAMS)
-def test_c_case(mod, case, variant, request):
-    kind, data = results(mod, variant, request.session.items)
+def test_c_case(mod, case, variant):
+    kind, data = results(mod, variant)
     if kind == "build":
         pytest.fail(data)
     per, out, err, rc = data
@@ -144,9 +135,9 @@ def test_c_case(mod, case, variant, request):
 
 @pytest.mark.parametrize("mod", [m for m, _ in CASES])
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_c_binary_clean_exit(mod, variant, request):
+def test_c_binary_clean_exit(mod, variant):
     """Whole binary: exit status 0 and no sanitizer report (leaks at exit)."""
-    kind, data = results(mod, variant, request.session.items)
+    kind, data = results(mod, variant)
     if kind == "build":
         pytest.fail(data)
     per, out, err, rc = data

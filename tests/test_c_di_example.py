@@ -31,7 +31,7 @@ import warnings
 
 import pytest
 
-from cbuild import BUILD, ROOT, SAN, WARN, build_example, compile_c
+from cbuild import BUILD, ROOT, SAN, WARN, ahead, build_example, compile_c
 from test_c_examples import IO_TIMEOUT, STOP_TIMEOUT, Raw, Server
 
 NAME = "di"
@@ -51,6 +51,10 @@ def _asan_build():
                      ["-O1", "-g"] + SAN + WARN + ["-I", inc],
                      deps=[os.path.join(inc, "fastrapi.h")], cc="clang",
                      libs=["-lpthread", "-lm"])
+
+
+ahead(lambda: build_example(NAME))
+ahead(_asan_build)
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ import warnings
 import httpx
 import pytest
 
-from cbuild import BUILD, ROOT, SAN, WARN, build_example, compile_c
+from cbuild import BUILD, ROOT, SAN, WARN, ahead, build_example, compile_c
 
 IO_TIMEOUT = 10.0  # seconds, for every socket operation
 START_TIMEOUT = 20.0
@@ -62,6 +62,10 @@ def _build(name):
                          deps=[os.path.join(inc, "fastrapi.h")], cc="clang",
                          libs=["-lpthread", "-lm"])
     return build_example(name)
+
+
+for _name in ("hello", "todo", "poll", "chat"):
+    ahead(lambda n=_name: _build(n))
 
 
 @pytest.fixture(scope="session")
@@ -1265,15 +1269,21 @@ def asan_binaries():
         pytest.skip("FR_LIVE_SANITIZE=1: every test of this module already ran against the sanitized build, this replay would repeat it")
     if not shutil.which("clang"):
         pytest.fail("clang missing: ./run-tests installs the Debian package")
+    return {name: _asan_build(name) for name in ("hello", "todo", "poll")}
+
+
+def _asan_build(name):
     inc = os.environ.get("FR_LIVE_INCLUDE", ROOT)
-    out = {}
-    for name in ("hello", "todo", "poll"):
-        exe = os.path.join(BUILD, "examples-asan", name)
-        out[name] = compile_c(exe, [os.path.join(ROOT, "examples", "c", name + ".c")],
-                              ["-O1", "-g"] + SAN + WARN + ["-I", inc],
-                              deps=[os.path.join(inc, "fastrapi.h")], cc="clang",
-                              libs=["-lpthread", "-lm"])
-    return out
+    exe = os.path.join(BUILD, "examples-asan", name)
+    return compile_c(exe, [os.path.join(ROOT, "examples", "c", name + ".c")],
+                     ["-O1", "-g"] + SAN + WARN + ["-I", inc],
+                     deps=[os.path.join(inc, "fastrapi.h")], cc="clang",
+                     libs=["-lpthread", "-lm"])
+
+
+if os.environ.get("FR_LIVE_SANITIZE") != "1":
+    for _name in ("hello", "todo", "poll"):
+        ahead(lambda n=_name: _asan_build(n))
 
 
 def _run_sanitized(exe, scenarios, env=None):

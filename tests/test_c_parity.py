@@ -28,19 +28,26 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 from starlette.requests import cookie_parser
 
-from cbuild import ROOT, BUILD, WARN, SAN, compile_c, have
+from cbuild import ROOT, BUILD, WARN, SAN, ahead, compile_c, have
 
 SEED = 20260
 N_RANDOM = 3000
 
 
-@pytest.fixture(scope="module")
-def driver():
+def _build_driver():
     src = os.path.join(ROOT, "tests", "c", "parity_driver.c")
     out = os.path.join(BUILD, "parity", "parity_driver")
     cc = "clang" if have("clang") else "gcc"
     return compile_c(out, [src], ["-O1", "-g"] + SAN + WARN + ["-I", ROOT],
                      [os.path.join(ROOT, "fastrapi.h")], cc=cc)
+
+
+ahead(_build_driver)
+
+
+@pytest.fixture(scope="module")
+def driver():
+    return _build_driver()
 
 
 def run(driver, records):

@@ -31,7 +31,7 @@ import time
 
 import pytest
 
-from cbuild import BUILD, ROOT, compile_c, have
+from cbuild import BUILD, ROOT, ahead, compile_c, have, write_source
 
 HEADER = os.path.join(ROOT, "fastrapi.h")
 STDS = ["c++11", "c++14", "c++17", "c++20"]
@@ -51,12 +51,7 @@ def _need(cxx):
 
 
 def _write(name, text):
-    path = os.path.join(OUT, name)
-    os.makedirs(OUT, exist_ok=True)
-    if not os.path.exists(path) or open(path).read() != text:
-        with open(path, "w") as f:
-            f.write(text)
-    return path
+    return write_source(os.path.join(OUT, name), text)
 
 
 IMPL = '#define FASTRAPI_IMPLEMENTATION\n#include "fastrapi.h"\n'
@@ -69,6 +64,14 @@ def _impl_obj(cxx, std, mode="plain"):
     out = os.path.join(OUT, "impl-%s-%s-%s.o" % (cxx, std, mode))
     return compile_c(out, [src], ["-std=" + std, "-O1", "-c"] + CXXWARN + MODES[mode] + ["-I", ROOT],
                      [HEADER], cc=cxx)
+
+
+for _cxx in CXXS:
+    for _std in STDS:
+        ahead(lambda c=_cxx, s=_std: _impl_obj(c, s))
+    for _std in ("c++11", "c++20"):
+        ahead(lambda c=_cxx, s=_std: _impl_obj(c, s, "zlib"))
+    ahead(lambda c=_cxx: _impl_obj(c, "c++17", "static-lines"))
 
 
 # --------------------------------------------------------------------------
@@ -116,11 +119,18 @@ def test_zig_libcxx_compiles_implementation(target, std):
     the kqueue backend as C++."""
     if subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True).returncode != 0:
         pytest.fail("ziglang missing: ./run-tests installs it (pip install ziglang)")
+    assert os.path.getsize(_zig_obj(target, std)) > 0
+
+
+def _zig_obj(target, std):
     src = _write("impl.cpp", IMPL)
     out = os.path.join(OUT, "impl-zig-%s-%s.o" % (target, std))
-    compile_c(out, [src], ["-target", target, "-std=" + std, "-O1", "-c"] + CXXWARN + ["-I", ROOT],
-              [HEADER], cc=sys.executable + " -m ziglang c++")
-    assert os.path.getsize(out) > 0
+    return compile_c(out, [src], ["-target", target, "-std=" + std, "-O1", "-c"] + CXXWARN + ["-I", ROOT],
+                     [HEADER], cc=sys.executable + " -m ziglang c++")
+
+
+ahead(lambda: _zig_obj("native", "c++20"))
+ahead(lambda: _zig_obj("x86_64-macos", "c++11"))
 
 
 # --------------------------------------------------------------------------
@@ -154,17 +164,31 @@ int main(void) {
 @pytest.mark.parametrize("cxx", CXXS)
 def test_declarations_strict_cxx(cxx, std):
     _need(cxx)
+    assert os.path.getsize(_decl_obj(cxx, std)) > 0
+
+
+def _decl_obj(cxx, std):
     src = _write("decl.cpp", USER_CXX)
     out = os.path.join(OUT, "decl-%s-%s.o" % (cxx, std))
-    compile_c(out, [src], ["-std=" + std, "-c", "-pedantic", "-Wold-style-cast"] + CXXWARN + ["-I", ROOT],
-              [HEADER], cc=cxx)
-    assert os.path.getsize(out) > 0
+    return compile_c(out, [src], ["-std=" + std, "-c", "-pedantic", "-Wold-style-cast"] + CXXWARN
+                     + ["-I", ROOT], [HEADER], cc=cxx)
+
+
+for _cxx in CXXS:
+    for _std in STDS:
+        ahead(lambda c=_cxx, s=_std: _decl_obj(c, s))
 
 
 @pytest.mark.parametrize("impl_lang", ["c", "c++"])
 def test_c_and_cxx_objects_link(impl_lang):
     """The implementation built by one language, called from the other."""
     _need("g++")
+    exe = _link_exe(impl_lang)
+    r = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "Not Found\n", (r.returncode, r.stdout, r.stderr)
+
+
+def _link_exe(impl_lang):
     impl = _write("impl-link.%s" % ("c" if impl_lang == "c" else "cpp"), IMPL)
     user = _write("user-link.%s" % ("cpp" if impl_lang == "c" else "c"), USER_CXX if impl_lang == "c" else USER_C)
     cflags = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-c", "-I", ROOT]
@@ -174,10 +198,12 @@ def test_c_and_cxx_objects_link(impl_lang):
                        cflags if impl_lang == "c" else cxxflags, [HEADER], cc="gcc" if impl_lang == "c" else "g++")
     user_o = compile_c(os.path.join(OUT, "link-user-%s.o" % tag), [user],
                        cxxflags if impl_lang == "c" else cflags, [HEADER], cc="g++" if impl_lang == "c" else "gcc")
-    exe = compile_c(os.path.join(OUT, "link-%s" % tag), [impl_o, user_o], [], [impl_o, user_o], cc="g++",
-                    libs=["-lpthread", "-lm"])
-    r = subprocess.run([exe], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout == "Not Found\n", (r.returncode, r.stdout, r.stderr)
+    return compile_c(os.path.join(OUT, "link-%s" % tag), [impl_o, user_o], [], [impl_o, user_o], cc="g++",
+                     libs=["-lpthread", "-lm"])
+
+
+ahead(lambda: _link_exe("c"))
+ahead(lambda: _link_exe("c++"))
 
 
 # --------------------------------------------------------------------------
@@ -208,6 +234,10 @@ def _build_live(name):
     out = os.path.join(OUT, "examples", "%s-%s-%s" % (name, cxx, std))
     return compile_c(out, [src], ["-x", "c++", "-std=" + std, "-O2"] + CXXWARN + ["-I", ROOT],
                      [HEADER], cc=cxx, libs=["-lpthread", "-lm"])
+
+
+for _name in LIVE:
+    ahead(lambda n=_name: _build_live(n))
 
 
 class Server:
@@ -331,15 +361,26 @@ def test_cxx_poll_live(serve):
 EMBED = os.path.join(ROOT, "tests", "c", "test_embed.c")
 
 
-@pytest.mark.parametrize("cxx,std", [("g++", "c++11"), ("clang++", "c++20")])
+EMBED_BUILDS = [("g++", "c++11"), ("clang++", "c++20")]
+
+
+def _embed_exe(cxx, std):
+    return compile_c(os.path.join(OUT, "test_embed-%s-%s" % (cxx, std)), [EMBED],
+                     ["-x", "c++", "-std=" + std, "-O1", "-g"] + CXXWARN + ["-I", ROOT],
+                     [HEADER, os.path.join(ROOT, "tests", "c", "frtest.h")], cc=cxx,
+                     libs=["-lpthread", "-lm"])
+
+
+for _cxx, _std in EMBED_BUILDS:
+    ahead(lambda c=_cxx, s=_std: _embed_exe(c, s))
+
+
+@pytest.mark.parametrize("cxx,std", EMBED_BUILDS)
 def test_embed_contract_as_cxx(cxx, std):
     _need(cxx)
     cases = re.findall(r"FRT\((\w+)\)", open(EMBED).read())
     assert len(cases) >= 6
-    exe = compile_c(os.path.join(OUT, "test_embed-%s-%s" % (cxx, std)), [EMBED],
-                    ["-x", "c++", "-std=" + std, "-O1", "-g"] + CXXWARN + ["-I", ROOT],
-                    [HEADER, os.path.join(ROOT, "tests", "c", "frtest.h")], cc=cxx,
-                    libs=["-lpthread", "-lm"])
+    exe = _embed_exe(cxx, std)
     r = subprocess.run([exe], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert sorted(re.findall(r"^PASS (\w+)$", r.stdout, re.M)) == sorted(cases), r.stdout

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cbuild import ROOT, BUILD, compile_c, have
+from cbuild import ROOT, BUILD, ahead, compile_c, have
 
 FUZZ = os.path.join(ROOT, "fuzz")
 HARNESSES = sorted(f[:-2] for f in os.listdir(FUZZ) if f.startswith("fuzz_") and f.endswith(".c")) \
@@ -34,6 +34,10 @@ def _build(name):
     return compile_c(exe, [src],
                      ["-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
                       "-I", ROOT] + cflags, [os.path.join(ROOT, "fastrapi.h")], cc="clang", libs=libs)
+
+
+for _name in HARNESSES:
+    ahead(lambda n=_name: _build(n))
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,22 @@ import sys
 
 import pytest
 
-from cbuild import ROOT, BUILD, WARN, compile_c, have
+from cbuild import ROOT, BUILD, WARN, ahead, compile_c, have, write_source
 
 HEADER = os.path.join(ROOT, "fastrapi.h")
-TU = os.path.join(BUILD, "header", "impl.c")
+IMPL = ('#define FASTRAPI_IMPLEMENTATION\n#include "fastrapi.h"\n'
+        "int fr_test_anchor(void);\nint fr_test_anchor(void) { return 0; }\n")
+TEXT = {"plain": IMPL, "static": "#define FASTRAPI_STATIC\n" + IMPL,
+        "lines": "#define FR_ENABLE_LINES 1\n" + IMPL,
+        "declarations-only": '#include "fastrapi.h"\nint fr_x(void);\n'
+                             "int fr_x(void) { return (int)sizeof(fr_str); }\n"}
 
 
-def _tu(extra=""):
-    os.makedirs(os.path.dirname(TU), exist_ok=True)
-    with open(TU, "w") as f:
-        f.write(extra + '#define FASTRAPI_IMPLEMENTATION\n#include "fastrapi.h"\n'
-                "int fr_test_anchor(void);\nint fr_test_anchor(void) { return 0; }\n")
-    return TU
+def _obj(mode, out_name, cc="gcc"):
+    """The translation unit of `mode` compiled to build/header/<out_name>.o."""
+    src = write_source(os.path.join(BUILD, "header", "impl-%s.c" % mode), TEXT[mode])
+    out = os.path.join(BUILD, "header", out_name + ".o")
+    return compile_c(out, [src], ["-c", "-O1"] + WARN + ["-I", ROOT], [HEADER], cc=cc)
 
 
 def test_amalgamation_is_current():
@@ -43,28 +47,27 @@ def _have_zig():
                           capture_output=True).returncode == 0
 
 
+MODES = ["plain", "static", "lines", "declarations-only"]
+for _mode in MODES:
+    for _name, _cc in COMPILERS:
+        ahead(lambda m=_mode, n=_name, c=_cc: _obj(m, "%s-%s" % (n, m), c))
+ahead(lambda: _obj("plain", "nm"))
+ahead(lambda: _obj("static", "nm-static"))
+
+
 @pytest.mark.parametrize("name,cc", COMPILERS)
-@pytest.mark.parametrize("mode", ["plain", "static", "lines", "declarations-only"])
+@pytest.mark.parametrize("mode", MODES)
 def test_header_compiles(name, cc, mode):
     if name == "clang" and not have("clang"):
         pytest.fail("clang missing: .ci/run installs it (apt-get install clang)")
     if name == "zig" and not _have_zig():
         pytest.fail("ziglang missing: .ci/run installs it (pip install ziglang)")
-    extra = {"plain": "", "static": "#define FASTRAPI_STATIC\n",
-             "lines": "#define FR_ENABLE_LINES 1\n", "declarations-only": ""}[mode]
-    src = _tu(extra)
-    if mode == "declarations-only":
-        with open(src, "w") as f:
-            f.write('#include "fastrapi.h"\nint fr_x(void);\nint fr_x(void) { return (int)sizeof(fr_str); }\n')
-    out = os.path.join(BUILD, "header", "%s-%s.o" % (name, mode))
-    compile_c(out, [src], ["-c", "-O1"] + WARN + ["-I", ROOT], [HEADER], cc=cc)
+    out = _obj(mode, "%s-%s" % (name, mode), cc)
     assert os.path.getsize(out) > 0
 
 
 def test_exported_symbols_are_prefixed():
-    src = _tu()
-    out = os.path.join(BUILD, "header", "nm.o")
-    compile_c(out, [src], ["-c", "-O1"] + WARN + ["-I", ROOT], [HEADER])
+    out = _obj("plain", "nm")
     r = subprocess.run(["nm", "-g", "--defined-only", out], capture_output=True, text=True, check=True)
     bad = []
     names = []
@@ -79,9 +82,7 @@ def test_exported_symbols_are_prefixed():
 
 
 def test_static_build_exports_nothing_but_anchor():
-    src = _tu("#define FASTRAPI_STATIC\n")
-    out = os.path.join(BUILD, "header", "nm-static.o")
-    compile_c(out, [src], ["-c", "-O1"] + WARN + ["-I", ROOT], [HEADER])
+    out = _obj("static", "nm-static")
     r = subprocess.run(["nm", "-g", "--defined-only", out], capture_output=True, text=True, check=True)
     names = [ln.split()[2] for ln in r.stdout.splitlines() if len(ln.split()) >= 3]
     assert names == ["fr_test_anchor"], names

@@ -23,7 +23,7 @@ import zlib
 
 import pytest
 
-from cbuild import ROOT, BUILD, WARN, SAN, compile_c, have
+from cbuild import ROOT, BUILD, WARN, SAN, ahead, compile_c, have
 
 import itsdangerous.timed
 from starlette.datastructures import URL
@@ -74,13 +74,20 @@ def pairs(flat):
     return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
+def _build_driver():
+    exe = os.path.join(BUILD, "middleware", "middleware_driver")
+    return compile_c(exe, [DRIVER], ["-O1", "-g", "-DFR_ENABLE_ZLIB=1"] + SAN + WARN + ["-I", ROOT],
+                     deps=[HEADER], libs=["-lz"])
+
+
+ahead(_build_driver)
+
+
 @pytest.fixture(scope="module")
 def driver():
     if not have("gcc"):
         pytest.fail("gcc missing")
-    exe = os.path.join(BUILD, "middleware", "middleware_driver")
-    return compile_c(exe, [DRIVER], ["-O1", "-g", "-DFR_ENABLE_ZLIB=1"] + SAN + WARN + ["-I", ROOT],
-                     deps=[HEADER], libs=["-lz"])
+    return _build_driver()
 
 
 def run_c(driver, commands):

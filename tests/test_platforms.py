@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from cbuild import ROOT, BUILD, WARN, compile_c
+from cbuild import ROOT, BUILD, WARN, ahead, compile_c, write_source
 
 HEADER = os.path.join(ROOT, "fastrapi.h")
 OUT = os.path.join(BUILD, "platforms")
@@ -46,6 +46,10 @@ def _win_build(name):
                      cc=ZIG, libs=["-lws2_32"])
 
 
+for _name in WIN_EXAMPLES:
+    ahead(lambda n=_name: _win_build(n))
+
+
 @pytest.mark.parametrize("name", WIN_EXAMPLES)
 def test_windows_example_builds(name):
     exe = _win_build(name)
@@ -54,12 +58,9 @@ def test_windows_example_builds(name):
 
 
 def _tu(name, check):
-    os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, name)
-    with open(path, "w") as f:
-        f.write('#define FASTRAPI_IMPLEMENTATION\n#include "fastrapi.h"\n%s\n'
-                "int fr_test_anchor(void);\nint fr_test_anchor(void) { return 0; }\n" % check)
-    return path
+    return write_source(os.path.join(OUT, name),
+                        '#define FASTRAPI_IMPLEMENTATION\n#include "fastrapi.h"\n%s\n'
+                        "int fr_test_anchor(void);\nint fr_test_anchor(void) { return 0; }\n" % check)
 
 
 # target -> the backend the implementation must have picked
@@ -70,19 +71,30 @@ TARGETS = [("x86_64-macos", "FR__KQUEUE"), ("x86_64-freebsd", "FR__KQUEUE"),
 @pytest.mark.parametrize("target,backend", TARGETS)
 def test_implementation_compiles_for_target(target, backend):
     _need_zig()
+    assert os.path.getsize(_target_obj(target, backend)) > 0
+
+
+def _target_obj(target, backend):
     src = _tu("impl-%s.c" % target, "#if !defined(%s)\n#error \"expected %s\"\n#endif" % (backend, backend))
     out = os.path.join(OUT, "impl-%s.o" % target)
-    compile_c(out, [src], ["-target", target, "-O0", "-c"] + WARN + ["-I", ROOT], [HEADER], cc=ZIG)
-    assert os.path.getsize(out) > 0
+    return compile_c(out, [src], ["-target", target, "-O0", "-c"] + WARN + ["-I", ROOT], [HEADER], cc=ZIG)
 
 
 def test_windows_implementation_compiles_as_cxx():
     _need_zig()
+    assert os.path.getsize(_win_cxx_obj()) > 0
+
+
+def _win_cxx_obj():
     src = _tu("impl-win.cc", "")
     out = os.path.join(OUT, "impl-win-cxx.o")
-    compile_c(out, [src], ["-target", WIN, "-std=c++17", "-O0", "-c", "-Wall", "-Wextra", "-Werror",
-                           "-I", ROOT], [HEADER], cc=sys.executable + " -m ziglang c++")
-    assert os.path.getsize(out) > 0
+    return compile_c(out, [src], ["-target", WIN, "-std=c++17", "-O0", "-c", "-Wall", "-Wextra", "-Werror",
+                                  "-I", ROOT], [HEADER], cc=sys.executable + " -m ziglang c++")
+
+
+for _target, _backend in TARGETS:
+    ahead(lambda t=_target, b=_backend: _target_obj(t, b))
+ahead(_win_cxx_obj)
 
 
 # ---------------------------------------------------------------- wine ----

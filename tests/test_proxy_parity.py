@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from cbuild import ROOT, BUILD, WARN, SAN, compile_c, have
+from cbuild import ROOT, BUILD, WARN, SAN, ahead, compile_c, have
 
 uvicorn_proxy = pytest.importorskip("uvicorn.middleware.proxy_headers")
 
@@ -27,13 +27,20 @@ N_RANDOM = 2500
 NULL = None
 
 
-@pytest.fixture(scope="module")
-def driver():
+def _build_driver():
     src = os.path.join(ROOT, "tests", "c", "proxy_driver.c")
     out = os.path.join(BUILD, "parity", "proxy_driver")
     cc = "clang" if have("clang") else "gcc"
     return compile_c(out, [src], ["-O1", "-g"] + SAN + WARN + ["-I", ROOT],
                      [os.path.join(ROOT, "fastrapi.h")], cc=cc)
+
+
+ahead(_build_driver)
+
+
+@pytest.fixture(scope="module")
+def driver():
+    return _build_driver()
 
 
 def _field(b):

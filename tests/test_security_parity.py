@@ -23,7 +23,7 @@ import subprocess
 
 import pytest
 
-from cbuild import ROOT, BUILD, WARN, SAN, compile_c, have
+from cbuild import ROOT, BUILD, WARN, SAN, ahead, compile_c, have
 
 import fastapi.security as fs
 from fastapi import HTTPException as FastAPIHTTPException
@@ -263,12 +263,19 @@ def dec(f):
     return None if f == "-" else bytes.fromhex(f[1:])
 
 
+def _build_driver():
+    exe = os.path.join(BUILD, "security", "security_driver")
+    return compile_c(exe, [DRIVER], ["-O1", "-g"] + SAN + WARN + ["-I", ROOT], deps=[HEADER])
+
+
+ahead(_build_driver)
+
+
 @pytest.fixture(scope="module")
 def driver():
     if not have("gcc"):
         pytest.fail("gcc missing")
-    exe = os.path.join(BUILD, "security", "security_driver")
-    return compile_c(exe, [DRIVER], ["-O1", "-g"] + SAN + WARN + ["-I", ROOT], deps=[HEADER])
+    return _build_driver()
 
 
 def c_inputs(case):

@@ -42,7 +42,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from cbuild import BUILD, ROOT, SAN, WARN, compile_c, have
+from cbuild import BUILD, ROOT, SAN, WARN, ahead, compile_c, have
 from test_c_examples import Server
 
 IO_TIMEOUT = 10.0
@@ -61,6 +61,10 @@ def _build(kind):
                          deps=deps, cc=cc, libs=libs)
     return compile_c(os.path.join(BUILD, "examples", "chat-zlib"), [src],
                      ["-O2"] + WARN + ["-DFR_ENABLE_ZLIB=1", "-I", ROOT], deps=deps, libs=libs)
+
+
+ahead(lambda: _build("O2"))
+ahead(lambda: _build("asan"))
 
 
 @pytest.fixture(scope="module", params=["O2", "asan"])

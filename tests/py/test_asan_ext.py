@@ -21,7 +21,7 @@ import pytest
 from helpers import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from cbuild import compile_c, have  # noqa: E402
+from cbuild import ahead, compile_c, have  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build", "asan-ext")
 SUBSET = ["tests/py/test_serving.py", "tests/py/test_uploads.py", "tests/py/test_websockets.py",
@@ -70,20 +70,27 @@ def _runtime():
     return path if os.path.isabs(path) and os.path.exists(path) else None
 
 
+def _build_ext():
+    inc = sysconfig.get_paths()["include"]
+    so = os.path.join(BUILD, "_fastrapi" + sysconfig.get_config_var("EXT_SUFFIX"))
+    tls = os.path.exists("/usr/include/openssl/ssl.h")
+    return compile_c(so, [os.path.join(ROOT, "fastrapi_py.c")],
+                     ["-shared", "-fPIC", "-g", "-O1", "-std=c11", "-fvisibility=hidden",
+                      "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                      "-fno-omit-frame-pointer", "-DFR_ENABLE_ZLIB=1", "-I", ROOT, "-I", inc]
+                     + (["-DFR_ENABLE_OPENSSL=1"] if tls else []),
+                     deps=[os.path.join(ROOT, "fastrapi.h")],
+                     libs=["-lz"] + (["-lssl", "-lcrypto"] if tls else []))
+
+
+ahead(_build_ext)
+
+
 @pytest.fixture(scope="module")
 def asan_env():
     if not have("gcc") or not _runtime():
         pytest.fail("gcc with libasan missing (Debian: gcc)")
-    inc = sysconfig.get_paths()["include"]
-    so = os.path.join(BUILD, "_fastrapi" + sysconfig.get_config_var("EXT_SUFFIX"))
-    tls = os.path.exists("/usr/include/openssl/ssl.h")
-    compile_c(so, [os.path.join(ROOT, "fastrapi_py.c")],
-              ["-shared", "-fPIC", "-g", "-O1", "-std=c11", "-fvisibility=hidden",
-               "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-               "-fno-omit-frame-pointer", "-DFR_ENABLE_ZLIB=1", "-I", ROOT, "-I", inc]
-              + (["-DFR_ENABLE_OPENSSL=1"] if tls else []),
-              deps=[os.path.join(ROOT, "fastrapi.h")],
-              libs=["-lz"] + (["-lssl", "-lcrypto"] if tls else []))
+    so = _build_ext()
     site = os.path.join(BUILD, "site")
     os.makedirs(site, exist_ok=True)
     with open(os.path.join(site, "sitecustomize.py"), "w") as f:

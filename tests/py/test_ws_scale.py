@@ -34,7 +34,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from cbuild import BUILD, ROOT, WARN, compile_c  # noqa: E402
+from cbuild import BUILD, ROOT, WARN, ahead, compile_c  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from _common import raise_nofile  # noqa: E402  (the benches' one)
@@ -281,6 +281,9 @@ def build_chat():
     src = os.path.join(ROOT, "examples", "c", "chat.c")
     return compile_c(os.path.join(BUILD, "examples", "chat"), [src], ["-O2"] + WARN + ["-I", ROOT],
                      deps=[os.path.join(ROOT, "fastrapi.h")], libs=["-lpthread", "-lm"])
+
+
+ahead(build_chat)
 
 
 def start(kind, conns):
