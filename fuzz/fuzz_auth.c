@@ -23,7 +23,7 @@
  *    the input) equal the one-shot results; fr_ct_equal agrees with memcmp.
  * Known-answer vectors are checked once at start-up. */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
 #define _GNU_SOURCE 1
 #endif
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
  *    (Accept-Encoding, Content-Type) never crash and fr_gzip_accepts agrees
  *    with a plain substring search. */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdio.h>

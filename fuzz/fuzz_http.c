@@ -15,7 +15,7 @@
 #define _GNU_SOURCE 1 /* POSIX prototypes even under -std=c11 */
 #endif
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
  *  - the first 10 bytes as a decimal "<u64>e<int16>" (and its fraction
  *    form) read exactly as C-locale strtod reads them. */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdio.h>
 #include <stdlib.h>

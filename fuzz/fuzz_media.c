@@ -18,7 +18,7 @@
  *    UTF-8, the body parses back (fr_json_parse) to the same text, and a
  *    failure leaves the buffer as it was. */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
  *  - the input compiled as an origin regex either is refused or matches in
  *    linear time (the match result is only checked to be 0 or 1). */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -22,7 +22,7 @@
  *    values re-format to the input (int: "%lld"; bool: one of the words;
  *    uuid: its hex; float: strtod gives the same bits). */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdio.h>

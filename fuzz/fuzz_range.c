@@ -16,7 +16,7 @@
  *    two-digit year lands in 1969..2068 as Python's rule says;
  *  - fr_static_guess_type returns NULL or a "type/subtype" string. */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -29,7 +29,7 @@
  *  - the kind decides alone: inputs a kind does not read don't matter
  *    (each run is repeated with those inputs absent). */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdio.h>

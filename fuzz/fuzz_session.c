@@ -18,7 +18,7 @@
  *    value and the configured attributes, and reading it back through
  *    fr_session_load gives the input again. */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -23,7 +23,7 @@
  *    accepted by the client side with the same parameters;
  *  - UTF-8 validation split at any point agrees with the whole. */
 #define FASTRAPI_IMPLEMENTATION
-#include "../fastrapi.h"
+#include "fastrapi.h"
 
 #include <stdint.h>
 #include <stdio.h>

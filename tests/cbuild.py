@@ -114,6 +114,22 @@ def write_source(path, text):
     return path
 
 
+HEADER = os.path.join(ROOT, "fastrapi.h")
+# a directory whose "fastrapi.h" gives the declarations even where the file
+# including it defines FASTRAPI_IMPLEMENTATION (tests/c/linked/fastrapi.h)
+LINKED = os.path.join(ROOT, "tests", "c", "linked")
+
+
+def engine_object(out, args, cc="gcc"):
+    """fastrapi.h's implementation alone, compiled with args into the object
+    `out`. A test compiled with -I LINKED links it instead of compiling the
+    engine into its own translation unit (the way a program of several files
+    uses the header): one engine build serves every test with the same flags."""
+    src = write_source(os.path.join(BUILD, "engine", "engine.c"),
+                       '#define FASTRAPI_IMPLEMENTATION\n#include "fastrapi.h"\n')
+    return compile_c(out, [src], ["-c"] + list(args) + ["-I", ROOT], [HEADER], cc=cc)
+
+
 def src_files(ext):
     d = os.path.join(ROOT, "src")
     return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(ext))

@@ -4,6 +4,12 @@ Each C test case becomes one pytest item per variant, so counts are real:
   gcc      -O2, amalgamated fastrapi.h
   asan     clang (gcc if no clang), -O1, AddressSanitizer + UBSan, amalgamated
   src      gcc -O0, the unamalgamated src/*.c compiled file by file
+In gcc and asan, a test that uses only the public API is compiled against
+the declarations (tests/c/linked/fastrapi.h) and linked with one object of
+the implementation, compiled from fastrapi.h with the same compiler and
+flags (one per variant and FRT_CFLAGS): the engine is compiled 6 times, not
+64. A test that reaches into the engine (OWN_TU: it replaces FR_MALLOC, or
+reads internals under FASTRAPI_IMPLEMENTATION_DONE) keeps it in its own TU.
 Cases are discovered from the FRT(name) entries in each file (no compile at
 collection time); each binary runs once per session and items read the result.
 The binaries are compiled ahead (cbuild.ahead: from the start of the
@@ -17,10 +23,9 @@ import threading
 
 import pytest
 
-from cbuild import ROOT, BUILD, WARN, SAN, ahead, compile_c, have, src_files
+from cbuild import ROOT, BUILD, WARN, SAN, ahead, compile_c, have, src_files, engine_object, LINKED, HEADER
 
 CDIR = os.path.join(ROOT, "tests", "c")
-HEADER = os.path.join(ROOT, "fastrapi.h")
 ASAN_CC = "clang" if have("clang") else "gcc"
 VARIANTS = ["gcc", "asan", "src"]
 
@@ -48,18 +53,41 @@ def _file_flags(src):
     return get("FRT_CFLAGS"), get("FRT_LIBS")
 
 
+# what a test that needs the implementation in its own translation unit uses
+OWN_TU = ("FR_MALLOC", "FASTRAPI_IMPLEMENTATION_DONE", "FRT_UNAMALGAMATED", "frt_wake_sets",
+          "frt_own_wake_set")
+FLAGS = {"gcc": (["-O2", "-g"], "gcc"), "asan": (["-O1", "-g"] + SAN, ASAN_CC)}
+
+
+def _own_tu(src):
+    text = open(src).read()
+    return any(word in text for word in OWN_TU)
+
+
+def _impl(variant, cflags):
+    """The implementation, compiled from fastrapi.h alone with the variant's
+    compiler and flags plus a test's FRT_CFLAGS."""
+    opt, cc = FLAGS[variant]
+    tag = "-".join(re.sub(r"\W+", "_", f).strip("_") for f in cflags) or "default"
+    return engine_object(os.path.join(BUILD, "ctests", variant + "-engine", tag + ".o"),
+                         opt + WARN + cflags, cc=cc)
+
+
 def _build(mod, variant):
     src = os.path.join(CDIR, mod + ".c")
     deps = [os.path.join(CDIR, "frtest.h")]
     libs = ["-lpthread", "-lm"]
     out = os.path.join(BUILD, "ctests", variant, mod)
     cflags, extra_libs = _file_flags(src)
-    if variant == "gcc":
-        return compile_c(out, [src], ["-O2", "-g"] + WARN + cflags + ["-I", ROOT], deps + [HEADER],
+    if variant in FLAGS:
+        opt, cc = FLAGS[variant]
+        if _own_tu(src):
+            return compile_c(out, [src], opt + WARN + cflags + ["-I", ROOT], deps + [HEADER], cc=cc,
+                             libs=libs + extra_libs)
+        impl = _impl(variant, cflags)
+        return compile_c(out, [src, impl], opt + WARN + cflags + ["-I", LINKED],
+                         deps + [HEADER, os.path.join(LINKED, "fastrapi.h")], cc=cc,
                          libs=libs + extra_libs)
-    if variant == "asan":
-        return compile_c(out, [src], ["-O1", "-g"] + SAN + WARN + cflags + ["-I", ROOT],
-                         deps + [HEADER], cc=ASAN_CC, libs=libs + extra_libs)
     # src: compile every src/*.c separately (once: the builds run in parallel), then link
     objs = []
     with _SRC_OBJS:
@@ -114,7 +142,20 @@ PARAMS = [pytest.param(mod, case, variant, id="%s-%s-%s" % (variant, mod, case))
 
 
 _THIS = __import__("sys").modules[__name__]
+
+
+def _wanted_impl(variant, cflags):
+    def want(items):
+        return any(_wanted((mod, variant))(items) for mod, _ in CASES
+                   if _file_flags(os.path.join(CDIR, mod + ".c"))[0] == cflags
+                   and not _own_tu(os.path.join(CDIR, mod + ".c")))
+    return want
+
+
 for _variant in VARIANTS:  # in the order the items run
+    if _variant in FLAGS:  # the implementation objects first: most files link one
+        for _cf in sorted({tuple(_file_flags(os.path.join(CDIR, m + ".c"))[0]) for m, _ in CASES}):
+            ahead(lambda v=_variant, c=list(_cf): _impl(v, c), _wanted_impl(_variant, list(_cf)))
     for _mod, _names in CASES:
         ahead(lambda m=_mod, v=_variant: _build(m, v), _wanted((_mod, _variant)))
 

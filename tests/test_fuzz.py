@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cbuild import ROOT, BUILD, ahead, compile_c, have
+from cbuild import ROOT, BUILD, HEADER, LINKED, ahead, compile_c, engine_object, have
 
 FUZZ = os.path.join(ROOT, "fuzz")
 HARNESSES = sorted(f[:-2] for f in os.listdir(FUZZ) if f.startswith("fuzz_") and f.endswith(".c")) \
@@ -27,15 +27,31 @@ def _flags(src):
     return [f for f in flags if not f.startswith("-l")], [f for f in flags if f.startswith("-l")]
 
 
+OPT = ["-g", "-O1", "-fno-sanitize-recover=all"]
+
+
+def _engine(cflags):
+    """The engine for the harnesses with these FUZZ_FLAGS: instrumented for
+    coverage like the harness (fuzzer-no-link: no libFuzzer main in it)."""
+    tag = "-".join(re.sub(r"\W+", "_", f).strip("_") for f in cflags) or "default"
+    return engine_object(os.path.join(BUILD, "fuzz", "engine-%s.o" % tag),
+                         OPT + ["-fsanitize=fuzzer-no-link,address,undefined"] + cflags, cc="clang")
+
+
 def _build(name):
+    """The harness linked with the engine compiled once (_engine): the same
+    program as the one-file build in the harness's comment, without
+    compiling fastrapi.h's implementation again for each harness."""
     exe = os.path.join(BUILD, "fuzz", name)
     src = os.path.join(FUZZ, name + ".c")
     cflags, libs = _flags(src)
-    return compile_c(exe, [src],
-                     ["-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
-                      "-I", ROOT] + cflags, [os.path.join(ROOT, "fastrapi.h")], cc="clang", libs=libs)
+    return compile_c(exe, [src, _engine(cflags)],
+                     OPT + ["-fsanitize=fuzzer,address,undefined", "-I", LINKED] + cflags,
+                     [HEADER, os.path.join(LINKED, "fastrapi.h")], cc="clang", libs=libs)
 
 
+for _cf in sorted({tuple(_flags(os.path.join(FUZZ, n + ".c"))[0]) for n in HARNESSES}):
+    ahead(lambda c=list(_cf): _engine(c))
 for _name in HARNESSES:
     ahead(lambda n=_name: _build(n))
 
