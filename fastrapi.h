@@ -172,6 +172,12 @@
  *       d.nheaders = 1;
  *       fr_dispatch(app, &d, &sink);     // 0, or -1 (bad descriptor / OOM)
  *
+ *   A consumer that falls behind (an ASGI server's send waiting on a slow
+ *   client) answers a body call FR_STREAM_FULL and dispatches with
+ *   fr_dispatch_flow(app, &d, &sink, paused): the response then pauses
+ *   there (a file's reads, a stream's producer) and paused(ud, req) tells
+ *   it; fr_sink_resume(req, 0) once caught up goes on (1: the client left).
+ *
  * NATIVE MODULES (C handlers loaded by a running engine, e.g. the Python app)
  *   Compile handlers WITHOUT FASTRAPI_IMPLEMENTATION into a shared library
  *   with FR_NATIVE_MODULE(); once in it: the host checks that descriptor
@@ -2090,10 +2096,10 @@ FR_API int fr_res_default(fr_req *req);
  * sink->body(more = 1) on the calling thread (no copy, no queue: the sink's
  * own pace is the backpressure; nothing for HEAD/1xx/204/304), end
  * sink->body(NULL, 0, 0). A write returns FR_STREAM_FULL when the sink's
- * body call did (the consumer is behind; the producer pauses until the
- * consumer says so, through the embedder's own channel: no
- * FR_STREAM_DRAINED comes for a sink). After the sink returned -1, write
- * and end return -1 and the sink is not called again. */
+ * body call did (the consumer is behind); under fr_dispatch_flow the
+ * producer then gets FR_STREAM_DRAINED (or GONE), and fr_res_stream_wait
+ * returns, when the consumer calls fr_sink_resume. After the sink returned -1, write and
+ * end return -1 and the sink is not called again. */
 FR_API int fr_res_stream_begin(fr_req *req);
 FR_API int fr_res_stream_write(fr_req *req, const void *data, size_t len);
 FR_API int fr_res_stream_end(fr_req *req);
@@ -2111,13 +2117,16 @@ typedef void (*fr_stream_fn)(fr_req *req, int event, void *userdata);
  * before or after fr_res_stream_begin. No call is made once
  * fr_res_stream_end has returned (end waits for a call running on another
  * thread). A client already gone is reported at the next write's -1, not
- * by a call. 0, or -1 (NULL req; an fr_dispatch request, whose sink paces
- * the producer). */
+ * by a call. An fr_dispatch request gets its events from fr_sink_resume,
+ * on the thread that calls it (none without fr_dispatch_flow). 0, or -1
+ * (NULL req). */
 FR_API int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata);
 /* For a producer on a thread of its own (never a shared pool thread, never
- * the loop thread): block until the queue is at or below stream_low_water.
- * 0, 1 when timeout_ms (< 0 = no limit) passed first, -1 when the client is
- * gone, the stream is not open, or called on the loop thread. */
+ * the loop thread): block until the queue is at or below stream_low_water
+ * (an fr_dispatch request: until its sink's pause is resumed; at once when
+ * none is pending). 0, 1 when timeout_ms (< 0 = no limit) passed first, -1
+ * when the client is gone, the stream is not open, or called on the loop
+ * thread. */
 FR_API int fr_res_stream_wait(fr_req *req, int timeout_ms);
 /* A stream's producer failed: close the connection once the stream has
  * ended, before or after its head (the head is unchanged), as uvicorn does
@@ -2221,10 +2230,35 @@ typedef struct fr_request_desc {
  * sink, sink->start or sink->body; a NULL buf with len > 0; headers NULL
  * with nheaders > 0) or out of memory; the sink is then not called. */
 FR_API int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink);
+
+/* Flow control for a sink (fr_dispatch_flow). Without it a body call's
+ * FR_STREAM_FULL only reaches a stream's producer, which has no way to
+ * learn when to go on, and a file is handed over whole as fast as it is
+ * read. With it, right after a more = 1 body call answered FR_STREAM_FULL,
+ * paused(ud, req) is called with the request to resume: the response is
+ * paused - a file body sends no further piece, a stream's producer got
+ * FR_STREAM_FULL - until the consumer calls fr_sink_resume(req, gone) once
+ * it has caught up: exactly once per paused() call, from any thread. No
+ * other paused() call comes before that resume (later FR_STREAM_FULL
+ * answers only reach the producer). req stays valid until that resume,
+ * even if the response ends meanwhile (on_done waits for it). */
+typedef void (*fr_sink_paused_fn)(void *ud, fr_req *req);
+/* fr_dispatch, with paused (NULL: exactly fr_dispatch). */
+FR_API int fr_dispatch_flow(fr_app *app, const fr_request_desc *d, const fr_sink *sink,
+                            fr_sink_paused_fn paused);
 /* The sink of an fr_dispatch request (a copy of the one passed), NULL for a
  * request from a socket: lets a handler tell the two apart and reach the
  * sink's userdata (the Python face finds its ASGI channel this way). */
 FR_API const fr_sink *fr_req_sink(const fr_req *req);
+/* Answer a paused() call (fr_dispatch_flow). gone = 0: the consumer caught up - a file
+ * body's next pieces are read and handed to the sink on the calling thread
+ * (until it pauses again or ends), a stream's producer gets
+ * FR_STREAM_DRAINED on the calling thread and fr_res_stream_wait returns.
+ * gone = 1: the consumer is gone - the producer gets FR_STREAM_GONE, its
+ * writes return -1 without calling the sink, a file is read no further;
+ * the sink still gets its last call (body(NULL, 0, 0)) and on_done ok = 0.
+ * A call without a pending pause is ignored. */
+FR_API void fr_sink_resume(fr_req *req, int gone);
 
 /* "http" for socket requests, "https" on a TLS listener (tls.h; behind a
  * trusted proxy: its X-Forwarded-Proto, see cfg.forwarded_allow_ips); the
@@ -13103,10 +13137,15 @@ struct fr_req {
     /* fr_dispatch requests only (sink == NULL on the socket path) */
     const fr_sink *sink; /* &sink_copy */
     fr_sink sink_copy;
+    fr_sink_paused_fn sink_pausefn; /* fr_dispatch_flow's; NULL = none */
     fr_str scheme;       /* len 0 = "http" */
     int client_port;     /* also a socket request's once fwd_client is set */
     int fwd_client;      /* socket request: the client came from X-Forwarded-For */
     int sink_ok;         /* on_done's ok, set by whoever finished the response */
+    /* sink flow control (fr_sink.paused, fr_sink_resume), under smu */
+    int sink_paused; /* a paused() call fr_sink_resume has not answered yet */
+    int sink_file;   /* what is paused is a file body: resume sends the rest */
+    int sink_gone;   /* resumed as gone: no further body pieces, only the last call */
     fr__atomic_int sink_refs; /* handler running + response unfinished */
     fr_req *sprev, *snext; /* app->sinks, under app->sink_mu */
     void *mw; /* the middleware chain's run state (middleware.c); NULL = no chain */
@@ -13569,6 +13608,7 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->sev_fn = NULL;
     r->sev_ud = NULL;
     r->want_drain = r->sev_running = 0;
+    r->sink_paused = r->sink_file = r->sink_gone = 0;
     r->bytes_sent = 0;
     r->t0 = 0;
     r->mw = NULL;
@@ -16989,7 +17029,7 @@ FR__PRIV int fr__req_stream_unabort(fr_req *req) {
 }
 
 int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata) {
-    if (!req || req->sink) return -1;
+    if (!req) return -1;
     pthread_mutex_lock(&req->smu);
     req->sev_fn = req->stream_ended ? NULL : fn;
     req->sev_ud = userdata;
@@ -16997,12 +17037,17 @@ int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata) {
     return 0;
 }
 
+/* The producer should wait (smu held): the socket's queue is above low
+ * water, or the sink paused the stream. */
+static int fr__stream_behind(const fr_req *req) {
+    return req->sink ? req->sink_paused && !req->sink_gone : req->squeued > req->app->cfg.stream_low_water;
+}
+
 int fr_res_stream_wait(fr_req *req, int timeout_ms) {
     struct timespec ts;
     int rc = 0;
     if (!req) return -1;
-    if (req->sink) return req->stream_failed ? -1 : 0; /* the sink paced the writes */
-    if (fr__tls_req == req || fr__on_loop_thread(req)) return -1;
+    if (!req->sink && (fr__tls_req == req || fr__on_loop_thread(req))) return -1;
     if (timeout_ms >= 0) {
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += timeout_ms / 1000;
@@ -17013,13 +17058,12 @@ int fr_res_stream_wait(fr_req *req, int timeout_ms) {
         }
     }
     pthread_mutex_lock(&req->smu);
-    while (rc == 0 && req->streaming && !req->stream_failed && !req->stream_ended &&
-           req->squeued > req->app->cfg.stream_low_water) {
+    while (rc == 0 && req->streaming && !req->stream_failed && !req->stream_ended && fr__stream_behind(req)) {
         if (timeout_ms < 0) pthread_cond_wait(&req->scv, &req->smu);
         else if (pthread_cond_timedwait(&req->scv, &req->smu, &ts) == ETIMEDOUT) rc = 1;
     }
-    if (rc == 0 && req->squeued > req->app->cfg.stream_low_water) rc = 1;
-    if (!req->streaming || req->stream_failed || req->stream_ended) rc = -1;
+    if (rc == 0 && fr__stream_behind(req)) rc = 1;
+    if (!req->streaming || req->stream_failed || req->stream_ended || req->sink_gone) rc = -1;
     pthread_mutex_unlock(&req->smu);
     return rc;
 }
@@ -17032,13 +17076,21 @@ int fr_res_stream_wait(fr_req *req, int timeout_ms) {
  * would have sent it and parsed by the socket parser, so views, limits and
  * error answers are the socket path's. The response functions branch on
  * req->sink once and then call the sink directly on the calling thread:
- * there is no queue, no buffering and no backpressure beyond the sink's own.
+ * there is no queue and no buffering; a sink that is behind pauses the
+ * response (fr_dispatch_flow, below).
  * Two references keep the request alive: the handler's (dropped when it
  * returns) and the response's (dropped after the sink's last call); the
  * thread dropping the last one runs on_done and frees the request.
  */
 
 #define FR__SINK_FILE_CHUNK 65536 /* fr_res_file on a sink: bytes per body call */
+
+/* Flow control (fr_dispatch_flow): a body call (more = 1) that answered
+ * FR_STREAM_FULL pauses the response once (sink_paused) until
+ * fr_sink_resume. A paused file body keeps the response's reference and
+ * resume sends the rest; a paused stream takes one more reference (its
+ * producer may end it before the consumer resumes), and resume posts
+ * FR_STREAM_DRAINED (or GONE) to fr_res_stream_on_drain's callback. */
 
 enum { FR__HW_VALUE = 0, FR__HW_NAME, FR__HW_LINE };
 
@@ -17232,23 +17284,43 @@ static int fr__sink_start(fr_req *req, int64_t clen) {
     return 0;
 }
 
+/* A body call answered FR_STREAM_FULL: pause, unless the sink has no
+ * flow control or a pause is pending. 1: paused (req may be resumed, and
+ * a file's response finished, on another thread from here on). */
+static int fr__sink_pause(fr_req *req, int file) {
+    const fr_sink *s = req->sink;
+    int first;
+    if (!req->sink_pausefn) return 0;
+    pthread_mutex_lock(&req->smu);
+    first = !req->sink_paused && !req->sink_gone;
+    if (first) {
+        req->sink_paused = 1;
+        req->sink_file = file;
+    }
+    pthread_mutex_unlock(&req->smu);
+    if (!first) return 0;
+    if (!file) fr__atomic_fetch_add_explicit(&req->sink_refs, 1, FR__ACQ_REL);
+    req->sink_pausefn(s->ud, req);
+    return 1;
+}
+
 /* fr_res_file: read the range (pread; read for an unseekable fd) and hand
- * it over in FR__SINK_FILE_CHUNK pieces. A file shorter than promised ends
- * the body early (the last call, more = 0, comes anyway). 0 or -1. */
+ * it over in FR__SINK_FILE_CHUNK pieces until the sink pauses it. A file
+ * shorter than promised, or a consumer resumed as gone, ends the body
+ * early (the last call, more = 0, comes anyway). 0, -1, or 1: paused. */
 static int fr__sink_file(fr_req *req) {
     const fr_sink *s = req->sink;
-    uint64_t left = req->rfd_len;
-    size_t cap = left < FR__SINK_FILE_CHUNK ? (size_t)left : FR__SINK_FILE_CHUNK;
+    size_t cap = req->rfd_len < FR__SINK_FILE_CHUNK ? (size_t)req->rfd_len : FR__SINK_FILE_CHUNK;
     char *buf;
-    int rc = 0;
-    if (!left) return s->body(s->ud, NULL, 0, 0) < 0 ? -1 : 0;
+    int rc = 0, r;
+    if (!req->rfd_len) return s->body(s->ud, NULL, 0, 0) < 0 ? -1 : 0;
     buf = (char *)FR_MALLOC(cap);
     if (!buf) {
         s->body(s->ud, NULL, 0, 0);
         return -1;
     }
-    while (left) {
-        size_t want = left < cap ? (size_t)left : cap;
+    while (req->rfd_len) {
+        size_t want = req->rfd_len < cap ? (size_t)req->rfd_len : cap;
         ssize_t n = -1;
         errno = ESPIPE;
         if (req->rfd_nosf < 2) {
@@ -17266,12 +17338,18 @@ static int fr__sink_file(fr_req *req) {
             break;
         }
         req->rfd_off += (uint64_t)n;
-        left -= (uint64_t)n;
-        if (s->body(s->ud, buf, (size_t)n, left > 0) < 0) {
+        req->rfd_len -= (uint64_t)n; /* what is left to send */
+        r = s->body(s->ud, buf, (size_t)n, req->rfd_len > 0);
+        if (r < 0) {
             rc = -1;
             break;
         }
         req->bytes_sent += (uint64_t)n;
+        if (r == FR_STREAM_FULL && req->rfd_len && req->sink_pausefn) { /* the rest on resume */
+            FR_FREE(buf);
+            fr__sink_pause(req, 1);
+            return 1;
+        }
     }
     FR_FREE(buf);
     return rc;
@@ -17291,7 +17369,7 @@ static int fr__sink_deliver(fr_req *req) {
         return -1;
     }
     if (nobody || req->is_head) return s->body(s->ud, NULL, 0, 0) < 0 ? -1 : 0;
-    if (req->rfd >= 0) return fr__sink_file(req);
+    if (req->rfd >= 0) return fr__sink_file(req); /* 1: paused */
     if (s->body(s->ud, req->rbody_len ? (const char *)req->rbody : NULL, req->rbody_len, 0) < 0) return -1;
     req->bytes_sent += req->rbody_len;
     return 0;
@@ -17299,7 +17377,9 @@ static int fr__sink_deliver(fr_req *req) {
 
 /* fr_res_send (send_called already claimed) */
 static void fr__sink_send(fr_req *req) {
-    req->sink_ok = fr__sink_deliver(req) == 0;
+    int r = fr__sink_deliver(req);
+    if (r == 1) return; /* a paused file: fr_sink_resume finishes it */
+    req->sink_ok = r == 0;
     fr__sink_unref(req); /* req may be gone */
 }
 
@@ -17314,31 +17394,78 @@ static int fr__sink_stream_begin(fr_req *req) {
 
 static int fr__sink_stream_write(fr_req *req, const void *data, size_t len) {
     const fr_sink *s = req->sink;
-    int r;
-    if (!req->streaming || req->stream_ended || req->stream_failed) return -1;
+    int r, bad;
+    pthread_mutex_lock(&req->smu); /* fr_sink_resume may set sink_gone */
+    bad = !req->streaming || req->stream_ended || req->stream_failed || req->sink_gone;
+    pthread_mutex_unlock(&req->smu);
+    if (bad) return -1;
     if (len == 0 || req->is_head || fr__status_has_no_body(req->status)) return 0;
     r = s->body(s->ud, (const char *)data, len, 1);
     if (r < 0) {
+        pthread_mutex_lock(&req->smu);
         req->stream_failed = 1;
+        pthread_mutex_unlock(&req->smu);
         return -1;
     }
     req->bytes_sent += len;
-    return r == FR_STREAM_FULL ? FR_STREAM_FULL : 0; /* the consumer is behind: tell the producer */
+    if (r != FR_STREAM_FULL) return 0;
+    fr__sink_pause(req, 0);
+    return FR_STREAM_FULL; /* the consumer is behind: tell the producer */
 }
 
 static int fr__sink_stream_end(fr_req *req) {
     const fr_sink *s = req->sink;
-    int failed;
+    int failed, gone;
     if (fr__atomic_exchange(&req->send_called, 1)) return -1;
+    pthread_mutex_lock(&req->smu);
     req->stream_ended = 1;
-    if (!req->stream_failed && s->body(s->ud, NULL, 0, 0) < 0) req->stream_failed = 1;
+    req->sev_fn = NULL;
+    while (req->sev_running && !pthread_equal(req->sev_thr, pthread_self()))
+        pthread_cond_wait(&req->scv, &req->smu); /* no event call after end returns */
     failed = req->stream_failed;
+    gone = req->sink_gone;
+    pthread_cond_broadcast(&req->scv); /* fr_res_stream_wait */
+    pthread_mutex_unlock(&req->smu);
+    if (!failed && s->body(s->ud, NULL, 0, 0) < 0) failed = 1; /* the last call, also when gone */
+    failed |= gone;
     req->sink_ok = !failed;
     fr__sink_unref(req); /* req may be gone */
     return failed ? -1 : 0;
 }
 
+void fr_sink_resume(fr_req *req, int gone) {
+    int file, r;
+    if (!req || !req->sink) return;
+    pthread_mutex_lock(&req->smu);
+    if (!req->sink_paused) { /* not paused: a call too many, ignored */
+        pthread_mutex_unlock(&req->smu);
+        return;
+    }
+    req->sink_paused = 0;
+    file = req->sink_file;
+    if (gone) req->sink_gone = 1;
+    pthread_cond_broadcast(&req->scv); /* fr_res_stream_wait */
+    pthread_mutex_unlock(&req->smu);
+    if (file) { /* the rest of the file, on this thread, until the next pause */
+        if (gone) {
+            req->sink->body(req->sink->ud, NULL, 0, 0);
+            r = -1;
+        } else {
+            r = fr__sink_file(req);
+        }
+        if (r == 1) return;
+        req->sink_ok = r == 0;
+    } else {
+        fr__stream_event(req, gone ? FR_STREAM_GONE : FR_STREAM_DRAINED);
+    }
+    fr__sink_unref(req); /* the pause's reference; req may be gone */
+}
+
 int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
+    return fr_dispatch_flow(app, d, sink, NULL);
+}
+
+int fr_dispatch_flow(fr_app *app, const fr_request_desc *d, const fr_sink *sink, fr_sink_paused_fn paused) {
     fr_req *req;
     fr_handler h;
     void *ud;
@@ -17349,6 +17476,7 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
     fr__req_init(req, app, NULL);
     req->sink_copy = *sink;
     req->sink = &req->sink_copy;
+    req->sink_pausefn = paused;
     rc = fr__sink_parse(app, req, d);
     if (rc != 0) {
         if (rc > 0) fr__sink_error(req->sink, rc);

@@ -2297,8 +2297,8 @@ static void frpy_sflow_free(frpy_sflow *f) {
     free(f);
 }
 
-/* After the stream begun: events go to a new frpy_sflow (none for ASGI-face
- * requests, whose sink paces the writes). */
+/* After the stream begun: events go to a new frpy_sflow (from the loop
+ * thread; for an ASGI-face request from its consumer: fr_sink_resume). */
 static void frpy_sflow_attach(rctx *c, int is_async) {
     frpy_sflow *f = calloc(1, sizeof *f);
     if (!f) return;
@@ -2433,28 +2433,17 @@ static PyObject *frpy_stream_write_fn(PyObject *cap, PyObject *arg) {
     Py_XDECREF(tmp);
     if (r == FR_STREAM_FULL) {
         if (c->flow && !c->flow->gone) c->flow->full = 1;
-        else if (!c->asgi) r = 0; /* an ASGI-face request: its consumer resumes the pump (wait) */
+        else r = 0; /* no flow events to wait for: go on */
     }
     if (c->flow && c->flow->gone) r = -1;
     return PyLong_FromLong(r);
 }
 
 /* wait(fut) -> True when fut (a future of the caller's running loop) will be
- * resolved by the drain (0) or the client leaving (-1); False: go on now.
- * An ASGI-face request's consumer (_asgi._http) resolves it once it has sent
- * what came before. */
+ * resolved by the drain (0) or the client leaving (-1); False: go on now. */
 static PyObject *frpy_stream_wait_fn(PyObject *cap, PyObject *fut) {
     rctx *c = PyCapsule_GetPointer(cap, "fastrapi.rctx");
     if (!c) return NULL;
-    if (!c->flow && c->asgi) {
-        PyObject *item = Py_BuildValue("(sO)", "wait", fut);
-        PyObject *r = item ? PyObject_CallOneArg(c->asgi, item) : NULL;
-        long rc = r && PyLong_Check(r) ? PyLong_AsLong(r) : -1;
-        Py_XDECREF(item);
-        Py_XDECREF(r);
-        if (!r) return NULL;
-        return PyBool_FromLong(rc >= 0);
-    }
     frpy_sflow *f = c->flow;
     if (!f || !f->full || f->gone) Py_RETURN_FALSE;
     Py_XSETREF(f->fut, Py_NewRef(fut));
@@ -4483,6 +4472,44 @@ static int frpy_asgi_body(void *ud, const char *data, size_t len, int more) {
     return !more ? 0 : rc < 0 ? -1 : rc > 0 ? FR_STREAM_FULL : 0;
 }
 
+/* The consumer's side of a pause (fr_dispatch_flow): a callable posted as
+ * ("wait", resume); the consumer calls resume(0) once it has sent what came
+ * before, or resume(-1) when it is gone; dropped uncalled, it resumes as
+ * gone (so the engine's reference is never kept). */
+static const char frpy_resume_name[] = "fastrapi.sink_pause";
+
+static void frpy_resume_drop(PyObject *cap) {
+    fr_req *req = PyCapsule_GetPointer(cap, frpy_resume_name);
+    if (req && !PyCapsule_GetContext(cap)) fr_sink_resume(req, 1);
+    PyErr_Clear();
+}
+
+static PyObject *frpy_resume_fn(PyObject *cap, PyObject *value) {
+    fr_req *req = PyCapsule_GetPointer(cap, frpy_resume_name);
+    long v = PyLong_AsLong(value);
+    if (!req || (v == -1 && PyErr_Occurred())) return NULL;
+    if (PyCapsule_GetContext(cap)) Py_RETURN_NONE; /* answered already */
+    PyCapsule_SetContext(cap, cap);
+    Py_BEGIN_ALLOW_THREADS /* a file's next pieces are read here */
+    fr_sink_resume(req, v < 0);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef frpy_resume_def = {"resume", frpy_resume_fn, METH_O, NULL};
+
+static void frpy_asgi_paused(void *ud, fr_req *req) {
+    if (g_exiting) return;
+    PyGILState_STATE st = PyGILState_Ensure();
+    PyObject *cap = PyCapsule_New(req, frpy_resume_name, frpy_resume_drop);
+    PyObject *fn = cap ? PyCFunction_New(&frpy_resume_def, cap) : NULL;
+    Py_XDECREF(cap);
+    if (!fn) fr_sink_resume(req, 1); /* out of memory: as if the consumer left */
+    else frpy_asgi_post((frpy_asgi *)ud, Py_BuildValue("(sN)", "wait", fn)); /* refused: dropped, gone */
+    PyErr_Clear();
+    PyGILState_Release(st);
+}
+
 /* A request of the ASGI face: unhandled exceptions go to its channel. */
 static void frpy_asgi_adopt(rctx *c) {
     const fr_sink *sk = c->req ? fr_req_sink(c->req) : NULL;
@@ -4548,7 +4575,7 @@ static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
         a->refs = 1;
         fr_sink sink = {frpy_asgi_start, frpy_asgi_body, a};
         Py_BEGIN_ALLOW_THREADS
-        rc = fr_dispatch(s->app, &d, &sink);
+        rc = fr_dispatch_flow(s->app, &d, &sink, frpy_asgi_paused);
         Py_END_ALLOW_THREADS
         if (rc < 0) { Py_DECREF(a->post); Py_DECREF(a->scope); Py_XDECREF(a->ctx); }
     }

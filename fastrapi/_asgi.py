@@ -172,9 +172,9 @@ async def _serve_route(app: Any, route: Any, scope: Dict[str, Any], receive: Cal
                               debug=app.debug)(scope, receive, send)
 
 
-def _settle(fut: "asyncio.Future[int]", value: int) -> None:
-    if not fut.done():  # cancelled: the producer's task was
-        fut.set_result(value)
+async def _until_disconnect(receive: Callable) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable,
@@ -196,13 +196,18 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
     except _Disconnected:
         return
     queue: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
-    # Flow control, as `await send` gives it under FastAPI: a stream's producer
-    # learns from post() that more than the engine's high-water mark waits to
-    # be sent (1; its write returns FR_STREAM_FULL) and posts ("wait", fut),
-    # resolved here once what came before it was sent (0), or when this
-    # consumer is gone (-1; post answers -1 from then on).
+    # Flow control, as `await send` gives it under FastAPI: post() answers 1
+    # once more than the engine's high-water mark waits to be sent; the
+    # engine pauses the response there (a stream's producer, a file body) and
+    # posts ("wait", resume), called here once what came before it was sent
+    # (resume(0)), or when this consumer is gone (resume(-1); post answers -1
+    # from then on). While a response is paused, receive() is watched: a
+    # client that leaves (http.disconnect) ends the producer (post answers -1
+    # to its pieces: a generator is closed, a file read no further) instead
+    # of the server dropping everything it still makes, as the native server
+    # does (uvicorn's send() does not raise once the client has gone).
     flow_lock = threading.Lock()
-    flow: Dict[str, Any] = {"pending": 0, "gone": False, "waiting": []}
+    flow: Dict[str, Any] = {"pending": 0, "gone": False, "left": False, "waiting": []}
 
     def post(item: Tuple[str, Any]) -> int:  # any thread, with the GIL
         kind = item[0]
@@ -214,22 +219,30 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
             elif kind == "wait":
                 flow["waiting"].append(item[1])
             full = flow["pending"] > _STREAM_HIGH_WATER
+            left = flow["left"]
         try:
             loop.call_soon_threadsafe(queue.put_nowait, item)
         except RuntimeError:  # the loop is gone (client or server shut down)
             return -1
-        return 1 if full else 0
+        return -1 if left else 1 if full else 0
 
-    def resume(fut: "asyncio.Future[int]", value: int) -> None:
+    def resume(waiter: Callable[[int], None], value: int) -> None:
         with flow_lock:
-            if fut not in flow["waiting"]:
+            if waiter not in flow["waiting"]:
                 return
-            flow["waiting"].remove(fut)
-        if fut.get_loop() is loop:
-            _settle(fut, value)
-        else:
-            fut.get_loop().call_soon_threadsafe(_settle, fut, value)
+            flow["waiting"].remove(waiter)
+        waiter(value)
 
+    def client_left(task: "asyncio.Task[None]") -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        with flow_lock:
+            flow["left"] = True
+            waiting = list(flow["waiting"])
+        for waiter in waiting:
+            resume(waiter, -1)
+
+    watcher: "Optional[asyncio.Task[None]]" = None
     client = scope.get("client")
     server.dispatch(scope["method"].encode("ascii"), _target(scope), scope.get("headers", []),
                     body, tuple(client) if client else None, scope.get("scheme", "http"), post,
@@ -244,14 +257,19 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
                 await send({"type": "http.response.start", "status": status, "headers": headers})
             elif kind == "body":
                 data, more = value
-                await send({"type": "http.response.body", "body": data, "more_body": more})
+                if not flow["left"]:
+                    await send({"type": "http.response.body", "body": data, "more_body": more})
                 with flow_lock:
                     flow["pending"] -= len(data)
                 sent = not more
             elif kind == "wait":
-                resume(value, 0)
+                if watcher is None:
+                    watcher = loop.create_task(_until_disconnect(receive))
+                    watcher.add_done_callback(client_left)
+                resume(value, -1 if flow["left"] else 0)
             elif kind == "end":  # the last body, and nothing runs after it: "done" too
-                await send({"type": "http.response.body", "body": value[0], "more_body": False})
+                if not flow["left"]:
+                    await send({"type": "http.response.body", "body": value[0], "more_body": False})
                 break
             elif kind == "exception":
                 if inner and not sent:  # before the response: the middleware sees it
@@ -261,11 +279,14 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
             elif kind == "done":
                 break
     finally:
+        if watcher is not None:
+            watcher.remove_done_callback(client_left)
+            watcher.cancel()
         with flow_lock:
             flow["gone"] = True
             waiting = list(flow["waiting"])
-        for fut in waiting:  # a paused producer ends its stream
-            resume(fut, -1)
+        for waiter in waiting:  # a paused response ends
+            resume(waiter, -1)
     if error is not None:
         # like Starlette's ServerErrorMiddleware: the server (or TestClient)
         # sees the exception after the 500 response was sent

@@ -172,6 +172,12 @@
  *       d.nheaders = 1;
  *       fr_dispatch(app, &d, &sink);     // 0, or -1 (bad descriptor / OOM)
  *
+ *   A consumer that falls behind (an ASGI server's send waiting on a slow
+ *   client) answers a body call FR_STREAM_FULL and dispatches with
+ *   fr_dispatch_flow(app, &d, &sink, paused): the response then pauses
+ *   there (a file's reads, a stream's producer) and paused(ud, req) tells
+ *   it; fr_sink_resume(req, 0) once caught up goes on (1: the client left).
+ *
  * NATIVE MODULES (C handlers loaded by a running engine, e.g. the Python app)
  *   Compile handlers WITHOUT FASTRAPI_IMPLEMENTATION into a shared library
  *   with FR_NATIVE_MODULE(); once in it: the host checks that descriptor

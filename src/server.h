@@ -403,10 +403,10 @@ FR_API int fr_res_default(fr_req *req);
  * sink->body(more = 1) on the calling thread (no copy, no queue: the sink's
  * own pace is the backpressure; nothing for HEAD/1xx/204/304), end
  * sink->body(NULL, 0, 0). A write returns FR_STREAM_FULL when the sink's
- * body call did (the consumer is behind; the producer pauses until the
- * consumer says so, through the embedder's own channel: no
- * FR_STREAM_DRAINED comes for a sink). After the sink returned -1, write
- * and end return -1 and the sink is not called again. */
+ * body call did (the consumer is behind); under fr_dispatch_flow the
+ * producer then gets FR_STREAM_DRAINED (or GONE), and fr_res_stream_wait
+ * returns, when the consumer calls fr_sink_resume. After the sink returned -1, write and
+ * end return -1 and the sink is not called again. */
 FR_API int fr_res_stream_begin(fr_req *req);
 FR_API int fr_res_stream_write(fr_req *req, const void *data, size_t len);
 FR_API int fr_res_stream_end(fr_req *req);
@@ -424,13 +424,16 @@ typedef void (*fr_stream_fn)(fr_req *req, int event, void *userdata);
  * before or after fr_res_stream_begin. No call is made once
  * fr_res_stream_end has returned (end waits for a call running on another
  * thread). A client already gone is reported at the next write's -1, not
- * by a call. 0, or -1 (NULL req; an fr_dispatch request, whose sink paces
- * the producer). */
+ * by a call. An fr_dispatch request gets its events from fr_sink_resume,
+ * on the thread that calls it (none without fr_dispatch_flow). 0, or -1
+ * (NULL req). */
 FR_API int fr_res_stream_on_drain(fr_req *req, fr_stream_fn fn, void *userdata);
 /* For a producer on a thread of its own (never a shared pool thread, never
- * the loop thread): block until the queue is at or below stream_low_water.
- * 0, 1 when timeout_ms (< 0 = no limit) passed first, -1 when the client is
- * gone, the stream is not open, or called on the loop thread. */
+ * the loop thread): block until the queue is at or below stream_low_water
+ * (an fr_dispatch request: until its sink's pause is resumed; at once when
+ * none is pending). 0, 1 when timeout_ms (< 0 = no limit) passed first, -1
+ * when the client is gone, the stream is not open, or called on the loop
+ * thread. */
 FR_API int fr_res_stream_wait(fr_req *req, int timeout_ms);
 /* A stream's producer failed: close the connection once the stream has
  * ended, before or after its head (the head is unchanged), as uvicorn does
@@ -534,10 +537,35 @@ typedef struct fr_request_desc {
  * sink, sink->start or sink->body; a NULL buf with len > 0; headers NULL
  * with nheaders > 0) or out of memory; the sink is then not called. */
 FR_API int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink);
+
+/* Flow control for a sink (fr_dispatch_flow). Without it a body call's
+ * FR_STREAM_FULL only reaches a stream's producer, which has no way to
+ * learn when to go on, and a file is handed over whole as fast as it is
+ * read. With it, right after a more = 1 body call answered FR_STREAM_FULL,
+ * paused(ud, req) is called with the request to resume: the response is
+ * paused - a file body sends no further piece, a stream's producer got
+ * FR_STREAM_FULL - until the consumer calls fr_sink_resume(req, gone) once
+ * it has caught up: exactly once per paused() call, from any thread. No
+ * other paused() call comes before that resume (later FR_STREAM_FULL
+ * answers only reach the producer). req stays valid until that resume,
+ * even if the response ends meanwhile (on_done waits for it). */
+typedef void (*fr_sink_paused_fn)(void *ud, fr_req *req);
+/* fr_dispatch, with paused (NULL: exactly fr_dispatch). */
+FR_API int fr_dispatch_flow(fr_app *app, const fr_request_desc *d, const fr_sink *sink,
+                            fr_sink_paused_fn paused);
 /* The sink of an fr_dispatch request (a copy of the one passed), NULL for a
  * request from a socket: lets a handler tell the two apart and reach the
  * sink's userdata (the Python face finds its ASGI channel this way). */
 FR_API const fr_sink *fr_req_sink(const fr_req *req);
+/* Answer a paused() call (fr_dispatch_flow). gone = 0: the consumer caught up - a file
+ * body's next pieces are read and handed to the sink on the calling thread
+ * (until it pauses again or ends), a stream's producer gets
+ * FR_STREAM_DRAINED on the calling thread and fr_res_stream_wait returns.
+ * gone = 1: the consumer is gone - the producer gets FR_STREAM_GONE, its
+ * writes return -1 without calling the sink, a file is read no further;
+ * the sink still gets its last call (body(NULL, 0, 0)) and on_done ok = 0.
+ * A call without a pending pause is ignored. */
+FR_API void fr_sink_resume(fr_req *req, int gone);
 
 /* "http" for socket requests, "https" on a TLS listener (tls.h; behind a
  * trusted proxy: its X-Forwarded-Proto, see cfg.forwarded_allow_ips); the

@@ -84,7 +84,7 @@ typedef struct {
 
 /* Copy into memory followed by an inaccessible page. Freed at exit (leaked
  * deliberately per call is fine for tests; call frt_guarded_free to unmap). */
-static void *frt_guarded(const void *data, size_t len) {
+static inline void *frt_guarded(const void *data, size_t len) {
     long pg = sysconf(_SC_PAGESIZE);
     size_t pages = (len + (size_t)pg - 1) / (size_t)pg + 1;
     char *base = (char *)mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE,
@@ -97,7 +97,7 @@ static void *frt_guarded(const void *data, size_t len) {
     return p;
 }
 
-static void frt_guarded_free(void *p, size_t len) {
+static inline void frt_guarded_free(void *p, size_t len) {
     long pg = sysconf(_SC_PAGESIZE);
     size_t pages = (len + (size_t)pg - 1) / (size_t)pg + 1;
     char *end = (char *)p + len; /* start of guard page */

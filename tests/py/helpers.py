@@ -48,6 +48,15 @@ def spawn(code, port, env=None):
     return proc
 
 
+def rss_kib(pid):
+    """The resident memory of process pid, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 def read_to_close(s):
     """Everything the peer sends on socket s until it closes."""
     chunks = []

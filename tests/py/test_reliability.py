@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from helpers import ROOT, free_port, raw_request, spawn, wait_port
+from helpers import ROOT, free_port, raw_request, rss_kib, spawn, wait_port
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/PID/fd")
 
@@ -169,14 +169,6 @@ def test_aborted_clients_are_closed_at_once(server, phase):
     get(port, "/release")
     assert left <= base, f"{left - base} sockets of aborted clients still open"
     assert get(port).startswith(b"HTTP/1.1 200")  # and the server goes on
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def test_memory_of_aborted_big_responses_is_returned(server):
