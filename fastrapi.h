@@ -1871,9 +1871,23 @@ typedef struct fr_route_opts {
     uint64_t multipart_spool;
     /* the form's fr_mp_limits (0 = default, FR_MP_ZERO, FR_MP_UNLIMITED) */
     size_t multipart_max_fields, multipart_max_files, multipart_max_part_size;
+    /* 1 (method GET): the route takes WebSocket upgrades only - requests
+     * whose Upgrade header names "websocket" and Connection "upgrade" - as a
+     * Starlette WebSocketRoute: a plain GET route of the same pattern (added
+     * before or after, before serving) keeps the other requests, and on a
+     * path with only the websocket route they get the answers of a path
+     * without routes (404, or the fallback; other methods too, as FastAPI).
+     * An upgrade to a path with only a plain GET route reaches that route
+     * (it may accept it itself). (fr_ws_route registers a plain GET route.) */
+    int websocket;
 } fr_route_opts;
 FR_API int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h,
                        void *userdata, const fr_route_opts *opts); /* opts NULL = defaults */
+/* 1 when req asks for a WebSocket upgrade - GET, an Upgrade header naming
+ * "websocket" and a Connection header naming "upgrade" (case-insensitive
+ * comma lists) - what an ASGI server hands over as a websocket scope and
+ * what fr_route_opts.websocket routes take; else 0 (also for NULL). */
+FR_API int fr_req_is_websocket(const fr_req *req);
 /* The same options for requests no route matched (404/405/307, the
  * fallback, frontend files): FastAPI's app-level max_body_size answers 413
  * there too, for a Content-Length over max_body (a chunked body is not
@@ -3580,7 +3594,11 @@ FR_API fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg);
 FR_API int fr_ws_check(fr_req *req);
 
 /* Register a GET route whose handler is fr_ws_accept(req, cfg). cfg is NOT
- * copied: it must outlive the app (a static struct). 0 / -1 as fr_route. */
+ * copied: it must outlive the app (a static struct). 0 / -1 as fr_route.
+ * It answers every GET of the pattern (426 to a plain one). For Starlette's
+ * WebSocketRoute instead (upgrades only, beside a plain GET route of the
+ * same pattern, 404 otherwise) register a handler that calls fr_ws_accept
+ * with fr_route_ex and fr_route_opts.websocket = 1. */
 FR_API int fr_ws_route(fr_app *app, const char *pattern, const fr_ws_config *cfg);
 
 /* Send one message (FR_WS_TEXT or FR_WS_BINARY; data copied). Any thread.
@@ -13040,6 +13058,9 @@ struct fr__route {
     int mp_stream;     /* fr_route_opts.multipart_stream: multipart bodies go to an fr_form */
     uint64_t mp_spool;
     fr_mp_limits mp_lim;
+    int ws;          /* fr_route_opts.websocket */
+    fr__route *alt;  /* the route of the same GET pattern with the other ws flag, if any */
+    int is_alt;      /* reached through its twin's alt: not in the router itself */
 };
 
 struct fr__conn {
@@ -13223,6 +13244,7 @@ struct fr_app {
     fr_router **retired; /* routers replaced while serving, freed by fr_app_free */
     size_t nretired;
     fr__route *routes;   /* newest first */
+    int ws_twins;        /* a websocket route exists (fr__route_ws_split) */
     fr_handler fallback;
     void *fallback_ud;
     fr_route_opts unmatched; /* fr_app_set_unmatched_opts: limits of unrouted requests */
@@ -14192,6 +14214,92 @@ static int fr__route_too_large(fr_req *req, void *ud) {
     return FR_DONE;
 }
 
+/* A WebSocket upgrade (Upgrade names "websocket", Connection "upgrade"),
+ * as an ASGI server tells a websocket scope from an http one. */
+int fr_req_is_websocket(const fr_req *req) {
+    static const char *const want[2][2] = {{"upgrade", "websocket"}, {"connection", "upgrade"}};
+    size_t i, k;
+    int seen[2] = {0, 0};
+    if (!req || !fr_str_eq_c(req->h.method, "GET")) return 0;
+    for (i = 0; i < req->h.num_headers; i++) {
+        const fr_header *h = &req->h.headers[i];
+        for (k = 0; k < 2; k++) {
+            const char *p, *end;
+            if (seen[k] || !fr_str_ieq_c(h->name, want[k][0])) continue;
+            for (p = h->value.buf, end = p + h->value.len; p < end;) { /* a comma list */
+                const char *q = p, *e;
+                while (q < end && *q != ',') q++;
+                e = q;
+                while (p < e && (*p == ' ' || *p == '\t')) p++;
+                while (e > p && (e[-1] == ' ' || e[-1] == '\t')) e--;
+                fr_str item;
+                item.buf = p;
+                item.len = (size_t)(e - p);
+                if (fr_str_ieq_c(item, want[k][1])) seen[k] = 1;
+                p = q + 1;
+            }
+        }
+    }
+    return seen[0] && seen[1];
+}
+
+/* req's path has a websocket-only GET route that a plain request must not
+ * see: the answer is the path's other methods (allow without "GET"): 405,
+ * or 404 when there are none (what Starlette answers). */
+static void fr__route_ws_unallow(fr_app *app, fr_req *req) {
+    fr_match g;
+    const char *p, *end;
+    char *out;
+    size_t n = 0;
+    fr_router_match(fr__atomic_load(&app->router), fr_str_c(""), req->path, &g); /* the path's methods */
+    req->m.status = FR_MATCH_NOT_FOUND;
+    req->m.data = NULL;
+    req->m.num_params = 0;
+    req->m.allow.buf = NULL;
+    req->m.allow.len = 0;
+    if (g.status != FR_MATCH_METHOD || !g.allow.len) return;
+    out = (char *)fr_arena_alloc(&req->arena, g.allow.len + 1);
+    if (!out) return;
+    for (p = g.allow.buf, end = p + g.allow.len; p < end;) { /* "GET, POST" */
+        const char *q = p;
+        while (q < end && *q != ',') q++;
+        if (!((size_t)(q - p) == 3 && memcmp(p, "GET", 3) == 0)) {
+            if (n) {
+                out[n++] = ',';
+                out[n++] = ' ';
+            }
+            memcpy(out + n, p, (size_t)(q - p));
+            n += (size_t)(q - p);
+        }
+        p = q < end ? q + 2 : end;
+    }
+    if (!n) return;
+    req->m.status = FR_MATCH_METHOD;
+    req->m.allow.buf = out;
+    req->m.allow.len = n;
+}
+
+/* Websocket routes (fr_route_opts.websocket) take upgrades only: pick the
+ * twin that fits the request; a plain request to a path whose GET route is
+ * a websocket one alone gets the path's other methods (405) or 404. */
+static void fr__route_ws_split(fr_app *app, fr_req *req) {
+    fr__route *rt, *pick;
+    if (req->m.status == FR_MATCH_METHOD) { /* is the GET in the allow list a websocket's? */
+        fr_match g;
+        fr_router_match(fr__atomic_load(&app->router), fr_str_c("GET"), req->path, &g);
+        rt = g.status == FR_MATCH_FOUND ? (fr__route *)g.data : NULL;
+        if (rt && rt->ws && !rt->alt) fr__route_ws_unallow(app, req);
+        return;
+    }
+    if (req->m.status != FR_MATCH_FOUND || !req->m.data) return;
+    rt = (fr__route *)req->m.data;
+    if (!rt->ws && !rt->alt) return;
+    pick = fr_req_is_websocket(req) ? (rt->ws ? rt : rt->alt) : (rt->ws ? rt->alt : rt);
+    if (!pick && !rt->ws) pick = rt; /* an upgrade to a plain GET route: its own */
+    if (pick) req->m.data = pick;
+    else fr__route_ws_unallow(app, req); /* a plain request to a websocket-only path */
+}
+
 /* Decode the path, match it and pick the handler: the route's, the
  * fallback, or NULL for fr_res_default. Shared by sockets and fr_dispatch. */
 FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
@@ -14211,6 +14319,7 @@ FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
         req->path = req->h.path;
     }
     fr_router_match(fr__atomic_load(&app->router), req->h.method, req->path, &req->m);
+    if (app->ws_twins) fr__route_ws_split(app, req);
     if (req->m.status == FR_MATCH_FOUND && req->m.data) {
         fr__route *rt = (fr__route *)req->m.data;
         *ud = rt->ud;
@@ -15903,6 +16012,23 @@ static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
     fr_router **retired;
     size_t n = 0, i;
     int rc = -1;
+    for (r = app->routes; r && strcmp(rt->method, "GET") == 0; r = r->next) {
+        /* a websocket route and a plain GET route of one pattern: twins */
+        if (r->is_alt || r->alt || r->ws == rt->ws || strcmp(r->method, "GET") != 0 ||
+            strcmp(r->pattern, rt->pattern) != 0)
+            continue;
+        if (app->mode != FR__MODE_NONE) {
+            err->msg = "a websocket route sharing a GET route's pattern is added before serving";
+            return -1;
+        }
+        r->alt = rt;
+        rt->is_alt = 1;
+        rt->next = app->routes;
+        app->routes = rt;
+        app->ws_twins = 1;
+        return 0;
+    }
+    if (rt->ws) app->ws_twins = 1; /* a websocket-only path: plain requests are routed around it */
     if (app->mode == FR__MODE_NONE) {
         if (fr_router_add(fr__atomic_load(&app->router), rt->method, rt->pattern, rt, err) < 0)
             return -1;
@@ -15923,7 +16049,8 @@ static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
     }
     for (i = n, r = app->routes; r; r = r->next) order[--i] = r; /* oldest first */
     for (i = 0; i < n; i++)
-        if (fr_router_add(nr, order[i]->method, order[i]->pattern, order[i], err) < 0) goto done;
+        if (!order[i]->is_alt && fr_router_add(nr, order[i]->method, order[i]->pattern, order[i], err) < 0)
+            goto done;
     if (fr_router_add(nr, rt->method, rt->pattern, rt, err) < 0) goto done;
     rt->next = app->routes;
     app->routes = rt;
@@ -15967,6 +16094,9 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
     rt->body_unread = opts && opts->body_unread;
     rt->max_body = opts ? opts->max_body : 0;
     rt->mp_stream = opts && opts->multipart_stream;
+    rt->ws = opts && opts->websocket && strcmp(method, "GET") == 0;
+    rt->alt = NULL;
+    rt->is_alt = 0;
     rt->mp_spool = opts ? opts->multipart_spool : 0;
     memset(&rt->mp_lim, 0, sizeof rt->mp_lim);
     if (opts) {

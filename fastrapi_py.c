@@ -4101,32 +4101,22 @@ static PyObject *py_ws_deny(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* A GET asking for "Upgrade: websocket" (what an ASGI server hands to the
- * app as a websocket scope). */
-static int frpy_ws_upgrade(fr_req *req) {
-    fr_str m = fr_req_method(req), up = fr_req_header(req, "upgrade");
-    if (m.len != 3 || memcmp(m.buf, "GET", 3) != 0) return 0;
-    for (size_t i = 0; up.buf && i + 9 <= up.len; i++)
-        if (strncasecmp(up.buf + i, "websocket", 9) == 0) return 1;
-    return 0;
-}
-
 /* An upgrade request no websocket route serves: Starlette's router closes
- * it before accept, which uvicorn answers 403. */
+ * it before accept, which uvicorn answers 403 and closes the connection. */
 static int frpy_ws_refuse(fr_req *req) {
+    fr_res_header(req, "connection", "close");
     return fr_res_text(req, 403, "text/plain; charset=utf-8", "", 0);
 }
 
 /* The fallback of an app without custom 404/405 handlers. */
 static int frpy_ws_fallback(fr_req *req, void *ud) {
     (void)ud;
-    return frpy_ws_upgrade(req) ? frpy_ws_refuse(req) : fr_res_default(req);
+    return fr_req_is_websocket(req) ? frpy_ws_refuse(req) : fr_res_default(req);
 }
 
-/* I/O thread: a GET on a websocket route. Without "Upgrade: websocket" it
- * is a plain HTTP request, which no route serves (Starlette's router: 404). */
+/* I/O thread: an upgrade to a websocket route (fr_route_opts.websocket:
+ * the engine routes plain requests around it, as Starlette's router). */
 static int frpy_ws_handler(fr_req *req, void *ud) {
-    if (!frpy_ws_upgrade(req)) return fr_res_text(req, 404, "application/json", "{\"detail\":\"Not Found\"}", 22);
     if (fr_ws_check(req) < 0) return FR_DONE; /* a bad handshake: answered by the engine */
     frpy_ws *w = calloc(1, sizeof *w);
     if (!w) return fr_res_text(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
@@ -4170,7 +4160,10 @@ static PyObject *frpy_server_add_websocket(server *s, PyObject *args) {
         Py_DECREF(start); free(m); free(pc); free(p); free(wr);
         return NULL;
     }
-    if (fr_route(s->app, "GET", path, frpy_ws_handler, wr) < 0) {
+    fr_route_opts o;
+    memset(&o, 0, sizeof o);
+    o.websocket = 1;
+    if (fr_route_ex(s->app, "GET", path, frpy_ws_handler, wr, &o) < 0) {
         PyErr_Format(PyExc_ValueError, "cannot add websocket route %s: %s", path,
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
         return NULL;
@@ -4323,7 +4316,7 @@ static int frpy_bridge_push(fr_req *req, proute *rt) {
 
 /* every request of a bridged app (ASGI middleware, Host routes) */
 static int frpy_bridge_handler(fr_req *req, void *ud) {
-    if (frpy_ws_upgrade(req)) return frpy_ws_refuse(req); /* no websocket route: 403 */
+    if (fr_req_is_websocket(req)) return frpy_ws_refuse(req); /* no websocket route: 403 */
     return frpy_bridge_push(req, &((server *)ud)->fallback_rt);
 }
 
@@ -4869,7 +4862,7 @@ static PyObject *frpy_server_set_unmatched_limit(server *s, PyObject *arg) {
  * HTTPException handlers exist -> answered by Python on the loop thread */
 static int frpy_fallback_handler(fr_req *req, void *ud) {
     server *s = ud;
-    if (frpy_ws_upgrade(req)) return frpy_ws_refuse(req); /* no websocket route: 403 */
+    if (fr_req_is_websocket(req)) return frpy_ws_refuse(req); /* no websocket route: 403 */
     if (fr_req_match_status(req) == FR_MATCH_REDIRECT) return fr_res_default(req);
     rctx *c = calloc(1, sizeof *c);
     if (!c) return fr_res_default(req);

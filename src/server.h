@@ -178,9 +178,23 @@ typedef struct fr_route_opts {
     uint64_t multipart_spool;
     /* the form's fr_mp_limits (0 = default, FR_MP_ZERO, FR_MP_UNLIMITED) */
     size_t multipart_max_fields, multipart_max_files, multipart_max_part_size;
+    /* 1 (method GET): the route takes WebSocket upgrades only - requests
+     * whose Upgrade header names "websocket" and Connection "upgrade" - as a
+     * Starlette WebSocketRoute: a plain GET route of the same pattern (added
+     * before or after, before serving) keeps the other requests, and on a
+     * path with only the websocket route they get the answers of a path
+     * without routes (404, or the fallback; other methods too, as FastAPI).
+     * An upgrade to a path with only a plain GET route reaches that route
+     * (it may accept it itself). (fr_ws_route registers a plain GET route.) */
+    int websocket;
 } fr_route_opts;
 FR_API int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h,
                        void *userdata, const fr_route_opts *opts); /* opts NULL = defaults */
+/* 1 when req asks for a WebSocket upgrade - GET, an Upgrade header naming
+ * "websocket" and a Connection header naming "upgrade" (case-insensitive
+ * comma lists) - what an ASGI server hands over as a websocket scope and
+ * what fr_route_opts.websocket routes take; else 0 (also for NULL). */
+FR_API int fr_req_is_websocket(const fr_req *req);
 /* The same options for requests no route matched (404/405/307, the
  * fallback, frontend files): FastAPI's app-level max_body_size answers 413
  * there too, for a Content-Length over max_body (a chunked body is not

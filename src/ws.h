@@ -157,7 +157,11 @@ FR_API fr_ws *fr_ws_accept(fr_req *req, const fr_ws_config *cfg);
 FR_API int fr_ws_check(fr_req *req);
 
 /* Register a GET route whose handler is fr_ws_accept(req, cfg). cfg is NOT
- * copied: it must outlive the app (a static struct). 0 / -1 as fr_route. */
+ * copied: it must outlive the app (a static struct). 0 / -1 as fr_route.
+ * It answers every GET of the pattern (426 to a plain one). For Starlette's
+ * WebSocketRoute instead (upgrades only, beside a plain GET route of the
+ * same pattern, 404 otherwise) register a handler that calls fr_ws_accept
+ * with fr_route_ex and fr_route_opts.websocket = 1. */
 FR_API int fr_ws_route(fr_app *app, const char *pattern, const fr_ws_config *cfg);
 
 /* Send one message (FR_WS_TEXT or FR_WS_BINARY; data copied). Any thread.

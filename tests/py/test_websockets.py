@@ -779,12 +779,7 @@ def test_endpoint_exception_after_accept_closes_1011(live):
     assert _run(_outcome(port, "/boom/after", body)) == ("ok", ("about to fail", (1011, "")))
 
 
-def test_get_route_on_a_websocket_path_keeps_working_natively(caplog):
-    """@app.get and @app.websocket on one path: the native server keeps the
-    GET route (the websocket is served through ASGI: TestClient, uvicorn)."""
-    import httpx
-    from starlette.testclient import TestClient
-    ns = framework("fastrapi")
+def _one_path_app(ns):
     app = ns.FastAPI()
 
     @app.get("/both")
@@ -797,12 +792,96 @@ def test_get_route_on_a_websocket_path_keeps_working_natively(caplog):
         await websocket.send_text("ws")
         await websocket.close()
 
-    with TestClient(app).websocket_connect("/both") as ws:
-        assert ws.receive_text() == "ws"
+    @app.websocket("/only")
+    async def only(websocket: ns.WebSocket):
+        await websocket.accept()
+        await websocket.send_text("only")
+        await websocket.close()
+
+    @app.post("/mixed")
+    def mixed_post():
+        return {"post": True}
+
+    @app.websocket("/mixed")
+    async def mixed_ws(websocket: ns.WebSocket):
+        await websocket.accept()
+        await websocket.close()
+    return app
+
+
+@pytest.fixture(scope="module")
+def one_path_servers():
+    """The app on FastAPI under uvicorn and on fastrapi's native server."""
+    fa = Uvicorn(_one_path_app(framework("fastapi")))
+    fr = _one_path_app(framework("fastrapi"))._start_background("127.0.0.1", 0)
+    yield {"fastapi": fa.port, "fastrapi": fr.port}
+    fa.close()
+    fr.stop()
+
+
+def _plain(port, method, path):
+    import httpx
+    r = httpx.request(method, f"http://127.0.0.1:{port}{path}", timeout=IO_TIMEOUT)
+    return r.status_code, r.headers.get("allow"), r.content
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_get_route_and_websocket_on_one_path(one_path_servers, name):
+    """@app.get and @app.websocket on one path: a plain GET reaches the GET
+    route, an upgrade the websocket (Starlette's router tells them apart by
+    scope type; the engine by fr_route_opts.websocket), on both servers."""
+    port = one_path_servers[name]
+    assert _plain(port, "GET", "/both") == (200, None, b'{"page":true}')
+
+    async def body(ws):
+        return await _recv(ws)
+    assert asyncio.run(_outcome(port, "/both", body)) == ("ok", "ws")
+
+
+def test_one_path_answers_same_as_fastapi(one_path_servers):
+    """Plain requests to websocket paths get what FastAPI gives: 404 for any
+    method on a websocket-only path (not 405 "GET": no HTTP route is
+    there), 405 with only the HTTP routes' methods where there are some,
+    HEAD as GET; upgrades to /only and /mixed are accepted."""
+    for method, path in [("GET", "/only"), ("POST", "/only"), ("HEAD", "/only"), ("DELETE", "/only"),
+                         ("GET", "/mixed"), ("POST", "/mixed"), ("HEAD", "/both"), ("PUT", "/both")]:
+        a = _plain(one_path_servers["fastapi"], method, path)
+        b = _plain(one_path_servers["fastrapi"], method, path)
+        assert b == a, (method, path, a, b)
+
+    async def body(ws):
+        return await _recv(ws)
+    for name in ("fastapi", "fastrapi"):
+        assert asyncio.run(_outcome(one_path_servers[name], "/only", body)) == ("ok", "only"), name
+        assert asyncio.run(_outcome(one_path_servers[name], "/mixed", _until_closed))[0] == "ok", name
+
+
+def test_websocket_beside_a_get_route_with_other_names(caplog):
+    """A GET route and a websocket route of one shape but other parameter
+    names: the engine cannot pair them (one table entry, one set of names),
+    so the native server keeps the GET route and logs why; the websocket
+    is served through ASGI (TestClient here)."""
+    import httpx
+    from starlette.testclient import TestClient
+    ns = framework("fastrapi")
+    app = ns.FastAPI()
+
+    @app.get("/items/{item_id}")
+    def page(item_id: int):
+        return {"item": item_id}
+
+    @app.websocket("/items/{name}")
+    async def ws(websocket: ns.WebSocket, name: str):
+        await websocket.accept()
+        await websocket.send_text(name)
+        await websocket.close()
+
+    with TestClient(app).websocket_connect("/items/abc") as conn:
+        assert conn.receive_text() == "abc"
     running = app._start_background("127.0.0.1", 0)
     try:
-        r = httpx.get(f"http://127.0.0.1:{running.port}/both", timeout=IO_TIMEOUT)
-        assert (r.status_code, r.json()) == (200, {"page": True})
+        r = httpx.get(f"http://127.0.0.1:{running.port}/items/7", timeout=IO_TIMEOUT)
+        assert (r.status_code, r.json()) == (200, {"item": 7})
     finally:
         running.stop()
-    assert any("has a GET route too" in rec.getMessage() for rec in caplog.records)
+    assert any("other parameter names" in rec.getMessage() for rec in caplog.records)

@@ -1,0 +1,194 @@
+/* Websocket routes (fr_route_opts.websocket) beside HTTP routes, driven
+ * through fr_dispatch: upgrades reach the websocket route, plain requests
+ * the GET route of the same pattern (either registered first), a path with
+ * only a websocket route answers plain requests as a path without routes
+ * (404, or 405 with the other routes' methods only: Starlette's router);
+ * fr_req_is_websocket's reading of the headers. */
+#include "frtest.h"
+#define FASTRAPI_IMPLEMENTATION
+#include "fastrapi.h"
+
+typedef struct got {
+    int status;
+    char allow[64];
+    char body[64];
+} got;
+
+static void g_start(void *ud, int status, const fr_header *h, size_t n) {
+    got *g = (got *)ud;
+    size_t i;
+    g->status = status;
+    for (i = 0; i < n; i++)
+        if (fr_str_ieq_c(h[i].name, "allow"))
+            snprintf(g->allow, sizeof g->allow, "%.*s", (int)h[i].value.len, h[i].value.buf);
+}
+
+static int g_body(void *ud, const char *data, size_t len, int more) {
+    got *g = (got *)ud;
+    size_t have = strlen(g->body);
+    (void)more;
+    if (len && have + len < sizeof g->body) memcpy(g->body + have, data, len);
+    return 0;
+}
+
+static int h_text(fr_req *req, void *ud) {
+    const char *t = (const char *)ud;
+    return fr_res_text(req, 200, "text/plain", t, strlen(t));
+}
+
+static const fr_header up_hs[] = {{{"upgrade", 7}, {"websocket", 9}}, {{"connection", 10}, {"Upgrade", 7}}};
+
+/* method path [upgrade] -> what the sink got */
+static got run(fr_app *app, const char *method, const char *path, int upgrade) {
+    got g;
+    fr_request_desc d;
+    fr_sink s = {g_start, g_body, NULL};
+    memset(&g, 0, sizeof g);
+    memset(&d, 0, sizeof d);
+    d.method = fr_str_c(method);
+    d.target = fr_str_c(path);
+    d.headers = upgrade ? up_hs : NULL;
+    d.nheaders = upgrade ? 2 : 0;
+    s.ud = &g;
+    if (fr_dispatch(app, &d, &s) != 0) g.status = -1;
+    return g;
+}
+
+static int add(fr_app *app, const char *method, const char *pattern, const char *text, int ws) {
+    fr_route_opts o;
+    memset(&o, 0, sizeof o);
+    o.websocket = ws;
+    return fr_route_ex(app, method, pattern, h_text, (void *)(uintptr_t)text, &o);
+}
+
+#define CHECK_GOT(g, st, body_, allow_)                 \
+    do {                                                \
+        got g_ = (g);                                   \
+        CHECK_EQ_INT(g_.status, st);                    \
+        CHECK(strcmp(g_.body, body_) == 0);             \
+        CHECK(strcmp(g_.allow, allow_) == 0);           \
+    } while (0)
+
+static const char not_found[] = "{\"detail\":\"Not Found\"}";
+static const char not_allowed[] = "{\"detail\":\"Method Not Allowed\"}";
+
+/* a GET route and a websocket route of one pattern, in either order */
+static void test_twins(void) {
+    int order;
+    for (order = 0; order < 2; order++) {
+        fr_app *app = fr_app_new(NULL);
+        REQ(app != NULL);
+        if (order == 0) {
+            REQ(add(app, "GET", "/both/{id}", "page", 0) == 0);
+            REQ(add(app, "GET", "/both/{id}", "ws", 1) == 0);
+        } else {
+            REQ(add(app, "GET", "/both/{id}", "ws", 1) == 0);
+            REQ(add(app, "GET", "/both/{id}", "page", 0) == 0);
+        }
+        CHECK_GOT(run(app, "GET", "/both/1", 0), 200, "page", "");
+        CHECK_GOT(run(app, "HEAD", "/both/1", 0), 200, "", "");
+        CHECK_GOT(run(app, "GET", "/both/1", 1), 200, "ws", "");
+        CHECK_GOT(run(app, "POST", "/both/1", 0), 405, not_allowed, "GET");
+        /* a third GET of the pattern is a duplicate, websocket or not */
+        CHECK(add(app, "GET", "/both/{id}", "x", 0) < 0);
+        CHECK(add(app, "GET", "/both/{id}", "x", 1) < 0);
+        CHECK(add(app, "GET", "/both/{other}", "x", 1) < 0); /* same shape, other names */
+        fr_app_free(app);
+    }
+}
+
+/* only a websocket route: plain requests see no route there */
+static void test_websocket_only(void) {
+    fr_app *app = fr_app_new(NULL);
+    REQ(app != NULL);
+    REQ(add(app, "GET", "/only", "ws", 1) == 0);
+    CHECK_GOT(run(app, "GET", "/only", 1), 200, "ws", "");
+    CHECK_GOT(run(app, "GET", "/only", 0), 404, not_found, "");
+    CHECK_GOT(run(app, "HEAD", "/only", 0), 404, "", "");
+    CHECK_GOT(run(app, "POST", "/only", 0), 404, not_found, "");
+    CHECK_GOT(run(app, "DELETE", "/only", 1), 404, not_found, "");
+    CHECK_GOT(run(app, "GET", "/only/", 1), 307, "", ""); /* redirect_slashes, as for any route */
+    fr_app_free(app);
+}
+
+/* a websocket route beside other methods: their 405, without GET */
+static void test_websocket_beside_other_methods(void) {
+    fr_app *app = fr_app_new(NULL);
+    REQ(app != NULL);
+    REQ(add(app, "GET", "/mixed", "ws", 1) == 0);
+    REQ(add(app, "POST", "/mixed", "post", 0) == 0);
+    REQ(add(app, "PUT", "/mixed", "put", 0) == 0);
+    CHECK_GOT(run(app, "POST", "/mixed", 0), 200, "post", "");
+    CHECK_GOT(run(app, "GET", "/mixed", 1), 200, "ws", "");
+    CHECK_GOT(run(app, "GET", "/mixed", 0), 405, not_allowed, "POST, PUT");
+    CHECK_GOT(run(app, "PATCH", "/mixed", 0), 405, not_allowed, "POST, PUT");
+    fr_app_free(app);
+}
+
+/* an upgrade to a plain GET route reaches it (it may accept itself);
+ * fr_ws_route stays a plain GET route (426 to a plain GET) */
+static void test_plain_routes_unchanged(void) {
+    static const fr_ws_config cfg; /* zeroed: the defaults */
+    fr_app *app = fr_app_new(NULL);
+    REQ(app != NULL);
+    REQ(add(app, "GET", "/plain", "page", 0) == 0);
+    REQ(fr_ws_route(app, "/legacy", &cfg) == 0);
+    CHECK_GOT(run(app, "GET", "/plain", 1), 200, "page", "");
+    CHECK_EQ_INT(run(app, "GET", "/legacy", 0).status, 426);
+    CHECK_GOT(run(app, "POST", "/legacy", 0), 405, not_allowed, "GET");
+    fr_app_free(app);
+}
+
+static int is_ws_status;
+static int h_is_ws(fr_req *req, void *ud) {
+    (void)ud;
+    is_ws_status = fr_req_is_websocket(req);
+    return fr_res_text(req, 204, "text/plain", "", 0);
+}
+
+static int is_ws(const char *method, const fr_header *h, size_t n) {
+    fr_app *app = fr_app_new(NULL);
+    fr_request_desc d;
+    got g;
+    fr_sink s = {g_start, g_body, NULL};
+    if (!app || fr_route(app, "*", "/x", h_is_ws, NULL) < 0) return -1;
+    memset(&d, 0, sizeof d);
+    d.method = fr_str_c(method);
+    d.target = fr_str_c("/x");
+    d.headers = h;
+    d.nheaders = n;
+    s.ud = &g;
+    is_ws_status = -1;
+    fr_dispatch(app, &d, &s);
+    fr_app_free(app);
+    return is_ws_status;
+}
+
+#define HDR(n, v) {{n, sizeof n - 1}, {v, sizeof v - 1}}
+
+static void test_is_websocket(void) {
+    static const fr_header plain[] = {HDR("host", "x")};
+    static const fr_header lists[] = {HDR("Upgrade", "h2c, WebSocket"), HDR("CONNECTION", "keep-alive,  upgrade ")};
+    static const fr_header split[] = {HDR("upgrade", "h2c"), HDR("connection", "upgrade"), HDR("upgrade", "websocket")};
+    static const fr_header no_conn[] = {HDR("upgrade", "websocket")};
+    static const fr_header no_up[] = {HDR("connection", "upgrade")};
+    static const fr_header h2c[] = {HDR("upgrade", "h2c"), HDR("connection", "upgrade")};
+    static const fr_header sub[] = {HDR("upgrade", "websockets"), HDR("connection", "upgrades")};
+    CHECK_EQ_INT(is_ws("GET", up_hs, 2), 1);
+    CHECK_EQ_INT(is_ws("GET", lists, 2), 1);
+    CHECK_EQ_INT(is_ws("GET", split, 3), 1);
+    CHECK_EQ_INT(is_ws("POST", up_hs, 2), 0);
+    CHECK_EQ_INT(is_ws("get", up_hs, 2), 0); /* methods are case-sensitive */
+    CHECK_EQ_INT(is_ws("GET", plain, 1), 0);
+    CHECK_EQ_INT(is_ws("GET", no_conn, 1), 0);
+    CHECK_EQ_INT(is_ws("GET", no_up, 1), 0);
+    CHECK_EQ_INT(is_ws("GET", h2c, 2), 0);
+    CHECK_EQ_INT(is_ws("GET", sub, 2), 0); /* tokens, not substrings */
+    CHECK_EQ_INT(fr_req_is_websocket(NULL), 0);
+}
+
+static const frt_case frt_cases[] = {
+    FRT(test_twins), FRT(test_websocket_only), FRT(test_websocket_beside_other_methods),
+    FRT(test_plain_routes_unchanged), FRT(test_is_websocket),
+};
+FRT_MAIN()
