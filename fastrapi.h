@@ -1825,6 +1825,14 @@ typedef struct fr_config {
      * allows); its later answer is dropped and on_done gets ok = 0.
      * 0 = no limit. Inline answers and begun streams are never cut. */
     int request_timeout_ms;
+    /* websocket_routes_only: a WebSocket upgrade (fr_req_is_websocket) is
+     * routed to websocket routes (fr_route_opts.websocket) only, as
+     * Starlette's router routes a websocket scope: one for a path without
+     * one is unrouted (the fallback runs), and fr_res_default answers it 403
+     * with an empty body and closes the connection (uvicorn's answer when
+     * the app refuses before accepting). 0: an upgrade may reach a plain
+     * GET route, whose handler may accept it itself (fr_ws_accept). */
+    int websocket_routes_only;
 } fr_config;
 
 FR_API fr_app *fr_app_new(const fr_config *cfg); /* NULL cfg = defaults; NULL on OOM */
@@ -14220,7 +14228,8 @@ int fr_req_is_websocket(const fr_req *req) {
     static const char *const want[2][2] = {{"upgrade", "websocket"}, {"connection", "upgrade"}};
     size_t i, k;
     int seen[2] = {0, 0};
-    if (!req || !fr_str_eq_c(req->h.method, "GET")) return 0;
+    if (!req || !req->h.upgrade || !fr_str_eq_c(req->h.method, "GET")) return 0; /* the parser saw
+        both headers (a dispatched request's head is parsed the same way) */
     for (i = 0; i < req->h.num_headers; i++) {
         const fr_header *h = &req->h.headers[i];
         for (k = 0; k < 2; k++) {
@@ -14304,6 +14313,7 @@ static void fr__route_ws_split(fr_app *app, fr_req *req) {
  * fallback, or NULL for fr_res_default. Shared by sockets and fr_dispatch. */
 FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
     const char *pct;
+    int refused;
     req->is_head = req->h.method.len == 4 && memcmp(req->h.method.buf, "HEAD", 4) == 0;
     pct = req->h.path.len ? (const char *)memchr(req->h.path.buf, '%', req->h.path.len) : NULL;
     if (pct) {
@@ -14320,6 +14330,13 @@ FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
     }
     fr_router_match(fr__atomic_load(&app->router), req->h.method, req->path, &req->m);
     if (app->ws_twins) fr__route_ws_split(app, req);
+    refused = app->cfg.websocket_routes_only && fr_req_is_websocket(req) &&
+              (req->m.status != FR_MATCH_FOUND || !req->m.data || !((fr__route *)req->m.data)->ws);
+    if (refused) { /* Starlette: no websocket route matches; no file either */
+        req->m.status = FR_MATCH_NOT_FOUND;
+        req->m.data = NULL;
+        req->m.num_params = 0;
+    }
     if (req->m.status == FR_MATCH_FOUND && req->m.data) {
         fr__route *rt = (fr__route *)req->m.data;
         *ud = rt->ud;
@@ -14332,7 +14349,7 @@ FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
         *ud = NULL;
         return fr__route_too_large;
     }
-    if (req->m.status == FR_MATCH_NOT_FOUND && app->statics) { /* fr_app_frontend */
+    if (req->m.status == FR_MATCH_NOT_FOUND && app->statics && !refused) { /* fr_app_frontend */
         fr_handler low = fr__static_low(app, req, ud);
         if (low) return low;
     }
@@ -16933,6 +16950,10 @@ int fr_res_default(fr_req *req) {
     static const char nf[] = "{\"detail\":\"Not Found\"}";
     static const char mna[] = "{\"detail\":\"Method Not Allowed\"}";
     if (!req) return FR_DONE;
+    if (req->app->cfg.websocket_routes_only && fr_req_is_websocket(req)) { /* refused before accept */
+        fr_res_header(req, "connection", "close");
+        return fr_res_text(req, 403, "text/plain; charset=utf-8", "", 0);
+    }
     if (req->m.status == FR_MATCH_METHOD) {
         if (req->m.allow.len) fr_res_header_n(req, "allow", 5, req->m.allow.buf, req->m.allow.len);
         return fr_res_json(req, 405, mna, sizeof mna - 1);

@@ -4101,19 +4101,6 @@ static PyObject *py_ws_deny(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* An upgrade request no websocket route serves: Starlette's router closes
- * it before accept, which uvicorn answers 403 and closes the connection. */
-static int frpy_ws_refuse(fr_req *req) {
-    fr_res_header(req, "connection", "close");
-    return fr_res_text(req, 403, "text/plain; charset=utf-8", "", 0);
-}
-
-/* The fallback of an app without custom 404/405 handlers. */
-static int frpy_ws_fallback(fr_req *req, void *ud) {
-    (void)ud;
-    return fr_req_is_websocket(req) ? frpy_ws_refuse(req) : fr_res_default(req);
-}
-
 /* I/O thread: an upgrade to a websocket route (fr_route_opts.websocket:
  * the engine routes plain requests around it, as Starlette's router). */
 static int frpy_ws_handler(fr_req *req, void *ud) {
@@ -4316,7 +4303,7 @@ static int frpy_bridge_push(fr_req *req, proute *rt) {
 
 /* every request of a bridged app (ASGI middleware, Host routes) */
 static int frpy_bridge_handler(fr_req *req, void *ud) {
-    if (fr_req_is_websocket(req)) return frpy_ws_refuse(req); /* no websocket route: 403 */
+    if (fr_req_is_websocket(req)) return fr_res_default(req); /* no websocket route: 403 */
     return frpy_bridge_push(req, &((server *)ud)->fallback_rt);
 }
 
@@ -4634,6 +4621,7 @@ static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *k
     cfg.drain_timeout_ms = drain_ms;
     cfg.max_connections = max_conns;
     cfg.request_timeout_ms = request_ms;
+    cfg.websocket_routes_only = 1; /* Starlette routes a websocket scope to websocket routes only */
     if (access_log) cfg.access_log = frpy_access_cb;
     cfg.error_log = frpy_error_cb;
     s->app = fr_app_new(&cfg);
@@ -4862,7 +4850,7 @@ static PyObject *frpy_server_set_unmatched_limit(server *s, PyObject *arg) {
  * HTTPException handlers exist -> answered by Python on the loop thread */
 static int frpy_fallback_handler(fr_req *req, void *ud) {
     server *s = ud;
-    if (fr_req_is_websocket(req)) return frpy_ws_refuse(req); /* no websocket route: 403 */
+    if (fr_req_is_websocket(req)) return fr_res_default(req); /* no websocket route: 403 */
     if (fr_req_match_status(req) == FR_MATCH_REDIRECT) return fr_res_default(req);
     rctx *c = calloc(1, sizeof *c);
     if (!c) return fr_res_default(req);
@@ -4898,7 +4886,7 @@ static PyObject *frpy_server_set_handlers(server *s, PyObject *h) {
     s->fallback_plan.route = Py_None;
     s->fallback_plan.nnodes = 0;
     /* without custom handlers: the engine's answers, 403 for websocket upgrades */
-    fr_app_set_fallback(s->app, custom ? frpy_fallback_handler : frpy_ws_fallback, s);
+    fr_app_set_fallback(s->app, custom ? frpy_fallback_handler : NULL, s);
     Py_RETURN_NONE;
 }
 

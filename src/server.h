@@ -132,6 +132,14 @@ typedef struct fr_config {
      * allows); its later answer is dropped and on_done gets ok = 0.
      * 0 = no limit. Inline answers and begun streams are never cut. */
     int request_timeout_ms;
+    /* websocket_routes_only: a WebSocket upgrade (fr_req_is_websocket) is
+     * routed to websocket routes (fr_route_opts.websocket) only, as
+     * Starlette's router routes a websocket scope: one for a path without
+     * one is unrouted (the fallback runs), and fr_res_default answers it 403
+     * with an empty body and closes the connection (uvicorn's answer when
+     * the app refuses before accepting). 0: an upgrade may reach a plain
+     * GET route, whose handler may accept it itself (fr_ws_accept). */
+    int websocket_routes_only;
 } fr_config;
 
 FR_API fr_app *fr_app_new(const fr_config *cfg); /* NULL cfg = defaults; NULL on OOM */

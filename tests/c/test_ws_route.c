@@ -139,6 +139,36 @@ static void test_plain_routes_unchanged(void) {
     fr_app_free(app);
 }
 
+/* websocket_routes_only: upgrades reach websocket routes only, anything
+ * else refused 403 (uvicorn's answer for a websocket scope no route took);
+ * plain requests as without it */
+static void test_websocket_routes_only(void) {
+    fr_config cfg;
+    fr_app *app;
+    got g;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.websocket_routes_only = 1;
+    app = fr_app_new(&cfg);
+    REQ(app != NULL);
+    REQ(add(app, "GET", "/plain", "page", 0) == 0);
+    REQ(add(app, "GET", "/only", "ws", 1) == 0);
+    REQ(add(app, "GET", "/both", "page", 0) == 0);
+    REQ(add(app, "GET", "/both", "ws", 1) == 0);
+    REQ(add(app, "*", "/any", "any", 0) == 0);
+    CHECK_GOT(run(app, "GET", "/only", 1), 200, "ws", "");
+    CHECK_GOT(run(app, "GET", "/both", 1), 200, "ws", "");
+    CHECK_GOT(run(app, "GET", "/both", 0), 200, "page", "");
+    CHECK_GOT(run(app, "GET", "/plain", 1), 403, "", "");
+    CHECK_GOT(run(app, "GET", "/any", 1), 403, "", "");
+    CHECK_GOT(run(app, "GET", "/nowhere", 1), 403, "", "");
+    CHECK_GOT(run(app, "GET", "/only/", 1), 403, "", ""); /* no redirect for a websocket */
+    CHECK_GOT(run(app, "GET", "/plain", 0), 200, "page", "");
+    CHECK_GOT(run(app, "GET", "/nowhere", 0), 404, not_found, "");
+    g = run(app, "POST", "/plain", 1); /* not an upgrade: a POST */
+    CHECK_EQ_INT(g.status, 405);
+    fr_app_free(app);
+}
+
 static int is_ws_status;
 static int h_is_ws(fr_req *req, void *ud) {
     (void)ud;
@@ -189,6 +219,6 @@ static void test_is_websocket(void) {
 
 static const frt_case frt_cases[] = {
     FRT(test_twins), FRT(test_websocket_only), FRT(test_websocket_beside_other_methods),
-    FRT(test_plain_routes_unchanged), FRT(test_is_websocket),
+    FRT(test_plain_routes_unchanged), FRT(test_websocket_routes_only), FRT(test_is_websocket),
 };
 FRT_MAIN()

@@ -802,6 +802,10 @@ def _one_path_app(ns):
     def mixed_post():
         return {"post": True}
 
+    @app.get("/page")
+    def plain_page():
+        return {"page": 2}
+
     @app.websocket("/mixed")
     async def mixed_ws(websocket: ns.WebSocket):
         await websocket.accept()
@@ -842,7 +846,8 @@ def test_one_path_answers_same_as_fastapi(one_path_servers):
     """Plain requests to websocket paths get what FastAPI gives: 404 for any
     method on a websocket-only path (not 405 "GET": no HTTP route is
     there), 405 with only the HTTP routes' methods where there are some,
-    HEAD as GET; upgrades to /only and /mixed are accepted."""
+    HEAD as GET; upgrades to /only and /mixed are accepted, one to a GET
+    route's path (or /only/: no slash redirect for a websocket) refused 403."""
     for method, path in [("GET", "/only"), ("POST", "/only"), ("HEAD", "/only"), ("DELETE", "/only"),
                          ("GET", "/mixed"), ("POST", "/mixed"), ("HEAD", "/both"), ("PUT", "/both")]:
         a = _plain(one_path_servers["fastapi"], method, path)
@@ -854,6 +859,9 @@ def test_one_path_answers_same_as_fastapi(one_path_servers):
     for name in ("fastapi", "fastrapi"):
         assert asyncio.run(_outcome(one_path_servers[name], "/only", body)) == ("ok", "only"), name
         assert asyncio.run(_outcome(one_path_servers[name], "/mixed", _until_closed))[0] == "ok", name
+        # an upgrade goes to websocket routes only: a GET route's path refuses it
+        assert asyncio.run(_outcome(one_path_servers[name], "/page", body)) == ("refused", 403), name
+        assert asyncio.run(_outcome(one_path_servers[name], "/only/", body)) == ("refused", 403), name
 
 
 def test_websocket_beside_a_get_route_with_other_names(caplog):
