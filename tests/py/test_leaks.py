@@ -4,10 +4,14 @@ short) against a live native server in this process (one keep-alive
 connection), after a 500-request warm-up. A leaked Python object per request
 shows in sys.getallocatedblocks() (and in sys.gettotalrefcount() on a debug
 build); a leaked buffer in tracemalloc's traced bytes (Python allocations)
-and in RSS (C ones too). Measured growth on a quiet run: <= 15 blocks,
-<= 12 KB traced, <= 412 KiB RSS. The block bound is far below one leaked
-object per request (+2,500); the RSS bound catches >= 210 bytes of C memory
-leaked per request over 10,000."""
+and in RSS (C ones too). Each measure is taken over two halves of the
+requests and the smaller growth counts: a leak per request grows both, a
+one-time allocation one (CI saw +2.2 MB traced in a few blocks once, on a
+loaded machine, where quiet runs grow by at most a few KB). Measured growth
+per half on a quiet run (2026-12-05): <= 115 blocks, <= 6.2 KB traced,
+<= 8 KiB RSS. The block bound is far below one leaked object per request
+(+1,250 per half); the RSS bound catches >= 210 bytes of C memory leaked
+per request over 10,000 (1,024 KiB per half of 5,000)."""
 import gc
 import socket
 import sys
@@ -148,28 +152,36 @@ def rss_kib():
     return 0
 
 
+def _measures():
+    gc.collect()
+    return {"blocks": sys.getallocatedblocks(), "traced_bytes": tracemalloc.get_traced_memory()[0],
+            "rss_kib": rss_kib(), "refs": sys.gettotalrefcount() if hasattr(sys, "gettotalrefcount") else 0}
+
+
 def growth_over(port, data, want, n):
-    """Warm up, then send `data` n times: the growth of each measure."""
+    """Warm up, then send `data` n times in two halves: each measure's
+    growth over the half where it grew least. A leak per request grows both
+    halves (n/2 requests each, hence the bounds below are half of what n
+    requests would give); a one-time allocation (a cache or a buffer made
+    on first use on some thread, a table resized once) grows one of them."""
     c = Conn(port)
+    halves = []
     try:
         for _ in range(WARM):
             assert c.request(data) == want
-        gc.collect()
         tracemalloc.start()
-        blocks0, traced0, rss0 = sys.getallocatedblocks(), tracemalloc.get_traced_memory()[0], rss_kib()
-        refs0 = sys.gettotalrefcount() if hasattr(sys, "gettotalrefcount") else 0
         bad = 0
-        for _ in range(n):
-            bad += c.request(data) != want
-        gc.collect()
-        blocks1, traced1, rss1 = sys.getallocatedblocks(), tracemalloc.get_traced_memory()[0], rss_kib()
-        refs1 = sys.gettotalrefcount() if hasattr(sys, "gettotalrefcount") else 0
+        for _ in range(2):
+            before = _measures()
+            for _ in range(n // 2):
+                bad += c.request(data) != want
+            after = _measures()
+            halves.append({k: after[k] - before[k] for k in before})
         tracemalloc.stop()
     finally:
         c.close()
     assert bad == 0
-    return {"blocks": blocks1 - blocks0, "traced_bytes": traced1 - traced0, "rss_kib": rss1 - rss0,
-            "refs": refs1 - refs0}
+    return {k: min(h[k] for h in halves) for k in halves[0]}
 
 
 # Server RSS is read from /proc/<pid>/status (VmRSS), which only Linux has;
@@ -180,15 +192,15 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 
 def test_the_detector_sees_one_object_kept_per_request(port):
     g = growth_over(port, b"GET /leak HTTP/1.1\r\nHost: x\r\n\r\n", b"200", N_OTHER)
-    assert g["blocks"] >= N_OTHER and g["traced_bytes"] >= 100_000, g
+    assert g["blocks"] >= N_OTHER // 2 and g["traced_bytes"] >= 50_000, g
 
 
 @pytest.mark.parametrize("kind", sorted(REQUESTS))
 def test_same_request_10000_times_does_not_grow(port, kind):
     growth = growth_over(port, REQUESTS[kind], STATUS[kind], N if kind == "get-params-dep" else N_OTHER)
-    # one leaked object per request: >= +2,500 blocks
+    # one leaked object per request: >= +1,250 blocks in each half
     assert growth["blocks"] < 500, growth
     assert growth["refs"] < 500, growth
-    # one leaked 40-byte buffer per request: >= +100,000 traced bytes
-    assert growth["traced_bytes"] < 100_000, growth
-    assert growth["rss_kib"] < 2_048, growth
+    # one leaked 40-byte buffer per request: >= +50,000 traced bytes in each half
+    assert growth["traced_bytes"] < 50_000, growth
+    assert growth["rss_kib"] < 1_024, growth
