@@ -7,9 +7,11 @@ Each C test case becomes one pytest item per variant, so counts are real:
 In gcc and asan, a test that uses only the public API is compiled against
 the declarations (tests/c/linked/fastrapi.h) and linked with one object of
 the implementation, compiled from fastrapi.h with the same compiler and
-flags (one per variant and FRT_CFLAGS): the engine is compiled 6 times, not
-64. A test that reaches into the engine (OWN_TU: it replaces FR_MALLOC, or
-reads internals under FASTRAPI_IMPLEMENTATION_DONE) keeps it in its own TU.
+flags (one per variant and FRT_CFLAGS: 6 objects) instead of compiling the
+engine into each file. A test that reaches into the engine (OWN_TU: it
+replaces FR_MALLOC, or reads internals under FASTRAPI_IMPLEMENTATION_DONE)
+keeps it in its own TU (5 files: 16 engine compiles for the two variants
+where there were 68).
 Cases are discovered from the FRT(name) entries in each file (no compile at
 collection time); each binary runs once per session and items read the result.
 The binaries are compiled ahead (cbuild.ahead: from the start of the
