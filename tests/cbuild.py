@@ -120,6 +120,12 @@ HEADER = os.path.join(ROOT, "fastrapi.h")
 LINKED = os.path.join(ROOT, "tests", "c", "linked")
 
 
+def flags_tag(flags):
+    """A file name part for a set of -D flags ("default" for none)."""
+    import re
+    return "-".join(re.sub(r"\W+", "_", f).strip("_") for f in flags) or "default"
+
+
 def engine_object(out, args, cc="gcc"):
     """fastrapi.h's implementation alone, compiled with args into the object
     `out`. A test compiled with -I LINKED links it instead of compiling the

@@ -25,7 +25,7 @@ import threading
 
 import pytest
 
-from cbuild import ROOT, BUILD, WARN, SAN, ahead, compile_c, have, src_files, engine_object, LINKED, HEADER
+from cbuild import ROOT, BUILD, WARN, SAN, ahead, compile_c, have, src_files, engine_object, flags_tag, LINKED, HEADER
 
 CDIR = os.path.join(ROOT, "tests", "c")
 ASAN_CC = "clang" if have("clang") else "gcc"
@@ -70,8 +70,7 @@ def _impl(variant, cflags):
     """The implementation, compiled from fastrapi.h alone with the variant's
     compiler and flags plus a test's FRT_CFLAGS."""
     opt, cc = FLAGS[variant]
-    tag = "-".join(re.sub(r"\W+", "_", f).strip("_") for f in cflags) or "default"
-    return engine_object(os.path.join(BUILD, "ctests", variant + "-engine", tag + ".o"),
+    return engine_object(os.path.join(BUILD, "ctests", variant + "-engine", flags_tag(cflags) + ".o"),
                          opt + WARN + cflags, cc=cc)
 
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cbuild import ROOT, BUILD, HEADER, LINKED, ahead, compile_c, engine_object, have
+from cbuild import ROOT, BUILD, HEADER, LINKED, ahead, compile_c, engine_object, flags_tag, have
 
 FUZZ = os.path.join(ROOT, "fuzz")
 HARNESSES = sorted(f[:-2] for f in os.listdir(FUZZ) if f.startswith("fuzz_") and f.endswith(".c")) \
@@ -33,8 +33,7 @@ OPT = ["-g", "-O1", "-fno-sanitize-recover=all"]
 def _engine(cflags):
     """The engine for the harnesses with these FUZZ_FLAGS: instrumented for
     coverage like the harness (fuzzer-no-link: no libFuzzer main in it)."""
-    tag = "-".join(re.sub(r"\W+", "_", f).strip("_") for f in cflags) or "default"
-    return engine_object(os.path.join(BUILD, "fuzz", "engine-%s.o" % tag),
+    return engine_object(os.path.join(BUILD, "fuzz", "engine-%s.o" % flags_tag(cflags)),
                          OPT + ["-fsanitize=fuzzer-no-link,address,undefined"] + cflags, cc="clang")
 
 

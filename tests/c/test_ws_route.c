@@ -7,29 +7,7 @@
 #include "frtest.h"
 #define FASTRAPI_IMPLEMENTATION
 #include "fastrapi.h"
-
-typedef struct got {
-    int status;
-    char allow[64];
-    char body[64];
-} got;
-
-static void g_start(void *ud, int status, const fr_header *h, size_t n) {
-    got *g = (got *)ud;
-    size_t i;
-    g->status = status;
-    for (i = 0; i < n; i++)
-        if (fr_str_ieq_c(h[i].name, "allow"))
-            snprintf(g->allow, sizeof g->allow, "%.*s", (int)h[i].value.len, h[i].value.buf);
-}
-
-static int g_body(void *ud, const char *data, size_t len, int more) {
-    got *g = (got *)ud;
-    size_t have = strlen(g->body);
-    (void)more;
-    if (len && have + len < sizeof g->body) memcpy(g->body + have, data, len);
-    return 0;
-}
+#include "frtest.h" /* again: frt_got */
 
 static int h_text(fr_req *req, void *ud) {
     const char *t = (const char *)ud;
@@ -38,20 +16,38 @@ static int h_text(fr_req *req, void *ud) {
 
 static const fr_header up_hs[] = {{{"upgrade", 7}, {"websocket", 9}}, {{"connection", 10}, {"Upgrade", 7}}};
 
-/* method path [upgrade] -> what the sink got */
-static got run(fr_app *app, const char *method, const char *path, int upgrade) {
-    got g;
+/* method path [upgrade] -> what the sink got (g->body to free) */
+static void run(frt_got *g, fr_app *app, const char *method, const char *path, int upgrade) {
     fr_request_desc d;
-    fr_sink s = {g_start, g_body, NULL};
-    memset(&g, 0, sizeof g);
+    fr_sink s = frt_got_sink(g);
+    memset(g, 0, sizeof *g);
     memset(&d, 0, sizeof d);
     d.method = fr_str_c(method);
     d.target = fr_str_c(path);
     d.headers = upgrade ? up_hs : NULL;
     d.nheaders = upgrade ? 2 : 0;
-    s.ud = &g;
-    if (fr_dispatch(app, &d, &s) != 0) g.status = -1;
-    return g;
+    if (fr_dispatch(app, &d, &s) != 0) g->status = -1;
+}
+
+static int status_of(fr_app *app, const char *method, const char *path, int upgrade) {
+    frt_got g;
+    run(&g, app, method, path, upgrade);
+    fr_buf_free(&g.body);
+    return g.status;
+}
+
+/* the allow header's value ("" without one) */
+static void allow_of(const frt_got *g, char *out, size_t cap) {
+    const char *a = strstr(g->head, "allow: ");
+    size_t n = 0;
+    if (a)
+        for (a += 7; a[n] && a[n] != '\n' && n + 1 < cap; n++) out[n] = a[n];
+    out[n] = 0;
+}
+
+static int body_is(const frt_got *g, const char *want) {
+    size_t n = strlen(want);
+    return g->body.len == n && (!n || memcmp(g->body.buf, want, n) == 0);
 }
 
 static int add(fr_app *app, const char *method, const char *pattern, const char *text, int ws) {
@@ -61,12 +57,16 @@ static int add(fr_app *app, const char *method, const char *pattern, const char 
     return fr_route_ex(app, method, pattern, h_text, (void *)(uintptr_t)text, &o);
 }
 
-#define CHECK_GOT(g, st, body_, allow_)                 \
-    do {                                                \
-        got g_ = (g);                                   \
-        CHECK_EQ_INT(g_.status, st);                    \
-        CHECK(strcmp(g_.body, body_) == 0);             \
-        CHECK(strcmp(g_.allow, allow_) == 0);           \
+#define CHECK_GOT(app, method, path, upgrade, st, body_, allow_) \
+    do {                                                         \
+        frt_got g_;                                              \
+        char a_[64];                                             \
+        run(&g_, app, method, path, upgrade);                    \
+        allow_of(&g_, a_, sizeof a_);                            \
+        CHECK_EQ_INT(g_.status, st);                             \
+        CHECK(body_is(&g_, body_));                              \
+        CHECK(strcmp(a_, allow_) == 0);                          \
+        fr_buf_free(&g_.body);                                   \
     } while (0)
 
 static const char not_found[] = "{\"detail\":\"Not Found\"}";
@@ -85,10 +85,10 @@ static void test_twins(void) {
             REQ(add(app, "GET", "/both/{id}", "ws", 1) == 0);
             REQ(add(app, "GET", "/both/{id}", "page", 0) == 0);
         }
-        CHECK_GOT(run(app, "GET", "/both/1", 0), 200, "page", "");
-        CHECK_GOT(run(app, "HEAD", "/both/1", 0), 200, "", "");
-        CHECK_GOT(run(app, "GET", "/both/1", 1), 200, "ws", "");
-        CHECK_GOT(run(app, "POST", "/both/1", 0), 405, not_allowed, "GET");
+        CHECK_GOT(app, "GET", "/both/1", 0, 200, "page", "");
+        CHECK_GOT(app, "HEAD", "/both/1", 0, 200, "", "");
+        CHECK_GOT(app, "GET", "/both/1", 1, 200, "ws", "");
+        CHECK_GOT(app, "POST", "/both/1", 0, 405, not_allowed, "GET");
         /* a third GET of the pattern is a duplicate, websocket or not */
         CHECK(add(app, "GET", "/both/{id}", "x", 0) < 0);
         CHECK(add(app, "GET", "/both/{id}", "x", 1) < 0);
@@ -102,12 +102,12 @@ static void test_websocket_only(void) {
     fr_app *app = fr_app_new(NULL);
     REQ(app != NULL);
     REQ(add(app, "GET", "/only", "ws", 1) == 0);
-    CHECK_GOT(run(app, "GET", "/only", 1), 200, "ws", "");
-    CHECK_GOT(run(app, "GET", "/only", 0), 404, not_found, "");
-    CHECK_GOT(run(app, "HEAD", "/only", 0), 404, "", "");
-    CHECK_GOT(run(app, "POST", "/only", 0), 404, not_found, "");
-    CHECK_GOT(run(app, "DELETE", "/only", 1), 404, not_found, "");
-    CHECK_GOT(run(app, "GET", "/only/", 1), 307, "", ""); /* redirect_slashes, as for any route */
+    CHECK_GOT(app, "GET", "/only", 1, 200, "ws", "");
+    CHECK_GOT(app, "GET", "/only", 0, 404, not_found, "");
+    CHECK_GOT(app, "HEAD", "/only", 0, 404, "", "");
+    CHECK_GOT(app, "POST", "/only", 0, 404, not_found, "");
+    CHECK_GOT(app, "DELETE", "/only", 1, 404, not_found, "");
+    CHECK_GOT(app, "GET", "/only/", 1, 307, "", ""); /* redirect_slashes, as for any route */
     fr_app_free(app);
 }
 
@@ -118,10 +118,10 @@ static void test_websocket_beside_other_methods(void) {
     REQ(add(app, "GET", "/mixed", "ws", 1) == 0);
     REQ(add(app, "POST", "/mixed", "post", 0) == 0);
     REQ(add(app, "PUT", "/mixed", "put", 0) == 0);
-    CHECK_GOT(run(app, "POST", "/mixed", 0), 200, "post", "");
-    CHECK_GOT(run(app, "GET", "/mixed", 1), 200, "ws", "");
-    CHECK_GOT(run(app, "GET", "/mixed", 0), 405, not_allowed, "POST, PUT");
-    CHECK_GOT(run(app, "PATCH", "/mixed", 0), 405, not_allowed, "POST, PUT");
+    CHECK_GOT(app, "POST", "/mixed", 0, 200, "post", "");
+    CHECK_GOT(app, "GET", "/mixed", 1, 200, "ws", "");
+    CHECK_GOT(app, "GET", "/mixed", 0, 405, not_allowed, "POST, PUT");
+    CHECK_GOT(app, "PATCH", "/mixed", 0, 405, not_allowed, "POST, PUT");
     fr_app_free(app);
 }
 
@@ -133,9 +133,9 @@ static void test_plain_routes_unchanged(void) {
     REQ(app != NULL);
     REQ(add(app, "GET", "/plain", "page", 0) == 0);
     REQ(fr_ws_route(app, "/legacy", &cfg) == 0);
-    CHECK_GOT(run(app, "GET", "/plain", 1), 200, "page", "");
-    CHECK_EQ_INT(run(app, "GET", "/legacy", 0).status, 426);
-    CHECK_GOT(run(app, "POST", "/legacy", 0), 405, not_allowed, "GET");
+    CHECK_GOT(app, "GET", "/plain", 1, 200, "page", "");
+    CHECK_EQ_INT(status_of(app, "GET", "/legacy", 0), 426);
+    CHECK_GOT(app, "POST", "/legacy", 0, 405, not_allowed, "GET");
     fr_app_free(app);
 }
 
@@ -145,7 +145,6 @@ static void test_plain_routes_unchanged(void) {
 static void test_websocket_routes_only(void) {
     fr_config cfg;
     fr_app *app;
-    got g;
     memset(&cfg, 0, sizeof cfg);
     cfg.websocket_routes_only = 1;
     app = fr_app_new(&cfg);
@@ -155,17 +154,16 @@ static void test_websocket_routes_only(void) {
     REQ(add(app, "GET", "/both", "page", 0) == 0);
     REQ(add(app, "GET", "/both", "ws", 1) == 0);
     REQ(add(app, "*", "/any", "any", 0) == 0);
-    CHECK_GOT(run(app, "GET", "/only", 1), 200, "ws", "");
-    CHECK_GOT(run(app, "GET", "/both", 1), 200, "ws", "");
-    CHECK_GOT(run(app, "GET", "/both", 0), 200, "page", "");
-    CHECK_GOT(run(app, "GET", "/plain", 1), 403, "", "");
-    CHECK_GOT(run(app, "GET", "/any", 1), 403, "", "");
-    CHECK_GOT(run(app, "GET", "/nowhere", 1), 403, "", "");
-    CHECK_GOT(run(app, "GET", "/only/", 1), 403, "", ""); /* no redirect for a websocket */
-    CHECK_GOT(run(app, "GET", "/plain", 0), 200, "page", "");
-    CHECK_GOT(run(app, "GET", "/nowhere", 0), 404, not_found, "");
-    g = run(app, "POST", "/plain", 1); /* not an upgrade: a POST */
-    CHECK_EQ_INT(g.status, 405);
+    CHECK_GOT(app, "GET", "/only", 1, 200, "ws", "");
+    CHECK_GOT(app, "GET", "/both", 1, 200, "ws", "");
+    CHECK_GOT(app, "GET", "/both", 0, 200, "page", "");
+    CHECK_GOT(app, "GET", "/plain", 1, 403, "", "");
+    CHECK_GOT(app, "GET", "/any", 1, 403, "", "");
+    CHECK_GOT(app, "GET", "/nowhere", 1, 403, "", "");
+    CHECK_GOT(app, "GET", "/only/", 1, 403, "", ""); /* no redirect for a websocket */
+    CHECK_GOT(app, "GET", "/plain", 0, 200, "page", "");
+    CHECK_GOT(app, "GET", "/nowhere", 0, 404, not_found, "");
+    CHECK_EQ_INT(status_of(app, "POST", "/plain", 1), 405); /* not an upgrade: a POST */
     fr_app_free(app);
 }
 
@@ -179,17 +177,18 @@ static int h_is_ws(fr_req *req, void *ud) {
 static int is_ws(const char *method, const fr_header *h, size_t n) {
     fr_app *app = fr_app_new(NULL);
     fr_request_desc d;
-    got g;
-    fr_sink s = {g_start, g_body, NULL};
+    frt_got g;
+    fr_sink s = frt_got_sink(&g);
     if (!app || fr_route(app, "*", "/x", h_is_ws, NULL) < 0) return -1;
+    memset(&g, 0, sizeof g);
     memset(&d, 0, sizeof d);
     d.method = fr_str_c(method);
     d.target = fr_str_c("/x");
     d.headers = h;
     d.nheaders = n;
-    s.ud = &g;
     is_ws_status = -1;
     fr_dispatch(app, &d, &s);
+    fr_buf_free(&g.body);
     fr_app_free(app);
     return is_ws_status;
 }
