@@ -4527,9 +4527,50 @@ static fr_header *frpy_asgi_headers(PyObject *list, size_t *n) {
     return h;
 }
 
-static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
+/* A request whose body is still arriving (server.dispatch_begin): the
+ * engine's request and its channel, which holds one reference for it. */
+typedef struct frpy_pending {
+    fr_req *req; /* NULL once ended */
+    frpy_asgi *a;
+} frpy_pending;
+
+static const char frpy_pending_name[] = "fastrapi.pending_body";
+
+/* fr_dispatch_end, and the channel's reference given back. Before the end
+ * the channel has two references (its sink, this one) unless the engine
+ * answered already (413 while feeding), which released the sink's. */
+static void frpy_pending_end(frpy_pending *p, int complete) {
+    fr_req *req = p->req;
+    frpy_asgi *a = p->a;
+    int answered = a->refs == 1;
+    if (!req) return;
+    p->req = NULL;
+    if (!complete || answered) {
+        fr_dispatch_end(req, 0);
+        if (!answered) a->refs--; /* the sink is never called: its reference too */
+        frpy_asgi_release(a);     /* "done" */
+        return;
+    }
+    a->refs--;
+    Py_BEGIN_ALLOW_THREADS
+    fr_dispatch_end(req, 1);
+    Py_END_ALLOW_THREADS
+}
+
+static void frpy_pending_drop(PyObject *cap) { /* never ended: dropped */
+    frpy_pending *p = PyCapsule_GetPointer(cap, frpy_pending_name);
+    if (p) {
+        frpy_pending_end(p, 0);
+        PyMem_Free(p);
+    }
+    PyErr_Clear();
+}
+
+/* server.dispatch(...) -> None, and server.dispatch_begin(...) -> a pending
+ * request (None when the engine answered the head already). */
+static PyObject *frpy_dispatch(server *s, PyObject *args, int begin) {
     Py_buffer method, target, body;
-    PyObject *headers, *client, *post, *scope;
+    PyObject *headers, *client, *post, *scope, *out = NULL;
     const char *scheme = "http";
     if (!PyArg_ParseTuple(args, "y*y*Oy*OsOO!", &method, &target, &headers, &body, &client, &scheme,
                           &post, &PyDict_Type, &scope))
@@ -4545,17 +4586,20 @@ static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
     d.client_addr = fr_str_c(host ? host : "");
     PyErr_Clear();
     frpy_asgi *a = PyMem_Malloc(sizeof *a);
-    d.headers = a ? frpy_asgi_headers(headers, &d.nheaders) : NULL;
+    frpy_pending *p = begin ? PyMem_Malloc(sizeof *p) : NULL;
+    d.headers = a && (p || !begin) ? frpy_asgi_headers(headers, &d.nheaders) : NULL;
+    fr_req *req = NULL;
     int rc = -1;
     if (a && d.headers && frpy_pool_start() == 0) {
         a->post = Py_NewRef(post);
         a->scope = Py_NewRef(scope);
         a->ctx = PyContext_CopyCurrent();
         if (!a->ctx) PyErr_Clear(); /* then the request gets a fresh context */
-        a->refs = 1;
+        a->refs = begin ? 2 : 1;
         fr_sink sink = {frpy_asgi_start, frpy_asgi_body, a};
         Py_BEGIN_ALLOW_THREADS
-        rc = fr_dispatch_flow(s->app, &d, &sink, frpy_asgi_paused);
+        rc = begin ? fr_dispatch_begin(s->app, &d, &sink, frpy_asgi_paused, &req)
+                   : fr_dispatch_flow(s->app, &d, &sink, frpy_asgi_paused);
         Py_END_ALLOW_THREADS
         if (rc < 0) { Py_DECREF(a->post); Py_DECREF(a->scope); Py_XDECREF(a->ctx); }
     }
@@ -4565,9 +4609,56 @@ static PyObject *frpy_server_dispatch(server *s, PyObject *args) {
     PyBuffer_Release(&body);
     if (rc < 0) {
         PyMem_Free(a);
+        PyMem_Free(p);
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "the engine refused the request");
         return NULL;
     }
+    if (!begin) Py_RETURN_NONE;
+    if (!req) { /* answered already: the sink has had its last call */
+        PyMem_Free(p);
+        frpy_asgi_release(a); /* "done" */
+        Py_RETURN_NONE;
+    }
+    p->req = req;
+    p->a = a;
+    out = PyCapsule_New(p, frpy_pending_name, frpy_pending_drop);
+    if (!out) { /* no memory for the capsule: dropped */
+        frpy_pending_end(p, 0);
+        PyMem_Free(p);
+    }
+    return out;
+}
+
+static PyObject *frpy_server_dispatch(server *s, PyObject *args) { return frpy_dispatch(s, args, 0); }
+static PyObject *frpy_server_dispatch_begin(server *s, PyObject *args) { return frpy_dispatch(s, args, 1); }
+
+/* server.feed(pending, bytes) -> fr_dispatch_feed's answer (1: answered 413) */
+static PyObject *frpy_server_feed(server *s, PyObject *args) {
+    PyObject *cap;
+    Py_buffer data;
+    (void)s;
+    if (!PyArg_ParseTuple(args, "Oy*", &cap, &data)) return NULL;
+    frpy_pending *p = PyCapsule_GetPointer(cap, frpy_pending_name);
+    int rc = -1;
+    if (p && p->req) {
+        Py_BEGIN_ALLOW_THREADS /* a streamed form writes its files here */
+        rc = fr_dispatch_feed(p->req, data.buf, (size_t)data.len);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&data);
+    if (!p) return NULL;
+    return PyLong_FromLong(rc);
+}
+
+/* server.dispatch_end(pending, complete) */
+static PyObject *frpy_server_dispatch_end(server *s, PyObject *args) {
+    PyObject *cap;
+    int complete;
+    (void)s;
+    if (!PyArg_ParseTuple(args, "Op", &cap, &complete)) return NULL;
+    frpy_pending *p = PyCapsule_GetPointer(cap, frpy_pending_name);
+    if (!p) return NULL;
+    frpy_pending_end(p, complete);
     Py_RETURN_NONE;
 }
 
@@ -5957,6 +6048,13 @@ static PyMethodDef frpy_server_methods[] = {
      "dispatch(method, target, headers, body, client, scheme, post): one request from memory "
      "(the ASGI face); post receives (\"start\", (status, headers)) and "
      "(\"body\", (data, more))"},
+    {"dispatch_begin", (PyCFunction)frpy_server_dispatch_begin, METH_VARARGS,
+     "dispatch_begin(...): as dispatch, body being the first bytes of a body still arriving; "
+     "returns a pending request for feed() and dispatch_end(), or None (answered already)"},
+    {"feed", (PyCFunction)frpy_server_feed, METH_VARARGS,
+     "feed(pending, data) -> 0, 1 (answered 413: read no more) or -1 (end it incomplete)"},
+    {"dispatch_end", (PyCFunction)frpy_server_dispatch_end, METH_VARARGS,
+     "dispatch_end(pending, complete): run the request (complete) or drop it"},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject FrpyServerType = {

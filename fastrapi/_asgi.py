@@ -4,8 +4,9 @@ A request that arrives through ASGI (uvicorn, hypercorn, granian,
 ``httpx.ASGITransport``, Starlette's ``TestClient``) is handed to the same
 engine app the native server uses (``fr_dispatch``): the same routing,
 compiled plans, dependencies, encoders and error bodies, so the same bytes
-come out. Only the transport differs: the body is read from ``receive``
-first, the response goes out through ``send``. ``async def`` code runs on
+come out. Only the transport differs: the body is fed to the engine from
+``receive`` as it arrives (``fr_dispatch_feed``: an upload streams to disk
+as on the native server), the response goes out through ``send``. ``async def`` code runs on
 the ASGI server's own event loop; ``def`` code on the engine's worker pool.
 """
 from __future__ import annotations
@@ -67,21 +68,40 @@ async def _lifespan(app: Any, receive: Callable, send: Callable) -> None:
         await send({"type": "lifespan.shutdown.complete"})
 
 
-async def _read_body(receive: Callable) -> bytes:
-    chunks: List[bytes] = []
+async def _first_body(receive: Callable) -> Optional[Tuple[bytes, bool]]:
+    """The first http.request message: (body, more_body); None when the
+    client left first."""
     while True:
         message = await receive()
         kind = message["type"]
         if kind == "http.request":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-        elif kind == "http.disconnect":
-            raise _Disconnected()
+            return message.get("body", b""), bool(message.get("more_body", False))
+        if kind == "http.disconnect":
+            return None
 
 
-class _Disconnected(Exception):
-    pass
+async def _feed_rest(server: Any, pending: Any, receive: Callable) -> bool:
+    """The rest of a body, fed to the engine as it arrives (a streamed form
+    goes to its temp files, anything else to one buffer; a body over the
+    limit is answered at once and read no further); then the request runs.
+    False: the client left, the request was dropped."""
+    complete = False
+    try:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                if server.feed(pending, message.get("body", b"")) != 0:
+                    complete = True  # 413 answered (or out of memory: dropped)
+                    break
+                if not message.get("more_body", False):
+                    complete = True
+                    break
+            elif kind == "http.disconnect":
+                break
+    finally:
+        server.dispatch_end(pending, complete)
+    return complete
 
 
 def _route_path(scope: Dict[str, Any]) -> str:
@@ -191,9 +211,8 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
     if route_path != scope.get("path", "/") and await _root_redirect(app, server, scope, route_path,
                                                                      receive, send):
         return
-    try:
-        body = await _read_body(receive)
-    except _Disconnected:
+    first = await _first_body(receive)
+    if first is None:
         return
     queue: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
     # Flow control, as `await send` gives it under FastAPI: post() answers 1
@@ -244,9 +263,14 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
 
     watcher: "Optional[asyncio.Task[None]]" = None
     client = scope.get("client")
-    server.dispatch(scope["method"].encode("ascii"), _target(scope), scope.get("headers", []),
-                    body, tuple(client) if client else None, scope.get("scheme", "http"), post,
-                    scope)
+    args = (scope["method"].encode("ascii"), _target(scope), scope.get("headers", []), first[0],
+            tuple(client) if client else None, scope.get("scheme", "http"), post, scope)
+    if not first[1]:  # the whole body in one message
+        server.dispatch(*args)
+    else:
+        pending = server.dispatch_begin(*args)
+        if pending is not None and not await _feed_rest(server, pending, receive):
+            return
     error: Optional[BaseException] = None
     sent = False
     try:

@@ -210,6 +210,8 @@ struct fr_req {
     uint64_t form_left;   /* Content-Length bytes still to feed it */
     uint64_t form_bytes;  /* body bytes fed so far (the route's max_body) */
     uint64_t form_max;    /* stop feeding beyond (the route's max_body), else UINT64_MAX */
+    fr_buf fbody;         /* fr_dispatch_feed: the body so far (not a streamed form) */
+    int feed;             /* fr_dispatch_begin: 1 taking its body, 2 answered 413 */
     fr_match m;
     fr_str client_addr;
     int is_head, dispatched;
@@ -757,6 +759,7 @@ static void fr__req_drop_file(fr_req *r) {
 static void fr__req_free_mem(fr_req *r) {
     fr_form_free(r->form); /* closes an upload's temp files */
     r->form = NULL;
+    fr_buf_free(&r->fbody);
     fr_arena_free(&r->arena);
     fr_buf_free(&r->sbuf);
     pthread_mutex_destroy(&r->smu);
@@ -1508,10 +1511,9 @@ static void fr__send_continue(fr__conn *c) {
  * empty fr_req_body; errors of the form are the handler's to answer. */
 #define FR__FORM_READ_BUF (256 * 1024) /* read buffer room while streaming */
 
-/* 1: req->form set up (streaming), 0: read the body the usual way. */
-static int fr__form_begin(fr__conn *c) {
-    fr_app *app = c->loop->app;
-    fr_req *req = c->req;
+/* 1: req->form set up (streaming), 0: read the body the usual way.
+ * Sockets and fr_dispatch_begin. */
+static int fr__form_begin(fr_app *app, fr_req *req) {
     fr__route *rt;
     void *ud;
     char bnd[FR_MAX_MULTIPART_BOUNDARY + 1];
@@ -1638,7 +1640,7 @@ static int fr__conn_parse(fr__conn *c) {
         }
         c->body_start = c->off + (size_t)r;
         c->parsed_base = c->in.buf;
-        if (app->mp_routes && req->h.body_kind != FR_BODY_NONE && fr__form_begin(c)) {
+        if (app->mp_routes && req->h.body_kind != FR_BODY_NONE && fr__form_begin(app, req)) {
             memset(&c->chunk, 0, sizeof c->chunk);
             c->body_decoded = 0;
             c->body_len = 0;
@@ -4706,11 +4708,13 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
     return fr_dispatch_flow(app, d, sink, NULL);
 }
 
-int fr_dispatch_flow(fr_app *app, const fr_request_desc *d, const fr_sink *sink, fr_sink_paused_fn paused) {
+/* A request with its sink and checked head: 0 and *out set, 0 and *out
+ * NULL (the engine answered the head), or -1 (the sink is not called). */
+static int fr__sink_open(fr_app *app, const fr_request_desc *d, const fr_sink *sink, fr_sink_paused_fn paused,
+                         fr_req **out) {
     fr_req *req;
-    fr_handler h;
-    void *ud;
     int rc;
+    *out = NULL;
     if (fr__sink_desc_check(app, d, sink) < 0) return -1;
     req = fr__req_alloc(app, 1);
     if (!req) return -1;
@@ -4724,6 +4728,15 @@ int fr_dispatch_flow(fr_app *app, const fr_request_desc *d, const fr_sink *sink,
         fr__req_free_mem(req);
         return rc > 0 ? 0 : -1;
     }
+    *out = req;
+    return 0;
+}
+
+/* Route and run a request whose body is complete. */
+static void fr__sink_run(fr_app *app, fr_req *req) {
+    fr_handler h;
+    void *ud;
+    int rc;
     req->dispatched = 1;
     req->sink_ok = 0;
     fr__atomic_init(&req->sink_refs, 2);
@@ -4739,6 +4752,78 @@ int fr_dispatch_flow(fr_app *app, const fr_request_desc *d, const fr_sink *sink,
     /* FR_DONE without an answer: the response as built so far, as on a socket */
     if (rc != FR_PENDING && !req->streaming && !fr__atomic_exchange(&req->send_called, 1)) fr__sink_send(req);
     fr__sink_unref(req); /* the handler's reference; req may be gone */
+}
+
+int fr_dispatch_flow(fr_app *app, const fr_request_desc *d, const fr_sink *sink, fr_sink_paused_fn paused) {
+    fr_req *req;
+    int rc = fr__sink_open(app, d, sink, paused, &req);
+    if (rc == 0 && req) fr__sink_run(app, req);
+    return rc;
+}
+
+/* ---- a body that arrives after the head (fr_dispatch_begin) ---- */
+
+int fr_dispatch_begin(fr_app *app, const fr_request_desc *d, const fr_sink *sink, fr_sink_paused_fn paused,
+                      fr_req **out) {
+    fr_request_desc head;
+    fr_req *req;
+    int rc;
+    if (!out) return -1;
+    *out = NULL;
+    if (!d || fr__sink_str_bad(d->body)) return -1;
+    head = *d; /* the first bytes are fed like the rest */
+    head.body.buf = NULL;
+    head.body.len = 0;
+    rc = fr__sink_open(app, &head, sink, paused, &req);
+    if (rc < 0 || !req) return rc;
+    req->feed = 1;
+    if (app->mp_routes) (void)fr__form_begin(app, req); /* also without a length: ASGI over HTTP/2 */
+    rc = fr_dispatch_feed(req, d->body.buf, d->body.len);
+    if (rc != 0) {
+        fr__req_free_mem(req);
+        return rc > 0 ? 0 : -1; /* 413: answered */
+    }
+    *out = req;
+    return 0;
+}
+
+int fr_dispatch_feed(fr_req *req, const void *data, size_t len) {
+    uint64_t max;
+    if (!req || !req->feed || (!data && len)) return -1;
+    if (req->feed == 2) return 1; /* answered: dropped unread */
+    if (!len) return 0;
+    if (req->form) { /* the route's max_body is checked at the end, as on a socket */
+        fr__form_take(req, (const char *)data, len);
+        return 0;
+    }
+    max = req->app->cfg.max_body_bytes;
+    if ((uint64_t)req->fbody.len > max || (uint64_t)len > max - (uint64_t)req->fbody.len) {
+        req->feed = 2;
+        fr_buf_free(&req->fbody);
+        fr__sink_error(req->sink, 413);
+        return 1;
+    }
+    return fr_buf_append(&req->fbody, data, len) < 0 ? -1 : 0;
+}
+
+int fr_dispatch_end(fr_req *req, int complete) {
+    if (!req || !req->feed) return -1;
+    if (!complete || req->feed == 2) { /* dropped, or answered already */
+        fr__req_free_mem(req);
+        return 0;
+    }
+    req->feed = 0;
+    if (req->form && !req->form_bytes && req->h.body_kind == FR_BODY_NONE) { /* no body: as a socket's */
+        fr_form_free(req->form);
+        req->form = NULL;
+    }
+    if (req->form) {
+        fr_form_finish(req->form);
+    } else if (req->fbody.len) { /* the buffer is the body: freed with the request */
+        req->body.buf = req->fbody.buf;
+        req->body.len = req->fbody.len;
+    }
+    fr__sink_run(req->app, req);
     return 0;
 }
 

@@ -589,6 +589,43 @@ FR_API const fr_sink *fr_req_sink(const fr_req *req);
  * A call without a pending pause is ignored. */
 FR_API void fr_sink_resume(fr_req *req, int gone);
 
+/* A request whose body arrives after its head (an ASGI server's
+ * http.request messages, a proxy, a client of the C API reading a socket
+ * of its own). fr_dispatch_begin checks the head exactly as fr_dispatch
+ * does and routes it; d->body holds the body's first bytes (may be empty).
+ *   0 and *out set: the request waits for its body - feed the rest with
+ *     fr_dispatch_feed, then fr_dispatch_end (always, exactly once).
+ *   0 and *out NULL: the engine answered already (a 4xx for the head, 413
+ *     for a Content-Length or first bytes over max_body_bytes): the sink
+ *     got its whole answer; send nothing more.
+ *   -1: as fr_dispatch (bad descriptor, out of memory; sink not called).
+ * The body goes where the route wants it: for a multipart_stream route
+ * (fr_route_opts) a multipart/form-data body is parsed into the request's
+ * fr_form as it arrives - file parts past the spool size go to temp files,
+ * so an upload of any size costs the form's in-memory parts - and any other
+ * body is kept in one growing buffer (no copy at the end). Nothing runs
+ * before fr_dispatch_end: route limits, the handler and the middleware
+ * chain see the complete request, as on a socket. One request's calls must
+ * not overlap; they may come from any thread, one after another. Every
+ * begun request must be ended before fr_app_free. */
+FR_API int fr_dispatch_begin(fr_app *app, const fr_request_desc *d, const fr_sink *sink,
+                             fr_sink_paused_fn paused, fr_req **out);
+/* More body bytes. 0: taken. 1: the body went over max_body_bytes (not for
+ * a streamed form, which the route's max_body bounds at the end): the sink
+ * got its 413 now (as fr_dispatch answers one), during this call, and later
+ * bytes are dropped unread - stop reading the body, then fr_dispatch_end.
+ * -1: out of memory (or req NULL, data NULL with len > 0): the request
+ * cannot run - fr_dispatch_end(req, 0). */
+FR_API int fr_dispatch_feed(fr_req *req, const void *data, size_t len);
+/* The body is complete (complete = 1): the request runs as fr_dispatch
+ * runs it - its sink may be called before this returns. complete = 0 (the
+ * client went away, a read failed, feed returned -1): the request is
+ * dropped - no handler, no sink call, no on_done; its memory and the
+ * form's temp files are released. After a 413 from fr_dispatch_feed either
+ * value only releases it. req is invalid afterwards. 0, or -1 for a NULL
+ * req (nothing done). */
+FR_API int fr_dispatch_end(fr_req *req, int complete);
+
 /* "http" for socket requests, "https" on a TLS listener (tls.h; behind a
  * trusted proxy: its X-Forwarded-Proto, see cfg.forwarded_allow_ips); the
  * descriptor's scheme for dispatched ones. */

@@ -224,25 +224,6 @@ static int srv_start(frt_srv *s) {
     return frt_srv_run(s);
 }
 
-/* Open files of this process that are unlinked: the server's upload temp files. */
-static int count_tmp(void) {
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-    if (!d) return -1;
-    while ((e = readdir(d)) != NULL) {
-        char p[300], l[512];
-        ssize_t k;
-        snprintf(p, sizeof p, "/proc/self/fd/%s", e->d_name);
-        k = readlink(p, l, sizeof l - 1);
-        if (k <= 0) continue;
-        l[k] = 0;
-        if (strstr(l, "(deleted)")) n++;
-    }
-    closedir(d);
-    return n;
-}
-
 /* POST body (Content-Length, or chunked in `chunk`-byte chunks) to path;
  * the answer into out. */
 static size_t post(int port, const char *path, const char *body, size_t len, size_t chunk, char *out, size_t cap) {
@@ -353,7 +334,7 @@ static void server_abort_frees(void) {
         free(sb);
     }
     atomic_store(&handled, 0);
-    CHECK(count_tmp() == 0);
+    CHECK(frt_deleted_fds() == 0);
     fd = frt_connect(s.port, 0);
     REQUIRE(fd >= 0);
     k = snprintf(head, sizeof head,
@@ -362,11 +343,11 @@ static void server_abort_frees(void) {
     CHECK(frt_send_all(fd, head, (size_t)k) == 0);
     CHECK(frt_send_all(fd, body, len / 2) == 0); /* 1.5 MiB: past the spool threshold */
     /* the server holds the temp file now (bounded wait: 10 s) */
-    for (i = 0; i < 1000 && count_tmp() != 1; i++) frt_sleep_ms(10);
-    CHECK(count_tmp() == 1);
+    for (i = 0; i < 1000 && frt_deleted_fds() != 1; i++) frt_sleep_ms(10);
+    CHECK(frt_deleted_fds() == 1);
     close(fd);
-    for (i = 0; i < 1000 && count_tmp() != 0; i++) frt_sleep_ms(10);
-    CHECK(count_tmp() == 0);
+    for (i = 0; i < 1000 && frt_deleted_fds() != 0; i++) frt_sleep_ms(10);
+    CHECK(frt_deleted_fds() == 0);
     CHECK(atomic_load(&handled) == 0);
     free(body);
     frt_srv_stop(&s);
