@@ -4848,6 +4848,12 @@ typedef atomic_int fr__atomic_int;
 
 /* base.c: unmap the cached big arena chunks (the loops, when big memory was freed) */
 FR__PRIV void fr__map_flush(void);
+/* http.c: the next OWS-trimmed element of a comma list in [*pp, end) (empty
+ * ones with len 0); 0 once exhausted (*pp NULL) */
+FR__PRIV int fr__http_list_next(const char **pp, const char *end, const char **elem, size_t *elen);
+/* http.c: 1 if a header `name` carries `token` in its comma list (both
+ * case-insensitive) */
+FR__PRIV int fr__hdr_has_token(const fr_header *h, size_t n, const char *name, const char *token);
 
 #define FR__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FR__MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -9937,7 +9943,7 @@ static int fr__http_ieq(const char *a, const char *lower, size_t n) {
 /* Next element of a comma-separated list in [*pp, end), OWS-trimmed; empty
  * elements are returned with len 0. Returns 0 once the list is exhausted
  * (*pp is then NULL). */
-static int fr__http_list_next(const char **pp, const char *end, const char **elem, size_t *elen) {
+FR__PRIV int fr__http_list_next(const char **pp, const char *end, const char **elem, size_t *elen) {
     const char *p = *pp, *s, *e;
     if (!p) return 0;
     s = p;
@@ -9949,6 +9955,23 @@ static int fr__http_list_next(const char **pp, const char *end, const char **ele
     *elen = (size_t)(e - s);
     *pp = p < end ? p + 1 : NULL;
     return 1;
+}
+
+/* 1 if a header `name` carries `token` in its comma list, both compared
+ * case-insensitively (ws.c's handshake check, fr_req_is_websocket). */
+FR__PRIV int fr__hdr_has_token(const fr_header *h, size_t n, const char *name, const char *token) {
+    size_t i, el;
+    for (i = 0; i < n; i++) {
+        const char *p = h[i].value.buf, *e;
+        if (!fr_str_ieq_c(h[i].name, name)) continue;
+        while (fr__http_list_next(&p, h[i].value.buf + h[i].value.len, &e, &el)) {
+            fr_str item;
+            item.buf = e;
+            item.len = el;
+            if (fr_str_ieq_c(item, token)) return 1;
+        }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -14265,31 +14288,10 @@ static int fr__route_too_large(fr_req *req, void *ud) {
 /* A WebSocket upgrade (Upgrade names "websocket", Connection "upgrade"),
  * as an ASGI server tells a websocket scope from an http one. */
 int fr_req_is_websocket(const fr_req *req) {
-    static const char *const want[2][2] = {{"upgrade", "websocket"}, {"connection", "upgrade"}};
-    size_t i, k;
-    int seen[2] = {0, 0};
-    if (!req || !req->h.upgrade || !fr_str_eq_c(req->h.method, "GET")) return 0; /* the parser saw
-        both headers (a dispatched request's head is parsed the same way) */
-    for (i = 0; i < req->h.num_headers; i++) {
-        const fr_header *h = &req->h.headers[i];
-        for (k = 0; k < 2; k++) {
-            const char *p, *end;
-            if (seen[k] || !fr_str_ieq_c(h->name, want[k][0])) continue;
-            for (p = h->value.buf, end = p + h->value.len; p < end;) { /* a comma list */
-                const char *q = p, *e;
-                while (q < end && *q != ',') q++;
-                e = q;
-                while (p < e && (*p == ' ' || *p == '\t')) p++;
-                while (e > p && (e[-1] == ' ' || e[-1] == '\t')) e--;
-                fr_str item;
-                item.buf = p;
-                item.len = (size_t)(e - p);
-                if (fr_str_ieq_c(item, want[k][1])) seen[k] = 1;
-                p = q + 1;
-            }
-        }
-    }
-    return seen[0] && seen[1];
+    /* the parser saw both headers (a dispatched request's head is parsed the same way) */
+    if (!req || !req->h.upgrade || !fr_str_eq_c(req->h.method, "GET")) return 0;
+    return fr__hdr_has_token(req->h.headers, req->h.num_headers, "upgrade", "websocket") &&
+           fr__hdr_has_token(req->h.headers, req->h.num_headers, "connection", "upgrade");
 }
 
 /* req's path has a websocket-only GET route that a plain request must not
@@ -23770,44 +23772,6 @@ int fr_ws_accept_key(fr_str key, char out[29]) {
 
 static int fr__ws_ows(char c) { return c == ' ' || c == '\t'; }
 
-/* Next comma-separated item of a list (OWS trimmed, empty items skipped).
- * 1 with *item set, 0 at the end. */
-static int fr__ws_next_item(fr_str *rest, fr_str *item) {
-    const char *p = rest->buf, *e = rest->buf + rest->len;
-    for (;;) {
-        const char *s, *t;
-        while (p < e && (fr__ws_ows(*p) || *p == ',')) p++;
-        if (p >= e) {
-            rest->buf = e;
-            rest->len = 0;
-            return 0;
-        }
-        s = p;
-        while (p < e && *p != ',') p++;
-        t = p;
-        while (t > s && fr__ws_ows(t[-1])) t--;
-        rest->buf = p;
-        rest->len = (size_t)(e - p);
-        if (t > s) {
-            item->buf = s;
-            item->len = (size_t)(t - s);
-            return 1;
-        }
-    }
-}
-
-/* 1 if any header `name` carries `token` in its comma list. */
-static int fr__ws_hdr_token(const fr_header *h, size_t n, const char *name, const char *token, int icase) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        fr_str rest = h[i].value, item;
-        if (!fr_str_ieq_c(h[i].name, name)) continue;
-        while (fr__ws_next_item(&rest, &item))
-            if (icase ? fr_str_ieq_c(item, token) : fr_str_eq_c(item, token)) return 1;
-    }
-    return 0;
-}
-
 static int fr__ws_fail(fr_err *err, int code, const char *msg) {
     if (err) {
         err->code = code;
@@ -23823,9 +23787,9 @@ int fr_ws_check_request(fr_str method, int http_minor, const fr_header *h, size_
     fr_str key = {NULL, 0}, ver = {NULL, 0};
     if (!fr_str_eq_c(method, "GET")) return fr__ws_fail(err, 400, "WebSocket handshake must be a GET");
     if (http_minor < 1) return fr__ws_fail(err, 400, "WebSocket handshake needs HTTP/1.1");
-    if (!fr__ws_hdr_token(h, n, "upgrade", "websocket", 1))
+    if (!fr__hdr_has_token(h, n, "upgrade", "websocket"))
         return fr__ws_fail(err, 426, "Missing or invalid Upgrade header");
-    if (!fr__ws_hdr_token(h, n, "connection", "upgrade", 1))
+    if (!fr__hdr_has_token(h, n, "connection", "upgrade"))
         return fr__ws_fail(err, 426, "Missing or invalid Connection header");
     for (i = 0; i < n; i++) {
         if (fr_str_ieq_c(h[i].name, "sec-websocket-key")) {
@@ -23845,15 +23809,19 @@ int fr_ws_check_request(fr_str method, int http_minor, const fr_header *h, size_
 }
 
 int fr_ws_subprotocol_offered(const fr_req *req, const char *name) {
-    size_t i, n;
-    if (!req || !name) return 0;
+    size_t i, n, el;
+    if (!req || !name || !*name) return 0;
     n = fr_req_num_headers(req);
     for (i = 0; i < n; i++) {
         fr_str hn, hv, item;
+        const char *p, *e;
         fr_req_header_at(req, i, &hn, &hv);
         if (!fr_str_ieq_c(hn, "sec-websocket-protocol")) continue;
-        while (fr__ws_next_item(&hv, &item))
+        for (p = hv.buf; fr__http_list_next(&p, hv.buf + hv.len, &e, &el);) {
+            item.buf = e;
+            item.len = el;
             if (fr_str_eq_c(item, name)) return 1;
+        }
     }
     return 0;
 }

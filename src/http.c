@@ -144,7 +144,7 @@ static int fr__http_ieq(const char *a, const char *lower, size_t n) {
 /* Next element of a comma-separated list in [*pp, end), OWS-trimmed; empty
  * elements are returned with len 0. Returns 0 once the list is exhausted
  * (*pp is then NULL). */
-static int fr__http_list_next(const char **pp, const char *end, const char **elem, size_t *elen) {
+FR__PRIV int fr__http_list_next(const char **pp, const char *end, const char **elem, size_t *elen) {
     const char *p = *pp, *s, *e;
     if (!p) return 0;
     s = p;
@@ -156,6 +156,23 @@ static int fr__http_list_next(const char **pp, const char *end, const char **ele
     *elen = (size_t)(e - s);
     *pp = p < end ? p + 1 : NULL;
     return 1;
+}
+
+/* 1 if a header `name` carries `token` in its comma list, both compared
+ * case-insensitively (ws.c's handshake check, fr_req_is_websocket). */
+FR__PRIV int fr__hdr_has_token(const fr_header *h, size_t n, const char *name, const char *token) {
+    size_t i, el;
+    for (i = 0; i < n; i++) {
+        const char *p = h[i].value.buf, *e;
+        if (!fr_str_ieq_c(h[i].name, name)) continue;
+        while (fr__http_list_next(&p, h[i].value.buf + h[i].value.len, &e, &el)) {
+            fr_str item;
+            item.buf = e;
+            item.len = el;
+            if (fr_str_ieq_c(item, token)) return 1;
+        }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -427,6 +427,12 @@ typedef atomic_int fr__atomic_int;
 
 /* base.c: unmap the cached big arena chunks (the loops, when big memory was freed) */
 FR__PRIV void fr__map_flush(void);
+/* http.c: the next OWS-trimmed element of a comma list in [*pp, end) (empty
+ * ones with len 0); 0 once exhausted (*pp NULL) */
+FR__PRIV int fr__http_list_next(const char **pp, const char *end, const char **elem, size_t *elen);
+/* http.c: 1 if a header `name` carries `token` in its comma list (both
+ * case-insensitive) */
+FR__PRIV int fr__hdr_has_token(const fr_header *h, size_t n, const char *name, const char *token);
 
 #define FR__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FR__MAX(a, b) ((a) > (b) ? (a) : (b))

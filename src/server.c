@@ -1318,31 +1318,10 @@ static int fr__route_too_large(fr_req *req, void *ud) {
 /* A WebSocket upgrade (Upgrade names "websocket", Connection "upgrade"),
  * as an ASGI server tells a websocket scope from an http one. */
 int fr_req_is_websocket(const fr_req *req) {
-    static const char *const want[2][2] = {{"upgrade", "websocket"}, {"connection", "upgrade"}};
-    size_t i, k;
-    int seen[2] = {0, 0};
-    if (!req || !req->h.upgrade || !fr_str_eq_c(req->h.method, "GET")) return 0; /* the parser saw
-        both headers (a dispatched request's head is parsed the same way) */
-    for (i = 0; i < req->h.num_headers; i++) {
-        const fr_header *h = &req->h.headers[i];
-        for (k = 0; k < 2; k++) {
-            const char *p, *end;
-            if (seen[k] || !fr_str_ieq_c(h->name, want[k][0])) continue;
-            for (p = h->value.buf, end = p + h->value.len; p < end;) { /* a comma list */
-                const char *q = p, *e;
-                while (q < end && *q != ',') q++;
-                e = q;
-                while (p < e && (*p == ' ' || *p == '\t')) p++;
-                while (e > p && (e[-1] == ' ' || e[-1] == '\t')) e--;
-                fr_str item;
-                item.buf = p;
-                item.len = (size_t)(e - p);
-                if (fr_str_ieq_c(item, want[k][1])) seen[k] = 1;
-                p = q + 1;
-            }
-        }
-    }
-    return seen[0] && seen[1];
+    /* the parser saw both headers (a dispatched request's head is parsed the same way) */
+    if (!req || !req->h.upgrade || !fr_str_eq_c(req->h.method, "GET")) return 0;
+    return fr__hdr_has_token(req->h.headers, req->h.num_headers, "upgrade", "websocket") &&
+           fr__hdr_has_token(req->h.headers, req->h.num_headers, "connection", "upgrade");
 }
 
 /* req's path has a websocket-only GET route that a plain request must not

@@ -194,44 +194,6 @@ int fr_ws_accept_key(fr_str key, char out[29]) {
 
 static int fr__ws_ows(char c) { return c == ' ' || c == '\t'; }
 
-/* Next comma-separated item of a list (OWS trimmed, empty items skipped).
- * 1 with *item set, 0 at the end. */
-static int fr__ws_next_item(fr_str *rest, fr_str *item) {
-    const char *p = rest->buf, *e = rest->buf + rest->len;
-    for (;;) {
-        const char *s, *t;
-        while (p < e && (fr__ws_ows(*p) || *p == ',')) p++;
-        if (p >= e) {
-            rest->buf = e;
-            rest->len = 0;
-            return 0;
-        }
-        s = p;
-        while (p < e && *p != ',') p++;
-        t = p;
-        while (t > s && fr__ws_ows(t[-1])) t--;
-        rest->buf = p;
-        rest->len = (size_t)(e - p);
-        if (t > s) {
-            item->buf = s;
-            item->len = (size_t)(t - s);
-            return 1;
-        }
-    }
-}
-
-/* 1 if any header `name` carries `token` in its comma list. */
-static int fr__ws_hdr_token(const fr_header *h, size_t n, const char *name, const char *token, int icase) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        fr_str rest = h[i].value, item;
-        if (!fr_str_ieq_c(h[i].name, name)) continue;
-        while (fr__ws_next_item(&rest, &item))
-            if (icase ? fr_str_ieq_c(item, token) : fr_str_eq_c(item, token)) return 1;
-    }
-    return 0;
-}
-
 static int fr__ws_fail(fr_err *err, int code, const char *msg) {
     if (err) {
         err->code = code;
@@ -247,9 +209,9 @@ int fr_ws_check_request(fr_str method, int http_minor, const fr_header *h, size_
     fr_str key = {NULL, 0}, ver = {NULL, 0};
     if (!fr_str_eq_c(method, "GET")) return fr__ws_fail(err, 400, "WebSocket handshake must be a GET");
     if (http_minor < 1) return fr__ws_fail(err, 400, "WebSocket handshake needs HTTP/1.1");
-    if (!fr__ws_hdr_token(h, n, "upgrade", "websocket", 1))
+    if (!fr__hdr_has_token(h, n, "upgrade", "websocket"))
         return fr__ws_fail(err, 426, "Missing or invalid Upgrade header");
-    if (!fr__ws_hdr_token(h, n, "connection", "upgrade", 1))
+    if (!fr__hdr_has_token(h, n, "connection", "upgrade"))
         return fr__ws_fail(err, 426, "Missing or invalid Connection header");
     for (i = 0; i < n; i++) {
         if (fr_str_ieq_c(h[i].name, "sec-websocket-key")) {
@@ -269,15 +231,19 @@ int fr_ws_check_request(fr_str method, int http_minor, const fr_header *h, size_
 }
 
 int fr_ws_subprotocol_offered(const fr_req *req, const char *name) {
-    size_t i, n;
-    if (!req || !name) return 0;
+    size_t i, n, el;
+    if (!req || !name || !*name) return 0;
     n = fr_req_num_headers(req);
     for (i = 0; i < n; i++) {
         fr_str hn, hv, item;
+        const char *p, *e;
         fr_req_header_at(req, i, &hn, &hv);
         if (!fr_str_ieq_c(hn, "sec-websocket-protocol")) continue;
-        while (fr__ws_next_item(&hv, &item))
+        for (p = hv.buf; fr__http_list_next(&p, hv.buf + hv.len, &e, &el);) {
+            item.buf = e;
+            item.len = el;
             if (fr_str_eq_c(item, name)) return 1;
+        }
     }
     return 0;
 }

@@ -216,8 +216,50 @@ static void test_is_websocket(void) {
     CHECK_EQ_INT(fr_req_is_websocket(NULL), 0);
 }
 
+/* fr_ws_subprotocol_offered reads the same comma lists: exact tokens */
+static int offered[3];
+static int h_offered(fr_req *req, void *ud) {
+    (void)ud;
+    offered[0] = fr_ws_subprotocol_offered(req, "chat");
+    offered[1] = fr_ws_subprotocol_offered(req, "");
+    offered[2] = fr_ws_subprotocol_offered(req, "v2.json");
+    return fr_res_text(req, 204, "text/plain", "", 0);
+}
+
+static void offers(const fr_header *h, size_t n) {
+    fr_app *app = fr_app_new(NULL);
+    fr_request_desc d;
+    frt_got g;
+    fr_sink s = frt_got_sink(&g);
+    memset(offered, -1, sizeof offered);
+    if (!app || fr_route(app, "GET", "/x", h_offered, NULL) < 0) return;
+    memset(&g, 0, sizeof g);
+    memset(&d, 0, sizeof d);
+    d.method = fr_str_c("GET");
+    d.target = fr_str_c("/x");
+    d.headers = h;
+    d.nheaders = n;
+    fr_dispatch(app, &d, &s);
+    fr_buf_free(&g.body);
+    fr_app_free(app);
+}
+
+static void test_subprotocol_offered(void) {
+    static const fr_header list[] = {HDR("Sec-WebSocket-Protocol", " superchat , chat")};
+    static const fr_header split[] = {HDR("sec-websocket-protocol", ", ,"), HDR("sec-websocket-protocol", "v2.json")};
+    static const fr_header other[] = {HDR("sec-websocket-protocol", "Chat, chatty, v2"), HDR("x-chat", "chat")};
+    offers(list, 1);
+    CHECK(offered[0] == 1 && offered[1] == 0 && offered[2] == 0);
+    offers(split, 2);
+    CHECK(offered[0] == 0 && offered[1] == 0 && offered[2] == 1); /* empty items are no token */
+    offers(other, 2);
+    CHECK(offered[0] == 0 && offered[1] == 0 && offered[2] == 0); /* exact, whole tokens */
+    CHECK_EQ_INT(fr_ws_subprotocol_offered(NULL, "chat"), 0);
+}
+
 static const frt_case frt_cases[] = {
     FRT(test_twins), FRT(test_websocket_only), FRT(test_websocket_beside_other_methods),
     FRT(test_plain_routes_unchanged), FRT(test_websocket_routes_only), FRT(test_is_websocket),
+    FRT(test_subprotocol_offered),
 };
 FRT_MAIN()
