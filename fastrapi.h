@@ -4154,7 +4154,8 @@ FR_API int fr_res_file_ranged(fr_req *req, int fd, uint64_t len, int close_fd);
  *   fr_serve(app);
  *
  * What a TLS listener does:
- *  - TLS 1.2 and 1.3 (OpenSSL's defaults for ciphers), ALPN "http/1.1"
+ *  - TLS 1.2 and 1.3 (OpenSSL's default ciphers unless fr_tls_opts names
+ *    others; client certificates when asked for), ALPN "http/1.1"
  *    (a client that offers only other protocols gets no ALPN answer and
  *    speaks HTTP/1.1 anyway). No renegotiation.
  *  - Handshakes are non-blocking and driven by the event loop; one must
@@ -4180,6 +4181,33 @@ FR_API int fr_listen_tls(fr_app *app, const char *host, int port, const char *ce
  * Python face's workers share one). Same files and errors as
  * fr_listen_tls; on -1 the fd is left open. */
 FR_API int fr_listen_fd_tls(fr_app *app, int fd, const char *cert_file, const char *key_file);
+
+/* A TLS listener's settings (uvicorn's --ssl-* options). Strings are
+ * copied; the files are read again by fr_tls_reload. */
+typedef struct fr_tls_opts {
+    const char *cert_file;    /* PEM certificate chain, leaf first (required) */
+    const char *key_file;     /* its PEM private key; NULL = in cert_file */
+    const char *key_password; /* an encrypted key's passphrase; NULL = none
+                                 (an encrypted key then fails to load: there
+                                 is never a prompt on the terminal) */
+    const char *ca_certs;     /* PEM CA bundle that client certificates are
+                                 verified against; NULL = none */
+    int cert_reqs;            /* client certificates, as Python's ssl.CERT_*:
+                                 0 not asked for, 1 optional (verified when
+                                 sent), 2 required; 1 and 2 need ca_certs.
+                                 A certificate that fails verification, or
+                                 none under 2, fails the handshake */
+    const char *ciphers;      /* OpenSSL cipher list for TLS 1.2 (uvicorn's
+                                 default is "TLSv1"); NULL = OpenSSL's
+                                 default. TLS 1.3 suites are OpenSSL's */
+} fr_tls_opts;
+
+/* fr_listen_tls / fr_listen_fd_tls with every setting. Returns as they do;
+ * a cipher list that names no cipher, cert_reqs without ca_certs, an
+ * unreadable CA file or a wrong key_password fail here, with the reason in
+ * fr_app_last_error. */
+FR_API int fr_listen_tls_ex(fr_app *app, const char *host, int port, const fr_tls_opts *opts);
+FR_API int fr_listen_fd_tls_ex(fr_app *app, int fd, const fr_tls_opts *opts);
 
 /* Re-read every TLS listener's certificate and key files (certificate
  * rotation without restart). New connections get the new certificate;
@@ -4990,7 +5018,7 @@ FR__PRIV void fr__ws_gone(fr_ws *ws);
 typedef struct fr__tls_ctx fr__tls_ctx;
 typedef struct fr__tls_conn fr__tls_conn;
 enum { FR__TLS_READ_WANTS_WRITE = 1, FR__TLS_WRITE_WANTS_READ = 2 };
-FR__PRIV fr__tls_ctx *fr__tls_ctx_new(const char *cert, const char *key, char *err, size_t cap);
+FR__PRIV fr__tls_ctx *fr__tls_ctx_new(const fr_tls_opts *o, char *err, size_t cap); /* o copied */
 FR__PRIV int fr__tls_ctx_reload(fr__tls_ctx *t, char *err, size_t cap); /* any thread */
 FR__PRIV void fr__tls_ctx_free(fr__tls_ctx *t);
 FR__PRIV fr__tls_conn *fr__tls_conn_new(fr__tls_ctx *t, int fd); /* NULL on OOM */
@@ -16299,8 +16327,7 @@ int fr_listen(fr_app *app, const char *host, int port) {
  * accepted connections get an fr__tls_conn (fr__loop_accept). */
 #if FR_ENABLE_OPENSSL
 /* fr_listen(host, port), or fr_listen_fd(fd) when fd >= 0, with TLS. */
-static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, const char *cert,
-                              const char *key) {
+static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, const fr_tls_opts *o) {
     fr__tls_ctx *t;
     int r;
     if (!app) return -1;
@@ -16308,7 +16335,7 @@ static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, c
         fr__srv_seterr(app, "fr_listen_tls: too many listeners, or serving");
         return -1;
     }
-    t = fr__tls_ctx_new(cert, key, app->err, sizeof app->err);
+    t = fr__tls_ctx_new(o, app->err, sizeof app->err);
     if (!t) return -1;
     r = fd >= 0 ? fr_listen_fd(app, fd) : fr_listen(app, host, port);
     if (r < 0) fr__tls_ctx_free(t);
@@ -16317,15 +16344,13 @@ static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, c
 }
 #endif
 
-int fr_listen_tls(fr_app *app, const char *host, int port, const char *cert_file,
-                  const char *key_file) {
+int fr_listen_tls_ex(fr_app *app, const char *host, int port, const fr_tls_opts *opts) {
 #if FR_ENABLE_OPENSSL
-    return fr__srv_listen_tls(app, host, port, -1, cert_file, key_file);
+    return fr__srv_listen_tls(app, host, port, -1, opts);
 #else
     (void)host;
     (void)port;
-    (void)cert_file;
-    (void)key_file;
+    (void)opts;
     if (app)
         fr__srv_seterr(app, "fr_listen_tls: TLS is not built in (define FR_ENABLE_OPENSSL=1 and "
                             "link -lssl -lcrypto)");
@@ -16333,14 +16358,33 @@ int fr_listen_tls(fr_app *app, const char *host, int port, const char *cert_file
 #endif
 }
 
-int fr_listen_fd_tls(fr_app *app, int fd, const char *cert_file, const char *key_file) {
+int fr_listen_fd_tls_ex(fr_app *app, int fd, const fr_tls_opts *opts) {
 #if FR_ENABLE_OPENSSL
     if (fd < 0) return -1;
-    return fr__srv_listen_tls(app, NULL, 0, fd, cert_file, key_file);
+    return fr__srv_listen_tls(app, NULL, 0, fd, opts);
 #else
     (void)fd;
-    return fr_listen_tls(app, NULL, 0, cert_file, key_file);
+    return fr_listen_tls_ex(app, NULL, 0, opts);
 #endif
+}
+
+/* fr_listen_tls's two files: both are needed (no key in the certificate file) */
+static fr_tls_opts fr__tls_files(const char *cert_file, const char *key_file) {
+    fr_tls_opts o;
+    memset(&o, 0, sizeof o);
+    o.cert_file = cert_file && key_file ? cert_file : NULL;
+    o.key_file = key_file;
+    return o;
+}
+
+int fr_listen_tls(fr_app *app, const char *host, int port, const char *cert_file, const char *key_file) {
+    fr_tls_opts o = fr__tls_files(cert_file, key_file);
+    return fr_listen_tls_ex(app, host, port, &o);
+}
+
+int fr_listen_fd_tls(fr_app *app, int fd, const char *cert_file, const char *key_file) {
+    fr_tls_opts o = fr__tls_files(cert_file, key_file);
+    return fr_listen_fd_tls_ex(app, fd, &o);
 }
 
 int fr_tls_reload(fr_app *app) {
@@ -26670,7 +26714,7 @@ int fr_app_frontend(fr_app *app, const char *path, const char *directory, const 
 struct fr__tls_ctx {
     pthread_mutex_t mu;
     SSL_CTX *ctx; /* the current one; each SSL holds its own reference */
-    char *cert, *key;
+    fr_tls_opts o; /* its strings are copies, owned here */
 };
 
 struct fr__tls_conn {
@@ -26731,8 +26775,11 @@ static void fr__tls_bio_init(void) {
 /* ---- contexts ---- */
 
 static char *fr__tls_strdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = (char *)FR_MALLOC(n);
+    size_t n;
+    char *d;
+    if (!s) return NULL;
+    n = strlen(s) + 1;
+    d = (char *)FR_MALLOC(n);
     if (d) memcpy(d, s, n);
     return d;
 }
@@ -26750,6 +26797,19 @@ static int fr__tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outl
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* An encrypted key's passphrase: fr_tls_opts.key_password, never a prompt
+ * (OpenSSL's default callback would read the terminal). */
+static int fr__tls_password(char *buf, int size, int rwflag, void *ud) {
+    const char *pw = (const char *)ud;
+    size_t n;
+    (void)rwflag;
+    if (!pw || size <= 0) return 0;
+    n = strlen(pw);
+    if (n > (size_t)size) return 0;
+    memcpy(buf, pw, n);
+    return (int)n;
+}
+
 /* The first OpenSSL error as text ("what: reason"), queue emptied. */
 static void fr__tls_err(char *err, size_t cap, const char *what, const char *path) {
     unsigned long e = ERR_peek_last_error();
@@ -26760,7 +26820,26 @@ static void fr__tls_err(char *err, size_t cap, const char *what, const char *pat
     ERR_clear_error();
 }
 
-static SSL_CTX *fr__tls_build(const char *cert, const char *key, char *err, size_t cap) {
+/* The client-certificate settings of o on ctx. 0, or -1 with err. */
+static int fr__tls_verify(SSL_CTX *ctx, const fr_tls_opts *o, char *err, size_t cap) {
+    static const unsigned char sid[] = "fastrapi";
+    if (o->ca_certs && SSL_CTX_load_verify_locations(ctx, o->ca_certs, NULL) != 1) {
+        fr__tls_err(err, cap, "cannot load CA certificates", o->ca_certs);
+        return -1;
+    }
+    if (o->cert_reqs) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->ca_certs);
+        if (names) SSL_CTX_set_client_CA_list(ctx, names); /* the CAs the client may pick from */
+        ERR_clear_error();
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (o->cert_reqs == 2 ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                           NULL);
+        /* sessions resumed under verification need a context id */
+        SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+    }
+    return 0;
+}
+
+static SSL_CTX *fr__tls_build(const fr_tls_opts *o, char *err, size_t cap) {
     SSL_CTX *ctx;
     ERR_clear_error();
     pthread_once(&fr__tls_bio_once, fr__tls_bio_init);
@@ -26780,20 +26859,32 @@ static SSL_CTX *fr__tls_build(const char *cert, const char *key, char *err, size
      * the engine's output buffer may move between a retry and the next */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        fr__tls_err(err, cap, "cannot load certificate", cert);
+    SSL_CTX_set_default_passwd_cb(ctx, fr__tls_password);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)o->key_password);
+    if (o->ciphers && SSL_CTX_set_cipher_list(ctx, o->ciphers) != 1) {
+        fr__tls_err(err, cap, "no cipher matches", o->ciphers);
         goto fail;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
+        fr__tls_err(err, cap, "cannot load certificate", o->cert_file);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1) {
         int mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
-        fr__tls_err(err, cap, mismatch ? "private key does not match the certificate" : "cannot load private key",
-                    key);
+        fr__tls_err(err, cap,
+                    mismatch ? "private key does not match the certificate"
+                    : o->key_password ? "cannot load private key (or wrong key_password)"
+                                      : "cannot load private key (encrypted? then key_password)",
+                    o->key_file);
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
-        fr__tls_err(err, cap, "private key does not match the certificate", key);
+        fr__tls_err(err, cap, "private key does not match the certificate", o->key_file);
         goto fail;
     }
+    if (fr__tls_verify(ctx, o, err, cap) < 0) goto fail;
+    /* the passphrase is not kept in the context (reload passes it again) */
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
     SSL_CTX_set_alpn_select_cb(ctx, fr__tls_alpn, NULL);
     return ctx;
 fail:
@@ -26801,25 +26892,45 @@ fail:
     return NULL;
 }
 
-fr__tls_ctx *fr__tls_ctx_new(const char *cert, const char *key, char *err, size_t cap) {
+static void fr__tls_opts_free(fr_tls_opts *o) {
+    FR_FREE((void *)o->cert_file);
+    FR_FREE((void *)o->key_file);
+    if (o->key_password) OPENSSL_cleanse((void *)o->key_password, strlen(o->key_password));
+    FR_FREE((void *)o->key_password);
+    FR_FREE((void *)o->ca_certs);
+    FR_FREE((void *)o->ciphers);
+}
+
+fr__tls_ctx *fr__tls_ctx_new(const fr_tls_opts *o, char *err, size_t cap) {
     fr__tls_ctx *t;
-    if (!cert || !key) {
-        if (err && cap) snprintf(err, cap, "TLS: a certificate file and a key file are needed");
+    int oom;
+    if (!o || !o->cert_file) {
+        if (err && cap) snprintf(err, cap, "TLS: a certificate file is needed");
+        return NULL;
+    }
+    if (o->cert_reqs < 0 || o->cert_reqs > 2 || (o->cert_reqs && !o->ca_certs)) {
+        if (err && cap)
+            snprintf(err, cap, "TLS: cert_reqs is 0, 1 or 2, and client certificates (1, 2) need ca_certs");
         return NULL;
     }
     t = (fr__tls_ctx *)FR_MALLOC(sizeof *t);
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
-    t->cert = fr__tls_strdup(cert);
-    t->key = fr__tls_strdup(key);
-    if (!t->cert || !t->key || pthread_mutex_init(&t->mu, NULL) != 0) {
-        FR_FREE(t->cert);
-        FR_FREE(t->key);
+    t->o.cert_file = fr__tls_strdup(o->cert_file);
+    t->o.key_file = fr__tls_strdup(o->key_file ? o->key_file : o->cert_file);
+    t->o.key_password = fr__tls_strdup(o->key_password);
+    t->o.ca_certs = fr__tls_strdup(o->ca_certs);
+    t->o.ciphers = fr__tls_strdup(o->ciphers);
+    t->o.cert_reqs = o->cert_reqs;
+    oom = !t->o.cert_file || !t->o.key_file || (o->key_password && !t->o.key_password) ||
+          (o->ca_certs && !t->o.ca_certs) || (o->ciphers && !t->o.ciphers);
+    if (oom || pthread_mutex_init(&t->mu, NULL) != 0) {
+        fr__tls_opts_free(&t->o);
         FR_FREE(t);
         if (err && cap) snprintf(err, cap, "TLS: out of memory");
         return NULL;
     }
-    t->ctx = fr__tls_build(cert, key, err, cap);
+    t->ctx = fr__tls_build(&t->o, err, cap);
     if (!t->ctx) {
         fr__tls_ctx_free(t);
         return NULL;
@@ -26828,7 +26939,7 @@ fr__tls_ctx *fr__tls_ctx_new(const char *cert, const char *key, char *err, size_
 }
 
 int fr__tls_ctx_reload(fr__tls_ctx *t, char *err, size_t cap) {
-    SSL_CTX *n = fr__tls_build(t->cert, t->key, err, cap), *old;
+    SSL_CTX *n = fr__tls_build(&t->o, err, cap), *old;
     if (!n) return -1;
     pthread_mutex_lock(&t->mu);
     old = t->ctx;
@@ -26842,8 +26953,7 @@ void fr__tls_ctx_free(fr__tls_ctx *t) {
     if (!t) return;
     if (t->ctx) SSL_CTX_free(t->ctx);
     pthread_mutex_destroy(&t->mu);
-    FR_FREE(t->cert);
-    FR_FREE(t->key);
+    fr__tls_opts_free(&t->o);
     FR_FREE(t);
 }
 

@@ -4989,8 +4989,8 @@ static PyObject *frpy_server_bump(server *s, PyObject *unused) {
 
 /* -1 with an OSError when certificate files were given to an extension
  * built without OpenSSL. */
-static int frpy_tls_check(const char *cert, const char *key) {
-    if ((cert || key) && !fr_tls_available()) {
+static int frpy_tls_check(const fr_tls_opts *o) {
+    if ((o->cert_file || o->key_file) && !fr_tls_available()) {
         PyErr_SetString(PyExc_OSError, "HTTPS needs fastrapi built with OpenSSL 3: install its "
                                        "headers (Debian: libssl-dev), then reinstall fastrapi");
         return -1;
@@ -4998,14 +4998,18 @@ static int frpy_tls_check(const char *cert, const char *key) {
     return 0;
 }
 
-/* listen(host, port[, certfile, keyfile]): with the files, an HTTPS
- * listener (fr_listen_tls). */
+/* listen(host, port[, certfile, keyfile, password, ca_certs, cert_reqs,
+ * ciphers]): with a certificate, an HTTPS listener (fr_listen_tls_ex). */
 static PyObject *frpy_server_listen(server *s, PyObject *args) {
-    const char *host, *cert = NULL, *key = NULL;
+    const char *host;
     int port;
-    if (!PyArg_ParseTuple(args, "si|zz", &host, &port, &cert, &key) || frpy_tls_check(cert, key) < 0)
+    fr_tls_opts o;
+    memset(&o, 0, sizeof o);
+    if (!PyArg_ParseTuple(args, "si|zzzziz", &host, &port, &o.cert_file, &o.key_file, &o.key_password,
+                          &o.ca_certs, &o.cert_reqs, &o.ciphers) ||
+        frpy_tls_check(&o) < 0)
         return NULL;
-    int r = cert || key ? fr_listen_tls(s->app, host, port, cert, key) : fr_listen(s->app, host, port);
+    int r = o.cert_file || o.key_file ? fr_listen_tls_ex(s->app, host, port, &o) : fr_listen(s->app, host, port);
     if (r < 0) {
         PyErr_Format(PyExc_OSError, "cannot listen on %s:%d: %s", host, port,
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : strerror(errno));
@@ -5014,16 +5018,21 @@ static PyObject *frpy_server_listen(server *s, PyObject *args) {
     return PyLong_FromLong(r);
 }
 
-/* listen_fd(fd): serve on an inherited listening socket; the engine closes
- * its own dup of it (the caller's fd stays the caller's). */
+/* listen_fd(fd[, the TLS settings of listen]): serve on an inherited
+ * listening socket; the engine closes its own dup of it (the caller's fd
+ * stays the caller's). */
 static PyObject *frpy_server_listen_fd(server *s, PyObject *args) {
     long v;
-    const char *cert = NULL, *key = NULL;
-    if (!PyArg_ParseTuple(args, "l|zz", &v, &cert, &key) || frpy_tls_check(cert, key) < 0) return NULL;
+    fr_tls_opts o;
+    memset(&o, 0, sizeof o);
+    if (!PyArg_ParseTuple(args, "l|zzzziz", &v, &o.cert_file, &o.key_file, &o.key_password, &o.ca_certs,
+                          &o.cert_reqs, &o.ciphers) ||
+        frpy_tls_check(&o) < 0)
+        return NULL;
     if (v < 0 || v > INT_MAX) return PyErr_Format(PyExc_ValueError, "bad file descriptor %ld", v);
     int fd = dup((int)v);
     if (fd < 0) return PyErr_SetFromErrno(PyExc_OSError);
-    int r = cert || key ? fr_listen_fd_tls(s->app, fd, cert, key) : fr_listen_fd(s->app, fd);
+    int r = o.cert_file || o.key_file ? fr_listen_fd_tls_ex(s->app, fd, &o) : fr_listen_fd(s->app, fd);
     if (r < 0) {
         close(fd);
         return PyErr_Format(PyExc_OSError, "cannot serve on fd: %s", fr_app_last_error(s->app));

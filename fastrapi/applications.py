@@ -892,6 +892,8 @@ class FastrAPI(Starlette):
               proxy_headers: bool = True,
               forwarded_allow_ips: Optional[Union[str, List[str]]] = None,
               ssl_certfile: Optional[str] = None, ssl_keyfile: Optional[str] = None,
+              ssl_keyfile_password: Optional[str] = None, ssl_ca_certs: Optional[str] = None,
+              ssl_cert_reqs: int = 0, ssl_ciphers: Optional[str] = None,
               ws_max_size: int = 16 * 1024 * 1024,
               timeout_keep_alive: Optional[float] = None, timeout_header: Optional[float] = None,
               timeout_body: Optional[float] = None,
@@ -915,6 +917,11 @@ class FastrAPI(Starlette):
         ssl_certfile/ssl_keyfile: serve HTTPS (PEM files, as uvicorn; the key
         may sit in the certificate file); SIGHUP re-reads them (one process;
         with workers SIGHUP replaces the workers, which read them anew).
+        ssl_keyfile_password: an encrypted key's passphrase; ssl_ca_certs +
+        ssl_cert_reqs (ssl.CERT_NONE/OPTIONAL/REQUIRED: 0, 1, 2): client
+        certificates verified against that CA bundle; ssl_ciphers: OpenSSL's
+        cipher list for TLS 1.2 (None: OpenSSL's default; uvicorn's default
+        "TLSv1" would keep TLS 1.2 to CBC suites).
         Timeouts in seconds and limits, as uvicorn's options (None = the
         engine's default): timeout_keep_alive: an idle keep-alive connection
         is closed (5); timeout_header: a request head must arrive within it
@@ -930,7 +937,8 @@ class FastrAPI(Starlette):
                                timeout_header=timeout_header, timeout_body=timeout_body,
                                timeout_graceful_shutdown=timeout_graceful_shutdown,
                                limit_concurrency=limit_concurrency)
-        ssl = _ssl_pair(ssl_certfile, ssl_keyfile)
+        ssl = _ssl_settings(ssl_certfile, ssl_keyfile, ssl_keyfile_password, ssl_ca_certs,
+                            ssl_cert_reqs, ssl_ciphers)
         self._fr_ws_max_size = ws_max_size
         _configure_logging()
         logging.getLogger("fastrapi").setLevel(log_level.upper())
@@ -940,7 +948,9 @@ class FastrAPI(Starlette):
                 access_log=access_log, threads=threads, log_level=log_level, max_body=max_body,
                 root_path=root_path, proxy_headers=proxy_headers,
                 forwarded_allow_ips=forwarded_allow_ips, ssl_certfile=ssl_certfile,
-                ssl_keyfile=ssl_keyfile, timeout_keep_alive=timeout_keep_alive,
+                ssl_keyfile=ssl_keyfile, ssl_keyfile_password=ssl_keyfile_password,
+                ssl_ca_certs=ssl_ca_certs, ssl_cert_reqs=ssl_cert_reqs, ssl_ciphers=ssl_ciphers,
+                timeout_keep_alive=timeout_keep_alive,
                 timeout_header=timeout_header, timeout_body=timeout_body,
                 timeout_graceful_shutdown=timeout_graceful_shutdown,
                 limit_concurrency=limit_concurrency, request_timeout=request_timeout))
@@ -1000,9 +1010,9 @@ class FastrAPI(Starlette):
                    reuse_port: bool = False, announce: bool = True, max_body: int = 0,
                    net: Optional[Dict[str, Any]] = None, sock: Any = None,
                    on_ready: Optional[Callable[[], None]] = None,
-                   ssl: Optional[Tuple[str, str]] = None) -> None:
+                   ssl: Optional[Tuple[Any, ...]] = None) -> None:
         """Serve in this process; `sock`: an inherited listening socket (workers);
-        `ssl`: (certfile, keyfile) for HTTPS."""
+        `ssl`: the listener's TLS settings (_ssl_settings) for HTTPS."""
         main = threading.current_thread() is threading.main_thread()
         self._run_startup()
         srv = self._build_server(access_log=access_log, no_signals=not main,
@@ -1035,13 +1045,24 @@ class FastrAPI(Starlette):
             self._run_shutdown()
 
 
-def _ssl_pair(certfile: Any, keyfile: Any) -> Optional[Tuple[str, str]]:
-    """serve()'s ssl_certfile/ssl_keyfile as the engine's (cert, key) paths."""
+def _ssl_settings(certfile: Any, keyfile: Any, password: Optional[str] = None, ca_certs: Any = None,
+                  cert_reqs: int = 0, ciphers: Optional[str] = None) -> Optional[Tuple[Any, ...]]:
+    """serve()'s ssl_* options as the engine's listener settings (fr_tls_opts:
+    cert, key, key password, CA bundle, cert_reqs, ciphers)."""
     if keyfile and not certfile:
         raise ValueError("ssl_keyfile needs ssl_certfile")
     if not certfile:
+        if password or ca_certs or cert_reqs or ciphers:
+            raise ValueError("the ssl_* options need ssl_certfile")
         return None
-    return os.fspath(certfile), os.fspath(keyfile or certfile)
+    reqs = int(cert_reqs)
+    if reqs not in (0, 1, 2):
+        raise ValueError(f"ssl_cert_reqs must be ssl.CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED "
+                         f"(0, 1, 2), not {cert_reqs!r}")
+    if reqs and not ca_certs:
+        raise ValueError("ssl_cert_reqs (client certificates) needs ssl_ca_certs")
+    return (os.fspath(certfile), os.fspath(keyfile or certfile), password,
+            os.fspath(ca_certs) if ca_certs else None, reqs, ciphers)
 
 
 class FastAPI(FastrAPI):

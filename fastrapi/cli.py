@@ -370,6 +370,15 @@ def _add_serve_options(p: argparse.ArgumentParser, *, dev: bool) -> None:
                    help="serve HTTPS with this PEM certificate (chain); SIGHUP reloads it")
     p.add_argument("--ssl-keyfile", default=None, metavar="FILE",
                    help="the certificate's PEM private key (default: in --ssl-certfile)")
+    p.add_argument("--ssl-keyfile-password", default=None, metavar="TEXT",
+                   help="the passphrase of an encrypted --ssl-keyfile")
+    p.add_argument("--ssl-cert-reqs", type=int, default=0, metavar="INT",
+                   help="client certificates: 0 none, 1 optional, 2 required (Python's "
+                        "ssl.CERT_*; default: 0); 1 and 2 need --ssl-ca-certs")
+    p.add_argument("--ssl-ca-certs", default=None, metavar="FILE",
+                   help="PEM CA bundle that client certificates are verified against")
+    p.add_argument("--ssl-ciphers", default=None, metavar="TEXT",
+                   help="OpenSSL cipher list for TLS 1.2 (default: OpenSSL's)")
     p.add_argument("--timeout-keep-alive", type=float, default=None, metavar="SECONDS",
                    help="close a keep-alive connection idle this long (default: 5)")
     p.add_argument("--timeout-header", type=float, default=None, metavar="SECONDS",
@@ -457,9 +466,17 @@ def _command(args: argparse.Namespace) -> int:
     if args.ssl_keyfile and not args.ssl_certfile:
         logger.error("--ssl-keyfile needs --ssl-certfile")
         return 1
-    if args.ssl_certfile:  # HTTPS, as uvicorn's --ssl-certfile/--ssl-keyfile
-        serve_kwargs["ssl_certfile"] = args.ssl_certfile
-        serve_kwargs["ssl_keyfile"] = args.ssl_keyfile
+    if not args.ssl_certfile and (args.ssl_keyfile_password or args.ssl_ca_certs or args.ssl_cert_reqs
+                                  or args.ssl_ciphers):
+        logger.error("the --ssl-* options need --ssl-certfile")
+        return 1
+    if args.ssl_cert_reqs not in (0, 1, 2) or (args.ssl_cert_reqs and not args.ssl_ca_certs):
+        logger.error("--ssl-cert-reqs is 0, 1 or 2, and 1 or 2 needs --ssl-ca-certs")
+        return 1
+    if args.ssl_certfile:  # HTTPS, as uvicorn's --ssl-* options
+        for opt in ("ssl_certfile", "ssl_keyfile", "ssl_keyfile_password", "ssl_ca_certs",
+                    "ssl_cert_reqs", "ssl_ciphers"):
+            serve_kwargs[opt] = getattr(args, opt)
     if not args.reload:
         return serve_target(target, serve_kwargs=serve_kwargs, factory=args.factory,
                             compat=args.compat, root_path=args.root_path or None, proxy=proxy,

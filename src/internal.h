@@ -569,7 +569,7 @@ FR__PRIV void fr__ws_gone(fr_ws *ws);
 typedef struct fr__tls_ctx fr__tls_ctx;
 typedef struct fr__tls_conn fr__tls_conn;
 enum { FR__TLS_READ_WANTS_WRITE = 1, FR__TLS_WRITE_WANTS_READ = 2 };
-FR__PRIV fr__tls_ctx *fr__tls_ctx_new(const char *cert, const char *key, char *err, size_t cap);
+FR__PRIV fr__tls_ctx *fr__tls_ctx_new(const fr_tls_opts *o, char *err, size_t cap); /* o copied */
 FR__PRIV int fr__tls_ctx_reload(fr__tls_ctx *t, char *err, size_t cap); /* any thread */
 FR__PRIV void fr__tls_ctx_free(fr__tls_ctx *t);
 FR__PRIV fr__tls_conn *fr__tls_conn_new(fr__tls_ctx *t, int fd); /* NULL on OOM */

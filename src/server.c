@@ -3329,8 +3329,7 @@ int fr_listen(fr_app *app, const char *host, int port) {
  * accepted connections get an fr__tls_conn (fr__loop_accept). */
 #if FR_ENABLE_OPENSSL
 /* fr_listen(host, port), or fr_listen_fd(fd) when fd >= 0, with TLS. */
-static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, const char *cert,
-                              const char *key) {
+static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, const fr_tls_opts *o) {
     fr__tls_ctx *t;
     int r;
     if (!app) return -1;
@@ -3338,7 +3337,7 @@ static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, c
         fr__srv_seterr(app, "fr_listen_tls: too many listeners, or serving");
         return -1;
     }
-    t = fr__tls_ctx_new(cert, key, app->err, sizeof app->err);
+    t = fr__tls_ctx_new(o, app->err, sizeof app->err);
     if (!t) return -1;
     r = fd >= 0 ? fr_listen_fd(app, fd) : fr_listen(app, host, port);
     if (r < 0) fr__tls_ctx_free(t);
@@ -3347,15 +3346,13 @@ static int fr__srv_listen_tls(fr_app *app, const char *host, int port, int fd, c
 }
 #endif
 
-int fr_listen_tls(fr_app *app, const char *host, int port, const char *cert_file,
-                  const char *key_file) {
+int fr_listen_tls_ex(fr_app *app, const char *host, int port, const fr_tls_opts *opts) {
 #if FR_ENABLE_OPENSSL
-    return fr__srv_listen_tls(app, host, port, -1, cert_file, key_file);
+    return fr__srv_listen_tls(app, host, port, -1, opts);
 #else
     (void)host;
     (void)port;
-    (void)cert_file;
-    (void)key_file;
+    (void)opts;
     if (app)
         fr__srv_seterr(app, "fr_listen_tls: TLS is not built in (define FR_ENABLE_OPENSSL=1 and "
                             "link -lssl -lcrypto)");
@@ -3363,14 +3360,33 @@ int fr_listen_tls(fr_app *app, const char *host, int port, const char *cert_file
 #endif
 }
 
-int fr_listen_fd_tls(fr_app *app, int fd, const char *cert_file, const char *key_file) {
+int fr_listen_fd_tls_ex(fr_app *app, int fd, const fr_tls_opts *opts) {
 #if FR_ENABLE_OPENSSL
     if (fd < 0) return -1;
-    return fr__srv_listen_tls(app, NULL, 0, fd, cert_file, key_file);
+    return fr__srv_listen_tls(app, NULL, 0, fd, opts);
 #else
     (void)fd;
-    return fr_listen_tls(app, NULL, 0, cert_file, key_file);
+    return fr_listen_tls_ex(app, NULL, 0, opts);
 #endif
+}
+
+/* fr_listen_tls's two files: both are needed (no key in the certificate file) */
+static fr_tls_opts fr__tls_files(const char *cert_file, const char *key_file) {
+    fr_tls_opts o;
+    memset(&o, 0, sizeof o);
+    o.cert_file = cert_file && key_file ? cert_file : NULL;
+    o.key_file = key_file;
+    return o;
+}
+
+int fr_listen_tls(fr_app *app, const char *host, int port, const char *cert_file, const char *key_file) {
+    fr_tls_opts o = fr__tls_files(cert_file, key_file);
+    return fr_listen_tls_ex(app, host, port, &o);
+}
+
+int fr_listen_fd_tls(fr_app *app, int fd, const char *cert_file, const char *key_file) {
+    fr_tls_opts o = fr__tls_files(cert_file, key_file);
+    return fr_listen_fd_tls_ex(app, fd, &o);
 }
 
 int fr_tls_reload(fr_app *app) {

@@ -30,7 +30,7 @@
 struct fr__tls_ctx {
     pthread_mutex_t mu;
     SSL_CTX *ctx; /* the current one; each SSL holds its own reference */
-    char *cert, *key;
+    fr_tls_opts o; /* its strings are copies, owned here */
 };
 
 struct fr__tls_conn {
@@ -91,8 +91,11 @@ static void fr__tls_bio_init(void) {
 /* ---- contexts ---- */
 
 static char *fr__tls_strdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = (char *)FR_MALLOC(n);
+    size_t n;
+    char *d;
+    if (!s) return NULL;
+    n = strlen(s) + 1;
+    d = (char *)FR_MALLOC(n);
     if (d) memcpy(d, s, n);
     return d;
 }
@@ -110,6 +113,19 @@ static int fr__tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outl
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* An encrypted key's passphrase: fr_tls_opts.key_password, never a prompt
+ * (OpenSSL's default callback would read the terminal). */
+static int fr__tls_password(char *buf, int size, int rwflag, void *ud) {
+    const char *pw = (const char *)ud;
+    size_t n;
+    (void)rwflag;
+    if (!pw || size <= 0) return 0;
+    n = strlen(pw);
+    if (n > (size_t)size) return 0;
+    memcpy(buf, pw, n);
+    return (int)n;
+}
+
 /* The first OpenSSL error as text ("what: reason"), queue emptied. */
 static void fr__tls_err(char *err, size_t cap, const char *what, const char *path) {
     unsigned long e = ERR_peek_last_error();
@@ -120,7 +136,26 @@ static void fr__tls_err(char *err, size_t cap, const char *what, const char *pat
     ERR_clear_error();
 }
 
-static SSL_CTX *fr__tls_build(const char *cert, const char *key, char *err, size_t cap) {
+/* The client-certificate settings of o on ctx. 0, or -1 with err. */
+static int fr__tls_verify(SSL_CTX *ctx, const fr_tls_opts *o, char *err, size_t cap) {
+    static const unsigned char sid[] = "fastrapi";
+    if (o->ca_certs && SSL_CTX_load_verify_locations(ctx, o->ca_certs, NULL) != 1) {
+        fr__tls_err(err, cap, "cannot load CA certificates", o->ca_certs);
+        return -1;
+    }
+    if (o->cert_reqs) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->ca_certs);
+        if (names) SSL_CTX_set_client_CA_list(ctx, names); /* the CAs the client may pick from */
+        ERR_clear_error();
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (o->cert_reqs == 2 ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                           NULL);
+        /* sessions resumed under verification need a context id */
+        SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+    }
+    return 0;
+}
+
+static SSL_CTX *fr__tls_build(const fr_tls_opts *o, char *err, size_t cap) {
     SSL_CTX *ctx;
     ERR_clear_error();
     pthread_once(&fr__tls_bio_once, fr__tls_bio_init);
@@ -140,20 +175,32 @@ static SSL_CTX *fr__tls_build(const char *cert, const char *key, char *err, size
      * the engine's output buffer may move between a retry and the next */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        fr__tls_err(err, cap, "cannot load certificate", cert);
+    SSL_CTX_set_default_passwd_cb(ctx, fr__tls_password);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)o->key_password);
+    if (o->ciphers && SSL_CTX_set_cipher_list(ctx, o->ciphers) != 1) {
+        fr__tls_err(err, cap, "no cipher matches", o->ciphers);
         goto fail;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
+        fr__tls_err(err, cap, "cannot load certificate", o->cert_file);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1) {
         int mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
-        fr__tls_err(err, cap, mismatch ? "private key does not match the certificate" : "cannot load private key",
-                    key);
+        fr__tls_err(err, cap,
+                    mismatch ? "private key does not match the certificate"
+                    : o->key_password ? "cannot load private key (or wrong key_password)"
+                                      : "cannot load private key (encrypted? then key_password)",
+                    o->key_file);
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
-        fr__tls_err(err, cap, "private key does not match the certificate", key);
+        fr__tls_err(err, cap, "private key does not match the certificate", o->key_file);
         goto fail;
     }
+    if (fr__tls_verify(ctx, o, err, cap) < 0) goto fail;
+    /* the passphrase is not kept in the context (reload passes it again) */
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
     SSL_CTX_set_alpn_select_cb(ctx, fr__tls_alpn, NULL);
     return ctx;
 fail:
@@ -161,25 +208,45 @@ fail:
     return NULL;
 }
 
-fr__tls_ctx *fr__tls_ctx_new(const char *cert, const char *key, char *err, size_t cap) {
+static void fr__tls_opts_free(fr_tls_opts *o) {
+    FR_FREE((void *)o->cert_file);
+    FR_FREE((void *)o->key_file);
+    if (o->key_password) OPENSSL_cleanse((void *)o->key_password, strlen(o->key_password));
+    FR_FREE((void *)o->key_password);
+    FR_FREE((void *)o->ca_certs);
+    FR_FREE((void *)o->ciphers);
+}
+
+fr__tls_ctx *fr__tls_ctx_new(const fr_tls_opts *o, char *err, size_t cap) {
     fr__tls_ctx *t;
-    if (!cert || !key) {
-        if (err && cap) snprintf(err, cap, "TLS: a certificate file and a key file are needed");
+    int oom;
+    if (!o || !o->cert_file) {
+        if (err && cap) snprintf(err, cap, "TLS: a certificate file is needed");
+        return NULL;
+    }
+    if (o->cert_reqs < 0 || o->cert_reqs > 2 || (o->cert_reqs && !o->ca_certs)) {
+        if (err && cap)
+            snprintf(err, cap, "TLS: cert_reqs is 0, 1 or 2, and client certificates (1, 2) need ca_certs");
         return NULL;
     }
     t = (fr__tls_ctx *)FR_MALLOC(sizeof *t);
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
-    t->cert = fr__tls_strdup(cert);
-    t->key = fr__tls_strdup(key);
-    if (!t->cert || !t->key || pthread_mutex_init(&t->mu, NULL) != 0) {
-        FR_FREE(t->cert);
-        FR_FREE(t->key);
+    t->o.cert_file = fr__tls_strdup(o->cert_file);
+    t->o.key_file = fr__tls_strdup(o->key_file ? o->key_file : o->cert_file);
+    t->o.key_password = fr__tls_strdup(o->key_password);
+    t->o.ca_certs = fr__tls_strdup(o->ca_certs);
+    t->o.ciphers = fr__tls_strdup(o->ciphers);
+    t->o.cert_reqs = o->cert_reqs;
+    oom = !t->o.cert_file || !t->o.key_file || (o->key_password && !t->o.key_password) ||
+          (o->ca_certs && !t->o.ca_certs) || (o->ciphers && !t->o.ciphers);
+    if (oom || pthread_mutex_init(&t->mu, NULL) != 0) {
+        fr__tls_opts_free(&t->o);
         FR_FREE(t);
         if (err && cap) snprintf(err, cap, "TLS: out of memory");
         return NULL;
     }
-    t->ctx = fr__tls_build(cert, key, err, cap);
+    t->ctx = fr__tls_build(&t->o, err, cap);
     if (!t->ctx) {
         fr__tls_ctx_free(t);
         return NULL;
@@ -188,7 +255,7 @@ fr__tls_ctx *fr__tls_ctx_new(const char *cert, const char *key, char *err, size_
 }
 
 int fr__tls_ctx_reload(fr__tls_ctx *t, char *err, size_t cap) {
-    SSL_CTX *n = fr__tls_build(t->cert, t->key, err, cap), *old;
+    SSL_CTX *n = fr__tls_build(&t->o, err, cap), *old;
     if (!n) return -1;
     pthread_mutex_lock(&t->mu);
     old = t->ctx;
@@ -202,8 +269,7 @@ void fr__tls_ctx_free(fr__tls_ctx *t) {
     if (!t) return;
     if (t->ctx) SSL_CTX_free(t->ctx);
     pthread_mutex_destroy(&t->mu);
-    FR_FREE(t->cert);
-    FR_FREE(t->key);
+    fr__tls_opts_free(&t->o);
     FR_FREE(t);
 }
 

@@ -10,7 +10,8 @@
  *   fr_serve(app);
  *
  * What a TLS listener does:
- *  - TLS 1.2 and 1.3 (OpenSSL's defaults for ciphers), ALPN "http/1.1"
+ *  - TLS 1.2 and 1.3 (OpenSSL's default ciphers unless fr_tls_opts names
+ *    others; client certificates when asked for), ALPN "http/1.1"
  *    (a client that offers only other protocols gets no ALPN answer and
  *    speaks HTTP/1.1 anyway). No renegotiation.
  *  - Handshakes are non-blocking and driven by the event loop; one must
@@ -36,6 +37,33 @@ FR_API int fr_listen_tls(fr_app *app, const char *host, int port, const char *ce
  * Python face's workers share one). Same files and errors as
  * fr_listen_tls; on -1 the fd is left open. */
 FR_API int fr_listen_fd_tls(fr_app *app, int fd, const char *cert_file, const char *key_file);
+
+/* A TLS listener's settings (uvicorn's --ssl-* options). Strings are
+ * copied; the files are read again by fr_tls_reload. */
+typedef struct fr_tls_opts {
+    const char *cert_file;    /* PEM certificate chain, leaf first (required) */
+    const char *key_file;     /* its PEM private key; NULL = in cert_file */
+    const char *key_password; /* an encrypted key's passphrase; NULL = none
+                                 (an encrypted key then fails to load: there
+                                 is never a prompt on the terminal) */
+    const char *ca_certs;     /* PEM CA bundle that client certificates are
+                                 verified against; NULL = none */
+    int cert_reqs;            /* client certificates, as Python's ssl.CERT_*:
+                                 0 not asked for, 1 optional (verified when
+                                 sent), 2 required; 1 and 2 need ca_certs.
+                                 A certificate that fails verification, or
+                                 none under 2, fails the handshake */
+    const char *ciphers;      /* OpenSSL cipher list for TLS 1.2 (uvicorn's
+                                 default is "TLSv1"); NULL = OpenSSL's
+                                 default. TLS 1.3 suites are OpenSSL's */
+} fr_tls_opts;
+
+/* fr_listen_tls / fr_listen_fd_tls with every setting. Returns as they do;
+ * a cipher list that names no cipher, cert_reqs without ca_certs, an
+ * unreadable CA file or a wrong key_password fail here, with the reason in
+ * fr_app_last_error. */
+FR_API int fr_listen_tls_ex(fr_app *app, const char *host, int port, const fr_tls_opts *opts);
+FR_API int fr_listen_fd_tls_ex(fr_app *app, int fd, const fr_tls_opts *opts);
 
 /* Re-read every TLS listener's certificate and key files (certificate
  * rotation without restart). New connections get the new certificate;

@@ -171,7 +171,12 @@ typedef struct tc {
 
 /* Connect, handshake (verifying the server against `ca`, offering ALPN
  * h2 + http/1.1); 1 ok. */
-static int tc_open(tc *t, int port, const char *ca) {
+static int tc_open_ex(tc *t, int port, const char *ca, const char *ccert, const char *ckey, int max_proto);
+static int tc_open(tc *t, int port, const char *ca) { return tc_open_ex(t, port, ca, NULL, NULL, 0); }
+
+/* tc_open, presenting a client certificate (ccert/ckey, or none) and
+ * offering TLS versions up to max_proto (0: any) */
+static int tc_open_ex(tc *t, int port, const char *ca, const char *ccert, const char *ckey, int max_proto) {
     static const unsigned char alpn[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     memset(t, 0, sizeof *t);
     t->fd = -1;
@@ -179,6 +184,10 @@ static int tc_open(tc *t, int port, const char *ca) {
     if (!t->ctx) return 0;
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
     if (SSL_CTX_load_verify_locations(t->ctx, ca, NULL) != 1) return 0;
+    if (max_proto) SSL_CTX_set_max_proto_version(t->ctx, max_proto);
+    if (ccert && (SSL_CTX_use_certificate_file(t->ctx, ccert, SSL_FILETYPE_PEM) != 1 ||
+                  SSL_CTX_use_PrivateKey_file(t->ctx, ckey, SSL_FILETYPE_PEM) != 1))
+        return 0;
     SSL_CTX_set_alpn_protos(t->ctx, alpn, sizeof alpn);
     t->fd = frt_connect(port, 0);
     if (t->fd < 0) return 0;
@@ -575,6 +584,147 @@ static void test_tls_reload(void) {
     frt_srv_stop(&s);
 }
 
+/* ---- fr_tls_opts: an encrypted key, client certificates, ciphers ---- */
+
+static char ca_crt[128], cl_crt[128], cl_key[128], enc_key[128];
+
+/* a CA, a client certificate it signed (CN=client), key a encrypted */
+static int make_opts_certs(void) {
+    static int done, ok;
+    char cmd[2048];
+    if (done) return ok;
+    done = 1;
+    if (!make_certs()) return 0;
+    snprintf(ca_crt, sizeof ca_crt, "%s/ca.crt", dir);
+    snprintf(cl_crt, sizeof cl_crt, "%s/client.crt", dir);
+    snprintf(cl_key, sizeof cl_key, "%s/client.key", dir);
+    snprintf(enc_key, sizeof enc_key, "%s/a.enc.key", dir);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout ca.key -out ca.crt -days 2 -subj /CN=ca >/dev/null 2>&1 && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout client.key "
+             "-out client.csr -subj /CN=client >/dev/null 2>&1 && "
+             "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
+             "-out client.crt >/dev/null 2>&1 && "
+             "openssl pkey -in a.key -aes256 -passout pass:s3cret -out a.enc.key >/dev/null 2>&1",
+             dir);
+    return ok = sh(cmd);
+}
+
+static fr_tls_opts opts_of(const char *pw, const char *ca, int reqs, const char *ciphers) {
+    fr_tls_opts o;
+    memset(&o, 0, sizeof o);
+    o.cert_file = cert_a;
+    o.key_file = enc_key;
+    o.key_password = pw;
+    o.ca_certs = ca;
+    o.cert_reqs = reqs;
+    o.ciphers = ciphers;
+    return o;
+}
+
+static int opts_start(frt_srv *s, const fr_tls_opts *o) {
+    fr_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 1;
+    cfg.no_signals = 1;
+    s->app = fr_app_new(&cfg);
+    if (!s->app) return 0;
+    fr_route(s->app, "GET", "/", h_root, NULL);
+    s->port = fr_listen_tls_ex(s->app, "127.0.0.1", 0, o);
+    if (s->port <= 0) {
+        fprintf(stderr, "fr_listen_tls_ex: %s\n", fr_app_last_error(s->app));
+        fr_app_free(s->app);
+        return 0;
+    }
+    return frt_srv_run(s) == 0;
+}
+
+/* GET / with that client certificate: the status, 0 when refused */
+static int get_as(int port, const char *ccert, const char *ckey, int max_proto, char *cipher, size_t cap) {
+    tc t;
+    resp r;
+    int st = 0;
+    tc_have = 0;
+    memset(&r, 0, sizeof r);
+    if (tc_open_ex(&t, port, cert_a, ccert, ckey, max_proto) &&
+        tc_sends(&t, "GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"))
+        st = tc_response(&t, &r); /* TLS 1.3: a refused certificate shows here */
+    if (cipher && t.ssl) snprintf(cipher, cap, "%s", SSL_get_cipher_name(t.ssl));
+    free(r.body);
+    tc_close(&t);
+    return st;
+}
+
+static void test_tls_opts_errors(void) {
+    fr_app *app = fr_app_new(NULL);
+    fr_tls_opts o;
+    char missing[160];
+    REQ(app && make_opts_certs());
+    o = opts_of(NULL, NULL, 0, NULL); /* an encrypted key, no passphrase: no prompt, an error */
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    CHECK(strstr(fr_app_last_error(app), "key_password") != NULL);
+    o = opts_of("wrong", NULL, 0, NULL);
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    CHECK(strstr(fr_app_last_error(app), "wrong key_password") != NULL);
+    o = opts_of("s3cret", NULL, 0, "NOPE-NO-CIPHER");
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    CHECK(strstr(fr_app_last_error(app), "no cipher matches") != NULL);
+    o = opts_of("s3cret", NULL, 2, NULL);
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    CHECK(strstr(fr_app_last_error(app), "need ca_certs") != NULL);
+    o = opts_of("s3cret", ca_crt, 3, NULL);
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    snprintf(missing, sizeof missing, "%s/nope-ca.pem", dir);
+    o = opts_of("s3cret", missing, 2, NULL);
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    CHECK(strstr(fr_app_last_error(app), "nope-ca.pem") != NULL);
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, NULL), -1);
+    o = opts_of("s3cret", NULL, 0, NULL);
+    o.key_file = NULL; /* the key in the certificate file: a's has none */
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    o = opts_of("s3cret", NULL, 0, NULL);
+    CHECK(fr_listen_tls_ex(app, "127.0.0.1", 0, &o) > 0); /* the right passphrase */
+    fr_app_free(app);
+}
+
+static void test_tls_client_certs(void) {
+    frt_srv s;
+    fr_tls_opts o;
+    REQ(make_opts_certs());
+    o = opts_of("s3cret", ca_crt, 2, NULL); /* required */
+    REQ(opts_start(&s, &o));
+    CHECK_EQ_INT(get_as(s.port, cl_crt, cl_key, 0, NULL, 0), 200);
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, 0, NULL, 0), 0);                      /* none */
+    CHECK_EQ_INT(get_as(s.port, cert_b, key_b, 0, NULL, 0), 0);                   /* another CA's */
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, TLS1_2_VERSION, NULL, 0), 0);         /* none, TLS 1.2 */
+    CHECK_EQ_INT(get_as(s.port, cl_crt, cl_key, TLS1_2_VERSION, NULL, 0), 200);
+    CHECK_EQ_INT(fr_tls_reload(s.app), 0); /* the passphrase is kept for reloads */
+    CHECK_EQ_INT(get_as(s.port, cl_crt, cl_key, 0, NULL, 0), 200);
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, 0, NULL, 0), 0);
+    frt_srv_stop(&s);
+    o = opts_of("s3cret", ca_crt, 1, NULL); /* optional: verified when sent */
+    REQ(opts_start(&s, &o));
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, 0, NULL, 0), 200);
+    CHECK_EQ_INT(get_as(s.port, cl_crt, cl_key, 0, NULL, 0), 200);
+    CHECK_EQ_INT(get_as(s.port, cert_b, key_b, 0, NULL, 0), 0);
+    frt_srv_stop(&s);
+}
+
+static void test_tls_ciphers(void) {
+    frt_srv s;
+    fr_tls_opts o;
+    char cipher[64];
+    REQ(make_opts_certs());
+    o = opts_of("s3cret", NULL, 0, "ECDHE-ECDSA-CHACHA20-POLY1305");
+    REQ(opts_start(&s, &o));
+    cipher[0] = 0;
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, TLS1_2_VERSION, cipher, sizeof cipher), 200);
+    CHECK(strcmp(cipher, "ECDHE-ECDSA-CHACHA20-POLY1305") == 0);
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, 0, NULL, 0), 200); /* TLS 1.3: OpenSSL's suites */
+    frt_srv_stop(&s);
+}
+
 #else /* built without FR_ENABLE_OPENSSL: the API says so */
 
 static void check_disabled(void) {
@@ -597,6 +747,19 @@ static void test_tls_plain_http(void) { check_disabled(); }
 static void test_tls_bad_handshake(void) { check_disabled(); }
 static void test_tls_stalled_handshake(void) { check_disabled(); }
 static void test_tls_reload(void) { check_disabled(); }
+static void test_tls_opts_errors(void) {
+    fr_app *app = fr_app_new(NULL);
+    fr_tls_opts o;
+    REQ(app);
+    memset(&o, 0, sizeof o);
+    o.cert_file = "cert.pem";
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    CHECK(strstr(fr_app_last_error(app), "FR_ENABLE_OPENSSL") != NULL);
+    CHECK_EQ_INT(fr_listen_fd_tls_ex(app, 0, &o), -1);
+    fr_app_free(app);
+}
+static void test_tls_client_certs(void) { check_disabled(); }
+static void test_tls_ciphers(void) { check_disabled(); }
 static void rm_certs(void) {}
 static char *big;
 #endif
@@ -605,6 +768,7 @@ static const frt_case frt_cases[] = {
     FRT(test_tls_bad_files),      FRT(test_tls_get),           FRT(test_tls_keepalive_pipelined),
     FRT(test_tls_large_bodies),   FRT(test_tls_client_gone),   FRT(test_tls_plain_http),
     FRT(test_tls_bad_handshake),  FRT(test_tls_stalled_handshake), FRT(test_tls_reload),
+    FRT(test_tls_opts_errors),    FRT(test_tls_client_certs),  FRT(test_tls_ciphers),
 };
 
 static void cleanup(void) {

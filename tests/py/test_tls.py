@@ -327,3 +327,132 @@ def test_cli_workers_tls(tmp_path, certs):
             assert r.json()["scheme"] == "https"
     finally:
         srv.stop()
+
+
+# ---- uvicorn's other --ssl-* options: an encrypted key, client certificates, ciphers ----
+
+@pytest.fixture(scope="module")
+def pki(certs):
+    """A CA, a client certificate it signed (CN=client), a's key encrypted
+    with the passphrase "s3cret"."""
+    d = certs["dir"]
+    run = lambda *a: subprocess.run(list(a), cwd=d, check=True, capture_output=True, timeout=60)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=ca")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=client")
+    run("openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-out", "client.crt")
+    run("openssl", "pkey", "-in", certs["a"][1], "-aes256", "-passout", "pass:s3cret", "-out", "a.enc.key")
+    j = lambda n: os.path.join(d, n)  # noqa: E731
+    return {"ca": j("ca.crt"), "client": (j("client.crt"), j("client.key")), "enc_key": j("a.enc.key")}
+
+
+def _client_get(port, cafile, cert=None, max_tls12=False):
+    """GET / over TLS presenting `cert` (or none): (status, cipher), or
+    (None, error class name) when the server refused the handshake."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    if cert:
+        ctx.load_cert_chain(*cert)
+    if max_tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = s.recv(65536)  # TLS 1.3: a refused certificate shows here
+                    if not chunk:
+                        break
+                    data += chunk
+                return int(data.split(b" ", 2)[1]), s.cipher()[0]
+    except (ssl.SSLError, ConnectionError, OSError, IndexError) as e:
+        return None, type(e).__name__
+
+
+def _run_args(fw, port, certs, pki, extra=()):
+    common = ["--ssl-certfile", certs["a"][0], "--ssl-keyfile", pki["enc_key"],
+              "--ssl-keyfile-password", "s3cret", "--ssl-ca-certs", pki["ca"], *extra]
+    if fw == "fastrapi":
+        return [sys.executable, "-m", "fastrapi", "run", "main.py", "--host", "127.0.0.1",
+                "--port", str(port), *common]
+    return [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", *common]
+
+
+@pytest.mark.parametrize("fw", ["fastapi", "fastrapi"])
+def test_cli_client_certificates_and_encrypted_key(tmp_path, certs, pki, fw):
+    """--ssl-keyfile-password, --ssl-ca-certs and --ssl-cert-reqs 2 / 1: the
+    same clients are let in or refused by fastrapi and by FastAPI on uvicorn."""
+    (tmp_path / "main.py").write_text(APP.replace("from fastrapi", f"from {fw}"))
+    seen = {}
+    for reqs in ("2", "1"):
+        port = free_port()
+        srv = Server(_run_args(fw, port, certs, pki, ["--ssl-cert-reqs", reqs]), str(tmp_path),
+                     _env(certs), port)
+        try:
+            seen[reqs] = (_client_get(port, certs["a"][0], pki["client"])[0],
+                          _client_get(port, certs["a"][0])[0],
+                          _client_get(port, certs["a"][0], certs["b"])[0],  # another CA's
+                          _client_get(port, certs["a"][0], max_tls12=True)[0],
+                          _client_get(port, certs["a"][0], pki["client"], max_tls12=True)[0])
+        finally:
+            srv.stop()
+    assert seen == {"2": (200, None, None, None, 200), "1": (200, 200, None, 200, 200)}, (fw, seen)
+
+
+def test_workers_with_client_certificates(tmp_path, certs, pki):
+    """--workers 2: each worker's listener (fr_listen_fd_tls_ex) asks for them too."""
+    (tmp_path / "main.py").write_text(APP)
+    port = free_port()
+    srv = Server(_run_args("fastrapi", port, certs, pki, ["--ssl-cert-reqs", "2", "--workers", "2"]),
+                 str(tmp_path), _env(certs), port)
+    try:
+        for _ in range(4):
+            assert _client_get(port, certs["a"][0], pki["client"])[0] == 200
+            assert _client_get(port, certs["a"][0])[0] is None
+    finally:
+        srv.stop()
+
+
+def test_ssl_ciphers(tmp_path, certs, pki):
+    (tmp_path / "main.py").write_text(APP)
+    port = free_port()
+    args = [sys.executable, "-m", "fastrapi", "run", "main.py", "--host", "127.0.0.1", "--port",
+            str(port), "--ssl-certfile", certs["a"][0], "--ssl-keyfile", certs["a"][1],
+            "--ssl-ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305"]
+    srv = Server(args, str(tmp_path), _env(certs), port)
+    try:
+        assert _client_get(port, certs["a"][0], max_tls12=True) == (200, "ECDHE-ECDSA-CHACHA20-POLY1305")
+        assert _client_get(port, certs["a"][0])[0] == 200  # TLS 1.3: OpenSSL's suites
+    finally:
+        srv.stop()
+
+
+def test_ssl_option_errors(tmp_path, certs, pki):
+    from fastrapi import FastAPI
+    app = FastAPI()
+    a_crt = certs["a"][0]
+    with pytest.raises(OSError, match="key_password"):  # encrypted, no passphrase: never a prompt
+        app.serve(port=0, ssl_certfile=a_crt, ssl_keyfile=pki["enc_key"])
+    with pytest.raises(OSError, match="wrong key_password"):
+        app.serve(port=0, ssl_certfile=a_crt, ssl_keyfile=pki["enc_key"], ssl_keyfile_password="nope")
+    with pytest.raises(OSError, match="no cipher matches"):
+        app.serve(port=0, ssl_certfile=a_crt, ssl_keyfile=certs["a"][1], ssl_ciphers="NOPE-NO-SUCH")
+    with pytest.raises(OSError, match="nope-ca.pem"):
+        app.serve(port=0, ssl_certfile=a_crt, ssl_keyfile=certs["a"][1],
+                  ssl_ca_certs=str(tmp_path / "nope-ca.pem"), ssl_cert_reqs=ssl.CERT_REQUIRED)
+    with pytest.raises(ValueError, match="needs ssl_ca_certs"):
+        app.serve(port=0, ssl_certfile=a_crt, ssl_keyfile=certs["a"][1], ssl_cert_reqs=ssl.CERT_REQUIRED)
+    with pytest.raises(ValueError, match="CERT_NONE"):
+        app.serve(port=0, ssl_certfile=a_crt, ssl_ca_certs=pki["ca"], ssl_cert_reqs=7)
+    with pytest.raises(ValueError, match="need ssl_certfile"):
+        app.serve(port=0, ssl_ciphers="HIGH")
+    (tmp_path / "main.py").write_text(APP)
+    for extra, msg in ((["--ssl-ca-certs", pki["ca"]], "need --ssl-certfile"),
+                       (["--ssl-certfile", a_crt, "--ssl-cert-reqs", "2"], "needs --ssl-ca-certs")):
+        r = subprocess.run([sys.executable, "-m", "fastrapi", "run", "main.py", "--port", str(free_port()),
+                            *extra], cwd=str(tmp_path), env=_env(certs), capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode == 1 and msg in r.stderr + r.stdout, (extra, r.stderr)
