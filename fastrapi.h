@@ -1882,7 +1882,9 @@ typedef struct fr_route_opts {
     /* 1 (method GET): the route takes WebSocket upgrades only - requests
      * whose Upgrade header names "websocket" and Connection "upgrade" - as a
      * Starlette WebSocketRoute: a plain GET route of the same pattern (added
-     * before or after, before serving) keeps the other requests, and on a
+     * before or after, before serving; of the same shape with other
+     * parameter names too: each route sees its own names) keeps the other
+     * requests, and on a
      * path with only the websocket route they get the answers of a path
      * without routes (404, or the fallback; other methods too, as FastAPI).
      * An upgrade to a path with only a plain GET route reaches that route
@@ -13155,8 +13157,9 @@ struct fr__route {
     uint64_t mp_spool;
     fr_mp_limits mp_lim;
     int ws;          /* fr_route_opts.websocket */
-    fr__route *alt;  /* the route of the same GET pattern with the other ws flag, if any */
+    fr__route *alt;  /* the route of the same GET pattern (or shape) with the other ws flag */
     int is_alt;      /* reached through its twin's alt: not in the router itself */
+    int pnames;      /* is_alt with other parameter names than its twin: renamed when picked */
 };
 
 struct fr__conn {
@@ -14358,6 +14361,38 @@ static void fr__route_ws_unallow(fr_app *app, fr_req *req) {
     req->m.allow.len = n;
 }
 
+/* Two patterns of one shape: the same text but for parameter names
+ * ("/a/{x:int}" and "/a/{y:int}"; types must agree). */
+static int fr__route_shape_eq(const char *a, const char *b) {
+    for (;;) {
+        if (*a == '{' && *b == '{') { /* skip the names, compare ":type}" */
+            while (*a && *a != ':' && *a != '}') a++;
+            while (*b && *b != ':' && *b != '}') b++;
+            while (*a && *a == *b && *a != '}') a++, b++;
+            if (*a != '}' || *b != '}') return 0;
+        }
+        if (*a != *b) return 0;
+        if (!*a) return 1;
+        a++;
+        b++;
+    }
+}
+
+/* The matched parameters under the names of `pattern`, a route of the
+ * matched one's shape (a websocket twin with other names), in order. */
+static void fr__route_rename(fr_req *req, const char *pattern) {
+    size_t k = 0;
+    const char *p = pattern;
+    while (k < req->m.num_params && (p = strchr(p, '{')) != NULL) {
+        const char *n = ++p;
+        while (*p && *p != ':' && *p != '}') p++;
+        req->m.params[k].name.buf = n;
+        req->m.params[k].name.len = (size_t)(p - n);
+        k++;
+    }
+    req->m.pattern = fr_str_c(pattern);
+}
+
 /* Websocket routes (fr_route_opts.websocket) take upgrades only: pick the
  * twin that fits the request; a plain request to a path whose GET route is
  * a websocket one alone gets the path's other methods (405) or 404. */
@@ -14375,8 +14410,12 @@ static void fr__route_ws_split(fr_app *app, fr_req *req) {
     if (!rt->ws && !rt->alt) return;
     pick = fr_req_is_websocket(req) ? (rt->ws ? rt : rt->alt) : (rt->ws ? rt->alt : rt);
     if (!pick && !rt->ws) pick = rt; /* an upgrade to a plain GET route: its own */
-    if (pick) req->m.data = pick;
-    else fr__route_ws_unallow(app, req); /* a plain request to a websocket-only path */
+    if (!pick) {
+        fr__route_ws_unallow(app, req); /* a plain request to a websocket-only path */
+        return;
+    }
+    req->m.data = pick;
+    if (pick->is_alt && pick->pnames) fr__route_rename(req, pick->pattern);
 }
 
 /* Decode the path, match it and pick the handler: the route's, the
@@ -16101,7 +16140,7 @@ static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
     for (r = app->routes; r && strcmp(rt->method, "GET") == 0; r = r->next) {
         /* a websocket route and a plain GET route of one pattern: twins */
         if (r->is_alt || r->alt || r->ws == rt->ws || strcmp(r->method, "GET") != 0 ||
-            strcmp(r->pattern, rt->pattern) != 0)
+            !fr__route_shape_eq(r->pattern, rt->pattern))
             continue;
         if (app->mode != FR__MODE_NONE) {
             err->msg = "a websocket route sharing a GET route's pattern is added before serving";
@@ -16109,6 +16148,7 @@ static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
         }
         r->alt = rt;
         rt->is_alt = 1;
+        rt->pnames = strcmp(r->pattern, rt->pattern) != 0;
         rt->next = app->routes;
         app->routes = rt;
         app->ws_twins = 1;
@@ -16182,7 +16222,7 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
     rt->mp_stream = opts && opts->multipart_stream;
     rt->ws = opts && opts->websocket && strcmp(method, "GET") == 0;
     rt->alt = NULL;
-    rt->is_alt = 0;
+    rt->is_alt = rt->pnames = 0;
     rt->mp_spool = opts ? opts->multipart_spool : 0;
     memset(&rt->mp_lim, 0, sizeof rt->mp_lim);
     if (opts) {

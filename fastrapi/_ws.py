@@ -16,7 +16,6 @@ per connection, as FastAPI does; a validation error raises
 from __future__ import annotations
 
 import asyncio
-import re
 import collections
 import functools
 import json
@@ -507,24 +506,12 @@ def register_native(app: Any, srv: Any, seen: set, engine_path: Callable[[str], 
     """Put the app's websocket routes on a native server (before its HTTP
     routes' bridge decision: the engine serves them either way). They take
     upgrades only (fr_route_opts.websocket): a path with an HTTP GET route
-    too keeps that route for plain requests, as Starlette's router. The
-    engine pairs the two when their patterns are the same text; one with
-    other parameter names (same shape) is served through ASGI servers only
-    (logged)."""
-    def shape(path: str) -> str:
-        return re.sub(r"\{\w+(:\w+)?\}", lambda m: "{%s}" % (m.group(1) or ""), path)
-    http_get = {engine_path(r.path) for r in app.routes
-                if isinstance(r, routing.Route) and "GET" in (r.methods or ())}
-    shapes = {shape(p) for p in http_get}
+    too keeps that route for plain requests, as Starlette's router; the
+    engine pairs the two also when their parameter names differ."""
     for r in app.routes:
         if not isinstance(r, routing.WebSocketRoute):
             continue
         key = ("WEBSOCKET", engine_path(r.path))
-        if key[1] not in http_get and shape(key[1]) in shapes:
-            logger.warning("websocket %s: a GET route has the same path with other parameter names; "
-                           "the native server serves the GET route (run under an ASGI server for "
-                           "both)", r.path)
-            continue
         if key in seen:
             continue
         seen.add(key)

@@ -189,7 +189,9 @@ typedef struct fr_route_opts {
     /* 1 (method GET): the route takes WebSocket upgrades only - requests
      * whose Upgrade header names "websocket" and Connection "upgrade" - as a
      * Starlette WebSocketRoute: a plain GET route of the same pattern (added
-     * before or after, before serving) keeps the other requests, and on a
+     * before or after, before serving; of the same shape with other
+     * parameter names too: each route sees its own names) keeps the other
+     * requests, and on a
      * path with only the websocket route they get the answers of a path
      * without routes (404, or the fallback; other methods too, as FastAPI).
      * An upgrade to a path with only a plain GET route reaches that route

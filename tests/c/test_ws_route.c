@@ -92,7 +92,54 @@ static void test_twins(void) {
         /* a third GET of the pattern is a duplicate, websocket or not */
         CHECK(add(app, "GET", "/both/{id}", "x", 0) < 0);
         CHECK(add(app, "GET", "/both/{id}", "x", 1) < 0);
-        CHECK(add(app, "GET", "/both/{other}", "x", 1) < 0); /* same shape, other names */
+        CHECK(add(app, "GET", "/both/{other}", "x", 1) < 0); /* same shape, other names: a third */
+        fr_app_free(app);
+    }
+}
+
+/* the parameters under the route's own names: "tag name=value ..." */
+static int h_params(fr_req *req, void *ud) {
+    static const char *const names[] = {"item_id", "name", "n", "k"};
+    char out[256];
+    size_t i, at = (size_t)snprintf(out, sizeof out, "%s %.*s", (const char *)ud, (int)fr_req_route_pattern(req).len,
+                                     fr_req_route_pattern(req).buf);
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        fr_str v = fr_req_param(req, names[i]);
+        if (v.buf) at += (size_t)snprintf(out + at, sizeof out - at, " %s=%.*s", names[i], (int)v.len, v.buf);
+    }
+    return fr_res_text(req, 200, "text/plain", out, at);
+}
+
+/* a GET route and a websocket route of one shape with other parameter
+ * names (Starlette pairs them: each sees its own names) */
+static void test_twins_other_names(void) {
+    int order;
+    for (order = 0; order < 2; order++) {
+        fr_app *app = fr_app_new(NULL);
+        fr_route_opts ws;
+        REQ(app != NULL);
+        memset(&ws, 0, sizeof ws);
+        ws.websocket = 1;
+        if (order == 0) {
+            REQ(fr_route(app, "GET", "/items/{item_id}/x/{n:int}", h_params, (void *)"page") == 0);
+            REQ(fr_route_ex(app, "GET", "/items/{name}/x/{k:int}", h_params, (void *)"ws", &ws) == 0);
+        } else {
+            REQ(fr_route_ex(app, "GET", "/items/{name}/x/{k:int}", h_params, (void *)"ws", &ws) == 0);
+            REQ(fr_route(app, "GET", "/items/{item_id}/x/{n:int}", h_params, (void *)"page") == 0);
+        }
+        CHECK_GOT(app, "GET", "/items/a%20b/x/7", 0, 200, "page /items/{item_id}/x/{n:int} item_id=a b n=7", "");
+        CHECK_GOT(app, "GET", "/items/a%20b/x/7", 1, 200, "ws /items/{name}/x/{k:int} name=a b k=7", "");
+        CHECK_GOT(app, "GET", "/items/a/x/no", 1, 404, not_found, ""); /* {k:int} */
+        CHECK(add(app, "GET", "/items/{z}/x/{q:int}", "x", 1) < 0); /* a third: a duplicate */
+        fr_app_free(app);
+    }
+    { /* other types are another shape: not twins (and a duplicate for the router) */
+        fr_app *app = fr_app_new(NULL);
+        REQ(app != NULL);
+        REQ(add(app, "GET", "/t/{a:int}", "page", 0) == 0);
+        CHECK(add(app, "GET", "/t/{b:float}", "ws", 1) == 0); /* a node of its own */
+        CHECK_GOT(app, "GET", "/t/1.5", 1, 200, "ws", "");
+        CHECK_GOT(app, "GET", "/t/1", 0, 200, "page", "");
         fr_app_free(app);
     }
 }
@@ -260,6 +307,6 @@ static void test_subprotocol_offered(void) {
 static const frt_case frt_cases[] = {
     FRT(test_twins), FRT(test_websocket_only), FRT(test_websocket_beside_other_methods),
     FRT(test_plain_routes_unchanged), FRT(test_websocket_routes_only), FRT(test_is_websocket),
-    FRT(test_subprotocol_offered),
+    FRT(test_subprotocol_offered), FRT(test_twins_other_names),
 };
 FRT_MAIN()
