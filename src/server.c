@@ -4424,8 +4424,10 @@ static int fr__sink_desc_check(const fr_app *app, const fr_request_desc *d, cons
 }
 
 /* Build and parse the head; copy body, client address and scheme.
- * 0 ok, an HTTP status for an engine-made answer, -1 out of memory. */
-static int fr__sink_parse(fr_app *app, fr_req *req, const fr_request_desc *d) {
+ * 0 ok, an HTTP status for an engine-made answer, -1 out of memory.
+ * clen_later: a Content-Length over max_body_bytes is the caller's to
+ * refuse (fr_dispatch_begin: not for a streamed form). */
+static int fr__sink_parse(fr_app *app, fr_req *req, const fr_request_desc *d, int clen_later) {
     static const char host_line[] = "host: \r\n";
     size_t hl = sizeof host_line - 1, need, i;
     int synth = !d->http10, r;
@@ -4479,7 +4481,7 @@ static int fr__sink_parse(fr_app *app, fr_req *req, const fr_request_desc *d) {
         req->h.num_headers--;
     }
     if (d->body.len > app->cfg.max_body_bytes ||
-        (req->h.body_kind == FR_BODY_LENGTH && req->h.content_length > app->cfg.max_body_bytes))
+        (!clen_later && req->h.body_kind == FR_BODY_LENGTH && req->h.content_length > app->cfg.max_body_bytes))
         return 413;
     req->body.buf = "";
     req->body.len = d->body.len;
@@ -4744,7 +4746,7 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
 /* A request with its sink and checked head: 0 and *out set, 0 and *out
  * NULL (the engine answered the head), or -1 (the sink is not called). */
 static int fr__sink_open(fr_app *app, const fr_request_desc *d, const fr_sink *sink, fr_sink_paused_fn paused,
-                         fr_req **out) {
+                         int clen_later, fr_req **out) {
     fr_req *req;
     int rc;
     *out = NULL;
@@ -4755,7 +4757,7 @@ static int fr__sink_open(fr_app *app, const fr_request_desc *d, const fr_sink *s
     req->sink_copy = *sink;
     req->sink = &req->sink_copy;
     req->sink_pausefn = paused;
-    rc = fr__sink_parse(app, req, d);
+    rc = fr__sink_parse(app, req, d, clen_later);
     if (rc != 0) {
         if (rc > 0) fr__sink_error(req->sink, rc);
         fr__req_free_mem(req);
@@ -4789,7 +4791,7 @@ static void fr__sink_run(fr_app *app, fr_req *req) {
 
 int fr_dispatch_flow(fr_app *app, const fr_request_desc *d, const fr_sink *sink, fr_sink_paused_fn paused) {
     fr_req *req;
-    int rc = fr__sink_open(app, d, sink, paused, &req);
+    int rc = fr__sink_open(app, d, sink, paused, 0, &req);
     if (rc == 0 && req) fr__sink_run(app, req);
     return rc;
 }
@@ -4807,11 +4809,15 @@ int fr_dispatch_begin(fr_app *app, const fr_request_desc *d, const fr_sink *sink
     head = *d; /* the first bytes are fed like the rest */
     head.body.buf = NULL;
     head.body.len = 0;
-    rc = fr__sink_open(app, &head, sink, paused, &req);
+    rc = fr__sink_open(app, &head, sink, paused, 1, &req);
     if (rc < 0 || !req) return rc;
     req->feed = 1;
     if (app->mp_routes) (void)fr__form_begin(app, req); /* also without a length: ASGI over HTTP/2 */
-    rc = fr_dispatch_feed(req, d->body.buf, d->body.len);
+    if (!req->form && req->h.body_kind == FR_BODY_LENGTH && req->h.content_length > app->cfg.max_body_bytes)
+        rc = 413; /* as fr_dispatch; a streamed form is bounded by its route's max_body */
+    else
+        rc = fr_dispatch_feed(req, d->body.buf, d->body.len);
+    if (rc == 413) fr__sink_error(req->sink, 413);
     if (rc != 0) {
         fr__req_free_mem(req);
         return rc > 0 ? 0 : -1; /* 413: answered */

@@ -598,7 +598,8 @@ FR_API void fr_sink_resume(fr_req *req, int gone);
  *   0 and *out set: the request waits for its body - feed the rest with
  *     fr_dispatch_feed, then fr_dispatch_end (always, exactly once).
  *   0 and *out NULL: the engine answered already (a 4xx for the head, 413
- *     for a Content-Length or first bytes over max_body_bytes): the sink
+ *     for a Content-Length or first bytes over max_body_bytes - not for a
+ *     streamed form, which its route's max_body bounds): the sink
  *     got its whole answer; send nothing more.
  *   -1: as fr_dispatch (bad descriptor, out of memory; sink not called).
  * The body goes where the route wants it: for a multipart_stream route

@@ -312,6 +312,45 @@ static void test_form_streamed_to_disk(void) {
     fr_app_free(app);
 }
 
+/* a Content-Length over max_body_bytes: 413 at begin, but not for a form
+ * a multipart_stream route streams (as on a socket) */
+static void test_form_content_length_over_app_limit(void) {
+    fr_app *app = make_app(64);
+    size_t len = 0;
+    char *body = make_form(100000, &len);
+    char cl[32];
+    fr_header h[2];
+    frt_got g;
+    fr_sink s;
+    fr_req *req = NULL;
+    fr_request_desc d;
+    REQUIRE(app && body);
+    snprintf(cl, sizeof cl, "%zu", len);
+    h[0] = form_h[0];
+    h[1].name = fr_str_c("content-length");
+    h[1].value = fr_str_c(cl);
+    d = post("/up", h, 2, body, 10);
+    memset(&g, 0, sizeof g);
+    s = frt_got_sink(&g);
+    REQUIRE(fr_dispatch_begin(app, &d, &s, NULL, &req) == 0 && req);
+    CHECK_EQ_INT(fr_dispatch_feed(req, body + 10, len - 10), 0);
+    CHECK_EQ_INT(fr_dispatch_end(req, 1), 0);
+    CHECK_EQ_INT(g.status, 200);
+    CHECK_EQ_MEM(g_seen, strlen(g_seen), "err=0 body=0 a:5:mem:field f:100000:disk:ok b:1:mem:field");
+    fr_buf_free(&g.body);
+    d = post("/echo", h + 1, 1, "x", 1); /* the same length to a plain route */
+    memset(&g, 0, sizeof g);
+    s = frt_got_sink(&g);
+    req = (fr_req *)&g;
+    CHECK_EQ_INT(fr_dispatch_begin(app, &d, &s, NULL, &req), 0);
+    CHECK(req == NULL);
+    CHECK_EQ_INT(g.status, 413);
+    CHECK_EQ_INT(g.starts, 1);
+    fr_buf_free(&g.body);
+    free(body);
+    fr_app_free(app);
+}
+
 static void test_form_dropped_mid_upload(void) {
     fr_app *app = make_app(0);
     size_t len = 0;
@@ -380,5 +419,6 @@ static const frt_case frt_cases[] = {
     FRT(test_content_length_over_max), FRT(test_dropped_calls_nothing),
     FRT(test_form_streamed_to_disk),   FRT(test_form_dropped_mid_upload),
     FRT(test_form_route_limit_at_end), FRT(test_plain_body_to_form_route),
+    FRT(test_form_content_length_over_app_limit),
 };
 FRT_MAIN()
