@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import traceback
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import _native_mw, _runtime
 from ._fastrapi import STREAM_HIGH_WATER as _STREAM_HIGH_WATER
@@ -91,8 +91,9 @@ async def _feed_rest(server: Any, pending: Any, receive: Callable) -> bool:
             message = await receive()
             kind = message["type"]
             if kind == "http.request":
-                if server.feed(pending, message.get("body", b"")) != 0:
-                    complete = True  # 413 answered (or out of memory: dropped)
+                rc = server.feed(pending, message.get("body", b""))
+                if rc != 0:  # 1: 413 answered, the end only releases; -1: out of memory, dropped
+                    complete = rc > 0
                     break
                 if not message.get("more_body", False):
                     complete = True
