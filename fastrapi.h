@@ -2247,8 +2247,12 @@ typedef struct fr_request_desc {
  * ':' in a header name, a space, CR, LF or NUL in method or target) is
  * answered 400 -- unless an earlier part of the head already fails (413
  * aside, the first failing byte decides, as on a socket).
- * A Content-Length header over max_body_bytes gives 413 like body.len does;
- * otherwise the header is not compared with body.len.
+ * A Content-Length header over max_body_bytes gives 413 like body.len does
+ * (not for a multipart_stream route's multipart body: it is parsed into the
+ * request's fr_form as from a socket, file parts past the spool size to
+ * temp files; the route's max_body bounds it); otherwise the header is not
+ * compared with body.len. fr_dispatch is fr_dispatch_begin with the whole
+ * body, then fr_dispatch_end.
  * Returns 0 (dispatched: the sink may already have been called, and was
  * if the answer was made inline), or -1 on a bad descriptor (NULL app, d,
  * sink, sink->start or sink->body; a NULL buf with len > 0; headers NULL
@@ -17424,11 +17428,10 @@ static int fr__sink_desc_check(const fr_app *app, const fr_request_desc *d, cons
     return 0;
 }
 
-/* Build and parse the head; copy body, client address and scheme.
- * 0 ok, an HTTP status for an engine-made answer, -1 out of memory.
- * clen_later: a Content-Length over max_body_bytes is the caller's to
- * refuse (fr_dispatch_begin: not for a streamed form). */
-static int fr__sink_parse(fr_app *app, fr_req *req, const fr_request_desc *d, int clen_later) {
+/* Build and parse the head; copy client address and scheme (the body is
+ * fed: fr_dispatch_begin). 0 ok, an HTTP status for an engine-made answer,
+ * -1 out of memory. */
+static int fr__sink_parse(fr_app *app, fr_req *req, const fr_request_desc *d) {
     static const char host_line[] = "host: \r\n";
     size_t hl = sizeof host_line - 1, need, i;
     int synth = !d->http10, r;
@@ -17481,17 +17484,8 @@ static int fr__sink_parse(fr_app *app, fr_req *req, const fr_request_desc *d, in
         req->h.headers++;
         req->h.num_headers--;
     }
-    if (d->body.len > app->cfg.max_body_bytes ||
-        (!clen_later && req->h.body_kind == FR_BODY_LENGTH && req->h.content_length > app->cfg.max_body_bytes))
-        return 413;
     req->body.buf = "";
-    req->body.len = d->body.len;
-    if (d->body.len) {
-        char *b = (char *)fr_arena_alloc(&req->arena, d->body.len);
-        if (!b) return -1;
-        memcpy(b, d->body.buf, d->body.len);
-        req->body.buf = b;
-    }
+    req->body.len = 0;
     req->client_addr.buf = "";
     req->client_addr.len = 0;
     if (d->client_addr.len) {
@@ -17747,7 +17741,7 @@ int fr_dispatch(fr_app *app, const fr_request_desc *d, const fr_sink *sink) {
 /* A request with its sink and checked head: 0 and *out set, 0 and *out
  * NULL (the engine answered the head), or -1 (the sink is not called). */
 static int fr__sink_open(fr_app *app, const fr_request_desc *d, const fr_sink *sink, fr_sink_paused_fn paused,
-                         int clen_later, fr_req **out) {
+                         fr_req **out) {
     fr_req *req;
     int rc;
     *out = NULL;
@@ -17758,7 +17752,7 @@ static int fr__sink_open(fr_app *app, const fr_request_desc *d, const fr_sink *s
     req->sink_copy = *sink;
     req->sink = &req->sink_copy;
     req->sink_pausefn = paused;
-    rc = fr__sink_parse(app, req, d, clen_later);
+    rc = fr__sink_parse(app, req, d);
     if (rc != 0) {
         if (rc > 0) fr__sink_error(req->sink, rc);
         fr__req_free_mem(req);
@@ -17790,11 +17784,13 @@ static void fr__sink_run(fr_app *app, fr_req *req) {
     fr__sink_unref(req); /* the handler's reference; req may be gone */
 }
 
+/* The whole body at once: the same path as one fed in pieces (a streamed
+ * form's route gets its fr_form here too). */
 int fr_dispatch_flow(fr_app *app, const fr_request_desc *d, const fr_sink *sink, fr_sink_paused_fn paused) {
     fr_req *req;
-    int rc = fr__sink_open(app, d, sink, paused, 0, &req);
-    if (rc == 0 && req) fr__sink_run(app, req);
-    return rc;
+    int rc = fr_dispatch_begin(app, d, sink, paused, &req);
+    if (rc < 0 || !req) return rc;
+    return fr_dispatch_end(req, 1);
 }
 
 /* ---- a body that arrives after the head (fr_dispatch_begin) ---- */
@@ -17810,7 +17806,7 @@ int fr_dispatch_begin(fr_app *app, const fr_request_desc *d, const fr_sink *sink
     head = *d; /* the first bytes are fed like the rest */
     head.body.buf = NULL;
     head.body.len = 0;
-    rc = fr__sink_open(app, &head, sink, paused, 1, &req);
+    rc = fr__sink_open(app, &head, sink, paused, &req);
     if (rc < 0 || !req) return rc;
     req->feed = 1;
     if (app->mp_routes) (void)fr__form_begin(app, req); /* also without a length: ASGI over HTTP/2 */

@@ -554,8 +554,12 @@ typedef struct fr_request_desc {
  * ':' in a header name, a space, CR, LF or NUL in method or target) is
  * answered 400 -- unless an earlier part of the head already fails (413
  * aside, the first failing byte decides, as on a socket).
- * A Content-Length header over max_body_bytes gives 413 like body.len does;
- * otherwise the header is not compared with body.len.
+ * A Content-Length header over max_body_bytes gives 413 like body.len does
+ * (not for a multipart_stream route's multipart body: it is parsed into the
+ * request's fr_form as from a socket, file parts past the spool size to
+ * temp files; the route's max_body bounds it); otherwise the header is not
+ * compared with body.len. fr_dispatch is fr_dispatch_begin with the whole
+ * body, then fr_dispatch_end.
  * Returns 0 (dispatched: the sink may already have been called, and was
  * if the answer was made inline), or -1 on a bad descriptor (NULL app, d,
  * sink, sink->start or sink->body; a NULL buf with len > 0; headers NULL
