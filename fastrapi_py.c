@@ -4541,9 +4541,9 @@ static const char frpy_pending_name[] = "fastrapi.pending_body";
  * answered already (413 while feeding), which released the sink's. */
 static void frpy_pending_end(frpy_pending *p, int complete) {
     fr_req *req = p->req;
-    frpy_asgi *a = p->a;
-    int answered = a->refs == 1;
+    frpy_asgi *a = p->a; /* freed once a finished request's channel is done: not read after an end */
     if (!req) return;
+    int answered = a->refs == 1;
     p->req = NULL;
     if (!complete || answered) {
         fr_dispatch_end(req, 0);
