@@ -105,6 +105,31 @@ static inline void frt_guarded_free(void *p, size_t len) {
     munmap(end - (pages - 1) * (size_t)pg, pages * (size_t)pg);
 }
 
+/* Multipart bodies for the upload tests: byte i of a file part is
+ * frt_pat(i); frt_form_body(nbig, &len) is a field "a"="hello", a file "f"
+ * ("d.bin", with an extra part header) of nbig such bytes and a field
+ * "b"="x", boundary FRT_BND (malloc'd; NULL on OOM). */
+#define FRT_BND "XyZb0undary"
+
+static inline unsigned char frt_pat(size_t i) { return (unsigned char)((i * 7 + 3) % 251); }
+
+static inline char *frt_form_body(size_t nbig, size_t *len) {
+    static const char h1[] = "--" FRT_BND "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n"
+                             "--" FRT_BND "\r\nContent-Disposition: form-data; name=\"f\"; filename=\"d.bin\"\r\n"
+                             "Content-Type: application/octet-stream\r\nX-Extra: 1\r\n\r\n";
+    static const char t[] = "\r\n--" FRT_BND "\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--" FRT_BND
+                            "--\r\n";
+    size_t n = sizeof h1 - 1 + nbig + sizeof t - 1, i;
+    char *b = (char *)malloc(n), *w = b;
+    if (!b) return NULL;
+    memcpy(w, h1, sizeof h1 - 1);
+    w += sizeof h1 - 1;
+    for (i = 0; i < nbig; i++) *w++ = (char)frt_pat(i);
+    memcpy(w, t, sizeof t - 1);
+    *len = n;
+    return b;
+}
+
 /* Open files of this process that are unlinked ("(deleted)" in
  * /proc/self/fd): upload temp files; -1 without /proc. */
 static inline int frt_deleted_fds(void) {

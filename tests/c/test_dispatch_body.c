@@ -10,7 +10,7 @@
 #include "fastrapi.h"
 #include "frtest.h" /* again, after fastrapi.h: frt_got */
 
-#define BND "XyZb0undary"
+#define BND FRT_BND
 
 static int g_calls;        /* handler runs */
 static int g_dones;        /* on_done calls */
@@ -32,8 +32,6 @@ static int echo(fr_req *req, void *ud) {
     return fr_res_text(req, 200, "text/plain", b.buf, b.len);
 }
 
-static unsigned char pat(size_t i) { return (unsigned char)((i * 7 + 3) % 251); }
-
 /* upload: describe the form the engine streamed */
 static int upload(fr_req *req, void *ud) {
     const fr_form *f = fr_req_form(req);
@@ -54,7 +52,7 @@ static int upload(fr_req *req, void *ud) {
         int good = 1;
         while ((n = fr_form_part_read(p, off, buf, sizeof buf)) > 0) {
             for (long k = 0; k < n; k++)
-                if ((unsigned char)buf[k] != pat((size_t)off + (size_t)k)) good = 0;
+                if ((unsigned char)buf[k] != frt_pat((size_t)off + (size_t)k)) good = 0;
             off += (uint64_t)n;
         }
         at += (size_t)snprintf(g_seen + at, sizeof g_seen - at, " %.*s:%llu:%s:%s", (int)p->name.len, p->name.buf,
@@ -256,23 +254,6 @@ static void test_dropped_calls_nothing(void) {
     fr_app_free(app);
 }
 
-/* a field "a"="hello", a file "f" of nbig pattern bytes, a field "b"="x" */
-static char *make_form(size_t nbig, size_t *len) {
-    static const char h1[] = "--" BND "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n"
-                             "--" BND "\r\nContent-Disposition: form-data; name=\"f\"; filename=\"d.bin\"\r\n"
-                             "Content-Type: application/octet-stream\r\n\r\n";
-    static const char t[] = "\r\n--" BND "\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--" BND "--\r\n";
-    size_t n = sizeof h1 - 1 + nbig + sizeof t - 1, i;
-    char *b = (char *)malloc(n), *w = b;
-    if (!b) return NULL;
-    memcpy(w, h1, sizeof h1 - 1);
-    w += sizeof h1 - 1;
-    for (i = 0; i < nbig; i++) *w++ = (char)pat(i);
-    memcpy(w, t, sizeof t - 1);
-    *len = n;
-    return b;
-}
-
 static const fr_header form_h[] = {{{"content-type", 12}, {"multipart/form-data; boundary=" BND, 41}}};
 
 /* feed body in pieces of `step` bytes after `first` bytes at begin */
@@ -291,7 +272,7 @@ static fr_req *begin_form(fr_app *app, const char *target, frt_got *g, fr_sink *
 static void test_form_streamed_to_disk(void) {
     fr_app *app = make_app(64); /* max_body_bytes: not for a streamed form */
     size_t len = 0;
-    char *body = make_form(100000, &len);
+    char *body = frt_form_body(100000, &len);
     frt_got g;
     fr_sink s;
     fr_req *req;
@@ -317,7 +298,7 @@ static void test_form_streamed_to_disk(void) {
 static void test_form_content_length_over_app_limit(void) {
     fr_app *app = make_app(64);
     size_t len = 0;
-    char *body = make_form(100000, &len);
+    char *body = frt_form_body(100000, &len);
     char cl[32];
     fr_header h[2];
     frt_got g;
@@ -354,7 +335,7 @@ static void test_form_content_length_over_app_limit(void) {
 static void test_form_dropped_mid_upload(void) {
     fr_app *app = make_app(0);
     size_t len = 0;
-    char *body = make_form(200000, &len);
+    char *body = frt_form_body(200000, &len);
     frt_got g;
     fr_sink s;
     fr_req *req;
@@ -375,7 +356,7 @@ static void test_form_dropped_mid_upload(void) {
 static void test_form_route_limit_at_end(void) {
     fr_app *app = make_app(0);
     size_t len = 0;
-    char *body = make_form(5000, &len);
+    char *body = frt_form_body(5000, &len);
     frt_got g;
     fr_sink s;
     fr_req *req;

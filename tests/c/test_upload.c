@@ -20,10 +20,8 @@
 
 #define UP_MIN(a, b) ((a) < (b) ? (a) : (b))
 
-#define BND "XyZb0undary"
+#define BND FRT_BND
 #define BIG (3 * 1024 * 1024 + 17) /* over the default 1 MiB spool */
-
-static unsigned char pat(size_t i) { return (unsigned char)((i * 7 + 3) % 251); }
 
 static int pat_ok(const fr_form_part *p, size_t want) {
     static char buf[65536];
@@ -32,27 +30,10 @@ static int pat_ok(const fr_form_part *p, size_t want) {
     if (p->size != want) return 0;
     while ((n = fr_form_part_read(p, off, buf, sizeof buf)) > 0) {
         for (long i = 0; i < n; i++)
-            if ((unsigned char)buf[i] != pat((size_t)off + (size_t)i)) return 0;
+            if ((unsigned char)buf[i] != frt_pat((size_t)off + (size_t)i)) return 0;
         off += (uint64_t)n;
     }
     return n == 0 && off == want;
-}
-
-/* body: a field "a"="hello", a file "f" of nbig pattern bytes, a field "b"="x" */
-static char *make_body(size_t nbig, size_t *len) {
-    static const char h1[] = "--" BND "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n"
-                             "--" BND "\r\nContent-Disposition: form-data; name=\"f\"; filename=\"d.bin\"\r\n"
-                             "Content-Type: application/octet-stream\r\nX-Extra: 1\r\n\r\n";
-    static const char t[] = "\r\n--" BND "\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--" BND "--\r\n";
-    size_t n = sizeof h1 - 1 + nbig + sizeof t - 1, i;
-    char *b = (char *)malloc(n), *w = b;
-    if (!b) return NULL;
-    memcpy(w, h1, sizeof h1 - 1);
-    w += sizeof h1 - 1;
-    for (i = 0; i < nbig; i++) *w++ = (char)pat(i);
-    memcpy(w, t, sizeof t - 1);
-    *len = n;
-    return b;
 }
 
 /* ---- fr_form alone ---- */
@@ -78,7 +59,7 @@ static void check_form(const fr_form *f, size_t nbig, int on_disk) {
 
 static void form_in_pieces(void) {
     size_t len, steps[] = {1, 61, 4096, 65536, 1 << 20};
-    char *body = make_body(BIG, &len);
+    char *body = frt_form_body(BIG, &len);
     REQUIRE(body);
     for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
         fr_form *f = fr_form_new(fr_str_c(BND), NULL, 0);
@@ -104,7 +85,7 @@ static void form_in_pieces(void) {
 
 static void form_small_file_in_memory(void) {
     size_t len;
-    char *body = make_body(1000, &len);
+    char *body = frt_form_body(1000, &len);
     fr_form *f = fr_form_new(fr_str_c(BND), NULL, 0);
     REQUIRE(body && f);
     CHECK(fr_form_feed(f, body, len) == (long)len && fr_form_finish(f) == 0);
@@ -122,7 +103,7 @@ static void form_small_file_in_memory(void) {
         const fr_form_part *fp = fr_form_part_at(f, 1);
         REQUIRE(tf);
         CHECK(fr_form_part_copy_fd(fp, fileno(tf)) == 0);
-        CHECK(pread(fileno(tf), got, sizeof got, 0) == 1000 && (unsigned char)got[999] == pat(999));
+        CHECK(pread(fileno(tf), got, sizeof got, 0) == 1000 && (unsigned char)got[999] == frt_pat(999));
         CHECK(fr_form_part_copy_fd(fr_form_part_at(f, 0), fileno(tf)) == 0);
         CHECK(lseek(fileno(tf), 0, SEEK_END) == 1005 && lseek(fp->fd, 0, SEEK_CUR) == 0);
         fclose(tf);
@@ -269,7 +250,7 @@ static void server_uploads(void) {
     frt_srv s;
     size_t len, n;
     char out[4096];
-    char *body = make_body(BIG, &len);
+    char *body = frt_form_body(BIG, &len);
     REQUIRE(body);
     REQUIRE(srv_start(&s) == 0);
     n = post(s.port, "/up", body, len, 0, out, sizeof out);
@@ -279,13 +260,13 @@ static void server_uploads(void) {
     CHECK(n && strstr(out, "\r\n\r\n0 3 a:5:0:1 f:3145745:1:1 b:1:0:1"));
     free(body);
     /* 7-byte chunks: every delimiter split; a file over a 1 MiB spool still */
-    body = make_body((1 << 20) + 3, &len);
+    body = frt_form_body((1 << 20) + 3, &len);
     REQUIRE(body);
     n = post(s.port, "/up", body, len, 7, out, sizeof out);
     CHECK(n && strstr(out, "\r\n\r\n0 3 a:5:0:1 f:1048579:1:1 b:1:0:1"));
     free(body);
     /* a small file stays in memory */
-    body = make_body(10, &len);
+    body = frt_form_body(10, &len);
     n = post(s.port, "/up", body, len, 0, out, sizeof out);
     CHECK(n && strstr(out, "\r\n\r\n0 3 a:5:0:1 f:10:0:1 b:1:0:1"));
     /* a route without multipart_stream reads the body as before (1 MiB app limit) */
@@ -302,7 +283,7 @@ static void server_uploads(void) {
         n = post(s.port, "/one", two, sizeof two - 1, 0, out, sizeof out);
         CHECK(n && strstr(out, "\r\n\r\n8 1 f:1:0:1")); /* FR_MP_ERR_FILES */
         /* the route's max_body: 413 as FastAPI, Content-Length and chunked */
-        body = make_body(200000, &len);
+        body = frt_form_body(200000, &len);
         n = post(s.port, "/small", body, len, 0, out, sizeof out);
         CHECK(n && strstr(out, "HTTP/1.1 413") && strstr(out, "Content Too Large"));
         n = post(s.port, "/small", body, len, 8192, out, sizeof out);
@@ -320,14 +301,14 @@ static void server_abort_frees(void) {
     frt_srv s;
     size_t len;
     char head[256];
-    char *body = make_body(BIG, &len);
+    char *body = frt_form_body(BIG, &len);
     int fd, k, i;
     REQUIRE(body);
     REQUIRE(srv_start(&s) == 0);
     {   /* one request first: the server is up and answers */
         char out[512];
         size_t n, small;
-        char *sb = make_body(10, &small);
+        char *sb = frt_form_body(10, &small);
         REQUIRE(sb);
         n = post(s.port, "/up", sb, small, 0, out, sizeof out);
         CHECK(n && strstr(out, "200 OK"));

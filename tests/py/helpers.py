@@ -48,6 +48,17 @@ def spawn(code, port, env=None):
     return proc
 
 
+def stop_spawned(proc, timeout=20):
+    """SIGINT to a spawn()ed server, then its stderr (killed after `timeout`
+    seconds); the caller asserts on it."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()[1]
+
+
 def rss_kib(pid):
     """The resident memory of process pid, in KiB."""
     with open(f"/proc/{pid}/status") as f:

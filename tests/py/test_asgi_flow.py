@@ -11,15 +11,13 @@ file is closed. A client that reads gets every byte, identical.
 Real uvicorn processes on 127.0.0.1, real sockets; every wait is bounded."""
 import hashlib
 import os
-import signal
 import socket
-import subprocess
 import time
 
 import httpx
 import pytest
 
-from helpers import free_port, rss_kib, spawn
+from helpers import free_port, rss_kib, spawn, stop_spawned
 
 PIECES = 2000  # 125 MiB of 64 KiB pieces: "endless" for a client that reads nothing
 FILE_MB = 48
@@ -89,12 +87,7 @@ def server(request, big_file):
     port = free_port()
     proc = spawn(APP.format(fw=request.param, pieces=PIECES, port=port), port, env={"FLOW_FILE": big_file})
     yield request.param, port, proc
-    proc.send_signal(signal.SIGINT)
-    try:
-        err = proc.communicate(timeout=20)[1]
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        err = proc.communicate()[1]
+    err = stop_spawned(proc)
     assert "Traceback" not in err, err
 
 

@@ -12,16 +12,14 @@ exactly FastAPI's answers.
 Real uvicorn processes on 127.0.0.1, real sockets; every wait is bounded."""
 import hashlib
 import os
-import signal
 import socket
-import subprocess
 import threading
 import time
 
 import httpx
 import pytest
 
-from helpers import free_port, rss_kib, spawn
+from helpers import free_port, rss_kib, spawn, stop_spawned
 
 UPLOAD_MB = 128
 
@@ -77,12 +75,7 @@ def server(request):
     port = free_port()
     proc = spawn(APP.format(fw=request.param, port=port), port)
     yield request.param, port, proc
-    proc.send_signal(signal.SIGINT)
-    try:
-        err = proc.communicate(timeout=20)[1]
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        err = proc.communicate()[1]
+    err = stop_spawned(proc)
     assert "Traceback" not in err, err
 
 
@@ -96,12 +89,7 @@ def both():
         ports[fw] = port
     yield ports
     for proc in procs:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop_spawned(proc)
 
 
 BND = b"b0undaryXyZ"
