@@ -507,11 +507,20 @@ def register_native(app: Any, srv: Any, seen: set, engine_path: Callable[[str], 
     routes' bridge decision: the engine serves them either way). They take
     upgrades only (fr_route_opts.websocket): a path with an HTTP GET route
     too keeps that route for plain requests, as Starlette's router; the
-    engine pairs the two also when their parameter names differ."""
+    engine pairs the two also when their parameter names differ. A Mount
+    takes the upgrades under its prefix and a Host every path: the engine
+    only lets them in, _run_native routes them in Starlette's order (the
+    mounted app is called through ASGI, as uvicorn would)."""
     for r in app.routes:
-        if not isinstance(r, routing.WebSocketRoute):
+        if isinstance(r, routing.WebSocketRoute):
+            path = r.path
+        elif isinstance(r, routing.Mount):  # the mounted app's own websocket routes
+            path = r.path + "/{path:path}"
+        elif isinstance(r, routing.Host):  # any path: the Host decides by header
+            path = "/{path:path}"
+        else:
             continue
-        key = ("WEBSOCKET", engine_path(r.path))
+        key = ("WEBSOCKET", engine_path(path))
         if key in seen:
             continue
         seen.add(key)

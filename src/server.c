@@ -1395,7 +1395,8 @@ static void fr__route_rename(fr_req *req, const char *pattern) {
 
 /* Websocket routes (fr_route_opts.websocket) take upgrades only: pick the
  * twin that fits the request; a plain request to a path whose GET route is
- * a websocket one alone gets the path's other methods (405) or 404. */
+ * a websocket one alone goes to a "*" route that matches it, else gets
+ * the path's other methods (405) or 404. */
 static void fr__route_ws_split(fr_app *app, fr_req *req) {
     fr__route *rt, *pick;
     if (req->m.status == FR_MATCH_METHOD) { /* is the GET in the allow list a websocket's? */
@@ -1410,8 +1411,11 @@ static void fr__route_ws_split(fr_app *app, fr_req *req) {
     if (!rt->ws && !rt->alt) return;
     pick = fr_req_is_websocket(req) ? (rt->ws ? rt : rt->alt) : (rt->ws ? rt->alt : rt);
     if (!pick && !rt->ws) pick = rt; /* an upgrade to a plain GET route: its own */
-    if (!pick) {
-        fr__route_ws_unallow(app, req); /* a plain request to a websocket-only path */
+    if (!pick) { /* a plain request to a websocket-only route: a route of any
+                  * method ("*": a mount) that matches the path takes it, as
+                  * Starlette's router passes websocket routes by */
+        fr_router_match(fr__atomic_load(&app->router), fr_str_c("*"), req->path, &req->m);
+        if (req->m.status != FR_MATCH_FOUND || !req->m.data) fr__route_ws_unallow(app, req);
         return;
     }
     req->m.data = pick;

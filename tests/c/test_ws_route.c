@@ -172,6 +172,39 @@ static void test_websocket_beside_other_methods(void) {
     fr_app_free(app);
 }
 
+/* a websocket route and a route of any method ("*", a mount) of one shape,
+ * in either order: upgrades reach the websocket route, every plain request
+ * (GET and HEAD too) the "*" route, also one of another shape that
+ * matches the path (Starlette's router passes websocket routes by) */
+static void test_websocket_beside_any(void) {
+    int order;
+    for (order = 0; order < 2; order++) {
+        fr_app *app = fr_app_new(NULL);
+        REQ(app != NULL);
+        if (order == 0) {
+            REQ(add(app, "GET", "/sub/{path:path}", "ws", 1) == 0);
+            REQ(add(app, "*", "/sub/{rest:path}", "mount", 0) == 0);
+        } else {
+            REQ(add(app, "*", "/sub/{rest:path}", "mount", 0) == 0);
+            REQ(add(app, "GET", "/sub/{path:path}", "ws", 1) == 0);
+        }
+        REQ(add(app, "GET", "/other/{id:int}", "ws2", 1) == 0);
+        REQ(add(app, "GET", "/only/{id}", "ws3", 1) == 0);
+        REQ(add(app, "*", "/other/{id}", "any2", 0) == 0);
+        CHECK_GOT(app, "GET", "/sub/a/b", 1, 200, "ws", "");
+        CHECK_GOT(app, "GET", "/sub/a/b", 0, 200, "mount", "");
+        CHECK_GOT(app, "HEAD", "/sub/a/b", 0, 200, "", "");
+        CHECK_GOT(app, "POST", "/sub/a/b", 0, 200, "mount", "");
+        CHECK_GOT(app, "DELETE", "/sub/a/b", 1, 200, "mount", "");
+        CHECK_GOT(app, "GET", "/other/7", 1, 200, "ws2", "");
+        CHECK_GOT(app, "GET", "/other/7", 0, 200, "any2", "");
+        CHECK_GOT(app, "GET", "/other/x", 0, 200, "any2", "");
+        CHECK_GOT(app, "POST", "/other/7", 0, 200, "any2", "");
+        CHECK_GOT(app, "GET", "/only/7", 0, 404, not_found, ""); /* no "*" route matches */
+        fr_app_free(app);
+    }
+}
+
 /* an upgrade to a plain GET route reaches it (it may accept itself);
  * fr_ws_route stays a plain GET route (426 to a plain GET) */
 static void test_plain_routes_unchanged(void) {
@@ -307,6 +340,6 @@ static void test_subprotocol_offered(void) {
 static const frt_case frt_cases[] = {
     FRT(test_twins), FRT(test_websocket_only), FRT(test_websocket_beside_other_methods),
     FRT(test_plain_routes_unchanged), FRT(test_websocket_routes_only), FRT(test_is_websocket),
-    FRT(test_subprotocol_offered), FRT(test_twins_other_names),
+    FRT(test_subprotocol_offered), FRT(test_twins_other_names), FRT(test_websocket_beside_any),
 };
 FRT_MAIN()

@@ -68,6 +68,22 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
+def open_fds():
+    """How many file descriptors this process has open."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+def wait_until(pred, timeout, interval=0.01):
+    """Poll pred until it is true or timeout seconds passed (bounded);
+    returns its last value."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(interval)
+    return pred()
+
+
 def read_to_close(s):
     """Everything the peer sends on socket s until it closes."""
     chunks = []

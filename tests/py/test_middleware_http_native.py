@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from conftest import framework
-from helpers import Uvicorn, assert_paused_then_closed
+from helpers import Uvicorn, assert_paused_then_closed, open_fds
 
 BIG = "".join(chr(97 + (i * 7 + i // 13) % 26) for i in range(3000))
 DROP = {"date", "server", "connection", "keep-alive"}
@@ -585,9 +585,6 @@ def _stream_cleanup():
         _stream_servers.clear()
 
 
-def _open_fds():
-    import os
-    return len(os.listdir("/proc/self/fd"))
 
 
 def _first_events(port, path, n=3):
@@ -618,15 +615,15 @@ def test_endless_stream_flows_through_and_is_closed(path, events):
     a = _first_events(fa.port, path)
     if path != "/sync":  # Starlette leaves a sync iterator to the garbage collector
         assert fa_closed[path].wait(10)
-    fds = _open_fds()
+    fds = open_fds()
     b = _first_events(fr.port, path)
     assert b == a and a[2] == events
     assert fr_closed[path].wait(10)  # the generator was closed (its finally ran)
     for _ in range(500):  # the connection's descriptor is released
-        if _open_fds() <= fds:
+        if open_fds() <= fds:
             break
         time.sleep(0.01)
-    assert _open_fds() <= fds
+    assert open_fds() <= fds
     fa_closed[path].clear()
     fr_closed[path].clear()
     with httpx.Client(timeout=10) as c:  # the server goes on serving

@@ -21,6 +21,7 @@ import pytest
 
 from fastrapi import FastAPI
 from fastrapi.responses import StreamingResponse
+from helpers import wait_until
 
 PIECE = 65536
 MAX_PIECES = 2000  # 125 MiB: "endless" for a client that reads nothing, but bounded
@@ -209,15 +210,6 @@ def read_chunked(s, rest, limit):
         out += buf[:size]
         buf = buf[size + 2:]
         assert len(out) <= limit
-
-
-def wait_until(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
 
 
 def open_nonreading(lv, path_fmt, n):
