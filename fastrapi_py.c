@@ -4999,14 +4999,15 @@ static int frpy_tls_check(const fr_tls_opts *o) {
 }
 
 /* listen(host, port[, certfile, keyfile, password, ca_certs, cert_reqs,
- * ciphers]): with a certificate, an HTTPS listener (fr_listen_tls_ex). */
+ * ciphers, min_version, max_version]): with a certificate, an HTTPS
+ * listener (fr_listen_tls_ex). */
 static PyObject *frpy_server_listen(server *s, PyObject *args) {
     const char *host;
     int port;
     fr_tls_opts o;
     memset(&o, 0, sizeof o);
-    if (!PyArg_ParseTuple(args, "si|zzzziz", &host, &port, &o.cert_file, &o.key_file, &o.key_password,
-                          &o.ca_certs, &o.cert_reqs, &o.ciphers) ||
+    if (!PyArg_ParseTuple(args, "si|zzzzizii", &host, &port, &o.cert_file, &o.key_file, &o.key_password,
+                          &o.ca_certs, &o.cert_reqs, &o.ciphers, &o.min_version, &o.max_version) ||
         frpy_tls_check(&o) < 0)
         return NULL;
     int r = o.cert_file || o.key_file ? fr_listen_tls_ex(s->app, host, port, &o) : fr_listen(s->app, host, port);
@@ -5025,8 +5026,8 @@ static PyObject *frpy_server_listen_fd(server *s, PyObject *args) {
     long v;
     fr_tls_opts o;
     memset(&o, 0, sizeof o);
-    if (!PyArg_ParseTuple(args, "l|zzzziz", &v, &o.cert_file, &o.key_file, &o.key_password, &o.ca_certs,
-                          &o.cert_reqs, &o.ciphers) ||
+    if (!PyArg_ParseTuple(args, "l|zzzzizii", &v, &o.cert_file, &o.key_file, &o.key_password, &o.ca_certs,
+                          &o.cert_reqs, &o.ciphers, &o.min_version, &o.max_version) ||
         frpy_tls_check(&o) < 0)
         return NULL;
     if (v < 0 || v > INT_MAX) return PyErr_Format(PyExc_ValueError, "bad file descriptor %ld", v);

@@ -894,6 +894,7 @@ class FastrAPI(Starlette):
               ssl_certfile: Optional[str] = None, ssl_keyfile: Optional[str] = None,
               ssl_keyfile_password: Optional[str] = None, ssl_ca_certs: Optional[str] = None,
               ssl_cert_reqs: int = 0, ssl_ciphers: Optional[str] = None,
+              ssl_version: int = 17,
               ws_max_size: int = 16 * 1024 * 1024,
               timeout_keep_alive: Optional[float] = None, timeout_header: Optional[float] = None,
               timeout_body: Optional[float] = None,
@@ -921,7 +922,9 @@ class FastrAPI(Starlette):
         ssl_cert_reqs (ssl.CERT_NONE/OPTIONAL/REQUIRED: 0, 1, 2): client
         certificates verified against that CA bundle; ssl_ciphers: OpenSSL's
         cipher list for TLS 1.2 (None: OpenSSL's default; uvicorn's default
-        "TLSv1" would keep TLS 1.2 to CBC suites).
+        "TLSv1" would keep TLS 1.2 to CBC suites); ssl_version: uvicorn's
+        (Python's ssl.PROTOCOL_*: 17 TLS_SERVER and 2 TLS take TLS 1.2 and
+        1.3, 5 TLSv1_2 TLS 1.2 only, 3 and 4 TLS 1.0 / 1.1 only).
         Timeouts in seconds and limits, as uvicorn's options (None = the
         engine's default): timeout_keep_alive: an idle keep-alive connection
         is closed (5); timeout_header: a request head must arrive within it
@@ -938,7 +941,7 @@ class FastrAPI(Starlette):
                                timeout_graceful_shutdown=timeout_graceful_shutdown,
                                limit_concurrency=limit_concurrency)
         ssl = _ssl_settings(ssl_certfile, ssl_keyfile, ssl_keyfile_password, ssl_ca_certs,
-                            ssl_cert_reqs, ssl_ciphers)
+                            ssl_cert_reqs, ssl_ciphers, ssl_version)
         self._fr_ws_max_size = ws_max_size
         _configure_logging()
         logging.getLogger("fastrapi").setLevel(log_level.upper())
@@ -950,7 +953,7 @@ class FastrAPI(Starlette):
                 forwarded_allow_ips=forwarded_allow_ips, ssl_certfile=ssl_certfile,
                 ssl_keyfile=ssl_keyfile, ssl_keyfile_password=ssl_keyfile_password,
                 ssl_ca_certs=ssl_ca_certs, ssl_cert_reqs=ssl_cert_reqs, ssl_ciphers=ssl_ciphers,
-                timeout_keep_alive=timeout_keep_alive,
+                ssl_version=ssl_version, timeout_keep_alive=timeout_keep_alive,
                 timeout_header=timeout_header, timeout_body=timeout_body,
                 timeout_graceful_shutdown=timeout_graceful_shutdown,
                 limit_concurrency=limit_concurrency, request_timeout=request_timeout))
@@ -1045,14 +1048,26 @@ class FastrAPI(Starlette):
             self._run_shutdown()
 
 
+# uvicorn's --ssl-version (Python's ssl.PROTOCOL_*) -> fr_tls_opts' lowest and
+# highest TLS versions (0: the engine's default, TLS 1.2 to 1.3)
+_SSL_VERSIONS = {17: (0, 0), 2: (0, 0), 5: (0x0303, 0x0303), 4: (0x0302, 0x0302), 3: (0x0301, 0x0301)}
+
+
 def _ssl_settings(certfile: Any, keyfile: Any, password: Optional[str] = None, ca_certs: Any = None,
-                  cert_reqs: int = 0, ciphers: Optional[str] = None) -> Optional[Tuple[Any, ...]]:
+                  cert_reqs: int = 0, ciphers: Optional[str] = None,
+                  version: int = 17) -> Optional[Tuple[Any, ...]]:
     """serve()'s ssl_* options as the engine's listener settings (fr_tls_opts:
-    cert, key, key password, CA bundle, cert_reqs, ciphers)."""
+    cert, key, key password, CA bundle, cert_reqs, ciphers, lowest and highest
+    TLS version)."""
     if keyfile and not certfile:
         raise ValueError("ssl_keyfile needs ssl_certfile")
+    if int(version) == 16:  # uvicorn fails to start on it too
+        raise ValueError("ssl_version 16 is ssl.PROTOCOL_TLS_CLIENT, a client's protocol "
+                         "(a server takes 17, ssl.PROTOCOL_TLS_SERVER)")
+    if int(version) not in _SSL_VERSIONS:
+        raise ValueError(f"invalid or unsupported protocol version {version!r}")  # ssl.SSLContext's
     if not certfile:
-        if password or ca_certs or cert_reqs or ciphers:
+        if password or ca_certs or cert_reqs or ciphers or int(version) != 17:
             raise ValueError("the ssl_* options need ssl_certfile")
         return None
     reqs = int(cert_reqs)
@@ -1062,7 +1077,7 @@ def _ssl_settings(certfile: Any, keyfile: Any, password: Optional[str] = None, c
     if reqs and not ca_certs:
         raise ValueError("ssl_cert_reqs (client certificates) needs ssl_ca_certs")
     return (os.fspath(certfile), os.fspath(keyfile or certfile), password,
-            os.fspath(ca_certs) if ca_certs else None, reqs, ciphers)
+            os.fspath(ca_certs) if ca_certs else None, reqs, ciphers) + _SSL_VERSIONS[int(version)]
 
 
 class FastAPI(FastrAPI):

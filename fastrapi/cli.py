@@ -379,6 +379,9 @@ def _add_serve_options(p: argparse.ArgumentParser, *, dev: bool) -> None:
                    help="PEM CA bundle that client certificates are verified against")
     p.add_argument("--ssl-ciphers", default=None, metavar="TEXT",
                    help="OpenSSL cipher list for TLS 1.2 (default: OpenSSL's)")
+    p.add_argument("--ssl-version", type=int, default=17, metavar="INT",
+                   help="Python's ssl.PROTOCOL_* as uvicorn's: 17 (default) or 2 TLS 1.2 "
+                        "and 1.3, 5 TLS 1.2 only, 3 / 4 TLS 1.0 / 1.1 only")
     p.add_argument("--timeout-keep-alive", type=float, default=None, metavar="SECONDS",
                    help="close a keep-alive connection idle this long (default: 5)")
     p.add_argument("--timeout-header", type=float, default=None, metavar="SECONDS",
@@ -467,15 +470,20 @@ def _command(args: argparse.Namespace) -> int:
         logger.error("--ssl-keyfile needs --ssl-certfile")
         return 1
     if not args.ssl_certfile and (args.ssl_keyfile_password or args.ssl_ca_certs or args.ssl_cert_reqs
-                                  or args.ssl_ciphers):
+                                  or args.ssl_ciphers or args.ssl_version != 17):
         logger.error("the --ssl-* options need --ssl-certfile")
         return 1
     if args.ssl_cert_reqs not in (0, 1, 2) or (args.ssl_cert_reqs and not args.ssl_ca_certs):
         logger.error("--ssl-cert-reqs is 0, 1 or 2, and 1 or 2 needs --ssl-ca-certs")
         return 1
+    from .applications import _SSL_VERSIONS
+    if args.ssl_version not in _SSL_VERSIONS:
+        logger.error("--ssl-version is Python's ssl.PROTOCOL_TLS_SERVER (17), PROTOCOL_TLS (2), "
+                     "PROTOCOL_TLSv1_2 (5), PROTOCOL_TLSv1_1 (4) or PROTOCOL_TLSv1 (3)")
+        return 1
     if args.ssl_certfile:  # HTTPS, as uvicorn's --ssl-* options
         for opt in ("ssl_certfile", "ssl_keyfile", "ssl_keyfile_password", "ssl_ca_certs",
-                    "ssl_cert_reqs", "ssl_ciphers"):
+                    "ssl_cert_reqs", "ssl_ciphers", "ssl_version"):
             serve_kwargs[opt] = getattr(args, opt)
     if not args.reload:
         return serve_target(target, serve_kwargs=serve_kwargs, factory=args.factory,

@@ -168,7 +168,11 @@ static SSL_CTX *fr__tls_build(const fr_tls_opts *o, char *err, size_t cap) {
         fr__tls_err(err, cap, "SSL_CTX_new", NULL);
         return NULL;
     }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (SSL_CTX_set_min_proto_version(ctx, o->min_version ? o->min_version : TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, o->max_version) != 1) { /* 0: the highest */
+        fr__tls_err(err, cap, "cannot set the TLS versions", NULL);
+        goto fail;
+    }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  SSL_OP_IGNORE_UNEXPECTED_EOF);
     /* partial writes: SSL_write returns after each record the socket took;
@@ -217,6 +221,8 @@ static void fr__tls_opts_free(fr_tls_opts *o) {
     FR_FREE((void *)o->ciphers);
 }
 
+static int fr__tls_version_ok(int v) { return v == 0 || (v >= TLS1_VERSION && v <= TLS1_3_VERSION); }
+
 fr__tls_ctx *fr__tls_ctx_new(const fr_tls_opts *o, char *err, size_t cap) {
     fr__tls_ctx *t;
     int oom;
@@ -229,6 +235,13 @@ fr__tls_ctx *fr__tls_ctx_new(const fr_tls_opts *o, char *err, size_t cap) {
             snprintf(err, cap, "TLS: cert_reqs is 0, 1 or 2, and client certificates (1, 2) need ca_certs");
         return NULL;
     }
+    if (!fr__tls_version_ok(o->min_version) || !fr__tls_version_ok(o->max_version) ||
+        (o->min_version && o->max_version && o->min_version > o->max_version)) {
+        if (err && cap)
+            snprintf(err, cap, "TLS: min_version and max_version are 0 or 0x0301 (TLS 1.0) to 0x0304 "
+                               "(TLS 1.3), min_version not above max_version");
+        return NULL;
+    }
     t = (fr__tls_ctx *)FR_MALLOC(sizeof *t);
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
@@ -238,6 +251,8 @@ fr__tls_ctx *fr__tls_ctx_new(const fr_tls_opts *o, char *err, size_t cap) {
     t->o.ca_certs = fr__tls_strdup(o->ca_certs);
     t->o.ciphers = fr__tls_strdup(o->ciphers);
     t->o.cert_reqs = o->cert_reqs;
+    t->o.min_version = o->min_version;
+    t->o.max_version = o->max_version;
     oom = !t->o.cert_file || !t->o.key_file || (o->key_password && !t->o.key_password) ||
           (o->ca_certs && !t->o.ca_certs) || (o->ciphers && !t->o.ciphers);
     if (oom || pthread_mutex_init(&t->mu, NULL) != 0) {

@@ -10,8 +10,9 @@
  *   fr_serve(app);
  *
  * What a TLS listener does:
- *  - TLS 1.2 and 1.3 (OpenSSL's default ciphers unless fr_tls_opts names
- *    others; client certificates when asked for), ALPN "http/1.1"
+ *  - TLS 1.2 and 1.3 (fr_tls_opts may name other versions; OpenSSL's
+ *    default ciphers unless it names others; client certificates when
+ *    asked for), ALPN "http/1.1"
  *    (a client that offers only other protocols gets no ALPN answer and
  *    speaks HTTP/1.1 anyway). No renegotiation.
  *  - Handshakes are non-blocking and driven by the event loop; one must
@@ -56,12 +57,17 @@ typedef struct fr_tls_opts {
     const char *ciphers;      /* OpenSSL cipher list for TLS 1.2 (uvicorn's
                                  default is "TLSv1"); NULL = OpenSSL's
                                  default. TLS 1.3 suites are OpenSSL's */
+    int min_version;          /* the lowest and highest TLS versions taken,  */
+    int max_version;          /* as on the wire: 0x0301 TLS 1.0 ... 0x0304
+                                 TLS 1.3; 0 = the default (TLS 1.2 lowest,
+                                 TLS 1.3 highest). OpenSSL's security level
+                                 may still refuse TLS 1.0 and 1.1 handshakes */
 } fr_tls_opts;
 
 /* fr_listen_tls / fr_listen_fd_tls with every setting. Returns as they do;
  * a cipher list that names no cipher, cert_reqs without ca_certs, an
- * unreadable CA file or a wrong key_password fail here, with the reason in
- * fr_app_last_error. */
+ * unreadable CA file, a wrong key_password or versions out of range (or
+ * min above max) fail here, with the reason in fr_app_last_error. */
 FR_API int fr_listen_tls_ex(fr_app *app, const char *host, int port, const fr_tls_opts *opts);
 FR_API int fr_listen_fd_tls_ex(fr_app *app, int fd, const fr_tls_opts *opts);
 

@@ -173,6 +173,7 @@ typedef struct tc {
  * h2 + http/1.1); 1 ok. */
 static int tc_open_ex(tc *t, int port, const char *ca, const char *ccert, const char *ckey, int max_proto);
 static int tc_open(tc *t, int port, const char *ca) { return tc_open_ex(t, port, ca, NULL, NULL, 0); }
+static int tc_min_proto; /* the lowest TLS version the next clients offer (0: OpenSSL's) */
 
 /* tc_open, presenting a client certificate (ccert/ckey, or none) and
  * offering TLS versions up to max_proto (0: any) */
@@ -185,6 +186,7 @@ static int tc_open_ex(tc *t, int port, const char *ca, const char *ccert, const 
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
     if (SSL_CTX_load_verify_locations(t->ctx, ca, NULL) != 1) return 0;
     if (max_proto) SSL_CTX_set_max_proto_version(t->ctx, max_proto);
+    if (tc_min_proto) SSL_CTX_set_min_proto_version(t->ctx, tc_min_proto);
     if (ccert && (SSL_CTX_use_certificate_file(t->ctx, ccert, SSL_FILETYPE_PEM) != 1 ||
                   SSL_CTX_use_PrivateKey_file(t->ctx, ckey, SSL_FILETYPE_PEM) != 1))
         return 0;
@@ -684,8 +686,49 @@ static void test_tls_opts_errors(void) {
     o.key_file = NULL; /* the key in the certificate file: a's has none */
     CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
     o = opts_of("s3cret", NULL, 0, NULL);
+    o.min_version = 0x0200; /* SSL 2: not a TLS version */
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    CHECK(strstr(fr_app_last_error(app), "min_version") != NULL);
+    o.min_version = 0;
+    o.max_version = 0x0305;
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    o.min_version = TLS1_3_VERSION;
+    o.max_version = TLS1_2_VERSION;
+    CHECK_EQ_INT(fr_listen_tls_ex(app, "127.0.0.1", 0, &o), -1);
+    CHECK(strstr(fr_app_last_error(app), "not above") != NULL);
+    o = opts_of("s3cret", NULL, 0, NULL);
     CHECK(fr_listen_tls_ex(app, "127.0.0.1", 0, &o) > 0); /* the right passphrase */
     fr_app_free(app);
+}
+
+/* min_version / max_version: TLS 1.2 only and TLS 1.3 only (a TLS 1.3
+ * suite's name starts "TLS_") */
+static void test_tls_versions(void) {
+    frt_srv s;
+    fr_tls_opts o;
+    char cipher[64];
+    REQ(make_opts_certs());
+    o = opts_of("s3cret", NULL, 0, NULL);
+    o.min_version = o.max_version = TLS1_2_VERSION;
+    REQ(opts_start(&s, &o));
+    cipher[0] = 0;
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, 0, cipher, sizeof cipher), 200);
+    CHECK(cipher[0] && strncmp(cipher, "TLS_", 4) != 0); /* offered 1.3, got 1.2 */
+    tc_min_proto = TLS1_3_VERSION;
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, 0, NULL, 0), 0); /* a TLS 1.3-only client */
+    tc_min_proto = 0;
+    CHECK_EQ_INT(fr_tls_reload(s.app), 0); /* a reload keeps the versions */
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, 0, cipher, sizeof cipher), 200);
+    CHECK(cipher[0] && strncmp(cipher, "TLS_", 4) != 0);
+    frt_srv_stop(&s);
+    o.min_version = TLS1_3_VERSION;
+    o.max_version = 0; /* the highest */
+    REQ(opts_start(&s, &o));
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, TLS1_2_VERSION, NULL, 0), 0); /* a TLS 1.2 client */
+    cipher[0] = 0;
+    CHECK_EQ_INT(get_as(s.port, NULL, NULL, 0, cipher, sizeof cipher), 200);
+    CHECK(strncmp(cipher, "TLS_", 4) == 0);
+    frt_srv_stop(&s);
 }
 
 static void test_tls_client_certs(void) {
@@ -760,6 +803,7 @@ static void test_tls_opts_errors(void) {
 }
 static void test_tls_client_certs(void) { check_disabled(); }
 static void test_tls_ciphers(void) { check_disabled(); }
+static void test_tls_versions(void) { check_disabled(); }
 static void rm_certs(void) {}
 static char *big;
 #endif
@@ -769,6 +813,7 @@ static const frt_case frt_cases[] = {
     FRT(test_tls_large_bodies),   FRT(test_tls_client_gone),   FRT(test_tls_plain_http),
     FRT(test_tls_bad_handshake),  FRT(test_tls_stalled_handshake), FRT(test_tls_reload),
     FRT(test_tls_opts_errors),    FRT(test_tls_client_certs),  FRT(test_tls_ciphers),
+    FRT(test_tls_versions),
 };
 
 static void cleanup(void) {

@@ -430,6 +430,51 @@ def test_ssl_ciphers(tmp_path, certs, pki):
         srv.stop()
 
 
+def _negotiated(port, cafile, lowest=None, highest=None):
+    """The TLS version a client offering lowest..highest got ("TLSv1.3"),
+    or None when the handshake failed."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    if lowest:
+        ctx.minimum_version = lowest
+    if highest:
+        ctx.maximum_version = highest
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+                status = s.recv(65536).split(b" ", 2)[1]
+                return s.version() if status == b"200" else status
+    except (ssl.SSLError, ConnectionError, OSError, IndexError):
+        return None
+
+
+@pytest.mark.parametrize("fw", ["fastapi", "fastrapi"])
+def test_cli_ssl_version(tmp_path, certs, pki, fw):
+    """--ssl-version as uvicorn's: 17 (default) and 2 take TLS 1.2 and 1.3,
+    5 TLS 1.2 only, 4 TLS 1.1 only (which OpenSSL's security level refuses
+    here: no client gets in), 16 (a client's protocol) does not start."""
+    (tmp_path / "main.py").write_text(APP.replace("from fastrapi", f"from {fw}"))
+    V = ssl.TLSVersion
+    seen = {}
+    for version in ("17", "2", "5", "4"):
+        port = free_port()
+        srv = Server(_run_args(fw, port, certs, pki, ["--ssl-version", version]), str(tmp_path),
+                     _env(certs), port)
+        try:
+            seen[version] = (_negotiated(port, certs["a"][0]),
+                             _negotiated(port, certs["a"][0], highest=V.TLSv1_2),
+                             _negotiated(port, certs["a"][0], lowest=V.TLSv1_3),
+                             _negotiated(port, certs["a"][0], lowest=V.TLSv1_1, highest=V.TLSv1_1))
+        finally:
+            srv.stop()
+    both = ("TLSv1.3", "TLSv1.2", "TLSv1.3", None)
+    assert seen == {"17": both, "2": both, "5": ("TLSv1.2", "TLSv1.2", None, None),
+                    "4": (None, None, None, None)}, (fw, seen)
+    r = subprocess.run(_run_args(fw, free_port(), certs, pki, ["--ssl-version", "16"]), cwd=str(tmp_path),
+                       env=_env(certs), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0, (fw, r.stderr)
+
+
 def test_ssl_option_errors(tmp_path, certs, pki):
     from fastrapi import FastAPI
     app = FastAPI()
@@ -449,9 +494,17 @@ def test_ssl_option_errors(tmp_path, certs, pki):
         app.serve(port=0, ssl_certfile=a_crt, ssl_ca_certs=pki["ca"], ssl_cert_reqs=7)
     with pytest.raises(ValueError, match="need ssl_certfile"):
         app.serve(port=0, ssl_ciphers="HIGH")
+    with pytest.raises(ValueError, match="need ssl_certfile"):
+        app.serve(port=0, ssl_version=ssl.PROTOCOL_TLSv1_2)
+    with pytest.raises(ValueError, match="PROTOCOL_TLS_CLIENT"):
+        app.serve(port=0, ssl_certfile=a_crt, ssl_keyfile=certs["a"][1], ssl_version=16)
+    with pytest.raises(ValueError, match="invalid or unsupported protocol version 99"):
+        app.serve(port=0, ssl_certfile=a_crt, ssl_keyfile=certs["a"][1], ssl_version=99)
     (tmp_path / "main.py").write_text(APP)
     for extra, msg in ((["--ssl-ca-certs", pki["ca"]], "need --ssl-certfile"),
-                       (["--ssl-certfile", a_crt, "--ssl-cert-reqs", "2"], "needs --ssl-ca-certs")):
+                       (["--ssl-certfile", a_crt, "--ssl-cert-reqs", "2"], "needs --ssl-ca-certs"),
+                       (["--ssl-version", "5"], "need --ssl-certfile"),
+                       (["--ssl-certfile", a_crt, "--ssl-version", "16"], "PROTOCOL_TLS_SERVER (17)")):
         r = subprocess.run([sys.executable, "-m", "fastrapi", "run", "main.py", "--port", str(free_port()),
                             *extra], cwd=str(tmp_path), env=_env(certs), capture_output=True, text=True,
                            timeout=60, stdin=subprocess.DEVNULL)
