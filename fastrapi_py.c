@@ -267,6 +267,7 @@ typedef struct rctx {
     PyObject *ctx;       /* the request's contextvars.Context (FastAPI: its task's) */
     PyObject *asgi;      /* ASGI requests: the face's channel (exceptions go there) */
     PyObject *asgi_scope; /* ASGI requests: the server's scope (middleware keys) */
+    PyObject *bodyfile;   /* scope["body"] of a spooled body: closed with the context */
     struct frpy_asgi *asgi_ch; /* ASGI requests: holds the channel open until freed */
     int bstate, bstatus; /* the ASGI bridge: response state (FRPY_B_*) and status */
     struct frpy_sflow *flow; /* a streamed response's flow control, or NULL */
@@ -1726,26 +1727,44 @@ static PyObject *frpy_scope_root_path(rctx *c, PyObject *scope) {
     return scope;
 }
 
+/* scope["body"]: its bytes, or for a body the engine put in a temp file
+ * (fr_route_opts.body_spool) an unbuffered binary file over a dup of it,
+ * one per request (the Request reads it in pieces; closed with the
+ * context: frpy_ctx_free) */
+static PyObject *frpy_scope_body(rctx *c) {
+    int fd = fr_req_body_file(c->req, NULL);
+    if (fd < 0) {
+        fr_str b = fr_req_body(c->req);
+        return PyBytes_FromStringAndSize(b.buf ? b.buf : "", (Py_ssize_t)b.len);
+    }
+    if (c->bodyfile) return Py_NewRef(c->bodyfile);
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) return PyErr_SetFromErrno(PyExc_OSError);
+    c->bodyfile = PyFile_FromFd(own, NULL, "rb", 0, NULL, NULL, NULL, 1);
+    if (!c->bodyfile) close(own);
+    return Py_XNewRef(c->bodyfile);
+}
+
 static PyObject *frpy_scope(rctx *c) {
     fr_req *r = c->req;
     fr_str m = fr_req_method(r), p = fr_req_path(r), rp = fr_req_raw_path(r), q = fr_req_query(r);
-    fr_str b = fr_req_body(r), ca = fr_req_client_addr(r), rpat = fr_req_route_pattern(r);
+    fr_str ca = fr_req_client_addr(r), rpat = fr_req_route_pattern(r);
     fr_str sch = fr_req_scheme(r);
-    PyObject *hdrs = frpy_scope_headers(r), *pp = frpy_path_params(r);
-    if (!hdrs || !pp) { Py_XDECREF(hdrs); Py_XDECREF(pp); return NULL; }
+    PyObject *hdrs = frpy_scope_headers(r), *pp = frpy_path_params(r), *body = frpy_scope_body(c);
+    if (!hdrs || !pp || !body) { Py_XDECREF(hdrs); Py_XDECREF(pp); Py_XDECREF(body); return NULL; }
     char ver[8], host[64];
     int sport = 0;
     snprintf(ver, sizeof ver, "1.%d", fr_req_http_minor(r));
     PyObject *server = fr_req_server_addr(r, host, sizeof host, &sport)
                            ? Py_BuildValue("(si)", host, sport) : Py_NewRef(Py_None);
-    if (!server) { Py_DECREF(hdrs); Py_DECREF(pp); return NULL; }
+    if (!server) { Py_DECREF(hdrs); Py_DECREF(pp); Py_DECREF(body); return NULL; }
     return frpy_scope_root_path(c, Py_BuildValue(
-        "{s:s,s:{s:s,s:s},s:N,s:s#,s:s#,s:y#,s:y#,s:N,s:N,s:(s#i),s:y#,s:O,s:s#,s:s,s:s,s:s#,s:O}",
+        "{s:s,s:{s:s,s:s},s:N,s:s#,s:s#,s:y#,s:y#,s:N,s:N,s:(s#i),s:N,s:O,s:s#,s:s,s:s,s:s#,s:O}",
         "type", "http", "asgi", "version", "3.0", "spec_version", "2.3", "server", server,
         "method", m.buf, (Py_ssize_t)m.len, "path", p.buf, (Py_ssize_t)p.len, "raw_path", rp.buf,
         (Py_ssize_t)rp.len, "query_string", q.buf ? q.buf : "", (Py_ssize_t)q.len, "headers", hdrs,
         "path_params", pp, "client", ca.buf ? ca.buf : "", (Py_ssize_t)ca.len,
-        fr_req_client_port(r), "body", b.buf ? b.buf : "", (Py_ssize_t)b.len, "app",
+        fr_req_client_port(r), "body", body, "app",
         c->rt->srv->pyapp, "scheme", sch.buf, (Py_ssize_t)sch.len, "root_path", "", "http_version",
         ver, "route_path", rpat.buf ? rpat.buf : "", (Py_ssize_t)rpat.len, "route", c->plan->route));
 }
@@ -2047,6 +2066,12 @@ static void frpy_ctx_free(rctx *c) {
     Py_XDECREF(c->ctx);
     Py_XDECREF(c->asgi);
     Py_XDECREF(c->asgi_scope);
+    if (c->bodyfile) { /* its fd now, not when the Request is collected */
+        PyObject *r = PyObject_CallMethod(c->bodyfile, "close", NULL);
+        if (!r) PyErr_Clear();
+        Py_XDECREF(r);
+        Py_DECREF(c->bodyfile);
+    }
     if (c->asgi_ch) frpy_asgi_release(c->asgi_ch);
     if (c->mwr) frpy_mw_release(c);
     PyObject *srv = c->srv_ref;
@@ -4881,8 +4906,10 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     PyObject *form_limits = Py_None; /* (max_files, max_fields, max_part_size) or None */
     int body_unread = 0;             /* nothing in the route can read the body */
     int mp_stream = 0;               /* multipart bodies stream to an fr_form (issue 14) */
-    if (!PyArg_ParseTuple(args, "ssOO|LOpp", &method, &path, &plan_t, &route_obj, &max_body,
-                          &form_limits, &body_unread, &mp_stream))
+    int spool = 0;                   /* a big body goes to a temp file (Request routes) */
+    int drop = 0;                    /* nothing (no middleware either) reads the body */
+    if (!PyArg_ParseTuple(args, "ssOO|LOpppp", &method, &path, &plan_t, &route_obj, &max_body,
+                          &form_limits, &body_unread, &mp_stream, &spool, &drop))
         return NULL;
     if (form_limits != Py_None && (!PyTuple_Check(form_limits) || PyTuple_GET_SIZE(form_limits) != 3)) {
         PyErr_SetString(PyExc_TypeError, "form_limits: (max_files, max_fields, max_part_size) or None");
@@ -4894,6 +4921,8 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     ropts.max_body = max_body >= 0 ? (uint64_t)max_body : 0;
     ropts.body_unread = body_unread;
     ropts.multipart_stream = mp_stream;
+    ropts.body_spool = spool ? FR_MULTIPART_SPOOL_BYTES : 0; /* Starlette's spool size */
+    ropts.body_drop = drop;
     if (mp_stream && form_limits != Py_None) { /* (max_files, max_fields, max_part_size) */
         ropts.multipart_max_files = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(form_limits, 0)));
         ropts.multipart_max_fields = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(form_limits, 1)));
@@ -6002,7 +6031,7 @@ static PyObject *py_native_version(PyObject *self, PyObject *unused) {
 }
 
 static PyMethodDef frpy_server_methods[] = {
-    {"add_route", (PyCFunction)frpy_server_add_route, METH_VARARGS, "add_route(method, path, plan, route[, max_body, form_limits, body_unread])"},
+    {"add_route", (PyCFunction)frpy_server_add_route, METH_VARARGS, "add_route(method, path, plan, route[, max_body, form_limits, body_unread, multipart_stream, spool, drop])"},
     {"set_unmatched_limit", (PyCFunction)frpy_server_set_unmatched_limit, METH_O,
      "set_unmatched_limit(max_body): body limit of unrouted requests (-1 = none)"},
     {"add_native_route", (PyCFunction)frpy_server_add_native_route, METH_VARARGS,

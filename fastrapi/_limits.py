@@ -5,7 +5,7 @@ per route: the body limit by fr_route_opts.max_body (src/server.c), the form
 limits by the multipart/urlencoded decoders (src/multipart.c)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from pydantic import ConfigDict, NonNegativeInt, TypeAdapter, with_config
 from typing_extensions import TypedDict
@@ -58,23 +58,40 @@ def engine_form_limits(limits: Optional[Dict[str, int]]) -> Optional[Tuple[int, 
     return (d["max_files"], d["max_fields"], d["max_part_size"])
 
 
-def body_unread(route: Any) -> bool:
-    """True when nothing in the route can read the request body: no body
-    parameter and no Request anywhere in its dependency tree (FastAPI's limit
-    acts as the body is read, so an unread chunked body is never refused)."""
+def _dependants(route: Any) -> Iterator[Any]:
+    """Each Dependant of the route's tree once (none for a route without)."""
     dependant = getattr(route, "dependant", None)
-    if dependant is None or getattr(route, "body_field", None) is not None:
-        return False
-    todo, seen = [dependant], set()
+    todo, seen = ([dependant] if dependant is not None else []), set()
     while todo:
         dep = todo.pop()
         if id(dep) in seen:
             continue
         seen.add(id(dep))
-        if dep.request_param_name or dep.body_params:
-            return False
+        yield dep
         todo.extend(dep.dependencies)
-    return True
+
+
+def _no_body_params(route: Any) -> bool:
+    return getattr(route, "dependant", None) is not None and getattr(route, "body_field", None) is None
+
+
+def body_unread(route: Any) -> bool:
+    """True when nothing in the route can read the request body: no body
+    parameter and no Request anywhere in its dependency tree (FastAPI's limit
+    acts as the body is read, so an unread chunked body is never refused)."""
+    return _no_body_params(route) and not any(d.request_param_name or d.body_params
+                                              for d in _dependants(route))
+
+
+def body_spool(route: Any) -> bool:
+    """True when the route's body is read by user code only, through a
+    Request (its stream(), body(), form()...): no body parameter anywhere in
+    its dependency tree, a Request somewhere. The engine may then keep a
+    big body in a temp file (fr_route_opts.body_spool) that the Request
+    reads in pieces, as FastAPI's Request reads it from the server."""
+    deps = list(_dependants(route))
+    return (_no_body_params(route) and not any(d.body_params for d in deps)
+            and any(d.request_param_name for d in deps))
 
 
 def multipart_stream(route: Any) -> bool:
@@ -84,15 +101,8 @@ def multipart_stream(route: Any) -> bool:
     raw request (Request, HTTPConnection), which would need the body bytes
     (Request.body(), a Request built over the whole body)."""
     from .params import Form
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return False
-    todo, seen, form = [dependant], set(), False
-    while todo:
-        dep = todo.pop()
-        if id(dep) in seen:
-            continue
-        seen.add(id(dep))
+    form = False
+    for dep in _dependants(route):
         if (dep.request_param_name or getattr(dep, "http_connection_param_name", None)
                 or getattr(dep, "websocket_param_name", None)):
             return False
@@ -100,5 +110,4 @@ def multipart_stream(route: Any) -> bool:
             if not isinstance(getattr(f, "field_info", None), Form):
                 return False
             form = True
-        todo.extend(dep.dependencies)
     return form

@@ -24,17 +24,25 @@ logger = logging.getLogger("fastrapi.error")
 _SUPPORTED_CONVERTORS = {"int", "float", "path", "str"}
 
 
-def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool]:
-    """(max_body, form_limits, body_unread, multipart_stream) for the engine:
-    the route's max_body_size, else the app's (-1 = none); its form_limits
-    as the glue's tuple (or None); whether nothing in the route can read the
-    body; whether its multipart bodies may stream to disk."""
-    from ._limits import body_unread, engine_form_limits, get_body_size_limit, multipart_stream
+def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool, bool, bool]:
+    """(max_body, form_limits, body_unread, multipart_stream, body_spool,
+    body_drop) for the engine: the route's max_body_size, else the app's (-1
+    = none); its form_limits as the glue's tuple (or None); whether nothing
+    in the route can read the body; whether its multipart bodies may stream
+    to disk; whether a big body may wait in a temp file for its Request;
+    whether a big body may be dropped as it arrives (nothing in the route
+    reads it, and no @app.middleware function that could)."""
+    from ._limits import (body_spool, body_unread, engine_form_limits, get_body_size_limit,
+                          multipart_stream)
+    from ._native_mw import plan as native_plan
     limit = get_body_size_limit(getattr(r, "max_body_size", None),
                                 getattr(app, "max_body_size", None))
+    unread = body_unread(r)
+    mw = native_plan(app)
+    drop = unread and mw is not None and not any(name == "http" for name, _ in mw)
     return (-1 if limit is None else limit,
-            engine_form_limits(getattr(r, "form_limits", None)), body_unread(r),
-            multipart_stream(r))
+            engine_form_limits(getattr(r, "form_limits", None)), unread,
+            multipart_stream(r), body_spool(r), drop)
 
 
 def _engine_path(path: str) -> str:

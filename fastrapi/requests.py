@@ -4,13 +4,17 @@ The C glue builds a ``_EngineRequest`` (a subclass) only when a handler or
 dependency asks for one, as ``_EngineRequest(scope)``. The scope is an
 ASGI HTTP scope plus ``body``: the whole request body, already read by the
 engine, so ``body()``, ``stream()``, ``json()`` and ``form()`` read it from
-there. Everything else (url, headers, query_params, cookies, client, state,
+there -- as bytes, or, for a big body of a route that reads it only
+through its Request, as a temp file the engine wrote it to as it arrived
+(fr_route_opts.body_spool), read in 64 KiB pieces as a server would send
+them. Everything else (url, headers, query_params, cookies, client, state,
 url_for...) is Starlette's own code. Without a ``body`` key in the scope the
 class is a plain Starlette ``Request`` over ``receive``."""
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncGenerator, Optional
+import os
+from typing import Any, Optional
 
 from starlette.requests import ClientDisconnect as ClientDisconnect  # noqa: F401
 from starlette.requests import HTTPConnection as HTTPConnection  # noqa: F401
@@ -28,11 +32,18 @@ from .datastructures import QueryParams as QueryParams  # noqa: F401
 from .datastructures import State as State  # noqa: F401
 
 
+_PIECE = 65536  # a spooled body's pieces (what uvicorn's reads give)
+
+
 class _EngineRequest(StarletteRequest):
     def __init__(self, scope: Scope, receive: Optional[Receive] = None,
                  send: Send = empty_send) -> None:
         if "body" in scope:  # the engine's request: the body is read already
-            self._body = scope["body"]
+            body = scope["body"]  # received as from a server: Starlette's stream() and
+            if body.__class__ is bytes:  # body() then behave as FastAPI's ("Stream consumed")
+                self._fr_bytes = body
+            else:  # a temp file (the engine spooled a big body): read in pieces
+                self._fr_file, self._fr_off = body, 0
             if "state" not in scope:  # uvicorn: a copy of the lifespan state, {} without
                 state = getattr(scope.get("app"), "_fr_lifespan_state", None)
                 scope["state"] = state.copy() if state else {}
@@ -44,21 +55,22 @@ class _EngineRequest(StarletteRequest):
 
     async def _fr_receive(self) -> Message:
         """The ASGI receive channel over the body the engine has read: the
-        body once, then (as a connected client) nothing until cancelled."""
+        body once (a spooled one in pieces), then (as a connected client)
+        nothing until cancelled."""
+        f = self.__dict__.get("_fr_file")
+        if f is not None and not self.__dict__.get("_fr_sent"):
+            piece = os.pread(f.fileno(), _PIECE, self._fr_off)  # its own offset: the fd is shared
+            self._fr_off += len(piece)
+            more = len(piece) == _PIECE
+            if not more:
+                self._fr_sent = True
+            return {"type": "http.request", "body": piece, "more_body": more}
         if not self.__dict__.get("_fr_sent"):
             self._fr_sent = True
-            return {"type": "http.request", "body": self._body, "more_body": False}
+            return {"type": "http.request", "body": self._fr_bytes, "more_body": False}
         import asyncio
         await asyncio.get_running_loop().create_future()
         raise AssertionError("unreachable")  # pragma: no cover
-
-    async def stream(self) -> AsyncGenerator[bytes, None]:
-        if "body" in self.scope:
-            yield self._body
-            yield b""
-            return
-        async for chunk in super().stream():
-            yield chunk
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
@@ -71,7 +83,7 @@ class _EngineRequest(StarletteRequest):
 
     def form(self, *, max_files: Any = 1000, max_fields: Any = 1000,
              max_part_size: int = 1024 * 1024) -> Any:
-        if "body" not in self.scope:
+        if "body" not in self.scope or "_fr_file" in self.__dict__:
             return super().form(max_files=max_files, max_fields=max_fields,
                                 max_part_size=max_part_size)
         from starlette._utils import AwaitableOrContextManagerWrapper
@@ -81,7 +93,8 @@ class _EngineRequest(StarletteRequest):
                        max_part_size: int = 1024 * 1024) -> FormData:
         if self._form is None:
             from ._runtime import parse_multipart
-            self._form = FormData(parse_multipart(self._body, self.headers.get("content-type"),
+            body = b"".join([c async for c in self.stream()])  # as Starlette's parser: consumed
+            self._form = FormData(parse_multipart(body, self.headers.get("content-type"),
                                                   max_files, max_fields, max_part_size))
         return self._form
 

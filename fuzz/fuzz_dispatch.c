@@ -4,8 +4,10 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_dispatch.c -o /tmp/fuzz_dispatch
  *   /tmp/fuzz_dispatch -max_total_time=60 fuzz/seeds/fuzz_dispatch
  *
- * Byte 0 seeds the piece sizes; byte 1 picks the route (an echo route, or a
- * multipart_stream route whose handler digests the streamed form), whether
+ * Byte 0 seeds the piece sizes; byte 1 picks the route (an echo route, a
+ * body_spool route (8 bytes) that echoes its body from memory or from its
+ * temp file, or a multipart_stream route whose handler digests the
+ * streamed form), whether
  * a Content-Length is sent, a Connection/Upgrade header pair, and the app
  * (max_body_bytes 64 or the default; a 4-byte spool on the form route so
  * file parts go through temp files); byte 2 is the length of a header
@@ -14,8 +16,9 @@
  * Both must answer exactly once, with the same status and body (the form
  * route digests fr_req_form, or a form it parses itself from a whole body
  * should one reach it: the two must agree; 413 at the same place for the
- * echo route over the small app's limit, which a streamed form is not
- * bound by). Dropping a request half-fed must call nothing. */
+ * echo routes over the small app's limit, which a streamed form is not
+ * bound by); an echo route's 200 is the body, byte for byte. Dropping a
+ * request half-fed must call nothing. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
@@ -59,6 +62,30 @@ static int echo(fr_req *req, void *ud) {
     fr_str b = fr_req_body(req);
     (void)ud;
     return fr_res_text(req, 200, "application/octet-stream", b.buf, b.len);
+}
+
+/* echo of a body_spool route: the body from memory or from its temp file */
+static int spooled(fr_req *req, void *ud) {
+    uint64_t len = 0, off = 0;
+    int fd = fr_req_body_file(req, &len);
+    fr_buf out = {NULL, 0, 0};
+    char buf[512];
+    int rc;
+    (void)ud;
+    if (fd < 0) {
+        fr_str b = fr_req_body(req);
+        return fr_res_text(req, 200, "application/octet-stream", b.buf, b.len);
+    }
+    FUZZ_CHECK(fr_req_body(req).len == 0 && len > 8);
+    while (off < len) {
+        ssize_t n = pread(fd, buf, sizeof buf, (off_t)off);
+        FUZZ_CHECK(n > 0);
+        fr_buf_append(&out, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    rc = fr_res_text(req, 200, "application/octet-stream", out.buf ? out.buf : "", out.len);
+    fr_buf_free(&out);
+    return rc;
 }
 
 /* the form's parts (names, sizes, data) and error, the same way for a
@@ -122,6 +149,9 @@ static fr_app *make(uint64_t max_body) {
     o.multipart_stream = 1;
     o.multipart_spool = 4;
     fr_route_ex(app, "POST", "/up", upload, NULL, &o);
+    memset(&o, 0, sizeof o);
+    o.body_spool = 8; /* over 8 bytes: a temp file */
+    fr_route_ex(app, "POST", "/spool", spooled, NULL, &o);
     return app;
 }
 
@@ -157,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     body_len = size - 3 - hv;
     memset(&d, 0, sizeof d);
     d.method = fr_str_c("POST");
-    d.target = fr_str_c(form ? "/up" : "/echo");
+    d.target = fr_str_c(form ? "/up" : (data[1] & 16) ? "/spool" : "/echo");
     if (form) {
         h[nh].name = fr_str_c("content-type");
         h[nh++].value = fr_str_c("multipart/form-data; boundary=" BND);
@@ -187,6 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     d.body.len = body_len;
     FUZZ_CHECK(fr_dispatch(app, &d, &s1) == 0);
     FUZZ_CHECK(whole.starts == 1 && whole.finals == 1);
+    if (!form && whole.status == 200) /* /echo and /spool give the body back, byte for byte */
+        FUZZ_CHECK(whole.body.len == body_len && (!body_len || memcmp(whole.body.buf, body, body_len) == 0));
 
     at = body_len ? next_rand(&seed) % (body_len + 1) : 0; /* the first bytes come with the head */
     d.body.len = at;

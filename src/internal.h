@@ -433,6 +433,11 @@ FR__PRIV int fr__http_list_next(const char **pp, const char *end, const char **e
 /* http.c: 1 if a header `name` carries `token` in its comma list (both
  * case-insensitive) */
 FR__PRIV int fr__hdr_has_token(const fr_header *h, size_t n, const char *name, const char *token);
+/* multipart.c: an unlinked, close-on-exec temp file in $TMPDIR (else /tmp),
+ * or -1 (errno set) */
+FR__PRIV int fr__tmpfile(void);
+/* multipart.c: all n bytes to fd (EINTR retried); 0, or -1 (errno set) */
+FR__PRIV int fr__write_all(int fd, const char *d, size_t n);
 
 #define FR__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FR__MAX(a, b) ((a) > (b) ? (a) : (b))

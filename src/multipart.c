@@ -93,7 +93,7 @@ static int fr__mp_event(fr_mp *p, int ev, size_t pos) {
     return rc == FR_MP_PAUSE ? 1 : 0;
 }
 
-static int fr__mp_write_all(int fd, const char *d, size_t n) {
+FR__PRIV int fr__write_all(int fd, const char *d, size_t n) {
     while (n) {
 #if defined(_WIN32)
         int w = _write(fd, d, (unsigned)FR__MIN(n, (size_t)INT_MAX));
@@ -116,7 +116,7 @@ static int fr__mp_data(fr_mp *p, const char *d, size_t n, size_t pos) {
     if (!p->part.is_file && p->part.size > (uint64_t)p->lim.max_part_size)
         return (int)fr__mp_fail(p, FR_MP_ERR_PART_SIZE, "multipart field too large", pos);
     if (p->sink_fd >= 0) {
-        if (fr__mp_write_all(p->sink_fd, d, n) < 0)
+        if (fr__write_all(p->sink_fd, d, n) < 0)
             return (int)fr__mp_fail(p, FR_MP_ERR_IO, "multipart sink write failed", pos);
         return 0;
     }
@@ -674,8 +674,7 @@ static fr_str fr__form_dup(fr_form *f, fr_str s) {
     return fr__str(d, s.len);
 }
 
-/* An unlinked, close-on-exec temp file in $TMPDIR (else /tmp), or -1. */
-static int fr__form_tmpfile(void) {
+FR__PRIV int fr__tmpfile(void) {
 #if defined(_WIN32)
     return -1;
 #else
@@ -742,14 +741,14 @@ static int fr__form_data(fr_form *f, fr_str d) {
     fr_form_part *pt = &f->parts[f->n];
     if (f->cur_fd < 0 && pt->is_file && (uint64_t)f->cur.len + d.len > f->spool) {
         errno = 0;
-        if ((f->cur_fd = fr__form_tmpfile()) < 0) return fr__form_io(f);
-        if (f->cur.len && fr__mp_write_all(f->cur_fd, f->cur.buf, f->cur.len) < 0) return fr__form_io(f);
+        if ((f->cur_fd = fr__tmpfile()) < 0) return fr__form_io(f);
+        if (f->cur.len && fr__write_all(f->cur_fd, f->cur.buf, f->cur.len) < 0) return fr__form_io(f);
         f->cur.len = 0;
         if (f->cur.cap > 65536) fr_buf_free(&f->cur); /* the next parts start small again */
     }
     if (f->cur_fd >= 0) {
         errno = 0;
-        return fr__mp_write_all(f->cur_fd, d.buf, d.len) < 0 ? fr__form_io(f) : 0;
+        return fr__write_all(f->cur_fd, d.buf, d.len) < 0 ? fr__form_io(f) : 0;
     }
     if (fr_buf_append(&f->cur, d.buf, d.len) < 0) {
         errno = ENOMEM;
@@ -863,11 +862,11 @@ int fr_form_part_copy_fd(const fr_form_part *p, int fd) {
     char buf[65536];
     uint64_t off = 0;
     if (!p || fd < 0) return -1;
-    if (p->fd < 0) return fr__mp_write_all(fd, p->data.buf, (size_t)p->size);
+    if (p->fd < 0) return fr__write_all(fd, p->data.buf, (size_t)p->size);
     while (off < p->size) {
         long n = fr_form_part_read(p, off, buf, sizeof buf);
         if (n <= 0) return -1;
-        if (fr__mp_write_all(fd, buf, (size_t)n) < 0) return -1;
+        if (fr__write_all(fd, buf, (size_t)n) < 0) return -1;
         off += (uint64_t)n;
     }
     return 0;

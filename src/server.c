@@ -155,6 +155,8 @@ struct fr__route {
     uint64_t max_body;
     int mp_stream;     /* fr_route_opts.multipart_stream: multipart bodies go to an fr_form */
     uint64_t mp_spool;
+    uint64_t body_spool; /* fr_route_opts.body_spool */
+    int body_drop;       /* fr_route_opts.body_drop */
     fr_mp_limits mp_lim;
     int ws;          /* fr_route_opts.websocket */
     fr__route *alt;  /* the route of the same GET pattern (or shape) with the other ws flag */
@@ -211,7 +213,11 @@ struct fr_req {
     uint64_t form_left;   /* Content-Length bytes still to feed it */
     uint64_t form_bytes;  /* body bytes fed so far (the route's max_body) */
     uint64_t form_max;    /* stop feeding beyond (the route's max_body), else UINT64_MAX */
-    fr_buf fbody;         /* fr_dispatch_feed: the body so far (not a streamed form) */
+    int bkind;            /* how a body taken as it arrives is kept: FR__B_* (0: read whole) */
+    int sp_fd;            /* FR__B_SPOOL: the temp file once past sp_limit, else -1 */
+    int sp_err;           /* FR__B_SPOOL: the temp file could not be made or written */
+    uint64_t sp_limit;    /* FR__B_SPOOL: bytes held in fbody before the temp file */
+    fr_buf fbody;         /* fr_dispatch_feed: the body so far; FR__B_SPOOL: its memory part */
     int feed;             /* fr_dispatch_begin: 1 taking its body, 2 answered 413 */
     fr_match m;
     fr_str client_addr;
@@ -350,6 +356,8 @@ struct fr_app {
     void *fallback_ud;
     fr_route_opts unmatched; /* fr_app_set_unmatched_opts: limits of unrouted requests */
     int mp_routes; /* routes with multipart_stream (0: no head is checked for it) */
+    int big_routes;   /* routes with body_spool or body_drop (0: no head is checked for them) */
+    uint64_t big_min; /* the smallest body such a route takes as it arrives */
     void *ud;
     char err[200];
     fr__listener lsn[FR__MAX_LISTENERS]; /* fd -1: closed by a stop */
@@ -691,6 +699,8 @@ FR__SRV_SHARED void fr__req_init(fr_req *r, fr_app *app, fr__loop *L) {
     r->body.len = 0;
     r->form = NULL;
     r->form_left = r->form_bytes = 0;
+    r->bkind = r->sp_err = 0;
+    r->sp_fd = -1;
     r->m.status = FR_MATCH_NOT_FOUND;
     r->m.num_params = 0;
     r->m.allow.buf = NULL;
@@ -757,10 +767,18 @@ static void fr__req_drop_file(fr_req *r) {
     r->rfd_close = 0;
 }
 
-static void fr__req_free_mem(fr_req *r) {
-    fr_form_free(r->form); /* closes an upload's temp files */
+/* A body taken as it arrives: the form (and its uploads' temp files), the
+ * spool file, the memory part. */
+static void fr__req_body_free(fr_req *r) {
+    fr_form_free(r->form); /* closes an upload's temp files (also after an abort) */
     r->form = NULL;
+    if (r->sp_fd >= 0) close(r->sp_fd);
+    r->sp_fd = -1;
     fr_buf_free(&r->fbody);
+}
+
+static void fr__req_free_mem(fr_req *r) {
+    fr__req_body_free(r);
     fr_arena_free(&r->arena);
     fr_buf_free(&r->sbuf);
     pthread_mutex_destroy(&r->smu);
@@ -780,8 +798,7 @@ static int fr__keep_spare(const fr__loop *L, int nfree) {
 /* Return a request to the loop (or free it when the loop is not running). */
 static void fr__req_put(fr__loop *L, fr_req *r, int recycle) {
     if (r->rfd >= 0) fr__req_drop_file(r);
-    fr_form_free(r->form); /* closes an upload's temp files (also after an abort) */
-    r->form = NULL;
+    fr__req_body_free(r);
     if (recycle && !fr__keep_spare(L, L->nfree_reqs)) { /* a surplus one: freed below */
         L->freed_big += sizeof *r + L->app->cfg.max_headers * sizeof(fr_header) + 4096 + r->sbuf.cap;
         recycle = 0;
@@ -1297,7 +1314,7 @@ static void fr__req_service(fr_req *req) {
  * that turned out larger -> 413 {"detail":"Content Too Large"}. */
 static int fr__route_body_over(const fr_req *req, uint64_t max, int unread) {
     if (req->h.body_kind == FR_BODY_LENGTH) return req->h.content_length > max;
-    return !unread && (req->form ? req->form_bytes : (uint64_t)req->body.len) > max;
+    return !unread && (req->bkind ? req->form_bytes : (uint64_t)req->body.len) > max;
 }
 
 static int fr__route_too_large(fr_req *req, void *ud) {
@@ -1314,6 +1331,12 @@ static int fr__route_too_large(fr_req *req, void *ud) {
     }
     fr_res_send(req);
     return FR_DONE;
+}
+
+/* A spooled body the temp file could not take: 500, as an exception. */
+static int fr__body_lost(fr_req *req, void *ud) {
+    (void)ud;
+    return fr_res_json(req, 500, "{\"detail\":\"Internal Server Error\"}", 34);
 }
 
 /* A WebSocket upgrade (Upgrade names "websocket", Connection "upgrade"),
@@ -1455,6 +1478,7 @@ FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
         *ud = rt->ud;
         if (rt->limit_body && fr__route_body_over(req, rt->max_body, rt->body_unread))
             return fr__route_too_large;
+        if (req->sp_err) return fr__body_lost; /* the spool file failed (a full disk) */
         return rt->h;
     }
     if (app->unmatched.limit_body && /* nothing reads the body of an unrouted request */
@@ -1494,6 +1518,8 @@ static void fr__dispatch(fr__conn *c) {
     else if (L->tdur[FR__T_HANDLER] > 0 && c->state == FR__C_PENDING && !c->dead) fr__timer_set(c, FR__T_HANDLER);
 }
 
+static void fr__body_finish(fr_req *req);
+
 /* Finish the body of the current request (head re-parsed if the read
  * buffer moved) and dispatch it. */
 static void fr__body_complete(fr__conn *c) {
@@ -1509,8 +1535,12 @@ static void fr__body_complete(fr__conn *c) {
         }
         c->parsed_base = c->in.buf;
     }
-    req->body.buf = c->in.buf + c->body_start;
-    req->body.len = (size_t)c->body_len;
+    if (req->bkind) {
+        fr__body_finish(req);
+    } else {
+        req->body.buf = c->in.buf + c->body_start;
+        req->body.len = (size_t)c->body_len;
+    }
     fr__dispatch(c);
 }
 
@@ -1522,61 +1552,129 @@ static void fr__send_continue(fr__conn *c) {
     fr_buf_append(&c->out, msg, sizeof msg - 1);
 }
 
-/* ---- streamed multipart bodies (fr_route_opts.multipart_stream) ----
- * Once the head is parsed: if the matched route asks and the body is
- * multipart/form-data with a boundary, body bytes go into req->form (an
- * fr_form, multipart.c) as they arrive and leave the read buffer, so an
- * upload costs the read buffer plus the form's in-memory parts, whatever
- * its size. The request is dispatched when the body is complete, with an
- * empty fr_req_body; errors of the form are the handler's to answer. */
+/* ---- bodies taken as they arrive ----
+ * Once the head is parsed, the matched route may take its body as it
+ * arrives instead of in memory (req->bkind):
+ *  - FR__B_FORM (multipart_stream, a multipart/form-data body with a
+ *    boundary): into req->form (an fr_form, multipart.c); errors of the
+ *    form are the handler's to answer;
+ *  - FR__B_SPOOL (body_spool, a body over it): into an unlinked temp file
+ *    (a chunked one once it passes the limit), fr_req_body_file;
+ *  - FR__B_DROP (body_drop, a body over FR__DROP_MIN or chunked): dropped.
+ * The bytes leave the read buffer as they come, so such a body costs the
+ * read buffer (plus the form's in-memory parts), whatever its size. The
+ * request is dispatched when the body is complete, with an empty
+ * fr_req_body (a spooled body that stayed under its limit: the memory part). */
 #define FR__FORM_READ_BUF (256 * 1024) /* read buffer room while streaming */
+#define FR__DROP_MIN (64 * 1024)       /* smaller bodies of body_drop routes are read as usual */
+#if defined(_WIN32)
+#define FR__CAN_SPOOL 0 /* no temp files there (fr__tmpfile): spooled bodies are read into memory */
+#else
+#define FR__CAN_SPOOL 1
+#endif
+enum { FR__B_MEM = 0, FR__B_FORM, FR__B_SPOOL, FR__B_DROP };
 
-/* 1: req->form set up (streaming), 0: read the body the usual way.
- * Sockets and fr_dispatch_begin. */
-static int fr__form_begin(fr_app *app, fr_req *req) {
+/* 1: req->bkind set up (the body is taken as it arrives), 0: read it the
+ * usual way. Sockets and fr_dispatch_begin (`feed`: the length may be
+ * unknown, so the route alone decides). */
+static int fr__body_begin(fr_app *app, fr_req *req, int feed) {
     fr__route *rt;
     void *ud;
     char bnd[FR_MAX_MULTIPART_BOUNDARY + 1];
-    fr_str ct, b;
-    if (req->h.body_kind == FR_BODY_LENGTH && req->h.content_length == 0) return 0;
-    ct = fr_req_header(req, "content-type");
-    if (!ct.buf || fr_mp_form_type(ct) != FR_MP_FORM_DATA || fr_mp_boundary(ct, bnd, sizeof bnd, &b) != 1)
-        return 0;
+    fr_str ct = {NULL, 0}, b;
+    int form, big, sized = req->h.body_kind == FR_BODY_LENGTH;
+    if (sized && req->h.content_length == 0) return 0;
+    if (app->mp_routes) ct = fr_req_header(req, "content-type");
+    form = ct.buf && fr_mp_form_type(ct) == FR_MP_FORM_DATA && fr_mp_boundary(ct, bnd, sizeof bnd, &b) == 1;
+    big = app->big_routes && (feed || !sized || req->h.content_length > app->big_min);
+    if (!form && !big) return 0;
     (void)fr__req_route(app, req, &ud); /* fr__dispatch routes again (the buffer may move) */
     if (req->m.status != FR_MATCH_FOUND || !req->m.data) return 0;
     rt = (fr__route *)req->m.data;
-    if (!rt->mp_stream) return 0;
-    req->form = fr_form_new(b, &rt->mp_lim, rt->mp_spool);
-    if (!req->form) return 0; /* out of memory: the usual way */
-    req->form_bytes = 0;
     req->form_max = rt->limit_body ? rt->max_body : UINT64_MAX;
+    if (form && rt->mp_stream) {
+        req->form = fr_form_new(b, &rt->mp_lim, rt->mp_spool);
+        if (!req->form) return 0; /* out of memory: the usual way */
+        req->bkind = FR__B_FORM;
+    } else if (FR__CAN_SPOOL && big && rt->body_spool && (feed || !sized || req->h.content_length > rt->body_spool)) {
+        req->bkind = FR__B_SPOOL; /* a known length over the limit goes to the file at once */
+        req->sp_limit = sized && req->h.content_length > rt->body_spool ? 0 : rt->body_spool;
+    } else if (big && rt->body_drop && (feed || !sized || req->h.content_length > FR__DROP_MIN)) {
+        req->bkind = FR__B_DROP;
+        req->form_max = UINT64_MAX; /* nothing kept: the limits are checked at dispatch */
+    } else {
+        return 0;
+    }
+    req->form_bytes = 0;
     req->form_left = 0;
-    if (req->h.body_kind == FR_BODY_LENGTH) {
+    if (sized) {
         req->form_left = req->h.content_length;
         if (req->form_left > req->form_max) req->form_max = 0; /* 413 at dispatch: feed nothing */
     }
     return 1;
 }
 
-/* Body bytes for the form, while the route's max_body allows. */
-static void fr__form_take(fr_req *req, const char *d, size_t n) {
+/* FR__B_SPOOL: n more bytes, in fbody up to sp_limit, then in the file. */
+static void fr__spool_feed(fr_req *req, const char *d, size_t n) {
+    if (req->sp_err) return;
+    if (req->sp_fd < 0 && req->fbody.len + n <= req->sp_limit) {
+        if (fr_buf_append(&req->fbody, d, n) < 0) req->sp_err = 1;
+        return;
+    }
+    if (req->sp_fd < 0) { /* past the limit: what was held goes first */
+        req->sp_fd = fr__tmpfile();
+        if (req->sp_fd < 0) {
+            req->sp_err = 1;
+            return;
+        }
+        if (fr__write_all(req->sp_fd, req->fbody.buf, req->fbody.len) < 0) req->sp_err = 1;
+        fr_buf_free(&req->fbody);
+    }
+    if (!req->sp_err && fr__write_all(req->sp_fd, d, n) < 0) req->sp_err = 1;
+}
+
+/* Body bytes for the form, the spool or nowhere, while the route's
+ * max_body allows. */
+static void fr__body_take(fr_req *req, const char *d, size_t n) {
     if (!n) return;
     if (req->form_bytes + n > req->form_max) req->form_max = 0; /* over: 413 at dispatch */
-    else fr_form_feed(req->form, d, n);
+    else if (req->bkind == FR__B_FORM) fr_form_feed(req->form, d, n);
+    else if (req->bkind == FR__B_SPOOL) fr__spool_feed(req, d, n);
     req->form_bytes += n;
 }
 
-/* FR__C_READ_BODY for a streamed body: feed what arrived, drop it from the
- * buffer (bytes of a pipelined request move up to body_start). As
- * fr__conn_parse. */
-static int fr__form_pump(fr__conn *c) {
+/* The body is complete: the form is finished; a spooled body that stayed
+ * in memory becomes fr_req_body (freed with the request). */
+static void fr__body_finish(fr_req *req) {
+    if (req->bkind == FR__B_FORM) {
+        fr_form_finish(req->form);
+    } else if (req->bkind == FR__B_SPOOL && req->sp_fd < 0) {
+        req->body.buf = req->fbody.buf;
+        req->body.len = req->fbody.len;
+    } else {
+        req->body.buf = NULL;
+        req->body.len = 0;
+    }
+}
+
+/* The app's max_body_bytes (a memory bound) applies to any body but a
+ * streamed form's (bounded by its route's max_body). */
+static int fr__body_over_app(const fr_req *req, uint64_t more) {
+    uint64_t max = req->app->cfg.max_body_bytes;
+    return req->bkind != FR__B_FORM && (req->form_bytes > max || more > max - req->form_bytes);
+}
+
+/* FR__C_READ_BODY for a body taken as it arrives: take what arrived, drop
+ * it from the buffer (bytes of a pipelined request move up to body_start).
+ * As fr__conn_parse. */
+static int fr__body_pump(fr__conn *c) {
     fr_req *req = c->req;
     char *at = c->in.buf + c->body_start;
     size_t avail = c->in.len - c->body_start;
     if (!avail && req->form_left) return 0;
     if (req->h.body_kind == FR_BODY_LENGTH) {
         size_t n = (size_t)FR__MIN((uint64_t)avail, req->form_left);
-        fr__form_take(req, at, n);
+        fr__body_take(req, at, n);
         req->form_left -= n;
         memmove(at, at + n, avail - n);
         c->in.len -= n;
@@ -1595,7 +1693,11 @@ static int fr__form_pump(fr__conn *c) {
             fr__error_response(c, err.code == 413 ? 413 : 400);
             return 1;
         }
-        fr__form_take(req, at, n);
+        if (fr__body_over_app(req, n)) { /* as a chunked body read whole */
+            fr__error_response(c, 413);
+            return 1;
+        }
+        fr__body_take(req, at, n);
         if (r == -2) {
             c->in.len = c->body_start;
             fr__timer_set(c, FR__T_BODY);
@@ -1604,7 +1706,6 @@ static int fr__form_pump(fr__conn *c) {
         memmove(at, at + n, (size_t)r);
         c->in.len = c->body_start + (size_t)r;
     }
-    fr_form_finish(req->form);
     c->body_len = 0;
     c->next_off = c->body_start;
     fr__body_complete(c);
@@ -1660,7 +1761,13 @@ static int fr__conn_parse(fr__conn *c) {
         }
         c->body_start = c->off + (size_t)r;
         c->parsed_base = c->in.buf;
-        if (app->mp_routes && req->h.body_kind != FR_BODY_NONE && fr__form_begin(app, req)) {
+        if ((app->mp_routes || app->big_routes) && req->h.body_kind != FR_BODY_NONE &&
+            fr__body_begin(app, req, 0)) {
+            if (req->bkind != FR__B_FORM && req->h.body_kind == FR_BODY_LENGTH &&
+                req->h.content_length > app->cfg.max_body_bytes) {
+                fr__error_response(c, 413);
+                return 1;
+            }
             memset(&c->chunk, 0, sizeof c->chunk);
             c->body_decoded = 0;
             c->body_len = 0;
@@ -1709,7 +1816,7 @@ static int fr__conn_parse(fr__conn *c) {
     }
     /* FR__C_READ_BODY */
     req = c->req;
-    if (req->form) return fr__form_pump(c);
+    if (req->bkind) return fr__body_pump(c);
     if (req->h.body_kind == FR_BODY_LENGTH) {
         if (c->in.len >= c->next_off) {
             fr__body_complete(c);
@@ -3228,6 +3335,8 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
     rt->alt = NULL;
     rt->is_alt = rt->pnames = 0;
     rt->mp_spool = opts ? opts->multipart_spool : 0;
+    rt->body_spool = opts ? opts->body_spool : 0;
+    rt->body_drop = opts && opts->body_drop;
     memset(&rt->mp_lim, 0, sizeof rt->mp_lim);
     if (opts) {
         rt->mp_lim.max_fields = opts->multipart_max_fields;
@@ -3243,6 +3352,11 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
         return -1;
     }
     if (rt->mp_stream) app->mp_routes++;
+    if (rt->body_spool || rt->body_drop) { /* bodies it takes as they arrive: checked at the head */
+        uint64_t min = rt->body_spool && rt->body_spool < FR__DROP_MIN ? rt->body_spool : FR__DROP_MIN;
+        if (!app->big_routes || min < app->big_min) app->big_min = min;
+        app->big_routes++;
+    }
     return 0;
 }
 
@@ -3656,6 +3770,12 @@ const fr_sink *fr_req_sink(const fr_req *req) { return req->sink; }
 int fr_req_http_minor(const fr_req *req) { return req->h.minor_version; }
 fr_str fr_req_body(const fr_req *req) { return req->body; }
 const fr_form *fr_req_form(const fr_req *req) { return req ? req->form : NULL; }
+
+int fr_req_body_file(const fr_req *req, uint64_t *len) {
+    int fd = req && req->bkind == FR__B_SPOOL ? req->sp_fd : -1;
+    if (len) *len = fd >= 0 ? req->form_bytes : 0;
+    return fd;
+}
 fr_app *fr_req_app(const fr_req *req) { return req->app; }
 fr_arena *fr_req_arena(fr_req *req) { return &req->arena; }
 void fr_req_set_userdata(fr_req *req, void *ud) { req->ud = ud; }
@@ -4808,8 +4928,10 @@ int fr_dispatch_begin(fr_app *app, const fr_request_desc *d, const fr_sink *sink
     rc = fr__sink_open(app, &head, sink, paused, &req);
     if (rc < 0 || !req) return rc;
     req->feed = 1;
-    if (app->mp_routes) (void)fr__form_begin(app, req); /* also without a length: ASGI over HTTP/2 */
-    if (!req->form && req->h.body_kind == FR_BODY_LENGTH && req->h.content_length > app->cfg.max_body_bytes)
+    if (app->mp_routes || (app->big_routes && (req->h.body_kind != FR_BODY_NONE || d->body.len)))
+        (void)fr__body_begin(app, req, 1); /* also without a length: ASGI over HTTP/2 */
+    if (req->bkind != FR__B_FORM && req->h.body_kind == FR_BODY_LENGTH &&
+        req->h.content_length > app->cfg.max_body_bytes)
         rc = 413; /* as fr_dispatch; a streamed form is bounded by its route's max_body */
     else
         rc = fr_dispatch_feed(req, d->body.buf, d->body.len);
@@ -4827,8 +4949,13 @@ int fr_dispatch_feed(fr_req *req, const void *data, size_t len) {
     if (!req || !req->feed || (!data && len)) return -1;
     if (req->feed == 2) return 1; /* answered: dropped unread */
     if (!len) return 0;
-    if (req->form) { /* the route's max_body is checked at the end, as on a socket */
-        fr__form_take(req, (const char *)data, len);
+    if (req->bkind) { /* the route's max_body is checked at the end, as on a socket */
+        if (fr__body_over_app(req, len)) {
+            req->feed = 2;
+            fr__sink_error(req->sink, 413);
+            return 1;
+        }
+        fr__body_take(req, (const char *)data, len);
         return 0;
     }
     max = req->app->cfg.max_body_bytes;
@@ -4848,12 +4975,13 @@ int fr_dispatch_end(fr_req *req, int complete) {
         return 0;
     }
     req->feed = 0;
-    if (req->form && !req->form_bytes && req->h.body_kind == FR_BODY_NONE) { /* no body: as a socket's */
+    if (req->bkind && !req->form_bytes && req->h.body_kind == FR_BODY_NONE) { /* no body: as a socket's */
         fr_form_free(req->form);
         req->form = NULL;
+        req->bkind = FR__B_MEM;
     }
-    if (req->form) {
-        fr_form_finish(req->form);
+    if (req->bkind) {
+        fr__body_finish(req);
     } else if (req->fbody.len) { /* the buffer is the body: freed with the request */
         req->body.buf = req->fbody.buf;
         req->body.len = req->fbody.len;

@@ -184,6 +184,20 @@ typedef struct fr_route_opts {
      * route's max_body does. Other bodies are read as usual. */
     int multipart_stream;
     uint64_t multipart_spool;
+    /* > 0: a body over this many bytes (by Content-Length, or once a
+     * chunked one gets there) is written to an unlinked temp file as it
+     * arrives, not held in memory: the handler reads it through
+     * fr_req_body_file (fr_req_body is then empty); smaller bodies are read
+     * as usual. For a handler that reads the body itself, in pieces (on
+     * Windows, without temp files here, every body is read into memory). The
+     * app's max_body_bytes and the route's max_body apply as to any body.
+     * (A multipart body on a multipart_stream route goes to its fr_form.) */
+    uint64_t body_spool;
+    /* 1: nothing reads this route's body (not its handler, not a
+     * middleware): a body over 64 KiB, or a chunked one, is dropped as it
+     * arrives instead of being held (fr_req_body is empty). Limits apply as
+     * to any body. */
+    int body_drop;
     /* the form's fr_mp_limits (0 = default, FR_MP_ZERO, FR_MP_UNLIMITED) */
     size_t multipart_max_fields, multipart_max_files, multipart_max_part_size;
     /* 1 (method GET): the route takes WebSocket upgrades only - requests
@@ -294,6 +308,11 @@ FR_API fr_str fr_req_header(const fr_req *req, const char *name); /* buf NULL if
 FR_API size_t fr_req_num_headers(const fr_req *req);
 FR_API int fr_req_header_at(const fr_req *req, size_t i, fr_str *name, fr_str *value);
 FR_API fr_str fr_req_body(const fr_req *req);     /* whole body (chunked: decoded) */
+/* A body that fr_route_opts.body_spool put in a temp file: its fd (read it
+ * with pread from offset 0; the request owns it and closes it when it is
+ * finished: dup it to keep it longer) and *len its size; -1 when the body
+ * is in memory (fr_req_body). len may be NULL. */
+FR_API int fr_req_body_file(const fr_req *req, uint64_t *len);
 FR_API fr_str fr_req_param(const fr_req *req, const char *name); /* route {param} */
 FR_API size_t fr_req_num_params(const fr_req *req);
 FR_API int fr_req_param_at(const fr_req *req, size_t i, fr_str *name, fr_str *value);

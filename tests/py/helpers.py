@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -82,6 +83,40 @@ def wait_until(pred, timeout, interval=0.01):
             return True
         time.sleep(interval)
     return pred()
+
+
+def deleted_fds(pid):
+    """Open unlinked files (temp files) of process pid."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if "(deleted)" in os.readlink(f"/proc/{pid}/fd/{fd}"):
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+class PeakRss:
+    """The highest RSS of process pid while the block runs (sampled every
+    5 ms on a thread), in KiB."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self._stop = pid, rss_kib(pid), threading.Event()
+
+    def _run(self):
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, rss_kib(self.pid))
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+        self.peak = max(self.peak, rss_kib(self.pid))
 
 
 def read_to_close(s):

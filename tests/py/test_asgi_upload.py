@@ -11,15 +11,13 @@ exactly FastAPI's answers.
 
 Real uvicorn processes on 127.0.0.1, real sockets; every wait is bounded."""
 import hashlib
-import os
 import socket
-import threading
 import time
 
 import httpx
 import pytest
 
-from helpers import free_port, rss_kib, spawn, stop_spawned
+from helpers import PeakRss, deleted_fds, free_port, rss_kib, spawn, stop_spawned
 
 UPLOAD_MB = 128
 
@@ -107,40 +105,6 @@ def pattern(i):
     """1 MiB block number i: differs from block to block."""
     seed = hashlib.sha256(i.to_bytes(4, "big")).digest()
     return seed * (1 << 15)
-
-
-def deleted_fds(pid):
-    """Open unlinked files (temp files) of process pid."""
-    n = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            if "(deleted)" in os.readlink(f"/proc/{pid}/fd/{fd}"):
-                n += 1
-        except OSError:
-            pass
-    return n
-
-
-class PeakRss:
-    """The highest RSS of process pid while the block runs (sampled every
-    5 ms on a thread), in KiB."""
-
-    def __init__(self, pid):
-        self.pid, self.peak, self._stop = pid, rss_kib(pid), threading.Event()
-
-    def _run(self):
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss_kib(self.pid))
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(10)
-        self.peak = max(self.peak, rss_kib(self.pid))
 
 
 def recv_response(s):

@@ -125,25 +125,61 @@ def test_declared_classes_are_starlettes():
                                                             "404: Not Found")
 
 
-def test_request_body_stream_receive_and_form_context(fr):
-    from fastrapi.testclient import TestClient
-    app = fr.FastAPI()
+def _body_order_app(ns):
+    app = ns.FastAPI()
 
-    @app.post("/raw")
-    async def raw(request: fr.Request):
-        chunks = [c async for c in request.stream()]
-        message = await request.receive()
+    async def attempt(coro):
+        try:
+            return await coro
+        except RuntimeError as e:  # Starlette's "Stream consumed"
+            return f"RuntimeError: {e}"
+
+    async def form_fields(request):
         async with request.form() as form:
-            fields = list(form.multi_items())
-        return {"chunks": [c.decode() for c in chunks], "body": (await request.body()).decode(),
-                "message": [message["type"], message["body"].decode(), message["more_body"]],
-                "json_or_form": fields, "disconnected": await request.is_disconnected()}
+            return list(form.multi_items())
 
-    with TestClient(app) as c:
-        r = c.post("/raw", data={"a": "1", "b": "2"})
-    assert r.json() == {"chunks": ["a=1&b=2", ""], "body": "a=1&b=2",
-                        "message": ["http.request", "a=1&b=2", False],
-                        "json_or_form": [["a", "1"], ["b", "2"]], "disconnected": False}
+    @app.post("/stream-first")
+    async def stream_first(request: ns.Request):
+        chunks = [c async for c in request.stream()]
+        return {"chunks": [c.decode() for c in chunks], "body": await attempt(request.body()),
+                "form": await attempt(form_fields(request)),
+                "disconnected": await request.is_disconnected()}
+
+    @app.post("/body-first")
+    async def body_first(request: ns.Request):
+        body = (await request.body()).decode()
+        chunks = [c async for c in request.stream()]  # the cached body
+        return {"body": body, "chunks": [c.decode() for c in chunks], "form": await form_fields(request)}
+
+    @app.post("/receive")
+    async def receive(request: ns.Request):
+        message = await request.receive()
+        return [message["type"], message["body"].decode(), message.get("more_body", False)]
+
+    @app.post("/form-then-body")
+    async def form_then_body(request: ns.Request):
+        fields = await form_fields(request)
+        return {"form": fields, "body": (await request.body()).decode()}
+    return app
+
+
+def test_request_body_stream_receive_and_form_orders(fr, fa):
+    """stream(), body(), form() and receive() in the orders an app uses them
+    answer as on FastAPI: the body once from the stream (body() and form()
+    after it: "Stream consumed"), or cached by body() for any later call."""
+    from starlette.testclient import TestClient
+    out = {}
+    for name, ns in (("fastapi", fa), ("fastrapi", fr)):
+        with TestClient(_body_order_app(ns), raise_server_exceptions=False) as c:
+            out[name] = {p: (lambda r: (r.status_code, r.json() if r.status_code == 200 else r.text))(
+                c.post(p, data={"a": "1", "b": "2"}))
+                for p in ("/stream-first", "/body-first", "/receive", "/form-then-body")}
+    assert out["fastapi"]["/stream-first"] == (200, {
+        "chunks": ["a=1&b=2", ""], "body": "RuntimeError: Stream consumed",
+        "form": "RuntimeError: Stream consumed", "disconnected": False})
+    assert out["fastapi"]["/body-first"][1]["chunks"] == ["a=1&b=2", ""]
+    assert out["fastapi"]["/receive"] == (200, ["http.request", "a=1&b=2", False])
+    assert out["fastrapi"] == out["fastapi"]
 
 
 # =====================================================================

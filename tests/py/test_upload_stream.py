@@ -9,14 +9,13 @@ the upload's size. Also: chunked bodies, a client that goes away
 mid-upload (no temp file left open), temp files closed after the answer,
 and a route that takes Request still reads its body as before."""
 import hashlib
-import os
 import socket
 import textwrap
 import time
 
 import pytest
 
-from helpers import free_port, raw_request, read_to_close, spawn
+from helpers import deleted_fds, free_port, raw_request, read_to_close, spawn
 
 APP = textwrap.dedent('''
     import hashlib
@@ -83,18 +82,6 @@ def _status(pid):
             if k in ("VmHWM", "VmRSS"):
                 out[k] = int(v.split()[0]) * 1024
     return out
-
-
-def _deleted_fds(pid):
-    """The server's open unlinked files (its upload temp files)."""
-    n = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}").endswith("(deleted)"):
-                n += 1
-        except OSError:
-            pass
-    return n
 
 
 def _pattern(i):
@@ -208,19 +195,19 @@ def _wait(pred, limit=500):
 
 def test_temp_files_closed_after_answer_and_abort(server):
     proc, port = server
-    assert _wait(lambda: _deleted_fds(proc.pid) == 0)
+    assert _wait(lambda: deleted_fds(proc.pid) == 0)
     sha, resp = _upload(port, "/hash", 4 << 20)
     assert _json(resp)["sha"] == sha
-    assert _wait(lambda: _deleted_fds(proc.pid) == 0), "temp file left open after the answer"
+    assert _wait(lambda: deleted_fds(proc.pid) == 0), "temp file left open after the answer"
     # a client that sends 3 of 8 MiB and goes away
     head, pre, tail = _head("/hash", 8 << 20)
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     s.sendall(head + pre)
     for i in range(48):
         s.sendall(_pattern(i))
-    assert _wait(lambda: _deleted_fds(proc.pid) == 1), "the part should be on disk by now"
+    assert _wait(lambda: deleted_fds(proc.pid) == 1), "the part should be on disk by now"
     s.close()
-    assert _wait(lambda: _deleted_fds(proc.pid) == 0), "temp file left open after an abort"
+    assert _wait(lambda: deleted_fds(proc.pid) == 0), "temp file left open after an abort"
     # the server still answers
     sha, resp = _upload(port, "/hash", 10)
     assert _json(resp)["sha"] == sha
