@@ -4387,6 +4387,10 @@ static PyObject *frpy_server_set_bridge(server *s, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O|p", &bridge, &every)) return NULL;
     Py_XSETREF(s->bridge, bridge == Py_None ? NULL : Py_NewRef(bridge));
     if (!every) Py_RETURN_NONE; /* mounts only: unmatched requests keep the engine's answers */
+    fr_route_opts o; /* every request is unmatched: the bridge's receive reads a big body from its temp file */
+    memset(&o, 0, sizeof o);
+    o.body_spool = FR_MULTIPART_SPOOL_BYTES;
+    fr_app_set_unmatched_opts(s->app, &o);
     s->fallback_rt.srv = s;
     s->fallback_rt.route_obj = Py_None;
     s->fallback_rt.method = "";
@@ -4818,7 +4822,10 @@ static PyObject *frpy_server_add_mount(server *s, PyObject *args) {
         Py_DECREF(rt->route_obj); free(m); free(pc); free(p); free(rt);
         return NULL;
     }
-    if (fr_route(s->app, "*", path, frpy_mount_handler, rt) < 0) {
+    fr_route_opts o; /* the bridge's receive reads a big body from its temp file */
+    memset(&o, 0, sizeof o);
+    o.body_spool = FR_MULTIPART_SPOOL_BYTES;
+    if (fr_route_ex(s->app, "*", path, frpy_mount_handler, rt, &o) < 0) {
         PyErr_Format(PyExc_ValueError, "cannot mount %s: %s", path,
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
         return NULL;

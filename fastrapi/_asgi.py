@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import _native_mw, _runtime
 from ._fastrapi import STREAM_HIGH_WATER as _STREAM_HIGH_WATER
+from .requests import read_piece
 
 
 async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
@@ -381,10 +382,15 @@ def native_bridge(app: Any) -> Callable:
         scope["fastrapi.native"] = True
         scope.setdefault("state", dict(getattr(app, "_fr_lifespan_state", None) or {}))
         finished = asyncio.Event()
-        delivered = False
+        delivered, off = False, 0
 
         async def receive() -> Dict[str, Any]:
-            nonlocal delivered
+            nonlocal delivered, off
+            if not delivered and data.__class__ is not bytes:  # spooled: the temp file in pieces
+                message = read_piece(data, off)
+                off += len(message["body"])
+                delivered = not message["more_body"]
+                return message
             if not delivered:
                 delivered = True
                 return {"type": "http.request", "body": data, "more_body": False}

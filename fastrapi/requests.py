@@ -35,6 +35,13 @@ from .datastructures import State as State  # noqa: F401
 _PIECE = 65536  # a spooled body's pieces (what uvicorn's reads give)
 
 
+def read_piece(f: Any, off: int) -> Message:
+    """The http.request message of a spooled body (a temp file the engine
+    wrote it to) from offset `off`: pread, as the fd's own offset is shared."""
+    piece = os.pread(f.fileno(), _PIECE, off)
+    return {"type": "http.request", "body": piece, "more_body": len(piece) == _PIECE}
+
+
 class _EngineRequest(StarletteRequest):
     def __init__(self, scope: Scope, receive: Optional[Receive] = None,
                  send: Send = empty_send) -> None:
@@ -59,12 +66,10 @@ class _EngineRequest(StarletteRequest):
         nothing until cancelled."""
         f = self.__dict__.get("_fr_file")
         if f is not None and not self.__dict__.get("_fr_sent"):
-            piece = os.pread(f.fileno(), _PIECE, self._fr_off)  # its own offset: the fd is shared
-            self._fr_off += len(piece)
-            more = len(piece) == _PIECE
-            if not more:
-                self._fr_sent = True
-            return {"type": "http.request", "body": piece, "more_body": more}
+            message = read_piece(f, self._fr_off)
+            self._fr_off += len(message["body"])
+            self._fr_sent = not message["more_body"]
+            return message
         if not self.__dict__.get("_fr_sent"):
             self._fr_sent = True
             return {"type": "http.request", "body": self._fr_bytes, "more_body": False}

@@ -1481,6 +1481,10 @@ FR__SRV_SHARED fr_handler fr__req_route(fr_app *app, fr_req *req, void **ud) {
         if (req->sp_err) return fr__body_lost; /* the spool file failed (a full disk) */
         return rt->h;
     }
+    if (req->sp_err) { /* an unrouted request's spooled body (fr_app_set_unmatched_opts) */
+        *ud = NULL;
+        return fr__body_lost;
+    }
     if (app->unmatched.limit_body && /* nothing reads the body of an unrouted request */
         fr__route_body_over(req, app->unmatched.max_body, 1)) {
         *ud = NULL;
@@ -1576,30 +1580,39 @@ enum { FR__B_MEM = 0, FR__B_FORM, FR__B_SPOOL, FR__B_DROP };
 
 /* 1: req->bkind set up (the body is taken as it arrives), 0: read it the
  * usual way. Sockets and fr_dispatch_begin (`feed`: the length may be
- * unknown, so the route alone decides). */
+ * unknown, so the route alone decides). An unrouted request goes by
+ * fr_app_set_unmatched_opts. */
 static int fr__body_begin(fr_app *app, fr_req *req, int feed) {
     fr__route *rt;
     void *ud;
     char bnd[FR_MAX_MULTIPART_BOUNDARY + 1];
     fr_str ct = {NULL, 0}, b;
-    int form, big, sized = req->h.body_kind == FR_BODY_LENGTH;
+    uint64_t spool;
+    int form, big, drop, sized = req->h.body_kind == FR_BODY_LENGTH;
     if (sized && req->h.content_length == 0) return 0;
     if (app->mp_routes) ct = fr_req_header(req, "content-type");
     form = ct.buf && fr_mp_form_type(ct) == FR_MP_FORM_DATA && fr_mp_boundary(ct, bnd, sizeof bnd, &b) == 1;
     big = app->big_routes && (feed || !sized || req->h.content_length > app->big_min);
     if (!form && !big) return 0;
     (void)fr__req_route(app, req, &ud); /* fr__dispatch routes again (the buffer may move) */
-    if (req->m.status != FR_MATCH_FOUND || !req->m.data) return 0;
-    rt = (fr__route *)req->m.data;
-    req->form_max = rt->limit_body ? rt->max_body : UINT64_MAX;
-    if (form && rt->mp_stream) {
+    rt = req->m.status == FR_MATCH_FOUND ? (fr__route *)req->m.data : NULL;
+    if (rt) {
+        req->form_max = rt->limit_body ? rt->max_body : UINT64_MAX;
+        spool = rt->body_spool;
+        drop = rt->body_drop;
+    } else {
+        req->form_max = app->unmatched.limit_body ? app->unmatched.max_body : UINT64_MAX;
+        spool = app->unmatched.body_spool;
+        drop = app->unmatched.body_drop;
+    }
+    if (form && rt && rt->mp_stream) {
         req->form = fr_form_new(b, &rt->mp_lim, rt->mp_spool);
         if (!req->form) return 0; /* out of memory: the usual way */
         req->bkind = FR__B_FORM;
-    } else if (FR__CAN_SPOOL && big && rt->body_spool && (feed || !sized || req->h.content_length > rt->body_spool)) {
+    } else if (FR__CAN_SPOOL && big && spool && (feed || !sized || req->h.content_length > spool)) {
         req->bkind = FR__B_SPOOL; /* a known length over the limit goes to the file at once */
-        req->sp_limit = sized && req->h.content_length > rt->body_spool ? 0 : rt->body_spool;
-    } else if (big && rt->body_drop && (feed || !sized || req->h.content_length > FR__DROP_MIN)) {
+        req->sp_limit = sized && req->h.content_length > spool ? 0 : spool;
+    } else if (big && drop && (feed || !sized || req->h.content_length > FR__DROP_MIN)) {
         req->bkind = FR__B_DROP;
         req->form_max = UINT64_MAX; /* nothing kept: the limits are checked at dispatch */
     } else {
@@ -3302,6 +3315,15 @@ done:
     return rc;
 }
 
+/* A route (or the unmatched requests) taking big bodies as they arrive
+ * (body_spool, body_drop): heads are checked for them from now on. */
+static void fr__big_add(fr_app *app, uint64_t spool, int drop) {
+    uint64_t min = spool && spool < FR__DROP_MIN ? spool : FR__DROP_MIN;
+    if (!spool && !drop) return;
+    if (!app->big_routes || min < app->big_min) app->big_min = min;
+    app->big_routes++;
+}
+
 int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler h, void *userdata,
                 const fr_route_opts *opts) {
     fr__route *rt;
@@ -3352,11 +3374,7 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
         return -1;
     }
     if (rt->mp_stream) app->mp_routes++;
-    if (rt->body_spool || rt->body_drop) { /* bodies it takes as they arrive: checked at the head */
-        uint64_t min = rt->body_spool && rt->body_spool < FR__DROP_MIN ? rt->body_spool : FR__DROP_MIN;
-        if (!app->big_routes || min < app->big_min) app->big_min = min;
-        app->big_routes++;
-    }
+    fr__big_add(app, rt->body_spool, rt->body_drop);
     return 0;
 }
 
@@ -3364,6 +3382,7 @@ void fr_app_set_unmatched_opts(fr_app *app, const fr_route_opts *opts) {
     if (!app) return;
     memset(&app->unmatched, 0, sizeof app->unmatched);
     if (opts) app->unmatched = *opts;
+    fr__big_add(app, app->unmatched.body_spool, app->unmatched.body_drop);
 }
 
 void fr_app_set_fallback(fr_app *app, fr_handler h, void *userdata) {

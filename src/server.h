@@ -222,8 +222,9 @@ FR_API int fr_req_is_websocket(const fr_req *req);
 /* The same options for requests no route matched (404/405/307, the
  * fallback, frontend files): FastAPI's app-level max_body_size answers 413
  * there too, for a Content-Length over max_body (a chunked body is not
- * read there: the usual answer). opts is copied; NULL = defaults. Not
- * while serving. */
+ * read there: the usual answer); body_spool and body_drop as for a route
+ * (a fallback that reads big bodies from fr_req_body_file, one that reads
+ * none). opts is copied; NULL = defaults. Not while serving. */
 FR_API void fr_app_set_unmatched_opts(fr_app *app, const fr_route_opts *opts);
 /* Handler for unmatched requests (404/405/307 decisions): it can inspect
  * fr_req_match_status() and answer, or return fr_res_default(req) to get the

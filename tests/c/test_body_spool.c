@@ -261,6 +261,31 @@ static void test_socket_spool_fails(void) {
     free(saved);
 }
 
+/* unrouted requests go by fr_app_set_unmatched_opts: a fallback handler
+ * that reads big bodies from the file (an ASGI bridge), or none */
+static void test_unmatched(void) {
+    frt_srv s;
+    fr_route_opts o;
+    int kind;
+    for (kind = 0; kind < 2; kind++) {
+        s.app = make_app();
+        REQ(s.app);
+        memset(&o, 0, sizeof o);
+        if (kind == 0) o.body_spool = 1000;
+        else o.body_drop = 1;
+        fr_app_set_unmatched_opts(s.app, &o);
+        fr_app_set_fallback(s.app, describe, NULL);
+        s.port = fr_listen(s.app, "127.0.0.1", 0);
+        REQ(s.port > 0 && frt_srv_run(&s) == 0);
+        CHECK_POST("/nowhere", 900, 0, 200, "mem 900 1");
+        CHECK_POST("/nowhere", 150000, 0, 200, kind == 0 ? "file 150000 1" : "none 0 1");
+        CHECK_POST("/nowhere", 150000, 1, 200, kind == 0 ? "file 150000 1" : "none 0 1");
+        CHECK_POST("/spool", 5000, 0, 200, "file 5000 1"); /* routes keep their own */
+        CHECK_POST("/plain", 150000, 0, 200, "mem 150000 1");
+        frt_srv_stop(&s);
+    }
+}
+
 /* fr_dispatch_begin / feed / end: the same decisions, the body fed in
  * pieces (an ASGI server's messages) */
 static void fed(fr_app *app, const char *path, size_t n, size_t piece, int chunked, frt_got *g) {
@@ -354,7 +379,7 @@ static void test_dispatch_dropped(void) {
 
 static const frt_case frt_cases[] = {
     FRT(test_socket_spool),       FRT(test_socket_limits),   FRT(test_socket_dropped),
-    FRT(test_socket_dropped_big),
+    FRT(test_socket_dropped_big), FRT(test_unmatched),
     FRT(test_socket_pipelined),   FRT(test_socket_spool_fails), FRT(test_dispatch_fed),
     FRT(test_dispatch_dropped),
 };

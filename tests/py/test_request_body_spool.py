@@ -259,3 +259,102 @@ def test_middleware_sees_the_body_a_route_does_not_read():
         finally:
             err = stop_spawned(proc)
         assert "Traceback" not in err, err
+
+
+BRIDGE_APP = '''
+import hashlib
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.responses import JSONResponse
+from {fw} import FastAPI, File, Request, UploadFile
+
+
+class Tag:  # a raw ASGI middleware: the native server runs every request through the Python stack
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        async def tagged(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + [(b"x-tag", b"1")]
+            await send(message)
+        await self.app(scope, receive, tagged)
+
+
+async def digest_stream(request):
+    h, n = hashlib.sha256(), 0
+    async for chunk in request.stream():
+        h.update(chunk)
+        n += len(chunk)
+    return {{"n": n, "sha": h.hexdigest()[:16]}}
+
+
+async def sub_stream(request):
+    return JSONResponse(await digest_stream(request))
+
+
+app = FastAPI()
+{middleware}
+app.mount("/sub", Starlette(routes=[Route("/stream", sub_stream, methods=["POST"])]))
+
+
+@app.post("/stream")
+async def stream(request: Request):
+    return await digest_stream(request)
+
+
+@app.post("/up")
+async def up(f: UploadFile = File(...)):
+    h, n = hashlib.sha256(), 0
+    while chunk := await f.read(1 << 20):
+        h.update(chunk)
+        n += len(chunk)
+    return {{"n": n, "sha": h.hexdigest()[:16]}}
+
+
+{serve}
+'''
+
+
+@pytest.mark.parametrize("middleware", [True, False], ids=["asgi-middleware", "mount-only"])
+def test_bridged_requests_spool_big_bodies(middleware):
+    """On the native server, requests that run through the app's Python
+    ASGI stack (an app with a raw ASGI middleware: every request; an app
+    with a mount: the requests under it) get a big body from a temp file
+    in pieces, not held whole: answers as FastAPI's, and 128 MiB grows the
+    server by a few MiB (before: by the body, twice)."""
+    data = _body(5 << 20)
+    mw = "app.add_middleware(Tag)" if middleware else ""
+    procs = {}
+    try:
+        for fw, how in (("fastapi", "asgi"), ("fastrapi", "native")):
+            port = free_port()
+            procs[fw] = (spawn(BRIDGE_APP.format(fw=fw, middleware=mw, serve=SERVE[how].format(port=port)),
+                               port), port)
+        out = {}
+        for fw, (proc, port) in procs.items():
+            got = []
+            for path in ("/stream", "/sub/stream"):
+                for chunked in (False, True):
+                    r = httpx.post(f"http://127.0.0.1:{port}{path}", timeout=60,
+                                   content=_chunks(data) if chunked else data)
+                    got.append((path, chunked, r.status_code, r.headers.get("x-tag"), r.json()))
+            r = httpx.post(f"http://127.0.0.1:{port}/up", files={"f": ("b.bin", data)}, timeout=60)
+            got.append(("/up", r.status_code, r.json()))
+            out[fw] = got
+        assert out["fastapi"][0][2:] == (200, "1" if middleware else None,
+                                         {"n": len(data), "sha": hashlib.sha256(data).hexdigest()[:16]})
+        assert out["fastrapi"] == out["fastapi"]
+        proc, port = procs["fastrapi"]
+        for path in ("/stream", "/sub/stream", "/up"):
+            if path == "/up":
+                continue  # multipart: its own test (test_upload_stream.py)
+            base = rss_kib(proc.pid)
+            peak, status = _send_big(port, path, 128 << 20, proc.pid)
+            assert status == b"HTTP/1.1 200 OK"
+            assert peak - base < 32 * 1024, (path, base, peak)
+        assert wait_until(lambda: deleted_fds(proc.pid) == 0, 20)
+    finally:
+        for fw, (proc, _) in procs.items():
+            err = stop_spawned(proc)
+            assert "Traceback" not in err, (fw, err)
