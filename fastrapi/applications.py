@@ -37,12 +37,13 @@ def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool, bool, bool]:
     from ._native_mw import plan as native_plan
     limit = get_body_size_limit(getattr(r, "max_body_size", None),
                                 getattr(app, "max_body_size", None))
-    unread = body_unread(r)
+    api = getattr(r, "_api_route", r)  # a plain Route: the APIRoute that serves it
+    unread = body_unread(api)
     mw = native_plan(app)
     drop = unread and mw is not None and not any(name == "http" for name, _ in mw)
     return (-1 if limit is None else limit,
             engine_form_limits(getattr(r, "form_limits", None)), unread,
-            multipart_stream(r), body_spool(r), drop)
+            multipart_stream(api), body_spool(api), drop)
 
 
 def _engine_path(path: str) -> str:

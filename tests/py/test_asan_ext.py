@@ -26,16 +26,18 @@ from cbuild import ahead, compile_c, have  # noqa: E402
 BUILD = os.path.join(ROOT, "build", "asan-ext")
 SUBSET = ["tests/py/test_serving.py", "tests/py/test_uploads.py", "tests/py/test_websockets.py",
           "tests/py/test_stream_backpressure.py", "tests/py/test_bad_input.py",
-          "tests/py/test_asgi_upload.py"]
+          "tests/py/test_asgi_upload.py", "tests/py/test_request_body_spool.py"]
 # the slowest of the subset (forks, a documentation example, 14 s of generated
-# bodies, a 5 s slow reader, the 128 and 32 MiB uploads) stay in the release
-# run only
+# bodies, a 5 s slow reader, the 128 and 32 MiB uploads and bodies) stay in
+# the release run only
 SKIP = ["tests/py/test_serving.py::test_workers_fork_processes_on_one_port",
         "tests/py/test_serving.py::test_documented_usage_example_in_subprocess",
         "tests/py/test_uploads.py::test_engine_parser_equals_starlettes_on_generated_bodies",
         "tests/py/test_websockets.py::test_slow_reader_gets_everything_in_order",
         "tests/py/test_asgi_upload.py::test_upload_streams_to_disk_in_flat_memory",
-        "tests/py/test_asgi_upload.py::test_chunked_upload_streams_too"]
+        "tests/py/test_asgi_upload.py::test_chunked_upload_streams_too",
+        "tests/py/test_request_body_spool.py::test_big_body_in_flat_memory",
+        "tests/py/test_request_body_spool.py::test_bridged_requests_spool_big_bodies"]
 
 SITECUSTOMIZE = '''\
 # written by tests/py/test_asan_ext.py: import fastrapi._fastrapi from the

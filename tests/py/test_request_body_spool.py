@@ -89,6 +89,18 @@ def ping():
     return {{"pong": True}}
 
 
+async def plain_route(request):  # a Starlette endpoint (app.add_route)
+    from starlette.responses import JSONResponse
+    h, n = hashlib.sha256(), 0
+    async for chunk in request.stream():
+        h.update(chunk)
+        n += len(chunk)
+    return JSONResponse({{"n": n, "sha": h.hexdigest()[:16]}})
+
+
+app.add_route("/plain-route", plain_route, methods=["POST"])
+
+
 {serve}
 '''
 
@@ -140,7 +152,7 @@ SIZES = [100, 1 << 20, (1 << 20) + 1, 5 << 20]
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
-@pytest.mark.parametrize("path", ["/stream", "/body", "/body-twice", "/dep", "/ping"])
+@pytest.mark.parametrize("path", ["/stream", "/body", "/body-twice", "/dep", "/ping", "/plain-route"])
 def test_same_answers_as_fastapi(servers, path, chunked):
     for n in SIZES:
         data = _body(n)
@@ -193,7 +205,7 @@ def _send_big(port, path, total, pid, leave_after=None):
 
 
 @pytest.mark.parametrize("name", ["fastrapi", "fastrapi-uvicorn"])
-@pytest.mark.parametrize("path", ["/stream", "/ping"])
+@pytest.mark.parametrize("path", ["/stream", "/ping", "/plain-route"])
 def test_big_body_in_flat_memory(servers, name, path):
     """128 MiB to a Request route (spooled) and to a route that reads no
     body (dropped): the server grows by a few MiB, not by the body (before:
