@@ -16354,7 +16354,7 @@ done:
 /* A route (or the unmatched requests) taking big bodies as they arrive
  * (body_spool, body_drop): heads are checked for them from now on. */
 static void fr__big_add(fr_app *app, uint64_t spool, int drop) {
-    uint64_t min = spool && spool < FR__DROP_MIN ? spool : FR__DROP_MIN;
+    uint64_t min = !drop ? spool : spool && spool < FR__DROP_MIN ? spool : FR__DROP_MIN;
     if (!spool && !drop) return;
     if (!app->big_routes || min < app->big_min) app->big_min = min;
     app->big_routes++;

@@ -4384,12 +4384,13 @@ static void frpy_bridge_done(rctx *c, PyObject *res) {
 static PyObject *frpy_server_set_bridge(server *s, PyObject *args) {
     PyObject *bridge;
     int every = 1;
-    if (!PyArg_ParseTuple(args, "O|p", &bridge, &every)) return NULL;
+    unsigned long long spool = 0;
+    if (!PyArg_ParseTuple(args, "O|pK", &bridge, &every, &spool)) return NULL;
     Py_XSETREF(s->bridge, bridge == Py_None ? NULL : Py_NewRef(bridge));
     if (!every) Py_RETURN_NONE; /* mounts only: unmatched requests keep the engine's answers */
-    fr_route_opts o; /* every request is unmatched: the bridge's receive reads a big body from its temp file */
+    fr_route_opts o; /* every request is unmatched */
     memset(&o, 0, sizeof o);
-    o.body_spool = FR_MULTIPART_SPOOL_BYTES;
+    o.body_spool = spool;
     fr_app_set_unmatched_opts(s->app, &o);
     s->fallback_rt.srv = s;
     s->fallback_rt.route_obj = Py_None;
@@ -4803,7 +4804,8 @@ static int frpy_server_keep_route(server *s, proute *rt) {
 static PyObject *frpy_server_add_mount(server *s, PyObject *args) {
     const char *path;
     PyObject *route_obj;
-    if (!PyArg_ParseTuple(args, "sO", &path, &route_obj)) return NULL;
+    unsigned long long spool = 0;
+    if (!PyArg_ParseTuple(args, "sO|K", &path, &route_obj, &spool)) return NULL;
     proute *rt = calloc(1, sizeof *rt);
     pplan *p = calloc(1, sizeof *p);
     char *m = strdup("*"), *pc = strdup(path);
@@ -4822,9 +4824,9 @@ static PyObject *frpy_server_add_mount(server *s, PyObject *args) {
         Py_DECREF(rt->route_obj); free(m); free(pc); free(p); free(rt);
         return NULL;
     }
-    fr_route_opts o; /* the bridge's receive reads a big body from its temp file */
+    fr_route_opts o;
     memset(&o, 0, sizeof o);
-    o.body_spool = FR_MULTIPART_SPOOL_BYTES;
+    o.body_spool = spool;
     if (fr_route_ex(s->app, "*", path, frpy_mount_handler, rt, &o) < 0) {
         PyErr_Format(PyExc_ValueError, "cannot mount %s: %s", path,
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
@@ -4913,9 +4915,9 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     PyObject *form_limits = Py_None; /* (max_files, max_fields, max_part_size) or None */
     int body_unread = 0;             /* nothing in the route can read the body */
     int mp_stream = 0;               /* multipart bodies stream to an fr_form (issue 14) */
-    int spool = 0;                   /* a big body goes to a temp file (Request routes) */
+    unsigned long long spool = 0;    /* a body over this goes to a temp file (0: never) */
     int drop = 0;                    /* nothing (no middleware either) reads the body */
-    if (!PyArg_ParseTuple(args, "ssOO|LOpppp", &method, &path, &plan_t, &route_obj, &max_body,
+    if (!PyArg_ParseTuple(args, "ssOO|LOppKp", &method, &path, &plan_t, &route_obj, &max_body,
                           &form_limits, &body_unread, &mp_stream, &spool, &drop))
         return NULL;
     if (form_limits != Py_None && (!PyTuple_Check(form_limits) || PyTuple_GET_SIZE(form_limits) != 3)) {
@@ -4928,7 +4930,7 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     ropts.max_body = max_body >= 0 ? (uint64_t)max_body : 0;
     ropts.body_unread = body_unread;
     ropts.multipart_stream = mp_stream;
-    ropts.body_spool = spool ? FR_MULTIPART_SPOOL_BYTES : 0; /* Starlette's spool size */
+    ropts.body_spool = spool;
     ropts.body_drop = drop;
     if (mp_stream && form_limits != Py_None) { /* (max_files, max_fields, max_part_size) */
         ropts.multipart_max_files = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(form_limits, 0)));
@@ -6076,12 +6078,14 @@ static PyMethodDef frpy_server_methods[] = {
     {"middleware_count", (PyCFunction)frpy_server_middleware_count, METH_NOARGS,
      "how many middlewares the engine app runs in C"},
     {"set_bridge", (PyCFunction)frpy_server_set_bridge, METH_VARARGS,
-     "set_bridge(async callable(scope, start, body) | None, every=True): every request "
-     "(every=False: only mounts) goes through the app's Python ASGI stack"},
+     "set_bridge(async callable(scope, start, body) | None, every=True, spool=0): every request "
+     "(every=False: only mounts) goes through the app's Python ASGI stack (bodies over spool "
+     "bytes from a temp file)"},
     {"add_websocket", (PyCFunction)frpy_server_add_websocket, METH_VARARGS,
      "add_websocket(pattern, start, route, max_message): a Python websocket endpoint"},
     {"add_mount", (PyCFunction)frpy_server_add_mount, METH_VARARGS,
-     "add_mount(pattern, route): any method on pattern goes to the bridge"},
+     "add_mount(pattern, route, spool=0): any method on pattern goes to the bridge (bodies "
+     "over spool bytes from a temp file)"},
     {"add_static", (PyCFunction)frpy_server_add_static, METH_VARARGS,
      "add_static(prefix, directory, html, follow_symlink): StaticFiles served by the engine"},
     {"add_frontend", (PyCFunction)frpy_server_add_frontend, METH_VARARGS,

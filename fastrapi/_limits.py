@@ -75,6 +75,11 @@ def _no_body_params(route: Any) -> bool:
     return getattr(route, "dependant", None) is not None and getattr(route, "body_field", None) is None
 
 
+# a body a Request reads (or the bridge's ASGI receive gives) waits in a temp
+# file past this many bytes: Starlette's own spool size for uploads
+SPOOL_BYTES = 1024 * 1024
+
+
 def body_unread(route: Any) -> bool:
     """True when nothing in the route can read the request body: no body
     parameter and no Request anywhere in its dependency tree (FastAPI's limit

@@ -24,16 +24,16 @@ logger = logging.getLogger("fastrapi.error")
 _SUPPORTED_CONVERTORS = {"int", "float", "path", "str"}
 
 
-def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool, bool, bool]:
+def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool, int, bool]:
     """(max_body, form_limits, body_unread, multipart_stream, body_spool,
     body_drop) for the engine: the route's max_body_size, else the app's (-1
     = none); its form_limits as the glue's tuple (or None); whether nothing
     in the route can read the body; whether its multipart bodies may stream
-    to disk; whether a big body may wait in a temp file for its Request;
-    whether a big body may be dropped as it arrives (nothing in the route
-    reads it, and no @app.middleware function that could)."""
-    from ._limits import (body_spool, body_unread, engine_form_limits, get_body_size_limit,
-                          multipart_stream)
+    to disk; past how many bytes a body waits in a temp file for its Request
+    (0: never); whether a big body may be dropped as it arrives (nothing in
+    the route reads it, and no @app.middleware function that could)."""
+    from ._limits import (SPOOL_BYTES, body_spool, body_unread, engine_form_limits,
+                          get_body_size_limit, multipart_stream)
     from ._native_mw import plan as native_plan
     limit = get_body_size_limit(getattr(r, "max_body_size", None),
                                 getattr(app, "max_body_size", None))
@@ -43,7 +43,7 @@ def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool, bool, bool]:
     drop = unread and mw is not None and not any(name == "http" for name, _ in mw)
     return (-1 if limit is None else limit,
             engine_form_limits(getattr(r, "form_limits", None)), unread,
-            multipart_stream(api), body_spool(api), drop)
+            multipart_stream(api), SPOOL_BYTES if body_spool(api) else 0, drop)
 
 
 def _engine_path(path: str) -> str:
@@ -790,8 +790,9 @@ class FastrAPI(Starlette):
             # every request runs through the app's ASGI stack; its innermost
             # app dispatches to the engine app that has the routes
             from ._asgi import native_bridge
+            from ._limits import SPOOL_BYTES
             self._fr_started = True
-            srv.set_bridge(native_bridge(self))
+            srv.set_bridge(native_bridge(self), True, SPOOL_BYTES)  # a big body: from a temp file
             self._servers.append(srv)
             return srv
         if own_loop and asgi_routes:  # only requests under a mount take the bridge
@@ -809,7 +810,8 @@ class FastrAPI(Starlette):
                         _static_types(srv, typed)
                         srv.add_static(*static)
                     else:
-                        srv.add_mount(key[1], r)
+                        from ._limits import SPOOL_BYTES
+                        srv.add_mount(key[1], r, SPOOL_BYTES)  # a big body: from a temp file
                 continue
             if hasattr(r, "_fr_native_register"):  # a C handler (fastrapi.native.NativeRoute)
                 r._fr_native_register(srv, seen, _engine_path)
