@@ -122,9 +122,9 @@ def servers():
             procs[name] = (spawn(code, port), port)
         yield {name: (port, proc) for name, (proc, port) in procs.items()}
     finally:
-        for name, (proc, _) in procs.items():
-            err = stop_spawned(proc)  # the tracebacks are "Stream consumed"
-            assert err.count("Traceback") <= err.count("RuntimeError: Stream consumed"), (name, err)
+        errs = {name: stop_spawned(proc) for name, (proc, _) in procs.items()}  # every one stopped
+    for name, err in errs.items():  # the tracebacks are "Stream consumed"
+        assert err.count("Traceback") <= err.count("RuntimeError: Stream consumed"), (name, err)
 
 
 def _pattern(n):
@@ -367,6 +367,6 @@ def test_bridged_requests_spool_big_bodies(middleware):
             assert peak - base < 32 * 1024, (path, base, peak)
         assert wait_until(lambda: deleted_fds(proc.pid) == 0, 20)
     finally:
-        for fw, (proc, _) in procs.items():
-            err = stop_spawned(proc)
-            assert "Traceback" not in err, (fw, err)
+        errs = {fw: stop_spawned(proc) for fw, (proc, _) in procs.items()}  # every one stopped
+    for fw, err in errs.items():
+        assert "Traceback" not in err, (fw, err)
