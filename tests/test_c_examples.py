@@ -11,6 +11,8 @@ http.client and httpx.
   poll   served from a host main loop with fr_poll()
   chat   WebSockets (echo, chat room, game-state broadcast): built here, tested
          in tests/test_ws_live.py
+  upload a file drop: big PUT bodies spooled to a temp file by the engine
+         (fr_route_opts.body_spool), a POST whose body is dropped (body_drop)
 
 The test_sanitized_* tests replay most scenarios against ASan+UBSan builds
 (any report, leak or non-zero exit fails them). FR_LIVE_SANITIZE=1 runs the
@@ -64,14 +66,14 @@ def _build(name):
     return build_example(name)
 
 
-for _name in ("hello", "todo", "poll", "chat"):
+for _name in ("hello", "todo", "poll", "chat", "upload"):
     ahead(lambda n=_name: _build(n))
 
 
 @pytest.fixture(scope="session")
 def binaries():
     # chat (WebSockets) is built here too; its live suite is tests/test_ws_live.py
-    return {name: _build(name) for name in ("hello", "todo", "poll", "chat")}
+    return {name: _build(name) for name in ("hello", "todo", "poll", "chat", "upload")}
 
 
 class Server:
@@ -1269,7 +1271,7 @@ def asan_binaries():
         pytest.skip("FR_LIVE_SANITIZE=1: every test of this module already ran against the sanitized build, this replay would repeat it")
     if not shutil.which("clang"):
         pytest.fail("clang missing: ./run-tests installs the Debian package")
-    return {name: _asan_build(name) for name in ("hello", "todo", "poll")}
+    return {name: _asan_build(name) for name in ("hello", "todo", "poll", "upload")}
 
 
 def _asan_build(name):
@@ -1282,7 +1284,7 @@ def _asan_build(name):
 
 
 if os.environ.get("FR_LIVE_SANITIZE") != "1":
-    for _name in ("hello", "todo", "poll"):
+    for _name in ("hello", "todo", "poll", "upload"):
         ahead(lambda n=_name: _asan_build(n))
 
 
@@ -1341,3 +1343,75 @@ def test_sanitized_poll(asan_binaries):
     test_poll_quit(server)
     out = server.output()
     assert "Sanitizer" not in out and "runtime error" not in out, out
+
+
+# --------------------------------------------------------------------------
+# upload: big bodies through a temp file (body_spool), dropped ones (body_drop)
+
+@pytest.fixture(scope="module")
+def upload(binaries, tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("upload"))
+    yield from _served(Server(binaries["upload"], {"UPLOAD_DIR": d}))
+
+
+def _hwm_kib(pid):
+    """The process's peak RSS so far (VmHWM), KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def _pieces(data, size=1 << 20):
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
+
+
+def test_upload_put_get(upload):
+    small, big = os.urandom(100), os.urandom(3 << 20)
+    for name, data, chunked, spooled in (("small.bin", small, False, False), ("big.bin", big, False, True),
+                                         ("chunked.bin", big, True, True), ("empty", b"", False, False)):
+        r = httpx.put(upload.url + "/files/" + name, timeout=IO_TIMEOUT,
+                      content=_pieces(data) if chunked else data)
+        assert r.status_code == 201, r.text
+        assert r.json() == {"name": name, "size": len(data), "spooled": spooled}
+        g = httpx.get(upload.url + "/files/" + name, timeout=IO_TIMEOUT)
+        assert (g.status_code, g.content == data) == (200, True)
+    # a new upload replaces the file whole
+    r = httpx.put(upload.url + "/files/big.bin", content=small, timeout=IO_TIMEOUT)
+    assert r.status_code == 201
+    assert httpx.get(upload.url + "/files/big.bin", timeout=IO_TIMEOUT).content == small
+
+
+def test_upload_refusals(upload):
+    for name in (".hidden", "a%20b", "x" * 65, "%2e%2e"):
+        r = httpx.put(upload.url + "/files/" + name, content=b"data", timeout=IO_TIMEOUT)
+        assert (name, r.status_code, r.json()) == (name, 400, {"detail": "bad file name"})
+    r = httpx.put(upload.url + "/files/..%2Fescape", content=b"data", timeout=IO_TIMEOUT)
+    assert r.status_code == 404  # a "/" in the name: no route matches
+    assert httpx.get(upload.url + "/files/absent", timeout=IO_TIMEOUT).status_code == 404
+    # over the route's 1 GiB: refused at the head, before any byte of the body
+    with Raw(upload.port) as c:
+        c.send(req("PUT", "/files/huge", [("Content-Length", str(2 << 30))]))
+        r = c.read_response()
+    assert r.status == 413
+
+
+def test_upload_and_dropped_bodies_in_flat_memory(upload):
+    """96 MiB through the file drop, and 96 MiB to the route that drops its
+    body, raise the server's peak RSS by a few MiB, not by the body."""
+    data = os.urandom(1 << 20) * 96
+    before = _hwm_kib(upload.proc.pid)
+    r = httpx.put(upload.url + "/files/large.bin", content=_pieces(data), timeout=60)
+    assert r.json() == {"name": "large.bin", "size": len(data), "spooled": True}
+    r = httpx.post(upload.url + "/ping", content=data, timeout=60)
+    assert (r.status_code, r.json()) == (200, {"ok": True})
+    assert _hwm_kib(upload.proc.pid) - before < 16 * 1024
+    g = httpx.get(upload.url + "/files/large.bin", timeout=60)
+    assert len(g.content) == len(data) and g.content == data
+
+
+def test_sanitized_upload(asan_binaries, tmp_path):
+    _run_sanitized(asan_binaries["upload"], [test_upload_put_get, test_upload_refusals],
+                   {"UPLOAD_DIR": str(tmp_path)})
