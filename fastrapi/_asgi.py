@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import _native_mw, _runtime
 from ._fastrapi import STREAM_HIGH_WATER as _STREAM_HIGH_WATER
-from .requests import read_piece
+from .requests import BodyMessages
 
 
 async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
@@ -371,7 +371,7 @@ def native_bridge(app: Any) -> Callable:
 
     async def bridge(scope: Dict[str, Any], start: Callable, body: Callable,
                      wait: Optional[Callable] = None) -> None:
-        data = scope.pop("body", b"")
+        messages = BodyMessages(scope.pop("body", b""))
         route = scope.pop("route", None)
         if route is not None:  # the engine routed it to a mount: no need to ask again
             scope["fastrapi.route"] = route
@@ -382,18 +382,11 @@ def native_bridge(app: Any) -> Callable:
         scope["fastrapi.native"] = True
         scope.setdefault("state", dict(getattr(app, "_fr_lifespan_state", None) or {}))
         finished = asyncio.Event()
-        delivered, off = False, 0
 
         async def receive() -> Dict[str, Any]:
-            nonlocal delivered, off
-            if not delivered and data.__class__ is not bytes:  # spooled: the temp file in pieces
-                message = read_piece(data, off)
-                off += len(message["body"])
-                delivered = not message["more_body"]
+            message = messages.next()  # the body (a spooled one in pieces)
+            if message is not None:
                 return message
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": data, "more_body": False}
             await finished.wait()  # like a server: disconnect once the response is done
             return {"type": "http.disconnect"}
 

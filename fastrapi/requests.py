@@ -35,22 +35,33 @@ from .datastructures import State as State  # noqa: F401
 _PIECE = 65536  # a spooled body's pieces (what uvicorn's reads give)
 
 
-def read_piece(f: Any, off: int) -> Message:
-    """The http.request message of a spooled body (a temp file the engine
-    wrote it to) from offset `off`: pread, as the fd's own offset is shared."""
-    piece = os.pread(f.fileno(), _PIECE, off)
-    return {"type": "http.request", "body": piece, "more_body": len(piece) == _PIECE}
+class BodyMessages:
+    """The http.request messages of a body the engine read (scope["body"]):
+    its bytes at once, or a spooled one (a temp file the engine wrote it to)
+    in 64 KiB pieces; None once all were given."""
+
+    def __init__(self, body: Any) -> None:
+        self.body, self.off, self.done = body, 0, False
+
+    def next(self) -> Optional[Message]:
+        if self.done:
+            return None
+        if self.body.__class__ is bytes:
+            self.done = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        piece = os.pread(self.body.fileno(), _PIECE, self.off)  # its own offset: the fd is shared
+        self.off += len(piece)
+        self.done = len(piece) < _PIECE
+        return {"type": "http.request", "body": piece, "more_body": not self.done}
 
 
 class _EngineRequest(StarletteRequest):
     def __init__(self, scope: Scope, receive: Optional[Receive] = None,
                  send: Send = empty_send) -> None:
         if "body" in scope:  # the engine's request: the body is read already
-            body = scope["body"]  # received as from a server: Starlette's stream() and
-            if body.__class__ is bytes:  # body() then behave as FastAPI's ("Stream consumed")
-                self._fr_bytes = body
-            else:  # a temp file (the engine spooled a big body): read in pieces
-                self._fr_file, self._fr_off = body, 0
+            # received as from a server: Starlette's stream() and body() then
+            # behave as FastAPI's ("Stream consumed")
+            self._fr_messages = BodyMessages(scope["body"])
             if "state" not in scope:  # uvicorn: a copy of the lifespan state, {} without
                 state = getattr(scope.get("app"), "_fr_lifespan_state", None)
                 scope["state"] = state.copy() if state else {}
@@ -64,15 +75,9 @@ class _EngineRequest(StarletteRequest):
         """The ASGI receive channel over the body the engine has read: the
         body once (a spooled one in pieces), then (as a connected client)
         nothing until cancelled."""
-        f = self.__dict__.get("_fr_file")
-        if f is not None and not self.__dict__.get("_fr_sent"):
-            message = read_piece(f, self._fr_off)
-            self._fr_off += len(message["body"])
-            self._fr_sent = not message["more_body"]
+        message = self._fr_messages.next()
+        if message is not None:
             return message
-        if not self.__dict__.get("_fr_sent"):
-            self._fr_sent = True
-            return {"type": "http.request", "body": self._fr_bytes, "more_body": False}
         import asyncio
         await asyncio.get_running_loop().create_future()
         raise AssertionError("unreachable")  # pragma: no cover
@@ -88,7 +93,7 @@ class _EngineRequest(StarletteRequest):
 
     def form(self, *, max_files: Any = 1000, max_fields: Any = 1000,
              max_part_size: int = 1024 * 1024) -> Any:
-        if "body" not in self.scope or "_fr_file" in self.__dict__:
+        if "body" not in self.scope or self._fr_messages.body.__class__ is not bytes:  # spooled
             return super().form(max_files=max_files, max_fields=max_fields,
                                 max_part_size=max_part_size)
         from starlette._utils import AwaitableOrContextManagerWrapper
