@@ -2776,6 +2776,9 @@ static void frpy_send_validation(rctx *c, PyObject *errors) {
  * or 500). Teardowns see the exception. */
 static void frpy_handle_exception(rctx *c) {
     PyObject *exc = frpy_take_exc();
+    /* the dependencies' BackgroundTasks only join the endpoint's response
+     * (FastAPI): an error answer runs none of them */
+    Py_CLEAR(c->bg);
     if (!exc) { frpy_send_plain500(c); return; }
     if (c->di && !c->unwound) fr_di_fail(c->di, 500);
     PyObject *gens = NULL;
