@@ -4109,9 +4109,41 @@ typedef struct fr_frontend_opts {
      * HTTPException(404) reaches the app's exception handlers */
     fr_handler not_found;
     void *not_found_ud;
+    /* NULL: none. Else a GET or HEAD request the frontend takes goes to this
+     * handler first, as FastAPI runs an app's or router's dependencies (auth,
+     * say) before a frontend's files: it refuses by answering itself, or lets
+     * the files answer with fr_frontend_serve -- at once, or later from any
+     * thread after returning FR_PENDING. Other methods get their 405 / 404
+     * without it (FastAPI runs no dependencies there). */
+    fr_handler guard;
+    void *guard_ud;
+    /* NULL: a method other than GET/HEAD on a file is answered 405
+     * {"detail":"Method Not Allowed"} (no allow header); else this handler
+     * answers it (fr_req_match_status says 404: no route took it), as
+     * FastAPI's HTTPException(405) reaches the app's exception handlers */
+    fr_handler not_allowed;
+    void *not_allowed_ud;
 } fr_frontend_opts;
 FR_API int fr_app_frontend(fr_app *app, const char *path, const char *directory,
                            const fr_frontend_opts *opts);
+/* For a guard: sets the frontend's answer to req -- status, headers, body
+ * -- with n headers of the guard's after the answer's own (FastAPI adds its
+ * dependencies' response headers to the file, 304 or redirect response).
+ * The caller sends it: the guard returns FR_DONE, or a FR_PENDING request
+ * gets fr_res_send. Returns
+ *  - FR_DONE: the answer is set, with the guard's headers;
+ *  - FR_FRONTEND_OWN: the answer set is a Range error (400, 416), which
+ *    Starlette makes a new response: without the guard's headers, and the
+ *    guard's after-work (FastAPI: its background tasks) should not run;
+ *  - with nothing set, the status FastAPI raises as an exception inside the
+ *    dependencies, for the caller to answer: 404 (no file and no fallback:
+ *    by the frontend's not_found handler, say), 401 (unreadable), 405 (a
+ *    method other than GET/HEAD on a file), 500 (the directory, the file or
+ *    the fallback file cannot be opened);
+ *  - -1: a route took req (it is under no frontend), or headers is NULL
+ *    with n > 0. */
+enum { FR_FRONTEND_OWN = 2 };
+FR_API int fr_frontend_serve(fr_req *req, const fr_header *headers, size_t n);
 
 /* Content types. The built-in table is Python 3.11's mimetypes defaults
  * (.js and .mjs text/javascript as in 3.12) plus the common web types
@@ -25865,6 +25897,10 @@ typedef struct fr__static_mount {
     int html, follow, front, fallback;
     fr_handler not_found; /* frontends: who answers their 404s (NULL = JSON) */
     void *not_found_ud;
+    fr_handler guard; /* frontends: fr_frontend_opts.guard */
+    void *guard_ud;
+    fr_handler not_allowed; /* frontends: fr_frontend_opts.not_allowed */
+    void *not_allowed_ud;
     fr__atomic_int checked; /* Starlette's config_checked */
 } fr__static_mount;
 
@@ -26415,10 +26451,33 @@ int fr_res_file_ranged(fr_req *req, int fd, uint64_t len, int close_fd) {
     return 0;
 }
 
+/* fr_frontend_serve's headers, after an answer's own */
+typedef struct fr__extra {
+    const fr_header *h;
+    size_t n;
+} fr__extra;
+
+static void fr__add_extra(fr_req *req, const fr__extra *x) {
+    size_t i;
+    for (i = 0; x && i < x->n; i++)
+        fr_res_header_n(req, x->h[i].name.buf, x->h[i].name.len, x->h[i].value.buf, x->h[i].value.len);
+}
+
+/* an answer is set: sent now, or (fr_frontend_serve) by the caller */
+static int fr__set_done(fr_req *req, const fr__extra *x) {
+    if (!x) fr_res_send(req);
+    return FR_DONE;
+}
+
+static int fr__fail500(fr_req *req, const fr__extra *x) {
+    return x ? 500 : fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+}
+
 /* FileResponse(full, status_code, stat_result) through StaticFiles.file_response;
- * fd: full already open (taken: closed or sent), or -1 */
+ * fd: full already open (taken: closed or sent), or -1; x: headers after
+ * the file's own (NULL: none) */
 static int fr__send_file(fr_req *req, const fr__static_list *l, const char *full, const struct stat *st,
-                         int status, int conditional, int fd) {
+                         int status, int conditional, int fd, const fr__extra *x) {
     char etag[36], lm[30], ctbuf[160];
     const char *ct;
     int64_t sec;
@@ -26439,11 +26498,11 @@ static int fr__send_file(fr_req *req, const fr__static_list *l, const char *full
         if (fd >= 0) close(fd);
         fr_res_status(req, 304); /* NotModifiedResponse: etag only */
         fr_res_header(req, "etag", etag);
-        fr_res_send(req);
-        return FR_DONE;
+        fr__add_extra(req, x);
+        return fr__set_done(req, x);
     }
     if (fd < 0) fd = open(full, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+    if (fd < 0) return fr__fail500(req, x);
     ct = fr__guess(l, fr_str_c(full));
     if (!ct) ct = "application/octet-stream";
     if (strncmp(ct, "text/", 5) == 0) {
@@ -26463,12 +26522,17 @@ static int fr__send_file(fr_req *req, const fr__static_list *l, const char *full
     fr_res_header(req, "accept-ranges", "bytes");
     fr_res_header(req, "last-modified", lm);
     fr_res_header(req, "etag", etag);
+    fr__add_extra(req, x); /* a Range error (400, 416) resets them: a new response there */
     if (fr_res_file_ranged(req, fd, (uint64_t)st->st_size, 1) < 0) {
         close(fd);
-        return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+        return fr__fail500(req, x);
     }
-    fr_res_send(req);
-    return FR_DONE;
+    if (x) {
+        fr__res_view v;
+        fr__req_res_get(req, &v);
+        if (v.status == 400 || v.status == 416) return FR_FRONTEND_OWN; /* fr_res_file_ranged's */
+    }
+    return fr__set_done(req, x);
 }
 
 /* quote(str(URL(scope=scope)) with path + "/", safe=":/%#?=@[]!$&'()*+,;") */
@@ -26487,7 +26551,7 @@ static void fr__quote_into(fr_buf *b, const char *s, size_t n) {
     }
 }
 
-static int fr__redirect_slash(fr_req *req) {
+static int fr__redirect_slash(fr_req *req, const fr__extra *x) {
     fr_buf u = FR__ZERO_INIT, path = FR__ZERO_INIT;
     fr_str host = fr_req_header(req, "host"), scheme = fr_req_scheme(req), p = fr_req_path(req);
     fr_str rp = fr_req_root_path(req), q = fr_req_query(req);
@@ -26531,13 +26595,13 @@ static int fr__redirect_slash(fr_req *req) {
         fr__quote_into(&loc, u.buf ? u.buf : "", u.len);
         fr_res_status(req, 307);
         if (loc.buf) fr_res_header_n(req, "location", 8, loc.buf, loc.len);
+        fr__add_extra(req, x);
         fr_res_body(req, "", 0);
         fr_buf_free(&loc);
     }
     fr_buf_free(&u);
     fr_buf_free(&path);
-    fr_res_send(req);
-    return FR_DONE;
+    return fr__set_done(req, x);
 }
 
 /* check_config, until it succeeds once */
@@ -26599,7 +26663,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
         else kind = fr__lookup_fd(m, rel.buf, &full, &st, &fd);
     }
     if (kind == FR__LK_FILE) {
-        rc = fr__send_file(req, m->list, full, &st, 200, 1, fd);
+        rc = fr__send_file(req, m->list, full, &st, 200, 1, fd, NULL);
         fd = -1;
         goto out;
     }
@@ -26615,8 +26679,8 @@ static int fr__static_handler(fr_req *req, void *ud) {
         k2 = ix.buf ? fr__lookup(m, ix.buf, &f2, &st) : FR__LK_500;
         fr_buf_free(&ix);
         if (k2 == FR__LK_FILE) {
-            if (!fr__ends_slash(req)) rc = fr__redirect_slash(req);
-            else rc = fr__send_file(req, m->list, f2, &st, 200, 1, -1);
+            if (!fr__ends_slash(req)) rc = fr__redirect_slash(req, NULL);
+            else rc = fr__send_file(req, m->list, f2, &st, 200, 1, -1, NULL);
             free(f2);
             goto out;
         }
@@ -26631,7 +26695,7 @@ static int fr__static_handler(fr_req *req, void *ud) {
         char *f4 = NULL;
         int k4 = fr__lookup(m, "404.html", &f4, &st);
         if (k4 == FR__LK_FILE) {
-            rc = fr__send_file(req, m->list, f4, &st, 404, 0, -1);
+            rc = fr__send_file(req, m->list, f4, &st, 404, 0, -1, NULL);
             free(f4);
             goto out;
         }
@@ -26707,15 +26771,18 @@ static int fr__is_navigation(fr_req *req) {
     return 0;
 }
 
-static int fr__front_fallback(fr_req *req, fr__static_mount *m, const char *name, int status) {
+/* x == NULL: answered; else (fr_frontend_serve) a missing fallback file is
+ * left to the caller (500: FastAPI's RuntimeError) */
+static int fr__front_fallback(fr_req *req, fr__static_mount *m, const char *name, int status,
+                              const fr__extra *x) {
     char *f = NULL;
     struct stat st;
     int k = fr__lookup(m, name, &f, &st), rc;
     if (k != FR__LK_FILE) {
         free(f);
-        return fr_res_text(req, 500, NULL, "Internal Server Error", 21); /* RuntimeError */
+        return fr__fail500(req, x); /* RuntimeError */
     }
-    rc = fr__send_file(req, m->list, f, &st, status, 1, -1);
+    rc = fr__send_file(req, m->list, f, &st, status, 1, -1, x);
     free(f);
     return rc;
 }
@@ -26733,15 +26800,18 @@ static int fr__front_404(fr_req *req, const fr__static_mount *m) {
     return fr__answer_kind(req, FR__LK_404);
 }
 
-/* _FrontendStaticFiles.get_response */
-static int fr__front_handler(fr_req *req, void *ud) {
-    fr__static_mount *m = (fr__static_mount *)ud;
+/* _FrontendStaticFiles.get_response. x == NULL: the route's own answer
+ * (every outcome answered and sent); else fr_frontend_serve's: x's headers
+ * join an answer that is set, not sent, and the outcomes FastAPI raises as
+ * exceptions inside the dependencies (401, 404, 405, 500) are returned
+ * with nothing set. */
+static int fr__front_answer(fr_req *req, fr__static_mount *m, const fr__extra *x) {
     fr_str method = fr_req_method(req), fp = fr__front_path(m, fr_req_path(req));
     fr_buf rel = FR__ZERO_INIT, ix = FR__ZERO_INIT;
     char *full = NULL;
     struct stat st;
     int kind, rc, is_index = 0, fd = -1;
-    if (fr__check_config(m) < 0) return fr_res_text(req, 500, NULL, "Internal Server Error", 21);
+    if (fr__check_config(m) < 0) return fr__fail500(req, x);
     if (!fp.buf) fp = fr__str("", 0);
     if (!fr__utf8_ok(fp)) kind = FR__LK_NONE;
     else if (fr__normrel(fp, &rel) < 0) kind = FR__LK_404;
@@ -26760,39 +26830,51 @@ static int fr__front_handler(fr_req *req, void *ud) {
         is_index = 1;
     }
     if (kind == FR__LK_401 || kind == FR__LK_404 || kind == FR__LK_500) {
-        rc = kind == FR__LK_404 ? fr__front_404(req, m) : fr__answer_kind(req, kind);
+        if (x) rc = kind == FR__LK_401 ? 401 : kind == FR__LK_404 ? 404 : 500;
+        else rc = kind == FR__LK_404 ? fr__front_404(req, m) : fr__answer_kind(req, kind);
         goto out;
     }
     if (!fr_str_eq_c(method, "GET") && !fr_str_eq_c(method, "HEAD")) {
-        if (kind == FR__LK_FILE) rc = fr_res_json(req, 405, "{\"detail\":\"Method Not Allowed\"}", 31);
-        else rc = fr__front_404(req, m);
+        if (kind == FR__LK_FILE && x) rc = 405;
+        else if (kind == FR__LK_FILE && m->not_allowed) rc = m->not_allowed(req, m->not_allowed_ud);
+        else if (kind == FR__LK_FILE) rc = fr_res_json(req, 405, "{\"detail\":\"Method Not Allowed\"}", 31);
+        else rc = x ? 404 : fr__front_404(req, m);
         goto out;
     }
     if (kind == FR__LK_FILE) {
-        if (is_index && !fr__ends_slash(req)) rc = fr__redirect_slash(req);
+        if (is_index && !fr__ends_slash(req)) rc = fr__redirect_slash(req, x);
         else {
-            rc = fr__send_file(req, m->list, full, &st, 200, 1, fd);
+            rc = fr__send_file(req, m->list, full, &st, 200, 1, fd, x);
             fd = -1;
         }
         goto out;
     }
     if (m->fallback == FR_FRONTEND_404 || (m->fallback == FR_FRONTEND_AUTO && fr__front_exists(m, "404.html"))) {
-        rc = fr__front_fallback(req, m, "404.html", 404);
+        rc = fr__front_fallback(req, m, "404.html", 404, x);
         goto out;
     }
     if ((m->fallback == FR_FRONTEND_INDEX ||
          (m->fallback == FR_FRONTEND_AUTO && fr__front_exists(m, "index.html"))) &&
         fr__is_navigation(req)) {
-        rc = fr__front_fallback(req, m, "index.html", 200);
+        rc = fr__front_fallback(req, m, "index.html", 200, x);
         goto out;
     }
-    rc = fr__front_404(req, m);
+    rc = x ? 404 : fr__front_404(req, m);
 out:
     if (fd >= 0) close(fd);
     free(full);
     fr_buf_free(&rel);
     fr_buf_free(&ix);
     return rc;
+}
+
+static int fr__front_handler(fr_req *req, void *ud) {
+    fr__static_mount *m = (fr__static_mount *)ud;
+    fr_str method = fr_req_method(req);
+    /* _FrontendRouteGroup.handle: the dependencies run for a full match */
+    if (m->guard && (fr_str_eq_c(method, "GET") || fr_str_eq_c(method, "HEAD")))
+        return m->guard(req, m->guard_ud);
+    return fr__front_answer(req, m, NULL);
 }
 
 /* The router found nothing: the most specific frontend whose path covers
@@ -26815,6 +26897,17 @@ FR__PRIV fr_handler fr__static_low(fr_app *app, fr_req *req, void **ud) {
     if (!best) return NULL;
     *ud = best;
     return fr__front_handler;
+}
+
+int fr_frontend_serve(fr_req *req, const fr_header *headers, size_t n) {
+    fr__extra x;
+    void *ud = NULL;
+    if (!req || (n && !headers) || fr_req_match_status(req) != FR_MATCH_NOT_FOUND ||
+        !fr__static_low(fr_req_app(req), req, &ud))
+        return -1; /* a request some route took is under no frontend */
+    x.h = headers;
+    x.n = n;
+    return fr__front_answer(req, (fr__static_mount *)ud, &x);
 }
 
 /* ------------------------------------------------------------------ */
@@ -26890,6 +26983,10 @@ int fr_app_frontend(fr_app *app, const char *path, const char *directory, const 
     m->fallback = o.fallback;
     m->not_found = o.not_found;
     m->not_found_ud = o.not_found_ud;
+    m->guard = o.guard;
+    m->guard_ud = o.guard_ud;
+    m->not_allowed = o.not_allowed;
+    m->not_allowed_ud = o.not_allowed_ud;
     m->path = (char *)FR_MALLOC(pl + 1);
     if (!m->path) return -1;
     memcpy(m->path, path, pl);

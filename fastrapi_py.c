@@ -76,7 +76,7 @@ static struct {
     PyObject *ValidationError, *asdict;
     PyObject *rt_resume, *rt_after, *rt_call_handler, *rt_stream, *rt_log_exc,
         *rt_parse_multipart, *rt_upload_items, *rt_recompile, *rt_log_access, *rt_unwind_sync,
-        *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *rt_file_open, *enter_task,
+        *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *rt_file_open, *frontend_files, *enter_task,
         *leave_task;
     PyObject *loop; /* the asyncio loop (set by _runtime via _set_loop) */
     /* asyncio's Task class when loop.create_task is the stock
@@ -245,6 +245,7 @@ enum { JOB_RUN, JOB_RESUME, JOB_STREAM, JOB_AFTER, JOB_HANDLER, JOB_AIO_STREAM, 
 typedef struct rctx {
     fr_job job_link;     /* first: queued on the pool or the loop's mailbox */
     int job;
+    int fallback_405;    /* JOB_FALLBACK: a frontend's 405 (no allow header) */
     fr_req *req;
     proute *rt;
     pplan *plan;
@@ -2227,7 +2228,7 @@ static void frpy_send_response_obj(rctx *c, PyObject *resp, int merge_sub) {
     int status = st ? (int)PyLong_AsLong(st) : 500;
     Py_XDECREF(st);
     if (PyErr_Occurred()) { frpy_log_exception(c, "bad Response object"); frpy_send_plain500(c); return; }
-    if (PyObject_IsInstance(resp, FRPY.StreamingResponse) == 1 ||
+    if (resp == FRPY.frontend_files || PyObject_IsInstance(resp, FRPY.StreamingResponse) == 1 ||
         PyObject_IsInstance(resp, FRPY.FileResponse) == 1) {
         frpy_send_stream(c, resp);
         return;
@@ -2545,9 +2546,15 @@ static int frpy_attach_task(rctx *c, PyObject *task, int job) {
 /* FileResponse on a worker thread: stat + open in Python (headers as
  * Starlette sets them), then the engine sends the file with sendfile(2),
  * honouring Range / If-Range (fr_res_file_ranged). */
+static void frpy_send_frontend(rctx *c);
+
 static void frpy_send_file(rctx *c, PyObject *resp) {
     fr_req *req = c->req;
     int fd = -1;
+    if (resp == FRPY.frontend_files) {
+        frpy_send_frontend(c);
+        return;
+    }
     unsigned long long size = 0;
     PyObject *pr = PyObject_CallOneArg(FRPY.rt_file_open, resp);
     if (!pr || !PyArg_ParseTuple(pr, "iK", &fd, &size)) {
@@ -2583,6 +2590,59 @@ static void frpy_send_file(rctx *c, PyObject *resp) {
     Py_DECREF(bg);
 }
 
+/* A frontend's dependencies were solved (its guard route's endpoint
+ * returned FRPY.frontend_files): the engine sets the file answer with the
+ * dependencies' response headers after its own (fr_frontend_serve); an
+ * outcome FastAPI raises there (HTTPException 401/404/405, RuntimeError)
+ * is raised here, into the app's exception handlers and the dependencies. */
+static void frpy_handle_exception(rctx *c);
+
+static void frpy_send_frontend(rctx *c) {
+    PyObject *raw = c->subresp ? PyObject_GetAttr(c->subresp, FRPY.s_raw_headers) : NULL;
+    PyObject *seq = raw ? PySequence_Fast(raw, "raw_headers must be a list") : NULL;
+    Py_XDECREF(raw);
+    PyErr_Clear();
+    Py_ssize_t n = seq ? PySequence_Fast_GET_SIZE(seq) : 0, k = 0;
+    fr_header *hs = n ? calloc((size_t)n, sizeof *hs) : NULL;
+    for (Py_ssize_t i = 0; hs && i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(t, 0)) ||
+            !PyBytes_Check(PyTuple_GET_ITEM(t, 1)))
+            continue;
+        PyObject *hk = PyTuple_GET_ITEM(t, 0), *hv = PyTuple_GET_ITEM(t, 1);
+        hs[k].name = (fr_str){PyBytes_AS_STRING(hk), (size_t)PyBytes_GET_SIZE(hk)};
+        hs[k].value = (fr_str){PyBytes_AS_STRING(hv), (size_t)PyBytes_GET_SIZE(hv)};
+        if (!fr_str_ieq_c(hs[k].name, "content-length")) k++;
+    }
+    int rc;
+    if (n && !hs) rc = -1;
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        rc = fr_frontend_serve(c->req, hs, (size_t)k);
+        Py_END_ALLOW_THREADS
+    }
+    free(hs);
+    Py_XDECREF(seq);
+    if (rc == FR_DONE || rc == FR_FRONTEND_OWN) {
+        /* the dependencies' background tasks go with the file's answer only */
+        PyObject *bg = c->bg && rc == FR_DONE ? Py_NewRef(c->bg) : Py_NewRef(Py_None);
+        Py_CLEAR(c->bg);
+        frpy_finish(c, bg);
+        Py_DECREF(bg);
+        return;
+    }
+    if (rc == 500) {
+        PyErr_Format(PyExc_RuntimeError, "Frontend file for %s cannot be read", c->rt->path);
+    } else if (rc > 0) {
+        PyObject *e = PyObject_CallFunction(FRPY.HTTPException, "i", rc);
+        if (e) PyErr_SetObject(FRPY.HTTPException, e);
+        Py_XDECREF(e);
+    } else {
+        PyErr_SetString(PyExc_MemoryError, "frontend answer");
+    }
+    frpy_handle_exception(c);
+}
+
 /* Status and headers of a streamed response go out; the background task
  * is left in c->result and the walk's teardowns in c->teardowns. */
 static void frpy_stream_begin(rctx *c, PyObject *resp) {
@@ -2613,7 +2673,7 @@ static void frpy_stream_begin(rctx *c, PyObject *resp) {
 static void frpy_stream_done(rctx *c, PyObject *background);
 
 static void frpy_send_stream(rctx *c, PyObject *resp) {
-    int is_file = PyObject_IsInstance(resp, FRPY.FileResponse) == 1;
+    int is_file = resp == FRPY.frontend_files || PyObject_IsInstance(resp, FRPY.FileResponse) == 1;
     PyObject *it = NULL;
     if (is_file) {
         if (frpy_on_loop_thread()) { /* file I/O belongs on a worker */
@@ -3631,7 +3691,9 @@ static void frpy_after(rctx *c) {
 
 /* Unmatched request with a custom 404/405 handler: raise what FastAPI would. */
 static void frpy_fallback(rctx *c) {
-    if (fr_req_match_status(c->req) == FR_MATCH_METHOD) {
+    if (c->fallback_405) {
+        frpy_raise(FRPY.HTTPException, Py_BuildValue("(i)", 405), NULL);
+    } else if (fr_req_match_status(c->req) == FR_MATCH_METHOD) {
         fr_str allow = fr_req_match_allow(c->req);
         PyObject *h = Py_BuildValue("{ss#}", "Allow", allow.buf ? allow.buf : "", (Py_ssize_t)allow.len);
         frpy_raise(FRPY.HTTPException, h ? Py_BuildValue("(isN)", 405, "Method Not Allowed", h) : NULL, NULL);
@@ -4853,16 +4915,47 @@ static PyObject *frpy_server_add_static(server *s, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* add_frontend(path, directory, fallback, custom404): app.frontend as
+/* A route's handler context (its plan and route object), kept by the server. */
+static proute *frpy_route_new(server *s, const char *method, const char *path, PyObject *plan_t,
+                              PyObject *route_obj, PyObject *form_limits) {
+    pplan *p = frpy_plan_parse(plan_t);
+    if (!p) return NULL;
+    proute *rt = calloc(1, sizeof *rt);
+    if (!rt) { frpy_plan_free(p); PyErr_NoMemory(); return NULL; }
+    rt->srv = s;
+    rt->plan = p;
+    rt->version = s->version;
+    rt->route_obj = Py_NewRef(route_obj);
+    rt->form_limits = form_limits == Py_None ? NULL : Py_NewRef(form_limits);
+    rt->method = strdup(method);
+    rt->path = strdup(path);
+    if (frpy_server_keep_route(s, rt) < 0) {
+        Py_XDECREF(rt->form_limits);
+        frpy_plan_free(p); Py_DECREF(rt->route_obj); free(rt->method); free(rt->path); free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+/* add_frontend(path, directory, fallback, custom404, plan, route): app.frontend as
  * low-priority engine routes; fallback: 0 auto, 1 index.html, 2 404.html,
  * 3 None; custom404: its 404s go to the app's exception handlers */
 static int frpy_fallback_handler(fr_req *req, void *ud); /* below */
+static int frpy_frontend_405(fr_req *req, void *ud);
 static PyObject *frpy_server_add_frontend(server *s, PyObject *args) {
     const char *path, *dir;
     int fallback = 0, custom = 0;
-    if (!PyArg_ParseTuple(args, "ss|ip", &path, &dir, &fallback, &custom)) return NULL;
+    PyObject *plan_t = Py_None, *route_obj = Py_None;
+    if (!PyArg_ParseTuple(args, "ss|ipOO", &path, &dir, &fallback, &custom, &plan_t, &route_obj)) return NULL;
     /* custom: the app has a 404 / HTTPException handler; its 404s go there */
-    fr_frontend_opts o = {fallback, 0, custom ? frpy_fallback_handler : NULL, custom ? s : NULL};
+    fr_frontend_opts o = {fallback, 0, custom ? frpy_fallback_handler : NULL, custom ? s : NULL, NULL, NULL,
+                          custom ? frpy_frontend_405 : NULL, custom ? s : NULL};
+    if (plan_t != Py_None) { /* its dependencies' route: the guard (fr_frontend_serve) */
+        proute *rt = frpy_route_new(s, "GET", path, plan_t, route_obj, Py_None);
+        if (!rt) return NULL;
+        o.guard = frpy_route_handler;
+        o.guard_ud = rt;
+    }
     if (fr_app_frontend(s->app, path, dir, &o) < 0) {
         PyErr_Format(PyExc_ValueError, "cannot serve a frontend on %s", path);
         return NULL;
@@ -4941,22 +5034,8 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
         ropts.multipart_max_part_size = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(form_limits, 2)));
         if (PyErr_Occurred()) return NULL;
     }
-    pplan *p = frpy_plan_parse(plan_t);
-    if (!p) return NULL;
-    proute *rt = calloc(1, sizeof *rt);
-    if (!rt) { frpy_plan_free(p); return PyErr_NoMemory(); }
-    rt->srv = s;
-    rt->plan = p;
-    rt->version = s->version;
-    rt->route_obj = Py_NewRef(route_obj);
-    rt->form_limits = form_limits == Py_None ? NULL : Py_NewRef(form_limits);
-    rt->method = strdup(method);
-    rt->path = strdup(path);
-    if (frpy_server_keep_route(s, rt) < 0) {
-        Py_XDECREF(rt->form_limits);
-        frpy_plan_free(p); Py_DECREF(rt->route_obj); free(rt->method); free(rt->path); free(rt);
-        return NULL;
-    }
+    proute *rt = frpy_route_new(s, method, path, plan_t, route_obj, form_limits);
+    if (!rt) return NULL;
     if (fr_route_ex(s->app, method, path, frpy_route_handler, rt, &ropts) < 0) {
         PyErr_Format(PyExc_ValueError, "cannot register %s %s: %s", method, path,
                      fr_app_last_error(s->app) ? fr_app_last_error(s->app) : "error");
@@ -4980,8 +5059,7 @@ static PyObject *frpy_server_set_unmatched_limit(server *s, PyObject *arg) {
 
 /* engine loop thread, no GIL: unmatched request while custom 404/405 or
  * HTTPException handlers exist -> answered by Python on the loop thread */
-static int frpy_fallback_handler(fr_req *req, void *ud) {
-    server *s = ud;
+static int frpy_fallback_push(fr_req *req, server *s, int frontend_405) {
     if (fr_req_is_websocket(req)) return fr_res_default(req); /* no websocket route: 403 */
     if (fr_req_match_status(req) == FR_MATCH_REDIRECT) return fr_res_default(req);
     rctx *c = calloc(1, sizeof *c);
@@ -4990,9 +5068,14 @@ static int frpy_fallback_handler(fr_req *req, void *ud) {
     c->rt = &s->fallback_rt;
     c->plan = &s->fallback_plan;
     c->job = JOB_FALLBACK;
+    c->fallback_405 = frontend_405;
     frpy_aio_push(c);
     return FR_PENDING;
 }
+
+static int frpy_fallback_handler(fr_req *req, void *ud) { return frpy_fallback_push(req, ud, 0); }
+/* a frontend's 405 (fr_frontend_opts.not_allowed) */
+static int frpy_frontend_405(fr_req *req, void *ud) { return frpy_fallback_push(req, ud, 1); }
 
 static PyObject *frpy_server_set_handlers(server *s, PyObject *h) {
     if (!PyDict_Check(h)) { PyErr_SetString(PyExc_TypeError, "dict expected"); return NULL; }
@@ -6092,7 +6175,8 @@ static PyMethodDef frpy_server_methods[] = {
     {"add_static", (PyCFunction)frpy_server_add_static, METH_VARARGS,
      "add_static(prefix, directory, html, follow_symlink): StaticFiles served by the engine"},
     {"add_frontend", (PyCFunction)frpy_server_add_frontend, METH_VARARGS,
-     "add_frontend(path, directory, fallback, custom404): app.frontend as low-priority engine routes"},
+     "add_frontend(path, directory, fallback, custom404, plan=None, route=None): app.frontend as\n"
+     "low-priority engine routes; with a plan, its dependencies run first (fr_frontend_opts.guard)"},
     {"add_static_types", (PyCFunction)frpy_server_add_static_types, METH_O,
      "add_static_types(((ext, type), ...)): content types of the engine's static files"},
     {"route_for", (PyCFunction)frpy_server_route_for, METH_VARARGS,
@@ -6213,6 +6297,7 @@ static PyObject *py_setup(PyObject *self, PyObject *d) {
     GET(rt_resume); GET(rt_after); GET(rt_call_handler); GET(rt_stream); GET(rt_log_exc);
     GET(rt_parse_multipart); GET(rt_upload_items); GET(rt_recompile); GET(rt_log_access); GET(rt_unwind_sync);
     GET(rt_unwind_function); GET(rt_unwind_error); GET(rt_format_exc); GET(rt_file_open);
+    GET(frontend_files);
     GET(enter_task); GET(leave_task);
     FRPY.ready = 1;
     Py_RETURN_NONE;

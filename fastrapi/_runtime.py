@@ -15,6 +15,7 @@ from tempfile import SpooledTemporaryFile
 from typing import Any, List, Optional, Tuple
 
 from starlette.datastructures import Headers, UploadFile
+from starlette.responses import Response
 
 from . import _fastrapi
 
@@ -372,6 +373,11 @@ def _upload(filename: str, headers: list, data: Any) -> UploadFile:
 
 
 _SPOOL_MAX_SIZE = 1024 * 1024  # Starlette's MultiPartParser.spool_max_size
+
+
+# What a frontend's dependencies route returns: the engine answers with
+# the frontend's file (fr_frontend_serve), adding the dependencies' headers
+FRONTEND_FILES = Response()
 
 
 def file_open(response: Any) -> Tuple[int, int]:

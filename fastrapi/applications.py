@@ -76,6 +76,21 @@ def _native_static(app: Any, mount: Any) -> Optional[Tuple[str, str, bool, bool]
     return mount.path, directory, bool(st.html), bool(st.follow_symlink)
 
 
+async def _frontend_files() -> Any:
+    """A frontend's dependencies were solved: the engine's file answer next."""
+    from ._runtime import FRONTEND_FILES
+    return FRONTEND_FILES
+
+
+def _frontend_guard(app: Any, path: str, deps: List[Any]) -> Optional[APIRoute]:
+    """FastAPI's _FrontendRouteGroup dependant: the frontend's dependencies
+    (none: no guard) before an endpoint that hands over to the files."""
+    if not deps:
+        return None
+    return APIRoute(path, _frontend_files, methods=["GET"], dependencies=list(deps),
+                    include_in_schema=False, dependency_overrides_provider=app)
+
+
 def _custom_error_handlers(app: Any) -> bool:
     """An exception handler that would see a static 401/404/405/500."""
     from starlette.exceptions import HTTPException as SHTTPException
@@ -165,6 +180,7 @@ def _setup_extension() -> Any:
         "rt_unwind_error": _runtime.unwind_error,
         "rt_format_exc": _runtime.format_exc,
         "rt_file_open": _runtime.file_open,
+        "frontend_files": _runtime.FRONTEND_FILES,
         "enter_task": asyncio.tasks._enter_task,
         "leave_task": asyncio.tasks._leave_task,
     })
@@ -827,10 +843,12 @@ class FastrAPI(Starlette):
                 srv.add_route(m, key[1], plan, r, *_route_limits(self, r))
         if getattr(self, "max_body_size", None) is not None:  # FastAPI's app-level limit
             srv.set_unmatched_limit(self.max_body_size)
-        for f_path, f_dir, f_fallback in self.router._fr_all_frontends():
+        for f_path, f_dir, f_fallback, f_deps in self.router._fr_all_frontends():
             _static_types(srv, typed)  # app.frontend: low-priority engine routes
+            guard = _frontend_guard(self, f_path, f_deps)  # its dependencies run first
             srv.add_frontend(f_path, f_dir, _FRONTEND_FALLBACKS[f_fallback],
-                             _custom_error_handlers(self))
+                             _custom_error_handlers(self),
+                             *((guard._fr_plan(), guard) if guard else ()))
         srv.set_handlers(self._handler_dict())
         from . import _extras  # the seed's extras: metrics outermost, route policies innermost
         _extras.use_metrics(self, srv)

@@ -688,9 +688,9 @@ class APIRouter(routing.Router):
         after the including router's own (FastAPI's order)."""
         _add_frontend(self, path, directory, fallback, check_dir)
 
-    def _fr_all_frontends(self) -> List[Tuple[str, str, Optional[str]]]:
-        """(path, directory, fallback): this router's frontends, then those
-        of the routers it included."""
+    def _fr_all_frontends(self) -> List[Tuple[str, str, Optional[str], List[Any]]]:
+        """(path, directory, fallback, dependencies): this router's
+        frontends, then those of the routers it included."""
         return list(self.__dict__.get("_fr_frontends", ())) + \
             list(self.__dict__.get("_fr_included_frontends", ()))
 
@@ -768,14 +768,13 @@ class APIRouter(routing.Router):
                 cache_resp=getattr(r, "cache_resp", False),
                 rate_limit=getattr(r, "rate_limit", None))
         included = getattr(router, "_fr_all_frontends", None)
-        for f_path, f_dir, f_fallback in (included() if included else ()):
-            if dependencies:  # FastAPI would run them for the frontend files
-                raise NotImplementedError(
-                    "fastrapi: include_router(dependencies=...) of a router with a frontend "
-                    "is not supported yet")
+        for f_path, f_dir, f_fallback, f_deps in (included() if included else ()):
             joined = f_path if not prefix else prefix if f_path == "/" else prefix + f_path
+            # FastAPI's _RouterIncludeContext: this router's dependencies, the
+            # include's, then the frontend group's own
             self.__dict__.setdefault("_fr_included_frontends", []).append(
-                (joined, f_dir, f_fallback))
+                (joined, f_dir, f_fallback,
+                 [*self.dependencies, *(dependencies or []), *f_deps]))
         self._routes_version += 1
         self.on_startup.extend(router.on_startup)
         self.on_shutdown.extend(router.on_shutdown)
@@ -823,10 +822,10 @@ def _add_frontend(router: Any, path: str, directory: Any, fallback: Optional[str
                 f"'{directory}'. Resolved absolute directory: '{os.path.realpath(directory)}'")
     if not isinstance(directory, str):
         raise TypeError("frontend directory must be a str path")
-    if router.dependencies:  # FastAPI runs them for frontend requests; never skip them silently
-        raise NotImplementedError("fastrapi: frontend() on an app or router with dependencies= is "
-                                  "not supported yet (FastAPI would run them for the frontend files)")
-    router.__dict__.setdefault("_fr_frontends", []).append((path, directory, fallback))
+    # FastAPI's _FrontendRouteGroup: one per router, made with the router's
+    # dependencies at its first frontend (they run before the files answer)
+    deps = router.__dict__.setdefault("_fr_frontend_deps", list(router.dependencies or ()))
+    router.__dict__.setdefault("_fr_frontends", []).append((path, directory, fallback, deps))
     router._routes_version += 1
 
 

@@ -79,9 +79,41 @@ typedef struct fr_frontend_opts {
      * HTTPException(404) reaches the app's exception handlers */
     fr_handler not_found;
     void *not_found_ud;
+    /* NULL: none. Else a GET or HEAD request the frontend takes goes to this
+     * handler first, as FastAPI runs an app's or router's dependencies (auth,
+     * say) before a frontend's files: it refuses by answering itself, or lets
+     * the files answer with fr_frontend_serve -- at once, or later from any
+     * thread after returning FR_PENDING. Other methods get their 405 / 404
+     * without it (FastAPI runs no dependencies there). */
+    fr_handler guard;
+    void *guard_ud;
+    /* NULL: a method other than GET/HEAD on a file is answered 405
+     * {"detail":"Method Not Allowed"} (no allow header); else this handler
+     * answers it (fr_req_match_status says 404: no route took it), as
+     * FastAPI's HTTPException(405) reaches the app's exception handlers */
+    fr_handler not_allowed;
+    void *not_allowed_ud;
 } fr_frontend_opts;
 FR_API int fr_app_frontend(fr_app *app, const char *path, const char *directory,
                            const fr_frontend_opts *opts);
+/* For a guard: sets the frontend's answer to req -- status, headers, body
+ * -- with n headers of the guard's after the answer's own (FastAPI adds its
+ * dependencies' response headers to the file, 304 or redirect response).
+ * The caller sends it: the guard returns FR_DONE, or a FR_PENDING request
+ * gets fr_res_send. Returns
+ *  - FR_DONE: the answer is set, with the guard's headers;
+ *  - FR_FRONTEND_OWN: the answer set is a Range error (400, 416), which
+ *    Starlette makes a new response: without the guard's headers, and the
+ *    guard's after-work (FastAPI: its background tasks) should not run;
+ *  - with nothing set, the status FastAPI raises as an exception inside the
+ *    dependencies, for the caller to answer: 404 (no file and no fallback:
+ *    by the frontend's not_found handler, say), 401 (unreadable), 405 (a
+ *    method other than GET/HEAD on a file), 500 (the directory, the file or
+ *    the fallback file cannot be opened);
+ *  - -1: a route took req (it is under no frontend), or headers is NULL
+ *    with n > 0. */
+enum { FR_FRONTEND_OWN = 2 };
+FR_API int fr_frontend_serve(fr_req *req, const fr_header *headers, size_t n);
 
 /* Content types. The built-in table is Python 3.11's mimetypes defaults
  * (.js and .mjs text/javascript as in 3.12) plus the common web types

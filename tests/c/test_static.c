@@ -11,6 +11,7 @@
 #include "fastrapi.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #define REQ(expr)                      \
@@ -223,6 +224,10 @@ static const char *hdr(const answer *a, const char *name) {
     return NULL;
 }
 
+/* a guard's thread that answers later (test_frontend_guard); run joins it */
+static pthread_t guard_thread;
+static int guard_thread_started;
+
 static int run(fr_app *app, const char *method, const char *target, const char *h1, const char *v1,
                answer *a) {
     fr_request_desc d;
@@ -245,6 +250,10 @@ static int run(fr_app *app, const char *method, const char *target, const char *
     s.body = sink_body;
     s.ud = a;
     if (fr_dispatch(app, &d, &s) < 0) return -1;
+    if (guard_thread_started) {
+        pthread_join(guard_thread, NULL);
+        guard_thread_started = 0;
+    }
     return a->status;
 }
 
@@ -491,6 +500,12 @@ static int h_teapot(fr_req *req, void *ud) {
     return fr_res_text(req, 418, NULL, "teapot", 6);
 }
 
+static int h_gone(fr_req *req, void *ud) {
+    (void)ud;
+    CHECK_EQ_INT(fr_req_match_status(req), 404);
+    return fr_res_text(req, 410, NULL, "gone", 4);
+}
+
 static void test_frontend(void) {
     fr_app *app;
     fr_frontend_opts o;
@@ -554,7 +569,178 @@ static void test_frontend(void) {
     CHECK_EQ_INT(run(app, "POST", "/a.txt", NULL, NULL, &a), 405);
     CHECK_EQ_INT(run(app, "GET", "/a.txt", NULL, NULL, &a), 200);
     fr_app_free(app);
+
+    /* ... and its own 405 answer */
+    app = fr_app_new(NULL);
+    REQ(app != NULL);
+    o.not_allowed = h_gone;
+    REQ(fr_app_frontend(app, "/", tmpdir, &o) == 0);
+    CHECK_EQ_INT(run(app, "POST", "/a.txt", NULL, NULL, &a), 410);
+    CHECK_EQ_INT(run(app, "POST", "/missing.js", NULL, NULL, &a), 418);
+    CHECK_EQ_INT(run(app, "GET", "/a.txt", NULL, NULL, &a), 200);
+    fr_app_free(app);
     cleanup_dir();
+}
+
+
+/* ---- a frontend's guard (FastAPI runs the app's dependencies first) ---- */
+
+static int guard_calls;
+
+/* ?deny refuses; else the files answer with two headers of the guard's, and
+ * an outcome left unanswered comes back as 418 {"unanswered":<status>}.
+ * Returns 1 when the files' answer is set and still to be sent. */
+static int guard_answer(fr_req *req) {
+    fr_header x[2];
+    int rc;
+    char b[40];
+    if (fr_req_query(req).len >= 4 && memcmp(fr_req_query(req).buf, "deny", 4) == 0) {
+        fr_res_json(req, 401, "{\"detail\":\"Not authenticated\"}", 30);
+        return 0;
+    }
+    x[0].name = fr_str_c("x-guard");
+    x[0].value = fr_str_c("yes");
+    x[1].name = fr_str_c("set-cookie");
+    x[1].value = fr_str_c("seen=1");
+    rc = fr_frontend_serve(req, x, 2);
+    if (rc == FR_DONE) return 1;
+    if (rc == FR_FRONTEND_OWN) { /* a Range error: set, without x */
+        fr_res_header(req, "x-own", "1");
+        return 1;
+    }
+    snprintf(b, sizeof b, "{\"unanswered\":%d}", rc);
+    fr_res_json(req, 418, b, strlen(b));
+    return 0;
+}
+
+static int h_guard(fr_req *req, void *ud) {
+    (void)ud;
+    guard_calls++;
+    guard_answer(req);
+    return FR_DONE; /* the engine sends a set answer */
+}
+
+/* the same, later and from another thread (an async dependency) */
+
+static void *guard_later(void *arg) {
+    fr_req *req = (fr_req *)arg;
+    if (guard_answer(req)) fr_res_send(req);
+    return NULL;
+}
+
+static int h_guard_pending(fr_req *req, void *ud) {
+    (void)ud;
+    guard_calls++;
+    if (pthread_create(&guard_thread, NULL, guard_later, req) != 0) return fr_res_text(req, 500, NULL, "t", 1);
+    guard_thread_started = 1;
+    return FR_PENDING;
+}
+
+/* fr_frontend_serve outside a frontend (a plain route) */
+static int h_serve_outside(fr_req *req, void *ud) {
+    fr_header x[1];
+    (void)ud;
+    x[0].name = fr_str_c("x-a");
+    x[0].value = fr_str_c("b");
+    CHECK_EQ_INT(fr_frontend_serve(req, x, 1), -1);
+    CHECK_EQ_INT(fr_frontend_serve(req, NULL, 1), -1);
+    CHECK_EQ_INT(fr_frontend_serve(NULL, x, 1), -1);
+    return fr_res_json(req, 200, "{}", 2);
+}
+
+static void test_frontend_guard(void) {
+    int pending;
+    for (pending = 0; pending < 2; pending++) {
+        fr_app *app;
+        fr_frontend_opts o;
+        answer a;
+        char etag[64], inm[80];
+        REQ(setup_dir() == 0);
+        app = fr_app_new(NULL);
+        REQ(app != NULL);
+        REQ(fr_route(app, "GET", "/api/items", h_api, NULL) == 0);
+        REQ(fr_route(app, "GET", "/api/outside", h_serve_outside, NULL) == 0);
+        memset(&o, 0, sizeof o);
+        o.guard = pending ? h_guard_pending : h_guard;
+        REQ(fr_app_frontend(app, "/", tmpdir, &o) == 0);
+        guard_calls = 0;
+        /* path operations never reach the guard; fr_frontend_serve refuses there */
+        CHECK_EQ_INT(run(app, "GET", "/api/items", NULL, NULL, &a), 200);
+        CHECK_EQ_INT(run(app, "GET", "/api/outside", NULL, NULL, &a), 200);
+        CHECK_EQ_INT(guard_calls, 0);
+        /* a refusal: no file, none of the guard's headers */
+        CHECK_EQ_INT(run(app, "GET", "/a.txt?deny", NULL, NULL, &a), 401);
+        CHECK(strcmp(a.body, "{\"detail\":\"Not authenticated\"}") == 0);
+        CHECK(hdr(&a, "x-guard") == NULL);
+        CHECK_EQ_INT(guard_calls, 1);
+        /* let through: the file with the guard's headers after its own */
+        CHECK_EQ_INT(run(app, "GET", "/a.txt", NULL, NULL, &a), 200);
+        CHECK(strcmp(a.body, "0123456789") == 0);
+        CHECK(strcmp(hdr(&a, "x-guard"), "yes") == 0);
+        CHECK(strcmp(hdr(&a, "set-cookie"), "seen=1") == 0);
+        CHECK(strstr(a.headers, "etag: ") < strstr(a.headers, "x-guard: "));
+        REQ(hdr(&a, "etag") != NULL);
+        snprintf(etag, sizeof etag, "%s", hdr(&a, "etag"));
+        CHECK_EQ_INT(run(app, "HEAD", "/a.txt", NULL, NULL, &a), 200);
+        CHECK_EQ_INT((int)a.body_len, 0);
+        CHECK(strcmp(hdr(&a, "x-guard"), "yes") == 0);
+        /* 304 and the directory redirect keep them; a Range error drops them */
+        snprintf(inm, sizeof inm, "%s", etag);
+        CHECK_EQ_INT(run(app, "GET", "/a.txt", "if-none-match", inm, &a), 304);
+        CHECK(strcmp(hdr(&a, "x-guard"), "yes") == 0);
+        CHECK_EQ_INT(run(app, "GET", "/docs", NULL, NULL, &a), 307);
+        CHECK(strcmp(hdr(&a, "location"), "http://testserver/docs/") == 0);
+        CHECK(strcmp(hdr(&a, "x-guard"), "yes") == 0);
+        CHECK_EQ_INT(run(app, "GET", "/a.txt", "range", "bytes=2-4", &a), 206);
+        CHECK(strcmp(a.body, "234") == 0);
+        CHECK(strcmp(hdr(&a, "x-guard"), "yes") == 0);
+        CHECK(hdr(&a, "x-own") == NULL);
+        CHECK_EQ_INT(run(app, "GET", "/a.txt", "range", "bytes=50-", &a), 416);
+        CHECK(hdr(&a, "x-guard") == NULL);
+        CHECK(strcmp(hdr(&a, "x-own"), "1") == 0);
+        CHECK_EQ_INT(run(app, "GET", "/a.txt", "range", "bytes=5-2", &a), 400);
+        CHECK(hdr(&a, "x-guard") == NULL);
+        CHECK(strcmp(hdr(&a, "x-own"), "1") == 0);
+        /* the fallback files answer through it too */
+        CHECK_EQ_INT(run(app, "GET", "/users/7", "accept", "text/html", &a), 200);
+        CHECK(strcmp(a.body, "<h1>index</h1>") == 0);
+        CHECK(strcmp(hdr(&a, "x-guard"), "yes") == 0);
+        /* outcomes FastAPI raises inside the dependencies come back unanswered */
+        CHECK_EQ_INT(run(app, "GET", "/missing.js", NULL, NULL, &a), 418);
+        CHECK(strcmp(a.body, "{\"unanswered\":404}") == 0);
+        CHECK_EQ_INT(run(app, "GET", "/users/7", "accept", "application/json", &a), 418);
+        CHECK(strcmp(a.body, "{\"unanswered\":404}") == 0);
+        CHECK_EQ_INT(run(app, "GET", "/%2e%2e/secret.txt", NULL, NULL, &a), 418);
+        CHECK(strcmp(a.body, "{\"unanswered\":404}") == 0);
+        /* other methods: the frontend's own 405 / 404, without the guard */
+        guard_calls = 0;
+        CHECK_EQ_INT(run(app, "POST", "/a.txt", NULL, NULL, &a), 405);
+        CHECK_EQ_INT(run(app, "DELETE", "/nothing", NULL, NULL, &a), 404);
+        CHECK(strcmp(a.body, "{\"detail\":\"Not Found\"}") == 0);
+        CHECK_EQ_INT(guard_calls, 0);
+        /* a gone fallback file (404.html announced by fallback=404) is a 500 to raise */
+        fr_app_free(app);
+        app = fr_app_new(NULL);
+        REQ(app != NULL);
+        o.fallback = FR_FRONTEND_404;
+        REQ(fr_app_frontend(app, "/", tmpdir, &o) == 0);
+        CHECK_EQ_INT(run(app, "GET", "/nothing", NULL, NULL, &a), 418);
+        CHECK(strcmp(a.body, "{\"unanswered\":500}") == 0);
+        put("404.html", "<p>gone</p>");
+        CHECK_EQ_INT(run(app, "GET", "/nothing", NULL, NULL, &a), 404);
+        CHECK(strcmp(a.body, "<p>gone</p>") == 0);
+        CHECK(strcmp(hdr(&a, "x-guard"), "yes") == 0);
+        fr_app_free(app);
+        cleanup_dir();
+        /* a directory that is gone: 500 to raise */
+        app = fr_app_new(NULL);
+        REQ(app != NULL);
+        o.fallback = FR_FRONTEND_AUTO;
+        REQ(fr_app_frontend(app, "/", "/definitely/not/here", &o) == 0);
+        CHECK_EQ_INT(run(app, "GET", "/a.txt", NULL, NULL, &a), 418);
+        CHECK(strcmp(a.body, "{\"unanswered\":500}") == 0);
+        fr_app_free(app);
+    }
 }
 
 /* a C handler's FileResponse: its own headers, Range / If-Range from the engine */
@@ -616,7 +802,8 @@ static void test_bad_args(void) {
 
 static const frt_case frt_cases[] = {
     FRT(test_parse_range_like_starlette), FRT(test_parsedate_like_python), FRT(test_etag_and_last_modified),
-    FRT(test_guess_type), FRT(test_mount_files), FRT(test_mount_html), FRT(test_frontend), FRT(test_file_ranged_handler),
+    FRT(test_guess_type), FRT(test_mount_files), FRT(test_mount_html), FRT(test_frontend), FRT(test_frontend_guard),
+    FRT(test_file_ranged_handler),
     FRT(test_bad_args),
 };
 FRT_MAIN()

@@ -474,28 +474,19 @@ def test_frontend_checks_like_fastapi(dirs, tmp_path):
         assert errors[0] is not None and errors[0] == errors[1], bad
 
 
-def test_frontend_with_app_dependencies_is_refused(dirs):
-    """FastAPI runs the app's dependencies (auth, say) for frontend requests;
-    fastrapi's engine frontend cannot yet, so it refuses instead of serving
-    the files without them."""
-    fw = framework("fastrapi")
-
-    def verify():
-        return True
-
-    app = fw.FastAPI(dependencies=[fw.Depends(verify)])
-    with pytest.raises(NotImplementedError, match="dependencies"):
-        app.frontend("/", directory=dirs["spa"])
-
-
 def make_handler_app(fw, d):
-    """app.frontend on an app with its own 404 handler: the frontend's 404s
-    reach it, as FastAPI's HTTPException(404) does."""
+    """app.frontend on an app with its own 404 and 405 handlers: the
+    frontend's 404s and 405s reach them, as FastAPI's HTTPException(404 /
+    405) do."""
     app = fw.FastAPI()
 
     @app.exception_handler(404)
     async def nf(request, exc):
         return fw.responses.PlainTextResponse("custom 404: " + request.url.path, status_code=404)
+
+    @app.exception_handler(405)
+    def na(request, exc):
+        return fw.responses.PlainTextResponse(f"custom 405: {exc.headers}", status_code=405)
 
     @app.get("/api/ping")
     def ping():
@@ -507,7 +498,7 @@ def make_handler_app(fw, d):
 
 HANDLER_CASES = [("GET", "/assets/missing.js", ()), ("GET", "/users/1", (NAV,)),
                  ("GET", "/users/1", ()), ("POST", "/nothing", ()), ("GET", "/assets/app.js", ()),
-                 ("GET", "/api/ping", ())]
+                 ("GET", "/api/ping", ()), ("POST", "/assets/app.js", ())]
 
 
 def test_frontend_404_reaches_the_apps_handler(dirs):
@@ -518,6 +509,8 @@ def test_frontend_404_reaches_the_apps_handler(dirs):
             want = raw_request(fa.port, method, target, headers)
             assert raw_request(fr.port, method, target, headers) == want, target
         assert raw_request(fr.port, "GET", "/assets/missing.js")[2] == b"custom 404: /assets/missing.js"
+        # a file's 405 is FastAPI's HTTPException(405) too: an app's handler for it answers
+        assert raw_request(fr.port, "POST", "/assets/app.js")[2] == b"custom 405: None"
     finally:
         fa.close()
         fr.stop()
