@@ -91,7 +91,7 @@ static struct {
     PyObject *empty_tuple;
     /* interned names */
     PyObject *s_status_code, *s_raw_headers, *s_body, *s_background, *s_body_iterator,
-        *s_model_dump, *s_mode, *s_json, *s_validate_python, *s_dump_json, *s_errors,
+        *s_model_dump, *s_by_alias, *s_mode, *s_json, *s_validate_python, *s_dump_json, *s_errors,
         *s_include_url, *s_loc, *s_value, *s_isoformat, *s_from_attributes,
         *s_add_done_callback, *s_result, *s_detail, *s_headers, *s_dataclass_fields, *s_aiter,
         *s_anext, *s_dump_python, *s_create_task, *s_pos, *s_msg, *s_doc, *s_task_factory, *s_debug,
@@ -869,7 +869,11 @@ static int frpy_enc_slow(fr_buf *b, PyObject *o) {
         if (is < 0) return -1;
         PyObject *kw = PyDict_New();
         if (!kw) return -1;
-        PyDict_SetItem(kw, FRPY.s_mode, FRPY.s_json);
+        /* jsonable_encoder: model_dump(mode="json", by_alias=True) */
+        if (PyDict_SetItem(kw, FRPY.s_mode, FRPY.s_json) < 0 || PyDict_SetItem(kw, FRPY.s_by_alias, Py_True) < 0) {
+            Py_DECREF(kw);
+            return -1;
+        }
         PyObject *m = PyObject_GetAttr(o, FRPY.s_model_dump);
         PyObject *r = m ? PyObject_Call(m, FRPY.empty_tuple, kw) : NULL;
         Py_XDECREF(m);
@@ -2165,7 +2169,8 @@ static void frpy_log_exception(rctx *c, const char *what) {
     Py_DECREF(exc);
 }
 
-static int frpy_body_allowed(int status) { return !(status < 200 || status == 204 || status == 304); }
+/* FastAPI's is_body_allowed_for_status_code */
+static int frpy_body_allowed(int status) { return !(status < 200 || status == 204 || status == 205 || status == 304); }
 
 static int frpy_add_raw_headers(fr_req *req, PyObject *raw, int skip_len) {
     if (!raw || raw == Py_None) return 0;
@@ -4768,18 +4773,21 @@ static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *k
                              "header_timeout_ms", "idle_timeout_ms", "body_timeout_ms",
                              "drain_timeout_ms", "max_connections",
                              /* FastAPI(request_timeout=): 504 for an overrunning handler */
-                             "request_timeout_ms", NULL};
+                             "request_timeout_ms",
+                             /* app.router.redirect_slashes: 0 = no 307 to the other slash form */
+                             "redirect_slashes", NULL};
     PyObject *pyapp;
     int threads = 0, access_log = 1, no_signals = 0, reuse_port = 0, debug = 0;
     int send_timeout_ms = 0, min_send_rate = 0; /* 0 = the engine's defaults */
     int header_ms = 0, idle_ms = 0, body_ms = 0, drain_ms = 0, max_conns = 0, request_ms = 0;
+    int redirect_slashes = 1;
     long long max_body = 0;
     const char *fwd_ips = NULL, *root_path = NULL; /* copied by fr_app_new */
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLzziiiiiiii", kwlist, &pyapp, &threads,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLzziiiiiiiip", kwlist, &pyapp, &threads,
                                      &access_log, &no_signals, &reuse_port, &debug, &max_body,
                                      &fwd_ips, &root_path, &send_timeout_ms, &min_send_rate,
                                      &header_ms, &idle_ms, &body_ms, &drain_ms, &max_conns,
-                                     &request_ms))
+                                     &request_ms, &redirect_slashes))
         return NULL;
     if (!FRPY.ready) {
         PyErr_SetString(PyExc_RuntimeError, "fastrapi._fastrapi._setup() was not called");
@@ -4795,6 +4803,7 @@ static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *k
     cfg.no_head_from_get = 1; /* FastAPI answers HEAD on a GET route with 405 */
     cfg.server_name = "";
     cfg.unbounded_ints = 1; /* {id:int} matches any digit run, as Starlette (Python ints) */
+    cfg.no_redirect_slashes = !redirect_slashes;
     /* FastAPI has no body limit: 0 lifts the engine's (C users keep FR_MAX_BODY_BYTES) */
     cfg.max_body_bytes = max_body > 0 ? (uint64_t)max_body : UINT64_MAX;
     cfg.forwarded_allow_ips = fwd_ips;
@@ -6879,7 +6888,7 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     if (!m) return NULL;
     INTERN(s_status_code, "status_code"); INTERN(s_raw_headers, "raw_headers");
     INTERN(s_body, "body"); INTERN(s_background, "background");
-    INTERN(s_body_iterator, "body_iterator"); INTERN(s_model_dump, "model_dump");
+    INTERN(s_body_iterator, "body_iterator"); INTERN(s_model_dump, "model_dump"); INTERN(s_by_alias, "by_alias");
     INTERN(s_mode, "mode"); INTERN(s_json, "json"); INTERN(s_validate_python, "validate_python");
     INTERN(s_dump_json, "dump_json"); INTERN(s_errors, "errors");
     INTERN(s_include_url, "include_url"); INTERN(s_loc, "loc"); INTERN(s_value, "value");

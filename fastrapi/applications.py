@@ -790,7 +790,8 @@ class FastrAPI(Starlette):
         net.setdefault("request_timeout_ms", _request_timeout_ms(self.request_timeout))
         srv = ext.Server(self, threads=threads, access_log=int(access_log),
                          no_signals=int(no_signals), reuse_port=int(reuse_port),
-                         debug=int(self.debug), max_body=max_body, **net)
+                         debug=int(self.debug), max_body=max_body,
+                         redirect_slashes=bool(self.router.redirect_slashes), **net)
         from starlette.routing import Host, Mount
         asgi_routes = self._fr_asgi_routes
         seen: set = set()

@@ -1159,13 +1159,15 @@ static void fr__res_build(fr__conn *c, fr_req *req) {
     size_t start;
     int ka = req->h.keep_alive && !req->force_close && !L->stopping;
     int nobody = fr__status_has_no_body(req->status);
-    size_t blen = nobody ? 0 : req->rbody_len;
+    /* 205: no content either (RFC 9110 15.3.6), but framed: content-length: 0 */
+    int empty = nobody || req->status == 205;
+    size_t blen = empty ? 0 : req->rbody_len;
     h.status = req->status;
     h.minor_version = req->h.minor_version;
     h.headers = req->rh;
     h.num_headers = req->nrh;
     h.content_length = (int64_t)blen;
-    if (req->rfd >= 0) h.content_length = nobody ? 0 : (int64_t)req->rfd_len;
+    if (req->rfd >= 0) h.content_length = empty ? 0 : (int64_t)req->rfd_len;
     h.keep_alive = ka;
     h.server = fr__srv_server(L->app);
     h.no_date = 0;
@@ -1190,7 +1192,7 @@ static void fr__res_build(fr__conn *c, fr_req *req) {
     }
     if (nobody) fr__strip_content_length(&c->out, start);
     if (req->rfd >= 0) {
-        if (!nobody && !req->is_head) c->fleft = req->rfd_len;
+        if (!empty && !req->is_head) c->fleft = req->rfd_len;
         return;
     }
     if (blen && !req->is_head) {

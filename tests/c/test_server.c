@@ -256,6 +256,12 @@ static int h_nocontent(fr_req *req, void *ud) {
     return FR_DONE;
 }
 
+/* 205 with a body set: none goes out (RFC 9110 15.3.6), content-length: 0 */
+static int h_reset(fr_req *req, void *ud) {
+    (void)ud;
+    return fr_res_text(req, 205, NULL, "dropped", 7);
+}
+
 static int h_fallback(fr_req *req, void *ud) {
     (void)ud;
     if (fr_req_match_status(req) == FR_MATCH_NOT_FOUND) return fr_res_json(req, 404, "{\"custom\":1}", 12);
@@ -290,6 +296,7 @@ static fr_app *make_app(const fr_config *cfg) {
         fr_route(app, "GET", "/stream", h_stream, NULL) < 0 ||
         fr_route(app, "GET", "/stream-inline", h_stream_inline, NULL) < 0 ||
         fr_route(app, "GET", "/big", h_big, NULL) < 0 || fr_route(app, "GET", "/nocontent", h_nocontent, NULL) < 0 ||
+        fr_route(app, "GET", "/reset", h_reset, NULL) < 0 ||
         fr_route(app, "GET", "/dir/", h_hello, NULL) < 0) {
         fr_app_free(app);
         return NULL;
@@ -878,6 +885,21 @@ static void test_not_found_method_redirect(void) {
     CHECK(!hdr(&r, "content-length", v, sizeof v));
     CHECK(!hdr(&r, "x-bad", v, sizeof v));
     resp_free(&r);
+    /* 205: no body either, but framed by content-length: 0; the connection goes on */
+    {
+        cli c;
+        int k;
+        REQ(cli_open(&c, s.port) == 0);
+        REQ(cli_sends(&c, "GET /reset HTTP/1.1\r\nHost: x\r\n\r\nGET /nocontent HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+        for (k = 0; k < 2; k++) {
+            CHECK(cli_read(&c, &r, 0) == 0);
+            CHECK_EQ_INT(r.status, k ? 204 : 205);
+            if (!k) CHECK(hdr(&r, "content-length", v, sizeof v) && strcmp(v, "0") == 0);
+            CHECK_EQ_INT((int)r.body_len, 0);
+            resp_free(&r);
+        }
+        cli_close(&c);
+    }
     srv_stop(&s);
 }
 
