@@ -246,6 +246,7 @@ typedef struct rctx {
     fr_job job_link;     /* first: queued on the pool or the loop's mailbox */
     int job;
     int fallback_405;    /* JOB_FALLBACK: a frontend's 405 (no allow header) */
+    int handler_level;   /* JOB_HANDLER: 1 the route's, 2 the app's, 3 ServerErrorMiddleware's */
     fr_req *req;
     proute *rt;
     pplan *plan;
@@ -2878,7 +2879,9 @@ static void frpy_handle_exception(rctx *c) {
     }
     if (h && frpy_server_error_handler(c, exc)) fr_mw_bypass(c->req);
     if (h) {
-        /* custom handlers (sync or async) run through the loop */
+        /* custom handlers (sync or async) run through the loop: the route's
+         * ExceptionMiddleware first, then the app's (FastAPI wraps both) */
+        c->handler_level = frpy_server_error_handler(c, exc) ? 3 : c->handler_level + 1;
         Py_XSETREF(c->pending, Py_NewRef(h));
         c->job = JOB_HANDLER;
         Py_DECREF(exc);
@@ -3587,6 +3590,37 @@ static void frpy_stream_done(rctx *c, PyObject *background) {
     }
 }
 
+/* An exception handler raised (Starlette's layers): what the route's
+ * ExceptionMiddleware's handler raises goes to the app's, what that raises
+ * to ServerErrorMiddleware -- its 500 / Exception handler, for any
+ * exception -- and what that raises is the plain 500. */
+static void frpy_handler_failed(rctx *c) {
+    if (c->handler_level == 1) {
+        frpy_handle_exception(c); /* the app-level lookup of the new exception */
+        return;
+    }
+    PyObject *exc = frpy_take_exc(), *h = NULL;
+    if (c->handler_level == 2 && c->rt->srv->handlers) {
+        h = PyDict_GetItemWithError(c->rt->srv->handlers, PyExc_Exception);
+        if (h == Py_None) h = NULL;
+        PyErr_Clear();
+    }
+    if (!h || !exc) {
+        if (exc) frpy_restore_exc(exc);
+        frpy_log_exception(c, "exception handler failed");
+        frpy_send_plain500(c);
+        return;
+    }
+    frpy_restore_exc(Py_NewRef(exc));
+    frpy_log_exception(c, "Exception in ASGI application");
+    fr_mw_bypass(c->req);
+    c->handler_level = 3;
+    Py_XSETREF(c->exc, exc);
+    Py_XSETREF(c->pending, Py_NewRef(h));
+    c->job = JOB_HANDLER;
+    frpy_aio_push(c);
+}
+
 /* A Task created by frpy_schedule_task finished. */
 static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task) {
     rctx *c = PyCapsule_GetPointer(cap, "fastrapi.rctx");
@@ -3609,7 +3643,7 @@ static PyObject *frpy_task_done_fn(PyObject *cap, PyObject *task) {
         break;
     }
     case JOB_HANDLER:
-        if (!res) { frpy_log_exception(c, "exception handler failed"); frpy_send_plain500(c); }
+        if (!res) frpy_handler_failed(c);
         else frpy_send_response_obj(c, res, 0);
         break;
     case JOB_FUNWIND: /* function-scoped generators exited: answer with the endpoint's value */
@@ -5724,6 +5758,7 @@ static void frpy_mw_failed(rctx *c, PyObject *exc) {
     frpy_log_exception(c, "Exception in ASGI application");
     if (h && h != Py_None) {
         fr_mw_bypass(c->req);
+        c->handler_level = 3;
         Py_XSETREF(c->exc, Py_NewRef(exc));
         Py_XSETREF(c->pending, Py_NewRef(h));
         c->job = JOB_HANDLER;

@@ -145,6 +145,8 @@ async def call_handler(handler: Any, request: Any, exc: BaseException) -> Any:
     r = handler(request, exc)
     if inspect.isawaitable(r):
         r = await r
+    if not callable(r):  # Starlette then calls it as an ASGI app
+        raise TypeError(f"'{type(r).__name__}' object is not callable")
     return r
 
 

@@ -711,11 +711,20 @@ class FastrAPI(Starlette):
         # defaults (None = the engine's C implementation) unless replaced; keyed
         # like FastAPI's: a handler for Starlette's HTTPException also answers
         # fastrapi's (a subclass), and the engine's own 404/405
+        # Starlette's build_middleware_stack: the last of 500 / Exception is
+        # ServerErrorMiddleware's handler (unhandled exceptions only, keyed
+        # Exception here); neither is an ExceptionMiddleware key, so an
+        # HTTPException(500) gets the HTTPException handler
         from starlette.exceptions import HTTPException as SHTTPException
         d: Dict[Any, Any] = {SHTTPException: None, RequestValidationError: None}
+        error_handler = None
         for k, v in self.exception_handlers.items():
-            if isinstance(k, int) or inspect.isclass(k):
+            if k in (500, Exception):
+                error_handler = v
+            elif isinstance(k, int) or inspect.isclass(k):
                 d[k] = v
+        if error_handler is not None:
+            d[Exception] = error_handler
         return d
 
     def _overrides_changed(self) -> None:
