@@ -105,6 +105,7 @@ def multipart_stream(route: Any) -> bool:
     is Form/File parameters only and nothing in its dependency tree sees the
     raw request (Request, HTTPConnection), which would need the body bytes
     (Request.body(), a Request built over the whole body)."""
+    from .dependencies.param_models import form_model
     from .params import Form
     form = False
     for dep in _dependants(route):
@@ -113,6 +114,8 @@ def multipart_stream(route: Any) -> bool:
             return False
         for f in dep.body_params:
             if not isinstance(getattr(f, "field_info", None), Form):
+                return False
+            if form_model(f) is not None:  # read through a Request (param_models)
                 return False
             form = True
     return form

@@ -28,6 +28,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from ..datastructures import UploadFile
+from . import param_models
 from .models import Dependant, SecurityRequirement
 
 try:
@@ -757,7 +758,12 @@ class _PlanBuilder:
             fresh.append(int(not sub.use_cache))
             if sub.name is not None:  # parameterless (dependencies=[...]): run, not passed
                 plist.append(_plain_param(sub.name, SRC_DEP, len(deps) - 1))
-        plist += self.params(dep)
+        models = self.model_params(dep)
+        for f, model in models:  # a model of query/header/cookie/form parameters
+            deps.append(self.model_provider(f, model))
+            fresh.append(1)
+            plist.append(_plain_param(f.name, SRC_DEP, len(deps) - 1))
+        plist += self.params(dep, {id(f) for f, _ in models})
         call = dep.call
         security = None if top or dep.concurrency is not None else \
             _builtin_security(dep.call, self.native_security)
@@ -779,25 +785,57 @@ class _PlanBuilder:
         return _mk(PlanNode, call=call, kind=kind, params=tuple(plist), deps=tuple(deps),
                    fresh=tuple(fresh), scope=scope, security=security, name=label)
 
-    def params(self, dep: Dependant) -> List[Any]:
+    def model_params(self, dep: Dependant) -> List[Tuple[ModelField, type]]:
+        out: List[Tuple[ModelField, type]] = []
+        for f in (*dep.query_params, *dep.header_params, *dep.cookie_params):
+            model = param_models.param_model(f)
+            if model is not None:
+                out.append((f, model))
+        for f in dep.body_params:
+            model = param_models.form_model(f)
+            if model is not None:
+                out.append((f, model))
+        return out
+
+    def model_provider(self, f: ModelField, model: type) -> int:
+        """A provider that reads a model parameter through the Request."""
+        call, is_async = param_models.provider(f, model)
+        if is_async:
+            self.is_async = True
+        self.nodes.append(_mk(PlanNode, call=call, kind=KIND_ASYNC if is_async else KIND_SYNC,
+                              params=(_plain_param("request", SRC_REQUEST),), deps=(), fresh=(),
+                              scope=SCOPE_REQUEST, security=None,
+                              name=f"{f.name} ({model.__name__} parameters)"))
+        return len(self.nodes) - 1
+
+    def params(self, dep: Dependant, skip: Optional[set] = None) -> List[Any]:
         out: List[Any] = []
+        skip = skip or set()
         # keys and error locations: FastAPI's validation alias
         path_names = get_path_param_names(dep.path or "")
         for f in dep.path_params:
             a = _request_alias(f, path_names)
             out.append(_field_param(f.name, SRC_PATH, a, f, ("path", a)))
         for f in dep.query_params:
+            if id(f) in skip:
+                continue
             a = _request_alias(f)
             out.append(_field_param(f.name, SRC_QUERY, a, f, ("query", a),
                                     field_annotation_is_sequence(f.field_info.annotation)))
         for f in dep.header_params:
+            if id(f) in skip:
+                continue
             a = _request_alias(f)
             out.append(_field_param(f.name, SRC_HEADER, a.lower(), f, ("header", a),
                                     field_annotation_is_sequence(f.field_info.annotation)))
         for f in dep.cookie_params:
+            if id(f) in skip:
+                continue
             a = _request_alias(f)
             out.append(_field_param(f.name, SRC_COOKIE, a, f, ("cookie", a)))
         for f in dep.body_params:
+            if id(f) in skip:
+                continue
             out.append(self.body_param(f))
         if dep.request_param_name:
             out.append(_plain_param(dep.request_param_name, SRC_REQUEST))
