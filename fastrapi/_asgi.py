@@ -15,6 +15,7 @@ import asyncio
 import threading
 import traceback
 from typing import Any, Callable, Dict, Optional, Tuple
+from urllib.parse import unquote_to_bytes
 
 from . import _native_mw, _runtime
 from ._fastrapi import STREAM_HIGH_WATER as _STREAM_HIGH_WATER
@@ -125,6 +126,9 @@ def _target(scope: Dict[str, Any]) -> bytes:
     if raw and route != path:  # cut the root_path from the raw path too, when it is there
         root = path[:len(path) - len(route)].encode("utf-8")
         raw = raw[len(root):] if raw.startswith(root) and raw[len(root):len(root) + 1] == b"/" else None
+    if raw and (b"%" in raw or raw.decode("latin-1") != route) and \
+            unquote_to_bytes(raw).decode("utf-8", "replace") != route:
+        raw = None  # a middleware rewrote scope["path"]: Starlette routes on it
     if not raw:
         from urllib.parse import quote
         raw = quote(route or "/", safe="/:@!$&'()*+,;=-._~%").encode("ascii")

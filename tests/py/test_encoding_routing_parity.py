@@ -153,3 +153,48 @@ def test_205_has_no_content():
             assert c.get("/noslash").json() == {"slash": False}
     finally:
         srv.stop()
+
+
+class RewriteOld:
+    """A raw ASGI middleware that moves /old/... to /new/... in
+    scope["path"] only (raw_path untouched), as path-rewriting middleware
+    commonly does: Starlette routes on scope["path"]."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/old/"):
+            scope = dict(scope, path="/new/" + scope["path"][5:])
+        await self.app(scope, receive, send)
+
+
+def make_rewrite_app(fw):
+    app = fw.FastAPI()
+    app.add_middleware(RewriteOld)
+
+    @app.get("/new/{x}")
+    def new(x: str, request: fw.Request):
+        return {"x": x, "path": request.url.path}
+
+    return app
+
+
+def test_a_middlewares_path_rewrite_is_routed():
+    from fastapi.testclient import TestClient as FATC
+
+    from fastrapi.testclient import TestClient as FRTC
+    paths = ["/old/abc", "/new/abc", "/old/a%20b", "/new/caf%C3%A9", "/old/", "/other"]
+    with FATC(make_rewrite_app(framework("fastapi"))) as fa, \
+            FRTC(make_rewrite_app(framework("fastrapi"))) as fr:
+        srv = make_rewrite_app(framework("fastrapi"))._start_background("127.0.0.1", 0)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{srv.port}", timeout=10) as nat:
+                for p in paths:
+                    want = fa.get(p)
+                    for c in (fr, nat):
+                        r = c.get(p)
+                        assert (r.status_code, r.content) == (want.status_code, want.content), p
+        finally:
+            srv.stop()
+    assert want.status_code == 404  # /other
