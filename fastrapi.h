@@ -1373,7 +1373,8 @@ typedef struct fr_match {
     fr_str pattern;   /* the route's pattern as registered (FOUND only) */
     size_t num_params;
     fr_route_param params[FR_MAX_ROUTE_PARAMS];
-    fr_str allow;     /* 405: "GET, POST" (methods of that path, registration order) */
+    fr_str allow;     /* 405: "GET, POST" (methods of that path, registration order;
+                         see fr_router_add_group) */
     int redirect_add_slash; /* 307: 1 = redirect to path + "/", 0 = strip the trailing
                                "/"s (all of them, like Starlette's rstrip: "/a//" -> "/a") */
 } fr_match;
@@ -1392,6 +1393,13 @@ FR_API void fr_router_free(fr_router *r);
  * method+pattern, or OOM. method "*" matches any method. */
 FR_API int fr_router_add(fr_router *r, const char *method, const char *pattern, void *data,
                          fr_err *err);
+/* fr_router_add for a route that is one method of a group (a Starlette
+ * route of several methods: FastAPI's @app.get and @app.post on one path
+ * are two groups). group 0 = none. A path's 405 allow lists the methods of
+ * its group-0 routes and of the first group registered on it, as Starlette
+ * answers with the first route that matched the path. */
+FR_API int fr_router_add_group(fr_router *r, const char *method, const char *pattern, void *data,
+                               unsigned group, fr_err *err);
 
 /* Match a percent-DECODED path. Fills m; returns m->status. No allocation.
  * 405 reports the allow list of the highest-priority node that matched the
@@ -1891,6 +1899,11 @@ typedef struct fr_route_opts {
      * arrives instead of being held (fr_req_body is empty). Limits apply as
      * to any body. */
     int body_drop;
+    /* != 0: the route is one method of a group (fr_router_add_group): a
+     * path's 405 allow names the methods of the first group registered on
+     * it, as Starlette answers with its first matching route (FastAPI's
+     * @app.get and @app.post on one path are two groups). 0: listed always. */
+    unsigned allow_group;
     /* the form's fr_mp_limits (0 = default, FR_MP_ZERO, FR_MP_UNLIMITED) */
     size_t multipart_max_fields, multipart_max_files, multipart_max_part_size;
     /* 1 (method GET): the route takes WebSocket upgrades only - requests
@@ -11311,6 +11324,7 @@ typedef struct fr__rt_param {
 typedef struct fr__rt_route {
     char method[24]; /* upper-cased, NUL-terminated; "*" = any */
     size_t method_len;
+    unsigned group; /* fr_router_add_group; 0 = none */
     char *pattern; /* copy, NUL-terminated, right after params[] */
     size_t pattern_len;
     void *data;
@@ -11813,24 +11827,40 @@ static void fr__rt_node_free(fr__rt_node *n, int self) {
     if (self) FR_FREE(n);
 }
 
-/* "GET, POST": the node's methods in registration order, plus `extra`. */
+/* "GET, POST": the node's methods in registration order, plus `extra`
+ * (the route being added, of group `extra_group`): group-0 routes and those
+ * of the first group on the node (fr_router_add_group). */
 static char *fr__rt_build_allow(const fr__rt_node *nd, const char *extra, size_t extra_len,
-                                size_t *out_len) {
-    size_t i, len = extra_len;
+                                unsigned extra_group, size_t *out_len) {
+    size_t i, len = 0;
+    unsigned first = extra_group;
     char *s, *p;
-    for (i = 0; i < nd->nroutes; i++) len += nd->routes[i]->method_len + 2;
+    for (i = 0; i < nd->nroutes; i++)
+        if (nd->routes[i]->group) {
+            first = nd->routes[i]->group;
+            break;
+        }
+    for (i = 0; i < nd->nroutes; i++)
+        if (!nd->routes[i]->group || nd->routes[i]->group == first) len += nd->routes[i]->method_len + 2;
+    if (!extra_group || extra_group == first) len += extra_len;
     s = (char *)FR_MALLOC(len + 1);
     if (!s) return NULL;
     p = s;
     for (i = 0; i < nd->nroutes; i++) {
+        if (nd->routes[i]->group && nd->routes[i]->group != first) continue;
         memcpy(p, nd->routes[i]->method, nd->routes[i]->method_len);
         p += nd->routes[i]->method_len;
         *p++ = ',';
         *p++ = ' ';
     }
-    memcpy(p, extra, extra_len);
-    p[extra_len] = 0;
-    *out_len = len;
+    if (!extra_group || extra_group == first) {
+        memcpy(p, extra, extra_len);
+        p += extra_len;
+    } else if (p > s) {
+        p -= 2; /* the trailing ", " */
+    }
+    *p = 0;
+    *out_len = (size_t)(p - s);
     return s;
 }
 
@@ -11856,6 +11886,11 @@ void fr_router_free(fr_router *r) {
 }
 
 int fr_router_add(fr_router *r, const char *method, const char *pattern, void *data, fr_err *err) {
+    return fr_router_add_group(r, method, pattern, data, 0, err);
+}
+
+int fr_router_add_group(fr_router *r, const char *method, const char *pattern, void *data, unsigned group,
+                        fr_err *err) {
     fr__rt_route *rt;
     fr__rt_param params[FR_MAX_ROUTE_PARAMS];
     char meth[sizeof rt->method];
@@ -11920,7 +11955,7 @@ int fr_router_add(fr_router *r, const char *method, const char *pattern, void *d
 
     plen = strlen(pattern);
     rt = (fr__rt_route *)FR_MALLOC(sizeof *rt + np * sizeof rt->params[0] + plen + 1);
-    allow = fr__rt_build_allow(nd, meth, mlen, &allow_len);
+    allow = fr__rt_build_allow(nd, meth, mlen, group, &allow_len);
     nr = (fr__rt_route **)FR_REALLOC(nd->routes, (nd->nroutes + 1) * sizeof *nr);
     if (nr) nd->routes = nr;
     if (!rt || !allow || !nr) {
@@ -11930,6 +11965,7 @@ int fr_router_add(fr_router *r, const char *method, const char *pattern, void *d
     }
     memcpy(rt->method, meth, mlen + 1);
     rt->method_len = mlen;
+    rt->group = group;
     rt->pattern = (char *)(rt->params + np);
     memcpy(rt->pattern, pattern, plen + 1);
     rt->pattern_len = plen;
@@ -13225,6 +13261,7 @@ struct fr__route {
     uint64_t mp_spool;
     uint64_t body_spool; /* fr_route_opts.body_spool */
     int body_drop;       /* fr_route_opts.body_drop */
+    unsigned allow_group; /* fr_route_opts.allow_group */
     fr_mp_limits mp_lim;
     int ws;          /* fr_route_opts.websocket */
     fr__route *alt;  /* the route of the same GET pattern (or shape) with the other ws flag */
@@ -16350,7 +16387,8 @@ static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
     }
     if (rt->ws) app->ws_twins = 1; /* a websocket-only path: plain requests are routed around it */
     if (app->mode == FR__MODE_NONE) {
-        if (fr_router_add(fr__atomic_load(&app->router), rt->method, rt->pattern, rt, err) < 0)
+        if (fr_router_add_group(fr__atomic_load(&app->router), rt->method, rt->pattern, rt, rt->allow_group,
+                                err) < 0)
             return -1;
         rt->next = app->routes;
         app->routes = rt;
@@ -16369,9 +16407,10 @@ static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
     }
     for (i = n, r = app->routes; r; r = r->next) order[--i] = r; /* oldest first */
     for (i = 0; i < n; i++)
-        if (!order[i]->is_alt && fr_router_add(nr, order[i]->method, order[i]->pattern, order[i], err) < 0)
+        if (!order[i]->is_alt &&
+            fr_router_add_group(nr, order[i]->method, order[i]->pattern, order[i], order[i]->allow_group, err) < 0)
             goto done;
-    if (fr_router_add(nr, rt->method, rt->pattern, rt, err) < 0) goto done;
+    if (fr_router_add_group(nr, rt->method, rt->pattern, rt, rt->allow_group, err) < 0) goto done;
     rt->next = app->routes;
     app->routes = rt;
     app->retired[app->nretired++] = old;
@@ -16429,6 +16468,7 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
     rt->mp_spool = opts ? opts->multipart_spool : 0;
     rt->body_spool = opts ? opts->body_spool : 0;
     rt->body_drop = opts && opts->body_drop;
+    rt->allow_group = opts ? opts->allow_group : 0;
     memset(&rt->mp_lim, 0, sizeof rt->mp_lim);
     if (opts) {
         rt->mp_lim.max_fields = opts->multipart_max_fields;

@@ -5056,8 +5056,9 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     int mp_stream = 0;               /* multipart bodies stream to an fr_form (issue 14) */
     unsigned long long spool = 0;    /* a body over this goes to a temp file (0: never) */
     int drop = 0;                    /* nothing (no middleware either) reads the body */
-    if (!PyArg_ParseTuple(args, "ssOO|LOppKp", &method, &path, &plan_t, &route_obj, &max_body,
-                          &form_limits, &body_unread, &mp_stream, &spool, &drop))
+    unsigned int group = 0;          /* the route's methods, for 405 allow (fr_route_opts.allow_group) */
+    if (!PyArg_ParseTuple(args, "ssOO|LOppKpI", &method, &path, &plan_t, &route_obj, &max_body,
+                          &form_limits, &body_unread, &mp_stream, &spool, &drop, &group))
         return NULL;
     if (form_limits != Py_None && (!PyTuple_Check(form_limits) || PyTuple_GET_SIZE(form_limits) != 3)) {
         PyErr_SetString(PyExc_TypeError, "form_limits: (max_files, max_fields, max_part_size) or None");
@@ -5071,6 +5072,7 @@ static PyObject *frpy_server_add_route(server *s, PyObject *args) {
     ropts.multipart_stream = mp_stream;
     ropts.body_spool = spool;
     ropts.body_drop = drop;
+    ropts.allow_group = group;
     if (mp_stream && form_limits != Py_None) { /* (max_files, max_fields, max_part_size) */
         ropts.multipart_max_files = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(form_limits, 0)));
         ropts.multipart_max_fields = frpy_mp_limit(PyLong_AsSsize_t(PyTuple_GET_ITEM(form_limits, 1)));

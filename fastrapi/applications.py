@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import logging
 import os
 import re
@@ -44,6 +45,18 @@ def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool, int, bool]:
     return (-1 if limit is None else limit,
             engine_form_limits(getattr(r, "form_limits", None)), unread,
             multipart_stream(api), SPOOL_BYTES if body_spool(api) else 0, drop)
+
+
+_allow_groups = itertools.count(1)
+
+
+def _allow_group(r: Any) -> int:
+    """The route's methods are one group for the engine's 405 allow
+    (fr_route_opts.allow_group): Starlette names the first matching route's."""
+    g = r.__dict__.get("_fr_allow_group")
+    if g is None:
+        g = r.__dict__["_fr_allow_group"] = next(_allow_groups) & 0x7FFFFFFF or 1
+    return g
 
 
 def _engine_path(path: str) -> str:
@@ -850,7 +863,7 @@ class FastrAPI(Starlette):
                 if key in seen:  # Starlette: the first registered route wins
                     continue
                 seen.add(key)
-                srv.add_route(m, key[1], plan, r, *_route_limits(self, r))
+                srv.add_route(m, key[1], plan, r, *_route_limits(self, r), _allow_group(r))
         if getattr(self, "max_body_size", None) is not None:  # FastAPI's app-level limit
             srv.set_unmatched_limit(self.max_body_size)
         for f_path, f_dir, f_fallback, f_deps in self.router._fr_all_frontends():
@@ -899,7 +912,8 @@ class FastrAPI(Starlette):
                 for key in new:
                     seen.add(key)
                     try:
-                        srv.add_route(key[0], key[1], r._fr_plan(), r, *_route_limits(self, r))
+                        srv.add_route(key[0], key[1], r._fr_plan(), r, *_route_limits(self, r),
+                                      _allow_group(r))
                     except Exception:  # noqa: BLE001 - the app keeps running; say why
                         logging.getLogger("fastrapi.error").exception(
                             "%s %s was added while the server runs but cannot be served",

@@ -43,6 +43,7 @@ typedef struct fr__rt_param {
 typedef struct fr__rt_route {
     char method[24]; /* upper-cased, NUL-terminated; "*" = any */
     size_t method_len;
+    unsigned group; /* fr_router_add_group; 0 = none */
     char *pattern; /* copy, NUL-terminated, right after params[] */
     size_t pattern_len;
     void *data;
@@ -545,24 +546,40 @@ static void fr__rt_node_free(fr__rt_node *n, int self) {
     if (self) FR_FREE(n);
 }
 
-/* "GET, POST": the node's methods in registration order, plus `extra`. */
+/* "GET, POST": the node's methods in registration order, plus `extra`
+ * (the route being added, of group `extra_group`): group-0 routes and those
+ * of the first group on the node (fr_router_add_group). */
 static char *fr__rt_build_allow(const fr__rt_node *nd, const char *extra, size_t extra_len,
-                                size_t *out_len) {
-    size_t i, len = extra_len;
+                                unsigned extra_group, size_t *out_len) {
+    size_t i, len = 0;
+    unsigned first = extra_group;
     char *s, *p;
-    for (i = 0; i < nd->nroutes; i++) len += nd->routes[i]->method_len + 2;
+    for (i = 0; i < nd->nroutes; i++)
+        if (nd->routes[i]->group) {
+            first = nd->routes[i]->group;
+            break;
+        }
+    for (i = 0; i < nd->nroutes; i++)
+        if (!nd->routes[i]->group || nd->routes[i]->group == first) len += nd->routes[i]->method_len + 2;
+    if (!extra_group || extra_group == first) len += extra_len;
     s = (char *)FR_MALLOC(len + 1);
     if (!s) return NULL;
     p = s;
     for (i = 0; i < nd->nroutes; i++) {
+        if (nd->routes[i]->group && nd->routes[i]->group != first) continue;
         memcpy(p, nd->routes[i]->method, nd->routes[i]->method_len);
         p += nd->routes[i]->method_len;
         *p++ = ',';
         *p++ = ' ';
     }
-    memcpy(p, extra, extra_len);
-    p[extra_len] = 0;
-    *out_len = len;
+    if (!extra_group || extra_group == first) {
+        memcpy(p, extra, extra_len);
+        p += extra_len;
+    } else if (p > s) {
+        p -= 2; /* the trailing ", " */
+    }
+    *p = 0;
+    *out_len = (size_t)(p - s);
     return s;
 }
 
@@ -588,6 +605,11 @@ void fr_router_free(fr_router *r) {
 }
 
 int fr_router_add(fr_router *r, const char *method, const char *pattern, void *data, fr_err *err) {
+    return fr_router_add_group(r, method, pattern, data, 0, err);
+}
+
+int fr_router_add_group(fr_router *r, const char *method, const char *pattern, void *data, unsigned group,
+                        fr_err *err) {
     fr__rt_route *rt;
     fr__rt_param params[FR_MAX_ROUTE_PARAMS];
     char meth[sizeof rt->method];
@@ -652,7 +674,7 @@ int fr_router_add(fr_router *r, const char *method, const char *pattern, void *d
 
     plen = strlen(pattern);
     rt = (fr__rt_route *)FR_MALLOC(sizeof *rt + np * sizeof rt->params[0] + plen + 1);
-    allow = fr__rt_build_allow(nd, meth, mlen, &allow_len);
+    allow = fr__rt_build_allow(nd, meth, mlen, group, &allow_len);
     nr = (fr__rt_route **)FR_REALLOC(nd->routes, (nd->nroutes + 1) * sizeof *nr);
     if (nr) nd->routes = nr;
     if (!rt || !allow || !nr) {
@@ -662,6 +684,7 @@ int fr_router_add(fr_router *r, const char *method, const char *pattern, void *d
     }
     memcpy(rt->method, meth, mlen + 1);
     rt->method_len = mlen;
+    rt->group = group;
     rt->pattern = (char *)(rt->params + np);
     memcpy(rt->pattern, pattern, plen + 1);
     rt->pattern_len = plen;

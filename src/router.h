@@ -72,7 +72,8 @@ typedef struct fr_match {
     fr_str pattern;   /* the route's pattern as registered (FOUND only) */
     size_t num_params;
     fr_route_param params[FR_MAX_ROUTE_PARAMS];
-    fr_str allow;     /* 405: "GET, POST" (methods of that path, registration order) */
+    fr_str allow;     /* 405: "GET, POST" (methods of that path, registration order;
+                         see fr_router_add_group) */
     int redirect_add_slash; /* 307: 1 = redirect to path + "/", 0 = strip the trailing
                                "/"s (all of them, like Starlette's rstrip: "/a//" -> "/a") */
 } fr_match;
@@ -91,6 +92,13 @@ FR_API void fr_router_free(fr_router *r);
  * method+pattern, or OOM. method "*" matches any method. */
 FR_API int fr_router_add(fr_router *r, const char *method, const char *pattern, void *data,
                          fr_err *err);
+/* fr_router_add for a route that is one method of a group (a Starlette
+ * route of several methods: FastAPI's @app.get and @app.post on one path
+ * are two groups). group 0 = none. A path's 405 allow lists the methods of
+ * its group-0 routes and of the first group registered on it, as Starlette
+ * answers with the first route that matched the path. */
+FR_API int fr_router_add_group(fr_router *r, const char *method, const char *pattern, void *data,
+                               unsigned group, fr_err *err);
 
 /* Match a percent-DECODED path. Fills m; returns m->status. No allocation.
  * 405 reports the allow list of the highest-priority node that matched the

@@ -157,6 +157,7 @@ struct fr__route {
     uint64_t mp_spool;
     uint64_t body_spool; /* fr_route_opts.body_spool */
     int body_drop;       /* fr_route_opts.body_drop */
+    unsigned allow_group; /* fr_route_opts.allow_group */
     fr_mp_limits mp_lim;
     int ws;          /* fr_route_opts.websocket */
     fr__route *alt;  /* the route of the same GET pattern (or shape) with the other ws flag */
@@ -3282,7 +3283,8 @@ static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
     }
     if (rt->ws) app->ws_twins = 1; /* a websocket-only path: plain requests are routed around it */
     if (app->mode == FR__MODE_NONE) {
-        if (fr_router_add(fr__atomic_load(&app->router), rt->method, rt->pattern, rt, err) < 0)
+        if (fr_router_add_group(fr__atomic_load(&app->router), rt->method, rt->pattern, rt, rt->allow_group,
+                                err) < 0)
             return -1;
         rt->next = app->routes;
         app->routes = rt;
@@ -3301,9 +3303,10 @@ static int fr__route_insert(fr_app *app, fr__route *rt, fr_err *err) {
     }
     for (i = n, r = app->routes; r; r = r->next) order[--i] = r; /* oldest first */
     for (i = 0; i < n; i++)
-        if (!order[i]->is_alt && fr_router_add(nr, order[i]->method, order[i]->pattern, order[i], err) < 0)
+        if (!order[i]->is_alt &&
+            fr_router_add_group(nr, order[i]->method, order[i]->pattern, order[i], order[i]->allow_group, err) < 0)
             goto done;
-    if (fr_router_add(nr, rt->method, rt->pattern, rt, err) < 0) goto done;
+    if (fr_router_add_group(nr, rt->method, rt->pattern, rt, rt->allow_group, err) < 0) goto done;
     rt->next = app->routes;
     app->routes = rt;
     app->retired[app->nretired++] = old;
@@ -3361,6 +3364,7 @@ int fr_route_ex(fr_app *app, const char *method, const char *pattern, fr_handler
     rt->mp_spool = opts ? opts->multipart_spool : 0;
     rt->body_spool = opts ? opts->body_spool : 0;
     rt->body_drop = opts && opts->body_drop;
+    rt->allow_group = opts ? opts->allow_group : 0;
     memset(&rt->mp_lim, 0, sizeof rt->mp_lim);
     if (opts) {
         rt->mp_lim.max_fields = opts->multipart_max_fields;

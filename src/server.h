@@ -198,6 +198,11 @@ typedef struct fr_route_opts {
      * arrives instead of being held (fr_req_body is empty). Limits apply as
      * to any body. */
     int body_drop;
+    /* != 0: the route is one method of a group (fr_router_add_group): a
+     * path's 405 allow names the methods of the first group registered on
+     * it, as Starlette answers with its first matching route (FastAPI's
+     * @app.get and @app.post on one path are two groups). 0: listed always. */
+    unsigned allow_group;
     /* the form's fr_mp_limits (0 = default, FR_MP_ZERO, FR_MP_UNLIMITED) */
     size_t multipart_max_fields, multipart_max_files, multipart_max_part_size;
     /* 1 (method GET): the route takes WebSocket upgrades only - requests

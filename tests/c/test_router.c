@@ -1033,7 +1033,48 @@ static void test_alloc_failure(void) {
     }
 }
 
+
+/* fr_router_add_group: a path's 405 allow names group-0 routes and the
+ * first group's methods (Starlette's first matching route) */
+static void test_allow_groups(void) {
+    fr_router *r = fr_router_new(NULL);
+    fr_match m;
+    fr_err err;
+    REQUIRE(r);
+    /* two groups on one path: GET first, then POST + PUT */
+    CHECK_EQ_INT(fr_router_add_group(r, "GET", "/items", T(0), 7, &err), 0);
+    CHECK_EQ_INT(fr_router_add_group(r, "POST", "/items", T(1), 9, &err), 0);
+    CHECK_EQ_INT(fr_router_add_group(r, "PUT", "/items", T(2), 9, &err), 0);
+    CHECK_EQ_INT(M(r, "DELETE", "/items", &m), FR_MATCH_METHOD);
+    CHECK_EQ_MEM(m.allow.buf, m.allow.len, "GET");
+    CHECK_EQ_INT(M(r, "PUT", "/items", &m), FR_MATCH_FOUND); /* matching is unchanged */
+    CHECK(m.data == T(2));
+    /* one group of several methods, registered one by one */
+    CHECK_EQ_INT(fr_router_add_group(r, "PATCH", "/one/{x}", T(3), 4, &err), 0);
+    CHECK_EQ_INT(fr_router_add_group(r, "PUT", "/one/{y}", T(4), 4, &err), 0);
+    CHECK_EQ_INT(fr_router_add_group(r, "GET", "/one/{z}", T(5), 5, &err), 0);
+    CHECK_EQ_INT(M(r, "DELETE", "/one/1", &m), FR_MATCH_METHOD);
+    CHECK_EQ_MEM(m.allow.buf, m.allow.len, "PATCH, PUT");
+    /* group 0 (fr_router_add) is always listed, before or after a group */
+    CHECK_EQ_INT(fr_router_add(r, "OPTIONS", "/mixed", T(6), &err), 0);
+    CHECK_EQ_INT(fr_router_add_group(r, "POST", "/mixed", T(7), 2, &err), 0);
+    CHECK_EQ_INT(fr_router_add_group(r, "PUT", "/mixed", T(8), 3, &err), 0);
+    CHECK_EQ_INT(fr_router_add(r, "DELETE", "/mixed", T(9), &err), 0);
+    CHECK_EQ_INT(M(r, "GET", "/mixed", &m), FR_MATCH_METHOD);
+    CHECK_EQ_MEM(m.allow.buf, m.allow.len, "OPTIONS, POST, DELETE");
+    /* a later group never replaces the first one */
+    CHECK_EQ_INT(fr_router_add_group(r, "PUT", "/late", T(10), 2, &err), 0);
+    CHECK_EQ_INT(fr_router_add_group(r, "GET", "/late", T(11), 1, &err), 0);
+    CHECK_EQ_INT(M(r, "POST", "/late", &m), FR_MATCH_METHOD);
+    CHECK_EQ_MEM(m.allow.buf, m.allow.len, "PUT");
+    /* duplicates are still refused across groups */
+    CHECK_EQ_INT(fr_router_add_group(r, "GET", "/late", T(12), 3, &err), -1);
+    CHECK_EQ_INT(err.code, FR_ROUTER_E_DUPLICATE);
+    fr_router_free(r);
+}
+
 static const frt_case frt_cases[] = {
+    FRT(test_allow_groups),
     FRT(test_static),
     FRT(test_param_types),
     FRT(test_typed_mismatch),

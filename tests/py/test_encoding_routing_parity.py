@@ -198,3 +198,65 @@ def test_a_middlewares_path_rewrite_is_routed():
         finally:
             srv.stop()
     assert want.status_code == 404  # /other
+
+
+def make_allow_app(fw):
+    app = fw.FastAPI()
+
+    @app.get("/items/{i}")
+    def get_item(i: int):
+        return {"i": i}
+
+    @app.post("/items/{i}")
+    def post_item(i: int):
+        return {"posted": i}
+
+    @app.api_route("/multi", methods=["PATCH", "PUT"])
+    def multi():
+        return {}
+
+    @app.delete("/multi")
+    def multi_delete():
+        return {}
+
+    async def plain(request):
+        return fw.responses.PlainTextResponse("plain")
+
+    app.add_route("/plain", plain, methods=["GET"])
+
+    @app.post("/plain")
+    def plain_post():
+        return {}
+
+    return app
+
+
+def test_405_allow_names_the_first_matching_routes_methods():
+    """Starlette answers 405 with the first route that matched the path:
+    separate @app.get and @app.post on one path give `allow: GET`
+    (fastrapi listed every method of the path). FastAPI's order inside one
+    route comes from a set, so methods are compared as sets."""
+    from fastapi.testclient import TestClient as FATC
+
+    from fastrapi.testclient import TestClient as FRTC
+    cases = [("PUT", "/items/1"), ("DELETE", "/items/1"), ("GET", "/multi"), ("POST", "/multi"),
+             ("DELETE", "/plain"), ("POST", "/items/1")]
+    rows = []
+    with FATC(make_allow_app(framework("fastapi"))) as fa, FRTC(make_allow_app(framework("fastrapi"))) as fr:
+        srv = make_allow_app(framework("fastrapi"))._start_background("127.0.0.1", 0)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{srv.port}", timeout=10) as nat:
+                for method, path in cases:
+                    row = []
+                    for c in (fa, fr, nat):
+                        r = c.request(method, path)
+                        allow = r.headers.get("allow")
+                        row.append((r.status_code, r.content,
+                                    None if allow is None else sorted(allow.split(", "))))
+                    assert row[1] == row[0] and row[2] == row[0], (method, path)
+                    rows.append(row[0])
+        finally:
+            srv.stop()
+    assert [r[2] for r in rows[:5]] == [["GET"], ["GET"], ["PATCH", "PUT"], ["PATCH", "PUT"],
+                                        ["GET", "HEAD"]]
+    assert rows[5][0] == 200
