@@ -186,8 +186,37 @@ def _raise(errors: List[Any]) -> None:
     raise RequestValidationError(errors)
 
 
-def provider(field: ModelField, model: type) -> Tuple[Any, bool]:
-    """(call(request) -> the model's value, is_async) for a model parameter."""
+def alias_choices(field: ModelField) -> bool:
+    """A Query/Header/Cookie parameter with validation_alias=AliasChoices of
+    several names: FastAPI reads the first one the request has."""
+    va = field.field_info.validation_alias
+    return (isinstance(field.field_info, (params.Query, params.Header, params.Cookie))
+            and isinstance(va, AliasChoices) and len(va.choices) > 1
+            and all(isinstance(c, str) for c in va.choices))
+
+
+def choices_provider(field: ModelField) -> Any:
+    """call(request) -> the value of an AliasChoices parameter (FastAPI's
+    request_params_to_args for one field)."""
+    where = field.field_info.in_.value
+
+    def choice_param(request: Any) -> Any:
+        received = (request.query_params if where == "query" else
+                    request.headers if where == "header" else request.cookies)
+        aliases = _aliases(field)
+        _, alias = next((p for p in aliases if p[1] in received), aliases[0])
+        v, errors = _validate(field, _value(field, received, alias), (where, alias))
+        if errors:
+            _raise(errors)
+        return v
+    return choice_param
+
+
+def provider(field: ModelField, model: Optional[type]) -> Tuple[Any, bool]:
+    """(call(request) -> the parameter's value, is_async) for a model
+    parameter (model None: an AliasChoices one)."""
+    if model is None:
+        return choices_provider(field), False
     if isinstance(field.field_info, params.Form):
         own = {a for f in model_fields(model) for a, _ in _aliases(f)}
 

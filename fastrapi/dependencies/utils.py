@@ -643,8 +643,10 @@ def get_validation_alias(field: ModelField) -> str:
 
 
 def _request_alias(field: ModelField, path_param_names: Optional[set] = None) -> str:
-    """get_validation_alias, plus ``AliasChoices`` of plain names: the engine reads
-    one key, the first choice (for a path parameter, the choice the path has)."""
+    """get_validation_alias, plus ``AliasChoices`` of plain names: the first
+    choice (for a path parameter, the choice the path has). Query, header and
+    cookie parameters with several choices are read through the Request
+    instead (param_models.alias_choices), under the first name sent."""
     va = field.field_info.validation_alias
     if isinstance(va, AliasChoices):
         names = [c for c in va.choices if isinstance(c, str)]
@@ -785,11 +787,13 @@ class _PlanBuilder:
         return _mk(PlanNode, call=call, kind=kind, params=tuple(plist), deps=tuple(deps),
                    fresh=tuple(fresh), scope=scope, security=security, name=label)
 
-    def model_params(self, dep: Dependant) -> List[Tuple[ModelField, type]]:
-        out: List[Tuple[ModelField, type]] = []
+    def model_params(self, dep: Dependant) -> List[Tuple[ModelField, Optional[type]]]:
+        """Parameters read through the Request (param_models): pydantic
+        models of parameters, and AliasChoices of several names."""
+        out: List[Tuple[ModelField, Optional[type]]] = []
         for f in (*dep.query_params, *dep.header_params, *dep.cookie_params):
             model = param_models.param_model(f)
-            if model is not None:
+            if model is not None or param_models.alias_choices(f):
                 out.append((f, model))
         for f in dep.body_params:
             model = param_models.form_model(f)
@@ -797,15 +801,15 @@ class _PlanBuilder:
                 out.append((f, model))
         return out
 
-    def model_provider(self, f: ModelField, model: type) -> int:
-        """A provider that reads a model parameter through the Request."""
+    def model_provider(self, f: ModelField, model: Optional[type]) -> int:
+        """A provider that reads such a parameter through the Request."""
         call, is_async = param_models.provider(f, model)
         if is_async:
             self.is_async = True
         self.nodes.append(_mk(PlanNode, call=call, kind=KIND_ASYNC if is_async else KIND_SYNC,
                               params=(_plain_param("request", SRC_REQUEST),), deps=(), fresh=(),
                               scope=SCOPE_REQUEST, security=None,
-                              name=f"{f.name} ({model.__name__} parameters)"))
+                              name=f"{f.name} ({model.__name__ if model else 'AliasChoices'} parameter)"))
         return len(self.nodes) - 1
 
     def params(self, dep: Dependant, skip: Optional[set] = None) -> List[Any]:

@@ -1,6 +1,8 @@
 """Pydantic models as Query / Header / Cookie / Form parameters (FastAPI's
 "Query Parameter Models", "Header Parameter Models", "Cookie Parameter
-Models", "Form Models"), differential against FastAPI 0.165.
+Models", "Form Models"), and parameters with ``validation_alias=
+AliasChoices(...)`` (read under the first name the request has; fastrapi
+read only the first name), differential against FastAPI 0.165.
 
 fastrapi answered every such route 422 ``missing`` at the parameter's own
 name; FastAPI reads the model's fields one by one (lists from repeated
@@ -13,7 +15,7 @@ from typing import Annotated, List, Literal, Optional
 
 import httpx
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from conftest import framework
 
@@ -103,6 +105,13 @@ def make_app(fw):
     def dep(page: int = fw.Depends(paging)):
         return {"page": page}
 
+    @app.get("/choices")
+    def choices(x: str = fw.Query(validation_alias=AliasChoices("xa", "xb")),
+                n: int = fw.Query(0, validation_alias=AliasChoices("n1", "n2")),
+                h: Optional[str] = fw.Header(None, validation_alias=AliasChoices("x-a", "x-b")),
+                c: List[str] = fw.Query([], validation_alias=AliasChoices("c1", "c2"))):
+        return {"x": x, "n": n, "h": h, "c": c}
+
     @app.post("/login")
     def login(data: Annotated[Login, fw.Form()]):
         return data
@@ -143,6 +152,13 @@ CASES = [
     ("GET", "/cookies", {"headers": {"cookie": "other=1"}}),
     ("GET", "/dep?q=x&page=4", {}),
     ("GET", "/dep?page=4", {}),
+    # AliasChoices (FastAPI reads the first name the request has)
+    ("GET", "/choices?xb=2", {}),
+    ("GET", "/choices?xa=1&xb=2&n2=5", {}),
+    ("GET", "/choices?xb=2&n2=x", {}),
+    ("GET", "/choices", {}),
+    ("GET", "/choices?xa=1&c2=a&c2=b", {}),
+    ("GET", "/choices?xa=1", {"headers": {"x-b": "hb"}}),
     ("POST", "/login", {"data": {"username": "u", "password": "p"}}),
     ("POST", "/login", {"data": {"username": "u", "password": "p", "remember": "on",
                                  "roles": ["a", "b"]}}),
