@@ -768,6 +768,9 @@ class FastrAPI(Starlette):
         lifespan = router.lifespan_context  # FastAPI's default one runs the handlers
         if lifespan is not None:
             self._lifespan_cm = lifespan(self)
+            if not hasattr(self._lifespan_cm, "__aenter__"):  # `async with`'s own error
+                raise TypeError(f"'{type(self._lifespan_cm).__name__}' object does not support "
+                                "the asynchronous context manager protocol")
             state = await self._lifespan_cm.__aenter__()
             if state:
                 # Starlette: each request's `request.state` starts as a copy
@@ -1070,7 +1073,12 @@ class FastrAPI(Starlette):
         """Serve in this process; `sock`: an inherited listening socket (workers);
         `ssl`: the listener's TLS settings (_ssl_settings) for HTTPS."""
         main = threading.current_thread() is threading.main_thread()
-        self._run_startup()
+        try:
+            self._run_startup()
+        except Exception:  # uvicorn: the traceback, then exit code 3 (STARTUP_FAILURE)
+            logger.exception("Exception in 'lifespan' protocol")
+            logger.error("Application startup failed. Exiting.")
+            sys.exit(3)
         srv = self._build_server(access_log=access_log, no_signals=not main,
                                  reuse_port=reuse_port, threads=threads, max_body=max_body,
                                  net=net)

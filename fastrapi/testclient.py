@@ -109,6 +109,9 @@ class TestClient(httpx.Client):
         client = StarletteTestClient(self.app, base_url=str(self.base_url),
                                      raise_server_exceptions=self._exc_sink is not None,
                                      headers=dict(self.headers), cookies=self.cookies)
+        # the lifespan's state (websocket.state starts as its copy), as the
+        # TestClient whose lifespan ran gives it
+        client.app_state.update(getattr(self.app, "_fr_lifespan_state", None) or {})
         return client.websocket_connect(url, subprotocols=subprotocols, **kwargs)
 
     @property

@@ -324,6 +324,24 @@ def test_sigterm_drains_all_workers_and_exits_cleanly(tmp_path):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
+def test_failing_startup_exits_3_like_uvicorn_run(tmp_path):
+    """One process: app.serve() (like uvicorn.run) logs the traceback and
+    "Application startup failed. Exiting." and exits with code 3, which
+    supervisors read as a startup failure; it exited 1 with a bare traceback."""
+    port = free_port()
+    code = serve_code(port, extra="""
+        @app.on_event("startup")
+        def boom():
+            raise RuntimeError("startup boom")
+        """)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert "startup boom" in proc.stderr
+    assert "Application startup failed. Exiting." in proc.stderr
+
+
 def test_worker_failing_startup_stops_the_master(tmp_path):
     port = free_port()
     code = serve_code(port, workers=2, extra="""
