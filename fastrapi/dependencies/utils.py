@@ -313,6 +313,12 @@ def get_dependant(*, path: str, call: Callable[..., Any], name: Optional[str] = 
         details = analyze_param(param_name=pname, annotation=param.annotation,
                                 value=param.default, path_param_names=path_param_names)
         if details.depends is not None:
+            if ((is_gen_callable(call) or is_async_gen_callable(call))
+                    and (scope or "request") == "request" and details.depends.scope == "function"):
+                from ..exceptions import DependencyScopeError
+                raise DependencyScopeError(  # FastAPI's check, at declaration
+                    f'The dependency "{getattr(call, "__name__", "<unnamed_callable>")}" has a scope '
+                    'of "request", it cannot depend on dependencies with scope "function".')
             sub_scopes = list(security_scopes or [])
             if isinstance(details.depends, params.Security) and details.depends.scopes:
                 sub_scopes.extend(details.depends.scopes)

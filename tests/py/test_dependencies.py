@@ -244,3 +244,33 @@ def test_blocking_sync_dependency_does_not_stall_async_routes():
         gate.set()
         t.join(20)
         assert out["slow"] is True
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_request_scoped_generator_over_a_function_scoped_one_is_refused_at_declaration(name):
+    """FastAPI's DependencyScopeError, raised when the route is declared
+    (fastrapi raised a RuntimeError about a dependency cycle at startup)."""
+    from conftest import framework
+    fw = framework(name)
+    exceptions = __import__(name + ".exceptions", fromlist=["DependencyScopeError"])
+
+    def f():
+        yield 1
+
+    def r(x=fw.Depends(f, scope="function")):
+        yield x
+
+    app = fw.FastAPI()
+    with pytest.raises(exceptions.DependencyScopeError,
+                       match='The dependency "r" has a scope of "request", it cannot depend on '
+                             'dependencies with scope "function".'):
+        @app.get("/")
+        def endpoint(v=fw.Depends(r)):
+            return v
+
+    def ok(x=fw.Depends(f, scope="function")):  # a plain function may depend on it
+        return x
+
+    @app.get("/ok")
+    def fine(v=fw.Depends(ok)):
+        return v
