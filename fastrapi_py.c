@@ -76,7 +76,7 @@ static struct {
     PyObject *ValidationError, *asdict;
     PyObject *rt_resume, *rt_after, *rt_call_handler, *rt_stream, *rt_log_exc,
         *rt_parse_multipart, *rt_upload_items, *rt_recompile, *rt_log_access, *rt_unwind_sync,
-        *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *rt_file_open, *frontend_files, *enter_task,
+        *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *rt_file_open, *frontend_files, *rt_endpoint_ctx, *enter_task,
         *leave_task;
     PyObject *loop; /* the asyncio loop (set by _runtime via _set_loop) */
     /* asyncio's Task class when loop.create_task is the stock
@@ -2846,6 +2846,15 @@ static void frpy_handle_exception(rctx *c) {
      * (FastAPI): an error answer runs none of them */
     Py_CLEAR(c->bg);
     if (!exc) { frpy_send_plain500(c); return; }
+    if (c->plan->route != Py_None && c->req && /* FastAPI's endpoint context on validation errors */
+        (PyObject_IsInstance(exc, FRPY.RequestValidationError) == 1 ||
+         PyObject_IsInstance(exc, FRPY.ResponseValidationError) == 1)) {
+        fr_str rp = fr_req_root_path(c->req), m = fr_req_method(c->req);
+        PyObject *r = PyObject_CallFunction(FRPY.rt_endpoint_ctx, "OOs#s#", exc, c->plan->route, m.buf ? m.buf : "",
+                                            (Py_ssize_t)m.len, rp.buf ? rp.buf : "", (Py_ssize_t)rp.len);
+        Py_XDECREF(r);
+        PyErr_Clear();
+    }
     if (c->di && !c->unwound) fr_di_fail(c->di, 500);
     PyObject *gens = NULL;
     if (!c->unwound && frpy_take_cleanups(c, -1, &gens) == 0 && gens) {
@@ -2962,8 +2971,10 @@ static void frpy_respond_value(rctx *c, PyObject *ret) {
     Py_XDECREF(loc);
     if (r == 0 && c->errors) {
         PyObject *args = PyTuple_Pack(1, c->errors);
-        PyObject *e = args ? PyObject_Call(FRPY.ResponseValidationError, args, NULL) : NULL;
+        PyObject *kw = Py_BuildValue("{sO}", "body", ret); /* FastAPI: the endpoint's return value */
+        PyObject *e = args && kw ? PyObject_Call(FRPY.ResponseValidationError, args, kw) : NULL;
         Py_XDECREF(args);
+        Py_XDECREF(kw);
         Py_CLEAR(c->errors);
         c->errors = saved;
         if (e) PyErr_SetObject(FRPY.ResponseValidationError, e);
@@ -6343,7 +6354,7 @@ static PyObject *py_setup(PyObject *self, PyObject *d) {
     GET(rt_resume); GET(rt_after); GET(rt_call_handler); GET(rt_stream); GET(rt_log_exc);
     GET(rt_parse_multipart); GET(rt_upload_items); GET(rt_recompile); GET(rt_log_access); GET(rt_unwind_sync);
     GET(rt_unwind_function); GET(rt_unwind_error); GET(rt_format_exc); GET(rt_file_open);
-    GET(frontend_files);
+    GET(frontend_files); GET(rt_endpoint_ctx);
     GET(enter_task); GET(leave_task);
     FRPY.ready = 1;
     Py_RETURN_NONE;

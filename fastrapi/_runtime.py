@@ -382,6 +382,43 @@ _SPOOL_MAX_SIZE = 1024 * 1024  # Starlette's MultiPartParser.spool_max_size
 FRONTEND_FILES = Response()
 
 
+_endpoint_ctx_cache: dict = {}
+
+
+def endpoint_ctx(exc: BaseException, route: Any, method: str, root_path: str) -> None:
+    """FastAPI's endpoint context on a validation error the route raised
+    (Request/ResponseValidationError without one): the endpoint's file,
+    line and name, and "METHOD /path" (str(exc) ends with them)."""
+    from .exceptions import ValidationException
+    if not isinstance(exc, ValidationException) or exc.endpoint_ctx is not None:
+        return
+    call = getattr(route, "endpoint", None)
+    ctx = _endpoint_ctx_cache.get(id(call)) if call is not None else None
+    if ctx is None:
+        ctx = {}
+        try:
+            src = inspect.getsourcefile(call)
+            if src is not None:
+                ctx["file"] = src
+            ctx["line"] = inspect.getsourcelines(call)[1]
+            name = getattr(call, "__name__", None)
+            if name is not None:
+                ctx["function"] = name
+        except Exception:  # noqa: BLE001 -- FastAPI's: no context then
+            ctx = {}
+        if call is not None:
+            _endpoint_ctx_cache[id(call)] = ctx
+    ctx = dict(ctx)
+    path = getattr(route, "path", None)
+    if path:
+        ctx["path"] = f"{method} {root_path.rstrip('/')}{path}"
+    exc.endpoint_ctx = ctx
+    exc.endpoint_function = ctx.get("function")
+    exc.endpoint_path = ctx.get("path")
+    exc.endpoint_file = ctx.get("file")
+    exc.endpoint_line = ctx.get("line")
+
+
 def file_open(response: Any) -> Tuple[int, int]:
     """Any starlette.responses.FileResponse about to be sent by the engine
     (worker thread): stat its file and set the stat headers as Starlette's

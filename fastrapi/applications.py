@@ -194,6 +194,7 @@ def _setup_extension() -> Any:
         "rt_format_exc": _runtime.format_exc,
         "rt_file_open": _runtime.file_open,
         "frontend_files": _runtime.FRONTEND_FILES,
+        "rt_endpoint_ctx": _runtime.endpoint_ctx,
         "enter_task": asyncio.tasks._enter_task,
         "leave_task": asyncio.tasks._leave_task,
     })
