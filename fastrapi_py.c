@@ -91,7 +91,7 @@ static struct {
     PyObject *empty_tuple;
     /* interned names */
     PyObject *s_status_code, *s_raw_headers, *s_body, *s_background, *s_body_iterator,
-        *s_model_dump, *s_by_alias, *s_mode, *s_json, *s_validate_python, *s_dump_json, *s_errors,
+        *s_model_dump, *s_by_alias, *s_endpoint, *s_router, *s_mode, *s_json, *s_validate_python, *s_dump_json, *s_errors,
         *s_include_url, *s_loc, *s_value, *s_isoformat, *s_from_attributes,
         *s_add_done_callback, *s_result, *s_detail, *s_headers, *s_dataclass_fields, *s_aiter,
         *s_anext, *s_dump_python, *s_create_task, *s_pos, *s_msg, *s_doc, *s_task_factory, *s_debug,
@@ -1751,6 +1751,21 @@ static PyObject *frpy_scope_body(rctx *c) {
     return Py_XNewRef(c->bodyfile);
 }
 
+/* What Starlette's routing adds to the scope: "endpoint" (the route's)
+ * and "router" (the app's), for middleware and instrumentation. */
+static PyObject *frpy_scope_routing(rctx *c, PyObject *d) {
+    if (!d) return NULL;
+    PyObject *ep = c->plan->route != Py_None ? PyObject_GetAttr(c->plan->route, FRPY.s_endpoint) : NULL;
+    PyObject *router = PyObject_GetAttr(c->rt->srv->pyapp, FRPY.s_router);
+    PyErr_Clear();
+    if ((ep && PyDict_SetItem(d, FRPY.s_endpoint, ep) < 0) ||
+        (router && PyDict_SetItem(d, FRPY.s_router, router) < 0))
+        Py_CLEAR(d);
+    Py_XDECREF(ep);
+    Py_XDECREF(router);
+    return d;
+}
+
 static PyObject *frpy_scope(rctx *c) {
     fr_req *r = c->req;
     fr_str m = fr_req_method(r), p = fr_req_path(r), rp = fr_req_raw_path(r), q = fr_req_query(r);
@@ -1764,7 +1779,7 @@ static PyObject *frpy_scope(rctx *c) {
     PyObject *server = fr_req_server_addr(r, host, sizeof host, &sport)
                            ? Py_BuildValue("(si)", host, sport) : Py_NewRef(Py_None);
     if (!server) { Py_DECREF(hdrs); Py_DECREF(pp); Py_DECREF(body); return NULL; }
-    return frpy_scope_root_path(c, Py_BuildValue(
+    return frpy_scope_root_path(c, frpy_scope_routing(c, Py_BuildValue(
         "{s:s,s:{s:s,s:s},s:N,s:s#,s:s#,s:y#,s:y#,s:N,s:N,s:(s#i),s:N,s:O,s:s#,s:s,s:s,s:s#,s:O}",
         "type", "http", "asgi", "version", "3.0", "spec_version", "2.3", "server", server,
         "method", m.buf, (Py_ssize_t)m.len, "path", p.buf, (Py_ssize_t)p.len, "raw_path", rp.buf,
@@ -1772,17 +1787,20 @@ static PyObject *frpy_scope(rctx *c) {
         "path_params", pp, "client", ca.buf ? ca.buf : "", (Py_ssize_t)ca.len,
         fr_req_client_port(r), "body", body, "app",
         c->rt->srv->pyapp, "scheme", sch.buf, (Py_ssize_t)sch.len, "root_path", "", "http_version",
-        ver, "route_path", rpat.buf ? rpat.buf : "", (Py_ssize_t)rpat.len, "route", c->plan->route));
+        ver, "route_path", rpat.buf ? rpat.buf : "", (Py_ssize_t)rpat.len, "route", c->plan->route)));
 }
 
 /* An ASGI request's Request sees the server's scope (what middleware set:
  * session, user, state...) plus what the engine knows (path params, route,
  * the body it read, the app). */
 static PyObject *frpy_merge_asgi_scope(rctx *c, PyObject *engine) {
-    static const char *const keys[] = {"path_params", "body", "app", "route", "route_path"};
+    static const char *const keys[] = {"path_params", "body", "app", "route", "route_path", "endpoint",
+                                       "router"};
     PyObject *d = PyDict_Copy(c->asgi_scope);
     for (size_t i = 0; d && i < sizeof keys / sizeof keys[0]; i++) {
         PyObject *v = PyDict_GetItemString(engine, keys[i]);
+        /* "router": the outermost app's, as Starlette sets it once (url_for of a mount) */
+        if (i == 6 && PyDict_GetItemString(d, keys[i])) continue;
         if (v && PyDict_SetItemString(d, keys[i], v) < 0) Py_CLEAR(d);
     }
     Py_DECREF(engine);
@@ -6937,6 +6955,7 @@ PyMODINIT_FUNC PyInit__fastrapi(void) {
     INTERN(s_status_code, "status_code"); INTERN(s_raw_headers, "raw_headers");
     INTERN(s_body, "body"); INTERN(s_background, "background");
     INTERN(s_body_iterator, "body_iterator"); INTERN(s_model_dump, "model_dump"); INTERN(s_by_alias, "by_alias");
+    INTERN(s_endpoint, "endpoint"); INTERN(s_router, "router");
     INTERN(s_mode, "mode"); INTERN(s_json, "json"); INTERN(s_validate_python, "validate_python");
     INTERN(s_dump_json, "dump_json"); INTERN(s_errors, "errors");
     INTERN(s_include_url, "include_url"); INTERN(s_loc, "loc"); INTERN(s_value, "value");

@@ -260,3 +260,41 @@ def test_405_allow_names_the_first_matching_routes_methods():
     assert [r[2] for r in rows[:5]] == [["GET"], ["GET"], ["PATCH", "PUT"], ["PATCH", "PUT"],
                                         ["GET", "HEAD"]]
     assert rows[5][0] == 200
+
+
+def make_scope_app(fw):
+    app = fw.FastAPI()
+    router = fw.APIRouter(prefix="/r")
+
+    @app.get("/items/{i}")
+    def handler(i: int, request: fw.Request):
+        s = request.scope
+        return {"endpoint": s["endpoint"].__name__, "route": s["route"].path,
+                "router_is_app_router": s["router"] is request.app.router,
+                "path_params": s["path_params"]}
+
+    @router.get("/x")
+    async def included(request: fw.Request):
+        return {"endpoint": request.scope["endpoint"].__name__,
+                "router_is_app_router": request.scope["router"] is request.app.router}
+
+    app.include_router(router)
+    return app
+
+
+def test_scope_has_starlettes_routing_keys():
+    """scope["endpoint"] and scope["router"] as Starlette's router sets them
+    (instrumentation reads them); fastrapi set only "route"."""
+    from fastapi.testclient import TestClient as FATC
+
+    from fastrapi.testclient import TestClient as FRTC
+    with FATC(make_scope_app(framework("fastapi"))) as fa, FRTC(make_scope_app(framework("fastrapi"))) as fr:
+        srv = make_scope_app(framework("fastrapi"))._start_background("127.0.0.1", 0)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{srv.port}", timeout=10) as nat:
+                for p in ("/items/3", "/r/x"):
+                    want = fa.get(p).json()
+                    assert fr.get(p).json() == want and nat.get(p).json() == want, p
+        finally:
+            srv.stop()
+    assert want == {"endpoint": "included", "router_is_app_router": True}
