@@ -2621,32 +2621,24 @@ static void frpy_send_file(rctx *c, PyObject *resp) {
  * is raised here, into the app's exception handlers and the dependencies. */
 static void frpy_handle_exception(rctx *c);
 
+static fr_header *frpy_asgi_headers(PyObject *list, size_t *n); /* below */
+
 static void frpy_send_frontend(rctx *c) {
     PyObject *raw = c->subresp ? PyObject_GetAttr(c->subresp, FRPY.s_raw_headers) : NULL;
-    PyObject *seq = raw ? PySequence_Fast(raw, "raw_headers must be a list") : NULL;
-    Py_XDECREF(raw);
+    size_t n = 0, k = 0;
+    fr_header *hs = raw ? frpy_asgi_headers(raw, &n) : NULL;
     PyErr_Clear();
-    Py_ssize_t n = seq ? PySequence_Fast_GET_SIZE(seq) : 0, k = 0;
-    fr_header *hs = n ? calloc((size_t)n, sizeof *hs) : NULL;
-    for (Py_ssize_t i = 0; hs && i < n; i++) {
-        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
-        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(t, 0)) ||
-            !PyBytes_Check(PyTuple_GET_ITEM(t, 1)))
-            continue;
-        PyObject *hk = PyTuple_GET_ITEM(t, 0), *hv = PyTuple_GET_ITEM(t, 1);
-        hs[k].name = (fr_str){PyBytes_AS_STRING(hk), (size_t)PyBytes_GET_SIZE(hk)};
-        hs[k].value = (fr_str){PyBytes_AS_STRING(hv), (size_t)PyBytes_GET_SIZE(hv)};
-        if (!fr_str_ieq_c(hs[k].name, "content-length")) k++;
-    }
+    for (size_t i = 0; hs && i < n; i++) /* the engine frames the body */
+        if (!fr_str_ieq_c(hs[i].name, "content-length")) hs[k++] = hs[i];
     int rc;
-    if (n && !hs) rc = -1;
+    if (raw && !hs) rc = -1;
     else {
         Py_BEGIN_ALLOW_THREADS
-        rc = fr_frontend_serve(c->req, hs, (size_t)k);
+        rc = fr_frontend_serve(c->req, hs, k);
         Py_END_ALLOW_THREADS
     }
-    free(hs);
-    Py_XDECREF(seq);
+    PyMem_Free(hs);
+    Py_XDECREF(raw); /* the headers pointed into it */
     if (rc == FR_DONE || rc == FR_FRONTEND_OWN) {
         /* the dependencies' background tasks go with the file's answer only */
         PyObject *bg = c->bg && rc == FR_DONE ? Py_NewRef(c->bg) : Py_NewRef(Py_None);
@@ -2662,7 +2654,7 @@ static void frpy_send_frontend(rctx *c) {
         if (e) PyErr_SetObject(FRPY.HTTPException, e);
         Py_XDECREF(e);
     } else {
-        PyErr_SetString(PyExc_MemoryError, "frontend answer");
+        PyErr_SetString(PyExc_RuntimeError, "frontend answer: bad response headers, or out of memory");
     }
     frpy_handle_exception(c);
 }
@@ -3623,17 +3615,30 @@ static void frpy_stream_done(rctx *c, PyObject *background) {
  * ExceptionMiddleware's handler raises goes to the app's, what that raises
  * to ServerErrorMiddleware -- its 500 / Exception handler, for any
  * exception -- and what that raises is the plain 500. */
+/* ServerErrorMiddleware's handler: the last of 500 / Exception (the app
+ * keys it Exception, _handler_dict); borrowed, or NULL. */
+static PyObject *frpy_server_handler(rctx *c) {
+    PyObject *h = c->rt->srv->handlers ? PyDict_GetItemWithError(c->rt->srv->handlers, PyExc_Exception) : NULL;
+    PyErr_Clear();
+    return h == Py_None ? NULL : h;
+}
+
+/* Run it for `exc` (reference stolen), outside every user middleware. */
+static void frpy_run_server_handler(rctx *c, PyObject *h, PyObject *exc) {
+    fr_mw_bypass(c->req);
+    c->handler_level = 3;
+    Py_XSETREF(c->exc, exc);
+    Py_XSETREF(c->pending, Py_NewRef(h));
+    c->job = JOB_HANDLER;
+    frpy_aio_push(c);
+}
+
 static void frpy_handler_failed(rctx *c) {
     if (c->handler_level == 1) {
         frpy_handle_exception(c); /* the app-level lookup of the new exception */
         return;
     }
-    PyObject *exc = frpy_take_exc(), *h = NULL;
-    if (c->handler_level == 2 && c->rt->srv->handlers) {
-        h = PyDict_GetItemWithError(c->rt->srv->handlers, PyExc_Exception);
-        if (h == Py_None) h = NULL;
-        PyErr_Clear();
-    }
+    PyObject *exc = frpy_take_exc(), *h = c->handler_level == 2 ? frpy_server_handler(c) : NULL;
     if (!h || !exc) {
         if (exc) frpy_restore_exc(exc);
         frpy_log_exception(c, "exception handler failed");
@@ -3642,12 +3647,7 @@ static void frpy_handler_failed(rctx *c) {
     }
     frpy_restore_exc(Py_NewRef(exc));
     frpy_log_exception(c, "Exception in ASGI application");
-    fr_mw_bypass(c->req);
-    c->handler_level = 3;
-    Py_XSETREF(c->exc, exc);
-    Py_XSETREF(c->pending, Py_NewRef(h));
-    c->job = JOB_HANDLER;
-    frpy_aio_push(c);
+    frpy_run_server_handler(c, h, exc);
 }
 
 /* A Task created by frpy_schedule_task finished. */
@@ -5773,13 +5773,7 @@ static void frpy_mw_start(rctx *c) {
 /* dispatch raised: ServerErrorMiddleware (outside every user middleware):
  * the 500 / Exception handler's response, or the plain 500. */
 static void frpy_mw_failed(rctx *c, PyObject *exc) {
-    PyObject *h = NULL, *k500 = PyLong_FromLong(500);
-    if (c->rt->srv->handlers && k500) {
-        h = PyDict_GetItemWithError(c->rt->srv->handlers, PyExc_Exception);
-        if (!h || h == Py_None) h = PyDict_GetItemWithError(c->rt->srv->handlers, k500);
-    }
-    Py_XDECREF(k500);
-    PyErr_Clear();
+    PyObject *h = frpy_server_handler(c);
     fr_mw_headers_clear(c->req);
     if (frpy_mw_stash(c, exc)) { /* an outer @app.middleware's call_next raises it */
         frpy_send_plain500(c);
@@ -5787,13 +5781,8 @@ static void frpy_mw_failed(rctx *c, PyObject *exc) {
     }
     frpy_restore_exc(Py_NewRef(exc));
     frpy_log_exception(c, "Exception in ASGI application");
-    if (h && h != Py_None) {
-        fr_mw_bypass(c->req);
-        c->handler_level = 3;
-        Py_XSETREF(c->exc, Py_NewRef(exc));
-        Py_XSETREF(c->pending, Py_NewRef(h));
-        c->job = JOB_HANDLER;
-        frpy_aio_push(c);
+    if (h) {
+        frpy_run_server_handler(c, h, Py_NewRef(exc));
         return;
     }
     frpy_send_plain500(c);
