@@ -1347,6 +1347,7 @@ typedef struct server {
     PyObject *handlers;    /* dict: exception class or status int -> handler */
     PyObject *routes;      /* list of capsules keeping proute alive */
     int debug;
+    int raise_errors;      /* every exception goes to the ASGI channel, unanswered */
     volatile long version; /* bumped when dependency_overrides change */
     proute **rts;
     size_t nrts, caprts;
@@ -2885,6 +2886,14 @@ static void frpy_handle_exception(rctx *c) {
     Py_XDECREF(gens);
     PyErr_Clear();
     Py_XSETREF(c->exc, Py_NewRef(exc));
+    if (c->rt->srv->raise_errors && c->asgi) {
+        /* a route handler's caller (APIRoute.get_route_handler) raises it,
+         * HTTPException and validation errors too, as FastAPI's handler does */
+        frpy_restore_exc(exc);
+        frpy_log_exception(c, "route handler");
+        frpy_send_plain500(c);
+        return;
+    }
     PyObject *h = frpy_lookup_handler(c, exc);
     if ((h ? frpy_server_error_handler(c, exc)
            : !(PyObject_IsInstance(exc, FRPY.HTTPException) == 1 ||
@@ -4838,19 +4847,21 @@ static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *k
                              /* FastAPI(request_timeout=): 504 for an overrunning handler */
                              "request_timeout_ms",
                              /* app.router.redirect_slashes: 0 = no 307 to the other slash form */
-                             "redirect_slashes", NULL};
+                             "redirect_slashes",
+                             /* APIRoute.get_route_handler()'s handler: errors raised, not answered */
+                             "raise_errors", NULL};
     PyObject *pyapp;
     int threads = 0, access_log = 1, no_signals = 0, reuse_port = 0, debug = 0;
     int send_timeout_ms = 0, min_send_rate = 0; /* 0 = the engine's defaults */
     int header_ms = 0, idle_ms = 0, body_ms = 0, drain_ms = 0, max_conns = 0, request_ms = 0;
-    int redirect_slashes = 1;
+    int redirect_slashes = 1, raise_errors = 0;
     long long max_body = 0;
     const char *fwd_ips = NULL, *root_path = NULL; /* copied by fr_app_new */
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLzziiiiiiiip", kwlist, &pyapp, &threads,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iiiiiLzziiiiiiiipp", kwlist, &pyapp, &threads,
                                      &access_log, &no_signals, &reuse_port, &debug, &max_body,
                                      &fwd_ips, &root_path, &send_timeout_ms, &min_send_rate,
                                      &header_ms, &idle_ms, &body_ms, &drain_ms, &max_conns,
-                                     &request_ms, &redirect_slashes))
+                                     &request_ms, &redirect_slashes, &raise_errors))
         return NULL;
     if (!FRPY.ready) {
         PyErr_SetString(PyExc_RuntimeError, "fastrapi._fastrapi._setup() was not called");
@@ -4888,6 +4899,7 @@ static PyObject *frpy_server_new(PyTypeObject *type, PyObject *args, PyObject *k
     s->handlers = PyDict_New();
     s->routes = PyList_New(0);
     s->debug = debug;
+    s->raise_errors = raise_errors;
     if (!s->handlers || !s->routes) { Py_DECREF(s); return NULL; }
     if (access_log && !log_started) {
         pthread_t t;

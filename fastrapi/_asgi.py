@@ -366,6 +366,61 @@ class EngineApp:
             await dispatch(self.app, scope, receive, send)
 
 
+async def route_call(app: Any, request: Any, route: Any) -> Any:
+    """``APIRoute.get_route_handler()``'s handler, FastAPI's
+    ``get_request_handler``: the route's own plan runs for ``request`` (its
+    scope, and the body its ``body()`` gives: a custom Request class's) on
+    an engine app of its own, whose errors -- HTTPException and
+    RequestValidationError too -- are raised here instead of answered, for
+    the custom route class's code around it and then the app's handlers.
+    Returns the answer as a Response once its body is complete (what runs
+    after it -- teardowns, background tasks -- goes on meanwhile)."""
+    from .responses import Response
+    server = app._fr_inner_server(route)
+    loop = asyncio.get_running_loop()
+    _runtime.bind_loop(loop)
+    body = await request.body()
+    scope = request.scope
+    answer: "asyncio.Future[None]" = loop.create_future()
+    start: Dict[str, Any] = {"status": 500, "headers": []}
+    chunks: list = []
+
+    def on_item(item: Tuple[str, Any]) -> None:  # on the loop
+        kind, value = item
+        if kind == "wait":  # nothing is held back here: go on
+            value(0)
+        elif answer.done():
+            if kind == "exception":  # after the answer: a background task, a teardown
+                _runtime.error_logger.error("Exception in route handler",
+                                            exc_info=(type(value), value, value.__traceback__))
+        elif kind == "exception":
+            answer.set_exception(value)
+        elif kind == "start":
+            start["status"], start["headers"] = value
+        elif kind in ("body", "end"):
+            chunks.append(value[0])
+            if kind == "end" or not value[1]:
+                answer.set_result(None)
+        elif kind == "done":
+            answer.set_result(None)
+
+    def post(item: Tuple[str, Any]) -> int:  # any thread, with the GIL
+        try:
+            loop.call_soon_threadsafe(on_item, item)
+        except RuntimeError:  # the loop is gone
+            return -1
+        return 0
+
+    client = scope.get("client")
+    server.dispatch(scope["method"].encode("ascii"), _target(scope), scope.get("headers", []), body,
+                    tuple(client) if client else None, scope.get("scheme", "http"), post,
+                    {k: v for k, v in scope.items() if k != "body"})
+    await answer
+    response = Response(b"".join(chunks), status_code=start["status"])
+    response.raw_headers = [(bytes(k), bytes(v)) for k, v in start["headers"]]
+    return response
+
+
 def native_bridge(app: Any) -> Callable:
     """For the native server: a request from the socket runs through the app's
     ASGI stack. The engine calls bridge(scope, start, body, wait) on the loop

@@ -47,6 +47,12 @@ def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool, int, bool]:
             multipart_stream(api), SPOOL_BYTES if body_spool(api) else 0, drop)
 
 
+def _served(r: Any) -> Any:
+    """The route the engine serves for ``r``: itself, or the handler of a
+    custom route class (fastrapi.routing._HandlerRoute)."""
+    return r._fr_served() if isinstance(r, APIRoute) else r
+
+
 _allow_groups = itertools.count(1)
 
 
@@ -861,13 +867,14 @@ class FastrAPI(Starlette):
                 continue
             if not isinstance(r, (APIRoute, Route)):
                 continue
-            plan = r._fr_plan()
+            served = _served(r)
+            plan = served._fr_plan()
             for m in sorted(r.methods):
                 key = (m, _engine_path(r.path))
                 if key in seen:  # Starlette: the first registered route wins
                     continue
                 seen.add(key)
-                srv.add_route(m, key[1], plan, r, *_route_limits(self, r), _allow_group(r))
+                srv.add_route(m, key[1], plan, served, *_route_limits(self, served), _allow_group(r))
         if getattr(self, "max_body_size", None) is not None:  # FastAPI's app-level limit
             srv.set_unmatched_limit(self.max_body_size)
         for f_path, f_dir, f_fallback, f_deps in self.router._fr_all_frontends():
@@ -913,11 +920,12 @@ class FastrAPI(Starlette):
                 new = [k for k in keys if k not in seen]
                 if not new:
                     continue
+                served = _served(r)
                 for key in new:
                     seen.add(key)
                     try:
-                        srv.add_route(key[0], key[1], r._fr_plan(), r, *_route_limits(self, r),
-                                      _allow_group(r))
+                        srv.add_route(key[0], key[1], served._fr_plan(), served,
+                                      *_route_limits(self, served), _allow_group(r))
                     except Exception:  # noqa: BLE001 - the app keeps running; say why
                         logging.getLogger("fastrapi.error").exception(
                             "%s %s was added while the server runs but cannot be served",
@@ -1060,6 +1068,28 @@ class FastrAPI(Starlette):
                 except ValueError:
                     pass
             self._asgi_srv = (version, srv)
+            return srv
+
+    def _fr_inner_server(self, route: Any) -> Any:
+        """The engine app that runs ``route``'s own plan for its
+        ``get_route_handler()`` handler (fastrapi._asgi.route_call): the route
+        alone, every error raised to the caller instead of answered."""
+        cur = route.__dict__.get("_fr_inner")
+        if cur is not None and cur[0] is self:
+            return cur[1]
+        with self._openapi_lock:
+            cur = route.__dict__.get("_fr_inner")
+            if cur is not None and cur[0] is self:
+                return cur[1]
+            srv = _setup_extension().Server(self, threads=1, access_log=0, no_signals=1,
+                                            debug=int(self.debug), redirect_slashes=False,
+                                            raise_errors=True)
+            plan = route._fr_plan()
+            for m in sorted(route.methods):
+                srv.add_route(m, _engine_path(route.path), plan, route, *_route_limits(self, route),
+                              _allow_group(route))
+            self._servers.append(srv)  # dependency_overrides reach it (bump)
+            route.__dict__["_fr_inner"] = (self, srv)
             return srv
 
     def stop(self) -> None:

@@ -73,28 +73,17 @@ def request_response(func: Callable[[Any], Any]) -> Callable[..., Any]:
 
 
 def _route_handler(route: "APIRoute") -> Callable[[Any], Any]:
-    """What ``APIRoute.get_route_handler()`` returns: ``handler(request) ->
-    Response``, which serves the request through the route's app (its ASGI
-    face, i.e. the engine and the route's plan) and collects the answer."""
+    """What ``APIRoute.get_route_handler()`` returns, as FastAPI's
+    ``get_request_handler``: ``await handler(request) -> Response`` runs the
+    route's plan for that request and raises its errors (HTTPException,
+    RequestValidationError, the endpoint's own) instead of answering them
+    (``fastrapi._asgi.route_call``)."""
     async def handler(request: Any) -> Any:
-        from .responses import Response
         app = route.dependency_overrides_provider
-        if app is None or not callable(app):
+        if app is None or not hasattr(app, "_fr_inner_server"):
             raise RuntimeError(f"{route!r} is not part of an application")
-        start: Dict[str, Any] = {"status": 500, "headers": []}
-        chunks: List[bytes] = []
-
-        async def send(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        scope = {k: v for k, v in request.scope.items() if k != "body"}
-        await app(scope, request.receive, send)
-        response = Response(b"".join(chunks), status_code=start["status"])
-        response.raw_headers = list(start["headers"])
-        return response
+        from ._asgi import route_call
+        return await route_call(app, request, route)
 
     return handler
 
@@ -286,13 +275,19 @@ class APIRoute(routing.Route):
                                              embed_body_fields=self._embed_body_fields)
         # a plan now, so misconfiguration fails at decoration time
         self._plan = self._fr_plan()
+        # FastAPI's custom route classes: a subclass's get_route_handler() is
+        # called here, as FastAPI does, and its handler is what serves the
+        # route (_HandlerRoute); super().get_route_handler() runs the plan
+        self._fr_handler: Optional[Callable[[Any], Any]] = None
+        if type(self).get_route_handler is not APIRoute.get_route_handler:
+            self._fr_handler = self.get_route_handler()
 
     # ---- Starlette/FastAPI route surface (the engine serves the plan, not these)
     @property
     def app(self) -> Any:
         app = self.__dict__.get("app")
         if app is None:
-            app = self.__dict__["app"] = request_response(_route_handler(self))
+            app = self.__dict__["app"] = request_response(self._fr_handler or _route_handler(self))
         return app
 
     @app.setter
@@ -310,6 +305,16 @@ class APIRoute(routing.Route):
         if changed is not None:
             changed()  # the engine recompiles the plans of running servers
         return _route_handler(self)
+
+    def _fr_served(self) -> Any:
+        """The route whose plan the engine serves for this one: itself, or the
+        custom route class's handler (_HandlerRoute)."""
+        if self._fr_handler is None:
+            return self
+        served = self.__dict__.get("_fr_handler_route")
+        if served is None:
+            served = self.__dict__["_fr_handler_route"] = _HandlerRoute(self)
+        return served
 
     def matches(self, scope: Any) -> Any:
         match, child_scope = super().matches(scope)
@@ -364,6 +369,17 @@ def _response_field_info(model: Any) -> Any:
     return fi
 
 
+def _response_only(result: Any) -> Any:
+    """A plain endpoint's result is called as an ASGI app by Starlette's
+    request_response: anything but a Response is a TypeError (a 500)."""
+    if isinstance(result, Response):
+        return result
+    if callable(result):
+        raise TypeError(f"fastrapi serves a Response from {type(result).__name__!r}, "
+                        "not another ASGI application")
+    raise TypeError(f"{type(result).__name__!r} object is not callable")
+
+
 class Route(routing.Route):
     """A plain (Starlette) route: ``endpoint(request) -> Response``.
 
@@ -392,10 +408,10 @@ class Route(routing.Route):
         from .requests import Request
         if _du.is_coroutine_callable(endpoint):
             async def call(request: Request) -> Any:
-                return await endpoint(request)
+                return _response_only(await endpoint(request))
         else:
             def call(request: Request) -> Any:  # type: ignore[misc]
-                return endpoint(request)
+                return _response_only(endpoint(request))
         call.__name__ = self.name
         call.__annotations__ = {"request": Request}  # real class, not a __future__ string
         self._api_route = APIRoute(path, call, methods=sorted(self.methods), name=self.name,
@@ -407,6 +423,25 @@ class Route(routing.Route):
 
     def __repr__(self) -> str:
         return f"Route(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods or ())!r})"
+
+
+class _HandlerRoute(Route):
+    """What the engine serves for an APIRoute whose class overrides
+    ``get_route_handler`` (FastAPI's "custom APIRoute class" recipes): that
+    handler, called with the Request, as FastAPI's ``route.app`` does; its
+    errors go to the app's exception handlers. The plan names the APIRoute
+    (``scope["route"]``, ``scope["endpoint"]``, the error log)."""
+
+    def __init__(self, route: APIRoute) -> None:
+        super().__init__(route.path, route._fr_handler, methods=sorted(route.methods),  # type: ignore[arg-type]
+                         name=route.name, include_in_schema=False)
+        self._route = route
+        self.max_body_size = route.max_body_size
+        self.form_limits = route.form_limits
+
+    def _fr_plan(self) -> Any:
+        api = self._api_route
+        return compile_plan_(api.dependant, route=self._route, response=api._response_plan())
 
 
 class APIRouter(routing.Router):
