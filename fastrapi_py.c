@@ -1694,16 +1694,29 @@ static PyObject *frpy_scope_headers(fr_req *r) {
     return hdrs;
 }
 
-static PyObject *frpy_path_params(fr_req *r) {
-    PyObject *pp = PyDict_New();
+/* scope["path_params"]: as Starlette's Route.matches gives them, each
+ * value through the route's convertor ({id:int} is an int) when the
+ * pattern names one. */
+static PyObject *frpy_path_params(rctx *c) {
+    fr_req *r = c->req;
+    fr_str pat = fr_req_route_pattern(r);
+    PyObject *pp = PyDict_New(), *convs = NULL;
+    if (pp && pat.buf && memchr(pat.buf, ':', pat.len) && c->plan->route != Py_None) {
+        convs = PyObject_GetAttrString(c->plan->route, "param_convertors");
+        if (convs && !PyDict_Check(convs)) Py_CLEAR(convs);
+        PyErr_Clear();
+    }
     for (size_t i = 0; pp && i < fr_req_num_params(r); i++) {
         fr_str pn, pv;
         fr_req_param_at(r, i, &pn, &pv);
         PyObject *k = frpy_str(pn.buf, pn.len), *v = frpy_str(pv.buf, pv.len);
+        PyObject *cv = convs && k ? PyDict_GetItemWithError(convs, k) : NULL;
+        if (cv && v) Py_SETREF(v, PyObject_CallMethod(cv, "convert", "O", v));
         if (!k || !v || PyDict_SetItem(pp, k, v) < 0) Py_CLEAR(pp);
         Py_XDECREF(k);
         Py_XDECREF(v);
     }
+    Py_XDECREF(convs);
     return pp;
 }
 
@@ -1772,7 +1785,7 @@ static PyObject *frpy_scope(rctx *c) {
     fr_str m = fr_req_method(r), p = fr_req_path(r), rp = fr_req_raw_path(r), q = fr_req_query(r);
     fr_str ca = fr_req_client_addr(r), rpat = fr_req_route_pattern(r);
     fr_str sch = fr_req_scheme(r);
-    PyObject *hdrs = frpy_scope_headers(r), *pp = frpy_path_params(r), *body = frpy_scope_body(c);
+    PyObject *hdrs = frpy_scope_headers(r), *pp = frpy_path_params(c), *body = frpy_scope_body(c);
     if (!hdrs || !pp || !body) { Py_XDECREF(hdrs); Py_XDECREF(pp); Py_XDECREF(body); return NULL; }
     char ver[8], host[64];
     int sport = 0;
@@ -3792,11 +3805,13 @@ static void frpy_run(rctx *c) {
 }
 
 static void frpy_asgi_adopt(rctx *c);
+static void frpy_outer_routing_keys(rctx *c);
 
 static void frpy_run_job(rctx *c) {
     if (!c->srv_ref) { /* first time with the GIL: the server is still serving this request */
         c->srv_ref = Py_NewRef((PyObject *)c->rt->srv);
         frpy_asgi_adopt(c);
+        frpy_outer_routing_keys(c);
     }
     switch (c->job) {
     case JOB_RUN:
@@ -5725,19 +5740,53 @@ static void frpy_mw_release(rctx *c) {
     frpy_mwreq_unref(mr);
 }
 
+/* The scope of the @app.middleware layer around this request (a new
+ * reference), or NULL. */
+static PyObject *frpy_mw_layer_scope(rctx *c) {
+    void *st;
+    frpy_mwreq *mr;
+    if (!c->req || !fr_mw_capturing(c->req, &st) || !st || !(mr = *(frpy_mwreq **)st) || !mr->c ||
+        !mr->c->request)
+        return NULL;
+    PyObject *scope = PyObject_GetAttrString(mr->c->request, "scope");
+    if (scope && !PyDict_Check(scope)) Py_CLEAR(scope);
+    PyErr_Clear();
+    return scope;
+}
+
 /* The handler's Request inside an @app.middleware: the layer's scope (state,
  * session, what dispatch set) plus the engine's routing keys. */
 static void frpy_mw_scope(rctx *c) {
-    void *st;
-    frpy_mwreq *mr;
-    PyObject *scope;
-    if (!c->req || !fr_mw_capturing(c->req, &st) || !st || !(mr = *(frpy_mwreq **)st) || !mr->c ||
-        !mr->c->request)
-        return;
-    scope = PyObject_GetAttrString(mr->c->request, "scope");
-    if (scope && PyDict_Check(scope)) c->asgi_scope = scope;
-    else Py_XDECREF(scope);
+    c->asgi_scope = frpy_mw_layer_scope(c);
+}
+
+/* Starlette's router writes the matched route into the scope it was given
+ * (scope["route"], then the route's endpoint and path_params, and "router"
+ * when absent): the middleware around the app -- an ASGI class, an
+ * @app.middleware function -- reads them once the app returned (metrics
+ * and tracing label requests by the route's path template). */
+static void frpy_outer_routing_keys(rctx *c) {
+    if (c->plan->route == Py_None || !c->req) return;
+    PyObject *scope = c->asgi_scope ? Py_NewRef(c->asgi_scope) : frpy_mw_layer_scope(c);
+    if (!scope) return;
+    PyObject *pp = frpy_path_params(c), *old = PyDict_GetItemString(scope, "path_params");
+    if (pp && old && PyDict_Check(old)) { /* a mount's params first, as Route.matches merges */
+        PyObject *merged = PyDict_Copy(old);
+        if (merged && PyDict_Update(merged, pp) < 0) Py_CLEAR(merged);
+        Py_SETREF(pp, merged);
+    }
+    PyObject *ep = PyObject_GetAttr(c->plan->route, FRPY.s_endpoint);
+    PyObject *router = PyDict_GetItem(scope, FRPY.s_router) ? NULL
+                                                             : PyObject_GetAttr(c->rt->srv->pyapp, FRPY.s_router);
+    if (router) PyDict_SetItem(scope, FRPY.s_router, router);
+    PyDict_SetItemString(scope, "route", c->plan->route);
+    if (ep) PyDict_SetItem(scope, FRPY.s_endpoint, ep);
+    if (pp) PyDict_SetItemString(scope, "path_params", pp);
     PyErr_Clear();
+    Py_XDECREF(router);
+    Py_XDECREF(ep);
+    Py_XDECREF(pp);
+    Py_DECREF(scope);
 }
 
 /* The handler raised what goes to ServerErrorMiddleware: with an

@@ -213,6 +213,7 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
     server = app._asgi_server()
     loop = asyncio.get_running_loop()
     _runtime.bind_loop(loop)
+    scope.setdefault("router", app.router)  # Starlette's router: also for a 404
     route_path = _route_path(scope)
     if route_path != scope.get("path", "/") and await _root_redirect(app, server, scope, route_path,
                                                                      receive, send):

@@ -419,7 +419,11 @@ class Route(routing.Route):
                                    response_model=None)
 
     def _fr_plan(self) -> Any:
-        return self._api_route._fr_plan()
+        api = self._api_route  # the plan names this route (scope["route"], as Starlette's router)
+        return compile_plan_(api.dependant, route=self._fr_scope_route(), response=api._response_plan())
+
+    def _fr_scope_route(self) -> Any:
+        return self
 
     def __repr__(self) -> str:
         return f"Route(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods or ())!r})"
@@ -439,9 +443,8 @@ class _HandlerRoute(Route):
         self.max_body_size = route.max_body_size
         self.form_limits = route.form_limits
 
-    def _fr_plan(self) -> Any:
-        api = self._api_route
-        return compile_plan_(api.dependant, route=self._route, response=api._response_plan())
+    def _fr_scope_route(self) -> Any:
+        return self._route
 
 
 class APIRouter(routing.Router):
