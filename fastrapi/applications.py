@@ -22,7 +22,7 @@ from .routing import APIRoute, APIRouter, Route, generate_unique_id
 
 logger = logging.getLogger("fastrapi.error")
 
-_SUPPORTED_CONVERTORS = {"int", "float", "path", "str"}
+_SUPPORTED_CONVERTORS = {"int", "float", "path", "str", "uuid"}
 
 
 def _route_limits(app: Any, r: Any) -> Tuple[int, Any, bool, bool, int, bool]:

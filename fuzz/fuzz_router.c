@@ -50,17 +50,21 @@ static int type_ok(int type, fr_str v) {
         return is_digits(v.buf, (size_t)(dot - v.buf)) &&
                is_digits(dot + 1, v.len - (size_t)(dot - v.buf) - 1);
     }
-    case FR_PARAM_UUID:
-        if (v.len != 36) return 0;
-        for (i = 0; i < 36; i++) {
+    case FR_PARAM_UUID: { /* Starlette: 32 hex digits in groups 8-4-4-4-12, any case, each dash optional */
+        size_t hex = 0;
+        for (i = 0; i < v.len; i++) {
             char c = v.buf[i];
-            if (i == 8 || i == 13 || i == 18 || i == 23) {
-                if (c != '-') return 0;
-            } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            if (c == '-') {
+                if (hex != 8 && hex != 12 && hex != 16 && hex != 20) return 0;
+                if (i && v.buf[i - 1] == '-') return 0;
+            } else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+                hex++;
+            } else {
                 return 0;
             }
         }
-        return 1;
+        return hex == 32 && v.buf[0] != '-' && v.buf[v.len - 1] != '-';
+    }
     case FR_PARAM_PATH: return 1;
     default: return v.len > 0 && !memchr(v.buf, '/', v.len);
     }

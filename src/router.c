@@ -126,20 +126,24 @@ static int fr__rt_is_float(const char *s, size_t n) {
     return i == n && i > j;
 }
 
-/* [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} */
-static int fr__rt_is_uuid(const char *s, size_t n) {
-    size_t i;
-    if (n != 36) return 0;
-    for (i = 0; i < 36; i++) {
-        int c = (unsigned char)s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-') return 0;
-        } else if (!(fr__rt_isdigit(c) || (c >= 'a' && c <= 'f'))) {
-            return 0;
+/* Starlette's UUID convertor, [0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?
+ * [0-9a-fA-F]{4}-?[0-9a-fA-F]{12}: the length of the match at s (32 to 36
+ * bytes), or 0. Each optional dash is taken when it is there (hex cannot
+ * follow in its place), so a match has one length, as the regex's. */
+static size_t fr__rt_uuid_len(const char *s, size_t n) {
+    static const unsigned char groups[5] = {8, 4, 4, 4, 12};
+    size_t i = 0, g, k;
+    for (g = 0; g < 5; g++) {
+        if (g && i < n && s[i] == '-') i++;
+        for (k = 0; k < groups[g]; k++, i++) {
+            int c = i < n ? (unsigned char)s[i] : 0;
+            if (!(fr__rt_isdigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return 0;
         }
     }
-    return 1;
+    return i;
 }
+
+static int fr__rt_is_uuid(const char *s, size_t n) { return n >= 32 && fr__rt_uuid_len(s, n) == n; }
 
 static int fr__rt_type_ok(const fr_router *r, int type, const char *s, size_t n) {
     switch (type) {
@@ -812,9 +816,11 @@ static FR__RT_NOINLINE int fr__rt_mixed_match(fr__rt_ctx *c, const fr__rt_mixed 
                 good = run[p] && (nxt[p] <= q || (q < n && seg[q] == '.' && run[q + 1] &&
                                                   nxt[q + 1] <= q + 1 + run[q + 1]));
                 break;
-            case FR_PARAM_UUID:
-                good = p + 36 <= n && fr__rt_bit(next, p + 36) && fr__rt_is_uuid(seg + p, 36);
+            case FR_PARAM_UUID: {
+                size_t len = fr__rt_uuid_len(seg + p, n - p);
+                good = len && fr__rt_bit(next, p + len);
                 break;
+            }
             default: good = nxt[p] <= n; break; /* str: any non-empty text */
             }
             if (good) fr__rt_setbit(cur, p);
@@ -843,7 +849,7 @@ static FR__RT_NOINLINE int fr__rt_mixed_match(fr__rt_ctx *c, const fr__rt_mixed 
                 for (e = q; !fr__rt_bit(next, e); e--) {
                 }
             break;
-        case FR_PARAM_UUID: e = p + 36; break;
+        case FR_PARAM_UUID: e = p + fr__rt_uuid_len(seg + p, n - p); break;
         default:
             for (e = n; !fr__rt_bit(next, e); e--) {
             }

@@ -13,7 +13,10 @@
  *                      unbounded_ints (fr_router_opts) matches any digit run,
  *                      as Starlette (the Python face: Python ints).
  *   {name:float}       digits, optional fraction            [0-9]+(\.[0-9]+)?
- *   {name:uuid}        lowercase 8-4-4-4-12 hex             like Starlette
+ *   {name:uuid}        8-4-4-4-12 hex digits, any case, each of the four
+ *                      dashes optional (Starlette 1.x's regex); the value
+ *                      is the matched text: fr_parse_uuid reads the 32-
+ *                      and 36-byte forms
  *   {name:path}        the rest of the path, may be empty   .*   (whole, last segment)
  * A segment may mix text and parameters ("/files/{name}.{ext}", "/v{n:int}")
  * as long as parameters are separated by text; like Starlette's regex,

@@ -213,10 +213,17 @@ static void test_typed_mismatch(void) {
     CHECK_EQ_INT(M(r, "GET", "/fl/-1.5", &m), FR_MATCH_NOT_FOUND);
     CHECK_EQ_INT(M(r, "GET", "/fl/inf", &m), FR_MATCH_NOT_FOUND);
     CHECK_EQ_INT(M(r, "GET", "/fl/10.25", &m), FR_MATCH_FOUND);
-    /* uuid: lowercase hex 8-4-4-4-12 */
-    CHECK_EQ_INT(M(r, "GET", "/uu/123E4567-e89b-12d3-a456-426614174000", &m), FR_MATCH_NOT_FOUND);
+    /* uuid: Starlette 1.x's regex, hex 8-4-4-4-12 in any case, each dash optional */
+    CHECK_EQ_INT(M(r, "GET", "/uu/123E4567-E89B-12d3-a456-426614174000", &m), FR_MATCH_FOUND);
+    CHECK_PARAM(m, 0, "v", "123E4567-E89B-12d3-a456-426614174000");
+    CHECK_EQ_INT(M(r, "GET", "/uu/123e4567e89b12d3a456426614174000", &m), FR_MATCH_FOUND);
+    CHECK_EQ_INT(M(r, "GET", "/uu/123e4567e89b-12d3-a456426614174000", &m), FR_MATCH_FOUND);
     CHECK_EQ_INT(M(r, "GET", "/uu/123e4567e89b-12d3-a456-426614174000x", &m), FR_MATCH_NOT_FOUND);
     CHECK_EQ_INT(M(r, "GET", "/uu/123e4567-e89b-12d3-a456-42661417400", &m), FR_MATCH_NOT_FOUND);
+    CHECK_EQ_INT(M(r, "GET", "/uu/123e4567e89b12d3a45642661417400", &m), FR_MATCH_NOT_FOUND);
+    CHECK_EQ_INT(M(r, "GET", "/uu/123e4567--e89b-12d3-a456-426614174000", &m), FR_MATCH_NOT_FOUND);
+    CHECK_EQ_INT(M(r, "GET", "/uu/-123e4567-e89b-12d3-a456-42661417400", &m), FR_MATCH_NOT_FOUND);
+    CHECK_EQ_INT(M(r, "GET", "/uu/123g4567-e89b-12d3-a456-426614174000", &m), FR_MATCH_NOT_FOUND);
     CHECK_EQ_INT(M(r, "GET", "/uu/123e4567-e89b-12d3-a456-426614174000", &m), FR_MATCH_FOUND);
     /* str needs a non-empty segment */
     CHECK_EQ_INT(M(r, "GET", "/items/", &m), FR_MATCH_NOT_FOUND);
@@ -527,6 +534,9 @@ static void test_mixed_segments(void) {
     CHECK_PARAM(m, 0, "f", "1.5");
     CHECK_EQ_INT(M(r, "GET", "/r/123e4567-e89b-12d3-a456-426614174000.txt", &m), FR_MATCH_FOUND);
     CHECK(m.data == T(5));
+    CHECK_EQ_INT(M(r, "GET", "/r/123E4567E89B12D3A456426614174000.txt", &m), FR_MATCH_FOUND);
+    CHECK(m.data == T(5));
+    CHECK_PARAM(m, 0, "u", "123E4567E89B12D3A456426614174000");
     CHECK_EQ_INT(M(r, "GET", "/r/pre-mid-dle-post", &m), FR_MATCH_FOUND);
     CHECK(m.data == T(6));
     CHECK_PARAM(m, 0, "a", "mid-dle");
@@ -564,6 +574,11 @@ static void test_mixed_segments(void) {
     CHECK_EQ_INT(M(r, "GET", "/d/123e4567-e89b-12d3-a456-426614174000-zz", &m), FR_MATCH_FOUND);
     CHECK_PARAM(m, 1, "v", "zz");
     CHECK_EQ_INT(M(r, "GET", "/d/123e4567-e89b-12d3-a456-426614174000-", &m), FR_MATCH_NOT_FOUND);
+    /* no dashes: the uuid is 32 bytes, the text after it is v's */
+    CHECK_EQ_INT(M(r, "GET", "/d/123e4567e89b12d3a456426614174000-e89b", &m), FR_MATCH_FOUND);
+    CHECK_PARAM(m, 0, "u", "123e4567e89b12d3a456426614174000");
+    CHECK_PARAM(m, 1, "v", "e89b");
+    CHECK_EQ_INT(M(r, "GET", "/d/123e4567e89b12d3a45642661417400-x", &m), FR_MATCH_NOT_FOUND);
     fr_router_free(r);
 }
 
