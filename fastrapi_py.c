@@ -75,7 +75,7 @@ static struct {
     PyObject *BaseModel, *Enum, *UUID, *Decimal, *date, *time, *dt;
     PyObject *ValidationError, *asdict;
     PyObject *rt_resume, *rt_after, *rt_call_handler, *rt_stream, *rt_log_exc,
-        *rt_parse_multipart, *rt_upload_items, *rt_recompile, *rt_log_access, *rt_unwind_sync,
+        *FormData, *rt_parse_multipart, *rt_upload_items, *rt_recompile, *rt_log_access, *rt_unwind_sync,
         *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *rt_file_open, *frontend_files, *rt_endpoint_ctx, *enter_task,
         *leave_task;
     PyObject *loop; /* the asyncio loop (set by _runtime via _set_loop) */
@@ -275,6 +275,8 @@ typedef struct rctx {
     struct frpy_sflow *flow; /* a streamed response's flow control, or NULL */
     struct frpy_mwreq *mwr;  /* @app.middleware layer: its around state (middleware section) */
     PyObject *mwcap;         /* ... and the capsule its call_next uses */
+    PyObject *gone;          /* scope["fastrapi.client_gone"] (frpy_gone), or NULL */
+    int answered;            /* fr_res_send was called: the request is the engine's again */
 } rctx;
 
 /* @app.middleware("http") (the middleware section, near the end) */
@@ -1669,6 +1671,17 @@ static int frpy_body(rctx *c) {
     return frpy_body_json(c, b);
 }
 
+/* A form route's parsed body as FastAPI hands it on (Starlette's FormData):
+ * RequestValidationError.body, and what request.form() gives the app's
+ * exception handler. A new reference, or NULL (no form, or an error). */
+static PyObject *frpy_form_data(rctx *c) {
+    if (c->plan->body_mode != BODY_FORM) return NULL;
+    if (!c->body_parsed && frpy_body(c) != 0) PyErr_Clear(); /* a bad form: its 400 is not this */
+    PyObject *fd = c->form ? PyObject_CallOneArg(FRPY.FormData, c->form) : NULL;
+    if (!fd) PyErr_Clear();
+    return fd;
+}
+
 /* ------------------------------------------------------------------ */
 /* Request object (built only when a handler asks for it)              */
 
@@ -1780,6 +1793,44 @@ static PyObject *frpy_scope_routing(rctx *c, PyObject *d) {
     return d;
 }
 
+/* scope["fastrapi.client_gone"] of a socket request: request.is_disconnected()
+ * asks the engine (fr_req_client_gone) whether the client left, as
+ * Starlette's asks the server; True once the answer has gone out, as
+ * uvicorn's receive() says http.disconnect then. frpy_ctx_free cuts it. */
+typedef struct {
+    PyObject_HEAD
+    rctx *c;
+} frpy_gone;
+
+static PyObject *frpy_gone_call(PyObject *self, PyObject *args, PyObject *kw) {
+    (void)args;
+    (void)kw;
+    rctx *c = ((frpy_gone *)self)->c;
+    return PyBool_FromLong(!c || !c->req || c->answered || fr_req_client_gone(c->req));
+}
+
+static PyTypeObject FrpyGoneType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fastrapi._fastrapi.ClientGone",
+    .tp_basicsize = sizeof(frpy_gone),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_call = frpy_gone_call,
+};
+
+/* the scope's gone callable: socket requests only (an fr_dispatch request's
+ * caller -- the ASGI face -- has the client) */
+static PyObject *frpy_scope_gone(rctx *c, PyObject *scope) {
+    if (!scope || fr_req_sink(c->req)) return scope;
+    if (!c->gone) {
+        frpy_gone *g = PyObject_New(frpy_gone, &FrpyGoneType);
+        if (!g) { Py_DECREF(scope); return NULL; }
+        g->c = c;
+        c->gone = (PyObject *)g;
+    }
+    if (PyDict_SetItemString(scope, "fastrapi.client_gone", c->gone) < 0) Py_CLEAR(scope);
+    return scope;
+}
+
 static PyObject *frpy_scope(rctx *c) {
     fr_req *r = c->req;
     fr_str m = fr_req_method(r), p = fr_req_path(r), rp = fr_req_raw_path(r), q = fr_req_query(r);
@@ -1793,7 +1844,7 @@ static PyObject *frpy_scope(rctx *c) {
     PyObject *server = fr_req_server_addr(r, host, sizeof host, &sport)
                            ? Py_BuildValue("(si)", host, sport) : Py_NewRef(Py_None);
     if (!server) { Py_DECREF(hdrs); Py_DECREF(pp); Py_DECREF(body); return NULL; }
-    return frpy_scope_root_path(c, frpy_scope_routing(c, Py_BuildValue(
+    return frpy_scope_gone(c, frpy_scope_root_path(c, frpy_scope_routing(c, Py_BuildValue(
         "{s:s,s:{s:s,s:s},s:N,s:s#,s:s#,s:y#,s:y#,s:N,s:N,s:(s#i),s:N,s:O,s:s#,s:s,s:s,s:s#,s:O}",
         "type", "http", "asgi", "version", "3.0", "spec_version", "2.3", "server", server,
         "method", m.buf, (Py_ssize_t)m.len, "path", p.buf, (Py_ssize_t)p.len, "raw_path", rp.buf,
@@ -1801,7 +1852,7 @@ static PyObject *frpy_scope(rctx *c) {
         "path_params", pp, "client", ca.buf ? ca.buf : "", (Py_ssize_t)ca.len,
         fr_req_client_port(r), "body", body, "app",
         c->rt->srv->pyapp, "scheme", sch.buf, (Py_ssize_t)sch.len, "root_path", "", "http_version",
-        ver, "route_path", rpat.buf ? rpat.buf : "", (Py_ssize_t)rpat.len, "route", c->plan->route)));
+        ver, "route_path", rpat.buf ? rpat.buf : "", (Py_ssize_t)rpat.len, "route", c->plan->route))));
 }
 
 /* An ASGI request's Request sees the server's scope (what middleware set:
@@ -1809,7 +1860,7 @@ static PyObject *frpy_scope(rctx *c) {
  * the body it read, the app). */
 static PyObject *frpy_merge_asgi_scope(rctx *c, PyObject *engine) {
     static const char *const keys[] = {"path_params", "body", "app", "route", "route_path", "endpoint",
-                                       "router"};
+                                       "router", "fastrapi.client_gone"};
     PyObject *d = PyDict_Copy(c->asgi_scope);
     for (size_t i = 0; d && i < sizeof keys / sizeof keys[0]; i++) {
         PyObject *v = PyDict_GetItemString(engine, keys[i]);
@@ -2112,6 +2163,10 @@ static void frpy_ctx_free(rctx *c) {
     }
     if (c->asgi_ch) frpy_asgi_release(c->asgi_ch);
     if (c->mwr) frpy_mw_release(c);
+    if (c->gone) { /* a Request kept past its request answers True */
+        ((frpy_gone *)c->gone)->c = NULL;
+        Py_DECREF(c->gone);
+    }
     PyObject *srv = c->srv_ref;
     free(c);
     Py_XDECREF(srv);
@@ -2176,6 +2231,7 @@ static void frpy_finish(rctx *c, PyObject *background) {
         c->asgi_ch = NULL;
     }
     frpy_session_report(c);
+    c->answered = 1;
     Py_BEGIN_ALLOW_THREADS
     fr_res_send(req);
     Py_END_ALLOW_THREADS
@@ -2928,6 +2984,15 @@ static void frpy_handle_exception(rctx *c) {
         Py_DECREF(exc);
         PyObject *req = frpy_request(c);
         if (!req) { frpy_log_exception(c, "request"); frpy_send_plain500(c); return; }
+        PyObject *had = PyObject_GetAttrString(req, "_form"), *form = NULL;
+        if (had == Py_None && (form = frpy_form_data(c))) { /* FastAPI's handler reads the form it parsed */
+            PyObject_SetAttrString(req, "_form", form);
+            if (!PyObject_HasAttrString(req, "_body")) /* ...from the stream: body() is "Stream consumed" */
+                PyObject_SetAttrString(req, "_stream_consumed", Py_True);
+        }
+        Py_XDECREF(had);
+        Py_XDECREF(form);
+        PyErr_Clear();
         Py_DECREF(req);
         frpy_aio_push(c);
         return;
@@ -3184,8 +3249,10 @@ static int frpy_drive(PyObject *aw, PyObject **res) {
 static void frpy_raise_validation(rctx *c) {
     if (c->plan->json_param && !c->body_parsed && frpy_body(c) != 0)
         PyErr_Clear(); /* validated in one pass: RequestValidationError.body is still FastAPI's */
+    PyObject *form = c->body ? NULL : frpy_form_data(c);
     PyObject *args = PyTuple_Pack(1, c->errors ? c->errors : FRPY.empty_tuple);
-    PyObject *kw = Py_BuildValue("{sO}", "body", c->body ? c->body : Py_None);
+    PyObject *kw = Py_BuildValue("{sO}", "body", c->body ? c->body : form ? form : Py_None);
+    Py_XDECREF(form);
     frpy_raise(FRPY.RequestValidationError, args, kw);
     frpy_handle_exception(c);
 }
@@ -6422,7 +6489,7 @@ static PyObject *py_setup(PyObject *self, PyObject *d) {
     GET(rt_resume); GET(rt_after); GET(rt_call_handler); GET(rt_stream); GET(rt_log_exc);
     GET(rt_parse_multipart); GET(rt_upload_items); GET(rt_recompile); GET(rt_log_access); GET(rt_unwind_sync);
     GET(rt_unwind_function); GET(rt_unwind_error); GET(rt_format_exc); GET(rt_file_open);
-    GET(frontend_files); GET(rt_endpoint_ctx);
+    GET(frontend_files); GET(rt_endpoint_ctx); GET(FormData);
     GET(enter_task); GET(leave_task);
     FRPY.ready = 1;
     Py_RETURN_NONE;
@@ -6999,7 +7066,9 @@ static struct PyModuleDef frpy_moddef = {PyModuleDef_HEAD_INIT, "_fastrapi",
 #define INTERN(var, s) do { FRPY.var = PyUnicode_InternFromString(s); if (!FRPY.var) return NULL; } while (0)
 
 PyMODINIT_FUNC PyInit__fastrapi(void) {
-    if (PyType_Ready(&FrpyServerType) < 0 || PyType_Ready(&FrpyShimType) < 0) return NULL;
+    if (PyType_Ready(&FrpyServerType) < 0 || PyType_Ready(&FrpyShimType) < 0 ||
+        PyType_Ready(&FrpyGoneType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&frpy_moddef);
     if (!m) return NULL;
     INTERN(s_status_code, "status_code"); INTERN(s_raw_headers, "raw_headers");

@@ -153,6 +153,7 @@ def _setup_extension() -> Any:
 
     import pydantic
     from starlette import exceptions as s_exceptions
+    from starlette.datastructures import FormData
     from starlette import responses as s_responses
 
     from . import _runtime, encoders, exceptions, requests
@@ -201,6 +202,7 @@ def _setup_extension() -> Any:
         "rt_file_open": _runtime.file_open,
         "frontend_files": _runtime.FRONTEND_FILES,
         "rt_endpoint_ctx": _runtime.endpoint_ctx,
+        "FormData": FormData,
         "enter_task": asyncio.tasks._enter_task,
         "leave_task": asyncio.tasks._leave_task,
     })

@@ -109,6 +109,9 @@ class _EngineRequest(StarletteRequest):
         return self._form
 
     async def is_disconnected(self) -> bool:
+        gone = self.scope.get("fastrapi.client_gone")
+        if gone is not None:  # the native server: the engine knows (fr_req_client_gone)
+            return bool(gone())
         if "body" in self.scope:
             return False
         return await super().is_disconnected()

@@ -3791,6 +3791,15 @@ fr_str fr_req_scheme(const fr_req *req) {
 fr_str fr_req_root_path(const fr_req *req) {
     return req->app->root_path && !req->sink ? fr_str_c(req->app->root_path) : FR_STR("");
 }
+int fr_req_client_gone(const fr_req *req) {
+    int gone;
+    if (!req || !req->conn || !req->loop) return 0;
+    pthread_mutex_lock(&req->loop->qmu);
+    gone = req->zombie;
+    pthread_mutex_unlock(&req->loop->qmu);
+    return gone;
+}
+
 const fr_sink *fr_req_sink(const fr_req *req) { return req->sink; }
 int fr_req_http_minor(const fr_req *req) { return req->h.minor_version; }
 fr_str fr_req_body(const fr_req *req) { return req->body; }

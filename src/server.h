@@ -342,6 +342,12 @@ FR_API int fr_req_query_get(fr_req *req, const char *key, fr_str *value);
  * name (Starlette's request.cookies[name]); decoded (query.h FR_KV_COOKIE)
  * into the request arena and NUL-terminated. 1 found, 0 absent. */
 FR_API int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value);
+/* 1 once the request's client has gone (its connection closed while the
+ * handler still holds the request: the answer will be dropped), also when
+ * cfg.request_timeout_ms answered 504 in the handler's place; else 0 (also
+ * for NULL, and for fr_dispatch requests: their caller sees the client).
+ * Any thread, while the handler holds req (Starlette's is_disconnected). */
+FR_API int fr_req_client_gone(const fr_req *req);
 FR_API fr_str fr_req_route_pattern(const fr_req *req); /* "" when unmatched */
 FR_API int fr_req_match_status(const fr_req *req);      /* enum fr_match_status */
 FR_API fr_str fr_req_match_allow(const fr_req *req);    /* 405: Allow value */

@@ -126,6 +126,15 @@ static int npending(void) {
     return n;
 }
 
+/* how many pending requests report their client gone (fr_req_client_gone) */
+static int pending_gone(void) {
+    int i, n = 0;
+    pthread_mutex_lock(&pend_mu);
+    for (i = 0; i < npend; i++) n += fr_req_client_gone(pend[i]);
+    pthread_mutex_unlock(&pend_mu);
+    return n;
+}
+
 static void answer_pending(void) {
     int i, n;
     fr_req *list[N_ABORTS + 8];
@@ -420,6 +429,8 @@ static void test_abort_pending(void) {
     for (i = 0; i < 200 && npending() < N_ABORTS; i++) sleep_ms(10);
     CHECK_EQ_INT(npending(), N_ABORTS);
     CHECK(fds_back_to(base)); /* while every handler still holds its request */
+    CHECK_EQ_INT(pending_gone(), N_ABORTS); /* each handler can tell (is_disconnected) */
+    CHECK_EQ_INT(fr_req_client_gone(NULL), 0);
     answer_pending();
     for (i = 0; i < 200 && atomic_load(&done_fail) < N_ABORTS; i++) sleep_ms(10);
     CHECK_EQ_INT(atomic_load(&done_fail), N_ABORTS);
@@ -504,6 +515,7 @@ static void test_stop_refuses_new_connections(void) {
     REQ(cli_send(p, GET("/pending")) == 0);
     for (i = 0; i < 500 && npending() < 1; i++) sleep_ms(10);
     REQ(npending() == 1);
+    CHECK_EQ_INT(pending_gone(), 0); /* its client is still there */
     blk = cli_open(s.port);
     REQ(blk >= 0);
     REQ(cli_send(blk, GET("/block")) == 0);
