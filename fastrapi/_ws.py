@@ -175,7 +175,7 @@ async def solve_dependencies(ws: WebSocket, dependant: Dependant, provider: Any,
         use = sub
         if sub.call in overrides:
             use = _du.get_dependant(path=sub.path or "", call=overrides[sub.call], name=sub.name,
-                                    security_scopes=sub.security_scopes, use_cache=sub.use_cache,
+                                    parent_oauth_scopes=sub.security_scopes, use_cache=sub.use_cache,
                                     scope=sub.scope)
         sub_values, sub_errors = await solve_dependencies(ws, use, provider, cache)
         if sub_errors:

@@ -42,4 +42,37 @@ class Dependant:
 
     @property
     def cache_key(self):
-        return (self.call, tuple(sorted(set(self.security_scopes or []))), self.scope or "")
+        """FastAPI 0.165's: the OAuth2 scopes count only for a dependency that
+        uses them (itself or below it); a generator's scope is "request"
+        when none is given."""
+        scopes = tuple(sorted(set(self.security_scopes or []))) if _uses_scopes(self) else ()
+        return (self.call, scopes, _computed_scope(self) or "")
+
+
+def oauth_scopes(parent: Optional[List[str]], own: Optional[List[str]]) -> List[str]:
+    """FastAPI's _get_oauth_scopes: the parent's scopes, then its own that
+    are not among them yet."""
+    scopes = list(parent or [])
+    for scope in own or []:
+        if scope not in scopes:
+            scopes.append(scope)
+    return scopes
+
+
+def _uses_scopes(dep: Dependant) -> bool:
+    if dep.own_oauth_scopes or dep.security_scopes_param_name is not None:
+        return True
+    from .utils import _security_base_class
+    base = _security_base_class()
+    if base is not None and isinstance(dep.call, base):
+        return True
+    return any(_uses_scopes(sub) for sub in dep.dependencies)
+
+
+def _computed_scope(dep: Dependant) -> Optional[str]:
+    if dep.scope:
+        return dep.scope
+    from .utils import is_async_gen_callable, is_gen_callable
+    if is_gen_callable(dep.call) or is_async_gen_callable(dep.call):
+        return "request"
+    return None

@@ -29,7 +29,7 @@ from starlette.responses import Response
 
 from ..datastructures import UploadFile
 from . import param_models
-from .models import Dependant, SecurityRequirement
+from .models import Dependant, SecurityRequirement, oauth_scopes
 
 try:
     from types import UnionType
@@ -295,7 +295,8 @@ def _add_param_to_fields(field: ModelField, dependant: Dependant) -> None:
 
 
 def get_dependant(*, path: str, call: Callable[..., Any], name: Optional[str] = None,
-                  security_scopes: Optional[List[str]] = None, use_cache: bool = True,
+                  own_oauth_scopes: Optional[List[str]] = None,
+                  parent_oauth_scopes: Optional[List[str]] = None, use_cache: bool = True,
                   scope: Optional[str] = None, concurrency: Any = None,
                   _stack: Tuple = ()) -> Dependant:
     if any(c is call for c in _stack):
@@ -303,8 +304,11 @@ def get_dependant(*, path: str, call: Callable[..., Any], name: Optional[str] = 
         raise RuntimeError(f"Dependency cycle detected: {names}")
     path_param_names = get_path_param_names(path)
     sig = get_typed_signature(call)
-    dependant = Dependant(call=call, name=name, path=path, security_scopes=security_scopes,
+    dependant = Dependant(call=call, name=name, path=path,
+                          security_scopes=oauth_scopes(parent_oauth_scopes, own_oauth_scopes),
+                          own_oauth_scopes=own_oauth_scopes, parent_oauth_scopes=parent_oauth_scopes,
                           use_cache=use_cache, scope=scope, concurrency=concurrency)
+    current_scopes = (parent_oauth_scopes or []) + (own_oauth_scopes or [])  # FastAPI's, as is
     SecurityBase = _security_base_class()
     ss = _security_scopes_class()
     for pname, param in sig.parameters.items():
@@ -319,11 +323,12 @@ def get_dependant(*, path: str, call: Callable[..., Any], name: Optional[str] = 
                 raise DependencyScopeError(  # FastAPI's check, at declaration
                     f'The dependency "{getattr(call, "__name__", "<unnamed_callable>")}" has a scope '
                     'of "request", it cannot depend on dependencies with scope "function".')
-            sub_scopes = list(security_scopes or [])
+            own = []
             if isinstance(details.depends, params.Security) and details.depends.scopes:
-                sub_scopes.extend(details.depends.scopes)
+                own = list(details.depends.scopes)
             sub = get_dependant(path=path, call=details.depends.dependency, name=pname,
-                                security_scopes=sub_scopes, use_cache=details.depends.use_cache,
+                                own_oauth_scopes=own, parent_oauth_scopes=current_scopes,
+                                use_cache=details.depends.use_cache,
                                 scope=details.depends.scope,
                                 concurrency=details.depends._concurrency,
                                 _stack=_stack + (call,))
@@ -442,8 +447,8 @@ def get_parameterless_sub_dependant(*, depends: params.Depends, path: str) -> De
     depends = adopt(depends)
     assert callable(depends.dependency), (
         "A parameter-less dependency must have a callable dependency")
-    scopes = list(depends.scopes or []) if isinstance(depends, params.Security) else None
-    return get_dependant(path=path, call=depends.dependency, security_scopes=scopes,
+    scopes = list(depends.scopes or []) if isinstance(depends, params.Security) else []
+    return get_dependant(path=path, call=depends.dependency, own_oauth_scopes=scopes,
                          use_cache=depends.use_cache, scope=depends.scope,
                          concurrency=depends._concurrency)
 
@@ -748,7 +753,7 @@ class _PlanBuilder:
                 label += f" (overridden by {_label(self.overrides[dep.call])})"
                 new_call = self.overrides[dep.call]
                 dep = get_dependant(path=dep.path or "", call=new_call, name=dep.name,
-                                    security_scopes=dep.security_scopes,
+                                    parent_oauth_scopes=dep.security_scopes,
                                     use_cache=dep.use_cache, scope=dep.scope)
         idx = len(self.nodes)
         self.nodes.append(None)
