@@ -384,15 +384,23 @@ def get_flat_params(dependant: Dependant) -> List[ModelField]:
 
 
 def _should_embed_body_fields(fields: List[ModelField]) -> bool:
+    """FastAPI 0.165's rule, Form() models (optional ones, unions of models)
+    included; the OpenAPI side's form body uses it too."""
+    from ..openapi.utils import _form_models
     if not fields:
         return False
     if len({f.name for f in fields}) > 1:
         return True
     first = fields[0]
+    if _form_models(first) and any(
+            not _form_models(f) or f.field_info.annotation is not first.field_info.annotation
+            for f in fields[1:]):
+        return True
     if getattr(first.field_info, "embed", None):
         return True
-    if isinstance(first.field_info, params.Form) and not lenient_issubclass(
-            _strip_optional(first.field_info.annotation), BaseModel):
+    if (isinstance(first.field_info, params.Form)
+            and not lenient_issubclass(first.field_info.annotation, BaseModel)
+            and not _form_models(first)):
         return True
     return False
 

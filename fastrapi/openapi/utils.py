@@ -23,12 +23,14 @@ import warnings
 from dataclasses import dataclass, field as dc_field, is_dataclass
 from enum import Enum
 from functools import lru_cache, partial
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union, get_args, get_origin
+from typing import (Annotated, Any, Dict, List, Optional, Sequence, Set, Tuple, Union, get_args,
+                    get_origin)
 
-from pydantic import BaseModel, Json, TypeAdapter
+from pydantic import (AliasChoices, BaseModel, GetJsonSchemaHandler, GetPydanticSchema, Json,
+                      TypeAdapter, create_model)
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema as _GenerateJsonSchema
-from pydantic_core import PydanticUndefined, to_jsonable_python
+from pydantic_core import CoreSchema, PydanticUndefined, to_jsonable_python
 
 from .constants import METHODS_WITH_BODY, REF_PREFIX, REF_TEMPLATE
 from .models import OpenAPI
@@ -262,6 +264,245 @@ def _param_alias(field: Any, *, convert_underscores: bool) -> Tuple[str, str]:
             request_name = request_name.replace("_", "-")
         return field.name, request_name
     return aliases[0]
+
+
+def _param_aliases(field: Any) -> List[Tuple[str, str]]:
+    """FastAPI's _get_param_aliases (no header conversion): every
+    (validation alias, request key) pair of a form/body field, in preference
+    order; the first one is ``_param_alias``'s."""
+    alias = _validation_alias(field)
+    va = field.field_info.validation_alias
+    if _param_kind(field.field_info) == "path" or type(va).__name__ == "AliasPath":
+        return [(alias, alias)]
+    aliases = [(alias, alias)]
+    if type(va).__name__ == "AliasChoices":
+        if any(type(c).__name__ == "AliasPath" for c in va.choices):
+            return aliases
+        aliases = [(c, c) for c in va.choices]
+    config = getattr(field, "config", None) or {}
+    if config.get("validate_by_alias") is False or config.get(
+            "validate_by_name", config.get("populate_by_name", False)):
+        if config.get("validate_by_alias") is False:
+            return [(field.name, field.name)]
+        if field.name not in [a for a, _ in aliases]:
+            aliases.append((field.name, field.name))
+    return aliases
+
+
+# ------------------------------------------------ Form() parameter models
+# FastAPI 0.165 (fastapi/dependencies/utils.py: _get_form_models,
+# _should_embed_body_fields, _get_form_model_schema, _apply_form_body_schema,
+# _get_body_field): a Form() pydantic model beside other body parameters (or
+# an optional one) is flattened into the request-body schema, each model as
+# an ``allOf`` entry, the plain form fields as ``properties``. The route's
+# body_field (built for validation by fastrapi.dependencies) keeps the nested
+# layout; the OpenAPI side builds FastAPI's body field from the route's body
+# parameters instead (_openapi_body_field), only for bodies with a form model.
+def _form_params() -> Any:
+    from .. import params
+
+    return params
+
+
+def _form_union_models(annotation: Any) -> List[type]:
+    if get_origin(annotation) not in (Union, UnionType):
+        return []
+    models = []
+    for arg in get_args(annotation):
+        if arg is type(None):
+            continue
+        if get_origin(arg) is Annotated:
+            arg = get_args(arg)[0]
+        if not _lenient_issubclass(arg, BaseModel):
+            return []
+        models.append(arg)
+    # a nullable single model is the regular (one model) case
+    return models if len(models) > 1 else []
+
+
+def _form_models(field: Any) -> List[type]:
+    """The model(s) of a Form() parameter declared as a pydantic model (or an
+    optional one, or a union of models), else []."""
+    fi = field.field_info
+    if (not isinstance(fi, _form_params().Form) or getattr(fi, "embed", None)
+            or _is_json_field(field)):
+        return []
+    model = _model_type(fi.annotation)
+    if model is not None:
+        return [model]
+    return _form_union_models(fi.annotation)
+
+
+def _form_model(field: Any) -> Optional[type]:
+    models = _form_models(field)
+    return models[0] if len(models) == 1 else None
+
+
+def _form_model_schema(model: type, core_schema: CoreSchema,
+                       handler: GetJsonSchemaHandler) -> Dict[str, Any]:
+    """The model's schema with the form's request names (aliases), not the
+    model's own, where they differ."""
+    schema = handler(core_schema)
+    model_schema = handler.resolve_ref_schema(schema)
+    properties = model_schema.get("properties", {})
+    required = model_schema.get("required", [])
+    aliases = {}
+    for field in _cached_model_fields(model):
+        va = field.field_info.validation_alias
+        schema_name = va.choices[0] if isinstance(va, AliasChoices) else _validation_alias(field)
+        names = [alias for alias, _ in _param_aliases(field)]
+        if (isinstance(schema_name, str) and schema_name in properties
+                and (names[0] != schema_name or (len(names) > 1 and schema_name in required))):
+            aliases[schema_name] = names
+    if not aliases:
+        return schema
+    # only this form's aliases change: the shared model schema stays intact
+    model_schema = copy.deepcopy(model_schema)
+    model_schema["properties"] = {
+        aliases.get(name, [name])[0]: value
+        for name, value in model_schema["properties"].items()
+    }
+    model_schema["required"] = []
+    for name in required:
+        names = aliases.get(name, [name])
+        if len(names) == 1:
+            model_schema["required"].append(names[0])
+        else:
+            model_schema.setdefault("allOf", []).append(
+                {"anyOf": [{"required": [n]} for n in names]})
+    return model_schema
+
+
+def _apply_form_body_schema(body_params: List[Any], schema: Dict[str, Any]) -> None:
+    """json_schema_extra of the form body model: its ``field_<i>`` properties
+    become the plain fields' names and the models' ``allOf`` entries."""
+    parameter_schemas = schema.pop("properties")
+    schema.pop("required", None)
+    properties: Dict[str, Any] = {}
+    required: List[str] = []
+    conditions: List[Dict[str, Any]] = []
+    for index, param in enumerate(body_params):
+        field_schema = parameter_schemas[f"field_{index}"]
+        models = _form_models(param)
+        if not models:
+            alias = _param_aliases(param)[0][0]
+            if alias in properties:
+                conditions.append({"properties": {alias: field_schema}})
+            else:
+                properties[alias] = field_schema
+            if param.field_info.is_required() and alias not in required:
+                required.append(alias)
+            continue
+        field_schema.pop("default", None)
+        if type(None) in get_args(param.field_info.annotation):
+            # an absent form group is absent fields, not a null body
+            field_schema["anyOf"] = [
+                choice for choice in field_schema["anyOf"] if choice.get("type") != "null"]
+            if any(model.model_config.get("extra") in ("allow", "forbid") for model in models):
+                absent: Dict[str, Any] = {"maxProperties": 0}
+            else:
+                names = sorted({
+                    alias
+                    for model in models
+                    for item in _cached_model_fields(model)
+                    for alias, _ in _param_aliases(item)
+                })
+                absent = ({"not": {"anyOf": [{"required": [n]} for n in names]}}
+                          if names else {})
+            if param.field_info.is_required():
+                conditions.append({"not": absent})
+            else:
+                field_schema = {"anyOf": [absent, field_schema]}
+        conditions.append(field_schema)
+    if properties:
+        schema["properties"] = properties
+    if required:
+        schema["required"] = required
+    schema["allOf"] = conditions
+
+
+def _form_body_field(*, body_params: List[Any], name: str, embed_body_fields: bool) -> Any:
+    """FastAPI's _get_body_field for a body with form models."""
+    params = _form_params()
+    ModelField = _model_field_class()
+    if not body_params:
+        return None
+    first_param = body_params[0]
+    has_nullable_form_model = any(
+        _form_models(f) and type(None) in get_args(f.field_info.annotation)
+        for f in body_params)
+    if not embed_body_fields and not has_nullable_form_model:
+        return first_param
+    field_params: Dict[str, Any] = {}
+    for index, field in enumerate(body_params):
+        field_info = copy.copy(field.field_info)
+        model = _form_model(field)
+        if model is not None:
+            model_annotation: Any = Annotated[model, GetPydanticSchema(
+                get_pydantic_json_schema=partial(_form_model_schema, model))]
+            field_info.annotation = (model_annotation if field_info.annotation is model
+                                     else Optional[model_annotation])
+        field_info.alias = field_info.validation_alias = f"field_{index}"
+        field_info.serialization_alias = f"field_{index}"
+        field_info.title = field_info.title or field.name.replace("_", " ").title()
+        field_params[f"field_{index}"] = (field_info.annotation, field_info)
+    BodyModel = create_model(  # type: ignore[call-overload]
+        "Body_" + name,
+        __config__={"json_schema_extra": partial(_apply_form_body_schema, list(body_params))},
+        **field_params)
+    if not embed_body_fields:
+        field_info = copy.copy(first_param.field_info)
+        field_info.annotation = BodyModel
+        # the form parameter carries the validation metadata
+        field_info.metadata = []
+        field_info.discriminator = None
+        return ModelField(name=first_param.name, field_info=field_info)
+    kwargs: Dict[str, Any] = {"annotation": BodyModel, "alias": "body"}
+    if not any(f.field_info.is_required() for f in body_params):
+        kwargs["default"] = None
+    if any(isinstance(f.field_info, params.File) for f in body_params):
+        cls: Any = params.File
+    elif any(isinstance(f.field_info, params.Form) for f in body_params):
+        cls = params.Form
+    else:  # pragma: no cover - a form model makes it a form body
+        cls = params.Body
+    if cls is not params.File:
+        media_types = [getattr(f.field_info, "media_type", None)
+                       for f in body_params if isinstance(f.field_info, cls)]
+        if cls is params.Form and "multipart/form-data" in media_types:
+            kwargs["media_type"] = "multipart/form-data"
+        elif len(set(media_types)) == 1:
+            kwargs["media_type"] = media_types[0]
+    return ModelField(field_info=cls(**kwargs), name="body")
+
+
+_form_body_lock = threading.Lock()
+
+
+def _openapi_body_field(route: Any) -> Any:
+    """The body field the OpenAPI document describes: the route's own, or,
+    for a body with a Form() model, FastAPI's flattened form body field
+    (built once per route body field, so that the field that keys the
+    schema mapping is the one the operation looks up)."""
+    body_field = getattr(route, "body_field", None)
+    dependant = getattr(route, "dependant", None)
+    if body_field is None or dependant is None:
+        return body_field
+    from ..dependencies.utils import _get_flat_body_params, _should_embed_body_fields
+    body_params = _get_flat_body_params(dependant)
+    if not any(_form_models(p) for p in body_params):
+        return body_field
+    name = route.unique_id
+    key = (name, tuple(id(p) for p in body_params))
+    with _form_body_lock:
+        cached = body_field.__dict__.get("_fr_openapi_body")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        field = _form_body_field(body_params=body_params, name=name,
+                                 embed_body_fields=_should_embed_body_fields(body_params))
+        # the parameters are kept alive with the key (ids stay theirs)
+        body_field.__dict__["_fr_openapi_body"] = (key, field, body_params)
+        return field
 
 
 # -------------------------------------------------------- dependency walk
@@ -535,8 +776,9 @@ def get_fields_from_routes(routes: Sequence[Any]) -> List[Any]:
     for route in _iter_api_routes(routes):
         if not route.include_in_schema:
             continue
-        if route.body_field:
-            body.append(route.body_field)
+        body_field = _openapi_body_field(route)
+        if body_field:
+            body.append(body_field)
         if route.response_field:
             responses.append(route.response_field)
         responses.extend(_response_fields(route).values())
@@ -680,6 +922,7 @@ def get_openapi_path(
         return path, security_schemes, definitions
     data = _dependency_data(route.dependant)
     all_params = [f for kind in _PARAM_GROUPS for f in _flat_fields(data.params[kind])]
+    body_field = _openapi_body_field(route)
     sep = separate_input_output_schemas
     for method in route.methods:
         operation = get_openapi_operation_metadata(route=route, method=method,
@@ -696,7 +939,7 @@ def get_openapi_path(
             operation["parameters"] = list(by_key.values())
         if method in METHODS_WITH_BODY:
             body = get_openapi_operation_request_body(
-                body_field=route.body_field, field_mapping=field_mapping,
+                body_field=body_field, field_mapping=field_mapping,
                 separate_input_output_schemas=sep)
             if body:
                 operation["requestBody"] = body
@@ -765,7 +1008,7 @@ def get_openapi_path(
                                or "Additional Response")
                 deep_dict_update(openapi_response, process)
                 openapi_response["description"] = description
-        if (all_params or route.body_field) and not any(
+        if (all_params or body_field) and not any(
                 s in operation["responses"] for s in ("422", "4XX", "default")):
             operation["responses"]["422"] = {
                 "description": "Validation Error",
