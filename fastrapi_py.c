@@ -277,6 +277,7 @@ typedef struct rctx {
     PyObject *mwcap;         /* ... and the capsule its call_next uses */
     PyObject *gone;          /* scope["fastrapi.client_gone"] (frpy_gone), or NULL */
     int answered;            /* fr_res_send was called: the request is the engine's again */
+    int merge_sub;           /* the response is the framework's: the sub-response's headers join */
 } rctx;
 
 /* @app.middleware("http") (the middleware section, near the end) */
@@ -2324,6 +2325,7 @@ static void frpy_send_response_obj(rctx *c, PyObject *resp, int merge_sub) {
     if (PyErr_Occurred()) { frpy_log_exception(c, "bad Response object"); frpy_send_plain500(c); return; }
     if (resp == FRPY.frontend_files || PyObject_IsInstance(resp, FRPY.StreamingResponse) == 1 ||
         PyObject_IsInstance(resp, FRPY.FileResponse) == 1) {
+        c->merge_sub = merge_sub; /* a returned stream or file goes as it is (FastAPI) */
         frpy_send_stream(c, resp);
         return;
     }
@@ -2666,7 +2668,7 @@ static void frpy_send_file(rctx *c, PyObject *resp) {
     PyObject *raw = PyObject_GetAttr(resp, FRPY.s_raw_headers);
     frpy_add_raw_headers(req, raw, 1); /* the engine writes content-length */
     Py_XDECREF(raw);
-    frpy_add_subresp_headers(c);
+    if (c->merge_sub) frpy_add_subresp_headers(c);
     PyErr_Clear();
     /* Range / If-Range as FileResponse.__call__ (src/static.c) */
     if (fr_res_file_ranged(req, fd, (uint64_t)size, 1) < 0) {
@@ -2741,7 +2743,7 @@ static void frpy_stream_begin(rctx *c, PyObject *resp) {
     fr_res_status(req, status);
     if (raw) frpy_add_raw_headers(req, raw, 0); /* a content-length the app set frames the stream, as uvicorn */
     Py_XDECREF(raw);
-    frpy_add_subresp_headers(c);
+    if (c->merge_sub) frpy_add_subresp_headers(c);
     PyErr_Clear();
     PyObject *bg = PyObject_GetAttr(resp, FRPY.s_background);
     if (!bg) { PyErr_Clear(); bg = Py_NewRef(Py_None); }

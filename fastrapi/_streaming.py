@@ -201,6 +201,15 @@ async def _sse_body(gen: Any, is_async: bool, to_event: Callable[[Any], bytes]) 
 
 
 def _response(route: Any, gen: Any, sub: Any) -> Any:
+    """FastAPI's streamed answer of a path operation that yields: the
+    sub-response's (``response: Response``) status and headers join it."""
+    resp = _stream_response(route, gen, sub)
+    if sub is not None:
+        resp.raw_headers.extend(h for h in sub.raw_headers if h[0].lower() != b"content-length")
+    return resp
+
+
+def _stream_response(route: Any, gen: Any, sub: Any) -> Any:
     from .responses import StreamingResponse
     kind = route._fr_stream
     is_async = _du.is_async_gen_callable(route.endpoint) or hasattr(gen, "__anext__")
