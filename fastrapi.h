@@ -2042,10 +2042,16 @@ FR_API int fr_req_query_i64(fr_req *req, const char *key, int64_t *out);
  * FR_KV_QUERY) into the request arena and NUL-terminated. 1 found, 0 absent
  * (or out of memory). value may be NULL. */
 FR_API int fr_req_query_get(fr_req *req, const char *key, fr_str *value);
-/* Cookie `name` from the first Cookie header, the LAST occurrence of the
- * name (Starlette's request.cookies[name]); decoded (query.h FR_KV_COOKIE)
- * into the request arena and NUL-terminated. 1 found, 0 absent. */
+/* Cookie `name`: the LAST occurrence of the name over every Cookie header
+ * (Starlette 1.x's request.cookies[name]: each line parsed in order, later
+ * ones win); decoded (query.h FR_KV_COOKIE) into the request arena and
+ * NUL-terminated. 1 found, 0 absent. */
 FR_API int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value);
+/* Every Cookie header's value joined with "; " in order (HTTP/2 cookie
+ * crumbs forwarded as separate lines): the header's own view when there is
+ * one (buf NULL when none), else a copy in the request arena (the first
+ * one's view if that allocation fails). */
+FR_API fr_str fr_req_cookie_header(fr_req *req);
 /* 1 once the request's client has gone (its connection closed while the
  * handler still holds the request: the answer will be dropped), also when
  * cfg.request_timeout_ms answered 504 in the handler's place; else 0 (also
@@ -17038,10 +17044,35 @@ int fr_req_query_get(fr_req *req, const char *key, fr_str *value) {
     return fr__req_kv_decode(req, FR_KV_QUERY, raw, value);
 }
 
+fr_str fr_req_cookie_header(fr_req *req) {
+    fr_str first = {NULL, 0};
+    size_t i, n = 0, total = 0, o = 0;
+    char *buf;
+    if (!req) return first;
+    for (i = 0; i < req->h.num_headers; i++) {
+        if (!fr_str_ieq_c(req->h.headers[i].name, "cookie")) continue;
+        if (!n++) first = req->h.headers[i].value;
+        total += req->h.headers[i].value.len + 2;
+    }
+    if (n <= 1 || !(buf = (char *)fr_arena_alloc(&req->arena, total + 1))) return first;
+    for (i = 0; i < req->h.num_headers; i++) {
+        fr_str v = req->h.headers[i].value;
+        if (!fr_str_ieq_c(req->h.headers[i].name, "cookie")) continue;
+        if (o) {
+            buf[o++] = ';';
+            buf[o++] = ' ';
+        }
+        if (v.len) memcpy(buf + o, v.buf, v.len);
+        o += v.len;
+    }
+    buf[o] = '\0';
+    return fr__str(buf, o);
+}
+
 int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value) {
     fr_str raw, header;
     if (!req || !name) return 0;
-    header = fr_req_header(req, "cookie");
+    header = fr_req_cookie_header(req);
     if (!fr_kv_find(header, FR_KV_COOKIE, fr_str_c(name), FR_KV_LAST, &raw)) return 0;
     return fr__req_kv_decode(req, FR_KV_COOKIE, raw, value);
 }
@@ -22812,7 +22843,7 @@ static int fr__mws_before(fr_req *req, void *state, void *ud) {
     fr_arena *a = fr_req_arena(req);
     fr_json_val *v;
     fr_err jerr = {0, NULL, 0};
-    int r = fr_session_load((const fr_session *)ud, fr_req_header(req, "cookie"),
+    int r = fr_session_load((const fr_session *)ud, fr_req_cookie_header(req),
                             (int64_t)time(NULL), a, &st->json);
     st->active = 1;
     if (r == 1) { /* json.loads(b64decode(data)) must give Session(...) a dict */

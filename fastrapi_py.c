@@ -1417,9 +1417,9 @@ static PyObject *frpy_kv_list(int kind, fr_str src) {
     return lst;
 }
 
-/* The Cookie header the way Starlette reads it: the first one. */
+/* The Cookie headers the way Starlette 1.x reads them: every line, in order. */
 static fr_str frpy_cookie_header(fr_req *r) {
-    fr_str h = fr_req_header(r, "cookie");
+    fr_str h = fr_req_cookie_header(r);
     if (!h.buf) h.buf = "";
     return h;
 }

@@ -3669,7 +3669,7 @@ static int fr__mws_before(fr_req *req, void *state, void *ud) {
     fr_arena *a = fr_req_arena(req);
     fr_json_val *v;
     fr_err jerr = {0, NULL, 0};
-    int r = fr_session_load((const fr_session *)ud, fr_req_header(req, "cookie"),
+    int r = fr_session_load((const fr_session *)ud, fr_req_cookie_header(req),
                             (int64_t)time(NULL), a, &st->json);
     st->active = 1;
     if (r == 1) { /* json.loads(b64decode(data)) must give Session(...) a dict */

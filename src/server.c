@@ -3919,10 +3919,35 @@ int fr_req_query_get(fr_req *req, const char *key, fr_str *value) {
     return fr__req_kv_decode(req, FR_KV_QUERY, raw, value);
 }
 
+fr_str fr_req_cookie_header(fr_req *req) {
+    fr_str first = {NULL, 0};
+    size_t i, n = 0, total = 0, o = 0;
+    char *buf;
+    if (!req) return first;
+    for (i = 0; i < req->h.num_headers; i++) {
+        if (!fr_str_ieq_c(req->h.headers[i].name, "cookie")) continue;
+        if (!n++) first = req->h.headers[i].value;
+        total += req->h.headers[i].value.len + 2;
+    }
+    if (n <= 1 || !(buf = (char *)fr_arena_alloc(&req->arena, total + 1))) return first;
+    for (i = 0; i < req->h.num_headers; i++) {
+        fr_str v = req->h.headers[i].value;
+        if (!fr_str_ieq_c(req->h.headers[i].name, "cookie")) continue;
+        if (o) {
+            buf[o++] = ';';
+            buf[o++] = ' ';
+        }
+        if (v.len) memcpy(buf + o, v.buf, v.len);
+        o += v.len;
+    }
+    buf[o] = '\0';
+    return fr__str(buf, o);
+}
+
 int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value) {
     fr_str raw, header;
     if (!req || !name) return 0;
-    header = fr_req_header(req, "cookie");
+    header = fr_req_cookie_header(req);
     if (!fr_kv_find(header, FR_KV_COOKIE, fr_str_c(name), FR_KV_LAST, &raw)) return 0;
     return fr__req_kv_decode(req, FR_KV_COOKIE, raw, value);
 }

@@ -338,10 +338,16 @@ FR_API int fr_req_query_i64(fr_req *req, const char *key, int64_t *out);
  * FR_KV_QUERY) into the request arena and NUL-terminated. 1 found, 0 absent
  * (or out of memory). value may be NULL. */
 FR_API int fr_req_query_get(fr_req *req, const char *key, fr_str *value);
-/* Cookie `name` from the first Cookie header, the LAST occurrence of the
- * name (Starlette's request.cookies[name]); decoded (query.h FR_KV_COOKIE)
- * into the request arena and NUL-terminated. 1 found, 0 absent. */
+/* Cookie `name`: the LAST occurrence of the name over every Cookie header
+ * (Starlette 1.x's request.cookies[name]: each line parsed in order, later
+ * ones win); decoded (query.h FR_KV_COOKIE) into the request arena and
+ * NUL-terminated. 1 found, 0 absent. */
 FR_API int fr_req_cookie_get(fr_req *req, const char *name, fr_str *value);
+/* Every Cookie header's value joined with "; " in order (HTTP/2 cookie
+ * crumbs forwarded as separate lines): the header's own view when there is
+ * one (buf NULL when none), else a copy in the request arena (the first
+ * one's view if that allocation fails). */
+FR_API fr_str fr_req_cookie_header(fr_req *req);
 /* 1 once the request's client has gone (its connection closed while the
  * handler still holds the request: the answer will be dropped), also when
  * cfg.request_timeout_ms answered 504 in the handler's place; else 0 (also
