@@ -2139,11 +2139,27 @@ static int frpy_param(rctx *c, pparam *p, PyObject **out) {
 
 static void frpy_asgi_release(struct frpy_asgi *a);
 
+/* FastAPI closes the request's UploadFiles once the response and its
+ * background tasks are done (a file kept past that reads as closed). */
+static void frpy_close_uploads(PyObject *form) {
+    for (Py_ssize_t i = 0; form && PyList_Check(form) && i < PyList_GET_SIZE(form); i++) {
+        PyObject *item = PyList_GET_ITEM(form, i), *file, *r;
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || PyUnicode_Check(PyTuple_GET_ITEM(item, 1)))
+            continue;
+        file = PyObject_GetAttrString(PyTuple_GET_ITEM(item, 1), "file");
+        r = file ? PyObject_CallMethod(file, "close", NULL) : NULL;
+        Py_XDECREF(r);
+        Py_XDECREF(file);
+        PyErr_Clear();
+    }
+}
+
 static void frpy_ctx_free(rctx *c) {
     Py_XDECREF(c->owned);
     Py_XDECREF(c->errors);
     Py_XDECREF(c->body);
     Py_XDECREF(c->one_pass);
+    frpy_close_uploads(c->form);
     Py_XDECREF(c->form);
     Py_XDECREF(c->request);
     Py_XDECREF(c->subresp);
