@@ -3005,7 +3005,9 @@ static void frpy_handle_exception(rctx *c) {
         PyObject *had = PyObject_GetAttrString(req, "_form"), *form = NULL;
         if (had == Py_None && (form = frpy_form_data(c))) { /* FastAPI's handler reads the form it parsed */
             PyObject_SetAttrString(req, "_form", form);
-            if (!PyObject_HasAttrString(req, "_body")) /* ...from the stream: body() is "Stream consumed" */
+            fr_str ct = fr_req_header(c->req, "content-type"); /* Starlette reads only these */
+            if (!PyObject_HasAttrString(req, "_body") && /* ...from the stream: body() is "Stream consumed" */
+                (fr_media_is(ct, "application/x-www-form-urlencoded") || fr_media_is(ct, "multipart/form-data")))
                 PyObject_SetAttrString(req, "_stream_consumed", Py_True);
         }
         Py_XDECREF(had);

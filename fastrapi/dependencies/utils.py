@@ -747,6 +747,7 @@ class _PlanBuilder:
         self.nodes: List[Any] = []
         self.ids: Dict[Any, int] = {}
         self.body_mode = BODY_NONE
+        self.form_body = False  # a Form/File parameter anywhere: the body is a form
         self.is_async = False
         self.native_security = True
 
@@ -874,7 +875,9 @@ class _PlanBuilder:
 
     def body_param(self, f: ModelField) -> Any:
         a = _request_alias(f)
-        if isinstance(f.field_info, params.Form):
+        # FastAPI: one Form/File parameter makes the body a form, and every
+        # body parameter (Body() ones too) is read from its fields
+        if isinstance(f.field_info, params.Form) or self.form_body:
             self.body_mode = BODY_FORM
             return _field_param(f.name, SRC_FORM_FIELD, a, f, ("body", a),
                                 field_annotation_is_sequence(f.field_info.annotation))
@@ -890,6 +893,7 @@ def compile_plan(dependant: Dependant, *, route: Any, overrides: Optional[dict] 
     """The route's Plan for the engine (record types in fastrapi_py.c)."""
     b = _PlanBuilder(overrides, embed_body_fields)
     b.native_security = _native_security_ok(route)
+    b.form_body = any(isinstance(f.field_info, params.Form) for f in _get_flat_body_params(dependant))
     b.provider(dependant, True)
     return _mk(Plan, nodes=tuple(b.nodes), body_mode=b.body_mode, response=response,
                route=route, is_async=int(b.is_async))

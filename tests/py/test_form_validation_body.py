@@ -5,7 +5,9 @@ is the parsed form (Starlette's FormData), and the handler's
 ``request.form()`` gives the same fields while ``request.body()`` raises
 "Stream consumed" (the form parser read the stream). fastrapi gave
 ``body=None``, an empty ``request.form()`` on multipart routes and the raw
-bytes (or ``b""``) from ``request.body()``. Runs on FastAPI's TestClient
+bytes (or ``b""``) from ``request.body()``. A ``Body()`` parameter beside
+``Form()`` ones is read from the form, as FastAPI reads every body
+parameter of a form route (fastrapi never filled it). Runs on FastAPI's TestClient
 (the reference), on FastAPI under uvicorn, on fastrapi's TestClient and on
 its native server."""
 from typing import Optional
@@ -53,6 +55,14 @@ def make_app(fw):
     def files(f: fw.UploadFile, g: int = fw.Form()):
         return {}
 
+    @app.post("/form-and-body")  # Body() beside Form(): read from the form too
+    async def form_and_body(a: int = fw.Form(), b: str = fw.Body(), c: Optional[str] = fw.Body(None)):
+        return {"a": a, "b": b, "c": c}
+
+    @app.post("/file-and-body")
+    def file_and_body(f: fw.UploadFile, n: int = fw.Body()):
+        return {"f": f.filename, "n": n}
+
     @app.post("/json")
     async def json_body(a: int = fw.Body(embed=True)):
         return {"a": a}
@@ -68,6 +78,11 @@ REQUESTS = [
     ("/form-request", {"data": {"a": "x"}, "files": {"up": ("u.txt", b"u")}}),
     ("/files", {"data": {"f": "not a file", "g": "1"}}),
     ("/files", {"files": {"f": ("a.txt", b"1"), "g": ("g.txt", b"2")}}),
+    ("/form-and-body", {"data": {"a": "1", "b": "hello", "c": "see"}}),
+    ("/form-and-body", {"data": {"a": "1"}}),
+    ("/form-and-body", {"json": {"a": 1, "b": "json"}}),
+    ("/file-and-body", {"data": {"n": "3"}, "files": {"f": ("a.txt", b"x")}}),
+    ("/file-and-body", {"data": {"n": "x"}, "files": {"f": ("a.txt", b"x")}}),
     ("/json", {"json": {"a": "x"}}),
     ("/json", {"content": b"{", "headers": {"content-type": "application/json"}}),
 ]
@@ -110,7 +125,9 @@ def test_reference(reference):
     assert reference[1][2]["seen"]["items"][0] == ["a", "x"]
     assert reference[1][2]["seen"]["items"][1][1][:2] == ["file", "u.txt"]
     assert reference[2][1:] == (200, {"a": 7})
-    assert reference[7][2]["seen"]["type"] == "dict"
+    assert reference[7][1:] == (200, {"a": 1, "b": "hello", "c": "see"})
+    assert reference[10][1:] == (200, {"f": "a.txt", "n": 3})
+    assert reference[12][2]["seen"]["type"] == "dict"
 
 
 @pytest.mark.parametrize("kind", ["fastapi-uvicorn", "fastrapi", "native"])
