@@ -393,7 +393,6 @@ class FastrAPI(Starlette):
         self.contact = contact
         self.license_info = license_info
         self.openapi_url = openapi_url
-        self._openapi_body: Optional[Tuple[Any, bytes]] = None
         self.openapi_tags = openapi_tags
         self.root_path_in_servers = root_path_in_servers
         self.docs_url = docs_url
@@ -490,12 +489,9 @@ class FastrAPI(Starlette):
                     if root_path not in server_urls:
                         schema = dict(schema)
                         schema["servers"] = [{"url": root_path}] + schema.get("servers", [])
-                # the encoded document is cached with the schema object it was
-                # made from: a rebuilt (or user-overridden) schema re-encodes
-                cached = self._openapi_body
-                if cached is None or cached[0] is not schema:
-                    cached = self._openapi_body = (schema, JSONResponse(schema).body)
-                return Response(cached[1], media_type="application/json")
+                # encoded per request, as FastAPI does: an app that edits the
+                # cached schema in place (app.openapi()["info"][...] = ...) serves it
+                return JSONResponse(schema)
             self.add_route(self.openapi_url, openapi, include_in_schema=False)
         if self.openapi_url and self.docs_url:
             def swagger_ui_html(req: Any) -> Any:

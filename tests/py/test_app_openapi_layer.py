@@ -228,30 +228,38 @@ def test_concurrent_first_schema_generation():
     assert results == [200] * 6
 
 
-def test_openapi_bytes_are_cached_until_routes_change():
-    """/openapi.json is encoded once and served as the same bytes; adding a
-    route rebuilds and re-encodes it."""
+def test_openapi_json_follows_the_schema_as_fastapi_does():
+    """/openapi.json is app.openapi() encoded per request, as FastAPI serves
+    it: the same bytes while nothing changes, a route added afterwards, and
+    an in-place edit of the cached schema (the docs' x-logo recipe done after
+    the first fetch; fastrapi cached the first encoding and served it on)."""
+    from fastapi import FastAPI as FastAPIApp
+    from fastapi.testclient import TestClient as FATC
+
     from fastrapi import FastAPI
     from fastrapi.testclient import TestClient as TC
 
-    app = FastAPI()
+    seen = {}
+    for name, App, Client in (("fastapi", FastAPIApp, FATC), ("fastrapi", FastAPI, TC)):
+        app = App()
 
-    @app.get("/a")
-    def a():
-        return 1
+        @app.get("/a")
+        def a():
+            return 1
 
-    with TC(app) as client:
-        first = client.get("/openapi.json")
-        body = app._openapi_body
-        assert body is not None and first.content == body[1]
-        assert first.headers["content-type"] == "application/json"
-        again = client.get("/openapi.json")
-        assert again.content == first.content and app._openapi_body is body
+        with Client(app) as client:
+            first = client.get("/openapi.json")
+            assert first.headers["content-type"] == "application/json"
+            assert client.get("/openapi.json").content == first.content
+            app.openapi()["info"]["x-logo"] = {"url": "/logo.png"}
+            edited = client.get("/openapi.json").json()
 
-    @app.get("/b")
-    def b():
-        return 2
+        @app.get("/b")
+        def b():
+            return 2
 
-    with TC(app) as client:
-        third = client.get("/openapi.json").json()
-        assert "/b" in third["paths"] and app._openapi_body is not body
+        with Client(app) as client:
+            third = client.get("/openapi.json").json()
+        seen[name] = (first.content, edited["info"], sorted(third["paths"]))
+    assert seen["fastrapi"] == seen["fastapi"]
+    assert seen["fastapi"][1]["x-logo"] == {"url": "/logo.png"}
