@@ -233,7 +233,8 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
     # of the server dropping everything it still makes, as the native server
     # does (uvicorn's send() does not raise once the client has gone).
     flow_lock = threading.Lock()
-    flow: Dict[str, Any] = {"pending": 0, "gone": False, "left": False, "waiting": []}
+    flow: Dict[str, Any] = {"pending": 0, "gone": False, "left": False, "waiting": [],
+                            "answered": False}
 
     def post(item: Tuple[str, Any]) -> int:  # any thread, with the GIL
         kind = item[0]
@@ -242,8 +243,11 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
                 return -1
             if kind == "body":
                 flow["pending"] += len(item[1][0])
+                flow["answered"] = flow["answered"] or not item[1][1]
             elif kind == "wait":
                 flow["waiting"].append(item[1])
+            elif kind == "end":
+                flow["answered"] = True
             full = flow["pending"] > _STREAM_HIGH_WATER
             left = flow["left"]
         try:
@@ -269,6 +273,25 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
             resume(waiter, -1)
 
     watcher: "Optional[asyncio.Task[None]]" = None
+
+    def watch() -> None:  # on the loop: receive() is read from now on, for http.disconnect
+        nonlocal watcher
+        if watcher is None and not flow["gone"]:
+            watcher = loop.create_task(_until_disconnect(receive))
+            watcher.add_done_callback(client_left)
+
+    def client_gone() -> bool:
+        """request.is_disconnected() (fastrapi.requests): the body has been
+        read, so the first call starts watching receive() and says False."""
+        if flow["left"] or flow["gone"] or flow["answered"]:  # uvicorn: disconnect once answered
+            return True
+        try:
+            loop.call_soon_threadsafe(watch)
+        except RuntimeError:  # the loop is gone
+            return True
+        return False
+
+    scope["fastrapi.client_gone"] = client_gone
     client = scope.get("client")
     args = (scope["method"].encode("ascii"), _target(scope), scope.get("headers", []), first[0],
             tuple(client) if client else None, scope.get("scheme", "http"), post, scope)
@@ -294,9 +317,7 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
                     flow["pending"] -= len(data)
                 sent = not more
             elif kind == "wait":
-                if watcher is None:
-                    watcher = loop.create_task(_until_disconnect(receive))
-                    watcher.add_done_callback(client_left)
+                watch()
                 resume(value, -1 if flow["left"] else 0)
             elif kind == "end":  # the last body, and nothing runs after it: "done" too
                 if not flow["left"]:

@@ -110,7 +110,7 @@ class _EngineRequest(StarletteRequest):
 
     async def is_disconnected(self) -> bool:
         gone = self.scope.get("fastrapi.client_gone")
-        if gone is not None:  # the native server: the engine knows (fr_req_client_gone)
+        if gone is not None:  # the engine knows (fr_req_client_gone), or the ASGI face watches
             return bool(gone())
         if "body" in self.scope:
             return False

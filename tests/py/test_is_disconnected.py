@@ -60,7 +60,7 @@ def make_app(fw, seen, middleware):
 
 def serve(kind, seen, middleware):
     app = make_app(framework("fastapi" if kind == "fastapi" else "fastrapi"), seen, middleware)
-    if kind == "fastapi":
+    if kind in ("fastapi", "fastrapi-uvicorn"):  # fastrapi's ASGI face under uvicorn too
         server = Uvicorn(app)
         return server.port, server.close
     server = app._start_background("127.0.0.1", 0)
@@ -79,8 +79,8 @@ def leave_after(port, raw, seconds):
 # has delivered the body and then waits); fastrapi's Request asks the
 # engine there too, so that case runs on fastrapi only.
 @pytest.mark.parametrize("kind,middleware", [("fastapi", False), ("fastrapi", False),
-                                             ("fastrapi", True)],
-                         ids=["fastapi", "fastrapi", "fastrapi-app.middleware"])
+                                             ("fastrapi", True), ("fastrapi-uvicorn", False)],
+                         ids=["fastapi", "fastrapi", "fastrapi-app.middleware", "fastrapi-uvicorn"])
 def test_a_handler_sees_its_client_leave(kind, middleware):
     seen = {}
     port, stop = serve(kind, seen, middleware)
@@ -99,7 +99,7 @@ def test_a_handler_sees_its_client_leave(kind, middleware):
         stop()
 
 
-@pytest.mark.parametrize("kind", ["fastapi", "fastrapi"])
+@pytest.mark.parametrize("kind", ["fastapi", "fastrapi", "fastrapi-uvicorn"])
 def test_connected_while_handled_and_disconnected_after_the_answer(kind):
     import httpx
     seen = {}
