@@ -291,7 +291,8 @@ async def _http(app: Any, scope: Dict[str, Any], receive: Callable, send: Callab
             return True
         return False
 
-    scope["fastrapi.client_gone"] = client_gone
+    # the native server's bridge already put the engine's own (fr_req_client_gone)
+    scope.setdefault("fastrapi.client_gone", client_gone)
     client = scope.get("client")
     args = (scope["method"].encode("ascii"), _target(scope), scope.get("headers", []), first[0],
             tuple(client) if client else None, scope.get("scheme", "http"), post, scope)

@@ -19,7 +19,15 @@ from helpers import Uvicorn, wait_until
 
 def make_app(fw, seen, middleware):
     app = fw.FastAPI()
-    if middleware:
+    if middleware == "asgi":  # a raw ASGI class: the Python stack (the native server's bridge)
+        class Passthrough:
+            def __init__(self, app):
+                self.app = app
+
+            async def __call__(self, scope, receive, send):
+                await self.app(scope, receive, send)
+        app.add_middleware(Passthrough)
+    elif middleware:
         @app.middleware("http")
         async def passthrough(request, call_next):
             return await call_next(request)
@@ -79,8 +87,11 @@ def leave_after(port, raw, seconds):
 # has delivered the body and then waits); fastrapi's Request asks the
 # engine there too, so that case runs on fastrapi only.
 @pytest.mark.parametrize("kind,middleware", [("fastapi", False), ("fastrapi", False),
-                                             ("fastrapi", True), ("fastrapi-uvicorn", False)],
-                         ids=["fastapi", "fastrapi", "fastrapi-app.middleware", "fastrapi-uvicorn"])
+                                             ("fastrapi", True), ("fastrapi", "asgi"),
+                                             ("fastapi", "asgi"), ("fastrapi-uvicorn", False),
+                                             ("fastrapi-uvicorn", "asgi")],
+                         ids=["fastapi", "fastrapi", "fastrapi-app.middleware", "fastrapi-asgi-class",
+                              "fastapi-asgi-class", "fastrapi-uvicorn", "fastrapi-uvicorn-asgi-class"])
 def test_a_handler_sees_its_client_leave(kind, middleware):
     seen = {}
     port, stop = serve(kind, seen, middleware)
