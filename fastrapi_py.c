@@ -278,6 +278,7 @@ typedef struct rctx {
     PyObject *gone;          /* scope["fastrapi.client_gone"] (frpy_gone), or NULL */
     int answered;            /* fr_res_send was called: the request is the engine's again */
     int merge_sub;           /* the response is the framework's: the sub-response's headers join */
+    int after_counted;       /* counted in srv->live until freed (frpy_count_after) */
 } rctx;
 
 /* @app.middleware("http") (the middleware section, near the end) */
@@ -1351,6 +1352,7 @@ typedef struct server {
     PyObject *routes;      /* list of capsules keeping proute alive */
     int debug;
     int raise_errors;      /* every exception goes to the ASGI channel, unanswered */
+    fr__atomic_int live;   /* answered requests whose after-work still runs (frpy_count_after) */
     volatile long version; /* bumped when dependency_overrides change */
     proute **rts;
     size_t nrts, caprts;
@@ -2185,6 +2187,7 @@ static void frpy_ctx_free(rctx *c) {
         Py_DECREF(c->gone);
     }
     PyObject *srv = c->srv_ref;
+    if (c->after_counted) fr__atomic_fetch_add(&c->rt->srv->live, -1);
     free(c);
     Py_XDECREF(srv);
 }
@@ -2225,6 +2228,15 @@ static int frpy_has_after_work(rctx *c, PyObject *background) {
 /* Hand the response to the engine and either free the context or keep it
  * for post-response work (background tasks, generator teardowns). The walk
  * lives in the request's arena: its pending teardowns are taken out first. */
+/* Post-response work (background tasks, teardowns) is about to run after
+ * this answer: counted until the context is freed, so a TestClient can wait
+ * for it, as Starlette's returns once the whole ASGI call is done. */
+static void frpy_count_after(rctx *c) {
+    if (c->after_counted) return;
+    c->after_counted = 1;
+    fr__atomic_fetch_add(&c->rt->srv->live, 1);
+}
+
 static void frpy_finish(rctx *c, PyObject *background) {
     if (background && background != Py_None) {
         Py_XSETREF(c->result, Py_NewRef(background));
@@ -2235,6 +2247,7 @@ static void frpy_finish(rctx *c, PyObject *background) {
     c->di = NULL;
     int after = frpy_has_after_work(c, background);
     fr_req *req = c->req;
+    if (after) frpy_count_after(c);
     if (after) {
         c->after_simple = frpy_after_is_simple(c);
         fr_req_on_done(req, frpy_done_cb, c);
@@ -3703,6 +3716,7 @@ static void frpy_resumed(rctx *c, PyObject *res) {
 static void frpy_stream_done(rctx *c, PyObject *background) {
     fr_req *req = c->req;
     int after = frpy_has_after_work(c, background);
+    if (after) frpy_count_after(c);
     int owner = c->mwr != NULL;
     Py_BEGIN_ALLOW_THREADS
     if (owner) fr_mw_stream_end(req); /* an @app.middleware's own answer */
@@ -5293,6 +5307,11 @@ static PyObject *frpy_server_set_handlers(server *s, PyObject *h) {
     Py_RETURN_NONE;
 }
 
+static PyObject *frpy_server_live(server *s, PyObject *unused) {
+    (void)unused;
+    return PyLong_FromLong((long)fr__atomic_load(&s->live));
+}
+
 static PyObject *frpy_server_bump(server *s, PyObject *unused) {
     (void)unused;
     s->version++;
@@ -6346,6 +6365,8 @@ static PyMethodDef frpy_server_methods[] = {
      "native module (fastrapi.native)"},
     {"set_handlers", (PyCFunction)frpy_server_set_handlers, METH_O, "exception handlers dict"},
     {"bump", (PyCFunction)frpy_server_bump, METH_NOARGS, "dependency overrides changed"},
+    {"live_requests", (PyCFunction)frpy_server_live, METH_NOARGS,
+     "answered requests whose background tasks or teardowns still run"},
     {"listen", (PyCFunction)frpy_server_listen, METH_VARARGS, "listen(host, port) -> port"},
     {"tls_reload", (PyCFunction)frpy_server_tls_reload, METH_NOARGS,
      "re-read the TLS listeners' certificate and key files (fr_tls_reload); OSError on failure"},

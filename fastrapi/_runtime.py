@@ -252,10 +252,9 @@ async def after_response(bg: Any, bg2: Any, teardowns: Optional[List[Any]],
     """Post-response work. A failure goes to the ASGI server (raised out of
     the app call, as Starlette does) or, on the native server, to the log."""
     def report(what: str, e: BaseException) -> None:
-        if channel is not None:
-            log_exc(route, what, e, channel, app)
-        else:  # the native server: the response is out, a TestClient has moved on
-            error_logger.error(what, exc_info=(type(e), e, e.__traceback__))
+        # the native server: logged, and a TestClient(raise_server_exceptions)
+        # waiting for this request's after-work raises it, as Starlette's does
+        log_exc(route, what, e, channel, app)
 
     task = bg if bg is not None else bg2
     if task is not None:

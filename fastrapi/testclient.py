@@ -95,11 +95,27 @@ class TestClient(httpx.Client):
                 sink.clear()
                 raise exc from e
             raise
+        if sink is not None:
+            self._wait_after_work()
         if sink:
             exc = sink[0]
             sink.clear()
             raise exc
         return response
+
+    def _wait_after_work(self) -> None:
+        """Starlette's TestClient returns once the whole ASGI call is done, its
+        background tasks included, and raises what they raised: wait until
+        the server has no answered request whose after-work still runs."""
+        import time
+        running = self._running
+        if running is None:
+            return
+        deadline = time.monotonic() + 60
+        delay = 0.0005
+        while running.server.live_requests() > 0 and time.monotonic() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
 
     def websocket_connect(self, url: str, subprotocols: Any = None, **kwargs: Any) -> Any:
         """Starlette's ``websocket_connect`` (its session object), through the

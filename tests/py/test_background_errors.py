@@ -93,3 +93,60 @@ def test_error_answers_run_no_dependency_tasks(servers, method, path, content, s
             wait_until(lambda: len(log) >= len(tasks), 5)
         time.sleep(0.05)  # a task that should not run has had its chance
         assert log == tasks
+
+
+def _bg_app(fw, log):
+    app = fw.FastAPI()
+
+    def boom():
+        log.append("boom ran")
+        raise ValueError("bg boom")
+
+    def slow():
+        import time
+        time.sleep(0.3)
+        log.append("slow ran")
+
+    def teardown_fails():
+        yield "v"
+        raise KeyError("teardown boom")
+
+    @app.get("/boom")
+    def r(bg: fw.BackgroundTasks):
+        bg.add_task(boom)
+        return {"ok": 1}
+
+    @app.get("/slow")
+    def s(bg: fw.BackgroundTasks):
+        bg.add_task(slow)
+        return {"slow": 1}
+
+    @app.get("/teardown")
+    def t(v=fw.Depends(teardown_fails)):
+        return {"v": v}
+
+    return app
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_the_testclient_waits_for_background_work_and_raises_its_errors(name):
+    """Starlette's TestClient returns once the background tasks ran and
+    raises what they (or a teardown after the response) raised; fastrapi's
+    returned at the response and only logged them."""
+    from conftest import framework
+    if name == "fastapi":
+        from fastapi.testclient import TestClient as TC
+    else:
+        from fastrapi.testclient import TestClient as TC
+    log = []
+    app = _bg_app(framework(name), log)
+    with TC(app) as client:
+        with pytest.raises(ValueError, match="bg boom"):
+            client.get("/boom")
+        assert client.get("/slow").json() == {"slow": 1}
+        assert log == ["boom ran", "slow ran"]  # the slow task ran before get() returned
+        with pytest.raises(KeyError, match="teardown boom"):
+            client.get("/teardown")
+    with TC(app, raise_server_exceptions=False) as client:
+        assert client.get("/boom").json() == {"ok": 1}
+        assert client.get("/teardown").json() == {"v": "v"}

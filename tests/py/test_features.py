@@ -92,8 +92,16 @@ def test_background_tasks_run_after_response_and_errors_are_logged(caplog):
         from fastrapi.background import BackgroundTask
         return JSONResponse({"x": 1}, background=BackgroundTask(task, "resp"))
 
+    # as Starlette's TestClient: it returns once the background tasks ran,
+    # and raises what they raised
+    with TestClient(app) as c:
+        with pytest.raises(RuntimeError, match="bg failure"):
+            c.post("/bgbad")
+        assert c.post("/bg").json() == {"queued": True}  # and the server serves on
+    done.clear()
+    order.clear()
     with caplog.at_level(logging.ERROR, logger="fastrapi.error"):
-        with TestClient(app) as c:
+        with TestClient(app, raise_server_exceptions=False) as c:
             assert c.post("/bg").json() == {"queued": True}
             assert done.wait(10)
             assert order == ["ran"]
@@ -119,12 +127,17 @@ def test_yield_dependency_teardown_after_response_bytes_left():
     def y(v=Depends(dep)):
         return {"v": v}
 
-    with TestClient(app) as c:
-        r = c.get("/y")
+    # a real client: the TestClient, as Starlette's, returns only once the
+    # teardown has run
+    running = app._start_background("127.0.0.1", 0)
+    try:
+        r = httpx.get(f"http://127.0.0.1:{running.port}/y", timeout=10)
         assert r.json() == {"v": "v"}
         assert not tore_down.is_set()
         gate.set()
         assert tore_down.wait(10)
+    finally:
+        running.stop()
 
 
 def test_exception_thrown_into_generator_dependency():
