@@ -1353,6 +1353,7 @@ typedef struct server {
     int debug;
     int raise_errors;      /* every exception goes to the ASGI channel, unanswered */
     fr__atomic_int live;   /* answered requests whose after-work still runs (frpy_count_after) */
+    PyObject *debug_sink;  /* a TestClient's list: (template, context) of template answers, or NULL */
     volatile long version; /* bumped when dependency_overrides change */
     proute **rts;
     size_t nrts, caprts;
@@ -2345,6 +2346,19 @@ static void frpy_send_json_bytes(rctx *c, int status, const char *data, size_t l
 
 static void frpy_send_stream(rctx *c, PyObject *resp);
 
+/* Starlette's http.response.debug message, which its TestClient turns into
+ * response.template / response.context: a TestClient's sink gets the pair
+ * of a template answer. */
+static void frpy_note_template(PyObject *sink, PyObject *resp) {
+    PyObject *t = PyObject_GetAttrString(resp, "template"), *ctx = t ? PyObject_GetAttrString(resp, "context") : NULL;
+    PyObject *pair = ctx ? PyTuple_Pack(2, t, ctx) : NULL;
+    if (pair) PyList_Append(sink, pair);
+    Py_XDECREF(pair);
+    Py_XDECREF(ctx);
+    Py_XDECREF(t);
+    PyErr_Clear();
+}
+
 /* Send a Response instance (any of fastrapi.responses). */
 static void frpy_send_response_obj(rctx *c, PyObject *resp, int merge_sub) {
     fr_req *req = c->req;
@@ -2368,6 +2382,7 @@ static void frpy_send_response_obj(rctx *c, PyObject *resp, int merge_sub) {
         return;
     }
     if (bg == Py_None && c->bg) Py_SETREF(bg, Py_NewRef(c->bg));
+    if (c->rt->srv->debug_sink) frpy_note_template(c->rt->srv->debug_sink, resp);
     fr_res_status(req, status);
     frpy_add_raw_headers(req, raw, 1);
     if (merge_sub) frpy_add_subresp_headers(c);
@@ -5047,6 +5062,7 @@ static void frpy_server_dealloc(server *s) {
     Py_XDECREF(s->pyapp);
     Py_XDECREF(s->handlers);
     Py_XDECREF(s->bridge);
+    Py_XDECREF(s->debug_sink);
     Py_XDECREF(s->routes);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
@@ -5304,6 +5320,15 @@ static PyObject *frpy_server_set_handlers(server *s, PyObject *h) {
     s->fallback_plan.nnodes = 0;
     /* without custom handlers: the engine's answers, 403 for websocket upgrades */
     fr_app_set_fallback(s->app, custom ? frpy_fallback_handler : NULL, s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *frpy_server_set_debug_sink(server *s, PyObject *sink) {
+    if (sink != Py_None && !PyList_Check(sink)) {
+        PyErr_SetString(PyExc_TypeError, "a list or None");
+        return NULL;
+    }
+    Py_XSETREF(s->debug_sink, sink == Py_None ? NULL : Py_NewRef(sink));
     Py_RETURN_NONE;
 }
 
@@ -6365,6 +6390,8 @@ static PyMethodDef frpy_server_methods[] = {
      "native module (fastrapi.native)"},
     {"set_handlers", (PyCFunction)frpy_server_set_handlers, METH_O, "exception handlers dict"},
     {"bump", (PyCFunction)frpy_server_bump, METH_NOARGS, "dependency overrides changed"},
+    {"set_debug_sink", (PyCFunction)frpy_server_set_debug_sink, METH_O,
+     "a TestClient's list for (template, context) of template answers, or None"},
     {"live_requests", (PyCFunction)frpy_server_live, METH_NOARGS,
      "answered requests whose background tasks or teardowns still run"},
     {"listen", (PyCFunction)frpy_server_listen, METH_VARARGS, "listen(host, port) -> port"},

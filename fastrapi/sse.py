@@ -49,8 +49,21 @@ def _check_id_valid(v: Optional[str]) -> Optional[str]:
 
 
 class ServerSentEvent(BaseModel):
-    """One Server-Sent Event. ``data`` is always JSON-serialised (a string
-    ``"hello"`` goes out as ``data: "hello"``); ``raw_data`` goes out as is."""
+    """Represents a single Server-Sent Event.
+
+    When `yield`ed from a *path operation function* that uses
+    `response_class=EventSourceResponse`, each `ServerSentEvent` is encoded
+    into the [SSE wire format](https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream)
+    (`text/event-stream`).
+
+    If you yield a plain object (dict, Pydantic model, etc.) instead, it is
+    automatically JSON-encoded and sent as the `data:` field.
+
+    All `data` values **including plain strings** are JSON-serialized.
+
+    For example, `data="hello"` produces `data: "hello"` on the wire (with
+    quotes).
+    """
 
     data: Any = None
     raw_data: Optional[str] = None

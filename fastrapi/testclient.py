@@ -50,7 +50,9 @@ class TestClient(httpx.Client):
         self._exc_sink: Optional[list] = [] if raise_server_exceptions else None
         self._mark_routes()
         self._version = app._routes_version()
+        self._templates: list = []  # (template, context) of template answers (response.template)
         self._running = app._start_background("127.0.0.1", 0)
+        self._running.server.set_debug_sink(self._templates)
         self._lifespan_running = False
         hdrs = {"user-agent": "testclient"}
         hdrs.update(headers or {})
@@ -78,12 +80,14 @@ class TestClient(httpx.Client):
         self._mark_routes()
         old, self._version = self._running, version
         self._running = self.app._start_background("127.0.0.1", 0)
+        self._running.server.set_debug_sink(self._templates)
         self._fr_transport._port = self._running.port
         old.stop()
 
     def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
         self._refresh()
         sink = self._exc_sink
+        del self._templates[:]
         try:
             response = super().request(*args, **kwargs)
         except httpx.TransportError as e:
@@ -95,6 +99,8 @@ class TestClient(httpx.Client):
                 sink.clear()
                 raise exc from e
             raise
+        if self._templates:  # Starlette's TestClient: from the http.response.debug message
+            response.template, response.context = self._templates[-1]  # type: ignore[attr-defined]
         if sink is not None:
             self._wait_after_work()
         if sink:

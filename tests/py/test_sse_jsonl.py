@@ -465,3 +465,14 @@ def test_live_disconnect_stops_sync_generator(servers):
                 assert next(r.iter_raw()).startswith(b"0\n")
         s = _wait_state(c, "sync_closed")
         assert s["sync_closed"] == 1
+
+
+def test_server_sent_event_schema_as_fastapis():
+    """Used as a model (``-> ServerSentEvent``), its schema's description is
+    the class docstring: FastAPI's text."""
+    import fastapi.sse
+
+    import fastrapi.sse
+    assert fastrapi.sse.ServerSentEvent.__doc__ == fastapi.sse.ServerSentEvent.__doc__
+    assert (fastrapi.sse.ServerSentEvent.model_json_schema()
+            == fastapi.sse.ServerSentEvent.model_json_schema())

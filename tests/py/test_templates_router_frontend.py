@@ -127,3 +127,23 @@ def test_router_frontend_checks_like_fastapi(tmp_path):
             r.frontend("ui", directory=str(tmp_path))
         with pytest.raises(RuntimeError, match="does not exist"):
             r.frontend("/", directory=str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_testclient_response_has_template_and_context(dirs, name):
+    """Starlette's TestClient gives a template answer's ``response.template``
+    and ``response.context`` (its http.response.debug message); the docs'
+    template tests assert on them. fastrapi's TestClient (a real socket)
+    had neither."""
+    from importlib import import_module
+    TestClient = import_module(name + ".testclient").TestClient
+    app = make_app(framework(name), dirs)
+    with TestClient(app) as client:
+        r = client.get("/items/5?tags=a,b")
+        assert r.template.name == "item.html"
+        assert r.context["id"] == 5 and r.context["tags"] == ["a", "b"]
+        assert "request" in r.context
+        r = client.get("/items/0")
+        assert (r.status_code, r.template.name, r.context["id"]) == (404, "missing.html", 0)
+        r = client.get("/paths")  # not a template: no attributes
+        assert not hasattr(r, "template") and not hasattr(r, "context")
