@@ -75,7 +75,7 @@ static struct {
     PyObject *BaseModel, *Enum, *UUID, *Decimal, *date, *time, *dt;
     PyObject *ValidationError, *asdict;
     PyObject *rt_resume, *rt_after, *rt_call_handler, *rt_stream, *rt_log_exc,
-        *FormData, *rt_parse_multipart, *rt_upload_items, *rt_recompile, *rt_log_access, *rt_unwind_sync,
+        *FormData, *ParamErrors, *rt_parse_multipart, *rt_upload_items, *rt_recompile, *rt_log_access, *rt_unwind_sync,
         *rt_unwind_function, *rt_unwind_error, *rt_format_exc, *rt_file_open, *frontend_files, *rt_endpoint_ctx, *enter_task,
         *leave_task;
     PyObject *loop; /* the asyncio loop (set by _runtime via _set_loop) */
@@ -2129,6 +2129,14 @@ static int frpy_param(rctx *c, pparam *p, PyObject **out) {
     case SRC_DEP: {
         PyObject *v = (PyObject *)fr_di_arg(c->di, (size_t)p->dep);
         if (!v) return 1; /* skipped (its parameters had errors) */
+        if (Py_TYPE(v) == (PyTypeObject *)FRPY.ParamErrors) { /* a parameter model's: filed here */
+            PyObject *errs = PyObject_GetAttrString(v, "errors");
+            if (!errs) return -1;
+            if (!c->errors) c->errors = PyList_New(0);
+            int bad = !c->errors || PyList_SetSlice(c->errors, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, errs) < 0;
+            Py_DECREF(errs);
+            return bad ? -1 : 1;
+        }
         *out = Py_NewRef(v);
         return 0;
     }
@@ -6557,7 +6565,7 @@ static PyObject *py_setup(PyObject *self, PyObject *d) {
     GET(rt_resume); GET(rt_after); GET(rt_call_handler); GET(rt_stream); GET(rt_log_exc);
     GET(rt_parse_multipart); GET(rt_upload_items); GET(rt_recompile); GET(rt_log_access); GET(rt_unwind_sync);
     GET(rt_unwind_function); GET(rt_unwind_error); GET(rt_format_exc); GET(rt_file_open);
-    GET(frontend_files); GET(rt_endpoint_ctx); GET(FormData);
+    GET(frontend_files); GET(rt_endpoint_ctx); GET(FormData); GET(ParamErrors);
     GET(enter_task); GET(leave_task);
     FRPY.ready = 1;
     Py_RETURN_NONE;

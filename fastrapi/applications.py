@@ -154,6 +154,8 @@ def _setup_extension() -> Any:
     import pydantic
     from starlette import exceptions as s_exceptions
     from starlette.datastructures import FormData
+
+    from .dependencies.param_models import ParamErrors
     from starlette import responses as s_responses
 
     from . import _runtime, encoders, exceptions, requests
@@ -203,6 +205,7 @@ def _setup_extension() -> Any:
         "frontend_files": _runtime.FRONTEND_FILES,
         "rt_endpoint_ctx": _runtime.endpoint_ctx,
         "FormData": FormData,
+        "ParamErrors": ParamErrors,
         "enter_task": asyncio.tasks._enter_task,
         "leave_task": asyncio.tasks._leave_task,
     })

@@ -781,11 +781,12 @@ class _PlanBuilder:
             if sub.name is not None:  # parameterless (dependencies=[...]): run, not passed
                 plist.append(_plain_param(sub.name, SRC_DEP, len(deps) - 1))
         models = self.model_params(dep)
-        for f, model in models:  # a model of query/header/cookie/form parameters
+        in_place = {}  # a model of query/header/cookie/form parameters: at its place
+        for f, model in models:
             deps.append(self.model_provider(f, model))
             fresh.append(1)
-            plist.append(_plain_param(f.name, SRC_DEP, len(deps) - 1))
-        plist += self.params(dep, {id(f) for f, _ in models})
+            in_place[id(f)] = _plain_param(f.name, SRC_DEP, len(deps) - 1)
+        plist += self.params(dep, in_place)
         call = dep.call
         security = None if top or dep.concurrency is not None else \
             _builtin_security(dep.call, self.native_security)
@@ -832,9 +833,12 @@ class _PlanBuilder:
                               name=f"{f.name} ({model.__name__ if model else 'AliasChoices'} parameter)"))
         return len(self.nodes) - 1
 
-    def params(self, dep: Dependant, skip: Optional[set] = None) -> List[Any]:
+    def params(self, dep: Dependant, in_place: Optional[Dict[int, Any]] = None) -> List[Any]:
+        """The node's parameters in FastAPI's order (path, query, header,
+        cookie, body; each in declaration order): the order of its errors.
+        `in_place`: parameters read by a provider, there instead."""
         out: List[Any] = []
-        skip = skip or set()
+        skip = in_place or {}
         # keys and error locations: FastAPI's validation alias
         path_names = get_path_param_names(dep.path or "")
         for f in dep.path_params:
@@ -842,23 +846,27 @@ class _PlanBuilder:
             out.append(_field_param(f.name, SRC_PATH, a, f, ("path", a)))
         for f in dep.query_params:
             if id(f) in skip:
+                out.append(skip[id(f)])
                 continue
             a = _request_alias(f)
             out.append(_field_param(f.name, SRC_QUERY, a, f, ("query", a),
                                     field_annotation_is_sequence(f.field_info.annotation)))
         for f in dep.header_params:
             if id(f) in skip:
+                out.append(skip[id(f)])
                 continue
             a = _request_alias(f)
             out.append(_field_param(f.name, SRC_HEADER, a.lower(), f, ("header", a),
                                     field_annotation_is_sequence(f.field_info.annotation)))
         for f in dep.cookie_params:
             if id(f) in skip:
+                out.append(skip[id(f)])
                 continue
             a = _request_alias(f)
             out.append(_field_param(f.name, SRC_COOKIE, a, f, ("cookie", a)))
         for f in dep.body_params:
             if id(f) in skip:
+                out.append(skip[id(f)])
                 continue
             out.append(self.body_param(f))
         if dep.request_param_name:
