@@ -247,3 +247,34 @@ def assert_paused_then_closed(port, request, closed, path):
     finally:
         sock.close()
     assert closed[path].wait(10)
+
+
+@contextlib.contextmanager
+def served(app, kind, **testclient_options):
+    """A client for `app` as one side of a differential test: "fastapi" /
+    "fastrapi" -- that framework's TestClient (`testclient_options` go to
+    it); "native" -- fastrapi's native server on 127.0.0.1 and httpx;
+    "uvicorn" (or any kind ending with it) -- the app under uvicorn and
+    httpx. The server stops when the block ends."""
+    import httpx
+    stop = None
+    if kind == "native":
+        server = app._start_background("127.0.0.1", 0)
+        stop = server.stop
+    elif kind.endswith("uvicorn"):
+        server = Uvicorn(app)
+        stop = server.close
+    if stop is not None:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
+    elif kind == "fastapi":
+        from fastapi.testclient import TestClient
+        client = TestClient(app, **testclient_options)
+    else:
+        from fastrapi.testclient import TestClient
+        client = TestClient(app, **testclient_options)
+    try:
+        yield client
+    finally:
+        client.close()
+        if stop is not None:
+            stop()

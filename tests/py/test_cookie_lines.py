@@ -8,10 +8,8 @@ middleware). FastAPI's TestClient, fastrapi's TestClient and its native
 server."""
 from typing import Optional
 
-import httpx
-import pytest
-
 from conftest import framework
+from helpers import served
 
 CASES = [
     [("cookie", "a=1"), ("cookie", "b=2")],
@@ -35,22 +33,9 @@ def make_app(fw):
 
 
 def answers(kind):
-    from fastapi.testclient import TestClient as FATC
-
-    from fastrapi.testclient import TestClient as FRTC
     app = make_app(framework("fastapi" if kind == "fastapi" else "fastrapi"))
-    server = None
-    if kind == "native":
-        server = app._start_background("127.0.0.1", 0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    else:
-        client = (FATC if kind == "fastapi" else FRTC)(app)
-    try:
+    with served(app, kind) as client:
         return [(r.status_code, r.json()) for r in (client.get("/c", headers=h) for h in CASES)]
-    finally:
-        client.close()
-        if server is not None:
-            server.stop()
 
 
 def test_cookie_lines_as_in_fastapi():

@@ -16,12 +16,11 @@ import logging
 import time
 from typing import Callable, List, Optional
 
-import httpx
 import pytest
 from pydantic import BaseModel
 
 from conftest import framework
-from helpers import Uvicorn, wait_until
+from helpers import served, wait_until
 
 
 class Item(BaseModel):
@@ -230,24 +229,12 @@ HEADERS = ("content-type", "x-response-time", "x-why", "set-cookie", "allow")
 def run_all(kind):
     """[(status, body, headers, sorted log)] for each of REQUESTS, and the
     log made while the app was built."""
-    from fastapi.testclient import TestClient as FATC
-
-    from fastrapi.testclient import TestClient as FRTC
     log = []
     app = make_app(framework("fastapi" if kind == "fastapi" else "fastrapi"), log)
     made = sorted(set(log))  # fastrapi copies included routes: made twice (README "Not yet")
     log.clear()
-    server = None
-    if kind == "native":
-        server = app._start_background("127.0.0.1", 0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    elif kind == "uvicorn":
-        server = Uvicorn(app)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    else:
-        client = (FATC if kind == "fastapi" else FRTC)(app, raise_server_exceptions=False)
     out = []
-    try:
+    with served(app, kind, raise_server_exceptions=False) as client:
         for method, path, kw in REQUESTS:
             log.clear()
             r = client.request(method, path, **kw)
@@ -259,12 +246,6 @@ def run_all(kind):
             # route's first request: not what is compared
             out.append((r.status_code, r.content, {h: r.headers.get(h) for h in HEADERS},
                         sorted((e for e in log if e[0] != "made"), key=repr)))
-    finally:
-        client.close()
-        if kind == "native":
-            server.stop()
-        elif server is not None:
-            server.close()
     return made, out
 
 
@@ -421,18 +402,9 @@ def make_edge_app(fw):
 
 
 def edge_answers(kind):
-    from fastapi.testclient import TestClient as FATC
-
-    from fastrapi.testclient import TestClient as FRTC
     app = make_edge_app(framework("fastapi" if kind == "fastapi" else "fastrapi"))
     out = []
-    if kind == "native":
-        server = app._start_background("127.0.0.1", 0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    else:
-        server = None
-        client = (FATC if kind == "fastapi" else FRTC)(app, raise_server_exceptions=False)
-    try:
+    with served(app, kind, raise_server_exceptions=False) as client:
         for path in ("/not-a-response", "/plain", "/boom", "/dep"):
             r = client.get(path)
             out.append((path, r.status_code, r.content))
@@ -440,15 +412,8 @@ def edge_answers(kind):
         out.append(("override", client.get("/dep").content))
         app.dependency_overrides.clear()
         out.append(("cleared", client.get("/dep").content))
-    finally:
-        client.close()
-        if server is not None:
-            server.stop()
-    if kind == "fastapi":
-        with FATC(app) as c, pytest.raises(RuntimeError, match="boom!"):
-            c.get("/boom")
-    elif kind == "fastrapi":
-        with FRTC(app) as c, pytest.raises(RuntimeError, match="boom!"):
+    if kind != "native":  # the TestClients raise the app's error
+        with served(app, kind) as c, pytest.raises(RuntimeError, match="boom!"):
             c.get("/boom")
     return out
 

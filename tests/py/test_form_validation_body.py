@@ -12,11 +12,10 @@ parameter of a form route (fastrapi never filled it). Runs on FastAPI's TestClie
 its native server."""
 from typing import Optional
 
-import httpx
 import pytest
 
 from conftest import framework
-from helpers import Uvicorn
+from helpers import served
 
 
 def make_app(fw):
@@ -89,27 +88,9 @@ REQUESTS = [
 
 
 def answers(kind):
-    from fastapi.testclient import TestClient as FATC
-
-    from fastrapi.testclient import TestClient as FRTC
     app = make_app(framework("fastapi" if kind.startswith("fastapi") else "fastrapi"))
-    server = None
-    if kind == "native":
-        server = app._start_background("127.0.0.1", 0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    elif kind == "fastapi-uvicorn":
-        server = Uvicorn(app)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    else:
-        client = (FATC if kind == "fastapi" else FRTC)(app)
-    try:
+    with served(app, kind) as client:
         return [(path, client.post(path, **kw)) for path, kw in REQUESTS]
-    finally:
-        client.close()
-        if kind == "native":
-            server.stop()
-        elif server is not None:
-            server.close()
 
 
 @pytest.fixture(scope="module")

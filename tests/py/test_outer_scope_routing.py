@@ -12,11 +12,10 @@ gives ``3``. Runs on FastAPI's TestClient (the reference), fastrapi's
 TestClient, its native server and uvicorn."""
 import time
 
-import httpx
 import pytest
 
 from conftest import framework
-from helpers import Uvicorn
+from helpers import served
 
 
 def make_app(fw, seen, raw):
@@ -73,22 +72,10 @@ PATHS = [("GET", "/items/3/1.5/a/b"), ("GET", "/users/x%20y"), ("POST", "/bad/7?
 
 
 def run(kind, raw):
-    from fastapi.testclient import TestClient as FATC
-
-    from fastrapi.testclient import TestClient as FRTC
     seen = []
     app = make_app(framework("fastapi" if kind == "fastapi" else "fastrapi"), seen, raw)
-    server = None
-    if kind == "native":
-        server = app._start_background("127.0.0.1", 0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    elif kind == "uvicorn":
-        server = Uvicorn(app)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    else:
-        client = (FATC if kind == "fastapi" else FRTC)(app)
     out = []
-    try:
+    with served(app, kind) as client:
         for method, path in PATHS:
             seen.clear()
             r = client.request(method, path)
@@ -97,12 +84,6 @@ def run(kind, raw):
                     break
                 time.sleep(0.01)
             out.append((path, r.status_code, r.content, list(seen)))
-    finally:
-        client.close()
-        if kind == "native":
-            server.stop()
-        elif server is not None:
-            server.close()
     return out
 
 

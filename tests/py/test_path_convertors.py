@@ -8,10 +8,10 @@ the handler as a 422 instead of the next route or a 404).
 ``float``). FastAPI, fastrapi's TestClient and its native server."""
 import uuid
 
-import httpx
 import pytest
 
 from conftest import framework
+from helpers import served
 
 U = "123e4567-e89b-12d3-a456-426614174000"
 
@@ -52,22 +52,9 @@ PATHS = [
 
 
 def answers(kind):
-    from fastapi.testclient import TestClient as FATC
-
-    from fastrapi.testclient import TestClient as FRTC
     app = make_app(framework("fastapi" if kind == "fastapi" else "fastrapi"))
-    server = None
-    if kind == "native":
-        server = app._start_background("127.0.0.1", 0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    else:
-        client = (FATC if kind == "fastapi" else FRTC)(app)
-    try:
+    with served(app, kind) as client:
         return [(p, *(lambda r: (r.status_code, r.content))(client.get(p))) for p in PATHS]
-    finally:
-        client.close()
-        if server is not None:
-            server.stop()
 
 
 @pytest.fixture(scope="module")

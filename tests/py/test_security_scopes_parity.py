@@ -9,10 +9,10 @@ used by ``get_current_user`` under ``Security(..., scopes=[...])`` and by the
 endpoint) opened two sessions per request. ``SecurityScopes`` dropped no
 repeated scope (``Bearer scope="me me"``). FastAPI's TestClient, fastrapi's
 TestClient and its native server."""
-import httpx
 import pytest
 
 from conftest import framework
+from helpers import served, wait_until
 
 
 def make_app(fw, log):
@@ -64,27 +64,17 @@ REQUESTS = [("/users/me/items", {"Authorization": "Bearer alice"}),
 
 
 def answers(kind):
-    from fastapi.testclient import TestClient as FATC
-
-    from fastrapi.testclient import TestClient as FRTC
     log = []
     app = make_app(framework("fastapi" if kind == "fastapi" else "fastrapi"), log)
-    server = None
-    if kind == "native":
-        server = app._start_background("127.0.0.1", 0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    else:
-        client = (FATC if kind == "fastapi" else FRTC)(app)
     out = []
-    try:
+    with served(app, kind) as client:
         for path, headers in REQUESTS:
             log.clear()
             r = client.get(path, headers=headers)
+            # the native server answers before get_db's teardown has run
+            wait_until(lambda: sum(x.startswith("open") for x in log)
+                       == sum(x.startswith("close") for x in log), 5)
             out.append((path, r.status_code, r.json(), r.headers.get("www-authenticate"), list(log)))
-    finally:
-        client.close()
-        if server is not None:
-            server.stop()
     return out
 
 

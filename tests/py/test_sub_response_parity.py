@@ -10,10 +10,10 @@ and its native server."""
 import os
 from typing import AsyncIterator
 
-import httpx
 import pytest
 
 from conftest import framework
+from helpers import served
 
 HEADERS = ("x-custom", "set-cookie", "content-type")
 
@@ -69,17 +69,8 @@ PATHS = ["/file", "/stream", "/json", "/value", "/file-class", "/plain-class", "
 
 
 def answers(kind, path):
-    from fastapi.testclient import TestClient as FATC
-
-    from fastrapi.testclient import TestClient as FRTC
     app = make_app(framework("fastapi" if kind == "fastapi" else "fastrapi"), path)
-    server = None
-    if kind == "native":
-        server = app._start_background("127.0.0.1", 0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10)
-    else:
-        client = (FATC if kind == "fastapi" else FRTC)(app)
-    try:
+    with served(app, kind) as client:
         out = []
         for p in PATHS:
             for method in ("GET", "HEAD"):
@@ -87,10 +78,6 @@ def answers(kind, path):
                 out.append((method, p, r.status_code, r.content,
                             {h: r.headers.get(h) for h in HEADERS}))
         return out
-    finally:
-        client.close()
-        if server is not None:
-            server.stop()
 
 
 @pytest.fixture(scope="module")

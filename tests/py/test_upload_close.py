@@ -6,11 +6,10 @@ still read them); fastrapi left them open until garbage collection -- an open
 descriptor per big upload kept anywhere. Small files (in memory) and big
 ones (spooled to disk by the engine), on FastAPI's TestClient, fastrapi's
 TestClient and its native server."""
-import httpx
 import pytest
 
 from conftest import framework
-from helpers import wait_until
+from helpers import served, wait_until
 
 BIG = b"z" * (3 << 20)
 
@@ -43,27 +42,14 @@ def make_app(fw, store):
 
 
 def answers(kind, payload):
-    from fastapi.testclient import TestClient as FATC
-
-    from fastrapi.testclient import TestClient as FRTC
     store = {}
     app = make_app(framework("fastapi" if kind == "fastapi" else "fastrapi"), store)
-    server = None
-    if kind == "native":
-        server = app._start_background("127.0.0.1", 0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
-    else:
-        client = (FATC if kind == "fastapi" else FRTC)(app)
-    try:
+    with served(app, kind) as client:
         first = client.post("/keep", files={"f": ("a.bin", payload)}, data={"note": "n"}).json()
         many = client.post("/many", files=[("files", ("x", b"1")), ("files", ("y", payload))]).json()
         assert wait_until(lambda: "read_in_background" in store, 10)
         assert wait_until(lambda: client.get("/state").json()["closed"], 10)
         return first, many, client.get("/state").json()
-    finally:
-        client.close()
-        if server is not None:
-            server.stop()
 
 
 @pytest.mark.parametrize("payload", [b"small", BIG], ids=["small", "3MiB"])
