@@ -4110,8 +4110,11 @@ static void frpy_ws_answer(frpy_ws *w, int status) {
     if (!req) return;
     w->req = NULL;
     Py_BEGIN_ALLOW_THREADS
-    if (status == 500) fr_res_text(req, 500, "text/plain; charset=utf-8", "Internal Server Error", 21);
-    else fr_res_text(req, status, "text/plain; charset=utf-8", "", 0);
+    fr_res_status(req, status);
+    fr_res_header(req, "content-type", "text/plain; charset=utf-8");
+    fr_res_header(req, "connection", "close"); /* a refused upgrade: uvicorn closes too */
+    if (status == 500) fr_res_body(req, "Internal Server Error", 21);
+    fr_res_send(req);
     Py_END_ALLOW_THREADS
     frpy_ws_engine_done(w);
 }
@@ -4395,15 +4398,42 @@ static PyObject *py_ws_send(PyObject *self, PyObject *const *args, Py_ssize_t na
     return PyLong_FromLong(r);
 }
 
-/* ws_deny(conn, status): answer the upgrade request instead of accepting */
+/* ws_deny(conn, status[, headers, body]): answer the upgrade request
+ * instead of accepting -- with the app's own response when given (ASGI's
+ * websocket.http.response extension: Starlette's send_denial_response, and
+ * what an HTTPException before accept becomes) */
 static PyObject *py_ws_deny(PyObject *self, PyObject *args) {
-    PyObject *cap;
+    PyObject *cap, *headers = NULL;
     int status;
+    Py_buffer body = {0};
     (void)self;
-    if (!PyArg_ParseTuple(args, "Oi", &cap, &status)) return NULL;
+    if (!PyArg_ParseTuple(args, "Oi|Oy*", &cap, &status, &headers, &body)) return NULL;
     frpy_ws *w = frpy_ws_get(cap);
-    if (!w) return NULL;
-    frpy_ws_answer(w, status);
+    if (!w || !headers) {
+        if (body.obj) PyBuffer_Release(&body);
+        if (w) frpy_ws_answer(w, status);
+        if (!w) return NULL;
+        Py_RETURN_NONE;
+    }
+    size_t n = 0;
+    fr_header *hs = frpy_asgi_headers(headers, &n);
+    fr_req *req = hs ? w->req : NULL;
+    if (req) {
+        w->req = NULL;
+        Py_BEGIN_ALLOW_THREADS
+        fr_res_status(req, status);
+        fr_res_header(req, "connection", "close");
+        for (size_t i = 0; i < n; i++) /* the engine frames the body */
+            if (!fr_str_ieq_c(hs[i].name, "content-length"))
+                fr_res_header_n(req, hs[i].name.buf, hs[i].name.len, hs[i].value.buf, hs[i].value.len);
+        fr_res_body(req, body.buf, (size_t)body.len);
+        fr_res_send(req);
+        Py_END_ALLOW_THREADS
+        frpy_ws_engine_done(w);
+    }
+    PyMem_Free(hs);
+    PyBuffer_Release(&body);
+    if (!hs) return NULL;
     Py_RETURN_NONE;
 }
 

@@ -261,7 +261,8 @@ class _Channel:
         self.loop = asyncio.get_running_loop()  # made on the loop (native_start)
         self.waiter: Optional[asyncio.Future] = None  # receive() waiting for feed()
         self.drained = asyncio.Event()
-        self.state = 0  # 0 handshake, 1 accepted, 2 closed/answered
+        self.state = 0  # 0 handshake, 1 accepted, 2 closed/answered, 3 denial response begun
+        self.denial: Any = None  # (status, headers, body pieces) of a denial response
         self.closed_by_peer = False
 
     def feed(self, events: List[Tuple[int, Any]]) -> None:
@@ -337,6 +338,19 @@ class _Channel:
                 raise OSError("the websocket is closed")
             if r != ext.WS_OK:
                 raise RuntimeError("invalid websocket message")
+        elif kind == "websocket.http.response.start":  # a denial response, before accept
+            if self.state != 0:
+                raise RuntimeError(f"Unexpected ASGI message {kind!r}")
+            self.state = 3
+            self.denial = (int(message["status"]), list(message.get("headers") or ()), [])
+        elif kind == "websocket.http.response.body":
+            if self.state != 3:
+                raise RuntimeError(f"Unexpected ASGI message {kind!r}")
+            self.denial[2].append(bytes(message.get("body", b"")))
+            if not message.get("more_body", False):
+                self.state = 2
+                status, headers, body = self.denial
+                ext.ws_deny(self.conn, status, [(bytes(k), bytes(v)) for k, v in headers], b"".join(body))
         elif kind == "websocket.close":
             if self.state == 0:
                 self.state = 2
@@ -351,7 +365,7 @@ class _Channel:
     def finish(self, failed: bool) -> None:
         """The endpoint returned: an unanswered handshake is a 500 and an open
         socket is closed (1011 after an exception, else 1000)."""
-        if self.state == 0:
+        if self.state in (0, 3):  # unanswered, or a denial response left unfinished
             self.ext.ws_deny(self.conn, 500)
         elif self.state == 1:
             self.ext.ws_send(self.conn, self.ext.WS_CLOSE, b"", 1011 if failed else 1000)
@@ -467,7 +481,7 @@ def _native_scope(app: Any, route: Any, scope: Dict[str, Any]) -> Dict[str, Any]
         if k == b"sec-websocket-protocol":
             subprotocols += [p.strip() for p in v.decode("latin-1").split(",") if p.strip()]
     scope["subprotocols"] = subprotocols
-    scope["extensions"] = {}
+    scope["extensions"] = {"websocket.http.response": {}}  # denial responses (the engine answers them)
     scope.setdefault("state", dict(getattr(app, "_fr_lifespan_state", None) or {}))
     scope["fastrapi.native"] = True
     return scope
