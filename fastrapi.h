@@ -14283,7 +14283,8 @@ static void fr__res_build(fr__conn *c, fr_req *req) {
     fr__loop *L = c->loop;
     fr_http_res_head h;
     size_t start;
-    int ka = req->h.keep_alive && !req->force_close && !L->stopping;
+    /* a refused websocket upgrade (a 403, a middleware's redirect) closes, as uvicorn does */
+    int ka = req->h.keep_alive && !req->force_close && !L->stopping && !fr_req_is_websocket(req);
     int nobody = fr__status_has_no_body(req->status);
     /* 205: no content either (RFC 9110 15.3.6), but framed: content-length: 0 */
     int empty = nobody || req->status == 205;
@@ -22675,6 +22676,8 @@ static void fr__mw_scope_of(fr_req *req, fr_mw_scope *sc, char *host, size_t cap
     fr_str h, p;
     int port = 0, usable;
     sc->scheme = fr_req_scheme(req);
+    if (fr_req_is_websocket(req)) /* a websocket scope's scheme: ws / wss */
+        sc->scheme = fr__mw_eq(sc->scheme, FR_STR("https")) ? FR_STR("wss") : FR_STR("ws");
     sc->host = fr_req_header(req, "host");
     sc->server_host = fr__mw_s(NULL, 0);
     sc->server_port = 0;

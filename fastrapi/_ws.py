@@ -210,6 +210,9 @@ async def solve_dependencies(ws: WebSocket, dependant: Dependant, provider: Any,
     if dependant.security_scopes_param_name:
         ss = _du._security_scopes_class()
         values[dependant.security_scopes_param_name] = ss(scopes=list(dependant.security_scopes or []))
+    if dependant.background_tasks_param_name:  # FastAPI gives one (a websocket never runs it)
+        from .background import BackgroundTasks
+        values[dependant.background_tasks_param_name] = BackgroundTasks()
     return values, errors
 
 

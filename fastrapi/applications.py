@@ -782,9 +782,8 @@ class FastrAPI(Starlette):
             state = await self._lifespan_cm.__aenter__()
             if state:
                 # Starlette: each request's `request.state` starts as a copy
+                # (app.state is not touched)
                 self._fr_lifespan_state = dict(state)
-                for k, v in dict(state).items():
-                    setattr(self.state, k, v)
         # with a lifespan of the user's, fastrapi still runs on_startup/on_shutdown
         # handlers (FastAPI ignores them then)
         self._fr_own_handlers = not router._fr_handlers_ran
@@ -796,6 +795,7 @@ class FastrAPI(Starlette):
     async def _shutdown(self) -> None:
         if getattr(self, "_fr_own_handlers", True):
             await self.router._shutdown()
+        self._fr_lifespan_state = None  # a later client without a lifespan has no state
         cm = getattr(self, "_lifespan_cm", None)
         if cm is not None:
             self._lifespan_cm = None

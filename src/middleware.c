@@ -3501,6 +3501,8 @@ static void fr__mw_scope_of(fr_req *req, fr_mw_scope *sc, char *host, size_t cap
     fr_str h, p;
     int port = 0, usable;
     sc->scheme = fr_req_scheme(req);
+    if (fr_req_is_websocket(req)) /* a websocket scope's scheme: ws / wss */
+        sc->scheme = fr__mw_eq(sc->scheme, FR_STR("https")) ? FR_STR("wss") : FR_STR("ws");
     sc->host = fr_req_header(req, "host");
     sc->server_host = fr__mw_s(NULL, 0);
     sc->server_port = 0;

@@ -1158,7 +1158,8 @@ static void fr__res_build(fr__conn *c, fr_req *req) {
     fr__loop *L = c->loop;
     fr_http_res_head h;
     size_t start;
-    int ka = req->h.keep_alive && !req->force_close && !L->stopping;
+    /* a refused websocket upgrade (a 403, a middleware's redirect) closes, as uvicorn does */
+    int ka = req->h.keep_alive && !req->force_close && !L->stopping && !fr_req_is_websocket(req);
     int nobody = fr__status_has_no_body(req->status);
     /* 205: no content either (RFC 9110 15.3.6), but framed: content-length: 0 */
     int empty = nobody || req->status == 205;

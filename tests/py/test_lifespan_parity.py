@@ -56,3 +56,44 @@ def test_a_sync_context_manager_lifespan_is_a_type_error(name):
     with pytest.raises(TypeError, match="does not support the asynchronous context manager protocol"):
         with client_of(name)(app):
             pass
+
+
+def _state_app(fw):
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield {"db": "conn"}
+
+    app = fw.FastAPI(lifespan=lifespan)
+
+    @app.get("/")
+    def read(request: fw.Request):
+        return {"app.state": sorted(vars(app.state).get("_state", {})),
+                "request.state.db": getattr(request.state, "db", "MISSING")}
+
+    @app.websocket("/ws")
+    async def ws(websocket: fw.WebSocket, tasks: fw.BackgroundTasks):
+        await websocket.accept()
+        await websocket.send_text(type(tasks).__name__)
+        await websocket.close()
+
+    return app
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_lifespan_state_only_in_the_requests_and_gone_after_shutdown(name):
+    """The lifespan's dict reaches request.state, not app.state (fastrapi
+    copied it there), and a TestClient used after the lifespan ended sees
+    none of it (fastrapi kept it); a websocket endpoint may take
+    BackgroundTasks (fastrapi raised TypeError)."""
+    from importlib import import_module
+    TestClient = import_module(name + ".testclient").TestClient
+    app = _state_app(framework(name))
+    with TestClient(app) as client:
+        assert client.get("/").json() == {"app.state": [], "request.state.db": "conn"}
+        with client.websocket_connect("/ws") as ws:
+            assert ws.receive_text() == "BackgroundTasks"
+    client = TestClient(app)  # no lifespan this time
+    assert client.get("/").json() == {"app.state": [], "request.state.db": "MISSING"}
+    client.close()

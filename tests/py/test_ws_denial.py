@@ -116,3 +116,29 @@ def test_denial_responses_as_on_uvicorn(reference):
     finally:
         server.stop()
     assert got == reference
+
+
+def test_https_redirect_of_a_websocket_upgrade_as_on_uvicorn():
+    """HTTPSRedirectMiddleware sends a websocket upgrade to wss://, as
+    Starlette reads a websocket scope's scheme (the engine's layer gave
+    https://, which websocket clients refuse)."""
+    got = {}
+    for name in ("fastapi", "fastrapi"):
+        fw = framework(name)
+        from importlib import import_module
+        mw = import_module(name + ".middleware.httpsredirect").HTTPSRedirectMiddleware
+        app = fw.FastAPI()
+        app.add_middleware(mw)
+
+        @app.websocket("/ws")
+        async def ws(websocket: fw.WebSocket):
+            await websocket.accept()
+
+        server = Uvicorn(app) if name == "fastapi" else app._start_background("127.0.0.1", 0)
+        try:
+            raw = raw_request(server.port, upgrade("/ws?a=1").replace(b"Host: t", b"Host: example.com"))
+        finally:
+            server.close() if name == "fastapi" else server.stop()
+        got[name] = [ln for ln in raw.split(b"\r\n") if ln.startswith((b"HTTP/", b"location"))]
+    assert got["fastapi"] == [b"HTTP/1.1 307 Temporary Redirect", b"location: wss://example.com/ws?a=1"]
+    assert got["fastrapi"] == got["fastapi"]
