@@ -2256,8 +2256,8 @@ static void frpy_finish(rctx *c, PyObject *background) {
     c->di = NULL;
     int after = frpy_has_after_work(c, background);
     fr_req *req = c->req;
-    if (after) frpy_count_after(c);
     if (after) {
+        frpy_count_after(c);
         c->after_simple = frpy_after_is_simple(c);
         fr_req_on_done(req, frpy_done_cb, c);
     } else if (c->asgi_ch) {

@@ -101,8 +101,7 @@ class TestClient(httpx.Client):
             raise
         if self._templates:  # Starlette's TestClient: from the http.response.debug message
             response.template, response.context = self._templates[-1]  # type: ignore[attr-defined]
-        if sink is not None:
-            self._wait_after_work()
+        self._wait_after_work()  # raise_server_exceptions=False too: the call is whole
         if sink:
             exc = sink[0]
             sink.clear()
