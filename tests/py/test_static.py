@@ -115,16 +115,21 @@ def raw_request(port, method, target, headers=()):
         k, _, v = line.partition(":")
         if k.lower() not in DROP:
             items.append((k.lower(), v.strip()))
-    if any(k == "transfer-encoding" for k, _ in items):  # de-chunk
-        out, rest = b"", body
-        while rest:
-            size, _, rest = rest.partition(b"\r\n")
-            n = int(size, 16)
-            if n == 0:
-                break
-            out, rest = out + rest[:n], rest[n + 2:]
-        body = out
+    if any(k == "transfer-encoding" for k, _ in items):
+        body = dechunk(body)
     return status, sorted(items), body
+
+
+def dechunk(body):
+    """A chunked body's bytes (the last chunk ends it)."""
+    out, rest = b"", body
+    while rest:
+        size, _, rest = rest.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        out, rest = out + rest[:n], rest[n + 2:]
+    return out
 
 
 def normalise(answer):

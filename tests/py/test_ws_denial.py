@@ -16,6 +16,7 @@ import pytest
 
 from conftest import framework
 from helpers import Uvicorn, raw_request
+from test_static import dechunk
 
 
 def make_app(fw):
@@ -68,15 +69,8 @@ def answer(raw):
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {k.lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:])}
-    if headers.get("transfer-encoding") == "chunked":  # uvicorn streams: unchunk
-        out, rest = b"", body
-        while rest:
-            size, _, rest = rest.partition(b"\r\n")
-            n = int(size, 16)
-            if n == 0:
-                break
-            out, rest = out + rest[:n], rest[n + 2:]
-        body = out
+    if headers.get("transfer-encoding") == "chunked":  # uvicorn streams
+        body = dechunk(body)
     keep = ("content-type", "www-authenticate", "x-why", "x-deny")
     return lines[0].split(" ")[1], {k: headers.get(k) for k in keep}, body
 
