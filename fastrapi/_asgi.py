@@ -36,7 +36,7 @@ async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Cal
         else:
             await _http(app, scope, receive, send)
     elif kind == "lifespan":
-        await _lifespan(app, receive, send)
+        await _lifespan(app, scope, receive, send)
     elif kind == "websocket":  # fastrapi._ws: routed as Starlette's router does
         if app.user_middleware:
             app._fr_started = True
@@ -48,12 +48,17 @@ async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Cal
         raise RuntimeError(f"fastrapi: unsupported ASGI scope type {kind!r}")
 
 
-async def _lifespan(app: Any, receive: Callable, send: Callable) -> None:
+async def _lifespan(app: Any, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
     started = False
     message = await receive()
     assert message["type"] == "lifespan.startup"
     try:
         await app._startup()
+        state = app._fr_lifespan_state
+        if state:  # Starlette's router: the server copies it into each request's scope
+            if scope.get("state") is None:
+                raise RuntimeError('The server does not support "state" in the lifespan scope.')
+            scope["state"].update(state)
     except BaseException:
         await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
         raise

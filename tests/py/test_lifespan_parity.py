@@ -97,3 +97,45 @@ def test_lifespan_state_only_in_the_requests_and_gone_after_shutdown(name):
     client = TestClient(app)  # no lifespan this time
     assert client.get("/").json() == {"app.state": [], "request.state.db": "MISSING"}
     client.close()
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_lifespan_state_under_uvicorn(name):
+    """Under uvicorn the state a lifespan yields reaches every request's
+    `request.state` and `websocket.state` through the lifespan scope's
+    "state" (fastrapi kept it to itself: AttributeError, a 500)."""
+    import httpx
+    from websockets.sync.client import connect
+    from helpers import Uvicorn
+    server = Uvicorn(make_state_app(framework(name)), lifespan="on")
+    try:
+        r = httpx.get(f"http://127.0.0.1:{server.port}/http")
+        assert (r.status_code, r.json()) == (200, {"db": "conn"})
+        with connect(f"ws://127.0.0.1:{server.port}/ws") as ws:
+            assert ws.recv(timeout=10) == '{"db":"conn"}'
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_lifespan_state_without_server_support_fails_startup(name):
+    """A server whose lifespan scope has no "state" cannot carry the
+    lifespan's dict: startup fails with Starlette's RuntimeError."""
+    import asyncio
+    app = make_state_app(framework(name))
+    sent = []
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message)
+
+    async def run():
+        with pytest.raises(RuntimeError, match='The server does not support "state" in the lifespan scope.'):
+            await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+
+    asyncio.run(run())
+    assert [m["type"] for m in sent] == ["lifespan.startup.failed"]
+    assert 'The server does not support "state" in the lifespan scope.' in sent[0]["message"]
