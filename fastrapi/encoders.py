@@ -19,6 +19,18 @@ from uuid import UUID
 from pydantic import AnyUrl, BaseModel, NameEmail, SecretBytes, SecretStr
 from pydantic_core import PydanticUndefinedType, Url
 
+try:  # deprecated since pydantic 2.0, still encoded (as FastAPI does)
+    from pydantic.color import Color
+except ImportError:  # pragma: no cover
+    class Color:  # type: ignore[no-redef]
+        pass
+
+try:  # its successor, when installed
+    from pydantic_extra_types.color import Color as PyExtraColor
+except ImportError:
+    class PyExtraColor:  # type: ignore[no-redef]
+        pass
+
 
 def decimal_encoder(dec_value: Decimal):
     exponent = dec_value.as_tuple().exponent
@@ -33,6 +45,8 @@ def _isoformat(o):
 
 ENCODERS_BY_TYPE: Dict[type, Callable[[Any], Any]] = {
     bytes: lambda o: o.decode(),
+    Color: str,
+    PyExtraColor: str,
     datetime.date: _isoformat,
     datetime.datetime: _isoformat,
     datetime.time: _isoformat,

@@ -65,26 +65,22 @@ _DEPRECATED = ("{} is deprecated, FastAPI now serializes data directly to JSON b
 @deprecated(_DEPRECATED.format("UJSONResponse"), category=FastAPIDeprecationWarning,
             stacklevel=2)
 class UJSONResponse(JSONResponse):
-    """JSON with ujson (deprecated, as in FastAPI). Without ujson installed,
-    the standard JSON rendering."""
+    """JSON with ujson (deprecated, as in FastAPI), which must be installed."""
 
     def render(self, content: Any) -> bytes:
         ujson = _optional("ujson")
-        if ujson is None:
-            return super().render(content)
+        assert ujson is not None, "ujson must be installed to use UJSONResponse"
         return ujson.dumps(content, ensure_ascii=False).encode("utf-8")
 
 
 @deprecated(_DEPRECATED.format("ORJSONResponse"), category=FastAPIDeprecationWarning,
             stacklevel=2)
 class ORJSONResponse(JSONResponse):
-    """JSON with orjson (deprecated, as in FastAPI). Without orjson installed,
-    the standard JSON rendering."""
+    """JSON with orjson (deprecated, as in FastAPI), which must be installed."""
 
     def render(self, content: Any) -> bytes:
         orjson = _optional("orjson")
-        if orjson is None:
-            return super().render(content)
+        assert orjson is not None, "orjson must be installed to use ORJSONResponse"
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
 
 

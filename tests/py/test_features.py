@@ -321,20 +321,45 @@ def test_streaming_sync_async_and_file(tmp_path):
         assert c.get("/missing").status_code == 500
 
 
-def test_response_classes_accepted():
-    app = FastrAPI()
+@pytest.mark.parametrize("cls,lib", [("ORJSONResponse", "orjson"), ("UJSONResponse", "ujson")])
+def test_response_classes_need_their_library(cls, lib):
+    """ORJSONResponse / UJSONResponse render with their library, and without
+    it fail as FastAPI's do (AssertionError, a 500), not quietly as JSON."""
+    import importlib.util
+    import warnings
+    from conftest import framework
+    installed = importlib.util.find_spec(lib) is not None
+    seen = {}
+    for name in ("fastapi", "fastrapi"):
+        fw = framework(name)
+        tc = __import__(name + ".testclient", fromlist=["TestClient"]).TestClient
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            klass = getattr(__import__(name + ".responses", fromlist=[cls]), cls)
+        app = fw.FastAPI()
 
-    @app.get("/o", response_class=ORJSONResponse)
-    def o():
-        return {"a": 1}
+        @app.get("/cls", response_class=klass)
+        def by_class():
+            return {"a": "é"}
 
-    @app.get("/u", response_class=UJSONResponse)
-    def u():
-        return {"a": 1}
+        @app.get("/ret")
+        def returned():
+            return klass({"a": "é"})
 
-    with TestClient(app) as c:
-        assert c.get("/o").json() == {"a": 1}
-        assert c.get("/u").json() == {"a": 1}
+        c = tc(app, raise_server_exceptions=False)
+        got = [(r.status_code, r.content) for r in (c.get("/cls"), c.get("/ret"))]
+        try:
+            tc(app).get("/ret")
+            raised = None
+        except AssertionError as e:
+            raised = str(e)
+        seen[name] = (got, raised)
+    assert seen["fastrapi"] == seen["fastapi"]
+    if installed:
+        assert seen["fastrapi"] == ([(200, '{"a":"é"}'.encode())] * 2, None)
+    else:
+        assert seen["fastrapi"] == ([(500, b"Internal Server Error")] * 2,
+                                    f"{lib} must be installed to use {cls}")
 
 
 def test_unencodable_return_gives_500_and_names_route(caplog):
