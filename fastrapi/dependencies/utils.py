@@ -126,6 +126,15 @@ def _strip_optional(ann: Any) -> Any:
     return ann
 
 
+def _has_inner_metadata(ann: Any) -> bool:
+    """An Annotated inside the type (``Optional[PositiveInt]``,
+    ``Annotated[int, Query(ge=1)] | None``): constraints or validators that
+    the field's own metadata does not list."""
+    if get_origin(ann) is Annotated:
+        return True
+    return get_origin(ann) in (Union, UnionType) and any(_has_inner_metadata(a) for a in get_args(ann))
+
+
 def field_annotation_is_sequence(ann: Any) -> bool:
     if get_origin(ann) is Annotated:
         return field_annotation_is_sequence(get_args(ann)[0])
@@ -544,7 +553,7 @@ def _conv_for(field: ModelField) -> Tuple[int, Any]:
     """(conversion, adapter or None) for a single raw string value."""
     fi = field.field_info
     ann = _strip_optional(fi.annotation)
-    plain = not fi.metadata
+    plain = not fi.metadata and not _has_inner_metadata(fi.annotation)
     adapter = field._type_adapter
     if not plain:
         return CONV_ANY, adapter
@@ -637,7 +646,8 @@ def _field_param(name: str, source: int, key: Any, field: ModelField, loc: Tuple
         conv = CONV_ANY
         adapter = field._type_adapter
         ann = _strip_optional(field.field_info.annotation)
-        if (ann is Any or ann is inspect.Signature.empty) and not field.field_info.metadata:
+        if (ann is Any or ann is inspect.Signature.empty) and not field.field_info.metadata and \
+                not _has_inner_metadata(field.field_info.annotation):
             adapter = None
     if is_list:
         conv, adapter = CONV_ANY, field._type_adapter
