@@ -69,7 +69,7 @@ static void frpy_restore_exc(PyObject *e) { /* steals e */
 
 static struct {
     PyObject *HTTPException, *RequestValidationError, *ResponseValidationError;
-    PyObject *Response, *StreamingResponse, *FileResponse;
+    PyObject *Response, *StreamingResponse, *FileResponse, *ThreadpoolIterator;
     PyObject *jsonable_encoder, *decimal_encoder, *json_loads, *JSONDecodeError;
     PyObject *deepcopy, *Request, *BackgroundTasks, *UUID_from_int;
     PyObject *BaseModel, *Enum, *UUID, *Decimal, *date, *time, *dt;
@@ -2826,6 +2826,8 @@ static void frpy_send_stream(rctx *c, PyObject *resp) {
         return;
     } else {
         it = PyObject_GetAttr(resp, FRPY.s_body_iterator);
+        if (it && Py_IS_TYPE(it, (PyTypeObject *)FRPY.ThreadpoolIterator)) /* a sync iterator: */
+            Py_SETREF(it, PyObject_GetAttrString(it, "_fr_sync")); /* iterated on this worker */
         if (!it) { frpy_log_exception(c, "StreamingResponse"); frpy_send_plain500(c); return; }
     }
     int is_async = PyObject_HasAttr(it, FRPY.s_anext) || PyObject_HasAttr(it, FRPY.s_aiter);
@@ -6587,7 +6589,7 @@ static PyObject *py_setup(PyObject *self, PyObject *d) {
     if (FRPY.ready) Py_RETURN_NONE;
     if (!PyDict_Check(d)) { PyErr_SetString(PyExc_TypeError, "dict expected"); return NULL; }
     GET(HTTPException); GET(RequestValidationError); GET(ResponseValidationError);
-    GET(Response); GET(StreamingResponse); GET(FileResponse);
+    GET(Response); GET(StreamingResponse); GET(FileResponse); GET(ThreadpoolIterator);
     GET(jsonable_encoder); GET(decimal_encoder); GET(json_loads); GET(JSONDecodeError);
     GET(deepcopy); GET(Request); GET(BackgroundTasks); GET(UUID_from_int);
     GET(BaseModel); GET(Enum); GET(UUID); GET(Decimal); GET(date); GET(time); GET(dt);

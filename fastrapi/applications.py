@@ -158,7 +158,7 @@ def _setup_extension() -> Any:
     from .dependencies.param_models import ParamErrors
     from starlette import responses as s_responses
 
-    from . import _runtime, encoders, exceptions, requests
+    from . import _runtime, encoders, exceptions, requests, responses
     from .background import BackgroundTasks
 
     _fastrapi._setup({
@@ -171,6 +171,7 @@ def _setup_extension() -> Any:
         "Response": s_responses.Response,
         "StreamingResponse": s_responses.StreamingResponse,
         "FileResponse": s_responses.FileResponse,
+        "ThreadpoolIterator": responses.ThreadpoolIterator,
         "jsonable_encoder": encoders.jsonable_encoder,
         "decimal_encoder": encoders.decimal_encoder,
         "json_loads": json.loads,

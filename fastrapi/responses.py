@@ -19,33 +19,68 @@ from starlette.responses import RedirectResponse as RedirectResponse  # noqa: F4
 from starlette.responses import Response as Response  # noqa: F401
 from starlette.responses import StreamingResponse as StarletteStreamingResponse
 from starlette.datastructures import MutableHeaders as MutableHeaders  # noqa: F401
-from starlette.types import Send
 from typing_extensions import deprecated
 
 from .exceptions import FastAPIDeprecationWarning
 
 
+class _StopIter(Exception):
+    """StopIteration cannot cross a thread's future (as Starlette's)."""
+
+
+def _next(it: Any) -> Any:
+    try:
+        return next(it)
+    except StopIteration:
+        raise _StopIter from None
+
+
+class ThreadpoolIterator:
+    """Starlette's ``iterate_in_threadpool`` over a sync iterable, as an
+    object: ``async for`` takes each item on a worker thread, as Starlette's
+    async generator does. The engine knows this type and iterates the sync
+    iterator itself (``_fr_sync``) on its worker, with no hop per chunk."""
+
+    __slots__ = ("content", "it")
+
+    def __init__(self, content: Any) -> None:
+        self.content = content
+        self.it: Any = None
+
+    @property
+    def _fr_sync(self) -> Any:
+        if self.it is None:
+            self.it = iter(self.content)
+        return self.it
+
+    def __aiter__(self) -> "ThreadpoolIterator":
+        return self
+
+    async def __anext__(self) -> Any:
+        import anyio.to_thread
+        it = self._fr_sync
+        try:
+            return await anyio.to_thread.run_sync(_next, it)
+        except _StopIter:
+            raise StopAsyncIteration from None
+
+
 class StreamingResponse(StarletteStreamingResponse):
-    """Starlette's ``StreamingResponse``. A sync iterator is kept as the
-    ``body_iterator``: the engine iterates it on a worker thread (Starlette
-    wraps it in ``iterate_in_threadpool``, one thread hop per chunk; so does
-    this class when it is sent over ASGI)."""
+    """Starlette's ``StreamingResponse``. A sync iterable becomes a
+    ``ThreadpoolIterator``: asynchronously iterable, as Starlette's
+    ``iterate_in_threadpool`` makes it, while the engine iterates the sync
+    iterator on its worker thread directly (Starlette hops to a thread per
+    chunk)."""
 
     def __init__(self, content: Any, status_code: int = 200,
                  headers: Optional[Mapping[str, str]] = None,
                  media_type: Optional[str] = None,
                  background: Optional[BackgroundTask] = None) -> None:
-        self.body_iterator = content
+        self.body_iterator = content if isinstance(content, AsyncIterable) else ThreadpoolIterator(content)
         self.status_code = status_code
         self.media_type = self.media_type if media_type is None else media_type
         self.background = background
         self.init_headers(headers)
-
-    async def stream_response(self, send: Send) -> None:
-        if not isinstance(self.body_iterator, AsyncIterable):
-            from starlette.concurrency import iterate_in_threadpool
-            self.body_iterator = iterate_in_threadpool(self.body_iterator)
-        await super().stream_response(send)
 
 
 def _optional(name: str) -> Any:
