@@ -2974,6 +2974,20 @@ static void frpy_send_validation(rctx *c, PyObject *errors) {
     frpy_finish(c, NULL);
 }
 
+/* FastAPI's endpoint context on a validation error (str(exc) names the
+ * endpoint and "METHOD /path"). */
+static void frpy_endpoint_ctx(rctx *c, PyObject *exc) {
+    if (c->plan->route != Py_None && c->req &&
+        (PyObject_IsInstance(exc, FRPY.RequestValidationError) == 1 ||
+         PyObject_IsInstance(exc, FRPY.ResponseValidationError) == 1)) {
+        fr_str rp = fr_req_root_path(c->req), m = fr_req_method(c->req);
+        PyObject *r = PyObject_CallFunction(FRPY.rt_endpoint_ctx, "OOs#s#", exc, c->plan->route, m.buf ? m.buf : "",
+                                            (Py_ssize_t)m.len, rp.buf ? rp.buf : "", (Py_ssize_t)rp.len);
+        Py_XDECREF(r);
+    }
+    PyErr_Clear();
+}
+
 /* An exception is set: answer it (custom handler, HTTPException, validation,
  * or 500). Teardowns see the exception. */
 static void frpy_handle_exception(rctx *c) {
@@ -2982,15 +2996,7 @@ static void frpy_handle_exception(rctx *c) {
      * (FastAPI): an error answer runs none of them */
     Py_CLEAR(c->bg);
     if (!exc) { frpy_send_plain500(c); return; }
-    if (c->plan->route != Py_None && c->req && /* FastAPI's endpoint context on validation errors */
-        (PyObject_IsInstance(exc, FRPY.RequestValidationError) == 1 ||
-         PyObject_IsInstance(exc, FRPY.ResponseValidationError) == 1)) {
-        fr_str rp = fr_req_root_path(c->req), m = fr_req_method(c->req);
-        PyObject *r = PyObject_CallFunction(FRPY.rt_endpoint_ctx, "OOs#s#", exc, c->plan->route, m.buf ? m.buf : "",
-                                            (Py_ssize_t)m.len, rp.buf ? rp.buf : "", (Py_ssize_t)rp.len);
-        Py_XDECREF(r);
-        PyErr_Clear();
-    }
+    frpy_endpoint_ctx(c, exc);
     if (c->di && !c->unwound) fr_di_fail(c->di, 500);
     PyObject *gens = NULL;
     if (!c->unwound && frpy_take_cleanups(c, -1, &gens) == 0 && gens) {
@@ -3137,6 +3143,7 @@ static void frpy_respond_value(rctx *c, PyObject *ret) {
         PyObject *h = NULL;
         if (PyErr_Occurred()) {
             PyObject *ex = frpy_take_exc();
+            frpy_endpoint_ctx(c, ex);
             h = frpy_lookup_handler(c, ex);
             frpy_restore_exc(ex);
         }

@@ -78,3 +78,28 @@ def test_handlers_see_fastapis_context(method, path, content):
     ctx = got[0][1]  # not None everywhere: FastAPI's context is there to agree with
     assert ctx["function"] and ctx["line"] and ctx["file"] == "test_validation_error_context.py"
     assert ctx["path"].startswith(method + " /") and ctx["str"].endswith(ctx["path"])
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_unhandled_response_validation_error_has_context(name):
+    """Without a handler the TestClient raises the ResponseValidationError;
+    its str() ends with the endpoint's place, as FastAPI's (fastrapi's had
+    none: the context was filled in only on the way to a handler)."""
+    from importlib import import_module
+    fw = framework(name)
+    app = fw.FastAPI()
+
+    @app.get("/bad")
+    def bad() -> Out:
+        return {"nope": 1}
+
+    TestClient = import_module(name + ".testclient").TestClient
+    exc_mod = import_module(name + ".exceptions")
+    with pytest.raises(exc_mod.ResponseValidationError) as info:
+        TestClient(app).get("/bad")
+    exc = info.value
+    assert exc.endpoint_function == "bad" and exc.endpoint_path == "GET /bad"
+    assert exc.endpoint_file == __file__
+    assert str(exc).endswith(f'  File "{__file__}", line {exc.endpoint_line}, in bad\n    GET /bad')
+    r = TestClient(app, raise_server_exceptions=False).get("/bad")
+    assert (r.status_code, r.text) == (500, "Internal Server Error")
