@@ -28,7 +28,8 @@ SUBSET = ["tests/py/test_serving.py", "tests/py/test_uploads.py", "tests/py/test
           "tests/py/test_stream_backpressure.py", "tests/py/test_bad_input.py",
           "tests/py/test_asgi_upload.py", "tests/py/test_request_body_spool.py",
           "tests/py/test_frontend_dependencies.py", "tests/py/test_exception_handler_layers.py",
-          "tests/py/test_custom_route_class.py", "tests/py/test_is_disconnected.py"]
+          "tests/py/test_custom_route_class.py", "tests/py/test_is_disconnected.py",
+          "tests/py/test_streaming_body_iterator.py", "tests/py/test_validation_error_context.py"]
 # the slowest of the subset (forks, a documentation example, 14 s of generated
 # bodies, a 5 s slow reader, the 128 and 32 MiB uploads and bodies) stay in
 # the release run only
