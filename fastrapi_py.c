@@ -4642,6 +4642,8 @@ static int frpy_bridge_push(fr_req *req, proute *rt) {
     c->plan = rt->plan;
     c->need = -1;
     c->job = JOB_BRIDGE;
+    frpy_count_after(c); /* the ASGI call goes on after its last body (a middleware's code
+                          * after send): a TestClient waits for all of it, as Starlette's */
     frpy_aio_push(c);
     return FR_PENDING;
 }

@@ -28,7 +28,7 @@ async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Cal
         scope["root_path"] = app.root_path
     scope["app"] = app  # Starlette.__call__ (middleware reads the routes from it)
     if kind == "http":
-        if app.user_middleware and _native_mw.asgi_plan(app) is None:
+        if _native_mw.asgi_plan(app) is None:
             app._fr_started = True
             await app._stack()(scope, receive, send)
         elif app._fr_asgi_routes and _asgi_route(app, scope) is not None:
@@ -38,7 +38,7 @@ async def asgi_app(app: Any, scope: Dict[str, Any], receive: Callable, send: Cal
     elif kind == "lifespan":
         await _lifespan(app, scope, receive, send)
     elif kind == "websocket":  # fastrapi._ws: routed as Starlette's router does
-        if app.user_middleware:
+        if app.user_middleware or _native_mw.stack_replaced(app):
             app._fr_started = True
             await app._stack()(scope, receive, send)
         else:

@@ -200,9 +200,22 @@ def _compute(app: Any) -> Optional[Plan]:
     return plan
 
 
+def stack_replaced(app: Any) -> bool:
+    """``build_middleware_stack`` replaced: on the instance (OpenTelemetry's
+    and logfire's ``instrument_fastapi`` wrap it there) or by a subclass.
+    Every request then runs through the stack it builds."""
+    from .applications import FastrAPI
+    return ("build_middleware_stack" in app.__dict__
+            or type(app).build_middleware_stack is not FastrAPI.build_middleware_stack)
+
+
 def plan(app: Any) -> Optional[Plan]:
     """The middlewares the engine runs for this app (outermost first), or None
-    when the app keeps Starlette's Python stack. [] without user middleware."""
+    when the app keeps Starlette's Python stack (middleware the engine does
+    not run, or a replaced build_middleware_stack). [] without user
+    middleware."""
+    if stack_replaced(app):
+        return None
     if not app.user_middleware:
         return []
     key = (tuple(id(m) for m in app.user_middleware), app._routes_version())

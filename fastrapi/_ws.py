@@ -493,7 +493,8 @@ def _native_scope(app: Any, route: Any, scope: Dict[str, Any]) -> Dict[str, Any]
 async def _run_native(app: Any, route: Any, scope: Dict[str, Any], ch: _Channel) -> None:
     failed = False
     try:
-        if app.user_middleware:  # the app's ASGI stack sees the websocket (SessionMiddleware...)
+        from ._native_mw import stack_replaced
+        if app.user_middleware or stack_replaced(app):  # the app's ASGI stack sees it (SessionMiddleware...)
             app._fr_started = True
             await app._stack()(scope, ch.receive, ch.send)
         else:
