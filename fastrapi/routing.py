@@ -80,12 +80,56 @@ def _route_handler(route: "APIRoute") -> Callable[[Any], Any]:
     (``fastrapi._asgi.route_call``)."""
     async def handler(request: Any) -> Any:
         app = route.dependency_overrides_provider
+        if app is None:  # a route of no app (get_request_handler): the request's
+            app = getattr(request, "scope", {}).get("app")
         if app is None or not hasattr(app, "_fr_inner_server"):
             raise RuntimeError(f"{route!r} is not part of an application")
         from ._asgi import route_call
         return await route_call(app, request, route)
 
     return handler
+
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def get_request_handler(dependant: Dependant, body_field: Any = None, status_code: Optional[int] = None,
+                        response_class: Any = Default(JSONResponse), response_field: Any = None,
+                        response_model_include: Any = None, response_model_exclude: Any = None,
+                        response_model_by_alias: bool = True, response_model_exclude_unset: bool = False,
+                        response_model_exclude_defaults: bool = False,
+                        response_model_exclude_none: bool = False,
+                        dependency_overrides_provider: Any = None, **_more: Any) -> Callable[[Any], Any]:
+    """FastAPI's ``get_request_handler``: ``await handler(request) ->
+    Response`` runs ``dependant.call`` as a path operation with these
+    options, raising its errors (as ``APIRoute.get_route_handler()``'s
+    handler does). fastrapi's own routes do not go through it (the engine
+    runs their plans); plugins that wrap it at start-up (sentry-sdk's
+    FastAPI integration) find it, and code that calls it gets this handler.
+    ``body_field`` and the other FastAPI internals are derived again from
+    the endpoint."""
+    model = response_field.field_info.annotation if response_field is not None else None
+    route = APIRoute(dependant.path or "/", dependant.call, methods=_ALL_METHODS, status_code=status_code,
+                     response_class=response_class, response_model=model,
+                     response_model_include=response_model_include,
+                     response_model_exclude=response_model_exclude,
+                     response_model_by_alias=response_model_by_alias,
+                     response_model_exclude_unset=response_model_exclude_unset,
+                     response_model_exclude_defaults=response_model_exclude_defaults,
+                     response_model_exclude_none=response_model_exclude_none,
+                     dependency_overrides_provider=dependency_overrides_provider)
+    return _route_handler(route)
+
+
+async def run_endpoint_function(*, dependant: Dependant, values: Dict[str, Any], is_coroutine: bool) -> Any:
+    """FastAPI's: call the endpoint with its solved values (a ``def`` one in
+    the threadpool). The engine calls endpoints itself; this is for code that
+    calls or wraps it."""
+    assert dependant.call is not None, "dependant.call must be a function"
+    if is_coroutine:
+        return await dependant.call(**values)
+    from starlette.concurrency import run_in_threadpool
+    return await run_in_threadpool(dependant.call, **values)
 
 
 class _DefaultLifespan:
