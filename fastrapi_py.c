@@ -69,7 +69,7 @@ static void frpy_restore_exc(PyObject *e) { /* steals e */
 
 static struct {
     PyObject *HTTPException, *RequestValidationError, *ResponseValidationError;
-    PyObject *Response, *StreamingResponse, *FileResponse, *ThreadpoolIterator;
+    PyObject *Response, *StreamingResponse, *FileResponse, *ThreadpoolIterator, *rt_adopt_exc;
     PyObject *jsonable_encoder, *decimal_encoder, *json_loads, *JSONDecodeError;
     PyObject *deepcopy, *Request, *BackgroundTasks, *UUID_from_int;
     PyObject *BaseModel, *Enum, *UUID, *Decimal, *date, *time, *dt;
@@ -2988,10 +2988,28 @@ static void frpy_endpoint_ctx(rctx *c, PyObject *exc) {
     PyErr_Clear();
 }
 
+/* A real FastAPI RequestValidationError (a plugin that imports fastapi
+ * itself) becomes fastrapi's (fastrapi._foreign.adopt_exception). Steals
+ * exc, returns a new reference. */
+static PyObject *frpy_adopt_exc(PyObject *exc) {
+    const char *name = exc ? Py_TYPE(exc)->tp_name : "";
+    size_t n = strlen(name), k = sizeof "RequestValidationError" - 1;
+    if (n < k || strcmp(name + n - k, "RequestValidationError") != 0 ||
+        PyObject_IsInstance(exc, FRPY.RequestValidationError) != 0)
+        return exc;
+    PyObject *r = PyObject_CallOneArg(FRPY.rt_adopt_exc, exc);
+    if (!r) {
+        PyErr_Clear();
+        return exc;
+    }
+    Py_DECREF(exc);
+    return r;
+}
+
 /* An exception is set: answer it (custom handler, HTTPException, validation,
  * or 500). Teardowns see the exception. */
 static void frpy_handle_exception(rctx *c) {
-    PyObject *exc = frpy_take_exc();
+    PyObject *exc = frpy_adopt_exc(frpy_take_exc());
     /* the dependencies' BackgroundTasks only join the endpoint's response
      * (FastAPI): an error answer runs none of them */
     Py_CLEAR(c->bg);
@@ -6598,7 +6616,7 @@ static PyObject *py_setup(PyObject *self, PyObject *d) {
     if (FRPY.ready) Py_RETURN_NONE;
     if (!PyDict_Check(d)) { PyErr_SetString(PyExc_TypeError, "dict expected"); return NULL; }
     GET(HTTPException); GET(RequestValidationError); GET(ResponseValidationError);
-    GET(Response); GET(StreamingResponse); GET(FileResponse); GET(ThreadpoolIterator);
+    GET(Response); GET(StreamingResponse); GET(FileResponse); GET(ThreadpoolIterator); GET(rt_adopt_exc);
     GET(jsonable_encoder); GET(decimal_encoder); GET(json_loads); GET(JSONDecodeError);
     GET(deepcopy); GET(Request); GET(BackgroundTasks); GET(UUID_from_int);
     GET(BaseModel); GET(Enum); GET(UUID); GET(Decimal); GET(date); GET(time); GET(dt);

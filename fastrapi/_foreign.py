@@ -83,6 +83,20 @@ def adopt(obj: Any) -> Any:
     return obj
 
 
+def adopt_exception(exc: BaseException) -> BaseException:
+    """A real FastAPI ``RequestValidationError`` (raised by a plugin that
+    imports fastapi itself, as fastapi-filter does): fastrapi's, with its
+    errors and body, so the app's handlers and the default 422 answer it as
+    FastAPI would; anything else unchanged."""
+    if _origin(exc) != "fastapi.exceptions" or type(exc).__name__ != "RequestValidationError":
+        return exc
+    from .exceptions import RequestValidationError
+    new = RequestValidationError(exc.errors(), body=getattr(exc, "body", None))
+    new.__cause__ = exc.__cause__
+    new.__context__ = exc.__context__
+    return new.with_traceback(exc.__traceback__)
+
+
 def is_fastapi_route(route: Any) -> bool:
     """A real ``fastapi.routing.APIRoute`` (exact class) from an included
     ``fastapi.APIRouter``."""

@@ -158,7 +158,7 @@ def _setup_extension() -> Any:
     from .dependencies.param_models import ParamErrors
     from starlette import responses as s_responses
 
-    from . import _runtime, encoders, exceptions, requests, responses
+    from . import _foreign, _runtime, encoders, exceptions, requests, responses
     from .background import BackgroundTasks
 
     _fastrapi._setup({
@@ -172,6 +172,7 @@ def _setup_extension() -> Any:
         "StreamingResponse": s_responses.StreamingResponse,
         "FileResponse": s_responses.FileResponse,
         "ThreadpoolIterator": responses.ThreadpoolIterator,
+        "rt_adopt_exc": _foreign.adopt_exception,
         "jsonable_encoder": encoders.jsonable_encoder,
         "decimal_encoder": encoders.decimal_encoder,
         "json_loads": json.loads,

@@ -256,3 +256,41 @@ def test_scope_has_the_servers_keys(ports):
     fa, fr = out["fastapi"], out["fastrapi"]
     fa["server"][1] = fr["server"][1] = None
     assert fr == fa
+
+
+@pytest.mark.parametrize("kind", ["fastrapi", "native"])
+def test_fastapis_request_validation_error_is_answered(kind):
+    """A dependency from a plugin that imports fastapi itself (fastapi-filter)
+    raises FastAPI's RequestValidationError: answered as FastAPI answers it,
+    by the default 422 or by the app's handler (fastrapi: a 500)."""
+    import fastapi.exceptions as real
+    from conftest import framework
+    from helpers import served
+
+    def make(name, handled):
+        fw = framework(name)
+        own = __import__(name + ".exceptions", fromlist=["x"])
+        app = fw.FastAPI()
+
+        def plugin_dep():
+            raise real.RequestValidationError([{"type": "x", "loc": ("query", "q"), "msg": "bad"}], body={"b": 1})
+
+        if handled:
+            @app.exception_handler(own.RequestValidationError)
+            async def h(request, exc):
+                return fw.responses.JSONResponse({"seen": exc.errors(), "body": exc.body}, status_code=418)
+
+        @app.get("/f", dependencies=[fw.Depends(plugin_dep)])
+        def f():
+            return "ok"
+        return app
+
+    for handled in (False, True):
+        got = {}
+        for name, k in (("fastapi", "fastapi"), ("fastrapi", kind)):
+            with served(make(name, handled), k, raise_server_exceptions=False) if k != "native" \
+                    else served(make(name, handled), k) as c:
+                r = c.get("/f")
+                got[name] = (r.status_code, r.json())
+        assert got["fastrapi"] == got["fastapi"]
+        assert got["fastapi"][0] == (418 if handled else 422)
