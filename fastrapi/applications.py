@@ -852,8 +852,12 @@ class FastrAPI(Starlette):
             self._fr_started = True
             srv.set_bridge(native_bridge(self), False)
         typed: List[Any] = []  # mimetypes handed to the engine (static files)
+        mounted: List[str] = []  # prefixes of the mounts so far: Starlette's router,
+        # matching in order, never reaches a later route under one of them
         for r in self.routes:
             if isinstance(r, Mount):
+                if "{" not in r.path:
+                    mounted.append(r.path + "/")
                 key = ("*", _engine_path(r.path + "/{path:path}"))
                 if key not in seen:  # Starlette: the first of two equal mounts wins
                     seen.add(key)
@@ -869,6 +873,8 @@ class FastrAPI(Starlette):
                 r._fr_native_register(srv, seen, _engine_path)
                 continue
             if not isinstance(r, (APIRoute, Route)):
+                continue
+            if any(r.path.startswith(m) for m in mounted):  # shadowed by an earlier mount
                 continue
             served = _served(r)
             plan = served._fr_plan()

@@ -498,3 +498,49 @@ for _ in range(2):
                        timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == ["{'handled': 404} {'mounted': 1}"] * 3
+
+
+@pytest.mark.parametrize("kind", ["fastrapi", "native", "fastrapi-uvicorn"])
+def test_a_route_under_an_earlier_mount_is_shadowed(kind):
+    """Starlette matches in registration order: a route added under a mount's
+    prefix after the mount is never reached (fastapi-versioning adds such
+    placeholder /v1_0/docs routes after mounting each version's app; fastrapi
+    served the placeholders). A route added before the mount, or at the
+    mount's bare path, still wins."""
+    from conftest import framework
+    from helpers import served
+
+    def make(name):
+        fw = framework(name)
+        app, sub = fw.FastAPI(), fw.FastAPI()
+
+        @sub.get("/x")
+        def x():
+            return "sub x"
+
+        @sub.get("/early")
+        def sub_early():
+            return "sub early"
+
+        @app.get("/m/early")
+        def early():
+            return "parent early"
+
+        app.mount("/m", sub)
+
+        @app.get("/m/x")
+        def late():
+            return "parent late"
+
+        @app.get("/m")
+        def bare():
+            return "bare"
+        return app
+
+    def answers(name, k):
+        with served(make(name), k) as c:
+            return [(r.status_code, r.text) for r in (c.get(p) for p in ("/m/x", "/m/early", "/m", "/m/y"))]
+
+    want = answers("fastapi", "fastapi")
+    assert want == [(200, '"sub x"'), (200, '"parent early"'), (200, '"bare"'), (404, '{"detail":"Not Found"}')]
+    assert answers("fastrapi", kind) == want
