@@ -827,7 +827,7 @@ class FastrAPI(Starlette):
                          no_signals=int(no_signals), reuse_port=int(reuse_port),
                          debug=int(self.debug), max_body=max_body,
                          redirect_slashes=bool(self.router.redirect_slashes), **net)
-        from starlette.routing import Host, Mount
+        from starlette.routing import Host, Mount, Route as StarletteRoute
         asgi_routes = self._fr_asgi_routes
         seen: set = set()
         if own_loop:  # websocket routes: the engine's ws, whatever serves HTTP (fastrapi._ws)
@@ -872,6 +872,8 @@ class FastrAPI(Starlette):
             if hasattr(r, "_fr_native_register"):  # a C handler (fastrapi.native.NativeRoute)
                 r._fr_native_register(srv, seen, _engine_path)
                 continue
+            if isinstance(r, StarletteRoute) and not isinstance(r, (APIRoute, Route)):
+                r = Route._fr_for(r) or r  # Starlette's own Route object among the routes
             if not isinstance(r, (APIRoute, Route)):
                 continue
             if any(r.path.startswith(m) for m in mounted):  # shadowed by an earlier mount

@@ -466,11 +466,38 @@ class Route(routing.Route):
         api = self._api_route  # the plan names this route (scope["route"], as Starlette's router)
         return compile_plan_(api.dependant, route=self._fr_scope_route(), response=api._response_plan())
 
+    @classmethod
+    def _fr_for(cls, route: routing.Route) -> Optional["Route"]:
+        """The Route the engine serves for Starlette's own ``Route`` object
+        put among the routes (``FastAPI(routes=[...])``,
+        ``app.routes.append(...)``): a request -> Response function served as
+        ``add_route``'s, ``scope["route"]`` being the object itself. None for
+        an ASGI-app endpoint (not served by the engine)."""
+        cur = route.__dict__.get("_fr_route")
+        if cur is None:
+            if not (inspect.isfunction(route.endpoint) or inspect.ismethod(route.endpoint)):
+                return None
+            cur = _AdoptedRoute(route)
+            route.__dict__["_fr_route"] = cur
+        return cur
+
     def _fr_scope_route(self) -> Any:
         return self
 
     def __repr__(self) -> str:
         return f"Route(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods or ())!r})"
+
+
+class _AdoptedRoute(Route):
+    """Route._fr_for's: serves a Starlette Route object's endpoint."""
+
+    def __init__(self, original: routing.Route) -> None:
+        super().__init__(original.path, original.endpoint, methods=original.methods, name=original.name,
+                         include_in_schema=original.include_in_schema)
+        self._fr_original = original
+
+    def _fr_scope_route(self) -> Any:
+        return self._fr_original
 
 
 class _HandlerRoute(Route):
@@ -798,7 +825,9 @@ class APIRouter(routing.Router):
             assert prefix.startswith("/"), "A path prefix must start with '/'"
             assert not prefix.endswith("/"), "A path prefix must not end with '/', as the routes will start with '/'"
         for r in router.routes:
-            if isinstance(r, Route):
+            foreign = _foreign.is_fastapi_route(r)  # from a real fastapi.APIRouter
+            if isinstance(r, routing.Route) and not isinstance(r, APIRoute) and not foreign:
+                # fastrapi's or Starlette's own Route, as FastAPI's include_router
                 self.add_route(prefix + r.path, r.endpoint, methods=r.methods, name=r.name,
                                include_in_schema=r.include_in_schema)
                 continue
@@ -810,7 +839,6 @@ class APIRouter(routing.Router):
             if isinstance(r, routing.WebSocketRoute):
                 self.add_websocket_route(prefix + r.path, r.endpoint, name=r.name)
                 continue
-            foreign = _foreign.is_fastapi_route(r)  # from a real fastapi.APIRouter
             if not isinstance(r, APIRoute) and not foreign:
                 self.routes.append(r)
                 continue
