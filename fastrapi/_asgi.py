@@ -499,6 +499,11 @@ def native_bridge(app: Any) -> Callable:
         except Exception as exc:  # what a server does with it: log (the 500 went out)
             _runtime.error_logger.error("Exception in ASGI application",
                                         exc_info=(type(exc), exc, exc.__traceback__))
+            # and a TestClient(raise_server_exceptions) raises it, as Starlette's
+            # does for one raised after the response started (a mounted app's)
+            sink = getattr(app, "_fr_exc_sink", None)
+            if sink is not None and not any(e is exc for e in sink):
+                sink.append(exc)
 
     return bridge
 

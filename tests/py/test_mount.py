@@ -544,3 +544,31 @@ def test_a_route_under_an_earlier_mount_is_shadowed(kind):
     want = answers("fastapi", "fastapi")
     assert want == [(200, '"sub x"'), (200, '"parent early"'), (200, '"bare"'), (404, '{"detail":"Not Found"}')]
     assert answers("fastrapi", kind) == want
+
+
+@pytest.mark.parametrize("sub_kind", ["fastapi-app", "starlette-route"])
+def test_unhandled_error_of_a_mounted_app_after_its_500_reaches_the_test(sub_kind):
+    """A mounted FastAPI app (or a Starlette app's route) answers its own
+    500 and then raises: FastAPI's TestClient raises it; fastrapi's returned
+    the 500 (the error went only to the log)."""
+    from conftest import framework
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    def boom(request):
+        raise ValueError("subboom")
+
+    for name in ("fastapi", "fastrapi"):
+        fw = framework(name)
+        TestClient = __import__(name + ".testclient", fromlist=["x"]).TestClient
+        app = fw.FastAPI()
+        if sub_kind == "fastapi-app":
+            sub = fw.FastAPI()
+            sub.get("/err")(lambda: boom(None))
+        else:
+            sub = Starlette(routes=[Route("/err", boom)])
+        app.mount("/sub", sub)
+        with pytest.raises(ValueError, match="subboom"):
+            TestClient(app).get("/sub/err")
+        r = TestClient(app, raise_server_exceptions=False).get("/sub/err")
+        assert (r.status_code, r.text) == (500, "Internal Server Error")
