@@ -3958,12 +3958,17 @@ static void frpy_run(rctx *c) {
 static void frpy_asgi_adopt(rctx *c);
 static void frpy_outer_routing_keys(rctx *c);
 
+/* First time with the GIL: the server is still serving this request; an
+ * ASGI request's channel and outer scope are taken here. */
+static void frpy_first_gil(rctx *c) {
+    if (c->srv_ref) return;
+    c->srv_ref = Py_NewRef((PyObject *)c->rt->srv);
+    frpy_asgi_adopt(c);
+    frpy_outer_routing_keys(c);
+}
+
 static void frpy_run_job(rctx *c) {
-    if (!c->srv_ref) { /* first time with the GIL: the server is still serving this request */
-        c->srv_ref = Py_NewRef((PyObject *)c->rt->srv);
-        frpy_asgi_adopt(c);
-        frpy_outer_routing_keys(c);
-    }
+    frpy_first_gil(c);
     switch (c->job) {
     case JOB_RUN:
         frpy_run(c);
@@ -4035,7 +4040,7 @@ static int frpy_route_handler(fr_req *req, void *ud) {
 /* dependency_overrides changed: recompile the route's plan (loop thread). */
 static void frpy_recompile(rctx *c) {
     proute *rt = c->rt;
-    if (!c->srv_ref) c->srv_ref = Py_NewRef((PyObject *)rt->srv);
+    frpy_first_gil(c); /* before anything can answer: an ASGI request's channel */
     c->job = JOB_RUN;
     if (rt->version != rt->srv->version) {
         PyObject *t = PyObject_CallOneArg(FRPY.rt_recompile, rt->route_obj);
