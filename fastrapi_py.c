@@ -3054,7 +3054,13 @@ static void frpy_handle_exception(rctx *c) {
         frpy_send_plain500(c);
         return;
     }
-    if (h && frpy_server_error_handler(c, exc)) fr_mw_bypass(c->req);
+    if (h && frpy_server_error_handler(c, exc)) {
+        /* ServerErrorMiddleware answers with it, then re-raises: the server
+         * logs it, a TestClient(raise_server_exceptions) raises it */
+        fr_mw_bypass(c->req);
+        frpy_restore_exc(Py_NewRef(exc));
+        frpy_log_exception(c, "Exception in ASGI application");
+    }
     if (h) {
         /* custom handlers (sync or async) run through the loop: the route's
          * ExceptionMiddleware first, then the app's (FastAPI wraps both) */

@@ -163,3 +163,37 @@ def test_500_and_exception_handlers_as_in_fastapi(order):
     want = {500: 503, Exception: 500}[order[-1]]
     assert got["/boom"][0][0] == want  # the last registered of the two
     assert got["/http500"][0][:2] == (500, b'{"detail":"explicit"}')  # never the 500 handler
+
+
+@pytest.mark.parametrize("key", [Exception, 500])
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_server_error_handler_answers_and_the_test_still_raises(name, key):
+    """ServerErrorMiddleware sends the Exception/500 handler's answer and then
+    re-raises: a TestClient(raise_server_exceptions=True) and an ASGITransport
+    client raise it (fastrapi returned the handler's 500 silently)."""
+    import asyncio
+
+    import httpx
+    from conftest import framework
+    fw = framework(name)
+    TestClient = __import__(name + ".testclient", fromlist=["x"]).TestClient
+    app = fw.FastAPI()
+
+    @app.exception_handler(key)
+    async def handler(request, exc):
+        return fw.responses.JSONResponse({"err": str(exc)}, status_code=500)
+
+    @app.get("/boom")
+    def boom():
+        raise ValueError("kaboom")
+
+    with pytest.raises(ValueError, match="kaboom"):
+        TestClient(app).get("/boom")
+    r = TestClient(app, raise_server_exceptions=False).get("/boom")
+    assert (r.status_code, r.json()) == (500, {"err": "kaboom"})
+
+    async def via_asgi():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            await c.get("/boom")
+    with pytest.raises(ValueError, match="kaboom"):
+        asyncio.run(via_asgi())
