@@ -39,6 +39,15 @@ class _Transport(httpx.BaseTransport):
 class TestClient(httpx.Client):
     __test__ = False
 
+    def __new__(cls, app: Any, *args: Any, **kwargs: Any) -> Any:
+        if not hasattr(app, "_start_background"):
+            # not a fastrapi app (a Starlette app, a middleware wrapped around
+            # the app, a bare ASGI callable: what fastapi.testclient takes
+            # under fastrapi.compat): Starlette's own TestClient serves it
+            from starlette.testclient import TestClient as StarletteTestClient
+            return StarletteTestClient(app, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, app: Any, base_url: str = "http://testserver",
                  raise_server_exceptions: bool = True, root_path: str = "",
                  backend: str = "asyncio", backend_options: Optional[Dict[str, Any]] = None,
@@ -54,6 +63,7 @@ class TestClient(httpx.Client):
         self._running = app._start_background("127.0.0.1", 0)
         self._running.server.set_debug_sink(self._templates)
         self._lifespan_running = False
+        self._closed = False
         hdrs = {"user-agent": "testclient"}
         hdrs.update(headers or {})
         self._fr_transport = _Transport(self._running.port)
@@ -75,14 +85,15 @@ class TestClient(httpx.Client):
         """Routes added (or replaced) since the server started are served: the
         engine's routes are compiled when it starts, so start a new one."""
         version = self.app._routes_version()
-        if version == self._version or self._running is None:
+        if (version == self._version and self._running is not None) or self._closed:
             return
-        self._mark_routes()
-        old, self._version = self._running, version
+        self._mark_routes()  # (a server again after a `with` block ended, as
+        old, self._version = self._running, version  # Starlette's client keeps working)
         self._running = self.app._start_background("127.0.0.1", 0)
         self._running.server.set_debug_sink(self._templates)
         self._fr_transport._port = self._running.port
-        old.stop()
+        if old is not None:
+            old.stop()
 
     def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
         self._refresh()
@@ -139,8 +150,16 @@ class TestClient(httpx.Client):
     def port(self) -> int:
         return self._running.port
 
+    @property
+    def app_state(self) -> Dict[str, Any]:
+        """Starlette's: the state the lifespan yielded ({} without one)."""
+        state = getattr(self.app, "_fr_lifespan_state", None)
+        return state if state is not None else {}
+
     def __enter__(self) -> "TestClient":
-        super().__enter__()
+        # as Starlette's: the lifespan runs per `with` block, and the client
+        # stays usable after it (and may enter again)
+        self._refresh()
         self.app._run_startup()
         self._lifespan_running = True
         return self
@@ -151,8 +170,7 @@ class TestClient(httpx.Client):
                 self._lifespan_running = False
                 self.app._run_shutdown()
         finally:
-            super().__exit__(*args)
-            self._stop()
+            self._stop()  # a later request starts another server
 
     def _stop(self) -> None:
         r = getattr(self, "_running", None)
@@ -161,6 +179,7 @@ class TestClient(httpx.Client):
             r.stop()
 
     def close(self) -> None:
+        self._closed = True
         super().close()
         self._stop()
 

@@ -1,0 +1,86 @@
+"""The TestClient's life as Starlette's: ``app_state`` is the lifespan's
+state, the client keeps working after its ``with`` block and may enter
+again (the lifespan runs per block), and an app that is not a fastrapi app
+(a Starlette app, a middleware wrapped around the app, a bare ASGI
+callable) is served too -- what ``fastapi.testclient.TestClient`` takes
+under ``fastrapi.compat``. fastrapi raised AttributeError, "client has been
+closed" and "Cannot reopen a client instance"."""
+from contextlib import asynccontextmanager
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from conftest import framework
+
+
+def client_class(name):
+    return __import__(name + ".testclient", fromlist=["x"]).TestClient
+
+
+def lifecycle(name):
+    fw = framework(name)
+    TestClient = client_class(name)
+    events = []
+
+    @asynccontextmanager
+    async def lifespan(app):
+        events.append("startup")
+        yield {"pool": "POOL"}
+        events.append("shutdown")
+
+    app = fw.FastAPI(lifespan=lifespan)
+
+    @app.get("/")
+    def root(request: fw.Request):
+        return {"pool": getattr(request.state, "pool", None)}
+
+    out = [TestClient(app).app_state]
+    c = TestClient(app)
+    with c:
+        out.append(dict(c.app_state))
+        out.append(c.get("/").json())
+    out.append((c.get("/").status_code, list(events)))  # after the block
+    with c:  # again
+        out.append(c.get("/").json())
+    out.append(list(events))
+    c.close()
+    with pytest.raises(RuntimeError):
+        c.get("/")
+    return out
+
+
+def test_lifecycle_same_as_fastapi():
+    want = lifecycle("fastapi")
+    assert want == [{}, {"pool": "POOL"}, {"pool": "POOL"}, (200, ["startup", "shutdown"]), {"pool": "POOL"},
+                    ["startup", "shutdown", "startup", "shutdown"]]
+    assert lifecycle("fastrapi") == want
+
+
+async def bare(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"raw"})
+
+
+class Wrapper:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize("name", ["fastapi", "fastrapi"])
+def test_apps_that_are_not_fastrapis(name):
+    fw = framework(name)
+    app = fw.FastAPI()
+
+    @app.get("/")
+    def root():
+        return {"ok": True}
+
+    star = Starlette(routes=[Route("/", lambda request: PlainTextResponse("hi"))])
+    TestClient = client_class(name)
+    got = [(r.status_code, r.text) for r in (TestClient(a).get("/") for a in (star, Wrapper(app), bare))]
+    assert got == [(200, "hi"), (200, '{"ok":true}'), (200, "raw")]
