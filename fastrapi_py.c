@@ -1354,6 +1354,7 @@ typedef struct server {
     int raise_errors;      /* every exception goes to the ASGI channel, unanswered */
     fr__atomic_int live;   /* answered requests whose after-work still runs (frpy_count_after) */
     PyObject *debug_sink;  /* a TestClient's list: (template, context) of template answers, or NULL */
+    PyObject *exc_sink;    /* a TestClient's: its list (it raises them) or False (it does not); NULL: none */
     volatile long version; /* bumped when dependency_overrides change */
     proute **rts;
     size_t nrts, caprts;
@@ -2290,8 +2291,9 @@ static void frpy_send_plain500(rctx *c) {
 static void frpy_log_exception(rctx *c, const char *what) {
     PyObject *exc = frpy_take_exc();
     if (!exc) return;
-    PyObject *r = PyObject_CallFunction(FRPY.rt_log_exc, "OsOOO", c->plan->route, what, exc,
-                                        c->asgi ? c->asgi : Py_None, c->rt->srv->pyapp);
+    PyObject *sink = c->rt->srv->exc_sink;
+    PyObject *r = PyObject_CallFunction(FRPY.rt_log_exc, "OsOOOO", c->plan->route, what, exc,
+                                        c->asgi ? c->asgi : Py_None, c->rt->srv->pyapp, sink ? sink : Py_None);
     if (!r) PyErr_Clear();
     Py_XDECREF(r);
     Py_DECREF(exc);
@@ -3926,7 +3928,8 @@ static void frpy_after(rctx *c) {
     PyObject *coro = PyObject_CallFunctionObjArgs(
         FRPY.rt_after, c->result ? c->result : Py_None, c->bg ? c->bg : Py_None,
         c->teardowns ? c->teardowns : Py_None, c->exc ? c->exc : Py_None, c->plan->route,
-        c->asgi ? c->asgi : Py_None, c->rt->srv->pyapp, NULL);
+        c->asgi ? c->asgi : Py_None, c->rt->srv->pyapp,
+        c->rt->srv->exc_sink ? c->rt->srv->exc_sink : Py_None, NULL);
     if (!coro || frpy_schedule_task(c, coro, JOB_AFTER) < 0) {
         Py_XDECREF(coro);
         frpy_log_exception(c, "background tasks");
@@ -5141,6 +5144,7 @@ static void frpy_server_dealloc(server *s) {
     Py_XDECREF(s->handlers);
     Py_XDECREF(s->bridge);
     Py_XDECREF(s->debug_sink);
+    Py_XDECREF(s->exc_sink);
     Py_XDECREF(s->routes);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
@@ -5407,6 +5411,11 @@ static PyObject *frpy_server_set_debug_sink(server *s, PyObject *sink) {
         return NULL;
     }
     Py_XSETREF(s->debug_sink, sink == Py_None ? NULL : Py_NewRef(sink));
+    Py_RETURN_NONE;
+}
+
+static PyObject *frpy_server_set_exc_sink(server *s, PyObject *sink) {
+    Py_XSETREF(s->exc_sink, sink == Py_None ? NULL : Py_NewRef(sink));
     Py_RETURN_NONE;
 }
 
@@ -6470,6 +6479,8 @@ static PyMethodDef frpy_server_methods[] = {
     {"bump", (PyCFunction)frpy_server_bump, METH_NOARGS, "dependency overrides changed"},
     {"set_debug_sink", (PyCFunction)frpy_server_set_debug_sink, METH_O,
      "a TestClient's list for (template, context) of template answers, or None"},
+    {"set_exc_sink", (PyCFunction)frpy_server_set_exc_sink, METH_O,
+     "the unhandled exceptions of this server's requests: a TestClient's list, False, or None"},
     {"live_requests", (PyCFunction)frpy_server_live, METH_NOARGS,
      "answered requests whose background tasks or teardowns still run"},
     {"listen", (PyCFunction)frpy_server_listen, METH_VARARGS, "listen(host, port) -> port"},

@@ -248,13 +248,13 @@ async def unwind_error(gens: List[Any], exc: BaseException) -> BaseException:
 
 async def after_response(bg: Any, bg2: Any, teardowns: Optional[List[Any]],
                          exc: Optional[BaseException], route: Any = None, channel: Any = None,
-                         app: Any = None) -> None:
+                         app: Any = None, server_sink: Any = None) -> None:
     """Post-response work. A failure goes to the ASGI server (raised out of
     the app call, as Starlette does) or, on the native server, to the log."""
     def report(what: str, e: BaseException) -> None:
         # the native server: logged, and a TestClient(raise_server_exceptions)
         # waiting for this request's after-work raises it, as Starlette's does
-        log_exc(route, what, e, channel, app)
+        log_exc(route, what, e, channel, app, server_sink)
 
     task = bg if bg is not None else bg2
     if task is not None:
@@ -273,7 +273,7 @@ def format_exc(exc: BaseException) -> str:
 
 
 def log_exc(route: Any, what: str, exc: BaseException, channel: Any = None,
-            app: Any = None) -> None:
+            app: Any = None, server_sink: Any = None) -> None:
     where = ""
     if route is not None:
         where = f" [{','.join(sorted(getattr(route, 'methods', ()) or ()))} {getattr(route, 'path', '')}]"
@@ -281,8 +281,13 @@ def log_exc(route: Any, what: str, exc: BaseException, channel: Any = None,
         channel(("exception", exc))  # (fastrapi._asgi), which logs it, as Starlette does
         return
     error_logger.error("%s%s", what, where, exc_info=(type(exc), exc, exc.__traceback__))
-    # a TestClient(raise_server_exceptions=True): per route, or app-wide for
-    # requests that run through the app's middleware stack
+    # a TestClient(raise_server_exceptions=True): the one whose server this
+    # is (a list; False: that client does not raise them), else per route,
+    # or app-wide for requests that run through the app's middleware stack
+    if server_sink is not None:
+        if isinstance(server_sink, list):
+            server_sink.append(exc)
+        return
     sink = getattr(route, "_fr_exc_sink", None)
     if sink is None:
         sink = getattr(app, "_fr_exc_sink", None)

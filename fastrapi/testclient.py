@@ -62,6 +62,7 @@ class TestClient(httpx.Client):
         self._templates: list = []  # (template, context) of template answers (response.template)
         self._running = app._start_background("127.0.0.1", 0)
         self._running.server.set_debug_sink(self._templates)
+        self._running.server.set_exc_sink(False if self._exc_sink is None else self._exc_sink)
         self._lifespan_running = False
         self._closed = False
         hdrs = {"user-agent": "testclient"}
@@ -91,6 +92,7 @@ class TestClient(httpx.Client):
         old, self._version = self._running, version  # Starlette's client keeps working)
         self._running = self.app._start_background("127.0.0.1", 0)
         self._running.server.set_debug_sink(self._templates)
+        self._running.server.set_exc_sink(False if self._exc_sink is None else self._exc_sink)
         self._fr_transport._port = self._running.port
         if old is not None:
             old.stop()

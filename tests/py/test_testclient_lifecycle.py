@@ -84,3 +84,46 @@ def test_apps_that_are_not_fastrapis(name):
     TestClient = client_class(name)
     got = [(r.status_code, r.text) for r in (TestClient(a).get("/") for a in (star, Wrapper(app), bare))]
     assert got == [(200, "hi"), (200, '{"ok":true}'), (200, "raw")]
+
+
+def two_clients(name):
+    fw = framework(name)
+    TestClient = client_class(name)
+    app = fw.FastAPI()
+
+    @app.get("/boom")
+    def boom():
+        raise ValueError("kaboom")
+
+    @app.get("/bg")
+    def bg(tasks: fw.BackgroundTasks):
+        def fail():
+            raise RuntimeError("later")
+        tasks.add_task(fail)
+        return "ok"
+
+    @app.get("/ok")
+    def ok():
+        return "ok"
+
+    def hit(c, path):
+        try:
+            return c.get(path).status_code
+        except Exception as e:  # noqa: BLE001 -- what the client raised is the point
+            return type(e).__name__
+
+    strict = TestClient(app)
+    lenient = TestClient(app, raise_server_exceptions=False)
+    out = [hit(strict, "/boom"), hit(lenient, "/boom"), hit(strict, "/bg"), hit(lenient, "/bg")]
+    strict2 = TestClient(app)
+    out += [hit(lenient, "/boom"), hit(strict2, "/ok"), hit(strict, "/ok"), hit(strict2, "/boom")]
+    return out
+
+
+def test_two_clients_keep_their_own_raise_setting():
+    """Each client raises (or not) what its own requests raised (fastrapi:
+    the client made last decided for all, and a lenient client's error was
+    raised later by a strict one on a healthy request)."""
+    want = two_clients("fastapi")
+    assert want == ["ValueError", 500, "RuntimeError", 200, 500, 200, 200, "ValueError"]
+    assert two_clients("fastrapi") == want
