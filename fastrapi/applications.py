@@ -285,10 +285,7 @@ class _Running:
     def stop(self) -> None:
         self.server.stop()
         self.thread.join(30)
-        try:
-            self.app._servers.remove(self.server)
-        except ValueError:
-            pass
+        self.app._fr_forget(self.server)
 
 
 from starlette.applications import Starlette  # noqa: E402
@@ -915,6 +912,18 @@ class FastrAPI(Starlette):
             hooks.append(functools.partial(self._fr_live_routes, srv, seen, hooks))
         return srv
 
+    def _fr_forget(self, srv: Any) -> None:
+        """A server that stopped (or was replaced): no longer bumped nor told
+        of route changes, so nothing keeps it (and its engine app, its
+        sockets and wake-up fds) alive."""
+        try:
+            self._servers.remove(srv)
+        except ValueError:
+            pass
+        hooks = self.router.__dict__.get("_fr_on_routes_changed")
+        if hooks:
+            hooks[:] = [h for h in hooks if getattr(h, "args", (None,))[0] is not srv]
+
     def _fr_live_routes(self, srv: Any, seen: set, hooks: List[Any]) -> None:
         """The routes changed while ``srv`` (a native server) exists: register
         the path operations and Starlette routes it does not have yet (the
@@ -956,7 +965,7 @@ class FastrAPI(Starlette):
         try:
             bound = srv.listen(host, port)
         except BaseException:
-            self._servers.remove(srv)
+            self._fr_forget(srv)
             raise
         t = threading.Thread(target=srv.serve, name="fastrapi-server", daemon=True)
         t.start()
@@ -1074,10 +1083,7 @@ class FastrAPI(Starlette):
             srv = self._build_server(access_log=False, no_signals=True, threads=1,
                                      own_loop=False)
             if cur is not None:
-                try:
-                    self._servers.remove(cur[1])
-                except ValueError:
-                    pass
+                self._fr_forget(cur[1])
             self._asgi_srv = (version, srv)
             return srv
 
@@ -1142,10 +1148,7 @@ class FastrAPI(Starlette):
                     signal.signal(signal.SIGINT, saved[0])
                     signal.signal(signal.SIGTERM, saved[1])
         finally:
-            try:
-                self._servers.remove(srv)
-            except ValueError:
-                pass
+            self._fr_forget(srv)
             if announce:
                 logger.info("Shutting down")
             self._run_shutdown()

@@ -127,3 +127,31 @@ def test_two_clients_keep_their_own_raise_setting():
     want = two_clients("fastapi")
     assert want == ["ValueError", 500, "RuntimeError", 200, 500, 200, 200, "ValueError"]
     assert two_clients("fastrapi") == want
+
+
+def test_clients_never_closed_do_not_leak_descriptors():
+    """The common ``return TestClient(app)`` fixture never closes its client:
+    once collected, its server (engine app, socket, wake-up fds) must go.
+    Every stopped server stayed referenced by the router's route-change
+    hooks: one eventfd per client, 'Too many open files' after ~1,000 tests."""
+    import gc
+    import os
+    fw = framework("fastrapi")
+    TestClient = client_class("fastrapi")
+    app = fw.FastAPI()
+
+    @app.get("/")
+    def root():
+        return {"ok": True}
+
+    def open_fds():
+        return len(os.listdir("/proc/self/fd"))
+
+    assert TestClient(app).get("/").status_code == 200
+    gc.collect()
+    before = open_fds()
+    for _ in range(40):
+        assert TestClient(app).get("/").status_code == 200
+    gc.collect()
+    assert open_fds() - before <= 2
+    assert app._servers == [] and not app.router.__dict__.get("_fr_on_routes_changed")
