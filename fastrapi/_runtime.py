@@ -11,6 +11,7 @@ import os
 import threading
 import traceback
 import types
+import weakref
 from tempfile import SpooledTemporaryFile
 from typing import Any, List, Optional, Tuple
 
@@ -386,7 +387,16 @@ _SPOOL_MAX_SIZE = 1024 * 1024  # Starlette's MultiPartParser.spool_max_size
 FRONTEND_FILES = Response()
 
 
-_endpoint_ctx_cache: dict = {}
+# per endpoint function, held weakly: an id() key outlived its function and
+# gave a later endpoint at the same address the old one's file and line
+_endpoint_ctx_cache: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def _cached_ctx(call: Any) -> Optional[dict]:
+    try:
+        return _endpoint_ctx_cache.get(call)
+    except TypeError:  # not weak-referenceable (or unhashable): not cached
+        return None
 
 
 def endpoint_ctx(exc: BaseException, route: Any, method: str, root_path: str) -> None:
@@ -397,7 +407,7 @@ def endpoint_ctx(exc: BaseException, route: Any, method: str, root_path: str) ->
     if not isinstance(exc, ValidationException) or exc.endpoint_ctx is not None:
         return
     call = getattr(route, "endpoint", None)
-    ctx = _endpoint_ctx_cache.get(id(call)) if call is not None else None
+    ctx = _cached_ctx(call) if call is not None else None
     if ctx is None:
         ctx = {}
         try:
@@ -411,7 +421,10 @@ def endpoint_ctx(exc: BaseException, route: Any, method: str, root_path: str) ->
         except Exception:  # noqa: BLE001 -- FastAPI's: no context then
             ctx = {}
         if call is not None:
-            _endpoint_ctx_cache[id(call)] = ctx
+            try:
+                _endpoint_ctx_cache[call] = ctx
+            except TypeError:
+                pass
     ctx = dict(ctx)
     path = getattr(route, "path", None)
     if path:

@@ -103,3 +103,34 @@ def test_unhandled_response_validation_error_has_context(name):
     assert str(exc).endswith(f'  File "{__file__}", line {exc.endpoint_line}, in bad\n    GET /bad')
     r = TestClient(app, raise_server_exceptions=False).get("/bad")
     assert (r.status_code, r.text) == (500, "Internal Server Error")
+
+
+def test_context_cache_follows_the_function_not_its_address():
+    """The endpoint context is cached per function, held weakly: an id()
+    key outlived its function, and an endpoint later made at the same
+    address (apps made and dropped, as in a test suite) got the old one's
+    file, line and name."""
+    import gc
+    from types import SimpleNamespace
+
+    from fastrapi import _runtime
+    from fastrapi.exceptions import RequestValidationError
+
+    def first():
+        pass
+
+    exc = RequestValidationError([])
+    _runtime.endpoint_ctx(exc, SimpleNamespace(endpoint=first, path="/a"), "GET", "")
+    assert exc.endpoint_function == "first"
+    assert first in _runtime._endpoint_ctx_cache
+    qualname = first.__qualname__
+    del first
+    gc.collect()  # its entry goes with it
+    assert not any(getattr(k, "__qualname__", None) == qualname for k in _runtime._endpoint_ctx_cache.keys())
+
+    def second():
+        pass
+
+    exc = RequestValidationError([])
+    _runtime.endpoint_ctx(exc, SimpleNamespace(endpoint=second, path="/b"), "POST", "")
+    assert (exc.endpoint_function, exc.endpoint_path) == ("second", "POST /b")
