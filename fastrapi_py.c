@@ -1871,6 +1871,15 @@ static PyObject *frpy_merge_asgi_scope(rctx *c, PyObject *engine) {
         PyObject *v = PyDict_GetItemString(engine, keys[i]);
         /* "router": the outermost app's, as Starlette sets it once (url_for of a mount) */
         if (i == 6 && PyDict_GetItemString(d, keys[i])) continue;
+        PyObject *outer = i == 0 ? PyDict_GetItemString(d, keys[0]) : NULL;
+        if (v && outer && PyDict_Check(outer) && PyDict_Size(outer)) {
+            /* a mount's or host's own parameters ("/t/{tid}"), then the route's: Starlette's
+             * Route.matches starts from the scope's */
+            PyObject *m = PyDict_Copy(outer);
+            if (!m || PyDict_Update(m, v) < 0 || PyDict_SetItemString(d, keys[0], m) < 0) Py_CLEAR(d);
+            Py_XDECREF(m);
+            continue;
+        }
         if (v && PyDict_SetItemString(d, keys[i], v) < 0) Py_CLEAR(d);
     }
     Py_DECREF(engine);

@@ -572,3 +572,46 @@ def test_unhandled_error_of_a_mounted_app_after_its_500_reaches_the_test(sub_kin
             TestClient(app).get("/sub/err")
         r = TestClient(app, raise_server_exceptions=False).get("/sub/err")
         assert (r.status_code, r.text) == (500, "Internal Server Error")
+
+
+@pytest.mark.parametrize("kind", ["fastrapi", "native", "fastrapi-uvicorn"])
+def test_mount_and_host_parameters_reach_the_mounted_app(kind):
+    """A mount's or host's own path parameters (``/tenant/{tid}``,
+    ``{sub}.example.com``) start the mounted app's ``request.path_params``,
+    as Starlette's Route.matches starts from the scope's (fastrapi's mounted
+    apps saw only their route's)."""
+    from conftest import framework
+    from helpers import served
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def make(name):
+        fw = framework(name)
+        app, sub, api = fw.FastAPI(), fw.FastAPI(), fw.FastAPI()
+
+        @sub.get("/info/{n}")
+        def info(n: int, request: fw.Request):
+            return {"pp": request.path_params, "n": n}
+
+        @api.get("/h")
+        def h(request: fw.Request):
+            return {"pp": request.path_params}
+
+        async def star(request):
+            return JSONResponse({"pp": request.path_params})
+
+        app.mount("/tenant/{tid}", sub)
+        app.mount("/s/{sid}", Starlette(routes=[Route("/x/{y}", star)]))
+        app.host("{sub}.example.com", api)
+        return app
+
+    def answers(name, k):
+        with served(make(name), k) as c:
+            return [c.get("/tenant/42/info/7").json(), c.get("/s/7/x/8").json(),
+                    c.get("/h", headers={"host": "foo.example.com"}).json()]
+
+    want = answers("fastapi", "fastapi")
+    assert want == [{"pp": {"tid": "42", "n": "7"}, "n": 7}, {"pp": {"sid": "7", "y": "8"}},
+                    {"pp": {"sub": "foo"}}]
+    assert answers("fastrapi", kind) == want
